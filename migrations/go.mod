@@ -1,0 +1,3 @@
+module github.com/kvarter/kvarter/migrations
+
+go 1.26.8
