@@ -1,0 +1,85 @@
+package sdk
+
+import (
+	"context"
+	"encoding/json"
+	"time"
+)
+
+// Host is the core, seen from a plugin. Calls go over the plugin connection, so ask in
+// batches where a list is natural. IDs that do not exist are left out of the results.
+type Host interface {
+	// Users returns the users with the given IDs.
+	Users(ctx context.Context, ids []string) ([]User, error)
+	// Neighbourhoods returns the neighbourhoods with the given IDs.
+	Neighbourhoods(ctx context.Context, ids []string) ([]Neighbourhood, error)
+	// Memberships returns the verified neighbourhood memberships of the given users.
+	Memberships(ctx context.Context, userIDs []string) ([]Membership, error)
+	// Organisations returns the organisations with the given IDs.
+	Organisations(ctx context.Context, ids []string) ([]Organisation, error)
+	// Can reports whether the user holds permission in domain ("city", "nbh:<id>",
+	// "org:<id>").
+	Can(ctx context.Context, userID, permission, domain string) (bool, error)
+	// Publish records an event in the core's outbox. e.Type must be one of the
+	// manifest's Publishes; the host fills in ID, OccurredAt and Source when empty.
+	Publish(ctx context.Context, e Event) error
+	// Audit appends an entry to the core's audit log.
+	Audit(ctx context.Context, e AuditEntry) error
+}
+
+// User is a person known to the core.
+type User struct {
+	ID          string
+	DisplayName string
+	Locale      string
+	// Email is included; the plugin decides whom it may show it to.
+	Email string
+}
+
+// Neighbourhood is an area of the city.
+type Neighbourhood struct {
+	ID       string
+	Name     string
+	Slug     string
+	ParentID string
+	Archived bool
+}
+
+// Membership is a verified membership of a user in a neighbourhood.
+type Membership struct {
+	UserID          string
+	NeighbourhoodID string
+	VerifiedAt      time.Time
+}
+
+// Organisation is an association, club or company known to the core.
+type Organisation struct {
+	ID               string
+	Name             string
+	Kind             string
+	Verified         bool
+	NeighbourhoodIDs []string
+	// Representatives are the user IDs of its representatives.
+	Representatives []string
+}
+
+// Event is something that happened, published by the core or a plugin.
+type Event struct {
+	// ID identifies the event; handlers use it to be idempotent.
+	ID string
+	// Type is namespaced, e.g. "hello.pinged" or "core.user.deleted".
+	Type       string
+	OccurredAt time.Time
+	Payload    json.RawMessage
+	// Source is "core" or the name of the publishing plugin.
+	Source string
+}
+
+// AuditEntry is one line of the core's audit log.
+type AuditEntry struct {
+	ActorID string
+	Action  string
+	Domain  string
+	Target  string
+	Detail  map[string]any
+}

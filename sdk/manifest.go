@@ -1,0 +1,73 @@
+package sdk
+
+import "encoding/json"
+
+// Manifest describes a plugin: what it is, the routes it serves and under which
+// permission, the roles, permissions and grants it brings, the events it publishes and
+// consumes, and its settings.
+type Manifest struct {
+	Name           string
+	Version        string
+	MinHostVersion string
+	Description    string
+	Routes         []Route
+	// Permissions are namespaced "<plugin>.<thing>.<verb>".
+	Permissions []Permission
+	// Roles are plugin-defined roles.
+	Roles []Role
+	// Grants are default grants of permissions to roles, including core roles such as
+	// "resident"; city admins may change them.
+	Grants []Grant
+	// Publishes and Subscribes list namespaced event types.
+	Publishes  []string
+	Subscribes []string
+	Settings   []Setting
+	// OpenAPI is an OpenAPI 3 "paths" object for this plugin's routes.
+	OpenAPI json.RawMessage
+}
+
+// Route is one HTTP route of a plugin. The host matches requests against routes and
+// checks Permission in Domain before the plugin sees the request.
+type Route struct {
+	// Method is GET, POST, PUT, PATCH or DELETE.
+	Method string
+	// Path is the full path with {param} segments, e.g. "/api/v1/assemblies/{id}/motions".
+	Path string
+	// Permission is PermPublic, PermAuthenticated or a permission name.
+	Permission string
+	// Domain says where Permission is checked: "city", "nbh:{param}", "org:{param}", or
+	// "" for any domain in which the principal holds it.
+	Domain string
+}
+
+// Route permissions that are not permission names.
+const (
+	PermPublic        = "public"
+	PermAuthenticated = "authenticated"
+)
+
+// Permission is a namespaced permission a plugin declares.
+type Permission struct {
+	Name        string
+	Description string
+}
+
+// Role is a plugin-defined role bundling permissions.
+type Role struct {
+	Name        string
+	Description string
+	Permissions []string
+}
+
+// Grant gives Permission to Role by default, e.g. {"resident", "assemblies.member.join"}.
+type Grant struct {
+	Role       string
+	Permission string
+}
+
+// Setting is a plugin setting with its default; the city config may override it.
+type Setting struct {
+	Name        string
+	Default     string
+	Description string
+}
