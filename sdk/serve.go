@@ -1,7 +1,93 @@
 package sdk
 
-// Serve runs p as a plugin process: the whole body of a plugin's main. It never returns
-// normally.
+import (
+	"io"
+	"log/slog"
+	"os"
+	"strings"
+
+	"github.com/hashicorp/go-hclog"
+	plugin "github.com/hashicorp/go-plugin"
+	"google.golang.org/grpc"
+
+	"github.com/kvarter/kvarter/sdk/internal/protocol"
+)
+
+// Serve runs p as a plugin process: it is the whole body of a plugin's main. It
+// answers the host over gRPC until the host closes the connection, then exits; it
+// never returns normally. It also exits if the host process dies.
+//
+// Run directly rather than by Kvarter, the executable prints a short notice and exits.
 func Serve(p Plugin) {
-	panic("not implemented yet")
+	// go-plugin replaces os.Stderr with a pipe for its stdio stream; logs go to the
+	// real stderr, which the host reads line by line.
+	stderr := os.Stderr
+	logger := newLogger(stderr, os.Getenv("KVARTER_LOG_LEVEL"))
+	watchParent(logger)
+
+	plugin.Serve(&plugin.ServeConfig{
+		HandshakeConfig: protocol.Handshake,
+		Plugins: plugin.PluginSet{
+			protocol.PluginName: &grpcPlugin{p: p, logger: logger},
+		},
+		GRPCServer: func(opts []grpc.ServerOption) *grpc.Server {
+			opts = append(opts,
+				grpc.MaxRecvMsgSize(protocol.MaxMessageBytes),
+				grpc.MaxSendMsgSize(protocol.MaxMessageBytes))
+			return grpc.NewServer(opts...)
+		},
+		Logger: hclog.New(&hclog.LoggerOptions{
+			Name:       "go-plugin",
+			Level:      hclog.Info,
+			Output:     stderr,
+			JSONFormat: true,
+		}),
+	})
+	// The host closed the connection (or the handshake failed, which go-plugin has
+	// reported): nothing is left to serve.
+	os.Exit(0)
+}
+
+// newLogger writes JSON lines in the shape go-plugin's host side parses (@level,
+// @message, @timestamp), so the host re-logs them at the right level tagged with the
+// plugin name.
+func newLogger(w io.Writer, level string) *slog.Logger {
+	var lvl slog.Level
+	if err := lvl.UnmarshalText([]byte(level)); err != nil || level == "" {
+		lvl = slog.LevelInfo
+	}
+	return slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{
+		Level: lvl,
+		ReplaceAttr: func(groups []string, a slog.Attr) slog.Attr {
+			if len(groups) > 0 {
+				return a
+			}
+			switch a.Key {
+			case slog.TimeKey:
+				return slog.String("@timestamp", a.Value.Time().Format(protocol.LogTimeFormat))
+			case slog.LevelKey:
+				return slog.String("@level", hclogLevel(a.Value.Any()))
+			case slog.MessageKey:
+				return slog.String("@message", a.Value.String())
+			}
+			return a
+		},
+	}))
+}
+
+func hclogLevel(v any) string {
+	l, ok := v.(slog.Level)
+	if !ok {
+		return strings.ToLower(slog.AnyValue(v).String())
+	}
+	switch {
+	case l < slog.LevelInfo:
+		return "debug"
+	case l < slog.LevelWarn:
+		return "info"
+	case l < slog.LevelError:
+		return "warn"
+	default:
+		return "error"
+	}
 }

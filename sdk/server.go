@@ -1,0 +1,274 @@
+package sdk
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"runtime/debug"
+	"sync"
+
+	plugin "github.com/hashicorp/go-plugin"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	"github.com/kvarter/kvarter/sdk/internal/pluginv1"
+	"github.com/kvarter/kvarter/sdk/internal/sqlstore"
+)
+
+// grpcPlugin plugs a Plugin into go-plugin's server. The client half lives in
+// sdk/hostside; a plugin process never dials its host except through the broker.
+type grpcPlugin struct {
+	plugin.NetRPCUnsupportedPlugin
+	p      Plugin
+	logger *slog.Logger
+}
+
+func (g *grpcPlugin) GRPCServer(broker *plugin.GRPCBroker, s *grpc.Server) error {
+	pluginv1.RegisterPluginServer(s, newServer(g.p, broker, g.logger))
+	return nil
+}
+
+func (g *grpcPlugin) GRPCClient(context.Context, *plugin.GRPCBroker, *grpc.ClientConn) (any, error) {
+	return nil, errors.New("sdk: the plugin side has no client")
+}
+
+// server adapts the Plugin service to a Plugin.
+type server struct {
+	pluginv1.UnimplementedPluginServer
+	p      Plugin
+	broker *plugin.GRPCBroker
+	logger *slog.Logger
+
+	mu      sync.Mutex
+	env     *Env // nil until configured
+	handler http.Handler
+}
+
+func newServer(p Plugin, broker *plugin.GRPCBroker, logger *slog.Logger) *server {
+	return &server{p: p, broker: broker, logger: logger}
+}
+
+func (s *server) configured() (*Env, http.Handler, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.env == nil {
+		return nil, nil, status.Error(codes.FailedPrecondition, "plugin not configured")
+	}
+	return s.env, s.handler, nil
+}
+
+func (s *server) Describe(context.Context, *pluginv1.DescribeRequest) (*pluginv1.Manifest, error) {
+	return manifestToProto(s.p.Manifest()), nil
+}
+
+func (s *server) Configure(ctx context.Context, req *pluginv1.ConfigureRequest) (*pluginv1.ConfigureResponse, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.env != nil {
+		return nil, status.Error(codes.FailedPrecondition, "plugin already configured")
+	}
+	conn, err := s.broker.Dial(req.HostBrokerId)
+	if err != nil {
+		return nil, status.Errorf(codes.Unavailable, "dial host: %v", err)
+	}
+	env := Env{
+		Settings:     req.Settings,
+		Host:         &hostClient{c: pluginv1.NewHostClient(conn)},
+		Logger:       s.logger,
+		CityTimeZone: req.CityTimeZone,
+		Languages:    req.Languages,
+		HostVersion:  req.HostVersion,
+	}
+	if env.Settings == nil {
+		env.Settings = map[string]string{}
+	}
+	if st := req.Store; st != nil {
+		env.Store = StoreConfig{Dialect: st.Dialect, DSN: st.Dsn, Schema: st.Schema}
+	}
+	if err := s.p.Configure(ctx, env); err != nil {
+		conn.Close()
+		return nil, pluginErr("configure", err)
+	}
+	s.env, s.handler = &env, s.p.Handler()
+	if s.handler == nil {
+		s.handler = http.NotFoundHandler()
+	}
+	return &pluginv1.ConfigureResponse{}, nil
+}
+
+func (s *server) Migrate(ctx context.Context, _ *pluginv1.MigrateRequest) (*pluginv1.MigrateResponse, error) {
+	env, _, err := s.configured()
+	if err != nil {
+		return nil, err
+	}
+	m, ok := s.p.(Migrator)
+	if !ok {
+		return &pluginv1.MigrateResponse{}, nil
+	}
+	db, err := sqlstore.Open(ctx, env.Store.Dialect, env.Store.DSN, env.Store.Schema)
+	if err != nil {
+		return nil, pluginErr("migrate", err)
+	}
+	defer db.Close()
+	if err := sqlstore.Migrate(ctx, db, env.Store.Dialect, m.Migrations()); err != nil {
+		return nil, pluginErr("migrate", err)
+	}
+	return &pluginv1.MigrateResponse{}, nil
+}
+
+func (s *server) Activate(ctx context.Context, _ *pluginv1.ActivateRequest) (*pluginv1.ActivateResponse, error) {
+	if _, _, err := s.configured(); err != nil {
+		return nil, err
+	}
+	if a, ok := s.p.(Activator); ok {
+		if err := a.Activate(ctx); err != nil {
+			return nil, pluginErr("activate", err)
+		}
+	}
+	return &pluginv1.ActivateResponse{}, nil
+}
+
+func (s *server) Health(ctx context.Context, _ *pluginv1.HealthRequest) (*pluginv1.HealthResponse, error) {
+	if h, ok := s.p.(Healther); ok {
+		if err := h.Health(ctx); err != nil {
+			return nil, pluginErr("health", err)
+		}
+	}
+	return &pluginv1.HealthResponse{}, nil
+}
+
+func (s *server) Deactivate(ctx context.Context, _ *pluginv1.DeactivateRequest) (*pluginv1.DeactivateResponse, error) {
+	if d, ok := s.p.(Deactivator); ok {
+		if err := d.Deactivate(ctx); err != nil {
+			return nil, pluginErr("deactivate", err)
+		}
+	}
+	return &pluginv1.DeactivateResponse{}, nil
+}
+
+func (s *server) HandleEvent(ctx context.Context, req *pluginv1.HandleEventRequest) (*pluginv1.HandleEventResponse, error) {
+	if _, _, err := s.configured(); err != nil {
+		return nil, err
+	}
+	h, ok := s.p.(EventHandler)
+	if !ok {
+		return nil, status.Error(codes.Unimplemented, "plugin does not handle events")
+	}
+	if err := h.HandleEvent(ctx, eventFromProto(req.Event)); err != nil {
+		return nil, pluginErr("handle event", err)
+	}
+	return &pluginv1.HandleEventResponse{}, nil
+}
+
+// strippedHeaders never reach a plugin: the host authenticates the caller and passes
+// the Principal instead. The host strips them too; this is the second lock.
+var strippedHeaders = []string{"Cookie", "Authorization", "Proxy-Authorization"}
+
+func (s *server) Handle(ctx context.Context, req *pluginv1.HTTPRequest) (*pluginv1.HTTPResponse, error) {
+	env, handler, err := s.configured()
+	if err != nil {
+		return nil, err
+	}
+	u := &url.URL{Path: req.Path, RawQuery: req.RawQuery}
+	ctx = WithPrincipal(ctx, principalFromProto(req.Principal))
+	ctx = WithRequestID(ctx, req.RequestId)
+	ctx = WithHost(ctx, env.Host)
+	r, err := http.NewRequestWithContext(ctx, req.Method, "/", bytes.NewReader(req.Body))
+	if err != nil {
+		return nil, status.Errorf(codes.InvalidArgument, "build request: %v", err)
+	}
+	r.URL, r.RequestURI = u, u.RequestURI()
+	r.Header = headerFromProto(req.Headers)
+	for _, h := range strippedHeaders {
+		r.Header.Del(h)
+	}
+	r.Host = r.Header.Get("Host")
+
+	w := newRecorder()
+	if err := s.serveHTTP(handler, w, r); err != nil {
+		s.logger.ErrorContext(ctx, "handler panicked", "request_id", req.RequestId,
+			"method", req.Method, "path", req.Path, "error", err)
+		return nil, status.Error(codes.Internal, "handler panicked")
+	}
+	return w.response(), nil
+}
+
+// serveHTTP runs the handler, turning a panic into an error as net/http would turn it
+// into a dropped connection: one bad request must not kill the plugin.
+func (s *server) serveHTTP(h http.Handler, w http.ResponseWriter, r *http.Request) (err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			if v == http.ErrAbortHandler {
+				err = fmt.Errorf("%v", v)
+				return
+			}
+			err = fmt.Errorf("%v\n%s", v, debug.Stack())
+		}
+	}()
+	h.ServeHTTP(w, r)
+	return nil
+}
+
+// recorder is the ResponseWriter handed to plugin handlers. Like a real server it
+// ignores header changes after WriteHeader and sniffs a missing Content-Type.
+type recorder struct {
+	header  http.Header
+	sent    http.Header
+	status  int
+	body    bytes.Buffer
+	written bool
+}
+
+func newRecorder() *recorder { return &recorder{header: http.Header{}} }
+
+func (w *recorder) Header() http.Header { return w.header }
+
+func (w *recorder) WriteHeader(code int) {
+	if w.written {
+		return
+	}
+	if code < 100 || code > 999 {
+		panic(fmt.Sprintf("invalid WriteHeader code %v", code))
+	}
+	if code < 200 { // informational responses cannot cross the RPC; ignore them
+		return
+	}
+	w.written, w.status, w.sent = true, code, w.header.Clone()
+}
+
+func (w *recorder) Write(b []byte) (int, error) {
+	if !w.written {
+		w.WriteHeader(http.StatusOK)
+	}
+	return w.body.Write(b)
+}
+
+// Flush implements http.Flusher; the response is sent whole when the handler returns.
+func (w *recorder) Flush() {}
+
+func (w *recorder) response() *pluginv1.HTTPResponse {
+	if !w.written {
+		w.WriteHeader(http.StatusOK)
+	}
+	body := w.body.Bytes()
+	if len(body) > 0 && w.sent.Get("Content-Type") == "" && w.status != http.StatusNoContent && w.status != http.StatusNotModified {
+		w.sent.Set("Content-Type", http.DetectContentType(body))
+	}
+	return &pluginv1.HTTPResponse{Status: int32(w.status), Headers: headerToProto(w.sent), Body: body}
+}
+
+// pluginErr passes an author's error to the host as its message.
+func pluginErr(op string, err error) error {
+	switch {
+	case errors.Is(err, context.DeadlineExceeded):
+		return status.Errorf(codes.DeadlineExceeded, "%s: %v", op, err)
+	case errors.Is(err, context.Canceled):
+		return status.Errorf(codes.Canceled, "%s: %v", op, err)
+	}
+	return status.Errorf(codes.Unknown, "%s: %v", op, err)
+}

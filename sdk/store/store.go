@@ -1,0 +1,49 @@
+// Package store opens the database the host provisioned for a plugin and applies the
+// plugin's migrations. The same hand-written SQL runs on SQLite and PostgreSQL: write
+// "?" placeholders and pass queries through DB.Rebind (sqlx does this for you in
+// methods like NamedExec; use db.Rebind for the rest).
+package store
+
+import (
+	"context"
+	"fmt"
+	"io/fs"
+
+	"github.com/jmoiron/sqlx"
+
+	"github.com/kvarter/kvarter/sdk"
+	"github.com/kvarter/kvarter/sdk/internal/sqlstore"
+)
+
+// DB is a plugin's store: an sqlx pool plus the dialect it speaks.
+type DB struct {
+	*sqlx.DB
+	// Dialect is sdk.DialectSQLite or sdk.DialectPostgres.
+	Dialect string
+}
+
+// Open connects to the store described by cfg. On PostgreSQL every connection uses
+// cfg.Schema as its search_path, so unqualified table names are the plugin's own; on
+// SQLite the connection runs with WAL, a busy timeout and foreign keys on.
+func Open(ctx context.Context, cfg sdk.StoreConfig) (*DB, error) {
+	db, err := sqlstore.Open(ctx, cfg.Dialect, cfg.DSN, cfg.Schema)
+	if err != nil {
+		return nil, err
+	}
+	return &DB{DB: db, Dialect: cfg.Dialect}, nil
+}
+
+// Migrate applies the files <dialect>/NNNN_name.sql of fsys not yet applied, in order,
+// each in a transaction, recording each by name in schema_migrations. sdk.Serve calls it
+// for plugins implementing sdk.Migrator when the host asks; plugin tests call it
+// directly.
+func Migrate(ctx context.Context, db *DB, fsys fs.FS) error {
+	if err := sqlstore.Migrate(ctx, db.DB, db.Dialect, fsys); err != nil {
+		return fmt.Errorf("migrate %s store: %w", db.Dialect, err)
+	}
+	return nil
+}
+
+// IsPostgres reports whether the store is PostgreSQL, for the rare query that must
+// differ; prefer dialect-named files for dialect-only SQL.
+func (db *DB) IsPostgres() bool { return db.Dialect == sdk.DialectPostgres }
