@@ -1,0 +1,69 @@
+package core
+
+import "slices"
+
+// Base roles defined by the core (DESIGN.md §5).
+const (
+	RoleCityAdmin         = "city_admin"
+	RoleCoordinator       = "coordinator"
+	RoleResident          = "resident"
+	RoleOrgRepresentative = "org_representative"
+	RoleOrgMember         = "org_member"
+)
+
+// DomainCity is the domain whose roles hold everywhere.
+const DomainCity = "city"
+
+// NeighbourhoodDomain and OrganisationDomain name the domains of one place or group.
+func NeighbourhoodDomain(id string) string { return "nbh:" + id }
+
+// OrganisationDomain names the domain of one organisation.
+func OrganisationDomain(id string) string { return "org:" + id }
+
+// Principal is the acting person as the request path sees them: who they are and their
+// roles per domain, so that most checks need no database round trip. An anonymous
+// principal has an empty UserID.
+type Principal struct {
+	UserID         string              `json:"user_id"`
+	DisplayName    string              `json:"display_name"`
+	Locale         string              `json:"locale"`
+	SessionID      string              `json:"-"`
+	SessionKind    string              `json:"-"`
+	Roles          map[string][]string `json:"roles"`
+	Neighbourhoods []string            `json:"neighbourhoods"`
+	Organisations  []OrgMembership     `json:"organisations"`
+}
+
+// OrgMembership is a person's place in an organisation.
+type OrgMembership struct {
+	OrganisationID string `json:"organisation_id"`
+	Role           string `json:"role"`
+	Verified       bool   `json:"verified"`
+}
+
+// Authenticated reports whether a person is signed in.
+func (p *Principal) Authenticated() bool { return p != nil && p.UserID != "" }
+
+// HasRole reports whether the person holds role in domain, counting city-wide roles.
+func (p *Principal) HasRole(domain, role string) bool {
+	if p == nil {
+		return false
+	}
+	return slices.Contains(p.Roles[domain], role) || slices.Contains(p.Roles[DomainCity], role)
+}
+
+// IsCityAdmin reports whether the person is a city administrator.
+func (p *Principal) IsCityAdmin() bool { return p.HasRole(DomainCity, RoleCityAdmin) }
+
+// RolesIn returns the roles the person holds in domain, not counting city-wide ones.
+func (p *Principal) RolesIn(domain string) []string {
+	if p == nil {
+		return nil
+	}
+	return p.Roles[domain]
+}
+
+// Authorizer answers whether a principal may use a permission in a domain.
+type Authorizer interface {
+	Can(p *Principal, permission, domain string) bool
+}

@@ -1,0 +1,53 @@
+package core
+
+import (
+	"context"
+	"time"
+)
+
+// RoleGrant gives a person a role in a domain.
+type RoleGrant struct {
+	UserID    string    `json:"user_id" db:"user_id"`
+	Role      string    `json:"role" db:"role"`
+	Domain    string    `json:"domain" db:"domain"`
+	GrantedBy string    `json:"granted_by,omitempty" db:"granted_by"`
+	CreatedAt time.Time `json:"created_at" db:"created_at"`
+}
+
+// RolePermission gives every holder of a role a permission.
+type RolePermission struct {
+	Role       string `json:"role" db:"role"`
+	Permission string `json:"permission" db:"permission"`
+}
+
+// Core permissions. Plugins add their own, namespaced by plugin name.
+const (
+	PermNeighbourhoodManage = "core.neighbourhood.manage"
+	PermMembershipDecide    = "core.membership.decide"
+	PermMembershipImport    = "core.membership.import"
+	PermOrganisationVerify  = "core.organisation.verify"
+	PermOrganisationMembers = "core.organisation.members.manage"
+	PermRolesGrant          = "core.roles.grant"
+	PermAuditRead           = "core.audit.read"
+	PermPluginsManage       = "core.plugins.manage"
+)
+
+// BaseRolePermissions are the permissions of the core roles. city_admin holds every
+// permission ("*"). Coordinators manage their own neighbourhood.
+var BaseRolePermissions = []RolePermission{
+	{Role: RoleCityAdmin, Permission: "*"},
+	{Role: RoleCoordinator, Permission: PermMembershipDecide},
+	{Role: RoleCoordinator, Permission: PermRolesGrant},
+	{Role: RoleOrgRepresentative, Permission: PermOrganisationMembers},
+}
+
+// GrantableRoles are the core roles that may be granted explicitly. resident and the
+// organisation roles follow from verified membership and are never granted by hand.
+var GrantableRoles = []string{RoleCityAdmin, RoleCoordinator}
+
+// RoleService grants and revokes roles.
+type RoleService interface {
+	Grant(ctx context.Context, g RoleGrant) (*RoleGrant, error)
+	Revoke(ctx context.Context, g RoleGrant) error
+	ListGrants(ctx context.Context, domain string) ([]RoleGrant, error)
+}

@@ -1,0 +1,747 @@
+package sqlstore
+
+import (
+	"context"
+	"crypto/sha256"
+	"crypto/subtle"
+	"database/sql"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"math"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+
+	"github.com/kvarter/kvarter/core"
+	"github.com/kvarter/kvarter/core/password"
+)
+
+// Token prefixes make leaked tokens recognisable to secret scanners.
+const (
+	sessionTokenPrefix = "kvs_"
+	apiTokenPrefix     = "kvt_"
+)
+
+// IdentitySettings are the city's rules for accounts and sign-in.
+type IdentitySettings struct {
+	Languages       []string
+	Hasher          password.Hasher
+	SessionIdle     time.Duration // a session unused this long ends
+	SessionAbsolute time.Duration // a session ends this long after login, used or not
+	Throttle        ThrottleSettings
+	// PrincipalCacheTTL bounds how long a resolved token is reused without asking the
+	// database; it is also how long a revocation made on another node may take to bite.
+	PrincipalCacheTTL time.Duration
+	// HashConcurrency caps simultaneous argon2id computations so that a flood of logins
+	// cannot take every core.
+	HashConcurrency int
+}
+
+// ThrottleSettings limit failed logins per account and per client address.
+type ThrottleSettings struct {
+	Window             time.Duration
+	MaxPerAccount      int
+	MaxPerClientAddr   int
+	LockoutForAccount  time.Duration
+	LockoutForClientIP time.Duration
+}
+
+// DefaultIdentitySettings are sensible production values.
+func DefaultIdentitySettings() IdentitySettings {
+	return IdentitySettings{
+		Languages:         []string{"en"},
+		Hasher:            password.Hasher{Params: password.DefaultParams},
+		SessionIdle:       7 * 24 * time.Hour,
+		SessionAbsolute:   30 * 24 * time.Hour,
+		PrincipalCacheTTL: time.Second,
+		HashConcurrency:   2,
+		Throttle: ThrottleSettings{
+			Window: 15 * time.Minute, MaxPerAccount: 5, MaxPerClientAddr: 50,
+			LockoutForAccount: 15 * time.Minute, LockoutForClientIP: 15 * time.Minute,
+		},
+	}
+}
+
+// IdentityService implements core.IdentityService.
+type IdentityService struct {
+	DB       *DB
+	Authz    core.Authorizer
+	Settings IdentitySettings
+	// OnPolicyChange is called after a change that alters explicit grants.
+	OnPolicyChange func()
+
+	hashSlots chan struct{}
+	dummyHash string
+	initOnce  sync.Once
+	cache     principalCache
+}
+
+var _ core.IdentityService = (*IdentityService)(nil)
+
+func (s *IdentityService) init() {
+	s.initOnce.Do(func() {
+		n := s.Settings.HashConcurrency
+		if n <= 0 {
+			n = 2
+		}
+		s.hashSlots = make(chan struct{}, n)
+		// Verifying against a dummy hash for unknown emails makes them cost the same as
+		// wrong passwords, so timing does not reveal who has an account.
+		s.dummyHash, _ = s.Settings.Hasher.Hash("kvarter-dummy-password")
+		s.cache.entries = make(map[string]cacheEntry)
+	})
+}
+
+// hashSlot waits for a free argon2id slot.
+func (s *IdentityService) hashSlot(ctx context.Context) (func(), error) {
+	select {
+	case s.hashSlots <- struct{}{}:
+		return func() { <-s.hashSlots }, nil
+	case <-ctx.Done():
+		return nil, core.Errorf(core.EUNAVAILABLE, "The server is busy; try again shortly.")
+	}
+}
+
+func hashToken(token string) string {
+	sum := sha256.Sum256([]byte(token))
+	return hex.EncodeToString(sum[:])
+}
+
+// CSRFToken derives the anti-forgery token of a session token. A page can read it from
+// its cookie; a forged cross-site request cannot, and the server need not store it.
+func CSRFToken(sessionToken string) string {
+	sum := sha256.Sum256([]byte("kvarter-csrf\x00" + sessionToken))
+	return base64.RawURLEncoding.EncodeToString(sum[:])
+}
+
+// CheckCSRF compares a presented anti-forgery token with the session's, in constant time.
+func CheckCSRF(sessionToken, presented string) bool {
+	return subtle.ConstantTimeCompare([]byte(CSRFToken(sessionToken)), []byte(presented)) == 1
+}
+
+type userRow struct {
+	ID           string     `db:"id"`
+	Email        *string    `db:"email"`
+	PasswordHash *string    `db:"password_hash"`
+	DisplayName  string     `db:"display_name"`
+	Language     string     `db:"language"`
+	CreatedAt    time.Time  `db:"created_at"`
+	DeletedAt    *time.Time `db:"deleted_at"`
+}
+
+func (r userRow) user() core.User {
+	u := core.User{ID: r.ID, DisplayName: r.DisplayName, Language: r.Language, CreatedAt: r.CreatedAt.UTC()}
+	if r.Email != nil {
+		u.Email = *r.Email
+	}
+	return u
+}
+
+const userColumns = `id, email, password_hash, display_name, language, created_at, deleted_at`
+
+func (s *IdentityService) validateRegistration(r core.Registration) error {
+	f := core.Fields{}
+	f.CheckEmail("email", r.Email)
+	f.CheckText("display_name", r.DisplayName, 1, 100, false)
+	if r.Language == "" {
+		f.Add("language", "is required")
+	} else if !slices.Contains(s.Settings.Languages, r.Language) {
+		f.Add("language", "must be one of the city's languages: "+strings.Join(s.Settings.Languages, ", "))
+	}
+	local := r.Email
+	if i := strings.IndexByte(local, '@'); i > 0 {
+		local = local[:i]
+	}
+	if problem := password.Check(r.Password, r.Email, local, r.DisplayName); problem != "" {
+		f.Add("password", problem)
+	}
+	return f.Err()
+}
+
+// Register opens an account.
+func (s *IdentityService) Register(ctx context.Context, r core.Registration) (*core.User, error) {
+	return s.createUser(ctx, r, "", "user.registered")
+}
+
+// CreateUser opens an account from the command line, optionally with a city-wide role.
+func (s *IdentityService) CreateUser(ctx context.Context, r core.Registration, cityRole string) (*core.User, error) {
+	if cityRole != "" && !slices.Contains(core.GrantableRoles, cityRole) {
+		return nil, core.InvalidField("role", "must be one of "+strings.Join(core.GrantableRoles, ", "))
+	}
+	return s.createUser(ctx, r, cityRole, "user.created")
+}
+
+func (s *IdentityService) createUser(ctx context.Context, r core.Registration, cityRole, action string) (*core.User, error) {
+	s.init()
+	r.Email = strings.TrimSpace(r.Email)
+	r.DisplayName = strings.TrimSpace(r.DisplayName)
+	if err := s.validateRegistration(r); err != nil {
+		return nil, err
+	}
+	release, err := s.hashSlot(ctx)
+	if err != nil {
+		return nil, err
+	}
+	hash, err := s.Settings.Hasher.Hash(r.Password)
+	release()
+	if err != nil {
+		return nil, err
+	}
+	now := s.DB.now()
+	u := core.User{ID: newID(), Email: r.Email, DisplayName: r.DisplayName, Language: r.Language, CreatedAt: now}
+	err = s.DB.tx(ctx, func(tx *sqlx.Tx) error {
+		if _, err := exec(ctx, tx, `INSERT INTO users (id, email, email_key, password_hash, display_name, language, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+			u.ID, u.Email, core.NormalizeEmail(u.Email), hash, u.DisplayName, u.Language, now, now); err != nil {
+			if isUniqueViolation(err) {
+				return &core.Error{Code: core.ECONFLICT, Message: "An account with this email address already exists.", Fields: map[string]string{"email": "is already registered"}}
+			}
+			return fmt.Errorf("insert user: %w", err)
+		}
+		if cityRole != "" {
+			if _, err := exec(ctx, tx, `INSERT INTO role_grants (user_id, role, domain, granted_by, created_at) VALUES (?, ?, ?, NULL, ?)`,
+				u.ID, cityRole, core.DomainCity, now); err != nil {
+				return fmt.Errorf("grant %s: %w", cityRole, err)
+			}
+			if err := bumpPolicyVersion(ctx, tx); err != nil {
+				return err
+			}
+		}
+		return recordAudit(ctx, tx, now, action, core.DomainCity, "user:"+u.ID, map[string]any{"city_role": cityRole})
+	})
+	if err != nil {
+		return nil, err
+	}
+	if cityRole != "" && s.OnPolicyChange != nil {
+		s.OnPolicyChange()
+	}
+	return &u, nil
+}
+
+// Login checks an email and password and opens a session. Unknown emails and wrong
+// passwords get the same answer in about the same time.
+func (s *IdentityService) Login(ctx context.Context, a core.LoginAttempt) (*core.LoginResult, error) {
+	s.init()
+	f := core.Fields{}
+	if a.Email == "" {
+		f.Add("email", "is required")
+	}
+	if a.Password == "" {
+		f.Add("password", "is required")
+	}
+	if len(a.Email) > 254 {
+		f.Add("email", "must be at most 254 characters")
+	}
+	if len(a.Password) > 4*password.MaxLength {
+		f.Add("password", "is too long")
+	}
+	if err := f.Err(); err != nil {
+		return nil, err
+	}
+	key := core.NormalizeEmail(a.Email)
+	keys := []throttleKey{
+		{"acct:" + key, s.Settings.Throttle.MaxPerAccount, s.Settings.Throttle.LockoutForAccount},
+		{"ip:" + a.ClientIP, s.Settings.Throttle.MaxPerClientAddr, s.Settings.Throttle.LockoutForClientIP},
+	}
+	if err := s.checkThrottle(ctx, keys); err != nil {
+		return nil, err
+	}
+
+	var row userRow
+	err := get(ctx, s.DB.db, &row, `SELECT `+userColumns+` FROM users WHERE email_key = ? AND deleted_at IS NULL`, key)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return nil, fmt.Errorf("find user: %w", err)
+	}
+	hash := s.dummyHash
+	if err == nil && row.PasswordHash != nil {
+		hash = *row.PasswordHash
+	}
+	release, slotErr := s.hashSlot(ctx)
+	if slotErr != nil {
+		return nil, slotErr
+	}
+	ok, verr := s.Settings.Hasher.Verify(a.Password, hash)
+	release()
+	if verr != nil {
+		return nil, fmt.Errorf("verify password: %w", verr)
+	}
+	if err != nil || !ok {
+		if ferr := s.recordFailure(ctx, keys); ferr != nil {
+			return nil, ferr
+		}
+		return nil, core.Errorf(core.EUNAUTHENTICATED, "The email address or password is not correct.")
+	}
+
+	token := randomToken(sessionTokenPrefix)
+	now := s.DB.now()
+	expires := now.Add(s.Settings.SessionAbsolute)
+	sess := core.Session{ID: newID(), Kind: core.KindSession, UserAgent: truncate(a.UserAgent, 200), ClientIP: a.ClientIP,
+		CreatedAt: now, LastSeenAt: now, ExpiresAt: &expires}
+	err = s.DB.tx(ctx, func(tx *sqlx.Tx) error {
+		if _, err := exec(ctx, tx, `DELETE FROM login_throttle WHERE throttle_key = ?`, keys[0].key); err != nil {
+			return fmt.Errorf("reset throttle: %w", err)
+		}
+		if _, err := exec(ctx, tx, `INSERT INTO sessions (id, user_id, token_hash, kind, user_agent, client_ip, created_at, last_seen_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			sess.ID, row.ID, hashToken(token), core.KindSession, sess.UserAgent, sess.ClientIP, now, now, expires); err != nil {
+			return fmt.Errorf("insert session: %w", err)
+		}
+		ctx := core.WithPrincipal(ctx, &core.Principal{UserID: row.ID})
+		return recordAudit(ctx, tx, now, "user.login", core.DomainCity, "user:"+row.ID, map[string]any{"client_ip": a.ClientIP})
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &core.LoginResult{Token: token, CSRFToken: CSRFToken(token), User: row.user(), Session: sess}, nil
+}
+
+type throttleKey struct {
+	key     string
+	max     int
+	lockout time.Duration
+}
+
+type throttleRow struct {
+	Failures    int        `db:"failures"`
+	WindowStart time.Time  `db:"window_start"`
+	LockedUntil *time.Time `db:"locked_until"`
+}
+
+// checkThrottle refuses the attempt while any key is locked. It runs before the
+// password hash is computed, so refused guesses cost almost nothing.
+func (s *IdentityService) checkThrottle(ctx context.Context, keys []throttleKey) error {
+	now := s.DB.now()
+	wait := time.Duration(0)
+	for _, k := range keys {
+		var r throttleRow
+		err := get(ctx, s.DB.db, &r, `SELECT failures, window_start, locked_until FROM login_throttle WHERE throttle_key = ?`, k.key)
+		if errors.Is(err, sql.ErrNoRows) {
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("read throttle: %w", err)
+		}
+		if r.LockedUntil != nil && r.LockedUntil.After(now) {
+			wait = max(wait, r.LockedUntil.Sub(now))
+		}
+	}
+	if wait > 0 {
+		return &core.Error{Code: core.ERATELIMITED, Message: "Too many failed sign-in attempts. Try again later.",
+			RetryAfterSeconds: int(math.Ceil(wait.Seconds()))}
+	}
+	return nil
+}
+
+// recordFailure counts a failed attempt against every key and locks those over limit.
+func (s *IdentityService) recordFailure(ctx context.Context, keys []throttleKey) error {
+	now := s.DB.now()
+	return s.DB.tx(ctx, func(tx *sqlx.Tx) error {
+		for _, k := range keys {
+			var r throttleRow
+			err := get(ctx, tx, &r, `SELECT failures, window_start, locked_until FROM login_throttle WHERE throttle_key = ?`, k.key)
+			switch {
+			case errors.Is(err, sql.ErrNoRows) || (err == nil && now.Sub(r.WindowStart) >= s.Settings.Throttle.Window):
+				r = throttleRow{Failures: 1, WindowStart: now}
+			case err != nil:
+				return fmt.Errorf("read throttle: %w", err)
+			default:
+				r.Failures++
+			}
+			if r.Failures >= k.max {
+				until := now.Add(k.lockout)
+				r.LockedUntil = &until
+			}
+			if _, err := exec(ctx, tx, `INSERT INTO login_throttle (throttle_key, failures, window_start, locked_until) VALUES (?, ?, ?, ?)
+				ON CONFLICT (throttle_key) DO UPDATE SET failures = excluded.failures, window_start = excluded.window_start, locked_until = excluded.locked_until`,
+				k.key, r.Failures, r.WindowStart, r.LockedUntil); err != nil {
+				return fmt.Errorf("write throttle: %w", err)
+			}
+		}
+		return nil
+	})
+}
+
+type sessionRow struct {
+	ID          string     `db:"id"`
+	UserID      string     `db:"user_id"`
+	Kind        string     `db:"kind"`
+	Name        string     `db:"name"`
+	UserAgent   string     `db:"user_agent"`
+	ClientIP    string     `db:"client_ip"`
+	CreatedAt   time.Time  `db:"created_at"`
+	LastSeenAt  time.Time  `db:"last_seen_at"`
+	ExpiresAt   *time.Time `db:"expires_at"`
+	DisplayName string     `db:"display_name"`
+	Language    string     `db:"language"`
+}
+
+func (r sessionRow) session() core.Session {
+	s := core.Session{ID: r.ID, Kind: r.Kind, Name: r.Name, UserAgent: r.UserAgent, ClientIP: r.ClientIP,
+		CreatedAt: r.CreatedAt.UTC(), LastSeenAt: r.LastSeenAt.UTC()}
+	if r.ExpiresAt != nil {
+		t := r.ExpiresAt.UTC()
+		s.ExpiresAt = &t
+	}
+	return s
+}
+
+// touchEvery limits writes of last_seen_at: precise enough for idle expiry, cheap enough
+// for every request.
+const touchEvery = time.Minute
+
+// Authenticate resolves a token to its principal, with roles and memberships.
+func (s *IdentityService) Authenticate(ctx context.Context, token string) (*core.Principal, error) {
+	s.init()
+	if !strings.HasPrefix(token, sessionTokenPrefix) && !strings.HasPrefix(token, apiTokenPrefix) || len(token) > 100 {
+		return nil, core.Errorf(core.EUNAUTHENTICATED, "The session or token is not valid.")
+	}
+	h := hashToken(token)
+	now := s.DB.now()
+	if p, ok := s.cache.get(h, now); ok {
+		return p, nil
+	}
+	var r sessionRow
+	err := get(ctx, s.DB.db, &r, `SELECT s.id, s.user_id, s.kind, s.name, s.user_agent, s.client_ip, s.created_at, s.last_seen_at, s.expires_at, u.display_name, u.language
+		FROM sessions s JOIN users u ON u.id = s.user_id
+		WHERE s.token_hash = ? AND s.revoked_at IS NULL AND u.deleted_at IS NULL`, h)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, core.Errorf(core.EUNAUTHENTICATED, "The session or token is not valid; sign in again.")
+	}
+	if err != nil {
+		return nil, fmt.Errorf("find session: %w", err)
+	}
+	if r.ExpiresAt != nil && !now.Before(*r.ExpiresAt) ||
+		r.Kind == core.KindSession && !now.Before(r.LastSeenAt.Add(s.Settings.SessionIdle)) {
+		return nil, core.Errorf(core.EUNAUTHENTICATED, "The session has expired; sign in again.")
+	}
+	if now.Sub(r.LastSeenAt) > touchEvery {
+		if _, err := exec(ctx, s.DB.db, `UPDATE sessions SET last_seen_at = ? WHERE id = ?`, now, r.ID); err != nil {
+			return nil, fmt.Errorf("touch session: %w", err)
+		}
+	}
+	p, err := loadPrincipal(ctx, s.DB.db, r.UserID)
+	if err != nil {
+		return nil, err
+	}
+	p.DisplayName, p.Locale, p.SessionID, p.SessionKind = r.DisplayName, r.Language, r.ID, r.Kind
+	s.cache.put(h, p, now.Add(s.Settings.PrincipalCacheTTL))
+	return p, nil
+}
+
+// loadPrincipal gathers a person's roles per domain: explicit grants, resident of each
+// verified neighbourhood, and their organisation roles.
+func loadPrincipal(ctx context.Context, q sqlx.ExtContext, userID string) (*core.Principal, error) {
+	p := &core.Principal{UserID: userID, Roles: map[string][]string{}, Neighbourhoods: []string{}, Organisations: []core.OrgMembership{}}
+	var grants []struct {
+		Role   string `db:"role"`
+		Domain string `db:"domain"`
+	}
+	if err := selectAll(ctx, q, &grants, `SELECT role, domain FROM role_grants WHERE user_id = ? ORDER BY domain, role`, userID); err != nil {
+		return nil, fmt.Errorf("load grants: %w", err)
+	}
+	for _, g := range grants {
+		p.Roles[g.Domain] = append(p.Roles[g.Domain], g.Role)
+	}
+	if err := selectAll(ctx, q, &p.Neighbourhoods, `SELECT neighbourhood_id FROM memberships WHERE user_id = ? AND state = 'verified' ORDER BY neighbourhood_id`, userID); err != nil {
+		return nil, fmt.Errorf("load memberships: %w", err)
+	}
+	for _, n := range p.Neighbourhoods {
+		d := core.NeighbourhoodDomain(n)
+		p.Roles[d] = append(p.Roles[d], core.RoleResident)
+	}
+	var orgs []struct {
+		OrganisationID string `db:"organisation_id"`
+		Role           string `db:"role"`
+		State          string `db:"state"`
+	}
+	if err := selectAll(ctx, q, &orgs, `SELECT m.organisation_id, m.role, o.state FROM organisation_members m JOIN organisations o ON o.id = m.organisation_id WHERE m.user_id = ? ORDER BY m.organisation_id`, userID); err != nil {
+		return nil, fmt.Errorf("load organisations: %w", err)
+	}
+	for _, o := range orgs {
+		p.Organisations = append(p.Organisations, core.OrgMembership{OrganisationID: o.OrganisationID, Role: o.Role, Verified: o.State == core.OrganisationVerified})
+		d := core.OrganisationDomain(o.OrganisationID)
+		p.Roles[d] = append(p.Roles[d], core.RoleOrgMember)
+		if o.Role == core.OrgRoleRepresentative {
+			p.Roles[d] = append(p.Roles[d], core.RoleOrgRepresentative)
+		}
+	}
+	return p, nil
+}
+
+// Logout ends the session of token.
+func (s *IdentityService) Logout(ctx context.Context, token string) error {
+	s.init()
+	h := hashToken(token)
+	s.cache.drop(h)
+	if _, err := exec(ctx, s.DB.db, `UPDATE sessions SET revoked_at = ? WHERE token_hash = ? AND revoked_at IS NULL`, s.DB.now(), h); err != nil {
+		return fmt.Errorf("logout: %w", err)
+	}
+	return nil
+}
+
+func requireUser(ctx context.Context) (*core.Principal, error) {
+	p := core.PrincipalFrom(ctx)
+	if !p.Authenticated() {
+		return nil, core.Errorf(core.EUNAUTHENTICATED, "Sign in first.")
+	}
+	return p, nil
+}
+
+func (s *IdentityService) listSessions(ctx context.Context, kind string) ([]core.Session, error) {
+	p, err := requireUser(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var rows []sessionRow
+	if err := selectAll(ctx, s.DB.db, &rows, `SELECT s.id, s.user_id, s.kind, s.name, s.user_agent, s.client_ip, s.created_at, s.last_seen_at, s.expires_at, '' AS display_name, '' AS language
+		FROM sessions s WHERE s.user_id = ? AND s.kind = ? AND s.revoked_at IS NULL AND (s.expires_at IS NULL OR s.expires_at > ?) ORDER BY s.id`, p.UserID, kind, s.DB.now()); err != nil {
+		return nil, fmt.Errorf("list sessions: %w", err)
+	}
+	out := make([]core.Session, 0, len(rows))
+	for _, r := range rows {
+		sess := r.session()
+		sess.Current = r.ID == p.SessionID
+		out = append(out, sess)
+	}
+	return out, nil
+}
+
+func (s *IdentityService) revoke(ctx context.Context, id, kind, what string) error {
+	p, err := requireUser(ctx)
+	if err != nil {
+		return err
+	}
+	now := s.DB.now()
+	err = s.DB.tx(ctx, func(tx *sqlx.Tx) error {
+		var h string
+		if err := get(ctx, tx, &h, `SELECT token_hash FROM sessions WHERE id = ? AND user_id = ? AND kind = ? AND revoked_at IS NULL`, id, p.UserID, kind); err != nil {
+			return notFound(err, what)
+		}
+		if _, err := exec(ctx, tx, `UPDATE sessions SET revoked_at = ? WHERE id = ?`, now, id); err != nil {
+			return fmt.Errorf("revoke %s: %w", kind, err)
+		}
+		s.cache.drop(h)
+		return recordAudit(ctx, tx, now, kind+".revoked", core.DomainCity, kind+":"+id, nil)
+	})
+	return err
+}
+
+// ListSessions lists the acting person's open login sessions.
+func (s *IdentityService) ListSessions(ctx context.Context) ([]core.Session, error) {
+	return s.listSessions(ctx, core.KindSession)
+}
+
+// RevokeSession ends one of the acting person's sessions.
+func (s *IdentityService) RevokeSession(ctx context.Context, id string) error {
+	return s.revoke(ctx, id, core.KindSession, "The session")
+}
+
+// CreateToken makes a personal API token, returned once.
+func (s *IdentityService) CreateToken(ctx context.Context, name string) (*core.NewToken, error) {
+	p, err := requireUser(ctx)
+	if err != nil {
+		return nil, err
+	}
+	f := core.Fields{}
+	f.CheckText("name", name, 1, 100, false)
+	if err := f.Err(); err != nil {
+		return nil, err
+	}
+	token := randomToken(apiTokenPrefix)
+	now := s.DB.now()
+	sess := core.Session{ID: newID(), Kind: core.KindAPIToken, Name: strings.TrimSpace(name), CreatedAt: now, LastSeenAt: now}
+	err = s.DB.tx(ctx, func(tx *sqlx.Tx) error {
+		if _, err := exec(ctx, tx, `INSERT INTO sessions (id, user_id, token_hash, kind, name, created_at, last_seen_at) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+			sess.ID, p.UserID, hashToken(token), core.KindAPIToken, sess.Name, now, now); err != nil {
+			return fmt.Errorf("insert token: %w", err)
+		}
+		return recordAudit(ctx, tx, now, "api_token.created", core.DomainCity, "api_token:"+sess.ID, map[string]any{"name": sess.Name})
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &core.NewToken{Token: token, Session: sess}, nil
+}
+
+// ListTokens lists the acting person's API tokens (never the tokens themselves).
+func (s *IdentityService) ListTokens(ctx context.Context) ([]core.Session, error) {
+	return s.listSessions(ctx, core.KindAPIToken)
+}
+
+// RevokeToken revokes one of the acting person's API tokens.
+func (s *IdentityService) RevokeToken(ctx context.Context, id string) error {
+	return s.revoke(ctx, id, core.KindAPIToken, "The API token")
+}
+
+// Me describes the acting person.
+func (s *IdentityService) Me(ctx context.Context) (*core.Me, error) {
+	p, err := requireUser(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var row userRow
+	if err := get(ctx, s.DB.db, &row, `SELECT `+userColumns+` FROM users WHERE id = ? AND deleted_at IS NULL`, p.UserID); err != nil {
+		return nil, notFound(err, "The account")
+	}
+	me := &core.Me{User: row.user(), Roles: p.Roles, Memberships: []core.Membership{}, Organisations: []core.OrganisationRoleRef{}}
+	if err := selectAll(ctx, s.DB.db, &me.Memberships, `SELECT `+membershipColumns+` FROM memberships m JOIN users u ON u.id = m.user_id WHERE m.user_id = ? AND m.state IN ('requested', 'verified') ORDER BY m.id`, p.UserID); err != nil {
+		return nil, fmt.Errorf("me memberships: %w", err)
+	}
+	fixMembershipTimes(me.Memberships)
+	if err := selectAll(ctx, s.DB.db, &me.Organisations, `SELECT o.id AS organisation_id, o.name, m.role, o.state = 'verified' AS verified FROM organisation_members m JOIN organisations o ON o.id = m.organisation_id WHERE m.user_id = ? ORDER BY o.id`, p.UserID); err != nil {
+		return nil, fmt.Errorf("me organisations: %w", err)
+	}
+	return me, nil
+}
+
+// Export gathers every piece of personal data the core holds about the acting person.
+func (s *IdentityService) Export(ctx context.Context) (map[string]any, error) {
+	me, err := s.Me(ctx)
+	if err != nil {
+		return nil, err
+	}
+	p := core.PrincipalFrom(ctx)
+	sessions, err := s.ListSessions(ctx)
+	if err != nil {
+		return nil, err
+	}
+	tokens, err := s.ListTokens(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var all []core.Membership
+	if err := selectAll(ctx, s.DB.db, &all, `SELECT `+membershipColumns+` FROM memberships m JOIN users u ON u.id = m.user_id WHERE m.user_id = ? ORDER BY m.id`, p.UserID); err != nil {
+		return nil, fmt.Errorf("export memberships: %w", err)
+	}
+	fixMembershipTimes(all)
+	var grants []core.RoleGrant
+	if err := selectAll(ctx, s.DB.db, &grants, `SELECT user_id, role, domain, COALESCE(granted_by, '') AS granted_by, created_at FROM role_grants WHERE user_id = ? ORDER BY domain, role`, p.UserID); err != nil {
+		return nil, fmt.Errorf("export grants: %w", err)
+	}
+	var audit []auditRow
+	if err := selectAll(ctx, s.DB.db, &audit, `SELECT seq, id, at, actor_id, action, domain, target, request_id, detail FROM audit_log WHERE actor_id = ? OR target = ? ORDER BY seq`, p.UserID, "user:"+p.UserID); err != nil {
+		return nil, fmt.Errorf("export audit: %w", err)
+	}
+	actions := make([]map[string]any, len(audit))
+	for i, a := range audit {
+		actions[i] = map[string]any{"at": a.At.UTC(), "action": a.Action, "domain": a.Domain, "target": a.Target}
+	}
+	return map[string]any{
+		"exported_at":   s.DB.now(),
+		"user":          me.User,
+		"roles":         me.Roles,
+		"memberships":   all,
+		"organisations": me.Organisations,
+		"role_grants":   grants,
+		"sessions":      sessions,
+		"api_tokens":    tokens,
+		"activity":      actions,
+	}, nil
+}
+
+// DeleteAccount erases the acting person's personal data in one transaction. The user
+// row stays as a pseudonym ("Deleted user") so that records which must remain, such as
+// the audit log and counted votes in plugins, keep a valid reference without the person.
+func (s *IdentityService) DeleteAccount(ctx context.Context) error {
+	p, err := requireUser(ctx)
+	if err != nil {
+		return err
+	}
+	now := s.DB.now()
+	err = s.DB.tx(ctx, func(tx *sqlx.Tx) error {
+		var hashes []string
+		if err := selectAll(ctx, tx, &hashes, `SELECT token_hash FROM sessions WHERE user_id = ?`, p.UserID); err != nil {
+			return fmt.Errorf("delete account: %w", err)
+		}
+		for _, h := range hashes {
+			s.cache.drop(h)
+		}
+		steps := []string{
+			`UPDATE users SET email = NULL, email_key = NULL, password_hash = NULL, display_name = 'Deleted user', deleted_at = ?, updated_at = ? WHERE id = ?`,
+			`DELETE FROM sessions WHERE user_id = ?`,
+			`DELETE FROM memberships WHERE user_id = ?`,
+			`DELETE FROM organisation_members WHERE user_id = ?`,
+			`DELETE FROM role_grants WHERE user_id = ?`,
+		}
+		for i, q := range steps {
+			args := []any{p.UserID}
+			if i == 0 {
+				args = []any{now, now, p.UserID}
+			}
+			if _, err := exec(ctx, tx, q, args...); err != nil {
+				return fmt.Errorf("delete account: %w", err)
+			}
+		}
+		if err := bumpPolicyVersion(ctx, tx); err != nil {
+			return err
+		}
+		if err := publishEvent(ctx, tx, now, core.EventUserDeleted, map[string]string{"user_id": p.UserID}); err != nil {
+			return err
+		}
+		return recordAudit(ctx, tx, now, "user.deleted", core.DomainCity, "user:"+p.UserID, nil)
+	})
+	if err != nil {
+		return err
+	}
+	if s.OnPolicyChange != nil {
+		s.OnPolicyChange()
+	}
+	return nil
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return strings.ToValidUTF8(s[:n], "")
+}
+
+// principalCache keeps resolved tokens for a moment, so that a busy client costs one
+// database lookup per TTL rather than one per request.
+type principalCache struct {
+	mu      sync.RWMutex
+	entries map[string]cacheEntry
+}
+
+type cacheEntry struct {
+	p       *core.Principal
+	expires time.Time
+}
+
+const principalCacheMax = 100_000
+
+func (c *principalCache) get(h string, now time.Time) (*core.Principal, bool) {
+	c.mu.RLock()
+	e, ok := c.entries[h]
+	c.mu.RUnlock()
+	if !ok || !now.Before(e.expires) {
+		return nil, false
+	}
+	return e.p, true
+}
+
+func (c *principalCache) put(h string, p *core.Principal, expires time.Time) {
+	c.mu.Lock()
+	if len(c.entries) >= principalCacheMax {
+		clear(c.entries)
+	}
+	c.entries[h] = cacheEntry{p: p, expires: expires}
+	c.mu.Unlock()
+}
+
+func (c *principalCache) drop(h string) {
+	c.mu.Lock()
+	delete(c.entries, h)
+	c.mu.Unlock()
+}
+
+// DropCachedPrincipals forgets every cached principal, e.g. after a policy change.
+func (s *IdentityService) DropCachedPrincipals() {
+	s.init()
+	s.cache.mu.Lock()
+	clear(s.cache.entries)
+	s.cache.mu.Unlock()
+}

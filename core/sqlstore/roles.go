@@ -1,0 +1,228 @@
+package sqlstore
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/jmoiron/sqlx"
+
+	"github.com/kvarter/kvarter/core"
+)
+
+// bumpPolicyVersion marks that explicit grants or role permissions changed, so every
+// node reloads its policy.
+func bumpPolicyVersion(ctx context.Context, tx sqlx.ExtContext) error {
+	if _, err := exec(ctx, tx, `UPDATE policy_version SET version = version + 1 WHERE id = 1`); err != nil {
+		return fmt.Errorf("bump policy version: %w", err)
+	}
+	return nil
+}
+
+// Policy is everything the authorizer needs: explicit grants and role permissions.
+type Policy struct {
+	Version     int64
+	Grants      []core.RoleGrant
+	Permissions []core.RolePermission
+}
+
+// PolicyStore reads the stored policy for the authorizer.
+type PolicyStore struct{ DB *DB }
+
+// PolicyVersion returns the counter bumped on every policy change.
+func (s *PolicyStore) PolicyVersion(ctx context.Context) (int64, error) {
+	var v int64
+	if err := get(ctx, s.DB.db, &v, `SELECT version FROM policy_version WHERE id = 1`); err != nil {
+		return 0, fmt.Errorf("policy version: %w", err)
+	}
+	return v, nil
+}
+
+// LoadPolicy reads every grant and stored role permission in one consistent snapshot.
+func (s *PolicyStore) LoadPolicy(ctx context.Context) (*Policy, error) {
+	p := &Policy{}
+	err := s.DB.tx(ctx, func(tx *sqlx.Tx) error {
+		if err := get(ctx, tx, &p.Version, `SELECT version FROM policy_version WHERE id = 1`); err != nil {
+			return fmt.Errorf("policy version: %w", err)
+		}
+		if err := selectAll(ctx, tx, &p.Grants, `SELECT user_id, role, domain, COALESCE(granted_by, '') AS granted_by, created_at FROM role_grants`); err != nil {
+			return fmt.Errorf("load grants: %w", err)
+		}
+		if err := selectAll(ctx, tx, &p.Permissions, `SELECT role, permission FROM role_permissions`); err != nil {
+			return fmt.Errorf("load role permissions: %w", err)
+		}
+		return nil
+	})
+	return p, err
+}
+
+// RoleService implements core.RoleService.
+type RoleService struct {
+	DB    *DB
+	Authz core.Authorizer
+	// OnPolicyChange is called after a grant or revocation commits.
+	OnPolicyChange func()
+}
+
+var _ core.RoleService = (*RoleService)(nil)
+
+// knownRoles are the roles that may be granted: the grantable core roles and every role
+// a plugin has declared.
+func (s *RoleService) knownRoles(ctx context.Context, q sqlx.ExtContext) ([]string, error) {
+	var plugin []string
+	if err := selectAll(ctx, q, &plugin, `SELECT DISTINCT role FROM role_permissions WHERE source <> 'core' ORDER BY role`); err != nil {
+		return nil, fmt.Errorf("known roles: %w", err)
+	}
+	return append(slices.Clone(core.GrantableRoles), plugin...), nil
+}
+
+// checkDomain verifies that a domain is well-formed and names something that exists.
+func checkDomain(ctx context.Context, q sqlx.ExtContext, domain string) error {
+	if domain == core.DomainCity {
+		return nil
+	}
+	kind, id, ok := strings.Cut(domain, ":")
+	table := map[string]string{"nbh": "neighbourhoods", "org": "organisations"}[kind]
+	if !ok || table == "" || id == "" {
+		return core.InvalidField("domain", `must be "city", "nbh:<id>" or "org:<id>"`)
+	}
+	var n int
+	if err := get(ctx, q, &n, `SELECT COUNT(*) FROM `+table+` WHERE id = ?`, id); err != nil {
+		return fmt.Errorf("check domain: %w", err)
+	}
+	if n == 0 {
+		return core.InvalidField("domain", "names a "+map[string]string{"nbh": "neighbourhood", "org": "organisation"}[kind]+" that does not exist")
+	}
+	return nil
+}
+
+// authorizeGrant applies the no-escalation rule: the granter needs core.roles.grant in
+// the domain and, unless a city administrator, must hold the role there themselves.
+func (s *RoleService) authorizeGrant(ctx context.Context, g core.RoleGrant) error {
+	p := core.PrincipalFrom(ctx)
+	if !p.Authenticated() {
+		return core.Errorf(core.EUNAUTHENTICATED, "Sign in first.")
+	}
+	if !s.Authz.Can(p, core.PermRolesGrant, g.Domain) {
+		return core.Errorf(core.EFORBIDDEN, "You may not grant or revoke roles in %s.", g.Domain)
+	}
+	if !p.IsCityAdmin() && !p.HasRole(g.Domain, g.Role) {
+		return core.Errorf(core.EFORBIDDEN, "You may only grant roles you hold yourself; you do not hold %s in %s.", g.Role, g.Domain)
+	}
+	return nil
+}
+
+func (s *RoleService) validate(ctx context.Context, q sqlx.ExtContext, g core.RoleGrant) error {
+	f := core.Fields{}
+	if g.UserID == "" {
+		f.Add("user_id", "is required")
+	}
+	if g.Role == "" {
+		f.Add("role", "is required")
+	}
+	if g.Domain == "" {
+		f.Add("domain", "is required")
+	}
+	if err := f.Err(); err != nil {
+		return err
+	}
+	if err := checkDomain(ctx, q, g.Domain); err != nil {
+		return err
+	}
+	known, err := s.knownRoles(ctx, q)
+	if err != nil {
+		return err
+	}
+	if !slices.Contains(known, g.Role) {
+		return core.InvalidField("role", "must be one of "+strings.Join(known, ", ")+" (resident and organisation roles follow from verified membership)")
+	}
+	var n int
+	if err := get(ctx, q, &n, `SELECT COUNT(*) FROM users WHERE id = ? AND deleted_at IS NULL`, g.UserID); err != nil {
+		return fmt.Errorf("find user: %w", err)
+	}
+	if n == 0 {
+		return core.InvalidField("user_id", "names no user")
+	}
+	return nil
+}
+
+// Grant gives a person a role in a domain.
+func (s *RoleService) Grant(ctx context.Context, g core.RoleGrant) (*core.RoleGrant, error) {
+	if err := s.authorizeGrant(ctx, g); err != nil {
+		return nil, err
+	}
+	now := s.DB.now()
+	g.GrantedBy, g.CreatedAt = core.PrincipalFrom(ctx).UserID, now
+	err := s.DB.tx(ctx, func(tx *sqlx.Tx) error {
+		if err := s.validate(ctx, tx, g); err != nil {
+			return err
+		}
+		if _, err := exec(ctx, tx, `INSERT INTO role_grants (user_id, role, domain, granted_by, created_at) VALUES (?, ?, ?, ?, ?)`,
+			g.UserID, g.Role, g.Domain, g.GrantedBy, now); err != nil {
+			if isUniqueViolation(err) {
+				return core.Errorf(core.ECONFLICT, "This person already holds %s in %s.", g.Role, g.Domain)
+			}
+			return fmt.Errorf("grant: %w", err)
+		}
+		if err := bumpPolicyVersion(ctx, tx); err != nil {
+			return err
+		}
+		return recordAudit(ctx, tx, now, "role.granted", g.Domain, "user:"+g.UserID, map[string]any{"role": g.Role})
+	})
+	if err != nil {
+		return nil, err
+	}
+	s.changed()
+	return &g, nil
+}
+
+// Revoke takes a role away.
+func (s *RoleService) Revoke(ctx context.Context, g core.RoleGrant) error {
+	if err := s.authorizeGrant(ctx, g); err != nil {
+		return err
+	}
+	now := s.DB.now()
+	err := s.DB.tx(ctx, func(tx *sqlx.Tx) error {
+		n, err := exec(ctx, tx, `DELETE FROM role_grants WHERE user_id = ? AND role = ? AND domain = ?`, g.UserID, g.Role, g.Domain)
+		if err != nil {
+			return fmt.Errorf("revoke: %w", err)
+		}
+		if n == 0 {
+			return core.Errorf(core.ENOTFOUND, "This person does not hold %s in %s.", g.Role, g.Domain)
+		}
+		if err := bumpPolicyVersion(ctx, tx); err != nil {
+			return err
+		}
+		return recordAudit(ctx, tx, now, "role.revoked", g.Domain, "user:"+g.UserID, map[string]any{"role": g.Role})
+	})
+	if err != nil {
+		return err
+	}
+	s.changed()
+	return nil
+}
+
+// ListGrants lists the explicit grants in a domain, for those who may grant there.
+func (s *RoleService) ListGrants(ctx context.Context, domain string) ([]core.RoleGrant, error) {
+	if err := checkDomain(ctx, s.DB.db, domain); err != nil {
+		return nil, err
+	}
+	if !s.Authz.Can(core.PrincipalFrom(ctx), core.PermRolesGrant, domain) {
+		return nil, core.Errorf(core.EFORBIDDEN, "You may not see the roles granted in %s.", domain)
+	}
+	var out []core.RoleGrant
+	if err := selectAll(ctx, s.DB.db, &out, `SELECT user_id, role, domain, COALESCE(granted_by, '') AS granted_by, created_at FROM role_grants WHERE domain = ? ORDER BY created_at, user_id`, domain); err != nil {
+		return nil, fmt.Errorf("list grants: %w", err)
+	}
+	for i := range out {
+		out[i].CreatedAt = out[i].CreatedAt.UTC()
+	}
+	return out, nil
+}
+
+func (s *RoleService) changed() {
+	if s.OnPolicyChange != nil {
+		s.OnPolicyChange()
+	}
+}

@@ -1,0 +1,103 @@
+package core
+
+import (
+	"context"
+	"time"
+)
+
+// User is a person with an account.
+type User struct {
+	ID          string    `json:"id"`
+	Email       string    `json:"email"`
+	DisplayName string    `json:"display_name"`
+	Language    string    `json:"language"`
+	CreatedAt   time.Time `json:"created_at"`
+}
+
+// Registration is what a person gives to open an account.
+type Registration struct {
+	Email       string `json:"email"`
+	Password    string `json:"password"`
+	DisplayName string `json:"display_name"`
+	Language    string `json:"language"`
+}
+
+// Session is a signed-in browser or script. Kind is "session" for a login and
+// "api_token" for a personal API token. The token itself is never stored.
+type Session struct {
+	ID         string     `json:"id"`
+	Kind       string     `json:"kind"`
+	Name       string     `json:"name,omitempty"`
+	UserAgent  string     `json:"user_agent,omitempty"`
+	ClientIP   string     `json:"client_ip,omitempty"`
+	CreatedAt  time.Time  `json:"created_at"`
+	LastSeenAt time.Time  `json:"last_seen_at"`
+	ExpiresAt  *time.Time `json:"expires_at,omitempty"`
+	Current    bool       `json:"current,omitempty"`
+}
+
+// Session kinds.
+const (
+	KindSession  = "session"
+	KindAPIToken = "api_token"
+)
+
+// LoginResult is a fresh session: the token is shown to the caller exactly once.
+type LoginResult struct {
+	Token     string  `json:"token"`
+	CSRFToken string  `json:"csrf_token"`
+	User      User    `json:"user"`
+	Session   Session `json:"-"`
+}
+
+// NewToken is a fresh personal API token, shown once.
+type NewToken struct {
+	Token   string  `json:"token"`
+	Session Session `json:"token_info"`
+}
+
+// LoginAttempt carries what the throttle needs to know about the caller.
+type LoginAttempt struct {
+	Email     string `json:"email"`
+	Password  string `json:"password"`
+	ClientIP  string `json:"-"`
+	UserAgent string `json:"-"`
+}
+
+// IdentityService registers people, signs them in and out, and answers for their data.
+type IdentityService interface {
+	Register(ctx context.Context, r Registration) (*User, error)
+	Login(ctx context.Context, a LoginAttempt) (*LoginResult, error)
+	// Authenticate resolves a session or API token to the acting person.
+	Authenticate(ctx context.Context, token string) (*Principal, error)
+	Logout(ctx context.Context, token string) error
+	ListSessions(ctx context.Context) ([]Session, error)
+	RevokeSession(ctx context.Context, id string) error
+	CreateToken(ctx context.Context, name string) (*NewToken, error)
+	ListTokens(ctx context.Context) ([]Session, error)
+	RevokeToken(ctx context.Context, id string) error
+	// CreateUser makes an account from the command line, optionally with a city role.
+	CreateUser(ctx context.Context, r Registration, cityRole string) (*User, error)
+	// Export gathers every piece of personal data held about the acting person.
+	Export(ctx context.Context) (map[string]any, error)
+	// DeleteAccount erases the acting person's personal data and publishes core.user.deleted.
+	DeleteAccount(ctx context.Context) error
+	// Me describes the acting person: the user, roles per domain, memberships.
+	Me(ctx context.Context) (*Me, error)
+}
+
+// Me is the answer to GET /api/v1/me.
+type Me struct {
+	User          User                  `json:"user"`
+	Roles         map[string][]string   `json:"roles"`
+	Memberships   []Membership          `json:"memberships"`
+	Organisations []OrganisationRoleRef `json:"organisations"`
+}
+
+// OrganisationRoleRef names an organisation a person belongs to and in what role.
+type OrganisationRoleRef struct {
+	OrganisationID string `json:"organisation_id" db:"organisation_id"`
+	Name           string `json:"name" db:"name"`
+	Role           string `json:"role" db:"role"`
+	Verified       bool   `json:"verified" db:"verified"`
+}

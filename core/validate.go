@@ -1,0 +1,127 @@
+package core
+
+import (
+	"net/mail"
+	"regexp"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+)
+
+// CheckText records a problem with a free-text field: invalid UTF-8, control characters
+// (newlines allowed only when multiline), or a length outside [min, max] characters.
+func (f Fields) CheckText(field, value string, min, max int, multiline bool) {
+	if !utf8.ValidString(value) {
+		f.Add(field, "must be valid UTF-8 text")
+		return
+	}
+	n := utf8.RuneCountInString(strings.TrimSpace(value))
+	switch {
+	case n < min && min == 1:
+		f.Add(field, "is required")
+		return
+	case n < min:
+		f.Add(field, "must be at least "+itoa(min)+" characters long")
+		return
+	case utf8.RuneCountInString(value) > max:
+		f.Add(field, "must be at most "+itoa(max)+" characters long")
+		return
+	}
+	for _, r := range value {
+		if unicode.IsControl(r) && !(multiline && (r == '\n' || r == '\r' || r == '\t')) {
+			f.Add(field, "must not contain control characters")
+			return
+		}
+	}
+}
+
+// CheckEmail records a problem with an email address.
+func (f Fields) CheckEmail(field, value string) {
+	if value == "" {
+		f.Add(field, "is required")
+		return
+	}
+	if len(value) > 254 || !utf8.ValidString(value) {
+		f.Add(field, "must be an email address of at most 254 characters")
+		return
+	}
+	addr, err := mail.ParseAddress(value)
+	if err != nil || addr.Address != value || !strings.Contains(value[strings.LastIndexByte(value, '@')+1:], ".") {
+		f.Add(field, "must be an email address such as name@example.org")
+	}
+}
+
+var slugRE = regexp.MustCompile(`^[a-z0-9]+(?:-[a-z0-9]+)*$`)
+
+// CheckSlug records a problem with a URL slug: lower-case letters, digits and hyphens.
+func (f Fields) CheckSlug(field, value string) {
+	if value == "" {
+		f.Add(field, "is required")
+		return
+	}
+	if len(value) > 64 || !slugRE.MatchString(value) {
+		f.Add(field, "must be 1 to 64 lower-case letters, digits and single hyphens, such as \"old-town\"")
+	}
+}
+
+// NormalizeEmail returns the key under which emails are unique: trimmed, lower case.
+func NormalizeEmail(email string) string { return strings.ToLower(strings.TrimSpace(email)) }
+
+// Slugify derives a slug from a name, keeping ASCII letters and digits.
+func Slugify(name string) string {
+	var b strings.Builder
+	dash := false
+	for _, r := range strings.ToLower(name) {
+		r = foldASCII(r)
+		switch {
+		case r >= 'a' && r <= 'z' || r >= '0' && r <= '9':
+			b.WriteRune(r)
+			dash = false
+		case b.Len() > 0 && !dash:
+			b.WriteByte('-')
+			dash = true
+		}
+	}
+	s := strings.TrimSuffix(b.String(), "-")
+	if len(s) > 64 {
+		s = strings.TrimSuffix(s[:64], "-")
+	}
+	return s
+}
+
+// foldASCII maps the letters of the cities' languages that have an obvious ASCII form.
+func foldASCII(r rune) rune {
+	switch r {
+	case 'ä', 'å', 'á', 'à', 'â':
+		return 'a'
+	case 'ö', 'ø', 'ó', 'ò', 'ô':
+		return 'o'
+	case 'ü', 'ú', 'ù', 'û':
+		return 'u'
+	case 'ç':
+		return 'c'
+	case 'ğ':
+		return 'g'
+	case 'ı', 'í', 'ì', 'î':
+		return 'i'
+	case 'ş':
+		return 's'
+	case 'é', 'è', 'ê', 'æ':
+		return 'e'
+	}
+	return r
+}
+
+func itoa(n int) string {
+	if n == 0 {
+		return "0"
+	}
+	var b [20]byte
+	i := len(b)
+	for n > 0 {
+		i--
+		b[i] = byte('0' + n%10)
+		n /= 10
+	}
+	return string(b[i:])
+}
