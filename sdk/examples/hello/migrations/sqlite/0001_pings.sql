@@ -1,0 +1,5 @@
+CREATE TABLE pings (
+    id      INTEGER PRIMARY KEY AUTOINCREMENT,
+    user_id TEXT NOT NULL DEFAULT '',
+    at      TEXT NOT NULL
+);

@@ -1,0 +1,184 @@
+package hostside
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	"github.com/kvarter/kvarter/sdk"
+	pb "github.com/kvarter/kvarter/sdk/internal/pluginv1"
+)
+
+// ConfigureRequest is what the host hands a plugin at Configure, besides the Host.
+type ConfigureRequest struct {
+	// Settings are the manifest defaults merged with the city config.
+	Settings     map[string]string
+	Store        sdk.StoreConfig
+	CityTimeZone string
+	Languages    []string
+	HostVersion  string
+}
+
+// HTTPRequest is a request for one of the plugin's routes, already authenticated and
+// authorised, copied out of the core's HTTP framework. The deadline comes from ctx.
+type HTTPRequest struct {
+	Method    string
+	Path      string
+	RawQuery  string
+	Header    http.Header
+	Body      []byte
+	Principal sdk.Principal
+	RequestID string
+}
+
+// HTTPResponse is the plugin's complete answer.
+type HTTPResponse struct {
+	Status int
+	Header http.Header
+	Body   []byte
+}
+
+// Describe asks the plugin for its manifest.
+func (p *Process) Describe(ctx context.Context) (sdk.Manifest, error) {
+	m, err := p.rpc.Describe(ctx, &pb.DescribeRequest{})
+	if err != nil {
+		return sdk.Manifest{}, p.callErr("describe", err)
+	}
+	man := manifestFromProto(m)
+	p.mu.Lock()
+	p.manifest = &man
+	p.mu.Unlock()
+	return man, nil
+}
+
+// Configure hands the plugin its settings and store and serves host to it over the
+// go-plugin broker for the life of the process. It may be called once per process.
+func (p *Process) Configure(ctx context.Context, req ConfigureRequest, host sdk.Host) error {
+	if host == nil {
+		return fmt.Errorf("configure plugin %s: nil host", p.name)
+	}
+	p.mu.Lock()
+	if p.configured {
+		p.mu.Unlock()
+		return fmt.Errorf("configure plugin %s: already configured", p.name)
+	}
+	p.configured = true
+	man := p.manifest
+	p.mu.Unlock()
+
+	if man == nil {
+		m, err := p.Describe(ctx)
+		if err != nil {
+			return err
+		}
+		man = &m
+	}
+	hs := &hostServer{host: host, name: p.name, publishes: make(map[string]bool)}
+	for _, t := range man.Publishes {
+		hs.publishes[t] = true
+	}
+	id := p.broker.NextId()
+	go p.broker.AcceptAndServe(id, func(opts []grpc.ServerOption) *grpc.Server {
+		s := grpc.NewServer(opts...)
+		pb.RegisterHostServer(s, hs)
+		return s
+	})
+	_, err := p.rpc.Configure(ctx, &pb.ConfigureRequest{
+		Settings: req.Settings,
+		Store: &pb.StoreConfig{
+			Dialect: req.Store.Dialect,
+			Dsn:     req.Store.DSN,
+			Schema:  req.Store.Schema,
+		},
+		CityTimeZone: req.CityTimeZone,
+		Languages:    req.Languages,
+		HostVersion:  req.HostVersion,
+		HostBrokerId: id,
+	})
+	if err != nil {
+		return p.callErr("configure", err)
+	}
+	return nil
+}
+
+// Migrate applies the plugin's pending migrations to its store.
+func (p *Process) Migrate(ctx context.Context) error {
+	_, err := p.rpc.Migrate(ctx, &pb.MigrateRequest{})
+	return p.callErr("migrate", err)
+}
+
+// Activate tells the plugin it is migrated and about to receive traffic.
+func (p *Process) Activate(ctx context.Context) error {
+	_, err := p.rpc.Activate(ctx, &pb.ActivateRequest{})
+	return p.callErr("activate", err)
+}
+
+// Health asks the plugin whether it is healthy.
+func (p *Process) Health(ctx context.Context) error {
+	_, err := p.rpc.Health(ctx, &pb.HealthRequest{})
+	return p.callErr("health", err)
+}
+
+// Deactivate tells the plugin it is about to be stopped.
+func (p *Process) Deactivate(ctx context.Context) error {
+	_, err := p.rpc.Deactivate(ctx, &pb.DeactivateRequest{})
+	return p.callErr("deactivate", err)
+}
+
+// Handle passes one HTTP request to the plugin's handler and returns its response.
+// The plugin's error statuses are responses, not errors; an error means the request
+// did not complete (plugin gone, deadline, handler panic).
+func (p *Process) Handle(ctx context.Context, r *HTTPRequest) (*HTTPResponse, error) {
+	resp, err := p.rpc.Handle(ctx, &pb.HTTPRequest{
+		Method:    r.Method,
+		Path:      r.Path,
+		RawQuery:  r.RawQuery,
+		Headers:   headerToProto(r.Header),
+		Body:      r.Body,
+		Principal: principalToProto(r.Principal),
+		RequestId: r.RequestID,
+	})
+	if err != nil {
+		return nil, p.callErr("handle "+r.Method+" "+r.Path, err)
+	}
+	return &HTTPResponse{Status: int(resp.Status), Header: headerFromProto(resp.Headers), Body: resp.Body}, nil
+}
+
+// Deliver passes an event to the plugin's HandleEvent; an error means it was not
+// handled and should be delivered again later.
+func (p *Process) Deliver(ctx context.Context, e sdk.Event) error {
+	_, err := p.rpc.HandleEvent(ctx, &pb.HandleEventRequest{Event: eventToProto(e)})
+	return p.callErr("deliver "+e.Type, err)
+}
+
+// callErr turns a gRPC error into one that names the plugin and the call, keeps
+// context errors recognisable, and marks an unreachable plugin with ErrUnavailable.
+func (p *Process) callErr(op string, err error) error {
+	if err == nil {
+		return nil
+	}
+	st, ok := status.FromError(err)
+	if !ok {
+		return fmt.Errorf("plugin %s: %s: %w", p.name, op, err)
+	}
+	var cause error
+	switch st.Code() {
+	case codes.DeadlineExceeded:
+		cause = context.DeadlineExceeded
+	case codes.Canceled:
+		cause = context.Canceled
+	case codes.Unavailable, codes.FailedPrecondition:
+		cause = ErrUnavailable
+	default:
+		cause = errors.New(st.Message())
+	}
+	if cause != nil && cause.Error() != st.Message() {
+		return fmt.Errorf("plugin %s: %s: %s: %w", p.name, op, st.Message(), cause)
+	}
+	return fmt.Errorf("plugin %s: %s: %w", p.name, op, cause)
+}

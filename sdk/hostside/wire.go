@@ -1,0 +1,100 @@
+package hostside
+
+// Conversions between the contract types and protocol messages, host side; the mirror
+// images are in package sdk.
+
+import (
+	"encoding/json"
+	"net/http"
+
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	"github.com/kvarter/kvarter/sdk"
+	pb "github.com/kvarter/kvarter/sdk/internal/pluginv1"
+)
+
+func manifestFromProto(m *pb.Manifest) sdk.Manifest {
+	out := sdk.Manifest{
+		Name:           m.Name,
+		Version:        m.Version,
+		MinHostVersion: m.MinHostVersion,
+		Description:    m.Description,
+		Publishes:      m.Publishes,
+		Subscribes:     m.Subscribes,
+		OpenAPI:        json.RawMessage(m.Openapi),
+	}
+	for _, r := range m.Routes {
+		out.Routes = append(out.Routes, sdk.Route{Method: r.Method, Path: r.Path, Permission: r.Permission, Domain: r.Domain})
+	}
+	for _, p := range m.Permissions {
+		out.Permissions = append(out.Permissions, sdk.Permission{Name: p.Name, Description: p.Description})
+	}
+	for _, r := range m.Roles {
+		out.Roles = append(out.Roles, sdk.Role{Name: r.Name, Description: r.Description, Permissions: r.Permissions})
+	}
+	for _, g := range m.Grants {
+		out.Grants = append(out.Grants, sdk.Grant{Role: g.Role, Permission: g.Permission})
+	}
+	for _, s := range m.Settings {
+		out.Settings = append(out.Settings, sdk.Setting{Name: s.Name, Default: s.Default, Description: s.Description})
+	}
+	return out
+}
+
+func principalToProto(p sdk.Principal) *pb.Principal {
+	if !p.Authenticated() {
+		return nil
+	}
+	out := &pb.Principal{
+		UserId:         p.UserID,
+		DisplayName:    p.DisplayName,
+		Locale:         p.Locale,
+		Neighbourhoods: p.Neighbourhoods,
+	}
+	if len(p.Roles) > 0 {
+		out.Roles = make(map[string]*pb.RoleList, len(p.Roles))
+		for d, rs := range p.Roles {
+			out.Roles[d] = &pb.RoleList{Roles: rs}
+		}
+	}
+	for _, o := range p.Organisations {
+		out.Organisations = append(out.Organisations, &pb.OrgMembership{OrganisationId: o.OrganisationID, Role: o.Role, Verified: o.Verified})
+	}
+	return out
+}
+
+func headerToProto(h http.Header) []*pb.Header {
+	out := make([]*pb.Header, 0, len(h))
+	for k, v := range h {
+		out = append(out, &pb.Header{Name: k, Values: v})
+	}
+	return out
+}
+
+func headerFromProto(hs []*pb.Header) http.Header {
+	h := make(http.Header, len(hs))
+	for _, kv := range hs {
+		k := http.CanonicalHeaderKey(kv.Name)
+		h[k] = append(h[k], kv.Values...)
+	}
+	return h
+}
+
+func eventToProto(e sdk.Event) *pb.Event {
+	out := &pb.Event{Id: e.ID, Type: e.Type, Payload: e.Payload, Source: e.Source}
+	if !e.OccurredAt.IsZero() {
+		out.OccurredAt = timestamppb.New(e.OccurredAt)
+	}
+	return out
+}
+
+func eventFromProto(e *pb.Event) sdk.Event {
+	if e == nil {
+		return sdk.Event{}
+	}
+	out := sdk.Event{ID: e.Id, Type: e.Type, Payload: json.RawMessage(e.Payload), Source: e.Source}
+	if e.OccurredAt != nil {
+		out.OccurredAt = e.OccurredAt.AsTime()
+	}
+	return out
+}
