@@ -1,3 +1,44 @@
 module github.com/kvarter/kvarter/cmd
 
 go 1.26.8
+
+require github.com/kvarter/kvarter/core v0.0.0
+
+require (
+	github.com/andybalholm/brotli v1.1.0 // indirect
+	github.com/bmatcuk/doublestar/v4 v4.6.1 // indirect
+	github.com/casbin/casbin/v2 v2.135.0 // indirect
+	github.com/casbin/govaluate v1.3.0 // indirect
+	github.com/dustin/go-humanize v1.1.0 // indirect
+	github.com/gofiber/fiber/v2 v2.52.15 // indirect
+	github.com/google/uuid v1.6.0 // indirect
+	github.com/jmoiron/sqlx v1.4.0 // indirect
+	github.com/klauspost/compress v1.17.9 // indirect
+	github.com/kvarter/kvarter/migrations v0.0.0 // indirect
+	github.com/lib/pq v1.12.3 // indirect
+	github.com/mattn/go-colorable v0.1.13 // indirect
+	github.com/mattn/go-isatty v0.0.24 // indirect
+	github.com/mattn/go-runewidth v0.0.16 // indirect
+	github.com/ncruces/go-strftime v1.1.0 // indirect
+	github.com/remyoudompheng/bigfft v0.0.0-20230129092748-24d4a6f8daec // indirect
+	github.com/rivo/uniseg v0.2.0 // indirect
+	github.com/valyala/bytebufferpool v1.0.0 // indirect
+	github.com/valyala/fasthttp v1.51.0 // indirect
+	github.com/valyala/tcplisten v1.0.0 // indirect
+	golang.org/x/crypto v0.58.0 // indirect
+	golang.org/x/sys v0.49.0 // indirect
+	modernc.org/libc v1.79.0 // indirect
+	modernc.org/mathutil v1.7.1 // indirect
+	modernc.org/memory v1.12.1 // indirect
+	modernc.org/sqlite v1.61.1 // indirect
+)
+
+replace (
+	github.com/kvarter/kvarter/core => ../core
+	github.com/kvarter/kvarter/migrations => ../migrations
+	github.com/kvarter/kvarter/plugins/assemblies => ../plugins/assemblies
+	github.com/kvarter/kvarter/plugins/budgeting => ../plugins/budgeting
+	github.com/kvarter/kvarter/plugins/parks => ../plugins/parks
+	github.com/kvarter/kvarter/plugins/volunteers => ../plugins/volunteers
+	github.com/kvarter/kvarter/sdk => ../sdk
+)

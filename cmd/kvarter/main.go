@@ -1,0 +1,220 @@
+// Command kvarter runs the Kvarter platform: `kvarter serve` starts the core, and the
+// other subcommands migrate the database, create accounts and report the version.
+// This package only wires; everything it calls lives in core and the plugins.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/kvarter/kvarter/core"
+	"github.com/kvarter/kvarter/core/node"
+)
+
+// Version is set at build time with -ldflags "-X main.Version=...".
+var Version = "0.1.0-dev"
+
+func main() {
+	m := NewMain()
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	code := m.Run(ctx, os.Args[1:])
+	os.Exit(code)
+}
+
+// Main is the program: its streams and environment are fields so that tests run the
+// real thing in-process.
+type Main struct {
+	Stdin          io.Reader
+	Stdout, Stderr io.Writer
+	Getenv         func(string) string
+	// Options are passed to the node (tests make passwords cheap).
+	Options node.Options
+	// Ready, when set, receives the node once serve is listening.
+	Ready func(*node.Node)
+}
+
+// NewMain returns a Main on the process's streams and environment.
+func NewMain() *Main {
+	return &Main{Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr, Getenv: os.Getenv}
+}
+
+const usage = `kvarter — a platform for residents to shape their neighbourhood.
+
+Usage:
+  kvarter serve [--config FILE]           run the platform
+  kvarter migrate [--config FILE]         apply pending database migrations
+  kvarter admin create-user --email E --password-stdin [--name N] [--language L] [--role city_admin]
+  kvarter version
+
+Environment: KVARTER_CONFIG, KVARTER_ADDR, KVARTER_DATA_DIR, KVARTER_DATABASE_URL, KVARTER_LOG_LEVEL.
+`
+
+// Run executes one subcommand and returns the process exit code.
+func (m *Main) Run(ctx context.Context, args []string) int {
+	if len(args) == 0 {
+		fmt.Fprint(m.Stderr, usage)
+		return 2
+	}
+	var err error
+	switch args[0] {
+	case "serve":
+		err = m.serve(ctx, args[1:])
+	case "migrate":
+		err = m.migrate(ctx, args[1:])
+	case "admin":
+		if len(args) < 2 || args[1] != "create-user" {
+			fmt.Fprint(m.Stderr, usage)
+			return 2
+		}
+		err = m.createUser(ctx, args[2:])
+	case "version", "--version":
+		fmt.Fprintf(m.Stdout, "kvarter %s\n", Version)
+	case "help", "-h", "--help":
+		fmt.Fprint(m.Stdout, usage)
+	default:
+		fmt.Fprintf(m.Stderr, "kvarter: unknown command %q\n\n%s", args[0], usage)
+		return 2
+	}
+	if err != nil {
+		var usageErr usageError
+		if errors.As(err, &usageErr) {
+			fmt.Fprintf(m.Stderr, "kvarter: %v\n", err)
+			return 2
+		}
+		fmt.Fprintf(m.Stderr, "kvarter: %v\n", err)
+		return 1
+	}
+	return 0
+}
+
+type usageError struct{ error }
+
+func (m *Main) flags(name string) (*flag.FlagSet, *string) {
+	fs := flag.NewFlagSet("kvarter "+name, flag.ContinueOnError)
+	fs.SetOutput(m.Stderr)
+	cfg := fs.String("config", "", "path of the city config file (default $KVARTER_CONFIG, or none)")
+	return fs, cfg
+}
+
+func (m *Main) loadConfig(path string) (node.Config, error) {
+	return node.LoadConfig(path, m.Getenv)
+}
+
+func (m *Main) serve(ctx context.Context, args []string) error {
+	fs, cfgPath := m.flags("serve")
+	if err := fs.Parse(args); err != nil {
+		return usageError{err}
+	}
+	cfg, err := m.loadConfig(*cfgPath)
+	if err != nil {
+		return err
+	}
+	logger := node.NewLogger(cfg, m.Stderr)
+	opts := m.Options
+	opts.HostVersion = Version
+	n, err := node.New(ctx, cfg, logger, opts)
+	if err != nil {
+		return err
+	}
+	if err := n.Start(ctx); err != nil {
+		n.Close(context.Background())
+		return err
+	}
+	if m.Ready != nil {
+		m.Ready(n)
+	}
+	<-ctx.Done()
+	logger.Info("shutting down")
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	return n.Close(shutdownCtx)
+}
+
+func (m *Main) migrate(ctx context.Context, args []string) error {
+	fs, cfgPath := m.flags("migrate")
+	if err := fs.Parse(args); err != nil {
+		return usageError{err}
+	}
+	cfg, err := m.loadConfig(*cfgPath)
+	if err != nil {
+		return err
+	}
+	db, err := node.OpenDB(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	applied, err := db.Migrate(ctx)
+	if err != nil {
+		return err
+	}
+	if len(applied) == 0 {
+		fmt.Fprintln(m.Stdout, "The database schema is up to date.")
+		return nil
+	}
+	fmt.Fprintf(m.Stdout, "Applied %d migration(s): %s\n", len(applied), strings.Join(applied, ", "))
+	return nil
+}
+
+func (m *Main) createUser(ctx context.Context, args []string) error {
+	fs, cfgPath := m.flags("admin create-user")
+	email := fs.String("email", "", "email address of the new account (required)")
+	name := fs.String("name", "", "display name (default: the part of the email before @)")
+	language := fs.String("language", "", "preferred language (default: the city's first language)")
+	role := fs.String("role", "", "a city-wide role to grant, e.g. city_admin")
+	stdin := fs.Bool("password-stdin", false, "read the password from standard input (required)")
+	if err := fs.Parse(args); err != nil {
+		return usageError{err}
+	}
+	if *email == "" || !*stdin {
+		return usageError{errors.New("admin create-user needs --email and --password-stdin")}
+	}
+	pw, err := io.ReadAll(io.LimitReader(m.Stdin, 4096))
+	if err != nil {
+		return fmt.Errorf("read password: %w", err)
+	}
+	password := strings.TrimRight(string(pw), "\r\n")
+	cfg, err := m.loadConfig(*cfgPath)
+	if err != nil {
+		return err
+	}
+	if *name == "" {
+		*name, _, _ = strings.Cut(*email, "@")
+	}
+	if *language == "" {
+		*language = cfg.City.Languages[0]
+	}
+	logger := node.NewLogger(cfg, io.Discard)
+	n, err := node.New(ctx, cfg, logger, m.Options)
+	if err != nil {
+		return err
+	}
+	defer n.Close(context.Background())
+	u, err := n.Identity.CreateUser(ctx, core.Registration{Email: *email, Password: password, DisplayName: *name, Language: *language}, *role)
+	if err != nil {
+		var e *core.Error
+		if errors.As(err, &e) {
+			msg := e.Message
+			for f, p := range e.Fields {
+				msg += fmt.Sprintf("\n  %s: %s", f, p)
+			}
+			return errors.New(msg)
+		}
+		return err
+	}
+	fmt.Fprintf(m.Stdout, "Created user %s (%s)", u.Email, u.ID)
+	if *role != "" {
+		fmt.Fprintf(m.Stdout, " with role %s", *role)
+	}
+	fmt.Fprintln(m.Stdout)
+	return nil
+}

@@ -1,0 +1,77 @@
+package httpapi
+
+import (
+	"errors"
+	"strconv"
+
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/kvarter/kvarter/core"
+)
+
+// statusOf is the one table from error codes to HTTP statuses (DESIGN.md §7).
+var statusOf = map[string]int{
+	core.EINVALID:         fiber.StatusBadRequest,
+	core.EUNAUTHENTICATED: fiber.StatusUnauthorized,
+	core.EFORBIDDEN:       fiber.StatusForbidden,
+	core.ENOTFOUND:        fiber.StatusNotFound,
+	core.ECONFLICT:        fiber.StatusConflict,
+	core.ERATELIMITED:     fiber.StatusTooManyRequests,
+	core.EUNAVAILABLE:     fiber.StatusServiceUnavailable,
+	core.EINTERNAL:        fiber.StatusInternalServerError,
+}
+
+// ErrorBody is the JSON shape of every error answer.
+type ErrorBody struct {
+	Error ErrorDetail `json:"error"`
+}
+
+// ErrorDetail says what went wrong in plain words.
+type ErrorDetail struct {
+	Code      string            `json:"code"`
+	Message   string            `json:"message"`
+	Fields    map[string]string `json:"fields,omitempty"`
+	RequestID string            `json:"request_id,omitempty"`
+}
+
+// renderError writes err in the error format. Internal errors are logged with the
+// request id and shown only as "internal error".
+func (s *Server) renderError(c *fiber.Ctx, err error) error {
+	code := core.ErrorCode(err)
+	status := statusOf[code]
+	body := ErrorDetail{Code: code, Message: core.ErrorMessage(err), RequestID: requestID(c)}
+	var e *core.Error
+	if errors.As(err, &e) {
+		body.Fields = e.Fields
+		if e.RetryAfterSeconds > 0 {
+			c.Set(fiber.HeaderRetryAfter, strconv.Itoa(e.RetryAfterSeconds))
+		}
+	}
+	if code == core.EINTERNAL {
+		s.logger.ErrorContext(c.UserContext(), "internal error", "err", err, "method", c.Method(), "path", c.Path())
+		body.Message = "internal error"
+	}
+	return c.Status(status).JSON(ErrorBody{Error: body})
+}
+
+// fiberError renders errors raised by Fiber itself (unknown route, body too large) and
+// by handlers, all in one format.
+func (s *Server) fiberError(c *fiber.Ctx, err error) error {
+	var fe *fiber.Error
+	if errors.As(err, &fe) {
+		switch fe.Code {
+		case fiber.StatusNotFound:
+			err = core.Errorf(core.ENOTFOUND, "There is no route %s %s.", c.Method(), c.Path())
+		case fiber.StatusRequestEntityTooLarge:
+			c.Status(fiber.StatusRequestEntityTooLarge)
+			return c.JSON(ErrorBody{Error: ErrorDetail{Code: core.EINVALID, Message: "The request body is larger than the server accepts.", RequestID: requestID(c)}})
+		case fiber.StatusMethodNotAllowed:
+			return c.Status(fe.Code).JSON(ErrorBody{Error: ErrorDetail{Code: core.EINVALID, Message: "This route does not accept " + c.Method() + ".", RequestID: requestID(c)}})
+		default:
+			if fe.Code >= 400 && fe.Code < 500 {
+				err = core.Errorf(core.EINVALID, "%s", fe.Message)
+			}
+		}
+	}
+	return s.renderError(c, err)
+}

@@ -1,0 +1,383 @@
+package httpapi
+
+import (
+	"io"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/kvarter/kvarter/core"
+)
+
+func (s *Server) register(c *fiber.Ctx) error {
+	var in core.Registration
+	if err := decode(c, &in, false); err != nil {
+		return err
+	}
+	u, err := s.svc.Identity.Register(c.UserContext(), in)
+	if err != nil {
+		return err
+	}
+	return c.Status(fiber.StatusCreated).JSON(u)
+}
+
+func (s *Server) login(c *fiber.Ctx) error {
+	var in core.LoginAttempt
+	if err := decode(c, &in, false); err != nil {
+		return err
+	}
+	in.ClientIP, in.UserAgent = c.IP(), c.Get(fiber.HeaderUserAgent)
+	res, err := s.svc.Identity.Login(c.UserContext(), in)
+	if err != nil {
+		return err
+	}
+	expires := time.Now().Add(24 * time.Hour)
+	if res.Session.ExpiresAt != nil {
+		expires = *res.Session.ExpiresAt
+	}
+	s.setSessionCookies(c, res.Token, res.CSRFToken, expires)
+	return c.JSON(res)
+}
+
+func (s *Server) logout(c *fiber.Ctx) error {
+	token, _ := c.Locals(localToken).(string)
+	if token == "" {
+		return core.Errorf(core.EUNAUTHENTICATED, "You are not signed in.")
+	}
+	if err := s.svc.Identity.Logout(c.UserContext(), token); err != nil {
+		return err
+	}
+	s.clearSessionCookies(c)
+	return c.SendStatus(fiber.StatusNoContent)
+}
+
+func (s *Server) me(c *fiber.Ctx) error {
+	me, err := s.svc.Identity.Me(c.UserContext())
+	if err != nil {
+		return err
+	}
+	return c.JSON(me)
+}
+
+func (s *Server) exportMe(c *fiber.Ctx) error {
+	data, err := s.svc.Identity.Export(c.UserContext())
+	if err != nil {
+		return err
+	}
+	c.Set(fiber.HeaderContentDisposition, `attachment; filename="kvarter-export.json"`)
+	return c.JSON(data)
+}
+
+func (s *Server) deleteMe(c *fiber.Ctx) error {
+	if err := s.svc.Identity.DeleteAccount(c.UserContext()); err != nil {
+		return err
+	}
+	s.clearSessionCookies(c)
+	return c.SendStatus(fiber.StatusNoContent)
+}
+
+func (s *Server) listSessions(c *fiber.Ctx) error {
+	out, err := s.svc.Identity.ListSessions(c.UserContext())
+	if err != nil {
+		return err
+	}
+	return list(c, out, "")
+}
+
+func (s *Server) revokeSession(c *fiber.Ctx) error {
+	if err := s.svc.Identity.RevokeSession(c.UserContext(), c.Params("id")); err != nil {
+		return err
+	}
+	return c.SendStatus(fiber.StatusNoContent)
+}
+
+func (s *Server) listTokens(c *fiber.Ctx) error {
+	out, err := s.svc.Identity.ListTokens(c.UserContext())
+	if err != nil {
+		return err
+	}
+	return list(c, out, "")
+}
+
+func (s *Server) createToken(c *fiber.Ctx) error {
+	var in struct {
+		Name string `json:"name"`
+	}
+	if err := decode(c, &in, false); err != nil {
+		return err
+	}
+	t, err := s.svc.Identity.CreateToken(c.UserContext(), in.Name)
+	if err != nil {
+		return err
+	}
+	return c.Status(fiber.StatusCreated).JSON(t)
+}
+
+func (s *Server) revokeToken(c *fiber.Ctx) error {
+	if err := s.svc.Identity.RevokeToken(c.UserContext(), c.Params("id")); err != nil {
+		return err
+	}
+	return c.SendStatus(fiber.StatusNoContent)
+}
+
+func (s *Server) listNeighbourhoods(c *fiber.Ctx) error {
+	pg, err := page(c)
+	if err != nil {
+		return err
+	}
+	out, next, err := s.svc.Neighbourhoods.ListNeighbourhoods(c.UserContext(), c.QueryBool("include_archived"), pg)
+	if err != nil {
+		return err
+	}
+	return list(c, out, next)
+}
+
+func (s *Server) createNeighbourhood(c *fiber.Ctx) error {
+	var in core.NeighbourhoodInput
+	if err := decode(c, &in, false); err != nil {
+		return err
+	}
+	n, err := s.svc.Neighbourhoods.CreateNeighbourhood(c.UserContext(), in)
+	if err != nil {
+		return err
+	}
+	return c.Status(fiber.StatusCreated).JSON(n)
+}
+
+func (s *Server) getNeighbourhood(c *fiber.Ctx) error {
+	n, err := s.svc.Neighbourhoods.FindNeighbourhood(c.UserContext(), c.Params("id"))
+	if err != nil {
+		return err
+	}
+	return c.JSON(n)
+}
+
+func (s *Server) updateNeighbourhood(c *fiber.Ctx) error {
+	var in core.NeighbourhoodUpdate
+	if err := decode(c, &in, false); err != nil {
+		return err
+	}
+	n, err := s.svc.Neighbourhoods.UpdateNeighbourhood(c.UserContext(), c.Params("id"), in)
+	if err != nil {
+		return err
+	}
+	return c.JSON(n)
+}
+
+func (s *Server) requestMembership(c *fiber.Ctx) error {
+	var in struct {
+		Note string `json:"note"`
+	}
+	if err := decode(c, &in, true); err != nil {
+		return err
+	}
+	m, err := s.svc.Neighbourhoods.RequestMembership(c.UserContext(), c.Params("id"), in.Note)
+	if err != nil {
+		return err
+	}
+	return c.Status(fiber.StatusCreated).JSON(m)
+}
+
+func (s *Server) listMemberships(c *fiber.Ctx) error {
+	pg, err := page(c)
+	if err != nil {
+		return err
+	}
+	out, next, err := s.svc.Neighbourhoods.ListMemberships(c.UserContext(), c.Params("id"), c.Query("state"), pg)
+	if err != nil {
+		return err
+	}
+	return list(c, out, next)
+}
+
+func (s *Server) decideMembership(c *fiber.Ctx, decision string) error {
+	var in struct {
+		Reason string `json:"reason"`
+	}
+	if err := decode(c, &in, true); err != nil {
+		return err
+	}
+	m, err := s.svc.Neighbourhoods.DecideMembership(c.UserContext(), c.Params("id"), c.Params("userID"), decision, in.Reason)
+	if err != nil {
+		return err
+	}
+	return c.JSON(m)
+}
+
+func (s *Server) approveMembership(c *fiber.Ctx) error { return s.decideMembership(c, "approve") }
+func (s *Server) rejectMembership(c *fiber.Ctx) error  { return s.decideMembership(c, "reject") }
+func (s *Server) revokeMembership(c *fiber.Ctx) error  { return s.decideMembership(c, "revoke") }
+
+func (s *Server) leaveNeighbourhood(c *fiber.Ctx) error {
+	if err := s.svc.Neighbourhoods.LeaveNeighbourhood(c.UserContext(), c.Params("id")); err != nil {
+		return err
+	}
+	return c.SendStatus(fiber.StatusNoContent)
+}
+
+func (s *Server) importMemberships(c *fiber.Ctx) error {
+	body := c.Body()
+	if fh, err := c.FormFile("file"); err == nil {
+		f, err := fh.Open()
+		if err != nil {
+			return core.InvalidField("file", "cannot be read")
+		}
+		defer f.Close()
+		if body, err = io.ReadAll(f); err != nil {
+			return core.InvalidField("file", "cannot be read")
+		}
+	}
+	rep, err := s.svc.Neighbourhoods.ImportMemberships(c.UserContext(), body)
+	if err != nil {
+		return err
+	}
+	if !rep.Imported {
+		return c.Status(fiber.StatusUnprocessableEntity).JSON(fiber.Map{
+			"error":  ErrorDetail{Code: core.EINVALID, Message: "Nothing was imported: some rows cannot be imported. See the report.", RequestID: requestID(c)},
+			"report": rep,
+		})
+	}
+	return c.JSON(rep)
+}
+
+func (s *Server) listOrganisations(c *fiber.Ctx) error {
+	pg, err := page(c)
+	if err != nil {
+		return err
+	}
+	out, next, err := s.svc.Organisations.ListOrganisations(c.UserContext(), c.Query("state"), pg)
+	if err != nil {
+		return err
+	}
+	return list(c, out, next)
+}
+
+func (s *Server) createOrganisation(c *fiber.Ctx) error {
+	var in core.OrganisationInput
+	if err := decode(c, &in, false); err != nil {
+		return err
+	}
+	o, err := s.svc.Organisations.CreateOrganisation(c.UserContext(), in)
+	if err != nil {
+		return err
+	}
+	return c.Status(fiber.StatusCreated).JSON(o)
+}
+
+func (s *Server) getOrganisation(c *fiber.Ctx) error {
+	o, err := s.svc.Organisations.FindOrganisation(c.UserContext(), c.Params("id"))
+	if err != nil {
+		return err
+	}
+	return c.JSON(o)
+}
+
+func (s *Server) decideOrganisation(c *fiber.Ctx, decision string) error {
+	var in struct {
+		Reason string `json:"reason"`
+	}
+	if err := decode(c, &in, true); err != nil {
+		return err
+	}
+	o, err := s.svc.Organisations.DecideOrganisation(c.UserContext(), c.Params("id"), decision, in.Reason)
+	if err != nil {
+		return err
+	}
+	return c.JSON(o)
+}
+
+func (s *Server) verifyOrganisation(c *fiber.Ctx) error { return s.decideOrganisation(c, "verify") }
+func (s *Server) rejectOrganisation(c *fiber.Ctx) error { return s.decideOrganisation(c, "reject") }
+
+func (s *Server) listOrganisationMembers(c *fiber.Ctx) error {
+	out, err := s.svc.Organisations.ListOrganisationMembers(c.UserContext(), c.Params("id"))
+	if err != nil {
+		return err
+	}
+	return list(c, out, "")
+}
+
+func (s *Server) addOrganisationMember(c *fiber.Ctx) error {
+	var in struct {
+		UserID string `json:"user_id"`
+		Role   string `json:"role"`
+	}
+	if err := decode(c, &in, false); err != nil {
+		return err
+	}
+	if in.UserID == "" {
+		return core.InvalidField("user_id", "is required")
+	}
+	m, err := s.svc.Organisations.AddOrganisationMember(c.UserContext(), c.Params("id"), in.UserID, in.Role)
+	if err != nil {
+		return err
+	}
+	return c.Status(fiber.StatusCreated).JSON(m)
+}
+
+func (s *Server) removeOrganisationMember(c *fiber.Ctx) error {
+	if err := s.svc.Organisations.RemoveOrganisationMember(c.UserContext(), c.Params("id"), c.Params("userID")); err != nil {
+		return err
+	}
+	return c.SendStatus(fiber.StatusNoContent)
+}
+
+func (s *Server) listGrants(c *fiber.Ctx) error {
+	domain := c.Query("domain", core.DomainCity)
+	out, err := s.svc.Roles.ListGrants(c.UserContext(), domain)
+	if err != nil {
+		return err
+	}
+	return list(c, out, "")
+}
+
+type grantInput struct {
+	UserID string `json:"user_id"`
+	Role   string `json:"role"`
+	Domain string `json:"domain"`
+}
+
+func (s *Server) grantRole(c *fiber.Ctx) error {
+	var in grantInput
+	if err := decode(c, &in, false); err != nil {
+		return err
+	}
+	g, err := s.svc.Roles.Grant(c.UserContext(), core.RoleGrant{UserID: in.UserID, Role: in.Role, Domain: in.Domain})
+	if err != nil {
+		return err
+	}
+	return c.Status(fiber.StatusCreated).JSON(g)
+}
+
+func (s *Server) revokeRole(c *fiber.Ctx) error {
+	var in grantInput
+	if err := decode(c, &in, false); err != nil {
+		return err
+	}
+	if err := s.svc.Roles.Revoke(c.UserContext(), core.RoleGrant{UserID: in.UserID, Role: in.Role, Domain: in.Domain}); err != nil {
+		return err
+	}
+	return c.SendStatus(fiber.StatusNoContent)
+}
+
+func (s *Server) listAudit(c *fiber.Ctx) error {
+	pg, err := page(c)
+	if err != nil {
+		return err
+	}
+	f := core.AuditFilter{ActorID: c.Query("actor_id"), Action: c.Query("action"), Domain: c.Query("domain"), Target: c.Query("target")}
+	for name, dst := range map[string]*time.Time{"since": &f.Since, "until": &f.Until} {
+		if v := c.Query(name); v != "" {
+			t, err := time.Parse(time.RFC3339, v)
+			if err != nil {
+				return core.InvalidField(name, "must be an RFC 3339 time such as 2026-05-01T00:00:00Z")
+			}
+			*dst = t
+		}
+	}
+	out, next, err := s.svc.Audit.ListAudit(c.UserContext(), f, pg)
+	if err != nil {
+		return err
+	}
+	return list(c, out, next)
+}

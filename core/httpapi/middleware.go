@@ -1,0 +1,174 @@
+package httpapi
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"log/slog"
+	"runtime/debug"
+	"strings"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/kvarter/kvarter/core"
+	"github.com/kvarter/kvarter/core/sqlstore"
+)
+
+// Cookie names.
+const (
+	SessionCookie = "kvarter_session"
+	CSRFCookie    = "kvarter_csrf"
+	CSRFHeader    = "X-CSRF-Token"
+)
+
+const (
+	localRequestID = "kvarter.request_id"
+	localPrincipal = "kvarter.principal"
+	localViaCookie = "kvarter.via_cookie"
+	localToken     = "kvarter.token"
+)
+
+func requestID(c *fiber.Ctx) string {
+	id, _ := c.Locals(localRequestID).(string)
+	return id
+}
+
+func principal(c *fiber.Ctx) *core.Principal {
+	if p, ok := c.Locals(localPrincipal).(*core.Principal); ok {
+		return p
+	}
+	return &core.Principal{}
+}
+
+// requestID gives every request an id, echoed in X-Request-ID and carried by the
+// context into every log line and audit entry. A well-formed id from a client or proxy
+// is kept so that traces join up.
+func (s *Server) requestID(c *fiber.Ctx) error {
+	id := c.Get(fiber.HeaderXRequestID)
+	if !validRequestID(id) {
+		var b [12]byte
+		_, _ = rand.Read(b[:])
+		id = hex.EncodeToString(b[:])
+	}
+	c.Locals(localRequestID, id)
+	c.Set(fiber.HeaderXRequestID, id)
+	ctx, cancel := context.WithTimeout(core.WithRequestID(context.Background(), id), s.cfg.RequestTimeout)
+	defer cancel()
+	c.SetUserContext(ctx)
+	return c.Next()
+}
+
+func validRequestID(id string) bool {
+	if id == "" || len(id) > 64 {
+		return false
+	}
+	for _, r := range id {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_') {
+			return false
+		}
+	}
+	return true
+}
+
+func (s *Server) logRequests(c *fiber.Ctx) error {
+	start := time.Now()
+	err := c.Next()
+	if err != nil {
+		if herr := s.app.ErrorHandler(c, err); herr != nil {
+			_ = c.SendStatus(fiber.StatusInternalServerError)
+		}
+	}
+	status := c.Response().StatusCode()
+	if status >= 500 || c.Path() != "/healthz" && c.Path() != "/readyz" {
+		s.logger.LogAttrs(c.UserContext(), levelFor(status), "request",
+			slog.String("method", c.Method()), slog.String("path", c.Path()), slog.Int("status", status),
+			slog.Duration("duration", time.Since(start)))
+	}
+	return nil
+}
+
+func (s *Server) recoverer(c *fiber.Ctx) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			s.logger.ErrorContext(c.UserContext(), "panic", "panic", fmt.Sprint(r), "stack", string(debug.Stack()))
+			err = fmt.Errorf("panic: %v", r)
+		}
+	}()
+	return c.Next()
+}
+
+// authenticate resolves a bearer token or the session cookie to a principal. A request
+// with neither is anonymous; one with a bad token is refused, so that a client never
+// silently acts as nobody.
+func (s *Server) authenticate(c *fiber.Ctx) error {
+	token, viaCookie := "", false
+	if h := c.Get(fiber.HeaderAuthorization); h != "" {
+		scheme, value, ok := strings.Cut(h, " ")
+		if !ok || !strings.EqualFold(scheme, "Bearer") || value == "" {
+			return core.Errorf(core.EUNAUTHENTICATED, "The Authorization header must be \"Bearer <token>\".")
+		}
+		token = strings.TrimSpace(value)
+	} else if v := c.Cookies(SessionCookie); v != "" {
+		token, viaCookie = v, true
+	}
+	if token == "" {
+		c.Locals(localPrincipal, &core.Principal{})
+		return c.Next()
+	}
+	p, err := s.svc.Identity.Authenticate(c.UserContext(), token)
+	if err != nil {
+		if viaCookie {
+			s.clearSessionCookies(c)
+		}
+		return err
+	}
+	c.Locals(localPrincipal, p)
+	c.Locals(localViaCookie, viaCookie)
+	c.Locals(localToken, token)
+	c.SetUserContext(core.WithPrincipal(c.UserContext(), p))
+	return c.Next()
+}
+
+// csrf requires the anti-forgery token on unsafe requests authenticated by cookie.
+// Bearer tokens are not sent by browsers on their own, so they need no such check.
+func (s *Server) csrf(c *fiber.Ctx) error {
+	switch c.Method() {
+	case fiber.MethodGet, fiber.MethodHead, fiber.MethodOptions:
+		return c.Next()
+	}
+	if via, _ := c.Locals(localViaCookie).(bool); !via {
+		return c.Next()
+	}
+	token, _ := c.Locals(localToken).(string)
+	if !sqlstore.CheckCSRF(token, c.Get(CSRFHeader)) {
+		return core.Errorf(core.EFORBIDDEN, "This request needs the %s header with the value of the %s cookie.", CSRFHeader, CSRFCookie)
+	}
+	return c.Next()
+}
+
+func (s *Server) secure(c *fiber.Ctx) bool { return s.cfg.SecureCookies || c.Protocol() == "https" }
+
+func (s *Server) setSessionCookies(c *fiber.Ctx, token, csrf string, expires time.Time) {
+	c.Cookie(&fiber.Cookie{Name: SessionCookie, Value: token, Path: "/", Expires: expires, HTTPOnly: true, Secure: s.secure(c), SameSite: fiber.CookieSameSiteLaxMode})
+	// The anti-forgery cookie is readable by the page's script on purpose.
+	c.Cookie(&fiber.Cookie{Name: CSRFCookie, Value: csrf, Path: "/", Expires: expires, HTTPOnly: false, Secure: s.secure(c), SameSite: fiber.CookieSameSiteLaxMode})
+}
+
+func (s *Server) clearSessionCookies(c *fiber.Ctx) {
+	past := time.Unix(0, 0)
+	c.Cookie(&fiber.Cookie{Name: SessionCookie, Value: "", Path: "/", Expires: past, HTTPOnly: true, Secure: s.secure(c), SameSite: fiber.CookieSameSiteLaxMode})
+	c.Cookie(&fiber.Cookie{Name: CSRFCookie, Value: "", Path: "/", Expires: past, Secure: s.secure(c), SameSite: fiber.CookieSameSiteLaxMode})
+}
+
+// levelFor logs failures louder than successes, so a busy node's log shows problems.
+func levelFor(status int) slog.Level {
+	switch {
+	case status >= 500:
+		return slog.LevelError
+	case status >= 400:
+		return slog.LevelInfo
+	}
+	return slog.LevelDebug
+}

@@ -1,0 +1,195 @@
+// Package httpapi serves Kvarter's JSON API over Fiber (DESIGN.md §4, §7). Handlers parse
+// the request, call one service and render the result; policy and SQL live elsewhere.
+// This is the only package of the core that imports Fiber.
+package httpapi
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/kvarter/kvarter/core"
+)
+
+// Services are what the API calls.
+type Services struct {
+	Identity       core.IdentityService
+	Neighbourhoods core.NeighbourhoodService
+	Organisations  core.OrganisationService
+	Roles          core.RoleService
+	Audit          core.AuditService
+	Authz          core.Authorizer
+}
+
+// HealthChecker answers readiness: the database answers and its schema is current.
+type HealthChecker interface {
+	Ready(ctx context.Context) error
+}
+
+// Config tunes the HTTP server.
+type Config struct {
+	// BodyLimit is the largest request body accepted, in bytes.
+	BodyLimit int
+	// SecureCookies forces the Secure attribute on cookies; otherwise it follows TLS.
+	SecureCookies bool
+	// ProxyHeader names the header carrying the client address behind a trusted proxy.
+	ProxyHeader    string
+	TrustedProxies []string
+	// RequestTimeout bounds the handling of one request.
+	RequestTimeout time.Duration
+}
+
+// Server is the HTTP face of the core.
+type Server struct {
+	app     *fiber.App
+	svc     Services
+	health  HealthChecker
+	logger  *slog.Logger
+	cfg     Config
+	ln      net.Listener
+	plugins PluginRouter
+	openapi *openAPIDoc
+}
+
+// PluginRouter serves /api/v1/<plugin>/... for the plugin host. Serve reports false when
+// no enabled plugin claims the path, so the core can answer 404 itself.
+type PluginRouter interface {
+	Serve(c *fiber.Ctx, p *core.Principal) (handled bool, err error)
+	// OpenAPIPaths returns the paths of every active plugin, merged into the document.
+	OpenAPIPaths() map[string]any
+}
+
+// New builds the server and its routes.
+func New(svc Services, health HealthChecker, logger *slog.Logger, cfg Config) *Server {
+	if cfg.BodyLimit <= 0 {
+		cfg.BodyLimit = 1 << 20
+	}
+	if cfg.RequestTimeout <= 0 {
+		cfg.RequestTimeout = 30 * time.Second
+	}
+	s := &Server{svc: svc, health: health, logger: logger, cfg: cfg}
+	s.app = fiber.New(fiber.Config{
+		AppName:                 "kvarter",
+		BodyLimit:               cfg.BodyLimit,
+		DisableStartupMessage:   true,
+		ErrorHandler:            s.fiberError,
+		ReadTimeout:             30 * time.Second,
+		WriteTimeout:            60 * time.Second,
+		IdleTimeout:             120 * time.Second,
+		ProxyHeader:             cfg.ProxyHeader,
+		EnableTrustedProxyCheck: len(cfg.TrustedProxies) > 0,
+		TrustedProxies:          cfg.TrustedProxies,
+		StrictRouting:           false,
+	})
+	s.routes()
+	s.openapi = buildOpenAPI()
+	return s
+}
+
+// SetPluginRouter attaches the plugin host's router.
+func (s *Server) SetPluginRouter(r PluginRouter) { s.plugins = r }
+
+// App exposes the Fiber app for tests that call it in-process.
+func (s *Server) App() *fiber.App { return s.app }
+
+// Listen starts serving on addr (host:port; port 0 picks a free one) and returns once
+// the socket is open.
+func (s *Server) Listen(addr string) (net.Addr, error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, err
+	}
+	s.ln = ln
+	go func() {
+		if err := s.app.Listener(ln); err != nil && !errors.Is(err, net.ErrClosed) {
+			s.logger.Error("http server stopped", "err", err)
+		}
+	}()
+	return ln.Addr(), nil
+}
+
+// Shutdown stops accepting connections and waits for requests in flight, up to ctx.
+func (s *Server) Shutdown(ctx context.Context) error {
+	return s.app.ShutdownWithContext(ctx)
+}
+
+func (s *Server) routes() {
+	app := s.app
+	app.Use(s.recoverer, s.requestID, s.logRequests)
+	app.Get("/healthz", s.healthz)
+	app.Get("/readyz", s.readyz)
+
+	api := app.Group("/api/v1", s.authenticate, s.csrf)
+	api.Get("/openapi.json", s.getOpenAPI)
+
+	api.Post("/auth/register", s.register)
+	api.Post("/auth/login", s.login)
+	api.Post("/auth/logout", s.logout)
+
+	api.Get("/me", s.me)
+	api.Delete("/me", s.deleteMe)
+	api.Get("/me/export", s.exportMe)
+	api.Get("/me/sessions", s.listSessions)
+	api.Delete("/me/sessions/:id", s.revokeSession)
+	api.Get("/me/tokens", s.listTokens)
+	api.Post("/me/tokens", s.createToken)
+	api.Delete("/me/tokens/:id", s.revokeToken)
+
+	api.Get("/neighbourhoods", s.listNeighbourhoods)
+	api.Post("/neighbourhoods", s.createNeighbourhood)
+	api.Get("/neighbourhoods/:id", s.getNeighbourhood)
+	api.Patch("/neighbourhoods/:id", s.updateNeighbourhood)
+	api.Post("/neighbourhoods/:id/memberships", s.requestMembership)
+	api.Get("/neighbourhoods/:id/memberships", s.listMemberships)
+	api.Delete("/neighbourhoods/:id/memberships/me", s.leaveNeighbourhood)
+	api.Post("/neighbourhoods/:id/memberships/:userID/approve", s.approveMembership)
+	api.Post("/neighbourhoods/:id/memberships/:userID/reject", s.rejectMembership)
+	api.Post("/neighbourhoods/:id/memberships/:userID/revoke", s.revokeMembership)
+	api.Post("/admin/memberships/import", s.importMemberships)
+
+	api.Get("/organisations", s.listOrganisations)
+	api.Post("/organisations", s.createOrganisation)
+	api.Get("/organisations/:id", s.getOrganisation)
+	api.Post("/organisations/:id/verify", s.verifyOrganisation)
+	api.Post("/organisations/:id/reject", s.rejectOrganisation)
+	api.Get("/organisations/:id/members", s.listOrganisationMembers)
+	api.Post("/organisations/:id/members", s.addOrganisationMember)
+	api.Delete("/organisations/:id/members/:userID", s.removeOrganisationMember)
+
+	api.Get("/roles/grants", s.listGrants)
+	api.Post("/roles/grants", s.grantRole)
+	api.Delete("/roles/grants", s.revokeRole)
+
+	api.Get("/admin/audit", s.listAudit)
+
+	// Everything else under /api/v1 may belong to a plugin.
+	api.All("/*", s.pluginRoute)
+}
+
+func (s *Server) pluginRoute(c *fiber.Ctx) error {
+	if s.plugins != nil {
+		handled, err := s.plugins.Serve(c, principal(c))
+		if handled || err != nil {
+			return err
+		}
+	}
+	return core.Errorf(core.ENOTFOUND, "There is no API route %s %s.", c.Method(), c.Path())
+}
+
+func (s *Server) healthz(c *fiber.Ctx) error {
+	return c.JSON(fiber.Map{"status": "alive"})
+}
+
+func (s *Server) readyz(c *fiber.Ctx) error {
+	ctx, cancel := context.WithTimeout(c.UserContext(), 3*time.Second)
+	defer cancel()
+	if err := s.health.Ready(ctx); err != nil {
+		s.logger.WarnContext(ctx, "not ready", "err", err)
+		return c.Status(fiber.StatusServiceUnavailable).JSON(fiber.Map{"status": "not_ready", "reason": core.ErrorMessage(err)})
+	}
+	return c.JSON(fiber.Map{"status": "ready"})
+}

@@ -1,0 +1,144 @@
+package node
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"os"
+	"slices"
+	"strings"
+	"time"
+)
+
+// Config is the city's configuration: one JSON file, with environment variables taking
+// precedence (DESIGN.md §8). The zero file is a working default: SQLite under ./data,
+// every built-in plugin, listening on 127.0.0.1:8080.
+type Config struct {
+	City        CityConfig `json:"city"`
+	Listen      string     `json:"listen"`
+	DatabaseURL string     `json:"database_url"`
+	DataDir     string     `json:"data_dir"`
+	// AutoMigrate applies pending core migrations when serve starts (the default).
+	// With it off, a node whose schema is behind refuses to start until `kvarter
+	// migrate` has run. Either way a node refuses a schema newer than itself.
+	AutoMigrate *bool `json:"auto_migrate"`
+	// MaxNeighbourhoodsPerPerson is how many neighbourhoods one person may be verified in.
+	MaxNeighbourhoodsPerPerson int      `json:"max_neighbourhoods_per_person"`
+	SecureCookies              bool     `json:"secure_cookies"`
+	ProxyHeader                string   `json:"proxy_header"`
+	TrustedProxies             []string `json:"trusted_proxies"`
+	LogLevel                   string   `json:"log_level"`
+	LogFormat                  string   `json:"log_format"`
+	// PolicyPollInterval is how often a node checks for grants made on other nodes.
+	PolicyPollInterval Duration       `json:"policy_poll_interval"`
+	Plugins            []PluginConfig `json:"plugins"`
+}
+
+// CityConfig describes the city.
+type CityConfig struct {
+	Name      string   `json:"name"`
+	TimeZone  string   `json:"time_zone"`
+	Languages []string `json:"languages"`
+}
+
+// PluginConfig enables one plugin: a built-in by name, or an external executable by
+// path with its sha256. Settings override the plugin's defaults.
+type PluginConfig struct {
+	Name     string            `json:"name"`
+	Path     string            `json:"path,omitempty"`
+	SHA256   string            `json:"sha256,omitempty"`
+	Disabled bool              `json:"disabled,omitempty"`
+	Settings map[string]string `json:"settings,omitempty"`
+}
+
+// Duration reads "250ms", "2s" from JSON.
+type Duration struct{ time.Duration }
+
+// UnmarshalJSON parses a Go duration string.
+func (d *Duration) UnmarshalJSON(b []byte) error {
+	var s string
+	if err := json.Unmarshal(b, &s); err != nil {
+		return fmt.Errorf("duration must be a string such as \"500ms\"")
+	}
+	v, err := time.ParseDuration(s)
+	if err != nil {
+		return err
+	}
+	d.Duration = v
+	return nil
+}
+
+// MarshalJSON writes a Go duration string.
+func (d Duration) MarshalJSON() ([]byte, error) { return json.Marshal(d.String()) }
+
+// DefaultConfig is what a city gets with no config file.
+func DefaultConfig() Config {
+	on := true
+	return Config{
+		City:                       CityConfig{Name: "Kvarter", TimeZone: "UTC", Languages: []string{"en", "fi", "sv", "da", "tr"}},
+		Listen:                     "127.0.0.1:8080",
+		DataDir:                    "./data",
+		AutoMigrate:                &on,
+		MaxNeighbourhoodsPerPerson: 1,
+		LogLevel:                   "info",
+		LogFormat:                  "json",
+		PolicyPollInterval:         Duration{200 * time.Millisecond},
+	}
+}
+
+// LoadConfig reads the file at path (none when path is ""), then applies environment
+// overrides from getenv, then checks the result.
+func LoadConfig(path string, getenv func(string) string) (Config, error) {
+	cfg := DefaultConfig()
+	if path == "" {
+		path = getenv("KVARTER_CONFIG")
+	}
+	if path != "" {
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return cfg, fmt.Errorf("read config: %w", err)
+		}
+		dec := json.NewDecoder(bytes.NewReader(b))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(&cfg); err != nil {
+			return cfg, fmt.Errorf("config %s: %w", path, err)
+		}
+	}
+	for env, dst := range map[string]*string{
+		"KVARTER_ADDR": &cfg.Listen, "KVARTER_DATA_DIR": &cfg.DataDir,
+		"KVARTER_DATABASE_URL": &cfg.DatabaseURL, "KVARTER_LOG_LEVEL": &cfg.LogLevel,
+	} {
+		if v := getenv(env); v != "" {
+			*dst = v
+		}
+	}
+	return cfg, cfg.Validate()
+}
+
+// Validate explains the first problem with the configuration.
+func (c Config) Validate() error {
+	if c.Listen == "" {
+		return fmt.Errorf("config: listen address is empty")
+	}
+	if _, err := time.LoadLocation(c.City.TimeZone); err != nil {
+		return fmt.Errorf("config: city.time_zone %q is not an IANA time zone", c.City.TimeZone)
+	}
+	if len(c.City.Languages) == 0 {
+		return fmt.Errorf("config: city.languages lists no language")
+	}
+	for _, l := range c.City.Languages {
+		if len(l) < 2 || len(l) > 8 || strings.ToLower(l) != l {
+			return fmt.Errorf("config: city.languages: %q is not a lower-case language code such as \"fi\"", l)
+		}
+	}
+	if c.MaxNeighbourhoodsPerPerson < 1 {
+		return fmt.Errorf("config: max_neighbourhoods_per_person must be at least 1")
+	}
+	if !slices.Contains([]string{"debug", "info", "warn", "error"}, c.LogLevel) {
+		return fmt.Errorf("config: log_level must be debug, info, warn or error")
+	}
+	if c.DatabaseURL == "" && c.DataDir == "" {
+		return fmt.Errorf("config: data_dir is empty and no database_url is set")
+	}
+	return nil
+}

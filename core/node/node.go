@@ -1,0 +1,200 @@
+// Package node assembles one running Kvarter core: the database, the services, the
+// authorizer and the HTTP server, with their background loops. The `kvarter` binary
+// and end-to-end tests build nodes the same way.
+package node
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"strings"
+	"time"
+
+	"github.com/kvarter/kvarter/core"
+	"github.com/kvarter/kvarter/core/authz"
+	"github.com/kvarter/kvarter/core/httpapi"
+	"github.com/kvarter/kvarter/core/password"
+	"github.com/kvarter/kvarter/core/sqlstore"
+)
+
+// Options are the knobs tests turn; production leaves them zero.
+type Options struct {
+	Clock          core.Clock
+	PasswordParams *password.Params
+	Throttle       *sqlstore.ThrottleSettings
+	// HostVersion is reported to plugins and in `kvarter version`.
+	HostVersion string
+}
+
+// Node is one core process's worth of parts.
+type Node struct {
+	Config Config
+	Logger *slog.Logger
+	DB     *sqlstore.DB
+	Authz  *authz.Enforcer
+
+	Identity       *sqlstore.IdentityService
+	Neighbourhoods *sqlstore.NeighbourhoodService
+	Organisations  *sqlstore.OrganisationService
+	Roles          *sqlstore.RoleService
+	Audit          *sqlstore.AuditService
+	Server         *httpapi.Server
+
+	addr   net.Addr
+	cancel context.CancelFunc
+	done   chan struct{}
+}
+
+// NewLogger returns the JSON (or text) logger writing to w at the configured level.
+func NewLogger(cfg Config, w io.Writer) *slog.Logger {
+	var level slog.Level
+	_ = level.UnmarshalText([]byte(cfg.LogLevel))
+	opts := &slog.HandlerOptions{Level: level}
+	var h slog.Handler = slog.NewJSONHandler(w, opts)
+	if cfg.LogFormat == "text" {
+		h = slog.NewTextHandler(w, opts)
+	}
+	return slog.New(core.LogHandler{Handler: h})
+}
+
+// OpenDB connects to the configured database.
+func OpenDB(ctx context.Context, cfg Config) (*sqlstore.DB, error) {
+	return sqlstore.Open(ctx, cfg.DatabaseURL, cfg.DataDir)
+}
+
+// New opens the database, brings the schema up to date (or refuses to run against a
+// schema it does not understand), and builds every service.
+func New(ctx context.Context, cfg Config, logger *slog.Logger, opt Options) (*Node, error) {
+	db, err := OpenDB(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
+	n, err := build(ctx, cfg, logger, opt, db)
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	return n, nil
+}
+
+func build(ctx context.Context, cfg Config, logger *slog.Logger, opt Options, db *sqlstore.DB) (*Node, error) {
+	db.Logger = logger
+	if opt.Clock != nil {
+		db.Clock = opt.Clock
+	}
+	if cfg.AutoMigrate == nil || *cfg.AutoMigrate {
+		applied, err := db.Migrate(ctx)
+		if err != nil {
+			return nil, err
+		}
+		if len(applied) > 0 {
+			logger.Info("applied core migrations", "migrations", strings.Join(applied, ","))
+		}
+	}
+	pending, unknown, err := db.SchemaStatus(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if len(unknown) > 0 {
+		return nil, fmt.Errorf("the database schema is newer than this kvarter (unknown migrations %s)", strings.Join(unknown, ", "))
+	}
+	if len(pending) > 0 {
+		return nil, fmt.Errorf("the database schema is behind (pending %s); run `kvarter migrate` first", strings.Join(pending, ", "))
+	}
+
+	enf, err := authz.New(ctx, &sqlstore.PolicyStore{DB: db}, logger)
+	if err != nil {
+		return nil, err
+	}
+	n := &Node{Config: cfg, Logger: logger, DB: db, Authz: enf}
+	settings := sqlstore.DefaultIdentitySettings()
+	settings.Languages = cfg.City.Languages
+	if opt.PasswordParams != nil {
+		settings.Hasher = password.Hasher{Params: *opt.PasswordParams}
+	}
+	if opt.Throttle != nil {
+		settings.Throttle = *opt.Throttle
+	}
+	n.Identity = &sqlstore.IdentityService{DB: db, Authz: enf, Settings: settings}
+	// Local changes take effect at once on this node; other nodes catch up within the
+	// policy poll interval and the principal cache TTL.
+	reload := func() {
+		if err := enf.Reload(context.Background()); err != nil {
+			logger.Error("policy reload failed", "err", err)
+		}
+		n.Identity.DropCachedPrincipals()
+	}
+	n.Identity.OnPolicyChange = reload
+	n.Neighbourhoods = &sqlstore.NeighbourhoodService{DB: db, Authz: enf, MaxVerifiedPerPerson: cfg.MaxNeighbourhoodsPerPerson, OnPrincipalChange: n.Identity.DropCachedPrincipals}
+	n.Organisations = &sqlstore.OrganisationService{DB: db, Authz: enf, OnPrincipalChange: n.Identity.DropCachedPrincipals}
+	n.Roles = &sqlstore.RoleService{DB: db, Authz: enf, OnPolicyChange: reload}
+	n.Audit = &sqlstore.AuditService{DB: db, Authz: enf}
+	n.Server = httpapi.New(httpapi.Services{
+		Identity: n.Identity, Neighbourhoods: n.Neighbourhoods, Organisations: n.Organisations,
+		Roles: n.Roles, Audit: n.Audit, Authz: enf,
+	}, n, logger, httpapi.Config{SecureCookies: cfg.SecureCookies, ProxyHeader: cfg.ProxyHeader, TrustedProxies: cfg.TrustedProxies})
+	return n, nil
+}
+
+// Ready reports whether the database answers and the schema is current.
+func (n *Node) Ready(ctx context.Context) error {
+	if err := n.DB.Ping(ctx); err != nil {
+		return core.Errorf(core.EUNAVAILABLE, "The database does not answer.")
+	}
+	pending, unknown, err := n.DB.SchemaStatus(ctx)
+	if err != nil {
+		return err
+	}
+	if len(pending) > 0 || len(unknown) > 0 {
+		return core.Errorf(core.EUNAVAILABLE, "The database schema does not match this kvarter.")
+	}
+	return nil
+}
+
+// Start opens the listener and the background loops. It returns once serving.
+func (n *Node) Start(ctx context.Context) error {
+	ctx, n.cancel = context.WithCancel(context.WithoutCancel(ctx))
+	addr, err := n.Server.Listen(n.Config.Listen)
+	if err != nil {
+		n.cancel()
+		return fmt.Errorf("listen on %s: %w", n.Config.Listen, err)
+	}
+	n.addr = addr
+	n.done = make(chan struct{})
+	every := n.Config.PolicyPollInterval.Duration
+	if every <= 0 {
+		every = 200 * time.Millisecond
+	}
+	go func() {
+		defer close(n.done)
+		n.Authz.Watch(ctx, every)
+	}()
+	n.Logger.Info("kvarter is serving", "addr", addr.String(), "database", n.DB.Dialect, "city", n.Config.City.Name)
+	return nil
+}
+
+// Addr is the address the node listens on, once started.
+func (n *Node) Addr() net.Addr { return n.addr }
+
+// URL is the base URL of a started node.
+func (n *Node) URL() string { return "http://" + n.addr.String() }
+
+// Close stops serving, waiting for requests in flight until ctx ends, then closes the
+// database.
+func (n *Node) Close(ctx context.Context) error {
+	var errs []error
+	if n.cancel != nil {
+		if err := n.Server.Shutdown(ctx); err != nil {
+			errs = append(errs, fmt.Errorf("shutdown http: %w", err))
+		}
+		n.cancel()
+		<-n.done
+	}
+	if err := n.DB.Close(); err != nil {
+		errs = append(errs, err)
+	}
+	return errors.Join(errs...)
+}
