@@ -1,6 +1,7 @@
 package schedule
 
 import (
+	"cmp"
 	"slices"
 	"time"
 )
@@ -66,7 +67,7 @@ func Available(hours OpeningHours, rules Rules, tz *time.Location, blocking []In
 
 	// Work in Unix nanoseconds: the filtered blocks lie within the open
 	// range, so they fit, and integer compares make the one sort cheap.
-	blocks := make([]span, 0, 64)
+	blocks := make([]span, 0, len(blocking))
 	for _, b := range blocking {
 		if b.Empty() || !b.End.After(lo) || !b.Start.Before(hi) {
 			continue
@@ -80,15 +81,7 @@ func Available(hours OpeningHours, rules Rules, tz *time.Location, blocking []In
 		}
 		blocks = append(blocks, span{s.UnixNano() - int64(m), e.UnixNano() + int64(m)})
 	}
-	slices.SortFunc(blocks, func(a, b span) int {
-		switch {
-		case a.s < b.s:
-			return -1
-		case a.s > b.s:
-			return 1
-		}
-		return 0
-	})
+	slices.SortFunc(blocks, func(a, b span) int { return cmp.Compare(a.s, b.s) })
 	blocks = mergeSpans(blocks)
 
 	minLen := max(rules.MinDuration, rules.Granularity, 1)

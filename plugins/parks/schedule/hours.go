@@ -94,6 +94,7 @@ type ConfigError struct {
 	Message string
 }
 
+// Error formats the problem with the "schedule:" prefix and field path.
 func (e *ConfigError) Error() string { return "schedule: " + e.Field + ": " + e.Message }
 
 func configErr(field, format string, args ...any) error {

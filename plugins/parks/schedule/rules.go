@@ -114,6 +114,7 @@ type Violation struct {
 	Message string
 }
 
+// Error returns "rule: message", for logs; show Message to residents.
 func (v Violation) Error() string { return v.Rule + ": " + v.Message }
 
 // CheckRequest checks one requested booking [start, end) against the rules
