@@ -17,6 +17,7 @@ type Error struct {
 	Msg  string
 }
 
+// Error formats the problem with its line number.
 func (e *Error) Error() string {
 	if e.Line == 0 {
 		return "ical: " + e.Msg
