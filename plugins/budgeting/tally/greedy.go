@@ -82,7 +82,7 @@ func greedy(x *election, score []int64, chain []TieKey, eligible []bool, budget 
 				costs[i] = x.cost[p]
 			}
 			if orderMatters(costs, left, noSkip) {
-				t := Tie{Phase: phase, Step: start + 1, Chosen: x.ids[group[0]]}
+				t := Tie{Phase: phase, Step: start + 1, Chosen: x.ids[group[0]], Decisive: true}
 				for _, p := range group {
 					t.Projects = append(t.Projects, x.ids[p])
 				}

@@ -3,6 +3,7 @@ package tally
 import (
 	"math/big"
 	"sort"
+	"strings"
 )
 
 // Method of Equal Shares with cost utilities, as equalshares.net and Pabulib
@@ -127,11 +128,18 @@ type mesRun struct {
 
 	winners []int32
 	ties    []Tie
+
+	// forceStep/forceP replay a run taking forceP at a tie on forceStep, to
+	// see whether the other choice would have mattered.
+	forceStep int
+	forceP    int32
 }
 
 const zeroClass = 1
 
-func (m *mesModel) run(endowment *big.Rat) *mesRun {
+func (m *mesModel) run(endowment *big.Rat) *mesRun { return m.runForced(endowment, 0, -1) }
+
+func (m *mesModel) runForced(endowment *big.Rat, forceStep int, forceP int32) *mesRun {
 	np := len(m.x.ids)
 	ef, _ := endowment.Float64()
 	r := &mesRun{
@@ -148,6 +156,9 @@ func (m *mesModel) run(endowment *big.Rat) *mesRun {
 		ratioF: make([]float64, np),
 		payF:   make([]float64, np),
 		vague:  make([]bool, np),
+
+		forceStep: forceStep,
+		forceP:    forceP,
 	}
 	if endowment.Sign() == 0 {
 		return r
@@ -334,6 +345,13 @@ func (r *mesRun) step() bool {
 			}
 		}
 		win := tied[0] // candidates are in input order, so this is the first listed
+		if r.forceStep == len(r.winners)+1 {
+			for _, i := range tied {
+				if cands[i].p == r.forceP {
+					win = i
+				}
+			}
+		}
 		if len(tied) > 1 && r.tieMatters(cands, tied) {
 			t := Tie{Phase: "mes", Step: len(r.winners) + 1, Chosen: x.ids[cands[win].p]}
 			for _, i := range tied {
@@ -498,6 +516,13 @@ func (x *election) exhaustive(ws []int32) bool {
 	return true
 }
 
+// add1Run is one iteration of the add1 loop, kept to audit its ties.
+type add1Run struct {
+	e    *big.Rat
+	run  *mesRun
+	last bool // the run whose outcome is returned
+}
+
 func runMES(x *election, chain []TieKey, comp Completion, inc int64, exhaustiveStop bool) mesOutcome {
 	if len(x.ballots) == 0 {
 		return mesOutcome{endowment: new(big.Rat)}
@@ -505,24 +530,69 @@ func runMES(x *election, chain []TieKey, comp Completion, inc int64, exhaustiveS
 	m := newMESModel(x, chain)
 	e := big.NewRat(x.budget, m.n)
 	cur := m.run(e)
+	var runs []add1Run
+	// decide says whether the loop accepts a run's outcome and goes on.
+	decide := func(first bool, ws []int32) (accepted, proceeds bool) {
+		accepted = first || x.costOf(ws) <= x.budget
+		proceeds = accepted && !(exhaustiveStop && x.exhaustive(ws)) && len(ws) != m.nElig
+		return accepted, proceeds
+	}
 	if comp != CompletionNone {
+		runs = append(runs, add1Run{e: e, run: cur})
 		step := new(big.Rat).SetInt64(inc)
 		for {
-			if exhaustiveStop && x.exhaustive(cur.winners) {
+			// cur is always accepted (the first run, or one within budget)
+			if _, goOn := decide(true, cur.winners); !goOn {
 				break
-			}
-			if len(cur.winners) == m.nElig {
-				break // every candidate is in: a larger endowment changes nothing
 			}
 			next := new(big.Rat).Add(e, step)
 			nr := m.run(next)
+			runs = append(runs, add1Run{e: next, run: nr})
 			if x.costOf(nr.winners) > x.budget {
 				break
 			}
 			e, cur = next, nr
 		}
 	}
-	out := mesOutcome{winners: cur.winners, ties: cur.ties, endowment: e}
+	ties := cur.ties
+	for i := range ties {
+		ties[i].Decisive = true // competing for money in the returned run
+	}
+	// Ties in other add1 iterations are reported once per set of projects.
+	// Such a tie is decisive only if choosing differently would have changed
+	// whether the loop accepted that run and went on: each run starts
+	// afresh, so nothing else carries over. Replay to find out.
+	seen := map[string]int{}
+	for i, ar := range runs {
+		if ar.run == cur {
+			continue
+		}
+		acc, pro := decide(i == 0, ar.run.winners)
+		for _, t := range ar.run.ties {
+			decisive := false
+			for _, alt := range t.Projects {
+				if alt == t.Chosen {
+					continue
+				}
+				rr := m.runForced(ar.e, t.Step, indexOf(x, alt))
+				if a2, p2 := decide(i == 0, rr.winners); a2 != acc || p2 != pro {
+					decisive = true
+					break
+				}
+			}
+			key := strings.Join(t.Projects, ",")
+			if j, dup := seen[key]; dup {
+				ties[j].Runs++
+				ties[j].Decisive = ties[j].Decisive || decisive
+				continue
+			}
+			t.Phase, t.Decisive, t.Runs = "add1", decisive, 1
+			t.Endowment, _ = ar.e.Float64()
+			seen[key] = len(ties)
+			ties = append(ties, t)
+		}
+	}
+	out := mesOutcome{winners: cur.winners, ties: ties, endowment: e}
 	if comp == CompletionAdd1U {
 		in := make([]bool, len(x.ids))
 		for _, w := range out.winners {
@@ -537,4 +607,13 @@ func runMES(x *election, chain []TieKey, comp Completion, inc int64, exhaustiveS
 		out.ties = append(out.ties, ties...)
 	}
 	return out
+}
+
+func indexOf(x *election, id string) int32 {
+	for i, v := range x.ids {
+		if v == id {
+			return int32(i)
+		}
+	}
+	return -1
 }

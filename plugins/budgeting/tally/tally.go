@@ -148,7 +148,8 @@ type Options struct {
 
 // Tie records a decision the rule and tie-break chain could not make.
 type Tie struct {
-	// Phase is "greedy", "mes" or "completion" (add1u's greedy pass).
+	// Phase is "greedy", "mes" (the returned MES run), "add1" (another add1
+	// iteration) or "completion" (add1u's greedy pass).
 	Phase string `json:"phase"`
 	// Step is the 1-based selection step (MES) or rank position (greedy) at
 	// which the tie arose.
@@ -157,6 +158,17 @@ type Tie struct {
 	Projects []string `json:"projects"`
 	// Chosen is the one the deterministic fallback (input order) took first.
 	Chosen string `json:"chosen"`
+	// Decisive is true when choosing another tied project would change the
+	// result (for greedy and the returned MES run: the tied projects compete
+	// for the same money, so it may; for other add1 iterations: replaying
+	// with the other choice flips the loop's continue-or-stop decision).
+	// A non-decisive tie is still reported so a results page can say so.
+	Decisive bool `json:"decisive"`
+	// Endowment is, for Phase "add1", the per-voter endowment of the first
+	// add1 iteration (other than the returned one) with this tie, and Runs
+	// how many iterations had it.
+	Endowment float64 `json:"endowment,omitempty"`
+	Runs      int     `json:"runs,omitempty"`
 }
 
 // Result is a tally's outcome.
@@ -182,7 +194,8 @@ type Result struct {
 	// display; nil for greedy rules.
 	Endowment      *big.Rat
 	EndowmentFloat float64
-	// Ties that survived the tie-break chain and could change the outcome.
+	// Ties that survived the tie-break chain among projects competing for
+	// the same money, decisive or not.
 	Ties []Tie
 }
 
