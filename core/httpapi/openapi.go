@@ -166,6 +166,28 @@ var operations = []operation{
 		responses: map[int]schema{200: listOf("AuditEntry"), 400: ref("Error"), 403: ref("Error")}},
 }
 
+// commonResponses adds the errors every route of its kind can give: a bad token (401),
+// a missing anti-forgery header on a cookie-authenticated unsafe request (403), a body
+// over the limit (413) and an internal error (500).
+func commonResponses(op operation) map[int]schema {
+	out := maps.Clone(op.responses)
+	add := func(status int) {
+		if _, ok := out[status]; !ok {
+			out[status] = ref("Error")
+		}
+	}
+	if strings.HasPrefix(op.path, "/api/v1/") {
+		add(401)
+		add(500)
+		if op.method != "GET" {
+			add(400)
+			add(403)
+			add(413)
+		}
+	}
+	return out
+}
+
 type openAPIDoc struct{ doc map[string]any }
 
 func buildOpenAPI() *openAPIDoc {
@@ -177,7 +199,7 @@ func buildOpenAPI() *openAPIDoc {
 			paths[op.path] = item
 		}
 		responses := map[string]any{}
-		for status, sch := range op.responses {
+		for status, sch := range commonResponses(op) {
 			r := map[string]any{"description": statusText(status)}
 			if sch != nil {
 				r["content"] = map[string]any{"application/json": map[string]any{"schema": sch}}

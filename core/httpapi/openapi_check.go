@@ -1,0 +1,219 @@
+package httpapi
+
+import (
+	"encoding/json"
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+)
+
+// CheckResponse validates one response against the OpenAPI document: the route must be
+// documented for method and status, and the body must match the schema. Tests call it
+// on every response they see, so the document cannot drift from the code.
+func CheckResponse(doc map[string]any, method, path string, status int, body []byte) error {
+	tmpl, item := matchPath(doc, path)
+	if item == nil {
+		return fmt.Errorf("openapi: %s %s is not documented", method, path)
+	}
+	op, ok := item[strings.ToLower(method)].(map[string]any)
+	if !ok {
+		return fmt.Errorf("openapi: %s %s (%s) is not documented", method, path, tmpl)
+	}
+	responses, _ := op["responses"].(map[string]any)
+	resp, ok := responses[strconv.Itoa(status)].(map[string]any)
+	if !ok {
+		return fmt.Errorf("openapi: %s %s answered %d, which is not documented", method, tmpl, status)
+	}
+	content, _ := resp["content"].(map[string]any)
+	if content == nil {
+		if len(strings.TrimSpace(string(body))) > 0 {
+			return fmt.Errorf("openapi: %s %s %d documents no body but got %q", method, tmpl, status, body)
+		}
+		return nil
+	}
+	media, _ := content["application/json"].(map[string]any)
+	sch, _ := media["schema"].(map[string]any)
+	var v any
+	if err := json.Unmarshal(body, &v); err != nil {
+		return fmt.Errorf("openapi: %s %s %d: body is not JSON: %v", method, tmpl, status, err)
+	}
+	schemas, _ := doc["components"].(map[string]any)["schemas"].(map[string]any)
+	if err := validate(v, sch, schemas, "$"); err != nil {
+		return fmt.Errorf("openapi: %s %s %d: %w", method, tmpl, status, err)
+	}
+	return nil
+}
+
+// matchPath finds the documented path template that path matches, preferring literal
+// segments over parameters.
+func matchPath(doc map[string]any, path string) (string, map[string]any) {
+	paths, _ := doc["paths"].(map[string]any)
+	segs := strings.Split(strings.TrimSuffix(path, "/"), "/")
+	best, bestScore := "", -1
+	for tmpl := range paths {
+		tsegs := strings.Split(tmpl, "/")
+		if len(tsegs) != len(segs) {
+			continue
+		}
+		score := 0
+		for i, ts := range tsegs {
+			if strings.HasPrefix(ts, "{") {
+				continue
+			}
+			if ts != segs[i] {
+				score = -1
+				break
+			}
+			score++
+		}
+		if score > bestScore {
+			best, bestScore = tmpl, score
+		}
+	}
+	if bestScore < 0 {
+		return "", nil
+	}
+	item, _ := paths[best].(map[string]any)
+	return best, item
+}
+
+// validate checks v against the subset of JSON Schema the document uses.
+func validate(v any, sch map[string]any, schemas map[string]any, at string) error {
+	if r, ok := sch["$ref"].(string); ok {
+		target, _ := schemas[strings.TrimPrefix(r, "#/components/schemas/")].(map[string]any)
+		if target == nil {
+			return fmt.Errorf("%s: unknown schema %s", at, r)
+		}
+		return validate(v, target, schemas, at)
+	}
+	if v == nil {
+		if sch["nullable"] == true {
+			return nil
+		}
+		return fmt.Errorf("%s: null is not allowed", at)
+	}
+	switch sch["type"] {
+	case "object":
+		m, ok := v.(map[string]any)
+		if !ok {
+			return fmt.Errorf("%s: want an object, got %T", at, v)
+		}
+		props, _ := sch["properties"].(map[string]any)
+		if req := toStrings(sch["required"]); req != nil {
+			for _, k := range req {
+				if _, ok := m[k]; !ok {
+					return fmt.Errorf("%s: missing required %q", at, k)
+				}
+			}
+		}
+		keys := make([]string, 0, len(m))
+		for k := range m {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		for _, k := range keys {
+			if ps, ok := props[k].(map[string]any); ok {
+				if err := validate(m[k], ps, schemas, at+"."+k); err != nil {
+					return err
+				}
+				continue
+			}
+			switch ap := sch["additionalProperties"].(type) {
+			case bool:
+				if !ap {
+					return fmt.Errorf("%s: undocumented property %q", at, k)
+				}
+			case map[string]any:
+				if err := validate(m[k], ap, schemas, at+"."+k); err != nil {
+					return err
+				}
+			}
+		}
+	case "array":
+		a, ok := v.([]any)
+		if !ok {
+			return fmt.Errorf("%s: want an array, got %T", at, v)
+		}
+		items, _ := sch["items"].(map[string]any)
+		for i, e := range a {
+			if err := validate(e, items, schemas, fmt.Sprintf("%s[%d]", at, i)); err != nil {
+				return err
+			}
+		}
+	case "string":
+		s, ok := v.(string)
+		if !ok {
+			return fmt.Errorf("%s: want a string, got %T", at, v)
+		}
+		if enum := toStrings(sch["enum"]); enum != nil && !contains(enum, s) {
+			return fmt.Errorf("%s: %q is not one of %v", at, s, enum)
+		}
+	case "integer":
+		f, ok := v.(float64)
+		if !ok || f != float64(int64(f)) {
+			return fmt.Errorf("%s: want an integer, got %v", at, v)
+		}
+	case "number":
+		if _, ok := v.(float64); !ok {
+			return fmt.Errorf("%s: want a number, got %T", at, v)
+		}
+	case "boolean":
+		if _, ok := v.(bool); !ok {
+			return fmt.Errorf("%s: want a boolean, got %T", at, v)
+		}
+	}
+	return nil
+}
+
+func contains(list []string, s string) bool {
+	for _, e := range list {
+		if e == s {
+			return true
+		}
+	}
+	return false
+}
+
+// RouteTemplates lists the method and OpenAPI path template of every route the server
+// registers under /api/v1 and the health checks, for the coverage test.
+func (s *Server) RouteTemplates() []string {
+	var out []string
+	seen := map[string]bool{}
+	for _, r := range s.app.GetRoutes(true) {
+		if r.Method == "HEAD" || strings.HasSuffix(r.Path, "/*") || r.Path == "/" {
+			continue
+		}
+		segs := strings.Split(r.Path, "/")
+		for i, seg := range segs {
+			if strings.HasPrefix(seg, ":") {
+				segs[i] = "{" + strings.TrimPrefix(seg, ":") + "}"
+			}
+		}
+		key := r.Method + " " + strings.Join(segs, "/")
+		if !seen[key] {
+			seen[key] = true
+			out = append(out, key)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+// toStrings reads a list of strings from a document built in Go ([]string) or decoded
+// from JSON ([]any), as plugin documents are.
+func toStrings(v any) []string {
+	switch l := v.(type) {
+	case []string:
+		return l
+	case []any:
+		out := make([]string, 0, len(l))
+		for _, e := range l {
+			if s, ok := e.(string); ok {
+				out = append(out, s)
+			}
+		}
+		return out
+	}
+	return nil
+}
