@@ -38,10 +38,10 @@ type OrganisationInput struct {
 
 // OrganisationMember is one person in an organisation.
 type OrganisationMember struct {
-	UserID      string    `json:"user_id"`
-	DisplayName string    `json:"display_name"`
-	Role        string    `json:"role"`
-	CreatedAt   time.Time `json:"created_at"`
+	UserID      string    `json:"user_id" db:"user_id"`
+	DisplayName string    `json:"display_name" db:"display_name"`
+	Role        string    `json:"role" db:"role"`
+	CreatedAt   time.Time `json:"created_at" db:"created_at"`
 }
 
 // Organisation member roles.

@@ -108,7 +108,8 @@ func (c *Clock) Advance(d time.Duration) { c.t = c.t.Add(d) }
 func Options() node.Options {
 	p := password.TestParams
 	return node.Options{
-		PasswordParams: &p,
+		PasswordParams:    &p,
+		PrincipalCacheTTL: time.Nanosecond,
 		Throttle: &sqlstore.ThrottleSettings{Window: 15 * time.Minute, MaxPerAccount: 5, MaxPerClientAddr: 50,
 			LockoutForAccount: 15 * time.Minute, LockoutForClientIP: 15 * time.Minute},
 	}

@@ -25,6 +25,9 @@ type Options struct {
 	Clock          core.Clock
 	PasswordParams *password.Params
 	Throttle       *sqlstore.ThrottleSettings
+	// PrincipalCacheTTL overrides how long a resolved token is reused (tests set it
+	// tiny so that moving the clock takes effect at once).
+	PrincipalCacheTTL time.Duration
 	// HostVersion is reported to plugins and in `kvarter version`.
 	HostVersion string
 }
@@ -114,6 +117,9 @@ func build(ctx context.Context, cfg Config, logger *slog.Logger, opt Options, db
 	settings.Languages = cfg.City.Languages
 	if opt.PasswordParams != nil {
 		settings.Hasher = password.Hasher{Params: *opt.PasswordParams}
+	}
+	if opt.PrincipalCacheTTL > 0 {
+		settings.PrincipalCacheTTL = opt.PrincipalCacheTTL
 	}
 	if opt.Throttle != nil {
 		settings.Throttle = *opt.Throttle
