@@ -40,6 +40,8 @@ func newProcRunner(cmd *exec.Cmd) *procRunner {
 // the child to have (handshake cookie, client certificate, socket directory).
 func (r *procRunner) prepare(_ hclog.Logger, spec *exec.Cmd, _ string) (runner.Runner, error) {
 	r.cmd.Env = append(slices.Clip(r.cmd.Env), spec.Env...)
+	// sdk.Serve's watchdog exits the plugin once this pid is gone.
+	r.cmd.Env = append(r.cmd.Env, "KVARTER_HOST_PID="+strconv.Itoa(os.Getpid()))
 	r.cmd.Stdin = nil // the plugin reads nothing from the host's terminal
 	setProcAttr(r.cmd)
 	var err error
