@@ -186,4 +186,3 @@ func migrateOne(ctx context.Context, db *sqlx.DB, dialect string, fsys fs.FS, fi
 	}
 	return nil
 }
-

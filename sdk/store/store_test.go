@@ -1,0 +1,149 @@
+package store_test
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"testing/fstest"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+	_ "github.com/lib/pq"
+
+	"github.com/kvarter/kvarter/sdk"
+	"github.com/kvarter/kvarter/sdk/store"
+)
+
+// eachStore runs fn on a fresh SQLite store, and on a throwaway PostgreSQL schema when
+// KVARTER_TEST_DATABASE_URL is set.
+func eachStore(t *testing.T, fn func(t *testing.T, cfg sdk.StoreConfig)) {
+	t.Helper()
+	t.Run("sqlite", func(t *testing.T) {
+		fn(t, sdk.StoreConfig{Dialect: sdk.DialectSQLite, DSN: "file:" + filepath.Join(t.TempDir(), "p.db")})
+	})
+	url := os.Getenv("KVARTER_TEST_DATABASE_URL")
+	t.Run("postgres", func(t *testing.T) {
+		if url == "" {
+			t.Skip("KVARTER_TEST_DATABASE_URL not set")
+		}
+		admin, err := sqlx.Open("postgres", url)
+		if err != nil {
+			t.Fatal(err)
+		}
+		schema := fmt.Sprintf("plugin_test_%d", time.Now().UnixNano())
+		if _, err := admin.Exec(`CREATE SCHEMA ` + schema); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() {
+			defer admin.Close()
+			if _, err := admin.Exec(`DROP SCHEMA ` + schema + ` CASCADE`); err != nil {
+				t.Error(err)
+			}
+		})
+		fn(t, sdk.StoreConfig{Dialect: sdk.DialectPostgres, DSN: url, Schema: schema})
+	})
+}
+
+func open(t *testing.T, cfg sdk.StoreConfig) *store.DB {
+	t.Helper()
+	db, err := store.Open(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db
+}
+
+func TestMigrate(t *testing.T) {
+	fsys := os.DirFS("testdata/migrations")
+	eachStore(t, func(t *testing.T, cfg sdk.StoreConfig) {
+		ctx := context.Background()
+		db := open(t, cfg)
+		t.Run("OK", func(t *testing.T) {
+			if err := store.Migrate(ctx, db, fsys); err != nil {
+				t.Fatal(err)
+			}
+			// Applying again changes nothing (the INSERT would collide otherwise).
+			if err := store.Migrate(ctx, db, fsys); err != nil {
+				t.Fatal(err)
+			}
+			var names []string
+			if err := db.Select(&names, `SELECT name FROM schema_migrations ORDER BY name`); err != nil {
+				t.Fatal(err)
+			}
+			if strings.Join(names, ",") != "0001_parent.sql,0002_child.sql" {
+				t.Errorf("applied %v", names)
+			}
+			var name string
+			if err := db.Get(&name, db.Rebind(`SELECT name FROM parents WHERE id = ?`), "p1"); err != nil || name != "first" {
+				t.Errorf("name %q, %v", name, err)
+			}
+		})
+		t.Run("ForeignKeys", func(t *testing.T) {
+			_, err := db.Exec(db.Rebind(`INSERT INTO children (id, parent_id) VALUES (?, ?)`), "c1", "nobody")
+			if err == nil {
+				t.Error("foreign key not enforced")
+			}
+		})
+		t.Run("ErrRollsBack", func(t *testing.T) {
+			bad := fstest.MapFS{
+				cfg.Dialect + "/0003_half.sql": {Data: []byte(`CREATE TABLE half (id TEXT); SELECT * FROM no_such_table;`)},
+			}
+			if err := store.Migrate(ctx, db, bad); err == nil {
+				t.Fatal("bad migration applied")
+			}
+			var n int
+			if err := db.Get(&n, `SELECT COUNT(*) FROM schema_migrations WHERE name = '0003_half.sql'`); err != nil || n != 0 {
+				t.Errorf("recorded %d, %v", n, err)
+			}
+			if _, err := db.Exec(`SELECT * FROM half`); err == nil {
+				t.Error("half-applied migration left its table")
+			}
+		})
+		t.Run("ErrName", func(t *testing.T) {
+			bad := fstest.MapFS{cfg.Dialect + "/create.sql": {Data: []byte(`SELECT 1`)}}
+			if err := store.Migrate(ctx, db, bad); err == nil || !strings.Contains(err.Error(), "NNNN_name.sql") {
+				t.Errorf("err = %v", err)
+			}
+		})
+		t.Run("ErrNoDialectDir", func(t *testing.T) {
+			if err := store.Migrate(ctx, db, fstest.MapFS{}); err == nil {
+				t.Error("missing directory accepted")
+			}
+		})
+	})
+}
+
+func TestOpen(t *testing.T) {
+	eachStore(t, func(t *testing.T, cfg sdk.StoreConfig) {
+		db := open(t, cfg)
+		if db.Dialect != cfg.Dialect {
+			t.Errorf("dialect %q", db.Dialect)
+		}
+		if cfg.Dialect == sdk.DialectPostgres {
+			// Unqualified names resolve in the plugin's schema on every connection.
+			db.SetMaxOpenConns(3)
+			for range 3 {
+				var s string
+				if err := db.Get(&s, `SELECT current_schema()`); err != nil || s != cfg.Schema {
+					t.Errorf("current_schema %q, %v", s, err)
+				}
+			}
+			return
+		}
+		for pragma, want := range map[string]string{"journal_mode": "wal", "foreign_keys": "1", "busy_timeout": "5000"} {
+			var got string
+			if err := db.Get(&got, `PRAGMA `+pragma); err != nil || got != want {
+				t.Errorf("%s = %q, %v; want %q", pragma, got, err, want)
+			}
+		}
+	})
+	t.Run("ErrDialect", func(t *testing.T) {
+		if _, err := store.Open(context.Background(), sdk.StoreConfig{Dialect: "mysql"}); err == nil {
+			t.Error("unknown dialect accepted")
+		}
+	})
+}

@@ -1,0 +1,1 @@
+CREATE TABLE parents (id TEXT PRIMARY KEY, name TEXT NOT NULL);
