@@ -15,6 +15,9 @@ const (
 	rootIters  = 300 // subgradient steps at the root of a search
 	childIters = 40  // steps at other nodes, warm-started from the parent
 	repairEach = 8   // run the greedy repair every this many steps
+	// tightenIters is how many steps refine the root prices once the
+	// optimum is known, before the tie-break.
+	tightenIters = 2000
 )
 
 // search holds state shared by all components of one Solve call.
@@ -49,14 +52,15 @@ type item struct {
 }
 
 type comp struct {
-	s      *search
-	pairs  []int       // global pair numbers, canonical order
-	local  map[int]int // global -> local
-	ps     []cpair
-	vols   []cvol
-	caps   []int
-	byShft [][]int // local shift -> local pairs
-	greedy []int   // local pairs by score desc, then canonical order
+	s         *search
+	pairs     []int       // global pair numbers, canonical order
+	local     map[int]int // global -> local
+	ps        []cpair
+	vols      []cvol
+	caps      []int
+	byShft    [][]int // local shift -> local pairs
+	shiftVols [][]int // local shift -> distinct local volunteers
+	greedy    []int   // local pairs by score desc, then canonical order
 
 	fix    []int8 // -1 free, 0 out, 1 in
 	forced []int  // per shift: pairs fixed in
@@ -106,6 +110,14 @@ func (s *search) newComp(global []int) *comp {
 			c.vols[lv].pairs = append(c.vols[lv].pairs, c.local[gp])
 		}
 	}
+	c.shiftVols = make([][]int, len(c.caps))
+	for s, ps := range c.byShft {
+		for _, p := range ps {
+			if v := c.ps[p].v; !slices.Contains(c.shiftVols[s], v) {
+				c.shiftVols[s] = append(c.shiftVols[s], v)
+			}
+		}
+	}
 	c.greedy = make([]int, len(c.ps))
 	for i := range c.greedy {
 		c.greedy[i] = i
@@ -134,11 +146,63 @@ func (c *comp) solve() (optimal, canonical bool) {
 	lam := c.marketPrices()
 	// The empty roster is always feasible.
 	c.bestVal, c.need = 0, 1
-	c.node(lam, rootIters)
+	c.node(lam, rootIters, nil)
 	if c.aborted {
 		return false, false
 	}
+	c.tighten(lam, c.bestVal, tightenIters)
 	return true, c.canonicalise(lam)
+}
+
+// tighten lowers the bound towards the known optimum opt with subgradient
+// steps aimed exactly at it, leaving the best prices in lam. The closer the
+// bound is to opt, the more pairs the tie-break can rule out without search.
+func (c *comp) tighten(lam []int64, opt int64, iters int) int64 {
+	e := c.newEvaluator()
+	x := e.x
+	best := slices.Clone(lam)
+	bestL := int64(math.MaxInt64)
+	g := make([]float64, len(c.caps))
+	load := make([]int, len(c.caps))
+	mu, stall := 1.0, 0
+	for range iters {
+		L, ok := e.eval(lam)
+		if !ok {
+			break
+		}
+		if L < bestL {
+			bestL, stall = L, 0
+			copy(best, lam)
+		} else if stall++; stall >= 10 {
+			mu, stall = mu/2, 0
+		}
+		if L <= opt*scale || mu < 1.0/1024 {
+			break
+		}
+		clear(load)
+		for p, in := range x {
+			if in {
+				load[c.ps[p].s]++
+			}
+		}
+		var norm float64
+		for s := range g {
+			g[s] = float64(c.caps[s] - load[s])
+			if g[s] > 0 && lam[s] == 0 {
+				g[s] = 0
+			}
+			norm += g[s] * g[s]
+		}
+		if norm == 0 {
+			break
+		}
+		t := mu * float64(L-opt*scale) / norm
+		for s := range lam {
+			lam[s] = max(0, lam[s]-int64(math.Round(t*g[s])))
+		}
+	}
+	copy(lam, best)
+	return bestL
 }
 
 // marketPrices starts each shift's price at the score of the first candidate
@@ -189,7 +253,8 @@ func (c *comp) solveVol(v int, lam []int64, x []bool) (int64, bool) {
 	if n == 0 {
 		return 0, true
 	}
-	c.sfx = append(c.sfx[:0], make([]int64, n+1)...)
+	c.sfx = slices.Grow(c.sfx[:0], n+1)[:n+1]
+	c.sfx[n] = 0
 	for i := n - 1; i >= 0; i-- {
 		it := &c.items[i]
 		c.sfx[i] = c.sfx[i+1]
@@ -197,7 +262,8 @@ func (c *comp) solveVol(v int, lam []int64, x []bool) (int64, bool) {
 			c.sfx[i] += it.rw
 		}
 	}
-	c.used = append(c.used[:0], make([]int64, len(c.vols[v].budget))...)
+	c.used = slices.Grow(c.used[:0], len(c.vols[v].budget))[:len(c.vols[v].budget)]
+	clear(c.used)
 	c.stack, c.bestSet = c.stack[:0], c.bestSet[:0]
 	c.subOK, c.subBest = false, math.MinInt64
 	c.dfs(v, 0, 0, math.MinInt64)
@@ -232,20 +298,90 @@ func (c *comp) dfs(v, i int, cur, maxEnd int64) {
 	}
 }
 
-// lagrange evaluates the bound at prices lam (in score units × scale) and
-// the volunteers' choices x. ok is false if fixed pairs are infeasible.
-func (c *comp) lagrange(lam []int64, x []bool) (int64, bool) {
-	clear(x)
-	var L int64
+// evaluator computes the Lagrangian bound at given prices. It remembers each
+// volunteer's answer, so after a price step only the volunteers on shifts
+// whose price moved are solved again — near convergence that is few of them.
+type evaluator struct {
+	c     *comp
+	vals  []int64
+	x     []bool // the volunteers' chosen pairs
+	prev  []int64
+	fresh bool
+	stamp []int
+	epoch int
+	dirty []int // volunteers whose fixings changed since the last eval
+}
+
+// clone copies the evaluator so a child node can diverge from its parent.
+func (e *evaluator) clone() *evaluator {
+	return &evaluator{c: e.c, vals: slices.Clone(e.vals), x: slices.Clone(e.x), prev: slices.Clone(e.prev),
+		fresh: e.fresh, stamp: make([]int, len(e.stamp)), dirty: slices.Clone(e.dirty)}
+}
+
+// touch records that pair p was fixed or freed: its volunteer must be
+// solved again, and so must everyone on its shift, whose exclusion may
+// have changed when the shift filled up with fixed pairs.
+func (e *evaluator) touch(p int) {
+	q := &e.c.ps[p]
+	e.dirty = append(e.dirty, q.v)
+	e.dirty = append(e.dirty, e.c.shiftVols[q.s]...)
+}
+
+func (c *comp) newEvaluator() *evaluator {
+	return &evaluator{c: c, vals: make([]int64, len(c.vols)), x: make([]bool, len(c.ps)),
+		prev: make([]int64, len(c.caps)), stamp: make([]int, len(c.vols))}
+}
+
+// eval returns the bound at lam in score units × scale; ok is false when
+// the pairs fixed in cannot all be held.
+func (e *evaluator) eval(lam []int64) (L int64, ok bool) {
+	c := e.c
+	redo := func(v int) bool {
+		for _, p := range c.vols[v].pairs {
+			e.x[p] = false
+		}
+		var ok bool
+		e.vals[v], ok = c.solveVol(v, lam, e.x)
+		return ok
+	}
+	if !e.fresh {
+		for v := range c.vols {
+			if !redo(v) {
+				return 0, false
+			}
+		}
+		e.fresh = true
+	} else {
+		e.epoch++
+		for _, v := range e.dirty {
+			if e.stamp[v] != e.epoch {
+				e.stamp[v] = e.epoch
+				if !redo(v) {
+					return 0, false
+				}
+			}
+		}
+		for s, l := range lam {
+			if l == e.prev[s] {
+				continue
+			}
+			for _, v := range c.shiftVols[s] {
+				if e.stamp[v] != e.epoch {
+					e.stamp[v] = e.epoch
+					if !redo(v) {
+						return 0, false
+					}
+				}
+			}
+		}
+	}
+	e.dirty = e.dirty[:0]
+	copy(e.prev, lam)
 	for s, l := range lam {
 		L += l * int64(c.caps[s])
 	}
-	for v := range c.vols {
-		val, ok := c.solveVol(v, lam, x)
-		if !ok {
-			return 0, false
-		}
-		L += val
+	for _, v := range e.vals {
+		L += v
 	}
 	return L, true
 }
@@ -337,21 +473,28 @@ func (c *comp) fits(sol []bool, p int) bool {
 // bound found (in whole score points, rounded down) with the choices that
 // achieved it. It stops early once the node can be pruned or the choices are
 // a proven optimum for the node.
-func (c *comp) relax(lam []int64, iters int) (bound int64, x []bool, feasible bool) {
-	x = make([]bool, len(c.ps))
+func (c *comp) relax(lam []int64, iters int, e *evaluator) (bound int64, x []bool, feasible bool) {
+	if e == nil {
+		e = c.newEvaluator()
+	}
+	x = e.x
 	bestX := make([]bool, len(c.ps))
 	bestL := int64(math.MaxInt64)
+	bestLam := slices.Clone(lam)
+	// Hand the best prices back: children and the tie-break start there.
+	defer copy(lam, bestLam)
 	mu, stall := 1.0, 0
 	load := make([]int, len(c.caps))
 	g := make([]float64, len(c.caps))
 	for it := 0; it < iters; it++ {
-		L, ok := c.lagrange(lam, x)
+		L, ok := e.eval(lam)
 		if !ok {
 			return math.MinInt64, nil, false
 		}
 		if L < bestL {
 			bestL, stall = L, 0
 			copy(bestX, x)
+			copy(bestLam, lam)
 		} else if stall++; stall >= 10 {
 			mu, stall = mu/2, 0
 		}
@@ -404,13 +547,16 @@ func (c *comp) relax(lam []int64, iters int) (bound int64, x []bool, feasible bo
 
 // node explores one branch-and-bound node with the current fixings. It
 // returns true when the whole search must stop.
-func (c *comp) node(lam []int64, iters int) bool {
+func (c *comp) node(lam []int64, iters int, e *evaluator) bool {
 	c.s.nodes++
 	if c.s.nodes > c.s.budget {
 		c.aborted = true
 		return true
 	}
-	bound, x, ok := c.relax(lam, iters)
+	if e == nil {
+		e = c.newEvaluator()
+	}
+	bound, x, ok := c.relax(lam, iters, e)
 	if c.stop {
 		return true
 	}
@@ -428,7 +574,9 @@ func (c *comp) node(lam []int64, iters int) bool {
 	for _, f := range order {
 		c.setFix(p, f)
 		if f == 0 || c.forced[c.ps[p].s] <= c.caps[c.ps[p].s] {
-			if c.node(slices.Clone(lam), childIters) {
+			ce := e.clone()
+			ce.touch(p)
+			if c.node(slices.Clone(lam), childIters, ce) {
 				c.setFix(p, -1)
 				return true
 			}
@@ -481,58 +629,115 @@ func (c *comp) pickBranch(x []bool) (int, bool) {
 	return -1, false
 }
 
+// descend tries to prove cheaply that no optimal roster holds the pair p
+// just fixed in: it re-prices p's shift, then the other shifts whose choice
+// by p's volunteer changed, each by an exact one-dimensional minimisation of
+// the bound, on a copy of the prices. It returns false when the bound falls
+// below opt.
+func (c *comp) descend(p int, lamStar []int64, e0 *evaluator, opt int64) bool {
+	lam := slices.Clone(lamStar)
+	e := e0.clone()
+	v := c.ps[p].v
+	shifts := []int{c.ps[p].s}
+	for _, o := range c.vols[v].pairs {
+		if e.x[o] != c.best[o] && c.ps[o].s != c.ps[p].s {
+			shifts = append(shifts, c.ps[o].s)
+		}
+	}
+	for _, s := range shifts {
+		c.lineMin(s, lam, e)
+		L, ok := e.eval(lam)
+		if !ok || floorDiv(L, scale) < opt {
+			return false
+		}
+	}
+	return true
+}
+
+// lineMin sets lam[s] to minimise the bound with all other prices held.
+// Each volunteer u on s is worth max(A_u − δ, B_u) when the price rises by
+// δ, where A_u is their best with s and B_u their best without it, so the
+// bound is convex and piecewise linear in δ and its minimum is read off the
+// sorted breakpoints A_u − B_u.
+func (c *comp) lineMin(s int, lam []int64, e *evaluator) {
+	const inf = math.MinInt64 / 4
+	var breaks []int64
+	hold := 0 // volunteers that keep s whatever its price
+	scratch := make([]bool, len(c.ps))
+	for _, u := range c.shiftVols[s] {
+		q := -1
+		for _, o := range c.vols[u].pairs {
+			if c.ps[o].s == s {
+				q = o
+			}
+		}
+		f := c.fix[q]
+		a, b := int64(inf), int64(inf)
+		if f == 1 {
+			hold++
+			continue
+		}
+		if f == -1 && c.forced[s] < c.caps[s] {
+			c.fix[q] = 1
+			if val, ok := c.solveVol(u, lam, scratch); ok {
+				a = val
+			}
+			c.fix[q] = -1
+		}
+		c.fix[q] = 0
+		if val, ok := c.solveVol(u, lam, scratch); ok {
+			b = val
+		}
+		c.fix[q] = f
+		if a > inf && b > inf {
+			breaks = append(breaks, a-b)
+		}
+	}
+	room := c.caps[s] - hold
+	if room < 0 {
+		return
+	}
+	slices.Sort(breaks)
+	slices.Reverse(breaks)
+	d := -lam[s]
+	if room < len(breaks) {
+		d = max(d, breaks[room])
+	}
+	lam[s] += d
+}
+
 // canonicalise applies the tie-break: walking pairs in canonical order, fix
 // each one in if some optimal roster agrees with every decision so far and
 // contains it. c.best stays an optimal roster agreeing with all decisions.
 func (c *comp) canonicalise(lamStar []int64) bool {
 	opt := c.bestVal
 	c.phase2 = true
-	lam := slices.Clone(lamStar)
-	x := make([]bool, len(c.ps))
-	vals := make([]int64, len(c.vols))
-	var L int64
-	for s, l := range lam {
-		L += l * int64(c.caps[s])
-	}
-	for v := range c.vols {
-		vals[v], _ = c.solveVol(v, lam, x)
-		L += vals[v]
-	}
-	refresh := func(v int) {
-		nv, _ := c.solveVol(v, lam, x)
-		L += nv - vals[v]
-		vals[v] = nv
+	e := c.newEvaluator()
+	if _, ok := e.eval(lamStar); !ok {
+		return false // cannot happen: nothing is fixed yet
 	}
 	for p := range c.ps {
-		q := &c.ps[p]
 		c.setFix(p, 1)
-		feasible := c.best[p] // c.best is an optimal roster agreeing with every decision so far
-		if !feasible && c.forced[q.s] <= c.caps[q.s] {
-			nv, ok := c.solveVol(q.v, lam, x)
-			feasible = ok && floorDiv(L-vals[q.v]+nv, scale) >= opt
-			if !feasible {
-				goto decided
-			}
+		e.touch(p)
+		L, ok := e.eval(lamStar)
+		// c.best is an optimal roster agreeing with every decision so far.
+		keep := c.best[p]
+		if !keep && ok && c.forced[c.ps[p].s] <= c.caps[c.ps[p].s] && floorDiv(L, scale) >= opt {
+			ok = c.descend(p, lamStar, e, opt)
+		}
+		if !keep && ok && c.forced[c.ps[p].s] <= c.caps[c.ps[p].s] && floorDiv(L, scale) >= opt {
 			c.need, c.stop = opt, false
-			c.node(slices.Clone(lamStar), childIters)
+			c.node(slices.Clone(lamStar), childIters, e.clone())
 			if c.aborted {
 				c.setFix(p, -1)
 				return false
 			}
-			feasible = c.stop
+			keep = c.stop
 		}
-	decided:
-		if !feasible {
+		if !keep {
 			c.setFix(p, 0)
-		}
-		refresh(q.v)
-		if c.fix[p] == 1 && c.forced[q.s] == c.caps[q.s] {
-			// The shift is now full: its other candidates lose it.
-			for _, o := range c.byShft[q.s] {
-				if c.ps[o].v != q.v {
-					refresh(c.ps[o].v)
-				}
-			}
+			e.touch(p)
+			e.eval(lamStar)
 		}
 	}
 	return true
