@@ -79,4 +79,3 @@ func BenchmarkRoster_2000x300(b *testing.B) {
 	b.ReportMetric(float64(r.Nodes), "nodes")
 	b.ReportMetric(float64(len(r.Assignments)), "assigned")
 }
-

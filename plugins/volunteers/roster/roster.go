@@ -48,8 +48,10 @@
 // whenever there is a choice, the volunteer with the smaller ID keeps the
 // shift with the smaller ID. It is computed by fixing pairs in that order,
 // each one "in" if an optimal roster with the decisions so far and this pair
-// exists, using the same bound and search. The answer therefore depends only
-// on the input as a set, never on its order.
+// exists, using the same bound and search. Most pairs are ruled out without
+// search: the bound with the pair fixed in, after re-pricing its shift by an
+// exact one-dimensional minimisation, already falls below the optimum. The
+// answer therefore depends only on the input as a set, never on its order.
 //
 // # Limits
 //
