@@ -223,14 +223,20 @@ func (c *comp) marketPrices() []int64 {
 	return lam
 }
 
-func (c *comp) setFix(p int, v int8) {
+// setFix changes the fixing of p and reports whether that flipped its
+// shift between "full of fixed pairs" and not, which changes who else may
+// take it.
+func (c *comp) setFix(p int, v int8) bool {
+	s := c.ps[p].s
+	was := c.forced[s] >= c.caps[s]
 	if c.fix[p] == 1 {
-		c.forced[c.ps[p].s]--
+		c.forced[s]--
 	}
 	c.fix[p] = v
 	if v == 1 {
-		c.forced[c.ps[p].s]++
+		c.forced[s]++
 	}
+	return was != (c.forced[s] >= c.caps[s])
 }
 
 // solveVol finds the best feasible set of shifts for volunteer v at prices
@@ -319,12 +325,14 @@ func (e *evaluator) clone() *evaluator {
 }
 
 // touch records that pair p was fixed or freed: its volunteer must be
-// solved again, and so must everyone on its shift, whose exclusion may
-// have changed when the shift filled up with fixed pairs.
-func (e *evaluator) touch(p int) {
+// solved again, and so must everyone on its shift when the shift's "full"
+// status flipped.
+func (e *evaluator) touch(p int, flipped bool) {
 	q := &e.c.ps[p]
 	e.dirty = append(e.dirty, q.v)
-	e.dirty = append(e.dirty, e.c.shiftVols[q.s]...)
+	if flipped {
+		e.dirty = append(e.dirty, e.c.shiftVols[q.s]...)
+	}
 }
 
 func (c *comp) newEvaluator() *evaluator {
@@ -572,10 +580,10 @@ func (c *comp) node(lam []int64, iters int, e *evaluator) bool {
 		order = [2]int8{1, 0}
 	}
 	for _, f := range order {
-		c.setFix(p, f)
+		flipped := c.setFix(p, f)
 		if f == 0 || c.forced[c.ps[p].s] <= c.caps[c.ps[p].s] {
 			ce := e.clone()
-			ce.touch(p)
+			ce.touch(p, flipped)
 			if c.node(slices.Clone(lam), childIters, ce) {
 				c.setFix(p, -1)
 				return true
@@ -717,8 +725,7 @@ func (c *comp) canonicalise(lamStar []int64) bool {
 		return false // cannot happen: nothing is fixed yet
 	}
 	for p := range c.ps {
-		c.setFix(p, 1)
-		e.touch(p)
+		e.touch(p, c.setFix(p, 1))
 		L, ok := e.eval(lamStar)
 		// c.best is an optimal roster agreeing with every decision so far.
 		keep := c.best[p]
@@ -735,8 +742,7 @@ func (c *comp) canonicalise(lamStar []int64) bool {
 			keep = c.stop
 		}
 		if !keep {
-			c.setFix(p, 0)
-			e.touch(p)
+			e.touch(p, c.setFix(p, 0))
 			e.eval(lamStar)
 		}
 	}
