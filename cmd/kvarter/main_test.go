@@ -1,0 +1,126 @@
+package main
+
+import (
+	"bytes"
+	"os"
+	"context"
+	"encoding/json"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/kvarter/kvarter/core/node"
+	"github.com/kvarter/kvarter/core/password"
+)
+
+// newTestMain returns a Main whose environment points at a temp data dir and a free
+// port, with cheap password hashing.
+func newTestMain(t *testing.T, dataDir string) (*Main, *bytes.Buffer, *bytes.Buffer) {
+	t.Helper()
+	var stdout, stderr bytes.Buffer
+	env := map[string]string{"KVARTER_DATA_DIR": dataDir, "KVARTER_ADDR": "127.0.0.1:0", "KVARTER_LOG_LEVEL": "warn"}
+	p := password.TestParams
+	m := &Main{Stdin: strings.NewReader(""), Stdout: &stdout, Stderr: &stderr,
+		Getenv: func(k string) string { return env[k] }, Options: node.Options{PasswordParams: &p}}
+	return m, &stdout, &stderr
+}
+
+func TestMain_Version(t *testing.T) {
+	m, out, _ := newTestMain(t, t.TempDir())
+	if code := m.Run(context.Background(), []string{"version"}); code != 0 || !strings.HasPrefix(out.String(), "kvarter ") {
+		t.Fatalf("version = %d %q", code, out)
+	}
+}
+
+func TestMain_Usage(t *testing.T) {
+	for _, args := range [][]string{nil, {"frobnicate"}, {"admin"}, {"admin", "create-user"}, {"serve", "--no-such-flag"}} {
+		m, _, errOut := newTestMain(t, t.TempDir())
+		if code := m.Run(context.Background(), args); code != 2 || errOut.Len() == 0 {
+			t.Errorf("kvarter %v = %d (stderr %q), want 2 with a message", args, code, errOut)
+		}
+	}
+}
+
+// TestMain_ServeAndCreateUser runs the real program: migrate, create the first admin from
+// standard input, serve on a free port, sign in over HTTP, then stop on cancel.
+func TestMain_ServeAndCreateUser(t *testing.T) {
+	dir := t.TempDir()
+	m, out, errOut := newTestMain(t, dir)
+	if code := m.Run(context.Background(), []string{"migrate"}); code != 0 || !strings.Contains(out.String(), "Applied 1 migration") {
+		t.Fatalf("migrate = %d %q %q", code, out, errOut)
+	}
+	m, out, errOut = newTestMain(t, dir)
+	if code := m.Run(context.Background(), []string{"migrate"}); code != 0 || !strings.Contains(out.String(), "up to date") {
+		t.Fatalf("second migrate = %d %q %q", code, out, errOut)
+	}
+
+	m, out, errOut = newTestMain(t, dir)
+	m.Stdin = strings.NewReader("first admin passphrase\n")
+	if code := m.Run(context.Background(), []string{"admin", "create-user", "--email", "admin@city.example", "--password-stdin", "--role", "city_admin"}); code != 0 {
+		t.Fatalf("create-user = %d %q", code, errOut)
+	}
+	if !strings.Contains(out.String(), "with role city_admin") || strings.Contains(out.String()+errOut.String(), "passphrase") {
+		t.Fatalf("create-user output %q must confirm the role and never echo the password", out)
+	}
+	m, _, errOut = newTestMain(t, dir)
+	m.Stdin = strings.NewReader("password123\n")
+	if code := m.Run(context.Background(), []string{"admin", "create-user", "--email", "weak@city.example", "--password-stdin"}); code != 1 || !strings.Contains(errOut.String(), "password") {
+		t.Fatalf("a common password = %d %q, want 1 naming the password", code, errOut)
+	}
+
+	m, _, errOut = newTestMain(t, dir)
+	ready := make(chan *node.Node, 1)
+	m.Ready = func(n *node.Node) { ready <- n }
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	wg.Add(1)
+	var code int
+	go func() { defer wg.Done(); code = m.Run(ctx, []string{"serve"}) }()
+	var n *node.Node
+	select {
+	case n = <-ready:
+	case <-time.After(20 * time.Second):
+		t.Fatalf("serve did not start: %s", errOut)
+	}
+	resp, err := http.Post(n.URL()+"/api/v1/auth/login", "application/json", strings.NewReader(`{"email":"admin@city.example","password":"first admin passphrase"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var login struct{ Token string }
+	json.NewDecoder(resp.Body).Decode(&login)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || login.Token == "" {
+		t.Fatalf("login = %d", resp.StatusCode)
+	}
+	resp, err = http.Get(n.URL() + "/readyz")
+	if err != nil || resp.StatusCode != 200 {
+		t.Fatalf("readyz = %v %v", resp.StatusCode, err)
+	}
+	resp.Body.Close()
+	cancel()
+	wg.Wait()
+	if code != 0 {
+		t.Fatalf("serve exited %d: %s", code, errOut)
+	}
+}
+
+// TestMain_ConfigFile: a bad config file is refused with a message naming the problem.
+func TestMain_ConfigFile(t *testing.T) {
+	dir := t.TempDir()
+	path := dir + "/city.json"
+	for body, want := range map[string]string{
+		`{"city": {"time_zone": "Mars/Olympus"}}`: "time_zone",
+		`{"citty": {}}`:                           "citty",
+		`{"city": {"languages": ["FI"]}}`:         "languages",
+	} {
+		if err := os.WriteFile(path, []byte(body), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		m, _, errOut := newTestMain(t, dir)
+		if code := m.Run(context.Background(), []string{"serve", "--config", path}); code != 1 || !strings.Contains(errOut.String(), want) {
+			t.Errorf("config %s = %d %q, want 1 mentioning %q", body, code, errOut, want)
+		}
+	}
+}
