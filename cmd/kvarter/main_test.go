@@ -2,10 +2,10 @@ package main
 
 import (
 	"bytes"
-	"os"
 	"context"
 	"encoding/json"
 	"net/http"
+	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -112,8 +112,8 @@ func TestMain_ConfigFile(t *testing.T) {
 	path := dir + "/city.json"
 	for body, want := range map[string]string{
 		`{"city": {"time_zone": "Mars/Olympus"}}`: "time_zone",
-		`{"citty": {}}`:                           "citty",
-		`{"city": {"languages": ["FI"]}}`:         "languages",
+		`{"citty": {}}`:                   "citty",
+		`{"city": {"languages": ["FI"]}}`: "languages",
 	} {
 		if err := os.WriteFile(path, []byte(body), 0o600); err != nil {
 			t.Fatal(err)
