@@ -79,6 +79,13 @@ type IdentityService struct {
 	dummyHash string
 	initOnce  sync.Once
 	cache     principalCache
+
+	loads singleLoad
+
+	// locks remembers lockouts this node has seen, so that a guessing flood against a
+	// locked account or address is refused without touching the database.
+	locksMu sync.Mutex
+	locks   map[string]time.Time
 }
 
 var _ core.IdentityService = (*IdentityService)(nil)
@@ -94,6 +101,8 @@ func (s *IdentityService) init() {
 		// wrong passwords, so timing does not reveal who has an account.
 		s.dummyHash, _ = s.Settings.Hasher.Hash("kvarter-dummy-password")
 		s.cache.entries = make(map[string]cacheEntry)
+		s.cache.me = make(map[string]*core.Me)
+		s.locks = make(map[string]time.Time)
 	})
 }
 
@@ -282,6 +291,9 @@ func (s *IdentityService) Login(ctx context.Context, a core.LoginAttempt) (*core
 	sess := core.Session{ID: newID(), Kind: core.KindSession, UserAgent: truncate(a.UserAgent, 200), ClientIP: a.ClientIP,
 		CreatedAt: now, LastSeenAt: now, ExpiresAt: &expires}
 	err = s.DB.tx(ctx, func(tx *sqlx.Tx) error {
+		s.locksMu.Lock()
+		delete(s.locks, keys[0].key)
+		s.locksMu.Unlock()
 		if _, err := exec(ctx, tx, `DELETE FROM login_throttle WHERE throttle_key = ?`, keys[0].key); err != nil {
 			return fmt.Errorf("reset throttle: %w", err)
 		}
@@ -296,6 +308,15 @@ func (s *IdentityService) Login(ctx context.Context, a core.LoginAttempt) (*core
 		return nil, err
 	}
 	return &core.LoginResult{Token: token, CSRFToken: CSRFToken(token), User: row.user(), Session: sess}, nil
+}
+
+func (s *IdentityService) rememberLock(key string, until time.Time) {
+	s.locksMu.Lock()
+	defer s.locksMu.Unlock()
+	if len(s.locks) > 100_000 {
+		clear(s.locks)
+	}
+	s.locks[key] = until
 }
 
 type throttleKey struct {
@@ -315,6 +336,17 @@ type throttleRow struct {
 func (s *IdentityService) checkThrottle(ctx context.Context, keys []throttleKey) error {
 	now := s.DB.now()
 	wait := time.Duration(0)
+	s.locksMu.Lock()
+	for _, k := range keys {
+		if until, ok := s.locks[k.key]; ok && until.After(now) {
+			wait = max(wait, until.Sub(now))
+		}
+	}
+	s.locksMu.Unlock()
+	if wait > 0 {
+		return &core.Error{Code: core.ERATELIMITED, Message: "Too many failed sign-in attempts. Try again later.",
+			RetryAfterSeconds: int(math.Ceil(wait.Seconds()))}
+	}
 	for _, k := range keys {
 		var r throttleRow
 		err := get(ctx, s.DB.db, &r, `SELECT failures, window_start, locked_until FROM login_throttle WHERE throttle_key = ?`, k.key)
@@ -326,6 +358,7 @@ func (s *IdentityService) checkThrottle(ctx context.Context, keys []throttleKey)
 		}
 		if r.LockedUntil != nil && r.LockedUntil.After(now) {
 			wait = max(wait, r.LockedUntil.Sub(now))
+			s.rememberLock(k.key, *r.LockedUntil)
 		}
 	}
 	if wait > 0 {
@@ -353,6 +386,7 @@ func (s *IdentityService) recordFailure(ctx context.Context, keys []throttleKey)
 			if r.Failures >= k.max {
 				until := now.Add(k.lockout)
 				r.LockedUntil = &until
+				s.rememberLock(k.key, until)
 			}
 			if _, err := exec(ctx, tx, `INSERT INTO login_throttle (throttle_key, failures, window_start, locked_until) VALUES (?, ?, ?, ?)
 				ON CONFLICT (throttle_key) DO UPDATE SET failures = excluded.failures, window_start = excluded.window_start, locked_until = excluded.locked_until`,
@@ -400,8 +434,17 @@ func (s *IdentityService) Authenticate(ctx context.Context, token string) (*core
 	}
 	h := hashToken(token)
 	now := s.DB.now()
-	if p, ok := s.cache.get(h, now); ok {
-		return p, nil
+	if e, ok := s.cache.get(h, now); ok {
+		return e.p, nil
+	}
+	// When a busy token's entry lapses, every request in flight misses at once; one of
+	// them loads and the others wait for its answer.
+	return s.loads.do(h, func() (*core.Principal, error) { return s.authenticateFromDB(ctx, h, now) })
+}
+
+func (s *IdentityService) authenticateFromDB(ctx context.Context, h string, now time.Time) (*core.Principal, error) {
+	if e, ok := s.cache.get(h, now); ok {
+		return e.p, nil
 	}
 	var r sessionRow
 	err := get(ctx, s.DB.db, &r, `SELECT s.id, s.user_id, s.kind, s.name, s.user_agent, s.client_ip, s.created_at, s.last_seen_at, s.expires_at, u.display_name, u.language
@@ -427,7 +470,16 @@ func (s *IdentityService) Authenticate(ctx context.Context, token string) (*core
 		return nil, err
 	}
 	p.DisplayName, p.Locale, p.SessionID, p.SessionKind = r.DisplayName, r.Language, r.ID, r.Kind
-	s.cache.put(h, p, now.Add(s.Settings.PrincipalCacheTTL))
+	me, err := s.loadMe(ctx, p)
+	if err != nil {
+		return nil, err
+	}
+	// The /me answer is built with the principal, so that a client polling /me costs one
+	// set of queries per cache TTL, not per request.
+	s.cache.put(h, cacheEntry{p: p, me: me, expires: now.Add(s.Settings.PrincipalCacheTTL)})
+	s.cache.mu.Lock()
+	s.cache.me[p.SessionID] = me
+	s.cache.mu.Unlock()
 	return p, nil
 }
 
@@ -576,12 +628,24 @@ func (s *IdentityService) RevokeToken(ctx context.Context, id string) error {
 	return s.revoke(ctx, id, core.KindAPIToken, "The API token")
 }
 
-// Me describes the acting person.
+// Me describes the acting person. It answers from what Authenticate gathered for this
+// session when that is still fresh.
 func (s *IdentityService) Me(ctx context.Context) (*core.Me, error) {
 	p, err := requireUser(ctx)
 	if err != nil {
 		return nil, err
 	}
+	s.init()
+	s.cache.mu.RLock()
+	me, ok := s.cache.me[p.SessionID]
+	s.cache.mu.RUnlock()
+	if ok && me.User.ID == p.UserID {
+		return me, nil
+	}
+	return s.loadMe(ctx, p)
+}
+
+func (s *IdentityService) loadMe(ctx context.Context, p *core.Principal) (*core.Me, error) {
 	var row userRow
 	if err := get(ctx, s.DB.db, &row, `SELECT `+userColumns+` FROM users WHERE id = ? AND deleted_at IS NULL`, p.UserID); err != nil {
 		return nil, notFound(err, "The account")
@@ -703,37 +767,43 @@ func truncate(s string, n int) string {
 // database lookup per TTL rather than one per request.
 type principalCache struct {
 	mu      sync.RWMutex
-	entries map[string]cacheEntry
+	entries map[string]cacheEntry // by token hash
+	me      map[string]*core.Me   // by session id, filled alongside entries
 }
 
 type cacheEntry struct {
 	p       *core.Principal
+	me      *core.Me
 	expires time.Time
 }
 
 const principalCacheMax = 100_000
 
-func (c *principalCache) get(h string, now time.Time) (*core.Principal, bool) {
+func (c *principalCache) get(h string, now time.Time) (cacheEntry, bool) {
 	c.mu.RLock()
 	e, ok := c.entries[h]
 	c.mu.RUnlock()
 	if !ok || !now.Before(e.expires) {
-		return nil, false
+		return cacheEntry{}, false
 	}
-	return e.p, true
+	return e, true
 }
 
-func (c *principalCache) put(h string, p *core.Principal, expires time.Time) {
+func (c *principalCache) put(h string, e cacheEntry) {
 	c.mu.Lock()
 	if len(c.entries) >= principalCacheMax {
 		clear(c.entries)
+		clear(c.me)
 	}
-	c.entries[h] = cacheEntry{p: p, expires: expires}
+	c.entries[h] = e
 	c.mu.Unlock()
 }
 
 func (c *principalCache) drop(h string) {
 	c.mu.Lock()
+	if e, ok := c.entries[h]; ok {
+		delete(c.me, e.p.SessionID)
+	}
 	delete(c.entries, h)
 	c.mu.Unlock()
 }
@@ -743,5 +813,41 @@ func (s *IdentityService) DropCachedPrincipals() {
 	s.init()
 	s.cache.mu.Lock()
 	clear(s.cache.entries)
+	clear(s.cache.me)
 	s.cache.mu.Unlock()
+}
+
+// singleLoad runs one load per key at a time; concurrent callers share its result.
+type singleLoad struct {
+	mu       sync.Mutex
+	inFlight map[string]*loadCall
+}
+
+type loadCall struct {
+	done chan struct{}
+	p    *core.Principal
+	err  error
+}
+
+func (g *singleLoad) do(key string, load func() (*core.Principal, error)) (*core.Principal, error) {
+	g.mu.Lock()
+	if g.inFlight == nil {
+		g.inFlight = make(map[string]*loadCall)
+	}
+	if c, ok := g.inFlight[key]; ok {
+		g.mu.Unlock()
+		<-c.done
+		return c.p, c.err
+	}
+	c := &loadCall{done: make(chan struct{})}
+	g.inFlight[key] = c
+	g.mu.Unlock()
+	defer func() {
+		g.mu.Lock()
+		delete(g.inFlight, key)
+		g.mu.Unlock()
+		close(c.done)
+	}()
+	c.p, c.err = load()
+	return c.p, c.err
 }
