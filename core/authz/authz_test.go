@@ -1,0 +1,64 @@
+package authz_test
+
+import (
+	"context"
+	"log/slog"
+	"testing"
+
+	"github.com/kvarter/kvarter/core"
+	"github.com/kvarter/kvarter/core/authz"
+	"github.com/kvarter/kvarter/core/sqlstore"
+)
+
+// fixedPolicy is a PolicySource with a fixed policy, so the rules can be tested alone.
+type fixedPolicy struct{ p sqlstore.Policy }
+
+func (f fixedPolicy) PolicyVersion(context.Context) (int64, error) { return f.p.Version, nil }
+func (f fixedPolicy) LoadPolicy(context.Context) (*sqlstore.Policy, error) {
+	p := f.p
+	return &p, nil
+}
+
+func TestEnforcer_Can(t *testing.T) {
+	pol := sqlstore.Policy{Version: 1,
+		Grants: []core.RoleGrant{
+			{UserID: "admin", Role: core.RoleCityAdmin, Domain: "city"},
+			{UserID: "coord", Role: core.RoleCoordinator, Domain: "nbh:a"},
+			{UserID: "cityco", Role: core.RoleCoordinator, Domain: "city"},
+		},
+		Permissions: []core.RolePermission{{Role: core.RoleResident, Permission: "assemblies.member.join"}},
+	}
+	e, err := authz.New(context.Background(), fixedPolicy{pol}, slog.Default())
+	if err != nil {
+		t.Fatal(err)
+	}
+	resident := &core.Principal{UserID: "res", Roles: map[string][]string{"nbh:a": {core.RoleResident}}, Neighbourhoods: []string{"a"}}
+	forged := &core.Principal{UserID: "forger", Roles: map[string][]string{"nbh:a": {core.RoleCoordinator}}}
+	tests := []struct {
+		name   string
+		p      *core.Principal
+		perm   string
+		domain string
+		want   bool
+	}{
+		{"AdminEverywhere", &core.Principal{UserID: "admin"}, core.PermAuditRead, "city", true},
+		{"AdminInNeighbourhood", &core.Principal{UserID: "admin"}, core.PermMembershipDecide, "nbh:b", true},
+		{"CoordinatorOwnNeighbourhood", &core.Principal{UserID: "coord"}, core.PermMembershipDecide, "nbh:a", true},
+		{"CoordinatorOtherNeighbourhood", &core.Principal{UserID: "coord"}, core.PermMembershipDecide, "nbh:b", false},
+		{"CoordinatorNotCity", &core.Principal{UserID: "coord"}, core.PermRolesGrant, "city", false},
+		{"CityWideRoleHoldsInEveryDomain", &core.Principal{UserID: "cityco"}, core.PermMembershipDecide, "nbh:z", true},
+		{"ImplicitResident", resident, "assemblies.member.join", "nbh:a", true},
+		{"ImplicitResidentElsewhere", resident, "assemblies.member.join", "nbh:b", false},
+		{"AnyDomain", resident, "assemblies.member.join", "", true},
+		{"RolesInPrincipalAreNotGrants", forged, core.PermMembershipDecide, "nbh:a", false},
+		{"Anonymous", &core.Principal{}, "assemblies.member.join", "nbh:a", false},
+		{"Nil", nil, core.PermAuditRead, "city", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := e.Can(tt.p, tt.perm, tt.domain); got != tt.want {
+				t.Fatalf("Can = %v, want %v", got, tt.want)
+			}
+		})
+	}
+}
