@@ -3,6 +3,7 @@ package core
 import (
 	"net/mail"
 	"regexp"
+	"strconv"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -21,10 +22,10 @@ func (f Fields) CheckText(field, value string, min, max int, multiline bool) {
 		f.Add(field, "is required")
 		return
 	case n < min:
-		f.Add(field, "must be at least "+itoa(min)+" characters long")
+		f.Add(field, "must be at least "+strconv.Itoa(min)+" characters long")
 		return
 	case utf8.RuneCountInString(value) > max:
-		f.Add(field, "must be at most "+itoa(max)+" characters long")
+		f.Add(field, "must be at most "+strconv.Itoa(max)+" characters long")
 		return
 	}
 	for _, r := range value {
@@ -110,18 +111,4 @@ func foldASCII(r rune) rune {
 		return 'e'
 	}
 	return r
-}
-
-func itoa(n int) string {
-	if n == 0 {
-		return "0"
-	}
-	var b [20]byte
-	i := len(b)
-	for n > 0 {
-		i--
-		b[i] = byte('0' + n%10)
-		n /= 10
-	}
-	return string(b[i:])
 }
