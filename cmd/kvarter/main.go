@@ -11,12 +11,17 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"strconv"
 	"strings"
 	"syscall"
+	"testing"
+	"text/tabwriter"
 	"time"
 
 	"github.com/kvarter/kvarter/core"
 	"github.com/kvarter/kvarter/core/node"
+	"github.com/kvarter/kvarter/core/sqlstore"
+	"github.com/kvarter/kvarter/sdk"
 )
 
 // Version is set at build time with -ldflags "-X main.Version=...".
@@ -53,6 +58,8 @@ Usage:
   kvarter serve [--config FILE]           run the platform
   kvarter migrate [--config FILE]         apply pending database migrations
   kvarter admin create-user --email E --password-stdin [--name N] [--language L] [--role city_admin]
+  kvarter plugins list [--config FILE]    the configured plugins and their last known state
+  kvarter plugin NAME                     run a built-in plugin (the host starts these itself)
   kvarter version
 
 Environment: KVARTER_CONFIG, KVARTER_ADDR, KVARTER_DATA_DIR, KVARTER_DATABASE_URL, KVARTER_LOG_LEVEL.
@@ -76,6 +83,18 @@ func (m *Main) Run(ctx context.Context, args []string) int {
 			return 2
 		}
 		err = m.createUser(ctx, args[2:])
+	case "plugin":
+		if len(args) != 2 || builtins[args[1]] == nil {
+			fmt.Fprintf(m.Stderr, "kvarter plugin: name one of the built-in plugins: %s\n", strings.Join(builtinNames(), ", "))
+			return 2
+		}
+		sdk.Serve(builtins[args[1]]()) // never returns
+	case "plugins":
+		if len(args) < 2 || args[1] != "list" {
+			fmt.Fprint(m.Stderr, usage)
+			return 2
+		}
+		err = m.listPlugins(ctx, args[2:])
 	case "version", "--version":
 		fmt.Fprintf(m.Stdout, "kvarter %s\n", Version)
 	case "help", "-h", "--help":
@@ -98,6 +117,82 @@ func (m *Main) Run(ctx context.Context, args []string) int {
 
 type usageError struct{ error }
 
+// nodeOptions are m.Options plus what only the binary knows: its version, its own
+// path (re-executed for built-in plugins) and the plugins built into it.
+func (m *Main) nodeOptions() node.Options {
+	opts := m.Options
+	if opts.HostVersion == "" {
+		opts.HostVersion = Version
+	}
+	if opts.Builtins == nil {
+		opts.Builtins = builtinNames()
+	}
+	// A test binary re-executed as `plugin <name>` would run the tests again, so tests
+	// set Executable themselves or run no built-in plugin.
+	if opts.Executable == "" && !testing.Testing() {
+		if exe, err := os.Executable(); err == nil {
+			opts.Executable = exe
+		}
+	}
+	return opts
+}
+
+// listPlugins prints the configured plugins and the state last reported to the
+// database by a node (the live state of one node is at GET /api/v1/admin/plugins).
+func (m *Main) listPlugins(ctx context.Context, args []string) error {
+	fs, cfgPath := m.flags("plugins list")
+	if err := fs.Parse(args); err != nil {
+		return usageError{err}
+	}
+	cfg, err := m.loadConfig(*cfgPath)
+	if err != nil {
+		return err
+	}
+	configured := cfg.Plugins
+	if configured == nil {
+		for _, name := range builtinNames() {
+			configured = append(configured, node.PluginConfig{Name: name})
+		}
+	}
+	reported := map[string]sqlstore.PluginStatusRow{}
+	note := ""
+	if db, err := node.OpenDB(ctx, cfg); err != nil {
+		note = "state unknown: " + err.Error()
+	} else {
+		rows, err := (&sqlstore.PluginStore{DB: db}).ListPluginStatus(ctx)
+		db.Close()
+		if err != nil {
+			note = "state unknown (has `kvarter migrate` run?): " + err.Error()
+		}
+		for _, r := range rows {
+			reported[r.Name] = r
+		}
+	}
+	tw := tabwriter.NewWriter(m.Stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "NAME\tKIND\tVERSION\tSTATE\tRESTARTS\tREPORTED\tLAST ERROR")
+	for _, p := range configured {
+		kind := "builtin"
+		if p.Path != "" {
+			kind = "external " + p.Path
+		}
+		state, version, restarts, when, lastErr := "never started", "-", "-", "-", ""
+		if p.Disabled {
+			state = "disabled in config"
+		}
+		if r, ok := reported[p.Name]; ok {
+			state, version, restarts, when, lastErr = r.State, r.Version, strconv.Itoa(r.Restarts), r.UpdatedAt.Format(time.RFC3339), r.LastError
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", p.Name, kind, version, state, restarts, when, lastErr)
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	if note != "" {
+		fmt.Fprintln(m.Stdout, note)
+	}
+	return nil
+}
+
 func (m *Main) flags(name string) (*flag.FlagSet, *string) {
 	fs := flag.NewFlagSet("kvarter "+name, flag.ContinueOnError)
 	fs.SetOutput(m.Stderr)
@@ -111,6 +206,7 @@ func (m *Main) loadConfig(path string) (node.Config, error) {
 
 func (m *Main) serve(ctx context.Context, args []string) error {
 	fs, cfgPath := m.flags("serve")
+	addrFile := fs.String("addr-file", "", "once serving, write the listen address (host:port) to this file")
 	if err := fs.Parse(args); err != nil {
 		return usageError{err}
 	}
@@ -119,15 +215,24 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 		return err
 	}
 	logger := node.NewLogger(cfg, m.Stderr)
-	opts := m.Options
-	opts.HostVersion = Version
-	n, err := node.New(ctx, cfg, logger, opts)
+	n, err := node.New(ctx, cfg, logger, m.nodeOptions())
 	if err != nil {
 		return err
 	}
 	if err := n.Start(ctx); err != nil {
 		n.Close(context.Background())
 		return err
+	}
+	if *addrFile != "" {
+		// Write then rename, so a reader never sees a partial address.
+		tmp := *addrFile + ".tmp"
+		if err := os.WriteFile(tmp, []byte(n.Addr().String()), 0o600); err == nil {
+			err = os.Rename(tmp, *addrFile)
+		}
+		if err != nil {
+			n.Close(context.Background())
+			return fmt.Errorf("write --addr-file: %w", err)
+		}
 	}
 	if m.Ready != nil {
 		m.Ready(n)
@@ -194,7 +299,7 @@ func (m *Main) createUser(ctx context.Context, args []string) error {
 		*language = cfg.City.Languages[0]
 	}
 	logger := node.NewLogger(cfg, io.Discard)
-	n, err := node.New(ctx, cfg, logger, m.Options)
+	n, err := node.New(ctx, cfg, logger, m.nodeOptions())
 	if err != nil {
 		return err
 	}

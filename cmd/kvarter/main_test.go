@@ -48,7 +48,7 @@ func TestMain_Usage(t *testing.T) {
 func TestMain_ServeAndCreateUser(t *testing.T) {
 	dir := t.TempDir()
 	m, out, errOut := newTestMain(t, dir)
-	if code := m.Run(context.Background(), []string{"migrate"}); code != 0 || !strings.Contains(out.String(), "Applied 1 migration") {
+	if code := m.Run(context.Background(), []string{"migrate"}); code != 0 || !strings.Contains(out.String(), "Applied 2 migration") {
 		t.Fatalf("migrate = %d %q %q", code, out, errOut)
 	}
 	m, out, errOut = newTestMain(t, dir)

@@ -23,6 +23,8 @@ type Services struct {
 	Roles          core.RoleService
 	Audit          core.AuditService
 	Authz          core.Authorizer
+	// Plugins manages and routes to plugins; nil when the node runs none.
+	Plugins core.PluginService
 }
 
 // HealthChecker answers readiness: the database answers and its schema is current.
@@ -85,6 +87,9 @@ func New(svc Services, health HealthChecker, logger *slog.Logger, cfg Config) *S
 		TrustedProxies:          cfg.TrustedProxies,
 		StrictRouting:           false,
 	})
+	if svc.Plugins != nil {
+		s.plugins = pluginProxy{svc.Plugins}
+	}
 	s.routes()
 	s.openapi = buildOpenAPI()
 	return s
@@ -165,6 +170,11 @@ func (s *Server) routes() {
 	api.Delete("/roles/grants", s.revokeRole)
 
 	api.Get("/admin/audit", s.listAudit)
+
+	api.Get("/admin/plugins", s.listPlugins)
+	api.Post("/admin/plugins/:name/enable", s.enablePlugin)
+	api.Post("/admin/plugins/:name/disable", s.disablePlugin)
+	api.Post("/admin/plugins/:name/restart", s.restartPlugin)
 
 	// Everything else under /api/v1 may belong to a plugin.
 	api.All("/*", s.pluginRoute)

@@ -5,9 +5,12 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"regexp"
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/kvarter/kvarter/core/pluginhost"
 )
 
 // Config is the city's configuration: one JSON file, with environment variables taking
@@ -30,8 +33,13 @@ type Config struct {
 	LogLevel                   string   `json:"log_level"`
 	LogFormat                  string   `json:"log_format"`
 	// PolicyPollInterval is how often a node checks for grants made on other nodes.
-	PolicyPollInterval Duration       `json:"policy_poll_interval"`
-	Plugins            []PluginConfig `json:"plugins"`
+	PolicyPollInterval Duration `json:"policy_poll_interval"`
+	// Plugins lists the plugins the city enables. Left out entirely (null), every
+	// built-in plugin is enabled with its default settings; [] enables none.
+	Plugins []PluginConfig `json:"plugins"`
+	// PluginStorePrefix starts the PostgreSQL schema and login role of each plugin
+	// (default "plugin_", so the assemblies plugin owns schema plugin_assemblies).
+	PluginStorePrefix string `json:"plugin_store_prefix"`
 }
 
 // CityConfig describes the city.
@@ -49,6 +57,24 @@ type PluginConfig struct {
 	SHA256   string            `json:"sha256,omitempty"`
 	Disabled bool              `json:"disabled,omitempty"`
 	Settings map[string]string `json:"settings,omitempty"`
+}
+
+var storePrefixRE = regexp.MustCompile(`^[a-z][a-z0-9_]{0,20}$`)
+
+// pluginSpecs turns the configured plugins into the host's terms. With no plugins
+// section at all, every built-in is enabled.
+func (c Config) pluginSpecs(builtins []string) []pluginhost.Spec {
+	var out []pluginhost.Spec
+	if c.Plugins == nil {
+		for _, name := range builtins {
+			out = append(out, pluginhost.Spec{Name: name})
+		}
+		return out
+	}
+	for _, p := range c.Plugins {
+		out = append(out, pluginhost.Spec{Name: p.Name, Path: p.Path, SHA256: strings.ToLower(p.SHA256), Settings: p.Settings, Disabled: p.Disabled})
+	}
+	return out
 }
 
 // Duration reads "250ms", "2s" from JSON.
@@ -136,6 +162,12 @@ func (c Config) Validate() error {
 	}
 	if !slices.Contains([]string{"debug", "info", "warn", "error"}, c.LogLevel) {
 		return fmt.Errorf("config: log_level must be debug, info, warn or error")
+	}
+	if err := pluginhost.ValidateSpecs(c.pluginSpecs(nil)); err != nil {
+		return fmt.Errorf("config: plugins: %w", err)
+	}
+	if c.PluginStorePrefix != "" && !storePrefixRE.MatchString(c.PluginStorePrefix) {
+		return fmt.Errorf("config: plugin_store_prefix must be lower-case letters, digits and _")
 	}
 	if c.DatabaseURL == "" && c.DataDir == "" {
 		return fmt.Errorf("config: data_dir is empty and no database_url is set")

@@ -10,6 +10,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"slices"
 	"strings"
 	"time"
 
@@ -17,6 +18,7 @@ import (
 	"github.com/kvarter/kvarter/core/authz"
 	"github.com/kvarter/kvarter/core/httpapi"
 	"github.com/kvarter/kvarter/core/password"
+	"github.com/kvarter/kvarter/core/pluginhost"
 	"github.com/kvarter/kvarter/core/sqlstore"
 )
 
@@ -30,6 +32,12 @@ type Options struct {
 	PrincipalCacheTTL time.Duration
 	// HostVersion is reported to plugins and in `kvarter version`.
 	HostVersion string
+	// Executable is the kvarter binary, re-executed as `kvarter plugin <name>` for
+	// built-in plugins; Builtins names the plugins compiled into it.
+	Executable string
+	Builtins   []string
+	// PluginHealthInterval overrides how often plugins' health is checked.
+	PluginHealthInterval time.Duration
 }
 
 // Node is one core process's worth of parts.
@@ -45,6 +53,7 @@ type Node struct {
 	Roles          *sqlstore.RoleService
 	Audit          *sqlstore.AuditService
 	Server         *httpapi.Server
+	Plugins        *pluginhost.Host
 
 	addr   net.Addr
 	cancel context.CancelFunc
@@ -138,9 +147,27 @@ func build(ctx context.Context, cfg Config, logger *slog.Logger, opt Options, db
 	n.Organisations = &sqlstore.OrganisationService{DB: db, Authz: enf, OnPrincipalChange: n.Identity.DropCachedPrincipals}
 	n.Roles = &sqlstore.RoleService{DB: db, Authz: enf, OnPolicyChange: reload}
 	n.Audit = &sqlstore.AuditService{DB: db, Authz: enf}
+
+	specs := cfg.pluginSpecs(opt.Builtins)
+	for _, s := range specs {
+		if s.Path == "" && !slices.Contains(opt.Builtins, s.Name) {
+			return nil, fmt.Errorf("config: plugins: %q is not a built-in plugin of this kvarter (built in: %s); give an external plugin's path and sha256",
+				s.Name, strings.Join(opt.Builtins, ", "))
+		}
+	}
+	host, err := pluginhost.New(pluginhost.Config{
+		Plugins: specs, Executable: opt.Executable, DataDir: cfg.DataDir, DatabaseURL: cfg.DatabaseURL,
+		StorePrefix: cfg.PluginStorePrefix, HostVersion: opt.HostVersion, CityTimeZone: cfg.City.TimeZone,
+		Languages: cfg.City.Languages, LogLevel: cfg.LogLevel, HealthInterval: opt.PluginHealthInterval,
+	}, db, enf, logger)
+	if err != nil {
+		return nil, err
+	}
+	host.OnPolicyChange = reload
+	n.Plugins = host
 	n.Server = httpapi.New(httpapi.Services{
 		Identity: n.Identity, Neighbourhoods: n.Neighbourhoods, Organisations: n.Organisations,
-		Roles: n.Roles, Audit: n.Audit, Authz: enf,
+		Roles: n.Roles, Audit: n.Audit, Authz: enf, Plugins: host,
 	}, n, logger, httpapi.Config{SecureCookies: cfg.SecureCookies, ProxyHeader: cfg.ProxyHeader, TrustedProxies: cfg.TrustedProxies})
 	return n, nil
 }
@@ -163,8 +190,11 @@ func (n *Node) Ready(ctx context.Context) error {
 // Start opens the listener and the background loops. It returns once serving.
 func (n *Node) Start(ctx context.Context) error {
 	ctx, n.cancel = context.WithCancel(context.WithoutCancel(ctx))
+	// Plugins first, so that a node that listens serves its plugins' routes.
+	n.Plugins.Start(ctx)
 	addr, err := n.Server.Listen(n.Config.Listen)
 	if err != nil {
+		n.Plugins.Close(context.Background())
 		n.cancel()
 		return fmt.Errorf("listen on %s: %w", n.Config.Listen, err)
 	}
@@ -196,6 +226,7 @@ func (n *Node) Close(ctx context.Context) error {
 		if err := n.Server.Shutdown(ctx); err != nil {
 			errs = append(errs, fmt.Errorf("shutdown http: %w", err))
 		}
+		n.Plugins.Close(ctx)
 		n.cancel()
 		<-n.done
 	}

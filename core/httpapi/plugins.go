@@ -1,0 +1,93 @@
+package httpapi
+
+import (
+	"context"
+	"net/http"
+
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/kvarter/kvarter/core"
+)
+
+// pluginProxy adapts the plugin host (which knows nothing of Fiber) to PluginRouter:
+// it copies the request out of fasthttp's reused buffers before the host forwards it.
+type pluginProxy struct{ svc core.PluginService }
+
+func (pp pluginProxy) Serve(c *fiber.Ctx, p *core.Principal) (bool, error) {
+	path := c.Path()
+	if !pp.svc.Owns(path) {
+		return false, nil
+	}
+	req := &core.PluginRequest{
+		Method:   c.Method(),
+		Path:     string([]byte(path)),
+		RawQuery: string(c.Request().URI().QueryString()),
+		Header:   http.Header{},
+		Body:     append([]byte(nil), c.Body()...),
+	}
+	c.Request().Header.VisitAll(func(k, v []byte) {
+		req.Header.Add(string(k), string(v))
+	})
+	resp, err := pp.svc.Serve(c.UserContext(), p, req)
+	if err != nil {
+		return true, err
+	}
+	for k, vs := range resp.Header {
+		for i, v := range vs {
+			if i == 0 {
+				c.Set(k, v)
+			} else {
+				c.Append(k, v)
+			}
+		}
+	}
+	c.Status(resp.Status)
+	return true, c.Send(resp.Body)
+}
+
+func (pp pluginProxy) OpenAPIPaths() map[string]any { return pp.svc.OpenAPIPaths() }
+
+func (s *Server) pluginService() (core.PluginService, error) {
+	if s.svc.Plugins == nil {
+		return nil, core.Errorf(core.ENOTFOUND, "This node runs no plugins.")
+	}
+	return s.svc.Plugins, nil
+}
+
+func (s *Server) listPlugins(c *fiber.Ctx) error {
+	svc, err := s.pluginService()
+	if err != nil {
+		return err
+	}
+	list, err := svc.ListPlugins(c.UserContext())
+	if err != nil {
+		return err
+	}
+	return c.JSON(fiber.Map{"items": list})
+}
+
+// pluginAction runs one operator action, given as a method expression of
+// core.PluginService, on the plugin named in the path.
+func (s *Server) pluginAction(c *fiber.Ctx, act func(core.PluginService, context.Context, string) (*core.PluginStatus, error)) error {
+	svc, err := s.pluginService()
+	if err != nil {
+		return err
+	}
+	st, err := act(svc, c.UserContext(), c.Params("name"))
+	if err != nil {
+		return err
+	}
+	return c.JSON(st)
+}
+
+func (s *Server) enablePlugin(c *fiber.Ctx) error {
+	return s.pluginAction(c, core.PluginService.EnablePlugin)
+}
+
+func (s *Server) disablePlugin(c *fiber.Ctx) error {
+	return s.pluginAction(c, core.PluginService.DisablePlugin)
+}
+
+func (s *Server) restartPlugin(c *fiber.Ctx) error {
+	return s.pluginAction(c, core.PluginService.RestartPlugin)
+}

@@ -1,0 +1,66 @@
+package core
+
+import (
+	"context"
+	"net/http"
+)
+
+// Plugin states (DESIGN.md §2): starting → migrating → active ⇄ degraded → stopping →
+// stopped | failed.
+const (
+	PluginStarting  = "starting"
+	PluginMigrating = "migrating"
+	PluginActive    = "active"
+	PluginDegraded  = "degraded"
+	PluginStopping  = "stopping"
+	PluginStopped   = "stopped"
+	PluginFailed    = "failed"
+)
+
+// PluginStatus is what an operator sees of one configured plugin.
+type PluginStatus struct {
+	Name    string `json:"name"`
+	Version string `json:"version"`
+	// Kind is "builtin" or "external".
+	Kind     string `json:"kind"`
+	State    string `json:"state"`
+	Restarts int    `json:"restarts"`
+	// LastError is the most recent reason the plugin stopped or failed to start.
+	LastError string `json:"last_error"`
+}
+
+// PluginRequest is an HTTP request for a plugin route, copied out of the HTTP
+// framework so that it outlives the framework's buffers.
+type PluginRequest struct {
+	Method   string
+	Path     string
+	RawQuery string
+	Header   http.Header
+	Body     []byte
+}
+
+// PluginResponse is a plugin's complete answer.
+type PluginResponse struct {
+	Status int
+	Header http.Header
+	Body   []byte
+}
+
+// PluginService routes requests to plugins and lets operators manage them.
+type PluginService interface {
+	// Owns reports whether path lies under a configured plugin's prefix
+	// (/api/v1/<plugin>/...), so the HTTP layer copies the request only when needed.
+	Owns(path string) bool
+	// Serve authorises and forwards one request. Errors are *Error values (not found,
+	// unauthenticated, forbidden, unavailable) or internal.
+	Serve(ctx context.Context, p *Principal, r *PluginRequest) (*PluginResponse, error)
+	// OpenAPIPaths merges the OpenAPI paths of every running plugin.
+	OpenAPIPaths() map[string]any
+	// ListPlugins reports every configured plugin; it needs core.plugins.manage.
+	ListPlugins(ctx context.Context) ([]PluginStatus, error)
+	// EnablePlugin, DisablePlugin and RestartPlugin act on one plugin and are audited;
+	// they need core.plugins.manage in the city.
+	EnablePlugin(ctx context.Context, name string) (*PluginStatus, error)
+	DisablePlugin(ctx context.Context, name string) (*PluginStatus, error)
+	RestartPlugin(ctx context.Context, name string) (*PluginStatus, error)
+}

@@ -1,0 +1,350 @@
+// Package pluginhost runs a city's plugins: it launches each as a child process over
+// hashicorp/go-plugin (through sdk/hostside), provisions its own store, migrates and
+// activates it, routes /api/v1/<plugin>/... to it after checking the route's
+// permission, supervises it (restart with backoff, crash budget, health checks),
+// serves it the host API, and delivers outbox events to the plugins that subscribe.
+//
+// It is the core's adapter for plugins, as sqlstore is for SQL and httpapi for HTTP: it
+// implements core.PluginService and never imports the HTTP framework. Its SQL lives in
+// sqlstore.PluginStore.
+package pluginhost
+
+import (
+	"context"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"maps"
+	"regexp"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/kvarter/kvarter/core"
+	"github.com/kvarter/kvarter/core/sqlstore"
+	"github.com/kvarter/kvarter/sdk/hostside"
+)
+
+// Plugin kinds.
+const (
+	KindBuiltin  = "builtin"
+	KindExternal = "external"
+)
+
+// Spec is one plugin the city enables.
+type Spec struct {
+	// Name is the plugin's name: its URL prefix, store name and event namespace. The
+	// plugin's manifest must carry the same name.
+	Name string
+	// Path is the executable of an external plugin; empty for a built-in, which runs
+	// as `<Executable> plugin <Name>`.
+	Path string
+	// SHA256 is the hex checksum of an external plugin's executable, verified on every
+	// launch.
+	SHA256 string
+	// Settings override the manifest's defaults.
+	Settings map[string]string
+	// Disabled plugins are configured but not started until an operator enables them.
+	Disabled bool
+}
+
+// Config says how to run the plugins.
+type Config struct {
+	Plugins []Spec
+	// Executable is the kvarter binary, re-executed for built-in plugins.
+	Executable string
+	// DataDir holds plugins/<name>.db on SQLite.
+	DataDir string
+	// DatabaseURL is the core's PostgreSQL URL; plugins get their own login to it.
+	DatabaseURL string
+	// StorePrefix starts the PostgreSQL schema and role of each plugin ("plugin_").
+	StorePrefix string
+	// HostVersion is compared with each manifest's MinHostVersion.
+	HostVersion  string
+	CityTimeZone string
+	Languages    []string
+	// LogLevel is passed to plugins as KVARTER_LOG_LEVEL.
+	LogLevel string
+	// HealthInterval, RequestTimeout and DrainTimeout override the defaults.
+	HealthInterval time.Duration
+	RequestTimeout time.Duration
+	DrainTimeout   time.Duration
+	// StartWait bounds how long Start waits for the plugins' first launch.
+	StartWait time.Duration
+}
+
+// nameRE is what a plugin name may be: it becomes a URL segment, a file name, and part
+// of a PostgreSQL identifier.
+var nameRE = regexp.MustCompile(`^[a-z][a-z0-9_]{0,39}$`)
+
+// reservedNames are the first path segments of core routes under /api/v1.
+var reservedNames = []string{"auth", "me", "users", "neighbourhoods", "organisations", "roles", "admin", "openapi.json", "core", "plugins"}
+
+// ValidateSpecs explains the first problem with a list of plugins.
+func ValidateSpecs(specs []Spec) error {
+	seen := map[string]bool{}
+	for _, s := range specs {
+		if !nameRE.MatchString(s.Name) || slices.Contains(reservedNames, s.Name) {
+			return fmt.Errorf("plugin name %q must be lower-case letters, digits and _ (starting with a letter), and not a core route", s.Name)
+		}
+		if seen[s.Name] {
+			return fmt.Errorf("plugin %q is listed twice", s.Name)
+		}
+		seen[s.Name] = true
+		if s.Path != "" {
+			if b, err := hex.DecodeString(s.SHA256); err != nil || len(b) != 32 {
+				return fmt.Errorf("plugin %q: an external executable needs its sha256 (64 hex digits)", s.Name)
+			}
+		} else if s.SHA256 != "" {
+			return fmt.Errorf("plugin %q: sha256 is only for external executables (path)", s.Name)
+		}
+	}
+	return nil
+}
+
+// Host runs every configured plugin of one node.
+type Host struct {
+	cfg    Config
+	db     *sqlstore.DB
+	store  *sqlstore.PluginStore
+	authz  core.Authorizer
+	logger *slog.Logger
+	clock  core.Clock
+
+	plugins map[string]*plugin
+	order   []string
+
+	// OnPolicyChange is called after a plugin's manifest added role permissions, so
+	// this node enforces them at once (other nodes follow the policy version).
+	OnPolicyChange func()
+
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+}
+
+var _ core.PluginService = (*Host)(nil)
+
+// New prepares the plugins of cfg; nothing runs until Start.
+func New(cfg Config, db *sqlstore.DB, authz core.Authorizer, logger *slog.Logger) (*Host, error) {
+	if err := ValidateSpecs(cfg.Plugins); err != nil {
+		return nil, err
+	}
+	if cfg.StorePrefix == "" {
+		cfg.StorePrefix = "plugin_"
+	}
+	if cfg.HealthInterval <= 0 {
+		cfg.HealthInterval = DefaultHealthInterval
+	}
+	if cfg.RequestTimeout <= 0 {
+		cfg.RequestTimeout = DefaultRequestTimeout
+	}
+	if cfg.DrainTimeout <= 0 {
+		cfg.DrainTimeout = DefaultDrainTimeout
+	}
+	if cfg.StartWait <= 0 {
+		cfg.StartWait = 30 * time.Second
+	}
+	h := &Host{cfg: cfg, db: db, store: &sqlstore.PluginStore{DB: db}, authz: authz, logger: logger,
+		clock: db.Clock, plugins: map[string]*plugin{}}
+	if h.clock == nil {
+		h.clock = core.SystemClock{}
+	}
+	for _, s := range cfg.Plugins {
+		h.plugins[s.Name] = newPlugin(h, s)
+		h.order = append(h.order, s.Name)
+	}
+	return h, nil
+}
+
+// Start launches every enabled plugin and the event delivery, and waits (up to
+// Config.StartWait) until each has finished its first launch attempt, so that a node
+// reporting itself up serves its plugins. A plugin that fails to start does not stop
+// the node: it is reported and retried.
+func (h *Host) Start(ctx context.Context) {
+	ctx, h.cancel = context.WithCancel(context.WithoutCancel(ctx))
+	for _, name := range h.order {
+		p := h.plugins[name]
+		h.wg.Add(2)
+		go func() { defer h.wg.Done(); p.run(ctx) }()
+		go func() { defer h.wg.Done(); p.deliverEvents(ctx) }()
+	}
+	deadline := time.After(h.cfg.StartWait)
+	for _, name := range h.order {
+		select {
+		case <-h.plugins[name].settled:
+		case <-deadline:
+			h.logger.Warn("plugins still starting", "waited", h.cfg.StartWait)
+			return
+		}
+	}
+}
+
+// Close stops every plugin gracefully (stop routing, drain, deactivate, kill), each
+// within ctx, and waits for the supervisors to end.
+func (h *Host) Close(ctx context.Context) {
+	if h.cancel == nil {
+		return
+	}
+	// Each supervisor stops its plugin gracefully when its context ends.
+	h.cancel()
+	done := make(chan struct{})
+	go func() { h.wg.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-ctx.Done():
+		for _, p := range h.plugins {
+			p.mu.Lock()
+			proc := p.proc
+			p.mu.Unlock()
+			if proc != nil {
+				proc.Kill()
+			}
+		}
+		<-done
+	}
+}
+
+// pluginOf returns the plugin whose prefix path lies under.
+func (h *Host) pluginOf(path string) *plugin {
+	rest, ok := strings.CutPrefix(path, "/api/v1/")
+	if !ok {
+		return nil
+	}
+	name, _, _ := strings.Cut(rest, "/")
+	return h.plugins[name]
+}
+
+// Owns reports whether path lies under a configured plugin's prefix.
+func (h *Host) Owns(path string) bool { return h.pluginOf(path) != nil }
+
+// Serve authorises a request and forwards it to its plugin.
+func (h *Host) Serve(ctx context.Context, pr *core.Principal, r *core.PluginRequest) (*core.PluginResponse, error) {
+	p := h.pluginOf(r.Path)
+	if p == nil {
+		return nil, core.Errorf(core.ENOTFOUND, "There is no API route %s %s.", r.Method, r.Path)
+	}
+	return p.serve(ctx, pr, r)
+}
+
+// OpenAPIPaths merges the OpenAPI paths of every plugin that is running or restarting.
+func (h *Host) OpenAPIPaths() map[string]any {
+	out := map[string]any{}
+	for _, name := range h.order {
+		maps.Copy(out, h.plugins[name].openAPIPaths())
+	}
+	return out
+}
+
+// requireManager checks core.plugins.manage in the city for the caller in ctx.
+func (h *Host) requireManager(ctx context.Context) error {
+	p := core.PrincipalFrom(ctx)
+	if !p.Authenticated() {
+		return core.Errorf(core.EUNAUTHENTICATED, "Sign in to manage plugins.")
+	}
+	if !h.authz.Can(p, core.PermPluginsManage, core.DomainCity) {
+		return core.Errorf(core.EFORBIDDEN, "You may not manage plugins.")
+	}
+	return nil
+}
+
+// ListPlugins reports every configured plugin as this node sees it.
+func (h *Host) ListPlugins(ctx context.Context) ([]core.PluginStatus, error) {
+	if err := h.requireManager(ctx); err != nil {
+		return nil, err
+	}
+	return h.Statuses(), nil
+}
+
+// Statuses reports every configured plugin, without an authorisation check (for the
+// node itself and tests).
+func (h *Host) Statuses() []core.PluginStatus {
+	out := make([]core.PluginStatus, 0, len(h.order))
+	for _, name := range h.order {
+		out = append(out, h.plugins[name].status())
+	}
+	return out
+}
+
+// Status reports one plugin.
+func (h *Host) Status(name string) (core.PluginStatus, bool) {
+	p := h.plugins[name]
+	if p == nil {
+		return core.PluginStatus{}, false
+	}
+	return p.status(), true
+}
+
+func (h *Host) act(ctx context.Context, name, action string, c command) (*core.PluginStatus, error) {
+	if err := h.requireManager(ctx); err != nil {
+		return nil, err
+	}
+	p := h.plugins[name]
+	if p == nil {
+		return nil, core.Errorf(core.ENOTFOUND, "There is no plugin %q in this city's configuration.", name)
+	}
+	if err := h.store.Audit(ctx, "plugin."+action, core.DomainCity, "plugin:"+name, nil); err != nil {
+		return nil, err
+	}
+	h.logger.InfoContext(ctx, "plugin "+action, "plugin", name, "by", core.PrincipalFrom(ctx).UserID)
+	p.command(c)
+	st := p.status()
+	return &st, nil
+}
+
+// EnablePlugin starts a stopped or failed plugin, forgetting its crashes.
+func (h *Host) EnablePlugin(ctx context.Context, name string) (*core.PluginStatus, error) {
+	return h.act(ctx, name, "enable", cmdEnable)
+}
+
+// DisablePlugin stops a plugin until it is enabled again.
+func (h *Host) DisablePlugin(ctx context.Context, name string) (*core.PluginStatus, error) {
+	return h.act(ctx, name, "disable", cmdDisable)
+}
+
+// RestartPlugin stops a plugin gracefully and starts it again.
+func (h *Host) RestartPlugin(ctx context.Context, name string) (*core.PluginStatus, error) {
+	return h.act(ctx, name, "restart", cmdRestart)
+}
+
+// Pid returns the process id of a running plugin, 0 when none; for tests and tools
+// (the admin API does not show it).
+func (h *Host) Pid(name string) int {
+	if p := h.plugins[name]; p != nil {
+		if proc := p.process(); proc != nil {
+			return proc.Pid()
+		}
+	}
+	return 0
+}
+
+// errPermanent marks launch failures that retrying cannot fix (wrong checksum, a
+// manifest that does not fit): the plugin is failed at once.
+var errPermanent = errors.New("permanent")
+
+func permanent(err error) error {
+	if errors.Is(err, hostside.ErrChecksum) {
+		return fmt.Errorf("%w (%w)", err, errPermanent)
+	}
+	return err
+}
+
+// openAPIPaths keeps only the paths under the plugin's own prefix.
+func filterOpenAPI(name string, raw json.RawMessage) map[string]any {
+	if len(raw) == 0 {
+		return nil
+	}
+	var paths map[string]any
+	if err := json.Unmarshal(raw, &paths); err != nil {
+		return nil
+	}
+	prefix := "/api/v1/" + name
+	for p := range paths {
+		if p != prefix && !strings.HasPrefix(p, prefix+"/") {
+			delete(paths, p)
+		}
+	}
+	return paths
+}

@@ -1,0 +1,161 @@
+package pluginhost
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/kvarter/kvarter/core"
+	"github.com/kvarter/kvarter/core/sqlstore"
+	"github.com/kvarter/kvarter/sdk"
+)
+
+// maxBatch bounds the IDs of one host call, so a plugin cannot build a huge query.
+const maxBatch = 1000
+
+// hostAPI is the core as one plugin sees it (sdk.Host), served to the plugin over the
+// go-plugin broker. hostside has already pinned Source and checked event types.
+type hostAPI struct {
+	name   string
+	store  *sqlstore.PluginStore
+	authz  core.Authorizer
+	clock  core.Clock
+	notify func() // wakes this node's event delivery after a publish
+}
+
+var _ sdk.Host = (*hostAPI)(nil)
+
+func checkBatch(ids []string) error {
+	if len(ids) > maxBatch {
+		return fmt.Errorf("at most %d ids per call, got %d", maxBatch, len(ids))
+	}
+	return nil
+}
+
+func (h *hostAPI) Users(ctx context.Context, ids []string) ([]sdk.User, error) {
+	if err := checkBatch(ids); err != nil {
+		return nil, err
+	}
+	us, err := h.store.UsersByID(ctx, ids)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]sdk.User, len(us))
+	for i, u := range us {
+		out[i] = sdk.User{ID: u.ID, DisplayName: u.DisplayName, Locale: u.Language, Email: u.Email}
+	}
+	return out, nil
+}
+
+func (h *hostAPI) Neighbourhoods(ctx context.Context, ids []string) ([]sdk.Neighbourhood, error) {
+	if err := checkBatch(ids); err != nil {
+		return nil, err
+	}
+	ns, err := h.store.NeighbourhoodsByID(ctx, ids)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]sdk.Neighbourhood, len(ns))
+	for i, n := range ns {
+		out[i] = sdk.Neighbourhood{ID: n.ID, Name: n.Name, Slug: n.Slug, Archived: n.ArchivedAt != nil}
+		if n.ParentID != nil {
+			out[i].ParentID = *n.ParentID
+		}
+	}
+	return out, nil
+}
+
+func (h *hostAPI) Memberships(ctx context.Context, userIDs []string) ([]sdk.Membership, error) {
+	if err := checkBatch(userIDs); err != nil {
+		return nil, err
+	}
+	ms, err := h.store.VerifiedMemberships(ctx, userIDs)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]sdk.Membership, len(ms))
+	for i, m := range ms {
+		out[i] = sdk.Membership{UserID: m.UserID, NeighbourhoodID: m.NeighbourhoodID}
+		if m.VerifiedAt != nil {
+			out[i].VerifiedAt = *m.VerifiedAt
+		}
+	}
+	return out, nil
+}
+
+func (h *hostAPI) Organisations(ctx context.Context, ids []string) ([]sdk.Organisation, error) {
+	if err := checkBatch(ids); err != nil {
+		return nil, err
+	}
+	os, err := h.store.OrganisationsByID(ctx, ids)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]sdk.Organisation, len(os))
+	for i, o := range os {
+		out[i] = sdk.Organisation{ID: o.ID, Name: o.Name, Kind: o.Kind, Verified: o.State == core.OrganisationVerified,
+			NeighbourhoodIDs: o.NeighbourhoodIDs, Representatives: o.Representatives}
+	}
+	return out, nil
+}
+
+func (h *hostAPI) Can(ctx context.Context, userID, permission, domain string) (bool, error) {
+	if userID == "" {
+		return false, nil
+	}
+	p, err := h.store.PrincipalOf(ctx, userID)
+	if err != nil {
+		return false, err
+	}
+	return h.authz.Can(p, permission, domain), nil
+}
+
+func (h *hostAPI) Publish(ctx context.Context, e sdk.Event) error {
+	if !strings.HasPrefix(e.Type, h.name+".") {
+		return fmt.Errorf("event type %q must start with %q", e.Type, h.name+".")
+	}
+	if e.ID == "" {
+		e.ID = uuid.Must(uuid.NewV7()).String()
+	}
+	if e.OccurredAt.IsZero() {
+		e.OccurredAt = h.clock.Now()
+	}
+	payload := string(e.Payload)
+	if payload == "" {
+		payload = "{}"
+	}
+	if !json.Valid([]byte(payload)) {
+		return fmt.Errorf("event %s: payload is not JSON", e.Type)
+	}
+	err := h.store.Publish(ctx, sqlstore.OutboxEvent{ID: e.ID, Type: e.Type, Source: h.name, Payload: payload, OccurredAt: e.OccurredAt.UTC().Truncate(time.Microsecond)})
+	if err == nil && h.notify != nil {
+		h.notify()
+	}
+	return err
+}
+
+func (h *hostAPI) Audit(ctx context.Context, e sdk.AuditEntry) error {
+	if !strings.HasPrefix(e.Action, h.name+".") {
+		return fmt.Errorf("audit action %q must start with %q", e.Action, h.name+".")
+	}
+	return h.store.AuditForPlugin(ctx, h.name, e.ActorID, e.Action, e.Domain, e.Target, e.Detail)
+}
+
+// toSDKPrincipal converts the core's principal to the plugin contract's.
+func toSDKPrincipal(p *core.Principal) sdk.Principal {
+	if !p.Authenticated() {
+		return sdk.Principal{}
+	}
+	out := sdk.Principal{
+		UserID: p.UserID, DisplayName: p.DisplayName, Locale: p.Locale,
+		Roles: p.Roles, Neighbourhoods: p.Neighbourhoods,
+	}
+	for _, o := range p.Organisations {
+		out.Organisations = append(out.Organisations, sdk.OrgMembership{OrganisationID: o.OrganisationID, Role: o.Role, Verified: o.Verified})
+	}
+	return out
+}
