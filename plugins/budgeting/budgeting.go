@@ -1,0 +1,300 @@
+// Package budgeting is Kvarter's participatory-budgeting plugin: a neighbourhood's
+// cycle from ideas to implementation, with ballots a city can trust and results anyone
+// can recompute.
+//
+// # Cycles
+//
+// A cycle belongs to one neighbourhood and holds one budget in integer minor units of
+// an ISO 4217 currency. A city-wide budget with one pot per district is modelled as one
+// cycle per district, each naming a grouping cycle as parent_id: every rule (who may
+// vote, the ballot, the tally) stays per neighbourhood, and GET /cycles?parent_id=
+// lists the group. Phases run ideas → support (optional) → review → voting → results →
+// implementation, only forward, moved by an officer or by a background tick when a
+// scheduled start passes (the clock is injected). Leaving the support phase keeps the
+// support_top_n most supported ideas (and any level with the last one kept).
+//
+// # Ballot secrecy
+//
+// Who voted and what was voted live in two tables, voters(cycle_id, user_id) and
+// ballots(id, cycle_id, content), that share nothing but the cycle: the ballot ID is a
+// random UUIDv4 (not a time-ordered v7), no table holds a cast time, the SQLite ballots
+// table is WITHOUT ROWID so even its storage order is by random ID, ballots are read
+// back in ID order, and exports number voters 1..n in that order. The voters primary
+// key is what enforces one ballot per person per cycle, so it holds under any
+// concurrency and across nodes. Casting writes both rows in one transaction — needed so
+// that a refused second ballot leaves nothing behind — which means a PostgreSQL
+// superuser inspecting row versions (xmin) or the WAL could pair them; the guarantee is
+// against the application, its API, its exports and anyone reading table contents, not
+// against the database operator. Ballots may be replaceable (a setting): the voter then
+// gets a random token whose hash alone is stored with the ballot, so only the voter can
+// link the two. Paper ballots entered by officers are marked paper and have no voter
+// rows (the polling station checked the voters).
+//
+// # Results
+//
+// Tallies use package tally (shared with `kvarter pb`). A published result records the
+// rule and its parameters, the hash of the ballots (tally.HashBallots), per-project
+// votes, cost, leftover, the MES endowment and every tie the chain could not break,
+// with a plain-language explanation. export.pb writes the anonymised ballots so that
+// `kvarter pb tally export.pb` reproduces the result and HashBallots of the file equals
+// the published hash. Simulation cycles accept a .pb import instead of votes.
+//
+// Minimum age: the core keeps no birth dates, so when min_age is set a voter confirms
+// it with age_confirmed on the ballot; a city that needs proof should withhold the
+// budgeting.ballot.cast grant from younger residents.
+package budgeting
+
+import (
+	"context"
+	"embed"
+	"encoding/json"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/kvarter/kvarter/sdk"
+	"github.com/kvarter/kvarter/sdk/store"
+)
+
+// Permissions the plugin declares.
+const (
+	PermCycleManage     = "budgeting.cycle.manage"
+	PermProposalSubmit  = "budgeting.proposal.submit"
+	PermProposalSupport = "budgeting.proposal.support"
+	PermProposalReview  = "budgeting.proposal.review"
+	PermBallotCast      = "budgeting.ballot.cast"
+	PermBallotPaper     = "budgeting.ballot.paper"
+	PermResultsPublish  = "budgeting.results.publish"
+	PermProjectUpdate   = "budgeting.project.update"
+)
+
+// RoleOfficer is the plugin's role, grantable per neighbourhood or city-wide.
+const RoleOfficer = "budget_officer"
+
+// Events the plugin publishes and consumes.
+const (
+	EventPhaseChanged     = "budgeting.phase.changed"
+	EventResultsPublished = "budgeting.results.published"
+	EventProjectUpdated   = "budgeting.project.updated"
+	EventUserDeleted      = "core.user.deleted"
+)
+
+// Setting names.
+const (
+	SettingProposalsOpen     = "proposals_open_to_anyone"
+	SettingBallotReplaceable = "ballot_replaceable"
+	SettingMinAge            = "min_age"
+	SettingTickInterval      = "tick_interval"
+)
+
+//go:embed migrations
+var migrations embed.FS
+
+// Plugin is the budgeting plugin.
+type Plugin struct {
+	// Now is the clock; nil means time.Now. Tests set it before Configure.
+	Now func() time.Time
+
+	svc  *Service
+	db   *store.DB
+	tick time.Duration
+	log  *slog.Logger
+
+	stop context.CancelFunc
+	done sync.WaitGroup
+}
+
+// Compile-time guards for the capabilities the plugin implements.
+var (
+	_ sdk.Plugin       = (*Plugin)(nil)
+	_ sdk.Migrator     = (*Plugin)(nil)
+	_ sdk.Activator    = (*Plugin)(nil)
+	_ sdk.Deactivator  = (*Plugin)(nil)
+	_ sdk.Healther     = (*Plugin)(nil)
+	_ sdk.EventHandler = (*Plugin)(nil)
+)
+
+// New returns an unconfigured plugin.
+func New() sdk.Plugin { return &Plugin{} }
+
+// Manifest describes the plugin to the host.
+func (p *Plugin) Manifest() sdk.Manifest {
+	officer := []string{PermCycleManage, PermProposalReview, PermBallotPaper, PermResultsPublish, PermProjectUpdate}
+	grants := []sdk.Grant{
+		{Role: "resident", Permission: PermProposalSubmit},
+		{Role: "resident", Permission: PermProposalSupport},
+		{Role: "resident", Permission: PermBallotCast},
+		// Coordinators report progress on projects in their neighbourhood.
+		{Role: "coordinator", Permission: PermProjectUpdate},
+	}
+	for _, perm := range officer {
+		grants = append(grants, sdk.Grant{Role: "city_admin", Permission: perm})
+	}
+	return sdk.Manifest{
+		Name:           "budgeting",
+		Version:        "0.1.0",
+		MinHostVersion: "0.1.0",
+		Description:    "Participatory budgeting: ideas, review, ballots, verifiable results and implementation.",
+		Routes:         routes,
+		Permissions: []sdk.Permission{
+			{Name: PermCycleManage, Description: "Open budgeting cycles, move their phases and import simulations"},
+			{Name: PermProposalSubmit, Description: "Submit project proposals"},
+			{Name: PermProposalSupport, Description: "Support ideas in the support phase"},
+			{Name: PermProposalReview, Description: "Assess proposals: feasible, infeasible, duplicate"},
+			{Name: PermBallotCast, Description: "Cast a ballot"},
+			{Name: PermBallotPaper, Description: "Enter paper ballots"},
+			{Name: PermResultsPublish, Description: "Tally and publish results"},
+			{Name: PermProjectUpdate, Description: "Report on the implementation of selected projects"},
+		},
+		Roles: []sdk.Role{{
+			Name:        RoleOfficer,
+			Description: "Runs participatory budgets in a neighbourhood (or, granted in city, everywhere)",
+			Permissions: officer,
+		}},
+		Grants:     grants,
+		Publishes:  []string{EventPhaseChanged, EventResultsPublished, EventProjectUpdated},
+		Subscribes: []string{EventUserDeleted},
+		Settings: []sdk.Setting{
+			{Name: SettingProposalsOpen, Default: "false", Description: "Let anyone signed in submit proposals, not only verified residents"},
+			{Name: SettingBallotReplaceable, Default: "false", Description: "Let voters replace their ballot (with their receipt token) until voting ends"},
+			{Name: SettingMinAge, Default: "0", Description: "Minimum voting age; voters confirm it on the ballot (0: none)"},
+			{Name: SettingTickInterval, Default: "1m", Description: "How often scheduled phase changes are applied"},
+		},
+		OpenAPI: openAPI(),
+	}
+}
+
+// Configure reads the settings and opens the store. Tables appear once the host has
+// called Migrate.
+func (p *Plugin) Configure(ctx context.Context, env sdk.Env) error {
+	s, err := parseSettings(env.Settings)
+	if err != nil {
+		return err
+	}
+	db, err := store.Open(ctx, env.Store)
+	if err != nil {
+		return err
+	}
+	limitPool(db)
+	now := p.Now
+	if now == nil {
+		now = time.Now
+	}
+	p.log = env.Logger
+	if p.log == nil {
+		p.log = slog.New(slog.DiscardHandler)
+	}
+	p.db, p.tick = db, s.TickInterval
+	p.svc = NewService(db, env.Host, now, s, p.log)
+	return nil
+}
+
+// maxPostgresConns caps the plugin's PostgreSQL pool: every node and every plugin
+// shares the server's max_connections, and a burst of ballots must queue in the pool
+// rather than be refused by the server.
+const maxPostgresConns = 16
+
+func limitPool(db *store.DB) {
+	if db.IsPostgres() {
+		db.SetMaxOpenConns(maxPostgresConns)
+		db.SetMaxIdleConns(maxPostgresConns)
+	}
+}
+
+func parseSettings(m map[string]string) (Settings, error) {
+	s := Settings{TickInterval: time.Minute}
+	var err error
+	if v := m[SettingProposalsOpen]; v != "" {
+		if s.ProposalsOpen, err = strconv.ParseBool(v); err != nil {
+			return s, fmt.Errorf("setting %s: %w", SettingProposalsOpen, err)
+		}
+	}
+	if v := m[SettingBallotReplaceable]; v != "" {
+		if s.BallotReplaceable, err = strconv.ParseBool(v); err != nil {
+			return s, fmt.Errorf("setting %s: %w", SettingBallotReplaceable, err)
+		}
+	}
+	if v := m[SettingMinAge]; v != "" {
+		if s.MinAge, err = strconv.Atoi(v); err != nil || s.MinAge < 0 {
+			return s, fmt.Errorf("setting %s: want a whole number of years, got %q", SettingMinAge, v)
+		}
+	}
+	if v := m[SettingTickInterval]; v != "" {
+		if s.TickInterval, err = time.ParseDuration(v); err != nil || s.TickInterval <= 0 {
+			return s, fmt.Errorf("setting %s: want a positive duration, got %q", SettingTickInterval, v)
+		}
+	}
+	return s, nil
+}
+
+// Migrations are the plugin's schema, one folder per dialect.
+func (p *Plugin) Migrations() fs.FS {
+	sub, _ := fs.Sub(migrations, "migrations")
+	return sub
+}
+
+// Service returns the configured service, for the kvarter binary and tests.
+func (p *Plugin) Service() *Service { return p.svc }
+
+// Activate starts the schedule tick. Ticks on several nodes are harmless: each phase
+// move is conditional on the phase it leaves.
+func (p *Plugin) Activate(context.Context) error {
+	ctx, cancel := context.WithCancel(context.Background())
+	p.stop = cancel
+	p.done.Add(1)
+	go func() {
+		defer p.done.Done()
+		t := time.NewTicker(p.tick)
+		defer t.Stop()
+		for {
+			if _, err := p.svc.Tick(ctx); err != nil && ctx.Err() == nil {
+				p.log.Error("budgeting tick", "error", err)
+			}
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+			}
+		}
+	}()
+	return nil
+}
+
+// Deactivate stops the tick and closes the store.
+func (p *Plugin) Deactivate(context.Context) error {
+	if p.stop != nil {
+		p.stop()
+		p.done.Wait()
+	}
+	if p.db != nil {
+		return p.db.Close()
+	}
+	return nil
+}
+
+// Health reports whether the store answers.
+func (p *Plugin) Health(ctx context.Context) error { return p.db.PingContext(ctx) }
+
+// HandleEvent erases a deleted user's personal data (idempotent by event ID).
+func (p *Plugin) HandleEvent(ctx context.Context, e sdk.Event) error {
+	if e.Type != EventUserDeleted {
+		return nil
+	}
+	var body struct {
+		UserID string `json:"user_id"`
+	}
+	if err := json.Unmarshal(e.Payload, &body); err != nil {
+		return fmt.Errorf("event %s: %w", e.ID, err)
+	}
+	if body.UserID == "" {
+		return nil
+	}
+	return p.svc.EraseUser(ctx, e.ID, body.UserID)
+}
+
+// Handler serves the routes of the manifest.
+func (p *Plugin) Handler() http.Handler { return newHandler(p.svc, p.log) }

@@ -1,0 +1,194 @@
+package budgeting
+
+import (
+	"errors"
+	"fmt"
+	"time"
+)
+
+// Error codes, as in the core (DESIGN.md §7); the HTTP layer maps each to one status.
+const (
+	EInvalid         = "invalid"
+	EUnauthenticated = "unauthenticated"
+	EForbidden       = "forbidden"
+	ENotFound        = "not_found"
+	EConflict        = "conflict"
+	EInternal        = "internal"
+)
+
+// Error is an error a person can act on. Anything that is not an *Error is internal and
+// its text never reaches the caller.
+type Error struct {
+	Code    string
+	Message string
+	// Fields names the request fields at fault; for ballots it also carries "rule", the
+	// ballot rule that was broken, so clients can react without parsing prose.
+	Fields map[string]string
+	// Malformed marks a request body that could not be read at all (400), as opposed
+	// to one that was read and broke a rule (422).
+	Malformed bool
+}
+
+func (e *Error) Error() string { return e.Code + ": " + e.Message }
+
+// errorf returns an *Error with a formatted message.
+func errorf(code, format string, args ...any) *Error {
+	return &Error{Code: code, Message: fmt.Sprintf(format, args...)}
+}
+
+// invalid returns an EInvalid error about one field.
+func invalid(field, format string, args ...any) *Error {
+	msg := fmt.Sprintf(format, args...)
+	return &Error{Code: EInvalid, Message: field + ": " + msg, Fields: map[string]string{field: msg}}
+}
+
+// ruleError is a broken ballot rule: the message and the fields both name the rule.
+func ruleError(rule, field, format string, args ...any) *Error {
+	msg := fmt.Sprintf(format, args...)
+	return &Error{
+		Code:    EInvalid,
+		Message: fmt.Sprintf("ballot rule %q: %s", rule, msg),
+		Fields:  map[string]string{"rule": rule, field: msg},
+	}
+}
+
+// ErrorCode returns the code of err, or EInternal when err is not an *Error.
+func ErrorCode(err error) string {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Code
+	}
+	return EInternal
+}
+
+// Phase is a stage of a budgeting cycle. Phases only move forward, in Phases order; the
+// optional support phase may be skipped.
+type Phase string
+
+// The phases of a cycle.
+const (
+	PhaseIdeas          Phase = "ideas"
+	PhaseSupport        Phase = "support"
+	PhaseReview         Phase = "review"
+	PhaseVoting         Phase = "voting"
+	PhaseResults        Phase = "results"
+	PhaseImplementation Phase = "implementation"
+)
+
+// Phases lists the phases in order.
+var Phases = []Phase{PhaseIdeas, PhaseSupport, PhaseReview, PhaseVoting, PhaseResults, PhaseImplementation}
+
+// index returns the position of p in Phases, or -1.
+func (p Phase) index() int {
+	for i, q := range Phases {
+		if q == p {
+			return i
+		}
+	}
+	return -1
+}
+
+// Ballot types.
+const (
+	BallotApproval   = "approval"
+	BallotCumulative = "cumulative"
+	BallotOrdinal    = "ordinal"
+)
+
+// BallotRules say what a valid ballot of a cycle looks like.
+type BallotRules struct {
+	// Type is approval, cumulative or ordinal.
+	Type string `json:"type"`
+	// Min and Max bound the number of projects chosen (approval) or ranked (ordinal);
+	// Max 0 means no upper bound. Min defaults to 1.
+	Min int `json:"min"`
+	Max int `json:"max"`
+	// MaxCost caps the total final cost of an approval ballot in minor units; 0 means
+	// none. Equal to the budget it is a "knapsack" ballot.
+	MaxCost int64 `json:"max_cost"`
+	// Points is what a cumulative ballot distributes (at most, in total), and
+	// MaxPerProject caps the points one project may get (0 means Points).
+	Points        int64 `json:"points"`
+	MaxPerProject int64 `json:"max_per_project"`
+}
+
+// Cycle is one participatory budget: one neighbourhood, one pot of money, one ballot.
+// A city-wide budget with a pot per district is one cycle per district sharing a
+// ParentID (the ID of a grouping cycle), which keeps every rule per neighbourhood.
+type Cycle struct {
+	ID              string      `json:"id"`
+	ParentID        string      `json:"parent_id"`
+	NeighbourhoodID string      `json:"neighbourhood_id"`
+	Name            string      `json:"name"`
+	Budget          int64       `json:"budget"`
+	Currency        string      `json:"currency"`
+	Ballot          BallotRules `json:"ballot"`
+	// SupportTopN is how many ideas go forward from the support phase; 0 means all.
+	SupportTopN int `json:"support_top_n"`
+	// Simulation cycles accept imported .pb files and never hold real votes.
+	Simulation bool  `json:"simulation"`
+	Phase      Phase `json:"phase"`
+	// Schedule gives the start of each scheduled phase; the background tick moves the
+	// cycle into the latest phase whose start has passed.
+	Schedule  map[Phase]time.Time `json:"schedule"`
+	CreatedAt time.Time           `json:"created_at"`
+	UpdatedAt time.Time           `json:"updated_at"`
+}
+
+// Proposal statuses.
+const (
+	StatusSubmitted      = "submitted"       // waiting for review
+	StatusNotShortlisted = "not_shortlisted" // fell outside the support phase's top N
+	StatusFeasible       = "feasible"        // on the ballot
+	StatusInfeasible     = "infeasible"      // rejected with a public reason
+	StatusMerged         = "merged"          // a duplicate of MergedInto
+)
+
+// Implementation statuses of selected projects, in order.
+const (
+	ImplPlanned    = "planned"
+	ImplInProgress = "in_progress"
+	ImplDone       = "done"
+)
+
+var implOrder = map[string]int{ImplPlanned: 0, ImplInProgress: 1, ImplDone: 2}
+
+// Proposal is an idea a resident submits; once feasible it is a project on the ballot.
+type Proposal struct {
+	ID      string `json:"id"`
+	CycleID string `json:"cycle_id"`
+	// AuthorID is empty once the author's account is deleted.
+	AuthorID    string `json:"author_id"`
+	Title       string `json:"title"`
+	Description string `json:"description"`
+	Category    string `json:"category"`
+	Location    string `json:"location"`
+	// Cost is the author's estimate; FinalCost the reviewed cost (0 until feasible).
+	Cost      int64  `json:"cost"`
+	FinalCost int64  `json:"final_cost"`
+	Status    string `json:"status"`
+	// Reason is the public reason a proposal is infeasible.
+	Reason     string `json:"reason"`
+	MergedInto string `json:"merged_into"`
+	Supports   int64  `json:"supports"`
+	// Implementation is the status of a selected project; empty otherwise.
+	Implementation string    `json:"implementation"`
+	Updates        []Update  `json:"updates"`
+	CreatedAt      time.Time `json:"created_at"`
+	UpdatedAt      time.Time `json:"updated_at"`
+}
+
+// Update is a dated public note on a selected project's implementation.
+type Update struct {
+	Status string    `json:"status"`
+	Note   string    `json:"note"`
+	At     time.Time `json:"at"`
+}
+
+// Ballot is what one voter chose, with no trace of who the voter was.
+type Ballot struct {
+	// Projects lists chosen proposals (approval), or ranks them (ordinal, best first).
+	Projects []string `json:"projects,omitempty"`
+	// Points maps proposal IDs to points (cumulative).
+	Points map[string]int64 `json:"points,omitempty"`
+}

@@ -1,0 +1,490 @@
+package budgeting
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+
+	"github.com/kvarter/kvarter/sdk/store"
+)
+
+// This file holds every SQL statement of the plugin. The same text runs on SQLite and
+// PostgreSQL through Rebind; exported Service methods own transactions and pass them in.
+
+// timeLayout is fixed-width so stored times compare correctly as strings.
+const timeLayout = "2006-01-02T15:04:05.000000000Z07:00"
+
+func fmtTime(t time.Time) string { return t.UTC().Format(timeLayout) }
+
+func parseTime(s string) time.Time {
+	t, _ := time.Parse(timeLayout, s)
+	return t
+}
+
+// q is what the helpers run on: the pool or a transaction.
+type q = sqlx.ExtContext
+
+func get(ctx context.Context, db q, dest any, query string, args ...any) error {
+	return sqlx.GetContext(ctx, db, dest, db.Rebind(query), args...)
+}
+
+func sel(ctx context.Context, db q, dest any, query string, args ...any) error {
+	return sqlx.SelectContext(ctx, db, dest, db.Rebind(query), args...)
+}
+
+func exec(ctx context.Context, db q, query string, args ...any) (int64, error) {
+	res, err := db.ExecContext(ctx, db.Rebind(query), args...)
+	if err != nil {
+		return 0, err
+	}
+	return res.RowsAffected()
+}
+
+// inTx runs fn in a transaction, committing when fn returns nil.
+func inTx(ctx context.Context, db *store.DB, fn func(tx *sqlx.Tx) error) error {
+	tx, err := db.BeginTxx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("begin: %w", err)
+	}
+	if err := fn(tx); err != nil {
+		_ = tx.Rollback()
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("commit: %w", err)
+	}
+	return nil
+}
+
+type cycleRow struct {
+	ID              string         `db:"id"`
+	ParentID        sql.NullString `db:"parent_id"`
+	NeighbourhoodID string         `db:"neighbourhood_id"`
+	Name            string         `db:"name"`
+	Budget          int64          `db:"budget"`
+	Currency        string         `db:"currency"`
+	Ballot          string         `db:"ballot"`
+	SupportTopN     int            `db:"support_top_n"`
+	Simulation      bool           `db:"simulation"`
+	Phase           string         `db:"phase"`
+	Schedule        string         `db:"schedule"`
+	NextAt          sql.NullString `db:"next_at"`
+	CreatedAt       string         `db:"created_at"`
+	UpdatedAt       string         `db:"updated_at"`
+}
+
+const cycleCols = `id, parent_id, neighbourhood_id, name, budget, currency, ballot, support_top_n,
+	simulation, phase, schedule, next_at, created_at, updated_at`
+
+func (r cycleRow) cycle() (*Cycle, error) {
+	c := &Cycle{
+		ID: r.ID, ParentID: r.ParentID.String, NeighbourhoodID: r.NeighbourhoodID, Name: r.Name,
+		Budget: r.Budget, Currency: r.Currency, SupportTopN: r.SupportTopN, Simulation: r.Simulation,
+		Phase: Phase(r.Phase), CreatedAt: parseTime(r.CreatedAt), UpdatedAt: parseTime(r.UpdatedAt),
+	}
+	if err := json.Unmarshal([]byte(r.Ballot), &c.Ballot); err != nil {
+		return nil, fmt.Errorf("cycle %s ballot: %w", r.ID, err)
+	}
+	var sched map[Phase]string
+	if err := json.Unmarshal([]byte(r.Schedule), &sched); err != nil {
+		return nil, fmt.Errorf("cycle %s schedule: %w", r.ID, err)
+	}
+	c.Schedule = make(map[Phase]time.Time, len(sched))
+	for p, s := range sched {
+		c.Schedule[p] = parseTime(s)
+	}
+	return c, nil
+}
+
+func scheduleJSON(s map[Phase]time.Time) string {
+	m := make(map[Phase]string, len(s))
+	for p, t := range s {
+		m[p] = fmtTime(t)
+	}
+	b, _ := json.Marshal(m)
+	return string(b)
+}
+
+func nullTime(t *time.Time) any {
+	if t == nil {
+		return nil
+	}
+	return fmtTime(*t)
+}
+
+func nullString(s string) any {
+	if s == "" {
+		return nil
+	}
+	return s
+}
+
+func insertCycle(ctx context.Context, db q, c *Cycle, next *time.Time) error {
+	ballot, _ := json.Marshal(c.Ballot)
+	_, err := exec(ctx, db, `INSERT INTO cycles (`+cycleCols+`)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		c.ID, nullString(c.ParentID), c.NeighbourhoodID, c.Name, c.Budget, c.Currency, string(ballot),
+		c.SupportTopN, c.Simulation, string(c.Phase), scheduleJSON(c.Schedule), nullTime(next),
+		fmtTime(c.CreatedAt), fmtTime(c.UpdatedAt))
+	if err != nil {
+		return fmt.Errorf("insert cycle: %w", err)
+	}
+	return nil
+}
+
+func findCycle(ctx context.Context, db q, id string) (*Cycle, error) {
+	var r cycleRow
+	err := get(ctx, db, &r, `SELECT `+cycleCols+` FROM cycles WHERE id = ?`, id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, errorf(ENotFound, "cycle %s not found", id)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("find cycle %s: %w", id, err)
+	}
+	return r.cycle()
+}
+
+// CycleFilter narrows a list of cycles.
+type CycleFilter struct {
+	NeighbourhoodID string
+	ParentID        string
+	// Cursor is the last ID of the previous page; Limit the page size.
+	Cursor string
+	Limit  int
+}
+
+func listCycles(ctx context.Context, db q, f CycleFilter) ([]*Cycle, error) {
+	var where []string
+	var args []any
+	if f.NeighbourhoodID != "" {
+		where, args = append(where, "neighbourhood_id = ?"), append(args, f.NeighbourhoodID)
+	}
+	if f.ParentID != "" {
+		where, args = append(where, "parent_id = ?"), append(args, f.ParentID)
+	}
+	if f.Cursor != "" {
+		where, args = append(where, "id > ?"), append(args, f.Cursor)
+	}
+	query := `SELECT ` + cycleCols + ` FROM cycles`
+	if len(where) > 0 {
+		query += ` WHERE ` + strings.Join(where, " AND ")
+	}
+	query += ` ORDER BY id LIMIT ?`
+	args = append(args, f.Limit)
+	var rows []cycleRow
+	if err := sel(ctx, db, &rows, query, args...); err != nil {
+		return nil, fmt.Errorf("list cycles: %w", err)
+	}
+	out := make([]*Cycle, 0, len(rows))
+	for _, r := range rows {
+		c, err := r.cycle()
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, c)
+	}
+	return out, nil
+}
+
+// movePhase moves a cycle from one phase to another only if it is still in from, so
+// two nodes (or a tick and an officer) never both move it.
+func movePhase(ctx context.Context, db q, id string, from, to Phase, next *time.Time, now time.Time) (bool, error) {
+	n, err := exec(ctx, db, `UPDATE cycles SET phase = ?, next_at = ?, updated_at = ? WHERE id = ? AND phase = ?`,
+		string(to), nullTime(next), fmtTime(now), id, string(from))
+	if err != nil {
+		return false, fmt.Errorf("move cycle %s to %s: %w", id, to, err)
+	}
+	return n == 1, nil
+}
+
+func setCycleBudget(ctx context.Context, db q, id string, budget int64, now time.Time) error {
+	_, err := exec(ctx, db, `UPDATE cycles SET budget = ?, updated_at = ? WHERE id = ?`, budget, fmtTime(now), id)
+	if err != nil {
+		return fmt.Errorf("set budget of cycle %s: %w", id, err)
+	}
+	return nil
+}
+
+func dueCycles(ctx context.Context, db q, now time.Time) ([]string, error) {
+	var ids []string
+	if err := sel(ctx, db, &ids, `SELECT id FROM cycles WHERE next_at IS NOT NULL AND next_at <= ? ORDER BY id`, fmtTime(now)); err != nil {
+		return nil, fmt.Errorf("due cycles: %w", err)
+	}
+	return ids, nil
+}
+
+type proposalRow struct {
+	ID             string         `db:"id"`
+	CycleID        string         `db:"cycle_id"`
+	AuthorID       sql.NullString `db:"author_id"`
+	Title          string         `db:"title"`
+	Description    string         `db:"description"`
+	Category       string         `db:"category"`
+	Location       string         `db:"location"`
+	Cost           int64          `db:"cost"`
+	FinalCost      int64          `db:"final_cost"`
+	Status         string         `db:"status"`
+	Reason         string         `db:"reason"`
+	MergedInto     string         `db:"merged_into"`
+	Implementation string         `db:"implementation"`
+	CreatedAt      string         `db:"created_at"`
+	UpdatedAt      string         `db:"updated_at"`
+	Supports       int64          `db:"supports"`
+}
+
+// proposalCols selects a proposal with its support count.
+const proposalCols = `p.id, p.cycle_id, p.author_id, p.title, p.description, p.category, p.location,
+	p.cost, p.final_cost, p.status, p.reason, p.merged_into, p.implementation, p.created_at, p.updated_at,
+	(SELECT COUNT(*) FROM supports s WHERE s.proposal_id = p.id) AS supports`
+
+func (r proposalRow) proposal() *Proposal {
+	return &Proposal{
+		ID: r.ID, CycleID: r.CycleID, AuthorID: r.AuthorID.String, Title: r.Title,
+		Description: r.Description, Category: r.Category, Location: r.Location, Cost: r.Cost,
+		FinalCost: r.FinalCost, Status: r.Status, Reason: r.Reason, MergedInto: r.MergedInto,
+		Supports: r.Supports, Implementation: r.Implementation, Updates: []Update{},
+		CreatedAt: parseTime(r.CreatedAt), UpdatedAt: parseTime(r.UpdatedAt),
+	}
+}
+
+func insertProposal(ctx context.Context, db q, p *Proposal) error {
+	_, err := exec(ctx, db, `INSERT INTO proposals (id, cycle_id, author_id, title, description, category,
+		location, cost, final_cost, status, reason, merged_into, implementation, created_at, updated_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		p.ID, p.CycleID, nullString(p.AuthorID), p.Title, p.Description, p.Category, p.Location, p.Cost,
+		p.FinalCost, p.Status, p.Reason, p.MergedInto, p.Implementation, fmtTime(p.CreatedAt), fmtTime(p.UpdatedAt))
+	if err != nil {
+		return fmt.Errorf("insert proposal: %w", err)
+	}
+	return nil
+}
+
+// updateProposal writes every mutable field of p.
+func updateProposal(ctx context.Context, db q, p *Proposal) error {
+	_, err := exec(ctx, db, `UPDATE proposals SET title = ?, description = ?, category = ?, location = ?,
+		cost = ?, final_cost = ?, status = ?, reason = ?, merged_into = ?, implementation = ?, updated_at = ?
+		WHERE id = ?`,
+		p.Title, p.Description, p.Category, p.Location, p.Cost, p.FinalCost, p.Status, p.Reason,
+		p.MergedInto, p.Implementation, fmtTime(p.UpdatedAt), p.ID)
+	if err != nil {
+		return fmt.Errorf("update proposal %s: %w", p.ID, err)
+	}
+	return nil
+}
+
+func findProposal(ctx context.Context, db q, cycleID, id string) (*Proposal, error) {
+	var r proposalRow
+	err := get(ctx, db, &r, `SELECT `+proposalCols+` FROM proposals p WHERE p.id = ? AND p.cycle_id = ?`, id, cycleID)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, errorf(ENotFound, "proposal %s not found in cycle %s", id, cycleID)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("find proposal %s: %w", id, err)
+	}
+	return r.proposal(), nil
+}
+
+// listProposals lists a cycle's proposals in submission order (IDs are UUIDv7); status
+// narrows to one status when set; limit 0 means all.
+func listProposals(ctx context.Context, db q, cycleID, status, cursor string, limit int) ([]*Proposal, error) {
+	query := `SELECT ` + proposalCols + ` FROM proposals p WHERE p.cycle_id = ?`
+	args := []any{cycleID}
+	if status != "" {
+		query, args = query+` AND p.status = ?`, append(args, status)
+	}
+	if cursor != "" {
+		query, args = query+` AND p.id > ?`, append(args, cursor)
+	}
+	query += ` ORDER BY p.id`
+	if limit > 0 {
+		query, args = query+` LIMIT ?`, append(args, limit)
+	}
+	var rows []proposalRow
+	if err := sel(ctx, db, &rows, query, args...); err != nil {
+		return nil, fmt.Errorf("list proposals of %s: %w", cycleID, err)
+	}
+	out := make([]*Proposal, len(rows))
+	for i, r := range rows {
+		out[i] = r.proposal()
+	}
+	return out, nil
+}
+
+func countProposals(ctx context.Context, db q, cycleID string) (int, error) {
+	var n int
+	if err := get(ctx, db, &n, `SELECT COUNT(*) FROM proposals WHERE cycle_id = ?`, cycleID); err != nil {
+		return 0, fmt.Errorf("count proposals: %w", err)
+	}
+	return n, nil
+}
+
+func setProposalStatus(ctx context.Context, db q, id, status string, now time.Time) error {
+	_, err := exec(ctx, db, `UPDATE proposals SET status = ?, updated_at = ? WHERE id = ?`, status, fmtTime(now), id)
+	if err != nil {
+		return fmt.Errorf("set status of proposal %s: %w", id, err)
+	}
+	return nil
+}
+
+// insertSupport records a support once; supporting twice is not an error.
+func insertSupport(ctx context.Context, db q, proposalID, userID string) error {
+	if _, err := exec(ctx, db, `INSERT INTO supports (proposal_id, user_id) VALUES (?, ?)
+		ON CONFLICT (proposal_id, user_id) DO NOTHING`, proposalID, userID); err != nil {
+		return fmt.Errorf("insert support: %w", err)
+	}
+	return nil
+}
+
+// insertVoter records that userID voted in cycleID and reports whether this was the
+// first time. The primary key decides, so concurrent casts by one person on any number
+// of nodes record exactly one voter row.
+func insertVoter(ctx context.Context, db q, cycleID, userID string) (bool, error) {
+	n, err := exec(ctx, db, `INSERT INTO voters (cycle_id, user_id) VALUES (?, ?)
+		ON CONFLICT (cycle_id, user_id) DO NOTHING`, cycleID, userID)
+	if err != nil {
+		return false, fmt.Errorf("insert voter: %w", err)
+	}
+	return n == 1, nil
+}
+
+func countVoters(ctx context.Context, db q, cycleID string) (int64, error) {
+	var n int64
+	if err := get(ctx, db, &n, `SELECT COUNT(*) FROM voters WHERE cycle_id = ?`, cycleID); err != nil {
+		return 0, fmt.Errorf("count voters: %w", err)
+	}
+	return n, nil
+}
+
+// storedBallot is a ballot row: content only, never a person.
+type storedBallot struct {
+	ID       string `db:"id"`
+	Paper    bool   `db:"paper"`
+	Imported bool   `db:"imported"`
+	Content  string `db:"content"`
+}
+
+func insertBallot(ctx context.Context, db q, cycleID, id string, paper, imported bool, tokenHash string, b Ballot) error {
+	content, _ := json.Marshal(b)
+	_, err := exec(ctx, db, `INSERT INTO ballots (id, cycle_id, paper, imported, token_hash, content)
+		VALUES (?, ?, ?, ?, ?, ?)`, id, cycleID, paper, imported, nullString(tokenHash), string(content))
+	if err != nil {
+		return fmt.Errorf("insert ballot: %w", err)
+	}
+	return nil
+}
+
+func replaceBallot(ctx context.Context, db q, cycleID, tokenHash string, b Ballot) (bool, error) {
+	content, _ := json.Marshal(b)
+	n, err := exec(ctx, db, `UPDATE ballots SET content = ? WHERE cycle_id = ? AND token_hash = ?`,
+		string(content), cycleID, tokenHash)
+	if err != nil {
+		return false, fmt.Errorf("replace ballot: %w", err)
+	}
+	return n == 1, nil
+}
+
+// listBallots returns a cycle's ballots ordered by their random IDs, i.e. in an order
+// that says nothing about when they were cast.
+func listBallots(ctx context.Context, db q, cycleID string) ([]storedBallot, error) {
+	var rows []storedBallot
+	if err := sel(ctx, db, &rows, `SELECT id, paper, imported, content FROM ballots WHERE cycle_id = ? ORDER BY id`, cycleID); err != nil {
+		return nil, fmt.Errorf("list ballots: %w", err)
+	}
+	return rows, nil
+}
+
+func countBallots(ctx context.Context, db q, cycleID string) (int64, error) {
+	var n int64
+	if err := get(ctx, db, &n, `SELECT COUNT(*) FROM ballots WHERE cycle_id = ?`, cycleID); err != nil {
+		return 0, fmt.Errorf("count ballots: %w", err)
+	}
+	return n, nil
+}
+
+// insertResult stores a result once; it reports false when the cycle already has one.
+func insertResult(ctx context.Context, db q, cycleID string, body []byte, now time.Time) (bool, error) {
+	n, err := exec(ctx, db, `INSERT INTO results (cycle_id, body, published_at) VALUES (?, ?, ?)
+		ON CONFLICT (cycle_id) DO NOTHING`, cycleID, string(body), fmtTime(now))
+	if err != nil {
+		return false, fmt.Errorf("insert result: %w", err)
+	}
+	return n == 1, nil
+}
+
+func findResult(ctx context.Context, db q, cycleID string) (*Result, error) {
+	var body string
+	err := get(ctx, db, &body, `SELECT body FROM results WHERE cycle_id = ?`, cycleID)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, errorf(ENotFound, "cycle %s has no published results", cycleID)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("find result: %w", err)
+	}
+	var r Result
+	if err := json.Unmarshal([]byte(body), &r); err != nil {
+		return nil, fmt.Errorf("result of %s: %w", cycleID, err)
+	}
+	return &r, nil
+}
+
+func insertUpdate(ctx context.Context, db q, id, proposalID string, u Update) error {
+	if _, err := exec(ctx, db, `INSERT INTO project_updates (id, proposal_id, status, note, at) VALUES (?, ?, ?, ?, ?)`,
+		id, proposalID, u.Status, u.Note, fmtTime(u.At)); err != nil {
+		return fmt.Errorf("insert update: %w", err)
+	}
+	return nil
+}
+
+func listUpdates(ctx context.Context, db q, proposalID string) ([]Update, error) {
+	var rows []struct {
+		Status string `db:"status"`
+		Note   string `db:"note"`
+		At     string `db:"at"`
+	}
+	if err := sel(ctx, db, &rows, `SELECT status, note, at FROM project_updates WHERE proposal_id = ? ORDER BY at, id`, proposalID); err != nil {
+		return nil, fmt.Errorf("list updates: %w", err)
+	}
+	out := make([]Update, len(rows))
+	for i, r := range rows {
+		out[i] = Update{Status: r.Status, Note: r.Note, At: parseTime(r.At)}
+	}
+	return out, nil
+}
+
+// markEvent records an event ID and reports whether it was new, so redelivered events
+// are handled once.
+func markEvent(ctx context.Context, db q, id string) (bool, error) {
+	n, err := exec(ctx, db, `INSERT INTO processed_events (id) VALUES (?) ON CONFLICT (id) DO NOTHING`, id)
+	if err != nil {
+		return false, fmt.Errorf("mark event %s: %w", id, err)
+	}
+	return n == 1, nil
+}
+
+// eraseUser removes a person from the plugin's data. Proposals stay (they are public
+// and may be on a ballot) without their author; supports and voter rows keep counting
+// under a pseudonym that cannot be traced back; ballots never named anyone.
+func eraseUser(ctx context.Context, db q, userID, pseudonym string) error {
+	for _, stmt := range []string{
+		`UPDATE proposals SET author_id = NULL WHERE author_id = ?`,
+	} {
+		if _, err := exec(ctx, db, stmt, userID); err != nil {
+			return fmt.Errorf("erase user: %w", err)
+		}
+	}
+	for _, stmt := range []string{
+		`UPDATE supports SET user_id = ? WHERE user_id = ?`,
+		`UPDATE voters SET user_id = ? WHERE user_id = ?`,
+	} {
+		if _, err := exec(ctx, db, stmt, pseudonym, userID); err != nil {
+			return fmt.Errorf("erase user: %w", err)
+		}
+	}
+	return nil
+}
