@@ -3,6 +3,7 @@ package httpapi_test
 import (
 	"fmt"
 	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -98,10 +99,16 @@ func TestResidentJourney(t *testing.T) {
 		}
 
 		// Logout ends the session everywhere it was used.
+		stale := browser.HTTP.Jar.Cookies(mustURL(t, n.URL()))
 		browser.Must(204, "POST", "/api/v1/auth/logout", nil)
 		if r := bearer.Do("GET", "/api/v1/me", nil); r.Status != 401 {
 			t.Fatalf("after logout /me = %d, want 401", r.Status)
 		}
+		// A browser still holding the old cookie is anonymous on public pages, not locked out.
+		old := coretest.NewClient(t, n)
+		old.HTTP.Jar.SetCookies(mustURL(t, n.URL()), stale)
+		old.Must(200, "GET", "/api/v1/neighbourhoods", nil)
+		old.Must(401, "GET", "/api/v1/me", nil)
 	})
 }
 
@@ -297,4 +304,13 @@ func TestOpenAPI_CoversEveryRoute(t *testing.T) {
 	if err := httpapi.CheckResponse(doc, "GET", "/api/v1/nowhere", 200, []byte(`{}`)); err == nil {
 		t.Fatal("CheckResponse accepted an undocumented path")
 	}
+}
+
+func mustURL(t *testing.T, raw string) *url.URL {
+	t.Helper()
+	u, err := url.Parse(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return u
 }

@@ -100,8 +100,8 @@ func (s *Server) recoverer(c *fiber.Ctx) (err error) {
 }
 
 // authenticate resolves a bearer token or the session cookie to a principal. A request
-// with neither is anonymous; one with a bad token is refused, so that a client never
-// silently acts as nobody.
+// with neither is anonymous; one with a bad bearer token is refused, so that a script
+// never silently acts as nobody.
 func (s *Server) authenticate(c *fiber.Ctx) error {
 	token, viaCookie := "", false
 	if h := c.Get(fiber.HeaderAuthorization); h != "" {
@@ -119,8 +119,13 @@ func (s *Server) authenticate(c *fiber.Ctx) error {
 	}
 	p, err := s.svc.Identity.Authenticate(c.UserContext(), token)
 	if err != nil {
-		if viaCookie {
+		// A stale cookie is a browser that was signed in once: clear it and carry on as
+		// anonymous, so public pages keep working. A bad bearer token is a script's
+		// mistake and is refused outright.
+		if viaCookie && core.ErrorCode(err) == core.EUNAUTHENTICATED {
 			s.clearSessionCookies(c)
+			c.Locals(localPrincipal, &core.Principal{})
+			return c.Next()
 		}
 		return err
 	}
