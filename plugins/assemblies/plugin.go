@@ -1,0 +1,249 @@
+package assemblies
+
+import (
+	"context"
+	"embed"
+	"encoding/json"
+	"fmt"
+	"io/fs"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/kvarter/kvarter/sdk"
+	"github.com/kvarter/kvarter/sdk/store"
+)
+
+// Permissions the plugin declares. Route-level checks are the host's; the object-level
+// checks (chair of this assembly, coordinator of its neighbourhood) are the Service's.
+const (
+	PermAssemblyManage      = "assemblies.assembly.manage"
+	PermAssemblyParticipate = "assemblies.assembly.participate"
+	PermMemberJoin          = "assemblies.member.join"
+	PermDelegateName        = "assemblies.delegate.name"
+	PermMotionVote          = "assemblies.motion.vote"
+	PermMotionAnswer        = "assemblies.motion.answer"
+	PermConsultationRequest = "assemblies.consultation.request"
+)
+
+// RoleCityResponder is the plugin's role for city staff who answer assemblies; it is
+// meant to be granted in the city domain.
+const RoleCityResponder = "city_responder"
+
+// Event types the plugin publishes, and the one it consumes.
+const (
+	EventAssemblyCreated       = "assemblies.assembly.created"
+	EventMemberJoined          = "assemblies.member.joined"
+	EventMeetingScheduled      = "assemblies.meeting.scheduled"
+	EventMeetingCancelled      = "assemblies.meeting.cancelled"
+	EventMinutesPublished      = "assemblies.minutes.published"
+	EventConsultationRequested = "assemblies.consultation.requested"
+	EventMotionTabled          = "assemblies.motion.tabled"
+	EventMotionWithdrawn       = "assemblies.motion.withdrawn"
+	EventVoteOpened            = "assemblies.vote.opened"
+	EventMotionAdopted         = "assemblies.motion.adopted"
+	EventMotionRejected        = "assemblies.motion.rejected"
+	EventMotionNoQuorum        = "assemblies.motion.no_quorum"
+	EventMotionAcknowledged    = "assemblies.motion.acknowledged"
+	EventMotionAnswered        = "assemblies.motion.answered"
+	EventMotionImplemented     = "assemblies.motion.implemented"
+
+	EventUserDeleted = "core.user.deleted"
+)
+
+// Settings and their defaults.
+const (
+	SettingMemberListPublic   = "member_list_public"
+	SettingAnswerDeadlineDays = "answer_deadline_days"
+)
+
+//go:embed migrations
+var migrations embed.FS
+
+// Plugin is the assemblies plugin.
+type Plugin struct {
+	db  *store.DB
+	svc *Service
+
+	stop chan struct{}
+	wg   sync.WaitGroup
+}
+
+// Compile-time guards, one per capability.
+var (
+	_ sdk.Plugin       = (*Plugin)(nil)
+	_ sdk.Migrator     = (*Plugin)(nil)
+	_ sdk.Activator    = (*Plugin)(nil)
+	_ sdk.Deactivator  = (*Plugin)(nil)
+	_ sdk.Healther     = (*Plugin)(nil)
+	_ sdk.EventHandler = (*Plugin)(nil)
+)
+
+// New returns an unconfigured plugin.
+func New() sdk.Plugin { return &Plugin{} }
+
+// Manifest describes the plugin to the host.
+func (p *Plugin) Manifest() sdk.Manifest {
+	rs := routes()
+	mr := make([]sdk.Route, len(rs))
+	for i, r := range rs {
+		mr[i] = sdk.Route{Method: r.method, Path: r.path, Permission: r.perm, Domain: r.domain}
+	}
+	doc, err := json.Marshal(openAPIPaths(rs))
+	if err != nil {
+		panic(err) // the document is built from constants; a failure is a programming error
+	}
+	return sdk.Manifest{
+		Name:           "assemblies",
+		Version:        "0.1.0",
+		MinHostVersion: "0.1.0",
+		Description:    "Neighbourhood assemblies: members, meetings, motions, votes and the city's answer.",
+		Routes:         mr,
+		Permissions: []sdk.Permission{
+			{Name: PermAssemblyManage, Description: "Create assemblies in a neighbourhood, appoint officers, approve and remove members"},
+			{Name: PermAssemblyParticipate, Description: "Take part in an assembly: motions, sponsorship, and officers' duties"},
+			{Name: PermMemberJoin, Description: "Join or apply to an assembly of one's neighbourhood"},
+			{Name: PermDelegateName, Description: "Name an organisation's delegate to an assembly"},
+			{Name: PermMotionVote, Description: "Cast a ballot in an assembly vote"},
+			{Name: PermMotionAnswer, Description: "Answer adopted motions on behalf of the city"},
+			{Name: PermConsultationRequest, Description: "Ask an assembly for advice on a municipal project"},
+		},
+		Roles: []sdk.Role{{
+			Name:        RoleCityResponder,
+			Description: "City staff who ask assemblies for advice and answer their motions (grant in the city domain)",
+			Permissions: []string{PermMotionAnswer, PermConsultationRequest},
+		}},
+		Grants: []sdk.Grant{
+			{Role: "resident", Permission: PermMemberJoin},
+			{Role: "resident", Permission: PermAssemblyParticipate},
+			{Role: "resident", Permission: PermMotionVote},
+			{Role: "org_member", Permission: PermAssemblyParticipate},
+			{Role: "org_member", Permission: PermMotionVote},
+			{Role: "org_representative", Permission: PermDelegateName},
+			{Role: "org_representative", Permission: PermAssemblyParticipate},
+			{Role: "org_representative", Permission: PermMotionVote},
+			{Role: "coordinator", Permission: PermAssemblyManage},
+			{Role: "coordinator", Permission: PermAssemblyParticipate},
+			{Role: RoleCityResponder, Permission: PermMotionAnswer},
+			{Role: RoleCityResponder, Permission: PermConsultationRequest},
+		},
+		Publishes: []string{
+			EventAssemblyCreated, EventMemberJoined, EventMeetingScheduled, EventMeetingCancelled,
+			EventMinutesPublished, EventConsultationRequested, EventMotionTabled, EventMotionWithdrawn,
+			EventVoteOpened, EventMotionAdopted, EventMotionRejected, EventMotionNoQuorum,
+			EventMotionAcknowledged, EventMotionAnswered, EventMotionImplemented,
+		},
+		Subscribes: []string{EventUserDeleted},
+		Settings: []sdk.Setting{
+			{Name: SettingMemberListPublic, Default: "true", Description: "Show assembly member lists to everyone (false: only to members)"},
+			{Name: SettingAnswerDeadlineDays, Default: "30", Description: "Days the city has to answer an adopted motion before it shows as overdue"},
+		},
+		OpenAPI: doc,
+	}
+}
+
+// Configure opens the store and reads the settings.
+func (p *Plugin) Configure(ctx context.Context, env sdk.Env) error {
+	db, err := store.Open(ctx, env.Store)
+	if err != nil {
+		return err
+	}
+	svc := NewService(db, env.Host, env.Logger)
+	if err := applySettings(svc, env.Settings); err != nil {
+		db.Close()
+		return err
+	}
+	p.db, p.svc = db, svc
+	return nil
+}
+
+func applySettings(svc *Service, settings map[string]string) error {
+	if v, ok := settings[SettingMemberListPublic]; ok && v != "" {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			return fmt.Errorf("setting %s: want true or false, got %q", SettingMemberListPublic, v)
+		}
+		svc.MemberListPublic = b
+	}
+	if v, ok := settings[SettingAnswerDeadlineDays]; ok && v != "" {
+		n, err := strconv.Atoi(strings.TrimSpace(v))
+		if err != nil || n < 1 || n > 3650 {
+			return fmt.Errorf("setting %s: want a number of days between 1 and 3650, got %q", SettingAnswerDeadlineDays, v)
+		}
+		svc.AnswerDeadline = time.Duration(n) * 24 * time.Hour
+	}
+	return nil
+}
+
+// Migrations are the plugin's schema, one folder per dialect.
+func (p *Plugin) Migrations() fs.FS {
+	sub, err := fs.Sub(migrations, "migrations")
+	if err != nil {
+		panic(err)
+	}
+	return sub
+}
+
+// Activate starts the loop that retries events the host could not take at once.
+func (p *Plugin) Activate(ctx context.Context) error {
+	p.stop = make(chan struct{})
+	p.wg.Add(1)
+	go func() {
+		defer p.wg.Done()
+		t := time.NewTicker(10 * time.Second)
+		defer t.Stop()
+		for {
+			select {
+			case <-p.stop:
+				return
+			case <-t.C:
+				p.svc.Flush(context.Background())
+			}
+		}
+	}()
+	p.svc.Flush(ctx)
+	return nil
+}
+
+// Deactivate stops the retry loop and closes the store.
+func (p *Plugin) Deactivate(context.Context) error {
+	if p.stop != nil {
+		close(p.stop)
+		p.wg.Wait()
+		p.stop = nil
+	}
+	if p.db != nil {
+		return p.db.Close()
+	}
+	return nil
+}
+
+// Health reports whether the store answers.
+func (p *Plugin) Health(ctx context.Context) error { return p.db.PingContext(ctx) }
+
+// HandleEvent erases a deleted user's personal data. Erasing twice is harmless, which
+// makes at-least-once delivery safe.
+func (p *Plugin) HandleEvent(ctx context.Context, e sdk.Event) error {
+	if e.Type != EventUserDeleted {
+		return nil
+	}
+	var body struct {
+		UserID string `json:"user_id"`
+	}
+	if err := json.Unmarshal(e.Payload, &body); err != nil {
+		return fmt.Errorf("event %s: %w", e.ID, err)
+	}
+	return p.svc.EraseUser(ctx, body.UserID)
+}
+
+// Handler serves the routes of the manifest.
+func (p *Plugin) Handler() http.Handler {
+	mux := http.NewServeMux()
+	for _, r := range routes() {
+		h := r.handle
+		mux.HandleFunc(r.method+" "+r.path, func(w http.ResponseWriter, req *http.Request) { h(p.svc, w, req) })
+	}
+	return mux
+}

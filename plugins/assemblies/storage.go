@@ -1,0 +1,681 @@
+package assemblies
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+)
+
+// This file holds the plugin's SQL. Every query is written once with ? placeholders and
+// rebound for the dialect; the only dialect-specific text is the row-lock clause
+// (dialect.go). Helpers take a sqlx.ExtContext so the service decides the transaction.
+
+// timeFormat is fixed-width UTC, so stored times sort and compare as strings on both
+// databases and no driver converts them behind our back.
+const timeFormat = "2006-01-02T15:04:05.000000Z"
+
+func fmtTime(t time.Time) string { return t.UTC().Format(timeFormat) }
+
+func fmtOptTime(t *time.Time) string {
+	if t == nil || t.IsZero() {
+		return ""
+	}
+	return fmtTime(*t)
+}
+
+func parseTime(s string) time.Time {
+	t, _ := time.Parse(timeFormat, s)
+	return t
+}
+
+func parseOptTime(s string) *time.Time {
+	if s == "" {
+		return nil
+	}
+	t := parseTime(s)
+	return &t
+}
+
+func get(ctx context.Context, q sqlx.ExtContext, dest any, query string, args ...any) error {
+	return sqlx.GetContext(ctx, q, dest, q.Rebind(query), args...)
+}
+
+func sel(ctx context.Context, q sqlx.ExtContext, dest any, query string, args ...any) error {
+	return sqlx.SelectContext(ctx, q, dest, q.Rebind(query), args...)
+}
+
+func exec(ctx context.Context, q sqlx.ExtContext, query string, args ...any) (int64, error) {
+	res, err := q.ExecContext(ctx, q.Rebind(query), args...)
+	if err != nil {
+		return 0, err
+	}
+	return res.RowsAffected()
+}
+
+// notFound turns sql.ErrNoRows into the caller-facing not_found error.
+func notFound(err error, what, id string) error {
+	if errors.Is(err, sql.ErrNoRows) {
+		return errorf(CodeNotFound, "%s %q does not exist", what, id)
+	}
+	return fmt.Errorf("find %s %s: %w", what, id, err)
+}
+
+// --- assemblies ---
+
+type assemblyRow struct {
+	ID               string `db:"id"`
+	NeighbourhoodID  string `db:"neighbourhood_id"`
+	Name             string `db:"name"`
+	Charter          string `db:"charter"`
+	QuorumPercent    int    `db:"quorum_percent"`
+	QuorumAbsolute   int    `db:"quorum_absolute"`
+	Majority         string `db:"majority"`
+	Secrecy          string `db:"secrecy"`
+	Membership       string `db:"membership"`
+	BallotChangeable bool   `db:"ballot_changeable"`
+	TermMonths       int    `db:"term_months"`
+	OrgSeats         int    `db:"org_seats"`
+	CreatedBy        string `db:"created_by"`
+	CreatedAt        string `db:"created_at"`
+	Members          int    `db:"members"`
+	OverdueAnswers   int    `db:"overdue_answers"`
+}
+
+func (r assemblyRow) assembly() Assembly {
+	return Assembly{
+		ID: r.ID, NeighbourhoodID: r.NeighbourhoodID, Name: r.Name, Charter: r.Charter,
+		CreatedAt: parseTime(r.CreatedAt), Members: r.Members, OverdueAnswers: r.OverdueAnswers,
+		Rules: Rules{
+			QuorumPercent: r.QuorumPercent, QuorumAbsolute: r.QuorumAbsolute, Majority: r.Majority,
+			Secrecy: r.Secrecy, Membership: r.Membership, BallotChangeable: r.BallotChangeable,
+			TermMonths: r.TermMonths, OrgSeats: r.OrgSeats,
+		},
+	}
+}
+
+func insertAssembly(ctx context.Context, q sqlx.ExtContext, a Assembly, by string) error {
+	_, err := exec(ctx, q, `INSERT INTO assemblies (id, neighbourhood_id, name, charter, quorum_percent,
+		quorum_absolute, majority, secrecy, membership, ballot_changeable, term_months, org_seats,
+		created_by, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		a.ID, a.NeighbourhoodID, a.Name, a.Charter, a.QuorumPercent, a.QuorumAbsolute, a.Majority,
+		a.Secrecy, a.Membership, a.BallotChangeable, a.TermMonths, a.OrgSeats, by, fmtTime(a.CreatedAt))
+	if err != nil {
+		return fmt.Errorf("insert assembly: %w", err)
+	}
+	return nil
+}
+
+// assemblySelect counts active members and overdue answers alongside each assembly;
+// the first placeholder is "now" for the overdue comparison.
+const assemblySelect = `SELECT a.id, a.neighbourhood_id, a.name, a.charter, a.quorum_percent,
+	a.quorum_absolute, a.majority, a.secrecy, a.membership, a.ballot_changeable, a.term_months,
+	a.org_seats, a.created_by, a.created_at,
+	(SELECT COUNT(*) FROM members m WHERE m.assembly_id = a.id AND m.status = 'active') AS members,
+	(SELECT COUNT(*) FROM motions o WHERE o.assembly_id = a.id
+		AND o.answer_status IN ('submitted', 'acknowledged') AND o.answer_due_at < ?) AS overdue_answers
+	FROM assemblies a`
+
+func getAssembly(ctx context.Context, q sqlx.ExtContext, id string, now time.Time) (Assembly, error) {
+	var r assemblyRow
+	if err := get(ctx, q, &r, assemblySelect+` WHERE a.id = ?`, fmtTime(now), id); err != nil {
+		return Assembly{}, notFound(err, "assembly", id)
+	}
+	return r.assembly(), nil
+}
+
+func listAssemblies(ctx context.Context, q sqlx.ExtContext, nbh string, now time.Time) ([]Assembly, error) {
+	var rows []assemblyRow
+	query, args := assemblySelect, []any{fmtTime(now)}
+	if nbh != "" {
+		query += ` WHERE a.neighbourhood_id = ?`
+		args = append(args, nbh)
+	}
+	if err := sel(ctx, q, &rows, query+` ORDER BY a.created_at, a.id`, args...); err != nil {
+		return nil, fmt.Errorf("list assemblies: %w", err)
+	}
+	out := make([]Assembly, len(rows))
+	for i, r := range rows {
+		out[i] = r.assembly()
+	}
+	return out, nil
+}
+
+// --- members ---
+
+type memberRow struct {
+	AssemblyID     string `db:"assembly_id"`
+	UserID         string `db:"user_id"`
+	Kind           string `db:"kind"`
+	OrganisationID string `db:"organisation_id"`
+	Status         string `db:"status"`
+	Position       string `db:"position"`
+	TermStart      string `db:"term_start"`
+	TermEnd        string `db:"term_end"`
+	AppliedAt      string `db:"applied_at"`
+	JoinedAt       string `db:"joined_at"`
+	EndedAt        string `db:"ended_at"`
+	EndReason      string `db:"end_reason"`
+}
+
+func (r memberRow) member() Member {
+	return Member{
+		UserID: r.UserID, Kind: r.Kind, OrganisationID: r.OrganisationID, Status: r.Status,
+		Position: r.Position, TermStart: parseOptTime(r.TermStart), TermEnd: parseOptTime(r.TermEnd),
+		JoinedAt: parseOptTime(r.JoinedAt), EndReason: r.EndReason,
+	}
+}
+
+const memberCols = `assembly_id, user_id, kind, organisation_id, status, position, term_start,
+	term_end, applied_at, joined_at, ended_at, end_reason`
+
+// getMember returns sql.ErrNoRows (wrapped) when the person never joined.
+func getMember(ctx context.Context, q sqlx.ExtContext, assemblyID, userID string) (memberRow, error) {
+	var r memberRow
+	err := get(ctx, q, &r, `SELECT `+memberCols+` FROM members WHERE assembly_id = ? AND user_id = ?`, assemblyID, userID)
+	return r, err
+}
+
+// putMember inserts or replaces a membership row: a person who left and comes back
+// keeps one row per assembly.
+func putMember(ctx context.Context, q sqlx.ExtContext, r memberRow) error {
+	_, err := exec(ctx, q, `INSERT INTO members (`+memberCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT (assembly_id, user_id) DO UPDATE SET kind = excluded.kind,
+		organisation_id = excluded.organisation_id, status = excluded.status, position = excluded.position,
+		term_start = excluded.term_start, term_end = excluded.term_end, applied_at = excluded.applied_at,
+		joined_at = excluded.joined_at, ended_at = excluded.ended_at, end_reason = excluded.end_reason`,
+		r.AssemblyID, r.UserID, r.Kind, r.OrganisationID, r.Status, r.Position, r.TermStart, r.TermEnd,
+		r.AppliedAt, r.JoinedAt, r.EndedAt, r.EndReason)
+	if err != nil {
+		return fmt.Errorf("save member %s: %w", r.UserID, err)
+	}
+	return nil
+}
+
+func listMembers(ctx context.Context, q sqlx.ExtContext, assemblyID string, statuses []string) ([]memberRow, error) {
+	query, args, err := sqlx.In(`SELECT `+memberCols+` FROM members WHERE assembly_id = ? AND status IN (?)
+		ORDER BY joined_at, applied_at, user_id`, assemblyID, statuses)
+	if err != nil {
+		return nil, err
+	}
+	var rows []memberRow
+	if err := sel(ctx, q, &rows, query, args...); err != nil {
+		return nil, fmt.Errorf("list members: %w", err)
+	}
+	return rows, nil
+}
+
+func countDelegates(ctx context.Context, q sqlx.ExtContext, assemblyID, orgID string) (all, ofOrg int, err error) {
+	err = get(ctx, q, &all, `SELECT COUNT(*) FROM members WHERE assembly_id = ? AND kind = 'delegate' AND status = 'active'`, assemblyID)
+	if err == nil {
+		err = get(ctx, q, &ofOrg, `SELECT COUNT(*) FROM members WHERE assembly_id = ? AND kind = 'delegate'
+			AND status = 'active' AND organisation_id = ?`, assemblyID, orgID)
+	}
+	if err != nil {
+		err = fmt.Errorf("count delegates: %w", err)
+	}
+	return all, ofOrg, err
+}
+
+// --- meetings ---
+
+type meetingRow struct {
+	ID            string `db:"id"`
+	AssemblyID    string `db:"assembly_id"`
+	Title         string `db:"title"`
+	StartsAt      string `db:"starts_at"`
+	EndsAt        string `db:"ends_at"`
+	Place         string `db:"place"`
+	OnlineURL     string `db:"online_url"`
+	Status        string `db:"status"`
+	CancelReason  string `db:"cancel_reason"`
+	Minutes       string `db:"minutes"`
+	MinutesStatus string `db:"minutes_status"`
+	Sequence      int    `db:"sequence"`
+	CreatedAt     string `db:"created_at"`
+	UpdatedAt     string `db:"updated_at"`
+}
+
+const meetingCols = `id, assembly_id, title, starts_at, ends_at, place, online_url, status,
+	cancel_reason, minutes, minutes_status, sequence, created_at, updated_at`
+
+func (r meetingRow) meeting() Meeting {
+	m := Meeting{
+		ID: r.ID, AssemblyID: r.AssemblyID, Title: r.Title, StartsAt: parseTime(r.StartsAt),
+		EndsAt: parseTime(r.EndsAt), Place: r.Place, OnlineURL: r.OnlineURL, Status: r.Status,
+		CancelReason: r.CancelReason, MinutesStatus: r.MinutesStatus, Sequence: r.Sequence,
+		UpdatedAt: parseTime(r.UpdatedAt), Agenda: []AgendaItem{}, Attendance: []string{},
+	}
+	if r.MinutesStatus == MinutesPublished {
+		m.Minutes = r.Minutes
+	}
+	return m
+}
+
+func insertMeeting(ctx context.Context, q sqlx.ExtContext, r meetingRow) error {
+	_, err := exec(ctx, q, `INSERT INTO meetings (`+meetingCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		r.ID, r.AssemblyID, r.Title, r.StartsAt, r.EndsAt, r.Place, r.OnlineURL, r.Status, r.CancelReason,
+		r.Minutes, r.MinutesStatus, r.Sequence, r.CreatedAt, r.UpdatedAt)
+	if err != nil {
+		return fmt.Errorf("insert meeting: %w", err)
+	}
+	return nil
+}
+
+func updateMeeting(ctx context.Context, q sqlx.ExtContext, r meetingRow) error {
+	_, err := exec(ctx, q, `UPDATE meetings SET status = ?, cancel_reason = ?, minutes = ?, minutes_status = ?,
+		sequence = ?, updated_at = ? WHERE id = ?`,
+		r.Status, r.CancelReason, r.Minutes, r.MinutesStatus, r.Sequence, r.UpdatedAt, r.ID)
+	if err != nil {
+		return fmt.Errorf("update meeting %s: %w", r.ID, err)
+	}
+	return nil
+}
+
+func getMeeting(ctx context.Context, q sqlx.ExtContext, assemblyID, id string) (meetingRow, error) {
+	var r meetingRow
+	if err := get(ctx, q, &r, `SELECT `+meetingCols+` FROM meetings WHERE id = ? AND assembly_id = ?`, id, assemblyID); err != nil {
+		return r, notFound(err, "meeting", id)
+	}
+	return r, nil
+}
+
+func listMeetings(ctx context.Context, q sqlx.ExtContext, assemblyID string) ([]meetingRow, error) {
+	var rows []meetingRow
+	if err := sel(ctx, q, &rows, `SELECT `+meetingCols+` FROM meetings WHERE assembly_id = ? ORDER BY starts_at, id`, assemblyID); err != nil {
+		return nil, fmt.Errorf("list meetings: %w", err)
+	}
+	return rows, nil
+}
+
+func replaceAgenda(ctx context.Context, q sqlx.ExtContext, meetingID string, items []AgendaItem) error {
+	if _, err := exec(ctx, q, `DELETE FROM agenda_items WHERE meeting_id = ?`, meetingID); err != nil {
+		return fmt.Errorf("clear agenda: %w", err)
+	}
+	for i, it := range items {
+		if _, err := exec(ctx, q, `INSERT INTO agenda_items (meeting_id, position, title, motion_id) VALUES (?, ?, ?, ?)`,
+			meetingID, i+1, it.Title, it.MotionID); err != nil {
+			return fmt.Errorf("insert agenda item: %w", err)
+		}
+	}
+	return nil
+}
+
+// fillMeetings loads agendas and attendance for the given meetings.
+func fillMeetings(ctx context.Context, q sqlx.ExtContext, ms []Meeting) error {
+	if len(ms) == 0 {
+		return nil
+	}
+	idx := map[string]int{}
+	ids := make([]string, len(ms))
+	for i, m := range ms {
+		idx[m.ID], ids[i] = i, m.ID
+	}
+	var items []struct {
+		MeetingID string `db:"meeting_id"`
+		Title     string `db:"title"`
+		MotionID  string `db:"motion_id"`
+	}
+	query, args, _ := sqlx.In(`SELECT meeting_id, title, motion_id FROM agenda_items WHERE meeting_id IN (?) ORDER BY meeting_id, position`, ids)
+	if err := sel(ctx, q, &items, query, args...); err != nil {
+		return fmt.Errorf("load agendas: %w", err)
+	}
+	for _, it := range items {
+		m := &ms[idx[it.MeetingID]]
+		m.Agenda = append(m.Agenda, AgendaItem{Title: it.Title, MotionID: it.MotionID})
+	}
+	var att []struct {
+		MeetingID string `db:"meeting_id"`
+		UserID    string `db:"user_id"`
+	}
+	query, args, _ = sqlx.In(`SELECT meeting_id, user_id FROM attendance WHERE meeting_id IN (?) ORDER BY meeting_id, user_id`, ids)
+	if err := sel(ctx, q, &att, query, args...); err != nil {
+		return fmt.Errorf("load attendance: %w", err)
+	}
+	for _, a := range att {
+		m := &ms[idx[a.MeetingID]]
+		m.Attendance = append(m.Attendance, a.UserID)
+	}
+	return nil
+}
+
+// --- motions ---
+
+type motionRow struct {
+	ID               string `db:"id"`
+	AssemblyID       string `db:"assembly_id"`
+	Kind             string `db:"kind"`
+	Title            string `db:"title"`
+	Text             string `db:"text"`
+	AuthorID         string `db:"author_id"`
+	State            string `db:"state"`
+	AdviceDueAt      string `db:"advice_due_at"`
+	Secrecy          string `db:"secrecy"`
+	Majority         string `db:"majority"`
+	QuorumPercent    int    `db:"quorum_percent"`
+	QuorumAbsolute   int    `db:"quorum_absolute"`
+	BallotChangeable bool   `db:"ballot_changeable"`
+	MeetingID        string `db:"meeting_id"`
+	Electorate       int    `db:"electorate"`
+	VoteOpenedAt     string `db:"vote_opened_at"`
+	VoteClosedAt     string `db:"vote_closed_at"`
+	Outcome          string `db:"outcome"`
+	Yes              int    `db:"yes_count"`
+	No               int    `db:"no_count"`
+	Abstain          int    `db:"abstain_count"`
+	AnswerStatus     string `db:"answer_status"`
+	AnswerDueAt      string `db:"answer_due_at"`
+	AnswerDecision   string `db:"answer_decision"`
+	AnswerReasoning  string `db:"answer_reasoning"`
+	AnsweredBy       string `db:"answered_by"`
+	AnsweredAt       string `db:"answered_at"`
+	CreatedAt        string `db:"created_at"`
+	UpdatedAt        string `db:"updated_at"`
+}
+
+const motionCols = `id, assembly_id, kind, title, text, author_id, state, advice_due_at, secrecy,
+	majority, quorum_percent, quorum_absolute, ballot_changeable, meeting_id, electorate,
+	vote_opened_at, vote_closed_at, outcome, yes_count, no_count, abstain_count, answer_status,
+	answer_due_at, answer_decision, answer_reasoning, answered_by, answered_at, created_at, updated_at`
+
+func (r motionRow) motion(now time.Time) Motion {
+	m := Motion{
+		ID: r.ID, AssemblyID: r.AssemblyID, Kind: r.Kind, Title: r.Title, Text: r.Text,
+		AuthorID: r.AuthorID, State: r.State, AdviceDueAt: parseOptTime(r.AdviceDueAt),
+		Sponsors: []string{}, CreatedAt: parseTime(r.CreatedAt), UpdatedAt: parseTime(r.UpdatedAt),
+	}
+	if r.VoteOpenedAt != "" {
+		v := &Vote{
+			Secrecy: r.Secrecy, Majority: r.Majority, QuorumPercent: r.QuorumPercent,
+			QuorumAbsolute: r.QuorumAbsolute, BallotChangeable: r.BallotChangeable,
+			MeetingID: r.MeetingID, Electorate: r.Electorate, OpenedAt: parseTime(r.VoteOpenedAt),
+			ClosedAt: parseOptTime(r.VoteClosedAt), Outcome: r.Outcome,
+		}
+		if r.VoteClosedAt != "" {
+			v.Counts = &Counts{Yes: r.Yes, No: r.No, Abstain: r.Abstain}
+		}
+		m.Vote = v
+	}
+	if r.AnswerStatus != "" {
+		due := parseTime(r.AnswerDueAt)
+		a := &Answer{
+			Status: r.AnswerStatus, DueAt: due, Decision: r.AnswerDecision, Reasoning: r.AnswerReasoning,
+			AnsweredBy: r.AnsweredBy, AnsweredAt: parseOptTime(r.AnsweredAt),
+		}
+		switch r.AnswerStatus {
+		case AnswerSubmitted, AnswerAcknowledged:
+			a.Overdue = now.After(due)
+		default:
+			// An answer that came late stays marked, so the record shows it.
+			a.Overdue = a.AnsweredAt != nil && a.AnsweredAt.After(due)
+		}
+		m.Answer = a
+	}
+	return m
+}
+
+func insertMotion(ctx context.Context, q sqlx.ExtContext, r motionRow) error {
+	_, err := exec(ctx, q, `INSERT INTO motions (id, assembly_id, kind, title, text, author_id, state,
+		advice_due_at, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		r.ID, r.AssemblyID, r.Kind, r.Title, r.Text, r.AuthorID, r.State, r.AdviceDueAt, r.CreatedAt, r.UpdatedAt)
+	if err != nil {
+		return fmt.Errorf("insert motion: %w", err)
+	}
+	return nil
+}
+
+// getMotion reads a motion of an assembly; lock is "" or a row-lock clause.
+func getMotion(ctx context.Context, q sqlx.ExtContext, assemblyID, id, lock string) (motionRow, error) {
+	var r motionRow
+	if err := get(ctx, q, &r, `SELECT `+motionCols+` FROM motions WHERE id = ? AND assembly_id = ?`+lock, id, assemblyID); err != nil {
+		return r, notFound(err, "motion", id)
+	}
+	return r, nil
+}
+
+func listMotions(ctx context.Context, q sqlx.ExtContext, assemblyID, state string) ([]motionRow, error) {
+	query, args := `SELECT `+motionCols+` FROM motions WHERE assembly_id = ?`, []any{assemblyID}
+	if state != "" {
+		query += ` AND state = ?`
+		args = append(args, state)
+	}
+	var rows []motionRow
+	if err := sel(ctx, q, &rows, query+` ORDER BY created_at, id`, args...); err != nil {
+		return nil, fmt.Errorf("list motions: %w", err)
+	}
+	return rows, nil
+}
+
+// saveMotion writes every mutable column of a motion.
+func saveMotion(ctx context.Context, q sqlx.ExtContext, r motionRow) error {
+	_, err := exec(ctx, q, `UPDATE motions SET state = ?, secrecy = ?, majority = ?, quorum_percent = ?,
+		quorum_absolute = ?, ballot_changeable = ?, meeting_id = ?, electorate = ?, vote_opened_at = ?,
+		vote_closed_at = ?, outcome = ?, yes_count = ?, no_count = ?, abstain_count = ?, answer_status = ?,
+		answer_due_at = ?, answer_decision = ?, answer_reasoning = ?, answered_by = ?, answered_at = ?,
+		updated_at = ? WHERE id = ?`,
+		r.State, r.Secrecy, r.Majority, r.QuorumPercent, r.QuorumAbsolute, r.BallotChangeable, r.MeetingID,
+		r.Electorate, r.VoteOpenedAt, r.VoteClosedAt, r.Outcome, r.Yes, r.No, r.Abstain, r.AnswerStatus,
+		r.AnswerDueAt, r.AnswerDecision, r.AnswerReasoning, r.AnsweredBy, r.AnsweredAt, r.UpdatedAt, r.ID)
+	if err != nil {
+		return fmt.Errorf("save motion %s: %w", r.ID, err)
+	}
+	return nil
+}
+
+func sponsorsOf(ctx context.Context, q sqlx.ExtContext, motionID string) ([]string, error) {
+	ids := []string{}
+	if err := sel(ctx, q, &ids, `SELECT user_id FROM sponsors WHERE motion_id = ? ORDER BY user_id`, motionID); err != nil {
+		return nil, fmt.Errorf("load sponsors: %w", err)
+	}
+	return ids, nil
+}
+
+func addTimeline(ctx context.Context, q sqlx.ExtContext, motionID string, at time.Time, kind, actor string, detail map[string]any) error {
+	b, err := json.Marshal(detail)
+	if err != nil {
+		return err
+	}
+	if detail == nil {
+		b = []byte("{}")
+	}
+	if _, err := exec(ctx, q, `INSERT INTO timeline (motion_id, at, kind, actor_id, detail) VALUES (?, ?, ?, ?, ?)`,
+		motionID, fmtTime(at), kind, actor, string(b)); err != nil {
+		return fmt.Errorf("add timeline entry: %w", err)
+	}
+	return nil
+}
+
+func timelineOf(ctx context.Context, q sqlx.ExtContext, motionID string) ([]TimelineEntry, error) {
+	var rows []struct {
+		At      string `db:"at"`
+		Kind    string `db:"kind"`
+		ActorID string `db:"actor_id"`
+		Detail  string `db:"detail"`
+	}
+	if err := sel(ctx, q, &rows, `SELECT at, kind, actor_id, detail FROM timeline WHERE motion_id = ? ORDER BY id`, motionID); err != nil {
+		return nil, fmt.Errorf("load timeline: %w", err)
+	}
+	out := make([]TimelineEntry, len(rows))
+	for i, r := range rows {
+		out[i] = TimelineEntry{At: parseTime(r.At), Kind: r.Kind, ActorID: r.ActorID}
+		if r.Detail != "{}" {
+			_ = json.Unmarshal([]byte(r.Detail), &out[i].Detail)
+		}
+	}
+	return out, nil
+}
+
+// --- voting ---
+
+// freezeElectorate copies the members eligible now into the vote's electorate, and
+// returns its size. presentAt limits it to the attendance of a meeting.
+func freezeElectorate(ctx context.Context, q sqlx.ExtContext, assemblyID, motionID, presentAt string, now time.Time) (int, error) {
+	query := `INSERT INTO electorate (motion_id, user_id) SELECT ?, user_id FROM members
+		WHERE assembly_id = ? AND status = 'active' AND (term_end = '' OR term_end > ?)`
+	args := []any{motionID, assemblyID, fmtTime(now)}
+	if presentAt != "" {
+		query += ` AND user_id IN (SELECT user_id FROM attendance WHERE meeting_id = ?)`
+		args = append(args, presentAt)
+	}
+	n, err := exec(ctx, q, query, args...)
+	if err != nil {
+		return 0, fmt.Errorf("freeze electorate: %w", err)
+	}
+	return int(n), nil
+}
+
+// initSecretTally creates every counter row at open, so a ballot only ever updates
+// existing rows and never races another ballot to insert one.
+func initSecretTally(ctx context.Context, q sqlx.ExtContext, motionID string, shards int) error {
+	for s := range shards {
+		for _, c := range Choices {
+			if _, err := exec(ctx, q, `INSERT INTO secret_tally (motion_id, shard, choice, n) VALUES (?, ?, ?, 0)`, motionID, s, c); err != nil {
+				return fmt.Errorf("init tally: %w", err)
+			}
+		}
+	}
+	return nil
+}
+
+func inElectorate(ctx context.Context, q sqlx.ExtContext, motionID, userID string) (bool, error) {
+	var n int
+	if err := get(ctx, q, &n, `SELECT COUNT(*) FROM electorate WHERE motion_id = ? AND user_id = ?`, motionID, userID); err != nil {
+		return false, fmt.Errorf("check electorate: %w", err)
+	}
+	return n > 0, nil
+}
+
+// markVoted records that userID has voted; false when they already had. The primary
+// key makes this exact under any concurrency, on one node or many.
+func markVoted(ctx context.Context, q sqlx.ExtContext, motionID, userID string) (bool, error) {
+	n, err := exec(ctx, q, `INSERT INTO voters (motion_id, user_id) VALUES (?, ?) ON CONFLICT DO NOTHING`, motionID, userID)
+	if err != nil {
+		return false, fmt.Errorf("record voter: %w", err)
+	}
+	return n == 1, nil
+}
+
+// countSecret adds one to choice in a shard. The statement rewrites all three counters
+// of the shard, so on PostgreSQL every counter row of the shard carries the same
+// transaction id afterwards and the row versions do not show which one moved.
+func countSecret(ctx context.Context, q sqlx.ExtContext, motionID string, shard int, choice string) error {
+	n, err := exec(ctx, q, `UPDATE secret_tally SET n = n + CASE WHEN choice = ? THEN 1 ELSE 0 END
+		WHERE motion_id = ? AND shard = ?`, choice, motionID, shard)
+	if err != nil {
+		return fmt.Errorf("count ballot: %w", err)
+	}
+	if n != int64(len(Choices)) {
+		return fmt.Errorf("count ballot: tally shard %d of motion %s has %d rows", shard, motionID, n)
+	}
+	return nil
+}
+
+func putNamedBallot(ctx context.Context, q sqlx.ExtContext, motionID, userID, choice string) error {
+	_, err := exec(ctx, q, `INSERT INTO named_ballots (motion_id, user_id, choice) VALUES (?, ?, ?)
+		ON CONFLICT (motion_id, user_id) DO UPDATE SET choice = excluded.choice`, motionID, userID, choice)
+	if err != nil {
+		return fmt.Errorf("record ballot: %w", err)
+	}
+	return nil
+}
+
+// tally recounts a vote from its stored ballots and checks that the choices add up to
+// the voters, so a lost or doubled ballot is an error rather than a wrong result.
+func tally(ctx context.Context, q sqlx.ExtContext, motionID, secrecy string) (Counts, error) {
+	var rows []struct {
+		Choice string `db:"choice"`
+		N      int    `db:"n"`
+	}
+	query := `SELECT choice, COUNT(*) AS n FROM named_ballots WHERE motion_id = ? GROUP BY choice`
+	if secrecy == SecrecySecret {
+		query = `SELECT choice, SUM(n) AS n FROM secret_tally WHERE motion_id = ? GROUP BY choice`
+	}
+	if err := sel(ctx, q, &rows, query, motionID); err != nil {
+		return Counts{}, fmt.Errorf("tally: %w", err)
+	}
+	var c Counts
+	for _, r := range rows {
+		switch r.Choice {
+		case ChoiceYes:
+			c.Yes = r.N
+		case ChoiceNo:
+			c.No = r.N
+		case ChoiceAbstain:
+			c.Abstain = r.N
+		default:
+			return Counts{}, fmt.Errorf("tally: unknown choice %q stored", r.Choice)
+		}
+	}
+	var voters int
+	if err := get(ctx, q, &voters, `SELECT COUNT(*) FROM voters WHERE motion_id = ?`, motionID); err != nil {
+		return Counts{}, fmt.Errorf("count voters: %w", err)
+	}
+	if voters != c.Total() {
+		return Counts{}, fmt.Errorf("tally: %d voters but %d ballots for motion %s", voters, c.Total(), motionID)
+	}
+	return c, nil
+}
+
+// namedVote is one person's recorded choice in a named vote.
+type namedVote struct {
+	MotionID string `db:"motion_id"`
+	UserID   string `db:"user_id"`
+	Choice   string `db:"choice"`
+}
+
+func namedBallots(ctx context.Context, q sqlx.ExtContext, motionID string) ([]namedVote, error) {
+	var out []namedVote
+	if err := sel(ctx, q, &out, `SELECT motion_id, user_id, choice FROM named_ballots WHERE motion_id = ? ORDER BY user_id`, motionID); err != nil {
+		return nil, fmt.Errorf("load named ballots: %w", err)
+	}
+	return out, nil
+}
+
+// --- outbox ---
+
+type outboxRow struct {
+	ID      string `db:"id"`
+	Type    string `db:"type"`
+	Payload string `db:"payload"`
+	At      string `db:"at"`
+}
+
+func enqueue(ctx context.Context, q sqlx.ExtContext, r outboxRow) error {
+	if _, err := exec(ctx, q, `INSERT INTO outbox (id, type, payload, at) VALUES (?, ?, ?, ?)`, r.ID, r.Type, r.Payload, r.At); err != nil {
+		return fmt.Errorf("enqueue event: %w", err)
+	}
+	return nil
+}
+
+// --- erasure ---
+
+// eraseUser removes a person from the plugin: memberships, attendance and sponsorships
+// go; their name on motions, timelines and answers is blanked; in votes their rows are
+// re-keyed to a pseudonym nobody can trace back, so counted ballots keep counting.
+func eraseUser(ctx context.Context, q sqlx.ExtContext, userID, pseudonym string) error {
+	steps := []struct {
+		query string
+		args  []any
+	}{
+		{`DELETE FROM members WHERE user_id = ?`, []any{userID}},
+		{`DELETE FROM attendance WHERE user_id = ?`, []any{userID}},
+		{`DELETE FROM sponsors WHERE user_id = ?`, []any{userID}},
+		{`UPDATE motions SET author_id = '' WHERE author_id = ?`, []any{userID}},
+		{`UPDATE motions SET answered_by = '' WHERE answered_by = ?`, []any{userID}},
+		{`UPDATE timeline SET actor_id = '' WHERE actor_id = ?`, []any{userID}},
+		{`UPDATE electorate SET user_id = ? WHERE user_id = ?`, []any{pseudonym, userID}},
+		{`UPDATE voters SET user_id = ? WHERE user_id = ?`, []any{pseudonym, userID}},
+		{`UPDATE named_ballots SET user_id = ? WHERE user_id = ?`, []any{pseudonym, userID}},
+	}
+	for _, s := range steps {
+		if _, err := exec(ctx, q, s.query, s.args...); err != nil {
+			return fmt.Errorf("erase user (%s): %w", strings.Fields(s.query)[0], err)
+		}
+	}
+	return nil
+}
