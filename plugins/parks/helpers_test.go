@@ -1,0 +1,410 @@
+package parks
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+	_ "github.com/lib/pq"
+
+	"github.com/kvarter/kvarter/sdk"
+	"github.com/kvarter/kvarter/sdk/store"
+)
+
+// Store variants the storage tests run on.
+const (
+	variantSQLite   = "sqlite"
+	variantPostgres = "postgres"
+	// variantPostgresLock is PostgreSQL without the exclusion constraint,
+	// as when btree_gist is missing: the park-lock fallback alone.
+	variantPostgresLock = "postgres_lock"
+)
+
+// eachStore runs fn on a fresh SQLite store, and — when
+// KVARTER_TEST_DATABASE_URL is set — on a throwaway PostgreSQL schema,
+// dropped afterwards. With withFallback it also runs on PostgreSQL with
+// the exclusion constraint removed.
+func eachStore(t *testing.T, withFallback bool, fn func(t *testing.T, variant string, cfg sdk.StoreConfig)) {
+	t.Helper()
+	t.Run(variantSQLite, func(t *testing.T) {
+		fn(t, variantSQLite, sdk.StoreConfig{Dialect: sdk.DialectSQLite, DSN: "file:" + filepath.Join(t.TempDir(), "parks.db")})
+	})
+	variants := []string{variantPostgres}
+	if withFallback {
+		variants = append(variants, variantPostgresLock)
+	}
+	for _, v := range variants {
+		t.Run(v, func(t *testing.T) {
+			cfg := postgresSchema(t)
+			fn(t, v, cfg)
+		})
+	}
+}
+
+var gistOnce sync.Once
+
+// postgresSchema creates a throwaway schema. The exclusion constraint
+// needs btree_gist; the host installs it in production (the plugin's role
+// cannot), so the test installs it in public when it may.
+func postgresSchema(t *testing.T) sdk.StoreConfig {
+	t.Helper()
+	url := os.Getenv("KVARTER_TEST_DATABASE_URL")
+	if url == "" {
+		t.Skip("KVARTER_TEST_DATABASE_URL not set")
+	}
+	admin, err := sqlx.Open("postgres", url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	gistOnce.Do(func() {
+		if _, err := admin.Exec(`CREATE EXTENSION IF NOT EXISTS btree_gist WITH SCHEMA public`); err != nil {
+			t.Logf("btree_gist unavailable, PostgreSQL runs on the park-lock fallback: %v", err)
+		}
+	})
+	schema := fmt.Sprintf("plugin_parks_test_%d", time.Now().UnixNano())
+	if _, err := admin.Exec(`CREATE SCHEMA ` + schema); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		defer admin.Close()
+		if _, err := admin.Exec(`DROP SCHEMA ` + schema + ` CASCADE`); err != nil {
+			t.Error(err)
+		}
+	})
+	return sdk.StoreConfig{Dialect: sdk.DialectPostgres, DSN: url, Schema: schema}
+}
+
+// clock is a settable test clock.
+type clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+func (c *clock) Set(t time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = t
+}
+
+// fakeHost is an in-process sdk.Host for service and handler tests: roles
+// per user and domain, a permission table per role, organisations and
+// neighbourhoods, and a record of published events.
+type fakeHost struct {
+	mu     sync.Mutex
+	roles  map[string]map[string][]string // user → domain → roles
+	perms  map[string][]string            // role → permissions
+	orgs   map[string]sdk.Organisation
+	nbhs   map[string]sdk.Neighbourhood
+	events []sdk.Event
+	audits []sdk.AuditEntry
+}
+
+func newFakeHost() *fakeHost {
+	return &fakeHost{
+		roles: map[string]map[string][]string{},
+		perms: map[string][]string{
+			"city_admin":         {"*"},
+			"org_representative": {PermBookingRequest},
+			"resident":           {PermBookingRequest},
+			"coordinator":        {PermParkManage},
+			RoleParkManager:      {PermAreaManage, PermBookingApprove},
+		},
+		orgs: map[string]sdk.Organisation{},
+		nbhs: map[string]sdk.Neighbourhood{},
+	}
+}
+
+func (h *fakeHost) grant(user, domain, role string) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.roles[user] == nil {
+		h.roles[user] = map[string][]string{}
+	}
+	h.roles[user][domain] = append(h.roles[user][domain], role)
+}
+
+func (h *fakeHost) Users(_ context.Context, ids []string) ([]sdk.User, error) {
+	out := []sdk.User{}
+	for _, id := range ids {
+		out = append(out, sdk.User{ID: id, DisplayName: id})
+	}
+	return out, nil
+}
+
+func (h *fakeHost) Neighbourhoods(_ context.Context, ids []string) ([]sdk.Neighbourhood, error) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	var out []sdk.Neighbourhood
+	for _, id := range ids {
+		if n, ok := h.nbhs[id]; ok {
+			out = append(out, n)
+		}
+	}
+	return out, nil
+}
+
+func (h *fakeHost) Memberships(context.Context, []string) ([]sdk.Membership, error) { return nil, nil }
+
+func (h *fakeHost) Organisations(_ context.Context, ids []string) ([]sdk.Organisation, error) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	var out []sdk.Organisation
+	for _, id := range ids {
+		if o, ok := h.orgs[id]; ok {
+			out = append(out, o)
+		}
+	}
+	return out, nil
+}
+
+// Can follows the core's rule: a role in city holds in every domain.
+func (h *fakeHost) Can(_ context.Context, user, perm, domain string) (bool, error) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for _, d := range []string{domain, sdk.DomainCity} {
+		for _, role := range h.roles[user][d] {
+			if slices.Contains(h.perms[role], perm) || slices.Contains(h.perms[role], "*") {
+				return true, nil
+			}
+		}
+	}
+	return false, nil
+}
+
+func (h *fakeHost) Publish(_ context.Context, e sdk.Event) error {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.events = append(h.events, e)
+	return nil
+}
+
+func (h *fakeHost) Audit(_ context.Context, e sdk.AuditEntry) error {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.audits = append(h.audits, e)
+	return nil
+}
+
+func (h *fakeHost) published(typ string) []BookingEvent {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	var out []BookingEvent
+	for _, e := range h.events {
+		if e.Type == typ {
+			var be BookingEvent
+			if err := json.Unmarshal(e.Payload, &be); err != nil {
+				panic(err)
+			}
+			out = append(out, be)
+		}
+	}
+	return out
+}
+
+// world is a configured, migrated plugin with a park and people.
+type world struct {
+	t       *testing.T
+	plugin  *Plugin
+	svc     *Service
+	host    *fakeHost
+	clock   *clock
+	variant string
+
+	admin, manager, rep, rep2, resident, stranger sdk.Principal
+	park                                          *Park
+	whole, meadow, stage, playground              *Area
+}
+
+// Test fixtures: people and places.
+const (
+	nbhID  = "nbh-1"
+	orgID  = "org-1"
+	org2ID = "org-2"
+)
+
+// monday0900 is "now" in most tests: Monday 2 June 2025, 09:00 in
+// Helsinki (UTC+3 in summer).
+var monday0900 = time.Date(2025, 6, 2, 6, 0, 0, 0, time.UTC)
+
+func newWorld(t *testing.T, variant string, cfg sdk.StoreConfig, settings map[string]string) *world {
+	t.Helper()
+	ctx := context.Background()
+	host := newFakeHost()
+	clk := &clock{t: monday0900}
+	p := newPlugin(clk.Now)
+	if settings == nil {
+		settings = map[string]string{}
+	}
+	if _, ok := settings[SettingDefaultSupport]; !ok {
+		settings[SettingDefaultSupport] = "chairs=50,tables=10,sound_system=1"
+	}
+	err := p.Configure(ctx, sdk.Env{Settings: settings, Store: cfg, Host: host, CityTimeZone: "Europe/Helsinki"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { p.db.Close() })
+	if err := store.Migrate(ctx, p.db, p.Migrations()); err != nil {
+		t.Fatal(err)
+	}
+	if variant == variantPostgresLock {
+		if _, err := p.db.Exec(`ALTER TABLE booking_occupancy DROP CONSTRAINT IF EXISTS booking_occupancy_no_overlap`); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := p.Activate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	w := &world{t: t, plugin: p, svc: p.svc, host: host, clock: clk, variant: variant}
+	host.nbhs[nbhID] = sdk.Neighbourhood{ID: nbhID, Name: "Kadıköy"}
+	host.orgs[orgID] = sdk.Organisation{ID: orgID, Name: "Art Collective", Verified: true, Representatives: []string{"rep"}}
+	host.orgs[org2ID] = sdk.Organisation{ID: org2ID, Name: "Play Club", Verified: true, Representatives: []string{"rep2"}}
+	host.orgs["org-unverified"] = sdk.Organisation{ID: "org-unverified", Name: "New Group", Representatives: []string{"rep"}}
+	w.admin = sdk.Principal{UserID: "admin", Roles: map[string][]string{"city": {"city_admin"}}}
+	host.grant("admin", "city", "city_admin")
+	w.manager = sdk.Principal{UserID: "manager"}
+	host.grant("manager", "nbh:"+nbhID, RoleParkManager)
+	w.rep = sdk.Principal{UserID: "rep", Organisations: []sdk.OrgMembership{{OrganisationID: orgID, Role: "representative", Verified: true}}}
+	host.grant("rep", "org:"+orgID, "org_representative")
+	host.grant("rep", "org:org-unverified", "org_representative")
+	w.rep2 = sdk.Principal{UserID: "rep2", Organisations: []sdk.OrgMembership{{OrganisationID: org2ID, Role: "representative", Verified: true}}}
+	host.grant("rep2", "org:"+org2ID, "org_representative")
+	w.resident = sdk.Principal{UserID: "resident", Neighbourhoods: []string{nbhID}}
+	host.grant("resident", "nbh:"+nbhID, "resident")
+	w.stranger = sdk.Principal{UserID: "stranger"}
+
+	w.park = w.must(w.svc.CreatePark(ctx, w.admin, ParkInput{Name: "Living Park", NeighbourhoodID: nbhID}))
+	hours := dailyHours("08:00", "20:00")
+	rules := RulesDoc{SlotGranularityMinutes: 30, MinDurationMinutes: 60, MaxDurationMinutes: 480,
+		MinNoticeMinutes: 24 * 60, BookingHorizonDays: 180}
+	w.whole = w.area("Whole park", "", 1000, hours, rules)
+	w.meadow = w.area("Meadow", w.whole.ID, 300, hours, rules)
+	w.stage = w.area("Stage", w.meadow.ID, 100, hours, rules)
+	w.playground = w.area("Playground", w.whole.ID, 50, hours, rules)
+	return w
+}
+
+func (w *world) must(p *Park, err error) *Park {
+	w.t.Helper()
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	return p
+}
+
+func (w *world) area(name, parent string, capacity int, hours HoursDoc, rules RulesDoc) *Area {
+	w.t.Helper()
+	a, err := w.svc.CreateArea(context.Background(), w.admin, w.park.ID,
+		AreaInput{Name: name, ParentID: parent, Capacity: capacity, OpeningHours: &hours, Rules: rules})
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	return a
+}
+
+func dailyHours(open, close string) HoursDoc {
+	week := map[string][]RangeDoc{}
+	for _, d := range []string{"monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"} {
+		week[d] = []RangeDoc{{open, close}}
+	}
+	return HoursDoc{Periods: []PeriodDoc{{Name: "all year", From: "01-01", To: "12-31", Week: week}}}
+}
+
+// at returns the RFC 3339 form of a Helsinki wall time in June 2025.
+func at(day, hour, minute int) string {
+	loc, _ := time.LoadLocation("Europe/Helsinki")
+	return time.Date(2025, 6, day, hour, minute, 0, 0, loc).Format(time.RFC3339)
+}
+
+// request asks for area from h1 to h2 on a June day, as rep.
+func (w *world) request(pr sdk.Principal, org string, area *Area, day, h1, h2 int, mod ...func(*BookingInput)) (*Booking, error) {
+	w.t.Helper()
+	in := BookingInput{AreaID: area.ID, OrganisationID: org, Start: at(day, h1, 0), End: at(day, h2, 0),
+		Title: "Open workshop", Category: "workshop", ExpectedAttendance: 20, Public: true,
+		Contact: Contact{Name: "Ayşe", Email: "ayse@example.org"}}
+	for _, m := range mod {
+		m(&in)
+	}
+	return w.svc.RequestBooking(context.Background(), pr, w.park.ID, in)
+}
+
+func (w *world) mustRequest(pr sdk.Principal, org string, area *Area, day, h1, h2 int, mod ...func(*BookingInput)) *Booking {
+	w.t.Helper()
+	b, err := w.request(pr, org, area, day, h1, h2, mod...)
+	if err != nil {
+		w.t.Fatalf("request: %v", err)
+	}
+	return b
+}
+
+func (w *world) approve(id string) (*Booking, error) {
+	return w.svc.Approve(context.Background(), w.manager, w.park.ID, id)
+}
+
+func (w *world) mustApprove(id string) *Booking {
+	w.t.Helper()
+	b, err := w.approve(id)
+	if err != nil {
+		w.t.Fatalf("approve: %v", err)
+	}
+	return b
+}
+
+func (w *world) booking(id string) *Booking {
+	w.t.Helper()
+	b, err := w.svc.GetBooking(context.Background(), w.manager, w.park.ID, id)
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	return b
+}
+
+// wantErr checks err's code and, when rule is set, the rule it names.
+func wantErr(t *testing.T, err error, code, rule string) {
+	t.Helper()
+	e, ok := err.(*Error)
+	if !ok {
+		t.Fatalf("err = %v (%T), want *Error %s/%s", err, err, code, rule)
+	}
+	if e.Code != code || (rule != "" && e.Fields["rule"] != rule) {
+		t.Fatalf("err = %s %v, want %s rule %s", e.Code, e, code, rule)
+	}
+}
+
+// overlappingApproved is the invariant query: pairs of approved bookings
+// or closures whose occupancy rows clash. It must always be empty.
+func overlappingApproved(t *testing.T, db *store.DB) int {
+	t.Helper()
+	var n int
+	err := db.Get(&n, `SELECT COUNT(*) FROM booking_occupancy a
+		JOIN booking_occupancy b ON a.area_id = b.area_id AND a.booking_id < b.booking_id
+			AND a.self <> b.self AND a.lo < b.hi AND b.lo < a.hi
+		JOIN bookings ba ON ba.id = a.booking_id JOIN bookings bb ON bb.id = b.booking_id
+		WHERE ba.status = 'approved' AND bb.status = 'approved'`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+func containsAll(s string, parts ...string) bool {
+	for _, p := range parts {
+		if !strings.Contains(s, p) {
+			return false
+		}
+	}
+	return true
+}

@@ -1,0 +1,380 @@
+package parks
+
+import (
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/kvarter/kvarter/sdk"
+)
+
+// maxBody bounds request bodies; the host has its own limit, this one
+// protects the plugin when run by something else.
+const maxBody = 1 << 20
+
+// handler serves the plugin's routes: each parses, calls one service
+// method and renders.
+type handler struct {
+	svc *Service
+	mux *http.ServeMux
+}
+
+func newHandler(svc *Service) *handler {
+	h := &handler{svc: svc, mux: http.NewServeMux()}
+	m := h.mux
+	m.HandleFunc("GET /api/v1/parks", h.listParks)
+	m.HandleFunc("POST /api/v1/parks", h.createPark)
+	m.HandleFunc("GET /api/v1/parks/events", h.events)
+	m.HandleFunc("GET /api/v1/parks/events.ics", h.feed)
+	m.HandleFunc("GET /api/v1/parks/{id}", h.getPark)
+	m.HandleFunc("PUT /api/v1/parks/{id}/support-items", h.setSupportItems)
+	m.HandleFunc("GET /api/v1/parks/{id}/areas", h.listAreas)
+	m.HandleFunc("POST /api/v1/parks/{id}/areas", h.createArea)
+	m.HandleFunc("GET /api/v1/parks/{id}/areas/{areaID}/availability", h.availability)
+	m.HandleFunc("GET /api/v1/parks/{id}/bookings", h.listBookings)
+	m.HandleFunc("POST /api/v1/parks/{id}/bookings", h.requestBooking)
+	m.HandleFunc("GET /api/v1/parks/{id}/bookings/{bookingID}", h.getBooking)
+	m.HandleFunc("POST /api/v1/parks/{id}/bookings/{bookingID}/approve", h.approve)
+	m.HandleFunc("POST /api/v1/parks/{id}/bookings/{bookingID}/reject", h.reject)
+	m.HandleFunc("POST /api/v1/parks/{id}/bookings/{bookingID}/cancel", h.cancel)
+	m.HandleFunc("POST /api/v1/parks/{id}/closures", h.createClosure)
+	m.HandleFunc("GET /api/v1/parks/{id}/events", h.parkEvents)
+	m.HandleFunc("GET /api/v1/parks/{id}/events.ics", h.parkFeed)
+	m.HandleFunc("GET /api/v1/parks/{id}/events/{eventID}", h.eventLD)
+	return h
+}
+
+func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	h.mux.ServeHTTP(w, r)
+}
+
+// list is the shape of every paginated list.
+type list[T any] struct {
+	Items      []T    `json:"items"`
+	NextCursor string `json:"next_cursor"`
+}
+
+func (h *handler) listParks(w http.ResponseWriter, r *http.Request) {
+	parks, err := h.svc.ListParks(r.Context(), r.URL.Query().Get("neighbourhood_id"))
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, list[*Park]{Items: parks})
+}
+
+func (h *handler) createPark(w http.ResponseWriter, r *http.Request) {
+	var in ParkInput
+	if !h.decode(w, r, &in) {
+		return
+	}
+	p, err := h.svc.CreatePark(r.Context(), sdk.PrincipalFrom(r.Context()), in)
+	h.render(w, r, http.StatusCreated, p, err)
+}
+
+func (h *handler) getPark(w http.ResponseWriter, r *http.Request) {
+	p, err := h.svc.GetPark(r.Context(), r.PathValue("id"))
+	h.render(w, r, http.StatusOK, p, err)
+}
+
+func (h *handler) setSupportItems(w http.ResponseWriter, r *http.Request) {
+	var in map[string]int
+	if !h.decode(w, r, &in) {
+		return
+	}
+	p, err := h.svc.SetSupportItems(r.Context(), sdk.PrincipalFrom(r.Context()), r.PathValue("id"), in)
+	h.render(w, r, http.StatusOK, p, err)
+}
+
+func (h *handler) listAreas(w http.ResponseWriter, r *http.Request) {
+	areas, err := h.svc.ListAreas(r.Context(), r.PathValue("id"))
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, list[*Area]{Items: areas})
+}
+
+func (h *handler) createArea(w http.ResponseWriter, r *http.Request) {
+	var in AreaInput
+	if !h.decode(w, r, &in) {
+		return
+	}
+	a, err := h.svc.CreateArea(r.Context(), sdk.PrincipalFrom(r.Context()), r.PathValue("id"), in)
+	h.render(w, r, http.StatusCreated, a, err)
+}
+
+func (h *handler) availability(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	from, err := queryTime(q.Get("from"), "from")
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	to, err := queryTime(q.Get("to"), "to")
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	av, err := h.svc.Availability(r.Context(), r.PathValue("id"), r.PathValue("areaID"), from, to)
+	h.render(w, r, http.StatusOK, av, err)
+}
+
+func (h *handler) listBookings(w http.ResponseWriter, r *http.Request) {
+	limit, offset, err := paging(r)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	items, err := h.svc.ListBookings(r.Context(), sdk.PrincipalFrom(r.Context()), r.PathValue("id"),
+		ListFilter{Status: r.URL.Query().Get("status"), Limit: limit + 1, Offset: offset})
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, page(items, limit, offset))
+}
+
+func (h *handler) requestBooking(w http.ResponseWriter, r *http.Request) {
+	var in BookingInput
+	if !h.decode(w, r, &in) {
+		return
+	}
+	b, err := h.svc.RequestBooking(r.Context(), sdk.PrincipalFrom(r.Context()), r.PathValue("id"), in)
+	h.render(w, r, http.StatusCreated, b, err)
+}
+
+func (h *handler) getBooking(w http.ResponseWriter, r *http.Request) {
+	b, err := h.svc.GetBooking(r.Context(), sdk.PrincipalFrom(r.Context()), r.PathValue("id"), r.PathValue("bookingID"))
+	h.render(w, r, http.StatusOK, b, err)
+}
+
+func (h *handler) approve(w http.ResponseWriter, r *http.Request) {
+	b, err := h.svc.Approve(r.Context(), sdk.PrincipalFrom(r.Context()), r.PathValue("id"), r.PathValue("bookingID"))
+	h.render(w, r, http.StatusOK, b, err)
+}
+
+// decision is the body of reject and cancel.
+type decision struct {
+	Reason string `json:"reason"`
+}
+
+func (h *handler) reject(w http.ResponseWriter, r *http.Request) {
+	var in decision
+	if !h.decode(w, r, &in) {
+		return
+	}
+	b, err := h.svc.Reject(r.Context(), sdk.PrincipalFrom(r.Context()), r.PathValue("id"), r.PathValue("bookingID"), in.Reason)
+	h.render(w, r, http.StatusOK, b, err)
+}
+
+func (h *handler) cancel(w http.ResponseWriter, r *http.Request) {
+	var in decision
+	if !h.decode(w, r, &in) {
+		return
+	}
+	b, err := h.svc.Cancel(r.Context(), sdk.PrincipalFrom(r.Context()), r.PathValue("id"), r.PathValue("bookingID"), in.Reason)
+	h.render(w, r, http.StatusOK, b, err)
+}
+
+func (h *handler) createClosure(w http.ResponseWriter, r *http.Request) {
+	var in ClosureInput
+	if !h.decode(w, r, &in) {
+		return
+	}
+	b, err := h.svc.CreateClosure(r.Context(), sdk.PrincipalFrom(r.Context()), r.PathValue("id"), in)
+	h.render(w, r, http.StatusCreated, b, err)
+}
+
+func (h *handler) calendarFilter(r *http.Request) (CalendarFilter, int, error) {
+	q := r.URL.Query()
+	f := CalendarFilter{ParkID: q.Get("park_id"), NeighbourhoodID: q.Get("neighbourhood_id")}
+	if id := r.PathValue("id"); id != "" {
+		f.ParkID = id
+	}
+	var err error
+	if v := q.Get("from"); v != "" {
+		if f.From, err = queryTime(v, "from"); err != nil {
+			return f, 0, err
+		}
+	}
+	if v := q.Get("to"); v != "" {
+		if f.To, err = queryTime(v, "to"); err != nil {
+			return f, 0, err
+		}
+	}
+	limit, offset, err := paging(r)
+	f.Limit, f.Offset = limit+1, offset
+	return f, limit, err
+}
+
+func (h *handler) events(w http.ResponseWriter, r *http.Request) {
+	f, limit, err := h.calendarFilter(r)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	items, err := h.svc.PublicEvents(r.Context(), f)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, page(items, limit, f.Offset))
+}
+
+func (h *handler) parkEvents(w http.ResponseWriter, r *http.Request) { h.events(w, r) }
+
+func (h *handler) feed(w http.ResponseWriter, r *http.Request) {
+	f, _, err := h.calendarFilter(r)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	// A feed is a whole calendar, not a page.
+	f.Limit, f.Offset = maxFeedEvents, 0
+	name := "Park events"
+	if f.ParkID != "" {
+		if p, err := h.svc.GetPark(r.Context(), f.ParkID); err == nil {
+			name = p.Name + " events"
+		}
+	}
+	body, err := h.svc.Feed(r.Context(), f, name)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	w.Header().Set("Content-Type", "text/calendar; charset=utf-8")
+	w.WriteHeader(http.StatusOK)
+	_, _ = w.Write(body)
+}
+
+func (h *handler) parkFeed(w http.ResponseWriter, r *http.Request) { h.feed(w, r) }
+
+func (h *handler) eventLD(w http.ResponseWriter, r *http.Request) {
+	e, err := h.svc.PublicEvent(r.Context(), r.PathValue("id"), r.PathValue("eventID"))
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	w.Header().Set("Content-Type", "application/ld+json")
+	w.WriteHeader(http.StatusOK)
+	_ = json.NewEncoder(w).Encode(e.JSONLD)
+}
+
+// --- helpers ---
+
+func queryTime(v, name string) (time.Time, error) {
+	if v == "" {
+		return time.Time{}, &Error{Code: EInvalid, Malformed: true, Message: name + ": required",
+			Fields: map[string]string{name: "required, an RFC 3339 time"}}
+	}
+	t, err := time.Parse(time.RFC3339, v)
+	if err != nil {
+		return time.Time{}, &Error{Code: EInvalid, Malformed: true, Message: name + ": want an RFC 3339 time",
+			Fields: map[string]string{name: "want an RFC 3339 time such as 2025-06-07T10:00:00+03:00"}}
+	}
+	return t, nil
+}
+
+// paging reads limit and the opaque cursor (an encoded offset).
+func paging(r *http.Request) (limit, offset int, err error) {
+	q := r.URL.Query()
+	limit = defaultListLimit
+	if v := q.Get("limit"); v != "" {
+		if limit, err = strconv.Atoi(v); err != nil || limit < 1 || limit > maxListLimit {
+			return 0, 0, &Error{Code: EInvalid, Malformed: true, Message: "limit: 1 to " + strconv.Itoa(maxListLimit),
+				Fields: map[string]string{"limit": "1 to " + strconv.Itoa(maxListLimit)}}
+		}
+	}
+	if c := q.Get("cursor"); c != "" {
+		raw, derr := base64.RawURLEncoding.DecodeString(c)
+		s, ok := strings.CutPrefix(string(raw), "o:")
+		if offset, err = strconv.Atoi(s); derr != nil || !ok || err != nil || offset < 0 {
+			return 0, 0, &Error{Code: EInvalid, Malformed: true, Message: "cursor: not a cursor this API gave out",
+				Fields: map[string]string{"cursor": "invalid"}}
+		}
+	}
+	return limit, offset, nil
+}
+
+// page trims a result fetched with limit+1 rows and sets the cursor when
+// there is more.
+func page[T any](items []T, limit, offset int) list[T] {
+	out := list[T]{Items: items}
+	if len(items) > limit {
+		out.Items = items[:limit]
+		out.NextCursor = base64.RawURLEncoding.EncodeToString([]byte("o:" + strconv.Itoa(offset+limit)))
+	}
+	if out.Items == nil {
+		out.Items = []T{}
+	}
+	return out
+}
+
+func (h *handler) decode(w http.ResponseWriter, r *http.Request, v any) bool {
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
+	if err != nil {
+		h.fail(w, r, malformed("request body too large or unreadable"))
+		return false
+	}
+	dec := json.NewDecoder(strings.NewReader(string(body)))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		msg := "request body is not valid JSON for this route"
+		var ute *json.UnmarshalTypeError
+		if errors.As(err, &ute) {
+			msg = fmt.Sprintf("%s: want %s", ute.Field, ute.Type)
+		} else if strings.HasPrefix(err.Error(), "json: unknown field") {
+			msg = strings.TrimPrefix(err.Error(), "json: ")
+		}
+		h.fail(w, r, malformed("%s", msg))
+		return false
+	}
+	return true
+}
+
+func (h *handler) render(w http.ResponseWriter, r *http.Request, status int, v any, err error) {
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	writeJSON(w, status, v)
+}
+
+// errorBody is the core's error format.
+type errorBody struct {
+	Error struct {
+		Code    string            `json:"code"`
+		Message string            `json:"message"`
+		Fields  map[string]string `json:"fields,omitempty"`
+	} `json:"error"`
+}
+
+// fail answers with err. Only internal errors are logged, and their text
+// never leaves the plugin: the caller gets the request id to quote.
+func (h *handler) fail(w http.ResponseWriter, r *http.Request, err error) {
+	var e *Error
+	var body errorBody
+	status := http.StatusInternalServerError
+	if errors.As(err, &e) {
+		status = e.status()
+		body.Error.Code, body.Error.Message, body.Error.Fields = e.Code, e.Message, e.Fields
+	} else {
+		id := sdk.RequestIDFrom(r.Context())
+		h.svc.log.ErrorContext(r.Context(), "request failed", "request_id", id, "method", r.Method, "path", r.URL.Path, "error", err)
+		body.Error.Code, body.Error.Message = EInternal, "internal error (request "+id+")"
+	}
+	writeJSON(w, status, body)
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}

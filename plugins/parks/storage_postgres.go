@@ -1,0 +1,50 @@
+package parks
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/lib/pq"
+)
+
+// PostgreSQL-only SQL.
+
+// pgConstraintExists asks whether the exclusion constraint was created in
+// the plugin's schema; the migration creates it only when btree_gist is
+// installed.
+const pgConstraintExists = `SELECT COUNT(*) FROM pg_constraint c
+	JOIN pg_namespace n ON n.oid = c.connamespace
+	WHERE c.conname = 'booking_occupancy_no_overlap' AND n.nspname = current_schema()`
+
+// pgLockPark serialises the approval workflow of one park across every
+// node: status changes, the rejection of colliding requests, the overlap
+// check and equipment allocation all happen under it. Without btree_gist
+// it is the guard; with it, the exclusion constraint still holds whatever
+// code writes the table.
+const pgLockPark = `SELECT id FROM parks WHERE id = $1 FOR UPDATE`
+
+func pgDetectGuard(ctx context.Context, q queryer) (string, error) {
+	var n int
+	if err := q.GetContext(ctx, &n, pgConstraintExists); err != nil {
+		return "", fmt.Errorf("detect overlap guard: %w", err)
+	}
+	if n > 0 {
+		return GuardExclusion, nil
+	}
+	return GuardParkLock, nil
+}
+
+func pgLock(ctx context.Context, q queryer, parkID string) error {
+	var id string
+	if err := q.GetContext(ctx, &id, pgLockPark, parkID); err != nil {
+		return fmt.Errorf("lock park %s: %w", parkID, err)
+	}
+	return nil
+}
+
+// pgIsExclusionViolation reports SQLSTATE 23P01 exclusion_violation.
+func pgIsExclusionViolation(err error) bool {
+	var pe *pq.Error
+	return errors.As(err, &pe) && pe.Code == "23P01"
+}
