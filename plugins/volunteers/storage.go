@@ -1,0 +1,659 @@
+package volunteers
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+
+	"github.com/kvarter/kvarter/sdk/store"
+)
+
+// All SQL of the plugin lives in this file. Queries use "?" and go through Rebind, so
+// one text serves SQLite and PostgreSQL; the one dialect difference (locking a shift row)
+// is in lockShift.
+
+// timeFormat stores instants as UTC text with second precision: it sorts as a string,
+// which keeps range queries identical on both databases.
+const timeFormat = "2006-01-02T15:04:05Z"
+
+func ts(t time.Time) string { return t.UTC().Format(timeFormat) }
+
+func parseTS(s string) time.Time {
+	t, _ := time.Parse(timeFormat, s)
+	return t
+}
+
+func jsonText(v any) string {
+	b, _ := json.Marshal(v)
+	return string(b)
+}
+
+func fromJSON[T any](s string) T {
+	var v T
+	_ = json.Unmarshal([]byte(s), &v)
+	return v
+}
+
+// queryer is a *sqlx.DB or *sqlx.Tx.
+type queryer interface {
+	sqlx.ExtContext
+	GetContext(ctx context.Context, dest any, query string, args ...any) error
+	SelectContext(ctx context.Context, dest any, query string, args ...any) error
+}
+
+// storage wraps the plugin's store. Exported service methods own transactions and pass
+// the tx to these helpers.
+type storage struct {
+	db *store.DB
+}
+
+// inTx runs fn in a transaction. On SQLite the store's DSN begins transactions
+// IMMEDIATE, so a transaction holds the single write lock from its first statement and
+// concurrent writers queue on the busy timeout instead of failing.
+func (s *storage) inTx(ctx context.Context, fn func(tx *sqlx.Tx) error) error {
+	tx, err := s.db.BeginTxx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("begin: %w", err)
+	}
+	defer tx.Rollback()
+	if err := fn(tx); err != nil {
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("commit: %w", err)
+	}
+	return nil
+}
+
+func (s *storage) rb(q string) string { return s.db.Rebind(q) }
+
+// bumpVersion marks the match index stale on every node.
+func (s *storage) bumpVersion(ctx context.Context, q queryer) error {
+	if _, err := q.ExecContext(ctx, `UPDATE index_version SET version = version + 1 WHERE id = 1`); err != nil {
+		return fmt.Errorf("bump index version: %w", err)
+	}
+	return nil
+}
+
+func (s *storage) version(ctx context.Context) (int64, error) {
+	var v int64
+	if err := s.db.GetContext(ctx, &v, `SELECT version FROM index_version WHERE id = 1`); err != nil {
+		return 0, fmt.Errorf("index version: %w", err)
+	}
+	return v, nil
+}
+
+// Skills.
+
+type skillRow struct {
+	ID    string `db:"id"`
+	Names string `db:"names"`
+}
+
+func (s *storage) skills(ctx context.Context) ([]Skill, error) {
+	var rows []skillRow
+	if err := s.db.SelectContext(ctx, &rows, `SELECT id, names FROM skills ORDER BY id`); err != nil {
+		return nil, fmt.Errorf("list skills: %w", err)
+	}
+	out := make([]Skill, len(rows))
+	for i, r := range rows {
+		out[i] = Skill{ID: r.ID, Names: fromJSON[map[string]string](r.Names)}
+	}
+	return out, nil
+}
+
+func (s *storage) putSkill(ctx context.Context, sk Skill, now time.Time) error {
+	q := s.rb(`INSERT INTO skills (id, names, updated_at) VALUES (?, ?, ?)
+		ON CONFLICT (id) DO UPDATE SET names = excluded.names, updated_at = excluded.updated_at`)
+	if _, err := s.db.ExecContext(ctx, q, sk.ID, jsonText(sk.Names), ts(now)); err != nil {
+		return fmt.Errorf("put skill %s: %w", sk.ID, err)
+	}
+	return nil
+}
+
+// Profiles.
+
+type profileRow struct {
+	UserID         string `db:"user_id"`
+	Skills         string `db:"skills"`
+	Tags           string `db:"tags"`
+	Languages      string `db:"languages"`
+	Availability   string `db:"availability"`
+	Unavailable    string `db:"unavailable"`
+	Neighbourhoods string `db:"neighbourhoods"`
+	MaxWeekly      int    `db:"max_weekly_minutes"`
+	BirthDate      string `db:"birth_date"`
+	CheckStatus    string `db:"check_status"`
+	CheckExpires   string `db:"check_expires"`
+	CreatedAt      string `db:"created_at"`
+	UpdatedAt      string `db:"updated_at"`
+}
+
+const profileCols = `user_id, skills, tags, languages, availability, unavailable, neighbourhoods,
+	max_weekly_minutes, birth_date, check_status, check_expires, created_at, updated_at`
+
+func (r profileRow) profile() Profile {
+	return Profile{
+		UserID:           r.UserID,
+		Skills:           fromJSON[[]string](r.Skills),
+		Tags:             fromJSON[[]string](r.Tags),
+		Languages:        fromJSON[[]string](r.Languages),
+		Availability:     fromJSON[[]AvailabilityWindow](r.Availability),
+		UnavailableDates: fromJSON[[]string](r.Unavailable),
+		Neighbourhoods:   fromJSON[[]string](r.Neighbourhoods),
+		MaxHoursPerWeek:  r.MaxWeekly / 60,
+		BirthDate:        r.BirthDate,
+		BackgroundCheck:  BackgroundCheck{Status: r.CheckStatus, Expires: r.CheckExpires},
+		CreatedAt:        parseTS(r.CreatedAt),
+		UpdatedAt:        parseTS(r.UpdatedAt),
+	}
+}
+
+func (s *storage) profile(ctx context.Context, q queryer, userID string) (Profile, error) {
+	var r profileRow
+	err := q.GetContext(ctx, &r, s.rb(`SELECT `+profileCols+` FROM profiles WHERE user_id = ?`), userID)
+	if errors.Is(err, sql.ErrNoRows) {
+		return Profile{}, errorf(ENotFound, "no volunteer profile for user %s", userID)
+	} else if err != nil {
+		return Profile{}, fmt.Errorf("get profile %s: %w", userID, err)
+	}
+	return r.profile(), nil
+}
+
+func (s *storage) profiles(ctx context.Context, userIDs []string) (map[string]Profile, error) {
+	out := map[string]Profile{}
+	if len(userIDs) == 0 {
+		return out, nil
+	}
+	q, args, err := sqlx.In(`SELECT `+profileCols+` FROM profiles WHERE user_id IN (?)`, userIDs)
+	if err != nil {
+		return nil, err
+	}
+	var rows []profileRow
+	if err := s.db.SelectContext(ctx, &rows, s.rb(q), args...); err != nil {
+		return nil, fmt.Errorf("get profiles: %w", err)
+	}
+	for _, r := range rows {
+		out[r.UserID] = r.profile()
+	}
+	return out, nil
+}
+
+// upsertProfile writes everything the volunteer owns and leaves the background check,
+// which only staff set, as it is.
+func (s *storage) upsertProfile(ctx context.Context, q queryer, p Profile) error {
+	_, err := q.ExecContext(ctx, s.rb(`INSERT INTO profiles (`+profileCols+`)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'none', '', ?, ?)
+		ON CONFLICT (user_id) DO UPDATE SET skills = excluded.skills, tags = excluded.tags,
+			languages = excluded.languages, availability = excluded.availability,
+			unavailable = excluded.unavailable, neighbourhoods = excluded.neighbourhoods,
+			max_weekly_minutes = excluded.max_weekly_minutes, birth_date = excluded.birth_date,
+			updated_at = excluded.updated_at`),
+		p.UserID, jsonText(p.Skills), jsonText(p.Tags), jsonText(p.Languages), jsonText(p.Availability),
+		jsonText(p.UnavailableDates), jsonText(p.Neighbourhoods), p.MaxHoursPerWeek*60, p.BirthDate,
+		ts(p.CreatedAt), ts(p.UpdatedAt))
+	if err != nil {
+		return fmt.Errorf("put profile %s: %w", p.UserID, err)
+	}
+	return nil
+}
+
+func (s *storage) setCheck(ctx context.Context, q queryer, userID string, c BackgroundCheck, now time.Time) error {
+	res, err := q.ExecContext(ctx, s.rb(`UPDATE profiles SET check_status = ?, check_expires = ?, updated_at = ?
+		WHERE user_id = ?`), c.Status, c.Expires, ts(now), userID)
+	if err != nil {
+		return fmt.Errorf("set background check %s: %w", userID, err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return errorf(ENotFound, "no volunteer profile for user %s", userID)
+	}
+	return nil
+}
+
+// Match input: every profile with its commitments and recent history, in bulk.
+
+type commitmentRow struct {
+	VolunteerID string `db:"volunteer_id"`
+	Status      string `db:"status"`
+	Minutes     int    `db:"minutes"`
+	StartsAt    string `db:"starts_at"`
+	EndsAt      string `db:"ends_at"`
+}
+
+func (s *storage) allProfiles(ctx context.Context) ([]profileRow, error) {
+	var rows []profileRow
+	if err := s.db.SelectContext(ctx, &rows, `SELECT `+profileCols+` FROM profiles`); err != nil {
+		return nil, fmt.Errorf("load profiles: %w", err)
+	}
+	return rows, nil
+}
+
+// heldPlaces returns every held place (confirmed, attended, no-show) with its shift's
+// times: commitments for overlap and weekly hours, history for fairness and reliability.
+func (s *storage) heldPlaces(ctx context.Context) ([]commitmentRow, error) {
+	var rows []commitmentRow
+	err := s.db.SelectContext(ctx, &rows, `SELECT a.volunteer_id, a.status, a.minutes, sh.starts_at, sh.ends_at
+		FROM applications a JOIN shifts sh ON sh.id = a.shift_id
+		WHERE a.status IN ('confirmed', 'attended', 'no_show')`)
+	if err != nil {
+		return nil, fmt.Errorf("load commitments: %w", err)
+	}
+	return rows, nil
+}
+
+// Opportunities.
+
+type opportunityRow struct {
+	ID              string         `db:"id"`
+	OrganisationID  string         `db:"organisation_id"`
+	CreatedBy       string         `db:"created_by"`
+	Title           string         `db:"title"`
+	Description     string         `db:"description"`
+	NeighbourhoodID string         `db:"neighbourhood_id"`
+	Place           string         `db:"place"`
+	Required        string         `db:"required_skills"`
+	Preferred       string         `db:"preferred_skills"`
+	Languages       string         `db:"languages"`
+	MinAge          int            `db:"min_age"`
+	NeedsCheck      int            `db:"needs_background_check"`
+	AutoAccept      int            `db:"auto_accept"`
+	State           string         `db:"state"`
+	SourceEventID   sql.NullString `db:"source_event_id"`
+	CreatedAt       string         `db:"created_at"`
+	UpdatedAt       string         `db:"updated_at"`
+}
+
+const opportunityCols = `id, organisation_id, created_by, title, description, neighbourhood_id, place,
+	required_skills, preferred_skills, languages, min_age, needs_background_check, auto_accept, state,
+	source_event_id, created_at, updated_at`
+
+func (r opportunityRow) opportunity() Opportunity {
+	return Opportunity{
+		ID: r.ID, OrganisationID: r.OrganisationID, Title: r.Title, Description: r.Description,
+		NeighbourhoodID: r.NeighbourhoodID, Place: r.Place,
+		RequiredSkills: fromJSON[[]string](r.Required), PreferredSkills: fromJSON[[]string](r.Preferred),
+		Languages: fromJSON[[]string](r.Languages), MinAge: r.MinAge,
+		NeedsBackgroundCheck: r.NeedsCheck != 0, AutoAccept: r.AutoAccept != 0, State: r.State,
+		Shifts: []Shift{}, CreatedAt: parseTS(r.CreatedAt), UpdatedAt: parseTS(r.UpdatedAt),
+		createdBy: r.CreatedBy, sourceEventID: r.SourceEventID.String,
+	}
+}
+
+func boolInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// insertOpportunity inserts o and its shifts. With a source event id it inserts nothing
+// when that event was already handled and reports false.
+func (s *storage) insertOpportunity(ctx context.Context, q queryer, o Opportunity) (bool, error) {
+	var src any
+	if o.sourceEventID != "" {
+		src = o.sourceEventID
+	}
+	res, err := q.ExecContext(ctx, s.rb(`INSERT INTO opportunities (`+opportunityCols+`)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT (source_event_id) DO NOTHING`),
+		o.ID, o.OrganisationID, o.createdBy, o.Title, o.Description, o.NeighbourhoodID, o.Place,
+		jsonText(o.RequiredSkills), jsonText(o.PreferredSkills), jsonText(o.Languages), o.MinAge,
+		boolInt(o.NeedsBackgroundCheck), boolInt(o.AutoAccept), o.State, src, ts(o.CreatedAt), ts(o.UpdatedAt))
+	if err != nil {
+		return false, fmt.Errorf("insert opportunity: %w", err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return false, nil
+	}
+	for _, sh := range o.Shifts {
+		_, err := q.ExecContext(ctx, s.rb(`INSERT INTO shifts (id, opportunity_id, starts_at, ends_at, capacity)
+			VALUES (?, ?, ?, ?, ?)`), sh.ID, o.ID, ts(sh.Start), ts(sh.End), sh.Capacity)
+		if err != nil {
+			return false, fmt.Errorf("insert shift: %w", err)
+		}
+	}
+	return true, nil
+}
+
+func (s *storage) opportunityIDForEvent(ctx context.Context, eventID string) (string, error) {
+	var id string
+	err := s.db.GetContext(ctx, &id, s.rb(`SELECT id FROM opportunities WHERE source_event_id = ?`), eventID)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", errorf(ENotFound, "no opportunity from event %s", eventID)
+	} else if err != nil {
+		return "", fmt.Errorf("opportunity for event %s: %w", eventID, err)
+	}
+	return id, nil
+}
+
+type shiftRow struct {
+	ID            string `db:"id"`
+	OpportunityID string `db:"opportunity_id"`
+	StartsAt      string `db:"starts_at"`
+	EndsAt        string `db:"ends_at"`
+	Capacity      int    `db:"capacity"`
+	Taken         int    `db:"taken"`
+	Waitlisted    int    `db:"waitlisted"`
+}
+
+// shiftsOf loads the shifts of the given opportunities with their counts.
+func (s *storage) shiftsOf(ctx context.Context, q queryer, oppIDs []string) (map[string][]Shift, error) {
+	out := map[string][]Shift{}
+	if len(oppIDs) == 0 {
+		return out, nil
+	}
+	query, args, err := sqlx.In(`SELECT sh.id, sh.opportunity_id, sh.starts_at, sh.ends_at, sh.capacity,
+			COALESCE(SUM(CASE WHEN a.status IN ('confirmed', 'attended', 'no_show') THEN 1 ELSE 0 END), 0) AS taken,
+			COALESCE(SUM(CASE WHEN a.status = 'waitlisted' THEN 1 ELSE 0 END), 0) AS waitlisted
+		FROM shifts sh LEFT JOIN applications a ON a.shift_id = sh.id
+		WHERE sh.opportunity_id IN (?)
+		GROUP BY sh.id, sh.opportunity_id, sh.starts_at, sh.ends_at, sh.capacity
+		ORDER BY sh.starts_at, sh.id`, oppIDs)
+	if err != nil {
+		return nil, err
+	}
+	var rows []shiftRow
+	if err := q.SelectContext(ctx, &rows, s.rb(query), args...); err != nil {
+		return nil, fmt.Errorf("load shifts: %w", err)
+	}
+	for _, r := range rows {
+		out[r.OpportunityID] = append(out[r.OpportunityID], Shift{ID: r.ID, Start: parseTS(r.StartsAt),
+			End: parseTS(r.EndsAt), Capacity: r.Capacity, Taken: r.Taken, Waitlisted: r.Waitlisted})
+	}
+	return out, nil
+}
+
+func (s *storage) opportunity(ctx context.Context, q queryer, id string) (Opportunity, error) {
+	var r opportunityRow
+	err := q.GetContext(ctx, &r, s.rb(`SELECT `+opportunityCols+` FROM opportunities WHERE id = ?`), id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return Opportunity{}, errorf(ENotFound, "opportunity %s not found", id)
+	} else if err != nil {
+		return Opportunity{}, fmt.Errorf("get opportunity %s: %w", id, err)
+	}
+	o := r.opportunity()
+	shifts, err := s.shiftsOf(ctx, q, []string{id})
+	if err != nil {
+		return Opportunity{}, err
+	}
+	if sh := shifts[id]; sh != nil {
+		o.Shifts = sh
+	}
+	return o, nil
+}
+
+// listOpportunities returns opportunities after cursor (an ID) in ID order that are
+// published, or any state when the organisation (or, for "", the city) is in orgs.
+func (s *storage) listOpportunities(ctx context.Context, states []string, orgs []string, cursor string, limit int) ([]Opportunity, error) {
+	where := `state IN (?)`
+	args := []any{states}
+	if len(orgs) > 0 {
+		where = `(state IN (?) OR organisation_id IN (?))`
+		args = append(args, orgs)
+	}
+	query, qargs, err := sqlx.In(`SELECT `+opportunityCols+` FROM opportunities WHERE `+where+` AND id > ? ORDER BY id LIMIT ?`,
+		append(args, cursor, limit)...)
+	if err != nil {
+		return nil, err
+	}
+	var rows []opportunityRow
+	if err := s.db.SelectContext(ctx, &rows, s.rb(query), qargs...); err != nil {
+		return nil, fmt.Errorf("list opportunities: %w", err)
+	}
+	return s.withShifts(ctx, rows)
+}
+
+func (s *storage) withShifts(ctx context.Context, rows []opportunityRow) ([]Opportunity, error) {
+	ids := make([]string, len(rows))
+	for i, r := range rows {
+		ids[i] = r.ID
+	}
+	shifts, err := s.shiftsOf(ctx, s.db, ids)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Opportunity, len(rows))
+	for i, r := range rows {
+		out[i] = r.opportunity()
+		if sh := shifts[r.ID]; sh != nil {
+			out[i].Shifts = sh
+		}
+	}
+	return out, nil
+}
+
+// openOpportunities are the published opportunities with a shift starting after now.
+func (s *storage) openOpportunities(ctx context.Context, now time.Time) ([]Opportunity, error) {
+	var rows []opportunityRow
+	err := s.db.SelectContext(ctx, &rows, s.rb(`SELECT `+opportunityCols+` FROM opportunities o
+		WHERE state = 'published' AND EXISTS (SELECT 1 FROM shifts sh WHERE sh.opportunity_id = o.id AND sh.starts_at > ?)
+		ORDER BY id`), ts(now))
+	if err != nil {
+		return nil, fmt.Errorf("open opportunities: %w", err)
+	}
+	return s.withShifts(ctx, rows)
+}
+
+func (s *storage) setState(ctx context.Context, q queryer, id, from, to string, now time.Time) (bool, error) {
+	res, err := q.ExecContext(ctx, s.rb(`UPDATE opportunities SET state = ?, updated_at = ? WHERE id = ? AND state = ?`),
+		to, ts(now), id, from)
+	if err != nil {
+		return false, fmt.Errorf("set opportunity state: %w", err)
+	}
+	n, _ := res.RowsAffected()
+	return n == 1, nil
+}
+
+// Applications.
+
+type applicationRow struct {
+	ID            string `db:"id"`
+	ShiftID       string `db:"shift_id"`
+	OpportunityID string `db:"opportunity_id"`
+	VolunteerID   string `db:"volunteer_id"`
+	Status        string `db:"status"`
+	Origin        string `db:"origin"`
+	Minutes       int    `db:"minutes"`
+	WaitlistedAt  string `db:"waitlisted_at"`
+	CreatedAt     string `db:"created_at"`
+	UpdatedAt     string `db:"updated_at"`
+}
+
+const applicationCols = `id, shift_id, opportunity_id, volunteer_id, status, origin, minutes, waitlisted_at, created_at, updated_at`
+
+func (r applicationRow) application() Application {
+	return Application{ID: r.ID, ShiftID: r.ShiftID, OpportunityID: r.OpportunityID, VolunteerID: r.VolunteerID,
+		Status: r.Status, Origin: r.Origin, Minutes: r.Minutes, CreatedAt: parseTS(r.CreatedAt),
+		UpdatedAt: parseTS(r.UpdatedAt), waitlistedAt: r.WaitlistedAt}
+}
+
+// insertApplication inserts a; a second sign-up of one volunteer for one shift hits the
+// unique constraint and is reported as a conflict.
+func (s *storage) insertApplication(ctx context.Context, q queryer, a Application) error {
+	res, err := q.ExecContext(ctx, s.rb(`INSERT INTO applications (`+applicationCols+`)
+		VALUES (?, ?, ?, ?, ?, ?, 0, '', ?, ?) ON CONFLICT (shift_id, volunteer_id) DO NOTHING`),
+		a.ID, a.ShiftID, a.OpportunityID, a.VolunteerID, a.Status, a.Origin, ts(a.CreatedAt), ts(a.UpdatedAt))
+	if err != nil {
+		return fmt.Errorf("insert application: %w", err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return errorf(EConflict, "already signed up: volunteer %s already has an application for shift %s", a.VolunteerID, a.ShiftID)
+	}
+	return nil
+}
+
+func (s *storage) application(ctx context.Context, q queryer, id string) (Application, error) {
+	var r applicationRow
+	err := q.GetContext(ctx, &r, s.rb(`SELECT `+applicationCols+` FROM applications WHERE id = ?`), id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return Application{}, errorf(ENotFound, "application %s not found", id)
+	} else if err != nil {
+		return Application{}, fmt.Errorf("get application %s: %w", id, err)
+	}
+	return r.application(), nil
+}
+
+func (s *storage) applicationsOf(ctx context.Context, oppID string) ([]Application, error) {
+	var rows []applicationRow
+	err := s.db.SelectContext(ctx, &rows, s.rb(`SELECT `+applicationCols+` FROM applications
+		WHERE opportunity_id = ? ORDER BY shift_id, created_at, id`), oppID)
+	if err != nil {
+		return nil, fmt.Errorf("list applications: %w", err)
+	}
+	out := make([]Application, len(rows))
+	for i, r := range rows {
+		out[i] = r.application()
+	}
+	return out, nil
+}
+
+func (s *storage) applicationsBy(ctx context.Context, q queryer, volunteerID string) ([]Application, error) {
+	var rows []applicationRow
+	err := q.SelectContext(ctx, &rows, s.rb(`SELECT `+applicationCols+` FROM applications
+		WHERE volunteer_id = ? ORDER BY created_at, id`), volunteerID)
+	if err != nil {
+		return nil, fmt.Errorf("list applications of %s: %w", volunteerID, err)
+	}
+	out := make([]Application, len(rows))
+	for i, r := range rows {
+		out[i] = r.application()
+	}
+	return out, nil
+}
+
+// setStatus moves an application from one of the from statuses to status; it reports
+// false when the application was no longer in any of them.
+func (s *storage) setStatus(ctx context.Context, q queryer, id string, from []string, status string, minutes int, now time.Time) (bool, error) {
+	query, args, err := sqlx.In(`UPDATE applications SET status = ?, minutes = ?, updated_at = ?
+		WHERE id = ? AND status IN (?)`, status, minutes, ts(now), id, from)
+	if err != nil {
+		return false, err
+	}
+	res, err := q.ExecContext(ctx, s.rb(query), args...)
+	if err != nil {
+		return false, fmt.Errorf("set application status: %w", err)
+	}
+	n, _ := res.RowsAffected()
+	return n == 1, nil
+}
+
+// lockShift serialises every change to one shift's places. PostgreSQL locks the row
+// until commit; on SQLite the IMMEDIATE transaction already holds the database's single
+// write lock, so a plain read suffices.
+func (s *storage) lockShift(ctx context.Context, q queryer, shiftID string) (capacity int, err error) {
+	query := `SELECT capacity FROM shifts WHERE id = ?`
+	if s.db.IsPostgres() {
+		query += ` FOR UPDATE`
+	}
+	err = q.GetContext(ctx, &capacity, s.rb(query), shiftID)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, errorf(ENotFound, "shift %s not found", shiftID)
+	} else if err != nil {
+		return 0, fmt.Errorf("lock shift %s: %w", shiftID, err)
+	}
+	return capacity, nil
+}
+
+// confirmIfRoom confirms the application only while the shift's held places are below
+// its capacity, counted in the same statement. The caller holds the shift lock, so the
+// count cannot change between the check and the write; the condition is the last line of
+// defence even so.
+func (s *storage) confirmIfRoom(ctx context.Context, q queryer, appID, shiftID string, from []string, now time.Time) (bool, error) {
+	query, args, err := sqlx.In(`UPDATE applications SET status = 'confirmed', updated_at = ?
+		WHERE id = ? AND status IN (?)
+		AND (SELECT COUNT(*) FROM applications h WHERE h.shift_id = ? AND h.status IN ('confirmed', 'attended', 'no_show'))
+			< (SELECT capacity FROM shifts WHERE id = ?)`, ts(now), appID, from, shiftID, shiftID)
+	if err != nil {
+		return false, err
+	}
+	res, err := q.ExecContext(ctx, s.rb(query), args...)
+	if err != nil {
+		return false, fmt.Errorf("confirm application %s: %w", appID, err)
+	}
+	n, _ := res.RowsAffected()
+	return n == 1, nil
+}
+
+func (s *storage) waitlist(ctx context.Context, q queryer, appID string, from []string, now time.Time) (bool, error) {
+	query, args, err := sqlx.In(`UPDATE applications SET status = 'waitlisted', waitlisted_at = ?, updated_at = ?
+		WHERE id = ? AND status IN (?)`, ts(now), ts(now), appID, from)
+	if err != nil {
+		return false, err
+	}
+	res, err := q.ExecContext(ctx, s.rb(query), args...)
+	if err != nil {
+		return false, fmt.Errorf("wait-list application %s: %w", appID, err)
+	}
+	n, _ := res.RowsAffected()
+	return n == 1, nil
+}
+
+// nextWaiting returns the longest-waiting application on the shift's wait list, by the
+// time it was wait-listed and then ID.
+func (s *storage) nextWaiting(ctx context.Context, q queryer, shiftID string) (Application, bool, error) {
+	var r applicationRow
+	err := q.GetContext(ctx, &r, s.rb(`SELECT `+applicationCols+` FROM applications
+		WHERE shift_id = ? AND status = 'waitlisted' ORDER BY waitlisted_at, id LIMIT 1`), shiftID)
+	if errors.Is(err, sql.ErrNoRows) {
+		return Application{}, false, nil
+	} else if err != nil {
+		return Application{}, false, fmt.Errorf("next on wait list: %w", err)
+	}
+	return r.application(), true, nil
+}
+
+func (s *storage) held(ctx context.Context, q queryer, shiftID string) (int, error) {
+	var n int
+	err := q.GetContext(ctx, &n, s.rb(`SELECT COUNT(*) FROM applications
+		WHERE shift_id = ? AND status IN ('confirmed', 'attended', 'no_show')`), shiftID)
+	if err != nil {
+		return 0, fmt.Errorf("count held places: %w", err)
+	}
+	return n, nil
+}
+
+type hoursRow struct {
+	applicationRow
+	Title    string `db:"title"`
+	StartsAt string `db:"starts_at"`
+	EndsAt   string `db:"ends_at"`
+}
+
+func (s *storage) hours(ctx context.Context, volunteerID string) ([]HoursEntry, error) {
+	var rows []hoursRow
+	err := s.db.SelectContext(ctx, &rows, s.rb(`SELECT a.id, a.shift_id, a.opportunity_id, a.volunteer_id, a.status,
+			a.origin, a.minutes, a.waitlisted_at, a.created_at, a.updated_at, o.title, sh.starts_at, sh.ends_at
+		FROM applications a JOIN shifts sh ON sh.id = a.shift_id JOIN opportunities o ON o.id = a.opportunity_id
+		WHERE a.volunteer_id = ? AND a.status IN ('attended', 'no_show')
+		ORDER BY sh.starts_at, a.id`), volunteerID)
+	if err != nil {
+		return nil, fmt.Errorf("hours of %s: %w", volunteerID, err)
+	}
+	out := make([]HoursEntry, len(rows))
+	for i, r := range rows {
+		out[i] = HoursEntry{ApplicationID: r.ID, OpportunityID: r.OpportunityID, Title: r.Title, ShiftID: r.ShiftID,
+			Start: parseTS(r.StartsAt), End: parseTS(r.EndsAt), Status: r.Status, Minutes: r.Minutes}
+	}
+	return out, nil
+}
+
+// erase removes a person's profile and applications; opportunities they created stay
+// with their organisation but forget who typed them in.
+func (s *storage) erase(ctx context.Context, q queryer, userID string) error {
+	for _, stmt := range []string{
+		`DELETE FROM applications WHERE volunteer_id = ?`,
+		`DELETE FROM profiles WHERE user_id = ?`,
+		`UPDATE opportunities SET created_by = '' WHERE created_by = ?`,
+	} {
+		if _, err := q.ExecContext(ctx, s.rb(stmt), userID); err != nil {
+			return fmt.Errorf("erase %s: %s: %w", userID, strings.Fields(stmt)[0], err)
+		}
+	}
+	return nil
+}
