@@ -586,7 +586,7 @@ func (s *Service) CastBallot(ctx context.Context, pr sdk.Principal, cycleID stri
 	if s.settings.MinAge > 0 && !in.AgeConfirmed {
 		return nil, ruleError("min_age", "age_confirmed", "voters must be at least %d; confirm with age_confirmed", s.settings.MinAge)
 	}
-	projects, _, err := onBallot(ctx, s.db, cycleID)
+	projects, err := ballotCosts(ctx, s.db, cycleID)
 	if err != nil {
 		return nil, err
 	}
@@ -667,7 +667,7 @@ func (s *Service) EnterPaperBallots(ctx context.Context, pr sdk.Principal, cycle
 	if len(ballots) == 0 {
 		return 0, invalid("ballots", "at least one ballot")
 	}
-	projects, _, err := onBallot(ctx, s.db, cycleID)
+	projects, err := ballotCosts(ctx, s.db, cycleID)
 	if err != nil {
 		return 0, err
 	}

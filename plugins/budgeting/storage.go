@@ -316,6 +316,23 @@ func listProposals(ctx context.Context, db q, cycleID, status, cursor string, li
 	return out, nil
 }
 
+// ballotCosts maps the projects on a cycle's ballot to their final costs: the one read
+// every ballot needs, kept free of the support counts listProposals computes.
+func ballotCosts(ctx context.Context, db q, cycleID string) (map[string]int64, error) {
+	var rows []struct {
+		ID   string `db:"id"`
+		Cost int64  `db:"final_cost"`
+	}
+	if err := sel(ctx, db, &rows, `SELECT id, final_cost FROM proposals WHERE cycle_id = ? AND status = ?`, cycleID, StatusFeasible); err != nil {
+		return nil, fmt.Errorf("ballot of %s: %w", cycleID, err)
+	}
+	m := make(map[string]int64, len(rows))
+	for _, r := range rows {
+		m[r.ID] = r.Cost
+	}
+	return m, nil
+}
+
 func countProposals(ctx context.Context, db q, cycleID string) (int, error) {
 	var n int
 	if err := get(ctx, db, &n, `SELECT COUNT(*) FROM proposals WHERE cycle_id = ?`, cycleID); err != nil {
