@@ -53,7 +53,7 @@ type testClock struct {
 	t  time.Time
 }
 
-func (c *testClock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
+func (c *testClock) Now() time.Time  { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
 func (c *testClock) Set(t time.Time) { c.mu.Lock(); defer c.mu.Unlock(); c.t = t }
 
 // fakeHost is a small in-test core for unit tests: users, neighbourhoods, organisations,
@@ -181,7 +181,7 @@ func newFixture(t *testing.T, cfg sdk.StoreConfig) *fixture {
 	clk := &testClock{t: monday}
 	svc := NewService(db, h, Config{Location: loc, Languages: []string{"fi", "en"}}, clk.Now, nil)
 	f := &fixture{svc: svc, host: h, clock: clk, db: db, loc: loc,
-		rep: sdk.Principal{UserID: "rep", Locale: "en", Organisations: []sdk.OrgMembership{{OrganisationID: "org-1", Role: "representative", Verified: true}}},
+		rep:   sdk.Principal{UserID: "rep", Locale: "en", Organisations: []sdk.OrgMembership{{OrganisationID: "org-1", Role: "representative", Verified: true}}},
 		staff: sdk.Principal{UserID: "staff", Locale: "en", Roles: map[string][]string{"city": {RoleCoordinator}}},
 	}
 	for id, name := range map[string]string{"first_aid": "First aid", "driving": "Driving", "cooking": "Cooking"} {

@@ -76,7 +76,7 @@ func NewService(db *store.DB, host sdk.Host, cfg Config, now func() time.Time, l
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	return &Service{st: storage{db: db}, host: host, cfg: cfg, now: now, logger: logger}
+	return &Service{st: newStorage(db), host: host, cfg: cfg, now: now, logger: logger}
 }
 
 func newID() string { return uuid.Must(uuid.NewV7()).String() }

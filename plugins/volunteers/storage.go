@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/jmoiron/sqlx"
@@ -51,12 +52,36 @@ type queryer interface {
 // the tx to these helpers.
 type storage struct {
 	db *store.DB
+	// writer queues this process's SQLite transactions. SQLite admits one writer at a
+	// time anyway; waiting on a mutex hands the lock over at once, where waiting on the
+	// busy timeout sleeps and retries, which made 100 concurrent sign-ups take seconds.
+	writer *sync.Mutex
+}
+
+// maxPostgresConns bounds the plugin's PostgreSQL pool.
+const maxPostgresConns = 16
+
+func newStorage(db *store.DB) storage {
+	st := storage{db: db}
+	if db.IsPostgres() {
+		// Sign-ups for one shift queue on its row lock anyway; a bounded pool keeps a
+		// burst from using up the server's connection slots, which it shares with core
+		// and the other plugins.
+		db.SetMaxOpenConns(maxPostgresConns)
+	} else {
+		st.writer = &sync.Mutex{}
+	}
+	return st
 }
 
 // inTx runs fn in a transaction. On SQLite the store's DSN begins transactions
 // IMMEDIATE, so a transaction holds the single write lock from its first statement and
 // concurrent writers queue on the busy timeout instead of failing.
 func (s *storage) inTx(ctx context.Context, fn func(tx *sqlx.Tx) error) error {
+	if s.writer != nil {
+		s.writer.Lock()
+		defer s.writer.Unlock()
+	}
 	tx, err := s.db.BeginTxx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("begin: %w", err)
