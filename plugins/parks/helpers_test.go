@@ -217,7 +217,7 @@ func (h *fakeHost) published(typ string) []BookingEvent {
 
 // world is a configured, migrated plugin with a park and people.
 type world struct {
-	t       *testing.T
+	t       testing.TB
 	plugin  *Plugin
 	svc     *Service
 	host    *fakeHost
@@ -240,7 +240,7 @@ const (
 // Helsinki (UTC+3 in summer).
 var monday0900 = time.Date(2025, 6, 2, 6, 0, 0, 0, time.UTC)
 
-func newWorld(t *testing.T, variant string, cfg sdk.StoreConfig, settings map[string]string) *world {
+func newWorld(t testing.TB, variant string, cfg sdk.StoreConfig, settings map[string]string) *world {
 	t.Helper()
 	ctx := context.Background()
 	host := newFakeHost()

@@ -274,7 +274,9 @@ func queryTime(v, name string) (time.Time, error) {
 		return time.Time{}, &Error{Code: EInvalid, Malformed: true, Message: name + ": required",
 			Fields: map[string]string{name: "required, an RFC 3339 time"}}
 	}
-	t, err := time.Parse(time.RFC3339, v)
+	// An unescaped "+" in an offset arrives as a space; that mistake is
+	// common enough in hand-written links to forgive.
+	t, err := time.Parse(time.RFC3339, strings.ReplaceAll(v, " ", "+"))
 	if err != nil {
 		return time.Time{}, &Error{Code: EInvalid, Malformed: true, Message: name + ": want an RFC 3339 time",
 			Fields: map[string]string{name: "want an RFC 3339 time such as 2025-06-07T10:00:00+03:00"}}

@@ -38,6 +38,9 @@ const (
 	SettingDefaultSupport   = "default_support"
 )
 
+// maxPostgresConns bounds the plugin's PostgreSQL pool.
+const maxPostgresConns = 16
+
 //go:embed migrations
 var migrations embed.FS
 
@@ -87,6 +90,14 @@ func (p *Plugin) Configure(ctx context.Context, env sdk.Env) error {
 	logger := env.Logger
 	if logger == nil {
 		logger = discardLogger()
+	}
+	if db.IsPostgres() {
+		// The host's database serves the core and every plugin; an
+		// unbounded pool would let a burst of requests here exhaust
+		// max_connections for everyone. Approvals of one park queue on
+		// its lock anyway.
+		db.SetMaxOpenConns(maxPostgresConns)
+		db.SetMaxIdleConns(maxPostgresConns)
 	}
 	p.db = db
 	p.svc = &Service{st: &storage{db: db}, host: env.Host, now: p.now, cityTZ: tz, settings: settings, log: logger}
