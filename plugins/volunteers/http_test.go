@@ -1,0 +1,328 @@
+package volunteers
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/kvarter/kvarter/sdk"
+	"github.com/kvarter/kvarter/sdk/store"
+)
+
+// apiClient calls the plugin's handler in-process and checks every response against the
+// manifest's OpenAPI paths.
+type apiClient struct {
+	t     *testing.T
+	h     http.Handler
+	paths map[string]map[string]any
+}
+
+func newAPIClient(t *testing.T, f *fixture, cfg sdk.StoreConfig) *apiClient {
+	t.Helper()
+	p := &Plugin{now: f.clock.Now}
+	if err := p.Configure(context.Background(), sdk.Env{Store: cfg, Host: f.host, CityTimeZone: "Europe/Helsinki",
+		Languages: []string{"fi", "en"}, Settings: map[string]string{}}); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { p.db.Close() })
+	if err := store.Migrate(context.Background(), p.db, p.Migrations()); err != nil {
+		t.Fatal(err)
+	}
+	var paths map[string]map[string]any
+	if err := json.Unmarshal(p.Manifest().OpenAPI, &paths); err != nil {
+		t.Fatal(err)
+	}
+	return &apiClient{t: t, h: p.Handler(), paths: paths}
+}
+
+// do sends a request as p and returns the status and decoded JSON body.
+func (c *apiClient) do(p sdk.Principal, method, path string, body any) (int, map[string]any, *httptest.ResponseRecorder) {
+	c.t.Helper()
+	var rd *bytes.Reader
+	if body != nil {
+		b, _ := json.Marshal(body)
+		rd = bytes.NewReader(b)
+	} else {
+		rd = bytes.NewReader(nil)
+	}
+	req := httptest.NewRequest(method, path, rd)
+	req = req.WithContext(sdk.WithRequestID(sdk.WithPrincipal(req.Context(), p), "req-1"))
+	w := httptest.NewRecorder()
+	c.h.ServeHTTP(w, req)
+	var out map[string]any
+	if strings.HasPrefix(w.Header().Get("Content-Type"), "application/json") {
+		if err := json.Unmarshal(w.Body.Bytes(), &out); err != nil {
+			c.t.Fatalf("%s %s: body not JSON: %v", method, path, err)
+		}
+		c.checkSchema(method, req.URL.Path, w.Code, out)
+	}
+	return w.Code, out, w
+}
+
+// checkSchema finds the documented response for the route and validates body.
+func (c *apiClient) checkSchema(method, path string, status int, body any) {
+	c.t.Helper()
+	for pattern, ops := range c.paths {
+		re := regexp.MustCompile("^" + regexp.MustCompile(`\{[^}]+\}`).ReplaceAllString(pattern, "[^/]+") + "$")
+		if !re.MatchString(path) {
+			continue
+		}
+		op, ok := ops[strings.ToLower(method)].(map[string]any)
+		if !ok {
+			c.t.Errorf("%s %s: method not documented", method, path)
+			return
+		}
+		r, ok := op["responses"].(map[string]any)[fmt.Sprint(status)].(map[string]any)
+		if !ok {
+			c.t.Errorf("%s %s: status %d not documented", method, path, status)
+			return
+		}
+		s := r["content"].(map[string]any)["application/json"].(map[string]any)["schema"].(map[string]any)
+		if err := validate(s, body, "$"); err != nil {
+			c.t.Errorf("%s %s %d: %v", method, path, status, err)
+		}
+		return
+	}
+	c.t.Errorf("%s %s: path not documented", method, path)
+}
+
+// validate checks v against the subset of JSON Schema the plugin's OpenAPI uses.
+func validate(s map[string]any, v any, at string) error {
+	if v == nil {
+		if s["nullable"] == true {
+			return nil
+		}
+		return fmt.Errorf("%s: null not allowed", at)
+	}
+	switch s["type"] {
+	case "object":
+		m, ok := v.(map[string]any)
+		if !ok {
+			return fmt.Errorf("%s: want object, got %T", at, v)
+		}
+		req, _ := s["required"].([]any)
+		for _, r := range req {
+			if _, ok := m[r.(string)]; !ok {
+				return fmt.Errorf("%s: missing %s", at, r)
+			}
+		}
+		props, _ := s["properties"].(map[string]any)
+		extra, _ := s["additionalProperties"].(map[string]any)
+		for k, x := range m {
+			if ps, ok := props[k].(map[string]any); ok {
+				if err := validate(ps, x, at+"."+k); err != nil {
+					return err
+				}
+			} else if extra != nil {
+				if err := validate(extra, x, at+"."+k); err != nil {
+					return err
+				}
+			} else if props != nil {
+				return fmt.Errorf("%s: undocumented property %s", at, k)
+			}
+		}
+	case "array":
+		l, ok := v.([]any)
+		if !ok {
+			return fmt.Errorf("%s: want array, got %T", at, v)
+		}
+		for i, x := range l {
+			if err := validate(s["items"].(map[string]any), x, fmt.Sprintf("%s[%d]", at, i)); err != nil {
+				return err
+			}
+		}
+	case "string":
+		str, ok := v.(string)
+		if !ok {
+			return fmt.Errorf("%s: want string, got %T", at, v)
+		}
+		if e, ok := s["enum"].([]any); ok && !slices.Contains(e, any(str)) {
+			return fmt.Errorf("%s: %q not in %v", at, str, e)
+		}
+		if s["format"] == "date-time" {
+			if _, err := time.Parse(time.RFC3339, str); err != nil {
+				return fmt.Errorf("%s: %q is not RFC 3339", at, str)
+			}
+		}
+	case "integer":
+		n, ok := v.(float64)
+		if !ok || n != float64(int64(n)) {
+			return fmt.Errorf("%s: want integer, got %v", at, v)
+		}
+	case "number":
+		if _, ok := v.(float64); !ok {
+			return fmt.Errorf("%s: want number, got %T", at, v)
+		}
+	case "boolean":
+		if _, ok := v.(bool); !ok {
+			return fmt.Errorf("%s: want boolean, got %T", at, v)
+		}
+	}
+	return nil
+}
+
+func TestHandler_Story(t *testing.T) {
+	eachDB(t, func(t *testing.T, cfg sdk.StoreConfig) {
+		f := newFixture(t, cfg)
+		c := newAPIClient(t, f, cfg)
+		vol := sdk.Principal{UserID: "vol", Locale: "en"}
+		f.host.users["vol"] = sdk.User{ID: "vol", DisplayName: "Vol", Email: "vol@example.org"}
+
+		st, body, _ := c.do(vol, "GET", base+"/profile", nil)
+		if st != 404 {
+			t.Fatalf("profile before creation: %d %v", st, body)
+		}
+		profile := map[string]any{"skills": []string{"first_aid"}, "languages": []string{"fi"}, "birth_date": "1990-01-01",
+			"availability": []map[string]string{{"day": "saturday", "start": "08:00", "end": "14:00"}}, "neighbourhoods": []string{"nbh-1"}}
+		if st, body, _ = c.do(vol, "PUT", base+"/profile", profile); st != 200 {
+			t.Fatalf("put profile: %d %v", st, body)
+		}
+		sat := f.saturday(9, 12, 2)
+		st, body, _ = c.do(f.rep, "POST", base+"/opportunities", map[string]any{"organisation_id": "org-1", "title": "Clean-up",
+			"neighbourhood_id": "nbh-1", "required_skills": []string{"first_aid"}, "min_age": 16,
+			"shifts": []map[string]any{{"start": sat.Start, "end": sat.End, "capacity": 2}}})
+		if st != 201 {
+			t.Fatalf("create: %d %v", st, body)
+		}
+		oid := body["id"].(string)
+		sid := body["shifts"].([]any)[0].(map[string]any)["id"].(string)
+		o := base + "/opportunities/" + oid
+		if st, body, _ = c.do(f.rep, "POST", o+"/publish", nil); st != 200 || body["state"] != StatePublished {
+			t.Fatalf("publish: %d %v", st, body)
+		}
+		if st, body, _ = c.do(f.rep, "GET", o+"/shifts/"+sid+"/matches", nil); st != 200 || len(body["items"].([]any)) != 1 {
+			t.Fatalf("matches: %d %v", st, body)
+		}
+		if reasons := body["items"].([]any)[0].(map[string]any)["reasons"].([]any); len(reasons) == 0 {
+			t.Errorf("no reasons: %v", body)
+		}
+		if st, body, _ = c.do(f.rep, "GET", o+"/roster", nil); st != 200 || body["optimal"] != true {
+			t.Fatalf("roster: %d %v", st, body)
+		}
+		if st, body, _ = c.do(vol, "GET", base+"/recommendations", nil); st != 200 || len(body["items"].([]any)) != 1 {
+			t.Fatalf("recommendations: %d %v", st, body)
+		}
+		st, body, _ = c.do(vol, "POST", o+"/shifts/"+sid+"/applications", nil)
+		if st != 201 {
+			t.Fatalf("apply: %d %v", st, body)
+		}
+		a := o + "/shifts/" + sid + "/applications/" + body["id"].(string)
+		if st, body, _ = c.do(vol, "POST", o+"/shifts/"+sid+"/applications", nil); st != 409 {
+			t.Errorf("apply twice: %d %v", st, body)
+		}
+		if st, body, _ = c.do(f.rep, "POST", a+"/accept", nil); st != 200 || body["status"] != StatusAccepted {
+			t.Fatalf("accept: %d %v", st, body)
+		}
+		if st, body, _ = c.do(vol, "POST", a+"/confirm", nil); st != 200 || body["status"] != StatusConfirmed {
+			t.Fatalf("confirm: %d %v", st, body)
+		}
+		if st, body, _ = c.do(f.rep, "GET", o+"/applications", nil); st != 200 {
+			t.Fatalf("applications: %d %v", st, body)
+		}
+		if contact := body["items"].([]any)[0].(map[string]any)["contact"]; contact == nil {
+			t.Errorf("no contact after acceptance: %v", body)
+		}
+		f.clock.Set(f.clock.Now().Add(7 * 24 * time.Hour))
+		if st, body, _ = c.do(f.rep, "POST", a+"/attendance", map[string]any{"attended": true, "minutes": 150}); st != 200 {
+			t.Fatalf("attendance: %d %v", st, body)
+		}
+		if st, body, _ = c.do(vol, "GET", base+"/hours", nil); st != 200 || body["total_minutes"] != float64(150) {
+			t.Fatalf("hours: %d %v", st, body)
+		}
+		_, _, w := c.do(vol, "GET", base+"/hours?format=csv", nil)
+		if ct := w.Header().Get("Content-Type"); !strings.HasPrefix(ct, "text/csv") ||
+			!strings.Contains(w.Body.String(), "Clean-up") || !strings.Contains(w.Body.String(), "total,,,,2.50") {
+			t.Errorf("csv %s:\n%s", ct, w.Body.String())
+		}
+	})
+}
+
+func TestHandler_Errors(t *testing.T) {
+	eachDB(t, func(t *testing.T, cfg sdk.StoreConfig) {
+		f := newFixture(t, cfg)
+		c := newAPIClient(t, f, cfg)
+		vol := f.volunteer(t, "vol", nil)
+		for _, tc := range []struct {
+			name, method, path string
+			who                sdk.Principal
+			body               any
+			status             int
+			field              string
+		}{
+			{"BadJSON", "PUT", base + "/profile", vol, "not an object", 400, ""},
+			{"FutureBirthDate", "PUT", base + "/profile", vol, map[string]any{"birth_date": "2999-01-01"}, 400, "birth_date"},
+			{"UnknownSkill", "PUT", base + "/profile", vol, map[string]any{"birth_date": "1990-01-01", "skills": []string{"x"}}, 400, "skills"},
+			{"EndBeforeStart", "POST", base + "/opportunities", f.rep, map[string]any{"organisation_id": "org-1", "title": "T",
+				"shifts": []map[string]any{{"start": f.saturday(12, 9, 1).Start, "end": f.saturday(12, 9, 1).End, "capacity": 1}}}, 400, "shifts[0].end"},
+			{"NegativeCapacity", "POST", base + "/opportunities", f.rep, map[string]any{"organisation_id": "org-1", "title": "T",
+				"shifts": []map[string]any{{"start": f.saturday(9, 12, 1).Start, "end": f.saturday(9, 12, 1).End, "capacity": -1}}}, 400, "shifts[0].capacity"},
+			{"Unauthenticated", "GET", base + "/hours", sdk.Principal{}, nil, 401, ""},
+			{"NotFound", "GET", base + "/opportunities/nope", vol, nil, 404, ""},
+			{"BadFormat", "GET", base + "/hours?format=xml", vol, nil, 400, "format"},
+		} {
+			t.Run(tc.name, func(t *testing.T) {
+				st, body, _ := c.do(tc.who, tc.method, tc.path, tc.body)
+				if st != tc.status {
+					t.Fatalf("status %d, want %d: %v", st, tc.status, body)
+				}
+				e := body["error"].(map[string]any)
+				if e["code"] == "" || e["message"] == "" {
+					t.Errorf("error %v", e)
+				}
+				if tc.field != "" {
+					if _, ok := e["fields"].(map[string]any)[tc.field]; !ok {
+						t.Errorf("field %s not named: %v", tc.field, e)
+					}
+				}
+			})
+		}
+	})
+}
+
+// TestPlugin_Manifest keeps the manifest, the mux and the OpenAPI paths in step.
+func TestPlugin_Manifest(t *testing.T) {
+	m := New().Manifest()
+	var paths map[string]map[string]any
+	if err := json.Unmarshal(m.OpenAPI, &paths); err != nil {
+		t.Fatal(err)
+	}
+	perms := map[string]bool{sdk.PermPublic: true, sdk.PermAuthenticated: true}
+	for _, p := range m.Permissions {
+		perms[p.Name] = true
+	}
+	for _, r := range m.Routes {
+		t.Run(r.Method+" "+r.Path, func(t *testing.T) {
+			if _, ok := paths[r.Path][strings.ToLower(r.Method)]; !ok {
+				t.Error("no OpenAPI operation")
+			}
+			if !perms[r.Permission] {
+				t.Errorf("undeclared permission %s", r.Permission)
+			}
+			// The mux has a pattern of its own for every manifest route.
+			mux := newHandler(nil, nil).(*http.ServeMux)
+			req := httptest.NewRequest(r.Method, strings.NewReplacer("{", "", "}", "").Replace(r.Path), nil)
+			if _, pattern := mux.Handler(req); pattern != r.Method+" "+r.Path {
+				t.Errorf("served by pattern %q", pattern)
+			}
+		})
+	}
+	if len(paths) != countPaths(m.Routes) {
+		t.Errorf("OpenAPI has %d paths, routes have %d", len(paths), countPaths(m.Routes))
+	}
+}
+
+func countPaths(rs []sdk.Route) int {
+	seen := map[string]bool{}
+	for _, r := range rs {
+		seen[r.Path] = true
+	}
+	return len(seen)
+}
