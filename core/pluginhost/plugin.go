@@ -153,14 +153,14 @@ func (p *plugin) run(ctx context.Context) {
 				continue
 			}
 		}
-		// The plugin crashed or could not start.
-		p.settle()
+		// The plugin crashed or could not start. settle only once the state says so.
 		if time.Since(started) > StableAfter {
 			consecutive = 0
 		}
 		consecutive++
 		if errors.Is(err, errPermanent) {
 			p.setState(core.PluginFailed, err)
+			p.settle()
 			continue
 		}
 		p.mu.Lock()
@@ -170,9 +170,11 @@ func (p *plugin) run(ctx context.Context) {
 		p.mu.Unlock()
 		if spent {
 			p.setState(core.PluginFailed, fmt.Errorf("%w; crashed %d times within %s, so it stays down until an operator enables it", err, CrashBudget, CrashWindow))
+			p.settle()
 			continue
 		}
 		p.setState(core.PluginStarting, err)
+		p.settle()
 		select {
 		case <-time.After(RestartDelay(consecutive)):
 		case c := <-p.cmds:

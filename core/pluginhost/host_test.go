@@ -1,0 +1,457 @@
+package pluginhost_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+
+	"github.com/kvarter/kvarter/core"
+	"github.com/kvarter/kvarter/core/coretest"
+	"github.com/kvarter/kvarter/core/node"
+	"github.com/kvarter/kvarter/core/sqlstore"
+)
+
+// probeBin is the test plugin (internal/probe), built once for the whole test binary.
+var probeBin string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "kvarter-pluginhost-test")
+	if err != nil {
+		panic(err)
+	}
+	probeBin = filepath.Join(dir, "probe")
+	out, err := exec.Command("go", "build", "-o", probeBin, "./internal/probe").CombinedOutput()
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "build probe plugin: %v\n%s", err, out)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// startNode starts a node running the probe under each of names, as built-ins. On
+// PostgreSQL each test gets its own schema/role prefix, dropped afterwards.
+func startNode(t *testing.T, db coretest.DB, names ...string) *node.Node {
+	t.Helper()
+	cfg := db.Config
+	cfg.Plugins = []node.PluginConfig{}
+	for _, n := range names {
+		cfg.Plugins = append(cfg.Plugins, node.PluginConfig{Name: n})
+	}
+	if cfg.DatabaseURL != "" {
+		cfg.PluginStorePrefix = pgPrefix(t, cfg.DatabaseURL)
+	}
+	opt := coretest.Options()
+	opt.Executable, opt.Builtins, opt.HostVersion = probeBin, names, "0.1.0"
+	opt.PluginHealthInterval = 200 * time.Millisecond
+	return coretest.StartNode(t, cfg, opt)
+}
+
+// pgPrefix returns a fresh prefix for plugin schemas and roles and drops what was made
+// with it when the test ends (roles are server-wide, shared by every test).
+func pgPrefix(t *testing.T, dbURL string) string {
+	prefix := fmt.Sprintf("tp%d_", time.Now().UnixNano()%1e9)
+	t.Cleanup(func() {
+		admin, err := sqlx.Open("postgres", os.Getenv(coretest.EnvDatabaseURL))
+		if err != nil {
+			return
+		}
+		defer admin.Close()
+		var roles []string
+		_ = admin.Select(&roles, `SELECT rolname FROM pg_roles WHERE rolname LIKE $1`, prefix+"%")
+		for _, r := range roles {
+			_, _ = admin.Exec(`DROP SCHEMA IF EXISTS "` + r + `" CASCADE`)
+			_, _ = admin.Exec(`DROP OWNED BY "` + r + `"`)
+			_, _ = admin.Exec(`DROP ROLE IF EXISTS "` + r + `"`)
+		}
+	})
+	return prefix
+}
+
+type resp struct {
+	Status int
+	Header http.Header
+	Body   []byte
+}
+
+func (r resp) json(t *testing.T) map[string]any {
+	t.Helper()
+	var m map[string]any
+	if err := json.Unmarshal(r.Body, &m); err != nil {
+		t.Fatalf("decode %s: %v", r.Body, err)
+	}
+	return m
+}
+
+// call sends a request straight to the node (plugin routes are not in the core's
+// document, so coretest's checked client is not used here).
+func call(t testing.TB, n *node.Node, method, path, token string, header map[string]string) (resp, error) {
+	req, _ := http.NewRequest(method, n.URL()+path, nil)
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	for k, v := range header {
+		req.Header.Set(k, v)
+	}
+	r, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return resp{}, err
+	}
+	defer r.Body.Close()
+	b, err := io.ReadAll(r.Body)
+	return resp{Status: r.StatusCode, Header: r.Header, Body: b}, err
+}
+
+func mustCall(t testing.TB, n *node.Node, want int, method, path, token string) resp {
+	t.Helper()
+	r, err := call(t, n, method, path, token, nil)
+	if err != nil {
+		t.Fatalf("%s %s: %v", method, path, err)
+	}
+	if r.Status != want {
+		t.Fatalf("%s %s = %d, want %d: %s", method, path, r.Status, want, r.Body)
+	}
+	return r
+}
+
+func calls(t *testing.T, n *node.Node, plugin string) float64 {
+	t.Helper()
+	c, _ := mustCall(t, n, 200, "GET", "/api/v1/"+plugin+"/calls", "").json(t)["calls"].(float64)
+	return c
+}
+
+// waitFor polls cond until it holds or the timeout passes.
+func waitFor(t *testing.T, timeout time.Duration, what string, cond func() bool) time.Duration {
+	t.Helper()
+	start := time.Now()
+	for !cond() {
+		if time.Since(start) > timeout {
+			t.Fatalf("%s: not within %s", what, timeout)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	return time.Since(start)
+}
+
+func state(n *node.Node, name string) core.PluginStatus {
+	st, _ := n.Plugins.Status(name)
+	return st
+}
+
+// verifiedMember registers a resident and makes them a verified member of a new
+// neighbourhood, through the API.
+func verifiedMember(t *testing.T, n *node.Node, admin *coretest.User, email string) (*coretest.User, string) {
+	t.Helper()
+	nbh := admin.Must(201, "POST", "/api/v1/neighbourhoods", map[string]any{"name": "Nbh " + email}).JSON()["id"].(string)
+	u := coretest.Register(t, n, email, "Resident "+email)
+	u.Must(201, "POST", "/api/v1/neighbourhoods/"+nbh+"/memberships", map[string]any{})
+	admin.Must(200, "POST", "/api/v1/neighbourhoods/"+nbh+"/memberships/"+u.ID+"/approve", map[string]any{})
+	return u, nbh
+}
+
+// TestHost_Routing: only declared routes reach the plugin, permissions are checked in
+// the route's domain before forwarding, and identity headers never reach it.
+func TestHost_Routing(t *testing.T) {
+	coretest.ForEachDB(t, func(t *testing.T, db coretest.DB) {
+		n := startNode(t, db, "alpha", "beta")
+		admin := coretest.Admin(t, n, "admin@city.example")
+		res, nbh := verifiedMember(t, n, admin, "res@city.example")
+		outsider := coretest.Register(t, n, "out@city.example", "Outsider")
+		other := admin.Must(201, "POST", "/api/v1/neighbourhoods", map[string]any{"name": "Elsewhere"}).JSON()["id"].(string)
+
+		if got := mustCall(t, n, 200, "GET", "/api/v1/alpha/ping", "").json(t)["name"]; got != "alpha" {
+			t.Fatalf("ping answered %v", got)
+		}
+		before := calls(t, n, "alpha")
+		t.Run("ErrNotDeclared", func(t *testing.T) {
+			for _, p := range []string{"/api/v1/alpha/nope", "/api/v1/alpha/ping/extra", "/api/v1/alpha"} {
+				r := mustCall(t, n, 404, "GET", p, "")
+				if !strings.Contains(string(r.Body), `"not_found"`) {
+					t.Errorf("%s: %s", p, r.Body)
+				}
+			}
+			mustCall(t, n, 404, "DELETE", "/api/v1/alpha/ping", "")
+			mustCall(t, n, 404, "GET", "/api/v1/nosuchplugin/ping", "")
+		})
+		t.Run("ErrForbidden", func(t *testing.T) {
+			mustCall(t, n, 401, "GET", "/api/v1/alpha/headers", "")
+			mustCall(t, n, 401, "GET", "/api/v1/alpha/nbh/"+nbh+"/secret", "")
+			mustCall(t, n, 403, "GET", "/api/v1/alpha/nbh/"+nbh+"/secret", outsider.Token)
+			mustCall(t, n, 403, "GET", "/api/v1/alpha/nbh/"+other+"/secret", res.Token)
+			mustCall(t, n, 403, "GET", "/api/v1/alpha/city/only", res.Token)
+		})
+		if after := calls(t, n, "alpha"); after != before {
+			t.Fatalf("refused requests reached the plugin: calls %v -> %v", before, after)
+		}
+		t.Run("OK", func(t *testing.T) {
+			// The default grant of the manifest makes a verified member a reader there.
+			if got := mustCall(t, n, 200, "GET", "/api/v1/alpha/nbh/"+nbh+"/secret", res.Token).json(t)["nbh"]; got != nbh {
+				t.Fatalf("secret answered for %v", got)
+			}
+			// The literal route is more specific than the parameter route.
+			mustCall(t, n, 200, "GET", "/api/v1/alpha/nbh/special/secret", "")
+			mustCall(t, n, 200, "GET", "/api/v1/alpha/city/only", admin.Token)
+			mustCall(t, n, 502, "GET", "/api/v1/alpha/badstatus", "")
+		})
+		t.Run("IdentityHeadersStripped", func(t *testing.T) {
+			r, err := call(t, n, "GET", "/api/v1/alpha/headers", res.Token, map[string]string{
+				"Cookie": "kvarter_session=stolen", "X-Kvarter-User": "admin", "X-User-Id": "admin",
+				"X-Principal": "admin", "Forwarded-User": "admin", "X-Forwarded-User": "admin",
+				"Remote-User": "admin", "X-Auth-Request-User": "admin", "X-Request-Id": "client-chosen-id",
+				"Accept-Language": "fi",
+			})
+			if err != nil || r.Status != 200 {
+				t.Fatalf("headers = %d %v %s", r.Status, err, r.Body)
+			}
+			var got struct {
+				Header    map[string][]string
+				Principal struct{ UserID string }
+				RequestID string `json:"request_id"`
+			}
+			_ = json.Unmarshal(r.Body, &got)
+			for k := range got.Header {
+				lk := strings.ToLower(k)
+				if lk == "cookie" || lk == "authorization" || (strings.Contains(lk, "user") && lk != "user-agent") || strings.Contains(lk, "principal") || strings.HasPrefix(lk, "x-kvarter") || strings.HasPrefix(lk, "x-auth") {
+					t.Errorf("header %s reached the plugin: %v", k, got.Header[k])
+				}
+			}
+			if got.Header["Accept-Language"] == nil || got.Principal.UserID != res.ID {
+				t.Errorf("plugin saw %+v", got)
+			}
+			if got.RequestID == "" || got.RequestID != r.Header.Get("X-Request-Id") {
+				t.Errorf("request id %q, response says %q", got.RequestID, r.Header.Get("X-Request-Id"))
+			}
+		})
+		t.Run("OpenAPI", func(t *testing.T) {
+			paths := n.Server.Document()["paths"].(map[string]any)
+			if paths["/api/v1/alpha/ping"] == nil || paths["/api/v1/beta/ping"] == nil {
+				t.Fatalf("plugin paths missing from the document")
+			}
+			if me := paths["/api/v1/me"].(map[string]any); me["get"].(map[string]any)["summary"] == nil {
+				t.Fatalf("a plugin replaced a core path")
+			}
+		})
+		t.Run("Admin", func(t *testing.T) {
+			var list struct{ Items []core.PluginStatus }
+			admin.Must(200, "GET", "/api/v1/admin/plugins", nil).Decode(t, &list)
+			if len(list.Items) != 2 || list.Items[0].Name != "alpha" || list.Items[0].State != core.PluginActive || list.Items[0].Version != "1.2.3" {
+				t.Fatalf("admin list = %+v", list.Items)
+			}
+			res.Must(403, "GET", "/api/v1/admin/plugins", nil)
+			res.Must(403, "POST", "/api/v1/admin/plugins/alpha/disable", nil)
+			admin.Must(404, "POST", "/api/v1/admin/plugins/nosuch/disable", nil)
+			admin.Must(200, "POST", "/api/v1/admin/plugins/beta/disable", nil)
+			waitFor(t, 5*time.Second, "beta stopped", func() bool { return state(n, "beta").State == core.PluginStopped })
+			mustCall(t, n, 404, "GET", "/api/v1/beta/ping", "")
+			admin.Must(200, "POST", "/api/v1/admin/plugins/beta/enable", nil)
+			waitFor(t, 5*time.Second, "beta active", func() bool { return state(n, "beta").State == core.PluginActive })
+			mustCall(t, n, 200, "GET", "/api/v1/beta/ping", "")
+			var audit struct{ Items []core.AuditEntry }
+			admin.Must(200, "GET", "/api/v1/admin/audit?action=plugin.disable", nil).Decode(t, &audit)
+			if len(audit.Items) != 1 || audit.Items[0].Target != "plugin:beta" {
+				t.Fatalf("audit = %+v", audit.Items)
+			}
+		})
+	})
+}
+
+// TestHost_Crash kills a plugin with SIGKILL while load runs against the core and
+// another plugin: none of those requests fails, the killed plugin's routes answer 503
+// with Retry-After and serve again within 5 s; past the crash budget it is failed
+// while everything else keeps serving, until an operator enables it.
+func TestHost_Crash(t *testing.T) {
+	coretest.ForEachDB(t, func(t *testing.T, db coretest.DB) {
+		n := startNode(t, db, "alpha", "beta")
+		admin := coretest.Admin(t, n, "admin@city.example")
+
+		var failures, served atomic.Int64
+		var firstFailure atomic.Value
+		stop := make(chan struct{})
+		var wg sync.WaitGroup
+		for i := range 8 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				path := []string{"/api/v1/beta/ping", "/api/v1/neighbourhoods", "/healthz"}[i%3]
+				for {
+					select {
+					case <-stop:
+						return
+					default:
+					}
+					r, err := call(t, n, "GET", path, "", nil)
+					if err != nil || r.Status != 200 {
+						failures.Add(1)
+						firstFailure.CompareAndSwap(nil, fmt.Sprintf("%s: %d %v %s", path, r.Status, err, r.Body))
+					} else {
+						served.Add(1)
+					}
+				}
+			}()
+		}
+
+		kill := func() {
+			pid := n.Plugins.Pid("alpha")
+			if pid == 0 {
+				t.Fatal("alpha has no process")
+			}
+			if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
+				t.Fatal(err)
+			}
+		}
+		kill()
+		saw503 := false
+		took := waitFor(t, 5*time.Second, "alpha serves again", func() bool {
+			r, err := call(t, n, "GET", "/api/v1/alpha/ping", "", nil)
+			if err == nil && r.Status == 503 {
+				if r.Header.Get("Retry-After") == "" || !strings.Contains(string(r.Body), `"unavailable"`) {
+					t.Errorf("503 without Retry-After or error body: %v %s", r.Header, r.Body)
+				}
+				saw503 = true
+			}
+			return err == nil && r.Status == 200
+		})
+		t.Logf("alpha served again %s after SIGKILL (saw 503: %v)", took, saw503)
+		if st := state(n, "alpha"); st.Restarts != 1 || st.LastError == "" {
+			t.Errorf("after one crash: %+v", st)
+		}
+
+		// Two more crashes spend the budget.
+		for range CrashBudgetLeft() {
+			waitFor(t, 5*time.Second, "alpha active", func() bool { return n.Plugins.Pid("alpha") != 0 })
+			kill()
+			waitFor(t, 5*time.Second, "alpha down", func() bool { return n.Plugins.Pid("alpha") == 0 })
+		}
+		waitFor(t, 5*time.Second, "alpha failed", func() bool { return state(n, "alpha").State == core.PluginFailed })
+		time.Sleep(300 * time.Millisecond) // no restart follows
+		var list struct{ Items []core.PluginStatus }
+		admin.Must(200, "GET", "/api/v1/admin/plugins", nil).Decode(t, &list)
+		if list.Items[0].State != core.PluginFailed || list.Items[1].State != core.PluginActive {
+			t.Fatalf("admin list = %+v", list.Items)
+		}
+		r := mustCall(t, n, 503, "GET", "/api/v1/alpha/ping", "")
+		if r.Header.Get("Retry-After") == "" {
+			t.Errorf("failed plugin's 503 has no Retry-After")
+		}
+
+		close(stop)
+		wg.Wait()
+		if failures.Load() != 0 {
+			t.Fatalf("%d of %d requests to the core and beta failed; first: %v", failures.Load(), failures.Load()+served.Load(), firstFailure.Load())
+		}
+		t.Logf("%d requests to the core and beta, none failed", served.Load())
+
+		admin.Must(200, "POST", "/api/v1/admin/plugins/alpha/enable", nil)
+		waitFor(t, 5*time.Second, "alpha enabled", func() bool { return state(n, "alpha").State == core.PluginActive })
+		mustCall(t, n, 200, "GET", "/api/v1/alpha/ping", "")
+	})
+}
+
+// CrashBudgetLeft is how many more crashes, after the first, fail a plugin.
+func CrashBudgetLeft() int { return 2 }
+
+// TestHost_Checksum: an external plugin whose file does not match its sha256 is refused
+// and reported, and the core keeps serving.
+func TestHost_Checksum(t *testing.T) {
+	db := coretest.Databases(t)[0]
+	cfg := db.Config
+	cfg.Plugins = []node.PluginConfig{{Name: "probe", Path: probeBin, SHA256: strings.Repeat("ab", 32)}}
+	n := coretest.StartNode(t, cfg, coretest.Options())
+	st := state(n, "probe")
+	if st.State != core.PluginFailed || !strings.Contains(st.LastError, "sha256") {
+		t.Fatalf("status = %+v", st)
+	}
+	mustCall(t, n, 200, "GET", "/readyz", "")
+	mustCall(t, n, 503, "GET", "/api/v1/probe/ping", "")
+}
+
+// TestHost_PostgresIsolation: a plugin's role reads its own schema and nothing else —
+// not the core's tables, not another plugin's.
+func TestHost_PostgresIsolation(t *testing.T) {
+	dbs := coretest.Databases(t)
+	if len(dbs) < 2 {
+		t.Skip("set " + coretest.EnvDatabaseURL + " to test PostgreSQL role isolation")
+	}
+	db := dbs[1]
+	n := startNode(t, db, "alpha", "beta")
+	coreSchema, _ := url.Parse(db.Config.DatabaseURL)
+	prefix := n.Config.PluginStorePrefix
+	var pw string
+	if err := coretest.SQL(n).Get(&pw, `SELECT password FROM plugin_store_logins WHERE role_name = $1`, prefix+"alpha"); err != nil {
+		t.Fatal(err)
+	}
+	u, _ := url.Parse(os.Getenv(coretest.EnvDatabaseURL))
+	u.User = url.UserPassword(prefix+"alpha", pw)
+	conn, err := sqlx.Open("postgres", u.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	var k int
+	if err := conn.Get(&k, `SELECT COUNT(*) FROM `+prefix+`alpha.seen`); err != nil {
+		t.Fatalf("own schema: %v", err)
+	}
+	for _, table := range []string{coreSchema.Query().Get("search_path") + ".users", coreSchema.Query().Get("search_path") + ".sessions", prefix + "beta.seen"} {
+		if err := conn.Get(&k, `SELECT COUNT(*) FROM `+table); err == nil || !strings.Contains(err.Error(), "permission denied") {
+			t.Errorf("plugin role reading %s: %v, want permission denied", table, err)
+		}
+	}
+	if _, err := conn.Exec(`CREATE TABLE ` + prefix + `beta.intruder (x int)`); err == nil {
+		t.Errorf("plugin role created a table in another plugin's schema")
+	}
+}
+
+// TestHost_Events publishes 10,000 events from one plugin while the subscriber is
+// killed midway: every event arrives, each is applied once, in publish order.
+func TestHost_Events(t *testing.T) {
+	coretest.ForEachDB(t, func(t *testing.T, db coretest.DB) {
+		n := startNode(t, db, "alpha", "beta")
+		const total, chunk = 10000, 500
+		start := time.Now()
+		for from := 0; from < total; from += chunk {
+			mustCall(t, n, 200, "POST", fmt.Sprintf("/api/v1/alpha/publish?from=%d&n=%d", from+1, chunk), "")
+			if from == total/2 {
+				if err := syscall.Kill(n.Plugins.Pid("beta"), syscall.SIGKILL); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+		t.Logf("published %d events in %s", total, time.Since(start))
+		var got map[string]any
+		took := waitFor(t, 60*time.Second, "all events delivered to beta", func() bool {
+			r, err := call(t, n, "GET", "/api/v1/beta/events", "", nil)
+			if err != nil || r.Status != 200 {
+				return false
+			}
+			_ = json.Unmarshal(r.Body, &got)
+			return got["distinct"] == float64(total)
+		})
+		t.Logf("beta has all %d events %s after the last publish: %v", total, took, got)
+		if got["out_of_order"] != float64(0) {
+			t.Fatalf("events out of order: %v", got)
+		}
+		if st := state(n, "beta"); st.Restarts != 1 {
+			t.Errorf("beta restarts = %d, want 1", st.Restarts)
+		}
+		var cursor int64
+		store := &sqlstore.PluginStore{DB: n.DB}
+		if cursor, _ = store.EventCursor(context.Background(), "beta"); cursor == 0 {
+			t.Errorf("beta's cursor did not move")
+		}
+	})
+}

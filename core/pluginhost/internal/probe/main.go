@@ -1,0 +1,162 @@
+// Command probe is the plugin the host's tests run: it takes its name from the command
+// line (`probe plugin <name>`, as the host runs built-ins) and reports what reached it,
+// so tests can prove what the host forwarded, withheld and delivered.
+package main
+
+import (
+	"context"
+	"embed"
+	"encoding/json"
+	"fmt"
+	"io/fs"
+	"net/http"
+	"os"
+	"strconv"
+	"sync/atomic"
+	"syscall"
+
+	"github.com/kvarter/kvarter/sdk"
+	"github.com/kvarter/kvarter/sdk/store"
+)
+
+//go:embed migrations
+var migrations embed.FS
+
+// EventType is what every probe subscribes to; the probe named "alpha" publishes it.
+const EventType = "alpha.tick"
+
+type probe struct {
+	name  string
+	db    *store.DB
+	calls atomic.Int64
+
+	// What this process saw of events (seen persists across restarts).
+	maxSeq, redelivered, outOfOrder atomic.Int64
+}
+
+func (p *probe) Manifest() sdk.Manifest {
+	n, pre := p.name, "/api/v1/"+p.name
+	m := sdk.Manifest{
+		Name: n, Version: "1.2.3", MinHostVersion: "0.1.0",
+		Routes: []sdk.Route{
+			{Method: "GET", Path: pre + "/ping", Permission: sdk.PermPublic},
+			{Method: "GET", Path: pre + "/calls", Permission: sdk.PermPublic},
+			{Method: "GET", Path: pre + "/events", Permission: sdk.PermPublic},
+			{Method: "POST", Path: pre + "/crash", Permission: sdk.PermPublic},
+			{Method: "GET", Path: pre + "/badstatus", Permission: sdk.PermPublic},
+			{Method: "POST", Path: pre + "/publish", Permission: sdk.PermPublic},
+			{Method: "GET", Path: pre + "/headers", Permission: sdk.PermAuthenticated},
+			{Method: "GET", Path: pre + "/nbh/{nbh}/secret", Permission: n + ".secret.read", Domain: "nbh:{nbh}"},
+			{Method: "GET", Path: pre + "/nbh/special/secret", Permission: sdk.PermPublic},
+			{Method: "GET", Path: pre + "/city/only", Permission: n + ".city.run", Domain: "city"},
+		},
+		Permissions: []sdk.Permission{{Name: n + ".secret.read"}, {Name: n + ".city.run"}},
+		Roles:       []sdk.Role{{Name: n + "_runner", Permissions: []string{n + ".city.run"}}},
+		Grants:      []sdk.Grant{{Role: "resident", Permission: n + ".secret.read"}},
+		OpenAPI:     json.RawMessage(`{"` + pre + `/ping": {"get": {"summary": "Ping", "responses": {"200": {"description": "pong"}}}}, "/api/v1/me": {"get": {}}}`),
+	}
+	if n == "alpha" {
+		m.Publishes = []string{EventType}
+	} else {
+		m.Subscribes = []string{EventType}
+	}
+	return m
+}
+
+func (p *probe) Configure(ctx context.Context, env sdk.Env) error {
+	db, err := store.Open(ctx, env.Store)
+	p.db = db
+	return err
+}
+
+func (p *probe) Migrations() fs.FS {
+	sub, _ := fs.Sub(migrations, "migrations")
+	return sub
+}
+
+// HandleEvent records each event once by id: redelivery has no second effect, and an
+// event that arrives after a later one counts as out of order.
+func (p *probe) HandleEvent(ctx context.Context, e sdk.Event) error {
+	var body struct{ Seq int64 }
+	_ = json.Unmarshal(e.Payload, &body)
+	res, err := p.db.ExecContext(ctx, p.db.Rebind(`INSERT INTO seen (id, seq) VALUES (?, ?) ON CONFLICT (id) DO NOTHING`), e.ID, body.Seq)
+	if err != nil {
+		return err
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		p.redelivered.Add(1)
+		return nil
+	}
+	if body.Seq < p.maxSeq.Load() {
+		p.outOfOrder.Add(1)
+	}
+	p.maxSeq.Store(body.Seq)
+	return nil
+}
+
+func (p *probe) Handler() http.Handler {
+	pre := "/api/v1/" + p.name
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET "+pre+"/ping", func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, 200, map[string]any{"name": p.name})
+	})
+	mux.HandleFunc("GET "+pre+"/calls", func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, 200, map[string]any{"calls": p.calls.Load()})
+	})
+	mux.HandleFunc("GET "+pre+"/events", func(w http.ResponseWriter, r *http.Request) {
+		var distinct int64
+		if err := p.db.GetContext(r.Context(), &distinct, `SELECT COUNT(*) FROM seen`); err != nil {
+			writeJSON(w, 500, map[string]any{"error": err.Error()})
+			return
+		}
+		writeJSON(w, 200, map[string]any{"distinct": distinct, "redelivered": p.redelivered.Load(), "out_of_order": p.outOfOrder.Load()})
+	})
+	mux.HandleFunc("POST "+pre+"/crash", func(w http.ResponseWriter, r *http.Request) {
+		_ = syscall.Kill(os.Getpid(), syscall.SIGKILL)
+	})
+	mux.HandleFunc("GET "+pre+"/badstatus", func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(700)
+	})
+	mux.HandleFunc("POST "+pre+"/publish", func(w http.ResponseWriter, r *http.Request) {
+		from, _ := strconv.Atoi(r.URL.Query().Get("from"))
+		n, _ := strconv.Atoi(r.URL.Query().Get("n"))
+		host := sdk.HostFrom(r.Context())
+		for i := from; i < from+n; i++ {
+			payload := fmt.Appendf(nil, `{"seq": %d}`, i)
+			if err := host.Publish(r.Context(), sdk.Event{Type: EventType, Payload: payload}); err != nil {
+				writeJSON(w, 500, map[string]any{"error": err.Error()})
+				return
+			}
+		}
+		writeJSON(w, 200, map[string]any{"published": n})
+	})
+	mux.HandleFunc("GET "+pre+"/headers", func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, 200, map[string]any{"header": r.Header, "principal": sdk.PrincipalFrom(r.Context()), "request_id": sdk.RequestIDFrom(r.Context())})
+	})
+	mux.HandleFunc("GET "+pre+"/nbh/{nbh}/secret", func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, 200, map[string]any{"nbh": r.PathValue("nbh")})
+	})
+	mux.HandleFunc("GET "+pre+"/city/only", func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, 200, map[string]any{"ok": true})
+	})
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != pre+"/calls" {
+			p.calls.Add(1)
+		}
+		mux.ServeHTTP(w, r)
+	})
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+func main() {
+	name := "probe"
+	if len(os.Args) == 3 && os.Args[1] == "plugin" {
+		name = os.Args[2]
+	}
+	sdk.Serve(&probe{name: name})
+}
