@@ -148,7 +148,7 @@ func Start(tb testing.TB, o Options) *Core {
 		"listen":    "127.0.0.1:0",
 		"data_dir":  c.DataDir,
 		"log_level": "info",
-		"plugins": []map[string]any{{"name": o.Name, "path": plug, "sha256": sum, "settings": o.Settings}},
+		"plugins":   []map[string]any{{"name": o.Name, "path": plug, "sha256": sum, "settings": o.Settings}},
 	}
 	if o.Postgres {
 		base := os.Getenv(EnvDatabaseURL)
