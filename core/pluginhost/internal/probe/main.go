@@ -155,6 +155,9 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 
 func main() {
 	name := "probe"
+	if n := os.Getenv("KVARTER_PLUGIN_NAME"); n != "" {
+		name = n // the host names every plugin it starts
+	}
 	if len(os.Args) == 3 && os.Args[1] == "plugin" {
 		name = os.Args[2]
 	}
