@@ -21,8 +21,8 @@ import (
 // review, voting by verified residents, results, an implementation update and an export
 // that re-tallies to the published result; then 50 concurrent ballots by one resident,
 // of which exactly one is recorded. The core is stood in for by the in-test host (so
-// route-level permissions are not checked here); the same test through `kvarter serve`
-// waits for sdk/sdktest.
+// route-level permissions are not checked here); TestHost_Cycle runs the same story
+// through a real `kvarter serve`.
 func TestProcess_Cycle(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and launches the plugin executable")
