@@ -4,6 +4,10 @@ go 1.26.8
 
 require (
 	github.com/kvarter/kvarter/core v0.0.0
+	github.com/kvarter/kvarter/plugins/assemblies v0.0.0
+	github.com/kvarter/kvarter/plugins/budgeting v0.0.0
+	github.com/kvarter/kvarter/plugins/parks v0.0.0
+	github.com/kvarter/kvarter/plugins/volunteers v0.0.0
 	github.com/kvarter/kvarter/sdk v0.0.0
 )
 

@@ -3,16 +3,22 @@ package main
 import (
 	"slices"
 
+	"github.com/kvarter/kvarter/plugins/assemblies"
+	"github.com/kvarter/kvarter/plugins/budgeting"
+	"github.com/kvarter/kvarter/plugins/parks"
+	"github.com/kvarter/kvarter/plugins/volunteers"
 	"github.com/kvarter/kvarter/sdk"
-	"github.com/kvarter/kvarter/sdk/examples/hello"
 )
 
 // builtins are the plugins compiled into the kvarter binary. `kvarter serve` runs each
 // enabled one as a child process, `kvarter plugin <name>`; with no plugins section in
-// the city config, all of them are enabled.
+// the city config, all of them are enabled. (The SDK's example plugin is not among
+// them: it is for plugin authors, not for a city.)
 var builtins = map[string]func() sdk.Plugin{
-	// The SDK's example plugin, so that a fresh install shows a plugin at work.
-	"hello": func() sdk.Plugin { return hello.New() },
+	"assemblies": assemblies.New,
+	"budgeting":  budgeting.New,
+	"parks":      parks.New,
+	"volunteers": volunteers.New,
 }
 
 // builtinNames lists the built-in plugins in name order.

@@ -20,6 +20,7 @@ import (
 
 	"github.com/kvarter/kvarter/core"
 	"github.com/kvarter/kvarter/core/node"
+	"github.com/kvarter/kvarter/plugins/budgeting/pbcli"
 	"github.com/kvarter/kvarter/core/sqlstore"
 	"github.com/kvarter/kvarter/sdk"
 )
@@ -60,6 +61,7 @@ Usage:
   kvarter admin create-user --email E --password-stdin [--name N] [--language L] [--role city_admin]
   kvarter plugins list [--config FILE]    the configured plugins and their last known state
   kvarter plugin NAME                     run a built-in plugin (the host starts these itself)
+  kvarter pb tally FILE.pb [--rule R] ... tally a Pabulib participatory-budgeting file (kvarter pb help)
   kvarter version
 
 Environment: KVARTER_CONFIG, KVARTER_ADDR, KVARTER_DATA_DIR, KVARTER_DATABASE_URL, KVARTER_LOG_LEVEL.
@@ -95,6 +97,9 @@ func (m *Main) Run(ctx context.Context, args []string) int {
 			return 2
 		}
 		err = m.listPlugins(ctx, args[2:])
+	case "pb":
+		// The same tally package the budgeting plugin publishes results with.
+		return pbcli.Run(args[1:], m.Stdout, m.Stderr)
 	case "version", "--version":
 		fmt.Fprintf(m.Stdout, "kvarter %s\n", Version)
 	case "help", "-h", "--help":
