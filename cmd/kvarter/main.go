@@ -20,8 +20,8 @@ import (
 
 	"github.com/kvarter/kvarter/core"
 	"github.com/kvarter/kvarter/core/node"
-	"github.com/kvarter/kvarter/plugins/budgeting/pbcli"
 	"github.com/kvarter/kvarter/core/sqlstore"
+	"github.com/kvarter/kvarter/plugins/budgeting/pbcli"
 	"github.com/kvarter/kvarter/sdk"
 )
 
