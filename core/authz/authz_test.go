@@ -13,8 +13,8 @@ import (
 // fixedPolicy is a PolicySource with a fixed policy, so the rules can be tested alone.
 type fixedPolicy struct{ p sqlstore.Policy }
 
-func (f fixedPolicy) PolicyVersion(context.Context) (int64, error) { return f.p.Version, nil }
-func (f fixedPolicy) LoadPolicy(context.Context) (*sqlstore.Policy, error) {
+func (f *fixedPolicy) PolicyVersion(context.Context) (int64, error) { return f.p.Version, nil }
+func (f *fixedPolicy) LoadPolicy(context.Context) (*sqlstore.Policy, error) {
 	p := f.p
 	return &p, nil
 }
@@ -28,7 +28,7 @@ func TestEnforcer_Can(t *testing.T) {
 		},
 		Permissions: []core.RolePermission{{Role: core.RoleResident, Permission: "assemblies.member.join"}},
 	}
-	e, err := authz.New(context.Background(), fixedPolicy{pol}, slog.Default())
+	e, err := authz.New(context.Background(), &fixedPolicy{pol}, slog.Default())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -60,5 +60,47 @@ func TestEnforcer_Can(t *testing.T) {
 				t.Fatalf("Can = %v, want %v", got, tt.want)
 			}
 		})
+	}
+}
+
+// TestEnforcer_ReloadForgetsDecisions: a memoised decision never outlives the policy it
+// was made under.
+func TestEnforcer_ReloadForgetsDecisions(t *testing.T) {
+	src := &fixedPolicy{p: sqlstore.Policy{Version: 1}}
+	e, err := authz.New(context.Background(), src, slog.Default())
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &core.Principal{UserID: "u"}
+	if e.Can(p, core.PermMembershipDecide, "nbh:a") {
+		t.Fatal("allowed before any grant")
+	}
+	src.p = sqlstore.Policy{Version: 2, Grants: []core.RoleGrant{{UserID: "u", Role: core.RoleCoordinator, Domain: "nbh:a"}}}
+	if err := e.Reload(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if !e.Can(p, core.PermMembershipDecide, "nbh:a") {
+		t.Fatal("the grant is not enforced after reload: a stale decision was kept")
+	}
+	src.p = sqlstore.Policy{Version: 3}
+	if err := e.Reload(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if e.Can(p, core.PermMembershipDecide, "nbh:a") {
+		t.Fatal("the revocation is not enforced after reload")
+	}
+}
+
+func BenchmarkEnforcer_Can(b *testing.B) {
+	e, err := authz.New(context.Background(), &fixedPolicy{sqlstore.Policy{Version: 1,
+		Grants: []core.RoleGrant{{UserID: "coord", Role: core.RoleCoordinator, Domain: "nbh:a"}}}}, slog.Default())
+	if err != nil {
+		b.Fatal(err)
+	}
+	p := &core.Principal{UserID: "coord"}
+	for b.Loop() {
+		if !e.Can(p, core.PermMembershipDecide, "nbh:a") {
+			b.Fatal("denied")
+		}
 	}
 }
