@@ -16,11 +16,11 @@ import (
 
 func TestDecide(t *testing.T) {
 	for _, tc := range []struct {
-		name                string
-		majority            string
+		name                 string
+		majority             string
 		pct, abs, electorate int
-		c                   Counts
-		want                string
+		c                    Counts
+		want                 string
 	}{
 		{"StoryAdopted", MajoritySimple, 50, 0, 9, Counts{4, 1, 1}, StateAdopted},
 		{"QuorumRoundsUp", MajoritySimple, 50, 0, 9, Counts{4, 0, 0}, StateNoQuorum},
