@@ -19,7 +19,7 @@ import (
 // TestProcess_ConcurrentSignups runs the plugin as its own executable over the real
 // plugin protocol (sdk/hostside, the launcher the core uses) and sends 100 concurrent
 // sign-ups through gRPC. The core itself is stood in for by the in-test host; the
-// end-to-end test through `kvarter serve` waits for sdk/sdktest.
+// end-to-end test through a real `kvarter serve` is TestHost_Story (host_test.go).
 func TestProcess_ConcurrentSignups(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and launches the plugin executable")

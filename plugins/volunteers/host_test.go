@@ -1,0 +1,296 @@
+package volunteers
+
+import (
+	"fmt"
+	"os"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/kvarter/kvarter/sdk/sdktest"
+)
+
+// TestHost_Story runs the plugin inside a real `kvarter serve` (sdk/sdktest): real
+// routing, casbin permission checks, Principals with organisation representatives, the
+// host API (users, neighbourhoods, organisations, Can) and the plugin's own store. On
+// SQLite always, on PostgreSQL when KVARTER_TEST_DATABASE_URL is set (CI sets it).
+//
+// The plugin runs on the real clock, so the story's shift starts a few seconds after it
+// is created: the volunteer applies, is accepted and confirms before it starts, and the
+// organiser records attendance once it has. The other checks run meanwhile.
+func TestHost_Story(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and starts kvarter with the plugin")
+	}
+	for _, pg := range []bool{false, true} {
+		name := map[bool]string{false: "sqlite", true: "postgres"}[pg]
+		t.Run(name, func(t *testing.T) {
+			if pg && os.Getenv(sdktest.EnvDatabaseURL) == "" {
+				t.Skip("KVARTER_TEST_DATABASE_URL not set")
+			}
+			core := sdktest.Start(t, sdktest.Options{Package: "./cmd/kvarter-volunteers", Name: "volunteers", Postgres: pg})
+			h := newHostCity(t, core)
+			story := h.storyBegin(t)
+			t.Run("ConcurrentSignups", h.concurrentSignups)
+			t.Run("MinorNeverProposed", h.minorNeverProposed)
+			t.Run("ExpiredCheckExcludes", h.expiredCheckExcludes)
+			story(t)
+		})
+	}
+}
+
+// hostCity is a city in a running core: a neighbourhood, the catalogue, a verified
+// organisation and its representative.
+type hostCity struct {
+	core *sdktest.Core
+	loc  *time.Location
+	nbh  string
+	org  string
+	rep  *sdktest.Client
+}
+
+func newHostCity(t *testing.T, core *sdktest.Core) *hostCity {
+	t.Helper()
+	loc, err := time.LoadLocation("Europe/Helsinki") // sdktest's city time zone
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := &hostCity{core: core, loc: loc, nbh: core.Neighbourhood("Keskusta")}
+	for id, name := range map[string]string{"first_aid": "First aid", "driving": "Driving"} {
+		core.Admin().Must(200, "PUT", base+"/skills/"+id, map[string]any{"names": map[string]string{"en": name}})
+	}
+	h.rep = core.NewUser("rep@example.org")
+	h.org = core.Organisation(h.rep, "Parish", h.nbh)
+	return h
+}
+
+// volunteer registers a person with a profile free all week; birth is YYYY-MM-DD.
+func (h *hostCity) volunteer(t *testing.T, email, birth string) *sdktest.Client {
+	t.Helper()
+	u := h.core.NewUser(email)
+	var avail []map[string]string
+	for _, d := range []string{"monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"} {
+		avail = append(avail, map[string]string{"day": d, "start": "00:00", "end": "24:00"})
+	}
+	u.Must(200, "PUT", base+"/profile", map[string]any{"skills": []string{"first_aid"}, "languages": []string{"fi"},
+		"availability": avail, "neighbourhoods": []string{h.nbh}, "birth_date": birth})
+	return u
+}
+
+// opportunity creates and publishes one of the organisation's opportunities; shifts
+// are [start, end] pairs.
+func (h *hostCity) opportunity(t *testing.T, title string, extra map[string]any, capacity int, shifts ...[2]time.Time) Opportunity {
+	t.Helper()
+	in := map[string]any{"organisation_id": h.org, "title": title, "neighbourhood_id": h.nbh, "required_skills": []string{"first_aid"}}
+	for k, v := range extra {
+		in[k] = v
+	}
+	var sh []map[string]any
+	for _, s := range shifts {
+		sh = append(sh, map[string]any{"start": s[0].Format(time.RFC3339), "end": s[1].Format(time.RFC3339), "capacity": capacity})
+	}
+	in["shifts"] = sh
+	var o Opportunity
+	h.rep.Must(201, "POST", base+"/opportunities", in).Decode(t, &o)
+	h.rep.Must(200, "POST", base+"/opportunities/"+o.ID+"/publish", nil)
+	return o
+}
+
+// localDay is 10:00 local time, days from today.
+func (h *hostCity) localDay(days int) time.Time {
+	y, m, d := time.Now().In(h.loc).Date()
+	return time.Date(y, m, d+days, 10, 0, 0, 0, h.loc)
+}
+
+func (h *hostCity) matches(t *testing.T, o Opportunity, shift int) []string {
+	t.Helper()
+	var out struct {
+		Items []MatchCandidate `json:"items"`
+	}
+	h.rep.Must(200, "GET", base+"/opportunities/"+o.ID+"/shifts/"+o.Shifts[shift].ID+"/matches?limit=1000", nil).Decode(t, &out)
+	ids := make([]string, len(out.Items))
+	for i, c := range out.Items {
+		ids[i] = c.VolunteerID
+	}
+	return ids
+}
+
+func (h *hostCity) applications(t *testing.T, o Opportunity) []ApplicationView {
+	t.Helper()
+	var out struct {
+		Items []ApplicationView `json:"items"`
+	}
+	h.rep.Must(200, "GET", base+"/opportunities/"+o.ID+"/applications", nil).Decode(t, &out)
+	return out.Items
+}
+
+// storyLead is how long after its creation the story's shift starts: enough for apply,
+// accept and confirm on a slow machine.
+const storyLead = 6 * time.Second
+
+// storyBegin runs the story up to the shift's start and returns its second half:
+// a resident with a profile applies, the organiser sees the profile but no contact,
+// accepts, sees the contact, the volunteer confirms; then (once the shift has started)
+// attendance is recorded and the hours summary shows it, in JSON and CSV.
+func (h *hostCity) storyBegin(t *testing.T) func(*testing.T) {
+	t.Helper()
+	anna := h.volunteer(t, "anna@example.org", "1990-04-01")
+	stranger := h.core.NewUser("stranger@example.org")
+	start := time.Now().Add(storyLead).Truncate(time.Second)
+	o := h.opportunity(t, "Church fair", nil, 3, [2]time.Time{start, start.Add(2 * time.Hour)})
+	sh := base + "/opportunities/" + o.ID + "/shifts/" + o.Shifts[0].ID
+
+	stranger.Must(409, "POST", sh+"/applications", nil) // no profile yet
+	var a Application
+	anna.Must(201, "POST", sh+"/applications", nil).Decode(t, &a)
+	anna.Must(409, "POST", sh+"/applications", nil) // twice
+	if a.Status != StatusApplied {
+		t.Fatalf("applied: %+v", a)
+	}
+	if v := h.applications(t, o); len(v) != 1 || v[0].Profile == nil || v[0].Contact != nil {
+		t.Fatalf("before acceptance the organiser sees the profile but no contact: %+v", v)
+	}
+	anna.Must(403, "GET", base+"/opportunities/"+o.ID+"/applications", nil)
+	anna.Must(403, "POST", sh+"/applications/"+a.ID+"/accept", nil)
+	stranger.Must(403, "POST", sh+"/applications/"+a.ID+"/confirm", nil) // not theirs
+	h.rep.Must(200, "POST", sh+"/applications/"+a.ID+"/accept", nil).Decode(t, &a)
+	if a.Status != StatusAccepted {
+		t.Fatalf("accepted: %+v", a)
+	}
+	if v := h.applications(t, o); len(v) != 1 || v[0].Contact == nil || v[0].Contact.Email != "anna@example.org" {
+		t.Fatalf("after acceptance the organiser sees the contact: %+v", v)
+	}
+	anna.Must(200, "POST", sh+"/applications/"+a.ID+"/confirm", nil).Decode(t, &a)
+	if a.Status != StatusConfirmed {
+		t.Fatalf("confirmed: %+v", a)
+	}
+	h.rep.Must(409, "POST", sh+"/applications/"+a.ID+"/attendance", map[string]any{"attended": true}) // not started
+	if time.Now().After(start) {
+		t.Fatalf("the story's first half took longer than %v", storyLead)
+	}
+
+	return func(t *testing.T) {
+		time.Sleep(time.Until(start.Add(time.Second)))
+		h.rep.Must(200, "POST", sh+"/applications/"+a.ID+"/attendance", map[string]any{"attended": true}).Decode(t, &a)
+		if a.Status != StatusAttended || a.Minutes != 120 {
+			t.Fatalf("attendance: %+v", a)
+		}
+		var hs Hours
+		anna.Must(200, "GET", base+"/hours", nil).Decode(t, &hs)
+		if hs.Attended != 1 || hs.TotalMinutes != 120 || hs.TotalHours != 2 || len(hs.Entries) != 1 ||
+			hs.Entries[0].Title != "Church fair" || hs.Entries[0].Status != StatusAttended {
+			t.Fatalf("hours: %+v", hs)
+		}
+		csv := anna.Must(200, "GET", base+"/hours?format=csv", nil)
+		if ct := csv.Header.Get("Content-Type"); !strings.HasPrefix(ct, "text/csv") {
+			t.Errorf("csv content type %q", ct)
+		}
+		lines := strings.Split(strings.TrimSpace(string(csv.Body)), "\n")
+		if len(lines) != 3 || !strings.Contains(lines[1], "Church fair") || !strings.HasSuffix(lines[1], ",attended,2.00") ||
+			lines[2] != ",total,,,,2.00" {
+			t.Errorf("csv:\n%s", csv.Body)
+		}
+		var other Hours
+		stranger.Must(200, "GET", base+"/hours", nil).Decode(t, &other)
+		if len(other.Entries) != 0 {
+			t.Errorf("someone else's hours: %+v", other)
+		}
+	}
+}
+
+// concurrentSignups sends 100 sign-ups by 100 people at once, through the core, to an
+// auto-accepting shift of capacity 10: exactly 10 are confirmed and 90 wait-listed.
+func (h *hostCity) concurrentSignups(t *testing.T) {
+	const n, capacity = 100, 10
+	people := make([]*sdktest.Client, n)
+	for i := range people {
+		people[i] = h.volunteer(t, fmt.Sprintf("crowd%03d@example.org", i), "1985-01-01")
+	}
+	day := h.localDay(3)
+	o := h.opportunity(t, "Festival", map[string]any{"auto_accept": true}, capacity, [2]time.Time{day, day.Add(3 * time.Hour)})
+	sh := base + "/opportunities/" + o.ID + "/shifts/" + o.Shifts[0].ID
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	got := map[string]int{}
+	for _, p := range people {
+		wg.Go(func() {
+			r := p.Do("POST", sh+"/applications", nil)
+			mu.Lock()
+			defer mu.Unlock()
+			if r.Status != 201 {
+				got[fmt.Sprint(r.Status)]++
+				return
+			}
+			got[r.JSON()["status"].(string)]++
+		})
+	}
+	wg.Wait()
+	if got[StatusConfirmed] != capacity || got[StatusWaitlisted] != n-capacity || len(got) != 2 {
+		t.Fatalf("100 concurrent sign-ups for %d places: %v", capacity, got)
+	}
+	var after Opportunity
+	h.rep.Must(200, "GET", base+"/opportunities/"+o.ID, nil).Decode(t, &after)
+	if s := after.Shifts[0]; s.Taken != capacity || s.Waitlisted != n-capacity {
+		t.Fatalf("shift after the rush: %+v", s)
+	}
+	confirmed := 0
+	for _, v := range h.applications(t, o) {
+		if v.Status == StatusConfirmed {
+			confirmed++
+		}
+	}
+	if confirmed != capacity {
+		t.Fatalf("%d confirmed applications, capacity %d", confirmed, capacity)
+	}
+}
+
+// minorNeverProposed: a 16-year-old is not among the matches (nor in the roster
+// proposal) for an 18+ shift, and cannot sign up for it; an adult is.
+func (h *hostCity) minorNeverProposed(t *testing.T) {
+	today := time.Now().In(h.loc)
+	minor := h.volunteer(t, "minor@example.org", today.AddDate(-16, 0, 0).Format(time.DateOnly))
+	adult := h.volunteer(t, "adult@example.org", today.AddDate(-30, 0, 0).Format(time.DateOnly))
+	day := h.localDay(5)
+	o := h.opportunity(t, "Night patrol", map[string]any{"min_age": 18}, 5, [2]time.Time{day, day.Add(2 * time.Hour)})
+	ids := h.matches(t, o, 0)
+	if slices.Contains(ids, minor.UserID) || !slices.Contains(ids, adult.UserID) {
+		t.Fatalf("matches for an 18+ shift: %v (minor %s, adult %s)", ids, minor.UserID, adult.UserID)
+	}
+	var ro Roster
+	h.rep.Must(200, "GET", base+"/opportunities/"+o.ID+"/roster", nil).Decode(t, &ro)
+	for _, a := range ro.Assignments {
+		if a.VolunteerID == minor.UserID {
+			t.Fatalf("roster proposes the minor: %+v", ro)
+		}
+	}
+	minor.Must(409, "POST", base+"/opportunities/"+o.ID+"/shifts/"+o.Shifts[0].ID+"/applications", nil)
+	open := h.opportunity(t, "Library reading", nil, 5, [2]time.Time{day, day.Add(time.Hour)})
+	if ids := h.matches(t, open, 0); !slices.Contains(ids, minor.UserID) {
+		t.Fatalf("matches for a shift without an age limit leave out the minor: %v", ids)
+	}
+}
+
+// expiredCheckExcludes: a background check cleared until a date makes the volunteer
+// eligible for a check-requiring shift before it and not for one after it.
+func (h *hostCity) expiredCheckExcludes(t *testing.T) {
+	checked := h.volunteer(t, "checked@example.org", "1980-02-02")
+	unchecked := h.volunteer(t, "unchecked@example.org", "1980-02-02")
+	expires := h.localDay(20).Format(time.DateOnly)
+	checked.Must(403, "PUT", base+"/profiles/"+checked.UserID+"/background-check", map[string]any{"status": "cleared"})
+	h.core.Admin().Must(200, "PUT", base+"/profiles/"+checked.UserID+"/background-check",
+		map[string]any{"status": "cleared", "expires": expires})
+	before, after := h.localDay(10), h.localDay(30)
+	o := h.opportunity(t, "Youth camp", map[string]any{"needs_background_check": true}, 5,
+		[2]time.Time{before, before.Add(4 * time.Hour)}, [2]time.Time{after, after.Add(4 * time.Hour)})
+	if ids := h.matches(t, o, 0); !slices.Contains(ids, checked.UserID) || slices.Contains(ids, unchecked.UserID) {
+		t.Fatalf("matches before the check expires on %s: %v (checked %s, unchecked %s)", expires, ids, checked.UserID, unchecked.UserID)
+	}
+	if ids := h.matches(t, o, 1); slices.Contains(ids, checked.UserID) || slices.Contains(ids, unchecked.UserID) {
+		t.Fatalf("matches after the check expires on %s: %v (checked %s)", expires, ids, checked.UserID)
+	}
+	shifts := base + "/opportunities/" + o.ID + "/shifts/"
+	checked.Must(409, "POST", shifts+o.Shifts[1].ID+"/applications", nil)
+	checked.Must(201, "POST", shifts+o.Shifts[0].ID+"/applications", nil)
+}
