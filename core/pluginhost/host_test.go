@@ -414,6 +414,11 @@ func TestHost_PostgresIsolation(t *testing.T) {
 	if _, err := conn.Exec(`CREATE TABLE ` + prefix + `beta.intruder (x int)`); err == nil {
 		t.Errorf("plugin role created a table in another plugin's schema")
 	}
+	// The host installs btree_gist, which the plugin's role could not.
+	var gist bool
+	if err := coretest.SQL(n).Get(&gist, `SELECT EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'btree_gist')`); err != nil || !gist {
+		t.Errorf("btree_gist installed = %v, %v", gist, err)
+	}
 }
 
 // TestHost_Events publishes 10,000 events from one plugin while the subscriber is

@@ -559,6 +559,7 @@ func (h *Host) provision(ctx context.Context, name string) (sdk.StoreConfig, err
 		}
 		return sdk.StoreConfig{Dialect: sdk.DialectSQLite, DSN: path}, nil
 	}
+	h.ensureExtensions(ctx, name)
 	ident := h.cfg.StorePrefix + name
 	password, err := h.store.ProvisionPostgresStore(ctx, ident, ident)
 	if err != nil {
@@ -569,6 +570,42 @@ func (h *Host) provision(ctx context.Context, name string) (sdk.StoreConfig, err
 		return sdk.StoreConfig{}, err
 	}
 	return sdk.StoreConfig{Dialect: sdk.DialectPostgres, DSN: dsn, Schema: ident}, nil
+}
+
+// pgExtensions are installed by the host because a plugin's role may not run CREATE
+// EXTENSION. btree_gist gives GiST indexes = and <> on scalar types, which exclusion
+// constraints such as the parks plugin's "no two approved bookings overlap" need.
+var pgExtensions = []string{"btree_gist"} // constant identifiers, inlined in SQL
+
+// ensureExtensions installs pgExtensions as the core's role before a plugin migrates,
+// in the schema public when it exists so that dropping some other schema cannot take
+// the extension (and every constraint using it) along. A failure is only a warning:
+// plugins check for what they need and fall back (parks takes a per-park lock).
+func (h *Host) ensureExtensions(ctx context.Context, plugin string) {
+	conn := h.db.SQL()
+	for _, ext := range pgExtensions {
+		var have bool
+		if err := conn.GetContext(ctx, &have, `SELECT EXISTS (SELECT 1 FROM pg_extension WHERE extname = $1)`, ext); err == nil && have {
+			continue
+		}
+		stmt := `CREATE EXTENSION IF NOT EXISTS "` + ext + `"`
+		var public bool
+		if err := conn.GetContext(ctx, &public, `SELECT to_regnamespace('public') IS NOT NULL`); err == nil && public {
+			stmt += ` WITH SCHEMA public`
+		}
+		_, err := conn.ExecContext(ctx, stmt)
+		if err != nil {
+			// Another node may have created it concurrently.
+			if e := conn.GetContext(ctx, &have, `SELECT EXISTS (SELECT 1 FROM pg_extension WHERE extname = $1)`, ext); e == nil && have {
+				continue
+			}
+			h.logger.WarnContext(ctx, "plugin store: cannot install PostgreSQL extension "+ext+
+				"; plugins that need it fall back to slower locking. Have a superuser run `CREATE EXTENSION "+ext+"` in this database",
+				"plugin", plugin, "extension", ext, "error", err)
+			continue
+		}
+		h.logger.InfoContext(ctx, "plugin store: PostgreSQL extension installed", "plugin", plugin, "extension", ext)
+	}
 }
 
 // pluginDSN is the core's database URL with the plugin's own login and without the
