@@ -60,20 +60,34 @@ func BenchmarkService_CloseVote(b *testing.B) {
 				ctx := context.Background()
 				db := e.svc.db
 				tx, _ := db.BeginTxx(ctx, nil)
-				choices := []string{ChoiceYes, ChoiceYes, ChoiceNo, ChoiceAbstain}
+				choices := []string{ChoiceYes, ChoiceNo, ChoiceYes, ChoiceAbstain}
 				for i := range n {
 					uid, choice := fmt.Sprintf("u%07d", i), choices[i%len(choices)]
 					if _, err := tx.ExecContext(ctx, tx.Rebind(`INSERT INTO voters (motion_id, user_id) VALUES (?, ?)`), m.ID, uid); err != nil {
 						b.Fatal(err)
 					}
-					var err error
 					if secrecy == SecrecyNamed {
-						err = putNamedBallot(ctx, tx, m.ID, uid, choice)
-					} else {
-						err = countSecret(ctx, tx, m.ID, i%e.svc.Shards, choice)
+						if err := putNamedBallot(ctx, tx, m.ID, uid, choice); err != nil {
+							b.Fatal(err)
+						}
 					}
-					if err != nil {
-						b.Fatal(err)
+				}
+				if secrecy == SecrecySecret {
+					// Set the counters to what n ballots would leave (yes n/2, no and
+					// abstain n/4 each, spread over the shards) in one statement per
+					// counter: 100,000 updates of the same rows inside one transaction
+					// would measure PostgreSQL's version chains, not the vote.
+					shares := map[string]int{ChoiceYes: n / 2, ChoiceNo: n / 4, ChoiceAbstain: n / 4}
+					for c, total := range shares {
+						for sh := range e.svc.Shards {
+							k := total / e.svc.Shards
+							if sh == 0 {
+								k += total % e.svc.Shards
+							}
+							if _, err := tx.ExecContext(ctx, tx.Rebind(`UPDATE secret_tally SET n = ? WHERE motion_id = ? AND shard = ? AND choice = ?`), k, m.ID, sh, c); err != nil {
+								b.Fatal(err)
+							}
+						}
 					}
 				}
 				if err := tx.Commit(); err != nil {
