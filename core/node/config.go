@@ -20,7 +20,10 @@ type Config struct {
 	City        CityConfig `json:"city"`
 	Listen      string     `json:"listen"`
 	DatabaseURL string     `json:"database_url"`
-	DataDir     string     `json:"data_dir"`
+	// DatabaseMaxConnections bounds this node's PostgreSQL pool (default 40). Plugins
+	// have pools of their own; together they must fit the server's max_connections.
+	DatabaseMaxConnections int    `json:"database_max_connections"`
+	DataDir                string `json:"data_dir"`
 	// AutoMigrate applies pending core migrations when serve starts (the default).
 	// With it off, a node whose schema is behind refuses to start until `kvarter
 	// migrate` has run. Either way a node refuses a schema newer than itself.

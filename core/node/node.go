@@ -74,7 +74,7 @@ func NewLogger(cfg Config, w io.Writer) *slog.Logger {
 
 // OpenDB connects to the configured database.
 func OpenDB(ctx context.Context, cfg Config) (*sqlstore.DB, error) {
-	return sqlstore.Open(ctx, cfg.DatabaseURL, cfg.DataDir)
+	return sqlstore.Open(ctx, cfg.DatabaseURL, cfg.DataDir, cfg.DatabaseMaxConnections)
 }
 
 // New opens the database, brings the schema up to date (or refuses to run against a

@@ -49,8 +49,13 @@ type DB struct {
 }
 
 // Open connects to PostgreSQL when databaseURL is set, or else to the SQLite file
-// dataDir/kvarter.db (creating the folder). It does not migrate.
-func Open(ctx context.Context, databaseURL, dataDir string) (*DB, error) {
+// dataDir/kvarter.db (creating the folder). maxConns bounds the PostgreSQL pool (0 means
+// 40); several nodes and their plugins share the server's connection limit. It does not
+// migrate.
+func Open(ctx context.Context, databaseURL, dataDir string, maxConns int) (*DB, error) {
+	if maxConns <= 0 {
+		maxConns = 40
+	}
 	d := &DB{Clock: core.SystemClock{}, Logger: slog.Default()}
 	var err error
 	if databaseURL != "" {
@@ -59,8 +64,8 @@ func Open(ctx context.Context, databaseURL, dataDir string) (*DB, error) {
 		if err != nil {
 			return nil, fmt.Errorf("open postgres: %w", err)
 		}
-		d.db.SetMaxOpenConns(40)
-		d.db.SetMaxIdleConns(40)
+		d.db.SetMaxOpenConns(maxConns)
+		d.db.SetMaxIdleConns(maxConns)
 		d.db.SetConnMaxIdleTime(5 * time.Minute)
 	} else {
 		d.Dialect = SQLite
