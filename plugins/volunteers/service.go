@@ -31,6 +31,12 @@ type Config struct {
 	// IndexTTL bounds how long a cached match index is used even when nothing changed,
 	// because "recent hours" move with the clock.
 	IndexTTL time.Duration
+	// InlineRebuildProfiles: an out-of-date match index of fewer profiles than this is
+	// rebuilt by the request that finds it (cheap: about 50 µs a profile); a larger one
+	// is rebuilt by one background goroutine while requests keep using the previous
+	// index. Default 2,000. A count rather than a measured build time, so the choice
+	// does not depend on how loaded the machine happens to be.
+	InlineRebuildProfiles int
 	// RosterCandidates is how many of the best-ranked volunteers per shift the roster
 	// considers; the roster is optimal among them.
 	RosterCandidates int
@@ -47,8 +53,15 @@ type Service struct {
 	now    func() time.Time
 	logger *slog.Logger
 
-	mu    sync.Mutex // guards cache; held while rebuilding so one request rebuilds
-	cache *indexCache
+	buildMu sync.Mutex // held while building an index, so one build runs at a time
+	mu      sync.Mutex // guards cache and rebuilding
+	cache   *indexCache
+	// rebuilding is set while the background goroutine rebuilds the index.
+	rebuilding bool
+	// bg is cancelled by Close; bgDone tracks the background rebuild.
+	bg       context.Context
+	bgCancel context.CancelFunc
+	bgDone   sync.WaitGroup
 }
 
 type indexCache struct {
@@ -73,10 +86,38 @@ func NewService(db *store.DB, host sdk.Host, cfg Config, now func() time.Time, l
 	if cfg.RosterCandidates <= 0 {
 		cfg.RosterCandidates = 200
 	}
+	if cfg.InlineRebuildProfiles <= 0 {
+		cfg.InlineRebuildProfiles = 2000
+	}
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	return &Service{st: newStorage(db), host: host, cfg: cfg, now: now, logger: logger}
+	bg, cancel := context.WithCancel(context.Background())
+	return &Service{st: newStorage(db), host: host, cfg: cfg, now: now, logger: logger, bg: bg, bgCancel: cancel}
+}
+
+// Warm starts building the match index in the background, so that the first matches
+// request of a large city does not pay the whole build.
+func (s *Service) Warm() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.cache != nil || s.rebuilding || s.bg.Err() != nil {
+		return
+	}
+	s.rebuilding = true
+	s.bgDone.Add(1)
+	go s.rebuildInBackground()
+}
+
+// WaitRebuild waits for a background index rebuild, if one runs.
+func (s *Service) WaitRebuild() { s.bgDone.Wait() }
+
+// Close stops a background index rebuild and waits for it.
+func (s *Service) Close() {
+	s.mu.Lock() // no background rebuild starts after this
+	s.bgCancel()
+	s.mu.Unlock()
+	s.bgDone.Wait()
 }
 
 func newID() string { return uuid.Must(uuid.NewV7()).String() }
@@ -596,8 +637,18 @@ func findShift(o Opportunity, shiftID string) (Shift, error) {
 
 // Matching.
 
-// index returns the match index over every profile, rebuilt when the stored version
-// moved (any node changed a profile or a commitment) or the TTL ran out.
+// index returns the match index over every profile. The index is out of date when the
+// stored version moved (any node changed a profile or a commitment) or the TTL ran out
+// ("recent hours" move with the clock). A small out-of-date index (under
+// Config.InlineRebuildProfiles) is rebuilt by the request; a large one is rebuilt by
+// one background goroutine while requests keep getting the previous index, so a write
+// never makes the next matches request wait seconds (stale-while-revalidate).
+//
+// Staleness is bounded: a rebuild reads everything committed before it starts, and the
+// first request after a rebuild that missed a write starts the next one, so a ranking
+// reflects every write older than about two build times (≈10 s for 100,000 profiles on
+// a 2-vCPU machine). Only the ranking can be stale; the rules that guard bookings are
+// checked against the database in the booking transaction (see eligible and take).
 func (s *Service) index(ctx context.Context) (*indexCache, error) {
 	v, err := s.st.version(ctx)
 	if err != nil {
@@ -605,10 +656,62 @@ func (s *Service) index(ctx context.Context) (*indexCache, error) {
 	}
 	now := s.clock()
 	s.mu.Lock()
-	defer s.mu.Unlock()
-	if c := s.cache; c != nil && c.version == v && now.Sub(c.built) < s.cfg.IndexTTL && !now.Before(c.built) {
+	c := s.cache
+	if c != nil && s.fresh(c, v, now) {
+		s.mu.Unlock()
 		return c, nil
 	}
+	if c != nil && c.ix.Len() >= s.cfg.InlineRebuildProfiles && s.bg.Err() == nil {
+		if !s.rebuilding {
+			s.rebuilding = true
+			s.bgDone.Add(1)
+			go s.rebuildInBackground()
+		}
+		s.mu.Unlock()
+		return c, nil
+	}
+	s.mu.Unlock()
+
+	s.buildMu.Lock()
+	defer s.buildMu.Unlock()
+	s.mu.Lock()
+	c = s.cache
+	s.mu.Unlock()
+	if c != nil && s.fresh(c, v, now) { // built by another request meanwhile
+		return c, nil
+	}
+	return s.rebuild(ctx)
+}
+
+func (s *Service) fresh(c *indexCache, v int64, now time.Time) bool {
+	return c.version == v && now.Sub(c.built) < s.cfg.IndexTTL && !now.Before(c.built)
+}
+
+// rebuildInBackground rebuilds the index once, detached from any request.
+func (s *Service) rebuildInBackground() {
+	defer s.bgDone.Done()
+	defer func() {
+		s.mu.Lock()
+		s.rebuilding = false
+		s.mu.Unlock()
+	}()
+	s.buildMu.Lock()
+	defer s.buildMu.Unlock()
+	if _, err := s.rebuild(s.bg); err != nil && s.bg.Err() == nil {
+		s.logger.Error("rebuild match index", "error", err)
+	}
+}
+
+// rebuild loads every profile and held place and builds a new index; the caller holds
+// buildMu. The version is read first, so a write racing the load only causes one more
+// rebuild later, never a missed one.
+func (s *Service) rebuild(ctx context.Context) (*indexCache, error) {
+	t0 := time.Now()
+	v, err := s.st.version(ctx)
+	if err != nil {
+		return nil, err
+	}
+	now := s.clock()
 	rows, err := s.st.allProfiles(ctx)
 	if err != nil {
 		return nil, err
@@ -650,7 +753,12 @@ func (s *Service) index(ctx context.Context) (*indexCache, error) {
 	for i := range profiles {
 		c.profiles[profiles[i].ID] = &profiles[i]
 	}
-	s.cache = c
+	s.logger.Debug("match index built", "profiles", len(profiles), "took", time.Since(t0))
+	s.mu.Lock()
+	if s.cache == nil || s.cache.version <= c.version {
+		s.cache = c
+	}
+	s.mu.Unlock()
 	return c, nil
 }
 
