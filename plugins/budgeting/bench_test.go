@@ -11,9 +11,9 @@ import (
 )
 
 // BenchmarkService_CastBallot measures CastBallot against the store, without the host:
-// ballot validation, the voters insert, the ballots insert, one transaction each,
-// from parallel goroutines as distinct residents. Ballots through the core's HTTP path
-// are measured by the host's benchmarks.
+// ballot validation and the voters and ballots rows (one statement on PostgreSQL, one
+// transaction on SQLite), from parallel goroutines as distinct residents. Ballots
+// through the core's HTTP path are measured by bench/budgeting/run.sh.
 //
 //	go test -run '^$' -bench CastBallot -benchtime 3000x .
 //	KVARTER_TEST_DATABASE_URL=postgres://... go test -run '^$' -bench CastBallot/postgres -cpu 32 .

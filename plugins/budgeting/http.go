@@ -201,7 +201,10 @@ func (h *handler) castBallot(w http.ResponseWriter, r *http.Request) {
 	if !h.decode(w, r, &in) {
 		return
 	}
-	rc, err := h.svc.CastBallot(r.Context(), sdk.PrincipalFrom(r.Context()), r.PathValue("id"), in)
+	// The manifest route requires PermBallotCast, which the host checks before the
+	// request gets here.
+	ctx := withRouteChecked(r.Context(), PermBallotCast)
+	rc, err := h.svc.CastBallot(ctx, sdk.PrincipalFrom(ctx), r.PathValue("id"), in)
 	h.render(w, r, http.StatusCreated, rc, err)
 }
 

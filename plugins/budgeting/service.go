@@ -11,6 +11,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/google/uuid"
@@ -41,6 +42,7 @@ type Service struct {
 	now      func() time.Time
 	settings Settings
 	log      *slog.Logger
+	voting   votingCycles
 }
 
 // NewService returns a service over db. now is the clock, injected so tests and the
@@ -566,15 +568,106 @@ func onBallot(ctx context.Context, db q, cycleID string) (map[string]int64, []*P
 	return m, ps, nil
 }
 
+// votingCycle is what every ballot of a cycle needs and what no longer changes once
+// the cycle is in the voting phase: the ballot rules, the neighbourhood, and the
+// projects on the ballot with their final costs (proposals are reviewed, merged and
+// shortlisted only before voting, and phases only move forward). The phase itself is
+// not cached: every cast re-reads it in the statement that records the ballot.
+type votingCycle struct {
+	cycle    *Cycle
+	projects map[string]int64
+}
+
+// votingCycles caches votingCycle per cycle ID, so that a ballot costs no reads
+// besides the one that records it.
+type votingCycles struct {
+	mu sync.RWMutex
+	m  map[string]*votingCycle
+}
+
+// maxVotingCycles bounds the cache; a city rarely has more than a few dozen cycles
+// open for voting at once, and a full cache is simply emptied.
+const maxVotingCycles = 1024
+
+func (vc *votingCycles) get(id string) *votingCycle {
+	vc.mu.RLock()
+	defer vc.mu.RUnlock()
+	return vc.m[id]
+}
+
+func (vc *votingCycles) put(v *votingCycle) {
+	vc.mu.Lock()
+	defer vc.mu.Unlock()
+	if vc.m == nil || len(vc.m) >= maxVotingCycles {
+		vc.m = make(map[string]*votingCycle)
+	}
+	vc.m[v.cycle.ID] = v
+}
+
+// ballotOf returns the cycle and the projects on its ballot, from the cache when the
+// cycle was already seen in the voting phase. A cached cycle says PhaseVoting even
+// after voting closed; the cast itself finds out.
+func (s *Service) ballotOf(ctx context.Context, cycleID string) (*Cycle, map[string]int64, error) {
+	if v := s.voting.get(cycleID); v != nil {
+		return v.cycle, v.projects, nil
+	}
+	c, err := findCycle(ctx, s.db, cycleID)
+	if err != nil {
+		return nil, nil, err
+	}
+	if c.Phase.index() < PhaseVoting.index() {
+		return c, nil, nil // the ballot is not final yet; CastBallot refuses anyway
+	}
+	projects, err := ballotCosts(ctx, s.db, cycleID)
+	if err != nil {
+		return nil, nil, err
+	}
+	if c.Phase == PhaseVoting && !c.Simulation {
+		s.voting.put(&votingCycle{cycle: c, projects: projects})
+	}
+	return c, projects, nil
+}
+
+// routeChecked marks a request whose route permission the host has already checked
+// (see castBallot in http.go).
+type routeCheckedKey struct{}
+
+// withRouteChecked records that the host checked perm for the request's principal in
+// the union of the domains where it holds roles (a route with an empty Domain).
+func withRouteChecked(ctx context.Context, perm string) context.Context {
+	return context.WithValue(ctx, routeCheckedKey{}, perm)
+}
+
+// voter checks that pr may cast a ballot in c: a verified resident of the cycle's
+// neighbourhood holding PermBallotCast there. The host checked PermBallotCast before
+// forwarding the request, in every domain where the principal holds a role; when that
+// is the cycle's neighbourhood alone — every ordinary resident — the host's check was
+// exactly the neighbourhood check and a second one over the host API would only repeat
+// it (at the price of a gRPC call and the core loading the principal again). Anyone
+// holding roles elsewhere too (an officer, a city admin, a member of another
+// neighbourhood) is asked about through the host as before.
+func (s *Service) voter(ctx context.Context, pr sdk.Principal, c *Cycle) error {
+	if !pr.Authenticated() {
+		return errorf(EUnauthenticated, "sign in first")
+	}
+	if !slices.Contains(pr.Neighbourhoods, c.NeighbourhoodID) {
+		return errorf(EForbidden, "only verified residents of neighbourhood %s may do this", c.NeighbourhoodID)
+	}
+	if perm, _ := ctx.Value(routeCheckedKey{}).(string); perm == PermBallotCast && len(pr.Roles) == 1 && len(pr.Roles[c.nbh()]) > 0 {
+		return nil
+	}
+	return s.can(ctx, pr, PermBallotCast, c.nbh())
+}
+
 // CastBallot records a verified resident's ballot. Who voted and what was voted are
 // written to separate tables with nothing in common but the cycle; the voters primary
 // key makes a second ballot by the same person fail however many arrive at once.
 func (s *Service) CastBallot(ctx context.Context, pr sdk.Principal, cycleID string, in BallotInput) (*Receipt, error) {
-	c, err := findCycle(ctx, s.db, cycleID)
+	c, projects, err := s.ballotOf(ctx, cycleID)
 	if err != nil {
 		return nil, err
 	}
-	if err := s.resident(ctx, pr, c, PermBallotCast); err != nil {
+	if err := s.voter(ctx, pr, c); err != nil {
 		return nil, err
 	}
 	if c.Simulation {
@@ -586,15 +679,29 @@ func (s *Service) CastBallot(ctx context.Context, pr sdk.Principal, cycleID stri
 	if s.settings.MinAge > 0 && !in.AgeConfirmed {
 		return nil, ruleError("min_age", "age_confirmed", "voters must be at least %d; confirm with age_confirmed", s.settings.MinAge)
 	}
-	projects, err := ballotCosts(ctx, s.db, cycleID)
-	if err != nil {
-		return nil, err
-	}
 	b, err := validateBallot(c.Ballot, in.Ballot, projects)
 	if err != nil {
 		return nil, err
 	}
 	rc := &Receipt{CycleID: cycleID}
+	var token, hash string
+	if s.settings.BallotReplaceable {
+		token = randomToken()
+		hash = hashToken(token)
+	}
+	if s.db.IsPostgres() {
+		open, inserted, err := castFirstPostgres(ctx, s.db, cycleID, pr.UserID, uuid.NewString(), hash, b)
+		switch {
+		case err != nil:
+			return nil, err
+		case !open:
+			return nil, errorf(EConflict, "voting closed")
+		case inserted:
+			rc.ReplaceToken = token
+			return rc, nil
+		}
+		// Already voted: refuse, or replace below.
+	}
 	err = inTx(ctx, s.db, func(tx *sqlx.Tx) error {
 		// Write first: on SQLite the transaction then holds the write lock, so the
 		// phase read below cannot be overtaken by a phase change.
@@ -623,11 +730,7 @@ func (s *Service) CastBallot(ctx context.Context, pr sdk.Principal, cycleID stri
 			rc.Replaced = true
 			return nil
 		}
-		var hash string
-		if s.settings.BallotReplaceable {
-			rc.ReplaceToken = randomToken()
-			hash = hashToken(rc.ReplaceToken)
-		}
+		rc.ReplaceToken = token
 		return insertBallot(ctx, tx, cycleID, uuid.NewString(), false, false, hash, b)
 	})
 	if err != nil {

@@ -413,3 +413,27 @@ func TestPlugin_HandleEvent(t *testing.T) {
 		}
 	})
 }
+
+// TestService_CastBallotRouteChecked covers the eligibility shortcut: once the host has
+// checked the route permission, a principal whose roles are all in the cycle's
+// neighbourhood needs no second check over the host API, and anyone else still gets one.
+func TestService_CastBallotRouteChecked(t *testing.T) {
+	eachStore(t, func(t *testing.T, db *store.DB) {
+		f := newFixture(t, db, Settings{})
+		c, ids := f.votingCycle(t, BallotRules{Type: BallotApproval}, 1000, 100, 200)
+		ctx := withRouteChecked(f.ctx, PermBallotCast)
+		t.Run("OK", func(t *testing.T) {
+			must(f.svc.CastBallot(ctx, f.host.add(resident("alice", "n1")), c.ID, BallotInput{Ballot: Ballot{Projects: ids[:1]}}))(t)
+		})
+		t.Run("ErrRolesElsewhere", func(t *testing.T) {
+			// A verified member whose grants the host denies in n1: roles outside the
+			// cycle's neighbourhood mean the host's route check proved nothing about n1.
+			pr := sdk.Principal{UserID: "carol", Roles: map[string][]string{"nbh:n1": {"coordinator"}, "nbh:n2": {"resident"}}, Neighbourhoods: []string{"n1", "n2"}}
+			_, err := f.svc.CastBallot(ctx, f.host.add(pr), c.ID, BallotInput{Ballot: Ballot{Projects: ids[:1]}})
+			wantCode(t, err, EForbidden)
+		})
+		if n := must(f.svc.Turnout(f.ctx, c.ID))(t); n.Voters != 1 || n.Ballots != 1 {
+			t.Errorf("turnout %+v", n)
+		}
+	})
+}
