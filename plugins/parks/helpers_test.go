@@ -384,17 +384,20 @@ func wantErr(t *testing.T, err error, code, rule string) {
 	}
 }
 
+// overlappingApprovedSQL counts clashing pairs of approved occupancy rows; it
+// has no placeholders, so it runs as is on both dialects.
+const overlappingApprovedSQL = `SELECT COUNT(*) FROM booking_occupancy a
+	JOIN booking_occupancy b ON a.area_id = b.area_id AND a.booking_id < b.booking_id
+		AND a.self <> b.self AND a.lo < b.hi AND b.lo < a.hi
+	JOIN bookings ba ON ba.id = a.booking_id JOIN bookings bb ON bb.id = b.booking_id
+	WHERE ba.status = 'approved' AND bb.status = 'approved'`
+
 // overlappingApproved is the invariant query: pairs of approved bookings
 // or closures whose occupancy rows clash. It must always be empty.
 func overlappingApproved(t *testing.T, db *store.DB) int {
 	t.Helper()
 	var n int
-	err := db.Get(&n, `SELECT COUNT(*) FROM booking_occupancy a
-		JOIN booking_occupancy b ON a.area_id = b.area_id AND a.booking_id < b.booking_id
-			AND a.self <> b.self AND a.lo < b.hi AND b.lo < a.hi
-		JOIN bookings ba ON ba.id = a.booking_id JOIN bookings bb ON bb.id = b.booking_id
-		WHERE ba.status = 'approved' AND bb.status = 'approved'`)
-	if err != nil {
+	if err := db.Get(&n, overlappingApprovedSQL); err != nil {
 		t.Fatal(err)
 	}
 	return n

@@ -67,14 +67,18 @@ type Core struct {
 	// Pid is the kvarter process id.
 	Pid     int
 	DataDir string
-	// Logs collects kvarter's and the plugin's log output.
+	// Logs collects kvarter's and the plugin's log output. Read it with LogText while
+	// kvarter runs.
 	Logs *bytes.Buffer
 	// PluginPath is the built plugin executable.
 	PluginPath string
 
 	cmd   *exec.Cmd
+	logw  *lockedWriter
 	admin *Client
 	done  chan struct{}
+	cfg   map[string]any // the city config, shared by further nodes
+	name  string         // the plugin under test
 }
 
 var (
@@ -142,7 +146,7 @@ func Start(tb testing.TB, o Options) *Core {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	c := &Core{tb: tb, DataDir: tb.TempDir(), Logs: &bytes.Buffer{}, PluginPath: plug, done: make(chan struct{})}
+	c := &Core{tb: tb, DataDir: tb.TempDir(), Logs: &bytes.Buffer{}, PluginPath: plug, done: make(chan struct{}), name: o.Name}
 	cfg := map[string]any{
 		"city":      map[string]any{"name": "Testville", "time_zone": "Europe/Helsinki", "languages": []string{"en", "fi"}},
 		"listen":    "127.0.0.1:0",
@@ -157,11 +161,8 @@ func Start(tb testing.TB, o Options) *Core {
 		}
 		cfg["database_url"], cfg["plugin_store_prefix"] = postgresSchema(tb, base)
 	}
-	cfgPath := filepath.Join(c.DataDir, "city.json")
-	b, _ := json.Marshal(cfg)
-	if err := os.WriteFile(cfgPath, b, 0o600); err != nil {
-		tb.Fatal(err)
-	}
+	c.cfg = cfg
+	cfgPath := c.writeConfig()
 
 	adminPW := "sdktest admin passphrase"
 	create := exec.Command(kv, "admin", "create-user", "--config", cfgPath, "--email", "admin@sdktest.invalid", "--password-stdin", "--role", "city_admin")
@@ -171,10 +172,79 @@ func Start(tb testing.TB, o Options) *Core {
 		tb.Fatalf("kvarter admin create-user: %v\n%s", err, out)
 	}
 
+	c.serve(kv, cfgPath)
+	c.admin = c.login("admin@sdktest.invalid", adminPW)
+	c.checkActive()
+	return c
+}
+
+// StartNode starts another kvarter node on c's PostgreSQL database with the same
+// plugin, as a second replica of a city would run: people, sessions, grants and the
+// plugin's store are shared, so clients move between nodes with [Client.On]. The
+// node has its own data directory and logs and stops when the test ends.
+func (c *Core) StartNode() *Core {
+	c.tb.Helper()
+	if _, ok := c.cfg["database_url"]; !ok {
+		c.tb.Fatal("sdktest: StartNode needs Options{Postgres: true}: SQLite is one node's file")
+	}
+	n := &Core{tb: c.tb, DataDir: c.tb.TempDir(), Logs: &bytes.Buffer{}, PluginPath: c.PluginPath,
+		done: make(chan struct{}), name: c.name, cfg: map[string]any{}}
+	for k, v := range c.cfg {
+		n.cfg[k] = v
+	}
+	n.cfg["data_dir"] = n.DataDir
+	n.serve(KvarterBinary(c.tb), n.writeConfig())
+	n.admin = c.admin.On(n)
+	n.checkActive()
+	return n
+}
+
+// PluginStore says where the plugin's own store is, for a test that inspects it:
+// on SQLite the database file, on PostgreSQL the test server's URL (the test's
+// login, not the plugin's) with search_path set to the plugin's schema.
+func (c *Core) PluginStore() (dialect, dsn string) {
+	c.tb.Helper()
+	dbURL, _ := c.cfg["database_url"].(string)
+	if dbURL == "" {
+		return "sqlite", filepath.Join(c.DataDir, "plugins", c.name+".db")
+	}
+	prefix, _ := c.cfg["plugin_store_prefix"].(string)
+	u, err := url.Parse(dbURL)
+	if err != nil {
+		c.tb.Fatal(err)
+	}
+	q := u.Query()
+	q.Set("search_path", prefix+c.name)
+	u.RawQuery = q.Encode()
+	return "postgres", u.String()
+}
+
+// On returns a copy of the client, with the same identity, that talks to node n.
+func (cl *Client) On(n *Core) *Client {
+	cp := *cl
+	cp.base = n.URL
+	return &cp
+}
+
+func (c *Core) writeConfig() string {
+	path := filepath.Join(c.DataDir, "city.json")
+	b, _ := json.Marshal(c.cfg)
+	if err := os.WriteFile(path, b, 0o600); err != nil {
+		c.tb.Fatal(err)
+	}
+	return path
+}
+
+// serve starts `kvarter serve` and waits until it listens.
+func (c *Core) serve(kv, cfgPath string) {
+	tb := c.tb
+	tb.Helper()
 	addrFile := filepath.Join(c.DataDir, "addr")
 	c.cmd = exec.Command(kv, "serve", "--config", cfgPath, "--addr-file", addrFile)
 	c.cmd.Env = cleanEnv()
-	c.cmd.Stdout, c.cmd.Stderr = &lockedWriter{w: c.Logs}, &lockedWriter{w: c.Logs}
+	// One writer for both streams, so that their lines never interleave mid-write.
+	c.logw = &lockedWriter{w: c.Logs}
+	c.cmd.Stdout, c.cmd.Stderr = c.logw, c.logw
 	if err := c.cmd.Start(); err != nil {
 		tb.Fatal(err)
 	}
@@ -198,17 +268,20 @@ func Start(tb testing.TB, o Options) *Core {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	c.admin = c.login("admin@sdktest.invalid", adminPW)
+}
+
+// checkActive fails the test unless the plugin under test is active on this node.
+func (c *Core) checkActive() {
+	c.tb.Helper()
 	var list struct {
 		Items []struct{ Name, State, LastError string } `json:"items"`
 	}
-	c.admin.Must(200, "GET", "/api/v1/admin/plugins", nil).Decode(tb, &list)
+	c.admin.Must(200, "GET", "/api/v1/admin/plugins", nil).Decode(c.tb, &list)
 	for _, p := range list.Items {
-		if p.Name == o.Name && p.State != "active" {
-			tb.Fatalf("plugin %s is %s: %s\n%s", p.Name, p.State, p.LastError, c.Logs)
+		if p.Name == c.name && p.State != "active" {
+			c.tb.Fatalf("plugin %s is %s: %s\n%s", p.Name, p.State, p.LastError, c.Logs)
 		}
 	}
-	return c
 }
 
 // stop ends kvarter as an operator would (SIGTERM), killing it after 10 s.
@@ -292,6 +365,16 @@ func postgresSchema(tb testing.TB, base string) (dbURL, prefix string) {
 type lockedWriter struct {
 	mu sync.Mutex
 	w  io.Writer
+}
+
+// LogText returns the logs so far; safe while kvarter is writing them.
+func (c *Core) LogText() string {
+	if c.logw == nil {
+		return c.Logs.String()
+	}
+	c.logw.mu.Lock()
+	defer c.logw.mu.Unlock()
+	return c.Logs.String()
 }
 
 func (l *lockedWriter) Write(p []byte) (int, error) {

@@ -35,6 +35,16 @@ func TestHello(t *testing.T) {
 			if users, _ := who["users"].([]any); len(users) != 1 {
 				t.Fatalf("whoami = %v", who)
 			}
+			if !pg {
+				return
+			}
+			// A second node on the same database knows the same people.
+			n2 := c.StartNode()
+			if n2.URL == c.URL || n2.Pid == c.Pid {
+				t.Fatalf("second node is the first")
+			}
+			res.On(n2).Must(201, "POST", "/api/v1/hello/nbh/"+nbh+"/echo", "hei")
+			n2.Admin().Must(200, "GET", "/api/v1/admin/plugins", nil)
 		})
 	}
 }
