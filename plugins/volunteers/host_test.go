@@ -247,7 +247,8 @@ func (h *hostCity) concurrentSignups(t *testing.T) {
 }
 
 // minorNeverProposed: a 16-year-old is not among the matches (nor in the roster
-// proposal) for an 18+ shift, and cannot sign up for it; an adult is.
+// proposals, the opportunity's and the day's) for an 18+ shift, and cannot sign up for
+// it; an adult is.
 func (h *hostCity) minorNeverProposed(t *testing.T) {
 	today := time.Now().In(h.loc)
 	minor := h.volunteer(t, "minor@example.org", today.AddDate(-16, 0, 0).Format(time.DateOnly))
@@ -269,6 +270,18 @@ func (h *hostCity) minorNeverProposed(t *testing.T) {
 	open := h.opportunity(t, "Library reading", nil, 5, [2]time.Time{day, day.Add(time.Hour)})
 	if ids := h.matches(t, open, 0); !slices.Contains(ids, minor.UserID) {
 		t.Fatalf("matches for a shift without an age limit leave out the minor: %v", ids)
+	}
+	// The two shifts overlap: the day's roster fills both and proposes nobody twice.
+	var dr DayRoster
+	h.rep.Must(200, "GET", base+"/roster?date="+day.Format(time.DateOnly), nil).Decode(t, &dr)
+	twice := map[string]int{}
+	for _, a := range dr.Assignments {
+		if twice[a.VolunteerID]++; twice[a.VolunteerID] > 1 || a.VolunteerID == minor.UserID && a.OpportunityID == o.ID {
+			t.Fatalf("day roster proposes %s wrongly: %+v", a.VolunteerID, dr)
+		}
+	}
+	if len(dr.Assignments) != 10 || !dr.Optimal || !slices.Equal(dr.OpportunityIDs, sortedIDs([]Opportunity{o, open})) {
+		t.Fatalf("day roster: %+v", dr)
 	}
 }
 

@@ -46,6 +46,7 @@ var routes = []sdk.Route{
 	{Method: "POST", Path: app + "/confirm", Permission: sdk.PermAuthenticated},
 	{Method: "POST", Path: app + "/withdraw", Permission: sdk.PermAuthenticated},
 	{Method: "POST", Path: app + "/attendance", Permission: PermOpportunityManage},
+	{Method: "GET", Path: base + "/roster", Permission: PermOpportunityManage},
 	{Method: "GET", Path: base + "/recommendations", Permission: sdk.PermAuthenticated},
 	{Method: "GET", Path: base + "/hours", Permission: sdk.PermAuthenticated},
 }
@@ -87,6 +88,7 @@ func newHandler(svc *Service, logger *slog.Logger) http.Handler {
 		handle("POST", app+"/"+action, func(w http.ResponseWriter, r *http.Request) { h.decide(w, r, action) })
 	}
 	handle("POST", app+"/attendance", h.attendance)
+	handle("GET", base+"/roster", h.dayRoster)
 	handle("GET", base+"/recommendations", h.recommendations)
 	handle("GET", base+"/hours", h.hours)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
@@ -242,6 +244,12 @@ func (h *handler) applications(w http.ResponseWriter, r *http.Request) {
 
 func (h *handler) roster(w http.ResponseWriter, r *http.Request) {
 	ro, err := h.svc.Roster(r.Context(), principal(r), r.PathValue("id"))
+	h.respond(w, r, http.StatusOK, ro, err)
+}
+
+func (h *handler) dayRoster(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	ro, err := h.svc.DayRoster(r.Context(), principal(r), q.Get("date"), q.Get("organisation_id"))
 	h.respond(w, r, http.StatusOK, ro, err)
 }
 

@@ -207,6 +207,17 @@ func TestHandler_Story(t *testing.T) {
 		if st, body, _ = c.do(f.rep, "GET", o+"/roster", nil); st != 200 || body["optimal"] != true {
 			t.Fatalf("roster: %d %v", st, body)
 		}
+		st, body, _ = c.do(f.rep, "GET", base+"/roster?date=2025-06-07", nil)
+		if st != 200 || body["optimal"] != true || len(body["assignments"].([]any)) != 1 ||
+			!slices.Equal(body["opportunity_ids"].([]any), []any{oid}) {
+			t.Fatalf("day roster: %d %v", st, body)
+		}
+		if st, body, _ = c.do(f.rep, "GET", base+"/roster?date=tomorrow", nil); st != 400 {
+			t.Fatalf("day roster with a bad date: %d %v", st, body)
+		}
+		if st, body, _ = c.do(vol, "GET", base+"/roster?date=2025-06-07", nil); st != 403 {
+			t.Fatalf("day roster for a volunteer: %d %v", st, body)
+		}
 		if st, body, _ = c.do(vol, "GET", base+"/recommendations", nil); st != 200 || len(body["items"].([]any)) != 1 {
 			t.Fatalf("recommendations: %d %v", st, body)
 		}

@@ -200,9 +200,10 @@ type Recommendation struct {
 
 // RosterAssignment is one proposed placement.
 type RosterAssignment struct {
-	ShiftID     string `json:"shift_id"`
-	VolunteerID string `json:"volunteer_id"`
-	Score       int    `json:"score"`
+	OpportunityID string `json:"opportunity_id"`
+	ShiftID       string `json:"shift_id"`
+	VolunteerID   string `json:"volunteer_id"`
+	Score         int    `json:"score"`
 }
 
 // Roster is a proposal: organisers invite, volunteers confirm; nothing is booked by it.
@@ -212,6 +213,21 @@ type Roster struct {
 	TotalScore    int                `json:"total_score"`
 	Optimal       bool               `json:"optimal"`
 	Canonical     bool               `json:"canonical"`
+}
+
+// DayRoster is one proposal for every shift of a local date the caller organises,
+// solved together: nobody is proposed for overlapping shifts, and weekly limits hold
+// across the opportunities.
+type DayRoster struct {
+	Date string `json:"date"`
+	// OrganisationID is the organisation asked for; empty for everything the caller
+	// organises.
+	OrganisationID string             `json:"organisation_id"`
+	OpportunityIDs []string           `json:"opportunity_ids"`
+	Assignments    []RosterAssignment `json:"assignments"`
+	TotalScore     int                `json:"total_score"`
+	Optimal        bool               `json:"optimal"`
+	Canonical      bool               `json:"canonical"`
 }
 
 // HoursEntry is one shift in a volunteer's hours summary.

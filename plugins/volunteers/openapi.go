@@ -94,10 +94,14 @@ var (
 	recommendationSchema = obj(map[string]any{"opportunity_id": str(), "title": str(), "shift_id": str(),
 		"start": dateTime(), "end": dateTime(), "score": integer(), "reasons": arr(str())},
 		"opportunity_id", "title", "shift_id", "start", "end", "score", "reasons")
+	assignmentSchema = obj(map[string]any{"opportunity_id": str(), "shift_id": str(), "volunteer_id": str(),
+		"score": integer()}, "opportunity_id", "shift_id", "volunteer_id", "score")
 	rosterSchema = obj(map[string]any{"opportunity_id": str(), "total_score": integer(), "optimal": boolean(),
-		"canonical": boolean(), "assignments": arr(obj(map[string]any{"shift_id": str(), "volunteer_id": str(),
-			"score": integer()}, "shift_id", "volunteer_id", "score"))},
+		"canonical": boolean(), "assignments": arr(assignmentSchema)},
 		"opportunity_id", "assignments", "total_score", "optimal", "canonical")
+	dayRosterSchema = obj(map[string]any{"date": str(), "organisation_id": str(), "opportunity_ids": arr(str()),
+		"total_score": integer(), "optimal": boolean(), "canonical": boolean(), "assignments": arr(assignmentSchema)},
+		"date", "organisation_id", "opportunity_ids", "assignments", "total_score", "optimal", "canonical")
 	hoursSchema = obj(map[string]any{"volunteer_id": str(), "total_minutes": integer(), "total_hours": number(),
 		"attended": integer(), "no_shows": integer(), "entries": nullable(arr(obj(map[string]any{
 			"application_id": str(), "opportunity_id": str(), "title": str(), "shift_id": str(), "start": dateTime(),
@@ -193,6 +197,9 @@ func openAPIPaths() map[string]map[string]schema {
 		app + "/withdraw": {"post": operation("Withdraw your sign-up; the wait list moves up", "200", okApp, nil, nil, "403", "404", "409")},
 		app + "/attendance": {"post": operation("Record attendance and hours, or a no-show (organisers)", "200", okApp,
 			obj(map[string]any{"attended": boolean(), "minutes": integer()}, "attended"), nil, "400", "403", "404", "409")},
+		base + "/roster": {"get": operation("One roster proposal for every shift starting on a local date that you organise, "+
+			"solved together (city staff: the whole city; representatives: their verified organisations)", "200",
+			resp("the proposal", dayRosterSchema), nil, []string{"date", "organisation_id"}, "400", "403", "404")},
 		base + "/recommendations": {"get": operation("Shifts recommended for you", "200",
 			resp("recommendations", list(recommendationSchema)), nil, []string{"limit"}, "400", "404")},
 	}

@@ -465,6 +465,30 @@ func (s *storage) openOpportunities(ctx context.Context, now time.Time) ([]Oppor
 	return s.withShifts(ctx, rows)
 }
 
+// opportunitiesStarting are the published opportunities with a shift starting in
+// [from, to), of the given organisations ("" is the city) or, with all, of anyone.
+func (s *storage) opportunitiesStarting(ctx context.Context, from, to time.Time, orgs []string, all bool) ([]Opportunity, error) {
+	query := `SELECT ` + opportunityCols + ` FROM opportunities o WHERE state = 'published'
+		AND EXISTS (SELECT 1 FROM shifts sh WHERE sh.opportunity_id = o.id AND sh.starts_at >= ? AND sh.starts_at < ?)`
+	args := []any{ts(from), ts(to)}
+	if !all {
+		if len(orgs) == 0 {
+			return nil, nil
+		}
+		query += ` AND organisation_id IN (?)`
+		args = append(args, orgs)
+	}
+	query, args, err := sqlx.In(query+` ORDER BY id`, args...)
+	if err != nil {
+		return nil, err
+	}
+	var rows []opportunityRow
+	if err := s.db.SelectContext(ctx, &rows, s.rb(query), args...); err != nil {
+		return nil, fmt.Errorf("opportunities starting %s: %w", ts(from), err)
+	}
+	return s.withShifts(ctx, rows)
+}
+
 func (s *storage) setState(ctx context.Context, q queryer, id, from, to string, now time.Time) (bool, error) {
 	res, err := q.ExecContext(ctx, s.rb(`UPDATE opportunities SET state = ?, updated_at = ? WHERE id = ? AND state = ?`),
 		to, ts(now), id, from)
