@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -1012,15 +1013,23 @@ func (s *Service) rosterVolunteer(mp *match.Profile) roster.Volunteer {
 // Sign-up workflow.
 
 // signupRules are the hard rules checked when a volunteer applies or is invited. The
-// person's own availability and weekly limit are left to them when they apply
-// themselves: applying says they are free. An organiser may invite only someone the
-// matcher finds fully eligible.
+// person's own availability is left to them when they apply themselves: applying says
+// they are free. Their weekly hours limit is not: it is checked whenever a place is
+// taken or promised (placeRules). An organiser may invite only someone the matcher
+// finds fully eligible.
 var signupRules = []match.Rule{match.RuleAge, match.RuleBackgroundCheck, match.RuleRequiredSkills, match.RuleOverlap}
 
+// placeRules are checked, with the volunteer's profile row locked, in the transaction
+// that confirms a place (auto-accepted sign-up, confirm) or accepts an application, so
+// two bookings of one person cannot both pass on a view that misses the other.
+var placeRules = []match.Rule{match.RuleOverlap, match.RuleWeeklyHours}
+
 // eligible checks a volunteer against the shift's hard rules with a fresh one-person
-// index, so the answer reflects this transaction's view, not the cache.
+// index, so the answer reflects this transaction's view, not the cache. It locks the
+// volunteer's profile row until commit, which serialises one person's bookings on
+// PostgreSQL; callers lock the shift first, so locks are always taken shift, then person.
 func (s *Service) eligible(ctx context.Context, q queryer, volunteerID string, o Opportunity, shiftID string, rules []match.Rule) error {
-	prof, err := s.st.profile(ctx, q, volunteerID)
+	prof, err := s.st.lockProfile(ctx, q, volunteerID)
 	if err != nil {
 		if errorCode(err) == ENotFound {
 			return errorf(EConflict, "volunteer %s has no volunteer profile; create one first", volunteerID)
@@ -1072,6 +1081,9 @@ func (s *Service) eligible(ctx context.Context, q queryer, volunteerID string, o
 			f.add(string(r), ruleMessages[r])
 		}
 	}
+	if _, ok := f[string(match.RuleWeeklyHours)]; ok {
+		f[string(match.RuleWeeklyHours)] = s.weeklyMessage(mp, shiftID, o)
+	}
 	if len(f) > 0 {
 		names := make([]string, 0, len(f))
 		for k := range f {
@@ -1081,6 +1093,25 @@ func (s *Service) eligible(ctx context.Context, q queryer, volunteerID string, o
 		return &Error{Code: EConflict, Message: "not eligible for this shift: " + strings.Join(names, ", "), Fields: f}
 	}
 	return nil
+}
+
+// weeklyMessage says by how much a shift would break the volunteer's weekly limit.
+func (s *Service) weeklyMessage(mp match.Profile, shiftID string, o Opportunity) string {
+	sh, _ := findShift(o, shiftID)
+	wk := roster.WeekOf(sh.Start, s.cfg.Location)
+	var committed time.Duration
+	for _, c := range mp.Commitments {
+		if roster.WeekOf(c.Start, s.cfg.Location) == wk {
+			committed += c.End.Sub(c.Start)
+		}
+	}
+	return fmt.Sprintf("%s (%s): %s already committed in week %d of %d, this shift %s",
+		ruleMessages[match.RuleWeeklyHours], hoursText(mp.MaxWeekly), hoursText(committed), wk.Week, wk.Year,
+		hoursText(sh.End.Sub(sh.Start)))
+}
+
+func hoursText(d time.Duration) string {
+	return strconv.FormatFloat(d.Hours(), 'f', -1, 64) + " h"
 }
 
 // openShift checks that the opportunity takes sign-ups for the shift now.
@@ -1126,7 +1157,12 @@ func (s *Service) Apply(ctx context.Context, p sdk.Principal, oppID, shiftID str
 		if _, err := s.st.lockShift(ctx, tx, shiftID); err != nil {
 			return err
 		}
-		if err := s.eligible(ctx, tx, p.UserID, o, shiftID, signupRules); err != nil {
+		rules := signupRules
+		if o.AutoAccept {
+			// The sign-up takes a place (or a wait-list spot promoted without asking).
+			rules = append(slices.Clone(signupRules), placeRules...)
+		}
+		if err := s.eligible(ctx, tx, p.UserID, o, shiftID, rules); err != nil {
 			return err
 		}
 		if err := s.st.insertApplication(ctx, tx, a); err != nil {
@@ -1163,6 +1199,9 @@ func (s *Service) Invite(ctx context.Context, p sdk.Principal, oppID, shiftID, v
 		Status: StatusInvited, Origin: StatusInvited, CreatedAt: now, UpdatedAt: now}
 	rules := append(slices.Clone(signupRules), match.RuleAvailability, match.RuleDateUnavailable, match.RuleWeeklyHours)
 	err = s.st.inTx(ctx, func(tx *sqlx.Tx) error {
+		if _, err := s.st.lockShift(ctx, tx, shiftID); err != nil {
+			return err
+		}
 		if err := s.eligible(ctx, tx, volunteerID, o, shiftID, rules); err != nil {
 			return err
 		}
@@ -1310,7 +1349,10 @@ func (s *Service) Decide(ctx context.Context, p sdk.Principal, oppID, shiftID, a
 	var evs []event
 	err = s.st.inTx(ctx, func(tx *sqlx.Tx) error {
 		if action == ActionConfirm {
-			if err := s.eligible(ctx, tx, a.VolunteerID, o, shiftID, []match.Rule{match.RuleOverlap}); err != nil {
+			if _, err := s.st.lockShift(ctx, tx, shiftID); err != nil {
+				return err
+			}
+			if err := s.eligible(ctx, tx, a.VolunteerID, o, shiftID, placeRules); err != nil {
 				return err
 			}
 			evs, err = s.take(ctx, tx, a, from, now)
@@ -1327,6 +1369,11 @@ func (s *Service) Decide(ctx context.Context, p sdk.Principal, oppID, shiftID, a
 		}
 		if !slices.Contains(from, cur.Status) {
 			return errorf(EConflict, "cannot %s an application that is %s", action, cur.Status)
+		}
+		if action == ActionAccept {
+			if err := s.eligible(ctx, tx, a.VolunteerID, o, shiftID, []match.Rule{match.RuleWeeklyHours}); err != nil {
+				return err
+			}
 		}
 		wasHeld := cur.Status == StatusConfirmed
 		ok, err := s.st.setStatus(ctx, tx, appID, []string{cur.Status}, to, 0, now)

@@ -16,8 +16,8 @@ import (
 )
 
 // All SQL of the plugin lives in this file. Queries use "?" and go through Rebind, so
-// one text serves SQLite and PostgreSQL; the one dialect difference (locking a shift row)
-// is in lockShift.
+// one text serves SQLite and PostgreSQL; the one dialect difference (locking a row) is in
+// lockShift and lockProfile.
 
 // timeFormat stores instants as UTC text with second precision: it sorts as a string,
 // which keeps range queries identical on both databases.
@@ -208,6 +208,24 @@ func (s *storage) profiles(ctx context.Context, userIDs []string) (map[string]Pr
 		out[r.UserID] = r.profile()
 	}
 	return out, nil
+}
+
+// lockProfile reads a profile and, on PostgreSQL, locks its row until commit, so one
+// person's bookings queue behind each other; SQLite's IMMEDIATE transaction already
+// holds the single write lock.
+func (s *storage) lockProfile(ctx context.Context, q queryer, userID string) (Profile, error) {
+	query := `SELECT ` + profileCols + ` FROM profiles WHERE user_id = ?`
+	if s.db.IsPostgres() {
+		query += ` FOR UPDATE`
+	}
+	var r profileRow
+	err := q.GetContext(ctx, &r, s.rb(query), userID)
+	if errors.Is(err, sql.ErrNoRows) {
+		return Profile{}, errorf(ENotFound, "no volunteer profile for user %s", userID)
+	} else if err != nil {
+		return Profile{}, fmt.Errorf("lock profile %s: %w", userID, err)
+	}
+	return r.profile(), nil
 }
 
 // upsertProfile writes everything the volunteer owns and leaves the background check,

@@ -11,9 +11,12 @@
 // over-book anyone: applying, inviting and confirming re-check the hard rules that
 // depend on fresh data against the database inside the booking transaction — age,
 // background check and required skills always; overlapping commitments on apply, invite
-// and confirm; availability and the weekly hours limit on invitations (a volunteer who
-// applies says they are free) — and the shift row is locked while a place is taken, so
-// capacity is never exceeded. Roster proposals book nothing.
+// and confirm; the weekly hours limit (committed hours in the shift's ISO week in the
+// city's time zone plus the shift) on invite, accept, confirm and auto-accepted apply;
+// availability on invitations only (a volunteer who applies says they are free). The
+// shift row, then the volunteer's profile row, is locked while a place is taken, so
+// capacity is never exceeded and one person's concurrent bookings cannot both pass the
+// weekly limit. Roster proposals book nothing.
 //
 // The layers: handlers (http.go) parse a request, call one Service method (service.go)
 // and render; the Service owns policy and transactions; SQL lives in storage.go. Matching
