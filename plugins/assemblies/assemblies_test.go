@@ -175,6 +175,41 @@ func TestService_CastBallot(t *testing.T) {
 				}
 			})
 		}
+		for _, secrecy := range []string{SecrecyNamed, SecrecySecret} {
+			// Ballots racing the close: each is either counted by it (201) or refused as
+			// late (409), never accepted and lost.
+			t.Run("RaceWithClose_"+secrecy, func(t *testing.T) {
+				e := newEnv(t, cfg, nil)
+				a, chair := e.assembly("r-"+secrecy, map[string]any{"secrecy": secrecy})
+				ms := e.members(a, 30)
+				m := e.tabled(a, ms[0], "Race")
+				base := "/api/v1/assemblies/" + a.ID + "/motions/" + m.ID
+				e.must(200, chair, "POST", base+"/vote/open", nil, nil)
+				var wg sync.WaitGroup
+				codes := make([]int, len(ms))
+				for i := range ms {
+					wg.Go(func() {
+						codes[i], _ = e.do(ms[i], "POST", base+"/vote/ballots", map[string]any{"choice": Choices[i%3]})
+					})
+				}
+				var closed closeResult
+				wg.Go(func() { e.must(200, chair, "POST", base+"/vote/close", nil, &closed) })
+				wg.Wait()
+				accepted := 0
+				for _, c := range codes {
+					switch c {
+					case 201:
+						accepted++
+					case 409:
+					default:
+						t.Errorf("ballot answered %d", c)
+					}
+				}
+				if closed.Counts.Total() != accepted {
+					t.Errorf("close counted %+v, but %d ballots were accepted", closed.Counts, accepted)
+				}
+			})
+		}
 		t.Run("ErrBadBallots", func(t *testing.T) {
 			e := newEnv(t, cfg, nil)
 			a, chair := e.assembly("b1", nil)

@@ -22,12 +22,21 @@
 // (shared and exclusive); on SQLite every write transaction is IMMEDIATE. Either way a
 // ballot is counted by the close or refused as late, never lost.
 //
+// On PostgreSQL a ballot is one prepared statement in its own implicit transaction
+// (storage_postgres.go): lock the motion row, look the voter up in the electorate,
+// insert the voters row, and only if it was new add to the counters or write the named
+// ballot. That is one round trip and one commit; the host is not called (the Principal
+// names the voter, the frozen electorate decides eligibility), and ballots skip the
+// outbox flush, which would otherwise queue every ballot behind a plugin-wide mutex and
+// an extra query. SQLite runs the same steps as a transaction of separate statements.
+//
 // # Secret votes
 //
 // A secret vote stores who has voted (voters: motion_id, user_id, nothing else) apart
 // from what was voted, and what was voted is only counters: secret_tally holds, per
 // motion, shard and option, a number. A ballot adds one to its option in a shard
-// chosen at random. There is no ballot row at all, so there is no key, no insertion
+// chosen at random (64 shards on PostgreSQL, so concurrent ballots rarely wait on one
+// another's row locks; one on SQLite, which serialises writers anyway). There is no ballot row at all, so there is no key, no insertion
 // order and no timestamp that could be lined up with the voters table; the SQLite
 // tables are WITHOUT ROWID, so not even a hidden rowid counts insertions. The ballot
 // statement rewrites all three counters of its shard, so on PostgreSQL the counter

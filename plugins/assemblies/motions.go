@@ -531,9 +531,11 @@ type Receipt struct {
 	Choice   string `json:"choice,omitempty"`
 }
 
-// CastBallot records p's ballot. Everything is checked inside one transaction that
-// holds the motion's row lock (PostgreSQL) or the write lock (SQLite), and the voters
-// primary key decides "already voted", so concurrent duplicates record exactly one.
+// CastBallot records p's ballot. The motion's row lock (shared here, exclusive at the
+// close) on PostgreSQL, or the write lock on SQLite, orders every ballot before or
+// after the close, and the voters primary key decides "already voted", so concurrent
+// duplicates record exactly one. Eligibility is one lookup in the electorate frozen at
+// the open; the host is not called.
 func (s *Service) CastBallot(ctx context.Context, p sdk.Principal, assemblyID, motionID, choice string) (Receipt, error) {
 	if err := requireUser(p); err != nil {
 		return Receipt{}, err
@@ -541,46 +543,104 @@ func (s *Service) CastBallot(ctx context.Context, p sdk.Principal, assemblyID, m
 	if !slices.Contains(Choices, choice) {
 		return Receipt{}, (fieldErrors{"choice": "must be yes, no or abstain"}).err()
 	}
-	rc := Receipt{MotionID: motionID, Recorded: true}
-	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
+	// The shard is drawn whatever the secrecy, so that nothing about it depends on the
+	// voter; named votes ignore it.
+	shard := s.randInt(s.Shards)
+	var (
+		r   castResult
+		err error
+	)
+	if s.db.IsPostgres() {
+		r, err = s.castPostgres(ctx, assemblyID, motionID, p.UserID, choice, shard)
+	} else {
+		r, err = s.castGeneric(ctx, assemblyID, motionID, p.UserID, choice, shard)
+	}
+	if err != nil {
+		return Receipt{}, err
+	}
+	if err := r.refusal(); err != nil {
+		return Receipt{}, err
+	}
+	rc := Receipt{MotionID: motionID, Recorded: true, Changed: !r.First}
+	if r.Secrecy == SecrecyNamed {
+		rc.Choice = choice
+	}
+	return rc, nil
+}
+
+// refusal is the error for a ballot that was not recorded, checked in the order a
+// voter would want to hear it: the vote's state, their eligibility, then a repeat.
+func (r castResult) refusal() error {
+	switch r.State {
+	case StateVoting:
+	case StateDraft, StateTabled:
+		return errorf(CodeConflict, "the vote on this motion has not opened")
+	default:
+		return errorf(CodeConflict, "the vote on this motion is closed")
+	}
+	if !r.Eligible {
+		return errorf(CodeForbidden, "you may not vote on this motion: only those who were members of the assembly when the vote opened may vote")
+	}
+	if !r.First && !r.BallotChangeable {
+		return errorf(CodeConflict, "you have already voted on this motion, and this vote does not allow changing a ballot")
+	}
+	if r.Counted+r.Named != 0 {
+		return nil
+	}
+	return fmt.Errorf("cast ballot: nothing recorded (secrecy %q, first %v)", r.Secrecy, r.First)
+}
+
+// castPostgres records the ballot in one statement (storage_postgres.go).
+func (s *Service) castPostgres(ctx context.Context, assemblyID, motionID, userID, choice string, shard int) (castResult, error) {
+	stmt, err := s.cast.get(ctx, s.db.DB)
+	if err != nil {
+		return castResult{}, err
+	}
+	r, found, err := castPostgres(ctx, stmt, assemblyID, motionID, userID, choice, shard)
+	if err != nil {
+		return castResult{}, err
+	}
+	if !found {
+		return castResult{}, errorf(CodeNotFound, "motion %q does not exist", motionID)
+	}
+	if r.First && r.Secrecy == SecrecySecret && r.Counted != len(Choices) {
+		// The statement writes the voter only when the shard's counters exist, so this
+		// cannot happen; the close's recount would refuse to decide if it did.
+		return castResult{}, fmt.Errorf("cast ballot: shard %d of motion %s updated %d counters", shard, motionID, r.Counted)
+	}
+	return r, nil
+}
+
+// castGeneric records the ballot in a transaction of separate statements, the path for
+// SQLite (whose transactions are IMMEDIATE, so ballots and the close are serialised).
+func (s *Service) castGeneric(ctx context.Context, assemblyID, motionID, userID, choice string, shard int) (castResult, error) {
+	var r castResult
+	err := s.tx(ctx, func(tx *sqlx.Tx) error {
 		m, err := getMotion(ctx, tx, assemblyID, motionID, s.lock(false))
 		if err != nil {
 			return err
 		}
-		switch m.State {
-		case StateVoting:
-		case StateDraft, StateTabled:
-			return errorf(CodeConflict, "the vote on this motion has not opened")
-		default:
-			return errorf(CodeConflict, "the vote on this motion is closed")
+		r.State, r.Secrecy, r.BallotChangeable = m.State, m.Secrecy, m.BallotChangeable
+		if m.State != StateVoting {
+			return nil
 		}
-		ok, err := inElectorate(ctx, tx, m.ID, p.UserID)
-		if err != nil {
+		if r.Eligible, err = inElectorate(ctx, tx, m.ID, userID); err != nil || !r.Eligible {
 			return err
 		}
-		if !ok {
-			return errorf(CodeForbidden, "you may not vote on this motion: only those who were members of the assembly when the vote opened may vote")
-		}
-		first, err := markVoted(ctx, tx, m.ID, p.UserID)
-		if err != nil {
+		if r.First, err = markVoted(ctx, tx, m.ID, userID); err != nil {
 			return err
 		}
-		if !first {
-			if !m.BallotChangeable {
-				return errorf(CodeConflict, "you have already voted on this motion, and this vote does not allow changing a ballot")
-			}
-			rc.Changed = true
+		if !r.First && !m.BallotChangeable {
+			return nil
 		}
 		if m.Secrecy == SecrecySecret {
-			return countSecret(ctx, tx, m.ID, s.randInt(s.Shards), choice)
+			r.Counted = len(Choices)
+			return countSecret(ctx, tx, m.ID, shard, choice)
 		}
-		rc.Choice = choice
-		return putNamedBallot(ctx, tx, m.ID, p.UserID, choice)
+		r.Named = 1
+		return putNamedBallot(ctx, tx, m.ID, userID, choice)
 	})
-	if err != nil {
-		return Receipt{}, err
-	}
-	return rc, nil
+	return r, err
 }
 
 // CloseVote counts the ballots and decides the motion. An adopted motion goes to the

@@ -44,13 +44,27 @@ type Service struct {
 	AnswerDeadline time.Duration
 
 	flushMu sync.Mutex
+	cast    preparedCast
 }
+
+// postgresShards is how many counter rows per option a secret vote has on PostgreSQL.
+// A ballot holds the row locks of its shard until it commits; with 64 shards, 16
+// ballots in flight (the pool) rarely meet on one shard, and the close still sums
+// only 192 rows.
+const postgresShards = 64
+
+// maxPostgresConns caps the plugin's PostgreSQL pool. Every node and plugin shares the
+// server's max_connections, and a burst of ballots is served faster by a few busy
+// connections than by one backend per request competing for the same cores.
+const maxPostgresConns = 16
 
 // NewService returns a service over db that calls back into host.
 func NewService(db *store.DB, host sdk.Host, log *slog.Logger) *Service {
 	shards := 1 // SQLite serialises writers anyway
 	if db.IsPostgres() {
-		shards = 16
+		shards = postgresShards
+		db.SetMaxOpenConns(maxPostgresConns)
+		db.SetMaxIdleConns(maxPostgresConns)
 	}
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
@@ -63,6 +77,17 @@ func NewService(db *store.DB, host sdk.Host, log *slog.Logger) *Service {
 
 // inTx runs fn in a transaction and, once it commits, hands queued events to the host.
 func (s *Service) inTx(ctx context.Context, fn func(tx *sqlx.Tx) error) error {
+	if err := s.tx(ctx, fn); err != nil {
+		return err
+	}
+	s.Flush(ctx)
+	return nil
+}
+
+// tx runs fn in a transaction. Writes that queue no event (ballots) use it directly:
+// Flush reads the outbox under a plugin-wide mutex, which would queue every ballot
+// behind every other.
+func (s *Service) tx(ctx context.Context, fn func(tx *sqlx.Tx) error) error {
 	tx, err := s.db.BeginTxx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("begin: %w", err)
@@ -74,7 +99,6 @@ func (s *Service) inTx(ctx context.Context, fn func(tx *sqlx.Tx) error) error {
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("commit: %w", err)
 	}
-	s.Flush(ctx)
 	return nil
 }
 

@@ -532,12 +532,16 @@ func freezeElectorate(ctx context.Context, q sqlx.ExtContext, assemblyID, motion
 // initSecretTally creates every counter row at open, so a ballot only ever updates
 // existing rows and never races another ballot to insert one.
 func initSecretTally(ctx context.Context, q sqlx.ExtContext, motionID string, shards int) error {
+	values := make([]string, 0, shards*len(Choices))
+	args := make([]any, 0, 3*shards*len(Choices))
 	for s := range shards {
 		for _, c := range Choices {
-			if _, err := exec(ctx, q, `INSERT INTO secret_tally (motion_id, shard, choice, n) VALUES (?, ?, ?, 0)`, motionID, s, c); err != nil {
-				return fmt.Errorf("init tally: %w", err)
-			}
+			values = append(values, "(?, ?, ?, 0)")
+			args = append(args, motionID, s, c)
 		}
+	}
+	if _, err := exec(ctx, q, `INSERT INTO secret_tally (motion_id, shard, choice, n) VALUES `+strings.Join(values, ", "), args...); err != nil {
+		return fmt.Errorf("init tally: %w", err)
 	}
 	return nil
 }

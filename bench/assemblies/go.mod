@@ -1,0 +1,3 @@
+module github.com/kvarter/kvarter/bench/assemblies
+
+go 1.26.8

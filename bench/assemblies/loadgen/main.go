@@ -1,0 +1,348 @@
+// Command loadgen drives the assemblies ballot benchmark (bench/assemblies/run.sh)
+// through a running kvarter's public HTTP API only: it signs in a city admin, creates a
+// neighbourhood, registers residents and verifies them with one membership import,
+// signs each resident in (argon2id, so concurrently and before the clock starts),
+// creates an open assembly that every resident joins, makes the first resident its
+// chair, and for each requested secrecy tables a motion and opens its vote. Then it
+// casts one ballot per resident over a fixed number of connections and reports
+// ballots/s and latency percentiles, checks that a second ballot is refused, closes
+// the vote and checks that the counts add up to exactly N.
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"log"
+	"maps"
+	"net/http"
+	"os"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+func main() {
+	base := flag.String("base", "http://127.0.0.1:18191", "kvarter base URL")
+	adminEmail := flag.String("admin-email", "admin@bench.invalid", "city admin email")
+	adminPass := flag.String("admin-password", "bench admin passphrase", "city admin password")
+	n := flag.Int("n", 2000, "residents, all members of the assembly and all voting")
+	conns := flag.Int("c", 32, "connections casting ballots")
+	setupConns := flag.Int("setup-c", 8, "connections for registering, signing in and joining")
+	secrecies := flag.String("secrecy", "secret,named", "comma-separated votes to run, one motion each")
+	me := flag.Bool("me", true, "after the votes, also time GET /api/v1/me once per member: the host's own cost of a member's request whose principal is not cached")
+	state := flag.String("state", "", "file keeping the setup (tokens, assembly) between runs against the same server")
+	procs := flag.String("procs", "", "name=pid,... of processes whose CPU time the ballots cost is reported (with loadgen itself and all postgres processes)")
+	flag.Parse()
+	log.SetFlags(0)
+
+	c := &client{base: strings.TrimRight(*base, "/"), http: &http.Client{
+		Timeout:   60 * time.Second,
+		Transport: &http.Transport{MaxIdleConnsPerHost: max(*conns, *setupConns) + 4, MaxConnsPerHost: max(*conns, *setupConns) + 4},
+	}}
+	st, err := loadState(*state)
+	if err != nil {
+		log.Fatal(err)
+	}
+	if st == nil || len(st.Tokens) < *n {
+		st = setup(c, *adminEmail, *adminPass, *n, *setupConns)
+		if *state != "" {
+			b, _ := json.Marshal(st)
+			if err := os.WriteFile(*state, b, 0o600); err != nil {
+				log.Fatal(err)
+			}
+		}
+	}
+	tokens, chair, ap := st.Tokens[:*n], st.Tokens[0], st.Assembly
+	var t time.Time
+
+	bad := false
+	for k, secrecy := range strings.Split(*secrecies, ",") {
+		var m struct {
+			ID string `json:"id"`
+		}
+		c.must(chair, "POST", ap+"/motions", map[string]string{"title": fmt.Sprintf("Bench motion %d", k), "text": "Benches on the square."}, 201, &m)
+		mp := ap + "/motions/" + m.ID
+		c.must(chair, "POST", mp+"/table", nil, 200, nil)
+		var opened struct {
+			Vote struct {
+				Electorate int `json:"electorate"`
+			} `json:"vote"`
+		}
+		c.must(chair, "POST", mp+"/vote/open", map[string]string{"secrecy": secrecy}, 200, &opened)
+		fmt.Printf("MOTION_ID=%s SECRECY=%s ELECTORATE=%d\n", m.ID, secrecy, opened.Vote.Electorate)
+
+		// No warm-up: the first ballots are part of the measurement, as when a vote opens.
+		choices := []string{"yes", "yes", "no", "abstain"}
+		lat := make([]time.Duration, *n)
+		var failed atomic.Int64
+		load0 := loadavg()
+		cpu0 := cpuTimes(*procs)
+		t = time.Now()
+		parallel(*n, *conns, func(i int) {
+			body := []byte(`{"choice":"` + choices[i%len(choices)] + `"}`)
+			s := time.Now()
+			st, out := c.do(tokens[i], "POST", mp+"/vote/ballots", "application/json", body)
+			lat[i] = time.Since(s)
+			if st != 201 && failed.Add(1) <= 5 {
+				log.Printf("ballot %d: HTTP %d %s", i, st, out)
+			}
+		})
+		el := time.Since(t)
+		slices.Sort(lat)
+		pct := func(p float64) time.Duration {
+			return lat[min(len(lat)-1, int(p*float64(len(lat))))].Round(10 * time.Microsecond)
+		}
+		fmt.Printf("%s vote: %d ballots in %v at %d connections = %.0f ballots/s; latency p50 %v p90 %v p99 %v max %v; failed %d; load %s -> %s\n",
+			secrecy, *n, el.Round(time.Millisecond), *conns, float64(*n)/el.Seconds(), pct(.50), pct(.90), pct(.99), lat[len(lat)-1].Round(10*time.Microsecond), failed.Load(), load0, loadavg())
+
+		fmt.Printf("%s vote: CPU time during the ballots (s): %s\n", secrecy, cpuDelta(cpu0, cpuTimes(*procs)))
+
+		again, _ := c.do(tokens[1], "POST", mp+"/vote/ballots", "application/json", []byte(`{"choice":"no"}`))
+		var closed struct {
+			Outcome string `json:"outcome"`
+			Counts  struct {
+				Yes     int `json:"yes"`
+				No      int `json:"no"`
+				Abstain int `json:"abstain"`
+			} `json:"counts"`
+		}
+		t = time.Now()
+		c.must(chair, "POST", mp+"/vote/close", nil, 200, &closed)
+		total := closed.Counts.Yes + closed.Counts.No + closed.Counts.Abstain
+		wantYes := *n/4*2 + min(*n%4, 2)
+		fmt.Printf("%s close: %s in %v, yes %d no %d abstain %d = %d (want %d, yes %d); a second ballot: HTTP %d (want 409)\n",
+			secrecy, closed.Outcome, time.Since(t).Round(time.Millisecond), closed.Counts.Yes, closed.Counts.No, closed.Counts.Abstain,
+			total, *n, wantYes, again)
+		bad = bad || failed.Load() != 0 || total != *n || closed.Counts.Yes != wantYes || again != http.StatusConflict
+	}
+	if *me {
+		// The same crowd of tokens, each used once, on a core-only route: the core
+		// resolves each principal again (its cache holds one for a second), which is
+		// what every ballot above paid before reaching the plugin.
+		lat := make([]time.Duration, *n)
+		cpu0 := cpuTimes(*procs)
+		load0 := loadavg()
+		t = time.Now()
+		parallel(*n, *conns, func(i int) {
+			s := time.Now()
+			if st, out := c.do(tokens[i], "GET", "/api/v1/me", "", nil); st != 200 {
+				log.Fatalf("GET /api/v1/me: HTTP %d %s", st, out)
+			}
+			lat[i] = time.Since(s)
+		})
+		el := time.Since(t)
+		slices.Sort(lat)
+		fmt.Printf("host only, GET /api/v1/me once per member: %d requests in %v at %d connections = %.0f req/s; latency p50 %v p99 %v; load %s -> %s\n",
+			*n, el.Round(time.Millisecond), *conns, float64(*n)/el.Seconds(), lat[*n/2].Round(10*time.Microsecond), lat[*n*99/100].Round(10*time.Microsecond), load0, loadavg())
+		fmt.Printf("host only: CPU time (s): %s\n", cpuDelta(cpu0, cpuTimes(*procs)))
+	}
+	if bad {
+		os.Exit(1)
+	}
+}
+
+// benchState is what the setup leaves: a signed-in token per member (the first is the
+// chair's) and the assembly's path. -state keeps it in a file, so that a rerun against
+// the same server skips the minutes of registering, signing in and joining.
+type benchState struct {
+	Tokens   []string `json:"tokens"`
+	Assembly string   `json:"assembly"`
+}
+
+func loadState(path string) (*benchState, error) {
+	if path == "" {
+		return nil, nil
+	}
+	b, err := os.ReadFile(path)
+	if os.IsNotExist(err) {
+		return nil, nil
+	} else if err != nil {
+		return nil, err
+	}
+	var st benchState
+	return &st, json.Unmarshal(b, &st)
+}
+
+// setup makes the city: neighbourhood, n verified residents signed in, an open
+// assembly they all joined, the first one its chair.
+func setup(c *client, adminEmail, adminPass string, n, setupConns int) *benchState {
+	var login struct {
+		Token string `json:"token"`
+	}
+	c.must("", "POST", "/api/v1/auth/login", map[string]string{"email": adminEmail, "password": adminPass}, 200, &login)
+	admin := login.Token
+	var nbh struct {
+		ID string `json:"id"`
+	}
+	c.must(admin, "POST", "/api/v1/neighbourhoods", map[string]string{"name": fmt.Sprintf("Bench %d", time.Now().UnixNano())}, 201, &nbh)
+
+	start := time.Now()
+	emails := make([]string, n)
+	for i := range emails {
+		emails[i] = fmt.Sprintf("member%06d@bench.invalid", i)
+	}
+	const pass = "a long bench passphrase"
+	parallel(n, setupConns, func(i int) {
+		c.must("", "POST", "/api/v1/auth/register", map[string]string{"email": emails[i], "password": pass, "display_name": fmt.Sprintf("Member %d", i), "language": "en"}, 201, nil)
+	})
+	log.Printf("registered %d residents in %v", n, time.Since(start).Round(time.Millisecond))
+	var csv bytes.Buffer
+	csv.WriteString("email,neighbourhood\n")
+	for _, e := range emails {
+		fmt.Fprintf(&csv, "%s,%s\n", e, nbh.ID)
+	}
+	t := time.Now()
+	c.mustRaw(admin, "POST", "/api/v1/admin/memberships/import", "text/csv", csv.Bytes(), 200, nil)
+	log.Printf("imported %d verified memberships in %v", n, time.Since(t).Round(time.Millisecond))
+	tokens, ids := make([]string, n), make([]string, n)
+	t = time.Now()
+	parallel(n, setupConns, func(i int) {
+		var l struct {
+			Token string `json:"token"`
+			User  struct {
+				ID string `json:"id"`
+			} `json:"user"`
+		}
+		c.must("", "POST", "/api/v1/auth/login", map[string]string{"email": emails[i], "password": pass}, 200, &l)
+		tokens[i], ids[i] = l.Token, l.User.ID
+	})
+	log.Printf("signed in %d residents in %v", n, time.Since(t).Round(time.Millisecond))
+
+	var asm struct {
+		ID string `json:"id"`
+	}
+	c.must(admin, "POST", "/api/v1/assemblies", map[string]any{
+		"neighbourhood_id": nbh.ID, "name": "Bench assembly", "charter": "Guide the municipality's projects.",
+		"quorum_percent": 50, "majority": "simple", "secrecy": "secret", "membership": "open",
+	}, 201, &asm)
+	ap := "/api/v1/assemblies/" + asm.ID
+	t = time.Now()
+	parallel(n, setupConns, func(i int) { c.must(tokens[i], "POST", ap+"/members", nil, 201, nil) })
+	log.Printf("%d residents joined the assembly in %v", n, time.Since(t).Round(time.Millisecond))
+	c.must(admin, "POST", ap+"/members/"+ids[0]+"/position", map[string]string{"position": "chair"}, 200, nil)
+	log.Printf("setup done in %v", time.Since(start).Round(time.Millisecond))
+	return &benchState{Tokens: tokens, Assembly: ap}
+
+}
+
+// loadavg is the 1-minute load average, for the report.
+func loadavg() string {
+	b, _ := os.ReadFile("/proc/loadavg")
+	f := strings.Fields(string(b))
+	if len(f) == 0 {
+		return "?"
+	}
+	return f[0]
+}
+
+// cpuTimes returns the user+system CPU seconds used so far by the named processes,
+// loadgen itself, and every process called postgres (all its backends, including other
+// users' of the same server).
+func cpuTimes(procs string) map[string]float64 {
+	out := map[string]float64{"loadgen": procCPU("self")}
+	for _, kv := range strings.Split(procs, ",") {
+		if name, pid, ok := strings.Cut(kv, "="); ok {
+			out[name] = procCPU(pid)
+		}
+	}
+	ents, _ := os.ReadDir("/proc")
+	for _, e := range ents {
+		if comm, err := os.ReadFile("/proc/" + e.Name() + "/comm"); err == nil && strings.TrimSpace(string(comm)) == "postgres" {
+			out["postgres"] += procCPU(e.Name())
+		}
+	}
+	return out
+}
+
+// procCPU is utime+stime of /proc/<pid>/stat in seconds (100 ticks a second on Linux).
+func procCPU(pid string) float64 {
+	b, err := os.ReadFile("/proc/" + pid + "/stat")
+	if err != nil {
+		return 0
+	}
+	s := string(b)
+	f := strings.Fields(s[strings.LastIndexByte(s, ')')+2:])
+	if len(f) < 13 {
+		return 0
+	}
+	var u, k float64
+	fmt.Sscan(f[11], &u)
+	fmt.Sscan(f[12], &k)
+	return (u + k) / 100
+}
+
+func cpuDelta(a, b map[string]float64) string {
+	var parts []string
+	for _, k := range slices.Sorted(maps.Keys(b)) {
+		parts = append(parts, fmt.Sprintf("%s %.2f", k, b[k]-a[k]))
+	}
+	return strings.Join(parts, ", ")
+}
+
+// parallel runs fn(0..n-1) on k goroutines.
+func parallel(n, k int, fn func(i int)) {
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range k {
+		wg.Go(func() {
+			for {
+				i := int(next.Add(1)) - 1
+				if i >= n {
+					return
+				}
+				fn(i)
+			}
+		})
+	}
+	wg.Wait()
+}
+
+type client struct {
+	base string
+	http *http.Client
+}
+
+func (c *client) do(token, method, path, ctype string, body []byte) (int, []byte) {
+	req, err := http.NewRequest(method, c.base+path, bytes.NewReader(body))
+	if err != nil {
+		log.Fatal(err)
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", ctype)
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	resp, err := c.http.Do(req)
+	if err != nil {
+		log.Fatalf("%s %s: %v", method, path, err)
+	}
+	defer resp.Body.Close()
+	out, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, out
+}
+
+func (c *client) mustRaw(token, method, path, ctype string, body []byte, want int, into any) {
+	st, out := c.do(token, method, path, ctype, body)
+	if st != want {
+		log.Fatalf("%s %s: HTTP %d, want %d: %s", method, path, st, want, out)
+	}
+	if into != nil {
+		if err := json.Unmarshal(out, into); err != nil {
+			log.Fatalf("%s %s: %v: %s", method, path, err, out)
+		}
+	}
+}
+
+func (c *client) must(token, method, path string, in any, want int, into any) {
+	var body []byte
+	if in != nil {
+		body, _ = json.Marshal(in)
+	}
+	c.mustRaw(token, method, path, "application/json", body, want, into)
+}

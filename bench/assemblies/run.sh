@@ -1,0 +1,69 @@
+#!/usr/bin/env bash
+# Ballot benchmark for the assemblies plugin (issue 4), on PostgreSQL, through the core's
+# HTTP path: bearer authentication, manifest routing, casbin route check, go-plugin gRPC
+# to the assemblies plugin, and its ballot (motion row share-locked, electorate lookup,
+# voters row, counters or named ballot).
+# Target: 2,000 members voting concurrently on one motion, every ballot recorded exactly
+# once, >= 1,000 ballots/s, p99 < 50 ms.
+#
+#   bench/assemblies/run.sh      # from anywhere; N=2000 CONNS=32 SECRECY=secret,named to change
+#
+# Everything goes through the public API (loadgen/main.go): a city admin (created with
+# `kvarter admin create-user`), a neighbourhood, N residents registered and verified by
+# one membership import, each signed in before the clock starts (argon2id costs ~25 ms a
+# login, more on a busy machine), an open assembly all N join, its first member as
+# chair; then per secrecy a motion is tabled, its vote opened, one ballot per member cast
+# at CONNS connections, a second ballot refused, and the vote closed with counts that
+# must add up to N. For comparison, GET /api/v1/me once per member (core only) shows
+# what the host itself costs per request of a member whose principal is not cached;
+# CPU seconds per process are reported for each phase. Afterwards the plugin's tables must hold exactly N voters per motion
+# and, for the secret vote, counters summing to N. A throwaway database is dropped at exit.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+N=${N:-2000}
+CONNS=${CONNS:-32}
+SECRECY=${SECRECY:-secret,named}
+PGURL=${PGURL:-postgres://postgres@127.0.0.1:5432}
+ADDR=${ADDR:-127.0.0.1:18191}
+
+work=$(mktemp -d)
+db="kvarter_abench_$$"
+kv=""
+cleanup() {
+  [ -n "$kv" ] && { kill "$kv" 2>/dev/null || true; wait "$kv" 2>/dev/null || true; }
+  psql "$PGURL/postgres" -qc "DROP DATABASE IF EXISTS $db WITH (FORCE)" >/dev/null 2>&1 || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+go build -o "$work/kvarter" ./cmd/kvarter
+(cd bench/assemblies && GOWORK=off go build -o "$work/loadgen" ./loadgen)
+psql "$PGURL/postgres" -qc "CREATE DATABASE $db"
+export KVARTER_DATABASE_URL="$PGURL/$db?sslmode=disable" KVARTER_ADDR=$ADDR KVARTER_LOG_LEVEL=warn KVARTER_DATA_DIR="$work/data"
+
+echo 'bench admin passphrase' | "$work/kvarter" admin create-user --email admin@bench.invalid --password-stdin --role city_admin >/dev/null
+"$work/kvarter" serve 2>"$work/serve.log" & kv=$!
+for _ in $(seq 1 100); do curl -sf "http://$ADDR/readyz" >/dev/null && break; sleep 0.2; done
+for _ in $(seq 1 100); do curl -sf "http://$ADDR/api/v1/assemblies" >/dev/null && break; sleep 0.2; done
+
+echo "== machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(go version | cut -d' ' -f3), PostgreSQL $(psql "$PGURL/postgres" -Atc 'SHOW server_version' | cut -d' ' -f1) on the same machine"
+echo "== load before: $(cut -d' ' -f1-3 /proc/loadavg)"
+plugin=$(pgrep -f -P "$kv" 'plugin assemblies' | head -1)
+"$work/loadgen" -base "http://$ADDR" -n "$N" -c "$CONNS" -secrecy "$SECRECY" -procs "core=$kv,plugin=$plugin" | tee "$work/out.txt"
+echo "== load after: $(cut -d' ' -f1-3 /proc/loadavg)"
+
+ok=1
+schema=$(psql "$PGURL/$db" -Atc "SELECT nspname FROM pg_namespace WHERE nspname LIKE '%assemblies' LIMIT 1")
+while read -r line; do
+  motion=$(echo "$line" | sed -n 's/.*MOTION_ID=\([^ ]*\).*/\1/p')
+  secrecy=$(echo "$line" | sed -n 's/.*SECRECY=\([^ ]*\).*/\1/p')
+  voters=$(psql "$PGURL/$db" -Atc "SELECT count(*) FROM $schema.voters WHERE motion_id = '$motion'")
+  if [ "$secrecy" = secret ]; then
+    ballots=$(psql "$PGURL/$db" -Atc "SELECT coalesce(sum(n), 0) FROM $schema.secret_tally WHERE motion_id = '$motion'")
+  else
+    ballots=$(psql "$PGURL/$db" -Atc "SELECT count(*) FROM $schema.named_ballots WHERE motion_id = '$motion'")
+  fi
+  echo "== in the database, $secrecy vote: $voters voters, $ballots ballots counted (want $N each)"
+  [ "$voters" = "$N" ] && [ "$ballots" = "$N" ] || ok=0
+done < <(grep '^MOTION_ID=' "$work/out.txt")
+[ "$ok" = 1 ]

@@ -1,0 +1,115 @@
+package assemblies
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"sync/atomic"
+
+	"github.com/jmoiron/sqlx"
+)
+
+// castPostgres is the whole ballot on PostgreSQL as one statement, run in its own
+// implicit transaction: one round trip (the statement is prepared once per
+// connection) and one commit, instead of BEGIN, four statements, COMMIT and their
+// parse round trips. It keeps every rule of the generic path (castGeneric):
+//
+//   - the motion row is read FOR SHARE, so the close (FOR UPDATE) either waits for
+//     this ballot to commit and counts it, or this ballot waits for the close and
+//     then re-reads the row, finds the vote closed and writes nothing;
+//   - only members of the electorate frozen at the open may vote (one primary-key
+//     lookup);
+//   - the voters primary key decides "already voted": of concurrent ballots by one
+//     member exactly one inserts the row, and only that one is counted;
+//   - a secret ballot adds one to its option in the chosen shard, rewriting all three
+//     counters of the shard as before; the voter row is written only when the shard's
+//     three counters exist, so a voter is never recorded without being counted;
+//   - a named ballot writes (or, where changing is allowed, replaces) the choice.
+//
+// SQLite has no INSERT or UPDATE inside WITH, so it keeps the transaction.
+const castPostgresSQL = `WITH m AS (
+		SELECT id, state, secrecy, ballot_changeable FROM motions
+		WHERE id = ? AND assembly_id = ? FOR SHARE
+	), eligible AS (
+		SELECT 1 FROM electorate WHERE motion_id = ? AND user_id = ?
+	), ok AS (
+		SELECT m.id, m.secrecy, m.ballot_changeable FROM m
+		WHERE m.state = 'voting' AND EXISTS (SELECT 1 FROM eligible)
+		AND (m.secrecy <> 'secret'
+			OR (SELECT COUNT(*) FROM secret_tally WHERE motion_id = m.id AND shard = ?) = 3)
+	), voter AS (
+		INSERT INTO voters (motion_id, user_id) SELECT id, ? FROM ok
+		ON CONFLICT (motion_id, user_id) DO NOTHING RETURNING 1
+	), tally AS (
+		UPDATE secret_tally SET n = n + CASE WHEN choice = ? THEN 1 ELSE 0 END
+		WHERE motion_id = ? AND shard = ?
+		AND EXISTS (SELECT 1 FROM voter) AND EXISTS (SELECT 1 FROM ok WHERE secrecy = 'secret')
+		RETURNING 1
+	), named AS (
+		INSERT INTO named_ballots (motion_id, user_id, choice)
+		SELECT id, ?, ? FROM ok
+		WHERE secrecy = 'named' AND (EXISTS (SELECT 1 FROM voter) OR ballot_changeable)
+		ON CONFLICT (motion_id, user_id) DO UPDATE SET choice = excluded.choice RETURNING 1
+	)
+	SELECT m.state, m.secrecy, m.ballot_changeable,
+		EXISTS (SELECT 1 FROM eligible) AS eligible,
+		EXISTS (SELECT 1 FROM voter) AS first,
+		(SELECT COUNT(*) FROM tally) AS counted,
+		(SELECT COUNT(*) FROM named) AS named
+	FROM m`
+
+// castResult is what castPostgres found and did.
+type castResult struct {
+	State            string `db:"state"`
+	Secrecy          string `db:"secrecy"`
+	BallotChangeable bool   `db:"ballot_changeable"`
+	Eligible         bool   `db:"eligible"`
+	First            bool   `db:"first"`
+	Counted          int    `db:"counted"`
+	Named            int    `db:"named"`
+}
+
+// preparedCast holds the ballot statement, prepared on first use; database/sql then
+// prepares it once on each pooled connection. A failed prepare is retried next time.
+type preparedCast struct {
+	mu   sync.Mutex
+	stmt atomic.Pointer[sqlx.Stmt]
+}
+
+func (p *preparedCast) get(ctx context.Context, db *sqlx.DB) (*sqlx.Stmt, error) {
+	if st := p.stmt.Load(); st != nil {
+		return st, nil
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if st := p.stmt.Load(); st != nil {
+		return st, nil
+	}
+	st, err := db.PreparexContext(ctx, db.Rebind(castPostgresSQL))
+	if err != nil {
+		return nil, fmt.Errorf("prepare ballot statement: %w", err)
+	}
+	p.stmt.Store(st)
+	return st, nil
+}
+
+// castPostgres runs the ballot statement; found is false when the motion does not
+// exist in the assembly.
+func castPostgres(ctx context.Context, stmt *sqlx.Stmt, assemblyID, motionID, userID, choice string, shard int) (r castResult, found bool, err error) {
+	rows, err := stmt.QueryxContext(ctx, motionID, assemblyID, motionID, userID, shard, userID,
+		choice, motionID, shard, userID, choice)
+	if err != nil {
+		return r, false, fmt.Errorf("cast ballot: %w", err)
+	}
+	defer rows.Close()
+	if rows.Next() {
+		if err := rows.StructScan(&r); err != nil {
+			return r, false, fmt.Errorf("cast ballot: %w", err)
+		}
+		found = true
+	}
+	if err := rows.Err(); err != nil {
+		return r, false, fmt.Errorf("cast ballot: %w", err)
+	}
+	return r, found, nil
+}
