@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
+	"net/url"
 	"os"
 	"path/filepath"
 	"slices"
@@ -60,7 +61,7 @@ func Open(ctx context.Context, databaseURL, dataDir string, maxConns int) (*DB, 
 	var err error
 	if databaseURL != "" {
 		d.Dialect = Postgres
-		d.db, err = sqlx.Open("postgres", databaseURL)
+		d.db, err = sqlx.Open("postgres", withBinaryParameters(databaseURL))
 		if err != nil {
 			return nil, fmt.Errorf("open postgres: %w", err)
 		}
@@ -311,4 +312,20 @@ func unknownMigrations(applied, known []string) []string {
 		}
 	}
 	return unknown
+}
+
+// withBinaryParameters asks lib/pq to send parameters in one round trip with the query
+// (binary_parameters=yes) unless the URL says otherwise: without it every parameterised
+// query costs two round trips, which a cold request's authentication feels.
+func withBinaryParameters(databaseURL string) string {
+	u, err := url.Parse(databaseURL)
+	if err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") {
+		return databaseURL // a key=value DSN is used as given
+	}
+	q := u.Query()
+	if q.Get("binary_parameters") == "" {
+		q.Set("binary_parameters", "yes")
+		u.RawQuery = q.Encode()
+	}
+	return u.String()
 }

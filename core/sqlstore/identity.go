@@ -470,54 +470,49 @@ func (s *IdentityService) authenticateFromDB(ctx context.Context, h string, now 
 		return nil, err
 	}
 	p.DisplayName, p.Locale, p.SessionID, p.SessionKind = r.DisplayName, r.Language, r.ID, r.Kind
-	me, err := s.loadMe(ctx, p)
-	if err != nil {
-		return nil, err
-	}
-	// The /me answer is built with the principal, so that a client polling /me costs one
-	// set of queries per cache TTL, not per request.
-	s.cache.put(h, cacheEntry{p: p, me: me, expires: now.Add(s.Settings.PrincipalCacheTTL)})
+	s.cache.put(h, cacheEntry{p: p, expires: now.Add(s.Settings.PrincipalCacheTTL)})
 	s.cache.mu.Lock()
-	s.cache.me[p.SessionID] = me
+	delete(s.cache.me, p.SessionID) // rebuilt from fresh data on the next /me
 	s.cache.mu.Unlock()
 	return p, nil
 }
 
 // loadPrincipal gathers a person's roles per domain: explicit grants, resident of each
-// verified neighbourhood, and their organisation roles.
+// verified neighbourhood, and their organisation roles. One query, since a cold token
+// (a voter's only request, say) pays for it before anything else happens.
 func loadPrincipal(ctx context.Context, q sqlx.ExtContext, userID string) (*core.Principal, error) {
 	p := &core.Principal{UserID: userID, Roles: map[string][]string{}, Neighbourhoods: []string{}, Organisations: []core.OrgMembership{}}
-	var grants []struct {
-		Role   string `db:"role"`
-		Domain string `db:"domain"`
+	var rows []struct {
+		Kind  string `db:"kind"`
+		A     string `db:"a"`
+		B     string `db:"b"`
+		State string `db:"state"`
 	}
-	if err := selectAll(ctx, q, &grants, `SELECT role, domain FROM role_grants WHERE user_id = ? ORDER BY domain, role`, userID); err != nil {
-		return nil, fmt.Errorf("load grants: %w", err)
+	err := selectAll(ctx, q, &rows, `
+		SELECT 'g' AS kind, domain AS a, role AS b, '' AS state FROM role_grants WHERE user_id = ?
+		UNION ALL
+		SELECT 'n', neighbourhood_id, '', '' FROM memberships WHERE user_id = ? AND state = 'verified'
+		UNION ALL
+		SELECT 'o', m.organisation_id, m.role, o.state FROM organisation_members m JOIN organisations o ON o.id = m.organisation_id WHERE m.user_id = ?
+		ORDER BY kind, a, b`, userID, userID, userID)
+	if err != nil {
+		return nil, fmt.Errorf("load principal: %w", err)
 	}
-	for _, g := range grants {
-		p.Roles[g.Domain] = append(p.Roles[g.Domain], g.Role)
-	}
-	if err := selectAll(ctx, q, &p.Neighbourhoods, `SELECT neighbourhood_id FROM memberships WHERE user_id = ? AND state = 'verified' ORDER BY neighbourhood_id`, userID); err != nil {
-		return nil, fmt.Errorf("load memberships: %w", err)
-	}
-	for _, n := range p.Neighbourhoods {
-		d := core.NeighbourhoodDomain(n)
-		p.Roles[d] = append(p.Roles[d], core.RoleResident)
-	}
-	var orgs []struct {
-		OrganisationID string `db:"organisation_id"`
-		Role           string `db:"role"`
-		State          string `db:"state"`
-	}
-	if err := selectAll(ctx, q, &orgs, `SELECT m.organisation_id, m.role, o.state FROM organisation_members m JOIN organisations o ON o.id = m.organisation_id WHERE m.user_id = ? ORDER BY m.organisation_id`, userID); err != nil {
-		return nil, fmt.Errorf("load organisations: %w", err)
-	}
-	for _, o := range orgs {
-		p.Organisations = append(p.Organisations, core.OrgMembership{OrganisationID: o.OrganisationID, Role: o.Role, Verified: o.State == core.OrganisationVerified})
-		d := core.OrganisationDomain(o.OrganisationID)
-		p.Roles[d] = append(p.Roles[d], core.RoleOrgMember)
-		if o.Role == core.OrgRoleRepresentative {
-			p.Roles[d] = append(p.Roles[d], core.RoleOrgRepresentative)
+	for _, r := range rows {
+		switch r.Kind {
+		case "g":
+			p.Roles[r.A] = append(p.Roles[r.A], r.B)
+		case "n":
+			p.Neighbourhoods = append(p.Neighbourhoods, r.A)
+			d := core.NeighbourhoodDomain(r.A)
+			p.Roles[d] = append(p.Roles[d], core.RoleResident)
+		case "o":
+			p.Organisations = append(p.Organisations, core.OrgMembership{OrganisationID: r.A, Role: r.B, Verified: r.State == core.OrganisationVerified})
+			d := core.OrganisationDomain(r.A)
+			p.Roles[d] = append(p.Roles[d], core.RoleOrgMember)
+			if r.B == core.OrgRoleRepresentative {
+				p.Roles[d] = append(p.Roles[d], core.RoleOrgRepresentative)
+			}
 		}
 	}
 	return p, nil
@@ -642,7 +637,17 @@ func (s *IdentityService) Me(ctx context.Context) (*core.Me, error) {
 	if ok && me.User.ID == p.UserID {
 		return me, nil
 	}
-	return s.loadMe(ctx, p)
+	me, err = s.loadMe(ctx, p)
+	if err != nil {
+		return nil, err
+	}
+	// Kept for as long as the session's principal: a client polling /me costs one set
+	// of queries per cache TTL. Built only when asked, so that other requests (a plugin
+	// route, a ballot) do not pay for it.
+	s.cache.mu.Lock()
+	s.cache.me[p.SessionID] = me
+	s.cache.mu.Unlock()
+	return me, nil
 }
 
 func (s *IdentityService) loadMe(ctx context.Context, p *core.Principal) (*core.Me, error) {
@@ -768,12 +773,11 @@ func truncate(s string, n int) string {
 type principalCache struct {
 	mu      sync.RWMutex
 	entries map[string]cacheEntry // by token hash
-	me      map[string]*core.Me   // by session id, filled alongside entries
+	me      map[string]*core.Me   // by session id, built on the first /me after a refresh
 }
 
 type cacheEntry struct {
 	p       *core.Principal
-	me      *core.Me
 	expires time.Time
 }
 
