@@ -2,6 +2,7 @@ package httpapi_test
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"mime/multipart"
@@ -68,6 +69,21 @@ func TestSessionExpiry(t *testing.T) {
 		clock.Advance(7 * 24 * time.Hour) // 31 days after login: absolute expiry
 		if r := u.Do("GET", "/api/v1/me", nil); r.Status != 401 {
 			t.Fatalf("after 31 days = %d, want 401", r.Status)
+		}
+		// Uses are written in batches; a flush stores the latest one.
+		w := coretest.Register(t, n, "busy@example.org", "Busy")
+		clock.Advance(2 * time.Hour)
+		w.Must(200, "GET", "/api/v1/me", nil)
+		if err := n.Identity.FlushTouches(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		var seen time.Time
+		sqldb := coretest.SQL(n)
+		if err := sqldb.Get(&seen, sqldb.Rebind(`SELECT last_seen_at FROM sessions WHERE user_id = ?`), w.ID); err != nil {
+			t.Fatal(err)
+		}
+		if !seen.Equal(clock.Now()) {
+			t.Fatalf("last_seen_at = %v after flush, want %v", seen, clock.Now())
 		}
 		v := coretest.Register(t, n, "idle2@example.org", "Idle 2")
 		clock.Advance(8 * 24 * time.Hour)

@@ -12,6 +12,7 @@ import (
 	"net"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/kvarter/kvarter/core"
@@ -204,10 +205,11 @@ func (n *Node) Start(ctx context.Context) error {
 	if every <= 0 {
 		every = 200 * time.Millisecond
 	}
-	go func() {
-		defer close(n.done)
-		n.Authz.Watch(ctx, every)
-	}()
+	var loops sync.WaitGroup
+	loops.Add(2)
+	go func() { defer loops.Done(); n.Authz.Watch(ctx, every) }()
+	go func() { defer loops.Done(); n.Identity.RunTouches(ctx) }()
+	go func() { loops.Wait(); close(n.done) }()
 	n.Logger.Info("kvarter is serving", "addr", addr.String(), "database", n.DB.Dialect, "city", n.Config.City.Name)
 	return nil
 }

@@ -80,7 +80,8 @@ type IdentityService struct {
 	initOnce  sync.Once
 	cache     principalCache
 
-	loads singleLoad
+	loads   singleLoad
+	touches pendingTouches
 
 	// locks remembers lockouts this node has seen, so that a guessing flood against a
 	// locked account or address is refused without touching the database.
@@ -426,6 +427,93 @@ func (r sessionRow) session() core.Session {
 // for every request.
 const touchEvery = time.Minute
 
+// flushTouchesEvery is how often recorded uses of sessions are written, in one statement.
+const flushTouchesEvery = 2 * time.Second
+
+// pendingTouches holds sessions used since the last flush. Writing last_seen_at in the
+// request would put a write and a commit on the path of a token's first request (a
+// voter's only one, say); a batch every few seconds costs one statement for all.
+type pendingTouches struct {
+	mu sync.Mutex
+	at map[string]time.Time // session id -> last use not yet written
+}
+
+func (t *pendingTouches) add(id string, at time.Time) {
+	t.mu.Lock()
+	if t.at == nil {
+		t.at = make(map[string]time.Time)
+	}
+	if at.After(t.at[id]) {
+		t.at[id] = at
+	}
+	t.mu.Unlock()
+}
+
+// lastSeen returns the later of the stored time and a use not yet written, so idle
+// expiry on this node never misses a recent use.
+func (t *pendingTouches) lastSeen(id string, stored time.Time) time.Time {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if p, ok := t.at[id]; ok && p.After(stored) {
+		return p
+	}
+	return stored
+}
+
+func (t *pendingTouches) take() map[string]time.Time {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	out := t.at
+	t.at = nil
+	return out
+}
+
+// FlushTouches writes recorded session uses: one statement per distinct time, grouped.
+func (s *IdentityService) FlushTouches(ctx context.Context) error {
+	pending := s.touches.take()
+	if len(pending) == 0 {
+		return nil
+	}
+	byTime := map[time.Time][]string{}
+	for id, at := range pending {
+		byTime[at] = append(byTime[at], id)
+	}
+	for at, ids := range byTime {
+		query, args, err := in(s.DB.db, `UPDATE sessions SET last_seen_at = ? WHERE last_seen_at < ? AND id IN (?)`, at, at, ids)
+		if err != nil {
+			return err
+		}
+		if _, err := s.DB.db.ExecContext(ctx, query, args...); err != nil {
+			// Put them back so the next flush tries again.
+			for _, id := range ids {
+				s.touches.add(id, at)
+			}
+			return fmt.Errorf("flush session touches: %w", err)
+		}
+	}
+	return nil
+}
+
+// RunTouches flushes recorded session uses every few seconds until ctx ends, then once
+// more, so a clean stop loses none.
+func (s *IdentityService) RunTouches(ctx context.Context) {
+	t := time.NewTicker(flushTouchesEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			if err := s.FlushTouches(context.WithoutCancel(ctx)); err != nil {
+				s.DB.Logger.Warn("flush session touches", "err", err)
+			}
+			return
+		case <-t.C:
+			if err := s.FlushTouches(ctx); err != nil && ctx.Err() == nil {
+				s.DB.Logger.Warn("flush session touches", "err", err)
+			}
+		}
+	}
+}
+
 // Authenticate resolves a token to its principal, with roles and memberships.
 func (s *IdentityService) Authenticate(ctx context.Context, token string) (*core.Principal, error) {
 	s.init()
@@ -456,14 +544,13 @@ func (s *IdentityService) authenticateFromDB(ctx context.Context, h string, now 
 	if err != nil {
 		return nil, fmt.Errorf("find session: %w", err)
 	}
+	lastSeen := s.touches.lastSeen(r.ID, r.LastSeenAt)
 	if r.ExpiresAt != nil && !now.Before(*r.ExpiresAt) ||
-		r.Kind == core.KindSession && !now.Before(r.LastSeenAt.Add(s.Settings.SessionIdle)) {
+		r.Kind == core.KindSession && !now.Before(lastSeen.Add(s.Settings.SessionIdle)) {
 		return nil, core.Errorf(core.EUNAUTHENTICATED, "The session has expired; sign in again.")
 	}
-	if now.Sub(r.LastSeenAt) > touchEvery {
-		if _, err := exec(ctx, s.DB.db, `UPDATE sessions SET last_seen_at = ? WHERE id = ?`, now, r.ID); err != nil {
-			return nil, fmt.Errorf("touch session: %w", err)
-		}
+	if now.Sub(lastSeen) > touchEvery {
+		s.touches.add(r.ID, now)
 	}
 	p, err := loadPrincipal(ctx, s.DB.db, r.UserID)
 	if err != nil {
