@@ -256,7 +256,7 @@ func newWorld(t testing.TB, variant string, cfg sdk.StoreConfig, settings map[st
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { p.db.Close() })
+	t.Cleanup(func() { p.Deactivate(context.Background()) })
 	if err := store.Migrate(ctx, p.db, p.Migrations()); err != nil {
 		t.Fatal(err)
 	}
@@ -295,6 +295,16 @@ func newWorld(t testing.TB, variant string, cfg sdk.StoreConfig, settings map[st
 	w.stage = w.area("Stage", w.meadow.ID, 100, hours, rules)
 	w.playground = w.area("Playground", w.whole.ID, 50, hours, rules)
 	return w
+}
+
+// published flushes the plugin's outbox, then returns the events of typ
+// the host received.
+func (w *world) published(typ string) []BookingEvent {
+	w.t.Helper()
+	if _, err := w.svc.flushOutbox(context.Background()); err != nil {
+		w.t.Fatal(err)
+	}
+	return w.host.published(typ)
 }
 
 func (w *world) must(p *Park, err error) *Park {

@@ -105,7 +105,7 @@ func TestHandler_Story(t *testing.T) {
 		if b.Status != StatusApproved {
 			t.Fatalf("status %s", b.Status)
 		}
-		ev := w.host.published(EventApproved)
+		ev := w.published(EventApproved)
 		if len(ev) != 1 || !ev[0].VolunteersNeeded || ev[0].OrganisationID != orgID {
 			t.Errorf("approved event %+v", ev)
 		}

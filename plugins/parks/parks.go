@@ -25,6 +25,7 @@ import (
 	"fmt"
 	"io/fs"
 	"net/http"
+	"net/url"
 	"strconv"
 	"time"
 
@@ -51,6 +52,10 @@ type Plugin struct {
 
 	db  *store.DB
 	svc *Service
+
+	// stop ends the outbox flusher; done closes when it has.
+	stop context.CancelFunc
+	done chan struct{}
 }
 
 // Compile-time guards for the capabilities the plugin implements.
@@ -75,7 +80,7 @@ func (p *Plugin) Configure(ctx context.Context, env sdk.Env) error {
 	if err != nil {
 		return err
 	}
-	db, err := store.Open(ctx, env.Store)
+	db, err := store.Open(ctx, withBinaryParameters(env.Store))
 	if err != nil {
 		return err
 	}
@@ -100,8 +105,31 @@ func (p *Plugin) Configure(ctx context.Context, env sdk.Env) error {
 		db.SetMaxIdleConns(maxPostgresConns)
 	}
 	p.db = db
-	p.svc = &Service{st: &storage{db: db}, host: env.Host, now: p.now, cityTZ: tz, settings: settings, log: logger}
+	p.svc = &Service{st: &storage{db: db}, host: env.Host, now: p.now, cityTZ: tz, settings: settings, log: logger,
+		kick: make(chan struct{}, 1)}
 	return nil
+}
+
+// withBinaryParameters asks lib/pq to send a query and its parameters in
+// one round trip (binary_parameters=yes) instead of preparing it first,
+// as the core does for its own URL; the host builds the plugin's DSN from
+// the configured URL without it. A key=value DSN or an explicit setting
+// is left as given.
+func withBinaryParameters(cfg sdk.StoreConfig) sdk.StoreConfig {
+	if cfg.Dialect != sdk.DialectPostgres {
+		return cfg
+	}
+	u, err := url.Parse(cfg.DSN)
+	if err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") {
+		return cfg
+	}
+	q := u.Query()
+	if q.Get("binary_parameters") == "" {
+		q.Set("binary_parameters", "yes")
+		u.RawQuery = q.Encode()
+		cfg.DSN = u.String()
+	}
+	return cfg
 }
 
 func parseSettings(m map[string]string) (Settings, error) {
@@ -139,14 +167,34 @@ func (p *Plugin) Activate(ctx context.Context) error {
 		return err
 	}
 	p.svc.log.InfoContext(ctx, "parks: overlap guard", "guard", g, "dialect", p.db.Dialect)
+	if p.stop == nil {
+		fctx, stop := context.WithCancel(context.Background())
+		p.stop, p.done = stop, make(chan struct{})
+		go func() {
+			defer close(p.done)
+			p.svc.runOutbox(fctx)
+		}()
+		p.svc.kickOutbox() // events a previous run left behind
+	}
 	return nil
 }
 
 // Health reports whether the store answers.
 func (p *Plugin) Health(ctx context.Context) error { return p.db.PingContext(ctx) }
 
-// Deactivate closes the store.
-func (p *Plugin) Deactivate(context.Context) error { return p.db.Close() }
+// Deactivate stops the outbox flusher, hands the host what is still
+// queued (what it cannot is sent by the next start), and closes the store.
+func (p *Plugin) Deactivate(ctx context.Context) error {
+	if p.stop != nil {
+		p.stop()
+		<-p.done
+		p.stop = nil
+		if _, err := p.svc.flushOutbox(ctx); err != nil {
+			p.svc.log.WarnContext(ctx, "parks: events left queued for the next start", "error", err)
+		}
+	}
+	return p.db.Close()
+}
 
 // HandleEvent erases a deleted user's personal data from bookings.
 func (p *Plugin) HandleEvent(ctx context.Context, e sdk.Event) error {

@@ -92,7 +92,12 @@ func TestPlugin_Process(t *testing.T) {
 	if err := ical.Validate(feed); err != nil || !strings.Contains(string(feed), b.ID) {
 		t.Errorf("feed %v\n%s", err, feed)
 	}
-	if got := w.host.published(EventApproved); len(got) != 1 || got[0].BookingID != b.ID {
+	// The plugin publishes from its outbox after commit, in the background.
+	got := w.host.published(EventApproved)
+	for deadline := time.Now().Add(10 * time.Second); len(got) == 0 && time.Now().Before(deadline); got = w.host.published(EventApproved) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	if len(got) != 1 || got[0].BookingID != b.ID {
 		t.Errorf("events through the broker: %+v", got)
 	}
 	if err := p.Deactivate(ctx); err != nil {

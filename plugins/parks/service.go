@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -71,6 +72,16 @@ type Service struct {
 	cityTZ   string
 	settings Settings
 	log      *slog.Logger
+
+	// orgNames caches organisation names by ID for the request path.
+	orgNames sync.Map
+	// areas caches each park's area tree for the request path; see
+	// cachedAreas for why it needs no invalidation there.
+	areas sync.Map // park ID → areaTree
+	// kick wakes the outbox flusher after a commit that queued events;
+	// flushMu runs one flush at a time.
+	kick    chan struct{}
+	flushMu sync.Mutex
 }
 
 func newID() string { return uuid.Must(uuid.NewV7()).String() }
@@ -303,6 +314,27 @@ func cmpInts(a, b int, then ...int) int {
 	return 0
 }
 
+// cachedAreas returns a park's area tree from the cache when it holds
+// areaID, else loads it afresh. Areas are never changed or deleted once
+// created and their parents are fixed, so a cached area, its rules and its
+// ancestors are always right — on every node; what a cached tree may lack
+// is areas created since (elsewhere), which a miss loads. Callers use the
+// area and its ancestors only (blocking rows of descendants sit on the
+// area itself); decisions load the whole tree inside their transaction.
+func (s *Service) cachedAreas(ctx context.Context, parkID, areaID string) (areaTree, error) {
+	if v, ok := s.areas.Load(parkID); ok {
+		if t := v.(areaTree); t[areaID] != nil {
+			return t, nil
+		}
+	}
+	t, err := parkAreas(ctx, s.st.db, parkID)
+	if err != nil {
+		return nil, err
+	}
+	s.areas.Store(parkID, t)
+	return t, nil
+}
+
 // --- availability ---
 
 // Availability returns the free windows of an area in [from, to): opening
@@ -321,7 +353,7 @@ func (s *Service) Availability(ctx context.Context, parkID, areaID string, from,
 	if err != nil {
 		return nil, err
 	}
-	tree, err := parkAreas(ctx, s.st.db, parkID)
+	tree, err := s.cachedAreas(ctx, parkID, areaID)
 	if err != nil {
 		return nil, err
 	}
@@ -420,7 +452,7 @@ func (s *Service) RequestBooking(ctx context.Context, pr sdk.Principal, parkID s
 	if err != nil {
 		return nil, err
 	}
-	tree, err := parkAreas(ctx, s.st.db, parkID)
+	tree, err := s.cachedAreas(ctx, parkID, in.AreaID)
 	if err != nil {
 		return nil, err
 	}
@@ -489,12 +521,14 @@ func (s *Service) RequestBooking(ctx context.Context, pr sdk.Principal, parkID s
 		}
 	}
 	err = s.st.inTx(ctx, func(tx *sqlx.Tx) error {
-		active, err := countActive(ctx, tx, a.ID, in.OrganisationID, pr.UserID, now)
-		if err != nil {
-			return err
-		}
-		if err := schedule.CheckActiveLimit(a.rules, active+len(unit)-1); err != nil {
-			return fromViolation(err)
+		if a.rules.MaxActivePerOrg > 0 { // no limit, nothing to count
+			active, err := countActive(ctx, tx, a.ID, in.OrganisationID, pr.UserID, now)
+			if err != nil {
+				return err
+			}
+			if err := schedule.CheckActiveLimit(a.rules, active+len(unit)-1); err != nil {
+				return fromViolation(err)
+			}
 		}
 		// A request that could never be approved is refused now rather
 		// than left for a manager to reject.
@@ -505,15 +539,16 @@ func (s *Service) RequestBooking(ctx context.Context, pr sdk.Principal, parkID s
 			if err := insertBooking(ctx, tx, b); err != nil {
 				return err
 			}
+			if err := s.queue(ctx, tx, EventRequested, park, tree, b, now); err != nil {
+				return err
+			}
 		}
 		return nil
 	})
 	if err != nil {
 		return nil, err
 	}
-	for _, b := range unit {
-		s.publish(ctx, EventRequested, park, tree, b)
-	}
+	s.kickOutbox()
 	first := unit[0].view(now)
 	first.Series = occurrences(unit, now)
 	return first, nil
@@ -569,6 +604,22 @@ func (s *Service) checkRequester(ctx context.Context, pr sdk.Principal, orgID st
 		}
 		return "", nil
 	}
+	// The common case needs no callback: the principal carries the
+	// caller's memberships with the organisation's verification, and the
+	// core derives the role org_representative in org:<id> from a
+	// representative membership, to which this plugin's manifest grants
+	// parks.booking.request. Only the name is needed from the host, once
+	// per organisation (the core never renames one).
+	if slices.ContainsFunc(pr.Organisations, func(m sdk.OrgMembership) bool {
+		return m.OrganisationID == orgID && m.Role == "representative" && m.Verified
+	}) {
+		if name, ok := s.orgNames.Load(orgID); ok {
+			return name.(string), nil
+		}
+	}
+	// Anyone else — not a representative according to the principal, an
+	// unverified organisation, or a name not yet known — is answered by
+	// the host, which gives the precise reason.
 	orgs, err := s.host.Organisations(ctx, []string{orgID})
 	if err != nil {
 		return "", fmt.Errorf("look up organisation %s: %w", orgID, err)
@@ -588,6 +639,7 @@ func (s *Service) checkRequester(ctx context.Context, pr sdk.Principal, orgID st
 		"Representatives of "+org.Name+" may not request bookings."); err != nil {
 		return "", err
 	}
+	s.orgNames.Store(orgID, org.Name)
 	return org.Name, nil
 }
 
@@ -896,18 +948,18 @@ func (s *Service) Approve(ctx context.Context, pr sdk.Principal, parkID, id stri
 				return err
 			}
 		}
-		rejected, err = s.rejectColliding(ctx, tx, park, tree, unit, pr.UserID, now)
-		return err
+		if rejected, err = s.rejectColliding(ctx, tx, park, tree, unit, pr.UserID, now); err != nil {
+			return err
+		}
+		if err := s.queueAll(ctx, tx, EventApproved, park, tree, unit, now); err != nil {
+			return err
+		}
+		return s.queueAll(ctx, tx, EventRejected, park, tree, rejected, now)
 	})
 	if err != nil {
 		return nil, err
 	}
-	for _, u := range unit {
-		s.publish(ctx, EventApproved, park, tree, u)
-	}
-	for _, r := range rejected {
-		s.publish(ctx, EventRejected, park, tree, r)
-	}
+	s.kickOutbox()
 	s.audit(ctx, pr, "parks.booking.approve", parkDomain(park), id, map[string]any{"rejected": len(rejected)})
 	out := unit[0].view(now)
 	for _, u := range unit {
@@ -1032,15 +1084,15 @@ func (s *Service) Reject(ctx context.Context, pr sdk.Principal, parkID, id, reas
 				return err
 			}
 		}
-		tree, err = parkAreas(ctx, tx, parkID)
-		return err
+		if tree, err = parkAreas(ctx, tx, parkID); err != nil {
+			return err
+		}
+		return s.queueAll(ctx, tx, EventRejected, park, tree, unit, now)
 	})
 	if err != nil {
 		return nil, err
 	}
-	for _, u := range unit {
-		s.publish(ctx, EventRejected, park, tree, u)
-	}
+	s.kickOutbox()
 	s.audit(ctx, pr, "parks.booking.reject", parkDomain(park), id, map[string]any{"reason": reason})
 	return pickView(unit, id, now), nil
 }
@@ -1114,17 +1166,22 @@ func (s *Service) Cancel(ctx context.Context, pr sdk.Principal, parkID, id, reas
 			}
 			return ruleErr(EConflict, RuleStatus, "Booking %s is %s; only requested or approved bookings can be cancelled.", b.ID, b.view(now).Status)
 		}
-		tree, err = parkAreas(ctx, tx, parkID)
-		return err
+		if tree, err = parkAreas(ctx, tx, parkID); err != nil {
+			return err
+		}
+		for _, u := range cancelled {
+			if u.Kind == KindEvent {
+				if err := s.queue(ctx, tx, EventCancelled, park, tree, u, now); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
 	})
 	if err != nil {
 		return nil, err
 	}
-	for _, u := range cancelled {
-		if u.Kind == KindEvent {
-			s.publish(ctx, EventCancelled, park, tree, u)
-		}
-	}
+	s.kickOutbox()
 	s.audit(ctx, pr, "parks.booking.cancel", parkDomain(park), id, map[string]any{"reason": reason, "dates": len(cancelled)})
 	return pickView(unit, id, now), nil
 }
@@ -1207,15 +1264,15 @@ func (s *Service) CreateClosure(ctx context.Context, pr sdk.Principal, parkID st
 		if err := insertOccupancy(ctx, tx, occupancyRows(tree, b)); err != nil {
 			return err
 		}
-		rejected, err = s.rejectColliding(ctx, tx, park, tree, []*Booking{b}, pr.UserID, now)
-		return err
+		if rejected, err = s.rejectColliding(ctx, tx, park, tree, []*Booking{b}, pr.UserID, now); err != nil {
+			return err
+		}
+		return s.queueAll(ctx, tx, EventRejected, park, tree, rejected, now)
 	})
 	if err != nil {
 		return nil, err
 	}
-	for _, r := range rejected {
-		s.publish(ctx, EventRejected, park, tree, r)
-	}
+	s.kickOutbox()
 	s.audit(ctx, pr, "parks.closure.create", parkDomain(park), b.ID, map[string]any{"area_id": in.AreaID, "title": in.Title})
 	return b.view(now), nil
 }
@@ -1265,23 +1322,35 @@ type BookingEvent struct {
 	VolunteersNeeded   bool      `json:"volunteers_needed"`
 }
 
-// publish tells the host. The booking is already committed, so a failure
-// is logged rather than undoing the decision.
-func (s *Service) publish(ctx context.Context, typ string, park *Park, tree areaTree, b *Booking) {
+// queue writes an event to the plugin's outbox in the transaction that
+// makes it true, so it is published exactly when the change commits —
+// never lost to a failed Publish, never sent for a rolled-back change. The
+// flusher hands it to the host after commit (outbox.go).
+func (s *Service) queue(ctx context.Context, tx *sqlx.Tx, typ string, park *Park, tree areaTree, b *Booking, now time.Time) error {
 	areaName := ""
 	if a := tree[b.AreaID]; a != nil {
 		areaName = a.Name
 	}
-	payload, _ := json.Marshal(BookingEvent{
+	payload, err := json.Marshal(BookingEvent{
 		BookingID: b.ID, SeriesID: b.SeriesID, Status: b.Status, Reason: b.Reason,
 		ParkID: park.ID, ParkName: park.Name, NeighbourhoodID: park.NeighbourhoodID,
 		AreaID: b.AreaID, AreaName: areaName, OrganisationID: b.OrganisationID, OrganisationName: b.OrganisationName,
 		RequesterID: b.RequesterID, Title: b.Title, Category: b.Category, Start: b.Start, End: b.End,
 		TimeZone: park.TimeZone, Public: b.Public, ExpectedAttendance: b.ExpectedAttendance, VolunteersNeeded: b.VolunteersNeeded,
 	})
-	if err := s.host.Publish(ctx, sdk.Event{Type: typ, Payload: payload}); err != nil {
-		s.log.ErrorContext(ctx, "publish failed", "type", typ, "booking", b.ID, "error", err)
+	if err != nil {
+		return fmt.Errorf("event %s: %w", typ, err)
 	}
+	return enqueue(ctx, tx, outboxRow{ID: newID(), Type: typ, Payload: string(payload), OccurredAt: us(now)})
+}
+
+func (s *Service) queueAll(ctx context.Context, tx *sqlx.Tx, typ string, park *Park, tree areaTree, list []*Booking, now time.Time) error {
+	for _, b := range list {
+		if err := s.queue(ctx, tx, typ, park, tree, b, now); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func (s *Service) audit(ctx context.Context, pr sdk.Principal, action, domain, target string, detail map[string]any) {

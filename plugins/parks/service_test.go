@@ -22,7 +22,7 @@ func TestService_RequestBooking(t *testing.T) {
 			if b.Status != StatusRequested || b.OrganisationName != "Art Collective" || b.RequesterID != "rep" {
 				t.Errorf("booking %+v", b)
 			}
-			if got := w.host.published(EventRequested); len(got) != 1 || got[0].BookingID != b.ID {
+			if got := w.published(EventRequested); len(got) != 1 || got[0].BookingID != b.ID {
 				t.Errorf("published %+v", got)
 			}
 		})
@@ -139,10 +139,10 @@ func TestService_Approve(t *testing.T) {
 					t.Errorf("%s: status %s, want requested", id, r.Status)
 				}
 			}
-			if n := len(w.host.published(EventRejected)); n != 3 {
+			if n := len(w.published(EventRejected)); n != 3 {
 				t.Errorf("%d rejected events", n)
 			}
-			ev := w.host.published(EventApproved)
+			ev := w.published(EventApproved)
 			if len(ev) != 1 || ev[0].OrganisationName != "Art Collective" || ev[0].AreaName != "Meadow" || ev[0].ParkName != "Living Park" {
 				t.Errorf("approved events %+v", ev)
 			}

@@ -24,6 +24,10 @@ const pgConstraintExists = `SELECT COUNT(*) FROM pg_constraint c
 // code writes the table.
 const pgLockPark = `SELECT id FROM parks WHERE id = $1 FOR UPDATE`
 
+// pgSkipLocked makes the outbox flushers of several nodes take disjoint
+// batches.
+const pgSkipLocked = ` FOR UPDATE SKIP LOCKED`
+
 func pgDetectGuard(ctx context.Context, q queryer) (string, error) {
 	var n int
 	if err := q.GetContext(ctx, &n, pgConstraintExists); err != nil {
