@@ -32,6 +32,13 @@ func NewClient(tb testing.TB, n *node.Node) *Client {
 	return &Client{tb: tb, Node: n, BaseURL: n.URL(), HTTP: &http.Client{Jar: jar}}
 }
 
+// For returns a copy of the client that reports failures to tb (a subtest's t).
+func (c *Client) For(tb testing.TB) *Client {
+	cp := *c
+	cp.tb = tb
+	return &cp
+}
+
 // Response is a status and a body.
 type Response struct {
 	Status int

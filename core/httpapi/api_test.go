@@ -1,7 +1,10 @@
 package httpapi_test
 
 import (
+	"bufio"
 	"fmt"
+	"io"
+	"net"
 	"net/http"
 	"net/url"
 	"strings"
@@ -141,7 +144,7 @@ func TestCoordinatorBoundaries(t *testing.T) {
 		}
 		for _, tc := range cases {
 			t.Run(tc.name, func(t *testing.T) {
-				r := coord.Do(tc.method, tc.path, tc.body)
+				r := coord.For(t).Do(tc.method, tc.path, tc.body)
 				if r.Status != 403 || r.ErrorCode() != "forbidden" {
 					t.Fatalf("%s %s = %d %s, want 403 forbidden", tc.method, tc.path, r.Status, r.Body)
 				}
@@ -229,7 +232,6 @@ func TestBadInput(t *testing.T) {
 			{"LongName", anon, "POST", "/api/v1/auth/register", reg("x@example.org", "long enough passphrase", strings.Repeat("n", 101), "en"), 400, "display_name"},
 			{"BadEmail", anon, "POST", "/api/v1/auth/register", reg("not-an-email", "long enough passphrase", "X", "en"), 400, "email"},
 			{"DuplicateEmailOtherCase", anon, "POST", "/api/v1/auth/register", reg("SOMEONE@example.org", "long enough passphrase", "X", "en"), 409, "email"},
-			{"BodyTooLarge", anon, "POST", "/api/v1/auth/register", `{"email":"` + strings.Repeat("a", 2<<20) + `"}`, 413, ""},
 			{"UnknownNeighbourhood", u.Client, "POST", "/api/v1/neighbourhoods/01900000-0000-7000-8000-000000000000/memberships", nil, 404, ""},
 			{"ApproveRejected", admin.Client, "POST", "/api/v1/neighbourhoods/" + nbh + "/memberships/" + u.ID + "/approve", nil, 409, ""},
 			{"RejectWithoutReason", admin.Client, "POST", "/api/v1/neighbourhoods/" + nbh + "/memberships/" + u.ID + "/reject", nil, 400, "reason"},
@@ -250,6 +252,7 @@ func TestBadInput(t *testing.T) {
 					c = coretest.NewClient(t, n)
 					c.Token = "kvs_forged"
 				}
+				c = c.For(t)
 				r := c.Do(tc.method, tc.path, tc.body)
 				if r.Status != tc.wantStatus {
 					t.Fatalf("status = %d, want %d: %s", r.Status, tc.wantStatus, r.Body)
@@ -266,6 +269,25 @@ func TestBadInput(t *testing.T) {
 				}
 			})
 		}
+		t.Run("BodyTooLarge", func(t *testing.T) {
+			// Declare a 2 MiB body and send almost none of it: the server must refuse on
+			// the declared length, before reading, and say so in the error format.
+			conn, err := net.Dial("tcp", n.Addr().String())
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer conn.Close()
+			fmt.Fprintf(conn, "POST /api/v1/auth/register HTTP/1.1\r\nHost: kvarter\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n{", 2<<20)
+			resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer resp.Body.Close()
+			body, _ := io.ReadAll(resp.Body)
+			if resp.StatusCode != 413 || !strings.Contains(string(body), `"code":"invalid"`) {
+				t.Fatalf("oversized body = %d %s, want 413 in the error format", resp.StatusCode, body)
+			}
+		})
 		if got := count(t, admin.Client, `SELECT COUNT(*) FROM users`); got != usersBefore {
 			t.Fatalf("users changed: %d → %d", usersBefore, got)
 		}
