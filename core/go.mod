@@ -21,7 +21,6 @@ require (
 	github.com/remyoudompheng/bigfft v0.0.0-20230129092748-24d4a6f8daec // indirect
 	github.com/rivo/uniseg v0.2.0 // indirect
 	github.com/valyala/bytebufferpool v1.0.0 // indirect
-	github.com/valyala/fasthttp v1.51.0 // indirect
 	github.com/valyala/tcplisten v1.0.0 // indirect
 	golang.org/x/net v0.60.0 // indirect
 	golang.org/x/sys v0.49.0 // indirect
@@ -47,6 +46,9 @@ require (
 
 replace github.com/kvarter/kvarter/migrations => ../migrations
 
-require github.com/kvarter/kvarter/sdk v0.0.0
+require (
+	github.com/kvarter/kvarter/sdk v0.0.0
+	github.com/valyala/fasthttp v1.51.0
+)
 
 replace github.com/kvarter/kvarter/sdk => ../sdk

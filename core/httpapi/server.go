@@ -8,9 +8,11 @@ import (
 	"errors"
 	"log/slog"
 	"net"
+	"sync"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
+	"github.com/valyala/fasthttp"
 
 	"github.com/kvarter/kvarter/core"
 )
@@ -55,6 +57,7 @@ type Server struct {
 	ln      net.Listener
 	plugins PluginRouter
 	openapi *openAPIDoc
+	conns   connTracker
 }
 
 // PluginRouter serves /api/v1/<plugin>/... for the plugin host. Serve reports false when
@@ -92,14 +95,64 @@ func New(svc Services, health HealthChecker, logger *slog.Logger, cfg Config) *S
 	}
 	s.routes()
 	s.openapi = buildOpenAPI()
+	s.app.Server().ConnState = s.conns.track
 	return s
 }
 
-// SetPluginRouter attaches the plugin host's router.
-func (s *Server) SetPluginRouter(r PluginRouter) { s.plugins = r }
+// connTracker knows which connections are inside a handler. fasthttp's shutdown waits
+// for every connection that is not idle, including one blocked reading a request that
+// never comes; clients make those routinely (Go's transport keeps a dial that lost a
+// race to a freed connection), and one could hold a graceful stop for the whole read
+// timeout. Shutdown closes the connections that are not serving a request: there is
+// no work on them to finish.
+type connTracker struct {
+	mu   sync.Mutex
+	busy map[net.Conn]int // open connections -> requests being handled on them
+}
 
-// App exposes the Fiber app for tests that call it in-process.
-func (s *Server) App() *fiber.App { return s.app }
+func (t *connTracker) track(c net.Conn, state fasthttp.ConnState) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.busy == nil {
+		t.busy = make(map[net.Conn]int)
+	}
+	switch state {
+	case fasthttp.StateClosed, fasthttp.StateHijacked:
+		delete(t.busy, c)
+	default:
+		if _, ok := t.busy[c]; !ok {
+			t.busy[c] = 0
+		}
+	}
+}
+
+func (t *connTracker) handling(c net.Conn, delta int) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if _, ok := t.busy[c]; ok {
+		t.busy[c] += delta
+	}
+}
+
+// closeWaiting closes the open connections that are not handling a request.
+func (t *connTracker) closeWaiting() {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for c, n := range t.busy {
+		if n == 0 {
+			_ = c.Close()
+			delete(t.busy, c)
+		}
+	}
+}
+
+// markHandling counts the request as in flight on its connection.
+func (s *Server) markHandling(c *fiber.Ctx) error {
+	conn := c.Context().Conn()
+	s.conns.handling(conn, 1)
+	defer s.conns.handling(conn, -1)
+	return c.Next()
+}
 
 // Listen starts serving on addr (host:port; port 0 picks a free one) and returns once
 // the socket is open.
@@ -119,12 +172,29 @@ func (s *Server) Listen(addr string) (net.Addr, error) {
 
 // Shutdown stops accepting connections and waits for requests in flight, up to ctx.
 func (s *Server) Shutdown(ctx context.Context) error {
+	done := make(chan struct{})
+	defer close(done)
+	go func() {
+		// Connections finish their requests and new ones may arrive until the
+		// listener is closed: keep closing the waiting ones while fasthttp waits for
+		// the busy ones.
+		t := time.NewTicker(50 * time.Millisecond)
+		defer t.Stop()
+		for {
+			s.conns.closeWaiting()
+			select {
+			case <-done:
+				return
+			case <-t.C:
+			}
+		}
+	}()
 	return s.app.ShutdownWithContext(ctx)
 }
 
 func (s *Server) routes() {
 	app := s.app
-	app.Use(s.recoverer, s.requestID, s.logRequests)
+	app.Use(s.markHandling, s.recoverer, s.requestID, s.logRequests)
 	app.Get("/healthz", s.healthz)
 	app.Get("/readyz", s.readyz)
 
