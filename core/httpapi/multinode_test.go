@@ -1,21 +1,17 @@
 package httpapi_test
 
 import (
-	"os"
 	"testing"
 	"time"
 
 	"github.com/kvarter/kvarter/core/coretest"
+	"github.com/kvarter/kvarter/sdk/sdktest"
 )
 
 // TestTwoNodes: two nodes on one PostgreSQL share sessions, and a grant made through
 // one is enforced by the other within a second. It needs PostgreSQL, which CI sets up.
 func TestTwoNodes(t *testing.T) {
-	base := os.Getenv(coretest.EnvDatabaseURL)
-	if base == "" {
-		t.Skip("needs " + coretest.EnvDatabaseURL + " (CI always sets it)")
-	}
-	url := coretest.PostgresSchema(t, base)
+	url := coretest.PostgresSchema(t, sdktest.PostgresURL(t))
 	cfg := coretest.Databases(t)[0].Config
 	cfg.DataDir, cfg.DatabaseURL = "", url
 	n1 := coretest.StartNode(t, cfg, coretest.Options())

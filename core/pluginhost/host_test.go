@@ -23,6 +23,7 @@ import (
 	"github.com/kvarter/kvarter/core/coretest"
 	"github.com/kvarter/kvarter/core/node"
 	"github.com/kvarter/kvarter/core/sqlstore"
+	"github.com/kvarter/kvarter/sdk/sdktest"
 )
 
 // probeBin is the test plugin (internal/probe), built once for the whole test binary.
@@ -383,11 +384,8 @@ func TestHost_Checksum(t *testing.T) {
 // TestHost_PostgresIsolation: a plugin's role reads its own schema and nothing else —
 // not the core's tables, not another plugin's.
 func TestHost_PostgresIsolation(t *testing.T) {
-	dbs := coretest.Databases(t)
-	if len(dbs) < 2 {
-		t.Skip("set " + coretest.EnvDatabaseURL + " to test PostgreSQL role isolation")
-	}
-	db := dbs[1]
+	sdktest.PostgresURL(t) // skips outside CI when PostgreSQL is not configured; fails in CI
+	db := coretest.Databases(t)[1]
 	n := startNode(t, db, "alpha", "beta")
 	coreSchema, _ := url.Parse(db.Config.DatabaseURL)
 	prefix := n.Config.PluginStorePrefix

@@ -620,10 +620,6 @@ func pluginDSN(coreURL, role, password string) (string, error) {
 	for _, k := range []string{"search_path", "options", "user", "password"} {
 		q.Del(k)
 	}
-	// One round trip per parameterised query, as for the core's own pool.
-	if q.Get("binary_parameters") == "" {
-		q.Set("binary_parameters", "yes")
-	}
 	u.RawQuery = q.Encode()
 	return u.String(), nil
 }

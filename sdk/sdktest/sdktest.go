@@ -155,11 +155,7 @@ func Start(tb testing.TB, o Options) *Core {
 		"plugins":   []map[string]any{{"name": o.Name, "path": plug, "sha256": sum, "settings": o.Settings}},
 	}
 	if o.Postgres {
-		base := os.Getenv(EnvDatabaseURL)
-		if base == "" {
-			tb.Skip(EnvDatabaseURL + " is not set")
-		}
-		cfg["database_url"], cfg["plugin_store_prefix"] = postgresSchema(tb, base)
+		cfg["database_url"], cfg["plugin_store_prefix"] = postgresSchema(tb, PostgresURL(tb))
 	}
 	c.cfg = cfg
 	cfgPath := c.writeConfig()

@@ -2,50 +2,15 @@ package store_test
 
 import (
 	"context"
-	"fmt"
 	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"testing/fstest"
-	"time"
-
-	"github.com/jmoiron/sqlx"
-	_ "github.com/lib/pq"
 
 	"github.com/kvarter/kvarter/sdk"
+	"github.com/kvarter/kvarter/sdk/sdktest"
 	"github.com/kvarter/kvarter/sdk/store"
 )
-
-// eachStore runs fn on a fresh SQLite store, and on a throwaway PostgreSQL schema when
-// KVARTER_TEST_DATABASE_URL is set.
-func eachStore(t *testing.T, fn func(t *testing.T, cfg sdk.StoreConfig)) {
-	t.Helper()
-	t.Run("sqlite", func(t *testing.T) {
-		fn(t, sdk.StoreConfig{Dialect: sdk.DialectSQLite, DSN: "file:" + filepath.Join(t.TempDir(), "p.db")})
-	})
-	url := os.Getenv("KVARTER_TEST_DATABASE_URL")
-	t.Run("postgres", func(t *testing.T) {
-		if url == "" {
-			t.Skip("KVARTER_TEST_DATABASE_URL not set")
-		}
-		admin, err := sqlx.Open("postgres", url)
-		if err != nil {
-			t.Fatal(err)
-		}
-		schema := fmt.Sprintf("plugin_test_%d", time.Now().UnixNano())
-		if _, err := admin.Exec(`CREATE SCHEMA ` + schema); err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() {
-			defer admin.Close()
-			if _, err := admin.Exec(`DROP SCHEMA ` + schema + ` CASCADE`); err != nil {
-				t.Error(err)
-			}
-		})
-		fn(t, sdk.StoreConfig{Dialect: sdk.DialectPostgres, DSN: url, Schema: schema})
-	})
-}
 
 func open(t *testing.T, cfg sdk.StoreConfig) *store.DB {
 	t.Helper()
@@ -59,7 +24,7 @@ func open(t *testing.T, cfg sdk.StoreConfig) *store.DB {
 
 func TestMigrate(t *testing.T) {
 	fsys := os.DirFS("testdata/migrations")
-	eachStore(t, func(t *testing.T, cfg sdk.StoreConfig) {
+	sdktest.EachStore(t, func(t *testing.T, cfg sdk.StoreConfig) {
 		ctx := context.Background()
 		db := open(t, cfg)
 		t.Run("OK", func(t *testing.T) {
@@ -118,7 +83,7 @@ func TestMigrate(t *testing.T) {
 }
 
 func TestOpen(t *testing.T) {
-	eachStore(t, func(t *testing.T, cfg sdk.StoreConfig) {
+	sdktest.EachStore(t, func(t *testing.T, cfg sdk.StoreConfig) {
 		db := open(t, cfg)
 		if db.Dialect != cfg.Dialect {
 			t.Errorf("dialect %q", db.Dialect)

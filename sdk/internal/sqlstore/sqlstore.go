@@ -47,6 +47,7 @@ func Open(ctx context.Context, dialect, dsn, schema string) (*sqlx.DB, error) {
 				return nil, err
 			}
 		}
+		dsn = withBinaryParameters(dsn)
 	default:
 		return nil, fmt.Errorf("open store: unknown dialect %q", dialect)
 	}
@@ -57,6 +58,12 @@ func Open(ctx context.Context, dialect, dsn, schema string) (*sqlx.DB, error) {
 	if err := db.PingContext(ctx); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("open %s store: %w", dialect, err)
+	}
+	if dialect == Postgres {
+		// Every plugin process on every node has a pool of its own; together with the
+		// core's they must fit the server's max_connections.
+		db.SetMaxOpenConns(MaxPostgresConns)
+		db.SetMaxIdleConns(MaxPostgresConns)
 	}
 	return db, nil
 }
@@ -90,6 +97,25 @@ func sqliteDSN(dsn string) string {
 
 // postgresDSN sets search_path through the "options" connection parameter, which
 // lib/pq sends at startup, for URL and key=value DSNs alike.
+// MaxPostgresConns bounds a plugin's PostgreSQL pool.
+const MaxPostgresConns = 16
+
+// withBinaryParameters asks lib/pq to send parameters with the query in one round trip
+// (binary_parameters=yes), unless a URL DSN already says; a key=value DSN is left as
+// given.
+func withBinaryParameters(dsn string) string {
+	u, err := url.Parse(dsn)
+	if err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") {
+		return dsn
+	}
+	q := u.Query()
+	if q.Get("binary_parameters") == "" {
+		q.Set("binary_parameters", "yes")
+		u.RawQuery = q.Encode()
+	}
+	return u.String()
+}
+
 func postgresDSN(dsn, schema string) (string, error) {
 	opt := "-c search_path=" + pq.QuoteIdentifier(schema)
 	if strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://") {

@@ -1,0 +1,68 @@
+package sdktest
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/jmoiron/sqlx"
+
+	"github.com/kvarter/kvarter/sdk"
+)
+
+// PostgresURL returns the PostgreSQL server to test on. Without one the calling test is
+// skipped — except in CI (CI set), where a missing URL is a broken setup and the test
+// fails instead, so a PostgreSQL test can never pass there by not running.
+func PostgresURL(tb testing.TB) string {
+	tb.Helper()
+	u := os.Getenv(EnvDatabaseURL)
+	if u == "" {
+		if os.Getenv("CI") != "" {
+			tb.Fatalf("%s is not set, and CI must test on PostgreSQL (.ci/run sets it)", EnvDatabaseURL)
+		}
+		tb.Skipf("set %s to run this on PostgreSQL too", EnvDatabaseURL)
+	}
+	return u
+}
+
+// EachStore runs fn as subtest "sqlite" on a fresh SQLite file and as subtest
+// "postgres" on a throwaway PostgreSQL schema (see PostgresURL), so a plugin's storage
+// tests cover both dialects with one body.
+func EachStore(t *testing.T, fn func(t *testing.T, cfg sdk.StoreConfig)) {
+	t.Helper()
+	t.Run(sdk.DialectSQLite, func(t *testing.T) { fn(t, SQLiteStore(t)) })
+	t.Run(sdk.DialectPostgres, func(t *testing.T) { fn(t, PostgresStore(t)) })
+}
+
+// SQLiteStore returns the config of a fresh SQLite store in a temp dir.
+func SQLiteStore(tb testing.TB) sdk.StoreConfig {
+	tb.Helper()
+	return sdk.StoreConfig{Dialect: sdk.DialectSQLite, DSN: "file:" + filepath.Join(tb.TempDir(), "plugin.db")}
+}
+
+// PostgresStore creates an empty schema on the test server and returns a store config
+// that uses it; the schema is dropped when the test ends.
+func PostgresStore(tb testing.TB) sdk.StoreConfig {
+	tb.Helper()
+	base := PostgresURL(tb)
+	var b [6]byte
+	_, _ = rand.Read(b[:])
+	schema := "sdks_" + hex.EncodeToString(b[:])
+	admin, err := sqlx.Open("postgres", base)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	if _, err := admin.Exec(`CREATE SCHEMA ` + schema); err != nil {
+		admin.Close()
+		tb.Fatalf("create schema: %v", err)
+	}
+	tb.Cleanup(func() {
+		defer admin.Close()
+		if _, err := admin.Exec(`DROP SCHEMA ` + schema + ` CASCADE`); err != nil {
+			tb.Errorf("drop schema %s: %v", schema, err)
+		}
+	})
+	return sdk.StoreConfig{Dialect: sdk.DialectPostgres, DSN: base, Schema: schema}
+}
