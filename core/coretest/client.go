@@ -11,6 +11,7 @@ import (
 
 	"github.com/kvarter/kvarter/core/httpapi"
 	"github.com/kvarter/kvarter/core/node"
+	"github.com/kvarter/kvarter/sdk/openapi"
 )
 
 // Client speaks to a node over real HTTP, as a browser (cookies) or a script (bearer).
@@ -110,7 +111,7 @@ func (c *Client) Do(method, path string, body any) *Response {
 	r := &Response{Status: resp.StatusCode, Header: resp.Header, Body: data}
 	if !c.SkipOpenAPICheck {
 		p := req.URL.Path
-		if err := httpapi.CheckResponse(c.Node.Server.Document(), method, p, r.Status, r.Body); err != nil {
+		if err := openapi.CheckResponse(c.Node.Server.Document(), method, p, r.Status, r.Body); err != nil {
 			c.tb.Errorf("%v\nbody: %s", err, r.Body)
 		}
 	}
