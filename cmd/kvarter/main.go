@@ -231,7 +231,8 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 	if *addrFile != "" {
 		// Write then rename, so a reader never sees a partial address.
 		tmp := *addrFile + ".tmp"
-		if err := os.WriteFile(tmp, []byte(n.Addr().String()), 0o600); err == nil {
+		err := os.WriteFile(tmp, []byte(n.Addr().String()), 0o600)
+		if err == nil {
 			err = os.Rename(tmp, *addrFile)
 		}
 		if err != nil {
