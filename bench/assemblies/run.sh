@@ -37,7 +37,7 @@ cleanup() {
 trap cleanup EXIT
 
 go build -o "$work/kvarter" ./cmd/kvarter
-(cd bench/assemblies && GOWORK=off go build -o "$work/loadgen" ./loadgen)
+go build -o "$work/loadgen" ./bench/assemblies/loadgen
 psql "$PGURL/postgres" -qc "CREATE DATABASE $db"
 export KVARTER_DATABASE_URL="$PGURL/$db?sslmode=disable" KVARTER_ADDR=$ADDR KVARTER_LOG_LEVEL=warn KVARTER_DATA_DIR="$work/data"
 

@@ -17,7 +17,7 @@ DUR=${DUR:-10s}
 
 go build -o "$OUT/kvarter" ./cmd/kvarter
 (cd core && go build -o "$OUT/probe" ./pluginhost/internal/probe)
-(cd bench/plugins && GOWORK=off go build -o "$OUT/baseline" ./baseline)
+go build -o "$OUT/baseline" ./bench/plugins/baseline
 SUM=$(sha256sum "$OUT/probe" | cut -d' ' -f1)
 
 cat > "$OUT/city.json" <<JSON

@@ -14,16 +14,16 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
-	"io"
 	"log"
 	"maps"
 	"net/http"
 	"os"
 	"slices"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/kvarter/kvarter/bench/internal/loadgen"
 )
 
 func main() {
@@ -40,7 +40,7 @@ func main() {
 	flag.Parse()
 	log.SetFlags(0)
 
-	c := &client{base: strings.TrimRight(*base, "/"), http: &http.Client{
+	c := &loadgen.Client{Base: strings.TrimRight(*base, "/"), HTTP: &http.Client{
 		Timeout:   60 * time.Second,
 		Transport: &http.Transport{MaxIdleConnsPerHost: max(*conns, *setupConns) + 4, MaxConnsPerHost: max(*conns, *setupConns) + 4},
 	}}
@@ -65,28 +65,28 @@ func main() {
 		var m struct {
 			ID string `json:"id"`
 		}
-		c.must(chair, "POST", ap+"/motions", map[string]string{"title": fmt.Sprintf("Bench motion %d", k), "text": "Benches on the square."}, 201, &m)
+		c.Must(chair, "POST", ap+"/motions", map[string]string{"title": fmt.Sprintf("Bench motion %d", k), "text": "Benches on the square."}, 201, &m)
 		mp := ap + "/motions/" + m.ID
-		c.must(chair, "POST", mp+"/table", nil, 200, nil)
+		c.Must(chair, "POST", mp+"/table", nil, 200, nil)
 		var opened struct {
 			Vote struct {
 				Electorate int `json:"electorate"`
 			} `json:"vote"`
 		}
-		c.must(chair, "POST", mp+"/vote/open", map[string]string{"secrecy": secrecy}, 200, &opened)
+		c.Must(chair, "POST", mp+"/vote/open", map[string]string{"secrecy": secrecy}, 200, &opened)
 		fmt.Printf("MOTION_ID=%s SECRECY=%s ELECTORATE=%d\n", m.ID, secrecy, opened.Vote.Electorate)
 
 		// No warm-up: the first ballots are part of the measurement, as when a vote opens.
 		choices := []string{"yes", "yes", "no", "abstain"}
 		lat := make([]time.Duration, *n)
 		var failed atomic.Int64
-		load0 := loadavg()
+		load0 := loadgen.LoadAvg()
 		cpu0 := cpuTimes(*procs)
 		t = time.Now()
-		parallel(*n, *conns, func(i int) {
+		loadgen.Parallel(*n, *conns, func(i int) {
 			body := []byte(`{"choice":"` + choices[i%len(choices)] + `"}`)
 			s := time.Now()
-			st, out := c.do(tokens[i], "POST", mp+"/vote/ballots", "application/json", body)
+			st, out := c.Do(tokens[i], "POST", mp+"/vote/ballots", "application/json", body)
 			lat[i] = time.Since(s)
 			if st != 201 && failed.Add(1) <= 5 {
 				log.Printf("ballot %d: HTTP %d %s", i, st, out)
@@ -98,11 +98,11 @@ func main() {
 			return lat[min(len(lat)-1, int(p*float64(len(lat))))].Round(10 * time.Microsecond)
 		}
 		fmt.Printf("%s vote: %d ballots in %v at %d connections = %.0f ballots/s; latency p50 %v p90 %v p99 %v max %v; failed %d; load %s -> %s\n",
-			secrecy, *n, el.Round(time.Millisecond), *conns, float64(*n)/el.Seconds(), pct(.50), pct(.90), pct(.99), lat[len(lat)-1].Round(10*time.Microsecond), failed.Load(), load0, loadavg())
+			secrecy, *n, el.Round(time.Millisecond), *conns, float64(*n)/el.Seconds(), pct(.50), pct(.90), pct(.99), lat[len(lat)-1].Round(10*time.Microsecond), failed.Load(), load0, loadgen.LoadAvg())
 
 		fmt.Printf("%s vote: CPU time during the ballots (s): %s\n", secrecy, cpuDelta(cpu0, cpuTimes(*procs)))
 
-		again, _ := c.do(tokens[1], "POST", mp+"/vote/ballots", "application/json", []byte(`{"choice":"no"}`))
+		again, _ := c.Do(tokens[1], "POST", mp+"/vote/ballots", "application/json", []byte(`{"choice":"no"}`))
 		var closed struct {
 			Outcome string `json:"outcome"`
 			Counts  struct {
@@ -112,7 +112,7 @@ func main() {
 			} `json:"counts"`
 		}
 		t = time.Now()
-		c.must(chair, "POST", mp+"/vote/close", nil, 200, &closed)
+		c.Must(chair, "POST", mp+"/vote/close", nil, 200, &closed)
 		total := closed.Counts.Yes + closed.Counts.No + closed.Counts.Abstain
 		wantYes := *n/4*2 + min(*n%4, 2)
 		fmt.Printf("%s close: %s in %v, yes %d no %d abstain %d = %d (want %d, yes %d); a second ballot: HTTP %d (want 409)\n",
@@ -126,11 +126,11 @@ func main() {
 		// what every ballot above paid before reaching the plugin.
 		lat := make([]time.Duration, *n)
 		cpu0 := cpuTimes(*procs)
-		load0 := loadavg()
+		load0 := loadgen.LoadAvg()
 		t = time.Now()
-		parallel(*n, *conns, func(i int) {
+		loadgen.Parallel(*n, *conns, func(i int) {
 			s := time.Now()
-			if st, out := c.do(tokens[i], "GET", "/api/v1/me", "", nil); st != 200 {
+			if st, out := c.Do(tokens[i], "GET", "/api/v1/me", "", nil); st != 200 {
 				log.Fatalf("GET /api/v1/me: HTTP %d %s", st, out)
 			}
 			lat[i] = time.Since(s)
@@ -138,7 +138,7 @@ func main() {
 		el := time.Since(t)
 		slices.Sort(lat)
 		fmt.Printf("host only, GET /api/v1/me once per member: %d requests in %v at %d connections = %.0f req/s; latency p50 %v p99 %v; load %s -> %s\n",
-			*n, el.Round(time.Millisecond), *conns, float64(*n)/el.Seconds(), lat[*n/2].Round(10*time.Microsecond), lat[*n*99/100].Round(10*time.Microsecond), load0, loadavg())
+			*n, el.Round(time.Millisecond), *conns, float64(*n)/el.Seconds(), lat[*n/2].Round(10*time.Microsecond), lat[*n*99/100].Round(10*time.Microsecond), load0, loadgen.LoadAvg())
 		fmt.Printf("host only: CPU time (s): %s\n", cpuDelta(cpu0, cpuTimes(*procs)))
 	}
 	if bad {
@@ -170,16 +170,16 @@ func loadState(path string) (*benchState, error) {
 
 // setup makes the city: neighbourhood, n verified residents signed in, an open
 // assembly they all joined, the first one its chair.
-func setup(c *client, adminEmail, adminPass string, n, setupConns int) *benchState {
+func setup(c *loadgen.Client, adminEmail, adminPass string, n, setupConns int) *benchState {
 	var login struct {
 		Token string `json:"token"`
 	}
-	c.must("", "POST", "/api/v1/auth/login", map[string]string{"email": adminEmail, "password": adminPass}, 200, &login)
+	c.Must("", "POST", "/api/v1/auth/login", map[string]string{"email": adminEmail, "password": adminPass}, 200, &login)
 	admin := login.Token
 	var nbh struct {
 		ID string `json:"id"`
 	}
-	c.must(admin, "POST", "/api/v1/neighbourhoods", map[string]string{"name": fmt.Sprintf("Bench %d", time.Now().UnixNano())}, 201, &nbh)
+	c.Must(admin, "POST", "/api/v1/neighbourhoods", map[string]string{"name": fmt.Sprintf("Bench %d", time.Now().UnixNano())}, 201, &nbh)
 
 	start := time.Now()
 	emails := make([]string, n)
@@ -187,8 +187,8 @@ func setup(c *client, adminEmail, adminPass string, n, setupConns int) *benchSta
 		emails[i] = fmt.Sprintf("member%06d@bench.invalid", i)
 	}
 	const pass = "a long bench passphrase"
-	parallel(n, setupConns, func(i int) {
-		c.must("", "POST", "/api/v1/auth/register", map[string]string{"email": emails[i], "password": pass, "display_name": fmt.Sprintf("Member %d", i), "language": "en"}, 201, nil)
+	loadgen.Parallel(n, setupConns, func(i int) {
+		c.Must("", "POST", "/api/v1/auth/register", map[string]string{"email": emails[i], "password": pass, "display_name": fmt.Sprintf("Member %d", i), "language": "en"}, 201, nil)
 	})
 	log.Printf("registered %d residents in %v", n, time.Since(start).Round(time.Millisecond))
 	var csv bytes.Buffer
@@ -197,18 +197,18 @@ func setup(c *client, adminEmail, adminPass string, n, setupConns int) *benchSta
 		fmt.Fprintf(&csv, "%s,%s\n", e, nbh.ID)
 	}
 	t := time.Now()
-	c.mustRaw(admin, "POST", "/api/v1/admin/memberships/import", "text/csv", csv.Bytes(), 200, nil)
+	c.MustRaw(admin, "POST", "/api/v1/admin/memberships/import", "text/csv", csv.Bytes(), 200, nil)
 	log.Printf("imported %d verified memberships in %v", n, time.Since(t).Round(time.Millisecond))
 	tokens, ids := make([]string, n), make([]string, n)
 	t = time.Now()
-	parallel(n, setupConns, func(i int) {
+	loadgen.Parallel(n, setupConns, func(i int) {
 		var l struct {
 			Token string `json:"token"`
 			User  struct {
 				ID string `json:"id"`
 			} `json:"user"`
 		}
-		c.must("", "POST", "/api/v1/auth/login", map[string]string{"email": emails[i], "password": pass}, 200, &l)
+		c.Must("", "POST", "/api/v1/auth/login", map[string]string{"email": emails[i], "password": pass}, 200, &l)
 		tokens[i], ids[i] = l.Token, l.User.ID
 	})
 	log.Printf("signed in %d residents in %v", n, time.Since(t).Round(time.Millisecond))
@@ -216,29 +216,21 @@ func setup(c *client, adminEmail, adminPass string, n, setupConns int) *benchSta
 	var asm struct {
 		ID string `json:"id"`
 	}
-	c.must(admin, "POST", "/api/v1/assemblies", map[string]any{
+	c.Must(admin, "POST", "/api/v1/assemblies", map[string]any{
 		"neighbourhood_id": nbh.ID, "name": "Bench assembly", "charter": "Guide the municipality's projects.",
 		"quorum_percent": 50, "majority": "simple", "secrecy": "secret", "membership": "open",
 	}, 201, &asm)
 	ap := "/api/v1/assemblies/" + asm.ID
 	t = time.Now()
-	parallel(n, setupConns, func(i int) { c.must(tokens[i], "POST", ap+"/members", nil, 201, nil) })
+	loadgen.Parallel(n, setupConns, func(i int) { c.Must(tokens[i], "POST", ap+"/members", nil, 201, nil) })
 	log.Printf("%d residents joined the assembly in %v", n, time.Since(t).Round(time.Millisecond))
-	c.must(admin, "POST", ap+"/members/"+ids[0]+"/position", map[string]string{"position": "chair"}, 200, nil)
+	c.Must(admin, "POST", ap+"/members/"+ids[0]+"/position", map[string]string{"position": "chair"}, 200, nil)
 	log.Printf("setup done in %v", time.Since(start).Round(time.Millisecond))
 	return &benchState{Tokens: tokens, Assembly: ap}
 
 }
 
 // loadavg is the 1-minute load average, for the report.
-func loadavg() string {
-	b, _ := os.ReadFile("/proc/loadavg")
-	f := strings.Fields(string(b))
-	if len(f) == 0 {
-		return "?"
-	}
-	return f[0]
-}
 
 // cpuTimes returns the user+system CPU seconds used so far by the named processes,
 // loadgen itself, and every process called postgres (all its backends, including other
@@ -282,67 +274,4 @@ func cpuDelta(a, b map[string]float64) string {
 		parts = append(parts, fmt.Sprintf("%s %.2f", k, b[k]-a[k]))
 	}
 	return strings.Join(parts, ", ")
-}
-
-// parallel runs fn(0..n-1) on k goroutines.
-func parallel(n, k int, fn func(i int)) {
-	var next atomic.Int64
-	var wg sync.WaitGroup
-	for range k {
-		wg.Go(func() {
-			for {
-				i := int(next.Add(1)) - 1
-				if i >= n {
-					return
-				}
-				fn(i)
-			}
-		})
-	}
-	wg.Wait()
-}
-
-type client struct {
-	base string
-	http *http.Client
-}
-
-func (c *client) do(token, method, path, ctype string, body []byte) (int, []byte) {
-	req, err := http.NewRequest(method, c.base+path, bytes.NewReader(body))
-	if err != nil {
-		log.Fatal(err)
-	}
-	if body != nil {
-		req.Header.Set("Content-Type", ctype)
-	}
-	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
-	}
-	resp, err := c.http.Do(req)
-	if err != nil {
-		log.Fatalf("%s %s: %v", method, path, err)
-	}
-	defer resp.Body.Close()
-	out, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, out
-}
-
-func (c *client) mustRaw(token, method, path, ctype string, body []byte, want int, into any) {
-	st, out := c.do(token, method, path, ctype, body)
-	if st != want {
-		log.Fatalf("%s %s: HTTP %d, want %d: %s", method, path, st, want, out)
-	}
-	if into != nil {
-		if err := json.Unmarshal(out, into); err != nil {
-			log.Fatalf("%s %s: %v: %s", method, path, err, out)
-		}
-	}
-}
-
-func (c *client) must(token, method, path string, in any, want int, into any) {
-	var body []byte
-	if in != nil {
-		body, _ = json.Marshal(in)
-	}
-	c.mustRaw(token, method, path, "application/json", body, want, into)
 }

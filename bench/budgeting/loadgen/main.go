@@ -13,15 +13,15 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
-	"io"
 	"log"
 	"net/http"
 	"os"
 	"slices"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/kvarter/kvarter/bench/internal/loadgen"
 )
 
 func main() {
@@ -35,19 +35,19 @@ func main() {
 	flag.Parse()
 	log.SetFlags(0)
 
-	c := &client{base: strings.TrimRight(*base, "/"), http: &http.Client{
+	c := &loadgen.Client{Base: strings.TrimRight(*base, "/"), HTTP: &http.Client{
 		Timeout:   30 * time.Second,
 		Transport: &http.Transport{MaxIdleConnsPerHost: max(*conns, *setupConns) + 4, MaxConnsPerHost: max(*conns, *setupConns) + 4},
 	}}
 	var login struct {
 		Token string `json:"token"`
 	}
-	c.must("", "POST", "/api/v1/auth/login", map[string]string{"email": *adminEmail, "password": *adminPass}, 200, &login)
+	c.Must("", "POST", "/api/v1/auth/login", map[string]string{"email": *adminEmail, "password": *adminPass}, 200, &login)
 	admin := login.Token
 	var nbh struct {
 		ID string `json:"id"`
 	}
-	c.must(admin, "POST", "/api/v1/neighbourhoods", map[string]string{"name": fmt.Sprintf("Bench %d", time.Now().UnixNano())}, 201, &nbh)
+	c.Must(admin, "POST", "/api/v1/neighbourhoods", map[string]string{"name": fmt.Sprintf("Bench %d", time.Now().UnixNano())}, 201, &nbh)
 
 	start := time.Now()
 	emails := make([]string, *n)
@@ -55,8 +55,8 @@ func main() {
 		emails[i] = fmt.Sprintf("voter%06d@bench.invalid", i)
 	}
 	const pass = "a long bench passphrase"
-	parallel(*n, *setupConns, func(i int) {
-		c.must("", "POST", "/api/v1/auth/register", map[string]string{"email": emails[i], "password": pass, "display_name": fmt.Sprintf("Voter %d", i), "language": "en"}, 201, nil)
+	loadgen.Parallel(*n, *setupConns, func(i int) {
+		c.Must("", "POST", "/api/v1/auth/register", map[string]string{"email": emails[i], "password": pass, "display_name": fmt.Sprintf("Voter %d", i), "language": "en"}, 201, nil)
 	})
 	log.Printf("registered %d residents in %v", *n, time.Since(start).Round(time.Millisecond))
 	var csv bytes.Buffer
@@ -65,15 +65,15 @@ func main() {
 		fmt.Fprintf(&csv, "%s,%s\n", e, nbh.ID)
 	}
 	t := time.Now()
-	c.mustRaw(admin, "POST", "/api/v1/admin/memberships/import", "text/csv", csv.Bytes(), 200, nil)
+	c.MustRaw(admin, "POST", "/api/v1/admin/memberships/import", "text/csv", csv.Bytes(), 200, nil)
 	log.Printf("imported %d verified memberships in %v", *n, time.Since(t).Round(time.Millisecond))
 	tokens := make([]string, *n)
 	t = time.Now()
-	parallel(*n, *setupConns, func(i int) {
+	loadgen.Parallel(*n, *setupConns, func(i int) {
 		var l struct {
 			Token string `json:"token"`
 		}
-		c.must("", "POST", "/api/v1/auth/login", map[string]string{"email": emails[i], "password": pass}, 200, &l)
+		c.Must("", "POST", "/api/v1/auth/login", map[string]string{"email": emails[i], "password": pass}, 200, &l)
 		tokens[i] = l.Token
 	})
 	log.Printf("signed in %d residents in %v", *n, time.Since(t).Round(time.Millisecond))
@@ -91,7 +91,7 @@ func main() {
 		var cy struct {
 			ID string `json:"id"`
 		}
-		c.must(admin, "POST", bg+"/cycles", map[string]any{
+		c.Must(admin, "POST", bg+"/cycles", map[string]any{
 			"neighbourhood_id": nbh.ID, "name": fmt.Sprintf("Bench budget %d", k), "budget": 1_000_000_00, "currency": "EUR",
 			"ballot": map[string]any{"type": "approval", "max": 3},
 		}, 201, &cy)
@@ -100,14 +100,14 @@ func main() {
 			var p struct {
 				ID string `json:"id"`
 			}
-			c.must(tokens[0], "POST", cys[k].path+"/proposals", map[string]any{"title": fmt.Sprintf("Idea %d", i), "cost": int64(100_000_00 + i*10_000_00)}, 201, &p)
+			c.Must(tokens[0], "POST", cys[k].path+"/proposals", map[string]any{"title": fmt.Sprintf("Idea %d", i), "cost": int64(100_000_00 + i*10_000_00)}, 201, &p)
 			cys[k].ids = append(cys[k].ids, p.ID)
 		}
-		c.must(admin, "POST", cys[k].path+"/phase", map[string]string{"phase": "review"}, 200, nil)
+		c.Must(admin, "POST", cys[k].path+"/phase", map[string]string{"phase": "review"}, 200, nil)
 		for i, id := range cys[k].ids {
-			c.must(admin, "POST", cys[k].path+"/proposals/"+id+"/review", map[string]any{"feasible": true, "cost": int64(100_000_00 + i*10_000_00)}, 200, nil)
+			c.Must(admin, "POST", cys[k].path+"/proposals/"+id+"/review", map[string]any{"feasible": true, "cost": int64(100_000_00 + i*10_000_00)}, 200, nil)
 		}
-		c.must(admin, "POST", cys[k].path+"/phase", map[string]string{"phase": "voting"}, 200, nil)
+		c.Must(admin, "POST", cys[k].path+"/phase", map[string]string{"phase": "voting"}, 200, nil)
 		fmt.Printf("CYCLE_ID=%s\n", cy.ID)
 	}
 	log.Printf("setup done in %v; %d cycles with 8 feasible proposals each", time.Since(start).Round(time.Millisecond), len(cys))
@@ -117,14 +117,14 @@ func main() {
 	total := *n * len(cys)
 	lat := make([]time.Duration, total)
 	var failed atomic.Int64
-	load0 := loadavg()
+	load0 := loadgen.LoadAvg()
 	t = time.Now()
-	parallel(total, *conns, func(j int) {
+	loadgen.Parallel(total, *conns, func(j int) {
 		i, cy := j/len(cys), cys[j%len(cys)]
 		k := i % (len(cy.ids) - 2)
 		body, _ := json.Marshal(map[string]any{"projects": cy.ids[k : k+1+i%3]})
 		s := time.Now()
-		st, out := c.do(tokens[i], "POST", cy.path+"/ballots", "application/json", body)
+		st, out := c.Do(tokens[i], "POST", cy.path+"/ballots", "application/json", body)
 		lat[j] = time.Since(s)
 		if st != 201 {
 			if failed.Add(1) <= 5 {
@@ -138,7 +138,7 @@ func main() {
 		return lat[min(len(lat)-1, int(p*float64(len(lat))))].Round(10 * time.Microsecond)
 	}
 	fmt.Printf("ballots: %d (%d residents x %d cycles) in %v at %d connections = %.0f ballots/s; latency p50 %v p90 %v p99 %v max %v; failed %d; load %s -> %s\n",
-		total, *n, len(cys), el.Round(time.Millisecond), *conns, float64(total)/el.Seconds(), pct(.50), pct(.90), pct(.99), lat[len(lat)-1].Round(10*time.Microsecond), failed.Load(), load0, loadavg())
+		total, *n, len(cys), el.Round(time.Millisecond), *conns, float64(total)/el.Seconds(), pct(.50), pct(.90), pct(.99), lat[len(lat)-1].Round(10*time.Microsecond), failed.Load(), load0, loadgen.LoadAvg())
 
 	bad := failed.Load() != 0
 	for _, cy := range cys {
@@ -146,8 +146,8 @@ func main() {
 			Voters  int64 `json:"voters"`
 			Ballots int64 `json:"ballots"`
 		}
-		c.must("", "GET", cy.path+"/turnout", nil, 200, &turnout)
-		st, _ := c.do(tokens[0], "POST", cy.path+"/ballots", "application/json", []byte(`{"projects":["`+cy.ids[0]+`"]}`))
+		c.Must("", "GET", cy.path+"/turnout", nil, 200, &turnout)
+		st, _ := c.Do(tokens[0], "POST", cy.path+"/ballots", "application/json", []byte(`{"projects":["`+cy.ids[0]+`"]}`))
 		fmt.Printf("turnout %s: %d voters, %d ballots (want %d each); a second ballot by one resident: HTTP %d (want 409)\n", cy.path, turnout.Voters, turnout.Ballots, *n, st)
 		bad = bad || turnout.Voters != int64(*n) || turnout.Ballots != int64(*n) || st != http.StatusConflict
 	}
@@ -157,74 +157,3 @@ func main() {
 }
 
 // loadavg is the 1-minute load average, for the report.
-func loadavg() string {
-	b, _ := os.ReadFile("/proc/loadavg")
-	f := strings.Fields(string(b))
-	if len(f) == 0 {
-		return "?"
-	}
-	return f[0]
-}
-
-// parallel runs fn(0..n-1) on k goroutines.
-func parallel(n, k int, fn func(i int)) {
-	var next atomic.Int64
-	var wg sync.WaitGroup
-	for range k {
-		wg.Go(func() {
-			for {
-				i := int(next.Add(1)) - 1
-				if i >= n {
-					return
-				}
-				fn(i)
-			}
-		})
-	}
-	wg.Wait()
-}
-
-type client struct {
-	base string
-	http *http.Client
-}
-
-func (c *client) do(token, method, path, ctype string, body []byte) (int, []byte) {
-	req, err := http.NewRequest(method, c.base+path, bytes.NewReader(body))
-	if err != nil {
-		log.Fatal(err)
-	}
-	if body != nil {
-		req.Header.Set("Content-Type", ctype)
-	}
-	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
-	}
-	resp, err := c.http.Do(req)
-	if err != nil {
-		log.Fatalf("%s %s: %v", method, path, err)
-	}
-	defer resp.Body.Close()
-	out, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, out
-}
-
-func (c *client) mustRaw(token, method, path, ctype string, body []byte, want int, into any) {
-	st, out := c.do(token, method, path, ctype, body)
-	if st != want {
-		log.Fatalf("%s %s: HTTP %d, want %d: %s", method, path, st, want, out)
-	}
-	if into != nil {
-		if err := json.Unmarshal(out, into); err != nil {
-			log.Fatalf("%s %s: %v: %s", method, path, err, out)
-		}
-	}
-}
-
-func (c *client) must(token, method, path string, in any, want int, into any) {
-	var body []byte
-	if in != nil {
-		body, _ = json.Marshal(in)
-	}
-	c.mustRaw(token, method, path, "application/json", body, want, into)
-}

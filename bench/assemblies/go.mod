@@ -1,3 +1,0 @@
-module github.com/kvarter/kvarter/bench/assemblies
-
-go 1.26.8

@@ -1,3 +1,0 @@
-module github.com/kvarter/kvarter/bench/budgeting
-
-go 1.26.8
