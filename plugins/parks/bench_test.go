@@ -2,8 +2,6 @@ package parks
 
 import (
 	"context"
-	"fmt"
-	"os"
 	"slices"
 	"testing"
 	"time"
@@ -24,29 +22,8 @@ func BenchmarkService_Availability(b *testing.B) {
 		benchAvailability(b, sdk.StoreConfig{Dialect: sdk.DialectSQLite, DSN: "file:" + b.TempDir() + "/bench.db"})
 	})
 	b.Run("postgres", func(b *testing.B) {
-		if os.Getenv("KVARTER_TEST_DATABASE_URL") == "" {
-			b.Skip("KVARTER_TEST_DATABASE_URL not set")
-		}
-		benchAvailability(b, benchPostgres(b))
+		benchAvailability(b, postgresSchema(b))
 	})
-}
-
-func benchPostgres(b *testing.B) sdk.StoreConfig {
-	url := os.Getenv("KVARTER_TEST_DATABASE_URL")
-	admin, err := sqlx.Open("postgres", url)
-	if err != nil {
-		b.Fatal(err)
-	}
-	_, _ = admin.Exec(`CREATE EXTENSION IF NOT EXISTS btree_gist WITH SCHEMA public`)
-	schema := fmt.Sprintf("plugin_parks_bench_%d", time.Now().UnixNano())
-	if _, err := admin.Exec(`CREATE SCHEMA ` + schema); err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() {
-		defer admin.Close()
-		admin.Exec(`DROP SCHEMA ` + schema + ` CASCADE`)
-	})
-	return sdk.StoreConfig{Dialect: sdk.DialectPostgres, DSN: url, Schema: schema}
 }
 
 func benchAvailability(b *testing.B, cfg sdk.StoreConfig) {

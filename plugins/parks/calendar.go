@@ -4,6 +4,7 @@ import (
 	"context"
 	"time"
 
+	"github.com/kvarter/kvarter/sdk"
 	"github.com/kvarter/kvarter/sdk/ical"
 )
 
@@ -59,7 +60,7 @@ func (s *Service) PublicEvents(ctx context.Context, f CalendarFilter) ([]PublicE
 		f.To = now.Add(calendarAhead)
 	}
 	if !f.From.Before(f.To) {
-		return nil, invalidField("to", "must be after from")
+		return nil, sdk.InvalidField("to", "must be after from")
 	}
 	if f.Limit <= 0 || f.Limit > maxFeedEvents {
 		f.Limit = maxFeedEvents

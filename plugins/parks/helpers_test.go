@@ -3,9 +3,6 @@ package parks
 import (
 	"context"
 	"encoding/json"
-	"fmt"
-	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -16,6 +13,7 @@ import (
 	_ "github.com/lib/pq"
 
 	"github.com/kvarter/kvarter/sdk"
+	"github.com/kvarter/kvarter/sdk/sdktest"
 	"github.com/kvarter/kvarter/sdk/store"
 )
 
@@ -28,58 +26,50 @@ const (
 	variantPostgresLock = "postgres_lock"
 )
 
-// eachStore runs fn on a fresh SQLite store, and — when
-// KVARTER_TEST_DATABASE_URL is set — on a throwaway PostgreSQL schema,
-// dropped afterwards. With withFallback it also runs on PostgreSQL with
-// the exclusion constraint removed.
+// eachStore runs fn on a fresh SQLite store and on a throwaway PostgreSQL
+// schema (sdktest.EachStore: skipped without KVARTER_TEST_DATABASE_URL,
+// failed under CI). With withFallback it also runs on PostgreSQL with the
+// exclusion constraint removed.
 func eachStore(t *testing.T, withFallback bool, fn func(t *testing.T, variant string, cfg sdk.StoreConfig)) {
 	t.Helper()
-	t.Run(variantSQLite, func(t *testing.T) {
-		fn(t, variantSQLite, sdk.StoreConfig{Dialect: sdk.DialectSQLite, DSN: "file:" + filepath.Join(t.TempDir(), "parks.db")})
+	sdktest.EachStore(t, func(t *testing.T, cfg sdk.StoreConfig) {
+		if cfg.Dialect == sdk.DialectPostgres {
+			installGist(t, cfg)
+		}
+		fn(t, cfg.Dialect, cfg)
 	})
-	variants := []string{variantPostgres}
 	if withFallback {
-		variants = append(variants, variantPostgresLock)
-	}
-	for _, v := range variants {
-		t.Run(v, func(t *testing.T) {
-			cfg := postgresSchema(t)
-			fn(t, v, cfg)
+		t.Run(variantPostgresLock, func(t *testing.T) {
+			fn(t, variantPostgresLock, postgresSchema(t))
 		})
 	}
 }
 
+// postgresSchema is sdktest.PostgresStore with btree_gist installed.
+func postgresSchema(tb testing.TB) sdk.StoreConfig {
+	tb.Helper()
+	cfg := sdktest.PostgresStore(tb)
+	installGist(tb, cfg)
+	return cfg
+}
+
 var gistOnce sync.Once
 
-// postgresSchema creates a throwaway schema. The exclusion constraint
-// needs btree_gist; the host installs it in production (the plugin's role
-// cannot), so the test installs it in public when it may.
-func postgresSchema(t *testing.T) sdk.StoreConfig {
-	t.Helper()
-	url := os.Getenv("KVARTER_TEST_DATABASE_URL")
-	if url == "" {
-		t.Skip("KVARTER_TEST_DATABASE_URL not set")
-	}
-	admin, err := sqlx.Open("postgres", url)
-	if err != nil {
-		t.Fatal(err)
-	}
+// installGist installs btree_gist, which the exclusion constraint needs,
+// in public when it may: the host installs it in production (the
+// plugin's role cannot).
+func installGist(tb testing.TB, cfg sdk.StoreConfig) {
+	tb.Helper()
 	gistOnce.Do(func() {
-		if _, err := admin.Exec(`CREATE EXTENSION IF NOT EXISTS btree_gist WITH SCHEMA public`); err != nil {
-			t.Logf("btree_gist unavailable, PostgreSQL runs on the park-lock fallback: %v", err)
+		admin, err := sqlx.Open("postgres", cfg.DSN)
+		if err != nil {
+			tb.Fatal(err)
 		}
-	})
-	schema := fmt.Sprintf("plugin_parks_test_%d", time.Now().UnixNano())
-	if _, err := admin.Exec(`CREATE SCHEMA ` + schema); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
 		defer admin.Close()
-		if _, err := admin.Exec(`DROP SCHEMA ` + schema + ` CASCADE`); err != nil {
-			t.Error(err)
+		if _, err := admin.Exec(`CREATE EXTENSION IF NOT EXISTS btree_gist WITH SCHEMA public`); err != nil {
+			tb.Logf("btree_gist unavailable, PostgreSQL runs on the park-lock fallback: %v", err)
 		}
 	})
-	return sdk.StoreConfig{Dialect: sdk.DialectPostgres, DSN: url, Schema: schema}
 }
 
 // clock is a settable test clock.
@@ -385,9 +375,9 @@ func (w *world) booking(id string) *Booking {
 // wantErr checks err's code and, when rule is set, the rule it names.
 func wantErr(t *testing.T, err error, code, rule string) {
 	t.Helper()
-	e, ok := err.(*Error)
+	e, ok := err.(*sdk.Error)
 	if !ok {
-		t.Fatalf("err = %v (%T), want *Error %s/%s", err, err, code, rule)
+		t.Fatalf("err = %v (%T), want *sdk.Error %s/%s", err, err, code, rule)
 	}
 	if e.Code != code || (rule != "" && e.Fields["rule"] != rule) {
 		t.Fatalf("err = %s %v, want %s rule %s", e.Code, e, code, rule)

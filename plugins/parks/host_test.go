@@ -3,7 +3,6 @@ package parks
 import (
 	"context"
 	"fmt"
-	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -31,8 +30,8 @@ func TestHost_Story(t *testing.T) {
 	for _, pg := range []bool{false, true} {
 		name := map[bool]string{false: "sqlite", true: "postgres"}[pg]
 		t.Run(name, func(t *testing.T) {
-			if pg && os.Getenv(sdktest.EnvDatabaseURL) == "" {
-				t.Skip(sdktest.EnvDatabaseURL + " not set")
+			if pg {
+				sdktest.PostgresURL(t)
 			}
 			core := sdktest.Start(t, sdktest.Options{Package: "./cmd/kvarter-parks", Name: "parks", Postgres: pg,
 				Settings: map[string]string{SettingDefaultSupport: "chairs=40,tables=4"}})

@@ -66,7 +66,7 @@ func (h *handler) listParks(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, list[*Park]{Items: parks})
+	sdk.WriteJSON(w, http.StatusOK, list[*Park]{Items: parks})
 }
 
 func (h *handler) createPark(w http.ResponseWriter, r *http.Request) {
@@ -98,7 +98,7 @@ func (h *handler) listAreas(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, list[*Area]{Items: areas})
+	sdk.WriteJSON(w, http.StatusOK, list[*Area]{Items: areas})
 }
 
 func (h *handler) createArea(w http.ResponseWriter, r *http.Request) {
@@ -138,7 +138,7 @@ func (h *handler) listBookings(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, page(items, limit, offset))
+	sdk.WriteJSON(w, http.StatusOK, page(items, limit, offset))
 }
 
 func (h *handler) requestBooking(w http.ResponseWriter, r *http.Request) {
@@ -225,7 +225,7 @@ func (h *handler) events(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, page(items, limit, f.Offset))
+	sdk.WriteJSON(w, http.StatusOK, page(items, limit, f.Offset))
 }
 
 func (h *handler) parkEvents(w http.ResponseWriter, r *http.Request) { h.events(w, r) }
@@ -271,14 +271,14 @@ func (h *handler) eventLD(w http.ResponseWriter, r *http.Request) {
 
 func queryTime(v, name string) (time.Time, error) {
 	if v == "" {
-		return time.Time{}, &Error{Code: EInvalid, Malformed: true, Message: name + ": required",
+		return time.Time{}, &sdk.Error{Code: sdk.CodeInvalid, Malformed: true, Message: name + ": required",
 			Fields: map[string]string{name: "required, an RFC 3339 time"}}
 	}
 	// An unescaped "+" in an offset arrives as a space; that mistake is
 	// common enough in hand-written links to forgive.
 	t, err := time.Parse(time.RFC3339, strings.ReplaceAll(v, " ", "+"))
 	if err != nil {
-		return time.Time{}, &Error{Code: EInvalid, Malformed: true, Message: name + ": want an RFC 3339 time",
+		return time.Time{}, &sdk.Error{Code: sdk.CodeInvalid, Malformed: true, Message: name + ": want an RFC 3339 time",
 			Fields: map[string]string{name: "want an RFC 3339 time such as 2025-06-07T10:00:00+03:00"}}
 	}
 	return t, nil
@@ -290,7 +290,7 @@ func paging(r *http.Request) (limit, offset int, err error) {
 	limit = defaultListLimit
 	if v := q.Get("limit"); v != "" {
 		if limit, err = strconv.Atoi(v); err != nil || limit < 1 || limit > maxListLimit {
-			return 0, 0, &Error{Code: EInvalid, Malformed: true, Message: "limit: 1 to " + strconv.Itoa(maxListLimit),
+			return 0, 0, &sdk.Error{Code: sdk.CodeInvalid, Malformed: true, Message: "limit: 1 to " + strconv.Itoa(maxListLimit),
 				Fields: map[string]string{"limit": "1 to " + strconv.Itoa(maxListLimit)}}
 		}
 	}
@@ -298,7 +298,7 @@ func paging(r *http.Request) (limit, offset int, err error) {
 		raw, derr := base64.RawURLEncoding.DecodeString(c)
 		s, ok := strings.CutPrefix(string(raw), "o:")
 		if offset, err = strconv.Atoi(s); derr != nil || !ok || err != nil || offset < 0 {
-			return 0, 0, &Error{Code: EInvalid, Malformed: true, Message: "cursor: not a cursor this API gave out",
+			return 0, 0, &sdk.Error{Code: sdk.CodeInvalid, Malformed: true, Message: "cursor: not a cursor this API gave out",
 				Fields: map[string]string{"cursor": "invalid"}}
 		}
 	}
@@ -322,7 +322,7 @@ func page[T any](items []T, limit, offset int) list[T] {
 func (h *handler) decode(w http.ResponseWriter, r *http.Request, v any) bool {
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
 	if err != nil {
-		h.fail(w, r, malformed("request body too large or unreadable"))
+		h.fail(w, r, sdk.Malformed("request body too large or unreadable"))
 		return false
 	}
 	dec := json.NewDecoder(strings.NewReader(string(body)))
@@ -335,7 +335,7 @@ func (h *handler) decode(w http.ResponseWriter, r *http.Request, v any) bool {
 		} else if strings.HasPrefix(err.Error(), "json: unknown field") {
 			msg = strings.TrimPrefix(err.Error(), "json: ")
 		}
-		h.fail(w, r, malformed("%s", msg))
+		h.fail(w, r, sdk.Malformed("%s", msg))
 		return false
 	}
 	return true
@@ -346,37 +346,11 @@ func (h *handler) render(w http.ResponseWriter, r *http.Request, status int, v a
 		h.fail(w, r, err)
 		return
 	}
-	writeJSON(w, status, v)
-}
-
-// errorBody is the core's error format.
-type errorBody struct {
-	Error struct {
-		Code    string            `json:"code"`
-		Message string            `json:"message"`
-		Fields  map[string]string `json:"fields,omitempty"`
-	} `json:"error"`
+	sdk.WriteJSON(w, status, v)
 }
 
 // fail answers with err. Only internal errors are logged, and their text
 // never leaves the plugin: the caller gets the request id to quote.
 func (h *handler) fail(w http.ResponseWriter, r *http.Request, err error) {
-	var e *Error
-	var body errorBody
-	status := http.StatusInternalServerError
-	if errors.As(err, &e) {
-		status = e.status()
-		body.Error.Code, body.Error.Message, body.Error.Fields = e.Code, e.Message, e.Fields
-	} else {
-		id := sdk.RequestIDFrom(r.Context())
-		h.svc.log.ErrorContext(r.Context(), "request failed", "request_id", id, "method", r.Method, "path", r.URL.Path, "error", err)
-		body.Error.Code, body.Error.Message = EInternal, "internal error (request "+id+")"
-	}
-	writeJSON(w, status, body)
-}
-
-func writeJSON(w http.ResponseWriter, status int, v any) {
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(v)
+	sdk.WriteError(w, r, h.svc.log, err)
 }

@@ -15,6 +15,15 @@ import (
 	"github.com/kvarter/kvarter/sdk/ical"
 )
 
+// errorBody is the error format sdk.WriteError answers with, as the core does.
+type errorBody struct {
+	Error struct {
+		Code    string            `json:"code"`
+		Message string            `json:"message"`
+		Fields  map[string]string `json:"fields,omitempty"`
+	} `json:"error"`
+}
+
 // client calls the plugin's handler in-process, as the SDK would after the
 // host authorised the route, and checks every response against the
 // manifest's OpenAPI paths.

@@ -25,7 +25,6 @@ import (
 	"fmt"
 	"io/fs"
 	"net/http"
-	"net/url"
 	"strconv"
 	"time"
 
@@ -38,9 +37,6 @@ const (
 	SettingAllowIndividuals = "allow_individual_residents"
 	SettingDefaultSupport   = "default_support"
 )
-
-// maxPostgresConns bounds the plugin's PostgreSQL pool.
-const maxPostgresConns = 16
 
 //go:embed migrations
 var migrations embed.FS
@@ -80,7 +76,7 @@ func (p *Plugin) Configure(ctx context.Context, env sdk.Env) error {
 	if err != nil {
 		return err
 	}
-	db, err := store.Open(ctx, withBinaryParameters(env.Store))
+	db, err := store.Open(ctx, env.Store)
 	if err != nil {
 		return err
 	}
@@ -96,40 +92,10 @@ func (p *Plugin) Configure(ctx context.Context, env sdk.Env) error {
 	if logger == nil {
 		logger = discardLogger()
 	}
-	if db.IsPostgres() {
-		// The host's database serves the core and every plugin; an
-		// unbounded pool would let a burst of requests here exhaust
-		// max_connections for everyone. Approvals of one park queue on
-		// its lock anyway.
-		db.SetMaxOpenConns(maxPostgresConns)
-		db.SetMaxIdleConns(maxPostgresConns)
-	}
 	p.db = db
 	p.svc = &Service{st: &storage{db: db}, host: env.Host, now: p.now, cityTZ: tz, settings: settings, log: logger,
 		kick: make(chan struct{}, 1)}
 	return nil
-}
-
-// withBinaryParameters asks lib/pq to send a query and its parameters in
-// one round trip (binary_parameters=yes) instead of preparing it first,
-// as the core does for its own URL; the host builds the plugin's DSN from
-// the configured URL without it. A key=value DSN or an explicit setting
-// is left as given.
-func withBinaryParameters(cfg sdk.StoreConfig) sdk.StoreConfig {
-	if cfg.Dialect != sdk.DialectPostgres {
-		return cfg
-	}
-	u, err := url.Parse(cfg.DSN)
-	if err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") {
-		return cfg
-	}
-	q := u.Query()
-	if q.Get("binary_parameters") == "" {
-		q.Set("binary_parameters", "yes")
-		u.RawQuery = q.Encode()
-		cfg.DSN = u.String()
-	}
-	return cfg
 }
 
 func parseSettings(m map[string]string) (Settings, error) {

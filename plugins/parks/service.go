@@ -101,14 +101,14 @@ func (s *Service) can(ctx context.Context, p sdk.Principal, perm, domain string)
 
 func (s *Service) require(ctx context.Context, p sdk.Principal, perm, domain, rule, message string) error {
 	if !p.Authenticated() {
-		return errorf(EUnauthenticated, "Sign in first.")
+		return sdk.Errorf(sdk.CodeUnauthenticated, "Sign in first.")
 	}
 	ok, err := s.can(ctx, p, perm, domain)
 	if err != nil {
 		return err
 	}
 	if !ok {
-		return ruleErr(EForbidden, rule, "%s", message)
+		return sdk.RuleError(sdk.CodeForbidden, rule, "%s", message)
 	}
 	return nil
 }
@@ -136,9 +136,9 @@ func (s *Service) CreatePark(ctx context.Context, pr sdk.Principal, in ParkInput
 	in.Name = strings.TrimSpace(in.Name)
 	switch {
 	case in.Name == "" || utf8.RuneCountInString(in.Name) > maxTitle:
-		return nil, invalidField("name", fmt.Sprintf("required, at most %d characters", maxTitle))
+		return nil, sdk.InvalidField("name", fmt.Sprintf("required, at most %d characters", maxTitle))
 	case in.NeighbourhoodID == "":
-		return nil, invalidField("neighbourhood_id", "required")
+		return nil, sdk.InvalidField("neighbourhood_id", "required")
 	}
 	if err := s.require(ctx, pr, PermParkManage, "nbh:"+in.NeighbourhoodID, RuleParkManager,
 		"You cannot create parks in this neighbourhood."); err != nil {
@@ -149,14 +149,14 @@ func (s *Service) CreatePark(ctx context.Context, pr sdk.Principal, in ParkInput
 		return nil, fmt.Errorf("look up neighbourhood: %w", err)
 	}
 	if len(nbhs) == 0 || nbhs[0].Archived {
-		return nil, &Error{Code: EInvalid, Message: "neighbourhood_id: no such neighbourhood",
+		return nil, &sdk.Error{Code: sdk.CodeInvalid, Message: "neighbourhood_id: no such neighbourhood",
 			Fields: map[string]string{"neighbourhood_id": "no such neighbourhood", "rule": RuleNeighbourhood}}
 	}
 	if in.TimeZone == "" {
 		in.TimeZone = s.cityTZ
 	}
 	if _, err := time.LoadLocation(in.TimeZone); err != nil || in.TimeZone == "" {
-		return nil, invalidField("time_zone", "not an IANA time zone")
+		return nil, sdk.InvalidField("time_zone", "not an IANA time zone")
 	}
 	items := in.SupportItems
 	if items == nil {
@@ -181,7 +181,7 @@ func (s *Service) CreatePark(ctx context.Context, pr sdk.Principal, in ParkInput
 func checkCatalogue(items map[string]int) error {
 	for name, q := range items {
 		if strings.TrimSpace(name) == "" || q < 0 {
-			return invalidField("support_items", fmt.Sprintf("%q: want a name and a quantity of at least 0", name))
+			return sdk.InvalidField("support_items", fmt.Sprintf("%q: want a name and a quantity of at least 0", name))
 		}
 	}
 	return nil
@@ -242,10 +242,10 @@ func (s *Service) CreateArea(ctx context.Context, pr sdk.Principal, parkID strin
 	}
 	in.Name = strings.TrimSpace(in.Name)
 	if in.Name == "" || utf8.RuneCountInString(in.Name) > maxTitle {
-		return nil, invalidField("name", fmt.Sprintf("required, at most %d characters", maxTitle))
+		return nil, sdk.InvalidField("name", fmt.Sprintf("required, at most %d characters", maxTitle))
 	}
 	if in.Capacity < 1 {
-		return nil, invalidField("capacity", "must be at least 1")
+		return nil, sdk.InvalidField("capacity", "must be at least 1")
 	}
 	hours := alwaysOpen()
 	if in.OpeningHours != nil {
@@ -258,7 +258,7 @@ func (s *Service) CreateArea(ctx context.Context, pr sdk.Principal, parkID strin
 	}
 	a.rules = in.Rules.toSchedule()
 	if err := schedule.ValidateConfig(a.hours, a.rules); err != nil {
-		return nil, &Error{Code: EInvalid, Message: err.Error(), Fields: map[string]string{"rule": RuleAreaConfig}}
+		return nil, &sdk.Error{Code: sdk.CodeInvalid, Message: err.Error(), Fields: map[string]string{"rule": RuleAreaConfig}}
 	}
 	err = s.st.inTx(ctx, func(tx *sqlx.Tx) error {
 		if in.ParentID != "" {
@@ -267,7 +267,7 @@ func (s *Service) CreateArea(ctx context.Context, pr sdk.Principal, parkID strin
 				return err
 			}
 			if tree[in.ParentID] == nil {
-				return &Error{Code: EInvalid, Message: "parent_id: no such area in this park",
+				return &sdk.Error{Code: sdk.CodeInvalid, Message: "parent_id: no such area in this park",
 					Fields: map[string]string{"parent_id": "no such area in this park", "rule": RuleAreaParent}}
 			}
 		}
@@ -344,10 +344,10 @@ func (s *Service) cachedAreas(ctx context.Context, parkID, areaID string) (areaT
 // the horizon).
 func (s *Service) Availability(ctx context.Context, parkID, areaID string, from, to time.Time) (*Availability, error) {
 	if !from.Before(to) {
-		return nil, ruleErr(EInvalid, schedule.RuleEndBeforeStart, "to must be after from.")
+		return nil, sdk.RuleError(sdk.CodeInvalid, schedule.RuleEndBeforeStart, "to must be after from.")
 	}
 	if to.Sub(from) > maxAvailability {
-		return nil, ruleErr(EInvalid, RuleRangeTooLong, "Ask for at most 366 days at once.")
+		return nil, sdk.RuleError(sdk.CodeInvalid, RuleRangeTooLong, "Ask for at most 366 days at once.")
 	}
 	park, err := getPark(ctx, s.st.db, parkID)
 	if err != nil {
@@ -435,7 +435,7 @@ type BookingInput struct {
 func parseTime(field, v string) (time.Time, error) {
 	t, err := time.Parse(time.RFC3339, v)
 	if err != nil {
-		return time.Time{}, invalidField(field, "want an RFC 3339 time such as 2025-06-07T10:00:00+03:00")
+		return time.Time{}, sdk.InvalidField(field, "want an RFC 3339 time such as 2025-06-07T10:00:00+03:00")
 	}
 	return t.UTC(), nil
 }
@@ -446,7 +446,7 @@ func parseTime(field, v string) (time.Time, error) {
 // closure; requests may overlap other requests.
 func (s *Service) RequestBooking(ctx context.Context, pr sdk.Principal, parkID string, in BookingInput) (*Booking, error) {
 	if !pr.Authenticated() {
-		return nil, errorf(EUnauthenticated, "Sign in first.")
+		return nil, sdk.Errorf(sdk.CodeUnauthenticated, "Sign in first.")
 	}
 	park, err := getPark(ctx, s.st.db, parkID)
 	if err != nil {
@@ -458,7 +458,7 @@ func (s *Service) RequestBooking(ctx context.Context, pr sdk.Principal, parkID s
 	}
 	a := tree[in.AreaID]
 	if a == nil {
-		return nil, invalidField("area_id", "no such area in this park")
+		return nil, sdk.InvalidField("area_id", "no such area in this park")
 	}
 	start, err := parseTime("start", in.Start)
 	if err != nil {
@@ -501,7 +501,7 @@ func (s *Service) RequestBooking(ctx context.Context, pr sdk.Principal, parkID s
 	}
 	if len(report) > 0 {
 		report["rule"] = firstRule
-		return nil, &Error{Code: EInvalid, Fields: report,
+		return nil, &sdk.Error{Code: sdk.CodeInvalid, Fields: report,
 			Message: fmt.Sprintf("%d of the %d dates break the area's rules; see fields.", len(report)-1, len(occ))}
 	}
 
@@ -558,7 +558,7 @@ func (s *Service) checkFields(in *BookingInput, a *Area, park *Park) error {
 	in.Title = strings.TrimSpace(in.Title)
 	in.Contact.Name = strings.TrimSpace(in.Contact.Name)
 	fieldErr := func(field, rule, msg string) error {
-		return &Error{Code: EInvalid, Message: field + ": " + msg, Fields: map[string]string{field: msg, "rule": rule}}
+		return &sdk.Error{Code: sdk.CodeInvalid, Message: field + ": " + msg, Fields: map[string]string{field: msg, "rule": rule}}
 	}
 	switch {
 	case in.Title == "" || utf8.RuneCountInString(in.Title) > maxTitle:
@@ -597,10 +597,10 @@ func (s *Service) checkFields(in *BookingInput, a *Area, park *Park) error {
 func (s *Service) checkRequester(ctx context.Context, pr sdk.Principal, orgID string) (string, error) {
 	if orgID == "" {
 		if !s.settings.AllowIndividualResidents {
-			return "", ruleErr(EForbidden, RuleIndividual, "Bookings are made on behalf of an organisation; give organisation_id.")
+			return "", sdk.RuleError(sdk.CodeForbidden, RuleIndividual, "Bookings are made on behalf of an organisation; give organisation_id.")
 		}
 		if len(pr.Neighbourhoods) == 0 {
-			return "", ruleErr(EForbidden, RuleIndividual, "Only verified residents can book without an organisation.")
+			return "", sdk.RuleError(sdk.CodeForbidden, RuleIndividual, "Only verified residents can book without an organisation.")
 		}
 		return "", nil
 	}
@@ -625,15 +625,15 @@ func (s *Service) checkRequester(ctx context.Context, pr sdk.Principal, orgID st
 		return "", fmt.Errorf("look up organisation %s: %w", orgID, err)
 	}
 	if len(orgs) == 0 {
-		return "", &Error{Code: EInvalid, Message: "organisation_id: no such organisation",
+		return "", &sdk.Error{Code: sdk.CodeInvalid, Message: "organisation_id: no such organisation",
 			Fields: map[string]string{"organisation_id": "no such organisation", "rule": RuleRepresentative}}
 	}
 	org := orgs[0]
 	if !org.Verified {
-		return "", ruleErr(EForbidden, RuleOrgVerified, "%s is not verified yet; only verified organisations can book.", org.Name)
+		return "", sdk.RuleError(sdk.CodeForbidden, RuleOrgVerified, "%s is not verified yet; only verified organisations can book.", org.Name)
 	}
 	if !slices.Contains(org.Representatives, pr.UserID) {
-		return "", ruleErr(EForbidden, RuleRepresentative, "Only a representative of %s can request bookings for it.", org.Name)
+		return "", sdk.RuleError(sdk.CodeForbidden, RuleRepresentative, "Only a representative of %s can request bookings for it.", org.Name)
 	}
 	if err := s.require(ctx, pr, PermBookingRequest, "org:"+orgID, RuleRepresentative,
 		"Representatives of "+org.Name+" may not request bookings."); err != nil {
@@ -651,7 +651,7 @@ func expand(loc *time.Location, start, end time.Time, weeks int) ([]schedule.Int
 	}
 	ls, le := start.In(loc), end.In(loc)
 	if schedule.DateOf(ls) != schedule.DateOf(le) || ls.Second() != 0 || le.Second() != 0 || !start.Before(end) {
-		return nil, ruleErr(EInvalid, RuleSeriesWeeks, "A weekly series must start and end on the same local day, on whole minutes.")
+		return nil, sdk.RuleError(sdk.CodeInvalid, RuleSeriesWeeks, "A weekly series must start and end on the same local day, on whole minutes.")
 	}
 	ws := schedule.WeeklySeries{
 		From: schedule.DateOf(ls), Day: ls.Weekday(), Weeks: weeks,
@@ -659,7 +659,7 @@ func expand(loc *time.Location, start, end time.Time, weeks int) ([]schedule.Int
 	}
 	occ, err := ws.Expand(loc)
 	if err != nil {
-		return nil, &Error{Code: EInvalid, Message: err.Error(), Fields: map[string]string{"rule": RuleSeriesWeeks}}
+		return nil, &sdk.Error{Code: sdk.CodeInvalid, Message: err.Error(), Fields: map[string]string{"rule": RuleSeriesWeeks}}
 	}
 	return occ, nil
 }
@@ -709,7 +709,7 @@ func (s *Service) checkUnitFits(ctx context.Context, q queryer, park *Park, tree
 		}
 	}
 	report["rule"] = rule
-	return &Error{Code: EConflict, Message: msg, Fields: report}
+	return &sdk.Error{Code: sdk.CodeConflict, Message: msg, Fields: report}
 }
 
 // clashes returns the approved bookings and closures b would overlap.
@@ -768,7 +768,7 @@ func occurrences(unit []*Booking, now time.Time) []Occurrence {
 // who asked for it; to anyone else it does not exist.
 func (s *Service) GetBooking(ctx context.Context, pr sdk.Principal, parkID, id string) (*Booking, error) {
 	if !pr.Authenticated() {
-		return nil, errorf(EUnauthenticated, "Sign in first.")
+		return nil, sdk.Errorf(sdk.CodeUnauthenticated, "Sign in first.")
 	}
 	park, err := getPark(ctx, s.st.db, parkID)
 	if err != nil {
@@ -819,14 +819,14 @@ type ListFilter struct {
 // for the same place and time are marked contested.
 func (s *Service) ListBookings(ctx context.Context, pr sdk.Principal, parkID string, f ListFilter) ([]*Booking, error) {
 	if !pr.Authenticated() {
-		return nil, errorf(EUnauthenticated, "Sign in first.")
+		return nil, sdk.Errorf(sdk.CodeUnauthenticated, "Sign in first.")
 	}
 	park, err := getPark(ctx, s.st.db, parkID)
 	if err != nil {
 		return nil, err
 	}
 	if f.Status != "" && !slices.Contains([]string{StatusRequested, StatusApproved, StatusRejected, StatusCancelled}, f.Status) {
-		return nil, invalidField("status", "one of requested, approved, rejected, cancelled")
+		return nil, sdk.InvalidField("status", "one of requested, approved, rejected, cancelled")
 	}
 	manager, err := s.can(ctx, pr, PermBookingApprove, parkDomain(park))
 	if err != nil {
@@ -931,7 +931,7 @@ func (s *Service) Approve(ctx context.Context, pr sdk.Principal, parkID, id stri
 		}
 		for _, u := range unit {
 			if u.Status != StatusRequested {
-				return ruleErr(EConflict, RuleStatus, "Booking %s is %s; only requested bookings can be approved.", u.ID, u.view(now).Status)
+				return sdk.RuleError(sdk.CodeConflict, RuleStatus, "Booking %s is %s; only requested bookings can be approved.", u.ID, u.view(now).Status)
 			}
 		}
 		if tree, err = parkAreas(ctx, tx, parkID); err != nil {
@@ -1041,7 +1041,7 @@ func maxTime(a, b time.Time) time.Time {
 func checkReason(reason string) (string, error) {
 	reason = strings.TrimSpace(reason)
 	if reason == "" || utf8.RuneCountInString(reason) > maxText {
-		return "", &Error{Code: EInvalid, Message: "reason: required",
+		return "", &sdk.Error{Code: sdk.CodeInvalid, Message: "reason: required",
 			Fields: map[string]string{"reason": "required", "rule": RuleReasonRequired}}
 	}
 	return reason, nil
@@ -1076,7 +1076,7 @@ func (s *Service) Reject(ctx context.Context, pr sdk.Principal, parkID, id, reas
 		}
 		for _, u := range unit {
 			if u.Status != StatusRequested {
-				return ruleErr(EConflict, RuleStatus, "Booking %s is %s; only requested bookings can be rejected.", u.ID, u.view(now).Status)
+				return sdk.RuleError(sdk.CodeConflict, RuleStatus, "Booking %s is %s; only requested bookings can be rejected.", u.ID, u.view(now).Status)
 			}
 		}
 		for _, u := range unit {
@@ -1115,7 +1115,7 @@ func pickView(unit []*Booking, id string, now time.Time) *Booking {
 // free at once and the public calendar shows the event as cancelled.
 func (s *Service) Cancel(ctx context.Context, pr sdk.Principal, parkID, id, reason string) (*Booking, error) {
 	if !pr.Authenticated() {
-		return nil, errorf(EUnauthenticated, "Sign in first.")
+		return nil, sdk.Errorf(sdk.CodeUnauthenticated, "Sign in first.")
 	}
 	park, err := getPark(ctx, s.st.db, parkID)
 	if err != nil {
@@ -1162,9 +1162,9 @@ func (s *Service) Cancel(ctx context.Context, pr sdk.Principal, parkID, id, reas
 		}
 		if len(cancelled) == 0 {
 			if !now.Before(b.End) && b.Status == StatusApproved {
-				return ruleErr(EConflict, RuleEnded, "The booking is over and cannot be cancelled.")
+				return sdk.RuleError(sdk.CodeConflict, RuleEnded, "The booking is over and cannot be cancelled.")
 			}
-			return ruleErr(EConflict, RuleStatus, "Booking %s is %s; only requested or approved bookings can be cancelled.", b.ID, b.view(now).Status)
+			return sdk.RuleError(sdk.CodeConflict, RuleStatus, "Booking %s is %s; only requested or approved bookings can be cancelled.", b.ID, b.view(now).Status)
 		}
 		if tree, err = parkAreas(ctx, tx, parkID); err != nil {
 			return err
@@ -1229,11 +1229,11 @@ func (s *Service) CreateClosure(ctx context.Context, pr sdk.Principal, parkID st
 		return nil, err
 	}
 	if !start.Before(end) {
-		return nil, ruleErr(EInvalid, schedule.RuleEndBeforeStart, "The closure must end after it starts.")
+		return nil, sdk.RuleError(sdk.CodeInvalid, schedule.RuleEndBeforeStart, "The closure must end after it starts.")
 	}
 	in.Title = strings.TrimSpace(in.Title)
 	if in.Title == "" || utf8.RuneCountInString(in.Title) > maxTitle {
-		return nil, invalidField("title", fmt.Sprintf("required, at most %d characters", maxTitle))
+		return nil, sdk.InvalidField("title", fmt.Sprintf("required, at most %d characters", maxTitle))
 	}
 	now := s.now().UTC()
 	b := &Booking{ID: newID(), ParkID: parkID, AreaID: in.AreaID, Kind: KindClosure, Status: StatusApproved,
@@ -1249,14 +1249,14 @@ func (s *Service) CreateClosure(ctx context.Context, pr sdk.Principal, parkID st
 			return err
 		}
 		if tree[in.AreaID] == nil {
-			return invalidField("area_id", "no such area in this park")
+			return sdk.InvalidField("area_id", "no such area in this park")
 		}
 		clash, err := clashes(ctx, tx, tree, b)
 		if err != nil {
 			return err
 		}
 		if len(clash) > 0 {
-			return ruleErr(EConflict, RuleClosureOverlap, "An approved booking or closure overlaps; cancel it first.")
+			return sdk.RuleError(sdk.CodeConflict, RuleClosureOverlap, "An approved booking or closure overlaps; cancel it first.")
 		}
 		if err := insertBooking(ctx, tx, b); err != nil {
 			return err

@@ -35,22 +35,22 @@ func TestService_RequestBooking(t *testing.T) {
 			mod         func(*BookingInput)
 			code, rule  string
 		}{
-			{"ErrEndBeforeStart", w.rep, orgID, 11, 12, 10, nil, EInvalid, schedule.RuleEndBeforeStart},
-			{"ErrOffGrid", w.rep, orgID, 11, 10, 12, func(in *BookingInput) { in.Start = at(11, 10, 15) }, EInvalid, schedule.RuleSlotGranularity},
-			{"ErrOutsideHours", w.rep, orgID, 11, 19, 21, nil, EInvalid, schedule.RuleOpeningHours},
-			{"ErrPast", w.rep, orgID, 1, 10, 12, nil, EInvalid, schedule.RuleInPast},
-			{"ErrNotice", w.rep, orgID, 2, 14, 16, nil, EInvalid, schedule.RuleMinNotice},
+			{"ErrEndBeforeStart", w.rep, orgID, 11, 12, 10, nil, sdk.CodeInvalid, schedule.RuleEndBeforeStart},
+			{"ErrOffGrid", w.rep, orgID, 11, 10, 12, func(in *BookingInput) { in.Start = at(11, 10, 15) }, sdk.CodeInvalid, schedule.RuleSlotGranularity},
+			{"ErrOutsideHours", w.rep, orgID, 11, 19, 21, nil, sdk.CodeInvalid, schedule.RuleOpeningHours},
+			{"ErrPast", w.rep, orgID, 1, 10, 12, nil, sdk.CodeInvalid, schedule.RuleInPast},
+			{"ErrNotice", w.rep, orgID, 2, 14, 16, nil, sdk.CodeInvalid, schedule.RuleMinNotice},
 			{"ErrHorizon", w.rep, orgID, 11, 10, 12, func(in *BookingInput) {
 				in.Start, in.End = "2026-06-11T10:00:00+03:00", "2026-06-11T12:00:00+03:00"
-			}, EInvalid, schedule.RuleHorizon},
-			{"ErrTooShort", w.rep, orgID, 11, 10, 10, func(in *BookingInput) { in.End = at(11, 10, 30) }, EInvalid, schedule.RuleMinDuration},
-			{"ErrCapacity", w.rep, orgID, 11, 10, 12, func(in *BookingInput) { in.ExpectedAttendance = 301 }, EInvalid, RuleCapacity},
-			{"ErrUnknownItem", w.rep, orgID, 11, 10, 12, func(in *BookingInput) { in.SupportItems = map[string]int{"piano": 1} }, EInvalid, RuleUnknownItem},
-			{"ErrMoreItemsThanExist", w.rep, orgID, 11, 10, 12, func(in *BookingInput) { in.SupportItems = map[string]int{"chairs": 51} }, EInvalid, RuleSupportItems},
-			{"ErrCategory", w.rep, orgID, 11, 10, 12, func(in *BookingInput) { in.Category = "rave" }, EInvalid, RuleCategory},
-			{"ErrNotRepresentative", w.rep2, orgID, 11, 10, 12, nil, EForbidden, RuleRepresentative},
-			{"ErrUnverifiedOrg", w.rep, "org-unverified", 11, 10, 12, nil, EForbidden, RuleOrgVerified},
-			{"ErrIndividualsOff", w.resident, "", 11, 10, 12, nil, EForbidden, RuleIndividual},
+			}, sdk.CodeInvalid, schedule.RuleHorizon},
+			{"ErrTooShort", w.rep, orgID, 11, 10, 10, func(in *BookingInput) { in.End = at(11, 10, 30) }, sdk.CodeInvalid, schedule.RuleMinDuration},
+			{"ErrCapacity", w.rep, orgID, 11, 10, 12, func(in *BookingInput) { in.ExpectedAttendance = 301 }, sdk.CodeInvalid, RuleCapacity},
+			{"ErrUnknownItem", w.rep, orgID, 11, 10, 12, func(in *BookingInput) { in.SupportItems = map[string]int{"piano": 1} }, sdk.CodeInvalid, RuleUnknownItem},
+			{"ErrMoreItemsThanExist", w.rep, orgID, 11, 10, 12, func(in *BookingInput) { in.SupportItems = map[string]int{"chairs": 51} }, sdk.CodeInvalid, RuleSupportItems},
+			{"ErrCategory", w.rep, orgID, 11, 10, 12, func(in *BookingInput) { in.Category = "rave" }, sdk.CodeInvalid, RuleCategory},
+			{"ErrNotRepresentative", w.rep2, orgID, 11, 10, 12, nil, sdk.CodeForbidden, RuleRepresentative},
+			{"ErrUnverifiedOrg", w.rep, "org-unverified", 11, 10, 12, nil, sdk.CodeForbidden, RuleOrgVerified},
+			{"ErrIndividualsOff", w.resident, "", 11, 10, 12, nil, sdk.CodeForbidden, RuleIndividual},
 		} {
 			t.Run(tc.name, func(t *testing.T) {
 				var mods []func(*BookingInput)
@@ -73,11 +73,11 @@ func TestService_RequestBooking(t *testing.T) {
 				t.Fatal(err)
 			}
 			_, err := w.request(w.rep, orgID, limited, 13, 10, 12)
-			wantErr(t, err, EInvalid, schedule.RuleMaxActive)
+			wantErr(t, err, sdk.CodeInvalid, schedule.RuleMaxActive)
 		})
 		t.Run("ErrUnauthenticated", func(t *testing.T) {
 			_, err := w.svc.RequestBooking(ctx, sdk.Principal{}, w.park.ID, BookingInput{})
-			wantErr(t, err, EUnauthenticated, "")
+			wantErr(t, err, sdk.CodeUnauthenticated, "")
 		})
 	})
 }
@@ -93,7 +93,7 @@ func TestService_RequestBooking_Individuals(t *testing.T) {
 		})
 		t.Run("ErrNotResident", func(t *testing.T) {
 			_, err := w.request(w.stranger, "", w.playground, 10, 14, 16)
-			wantErr(t, err, EForbidden, RuleIndividual)
+			wantErr(t, err, sdk.CodeForbidden, RuleIndividual)
 		})
 	})
 }
@@ -153,12 +153,12 @@ func TestService_Approve(t *testing.T) {
 			a := w.mustRequest(w.rep, orgID, w.playground, 11, 10, 12)
 			w.mustApprove(a.ID)
 			_, err := w.approve(a.ID)
-			wantErr(t, err, EConflict, RuleStatus)
+			wantErr(t, err, sdk.CodeConflict, RuleStatus)
 		})
 		t.Run("ErrNotManager", func(t *testing.T) {
 			a := w.mustRequest(w.rep, orgID, w.playground, 12, 10, 12)
 			_, err := w.svc.Approve(ctx, w.rep, w.park.ID, a.ID)
-			wantErr(t, err, EForbidden, RuleParkManager)
+			wantErr(t, err, sdk.CodeForbidden, RuleParkManager)
 		})
 		t.Run("ErrRequestOverApproved", func(t *testing.T) {
 			_, err := w.request(w.rep2, org2ID, w.stage, 11, 10, 12) // nothing there yet on the stage
@@ -166,7 +166,7 @@ func TestService_Approve(t *testing.T) {
 				t.Fatal(err)
 			}
 			_, err = w.request(w.rep2, org2ID, w.playground, 11, 11, 13) // playground approved 10–12
-			wantErr(t, err, EConflict, RuleOverlap)
+			wantErr(t, err, sdk.CodeConflict, RuleOverlap)
 		})
 		if got := overlappingApproved(t, w.plugin.db); got != 0 {
 			t.Errorf("%d overlapping approved pairs", got)
@@ -189,7 +189,7 @@ func TestService_Approve_Buffers(t *testing.T) {
 		t.Run("ErrWithBuffer", func(t *testing.T) {
 			w.mustApprove(w.mustRequest(w.rep, orgID, buffered, 10, 10, 12).ID)
 			_, err := w.request(w.rep2, org2ID, buffered, 10, 12, 14)
-			wantErr(t, err, EConflict, RuleOverlap)
+			wantErr(t, err, sdk.CodeConflict, RuleOverlap)
 			// Half an hour later the buffers are respected.
 			w.mustApprove(w.mustRequest(w.rep2, org2ID, buffered, 10, 12, 14, func(in *BookingInput) {
 				in.Start = at(10, 12, 30)
@@ -234,7 +234,7 @@ func TestService_Approve_Concurrent(t *testing.T) {
 			case err == nil:
 				ok++
 			default:
-				if e, isErr := err.(*Error); !isErr || e.Code != EConflict {
+				if e, isErr := err.(*sdk.Error); !isErr || e.Code != sdk.CodeConflict {
 					t.Errorf("approval %d: %v", i, err)
 				}
 			}
@@ -296,8 +296,8 @@ func TestService_Series(t *testing.T) {
 
 		t.Run("ErrPerDateConflicts", func(t *testing.T) {
 			_, err := w.request(w.rep, orgID, w.stage, 14, 10, 12, weekly)
-			wantErr(t, err, EConflict, RuleOverlap)
-			e := err.(*Error)
+			wantErr(t, err, sdk.CodeConflict, RuleOverlap)
+			e := err.(*sdk.Error)
 			if len(e.Fields) != 2 || e.Fields["2025-06-28"] == "" {
 				t.Errorf("report %v", e.Fields)
 			}
@@ -349,9 +349,9 @@ func TestService_SupportItems(t *testing.T) {
 		w.mustApprove(a.ID)
 		t.Run("ErrOverAllocated", func(t *testing.T) {
 			_, err := w.approve(b.ID)
-			wantErr(t, err, EConflict, RuleItemsOverBooked)
+			wantErr(t, err, sdk.CodeConflict, RuleItemsOverBooked)
 			_, err = w.request(w.rep2, org2ID, w.playground, 10, 12, 14, chairs(21))
-			wantErr(t, err, EConflict, RuleItemsOverBooked)
+			wantErr(t, err, sdk.CodeConflict, RuleItemsOverBooked)
 		})
 		t.Run("OKHalfOpen", func(t *testing.T) {
 			w.mustApprove(c.ID)
@@ -367,11 +367,11 @@ func TestService_Cancel(t *testing.T) {
 		a := w.mustApprove(w.mustRequest(w.rep, orgID, w.meadow, 10, 10, 12).ID)
 		t.Run("ErrReasonRequired", func(t *testing.T) {
 			_, err := w.svc.Cancel(ctx, w.rep, w.park.ID, a.ID, " ")
-			wantErr(t, err, EInvalid, RuleReasonRequired)
+			wantErr(t, err, sdk.CodeInvalid, RuleReasonRequired)
 		})
 		t.Run("ErrOtherGroup", func(t *testing.T) {
 			_, err := w.svc.Cancel(ctx, w.rep2, w.park.ID, a.ID, "mine now")
-			wantErr(t, err, EForbidden, RuleParkManager)
+			wantErr(t, err, sdk.CodeForbidden, RuleParkManager)
 		})
 		t.Run("OKFreesThePlace", func(t *testing.T) {
 			c, err := w.svc.Cancel(ctx, w.rep, w.park.ID, a.ID, "rain")
@@ -391,7 +391,7 @@ func TestService_Cancel(t *testing.T) {
 				t.Errorf("status %s, want completed", got.Status)
 			}
 			_, err := w.svc.Cancel(ctx, w.rep, w.park.ID, b.ID, "too late")
-			wantErr(t, err, EConflict, RuleEnded)
+			wantErr(t, err, sdk.CodeConflict, RuleEnded)
 		})
 	})
 }
@@ -417,12 +417,12 @@ func TestService_CreateClosure(t *testing.T) {
 		t.Run("ErrOverlap", func(t *testing.T) {
 			_, err := w.svc.CreateClosure(ctx, w.manager, w.park.ID, ClosureInput{AreaID: w.whole.ID,
 				Start: at(10, 9, 0), End: at(10, 10, 0), Title: "Concert"})
-			wantErr(t, err, EConflict, RuleClosureOverlap)
+			wantErr(t, err, sdk.CodeConflict, RuleClosureOverlap)
 		})
 		t.Run("ErrNotManager", func(t *testing.T) {
 			_, err := w.svc.CreateClosure(ctx, w.rep, w.park.ID, ClosureInput{AreaID: w.whole.ID,
 				Start: at(12, 9, 0), End: at(12, 10, 0), Title: "Mine"})
-			wantErr(t, err, EForbidden, RuleParkManager)
+			wantErr(t, err, sdk.CodeForbidden, RuleParkManager)
 		})
 	})
 }
@@ -467,7 +467,7 @@ func TestService_Availability(t *testing.T) {
 		}
 		t.Run("ErrRangeTooLong", func(t *testing.T) {
 			_, err := w.svc.Availability(ctx, w.park.ID, w.stage.ID, monday0900, monday0900.Add(400*24*time.Hour))
-			wantErr(t, err, EInvalid, RuleRangeTooLong)
+			wantErr(t, err, sdk.CodeInvalid, RuleRangeTooLong)
 		})
 	})
 }

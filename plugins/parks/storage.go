@@ -11,6 +11,7 @@ import (
 
 	"github.com/jmoiron/sqlx"
 
+	"github.com/kvarter/kvarter/sdk"
 	"github.com/kvarter/kvarter/sdk/store"
 )
 
@@ -423,7 +424,7 @@ func setStatus(ctx context.Context, q queryer, b *Booking, from, to, reason, act
 	if n, err := res.RowsAffected(); err != nil {
 		return fmt.Errorf("set booking %s %s: %w", b.ID, to, err)
 	} else if n != 1 {
-		return ruleErr(EConflict, RuleStatus, "Booking %s is no longer %s.", b.ID, from)
+		return sdk.RuleError(sdk.CodeConflict, RuleStatus, "Booking %s is no longer %s.", b.ID, from)
 	}
 	b.Status, b.Reason, b.Sequence, b.UpdatedAt = to, reason, b.Sequence+1, now
 	b.wasApproved = b.wasApproved || approved
@@ -475,7 +476,7 @@ func insertOccupancy(ctx context.Context, q queryer, rows []occupancy) error {
 		if _, err := q.ExecContext(ctx, q.Rebind(`INSERT INTO booking_occupancy (booking_id, area_id, self, lo, hi)
 			VALUES (?, ?, ?, ?, ?)`), r.BookingID, r.AreaID, r.Self, r.Lo, r.Hi); err != nil {
 			if isOverlapViolation(err) {
-				return ruleErr(EConflict, RuleOverlap, "The area is already booked at that time.")
+				return sdk.RuleError(sdk.CodeConflict, RuleOverlap, "The area is already booked at that time.")
 			}
 			return fmt.Errorf("insert occupancy: %w", err)
 		}
