@@ -2,6 +2,8 @@ package budgeting
 
 import (
 	"sort"
+
+	"github.com/kvarter/kvarter/sdk"
 )
 
 // Ballot rule names, used in errors so a client can tell which rule a ballot broke.
@@ -22,35 +24,35 @@ func validateRules(r *BallotRules) error {
 	switch r.Type {
 	case BallotApproval, BallotOrdinal:
 		if r.Points != 0 || r.MaxPerProject != 0 {
-			return invalid("ballot.points", "only cumulative ballots have points")
+			return sdk.InvalidField("ballot.points", "only cumulative ballots have points")
 		}
 	case BallotCumulative:
 		if r.Points <= 0 {
-			return invalid("ballot.points", "a cumulative ballot needs points > 0 to distribute")
+			return sdk.InvalidField("ballot.points", "a cumulative ballot needs points > 0 to distribute")
 		}
 		if r.MaxPerProject < 0 || r.MaxPerProject > r.Points {
-			return invalid("ballot.max_per_project", "must be between 0 (no cap) and points")
+			return sdk.InvalidField("ballot.max_per_project", "must be between 0 (no cap) and points")
 		}
 		if r.MaxCost != 0 {
-			return invalid("ballot.max_cost", "only approval ballots have a cost limit")
+			return sdk.InvalidField("ballot.max_cost", "only approval ballots have a cost limit")
 		}
 	default:
-		return invalid("ballot.type", "must be approval, cumulative or ordinal")
+		return sdk.InvalidField("ballot.type", "must be approval, cumulative or ordinal")
 	}
 	if r.Type == BallotOrdinal && r.MaxCost != 0 {
-		return invalid("ballot.max_cost", "only approval ballots have a cost limit")
+		return sdk.InvalidField("ballot.max_cost", "only approval ballots have a cost limit")
 	}
 	if r.Min == 0 {
 		r.Min = 1
 	}
 	if r.Min < 0 || r.Max < 0 {
-		return invalid("ballot.min", "min and max must not be negative")
+		return sdk.InvalidField("ballot.min", "min and max must not be negative")
 	}
 	if r.Max != 0 && r.Max < r.Min {
-		return invalid("ballot.max", "must be at least min (or 0 for no maximum)")
+		return sdk.InvalidField("ballot.max", "must be at least min (or 0 for no maximum)")
 	}
 	if r.MaxCost < 0 {
-		return invalid("ballot.max_cost", "must not be negative")
+		return sdk.InvalidField("ballot.max_cost", "must not be negative")
 	}
 	return nil
 }

@@ -3,6 +3,8 @@ package budgeting
 import (
 	"slices"
 	"testing"
+
+	"github.com/kvarter/kvarter/sdk"
 )
 
 func TestValidateBallot(t *testing.T) {
@@ -46,7 +48,7 @@ func TestValidateBallot(t *testing.T) {
 				}
 				return
 			}
-			e, ok := err.(*Error)
+			e, ok := err.(*sdk.Error)
 			if !ok || e.Fields["rule"] != tc.rule {
 				t.Fatalf("err %v, want rule %q", err, tc.rule)
 			}

@@ -1,12 +1,11 @@
 package budgeting
 
 import (
-	"path/filepath"
 	"strconv"
 	"sync/atomic"
 	"testing"
 
-	"github.com/kvarter/kvarter/sdk"
+	"github.com/kvarter/kvarter/sdk/sdktest"
 	"github.com/kvarter/kvarter/sdk/store"
 )
 
@@ -38,13 +37,9 @@ func BenchmarkService_CastBallot(b *testing.B) {
 		b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "ballots/s")
 	}
 	b.Run("sqlite", func(b *testing.B) {
-		run(b, openStore(b, sdk.StoreConfig{Dialect: sdk.DialectSQLite, DSN: "file:" + filepath.Join(b.TempDir(), "b.db")}))
+		run(b, openStore(b, sdktest.SQLiteStore(b)))
 	})
 	b.Run("postgres", func(b *testing.B) {
-		cfg, ok := pgConfig(b)
-		if !ok {
-			b.Skip("KVARTER_TEST_DATABASE_URL not set")
-		}
-		run(b, openStore(b, cfg))
+		run(b, openStore(b, sdktest.PostgresStore(b)))
 	})
 }

@@ -179,7 +179,6 @@ func (p *Plugin) Configure(ctx context.Context, env sdk.Env) error {
 	if err != nil {
 		return err
 	}
-	limitPool(db)
 	now := p.Now
 	if now == nil {
 		now = time.Now
@@ -191,18 +190,6 @@ func (p *Plugin) Configure(ctx context.Context, env sdk.Env) error {
 	p.db, p.tick = db, s.TickInterval
 	p.svc = NewService(db, env.Host, now, s, p.log)
 	return nil
-}
-
-// maxPostgresConns caps the plugin's PostgreSQL pool: every node and every plugin
-// shares the server's max_connections, and a burst of ballots must queue in the pool
-// rather than be refused by the server.
-const maxPostgresConns = 16
-
-func limitPool(db *store.DB) {
-	if db.IsPostgres() {
-		db.SetMaxOpenConns(maxPostgresConns)
-		db.SetMaxIdleConns(maxPostgresConns)
-	}
 }
 
 func parseSettings(m map[string]string) (Settings, error) {

@@ -4,61 +4,26 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"github.com/kvarter/kvarter/sdk"
 )
 
-// Error codes, as in the core (DESIGN.md §7); the HTTP layer maps each to one status.
-const (
-	EInvalid         = "invalid"
-	EUnauthenticated = "unauthenticated"
-	EForbidden       = "forbidden"
-	ENotFound        = "not_found"
-	EConflict        = "conflict"
-	EInternal        = "internal"
-)
-
-// Error is an error a person can act on. Anything that is not an *Error is internal and
-// its text never reaches the caller.
-type Error struct {
-	Code    string
-	Message string
-	// Fields names the request fields at fault; for ballots it also carries "rule", the
-	// ballot rule that was broken, so clients can react without parsing prose.
-	Fields map[string]string
-	// Malformed marks a request body that could not be read at all (400), as opposed
-	// to one that was read and broke a rule (422).
-	Malformed bool
-}
-
-func (e *Error) Error() string { return e.Code + ": " + e.Message }
-
-// errorf returns an *Error with a formatted message.
-func errorf(code, format string, args ...any) *Error {
-	return &Error{Code: code, Message: fmt.Sprintf(format, args...)}
-}
-
-// invalid returns an EInvalid error about one field.
-func invalid(field, format string, args ...any) *Error {
+// ruleError is a broken ballot rule: the message and the fields both name the rule,
+// and the field at fault is named too.
+func ruleError(rule, field, format string, args ...any) *sdk.Error {
 	msg := fmt.Sprintf(format, args...)
-	return &Error{Code: EInvalid, Message: field + ": " + msg, Fields: map[string]string{field: msg}}
+	e := sdk.RuleError(sdk.CodeInvalid, rule, "ballot rule %q: %s", rule, msg)
+	e.Fields[field] = msg
+	return e
 }
 
-// ruleError is a broken ballot rule: the message and the fields both name the rule.
-func ruleError(rule, field, format string, args ...any) *Error {
-	msg := fmt.Sprintf(format, args...)
-	return &Error{
-		Code:    EInvalid,
-		Message: fmt.Sprintf("ballot rule %q: %s", rule, msg),
-		Fields:  map[string]string{"rule": rule, field: msg},
-	}
-}
-
-// ErrorCode returns the code of err, or EInternal when err is not an *Error.
+// ErrorCode returns the code of err, or sdk.CodeInternal when err is not an *sdk.Error.
 func ErrorCode(err error) string {
-	var e *Error
+	var e *sdk.Error
 	if errors.As(err, &e) {
 		return e.Code
 	}
-	return EInternal
+	return sdk.CodeInternal
 }
 
 // Phase is a stage of a budgeting cycle. Phases only move forward, in Phases order; the

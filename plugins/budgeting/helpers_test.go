@@ -3,58 +3,21 @@ package budgeting
 import (
 	"context"
 	"fmt"
-	"os"
-	"path/filepath"
 	"slices"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/jmoiron/sqlx"
-	_ "github.com/lib/pq"
-
 	"github.com/kvarter/kvarter/sdk"
+	"github.com/kvarter/kvarter/sdk/sdktest"
 	"github.com/kvarter/kvarter/sdk/store"
 )
 
-// eachStore runs fn on a fresh SQLite store, and on a throwaway PostgreSQL schema when
-// KVARTER_TEST_DATABASE_URL is set.
+// eachStore runs fn on a fresh, migrated SQLite store and on a throwaway PostgreSQL
+// schema (sdktest.EachStore).
 func eachStore(t *testing.T, fn func(t *testing.T, db *store.DB)) {
 	t.Helper()
-	t.Run("sqlite", func(t *testing.T) {
-		fn(t, openStore(t, sdk.StoreConfig{Dialect: sdk.DialectSQLite, DSN: "file:" + filepath.Join(t.TempDir(), "b.db")}))
-	})
-	t.Run("postgres", func(t *testing.T) {
-		cfg, ok := pgConfig(t)
-		if !ok {
-			t.Skip("KVARTER_TEST_DATABASE_URL not set")
-		}
-		fn(t, openStore(t, cfg))
-	})
-}
-
-// pgConfig creates a throwaway schema, dropped when the test ends.
-func pgConfig(tb testing.TB) (sdk.StoreConfig, bool) {
-	tb.Helper()
-	url := os.Getenv("KVARTER_TEST_DATABASE_URL")
-	if url == "" {
-		return sdk.StoreConfig{}, false
-	}
-	admin, err := sqlx.Open("postgres", url)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	schema := fmt.Sprintf("budgeting_test_%d", time.Now().UnixNano())
-	if _, err := admin.Exec(`CREATE SCHEMA ` + schema); err != nil {
-		tb.Fatal(err)
-	}
-	tb.Cleanup(func() {
-		defer admin.Close()
-		if _, err := admin.Exec(`DROP SCHEMA ` + schema + ` CASCADE`); err != nil {
-			tb.Error(err)
-		}
-	})
-	return sdk.StoreConfig{Dialect: sdk.DialectPostgres, DSN: url, Schema: schema}, true
+	sdktest.EachStore(t, func(t *testing.T, cfg sdk.StoreConfig) { fn(t, openStore(t, cfg)) })
 }
 
 func openStore(tb testing.TB, cfg sdk.StoreConfig) *store.DB {
@@ -64,7 +27,6 @@ func openStore(tb testing.TB, cfg sdk.StoreConfig) *store.DB {
 		tb.Fatal(err)
 	}
 	tb.Cleanup(func() { db.Close() })
-	limitPool(db)
 	if err := store.Migrate(context.Background(), db, (&Plugin{}).Migrations()); err != nil {
 		tb.Fatal(err)
 	}
@@ -222,7 +184,7 @@ func must[T any](v T, err error) func(testing.TB) T {
 	}
 }
 
-// wantCode fails unless err is an *Error with code.
+// wantCode fails unless err is an *sdk.Error with code.
 func wantCode(tb testing.TB, err error, code string) {
 	tb.Helper()
 	if err == nil {

@@ -2,7 +2,6 @@ package budgeting
 
 import (
 	"fmt"
-	"os"
 	"sync"
 	"testing"
 
@@ -12,7 +11,7 @@ import (
 // TestHost_Cycle runs the plugin inside a real `kvarter serve` (sdk/sdktest): real
 // routing, casbin permission checks, Principals with implicit residents, the host API
 // and events. A full cycle, then 50 concurrent ballots by one resident record exactly
-// one. On SQLite always, on PostgreSQL when KVARTER_TEST_DATABASE_URL is set.
+// one. On SQLite always, and on PostgreSQL (sdktest.PostgresURL).
 func TestHost_Cycle(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and starts kvarter with the plugin")
@@ -20,8 +19,8 @@ func TestHost_Cycle(t *testing.T) {
 	for _, pg := range []bool{false, true} {
 		name := map[bool]string{false: "sqlite", true: "postgres"}[pg]
 		t.Run(name, func(t *testing.T) {
-			if pg && os.Getenv(sdktest.EnvDatabaseURL) == "" {
-				t.Skip("KVARTER_TEST_DATABASE_URL not set")
+			if pg {
+				sdktest.PostgresURL(t) // skips (or fails under CI) before building anything
 			}
 			core := sdktest.Start(t, sdktest.Options{Package: "./cmd/kvarter-budgeting", Name: "budgeting", Postgres: pg})
 			nbh := core.Neighbourhood("Vesterbro")

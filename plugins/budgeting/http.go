@@ -3,8 +3,6 @@ package budgeting
 import (
 	"bytes"
 	"encoding/json"
-	"errors"
-	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -96,7 +94,7 @@ func (h *handler) listCycles(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, list[*Cycle]{Items: cs, NextCursor: next})
+	sdk.WriteJSON(w, http.StatusOK, list[*Cycle]{Items: cs, NextCursor: next})
 }
 
 func limitParam(s string) (int, error) {
@@ -105,7 +103,7 @@ func limitParam(s string) (int, error) {
 	}
 	n, err := strconv.Atoi(s)
 	if err != nil || n < 1 || n > 200 {
-		return 0, invalid("limit", "must be a whole number from 1 to 200")
+		return 0, sdk.InvalidField("limit", "must be a whole number from 1 to 200")
 	}
 	return n, nil
 }
@@ -147,7 +145,7 @@ func (h *handler) listProposals(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, list[*Proposal]{Items: ps, NextCursor: next})
+	sdk.WriteJSON(w, http.StatusOK, list[*Proposal]{Items: ps, NextCursor: next})
 }
 
 func (h *handler) submitProposal(w http.ResponseWriter, r *http.Request) {
@@ -255,7 +253,7 @@ func (h *handler) export(w http.ResponseWriter, r *http.Request) {
 func (h *handler) importPB(w http.ResponseWriter, r *http.Request) {
 	data, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxImportBody))
 	if err != nil {
-		h.fail(w, r, &Error{Code: EInvalid, Message: "could not read the file: " + err.Error(), Malformed: true})
+		h.fail(w, r, sdk.Malformed("could not read the file: %v", err))
 		return
 	}
 	sum, err := h.svc.Import(r.Context(), sdk.PrincipalFrom(r.Context()), r.PathValue("id"), data)
@@ -267,11 +265,11 @@ func (h *handler) decode(w http.ResponseWriter, r *http.Request, v any) bool {
 	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxJSONBody))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
-		h.fail(w, r, &Error{Code: EInvalid, Message: "malformed JSON body: " + err.Error(), Malformed: true})
+		h.fail(w, r, sdk.Malformed("malformed JSON body: %v", err))
 		return false
 	}
 	if dec.More() {
-		h.fail(w, r, &Error{Code: EInvalid, Message: "malformed JSON body: more than one value", Malformed: true})
+		h.fail(w, r, sdk.Malformed("malformed JSON body: more than one value"))
 		return false
 	}
 	return true
@@ -282,46 +280,11 @@ func (h *handler) render(w http.ResponseWriter, r *http.Request, status int, v a
 		h.fail(w, r, err)
 		return
 	}
-	writeJSON(w, status, v)
+	sdk.WriteJSON(w, status, v)
 }
 
-// errorStatus maps error codes to HTTP statuses, as the core's table does.
-var errorStatus = map[string]int{
-	EInvalid:         http.StatusUnprocessableEntity,
-	EUnauthenticated: http.StatusUnauthorized,
-	EForbidden:       http.StatusForbidden,
-	ENotFound:        http.StatusNotFound,
-	EConflict:        http.StatusConflict,
-}
-
-type errorBody struct {
-	Code      string            `json:"code"`
-	Message   string            `json:"message"`
-	Fields    map[string]string `json:"fields,omitempty"`
-	RequestID string            `json:"request_id,omitempty"`
-}
-
-// fail renders err in the core's error format. Only internal errors are logged; their
-// text never reaches the caller.
+// fail renders err in the core's error format (sdk.WriteError). Only internal errors
+// are logged; their text never reaches the caller.
 func (h *handler) fail(w http.ResponseWriter, r *http.Request, err error) {
-	var e *Error
-	if !errors.As(err, &e) {
-		id := sdk.RequestIDFrom(r.Context())
-		h.log.ErrorContext(r.Context(), "request failed", "request_id", id, "method", r.Method, "path", r.URL.Path, "error", err)
-		writeJSON(w, http.StatusInternalServerError, map[string]errorBody{"error": {
-			Code: EInternal, Message: fmt.Sprintf("internal error (request %s)", id), RequestID: id,
-		}})
-		return
-	}
-	status := errorStatus[e.Code]
-	if e.Malformed {
-		status = http.StatusBadRequest
-	}
-	writeJSON(w, status, map[string]errorBody{"error": {Code: e.Code, Message: e.Message, Fields: e.Fields}})
-}
-
-func writeJSON(w http.ResponseWriter, status int, v any) {
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(v)
+	sdk.WriteError(w, r, h.log, err)
 }

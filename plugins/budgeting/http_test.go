@@ -3,17 +3,15 @@ package budgeting
 import (
 	"bytes"
 	"encoding/json"
-	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"sort"
-	"strconv"
 	"strings"
 	"testing"
 
 	"github.com/kvarter/kvarter/sdk"
+	"github.com/kvarter/kvarter/sdk/openapi"
 	"github.com/kvarter/kvarter/sdk/store"
 )
 
@@ -68,7 +66,7 @@ func (a *apiClient) do(user, method, path string, body any, out any) (int, []byt
 	}
 	defer resp.Body.Close()
 	data, _ := io.ReadAll(resp.Body)
-	if err := checkResponse(a.paths, method, path, resp.StatusCode, resp.Header.Get("Content-Type"), data); err != nil {
+	if err := openapi.CheckResponse(map[string]any{"paths": a.paths}, method, path, resp.StatusCode, data); err != nil {
 		a.t.Error(err)
 	}
 	if out != nil && resp.StatusCode < 300 {
@@ -155,7 +153,10 @@ func TestHandler_Cycle(t *testing.T) {
 			} {
 				data := api.want(tc.status, "alice", "POST", ballots, tc.body, nil)
 				var e struct {
-					Error errorBody `json:"error"`
+					Error struct {
+						Message string            `json:"message"`
+						Fields  map[string]string `json:"fields"`
+					} `json:"error"`
 				}
 				_ = json.Unmarshal(data, &e)
 				if e.Error.Fields["rule"] != tc.rule || !strings.Contains(e.Error.Message, tc.rule) {
@@ -230,161 +231,6 @@ func TestHandler_Import(t *testing.T) {
 		export := api.want(200, "", "GET", base+"/cycles/"+cy.ID+"/export.pb", nil, nil)
 		checkRetally(t, export, &res)
 	})
-}
-
-// checkResponse validates a response against the plugin's OpenAPI paths: the route,
-// method and status must be documented and a JSON body must match its schema. It
-// follows the core's httpapi.CheckResponse (which the plugin cannot import), plus
-// text/plain bodies such as export.pb.
-func checkResponse(paths map[string]any, method, path string, status int, ctype string, body []byte) error {
-	path, _, _ = strings.Cut(path, "?")
-	item := matchPath(paths, path)
-	if item == nil {
-		return fmt.Errorf("openapi: %s %s is not documented", method, path)
-	}
-	op, ok := item[strings.ToLower(method)].(map[string]any)
-	if !ok {
-		return fmt.Errorf("openapi: %s %s is not documented", method, path)
-	}
-	resp, ok := op["responses"].(map[string]any)[strconv.Itoa(status)].(map[string]any)
-	if !ok {
-		return fmt.Errorf("openapi: %s %s answered %d, which is not documented", method, path, status)
-	}
-	content, _ := resp["content"].(map[string]any)
-	if strings.HasPrefix(ctype, "text/plain") {
-		if content["text/plain"] == nil {
-			return fmt.Errorf("openapi: %s %s %d: text/plain not documented", method, path, status)
-		}
-		return nil
-	}
-	media, _ := content["application/json"].(map[string]any)
-	if media == nil {
-		return fmt.Errorf("openapi: %s %s %d: application/json not documented", method, path, status)
-	}
-	var v any
-	if err := json.Unmarshal(body, &v); err != nil {
-		return fmt.Errorf("openapi: %s %s %d: body is not JSON: %v", method, path, status, err)
-	}
-	sch, _ := media["schema"].(map[string]any)
-	if err := validate(v, sch, "$"); err != nil {
-		return fmt.Errorf("openapi: %s %s %d: %w", method, path, status, err)
-	}
-	return nil
-}
-
-func matchPath(paths map[string]any, path string) map[string]any {
-	segs := strings.Split(path, "/")
-	best, bestScore := "", -1
-	for tmpl := range paths {
-		tsegs := strings.Split(tmpl, "/")
-		if len(tsegs) != len(segs) {
-			continue
-		}
-		score := 0
-		for i, ts := range tsegs {
-			if strings.HasPrefix(ts, "{") {
-				continue
-			}
-			if ts != segs[i] {
-				score = -1
-				break
-			}
-			score++
-		}
-		if score > bestScore {
-			best, bestScore = tmpl, score
-		}
-	}
-	if bestScore < 0 {
-		return nil
-	}
-	item, _ := paths[best].(map[string]any)
-	return item
-}
-
-func validate(v any, sch map[string]any, at string) error {
-	if v == nil {
-		if sch["nullable"] == true {
-			return nil
-		}
-		return fmt.Errorf("%s: null is not allowed", at)
-	}
-	switch sch["type"] {
-	case "object":
-		m, ok := v.(map[string]any)
-		if !ok {
-			return fmt.Errorf("%s: want an object, got %T", at, v)
-		}
-		props, _ := sch["properties"].(map[string]any)
-		req, _ := sch["required"].([]any)
-		for _, k := range req {
-			if _, ok := m[k.(string)]; !ok {
-				return fmt.Errorf("%s: missing required %q", at, k)
-			}
-		}
-		keys := make([]string, 0, len(m))
-		for k := range m {
-			keys = append(keys, k)
-		}
-		sort.Strings(keys)
-		for _, k := range keys {
-			if ps, ok := props[k].(map[string]any); ok {
-				if err := validate(m[k], ps, at+"."+k); err != nil {
-					return err
-				}
-				continue
-			}
-			switch ap := sch["additionalProperties"].(type) {
-			case bool:
-				if !ap {
-					return fmt.Errorf("%s: undocumented property %q", at, k)
-				}
-			case map[string]any:
-				if err := validate(m[k], ap, at+"."+k); err != nil {
-					return err
-				}
-			}
-		}
-	case "array":
-		a, ok := v.([]any)
-		if !ok {
-			return fmt.Errorf("%s: want an array, got %T", at, v)
-		}
-		items, _ := sch["items"].(map[string]any)
-		for i, e := range a {
-			if err := validate(e, items, fmt.Sprintf("%s[%d]", at, i)); err != nil {
-				return err
-			}
-		}
-	case "string":
-		s, ok := v.(string)
-		if !ok {
-			return fmt.Errorf("%s: want a string, got %T", at, v)
-		}
-		if enum, ok := sch["enum"].([]any); ok {
-			found := false
-			for _, e := range enum {
-				found = found || e == s
-			}
-			if !found {
-				return fmt.Errorf("%s: %q is not one of %v", at, s, enum)
-			}
-		}
-	case "integer":
-		f, ok := v.(float64)
-		if !ok || f != float64(int64(f)) {
-			return fmt.Errorf("%s: want an integer, got %v", at, v)
-		}
-	case "number":
-		if _, ok := v.(float64); !ok {
-			return fmt.Errorf("%s: want a number, got %T", at, v)
-		}
-	case "boolean":
-		if _, ok := v.(bool); !ok {
-			return fmt.Errorf("%s: want a boolean, got %T", at, v)
-		}
-	}
-	return nil
 }
 
 // TestPlugin_Manifest checks that every route is documented and every permission a

@@ -3,6 +3,8 @@ package budgeting
 import (
 	"encoding/json"
 	"strings"
+
+	"github.com/kvarter/kvarter/sdk"
 )
 
 // The OpenAPI "paths" object is built in Go from small helpers, like the core's, so a
@@ -47,7 +49,7 @@ func phaseEnum() schema {
 
 var (
 	errorSchema = obj(map[string]any{"error": obj(map[string]any{
-		"code":       enum(EInvalid, EUnauthenticated, EForbidden, ENotFound, EConflict, EInternal),
+		"code":       enum(sdk.CodeInvalid, sdk.CodeUnauthenticated, sdk.CodeForbidden, sdk.CodeNotFound, sdk.CodeConflict, sdk.CodeInternal),
 		"message":    str(),
 		"fields":     mapOf(str()),
 		"request_id": str(),

@@ -14,6 +14,7 @@ import (
 
 	"github.com/kvarter/kvarter/sdk"
 	"github.com/kvarter/kvarter/sdk/hostside"
+	"github.com/kvarter/kvarter/sdk/sdktest"
 )
 
 // TestProcess_Cycle runs the plugin as its own executable over the real plugin
@@ -33,7 +34,7 @@ func TestProcess_Cycle(t *testing.T) {
 	if err := build.Run(); err != nil {
 		t.Fatal(err)
 	}
-	eachConfig(t, func(t *testing.T, cfg sdk.StoreConfig) {
+	sdktest.EachStore(t, func(t *testing.T, cfg sdk.StoreConfig) {
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 		defer cancel()
 		host := newFakeHost()
@@ -156,21 +157,5 @@ func TestProcess_Cycle(t *testing.T) {
 		if len(types) != 5 || types[3] != EventResultsPublished || types[4] != EventProjectUpdated {
 			t.Errorf("events %v", types)
 		}
-	})
-}
-
-// eachConfig runs fn with a fresh SQLite store config, and with a throwaway PostgreSQL
-// schema when KVARTER_TEST_DATABASE_URL is set; the plugin process opens it itself.
-func eachConfig(t *testing.T, fn func(t *testing.T, cfg sdk.StoreConfig)) {
-	t.Helper()
-	t.Run("sqlite", func(t *testing.T) {
-		fn(t, sdk.StoreConfig{Dialect: sdk.DialectSQLite, DSN: "file:" + filepath.Join(t.TempDir(), "b.db")})
-	})
-	t.Run("postgres", func(t *testing.T) {
-		cfg, ok := pgConfig(t)
-		if !ok {
-			t.Skip("KVARTER_TEST_DATABASE_URL not set")
-		}
-		fn(t, cfg)
 	})
 }

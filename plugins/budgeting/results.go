@@ -98,41 +98,41 @@ func (in TallyInput) options(c *Cycle, unit int64) (tally.Options, error) {
 	case string(tally.MES):
 		o.Rule, o.Completion = tally.MES, tally.CompletionAdd1
 	default:
-		return o, invalid("rule", "must be greedy, greedy-no-skip, greedy-threshold or mes")
+		return o, sdk.InvalidField("rule", "must be greedy, greedy-no-skip, greedy-threshold or mes")
 	}
 	if o.Rule == tally.MES && c.Ballot.Type != BallotApproval {
-		return o, invalid("rule", "the Method of Equal Shares needs approval ballots; this cycle has %s ballots", c.Ballot.Type)
+		return o, sdk.InvalidField("rule", fmt.Sprintf("the Method of Equal Shares needs approval ballots; this cycle has %s ballots", c.Ballot.Type))
 	}
 	if in.Completion != "" {
 		if o.Rule != tally.MES {
-			return o, invalid("completion", "applies to rule mes only")
+			return o, sdk.InvalidField("completion", "applies to rule mes only")
 		}
 		switch cp := tally.Completion(in.Completion); cp {
 		case tally.CompletionNone, tally.CompletionAdd1, tally.CompletionAdd1U:
 			o.Completion = cp
 		default:
-			return o, invalid("completion", "must be none, add1 or add1u")
+			return o, sdk.InvalidField("completion", "must be none, add1 or add1u")
 		}
 	}
 	if (in.NoExhaustiveStop || in.Increment != 0) && o.Rule != tally.MES {
-		return o, invalid("increment", "no_exhaustive_stop and increment apply to rule mes only")
+		return o, sdk.InvalidField("increment", "no_exhaustive_stop and increment apply to rule mes only")
 	}
 	o.NoExhaustiveStop = in.NoExhaustiveStop
 	o.Increment = 1
 	if in.Increment != 0 {
 		if in.Increment < 0 || in.Increment%unit != 0 {
-			return o, invalid("increment", "must be a positive multiple of %d minor units", unit)
+			return o, sdk.InvalidField("increment", fmt.Sprintf("must be a positive multiple of %d minor units", unit))
 		}
 		o.Increment = in.Increment / unit
 	}
 	if in.Threshold != 0 && o.Rule != tally.GreedyThreshold {
-		return o, invalid("threshold", "applies to rule greedy-threshold only")
+		return o, sdk.InvalidField("threshold", "applies to rule greedy-threshold only")
 	}
 	o.Threshold = in.Threshold
 	if in.TieBreak != nil {
 		chain, err := tally.ParseTieBreak(*in.TieBreak)
 		if err != nil {
-			return o, invalid("tie_break", "%v", err)
+			return o, sdk.InvalidField("tie_break", err.Error())
 		}
 		o.TieBreak = chain
 	}
@@ -217,7 +217,7 @@ func (s *Service) Tally(ctx context.Context, pr sdk.Principal, cycleID string, i
 		return nil, err
 	}
 	if c.Phase != PhaseResults {
-		return nil, errorf(EConflict, "results are tallied in the results phase; the cycle is in %s", c.Phase)
+		return nil, sdk.Errorf(sdk.CodeConflict, "results are tallied in the results phase; the cycle is in %s", c.Phase)
 	}
 	var res *Result
 	err = inTx(ctx, s.db, func(tx *sqlx.Tx) error {
@@ -238,7 +238,7 @@ func (s *Service) Tally(ctx context.Context, pr sdk.Principal, cycleID string, i
 			return err
 		}
 		if !ok {
-			return errorf(EConflict, "results for cycle %s are already published", c.ID)
+			return sdk.Errorf(sdk.CodeConflict, "results for cycle %s are already published", c.ID)
 		}
 		for _, id := range res.Winners {
 			if _, err := exec(ctx, tx, `UPDATE proposals SET implementation = ?, updated_at = ? WHERE id = ?`,
@@ -263,7 +263,7 @@ func (s *Service) count(c *Cycle, e *election, o tally.Options) (*Result, error)
 	tr, err := tally.Tally(e.Election, o)
 	if err != nil {
 		if errors.Is(err, tally.ErrInvalid) {
-			return nil, invalid("rule", "%v", err)
+			return nil, sdk.InvalidField("rule", err.Error())
 		}
 		return nil, fmt.Errorf("tally cycle %s: %w", c.ID, err)
 	}
@@ -381,7 +381,7 @@ func (s *Service) Export(ctx context.Context, cycleID string, w io.Writer) error
 	}
 	res, err := findResult(ctx, s.db, cycleID)
 	if err != nil {
-		return errorf(EConflict, "ballots are exported once results are published")
+		return sdk.Errorf(sdk.CodeConflict, "ballots are exported once results are published")
 	}
 	e, err := loadElection(ctx, s.db, c)
 	if err != nil {
@@ -469,19 +469,19 @@ func (s *Service) Import(ctx context.Context, pr sdk.Principal, cycleID string, 
 		return nil, err
 	}
 	if !c.Simulation {
-		return nil, errorf(EConflict, "only simulation cycles take imported ballots")
+		return nil, sdk.Errorf(sdk.CodeConflict, "only simulation cycles take imported ballots")
 	}
 	if c.Phase != PhaseIdeas {
-		return nil, errorf(EConflict, "import into a new cycle; this one is in %s", c.Phase)
+		return nil, sdk.Errorf(sdk.CodeConflict, "import into a new cycle; this one is in %s", c.Phase)
 	}
 	inst, err := pabulib.Parse(bytes.NewReader(data))
 	if err != nil {
 		var pe *pabulib.ParseError
 		if errors.As(err, &pe) {
-			return nil, &Error{Code: EInvalid, Message: "malformed .pb file: " + pe.Error(),
+			return nil, &sdk.Error{Code: sdk.CodeInvalid, Message: "malformed .pb file: " + pe.Error(),
 				Fields: map[string]string{"file": pe.Msg, "line": strconv.Itoa(pe.Line)}}
 		}
-		return nil, invalid("file", "%v", err)
+		return nil, sdk.InvalidField("file", err.Error())
 	}
 	want := c.Ballot.Type
 	got := inst.VoteType
@@ -489,7 +489,7 @@ func (s *Service) Import(ctx context.Context, pr sdk.Principal, cycleID string, 
 		got = pabulib.VoteApproval
 	}
 	if got != want {
-		return nil, invalid("file", "the file has %s votes; the cycle takes %s ballots", inst.VoteType, want)
+		return nil, sdk.InvalidField("file", fmt.Sprintf("the file has %s votes; the cycle takes %s ballots", inst.VoteType, want))
 	}
 	f := minorPerMajor(c.Currency)
 	now := s.now()
@@ -499,7 +499,7 @@ func (s *Service) Import(ctx context.Context, pr sdk.Principal, cycleID string, 
 			if err != nil {
 				return err
 			}
-			return errorf(EConflict, "the cycle already has proposals")
+			return sdk.Errorf(sdk.CodeConflict, "the cycle already has proposals")
 		}
 		if err := setCycleBudget(ctx, tx, c.ID, inst.Budget*f, now); err != nil {
 			return err
@@ -527,7 +527,7 @@ func (s *Service) Import(ctx context.Context, pr sdk.Principal, cycleID string, 
 			for j, pid := range v.Projects {
 				id, ok := sum.ProjectIDs[pid]
 				if !ok {
-					return invalid("file", "vote %d names unknown project %q", i+1, pid)
+					return sdk.InvalidField("file", fmt.Sprintf("vote %d names unknown project %q", i+1, pid))
 				}
 				if want == BallotCumulative {
 					if b.Points == nil {

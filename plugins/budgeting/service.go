@@ -63,14 +63,14 @@ func (c *Cycle) nbh() string { return "nbh:" + c.NeighbourhoodID }
 // the Principal, is asked so that grants a city admin changed are honoured.
 func (s *Service) can(ctx context.Context, pr sdk.Principal, perm, domain string) error {
 	if !pr.Authenticated() {
-		return errorf(EUnauthenticated, "sign in first")
+		return sdk.Errorf(sdk.CodeUnauthenticated, "sign in first")
 	}
 	ok, err := s.host.Can(ctx, pr.UserID, perm, domain)
 	if err != nil {
 		return fmt.Errorf("can %s %s: %w", perm, domain, err)
 	}
 	if !ok {
-		return errorf(EForbidden, "you need %s in %s", perm, domain)
+		return sdk.Errorf(sdk.CodeForbidden, "you need %s in %s", perm, domain)
 	}
 	return nil
 }
@@ -79,10 +79,10 @@ func (s *Service) can(ctx context.Context, pr sdk.Principal, perm, domain string
 // perm there: a city-wide grant alone does not make someone a resident.
 func (s *Service) resident(ctx context.Context, pr sdk.Principal, c *Cycle, perm string) error {
 	if !pr.Authenticated() {
-		return errorf(EUnauthenticated, "sign in first")
+		return sdk.Errorf(sdk.CodeUnauthenticated, "sign in first")
 	}
 	if !slices.Contains(pr.Neighbourhoods, c.NeighbourhoodID) {
-		return errorf(EForbidden, "only verified residents of neighbourhood %s may do this", c.NeighbourhoodID)
+		return sdk.Errorf(sdk.CodeForbidden, "only verified residents of neighbourhood %s may do this", c.NeighbourhoodID)
 	}
 	return s.can(ctx, pr, perm, c.nbh())
 }
@@ -118,33 +118,33 @@ type CreateCycleInput struct {
 // CreateCycle opens a cycle in the ideas phase.
 func (s *Service) CreateCycle(ctx context.Context, pr sdk.Principal, in CreateCycleInput) (*Cycle, error) {
 	if in.NeighbourhoodID == "" {
-		return nil, invalid("neighbourhood_id", "required")
+		return nil, sdk.InvalidField("neighbourhood_id", "required")
 	}
 	if err := s.can(ctx, pr, PermCycleManage, "nbh:"+in.NeighbourhoodID); err != nil {
 		return nil, err
 	}
 	in.Name = strings.TrimSpace(in.Name)
 	if in.Name == "" {
-		return nil, invalid("name", "required")
+		return nil, sdk.InvalidField("name", "required")
 	}
 	if in.Budget <= 0 {
-		return nil, invalid("budget", "must be a positive number of minor units")
+		return nil, sdk.InvalidField("budget", "must be a positive number of minor units")
 	}
 	if !validCurrency(in.Currency) {
-		return nil, invalid("currency", "must be an ISO 4217 code such as EUR")
+		return nil, sdk.InvalidField("currency", "must be an ISO 4217 code such as EUR")
 	}
 	if err := validateRules(&in.Ballot); err != nil {
 		return nil, err
 	}
 	if in.SupportTopN < 0 {
-		return nil, invalid("support_top_n", "must not be negative")
+		return nil, sdk.InvalidField("support_top_n", "must not be negative")
 	}
 	nbhs, err := s.host.Neighbourhoods(ctx, []string{in.NeighbourhoodID})
 	if err != nil {
 		return nil, fmt.Errorf("look up neighbourhood: %w", err)
 	}
 	if len(nbhs) == 0 {
-		return nil, invalid("neighbourhood_id", "no such neighbourhood")
+		return nil, sdk.InvalidField("neighbourhood_id", "no such neighbourhood")
 	}
 	now := s.now()
 	c := &Cycle{
@@ -160,20 +160,20 @@ func (s *Service) CreateCycle(ctx context.Context, pr sdk.Principal, in CreateCy
 			continue
 		}
 		if t.Before(last) {
-			return nil, invalid("phases."+string(p), "phases must start in order")
+			return nil, sdk.InvalidField("phases."+string(p), "phases must start in order")
 		}
 		last = *t
 		c.Schedule[p] = t.UTC()
 	}
 	for p := range in.Phases {
 		if p.index() < 0 {
-			return nil, invalid("phases", "unknown phase %q", p)
+			return nil, sdk.InvalidField("phases", fmt.Sprintf("unknown phase %q", p))
 		}
 	}
 	err = inTx(ctx, s.db, func(tx *sqlx.Tx) error {
 		if c.ParentID != "" {
 			if _, err := findCycle(ctx, tx, c.ParentID); err != nil {
-				return invalid("parent_id", "no such cycle")
+				return sdk.InvalidField("parent_id", "no such cycle")
 			}
 		}
 		return insertCycle(ctx, tx, c, c.nextAt())
@@ -226,7 +226,7 @@ func pageLimit(n int) int {
 // SetPhase moves a cycle forward by hand (an officer closing voting early, say).
 func (s *Service) SetPhase(ctx context.Context, pr sdk.Principal, id string, to Phase) (*Cycle, error) {
 	if to.index() < 0 {
-		return nil, invalid("phase", "must be one of ideas, support, review, voting, results, implementation")
+		return nil, sdk.InvalidField("phase", "must be one of ideas, support, review, voting, results, implementation")
 	}
 	c, err := findCycle(ctx, s.db, id)
 	if err != nil {
@@ -236,7 +236,7 @@ func (s *Service) SetPhase(ctx context.Context, pr sdk.Principal, id string, to 
 		return nil, err
 	}
 	if to.index() <= c.Phase.index() {
-		return nil, errorf(EConflict, "cycle is in %s; phases only move forward", c.Phase)
+		return nil, sdk.Errorf(sdk.CodeConflict, "cycle is in %s; phases only move forward", c.Phase)
 	}
 	if err := s.move(ctx, c, to); err != nil {
 		return nil, err
@@ -256,7 +256,7 @@ func (s *Service) move(ctx context.Context, c *Cycle, to Phase) error {
 			return err
 		}
 		if !ok {
-			return errorf(EConflict, "cycle %s changed phase meanwhile", c.ID)
+			return sdk.Errorf(sdk.CodeConflict, "cycle %s changed phase meanwhile", c.ID)
 		}
 		if from == PhaseSupport && c.SupportTopN > 0 {
 			return shortlist(ctx, tx, c, now)
@@ -318,7 +318,7 @@ func (s *Service) Tick(ctx context.Context) (moved int, err error) {
 			continue
 		}
 		if err := s.move(ctx, c, to); err != nil {
-			if ErrorCode(err) == EConflict {
+			if ErrorCode(err) == sdk.CodeConflict {
 				continue // another node moved it
 			}
 			return moved, err
@@ -340,13 +340,13 @@ type ProposalInput struct {
 func (in *ProposalInput) validate() error {
 	in.Title = strings.TrimSpace(in.Title)
 	if in.Title == "" {
-		return invalid("title", "required")
+		return sdk.InvalidField("title", "required")
 	}
 	if len(in.Title) > 200 {
-		return invalid("title", "at most 200 characters")
+		return sdk.InvalidField("title", "at most 200 characters")
 	}
 	if in.Cost < 0 {
-		return invalid("cost", "must not be negative")
+		return sdk.InvalidField("cost", "must not be negative")
 	}
 	return nil
 }
@@ -358,7 +358,7 @@ func (s *Service) SubmitProposal(ctx context.Context, pr sdk.Principal, cycleID 
 		return nil, err
 	}
 	if !pr.Authenticated() {
-		return nil, errorf(EUnauthenticated, "sign in first")
+		return nil, sdk.Errorf(sdk.CodeUnauthenticated, "sign in first")
 	}
 	if !s.settings.ProposalsOpen {
 		if err := s.resident(ctx, pr, c, PermProposalSubmit); err != nil {
@@ -366,7 +366,7 @@ func (s *Service) SubmitProposal(ctx context.Context, pr sdk.Principal, cycleID 
 		}
 	}
 	if c.Phase != PhaseIdeas {
-		return nil, errorf(EConflict, "proposals are accepted in the ideas phase; the cycle is in %s", c.Phase)
+		return nil, sdk.Errorf(sdk.CodeConflict, "proposals are accepted in the ideas phase; the cycle is in %s", c.Phase)
 	}
 	if err := in.validate(); err != nil {
 		return nil, err
@@ -394,13 +394,13 @@ func (s *Service) EditProposal(ctx context.Context, pr sdk.Principal, cycleID, i
 		return nil, err
 	}
 	if !pr.Authenticated() {
-		return nil, errorf(EUnauthenticated, "sign in first")
+		return nil, sdk.Errorf(sdk.CodeUnauthenticated, "sign in first")
 	}
 	if p.AuthorID != pr.UserID {
-		return nil, errorf(EForbidden, "only the author may edit a proposal")
+		return nil, sdk.Errorf(sdk.CodeForbidden, "only the author may edit a proposal")
 	}
 	if c.Phase != PhaseIdeas && c.Phase != PhaseSupport {
-		return nil, errorf(EConflict, "proposals can be edited until review; the cycle is in %s", c.Phase)
+		return nil, sdk.Errorf(sdk.CodeConflict, "proposals can be edited until review; the cycle is in %s", c.Phase)
 	}
 	if err := in.validate(); err != nil {
 		return nil, err
@@ -453,14 +453,14 @@ func (s *Service) Support(ctx context.Context, pr sdk.Principal, cycleID, id str
 		return nil, err
 	}
 	if c.Phase != PhaseSupport {
-		return nil, errorf(EConflict, "ideas are supported in the support phase; the cycle is in %s", c.Phase)
+		return nil, sdk.Errorf(sdk.CodeConflict, "ideas are supported in the support phase; the cycle is in %s", c.Phase)
 	}
 	p, err := findProposal(ctx, s.db, cycleID, id)
 	if err != nil {
 		return nil, err
 	}
 	if p.Status != StatusSubmitted {
-		return nil, errorf(EConflict, "proposal is %s", p.Status)
+		return nil, sdk.Errorf(sdk.CodeConflict, "proposal is %s", p.Status)
 	}
 	if err := insertSupport(ctx, s.db, id, pr.UserID); err != nil {
 		return nil, err
@@ -488,7 +488,7 @@ func (s *Service) Review(ctx context.Context, pr sdk.Principal, cycleID, id stri
 		return nil, err
 	}
 	if c.Phase != PhaseReview {
-		return nil, errorf(EConflict, "proposals are reviewed in the review phase; the cycle is in %s", c.Phase)
+		return nil, sdk.Errorf(sdk.CodeConflict, "proposals are reviewed in the review phase; the cycle is in %s", c.Phase)
 	}
 	var out *Proposal
 	err = inTx(ctx, s.db, func(tx *sqlx.Tx) error {
@@ -497,32 +497,32 @@ func (s *Service) Review(ctx context.Context, pr sdk.Principal, cycleID, id stri
 			return err
 		}
 		if p.Status == StatusNotShortlisted || p.Status == StatusMerged {
-			return errorf(EConflict, "proposal is %s", p.Status)
+			return sdk.Errorf(sdk.CodeConflict, "proposal is %s", p.Status)
 		}
 		p.Reason, p.MergedInto, p.FinalCost = "", "", 0
 		switch {
 		case in.DuplicateOf != "":
 			if in.DuplicateOf == id {
-				return invalid("duplicate_of", "a proposal cannot duplicate itself")
+				return sdk.InvalidField("duplicate_of", "a proposal cannot duplicate itself")
 			}
 			target, err := findProposal(ctx, tx, cycleID, in.DuplicateOf)
 			if err != nil {
-				return invalid("duplicate_of", "no such proposal in this cycle")
+				return sdk.InvalidField("duplicate_of", "no such proposal in this cycle")
 			}
 			if target.Status == StatusMerged || target.Status == StatusNotShortlisted {
-				return invalid("duplicate_of", "cannot merge into a proposal that is %s", target.Status)
+				return sdk.InvalidField("duplicate_of", fmt.Sprintf("cannot merge into a proposal that is %s", target.Status))
 			}
 			p.Status, p.MergedInto = StatusMerged, target.ID
 		case in.Feasible == nil:
-			return invalid("feasible", "required (or duplicate_of)")
+			return sdk.InvalidField("feasible", "required (or duplicate_of)")
 		case *in.Feasible:
 			if in.Cost == nil || *in.Cost < 0 {
-				return invalid("cost", "a feasible proposal needs a final cost of 0 or more")
+				return sdk.InvalidField("cost", "a feasible proposal needs a final cost of 0 or more")
 			}
 			p.Status, p.FinalCost = StatusFeasible, *in.Cost
 		default:
 			if strings.TrimSpace(in.Reason) == "" {
-				return invalid("reason", "an infeasible proposal needs a public reason")
+				return sdk.InvalidField("reason", "an infeasible proposal needs a public reason")
 			}
 			p.Status, p.Reason = StatusInfeasible, strings.TrimSpace(in.Reason)
 		}
@@ -648,10 +648,10 @@ func withRouteChecked(ctx context.Context, perm string) context.Context {
 // neighbourhood) is asked about through the host as before.
 func (s *Service) voter(ctx context.Context, pr sdk.Principal, c *Cycle) error {
 	if !pr.Authenticated() {
-		return errorf(EUnauthenticated, "sign in first")
+		return sdk.Errorf(sdk.CodeUnauthenticated, "sign in first")
 	}
 	if !slices.Contains(pr.Neighbourhoods, c.NeighbourhoodID) {
-		return errorf(EForbidden, "only verified residents of neighbourhood %s may do this", c.NeighbourhoodID)
+		return sdk.Errorf(sdk.CodeForbidden, "only verified residents of neighbourhood %s may do this", c.NeighbourhoodID)
 	}
 	if perm, _ := ctx.Value(routeCheckedKey{}).(string); perm == PermBallotCast && len(pr.Roles) == 1 && len(pr.Roles[c.nbh()]) > 0 {
 		return nil
@@ -671,10 +671,10 @@ func (s *Service) CastBallot(ctx context.Context, pr sdk.Principal, cycleID stri
 		return nil, err
 	}
 	if c.Simulation {
-		return nil, errorf(EConflict, "this is a simulation cycle; it takes imported ballots only")
+		return nil, sdk.Errorf(sdk.CodeConflict, "this is a simulation cycle; it takes imported ballots only")
 	}
 	if c.Phase != PhaseVoting {
-		return nil, errorf(EConflict, "ballots are cast in the voting phase; the cycle is in %s", c.Phase)
+		return nil, sdk.Errorf(sdk.CodeConflict, "ballots are cast in the voting phase; the cycle is in %s", c.Phase)
 	}
 	if s.settings.MinAge > 0 && !in.AgeConfirmed {
 		return nil, ruleError("min_age", "age_confirmed", "voters must be at least %d; confirm with age_confirmed", s.settings.MinAge)
@@ -695,7 +695,7 @@ func (s *Service) CastBallot(ctx context.Context, pr sdk.Principal, cycleID stri
 		case err != nil:
 			return nil, err
 		case !open:
-			return nil, errorf(EConflict, "voting closed")
+			return nil, sdk.Errorf(sdk.CodeConflict, "voting closed")
 		case inserted:
 			rc.ReplaceToken = token
 			return rc, nil
@@ -714,18 +714,18 @@ func (s *Service) CastBallot(ctx context.Context, pr sdk.Principal, cycleID stri
 			return fmt.Errorf("re-read phase: %w", err)
 		}
 		if Phase(phase) != PhaseVoting {
-			return errorf(EConflict, "voting closed")
+			return sdk.Errorf(sdk.CodeConflict, "voting closed")
 		}
 		if !first {
 			if !s.settings.BallotReplaceable || in.ReplaceToken == "" {
-				return errorf(EConflict, "you have already voted in this cycle")
+				return sdk.Errorf(sdk.CodeConflict, "you have already voted in this cycle")
 			}
 			ok, err := replaceBallot(ctx, tx, cycleID, hashToken(in.ReplaceToken), b)
 			if err != nil {
 				return err
 			}
 			if !ok {
-				return errorf(EForbidden, "replace_token does not match a ballot of this cycle")
+				return sdk.Errorf(sdk.CodeForbidden, "replace_token does not match a ballot of this cycle")
 			}
 			rc.Replaced = true
 			return nil
@@ -762,13 +762,13 @@ func (s *Service) EnterPaperBallots(ctx context.Context, pr sdk.Principal, cycle
 		return 0, err
 	}
 	if c.Simulation {
-		return 0, errorf(EConflict, "this is a simulation cycle; it takes imported ballots only")
+		return 0, sdk.Errorf(sdk.CodeConflict, "this is a simulation cycle; it takes imported ballots only")
 	}
 	if c.Phase != PhaseVoting && c.Phase != PhaseResults {
-		return 0, errorf(EConflict, "paper ballots are entered during voting or before results; the cycle is in %s", c.Phase)
+		return 0, sdk.Errorf(sdk.CodeConflict, "paper ballots are entered during voting or before results; the cycle is in %s", c.Phase)
 	}
 	if len(ballots) == 0 {
-		return 0, invalid("ballots", "at least one ballot")
+		return 0, sdk.InvalidField("ballots", "at least one ballot")
 	}
 	projects, err := ballotCosts(ctx, s.db, cycleID)
 	if err != nil {
@@ -777,7 +777,7 @@ func (s *Service) EnterPaperBallots(ctx context.Context, pr sdk.Principal, cycle
 	clean := make([]Ballot, len(ballots))
 	for i, b := range ballots {
 		if clean[i], err = validateBallot(c.Ballot, b, projects); err != nil {
-			e := err.(*Error)
+			e := err.(*sdk.Error)
 			e.Message = fmt.Sprintf("ballot %d: %s", i, e.Message)
 			e.Fields["index"] = fmt.Sprint(i)
 			return 0, e
@@ -785,7 +785,7 @@ func (s *Service) EnterPaperBallots(ctx context.Context, pr sdk.Principal, cycle
 	}
 	err = inTx(ctx, s.db, func(tx *sqlx.Tx) error {
 		if _, err := findResult(ctx, tx, cycleID); err == nil {
-			return errorf(EConflict, "results are already published")
+			return sdk.Errorf(sdk.CodeConflict, "results are already published")
 		}
 		for _, b := range clean {
 			if err := insertBallot(ctx, tx, cycleID, uuid.NewString(), true, false, "", b); err != nil {
@@ -841,10 +841,10 @@ func (s *Service) UpdateImplementation(ctx context.Context, pr sdk.Principal, cy
 	}
 	next, ok := implOrder[in.Status]
 	if !ok {
-		return nil, invalid("status", "must be planned, in_progress or done")
+		return nil, sdk.InvalidField("status", "must be planned, in_progress or done")
 	}
 	if c.Phase != PhaseResults && c.Phase != PhaseImplementation {
-		return nil, errorf(EConflict, "implementation is reported after results; the cycle is in %s", c.Phase)
+		return nil, sdk.Errorf(sdk.CodeConflict, "implementation is reported after results; the cycle is in %s", c.Phase)
 	}
 	now := s.now()
 	err = inTx(ctx, s.db, func(tx *sqlx.Tx) error {
@@ -853,10 +853,10 @@ func (s *Service) UpdateImplementation(ctx context.Context, pr sdk.Principal, cy
 			return err
 		}
 		if p.Implementation == "" {
-			return errorf(EConflict, "proposal %s was not selected", id)
+			return sdk.Errorf(sdk.CodeConflict, "proposal %s was not selected", id)
 		}
 		if next < implOrder[p.Implementation] {
-			return invalid("status", "cannot go back from %s to %s", p.Implementation, in.Status)
+			return sdk.InvalidField("status", fmt.Sprintf("cannot go back from %s to %s", p.Implementation, in.Status))
 		}
 		p.Implementation, p.UpdatedAt = in.Status, now
 		if err := updateProposal(ctx, tx, p); err != nil {

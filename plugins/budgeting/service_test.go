@@ -31,9 +31,9 @@ func TestService_FullCycle(t *testing.T) {
 
 		t.Run("Proposals", func(t *testing.T) {
 			_, err := f.svc.SubmitProposal(f.ctx, alice, c.ID, ProposalInput{Title: "Bad", Cost: -1})
-			wantCode(t, err, EInvalid)
+			wantCode(t, err, sdk.CodeInvalid)
 			_, err = f.svc.SubmitProposal(f.ctx, f.host.add(resident("bob", "n2")), c.ID, ProposalInput{Title: "Elsewhere", Cost: 1})
-			wantCode(t, err, EForbidden)
+			wantCode(t, err, sdk.CodeForbidden)
 		})
 		var ids []string
 		for i, cost := range []int64{60_000_00, 50_000_00, 30_000_00, 10_000_00} {
@@ -47,7 +47,7 @@ func TestService_FullCycle(t *testing.T) {
 		must(f.svc.SetPhase(f.ctx, off, c.ID, PhaseReview))(t)
 		t.Run("EditAfterReviewStarts", func(t *testing.T) {
 			_, err := f.svc.EditProposal(f.ctx, alice, c.ID, ids[0], ProposalInput{Title: "Late", Cost: 1})
-			wantCode(t, err, EConflict)
+			wantCode(t, err, sdk.CodeConflict)
 		})
 		yes, no := true, false
 		cost := func(v int64) *int64 { return &v }
@@ -60,15 +60,15 @@ func TestService_FullCycle(t *testing.T) {
 		}
 		t.Run("ReviewNeedsReason", func(t *testing.T) {
 			_, err := f.svc.Review(f.ctx, off, c.ID, ids[2], ReviewInput{Feasible: &no})
-			wantCode(t, err, EInvalid)
+			wantCode(t, err, sdk.CodeInvalid)
 			_, err = f.svc.Review(f.ctx, alice, c.ID, ids[2], ReviewInput{Feasible: &yes, Cost: cost(1)})
-			wantCode(t, err, EForbidden)
+			wantCode(t, err, sdk.CodeForbidden)
 		})
 		must(f.svc.SetPhase(f.ctx, off, c.ID, PhaseVoting))(t)
 
 		t.Run("BallotOnlyFeasible", func(t *testing.T) {
 			_, err := f.svc.CastBallot(f.ctx, alice, c.ID, BallotInput{Ballot: Ballot{Projects: []string{ids[2]}}})
-			wantCode(t, err, EInvalid)
+			wantCode(t, err, sdk.CodeInvalid)
 			if !strings.Contains(err.Error(), RuleKnownProjects) {
 				t.Errorf("error does not name the rule: %v", err)
 			}
@@ -80,7 +80,7 @@ func TestService_FullCycle(t *testing.T) {
 		}
 		must(f.svc.EnterPaperBallots(f.ctx, off, c.ID, []Ballot{{Projects: []string{ids[0]}}}))(t)
 		_, err := f.svc.Tally(f.ctx, off, c.ID, TallyInput{Rule: "greedy"})
-		wantCode(t, err, EConflict) // still voting
+		wantCode(t, err, sdk.CodeConflict) // still voting
 		must(f.svc.SetPhase(f.ctx, off, c.ID, PhaseResults))(t)
 		res := must(f.svc.Tally(f.ctx, off, c.ID, TallyInput{Rule: "greedy"}))(t)
 		if !slices.Equal(res.Winners, []string{ids[0]}) || res.Cost != 60_000_00 || res.Leftover != 40_000_00 {
@@ -93,7 +93,7 @@ func TestService_FullCycle(t *testing.T) {
 			t.Errorf("project 1 %+v", v)
 		}
 		_, err = f.svc.Tally(f.ctx, off, c.ID, TallyInput{})
-		wantCode(t, err, EConflict)
+		wantCode(t, err, sdk.CodeConflict)
 		got := must(f.svc.Results(f.ctx, c.ID))(t)
 		if got.BallotHash != res.BallotHash || !slices.Equal(got.Winners, res.Winners) {
 			t.Errorf("stored result differs: %+v", got)
@@ -101,7 +101,7 @@ func TestService_FullCycle(t *testing.T) {
 
 		t.Run("Implementation", func(t *testing.T) {
 			_, err := f.svc.UpdateImplementation(f.ctx, off, c.ID, ids[1], UpdateInput{Status: ImplInProgress})
-			wantCode(t, err, EConflict) // not selected
+			wantCode(t, err, sdk.CodeConflict) // not selected
 			f.clock.Add(24 * time.Hour)
 			must(f.svc.UpdateImplementation(f.ctx, off, c.ID, ids[0], UpdateInput{Status: ImplInProgress, Note: "Ordered"}))(t)
 			must(f.svc.SetPhase(f.ctx, off, c.ID, PhaseImplementation))(t)
@@ -111,7 +111,7 @@ func TestService_FullCycle(t *testing.T) {
 				t.Errorf("updates %+v", p)
 			}
 			_, err = f.svc.UpdateImplementation(f.ctx, off, c.ID, ids[0], UpdateInput{Status: ImplPlanned})
-			wantCode(t, err, EInvalid)
+			wantCode(t, err, sdk.CodeInvalid)
 		})
 
 		t.Run("ExportRetallies", func(t *testing.T) {
@@ -181,8 +181,8 @@ func TestService_CastBallot(t *testing.T) {
 			} {
 				t.Run(tc.name, func(t *testing.T) {
 					_, err := f.svc.CastBallot(f.ctx, alice, c.ID, BallotInput{Ballot: Ballot{Projects: tc.projects}})
-					wantCode(t, err, EInvalid)
-					if e := err.(*Error); e.Fields["rule"] != tc.rule {
+					wantCode(t, err, sdk.CodeInvalid)
+					if e := err.(*sdk.Error); e.Fields["rule"] != tc.rule {
 						t.Errorf("rule %q, want %q (%v)", e.Fields["rule"], tc.rule, err)
 					}
 				})
@@ -193,9 +193,9 @@ func TestService_CastBallot(t *testing.T) {
 		})
 		t.Run("ErrNotResident", func(t *testing.T) {
 			_, err := f.svc.CastBallot(f.ctx, f.host.add(resident("bob", "n2")), c.ID, BallotInput{Ballot: Ballot{Projects: ids[:2]}})
-			wantCode(t, err, EForbidden)
+			wantCode(t, err, sdk.CodeForbidden)
 			_, err = f.svc.CastBallot(f.ctx, f.host.add(officer("off2", "n1")), c.ID, BallotInput{Ballot: Ballot{Projects: ids[:2]}})
-			wantCode(t, err, EForbidden)
+			wantCode(t, err, sdk.CodeForbidden)
 		})
 		t.Run("OK", func(t *testing.T) {
 			rc := must(f.svc.CastBallot(f.ctx, alice, c.ID, BallotInput{Ballot: Ballot{Projects: ids[:2]}}))(t)
@@ -205,12 +205,12 @@ func TestService_CastBallot(t *testing.T) {
 		})
 		t.Run("ErrTwice", func(t *testing.T) {
 			_, err := f.svc.CastBallot(f.ctx, alice, c.ID, BallotInput{Ballot: Ballot{Projects: ids[:2]}})
-			wantCode(t, err, EConflict)
+			wantCode(t, err, sdk.CodeConflict)
 		})
 		t.Run("ErrOutsideVoting", func(t *testing.T) {
 			must(f.svc.SetPhase(f.ctx, f.host.add(officer("officer", "n1")), c.ID, PhaseResults))(t)
 			_, err := f.svc.CastBallot(f.ctx, f.host.add(resident("late", "n1")), c.ID, BallotInput{Ballot: Ballot{Projects: ids[:2]}})
-			wantCode(t, err, EConflict)
+			wantCode(t, err, sdk.CodeConflict)
 		})
 		if n := must(f.svc.Turnout(f.ctx, c.ID))(t); n.Voters != 1 || n.Ballots != 1 {
 			t.Errorf("turnout %+v", n)
@@ -224,13 +224,13 @@ func TestService_CastBallotReplace(t *testing.T) {
 		c, ids := f.votingCycle(t, BallotRules{Type: BallotApproval}, 1000, 100, 200)
 		alice := f.host.add(resident("alice", "n1"))
 		_, err := f.svc.CastBallot(f.ctx, alice, c.ID, BallotInput{Ballot: Ballot{Projects: ids[:1]}})
-		wantCode(t, err, EInvalid) // min age not confirmed
+		wantCode(t, err, sdk.CodeInvalid) // min age not confirmed
 		rc := must(f.svc.CastBallot(f.ctx, alice, c.ID, BallotInput{Ballot: Ballot{Projects: ids[:1]}, AgeConfirmed: true}))(t)
 		if rc.ReplaceToken == "" {
 			t.Fatal("no replace token")
 		}
 		_, err = f.svc.CastBallot(f.ctx, alice, c.ID, BallotInput{Ballot: Ballot{Projects: ids[1:]}, AgeConfirmed: true, ReplaceToken: "wrong"})
-		wantCode(t, err, EForbidden)
+		wantCode(t, err, sdk.CodeForbidden)
 		again := must(f.svc.CastBallot(f.ctx, alice, c.ID, BallotInput{Ballot: Ballot{Projects: ids[1:]}, AgeConfirmed: true, ReplaceToken: rc.ReplaceToken}))(t)
 		if !again.Replaced {
 			t.Error("not replaced")
@@ -264,7 +264,7 @@ func TestService_CastBallotConcurrent(t *testing.T) {
 			switch {
 			case err == nil:
 				ok++
-			case ErrorCode(err) != EConflict:
+			case ErrorCode(err) != sdk.CodeConflict:
 				t.Errorf("unexpected error: %v", err)
 			}
 		}
@@ -340,8 +340,8 @@ func TestService_Import(t *testing.T) {
 			c := newSim()
 			bad := bytes.Replace(data, []byte("PROJECTS"), []byte("PROJECTZ"), 1)
 			_, err := f.svc.Import(f.ctx, off, c.ID, bad)
-			wantCode(t, err, EInvalid)
-			if e := err.(*Error); e.Fields["line"] == "" {
+			wantCode(t, err, sdk.CodeInvalid)
+			if e := err.(*sdk.Error); e.Fields["line"] == "" {
 				t.Errorf("no line number: %v", err)
 			}
 			if n := must(countProposals(f.ctx, db, c.ID))(t); n != 0 {
@@ -353,7 +353,7 @@ func TestService_Import(t *testing.T) {
 				NeighbourhoodID: "n1", Name: "Real", Budget: 1, Currency: "EUR", Ballot: BallotRules{Type: BallotApproval},
 			}))(t)
 			_, err := f.svc.Import(f.ctx, off, c.ID, data)
-			wantCode(t, err, EConflict)
+			wantCode(t, err, sdk.CodeConflict)
 		})
 		t.Run("OK", func(t *testing.T) {
 			c := newSim()
@@ -430,7 +430,7 @@ func TestService_CastBallotRouteChecked(t *testing.T) {
 			// cycle's neighbourhood mean the host's route check proved nothing about n1.
 			pr := sdk.Principal{UserID: "carol", Roles: map[string][]string{"nbh:n1": {"coordinator"}, "nbh:n2": {"resident"}}, Neighbourhoods: []string{"n1", "n2"}}
 			_, err := f.svc.CastBallot(ctx, f.host.add(pr), c.ID, BallotInput{Ballot: Ballot{Projects: ids[:1]}})
-			wantCode(t, err, EForbidden)
+			wantCode(t, err, sdk.CodeForbidden)
 		})
 		if n := must(f.svc.Turnout(f.ctx, c.ID))(t); n.Voters != 1 || n.Ballots != 1 {
 			t.Errorf("turnout %+v", n)

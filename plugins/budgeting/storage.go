@@ -11,6 +11,7 @@ import (
 
 	"github.com/jmoiron/sqlx"
 
+	"github.com/kvarter/kvarter/sdk"
 	"github.com/kvarter/kvarter/sdk/store"
 )
 
@@ -142,7 +143,7 @@ func findCycle(ctx context.Context, db q, id string) (*Cycle, error) {
 	var r cycleRow
 	err := get(ctx, db, &r, `SELECT `+cycleCols+` FROM cycles WHERE id = ?`, id)
 	if errors.Is(err, sql.ErrNoRows) {
-		return nil, errorf(ENotFound, "cycle %s not found", id)
+		return nil, sdk.Errorf(sdk.CodeNotFound, "cycle %s not found", id)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("find cycle %s: %w", id, err)
@@ -282,7 +283,7 @@ func findProposal(ctx context.Context, db q, cycleID, id string) (*Proposal, err
 	var r proposalRow
 	err := get(ctx, db, &r, `SELECT `+proposalCols+` FROM proposals p WHERE p.id = ? AND p.cycle_id = ?`, id, cycleID)
 	if errors.Is(err, sql.ErrNoRows) {
-		return nil, errorf(ENotFound, "proposal %s not found in cycle %s", id, cycleID)
+		return nil, sdk.Errorf(sdk.CodeNotFound, "proposal %s not found in cycle %s", id, cycleID)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("find proposal %s: %w", id, err)
@@ -438,7 +439,7 @@ func findResult(ctx context.Context, db q, cycleID string) (*Result, error) {
 	var body string
 	err := get(ctx, db, &body, `SELECT body FROM results WHERE cycle_id = ?`, cycleID)
 	if errors.Is(err, sql.ErrNoRows) {
-		return nil, errorf(ENotFound, "cycle %s has no published results", cycleID)
+		return nil, sdk.Errorf(sdk.CodeNotFound, "cycle %s has no published results", cycleID)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("find result: %w", err)
