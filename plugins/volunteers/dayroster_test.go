@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/kvarter/kvarter/sdk"
+	"github.com/kvarter/kvarter/sdk/sdktest"
 )
 
 // TestService_DayRoster plans Saturday 7 June for the whole city: an organisation's
@@ -17,7 +18,7 @@ import (
 // proposed for overlapping shifts, a 4-hour weekly limit holds across opportunities, and
 // the total equals a brute-force optimum over the same candidates and scores.
 func TestService_DayRoster(t *testing.T) {
-	eachDB(t, func(t *testing.T, cfg sdk.StoreConfig) {
+	sdktest.EachStore(t, func(t *testing.T, cfg sdk.StoreConfig) {
 		ctx := context.Background()
 		f := newFixture(t, cfg)
 		f.volunteer(t, "v1", func(in *ProfileInput) { in.MaxHoursPerWeek = 4; in.Languages = []string{"fi", "sv"} })
@@ -139,14 +140,14 @@ func TestService_DayRoster(t *testing.T) {
 		})
 		t.Run("ErrNotOrganiser", func(t *testing.T) {
 			_, err := f.svc.DayRoster(ctx, vol, "2025-06-07", "")
-			wantCode(t, err, EForbidden)
+			wantCode(t, err, sdk.CodeForbidden)
 			_, err = f.svc.DayRoster(ctx, f.rep, "2025-06-07", "org-2")
-			wantCode(t, err, EForbidden)
+			wantCode(t, err, sdk.CodeForbidden)
 		})
 		t.Run("ErrBadDate", func(t *testing.T) {
 			for _, d := range []string{"", "7.6.2025", "2025-02-30"} {
 				_, err := f.svc.DayRoster(ctx, f.staff, d, "")
-				wantCode(t, err, EInvalid)
+				wantCode(t, err, sdk.CodeInvalid)
 			}
 		})
 	})

@@ -2,35 +2,12 @@ package volunteers
 
 import (
 	"errors"
-	"fmt"
-	"net/http"
+
+	"github.com/kvarter/kvarter/sdk"
 )
 
-// Error codes, the same as the core's (DESIGN.md §7), so clients handle plugin and core
-// errors alike.
-const (
-	EInvalid         = "invalid"
-	EUnauthenticated = "unauthenticated"
-	EForbidden       = "forbidden"
-	ENotFound        = "not_found"
-	EConflict        = "conflict"
-	EInternal        = "internal"
-)
-
-// Error is an error a person can act on: a code, a plain-words message that names the
-// rule, and for bad input the fields at fault. Anything that is not an *Error is internal
-// and its text is never shown to the caller.
-type Error struct {
-	Code    string
-	Message string
-	Fields  map[string]string
-}
-
-func (e *Error) Error() string { return e.Code + ": " + e.Message }
-
-func errorf(code, format string, args ...any) *Error {
-	return &Error{Code: code, Message: fmt.Sprintf(format, args...)}
-}
+// Errors are sdk.Errors. This plugin's API has always answered invalid input 400 (its
+// OpenAPI document and clients rely on it), so its invalid errors are marked Malformed.
 
 // fields collects per-field problems while validating input.
 type fields map[string]string
@@ -45,24 +22,19 @@ func (f fields) err(message string) error {
 	if len(f) == 0 {
 		return nil
 	}
-	return &Error{Code: EInvalid, Message: message, Fields: f}
+	return &sdk.Error{Code: sdk.CodeInvalid, Message: message, Fields: f, Malformed: true}
 }
 
-// statusOf is the one table from error codes to HTTP statuses.
-var statusOf = map[string]int{
-	EInvalid:         http.StatusBadRequest,
-	EUnauthenticated: http.StatusUnauthorized,
-	EForbidden:       http.StatusForbidden,
-	ENotFound:        http.StatusNotFound,
-	EConflict:        http.StatusConflict,
-	EInternal:        http.StatusInternalServerError,
+// invalid reports a problem with one input field, answered 400.
+func invalid(field, problem, message string) *sdk.Error {
+	return &sdk.Error{Code: sdk.CodeInvalid, Message: message, Fields: map[string]string{field: problem}, Malformed: true}
 }
 
-// errorCode returns the code of err, EInternal when err is not an *Error.
+// errorCode returns the code of err, sdk.CodeInternal when err is not an *sdk.Error.
 func errorCode(err error) string {
-	var e *Error
+	var e *sdk.Error
 	if errors.As(err, &e) {
 		return e.Code
 	}
-	return EInternal
+	return sdk.CodeInternal
 }

@@ -6,10 +6,11 @@ import (
 	"testing"
 
 	"github.com/kvarter/kvarter/sdk"
+	"github.com/kvarter/kvarter/sdk/sdktest"
 )
 
 func TestPlugin_HandleEvent(t *testing.T) {
-	eachDB(t, func(t *testing.T, cfg sdk.StoreConfig) {
+	sdktest.EachStore(t, func(t *testing.T, cfg sdk.StoreConfig) {
 		ctx := context.Background()
 		f := newFixture(t, cfg)
 		p := &Plugin{svc: f.svc, db: f.db, env: sdk.Env{Settings: map[string]string{}}}
@@ -49,7 +50,7 @@ func TestPlugin_HandleEvent(t *testing.T) {
 				if err := p.HandleEvent(ctx, booking(id, fields)); err != nil {
 					t.Fatal(err)
 				}
-				if _, err := f.svc.OpportunityForEvent(ctx, id); errorCode(err) != ENotFound {
+				if _, err := f.svc.OpportunityForEvent(ctx, id); errorCode(err) != sdk.CodeNotFound {
 					t.Errorf("%s: %v", id, err)
 				}
 			}
@@ -68,7 +69,7 @@ func TestPlugin_HandleEvent(t *testing.T) {
 			if err := p.HandleEvent(ctx, sdk.Event{ID: "del-1", Type: EventUserDeleted, Payload: []byte(`{"user_id":"gone"}`)}); err != nil {
 				t.Fatal(err)
 			}
-			if _, err := f.svc.Profile(ctx, gone); errorCode(err) != ENotFound {
+			if _, err := f.svc.Profile(ctx, gone); errorCode(err) != sdk.CodeNotFound {
 				t.Errorf("profile kept: %v", err)
 			}
 			views, _ := f.svc.Applications(ctx, f.rep, o.ID)

@@ -2,50 +2,14 @@ package volunteers
 
 import (
 	"context"
-	"fmt"
-	"os"
-	"path/filepath"
 	"slices"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/jmoiron/sqlx"
-	_ "github.com/lib/pq"
-
 	"github.com/kvarter/kvarter/sdk"
 	"github.com/kvarter/kvarter/sdk/store"
 )
-
-// eachDB runs fn on a fresh SQLite store, and on a throwaway PostgreSQL schema (dropped
-// afterwards) when KVARTER_TEST_DATABASE_URL is set.
-func eachDB(t *testing.T, fn func(t *testing.T, cfg sdk.StoreConfig)) {
-	t.Helper()
-	t.Run("sqlite", func(t *testing.T) {
-		fn(t, sdk.StoreConfig{Dialect: sdk.DialectSQLite, DSN: "file:" + filepath.Join(t.TempDir(), "volunteers.db")})
-	})
-	t.Run("postgres", func(t *testing.T) {
-		url := os.Getenv("KVARTER_TEST_DATABASE_URL")
-		if url == "" {
-			t.Skip("KVARTER_TEST_DATABASE_URL not set")
-		}
-		admin, err := sqlx.Open("postgres", url)
-		if err != nil {
-			t.Fatal(err)
-		}
-		schema := fmt.Sprintf("plugin_volunteers_test_%d", time.Now().UnixNano())
-		if _, err := admin.Exec(`CREATE SCHEMA ` + schema); err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() {
-			defer admin.Close()
-			if _, err := admin.Exec(`DROP SCHEMA ` + schema + ` CASCADE`); err != nil {
-				t.Error(err)
-			}
-		})
-		fn(t, sdk.StoreConfig{Dialect: sdk.DialectPostgres, DSN: url, Schema: schema})
-	})
-}
 
 // testClock is the injected clock; tests move it explicitly.
 type testClock struct {

@@ -3,7 +3,6 @@ package volunteers
 import (
 	"encoding/csv"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -92,7 +91,7 @@ func newHandler(svc *Service, logger *slog.Logger) http.Handler {
 	handle("GET", base+"/recommendations", h.recommendations)
 	handle("GET", base+"/hours", h.hours)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		h.fail(w, r, errorf(ENotFound, "no route %s %s", r.Method, r.URL.Path))
+		h.fail(w, r, sdk.Errorf(sdk.CodeNotFound, "no route %s %s", r.Method, r.URL.Path))
 	})
 	return mux
 }
@@ -106,10 +105,10 @@ func decode(r *http.Request, v any) error {
 		return fmt.Errorf("read body: %w", err)
 	}
 	if len(body) > maxBody {
-		return errorf(EInvalid, "request body is larger than %d bytes", maxBody)
+		return sdk.Malformed("request body is larger than %d bytes", maxBody)
 	}
 	if err := json.Unmarshal(body, v); err != nil {
-		return errorf(EInvalid, "request body is not valid JSON for this route: %v", err)
+		return sdk.Malformed("request body is not valid JSON for this route: %v", err)
 	}
 	return nil
 }
@@ -121,31 +120,15 @@ func queryInt(r *http.Request, name string, def int) (int, error) {
 	}
 	n, err := strconv.Atoi(s)
 	if err != nil || n < 0 {
-		return 0, &Error{Code: EInvalid, Message: name + " must be a non-negative integer", Fields: map[string]string{name: "must be a non-negative integer"}}
+		return 0, invalid(name, "must be a non-negative integer", name+" must be a non-negative integer")
 	}
 	return n, nil
 }
 
-func writeJSON(w http.ResponseWriter, status int, v any) {
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(v)
-}
-
-// fail renders err in the core's error format. Only internal errors are logged, with the
-// request id, and their text never reaches the caller.
+// fail renders err in the core's error format; internal errors are logged with the
+// request id and their text never reaches the caller.
 func (h *handler) fail(w http.ResponseWriter, r *http.Request, err error) {
-	var e *Error
-	if !errors.As(err, &e) {
-		id := sdk.RequestIDFrom(r.Context())
-		h.logger.ErrorContext(r.Context(), "request failed", "request_id", id, "method", r.Method, "path", r.URL.Path, "error", err)
-		e = &Error{Code: EInternal, Message: "internal error (request " + id + ")"}
-	}
-	body := map[string]any{"code": e.Code, "message": e.Message}
-	if len(e.Fields) > 0 {
-		body["fields"] = e.Fields
-	}
-	writeJSON(w, statusOf[e.Code], map[string]any{"error": body})
+	sdk.WriteError(w, r, h.logger, err)
 }
 
 // respond renders v with status, or the error.
@@ -154,7 +137,7 @@ func (h *handler) respond(w http.ResponseWriter, r *http.Request, status int, v 
 		h.fail(w, r, err)
 		return
 	}
-	writeJSON(w, status, v)
+	sdk.WriteJSON(w, status, v)
 }
 
 func (h *handler) getProfile(w http.ResponseWriter, r *http.Request) {
@@ -308,7 +291,7 @@ func (h *handler) recommendations(w http.ResponseWriter, r *http.Request) {
 func (h *handler) hours(w http.ResponseWriter, r *http.Request) {
 	format := r.URL.Query().Get("format")
 	if format != "" && format != "json" && format != "csv" {
-		h.fail(w, r, &Error{Code: EInvalid, Message: "format must be json or csv", Fields: map[string]string{"format": "must be json or csv"}})
+		h.fail(w, r, invalid("format", "must be json or csv", "format must be json or csv"))
 		return
 	}
 	hs, err := h.svc.Hours(r.Context(), principal(r))

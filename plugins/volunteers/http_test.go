@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/kvarter/kvarter/sdk"
+	"github.com/kvarter/kvarter/sdk/sdktest"
 	"github.com/kvarter/kvarter/sdk/store"
 )
 
@@ -170,7 +171,7 @@ func validate(s map[string]any, v any, at string) error {
 }
 
 func TestHandler_Story(t *testing.T) {
-	eachDB(t, func(t *testing.T, cfg sdk.StoreConfig) {
+	sdktest.EachStore(t, func(t *testing.T, cfg sdk.StoreConfig) {
 		f := newFixture(t, cfg)
 		c := newAPIClient(t, f, cfg)
 		vol := sdk.Principal{UserID: "vol", Locale: "en"}
@@ -257,7 +258,7 @@ func TestHandler_Story(t *testing.T) {
 }
 
 func TestHandler_Errors(t *testing.T) {
-	eachDB(t, func(t *testing.T, cfg sdk.StoreConfig) {
+	sdktest.EachStore(t, func(t *testing.T, cfg sdk.StoreConfig) {
 		f := newFixture(t, cfg)
 		c := newAPIClient(t, f, cfg)
 		vol := f.volunteer(t, "vol", nil)

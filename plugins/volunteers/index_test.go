@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/kvarter/kvarter/sdk"
+	"github.com/kvarter/kvarter/sdk/sdktest"
 )
 
 // TestService_IndexStaleWhileRevalidate: when building the index is expensive, a write
@@ -13,7 +14,7 @@ import (
 // ranking while one background goroutine rebuilds, and later requests see the write.
 // A stale ranking never over-books: applying re-checks overlaps against the database.
 func TestService_IndexStaleWhileRevalidate(t *testing.T) {
-	eachDB(t, func(t *testing.T, cfg sdk.StoreConfig) {
+	sdktest.EachStore(t, func(t *testing.T, cfg sdk.StoreConfig) {
 		ctx := context.Background()
 		f := newFixture(t, cfg)
 		// Every index counts as large.
@@ -58,7 +59,7 @@ func TestService_IndexStaleWhileRevalidate(t *testing.T) {
 			t.Fatalf("the stale ranking was expected to still hold bo: %v", got)
 		}
 		_, err := svc.Apply(ctx, bo, morning.ID, morning.Shifts[0].ID)
-		wantCode(t, err, EConflict)
+		wantCode(t, err, sdk.CodeConflict)
 		svc.WaitRebuild()
 		if got := ids(morning); !slices.Equal(got, []string{"anna"}) {
 			t.Fatalf("after the rebuild bo's commitment excludes them: %v", got)

@@ -3,6 +3,8 @@ package volunteers
 import (
 	"encoding/json"
 	"strings"
+
+	"github.com/kvarter/kvarter/sdk"
 )
 
 // The OpenAPI "paths" object of the plugin, merged by the host into
@@ -38,7 +40,7 @@ func strMap() schema           { return schema{"type": "object", "additionalProp
 
 var (
 	errorSchema = obj(map[string]any{"error": obj(map[string]any{
-		"code":    enum(EInvalid, EUnauthenticated, EForbidden, ENotFound, EConflict, EInternal),
+		"code":    enum(sdk.CodeInvalid, sdk.CodeUnauthenticated, sdk.CodeForbidden, sdk.CodeNotFound, sdk.CodeConflict, sdk.CodeInternal),
 		"message": str(),
 		"fields":  strMap(),
 	}, "code", "message")}, "error")

@@ -14,6 +14,7 @@ import (
 
 	"github.com/kvarter/kvarter/sdk"
 	"github.com/kvarter/kvarter/sdk/hostside"
+	"github.com/kvarter/kvarter/sdk/sdktest"
 )
 
 // TestProcess_ConcurrentSignups runs the plugin as its own executable over the real
@@ -30,7 +31,7 @@ func TestProcess_ConcurrentSignups(t *testing.T) {
 	if err := build.Run(); err != nil {
 		t.Fatal(err)
 	}
-	eachDB(t, func(t *testing.T, cfg sdk.StoreConfig) {
+	sdktest.EachStore(t, func(t *testing.T, cfg sdk.StoreConfig) {
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 		defer cancel()
 		f := newFixture(t, cfg) // the fixture's store is the one the process gets

@@ -128,7 +128,7 @@ func (s *Service) clock() time.Time { return s.now().UTC().Truncate(time.Second)
 
 func requireUser(p sdk.Principal) error {
 	if !p.Authenticated() {
-		return errorf(EUnauthenticated, "sign in to use volunteering")
+		return sdk.Errorf(sdk.CodeUnauthenticated, "sign in to use volunteering")
 	}
 	return nil
 }
@@ -425,9 +425,9 @@ func (s *Service) canOrganise(ctx context.Context, p sdk.Principal, orgID string
 	}
 	if !ok {
 		if orgID == "" {
-			return errorf(EForbidden, "only city staff may post opportunities for the city")
+			return sdk.Errorf(sdk.CodeForbidden, "only city staff may post opportunities for the city")
 		}
-		return errorf(EForbidden, "only representatives of organisation %s may organise its opportunities", orgID)
+		return sdk.Errorf(sdk.CodeForbidden, "only representatives of organisation %s may organise its opportunities", orgID)
 	}
 	if orgID == "" {
 		return nil
@@ -437,10 +437,10 @@ func (s *Service) canOrganise(ctx context.Context, p sdk.Principal, orgID string
 		return fmt.Errorf("look up organisation: %w", err)
 	}
 	if len(orgs) == 0 {
-		return errorf(ENotFound, "organisation %s not found", orgID)
+		return sdk.Errorf(sdk.CodeNotFound, "organisation %s not found", orgID)
 	}
 	if !orgs[0].Verified {
-		return errorf(EForbidden, "organisation %s is not verified; only verified organisations post opportunities", orgID)
+		return sdk.Errorf(sdk.CodeForbidden, "organisation %s is not verified; only verified organisations post opportunities", orgID)
 	}
 	return nil
 }
@@ -540,8 +540,8 @@ func (s *Service) Opportunity(ctx context.Context, p sdk.Principal, id string) (
 	}
 	if o.State != StatePublished {
 		if err := s.canOrganise(ctx, p, o.OrganisationID); err != nil {
-			if errorCode(err) == EForbidden {
-				return Opportunity{}, errorf(ENotFound, "opportunity %s not found", id)
+			if errorCode(err) == sdk.CodeForbidden {
+				return Opportunity{}, sdk.Errorf(sdk.CodeNotFound, "opportunity %s not found", id)
 			}
 			return Opportunity{}, err
 		}
@@ -603,7 +603,7 @@ func (s *Service) SetState(ctx context.Context, p sdk.Principal, id, to string) 
 		return Opportunity{}, err
 	}
 	if !slices.Contains(transitions[to], o.State) {
-		return Opportunity{}, errorf(EConflict, "an opportunity that is %s cannot become %s", o.State, to)
+		return Opportunity{}, sdk.Errorf(sdk.CodeConflict, "an opportunity that is %s cannot become %s", o.State, to)
 	}
 	var ok bool
 	err = s.st.inTx(ctx, func(tx *sqlx.Tx) error {
@@ -621,7 +621,7 @@ func (s *Service) SetState(ctx context.Context, p sdk.Principal, id, to string) 
 		return Opportunity{}, err
 	}
 	if !ok {
-		return Opportunity{}, errorf(EConflict, "opportunity %s changed state meanwhile; reload and retry", id)
+		return Opportunity{}, sdk.Errorf(sdk.CodeConflict, "opportunity %s changed state meanwhile; reload and retry", id)
 	}
 	s.publish(ctx, "volunteers.opportunity."+to, map[string]any{"opportunity_id": id, "organisation_id": o.OrganisationID})
 	return s.st.opportunity(ctx, s.st.db, id)
@@ -633,7 +633,7 @@ func findShift(o Opportunity, shiftID string) (Shift, error) {
 			return sh, nil
 		}
 	}
-	return Shift{}, errorf(ENotFound, "shift %s not found in opportunity %s", shiftID, o.ID)
+	return Shift{}, sdk.Errorf(sdk.CodeNotFound, "shift %s not found in opportunity %s", shiftID, o.ID)
 }
 
 // Matching.
@@ -879,8 +879,7 @@ func (s *Service) DayRoster(ctx context.Context, p sdk.Principal, date, orgID st
 	}
 	d, err := parseDate(date)
 	if err != nil {
-		return DayRoster{}, &Error{Code: EInvalid, Message: "date must be a date YYYY-MM-DD",
-			Fields: map[string]string{"date": err.Error()}}
+		return DayRoster{}, invalid("date", err.Error(), "date must be a date YYYY-MM-DD")
 	}
 	from := time.Date(d.Year, d.Month, d.Day, 0, 0, 0, 0, s.cfg.Location)
 	to := from.AddDate(0, 0, 1) // a day is 23 or 25 hours when the clocks change
@@ -916,7 +915,7 @@ func (s *Service) organisedBy(ctx context.Context, p sdk.Principal, orgID string
 	}
 	if err := s.canOrganise(ctx, p, ""); err == nil {
 		return nil, true, nil
-	} else if errorCode(err) != EForbidden {
+	} else if errorCode(err) != sdk.CodeForbidden {
 		return nil, false, err
 	}
 	for _, m := range p.Organisations {
@@ -925,12 +924,12 @@ func (s *Service) organisedBy(ctx context.Context, p sdk.Principal, orgID string
 		}
 		if err := s.canOrganise(ctx, p, m.OrganisationID); err == nil {
 			orgs = append(orgs, m.OrganisationID)
-		} else if errorCode(err) != EForbidden && errorCode(err) != ENotFound {
+		} else if errorCode(err) != sdk.CodeForbidden && errorCode(err) != sdk.CodeNotFound {
 			return nil, false, err
 		}
 	}
 	if len(orgs) == 0 {
-		return nil, false, errorf(EForbidden, "only city staff and representatives of verified organisations may plan a day's rosters")
+		return nil, false, sdk.Errorf(sdk.CodeForbidden, "only city staff and representatives of verified organisations may plan a day's rosters")
 	}
 	return orgs, false, nil
 }
@@ -1031,8 +1030,8 @@ var placeRules = []match.Rule{match.RuleOverlap, match.RuleWeeklyHours}
 func (s *Service) eligible(ctx context.Context, q queryer, volunteerID string, o Opportunity, shiftID string, rules []match.Rule) error {
 	prof, err := s.st.lockProfile(ctx, q, volunteerID)
 	if err != nil {
-		if errorCode(err) == ENotFound {
-			return errorf(EConflict, "volunteer %s has no volunteer profile; create one first", volunteerID)
+		if errorCode(err) == sdk.CodeNotFound {
+			return sdk.Errorf(sdk.CodeConflict, "volunteer %s has no volunteer profile; create one first", volunteerID)
 		}
 		return err
 	}
@@ -1090,7 +1089,7 @@ func (s *Service) eligible(ctx context.Context, q queryer, volunteerID string, o
 			names = append(names, k)
 		}
 		slices.Sort(names)
-		return &Error{Code: EConflict, Message: "not eligible for this shift: " + strings.Join(names, ", "), Fields: f}
+		return &sdk.Error{Code: sdk.CodeConflict, Message: "not eligible for this shift: " + strings.Join(names, ", "), Fields: f}
 	}
 	return nil
 }
@@ -1123,12 +1122,12 @@ func (s *Service) openShift(o Opportunity, shiftID string) (Shift, error) {
 	switch o.State {
 	case StatePublished:
 	case StateCancelled:
-		return Shift{}, errorf(EConflict, "opportunity %s is cancelled", o.ID)
+		return Shift{}, sdk.Errorf(sdk.CodeConflict, "opportunity %s is cancelled", o.ID)
 	default:
-		return Shift{}, errorf(EConflict, "opportunity %s is %s, not open for sign-ups", o.ID, o.State)
+		return Shift{}, sdk.Errorf(sdk.CodeConflict, "opportunity %s is %s, not open for sign-ups", o.ID, o.State)
 	}
 	if !sh.Start.After(s.clock()) {
-		return Shift{}, errorf(EConflict, "shift %s has already started", shiftID)
+		return Shift{}, sdk.Errorf(sdk.CodeConflict, "shift %s has already started", shiftID)
 	}
 	return sh, nil
 }
@@ -1191,8 +1190,7 @@ func (s *Service) Invite(ctx context.Context, p sdk.Principal, oppID, shiftID, v
 		return Application{}, err
 	}
 	if volunteerID == "" {
-		return Application{}, &Error{Code: EInvalid, Message: "volunteer_id is required",
-			Fields: map[string]string{"volunteer_id": "required"}}
+		return Application{}, invalid("volunteer_id", "required", "volunteer_id is required")
 	}
 	now := s.clock()
 	a := Application{ID: newID(), OpportunityID: oppID, ShiftID: shiftID, VolunteerID: volunteerID,
@@ -1250,7 +1248,7 @@ func (s *Service) take(ctx context.Context, tx *sqlx.Tx, a Application, from []s
 			return nil, err
 		}
 		if !moved {
-			return nil, errorf(EConflict, "application %s changed meanwhile; reload and retry", a.ID)
+			return nil, sdk.Errorf(sdk.CodeConflict, "application %s changed meanwhile; reload and retry", a.ID)
 		}
 		return []event{appEvent("volunteers.assignment.waitlisted", a)}, nil
 	}
@@ -1307,7 +1305,7 @@ func (s *Service) Decide(ctx context.Context, p sdk.Principal, oppID, shiftID, a
 		return Application{}, err
 	}
 	if a.OpportunityID != oppID || a.ShiftID != shiftID {
-		return Application{}, errorf(ENotFound, "application %s not found on shift %s", appID, shiftID)
+		return Application{}, sdk.Errorf(sdk.CodeNotFound, "application %s not found on shift %s", appID, shiftID)
 	}
 	o, err := s.st.opportunity(ctx, s.st.db, oppID)
 	if err != nil {
@@ -1329,17 +1327,17 @@ func (s *Service) Decide(ctx context.Context, p sdk.Principal, oppID, shiftID, a
 		}
 	case ActionConfirm, ActionWithdraw:
 		if a.VolunteerID != p.UserID {
-			return Application{}, errorf(EForbidden, "only the volunteer may %s their own sign-up", action)
+			return Application{}, sdk.Errorf(sdk.CodeForbidden, "only the volunteer may %s their own sign-up", action)
 		}
 		from = []string{StatusAccepted, StatusInvited}
 		if action == ActionWithdraw {
 			from, to = []string{StatusApplied, StatusInvited, StatusAccepted, StatusConfirmed, StatusWaitlisted}, StatusWithdrawn
 		}
 	default:
-		return Application{}, errorf(ENotFound, "unknown action %q", action)
+		return Application{}, sdk.Errorf(sdk.CodeNotFound, "unknown action %q", action)
 	}
 	if !slices.Contains(from, a.Status) {
-		return Application{}, errorf(EConflict, "cannot %s an application that is %s", action, a.Status)
+		return Application{}, sdk.Errorf(sdk.CodeConflict, "cannot %s an application that is %s", action, a.Status)
 	}
 	if action != ActionWithdraw && action != ActionDecline {
 		if _, err := s.openShift(o, shiftID); err != nil {
@@ -1368,7 +1366,7 @@ func (s *Service) Decide(ctx context.Context, p sdk.Principal, oppID, shiftID, a
 			return err
 		}
 		if !slices.Contains(from, cur.Status) {
-			return errorf(EConflict, "cannot %s an application that is %s", action, cur.Status)
+			return sdk.Errorf(sdk.CodeConflict, "cannot %s an application that is %s", action, cur.Status)
 		}
 		if action == ActionAccept {
 			if err := s.eligible(ctx, tx, a.VolunteerID, o, shiftID, []match.Rule{match.RuleWeeklyHours}); err != nil {
@@ -1381,7 +1379,7 @@ func (s *Service) Decide(ctx context.Context, p sdk.Principal, oppID, shiftID, a
 			return err
 		}
 		if !ok {
-			return errorf(EConflict, "application %s changed meanwhile; reload and retry", appID)
+			return sdk.Errorf(sdk.CodeConflict, "application %s changed meanwhile; reload and retry", appID)
 		}
 		evs = append(evs, appEvent("volunteers.application."+to, a))
 		if wasHeld {
@@ -1424,22 +1422,21 @@ func (s *Service) RecordAttendance(ctx context.Context, p sdk.Principal, oppID, 
 		return Application{}, err
 	}
 	if a.ShiftID != shiftID {
-		return Application{}, errorf(ENotFound, "application %s not found on shift %s", appID, shiftID)
+		return Application{}, sdk.Errorf(sdk.CodeNotFound, "application %s not found on shift %s", appID, shiftID)
 	}
 	now := s.clock()
 	if sh.Start.After(now) {
-		return Application{}, errorf(EConflict, "attendance can be recorded once the shift has started")
+		return Application{}, sdk.Errorf(sdk.CodeConflict, "attendance can be recorded once the shift has started")
 	}
 	if !slices.Contains(heldStatuses, a.Status) {
-		return Application{}, errorf(EConflict, "attendance is recorded for confirmed volunteers; this one is %s", a.Status)
+		return Application{}, sdk.Errorf(sdk.CodeConflict, "attendance is recorded for confirmed volunteers; this one is %s", a.Status)
 	}
 	to, minutes := StatusNoShow, 0
 	if in.Attended {
 		to, minutes = StatusAttended, int(sh.End.Sub(sh.Start)/time.Minute)
 		if in.Minutes != nil {
 			if *in.Minutes < 0 || *in.Minutes > 24*60 {
-				return Application{}, &Error{Code: EInvalid, Message: "minutes must be between 0 and 1440",
-					Fields: map[string]string{"minutes": "must be between 0 and 1440"}}
+				return Application{}, invalid("minutes", "must be between 0 and 1440", "minutes must be between 0 and 1440")
 			}
 			minutes = *in.Minutes
 		}
@@ -1450,7 +1447,7 @@ func (s *Service) RecordAttendance(ctx context.Context, p sdk.Principal, oppID, 
 			return err
 		}
 		if !ok {
-			return errorf(EConflict, "application %s changed meanwhile; reload and retry", appID)
+			return sdk.Errorf(sdk.CodeConflict, "application %s changed meanwhile; reload and retry", appID)
 		}
 		return s.st.bumpVersion(ctx, tx)
 	})

@@ -9,10 +9,11 @@ import (
 	"time"
 
 	"github.com/kvarter/kvarter/sdk"
+	"github.com/kvarter/kvarter/sdk/sdktest"
 )
 
 func TestService_Workflow(t *testing.T) {
-	eachDB(t, func(t *testing.T, cfg sdk.StoreConfig) {
+	sdktest.EachStore(t, func(t *testing.T, cfg sdk.StoreConfig) {
 		ctx := context.Background()
 		f := newFixture(t, cfg)
 		vol := f.volunteer(t, "vol", nil)
@@ -46,7 +47,7 @@ func TestService_Workflow(t *testing.T) {
 		}
 		t.Run("ErrAttendanceBeforeShift", func(t *testing.T) {
 			_, err := f.svc.RecordAttendance(ctx, f.rep, o.ID, sh.ID, a.ID, AttendanceInput{Attended: true})
-			wantCode(t, err, EConflict)
+			wantCode(t, err, sdk.CodeConflict)
 		})
 		f.clock.Set(sh.End.Add(time.Hour))
 		if a, err = f.svc.RecordAttendance(ctx, f.rep, o.ID, sh.ID, a.ID, AttendanceInput{Attended: true}); err != nil || a.Status != StatusAttended {
@@ -71,7 +72,7 @@ func TestService_Workflow(t *testing.T) {
 // TestService_ConcurrentSignups is the capacity rule under load: 100 volunteers confirm
 // (and, on an auto-accept opportunity, apply) at once for 10 places.
 func TestService_ConcurrentSignups(t *testing.T) {
-	eachDB(t, func(t *testing.T, cfg sdk.StoreConfig) {
+	sdktest.EachStore(t, func(t *testing.T, cfg sdk.StoreConfig) {
 		ctx := context.Background()
 		f := newFixture(t, cfg)
 		const n, capacity = 100, 10
@@ -169,7 +170,7 @@ func TestService_ConcurrentSignups(t *testing.T) {
 }
 
 func TestService_BadInput(t *testing.T) {
-	eachDB(t, func(t *testing.T, cfg sdk.StoreConfig) {
+	sdktest.EachStore(t, func(t *testing.T, cfg sdk.StoreConfig) {
 		ctx := context.Background()
 		f := newFixture(t, cfg)
 		vol := f.volunteer(t, "vol", nil)
@@ -189,32 +190,32 @@ func TestService_BadInput(t *testing.T) {
 		}
 		before := countOpps()
 		t.Run("ErrShiftEndsBeforeStart", func(t *testing.T) {
-			wantCode(t, create(func(in *OpportunityInput) { in.Shifts = []ShiftInput{f.saturday(12, 9, 3)} }), EInvalid)
+			wantCode(t, create(func(in *OpportunityInput) { in.Shifts = []ShiftInput{f.saturday(12, 9, 3)} }), sdk.CodeInvalid)
 		})
 		t.Run("ErrNegativeCapacity", func(t *testing.T) {
-			wantCode(t, create(func(in *OpportunityInput) { in.Shifts = []ShiftInput{f.saturday(9, 12, -1)} }), EInvalid)
+			wantCode(t, create(func(in *OpportunityInput) { in.Shifts = []ShiftInput{f.saturday(9, 12, -1)} }), sdk.CodeInvalid)
 		})
 		t.Run("ErrUnknownSkill", func(t *testing.T) {
-			wantCode(t, create(func(in *OpportunityInput) { in.RequiredSkills = []string{"juggling"} }), EInvalid)
+			wantCode(t, create(func(in *OpportunityInput) { in.RequiredSkills = []string{"juggling"} }), sdk.CodeInvalid)
 			_, err := f.svc.PutProfile(ctx, vol, ProfileInput{BirthDate: "1990-01-01", Skills: []string{"juggling"}})
-			wantCode(t, err, EInvalid)
+			wantCode(t, err, sdk.CodeInvalid)
 		})
 		t.Run("ErrUnverifiedOrganisation", func(t *testing.T) {
 			_, err := f.svc.CreateOpportunity(ctx, sdk.Principal{UserID: "rep2"},
 				OpportunityInput{OrganisationID: "org-2", Title: "T", Shifts: []ShiftInput{f.saturday(9, 12, 3)}})
-			wantCode(t, err, EForbidden)
+			wantCode(t, err, sdk.CodeForbidden)
 		})
 		t.Run("ErrNotRepresentative", func(t *testing.T) {
 			_, err := f.svc.CreateOpportunity(ctx, vol,
 				OpportunityInput{OrganisationID: "org-1", Title: "T", Shifts: []ShiftInput{f.saturday(9, 12, 3)}})
-			wantCode(t, err, EForbidden)
+			wantCode(t, err, sdk.CodeForbidden)
 		})
 		if got := countOpps(); got != before {
 			t.Errorf("bad input created opportunities: %d -> %d", before, got)
 		}
 		t.Run("ErrBirthDateInFuture", func(t *testing.T) {
 			_, err := f.svc.PutProfile(ctx, vol, ProfileInput{BirthDate: "2030-01-01"})
-			wantCode(t, err, EInvalid)
+			wantCode(t, err, sdk.CodeInvalid)
 			if p, _ := f.svc.Profile(ctx, vol); p.BirthDate != "1990-01-01" {
 				t.Errorf("profile changed: %+v", p)
 			}
@@ -227,18 +228,18 @@ func TestService_BadInput(t *testing.T) {
 		}
 		t.Run("ErrSignUpTwice", func(t *testing.T) {
 			_, err := f.svc.Apply(ctx, vol, o.ID, sh.ID)
-			wantCode(t, err, EConflict)
+			wantCode(t, err, sdk.CodeConflict)
 		})
 		t.Run("ErrWithdrawSomeoneElses", func(t *testing.T) {
 			_, err := f.svc.Decide(ctx, other, o.ID, sh.ID, a.ID, ActionWithdraw)
-			wantCode(t, err, EForbidden)
+			wantCode(t, err, sdk.CodeForbidden)
 			if got, _ := f.svc.st.application(ctx, f.db, a.ID); got.Status != StatusApplied {
 				t.Errorf("status %s", got.Status)
 			}
 		})
 		t.Run("ErrAcceptByVolunteer", func(t *testing.T) {
 			_, err := f.svc.Decide(ctx, vol, o.ID, sh.ID, a.ID, ActionAccept)
-			wantCode(t, err, EForbidden)
+			wantCode(t, err, sdk.CodeForbidden)
 		})
 		t.Run("ErrCancelled", func(t *testing.T) {
 			c := f.published(t, nil)
@@ -246,13 +247,13 @@ func TestService_BadInput(t *testing.T) {
 				t.Fatal(err)
 			}
 			_, err := f.svc.Apply(ctx, vol, c.ID, c.Shifts[0].ID)
-			wantCode(t, err, EConflict)
+			wantCode(t, err, sdk.CodeConflict)
 		})
 		t.Run("ErrPastShift", func(t *testing.T) {
 			f.clock.Set(sh.Start.Add(time.Minute))
 			defer f.clock.Set(monday)
 			_, err := f.svc.Apply(ctx, other, o.ID, sh.ID)
-			wantCode(t, err, EConflict)
+			wantCode(t, err, sdk.CodeConflict)
 		})
 		t.Run("ErrDraft", func(t *testing.T) {
 			d, err := f.svc.CreateOpportunity(ctx, f.rep, OpportunityInput{OrganisationID: "org-1", Title: "D",
@@ -261,13 +262,13 @@ func TestService_BadInput(t *testing.T) {
 				t.Fatal(err)
 			}
 			_, err = f.svc.Apply(ctx, vol, d.ID, d.Shifts[0].ID)
-			wantCode(t, err, EConflict)
+			wantCode(t, err, sdk.CodeConflict)
 			_, err = f.svc.Opportunity(ctx, vol, d.ID)
-			wantCode(t, err, ENotFound)
+			wantCode(t, err, sdk.CodeNotFound)
 		})
 		t.Run("ErrNoProfile", func(t *testing.T) {
 			_, err := f.svc.Apply(ctx, sdk.Principal{UserID: "nobody"}, o.ID, sh.ID)
-			wantCode(t, err, EConflict)
+			wantCode(t, err, sdk.CodeConflict)
 		})
 	})
 }
@@ -275,7 +276,7 @@ func TestService_BadInput(t *testing.T) {
 // TestService_HardRules: a minor is never proposed or admitted below their age, and an
 // expired background check excludes a volunteer for shifts after the expiry date only.
 func TestService_HardRules(t *testing.T) {
-	eachDB(t, func(t *testing.T, cfg sdk.StoreConfig) {
+	sdktest.EachStore(t, func(t *testing.T, cfg sdk.StoreConfig) {
 		ctx := context.Background()
 		f := newFixture(t, cfg)
 		minor := f.volunteer(t, "minor", func(in *ProfileInput) { in.BirthDate = "2010-01-01" })
@@ -315,7 +316,7 @@ func TestService_HardRules(t *testing.T) {
 				t.Errorf("roster %+v", r)
 			}
 			_, err = f.svc.Apply(ctx, minor, o.ID, o.Shifts[0].ID)
-			wantCode(t, err, EConflict)
+			wantCode(t, err, sdk.CodeConflict)
 		})
 		t.Run("BackgroundCheckExpiry", func(t *testing.T) {
 			before := f.published(t, func(in *OpportunityInput) { in.NeedsBackgroundCheck = true })
@@ -351,7 +352,7 @@ func TestService_HardRules(t *testing.T) {
 }
 
 func TestService_Visibility(t *testing.T) {
-	eachDB(t, func(t *testing.T, cfg sdk.StoreConfig) {
+	sdktest.EachStore(t, func(t *testing.T, cfg sdk.StoreConfig) {
 		ctx := context.Background()
 		f := newFixture(t, cfg)
 		vol := f.volunteer(t, "vol", nil)
@@ -373,15 +374,15 @@ func TestService_Visibility(t *testing.T) {
 		})
 		t.Run("ErrOtherOrganiser", func(t *testing.T) {
 			_, err := f.svc.Applications(ctx, sdk.Principal{UserID: "rep2"}, o.ID)
-			wantCode(t, err, EForbidden)
+			wantCode(t, err, sdk.CodeForbidden)
 			_, err = f.svc.Matches(ctx, vol, o.ID, o.Shifts[0].ID, 0)
-			wantCode(t, err, EForbidden)
+			wantCode(t, err, sdk.CodeForbidden)
 		})
 		t.Run("InviteRequiresEligibility", func(t *testing.T) {
 			young := f.volunteer(t, "young", func(in *ProfileInput) { in.BirthDate = "2012-05-05" })
 			o18 := f.published(t, func(in *OpportunityInput) { in.MinAge = 18 })
 			_, err := f.svc.Invite(ctx, f.rep, o18.ID, o18.Shifts[0].ID, young.UserID)
-			wantCode(t, err, EConflict)
+			wantCode(t, err, sdk.CodeConflict)
 			a, err := f.svc.Invite(ctx, f.rep, o18.ID, o18.Shifts[0].ID, "bystander")
 			if err != nil || a.Status != StatusInvited {
 				t.Fatalf("%+v, %v", a, err)

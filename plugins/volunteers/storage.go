@@ -12,6 +12,7 @@ import (
 
 	"github.com/jmoiron/sqlx"
 
+	"github.com/kvarter/kvarter/sdk"
 	"github.com/kvarter/kvarter/sdk/store"
 )
 
@@ -58,17 +59,10 @@ type storage struct {
 	writer *sync.Mutex
 }
 
-// maxPostgresConns bounds the plugin's PostgreSQL pool.
-const maxPostgresConns = 16
-
+// newStorage wraps db. On PostgreSQL, store.Open bounds the pool itself.
 func newStorage(db *store.DB) storage {
 	st := storage{db: db}
-	if db.IsPostgres() {
-		// Sign-ups for one shift queue on its row lock anyway; a bounded pool keeps a
-		// burst from using up the server's connection slots, which it shares with core
-		// and the other plugins.
-		db.SetMaxOpenConns(maxPostgresConns)
-	} else {
+	if !db.IsPostgres() {
 		st.writer = &sync.Mutex{}
 	}
 	return st
@@ -184,7 +178,7 @@ func (s *storage) profile(ctx context.Context, q queryer, userID string) (Profil
 	var r profileRow
 	err := q.GetContext(ctx, &r, s.rb(`SELECT `+profileCols+` FROM profiles WHERE user_id = ?`), userID)
 	if errors.Is(err, sql.ErrNoRows) {
-		return Profile{}, errorf(ENotFound, "no volunteer profile for user %s", userID)
+		return Profile{}, sdk.Errorf(sdk.CodeNotFound, "no volunteer profile for user %s", userID)
 	} else if err != nil {
 		return Profile{}, fmt.Errorf("get profile %s: %w", userID, err)
 	}
@@ -221,7 +215,7 @@ func (s *storage) lockProfile(ctx context.Context, q queryer, userID string) (Pr
 	var r profileRow
 	err := q.GetContext(ctx, &r, s.rb(query), userID)
 	if errors.Is(err, sql.ErrNoRows) {
-		return Profile{}, errorf(ENotFound, "no volunteer profile for user %s", userID)
+		return Profile{}, sdk.Errorf(sdk.CodeNotFound, "no volunteer profile for user %s", userID)
 	} else if err != nil {
 		return Profile{}, fmt.Errorf("lock profile %s: %w", userID, err)
 	}
@@ -254,7 +248,7 @@ func (s *storage) setCheck(ctx context.Context, q queryer, userID string, c Back
 		return fmt.Errorf("set background check %s: %w", userID, err)
 	}
 	if n, _ := res.RowsAffected(); n == 0 {
-		return errorf(ENotFound, "no volunteer profile for user %s", userID)
+		return sdk.Errorf(sdk.CodeNotFound, "no volunteer profile for user %s", userID)
 	}
 	return nil
 }
@@ -368,7 +362,7 @@ func (s *storage) opportunityIDForEvent(ctx context.Context, eventID string) (st
 	var id string
 	err := s.db.GetContext(ctx, &id, s.rb(`SELECT id FROM opportunities WHERE source_event_id = ?`), eventID)
 	if errors.Is(err, sql.ErrNoRows) {
-		return "", errorf(ENotFound, "no opportunity from event %s", eventID)
+		return "", sdk.Errorf(sdk.CodeNotFound, "no opportunity from event %s", eventID)
 	} else if err != nil {
 		return "", fmt.Errorf("opportunity for event %s: %w", eventID, err)
 	}
@@ -416,7 +410,7 @@ func (s *storage) opportunity(ctx context.Context, q queryer, id string) (Opport
 	var r opportunityRow
 	err := q.GetContext(ctx, &r, s.rb(`SELECT `+opportunityCols+` FROM opportunities WHERE id = ?`), id)
 	if errors.Is(err, sql.ErrNoRows) {
-		return Opportunity{}, errorf(ENotFound, "opportunity %s not found", id)
+		return Opportunity{}, sdk.Errorf(sdk.CodeNotFound, "opportunity %s not found", id)
 	} else if err != nil {
 		return Opportunity{}, fmt.Errorf("get opportunity %s: %w", id, err)
 	}
@@ -550,7 +544,7 @@ func (s *storage) insertApplication(ctx context.Context, q queryer, a Applicatio
 		return fmt.Errorf("insert application: %w", err)
 	}
 	if n, _ := res.RowsAffected(); n == 0 {
-		return errorf(EConflict, "already signed up: volunteer %s already has an application for shift %s", a.VolunteerID, a.ShiftID)
+		return sdk.Errorf(sdk.CodeConflict, "already signed up: volunteer %s already has an application for shift %s", a.VolunteerID, a.ShiftID)
 	}
 	return nil
 }
@@ -559,7 +553,7 @@ func (s *storage) application(ctx context.Context, q queryer, id string) (Applic
 	var r applicationRow
 	err := q.GetContext(ctx, &r, s.rb(`SELECT `+applicationCols+` FROM applications WHERE id = ?`), id)
 	if errors.Is(err, sql.ErrNoRows) {
-		return Application{}, errorf(ENotFound, "application %s not found", id)
+		return Application{}, sdk.Errorf(sdk.CodeNotFound, "application %s not found", id)
 	} else if err != nil {
 		return Application{}, fmt.Errorf("get application %s: %w", id, err)
 	}
@@ -620,7 +614,7 @@ func (s *storage) lockShift(ctx context.Context, q queryer, shiftID string) (cap
 	}
 	err = q.GetContext(ctx, &capacity, s.rb(query), shiftID)
 	if errors.Is(err, sql.ErrNoRows) {
-		return 0, errorf(ENotFound, "shift %s not found", shiftID)
+		return 0, sdk.Errorf(sdk.CodeNotFound, "shift %s not found", shiftID)
 	} else if err != nil {
 		return 0, fmt.Errorf("lock shift %s: %w", shiftID, err)
 	}

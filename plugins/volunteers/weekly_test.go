@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/kvarter/kvarter/sdk"
+	"github.com/kvarter/kvarter/sdk/sdktest"
 )
 
 // TestService_WeeklyHours: a volunteer with a 4-hour weekly limit cannot book past it
@@ -17,7 +18,7 @@ import (
 // auto-accepting opportunity, not by being accepted, not by confirming, and not by two
 // sign-ups at once; the refusal is a conflict naming weekly_hours, and nothing changes.
 func TestService_WeeklyHours(t *testing.T) {
-	eachDB(t, func(t *testing.T, cfg sdk.StoreConfig) {
+	sdktest.EachStore(t, func(t *testing.T, cfg sdk.StoreConfig) {
 		ctx := context.Background()
 		f := newFixture(t, cfg)
 		limited := func(id string) sdk.Principal {
@@ -33,8 +34,8 @@ func TestService_WeeklyHours(t *testing.T) {
 		}
 		wantWeekly := func(t *testing.T, err error) {
 			t.Helper()
-			wantCode(t, err, EConflict)
-			var e *Error
+			wantCode(t, err, sdk.CodeConflict)
+			var e *sdk.Error
 			if !errors.As(err, &e) || !strings.Contains(e.Message, "weekly_hours") || e.Fields["weekly_hours"] == "" {
 				t.Fatalf("error does not name weekly_hours: %v", err)
 			}
@@ -62,7 +63,7 @@ func TestService_WeeklyHours(t *testing.T) {
 			sun := opportunity(t, true, at(8, 9, 0), 3*time.Hour)
 			_, err := f.svc.Apply(ctx, v, sun.ID, sun.Shifts[0].ID)
 			wantWeekly(t, err)
-			if e := err.(*Error); !strings.Contains(e.Fields["weekly_hours"], "3 h already committed in week 23 of 2025") {
+			if e := err.(*sdk.Error); !strings.Contains(e.Fields["weekly_hours"], "3 h already committed in week 23 of 2025") {
 				t.Errorf("message %q", e.Fields["weekly_hours"])
 			}
 			if got := status(t, sun, v.UserID); got != "" {
@@ -148,7 +149,7 @@ func TestService_WeeklyHours(t *testing.T) {
 					switch {
 					case err == nil:
 						ok++
-					case errorCode(err) == EConflict && strings.Contains(err.Error(), "weekly_hours"):
+					case errorCode(err) == sdk.CodeConflict && strings.Contains(err.Error(), "weekly_hours"):
 						refused++
 					default:
 						t.Errorf("rush%d: %v", i, err)
