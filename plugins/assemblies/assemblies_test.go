@@ -12,6 +12,7 @@ import (
 
 	"github.com/kvarter/kvarter/sdk"
 	"github.com/kvarter/kvarter/sdk/ical"
+	"github.com/kvarter/kvarter/sdk/sdktest"
 )
 
 func TestDecide(t *testing.T) {
@@ -46,7 +47,7 @@ func TestDecide(t *testing.T) {
 // TestPlugin_Story is the issue's story in-process (fake host); the same story runs
 // through the real host in hosted_test.go once sdktest exists.
 func TestPlugin_Story(t *testing.T) {
-	eachStore(t, func(t *testing.T, cfg sdk.StoreConfig) {
+	sdktest.EachStore(t, func(t *testing.T, cfg sdk.StoreConfig) {
 		e := newEnv(t, cfg, nil)
 		a, chair := e.assembly("n1", nil)
 		ms := e.members(a, 8) // nine members with the chair
@@ -138,7 +139,7 @@ func TestPlugin_Story(t *testing.T) {
 }
 
 func TestService_CastBallot(t *testing.T) {
-	eachStore(t, func(t *testing.T, cfg sdk.StoreConfig) {
+	sdktest.EachStore(t, func(t *testing.T, cfg sdk.StoreConfig) {
 		for _, secrecy := range []string{SecrecyNamed, SecrecySecret} {
 			t.Run("Concurrent50_"+secrecy, func(t *testing.T) {
 				e := newEnv(t, cfg, nil)
@@ -322,7 +323,7 @@ func dumpTables(t *testing.T, e *env) string {
 // choices swapped around, and checks that the stored data is identical: nothing in
 // the tables depends on who chose what, so nothing can link a person to a choice.
 func TestService_SecretVoteUnlinkable(t *testing.T) {
-	eachStore(t, func(t *testing.T, cfg sdk.StoreConfig) {
+	sdktest.EachStore(t, func(t *testing.T, cfg sdk.StoreConfig) {
 		run := func(t *testing.T, choices []string) (string, Counts) {
 			e := newEnv(t, cfg, nil)
 			// One shard so the shard choice (random, independent of the voter) cannot
@@ -366,7 +367,7 @@ func TestService_SecretVoteUnlinkable(t *testing.T) {
 }
 
 func TestService_Calendar(t *testing.T) {
-	eachStore(t, func(t *testing.T, cfg sdk.StoreConfig) {
+	sdktest.EachStore(t, func(t *testing.T, cfg sdk.StoreConfig) {
 		e := newEnv(t, cfg, nil)
 		a, chair := e.assembly("cal", nil)
 		base := "/api/v1/assemblies/" + a.ID
@@ -414,7 +415,7 @@ func TestService_Calendar(t *testing.T) {
 }
 
 func TestService_CreateAssembly(t *testing.T) {
-	eachStore(t, func(t *testing.T, cfg sdk.StoreConfig) {
+	sdktest.EachStore(t, func(t *testing.T, cfg sdk.StoreConfig) {
 		e := newEnv(t, cfg, nil)
 		e.neighbourhood("n1")
 		e.neighbourhood("n2")
@@ -443,7 +444,7 @@ func TestService_CreateAssembly(t *testing.T) {
 			t.Run("Err"+name, func(t *testing.T) {
 				code, b := e.do(e.admin(), "POST", "/api/v1/assemblies", tc.body)
 				var out struct {
-					Error Error `json:"error"`
+					Error sdk.Error `json:"error"`
 				}
 				_ = json.Unmarshal(b, &out)
 				if code != 422 || out.Error.Fields[tc.field] == "" {
@@ -482,7 +483,7 @@ func TestService_CreateAssembly(t *testing.T) {
 }
 
 func TestService_Membership(t *testing.T) {
-	eachStore(t, func(t *testing.T, cfg sdk.StoreConfig) {
+	sdktest.EachStore(t, func(t *testing.T, cfg sdk.StoreConfig) {
 		e := newEnv(t, cfg, map[string]string{SettingMemberListPublic: "false"})
 		a, chair := e.assembly("ap", map[string]any{"membership": "approval", "org_seats": 1})
 		base := "/api/v1/assemblies/" + a.ID
@@ -547,7 +548,7 @@ func TestService_Membership(t *testing.T) {
 }
 
 func TestService_Answer(t *testing.T) {
-	eachStore(t, func(t *testing.T, cfg sdk.StoreConfig) {
+	sdktest.EachStore(t, func(t *testing.T, cfg sdk.StoreConfig) {
 		e := newEnv(t, cfg, map[string]string{SettingAnswerDeadlineDays: "10"})
 		a, chair := e.assembly("ans", nil)
 		ms := e.members(a, 1)
@@ -594,7 +595,7 @@ func TestService_Answer(t *testing.T) {
 }
 
 func TestPlugin_HandleEvent(t *testing.T) {
-	eachStore(t, func(t *testing.T, cfg sdk.StoreConfig) {
+	sdktest.EachStore(t, func(t *testing.T, cfg sdk.StoreConfig) {
 		e := newEnv(t, cfg, nil)
 		a, chair := e.assembly("er", nil)
 		ms := e.members(a, 2)

@@ -3,19 +3,17 @@ package assemblies
 import (
 	"context"
 	"fmt"
-	"os"
 	"sync/atomic"
 	"testing"
 
 	"github.com/kvarter/kvarter/sdk"
 )
 
-// benchStores are the stores benchmarks run on: SQLite always, PostgreSQL when the
-// test URL is set.
+// benchStores are the stores benchmarks run on: SQLite, and PostgreSQL under the SDK's
+// rule (sdktest.PostgresURL). The config only names the dialect; newEnv makes the store.
 func benchStores(b *testing.B, fn func(b *testing.B, cfg sdk.StoreConfig)) {
-	b.Run("sqlite", func(b *testing.B) { fn(b, sdk.StoreConfig{Dialect: sdk.DialectSQLite}) })
-	if url := os.Getenv("KVARTER_TEST_DATABASE_URL"); url != "" {
-		b.Run("postgres", func(b *testing.B) { fn(b, sdk.StoreConfig{Dialect: sdk.DialectPostgres, DSN: url}) })
+	for _, d := range []string{sdk.DialectSQLite, sdk.DialectPostgres} {
+		b.Run(d, func(b *testing.B) { fn(b, sdk.StoreConfig{Dialect: d}) })
 	}
 }
 

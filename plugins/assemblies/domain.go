@@ -1,10 +1,10 @@
 package assemblies
 
 import (
-	"errors"
 	"fmt"
-	"net/http"
 	"time"
+
+	"github.com/kvarter/kvarter/sdk"
 )
 
 // Majority rules, as stored on an assembly and frozen on a vote.
@@ -106,47 +106,6 @@ const (
 	MinutesPublished = "published"
 )
 
-// Error codes, as in the core's error format.
-const (
-	CodeInvalid         = "invalid"
-	CodeUnauthenticated = "unauthenticated"
-	CodeForbidden       = "forbidden"
-	CodeNotFound        = "not_found"
-	CodeConflict        = "conflict"
-	CodeInternal        = "internal"
-)
-
-// Error is an error a caller can act on: a code from the core's table, a message in
-// plain words and, for invalid input, the offending fields.
-type Error struct {
-	Code    string
-	Message string
-	Fields  map[string]string
-}
-
-func (e *Error) Error() string { return e.Code + ": " + e.Message }
-
-// Status is the HTTP status for the error's code.
-func (e *Error) Status() int {
-	switch e.Code {
-	case CodeInvalid:
-		return http.StatusUnprocessableEntity
-	case CodeUnauthenticated:
-		return http.StatusUnauthorized
-	case CodeForbidden:
-		return http.StatusForbidden
-	case CodeNotFound:
-		return http.StatusNotFound
-	case CodeConflict:
-		return http.StatusConflict
-	}
-	return http.StatusInternalServerError
-}
-
-func errorf(code, format string, args ...any) *Error {
-	return &Error{Code: code, Message: fmt.Sprintf(format, args...)}
-}
-
 // fieldErrors collects invalid fields so a caller sees every problem at once.
 type fieldErrors map[string]string
 
@@ -164,14 +123,7 @@ func (f fieldErrors) err() error {
 	if len(f) > 1 {
 		msg += fmt.Sprintf(" (and %d more)", len(f)-1)
 	}
-	return &Error{Code: CodeInvalid, Message: msg, Fields: f}
-}
-
-// AsError returns err as an *Error when it is one.
-func AsError(err error) (*Error, bool) {
-	var e *Error
-	ok := errors.As(err, &e)
-	return e, ok
+	return &sdk.Error{Code: sdk.CodeInvalid, Message: msg, Fields: f}
 }
 
 // Rules are an assembly's voting and membership rules. Votes copy them when they open,

@@ -10,8 +10,6 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -19,56 +17,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jmoiron/sqlx"
-	_ "github.com/lib/pq"
-
 	"github.com/kvarter/kvarter/sdk"
+	"github.com/kvarter/kvarter/sdk/sdktest"
 	"github.com/kvarter/kvarter/sdk/store"
 )
-
-// eachStore runs fn on SQLite and, when KVARTER_TEST_DATABASE_URL is set, on
-// PostgreSQL. The config only names the database: newEnv makes a fresh SQLite file or
-// a throwaway schema from it, so every env starts empty.
-func eachStore(t *testing.T, fn func(t *testing.T, cfg sdk.StoreConfig)) {
-	t.Helper()
-	t.Run("sqlite", func(t *testing.T) {
-		fn(t, sdk.StoreConfig{Dialect: sdk.DialectSQLite, DSN: "file:" + filepath.Join(t.TempDir(), "assemblies.db")})
-	})
-	t.Run("postgres", func(t *testing.T) {
-		url := os.Getenv("KVARTER_TEST_DATABASE_URL")
-		if url == "" {
-			t.Skip("KVARTER_TEST_DATABASE_URL not set")
-		}
-		fn(t, sdk.StoreConfig{Dialect: sdk.DialectPostgres, DSN: url})
-	})
-}
-
-var schemaSeq struct {
-	sync.Mutex
-	n int
-}
-
-func pgSchema(tb testing.TB, url string) sdk.StoreConfig {
-	tb.Helper()
-	admin, err := sqlx.Open("postgres", url)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	schemaSeq.Lock()
-	schemaSeq.n++
-	schema := fmt.Sprintf("plugin_assemblies_test_%d_%d", os.Getpid(), schemaSeq.n)
-	schemaSeq.Unlock()
-	if _, err := admin.Exec(`DROP SCHEMA IF EXISTS ` + schema + ` CASCADE; CREATE SCHEMA ` + schema); err != nil {
-		tb.Fatal(err)
-	}
-	tb.Cleanup(func() {
-		defer admin.Close()
-		if _, err := admin.Exec(`DROP SCHEMA ` + schema + ` CASCADE`); err != nil {
-			tb.Error(err)
-		}
-	})
-	return sdk.StoreConfig{Dialect: sdk.DialectPostgres, DSN: url, Schema: schema}
-}
 
 // fakeHost is the core as far as the plugin can tell, for in-process tests only. Can
 // follows the manifest's roles and grants the way the core's casbin model does.
@@ -244,10 +196,12 @@ var t0 = time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
 func newEnv(tb testing.TB, cfg sdk.StoreConfig, settings map[string]string) *env {
 	tb.Helper()
 	ctx := context.Background()
+	// cfg only names the dialect: every env gets a fresh SQLite file or throwaway
+	// schema, so it starts empty even when one subtest makes several.
 	if cfg.Dialect == sdk.DialectPostgres {
-		cfg = pgSchema(tb, cfg.DSN)
+		cfg = sdktest.PostgresStore(tb)
 	} else {
-		cfg.DSN = "file:" + filepath.Join(tb.TempDir(), "assemblies.db")
+		cfg = sdktest.SQLiteStore(tb)
 	}
 	p := New().(*Plugin)
 	m := p.Manifest()

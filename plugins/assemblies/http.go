@@ -2,7 +2,6 @@ package assemblies
 
 import (
 	"encoding/json"
-	"errors"
 	"io"
 	"net/http"
 	"strings"
@@ -127,7 +126,7 @@ func routes() []route {
 			handle: func(s *Service, w http.ResponseWriter, r *http.Request) {
 				b, err := s.Calendar(r.Context(), r.PathValue("id"))
 				if err != nil {
-					fail(s, w, r, err)
+					sdk.WriteError(w, r, s.log, err)
 					return
 				}
 				w.Header().Set("Content-Type", "text/calendar; charset=utf-8")
@@ -184,10 +183,10 @@ func routes() []route {
 			handle: func(s *Service, w http.ResponseWriter, r *http.Request) {
 				m, err := s.CloseVote(r.Context(), principal(r), r.PathValue("id"), r.PathValue("motionID"))
 				if err != nil {
-					fail(s, w, r, err)
+					sdk.WriteError(w, r, s.log, err)
 					return
 				}
-				render(w, 200, closeResult{Outcome: m.Vote.Outcome, Counts: *m.Vote.Counts, Electorate: m.Vote.Electorate, Motion: m})
+				sdk.WriteJSON(w, 200, closeResult{Outcome: m.Vote.Outcome, Counts: *m.Vote.Counts, Electorate: m.Vote.Electorate, Motion: m})
 			}},
 		answerAction("acknowledge", AnswerAcknowledged, nil, "Acknowledge an adopted motion (city responder)"),
 		answerAction("answer", AnswerAnswered, answerSchema, "Answer an adopted motion: decision and reasoning (city responder)"),
@@ -264,11 +263,11 @@ const maxBody = 1 << 20
 func decode(s *Service, w http.ResponseWriter, r *http.Request, v any) bool {
 	data, err := io.ReadAll(io.LimitReader(r.Body, maxBody+1))
 	if err != nil {
-		fail(s, w, r, err)
+		sdk.WriteError(w, r, s.log, err)
 		return false
 	}
 	if len(data) > maxBody {
-		writeError(w, http.StatusBadRequest, &Error{Code: CodeInvalid, Message: "the request body is larger than 1 MiB"})
+		sdk.WriteError(w, r, s.log, sdk.Malformed("the request body is larger than 1 MiB"))
 		return false
 	}
 	if len(strings.TrimSpace(string(data))) == 0 {
@@ -277,7 +276,7 @@ func decode(s *Service, w http.ResponseWriter, r *http.Request, v any) bool {
 	dec := json.NewDecoder(strings.NewReader(string(data)))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
-		writeError(w, http.StatusBadRequest, &Error{Code: CodeInvalid, Message: "the request body is not valid JSON for this route: " + err.Error()})
+		sdk.WriteError(w, r, s.log, sdk.Malformed("the request body is not valid JSON for this route: %s", err))
 		return false
 	}
 	return true
@@ -285,35 +284,8 @@ func decode(s *Service, w http.ResponseWriter, r *http.Request, v any) bool {
 
 func reply(s *Service, w http.ResponseWriter, r *http.Request, status int, v any, err error) {
 	if err != nil {
-		fail(s, w, r, err)
+		sdk.WriteError(w, r, s.log, err)
 		return
 	}
-	render(w, status, v)
-}
-
-func render(w http.ResponseWriter, status int, v any) {
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(v)
-}
-
-// fail answers a domain error with its code; anything else is logged with the request
-// id and answered as an internal error without details.
-func fail(s *Service, w http.ResponseWriter, r *http.Request, err error) {
-	var e *Error
-	if errors.As(err, &e) {
-		writeError(w, e.Status(), e)
-		return
-	}
-	id := sdk.RequestIDFrom(r.Context())
-	s.log.ErrorContext(r.Context(), "request failed", "request_id", id, "method", r.Method, "path", r.URL.Path, "error", err)
-	writeError(w, http.StatusInternalServerError, &Error{Code: CodeInternal, Message: "internal error (request " + id + ")"})
-}
-
-func writeError(w http.ResponseWriter, status int, e *Error) {
-	body := map[string]any{"code": e.Code, "message": e.Message}
-	if len(e.Fields) > 0 {
-		body["fields"] = e.Fields
-	}
-	render(w, status, map[string]any{"error": body})
+	sdk.WriteJSON(w, status, v)
 }

@@ -75,7 +75,7 @@ func (s *Service) ScheduleMeeting(ctx context.Context, p sdk.Principal, assembly
 				continue
 			}
 			if _, err := getMotion(ctx, tx, a.ID, it.MotionID, ""); err != nil {
-				return (fieldErrors{fmt.Sprintf("agenda[%d].motion_id", i): "is not a motion of this assembly"}).err()
+				return sdk.InvalidField(fmt.Sprintf("agenda[%d].motion_id", i), "is not a motion of this assembly")
 			}
 		}
 		if err := insertMeeting(ctx, tx, r); err != nil {
@@ -153,10 +153,10 @@ func (s *Service) UpdateMeeting(ctx context.Context, p sdk.Principal, assemblyID
 		switch action {
 		case "cancel":
 			if m.Status == MeetingCancelled {
-				return errorf(CodeConflict, "the meeting is already cancelled")
+				return sdk.Errorf(sdk.CodeConflict, "the meeting is already cancelled")
 			}
 			if strings.TrimSpace(in.Reason) == "" {
-				return (fieldErrors{"reason": "is required: a cancellation is always explained"}).err()
+				return sdk.InvalidField("reason", "is required: a cancellation is always explained")
 			}
 			m.Status, m.CancelReason = MeetingCancelled, strings.TrimSpace(in.Reason)
 			m.Sequence++
@@ -165,7 +165,7 @@ func (s *Service) UpdateMeeting(ctx context.Context, p sdk.Principal, assemblyID
 			}
 		case "attendance":
 			if m.Status == MeetingCancelled {
-				return errorf(CodeConflict, "a cancelled meeting has no attendance")
+				return sdk.Errorf(sdk.CodeConflict, "a cancelled meeting has no attendance")
 			}
 			if _, err := exec(ctx, tx, `DELETE FROM attendance WHERE meeting_id = ?`, m.ID); err != nil {
 				return fmt.Errorf("clear attendance: %w", err)
@@ -173,7 +173,7 @@ func (s *Service) UpdateMeeting(ctx context.Context, p sdk.Principal, assemblyID
 			for i, uid := range in.UserIDs {
 				mem, err := getMember(ctx, tx, a.ID, uid)
 				if err != nil || mem.Status != MemberActive {
-					return (fieldErrors{fmt.Sprintf("user_ids[%d]", i): "is not an active member of this assembly"}).err()
+					return sdk.InvalidField(fmt.Sprintf("user_ids[%d]", i), "is not an active member of this assembly")
 				}
 				if _, err := exec(ctx, tx, `INSERT INTO attendance (meeting_id, user_id) VALUES (?, ?) ON CONFLICT DO NOTHING`, m.ID, uid); err != nil {
 					return fmt.Errorf("record attendance: %w", err)
@@ -181,27 +181,27 @@ func (s *Service) UpdateMeeting(ctx context.Context, p sdk.Principal, assemblyID
 			}
 		case "minutes":
 			if m.MinutesStatus == MinutesPublished {
-				return errorf(CodeConflict, "published minutes cannot be changed")
+				return sdk.Errorf(sdk.CodeConflict, "published minutes cannot be changed")
 			}
 			if strings.TrimSpace(in.Minutes) == "" {
-				return (fieldErrors{"minutes": "is required"}).err()
+				return sdk.InvalidField("minutes", "is required")
 			}
 			m.Minutes, m.MinutesStatus = in.Minutes, MinutesDraft
 		case "approve_minutes":
 			if m.MinutesStatus != MinutesDraft {
-				return errorf(CodeConflict, "only draft minutes can be approved; these are %s", m.MinutesStatus)
+				return sdk.Errorf(sdk.CodeConflict, "only draft minutes can be approved; these are %s", m.MinutesStatus)
 			}
 			m.MinutesStatus = MinutesApproved
 		case "publish_minutes":
 			if m.MinutesStatus != MinutesApproved {
-				return errorf(CodeConflict, "minutes must be approved before they are published; these are %s", m.MinutesStatus)
+				return sdk.Errorf(sdk.CodeConflict, "minutes must be approved before they are published; these are %s", m.MinutesStatus)
 			}
 			m.MinutesStatus = MinutesPublished
 			if err := s.event(ctx, tx, EventMinutesPublished, a, map[string]any{"meeting_id": m.ID}); err != nil {
 				return err
 			}
 		default:
-			return errorf(CodeNotFound, "unknown meeting action %q", action)
+			return sdk.Errorf(sdk.CodeNotFound, "unknown meeting action %q", action)
 		}
 		m.UpdatedAt = now
 		draft = m.Minutes
@@ -276,7 +276,7 @@ func (s *Service) CreateMotion(ctx context.Context, p sdk.Principal, assemblyID 
 			return Motion{}, err
 		}
 		if !ok {
-			return Motion{}, errorf(CodeForbidden, "only city staff may ask an assembly for advice")
+			return Motion{}, sdk.Errorf(sdk.CodeForbidden, "only city staff may ask an assembly for advice")
 		}
 		r.State = StateTabled // the city's question is on the table as soon as it is asked
 	}
@@ -383,17 +383,17 @@ func (s *Service) ActOnMotion(ctx context.Context, p sdk.Principal, assemblyID, 
 				return err
 			}
 			if m.State != StateDraft && m.State != StateTabled {
-				return errorf(CodeConflict, "only a draft or tabled motion can be co-sponsored; this one is %s", m.State)
+				return sdk.Errorf(sdk.CodeConflict, "only a draft or tabled motion can be co-sponsored; this one is %s", m.State)
 			}
 			if m.AuthorID == p.UserID {
-				return errorf(CodeConflict, "the author cannot co-sponsor their own motion")
+				return sdk.Errorf(sdk.CodeConflict, "the author cannot co-sponsor their own motion")
 			}
 			n, err := exec(ctx, tx, `INSERT INTO sponsors (motion_id, user_id) VALUES (?, ?) ON CONFLICT DO NOTHING`, m.ID, p.UserID)
 			if err != nil {
 				return fmt.Errorf("add sponsor: %w", err)
 			}
 			if n == 0 {
-				return errorf(CodeConflict, "you already co-sponsor this motion")
+				return sdk.Errorf(sdk.CodeConflict, "you already co-sponsor this motion")
 			}
 			return addTimeline(ctx, tx, m.ID, now, "sponsored", p.UserID, nil)
 		case ActionTable:
@@ -401,7 +401,7 @@ func (s *Service) ActOnMotion(ctx context.Context, p sdk.Principal, assemblyID, 
 				return err
 			}
 			if m.State != StateDraft {
-				return errorf(CodeConflict, "only a draft motion can be tabled; this one is %s", m.State)
+				return sdk.Errorf(sdk.CodeConflict, "only a draft motion can be tabled; this one is %s", m.State)
 			}
 			m.State = StateTabled
 		case ActionWithdraw:
@@ -409,11 +409,11 @@ func (s *Service) ActOnMotion(ctx context.Context, p sdk.Principal, assemblyID, 
 				return err
 			}
 			if m.State != StateDraft && m.State != StateTabled {
-				return errorf(CodeConflict, "only a draft or tabled motion can be withdrawn; this one is %s", m.State)
+				return sdk.Errorf(sdk.CodeConflict, "only a draft or tabled motion can be withdrawn; this one is %s", m.State)
 			}
 			m.State = StateWithdrawn
 		default:
-			return errorf(CodeNotFound, "unknown motion action %q", action)
+			return sdk.Errorf(sdk.CodeNotFound, "unknown motion action %q", action)
 		}
 		m.UpdatedAt = fmtTime(now)
 		if err := saveMotion(ctx, tx, m); err != nil {
@@ -472,15 +472,15 @@ func (s *Service) OpenVote(ctx context.Context, p sdk.Principal, assemblyID, mot
 			return err
 		}
 		if m.State != StateTabled {
-			return errorf(CodeConflict, "only a tabled motion can be put to the vote; this one is %s", m.State)
+			return sdk.Errorf(sdk.CodeConflict, "only a tabled motion can be put to the vote; this one is %s", m.State)
 		}
 		if in.MeetingID != "" {
 			mt, err := getMeeting(ctx, tx, a.ID, in.MeetingID)
 			if err != nil {
-				return (fieldErrors{"meeting_id": "is not a meeting of this assembly"}).err()
+				return sdk.InvalidField("meeting_id", "is not a meeting of this assembly")
 			}
 			if mt.Status == MeetingCancelled {
-				return (fieldErrors{"meeting_id": "the meeting was cancelled"}).err()
+				return sdk.InvalidField("meeting_id", "the meeting was cancelled")
 			}
 		}
 		now := s.Now()
@@ -492,7 +492,7 @@ func (s *Service) OpenVote(ctx context.Context, p sdk.Principal, assemblyID, mot
 			return err
 		}
 		if electorate == 0 {
-			return errorf(CodeConflict, "nobody could vote: the assembly has no eligible members")
+			return sdk.Errorf(sdk.CodeConflict, "nobody could vote: the assembly has no eligible members")
 		}
 		if in.Secrecy == SecrecySecret {
 			if err := initSecretTally(ctx, tx, m.ID, s.Shards); err != nil {
@@ -541,7 +541,7 @@ func (s *Service) CastBallot(ctx context.Context, p sdk.Principal, assemblyID, m
 		return Receipt{}, err
 	}
 	if !slices.Contains(Choices, choice) {
-		return Receipt{}, (fieldErrors{"choice": "must be yes, no or abstain"}).err()
+		return Receipt{}, sdk.InvalidField("choice", "must be yes, no or abstain")
 	}
 	// The shard is drawn whatever the secrecy, so that nothing about it depends on the
 	// voter; named votes ignore it.
@@ -574,15 +574,15 @@ func (r castResult) refusal() error {
 	switch r.State {
 	case StateVoting:
 	case StateDraft, StateTabled:
-		return errorf(CodeConflict, "the vote on this motion has not opened")
+		return sdk.Errorf(sdk.CodeConflict, "the vote on this motion has not opened")
 	default:
-		return errorf(CodeConflict, "the vote on this motion is closed")
+		return sdk.Errorf(sdk.CodeConflict, "the vote on this motion is closed")
 	}
 	if !r.Eligible {
-		return errorf(CodeForbidden, "you may not vote on this motion: only those who were members of the assembly when the vote opened may vote")
+		return sdk.Errorf(sdk.CodeForbidden, "you may not vote on this motion: only those who were members of the assembly when the vote opened may vote")
 	}
 	if !r.First && !r.BallotChangeable {
-		return errorf(CodeConflict, "you have already voted on this motion, and this vote does not allow changing a ballot")
+		return sdk.Errorf(sdk.CodeConflict, "you have already voted on this motion, and this vote does not allow changing a ballot")
 	}
 	if r.Counted+r.Named != 0 {
 		return nil
@@ -601,7 +601,7 @@ func (s *Service) castPostgres(ctx context.Context, assemblyID, motionID, userID
 		return castResult{}, err
 	}
 	if !found {
-		return castResult{}, errorf(CodeNotFound, "motion %q does not exist", motionID)
+		return castResult{}, sdk.Errorf(sdk.CodeNotFound, "motion %q does not exist", motionID)
 	}
 	if r.First && r.Secrecy == SecrecySecret && r.Counted != len(Choices) {
 		// The statement writes the voter only when the shard's counters exist, so this
@@ -661,7 +661,7 @@ func (s *Service) CloseVote(ctx context.Context, p sdk.Principal, assemblyID, mo
 			return err
 		}
 		if m.State != StateVoting {
-			return errorf(CodeConflict, "only a motion being voted on can be closed; this one is %s", m.State)
+			return sdk.Errorf(sdk.CodeConflict, "only a motion being voted on can be closed; this one is %s", m.State)
 		}
 		if counts, err = tally(ctx, tx, m.ID, m.Secrecy); err != nil {
 			return err
@@ -729,7 +729,7 @@ func (s *Service) Answer(ctx context.Context, p sdk.Principal, assemblyID, motio
 		return Motion{}, err
 	}
 	if !ok {
-		return Motion{}, errorf(CodeForbidden, "only the city's responders may answer an assembly")
+		return Motion{}, sdk.Errorf(sdk.CodeForbidden, "only the city's responders may answer an assembly")
 	}
 	a, err := s.Assembly(ctx, assemblyID)
 	if err != nil {
@@ -741,7 +741,7 @@ func (s *Service) Answer(ctx context.Context, p sdk.Principal, assemblyID, motio
 			return err
 		}
 		if m.State != StateAdopted {
-			return errorf(CodeConflict, "only an adopted motion is answered by the city; this one is %s", m.State)
+			return sdk.Errorf(sdk.CodeConflict, "only an adopted motion is answered by the city; this one is %s", m.State)
 		}
 		now := s.Now()
 		detail := map[string]any{}
@@ -749,12 +749,12 @@ func (s *Service) Answer(ctx context.Context, p sdk.Principal, assemblyID, motio
 		switch step {
 		case AnswerAcknowledged:
 			if m.AnswerStatus != AnswerSubmitted {
-				return errorf(CodeConflict, "only a newly submitted motion can be acknowledged; its answer is %s", m.AnswerStatus)
+				return sdk.Errorf(sdk.CodeConflict, "only a newly submitted motion can be acknowledged; its answer is %s", m.AnswerStatus)
 			}
 			typ = EventMotionAcknowledged
 		case AnswerAnswered:
 			if m.AnswerStatus != AnswerSubmitted && m.AnswerStatus != AnswerAcknowledged {
-				return errorf(CodeConflict, "this motion has already been answered")
+				return sdk.Errorf(sdk.CodeConflict, "this motion has already been answered")
 			}
 			m.AnswerDecision, m.AnswerReasoning, m.AnsweredBy, m.AnsweredAt = in.Decision, in.Reasoning, p.UserID, fmtTime(now)
 			detail["decision"], detail["reasoning"] = in.Decision, in.Reasoning
@@ -764,11 +764,11 @@ func (s *Service) Answer(ctx context.Context, p sdk.Principal, assemblyID, motio
 			typ = EventMotionAnswered
 		case AnswerImplemented:
 			if m.AnswerStatus != AnswerAnswered || m.AnswerDecision == DecisionDeclined {
-				return errorf(CodeConflict, "only an answered, accepted or partly accepted motion can be marked implemented")
+				return sdk.Errorf(sdk.CodeConflict, "only an answered, accepted or partly accepted motion can be marked implemented")
 			}
 			typ = EventMotionImplemented
 		default:
-			return errorf(CodeNotFound, "unknown answer step %q", step)
+			return sdk.Errorf(sdk.CodeNotFound, "unknown answer step %q", step)
 		}
 		m.AnswerStatus, m.UpdatedAt = step, fmtTime(now)
 		if err := saveMotion(ctx, tx, m); err != nil {

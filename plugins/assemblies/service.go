@@ -49,22 +49,15 @@ type Service struct {
 
 // postgresShards is how many counter rows per option a secret vote has on PostgreSQL.
 // A ballot holds the row locks of its shard until it commits; with 64 shards, 16
-// ballots in flight (the pool) rarely meet on one shard, and the close still sums
+// ballots in flight (the pool, which sdk/store caps) rarely meet on one shard, and the close still sums
 // only 192 rows.
 const postgresShards = 64
-
-// maxPostgresConns caps the plugin's PostgreSQL pool. Every node and plugin shares the
-// server's max_connections, and a burst of ballots is served faster by a few busy
-// connections than by one backend per request competing for the same cores.
-const maxPostgresConns = 16
 
 // NewService returns a service over db that calls back into host.
 func NewService(db *store.DB, host sdk.Host, log *slog.Logger) *Service {
 	shards := 1 // SQLite serialises writers anyway
 	if db.IsPostgres() {
 		shards = postgresShards
-		db.SetMaxOpenConns(maxPostgresConns)
-		db.SetMaxIdleConns(maxPostgresConns)
 	}
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
@@ -134,7 +127,7 @@ func (s *Service) lock(exclusive bool) string { return lockClause(s.db.Dialect, 
 
 func requireUser(p sdk.Principal) error {
 	if !p.Authenticated() {
-		return errorf(CodeUnauthenticated, "sign in first")
+		return sdk.Errorf(sdk.CodeUnauthenticated, "sign in first")
 	}
 	return nil
 }
@@ -160,7 +153,7 @@ func (s *Service) isManager(ctx context.Context, p sdk.Principal, a Assembly) (b
 func activeMember(ctx context.Context, q sqlx.ExtContext, a Assembly, p sdk.Principal) (memberRow, error) {
 	m, err := getMember(ctx, q, a.ID, p.UserID)
 	if errors.Is(err, sql.ErrNoRows) || (err == nil && m.Status != MemberActive) {
-		return m, errorf(CodeForbidden, "only members of assembly %q may do this", a.Name)
+		return m, sdk.Errorf(sdk.CodeForbidden, "only members of assembly %q may do this", a.Name)
 	}
 	if err != nil {
 		return m, fmt.Errorf("find member: %w", err)
@@ -186,9 +179,9 @@ func (s *Service) officer(ctx context.Context, q sqlx.ExtContext, a Assembly, p 
 		if err != nil || ok {
 			return err
 		}
-		return errorf(CodeForbidden, "only the %s of this assembly or a coordinator of its neighbourhood may do this", strings.Join(positions, " or "))
+		return sdk.Errorf(sdk.CodeForbidden, "only the %s of this assembly or a coordinator of its neighbourhood may do this", strings.Join(positions, " or "))
 	}
-	return errorf(CodeForbidden, "only the %s of this assembly may do this", strings.Join(positions, " or "))
+	return sdk.Errorf(sdk.CodeForbidden, "only the %s of this assembly may do this", strings.Join(positions, " or "))
 }
 
 // --- assemblies ---
@@ -262,19 +255,17 @@ func (s *Service) CreateAssembly(ctx context.Context, p sdk.Principal, in Create
 		return Assembly{}, fmt.Errorf("find neighbourhood: %w", err)
 	}
 	if len(nbhs) == 0 {
-		return Assembly{}, &Error{Code: CodeInvalid, Message: "neighbourhood_id: no such neighbourhood",
-			Fields: map[string]string{"neighbourhood_id": "no such neighbourhood"}}
+		return Assembly{}, sdk.InvalidField("neighbourhood_id", "no such neighbourhood")
 	}
 	if nbhs[0].Archived {
-		return Assembly{}, &Error{Code: CodeInvalid, Message: "neighbourhood_id: the neighbourhood is archived",
-			Fields: map[string]string{"neighbourhood_id": "the neighbourhood is archived"}}
+		return Assembly{}, sdk.InvalidField("neighbourhood_id", "the neighbourhood is archived")
 	}
 	ok, err := s.can(ctx, p, PermAssemblyManage, "nbh:"+in.NeighbourhoodID)
 	if err != nil {
 		return Assembly{}, err
 	}
 	if !ok {
-		return Assembly{}, errorf(CodeForbidden, "only a coordinator of neighbourhood %q or a city admin may create its assemblies", nbhs[0].Name)
+		return Assembly{}, sdk.Errorf(sdk.CodeForbidden, "only a coordinator of neighbourhood %q or a city admin may create its assemblies", nbhs[0].Name)
 	}
 	a := Assembly{ID: s.newID(), NeighbourhoodID: in.NeighbourhoodID, Name: in.Name, Charter: in.Charter,
 		Rules: in.Rules, CreatedAt: s.Now().UTC()}
@@ -326,7 +317,7 @@ func (s *Service) Join(ctx context.Context, p sdk.Principal, assemblyID string) 
 		return Member{}, err
 	}
 	if !ok || !slices.Contains(p.Neighbourhoods, a.NeighbourhoodID) {
-		return Member{}, errorf(CodeForbidden, "only verified residents of this assembly's neighbourhood may join it")
+		return Member{}, sdk.Errorf(sdk.CodeForbidden, "only verified residents of this assembly's neighbourhood may join it")
 	}
 	var out memberRow
 	err = s.inTx(ctx, func(tx *sqlx.Tx) error {
@@ -337,9 +328,9 @@ func (s *Service) Join(ctx context.Context, p sdk.Principal, assemblyID string) 
 		if err == nil {
 			switch old.Status {
 			case MemberActive:
-				return errorf(CodeConflict, "you are already a member of this assembly")
+				return sdk.Errorf(sdk.CodeConflict, "you are already a member of this assembly")
 			case MemberPending:
-				return errorf(CodeConflict, "your application to this assembly is already waiting for approval")
+				return sdk.Errorf(sdk.CodeConflict, "your application to this assembly is already waiting for approval")
 			}
 		}
 		now := s.Now()
@@ -379,35 +370,35 @@ func (s *Service) NameDelegate(ctx context.Context, p sdk.Principal, assemblyID 
 		in.UserID = p.UserID
 	}
 	if strings.TrimSpace(in.OrganisationID) == "" {
-		return Member{}, (fieldErrors{"organisation_id": "is required"}).err()
+		return Member{}, sdk.InvalidField("organisation_id", "is required")
 	}
 	a, err := s.Assembly(ctx, assemblyID)
 	if err != nil {
 		return Member{}, err
 	}
 	if a.OrgSeats == 0 {
-		return Member{}, errorf(CodeConflict, "this assembly has no seats for organisations")
+		return Member{}, sdk.Errorf(sdk.CodeConflict, "this assembly has no seats for organisations")
 	}
 	orgs, err := s.host.Organisations(ctx, []string{in.OrganisationID})
 	if err != nil {
 		return Member{}, fmt.Errorf("find organisation: %w", err)
 	}
 	if len(orgs) == 0 {
-		return Member{}, (fieldErrors{"organisation_id": "no such organisation"}).err()
+		return Member{}, sdk.InvalidField("organisation_id", "no such organisation")
 	}
 	org := orgs[0]
 	if !org.Verified || !slices.Contains(org.NeighbourhoodIDs, a.NeighbourhoodID) {
-		return Member{}, errorf(CodeForbidden, "only verified organisations active in this assembly's neighbourhood may name a delegate")
+		return Member{}, sdk.Errorf(sdk.CodeForbidden, "only verified organisations active in this assembly's neighbourhood may name a delegate")
 	}
 	if !slices.Contains(org.Representatives, p.UserID) {
-		return Member{}, errorf(CodeForbidden, "only a representative of %q may name its delegate", org.Name)
+		return Member{}, sdk.Errorf(sdk.CodeForbidden, "only a representative of %q may name its delegate", org.Name)
 	}
 	users, err := s.host.Users(ctx, []string{in.UserID})
 	if err != nil {
 		return Member{}, fmt.Errorf("find user: %w", err)
 	}
 	if len(users) == 0 {
-		return Member{}, (fieldErrors{"user_id": "no such user"}).err()
+		return Member{}, sdk.InvalidField("user_id", "no such user")
 	}
 	var out memberRow
 	err = s.inTx(ctx, func(tx *sqlx.Tx) error {
@@ -416,14 +407,14 @@ func (s *Service) NameDelegate(ctx context.Context, p sdk.Principal, assemblyID 
 			return err
 		}
 		if ofOrg > 0 {
-			return errorf(CodeConflict, "%q already has a delegate in this assembly", org.Name)
+			return sdk.Errorf(sdk.CodeConflict, "%q already has a delegate in this assembly", org.Name)
 		}
 		if all >= a.OrgSeats {
-			return errorf(CodeConflict, "all %d organisation seats of this assembly are taken", a.OrgSeats)
+			return sdk.Errorf(sdk.CodeConflict, "all %d organisation seats of this assembly are taken", a.OrgSeats)
 		}
 		old, err := getMember(ctx, tx, a.ID, in.UserID)
 		if err == nil && (old.Status == MemberActive || old.Status == MemberPending) {
-			return errorf(CodeConflict, "this person is already a member of the assembly")
+			return sdk.Errorf(sdk.CodeConflict, "this person is already a member of the assembly")
 		}
 		now := s.Now()
 		out = memberRow{AssemblyID: a.ID, UserID: in.UserID, Kind: KindDelegate, OrganisationID: org.ID,
@@ -455,10 +446,10 @@ func (s *Service) Members(ctx context.Context, p sdk.Principal, assemblyID strin
 	}
 	if !s.MemberListPublic && len(statuses) == 1 {
 		if err := requireUser(p); err != nil {
-			return nil, errorf(CodeUnauthenticated, "this city keeps member lists to members: sign in first")
+			return nil, sdk.Errorf(sdk.CodeUnauthenticated, "this city keeps member lists to members: sign in first")
 		}
 		if _, err := activeMember(ctx, s.db, a, p); err != nil {
-			return nil, errorf(CodeForbidden, "this city keeps member lists to the assembly's members")
+			return nil, sdk.Errorf(sdk.CodeForbidden, "this city keeps member lists to the assembly's members")
 		}
 	}
 	rows, err := listMembers(ctx, s.db, a.ID, statuses)
@@ -514,7 +505,7 @@ func (s *Service) DecideMember(ctx context.Context, p sdk.Principal, assemblyID,
 	}
 	in.Reason = strings.TrimSpace(in.Reason)
 	if action == "remove" && in.Reason == "" {
-		return Member{}, (fieldErrors{"reason": "is required: a removal is always explained"}).err()
+		return Member{}, sdk.InvalidField("reason", "is required: a removal is always explained")
 	}
 	var out memberRow
 	err = s.inTx(ctx, func(tx *sqlx.Tx) error {
@@ -529,7 +520,7 @@ func (s *Service) DecideMember(ctx context.Context, p sdk.Principal, assemblyID,
 		switch action {
 		case "approve", "reject":
 			if m.Status != MemberPending {
-				return errorf(CodeConflict, "only a pending application can be approved or rejected; this membership is %s", m.Status)
+				return sdk.Errorf(sdk.CodeConflict, "only a pending application can be approved or rejected; this membership is %s", m.Status)
 			}
 			if action == "approve" {
 				m.Status, m.JoinedAt = MemberActive, fmtTime(now)
@@ -539,7 +530,7 @@ func (s *Service) DecideMember(ctx context.Context, p sdk.Principal, assemblyID,
 			}
 		case "remove":
 			if m.Status != MemberActive {
-				return errorf(CodeConflict, "only an active member can be removed; this membership is %s", m.Status)
+				return sdk.Errorf(sdk.CodeConflict, "only an active member can be removed; this membership is %s", m.Status)
 			}
 			m.Status, m.EndedAt, m.EndReason, m.Position = MemberRemoved, fmtTime(now), in.Reason, PositionMember
 		}
@@ -564,10 +555,10 @@ type PositionInput struct {
 // an assembly has at most one chair, so appointing a new chair demotes the old one.
 func (s *Service) SetPosition(ctx context.Context, p sdk.Principal, assemblyID, userID string, in PositionInput) (Member, error) {
 	if !slices.Contains([]string{PositionChair, PositionViceChair, PositionSecretary, PositionMember}, in.Position) {
-		return Member{}, (fieldErrors{"position": "must be chair, vice_chair, secretary or member"}).err()
+		return Member{}, sdk.InvalidField("position", "must be chair, vice_chair, secretary or member")
 	}
 	if in.TermStart != nil && in.TermEnd != nil && !in.TermEnd.After(*in.TermStart) {
-		return Member{}, (fieldErrors{"term_end": "must be after term_start"}).err()
+		return Member{}, sdk.InvalidField("term_end", "must be after term_start")
 	}
 	a, err := s.Assembly(ctx, assemblyID)
 	if err != nil {
@@ -583,7 +574,7 @@ func (s *Service) SetPosition(ctx context.Context, p sdk.Principal, assemblyID, 
 			return notFound(err, "member", userID)
 		}
 		if m.Status != MemberActive {
-			return errorf(CodeConflict, "only an active member can hold a position; this membership is %s", m.Status)
+			return sdk.Errorf(sdk.CodeConflict, "only an active member can hold a position; this membership is %s", m.Status)
 		}
 		if in.Position == PositionChair || in.Position == PositionViceChair || in.Position == PositionSecretary {
 			if _, err := exec(ctx, tx, `UPDATE members SET position = 'member' WHERE assembly_id = ? AND position = ? AND user_id <> ?`,
@@ -621,7 +612,7 @@ func (s *Service) Leave(ctx context.Context, p sdk.Principal, assemblyID string)
 	err = s.inTx(ctx, func(tx *sqlx.Tx) error {
 		m, err := getMember(ctx, tx, a.ID, p.UserID)
 		if err != nil || (m.Status != MemberActive && m.Status != MemberPending) {
-			return errorf(CodeConflict, "you are not a member of this assembly")
+			return sdk.Errorf(sdk.CodeConflict, "you are not a member of this assembly")
 		}
 		m.Status, m.EndedAt, m.Position = MemberLeft, fmtTime(s.Now()), PositionMember
 		out = m

@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/jmoiron/sqlx"
+
+	"github.com/kvarter/kvarter/sdk"
 )
 
 // This file holds the plugin's SQL. Every query is written once with ? placeholders and
@@ -61,7 +63,7 @@ func exec(ctx context.Context, q sqlx.ExtContext, query string, args ...any) (in
 // notFound turns sql.ErrNoRows into the caller-facing not_found error.
 func notFound(err error, what, id string) error {
 	if errors.Is(err, sql.ErrNoRows) {
-		return errorf(CodeNotFound, "%s %q does not exist", what, id)
+		return sdk.Errorf(sdk.CodeNotFound, "%s %q does not exist", what, id)
 	}
 	return fmt.Errorf("find %s %s: %w", what, id, err)
 }
