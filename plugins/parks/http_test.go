@@ -3,16 +3,15 @@ package parks
 import (
 	"bytes"
 	"encoding/json"
-	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"strconv"
 	"strings"
 	"testing"
 
 	"github.com/kvarter/kvarter/sdk"
 	"github.com/kvarter/kvarter/sdk/ical"
+	"github.com/kvarter/kvarter/sdk/openapi"
 )
 
 // errorBody is the error format sdk.WriteError answers with, as the core does.
@@ -56,7 +55,7 @@ func (c *client) do(pr sdk.Principal, method, path string, body any) (int, []byt
 	c.h.ServeHTTP(rec, r.WithContext(ctx))
 	res := rec.Result()
 	out, _ := io.ReadAll(res.Body)
-	if err := checkOpenAPI(c.docs, method, r.URL.Path, res.StatusCode, res.Header.Get("Content-Type"), out); err != nil {
+	if err := openapi.CheckResponseType(map[string]any{"paths": c.docs}, method, r.URL.Path, res.StatusCode, res.Header.Get("Content-Type"), out); err != nil {
 		c.t.Errorf("%s %s: %v\n%s", method, path, err, out)
 	}
 	return res.StatusCode, out
@@ -274,130 +273,4 @@ func TestPlugin_Manifest(t *testing.T) {
 	if n != len(m.Routes) {
 		t.Errorf("OpenAPI documents %d operations for %d routes", n, len(m.Routes))
 	}
-}
-
-// checkOpenAPI validates a response against the documented operation:
-// status documented, content type documented, JSON bodies matching the
-// schema (type, required, properties, additionalProperties, items, enum).
-func checkOpenAPI(docs map[string]any, method, path string, status int, ctype string, body []byte) error {
-	item := matchPath(docs, path)
-	if item == nil {
-		return fmt.Errorf("path not documented")
-	}
-	op, _ := item[strings.ToLower(method)].(map[string]any)
-	if op == nil {
-		return fmt.Errorf("method not documented")
-	}
-	resp, _ := op["responses"].(map[string]any)[strconv.Itoa(status)].(map[string]any)
-	if resp == nil {
-		return fmt.Errorf("status %d not documented", status)
-	}
-	content, _ := resp["content"].(map[string]any)
-	mt, _, _ := strings.Cut(ctype, ";")
-	media, _ := content[mt].(map[string]any)
-	if media == nil {
-		return fmt.Errorf("content type %q not documented for %d", ctype, status)
-	}
-	if mt != "application/json" {
-		return nil
-	}
-	var v any
-	if err := json.Unmarshal(body, &v); err != nil {
-		return err
-	}
-	return validate(v, media["schema"].(map[string]any), "$")
-}
-
-func matchPath(docs map[string]any, path string) map[string]any {
-	segs := strings.Split(path, "/")
-	best, bestScore := map[string]any(nil), -1
-	for tmpl, item := range docs {
-		ts := strings.Split(tmpl, "/")
-		if len(ts) != len(segs) {
-			continue
-		}
-		score := 0
-		for i := range ts {
-			if strings.HasPrefix(ts[i], "{") {
-				continue
-			}
-			if ts[i] != segs[i] {
-				score = -1
-				break
-			}
-			score++
-		}
-		if score > bestScore {
-			best, bestScore = item.(map[string]any), score
-		}
-	}
-	return best
-}
-
-func validate(v any, s map[string]any, at string) error {
-	switch s["type"] {
-	case "object":
-		m, ok := v.(map[string]any)
-		if !ok {
-			return fmt.Errorf("%s: want object, got %T", at, v)
-		}
-		props, _ := s["properties"].(map[string]any)
-		req, _ := s["required"].([]any)
-		for _, k := range req {
-			if _, ok := m[k.(string)]; !ok {
-				return fmt.Errorf("%s: missing %q", at, k)
-			}
-		}
-		for k, x := range m {
-			if ps, ok := props[k].(map[string]any); ok {
-				if err := validate(x, ps, at+"."+k); err != nil {
-					return err
-				}
-				continue
-			}
-			switch ap := s["additionalProperties"].(type) {
-			case bool:
-				if !ap {
-					return fmt.Errorf("%s: undocumented %q", at, k)
-				}
-			case map[string]any:
-				if err := validate(x, ap, at+"."+k); err != nil {
-					return err
-				}
-			}
-		}
-	case "array":
-		a, ok := v.([]any)
-		if !ok {
-			return fmt.Errorf("%s: want array, got %T", at, v)
-		}
-		for i, x := range a {
-			if err := validate(x, s["items"].(map[string]any), fmt.Sprintf("%s[%d]", at, i)); err != nil {
-				return err
-			}
-		}
-	case "string":
-		str, ok := v.(string)
-		if !ok {
-			return fmt.Errorf("%s: want string, got %T", at, v)
-		}
-		if enum, ok := s["enum"].([]any); ok {
-			found := false
-			for _, e := range enum {
-				found = found || e == str
-			}
-			if !found {
-				return fmt.Errorf("%s: %q not in %v", at, str, enum)
-			}
-		}
-	case "integer":
-		if f, ok := v.(float64); !ok || f != float64(int64(f)) {
-			return fmt.Errorf("%s: want integer, got %v", at, v)
-		}
-	case "boolean":
-		if _, ok := v.(bool); !ok {
-			return fmt.Errorf("%s: want boolean, got %T", at, v)
-		}
-	}
-	return nil
 }

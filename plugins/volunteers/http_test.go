@@ -4,16 +4,15 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"fmt"
 	"net/http"
 	"net/http/httptest"
-	"regexp"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/kvarter/kvarter/sdk"
+	"github.com/kvarter/kvarter/sdk/openapi"
 	"github.com/kvarter/kvarter/sdk/sdktest"
 	"github.com/kvarter/kvarter/sdk/store"
 )
@@ -23,7 +22,7 @@ import (
 type apiClient struct {
 	t     *testing.T
 	h     http.Handler
-	paths map[string]map[string]any
+	paths map[string]any
 }
 
 func newAPIClient(t *testing.T, f *fixture, cfg sdk.StoreConfig) *apiClient {
@@ -37,7 +36,7 @@ func newAPIClient(t *testing.T, f *fixture, cfg sdk.StoreConfig) *apiClient {
 	if err := store.Migrate(context.Background(), p.db, p.Migrations()); err != nil {
 		t.Fatal(err)
 	}
-	var paths map[string]map[string]any
+	var paths map[string]any
 	if err := json.Unmarshal(p.Manifest().OpenAPI, &paths); err != nil {
 		t.Fatal(err)
 	}
@@ -58,116 +57,16 @@ func (c *apiClient) do(p sdk.Principal, method, path string, body any) (int, map
 	req = req.WithContext(sdk.WithRequestID(sdk.WithPrincipal(req.Context(), p), "req-1"))
 	w := httptest.NewRecorder()
 	c.h.ServeHTTP(w, req)
+	if err := openapi.CheckResponseType(map[string]any{"paths": c.paths}, method, req.URL.Path, w.Code, w.Header().Get("Content-Type"), w.Body.Bytes()); err != nil {
+		c.t.Errorf("%s %s: %v\n%s", method, path, err, w.Body.Bytes())
+	}
 	var out map[string]any
 	if strings.HasPrefix(w.Header().Get("Content-Type"), "application/json") {
 		if err := json.Unmarshal(w.Body.Bytes(), &out); err != nil {
 			c.t.Fatalf("%s %s: body not JSON: %v", method, path, err)
 		}
-		c.checkSchema(method, req.URL.Path, w.Code, out)
 	}
 	return w.Code, out, w
-}
-
-// checkSchema finds the documented response for the route and validates body.
-func (c *apiClient) checkSchema(method, path string, status int, body any) {
-	c.t.Helper()
-	for pattern, ops := range c.paths {
-		re := regexp.MustCompile("^" + regexp.MustCompile(`\{[^}]+\}`).ReplaceAllString(pattern, "[^/]+") + "$")
-		if !re.MatchString(path) {
-			continue
-		}
-		op, ok := ops[strings.ToLower(method)].(map[string]any)
-		if !ok {
-			c.t.Errorf("%s %s: method not documented", method, path)
-			return
-		}
-		r, ok := op["responses"].(map[string]any)[fmt.Sprint(status)].(map[string]any)
-		if !ok {
-			c.t.Errorf("%s %s: status %d not documented", method, path, status)
-			return
-		}
-		s := r["content"].(map[string]any)["application/json"].(map[string]any)["schema"].(map[string]any)
-		if err := validate(s, body, "$"); err != nil {
-			c.t.Errorf("%s %s %d: %v", method, path, status, err)
-		}
-		return
-	}
-	c.t.Errorf("%s %s: path not documented", method, path)
-}
-
-// validate checks v against the subset of JSON Schema the plugin's OpenAPI uses.
-func validate(s map[string]any, v any, at string) error {
-	if v == nil {
-		if s["nullable"] == true {
-			return nil
-		}
-		return fmt.Errorf("%s: null not allowed", at)
-	}
-	switch s["type"] {
-	case "object":
-		m, ok := v.(map[string]any)
-		if !ok {
-			return fmt.Errorf("%s: want object, got %T", at, v)
-		}
-		req, _ := s["required"].([]any)
-		for _, r := range req {
-			if _, ok := m[r.(string)]; !ok {
-				return fmt.Errorf("%s: missing %s", at, r)
-			}
-		}
-		props, _ := s["properties"].(map[string]any)
-		extra, _ := s["additionalProperties"].(map[string]any)
-		for k, x := range m {
-			if ps, ok := props[k].(map[string]any); ok {
-				if err := validate(ps, x, at+"."+k); err != nil {
-					return err
-				}
-			} else if extra != nil {
-				if err := validate(extra, x, at+"."+k); err != nil {
-					return err
-				}
-			} else if props != nil {
-				return fmt.Errorf("%s: undocumented property %s", at, k)
-			}
-		}
-	case "array":
-		l, ok := v.([]any)
-		if !ok {
-			return fmt.Errorf("%s: want array, got %T", at, v)
-		}
-		for i, x := range l {
-			if err := validate(s["items"].(map[string]any), x, fmt.Sprintf("%s[%d]", at, i)); err != nil {
-				return err
-			}
-		}
-	case "string":
-		str, ok := v.(string)
-		if !ok {
-			return fmt.Errorf("%s: want string, got %T", at, v)
-		}
-		if e, ok := s["enum"].([]any); ok && !slices.Contains(e, any(str)) {
-			return fmt.Errorf("%s: %q not in %v", at, str, e)
-		}
-		if s["format"] == "date-time" {
-			if _, err := time.Parse(time.RFC3339, str); err != nil {
-				return fmt.Errorf("%s: %q is not RFC 3339", at, str)
-			}
-		}
-	case "integer":
-		n, ok := v.(float64)
-		if !ok || n != float64(int64(n)) {
-			return fmt.Errorf("%s: want integer, got %v", at, v)
-		}
-	case "number":
-		if _, ok := v.(float64); !ok {
-			return fmt.Errorf("%s: want number, got %T", at, v)
-		}
-	case "boolean":
-		if _, ok := v.(bool); !ok {
-			return fmt.Errorf("%s: want boolean, got %T", at, v)
-		}
-	}
-	return nil
 }
 
 func TestHandler_Story(t *testing.T) {

@@ -16,6 +16,14 @@ import (
 // {"paths": ...}. A documented non-JSON body (an iCalendar feed, a .pb export) is
 // accepted on its media type alone.
 func CheckResponse(doc map[string]any, method, path string, status int, body []byte) error {
+	return CheckResponseType(doc, method, path, status, "", body)
+}
+
+// CheckResponseType is CheckResponse that also requires the response's Content-Type
+// (parameters such as charset ignored) to be among the documented media types; a JSON
+// body is then checked against its schema. An empty contentType means JSON when the
+// operation documents JSON.
+func CheckResponseType(doc map[string]any, method, path string, status int, contentType string, body []byte) error {
 	path, _, _ = strings.Cut(path, "?")
 	tmpl, item := matchPath(doc, path)
 	if item == nil {
@@ -37,8 +45,15 @@ func CheckResponse(doc map[string]any, method, path string, status int, body []b
 		}
 		return nil
 	}
+	mediaType, _, _ := strings.Cut(contentType, ";")
+	mediaType = strings.TrimSpace(mediaType)
+	if mediaType != "" {
+		if _, ok := content[mediaType]; !ok {
+			return fmt.Errorf("openapi: %s %s %d answered %s, which is not documented", method, tmpl, status, mediaType)
+		}
+	}
 	media, isJSON := content["application/json"].(map[string]any)
-	if !isJSON {
+	if !isJSON || (mediaType != "" && mediaType != "application/json") {
 		// A documented non-JSON body (an iCalendar feed, a .pb export): its schema is a
 		// string, and the media type is all there is to check.
 		return nil

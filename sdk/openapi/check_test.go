@@ -67,3 +67,18 @@ func TestCheckResponse(t *testing.T) {
 		})
 	}
 }
+
+func TestCheckResponseType(t *testing.T) {
+	if err := openapi.CheckResponseType(doc, "GET", "/api/v1/parks/p1", 200, "application/json; charset=utf-8", []byte(`{"id":"p1","state":"open"}`)); err != nil {
+		t.Fatalf("JSON with charset: %v", err)
+	}
+	if err := openapi.CheckResponseType(doc, "GET", "/api/v1/parks/events.ics", 200, "text/calendar; charset=utf-8", []byte("BEGIN:VCALENDAR\r\n")); err != nil {
+		t.Fatalf("documented calendar: %v", err)
+	}
+	if err := openapi.CheckResponseType(doc, "GET", "/api/v1/parks/p1", 200, "text/html", []byte("<p>")); err == nil || !strings.Contains(err.Error(), "text/html") {
+		t.Fatalf("undocumented media type accepted: %v", err)
+	}
+	if err := openapi.CheckResponseType(doc, "GET", "/api/v1/parks/p1", 200, "application/json", []byte(`{"id":5}`)); err == nil {
+		t.Fatal("a JSON body that breaks the schema was accepted")
+	}
+}
