@@ -518,9 +518,8 @@ func (x *election) exhaustive(ws []int32) bool {
 
 // add1Run is one iteration of the add1 loop, kept to audit its ties.
 type add1Run struct {
-	e    *big.Rat
-	run  *mesRun
-	last bool // the run whose outcome is returned
+	e   *big.Rat
+	run *mesRun
 }
 
 func runMES(x *election, chain []TieKey, comp Completion, inc int64, exhaustiveStop bool) mesOutcome {

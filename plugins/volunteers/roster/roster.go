@@ -145,11 +145,10 @@ type Result struct {
 
 // Errors for malformed input.
 var (
-	ErrUnknownID     = errors.New("roster: pair names an unknown volunteer or shift")
-	ErrDuplicate     = errors.New("roster: duplicate ID or pair")
-	ErrInvalidShift  = errors.New("roster: shift must end after it starts and have capacity >= 0")
-	ErrNoLocation    = errors.New("roster: nil location")
-	errBudgetReached = errors.New("node budget reached")
+	ErrUnknownID    = errors.New("roster: pair names an unknown volunteer or shift")
+	ErrDuplicate    = errors.New("roster: duplicate ID or pair")
+	ErrInvalidShift = errors.New("roster: shift must end after it starts and have capacity >= 0")
+	ErrNoLocation   = errors.New("roster: nil location")
 )
 
 func overlaps(a0, a1, b0, b1 int64) bool { return a0 < b1 && b0 < a1 }
