@@ -1,10 +1,7 @@
 package assemblies
 
 import (
-	"encoding/json"
-	"io"
 	"net/http"
-	"strings"
 
 	"github.com/kvarter/kvarter/sdk"
 )
@@ -255,28 +252,11 @@ func answerAction(suffix, step string, body map[string]any, summary string) rout
 
 func principal(r *http.Request) sdk.Principal { return sdk.PrincipalFrom(r.Context()) }
 
-// maxBody bounds what a handler reads; the host has its own limit too.
-const maxBody = 1 << 20
-
-// decode reads an optional JSON body into v. An empty body leaves v at its zero value,
-// so "POST with no body" works; malformed JSON or unknown fields answer 400.
+// decode reads an optional JSON body into v (sdk.DecodeJSON): an empty body leaves v at
+// its zero value, so "POST with no body" works.
 func decode(s *Service, w http.ResponseWriter, r *http.Request, v any) bool {
-	data, err := io.ReadAll(io.LimitReader(r.Body, maxBody+1))
-	if err != nil {
+	if err := sdk.DecodeJSON(r, v, true); err != nil {
 		sdk.WriteError(w, r, s.log, err)
-		return false
-	}
-	if len(data) > maxBody {
-		sdk.WriteError(w, r, s.log, sdk.Malformed("the request body is larger than 1 MiB"))
-		return false
-	}
-	if len(strings.TrimSpace(string(data))) == 0 {
-		return true
-	}
-	dec := json.NewDecoder(strings.NewReader(string(data)))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
-		sdk.WriteError(w, r, s.log, sdk.Malformed("the request body is not valid JSON for this route: %s", err))
 		return false
 	}
 	return true

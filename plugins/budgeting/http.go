@@ -2,7 +2,6 @@ package budgeting
 
 import (
 	"bytes"
-	"encoding/json"
 	"io"
 	"log/slog"
 	"net/http"
@@ -37,11 +36,9 @@ var routes = []sdk.Route{
 	{Method: "POST", Path: base + "/cycles/{id}/import", Permission: PermCycleManage},
 }
 
-// Body limits: JSON requests are small; a Pabulib import may be a city's whole vote.
-const (
-	maxJSONBody   = 1 << 20
-	maxImportBody = 64 << 20
-)
+// maxImportBody bounds a Pabulib import, which may be a city's whole vote; JSON bodies
+// are bounded by sdk.DecodeJSON.
+const maxImportBody = 64 << 20
 
 type handler struct {
 	svc *Service
@@ -262,14 +259,8 @@ func (h *handler) importPB(w http.ResponseWriter, r *http.Request) {
 
 // decode reads a JSON body strictly; on failure it answers 400 and returns false.
 func (h *handler) decode(w http.ResponseWriter, r *http.Request, v any) bool {
-	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxJSONBody))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
-		h.fail(w, r, sdk.Malformed("malformed JSON body: %v", err))
-		return false
-	}
-	if dec.More() {
-		h.fail(w, r, sdk.Malformed("malformed JSON body: more than one value"))
+	if err := sdk.DecodeJSON(r, v, false); err != nil {
+		h.fail(w, r, err)
 		return false
 	}
 	return true

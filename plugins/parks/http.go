@@ -3,9 +3,6 @@ package parks
 import (
 	"encoding/base64"
 	"encoding/json"
-	"errors"
-	"fmt"
-	"io"
 	"net/http"
 	"strconv"
 	"strings"
@@ -13,10 +10,6 @@ import (
 
 	"github.com/kvarter/kvarter/sdk"
 )
-
-// maxBody bounds request bodies; the host has its own limit, this one
-// protects the plugin when run by something else.
-const maxBody = 1 << 20
 
 // handler serves the plugin's routes: each parses, calls one service
 // method and renders.
@@ -320,22 +313,8 @@ func page[T any](items []T, limit, offset int) list[T] {
 }
 
 func (h *handler) decode(w http.ResponseWriter, r *http.Request, v any) bool {
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
-	if err != nil {
-		h.fail(w, r, sdk.Malformed("request body too large or unreadable"))
-		return false
-	}
-	dec := json.NewDecoder(strings.NewReader(string(body)))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
-		msg := "request body is not valid JSON for this route"
-		var ute *json.UnmarshalTypeError
-		if errors.As(err, &ute) {
-			msg = fmt.Sprintf("%s: want %s", ute.Field, ute.Type)
-		} else if strings.HasPrefix(err.Error(), "json: unknown field") {
-			msg = strings.TrimPrefix(err.Error(), "json: ")
-		}
-		h.fail(w, r, sdk.Malformed("%s", msg))
+	if err := sdk.DecodeJSON(r, v, false); err != nil {
+		h.fail(w, r, err)
 		return false
 	}
 	return true

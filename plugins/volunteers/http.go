@@ -2,8 +2,6 @@ package volunteers
 
 import (
 	"encoding/csv"
-	"encoding/json"
-	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -50,9 +48,6 @@ var routes = []sdk.Route{
 	{Method: "GET", Path: base + "/hours", Permission: sdk.PermAuthenticated},
 }
 
-// maxBody bounds request bodies; the host enforces its own limit too.
-const maxBody = 1 << 20
-
 type handler struct {
 	svc    *Service
 	logger *slog.Logger
@@ -98,20 +93,8 @@ func newHandler(svc *Service, logger *slog.Logger) http.Handler {
 
 func principal(r *http.Request) sdk.Principal { return sdk.PrincipalFrom(r.Context()) }
 
-// decode reads a JSON body into v; malformed JSON is the caller's mistake.
-func decode(r *http.Request, v any) error {
-	body, err := io.ReadAll(io.LimitReader(r.Body, maxBody+1))
-	if err != nil {
-		return fmt.Errorf("read body: %w", err)
-	}
-	if len(body) > maxBody {
-		return sdk.Malformed("request body is larger than %d bytes", maxBody)
-	}
-	if err := json.Unmarshal(body, v); err != nil {
-		return sdk.Malformed("request body is not valid JSON for this route: %v", err)
-	}
-	return nil
-}
+// decode reads a JSON body into v strictly (sdk.DecodeJSON).
+func decode(r *http.Request, v any) error { return sdk.DecodeJSON(r, v, false) }
 
 func queryInt(r *http.Request, name string, def int) (int, error) {
 	s := r.URL.Query().Get(name)

@@ -1,0 +1,96 @@
+package sdk
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+)
+
+// MaxBody is the most DecodeJSON reads; the host enforces its own limit before the
+// request reaches a plugin.
+const MaxBody = 1 << 20
+
+// DecodeJSON reads a request body strictly into v: valid UTF-8, exactly one JSON value,
+// no fields v does not have, at most MaxBody bytes. Problems come back as *Error
+// (Malformed, 400) that name the field where they can, so WriteError explains them.
+// The host forwards bodies as clients sent them, so this is a plugin's only check. An
+// empty body leaves v untouched when allowEmpty, and is an error otherwise.
+func DecodeJSON(r *http.Request, v any, allowEmpty bool) error {
+	body, err := io.ReadAll(io.LimitReader(r.Body, MaxBody+1))
+	if err != nil {
+		return Malformed("The request body could not be read.")
+	}
+	if len(body) > MaxBody {
+		return Malformed("The request body is larger than %d bytes.", MaxBody)
+	}
+	if len(bytes.TrimSpace(body)) == 0 {
+		if allowEmpty {
+			return nil
+		}
+		return Malformed("The request needs a JSON body.")
+	}
+	// encoding/json silently replaces invalid UTF-8; refuse it instead.
+	if !utf8.Valid(body) {
+		return Malformed("The request body is not valid UTF-8.")
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return jsonError(err)
+	}
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		return Malformed("The request body must hold exactly one JSON value.")
+	}
+	return nil
+}
+
+// jsonError explains a decoding error in plain words, naming the field.
+func jsonError(err error) error {
+	var syn *json.SyntaxError
+	var typ *json.UnmarshalTypeError
+	switch {
+	case errors.As(err, &syn):
+		return Malformed("The request body is not valid JSON (at byte %d).", syn.Offset)
+	case errors.As(err, &typ) && typ.Field != "":
+		e := Malformed("%s: must be %s", typ.Field, kindName(typ.Type.String()))
+		e.Fields = map[string]string{typ.Field: "must be " + kindName(typ.Type.String())}
+		return e
+	case errors.As(err, &typ):
+		return Malformed("The request body must be a JSON %s.", kindName(typ.Type.String()))
+	case strings.HasPrefix(err.Error(), "json: unknown field "):
+		name, _ := strconv.Unquote(strings.TrimPrefix(err.Error(), "json: unknown field "))
+		e := Malformed("%s: is not a field this route accepts", name)
+		e.Fields = map[string]string{name: "is not a field this route accepts"}
+		return e
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		return Malformed("The request body ends in the middle of the JSON.")
+	}
+	return Malformed("The request body cannot be read as JSON: %v", err)
+}
+
+// kindName names a Go type the way a client thinks of JSON.
+func kindName(goType string) string {
+	t := strings.TrimLeft(goType, "*")
+	switch {
+	case t == "string":
+		return "a string"
+	case t == "bool":
+		return "true or false"
+	case strings.HasPrefix(t, "[]"):
+		return "a list"
+	case strings.HasPrefix(t, "map[") || strings.Contains(t, "."):
+		if strings.Contains(t, "time.Time") {
+			return "an RFC 3339 time"
+		}
+		return "an object"
+	case strings.HasPrefix(t, "int") || strings.HasPrefix(t, "uint") || strings.HasPrefix(t, "float"):
+		return "a number"
+	}
+	return fmt.Sprintf("a %s", t)
+}
