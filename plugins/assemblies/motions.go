@@ -592,9 +592,9 @@ func (r castResult) refusal() error {
 
 // castPostgres records the ballot in one statement (storage_postgres.go).
 func (s *Service) castPostgres(ctx context.Context, assemblyID, motionID, userID, choice string, shard int) (castResult, error) {
-	stmt, err := s.cast.get(ctx, s.db.DB)
+	stmt, err := s.db.Prepared(ctx, castPostgresSQL)
 	if err != nil {
-		return castResult{}, err
+		return castResult{}, fmt.Errorf("prepare ballot statement: %w", err)
 	}
 	r, found, err := castPostgres(ctx, stmt, assemblyID, motionID, userID, choice, shard)
 	if err != nil {

@@ -44,7 +44,6 @@ type Service struct {
 	AnswerDeadline time.Duration
 
 	flushMu sync.Mutex
-	cast    preparedCast
 }
 
 // postgresShards is how many counter rows per option a secret vote has on PostgreSQL.

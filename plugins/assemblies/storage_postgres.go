@@ -3,8 +3,6 @@ package assemblies
 import (
 	"context"
 	"fmt"
-	"sync"
-	"sync/atomic"
 
 	"github.com/jmoiron/sqlx"
 )
@@ -67,30 +65,6 @@ type castResult struct {
 	First            bool   `db:"first"`
 	Counted          int    `db:"counted"`
 	Named            int    `db:"named"`
-}
-
-// preparedCast holds the ballot statement, prepared on first use; database/sql then
-// prepares it once on each pooled connection. A failed prepare is retried next time.
-type preparedCast struct {
-	mu   sync.Mutex
-	stmt atomic.Pointer[sqlx.Stmt]
-}
-
-func (p *preparedCast) get(ctx context.Context, db *sqlx.DB) (*sqlx.Stmt, error) {
-	if st := p.stmt.Load(); st != nil {
-		return st, nil
-	}
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if st := p.stmt.Load(); st != nil {
-		return st, nil
-	}
-	st, err := db.PreparexContext(ctx, db.Rebind(castPostgresSQL))
-	if err != nil {
-		return nil, fmt.Errorf("prepare ballot statement: %w", err)
-	}
-	p.stmt.Store(st)
-	return st, nil
 }
 
 // castPostgres runs the ballot statement; found is false when the motion does not

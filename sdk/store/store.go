@@ -8,6 +8,7 @@ import (
 	"context"
 	"fmt"
 	"io/fs"
+	"sync"
 
 	"github.com/jmoiron/sqlx"
 
@@ -20,6 +21,16 @@ type DB struct {
 	*sqlx.DB
 	// Dialect is sdk.DialectSQLite or sdk.DialectPostgres.
 	Dialect string
+
+	stmtsOnce sync.Once
+	stmts     *Statements
+}
+
+// Prepared returns a prepared statement for query ("?" placeholders), prepared on
+// first use and kept for the life of the pool; see Statements for when it pays.
+func (db *DB) Prepared(ctx context.Context, query string) (*sqlx.Stmt, error) {
+	db.stmtsOnce.Do(func() { db.stmts = NewStatements(db.DB) })
+	return db.stmts.Prepared(ctx, query)
 }
 
 // Open connects to the store described by cfg. On PostgreSQL every connection uses
