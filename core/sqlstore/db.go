@@ -29,6 +29,7 @@ import (
 
 	"github.com/kvarter/kvarter/core"
 	"github.com/kvarter/kvarter/migrations"
+	"github.com/kvarter/kvarter/sdk/store"
 )
 
 // Dialects.
@@ -44,6 +45,7 @@ func init() {
 // DB is a connection pool to the core database.
 type DB struct {
 	db      *sqlx.DB
+	stmts   *store.Statements // for the statements on every request's path
 	Dialect string
 	Clock   core.Clock
 	Logger  *slog.Logger
@@ -82,6 +84,7 @@ func Open(ctx context.Context, databaseURL, dataDir string, maxConns int) (*DB, 
 		d.db.SetMaxOpenConns(8)
 		d.db.SetMaxIdleConns(8)
 	}
+	d.stmts = store.NewStatements(d.db)
 	pingCtx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
 	if err := d.db.PingContext(pingCtx); err != nil {

@@ -1,6 +1,7 @@
 package sqlstore
 
 import (
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"crypto/subtle"
@@ -534,15 +535,12 @@ func (s *IdentityService) authenticateFromDB(ctx context.Context, h string, now 
 	if e, ok := s.cache.get(h, now); ok {
 		return e.p, nil
 	}
-	var r sessionRow
-	err := get(ctx, s.DB.db, &r, `SELECT s.id, s.user_id, s.kind, s.name, s.user_agent, s.client_ip, s.created_at, s.last_seen_at, s.expires_at, u.display_name, u.language
-		FROM sessions s JOIN users u ON u.id = s.user_id
-		WHERE s.token_hash = ? AND s.revoked_at IS NULL AND u.deleted_at IS NULL`, h)
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, core.Errorf(core.EUNAUTHENTICATED, "The session or token is not valid; sign in again.")
-	}
+	r, p, err := s.findSession(ctx, h)
 	if err != nil {
-		return nil, fmt.Errorf("find session: %w", err)
+		return nil, err
+	}
+	if r == nil {
+		return nil, core.Errorf(core.EUNAUTHENTICATED, "The session or token is not valid; sign in again.")
 	}
 	lastSeen := s.touches.lastSeen(r.ID, r.LastSeenAt)
 	if r.ExpiresAt != nil && !now.Before(*r.ExpiresAt) ||
@@ -552,10 +550,6 @@ func (s *IdentityService) authenticateFromDB(ctx context.Context, h string, now 
 	if now.Sub(lastSeen) > touchEvery {
 		s.touches.add(r.ID, now)
 	}
-	p, err := loadPrincipal(ctx, s.DB.db, r.UserID)
-	if err != nil {
-		return nil, err
-	}
 	p.DisplayName, p.Locale, p.SessionID, p.SessionKind = r.DisplayName, r.Language, r.ID, r.Kind
 	s.cache.put(h, cacheEntry{p: p, expires: now.Add(s.Settings.PrincipalCacheTTL)})
 	s.cache.mu.Lock()
@@ -564,27 +558,101 @@ func (s *IdentityService) authenticateFromDB(ctx context.Context, h string, now 
 	return p, nil
 }
 
-// loadPrincipal gathers a person's roles per domain: explicit grants, resident of each
-// verified neighbourhood, and their organisation roles. One query, since a cold token
-// (a voter's only request, say) pays for it before anything else happens.
-func loadPrincipal(ctx context.Context, q sqlx.ExtContext, userID string) (*core.Principal, error) {
-	p := &core.Principal{UserID: userID, Roles: map[string][]string{}, Neighbourhoods: []string{}, Organisations: []core.OrgMembership{}}
-	var rows []struct {
-		Kind  string `db:"kind"`
-		A     string `db:"a"`
-		B     string `db:"b"`
-		State string `db:"state"`
+// sessionSQL finds a live session by its token's hash, with its user's name and language.
+const sessionSQL = `SELECT s.id, s.user_id, s.kind, s.name, s.user_agent, s.client_ip, s.created_at, s.last_seen_at, s.expires_at, u.display_name, u.language
+	FROM sessions s JOIN users u ON u.id = s.user_id
+	WHERE s.token_hash = ? AND s.revoked_at IS NULL AND u.deleted_at IS NULL`
+
+// rolesSQL lists a person's roles as (kind, a, b, state) rows: explicit grants ('g':
+// domain, role), verified neighbourhoods ('n': neighbourhood) and organisation
+// memberships ('o': organisation, role, organisation state). Every "?" is the user ID,
+// or on PostgreSQL s.user_id of the session query it is joined to.
+const rolesSQL = `
+	SELECT 'g' AS kind, domain AS a, role AS b, '' AS state FROM role_grants WHERE user_id = ?
+	UNION ALL
+	SELECT 'n', neighbourhood_id, '', '' FROM memberships WHERE user_id = ? AND state = 'verified'
+	UNION ALL
+	SELECT 'o', m.organisation_id, m.role, o.state FROM organisation_members m JOIN organisations o ON o.id = m.organisation_id WHERE m.user_id = ?`
+
+// sessionWithRolesSQL is sessionSQL and rolesSQL in one PostgreSQL query, one row per
+// role (one with NULL role columns for a person without roles): a cold token — a
+// voter's only request, say — then costs one round trip instead of two.
+var sessionWithRolesSQL = strings.Replace(sessionSQL, "\n\tFROM sessions s JOIN users u ON u.id = s.user_id",
+	`, r.kind AS role_kind, r.a AS role_a, r.b AS role_b, r.state AS role_state
+	FROM sessions s JOIN users u ON u.id = s.user_id
+	LEFT JOIN LATERAL (`+strings.ReplaceAll(rolesSQL, "?", "s.user_id")+`) r ON TRUE`, 1)
+
+type roleRow struct {
+	Kind  string `db:"kind"`
+	A     string `db:"a"`
+	B     string `db:"b"`
+	State string `db:"state"`
+}
+
+// findSession returns the live session of token hash h and its principal's roles, or
+// nil when there is none. Both statements are prepared: they run for every new token.
+func (s *IdentityService) findSession(ctx context.Context, h string) (*sessionRow, *core.Principal, error) {
+	if s.DB.Dialect != Postgres {
+		var r sessionRow
+		st, err := s.DB.stmts.Prepared(ctx, sessionSQL)
+		if err == nil {
+			err = st.GetContext(ctx, &r, h)
+		}
+		if errors.Is(err, sql.ErrNoRows) {
+			return nil, nil, nil
+		}
+		if err != nil {
+			return nil, nil, fmt.Errorf("find session: %w", err)
+		}
+		p, err := loadPrincipal(ctx, s.DB, r.UserID)
+		return &r, p, err
 	}
-	err := selectAll(ctx, q, &rows, `
-		SELECT 'g' AS kind, domain AS a, role AS b, '' AS state FROM role_grants WHERE user_id = ?
-		UNION ALL
-		SELECT 'n', neighbourhood_id, '', '' FROM memberships WHERE user_id = ? AND state = 'verified'
-		UNION ALL
-		SELECT 'o', m.organisation_id, m.role, o.state FROM organisation_members m JOIN organisations o ON o.id = m.organisation_id WHERE m.user_id = ?
-		ORDER BY kind, a, b`, userID, userID, userID)
+	var rows []struct {
+		sessionRow
+		RoleKind  sql.NullString `db:"role_kind"`
+		RoleA     sql.NullString `db:"role_a"`
+		RoleB     sql.NullString `db:"role_b"`
+		RoleState sql.NullString `db:"role_state"`
+	}
+	st, err := s.DB.stmts.Prepared(ctx, sessionWithRolesSQL)
+	if err == nil {
+		err = st.SelectContext(ctx, &rows, h)
+	}
+	if err != nil {
+		return nil, nil, fmt.Errorf("find session: %w", err)
+	}
+	if len(rows) == 0 {
+		return nil, nil, nil
+	}
+	roles := make([]roleRow, 0, len(rows))
+	for _, r := range rows {
+		if r.RoleKind.Valid {
+			roles = append(roles, roleRow{Kind: r.RoleKind.String, A: r.RoleA.String, B: r.RoleB.String, State: r.RoleState.String})
+		}
+	}
+	return &rows[0].sessionRow, principalOf(rows[0].UserID, roles), nil
+}
+
+// loadPrincipal gathers a person's roles per domain: explicit grants, resident of each
+// verified neighbourhood, and their organisation roles, in one query.
+func loadPrincipal(ctx context.Context, d *DB, userID string) (*core.Principal, error) {
+	var rows []roleRow
+	st, err := d.stmts.Prepared(ctx, rolesSQL)
+	if err == nil {
+		err = st.SelectContext(ctx, &rows, userID, userID, userID)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("load principal: %w", err)
 	}
+	return principalOf(userID, rows), nil
+}
+
+// principalOf turns role rows into a principal, in a stable order.
+func principalOf(userID string, rows []roleRow) *core.Principal {
+	slices.SortFunc(rows, func(x, y roleRow) int {
+		return cmp.Or(cmp.Compare(x.Kind, y.Kind), cmp.Compare(x.A, y.A), cmp.Compare(x.B, y.B))
+	})
+	p := &core.Principal{UserID: userID, Roles: map[string][]string{}, Neighbourhoods: []string{}, Organisations: []core.OrgMembership{}}
 	for _, r := range rows {
 		switch r.Kind {
 		case "g":
@@ -602,7 +670,7 @@ func loadPrincipal(ctx context.Context, q sqlx.ExtContext, userID string) (*core
 			}
 		}
 	}
-	return p, nil
+	return p
 }
 
 // Logout ends the session of token.

@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/jmoiron/sqlx"
@@ -52,7 +53,7 @@ func (s *PluginStore) RegisterPluginPolicy(ctx context.Context, plugin string, p
 
 // PrincipalOf builds the principal of a user, as authentication would.
 func (s *PluginStore) PrincipalOf(ctx context.Context, userID string) (*core.Principal, error) {
-	p, err := loadPrincipal(ctx, s.DB.db, userID)
+	p, err := loadPrincipal(ctx, s.DB, userID)
 	if err != nil {
 		return nil, fmt.Errorf("principal of %s: %w", userID, err)
 	}
@@ -207,6 +208,61 @@ func (s *PluginStore) Publish(ctx context.Context, e OutboxEvent) error {
 		return fmt.Errorf("publish %s: %w", e.Type, err)
 	}
 	return nil
+}
+
+// PublishAll appends events to the outbox in one transaction, in order, and reports how
+// many it added. An event whose ID the outbox holds already, or that an earlier event of
+// the list has, is skipped: a relay that delivers at least once may send it again. The
+// held IDs are looked up before the insert rather than left to ON CONFLICT alone,
+// because on PostgreSQL a row that conflicts still takes a seq, and delivery waits at
+// every hole in the sequence; ON CONFLICT covers only a concurrent publish of the same
+// ID. The caller fills in every field but Seq.
+func (s *PluginStore) PublishAll(ctx context.Context, events []OutboxEvent) (int, error) {
+	if len(events) == 0 {
+		return 0, nil
+	}
+	ids := make([]string, len(events))
+	for i, e := range events {
+		ids[i] = e.ID
+	}
+	var added int64
+	err := s.DB.tx(ctx, func(tx *sqlx.Tx) error {
+		q, args, err := in(tx, `SELECT id FROM outbox_events WHERE id IN (?)`, ids)
+		if err != nil {
+			return fmt.Errorf("publish %d events: %w", len(events), err)
+		}
+		var held []string
+		if err := sqlx.SelectContext(ctx, tx, &held, q, args...); err != nil {
+			return fmt.Errorf("publish %d events: held ids: %w", len(events), err)
+		}
+		skip := make(map[string]bool, len(events))
+		for _, id := range held {
+			skip[id] = true
+		}
+		var b strings.Builder
+		b.WriteString(`INSERT INTO outbox_events (id, type, source, payload, occurred_at) VALUES `)
+		vals := make([]any, 0, 5*len(events))
+		for _, e := range events {
+			if skip[e.ID] {
+				continue
+			}
+			skip[e.ID] = true
+			if len(vals) > 0 {
+				b.WriteString(", ")
+			}
+			b.WriteString("(?, ?, ?, ?, ?)")
+			vals = append(vals, e.ID, e.Type, e.Source, e.Payload, e.OccurredAt.UTC())
+		}
+		if len(vals) == 0 {
+			return nil
+		}
+		b.WriteString(` ON CONFLICT (id) DO NOTHING`)
+		if added, err = exec(ctx, tx, b.String(), vals...); err != nil {
+			return fmt.Errorf("publish %d events: %w", len(events), err)
+		}
+		return nil
+	})
+	return int(added), err
 }
 
 // AuditForPlugin appends an audit entry on behalf of a plugin; the plugin's name goes
