@@ -1,0 +1,72 @@
+package store_test
+
+import (
+	"context"
+	"sync"
+	"testing"
+
+	"github.com/kvarter/kvarter/sdk"
+	"github.com/kvarter/kvarter/sdk/sdktest"
+)
+
+func TestPrepared(t *testing.T) {
+	sdktest.EachStore(t, func(t *testing.T, cfg sdk.StoreConfig) {
+		ctx := context.Background()
+		db := open(t, cfg)
+		if _, err := db.Exec(`CREATE TABLE notes (id INTEGER PRIMARY KEY, body TEXT NOT NULL)`); err != nil {
+			t.Fatal(err)
+		}
+		const insert = `INSERT INTO notes (id, body) VALUES (?, ?)`
+
+		// Many callers at once, over several connections, get one statement.
+		db.SetMaxOpenConns(4)
+		var wg sync.WaitGroup
+		for i := range 40 {
+			wg.Go(func() {
+				st, err := db.Prepared(ctx, insert)
+				if err == nil {
+					_, err = st.ExecContext(ctx, i, "note")
+				}
+				if err != nil {
+					t.Error(err)
+				}
+			})
+		}
+		wg.Wait()
+		a, _ := db.Prepared(ctx, insert)
+		b, _ := db.Prepared(ctx, insert)
+		if a != b {
+			t.Error("the same query was prepared twice")
+		}
+		var n int
+		if err := db.Get(&n, `SELECT COUNT(*) FROM notes`); err != nil || n != 40 {
+			t.Fatalf("%d rows, %v; want 40", n, err)
+		}
+
+		// In a transaction the statement joins it: a rollback undoes its insert.
+		tx, err := db.BeginTxx(ctx, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := tx.StmtxContext(ctx, a).ExecContext(ctx, 100, "rolled back"); err != nil {
+			t.Fatal(err)
+		}
+		if err := tx.Rollback(); err != nil {
+			t.Fatal(err)
+		}
+		if err := db.Get(&n, `SELECT COUNT(*) FROM notes`); err != nil || n != 40 {
+			t.Errorf("%d rows after the rollback, %v; want 40", n, err)
+		}
+
+		// A query the database refuses is an error, and is not kept.
+		if _, err := db.Prepared(ctx, `SELECT word FROM later`); err == nil {
+			t.Error("a bad query was prepared")
+		}
+		if _, err := db.Exec(`CREATE TABLE later (word TEXT)`); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := db.Prepared(ctx, `SELECT word FROM later`); err != nil {
+			t.Errorf("once the table exists: %v", err)
+		}
+	})
+}
