@@ -6,6 +6,9 @@ import (
 	"time"
 )
 
+// MaxPublishBatch is the most events one Host.PublishAll takes.
+const MaxPublishBatch = 500
+
 // Host is the core, seen from a plugin. Calls go over the plugin connection, so ask in
 // batches where a list is natural. IDs that do not exist are left out of the results.
 type Host interface {
@@ -23,6 +26,13 @@ type Host interface {
 	// Publish records an event in the core's outbox. e.Type must be one of the
 	// manifest's Publishes; the host fills in ID, OccurredAt and Source when empty.
 	Publish(ctx context.Context, e Event) error
+	// PublishAll records events in the core's outbox in one transaction, in order, each
+	// as Publish would, with one call and one commit for the lot: use it to relay a
+	// local outbox. An event whose ID the core's outbox holds already is skipped without
+	// an error, so a relay that delivers at least once may send a batch again. Any
+	// other refusal (a type not in the manifest, a payload that is not JSON, more than
+	// MaxPublishBatch events) refuses the whole batch and records none of it.
+	PublishAll(ctx context.Context, events []Event) error
 	// Audit appends an entry to the core's audit log.
 	Audit(ctx context.Context, e AuditEntry) error
 }

@@ -90,6 +90,20 @@ func (h *hostClient) Publish(ctx context.Context, e Event) error {
 	return nil
 }
 
+func (h *hostClient) PublishAll(ctx context.Context, events []Event) error {
+	if len(events) == 0 {
+		return nil
+	}
+	req := &pb.PublishAllRequest{Events: make([]*pb.Event, len(events))}
+	for i, e := range events {
+		req.Events[i] = eventToProto(e)
+	}
+	if _, err := h.c.PublishAll(ctx, req); err != nil {
+		return hostErr(fmt.Sprintf("publish %d events", len(events)), err)
+	}
+	return nil
+}
+
 func (h *hostClient) Audit(ctx context.Context, e AuditEntry) error {
 	var detail []byte
 	if len(e.Detail) > 0 {

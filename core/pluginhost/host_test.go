@@ -1,6 +1,7 @@
 package pluginhost_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -10,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -23,6 +25,7 @@ import (
 	"github.com/kvarter/kvarter/core/coretest"
 	"github.com/kvarter/kvarter/core/node"
 	"github.com/kvarter/kvarter/core/sqlstore"
+	"github.com/kvarter/kvarter/sdk"
 	"github.com/kvarter/kvarter/sdk/sdktest"
 )
 
@@ -457,4 +460,115 @@ func TestHost_Events(t *testing.T) {
 			t.Errorf("beta's cursor did not move")
 		}
 	})
+}
+
+// TestHost_PublishAll: a batch is recorded in one call, in order, and reaches the
+// subscriber; IDs the outbox holds already are skipped, neither duplicated nor an error;
+// an event the host refuses (a type outside the manifest, a payload that is not JSON)
+// or a batch over sdk.MaxPublishBatch records nothing of the batch.
+func TestHost_PublishAll(t *testing.T) {
+	coretest.ForEachDB(t, func(t *testing.T, db coretest.DB) {
+		n := startNode(t, db, "alpha", "beta")
+		tick := func(id string, seq int) probeEvent {
+			return probeEvent{ID: id, Type: "alpha.tick", Payload: fmt.Sprintf(`{"seq": %d}`, seq)}
+		}
+		wantOutbox := func(t *testing.T, want ...string) {
+			t.Helper()
+			ids, seqs := outbox(t, n, "alpha")
+			if !slices.Equal(ids, want) {
+				t.Fatalf("outbox holds %v, want %v", ids, want)
+			}
+			// A skipped or refused event takes no seq: delivery would wait at the hole.
+			for i := 1; i < len(seqs); i++ {
+				if seqs[i] != seqs[i-1]+1 {
+					t.Errorf("outbox seqs %v have a hole", seqs)
+				}
+			}
+		}
+
+		t.Run("OK", func(t *testing.T) {
+			publishAll(t, n, 200, tick("e1", 1), tick("e2", 2), tick("e3", 3))
+			wantOutbox(t, "e1", "e2", "e3")
+			waitFor(t, 10*time.Second, "beta has the batch", func() bool { return distinctEvents(t, n, "beta") == 3 })
+		})
+		t.Run("Redelivered", func(t *testing.T) {
+			publishAll(t, n, 200, tick("e2", 2), tick("e3", 3), tick("e4", 4), tick("e4", 4))
+			wantOutbox(t, "e1", "e2", "e3", "e4")
+		})
+		t.Run("ErrNotInManifest", func(t *testing.T) {
+			r := publishAll(t, n, 500, tick("e5", 5), probeEvent{ID: "e6", Type: "alpha.undeclared", Payload: "{}"})
+			if !strings.Contains(string(r.Body), "not in the manifest") {
+				t.Errorf("error %s", r.Body)
+			}
+			wantOutbox(t, "e1", "e2", "e3", "e4")
+		})
+		t.Run("ErrPayload", func(t *testing.T) {
+			r := publishAll(t, n, 500, tick("e5", 5), probeEvent{ID: "e6", Type: "alpha.tick", Payload: "{not json"})
+			if !strings.Contains(string(r.Body), "not JSON") {
+				t.Errorf("error %s", r.Body)
+			}
+			wantOutbox(t, "e1", "e2", "e3", "e4")
+		})
+		t.Run("ErrTooMany", func(t *testing.T) {
+			events := make([]probeEvent, sdk.MaxPublishBatch+1)
+			for i := range events {
+				events[i] = tick(fmt.Sprintf("big%04d", i), 100+i)
+			}
+			r := publishAll(t, n, 500, events...)
+			if !strings.Contains(string(r.Body), fmt.Sprintf("at most %d events", sdk.MaxPublishBatch)) {
+				t.Errorf("error %s", r.Body)
+			}
+			wantOutbox(t, "e1", "e2", "e3", "e4")
+		})
+		waitFor(t, 10*time.Second, "beta has every recorded event once", func() bool { return distinctEvents(t, n, "beta") == 4 })
+	})
+}
+
+// probeEvent is an event as the probe's publishall route takes it.
+type probeEvent struct{ ID, Type, Payload string }
+
+// publishAll has the alpha probe publish events with one Host.PublishAll.
+func publishAll(t *testing.T, n *node.Node, want int, events ...probeEvent) resp {
+	t.Helper()
+	body, _ := json.Marshal(events)
+	r, err := http.Post(n.URL()+"/api/v1/alpha/publishall", "application/json", bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Body.Close()
+	b, _ := io.ReadAll(r.Body)
+	if r.StatusCode != want {
+		t.Fatalf("publishall = %d, want %d: %s", r.StatusCode, want, b)
+	}
+	return resp{Status: r.StatusCode, Header: r.Header, Body: b}
+}
+
+// outbox returns the IDs and seqs of the events source published, in publish order.
+func outbox(t *testing.T, n *node.Node, source string) ([]string, []int64) {
+	t.Helper()
+	var rows []struct {
+		ID  string `db:"id"`
+		Seq int64  `db:"seq"`
+	}
+	db := coretest.SQL(n)
+	if err := db.Select(&rows, db.Rebind(`SELECT id, seq FROM outbox_events WHERE source = ? ORDER BY seq`), source); err != nil {
+		t.Fatal(err)
+	}
+	var ids []string
+	var seqs []int64
+	for _, r := range rows {
+		ids, seqs = append(ids, r.ID), append(seqs, r.Seq)
+	}
+	return ids, seqs
+}
+
+// distinctEvents is how many distinct events a probe has applied.
+func distinctEvents(t *testing.T, n *node.Node, plugin string) float64 {
+	t.Helper()
+	r, err := call(t, n, "GET", "/api/v1/"+plugin+"/events", "", nil)
+	if err != nil || r.Status != 200 {
+		return -1
+	}
+	d, _ := r.json(t)["distinct"].(float64)
+	return d
 }

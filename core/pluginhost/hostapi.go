@@ -115,8 +115,48 @@ func (h *hostAPI) Can(ctx context.Context, userID, permission, domain string) (b
 }
 
 func (h *hostAPI) Publish(ctx context.Context, e sdk.Event) error {
+	oe, err := h.outboxEvent(e)
+	if err != nil {
+		return err
+	}
+	if err := h.store.Publish(ctx, oe); err != nil {
+		return err
+	}
+	if h.notify != nil {
+		h.notify()
+	}
+	return nil
+}
+
+// PublishAll checks every event before recording any, so that one bad event refuses
+// the batch, and wakes delivery once for the lot.
+func (h *hostAPI) PublishAll(ctx context.Context, events []sdk.Event) error {
+	if len(events) > sdk.MaxPublishBatch {
+		return fmt.Errorf("at most %d events per PublishAll, got %d; none was recorded", sdk.MaxPublishBatch, len(events))
+	}
+	out := make([]sqlstore.OutboxEvent, len(events))
+	for i, e := range events {
+		oe, err := h.outboxEvent(e)
+		if err != nil {
+			return fmt.Errorf("event %d of %d: %w; none was recorded", i+1, len(events), err)
+		}
+		out[i] = oe
+	}
+	added, err := h.store.PublishAll(ctx, out)
+	if err != nil {
+		return err
+	}
+	if added > 0 && h.notify != nil {
+		h.notify()
+	}
+	return nil
+}
+
+// outboxEvent checks an event of this plugin and fills in what the plugin may leave
+// empty: ID, OccurredAt and an empty payload.
+func (h *hostAPI) outboxEvent(e sdk.Event) (sqlstore.OutboxEvent, error) {
 	if !strings.HasPrefix(e.Type, h.name+".") {
-		return fmt.Errorf("event type %q must start with %q", e.Type, h.name+".")
+		return sqlstore.OutboxEvent{}, fmt.Errorf("event type %q must start with %q", e.Type, h.name+".")
 	}
 	if e.ID == "" {
 		e.ID = uuid.Must(uuid.NewV7()).String()
@@ -129,13 +169,10 @@ func (h *hostAPI) Publish(ctx context.Context, e sdk.Event) error {
 		payload = "{}"
 	}
 	if !json.Valid([]byte(payload)) {
-		return fmt.Errorf("event %s: payload is not JSON", e.Type)
+		return sqlstore.OutboxEvent{}, fmt.Errorf("event %s: payload is not JSON", e.Type)
 	}
-	err := h.store.Publish(ctx, sqlstore.OutboxEvent{ID: e.ID, Type: e.Type, Source: h.name, Payload: payload, OccurredAt: e.OccurredAt.UTC().Truncate(time.Microsecond)})
-	if err == nil && h.notify != nil {
-		h.notify()
-	}
-	return err
+	return sqlstore.OutboxEvent{ID: e.ID, Type: e.Type, Source: h.name, Payload: payload,
+		OccurredAt: e.OccurredAt.UTC().Truncate(time.Microsecond)}, nil
 }
 
 func (h *hostAPI) Audit(ctx context.Context, e sdk.AuditEntry) error {

@@ -101,6 +101,10 @@ type fakeHost struct {
 	nbhs   map[string]sdk.Neighbourhood
 	events []sdk.Event
 	audits []sdk.AuditEntry
+
+	held    map[string]bool // event IDs taken, as the core's outbox holds them
+	batches int             // PublishAll calls that were taken
+	refuse  error           // when set, PublishAll refuses every batch with it
 }
 
 func newFakeHost() *fakeHost {
@@ -115,6 +119,7 @@ func newFakeHost() *fakeHost {
 		},
 		orgs: map[string]sdk.Organisation{},
 		nbhs: map[string]sdk.Neighbourhood{},
+		held: map[string]bool{},
 	}
 }
 
@@ -179,6 +184,24 @@ func (h *fakeHost) Publish(_ context.Context, e sdk.Event) error {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	h.events = append(h.events, e)
+	return nil
+}
+
+// PublishAll takes a batch as the core does: all of it or, when refused,
+// none; an ID taken before is skipped.
+func (h *fakeHost) PublishAll(_ context.Context, events []sdk.Event) error {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.refuse != nil {
+		return h.refuse
+	}
+	h.batches++
+	for _, e := range events {
+		if !h.held[e.ID] {
+			h.held[e.ID] = true
+			h.events = append(h.events, e)
+		}
+	}
 	return nil
 }
 

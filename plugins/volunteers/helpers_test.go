@@ -91,6 +91,13 @@ func (h *fakeHost) Publish(_ context.Context, e sdk.Event) error {
 	return nil
 }
 
+func (h *fakeHost) PublishAll(_ context.Context, events []sdk.Event) error {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.events = append(h.events, events...)
+	return nil
+}
+
 func (h *fakeHost) Audit(context.Context, sdk.AuditEntry) error { return nil }
 
 func (h *fakeHost) eventTypes() []string {

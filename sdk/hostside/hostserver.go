@@ -90,16 +90,43 @@ func (s *hostServer) Can(ctx context.Context, req *pb.CanRequest) (*pb.CanRespon
 }
 
 func (s *hostServer) Publish(ctx context.Context, req *pb.PublishRequest) (*pb.PublishResponse, error) {
-	e := eventFromProto(req.Event)
-	if !s.publishes[e.Type] {
-		return nil, status.Errorf(codes.PermissionDenied,
-			"event type %q is not in the manifest's Publishes", e.Type)
+	e, err := s.event(req.Event)
+	if err != nil {
+		return nil, status.Error(codes.PermissionDenied, err.Error())
 	}
-	e.Source = s.name
 	if err := s.host.Publish(ctx, e); err != nil {
 		return nil, hostErr(err)
 	}
 	return &pb.PublishResponse{}, nil
+}
+
+// PublishAll checks every event before the core sees any, so that one undeclared type
+// refuses the whole batch.
+func (s *hostServer) PublishAll(ctx context.Context, req *pb.PublishAllRequest) (*pb.PublishAllResponse, error) {
+	events := make([]sdk.Event, len(req.Events))
+	for i, pe := range req.Events {
+		e, err := s.event(pe)
+		if err != nil {
+			return nil, status.Errorf(codes.PermissionDenied, "event %d of %d: %v; none was recorded",
+				i+1, len(req.Events), err)
+		}
+		events[i] = e
+	}
+	if err := s.host.PublishAll(ctx, events); err != nil {
+		return nil, hostErr(err)
+	}
+	return &pb.PublishAllResponse{}, nil
+}
+
+// event converts an event the plugin publishes, refusing a type its manifest does not
+// declare and pinning Source to the plugin.
+func (s *hostServer) event(pe *pb.Event) (sdk.Event, error) {
+	e := eventFromProto(pe)
+	if !s.publishes[e.Type] {
+		return sdk.Event{}, fmt.Errorf("event type %q is not in the manifest's Publishes", e.Type)
+	}
+	e.Source = s.name
+	return e, nil
 }
 
 func (s *hostServer) Audit(ctx context.Context, req *pb.AuditRequest) (*pb.AuditResponse, error) {

@@ -86,6 +86,14 @@ func (h *testHost) Publish(_ context.Context, e sdk.Event) error {
 	return nil
 }
 
+func (h *testHost) PublishAll(_ context.Context, events []sdk.Event) error {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.calls = append(h.calls, "PublishAll "+strconv.Itoa(len(events)))
+	h.published = append(h.published, events...)
+	return nil
+}
+
 func (h *testHost) Audit(_ context.Context, e sdk.AuditEntry) error {
 	h.mu.Lock()
 	defer h.mu.Unlock()

@@ -39,6 +39,7 @@ func (host) Memberships(context.Context, []string) ([]sdk.Membership, error)    
 func (host) Organisations(context.Context, []string) ([]sdk.Organisation, error) { return nil, nil }
 func (host) Can(context.Context, string, string, string) (bool, error)           { return true, nil }
 func (host) Publish(context.Context, sdk.Event) error                            { return nil }
+func (host) PublishAll(context.Context, []sdk.Event) error                       { return nil }
 func (host) Audit(context.Context, sdk.AuditEntry) error                         { return nil }
 
 var now = time.Date(2025, 6, 1, 8, 0, 0, 0, time.UTC)

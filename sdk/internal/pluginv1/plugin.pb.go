@@ -2327,6 +2327,88 @@ func (*PublishResponse) Descriptor() ([]byte, []int) {
 	return file_kvarter_plugin_v1_plugin_proto_rawDescGZIP(), []int{42}
 }
 
+// PublishAllRequest carries events the core records in one transaction, in order,
+// skipping those whose id its outbox holds already; any other refusal records none.
+type PublishAllRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Events        []*Event               `protobuf:"bytes,1,rep,name=events,proto3" json:"events,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PublishAllRequest) Reset() {
+	*x = PublishAllRequest{}
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[43]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PublishAllRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PublishAllRequest) ProtoMessage() {}
+
+func (x *PublishAllRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[43]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PublishAllRequest.ProtoReflect.Descriptor instead.
+func (*PublishAllRequest) Descriptor() ([]byte, []int) {
+	return file_kvarter_plugin_v1_plugin_proto_rawDescGZIP(), []int{43}
+}
+
+func (x *PublishAllRequest) GetEvents() []*Event {
+	if x != nil {
+		return x.Events
+	}
+	return nil
+}
+
+type PublishAllResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PublishAllResponse) Reset() {
+	*x = PublishAllResponse{}
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[44]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PublishAllResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PublishAllResponse) ProtoMessage() {}
+
+func (x *PublishAllResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[44]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PublishAllResponse.ProtoReflect.Descriptor instead.
+func (*PublishAllResponse) Descriptor() ([]byte, []int) {
+	return file_kvarter_plugin_v1_plugin_proto_rawDescGZIP(), []int{44}
+}
+
 type AuditRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	ActorId       string                 `protobuf:"bytes,1,opt,name=actor_id,json=actorId,proto3" json:"actor_id,omitempty"`
@@ -2340,7 +2422,7 @@ type AuditRequest struct {
 
 func (x *AuditRequest) Reset() {
 	*x = AuditRequest{}
-	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[43]
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[45]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2352,7 +2434,7 @@ func (x *AuditRequest) String() string {
 func (*AuditRequest) ProtoMessage() {}
 
 func (x *AuditRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[43]
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[45]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2365,7 +2447,7 @@ func (x *AuditRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AuditRequest.ProtoReflect.Descriptor instead.
 func (*AuditRequest) Descriptor() ([]byte, []int) {
-	return file_kvarter_plugin_v1_plugin_proto_rawDescGZIP(), []int{43}
+	return file_kvarter_plugin_v1_plugin_proto_rawDescGZIP(), []int{45}
 }
 
 func (x *AuditRequest) GetActorId() string {
@@ -2411,7 +2493,7 @@ type AuditResponse struct {
 
 func (x *AuditResponse) Reset() {
 	*x = AuditResponse{}
-	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[44]
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[46]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2423,7 +2505,7 @@ func (x *AuditResponse) String() string {
 func (*AuditResponse) ProtoMessage() {}
 
 func (x *AuditResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[44]
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[46]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2436,7 +2518,7 @@ func (x *AuditResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AuditResponse.ProtoReflect.Descriptor instead.
 func (*AuditResponse) Descriptor() ([]byte, []int) {
-	return file_kvarter_plugin_v1_plugin_proto_rawDescGZIP(), []int{44}
+	return file_kvarter_plugin_v1_plugin_proto_rawDescGZIP(), []int{46}
 }
 
 var File_kvarter_plugin_v1_plugin_proto protoreflect.FileDescriptor
@@ -2602,7 +2684,10 @@ const file_kvarter_plugin_v1_plugin_proto_rawDesc = "" +
 	"\aallowed\x18\x01 \x01(\bR\aallowed\"@\n" +
 	"\x0ePublishRequest\x12.\n" +
 	"\x05event\x18\x01 \x01(\v2\x18.kvarter.plugin.v1.EventR\x05event\"\x11\n" +
-	"\x0fPublishResponse\"\x89\x01\n" +
+	"\x0fPublishResponse\"E\n" +
+	"\x11PublishAllRequest\x120\n" +
+	"\x06events\x18\x01 \x03(\v2\x18.kvarter.plugin.v1.EventR\x06events\"\x14\n" +
+	"\x12PublishAllResponse\"\x89\x01\n" +
 	"\fAuditRequest\x12\x19\n" +
 	"\bactor_id\x18\x01 \x01(\tR\aactorId\x12\x16\n" +
 	"\x06action\x18\x02 \x01(\tR\x06action\x12\x16\n" +
@@ -2619,14 +2704,16 @@ const file_kvarter_plugin_v1_plugin_proto_rawDesc = "" +
 	"\n" +
 	"Deactivate\x12$.kvarter.plugin.v1.DeactivateRequest\x1a%.kvarter.plugin.v1.DeactivateResponse\x12I\n" +
 	"\x06Handle\x12\x1e.kvarter.plugin.v1.HTTPRequest\x1a\x1f.kvarter.plugin.v1.HTTPResponse\x12\\\n" +
-	"\vHandleEvent\x12%.kvarter.plugin.v1.HandleEventRequest\x1a&.kvarter.plugin.v1.HandleEventResponse2\xdf\x04\n" +
+	"\vHandleEvent\x12%.kvarter.plugin.v1.HandleEventRequest\x1a&.kvarter.plugin.v1.HandleEventResponse2\xba\x05\n" +
 	"\x04Host\x12J\n" +
 	"\x05Users\x12\x1f.kvarter.plugin.v1.UsersRequest\x1a .kvarter.plugin.v1.UsersResponse\x12e\n" +
 	"\x0eNeighbourhoods\x12(.kvarter.plugin.v1.NeighbourhoodsRequest\x1a).kvarter.plugin.v1.NeighbourhoodsResponse\x12\\\n" +
 	"\vMemberships\x12%.kvarter.plugin.v1.MembershipsRequest\x1a&.kvarter.plugin.v1.MembershipsResponse\x12b\n" +
 	"\rOrganisations\x12'.kvarter.plugin.v1.OrganisationsRequest\x1a(.kvarter.plugin.v1.OrganisationsResponse\x12D\n" +
 	"\x03Can\x12\x1d.kvarter.plugin.v1.CanRequest\x1a\x1e.kvarter.plugin.v1.CanResponse\x12P\n" +
-	"\aPublish\x12!.kvarter.plugin.v1.PublishRequest\x1a\".kvarter.plugin.v1.PublishResponse\x12J\n" +
+	"\aPublish\x12!.kvarter.plugin.v1.PublishRequest\x1a\".kvarter.plugin.v1.PublishResponse\x12Y\n" +
+	"\n" +
+	"PublishAll\x12$.kvarter.plugin.v1.PublishAllRequest\x1a%.kvarter.plugin.v1.PublishAllResponse\x12J\n" +
 	"\x05Audit\x12\x1f.kvarter.plugin.v1.AuditRequest\x1a .kvarter.plugin.v1.AuditResponseB;Z9github.com/kvarter/kvarter/sdk/internal/pluginv1;pluginv1b\x06proto3"
 
 var (
@@ -2641,7 +2728,7 @@ func file_kvarter_plugin_v1_plugin_proto_rawDescGZIP() []byte {
 	return file_kvarter_plugin_v1_plugin_proto_rawDescData
 }
 
-var file_kvarter_plugin_v1_plugin_proto_msgTypes = make([]protoimpl.MessageInfo, 47)
+var file_kvarter_plugin_v1_plugin_proto_msgTypes = make([]protoimpl.MessageInfo, 49)
 var file_kvarter_plugin_v1_plugin_proto_goTypes = []any{
 	(*DescribeRequest)(nil),        // 0: kvarter.plugin.v1.DescribeRequest
 	(*Manifest)(nil),               // 1: kvarter.plugin.v1.Manifest
@@ -2686,11 +2773,13 @@ var file_kvarter_plugin_v1_plugin_proto_goTypes = []any{
 	(*CanResponse)(nil),            // 40: kvarter.plugin.v1.CanResponse
 	(*PublishRequest)(nil),         // 41: kvarter.plugin.v1.PublishRequest
 	(*PublishResponse)(nil),        // 42: kvarter.plugin.v1.PublishResponse
-	(*AuditRequest)(nil),           // 43: kvarter.plugin.v1.AuditRequest
-	(*AuditResponse)(nil),          // 44: kvarter.plugin.v1.AuditResponse
-	nil,                            // 45: kvarter.plugin.v1.ConfigureRequest.SettingsEntry
-	nil,                            // 46: kvarter.plugin.v1.Principal.RolesEntry
-	(*timestamppb.Timestamp)(nil),  // 47: google.protobuf.Timestamp
+	(*PublishAllRequest)(nil),      // 43: kvarter.plugin.v1.PublishAllRequest
+	(*PublishAllResponse)(nil),     // 44: kvarter.plugin.v1.PublishAllResponse
+	(*AuditRequest)(nil),           // 45: kvarter.plugin.v1.AuditRequest
+	(*AuditResponse)(nil),          // 46: kvarter.plugin.v1.AuditResponse
+	nil,                            // 47: kvarter.plugin.v1.ConfigureRequest.SettingsEntry
+	nil,                            // 48: kvarter.plugin.v1.Principal.RolesEntry
+	(*timestamppb.Timestamp)(nil),  // 49: google.protobuf.Timestamp
 }
 var file_kvarter_plugin_v1_plugin_proto_depIdxs = []int32{
 	2,  // 0: kvarter.plugin.v1.Manifest.routes:type_name -> kvarter.plugin.v1.Route
@@ -2698,57 +2787,60 @@ var file_kvarter_plugin_v1_plugin_proto_depIdxs = []int32{
 	4,  // 2: kvarter.plugin.v1.Manifest.roles:type_name -> kvarter.plugin.v1.Role
 	5,  // 3: kvarter.plugin.v1.Manifest.grants:type_name -> kvarter.plugin.v1.Grant
 	6,  // 4: kvarter.plugin.v1.Manifest.settings:type_name -> kvarter.plugin.v1.Setting
-	45, // 5: kvarter.plugin.v1.ConfigureRequest.settings:type_name -> kvarter.plugin.v1.ConfigureRequest.SettingsEntry
+	47, // 5: kvarter.plugin.v1.ConfigureRequest.settings:type_name -> kvarter.plugin.v1.ConfigureRequest.SettingsEntry
 	7,  // 6: kvarter.plugin.v1.ConfigureRequest.store:type_name -> kvarter.plugin.v1.StoreConfig
-	46, // 7: kvarter.plugin.v1.Principal.roles:type_name -> kvarter.plugin.v1.Principal.RolesEntry
+	48, // 7: kvarter.plugin.v1.Principal.roles:type_name -> kvarter.plugin.v1.Principal.RolesEntry
 	19, // 8: kvarter.plugin.v1.Principal.organisations:type_name -> kvarter.plugin.v1.OrgMembership
 	18, // 9: kvarter.plugin.v1.HTTPRequest.headers:type_name -> kvarter.plugin.v1.Header
 	21, // 10: kvarter.plugin.v1.HTTPRequest.principal:type_name -> kvarter.plugin.v1.Principal
 	18, // 11: kvarter.plugin.v1.HTTPResponse.headers:type_name -> kvarter.plugin.v1.Header
-	47, // 12: kvarter.plugin.v1.Event.occurred_at:type_name -> google.protobuf.Timestamp
+	49, // 12: kvarter.plugin.v1.Event.occurred_at:type_name -> google.protobuf.Timestamp
 	24, // 13: kvarter.plugin.v1.HandleEventRequest.event:type_name -> kvarter.plugin.v1.Event
-	47, // 14: kvarter.plugin.v1.Membership.verified_at:type_name -> google.protobuf.Timestamp
+	49, // 14: kvarter.plugin.v1.Membership.verified_at:type_name -> google.protobuf.Timestamp
 	27, // 15: kvarter.plugin.v1.UsersResponse.users:type_name -> kvarter.plugin.v1.User
 	28, // 16: kvarter.plugin.v1.NeighbourhoodsResponse.neighbourhoods:type_name -> kvarter.plugin.v1.Neighbourhood
 	29, // 17: kvarter.plugin.v1.MembershipsResponse.memberships:type_name -> kvarter.plugin.v1.Membership
 	30, // 18: kvarter.plugin.v1.OrganisationsResponse.organisations:type_name -> kvarter.plugin.v1.Organisation
 	24, // 19: kvarter.plugin.v1.PublishRequest.event:type_name -> kvarter.plugin.v1.Event
-	20, // 20: kvarter.plugin.v1.Principal.RolesEntry.value:type_name -> kvarter.plugin.v1.RoleList
-	0,  // 21: kvarter.plugin.v1.Plugin.Describe:input_type -> kvarter.plugin.v1.DescribeRequest
-	8,  // 22: kvarter.plugin.v1.Plugin.Configure:input_type -> kvarter.plugin.v1.ConfigureRequest
-	10, // 23: kvarter.plugin.v1.Plugin.Migrate:input_type -> kvarter.plugin.v1.MigrateRequest
-	12, // 24: kvarter.plugin.v1.Plugin.Activate:input_type -> kvarter.plugin.v1.ActivateRequest
-	14, // 25: kvarter.plugin.v1.Plugin.Health:input_type -> kvarter.plugin.v1.HealthRequest
-	16, // 26: kvarter.plugin.v1.Plugin.Deactivate:input_type -> kvarter.plugin.v1.DeactivateRequest
-	22, // 27: kvarter.plugin.v1.Plugin.Handle:input_type -> kvarter.plugin.v1.HTTPRequest
-	25, // 28: kvarter.plugin.v1.Plugin.HandleEvent:input_type -> kvarter.plugin.v1.HandleEventRequest
-	31, // 29: kvarter.plugin.v1.Host.Users:input_type -> kvarter.plugin.v1.UsersRequest
-	33, // 30: kvarter.plugin.v1.Host.Neighbourhoods:input_type -> kvarter.plugin.v1.NeighbourhoodsRequest
-	35, // 31: kvarter.plugin.v1.Host.Memberships:input_type -> kvarter.plugin.v1.MembershipsRequest
-	37, // 32: kvarter.plugin.v1.Host.Organisations:input_type -> kvarter.plugin.v1.OrganisationsRequest
-	39, // 33: kvarter.plugin.v1.Host.Can:input_type -> kvarter.plugin.v1.CanRequest
-	41, // 34: kvarter.plugin.v1.Host.Publish:input_type -> kvarter.plugin.v1.PublishRequest
-	43, // 35: kvarter.plugin.v1.Host.Audit:input_type -> kvarter.plugin.v1.AuditRequest
-	1,  // 36: kvarter.plugin.v1.Plugin.Describe:output_type -> kvarter.plugin.v1.Manifest
-	9,  // 37: kvarter.plugin.v1.Plugin.Configure:output_type -> kvarter.plugin.v1.ConfigureResponse
-	11, // 38: kvarter.plugin.v1.Plugin.Migrate:output_type -> kvarter.plugin.v1.MigrateResponse
-	13, // 39: kvarter.plugin.v1.Plugin.Activate:output_type -> kvarter.plugin.v1.ActivateResponse
-	15, // 40: kvarter.plugin.v1.Plugin.Health:output_type -> kvarter.plugin.v1.HealthResponse
-	17, // 41: kvarter.plugin.v1.Plugin.Deactivate:output_type -> kvarter.plugin.v1.DeactivateResponse
-	23, // 42: kvarter.plugin.v1.Plugin.Handle:output_type -> kvarter.plugin.v1.HTTPResponse
-	26, // 43: kvarter.plugin.v1.Plugin.HandleEvent:output_type -> kvarter.plugin.v1.HandleEventResponse
-	32, // 44: kvarter.plugin.v1.Host.Users:output_type -> kvarter.plugin.v1.UsersResponse
-	34, // 45: kvarter.plugin.v1.Host.Neighbourhoods:output_type -> kvarter.plugin.v1.NeighbourhoodsResponse
-	36, // 46: kvarter.plugin.v1.Host.Memberships:output_type -> kvarter.plugin.v1.MembershipsResponse
-	38, // 47: kvarter.plugin.v1.Host.Organisations:output_type -> kvarter.plugin.v1.OrganisationsResponse
-	40, // 48: kvarter.plugin.v1.Host.Can:output_type -> kvarter.plugin.v1.CanResponse
-	42, // 49: kvarter.plugin.v1.Host.Publish:output_type -> kvarter.plugin.v1.PublishResponse
-	44, // 50: kvarter.plugin.v1.Host.Audit:output_type -> kvarter.plugin.v1.AuditResponse
-	36, // [36:51] is the sub-list for method output_type
-	21, // [21:36] is the sub-list for method input_type
-	21, // [21:21] is the sub-list for extension type_name
-	21, // [21:21] is the sub-list for extension extendee
-	0,  // [0:21] is the sub-list for field type_name
+	24, // 20: kvarter.plugin.v1.PublishAllRequest.events:type_name -> kvarter.plugin.v1.Event
+	20, // 21: kvarter.plugin.v1.Principal.RolesEntry.value:type_name -> kvarter.plugin.v1.RoleList
+	0,  // 22: kvarter.plugin.v1.Plugin.Describe:input_type -> kvarter.plugin.v1.DescribeRequest
+	8,  // 23: kvarter.plugin.v1.Plugin.Configure:input_type -> kvarter.plugin.v1.ConfigureRequest
+	10, // 24: kvarter.plugin.v1.Plugin.Migrate:input_type -> kvarter.plugin.v1.MigrateRequest
+	12, // 25: kvarter.plugin.v1.Plugin.Activate:input_type -> kvarter.plugin.v1.ActivateRequest
+	14, // 26: kvarter.plugin.v1.Plugin.Health:input_type -> kvarter.plugin.v1.HealthRequest
+	16, // 27: kvarter.plugin.v1.Plugin.Deactivate:input_type -> kvarter.plugin.v1.DeactivateRequest
+	22, // 28: kvarter.plugin.v1.Plugin.Handle:input_type -> kvarter.plugin.v1.HTTPRequest
+	25, // 29: kvarter.plugin.v1.Plugin.HandleEvent:input_type -> kvarter.plugin.v1.HandleEventRequest
+	31, // 30: kvarter.plugin.v1.Host.Users:input_type -> kvarter.plugin.v1.UsersRequest
+	33, // 31: kvarter.plugin.v1.Host.Neighbourhoods:input_type -> kvarter.plugin.v1.NeighbourhoodsRequest
+	35, // 32: kvarter.plugin.v1.Host.Memberships:input_type -> kvarter.plugin.v1.MembershipsRequest
+	37, // 33: kvarter.plugin.v1.Host.Organisations:input_type -> kvarter.plugin.v1.OrganisationsRequest
+	39, // 34: kvarter.plugin.v1.Host.Can:input_type -> kvarter.plugin.v1.CanRequest
+	41, // 35: kvarter.plugin.v1.Host.Publish:input_type -> kvarter.plugin.v1.PublishRequest
+	43, // 36: kvarter.plugin.v1.Host.PublishAll:input_type -> kvarter.plugin.v1.PublishAllRequest
+	45, // 37: kvarter.plugin.v1.Host.Audit:input_type -> kvarter.plugin.v1.AuditRequest
+	1,  // 38: kvarter.plugin.v1.Plugin.Describe:output_type -> kvarter.plugin.v1.Manifest
+	9,  // 39: kvarter.plugin.v1.Plugin.Configure:output_type -> kvarter.plugin.v1.ConfigureResponse
+	11, // 40: kvarter.plugin.v1.Plugin.Migrate:output_type -> kvarter.plugin.v1.MigrateResponse
+	13, // 41: kvarter.plugin.v1.Plugin.Activate:output_type -> kvarter.plugin.v1.ActivateResponse
+	15, // 42: kvarter.plugin.v1.Plugin.Health:output_type -> kvarter.plugin.v1.HealthResponse
+	17, // 43: kvarter.plugin.v1.Plugin.Deactivate:output_type -> kvarter.plugin.v1.DeactivateResponse
+	23, // 44: kvarter.plugin.v1.Plugin.Handle:output_type -> kvarter.plugin.v1.HTTPResponse
+	26, // 45: kvarter.plugin.v1.Plugin.HandleEvent:output_type -> kvarter.plugin.v1.HandleEventResponse
+	32, // 46: kvarter.plugin.v1.Host.Users:output_type -> kvarter.plugin.v1.UsersResponse
+	34, // 47: kvarter.plugin.v1.Host.Neighbourhoods:output_type -> kvarter.plugin.v1.NeighbourhoodsResponse
+	36, // 48: kvarter.plugin.v1.Host.Memberships:output_type -> kvarter.plugin.v1.MembershipsResponse
+	38, // 49: kvarter.plugin.v1.Host.Organisations:output_type -> kvarter.plugin.v1.OrganisationsResponse
+	40, // 50: kvarter.plugin.v1.Host.Can:output_type -> kvarter.plugin.v1.CanResponse
+	42, // 51: kvarter.plugin.v1.Host.Publish:output_type -> kvarter.plugin.v1.PublishResponse
+	44, // 52: kvarter.plugin.v1.Host.PublishAll:output_type -> kvarter.plugin.v1.PublishAllResponse
+	46, // 53: kvarter.plugin.v1.Host.Audit:output_type -> kvarter.plugin.v1.AuditResponse
+	38, // [38:54] is the sub-list for method output_type
+	22, // [22:38] is the sub-list for method input_type
+	22, // [22:22] is the sub-list for extension type_name
+	22, // [22:22] is the sub-list for extension extendee
+	0,  // [0:22] is the sub-list for field type_name
 }
 
 func init() { file_kvarter_plugin_v1_plugin_proto_init() }
@@ -2762,7 +2854,7 @@ func file_kvarter_plugin_v1_plugin_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_kvarter_plugin_v1_plugin_proto_rawDesc), len(file_kvarter_plugin_v1_plugin_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   47,
+			NumMessages:   49,
 			NumExtensions: 0,
 			NumServices:   2,
 		},

@@ -401,6 +401,7 @@ const (
 	Host_Organisations_FullMethodName  = "/kvarter.plugin.v1.Host/Organisations"
 	Host_Can_FullMethodName            = "/kvarter.plugin.v1.Host/Can"
 	Host_Publish_FullMethodName        = "/kvarter.plugin.v1.Host/Publish"
+	Host_PublishAll_FullMethodName     = "/kvarter.plugin.v1.Host/PublishAll"
 	Host_Audit_FullMethodName          = "/kvarter.plugin.v1.Host/Audit"
 )
 
@@ -416,6 +417,7 @@ type HostClient interface {
 	Organisations(ctx context.Context, in *OrganisationsRequest, opts ...grpc.CallOption) (*OrganisationsResponse, error)
 	Can(ctx context.Context, in *CanRequest, opts ...grpc.CallOption) (*CanResponse, error)
 	Publish(ctx context.Context, in *PublishRequest, opts ...grpc.CallOption) (*PublishResponse, error)
+	PublishAll(ctx context.Context, in *PublishAllRequest, opts ...grpc.CallOption) (*PublishAllResponse, error)
 	Audit(ctx context.Context, in *AuditRequest, opts ...grpc.CallOption) (*AuditResponse, error)
 }
 
@@ -487,6 +489,16 @@ func (c *hostClient) Publish(ctx context.Context, in *PublishRequest, opts ...gr
 	return out, nil
 }
 
+func (c *hostClient) PublishAll(ctx context.Context, in *PublishAllRequest, opts ...grpc.CallOption) (*PublishAllResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(PublishAllResponse)
+	err := c.cc.Invoke(ctx, Host_PublishAll_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 func (c *hostClient) Audit(ctx context.Context, in *AuditRequest, opts ...grpc.CallOption) (*AuditResponse, error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(AuditResponse)
@@ -509,6 +521,7 @@ type HostServer interface {
 	Organisations(context.Context, *OrganisationsRequest) (*OrganisationsResponse, error)
 	Can(context.Context, *CanRequest) (*CanResponse, error)
 	Publish(context.Context, *PublishRequest) (*PublishResponse, error)
+	PublishAll(context.Context, *PublishAllRequest) (*PublishAllResponse, error)
 	Audit(context.Context, *AuditRequest) (*AuditResponse, error)
 	mustEmbedUnimplementedHostServer()
 }
@@ -537,6 +550,9 @@ func (UnimplementedHostServer) Can(context.Context, *CanRequest) (*CanResponse, 
 }
 func (UnimplementedHostServer) Publish(context.Context, *PublishRequest) (*PublishResponse, error) {
 	return nil, status.Errorf(codes.Unimplemented, "method Publish not implemented")
+}
+func (UnimplementedHostServer) PublishAll(context.Context, *PublishAllRequest) (*PublishAllResponse, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method PublishAll not implemented")
 }
 func (UnimplementedHostServer) Audit(context.Context, *AuditRequest) (*AuditResponse, error) {
 	return nil, status.Errorf(codes.Unimplemented, "method Audit not implemented")
@@ -670,6 +686,24 @@ func _Host_Publish_Handler(srv interface{}, ctx context.Context, dec func(interf
 	return interceptor(ctx, in, info, handler)
 }
 
+func _Host_PublishAll_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(PublishAllRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(HostServer).PublishAll(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Host_PublishAll_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(HostServer).PublishAll(ctx, req.(*PublishAllRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 func _Host_Audit_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
 	in := new(AuditRequest)
 	if err := dec(in); err != nil {
@@ -718,6 +752,10 @@ var Host_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "Publish",
 			Handler:    _Host_Publish_Handler,
+		},
+		{
+			MethodName: "PublishAll",
+			Handler:    _Host_PublishAll_Handler,
 		},
 		{
 			MethodName: "Audit",

@@ -45,6 +45,7 @@ func (p *probe) Manifest() sdk.Manifest {
 			{Method: "POST", Path: pre + "/crash", Permission: sdk.PermPublic},
 			{Method: "GET", Path: pre + "/badstatus", Permission: sdk.PermPublic},
 			{Method: "POST", Path: pre + "/publish", Permission: sdk.PermPublic},
+			{Method: "POST", Path: pre + "/publishall", Permission: sdk.PermPublic},
 			{Method: "GET", Path: pre + "/headers", Permission: sdk.PermAuthenticated},
 			{Method: "GET", Path: pre + "/nbh/{nbh}/secret", Permission: n + ".secret.read", Domain: "nbh:{nbh}"},
 			{Method: "GET", Path: pre + "/nbh/special/secret", Permission: sdk.PermPublic},
@@ -129,6 +130,24 @@ func (p *probe) Handler() http.Handler {
 			}
 		}
 		writeJSON(w, 200, map[string]any{"published": n})
+	})
+	// publishall hands the body's events to one Host.PublishAll; a payload is taken as
+	// given, so a test can send one that is not JSON.
+	mux.HandleFunc("POST "+pre+"/publishall", func(w http.ResponseWriter, r *http.Request) {
+		var body []struct{ ID, Type, Payload string }
+		if err := json.NewDecoder(r.Body).Decode(&body); err != nil {
+			writeJSON(w, 400, map[string]any{"error": err.Error()})
+			return
+		}
+		events := make([]sdk.Event, len(body))
+		for i, e := range body {
+			events[i] = sdk.Event{ID: e.ID, Type: e.Type, Payload: json.RawMessage(e.Payload)}
+		}
+		if err := sdk.HostFrom(r.Context()).PublishAll(r.Context(), events); err != nil {
+			writeJSON(w, 500, map[string]any{"error": err.Error()})
+			return
+		}
+		writeJSON(w, 200, map[string]any{"published": len(events)})
 	})
 	mux.HandleFunc("GET "+pre+"/headers", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, 200, map[string]any{"header": r.Header, "principal": sdk.PrincipalFrom(r.Context()), "request_id": sdk.RequestIDFrom(r.Context())})
