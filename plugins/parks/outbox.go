@@ -3,7 +3,6 @@ package parks
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -15,15 +14,18 @@ import (
 
 // Events leave through a local outbox: the transaction that changes a
 // booking also writes its event row, and a background flusher hands rows
-// to the host (Host.Publish) and deletes them. A request therefore commits
+// to the host a batch at a time (Host.PublishAll: one call and one commit
+// in the core per batch) and deletes them. A request therefore commits
 // once — the host's outbox commit happens off its path — and an event is
-// never lost when Publish fails: the row stays and the next flush retries.
-// Delivery is at least once, with the row's ID as the event ID, which the
-// core's outbox refuses twice; a refusal for that reason means an earlier
-// attempt got through.
+// never lost when PublishAll fails: the host records all of a batch or
+// none of it, the rows stay and the next flush retries. Delivery is at
+// least once, with the row's ID as the event ID: the core skips an ID its
+// outbox holds already, so a batch sent again after a flush that stopped
+// before deleting is recorded once.
 
 // Flusher timing: a kick after each commit, and a sweep for rows left by a
-// failure or by a node that stopped.
+// failure or by a node that stopped. A batch is one PublishAll, so at most
+// sdk.MaxPublishBatch.
 const (
 	outboxBatch = 200
 	outboxSweep = 5 * time.Second
@@ -82,56 +84,49 @@ func (s *Service) runOutbox(ctx context.Context) {
 }
 
 // flushOutbox publishes one batch of queued events in order and deletes
-// what the host took; it stops at the first failure. On PostgreSQL the
-// batch is locked (SKIP LOCKED) so that nodes sharing the store do not
-// publish the same rows at once; SQLite has one node and runs one flush at
-// a time, without holding its single write lock while the host answers.
+// it once the host has taken it. On PostgreSQL the batch is locked (SKIP
+// LOCKED) so that nodes sharing the store do not publish the same rows at
+// once; SQLite has one node and runs one flush at a time, without holding
+// its single write lock while the host answers.
 func (s *Service) flushOutbox(ctx context.Context) (int, error) {
 	s.flushMu.Lock()
 	defer s.flushMu.Unlock()
 	if s.st.db.Dialect != sdk.DialectPostgres {
-		n, perr, err := s.publishBatch(ctx, s.st.db, "")
-		return n, errors.Join(err, perr)
+		return s.publishBatch(ctx, s.st.db, "")
 	}
 	var n int
-	var perr error
-	// A failed Publish still commits the deletion of what went before it.
 	err := s.st.inTx(ctx, func(tx *sqlx.Tx) error {
 		var err error
-		n, perr, err = s.publishBatch(ctx, tx, pgSkipLocked)
+		n, err = s.publishBatch(ctx, tx, pgSkipLocked)
 		return err
 	})
-	return n, errors.Join(err, perr)
+	return n, err
 }
 
-// publishBatch returns how many rows it read, the host's refusal if one
-// stopped it, and a store error.
-func (s *Service) publishBatch(ctx context.Context, q queryer, lock string) (int, error, error) {
+// publishBatch hands up to outboxBatch rows to the host in one PublishAll
+// and deletes them if it took them; it returns how many rows it read. A
+// failure to delete leaves rows the host has; the next flush sends them
+// again and the host skips them.
+func (s *Service) publishBatch(ctx context.Context, q queryer, lock string) (int, error) {
 	var rows []outboxRow
 	if err := q.SelectContext(ctx, &rows, q.Rebind(`SELECT id, type, payload, occurred_at FROM outbox
 		ORDER BY id LIMIT ?`+lock), outboxBatch); err != nil {
-		return 0, nil, fmt.Errorf("read outbox: %w", err)
+		return 0, fmt.Errorf("read outbox: %w", err)
 	}
-	var done []any
-	var perr error
-	for _, r := range rows {
-		e := sdk.Event{ID: r.ID, Type: r.Type, Payload: json.RawMessage(r.Payload), OccurredAt: fromUS(r.OccurredAt)}
-		if err := s.host.Publish(ctx, e); err != nil && !alreadyPublished(err) {
-			perr = fmt.Errorf("publish %s %s: %w", r.Type, r.ID, err)
-			break
-		}
-		done = append(done, r.ID)
+	if len(rows) == 0 {
+		return 0, nil
 	}
-	if len(done) > 0 {
-		if _, err := q.ExecContext(ctx, q.Rebind(`DELETE FROM outbox WHERE id IN (?`+strings.Repeat(", ?", len(done)-1)+`)`), done...); err != nil {
-			return 0, nil, fmt.Errorf("delete published events: %w", err)
-		}
+	events := make([]sdk.Event, len(rows))
+	ids := make([]any, len(rows))
+	for i, r := range rows {
+		events[i] = sdk.Event{ID: r.ID, Type: r.Type, Payload: json.RawMessage(r.Payload), OccurredAt: fromUS(r.OccurredAt)}
+		ids[i] = r.ID
 	}
-	return len(rows), perr, nil
-}
-
-// alreadyPublished reports the core refusing an event ID it holds: an
-// earlier flush published the row but stopped before deleting it.
-func alreadyPublished(err error) bool {
-	return strings.Contains(err.Error(), "exists already")
+	if err := s.host.PublishAll(ctx, events); err != nil {
+		return len(rows), fmt.Errorf("publish %d events from %s: %w", len(rows), rows[0].ID, err)
+	}
+	if _, err := q.ExecContext(ctx, q.Rebind(`DELETE FROM outbox WHERE id IN (?`+strings.Repeat(", ?", len(ids)-1)+`)`), ids...); err != nil {
+		return len(rows), fmt.Errorf("delete published events: %w", err)
+	}
+	return len(rows), nil
 }
