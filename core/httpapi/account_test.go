@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"mime/multipart"
 	"net/http"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -285,6 +286,50 @@ func TestAudit(t *testing.T) {
 		}
 		if r := admin.Do("GET", "/api/v1/admin/audit?since=yesterday", nil); r.Status != 400 {
 			t.Fatalf("bad since = %d", r.Status)
+		}
+	})
+}
+
+// TestMe_RolesFromEverySource: a principal's roles come from explicit grants, verified
+// neighbourhoods and organisation memberships (PostgreSQL loads them with the session
+// in one statement, SQLite in two); a pending membership gives nothing, and a person
+// with no roles at all is still signed in.
+func TestMe_RolesFromEverySource(t *testing.T) {
+	coretest.ForEachDB(t, func(t *testing.T, db coretest.DB) {
+		n := coretest.StartNode(t, db.Config, coretest.Options())
+		admin := coretest.Admin(t, n, "admin@city.example")
+		a, b := createNeighbourhood(t, admin, "Alsancak"), createNeighbourhood(t, admin, "Buca")
+
+		none := coretest.Register(t, n, "none@example.org", "No Roles")
+		if roles := none.Must(200, "GET", "/api/v1/me", nil).JSON()["roles"].(map[string]any); len(roles) != 0 {
+			t.Errorf("a person without roles has %v", roles)
+		}
+
+		u := coretest.Register(t, n, "many@example.org", "Many Roles")
+		u.Must(201, "POST", "/api/v1/neighbourhoods/"+a+"/memberships", map[string]string{})
+		u.Must(201, "POST", "/api/v1/neighbourhoods/"+b+"/memberships", map[string]string{})
+		admin.Must(200, "POST", "/api/v1/neighbourhoods/"+b+"/memberships/"+u.ID+"/approve", map[string]string{})
+		org := u.Must(201, "POST", "/api/v1/organisations", map[string]any{"name": "Buca Play Days", "kind": "association", "neighbourhood_ids": []string{b}}).JSON()["id"].(string)
+		admin.Must(201, "POST", "/api/v1/roles/grants", map[string]string{"user_id": u.ID, "role": "coordinator", "domain": "nbh:" + a})
+
+		me := u.Must(200, "GET", "/api/v1/me", nil).JSON()
+		got := map[string][]string{}
+		for d, rs := range me["roles"].(map[string]any) {
+			for _, r := range rs.([]any) {
+				got[d] = append(got[d], r.(string))
+			}
+		}
+		want := map[string][]string{
+			"nbh:" + a:   {"coordinator"}, // granted; the membership there is still pending
+			"nbh:" + b:   {"resident"},
+			"org:" + org: {"org_member", "org_representative"},
+		}
+		if !reflect.DeepEqual(got, want) {
+			t.Errorf("roles %v, want %v", got, want)
+		}
+		orgs := me["organisations"].([]any)
+		if len(orgs) != 1 || orgs[0].(map[string]any)["organisation_id"] != org || orgs[0].(map[string]any)["verified"] != false {
+			t.Errorf("organisations %v", orgs)
 		}
 	})
 }
