@@ -30,7 +30,8 @@ type PluginStatus struct {
 }
 
 // PluginRequest is an HTTP request for a plugin route, copied out of the HTTP
-// framework so that it outlives the framework's buffers.
+// framework so that it outlives the framework's buffers. The plugin service takes
+// ownership of it: Serve may change its Header.
 type PluginRequest struct {
 	Method   string
 	Path     string

@@ -7,7 +7,9 @@ import (
 	"fmt"
 	"log/slog"
 	"runtime/debug"
+	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
@@ -48,9 +50,7 @@ func principal(c *fiber.Ctx) *core.Principal {
 func (s *Server) requestID(c *fiber.Ctx) error {
 	id := c.Get(fiber.HeaderXRequestID)
 	if !validRequestID(id) {
-		var b [12]byte
-		_, _ = rand.Read(b[:])
-		id = hex.EncodeToString(b[:])
+		id = s.newRequestID()
 	}
 	c.Locals(localRequestID, id)
 	c.Set(fiber.HeaderXRequestID, id)
@@ -58,6 +58,24 @@ func (s *Server) requestID(c *fiber.Ctx) error {
 	defer cancel()
 	c.SetUserContext(ctx)
 	return c.Next()
+}
+
+// requestIDs makes request IDs: a random prefix per process and a counter. They need
+// to be unique across nodes and restarts, not unguessable, so a request does not pay
+// for a call into the kernel's random source.
+type requestIDs struct {
+	prefix string
+	n      atomic.Uint64
+}
+
+func newRequestIDs() *requestIDs {
+	var b [8]byte
+	_, _ = rand.Read(b[:])
+	return &requestIDs{prefix: hex.EncodeToString(b[:])}
+}
+
+func (s *Server) newRequestID() string {
+	return s.reqIDs.prefix + strconv.FormatUint(s.reqIDs.n.Add(1), 36)
 }
 
 func validRequestID(id string) bool {

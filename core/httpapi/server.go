@@ -58,6 +58,7 @@ type Server struct {
 	plugins PluginRouter
 	openapi *openAPIDoc
 	conns   connTracker
+	reqIDs  *requestIDs
 }
 
 // PluginRouter serves /api/v1/<plugin>/... for the plugin host. Serve reports false when
@@ -76,7 +77,7 @@ func New(svc Services, health HealthChecker, logger *slog.Logger, cfg Config) *S
 	if cfg.RequestTimeout <= 0 {
 		cfg.RequestTimeout = 30 * time.Second
 	}
-	s := &Server{svc: svc, health: health, logger: logger, cfg: cfg}
+	s := &Server{svc: svc, health: health, logger: logger, cfg: cfg, reqIDs: newRequestIDs()}
 	s.app = fiber.New(fiber.Config{
 		AppName:                 "kvarter",
 		BodyLimit:               cfg.BodyLimit,

@@ -487,16 +487,28 @@ func (p *plugin) serve(ctx context.Context, pr *core.Principal, r *core.PluginRe
 	p.mu.Unlock()
 	defer p.inflight.Done()
 
-	header := make(http.Header, len(r.Header))
-	for k, vs := range r.Header {
-		if !isIdentityHeader(http.CanonicalHeaderKey(k)) {
-			header[http.CanonicalHeaderKey(k)] = vs
+	// The request is the host's own copy: strip what a client may not say about itself
+	// in place instead of copying every header again.
+	header := r.Header
+	if header == nil {
+		header = http.Header{}
+	}
+	for k, vs := range header {
+		if ck := http.CanonicalHeaderKey(k); isIdentityHeader(ck) || ck != k {
+			delete(header, k)
+			if !isIdentityHeader(ck) {
+				header[ck] = append(header[ck], vs...)
+			}
 		}
 	}
 	reqID := core.RequestIDFrom(ctx)
 	header.Set("X-Request-Id", reqID)
-	ctx, cancel := context.WithTimeout(ctx, p.h.cfg.RequestTimeout)
-	defer cancel()
+	// One timer per request is enough: the HTTP layer's deadline usually comes first.
+	if dl, ok := ctx.Deadline(); !ok || time.Until(dl) > p.h.cfg.RequestTimeout {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, p.h.cfg.RequestTimeout)
+		defer cancel()
+	}
 	resp, err := proc.Handle(ctx, &hostside.HTTPRequest{
 		Method: r.Method, Path: r.Path, RawQuery: r.RawQuery, Header: header, Body: r.Body,
 		Principal: toSDKPrincipal(pr), RequestID: reqID,
