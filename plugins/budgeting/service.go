@@ -579,10 +579,50 @@ type votingCycle struct {
 }
 
 // votingCycles caches votingCycle per cycle ID, so that a ballot costs no reads
-// besides the one that records it.
+// besides the one that records it. When voting opens, the first ballots arrive
+// together; one of them reads the cycle and the others wait for it.
 type votingCycles struct {
-	mu sync.RWMutex
-	m  map[string]*votingCycle
+	mu      sync.RWMutex
+	m       map[string]*votingCycle
+	loading map[string]*ballotLoad
+}
+
+// ballotLoad is one read of a cycle and its ballot in progress.
+type ballotLoad struct {
+	done     chan struct{}
+	waiters  int // joined this load instead of starting one (guarded by votingCycles.mu)
+	cycle    *Cycle
+	projects map[string]int64
+	err      error
+}
+
+// load runs fn for id unless a call for id is already running, whose result it then
+// shares.
+func (vc *votingCycles) load(ctx context.Context, id string, fn func() (*Cycle, map[string]int64, error)) (*Cycle, map[string]int64, error) {
+	vc.mu.Lock()
+	if l, ok := vc.loading[id]; ok {
+		l.waiters++
+		vc.mu.Unlock()
+		select {
+		case <-l.done:
+			return l.cycle, l.projects, l.err
+		case <-ctx.Done():
+			return nil, nil, ctx.Err()
+		}
+	}
+	l := &ballotLoad{done: make(chan struct{})}
+	if vc.loading == nil {
+		vc.loading = make(map[string]*ballotLoad)
+	}
+	vc.loading[id] = l
+	vc.mu.Unlock()
+
+	l.cycle, l.projects, l.err = fn()
+	vc.mu.Lock()
+	delete(vc.loading, id)
+	vc.mu.Unlock()
+	close(l.done)
+	return l.cycle, l.projects, l.err
 }
 
 // maxVotingCycles bounds the cache; a city rarely has more than a few dozen cycles
@@ -611,6 +651,16 @@ func (s *Service) ballotOf(ctx context.Context, cycleID string) (*Cycle, map[str
 	if v := s.voting.get(cycleID); v != nil {
 		return v.cycle, v.projects, nil
 	}
+	// The read is shared by every ballot waiting for it: one voter going away must not
+	// fail the others.
+	return s.voting.load(ctx, cycleID, func() (*Cycle, map[string]int64, error) {
+		return s.readBallot(context.WithoutCancel(ctx), cycleID)
+	})
+}
+
+// readBallot reads the cycle and, from the voting phase on, the projects on its
+// ballot, caching both while the cycle is in the voting phase.
+func (s *Service) readBallot(ctx context.Context, cycleID string) (*Cycle, map[string]int64, error) {
 	c, err := findCycle(ctx, s.db, cycleID)
 	if err != nil {
 		return nil, nil, err

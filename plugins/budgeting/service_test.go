@@ -2,11 +2,14 @@ package budgeting
 
 import (
 	"bytes"
+	"context"
+	"errors"
 	"fmt"
 	"os"
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -436,4 +439,61 @@ func TestService_CastBallotRouteChecked(t *testing.T) {
 			t.Errorf("turnout %+v", n)
 		}
 	})
+}
+
+// TestVotingCycles_LoadOnce: ballots that arrive together for a cycle not yet cached
+// share one read of it; a waiter whose request goes away stops waiting.
+func TestVotingCycles_LoadOnce(t *testing.T) {
+	var vc votingCycles
+	var calls atomic.Int32
+	release := make(chan struct{})
+	want := &Cycle{ID: "c1"}
+	read := func() (*Cycle, map[string]int64, error) {
+		calls.Add(1)
+		<-release
+		return want, map[string]int64{"p1": 100}, nil
+	}
+	var wg sync.WaitGroup
+	got := make([]*Cycle, 20)
+	for i := range got {
+		wg.Go(func() {
+			c, projects, err := vc.load(context.Background(), "c1", read)
+			if err != nil || projects["p1"] != 100 {
+				t.Errorf("load %d: %v, %v", i, projects, err)
+			}
+			got[i] = c
+		})
+	}
+	// Wait until one call reads and the 19 others wait for it, then let one more
+	// waiter give up.
+	waiting := func() int {
+		vc.mu.Lock()
+		defer vc.mu.Unlock()
+		if l := vc.loading["c1"]; l != nil {
+			return l.waiters
+		}
+		return 0
+	}
+	for waiting() < len(got)-1 {
+		time.Sleep(time.Millisecond)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, _, err := vc.load(ctx, "c1", read); !errors.Is(err, context.Canceled) {
+		t.Errorf("a cancelled waiter got %v", err)
+	}
+	close(release)
+	wg.Wait()
+	if n := calls.Load(); n != 1 {
+		t.Errorf("%d reads for 20 ballots arriving together, want 1", n)
+	}
+	for i, c := range got {
+		if c != want {
+			t.Errorf("ballot %d got cycle %v", i, c)
+		}
+	}
+	// Once done, the next load reads again (the cache proper is votingCycles.put's).
+	if _, _, err := vc.load(context.Background(), "c1", func() (*Cycle, map[string]int64, error) { return want, nil, nil }); err != nil {
+		t.Error(err)
+	}
 }
