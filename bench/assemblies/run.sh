@@ -6,22 +6,27 @@
 # Target: 2,000 members voting concurrently on one motion, every ballot recorded exactly
 # once, >= 1,000 ballots/s, p99 < 50 ms.
 #
-#   bench/assemblies/run.sh      # from anywhere; N=2000 CONNS=32 SECRECY=secret,named to change
+#   bench/assemblies/run.sh      # from anywhere; N=2000 CONNS=32 SECRECY=secret,named WARMUP=320 to change
+#                                # TIMELINE=1 adds latency per quarter second
 #
 # Everything goes through the public API (loadgen/main.go): a city admin (created with
 # `kvarter admin create-user`), a neighbourhood, N residents registered and verified by
 # one membership import, each signed in before the clock starts (argon2id costs ~25 ms a
 # login, more on a busy machine), an open assembly all N join, its first member as
-# chair; then per secrecy a motion is tabled, its vote opened, one ballot per member cast
-# at CONNS connections, a second ballot refused, and the vote closed with counts that
+# chair. WARMUP further residents, members of a second assembly, first vote there, so
+# that the connection pools are open as on a server in use (not measured). Then per
+# secrecy a motion is tabled, its vote opened, one ballot per member cast at CONNS
+# connections, a second ballot refused, and the vote closed with counts that
 # must add up to N. For comparison, GET /api/v1/me once per member (core only) shows
 # what the host itself costs per request of a member whose principal is not cached;
-# CPU seconds per process are reported for each phase. Afterwards the plugin's tables must hold exactly N voters per motion
-# and, for the secret vote, counters summing to N. A throwaway database is dropped at exit.
+# CPU seconds per process are reported for each phase. Afterwards the plugin's tables
+# must hold exactly N voters per motion and, for the secret vote, counters summing to
+# N. A throwaway database is dropped at exit.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 N=${N:-2000}
 CONNS=${CONNS:-32}
+WARMUP=${WARMUP:-320}
 SECRECY=${SECRECY:-secret,named}
 PGURL=${PGURL:-postgres://postgres@127.0.0.1:5432}
 ADDR=${ADDR:-127.0.0.1:18191}
@@ -49,7 +54,7 @@ for _ in $(seq 1 100); do curl -sf "http://$ADDR/api/v1/assemblies" >/dev/null &
 echo "== machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(go version | cut -d' ' -f3), PostgreSQL $(psql "$PGURL/postgres" -Atc 'SHOW server_version' | cut -d' ' -f1) on the same machine"
 echo "== load before: $(cut -d' ' -f1-3 /proc/loadavg)"
 plugin=$(pgrep -f -P "$kv" 'plugin assemblies' | head -1)
-"$work/loadgen" -base "http://$ADDR" -n "$N" -c "$CONNS" -secrecy "$SECRECY" -procs "core=$kv,plugin=$plugin" | tee "$work/out.txt"
+"$work/loadgen" -base "http://$ADDR" -n "$N" -c "$CONNS" -secrecy "$SECRECY" -warmup "$WARMUP" ${TIMELINE:+-timeline} -procs "core=$kv,plugin=$plugin" | tee "$work/out.txt"
 echo "== load after: $(cut -d' ' -f1-3 /proc/loadavg)"
 
 ok=1

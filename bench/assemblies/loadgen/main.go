@@ -36,6 +36,8 @@ func main() {
 	secrecies := flag.String("secrecy", "secret,named", "comma-separated votes to run, one motion each")
 	me := flag.Bool("me", true, "after the votes, also time GET /api/v1/me once per member: the host's own cost of a member's request whose principal is not cached")
 	state := flag.String("state", "", "file keeping the setup (tokens, assembly) between runs against the same server")
+	warmup := flag.Int("warmup", 320, "further residents, members of another assembly, who vote there before the clock starts")
+	timeline := flag.Bool("timeline", false, "also print latency per quarter second of each vote")
 	procs := flag.String("procs", "", "name=pid,... of processes whose CPU time the ballots cost is reported (with loadgen itself and all postgres processes)")
 	flag.Parse()
 	log.SetFlags(0)
@@ -48,8 +50,8 @@ func main() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	if st == nil || len(st.Tokens) < *n {
-		st = setup(c, *adminEmail, *adminPass, *n, *setupConns)
+	if st == nil || len(st.Tokens) < *n || len(st.WarmTokens) < *warmup {
+		st = setup(c, *adminEmail, *adminPass, *n, *warmup, *setupConns)
 		if *state != "" {
 			b, _ := json.Marshal(st)
 			if err := os.WriteFile(*state, b, 0o600); err != nil {
@@ -60,45 +62,44 @@ func main() {
 	tokens, chair, ap := st.Tokens[:*n], st.Tokens[0], st.Assembly
 	var t time.Time
 
+	// The warm-up: other residents vote in another assembly first, so that the pools of
+	// connections (loadgen to core, core and plugin to PostgreSQL) are open and the
+	// server processes have run the path, as on a server that has been in use. The
+	// measured members' tokens stay unseen by the core until they vote.
+	if *warmup > 0 {
+		_, wp, _ := openVote(c, st.WarmTokens[0], st.WarmAssembly, "Warm-up motion", "secret")
+		t = time.Now()
+		loadgen.Parallel(*warmup, *conns, func(i int) {
+			c.Must(st.WarmTokens[i], "POST", wp+"/vote/ballots", map[string]string{"choice": "yes"}, 201, nil)
+		})
+		log.Printf("warm-up: %d ballots in another assembly in %v", *warmup, time.Since(t).Round(time.Millisecond))
+	}
+
 	bad := false
 	for k, secrecy := range strings.Split(*secrecies, ",") {
-		var m struct {
-			ID string `json:"id"`
-		}
-		c.Must(chair, "POST", ap+"/motions", map[string]string{"title": fmt.Sprintf("Bench motion %d", k), "text": "Benches on the square."}, 201, &m)
-		mp := ap + "/motions/" + m.ID
-		c.Must(chair, "POST", mp+"/table", nil, 200, nil)
-		var opened struct {
-			Vote struct {
-				Electorate int `json:"electorate"`
-			} `json:"vote"`
-		}
-		c.Must(chair, "POST", mp+"/vote/open", map[string]string{"secrecy": secrecy}, 200, &opened)
-		fmt.Printf("MOTION_ID=%s SECRECY=%s ELECTORATE=%d\n", m.ID, secrecy, opened.Vote.Electorate)
+		id, mp, electorate := openVote(c, chair, ap, fmt.Sprintf("Bench motion %d", k), secrecy)
+		fmt.Printf("MOTION_ID=%s SECRECY=%s ELECTORATE=%d\n", id, secrecy, electorate)
 
-		// No warm-up: the first ballots are part of the measurement, as when a vote opens.
 		choices := []string{"yes", "yes", "no", "abstain"}
-		lat := make([]time.Duration, *n)
 		var failed atomic.Int64
 		load0 := loadgen.LoadAvg()
 		cpu0 := cpuTimes(*procs)
-		t = time.Now()
+		tm := loadgen.NewTimings(*n)
 		loadgen.Parallel(*n, *conns, func(i int) {
 			body := []byte(`{"choice":"` + choices[i%len(choices)] + `"}`)
-			s := time.Now()
-			st, out := c.Do(tokens[i], "POST", mp+"/vote/ballots", "application/json", body)
-			lat[i] = time.Since(s)
+			var st int
+			var out []byte
+			tm.Time(i, func() { st, out = c.Do(tokens[i], "POST", mp+"/vote/ballots", "application/json", body) })
 			if st != 201 && failed.Add(1) <= 5 {
 				log.Printf("ballot %d: HTTP %d %s", i, st, out)
 			}
 		})
-		el := time.Since(t)
-		slices.Sort(lat)
-		pct := func(p float64) time.Duration {
-			return lat[min(len(lat)-1, int(p*float64(len(lat))))].Round(10 * time.Microsecond)
+		el := tm.Elapsed()
+		fmt.Printf("%s vote: %d ballots in %v at %d connections = %.0f ballots/s; latency %s; failed %d; load %s -> %s\n",
+			secrecy, *n, el.Round(time.Millisecond), *conns, float64(*n)/el.Seconds(), tm.Summary(), failed.Load(), load0, loadgen.LoadAvg())
+		if *timeline {
+			tm.Timeline(os.Stdout, 250*time.Millisecond)
 		}
-		fmt.Printf("%s vote: %d ballots in %v at %d connections = %.0f ballots/s; latency p50 %v p90 %v p99 %v max %v; failed %d; load %s -> %s\n",
-			secrecy, *n, el.Round(time.Millisecond), *conns, float64(*n)/el.Seconds(), pct(.50), pct(.90), pct(.99), lat[len(lat)-1].Round(10*time.Microsecond), failed.Load(), load0, loadgen.LoadAvg())
 
 		fmt.Printf("%s vote: CPU time during the ballots (s): %s\n", secrecy, cpuDelta(cpu0, cpuTimes(*procs)))
 
@@ -152,6 +153,27 @@ func main() {
 type benchState struct {
 	Tokens   []string `json:"tokens"`
 	Assembly string   `json:"assembly"`
+	// The warm-up's voters and their assembly (the first is its chair).
+	WarmTokens   []string `json:"warm_tokens"`
+	WarmAssembly string   `json:"warm_assembly"`
+}
+
+// openVote tables a new motion in the assembly at path ap and opens its vote, as the
+// chair; it returns the motion's ID and path and the vote's electorate.
+func openVote(c *loadgen.Client, chair, ap, title, secrecy string) (id, path string, electorate int) {
+	var m struct {
+		ID string `json:"id"`
+	}
+	c.Must(chair, "POST", ap+"/motions", map[string]string{"title": title, "text": "Benches on the square."}, 201, &m)
+	mp := ap + "/motions/" + m.ID
+	c.Must(chair, "POST", mp+"/table", nil, 200, nil)
+	var opened struct {
+		Vote struct {
+			Electorate int `json:"electorate"`
+		} `json:"vote"`
+	}
+	c.Must(chair, "POST", mp+"/vote/open", map[string]string{"secrecy": secrecy}, 200, &opened)
+	return m.ID, mp, opened.Vote.Electorate
 }
 
 func loadState(path string) (*benchState, error) {
@@ -169,8 +191,9 @@ func loadState(path string) (*benchState, error) {
 }
 
 // setup makes the city: neighbourhood, n verified residents signed in, an open
-// assembly they all joined, the first one its chair.
-func setup(c *loadgen.Client, adminEmail, adminPass string, n, setupConns int) *benchState {
+// assembly they all joined, the first one its chair; and warm more residents in a
+// second assembly, for the warm-up.
+func setup(c *loadgen.Client, adminEmail, adminPass string, n, warm, setupConns int) *benchState {
 	var login struct {
 		Token string `json:"token"`
 	}
@@ -182,15 +205,16 @@ func setup(c *loadgen.Client, adminEmail, adminPass string, n, setupConns int) *
 	c.Must(admin, "POST", "/api/v1/neighbourhoods", map[string]string{"name": fmt.Sprintf("Bench %d", time.Now().UnixNano())}, 201, &nbh)
 
 	start := time.Now()
-	emails := make([]string, n)
+	all := n + warm
+	emails := make([]string, all)
 	for i := range emails {
 		emails[i] = fmt.Sprintf("member%06d@bench.invalid", i)
 	}
 	const pass = "a long bench passphrase"
-	loadgen.Parallel(n, setupConns, func(i int) {
+	loadgen.Parallel(all, setupConns, func(i int) {
 		c.Must("", "POST", "/api/v1/auth/register", map[string]string{"email": emails[i], "password": pass, "display_name": fmt.Sprintf("Member %d", i), "language": "en"}, 201, nil)
 	})
-	log.Printf("registered %d residents in %v", n, time.Since(start).Round(time.Millisecond))
+	log.Printf("registered %d residents in %v", all, time.Since(start).Round(time.Millisecond))
 	var csv bytes.Buffer
 	csv.WriteString("email,neighbourhood\n")
 	for _, e := range emails {
@@ -198,10 +222,10 @@ func setup(c *loadgen.Client, adminEmail, adminPass string, n, setupConns int) *
 	}
 	t := time.Now()
 	c.MustRaw(admin, "POST", "/api/v1/admin/memberships/import", "text/csv", csv.Bytes(), 200, nil)
-	log.Printf("imported %d verified memberships in %v", n, time.Since(t).Round(time.Millisecond))
-	tokens, ids := make([]string, n), make([]string, n)
+	log.Printf("imported %d verified memberships in %v", all, time.Since(t).Round(time.Millisecond))
+	tokens, ids := make([]string, all), make([]string, all)
 	t = time.Now()
-	loadgen.Parallel(n, setupConns, func(i int) {
+	loadgen.Parallel(all, setupConns, func(i int) {
 		var l struct {
 			Token string `json:"token"`
 			User  struct {
@@ -211,22 +235,30 @@ func setup(c *loadgen.Client, adminEmail, adminPass string, n, setupConns int) *
 		c.Must("", "POST", "/api/v1/auth/login", map[string]string{"email": emails[i], "password": pass}, 200, &l)
 		tokens[i], ids[i] = l.Token, l.User.ID
 	})
-	log.Printf("signed in %d residents in %v", n, time.Since(t).Round(time.Millisecond))
+	log.Printf("signed in %d residents in %v", all, time.Since(t).Round(time.Millisecond))
 
-	var asm struct {
-		ID string `json:"id"`
+	// An open assembly that members join, its first member made chair.
+	assembly := func(name string, tokens, ids []string) string {
+		var asm struct {
+			ID string `json:"id"`
+		}
+		c.Must(admin, "POST", "/api/v1/assemblies", map[string]any{
+			"neighbourhood_id": nbh.ID, "name": name, "charter": "Guide the municipality's projects.",
+			"quorum_percent": 50, "majority": "simple", "secrecy": "secret", "membership": "open",
+		}, 201, &asm)
+		ap := "/api/v1/assemblies/" + asm.ID
+		t := time.Now()
+		loadgen.Parallel(len(tokens), setupConns, func(i int) { c.Must(tokens[i], "POST", ap+"/members", nil, 201, nil) })
+		log.Printf("%d residents joined %s in %v", len(tokens), name, time.Since(t).Round(time.Millisecond))
+		c.Must(admin, "POST", ap+"/members/"+ids[0]+"/position", map[string]string{"position": "chair"}, 200, nil)
+		return ap
 	}
-	c.Must(admin, "POST", "/api/v1/assemblies", map[string]any{
-		"neighbourhood_id": nbh.ID, "name": "Bench assembly", "charter": "Guide the municipality's projects.",
-		"quorum_percent": 50, "majority": "simple", "secrecy": "secret", "membership": "open",
-	}, 201, &asm)
-	ap := "/api/v1/assemblies/" + asm.ID
-	t = time.Now()
-	loadgen.Parallel(n, setupConns, func(i int) { c.Must(tokens[i], "POST", ap+"/members", nil, 201, nil) })
-	log.Printf("%d residents joined the assembly in %v", n, time.Since(t).Round(time.Millisecond))
-	c.Must(admin, "POST", ap+"/members/"+ids[0]+"/position", map[string]string{"position": "chair"}, 200, nil)
+	st := &benchState{Tokens: tokens[:n], Assembly: assembly("Bench assembly", tokens[:n], ids[:n])}
+	if warm > 0 {
+		st.WarmTokens, st.WarmAssembly = tokens[n:], assembly("Warm-up assembly", tokens[n:], ids[n:])
+	}
 	log.Printf("setup done in %v", time.Since(start).Round(time.Millisecond))
-	return &benchState{Tokens: tokens, Assembly: ap}
+	return st
 
 }
 

@@ -4,7 +4,7 @@
 // signs each resident in (argon2id, so concurrently and before the clock starts), opens
 // a cycle with feasible proposals in the voting phase, then casts one ballot per
 // resident over a fixed number of connections and reports ballots/s and latency
-// percentiles. Afterwards it checks through the turnout route that exactly N voters and
+// percentiles. A warm-up by other residents in another cycle comes first. Afterwards it checks through the turnout route that exactly N voters and
 // N ballots were recorded and that a second ballot is refused.
 package main
 
@@ -16,7 +16,6 @@ import (
 	"log"
 	"net/http"
 	"os"
-	"slices"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -32,6 +31,8 @@ func main() {
 	cycles := flag.Int("cycles", 3, "cycles in the voting phase; each resident casts one ballot in each")
 	conns := flag.Int("c", 32, "connections casting ballots")
 	setupConns := flag.Int("setup-c", 8, "connections for registering and signing in")
+	timeline := flag.Bool("timeline", false, "also print latency per quarter second of the run")
+	warmup := flag.Int("warmup", 320, "further residents who vote in a warm-up cycle before the clock starts")
 	flag.Parse()
 	log.SetFlags(0)
 
@@ -50,15 +51,16 @@ func main() {
 	c.Must(admin, "POST", "/api/v1/neighbourhoods", map[string]string{"name": fmt.Sprintf("Bench %d", time.Now().UnixNano())}, 201, &nbh)
 
 	start := time.Now()
-	emails := make([]string, *n)
+	residents := *n + *warmup
+	emails := make([]string, residents)
 	for i := range emails {
 		emails[i] = fmt.Sprintf("voter%06d@bench.invalid", i)
 	}
 	const pass = "a long bench passphrase"
-	loadgen.Parallel(*n, *setupConns, func(i int) {
+	loadgen.Parallel(residents, *setupConns, func(i int) {
 		c.Must("", "POST", "/api/v1/auth/register", map[string]string{"email": emails[i], "password": pass, "display_name": fmt.Sprintf("Voter %d", i), "language": "en"}, 201, nil)
 	})
-	log.Printf("registered %d residents in %v", *n, time.Since(start).Round(time.Millisecond))
+	log.Printf("registered %d residents in %v", residents, time.Since(start).Round(time.Millisecond))
 	var csv bytes.Buffer
 	csv.WriteString("email,neighbourhood\n")
 	for _, e := range emails {
@@ -66,17 +68,17 @@ func main() {
 	}
 	t := time.Now()
 	c.MustRaw(admin, "POST", "/api/v1/admin/memberships/import", "text/csv", csv.Bytes(), 200, nil)
-	log.Printf("imported %d verified memberships in %v", *n, time.Since(t).Round(time.Millisecond))
-	tokens := make([]string, *n)
+	log.Printf("imported %d verified memberships in %v", residents, time.Since(t).Round(time.Millisecond))
+	tokens := make([]string, residents)
 	t = time.Now()
-	loadgen.Parallel(*n, *setupConns, func(i int) {
+	loadgen.Parallel(residents, *setupConns, func(i int) {
 		var l struct {
 			Token string `json:"token"`
 		}
 		c.Must("", "POST", "/api/v1/auth/login", map[string]string{"email": emails[i], "password": pass}, 200, &l)
 		tokens[i] = l.Token
 	})
-	log.Printf("signed in %d residents in %v", *n, time.Since(t).Round(time.Millisecond))
+	log.Printf("signed in %d residents in %v", residents, time.Since(t).Round(time.Millisecond))
 
 	// The admin is city_admin, so holds every officer permission; the first resident
 	// submits the ideas. Several cycles let each signed-in resident vote more than once
@@ -86,7 +88,8 @@ func main() {
 		path string
 		ids  []string
 	}
-	cys := make([]cycle, *cycles)
+	// cys[0] is the warm-up cycle.
+	cys := make([]cycle, 1+*cycles)
 	for k := range cys {
 		var cy struct {
 			ID string `json:"id"`
@@ -108,37 +111,52 @@ func main() {
 			c.Must(admin, "POST", cys[k].path+"/proposals/"+id+"/review", map[string]any{"feasible": true, "cost": int64(100_000_00 + i*10_000_00)}, 200, nil)
 		}
 		c.Must(admin, "POST", cys[k].path+"/phase", map[string]string{"phase": "voting"}, 200, nil)
-		fmt.Printf("CYCLE_ID=%s\n", cy.ID)
+		if k == 0 {
+			fmt.Printf("WARMUP_CYCLE_ID=%s\n", cy.ID)
+		} else {
+			fmt.Printf("CYCLE_ID=%s\n", cy.ID)
+		}
 	}
 	log.Printf("setup done in %v; %d cycles with 8 feasible proposals each", time.Since(start).Round(time.Millisecond), len(cys))
-
-	// No warm-up: the first ballots are part of the measurement, as when voting opens.
-	// Ballot j is resident j / cycles in cycle j % cycles, so the cycles interleave.
-	total := *n * len(cys)
-	lat := make([]time.Duration, total)
-	var failed atomic.Int64
-	load0 := loadgen.LoadAvg()
-	t = time.Now()
-	loadgen.Parallel(total, *conns, func(j int) {
-		i, cy := j/len(cys), cys[j%len(cys)]
+	warm, cys := cys[0], cys[1:]
+	voters := tokens[*warmup:]
+	ballot := func(cy cycle, i int) []byte {
 		k := i % (len(cy.ids) - 2)
 		body, _ := json.Marshal(map[string]any{"projects": cy.ids[k : k+1+i%3]})
-		s := time.Now()
-		st, out := c.Do(tokens[i], "POST", cy.path+"/ballots", "application/json", body)
-		lat[j] = time.Since(s)
-		if st != 201 {
-			if failed.Add(1) <= 5 {
-				log.Printf("ballot %d: HTTP %d %s", j, st, out)
-			}
+		return body
+	}
+
+	// The warm-up: other residents vote in another cycle first, so that the pools of
+	// connections (loadgen to core, core and plugin to PostgreSQL) are open and the
+	// server processes have run the path, as on a server that has been in use. The
+	// measured residents' tokens stay unseen by the core until they vote.
+	t = time.Now()
+	loadgen.Parallel(*warmup, *conns, func(i int) {
+		c.MustRaw(tokens[i], "POST", warm.path+"/ballots", "application/json", ballot(warm, i), 201, nil)
+	})
+	log.Printf("warm-up: %d ballots in another cycle in %v", *warmup, time.Since(t).Round(time.Millisecond))
+
+	// Ballot j is resident j / cycles in cycle j % cycles, so the cycles interleave.
+	total := *n * len(cys)
+	var failed atomic.Int64
+	load0 := loadgen.LoadAvg()
+	tm := loadgen.NewTimings(total)
+	loadgen.Parallel(total, *conns, func(j int) {
+		i, cy := j/len(cys), cys[j%len(cys)]
+		body := ballot(cy, i)
+		var st int
+		var out []byte
+		tm.Time(j, func() { st, out = c.Do(voters[i], "POST", cy.path+"/ballots", "application/json", body) })
+		if st != 201 && failed.Add(1) <= 5 {
+			log.Printf("ballot %d: HTTP %d %s", j, st, out)
 		}
 	})
-	el := time.Since(t)
-	slices.Sort(lat)
-	pct := func(p float64) time.Duration {
-		return lat[min(len(lat)-1, int(p*float64(len(lat))))].Round(10 * time.Microsecond)
+	el := tm.Elapsed()
+	fmt.Printf("ballots: %d (%d residents x %d cycles) in %v at %d connections = %.0f ballots/s; latency %s; failed %d; load %s -> %s\n",
+		total, *n, len(cys), el.Round(time.Millisecond), *conns, float64(total)/el.Seconds(), tm.Summary(), failed.Load(), load0, loadgen.LoadAvg())
+	if *timeline {
+		tm.Timeline(os.Stdout, 250*time.Millisecond)
 	}
-	fmt.Printf("ballots: %d (%d residents x %d cycles) in %v at %d connections = %.0f ballots/s; latency p50 %v p90 %v p99 %v max %v; failed %d; load %s -> %s\n",
-		total, *n, len(cys), el.Round(time.Millisecond), *conns, float64(total)/el.Seconds(), pct(.50), pct(.90), pct(.99), lat[len(lat)-1].Round(10*time.Microsecond), failed.Load(), load0, loadgen.LoadAvg())
 
 	bad := failed.Load() != 0
 	for _, cy := range cys {
@@ -147,7 +165,7 @@ func main() {
 			Ballots int64 `json:"ballots"`
 		}
 		c.Must("", "GET", cy.path+"/turnout", nil, 200, &turnout)
-		st, _ := c.Do(tokens[0], "POST", cy.path+"/ballots", "application/json", []byte(`{"projects":["`+cy.ids[0]+`"]}`))
+		st, _ := c.Do(voters[0], "POST", cy.path+"/ballots", "application/json", []byte(`{"projects":["`+cy.ids[0]+`"]}`))
 		fmt.Printf("turnout %s: %d voters, %d ballots (want %d each); a second ballot by one resident: HTTP %d (want 409)\n", cy.path, turnout.Voters, turnout.Ballots, *n, st)
 		bad = bad || turnout.Voters != int64(*n) || turnout.Ballots != int64(*n) || st != http.StatusConflict
 	}

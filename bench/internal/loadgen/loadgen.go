@@ -6,13 +6,16 @@ package loadgen
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log"
 	"net/http"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 )
 
 // Client speaks to one Kvarter base URL.
@@ -92,4 +95,57 @@ func LoadAvg() string {
 		return "?"
 	}
 	return f[0]
+}
+
+// Timings records the latency of each request of a measured run and when it started,
+// for percentiles and, when asked, a timeline that shows whether the slow requests
+// bunch together (a start-up effect, a checkpoint) or spread evenly (saturation).
+type Timings struct {
+	start time.Time
+	at    []time.Duration // start of request i, since the run began
+	lat   []time.Duration
+}
+
+// NewTimings prepares for n requests; the clock starts now.
+func NewTimings(n int) *Timings {
+	return &Timings{start: time.Now(), at: make([]time.Duration, n), lat: make([]time.Duration, n)}
+}
+
+// Time runs request i and records how long it took.
+func (t *Timings) Time(i int, do func()) {
+	s := time.Now()
+	do()
+	t.lat[i], t.at[i] = time.Since(s), s.Sub(t.start)
+}
+
+// Elapsed is the time since the run began.
+func (t *Timings) Elapsed() time.Duration { return time.Since(t.start) }
+
+// Summary is "p50 .. p90 .. p99 .. max ..".
+func (t *Timings) Summary() string {
+	l := slices.Sorted(slices.Values(t.lat))
+	pct := func(p float64) time.Duration {
+		return l[min(len(l)-1, int(p*float64(len(l))))].Round(10 * time.Microsecond)
+	}
+	return fmt.Sprintf("p50 %v p90 %v p99 %v max %v", pct(.50), pct(.90), pct(.99), l[len(l)-1].Round(10*time.Microsecond))
+}
+
+// Timeline writes p50, p99 and max per window of requests that started in it.
+func (t *Timings) Timeline(w io.Writer, window time.Duration) {
+	var buckets [][]time.Duration
+	for i, at := range t.at {
+		b := int(at / window)
+		for len(buckets) <= b {
+			buckets = append(buckets, nil)
+		}
+		buckets[b] = append(buckets[b], t.lat[i])
+	}
+	for b, l := range buckets {
+		if len(l) == 0 {
+			continue
+		}
+		slices.Sort(l)
+		fmt.Fprintf(w, "  from %5v: %4d requests, p50 %v p99 %v max %v\n", time.Duration(b)*window, len(l),
+			l[len(l)/2].Round(100*time.Microsecond), l[len(l)*99/100].Round(100*time.Microsecond), l[len(l)-1].Round(100*time.Microsecond))
+	}
 }
