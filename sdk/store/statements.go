@@ -2,8 +2,10 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"sync"
+	"sync/atomic"
 
 	"github.com/jmoiron/sqlx"
 )
@@ -18,7 +20,8 @@ import (
 // later with max_prepared_statements set, or session pooling).
 type Statements struct {
 	db *sqlx.DB
-	m  sync.Map // query text -> *sqlx.Stmt
+	m  sync.Map // rebound query text -> *sqlx.Stmt
+	n  atomic.Int32
 }
 
 // NewStatements prepares statements on db as they are first asked for.
@@ -28,10 +31,19 @@ func NewStatements(db *sqlx.DB) *Statements { return &Statements{db: db} }
 // rebound for the dialect), preparing it on first use. Use it outside transactions; in
 // one, pass it through tx.StmtxContext.
 func (s *Statements) Prepared(ctx context.Context, query string) (*sqlx.Stmt, error) {
+	return s.prepared(ctx, s.db.Rebind(query), true)
+}
+
+// prepared returns the statement for an already rebound query. Past maxStatements it
+// prepares one anyway when always is set, and otherwise returns nil.
+func (s *Statements) prepared(ctx context.Context, query string, always bool) (*sqlx.Stmt, error) {
 	if st, ok := s.m.Load(query); ok {
 		return st.(*sqlx.Stmt), nil
 	}
-	st, err := s.db.PreparexContext(ctx, s.db.Rebind(query))
+	if !always && s.n.Load() >= maxStatements {
+		return nil, nil
+	}
+	st, err := s.db.PreparexContext(ctx, query)
 	if err != nil {
 		return nil, fmt.Errorf("prepare: %w", err)
 	}
@@ -39,6 +51,7 @@ func (s *Statements) Prepared(ctx context.Context, query string) (*sqlx.Stmt, er
 		_ = st.Close() // another caller prepared it meanwhile
 		return prev.(*sqlx.Stmt), nil
 	}
+	s.n.Add(1)
 	return st, nil
 }
 
@@ -47,7 +60,105 @@ func (s *Statements) Close() error {
 	s.m.Range(func(k, v any) bool {
 		_ = v.(*sqlx.Stmt).Close()
 		s.m.Delete(k)
+		s.n.Add(-1)
 		return true
 	})
 	return nil
+}
+
+// maxStatements bounds how many query texts a Statements keeps prepared; a query
+// built with a varying number of placeholders past that runs unprepared.
+const maxStatements = 256
+
+// Preparer runs queries like a *sqlx.DB or *sqlx.Tx, preparing each query text once
+// per pooled connection. Pass one to functions that take an sqlx.ExtContext (or
+// sqlx's GetContext/SelectContext) to put a whole request path on prepared statements
+// without rewriting it.
+type Preparer struct {
+	db *DB
+	tx *sqlx.Tx // nil: the pool
+}
+
+// Preparer runs queries on the pool, or in tx when it is not nil.
+func (db *DB) Preparer(tx *sqlx.Tx) *Preparer { return &Preparer{db: db, tx: tx} }
+
+// stmt returns the prepared statement for query, bound to the transaction if any, or
+// nil when the cache is full.
+func (p *Preparer) stmt(ctx context.Context, query string) (*sqlx.Stmt, error) {
+	p.db.stmtsOnce.Do(func() { p.db.stmts = NewStatements(p.db.DB) })
+	st, err := p.db.stmts.prepared(ctx, query, false)
+	if err != nil || st == nil || p.tx == nil {
+		return st, err
+	}
+	return p.tx.StmtxContext(ctx, st), nil
+}
+
+func (p *Preparer) ext() sqlx.ExtContext {
+	if p.tx != nil {
+		return p.tx
+	}
+	return p.db.DB
+}
+
+// DriverName, Rebind and BindNamed are those of the pool.
+func (p *Preparer) DriverName() string         { return p.db.DriverName() }
+func (p *Preparer) Rebind(query string) string { return p.db.Rebind(query) }
+func (p *Preparer) BindNamed(query string, arg any) (string, []any, error) {
+	return p.db.BindNamed(query, arg)
+}
+
+// ExecContext runs a prepared statement for query.
+func (p *Preparer) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	st, err := p.stmt(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	if st == nil {
+		return p.ext().ExecContext(ctx, query, args...)
+	}
+	return st.ExecContext(ctx, args...)
+}
+
+// QueryContext runs a prepared statement for query.
+func (p *Preparer) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	st, err := p.stmt(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	if st == nil {
+		return p.ext().QueryContext(ctx, query, args...)
+	}
+	return st.QueryContext(ctx, args...)
+}
+
+// QueryxContext runs a prepared statement for query.
+func (p *Preparer) QueryxContext(ctx context.Context, query string, args ...any) (*sqlx.Rows, error) {
+	st, err := p.stmt(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	if st == nil {
+		return p.ext().QueryxContext(ctx, query, args...)
+	}
+	return st.QueryxContext(ctx, args...)
+}
+
+// QueryRowxContext runs a prepared statement for query.
+func (p *Preparer) QueryRowxContext(ctx context.Context, query string, args ...any) *sqlx.Row {
+	st, err := p.stmt(ctx, query)
+	if err != nil || st == nil {
+		// sqlx.Row carries its error; the unprepared path reports a failed prepare too.
+		return p.ext().QueryRowxContext(ctx, query, args...)
+	}
+	return st.QueryRowxContext(ctx, args...)
+}
+
+// GetContext scans one row into dest, as sqlx.GetContext.
+func (p *Preparer) GetContext(ctx context.Context, dest any, query string, args ...any) error {
+	return sqlx.GetContext(ctx, p, dest, query, args...)
+}
+
+// SelectContext scans all rows into dest, as sqlx.SelectContext.
+func (p *Preparer) SelectContext(ctx context.Context, dest any, query string, args ...any) error {
+	return sqlx.SelectContext(ctx, p, dest, query, args...)
 }

@@ -5,6 +5,8 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/jmoiron/sqlx"
+
 	"github.com/kvarter/kvarter/sdk"
 	"github.com/kvarter/kvarter/sdk/sdktest"
 )
@@ -67,6 +69,52 @@ func TestPrepared(t *testing.T) {
 		}
 		if _, err := db.Prepared(ctx, `SELECT word FROM later`); err != nil {
 			t.Errorf("once the table exists: %v", err)
+		}
+	})
+}
+
+// TestPreparer: functions written for an sqlx.ExtContext run on prepared statements,
+// on the pool and inside a transaction, with sqlx's scanning.
+func TestPreparer(t *testing.T) {
+	sdktest.EachStore(t, func(t *testing.T, cfg sdk.StoreConfig) {
+		ctx := context.Background()
+		db := open(t, cfg)
+		if _, err := db.Exec(`CREATE TABLE notes (id INTEGER PRIMARY KEY, body TEXT NOT NULL)`); err != nil {
+			t.Fatal(err)
+		}
+		insert := func(q sqlx.ExtContext, id int, body string) error {
+			_, err := q.ExecContext(ctx, q.Rebind(`INSERT INTO notes (id, body) VALUES (?, ?)`), id, body)
+			return err
+		}
+		p := db.Preparer(nil)
+		for i := range 3 {
+			if err := insert(p, i, "kept"); err != nil {
+				t.Fatal(err)
+			}
+		}
+		tx, err := db.BeginTxx(ctx, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := insert(db.Preparer(tx), 10, "rolled back"); err != nil {
+			t.Fatal(err)
+		}
+		var inTx int
+		if err := db.Preparer(tx).GetContext(ctx, &inTx, `SELECT COUNT(*) FROM notes`); err != nil || inTx != 4 {
+			t.Errorf("inside the transaction: %d rows, %v; want 4", inTx, err)
+		}
+		if err := tx.Rollback(); err != nil {
+			t.Fatal(err)
+		}
+		var bodies []string
+		if err := p.SelectContext(ctx, &bodies, p.Rebind(`SELECT body FROM notes WHERE id >= ? ORDER BY id`), 0); err != nil {
+			t.Fatal(err)
+		}
+		if len(bodies) != 3 || bodies[0] != "kept" {
+			t.Errorf("after the rollback: %v; want three kept notes", bodies)
+		}
+		if err := insert(p, 0, "again"); err == nil {
+			t.Error("a duplicate key was accepted")
 		}
 	})
 }
