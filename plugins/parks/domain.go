@@ -47,8 +47,9 @@ type Area struct {
 	Rules        RulesDoc  `json:"rules"`
 	CreatedAt    time.Time `json:"created_at"`
 
-	hours schedule.OpeningHours
-	rules schedule.Rules
+	hours     schedule.OpeningHours
+	rules     schedule.Rules
+	configErr error // from schedule.ValidateConfig, when the area was loaded
 }
 
 // halfPad is half the area's larger buffer. Every approved booking occupies

@@ -448,7 +448,9 @@ func (s *Service) RequestBooking(ctx context.Context, pr sdk.Principal, parkID s
 	if !pr.Authenticated() {
 		return nil, sdk.Errorf(sdk.CodeUnauthenticated, "Sign in first.")
 	}
-	park, err := getPark(ctx, s.st.db, parkID)
+	// Every request runs the same few statements: prepared, PostgreSQL parses and
+	// plans each once per connection instead of on every request.
+	park, err := getPark(ctx, s.st.db.Preparer(nil), parkID)
 	if err != nil {
 		return nil, err
 	}
@@ -481,11 +483,14 @@ func (s *Service) RequestBooking(ctx context.Context, pr sdk.Principal, parkID s
 		return nil, err
 	}
 	now := s.now().UTC()
+	if a.configErr != nil {
+		return nil, fmt.Errorf("area %s: invalid configuration: %w", a.ID, a.configErr)
+	}
 	// Rules per date: a series is refused with every broken date listed.
 	report := map[string]string{}
 	firstRule := ""
 	for _, iv := range occ {
-		if err := schedule.CheckRequest(a.hours, a.rules, loc, iv.Start, iv.End, now); err != nil {
+		if err := schedule.CheckValidatedRequest(a.hours, a.rules, loc, iv.Start, iv.End, now); err != nil {
 			v, ok := err.(schedule.Violation)
 			if !ok {
 				return nil, fmt.Errorf("check request: %w", err)
@@ -521,8 +526,9 @@ func (s *Service) RequestBooking(ctx context.Context, pr sdk.Principal, parkID s
 		}
 	}
 	err = s.st.inTx(ctx, func(tx *sqlx.Tx) error {
+		q := s.st.db.Preparer(tx)
 		if a.rules.MaxActivePerOrg > 0 { // no limit, nothing to count
-			active, err := countActive(ctx, tx, a.ID, in.OrganisationID, pr.UserID, now)
+			active, err := countActive(ctx, q, a.ID, in.OrganisationID, pr.UserID, now)
 			if err != nil {
 				return err
 			}
@@ -532,14 +538,14 @@ func (s *Service) RequestBooking(ctx context.Context, pr sdk.Principal, parkID s
 		}
 		// A request that could never be approved is refused now rather
 		// than left for a manager to reject.
-		if err := s.checkUnitFits(ctx, tx, park, tree, unit); err != nil {
+		if err := s.checkUnitFits(ctx, q, park, tree, unit); err != nil {
 			return err
 		}
 		for _, b := range unit {
-			if err := insertBooking(ctx, tx, b); err != nil {
+			if err := insertBooking(ctx, q, b); err != nil {
 				return err
 			}
-			if err := s.queue(ctx, tx, EventRequested, park, tree, b, now); err != nil {
+			if err := s.queue(ctx, q, EventRequested, park, tree, b, now); err != nil {
 				return err
 			}
 		}
@@ -1326,7 +1332,7 @@ type BookingEvent struct {
 // makes it true, so it is published exactly when the change commits —
 // never lost to a failed Publish, never sent for a rolled-back change. The
 // flusher hands it to the host after commit (outbox.go).
-func (s *Service) queue(ctx context.Context, tx *sqlx.Tx, typ string, park *Park, tree areaTree, b *Booking, now time.Time) error {
+func (s *Service) queue(ctx context.Context, q queryer, typ string, park *Park, tree areaTree, b *Booking, now time.Time) error {
 	areaName := ""
 	if a := tree[b.AreaID]; a != nil {
 		areaName = a.Name
@@ -1341,7 +1347,7 @@ func (s *Service) queue(ctx context.Context, tx *sqlx.Tx, typ string, park *Park
 	if err != nil {
 		return fmt.Errorf("event %s: %w", typ, err)
 	}
-	return enqueue(ctx, tx, outboxRow{ID: newID(), Type: typ, Payload: string(payload), OccurredAt: us(now)})
+	return enqueue(ctx, q, outboxRow{ID: newID(), Type: typ, Payload: string(payload), OccurredAt: us(now)})
 }
 
 func (s *Service) queueAll(ctx context.Context, tx *sqlx.Tx, typ string, park *Park, tree areaTree, list []*Booking, now time.Time) error {

@@ -11,6 +11,7 @@ import (
 
 	"github.com/jmoiron/sqlx"
 
+	"github.com/kvarter/kvarter/plugins/parks/schedule"
 	"github.com/kvarter/kvarter/sdk"
 	"github.com/kvarter/kvarter/sdk/store"
 )
@@ -181,6 +182,9 @@ func (r areaRow) area() (*Area, error) {
 		return nil, fmt.Errorf("area %s hours: %w", r.ID, err)
 	}
 	a.rules = a.Rules.toSchedule()
+	// Checked when the area was created; checked again here, once per load rather than
+	// once per request, in case a stored configuration predates a rule.
+	a.configErr = schedule.ValidateConfig(a.hours, a.rules)
 	return a, nil
 }
 

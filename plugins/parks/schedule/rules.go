@@ -131,6 +131,13 @@ func CheckRequest(h OpeningHours, r Rules, tz *time.Location, start, end, now ti
 	if err := ValidateConfig(h, r); err != nil {
 		return fmt.Errorf("schedule: invalid area configuration: %w", err)
 	}
+	return CheckValidatedRequest(h, r, tz, start, end, now)
+}
+
+// CheckValidatedRequest is [CheckRequest] for a configuration that already passed
+// [ValidateConfig]: a caller that validates an area once when it loads it saves the
+// check of every day of the year on each request.
+func CheckValidatedRequest(h OpeningHours, r Rules, tz *time.Location, start, end, now time.Time) error {
 	if tz == nil {
 		tz = time.UTC
 	}
