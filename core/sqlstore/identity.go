@@ -558,29 +558,33 @@ func (s *IdentityService) authenticateFromDB(ctx context.Context, h string, now 
 	return p, nil
 }
 
-// sessionSQL finds a live session by its token's hash, with its user's name and language.
-const sessionSQL = `SELECT s.id, s.user_id, s.kind, s.name, s.user_agent, s.client_ip, s.created_at, s.last_seen_at, s.expires_at, u.display_name, u.language
-	FROM sessions s JOIN users u ON u.id = s.user_id
-	WHERE s.token_hash = ? AND s.revoked_at IS NULL AND u.deleted_at IS NULL`
+// The session lookup, by its token's hash, with the user's name and language.
+const (
+	sessionCols  = `SELECT s.id, s.user_id, s.kind, s.name, s.user_agent, s.client_ip, s.created_at, s.last_seen_at, s.expires_at, u.display_name, u.language`
+	sessionFrom  = ` FROM sessions s JOIN users u ON u.id = s.user_id`
+	sessionWhere = ` WHERE s.token_hash = ? AND s.revoked_at IS NULL AND u.deleted_at IS NULL`
+)
 
-// rolesSQL lists a person's roles as (kind, a, b, state) rows: explicit grants ('g':
-// domain, role), verified neighbourhoods ('n': neighbourhood) and organisation
-// memberships ('o': organisation, role, organisation state). Every "?" is the user ID,
-// or on PostgreSQL s.user_id of the session query it is joined to.
-const rolesSQL = `
-	SELECT 'g' AS kind, domain AS a, role AS b, '' AS state FROM role_grants WHERE user_id = ?
+// rolesOf lists the roles of the user that userExpr names as (kind, a, b, state) rows:
+// explicit grants ('g': domain, role), verified neighbourhoods ('n': neighbourhood) and
+// organisation memberships ('o': organisation, role, organisation state).
+func rolesOf(userExpr string) string {
+	return `SELECT 'g' AS kind, domain AS a, role AS b, '' AS state FROM role_grants WHERE user_id = ` + userExpr + `
 	UNION ALL
-	SELECT 'n', neighbourhood_id, '', '' FROM memberships WHERE user_id = ? AND state = 'verified'
+	SELECT 'n', neighbourhood_id, '', '' FROM memberships WHERE user_id = ` + userExpr + ` AND state = 'verified'
 	UNION ALL
-	SELECT 'o', m.organisation_id, m.role, o.state FROM organisation_members m JOIN organisations o ON o.id = m.organisation_id WHERE m.user_id = ?`
+	SELECT 'o', m.organisation_id, m.role, o.state FROM organisation_members m JOIN organisations o ON o.id = m.organisation_id WHERE m.user_id = ` + userExpr
+}
 
-// sessionWithRolesSQL is sessionSQL and rolesSQL in one PostgreSQL query, one row per
-// role (one with NULL role columns for a person without roles): a cold token — a
-// voter's only request, say — then costs one round trip instead of two.
-var sessionWithRolesSQL = strings.Replace(sessionSQL, "\n\tFROM sessions s JOIN users u ON u.id = s.user_id",
-	`, r.kind AS role_kind, r.a AS role_a, r.b AS role_b, r.state AS role_state
-	FROM sessions s JOIN users u ON u.id = s.user_id
-	LEFT JOIN LATERAL (`+strings.ReplaceAll(rolesSQL, "?", "s.user_id")+`) r ON TRUE`, 1)
+var (
+	sessionSQL = sessionCols + sessionFrom + sessionWhere
+	rolesSQL   = rolesOf("?")
+	// sessionWithRolesSQL is both in one PostgreSQL query, one row per role (one with
+	// NULL role columns for a person without roles): a cold token — a voter's only
+	// request, say — then costs one round trip instead of two.
+	sessionWithRolesSQL = sessionCols + `, r.kind AS role_kind, r.a AS role_a, r.b AS role_b, r.state AS role_state` +
+		sessionFrom + ` LEFT JOIN LATERAL (` + rolesOf("s.user_id") + `) r ON TRUE` + sessionWhere
+)
 
 type roleRow struct {
 	Kind  string `db:"kind"`
