@@ -3,6 +3,7 @@ package budgeting
 import (
 	"context"
 	"fmt"
+	"os"
 	"slices"
 	"sync"
 	"testing"
@@ -224,4 +225,14 @@ func (f *fixture) votingCycle(tb testing.TB, rules BallotRules, budget int64, co
 	}
 	c = must(f.svc.SetPhase(f.ctx, off, c.ID, PhaseVoting))(tb)
 	return c, ids
+}
+
+// skipWithoutTestdata skips a test whose Pabulib file (in ../shared beside the
+// checkout) is missing, except under CI, where a missing file is a failure.
+func skipWithoutTestdata(t *testing.T, err error) {
+	t.Helper()
+	if os.Getenv("CI") != "" {
+		t.Fatalf("test data missing under CI: %v", err)
+	}
+	t.Skip(err)
 }

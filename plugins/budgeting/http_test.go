@@ -206,7 +206,7 @@ func TestHandler_Cycle(t *testing.T) {
 func TestHandler_Import(t *testing.T) {
 	data, err := os.ReadFile("../../../shared/testdata/pabulib/Poland_Czestochowa_2020_Grabowka.pb")
 	if err != nil {
-		t.Skip(err)
+		skipWithoutTestdata(t, err)
 	}
 	eachStore(t, func(t *testing.T, db *store.DB) {
 		f := newFixture(t, db, Settings{})
