@@ -125,21 +125,19 @@ func main() {
 		// The same crowd of tokens, each used once, on a core-only route: the core
 		// resolves each principal again (its cache holds one for a second), which is
 		// what every ballot above paid before reaching the plugin.
-		lat := make([]time.Duration, *n)
 		cpu0 := cpuTimes(*procs)
 		load0 := loadgen.LoadAvg()
-		t = time.Now()
+		tm := loadgen.NewTimings(*n)
 		loadgen.Parallel(*n, *conns, func(i int) {
-			s := time.Now()
-			if st, out := c.Do(tokens[i], "GET", "/api/v1/me", "", nil); st != 200 {
-				log.Fatalf("GET /api/v1/me: HTTP %d %s", st, out)
-			}
-			lat[i] = time.Since(s)
+			tm.Time(i, func() {
+				if st, out := c.Do(tokens[i], "GET", "/api/v1/me", "", nil); st != 200 {
+					log.Fatalf("GET /api/v1/me: HTTP %d %s", st, out)
+				}
+			})
 		})
-		el := time.Since(t)
-		slices.Sort(lat)
-		fmt.Printf("host only, GET /api/v1/me once per member: %d requests in %v at %d connections = %.0f req/s; latency p50 %v p99 %v; load %s -> %s\n",
-			*n, el.Round(time.Millisecond), *conns, float64(*n)/el.Seconds(), lat[*n/2].Round(10*time.Microsecond), lat[*n*99/100].Round(10*time.Microsecond), load0, loadgen.LoadAvg())
+		el := tm.Elapsed()
+		fmt.Printf("host only, GET /api/v1/me once per member: %d requests in %v at %d connections = %.0f req/s; latency %s; load %s -> %s\n",
+			*n, el.Round(time.Millisecond), *conns, float64(*n)/el.Seconds(), tm.Summary(), load0, loadgen.LoadAvg())
 		fmt.Printf("host only: CPU time (s): %s\n", cpuDelta(cpu0, cpuTimes(*procs)))
 	}
 	if bad {
@@ -261,8 +259,6 @@ func setup(c *loadgen.Client, adminEmail, adminPass string, n, warm, setupConns 
 	return st
 
 }
-
-// loadavg is the 1-minute load average, for the report.
 
 // cpuTimes returns the user+system CPU seconds used so far by the named processes,
 // loadgen itself, and every process called postgres (all its backends, including other

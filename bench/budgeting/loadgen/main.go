@@ -173,5 +173,3 @@ func main() {
 		os.Exit(1)
 	}
 }
-
-// loadavg is the 1-minute load average, for the report.
