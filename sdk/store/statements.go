@@ -16,8 +16,9 @@ import (
 // time for a short insert or lookup. database/sql prepares each statement once on
 // every pooled connection that runs it and again after a reconnect.
 //
-// A pooler in front of PostgreSQL must support prepared statements (PgBouncer 1.21 or
-// later with max_prepared_statements set, or session pooling).
+// Closing the pool closes them. A pooler in front of PostgreSQL must support prepared
+// statements (PgBouncer 1.21 or later with max_prepared_statements set, or session
+// pooling).
 type Statements struct {
 	db *sqlx.DB
 	m  sync.Map // rebound query text -> *sqlx.Stmt
@@ -55,17 +56,6 @@ func (s *Statements) prepared(ctx context.Context, query string, always bool) (*
 	return st, nil
 }
 
-// Close closes every statement prepared so far.
-func (s *Statements) Close() error {
-	s.m.Range(func(k, v any) bool {
-		_ = v.(*sqlx.Stmt).Close()
-		s.m.Delete(k)
-		s.n.Add(-1)
-		return true
-	})
-	return nil
-}
-
 // maxStatements bounds how many query texts a Statements keeps prepared; a query
 // built with a varying number of placeholders past that runs unprepared.
 const maxStatements = 256
@@ -85,8 +75,7 @@ func (db *DB) Preparer(tx *sqlx.Tx) *Preparer { return &Preparer{db: db, tx: tx}
 // stmt returns the prepared statement for query, bound to the transaction if any, or
 // nil when the cache is full.
 func (p *Preparer) stmt(ctx context.Context, query string) (*sqlx.Stmt, error) {
-	p.db.stmtsOnce.Do(func() { p.db.stmts = NewStatements(p.db.DB) })
-	st, err := p.db.stmts.prepared(ctx, query, false)
+	st, err := p.db.statements().prepared(ctx, query, false)
 	if err != nil || st == nil || p.tx == nil {
 		return st, err
 	}

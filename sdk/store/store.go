@@ -29,8 +29,12 @@ type DB struct {
 // Prepared returns a prepared statement for query ("?" placeholders), prepared on
 // first use and kept for the life of the pool; see Statements for when it pays.
 func (db *DB) Prepared(ctx context.Context, query string) (*sqlx.Stmt, error) {
+	return db.statements().Prepared(ctx, query)
+}
+
+func (db *DB) statements() *Statements {
 	db.stmtsOnce.Do(func() { db.stmts = NewStatements(db.DB) })
-	return db.stmts.Prepared(ctx, query)
+	return db.stmts
 }
 
 // Open connects to the store described by cfg. On PostgreSQL every connection uses
