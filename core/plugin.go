@@ -3,6 +3,7 @@ package core
 import (
 	"context"
 	"net/http"
+	"time"
 )
 
 // Plugin states (DESIGN.md §2): starting → migrating → active ⇄ degraded → stopping →
@@ -52,6 +53,9 @@ type PluginService interface {
 	// Owns reports whether path lies under a configured plugin's prefix
 	// (/api/v1/<plugin>/...), so the HTTP layer copies the request only when needed.
 	Owns(path string) bool
+	// RequestTimeout bounds one forwarded request. A caller may set that deadline
+	// itself; Serve adds a timer only when the context has no deadline that soon.
+	RequestTimeout() time.Duration
 	// Serve authorises and forwards one request. Errors are *Error values (not found,
 	// unauthenticated, forbidden, unavailable) or internal.
 	Serve(ctx context.Context, p *Principal, r *PluginRequest) (*PluginResponse, error)

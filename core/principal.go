@@ -22,7 +22,8 @@ func OrganisationDomain(id string) string { return "org:" + id }
 
 // Principal is the acting person as the request path sees them: who they are and their
 // roles per domain, so that most checks need no database round trip. An anonymous
-// principal has an empty UserID.
+// principal has an empty UserID. The identity service shares one Principal between
+// the requests of a session while it caches it: never change one handed out.
 type Principal struct {
 	UserID         string              `json:"user_id"`
 	DisplayName    string              `json:"display_name"`

@@ -6,7 +6,8 @@ import (
 )
 
 // Principal is the authenticated caller of a request, as established by the core.
-// It carries enough that most handlers need no callback to the host.
+// It carries enough that most handlers need no callback to the host. Treat it as
+// read-only: requests of the same caller share its maps and slices.
 type Principal struct {
 	UserID      string
 	DisplayName string

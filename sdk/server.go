@@ -10,11 +10,13 @@ import (
 	"net/url"
 	"runtime/debug"
 	"sync"
+	"time"
 
 	plugin "github.com/hashicorp/go-plugin"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/proto"
 
 	"github.com/kvarter/kvarter/sdk/internal/pluginv1"
 	"github.com/kvarter/kvarter/sdk/internal/sqlstore"
@@ -47,6 +49,8 @@ type server struct {
 	mu      sync.Mutex
 	env     *Env // nil until configured
 	handler http.Handler
+
+	principals principalCache
 }
 
 func newServer(p Plugin, broker *plugin.GRPCBroker, logger *slog.Logger) *server {
@@ -174,8 +178,15 @@ func (s *server) Handle(ctx context.Context, req *pluginv1.HTTPRequest) (*plugin
 	if err != nil {
 		return nil, err
 	}
+	principal, err := s.principals.decode(req.Principal)
+	if err != nil {
+		return nil, status.Errorf(codes.InvalidArgument, "decode principal: %v", err)
+	}
+	if req.TimeoutMs > 0 {
+		ctx = hostDeadline{ctx, time.Now().Add(time.Duration(req.TimeoutMs) * time.Millisecond)}
+	}
 	u := &url.URL{Path: req.Path, RawQuery: req.RawQuery}
-	ctx = WithPrincipal(ctx, principalFromProto(req.Principal))
+	ctx = context.WithValue(ctx, principalKey, principal)
 	ctx = WithRequestID(ctx, req.RequestId)
 	ctx = WithHost(ctx, env.Host)
 	r, err := http.NewRequestWithContext(ctx, req.Method, "/", bytes.NewReader(req.Body))
@@ -187,6 +198,9 @@ func (s *server) Handle(ctx context.Context, req *pluginv1.HTTPRequest) (*plugin
 	for _, h := range strippedHeaders {
 		r.Header.Del(h)
 	}
+	if req.RequestId != "" {
+		r.Header["X-Request-Id"] = []string{req.RequestId}
+	}
 	r.Host = r.Header.Get("Host")
 
 	w := newRecorder()
@@ -196,6 +210,55 @@ func (s *server) Handle(ctx context.Context, req *pluginv1.HTTPRequest) (*plugin
 		return nil, status.Error(codes.Internal, "handler panicked")
 	}
 	return w.response(), nil
+}
+
+// hostDeadline reports the host's deadline for a request without a timer of its own:
+// the host cancels the call when the deadline passes, and that cancels the parent.
+// Handlers see the deadline as on any context (ctx.Deadline, context.WithTimeout).
+type hostDeadline struct {
+	context.Context
+	deadline time.Time
+}
+
+func (c hostDeadline) Deadline() (time.Time, bool) { return c.deadline, true }
+
+// principalCache keeps decoded callers by their encoding. A host sends one encoding
+// per caller (hostside.EncodePrincipal is deterministic), so a busy caller is decoded
+// once rather than on every request. Entries hold the Principal already boxed for the
+// request context; handlers share its maps and slices read-only.
+type principalCache struct {
+	mu sync.RWMutex
+	m  map[string]any
+}
+
+// principalCacheMax bounds the cache (about half a kilobyte an entry); when full it
+// starts again empty.
+const principalCacheMax = 10_000
+
+var anonymous any = Principal{}
+
+func (c *principalCache) decode(b []byte) (any, error) {
+	if len(b) == 0 {
+		return anonymous, nil
+	}
+	c.mu.RLock()
+	v, ok := c.m[string(b)]
+	c.mu.RUnlock()
+	if ok {
+		return v, nil
+	}
+	var m pluginv1.Principal
+	if err := proto.Unmarshal(b, &m); err != nil {
+		return nil, err
+	}
+	v = principalFromProto(&m)
+	c.mu.Lock()
+	if c.m == nil || len(c.m) >= principalCacheMax {
+		c.m = make(map[string]any)
+	}
+	c.m[string(b)] = v
+	c.mu.Unlock()
+	return v, nil
 }
 
 // serveHTTP runs the handler, turning a panic into an error as net/http would turn it

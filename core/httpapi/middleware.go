@@ -26,15 +26,13 @@ const (
 )
 
 const (
-	localRequestID = "kvarter.request_id"
 	localPrincipal = "kvarter.principal"
 	localViaCookie = "kvarter.via_cookie"
 	localToken     = "kvarter.token"
 )
 
 func requestID(c *fiber.Ctx) string {
-	id, _ := c.Locals(localRequestID).(string)
-	return id
+	return core.RequestIDFrom(c.UserContext())
 }
 
 func principal(c *fiber.Ctx) *core.Principal {
@@ -52,9 +50,16 @@ func (s *Server) requestID(c *fiber.Ctx) error {
 	if !validRequestID(id) {
 		id = s.newRequestID()
 	}
-	c.Locals(localRequestID, id)
 	c.Set(fiber.HeaderXRequestID, id)
-	ctx, cancel := context.WithTimeout(core.WithRequestID(context.Background(), id), s.cfg.RequestTimeout)
+	// A request for a plugin gets the plugin host's shorter deadline here, so that
+	// it runs one timer, not two.
+	timeout := s.cfg.RequestTimeout
+	if s.plugins != nil {
+		if t := s.plugins.RequestTimeout(); t < timeout && s.plugins.Owns(c.Path()) {
+			timeout = t
+		}
+	}
+	ctx, cancel := context.WithTimeout(core.WithRequestID(context.Background(), id), timeout)
 	defer cancel()
 	c.SetUserContext(ctx)
 	return c.Next()
@@ -75,7 +80,9 @@ func newRequestIDs() *requestIDs {
 }
 
 func (s *Server) newRequestID() string {
-	return s.reqIDs.prefix + strconv.FormatUint(s.reqIDs.n.Add(1), 36)
+	var buf [48]byte
+	b := append(buf[:0], s.reqIDs.prefix...)
+	return string(strconv.AppendUint(b, s.reqIDs.n.Add(1), 36))
 }
 
 func validRequestID(id string) bool {

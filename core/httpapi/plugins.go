@@ -3,6 +3,7 @@ package httpapi
 import (
 	"context"
 	"net/http"
+	"time"
 
 	"github.com/gofiber/fiber/v2"
 
@@ -22,11 +23,21 @@ func (pp pluginProxy) Serve(c *fiber.Ctx, p *core.Principal) (bool, error) {
 		Method:   c.Method(),
 		Path:     string([]byte(path)),
 		RawQuery: string(c.Request().URI().QueryString()),
-		Header:   http.Header{},
+		Header:   make(http.Header, c.Request().Header.Len()),
 		Body:     append([]byte(nil), c.Body()...),
 	}
+	// fasthttp hands over canonical names (the host canonicalises again in case). The
+	// credentials the core has consumed are not even copied; the host strips every
+	// other identity header.
 	c.Request().Header.VisitAll(func(k, v []byte) {
-		req.Header.Add(string(k), string(v))
+		name, ok := commonHeaders[string(k)]
+		if !ok {
+			name = string(k)
+		}
+		if name == fiber.HeaderAuthorization || name == fiber.HeaderCookie {
+			return
+		}
+		req.Header[name] = append(req.Header[name], string(v))
 	})
 	resp, err := pp.svc.Serve(c.UserContext(), p, req)
 	if err != nil {
@@ -45,7 +56,26 @@ func (pp pluginProxy) Serve(c *fiber.Ctx, p *core.Principal) (bool, error) {
 	return true, c.Send(resp.Body)
 }
 
+// commonHeaders interns the names most requests carry, so copying a request does not
+// allocate them again each time.
+var commonHeaders = func() map[string]string {
+	m := map[string]string{}
+	for _, h := range []string{
+		fiber.HeaderHost, fiber.HeaderAccept, fiber.HeaderAcceptLanguage, fiber.HeaderAcceptEncoding,
+		fiber.HeaderUserAgent, fiber.HeaderContentType, fiber.HeaderContentLength, fiber.HeaderOrigin,
+		fiber.HeaderReferer, fiber.HeaderIfNoneMatch, fiber.HeaderIfModifiedSince, fiber.HeaderXForwardedFor,
+		fiber.HeaderXForwardedProto, fiber.HeaderXRequestID, fiber.HeaderAuthorization, fiber.HeaderCookie,
+	} {
+		m[h] = h
+	}
+	return m
+}()
+
 func (pp pluginProxy) OpenAPIPaths() map[string]any { return pp.svc.OpenAPIPaths() }
+
+func (pp pluginProxy) Owns(path string) bool { return pp.svc.Owns(path) }
+
+func (pp pluginProxy) RequestTimeout() time.Duration { return pp.svc.RequestTimeout() }
 
 func (s *Server) pluginService() (core.PluginService, error) {
 	if s.svc.Plugins == nil {

@@ -67,6 +67,10 @@ type PluginRouter interface {
 	Serve(c *fiber.Ctx, p *core.Principal) (handled bool, err error)
 	// OpenAPIPaths returns the paths of every active plugin, merged into the document.
 	OpenAPIPaths() map[string]any
+	// Owns reports whether a path belongs to a plugin, and RequestTimeout bounds one
+	// request to a plugin: such requests get that deadline from the start.
+	Owns(path string) bool
+	RequestTimeout() time.Duration
 }
 
 // New builds the server and its routes.

@@ -37,8 +37,10 @@ type Options struct {
 	// built-in plugins; Builtins names the plugins compiled into it.
 	Executable string
 	Builtins   []string
-	// PluginHealthInterval overrides how often plugins' health is checked.
+	// PluginHealthInterval overrides how often plugins' health is checked, and
+	// PluginRequestTimeout how long a plugin may take over one request.
 	PluginHealthInterval time.Duration
+	PluginRequestTimeout time.Duration
 }
 
 // Node is one core process's worth of parts.
@@ -160,6 +162,7 @@ func build(ctx context.Context, cfg Config, logger *slog.Logger, opt Options, db
 		Plugins: specs, Executable: opt.Executable, DataDir: cfg.DataDir, DatabaseURL: cfg.DatabaseURL,
 		StorePrefix: cfg.PluginStorePrefix, HostVersion: opt.HostVersion, CityTimeZone: cfg.City.TimeZone,
 		Languages: cfg.City.Languages, LogLevel: cfg.LogLevel, HealthInterval: opt.PluginHealthInterval,
+		RequestTimeout: opt.PluginRequestTimeout,
 	}, db, enf, logger)
 	if err != nil {
 		return nil, err

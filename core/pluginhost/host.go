@@ -114,8 +114,9 @@ type Host struct {
 	logger *slog.Logger
 	clock  core.Clock
 
-	plugins map[string]*plugin
-	order   []string
+	plugins    map[string]*plugin
+	order      []string
+	principals encodedPrincipals
 
 	// OnPolicyChange is called after a plugin's manifest added role permissions, so
 	// this node enforces them at once (other nodes follow the policy version).
@@ -219,6 +220,9 @@ func (h *Host) pluginOf(path string) *plugin {
 
 // Owns reports whether path lies under a configured plugin's prefix.
 func (h *Host) Owns(path string) bool { return h.pluginOf(path) != nil }
+
+// RequestTimeout bounds one forwarded request.
+func (h *Host) RequestTimeout() time.Duration { return h.cfg.RequestTimeout }
 
 // Serve authorises a request and forwards it to its plugin.
 func (h *Host) Serve(ctx context.Context, pr *core.Principal, r *core.PluginRequest) (*core.PluginResponse, error) {

@@ -52,6 +52,12 @@ func TestMain(m *testing.M) {
 // PostgreSQL each test gets its own schema/role prefix, dropped afterwards.
 func startNode(t *testing.T, db coretest.DB, names ...string) *node.Node {
 	t.Helper()
+	return startNodeWith(t, db, func(*node.Options) {}, names...)
+}
+
+// startNodeWith is startNode with node options changed by set.
+func startNodeWith(t *testing.T, db coretest.DB, set func(*node.Options), names ...string) *node.Node {
+	t.Helper()
 	cfg := db.Config
 	cfg.Plugins = []node.PluginConfig{}
 	for _, n := range names {
@@ -63,6 +69,7 @@ func startNode(t *testing.T, db coretest.DB, names ...string) *node.Node {
 	opt := coretest.Options()
 	opt.Executable, opt.Builtins, opt.HostVersion = probeBin, names, "0.1.0"
 	opt.PluginHealthInterval = 200 * time.Millisecond
+	set(&opt)
 	return coretest.StartNode(t, cfg, opt)
 }
 
@@ -240,6 +247,10 @@ func TestHost_Routing(t *testing.T) {
 			if got.RequestID == "" || got.RequestID != r.Header.Get("X-Request-Id") {
 				t.Errorf("request id %q, response says %q", got.RequestID, r.Header.Get("X-Request-Id"))
 			}
+			// The plugin sees the core's request id in the header too, once.
+			if rid := got.Header["X-Request-Id"]; len(rid) != 1 || rid[0] != got.RequestID {
+				t.Errorf("X-Request-Id at the plugin = %v, want [%s]", rid, got.RequestID)
+			}
 		})
 		t.Run("OpenAPI", func(t *testing.T) {
 			paths := n.Server.Document()["paths"].(map[string]any)
@@ -278,6 +289,42 @@ func TestHost_Routing(t *testing.T) {
 // another plugin: none of those requests fails, the killed plugin's routes answer 503
 // with Retry-After and serve again within 5 s; past the crash budget it is failed
 // while everything else keeps serving, until an operator enables it.
+// TestHost_Deadline: a plugin sees the host's deadline on its request's context, and
+// one that overruns it is answered for (503, in plain words) while its handler's
+// context is cancelled.
+func TestHost_Deadline(t *testing.T) {
+	coretest.ForEachDB(t, func(t *testing.T, db coretest.DB) {
+		const timeout = 500 * time.Millisecond
+		n := startNodeWith(t, db, func(o *node.Options) { o.PluginRequestTimeout = timeout }, "alpha")
+		admin := coretest.Admin(t, n, "admin@city.example")
+
+		left, ok := mustCall(t, n, 200, "GET", "/api/v1/alpha/headers", admin.Token).json(t)["deadline_in_ms"].(float64)
+		if !ok || left <= 0 || left > float64(timeout.Milliseconds()) {
+			t.Errorf("the plugin saw a deadline %v ms away, want within %v", left, timeout)
+		}
+
+		start := time.Now()
+		r := mustCall(t, n, 503, "GET", "/api/v1/alpha/slow", "")
+		if took := time.Since(start); took < timeout || took > timeout+5*time.Second {
+			t.Errorf("the host answered after %v, want about %v", took, timeout)
+		}
+		if !strings.Contains(string(r.Body), "did not answer in time") || r.Header.Get("Retry-After") == "" {
+			t.Errorf("overrun answered %v: %s", r.Header, r.Body)
+		}
+		// The cancellation reaches the plugin's handler just after the host answered.
+		deadline := time.Now().Add(5 * time.Second)
+		for mustCall(t, n, 200, "GET", "/api/v1/alpha/cancelled", "").json(t)["cancelled"] != float64(1) {
+			if time.Now().After(deadline) {
+				t.Fatal("the slow handler's context was never cancelled")
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+		if st := state(n, "alpha"); st.State != core.PluginActive {
+			t.Errorf("after an overrun the plugin is %s", st.State)
+		}
+	})
+}
+
 func TestHost_Crash(t *testing.T) {
 	coretest.ForEachDB(t, func(t *testing.T, db coretest.DB) {
 		n := startNode(t, db, "alpha", "beta")

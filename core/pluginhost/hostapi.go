@@ -181,18 +181,3 @@ func (h *hostAPI) Audit(ctx context.Context, e sdk.AuditEntry) error {
 	}
 	return h.store.AuditForPlugin(ctx, h.name, e.ActorID, e.Action, e.Domain, e.Target, e.Detail)
 }
-
-// toSDKPrincipal converts the core's principal to the plugin contract's.
-func toSDKPrincipal(p *core.Principal) sdk.Principal {
-	if !p.Authenticated() {
-		return sdk.Principal{}
-	}
-	out := sdk.Principal{
-		UserID: p.UserID, DisplayName: p.DisplayName, Locale: p.Locale,
-		Roles: p.Roles, Neighbourhoods: p.Neighbourhoods,
-	}
-	for _, o := range p.Organisations {
-		out.Organisations = append(out.Organisations, sdk.OrgMembership{OrganisationID: o.OrganisationID, Role: o.Role, Verified: o.Verified})
-	}
-	return out
-}

@@ -456,7 +456,7 @@ func (p *plugin) serve(ctx context.Context, pr *core.Principal, r *core.PluginRe
 	if routes == nil {
 		return nil, unavailable(name, state)
 	}
-	route, params, ok := routes.match(r.Method, r.Path)
+	route, domain, ok := routes.match(r.Method, r.Path)
 	if !ok {
 		return nil, core.Errorf(core.ENOTFOUND, "There is no API route %s %s.", r.Method, r.Path)
 	}
@@ -470,7 +470,7 @@ func (p *plugin) serve(ctx context.Context, pr *core.Principal, r *core.PluginRe
 		if !pr.Authenticated() {
 			return nil, core.Errorf(core.EUNAUTHENTICATED, "Sign in to use this.")
 		}
-		if !p.h.authz.Can(pr, route.Permission, route.domain(params)) {
+		if !p.h.authz.Can(pr, route.Permission, domain) {
 			return nil, core.Errorf(core.EFORBIDDEN, "You may not do this here.")
 		}
 	}
@@ -502,16 +502,20 @@ func (p *plugin) serve(ctx context.Context, pr *core.Principal, r *core.PluginRe
 		}
 	}
 	reqID := core.RequestIDFrom(ctx)
-	header.Set("X-Request-Id", reqID)
-	// One timer per request is enough: the HTTP layer's deadline usually comes first.
+	// The HTTP layer gives plugin requests this deadline already; a timer is added
+	// only for callers that did not.
 	if dl, ok := ctx.Deadline(); !ok || time.Until(dl) > p.h.cfg.RequestTimeout {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, p.h.cfg.RequestTimeout)
 		defer cancel()
 	}
+	principal, err := p.h.principals.get(pr)
+	if err != nil {
+		return nil, err
+	}
 	resp, err := proc.Handle(ctx, &hostside.HTTPRequest{
 		Method: r.Method, Path: r.Path, RawQuery: r.RawQuery, Header: header, Body: r.Body,
-		Principal: toSDKPrincipal(pr), RequestID: reqID,
+		EncodedPrincipal: principal, RequestID: reqID,
 	})
 	if err != nil {
 		select {
@@ -533,13 +537,14 @@ func (p *plugin) serve(ctx context.Context, pr *core.Principal, r *core.PluginRe
 		p.h.logger.ErrorContext(ctx, "plugin answered an invalid status", "plugin", name, "status", resp.Status)
 		return badGateway(name, reqID), nil
 	}
-	out := &core.PluginResponse{Status: resp.Status, Header: http.Header{}, Body: resp.Body}
-	for k, vs := range resp.Header {
-		if responseHeaderAllowed(k) {
-			out.Header[k] = vs
+	// The response's header map is the host's own copy: drop what a plugin may not
+	// send in place.
+	for k := range resp.Header {
+		if !responseHeaderAllowed(k) {
+			delete(resp.Header, k)
 		}
 	}
-	return out, nil
+	return &core.PluginResponse{Status: resp.Status, Header: resp.Header, Body: resp.Body}, nil
 }
 
 func unavailable(name, state string) error {

@@ -1,9 +1,11 @@
 package pluginhost
 
 import (
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/kvarter/kvarter/core"
 	"github.com/kvarter/kvarter/sdk"
 )
 
@@ -82,6 +84,8 @@ func TestRouteTable_Match(t *testing.T) {
 		{Method: "GET", Path: "/api/v1/p/items/{id}", Permission: "public"},
 		{Method: "GET", Path: "/api/v1/p/items/new", Permission: "authenticated"},
 		{Method: "POST", Path: "/api/v1/p/nbh/{nbh}/items", Permission: "p.item.add", Domain: "nbh:{nbh}"},
+		{Method: "POST", Path: "/api/v1/p/orgs/{org}/items/{id}", Permission: "p.item.edit", Domain: "org:{org}"},
+		{Method: "POST", Path: "/api/v1/p/run", Permission: "p.run", Domain: "city"},
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -97,9 +101,12 @@ func TestRouteTable_Match(t *testing.T) {
 		{"GET", "/api/v1/p/items", "", "", false},
 		{"GET", "/api/v1/p/items/42/x", "", "", false},
 		{"GET", "/api/v1/p/items//", "", "", false},
+		{"POST", "/api/v1/p/orgs/o7/items/42", "p.item.edit", "org:o7", true},
+		{"POST", "/api/v1/p/run", "p.run", "city", true},
+		{"GET", "/api/v1/p/items/42" + strings.Repeat("/x", maxSegments), "", "", false},
 	} {
-		r, params, ok := rt.match(c.method, c.path)
-		if ok != c.ok || ok && (r.Permission != c.perm || r.domain(params) != c.domain) {
+		r, domain, ok := rt.match(c.method, c.path)
+		if ok != c.ok || ok && (r.Permission != c.perm || domain != c.domain) {
 			t.Errorf("%s %s: ok=%v route=%+v", c.method, c.path, ok, r)
 		}
 	}
@@ -109,10 +116,45 @@ func TestRouteTable_Match(t *testing.T) {
 			{Method: "HEAD", Path: "/api/v1/p/x", Permission: "public"},
 			{Method: "GET", Path: "/api/v1/p/x", Permission: ""},
 			{Method: "GET", Path: "/api/v1/p/x", Permission: "p.a.b", Domain: "nbh:{missing}"},
+			{Method: "GET", Path: "/api/v1/p/x/{id}", Permission: "p.a.b", Domain: "nbh:id"},
+			{Method: "GET", Path: "/api/v1/p" + strings.Repeat("/x", maxSegments), Permission: "public"},
 		} {
 			if _, err := compileRoutes("p", []sdk.Route{r}); err == nil {
 				t.Errorf("route %+v accepted", r)
 			}
 		}
 	})
+}
+
+func TestEncodedPrincipals(t *testing.T) {
+	var c encodedPrincipals
+	alice := &core.Principal{UserID: "u-a", Roles: map[string][]string{"nbh:n-1": {"resident"}}}
+	first, err := c.get(alice)
+	if err != nil || len(first) == 0 {
+		t.Fatalf("get = %q, %v", first, err)
+	}
+	again, _ := c.get(alice)
+	if &again[0] != &first[0] {
+		t.Error("the same principal was encoded twice")
+	}
+	// A principal with the same content is another cache entry: the identity
+	// service makes a new one whenever something about the caller may have changed.
+	twin := &core.Principal{UserID: "u-a", Roles: map[string][]string{"nbh:n-1": {"resident", "coordinator"}}}
+	if b, _ := c.get(twin); string(b) == string(first) {
+		t.Error("a changed principal kept the old encoding")
+	}
+	if b, err := c.get(&core.Principal{}); b != nil || err != nil {
+		t.Errorf("anonymous = %q, %v", b, err)
+	}
+	for range 2*encodedPrincipalsMax + 1 {
+		if _, err := c.get(&core.Principal{UserID: "u-x"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := len(c.cur) + len(c.prev); n > 2*encodedPrincipalsMax {
+		t.Errorf("holds %d principals, more than two generations", n)
+	}
+	if _, ok := c.prev[alice]; ok {
+		t.Error("a principal unused for two generations is still held")
+	}
 }

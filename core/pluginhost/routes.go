@@ -16,7 +16,15 @@ type routeTable struct {
 type compiledRoute struct {
 	sdk.Route
 	segs []string // literal segments, or "{name}" for parameters
+	// For a domain naming a path parameter ("nbh:{id}"): its kind and the index of
+	// the parameter's segment; domainSeg is -1 for a fixed domain.
+	domainKind string
+	domainSeg  int
 }
+
+// maxSegments bounds the segments of a route's path; a longer request path matches
+// nothing. It lets a request's path be split without allocating.
+const maxSegments = 16
 
 var routeMethods = map[string]bool{"GET": true, "POST": true, "PUT": true, "PATCH": true, "DELETE": true}
 
@@ -36,22 +44,29 @@ func compileRoutes(plugin string, routes []sdk.Route) (*routeTable, error) {
 			return nil, fmt.Errorf("route %s %s: no permission (use %q or %q for open routes)", r.Method, r.Path, sdk.PermPublic, sdk.PermAuthenticated)
 		}
 		segs := splitPath(r.Path)
-		params := map[string]bool{}
-		for _, s := range segs {
+		if len(segs) > maxSegments {
+			return nil, fmt.Errorf("route %s %s: more than %d path segments", r.Method, r.Path, maxSegments)
+		}
+		params := map[string]int{}
+		for i, s := range segs {
 			if strings.HasPrefix(s, "{") {
 				if !strings.HasSuffix(s, "}") || len(s) < 3 {
 					return nil, fmt.Errorf("route %s %s: malformed parameter %q", r.Method, r.Path, s)
 				}
-				params[s[1:len(s)-1]] = true
+				params[s[1:len(s)-1]] = i
 			}
 		}
-		switch kind, param, _ := strings.Cut(r.Domain, ":"); {
+		cr := compiledRoute{Route: r, segs: segs, domainSeg: -1}
+		kind, param, _ := strings.Cut(r.Domain, ":")
+		seg, isParam := params[strings.TrimSuffix(strings.TrimPrefix(param, "{"), "}")]
+		switch {
 		case r.Domain == "" || r.Domain == sdk.DomainCity:
-		case (kind == "nbh" || kind == "org") && strings.HasPrefix(param, "{") && strings.HasSuffix(param, "}") && params[param[1:len(param)-1]]:
+		case (kind == "nbh" || kind == "org") && strings.HasPrefix(param, "{") && strings.HasSuffix(param, "}") && isParam:
+			cr.domainKind, cr.domainSeg = kind, seg
 		default:
 			return nil, fmt.Errorf("route %s %s: domain %q must be \"\", \"city\", \"nbh:{param}\" or \"org:{param}\" with a parameter of the path", r.Method, r.Path, r.Domain)
 		}
-		t.routes = append(t.routes, compiledRoute{Route: r, segs: segs})
+		t.routes = append(t.routes, cr)
 	}
 	return t, nil
 }
@@ -60,30 +75,48 @@ func splitPath(p string) []string {
 	return strings.Split(strings.Trim(p, "/"), "/")
 }
 
-// match finds the route for a request. When several match, the most specific wins:
-// at the first segment where they differ, a literal beats a parameter.
-func (t *routeTable) match(method, path string) (*compiledRoute, map[string]string, bool) {
-	segs := splitPath(path)
-	var best *compiledRoute
+// match finds the route for a request and the domain its permission is checked in.
+// When several match, the most specific wins: at the first segment where they
+// differ, a literal beats a parameter.
+func (t *routeTable) match(method, path string) (route *compiledRoute, domain string, ok bool) {
+	var buf [maxSegments]string
+	segs, ok := splitInto(buf[:0], path)
+	if !ok {
+		return nil, "", false
+	}
 	for i := range t.routes {
 		r := &t.routes[i]
 		if r.Method != method || len(r.segs) != len(segs) || !r.matches(segs) {
 			continue
 		}
-		if best == nil || r.moreSpecificThan(best) {
-			best = r
+		if route == nil || r.moreSpecificThan(route) {
+			route = r
 		}
 	}
-	if best == nil {
-		return nil, nil, false
+	if route == nil {
+		return nil, "", false
 	}
-	params := map[string]string{}
-	for i, s := range best.segs {
-		if isParam(s) {
-			params[s[1:len(s)-1]] = segs[i]
+	if route.domainSeg < 0 {
+		return route, route.Domain, true
+	}
+	return route, route.domainKind + ":" + segs[route.domainSeg], true
+}
+
+// splitInto appends the segments of path to buf without growing it; false when they
+// do not fit.
+func splitInto(buf []string, path string) ([]string, bool) {
+	path = strings.Trim(path, "/")
+	for {
+		if len(buf) == cap(buf) {
+			return nil, false
 		}
+		seg, rest, more := strings.Cut(path, "/")
+		buf = append(buf, seg)
+		if !more {
+			return buf, true
+		}
+		path = rest
 	}
-	return best, params, true
 }
 
 func isParam(seg string) bool { return strings.HasPrefix(seg, "{") }
@@ -109,13 +142,4 @@ func (r *compiledRoute) moreSpecificThan(o *compiledRoute) bool {
 		}
 	}
 	return false
-}
-
-// domain resolves the route's Domain with the request's path parameters.
-func (r *compiledRoute) domain(params map[string]string) string {
-	kind, param, ok := strings.Cut(r.Domain, ":")
-	if !ok {
-		return r.Domain
-	}
-	return kind + ":" + params[strings.Trim(param, "{}")]
 }

@@ -119,8 +119,16 @@ func (s *IdentityService) hashSlot(ctx context.Context) (func(), error) {
 }
 
 func hashToken(token string) string {
+	h := hashTokenHex(token)
+	return string(h[:])
+}
+
+// hashTokenHex is hashToken kept in an array, so that a cache lookup by it needs no
+// allocation.
+func hashTokenHex(token string) (h [2 * sha256.Size]byte) {
 	sum := sha256.Sum256([]byte(token))
-	return hex.EncodeToString(sum[:])
+	hex.Encode(h[:], sum[:])
+	return h
 }
 
 // CSRFToken derives the anti-forgery token of a session token. A page can read it from
@@ -521,18 +529,19 @@ func (s *IdentityService) Authenticate(ctx context.Context, token string) (*core
 	if !strings.HasPrefix(token, sessionTokenPrefix) && !strings.HasPrefix(token, apiTokenPrefix) || len(token) > 100 {
 		return nil, core.Errorf(core.EUNAUTHENTICATED, "The session or token is not valid.")
 	}
-	h := hashToken(token)
+	hh := hashTokenHex(token)
 	now := s.DB.now()
-	if e, ok := s.cache.get(h, now); ok {
+	if e, ok := s.cache.get(hh[:], now); ok {
 		return e.p, nil
 	}
+	h := string(hh[:])
 	// When a busy token's entry lapses, every request in flight misses at once; one of
 	// them loads and the others wait for its answer.
 	return s.loads.do(h, func() (*core.Principal, error) { return s.authenticateFromDB(ctx, h, now) })
 }
 
 func (s *IdentityService) authenticateFromDB(ctx context.Context, h string, now time.Time) (*core.Principal, error) {
-	if e, ok := s.cache.get(h, now); ok {
+	if e, ok := s.cache.get([]byte(h), now); ok {
 		return e.p, nil
 	}
 	r, p, err := s.findSession(ctx, h)
@@ -942,9 +951,9 @@ type cacheEntry struct {
 
 const principalCacheMax = 100_000
 
-func (c *principalCache) get(h string, now time.Time) (cacheEntry, bool) {
+func (c *principalCache) get(h []byte, now time.Time) (cacheEntry, bool) {
 	c.mu.RLock()
-	e, ok := c.entries[h]
+	e, ok := c.entries[string(h)]
 	c.mu.RUnlock()
 	if !ok || !now.Before(e.expires) {
 		return cacheEntry{}, false

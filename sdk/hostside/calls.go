@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"time"
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
@@ -33,7 +34,10 @@ type HTTPRequest struct {
 	Header    http.Header
 	Body      []byte
 	Principal sdk.Principal
-	RequestID string
+	// EncodedPrincipal, when set, is sent instead of Principal: EncodePrincipal's
+	// result, which a host can keep per caller rather than encode on every request.
+	EncodedPrincipal []byte
+	RequestID        string
 }
 
 // HTTPResponse is the plugin's complete answer.
@@ -134,20 +138,42 @@ func (p *Process) Deactivate(ctx context.Context) error {
 // The plugin's error statuses are responses, not errors; an error means the request
 // did not complete (plugin gone, deadline, handler panic).
 func (p *Process) Handle(ctx context.Context, r *HTTPRequest) (*HTTPResponse, error) {
+	principal := r.EncodedPrincipal
+	if principal == nil {
+		var err error
+		if principal, err = EncodePrincipal(r.Principal); err != nil {
+			return nil, fmt.Errorf("plugin %s: handle %s %s: %w", p.name, r.Method, r.Path, err)
+		}
+	}
+	var timeout int64
+	if dl, ok := ctx.Deadline(); ok {
+		timeout = max(1, time.Until(dl).Milliseconds())
+		ctx = cancelOnly{ctx}
+	}
 	resp, err := p.rpc.Handle(ctx, &pb.HTTPRequest{
 		Method:    r.Method,
 		Path:      r.Path,
 		RawQuery:  r.RawQuery,
 		Headers:   headerToProto(r.Header),
 		Body:      r.Body,
-		Principal: principalToProto(r.Principal),
+		Principal: principal,
 		RequestId: r.RequestID,
+		TimeoutMs: timeout,
 	})
 	if err != nil {
 		return nil, p.callErr("handle "+r.Method+" "+r.Path, err)
 	}
 	return &HTTPResponse{Status: int(resp.Status), Header: headerFromProto(resp.Headers), Body: resp.Body}, nil
 }
+
+// cancelOnly hides a context's deadline from gRPC but keeps its cancellation. gRPC
+// would send the deadline along and start timers for it at both ends, two per call
+// in the plugin; instead the deadline travels in the request (TimeoutMs) and the call
+// ends when ctx does, which cancels the handler's context in the plugin. The error
+// is still ctx's own, so a call that ran out of time reports DeadlineExceeded.
+type cancelOnly struct{ context.Context }
+
+func (cancelOnly) Deadline() (time.Time, bool) { return time.Time{}, false }
 
 // Deliver passes an event to the plugin's HandleEvent; an error means it was not
 // handled and should be delivered again later.

@@ -2,6 +2,7 @@ package hostside_test
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/json"
@@ -11,6 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"reflect"
 	"runtime"
 	"slices"
 	"strconv"
@@ -557,4 +559,61 @@ func BenchmarkHandle(b *testing.B) {
 			}
 		})
 	}
+}
+
+// A principal crosses to the plugin whole, whether the host encodes it per request or
+// once (EncodedPrincipal), and one caller always has one encoding.
+func TestProcess_Principal(t *testing.T) {
+	p, _, _ := started(t)
+	who := sdk.Principal{
+		UserID: "u-1", DisplayName: "Åsa Öberg", Locale: "sv",
+		Roles: map[string][]string{"city": {"city_responder"}, "nbh:n-1": {"resident", "coordinator"},
+			"nbh:n-2": {"resident"}, "org:o-1": {"org_representative"}},
+		Neighbourhoods: []string{"n-1", "n-2"},
+		Organisations:  []sdk.OrgMembership{{OrganisationID: "o-1", Role: "representative", Verified: true}},
+	}
+	enc, err := hostside.EncodePrincipal(who)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 20 { // map order differs from call to call; the encoding must not
+		again, _ := hostside.EncodePrincipal(who)
+		if !bytes.Equal(again, enc) {
+			t.Fatal("two encodings of one principal differ")
+		}
+	}
+	if b, err := hostside.EncodePrincipal(sdk.Principal{}); b != nil || err != nil {
+		t.Errorf("anonymous encodes as %q, %v", b, err)
+	}
+	if _, err := hostside.EncodePrincipal(sdk.Principal{UserID: "u-2", DisplayName: "\xff"}); err == nil {
+		t.Error("a name that is not UTF-8 was encoded")
+	}
+
+	want, _ := json.Marshal(who)
+	for _, r := range []*hostside.HTTPRequest{
+		{Method: "GET", Path: "/api/v1/hello/whoami", Principal: who},
+		{Method: "GET", Path: "/api/v1/hello/whoami", EncodedPrincipal: enc},
+		{Method: "GET", Path: "/api/v1/hello/whoami", EncodedPrincipal: enc}, // decoded once, then cached
+	} {
+		_, body := handle(t, p, r)
+		if got, _ := json.Marshal(body["principal"]); !jsonEqual(t, got, want) {
+			t.Errorf("plugin saw %s, want %s", got, want)
+		}
+	}
+	_, body := handle(t, p, &hostside.HTTPRequest{Method: "GET", Path: "/api/v1/hello/whoami"})
+	if pr := body["principal"].(map[string]any); pr["UserID"] != "" || pr["Roles"] != nil {
+		t.Errorf("anonymous request saw %v", pr)
+	}
+}
+
+func jsonEqual(t *testing.T, a, b []byte) bool {
+	t.Helper()
+	var x, y any
+	if err := json.Unmarshal(a, &x); err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(b, &y); err != nil {
+		t.Fatal(err)
+	}
+	return reflect.DeepEqual(x, y)
 }

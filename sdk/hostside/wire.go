@@ -5,8 +5,10 @@ package hostside
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/http"
 
+	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/kvarter/kvarter/sdk"
@@ -41,10 +43,24 @@ func manifestFromProto(m *pb.Manifest) sdk.Manifest {
 	return out
 }
 
-func principalToProto(p sdk.Principal) *pb.Principal {
+// EncodePrincipal encodes p as a request carries it to a plugin; nil for an
+// anonymous caller. The bytes depend only on p, so a host may keep them with the
+// caller's session and pass them as HTTPRequest.EncodedPrincipal. It fails only on
+// text that is not UTF-8.
+func EncodePrincipal(p sdk.Principal) ([]byte, error) {
 	if !p.Authenticated() {
-		return nil
+		return nil, nil
 	}
+	// Deterministic, so that one caller always has one encoding and the plugin's
+	// cache of decoded principals keeps one entry per caller.
+	b, err := proto.MarshalOptions{Deterministic: true}.Marshal(principalToProto(p))
+	if err != nil {
+		return nil, fmt.Errorf("encode principal %s: %w", p.UserID, err)
+	}
+	return b, nil
+}
+
+func principalToProto(p sdk.Principal) *pb.Principal {
 	out := &pb.Principal{
 		UserId:         p.UserID,
 		DisplayName:    p.DisplayName,
@@ -64,9 +80,13 @@ func principalToProto(p sdk.Principal) *pb.Principal {
 }
 
 func headerToProto(h http.Header) []*pb.Header {
+	// One allocation for the messages, one for the pointers.
+	hs := make([]pb.Header, len(h))
 	out := make([]*pb.Header, 0, len(h))
 	for k, v := range h {
-		out = append(out, &pb.Header{Name: k, Values: v})
+		m := &hs[len(out)]
+		m.Name, m.Values = k, v
+		out = append(out, m)
 	}
 	return out
 }
@@ -75,7 +95,11 @@ func headerFromProto(hs []*pb.Header) http.Header {
 	h := make(http.Header, len(hs))
 	for _, kv := range hs {
 		k := http.CanonicalHeaderKey(kv.Name)
-		h[k] = append(h[k], kv.Values...)
+		if h[k] == nil {
+			h[k] = kv.Values // the decoded message is ours alone: no copy needed
+		} else {
+			h[k] = append(h[k], kv.Values...)
+		}
 	}
 	return h
 }

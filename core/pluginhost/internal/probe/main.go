@@ -14,6 +14,7 @@ import (
 	"strconv"
 	"sync/atomic"
 	"syscall"
+	"time"
 
 	"github.com/kvarter/kvarter/sdk"
 	"github.com/kvarter/kvarter/sdk/store"
@@ -29,6 +30,8 @@ type probe struct {
 	name  string
 	db    *store.DB
 	calls atomic.Int64
+	// Requests to /slow whose context the host cancelled.
+	cancelled atomic.Int64
 
 	// What this process saw of events (seen persists across restarts).
 	maxSeq, redelivered, outOfOrder atomic.Int64
@@ -47,6 +50,8 @@ func (p *probe) Manifest() sdk.Manifest {
 			{Method: "POST", Path: pre + "/publish", Permission: sdk.PermPublic},
 			{Method: "POST", Path: pre + "/publishall", Permission: sdk.PermPublic},
 			{Method: "GET", Path: pre + "/headers", Permission: sdk.PermAuthenticated},
+			{Method: "GET", Path: pre + "/slow", Permission: sdk.PermPublic},
+			{Method: "GET", Path: pre + "/cancelled", Permission: sdk.PermPublic},
 			{Method: "GET", Path: pre + "/nbh/{nbh}/secret", Permission: n + ".secret.read", Domain: "nbh:{nbh}"},
 			{Method: "GET", Path: pre + "/nbh/special/secret", Permission: sdk.PermPublic},
 			{Method: "GET", Path: pre + "/city/only", Permission: n + ".city.run", Domain: "city"},
@@ -150,7 +155,24 @@ func (p *probe) Handler() http.Handler {
 		writeJSON(w, 200, map[string]any{"published": len(events)})
 	})
 	mux.HandleFunc("GET "+pre+"/headers", func(w http.ResponseWriter, r *http.Request) {
-		writeJSON(w, 200, map[string]any{"header": r.Header, "principal": sdk.PrincipalFrom(r.Context()), "request_id": sdk.RequestIDFrom(r.Context())})
+		out := map[string]any{"header": r.Header, "principal": sdk.PrincipalFrom(r.Context()), "request_id": sdk.RequestIDFrom(r.Context())}
+		if dl, ok := r.Context().Deadline(); ok {
+			out["deadline_in_ms"] = time.Until(dl).Milliseconds()
+		}
+		writeJSON(w, 200, out)
+	})
+	// slow waits until the host gives up on the request, and counts how often its
+	// context was cancelled.
+	mux.HandleFunc("GET "+pre+"/slow", func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-r.Context().Done():
+			p.cancelled.Add(1)
+		case <-time.After(30 * time.Second):
+		}
+		writeJSON(w, 200, map[string]any{"slept": true})
+	})
+	mux.HandleFunc("GET "+pre+"/cancelled", func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, 200, map[string]any{"cancelled": p.cancelled.Load()})
 	})
 	mux.HandleFunc("GET "+pre+"/nbh/{nbh}/secret", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, 200, map[string]any{"nbh": r.PathValue("nbh")})
