@@ -11,6 +11,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"strconv"
 	"strings"
 	"syscall"
@@ -220,6 +221,9 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 		return err
 	}
 	logger := node.NewLogger(cfg, m.Stderr)
+	if pct, ok := serveGCPercent(m.Getenv); ok {
+		debug.SetGCPercent(pct)
+	}
 	n, err := node.New(ctx, cfg, logger, m.nodeOptions())
 	if err != nil {
 		return err
@@ -248,6 +252,19 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	return n.Close(shutdownCtx)
+}
+
+// serveGCPercent is the garbage collector setting of a serving core unless the
+// operator chose one with GOGC. A core's live heap is small (about 3 MB) while each
+// request allocates a few kilobytes, so at Go's default of 100 the collector ran
+// about fifty times a second under bench/plugins/run.sh; at 200, about twenty-three
+// times, and the core spent about a tenth less CPU per request. The price is a heap
+// that may grow to three times what is live instead of two: a few megabytes here.
+func serveGCPercent(getenv func(string) string) (int, bool) {
+	if getenv("GOGC") != "" {
+		return 0, false
+	}
+	return 200, true
 }
 
 func (m *Main) migrate(ctx context.Context, args []string) error {

@@ -124,3 +124,13 @@ func TestMain_ConfigFile(t *testing.T) {
 		}
 	}
 }
+
+func TestServeGCPercent(t *testing.T) {
+	if pct, ok := serveGCPercent(func(string) string { return "" }); !ok || pct != 200 {
+		t.Errorf("without GOGC: %d %v, want 200", pct, ok)
+	}
+	// An operator's GOGC, already applied by the runtime, is left alone.
+	if _, ok := serveGCPercent(func(k string) string { return map[string]string{"GOGC": "50"}[k] }); ok {
+		t.Error("GOGC=50 overridden")
+	}
+}
