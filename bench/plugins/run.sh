@@ -2,18 +2,21 @@
 # Plugin host benchmarks (issue 3). Needs wrk (apt-get install -y wrk) and curl.
 #
 #   bench/plugins/run.sh            # from the repository root
+#   DUR=5s ROUNDS=3 QUICK=1 bench/plugins/run.sh   # round length, rounds; QUICK: route rounds only
+#   KVENV='env GOGC=100' bench/plugins/run.sh       # a prefix for the core's command (environment)
 #
 # 1. Throughput and latency at 32 connections of a plugin route through the core
 #    (authenticated by bearer token, permission checked in a neighbourhood, trivial
 #    handler) against a bare Fiber handler forwarding to the same plugin over go-plugin
-#    gRPC with no auth or routing (bench/plugins/baseline), in the same run.
+#    gRPC with no auth or routing (bench/plugins/baseline), in alternating rounds of
+#    one run, with the CPU time per request of each process (from /proc/<pid>/stat).
 # 2. Cold start of the core plus four plugins to ready on SQLite (the test plugin,
 #    launched four times under different names), and idle RSS of core and one plugin.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 OUT=$(mktemp -d)
 trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$OUT"' EXIT
-DUR=${DUR:-10s}
+DUR=${DUR:-5s}
 
 go build -o "$OUT/kvarter" ./cmd/kvarter
 (cd core && go build -o "$OUT/probe" ./pluginhost/internal/probe)
@@ -25,7 +28,7 @@ cat > "$OUT/city.json" <<JSON
  "plugins":[{"name":"probe","path":"$OUT/probe","sha256":"$SUM"}]}
 JSON
 echo "sdktest admin passphrase" | "$OUT/kvarter" admin create-user --config "$OUT/city.json" --email admin@bench.invalid --password-stdin --role city_admin >/dev/null
-"$OUT/kvarter" serve --config "$OUT/city.json" --addr-file "$OUT/addr" 2>"$OUT/serve.log" &
+${KVENV:-} "$OUT/kvarter" serve --config "$OUT/city.json" --addr-file "$OUT/addr" 2>"$OUT/serve.log" &
 KV=$!
 for _ in $(seq 200); do [ -s "$OUT/addr" ] && break; sleep 0.05; done
 BASE="http://$(cat "$OUT/addr")"
@@ -41,20 +44,46 @@ ROUTE="/api/v1/probe/nbh/$NBH/secret"
 test "$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $TOKEN" "$BASE$ROUTE")" = 200
 
 "$OUT/baseline" -plugin "$OUT/probe" -name probe -addr 127.0.0.1:18081 2>/dev/null &
+BL=$!
 for _ in $(seq 100); do curl -sf -o /dev/null "http://127.0.0.1:18081$ROUTE" && break; sleep 0.05; done
 
-echo "== machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)"
-echo "== baseline: bare Fiber -> go-plugin gRPC, no auth/routing (32 connections, $DUR)"
-wrk -t4 -c32 -d"$DUR" --latency "http://127.0.0.1:18081$ROUTE" | grep -E 'Requests/sec|50%|99%|Non-2xx'
-echo "== kvarter: bearer auth + casbin check in nbh + manifest routing (32 connections, $DUR)"
-wrk -t4 -c32 -d"$DUR" --latency -H "Authorization: Bearer $TOKEN" "$BASE$ROUTE" | grep -E 'Requests/sec|50%|99%|Non-2xx'
+echo "== machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs); load $(cut -d' ' -f1-3 /proc/loadavg)"
+BASE_PLUG=$(pgrep -P $BL | head -1)
+PLUG=$(pgrep -P $KV | head -1)
+# cpu_ms PID...: user+system CPU time of the processes so far, in milliseconds.
+cpu_ms() { local t=0; for p in "$@"; do t=$((t + $(awk '{print $14+$15}' "/proc/$p/stat"))); done; echo $((t * 1000 / $(getconf CLK_TCK))); }
+# load NAME URL "PIDS" [wrk options]: one wrk round; prints req/s, p99 and the CPU µs
+# per request of each process serving it, and leaves req/s in $RPS.
+load() {
+  local name=$1 url=$2 pids=$3; shift 3
+  local c0; c0=$(for p in $pids; do cpu_ms "$p"; done | xargs)
+  wrk -t4 -c32 -d"$DUR" --latency "$@" "$url" > "$OUT/wrk.txt"
+  local c1; c1=$(for p in $pids; do cpu_ms "$p"; done | xargs)
+  local n; n=$(awk '/requests in/ {print $1}' "$OUT/wrk.txt")
+  RPS=$(awk '/Requests\/sec/ {print $2}' "$OUT/wrk.txt")
+  local p99; p99=$(awk '$1=="99%" {print $2}' "$OUT/wrk.txt")
+  local bad; bad=$(awk '/Non-2xx/ {print $NF}' "$OUT/wrk.txt")
+  local us; us=$(python3 -c "import sys; a=sys.argv[1].split(); b=sys.argv[2].split(); n=int(sys.argv[3]); print(' + '.join('%.1f' % ((int(y)-int(x))*1000/n) for x,y in zip(a,b)))" "$c0" "$c1" "$n")
+  printf '%-9s %9s req/s  p99 %-8s CPU µs/request (front + plugin): %s%s\n' "$name" "$RPS" "$p99" "$us" "${bad:+  NON-2xx $bad}"
+}
+# The machine is shared and noisy: alternate the two, ROUNDS times, and compare each
+# Kvarter round with the baseline round just before it.
+echo "== plugin route at 32 connections, $DUR per round: baseline = bare Fiber -> go-plugin gRPC, no auth/routing;"
+echo "   kvarter = bearer auth + casbin check in a neighbourhood + manifest routing, same plugin"
+ratios=()
+for round in $(seq "${ROUNDS:-3}"); do
+  load baseline "http://127.0.0.1:18081$ROUTE" "$BL $BASE_PLUG"; b=$RPS
+  load kvarter "$BASE$ROUTE" "$KV $PLUG" -H "Authorization: Bearer $TOKEN"; k=$RPS
+  ratios+=("$(python3 -c "print('%.1f' % (100*$k/$b))")")
+done
+echo "kvarter / baseline per round: ${ratios[*]} %; median $(printf '%s\n' "${ratios[@]}" | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}') %"
 
+[ -n "${QUICK:-}" ] && exit 0
 echo "== for scale: core-only authenticated route GET /api/v1/me (32 connections, $DUR)"
 wrk -t4 -c32 -d"$DUR" --latency -H "Authorization: Bearer $TOKEN" "$BASE/api/v1/me" | grep -E "Requests/sec|50%|99%"
 echo "== kvarter public plugin route, no auth (32 connections, $DUR)"
 wrk -t4 -c32 -d"$DUR" --latency "$BASE/api/v1/probe/ping" | grep -E "Requests/sec|50%|99%"
 sleep 2
-PLUG=$(pgrep -P $KV | head -1)
 echo "== idle RSS after load: core $(ps -o rss= -p $KV) KiB, one plugin $(ps -o rss= -p "$PLUG") KiB"
 kill $KV; wait $KV 2>/dev/null || true
 
