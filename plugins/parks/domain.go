@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/kvarter/kvarter/plugins/parks/schedule"
@@ -25,14 +26,22 @@ type Park struct {
 }
 
 func (p *Park) location() *time.Location {
+	if loc, ok := locations.Load(p.TimeZone); ok {
+		return loc.(*time.Location)
+	}
 	loc, err := time.LoadLocation(p.TimeZone)
 	if err != nil {
 		// Validated at creation; a zone that vanished from the tz database
 		// later is better shown in UTC than not at all.
 		return time.UTC
 	}
+	locations.Store(p.TimeZone, loc)
 	return loc
 }
+
+// locations keeps loaded time zones: time.LoadLocation reads and parses the zone's
+// file on every call, and a request needs its park's zone.
+var locations sync.Map // name → *time.Location
 
 // Area is a bookable part of a park. Areas form a tree (the whole park ⊃
 // the meadow ⊃ the stage): booking an area conflicts with bookings of its

@@ -357,6 +357,16 @@ func TestService_SupportItems(t *testing.T) {
 			w.mustApprove(c.ID)
 			w.mustApprove(w.mustRequest(w.rep2, org2ID, w.playground, 10, 12, 14, chairs(20)).ID)
 		})
+		// Requests read the park from a short-lived cache; a change of the
+		// catalogue on this node holds for the very next request.
+		t.Run("ErrCatalogueLowered", func(t *testing.T) {
+			w.mustRequest(w.rep, orgID, w.meadow, 11, 10, 12, chairs(40))
+			if _, err := w.svc.SetSupportItems(context.Background(), w.manager, w.park.ID, map[string]int{"chairs": 5}); err != nil {
+				t.Fatal(err)
+			}
+			_, err := w.request(w.rep, orgID, w.meadow, 11, 12, 14, chairs(40))
+			wantErr(t, err, sdk.CodeInvalid, RuleSupportItems)
+		})
 	})
 }
 

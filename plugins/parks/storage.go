@@ -333,6 +333,23 @@ func insertBooking(ctx context.Context, q queryer, b *Booking) error {
 	return nil
 }
 
+// insertBookingWithEvent writes b and its event in one PostgreSQL statement, so that
+// the pair needs neither a transaction nor a second round trip.
+func insertBookingWithEvent(ctx context.Context, q queryer, b *Booking, ev outboxRow) error {
+	_, err := q.ExecContext(ctx, `WITH booking AS (INSERT INTO bookings (`+bookingCols+`)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28))
+		INSERT INTO outbox (id, type, payload, occurred_at) VALUES ($29, $30, $31, $32)`,
+		b.ID, b.ParkID, b.AreaID, b.SeriesID, b.Kind, b.Status, b.OrganisationID, b.OrganisationName,
+		b.RequesterID, b.Title, b.Description, b.Category, b.ExpectedAttendance, b.Public, encodeItems(b.SupportItems),
+		b.AccessibilityNotes, b.VolunteersNeeded, b.Contact.Name, b.Contact.Email, b.Contact.Phone,
+		us(b.Start), us(b.End), b.Reason, b.decidedBy, b.wasApproved, b.Sequence, us(b.CreatedAt), us(b.UpdatedAt),
+		ev.ID, ev.Type, ev.Payload, ev.OccurredAt)
+	if err != nil {
+		return fmt.Errorf("insert booking with its event: %w", err)
+	}
+	return nil
+}
+
 func getBooking(ctx context.Context, q queryer, parkID, id string) (*Booking, error) {
 	var r bookingRow
 	err := q.GetContext(ctx, &r, q.Rebind(`SELECT `+bookingCols+` FROM bookings WHERE id = ? AND park_id = ?`), id, parkID)
