@@ -52,11 +52,11 @@ func TestMain(m *testing.M) {
 // PostgreSQL each test gets its own schema/role prefix, dropped afterwards.
 func startNode(t *testing.T, db coretest.DB, names ...string) *node.Node {
 	t.Helper()
-	return startNodeWith(t, db, func(*node.Options) {}, names...)
+	return startNodeWith(t, db, func(*node.Config, *node.Options) {}, names...)
 }
 
-// startNodeWith is startNode with node options changed by set.
-func startNodeWith(t *testing.T, db coretest.DB, set func(*node.Options), names ...string) *node.Node {
+// startNodeWith is startNode with the node's config and options changed by set.
+func startNodeWith(t *testing.T, db coretest.DB, set func(*node.Config, *node.Options), names ...string) *node.Node {
 	t.Helper()
 	cfg := db.Config
 	cfg.Plugins = []node.PluginConfig{}
@@ -69,7 +69,7 @@ func startNodeWith(t *testing.T, db coretest.DB, set func(*node.Options), names 
 	opt := coretest.Options()
 	opt.Executable, opt.Builtins, opt.HostVersion = probeBin, names, "0.1.0"
 	opt.PluginHealthInterval = 200 * time.Millisecond
-	set(&opt)
+	set(&cfg, &opt)
 	return coretest.StartNode(t, cfg, opt)
 }
 
@@ -295,7 +295,7 @@ func TestHost_Routing(t *testing.T) {
 func TestHost_Deadline(t *testing.T) {
 	coretest.ForEachDB(t, func(t *testing.T, db coretest.DB) {
 		const timeout = 500 * time.Millisecond
-		n := startNodeWith(t, db, func(o *node.Options) { o.PluginRequestTimeout = timeout }, "alpha")
+		n := startNodeWith(t, db, func(_ *node.Config, o *node.Options) { o.PluginRequestTimeout = timeout }, "alpha")
 		admin := coretest.Admin(t, n, "admin@city.example")
 
 		left, ok := mustCall(t, n, 200, "GET", "/api/v1/alpha/headers", admin.Token).json(t)["deadline_in_ms"].(float64)
@@ -513,6 +513,34 @@ func TestHost_Events(t *testing.T) {
 // subscriber; IDs the outbox holds already are skipped, neither duplicated nor an error;
 // an event the host refuses (a type outside the manifest, a payload that is not JSON)
 // or a batch over sdk.MaxPublishBatch records nothing of the batch.
+// TestHost_EventsTwoNodes: two nodes on one PostgreSQL database each run the
+// subscriber; every event reaches it once, because one node at a time delivers a
+// subscriber's stream (an advisory lock) and moves the shared cursor.
+func TestHost_EventsTwoNodes(t *testing.T) {
+	url := coretest.PostgresSchema(t, sdktest.PostgresURL(t))
+	cfg := coretest.Databases(t)[0].Config
+	cfg.DataDir, cfg.DatabaseURL = "", url
+	db := coretest.DB{Name: "postgres", Config: cfg}
+	prefix := pgPrefix(t, url)
+	shared := func(c *node.Config, _ *node.Options) { c.PluginStorePrefix = prefix }
+	a := startNodeWith(t, db, shared, "alpha", "beta")
+	b := startNodeWith(t, db, shared, "alpha", "beta")
+
+	const total, chunk = 3000, 500
+	for from := 0; from < total; from += chunk {
+		mustCall(t, a, 200, "POST", fmt.Sprintf("/api/v1/alpha/publish?from=%d&n=%d", from+1, chunk), "")
+	}
+	waitFor(t, 60*time.Second, "all events delivered to beta", func() bool {
+		return mustCall(t, b, 200, "GET", "/api/v1/beta/events", "").json(t)["distinct"] == float64(total)
+	})
+	for _, n := range []*node.Node{a, b} {
+		got := mustCall(t, n, 200, "GET", "/api/v1/beta/events", "").json(t)
+		if got["redelivered"] != float64(0) || got["out_of_order"] != float64(0) {
+			t.Errorf("node %s: beta saw %v; want no event twice and none out of order", n.URL(), got)
+		}
+	}
+}
+
 func TestHost_PublishAll(t *testing.T) {
 	coretest.ForEachDB(t, func(t *testing.T, db coretest.DB) {
 		n := startNode(t, db, "alpha", "beta")
