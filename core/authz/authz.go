@@ -69,6 +69,11 @@ type snapshot struct {
 	// replaces the whole snapshot and so forgets every decision.
 	decisions sync.Map // decisionKey -> bool
 	size      atomic.Int64
+	// grantees are the subjects ("user:<id>") with an explicit grant. Everyone else
+	// can hold a permission only through the roles their principal carries, so for
+	// them casbin need not be asked, nor its answer kept: most people have no grant,
+	// and each new one would otherwise cost a matcher evaluation and a memo entry.
+	grantees map[string]struct{}
 }
 
 type decisionKey struct{ sub, dom, obj string }
@@ -87,6 +92,12 @@ func (s *snapshot) enforce(sub, dom, obj string) bool {
 			s.size.Add(1)
 		}
 	}
+	return ok
+}
+
+// hasGrant reports whether sub holds any explicit grant in this snapshot's policy.
+func (s *snapshot) hasGrant(sub string) bool {
+	_, ok := s.grantees[sub]
 	return ok
 }
 
@@ -131,15 +142,17 @@ func (e *Enforcer) Reload(ctx context.Context) error {
 		}
 	}
 	var groups [][]string
+	grantees := make(map[string]struct{}, len(pol.Grants))
 	for _, g := range pol.Grants {
 		groups = append(groups, []string{"user:" + g.UserID, g.Role, g.Domain})
+		grantees["user:"+g.UserID] = struct{}{}
 	}
 	if len(groups) > 0 {
 		if _, err := ce.AddGroupingPoliciesEx(groups); err != nil {
 			return fmt.Errorf("add grants: %w", err)
 		}
 	}
-	e.current.Store(&snapshot{version: pol.Version, e: ce})
+	e.current.Store(&snapshot{version: pol.Version, e: ce, grantees: grantees})
 	return nil
 }
 
@@ -186,7 +199,7 @@ func (e *Enforcer) Can(p *core.Principal, permission, domain string) bool {
 		}
 		return false
 	}
-	if snap.enforce("user:"+p.UserID, domain, permission) {
+	if sub := "user:" + p.UserID; snap.hasGrant(sub) && snap.enforce(sub, domain, permission) {
 		return true
 	}
 	// Roles that follow from membership are carried by the principal.

@@ -3,6 +3,7 @@ package authz_test
 import (
 	"context"
 	"log/slog"
+	"strconv"
 	"testing"
 
 	"github.com/kvarter/kvarter/core"
@@ -100,6 +101,27 @@ func BenchmarkEnforcer_Can(b *testing.B) {
 	p := &core.Principal{UserID: "coord"}
 	for b.Loop() {
 		if !e.Can(p, core.PermMembershipDecide, "nbh:a") {
+			b.Fatal("denied")
+		}
+	}
+}
+
+// BenchmarkEnforcer_CanNewResident is the first check of each of many residents, as in
+// a vote where every member casts one ballot: none holds an explicit grant, and each
+// is allowed by the resident role the principal carries.
+func BenchmarkEnforcer_CanNewResident(b *testing.B) {
+	e, err := authz.New(context.Background(), &fixedPolicy{sqlstore.Policy{Version: 1,
+		Grants:      []core.RoleGrant{{UserID: "coord", Role: core.RoleCoordinator, Domain: "nbh:a"}},
+		Permissions: []core.RolePermission{{Role: core.RoleResident, Permission: "assemblies.ballot.cast"}}}}, slog.Default())
+	if err != nil {
+		b.Fatal(err)
+	}
+	roles := map[string][]string{"nbh:a": {core.RoleResident}}
+	i := 0
+	for b.Loop() {
+		i++
+		p := &core.Principal{UserID: "res-" + strconv.Itoa(i), Roles: roles}
+		if !e.Can(p, "assemblies.ballot.cast", "nbh:a") {
 			b.Fatal("denied")
 		}
 	}
