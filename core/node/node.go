@@ -162,7 +162,7 @@ func build(ctx context.Context, cfg Config, logger *slog.Logger, opt Options, db
 		Plugins: specs, Executable: opt.Executable, DataDir: cfg.DataDir, DatabaseURL: cfg.DatabaseURL,
 		StorePrefix: cfg.PluginStorePrefix, HostVersion: opt.HostVersion, CityTimeZone: cfg.City.TimeZone,
 		Languages: cfg.City.Languages, LogLevel: cfg.LogLevel, HealthInterval: opt.PluginHealthInterval,
-		RequestTimeout: opt.PluginRequestTimeout,
+		RequestTimeout: opt.PluginRequestTimeout, CommandPoll: cfg.PolicyPollInterval.Duration,
 	}, db, enf, logger)
 	if err != nil {
 		return nil, err

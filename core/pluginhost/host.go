@@ -74,6 +74,9 @@ type Config struct {
 	DrainTimeout   time.Duration
 	// StartWait bounds how long Start waits for the plugins' first launch.
 	StartWait time.Duration
+	// CommandPoll is how often a node on PostgreSQL looks for operators' commands
+	// given through another node (DefaultCommandPoll).
+	CommandPoll time.Duration
 }
 
 // nameRE is what a plugin name may be: it becomes a URL segment, a file name, and part
@@ -118,6 +121,12 @@ type Host struct {
 	order      []string
 	principals encodedPrincipals
 
+	// Operators' commands: the last one this node has applied, and the ones it
+	// gave itself (applied at once, skipped when the poll finds them).
+	cmdMu   sync.Mutex
+	cmdSeen int64
+	ownCmds map[int64]bool
+
 	// OnPolicyChange is called after a plugin's manifest added role permissions, so
 	// this node enforces them at once (other nodes follow the policy version).
 	OnPolicyChange func()
@@ -148,7 +157,10 @@ func New(cfg Config, db *sqlstore.DB, authz core.Authorizer, logger *slog.Logger
 	if cfg.StartWait <= 0 {
 		cfg.StartWait = 30 * time.Second
 	}
-	h := &Host{cfg: cfg, db: db, store: &sqlstore.PluginStore{DB: db}, authz: authz, logger: logger,
+	if cfg.CommandPoll <= 0 {
+		cfg.CommandPoll = DefaultCommandPoll
+	}
+	h := &Host{cfg: cfg, db: db, store: &sqlstore.PluginStore{DB: db}, authz: authz, logger: logger, ownCmds: map[int64]bool{},
 		clock: db.Clock, plugins: map[string]*plugin{}}
 	if h.clock == nil {
 		h.clock = core.SystemClock{}
@@ -166,6 +178,11 @@ func New(cfg Config, db *sqlstore.DB, authz core.Authorizer, logger *slog.Logger
 // the node: it is reported and retried.
 func (h *Host) Start(ctx context.Context) {
 	ctx, h.cancel = context.WithCancel(context.WithoutCancel(ctx))
+	h.applyWishes(ctx)
+	if h.db.Dialect == sqlstore.Postgres {
+		h.wg.Add(1)
+		go func() { defer h.wg.Done(); h.followCommands(ctx) }()
+	}
 	for _, name := range h.order {
 		p := h.plugins[name]
 		h.wg.Add(2)
@@ -289,13 +306,82 @@ func (h *Host) act(ctx context.Context, name, action string, c command) (*core.P
 	if p == nil {
 		return nil, core.Errorf(core.ENOTFOUND, "There is no plugin %q in this city's configuration.", name)
 	}
-	if err := h.store.Audit(ctx, "plugin."+action, core.DomainCity, "plugin:"+name, nil); err != nil {
+	// Recorded (with its audit entry) so that every node applies it, and so that an
+	// enable or disable outlives restarts; this node applies it at once.
+	seq, err := h.store.RecordPluginCommand(ctx, name, action)
+	if err != nil {
 		return nil, err
 	}
+	h.cmdMu.Lock()
+	h.ownCmds[seq] = true
+	h.cmdMu.Unlock()
 	h.logger.InfoContext(ctx, "plugin "+action, "plugin", name, "by", core.PrincipalFrom(ctx).UserID)
 	p.command(c)
 	st := p.status()
 	return &st, nil
+}
+
+// applyWishes starts each plugin as operators last left it: the latest enable or
+// disable given through the admin API of any node wins over the city config.
+func (h *Host) applyWishes(ctx context.Context) {
+	wishes, last, err := h.store.PluginWishes(ctx)
+	if err != nil {
+		h.logger.Warn("operators' plugin commands not read; starting plugins as configured", "err", err)
+		return
+	}
+	h.cmdMu.Lock()
+	h.cmdSeen = last
+	h.cmdMu.Unlock()
+	for name, action := range wishes {
+		if p := h.plugins[name]; p != nil {
+			p.mu.Lock()
+			p.enabled = action == "enable"
+			p.mu.Unlock()
+			if action == "disable" {
+				p.settle()
+			}
+		}
+	}
+}
+
+// followCommands applies, until ctx ends, the commands operators give through other
+// nodes sharing the database.
+func (h *Host) followCommands(ctx context.Context) {
+	t := time.NewTicker(h.cfg.CommandPoll)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		h.cmdMu.Lock()
+		after := h.cmdSeen
+		h.cmdMu.Unlock()
+		cmds, err := h.store.PluginCommandsAfter(ctx, after)
+		if err != nil {
+			if ctx.Err() == nil {
+				h.logger.Warn("reading operators' plugin commands failed", "err", err)
+			}
+			continue
+		}
+		for _, c := range cmds {
+			h.cmdMu.Lock()
+			own := h.ownCmds[c.Seq]
+			delete(h.ownCmds, c.Seq)
+			h.cmdSeen = c.Seq
+			h.cmdMu.Unlock()
+			p := h.plugins[c.Name]
+			if own || p == nil {
+				continue
+			}
+			cmd, ok := map[string]command{"enable": cmdEnable, "disable": cmdDisable, "restart": cmdRestart}[c.Action]
+			if ok {
+				h.logger.Info("plugin "+c.Action+" given through another node", "plugin", c.Name)
+				p.command(cmd)
+			}
+		}
+	}
 }
 
 // EnablePlugin starts a stopped or failed plugin, forgetting its crashes.

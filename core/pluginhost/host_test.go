@@ -541,6 +541,68 @@ func TestHost_EventsTwoNodes(t *testing.T) {
 	}
 }
 
+// TestHost_OperatorCommands: enable, disable and restart given through one node hold
+// on every node sharing the database, and a disable outlives a restart of the node.
+func TestHost_OperatorCommands(t *testing.T) {
+	coretest.ForEachDB(t, func(t *testing.T, db coretest.DB) {
+		prefix := ""
+		shared := func(c *node.Config, _ *node.Options) {
+			if c.DatabaseURL != "" {
+				if prefix == "" {
+					prefix = pgPrefix(t, c.DatabaseURL)
+				}
+				c.PluginStorePrefix = prefix
+			}
+		}
+		a := startNodeWith(t, db, shared, "alpha")
+		admin := coretest.Admin(t, a, "admin@city.example")
+		admin.Must(200, "POST", "/api/v1/admin/plugins/alpha/disable", nil)
+		waitFor(t, 10*time.Second, "alpha disabled", func() bool {
+			r, err := call(t, a, "GET", "/api/v1/alpha/ping", "", nil)
+			return err == nil && r.Status == 404
+		})
+
+		// A node started later, or restarted, keeps the plugin disabled.
+		if err := a.Close(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		b := startNodeWith(t, db, shared, "alpha")
+		if r := mustCall(t, b, 404, "GET", "/api/v1/alpha/ping", ""); !strings.Contains(string(r.Body), "disabled") {
+			t.Errorf("a disabled plugin answered %s", r.Body)
+		}
+		if st := state(b, "alpha"); st.State != core.PluginStopped {
+			t.Errorf("after a restart the disabled plugin is %s", st.State)
+		}
+		if db.Config.DatabaseURL == "" {
+			return // one node per SQLite file
+		}
+
+		// With two nodes, a command given through either holds on both.
+		c := startNodeWith(t, db, shared, "alpha")
+		mustCall(t, c, 404, "GET", "/api/v1/alpha/ping", "")
+		onB := coretest.NewClient(t, b)
+		onB.Token = admin.Token
+		onB.Must(200, "POST", "/api/v1/admin/plugins/alpha/enable", nil)
+		for _, n := range []*node.Node{b, c} {
+			waitFor(t, 10*time.Second, "alpha serving on every node", func() bool {
+				r, err := call(t, n, "GET", "/api/v1/alpha/ping", "", nil)
+				return err == nil && r.Status == 200
+			})
+		}
+		before := c.Plugins.Pid("alpha")
+		onB.Must(200, "POST", "/api/v1/admin/plugins/alpha/restart", nil)
+		waitFor(t, 10*time.Second, "alpha restarted on the other node", func() bool {
+			pid := c.Plugins.Pid("alpha")
+			return pid != 0 && pid != before && state(c, "alpha").State == core.PluginActive
+		})
+		onB.Must(200, "POST", "/api/v1/admin/plugins/alpha/disable", nil)
+		waitFor(t, 10*time.Second, "alpha disabled on the other node", func() bool {
+			r, err := call(t, c, "GET", "/api/v1/alpha/ping", "", nil)
+			return err == nil && r.Status == 404
+		})
+	})
+}
+
 func TestHost_PublishAll(t *testing.T) {
 	coretest.ForEachDB(t, func(t *testing.T, db coretest.DB) {
 		n := startNode(t, db, "alpha", "beta")

@@ -31,6 +31,9 @@ const (
 	HealthTimeout         = 2 * time.Second
 	// DefaultRequestTimeout bounds one forwarded request.
 	DefaultRequestTimeout = 10 * time.Second
+	// DefaultCommandPoll is how often a node looks for operators' commands given
+	// through another node.
+	DefaultCommandPoll = time.Second
 	// DefaultDrainTimeout bounds the wait for requests in flight when a plugin stops.
 	DefaultDrainTimeout = 5 * time.Second
 	// LifecycleTimeout bounds Describe, Configure, Activate and Deactivate;

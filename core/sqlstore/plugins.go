@@ -465,3 +465,55 @@ func (s *PluginStore) ListPluginStatus(ctx context.Context) ([]PluginStatusRow, 
 	}
 	return out, nil
 }
+
+// PluginCommand is an operator's action on a plugin, applied by every node.
+type PluginCommand struct {
+	Seq    int64  `db:"seq"`
+	Name   string `db:"name"`
+	Action string `db:"action"` // enable, disable or restart
+}
+
+// RecordPluginCommand stores an operator's action on a plugin together with its audit
+// entry (the actor comes from ctx) and returns its sequence number.
+func (s *PluginStore) RecordPluginCommand(ctx context.Context, name, action string) (int64, error) {
+	var seq int64
+	err := s.DB.tx(ctx, func(tx *sqlx.Tx) error {
+		now := s.DB.now()
+		if err := get(ctx, tx, &seq, `INSERT INTO plugin_commands (name, action, created_at) VALUES (?, ?, ?) RETURNING seq`, name, action, now); err != nil {
+			return err
+		}
+		return recordAudit(ctx, tx, now, "plugin."+action, core.DomainCity, "plugin:"+name, nil)
+	})
+	if err != nil {
+		return 0, fmt.Errorf("record plugin %s %s: %w", action, name, err)
+	}
+	return seq, nil
+}
+
+// PluginCommandsAfter returns the commands with seq > after, in order.
+func (s *PluginStore) PluginCommandsAfter(ctx context.Context, after int64) ([]PluginCommand, error) {
+	var out []PluginCommand
+	if err := selectAll(ctx, s.DB.db, &out, `SELECT seq, name, action FROM plugin_commands WHERE seq > ? ORDER BY seq`, after); err != nil {
+		return nil, fmt.Errorf("plugin commands after %d: %w", after, err)
+	}
+	return out, nil
+}
+
+// PluginWishes returns, per plugin, the latest enable or disable an operator gave
+// (restarts are no lasting wish), and the last command's seq.
+func (s *PluginStore) PluginWishes(ctx context.Context) (map[string]string, int64, error) {
+	var rows []PluginCommand
+	if err := selectAll(ctx, s.DB.db, &rows, `SELECT c.seq, c.name, c.action FROM plugin_commands c
+		WHERE c.seq = (SELECT MAX(seq) FROM plugin_commands d WHERE d.name = c.name AND d.action <> 'restart')`); err != nil {
+		return nil, 0, fmt.Errorf("plugin wishes: %w", err)
+	}
+	var last int64
+	if err := get(ctx, s.DB.db, &last, `SELECT COALESCE(MAX(seq), 0) FROM plugin_commands`); err != nil {
+		return nil, 0, fmt.Errorf("plugin wishes: %w", err)
+	}
+	out := make(map[string]string, len(rows))
+	for _, r := range rows {
+		out[r.Name] = r.Action
+	}
+	return out, last, nil
+}
