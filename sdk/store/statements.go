@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/jmoiron/sqlx"
 )
@@ -20,9 +21,10 @@ import (
 // statements (PgBouncer 1.21 or later with max_prepared_statements set, or session
 // pooling).
 type Statements struct {
-	db *sqlx.DB
-	m  sync.Map // rebound query text -> *sqlx.Stmt
-	n  atomic.Int32
+	db      *sqlx.DB
+	m       sync.Map // rebound query text -> *sqlx.Stmt
+	n       atomic.Int32
+	warming sync.Map // rebound query text -> true while prepared in the background
 }
 
 // NewStatements prepares statements on db as they are first asked for.
@@ -56,6 +58,26 @@ func (s *Statements) prepared(ctx context.Context, query string, always bool) (*
 	return st, nil
 }
 
+// warm prepares query on the pool in the background, for a caller that cannot wait
+// for a pooled connection.
+func (s *Statements) warm(query string) {
+	if s.n.Load() >= maxStatements {
+		return
+	}
+	if _, busy := s.warming.LoadOrStore(query, true); busy {
+		return
+	}
+	go func() {
+		defer s.warming.Delete(query)
+		ctx, cancel := context.WithTimeout(context.Background(), warmTimeout)
+		defer cancel()
+		_, _ = s.prepared(ctx, query, false) // a failure shows when the query runs
+	}()
+}
+
+// warmTimeout bounds a background prepare's wait for a pooled connection.
+const warmTimeout = 30 * time.Second
+
 // maxStatements bounds how many query texts a Statements keeps prepared; a query
 // built with a varying number of placeholders past that runs unprepared.
 const maxStatements = 256
@@ -73,13 +95,23 @@ type Preparer struct {
 func (db *DB) Preparer(tx *sqlx.Tx) *Preparer { return &Preparer{db: db, tx: tx} }
 
 // stmt returns the prepared statement for query, bound to the transaction if any, or
-// nil when the cache is full.
+// nil when the query should run unprepared this time.
 func (p *Preparer) stmt(ctx context.Context, query string) (*sqlx.Stmt, error) {
-	st, err := p.db.statements().prepared(ctx, query, false)
-	if err != nil || st == nil || p.tx == nil {
-		return st, err
+	s := p.db.statements()
+	if p.tx == nil {
+		return s.prepared(ctx, query, false)
 	}
-	return p.tx.StmtxContext(ctx, st), nil
+	// Preparing on the pool needs a second connection while the transaction holds
+	// one. If every pooled connection is in a transaction waiting for a lock this
+	// one holds, that wait never ends; so a transaction runs a query not yet prepared
+	// unprepared, and the pool prepares it in the background for next time. Binding
+	// a prepared statement to the transaction uses the transaction's own connection.
+	st, ok := s.m.Load(query)
+	if !ok {
+		s.warm(query)
+		return nil, nil
+	}
+	return p.tx.StmtxContext(ctx, st.(*sqlx.Stmt)), nil
 }
 
 func (p *Preparer) ext() sqlx.ExtContext {

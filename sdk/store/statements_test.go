@@ -4,6 +4,7 @@ import (
 	"context"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/jmoiron/sqlx"
 
@@ -115,6 +116,60 @@ func TestPreparer(t *testing.T) {
 		}
 		if err := insert(p, 0, "again"); err == nil {
 			t.Error("a duplicate key was accepted")
+		}
+	})
+}
+
+// TestPreparer_InTxWithPoolBusy: a transaction never waits for a second pooled
+// connection to prepare a statement. Here the only other connection is a transaction
+// waiting for a lock the first holds; had the first waited for it, neither would move.
+func TestPreparer_InTxWithPoolBusy(t *testing.T) {
+	sdktest.EachStore(t, func(t *testing.T, cfg sdk.StoreConfig) {
+		ctx := context.Background()
+		db := open(t, cfg)
+		if _, err := db.Exec(`CREATE TABLE notes (id INTEGER PRIMARY KEY, body TEXT NOT NULL)`); err != nil {
+			t.Fatal(err)
+		}
+		db.SetMaxOpenConns(2)
+		lock := func(tx *sqlx.Tx) error {
+			if !db.IsPostgres() {
+				return nil // SQLite: BEGIN IMMEDIATE already holds the write lock
+			}
+			_, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(4242)`)
+			return err
+		}
+		holder, err := db.BeginTxx(ctx, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := lock(holder); err != nil {
+			t.Fatal(err)
+		}
+		waiterDone := make(chan error, 1)
+		go func() {
+			waiter, err := db.BeginTxx(ctx, nil) // SQLite waits here
+			if err == nil {
+				err = lock(waiter) // PostgreSQL waits here
+				_ = waiter.Rollback()
+			}
+			waiterDone <- err
+		}()
+		time.Sleep(200 * time.Millisecond) // let the waiter take the second connection
+
+		qctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+		defer cancel()
+		if _, err := db.Preparer(holder).ExecContext(qctx, db.Rebind(`INSERT INTO notes (id, body) VALUES (?, ?)`), 1, "first"); err != nil {
+			t.Fatalf("a query in the lock holder's transaction: %v", err)
+		}
+		if err := holder.Commit(); err != nil {
+			t.Fatal(err)
+		}
+		if err := <-waiterDone; err != nil {
+			t.Fatalf("the waiting transaction: %v", err)
+		}
+		var n int
+		if err := db.Preparer(nil).GetContext(ctx, &n, `SELECT COUNT(*) FROM notes`); err != nil || n != 1 {
+			t.Fatalf("%d rows, %v; want 1", n, err)
 		}
 	})
 }
