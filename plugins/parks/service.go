@@ -1,6 +1,7 @@
 package parks
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -575,6 +576,15 @@ func (s *Service) RequestBooking(ctx context.Context, pr sdk.Principal, parkID s
 	} else if err := s.st.inTx(ctx, func(tx *sqlx.Tx) error {
 		q := s.st.db.Preparer(tx)
 		if a.rules.MaxActivePerOrg > 0 { // no limit, nothing to count
+			// Concurrent requests of one organisation would each count the others'
+			// bookings as not yet there. SQLite runs one writing transaction at a
+			// time; on PostgreSQL they take turns on a lock for the area and
+			// the organisation (or the person), held until commit.
+			if s.st.db.IsPostgres() {
+				if err := pgLockActive(ctx, tx, a.ID, cmp.Or(in.OrganisationID, "user:"+pr.UserID)); err != nil {
+					return err
+				}
+			}
 			active, err := countActive(ctx, q, a.ID, in.OrganisationID, pr.UserID, now)
 			if err != nil {
 				return err

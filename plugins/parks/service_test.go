@@ -259,6 +259,43 @@ func TestService_Approve_Concurrent(t *testing.T) {
 	})
 }
 
+// Concurrent requests of one organisation never hold more active bookings
+// of an area than its limit allows.
+func TestService_RequestBooking_ActiveLimitConcurrent(t *testing.T) {
+	eachStore(t, false, func(t *testing.T, variant string, cfg sdk.StoreConfig) {
+		w := newWorld(t, variant, cfg, nil)
+		const limit, n = 3, 20
+		limited := w.area("Pavilion", w.whole.ID, 40, dailyHours("08:00", "20:00"), RulesDoc{
+			SlotGranularityMinutes: 30, MinDurationMinutes: 60, MaxDurationMinutes: 480,
+			MinNoticeMinutes: 24 * 60, BookingHorizonDays: 180, MaxActiveBookings: limit})
+		var wg sync.WaitGroup
+		errs := make([]error, n)
+		start := make(chan struct{})
+		for i := range n {
+			wg.Go(func() {
+				<-start
+				// Different days: no two requests compete for a time.
+				_, errs[i] = w.request(w.rep, orgID, limited, 10+i, 10, 12)
+			})
+		}
+		close(start)
+		wg.Wait()
+		ok := 0
+		for i, err := range errs {
+			if err == nil {
+				ok++
+			} else if e, isErr := err.(*sdk.Error); !isErr || e.Fields["rule"] != schedule.RuleMaxActive {
+				t.Errorf("request %d: %v", i, err)
+			}
+		}
+		var stored int
+		w.plugin.db.Get(&stored, `SELECT COUNT(*) FROM bookings WHERE area_id = $1`, limited.ID)
+		if ok != limit || stored != limit {
+			t.Fatalf("%d requests accepted and %d stored, want %d each", ok, stored, limit)
+		}
+	})
+}
+
 // The exclusion constraint holds even against writes that skip the
 // service.
 func TestStore_ExclusionConstraint(t *testing.T) {

@@ -47,6 +47,16 @@ func pgLock(ctx context.Context, q queryer, parkID string) error {
 	return nil
 }
 
+// pgLockActive makes the requests of one organisation (or person) for one area take
+// turns until their transactions end, so that the count of active bookings each
+// checks against the area's limit includes the others'.
+func pgLockActive(ctx context.Context, q queryer, areaID, who string) error {
+	if _, err := q.ExecContext(ctx, `SELECT pg_advisory_xact_lock(hashtextextended($1, 0))`, "parks.active:"+areaID+":"+who); err != nil {
+		return fmt.Errorf("lock active bookings of %s in area %s: %w", who, areaID, err)
+	}
+	return nil
+}
+
 // pgIsExclusionViolation reports SQLSTATE 23P01 exclusion_violation.
 func pgIsExclusionViolation(err error) bool {
 	var pe *pq.Error
