@@ -28,12 +28,9 @@ func eachHost(t *testing.T, fn func(t *testing.T, c *sdktest.Core, pg bool)) {
 	if testing.Short() {
 		t.Skip("starts kvarter; skipped with -short")
 	}
-	for _, pg := range []bool{false, true} {
-		t.Run(map[bool]string{false: "sqlite", true: "postgres"}[pg], func(t *testing.T) {
-			c := sdktest.Start(t, sdktest.Options{Package: "./cmd/kvarter-assemblies", Name: "assemblies", Postgres: pg})
-			fn(t, c, pg)
-		})
-	}
+	sdktest.EachCore(t, sdktest.Options{Package: "./cmd/kvarter-assemblies", Name: "assemblies"}, func(t *testing.T, c *sdktest.Core, pg bool) {
+		fn(t, c, pg)
+	})
 }
 
 // town is a neighbourhood with an assembly, a chair and members, made through the API.

@@ -27,129 +27,122 @@ func TestHost_Story(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and starts kvarter with the plugin")
 	}
-	for _, pg := range []bool{false, true} {
-		name := map[bool]string{false: "sqlite", true: "postgres"}[pg]
-		t.Run(name, func(t *testing.T) {
-			if pg {
-				sdktest.PostgresURL(t)
-			}
-			core := sdktest.Start(t, sdktest.Options{Package: "./cmd/kvarter-parks", Name: "parks", Postgres: pg,
-				Settings: map[string]string{SettingDefaultSupport: "chairs=40,tables=4"}})
-			// Which guard keeps approved bookings apart: the host installs
-			// btree_gist on PostgreSQL, so there it is the constraint.
-			want := map[bool]string{false: GuardSingleWriter, true: GuardExclusion}[pg]
-			reported := func() bool {
-				logs := core.LogText()
-				return strings.Contains(logs, "overlap guard") && strings.Contains(logs, want)
-			}
-			for deadline := time.Now().Add(5 * time.Second); !reported() && time.Now().Before(deadline); {
-				time.Sleep(20 * time.Millisecond)
-			}
-			if !reported() {
-				t.Errorf("the plugin did not report guard %s:\n%s", want, core.LogText())
-			}
+	sdktest.EachCore(t, sdktest.Options{Package: "./cmd/kvarter-parks", Name: "parks",
+		Settings: map[string]string{SettingDefaultSupport: "chairs=40,tables=4"}}, func(t *testing.T, core *sdktest.Core, pg bool) {
+		// Which guard keeps approved bookings apart: the host installs
+		// btree_gist on PostgreSQL, so there it is the constraint.
+		want := map[bool]string{false: GuardSingleWriter, true: GuardExclusion}[pg]
+		reported := func() bool {
+			logs := core.LogText()
+			return strings.Contains(logs, "overlap guard") && strings.Contains(logs, want)
+		}
+		for deadline := time.Now().Add(5 * time.Second); !reported() && time.Now().Before(deadline); {
+			time.Sleep(20 * time.Millisecond)
+		}
+		if !reported() {
+			t.Errorf("the plugin did not report guard %s:\n%s", want, core.LogText())
+		}
 
-			nbh := core.Neighbourhood("Alsancak")
-			manager := core.NewUser("manager@example.org")
-			core.Grant(manager, RoleParkManager, "nbh:"+nbh)
-			rep := core.NewUser("rep@example.org")
-			org := core.Organisation(rep, "Friends of Kültürpark", nbh)
-			stranger := core.NewUser("stranger@example.org")
-			anon := core.Anonymous()
+		nbh := core.Neighbourhood("Alsancak")
+		manager := core.NewUser("manager@example.org")
+		core.Grant(manager, RoleParkManager, "nbh:"+nbh)
+		rep := core.NewUser("rep@example.org")
+		org := core.Organisation(rep, "Friends of Kültürpark", nbh)
+		stranger := core.NewUser("stranger@example.org")
+		anon := core.Anonymous()
 
-			var park Park
-			stranger.Must(403, "POST", "/api/v1/parks", obj{"name": "Kültürpark", "neighbourhood_id": nbh})
-			core.Admin().Must(201, "POST", "/api/v1/parks", obj{"name": "Kültürpark", "neighbourhood_id": nbh}).Decode(t, &park)
-			if park.TimeZone != "Europe/Helsinki" || park.SupportItems["chairs"] != 40 {
-				t.Errorf("park %+v", park)
-			}
-			pre := "/api/v1/parks/" + park.ID
-			hours := dailyHours("08:00", "20:00")
-			rules := RulesDoc{SlotGranularityMinutes: 30, MinDurationMinutes: 60, MaxDurationMinutes: 480,
-				MinNoticeMinutes: 60, BookingHorizonDays: 180}
-			var meadow, stage Area
-			manager.Must(201, "POST", pre+"/areas", obj{"name": "Meadow", "capacity": 300, "opening_hours": hours, "rules": rules}).Decode(t, &meadow)
-			manager.Must(201, "POST", pre+"/areas", obj{"name": "Stage", "parent_id": meadow.ID, "capacity": 100, "opening_hours": hours, "rules": rules}).Decode(t, &stage)
+		var park Park
+		stranger.Must(403, "POST", "/api/v1/parks", obj{"name": "Kültürpark", "neighbourhood_id": nbh})
+		core.Admin().Must(201, "POST", "/api/v1/parks", obj{"name": "Kültürpark", "neighbourhood_id": nbh}).Decode(t, &park)
+		if park.TimeZone != "Europe/Helsinki" || park.SupportItems["chairs"] != 40 {
+			t.Errorf("park %+v", park)
+		}
+		pre := "/api/v1/parks/" + park.ID
+		hours := dailyHours("08:00", "20:00")
+		rules := RulesDoc{SlotGranularityMinutes: 30, MinDurationMinutes: 60, MaxDurationMinutes: 480,
+			MinNoticeMinutes: 60, BookingHorizonDays: 180}
+		var meadow, stage Area
+		manager.Must(201, "POST", pre+"/areas", obj{"name": "Meadow", "capacity": 300, "opening_hours": hours, "rules": rules}).Decode(t, &meadow)
+		manager.Must(201, "POST", pre+"/areas", obj{"name": "Stage", "parent_id": meadow.ID, "capacity": 100, "opening_hours": hours, "rules": rules}).Decode(t, &stage)
 
-			// The representative finds a free slot three days ahead…
-			loc, _ := time.LoadLocation("Europe/Helsinki")
-			day := func(n int) time.Time {
-				d := time.Now().In(loc).AddDate(0, 0, n)
-				return time.Date(d.Year(), d.Month(), d.Day(), 0, 0, 0, 0, loc)
+		// The representative finds a free slot three days ahead…
+		loc, _ := time.LoadLocation("Europe/Helsinki")
+		day := func(n int) time.Time {
+			d := time.Now().In(loc).AddDate(0, 0, n)
+			return time.Date(d.Year(), d.Month(), d.Day(), 0, 0, 0, 0, loc)
+		}
+		var av Availability
+		rep.Must(200, "GET", pre+"/areas/"+meadow.ID+"/availability?from="+day(3).Format(time.RFC3339)+"&to="+day(4).Format(time.RFC3339), nil).Decode(t, &av)
+		if len(av.Free) != 1 || av.Free[0].Start.In(loc).Hour() != 8 || av.Free[0].End.In(loc).Hour() != 20 {
+			t.Fatalf("availability %+v", av)
+		}
+		slot := av.Free[0].Start
+		// …requests it…
+		var b Booking
+		stranger.Must(403, "POST", pre+"/bookings", obj{"area_id": meadow.ID, "organisation_id": org})
+		rep.Must(201, "POST", pre+"/bookings", obj{"area_id": meadow.ID, "organisation_id": org,
+			"start": slot.Format(time.RFC3339), "end": slot.Add(2 * time.Hour).Format(time.RFC3339),
+			"title": "Painting, together; all welcome", "category": "art", "expected_attendance": 40, "public": true,
+			"support_items": obj{"chairs": 20}, "contact": obj{"name": "Ayşe"}}).Decode(t, &b)
+		// …a manager sees it in the queue and approves…
+		rep.Must(403, "POST", pre+"/bookings/"+b.ID+"/approve", nil)
+		var queue list[Booking]
+		manager.Must(200, "GET", pre+"/bookings?status=requested", nil).Decode(t, &queue)
+		if len(queue.Items) != 1 || queue.Items[0].ID != b.ID {
+			t.Fatalf("queue %+v", queue)
+		}
+		manager.Must(200, "POST", pre+"/bookings/"+b.ID+"/approve", nil).Decode(t, &b)
+		if b.Status != StatusApproved {
+			t.Fatalf("status %s", b.Status)
+		}
+		// …and the event is in the public feeds.
+		var events list[PublicEvent]
+		anon.Must(200, "GET", "/api/v1/parks/events?neighbourhood_id="+nbh, nil).Decode(t, &events)
+		if len(events.Items) != 1 || events.Items[0].ID != b.ID || events.Items[0].Status != StatusApproved || events.Items[0].JSONLD["@type"] != "Event" {
+			t.Fatalf("events %+v", events)
+		}
+		feed := func(path string, parts ...string) {
+			t.Helper()
+			r := anon.Must(200, "GET", path, nil)
+			if err := ical.Validate(r.Body); err != nil {
+				t.Errorf("%s: %v\n%s", path, err, r.Body)
 			}
-			var av Availability
-			rep.Must(200, "GET", pre+"/areas/"+meadow.ID+"/availability?from="+day(3).Format(time.RFC3339)+"&to="+day(4).Format(time.RFC3339), nil).Decode(t, &av)
-			if len(av.Free) != 1 || av.Free[0].Start.In(loc).Hour() != 8 || av.Free[0].End.In(loc).Hour() != 20 {
-				t.Fatalf("availability %+v", av)
+			if !containsAll(string(r.Body), parts...) {
+				t.Errorf("%s lacks %q:\n%s", path, parts, r.Body)
 			}
-			slot := av.Free[0].Start
-			// …requests it…
-			var b Booking
-			stranger.Must(403, "POST", pre+"/bookings", obj{"area_id": meadow.ID, "organisation_id": org})
-			rep.Must(201, "POST", pre+"/bookings", obj{"area_id": meadow.ID, "organisation_id": org,
-				"start": slot.Format(time.RFC3339), "end": slot.Add(2 * time.Hour).Format(time.RFC3339),
-				"title": "Painting, together; all welcome", "category": "art", "expected_attendance": 40, "public": true,
-				"support_items": obj{"chairs": 20}, "contact": obj{"name": "Ayşe"}}).Decode(t, &b)
-			// …a manager sees it in the queue and approves…
-			rep.Must(403, "POST", pre+"/bookings/"+b.ID+"/approve", nil)
-			var queue list[Booking]
-			manager.Must(200, "GET", pre+"/bookings?status=requested", nil).Decode(t, &queue)
-			if len(queue.Items) != 1 || queue.Items[0].ID != b.ID {
-				t.Fatalf("queue %+v", queue)
-			}
-			manager.Must(200, "POST", pre+"/bookings/"+b.ID+"/approve", nil).Decode(t, &b)
-			if b.Status != StatusApproved {
-				t.Fatalf("status %s", b.Status)
-			}
-			// …and the event is in the public feeds.
-			var events list[PublicEvent]
-			anon.Must(200, "GET", "/api/v1/parks/events?neighbourhood_id="+nbh, nil).Decode(t, &events)
-			if len(events.Items) != 1 || events.Items[0].ID != b.ID || events.Items[0].Status != StatusApproved || events.Items[0].JSONLD["@type"] != "Event" {
-				t.Fatalf("events %+v", events)
-			}
-			feed := func(path string, parts ...string) {
-				t.Helper()
-				r := anon.Must(200, "GET", path, nil)
-				if err := ical.Validate(r.Body); err != nil {
-					t.Errorf("%s: %v\n%s", path, err, r.Body)
-				}
-				if !containsAll(string(r.Body), parts...) {
-					t.Errorf("%s lacks %q:\n%s", path, parts, r.Body)
-				}
-			}
-			for _, path := range []string{"/api/v1/parks/events.ics", pre + "/events.ics", "/api/v1/parks/events.ics?neighbourhood_id=" + nbh} {
-				feed(path, "UID:"+b.ID+"@parks.kvarter", "STATUS:CONFIRMED", `SUMMARY:Painting\, together\; all welcome`)
-			}
-			// A cancellation shows as cancelled.
-			rep.Must(422, "POST", pre+"/bookings/"+b.ID+"/cancel", obj{})
-			rep.Must(200, "POST", pre+"/bookings/"+b.ID+"/cancel", obj{"reason": "storm warning"})
-			for _, path := range []string{"/api/v1/parks/events.ics", pre + "/events.ics"} {
-				feed(path, "UID:"+b.ID+"@parks.kvarter", "STATUS:CANCELLED", "SEQUENCE:2")
-			}
-			anon.Must(200, "GET", pre+"/events", nil).Decode(t, &events)
-			if len(events.Items) != 1 || events.Items[0].Status != StatusCancelled {
-				t.Errorf("events after cancel %+v", events)
-			}
+		}
+		for _, path := range []string{"/api/v1/parks/events.ics", pre + "/events.ics", "/api/v1/parks/events.ics?neighbourhood_id=" + nbh} {
+			feed(path, "UID:"+b.ID+"@parks.kvarter", "STATUS:CONFIRMED", `SUMMARY:Painting\, together\; all welcome`)
+		}
+		// A cancellation shows as cancelled.
+		rep.Must(422, "POST", pre+"/bookings/"+b.ID+"/cancel", obj{})
+		rep.Must(200, "POST", pre+"/bookings/"+b.ID+"/cancel", obj{"reason": "storm warning"})
+		for _, path := range []string{"/api/v1/parks/events.ics", pre + "/events.ics"} {
+			feed(path, "UID:"+b.ID+"@parks.kvarter", "STATUS:CANCELLED", "SEQUENCE:2")
+		}
+		anon.Must(200, "GET", pre+"/events", nil).Decode(t, &events)
+		if len(events.Items) != 1 || events.Items[0].Status != StatusCancelled {
+			t.Errorf("events after cancel %+v", events)
+		}
 
-			// Open the store before the nodes' pools take PostgreSQL's
-			// connections (two nodes hold up to 2 × (40 + 16) of them).
-			db := openStoreReadOnly(t, core)
-			// 100 overlapping requests on the meadow and its stage, approved
-			// concurrently through the core: exactly one wins.
-			approveRace(t, []*sdktest.Client{manager}, rep, pre, org, day(5), meadow.ID, stage.ID)
-			if pg {
-				n2 := core.StartNode()
-				approveRace(t, []*sdktest.Client{manager, manager.On(n2)}, rep, pre, org, day(6), meadow.ID, stage.ID)
-			}
-			var approved int
-			if err := db.Get(&approved, `SELECT COUNT(*) FROM bookings WHERE status = 'approved'`); err != nil {
-				t.Fatal(err)
-			}
-			if n := overlappingApproved(t, db); n != 0 || approved != map[bool]int{false: 1, true: 2}[pg] {
-				t.Fatalf("store: %d overlapping pairs among %d approved bookings", n, approved)
-			}
-		})
-	}
+		// Open the store before the nodes' pools take PostgreSQL's
+		// connections (two nodes hold up to 2 × (40 + 16) of them).
+		db := openStoreReadOnly(t, core)
+		// 100 overlapping requests on the meadow and its stage, approved
+		// concurrently through the core: exactly one wins.
+		approveRace(t, []*sdktest.Client{manager}, rep, pre, org, day(5), meadow.ID, stage.ID)
+		if pg {
+			n2 := core.StartNode()
+			approveRace(t, []*sdktest.Client{manager, manager.On(n2)}, rep, pre, org, day(6), meadow.ID, stage.ID)
+		}
+		var approved int
+		if err := db.Get(&approved, `SELECT COUNT(*) FROM bookings WHERE status = 'approved'`); err != nil {
+			t.Fatal(err)
+		}
+		if n := overlappingApproved(t, db); n != 0 || approved != map[bool]int{false: 1, true: 2}[pg] {
+			t.Fatalf("store: %d overlapping pairs among %d approved bookings", n, approved)
+		}
+	})
 }
 
 // approveRace requests 100 pairwise overlapping bookings on day (starting

@@ -23,21 +23,14 @@ func TestHost_Story(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and starts kvarter with the plugin")
 	}
-	for _, pg := range []bool{false, true} {
-		name := map[bool]string{false: "sqlite", true: "postgres"}[pg]
-		t.Run(name, func(t *testing.T) {
-			if pg {
-				sdktest.PostgresURL(t) // skips without a server, fails under CI
-			}
-			core := sdktest.Start(t, sdktest.Options{Package: "./cmd/kvarter-volunteers", Name: "volunteers", Postgres: pg})
-			h := newHostCity(t, core)
-			story := h.storyBegin(t)
-			t.Run("ConcurrentSignups", h.concurrentSignups)
-			t.Run("MinorNeverProposed", h.minorNeverProposed)
-			t.Run("ExpiredCheckExcludes", h.expiredCheckExcludes)
-			story(t)
-		})
-	}
+	sdktest.EachCore(t, sdktest.Options{Package: "./cmd/kvarter-volunteers", Name: "volunteers"}, func(t *testing.T, core *sdktest.Core, _ bool) {
+		h := newHostCity(t, core)
+		story := h.storyBegin(t)
+		t.Run("ConcurrentSignups", h.concurrentSignups)
+		t.Run("MinorNeverProposed", h.minorNeverProposed)
+		t.Run("ExpiredCheckExcludes", h.expiredCheckExcludes)
+		story(t)
+	})
 }
 
 // hostCity is a city in a running core: a neighbourhood, the catalogue, a verified

@@ -15,38 +15,34 @@ import (
 // TestHello runs the example plugin through a real kvarter: the documented path for
 // every plugin author.
 func TestHello(t *testing.T) {
-	for _, pg := range []bool{false, true} {
-		name := map[bool]string{false: "sqlite", true: "postgres"}[pg]
-		t.Run(name, func(t *testing.T) {
-			c := sdktest.Start(t, sdktest.Options{Package: "../examples/hello/cmd/hello", Name: "hello", Postgres: pg,
-				Settings: map[string]string{"greeting": "hei"}})
-			if got := c.Anonymous().Must(200, "GET", "/api/v1/hello/ping", nil).JSON()["greeting"]; got != "hei" {
-				t.Fatalf("greeting = %v, want the configured setting", got)
-			}
-			res := c.NewUser("res@example.org")
-			nbh := c.Neighbourhood("Kallio")
-			res.Must(403, "POST", "/api/v1/hello/nbh/"+nbh+"/echo", "hi")
-			c.VerifiedMember(res, nbh)
-			echo := res.Must(201, "POST", "/api/v1/hello/nbh/"+nbh+"/echo", "hi").JSON()
-			if echo["body"] != "hi" || echo["nbh"] != nbh {
-				t.Fatalf("echo = %v", echo)
-			}
-			who := res.Must(200, "GET", "/api/v1/hello/whoami", nil).JSON()
-			if users, _ := who["users"].([]any); len(users) != 1 {
-				t.Fatalf("whoami = %v", who)
-			}
-			if !pg {
-				return
-			}
-			// A second node on the same database knows the same people.
-			n2 := c.StartNode()
-			if n2.URL == c.URL || n2.Pid == c.Pid {
-				t.Fatalf("second node is the first")
-			}
-			res.On(n2).Must(201, "POST", "/api/v1/hello/nbh/"+nbh+"/echo", "hei")
-			n2.Admin().Must(200, "GET", "/api/v1/admin/plugins", nil)
-		})
-	}
+	sdktest.EachCore(t, sdktest.Options{Package: "../examples/hello/cmd/hello", Name: "hello",
+		Settings: map[string]string{"greeting": "hei"}}, func(t *testing.T, c *sdktest.Core, pg bool) {
+		if got := c.Anonymous().Must(200, "GET", "/api/v1/hello/ping", nil).JSON()["greeting"]; got != "hei" {
+			t.Fatalf("greeting = %v, want the configured setting", got)
+		}
+		res := c.NewUser("res@example.org")
+		nbh := c.Neighbourhood("Kallio")
+		res.Must(403, "POST", "/api/v1/hello/nbh/"+nbh+"/echo", "hi")
+		c.VerifiedMember(res, nbh)
+		echo := res.Must(201, "POST", "/api/v1/hello/nbh/"+nbh+"/echo", "hi").JSON()
+		if echo["body"] != "hi" || echo["nbh"] != nbh {
+			t.Fatalf("echo = %v", echo)
+		}
+		who := res.Must(200, "GET", "/api/v1/hello/whoami", nil).JSON()
+		if users, _ := who["users"].([]any); len(users) != 1 {
+			t.Fatalf("whoami = %v", who)
+		}
+		if !pg {
+			return
+		}
+		// A second node on the same database knows the same people.
+		n2 := c.StartNode()
+		if n2.URL == c.URL || n2.Pid == c.Pid {
+			t.Fatalf("second node is the first")
+		}
+		res.On(n2).Must(201, "POST", "/api/v1/hello/nbh/"+nbh+"/echo", "hei")
+		n2.Admin().Must(200, "GET", "/api/v1/admin/plugins", nil)
+	})
 }
 
 // TestHostKilled: after the host is killed with SIGKILL, no plugin process is alive

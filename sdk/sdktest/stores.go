@@ -36,6 +36,25 @@ func EachStore(t *testing.T, fn func(t *testing.T, cfg sdk.StoreConfig)) {
 	t.Run(sdk.DialectPostgres, func(t *testing.T) { fn(t, PostgresStore(t)) })
 }
 
+// EachCore runs fn as subtest "sqlite" and as subtest "postgres", each with a real core
+// and the plugin under test started by Start with o (o.Postgres set per subtest), so a
+// plugin's end-to-end tests cover both databases with one body. The PostgreSQL subtest
+// skips without a test server, or fails under CI (see PostgresURL), before anything is
+// built.
+func EachCore(t *testing.T, o Options, fn func(t *testing.T, c *Core, postgres bool)) {
+	t.Helper()
+	for _, dialect := range []string{sdk.DialectSQLite, sdk.DialectPostgres} {
+		t.Run(dialect, func(t *testing.T) {
+			o := o
+			o.Postgres = dialect == sdk.DialectPostgres
+			if o.Postgres {
+				PostgresURL(t)
+			}
+			fn(t, Start(t, o), o.Postgres)
+		})
+	}
+}
+
 // SQLiteStore returns the config of a fresh SQLite store in a temp dir.
 func SQLiteStore(tb testing.TB) sdk.StoreConfig {
 	tb.Helper()
