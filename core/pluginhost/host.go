@@ -298,7 +298,7 @@ func (h *Host) Status(name string) (core.PluginStatus, bool) {
 	return p.status(), true
 }
 
-func (h *Host) act(ctx context.Context, name, action string, c command) (*core.PluginStatus, error) {
+func (h *Host) act(ctx context.Context, name, action string) (*core.PluginStatus, error) {
 	if err := h.requireManager(ctx); err != nil {
 		return nil, err
 	}
@@ -316,7 +316,7 @@ func (h *Host) act(ctx context.Context, name, action string, c command) (*core.P
 	h.ownCmds[seq] = true
 	h.cmdMu.Unlock()
 	h.logger.InfoContext(ctx, "plugin "+action, "plugin", name, "by", core.PrincipalFrom(ctx).UserID)
-	p.command(c)
+	p.command(commandOf[action])
 	st := p.status()
 	return &st, nil
 }
@@ -343,6 +343,9 @@ func (h *Host) applyWishes(ctx context.Context) {
 		}
 	}
 }
+
+// commandOf maps a stored command's action to what the supervisor is told.
+var commandOf = map[string]command{"enable": cmdEnable, "disable": cmdDisable, "restart": cmdRestart}
 
 // followCommands applies, until ctx ends, the commands operators give through other
 // nodes sharing the database.
@@ -375,8 +378,7 @@ func (h *Host) followCommands(ctx context.Context) {
 			if own || p == nil {
 				continue
 			}
-			cmd, ok := map[string]command{"enable": cmdEnable, "disable": cmdDisable, "restart": cmdRestart}[c.Action]
-			if ok {
+			if cmd, ok := commandOf[c.Action]; ok {
 				h.logger.Info("plugin "+c.Action+" given through another node", "plugin", c.Name)
 				p.command(cmd)
 			}
@@ -386,17 +388,17 @@ func (h *Host) followCommands(ctx context.Context) {
 
 // EnablePlugin starts a stopped or failed plugin, forgetting its crashes.
 func (h *Host) EnablePlugin(ctx context.Context, name string) (*core.PluginStatus, error) {
-	return h.act(ctx, name, "enable", cmdEnable)
+	return h.act(ctx, name, "enable")
 }
 
 // DisablePlugin stops a plugin until it is enabled again.
 func (h *Host) DisablePlugin(ctx context.Context, name string) (*core.PluginStatus, error) {
-	return h.act(ctx, name, "disable", cmdDisable)
+	return h.act(ctx, name, "disable")
 }
 
 // RestartPlugin stops a plugin gracefully and starts it again.
 func (h *Host) RestartPlugin(ctx context.Context, name string) (*core.PluginStatus, error) {
-	return h.act(ctx, name, "restart", cmdRestart)
+	return h.act(ctx, name, "restart")
 }
 
 // Pid returns the process id of a running plugin, 0 when none; for tests and tools
