@@ -10,15 +10,23 @@ import (
 
 	"github.com/kvarter/kvarter/sdk"
 	"github.com/kvarter/kvarter/sdk/sdktest"
+	"github.com/kvarter/kvarter/sdk/store"
 )
+
+// openNotes opens a store with an empty notes table.
+func openNotes(t *testing.T, cfg sdk.StoreConfig) *store.DB {
+	t.Helper()
+	db := open(t, cfg)
+	if _, err := db.Exec(`CREATE TABLE notes (id INTEGER PRIMARY KEY, body TEXT NOT NULL)`); err != nil {
+		t.Fatal(err)
+	}
+	return db
+}
 
 func TestPrepared(t *testing.T) {
 	sdktest.EachStore(t, func(t *testing.T, cfg sdk.StoreConfig) {
 		ctx := context.Background()
-		db := open(t, cfg)
-		if _, err := db.Exec(`CREATE TABLE notes (id INTEGER PRIMARY KEY, body TEXT NOT NULL)`); err != nil {
-			t.Fatal(err)
-		}
+		db := openNotes(t, cfg)
 		const insert = `INSERT INTO notes (id, body) VALUES (?, ?)`
 
 		// Many callers at once, over several connections, get one statement.
@@ -79,10 +87,7 @@ func TestPrepared(t *testing.T) {
 func TestPreparer(t *testing.T) {
 	sdktest.EachStore(t, func(t *testing.T, cfg sdk.StoreConfig) {
 		ctx := context.Background()
-		db := open(t, cfg)
-		if _, err := db.Exec(`CREATE TABLE notes (id INTEGER PRIMARY KEY, body TEXT NOT NULL)`); err != nil {
-			t.Fatal(err)
-		}
+		db := openNotes(t, cfg)
 		insert := func(q sqlx.ExtContext, id int, body string) error {
 			_, err := q.ExecContext(ctx, q.Rebind(`INSERT INTO notes (id, body) VALUES (?, ?)`), id, body)
 			return err
@@ -126,10 +131,7 @@ func TestPreparer(t *testing.T) {
 func TestPreparer_InTxWithPoolBusy(t *testing.T) {
 	sdktest.EachStore(t, func(t *testing.T, cfg sdk.StoreConfig) {
 		ctx := context.Background()
-		db := open(t, cfg)
-		if _, err := db.Exec(`CREATE TABLE notes (id INTEGER PRIMARY KEY, body TEXT NOT NULL)`); err != nil {
-			t.Fatal(err)
-		}
+		db := openNotes(t, cfg)
 		db.SetMaxOpenConns(2)
 		lock := func(tx *sqlx.Tx) error {
 			if !db.IsPostgres() {
