@@ -28,30 +28,9 @@ N=${N:-2000}
 CONNS=${CONNS:-32}
 WARMUP=${WARMUP:-320}
 SECRECY=${SECRECY:-secret,named}
-PGURL=${PGURL:-postgres://postgres@127.0.0.1:5432}
 ADDR=${ADDR:-127.0.0.1:18191}
-
-work=$(mktemp -d)
-db="kvarter_abench_$$"
-kv=""
-cleanup() {
-  [ -n "$kv" ] && { kill "$kv" 2>/dev/null || true; wait "$kv" 2>/dev/null || true; }
-  psql "$PGURL/postgres" -qc "DROP DATABASE IF EXISTS $db WITH (FORCE)" >/dev/null 2>&1 || true
-  rm -rf "$work"
-}
-trap cleanup EXIT
-
-go build -o "$work/kvarter" ./cmd/kvarter
-go build -o "$work/loadgen" ./bench/assemblies/loadgen
-psql "$PGURL/postgres" -qc "CREATE DATABASE $db"
-export KVARTER_DATABASE_URL="$PGURL/$db?sslmode=disable" KVARTER_ADDR=$ADDR KVARTER_LOG_LEVEL=warn KVARTER_DATA_DIR="$work/data"
-
-echo 'bench admin passphrase' | "$work/kvarter" admin create-user --email admin@bench.invalid --password-stdin --role city_admin >/dev/null
-"$work/kvarter" serve 2>"$work/serve.log" & kv=$!
-for _ in $(seq 1 100); do curl -sf "http://$ADDR/readyz" >/dev/null && break; sleep 0.2; done
-for _ in $(seq 1 100); do curl -sf "http://$ADDR/api/v1/assemblies" >/dev/null && break; sleep 0.2; done
-
-echo "== machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(go version | cut -d' ' -f3), PostgreSQL $(psql "$PGURL/postgres" -Atc 'SHOW server_version' | cut -d' ' -f1) on the same machine"
+. bench/lib.sh
+bench_core abench ./bench/assemblies/loadgen /api/v1/assemblies
 echo "== load before: $(cut -d' ' -f1-3 /proc/loadavg)"
 plugin=$(pgrep -f -P "$kv" 'plugin assemblies' | head -1)
 "$work/loadgen" -base "http://$ADDR" -n "$N" -c "$CONNS" -secrecy "$SECRECY" -warmup "$WARMUP" ${TIMELINE:+-timeline} -procs "core=$kv,plugin=$plugin" | tee "$work/out.txt"

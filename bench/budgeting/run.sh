@@ -22,30 +22,9 @@ N=${N:-1000}
 CYCLES=${CYCLES:-3}
 CONNS=${CONNS:-32}
 WARMUP=${WARMUP:-320}
-PGURL=${PGURL:-postgres://postgres@127.0.0.1:5432}
 ADDR=${ADDR:-127.0.0.1:18190}
-
-work=$(mktemp -d)
-db="kvarter_bbench_$$"
-kv=""
-cleanup() {
-  [ -n "$kv" ] && { kill "$kv" 2>/dev/null || true; wait "$kv" 2>/dev/null || true; }
-  psql "$PGURL/postgres" -qc "DROP DATABASE IF EXISTS $db WITH (FORCE)" >/dev/null 2>&1 || true
-  rm -rf "$work"
-}
-trap cleanup EXIT
-
-go build -o "$work/kvarter" ./cmd/kvarter
-go build -o "$work/loadgen" ./bench/budgeting/loadgen
-psql "$PGURL/postgres" -qc "CREATE DATABASE $db"
-export KVARTER_DATABASE_URL="$PGURL/$db?sslmode=disable" KVARTER_ADDR=$ADDR KVARTER_LOG_LEVEL=warn KVARTER_DATA_DIR="$work/data"
-
-echo 'bench admin passphrase' | "$work/kvarter" admin create-user --email admin@bench.invalid --password-stdin --role city_admin >/dev/null
-"$work/kvarter" serve 2>"$work/serve.log" & kv=$!
-for _ in $(seq 1 100); do curl -sf "http://$ADDR/readyz" >/dev/null && break; sleep 0.2; done
-for _ in $(seq 1 100); do curl -sf "http://$ADDR/api/v1/budgeting/cycles" >/dev/null && break; sleep 0.2; done
-
-echo "== machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(go version | cut -d' ' -f3), $(psql "$PGURL/postgres" -Atc 'SHOW server_version' | cut -d' ' -f1) on the same machine"
+. bench/lib.sh
+bench_core bbench ./bench/budgeting/loadgen /api/v1/budgeting/cycles
 echo "== load before: $(cut -d' ' -f1-3 /proc/loadavg)"
 "$work/loadgen" -base "http://$ADDR" -n "$N" -cycles "$CYCLES" -c "$CONNS" -warmup "$WARMUP" ${TIMELINE:+-timeline} | tee "$work/out.txt"
 warm=$(sed -n 's/^WARMUP_CYCLE_ID=//p' "$work/out.txt")
