@@ -483,6 +483,10 @@ func (s *Service) CreateOpportunity(ctx context.Context, p sdk.Principal, in Opp
 			f.add(key+".start", "must be an RFC 3339 time")
 		case err2 != nil:
 			f.add(key+".end", "must be an RFC 3339 time")
+		case sdk.CheckTime(key+".start", start) != nil:
+			f.add(key+".start", "must lie between 1970-01-01 and 2199-12-31")
+		case sdk.CheckTime(key+".end", end) != nil:
+			f.add(key+".end", "must lie between 1970-01-01 and 2199-12-31")
 		case !end.After(start):
 			f.add(key+".end", "shift must end after it starts")
 		case si.Capacity < 0:
@@ -1403,7 +1407,7 @@ func (s *Service) Decide(ctx context.Context, p sdk.Principal, oppID, shiftID, a
 // defaults to the shift's length.
 type AttendanceInput struct {
 	Attended bool `json:"attended"`
-	Minutes  *int `json:"minutes"`
+	Minutes  *int `json:"minutes" min:"0" max:"100000"`
 }
 
 // RecordAttendance marks a confirmed volunteer as attended (with hours) or a no-show,
