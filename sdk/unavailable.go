@@ -14,6 +14,10 @@ import (
 // cannot be reached: long enough for a pool to reconnect, short enough for a person.
 const RetryAfterOutage = 5
 
+// ErrUnavailable is returned by Host calls when the host cannot answer for now (its
+// database is down, or the connection to it is gone); IsUnavailable recognises it.
+var ErrUnavailable = errors.New("unavailable")
+
 // IsUnavailable reports whether err means the database (or another backend) cannot be
 // reached right now, as opposed to a bug: a refused or dropped connection, PostgreSQL
 // refusing connections (SQLSTATE classes 08 connection exception, 53 insufficient
@@ -23,7 +27,7 @@ func IsUnavailable(err error) bool {
 	if err == nil {
 		return false
 	}
-	if errors.Is(err, driver.ErrBadConn) || errors.Is(err, sql.ErrConnDone) ||
+	if errors.Is(err, ErrUnavailable) || errors.Is(err, driver.ErrBadConn) || errors.Is(err, sql.ErrConnDone) ||
 		errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, syscall.ECONNRESET) ||
 		errors.Is(err, syscall.EPIPE) || errors.Is(err, io.ErrUnexpectedEOF) {
 		return true

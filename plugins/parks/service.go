@@ -562,23 +562,31 @@ func (s *Service) RequestBooking(ctx context.Context, pr sdk.Principal, parkID s
 	// Every request runs the same few statements: prepared, PostgreSQL parses and
 	// plans each once per connection instead of on every request.
 	if len(unit) == 1 && a.rules.MaxActivePerOrg == 0 && s.st.db.IsPostgres() {
-		// One request with no per-organisation limit needs no transaction: the
-		// checks read what is approved, which under READ COMMITTED a transaction
-		// would not see any more firmly, and one statement writes the booking
-		// and its event together. Four round trips fewer than the general case.
-		q := s.st.db.Preparer(nil)
-		if err := s.checkUnitFits(ctx, q, park, tree, unit); err != nil {
-			return nil, err
-		}
-		ev, err := s.event(EventRequested, park, tree, unit[0], now)
-		if err != nil {
-			return nil, err
-		}
-		if err := insertBookingWithEvent(ctx, q, unit[0], ev); err != nil {
+		// One request with no per-organisation limit: one statement writes the
+		// booking and its event together, two round trips fewer than the general
+		// case. It still needs its transaction for the park's share lock, held from
+		// the collision check to the commit, so that no approval commits between.
+		if err := s.st.inTx(ctx, func(tx *sqlx.Tx) error {
+			q := s.st.db.Preparer(tx)
+			if err := sharePark(ctx, q, s.st.db.Dialect, park.ID); err != nil {
+				return err
+			}
+			if err := s.checkUnitFits(ctx, q, park, tree, unit); err != nil {
+				return err
+			}
+			ev, err := s.event(EventRequested, park, tree, unit[0], now)
+			if err != nil {
+				return err
+			}
+			return insertBookingWithEvent(ctx, q, unit[0], ev)
+		}); err != nil {
 			return nil, err
 		}
 	} else if err := s.st.inTx(ctx, func(tx *sqlx.Tx) error {
 		q := s.st.db.Preparer(tx)
+		if err := sharePark(ctx, q, s.st.db.Dialect, park.ID); err != nil {
+			return err
+		}
 		if a.rules.MaxActivePerOrg > 0 { // no limit, nothing to count
 			// Concurrent requests of one organisation would each count the others'
 			// bookings as not yet there. SQLite runs one writing transaction at a

@@ -58,6 +58,10 @@ type Options struct {
 	Settings map[string]string
 	// Postgres, when true, runs on PostgreSQL (KVARTER_TEST_DATABASE_URL must be set).
 	Postgres bool
+	// DatabaseProxy, with Postgres, connects the core and its plugins to PostgreSQL
+	// through a loopback proxy that Core.DatabaseDown and DatabaseUp cut and restore,
+	// so a test can take the database away from a running city.
+	DatabaseProxy bool
 }
 
 // Core is a running kvarter with the plugin under test.
@@ -79,6 +83,7 @@ type Core struct {
 	done  chan struct{}
 	cfg   map[string]any // the city config, shared by further nodes
 	name  string         // the plugin under test
+	proxy *dbProxy       // with Options.DatabaseProxy
 }
 
 var (
@@ -155,7 +160,11 @@ func Start(tb testing.TB, o Options) *Core {
 		"plugins":   []map[string]any{{"name": o.Name, "path": plug, "sha256": sum, "settings": o.Settings}},
 	}
 	if o.Postgres {
-		cfg["database_url"], cfg["plugin_store_prefix"] = postgresSchema(tb, PostgresURL(tb))
+		base := PostgresURL(tb)
+		if o.DatabaseProxy {
+			c.proxy, base = startProxy(tb, base)
+		}
+		cfg["database_url"], cfg["plugin_store_prefix"] = postgresSchema(tb, base)
 	}
 	c.cfg = cfg
 	cfgPath := c.writeConfig()
@@ -506,6 +515,28 @@ func (cl *Client) Do(method, path string, body any) *Response {
 	defer resp.Body.Close()
 	data, _ := io.ReadAll(resp.Body)
 	return &Response{Status: resp.StatusCode, Header: resp.Header, Body: data}
+}
+
+// WantInvalid fails the test unless the response is a 422 in the error format that
+// names field and, when rule is not empty, the rule broken (error.fields.rule).
+func (r *Response) WantInvalid(tb testing.TB, field, rule string) {
+	tb.Helper()
+	var body struct {
+		Error struct {
+			Code   string            `json:"code"`
+			Fields map[string]string `json:"fields"`
+		} `json:"error"`
+	}
+	_ = json.Unmarshal(r.Body, &body)
+	if r.Status != http.StatusUnprocessableEntity || body.Error.Code != "invalid" {
+		tb.Fatalf("status %d, want 422 invalid naming %s: %s", r.Status, field, r.Body)
+	}
+	if _, ok := body.Error.Fields[field]; !ok {
+		tb.Fatalf("the error does not name field %s: %s", field, r.Body)
+	}
+	if rule != "" && body.Error.Fields["rule"] != rule {
+		tb.Fatalf("rule %q, want %q: %s", body.Error.Fields["rule"], rule, r.Body)
+	}
 }
 
 // Must sends a request and fails the test unless the status is want.
