@@ -182,6 +182,7 @@ var operations = []operation{
 }
 
 // commonResponses adds the errors every route of its kind can give: a bad token (401),
+// input beyond the documented limits (422), the database out of reach (503),
 // a missing anti-forgery header on a cookie-authenticated unsafe request (403), a body
 // over the limit (413) and an internal error (500).
 func commonResponses(op operation) map[int]schema {
@@ -194,9 +195,10 @@ func commonResponses(op operation) map[int]schema {
 	if strings.HasPrefix(op.path, "/api/v1/") {
 		add(401)
 		add(500)
-		if op.body != nil {
-			add(422) // the input limits of sdk.CheckInput, with the rule named
-		}
+		// Input limits (sdk.CheckInput on bodies, checkURL on paths and queries) name
+		// the rule broken; a database that cannot be reached answers 503.
+		add(422)
+		add(503)
 		if op.method != "GET" {
 			add(400)
 			add(403)
