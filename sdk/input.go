@@ -114,7 +114,11 @@ func checkValue(v reflect.Value, path string, lim fieldLimits) error {
 		}
 		return checkInt(path, int64(u), reflect.Int, lim)
 	case reflect.Struct:
-		if t, ok := v.Interface().(time.Time); ok {
+		if v.Type() == reflect.TypeFor[time.Time]() {
+			if !v.CanInterface() {
+				return nil // promoted through an unexported embedded struct: unreadable here
+			}
+			t := v.Interface().(time.Time)
 			if t.IsZero() {
 				return nil // absent: whether it is required is the handler's rule
 			}
@@ -157,14 +161,11 @@ func checkStruct(v reflect.Value, path string) error {
 	t := v.Type()
 	for i := range t.NumField() {
 		f := t.Field(i)
-		if !f.IsExported() {
-			continue
-		}
 		tag := f.Tag.Get("json")
-		if tag == "-" {
-			continue
-		}
 		name, _, _ := strings.Cut(tag, ",")
+		if tag == "-" || !f.IsExported() && !(f.Anonymous && name == "") {
+			continue // encoding/json skips these too (but promotes unexported embedded fields)
+		}
 		lim, err := tagLimits(f)
 		if err != nil {
 			return err
@@ -351,7 +352,7 @@ func jsonFields(t reflect.Type) map[string]reflect.StructField {
 		f := t.Field(i)
 		tag := f.Tag.Get("json")
 		name, _, _ := strings.Cut(tag, ",")
-		if !f.IsExported() || tag == "-" {
+		if tag == "-" || !f.IsExported() && !(f.Anonymous && name == "") {
 			continue
 		}
 		if f.Anonymous && name == "" {

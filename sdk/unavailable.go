@@ -54,6 +54,5 @@ func IsUnavailable(err error) bool {
 			return true
 		}
 	}
-	// lib/pq reports a connection the server closed as a bare io.EOF.
-	return errors.Is(err, io.EOF) && strings.Contains(err.Error(), "EOF")
+	return false
 }
