@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 	"unicode/utf8"
 )
@@ -64,7 +65,8 @@ const (
 // Fields["rule"]. DecodeJSON calls it; a handler that reads input another way (a form,
 // a query) may call it itself.
 func CheckInput(v any) error {
-	return checkValue(reflect.ValueOf(v), "", fieldLimits{})
+	var w walker
+	return w.value(reflect.ValueOf(v), fieldLimits{})
 }
 
 // fieldLimits are the bounds a struct tag sets for one field (and its elements).
@@ -93,72 +95,24 @@ func tagLimits(f reflect.StructField) (fieldLimits, error) {
 	return l, nil
 }
 
-func checkValue(v reflect.Value, path string, lim fieldLimits) error {
-	if !v.IsValid() {
-		return nil
-	}
-	switch v.Kind() {
-	case reflect.Pointer, reflect.Interface:
-		if v.IsNil() {
-			return nil
-		}
-		return checkValue(v.Elem(), path, lim)
-	case reflect.String:
-		return checkText(path, v.String(), lim.maxLen)
-	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
-		return checkInt(path, v.Int(), v.Kind(), lim)
-	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr:
-		u := v.Uint()
-		if u > math.MaxInt64 {
-			return rangeError(path, 0, math.MaxInt32)
-		}
-		return checkInt(path, int64(u), reflect.Int, lim)
-	case reflect.Struct:
-		if v.Type() == reflect.TypeFor[time.Time]() {
-			if !v.CanInterface() {
-				return nil // promoted through an unexported embedded struct: unreadable here
-			}
-			t := v.Interface().(time.Time)
-			if t.IsZero() {
-				return nil // absent: whether it is required is the handler's rule
-			}
-			return CheckTime(path, t)
-		}
-		return checkStruct(v, path)
-	case reflect.Slice:
-		if v.Type() == reflect.TypeFor[json.RawMessage]() {
-			return checkRaw(v.Bytes(), path)
-		}
-		if v.Type().Elem().Kind() == reflect.Uint8 {
-			return nil // []byte arrives base64-encoded: no text to check
-		}
-		fallthrough
-	case reflect.Array:
-		for i := range v.Len() {
-			if err := checkValue(v.Index(i), fmt.Sprintf("%s[%d]", path, i), lim); err != nil {
-				return err
-			}
-		}
-	case reflect.Map:
-		keys := v.MapKeys()
-		slices.SortFunc(keys, func(a, b reflect.Value) int { return strings.Compare(fmt.Sprint(a), fmt.Sprint(b)) })
-		for _, k := range keys {
-			name := join(path, fmt.Sprint(k.Interface()))
-			if k.Kind() == reflect.String {
-				if err := checkText(name, k.String(), MaxKey); err != nil {
-					return err
-				}
-			}
-			if err := checkValue(v.MapIndex(k), name, lim); err != nil {
-				return err
-			}
-		}
-	}
-	return nil
+// fieldPlan is what CheckInput needs of one struct field, worked out once per type.
+type fieldPlan struct {
+	index    int
+	name     string // JSON name; "" for an embedded struct whose fields are promoted
+	lim      fieldLimits
+	embedded bool
 }
 
-func checkStruct(v reflect.Value, path string) error {
-	t := v.Type()
+var plans sync.Map // reflect.Type → []fieldPlan, or error for a malformed tag
+
+func planOf(t reflect.Type) ([]fieldPlan, error) {
+	if p, ok := plans.Load(t); ok {
+		if err, bad := p.(error); bad {
+			return nil, err
+		}
+		return p.([]fieldPlan), nil
+	}
+	var out []fieldPlan
 	for i := range t.NumField() {
 		f := t.Field(i)
 		tag := f.Tag.Get("json")
@@ -168,27 +122,159 @@ func checkStruct(v reflect.Value, path string) error {
 		}
 		lim, err := tagLimits(f)
 		if err != nil {
-			return err
+			plans.Store(t, err)
+			return nil, err
 		}
-		if f.Anonymous && name == "" {
+		embedded := f.Anonymous && name == ""
+		if name == "" && !embedded {
+			name = f.Name
+		}
+		out = append(out, fieldPlan{index: i, name: name, lim: lim, embedded: embedded})
+	}
+	plans.Store(t, out)
+	return out, nil
+}
+
+// walker walks a decoded value; path holds the JSON path to the value being checked,
+// joined into a string only when a problem is found.
+type walker struct {
+	path []pathStep
+}
+
+type pathStep struct {
+	name  string
+	index int // for a list element; name is "" then
+}
+
+func (w *walker) at() string {
+	var b strings.Builder
+	for _, s := range w.path {
+		switch {
+		case s.name == "":
+			b.WriteString("[" + strconv.Itoa(s.index) + "]")
+		case b.Len() > 0:
+			b.WriteString("." + s.name)
+		default:
+			b.WriteString(s.name)
+		}
+	}
+	return b.String()
+}
+
+func (w *walker) push(s pathStep) { w.path = append(w.path, s) }
+func (w *walker) pop()            { w.path = w.path[:len(w.path)-1] }
+
+var (
+	timeType = reflect.TypeFor[time.Time]()
+	rawType  = reflect.TypeFor[json.RawMessage]()
+)
+
+func (w *walker) value(v reflect.Value, lim fieldLimits) error {
+	if !v.IsValid() {
+		return nil
+	}
+	switch v.Kind() {
+	case reflect.Pointer, reflect.Interface:
+		if v.IsNil() {
+			return nil
+		}
+		return w.value(v.Elem(), lim)
+	case reflect.String:
+		return w.text(v.String(), lim.maxLen)
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+		return w.integer(v.Int(), v.Kind(), lim)
+	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr:
+		u := v.Uint()
+		if u > math.MaxInt64 {
+			return rangeError(w.at(), 0, math.MaxInt32)
+		}
+		return w.integer(int64(u), reflect.Int, lim)
+	case reflect.Struct:
+		if v.Type() == timeType {
+			if !v.CanInterface() {
+				return nil // promoted through an unexported embedded struct: unreadable here
+			}
+			t := v.Interface().(time.Time)
+			if t.IsZero() {
+				return nil // absent: whether it is required is the handler's rule
+			}
+			return CheckTime(w.at(), t)
+		}
+		return w.structure(v)
+	case reflect.Slice:
+		if v.Type() == rawType {
+			return w.raw(v.Bytes())
+		}
+		if v.Type().Elem().Kind() == reflect.Uint8 {
+			return nil // []byte arrives base64-encoded: no text to check
+		}
+		fallthrough
+	case reflect.Array:
+		for i := range v.Len() {
+			w.push(pathStep{index: i})
+			err := w.value(v.Index(i), lim)
+			w.pop()
+			if err != nil {
+				return err
+			}
+		}
+	case reflect.Map:
+		if v.Len() == 0 {
+			return nil
+		}
+		keys := v.MapKeys()
+		// Sorted, so that of several problems the same one is always reported.
+		slices.SortFunc(keys, func(a, b reflect.Value) int { return strings.Compare(keyName(a), keyName(b)) })
+		for _, k := range keys {
+			w.push(pathStep{name: keyName(k)})
+			err := error(nil)
+			if k.Kind() == reflect.String {
+				err = w.text(k.String(), MaxKey)
+			}
+			if err == nil {
+				err = w.value(v.MapIndex(k), lim)
+			}
+			w.pop()
+			if err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+func keyName(k reflect.Value) string {
+	if k.Kind() == reflect.String {
+		return k.String()
+	}
+	return fmt.Sprint(k.Interface())
+}
+
+func (w *walker) structure(v reflect.Value) error {
+	plan, err := planOf(v.Type())
+	if err != nil {
+		return err
+	}
+	for _, f := range plan {
+		if f.embedded {
 			// An embedded struct's fields are the outer object's own (encoding/json).
-			if err := checkValue(v.Field(i), path, lim); err != nil {
+			if err := w.value(v.Field(f.index), f.lim); err != nil {
 				return err
 			}
 			continue
 		}
-		if name == "" {
-			name = f.Name
-		}
-		if err := checkValue(v.Field(i), join(path, name), lim); err != nil {
+		w.push(pathStep{name: f.name})
+		err := w.value(v.Field(f.index), f.lim)
+		w.pop()
+		if err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-// checkRaw checks the strings inside a JSON document kept as it came.
-func checkRaw(raw []byte, path string) error {
+// raw checks the strings inside a JSON document kept as it came.
+func (w *walker) raw(raw []byte) error {
 	if len(raw) == 0 {
 		return nil
 	}
@@ -196,23 +282,23 @@ func checkRaw(raw []byte, path string) error {
 	if err := json.Unmarshal(raw, &doc); err != nil {
 		return nil // DecodeJSON has already refused invalid JSON
 	}
-	return checkValue(reflect.ValueOf(doc), path, fieldLimits{})
+	return w.value(reflect.ValueOf(doc), fieldLimits{})
 }
 
-func checkText(path, s string, maxLen int) error {
+func (w *walker) text(s string, maxLen int) error {
 	if maxLen <= 0 {
 		maxLen = MaxText
 	}
 	if strings.IndexByte(s, 0) >= 0 {
-		return inputError(path, "must not contain the NUL character", RuleNUL)
+		return inputError(w.at(), "must not contain the NUL character", RuleNUL)
 	}
 	if len(s) > maxLen && utf8.RuneCountInString(s) > maxLen {
-		return inputError(path, fmt.Sprintf("must be at most %d characters long", maxLen), RuleMaxLength)
+		return inputError(w.at(), fmt.Sprintf("must be at most %d characters long", maxLen), RuleMaxLength)
 	}
 	return nil
 }
 
-func checkInt(path string, n int64, kind reflect.Kind, lim fieldLimits) error {
+func (w *walker) integer(n int64, kind reflect.Kind, lim fieldLimits) error {
 	lo, hi := int64(math.MinInt32), int64(math.MaxInt32)
 	if kind == reflect.Int64 {
 		lo, hi = math.MinInt64, math.MaxInt64
@@ -224,7 +310,7 @@ func checkInt(path string, n int64, kind reflect.Kind, lim fieldLimits) error {
 		hi = lim.max
 	}
 	if n < lo || n > hi {
-		return rangeError(path, lo, hi)
+		return rangeError(w.at(), lo, hi)
 	}
 	return nil
 }
@@ -255,13 +341,6 @@ func inputError(path, problem, rule string) *Error {
 		path = "body"
 	}
 	return &Error{Code: CodeInvalid, Message: path + ": " + problem, Fields: map[string]string{path: problem, "rule": rule}}
-}
-
-func join(path, name string) string {
-	if path == "" {
-		return name
-	}
-	return path + "." + name
 }
 
 // WithLimits returns a copy of an OpenAPI request schema with the limits CheckInput
