@@ -186,25 +186,33 @@ func (w *writeCity) run(a *api, stop <-chan struct{}) {
 			return
 		default:
 		}
-		var n struct{ ID string }
-		slug := fmt.Sprintf("district-%d-%d", i, time.Now().UnixNano())
-		if code := a.do("POST", "/api/v1/neighbourhoods", map[string]string{"name": "District " + slug, "slug": slug}, &n); code != 201 {
-			a.t.Errorf("create neighbourhood = %d", code)
+		if !w.create(a, i) {
 			return
 		}
-		w.mu.Lock()
-		w.nbhs = append(w.nbhs, n.ID)
-		w.mu.Unlock()
-		var p struct{ ID string }
-		if code := a.do("POST", "/api/v1/parks", map[string]string{"name": "Park of " + slug, "neighbourhood_id": n.ID}, &p); code != 201 {
-			a.t.Errorf("create park = %d", code)
-			return
-		}
-		w.mu.Lock()
-		w.parks = append(w.parks, p.ID)
-		w.mu.Unlock()
-		w.written.Add(1)
 	}
+}
+
+// create makes the i-th neighbourhood and a park in it, reporting success.
+func (w *writeCity) create(a *api, i int) bool {
+	var n struct{ ID string }
+	slug := fmt.Sprintf("district-%d-%d", i, time.Now().UnixNano())
+	if code := a.do("POST", "/api/v1/neighbourhoods", map[string]string{"name": "District " + slug, "slug": slug}, &n); code != 201 {
+		a.t.Errorf("create neighbourhood = %d", code)
+		return false
+	}
+	w.mu.Lock()
+	w.nbhs = append(w.nbhs, n.ID)
+	w.mu.Unlock()
+	var p struct{ ID string }
+	if code := a.do("POST", "/api/v1/parks", map[string]string{"name": "Park of " + slug, "neighbourhood_id": n.ID}, &p); code != 201 {
+		a.t.Errorf("create park = %d", code)
+		return false
+	}
+	w.mu.Lock()
+	w.parks = append(w.parks, p.ID)
+	w.mu.Unlock()
+	w.written.Add(1)
+	return true
 }
 
 func (w *writeCity) acknowledged() (nbhs, parks []string) {
