@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io/fs"
 	"path/filepath"
@@ -24,23 +23,33 @@ func (m *Main) keyFilePath(cfg node.Config) string {
 	return filepath.Join(cfg.DataDir, backup.KeyName)
 }
 
-// backup copies a SQLite deployment into a folder while it serves.
-func (m *Main) backup(ctx context.Context, args []string) error {
-	fs, cfgPath := m.flags("backup")
+// backupArgs parses `kvarter backup|restore [--config FILE] DIR` and refuses a
+// PostgreSQL city, whose backups are pg_dump's (the guide's section names the tool).
+func (m *Main) backupArgs(command, section string, args []string) (node.Config, string, error) {
+	fs, cfgPath := m.flags(command)
 	if err := fs.Parse(args); err != nil {
-		return usageError{err}
+		return node.Config{}, "", usageError{err}
 	}
 	if fs.NArg() != 1 {
-		return usageError{errors.New("backup needs one argument: the folder to write the backup into")}
+		return node.Config{}, "", usageError{fmt.Errorf("%s needs one argument: the backup folder", command)}
 	}
 	cfg, err := m.loadConfig(*cfgPath)
 	if err != nil {
-		return err
+		return cfg, "", err
 	}
 	if cfg.DatabaseURL != "" {
-		return errors.New("backup: this city runs on PostgreSQL; back it up with pg_dump as docs/operators.md (Backup) shows")
+		return cfg, "", fmt.Errorf("%s: this city runs on PostgreSQL; use the commands in docs/operators.md (%s)", command, section)
 	}
-	man, err := backup.Create(ctx, fs.Arg(0), backup.Options{DataDir: cfg.DataDir, KeyFile: m.keyFilePath(cfg), KvarterVersion: Version})
+	return cfg, fs.Arg(0), nil
+}
+
+// backup copies a SQLite deployment into a folder while it serves.
+func (m *Main) backup(ctx context.Context, args []string) error {
+	cfg, dir, err := m.backupArgs("backup", "Backup", args)
+	if err != nil {
+		return err
+	}
+	man, err := backup.Create(ctx, dir, backup.Options{DataDir: cfg.DataDir, KeyFile: m.keyFilePath(cfg), KvarterVersion: Version})
 	if err != nil {
 		return err
 	}
@@ -48,31 +57,21 @@ func (m *Main) backup(ctx context.Context, args []string) error {
 	if man.KeyFile != nil {
 		key = "the key file"
 	}
-	fmt.Fprintf(m.Stdout, "Backed up the core store, %d plugin store(s) and %s into %s.\n", len(man.Plugins), key, fs.Arg(0))
+	fmt.Fprintf(m.Stdout, "Backed up the core store, %d plugin store(s) and %s into %s.\n", len(man.Plugins), key, dir)
 	return nil
 }
 
 // restore copies a backup into an empty data directory.
-func (m *Main) restore(ctx context.Context, args []string) error {
-	fs, cfgPath := m.flags("restore")
-	if err := fs.Parse(args); err != nil {
-		return usageError{err}
-	}
-	if fs.NArg() != 1 {
-		return usageError{errors.New("restore needs one argument: the backup folder")}
-	}
-	cfg, err := m.loadConfig(*cfgPath)
+func (m *Main) restore(args []string) error {
+	cfg, dir, err := m.backupArgs("restore", "Restore", args)
 	if err != nil {
 		return err
-	}
-	if cfg.DatabaseURL != "" {
-		return errors.New("restore: this city runs on PostgreSQL; restore it with pg_restore as docs/operators.md (Restore) shows")
 	}
 	known, err := knownSchemas()
 	if err != nil {
 		return err
 	}
-	man, err := backup.Restore(fs.Arg(0), backup.RestoreOptions{DataDir: cfg.DataDir, KeyFile: m.keyFilePath(cfg), Known: known})
+	man, err := backup.Restore(dir, backup.RestoreOptions{DataDir: cfg.DataDir, KeyFile: m.keyFilePath(cfg), Known: known})
 	if err != nil {
 		return err
 	}

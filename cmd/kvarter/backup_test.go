@@ -6,8 +6,6 @@ import (
 	"crypto/rand"
 	"encoding/json"
 	"fmt"
-	"io"
-	"net/http"
 	"os"
 	"path/filepath"
 	"slices"
@@ -17,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/kvarter/kvarter/core/coretest"
 	"github.com/kvarter/kvarter/core/node"
 	"github.com/kvarter/kvarter/sdk/sdktest"
 )
@@ -77,51 +76,14 @@ func waitActive(t *testing.T, n *node.Node) {
 	t.Fatalf("plugins not active: %+v", n.Plugins.Statuses())
 }
 
-// api is a signed-in client of one node.
-type api struct {
-	t     *testing.T
-	base  string
-	token string
-}
-
-func login(t *testing.T, base, email, password string) *api {
+// login signs in to n with a bearer token.
+func login(t *testing.T, n *node.Node, email, password string) *coretest.Client {
 	t.Helper()
-	a := &api{t: t, base: base}
+	c := coretest.NewClient(t, n)
 	var out struct{ Token string }
-	if code := a.do("POST", "/api/v1/auth/login", map[string]string{"email": email, "password": password}, &out); code != 200 {
-		t.Fatalf("login %s = %d", email, code)
-	}
-	a.token = out.Token
-	return a
-}
-
-// do sends body as JSON and decodes the answer into out (when not nil).
-func (a *api) do(method, path string, body, out any) int {
-	var r io.Reader
-	if body != nil {
-		b, _ := json.Marshal(body)
-		r = bytes.NewReader(b)
-	}
-	req, err := http.NewRequest(method, a.base+path, r)
-	if err != nil {
-		a.t.Fatal(err)
-	}
-	req.Header.Set("Content-Type", "application/json")
-	if a.token != "" {
-		req.Header.Set("Authorization", "Bearer "+a.token)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		a.t.Errorf("%s %s: %v", method, path, err)
-		return 0
-	}
-	defer resp.Body.Close()
-	if out != nil && resp.StatusCode < 300 {
-		if err := json.NewDecoder(resp.Body).Decode(out); err != nil {
-			a.t.Errorf("%s %s: decode: %v", method, path, err)
-		}
-	}
-	return resp.StatusCode
+	c.Must(200, "POST", "/api/v1/auth/login", map[string]string{"email": email, "password": password}).Decode(t, &out)
+	c.Token = out.Token
+	return c
 }
 
 // cityData is what the round trips compare: every neighbourhood (core store) and every
@@ -131,8 +93,8 @@ type cityData struct {
 	Parks          map[string]json.RawMessage
 }
 
-func (a *api) snapshot() cityData {
-	a.t.Helper()
+func snapshot(t *testing.T, c *coretest.Client) cityData {
+	t.Helper()
 	d := cityData{Neighbourhoods: map[string]json.RawMessage{}, Parks: map[string]json.RawMessage{}}
 	cursor := ""
 	for {
@@ -140,22 +102,18 @@ func (a *api) snapshot() cityData {
 			Items      []json.RawMessage `json:"items"`
 			NextCursor string            `json:"next_cursor"`
 		}
-		if code := a.do("GET", "/api/v1/neighbourhoods?limit=200&cursor="+cursor, nil, &page); code != 200 {
-			a.t.Fatalf("list neighbourhoods = %d", code)
-		}
+		c.Must(200, "GET", "/api/v1/neighbourhoods?limit=200&cursor="+cursor, nil).Decode(t, &page)
 		for _, it := range page.Items {
-			d.Neighbourhoods[idOf(a.t, it)] = it
+			d.Neighbourhoods[idOf(t, it)] = it
 		}
 		if cursor = page.NextCursor; cursor == "" {
 			break
 		}
 	}
 	var parks struct{ Items []json.RawMessage }
-	if code := a.do("GET", "/api/v1/parks", nil, &parks); code != 200 {
-		a.t.Fatalf("list parks = %d", code)
-	}
+	c.Must(200, "GET", "/api/v1/parks", nil).Decode(t, &parks)
 	for _, it := range parks.Items {
-		d.Parks[idOf(a.t, it)] = it
+		d.Parks[idOf(t, it)] = it
 	}
 	return d
 }
@@ -179,35 +137,39 @@ type writeCity struct {
 	written atomic.Int64
 }
 
-func (w *writeCity) run(a *api, stop <-chan struct{}) {
+func (w *writeCity) run(t *testing.T, c *coretest.Client, stop <-chan struct{}) {
 	for i := 0; ; i++ {
 		select {
 		case <-stop:
 			return
 		default:
 		}
-		if !w.create(a, i) {
+		if !w.create(t, c, i) {
 			return
 		}
 	}
 }
 
-// create makes the i-th neighbourhood and a park in it, reporting success.
-func (w *writeCity) create(a *api, i int) bool {
-	var n struct{ ID string }
+// create makes the i-th neighbourhood and a park in it, reporting success. It may run
+// outside the test's goroutine, so it reports with Errorf.
+func (w *writeCity) create(t *testing.T, c *coretest.Client, i int) bool {
+	var n, p struct{ ID string }
 	slug := fmt.Sprintf("district-%d-%d", i, time.Now().UnixNano())
-	if code := a.do("POST", "/api/v1/neighbourhoods", map[string]string{"name": "District " + slug, "slug": slug}, &n); code != 201 {
-		a.t.Errorf("create neighbourhood = %d", code)
+	r := c.Do("POST", "/api/v1/neighbourhoods", map[string]string{"name": "District " + slug, "slug": slug})
+	if r.Status != 201 {
+		t.Errorf("create neighbourhood = %d %s", r.Status, r.Body)
 		return false
 	}
+	r.Decode(t, &n)
 	w.mu.Lock()
 	w.nbhs = append(w.nbhs, n.ID)
 	w.mu.Unlock()
-	var p struct{ ID string }
-	if code := a.do("POST", "/api/v1/parks", map[string]string{"name": "Park of " + slug, "neighbourhood_id": n.ID}, &p); code != 201 {
-		a.t.Errorf("create park = %d", code)
+	r = c.Do("POST", "/api/v1/parks", map[string]string{"name": "Park of " + slug, "neighbourhood_id": n.ID})
+	if r.Status != 201 {
+		t.Errorf("create park = %d %s", r.Status, r.Body)
 		return false
 	}
+	r.Decode(t, &p)
 	w.mu.Lock()
 	w.parks = append(w.parks, p.ID)
 	w.mu.Unlock()
@@ -257,13 +219,13 @@ func TestMain_BackupRestoreWhileServing(t *testing.T) {
 	m, _, errOut = newMain(srcDir)
 	src := startServe(t, m, errOut, "--config", cfgPath)
 	waitActive(t, src.node)
-	admin := login(t, src.node.URL(), "admin@city.example", "backup admin passphrase")
+	admin := login(t, src.node, "admin@city.example", "backup admin passphrase")
 
 	var w writeCity
 	stop := make(chan struct{})
 	var writers sync.WaitGroup
 	writers.Add(1)
-	go func() { defer writers.Done(); w.run(admin, stop) }()
+	go func() { defer writers.Done(); w.run(t, admin, stop) }()
 	for w.written.Load() < 5 {
 		time.Sleep(10 * time.Millisecond)
 	}
@@ -283,7 +245,7 @@ func TestMain_BackupRestoreWhileServing(t *testing.T) {
 	}
 	close(stop)
 	writers.Wait()
-	source := admin.snapshot()
+	source := snapshot(t, admin)
 	src.stop()
 	if t.Failed() {
 		return
@@ -339,7 +301,7 @@ func TestMain_BackupRestoreWhileServing(t *testing.T) {
 	m, _, errOut = newMain(dstDir)
 	dst := startServe(t, m, errOut, "--config", cfgPath)
 	waitActive(t, dst.node)
-	restored := login(t, dst.node.URL(), "admin@city.example", "backup admin passphrase").snapshot()
+	restored := snapshot(t, login(t, dst.node, "admin@city.example", "backup admin passphrase"))
 
 	for _, id := range beforeNbhs {
 		if _, ok := restored.Neighbourhoods[id]; !ok {

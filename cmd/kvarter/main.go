@@ -112,7 +112,7 @@ func (m *Main) Run(ctx context.Context, args []string) int {
 	case "backup":
 		err = m.backup(ctx, args[1:])
 	case "restore":
-		err = m.restore(ctx, args[1:])
+		err = m.restore(args[1:])
 	case "version", "--version":
 		fmt.Fprint(m.Stdout, versionText(Version, Commit))
 	case "help", "-h", "--help":

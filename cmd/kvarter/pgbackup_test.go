@@ -145,14 +145,14 @@ func TestGuide_PostgresBackupRestore(t *testing.T) {
 	m.Options.Executable = kv
 	src := startServe(t, m, errOut, "--config", srcCfg)
 	waitActive(t, src.node)
-	client := login(t, src.node.URL(), "admin@city.example", "postgres admin passphrase")
+	client := login(t, src.node, "admin@city.example", "postgres admin passphrase")
 	var w writeCity
 	for i := range 4 {
-		if !w.create(client, i) {
+		if !w.create(t, client, i) {
 			t.FailNow()
 		}
 	}
-	source := client.snapshot()
+	source := snapshot(t, client)
 	src.stop()
 	if len(source.Parks) == 0 {
 		t.Fatal("no parks written")
@@ -187,7 +187,7 @@ func TestGuide_PostgresBackupRestore(t *testing.T) {
 	m.Options.Executable = kv
 	dst := startServe(t, m, errOut, "--config", writeConfig(dstDB))
 	waitActive(t, dst.node)
-	restored := login(t, dst.node.URL(), "admin@city.example", "postgres admin passphrase").snapshot()
+	restored := snapshot(t, login(t, dst.node, "admin@city.example", "postgres admin passphrase"))
 	if len(restored.Neighbourhoods) != len(source.Neighbourhoods) || len(restored.Parks) != len(source.Parks) {
 		t.Fatalf("restored %d neighbourhoods and %d parks; the source had %d and %d",
 			len(restored.Neighbourhoods), len(restored.Parks), len(source.Neighbourhoods), len(source.Parks))

@@ -189,7 +189,7 @@ func TestMain_UpgradeFromPreviousRelease(t *testing.T) {
 			m.Options.Executable = kv
 			srv := startServe(t, m, errOut, "--config", cfgPath)
 			waitActive(t, srv.node)
-			city := login(t, srv.node.URL(), "admin@city.example", "upgrade admin passphrase").snapshot()
+			city := snapshot(t, login(t, srv.node, "admin@city.example", "upgrade admin passphrase"))
 			var nbh struct{ Name, Slug string }
 			json.Unmarshal(city.Neighbourhoods["0190f000-0000-7000-8000-000000000001"], &nbh)
 			if nbh.Name != "Old Town" || nbh.Slug != "old-town" {
