@@ -1,27 +1,18 @@
 package httpapi_test
 
 import (
-	"encoding/json"
 	"strings"
 	"testing"
 
 	"github.com/kvarter/kvarter/core/coretest"
 	"github.com/kvarter/kvarter/sdk"
+	"github.com/kvarter/kvarter/sdk/sdktest"
 )
 
 // wantInvalid fails unless r is a 422 naming field with rule in error.fields.rule.
 func wantInvalid(t *testing.T, r *coretest.Response, field, rule string) {
 	t.Helper()
-	var body struct {
-		Error struct {
-			Code   string            `json:"code"`
-			Fields map[string]string `json:"fields"`
-		} `json:"error"`
-	}
-	_ = json.Unmarshal(r.Body, &body)
-	if r.Status != 422 || body.Error.Code != "invalid" || body.Error.Fields[field] == "" || body.Error.Fields["rule"] != rule {
-		t.Fatalf("status %d, want 422 naming %s with rule %s: %s", r.Status, field, rule, r.Body)
-	}
+	sdktest.CheckInvalid(t, r.Status, r.Body, field, rule)
 }
 
 // TestEdgeInput sends the core what PostgreSQL cannot store and SQLite stores (issue

@@ -39,6 +39,9 @@ import (
 
 	"github.com/jmoiron/sqlx"
 	_ "github.com/lib/pq" // PostgreSQL for throwaway schemas
+
+	"github.com/kvarter/kvarter/sdk"
+	"github.com/kvarter/kvarter/sdk/openapi"
 )
 
 // EnvDatabaseURL names a PostgreSQL server to test on as well as SQLite.
@@ -521,21 +524,41 @@ func (cl *Client) Do(method, path string, body any) *Response {
 // names field and, when rule is not empty, the rule broken (error.fields.rule).
 func (r *Response) WantInvalid(tb testing.TB, field, rule string) {
 	tb.Helper()
-	var body struct {
+	CheckInvalid(tb, r.Status, r.Body, field, rule)
+}
+
+// CheckInvalid is WantInvalid for any client's response: status and body.
+func CheckInvalid(tb testing.TB, status int, body []byte, field, rule string) {
+	tb.Helper()
+	var e struct {
 		Error struct {
 			Code   string            `json:"code"`
 			Fields map[string]string `json:"fields"`
 		} `json:"error"`
 	}
-	_ = json.Unmarshal(r.Body, &body)
-	if r.Status != http.StatusUnprocessableEntity || body.Error.Code != "invalid" {
-		tb.Fatalf("status %d, want 422 invalid naming %s: %s", r.Status, field, r.Body)
+	_ = json.Unmarshal(body, &e)
+	if status != http.StatusUnprocessableEntity || e.Error.Code != "invalid" {
+		tb.Fatalf("status %d, want 422 invalid naming %s: %s", status, field, body)
 	}
-	if _, ok := body.Error.Fields[field]; !ok {
-		tb.Fatalf("the error does not name field %s: %s", field, r.Body)
+	if _, ok := e.Error.Fields[field]; !ok {
+		tb.Fatalf("the error does not name field %s: %s", field, body)
 	}
-	if rule != "" && body.Error.Fields["rule"] != rule {
-		tb.Fatalf("rule %q, want %q: %s", body.Error.Fields["rule"], rule, r.Body)
+	if rule != "" && e.Error.Fields["rule"] != rule {
+		tb.Fatalf("rule %q, want %q: %s", e.Error.Fields["rule"], rule, body)
+	}
+}
+
+// CheckRequestLimits fails the test when a request body field of p's OpenAPI document
+// states no limit (openapi.CheckRequestLimits): the document must say what
+// sdk.DecodeJSON refuses.
+func CheckRequestLimits(tb testing.TB, p sdk.Plugin) {
+	tb.Helper()
+	var doc map[string]any
+	if err := json.Unmarshal(p.Manifest().OpenAPI, &doc); err != nil {
+		tb.Fatal(err)
+	}
+	if err := openapi.CheckRequestLimits(doc); err != nil {
+		tb.Fatal(err)
 	}
 }
 
