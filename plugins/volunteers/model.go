@@ -89,7 +89,7 @@ type ProfileInput struct {
 	Availability     []AvailabilityWindow `json:"availability"`
 	UnavailableDates []string             `json:"unavailable_dates" max:"10"`
 	Neighbourhoods   []string             `json:"neighbourhoods" max:"64"`
-	MaxHoursPerWeek  int                  `json:"max_hours_per_week" min:"0" max:"168"`
+	MaxHoursPerWeek  int                  `json:"max_hours_per_week"`
 	BirthDate        string               `json:"birth_date" max:"10"`
 }
 
@@ -131,7 +131,7 @@ type Opportunity struct {
 type ShiftInput struct {
 	Start    string `json:"start" max:"64"`
 	End      string `json:"end" max:"64"`
-	Capacity int    `json:"capacity" min:"0" max:"100000"`
+	Capacity int    `json:"capacity" max:"100000"`
 }
 
 // OpportunityInput is the body of POST /opportunities. An empty OrganisationID means the
@@ -145,7 +145,7 @@ type OpportunityInput struct {
 	RequiredSkills       []string     `json:"required_skills" max:"64"`
 	PreferredSkills      []string     `json:"preferred_skills" max:"64"`
 	Languages            []string     `json:"languages" max:"16"`
-	MinAge               int          `json:"min_age" min:"0" max:"120"`
+	MinAge               int          `json:"min_age"`
 	NeedsBackgroundCheck bool         `json:"needs_background_check"`
 	AutoAccept           bool         `json:"auto_accept"`
 	Shifts               []ShiftInput `json:"shifts"`

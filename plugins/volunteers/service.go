@@ -1407,7 +1407,7 @@ func (s *Service) Decide(ctx context.Context, p sdk.Principal, oppID, shiftID, a
 // defaults to the shift's length.
 type AttendanceInput struct {
 	Attended bool `json:"attended"`
-	Minutes  *int `json:"minutes" min:"0" max:"100000"`
+	Minutes  *int `json:"minutes"`
 }
 
 // RecordAttendance marks a confirmed volunteer as attended (with hours) or a no-show,
