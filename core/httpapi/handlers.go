@@ -26,7 +26,7 @@ func (s *Server) login(c *fiber.Ctx) error {
 	if err := decode(c, &in, false); err != nil {
 		return err
 	}
-	in.ClientIP, in.UserAgent = c.IP(), c.Get(fiber.HeaderUserAgent)
+	in.ClientIP, in.UserAgent = s.clientIP(c), c.Get(fiber.HeaderUserAgent)
 	res, err := s.svc.Identity.Login(c.UserContext(), in)
 	if err != nil {
 		return err

@@ -169,10 +169,14 @@ func build(ctx context.Context, cfg Config, logger *slog.Logger, opt Options, db
 	}
 	host.OnPolicyChange = reload
 	n.Plugins = host
+	httpCfg := httpapi.Config{SecureCookies: cfg.SecureCookies, ProxyHeader: cfg.ProxyHeader, TrustedProxies: cfg.TrustedProxies}
+	if err := httpapi.CheckConfig(httpCfg); err != nil {
+		return nil, fmt.Errorf("config: %w", err)
+	}
 	n.Server = httpapi.New(httpapi.Services{
 		Identity: n.Identity, Neighbourhoods: n.Neighbourhoods, Organisations: n.Organisations,
 		Roles: n.Roles, Audit: n.Audit, Authz: enf, Plugins: host,
-	}, n, logger, httpapi.Config{SecureCookies: cfg.SecureCookies, ProxyHeader: cfg.ProxyHeader, TrustedProxies: cfg.TrustedProxies})
+	}, n, logger, httpCfg)
 	return n, nil
 }
 

@@ -426,6 +426,22 @@ func (p *plugin) checkManifest(m sdk.Manifest) (*routeTable, error) {
 			return nil, fmt.Errorf("permission %q must start with %q", perm.Name, name+".")
 		}
 	}
+	// A plugin hands out only its own powers: a role it bundles or a default grant it
+	// makes may name any role, but only permissions in its own namespace. Otherwise a
+	// plugin could give residents core.membership.decide, or another plugin's
+	// permissions, just by being enabled.
+	for _, r := range m.Roles {
+		for _, perm := range r.Permissions {
+			if !strings.HasPrefix(perm, name+".") {
+				return nil, fmt.Errorf("role %q bundles the permission %q, but a plugin may only bundle its own permissions (starting with %q)", r.Name, perm, name+".")
+			}
+		}
+	}
+	for _, g := range m.Grants {
+		if !strings.HasPrefix(g.Permission, name+".") {
+			return nil, fmt.Errorf("the default grant to %q gives the permission %q, but a plugin may only grant its own permissions (starting with %q)", g.Role, g.Permission, name+".")
+		}
+	}
 	return compileRoutes(name, m.Routes)
 }
 

@@ -66,6 +66,18 @@ func (p *probe) Manifest() sdk.Manifest {
 	} else {
 		m.Subscribes = []string{EventType}
 	}
+	// Probes under these names try to hand out powers that are not theirs; the host
+	// must refuse to activate them.
+	switch n {
+	case "greedy": // a core permission to a core role
+		m.Grants = append(m.Grants, sdk.Grant{Role: "resident", Permission: "core.membership.decide"})
+	case "bundler": // a core permission bundled into its own role
+		m.Roles = append(m.Roles, sdk.Role{Name: n + "_admin", Permissions: []string{"core.neighbourhood.manage"}})
+	case "thief": // another plugin's permission
+		m.Grants = append(m.Grants, sdk.Grant{Role: "resident", Permission: "alpha.city.run"})
+	case "wildcard": // every permission at once
+		m.Grants = append(m.Grants, sdk.Grant{Role: "resident", Permission: "*"})
+	}
 	return m
 }
 
