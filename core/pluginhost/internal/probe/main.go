@@ -5,9 +5,12 @@ package main
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"embed"
 	"encoding/json"
 	"fmt"
+	"io"
 	"io/fs"
 	"net/http"
 	"os"
@@ -52,6 +55,7 @@ func (p *probe) Manifest() sdk.Manifest {
 			{Method: "GET", Path: pre + "/headers", Permission: sdk.PermAuthenticated},
 			{Method: "GET", Path: pre + "/slow", Permission: sdk.PermPublic},
 			{Method: "GET", Path: pre + "/cancelled", Permission: sdk.PermPublic},
+			{Method: "GET", Path: pre + "/exe", Permission: sdk.PermPublic},
 			{Method: "GET", Path: pre + "/nbh/{nbh}/secret", Permission: n + ".secret.read", Domain: "nbh:{nbh}"},
 			{Method: "GET", Path: pre + "/nbh/special/secret", Permission: sdk.PermPublic},
 			{Method: "GET", Path: pre + "/city/only", Permission: n + ".city.run", Domain: "city"},
@@ -185,6 +189,19 @@ func (p *probe) Handler() http.Handler {
 	})
 	mux.HandleFunc("GET "+pre+"/cancelled", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, 200, map[string]any{"cancelled": p.cancelled.Load()})
+	})
+	// exe reports the sha256 of the bytes this process runs, so tests can prove which
+	// executable the host started.
+	mux.HandleFunc("GET "+pre+"/exe", func(w http.ResponseWriter, r *http.Request) {
+		f, err := os.Open("/proc/self/exe")
+		if err != nil {
+			writeJSON(w, 500, map[string]any{"error": err.Error()})
+			return
+		}
+		defer f.Close()
+		h := sha256.New()
+		_, _ = io.Copy(h, f)
+		writeJSON(w, 200, map[string]any{"sha256": hex.EncodeToString(h.Sum(nil))})
 	})
 	mux.HandleFunc("GET "+pre+"/nbh/{nbh}/secret", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, 200, map[string]any{"nbh": r.PathValue("nbh")})
