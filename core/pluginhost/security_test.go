@@ -89,7 +89,8 @@ func TestHost_MembershipRolesNotGrantable(t *testing.T) {
 		for _, a := range attempts {
 			t.Run(a.name, func(t *testing.T) {
 				r := a.by.For(t).Do(a.method, "/api/v1/roles/grants", a.grant)
-				msg, _ := r.JSON()["error"].(map[string]any)["message"].(string)
+				e, _ := r.JSON()["error"].(map[string]any)
+				msg, _ := e["message"].(string)
 				if r.Status != 403 || !strings.Contains(msg, "follows from a verified membership") {
 					t.Fatalf("%s %v = %d %s, want 403 saying the role follows from membership", a.method, a.grant, r.Status, r.Body)
 				}
