@@ -246,3 +246,43 @@ func TestClientAddress(t *testing.T) {
 		})
 	})
 }
+
+// BenchmarkLogin measures sign-in through the real server with cheap test hashing, so
+// that what the throttle costs in the database is not hidden behind argon2id:
+// Right is a successful sign-in (counted, then taken back), Refused a guess at an
+// account already locked to that address.
+func BenchmarkLogin(b *testing.B) {
+	for _, db := range coretest.Databases(b) {
+		b.Run(db.Name, func(b *testing.B) {
+			n := coretest.StartNode(b, db.Config, coretest.Options())
+			u := coretest.Register(b, n, "bench@example.org", "Bench")
+			locked := coretest.Register(b, n, "locked@example.org", "Locked")
+			client := &http.Client{}
+			post := func(email, pw string, want int) {
+				body, _ := json.Marshal(map[string]string{"email": email, "password": pw})
+				resp, err := client.Post(n.URL()+"/api/v1/auth/login", "application/json", bytes.NewReader(body))
+				if err != nil {
+					b.Fatal(err)
+				}
+				_, _ = io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+				if resp.StatusCode != want {
+					b.Fatalf("login %s = %d, want %d", email, resp.StatusCode, want)
+				}
+			}
+			b.Run("Right", func(b *testing.B) {
+				for b.Loop() {
+					post(u.Email, u.Password, 200)
+				}
+			})
+			for range maxPerAccountAddr {
+				post(locked.Email, "wrong", 401)
+			}
+			b.Run("Refused", func(b *testing.B) {
+				for b.Loop() {
+					post(locked.Email, "wrong", 429)
+				}
+			})
+		})
+	}
+}
