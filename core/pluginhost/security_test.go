@@ -161,8 +161,8 @@ type swapOnLaunch struct {
 }
 
 func (h swapOnLaunch) Enabled(context.Context, slog.Level) bool { return true }
-func (h swapOnLaunch) WithAttrs([]slog.Attr) slog.Handler      { return h }
-func (h swapOnLaunch) WithGroup(string) slog.Handler           { return h }
+func (h swapOnLaunch) WithAttrs([]slog.Attr) slog.Handler       { return h }
+func (h swapOnLaunch) WithGroup(string) slog.Handler            { return h }
 func (h swapOnLaunch) Handle(_ context.Context, r slog.Record) error {
 	if strings.Contains(r.Message, "automatic mTLS") && h.swapped.CompareAndSwap(false, true) {
 		return os.Rename(h.from, h.to)

@@ -88,7 +88,9 @@ func rateLimited(wait time.Duration) error {
 
 // admitAttempt counts a sign-in attempt and refuses it when a limit is passed. It runs
 // before the password hash is computed, so refused guesses cost almost nothing, and
-// each count is one atomic statement, so the limit holds under any concurrency.
+// each count is one atomic statement, so the limit holds under any concurrency. The
+// counts share one transaction: one commit per attempt, and on PostgreSQL the rows
+// stay locked, always in the same order, until it ends.
 // A counter is advanced only when the ones before it admitted the attempt: guesses
 // refused at one address do not use up the account's allowance for other addresses.
 func (s *IdentityService) admitAttempt(ctx context.Context, k throttleKeys, emailKey, clientAddr string) error {
@@ -106,78 +108,72 @@ func (s *IdentityService) admitAttempt(ctx context.Context, k throttleKeys, emai
 	if wait > 0 {
 		return rateLimited(wait)
 	}
-	for _, key := range []throttleKey{k.pair, k.addr, k.account} {
-		until, err := s.countAttempt(ctx, key, now)
-		if err != nil {
-			return err
-		}
-		if until.IsZero() {
-			continue
-		}
-		if key == k.account {
-			known, err := s.knownAddress(ctx, emailKey, clientAddr, now)
+	var refused time.Time
+	err := s.DB.tx(ctx, func(tx *sqlx.Tx) error {
+		for _, key := range []throttleKey{k.pair, k.addr, k.account} {
+			until, err := s.countAttempt(ctx, tx, key, now)
 			if err != nil {
 				return err
 			}
-			if known {
+			if until.IsZero() {
 				continue
 			}
-		} else {
-			s.rememberLock(key.key, until)
+			if key == k.account {
+				known, err := s.knownAddress(ctx, tx, emailKey, clientAddr, now)
+				if err != nil {
+					return err
+				}
+				if known {
+					continue
+				}
+			} else {
+				s.rememberLock(key.key, until)
+			}
+			refused = until
+			return nil
 		}
-		return rateLimited(until.Sub(now))
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	if !refused.IsZero() {
+		return rateLimited(refused.Sub(now))
 	}
 	return nil
 }
 
 // countAttempt adds one attempt to a counter and returns when its lock ends, or zero
 // when the attempt is within the limit. A window that ran out, or a lock that ended,
-// starts the count afresh. The statement is one UPSERT ... RETURNING on both
-// databases, so two attempts never read the same count.
-func (s *IdentityService) countAttempt(ctx context.Context, k throttleKey, now time.Time) (time.Time, error) {
+// starts the count afresh; the attempt that passes the limit sets the lock. It is one
+// UPSERT ... RETURNING on both databases, so two attempts never read the same count.
+func (s *IdentityService) countAttempt(ctx context.Context, q sqlx.ExtContext, k throttleKey, now time.Time) (time.Time, error) {
 	windowStart := now.Add(-s.Settings.Throttle.withDefaults().Window)
-	var r struct {
-		Failures    int        `db:"failures"`
-		LockedUntil *time.Time `db:"locked_until"`
-	}
+	var lockedUntil *time.Time
 	const fresh = `(login_throttle.locked_until IS NULL AND login_throttle.window_start <= ?) OR login_throttle.locked_until <= ?`
-	err := get(ctx, s.DB.db, &r, `INSERT INTO login_throttle (throttle_key, failures, window_start, locked_until) VALUES (?, 1, ?, NULL)
+	err := get(ctx, q, &lockedUntil, `INSERT INTO login_throttle (throttle_key, failures, window_start, locked_until) VALUES (?, 1, ?, NULL)
 		ON CONFLICT (throttle_key) DO UPDATE SET
 			failures = CASE WHEN `+fresh+` THEN 1 ELSE login_throttle.failures + 1 END,
 			window_start = CASE WHEN `+fresh+` THEN excluded.window_start ELSE login_throttle.window_start END,
-			locked_until = CASE WHEN `+fresh+` THEN NULL ELSE login_throttle.locked_until END
-		RETURNING failures, locked_until`,
-		k.key, now, windowStart, now, windowStart, now, windowStart, now)
+			locked_until = CASE WHEN `+fresh+` THEN NULL
+				WHEN login_throttle.locked_until IS NULL AND login_throttle.failures + 1 > ? THEN ?
+				ELSE login_throttle.locked_until END
+		RETURNING locked_until`,
+		k.key, now, windowStart, now, windowStart, now, windowStart, now, k.max, now.Add(k.lockout))
 	if err != nil {
 		return time.Time{}, fmt.Errorf("count sign-in attempt: %w", err)
 	}
-	if r.LockedUntil != nil && r.LockedUntil.After(now) {
-		return r.LockedUntil.UTC(), nil
+	if lockedUntil != nil && lockedUntil.After(now) {
+		return lockedUntil.UTC(), nil
 	}
-	if r.Failures <= k.max {
-		return time.Time{}, nil
-	}
-	// The first attempt over the limit sets the lock; a concurrent one that lost the
-	// race reads the lock the winner set.
-	until := now.Add(k.lockout)
-	if _, err := exec(ctx, s.DB.db, `UPDATE login_throttle SET locked_until = ? WHERE throttle_key = ? AND locked_until IS NULL`, until, k.key); err != nil {
-		return time.Time{}, fmt.Errorf("lock sign-in: %w", err)
-	}
-	var set *time.Time
-	if err := get(ctx, s.DB.db, &set, `SELECT locked_until FROM login_throttle WHERE throttle_key = ?`, k.key); err != nil {
-		return time.Time{}, fmt.Errorf("read sign-in lock: %w", err)
-	}
-	if set != nil && set.After(now) {
-		until = set.UTC()
-	}
-	return until, nil
+	return time.Time{}, nil
 }
 
 // knownAddress reports whether the account signed in from addr recently: its owner's
 // usual address, which the account-wide limit does not shut.
-func (s *IdentityService) knownAddress(ctx context.Context, emailKey, addr string, now time.Time) (bool, error) {
+func (s *IdentityService) knownAddress(ctx context.Context, q sqlx.ExtContext, emailKey, addr string, now time.Time) (bool, error) {
 	var n int
-	err := get(ctx, s.DB.db, &n, `SELECT COUNT(*) FROM sessions s JOIN users u ON u.id = s.user_id
+	err := get(ctx, q, &n, `SELECT COUNT(*) FROM sessions s JOIN users u ON u.id = s.user_id
 		WHERE u.email_key = ? AND u.deleted_at IS NULL AND s.kind = ? AND s.client_ip = ? AND s.created_at > ?`,
 		emailKey, core.KindSession, addr, now.Add(-s.Settings.Throttle.withDefaults().KnownAddressAge))
 	if err != nil {
