@@ -182,7 +182,7 @@ func sessionAddress(t *testing.T, n *node.Node, token string) string {
 // header that is not a trusted proxy. A client cannot choose it.
 func TestClientAddress(t *testing.T) {
 	coretest.ForEachDB(t, func(t *testing.T, db coretest.DB) {
-		start := func(trusted ...string) (*node.Node, *coretest.User) {
+		start := func(t *testing.T, trusted ...string) (*node.Node, *coretest.User) {
 			cfg := db.Config
 			// Each node gets a database of its own: throttles must not carry over.
 			if cfg.DatabaseURL != "" {
@@ -195,55 +195,45 @@ func TestClientAddress(t *testing.T) {
 			n := coretest.StartNode(t, cfg, coretest.Options())
 			return n, coretest.Register(t, n, "someone@example.org", "Someone")
 		}
-		xff := func(v string) map[string]string { return map[string]string{"X-Forwarded-For": v} }
-		// spray guesses across accounts from one real client, with a different
-		// forged part of the header each time, and reports the answer after the
-		// per-address limit.
-		spray := func(n *node.Node, u *coretest.User, header func(i int) string) int {
-			for i := range maxPerClientAddr {
-				mustSignIn(t, n, 401, "127.0.0.1", fmt.Sprintf("nobody%d@example.org", i/maxPerAccountAddr), "spraying", xff(header(i)))
-			}
-			status, _, err := signIn(t, n, "127.0.0.1", u.Email, u.Password, xff(header(maxPerClientAddr)))
-			if err != nil {
-				t.Fatal(err)
-			}
-			return status
+		cases := []struct {
+			name    string
+			trusted []string
+			from    string // the peer's address
+			header  string // X-Forwarded-For, if sent
+			want    string // the client address the session records
+			// forged, when set, rotates the part of the header a client can write
+			// while guessing across accounts: the per-address limit must still bite.
+			forged func(i int) string
+		}{
+			{"HeaderIgnoredWithoutTrustedProxies", nil, "127.0.0.1", "203.0.113.9", "127.0.0.1",
+				func(i int) string { return fmt.Sprintf("198.51.100.%d", i) }},
+			{"RightMostUntrusted", []string{"127.0.0.1", "10.0.0.0/8"}, "127.0.0.1", "198.51.100.7, 203.0.113.5, 10.1.2.3", "203.0.113.5",
+				func(i int) string { return fmt.Sprintf("198.51.100.%d, 203.0.113.5", i) }},
+			{"NoHeaderBehindProxy", []string{"127.0.0.1"}, "127.0.0.1", "", "127.0.0.1", nil},
+			{"UntrustedPeer", []string{"127.0.0.1"}, "127.0.0.2", "203.0.113.5", "127.0.0.2", nil},
 		}
-
-		t.Run("HeaderIgnoredWithoutTrustedProxies", func(t *testing.T) {
-			n, u := start()
-			tok := mustSignIn(t, n, 200, "127.0.0.1", u.Email, u.Password, xff("203.0.113.9"))
-			if got := sessionAddress(t, n, tok); got != "127.0.0.1" {
-				t.Fatalf("session recorded client %q, want the peer 127.0.0.1", got)
-			}
-			if s := spray(n, u, func(i int) string { return fmt.Sprintf("198.51.100.%d", i) }); s != 429 {
-				t.Fatalf("after %d guesses with rotating forged addresses: %d, want 429", maxPerClientAddr, s)
-			}
-		})
-		t.Run("RightMostUntrusted", func(t *testing.T) {
-			n, u := start("127.0.0.1", "10.0.0.0/8")
-			tok := mustSignIn(t, n, 200, "127.0.0.1", u.Email, u.Password, xff("198.51.100.7, 203.0.113.5, 10.1.2.3"))
-			if got := sessionAddress(t, n, tok); got != "203.0.113.5" {
-				t.Fatalf("session recorded client %q, want 203.0.113.5", got)
-			}
-			if s := spray(n, u, func(i int) string { return fmt.Sprintf("198.51.100.%d, 203.0.113.5", i) }); s != 429 {
-				t.Fatalf("after %d guesses with rotating forged addresses: %d, want 429", maxPerClientAddr, s)
-			}
-		})
-		t.Run("NoHeaderBehindProxy", func(t *testing.T) {
-			n, u := start("127.0.0.1")
-			tok := mustSignIn(t, n, 200, "127.0.0.1", u.Email, u.Password, nil)
-			if got := sessionAddress(t, n, tok); got != "127.0.0.1" {
-				t.Fatalf("session recorded client %q, want the proxy's own 127.0.0.1", got)
-			}
-		})
-		t.Run("UntrustedPeer", func(t *testing.T) {
-			n, u := start("127.0.0.1")
-			tok := mustSignIn(t, n, 200, "127.0.0.2", u.Email, u.Password, xff("203.0.113.5"))
-			if got := sessionAddress(t, n, tok); got != "127.0.0.2" {
-				t.Fatalf("session recorded client %q, want the peer 127.0.0.2", got)
-			}
-		})
+		for _, tc := range cases {
+			t.Run(tc.name, func(t *testing.T) {
+				xff := func(v string) map[string]string {
+					if v == "" {
+						return nil
+					}
+					return map[string]string{"X-Forwarded-For": v}
+				}
+				n, u := start(t, tc.trusted...)
+				tok := mustSignIn(t, n, 200, tc.from, u.Email, u.Password, xff(tc.header))
+				if got := sessionAddress(t, n, tok); got != tc.want {
+					t.Fatalf("session recorded client %q, want %s", got, tc.want)
+				}
+				if tc.forged == nil {
+					return
+				}
+				for i := range maxPerClientAddr {
+					mustSignIn(t, n, 401, tc.from, fmt.Sprintf("nobody%d@example.org", i/maxPerAccountAddr), "spraying", xff(tc.forged(i)))
+				}
+				mustSignIn(t, n, 429, tc.from, u.Email, u.Password, xff(tc.forged(maxPerClientAddr)))
+			})
+		}
 	})
 }
 
