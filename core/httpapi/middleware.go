@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/gofiber/fiber/v2"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/kvarter/kvarter/core"
 	"github.com/kvarter/kvarter/core/sqlstore"
@@ -45,9 +46,19 @@ func principal(c *fiber.Ctx) *core.Principal {
 // requestID gives every request an id, echoed in X-Request-ID and carried by the
 // context into every log line and audit entry. A well-formed id from a client or proxy
 // is kept so that traces join up.
+//
+// With tracing on, the request continues the caller's trace (traceparent) or starts
+// one, and its id is the trace id, so that an error answer's request_id finds the
+// trace and every log line of the request.
 func (s *Server) requestID(c *fiber.Ctx) error {
-	id := c.Get(fiber.HeaderXRequestID)
-	if !validRequestID(id) {
+	base := context.Background()
+	var id string
+	if s.cfg.Tracing.Enabled() {
+		var span trace.Span
+		base, span = s.startSpan(c)
+		defer s.endSpan(c, span)
+		id = span.SpanContext().TraceID().String()
+	} else if id = c.Get(fiber.HeaderXRequestID); !validRequestID(id) {
 		id = s.newRequestID()
 	}
 	c.Set(fiber.HeaderXRequestID, id)
@@ -59,7 +70,7 @@ func (s *Server) requestID(c *fiber.Ctx) error {
 			timeout = t
 		}
 	}
-	ctx, cancel := context.WithTimeout(core.WithRequestID(context.Background(), id), timeout)
+	ctx, cancel := context.WithTimeout(core.WithRequestID(base, id), timeout)
 	defer cancel()
 	c.SetUserContext(ctx)
 	return c.Next()
@@ -106,6 +117,9 @@ func (s *Server) logRequests(c *fiber.Ctx) error {
 		}
 	}
 	status := c.Response().StatusCode()
+	if s.cfg.Metrics != nil {
+		s.observe(c, status, time.Since(start))
+	}
 	if status >= 500 || c.Path() != "/healthz" && c.Path() != "/readyz" {
 		s.logger.LogAttrs(c.UserContext(), levelFor(status), "request",
 			slog.String("method", c.Method()), slog.String("path", c.Path()), slog.Int("status", status),
