@@ -64,7 +64,7 @@ var (
 // plugins and subscribers are only known at scrape time.
 type collectorFunc func(chan<- prometheus.Metric)
 
-func (f collectorFunc) Describe(chan<- *prometheus.Desc)   {}
+func (f collectorFunc) Describe(chan<- *prometheus.Desc)    {}
 func (f collectorFunc) Collect(ch chan<- prometheus.Metric) { f(ch) }
 
 // WatchPlugins exports the plugins' state, restarts, crash budget and database pools,

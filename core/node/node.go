@@ -71,8 +71,8 @@ type Node struct {
 	metricsSrv  *http.Server
 	metricsAddr net.Addr
 	addr        net.Addr
-	cancel context.CancelFunc
-	done   chan struct{}
+	cancel      context.CancelFunc
+	done        chan struct{}
 }
 
 // NewLogger returns the JSON (or text) logger writing to w at the configured level.

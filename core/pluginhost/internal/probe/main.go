@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io/fs"
+	"log/slog"
 	"net/http"
 	"os"
 	"strconv"
@@ -27,8 +28,9 @@ var migrations embed.FS
 const EventType = "alpha.tick"
 
 type probe struct {
-	name  string
-	db    *store.DB
+	name   string
+	db     *store.DB
+	logger *slog.Logger
 	calls atomic.Int64
 	// Requests to /slow whose context the host cancelled.
 	cancelled atomic.Int64
@@ -71,7 +73,7 @@ func (p *probe) Manifest() sdk.Manifest {
 
 func (p *probe) Configure(ctx context.Context, env sdk.Env) error {
 	db, err := store.Open(ctx, env.Store)
-	p.db = db
+	p.db, p.logger = db, env.Logger
 	return err
 }
 
@@ -155,6 +157,7 @@ func (p *probe) Handler() http.Handler {
 		writeJSON(w, 200, map[string]any{"published": len(events)})
 	})
 	mux.HandleFunc("GET "+pre+"/headers", func(w http.ResponseWriter, r *http.Request) {
+		p.logger.InfoContext(r.Context(), "probe headers") // a plugin's log line while serving
 		out := map[string]any{"header": r.Header, "principal": sdk.PrincipalFrom(r.Context()), "request_id": sdk.RequestIDFrom(r.Context())}
 		if dl, ok := r.Context().Deadline(); ok {
 			out["deadline_in_ms"] = time.Until(dl).Milliseconds()
