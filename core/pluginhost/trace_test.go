@@ -176,7 +176,11 @@ func TestTracing_CoreIntoPlugin(t *testing.T) {
 		}
 		// An error answer's request_id is the trace id too.
 		e := mustCall(t, n, 401, "GET", "/api/v1/beta/headers", "")
-		var body struct{ Error struct{ RequestID string `json:"request_id"` } }
+		var body struct {
+			Error struct {
+				RequestID string `json:"request_id"`
+			}
+		}
 		_ = json.Unmarshal(e.Body, &body)
 		if body.Error.RequestID != e.Header.Get("X-Request-ID") || len(body.Error.RequestID) != 32 {
 			t.Errorf("error answer request_id %q, header %q", body.Error.RequestID, e.Header.Get("X-Request-ID"))
@@ -247,4 +251,3 @@ func mustCallHeader(t *testing.T, n *node.Node, want int, path string, header ma
 	}
 	return r
 }
-

@@ -31,7 +31,7 @@ type probe struct {
 	name   string
 	db     *store.DB
 	logger *slog.Logger
-	calls atomic.Int64
+	calls  atomic.Int64
 	// Requests to /slow whose context the host cancelled.
 	cancelled atomic.Int64
 
