@@ -149,7 +149,15 @@ func (s *server) Health(ctx context.Context, _ *pluginv1.HealthRequest) (*plugin
 			return nil, pluginErr("health", err)
 		}
 	}
-	return &pluginv1.HealthResponse{}, nil
+	resp := &pluginv1.HealthResponse{}
+	if st, ok := sqlstore.PoolStats(); ok {
+		resp.Pool = &pluginv1.PoolStats{
+			MaxOpenConnections: int64(st.MaxOpenConnections), OpenConnections: int64(st.OpenConnections),
+			InUse: int64(st.InUse), Idle: int64(st.Idle), WaitCount: st.WaitCount, WaitDurationNs: int64(st.WaitDuration),
+			MaxIdleClosed: st.MaxIdleClosed, MaxIdleTimeClosed: st.MaxIdleTimeClosed, MaxLifetimeClosed: st.MaxLifetimeClosed,
+		}
+	}
+	return resp, nil
 }
 
 func (s *server) Deactivate(ctx context.Context, _ *pluginv1.DeactivateRequest) (*pluginv1.DeactivateResponse, error) {

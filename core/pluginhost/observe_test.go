@@ -80,7 +80,7 @@ next:
 // named series move as they should: requests by route template, status and plugin;
 // the call latency into the plugin; a plugin restart after its process is killed; an
 // outbox backlog that builds while the subscriber is down and drains once delivered;
-// a failed sign-in; the pools; and that the metrics need their token.
+// a failed sign-in; the core's and the plugin's pools; and that the metrics need their token.
 func TestMetrics_ScriptedRun(t *testing.T) {
 	coretest.ForEachDB(t, func(t *testing.T, db coretest.DB) {
 		n := startNodeWith(t, db, func(c *node.Config, _ *node.Options) {
@@ -214,5 +214,11 @@ func TestMetrics_ScriptedRun(t *testing.T) {
 		if got := sample(after, "kvarter_plugin_rpc_duration_seconds", "plugin", "beta", "call", "HandleEvent", "code", "OK"); got != 5 {
 			t.Errorf("HandleEvent calls into beta timed %v, want 5", got)
 		}
+
+		// The plugin's own pool, as it reports it with its health.
+		waitFor(t, 5*time.Second, "beta's pool reported", func() bool {
+			_, m := scrape(t, n, metricsToken)
+			return sample(m, "go_sql_open_connections", "db_name", "plugin:beta") >= 1
+		})
 	})
 }

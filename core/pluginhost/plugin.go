@@ -253,8 +253,11 @@ func (p *plugin) watch(ctx context.Context, proc *hostside.Process) error {
 			return nil
 		case <-tick.C:
 			hctx, cancel := context.WithTimeout(ctx, HealthTimeout)
-			err := proc.Health(hctx)
+			pool, err := proc.HealthReport(hctx)
 			cancel()
+			if err == nil && pool != nil {
+				p.setPool(pool)
+			}
 			p.mu.Lock()
 			state := p.state
 			p.mu.Unlock()
