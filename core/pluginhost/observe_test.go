@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"fmt"
 	"net/http"
+	"os"
+	"regexp"
 	"strings"
 	"syscall"
 	"testing"
@@ -220,5 +222,51 @@ func TestMetrics_ScriptedRun(t *testing.T) {
 			_, m := scrape(t, n, metricsToken)
 			return sample(m, "go_sql_open_connections", "db_name", "plugin:beta") >= 1
 		})
+
+		// Every series the sample dashboard in docs/ queries is one the node exports.
+		_, after = scrape(t, n, metricsToken)
+		dashboard, err := os.ReadFile("../../docs/grafana-dashboard.json")
+		if err != nil {
+			t.Fatal(err)
+		}
+		names := regexp.MustCompile(`\b(?:kvarter|go_sql)_[a-z_]+`).FindAllString(string(dashboard), -1)
+		if len(names) < 10 {
+			t.Fatalf("the dashboard queries only %v", names)
+		}
+		for _, name := range names {
+			base := name
+			for _, suffix := range []string{"_bucket", "_count", "_sum"} {
+				if b, ok := strings.CutSuffix(name, suffix); ok && after[b] != nil {
+					base = b
+				}
+			}
+			if after[base] == nil {
+				t.Errorf("the dashboard queries %s, which the node does not export", name)
+			}
+		}
+	})
+}
+
+// TestMetrics_PublicListener: with only a token configured the metrics are on the
+// public listener and refuse a scrape without the token or with another; with neither
+// a token nor a metrics address they are not served at all.
+func TestMetrics_PublicListener(t *testing.T) {
+	coretest.ForEachDB(t, func(t *testing.T, db coretest.DB) {
+		guarded := startNodeWith(t, db, func(c *node.Config, _ *node.Options) { c.MetricsToken = metricsToken })
+		if guarded.MetricsAddr() != nil {
+			t.Fatalf("a metrics listener without metrics_listen: %v", guarded.MetricsAddr())
+		}
+		for _, token := range []string{"", "not the token at all!"} {
+			r := mustCall(t, guarded, 401, "GET", "/metrics", token)
+			if strings.Contains(string(r.Body), "kvarter_") {
+				t.Fatalf("metrics leaked without the token: %s", r.Body)
+			}
+		}
+		if r := mustCall(t, guarded, 200, "GET", "/metrics", metricsToken); !strings.Contains(string(r.Body), "kvarter_build_info") {
+			t.Fatalf("metrics with the token: %s", r.Body)
+		}
+		open := startNodeWith(t, db, func(*node.Config, *node.Options) {})
+		mustCall(t, open, 404, "GET", "/metrics", "")
+		mustCall(t, open, 404, "GET", "/metrics", metricsToken)
 	})
 }
