@@ -29,6 +29,14 @@ func (s *Server) login(c *fiber.Ctx) error {
 	in.ClientIP, in.UserAgent = s.clientIP(c), c.Get(fiber.HeaderUserAgent)
 	res, err := s.svc.Identity.Login(c.UserContext(), in)
 	if err != nil {
+		if m := s.cfg.Metrics; m != nil {
+			switch core.ErrorCode(err) {
+			case core.EUNAUTHENTICATED:
+				m.LoginFailed()
+			case core.ERATELIMITED:
+				m.LoginThrottled()
+			}
+		}
 		return err
 	}
 	expires := time.Now().Add(24 * time.Hour)

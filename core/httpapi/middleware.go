@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/gofiber/fiber/v2"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/kvarter/kvarter/core"
 	"github.com/kvarter/kvarter/core/sqlstore"
@@ -49,8 +50,21 @@ func principal(c *fiber.Ctx) *core.Principal {
 // sent is never used: a client could otherwise make its requests share an id with
 // someone else's in the audit log, or feed plugins a value they take as the host's.
 // A well-formed id from a trusted proxy is logged beside it, so traces still join up.
+//
+// With tracing on, the request continues the caller's trace (traceparent) or starts
+// one, and its id is the trace id, so that an error answer's request_id finds the
+// trace and every log line of the request.
 func (s *Server) requestID(c *fiber.Ctx) error {
-	id := s.newRequestID()
+	base := context.Background()
+	var id string
+	if s.cfg.Tracing.Enabled() {
+		var span trace.Span
+		base, span = s.startSpan(c)
+		defer s.endSpan(c, span)
+		id = span.SpanContext().TraceID().String()
+	} else {
+		id = s.newRequestID()
+	}
 	c.Set(fiber.HeaderXRequestID, id)
 	if up := c.Get(fiber.HeaderXRequestID); up != "" && validRequestID(up) && s.fromTrustedProxy(c) {
 		c.Locals(localUpstreamID, up)
@@ -63,7 +77,7 @@ func (s *Server) requestID(c *fiber.Ctx) error {
 			timeout = t
 		}
 	}
-	ctx, cancel := context.WithTimeout(core.WithRequestID(context.Background(), id), timeout)
+	ctx, cancel := context.WithTimeout(core.WithRequestID(base, id), timeout)
 	defer cancel()
 	c.SetUserContext(ctx)
 	return c.Next()
@@ -110,6 +124,9 @@ func (s *Server) logRequests(c *fiber.Ctx) error {
 		}
 	}
 	status := c.Response().StatusCode()
+	if s.cfg.Metrics != nil {
+		s.observe(c, status, time.Since(start))
+	}
 	if status >= 500 || c.Path() != "/healthz" && c.Path() != "/readyz" {
 		attrs := []slog.Attr{slog.String("method", c.Method()), slog.String("path", c.Path()), slog.Int("status", status),
 			slog.Duration("duration", time.Since(start))}

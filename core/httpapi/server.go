@@ -8,6 +8,7 @@ import (
 	"errors"
 	"log/slog"
 	"net"
+	"net/http"
 	"sync"
 	"time"
 
@@ -15,6 +16,8 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"github.com/kvarter/kvarter/core"
+	"github.com/kvarter/kvarter/core/metrics"
+	"github.com/kvarter/kvarter/sdk/telemetry"
 )
 
 // Services are what the API calls.
@@ -48,6 +51,13 @@ type Config struct {
 	TrustedProxies []string
 	// RequestTimeout bounds the handling of one request.
 	RequestTimeout time.Duration
+	// Metrics, when set, records every request by route, status and plugin.
+	Metrics *metrics.Metrics
+	// MetricsHandler, when set, is served at GET /metrics on this listener (the node
+	// sets it only when a token guards it; see node.Config.MetricsToken).
+	MetricsHandler http.Handler
+	// Tracing, when on, gives every request a span and its trace id as request id.
+	Tracing *telemetry.Tracing
 }
 
 // Server is the HTTP face of the core.
@@ -63,6 +73,8 @@ type Server struct {
 	conns   connTracker
 	reqIDs  *requestIDs
 	trust   proxyTrust
+	// coreRoutes are the core's handler routes, for metric labels.
+	coreRoutes map[routeID]bool
 }
 
 // PluginRouter serves /api/v1/<plugin>/... for the plugin host. Serve reports false when
@@ -117,6 +129,7 @@ func New(svc Services, health HealthChecker, logger *slog.Logger, cfg Config) *S
 		s.plugins = pluginProxy{svc.Plugins}
 	}
 	s.routes()
+	s.indexRoutes()
 	s.openapi = buildOpenAPI()
 	s.app.Server().ConnState = s.conns.track
 	return s
@@ -220,6 +233,7 @@ func (s *Server) routes() {
 	app.Use(s.markHandling, s.recoverer, s.requestID, s.logRequests)
 	app.Get("/healthz", s.healthz)
 	app.Get("/readyz", s.readyz)
+	s.metricsRoute()
 
 	api := app.Group("/api/v1", s.authenticate, s.csrf)
 	api.Get("/openapi.json", s.getOpenAPI)

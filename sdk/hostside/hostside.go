@@ -58,6 +58,9 @@ type LaunchOptions struct {
 	// Logger receives the plugin's stderr and log lines, tagged plugin=<Name>.
 	// slog.Default() when nil.
 	Logger *slog.Logger
+	// DialOptions are added to the gRPC connection to the plugin: the caller's
+	// instrumentation (call latency metrics, trace propagation).
+	DialOptions []grpc.DialOption
 }
 
 // Process is a running plugin. Its methods are safe for concurrent use.
@@ -111,10 +114,10 @@ func Launch(ctx context.Context, o LaunchOptions) (*Process, error) {
 		SkipHostEnv:      true,
 		StartTimeout:     o.StartTimeout,
 		Logger:           newHCLogger(logger),
-		GRPCDialOptions: []grpc.DialOption{grpc.WithDefaultCallOptions(
+		GRPCDialOptions: append([]grpc.DialOption{grpc.WithDefaultCallOptions(
 			grpc.MaxCallRecvMsgSize(protocol.MaxMessageBytes),
 			grpc.MaxCallSendMsgSize(protocol.MaxMessageBytes),
-		)},
+		)}, o.DialOptions...),
 	})
 
 	// go-plugin's Start knows no context; killing the child makes it return.

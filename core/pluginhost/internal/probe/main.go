@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"log/slog"
 	"net/http"
 	"os"
 	"strconv"
@@ -30,9 +31,10 @@ var migrations embed.FS
 const EventType = "alpha.tick"
 
 type probe struct {
-	name  string
-	db    *store.DB
-	calls atomic.Int64
+	name   string
+	db     *store.DB
+	logger *slog.Logger
+	calls  atomic.Int64
 	// Requests to /slow whose context the host cancelled.
 	cancelled atomic.Int64
 
@@ -87,7 +89,7 @@ func (p *probe) Manifest() sdk.Manifest {
 
 func (p *probe) Configure(ctx context.Context, env sdk.Env) error {
 	db, err := store.Open(ctx, env.Store)
-	p.db = db
+	p.db, p.logger = db, env.Logger
 	return err
 }
 
@@ -171,6 +173,7 @@ func (p *probe) Handler() http.Handler {
 		writeJSON(w, 200, map[string]any{"published": len(events)})
 	})
 	mux.HandleFunc("GET "+pre+"/headers", func(w http.ResponseWriter, r *http.Request) {
+		p.logger.InfoContext(r.Context(), "probe headers") // a plugin's log line while serving
 		out := map[string]any{"header": r.Header, "principal": sdk.PrincipalFrom(r.Context()), "request_id": sdk.RequestIDFrom(r.Context())}
 		if dl, ok := r.Context().Deadline(); ok {
 			out["deadline_in_ms"] = time.Until(dl).Milliseconds()
