@@ -325,10 +325,10 @@ func TestService_Tick(t *testing.T) {
 }
 
 func TestService_Import(t *testing.T) {
-	const file = "../../../shared/testdata/pabulib/Netherlands_Assen_2024.pb"
+	const file = "testdata/pabulib/Netherlands_Assen_2024.pb"
 	data, err := os.ReadFile(file)
 	if err != nil {
-		skipWithoutTestdata(t, err)
+		testdataMissing(t, err)
 	}
 	official := must(pabulib.ParseBytes(data))(t)
 	eachStore(t, func(t *testing.T, db *store.DB) {

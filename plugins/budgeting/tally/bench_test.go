@@ -30,7 +30,7 @@ func BenchmarkMES_Lodz_add1u(b *testing.B) {
 func BenchmarkGreedy_Lodz(b *testing.B) {
 	data, err := os.ReadFile(filepath.Join(testdataDir, "Poland_Lodz_2022.pb"))
 	if err != nil {
-		b.Skip(err)
+		b.Fatal(err)
 	}
 	b.SetBytes(int64(len(data)))
 	b.ResetTimer()
