@@ -1,6 +1,7 @@
 package tally
 
 import (
+	"math"
 	"math/big"
 	"sort"
 	"strings"
@@ -100,6 +101,17 @@ type purchase struct {
 	pay     *big.Rat // exact cap; nil until needed
 }
 
+// paySlope is how fast the purchase's payment cap moves as the endowment
+// grows while the run keeps its shape: the partial classes bring more money,
+// so the others pay less.
+func (r *mesRun) paySlope(pc purchase) float64 {
+	var s float64
+	for _, e := range pc.partial {
+		s -= float64(e.w) * r.beta[e.c]
+	}
+	return s / float64(pc.denom)
+}
+
 // mesRun is the state of one MES run at a fixed endowment.
 //
 // Exact values are lazy: a class's budget is its parent's minus the payment
@@ -112,6 +124,7 @@ type mesRun struct {
 	tol    float64    // absolute tolerance for float money comparisons
 	exact  []*big.Rat // per class; nil until needed
 	bf     []float64  // per class, float budget
+	beta   []float64  // per class, d budget / d endowment while the run keeps its shape
 	parent []int32    // per class
 	made   []int32    // per class, the purchase that created it
 	buys   []purchase
@@ -128,6 +141,12 @@ type mesRun struct {
 
 	winners []int32
 	ties    []Tie
+
+	// ef is the endowment as a float, and stable an endowment up to which
+	// (exclusive) every run has the same shape and so the same winners; see
+	// limit. It is ef when nothing can be said.
+	ef     float64
+	stable float64
 
 	// forceStep/forceP replay a run taking forceP at a tie on forceStep, to
 	// see whether the other choice would have mattered.
@@ -147,6 +166,9 @@ func (m *mesModel) runForced(endowment *big.Rat, forceStep int, forceP int32) *m
 		tol:    ef * 1e-8,
 		exact:  []*big.Rat{new(big.Rat).Set(endowment), new(big.Rat)},
 		bf:     []float64{ef, 0},
+		beta:   []float64{1, 0},
+		ef:     ef,
+		stable: math.Inf(1),
 		parent: []int32{-1, -1},
 		made:   []int32{-1, -1},
 		cls:    make([]int32, len(m.groups)),
@@ -161,6 +183,7 @@ func (m *mesModel) runForced(endowment *big.Rat, forceStep int, forceP int32) *m
 		forceP:    forceP,
 	}
 	if endowment.Sign() == 0 {
+		r.stable = ef
 		return r
 	}
 	for p := range np {
@@ -280,6 +303,7 @@ func (r *mesRun) step() bool {
 				r.dirty[p] = false
 				if !ok {
 					r.alive[p] = false // budgets only shrink: never affordable again
+					r.boundDead(int32(p))
 					continue
 				}
 			}
@@ -308,7 +332,9 @@ func (r *mesRun) step() bool {
 					denom += e.w
 				}
 			}
-			r.buy(purchase{p: int32(bestP), partial: partial, denom: denom, payF: r.payF[bestP]})
+			pc := purchase{p: int32(bestP), partial: partial, denom: denom, payF: r.payF[bestP]}
+			r.boundStep(pc)
+			r.buy(pc)
 			return true
 		}
 		// exact decision among the candidates floats could confuse
@@ -318,6 +344,7 @@ func (r *mesRun) step() bool {
 			pc, ok := r.exactPrice(p)
 			if !ok {
 				r.alive[p] = false
+				r.boundDead(p)
 				continue
 			}
 			cands = append(cands, pc)
@@ -359,6 +386,7 @@ func (r *mesRun) step() bool {
 			}
 			r.ties = append(r.ties, t)
 		}
+		r.boundStep(cands[win])
 		r.buy(cands[win])
 		return true
 	}
@@ -410,6 +438,7 @@ func (r *mesRun) buy(pc purchase) {
 	r.alive[p] = false
 	es := r.bucket[p]
 	k := len(es)
+	slope := r.paySlope(pc)
 	if cap(r.classIdx) < len(r.bf) {
 		r.classIdx = make([]int32, len(r.bf)+64)
 	}
@@ -433,6 +462,7 @@ func (r *mesRun) buy(pc purchase) {
 		}
 		next[ci] = int32(len(r.bf))
 		r.bf = append(r.bf, b-pc.payF)
+		r.beta = append(r.beta, r.beta[e.c]-slope)
 		r.exact = append(r.exact, nil)
 		r.parent = append(r.parent, e.c)
 		r.made = append(r.made, s)
@@ -490,6 +520,10 @@ type mesOutcome struct {
 	winners   []int32
 	ties      []Tie
 	endowment *big.Rat
+	// run is the MES run at the final endowment; winners[:mesWinners] are
+	// its, the rest add1u's completion.
+	run        *mesRun
+	mesWinners int
 }
 
 func (x *election) costOf(ws []int32) int64 {
@@ -522,34 +556,91 @@ type add1Run struct {
 	run *mesRun
 }
 
-func runMES(x *election, chain []TieKey, comp Completion, inc int64, exhaustiveStop bool) mesOutcome {
+// add1Start is the endowment add1 (and plain MES) starts from: budget/n, or
+// with integral (equalshares.net's default) floor(budget/n), so that every
+// endowment add1 tries is a whole number of currency units.
+func add1Start(x *election, n int64, integral bool) *big.Rat {
+	if integral {
+		return new(big.Rat).SetInt64(x.budget / n)
+	}
+	return big.NewRat(x.budget, n)
+}
+
+// skipIncrements is false only in tests that compare the jumping add1 loop
+// with the plain one.
+var skipIncrements = true
+
+// mesParams are the MES options runMES needs.
+type mesParams struct {
+	comp           Completion
+	inc            int64
+	exhaustiveStop bool
+	integral       bool
+}
+
+// runMES runs MES with the chosen completion the way the equalshares.net
+// compute tool does. If every project together fits in the budget there is
+// nothing for add1 to decide and plain MES at budget/n is used (as the tool
+// does). Otherwise add1 starts from add1Start and raises the endowment by inc
+// while the outcome fits in the budget, stopping early on an exhaustive
+// outcome unless told not to; jumps over increments whose outcome cannot
+// change (skip.go) do not change which endowment it ends on.
+func runMES(x *election, chain []TieKey, mp mesParams) mesOutcome {
 	if len(x.ballots) == 0 {
 		return mesOutcome{endowment: new(big.Rat)}
 	}
 	m := newMESModel(x, chain)
+	var all int64
+	for _, c := range x.cost {
+		all += c
+	}
+	add1 := mp.comp != CompletionNone && all > x.budget
 	e := big.NewRat(x.budget, m.n)
+	if add1 {
+		e = add1Start(x, m.n, mp.integral)
+	}
 	cur := m.run(e)
 	var runs []add1Run
 	// decide says whether the loop accepts a run's outcome and goes on.
 	decide := func(first bool, ws []int32) (accepted, proceeds bool) {
 		accepted = first || x.costOf(ws) <= x.budget
-		proceeds = accepted && !(exhaustiveStop && x.exhaustive(ws)) && len(ws) != m.nElig
+		proceeds = accepted && !(mp.exhaustiveStop && x.exhaustive(ws)) && len(ws) != m.nElig
 		return accepted, proceeds
 	}
-	if comp != CompletionNone {
+	if add1 {
 		runs = append(runs, add1Run{e: e, run: cur})
-		step := new(big.Rat).SetInt64(inc)
+		step := new(big.Rat).SetInt64(mp.inc)
 		for {
 			// cur is always accepted (the first run, or one within budget)
 			if _, goOn := decide(true, cur.winners); !goOn {
 				break
 			}
-			next := new(big.Rat).Add(e, step)
+			// Every endowment below cur.stable gives cur's winners, which the
+			// loop accepts: jump to the first increment at or above it.
+			jump := int64(1)
+			if skipIncrements && cur.stable > cur.ef {
+				if math.IsInf(cur.stable, 1) {
+					break // no endowment changes the outcome: the loop would never end
+				}
+				k := math.Ceil((cur.stable - cur.ef) / float64(mp.inc))
+				if k > 1 && k < 1<<40 {
+					jump = int64(k)
+				}
+			}
+			next := new(big.Rat).Add(e, new(big.Rat).Mul(step, new(big.Rat).SetInt64(jump)))
 			nr := m.run(next)
-			runs = append(runs, add1Run{e: next, run: nr})
 			if x.costOf(nr.winners) > x.budget {
+				if jump > 1 {
+					// the increments skipped were accepted with cur's winners;
+					// the loop ends on the last of them
+					e = new(big.Rat).Sub(next, step)
+					cur = m.run(e)
+					runs = append(runs, add1Run{e: e, run: cur})
+				}
+				runs = append(runs, add1Run{e: next, run: nr})
 				break
 			}
+			runs = append(runs, add1Run{e: next, run: nr})
 			e, cur = next, nr
 		}
 	}
@@ -560,7 +651,9 @@ func runMES(x *election, chain []TieKey, comp Completion, inc int64, exhaustiveS
 	// Ties in other add1 iterations are reported once per set of projects.
 	// Such a tie is decisive only if choosing differently would have changed
 	// whether the loop accepted that run and went on: each run starts
-	// afresh, so nothing else carries over. Replay to find out.
+	// afresh, so nothing else carries over. Replay to find out. (Runs
+	// skipped by a jump have no ties: a tie bounds a run's stable range at
+	// its own endowment.)
 	seen := map[string]int{}
 	for i, ar := range runs {
 		if ar.run == cur {
@@ -591,8 +684,8 @@ func runMES(x *election, chain []TieKey, comp Completion, inc int64, exhaustiveS
 			ties = append(ties, t)
 		}
 	}
-	out := mesOutcome{winners: cur.winners, ties: ties, endowment: e}
-	if comp == CompletionAdd1U {
+	out := mesOutcome{winners: cur.winners, ties: ties, endowment: e, run: cur}
+	if mp.comp == CompletionAdd1U {
 		in := make([]bool, len(x.ids))
 		for _, w := range out.winners {
 			in[w] = true
@@ -602,8 +695,11 @@ func runMES(x *election, chain []TieKey, comp Completion, inc int64, exhaustiveS
 			eligible[p] = !in[p]
 		}
 		more, ties := greedy(x, x.votes, chain, eligible, x.budget-x.costOf(out.winners), false, "completion")
+		out.mesWinners = len(out.winners)
 		out.winners = append(out.winners, more...)
 		out.ties = append(out.ties, ties...)
+	} else {
+		out.mesWinners = len(out.winners)
 	}
 	return out
 }

@@ -138,6 +138,11 @@ type Options struct {
 	NoExhaustiveStop bool
 	// Increment is add1's step in currency units per voter; 0 means 1.
 	Increment int64
+	// NoIntegral starts add1 at budget/n instead of floor(budget/n).
+	// equalshares.net's default ("integral") starts at floor(budget/n) and
+	// so only ever tries whole-unit endowments; the two can select
+	// different projects (Lodz 2022 differs from its 20th winner on).
+	NoIntegral bool
 	// TieBreak is the chain applied after the rule's own criterion; nil means
 	// DefaultTieBreak, an empty non-nil slice means none.
 	TieBreak []TieKey
@@ -179,6 +184,7 @@ type Result struct {
 	// Increment and ExhaustiveStop are the add1 parameters used.
 	Increment      int64
 	ExhaustiveStop bool
+	Integral       bool
 	Threshold      int64 // greedy-threshold only
 
 	// Winners in selection order.
@@ -324,9 +330,9 @@ func Tally(e Election, o Options) (*Result, error) {
 		}
 		res.Completion = comp
 		if comp != CompletionNone {
-			res.Increment, res.ExhaustiveStop = inc, !o.NoExhaustiveStop
+			res.Increment, res.ExhaustiveStop, res.Integral = inc, !o.NoExhaustiveStop, !o.NoIntegral
 		}
-		out := runMES(x, chain, comp, inc, !o.NoExhaustiveStop)
+		out := runMES(x, chain, mesParams{comp: comp, inc: inc, exhaustiveStop: !o.NoExhaustiveStop, integral: !o.NoIntegral})
 		winners, res.Ties, res.Endowment = out.winners, out.ties, out.endowment
 		res.EndowmentFloat, _ = out.endowment.Float64()
 	default:
