@@ -48,3 +48,15 @@ func BenchmarkGreedy_Lodz(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkMES_Bielany_add1u measures MES add1u (integral, exhaustive) on
+// Warszawa 2021 Bielany (8,172 voters, nearly all with distinct ballots).
+func BenchmarkMES_Bielany_add1u(b *testing.B) {
+	e := load(b, "Poland_Warszawa_2021_Bielany.pb").Election()
+	b.ResetTimer()
+	for b.Loop() {
+		if _, err := tally.Tally(e, tally.Options{Rule: tally.MES, Completion: tally.CompletionAdd1U}); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -1,10 +1,14 @@
 package tally
 
 import (
+	"cmp"
 	"math"
 	"math/big"
+	"runtime"
+	"slices"
 	"sort"
 	"strings"
+	"sync"
 )
 
 // Method of Equal Shares with cost utilities, as equalshares.net and Pabulib
@@ -34,8 +38,10 @@ type mesModel struct {
 	groups   [][]int32 // distinct approval sets (eligible projects only)
 	weight   []int64   // voters per group
 	supp     [][]int32 // per project, the groups that approve it
+	weightF  []float64 // weight as a float, for the pricing loops
 	eligible []bool    // cost > 0 and approved by someone (as equalshares.net)
 	nElig    int
+	minCost  float64 // cheapest eligible project, for a safe float tolerance on rho
 }
 
 func newMESModel(x *election, chain []TieKey) *mesModel {
@@ -75,6 +81,16 @@ func newMESModel(x *election, chain []TieKey) *mesModel {
 		}
 		m.weight[g]++
 	}
+	m.minCost = math.Inf(1)
+	for p := range np {
+		if m.eligible[p] {
+			m.minCost = min(m.minCost, float64(x.cost[p]))
+		}
+	}
+	m.weightF = make([]float64, len(m.weight))
+	for g, w := range m.weight {
+		m.weightF[g] = float64(w)
+	}
 	m.supp = make([][]int32, np)
 	for g, set := range m.groups {
 		for _, p := range set {
@@ -101,17 +117,6 @@ type purchase struct {
 	pay     *big.Rat // exact cap; nil until needed
 }
 
-// paySlope is how fast the purchase's payment cap moves as the endowment
-// grows while the run keeps its shape: the partial classes bring more money,
-// so the others pay less.
-func (r *mesRun) paySlope(pc purchase) float64 {
-	var s float64
-	for _, e := range pc.partial {
-		s -= float64(e.w) * r.beta[e.c]
-	}
-	return s / float64(pc.denom)
-}
-
 // mesRun is the state of one MES run at a fixed endowment.
 //
 // Exact values are lazy: a class's budget is its parent's minus the payment
@@ -124,29 +129,24 @@ type mesRun struct {
 	tol    float64    // absolute tolerance for float money comparisons
 	exact  []*big.Rat // per class; nil until needed
 	bf     []float64  // per class, float budget
-	beta   []float64  // per class, d budget / d endowment while the run keeps its shape
 	parent []int32    // per class
 	made   []int32    // per class, the purchase that created it
 	buys   []purchase
 	cls    []int32   // class per group
-	bucket [][]entry // per project, its supporters by class (empty class omitted)
+	gb     []float64 // float budget per group: bf[cls[g]], kept flat for the pricing loops
 	alive  []bool    // still a candidate
 	dirty  []bool    // supporters paid since last priced
 	ratioF []float64 // cached float rho
 	payF   []float64 // cached float payment cap
 	vague  []bool    // cached: floats too close to call for this project
 
-	classIdx []int32 // scratch for buy
-	acc      []int64 // scratch for buy
+	order, finals []int32 // scratch for step
+	classPos      []int32 // scratch: class -> position in a bucket, valid where classStamp matches
+	classStamp    []int32
+	stamp         int32
 
 	winners []int32
 	ties    []Tie
-
-	// ef is the endowment as a float, and stable an endowment up to which
-	// (exclusive) every run has the same shape and so the same winners; see
-	// limit. It is ef when nothing can be said.
-	ef     float64
-	stable float64
 
 	// forceStep/forceP replay a run taking forceP at a tie on forceStep, to
 	// see whether the other choice would have mattered.
@@ -166,13 +166,10 @@ func (m *mesModel) runForced(endowment *big.Rat, forceStep int, forceP int32) *m
 		tol:    ef * 1e-8,
 		exact:  []*big.Rat{new(big.Rat).Set(endowment), new(big.Rat)},
 		bf:     []float64{ef, 0},
-		beta:   []float64{1, 0},
-		ef:     ef,
-		stable: math.Inf(1),
 		parent: []int32{-1, -1},
 		made:   []int32{-1, -1},
 		cls:    make([]int32, len(m.groups)),
-		bucket: make([][]entry, np),
+		gb:     make([]float64, len(m.groups)),
 		alive:  make([]bool, np),
 		dirty:  make([]bool, np),
 		ratioF: make([]float64, np),
@@ -183,13 +180,14 @@ func (m *mesModel) runForced(endowment *big.Rat, forceStep int, forceP int32) *m
 		forceP:    forceP,
 	}
 	if endowment.Sign() == 0 {
-		r.stable = ef
 		return r
+	}
+	for g := range r.gb {
+		r.gb[g] = ef
 	}
 	for p := range np {
 		if m.eligible[p] {
 			r.alive[p], r.dirty[p] = true, true
-			r.bucket[p] = []entry{{0, m.x.votes[p]}}
 		}
 	}
 	for r.step() {
@@ -220,45 +218,84 @@ func (r *mesRun) exactPay(s int32) *big.Rat {
 
 // floatPrice prices p in floats: rho, the payment cap, whether p is
 // affordable, and whether any of that was too close to call.
+//
+// It fills water instead of sorting: start from every supporter paying an
+// equal share; the groups that cannot pay it pay everything they have, which
+// raises the others' share; repeat until nobody new falls short. The share
+// only rises, so the loop ends at the cap the sorted procedure finds; on
+// real data after two or three passes over the supporters.
 func (r *mesRun) floatPrice(p int32) (rho, pay float64, ok, vague bool) {
-	es := r.bucket[p]
-	sort.Slice(es, func(i, j int) bool { return r.bf[es[i].c] < r.bf[es[j].c] })
+	sup := r.m.supp[p]
+	gb, wf := r.gb, r.m.weightF
 	cost := float64(r.m.x.cost[p])
-	var total float64
-	var denom int64
-	for _, e := range es {
-		total += float64(e.w) * r.bf[e.c]
-		denom += e.w
+	var total, denom float64
+	for _, g := range sup {
+		total += wf[g] * gb[g]
+		denom += wf[g]
 	}
-	slack := r.tol * float64(denom)
-	if total < cost-slack {
+	slack := r.tol * denom
+	if total < cost-slack || denom == 0 {
 		return 0, 0, false, false
 	}
 	vague = total <= cost+slack
-	var paid float64
-	for i, e := range es {
-		mp := (cost - paid) / float64(denom)
-		if mp <= r.bf[e.c] || i == len(es)-1 {
-			if d := r.bf[e.c] - mp; d < r.tol && d > -r.tol {
-				vague = true
+	mp := cost / denom
+	shortW := 0.0
+	for {
+		var paid, sw float64
+		near := false
+		for _, g := range sup {
+			b := gb[g]
+			if b < mp {
+				paid += wf[g] * b
+				sw += wf[g]
 			}
-			if i > 0 {
-				if d := mp - r.bf[es[i-1].c]; d < r.tol {
-					vague = true
-				}
+			if d := b - mp; d < r.tol && d > -r.tol {
+				near = true
 			}
-			return mp / cost, mp, true, vague
 		}
-		paid += float64(e.w) * r.bf[e.c]
-		denom -= e.w
+		if sw == shortW { // nobody new fell short: mp is the cap
+			return mp / cost, mp, true, vague || near
+		}
+		shortW = sw
+		if denom-sw <= 0 { // only reachable through rounding when total ~ cost
+			return 0, 0, false, true
+		}
+		mp = (cost - paid) / (denom - sw)
 	}
-	return 0, 0, false, true
+}
+
+// bucket returns p's supporters by budget class, with weights.
+func (r *mesRun) bucket(p int32) []entry {
+	r.nextStamp()
+	var es []entry
+	for _, g := range r.m.supp[p] {
+		c := r.cls[g]
+		if c == zeroClass {
+			continue
+		}
+		if r.classStamp[c] != r.stamp {
+			r.classStamp[c], r.classPos[c] = r.stamp, int32(len(es))
+			es = append(es, entry{c: c})
+		}
+		es[r.classPos[c]].w += r.m.weight[g]
+	}
+	return es
+}
+
+// nextStamp invalidates classPos in O(1) and sizes it to the classes.
+func (r *mesRun) nextStamp() {
+	if len(r.classStamp) < len(r.bf) {
+		n := 2*len(r.bf) + 64
+		r.classStamp = append(r.classStamp, make([]int32, n-len(r.classStamp))...)
+		r.classPos = append(r.classPos, make([]int32, n-len(r.classPos))...)
+	}
+	r.stamp++
 }
 
 // exactPrice runs the pricing procedure exactly; it returns the purchase
 // that buying p now would be, or false if p is unaffordable.
 func (r *mesRun) exactPrice(p int32) (purchase, bool) {
-	es := append([]entry(nil), r.bucket[p]...)
+	es := r.bucket(p)
 	for _, e := range es {
 		r.exactBudget(e.c)
 	}
@@ -289,52 +326,64 @@ func (r *mesRun) exactPrice(p int32) (purchase, bool) {
 }
 
 // step buys one project; false when none is affordable.
+//
+// A project's rho only rises as budgets shrink, so a cached rho is a lower
+// bound of its current one. Candidates are visited by cached rho, and the
+// visit stops once the bound is worse than the best current rho found
+// (beyond the float tolerance): only the few projects that can still win are
+// re-priced, as the equalshares.net tool also does.
 func (r *mesRun) step() bool {
 	x := r.m.x
 	for {
-		best, bestP := -1.0, -1
+		order := r.order[:0]
 		for p := range r.alive {
-			if !r.alive[p] {
-				continue
+			if r.alive[p] {
+				order = append(order, int32(p))
+			}
+		}
+		r.order = order
+		slices.SortFunc(order, func(a, b int32) int { return cmp.Compare(r.ratioF[a], r.ratioF[b]) })
+		best, bestP := -1.0, -1
+		for _, p := range order {
+			if best >= 0 && r.ratioF[p] > best+(r.tol+best*1e-9)/r.m.minCost {
+				break // this and every later bound is beyond reach
 			}
 			if r.dirty[p] {
 				var ok bool
-				r.ratioF[p], r.payF[p], ok, r.vague[p] = r.floatPrice(int32(p))
+				r.ratioF[p], r.payF[p], ok, r.vague[p] = r.floatPrice(p)
 				r.dirty[p] = false
 				if !ok {
 					r.alive[p] = false // budgets only shrink: never affordable again
-					r.boundDead(int32(p))
 					continue
 				}
 			}
 			if best < 0 || r.ratioF[p] < best {
-				best, bestP = r.ratioF[p], p
+				best, bestP = r.ratioF[p], int(p)
 			}
 		}
 		if best < 0 {
 			return false
 		}
-		var finals []int32
-		for p := range r.alive {
-			if r.alive[p] && r.ratioF[p] <= best+(r.tol+best*1e-9)/float64(x.cost[p]) {
-				finals = append(finals, int32(p))
+		finals := r.finals[:0]
+		for _, p := range order {
+			if r.alive[p] && !r.dirty[p] && r.ratioF[p] <= best+(r.tol+best*1e-9)/float64(x.cost[p]) {
+				finals = append(finals, p)
 			}
 		}
+		r.finals = finals
+		slices.Sort(finals) // input order, which the exact tie-break below relies on
 		if len(finals) == 1 && !r.vague[bestP] {
 			// the common case: floats decide, the exact payment stays lazy
-			es := r.bucket[bestP]
 			var partial []entry
 			var denom int64
-			for _, e := range es { // sorted by floatPrice
+			for _, e := range r.bucket(int32(bestP)) {
 				if r.bf[e.c] < r.payF[bestP] {
 					partial = append(partial, e)
 				} else {
 					denom += e.w
 				}
 			}
-			pc := purchase{p: int32(bestP), partial: partial, denom: denom, payF: r.payF[bestP]}
-			r.boundStep(pc)
-			r.buy(pc)
+			r.buy(purchase{p: int32(bestP), partial: partial, denom: denom, payF: r.payF[bestP]})
 			return true
 		}
 		// exact decision among the candidates floats could confuse
@@ -344,7 +393,6 @@ func (r *mesRun) step() bool {
 			pc, ok := r.exactPrice(p)
 			if !ok {
 				r.alive[p] = false
-				r.boundDead(p)
 				continue
 			}
 			cands = append(cands, pc)
@@ -386,7 +434,6 @@ func (r *mesRun) step() bool {
 			}
 			r.ties = append(r.ties, t)
 		}
-		r.boundStep(cands[win])
 		r.buy(cands[win])
 		return true
 	}
@@ -427,91 +474,95 @@ func (r *mesRun) tieMatters(cands []purchase, tied []int) bool {
 	return false
 }
 
-// buy records the purchase, charges the supporters min(budget, cap) by moving
-// their groups to new budget classes, and updates every other project's
-// buckets in one pass per class.
+// buy records the purchase and charges the supporters min(budget, cap) by
+// moving their groups to new budget classes (one per class that paid the
+// cap, the zero class for the others); the projects they support are to be
+// re-priced.
 func (r *mesRun) buy(pc purchase) {
 	p := pc.p
 	s := int32(len(r.buys))
 	r.buys = append(r.buys, pc)
 	r.winners = append(r.winners, p)
 	r.alive[p] = false
-	es := r.bucket[p]
-	k := len(es)
-	slope := r.paySlope(pc)
-	if cap(r.classIdx) < len(r.bf) {
-		r.classIdx = make([]int32, len(r.bf)+64)
-	}
-	idx := r.classIdx[:len(r.bf)]
-	next := make([]int32, k)
-	for ci, e := range es {
-		idx[e.c] = int32(ci)
-		b := r.bf[e.c]
-		var zero bool
-		switch {
-		case b < pc.payF-r.tol:
-			zero = true
-		case b > pc.payF+r.tol:
-			zero = false
-		default:
-			zero = r.exactBudget(e.c).Cmp(r.exactPay(s)) <= 0
-		}
-		if zero {
-			next[ci] = zeroClass
-			continue
-		}
-		next[ci] = int32(len(r.bf))
-		r.bf = append(r.bf, b-pc.payF)
-		r.beta = append(r.beta, r.beta[e.c]-slope)
-		r.exact = append(r.exact, nil)
-		r.parent = append(r.parent, e.c)
-		r.made = append(r.made, s)
-	}
-	np := len(r.m.x.ids)
-	if cap(r.acc) < np*k {
-		r.acc = make([]int64, np*k)
-	}
-	acc := r.acc[:np*k]
-	clear(acc)
+	r.nextStamp()
 	for _, g := range r.m.supp[p] {
 		c := r.cls[g]
 		if c == zeroClass {
 			continue
 		}
-		ci := idx[c]
-		r.cls[g] = next[ci]
-		w := r.m.weight[g]
+		if r.classStamp[c] != r.stamp {
+			r.classStamp[c] = r.stamp
+			b := r.bf[c]
+			var zero bool
+			switch {
+			case b < pc.payF-r.tol:
+				zero = true
+			case b > pc.payF+r.tol:
+				zero = false
+			default:
+				zero = r.exactBudget(c).Cmp(r.exactPay(s)) <= 0
+			}
+			if zero {
+				r.classPos[c] = zeroClass
+			} else {
+				r.classPos[c] = int32(len(r.bf))
+				r.bf = append(r.bf, b-pc.payF)
+				r.exact = append(r.exact, nil)
+				r.parent = append(r.parent, c)
+				r.made = append(r.made, s)
+			}
+		}
+		nc := r.classPos[c]
+		r.cls[g], r.gb[g] = nc, r.bf[nc]
 		for _, q := range r.m.groups[g] {
-			acc[int(q)*k+int(ci)] += w
+			r.dirty[q] = true
 		}
 	}
-	for q := range np {
-		if !r.alive[q] {
-			continue
+}
+
+// add1Loop raises the endowment from e (whose run is cur, already accepted)
+// by inc until a run's outcome exceeds the budget or decide stops the loop,
+// and returns the final endowment, its run and every run made in order.
+//
+// The runs are independent, so the next add1Workers endowments are run at
+// once, one per core, and then examined in order exactly as the one-at-a-time
+// loop would; runs past the point where the loop stops are discarded. On 2
+// cores this nearly halves the time of a long add1 and costs at most one
+// wasted run.
+func (m *mesModel) add1Loop(e *big.Rat, cur *mesRun, runs []add1Run, inc int64,
+	decide func(first bool, ws []int32) (bool, bool)) (*big.Rat, *mesRun, []add1Run) {
+	step := new(big.Rat).SetInt64(inc)
+	workers := max(1, add1Workers)
+	batch := make([]add1Run, workers)
+	for {
+		// cur is always accepted (the first run, or one within budget)
+		if _, goOn := decide(true, cur.winners); !goOn {
+			return e, cur, runs
 		}
-		row := acc[q*k : q*k+k]
-		bq := r.bucket[q]
-		for ci, w := range row {
-			if w == 0 {
-				continue
+		var wg sync.WaitGroup
+		next := e
+		for i := range batch {
+			next = new(big.Rat).Add(next, step)
+			batch[i].e = next
+			wg.Add(1)
+			go func(ar *add1Run) {
+				defer wg.Done()
+				ar.run = m.run(ar.e)
+			}(&batch[i])
+		}
+		wg.Wait()
+		for i, ar := range batch {
+			runs = append(runs, ar)
+			if m.x.costOf(ar.run.winners) > m.x.budget {
+				return e, cur, runs
 			}
-			r.dirty[q] = true
-			c, nc := es[ci].c, next[ci]
-			for i := range bq {
-				if bq[i].c == c {
-					bq[i].w -= w
-					if bq[i].w == 0 {
-						bq[i] = bq[len(bq)-1]
-						bq = bq[:len(bq)-1]
-					}
-					break
+			e, cur = ar.e, ar.run
+			if i < len(batch)-1 {
+				if _, goOn := decide(true, cur.winners); !goOn {
+					return e, cur, runs
 				}
 			}
-			if nc != zeroClass {
-				bq = append(bq, entry{nc, w}) // nc is new this step: not yet in bq
-			}
 		}
-		r.bucket[q] = bq
 	}
 }
 
@@ -566,9 +617,9 @@ func add1Start(x *election, n int64, integral bool) *big.Rat {
 	return big.NewRat(x.budget, n)
 }
 
-// skipIncrements is false only in tests that compare the jumping add1 loop
-// with the plain one.
-var skipIncrements = true
+// add1Workers is how many add1 endowments are run at once; tests set it to
+// 1 to compare with the one-at-a-time loop.
+var add1Workers = runtime.GOMAXPROCS(0)
 
 // mesParams are the MES options runMES needs.
 type mesParams struct {
@@ -583,8 +634,7 @@ type mesParams struct {
 // nothing for add1 to decide and plain MES at budget/n is used (as the tool
 // does). Otherwise add1 starts from add1Start and raises the endowment by inc
 // while the outcome fits in the budget, stopping early on an exhaustive
-// outcome unless told not to; jumps over increments whose outcome cannot
-// change (skip.go) do not change which endowment it ends on.
+// outcome unless told not to.
 func runMES(x *election, chain []TieKey, mp mesParams) mesOutcome {
 	if len(x.ballots) == 0 {
 		return mesOutcome{endowment: new(big.Rat)}
@@ -609,40 +659,7 @@ func runMES(x *election, chain []TieKey, mp mesParams) mesOutcome {
 	}
 	if add1 {
 		runs = append(runs, add1Run{e: e, run: cur})
-		step := new(big.Rat).SetInt64(mp.inc)
-		for {
-			// cur is always accepted (the first run, or one within budget)
-			if _, goOn := decide(true, cur.winners); !goOn {
-				break
-			}
-			// Every endowment below cur.stable gives cur's winners, which the
-			// loop accepts: jump to the first increment at or above it.
-			jump := int64(1)
-			if skipIncrements && cur.stable > cur.ef {
-				if math.IsInf(cur.stable, 1) {
-					break // no endowment changes the outcome: the loop would never end
-				}
-				k := math.Ceil((cur.stable - cur.ef) / float64(mp.inc))
-				if k > 1 && k < 1<<40 {
-					jump = int64(k)
-				}
-			}
-			next := new(big.Rat).Add(e, new(big.Rat).Mul(step, new(big.Rat).SetInt64(jump)))
-			nr := m.run(next)
-			if x.costOf(nr.winners) > x.budget {
-				if jump > 1 {
-					// the increments skipped were accepted with cur's winners;
-					// the loop ends on the last of them
-					e = new(big.Rat).Sub(next, step)
-					cur = m.run(e)
-					runs = append(runs, add1Run{e: e, run: cur})
-				}
-				runs = append(runs, add1Run{e: next, run: nr})
-				break
-			}
-			runs = append(runs, add1Run{e: next, run: nr})
-			e, cur = next, nr
-		}
+		e, cur, runs = m.add1Loop(e, cur, runs, mp.inc, decide)
 	}
 	ties := cur.ties
 	for i := range ties {
@@ -651,9 +668,7 @@ func runMES(x *election, chain []TieKey, mp mesParams) mesOutcome {
 	// Ties in other add1 iterations are reported once per set of projects.
 	// Such a tie is decisive only if choosing differently would have changed
 	// whether the loop accepted that run and went on: each run starts
-	// afresh, so nothing else carries over. Replay to find out. (Runs
-	// skipped by a jump have no ties: a tie bounds a run's stable range at
-	// its own endowment.)
+	// afresh, so nothing else carries over. Replay to find out.
 	seen := map[string]int{}
 	for i, ar := range runs {
 		if ar.run == cur {
