@@ -38,7 +38,9 @@ type mesModel struct {
 	groups   [][]int32 // distinct approval sets (eligible projects only)
 	weight   []int64   // voters per group
 	supp     [][]int32 // per project, the groups that approve it
-	weightF  []float64 // weight as a float, for the pricing loops
+	suppW    [][]float64 // per project, the weights of supp's groups (as floats, beside them in memory)
+	votesF   []float64   // per project, its supporters as a float
+	overlap  [][]bool    // overlap[p][q]: some voter approves both
 	eligible []bool    // cost > 0 and approved by someone (as equalshares.net)
 	nElig    int
 	minCost  float64 // cheapest eligible project, for a safe float tolerance on rho
@@ -87,14 +89,22 @@ func newMESModel(x *election, chain []TieKey) *mesModel {
 			m.minCost = min(m.minCost, float64(x.cost[p]))
 		}
 	}
-	m.weightF = make([]float64, len(m.weight))
-	for g, w := range m.weight {
-		m.weightF[g] = float64(w)
-	}
 	m.supp = make([][]int32, np)
+	m.suppW = make([][]float64, np)
+	m.votesF = make([]float64, np)
+	m.overlap = make([][]bool, np)
+	for p := range np {
+		m.overlap[p] = make([]bool, np)
+	}
 	for g, set := range m.groups {
+		w := float64(m.weight[g])
 		for _, p := range set {
 			m.supp[p] = append(m.supp[p], int32(g))
+			m.suppW[p] = append(m.suppW[p], w)
+			m.votesF[p] += w
+			for _, q := range set {
+				m.overlap[p][q] = true
+			}
 		}
 	}
 	return m
@@ -187,7 +197,8 @@ func (m *mesModel) runForced(endowment *big.Rat, forceStep int, forceP int32) *m
 	}
 	for p := range np {
 		if m.eligible[p] {
-			r.alive[p], r.dirty[p] = true, true
+			r.alive[p] = true
+			r.initialPrice(int32(p), ef)
 		}
 	}
 	for r.step() {
@@ -225,42 +236,67 @@ func (r *mesRun) exactPay(s int32) *big.Rat {
 // only rises, so the loop ends at the cap the sorted procedure finds; on
 // real data after two or three passes over the supporters.
 func (r *mesRun) floatPrice(p int32) (rho, pay float64, ok, vague bool) {
-	sup := r.m.supp[p]
-	gb, wf := r.gb, r.m.weightF
-	cost := float64(r.m.x.cost[p])
-	var total, denom float64
-	for _, g := range sup {
-		total += wf[g] * gb[g]
-		denom += wf[g]
-	}
+	sup, wf := r.m.supp[p], r.m.suppW[p]
+	gb := r.gb
+	cost, denom := float64(r.m.x.cost[p]), r.m.votesF[p]
 	slack := r.tol * denom
+	// The first pass sums the money and finds who falls short of an equal
+	// share, which needs no total: the number of supporters is fixed.
+	mp := cost / denom
+	var total, paid, sw float64
+	near := false
+	for i, g := range sup {
+		b := gb[g]
+		total += wf[i] * b
+		if b < mp {
+			paid += wf[i] * b
+			sw += wf[i]
+		}
+		if d := b - mp; d < r.tol && d > -r.tol {
+			near = true
+		}
+	}
 	if total < cost-slack || denom == 0 {
 		return 0, 0, false, false
 	}
 	vague = total <= cost+slack
-	mp := cost / denom
-	shortW := 0.0
-	for {
-		var paid, sw float64
-		near := false
-		for _, g := range sup {
+	for sw != 0 {
+		if denom-sw <= 0 { // only reachable through rounding when total ~ cost
+			return 0, 0, false, true
+		}
+		mp = (cost - paid) / (denom - sw)
+		shortW := sw
+		paid, sw, near = 0, 0, false
+		for i, g := range sup {
 			b := gb[g]
 			if b < mp {
-				paid += wf[g] * b
-				sw += wf[g]
+				paid += wf[i] * b
+				sw += wf[i]
 			}
 			if d := b - mp; d < r.tol && d > -r.tol {
 				near = true
 			}
 		}
 		if sw == shortW { // nobody new fell short: mp is the cap
-			return mp / cost, mp, true, vague || near
+			break
 		}
-		shortW = sw
-		if denom-sw <= 0 { // only reachable through rounding when total ~ cost
-			return 0, 0, false, true
-		}
-		mp = (cost - paid) / (denom - sw)
+	}
+	return mp / cost, mp, true, vague || near
+}
+
+// initialPrice prices p before anything is bought, when every supporter
+// holds the endowment ef: the supporters share the cost equally if they can
+// (floatPrice in closed form); anything less clear is left to floatPrice.
+func (r *mesRun) initialPrice(p int32, ef float64) {
+	cost, votes := float64(r.m.x.cost[p]), r.m.votesF[p]
+	mp, total, slack := cost/votes, ef*votes, r.tol*votes
+	switch {
+	case total < cost-slack:
+		r.alive[p] = false // budgets only shrink: never affordable in this run
+	case ef >= mp+r.tol && total > cost+slack:
+		r.ratioF[p], r.payF[p] = mp/cost, mp
+	default:
+		r.dirty[p] = true
 	}
 }
 
@@ -514,9 +550,9 @@ func (r *mesRun) buy(pc purchase) {
 		}
 		nc := r.classPos[c]
 		r.cls[g], r.gb[g] = nc, r.bf[nc]
-		for _, q := range r.m.groups[g] {
-			r.dirty[q] = true
-		}
+	}
+	for q, shared := range r.m.overlap[p] {
+		r.dirty[q] = r.dirty[q] || shared
 	}
 }
 
