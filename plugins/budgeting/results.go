@@ -46,7 +46,10 @@ type Result struct {
 	TieBreak       []string `json:"tie_break"`
 	Increment      int64    `json:"increment"`
 	ExhaustiveStop bool     `json:"exhaustive_stop"`
-	Threshold      int64    `json:"threshold"`
+	// Integral says add1 started from a whole unit per voter (the cycle's
+	// mes_integral).
+	Integral  bool  `json:"integral"`
+	Threshold int64 `json:"threshold"`
 	// Unit is how many minor units the tally counted as one. Costs are tallied in
 	// whole currency units when they all are whole, as Pabulib files and
 	// equalshares.net do, so the published hash and an exported file agree.
@@ -118,7 +121,12 @@ func (in TallyInput) options(c *Cycle, unit int64) (tally.Options, error) {
 		return o, sdk.InvalidField("increment", "no_exhaustive_stop and increment apply to rule mes only")
 	}
 	o.NoExhaustiveStop = in.NoExhaustiveStop
-	o.Increment = 1
+	o.NoIntegral = !c.MESIntegral
+	// Whole currency units, whatever unit the tally counts in (minor units
+	// when some cost has cents): integral endowments and the default step are
+	// whole euros, as on equalshares.net.
+	o.WholeUnit = minorPerMajor(c.Currency) / unit
+	o.Increment = o.WholeUnit
 	if in.Increment != 0 {
 		if in.Increment < 0 || in.Increment%unit != 0 {
 			return o, sdk.InvalidField("increment", fmt.Sprintf("must be a positive multiple of %d minor units", unit))
@@ -270,14 +278,14 @@ func (s *Service) count(c *Cycle, e *election, o tally.Options) (*Result, error)
 	u := e.unit
 	res := &Result{
 		CycleID: c.ID, Rule: string(tr.Rule), Completion: string(tr.Completion),
-		Increment: tr.Increment * u, ExhaustiveStop: tr.ExhaustiveStop, Threshold: tr.Threshold,
+		Increment: tr.Increment * u, ExhaustiveStop: tr.ExhaustiveStop, Integral: tr.Integral, Threshold: tr.Threshold,
 		Unit: u, BallotHash: tally.HashBallots(e.Election), Ballots: int64(len(e.Ballots)),
 		Currency: c.Currency, Budget: tr.Budget * u, Cost: tr.Cost * u, Leftover: tr.Leftover * u,
 		Winners: append([]string{}, tr.Winners...), Ties: append([]tally.Tie{}, tr.Ties...),
 		Explanation: tally.Explain(o), PublishedAt: s.now(),
 	}
 	if tr.Rule != tally.MES {
-		res.Completion, res.Increment, res.ExhaustiveStop = "", 0, false
+		res.Completion, res.Increment, res.ExhaustiveStop, res.Integral = "", 0, false, false
 	}
 	for _, k := range tr.TieBreak {
 		res.TieBreak = append(res.TieBreak, string(k))
@@ -416,6 +424,7 @@ func (s *Service) Export(ctx context.Context, cycleID string, w io.Writer) error
 	if res.Rule == string(tally.MES) {
 		meta("kvarter_increment", strconv.FormatInt(res.Increment/e.unit, 10))
 		meta("kvarter_exhaustive_stop", strconv.FormatBool(res.ExhaustiveStop))
+		meta("kvarter_integral", strconv.FormatBool(res.Integral))
 	}
 	if res.Rule == string(tally.GreedyThreshold) {
 		t := res.Threshold

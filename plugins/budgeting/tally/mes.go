@@ -34,14 +34,14 @@ import (
 type mesModel struct {
 	x        *election
 	chain    []TieKey
-	n        int64     // number of voters
-	groups   [][]int32 // distinct approval sets (eligible projects only)
-	weight   []int64   // voters per group
-	supp     [][]int32 // per project, the groups that approve it
+	n        int64       // number of voters
+	groups   [][]int32   // distinct approval sets (eligible projects only)
+	weight   []int64     // voters per group
+	supp     [][]int32   // per project, the groups that approve it
 	suppW    [][]float64 // per project, the weights of supp's groups (as floats, beside them in memory)
 	votesF   []float64   // per project, its supporters as a float
 	overlap  [][]bool    // overlap[p][q]: some voter approves both
-	eligible []bool    // cost > 0 and approved by someone (as equalshares.net)
+	eligible []bool      // cost > 0 and approved by someone (as equalshares.net)
 	nElig    int
 	minCost  float64 // cheapest eligible project, for a safe float tolerance on rho
 }
@@ -646,9 +646,9 @@ type add1Run struct {
 // add1Start is the endowment add1 (and plain MES) starts from: budget/n, or
 // with integral (equalshares.net's default) floor(budget/n), so that every
 // endowment add1 tries is a whole number of currency units.
-func add1Start(x *election, n int64, integral bool) *big.Rat {
+func add1Start(x *election, n int64, integral bool, whole int64) *big.Rat {
 	if integral {
-		return new(big.Rat).SetInt64(x.budget / n)
+		return new(big.Rat).SetInt64(x.budget / (n * whole) * whole)
 	}
 	return big.NewRat(x.budget, n)
 }
@@ -663,6 +663,7 @@ type mesParams struct {
 	inc            int64
 	exhaustiveStop bool
 	integral       bool
+	whole          int64 // money units per currency unit, for integral
 }
 
 // runMES runs MES with the chosen completion the way the equalshares.net
@@ -683,7 +684,7 @@ func runMES(x *election, chain []TieKey, mp mesParams) mesOutcome {
 	add1 := mp.comp != CompletionNone && all > x.budget
 	e := big.NewRat(x.budget, m.n)
 	if add1 {
-		e = add1Start(x, m.n, mp.integral)
+		e = add1Start(x, m.n, mp.integral, mp.whole)
 	}
 	cur := m.run(e)
 	var runs []add1Run

@@ -143,6 +143,11 @@ type Options struct {
 	// so only ever tries whole-unit endowments; the two can select
 	// different projects (Lodz 2022 differs from its 20th winner on).
 	NoIntegral bool
+	// WholeUnit is how many of the election's money units make one currency
+	// unit, for integral endowments (floor(budget/n) whole currency units);
+	// 0 means 1. The budgeting plugin tallies in minor units when a cost has
+	// cents and sets 100 for EUR then.
+	WholeUnit int64
 	// TieBreak is the chain applied after the rule's own criterion; nil means
 	// DefaultTieBreak, an empty non-nil slice means none.
 	TieBreak []TieKey
@@ -332,7 +337,14 @@ func Tally(e Election, o Options) (*Result, error) {
 		if comp != CompletionNone {
 			res.Increment, res.ExhaustiveStop, res.Integral = inc, !o.NoExhaustiveStop, !o.NoIntegral
 		}
-		out := runMES(x, chain, mesParams{comp: comp, inc: inc, exhaustiveStop: !o.NoExhaustiveStop, integral: !o.NoIntegral})
+		whole := o.WholeUnit
+		if whole == 0 {
+			whole = 1
+		}
+		if whole < 0 {
+			return nil, invalidf("whole unit must be positive, got %d", whole)
+		}
+		out := runMES(x, chain, mesParams{comp: comp, inc: inc, exhaustiveStop: !o.NoExhaustiveStop, integral: !o.NoIntegral, whole: whole})
 		winners, res.Ties, res.Endowment = out.winners, out.ties, out.endowment
 		res.EndowmentFloat, _ = out.endowment.Float64()
 	default:
