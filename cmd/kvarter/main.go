@@ -63,6 +63,7 @@ Usage:
   kvarter plugins list [--config FILE]    the configured plugins and their last known state
   kvarter plugin NAME                     run a built-in plugin (the host starts these itself)
   kvarter pb tally FILE.pb [--rule R] ... tally a Pabulib participatory-budgeting file (kvarter pb help)
+  kvarter pb compare FILE.pb ...          greedy and the Method of Equal Shares side by side (kvarter pb help)
   kvarter version
 
 Environment: KVARTER_CONFIG, KVARTER_ADDR, KVARTER_DATA_DIR, KVARTER_DATABASE_URL, KVARTER_LOG_LEVEL.
