@@ -18,6 +18,7 @@ package tally
 import (
 	"errors"
 	"fmt"
+	"math"
 	"math/big"
 	"strings"
 )
@@ -248,10 +249,15 @@ func index(e Election) (*election, error) {
 	x.votes = make([]int64, m)
 	x.scores = make([]int64, m)
 	ix := make(map[string]int32, m)
+	var total int64
 	for i, p := range e.Projects {
 		if p.Cost < 0 {
 			return nil, invalidf("project %q has negative cost", p.ID)
 		}
+		if total > math.MaxInt64-p.Cost {
+			return nil, invalidf("the costs add up to more than %d", int64(math.MaxInt64))
+		}
+		total += p.Cost
 		if _, dup := ix[p.ID]; dup {
 			return nil, invalidf("duplicate project %q", p.ID)
 		}
@@ -277,7 +283,11 @@ func index(e Election) (*election, error) {
 			row[j] = p
 			x.votes[p]++
 			if b.Points != nil && (kind == Cumulative || kind == Scoring) {
-				x.scores[p] += b.Points[j]
+				s, pt := x.scores[p], b.Points[j]
+				if pt > 0 && s > math.MaxInt64-pt || pt < 0 && s < math.MinInt64-pt {
+					return nil, invalidf("the points for project %q add up beyond int64", id)
+				}
+				x.scores[p] = s + pt
 			} else {
 				x.scores[p]++
 			}
