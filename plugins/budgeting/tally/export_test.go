@@ -7,15 +7,6 @@ import (
 	"time"
 )
 
-// SetAdd1Workers sets how many add1 endowments run at once, for tests that
-// compare the parallel loop with the one-at-a-time one; it returns the
-// previous setting.
-func SetAdd1Workers(n int) int {
-	prev := add1Workers
-	add1Workers = n
-	return prev
-}
-
 // TraceRuns prints, for each whole endowment from floor(B/n) on, what an MES
 // run found and how long it took (a debugging aid for the benchmarks).
 func TraceRuns(w io.Writer, e Election, max int) {

@@ -4,7 +4,6 @@ import (
 	"cmp"
 	"math"
 	"math/big"
-	"runtime"
 	"slices"
 	"sort"
 	"strings"
@@ -560,15 +559,15 @@ func (r *mesRun) buy(pc purchase) {
 // by inc until a run's outcome exceeds the budget or decide stops the loop,
 // and returns the final endowment, its run and every run made in order.
 //
-// The runs are independent, so the next add1Workers endowments are run at
+// The runs are independent, so the next `workers` endowments are run at
 // once, one per core, and then examined in order exactly as the one-at-a-time
 // loop would; runs past the point where the loop stops are discarded. On 2
 // cores this nearly halves the time of a long add1 and costs at most one
 // wasted run.
-func (m *mesModel) add1Loop(e *big.Rat, cur *mesRun, runs []add1Run, inc int64,
+func (m *mesModel) add1Loop(e *big.Rat, cur *mesRun, runs []add1Run, inc int64, workers int,
 	decide func(first bool, ws []int32) (bool, bool)) (*big.Rat, *mesRun, []add1Run) {
 	step := new(big.Rat).SetInt64(inc)
-	workers := max(1, add1Workers)
+	workers = max(1, workers)
 	batch := make([]add1Run, workers)
 	for {
 		// cur is always accepted (the first run, or one within budget)
@@ -653,10 +652,6 @@ func add1Start(x *election, n int64, integral bool, whole int64) *big.Rat {
 	return big.NewRat(x.budget, n)
 }
 
-// add1Workers is how many add1 endowments are run at once; tests set it to
-// 1 to compare with the one-at-a-time loop.
-var add1Workers = runtime.GOMAXPROCS(0)
-
 // mesParams are the MES options runMES needs.
 type mesParams struct {
 	comp           Completion
@@ -664,6 +659,7 @@ type mesParams struct {
 	exhaustiveStop bool
 	integral       bool
 	whole          int64 // money units per currency unit, for integral
+	workers        int   // add1 endowments run at once
 }
 
 // runMES runs MES with the chosen completion the way the equalshares.net
@@ -696,7 +692,7 @@ func runMES(x *election, chain []TieKey, mp mesParams) mesOutcome {
 	}
 	if add1 {
 		runs = append(runs, add1Run{e: e, run: cur})
-		e, cur, runs = m.add1Loop(e, cur, runs, mp.inc, decide)
+		e, cur, runs = m.add1Loop(e, cur, runs, mp.inc, mp.workers, decide)
 	}
 	ties := cur.ties
 	for i := range ties {

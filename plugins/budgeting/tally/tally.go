@@ -20,6 +20,7 @@ import (
 	"fmt"
 	"math"
 	"math/big"
+	"runtime"
 	"strings"
 )
 
@@ -149,6 +150,9 @@ type Options struct {
 	// 0 means 1. The budgeting plugin tallies in minor units when a cost has
 	// cents and sets 100 for EUR then.
 	WholeUnit int64
+	// Workers is how many add1 endowments are run at once; 0 means one per
+	// available CPU (GOMAXPROCS). The result does not depend on it.
+	Workers int
 	// TieBreak is the chain applied after the rule's own criterion; nil means
 	// DefaultTieBreak, an empty non-nil slice means none.
 	TieBreak []TieKey
@@ -354,7 +358,12 @@ func Tally(e Election, o Options) (*Result, error) {
 		if whole < 0 {
 			return nil, invalidf("whole unit must be positive, got %d", whole)
 		}
-		out := runMES(x, chain, mesParams{comp: comp, inc: inc, exhaustiveStop: !o.NoExhaustiveStop, integral: !o.NoIntegral, whole: whole})
+		workers := o.Workers
+		if workers <= 0 {
+			workers = runtime.GOMAXPROCS(0)
+		}
+		out := runMES(x, chain, mesParams{comp: comp, inc: inc, exhaustiveStop: !o.NoExhaustiveStop,
+			integral: !o.NoIntegral, whole: whole, workers: workers})
 		winners, res.Ties, res.Endowment = out.winners, out.ties, out.endowment
 		res.EndowmentFloat, _ = out.endowment.Float64()
 	default:

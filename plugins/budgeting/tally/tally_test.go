@@ -2,6 +2,7 @@ package tally_test
 
 import (
 	"fmt"
+	"math/big"
 	"math/rand/v2"
 	"reflect"
 	"strings"
@@ -218,5 +219,75 @@ func TestExplain(t *testing.T) {
 				t.Errorf("explanation %q", s)
 			}
 		})
+	}
+}
+
+// TestTally_Add1Parallel checks that running add1's endowments in parallel
+// (and examining them in order) ends on the same endowment with the same
+// winners and ties as the one-at-a-time loop, for every add1 variant.
+func TestTally_Add1Parallel(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 4))
+	variants := []tally.Options{
+		{Rule: tally.MES, Completion: tally.CompletionAdd1},
+		{Rule: tally.MES, Completion: tally.CompletionAdd1U, NoExhaustiveStop: true},
+		{Rule: tally.MES, Completion: tally.CompletionAdd1, NoIntegral: true, Increment: 2},
+	}
+	for i := range 200 {
+		e := randomElection(r)
+		for _, o := range variants {
+			one := o
+			one.Workers = 1
+			a, err := tally.Tally(e, one)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, w := range []int{2, 3, 7} {
+				o.Workers = w
+				b, err := tally.Tally(e, o)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if !reflect.DeepEqual(a.Winners, b.Winners) || a.Endowment.Cmp(b.Endowment) != 0 || !reflect.DeepEqual(a.Ties, b.Ties) {
+					t.Fatalf("%d %+v workers %d: %v at %v (ties %v), one at a time %v at %v (ties %v)",
+						i, o, w, b.Winners, b.Endowment, b.Ties, a.Winners, a.Endowment, a.Ties)
+				}
+			}
+		}
+	}
+}
+
+// TestTally_Integral checks the integral start on a hand-sized election: 3
+// voters and a budget of 10 start add1 at floor(10/3) = 3 per voter, not 10/3,
+// and every endowment tried is whole.
+func TestTally_Integral(t *testing.T) {
+	e := tally.Election{Budget: 10, Projects: []tally.Project{{"a", 9}, {"b", 4}, {"c", 4}},
+		Ballots: []tally.Ballot{{Projects: []string{"a", "b"}}, {Projects: []string{"a", "c"}}, {Projects: []string{"a"}}}}
+	res, err := tally.Tally(e, tally.Options{Rule: tally.MES, Completion: tally.CompletionAdd1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !res.Endowment.IsInt() || !res.Integral {
+		t.Errorf("integral endowment %v", res.Endowment)
+	}
+	// at 3 each, a costs 9 = 3+3+3: bought, and nothing else fits; that is
+	// exhaustive (leftover 1 < 4), so add1 stops at once on 3
+	if !reflect.DeepEqual(res.Winners, []string{"a"}) || res.Endowment.Cmp(big.NewRat(3, 1)) != 0 {
+		t.Errorf("winners %v endowment %v, want [a] at 3", res.Winners, res.Endowment)
+	}
+	res, err = tally.Tally(e, tally.Options{Rule: tally.MES, Completion: tally.CompletionAdd1, NoIntegral: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Endowment.Cmp(big.NewRat(10, 3)) != 0 || res.Integral {
+		t.Errorf("fractional start: endowment %v", res.Endowment)
+	}
+	// Everything affordable: the tool runs plain MES at budget/n, no add1.
+	e.Budget = 17
+	res, err = tally.Tally(e, tally.Options{Rule: tally.MES, Completion: tally.CompletionAdd1U})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Endowment.Cmp(big.NewRat(17, 3)) != 0 || len(res.Winners) != 3 {
+		t.Errorf("everything affordable: winners %v endowment %v, want all at 17/3", res.Winners, res.Endowment)
 	}
 }
