@@ -43,6 +43,8 @@ type mesModel struct {
 	eligible []bool      // cost > 0 and approved by someone (as equalshares.net)
 	nElig    int
 	minCost  float64 // cheapest eligible project, for a safe float tolerance on rho
+
+	spare sync.Pool // *mesRun buffers to reuse (release)
 }
 
 func newMESModel(x *election, chain []TieKey) *mesModel {
@@ -168,28 +170,52 @@ const zeroClass = 1
 func (m *mesModel) run(endowment *big.Rat) *mesRun { return m.runForced(endowment, 0, -1) }
 
 func (m *mesModel) runForced(endowment *big.Rat, forceStep int, forceP int32) *mesRun {
-	np := len(m.x.ids)
-	ef, _ := endowment.Float64()
-	r := &mesRun{
-		m:      m,
-		tol:    ef * 1e-8,
-		exact:  []*big.Rat{new(big.Rat).Set(endowment), new(big.Rat)},
-		bf:     []float64{ef, 0},
-		parent: []int32{-1, -1},
-		made:   []int32{-1, -1},
-		cls:    make([]int32, len(m.groups)),
-		gb:     make([]float64, len(m.groups)),
-		alive:  make([]bool, np),
-		dirty:  make([]bool, np),
-		ratioF: make([]float64, np),
-		payF:   make([]float64, np),
-		vague:  make([]bool, np),
-
-		forceStep: forceStep,
-		forceP:    forceP,
+	r, _ := m.spare.Get().(*mesRun)
+	if r == nil {
+		r = &mesRun{m: m}
 	}
+	r.reset(endowment, forceStep, forceP)
 	if endowment.Sign() == 0 {
 		return r
+	}
+	for r.step() {
+	}
+	return r
+}
+
+// release hands a run's buffers back for the next run: add1 makes hundreds of
+// runs of the same size, and reusing their arrays keeps the garbage
+// collector (and its pauses of the pricing loops) out of the way.
+func (m *mesModel) release(r *mesRun) {
+	if r != nil {
+		m.spare.Put(r)
+	}
+}
+
+// reset makes r a fresh run at endowment, reusing its arrays.
+func (r *mesRun) reset(endowment *big.Rat, forceStep int, forceP int32) {
+	m := r.m
+	np, ng := len(m.x.ids), len(m.groups)
+	ef, _ := endowment.Float64()
+	r.tol = ef * 1e-8
+	clear(r.exact)
+	r.exact = append(r.exact[:0], new(big.Rat).Set(endowment), new(big.Rat))
+	r.bf = append(r.bf[:0], ef, 0)
+	r.parent = append(r.parent[:0], -1, -1)
+	r.made = append(r.made[:0], -1, -1)
+	clear(r.buys)
+	r.buys = r.buys[:0]
+	r.cls = resize(r.cls, ng)
+	r.gb = resize(r.gb, ng)
+	r.alive = resize(r.alive, np)
+	r.dirty = resize(r.dirty, np)
+	r.ratioF = resize(r.ratioF, np)
+	r.payF = resize(r.payF, np)
+	r.vague = resize(r.vague, np)
+	r.winners, r.ties = nil, nil
+	r.forceStep, r.forceP = forceStep, forceP
+	if endowment.Sign() == 0 {
+		return
 	}
 	for g := range r.gb {
 		r.gb[g] = ef
@@ -200,9 +226,16 @@ func (m *mesModel) runForced(endowment *big.Rat, forceStep int, forceP int32) *m
 			r.initialPrice(int32(p), ef)
 		}
 	}
-	for r.step() {
+}
+
+// resize returns s with length n and every element zero.
+func resize[T any](s []T, n int) []T {
+	if cap(s) < n {
+		return make([]T, n)
 	}
-	return r
+	s = s[:n]
+	clear(s)
+	return s
 }
 
 func (r *mesRun) exactBudget(c int32) *big.Rat {
@@ -317,6 +350,29 @@ func (r *mesRun) bucket(p int32) []entry {
 	return es
 }
 
+// split divides p's supporters at the payment cap pay: the budget classes
+// below it, which pay everything they have (with their weights), and the
+// number of voters who pay the cap. Voters with nothing left are in neither.
+func (r *mesRun) split(p int32, pay float64) (partial []entry, denom int64) {
+	r.nextStamp()
+	for _, g := range r.m.supp[p] {
+		c := r.cls[g]
+		if c == zeroClass {
+			continue
+		}
+		if r.gb[g] >= pay {
+			denom += r.m.weight[g]
+			continue
+		}
+		if r.classStamp[c] != r.stamp {
+			r.classStamp[c], r.classPos[c] = r.stamp, int32(len(partial))
+			partial = append(partial, entry{c: c})
+		}
+		partial[r.classPos[c]].w += r.m.weight[g]
+	}
+	return partial, denom
+}
+
 // nextStamp invalidates classPos in O(1) and sizes it to the classes.
 func (r *mesRun) nextStamp() {
 	if len(r.classStamp) < len(r.bf) {
@@ -409,15 +465,7 @@ func (r *mesRun) step() bool {
 		slices.Sort(finals) // input order, which the exact tie-break below relies on
 		if len(finals) == 1 && !r.vague[bestP] {
 			// the common case: floats decide, the exact payment stays lazy
-			var partial []entry
-			var denom int64
-			for _, e := range r.bucket(int32(bestP)) {
-				if r.bf[e.c] < r.payF[bestP] {
-					partial = append(partial, e)
-				} else {
-					denom += e.w
-				}
-			}
+			partial, denom := r.split(int32(bestP), r.payF[bestP])
 			r.buy(purchase{p: int32(bestP), partial: partial, denom: denom, payF: r.payF[bestP]})
 			return true
 		}
@@ -583,20 +631,30 @@ func (m *mesModel) add1Loop(e *big.Rat, cur *mesRun, runs []add1Run, inc int64, 
 			go func(ar *add1Run) {
 				defer wg.Done()
 				ar.run = m.run(ar.e)
+				ar.winners, ar.ties = ar.run.winners, ar.run.ties
 			}(&batch[i])
 		}
 		wg.Wait()
+		stop := -1
 		for i, ar := range batch {
-			runs = append(runs, ar)
-			if m.x.costOf(ar.run.winners) > m.x.budget {
-				return e, cur, runs
+			if stop >= 0 {
+				m.release(ar.run) // past the point where the loop stops
+				continue
 			}
+			runs = append(runs, add1Run{e: ar.e, winners: ar.winners, ties: ar.ties})
+			if m.x.costOf(ar.winners) > m.x.budget {
+				m.release(ar.run)
+				stop = i
+				continue
+			}
+			m.release(cur)
 			e, cur = ar.e, ar.run
-			if i < len(batch)-1 {
-				if _, goOn := decide(true, cur.winners); !goOn {
-					return e, cur, runs
-				}
+			if _, goOn := decide(true, cur.winners); !goOn {
+				stop = i
 			}
+		}
+		if stop >= 0 {
+			return e, cur, runs
 		}
 	}
 }
@@ -638,8 +696,10 @@ func (x *election) exhaustive(ws []int32) bool {
 
 // add1Run is one iteration of the add1 loop, kept to audit its ties.
 type add1Run struct {
-	e   *big.Rat
-	run *mesRun
+	e       *big.Rat
+	winners []int32
+	ties    []Tie
+	run     *mesRun // while it may still be the loop's current run
 }
 
 // add1Start is the endowment add1 (and plain MES) starts from: budget/n, or
@@ -691,7 +751,7 @@ func runMES(x *election, chain []TieKey, mp mesParams) mesOutcome {
 		return accepted, proceeds
 	}
 	if add1 {
-		runs = append(runs, add1Run{e: e, run: cur})
+		runs = append(runs, add1Run{e: e, winners: cur.winners, ties: cur.ties})
 		e, cur, runs = m.add1Loop(e, cur, runs, mp.inc, mp.workers, decide)
 	}
 	ties := cur.ties
@@ -704,18 +764,20 @@ func runMES(x *election, chain []TieKey, mp mesParams) mesOutcome {
 	// afresh, so nothing else carries over. Replay to find out.
 	seen := map[string]int{}
 	for i, ar := range runs {
-		if ar.run == cur {
-			continue
+		if ar.e.Cmp(e) == 0 {
+			continue // the returned run: its ties are above
 		}
-		acc, pro := decide(i == 0, ar.run.winners)
-		for _, t := range ar.run.ties {
+		acc, pro := decide(i == 0, ar.winners)
+		for _, t := range ar.ties {
 			decisive := false
 			for _, alt := range t.Projects {
 				if alt == t.Chosen {
 					continue
 				}
 				rr := m.runForced(ar.e, t.Step, indexOf(x, alt))
-				if a2, p2 := decide(i == 0, rr.winners); a2 != acc || p2 != pro {
+				a2, p2 := decide(i == 0, rr.winners)
+				m.release(rr)
+				if a2 != acc || p2 != pro {
 					decisive = true
 					break
 				}
