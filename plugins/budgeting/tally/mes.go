@@ -37,7 +37,12 @@ type mesModel struct {
 	groups   [][]int32   // distinct approval sets (eligible projects only)
 	weight   []int64     // voters per group
 	supp     [][]int32   // per project, the groups that approve it
-	suppW    [][]float64 // per project, the weights of supp's groups (as floats, beside them in memory)
+	// supp again, flat: project p's groups are flatG[flatOff[p]:flatOff[p+1]],
+	// their weights (as floats) in flatW beside them. Runs copy these and
+	// drop the groups that have nothing left (floatPrice).
+	flatG   []int32
+	flatW   []float64
+	flatOff []int32
 	votesF   []float64   // per project, its supporters as a float
 	overlap  [][]bool    // overlap[p][q]: some voter approves both
 	eligible []bool      // cost > 0 and approved by someone (as equalshares.net)
@@ -91,7 +96,6 @@ func newMESModel(x *election, chain []TieKey) *mesModel {
 		}
 	}
 	m.supp = make([][]int32, np)
-	m.suppW = make([][]float64, np)
 	m.votesF = make([]float64, np)
 	m.overlap = make([][]bool, np)
 	for p := range np {
@@ -101,11 +105,18 @@ func newMESModel(x *election, chain []TieKey) *mesModel {
 		w := float64(m.weight[g])
 		for _, p := range set {
 			m.supp[p] = append(m.supp[p], int32(g))
-			m.suppW[p] = append(m.suppW[p], w)
 			m.votesF[p] += w
 			for _, q := range set {
 				m.overlap[p][q] = true
 			}
+		}
+	}
+	m.flatOff = make([]int32, np+1)
+	for p, gs := range m.supp {
+		m.flatOff[p+1] = m.flatOff[p] + int32(len(gs))
+		for _, g := range gs {
+			m.flatG = append(m.flatG, g)
+			m.flatW = append(m.flatW, float64(m.weight[g]))
 		}
 	}
 	return m
@@ -145,6 +156,13 @@ type mesRun struct {
 	buys   []purchase
 	cls    []int32   // class per group
 	gb     []float64 // float budget per group: bf[cls[g]], kept flat for the pricing loops
+	// The supporters floatPrice still has to look at: project p's are
+	// supG/supW[flatOff[p]:flatOff[p]+supN[p]]; groups with nothing left are
+	// dropped as floatPrice meets them, and their voters counted in spent[p].
+	supG  []int32
+	supW  []float64
+	supN  []int32
+	spent []float64
 	alive  []bool    // still a candidate
 	dirty  []bool    // supporters paid since last priced
 	ratioF []float64 // cached float rho
@@ -212,6 +230,13 @@ func (r *mesRun) reset(endowment *big.Rat, forceStep int, forceP int32) {
 	r.ratioF = resize(r.ratioF, np)
 	r.payF = resize(r.payF, np)
 	r.vague = resize(r.vague, np)
+	r.supG = append(r.supG[:0], m.flatG...)
+	r.supW = append(r.supW[:0], m.flatW...)
+	r.supN = resize(r.supN, np)
+	for p := range np {
+		r.supN[p] = m.flatOff[p+1] - m.flatOff[p]
+	}
+	r.spent = resize(r.spent, np)
 	r.winners, r.ties = nil, nil
 	r.forceStep, r.forceP = forceStep, forceP
 	if endowment.Sign() == 0 {
@@ -268,12 +293,29 @@ func (r *mesRun) exactPay(s int32) *big.Rat {
 // only rises, so the loop ends at the cap the sorted procedure finds; on
 // real data after two or three passes over the supporters.
 func (r *mesRun) floatPrice(p int32) (rho, pay float64, ok, vague bool) {
-	sup, wf := r.m.supp[p], r.m.suppW[p]
-	gb := r.gb
-	cost, denom := float64(r.m.x.cost[p]), r.m.votesF[p]
+	off := r.m.flatOff[p]
+	n := r.supN[p]
+	sup, wf := r.supG[off:off+n], r.supW[off:off+n]
+	gb, cls := r.gb, r.cls
+	// Drop the groups with nothing left: they pay nothing, now or later.
+	for i := 0; i < len(sup); {
+		if cls[sup[i]] == zeroClass {
+			r.spent[p] += wf[i]
+			last := len(sup) - 1
+			sup[i], wf[i] = sup[last], wf[last]
+			sup, wf = sup[:last], wf[:last]
+			continue
+		}
+		i++
+	}
+	r.supN[p] = int32(len(sup))
+	cost, denom := float64(r.m.x.cost[p]), r.m.votesF[p]-r.spent[p]
+	if denom <= 0 {
+		return 0, 0, false, false
+	}
 	slack := r.tol * denom
 	// The first pass sums the money and finds who falls short of an equal
-	// share, which needs no total: the number of supporters is fixed.
+	// share, which needs no total: the number of supporters is known.
 	mp := cost / denom
 	var total, paid, sw float64
 	near := false
@@ -288,7 +330,7 @@ func (r *mesRun) floatPrice(p int32) (rho, pay float64, ok, vague bool) {
 			near = true
 		}
 	}
-	if total < cost-slack || denom == 0 {
+	if total < cost-slack {
 		return 0, 0, false, false
 	}
 	vague = total <= cost+slack
