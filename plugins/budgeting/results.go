@@ -70,9 +70,15 @@ type Result struct {
 	Winners        []string        `json:"winners"`
 	Projects       []ResultProject `json:"projects"`
 	Ties           []tally.Tie     `json:"ties"`
-	Explanation    string          `json:"explanation"`
-	Summary        string          `json:"summary"`
-	PublishedAt    time.Time       `json:"published_at"`
+	// Purchases says, for each project MES bought, what its supporters paid;
+	// Shortfalls what the supporters of each project it did not buy had left
+	// (both in minor units); Completed the winners add1u's completion added.
+	Purchases   []tally.Purchase  `json:"purchases,omitempty"`
+	Shortfalls  []tally.Shortfall `json:"shortfalls,omitempty"`
+	Completed   []string          `json:"completed,omitempty"`
+	Explanation string            `json:"explanation"`
+	Summary     string            `json:"summary"`
+	PublishedAt time.Time         `json:"published_at"`
 }
 
 // ResultProject is one project on the ballot with its count.
@@ -296,6 +302,20 @@ func (s *Service) count(c *Cycle, e *election, o tally.Options) (*Result, error)
 	for i := range res.Ties {
 		res.Ties[i].Endowment *= float64(u)
 	}
+	ur := new(big.Rat).SetInt64(u)
+	for _, p := range tr.Purchases {
+		exact, _ := new(big.Rat).SetString(p.PriceExact)
+		exact.Mul(exact, ur)
+		p.Price, _ = exact.Float64()
+		p.PriceExact = exact.RatString()
+		res.Purchases = append(res.Purchases, p)
+	}
+	for _, s := range tr.Shortfalls {
+		s.Cost *= u
+		s.Money *= float64(u)
+		res.Shortfalls = append(res.Shortfalls, s)
+	}
+	res.Completed = tr.Completed
 	for _, p := range e.paper {
 		if p {
 			res.PaperBallots++

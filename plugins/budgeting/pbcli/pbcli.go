@@ -263,6 +263,23 @@ func writeText(w io.Writer, in *pabulib.Instance, res *tally.Result, o tally.Opt
 	for i, id := range res.Winners {
 		fmt.Fprintf(w, "%4d. %-10s %12d  %6d votes  %s\n", i+1, id, costs[id], res.Votes[id], names[id])
 	}
+	if len(res.Purchases) > 0 {
+		fmt.Fprintf(w, "what supporters paid (MES):\n")
+		for _, p := range res.Purchases {
+			fmt.Fprintf(w, "%4d. %-10s %6d voters paid %.2f each", p.Step, p.Project, p.PaidPrice, p.Price)
+			if p.PaidAll > 0 {
+				fmt.Fprintf(w, ", %d paid all they had left", p.PaidAll)
+			}
+			fmt.Fprintln(w)
+		}
+		if len(res.Completed) > 0 {
+			fmt.Fprintf(w, "added by the completion (by votes, in the money left): %s\n", strings.Join(res.Completed, ", "))
+		}
+		fmt.Fprintf(w, "not bought by MES (supporters' money left vs cost):\n")
+		for _, s := range res.Shortfalls {
+			fmt.Fprintf(w, "      %-10s %14.2f of %d\n", s.Project, s.Money, s.Cost)
+		}
+	}
 	for _, t := range res.Ties {
 		kind := "not decisive"
 		if t.Decisive {

@@ -31,21 +31,21 @@ import (
 // mesModel is the election in grouped form, built once per tally and shared
 // by every add1 iteration.
 type mesModel struct {
-	x        *election
-	chain    []TieKey
-	n        int64       // number of voters
-	groups   [][]int32   // distinct approval sets (eligible projects only)
-	weight   []int64     // voters per group
-	supp     [][]int32   // per project, the groups that approve it
+	x      *election
+	chain  []TieKey
+	n      int64     // number of voters
+	groups [][]int32 // distinct approval sets (eligible projects only)
+	weight []int64   // voters per group
+	supp   [][]int32 // per project, the groups that approve it
 	// supp again, flat: project p's groups are flatG[flatOff[p]:flatOff[p+1]],
 	// their weights (as floats) in flatW beside them. Runs copy these and
 	// drop the groups that have nothing left (floatPrice).
-	flatG   []int32
-	flatW   []float64
-	flatOff []int32
-	votesF   []float64   // per project, its supporters as a float
-	overlap  [][]bool    // overlap[p][q]: some voter approves both
-	eligible []bool      // cost > 0 and approved by someone (as equalshares.net)
+	flatG    []int32
+	flatW    []float64
+	flatOff  []int32
+	votesF   []float64 // per project, its supporters as a float
+	overlap  [][]bool  // overlap[p][q]: some voter approves both
+	eligible []bool    // cost > 0 and approved by someone (as equalshares.net)
 	nElig    int
 	minCost  float64 // cheapest eligible project, for a safe float tolerance on rho
 
@@ -159,10 +159,10 @@ type mesRun struct {
 	// The supporters floatPrice still has to look at: project p's are
 	// supG/supW[flatOff[p]:flatOff[p]+supN[p]]; groups with nothing left are
 	// dropped as floatPrice meets them, and their voters counted in spent[p].
-	supG  []int32
-	supW  []float64
-	supN  []int32
-	spent []float64
+	supG   []int32
+	supW   []float64
+	supN   []int32
+	spent  []float64
 	alive  []bool    // still a candidate
 	dirty  []bool    // supporters paid since last priced
 	ratioF []float64 // cached float rho

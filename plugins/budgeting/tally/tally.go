@@ -213,6 +213,13 @@ type Result struct {
 	// Ties that survived the tie-break chain among projects competing for
 	// the same money, decisive or not.
 	Ties []Tie
+	// For MES: what the supporters of each project bought paid (in the run
+	// at Endowment), what the others' supporters had left when it stopped,
+	// and which winners add1u's completion added after it (by votes, in the
+	// money MES left).
+	Purchases  []Purchase
+	Shortfalls []Shortfall
+	Completed  []string
 }
 
 // ErrInvalid marks input or option errors.
@@ -366,6 +373,12 @@ func Tally(e Election, o Options) (*Result, error) {
 			integral: !o.NoIntegral, whole: whole, workers: workers})
 		winners, res.Ties, res.Endowment = out.winners, out.ties, out.endowment
 		res.EndowmentFloat, _ = out.endowment.Float64()
+		if out.run != nil {
+			res.Purchases, res.Shortfalls = out.run.account()
+		}
+		for _, w := range winners[out.mesWinners:] {
+			res.Completed = append(res.Completed, x.ids[w])
+		}
 	default:
 		return nil, invalidf("unknown rule %q", o.Rule)
 	}

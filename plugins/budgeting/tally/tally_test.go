@@ -2,6 +2,7 @@ package tally_test
 
 import (
 	"fmt"
+	"math"
 	"math/big"
 	"math/rand/v2"
 	"reflect"
@@ -289,5 +290,42 @@ func TestTally_Integral(t *testing.T) {
 	}
 	if res.Endowment.Cmp(big.NewRat(17, 3)) != 0 || len(res.Winners) != 3 {
 		t.Errorf("everything affordable: winners %v endowment %v, want all at 17/3", res.Winners, res.Endowment)
+	}
+}
+
+// TestTally_Account checks the explanation of MES results on random elections:
+// a purchase's equal payers pay its whole cost unless some paid all they had,
+// nobody pays more than the endowment, and every project MES left out was
+// unaffordable for its supporters when it stopped.
+func TestTally_Account(t *testing.T) {
+	r := rand.New(rand.NewPCG(5, 6))
+	for i := range 200 {
+		e := randomElection(r)
+		res, err := tally.Tally(e, tally.Options{Rule: tally.MES, Completion: tally.CompletionAdd1U})
+		if err != nil {
+			t.Fatal(err)
+		}
+		cost := map[string]int64{}
+		for _, p := range e.Projects {
+			cost[p.ID] = p.Cost
+		}
+		if len(res.Purchases)+len(res.Completed) != len(res.Winners) {
+			t.Fatalf("%d: %d purchases + %d completed for %d winners", i, len(res.Purchases), len(res.Completed), len(res.Winners))
+		}
+		for k, p := range res.Purchases {
+			if p.Project != res.Winners[k] || p.Step != k+1 {
+				t.Fatalf("%d: purchase %+v is not winner %d", i, p, k)
+			}
+			paid := p.Price * float64(p.PaidPrice)
+			if p.Price > res.EndowmentFloat+1e-9 || paid > float64(cost[p.Project])+1e-6 ||
+				p.PaidAll == 0 && math.Abs(paid-float64(cost[p.Project])) > 1e-6 {
+				t.Fatalf("%d: purchase %+v of cost %d at endowment %v", i, p, cost[p.Project], res.EndowmentFloat)
+			}
+		}
+		for _, s := range res.Shortfalls {
+			if s.Cost > 0 && res.Votes[s.Project] > 0 && s.Money >= float64(s.Cost) {
+				t.Fatalf("%d: %s left out with %v for cost %d", i, s.Project, s.Money, s.Cost)
+			}
+		}
 	}
 }
