@@ -1,48 +1,22 @@
 package budgeting
 
 import (
-	"bufio"
-	"encoding/json"
 	"math"
 	"os"
 	"slices"
 	"testing"
 
+	"github.com/kvarter/kvarter/plugins/budgeting/internal/computetool"
 	"github.com/kvarter/kvarter/plugins/budgeting/pabulib"
 	"github.com/kvarter/kvarter/plugins/budgeting/tally"
 	"github.com/kvarter/kvarter/sdk/store"
 )
 
-// toolCase is one line of testdata/pabulib/equalshares_compute_tool.jsonl: the
-// outcome of the equalshares.net compute tool on a Pabulib file.
-type toolCase struct {
-	File   string `json:"file"`
-	Params struct {
-		TieBreaking []string `json:"tieBreaking"`
-		Completion  string   `json:"completion"`
-		Add1Options []string `json:"add1options"`
-		Increment   int64    `json:"increment"`
-	} `json:"params"`
-	Winners   []string `json:"mes_winners"`
-	Endowment float64  `json:"endowment"`
-}
-
-func readToolCases(t *testing.T) []toolCase {
+func readToolCases(t *testing.T) []computetool.Case {
 	t.Helper()
-	f, err := os.Open("testdata/pabulib/equalshares_compute_tool.jsonl")
+	cases, err := computetool.Read("testdata/pabulib/equalshares_compute_tool.jsonl")
 	if err != nil {
 		testdataMissing(t, err)
-	}
-	defer f.Close()
-	var cases []toolCase
-	sc := bufio.NewScanner(f)
-	sc.Buffer(nil, 1<<20)
-	for sc.Scan() {
-		var c toolCase
-		if err := json.Unmarshal(sc.Bytes(), &c); err != nil {
-			t.Fatal(err)
-		}
-		cases = append(cases, c)
 	}
 	if len(cases) != 21 {
 		t.Fatalf("%d cases, want 21", len(cases))
@@ -62,10 +36,9 @@ func TestService_TallyMatchesComputeTool(t *testing.T) {
 		imported := map[string]*ImportSummary{}
 		cycles := map[string]string{}
 		for _, tc := range cases {
-			t.Run(tc.File+"/"+tc.Params.Completion+fmtAdd1(tc.Params.Add1Options), func(t *testing.T) {
-				if !slices.Equal(tc.Params.TieBreaking, []string{"minCost", "maxVotes"}) || tc.Params.Increment != 1 ||
-					!slices.Contains(tc.Params.Add1Options, "integral") && tc.Params.Completion != "none" {
-					t.Fatalf("parameters %+v not mapped by this test", tc.Params)
+			t.Run(tc.Name(), func(t *testing.T) {
+				if _, err := tc.Options(); err != nil || tc.Params.Increment != 1 || !tc.Integral() && tc.Params.Completion != "none" {
+					t.Fatalf("parameters %+v not mapped by this test: %v", tc.Params, err)
 				}
 				if _, ok := imported[tc.File]; !ok {
 					c := must(f.svc.CreateCycle(f.ctx, off, CreateCycleInput{NeighbourhoodID: "n1", Name: tc.File,
@@ -86,7 +59,7 @@ func TestService_TallyMatchesComputeTool(t *testing.T) {
 				}
 				sum, cycleID := imported[tc.File], cycles[tc.File]
 				in := TallyInput{Rule: "mes", Completion: tc.Params.Completion,
-					NoExhaustiveStop: !slices.Contains(tc.Params.Add1Options, "exhaustive")}
+					NoExhaustiveStop: !tc.Exhaustive()}
 				if tc.Params.Completion == "none" {
 					in.NoExhaustiveStop = false
 				}
@@ -109,14 +82,6 @@ func TestService_TallyMatchesComputeTool(t *testing.T) {
 			})
 		}
 	})
-}
-
-func fmtAdd1(opts []string) string {
-	s := ""
-	for _, o := range opts {
-		s += "+" + o
-	}
-	return s
 }
 
 // TestService_TallyFractionalCycle checks the cycle setting that turns integral

@@ -1,7 +1,6 @@
 package pbcli_test
 
 import (
-	"bufio"
 	"encoding/json"
 	"math"
 	"os"
@@ -10,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/kvarter/kvarter/plugins/budgeting/internal/computetool"
 	"github.com/kvarter/kvarter/plugins/budgeting/pabulib"
 	"github.com/kvarter/kvarter/plugins/budgeting/pbcli"
 	"github.com/kvarter/kvarter/plugins/budgeting/tally"
@@ -19,44 +19,28 @@ import (
 // equalshares.net compute tool answered (testdata/pabulib/README.md): winners in
 // the tool's order, and its endowment.
 func TestRun_TallyMatchesComputeTool(t *testing.T) {
-	f, err := os.Open(filepath.Join(testdataDir, "equalshares_compute_tool.jsonl"))
+	cases, err := computetool.Read(filepath.Join(testdataDir, "equalshares_compute_tool.jsonl"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	sc.Buffer(nil, 1<<20)
-	n := 0
-	for sc.Scan() {
-		var tc struct {
-			File   string `json:"file"`
-			Params struct {
-				TieBreaking []string `json:"tieBreaking"`
-				Completion  string   `json:"completion"`
-				Add1Options []string `json:"add1options"`
-				Increment   int64    `json:"increment"`
-			} `json:"params"`
-			Winners   []string `json:"mes_winners"`
-			Endowment float64  `json:"endowment"`
-		}
-		if err := json.Unmarshal(sc.Bytes(), &tc); err != nil {
-			t.Fatal(err)
-		}
-		n++
-		args := []string{"tally", corpusFile(t, tc.File), "--rule", "mes", "--completion", tc.Params.Completion, "--format", "json",
-			"--tie-break", "min-cost,max-votes", "--increment", "1"}
-		if !slices.Equal(tc.Params.TieBreaking, []string{"minCost", "maxVotes"}) || tc.Params.Increment != 1 {
-			t.Fatalf("parameters %+v not mapped", tc.Params)
-		}
-		if tc.Params.Completion != "none" {
-			if !slices.Contains(tc.Params.Add1Options, "exhaustive") {
-				args = append(args, "--no-exhaustive-stop")
+	if len(cases) != 21 {
+		t.Fatalf("%d cases, want 21", len(cases))
+	}
+	for _, tc := range cases {
+		t.Run(tc.Name(), func(t *testing.T) {
+			if _, err := tc.Options(); err != nil || tc.Params.Increment != 1 {
+				t.Fatalf("parameters %+v not mapped: %v", tc.Params, err)
 			}
-			if !slices.Contains(tc.Params.Add1Options, "integral") {
-				args = append(args, "--no-integral")
+			args := []string{"tally", corpusFile(t, tc.File), "--rule", "mes", "--completion", tc.Params.Completion, "--format", "json",
+				"--tie-break", "min-cost,max-votes", "--increment", "1"}
+			if tc.Params.Completion != "none" {
+				if !tc.Exhaustive() {
+					args = append(args, "--no-exhaustive-stop")
+				}
+				if !tc.Integral() {
+					args = append(args, "--no-integral")
+				}
 			}
-		}
-		t.Run(strings.Join(args[5:7], "")+"/"+tc.File+"/"+strings.Join(tc.Params.Add1Options, "+"), func(t *testing.T) {
 			code, stdout, stderr := run(t, args...)
 			if code != 0 {
 				t.Fatalf("exit %d: %s", code, stderr)
@@ -72,9 +56,6 @@ func TestRun_TallyMatchesComputeTool(t *testing.T) {
 				t.Errorf("endowment %v, tool %v", got.Endowment, tc.Endowment)
 			}
 		})
-	}
-	if n != 21 {
-		t.Fatalf("%d cases, want 21", n)
 	}
 }
 
