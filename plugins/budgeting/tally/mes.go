@@ -18,15 +18,18 @@ import (
 // affordable project with the smallest rho (equivalently the largest
 // "effective vote count" cost/p), and its supporters pay min(budget_i, p).
 //
-// Speed comes from two observations. Voters with identical approval sets are
-// charged identically forever, so they are one weighted group. And the
-// budgets in play take few distinct values (the endowment minus the payments
-// for some set of winners), so each project keeps a short list of (budget
-// class, weight) pairs instead of a list of voters; pricing a project sorts a
-// handful of classes. Only the projects whose supporters just paid are
-// re-priced after a step. Budgets are exact (big.Rat) per class; floats,
-// derived from them, only pre-select the candidates that an exact comparison
-// then decides between.
+// Speed comes from a few observations. Voters with identical approval sets
+// are charged identically forever, so they are one weighted group. A
+// project's price only rises as budgets shrink, so its last price is a lower
+// bound and only the few projects that can still win a step are re-priced
+// (step). Pricing fills water over the supporters instead of sorting them
+// (floatPrice). Budgets take few distinct values (the endowment minus the
+// payments for some set of winners): each group sits in a budget class, and
+// the exact budget (big.Rat) of a class is derived lazily from its parent's
+// and the payment that created it. Floats, kept per group, only pre-select
+// the candidates that an exact comparison then decides between; on real data
+// that is rare, so most runs do no big.Rat arithmetic at all. add1's runs
+// are independent and run on every core (add1Loop).
 
 // mesModel is the election in grouped form, built once per tally and shared
 // by every add1 iteration.
