@@ -148,9 +148,6 @@ func checkRetally(t *testing.T, data []byte, res *Result) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if v := in.Meta["kvarter_exhaustive_stop"]; v == "false" {
-		o.NoExhaustiveStop = true
-	}
 	e := in.Election()
 	if h := tally.HashBallots(e); h != res.BallotHash {
 		t.Errorf("hash of export %s, published %s", h, res.BallotHash)

@@ -1,6 +1,7 @@
 package budgeting
 
 import (
+	"bytes"
 	"math"
 	"os"
 	"slices"
@@ -116,6 +117,15 @@ func TestService_TallyFractionalCycle(t *testing.T) {
 		if whole := *res.Endowment / 100; whole == math.Trunc(whole) {
 			t.Errorf("fractional cycle ended on a whole endowment %v", whole)
 		}
+		// the export says so, and re-tallies to the same result
+		var buf bytes.Buffer
+		if err := f.svc.Export(f.ctx, c.ID, &buf); err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Contains(buf.Bytes(), []byte("kvarter_integral;false")) {
+			t.Error("export does not record the fractional start")
+		}
+		checkRetally(t, buf.Bytes(), res)
 	})
 }
 
