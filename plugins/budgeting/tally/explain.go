@@ -37,7 +37,7 @@ func Explain(o Options) string {
 				s += "Raising stops early once no unfunded project would fit in the money left over. "
 			}
 			if o.Completion == CompletionAdd1U {
-				s += "Any money still left is then used to fund remaining projects by number of votes, most first, as long as they fit. "
+				s += "Any money still left is then used to fund remaining projects by number of votes, most first, as long as they fit; projects with equal votes are taken in the order the equalshares.net tool lists them (numbered projects by number, then the others as listed), and such a tie is reported when it decides something. "
 			}
 		}
 		return s + ties

@@ -6,6 +6,7 @@ import (
 	"math/big"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 )
@@ -338,10 +339,24 @@ func (r *mesRun) floatPrice(p int32) (rho, pay float64, ok, vague bool) {
 	}
 	vague = total <= cost+slack
 	for sw != 0 {
-		if denom-sw <= 0 { // only reachable through rounding when total ~ cost
-			return 0, 0, false, true
+		if denom-sw <= 0 {
+			// Everyone falls short of the share: floats put the money at the
+			// cost within rounding (total ~ cost). The price is about the
+			// largest budget; the exact pricing decides.
+			mp = 0
+			for _, g := range sup {
+				mp = max(mp, gb[g])
+			}
+			return mp / cost, mp, true, true
 		}
-		mp = (cost - paid) / (denom - sw)
+		next := (cost - paid) / (denom - sw)
+		if next <= mp {
+			// The share did not rise: only rounding can do that, so floats
+			// cannot tell the cap here; the exact pricing decides. (It must
+			// rise for the loop to end: the set of those short only grows.)
+			return next / cost, next, true, true
+		}
+		mp = next
 		shortW := sw
 		paid, sw, near = 0, 0, false
 		for i, g := range sup {
@@ -849,7 +864,9 @@ func runMES(x *election, chain []TieKey, mp mesParams) mesOutcome {
 		for p := range eligible {
 			eligible[p] = !in[p]
 		}
-		more, ties := greedy(x, x.votes, chain, eligible, x.budget-x.costOf(out.winners), false, "completion")
+		// The tool's utilitarian completion orders by votes alone, equal votes
+		// in its project order; a tie that decides something is still reported.
+		more, ties := greedy(x, x.votes, []TieKey{}, toolOrder(x.ids), eligible, x.budget-x.costOf(out.winners), false, "completion")
 		out.mesWinners = len(out.winners)
 		out.winners = append(out.winners, more...)
 		out.ties = append(out.ties, ties...)
@@ -857,6 +874,43 @@ func runMES(x *election, chain []TieKey, mp mesParams) mesOutcome {
 		out.mesWinners = len(out.winners)
 	}
 	return out
+}
+
+// toolOrder ranks projects the way the equalshares.net tool lists them: it
+// keeps projects in a JavaScript object keyed by id, whose keys come out with
+// the ids that are array indices (0 to 2^32-2, written without leading
+// zeros) first, in numeric order, then the others in file order. Its add1u
+// completion breaks equal votes by that order.
+func toolOrder(ids []string) []int32 {
+	type key struct {
+		numeric bool
+		n       uint64
+		i       int
+	}
+	keys := make([]key, len(ids))
+	for i, id := range ids {
+		keys[i] = key{i: i}
+		if n, err := strconv.ParseUint(id, 10, 64); err == nil && n < 1<<32-1 && strconv.FormatUint(n, 10) == id {
+			keys[i].numeric, keys[i].n = true, n
+		}
+	}
+	sorted := slices.Clone(keys)
+	slices.SortStableFunc(sorted, func(a, b key) int {
+		switch {
+		case a.numeric && b.numeric:
+			return cmp.Compare(a.n, b.n)
+		case a.numeric:
+			return -1
+		case b.numeric:
+			return 1
+		}
+		return 0
+	})
+	rank := make([]int32, len(ids))
+	for r, k := range sorted {
+		rank[k.i] = int32(r)
+	}
+	return rank
 }
 
 func indexOf(x *election, id string) int32 {

@@ -333,7 +333,7 @@ func Tally(e Election, o Options) (*Result, error) {
 		if o.Rule == GreedyThreshold {
 			res.Threshold = o.Threshold
 		}
-		winners, res.Ties = greedy(x, x.scores, chain, eligible, x.budget, o.Rule == GreedyNoSkip, "greedy")
+		winners, res.Ties = greedy(x, x.scores, chain, nil, eligible, x.budget, o.Rule == GreedyNoSkip, "greedy")
 	case MES:
 		if x.kind != Approval {
 			return nil, invalidf("mes needs approval ballots, got %s", x.kind)

@@ -329,3 +329,47 @@ func TestTally_Account(t *testing.T) {
 		}
 	}
 }
+
+// TestTally_CompletionOrder checks add1u's completion against the tool's: by
+// votes alone, equal votes in the tool's project order (ids that are numbers
+// first, numerically, then the others as listed), not the file's order.
+func TestTally_CompletionOrder(t *testing.T) {
+	// MES buys "a" (everyone approves it); at 6 per voter it would buy all of
+	// "x", "10" and "9" and overspend, so add1 ends at 5 with 4 left for the
+	// completion, where the three have one vote and cost 4 each: only one
+	// fits. The file lists "x" first; the tool takes "9".
+	e := tally.Election{Budget: 10, Projects: []tally.Project{{"a", 6}, {"x", 4}, {"10", 4}, {"9", 4}},
+		Ballots: []tally.Ballot{{Projects: []string{"a", "10"}}, {Projects: []string{"a", "9"}}, {Projects: []string{"a", "x"}}}}
+	res, err := tally.Tally(e, tally.Options{Rule: tally.MES, Completion: tally.CompletionAdd1U})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(res.Winners, []string{"a", "9"}) || !reflect.DeepEqual(res.Completed, []string{"9"}) ||
+		res.Endowment.Cmp(big.NewRat(5, 1)) != 0 {
+		t.Errorf("winners %v (completed %v) at %v, want [a 9] at 5", res.Winners, res.Completed, res.Endowment)
+	}
+	var tie *tally.Tie
+	for i := range res.Ties {
+		if res.Ties[i].Phase == "completion" {
+			tie = &res.Ties[i]
+		}
+	}
+	if tie == nil || !tie.Decisive || tie.Chosen != "9" || len(tie.Projects) != 3 {
+		t.Errorf("completion tie %+v in %+v", tie, res.Ties)
+	}
+}
+
+// TestTally_ExactBudget is a regression test for a float boundary: at 11/3
+// per voter, after "a" costs each 5/3, the supporter of "x" holds exactly its
+// cost 2, which floats make 1.9999999999999998. MES must still buy it.
+func TestTally_ExactBudget(t *testing.T) {
+	e := tally.Election{Budget: 8, Projects: []tally.Project{{"a", 5}, {"x", 2}, {"10", 3}, {"9", 3}},
+		Ballots: []tally.Ballot{{Projects: []string{"a", "10"}}, {Projects: []string{"a", "9"}}, {Projects: []string{"a", "x"}}}}
+	res, err := tally.Tally(e, tally.Options{Rule: tally.MES, Completion: tally.CompletionAdd1U, NoIntegral: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(res.Winners, []string{"a", "x"}) || res.Endowment.Cmp(big.NewRat(11, 3)) != 0 {
+		t.Errorf("winners %v at %v, want [a x] at 11/3", res.Winners, res.Endowment)
+	}
+}
