@@ -1,7 +1,5 @@
 package tally
 
-import "math/big"
-
 // Purchase explains one MES winner: what its supporters paid. Voters who
 // could afford it paid Price each (the same for all of them: equal shares);
 // those with less left paid everything they had.
@@ -53,15 +51,13 @@ func (r *mesRun) account() ([]Purchase, []Shortfall) {
 		if bought[p] {
 			continue
 		}
-		money := new(big.Rat)
-		t := new(big.Rat)
-		for _, g := range r.m.supp[p] {
-			if c := r.cls[g]; c != zeroClass {
-				money.Add(money, t.Mul(r.exactBudget(c), t.SetInt64(r.m.weight[g])))
-			}
+		// for display only: floats are enough, and exact budgets of every
+		// class would cost more than the whole run
+		var money float64
+		for _, e := range r.bucket(int32(p)) {
+			money += float64(e.w) * r.bf[e.c]
 		}
-		f, _ := money.Float64()
-		short = append(short, Shortfall{Project: x.ids[p], Cost: x.cost[p], Money: f})
+		short = append(short, Shortfall{Project: x.ids[p], Cost: x.cost[p], Money: money})
 	}
 	return ps, short
 }

@@ -350,7 +350,7 @@ func (r *mesRun) floatPrice(p int32) (rho, pay float64, ok, vague bool) {
 			return mp / cost, mp, true, true
 		}
 		next := (cost - paid) / (denom - sw)
-		if next <= mp {
+		if next < mp {
 			// The share did not rise: only rounding can do that, so floats
 			// cannot tell the cap here; the exact pricing decides. (It must
 			// rise for the loop to end: the set of those short only grows.)
