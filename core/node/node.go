@@ -158,11 +158,16 @@ func build(ctx context.Context, cfg Config, logger *slog.Logger, opt Options, db
 				s.Name, strings.Join(opt.Builtins, ", "))
 		}
 	}
+	keys, err := LoadKeyFile(cfg.KeyFilePath(), logger)
+	if err != nil {
+		return nil, err
+	}
 	host, err := pluginhost.New(pluginhost.Config{
 		Plugins: specs, Executable: opt.Executable, DataDir: cfg.DataDir, DatabaseURL: cfg.DatabaseURL,
 		StorePrefix: cfg.PluginStorePrefix, HostVersion: opt.HostVersion, CityTimeZone: cfg.City.TimeZone,
 		Languages: cfg.City.Languages, LogLevel: cfg.LogLevel, HealthInterval: opt.PluginHealthInterval,
 		RequestTimeout: opt.PluginRequestTimeout, CommandPoll: cfg.PolicyPollInterval.Duration,
+		Keyring: keys,
 	}, db, enf, logger)
 	if err != nil {
 		return nil, err

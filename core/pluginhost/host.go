@@ -26,6 +26,7 @@ import (
 	"github.com/kvarter/kvarter/core"
 	"github.com/kvarter/kvarter/core/sqlstore"
 	"github.com/kvarter/kvarter/sdk/hostside"
+	"github.com/kvarter/kvarter/sdk/seal"
 )
 
 // Plugin kinds.
@@ -77,6 +78,9 @@ type Config struct {
 	// CommandPoll is how often a node on PostgreSQL looks for operators' commands
 	// given through another node (DefaultCommandPoll).
 	CommandPoll time.Duration
+	// Keyring holds the master key that sealed ballots are derived from (DESIGN.md
+	// §13); without it plugins cannot seal ballots.
+	Keyring *seal.Keyring
 }
 
 // nameRE is what a plugin name may be: it becomes a URL segment, a file name, and part

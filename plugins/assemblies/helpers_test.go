@@ -25,6 +25,7 @@ import (
 // fakeHost is the core as far as the plugin can tell, for in-process tests only. Can
 // follows the manifest's roles and grants the way the core's casbin model does.
 type fakeHost struct {
+	sdktest.Sealing // SealingKey and Unseal with a real keyring
 	mu     sync.Mutex
 	people map[string]sdk.Principal
 	nbhs   map[string]sdk.Neighbourhood

@@ -94,6 +94,7 @@ func (c *clock) Set(t time.Time) {
 // per user and domain, a permission table per role, organisations and
 // neighbourhoods, and a record of published events.
 type fakeHost struct {
+	sdktest.Sealing // SealingKey and Unseal with a real keyring
 	mu     sync.Mutex
 	roles  map[string]map[string][]string // user → domain → roles
 	perms  map[string][]string            // role → permissions
