@@ -26,13 +26,13 @@ import (
 // follows the manifest's roles and grants the way the core's casbin model does.
 type fakeHost struct {
 	sdktest.Sealing // SealingKey and Unseal with a real keyring
-	mu     sync.Mutex
-	people map[string]sdk.Principal
-	nbhs   map[string]sdk.Neighbourhood
-	orgs   map[string]sdk.Organisation
-	perms  map[string][]string // role → permissions
-	events []sdk.Event
-	audits []sdk.AuditEntry
+	mu              sync.Mutex
+	people          map[string]sdk.Principal
+	nbhs            map[string]sdk.Neighbourhood
+	orgs            map[string]sdk.Organisation
+	perms           map[string][]string // role → permissions
+	events          []sdk.Event
+	audits          []sdk.AuditEntry
 }
 
 func newFakeHost(m sdk.Manifest) *fakeHost {

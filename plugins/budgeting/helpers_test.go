@@ -59,11 +59,11 @@ func (c *clock) Add(d time.Duration) {
 // events and audit entries. End-to-end tests use the real host instead.
 type fakeHost struct {
 	sdktest.Sealing // SealingKey and Unseal with a real keyring
-	mu         sync.Mutex
-	principals map[string]sdk.Principal
-	perms      map[string][]string // role -> permissions
-	events     []sdk.Event
-	audits     []sdk.AuditEntry
+	mu              sync.Mutex
+	principals      map[string]sdk.Principal
+	perms           map[string][]string // role -> permissions
+	events          []sdk.Event
+	audits          []sdk.AuditEntry
 }
 
 func newFakeHost() *fakeHost {

@@ -25,12 +25,12 @@ func (c *testClock) Set(t time.Time) { c.mu.Lock(); defer c.mu.Unlock(); c.t = t
 // and grants of PermOpportunityManage per user and domain ("city" holds everywhere).
 type fakeHost struct {
 	sdktest.Sealing // SealingKey and Unseal with a real keyring
-	mu     sync.Mutex
-	users  map[string]sdk.User
-	nbhs   map[string]sdk.Neighbourhood
-	orgs   map[string]sdk.Organisation
-	grants map[string][]string // user -> domains
-	events []sdk.Event
+	mu              sync.Mutex
+	users           map[string]sdk.User
+	nbhs            map[string]sdk.Neighbourhood
+	orgs            map[string]sdk.Organisation
+	grants          map[string][]string // user -> domains
+	events          []sdk.Event
 }
 
 func newFakeHost() *fakeHost {

@@ -26,17 +26,17 @@ import (
 	_ "modernc.org/sqlite"
 
 	"github.com/kvarter/kvarter/sdk"
-	"github.com/kvarter/kvarter/sdk/sdktest"
 	"github.com/kvarter/kvarter/sdk/hostside"
+	"github.com/kvarter/kvarter/sdk/sdktest"
 )
 
 // testHost is the core as far as the plugin can tell; it records every callback.
 type testHost struct {
 	sdktest.Sealing // SealingKey and Unseal with a real keyring
-	mu        sync.Mutex
-	calls     []string
-	published []sdk.Event
-	audits    []sdk.AuditEntry
+	mu              sync.Mutex
+	calls           []string
+	published       []sdk.Event
+	audits          []sdk.AuditEntry
 }
 
 var _ sdk.Host = (*testHost)(nil)
