@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/jmoiron/sqlx"
 
 	"github.com/kvarter/kvarter/sdk"
@@ -397,14 +398,63 @@ func insertBallot(ctx context.Context, db q, cycleID, id string, paper, imported
 	return nil
 }
 
-func replaceBallot(ctx context.Context, db q, cycleID, tokenHash string, b Ballot) (bool, error) {
-	content, _ := json.Marshal(b)
-	n, err := exec(ctx, db, `UPDATE ballots SET content = ? WHERE cycle_id = ? AND token_hash = ?`,
-		string(content), cycleID, tokenHash)
+// insertSealedBallot records an online ballot, sealed (see CastBallot).
+func insertSealedBallot(ctx context.Context, db q, cycleID, id, tokenHash string, sealed []byte) error {
+	_, err := exec(ctx, db, `INSERT INTO sealed_ballots (id, cycle_id, token_hash, sealed) VALUES (?, ?, ?, ?)`,
+		id, cycleID, nullString(tokenHash), sealed)
+	if err != nil {
+		return fmt.Errorf("insert ballot: %w", err)
+	}
+	return nil
+}
+
+// replaceBallot replaces the sealed ballot cast with the token whose hash is given; it
+// reports false when there is none. A ballot cast before ballots were sealed (migration
+// 0002) is in ballots in the clear: it is deleted and the replacement sealed.
+func replaceBallot(ctx context.Context, db q, cycleID, tokenHash string, sealed []byte) (bool, error) {
+	n, err := exec(ctx, db, `UPDATE sealed_ballots SET sealed = ? WHERE cycle_id = ? AND token_hash = ?`,
+		sealed, cycleID, tokenHash)
 	if err != nil {
 		return false, fmt.Errorf("replace ballot: %w", err)
 	}
-	return n == 1, nil
+	if n == 1 {
+		return true, nil
+	}
+	if n, err = exec(ctx, db, `DELETE FROM ballots WHERE cycle_id = ? AND token_hash = ? AND NOT paper`, cycleID, tokenHash); err != nil || n != 1 {
+		return false, err
+	}
+	return true, insertSealedBallot(ctx, db, cycleID, uuid.NewString(), tokenHash, sealed)
+}
+
+// sealedBallots returns the sealed online ballots of a cycle.
+func sealedBallots(ctx context.Context, db q, cycleID string) ([][]byte, error) {
+	var out [][]byte
+	if err := sel(ctx, db, &out, `SELECT sealed FROM sealed_ballots WHERE cycle_id = ?`, cycleID); err != nil {
+		return nil, fmt.Errorf("load sealed ballots: %w", err)
+	}
+	return out, nil
+}
+
+// replaceSealed writes the opened online ballots of a cycle, in the order given
+// (shuffled), with fresh random IDs and no token, and deletes the sealed ones. Many rows
+// per statement: a close writes them all at once.
+func replaceSealed(ctx context.Context, db q, cycleID string, contents [][]byte) error {
+	const perStatement = 500
+	for start := 0; start < len(contents); start += perStatement {
+		chunk := contents[start:min(start+perStatement, len(contents))]
+		args := make([]any, 0, 3*len(chunk))
+		for _, c := range chunk {
+			args = append(args, uuid.NewString(), cycleID, string(c))
+		}
+		values := strings.TrimSuffix(strings.Repeat("(?, ?, FALSE, FALSE, NULL, ?), ", len(chunk)), ", ")
+		if _, err := exec(ctx, db, `INSERT INTO ballots (id, cycle_id, paper, imported, token_hash, content) VALUES `+values, args...); err != nil {
+			return fmt.Errorf("write opened ballots: %w", err)
+		}
+	}
+	if _, err := exec(ctx, db, `DELETE FROM sealed_ballots WHERE cycle_id = ?`, cycleID); err != nil {
+		return fmt.Errorf("delete sealed ballots: %w", err)
+	}
+	return nil
 }
 
 // listBallots returns a cycle's ballots ordered by their random IDs, i.e. in an order
@@ -419,7 +469,8 @@ func listBallots(ctx context.Context, db q, cycleID string) ([]storedBallot, err
 
 func countBallots(ctx context.Context, db q, cycleID string) (int64, error) {
 	var n int64
-	if err := get(ctx, db, &n, `SELECT COUNT(*) FROM ballots WHERE cycle_id = ?`, cycleID); err != nil {
+	if err := get(ctx, db, &n, `SELECT (SELECT COUNT(*) FROM ballots WHERE cycle_id = ?)
+		+ (SELECT COUNT(*) FROM sealed_ballots WHERE cycle_id = ?)`, cycleID, cycleID); err != nil {
 		return 0, fmt.Errorf("count ballots: %w", err)
 	}
 	return n, nil
