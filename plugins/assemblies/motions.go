@@ -748,7 +748,7 @@ func (s *Service) openSealed(ctx context.Context, tx *sqlx.Tx, motionID string) 
 			return fmt.Errorf("close vote %s: a sealed ballot opened to %d bytes that are not a choice", motionID, len(o))
 		}
 	}
-	return replaceSealed(ctx, tx, motionID, choices)
+	return replaceSealed(ctx, tx, s.db.Dialect, motionID, choices)
 }
 
 // --- the city's answer ---

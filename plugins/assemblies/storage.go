@@ -570,19 +570,16 @@ func sealedBallots(ctx context.Context, q sqlx.ExtContext, motionID string) ([][
 }
 
 // replaceSealed writes a vote's opened choices, in the order given (shuffled), and
-// deletes its sealed ballots. Many rows per statement: a close writes them all at once.
-func replaceSealed(ctx context.Context, q sqlx.ExtContext, motionID string, choices []string) error {
-	const perStatement = 500
-	for start := 0; start < len(choices); start += perStatement {
-		chunk := choices[start:min(start+perStatement, len(choices))]
-		args := make([]any, 0, 2*len(chunk))
-		for _, c := range chunk {
-			args = append(args, motionID, c)
-		}
-		values := strings.TrimSuffix(strings.Repeat("(?, ?), ", len(chunk)), ", ")
-		if _, err := exec(ctx, q, `INSERT INTO secret_ballots (motion_id, choice) VALUES `+values, args...); err != nil {
-			return fmt.Errorf("write opened ballots: %w", err)
-		}
+// deletes its sealed ballots. The choices travel as one JSON array, expanded by the
+// database (jsonElements): one statement however many ballots a close writes.
+func replaceSealed(ctx context.Context, q sqlx.ExtContext, dialect, motionID string, choices []string) error {
+	list, err := json.Marshal(choices)
+	if err != nil {
+		return fmt.Errorf("write opened ballots: %w", err)
+	}
+	if _, err := exec(ctx, q, `INSERT INTO secret_ballots (motion_id, choice) SELECT ?, value FROM `+jsonElements(dialect),
+		motionID, string(list)); err != nil {
+		return fmt.Errorf("write opened ballots: %w", err)
 	}
 	if _, err := exec(ctx, q, `DELETE FROM sealed_ballots WHERE motion_id = ?`, motionID); err != nil {
 		return fmt.Errorf("delete sealed ballots: %w", err)
