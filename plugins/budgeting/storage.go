@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -439,12 +440,21 @@ func sealedBallots(ctx context.Context, db q, cycleID string) ([][]byte, error) 
 // (shuffled), with fresh random IDs and no token, and deletes the sealed ones. Many rows
 // per statement: a close writes them all at once.
 func replaceSealed(ctx context.Context, db q, cycleID string, contents [][]byte) error {
+	// Written in the order of their new random IDs, which is as random as the shuffle
+	// but lets the ballots' key and index grow from one end, instead of touching a page
+	// of each for every row (a close of 100,000 ballots on SQLite took 5 s of CPU so).
+	type row struct{ id, content string }
+	rows := make([]row, len(contents))
+	for i, c := range contents {
+		rows[i] = row{uuid.NewString(), string(c)}
+	}
+	slices.SortFunc(rows, func(a, b row) int { return strings.Compare(a.id, b.id) })
 	const perStatement = 500
-	for start := 0; start < len(contents); start += perStatement {
-		chunk := contents[start:min(start+perStatement, len(contents))]
+	for start := 0; start < len(rows); start += perStatement {
+		chunk := rows[start:min(start+perStatement, len(rows))]
 		args := make([]any, 0, 3*len(chunk))
-		for _, c := range chunk {
-			args = append(args, uuid.NewString(), cycleID, string(c))
+		for _, r := range chunk {
+			args = append(args, r.id, cycleID, r.content)
 		}
 		values := strings.TrimSuffix(strings.Repeat("(?, ?, FALSE, FALSE, NULL, ?), ", len(chunk)), ", ")
 		if _, err := exec(ctx, db, `INSERT INTO ballots (id, cycle_id, paper, imported, token_hash, content) VALUES `+values, args...); err != nil {
