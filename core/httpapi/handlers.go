@@ -26,9 +26,17 @@ func (s *Server) login(c *fiber.Ctx) error {
 	if err := decode(c, &in, false); err != nil {
 		return err
 	}
-	in.ClientIP, in.UserAgent = c.IP(), c.Get(fiber.HeaderUserAgent)
+	in.ClientIP, in.UserAgent = s.clientIP(c), c.Get(fiber.HeaderUserAgent)
 	res, err := s.svc.Identity.Login(c.UserContext(), in)
 	if err != nil {
+		if m := s.cfg.Metrics; m != nil {
+			switch core.ErrorCode(err) {
+			case core.EUNAUTHENTICATED:
+				m.LoginFailed()
+			case core.ERATELIMITED:
+				m.LoginThrottled()
+			}
+		}
 		return err
 	}
 	expires := time.Now().Add(24 * time.Hour)
@@ -100,9 +108,7 @@ func (s *Server) listTokens(c *fiber.Ctx) error {
 }
 
 func (s *Server) createToken(c *fiber.Ctx) error {
-	var in struct {
-		Name string `json:"name"`
-	}
+	var in tokenInput
 	if err := decode(c, &in, false); err != nil {
 		return err
 	}
@@ -165,9 +171,7 @@ func (s *Server) updateNeighbourhood(c *fiber.Ctx) error {
 }
 
 func (s *Server) requestMembership(c *fiber.Ctx) error {
-	var in struct {
-		Note string `json:"note"`
-	}
+	var in noteInput
 	if err := decode(c, &in, true); err != nil {
 		return err
 	}
@@ -191,9 +195,7 @@ func (s *Server) listMemberships(c *fiber.Ctx) error {
 }
 
 func (s *Server) decideMembership(c *fiber.Ctx, decision string) error {
-	var in struct {
-		Reason string `json:"reason"`
-	}
+	var in reasonInput
 	if err := decode(c, &in, true); err != nil {
 		return err
 	}
@@ -273,9 +275,7 @@ func (s *Server) getOrganisation(c *fiber.Ctx) error {
 }
 
 func (s *Server) decideOrganisation(c *fiber.Ctx, decision string) error {
-	var in struct {
-		Reason string `json:"reason"`
-	}
+	var in reasonInput
 	if err := decode(c, &in, true); err != nil {
 		return err
 	}
@@ -298,10 +298,7 @@ func (s *Server) listOrganisationMembers(c *fiber.Ctx) error {
 }
 
 func (s *Server) addOrganisationMember(c *fiber.Ctx) error {
-	var in struct {
-		UserID string `json:"user_id"`
-		Role   string `json:"role"`
-	}
+	var in organisationMemberInput
 	if err := decode(c, &in, false); err != nil {
 		return err
 	}
@@ -331,11 +328,28 @@ func (s *Server) listGrants(c *fiber.Ctx) error {
 	return list(c, out, "")
 }
 
-type grantInput struct {
-	UserID string `json:"user_id"`
-	Role   string `json:"role"`
-	Domain string `json:"domain"`
-}
+// Bodies of the core's routes that have no domain type of their own. Their `max` tags
+// are the limits decode enforces (sdk.CheckInput) and the OpenAPI document states.
+type (
+	grantInput struct {
+		UserID string `json:"user_id" max:"64"`
+		Role   string `json:"role" max:"100"`
+		Domain string `json:"domain" max:"100"`
+	}
+	tokenInput struct {
+		Name string `json:"name" max:"100"`
+	}
+	noteInput struct {
+		Note string `json:"note" max:"500"`
+	}
+	reasonInput struct {
+		Reason string `json:"reason" max:"500"`
+	}
+	organisationMemberInput struct {
+		UserID string `json:"user_id" max:"64"`
+		Role   string `json:"role" max:"32"`
+	}
+)
 
 func (s *Server) grantRole(c *fiber.Ctx) error {
 	var in grantInput

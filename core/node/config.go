@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"net"
+	"net/url"
 	"os"
 	"regexp"
 	"slices"
@@ -47,6 +49,16 @@ type Config struct {
 	// PluginStorePrefix starts the PostgreSQL schema and login role of each plugin
 	// (default "plugin_", so the assemblies plugin owns schema plugin_assemblies).
 	PluginStorePrefix string `json:"plugin_store_prefix"`
+	// MetricsListen is a separate address (host:port) serving GET /metrics in the
+	// Prometheus format, e.g. on an internal interface. MetricsToken, when set, must
+	// come as "Authorization: Bearer <token>"; with a token and no MetricsListen the
+	// metrics are served on the public listener. With neither, no metrics are served.
+	MetricsListen string `json:"metrics_listen"`
+	MetricsToken  string `json:"metrics_token"`
+	// OTLPEndpoint is the OTLP/HTTP base URL of an OpenTelemetry collector
+	// ("http://collector:4318"). Set, every request is traced into the plugins and
+	// exported there; empty (the default), tracing is off.
+	OTLPEndpoint string `json:"otlp_endpoint"`
 }
 
 // CityConfig describes the city.
@@ -140,7 +152,9 @@ func LoadConfig(path string, getenv func(string) string) (Config, error) {
 	for env, dst := range map[string]*string{
 		"KVARTER_ADDR": &cfg.Listen, "KVARTER_DATA_DIR": &cfg.DataDir,
 		"KVARTER_DATABASE_URL": &cfg.DatabaseURL, "KVARTER_LOG_LEVEL": &cfg.LogLevel,
-		"KVARTER_KEY_FILE": &cfg.KeyFile,
+		"KVARTER_KEY_FILE":       &cfg.KeyFile,
+		"KVARTER_METRICS_LISTEN": &cfg.MetricsListen, "KVARTER_METRICS_TOKEN": &cfg.MetricsToken,
+		"OTEL_EXPORTER_OTLP_ENDPOINT": &cfg.OTLPEndpoint,
 	} {
 		if v := getenv(env); v != "" {
 			*dst = v
@@ -177,11 +191,34 @@ func (c Config) Validate() error {
 	if c.PluginStorePrefix != "" && !storePrefixRE.MatchString(c.PluginStorePrefix) {
 		return fmt.Errorf("config: plugin_store_prefix must be lower-case letters, digits and _")
 	}
+	if err := c.validateObservability(); err != nil {
+		return err
+	}
 	if c.DatabaseURL == "" && c.DataDir == "" {
 		return fmt.Errorf("config: data_dir is empty and no database_url is set")
 	}
 	if c.KeyFile == "" && c.DataDir == "" {
 		return fmt.Errorf("config: key_file is empty and so is data_dir, where it would default to")
+	}
+	return nil
+}
+
+// MinMetricsTokenLength keeps a metrics token from being guessable.
+const MinMetricsTokenLength = 16
+
+func (c Config) validateObservability() error {
+	if c.MetricsListen != "" {
+		if _, _, err := net.SplitHostPort(c.MetricsListen); err != nil {
+			return fmt.Errorf("config: metrics_listen %q must be host:port, such as \"127.0.0.1:9090\"", c.MetricsListen)
+		}
+	}
+	if c.MetricsToken != "" && len(c.MetricsToken) < MinMetricsTokenLength {
+		return fmt.Errorf("config: metrics_token must be at least %d characters", MinMetricsTokenLength)
+	}
+	if c.OTLPEndpoint != "" {
+		if u, err := url.Parse(c.OTLPEndpoint); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return fmt.Errorf("config: otlp_endpoint %q must be an http:// or https:// URL, such as \"http://collector:4318\"", c.OTLPEndpoint)
+		}
 	}
 	return nil
 }

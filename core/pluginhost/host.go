@@ -24,9 +24,11 @@ import (
 	"time"
 
 	"github.com/kvarter/kvarter/core"
+	"github.com/kvarter/kvarter/core/metrics"
 	"github.com/kvarter/kvarter/core/sqlstore"
 	"github.com/kvarter/kvarter/sdk/hostside"
 	"github.com/kvarter/kvarter/sdk/seal"
+	"github.com/kvarter/kvarter/sdk/telemetry"
 )
 
 // Plugin kinds.
@@ -81,6 +83,11 @@ type Config struct {
 	// Keyring holds the master key that sealed ballots are derived from (DESIGN.md
 	// §13); without it plugins cannot seal ballots.
 	Keyring *seal.Keyring
+	// Metrics, when set, records every call to a plugin and the events delivered.
+	Metrics *metrics.Metrics
+	// Tracing, when on, continues each request's trace into the plugin process and
+	// hands the plugins the collector's endpoint.
+	Tracing *telemetry.Tracing
 }
 
 // nameRE is what a plugin name may be: it becomes a URL segment, a file name, and part
