@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"time"
+
+	"github.com/kvarter/kvarter/sdk/seal"
 )
 
 // MaxPublishBatch is the most events one Host.PublishAll takes.
@@ -35,7 +37,18 @@ type Host interface {
 	PublishAll(ctx context.Context, events []Event) error
 	// Audit appends an entry to the core's audit log.
 	Audit(ctx context.Context, e AuditEntry) error
+	// SealingKey returns the public key the ballots of the plugin's vote voteID are
+	// sealed to (DESIGN.md §13). The key never changes for a vote, so ask once and
+	// seal locally: BallotBox does both.
+	SealingKey(ctx context.Context, voteID string) (seal.PublicKey, error)
+	// Unseal opens at most MaxUnsealBatch ballots sealed to the plugin's vote voteID and
+	// returns them in order, without padding. One that does not open fails the batch.
+	// A plugin can open only its own votes' ballots.
+	Unseal(ctx context.Context, voteID string, sealed [][]byte) ([][]byte, error)
 }
+
+// MaxUnsealBatch is the most ballots one Host.Unseal opens.
+const MaxUnsealBatch = 20_000
 
 // User is a person known to the core.
 type User struct {

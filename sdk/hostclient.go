@@ -10,6 +10,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	pb "github.com/kvarter/kvarter/sdk/internal/pluginv1"
+	"github.com/kvarter/kvarter/sdk/seal"
 )
 
 // hostClient is the Host a plugin gets: calls go back to the core over the broker
@@ -119,6 +120,31 @@ func (h *hostClient) Audit(ctx context.Context, e AuditEntry) error {
 		return hostErr("audit", err)
 	}
 	return nil
+}
+
+func (h *hostClient) SealingKey(ctx context.Context, voteID string) (seal.PublicKey, error) {
+	resp, err := h.c.SealingKey(ctx, &pb.SealingKeyRequest{VoteId: voteID})
+	if err != nil {
+		return seal.PublicKey{}, hostErr("sealing key", err)
+	}
+	if len(resp.PublicKey) != seal.KeySize {
+		return seal.PublicKey{}, fmt.Errorf("host sealing key: %d bytes, want %d", len(resp.PublicKey), seal.KeySize)
+	}
+	return seal.PublicKey(resp.PublicKey), nil
+}
+
+func (h *hostClient) Unseal(ctx context.Context, voteID string, sealed [][]byte) ([][]byte, error) {
+	if len(sealed) == 0 {
+		return nil, nil
+	}
+	resp, err := h.c.Unseal(ctx, &pb.UnsealRequest{VoteId: voteID, Sealed: sealed})
+	if err != nil {
+		return nil, hostErr(fmt.Sprintf("unseal %d ballots", len(sealed)), err)
+	}
+	if len(resp.Ballots) != len(sealed) {
+		return nil, fmt.Errorf("host unseal: %d ballots back for %d sent", len(resp.Ballots), len(sealed))
+	}
+	return resp.Ballots, nil
 }
 
 // hostErr turns a gRPC status into a plain error, keeping context errors recognisable

@@ -2,7 +2,7 @@
 # Ballot benchmark for the assemblies plugin (issue 4), on PostgreSQL, through the core's
 # HTTP path: bearer authentication, manifest routing, casbin route check, go-plugin gRPC
 # to the assemblies plugin, and its ballot (motion row share-locked, electorate lookup,
-# voters row, counters or named ballot).
+# voters row, sealed or named ballot).
 # Target: 2,000 members voting concurrently on one motion, every ballot recorded exactly
 # once, >= 1,000 ballots/s, p99 < 50 ms.
 #
@@ -20,8 +20,8 @@
 # must add up to N. For comparison, GET /api/v1/me once per member (core only) shows
 # what the host itself costs per request of a member whose principal is not cached;
 # CPU seconds per process are reported for each phase. Afterwards the plugin's tables
-# must hold exactly N voters per motion and, for the secret vote, counters summing to
-# N. A throwaway database is dropped at exit.
+# must hold exactly N voters per motion and, for the secret vote, N opened ballots and
+# no sealed one left. A throwaway database is dropped at exit.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 N=${N:-2000}
@@ -43,7 +43,9 @@ while read -r line; do
   secrecy=$(echo "$line" | sed -n 's/.*SECRECY=\([^ ]*\).*/\1/p')
   voters=$(psql "$PGURL/$db" -Atc "SELECT count(*) FROM $schema.voters WHERE motion_id = '$motion'")
   if [ "$secrecy" = secret ]; then
-    ballots=$(psql "$PGURL/$db" -Atc "SELECT coalesce(sum(n), 0) FROM $schema.secret_tally WHERE motion_id = '$motion'")
+    ballots=$(psql "$PGURL/$db" -Atc "SELECT (SELECT count(*) FROM $schema.secret_ballots WHERE motion_id = '$motion') + (SELECT coalesce(sum(n), 0) FROM $schema.secret_tally WHERE motion_id = '$motion')")
+    sealed=$(psql "$PGURL/$db" -Atc "SELECT count(*) FROM $schema.sealed_ballots WHERE motion_id = '$motion'")
+    [ "$sealed" = 0 ] || { echo "== $sealed sealed ballots left after the close"; ok=0; }
   else
     ballots=$(psql "$PGURL/$db" -Atc "SELECT count(*) FROM $schema.named_ballots WHERE motion_id = '$motion'")
   fi

@@ -13,14 +13,10 @@ import (
 	"github.com/kvarter/kvarter/sdk"
 )
 
-// keyFilePath is where the core's master key file lives: KVARTER_KEY_FILE, or
-// kvarter.key in the data directory. (The config key `key_file` belongs with the key
-// itself; this falls back to the same defaults so a backup finds the file either way.)
+// keyFilePath is where the core's master key file lives: key_file (KVARTER_KEY_FILE),
+// or kvarter.key in the data directory, as serve reads it.
 func (m *Main) keyFilePath(cfg node.Config) string {
-	if p := m.Getenv("KVARTER_KEY_FILE"); p != "" {
-		return p
-	}
-	return filepath.Join(cfg.DataDir, backup.KeyName)
+	return cfg.KeyFilePath()
 }
 
 // backupArgs parses `kvarter backup|restore [--config FILE] DIR` and refuses a

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -197,8 +198,10 @@ func TestMain_BackupRestoreWhileServing(t *testing.T) {
 	if err := os.WriteFile(cfgPath, []byte(`{"plugins": [{"name": "parks"}]}`), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	key := make([]byte, 32)
-	rand.Read(key)
+	// A key file as serve writes it (docs/security.md): a base64 key on a line.
+	raw := make([]byte, 32)
+	rand.Read(raw)
+	key := []byte(base64.StdEncoding.EncodeToString(raw) + "\n")
 	if err := os.MkdirAll(srcDir, 0o750); err != nil {
 		t.Fatal(err)
 	}

@@ -26,6 +26,10 @@ type Config struct {
 	// have pools of their own; together they must fit the server's max_connections.
 	DatabaseMaxConnections int    `json:"database_max_connections"`
 	DataDir                string `json:"data_dir"`
+	// KeyFile is the master key file that sealed ballots are derived from (DESIGN.md
+	// §13): outside every database, the same file on every node, created on first
+	// start. Default <data_dir>/kvarter.key; KeyFilePath resolves it.
+	KeyFile string `json:"key_file"`
 	// AutoMigrate applies pending core migrations when serve starts (the default).
 	// With it off, a node whose schema is behind refuses to start until `kvarter
 	// migrate` has run. Either way a node refuses a schema newer than itself.
@@ -148,6 +152,7 @@ func LoadConfig(path string, getenv func(string) string) (Config, error) {
 	for env, dst := range map[string]*string{
 		"KVARTER_ADDR": &cfg.Listen, "KVARTER_DATA_DIR": &cfg.DataDir,
 		"KVARTER_DATABASE_URL": &cfg.DatabaseURL, "KVARTER_LOG_LEVEL": &cfg.LogLevel,
+		"KVARTER_KEY_FILE":       &cfg.KeyFile,
 		"KVARTER_METRICS_LISTEN": &cfg.MetricsListen, "KVARTER_METRICS_TOKEN": &cfg.MetricsToken,
 		"OTEL_EXPORTER_OTLP_ENDPOINT": &cfg.OTLPEndpoint,
 	} {
@@ -191,6 +196,9 @@ func (c Config) Validate() error {
 	}
 	if c.DatabaseURL == "" && c.DataDir == "" {
 		return fmt.Errorf("config: data_dir is empty and no database_url is set")
+	}
+	if c.KeyFile == "" && c.DataDir == "" {
+		return fmt.Errorf("config: key_file is empty and so is data_dir, where it would default to")
 	}
 	return nil
 }

@@ -170,6 +170,10 @@ func build(ctx context.Context, cfg Config, logger *slog.Logger, opt Options, db
 				s.Name, strings.Join(opt.Builtins, ", "))
 		}
 	}
+	keys, err := LoadKeyFile(cfg.KeyFilePath(), logger)
+	if err != nil {
+		return nil, err
+	}
 	if err := n.observe(ctx, opt); err != nil {
 		return nil, err
 	}
@@ -178,7 +182,7 @@ func build(ctx context.Context, cfg Config, logger *slog.Logger, opt Options, db
 		StorePrefix: cfg.PluginStorePrefix, HostVersion: opt.HostVersion, CityTimeZone: cfg.City.TimeZone,
 		Languages: cfg.City.Languages, LogLevel: cfg.LogLevel, HealthInterval: opt.PluginHealthInterval,
 		RequestTimeout: opt.PluginRequestTimeout, CommandPoll: cfg.PolicyPollInterval.Duration,
-		Metrics: n.Metrics, Tracing: n.Tracing,
+		Keyring: keys, Metrics: n.Metrics, Tracing: n.Tracing,
 	}, db, enf, logger)
 	if err != nil {
 		return nil, err

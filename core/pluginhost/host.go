@@ -27,6 +27,7 @@ import (
 	"github.com/kvarter/kvarter/core/metrics"
 	"github.com/kvarter/kvarter/core/sqlstore"
 	"github.com/kvarter/kvarter/sdk/hostside"
+	"github.com/kvarter/kvarter/sdk/seal"
 	"github.com/kvarter/kvarter/sdk/telemetry"
 )
 
@@ -79,6 +80,9 @@ type Config struct {
 	// CommandPoll is how often a node on PostgreSQL looks for operators' commands
 	// given through another node (DefaultCommandPoll).
 	CommandPoll time.Duration
+	// Keyring holds the master key that sealed ballots are derived from (DESIGN.md
+	// §13); without it plugins cannot seal ballots.
+	Keyring *seal.Keyring
 	// Metrics, when set, records every call to a plugin and the events delivered.
 	Metrics *metrics.Metrics
 	// Tracing, when on, continues each request's trace into the plugin process and

@@ -12,6 +12,7 @@ import (
 	"github.com/kvarter/kvarter/core"
 	"github.com/kvarter/kvarter/core/sqlstore"
 	"github.com/kvarter/kvarter/sdk"
+	"github.com/kvarter/kvarter/sdk/seal"
 )
 
 // maxBatch bounds the IDs of one host call, so a plugin cannot build a huge query.
@@ -25,6 +26,9 @@ type hostAPI struct {
 	authz  core.Authorizer
 	clock  core.Clock
 	notify func() // wakes this node's event delivery after a publish
+	// keys derives the key pair of every vote from the master key file; nil when the
+	// host was started without one, and then secret ballots are refused.
+	keys *seal.Keyring
 }
 
 var _ sdk.Host = (*hostAPI)(nil)
@@ -180,4 +184,35 @@ func (h *hostAPI) Audit(ctx context.Context, e sdk.AuditEntry) error {
 		return fmt.Errorf("audit action %q must start with %q", e.Action, h.name+".")
 	}
 	return h.store.AuditForPlugin(ctx, h.name, e.ActorID, e.Action, e.Domain, e.Target, e.Detail)
+}
+
+// SealingKey derives the public key of the plugin's vote voteID. The plugin's name is
+// part of the derivation, so a plugin can obtain keys of its own votes only.
+func (h *hostAPI) SealingKey(_ context.Context, voteID string) (seal.PublicKey, error) {
+	if err := h.checkVote(voteID); err != nil {
+		return seal.PublicKey{}, err
+	}
+	return h.keys.PublicKey(h.name, voteID)
+}
+
+// Unseal opens ballots of the plugin's vote voteID. Ballots of another plugin's vote,
+// or of another vote, do not open: their key was derived from another name or ID.
+func (h *hostAPI) Unseal(_ context.Context, voteID string, sealed [][]byte) ([][]byte, error) {
+	if err := h.checkVote(voteID); err != nil {
+		return nil, err
+	}
+	if len(sealed) > sdk.MaxUnsealBatch {
+		return nil, fmt.Errorf("at most %d ballots per Unseal, got %d", sdk.MaxUnsealBatch, len(sealed))
+	}
+	return h.keys.Open(h.name, voteID, sealed)
+}
+
+func (h *hostAPI) checkVote(voteID string) error {
+	if h.keys == nil {
+		return fmt.Errorf("this host has no master key file, so it cannot seal ballots")
+	}
+	if voteID == "" || len(voteID) > 200 {
+		return fmt.Errorf("a vote ID is 1 to 200 bytes, got %d", len(voteID))
+	}
+	return nil
 }

@@ -353,7 +353,7 @@ func (p *plugin) launch(ctx context.Context) (proc *hostside.Process, err error)
 	for k, v := range p.spec.Settings {
 		settings[k] = v
 	}
-	host := &hostAPI{name: name, store: p.h.store, authz: p.h.authz, clock: p.h.clock, notify: p.h.notifyPublish}
+	host := &hostAPI{name: name, store: p.h.store, authz: p.h.authz, clock: p.h.clock, notify: p.h.notifyPublish, keys: p.h.cfg.Keyring}
 	err = p.h.store.WithMigrationLock(ctx, name, func() error {
 		storeCfg, err := p.h.provision(ctx, name)
 		if err != nil {

@@ -13,6 +13,7 @@ import (
 	"github.com/kvarter/kvarter/sdk"
 	"github.com/kvarter/kvarter/sdk/ical"
 	"github.com/kvarter/kvarter/sdk/sdktest"
+	"github.com/kvarter/kvarter/sdk/seal"
 )
 
 func TestDecide(t *testing.T) {
@@ -290,7 +291,7 @@ func TestService_CastBallot(t *testing.T) {
 func dumpTables(t *testing.T, e *env) string {
 	t.Helper()
 	var b strings.Builder
-	for _, table := range []string{"voters", "electorate", "secret_tally", "named_ballots", "timeline", "motions", "outbox"} {
+	for _, table := range []string{"voters", "electorate", "secret_tally", "sealed_ballots", "secret_ballots", "named_ballots", "timeline", "motions", "outbox"} {
 		rows, err := e.svc.db.Queryx(`SELECT * FROM ` + table)
 		if err != nil {
 			t.Fatal(err)
@@ -309,6 +310,10 @@ func dumpTables(t *testing.T, e *env) string {
 					m[k] = string(bs)
 				}
 			}
+			if sealed, ok := m["sealed"].(string); ok {
+				// Random by design (a fresh nonce each); its length must not vary.
+				m["sealed"] = fmt.Sprintf("%d bytes", len(sealed))
+			}
 			j, _ := json.Marshal(m)
 			lines = append(lines, string(j))
 		}
@@ -324,11 +329,8 @@ func dumpTables(t *testing.T, e *env) string {
 // the tables depends on who chose what, so nothing can link a person to a choice.
 func TestService_SecretVoteUnlinkable(t *testing.T) {
 	sdktest.EachStore(t, func(t *testing.T, cfg sdk.StoreConfig) {
-		run := func(t *testing.T, choices []string) (string, Counts) {
+		run := func(t *testing.T, choices []string) (open, closed string, counts Counts) {
 			e := newEnv(t, cfg, nil)
-			// One shard so the shard choice (random, independent of the voter) cannot
-			// make the two runs differ for a reason unrelated to linkage.
-			e.svc.Shards = 1
 			a, chair := e.assembly("s", map[string]any{"secrecy": "secret"})
 			ms := e.members(a, len(choices))
 			m := e.tabled(a, ms[0], "Secret")
@@ -343,25 +345,31 @@ func TestService_SecretVoteUnlinkable(t *testing.T) {
 				e.clock.Advance(time.Minute)
 			}
 			var pop PopoloExport
-			dump := dumpTables(t, e)
-			var closed closeResult
-			e.must(200, chair, "POST", base+"/vote/close", nil, &closed)
+			open = dumpTables(t, e)
+			var result closeResult
+			e.must(200, chair, "POST", base+"/vote/close", nil, &result)
 			e.must(200, sdk.Principal{}, "GET", "/api/v1/assemblies/"+a.ID+"/popolo", nil, &pop)
 			if len(pop.VoteEvents[0].Votes) != 0 {
 				t.Errorf("popolo lists votes of a secret vote: %+v", pop.VoteEvents[0].Votes)
 			}
-			return dump, closed.Counts
+			return open, dumpTables(t, e), result.Counts
 		}
-		d1, c1 := run(t, []string{"yes", "no", "abstain", "yes"})
-		d2, c2 := run(t, []string{"no", "yes", "yes", "abstain"})
+		o1, d1, c1 := run(t, []string{"yes", "no", "abstain", "yes"})
+		o2, d2, c2 := run(t, []string{"no", "yes", "yes", "abstain"})
 		if c1 != c2 || c1 != (Counts{2, 1, 1}) {
 			t.Errorf("counts %+v and %+v", c1, c2)
 		}
-		if d1 != d2 {
-			t.Errorf("stored data differs when only who-chose-what differs:\n%s\n---\n%s", d1, d2)
+		if o1 != o2 {
+			t.Errorf("stored data during the vote differs when only who-chose-what differs:\n%s\n---\n%s", o1, o2)
 		}
-		if !strings.Contains(d1, `"choice":"yes","motion_id"`) || !strings.Contains(d1, `"n":2`) {
-			t.Errorf("dump does not hold the tally:\n%s", d1)
+		if strings.Count(o1, `"sealed":"`+fmt.Sprint(sealedSize+seal.Overhead)+` bytes"`) != 4 {
+			t.Errorf("dump during the vote does not hold 4 sealed ballots of one size:\n%s", o1)
+		}
+		if d1 != d2 {
+			t.Errorf("stored data after the close differs when only who-chose-what differs:\n%s\n---\n%s", d1, d2)
+		}
+		if strings.Count(d1, `{"choice":"yes","motion_id"`) != 2 || strings.Contains(d1, `"sealed":`) {
+			t.Errorf("dump after the close does not hold the opened ballots (and no sealed ones):\n%s", d1)
 		}
 	})
 }

@@ -24,37 +24,39 @@
 //
 // On PostgreSQL a ballot is one prepared statement in its own implicit transaction
 // (storage_postgres.go): lock the motion row, look the voter up in the electorate,
-// insert the voters row, and only if it was new add to the counters or write the named
-// ballot. That is one round trip and one commit; the host is not called (the Principal
-// names the voter, the frozen electorate decides eligibility), and ballots skip the
-// outbox flush, which would otherwise queue every ballot behind a plugin-wide mutex and
-// an extra query. SQLite runs the same steps as a transaction of separate statements.
+// insert the voters row, and only if it was new (or changing is allowed) write the
+// sealed or named ballot. That is one round trip and one commit; the host is not
+// called (the Principal names the voter, the frozen electorate decides eligibility;
+// the vote's sealing key is asked for once per motion and process), and ballots skip
+// the outbox flush, which would otherwise queue every ballot behind a plugin-wide
+// mutex and an extra query. SQLite runs the same steps as a transaction of separate
+// statements.
 //
 // # Secret votes
 //
-// A secret vote stores who has voted (voters: motion_id, user_id, nothing else) apart
-// from what was voted, and what was voted is only counters: secret_tally holds, per
-// motion, shard and option, a number. A ballot adds one to its option in a shard
-// chosen at random (64 shards on PostgreSQL, so concurrent ballots rarely wait on one
-// another's row locks; one on SQLite, which serialises writers anyway). There is no ballot row at all, so there is no key, no insertion
-// order and no timestamp that could be lined up with the voters table; the SQLite
-// tables are WITHOUT ROWID, so not even a hidden rowid counts insertions. The ballot
-// statement rewrites all three counters of its shard, so on PostgreSQL the counter
-// rows' transaction ids (xmin) do not show which option moved. Counts are not shown
-// while a vote is open, and the public timeline records the open and the close but no
-// ballot, because watching totals tick next to a list of voters would link them too.
-// A secret ballot cannot be changed, whatever the assembly's rule: finding the old
-// choice would need exactly the link that secrecy removes.
+// The voter mark and the ballot are written in one transaction, so whoever reads the
+// store — its tables, PostgreSQL's hidden xmin and ctid, a pg_dump, SQLite's WAL
+// frames — can pair them. So a secret ballot is sealed (DESIGN.md §13, sdk.BallotBox):
+// the choice, padded to one size for all three options, is encrypted in this process
+// to the vote's public key, and sealed_ballots holds only the voter and that
+// ciphertext. The private key is derived by the core from its master key file, which
+// is in no database. A secret ballot can be changed before the close, where the
+// assembly allows it, by replacing the sealed row.
 //
-// The tally is reproducible from the stored ballots: the close sums the counters (or,
-// for named votes, counts the named_ballots rows) and refuses to decide if the sum is
-// not the number of voters. The Popolo export recounts the same way rather than
-// copying the stored result.
+// At the close, in the close's transaction, the host opens the sealed ballots in
+// batches, they are shuffled (crypto/rand), written to secret_ballots as bare choices
+// (no voter, no time), and the sealed rows are deleted. All rows of secret_ballots of
+// a vote carry the same transaction id and lie in a random order, so nothing pairs
+// them with the voters. Counts are not shown while a vote is open, and the public
+// timeline records the open and the close but no ballot. docs/security.md states the
+// threat model: only someone holding both the database (or a copy) and the key file
+// while the vote is open can link a voter to a choice.
 //
-// What this does not cover: someone with file-level access to the database can still
-// read history the engine keeps below the tables — SQLite's write-ahead log before a
-// checkpoint, PostgreSQL's dead row versions before vacuum, server logs. Those are
-// operator-level access, outside what the plugin's tables can promise.
+// The tally is reproducible from the stored ballots: the close counts secret_ballots
+// (plus the counters of secret_tally, where votes opened before sealing kept them) or,
+// for named votes, named_ballots, and refuses to decide if the sum is not the number
+// of voters. The Popolo export recounts the same way rather than copying the stored
+// result.
 //
 // # Results
 //

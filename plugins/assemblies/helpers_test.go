@@ -25,13 +25,14 @@ import (
 // fakeHost is the core as far as the plugin can tell, for in-process tests only. Can
 // follows the manifest's roles and grants the way the core's casbin model does.
 type fakeHost struct {
-	mu     sync.Mutex
-	people map[string]sdk.Principal
-	nbhs   map[string]sdk.Neighbourhood
-	orgs   map[string]sdk.Organisation
-	perms  map[string][]string // role → permissions
-	events []sdk.Event
-	audits []sdk.AuditEntry
+	sdktest.Sealing // SealingKey and Unseal with a real keyring
+	mu              sync.Mutex
+	people          map[string]sdk.Principal
+	nbhs            map[string]sdk.Neighbourhood
+	orgs            map[string]sdk.Organisation
+	perms           map[string][]string // role → permissions
+	events          []sdk.Event
+	audits          []sdk.AuditEntry
 }
 
 func newFakeHost(m sdk.Manifest) *fakeHost {

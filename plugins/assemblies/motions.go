@@ -494,16 +494,10 @@ func (s *Service) OpenVote(ctx context.Context, p sdk.Principal, assemblyID, mot
 		if electorate == 0 {
 			return sdk.Errorf(sdk.CodeConflict, "nobody could vote: the assembly has no eligible members")
 		}
-		if in.Secrecy == SecrecySecret {
-			if err := initSecretTally(ctx, tx, m.ID, s.Shards); err != nil {
-				return err
-			}
-		}
 		m.State, m.Secrecy, m.Majority = StateVoting, in.Secrecy, a.Majority
 		m.QuorumPercent, m.QuorumAbsolute = a.QuorumPercent, a.QuorumAbsolute
-		// A secret ballot cannot be changed: finding the old choice would need the very
-		// link between person and choice that secrecy forbids.
-		m.BallotChangeable = a.BallotChangeable && in.Secrecy == SecrecyNamed
+		// A secret ballot can be changed too: it is sealed, and its row is replaced.
+		m.BallotChangeable = a.BallotChangeable
 		m.MeetingID, m.Electorate, m.VoteOpenedAt, m.UpdatedAt = in.MeetingID, electorate, fmtTime(now), fmtTime(now)
 		if err := saveMotion(ctx, tx, m); err != nil {
 			return err
@@ -535,7 +529,8 @@ type Receipt struct {
 // close) on PostgreSQL, or the write lock on SQLite, orders every ballot before or
 // after the close, and the voters primary key decides "already voted", so concurrent
 // duplicates record exactly one. Eligibility is one lookup in the electorate frozen at
-// the open; the host is not called.
+// the open; the host is not called (but once per motion, for its sealing key). The
+// choice of a secret vote is sealed before it leaves the process.
 func (s *Service) CastBallot(ctx context.Context, p sdk.Principal, assemblyID, motionID, choice string) (Receipt, error) {
 	if err := requireUser(p); err != nil {
 		return Receipt{}, err
@@ -543,22 +538,20 @@ func (s *Service) CastBallot(ctx context.Context, p sdk.Principal, assemblyID, m
 	if !slices.Contains(Choices, choice) {
 		return Receipt{}, sdk.InvalidField("choice", "must be yes, no or abstain")
 	}
-	// The shard is drawn whatever the secrecy, so that nothing about it depends on the
-	// voter; named votes ignore it.
-	shard := s.randInt(s.Shards)
-	var (
-		r   castResult
-		err error
-	)
+	b, err := s.ballot(ctx, assemblyID, motionID, choice)
+	if err != nil {
+		return Receipt{}, err
+	}
+	var r castResult
 	if s.db.IsPostgres() {
-		r, err = s.castPostgres(ctx, assemblyID, motionID, p.UserID, choice, shard)
+		r, err = s.castPostgres(ctx, assemblyID, motionID, p.UserID, b)
 	} else {
-		r, err = s.castGeneric(ctx, assemblyID, motionID, p.UserID, choice, shard)
+		r, err = s.castGeneric(ctx, assemblyID, motionID, p.UserID, b)
 	}
 	if err != nil {
 		return Receipt{}, err
 	}
-	if err := r.refusal(); err != nil {
+	if err := r.refusal(b); err != nil {
 		return Receipt{}, err
 	}
 	rc := Receipt{MotionID: motionID, Recorded: true, Changed: !r.First}
@@ -568,9 +561,46 @@ func (s *Service) CastBallot(ctx context.Context, p sdk.Principal, assemblyID, m
 	return rc, nil
 }
 
+// sealedSize is the padded size of every sealed choice: the longest choice, "abstain",
+// fits, so all three seal to the same length.
+const sealedSize = 8
+
+// ballot is what a ballot writes: the sealed choice of a secret vote, or the choice of
+// a named one — never both.
+type ballot struct {
+	secrecy string
+	sealed  []byte
+	choice  string
+}
+
+// ballot prepares choice for the motion's secrecy, which it reads once per motion and
+// then remembers (it is fixed while the vote is open). A motion not being voted on is
+// not remembered: the ballot statement refuses it anyway.
+func (s *Service) ballot(ctx context.Context, assemblyID, motionID, choice string) (ballot, error) {
+	secrecy, ok := s.secrecy.Load(motionID)
+	if !ok {
+		m, err := getMotion(ctx, s.db, assemblyID, motionID, "")
+		if err != nil {
+			return ballot{}, err
+		}
+		if m.State != StateVoting {
+			return ballot{secrecy: m.Secrecy}, nil
+		}
+		secrecy, _ = s.secrecy.LoadOrStore(motionID, m.Secrecy)
+	}
+	if secrecy != SecrecySecret {
+		return ballot{secrecy: SecrecyNamed, choice: choice}, nil
+	}
+	sealed, err := s.box.Seal(ctx, motionID, []byte(choice), sealedSize)
+	if err != nil {
+		return ballot{}, fmt.Errorf("seal ballot: %w", err)
+	}
+	return ballot{secrecy: SecrecySecret, sealed: sealed}, nil
+}
+
 // refusal is the error for a ballot that was not recorded, checked in the order a
 // voter would want to hear it: the vote's state, their eligibility, then a repeat.
-func (r castResult) refusal() error {
+func (r castResult) refusal(b ballot) error {
 	switch r.State {
 	case StateVoting:
 	case StateDraft, StateTabled:
@@ -584,36 +614,31 @@ func (r castResult) refusal() error {
 	if !r.First && !r.BallotChangeable {
 		return sdk.Errorf(sdk.CodeConflict, "you have already voted on this motion, and this vote does not allow changing a ballot")
 	}
-	if r.Counted+r.Named != 0 {
+	if r.Sealed+r.Named != 0 {
 		return nil
 	}
-	return fmt.Errorf("cast ballot: nothing recorded (secrecy %q, first %v)", r.Secrecy, r.First)
+	return fmt.Errorf("cast ballot: nothing recorded (secrecy %q, prepared as %q, first %v)", r.Secrecy, b.secrecy, r.First)
 }
 
 // castPostgres records the ballot in one statement (storage_postgres.go).
-func (s *Service) castPostgres(ctx context.Context, assemblyID, motionID, userID, choice string, shard int) (castResult, error) {
+func (s *Service) castPostgres(ctx context.Context, assemblyID, motionID, userID string, b ballot) (castResult, error) {
 	stmt, err := s.db.Prepared(ctx, castPostgresSQL)
 	if err != nil {
 		return castResult{}, fmt.Errorf("prepare ballot statement: %w", err)
 	}
-	r, found, err := castPostgres(ctx, stmt, assemblyID, motionID, userID, choice, shard)
+	r, found, err := castPostgres(ctx, stmt, assemblyID, motionID, userID, b)
 	if err != nil {
 		return castResult{}, err
 	}
 	if !found {
 		return castResult{}, sdk.Errorf(sdk.CodeNotFound, "motion %q does not exist", motionID)
 	}
-	if r.First && r.Secrecy == SecrecySecret && r.Counted != len(Choices) {
-		// The statement writes the voter only when the shard's counters exist, so this
-		// cannot happen; the close's recount would refuse to decide if it did.
-		return castResult{}, fmt.Errorf("cast ballot: shard %d of motion %s updated %d counters", shard, motionID, r.Counted)
-	}
 	return r, nil
 }
 
 // castGeneric records the ballot in a transaction of separate statements, the path for
 // SQLite (whose transactions are IMMEDIATE, so ballots and the close are serialised).
-func (s *Service) castGeneric(ctx context.Context, assemblyID, motionID, userID, choice string, shard int) (castResult, error) {
+func (s *Service) castGeneric(ctx context.Context, assemblyID, motionID, userID string, b ballot) (castResult, error) {
 	var r castResult
 	err := s.tx(ctx, func(tx *sqlx.Tx) error {
 		m, err := getMotion(ctx, tx, assemblyID, motionID, s.lock(false))
@@ -633,12 +658,15 @@ func (s *Service) castGeneric(ctx context.Context, assemblyID, motionID, userID,
 		if !r.First && !m.BallotChangeable {
 			return nil
 		}
+		if m.Secrecy != b.secrecy {
+			return fmt.Errorf("cast ballot: motion %s is %s, the ballot was prepared as %s", m.ID, m.Secrecy, b.secrecy)
+		}
 		if m.Secrecy == SecrecySecret {
-			r.Counted = len(Choices)
-			return countSecret(ctx, tx, m.ID, shard, choice)
+			r.Sealed = 1
+			return putSealedBallot(ctx, tx, m.ID, userID, b.sealed)
 		}
 		r.Named = 1
-		return putNamedBallot(ctx, tx, m.ID, userID, choice)
+		return putNamedBallot(ctx, tx, m.ID, userID, b.choice)
 	})
 	return r, err
 }
@@ -662,6 +690,11 @@ func (s *Service) CloseVote(ctx context.Context, p sdk.Principal, assemblyID, mo
 		}
 		if m.State != StateVoting {
 			return sdk.Errorf(sdk.CodeConflict, "only a motion being voted on can be closed; this one is %s", m.State)
+		}
+		if m.Secrecy == SecrecySecret {
+			if err := s.openSealed(ctx, tx, m.ID); err != nil {
+				return err
+			}
 		}
 		if counts, err = tally(ctx, tx, m.ID, m.Secrecy); err != nil {
 			return err
@@ -694,6 +727,28 @@ func (s *Service) CloseVote(ctx context.Context, p sdk.Principal, assemblyID, mo
 	}
 	s.audit(ctx, p, "assemblies.vote.close", a, "motion:"+motionID, map[string]any{"outcome": outcome})
 	return s.Motion(ctx, a.ID, motionID)
+}
+
+// openSealed has the host open a secret vote's sealed ballots and, in the close's
+// transaction, writes the choices in shuffled order and deletes the sealed rows. A
+// ballot that does not open, or opens to something not a choice, stops the close:
+// the vote stays open and nothing is written.
+func (s *Service) openSealed(ctx context.Context, tx *sqlx.Tx, motionID string) error {
+	sealed, err := sealedBallots(ctx, tx, motionID)
+	if err != nil {
+		return err
+	}
+	opened, err := s.box.Open(ctx, motionID, sealed)
+	if err != nil {
+		return fmt.Errorf("close vote %s: %w", motionID, err)
+	}
+	choices := make([]string, len(opened))
+	for i, o := range opened {
+		if choices[i] = string(o); !slices.Contains(Choices, choices[i]) {
+			return fmt.Errorf("close vote %s: a sealed ballot opened to %d bytes that are not a choice", motionID, len(o))
+		}
+	}
+	return replaceSealed(ctx, tx, s.db.Dialect, motionID, choices)
 }
 
 // --- the city's answer ---

@@ -10,7 +10,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"math/big"
 	"net/url"
 	"slices"
 	"sort"
@@ -35,34 +34,28 @@ type Service struct {
 	Now  func() time.Time
 	Rand io.Reader
 
-	// Shards is how many counter rows each option of a secret vote is spread over.
-	// More shards let concurrent ballots on PostgreSQL lock different rows.
-	Shards int
 	// MemberListPublic shows member lists to everyone (city setting).
 	MemberListPublic bool
 	// AnswerDeadline is how long the city has to answer an adopted motion.
 	AnswerDeadline time.Duration
 
+	// box seals secret ballots and has the host open them at the close.
+	box *sdk.BallotBox
+	// secrecy caches the secrecy of motions seen being voted on: it is fixed when the
+	// vote opens, and a ballot must know it before it reaches the database, so that a
+	// secret choice is never sent there in the clear (statement logs show parameters).
+	secrecy sync.Map // motion ID -> string
+
 	flushMu sync.Mutex
 }
 
-// postgresShards is how many counter rows per option a secret vote has on PostgreSQL.
-// A ballot holds the row locks of its shard until it commits; with 64 shards, 16
-// ballots in flight (the pool, which sdk/store caps) rarely meet on one shard, and the close still sums
-// only 192 rows.
-const postgresShards = 64
-
 // NewService returns a service over db that calls back into host.
 func NewService(db *store.DB, host sdk.Host, log *slog.Logger) *Service {
-	shards := 1 // SQLite serialises writers anyway
-	if db.IsPostgres() {
-		shards = postgresShards
-	}
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
 	return &Service{
-		db: db, host: host, log: log, Now: time.Now, Rand: rand.Reader, Shards: shards,
+		db: db, host: host, log: log, Now: time.Now, Rand: rand.Reader, box: sdk.NewBallotBox(host),
 		MemberListPublic: true, AnswerDeadline: 30 * 24 * time.Hour,
 	}
 }
@@ -106,17 +99,6 @@ func (s *Service) newID() string {
 	b[8] = 0x80 | b[8]&0x3f
 	h := hex.EncodeToString(b[:])
 	return h[0:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:32]
-}
-
-func (s *Service) randInt(n int) int {
-	if n <= 1 {
-		return 0
-	}
-	v, err := rand.Int(s.Rand, big.NewInt(int64(n)))
-	if err != nil {
-		panic(fmt.Sprintf("assemblies: randomness failed: %v", err))
-	}
-	return int(v.Int64())
 }
 
 // lock returns the row-lock clause of the store's dialect.

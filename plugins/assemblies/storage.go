@@ -531,23 +531,6 @@ func freezeElectorate(ctx context.Context, q sqlx.ExtContext, assemblyID, motion
 	return int(n), nil
 }
 
-// initSecretTally creates every counter row at open, so a ballot only ever updates
-// existing rows and never races another ballot to insert one.
-func initSecretTally(ctx context.Context, q sqlx.ExtContext, motionID string, shards int) error {
-	values := make([]string, 0, shards*len(Choices))
-	args := make([]any, 0, 3*shards*len(Choices))
-	for s := range shards {
-		for _, c := range Choices {
-			values = append(values, "(?, ?, ?, 0)")
-			args = append(args, motionID, s, c)
-		}
-	}
-	if _, err := exec(ctx, q, `INSERT INTO secret_tally (motion_id, shard, choice, n) VALUES `+strings.Join(values, ", "), args...); err != nil {
-		return fmt.Errorf("init tally: %w", err)
-	}
-	return nil
-}
-
 func inElectorate(ctx context.Context, q sqlx.ExtContext, motionID, userID string) (bool, error) {
 	var n int
 	if err := get(ctx, q, &n, `SELECT COUNT(*) FROM electorate WHERE motion_id = ? AND user_id = ?`, motionID, userID); err != nil {
@@ -566,17 +549,40 @@ func markVoted(ctx context.Context, q sqlx.ExtContext, motionID, userID string) 
 	return n == 1, nil
 }
 
-// countSecret adds one to choice in a shard. The statement rewrites all three counters
-// of the shard, so on PostgreSQL every counter row of the shard carries the same
-// transaction id afterwards and the row versions do not show which one moved.
-func countSecret(ctx context.Context, q sqlx.ExtContext, motionID string, shard int, choice string) error {
-	n, err := exec(ctx, q, `UPDATE secret_tally SET n = n + CASE WHEN choice = ? THEN 1 ELSE 0 END
-		WHERE motion_id = ? AND shard = ?`, choice, motionID, shard)
+// putSealedBallot records (or, where changing is allowed, replaces) a sealed secret
+// ballot.
+func putSealedBallot(ctx context.Context, q sqlx.ExtContext, motionID, userID string, sealed []byte) error {
+	_, err := exec(ctx, q, `INSERT INTO sealed_ballots (motion_id, user_id, sealed) VALUES (?, ?, ?)
+		ON CONFLICT (motion_id, user_id) DO UPDATE SET sealed = excluded.sealed`, motionID, userID, sealed)
 	if err != nil {
-		return fmt.Errorf("count ballot: %w", err)
+		return fmt.Errorf("record sealed ballot: %w", err)
 	}
-	if n != int64(len(Choices)) {
-		return fmt.Errorf("count ballot: tally shard %d of motion %s has %d rows", shard, motionID, n)
+	return nil
+}
+
+// sealedBallots returns the sealed ballots of a vote, without their voters.
+func sealedBallots(ctx context.Context, q sqlx.ExtContext, motionID string) ([][]byte, error) {
+	var out [][]byte
+	if err := sel(ctx, q, &out, `SELECT sealed FROM sealed_ballots WHERE motion_id = ?`, motionID); err != nil {
+		return nil, fmt.Errorf("load sealed ballots: %w", err)
+	}
+	return out, nil
+}
+
+// replaceSealed writes a vote's opened choices, in the order given (shuffled), and
+// deletes its sealed ballots. The choices travel as one JSON array, expanded by the
+// database (jsonElements): one statement however many ballots a close writes.
+func replaceSealed(ctx context.Context, q sqlx.ExtContext, dialect, motionID string, choices []string) error {
+	list, err := json.Marshal(choices)
+	if err != nil {
+		return fmt.Errorf("write opened ballots: %w", err)
+	}
+	if _, err := exec(ctx, q, `INSERT INTO secret_ballots (motion_id, choice) SELECT ?, value FROM `+jsonElements(dialect),
+		motionID, string(list)); err != nil {
+		return fmt.Errorf("write opened ballots: %w", err)
+	}
+	if _, err := exec(ctx, q, `DELETE FROM sealed_ballots WHERE motion_id = ?`, motionID); err != nil {
+		return fmt.Errorf("delete sealed ballots: %w", err)
 	}
 	return nil
 }
@@ -597,11 +603,16 @@ func tally(ctx context.Context, q sqlx.ExtContext, motionID, secrecy string) (Co
 		Choice string `db:"choice"`
 		N      int    `db:"n"`
 	}
-	query := `SELECT choice, COUNT(*) AS n FROM named_ballots WHERE motion_id = ? GROUP BY choice`
+	query, args := `SELECT choice, COUNT(*) AS n FROM named_ballots WHERE motion_id = ? GROUP BY choice`, []any{motionID}
 	if secrecy == SecrecySecret {
-		query = `SELECT choice, SUM(n) AS n FROM secret_tally WHERE motion_id = ? GROUP BY choice`
+		// The opened ballots, plus the counters of a vote opened before ballots were
+		// sealed (migration 0002).
+		query = `SELECT choice, SUM(n) AS n FROM (
+			SELECT choice, 1 AS n FROM secret_ballots WHERE motion_id = ?
+			UNION ALL SELECT choice, n FROM secret_tally WHERE motion_id = ?) b GROUP BY choice`
+		args = append(args, motionID)
 	}
-	if err := sel(ctx, q, &rows, query, motionID); err != nil {
+	if err := sel(ctx, q, &rows, query, args...); err != nil {
 		return Counts{}, fmt.Errorf("tally: %w", err)
 	}
 	var c Counts
@@ -677,6 +688,7 @@ func eraseUser(ctx context.Context, q sqlx.ExtContext, userID, pseudonym string)
 		{`UPDATE electorate SET user_id = ? WHERE user_id = ?`, []any{pseudonym, userID}},
 		{`UPDATE voters SET user_id = ? WHERE user_id = ?`, []any{pseudonym, userID}},
 		{`UPDATE named_ballots SET user_id = ? WHERE user_id = ?`, []any{pseudonym, userID}},
+		{`UPDATE sealed_ballots SET user_id = ? WHERE user_id = ?`, []any{pseudonym, userID}},
 	}
 	for _, s := range steps {
 		if _, err := exec(ctx, q, s.query, s.args...); err != nil {

@@ -18,10 +18,10 @@ import (
 //   - only members of the electorate frozen at the open may vote (one primary-key
 //     lookup);
 //   - the voters primary key decides "already voted": of concurrent ballots by one
-//     member exactly one inserts the row, and only that one is counted;
-//   - a secret ballot adds one to its option in the chosen shard, rewriting all three
-//     counters of the shard as before; the voter row is written only when the shard's
-//     three counters exist, so a voter is never recorded without being counted;
+//     member exactly one inserts the row, and only that one is recorded;
+//   - a secret ballot writes (or, where changing is allowed, replaces) the sealed
+//     choice; the caller passes the choice itself only for a named vote, so a secret
+//     choice never reaches the database in the clear;
 //   - a named ballot writes (or, where changing is allowed, replaces) the choice.
 //
 // SQLite has no INSERT or UPDATE inside WITH, so it keeps the transaction.
@@ -33,16 +33,14 @@ const castPostgresSQL = `WITH m AS (
 	), ok AS (
 		SELECT m.id, m.secrecy, m.ballot_changeable FROM m
 		WHERE m.state = 'voting' AND EXISTS (SELECT 1 FROM eligible)
-		AND (m.secrecy <> 'secret'
-			OR (SELECT COUNT(*) FROM secret_tally WHERE motion_id = m.id AND shard = ?) = 3)
 	), voter AS (
 		INSERT INTO voters (motion_id, user_id) SELECT id, ? FROM ok
 		ON CONFLICT (motion_id, user_id) DO NOTHING RETURNING 1
-	), tally AS (
-		UPDATE secret_tally SET n = n + CASE WHEN choice = ? THEN 1 ELSE 0 END
-		WHERE motion_id = ? AND shard = ?
-		AND EXISTS (SELECT 1 FROM voter) AND EXISTS (SELECT 1 FROM ok WHERE secrecy = 'secret')
-		RETURNING 1
+	), sealed AS (
+		INSERT INTO sealed_ballots (motion_id, user_id, sealed)
+		SELECT id, ?, ? FROM ok
+		WHERE secrecy = 'secret' AND (EXISTS (SELECT 1 FROM voter) OR ballot_changeable)
+		ON CONFLICT (motion_id, user_id) DO UPDATE SET sealed = excluded.sealed RETURNING 1
 	), named AS (
 		INSERT INTO named_ballots (motion_id, user_id, choice)
 		SELECT id, ?, ? FROM ok
@@ -52,7 +50,7 @@ const castPostgresSQL = `WITH m AS (
 	SELECT m.state, m.secrecy, m.ballot_changeable,
 		EXISTS (SELECT 1 FROM eligible) AS eligible,
 		EXISTS (SELECT 1 FROM voter) AS first,
-		(SELECT COUNT(*) FROM tally) AS counted,
+		(SELECT COUNT(*) FROM sealed) AS sealed,
 		(SELECT COUNT(*) FROM named) AS named
 	FROM m`
 
@@ -63,15 +61,16 @@ type castResult struct {
 	BallotChangeable bool   `db:"ballot_changeable"`
 	Eligible         bool   `db:"eligible"`
 	First            bool   `db:"first"`
-	Counted          int    `db:"counted"`
+	Sealed           int    `db:"sealed"`
 	Named            int    `db:"named"`
 }
 
 // castPostgres runs the ballot statement; found is false when the motion does not
-// exist in the assembly.
-func castPostgres(ctx context.Context, stmt *sqlx.Stmt, assemblyID, motionID, userID, choice string, shard int) (r castResult, found bool, err error) {
-	rows, err := stmt.QueryxContext(ctx, motionID, assemblyID, motionID, userID, shard, userID,
-		choice, motionID, shard, userID, choice)
+// exist in the assembly. b is the sealed ballot of a secret vote or the choice of a
+// named one.
+func castPostgres(ctx context.Context, stmt *sqlx.Stmt, assemblyID, motionID, userID string, b ballot) (r castResult, found bool, err error) {
+	rows, err := stmt.QueryxContext(ctx, motionID, assemblyID, motionID, userID, userID,
+		userID, b.sealed, userID, b.choice)
 	if err != nil {
 		return r, false, fmt.Errorf("cast ballot: %w", err)
 	}

@@ -15,20 +15,27 @@
 //
 // # Ballot secrecy
 //
-// Who voted and what was voted live in two tables, voters(cycle_id, user_id) and
-// ballots(id, cycle_id, content), that share nothing but the cycle: the ballot ID is a
-// random UUIDv4 (not a time-ordered v7), no table holds a cast time, the SQLite ballots
-// table is WITHOUT ROWID so even its storage order is by random ID, ballots are read
-// back in ID order, and exports number voters 1..n in that order. The voters primary
-// key is what enforces one ballot per person per cycle, so it holds under any
-// concurrency and across nodes. Casting writes both rows in one transaction — needed so
-// that a refused second ballot leaves nothing behind — which means a PostgreSQL
-// superuser inspecting row versions (xmin) or the WAL could pair them; the guarantee is
-// against the application, its API, its exports and anyone reading table contents, not
-// against the database operator. Ballots may be replaceable (a setting): the voter then
-// gets a random token whose hash alone is stored with the ballot, so only the voter can
-// link the two. Paper ballots entered by officers are marked paper and have no voter
-// rows (the polling station checked the voters).
+// Who voted and what was voted live in two tables, voters(cycle_id, user_id) and,
+// while voting is open, sealed_ballots(id, cycle_id, token_hash, sealed). The voters
+// primary key is what enforces one ballot per person per cycle, so it holds under any
+// concurrency and across nodes. Casting writes both rows in one transaction — needed
+// so that a refused second ballot leaves nothing behind — so whoever reads the store,
+// its hidden columns (xmin, ctid), a dump or the WAL can pair the two rows. What they
+// pair the voter with is sealed (DESIGN.md §13, sdk.BallotBox): the ballot, padded to
+// one size per cycle (sealedSize), encrypted in this process to the cycle's public key,
+// whose private key only the core derives, from a key file in no database.
+//
+// When voting closes, in the transaction that moves the phase on, the host opens the
+// sealed ballots, they are shuffled (crypto/rand) and written to ballots(id, cycle_id,
+// content) with random UUIDv4 IDs (the SQLite table is WITHOUT ROWID, so its storage
+// order is by random ID too), and the sealed rows are deleted: every ballot row of a
+// cycle then carries the same transaction and says nothing of who cast it or when.
+// The tally, exports and hash are computed from these rows, and exports number voters
+// 1..n in ID order. docs/security.md states the threat model. Ballots may be
+// replaceable (a setting): the voter then gets a random token whose hash alone is
+// stored with the sealed ballot, so only the voter can find it to replace it. Paper
+// ballots entered by officers are written in the clear, marked paper, and have no
+// voter rows (the polling station checked the voters).
 //
 // # Results
 //

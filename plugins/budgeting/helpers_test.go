@@ -57,11 +57,12 @@ func (c *clock) Add(d time.Duration) {
 // Can from the principals it knows and the manifest's roles and grants, and records
 // events and audit entries. End-to-end tests use the real host instead.
 type fakeHost struct {
-	mu         sync.Mutex
-	principals map[string]sdk.Principal
-	perms      map[string][]string // role -> permissions
-	events     []sdk.Event
-	audits     []sdk.AuditEntry
+	sdktest.Sealing // SealingKey and Unseal with a real keyring
+	mu              sync.Mutex
+	principals      map[string]sdk.Principal
+	perms           map[string][]string // role -> permissions
+	events          []sdk.Event
+	audits          []sdk.AuditEntry
 }
 
 func newFakeHost() *fakeHost {

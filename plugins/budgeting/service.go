@@ -43,6 +43,8 @@ type Service struct {
 	settings Settings
 	log      *slog.Logger
 	voting   votingCycles
+	// box seals online ballots and has the host open them when voting closes.
+	box *sdk.BallotBox
 }
 
 // NewService returns a service over db. now is the clock, injected so tests and the
@@ -51,7 +53,7 @@ func NewService(db *store.DB, host sdk.Host, now func() time.Time, s Settings, l
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Service{db: db, host: host, now: now, settings: s, log: log}
+	return &Service{db: db, host: host, now: now, settings: s, log: log, box: sdk.NewBallotBox(host)}
 }
 
 func newID() string { return uuid.Must(uuid.NewV7()).String() }
@@ -263,6 +265,9 @@ func (s *Service) move(ctx context.Context, c *Cycle, to Phase) error {
 		}
 		if from == PhaseSupport && c.SupportTopN > 0 {
 			return shortlist(ctx, tx, c, now)
+		}
+		if from == PhaseVoting {
+			return s.openSealed(ctx, tx, c.ID)
 		}
 		return nil
 	})
@@ -736,6 +741,13 @@ func (s *Service) CastBallot(ctx context.Context, pr sdk.Principal, cycleID stri
 	if err != nil {
 		return nil, err
 	}
+	// Sealed here, before anything reaches the database: the voter row is written in
+	// the same transaction, so only ciphertext may stand next to it (DESIGN.md §13).
+	content, _ := json.Marshal(b)
+	sealed, err := s.box.Seal(ctx, cycleID, content, sealedSize(projects))
+	if err != nil {
+		return nil, fmt.Errorf("seal ballot: %w", err)
+	}
 	rc := &Receipt{CycleID: cycleID}
 	var token, hash string
 	if s.settings.BallotReplaceable {
@@ -743,7 +755,7 @@ func (s *Service) CastBallot(ctx context.Context, pr sdk.Principal, cycleID stri
 		hash = hashToken(token)
 	}
 	if s.db.IsPostgres() {
-		open, inserted, err := castFirstPostgres(ctx, s.db, cycleID, pr.UserID, uuid.NewString(), hash, b)
+		open, inserted, err := castFirstPostgres(ctx, s.db, cycleID, pr.UserID, uuid.NewString(), hash, sealed)
 		switch {
 		case err != nil:
 			return nil, err
@@ -773,7 +785,7 @@ func (s *Service) CastBallot(ctx context.Context, pr sdk.Principal, cycleID stri
 			if !s.settings.BallotReplaceable || in.ReplaceToken == "" {
 				return sdk.Errorf(sdk.CodeConflict, "you have already voted in this cycle")
 			}
-			ok, err := replaceBallot(ctx, tx, cycleID, hashToken(in.ReplaceToken), b)
+			ok, err := replaceBallot(ctx, tx, cycleID, hashToken(in.ReplaceToken), sealed)
 			if err != nil {
 				return err
 			}
@@ -784,12 +796,55 @@ func (s *Service) CastBallot(ctx context.Context, pr sdk.Principal, cycleID stri
 			return nil
 		}
 		rc.ReplaceToken = token
-		return insertBallot(ctx, tx, cycleID, uuid.NewString(), false, false, hash, b)
+		return insertSealedBallot(ctx, tx, cycleID, uuid.NewString(), hash, sealed)
 	})
 	if err != nil {
 		return nil, err
 	}
 	return rc, nil
+}
+
+// sealedSize is the padded size of every sealed ballot of a cycle: more than the
+// longest ballot its projects allow (each project at most once, with at most 20 digits
+// of points), so that a sealed ballot's length says nothing about how many projects,
+// or which, it chose. It depends only on the projects on the ballot, which are final
+// from the voting phase on, so every node pads a cycle's ballots alike.
+func sealedSize(projects map[string]int64) int {
+	n := len(`{"projects":[]}{"points":{}}`)
+	for id := range projects {
+		n += len(id) + len(`"":-12345678901234567890,`)
+	}
+	return n
+}
+
+// openSealed moves a cycle's online ballots out of their seals as voting closes, in
+// the transaction that closes it: the host opens them in batches, they are shuffled
+// (crypto/rand) and written in the clear with new random IDs, and the sealed rows are
+// deleted. On PostgreSQL a ballot may still be committing that read the phase before
+// the close changed it: taking SHARE on sealed_ballots waits for every transaction
+// writing it to end, and a ballot that starts after waits for the close and then sees
+// voting closed. A ballot that does not open stops the close, which changes nothing.
+func (s *Service) openSealed(ctx context.Context, tx *sqlx.Tx, cycleID string) error {
+	if s.db.IsPostgres() {
+		if _, err := tx.ExecContext(ctx, `LOCK TABLE sealed_ballots IN SHARE MODE`); err != nil {
+			return fmt.Errorf("close voting: %w", err)
+		}
+	}
+	sealed, err := sealedBallots(ctx, tx, cycleID)
+	if err != nil {
+		return err
+	}
+	opened, err := s.box.Open(ctx, cycleID, sealed)
+	if err != nil {
+		return fmt.Errorf("close voting of %s: %w", cycleID, err)
+	}
+	for i, o := range opened {
+		var b Ballot
+		if err := json.Unmarshal(o, &b); err != nil {
+			return fmt.Errorf("close voting of %s: opened ballot %d is not a ballot: %w", cycleID, i, err)
+		}
+	}
+	return replaceSealed(ctx, tx, cycleID, opened)
 }
 
 func randomToken() string {

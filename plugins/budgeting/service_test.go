@@ -235,9 +235,22 @@ func TestService_CastBallotReplace(t *testing.T) {
 		if !again.Replaced {
 			t.Error("not replaced")
 		}
+		sealed := must(sealedBallots(f.ctx, db, c.ID))(t)
+		if len(sealed) != 1 || strings.Contains(string(sealed[0]), ids[1]) {
+			t.Errorf("sealed ballots during voting: %q", sealed)
+		}
+		if rows := must(listBallots(f.ctx, db, c.ID))(t); len(rows) != 0 {
+			t.Errorf("ballots in the clear during voting: %+v", rows)
+		}
+		if err := f.svc.move(f.ctx, c, PhaseResults); err != nil {
+			t.Fatal(err)
+		}
 		rows := must(listBallots(f.ctx, db, c.ID))(t)
 		if len(rows) != 1 || !strings.Contains(rows[0].Content, ids[1]) {
 			t.Errorf("ballots %+v", rows)
+		}
+		if sealed := must(sealedBallots(f.ctx, db, c.ID))(t); len(sealed) != 0 {
+			t.Errorf("%d sealed ballots left after the close", len(sealed))
 		}
 	})
 }

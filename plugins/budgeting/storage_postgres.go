@@ -2,7 +2,6 @@ package budgeting
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 
 	"github.com/kvarter/kvarter/sdk/store"
@@ -17,10 +16,10 @@ import (
 // keeps that path. The statement is prepared once per connection: it runs for every
 // ballot, and parsing and planning it again each time was a third of the server's work.
 //
-// open reports whether the cycle was in the voting phase; inserted whether this was the
-// person's first ballot (and so both rows were written).
-func castFirstPostgres(ctx context.Context, db *store.DB, cycleID, userID, ballotID, tokenHash string, b Ballot) (open, inserted bool, err error) {
-	content, _ := json.Marshal(b)
+// The ballot is sealed (see CastBallot). open reports whether the cycle was in the
+// voting phase; inserted whether this was the person's first ballot (and so both rows
+// were written).
+func castFirstPostgres(ctx context.Context, db *store.DB, cycleID, userID, ballotID, tokenHash string, sealed []byte) (open, inserted bool, err error) {
 	var r struct {
 		Open     bool `db:"open"`
 		Inserted bool `db:"inserted"`
@@ -31,14 +30,14 @@ func castFirstPostgres(ctx context.Context, db *store.DB, cycleID, userID, ballo
 			INSERT INTO voters (cycle_id, user_id) SELECT ?, ? FROM open
 			ON CONFLICT (cycle_id, user_id) DO NOTHING RETURNING 1
 		), ballot AS (
-			INSERT INTO ballots (id, cycle_id, paper, imported, token_hash, content)
-			SELECT ?, ?, FALSE, FALSE, ?, ? FROM voter RETURNING 1
+			INSERT INTO sealed_ballots (id, cycle_id, token_hash, sealed)
+			SELECT ?, ?, ?, ? FROM voter RETURNING 1
 		)
 		SELECT EXISTS (SELECT 1 FROM open) AS open, EXISTS (SELECT 1 FROM ballot) AS inserted`)
 	if err != nil {
 		return false, false, fmt.Errorf("cast ballot: %w", err)
 	}
-	err = st.GetContext(ctx, &r, cycleID, string(PhaseVoting), cycleID, userID, ballotID, cycleID, nullString(tokenHash), string(content))
+	err = st.GetContext(ctx, &r, cycleID, string(PhaseVoting), cycleID, userID, ballotID, cycleID, nullString(tokenHash), sealed)
 	if err != nil {
 		return false, false, fmt.Errorf("cast ballot: %w", err)
 	}

@@ -94,13 +94,14 @@ func (c *clock) Set(t time.Time) {
 // per user and domain, a permission table per role, organisations and
 // neighbourhoods, and a record of published events.
 type fakeHost struct {
-	mu     sync.Mutex
-	roles  map[string]map[string][]string // user → domain → roles
-	perms  map[string][]string            // role → permissions
-	orgs   map[string]sdk.Organisation
-	nbhs   map[string]sdk.Neighbourhood
-	events []sdk.Event
-	audits []sdk.AuditEntry
+	sdktest.Sealing // SealingKey and Unseal with a real keyring
+	mu              sync.Mutex
+	roles           map[string]map[string][]string // user → domain → roles
+	perms           map[string][]string            // role → permissions
+	orgs            map[string]sdk.Organisation
+	nbhs            map[string]sdk.Neighbourhood
+	events          []sdk.Event
+	audits          []sdk.AuditEntry
 
 	held    map[string]bool // event IDs taken, as the core's outbox holds them
 	batches int             // PublishAll calls that were taken

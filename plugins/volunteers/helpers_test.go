@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/kvarter/kvarter/sdk"
+	"github.com/kvarter/kvarter/sdk/sdktest"
 	"github.com/kvarter/kvarter/sdk/store"
 )
 
@@ -23,12 +24,13 @@ func (c *testClock) Set(t time.Time) { c.mu.Lock(); defer c.mu.Unlock(); c.t = t
 // fakeHost is a small in-test core for unit tests: users, neighbourhoods, organisations,
 // and grants of PermOpportunityManage per user and domain ("city" holds everywhere).
 type fakeHost struct {
-	mu     sync.Mutex
-	users  map[string]sdk.User
-	nbhs   map[string]sdk.Neighbourhood
-	orgs   map[string]sdk.Organisation
-	grants map[string][]string // user -> domains
-	events []sdk.Event
+	sdktest.Sealing // SealingKey and Unseal with a real keyring
+	mu              sync.Mutex
+	users           map[string]sdk.User
+	nbhs            map[string]sdk.Neighbourhood
+	orgs            map[string]sdk.Organisation
+	grants          map[string][]string // user -> domains
+	events          []sdk.Event
 }
 
 func newFakeHost() *fakeHost {

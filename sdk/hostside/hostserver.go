@@ -142,6 +142,25 @@ func (s *hostServer) Audit(ctx context.Context, req *pb.AuditRequest) (*pb.Audit
 	return &pb.AuditResponse{}, nil
 }
 
+func (s *hostServer) SealingKey(ctx context.Context, req *pb.SealingKeyRequest) (*pb.SealingKeyResponse, error) {
+	pub, err := s.host.SealingKey(ctx, req.VoteId)
+	if err != nil {
+		return nil, hostErr(err)
+	}
+	return &pb.SealingKeyResponse{PublicKey: pub[:]}, nil
+}
+
+func (s *hostServer) Unseal(ctx context.Context, req *pb.UnsealRequest) (*pb.UnsealResponse, error) {
+	if len(req.Sealed) > sdk.MaxUnsealBatch {
+		return nil, status.Errorf(codes.InvalidArgument, "at most %d ballots per Unseal, got %d", sdk.MaxUnsealBatch, len(req.Sealed))
+	}
+	ballots, err := s.host.Unseal(ctx, req.VoteId, req.Sealed)
+	if err != nil {
+		return nil, hostErr(err)
+	}
+	return &pb.UnsealResponse{Ballots: ballots}, nil
+}
+
 // hostErr passes the core's error message to the plugin; the core is responsible for
 // not putting secrets in errors it returns to plugins.
 func hostErr(err error) error {

@@ -27,14 +27,16 @@ import (
 
 	"github.com/kvarter/kvarter/sdk"
 	"github.com/kvarter/kvarter/sdk/hostside"
+	"github.com/kvarter/kvarter/sdk/sdktest"
 )
 
 // testHost is the core as far as the plugin can tell; it records every callback.
 type testHost struct {
-	mu        sync.Mutex
-	calls     []string
-	published []sdk.Event
-	audits    []sdk.AuditEntry
+	sdktest.Sealing // SealingKey and Unseal with a real keyring
+	mu              sync.Mutex
+	calls           []string
+	published       []sdk.Event
+	audits          []sdk.AuditEntry
 }
 
 var _ sdk.Host = (*testHost)(nil)

@@ -1,15 +1,19 @@
 package sdktest
 
 import (
+	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"fmt"
 	"os"
 	"path/filepath"
+	"sync"
 	"testing"
 
 	"github.com/jmoiron/sqlx"
 
 	"github.com/kvarter/kvarter/sdk"
+	"github.com/kvarter/kvarter/sdk/seal"
 )
 
 // PostgresURL returns the PostgreSQL server to test on. Without one the calling test is
@@ -84,4 +88,44 @@ func PostgresStore(tb testing.TB) sdk.StoreConfig {
 		}
 	})
 	return sdk.StoreConfig{Dialect: sdk.DialectPostgres, DSN: base, Schema: schema}
+}
+
+// Sealing is the sealing half of sdk.Host (SealingKey and Unseal) for the fake hosts
+// of in-process unit tests: a real keyring with a random master key, made on first
+// use, so that ballots are really sealed and opened. Embed it in a fake host; the
+// zero value works.
+type Sealing struct {
+	once sync.Once
+	ring *seal.Keyring
+	err  error
+}
+
+func (s *Sealing) keyring() (*seal.Keyring, error) {
+	s.once.Do(func() {
+		master := make([]byte, seal.KeySize)
+		_, _ = rand.Read(master)
+		s.ring, s.err = seal.NewKeyring(master)
+	})
+	return s.ring, s.err
+}
+
+// SealingKey implements sdk.Host for the plugin "test".
+func (s *Sealing) SealingKey(_ context.Context, voteID string) (seal.PublicKey, error) {
+	k, err := s.keyring()
+	if err != nil {
+		return seal.PublicKey{}, err
+	}
+	return k.PublicKey("test", voteID)
+}
+
+// Unseal implements sdk.Host for the plugin "test".
+func (s *Sealing) Unseal(_ context.Context, voteID string, sealed [][]byte) ([][]byte, error) {
+	if len(sealed) > sdk.MaxUnsealBatch {
+		return nil, fmt.Errorf("at most %d ballots per Unseal, got %d", sdk.MaxUnsealBatch, len(sealed))
+	}
+	k, err := s.keyring()
+	if err != nil {
+		return nil, err
+	}
+	return k.Open("test", voteID, sealed)
 }

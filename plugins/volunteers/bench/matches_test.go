@@ -11,6 +11,7 @@ package bench
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io/fs"
 	"math/rand/v2"
@@ -21,11 +22,19 @@ import (
 
 	"github.com/kvarter/kvarter/plugins/volunteers"
 	"github.com/kvarter/kvarter/sdk"
+	"github.com/kvarter/kvarter/sdk/seal"
 	"github.com/kvarter/kvarter/sdk/store"
 )
 
 // host is the smallest core that lets the benchmark organise for the city.
 type host struct{}
+
+func (host) SealingKey(context.Context, string) (seal.PublicKey, error) {
+	return seal.PublicKey{}, errors.New("no secret ballots in volunteers")
+}
+func (host) Unseal(context.Context, string, [][]byte) ([][]byte, error) {
+	return nil, errors.New("no secret ballots in volunteers")
+}
 
 func (host) Users(context.Context, []string) ([]sdk.User, error) { return nil, nil }
 func (host) Neighbourhoods(_ context.Context, ids []string) ([]sdk.Neighbourhood, error) {

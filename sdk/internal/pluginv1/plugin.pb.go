@@ -2658,6 +2658,192 @@ func (*AuditResponse) Descriptor() ([]byte, []int) {
 	return file_kvarter_plugin_v1_plugin_proto_rawDescGZIP(), []int{47}
 }
 
+// The vote is named by an ID of the plugin's choosing; the host derives the key from
+// its master key, the plugin's name and this ID, so a plugin reaches only its own votes.
+type SealingKeyRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	VoteId        string                 `protobuf:"bytes,1,opt,name=vote_id,json=voteId,proto3" json:"vote_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SealingKeyRequest) Reset() {
+	*x = SealingKeyRequest{}
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[48]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SealingKeyRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SealingKeyRequest) ProtoMessage() {}
+
+func (x *SealingKeyRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[48]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SealingKeyRequest.ProtoReflect.Descriptor instead.
+func (*SealingKeyRequest) Descriptor() ([]byte, []int) {
+	return file_kvarter_plugin_v1_plugin_proto_rawDescGZIP(), []int{48}
+}
+
+func (x *SealingKeyRequest) GetVoteId() string {
+	if x != nil {
+		return x.VoteId
+	}
+	return ""
+}
+
+type SealingKeyResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	PublicKey     []byte                 `protobuf:"bytes,1,opt,name=public_key,json=publicKey,proto3" json:"public_key,omitempty"` // 32 bytes, X25519
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SealingKeyResponse) Reset() {
+	*x = SealingKeyResponse{}
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[49]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SealingKeyResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SealingKeyResponse) ProtoMessage() {}
+
+func (x *SealingKeyResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[49]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SealingKeyResponse.ProtoReflect.Descriptor instead.
+func (*SealingKeyResponse) Descriptor() ([]byte, []int) {
+	return file_kvarter_plugin_v1_plugin_proto_rawDescGZIP(), []int{49}
+}
+
+func (x *SealingKeyResponse) GetPublicKey() []byte {
+	if x != nil {
+		return x.PublicKey
+	}
+	return nil
+}
+
+type UnsealRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	VoteId        string                 `protobuf:"bytes,1,opt,name=vote_id,json=voteId,proto3" json:"vote_id,omitempty"`
+	Sealed        [][]byte               `protobuf:"bytes,2,rep,name=sealed,proto3" json:"sealed,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UnsealRequest) Reset() {
+	*x = UnsealRequest{}
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[50]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UnsealRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UnsealRequest) ProtoMessage() {}
+
+func (x *UnsealRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[50]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UnsealRequest.ProtoReflect.Descriptor instead.
+func (*UnsealRequest) Descriptor() ([]byte, []int) {
+	return file_kvarter_plugin_v1_plugin_proto_rawDescGZIP(), []int{50}
+}
+
+func (x *UnsealRequest) GetVoteId() string {
+	if x != nil {
+		return x.VoteId
+	}
+	return ""
+}
+
+func (x *UnsealRequest) GetSealed() [][]byte {
+	if x != nil {
+		return x.Sealed
+	}
+	return nil
+}
+
+type UnsealResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Ballots       [][]byte               `protobuf:"bytes,1,rep,name=ballots,proto3" json:"ballots,omitempty"` // in the order of UnsealRequest.sealed, padding removed
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UnsealResponse) Reset() {
+	*x = UnsealResponse{}
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[51]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UnsealResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UnsealResponse) ProtoMessage() {}
+
+func (x *UnsealResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[51]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UnsealResponse.ProtoReflect.Descriptor instead.
+func (*UnsealResponse) Descriptor() ([]byte, []int) {
+	return file_kvarter_plugin_v1_plugin_proto_rawDescGZIP(), []int{51}
+}
+
+func (x *UnsealResponse) GetBallots() [][]byte {
+	if x != nil {
+		return x.Ballots
+	}
+	return nil
+}
+
 var File_kvarter_plugin_v1_plugin_proto protoreflect.FileDescriptor
 
 const file_kvarter_plugin_v1_plugin_proto_rawDesc = "" +
@@ -2845,7 +3031,17 @@ const file_kvarter_plugin_v1_plugin_proto_rawDesc = "" +
 	"\x06domain\x18\x03 \x01(\tR\x06domain\x12\x16\n" +
 	"\x06target\x18\x04 \x01(\tR\x06target\x12\x16\n" +
 	"\x06detail\x18\x05 \x01(\fR\x06detail\"\x0f\n" +
-	"\rAuditResponse2\xa7\x05\n" +
+	"\rAuditResponse\",\n" +
+	"\x11SealingKeyRequest\x12\x17\n" +
+	"\avote_id\x18\x01 \x01(\tR\x06voteId\"3\n" +
+	"\x12SealingKeyResponse\x12\x1d\n" +
+	"\n" +
+	"public_key\x18\x01 \x01(\fR\tpublicKey\"@\n" +
+	"\rUnsealRequest\x12\x17\n" +
+	"\avote_id\x18\x01 \x01(\tR\x06voteId\x12\x16\n" +
+	"\x06sealed\x18\x02 \x03(\fR\x06sealed\"*\n" +
+	"\x0eUnsealResponse\x12\x18\n" +
+	"\aballots\x18\x01 \x03(\fR\aballots2\xa7\x05\n" +
 	"\x06Plugin\x12K\n" +
 	"\bDescribe\x12\".kvarter.plugin.v1.DescribeRequest\x1a\x1b.kvarter.plugin.v1.Manifest\x12V\n" +
 	"\tConfigure\x12#.kvarter.plugin.v1.ConfigureRequest\x1a$.kvarter.plugin.v1.ConfigureResponse\x12P\n" +
@@ -2855,7 +3051,7 @@ const file_kvarter_plugin_v1_plugin_proto_rawDesc = "" +
 	"\n" +
 	"Deactivate\x12$.kvarter.plugin.v1.DeactivateRequest\x1a%.kvarter.plugin.v1.DeactivateResponse\x12I\n" +
 	"\x06Handle\x12\x1e.kvarter.plugin.v1.HTTPRequest\x1a\x1f.kvarter.plugin.v1.HTTPResponse\x12\\\n" +
-	"\vHandleEvent\x12%.kvarter.plugin.v1.HandleEventRequest\x1a&.kvarter.plugin.v1.HandleEventResponse2\xba\x05\n" +
+	"\vHandleEvent\x12%.kvarter.plugin.v1.HandleEventRequest\x1a&.kvarter.plugin.v1.HandleEventResponse2\xe4\x06\n" +
 	"\x04Host\x12J\n" +
 	"\x05Users\x12\x1f.kvarter.plugin.v1.UsersRequest\x1a .kvarter.plugin.v1.UsersResponse\x12e\n" +
 	"\x0eNeighbourhoods\x12(.kvarter.plugin.v1.NeighbourhoodsRequest\x1a).kvarter.plugin.v1.NeighbourhoodsResponse\x12\\\n" +
@@ -2865,7 +3061,10 @@ const file_kvarter_plugin_v1_plugin_proto_rawDesc = "" +
 	"\aPublish\x12!.kvarter.plugin.v1.PublishRequest\x1a\".kvarter.plugin.v1.PublishResponse\x12Y\n" +
 	"\n" +
 	"PublishAll\x12$.kvarter.plugin.v1.PublishAllRequest\x1a%.kvarter.plugin.v1.PublishAllResponse\x12J\n" +
-	"\x05Audit\x12\x1f.kvarter.plugin.v1.AuditRequest\x1a .kvarter.plugin.v1.AuditResponseB;Z9github.com/kvarter/kvarter/sdk/internal/pluginv1;pluginv1b\x06proto3"
+	"\x05Audit\x12\x1f.kvarter.plugin.v1.AuditRequest\x1a .kvarter.plugin.v1.AuditResponse\x12Y\n" +
+	"\n" +
+	"SealingKey\x12$.kvarter.plugin.v1.SealingKeyRequest\x1a%.kvarter.plugin.v1.SealingKeyResponse\x12M\n" +
+	"\x06Unseal\x12 .kvarter.plugin.v1.UnsealRequest\x1a!.kvarter.plugin.v1.UnsealResponseB;Z9github.com/kvarter/kvarter/sdk/internal/pluginv1;pluginv1b\x06proto3"
 
 var (
 	file_kvarter_plugin_v1_plugin_proto_rawDescOnce sync.Once
@@ -2879,7 +3078,7 @@ func file_kvarter_plugin_v1_plugin_proto_rawDescGZIP() []byte {
 	return file_kvarter_plugin_v1_plugin_proto_rawDescData
 }
 
-var file_kvarter_plugin_v1_plugin_proto_msgTypes = make([]protoimpl.MessageInfo, 50)
+var file_kvarter_plugin_v1_plugin_proto_msgTypes = make([]protoimpl.MessageInfo, 54)
 var file_kvarter_plugin_v1_plugin_proto_goTypes = []any{
 	(*DescribeRequest)(nil),        // 0: kvarter.plugin.v1.DescribeRequest
 	(*Manifest)(nil),               // 1: kvarter.plugin.v1.Manifest
@@ -2929,9 +3128,13 @@ var file_kvarter_plugin_v1_plugin_proto_goTypes = []any{
 	(*PublishAllResponse)(nil),     // 45: kvarter.plugin.v1.PublishAllResponse
 	(*AuditRequest)(nil),           // 46: kvarter.plugin.v1.AuditRequest
 	(*AuditResponse)(nil),          // 47: kvarter.plugin.v1.AuditResponse
-	nil,                            // 48: kvarter.plugin.v1.ConfigureRequest.SettingsEntry
-	nil,                            // 49: kvarter.plugin.v1.Principal.RolesEntry
-	(*timestamppb.Timestamp)(nil),  // 50: google.protobuf.Timestamp
+	(*SealingKeyRequest)(nil),      // 48: kvarter.plugin.v1.SealingKeyRequest
+	(*SealingKeyResponse)(nil),     // 49: kvarter.plugin.v1.SealingKeyResponse
+	(*UnsealRequest)(nil),          // 50: kvarter.plugin.v1.UnsealRequest
+	(*UnsealResponse)(nil),         // 51: kvarter.plugin.v1.UnsealResponse
+	nil,                            // 52: kvarter.plugin.v1.ConfigureRequest.SettingsEntry
+	nil,                            // 53: kvarter.plugin.v1.Principal.RolesEntry
+	(*timestamppb.Timestamp)(nil),  // 54: google.protobuf.Timestamp
 }
 var file_kvarter_plugin_v1_plugin_proto_depIdxs = []int32{
 	2,  // 0: kvarter.plugin.v1.Manifest.routes:type_name -> kvarter.plugin.v1.Route
@@ -2939,16 +3142,16 @@ var file_kvarter_plugin_v1_plugin_proto_depIdxs = []int32{
 	4,  // 2: kvarter.plugin.v1.Manifest.roles:type_name -> kvarter.plugin.v1.Role
 	5,  // 3: kvarter.plugin.v1.Manifest.grants:type_name -> kvarter.plugin.v1.Grant
 	6,  // 4: kvarter.plugin.v1.Manifest.settings:type_name -> kvarter.plugin.v1.Setting
-	48, // 5: kvarter.plugin.v1.ConfigureRequest.settings:type_name -> kvarter.plugin.v1.ConfigureRequest.SettingsEntry
+	52, // 5: kvarter.plugin.v1.ConfigureRequest.settings:type_name -> kvarter.plugin.v1.ConfigureRequest.SettingsEntry
 	7,  // 6: kvarter.plugin.v1.ConfigureRequest.store:type_name -> kvarter.plugin.v1.StoreConfig
 	16, // 7: kvarter.plugin.v1.HealthResponse.pool:type_name -> kvarter.plugin.v1.PoolStats
-	49, // 8: kvarter.plugin.v1.Principal.roles:type_name -> kvarter.plugin.v1.Principal.RolesEntry
+	53, // 8: kvarter.plugin.v1.Principal.roles:type_name -> kvarter.plugin.v1.Principal.RolesEntry
 	20, // 9: kvarter.plugin.v1.Principal.organisations:type_name -> kvarter.plugin.v1.OrgMembership
 	19, // 10: kvarter.plugin.v1.HTTPRequest.headers:type_name -> kvarter.plugin.v1.Header
 	19, // 11: kvarter.plugin.v1.HTTPResponse.headers:type_name -> kvarter.plugin.v1.Header
-	50, // 12: kvarter.plugin.v1.Event.occurred_at:type_name -> google.protobuf.Timestamp
+	54, // 12: kvarter.plugin.v1.Event.occurred_at:type_name -> google.protobuf.Timestamp
 	25, // 13: kvarter.plugin.v1.HandleEventRequest.event:type_name -> kvarter.plugin.v1.Event
-	50, // 14: kvarter.plugin.v1.Membership.verified_at:type_name -> google.protobuf.Timestamp
+	54, // 14: kvarter.plugin.v1.Membership.verified_at:type_name -> google.protobuf.Timestamp
 	28, // 15: kvarter.plugin.v1.UsersResponse.users:type_name -> kvarter.plugin.v1.User
 	29, // 16: kvarter.plugin.v1.NeighbourhoodsResponse.neighbourhoods:type_name -> kvarter.plugin.v1.Neighbourhood
 	30, // 17: kvarter.plugin.v1.MembershipsResponse.memberships:type_name -> kvarter.plugin.v1.Membership
@@ -2972,24 +3175,28 @@ var file_kvarter_plugin_v1_plugin_proto_depIdxs = []int32{
 	42, // 35: kvarter.plugin.v1.Host.Publish:input_type -> kvarter.plugin.v1.PublishRequest
 	44, // 36: kvarter.plugin.v1.Host.PublishAll:input_type -> kvarter.plugin.v1.PublishAllRequest
 	46, // 37: kvarter.plugin.v1.Host.Audit:input_type -> kvarter.plugin.v1.AuditRequest
-	1,  // 38: kvarter.plugin.v1.Plugin.Describe:output_type -> kvarter.plugin.v1.Manifest
-	9,  // 39: kvarter.plugin.v1.Plugin.Configure:output_type -> kvarter.plugin.v1.ConfigureResponse
-	11, // 40: kvarter.plugin.v1.Plugin.Migrate:output_type -> kvarter.plugin.v1.MigrateResponse
-	13, // 41: kvarter.plugin.v1.Plugin.Activate:output_type -> kvarter.plugin.v1.ActivateResponse
-	15, // 42: kvarter.plugin.v1.Plugin.Health:output_type -> kvarter.plugin.v1.HealthResponse
-	18, // 43: kvarter.plugin.v1.Plugin.Deactivate:output_type -> kvarter.plugin.v1.DeactivateResponse
-	24, // 44: kvarter.plugin.v1.Plugin.Handle:output_type -> kvarter.plugin.v1.HTTPResponse
-	27, // 45: kvarter.plugin.v1.Plugin.HandleEvent:output_type -> kvarter.plugin.v1.HandleEventResponse
-	33, // 46: kvarter.plugin.v1.Host.Users:output_type -> kvarter.plugin.v1.UsersResponse
-	35, // 47: kvarter.plugin.v1.Host.Neighbourhoods:output_type -> kvarter.plugin.v1.NeighbourhoodsResponse
-	37, // 48: kvarter.plugin.v1.Host.Memberships:output_type -> kvarter.plugin.v1.MembershipsResponse
-	39, // 49: kvarter.plugin.v1.Host.Organisations:output_type -> kvarter.plugin.v1.OrganisationsResponse
-	41, // 50: kvarter.plugin.v1.Host.Can:output_type -> kvarter.plugin.v1.CanResponse
-	43, // 51: kvarter.plugin.v1.Host.Publish:output_type -> kvarter.plugin.v1.PublishResponse
-	45, // 52: kvarter.plugin.v1.Host.PublishAll:output_type -> kvarter.plugin.v1.PublishAllResponse
-	47, // 53: kvarter.plugin.v1.Host.Audit:output_type -> kvarter.plugin.v1.AuditResponse
-	38, // [38:54] is the sub-list for method output_type
-	22, // [22:38] is the sub-list for method input_type
+	48, // 38: kvarter.plugin.v1.Host.SealingKey:input_type -> kvarter.plugin.v1.SealingKeyRequest
+	50, // 39: kvarter.plugin.v1.Host.Unseal:input_type -> kvarter.plugin.v1.UnsealRequest
+	1,  // 40: kvarter.plugin.v1.Plugin.Describe:output_type -> kvarter.plugin.v1.Manifest
+	9,  // 41: kvarter.plugin.v1.Plugin.Configure:output_type -> kvarter.plugin.v1.ConfigureResponse
+	11, // 42: kvarter.plugin.v1.Plugin.Migrate:output_type -> kvarter.plugin.v1.MigrateResponse
+	13, // 43: kvarter.plugin.v1.Plugin.Activate:output_type -> kvarter.plugin.v1.ActivateResponse
+	15, // 44: kvarter.plugin.v1.Plugin.Health:output_type -> kvarter.plugin.v1.HealthResponse
+	18, // 45: kvarter.plugin.v1.Plugin.Deactivate:output_type -> kvarter.plugin.v1.DeactivateResponse
+	24, // 46: kvarter.plugin.v1.Plugin.Handle:output_type -> kvarter.plugin.v1.HTTPResponse
+	27, // 47: kvarter.plugin.v1.Plugin.HandleEvent:output_type -> kvarter.plugin.v1.HandleEventResponse
+	33, // 48: kvarter.plugin.v1.Host.Users:output_type -> kvarter.plugin.v1.UsersResponse
+	35, // 49: kvarter.plugin.v1.Host.Neighbourhoods:output_type -> kvarter.plugin.v1.NeighbourhoodsResponse
+	37, // 50: kvarter.plugin.v1.Host.Memberships:output_type -> kvarter.plugin.v1.MembershipsResponse
+	39, // 51: kvarter.plugin.v1.Host.Organisations:output_type -> kvarter.plugin.v1.OrganisationsResponse
+	41, // 52: kvarter.plugin.v1.Host.Can:output_type -> kvarter.plugin.v1.CanResponse
+	43, // 53: kvarter.plugin.v1.Host.Publish:output_type -> kvarter.plugin.v1.PublishResponse
+	45, // 54: kvarter.plugin.v1.Host.PublishAll:output_type -> kvarter.plugin.v1.PublishAllResponse
+	47, // 55: kvarter.plugin.v1.Host.Audit:output_type -> kvarter.plugin.v1.AuditResponse
+	49, // 56: kvarter.plugin.v1.Host.SealingKey:output_type -> kvarter.plugin.v1.SealingKeyResponse
+	51, // 57: kvarter.plugin.v1.Host.Unseal:output_type -> kvarter.plugin.v1.UnsealResponse
+	40, // [40:58] is the sub-list for method output_type
+	22, // [22:40] is the sub-list for method input_type
 	22, // [22:22] is the sub-list for extension type_name
 	22, // [22:22] is the sub-list for extension extendee
 	0,  // [0:22] is the sub-list for field type_name
@@ -3006,7 +3213,7 @@ func file_kvarter_plugin_v1_plugin_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_kvarter_plugin_v1_plugin_proto_rawDesc), len(file_kvarter_plugin_v1_plugin_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   50,
+			NumMessages:   54,
 			NumExtensions: 0,
 			NumServices:   2,
 		},

@@ -403,6 +403,8 @@ const (
 	Host_Publish_FullMethodName        = "/kvarter.plugin.v1.Host/Publish"
 	Host_PublishAll_FullMethodName     = "/kvarter.plugin.v1.Host/PublishAll"
 	Host_Audit_FullMethodName          = "/kvarter.plugin.v1.Host/Audit"
+	Host_SealingKey_FullMethodName     = "/kvarter.plugin.v1.Host/SealingKey"
+	Host_Unseal_FullMethodName         = "/kvarter.plugin.v1.Host/Unseal"
 )
 
 // HostClient is the client API for Host service.
@@ -419,6 +421,10 @@ type HostClient interface {
 	Publish(ctx context.Context, in *PublishRequest, opts ...grpc.CallOption) (*PublishResponse, error)
 	PublishAll(ctx context.Context, in *PublishAllRequest, opts ...grpc.CallOption) (*PublishAllResponse, error)
 	Audit(ctx context.Context, in *AuditRequest, opts ...grpc.CallOption) (*AuditResponse, error)
+	// SealingKey is the public key a vote's ballots are sealed to (DESIGN.md §13).
+	SealingKey(ctx context.Context, in *SealingKeyRequest, opts ...grpc.CallOption) (*SealingKeyResponse, error)
+	// Unseal opens a batch of a vote's sealed ballots, in order.
+	Unseal(ctx context.Context, in *UnsealRequest, opts ...grpc.CallOption) (*UnsealResponse, error)
 }
 
 type hostClient struct {
@@ -509,6 +515,26 @@ func (c *hostClient) Audit(ctx context.Context, in *AuditRequest, opts ...grpc.C
 	return out, nil
 }
 
+func (c *hostClient) SealingKey(ctx context.Context, in *SealingKeyRequest, opts ...grpc.CallOption) (*SealingKeyResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(SealingKeyResponse)
+	err := c.cc.Invoke(ctx, Host_SealingKey_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *hostClient) Unseal(ctx context.Context, in *UnsealRequest, opts ...grpc.CallOption) (*UnsealResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(UnsealResponse)
+	err := c.cc.Invoke(ctx, Host_Unseal_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // HostServer is the server API for Host service.
 // All implementations must embed UnimplementedHostServer
 // for forward compatibility.
@@ -523,6 +549,10 @@ type HostServer interface {
 	Publish(context.Context, *PublishRequest) (*PublishResponse, error)
 	PublishAll(context.Context, *PublishAllRequest) (*PublishAllResponse, error)
 	Audit(context.Context, *AuditRequest) (*AuditResponse, error)
+	// SealingKey is the public key a vote's ballots are sealed to (DESIGN.md §13).
+	SealingKey(context.Context, *SealingKeyRequest) (*SealingKeyResponse, error)
+	// Unseal opens a batch of a vote's sealed ballots, in order.
+	Unseal(context.Context, *UnsealRequest) (*UnsealResponse, error)
 	mustEmbedUnimplementedHostServer()
 }
 
@@ -556,6 +586,12 @@ func (UnimplementedHostServer) PublishAll(context.Context, *PublishAllRequest) (
 }
 func (UnimplementedHostServer) Audit(context.Context, *AuditRequest) (*AuditResponse, error) {
 	return nil, status.Errorf(codes.Unimplemented, "method Audit not implemented")
+}
+func (UnimplementedHostServer) SealingKey(context.Context, *SealingKeyRequest) (*SealingKeyResponse, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method SealingKey not implemented")
+}
+func (UnimplementedHostServer) Unseal(context.Context, *UnsealRequest) (*UnsealResponse, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method Unseal not implemented")
 }
 func (UnimplementedHostServer) mustEmbedUnimplementedHostServer() {}
 func (UnimplementedHostServer) testEmbeddedByValue()              {}
@@ -722,6 +758,42 @@ func _Host_Audit_Handler(srv interface{}, ctx context.Context, dec func(interfac
 	return interceptor(ctx, in, info, handler)
 }
 
+func _Host_SealingKey_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(SealingKeyRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(HostServer).SealingKey(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Host_SealingKey_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(HostServer).SealingKey(ctx, req.(*SealingKeyRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _Host_Unseal_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(UnsealRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(HostServer).Unseal(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Host_Unseal_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(HostServer).Unseal(ctx, req.(*UnsealRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // Host_ServiceDesc is the grpc.ServiceDesc for Host service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -760,6 +832,14 @@ var Host_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "Audit",
 			Handler:    _Host_Audit_Handler,
+		},
+		{
+			MethodName: "SealingKey",
+			Handler:    _Host_SealingKey_Handler,
+		},
+		{
+			MethodName: "Unseal",
+			Handler:    _Host_Unseal_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},
