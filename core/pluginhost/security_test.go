@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"os"
@@ -111,12 +112,27 @@ func TestHost_MembershipRolesNotGrantable(t *testing.T) {
 // TestHost_ClientHeaders: what a client says about itself never reaches a plugin —
 // neither a request id of its choosing nor an identity header spelt with underscores
 // or in another case, which many servers and frameworks read as the same header.
+//
+// With tracing on the request id is the trace id; a client's traceparent does not
+// choose it either.
 func TestHost_ClientHeaders(t *testing.T) {
+	for _, tracing := range []bool{false, true} {
+		t.Run(fmt.Sprintf("tracing=%v", tracing), func(t *testing.T) { testClientHeaders(t, tracing) })
+	}
+}
+
+func testClientHeaders(t *testing.T, tracing bool) {
+	const attackerTrace = "4bf92f3577b34da6a3ce929d0e0e4736"
 	coretest.ForEachDB(t, func(t *testing.T, db coretest.DB) {
-		n := startNode(t, db, "alpha")
+		n := startNodeWith(t, db, func(cfg *node.Config, _ *node.Options) {
+			if tracing {
+				cfg.OTLPEndpoint = newOTLPReceiver(t).URL
+			}
+		}, "alpha")
 		u := coretest.Register(t, n, "someone@example.org", "Someone")
 		req, _ := http.NewRequest("GET", n.URL()+"/api/v1/alpha/headers", nil)
 		req.Header.Set("Authorization", "Bearer "+u.Token)
+		req.Header.Set("traceparent", "00-"+attackerTrace+"-00f067aa0ba902b7-01")
 		// Set as written, not canonicalised, the way an attacker's client sends them.
 		for _, name := range []string{"X-Request-ID", "X_Forwarded_User", "x_remote_user", "Remote_User", "X_KVARTER_USER",
 			"X_Auth_Request_User", "X_Csrf_Token", "Proxy_Authorization", "x-forwarded-email", "X_User_Id"} {
@@ -145,7 +161,7 @@ func TestHost_ClientHeaders(t *testing.T) {
 		if got.Header["Accept-Language"] == nil {
 			t.Errorf("an ordinary header was dropped too: %v", got.Header)
 		}
-		if got.RequestID == "" || got.RequestID == "attacker-chosen" || got.RequestID != resp.Header.Get("X-Request-Id") {
+		if got.RequestID == "" || got.RequestID == "attacker-chosen" || got.RequestID == attackerTrace || got.RequestID != resp.Header.Get("X-Request-Id") {
 			t.Errorf("plugin's request id %q, the client's %q, the answer's %q", got.RequestID, "attacker-chosen", resp.Header.Get("X-Request-Id"))
 		}
 	})
