@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"net/http"
 	"os"
@@ -18,6 +19,7 @@ import (
 	"github.com/kvarter/kvarter/core"
 	"github.com/kvarter/kvarter/core/coretest"
 	"github.com/kvarter/kvarter/core/node"
+	"github.com/kvarter/kvarter/migrations"
 )
 
 // TestHost_PluginGrantsOnlyOwnPermissions: a plugin whose manifest grants or bundles a
@@ -55,6 +57,69 @@ func TestHost_PluginGrantsOnlyOwnPermissions(t *testing.T) {
 		}
 		if stray != 0 {
 			t.Fatalf("%d role permissions of refused plugins were stored", stray)
+		}
+	})
+}
+
+// TestHost_StoredForeignGrantIgnored: a row a plugin stored before the host checked
+// manifests — resident may core.membership.decide, source alpha — confers nothing: the
+// policy the node loads leaves it out, and migration 0004 deletes such rows.
+func TestHost_StoredForeignGrantIgnored(t *testing.T) {
+	coretest.ForEachDB(t, func(t *testing.T, db coretest.DB) {
+		n := startNode(t, db, "alpha")
+		admin := coretest.Admin(t, n, "admin@city.example")
+		resident, nbh := verifiedMember(t, n, admin, "resident@example.org")
+		applicant := coretest.Register(t, n, "applicant@example.org", "Applicant")
+		applicant.Must(201, "POST", "/api/v1/neighbourhoods/"+nbh+"/memberships", map[string]any{})
+
+		sqlDB := coretest.SQL(n)
+		seed := func() {
+			t.Helper()
+			// "alpha_x" would match LIKE 'alpha_%' with its wildcard; substr must not.
+			for _, perm := range []string{core.PermMembershipDecide, "alphaxcity.run"} {
+				if _, err := sqlDB.Exec(sqlDB.Rebind(`INSERT INTO role_permissions (role, permission, source) VALUES ('resident', ?, 'alpha')`), perm); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if _, err := sqlDB.Exec(`UPDATE policy_version SET version = version + 1 WHERE id = 1`); err != nil {
+				t.Fatal(err)
+			}
+			if err := n.Authz.Reload(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+		}
+		seed()
+		if r := resident.Do("POST", "/api/v1/neighbourhoods/"+nbh+"/memberships/"+applicant.ID+"/approve", map[string]any{}); r.Status != 403 {
+			t.Fatalf("a resident approving a membership with a stored plugin grant = %d, want 403: %s", r.Status, r.Body)
+		}
+
+		// The migration removes exactly the foreign rows and keeps the plugin's own.
+		dialect := "sqlite"
+		if db.Config.DatabaseURL != "" {
+			dialect = "postgres"
+		}
+		mig, err := migrations.For(dialect)
+		if err != nil {
+			t.Fatal(err)
+		}
+		script, err := fs.ReadFile(mig, "0004_plugin_grants_namespaced.sql")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := sqlDB.Exec(string(script)); err != nil {
+			t.Fatal(err)
+		}
+		var left []string
+		if err := sqlDB.Select(&left, `SELECT permission FROM role_permissions WHERE source = 'alpha' ORDER BY permission`); err != nil {
+			t.Fatal(err)
+		}
+		if len(left) == 0 {
+			t.Fatal("the migration deleted alpha's own permissions too")
+		}
+		for _, p := range left {
+			if !strings.HasPrefix(p, "alpha.") {
+				t.Errorf("migration 0004 kept %q of source alpha", p)
+			}
 		}
 	})
 }
