@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io/fs"
 	"log/slog"
@@ -236,8 +237,13 @@ func testClientHeaders(t *testing.T, tracing bool) {
 // go-plugin reports it is preparing to start it: after the host has checked the
 // file's sha256, before the process is executed. That is the window an attacker who
 // can write the plugin's directory races for.
+//
+// With inPlace the attacker writes the replacement over the pinned file itself
+// (O_WRONLY|O_TRUNC: the same inode, new bytes) instead of renaming another file onto
+// its path.
 type swapOnLaunch struct {
 	from, to string
+	inPlace  bool
 	swapped  *atomic.Bool
 }
 
@@ -246,15 +252,38 @@ func (h swapOnLaunch) WithAttrs([]slog.Attr) slog.Handler       { return h }
 func (h swapOnLaunch) WithGroup(string) slog.Handler            { return h }
 func (h swapOnLaunch) Handle(_ context.Context, r slog.Record) error {
 	if strings.Contains(r.Message, "automatic mTLS") && h.swapped.CompareAndSwap(false, true) {
-		return os.Rename(h.from, h.to)
+		if !h.inPlace {
+			return os.Rename(h.from, h.to)
+		}
+		bad, err := os.ReadFile(h.from)
+		if err != nil {
+			return err
+		}
+		f, err := os.OpenFile(h.to, os.O_WRONLY|os.O_TRUNC, 0)
+		if err != nil {
+			return err
+		}
+		_, err = f.Write(bad)
+		return errors.Join(err, f.Close())
 	}
 	return nil
 }
 
 // TestHost_PinnedExecutableSwap: replacing a pinned plugin's file between the checksum
 // and the start does not run the replacement; the process runs the bytes that were
-// checked, and the next launch refuses the replacement.
+// checked, and the next launch refuses the replacement. Both a rename onto the path
+// and an in-place overwrite of the same file are tried.
 func TestHost_PinnedExecutableSwap(t *testing.T) {
+	for _, inPlace := range []bool{false, true} {
+		name := "rename"
+		if inPlace {
+			name = "overwrite"
+		}
+		t.Run(name, func(t *testing.T) { testPinnedExecutableSwap(t, inPlace) })
+	}
+}
+
+func testPinnedExecutableSwap(t *testing.T, inPlace bool) {
 	coretest.ForEachDB(t, func(t *testing.T, db coretest.DB) {
 		good, err := os.ReadFile(probeBin)
 		if err != nil {
@@ -281,7 +310,7 @@ func TestHost_PinnedExecutableSwap(t *testing.T) {
 		opt := coretest.Options()
 		opt.HostVersion = "0.1.0"
 		swapped := &atomic.Bool{}
-		n, err := node.New(context.Background(), cfg, slog.New(swapOnLaunch{from: evil, to: pinned, swapped: swapped}), opt)
+		n, err := node.New(context.Background(), cfg, slog.New(swapOnLaunch{from: evil, to: pinned, inPlace: inPlace, swapped: swapped}), opt)
 		if err != nil {
 			t.Fatal(err)
 		}
