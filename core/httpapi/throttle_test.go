@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"sync"
 	"testing"
@@ -26,23 +25,32 @@ const (
 // signIn posts one login straight to a node from the loopback address from, with the
 // extra headers given, and returns the status and the token (when signed in).
 func signIn(t *testing.T, n *node.Node, from, email, password string, header map[string]string) (int, string, error) {
+	resp, raw, err := postLogin(t, n, from, email, password, header)
+	if err != nil {
+		return 0, "", err
+	}
+	var out struct{ Token string }
+	_ = json.Unmarshal(raw, &out)
+	return resp.StatusCode, out.Token, nil
+}
+
+// postLogin is signIn's request, returning the whole answer.
+func postLogin(t *testing.T, n *node.Node, from, email, password string, header map[string]string) (*http.Response, []byte, error) {
 	body, _ := json.Marshal(map[string]string{"email": email, "password": password})
 	req, _ := http.NewRequest("POST", n.URL()+"/api/v1/auth/login", bytes.NewReader(body))
 	req.Header.Set("Content-Type", "application/json")
 	for k, v := range header {
 		req.Header.Set(k, v)
 	}
-	d := &net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(from)}}
-	c := &http.Client{Transport: &http.Transport{DialContext: d.DialContext, DisableKeepAlives: true}}
+	c := coretest.NewClient(t, n).From(from).HTTP
+	defer c.CloseIdleConnections()
 	resp, err := c.Do(req)
 	if err != nil {
-		return 0, "", err
+		return nil, nil, err
 	}
 	defer resp.Body.Close()
-	raw, _ := io.ReadAll(resp.Body)
-	var out struct{ Token string }
-	_ = json.Unmarshal(raw, &out)
-	return resp.StatusCode, out.Token, nil
+	raw, err := io.ReadAll(resp.Body)
+	return resp, raw, err
 }
 
 func mustSignIn(t *testing.T, n *node.Node, want int, from, email, password string, header map[string]string) string {
@@ -275,4 +283,35 @@ func BenchmarkLogin(b *testing.B) {
 			})
 		})
 	}
+}
+
+// TestForwardedProto: the session cookies are Secure when the request came over TLS,
+// which behind a TLS-terminating proxy only the proxy's X-Forwarded-Proto tells. A
+// client that is not a trusted proxy cannot make the server believe it (and, say, get
+// cookies marked for https only, or links built for a scheme of its choosing).
+func TestForwardedProto(t *testing.T) {
+	coretest.ForEachDB(t, func(t *testing.T, db coretest.DB) {
+		cfg := db.Config
+		cfg.TrustedProxies = []string{"127.0.0.1"}
+		n := coretest.StartNode(t, cfg, coretest.Options())
+		u := coretest.Register(t, n, "someone@example.org", "Someone")
+		for _, tc := range []struct {
+			from   string
+			secure bool
+		}{{"127.0.0.2", false}, {"127.0.0.1", true}} {
+			resp, raw, err := postLogin(t, n, tc.from, u.Email, u.Password, map[string]string{"X-Forwarded-Proto": "https"})
+			if err != nil || resp.StatusCode != 200 {
+				t.Fatalf("sign in from %s = %v %v: %s", tc.from, resp, err, raw)
+			}
+			cookies := resp.Cookies()
+			if len(cookies) == 0 {
+				t.Fatalf("sign in from %s set no cookies", tc.from)
+			}
+			for _, c := range cookies {
+				if c.Secure != tc.secure {
+					t.Errorf("X-Forwarded-Proto: https from %s: cookie %s Secure=%v, want %v", tc.from, c.Name, c.Secure, tc.secure)
+				}
+			}
+		}
+	})
 }
