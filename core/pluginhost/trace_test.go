@@ -4,11 +4,13 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"io"
 	"net"
 	"net/http"
+	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -288,4 +290,49 @@ func TestTracing_TrustedProxyContinues(t *testing.T) {
 			t.Errorf("the proxy's trace was not continued: %+v", continued)
 		}
 	})
+}
+
+// TestTracing_PluginEnvironment: a plugin gets the collector's endpoint and the
+// sampler settings, but the collector's credentials (OTEL_EXPORTER_OTLP_HEADERS) only
+// when it is built in; no other OTEL_* variable of the core's environment reaches it.
+func TestTracing_PluginEnvironment(t *testing.T) {
+	t.Setenv("OTEL_EXPORTER_OTLP_HEADERS", "authorization=Basic c2VjcmV0")
+	t.Setenv("OTEL_TRACES_SAMPLER", "parentbased_always_on")
+	t.Setenv("OTEL_RESOURCE_ATTRIBUTES", "deployment.secret=1")
+	sum := fileSHA256(t, probeBin)
+	coretest.ForEachDB(t, func(t *testing.T, db coretest.DB) {
+		rcv := newOTLPReceiver(t)
+		n := startNodeWith(t, db, func(cfg *node.Config, _ *node.Options) {
+			cfg.OTLPEndpoint = rcv.URL
+			cfg.Plugins = append(cfg.Plugins, node.PluginConfig{Name: "gamma", Path: probeBin, SHA256: sum})
+		}, "beta")
+		for _, tc := range []struct {
+			plugin      string
+			wantHeaders bool
+		}{{"beta", true}, {"gamma", false}} {
+			var env map[string]string
+			if err := json.Unmarshal(mustCall(t, n, 200, "GET", "/api/v1/"+tc.plugin+"/otelenv", "").Body, &env); err != nil {
+				t.Fatal(err)
+			}
+			if env["OTEL_EXPORTER_OTLP_ENDPOINT"] != rcv.URL || env["OTEL_TRACES_SAMPLER"] != "parentbased_always_on" {
+				t.Errorf("%s lacks the endpoint or sampler: %v", tc.plugin, env)
+			}
+			if _, ok := env["OTEL_EXPORTER_OTLP_HEADERS"]; ok != tc.wantHeaders {
+				t.Errorf("%s got the collector's credentials: %v, want %v", tc.plugin, ok, tc.wantHeaders)
+			}
+			if _, ok := env["OTEL_RESOURCE_ATTRIBUTES"]; ok {
+				t.Errorf("%s got an OTEL_* variable not on the list: %v", tc.plugin, env)
+			}
+		}
+	})
+}
+
+func fileSHA256(t *testing.T, path string) string {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := sha256.Sum256(b)
+	return hex.EncodeToString(h[:])
 }

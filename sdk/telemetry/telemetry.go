@@ -81,7 +81,9 @@ func Setup(ctx context.Context, cfg Config) (*Tracing, error) {
 	// parent-based, always on for new traces.
 	tp := sdktrace.NewTracerProvider(sdktrace.WithBatcher(exp), sdktrace.WithResource(res))
 	otel.SetTracerProvider(tp)
-	otel.SetTextMapPropagator(propagation.NewCompositeTextMapPropagator(propagation.TraceContext{}, propagation.Baggage{}))
+	// Trace context only: W3C baggage is whatever a client put in its header, and
+	// would otherwise travel on into every plugin process.
+	otel.SetTextMapPropagator(propagation.TraceContext{})
 	return &Tracing{endpoint: cfg.Endpoint, provider: tp, tracer: tp.Tracer("github.com/kvarter/kvarter")}, nil
 }
 
