@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/kvarter/kvarter/core/coretest"
 	"github.com/kvarter/kvarter/core/node"
@@ -219,6 +220,10 @@ func TestClientAddress(t *testing.T) {
 				func(i int) string { return fmt.Sprintf("198.51.100.%d, 203.0.113.5", i) }},
 			{"NoHeaderBehindProxy", []string{"127.0.0.1"}, "127.0.0.1", "", "127.0.0.1", nil},
 			{"UntrustedPeer", []string{"127.0.0.1"}, "127.0.0.2", "203.0.113.5", "127.0.0.2", nil},
+			// One IPv6 host holds a whole /64: stepping through it is one address to
+			// the throttle, while the session records the address itself.
+			{"IPv6Slash64", []string{"127.0.0.1"}, "127.0.0.1", "2001:db8:1:2::7", "2001:db8:1:2::7",
+				func(i int) string { return fmt.Sprintf("2001:db8:1:2:%x::%x", i, i+1) }},
 		}
 		for _, tc := range cases {
 			t.Run(tc.name, func(t *testing.T) {
@@ -315,3 +320,71 @@ func TestForwardedProto(t *testing.T) {
 		}
 	})
 }
+
+// TestLoginThrottle_Purge: counters whose window and lock have run out are deleted as
+// sign-ins go on, and deleting an account deletes its counters; a live counter and a
+// lock that still holds stay.
+func TestLoginThrottle_Purge(t *testing.T) {
+	coretest.ForEachDB(t, func(t *testing.T, db coretest.DB) {
+		opt := coretest.Options()
+		settings := *opt.Throttle
+		settings.PurgeEvery = 3
+		opt.Throttle = &settings
+		n := coretest.StartNode(t, db.Config, opt)
+		sqlDB := coretest.SQL(n)
+		now := time.Now().UTC()
+		old := now.Add(-2 * settings.Window)
+		rows := []struct {
+			key           string
+			start         time.Time
+			locked        *time.Time
+			wantAfterTurn bool
+		}{
+			{"ip:198.51.100.1", old, nil, false},
+			{"pair:198.51.100.1 gone@example.org", old, ptr(now.Add(-time.Minute)), false},
+			{"acct:locked@example.org", old, ptr(now.Add(time.Hour)), true},
+			{"ip:198.51.100.2", now, nil, true},
+		}
+		for _, r := range rows {
+			if _, err := sqlDB.Exec(sqlDB.Rebind(`INSERT INTO login_throttle (throttle_key, failures, window_start, locked_until) VALUES (?, 3, ?, ?)`), r.key, r.start, r.locked); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for i := range settings.PurgeEvery {
+			mustSignIn(t, n, 401, "127.0.0.1", fmt.Sprintf("nobody%d@example.org", i), "wrong", nil)
+		}
+		for _, r := range rows {
+			var c int
+			if err := sqlDB.Get(&c, sqlDB.Rebind(`SELECT COUNT(*) FROM login_throttle WHERE throttle_key = ?`), r.key); err != nil {
+				t.Fatal(err)
+			}
+			if (c == 1) != r.wantAfterTurn {
+				t.Errorf("counter %s present=%v after a purge, want %v", r.key, c == 1, r.wantAfterTurn)
+			}
+		}
+
+		// An account's counters go with it; someone else's stay.
+		u := coretest.Register(t, n, "leaving_100%@example.org", "Leaving")
+		other := coretest.Register(t, n, "staying@example.org", "Staying")
+		for _, email := range []string{u.Email, other.Email} {
+			mustSignIn(t, n, 401, "127.0.0.3", email, "wrong", nil)
+		}
+		u.Must(204, "DELETE", "/api/v1/me", nil)
+		count := func(email string) int {
+			var c int
+			if err := sqlDB.Get(&c, sqlDB.Rebind(`SELECT COUNT(*) FROM login_throttle WHERE throttle_key IN (?, ?)`),
+				"acct:"+email, "pair:127.0.0.3 "+email); err != nil {
+				t.Fatal(err)
+			}
+			return c
+		}
+		if c := count(u.Email); c != 0 {
+			t.Errorf("%d counters of the deleted account are kept", c)
+		}
+		if c := count(other.Email); c != 2 {
+			t.Errorf("another account has %d counters, want 2 (account, account at address)", c)
+		}
+	})
+}
+
+func ptr[T any](v T) *T { return &v }
