@@ -4,9 +4,11 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 
 	"github.com/kvarter/kvarter/core/sqlstore"
@@ -205,5 +207,48 @@ func TestCreate_ErrNotEmpty(t *testing.T) {
 	os.WriteFile(filepath.Join(dir, "old"), nil, 0o600)
 	if _, err := Create(context.Background(), dir, Options{DataDir: dataDir, KeyFile: keyFile}); err == nil || !strings.Contains(err.Error(), "not empty") {
 		t.Fatalf("err = %v", err)
+	}
+}
+
+// TestCreate_Modes: whatever the umask, a backup — personal data, password hashes and
+// the key file — is readable by its owner only: the folder 0700 (an existing empty
+// folder open to others is closed), every file 0600.
+func TestCreate_Modes(t *testing.T) {
+	old := syscall.Umask(0o022)
+	t.Cleanup(func() { syscall.Umask(old) })
+	dataDir, keyFile, _ := deployment(t)
+	for _, existing := range []bool{false, true} {
+		dir := filepath.Join(t.TempDir(), "b")
+		if existing {
+			if err := os.Mkdir(dir, 0o777); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.Chmod(dir, 0o755); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if _, err := Create(context.Background(), dir, Options{DataDir: dataDir, KeyFile: keyFile}); err != nil {
+			t.Fatal(err)
+		}
+		err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+			if err != nil {
+				return err
+			}
+			info, err := d.Info()
+			if err != nil {
+				return err
+			}
+			want := fs.FileMode(0o600)
+			if d.IsDir() {
+				want = 0o700
+			}
+			if got := info.Mode().Perm(); got != want {
+				t.Errorf("existing folder %v: %s has mode %#o, want %#o", existing, path, got, want)
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
 	}
 }
