@@ -3,6 +3,7 @@ package core
 import (
 	"context"
 	"net/http"
+	"regexp"
 	"time"
 )
 
@@ -73,3 +74,12 @@ type PluginService interface {
 	DisablePlugin(ctx context.Context, name string) (*PluginStatus, error)
 	RestartPlugin(ctx context.Context, name string) (*PluginStatus, error)
 }
+
+// pluginNameRE is what a plugin name may be: it becomes a URL segment, a file name,
+// and part of a PostgreSQL identifier.
+var pluginNameRE = regexp.MustCompile(`^[a-z][a-z0-9_]{0,39}$`)
+
+// ValidPluginName reports whether name is a well-formed plugin name (lower-case
+// letters, digits and _, starting with a letter, at most 40): the one rule the plugin
+// host and a backup's restore both apply.
+func ValidPluginName(name string) bool { return pluginNameRE.MatchString(name) }

@@ -136,12 +136,15 @@ func (m *Main) Run(ctx context.Context, args []string) int {
 
 type usageError struct{ error }
 
-// nodeOptions are m.Options plus what only the binary knows: its version, its own
+// nodeOptions are m.Options plus what only the binary knows: its version and commit, its own
 // path (re-executed for built-in plugins) and the plugins built into it.
 func (m *Main) nodeOptions() node.Options {
 	opts := m.Options
 	if opts.HostVersion == "" {
 		opts.HostVersion = Version
+	}
+	if opts.Commit == "" {
+		opts.Commit, _ = buildCommit(Commit)
 	}
 	if opts.Builtins == nil {
 		opts.Builtins = builtinNames()

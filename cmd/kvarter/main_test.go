@@ -38,6 +38,21 @@ func TestMain_Version(t *testing.T) {
 	}
 }
 
+// TestMain_BuildCommit: the commit a build stamped with -ldflags reaches the node's
+// kvarter_build_info, the same one `kvarter version` prints.
+func TestMain_BuildCommit(t *testing.T) {
+	defer func(c string) { Commit = c }(Commit)
+	Commit = "0123abcd"
+	m, out, _ := newTestMain(t, t.TempDir())
+	if got := m.nodeOptions().Commit; got != Commit {
+		t.Errorf("the node is told commit %q, want %q", got, Commit)
+	}
+	m.Run(context.Background(), []string{"version"})
+	if !strings.Contains(out.String(), "\ncommit "+Commit) {
+		t.Errorf("version = %q, want commit %s", out, Commit)
+	}
+}
+
 func TestMain_Usage(t *testing.T) {
 	for _, args := range [][]string{nil, {"frobnicate"}, {"admin"}, {"admin", "create-user"}, {"serve", "--no-such-flag"}} {
 		m, _, errOut := newTestMain(t, t.TempDir())

@@ -5,13 +5,13 @@ import (
 	"runtime/debug"
 )
 
-// versionText is what `kvarter version` prints: the release, the commit it was built
-// from and the Go toolchain. The commit comes from -ldflags when the build set it (a
-// Docker build has no .git to read), else from the VCS stamp Go records in the binary.
-func versionText(version, commit string) string {
-	goVersion, modified := "unknown", false
+// buildCommit is the commit the binary was built from: the one -ldflags set (a Docker
+// build has no .git to read), else the VCS stamp Go records in the binary, else
+// "unknown". modified says the stamp records uncommitted changes. It is resolved once,
+// here, for `kvarter version` and the node's kvarter_build_info alike.
+func buildCommit(ldflags string) (commit string, modified bool) {
+	commit = ldflags
 	if info, ok := debug.ReadBuildInfo(); ok {
-		goVersion = info.GoVersion
 		for _, s := range info.Settings {
 			switch s.Key {
 			case "vcs.revision":
@@ -25,7 +25,19 @@ func versionText(version, commit string) string {
 	}
 	if commit == "" {
 		commit = "unknown"
-	} else if modified {
+	}
+	return commit, modified
+}
+
+// versionText is what `kvarter version` prints: the release, the commit it was built
+// from and the Go toolchain.
+func versionText(version, ldflagsCommit string) string {
+	goVersion := "unknown"
+	if info, ok := debug.ReadBuildInfo(); ok {
+		goVersion = info.GoVersion
+	}
+	commit, modified := buildCommit(ldflagsCommit)
+	if modified {
 		commit += " (modified)"
 	}
 	return fmt.Sprintf("kvarter %s\ncommit %s\ngo %s\n", version, commit, goVersion)

@@ -185,6 +185,18 @@ func copyStore(ctx context.Context, src, dst string, adjust func(*sql.DB) error)
 	if err != nil {
 		return Store{}, err
 	}
+	// VACUUM INTO would create the copy with the process's umask (often 0644): a
+	// store holds personal data and password hashes, so the file is created first,
+	// empty and for the owner only, which VACUUM INTO accepts and keeps.
+	f, err := os.OpenFile(dst, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		db.Close()
+		return Store{}, fmt.Errorf("copy %s: %w", src, err)
+	}
+	if err := f.Close(); err != nil {
+		db.Close()
+		return Store{}, err
+	}
 	_, err = db.ExecContext(ctx, `VACUUM INTO ?`, dst)
 	db.Close()
 	if err != nil {
@@ -291,7 +303,9 @@ func writeManifest(dir string, m *Manifest) error {
 	return os.Rename(tmp, filepath.Join(dir, ManifestName))
 }
 
-// ensureEmptyDir creates dir, or accepts it when it exists and holds nothing.
+// ensureEmptyDir creates dir for its owner only, or accepts it when it exists and
+// holds nothing, taking away any access of group and others: a backup holds personal
+// data, password hashes and the key file.
 func ensureEmptyDir(dir string) error {
 	entries, err := os.ReadDir(dir)
 	if errors.Is(err, os.ErrNotExist) {
@@ -303,7 +317,7 @@ func ensureEmptyDir(dir string) error {
 	if len(entries) > 0 {
 		return fmt.Errorf("%s is not empty", dir)
 	}
-	return nil
+	return os.Chmod(dir, 0o700)
 }
 
 func fileSHA256(path string) (string, int64, error) {

@@ -4,9 +4,12 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"io/fs"
 	"os"
+	"path"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 
 	"github.com/kvarter/kvarter/core/sqlstore"
@@ -205,5 +208,92 @@ func TestCreate_ErrNotEmpty(t *testing.T) {
 	os.WriteFile(filepath.Join(dir, "old"), nil, 0o600)
 	if _, err := Create(context.Background(), dir, Options{DataDir: dataDir, KeyFile: keyFile}); err == nil || !strings.Contains(err.Error(), "not empty") {
 		t.Fatalf("err = %v", err)
+	}
+}
+
+// TestCreate_Modes: whatever the umask, a backup — personal data, password hashes and
+// the key file — is readable by its owner only: the folder 0700 (an existing empty
+// folder open to others is closed), every file 0600.
+func TestCreate_Modes(t *testing.T) {
+	old := syscall.Umask(0o022)
+	t.Cleanup(func() { syscall.Umask(old) })
+	dataDir, keyFile, _ := deployment(t)
+	for _, existing := range []bool{false, true} {
+		dir := filepath.Join(t.TempDir(), "b")
+		if existing {
+			if err := os.Mkdir(dir, 0o777); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.Chmod(dir, 0o755); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if _, err := Create(context.Background(), dir, Options{DataDir: dataDir, KeyFile: keyFile}); err != nil {
+			t.Fatal(err)
+		}
+		err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+			if err != nil {
+				return err
+			}
+			info, err := d.Info()
+			if err != nil {
+				return err
+			}
+			want := fs.FileMode(0o600)
+			if d.IsDir() {
+				want = 0o700
+			}
+			if got := info.Mode().Perm(); got != want {
+				t.Errorf("existing folder %v: %s has mode %#o, want %#o", existing, path, got, want)
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// TestRestore_ErrPluginName: a plugin name in the manifest becomes a file name in the
+// data directory. A forged manifest whose files and checksums all agree, but whose
+// plugin is named "../kvarter" (restored over the core's store) or "a/b" (a folder of
+// its own), is refused before anything is written.
+func TestRestore_ErrPluginName(t *testing.T) {
+	dataDir, keyFile, known := deployment(t)
+	for _, name := range []string{"../kvarter", "a/b"} {
+		t.Run(name, func(t *testing.T) {
+			dir := filepath.Join(t.TempDir(), "b")
+			m, err := Create(context.Background(), dir, Options{DataDir: dataDir, KeyFile: keyFile})
+			if err != nil {
+				t.Fatal(err)
+			}
+			forged := path.Join(PluginsDir, name+".db")
+			if err := os.MkdirAll(filepath.Dir(filepath.Join(dir, forged)), 0o700); err != nil {
+				t.Fatal(err)
+			}
+			if forged != path.Join(PluginsDir, "../kvarter.db") {
+				b, _ := os.ReadFile(filepath.Join(dir, m.Plugins[0].Path))
+				if err := os.WriteFile(filepath.Join(dir, forged), b, 0o600); err != nil {
+					t.Fatal(err)
+				}
+			}
+			sum, size, err := fileSHA256(filepath.Join(dir, forged))
+			if err != nil {
+				t.Fatal(err)
+			}
+			rewriteManifest(t, dir, func(m map[string]any) {
+				p := m["plugins"].([]any)[0].(map[string]any)
+				p["name"], p["path"], p["sha256"], p["size"] = name, forged, sum, size
+			})
+			known := Schemas{Core: known.Core, Plugins: map[string][]string{name: known.Plugins["notes"]}}
+			dst := filepath.Join(t.TempDir(), "data")
+			_, err = Restore(dir, RestoreOptions{DataDir: dst, KeyFile: filepath.Join(dst, KeyName), Known: known})
+			if err == nil || !strings.Contains(err.Error(), "plugin name") {
+				t.Fatalf("restoring a plugin named %q: %v", name, err)
+			}
+			if _, err := os.Stat(dst); err == nil {
+				t.Error("a refused restore created the data directory")
+			}
+		})
 	}
 }

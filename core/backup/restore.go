@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+
+	"github.com/kvarter/kvarter/core"
 )
 
 // Schemas are the migrations this binary knows: the core's, and each built-in plugin's
@@ -58,6 +60,11 @@ func Verify(dir string) (*Manifest, error) {
 		}
 	}
 	for _, p := range m.Plugins {
+		// The name becomes a file name in the data directory: "../kvarter" or "a/b"
+		// would put a store outside plugins/ (say over the core's).
+		if !core.ValidPluginName(p.Name) {
+			return nil, fmt.Errorf("restore: the manifest names a plugin %q; a plugin name is lower-case letters, digits and _, starting with a letter", p.Name)
+		}
 		if p.Path != path.Join(PluginsDir, p.Name+".db") {
 			return nil, fmt.Errorf("restore: plugin %q is stored at %q; expected %s/%s.db", p.Name, p.Path, PluginsDir, p.Name)
 		}

@@ -51,9 +51,10 @@ func principal(c *fiber.Ctx) *core.Principal {
 // someone else's in the audit log, or feed plugins a value they take as the host's.
 // A well-formed id from a trusted proxy is logged beside it, so traces still join up.
 //
-// With tracing on, the request continues the caller's trace (traceparent) or starts
-// one, and its id is the trace id, so that an error answer's request_id finds the
-// trace and every log line of the request.
+// With tracing on, the request's id is the trace id, so that an error answer's
+// request_id finds the trace and every log line of the request. The trace is the
+// caller's (traceparent) only behind a trusted proxy; any other client's request
+// starts a new trace, so a client can no more choose the id this way (startSpan).
 func (s *Server) requestID(c *fiber.Ctx) error {
 	base := context.Background()
 	var id string

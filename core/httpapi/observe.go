@@ -59,10 +59,22 @@ func (s *Server) observe(c *fiber.Ctx, status int, took time.Duration) {
 	s.cfg.Metrics.Route(c.Method(), route, plugin).Observe(status, took)
 }
 
-// startSpan continues the caller's trace (W3C traceparent) or starts a new one.
+// startSpan continues the caller's trace (W3C traceparent) when the request came
+// straight from a trusted proxy, and otherwise starts a new trace. The trace id is the
+// request's id, which the audit log and every log line carry: a client that could pick
+// it could make its requests share an id with someone else's. An untrusted caller's
+// span context is kept as a link, so the traces can still be joined by hand.
 func (s *Server) startSpan(c *fiber.Ctx) (context.Context, trace.Span) {
-	ctx := s.cfg.Tracing.Propagator().Extract(context.Background(), headerCarrier{c})
-	return s.cfg.Tracing.Tracer().Start(ctx, c.Method(), trace.WithSpanKind(trace.SpanKindServer))
+	kind := trace.WithSpanKind(trace.SpanKindServer)
+	caller := s.cfg.Tracing.Propagator().Extract(context.Background(), headerCarrier{c})
+	if s.fromTrustedProxy(c) {
+		return s.cfg.Tracing.Tracer().Start(caller, c.Method(), kind)
+	}
+	opts := []trace.SpanStartOption{kind, trace.WithNewRoot()}
+	if sc := trace.SpanContextFromContext(caller); sc.IsValid() {
+		opts = append(opts, trace.WithLinks(trace.Link{SpanContext: sc}))
+	}
+	return s.cfg.Tracing.Tracer().Start(context.Background(), c.Method(), opts...)
 }
 
 // endSpan names the span after the route it took and records the answer.

@@ -121,9 +121,12 @@ func New(svc Services, health HealthChecker, logger *slog.Logger, cfg Config) *S
 		ReadTimeout:           30 * time.Second,
 		WriteTimeout:          60 * time.Second,
 		IdleTimeout:           120 * time.Second,
-		// Fiber's own proxy handling is left off: it believes the whole header, or
-		// any peer's header without trusted proxies. clientIP reads it instead.
-		StrictRouting: false,
+		// Fiber reads X-Forwarded-Proto and -Host (c.Protocol(), the cookies' Secure
+		// flag) only from trusted proxies. ProxyHeader stays empty: Fiber would believe
+		// the whole header as the client address; clientIP reads it instead.
+		EnableTrustedProxyCheck: true,
+		TrustedProxies:          cfg.TrustedProxies,
+		StrictRouting:           false,
 	})
 	if svc.Plugins != nil {
 		s.plugins = pluginProxy{svc.Plugins}

@@ -5,10 +5,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/kvarter/kvarter/core/coretest"
 	"github.com/kvarter/kvarter/core/node"
@@ -26,23 +26,32 @@ const (
 // signIn posts one login straight to a node from the loopback address from, with the
 // extra headers given, and returns the status and the token (when signed in).
 func signIn(t *testing.T, n *node.Node, from, email, password string, header map[string]string) (int, string, error) {
+	resp, raw, err := postLogin(t, n, from, email, password, header)
+	if err != nil {
+		return 0, "", err
+	}
+	var out struct{ Token string }
+	_ = json.Unmarshal(raw, &out)
+	return resp.StatusCode, out.Token, nil
+}
+
+// postLogin is signIn's request, returning the whole answer.
+func postLogin(t *testing.T, n *node.Node, from, email, password string, header map[string]string) (*http.Response, []byte, error) {
 	body, _ := json.Marshal(map[string]string{"email": email, "password": password})
 	req, _ := http.NewRequest("POST", n.URL()+"/api/v1/auth/login", bytes.NewReader(body))
 	req.Header.Set("Content-Type", "application/json")
 	for k, v := range header {
 		req.Header.Set(k, v)
 	}
-	d := &net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(from)}}
-	c := &http.Client{Transport: &http.Transport{DialContext: d.DialContext, DisableKeepAlives: true}}
+	c := coretest.NewClient(t, n).From(from).HTTP
+	defer c.CloseIdleConnections()
 	resp, err := c.Do(req)
 	if err != nil {
-		return 0, "", err
+		return nil, nil, err
 	}
 	defer resp.Body.Close()
-	raw, _ := io.ReadAll(resp.Body)
-	var out struct{ Token string }
-	_ = json.Unmarshal(raw, &out)
-	return resp.StatusCode, out.Token, nil
+	raw, err := io.ReadAll(resp.Body)
+	return resp, raw, err
 }
 
 func mustSignIn(t *testing.T, n *node.Node, want int, from, email, password string, header map[string]string) string {
@@ -211,6 +220,10 @@ func TestClientAddress(t *testing.T) {
 				func(i int) string { return fmt.Sprintf("198.51.100.%d, 203.0.113.5", i) }},
 			{"NoHeaderBehindProxy", []string{"127.0.0.1"}, "127.0.0.1", "", "127.0.0.1", nil},
 			{"UntrustedPeer", []string{"127.0.0.1"}, "127.0.0.2", "203.0.113.5", "127.0.0.2", nil},
+			// One IPv6 host holds a whole /64: stepping through it is one address to
+			// the throttle, while the session records the address itself.
+			{"IPv6Slash64", []string{"127.0.0.1"}, "127.0.0.1", "2001:db8:1:2::7", "2001:db8:1:2::7",
+				func(i int) string { return fmt.Sprintf("2001:db8:1:2:%x::%x", i, i+1) }},
 		}
 		for _, tc := range cases {
 			t.Run(tc.name, func(t *testing.T) {
@@ -276,3 +289,102 @@ func BenchmarkLogin(b *testing.B) {
 		})
 	}
 }
+
+// TestForwardedProto: the session cookies are Secure when the request came over TLS,
+// which behind a TLS-terminating proxy only the proxy's X-Forwarded-Proto tells. A
+// client that is not a trusted proxy cannot make the server believe it (and, say, get
+// cookies marked for https only, or links built for a scheme of its choosing).
+func TestForwardedProto(t *testing.T) {
+	coretest.ForEachDB(t, func(t *testing.T, db coretest.DB) {
+		cfg := db.Config
+		cfg.TrustedProxies = []string{"127.0.0.1"}
+		n := coretest.StartNode(t, cfg, coretest.Options())
+		u := coretest.Register(t, n, "someone@example.org", "Someone")
+		for _, tc := range []struct {
+			from   string
+			secure bool
+		}{{"127.0.0.2", false}, {"127.0.0.1", true}} {
+			resp, raw, err := postLogin(t, n, tc.from, u.Email, u.Password, map[string]string{"X-Forwarded-Proto": "https"})
+			if err != nil || resp.StatusCode != 200 {
+				t.Fatalf("sign in from %s = %v %v: %s", tc.from, resp, err, raw)
+			}
+			cookies := resp.Cookies()
+			if len(cookies) == 0 {
+				t.Fatalf("sign in from %s set no cookies", tc.from)
+			}
+			for _, c := range cookies {
+				if c.Secure != tc.secure {
+					t.Errorf("X-Forwarded-Proto: https from %s: cookie %s Secure=%v, want %v", tc.from, c.Name, c.Secure, tc.secure)
+				}
+			}
+		}
+	})
+}
+
+// TestLoginThrottle_Purge: counters whose window and lock have run out are deleted as
+// sign-ins go on, and deleting an account deletes its counters; a live counter and a
+// lock that still holds stay.
+func TestLoginThrottle_Purge(t *testing.T) {
+	coretest.ForEachDB(t, func(t *testing.T, db coretest.DB) {
+		opt := coretest.Options()
+		settings := *opt.Throttle
+		settings.PurgeEvery = 3
+		opt.Throttle = &settings
+		n := coretest.StartNode(t, db.Config, opt)
+		sqlDB := coretest.SQL(n)
+		now := time.Now().UTC()
+		old := now.Add(-2 * settings.Window)
+		rows := []struct {
+			key           string
+			start         time.Time
+			locked        *time.Time
+			wantAfterTurn bool
+		}{
+			{"ip:198.51.100.1", old, nil, false},
+			{"pair:198.51.100.1 gone@example.org", old, ptr(now.Add(-time.Minute)), false},
+			{"acct:locked@example.org", old, ptr(now.Add(time.Hour)), true},
+			{"ip:198.51.100.2", now, nil, true},
+		}
+		for _, r := range rows {
+			if _, err := sqlDB.Exec(sqlDB.Rebind(`INSERT INTO login_throttle (throttle_key, failures, window_start, locked_until) VALUES (?, 3, ?, ?)`), r.key, r.start, r.locked); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for i := range settings.PurgeEvery {
+			mustSignIn(t, n, 401, "127.0.0.1", fmt.Sprintf("nobody%d@example.org", i), "wrong", nil)
+		}
+		for _, r := range rows {
+			var c int
+			if err := sqlDB.Get(&c, sqlDB.Rebind(`SELECT COUNT(*) FROM login_throttle WHERE throttle_key = ?`), r.key); err != nil {
+				t.Fatal(err)
+			}
+			if (c == 1) != r.wantAfterTurn {
+				t.Errorf("counter %s present=%v after a purge, want %v", r.key, c == 1, r.wantAfterTurn)
+			}
+		}
+
+		// An account's counters go with it; someone else's stay.
+		u := coretest.Register(t, n, "leaving_100%@example.org", "Leaving")
+		other := coretest.Register(t, n, "staying@example.org", "Staying")
+		for _, email := range []string{u.Email, other.Email} {
+			mustSignIn(t, n, 401, "127.0.0.3", email, "wrong", nil)
+		}
+		u.Must(204, "DELETE", "/api/v1/me", nil)
+		count := func(email string) int {
+			var c int
+			if err := sqlDB.Get(&c, sqlDB.Rebind(`SELECT COUNT(*) FROM login_throttle WHERE throttle_key IN (?, ?)`),
+				"acct:"+email, "pair:127.0.0.3 "+email); err != nil {
+				t.Fatal(err)
+			}
+			return c
+		}
+		if c := count(u.Email); c != 0 {
+			t.Errorf("%d counters of the deleted account are kept", c)
+		}
+		if c := count(other.Email); c != 2 {
+			t.Errorf("another account has %d counters, want 2 (account, account at address)", c)
+		}
+	})
+}
+
+func ptr[T any](v T) *T { return &v }

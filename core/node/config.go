@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/kvarter/kvarter/core/pluginhost"
+	"github.com/kvarter/kvarter/sdk/telemetry"
 )
 
 // Config is the city's configuration: one JSON file, with environment variables taking
@@ -217,7 +218,7 @@ func (c Config) validateObservability() error {
 	}
 	if c.OTLPEndpoint != "" {
 		if u, err := url.Parse(c.OTLPEndpoint); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-			return fmt.Errorf("config: otlp_endpoint %q must be an http:// or https:// URL, such as \"http://collector:4318\"", c.OTLPEndpoint)
+			return fmt.Errorf("config: otlp_endpoint %q must be an http:// or https:// URL, such as \"http://collector:4318\"", telemetry.RedactURL(c.OTLPEndpoint))
 		}
 	}
 	return nil

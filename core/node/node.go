@@ -44,8 +44,8 @@ type Options struct {
 	// PluginRequestTimeout how long a plugin may take over one request.
 	PluginHealthInterval time.Duration
 	PluginRequestTimeout time.Duration
-	// Commit is the source revision reported in kvarter_build_info; by default the
-	// one Go recorded in the binary, if any.
+	// Commit is the source revision reported in kvarter_build_info, as the binary
+	// resolved it; "unknown" when empty.
 	Commit string
 }
 

@@ -7,7 +7,6 @@ import (
 	"net"
 	"net/http"
 	"runtime"
-	"runtime/debug"
 	"time"
 
 	"github.com/kvarter/kvarter/core/metrics"
@@ -18,16 +17,9 @@ import (
 
 // observe builds the node's metrics registry and its tracer provider.
 func (n *Node) observe(ctx context.Context, opt Options) error {
-	commit := opt.Commit
+	commit := opt.Commit // the binary resolves it (cmd/kvarter buildCommit)
 	if commit == "" {
 		commit = "unknown"
-		if bi, ok := debug.ReadBuildInfo(); ok {
-			for _, s := range bi.Settings {
-				if s.Key == "vcs.revision" {
-					commit = s.Value
-				}
-			}
-		}
 	}
 	n.Metrics = metrics.New(opt.HostVersion, commit, runtime.Version())
 	n.Metrics.WatchDB("core", n.DB.SQL().DB)
@@ -37,7 +29,7 @@ func (n *Node) observe(ctx context.Context, opt Options) error {
 	}
 	n.Tracing = tracing
 	if tracing.Enabled() {
-		n.Logger.Info("tracing: exporting spans over OTLP", "endpoint", tracing.Endpoint())
+		n.Logger.Info("tracing: exporting spans over OTLP", "endpoint", telemetry.RedactURL(tracing.Endpoint()))
 	}
 	return nil
 }

@@ -18,6 +18,7 @@ func TestConfig_Observability(t *testing.T) {
 		{"metrics_listen without a port", func(c *node.Config) { c.MetricsListen = "10.0.0.5" }, "metrics_listen"},
 		{"short metrics_token", func(c *node.Config) { c.MetricsToken = "short" }, "metrics_token must be at least 16"},
 		{"otlp_endpoint without scheme", func(c *node.Config) { c.OTLPEndpoint = "collector:4318" }, "otlp_endpoint"},
+		{"otlp_endpoint with credentials", func(c *node.Config) { c.OTLPEndpoint = "ftp://kvarter:s3cret@collector:4318" }, "ftp://kvarter:xxxxx@collector:4318"},
 		{"all good", func(c *node.Config) {
 			c.MetricsListen, c.MetricsToken, c.OTLPEndpoint = "127.0.0.1:9090", "a long enough token", "http://collector:4318"
 		}, ""},
@@ -31,6 +32,8 @@ func TestConfig_Observability(t *testing.T) {
 				t.Fatalf("refused: %v", err)
 			case tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want)):
 				t.Fatalf("error %v, want one naming %q", err, tc.want)
+			case err != nil && strings.Contains(err.Error(), "s3cret"):
+				t.Fatalf("the error shows the endpoint's password: %v", err)
 			}
 		})
 	}

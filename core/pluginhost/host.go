@@ -17,7 +17,6 @@ import (
 	"fmt"
 	"log/slog"
 	"maps"
-	"regexp"
 	"slices"
 	"strings"
 	"sync"
@@ -90,10 +89,6 @@ type Config struct {
 	Tracing *telemetry.Tracing
 }
 
-// nameRE is what a plugin name may be: it becomes a URL segment, a file name, and part
-// of a PostgreSQL identifier.
-var nameRE = regexp.MustCompile(`^[a-z][a-z0-9_]{0,39}$`)
-
 // reservedNames are the first path segments of core routes under /api/v1.
 var reservedNames = []string{"auth", "me", "users", "neighbourhoods", "organisations", "roles", "admin", "openapi.json", "core", "plugins"}
 
@@ -101,7 +96,7 @@ var reservedNames = []string{"auth", "me", "users", "neighbourhoods", "organisat
 func ValidateSpecs(specs []Spec) error {
 	seen := map[string]bool{}
 	for _, s := range specs {
-		if !nameRE.MatchString(s.Name) || slices.Contains(reservedNames, s.Name) {
+		if !core.ValidPluginName(s.Name) || slices.Contains(reservedNames, s.Name) {
 			return fmt.Errorf("plugin name %q must be lower-case letters, digits and _ (starting with a letter), and not a core route", s.Name)
 		}
 		if seen[s.Name] {

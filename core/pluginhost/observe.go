@@ -64,9 +64,11 @@ func (t *rpcTimer) intercept(ctx context.Context, method string, req, reply any,
 }
 
 // tracingEnv passes the host's tracing to a plugin: the collector's endpoint, the
-// service name its spans carry, and the operator's other OTEL_* settings (headers for
-// the collector, the sampler). Nothing when tracing is off.
-func (h *Host) tracingEnv(name string) []string {
+// service name its spans carry, and the operator's sampler settings. The collector's
+// credentials (OTEL_EXPORTER_OTLP_HEADERS) go to built-in plugins only, which are this
+// binary: a third-party plugin must not learn them. Other OTEL_* variables are not
+// passed. Nothing when tracing is off.
+func (h *Host) tracingEnv(name string, builtin bool) []string {
 	if !h.cfg.Tracing.Enabled() {
 		return nil
 	}
@@ -74,10 +76,13 @@ func (h *Host) tracingEnv(name string) []string {
 		telemetry.EnvEndpoint + "=" + h.cfg.Tracing.Endpoint(),
 		telemetry.EnvServiceName + "=kvarter-plugin-" + name,
 	}
-	for _, kv := range os.Environ() {
-		k, _, _ := strings.Cut(kv, "=")
-		if strings.HasPrefix(k, "OTEL_") && k != telemetry.EnvEndpoint && k != telemetry.EnvServiceName {
-			env = append(env, kv)
+	pass := []string{"OTEL_TRACES_SAMPLER", "OTEL_TRACES_SAMPLER_ARG"}
+	if builtin {
+		pass = append(pass, "OTEL_EXPORTER_OTLP_HEADERS", "OTEL_EXPORTER_OTLP_TRACES_HEADERS")
+	}
+	for _, k := range pass {
+		if v, ok := os.LookupEnv(k); ok {
+			env = append(env, k+"="+v)
 		}
 	}
 	return env

@@ -410,7 +410,7 @@ func (p *plugin) env() []string {
 	if path := os.Getenv("PATH"); path != "" {
 		env = append(env, "PATH="+path)
 	}
-	return append(env, p.h.tracingEnv(p.spec.Name)...)
+	return append(env, p.h.tracingEnv(p.spec.Name, p.kind == KindBuiltin)...)
 }
 
 // checkManifest refuses a manifest that does not fit this city and host.

@@ -5,6 +5,9 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
 	"log/slog"
 	"net/http"
 	"os"
@@ -17,6 +20,7 @@ import (
 	"github.com/kvarter/kvarter/core"
 	"github.com/kvarter/kvarter/core/coretest"
 	"github.com/kvarter/kvarter/core/node"
+	"github.com/kvarter/kvarter/migrations"
 )
 
 // TestHost_PluginGrantsOnlyOwnPermissions: a plugin whose manifest grants or bundles a
@@ -54,6 +58,69 @@ func TestHost_PluginGrantsOnlyOwnPermissions(t *testing.T) {
 		}
 		if stray != 0 {
 			t.Fatalf("%d role permissions of refused plugins were stored", stray)
+		}
+	})
+}
+
+// TestHost_StoredForeignGrantIgnored: a row a plugin stored before the host checked
+// manifests — resident may core.membership.decide, source alpha — confers nothing: the
+// policy the node loads leaves it out, and migration 0004 deletes such rows.
+func TestHost_StoredForeignGrantIgnored(t *testing.T) {
+	coretest.ForEachDB(t, func(t *testing.T, db coretest.DB) {
+		n := startNode(t, db, "alpha")
+		admin := coretest.Admin(t, n, "admin@city.example")
+		resident, nbh := verifiedMember(t, n, admin, "resident@example.org")
+		applicant := coretest.Register(t, n, "applicant@example.org", "Applicant")
+		applicant.Must(201, "POST", "/api/v1/neighbourhoods/"+nbh+"/memberships", map[string]any{})
+
+		sqlDB := coretest.SQL(n)
+		seed := func() {
+			t.Helper()
+			// "alpha_x" would match LIKE 'alpha_%' with its wildcard; substr must not.
+			for _, perm := range []string{core.PermMembershipDecide, "alphaxcity.run"} {
+				if _, err := sqlDB.Exec(sqlDB.Rebind(`INSERT INTO role_permissions (role, permission, source) VALUES ('resident', ?, 'alpha')`), perm); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if _, err := sqlDB.Exec(`UPDATE policy_version SET version = version + 1 WHERE id = 1`); err != nil {
+				t.Fatal(err)
+			}
+			if err := n.Authz.Reload(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+		}
+		seed()
+		if r := resident.Do("POST", "/api/v1/neighbourhoods/"+nbh+"/memberships/"+applicant.ID+"/approve", map[string]any{}); r.Status != 403 {
+			t.Fatalf("a resident approving a membership with a stored plugin grant = %d, want 403: %s", r.Status, r.Body)
+		}
+
+		// The migration removes exactly the foreign rows and keeps the plugin's own.
+		dialect := "sqlite"
+		if db.Config.DatabaseURL != "" {
+			dialect = "postgres"
+		}
+		mig, err := migrations.For(dialect)
+		if err != nil {
+			t.Fatal(err)
+		}
+		script, err := fs.ReadFile(mig, "0004_plugin_grants_namespaced.sql")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := sqlDB.Exec(string(script)); err != nil {
+			t.Fatal(err)
+		}
+		var left []string
+		if err := sqlDB.Select(&left, `SELECT permission FROM role_permissions WHERE source = 'alpha' ORDER BY permission`); err != nil {
+			t.Fatal(err)
+		}
+		if len(left) == 0 {
+			t.Fatal("the migration deleted alpha's own permissions too")
+		}
+		for _, p := range left {
+			if !strings.HasPrefix(p, "alpha.") {
+				t.Errorf("migration 0004 kept %q of source alpha", p)
+			}
 		}
 	})
 }
@@ -111,12 +178,27 @@ func TestHost_MembershipRolesNotGrantable(t *testing.T) {
 // TestHost_ClientHeaders: what a client says about itself never reaches a plugin —
 // neither a request id of its choosing nor an identity header spelt with underscores
 // or in another case, which many servers and frameworks read as the same header.
+//
+// With tracing on the request id is the trace id; a client's traceparent does not
+// choose it either.
 func TestHost_ClientHeaders(t *testing.T) {
+	for _, tracing := range []bool{false, true} {
+		t.Run(fmt.Sprintf("tracing=%v", tracing), func(t *testing.T) { testClientHeaders(t, tracing) })
+	}
+}
+
+func testClientHeaders(t *testing.T, tracing bool) {
+	const attackerTrace = "4bf92f3577b34da6a3ce929d0e0e4736"
 	coretest.ForEachDB(t, func(t *testing.T, db coretest.DB) {
-		n := startNode(t, db, "alpha")
+		n := startNodeWith(t, db, func(cfg *node.Config, _ *node.Options) {
+			if tracing {
+				cfg.OTLPEndpoint = newOTLPReceiver(t).URL
+			}
+		}, "alpha")
 		u := coretest.Register(t, n, "someone@example.org", "Someone")
 		req, _ := http.NewRequest("GET", n.URL()+"/api/v1/alpha/headers", nil)
 		req.Header.Set("Authorization", "Bearer "+u.Token)
+		req.Header.Set("traceparent", "00-"+attackerTrace+"-00f067aa0ba902b7-01")
 		// Set as written, not canonicalised, the way an attacker's client sends them.
 		for _, name := range []string{"X-Request-ID", "X_Forwarded_User", "x_remote_user", "Remote_User", "X_KVARTER_USER",
 			"X_Auth_Request_User", "X_Csrf_Token", "Proxy_Authorization", "x-forwarded-email", "X_User_Id"} {
@@ -145,7 +227,7 @@ func TestHost_ClientHeaders(t *testing.T) {
 		if got.Header["Accept-Language"] == nil {
 			t.Errorf("an ordinary header was dropped too: %v", got.Header)
 		}
-		if got.RequestID == "" || got.RequestID == "attacker-chosen" || got.RequestID != resp.Header.Get("X-Request-Id") {
+		if got.RequestID == "" || got.RequestID == "attacker-chosen" || got.RequestID == attackerTrace || got.RequestID != resp.Header.Get("X-Request-Id") {
 			t.Errorf("plugin's request id %q, the client's %q, the answer's %q", got.RequestID, "attacker-chosen", resp.Header.Get("X-Request-Id"))
 		}
 	})
@@ -155,8 +237,13 @@ func TestHost_ClientHeaders(t *testing.T) {
 // go-plugin reports it is preparing to start it: after the host has checked the
 // file's sha256, before the process is executed. That is the window an attacker who
 // can write the plugin's directory races for.
+//
+// With inPlace the attacker writes the replacement over the pinned file itself
+// (O_WRONLY|O_TRUNC: the same inode, new bytes) instead of renaming another file onto
+// its path.
 type swapOnLaunch struct {
 	from, to string
+	inPlace  bool
 	swapped  *atomic.Bool
 }
 
@@ -165,15 +252,38 @@ func (h swapOnLaunch) WithAttrs([]slog.Attr) slog.Handler       { return h }
 func (h swapOnLaunch) WithGroup(string) slog.Handler            { return h }
 func (h swapOnLaunch) Handle(_ context.Context, r slog.Record) error {
 	if strings.Contains(r.Message, "automatic mTLS") && h.swapped.CompareAndSwap(false, true) {
-		return os.Rename(h.from, h.to)
+		if !h.inPlace {
+			return os.Rename(h.from, h.to)
+		}
+		bad, err := os.ReadFile(h.from)
+		if err != nil {
+			return err
+		}
+		f, err := os.OpenFile(h.to, os.O_WRONLY|os.O_TRUNC, 0)
+		if err != nil {
+			return err
+		}
+		_, err = f.Write(bad)
+		return errors.Join(err, f.Close())
 	}
 	return nil
 }
 
 // TestHost_PinnedExecutableSwap: replacing a pinned plugin's file between the checksum
 // and the start does not run the replacement; the process runs the bytes that were
-// checked, and the next launch refuses the replacement.
+// checked, and the next launch refuses the replacement. Both a rename onto the path
+// and an in-place overwrite of the same file are tried.
 func TestHost_PinnedExecutableSwap(t *testing.T) {
+	for _, inPlace := range []bool{false, true} {
+		name := "rename"
+		if inPlace {
+			name = "overwrite"
+		}
+		t.Run(name, func(t *testing.T) { testPinnedExecutableSwap(t, inPlace) })
+	}
+}
+
+func testPinnedExecutableSwap(t *testing.T, inPlace bool) {
 	coretest.ForEachDB(t, func(t *testing.T, db coretest.DB) {
 		good, err := os.ReadFile(probeBin)
 		if err != nil {
@@ -200,7 +310,7 @@ func TestHost_PinnedExecutableSwap(t *testing.T) {
 		opt := coretest.Options()
 		opt.HostVersion = "0.1.0"
 		swapped := &atomic.Bool{}
-		n, err := node.New(context.Background(), cfg, slog.New(swapOnLaunch{from: evil, to: pinned, swapped: swapped}), opt)
+		n, err := node.New(context.Background(), cfg, slog.New(swapOnLaunch{from: evil, to: pinned, inPlace: inPlace, swapped: swapped}), opt)
 		if err != nil {
 			t.Fatal(err)
 		}

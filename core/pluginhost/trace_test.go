@@ -4,11 +4,13 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"io"
 	"net"
 	"net/http"
+	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -27,6 +29,7 @@ type exportedSpan struct {
 	Service, Name           string
 	TraceID, SpanID, Parent string
 	Kind                    tracev1.Span_SpanKind
+	Links                   []string // "traceid-spanid" of each linked span
 	Attrs                   map[string]string
 }
 
@@ -72,6 +75,9 @@ func newOTLPReceiver(t *testing.T) *otlpReceiver {
 							v = strings.Trim(a.GetValue().String(), " ")
 						}
 						e.Attrs[a.Key] = v
+					}
+					for _, l := range s.Links {
+						e.Links = append(e.Links, hex.EncodeToString(l.TraceId)+"-"+hex.EncodeToString(l.SpanId))
 					}
 					rcv.spans = append(rcv.spans, e)
 				}
@@ -133,7 +139,8 @@ func (s *syncBuffer) lines() []map[string]any {
 // client span for the Handle call, and the plugin process's server span whose parent
 // is that client span. The request id of the answer (header and error body) is the
 // trace id, and every log line of the request — the core's and the plugin's — carries
-// it. A caller's traceparent is continued.
+// it. A client's traceparent is not continued (the trace id is the request id, which a
+// client must not choose): the request starts a new trace linked to the client's span.
 func TestTracing_CoreIntoPlugin(t *testing.T) {
 	coretest.ForEachDB(t, func(t *testing.T, db coretest.DB) {
 		rcv := newOTLPReceiver(t)
@@ -185,11 +192,12 @@ func TestTracing_CoreIntoPlugin(t *testing.T) {
 		if body.Error.RequestID != e.Header.Get("X-Request-ID") || len(body.Error.RequestID) != 32 {
 			t.Errorf("error answer request_id %q, header %q", body.Error.RequestID, e.Header.Get("X-Request-ID"))
 		}
-		// A caller's trace is continued.
+		// A client's trace is not continued: a new one starts, linked to it.
 		const callerTrace, callerSpan = "4bf92f3577b34da6a3ce929d0e0e4736", "00f067aa0ba902b7"
 		c := mustCallHeader(t, n, 200, "/api/v1/beta/ping", map[string]string{"traceparent": "00-" + callerTrace + "-" + callerSpan + "-01"})
-		if got := c.Header.Get("X-Request-ID"); got != callerTrace {
-			t.Errorf("with a traceparent the request id is %q, want the caller's trace %s", got, callerTrace)
+		newTrace := c.Header.Get("X-Request-ID")
+		if newTrace == callerTrace || len(newTrace) != 32 {
+			t.Errorf("with a client's traceparent the request id is %q; the client chose %s", newTrace, callerTrace)
 		}
 
 		// Closing the node flushes the core's spans and stops the plugin, which
@@ -217,9 +225,12 @@ func TestTracing_CoreIntoPlugin(t *testing.T) {
 		if pluginServer[0].Parent != hostClient[0].SpanID {
 			t.Errorf("the plugin's span's parent is %s, not the host's Handle call %s", pluginServer[0].Parent, hostClient[0].SpanID)
 		}
-		continued := rcv.find(callerTrace, func(s exportedSpan) bool { return s.Kind == tracev1.Span_SPAN_KIND_SERVER && s.Service == "kvarter" })
-		if len(continued) != 1 || continued[0].Parent != callerSpan {
-			t.Errorf("the caller's trace was not continued: %+v", continued)
+		if continued := rcv.find(callerTrace, func(exportedSpan) bool { return true }); len(continued) != 0 {
+			t.Errorf("the client's trace was continued: %+v", continued)
+		}
+		linked := rcv.find(newTrace, func(s exportedSpan) bool { return s.Kind == tracev1.Span_SPAN_KIND_SERVER && s.Service == "kvarter" })
+		if len(linked) != 1 || linked[0].Parent != "" || len(linked[0].Links) != 1 || linked[0].Links[0] != callerTrace+"-"+callerSpan {
+			t.Errorf("the new trace is not a root linked to the client's span: %+v", linked)
 		}
 
 		// Every log line about the request carries its trace id.
@@ -250,4 +261,78 @@ func mustCallHeader(t *testing.T, n *node.Node, want int, path string, header ma
 		t.Fatalf("GET %s = %d %v, want %d", path, r.Status, err, want)
 	}
 	return r
+}
+
+// TestTracing_TrustedProxyContinues: a request straight from a trusted proxy continues
+// the proxy's trace, and the request id is that trace id.
+func TestTracing_TrustedProxyContinues(t *testing.T) {
+	coretest.ForEachDB(t, func(t *testing.T, db coretest.DB) {
+		rcv := newOTLPReceiver(t)
+		n := startNodeWith(t, db, func(cfg *node.Config, _ *node.Options) {
+			cfg.OTLPEndpoint, cfg.TrustedProxies = rcv.URL, []string{"127.0.0.1"}
+		}, "beta")
+		const proxyTrace, proxySpan = "4bf92f3577b34da6a3ce929d0e0e4736", "00f067aa0ba902b7"
+		c := mustCallHeader(t, n, 200, "/api/v1/beta/ping", map[string]string{"traceparent": "00-" + proxyTrace + "-" + proxySpan + "-01"})
+		if got := c.Header.Get("X-Request-ID"); got != proxyTrace {
+			t.Errorf("behind a trusted proxy the request id is %q, want the proxy's trace %s", got, proxyTrace)
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if err := n.Tracing.Flush(ctx); err != nil {
+			t.Fatal(err)
+		}
+		var continued []exportedSpan
+		waitFor(t, 10*time.Second, "the continued span", func() bool {
+			continued = rcv.find(proxyTrace, func(s exportedSpan) bool { return s.Kind == tracev1.Span_SPAN_KIND_SERVER && s.Service == "kvarter" })
+			return len(continued) == 1
+		})
+		if continued[0].Parent != proxySpan {
+			t.Errorf("the proxy's trace was not continued: %+v", continued)
+		}
+	})
+}
+
+// TestTracing_PluginEnvironment: a plugin gets the collector's endpoint and the
+// sampler settings, but the collector's credentials (OTEL_EXPORTER_OTLP_HEADERS) only
+// when it is built in; no other OTEL_* variable of the core's environment reaches it.
+func TestTracing_PluginEnvironment(t *testing.T) {
+	t.Setenv("OTEL_EXPORTER_OTLP_HEADERS", "authorization=Basic c2VjcmV0")
+	t.Setenv("OTEL_TRACES_SAMPLER", "parentbased_always_on")
+	t.Setenv("OTEL_RESOURCE_ATTRIBUTES", "deployment.secret=1")
+	sum := fileSHA256(t, probeBin)
+	coretest.ForEachDB(t, func(t *testing.T, db coretest.DB) {
+		rcv := newOTLPReceiver(t)
+		n := startNodeWith(t, db, func(cfg *node.Config, _ *node.Options) {
+			cfg.OTLPEndpoint = rcv.URL
+			cfg.Plugins = append(cfg.Plugins, node.PluginConfig{Name: "gamma", Path: probeBin, SHA256: sum})
+		}, "beta")
+		for _, tc := range []struct {
+			plugin      string
+			wantHeaders bool
+		}{{"beta", true}, {"gamma", false}} {
+			var env map[string]string
+			if err := json.Unmarshal(mustCall(t, n, 200, "GET", "/api/v1/"+tc.plugin+"/otelenv", "").Body, &env); err != nil {
+				t.Fatal(err)
+			}
+			if env["OTEL_EXPORTER_OTLP_ENDPOINT"] != rcv.URL || env["OTEL_TRACES_SAMPLER"] != "parentbased_always_on" {
+				t.Errorf("%s lacks the endpoint or sampler: %v", tc.plugin, env)
+			}
+			if _, ok := env["OTEL_EXPORTER_OTLP_HEADERS"]; ok != tc.wantHeaders {
+				t.Errorf("%s got the collector's credentials: %v, want %v", tc.plugin, ok, tc.wantHeaders)
+			}
+			if _, ok := env["OTEL_RESOURCE_ATTRIBUTES"]; ok {
+				t.Errorf("%s got an OTEL_* variable not on the list: %v", tc.plugin, env)
+			}
+		}
+	})
+}
+
+func fileSHA256(t *testing.T, path string) string {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := sha256.Sum256(b)
+	return hex.EncodeToString(h[:])
 }

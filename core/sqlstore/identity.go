@@ -13,6 +13,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/jmoiron/sqlx"
@@ -75,6 +76,8 @@ type IdentityService struct {
 	// locked account or address is refused without touching the database.
 	locksMu sync.Mutex
 	locks   map[string]time.Time
+	// throttleAttempts counts sign-in attempts, to purge expired counters now and then.
+	throttleAttempts atomic.Uint64
 }
 
 var _ core.IdentityService = (*IdentityService)(nil)
@@ -790,6 +793,15 @@ func (s *IdentityService) DeleteAccount(ctx context.Context) error {
 		}
 		for _, h := range hashes {
 			s.cache.drop(h)
+		}
+		var emailKey *string
+		if err := get(ctx, tx, &emailKey, `SELECT email_key FROM users WHERE id = ?`, p.UserID); err != nil {
+			return fmt.Errorf("delete account: %w", err)
+		}
+		if emailKey != nil {
+			if err := forgetAccountThrottle(ctx, tx, *emailKey); err != nil {
+				return err
+			}
 		}
 		steps := []string{
 			`UPDATE users SET email = NULL, email_key = NULL, password_hash = NULL, display_name = 'Deleted user', deleted_at = ?, updated_at = ? WHERE id = ?`,

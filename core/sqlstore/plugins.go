@@ -36,6 +36,11 @@ const (
 func (s *PluginStore) RegisterPluginPolicy(ctx context.Context, plugin string, perms []core.RolePermission) (added int, err error) {
 	err = s.DB.tx(ctx, func(tx *sqlx.Tx) error {
 		for _, p := range perms {
+			// The host checks the manifest before this; the store refuses too, so
+			// that no path stores a plugin's grant of another namespace's power.
+			if !strings.HasPrefix(p.Permission, plugin+".") {
+				return fmt.Errorf("plugin %s may only bundle its own permissions (%s.*), not %s for %s", plugin, plugin, p.Permission, p.Role)
+			}
 			n, err := exec(ctx, tx, `INSERT INTO role_permissions (role, permission, source) VALUES (?, ?, ?) ON CONFLICT (role, permission) DO NOTHING`,
 				p.Role, p.Permission, plugin)
 			if err != nil {

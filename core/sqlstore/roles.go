@@ -49,7 +49,10 @@ func (s *PolicyStore) LoadPolicy(ctx context.Context) (*Policy, error) {
 		if err := selectAll(ctx, tx, &p.Grants, `SELECT user_id, role, domain, COALESCE(granted_by, '') AS granted_by, created_at FROM role_grants`); err != nil {
 			return fmt.Errorf("load grants: %w", err)
 		}
-		if err := selectAll(ctx, tx, &p.Permissions, `SELECT role, permission FROM role_permissions`); err != nil {
+		// A plugin's rows grant only its own namespaced permissions (migration 0004
+		// removed older ones; this keeps a row written around it from counting).
+		if err := selectAll(ctx, tx, &p.Permissions, `SELECT role, permission FROM role_permissions
+			WHERE source = 'core' OR substr(permission, 1, length(source) + 1) = source || '.'`); err != nil {
 			return fmt.Errorf("load role permissions: %w", err)
 		}
 		// Membership roles come from verified memberships only; an explicit grant of

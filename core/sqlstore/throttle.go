@@ -4,7 +4,9 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"net/netip"
 	"time"
+	"unicode/utf8"
 
 	"github.com/jmoiron/sqlx"
 
@@ -26,6 +28,13 @@ import (
 // in the shared database, so concurrent attempts on any number of nodes cannot all
 // pass a check made before the count (issue 12). A successful sign-in takes its
 // attempt back.
+//
+// The two counters keyed by address key an IPv6 client by its /64: one host commonly
+// holds a whole /64 and could otherwise step through its addresses.
+//
+// Counters whose window and lock have both run out are purged every PurgeEvery
+// attempts, so the table does not keep emails and addresses for ever; deleting an
+// account deletes its counters.
 type ThrottleSettings struct {
 	Window             time.Duration
 	MaxPerAccountAddr  int
@@ -34,6 +43,7 @@ type ThrottleSettings struct {
 	LockoutForAccount  time.Duration // locks of an account, and of an account at one address
 	LockoutForClientIP time.Duration // locks of a client address
 	KnownAddressAge    time.Duration
+	PurgeEvery         int // attempts between purges of expired counters
 }
 
 // DefaultThrottleSettings are the production limits (docs/operators.md).
@@ -41,13 +51,14 @@ func DefaultThrottleSettings() ThrottleSettings {
 	return ThrottleSettings{
 		Window: 15 * time.Minute, MaxPerAccountAddr: 5, MaxPerAccount: 20, MaxPerClientAddr: 50,
 		LockoutForAccount: 15 * time.Minute, LockoutForClientIP: 15 * time.Minute, KnownAddressAge: 30 * 24 * time.Hour,
+		PurgeEvery: 1000,
 	}
 }
 
 // withDefaults fills the settings left zero from DefaultThrottleSettings.
 func (t ThrottleSettings) withDefaults() ThrottleSettings {
 	d := DefaultThrottleSettings()
-	for _, f := range []struct{ v, d *int }{{&t.MaxPerAccountAddr, &d.MaxPerAccountAddr}, {&t.MaxPerAccount, &d.MaxPerAccount}, {&t.MaxPerClientAddr, &d.MaxPerClientAddr}} {
+	for _, f := range []struct{ v, d *int }{{&t.MaxPerAccountAddr, &d.MaxPerAccountAddr}, {&t.MaxPerAccount, &d.MaxPerAccount}, {&t.MaxPerClientAddr, &d.MaxPerClientAddr}, {&t.PurgeEvery, &d.PurgeEvery}} {
 		if *f.v <= 0 {
 			*f.v = *f.d
 		}
@@ -74,11 +85,28 @@ type throttleKeys struct {
 
 func (s *IdentityService) throttleKeys(emailKey, clientAddr string) throttleKeys {
 	t := s.Settings.Throttle.withDefaults()
+	addr := throttleAddr(clientAddr)
 	return throttleKeys{
-		pair:    throttleKey{"pair:" + clientAddr + " " + emailKey, t.MaxPerAccountAddr, t.LockoutForAccount},
-		addr:    throttleKey{"ip:" + clientAddr, t.MaxPerClientAddr, t.LockoutForClientIP},
+		pair:    throttleKey{pairKeyPrefix + addr + " " + emailKey, t.MaxPerAccountAddr, t.LockoutForAccount},
+		addr:    throttleKey{"ip:" + addr, t.MaxPerClientAddr, t.LockoutForClientIP},
 		account: throttleKey{"acct:" + emailKey, t.MaxPerAccount, t.LockoutForAccount},
 	}
+}
+
+const pairKeyPrefix = "pair:"
+
+// throttleAddr is the client address as the address counters know it: an IPv6
+// address (not an IPv4 one written in IPv6) reduced to its /64.
+func throttleAddr(clientAddr string) string {
+	a, err := netip.ParseAddr(clientAddr)
+	if err != nil || !a.Is6() || a.Is4In6() {
+		return clientAddr
+	}
+	p, err := a.Prefix(64)
+	if err != nil {
+		return clientAddr
+	}
+	return p.String()
 }
 
 func rateLimited(wait time.Duration) error {
@@ -95,6 +123,11 @@ func rateLimited(wait time.Duration) error {
 // refused at one address do not use up the account's allowance for other addresses.
 func (s *IdentityService) admitAttempt(ctx context.Context, k throttleKeys, emailKey, clientAddr string) error {
 	now := s.DB.now()
+	if s.throttleAttempts.Add(1)%uint64(s.Settings.Throttle.withDefaults().PurgeEvery) == 0 {
+		// Housekeeping, not part of the attempt: a failure is logged by nobody and
+		// retried at the next turn.
+		_, _ = s.PurgeThrottle(ctx)
+	}
 	// A lock this node has seen refuses without touching the database. The account
 	// counter is not cached: whether it applies depends on the address.
 	s.locksMu.Lock()
@@ -191,14 +224,12 @@ func (s *IdentityService) knownAddress(ctx context.Context, q sqlx.ExtContext, e
 	return n > 0, nil
 }
 
-// forgetAttempt is called after a successful sign-in: the account may be tried from
-// this address afresh, and the attempt no longer counts against the address or the
-// account.
+// forgetAttempt is called after a successful sign-in: the attempt no longer counts
+// against any of its counters. Only this attempt is taken back: clearing the whole
+// account-at-address counter would also drop the concurrent wrong guesses counted
+// beside it, and let more through than the limit.
 func forgetAttempt(ctx context.Context, q sqlx.ExtContext, k throttleKeys) error {
-	if _, err := exec(ctx, q, `DELETE FROM login_throttle WHERE throttle_key = ?`, k.pair.key); err != nil {
-		return fmt.Errorf("reset throttle: %w", err)
-	}
-	for _, key := range []string{k.addr.key, k.account.key} {
+	for _, key := range []string{k.pair.key, k.addr.key, k.account.key} {
 		if _, err := exec(ctx, q, `UPDATE login_throttle SET failures = failures - 1 WHERE throttle_key = ? AND failures > 0`, key); err != nil {
 			return fmt.Errorf("reset throttle: %w", err)
 		}
@@ -213,4 +244,31 @@ func (s *IdentityService) rememberLock(key string, until time.Time) {
 		clear(s.locks)
 	}
 	s.locks[key] = until
+}
+
+// PurgeThrottle deletes the counters whose window and lock have both run out: they
+// would start afresh at the next attempt anyway. It returns how many went.
+func (s *IdentityService) PurgeThrottle(ctx context.Context) (int64, error) {
+	now := s.DB.now()
+	n, err := exec(ctx, s.DB.db, `DELETE FROM login_throttle WHERE window_start <= ? AND (locked_until IS NULL OR locked_until <= ?)`,
+		now.Add(-s.Settings.Throttle.withDefaults().Window), now)
+	if err != nil {
+		return 0, fmt.Errorf("purge sign-in throttle: %w", err)
+	}
+	return n, nil
+}
+
+// forgetAccountThrottle deletes the counters of an account that is being deleted:
+// its own and those of the account at any address. substr, not LIKE: an email may
+// hold LIKE's wildcards.
+func forgetAccountThrottle(ctx context.Context, q sqlx.ExtContext, emailKey string) error {
+	pairSuffix := " " + emailKey
+	chars := utf8.RuneCountInString(pairSuffix) // length() and substr() count characters
+	_, err := exec(ctx, q, `DELETE FROM login_throttle WHERE throttle_key = ?
+		OR (substr(throttle_key, 1, ?) = ? AND length(throttle_key) > ? AND substr(throttle_key, length(throttle_key) - ? + 1) = ?)`,
+		"acct:"+emailKey, len(pairKeyPrefix), pairKeyPrefix, chars, chars, pairSuffix)
+	if err != nil {
+		return fmt.Errorf("delete sign-in throttle: %w", err)
+	}
+	return nil
 }

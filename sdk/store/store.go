@@ -49,6 +49,12 @@ func Open(ctx context.Context, cfg sdk.StoreConfig) (*DB, error) {
 	return &DB{DB: db, Dialect: cfg.Dialect}, nil
 }
 
+// Close closes the pool and stops reporting it with the plugin's health.
+func (db *DB) Close() error {
+	sqlstore.Untrack(db.DB.DB)
+	return db.DB.Close()
+}
+
 // Migrate applies the files <dialect>/NNNN_name.sql of fsys not yet applied, in order,
 // each in a transaction, recording each by name in schema_migrations. sdk.Serve calls it
 // for plugins implementing sdk.Migrator when the host asks; plugin tests call it

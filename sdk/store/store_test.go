@@ -8,6 +8,7 @@ import (
 	"testing/fstest"
 
 	"github.com/kvarter/kvarter/sdk"
+	"github.com/kvarter/kvarter/sdk/internal/sqlstore"
 	"github.com/kvarter/kvarter/sdk/sdktest"
 	"github.com/kvarter/kvarter/sdk/store"
 )
@@ -131,6 +132,28 @@ func TestOpen(t *testing.T) {
 	t.Run("ErrDialect", func(t *testing.T) {
 		if _, err := store.Open(context.Background(), sdk.StoreConfig{Dialect: "mysql"}); err == nil {
 			t.Error("unknown dialect accepted")
+		}
+	})
+}
+
+// TestClose_Untracks: a closed store no longer counts in the pool statistics the
+// plugin reports with its health.
+func TestClose_Untracks(t *testing.T) {
+	sdktest.EachStore(t, func(t *testing.T, cfg sdk.StoreConfig) {
+		before, _ := sqlstore.PoolStats()
+		db, err := store.Open(context.Background(), cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		db.SetMaxOpenConns(7)
+		if s, _ := sqlstore.PoolStats(); s.MaxOpenConnections != before.MaxOpenConnections+7 {
+			t.Fatalf("an open store: max open %d, want %d", s.MaxOpenConnections, before.MaxOpenConnections+7)
+		}
+		if err := db.Close(); err != nil {
+			t.Fatal(err)
+		}
+		if s, _ := sqlstore.PoolStats(); s.MaxOpenConnections != before.MaxOpenConnections {
+			t.Errorf("after Close: max open %d, want %d", s.MaxOpenConnections, before.MaxOpenConnections)
 		}
 	})
 }

@@ -63,7 +63,7 @@ func Setup(ctx context.Context, cfg Config) (*Tracing, error) {
 	}
 	u, err := url.Parse(cfg.Endpoint)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return nil, fmt.Errorf("otlp endpoint %q must be an http:// or https:// URL such as http://collector:4318", cfg.Endpoint)
+		return nil, fmt.Errorf("otlp endpoint %q must be an http:// or https:// URL such as http://collector:4318", RedactURL(cfg.Endpoint))
 	}
 	exp, err := otlptracehttp.New(ctx, otlptracehttp.WithEndpointURL(strings.TrimSuffix(cfg.Endpoint, "/")+"/v1/traces"))
 	if err != nil {
@@ -81,8 +81,21 @@ func Setup(ctx context.Context, cfg Config) (*Tracing, error) {
 	// parent-based, always on for new traces.
 	tp := sdktrace.NewTracerProvider(sdktrace.WithBatcher(exp), sdktrace.WithResource(res))
 	otel.SetTracerProvider(tp)
-	otel.SetTextMapPropagator(propagation.NewCompositeTextMapPropagator(propagation.TraceContext{}, propagation.Baggage{}))
+	// Trace context only: W3C baggage is whatever a client put in its header, and
+	// would otherwise travel on into every plugin process.
+	otel.SetTextMapPropagator(propagation.TraceContext{})
 	return &Tracing{endpoint: cfg.Endpoint, provider: tp, tracer: tp.Tracer("github.com/kvarter/kvarter")}, nil
+}
+
+// RedactURL is a URL as logs and error messages may show it: the password of its
+// userinfo hidden (an OTLP endpoint may carry the collector's credentials), and
+// nothing of a value that does not parse as a URL.
+func RedactURL(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "(not a URL)"
+	}
+	return u.Redacted()
 }
 
 // FromEnv is Setup with the endpoint and service name from the standard environment

@@ -2,6 +2,7 @@ package sqlstore
 
 import (
 	"database/sql"
+	"slices"
 	"sync"
 )
 
@@ -17,6 +18,15 @@ func Track(db *sql.DB) {
 	pools.mu.Lock()
 	defer pools.mu.Unlock()
 	pools.dbs = append(pools.dbs, db)
+}
+
+// Untrack stops counting db, which is being closed: a closed pool's statistics say
+// nothing, and a plugin that opens and closes stores (its tests do) would otherwise
+// keep every one of them.
+func Untrack(db *sql.DB) {
+	pools.mu.Lock()
+	defer pools.mu.Unlock()
+	pools.dbs = slices.DeleteFunc(pools.dbs, func(d *sql.DB) bool { return d == db })
 }
 
 // PoolStats sums the statistics of the tracked pools; false when none was opened.

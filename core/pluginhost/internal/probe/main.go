@@ -16,6 +16,7 @@ import (
 	"net/http"
 	"os"
 	"strconv"
+	"strings"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -58,6 +59,7 @@ func (p *probe) Manifest() sdk.Manifest {
 			{Method: "GET", Path: pre + "/slow", Permission: sdk.PermPublic},
 			{Method: "GET", Path: pre + "/cancelled", Permission: sdk.PermPublic},
 			{Method: "GET", Path: pre + "/exe", Permission: sdk.PermPublic},
+			{Method: "GET", Path: pre + "/otelenv", Permission: sdk.PermPublic},
 			{Method: "GET", Path: pre + "/nbh/{nbh}/secret", Permission: n + ".secret.read", Domain: "nbh:{nbh}"},
 			{Method: "GET", Path: pre + "/nbh/special/secret", Permission: sdk.PermPublic},
 			{Method: "GET", Path: pre + "/city/only", Permission: n + ".city.run", Domain: "city"},
@@ -205,6 +207,16 @@ func (p *probe) Handler() http.Handler {
 		h := sha256.New()
 		_, _ = io.Copy(h, f)
 		writeJSON(w, 200, map[string]any{"sha256": hex.EncodeToString(h.Sum(nil))})
+	})
+	// otelenv reports the OTEL_* variables the host gave this process.
+	mux.HandleFunc("GET "+pre+"/otelenv", func(w http.ResponseWriter, r *http.Request) {
+		env := map[string]string{}
+		for _, kv := range os.Environ() {
+			if k, v, _ := strings.Cut(kv, "="); strings.HasPrefix(k, "OTEL_") {
+				env[k] = v
+			}
+		}
+		writeJSON(w, 200, env)
 	})
 	mux.HandleFunc("GET "+pre+"/nbh/{nbh}/secret", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, 200, map[string]any{"nbh": r.PathValue("nbh")})
