@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"fmt"
 	mrand "math/rand/v2"
+	"runtime"
 	"sync"
 
 	"github.com/kvarter/kvarter/sdk/seal"
@@ -13,6 +14,11 @@ import (
 // unsealBatchBytes bounds the sealed bytes of one Host.Unseal call, well under the
 // protocol's message limit.
 const unsealBatchBytes = 8 << 20
+
+// unsealBatchBallots bounds the ballots of one Host.Unseal call: small enough that a
+// close of tens of thousands of ballots makes a batch for every core, large enough
+// that the call's own cost is nothing next to opening the ballots.
+const unsealBatchBallots = min(MaxUnsealBatch, 5_000)
 
 // maxCachedSealers bounds the votes a BallotBox keeps a sealer for; a plugin has few
 // votes open at once, and a dropped sealer only costs one more host call.
@@ -85,26 +91,76 @@ func (b *BallotBox) sealer(ctx context.Context, voteID string) (*seal.Sealer, er
 
 // Open has the host open the sealed ballots of vote voteID, in batches, and returns
 // them shuffled (crypto/rand), so that their order tells nothing of the order they
-// were cast or stored in. All open or none is returned.
-func (b *BallotBox) Open(ctx context.Context, voteID string, sealed [][]byte) ([][]byte, error) {
-	out := make([][]byte, 0, len(sealed))
+// were cast or stored in. All open or none is returned. check, if not nil, is called
+// on every opened ballot (from several goroutines at once) and its error stops the
+// open: a plugin checks that each ballot is one it could have sealed.
+//
+// Batches go to the host concurrently, one per core at most, so a close of 100,000
+// ballots unseals on every core the host has rather than on one, and the checks run
+// while the next batches are being opened.
+func (b *BallotBox) Open(ctx context.Context, voteID string, sealed [][]byte, check func(ballot []byte) error) ([][]byte, error) {
+	var batches [][2]int // start and end of each batch
 	for start := 0; start < len(sealed); {
 		end, bytes := start, 0
-		for end < len(sealed) && end-start < MaxUnsealBatch && (end == start || bytes+len(sealed[end]) <= unsealBatchBytes) {
+		for end < len(sealed) && end-start < unsealBatchBallots && (end == start || bytes+len(sealed[end]) <= unsealBatchBytes) {
 			bytes += len(sealed[end])
 			end++
 		}
-		opened, err := b.host.Unseal(ctx, voteID, sealed[start:end])
-		if err != nil {
-			return nil, fmt.Errorf("unseal vote %s: %w", voteID, err)
-		}
-		out = append(out, opened...)
+		batches = append(batches, [2]int{start, end})
 		start = end
+	}
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	out := make([][]byte, len(sealed))
+	next := make(chan [2]int)
+	var wg sync.WaitGroup
+	for range min(runtime.GOMAXPROCS(0), len(batches)) {
+		wg.Go(func() {
+			for batch := range next {
+				if err := b.openBatch(ctx, voteID, sealed, out, batch[0], batch[1], check); err != nil {
+					cancel(err)
+				}
+			}
+		})
+	}
+	for _, batch := range batches {
+		if ctx.Err() != nil {
+			break
+		}
+		next <- batch
+	}
+	close(next)
+	wg.Wait()
+	if err := context.Cause(ctx); err != nil {
+		return nil, err
 	}
 	if err := Shuffle(len(out), func(i, j int) { out[i], out[j] = out[j], out[i] }); err != nil {
 		return nil, err
 	}
 	return out, nil
+}
+
+// openBatch opens sealed[start:end] into out[start:end] and checks each ballot.
+func (b *BallotBox) openBatch(ctx context.Context, voteID string, sealed, out [][]byte, start, end int, check func([]byte) error) error {
+	if err := ctx.Err(); err != nil {
+		return context.Cause(ctx) // another batch failed: no point opening this one
+	}
+	opened, err := b.host.Unseal(ctx, voteID, sealed[start:end])
+	if err != nil {
+		return fmt.Errorf("unseal vote %s: %w", voteID, err)
+	}
+	if len(opened) != end-start {
+		return fmt.Errorf("unseal vote %s: %d ballots opened of %d", voteID, len(opened), end-start)
+	}
+	if check != nil {
+		for i, o := range opened {
+			if err := check(o); err != nil {
+				return fmt.Errorf("vote %s: opened ballot %d: %w", voteID, start+i+1, err)
+			}
+		}
+	}
+	copy(out[start:end], opened)
+	return nil
 }
 
 // Shuffle permutes n elements uniformly with a ChaCha8 generator seeded from

@@ -2,8 +2,10 @@ package sdk_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"sync/atomic"
 	"testing"
 
@@ -16,7 +18,7 @@ import (
 type countingHost struct {
 	sdk.Host // only the sealing methods are called
 	sdktest.Sealing
-	keys, unseals atomic.Int32
+	keys, unseals, largest atomic.Int32
 }
 
 func (h *countingHost) SealingKey(ctx context.Context, voteID string) (seal.PublicKey, error) {
@@ -26,6 +28,11 @@ func (h *countingHost) SealingKey(ctx context.Context, voteID string) (seal.Publ
 
 func (h *countingHost) Unseal(ctx context.Context, voteID string, sealed [][]byte) ([][]byte, error) {
 	h.unseals.Add(1)
+	for {
+		if l := h.largest.Load(); int(l) >= len(sealed) || h.largest.CompareAndSwap(l, int32(len(sealed))) {
+			break
+		}
+	}
 	return h.Sealing.Unseal(ctx, voteID, sealed)
 }
 
@@ -34,7 +41,7 @@ func TestBallotBox(t *testing.T) {
 	t.Run("OK", func(t *testing.T) {
 		h := &countingHost{}
 		box := sdk.NewBallotBox(h)
-		n := sdk.MaxUnsealBatch + 5 // two Unseal calls
+		n := sdk.MaxUnsealBatch + 5 // several Unseal calls, run concurrently
 		var sealed [][]byte
 		var want []string
 		for i := range n {
@@ -48,12 +55,17 @@ func TestBallotBox(t *testing.T) {
 		if h.keys.Load() != 1 {
 			t.Errorf("%d sealing key calls for %d ballots of one vote, want 1", h.keys.Load(), n)
 		}
-		opened, err := box.Open(ctx, "vote-1", sealed)
+		var checked atomic.Int32
+		opened, err := box.Open(ctx, "vote-1", sealed, func([]byte) error { checked.Add(1); return nil })
 		if err != nil {
 			t.Fatal(err)
 		}
-		if h.unseals.Load() != 2 {
-			t.Errorf("%d Unseal calls for %d ballots, want 2", h.unseals.Load(), n)
+		if h.unseals.Load() < 2 || h.largest.Load() > sdk.MaxUnsealBatch {
+			t.Errorf("%d Unseal calls, the largest of %d ballots, for %d ballots: want batches of at most %d",
+				h.unseals.Load(), h.largest.Load(), n, sdk.MaxUnsealBatch)
+		}
+		if checked.Load() != int32(n) {
+			t.Errorf("%d ballots checked of %d", checked.Load(), n)
 		}
 		got := make([]string, len(opened))
 		inPlace := 0
@@ -78,8 +90,33 @@ func TestBallotBox(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := box.Open(ctx, "vote-2", [][]byte{s}); err == nil {
+		if _, err := box.Open(ctx, "vote-2", [][]byte{s}, nil); err == nil {
 			t.Fatal("a ballot of one vote opened as another's")
+		}
+	})
+	t.Run("ErrCheck", func(t *testing.T) {
+		// One ballot the check refuses, among many batches, fails the whole open.
+		box := sdk.NewBallotBox(&countingHost{})
+		var sealed [][]byte
+		for i := range 3 * sdk.MaxUnsealBatch / 2 {
+			b := "yes"
+			if i == 12_345 {
+				b = "maybe"
+			}
+			s, err := box.Seal(ctx, "vote-1", []byte(b), 8)
+			if err != nil {
+				t.Fatal(err)
+			}
+			sealed = append(sealed, s)
+		}
+		opened, err := box.Open(ctx, "vote-1", sealed, func(o []byte) error {
+			if string(o) != "yes" {
+				return errors.New("not a choice")
+			}
+			return nil
+		})
+		if err == nil || !strings.Contains(err.Error(), "not a choice") || opened != nil {
+			t.Fatalf("open with a refused ballot: %d opened, %v", len(opened), err)
 		}
 	})
 }

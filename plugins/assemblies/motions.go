@@ -738,15 +738,18 @@ func (s *Service) openSealed(ctx context.Context, tx *sqlx.Tx, motionID string) 
 	if err != nil {
 		return err
 	}
-	opened, err := s.box.Open(ctx, motionID, sealed)
+	opened, err := s.box.Open(ctx, motionID, sealed, func(o []byte) error {
+		if !slices.Contains(Choices, string(o)) {
+			return fmt.Errorf("%d bytes that are not a choice", len(o))
+		}
+		return nil
+	})
 	if err != nil {
 		return fmt.Errorf("close vote %s: %w", motionID, err)
 	}
 	choices := make([]string, len(opened))
 	for i, o := range opened {
-		if choices[i] = string(o); !slices.Contains(Choices, choices[i]) {
-			return fmt.Errorf("close vote %s: a sealed ballot opened to %d bytes that are not a choice", motionID, len(o))
-		}
+		choices[i] = string(o)
 	}
 	return replaceSealed(ctx, tx, s.db.Dialect, motionID, choices)
 }

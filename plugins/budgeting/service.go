@@ -834,15 +834,15 @@ func (s *Service) openSealed(ctx context.Context, tx *sqlx.Tx, cycleID string) e
 	if err != nil {
 		return err
 	}
-	opened, err := s.box.Open(ctx, cycleID, sealed)
-	if err != nil {
-		return fmt.Errorf("close voting of %s: %w", cycleID, err)
-	}
-	for i, o := range opened {
+	opened, err := s.box.Open(ctx, cycleID, sealed, func(o []byte) error {
 		var b Ballot
 		if err := json.Unmarshal(o, &b); err != nil {
-			return fmt.Errorf("close voting of %s: opened ballot %d is not a ballot: %w", cycleID, i, err)
+			return fmt.Errorf("not a ballot: %w", err)
 		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("close voting of %s: %w", cycleID, err)
 	}
 	return replaceSealed(ctx, tx, cycleID, opened)
 }
