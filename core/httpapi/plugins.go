@@ -1,11 +1,13 @@
 package httpapi
 
 import (
+	"bytes"
 	"context"
 	"net/http"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
+	"github.com/valyala/fasthttp"
 
 	"github.com/kvarter/kvarter/core"
 )
@@ -70,6 +72,24 @@ var commonHeaders = func() map[string]string {
 	}
 	return m
 }()
+
+// routeBodyLimit gives a plugin route the body limit its manifest declares. fasthttp
+// asks once the request's header is read and before it reads the body, so a body
+// over the route's limit is refused with 413 without being buffered, and one that a
+// route declares room for is not cut at the core's limit.
+func (s *Server) routeBodyLimit(h *fasthttp.RequestHeader) fasthttp.RequestConfig {
+	uri := h.RequestURI()
+	if !bytes.Contains(uri, []byte("/api/v1/")) {
+		return fasthttp.RequestConfig{}
+	}
+	// The path as Fiber routes it (PathOriginal), whatever form the request line had.
+	u := fasthttp.AcquireURI()
+	defer fasthttp.ReleaseURI(u)
+	if err := u.Parse(nil, uri); err != nil {
+		return fasthttp.RequestConfig{}
+	}
+	return fasthttp.RequestConfig{MaxRequestBodySize: s.svc.Plugins.BodyLimit(string(h.Method()), string(u.PathOriginal()))}
+}
 
 func (pp pluginProxy) OpenAPIPaths() map[string]any { return pp.svc.OpenAPIPaths() }
 
