@@ -24,13 +24,15 @@ import (
 	"github.com/kvarter/kvarter/core"
 	"github.com/kvarter/kvarter/core/coretest"
 	"github.com/kvarter/kvarter/core/node"
+	"github.com/kvarter/kvarter/core/pluginhost"
 	"github.com/kvarter/kvarter/core/sqlstore"
 	"github.com/kvarter/kvarter/sdk"
 	"github.com/kvarter/kvarter/sdk/sdktest"
 )
 
-// probeBin is the test plugin (internal/probe), built once for the whole test binary.
-var probeBin string
+// probeBin is the test plugin (internal/probe), built once for the whole test binary;
+// probeV2Bin is its next version (one more migration).
+var probeBin, probeV2Bin string
 
 func TestMain(m *testing.M) {
 	dir, err := os.MkdirTemp("", "kvarter-pluginhost-test")
@@ -38,10 +40,13 @@ func TestMain(m *testing.M) {
 		panic(err)
 	}
 	probeBin = filepath.Join(dir, "probe")
-	out, err := exec.Command("go", "build", "-o", probeBin, "./internal/probe").CombinedOutput()
-	if err != nil {
-		fmt.Fprintf(os.Stderr, "build probe plugin: %v\n%s", err, out)
-		os.Exit(1)
+	probeV2Bin = filepath.Join(dir, "probe-v2")
+	for _, build := range [][]string{{"-o", probeBin}, {"-tags", "probe_v2", "-o", probeV2Bin}} {
+		out, err := exec.Command("go", append(append([]string{"build"}, build...), "./internal/probe")...).CombinedOutput()
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "build probe plugin: %v\n%s", err, out)
+			os.Exit(1)
+		}
 	}
 	code := m.Run()
 	os.RemoveAll(dir)
@@ -73,25 +78,44 @@ func startNodeWith(t *testing.T, db coretest.DB, set func(*node.Config, *node.Op
 	return coretest.StartNode(t, cfg, opt)
 }
 
-// pgPrefix returns a fresh prefix for plugin schemas and roles and drops what was made
-// with it when the test ends (roles are server-wide, shared by every test).
+// pgPrefix returns a fresh prefix for plugin schemas (and so roles, which end in the
+// schema's name) and drops what was made with it when the test ends (roles are
+// server-wide, shared by every test).
 func pgPrefix(t *testing.T, dbURL string) string {
 	prefix := fmt.Sprintf("tp%d_", time.Now().UnixNano()%1e9)
-	t.Cleanup(func() {
-		admin, err := sqlx.Open("postgres", os.Getenv(coretest.EnvDatabaseURL))
-		if err != nil {
-			return
-		}
-		defer admin.Close()
-		var roles []string
-		_ = admin.Select(&roles, `SELECT rolname FROM pg_roles WHERE rolname LIKE $1`, prefix+"%")
-		for _, r := range roles {
-			_, _ = admin.Exec(`DROP SCHEMA IF EXISTS "` + r + `" CASCADE`)
-			_, _ = admin.Exec(`DROP OWNED BY "` + r + `"`)
-			_, _ = admin.Exec(`DROP ROLE IF EXISTS "` + r + `"`)
-		}
-	})
+	t.Cleanup(func() { dropPluginStores(os.Getenv(coretest.EnvDatabaseURL), prefix) })
 	return prefix
+}
+
+// dropPluginStores drops, in the database at dbURL, the plugin schemas starting with
+// prefix, and the login roles holding prefix anywhere in their name.
+func dropPluginStores(dbURL, prefix string) {
+	admin, err := sqlx.Open("postgres", dbURL)
+	if err != nil {
+		return
+	}
+	defer admin.Close()
+	var schemas, roles []string
+	_ = admin.Select(&schemas, `SELECT nspname FROM pg_namespace WHERE starts_with(nspname, $1)`, prefix)
+	for _, s := range schemas {
+		_, _ = admin.Exec(`DROP SCHEMA IF EXISTS "` + s + `" CASCADE`)
+	}
+	_ = admin.Select(&roles, `SELECT rolname FROM pg_roles WHERE strpos(rolname, $1) > 0`, prefix)
+	for _, r := range roles {
+		_, _ = admin.Exec(`DROP OWNED BY "` + r + `"`)
+		_, _ = admin.Exec(`DROP ROLE IF EXISTS "` + r + `"`)
+	}
+}
+
+// pluginRole is the login role of the plugin store in schema, as the host names it
+// by default: after the database.
+func pluginRole(t *testing.T, n *node.Node, schema string) string {
+	t.Helper()
+	var dbName string
+	if err := coretest.SQL(n).Get(&dbName, `SELECT current_database()`); err != nil {
+		t.Fatal(err)
+	}
+	return pluginhost.PluginRoleName(dbName+"_", schema)
 }
 
 type resp struct {
@@ -439,12 +463,13 @@ func TestHost_PostgresIsolation(t *testing.T) {
 	n := startNode(t, db, "alpha", "beta")
 	coreSchema, _ := url.Parse(db.Config.DatabaseURL)
 	prefix := n.Config.PluginStorePrefix
+	role := pluginRole(t, n, prefix+"alpha")
 	var pw string
-	if err := coretest.SQL(n).Get(&pw, `SELECT password FROM plugin_store_logins WHERE role_name = $1`, prefix+"alpha"); err != nil {
+	if err := coretest.SQL(n).Get(&pw, `SELECT password FROM plugin_store_logins WHERE role_name = $1`, role); err != nil {
 		t.Fatal(err)
 	}
 	u, _ := url.Parse(os.Getenv(coretest.EnvDatabaseURL))
-	u.User = url.UserPassword(prefix+"alpha", pw)
+	u.User = url.UserPassword(role, pw)
 	conn, err := sqlx.Open("postgres", u.String())
 	if err != nil {
 		t.Fatal(err)

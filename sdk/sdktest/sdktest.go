@@ -340,10 +340,15 @@ func postgresSchema(tb testing.TB, base string) (dbURL, prefix string) {
 	tb.Cleanup(func() {
 		defer db.Close()
 		_, _ = db.Exec(`DROP SCHEMA ` + schema + ` CASCADE`)
-		var roles []string
-		_ = db.Select(&roles, `SELECT rolname FROM pg_roles WHERE rolname LIKE $1`, prefix+"%")
+		// Plugin schemas start with prefix; their login roles (named per database)
+		// end in the schema's name.
+		var schemas, roles []string
+		_ = db.Select(&schemas, `SELECT nspname FROM pg_namespace WHERE starts_with(nspname, $1)`, prefix)
+		for _, s := range schemas {
+			_, _ = db.Exec(`DROP SCHEMA IF EXISTS "` + s + `" CASCADE`)
+		}
+		_ = db.Select(&roles, `SELECT rolname FROM pg_roles WHERE strpos(rolname, $1) > 0`, prefix)
 		for _, r := range roles {
-			_, _ = db.Exec(`DROP SCHEMA IF EXISTS "` + r + `" CASCADE`)
 			_, _ = db.Exec(`DROP OWNED BY "` + r + `"`)
 			_, _ = db.Exec(`DROP ROLE IF EXISTS "` + r + `"`)
 		}
