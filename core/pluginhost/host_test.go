@@ -1,11 +1,13 @@
 package pluginhost_test
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -733,4 +735,116 @@ func distinctEvents(t *testing.T, n *node.Node, plugin string) float64 {
 	}
 	d, _ := r.json(t)["distinct"].(float64)
 	return d
+}
+
+// TestHost_Readiness: /readyz names the plugins that are not active, stays 200 while
+// only optional ones are down, and answers 503 naming a required plugin that is down;
+// /healthz stays 200 throughout (the process is alive).
+func TestHost_Readiness(t *testing.T) {
+	coretest.ForEachDB(t, func(t *testing.T, db coretest.DB) {
+		n := startNodeWith(t, db, func(c *node.Config, _ *node.Options) { c.RequiredPlugins = []string{"alpha"} }, "alpha", "beta")
+		admin := coretest.Admin(t, n, "admin@city.example")
+		type readiness struct {
+			Status           string                 `json:"status"`
+			Reason           string                 `json:"reason"`
+			PluginsNotActive []core.PluginReadiness `json:"plugins_not_active"`
+		}
+		ready := func(want int) readiness {
+			t.Helper()
+			var r readiness
+			if err := json.Unmarshal(mustCall(t, n, want, "GET", "/readyz", "").Body, &r); err != nil {
+				t.Fatal(err)
+			}
+			mustCall(t, n, 200, "GET", "/healthz", "")
+			return r
+		}
+		if r := ready(200); r.Status != "ready" || len(r.PluginsNotActive) != 0 {
+			t.Fatalf("all active: %+v", r)
+		}
+
+		admin.Must(200, "POST", "/api/v1/admin/plugins/beta/disable", map[string]any{})
+		waitFor(t, 10*time.Second, "beta stopped", func() bool { return state(n, "beta").State == core.PluginStopped })
+		r := ready(200)
+		if want := []core.PluginReadiness{{Name: "beta", State: core.PluginStopped}}; !slices.Equal(r.PluginsNotActive, want) {
+			t.Fatalf("optional beta down: %+v, want %+v listed", r, want)
+		}
+
+		admin.Must(200, "POST", "/api/v1/admin/plugins/alpha/disable", map[string]any{})
+		waitFor(t, 10*time.Second, "alpha stopped", func() bool { return state(n, "alpha").State == core.PluginStopped })
+		r = ready(503)
+		if r.Status != "not_ready" || !strings.Contains(r.Reason, "alpha") ||
+			!slices.Contains(r.PluginsNotActive, core.PluginReadiness{Name: "alpha", State: core.PluginStopped, Required: true}) {
+			t.Fatalf("required alpha down: %+v", r)
+		}
+
+		admin.Must(200, "POST", "/api/v1/admin/plugins/alpha/enable", map[string]any{})
+		waitFor(t, 20*time.Second, "alpha active", func() bool { return state(n, "alpha").State == core.PluginActive })
+		if r := ready(200); r.Status != "ready" || len(r.PluginsNotActive) != 1 {
+			t.Fatalf("alpha back: %+v", r)
+		}
+	})
+}
+
+// postDeclared sends the header of a POST declaring a body of size bytes and only the
+// first bytes of it, and reads the answer: a server that refuses on the declared
+// length answers at once, before reading the body (and before a client could finish
+// sending it).
+func postDeclared(t *testing.T, n *node.Node, path string, size int) resp {
+	t.Helper()
+	conn, err := net.Dial("tcp", n.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	_ = conn.SetDeadline(time.Now().Add(10 * time.Second))
+	fmt.Fprintf(conn, "POST %s HTTP/1.1\r\nHost: kvarter\r\nContent-Type: application/octet-stream\r\nContent-Length: %d\r\n\r\nxxxx", path, size)
+	r, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	if err != nil {
+		t.Fatalf("POST %s with %d bytes declared: %v", path, size, err)
+	}
+	defer r.Body.Close()
+	b, _ := io.ReadAll(r.Body)
+	return resp{Status: r.StatusCode, Header: r.Header, Body: b}
+}
+
+// TestHost_RouteBodyLimit: a route's manifest may declare a larger body limit than
+// the core's 1 MiB, and the host enforces each route's own: a 3 MiB upload reaches
+// the plugin whole, while 3 MiB to a route without a declared limit, and 5 MiB to the
+// upload route, are refused with 413 on the declared length, before the body is read
+// and before the plugin sees anything.
+func TestHost_RouteBodyLimit(t *testing.T) {
+	coretest.ForEachDB(t, func(t *testing.T, db coretest.DB) {
+		n := startNode(t, db, "alpha")
+		three := bytes.Repeat([]byte("x"), 3<<20)
+		hr, err := http.Post(n.URL()+"/api/v1/alpha/upload", "application/octet-stream", bytes.NewReader(three))
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(hr.Body)
+		hr.Body.Close()
+		r := resp{Status: hr.StatusCode, Body: body}
+		if r.Status != 200 || r.json(t)["bytes"] != float64(len(three)) {
+			t.Fatalf("3 MiB to a route declaring 4 MiB = %d %s", r.Status, r.Body)
+		}
+		before := calls(t, n, "alpha")
+		for _, c := range []struct {
+			path string
+			size int
+		}{
+			{"/api/v1/alpha/publishall", 3 << 20},          // the default limit
+			{"/api/v1/alpha/upload", 5 << 20},              // over the declared limit
+			{"/api/v1/alpha/upload?x=/api/v1/", 5 << 20},   // a query cannot move the route
+			{"/api/v1/alpha/../alpha/upload", 5 << 20},     // nor a path that is not the route's
+			{"/api/v1/neighbourhoods", (1 << 20) + 1},      // a core route keeps 1 MiB
+			{"/api/v1/nosuchplugin/upload", (1 << 20) + 1}, // an unknown plugin too
+		} {
+			r := postDeclared(t, n, c.path, c.size)
+			if r.Status != 413 || !strings.Contains(string(r.Body), `"code":"too_large"`) {
+				t.Errorf("%d bytes to %s = %d %s, want 413 too_large", c.size, c.path, r.Status, r.Body)
+			}
+		}
+		if got := calls(t, n, "alpha"); got != before {
+			t.Errorf("refused bodies reached the plugin: calls %v → %v", before, got)
+		}
+	})
 }
