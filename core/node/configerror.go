@@ -79,8 +79,8 @@ func checkConfigJSON(file string, src []byte) (map[string]position, error) {
 	if err := c.value(reflect.TypeFor[Config](), ""); err != nil {
 		return nil, err
 	}
+	at := c.next()
 	if _, err := c.dec.Token(); !errors.Is(err, io.EOF) {
-		at := c.next()
 		return nil, &ConfigError{File: file, Line: at.line, Column: at.column, Problem: "has more after the configuration object",
 			Expected: "one JSON object and nothing after it"}
 	}
