@@ -359,3 +359,49 @@ func TestHost_ConnectionBudget(t *testing.T) {
 		t.Fatalf("two nodes at the default budget (%d) leave too little of max_connections 100", node.DefaultDatabaseMaxConnections)
 	}
 }
+
+// TestHost_LegacyRoleUpgrade: a store made when the plugin's role was named like its
+// schema (before roles were named per deployment) keeps its data: on the first start
+// the tables move to the new role, which then migrates and serves them.
+func TestHost_LegacyRoleUpgrade(t *testing.T) {
+	pg := newCluster(t)
+	dbName := "kvpgops_" + randomSuffix()
+	pg.database(dbName, "")
+	prefix := dbName + "_"
+	legacy := prefix + "alpha" // the schema, and the old role's name
+	pg.exec(`CREATE ROLE ` + legacy + ` LOGIN NOINHERIT`)
+	old, err := sqlx.Open("postgres", pg.url("", dbName))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer old.Close()
+	for _, q := range []string{
+		`CREATE SCHEMA ` + legacy,
+		`GRANT USAGE, CREATE ON SCHEMA ` + legacy + ` TO ` + legacy,
+		`SET ROLE ` + legacy,
+		`CREATE TABLE ` + legacy + `.schema_migrations (name TEXT PRIMARY KEY, applied_at TEXT NOT NULL DEFAULT CURRENT_TIMESTAMP)`,
+		`INSERT INTO ` + legacy + `.schema_migrations (name) VALUES ('0001_probe.sql')`,
+		`CREATE TABLE ` + legacy + `.seen (id TEXT PRIMARY KEY, seq BIGINT NOT NULL)`,
+		`INSERT INTO ` + legacy + `.seen VALUES ('before-the-upgrade', 1)`,
+		`RESET ROLE`,
+	} {
+		if _, err := old.Exec(q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	old.Close()
+
+	n := startOn(t, pg.url("", dbName), probeV2Bin, func(c *node.Config) { c.PluginStorePrefix = prefix }, "alpha")
+	mustActive(t, n.Node, "alpha")
+	s := probeStore(t, n.Node, "alpha")
+	if s.User == legacy || !s.Upgraded {
+		t.Fatalf("alpha after the upgrade: %+v", s)
+	}
+	if got := mustCall(t, n.Node, 200, "GET", "/api/v1/alpha/events", "").json(t)["distinct"]; got != float64(1) {
+		t.Fatalf("alpha sees %v rows of its old table, want 1", got)
+	}
+	var owner string
+	if err := coretest.SQL(n.Node).Get(&owner, `SELECT tableowner FROM pg_tables WHERE schemaname = $1 AND tablename = 'seen'`, legacy); err != nil || owner != s.User {
+		t.Fatalf("the old table belongs to %q (%v), want %q", owner, err, s.User)
+	}
+}
