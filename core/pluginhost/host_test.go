@@ -848,3 +848,23 @@ func TestHost_RouteBodyLimit(t *testing.T) {
 		}
 	})
 }
+
+// BenchmarkHost_BodyLimit is the host's share of a request's body limit, for a plugin
+// that declares limits of its own (the probe's upload route), so that every request
+// to it is matched against its routes once more before its body is read.
+func BenchmarkHost_BodyLimit(b *testing.B) {
+	db := coretest.Databases(b)[0]
+	cfg := db.Config
+	cfg.Plugins = []node.PluginConfig{{Name: "probe"}}
+	opt := coretest.Options()
+	opt.Executable, opt.Builtins, opt.HostVersion = probeBin, []string{"probe"}, "0.1.0"
+	n := coretest.StartNode(b, cfg, opt)
+	path := "/api/v1/probe/nbh/01936f4e-7d3c-7a10-8f2e-6b9d3c1a2b4c/secret"
+	if got := n.Plugins.BodyLimit("POST", "/api/v1/probe/upload"); got != 4<<20 {
+		b.Fatalf("upload limit = %d", got)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		_ = n.Plugins.BodyLimit("GET", path)
+	}
+}
