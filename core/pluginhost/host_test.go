@@ -85,28 +85,13 @@ func startNodeWith(t *testing.T, db coretest.DB, set func(*node.Config, *node.Op
 // server-wide, shared by every test).
 func pgPrefix(t *testing.T, dbURL string) string {
 	prefix := fmt.Sprintf("tp%d_", time.Now().UnixNano()%1e9)
-	t.Cleanup(func() { dropPluginStores(os.Getenv(coretest.EnvDatabaseURL), prefix) })
+	t.Cleanup(func() {
+		if admin, err := sqlx.Open("postgres", os.Getenv(coretest.EnvDatabaseURL)); err == nil {
+			sdktest.DropPluginStores(admin, prefix)
+			admin.Close()
+		}
+	})
 	return prefix
-}
-
-// dropPluginStores drops, in the database at dbURL, the plugin schemas starting with
-// prefix, and the login roles holding prefix anywhere in their name.
-func dropPluginStores(dbURL, prefix string) {
-	admin, err := sqlx.Open("postgres", dbURL)
-	if err != nil {
-		return
-	}
-	defer admin.Close()
-	var schemas, roles []string
-	_ = admin.Select(&schemas, `SELECT nspname FROM pg_namespace WHERE starts_with(nspname, $1)`, prefix)
-	for _, s := range schemas {
-		_, _ = admin.Exec(`DROP SCHEMA IF EXISTS "` + s + `" CASCADE`)
-	}
-	_ = admin.Select(&roles, `SELECT rolname FROM pg_roles WHERE strpos(rolname, $1) > 0`, prefix)
-	for _, r := range roles {
-		_, _ = admin.Exec(`DROP OWNED BY "` + r + `"`)
-		_, _ = admin.Exec(`DROP ROLE IF EXISTS "` + r + `"`)
-	}
 }
 
 // pluginRole is the login role of the plugin store in schema, as the host names it
