@@ -5,6 +5,8 @@ GO       ?= go
 MODULES  := $(shell $(GO) list -f '{{.Dir}}' -m)
 PACKAGES := $(addsuffix /...,$(MODULES))
 VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+COMMIT   ?= $(shell git rev-parse --short=12 HEAD 2>/dev/null)
+LDFLAGS  := -s -w -X main.Version=$(VERSION) -X main.Commit=$(COMMIT)
 
 .PHONY: run build test test-short lint build-modules proto bench clean
 
@@ -14,7 +16,7 @@ run:
 
 ## build: the kvarter binary in ./bin
 build:
-	$(GO) build -ldflags "-X main.Version=$(VERSION)" -o bin/kvarter ./cmd/kvarter
+	$(GO) build -trimpath -ldflags "$(LDFLAGS)" -o bin/kvarter ./cmd/kvarter
 
 ## test: every module, with the race detector; PostgreSQL too when KVARTER_TEST_DATABASE_URL is set
 test:

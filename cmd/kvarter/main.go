@@ -26,8 +26,13 @@ import (
 	"github.com/kvarter/kvarter/sdk"
 )
 
-// Version is set at build time with -ldflags "-X main.Version=...".
-var Version = "0.1.0-dev"
+// Version and Commit are set at build time with
+// -ldflags "-X main.Version=... -X main.Commit=..." (the Makefile and deploy/Dockerfile
+// do). Without them, `kvarter version` falls back to what the Go toolchain recorded.
+var (
+	Version = "0.1.0-dev"
+	Commit  = ""
+)
 
 func main() {
 	m := NewMain()
@@ -62,10 +67,13 @@ Usage:
   kvarter admin create-user --email E --password-stdin [--name N] [--language L] [--role city_admin]
   kvarter plugins list [--config FILE]    the configured plugins and their last known state
   kvarter plugin NAME                     run a built-in plugin (the host starts these itself)
+  kvarter backup [--config FILE] DIR      copy a SQLite deployment into DIR while it serves
+  kvarter restore [--config FILE] DIR     restore a backup into an empty data directory
   kvarter pb tally FILE.pb [--rule R] ... tally a Pabulib participatory-budgeting file (kvarter pb help)
   kvarter version
 
-Environment: KVARTER_CONFIG, KVARTER_ADDR, KVARTER_DATA_DIR, KVARTER_DATABASE_URL, KVARTER_LOG_LEVEL.
+Environment: KVARTER_CONFIG, KVARTER_ADDR, KVARTER_DATA_DIR, KVARTER_DATABASE_URL, KVARTER_LOG_LEVEL,
+KVARTER_KEY_FILE.
 `
 
 // Run executes one subcommand and returns the process exit code.
@@ -101,8 +109,12 @@ func (m *Main) Run(ctx context.Context, args []string) int {
 	case "pb":
 		// The same tally package the budgeting plugin publishes results with.
 		return pbcli.Run(args[1:], m.Stdout, m.Stderr)
+	case "backup":
+		err = m.backup(ctx, args[1:])
+	case "restore":
+		err = m.restore(args[1:])
 	case "version", "--version":
-		fmt.Fprintf(m.Stdout, "kvarter %s\n", Version)
+		fmt.Fprint(m.Stdout, versionText(Version, Commit))
 	case "help", "-h", "--help":
 		fmt.Fprint(m.Stdout, usage)
 	default:

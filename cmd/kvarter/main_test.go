@@ -32,8 +32,9 @@ func newTestMain(t *testing.T, dataDir string) (*Main, *bytes.Buffer, *bytes.Buf
 
 func TestMain_Version(t *testing.T) {
 	m, out, _ := newTestMain(t, t.TempDir())
-	if code := m.Run(context.Background(), []string{"version"}); code != 0 || !strings.HasPrefix(out.String(), "kvarter ") {
-		t.Fatalf("version = %d %q", code, out)
+	if code := m.Run(context.Background(), []string{"version"}); code != 0 || !strings.HasPrefix(out.String(), "kvarter "+Version+"\n") ||
+		!strings.Contains(out.String(), "\ncommit ") || !strings.Contains(out.String(), "\ngo go1.") {
+		t.Fatalf("version = %d %q, want the version, commit and Go version", code, out)
 	}
 }
 
@@ -140,5 +141,27 @@ func TestServeGCPercent(t *testing.T) {
 	// An operator's GOGC, already applied by the runtime, is left alone.
 	if _, ok := serveGCPercent(func(k string) string { return map[string]string{"GOGC": "50"}[k] }); ok {
 		t.Error("GOGC=50 overridden")
+	}
+}
+
+// TestMain_BackupUsage: backup and restore name their one argument, and send a
+// PostgreSQL city to the guide's pg_dump commands instead of copying nothing.
+func TestMain_BackupUsage(t *testing.T) {
+	for _, cmd := range []string{"backup", "restore"} {
+		m, _, errOut := newTestMain(t, t.TempDir())
+		if code := m.Run(context.Background(), []string{cmd}); code != 2 || !strings.Contains(errOut.String(), "the backup folder") {
+			t.Errorf("kvarter %s = %d %q, want 2 naming the folder", cmd, code, errOut)
+		}
+		m, _, errOut = newTestMain(t, t.TempDir())
+		env := m.Getenv
+		m.Getenv = func(k string) string {
+			if k == "KVARTER_DATABASE_URL" {
+				return "postgres://kvarter@127.0.0.1:5432/kvarter"
+			}
+			return env(k)
+		}
+		if code := m.Run(context.Background(), []string{cmd, t.TempDir()}); code != 1 || !strings.Contains(errOut.String(), "PostgreSQL") {
+			t.Errorf("kvarter %s on PostgreSQL = %d %q, want 1 pointing at the guide", cmd, code, errOut)
+		}
 	}
 }

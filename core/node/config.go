@@ -71,7 +71,12 @@ type PluginConfig struct {
 	Settings map[string]string `json:"settings,omitempty"`
 }
 
-var storePrefixRE = regexp.MustCompile(`^[a-z][a-z0-9_]{0,20}$`)
+var (
+	storePrefixRE = regexp.MustCompile(`^[a-z][a-z0-9_]{0,20}$`)
+	// Role names are always quoted, so a database's name with capitals or dashes
+	// serves as a role prefix too.
+	rolePrefixRE = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_-]{0,39}$`)
+)
 
 // DefaultDatabaseMaxConnections is the default connection budget of one node: two
 // nodes fit PostgreSQL's default max_connections of 100 with 20 to spare for
@@ -273,8 +278,8 @@ func (c Config) Validate() error {
 	if c.PluginStorePrefix != "" && !storePrefixRE.MatchString(c.PluginStorePrefix) {
 		return bad("plugin_store_prefix", c.PluginStorePrefix, "lower-case letters, digits and _, starting with a letter, at most 21")
 	}
-	if c.PluginRolePrefix != "" && !storePrefixRE.MatchString(c.PluginRolePrefix) {
-		return bad("plugin_role_prefix", c.PluginRolePrefix, "lower-case letters, digits and _, starting with a letter, at most 21")
+	if c.PluginRolePrefix != "" && !rolePrefixRE.MatchString(c.PluginRolePrefix) {
+		return bad("plugin_role_prefix", c.PluginRolePrefix, "letters, digits, _ and -, starting with a letter, at most 40 (a database's name and _ is a good one)")
 	}
 	if c.DatabaseURL == "" && c.DataDir == "" {
 		return &ConfigError{Key: "data_dir", Problem: "is empty and no database_url is set", Expected: `a folder for the SQLite files such as "./data"`}

@@ -82,7 +82,7 @@ func TestLoadConfig_Errors(t *testing.T) {
 		{"PluginSHA", `{"plugins": [{"name": "ext", "path": "/opt/ext", "sha256": "abc"}]}`, []string{"line 1, column 14", "plugins[0]", "sha256", "64 hex digits"}},
 		{"PluginTwice", `{"plugins": [{"name": "parks"}, {"name": "parks"}]}`, []string{"plugins", "listed twice"}},
 		{"RequiredUnknown", `{"plugins": [{"name": "parks"}], "required_plugins": ["budgeting"]}`, []string{"required_plugins[0]", `"budgeting"`, "a plugin listed in plugins"}},
-		{"RolePrefix", `{"plugin_role_prefix": "Staging-"}`, []string{"plugin_role_prefix", "lower-case letters"}},
+		{"RolePrefix", `{"plugin_role_prefix": "staging prod"}`, []string{"plugin_role_prefix", "letters, digits, _ and -"}},
 		{"NegativeBudget", `{"database_max_connections": -1}`, []string{"database_max_connections", "a whole number of connections"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -465,20 +465,24 @@ func provisionPostgresStore(ctx context.Context, db *sqlx.Tx, now time.Time, sch
 			return "", fmt.Errorf("provision plugin store %s: %w", schema, err)
 		}
 	}
-	// Before plugin roles were named per deployment, the role carried the schema's
-	// name and owns the tables of a store made then. Ownership in this database only
-	// moves to the new role; the old role may still serve another database.
-	if role != schema {
-		var legacy bool
-		if err := db.GetContext(ctx, &legacy, `SELECT EXISTS (SELECT 1 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-			JOIN pg_roles o ON o.oid = c.relowner WHERE n.nspname = $1 AND o.rolname = $1)`, schema); err != nil {
-			return "", fmt.Errorf("provision plugin store %s: look for tables of the old role: %w", schema, err)
-		}
-		if legacy {
-			if _, err := db.ExecContext(ctx, `REASSIGN OWNED BY `+sc+` TO `+r); err != nil {
-				return "", fmt.Errorf("provision plugin store %s: its tables belong to the role %s, named before plugin roles were unique per deployment; "+
-					"have a superuser run REASSIGN OWNED BY %s TO %s in this database: %w", schema, schema, sc, r, err)
-			}
+	// The schema's tables may belong to an earlier login of the plugin: one named
+	// like the schema (before roles were named per deployment), or one this
+	// database's logins table lists under another name (a dump restored into a
+	// database of another name). Ownership in this database only moves to the
+	// plugin's role; the old role may still serve another database.
+	var owners []string
+	// Dialect-only: the system catalogue.
+	if err := db.SelectContext(ctx, &owners, db.Rebind(`SELECT DISTINCT o.rolname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+		JOIN pg_roles o ON o.oid = c.relowner
+		WHERE n.nspname = ? AND o.rolname <> ? AND (o.rolname = ? OR o.rolname IN (SELECT role_name FROM plugin_store_logins))
+		ORDER BY o.rolname`), schema, role, schema); err != nil {
+		return "", fmt.Errorf("provision plugin store %s: look for tables of an earlier login: %w", schema, err)
+	}
+	for _, old := range owners {
+		o := pq.QuoteIdentifier(old)
+		if _, err := db.ExecContext(ctx, `REASSIGN OWNED BY `+o+` TO `+r); err != nil {
+			return "", fmt.Errorf("provision plugin store %s: its tables belong to the role %s, an earlier login of the plugin; "+
+				"have a superuser run REASSIGN OWNED BY %s TO %s in this database: %w", schema, old, o, r, err)
 		}
 	}
 	return password, nil

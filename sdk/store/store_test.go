@@ -54,9 +54,8 @@ func TestMigrate(t *testing.T) {
 			}
 		})
 		t.Run("ErrRollsBack", func(t *testing.T) {
-			bad := fstest.MapFS{
-				cfg.Dialect + "/0003_half.sql": {Data: []byte(`CREATE TABLE half (id TEXT); SELECT * FROM no_such_table;`)},
-			}
+			bad := appliedSoFar(t, cfg.Dialect)
+			bad[cfg.Dialect+"/0003_half.sql"] = &fstest.MapFile{Data: []byte(`CREATE TABLE half (id TEXT); SELECT * FROM no_such_table;`)}
 			if err := store.Migrate(ctx, db, bad); err == nil {
 				t.Fatal("bad migration applied")
 			}
@@ -66,6 +65,15 @@ func TestMigrate(t *testing.T) {
 			}
 			if _, err := db.Exec(`SELECT * FROM half`); err == nil {
 				t.Error("half-applied migration left its table")
+			}
+		})
+		t.Run("ErrNewerSchema", func(t *testing.T) {
+			// An older release of the plugin knows only the first migration.
+			older := appliedSoFar(t, cfg.Dialect)
+			delete(older, cfg.Dialect+"/0002_child.sql")
+			err := store.Migrate(ctx, db, older)
+			if err == nil || !strings.Contains(err.Error(), "newer than this plugin") || !strings.Contains(err.Error(), "0002_child.sql") {
+				t.Errorf("err = %v", err)
 			}
 		})
 		t.Run("ErrName", func(t *testing.T) {
@@ -80,6 +88,20 @@ func TestMigrate(t *testing.T) {
 			}
 		})
 	})
+}
+
+// appliedSoFar is the testdata migrations of dialect as a MapFS a subtest can extend.
+func appliedSoFar(t *testing.T, dialect string) fstest.MapFS {
+	t.Helper()
+	out := fstest.MapFS{}
+	for _, name := range []string{"0001_parent.sql", "0002_child.sql"} {
+		b, err := os.ReadFile("testdata/migrations/" + dialect + "/" + name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out[dialect+"/"+name] = &fstest.MapFile{Data: b}
+	}
+	return out
 }
 
 func TestOpen(t *testing.T) {

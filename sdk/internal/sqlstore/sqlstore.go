@@ -173,6 +173,22 @@ func Migrate(ctx context.Context, db *sqlx.DB, dialect string, fsys fs.FS) error
 		names = append(names, e.Name())
 	}
 	slices.Sort(names)
+	// A store that has migrations this plugin does not know was migrated by a newer
+	// release (a rollback, or an old node during a rolling upgrade): refuse it rather
+	// than run code against a schema it was not written for.
+	var applied []string
+	if err := db.SelectContext(ctx, &applied, `SELECT name FROM schema_migrations ORDER BY name`); err != nil {
+		return fmt.Errorf("read applied migrations: %w", err)
+	}
+	var unknown []string
+	for _, a := range applied {
+		if !slices.Contains(names, a) {
+			unknown = append(unknown, a)
+		}
+	}
+	if len(unknown) > 0 {
+		return fmt.Errorf("the store's schema is newer than this plugin (unknown migrations %s); run a newer kvarter", strings.Join(unknown, ", "))
+	}
 	for _, name := range names {
 		if err := migrateOne(ctx, db, dialect, fsys, path.Join(dialect, name), name); err != nil {
 			return err
