@@ -49,6 +49,10 @@ type PluginRequest struct {
 	RawQuery string
 	Header   http.Header
 	Body     []byte
+	// Plugin and Route are set by Serve once the request matches a route a plugin
+	// declared: the plugin's name and the route's path template from its manifest,
+	// for metrics and traces (never the raw path, which would make a series per id).
+	Plugin, Route string
 }
 
 // PluginResponse is a plugin's complete answer.

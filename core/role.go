@@ -2,6 +2,7 @@ package core
 
 import (
 	"context"
+	"slices"
 	"time"
 )
 
@@ -44,6 +45,15 @@ var BaseRolePermissions = []RolePermission{
 // GrantableRoles are the core roles that may be granted explicitly. resident and the
 // organisation roles follow from verified membership and are never granted by hand.
 var GrantableRoles = []string{RoleCityAdmin, RoleCoordinator}
+
+// MembershipRoles follow from a verified membership of a neighbourhood or an
+// organisation. Nobody grants or revokes them directly: a grant would make someone a
+// resident the city never verified, so the membership is the only way in or out.
+var MembershipRoles = []string{RoleResident, RoleOrgRepresentative, RoleOrgMember}
+
+// CoreRoles are every role the core defines. A plugin's default grants may name them,
+// but that does not make them plugin roles that can be granted.
+var CoreRoles = append(slices.Clone(GrantableRoles), MembershipRoles...)
 
 // RoleService grants and revokes roles.
 type RoleService interface {

@@ -20,18 +20,22 @@ import (
 
 	"github.com/kvarter/kvarter/sdk/internal/pluginv1"
 	"github.com/kvarter/kvarter/sdk/internal/sqlstore"
+	"github.com/kvarter/kvarter/sdk/telemetry"
 )
 
 // grpcPlugin plugs a Plugin into go-plugin's server. The client half lives in
 // sdk/hostside; a plugin process never dials its host except through the broker.
 type grpcPlugin struct {
 	plugin.NetRPCUnsupportedPlugin
-	p      Plugin
-	logger *slog.Logger
+	p       Plugin
+	logger  *slog.Logger
+	tracing *telemetry.Tracing
 }
 
 func (g *grpcPlugin) GRPCServer(broker *plugin.GRPCBroker, s *grpc.Server) error {
-	pluginv1.RegisterPluginServer(s, newServer(g.p, broker, g.logger))
+	srv := newServer(g.p, broker, g.logger)
+	srv.tracing = g.tracing
+	pluginv1.RegisterPluginServer(s, srv)
 	return nil
 }
 
@@ -45,6 +49,8 @@ type server struct {
 	p      Plugin
 	broker *plugin.GRPCBroker
 	logger *slog.Logger
+	// tracing is flushed at Deactivate, so a stopping plugin's spans are not lost.
+	tracing *telemetry.Tracing
 
 	mu      sync.Mutex
 	env     *Env // nil until configured
@@ -145,10 +151,19 @@ func (s *server) Health(ctx context.Context, _ *pluginv1.HealthRequest) (*plugin
 			return nil, pluginErr("health", err)
 		}
 	}
-	return &pluginv1.HealthResponse{}, nil
+	resp := &pluginv1.HealthResponse{}
+	if st, ok := sqlstore.PoolStats(); ok {
+		resp.Pool = &pluginv1.PoolStats{
+			MaxOpenConnections: int64(st.MaxOpenConnections), OpenConnections: int64(st.OpenConnections),
+			InUse: int64(st.InUse), Idle: int64(st.Idle), WaitCount: st.WaitCount, WaitDurationNs: int64(st.WaitDuration),
+			MaxIdleClosed: st.MaxIdleClosed, MaxIdleTimeClosed: st.MaxIdleTimeClosed, MaxLifetimeClosed: st.MaxLifetimeClosed,
+		}
+	}
+	return resp, nil
 }
 
 func (s *server) Deactivate(ctx context.Context, _ *pluginv1.DeactivateRequest) (*pluginv1.DeactivateResponse, error) {
+	defer func() { _ = s.tracing.Flush(ctx) }()
 	if d, ok := s.p.(Deactivator); ok {
 		if err := d.Deactivate(ctx); err != nil {
 			return nil, pluginErr("deactivate", err)
@@ -207,7 +222,7 @@ func (s *server) Handle(ctx context.Context, req *pluginv1.HTTPRequest) (*plugin
 
 	w := newRecorder()
 	if err := s.serveHTTP(handler, w, r); err != nil {
-		s.logger.ErrorContext(ctx, "handler panicked", "request_id", req.RequestId,
+		s.logger.ErrorContext(ctx, "handler panicked",
 			"method", req.Method, "path", req.Path, "error", err)
 		return nil, status.Error(codes.Internal, "handler panicked")
 	}

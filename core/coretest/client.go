@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"io"
+	"net"
 	"net/http"
 	"net/http/cookiejar"
 	"strings"
@@ -31,6 +32,17 @@ type Client struct {
 func NewClient(tb testing.TB, n *node.Node) *Client {
 	jar, _ := cookiejar.New(nil)
 	return &Client{tb: tb, Node: n, BaseURL: n.URL(), HTTP: &http.Client{Jar: jar}}
+}
+
+// From returns a copy of the client whose connections come from the loopback address
+// ip (any of 127.0.0.0/8), with a cookie jar of its own: a different client machine as
+// far as the server can tell, for tests of what is keyed by the client's address.
+func (c *Client) From(ip string) *Client {
+	cp := *c
+	jar, _ := cookiejar.New(nil)
+	d := &net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(ip)}}
+	cp.HTTP = &http.Client{Jar: jar, Transport: &http.Transport{DialContext: d.DialContext}}
+	return &cp
 }
 
 // For returns a copy of the client that reports failures to tb (a subtest's t).

@@ -116,8 +116,8 @@ func Options() node.Options {
 	return node.Options{
 		PasswordParams:    &p,
 		PrincipalCacheTTL: time.Nanosecond,
-		Throttle: &sqlstore.ThrottleSettings{Window: 15 * time.Minute, MaxPerAccount: 5, MaxPerClientAddr: 50,
-			LockoutForAccount: 15 * time.Minute, LockoutForClientIP: 15 * time.Minute},
+		Throttle: &sqlstore.ThrottleSettings{Window: 15 * time.Minute, MaxPerAccountAddr: 5, MaxPerAccount: 20, MaxPerClientAddr: 50,
+			LockoutForAccount: 15 * time.Minute, LockoutForClientIP: 15 * time.Minute, KnownAddressAge: 30 * 24 * time.Hour},
 	}
 }
 

@@ -26,9 +26,17 @@ func (s *Server) login(c *fiber.Ctx) error {
 	if err := decode(c, &in, false); err != nil {
 		return err
 	}
-	in.ClientIP, in.UserAgent = c.IP(), c.Get(fiber.HeaderUserAgent)
+	in.ClientIP, in.UserAgent = s.clientIP(c), c.Get(fiber.HeaderUserAgent)
 	res, err := s.svc.Identity.Login(c.UserContext(), in)
 	if err != nil {
+		if m := s.cfg.Metrics; m != nil {
+			switch core.ErrorCode(err) {
+			case core.EUNAUTHENTICATED:
+				m.LoginFailed()
+			case core.ERATELIMITED:
+				m.LoginThrottled()
+			}
+		}
 		return err
 	}
 	expires := time.Now().Add(24 * time.Hour)

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/gofiber/fiber/v2"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/kvarter/kvarter/core"
 	"github.com/kvarter/kvarter/core/sqlstore"
@@ -29,6 +30,8 @@ const (
 	localPrincipal = "kvarter.principal"
 	localViaCookie = "kvarter.via_cookie"
 	localToken     = "kvarter.token"
+	// localUpstreamID holds the request id a trusted proxy sent, logged beside ours.
+	localUpstreamID = "kvarter.upstream_request_id"
 )
 
 func requestID(c *fiber.Ctx) string {
@@ -42,15 +45,30 @@ func principal(c *fiber.Ctx) *core.Principal {
 	return &core.Principal{}
 }
 
-// requestID gives every request an id, echoed in X-Request-ID and carried by the
-// context into every log line and audit entry. A well-formed id from a client or proxy
-// is kept so that traces join up.
+// requestID gives every request the node's own id, echoed in X-Request-ID and carried
+// by the context into every log line, audit entry and plugin request. An id the client
+// sent is never used: a client could otherwise make its requests share an id with
+// someone else's in the audit log, or feed plugins a value they take as the host's.
+// A well-formed id from a trusted proxy is logged beside it, so traces still join up.
+//
+// With tracing on, the request continues the caller's trace (traceparent) or starts
+// one, and its id is the trace id, so that an error answer's request_id finds the
+// trace and every log line of the request.
 func (s *Server) requestID(c *fiber.Ctx) error {
-	id := c.Get(fiber.HeaderXRequestID)
-	if !validRequestID(id) {
+	base := context.Background()
+	var id string
+	if s.cfg.Tracing.Enabled() {
+		var span trace.Span
+		base, span = s.startSpan(c)
+		defer s.endSpan(c, span)
+		id = span.SpanContext().TraceID().String()
+	} else {
 		id = s.newRequestID()
 	}
 	c.Set(fiber.HeaderXRequestID, id)
+	if up := c.Get(fiber.HeaderXRequestID); up != "" && validRequestID(up) && s.fromTrustedProxy(c) {
+		c.Locals(localUpstreamID, up)
+	}
 	// A request for a plugin gets the plugin host's shorter deadline here, so that
 	// it runs one timer, not two.
 	timeout := s.cfg.RequestTimeout
@@ -59,7 +77,7 @@ func (s *Server) requestID(c *fiber.Ctx) error {
 			timeout = t
 		}
 	}
-	ctx, cancel := context.WithTimeout(core.WithRequestID(context.Background(), id), timeout)
+	ctx, cancel := context.WithTimeout(core.WithRequestID(base, id), timeout)
 	defer cancel()
 	c.SetUserContext(ctx)
 	return c.Next()
@@ -106,10 +124,16 @@ func (s *Server) logRequests(c *fiber.Ctx) error {
 		}
 	}
 	status := c.Response().StatusCode()
+	if s.cfg.Metrics != nil {
+		s.observe(c, status, time.Since(start))
+	}
 	if status >= 500 || c.Path() != "/healthz" && c.Path() != "/readyz" {
-		s.logger.LogAttrs(c.UserContext(), levelFor(status), "request",
-			slog.String("method", c.Method()), slog.String("path", c.Path()), slog.Int("status", status),
-			slog.Duration("duration", time.Since(start)))
+		attrs := []slog.Attr{slog.String("method", c.Method()), slog.String("path", c.Path()), slog.Int("status", status),
+			slog.Duration("duration", time.Since(start))}
+		if up, ok := c.Locals(localUpstreamID).(string); ok {
+			attrs = append(attrs, slog.String("upstream_request_id", up))
+		}
+		s.logger.LogAttrs(c.UserContext(), levelFor(status), "request", attrs...)
 	}
 	return nil
 }

@@ -41,6 +41,7 @@ func (pp pluginProxy) Serve(c *fiber.Ctx, p *core.Principal) (bool, error) {
 		}
 		req.Header[name] = append(req.Header[name], string(v))
 	})
+	c.Locals(localPluginRequest, req) // the host names the route it matched, for metrics
 	resp, err := pp.svc.Serve(c.UserContext(), p, req)
 	if err != nil {
 		return true, err

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"log/slog"
 	"net"
+	"net/http"
 	"sync"
 	"time"
 
@@ -15,6 +16,8 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"github.com/kvarter/kvarter/core"
+	"github.com/kvarter/kvarter/core/metrics"
+	"github.com/kvarter/kvarter/sdk/telemetry"
 )
 
 // Services are what the API calls.
@@ -43,11 +46,21 @@ type Config struct {
 	BodyLimit int
 	// SecureCookies forces the Secure attribute on cookies; otherwise it follows TLS.
 	SecureCookies bool
-	// ProxyHeader names the header carrying the client address behind a trusted proxy.
+	// ProxyHeader names the header carrying the client address behind a trusted proxy
+	// (X-Forwarded-For or X-Real-IP). It is read only on requests whose peer is in
+	// TrustedProxies (addresses or CIDR ranges, see ParseTrustedProxies); without
+	// trusted proxies it is ignored.
 	ProxyHeader    string
 	TrustedProxies []string
 	// RequestTimeout bounds the handling of one request.
 	RequestTimeout time.Duration
+	// Metrics, when set, records every request by route, status and plugin.
+	Metrics *metrics.Metrics
+	// MetricsHandler, when set, is served at GET /metrics on this listener (the node
+	// sets it only when a token guards it; see node.Config.MetricsToken).
+	MetricsHandler http.Handler
+	// Tracing, when on, gives every request a span and its trace id as request id.
+	Tracing *telemetry.Tracing
 }
 
 // Server is the HTTP face of the core.
@@ -62,6 +75,9 @@ type Server struct {
 	openapi *openAPIDoc
 	conns   connTracker
 	reqIDs  *requestIDs
+	trust   proxyTrust
+	// coreRoutes are the core's handler routes, for metric labels.
+	coreRoutes map[routeID]bool
 }
 
 // PluginRouter serves /api/v1/<plugin>/... for the plugin host. Serve reports false when
@@ -76,6 +92,12 @@ type PluginRouter interface {
 	RequestTimeout() time.Duration
 }
 
+// CheckConfig reports a configuration the server cannot use.
+func CheckConfig(cfg Config) error {
+	_, err := ParseTrustedProxies(cfg.TrustedProxies)
+	return err
+}
+
 // New builds the server and its routes.
 func New(svc Services, health HealthChecker, logger *slog.Logger, cfg Config) *Server {
 	if cfg.BodyLimit <= 0 {
@@ -85,24 +107,33 @@ func New(svc Services, health HealthChecker, logger *slog.Logger, cfg Config) *S
 		cfg.RequestTimeout = 30 * time.Second
 	}
 	s := &Server{svc: svc, health: health, logger: logger, cfg: cfg, reqIDs: newRequestIDs()}
+	// The node checks trusted_proxies before it builds the server (CheckConfig); an
+	// entry that does not parse here trusts nobody rather than everybody.
+	if trusted, err := ParseTrustedProxies(cfg.TrustedProxies); err == nil {
+		s.trust = proxyTrust{Header: cfg.ProxyHeader, Trusted: trusted}
+	}
+	if cfg.ProxyHeader != "" && len(s.trust.Trusted) == 0 {
+		logger.Warn("proxy_header is set but trusted_proxies is empty: the header is ignored and every client is known by its own address",
+			"proxy_header", cfg.ProxyHeader)
+	}
 	s.app = fiber.New(fiber.Config{
-		AppName:                 "kvarter",
-		BodyLimit:               cfg.BodyLimit,
-		DisableStartupMessage:   true,
-		ErrorHandler:            s.fiberError,
-		ReadTimeout:             30 * time.Second,
-		WriteTimeout:            60 * time.Second,
-		IdleTimeout:             120 * time.Second,
-		ProxyHeader:             cfg.ProxyHeader,
-		EnableTrustedProxyCheck: len(cfg.TrustedProxies) > 0,
-		TrustedProxies:          cfg.TrustedProxies,
-		StrictRouting:           false,
+		AppName:               "kvarter",
+		BodyLimit:             cfg.BodyLimit,
+		DisableStartupMessage: true,
+		ErrorHandler:          s.fiberError,
+		ReadTimeout:           30 * time.Second,
+		WriteTimeout:          60 * time.Second,
+		IdleTimeout:           120 * time.Second,
+		// Fiber's own proxy handling is left off: it believes the whole header, or
+		// any peer's header without trusted proxies. clientIP reads it instead.
+		StrictRouting: false,
 	})
 	if svc.Plugins != nil {
 		s.plugins = pluginProxy{svc.Plugins}
 		s.app.Server().HeaderReceived = s.routeBodyLimit
 	}
 	s.routes()
+	s.indexRoutes()
 	s.openapi = buildOpenAPI()
 	s.app.Server().ConnState = s.conns.track
 	return s
@@ -206,6 +237,7 @@ func (s *Server) routes() {
 	app.Use(s.markHandling, s.recoverer, s.requestID, s.logRequests)
 	app.Get("/healthz", s.healthz)
 	app.Get("/readyz", s.readyz)
+	s.metricsRoute()
 
 	api := app.Group("/api/v1", s.authenticate, s.csrf)
 	api.Get("/openapi.json", s.getOpenAPI)

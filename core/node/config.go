@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net"
+	"net/url"
 	"os"
 	"regexp"
 	"slices"
@@ -52,6 +54,16 @@ type Config struct {
 	// RequiredPlugins are the plugins without which the city does not want a node to
 	// take traffic: /readyz fails while one of them is neither active nor degraded.
 	RequiredPlugins []string `json:"required_plugins"`
+	// MetricsListen is a separate address (host:port) serving GET /metrics in the
+	// Prometheus format, e.g. on an internal interface. MetricsToken, when set, must
+	// come as "Authorization: Bearer <token>"; with a token and no MetricsListen the
+	// metrics are served on the public listener. With neither, no metrics are served.
+	MetricsListen string `json:"metrics_listen"`
+	MetricsToken  string `json:"metrics_token"`
+	// OTLPEndpoint is the OTLP/HTTP base URL of an OpenTelemetry collector
+	// ("http://collector:4318"). Set, every request is traced into the plugins and
+	// exported there; empty (the default), tracing is off.
+	OTLPEndpoint string `json:"otlp_endpoint"`
 }
 
 // CityConfig describes the city.
@@ -165,6 +177,8 @@ func DefaultConfig() Config {
 var envKeys = []struct{ env, key string }{
 	{"KVARTER_ADDR", "listen"}, {"KVARTER_DATA_DIR", "data_dir"},
 	{"KVARTER_DATABASE_URL", "database_url"}, {"KVARTER_LOG_LEVEL", "log_level"},
+	{"KVARTER_METRICS_LISTEN", "metrics_listen"}, {"KVARTER_METRICS_TOKEN", "metrics_token"},
+	{"OTEL_EXPORTER_OTLP_ENDPOINT", "otlp_endpoint"},
 }
 
 func (c *Config) stringKey(key string) *string {
@@ -177,6 +191,12 @@ func (c *Config) stringKey(key string) *string {
 		return &c.DatabaseURL
 	case "log_level":
 		return &c.LogLevel
+	case "metrics_listen":
+		return &c.MetricsListen
+	case "metrics_token":
+		return &c.MetricsToken
+	case "otlp_endpoint":
+		return &c.OTLPEndpoint
 	}
 	return nil
 }
@@ -281,8 +301,32 @@ func (c Config) Validate() error {
 	if c.PluginRolePrefix != "" && !rolePrefixRE.MatchString(c.PluginRolePrefix) {
 		return bad("plugin_role_prefix", c.PluginRolePrefix, "letters, digits, _ and -, starting with a letter, at most 40 (a database's name and _ is a good one)")
 	}
+	if err := c.validateObservability(); err != nil {
+		return err
+	}
 	if c.DatabaseURL == "" && c.DataDir == "" {
 		return &ConfigError{Key: "data_dir", Problem: "is empty and no database_url is set", Expected: `a folder for the SQLite files such as "./data"`}
+	}
+	return nil
+}
+
+// MinMetricsTokenLength keeps a metrics token from being guessable.
+const MinMetricsTokenLength = 16
+
+func (c Config) validateObservability() error {
+	if c.MetricsListen != "" {
+		if _, _, err := net.SplitHostPort(c.MetricsListen); err != nil {
+			return &ConfigError{Key: "metrics_listen", Problem: fmt.Sprintf("is %q", c.MetricsListen), Expected: `host:port, such as "127.0.0.1:9090"`}
+		}
+	}
+	if c.MetricsToken != "" && len(c.MetricsToken) < MinMetricsTokenLength {
+		// The token is a secret: the message never repeats it.
+		return &ConfigError{Key: "metrics_token", Problem: "is too short", Expected: fmt.Sprintf("at least %d characters", MinMetricsTokenLength)}
+	}
+	if c.OTLPEndpoint != "" {
+		if u, err := url.Parse(c.OTLPEndpoint); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return &ConfigError{Key: "otlp_endpoint", Problem: fmt.Sprintf("is %q", c.OTLPEndpoint), Expected: `an http:// or https:// URL, such as "http://collector:4318"`}
+		}
 	}
 	return nil
 }

@@ -10,6 +10,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/http"
 	"slices"
 	"strings"
 	"sync"
@@ -18,9 +19,11 @@ import (
 	"github.com/kvarter/kvarter/core"
 	"github.com/kvarter/kvarter/core/authz"
 	"github.com/kvarter/kvarter/core/httpapi"
+	"github.com/kvarter/kvarter/core/metrics"
 	"github.com/kvarter/kvarter/core/password"
 	"github.com/kvarter/kvarter/core/pluginhost"
 	"github.com/kvarter/kvarter/core/sqlstore"
+	"github.com/kvarter/kvarter/sdk/telemetry"
 )
 
 // Options are the knobs tests turn; production leaves them zero.
@@ -41,6 +44,9 @@ type Options struct {
 	// PluginRequestTimeout how long a plugin may take over one request.
 	PluginHealthInterval time.Duration
 	PluginRequestTimeout time.Duration
+	// Commit is the source revision reported in kvarter_build_info; by default the
+	// one Go recorded in the binary, if any.
+	Commit string
 }
 
 // Node is one core process's worth of parts.
@@ -57,10 +63,16 @@ type Node struct {
 	Audit          *sqlstore.AuditService
 	Server         *httpapi.Server
 	Plugins        *pluginhost.Host
+	// Metrics is the node's Prometheus registry; Tracing its tracer provider (off
+	// unless an OTLP endpoint is configured).
+	Metrics *metrics.Metrics
+	Tracing *telemetry.Tracing
 
-	addr   net.Addr
-	cancel context.CancelFunc
-	done   chan struct{}
+	metricsSrv  *http.Server
+	metricsAddr net.Addr
+	addr        net.Addr
+	cancel      context.CancelFunc
+	done        chan struct{}
 }
 
 // NewLogger returns the JSON (or text) logger writing to w at the configured level.
@@ -171,21 +183,31 @@ func build(ctx context.Context, cfg Config, logger *slog.Logger, opt Options, db
 				Expected: "the name of a configured plugin"}
 		}
 	}
+	if err := n.observe(ctx, opt); err != nil {
+		return nil, err
+	}
 	host, err := pluginhost.New(pluginhost.Config{
 		Plugins: specs, Executable: opt.Executable, DataDir: cfg.DataDir, DatabaseURL: cfg.DatabaseURL,
 		StorePrefix: cfg.PluginStorePrefix, RolePrefix: cfg.PluginRolePrefix, PluginMaxConnections: pluginConns, HostVersion: opt.HostVersion, CityTimeZone: cfg.City.TimeZone,
 		Languages: cfg.City.Languages, LogLevel: cfg.LogLevel, HealthInterval: opt.PluginHealthInterval,
 		RequestTimeout: opt.PluginRequestTimeout, CommandPoll: cfg.PolicyPollInterval.Duration,
+		Metrics: n.Metrics, Tracing: n.Tracing,
 	}, db, enf, logger)
 	if err != nil {
 		return nil, err
 	}
+	n.watch(host)
 	host.OnPolicyChange = reload
 	n.Plugins = host
+	httpCfg := httpapi.Config{SecureCookies: cfg.SecureCookies, ProxyHeader: cfg.ProxyHeader, TrustedProxies: cfg.TrustedProxies,
+		Metrics: n.Metrics, MetricsHandler: n.publicMetrics(), Tracing: n.Tracing}
+	if err := httpapi.CheckConfig(httpCfg); err != nil {
+		return nil, fmt.Errorf("config: %w", err)
+	}
 	n.Server = httpapi.New(httpapi.Services{
 		Identity: n.Identity, Neighbourhoods: n.Neighbourhoods, Organisations: n.Organisations,
 		Roles: n.Roles, Audit: n.Audit, Authz: enf, Plugins: host,
-	}, n, logger, httpapi.Config{SecureCookies: cfg.SecureCookies, ProxyHeader: cfg.ProxyHeader, TrustedProxies: cfg.TrustedProxies})
+	}, n, logger, httpCfg)
 	return n, nil
 }
 
@@ -229,9 +251,14 @@ func (n *Node) Start(ctx context.Context) error {
 	n.Plugins.Start(ctx)
 	addr, err := n.Server.Listen(n.Config.Listen)
 	if err != nil {
+		err = fmt.Errorf("listen on %s: %w", n.Config.Listen, err)
+	} else if err = n.listenMetrics(); err != nil {
+		_ = n.Server.Shutdown(context.Background())
+	}
+	if err != nil {
 		n.Plugins.Close(context.Background())
 		n.cancel()
-		return fmt.Errorf("listen on %s: %w", n.Config.Listen, err)
+		return err
 	}
 	n.addr = addr
 	n.done = make(chan struct{})
@@ -265,6 +292,14 @@ func (n *Node) Close(ctx context.Context) error {
 		n.Plugins.Close(ctx)
 		n.cancel()
 		<-n.done
+		if n.metricsSrv != nil {
+			if err := n.metricsSrv.Shutdown(ctx); err != nil {
+				errs = append(errs, fmt.Errorf("shutdown metrics: %w", err))
+			}
+		}
+	}
+	if err := n.Tracing.Shutdown(ctx); err != nil {
+		n.Logger.Warn("tracing: spans not exported at shutdown", "err", err)
 	}
 	if err := n.DB.Close(); err != nil {
 		errs = append(errs, err)

@@ -135,6 +135,9 @@ func (p *plugin) deliverBatch(ctx context.Context, proc *hostside.Process, subs 
 				_ = store.RecordDeliveryFailure(context.WithoutCancel(ctx), name, err.Error())
 				return false, fmt.Errorf("deliver event %s (%s) to %s: %w", e.ID, e.Type, name, err)
 			}
+			if m := p.h.cfg.Metrics; m != nil {
+				m.Delivered(name).Inc()
+			}
 		}
 		last = e.Seq
 		if sinceSave++; sinceSave == 100 {

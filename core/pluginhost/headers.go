@@ -35,9 +35,13 @@ var hopHeaders = map[string]bool{
 	"Transfer-Encoding": true, "Upgrade": true, "Proxy-Connection": true,
 }
 
-// isIdentityHeader reports whether a request header (canonical name) must not reach a
-// plugin.
+// isIdentityHeader reports whether a request header must not reach a plugin. The name
+// is compared in canonical case with underscores read as hyphens: CGI, PHP and several
+// proxies and frameworks turn X_Forwarded_User into the same variable as
+// X-Forwarded-User, so a plugin (or whatever sits behind it) could take one for the
+// other.
 func isIdentityHeader(name string) bool {
+	name = http.CanonicalHeaderKey(strings.ReplaceAll(name, "_", "-"))
 	if identityHeaders[name] || hopHeaders[name] {
 		return true
 	}

@@ -24,8 +24,10 @@ import (
 	"time"
 
 	"github.com/kvarter/kvarter/core"
+	"github.com/kvarter/kvarter/core/metrics"
 	"github.com/kvarter/kvarter/core/sqlstore"
 	"github.com/kvarter/kvarter/sdk/hostside"
+	"github.com/kvarter/kvarter/sdk/telemetry"
 )
 
 // Plugin kinds.
@@ -84,6 +86,11 @@ type Config struct {
 	// CommandPoll is how often a node on PostgreSQL looks for operators' commands
 	// given through another node (DefaultCommandPoll).
 	CommandPoll time.Duration
+	// Metrics, when set, records every call to a plugin and the events delivered.
+	Metrics *metrics.Metrics
+	// Tracing, when on, continues each request's trace into the plugin process and
+	// hands the plugins the collector's endpoint.
+	Tracing *telemetry.Tracing
 }
 
 // nameRE is what a plugin name may be: it becomes a URL segment, a file name, and part

@@ -3,6 +3,7 @@ package pluginhost
 import (
 	"context"
 	"crypto/sha256"
+	"database/sql"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -51,6 +52,7 @@ type plugin struct {
 	restarts int
 	lastErr  string
 	crashes  []time.Time
+	pool     *sql.DBStats // the plugin's database pool, as last reported
 	inflight sync.WaitGroup
 }
 
@@ -252,8 +254,11 @@ func (p *plugin) watch(ctx context.Context, proc *hostside.Process) error {
 			return nil
 		case <-tick.C:
 			hctx, cancel := context.WithTimeout(ctx, HealthTimeout)
-			err := proc.Health(hctx)
+			pool, err := proc.HealthReport(hctx)
 			cancel()
+			if err == nil && pool != nil {
+				p.setPool(pool)
+			}
 			p.mu.Lock()
 			state := p.state
 			p.mu.Unlock()
@@ -316,7 +321,8 @@ func (p *plugin) launch(ctx context.Context) (proc *hostside.Process, err error)
 		cmd = exec.Command(p.h.cfg.Executable, "plugin", name)
 	}
 	cmd.Env = p.env()
-	proc, err = hostside.Launch(ctx, hostside.LaunchOptions{Name: name, Cmd: cmd, Checksum: checksum, Logger: p.h.logger})
+	proc, err = hostside.Launch(ctx, hostside.LaunchOptions{Name: name, Cmd: cmd, Checksum: checksum, Logger: p.h.logger,
+		DialOptions: p.dialOptions()})
 	if err != nil {
 		return nil, permanent(err)
 	}
@@ -405,7 +411,7 @@ func (p *plugin) env() []string {
 	if path := os.Getenv("PATH"); path != "" {
 		env = append(env, "PATH="+path)
 	}
-	return env
+	return append(env, p.h.tracingEnv(p.spec.Name)...)
 }
 
 // checkManifest refuses a manifest that does not fit this city and host.
@@ -425,6 +431,22 @@ func (p *plugin) checkManifest(m sdk.Manifest) (*routeTable, error) {
 	for _, perm := range m.Permissions {
 		if !strings.HasPrefix(perm.Name, name+".") {
 			return nil, fmt.Errorf("permission %q must start with %q", perm.Name, name+".")
+		}
+	}
+	// A plugin hands out only its own powers: a role it bundles or a default grant it
+	// makes may name any role, but only permissions in its own namespace. Otherwise a
+	// plugin could give residents core.membership.decide, or another plugin's
+	// permissions, just by being enabled.
+	for _, r := range m.Roles {
+		for _, perm := range r.Permissions {
+			if !strings.HasPrefix(perm, name+".") {
+				return nil, fmt.Errorf("role %q bundles the permission %q, but a plugin may only bundle its own permissions (starting with %q)", r.Name, perm, name+".")
+			}
+		}
+	}
+	for _, g := range m.Grants {
+		if !strings.HasPrefix(g.Permission, name+".") {
+			return nil, fmt.Errorf("the default grant to %q gives the permission %q, but a plugin may only grant its own permissions (starting with %q)", g.Role, g.Permission, name+".")
 		}
 	}
 	return compileRoutes(name, m.Routes)
@@ -461,6 +483,7 @@ func (p *plugin) serve(ctx context.Context, pr *core.Principal, r *core.PluginRe
 	if !ok {
 		return nil, core.Errorf(core.ENOTFOUND, "There is no API route %s %s.", r.Method, r.Path)
 	}
+	r.Plugin, r.Route = name, route.Path
 	switch route.Permission {
 	case sdk.PermPublic:
 	case sdk.PermAuthenticated:

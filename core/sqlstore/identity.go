@@ -10,7 +10,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"math"
 	"slices"
 	"strings"
 	"sync"
@@ -43,15 +42,6 @@ type IdentitySettings struct {
 	HashConcurrency int
 }
 
-// ThrottleSettings limit failed logins per account and per client address.
-type ThrottleSettings struct {
-	Window             time.Duration
-	MaxPerAccount      int
-	MaxPerClientAddr   int
-	LockoutForAccount  time.Duration
-	LockoutForClientIP time.Duration
-}
-
 // DefaultIdentitySettings are sensible production values.
 func DefaultIdentitySettings() IdentitySettings {
 	return IdentitySettings{
@@ -61,10 +51,7 @@ func DefaultIdentitySettings() IdentitySettings {
 		SessionAbsolute:   30 * 24 * time.Hour,
 		PrincipalCacheTTL: time.Second,
 		HashConcurrency:   2,
-		Throttle: ThrottleSettings{
-			Window: 15 * time.Minute, MaxPerAccount: 5, MaxPerClientAddr: 50,
-			LockoutForAccount: 15 * time.Minute, LockoutForClientIP: 15 * time.Minute,
-		},
+		Throttle:          DefaultThrottleSettings(),
 	}
 }
 
@@ -262,11 +249,8 @@ func (s *IdentityService) Login(ctx context.Context, a core.LoginAttempt) (*core
 		return nil, err
 	}
 	key := core.NormalizeEmail(a.Email)
-	keys := []throttleKey{
-		{"acct:" + key, s.Settings.Throttle.MaxPerAccount, s.Settings.Throttle.LockoutForAccount},
-		{"ip:" + a.ClientIP, s.Settings.Throttle.MaxPerClientAddr, s.Settings.Throttle.LockoutForClientIP},
-	}
-	if err := s.checkThrottle(ctx, keys); err != nil {
+	keys := s.throttleKeys(key, a.ClientIP)
+	if err := s.admitAttempt(ctx, keys, key, a.ClientIP); err != nil {
 		return nil, err
 	}
 
@@ -289,9 +273,7 @@ func (s *IdentityService) Login(ctx context.Context, a core.LoginAttempt) (*core
 		return nil, fmt.Errorf("verify password: %w", verr)
 	}
 	if err != nil || !ok {
-		if ferr := s.recordFailure(ctx, keys); ferr != nil {
-			return nil, ferr
-		}
+		// The attempt was counted before the hash: nothing more to record.
 		return nil, core.Errorf(core.EUNAUTHENTICATED, "The email address or password is not correct.")
 	}
 
@@ -301,11 +283,8 @@ func (s *IdentityService) Login(ctx context.Context, a core.LoginAttempt) (*core
 	sess := core.Session{ID: newID(), Kind: core.KindSession, UserAgent: truncate(a.UserAgent, 200), ClientIP: a.ClientIP,
 		CreatedAt: now, LastSeenAt: now, ExpiresAt: &expires}
 	err = s.DB.tx(ctx, func(tx *sqlx.Tx) error {
-		s.locksMu.Lock()
-		delete(s.locks, keys[0].key)
-		s.locksMu.Unlock()
-		if _, err := exec(ctx, tx, `DELETE FROM login_throttle WHERE throttle_key = ?`, keys[0].key); err != nil {
-			return fmt.Errorf("reset throttle: %w", err)
+		if err := forgetAttempt(ctx, tx, keys); err != nil {
+			return err
 		}
 		if _, err := exec(ctx, tx, `INSERT INTO sessions (id, user_id, token_hash, kind, user_agent, client_ip, created_at, last_seen_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			sess.ID, row.ID, hashToken(token), core.KindSession, sess.UserAgent, sess.ClientIP, now, now, expires); err != nil {
@@ -318,94 +297,6 @@ func (s *IdentityService) Login(ctx context.Context, a core.LoginAttempt) (*core
 		return nil, err
 	}
 	return &core.LoginResult{Token: token, CSRFToken: CSRFToken(token), User: row.user(), Session: sess}, nil
-}
-
-func (s *IdentityService) rememberLock(key string, until time.Time) {
-	s.locksMu.Lock()
-	defer s.locksMu.Unlock()
-	if len(s.locks) > 100_000 {
-		clear(s.locks)
-	}
-	s.locks[key] = until
-}
-
-type throttleKey struct {
-	key     string
-	max     int
-	lockout time.Duration
-}
-
-type throttleRow struct {
-	Failures    int        `db:"failures"`
-	WindowStart time.Time  `db:"window_start"`
-	LockedUntil *time.Time `db:"locked_until"`
-}
-
-// checkThrottle refuses the attempt while any key is locked. It runs before the
-// password hash is computed, so refused guesses cost almost nothing.
-func (s *IdentityService) checkThrottle(ctx context.Context, keys []throttleKey) error {
-	now := s.DB.now()
-	wait := time.Duration(0)
-	s.locksMu.Lock()
-	for _, k := range keys {
-		if until, ok := s.locks[k.key]; ok && until.After(now) {
-			wait = max(wait, until.Sub(now))
-		}
-	}
-	s.locksMu.Unlock()
-	if wait > 0 {
-		return &core.Error{Code: core.ERATELIMITED, Message: "Too many failed sign-in attempts. Try again later.",
-			RetryAfterSeconds: int(math.Ceil(wait.Seconds()))}
-	}
-	for _, k := range keys {
-		var r throttleRow
-		err := get(ctx, s.DB.db, &r, `SELECT failures, window_start, locked_until FROM login_throttle WHERE throttle_key = ?`, k.key)
-		if errors.Is(err, sql.ErrNoRows) {
-			continue
-		}
-		if err != nil {
-			return fmt.Errorf("read throttle: %w", err)
-		}
-		if r.LockedUntil != nil && r.LockedUntil.After(now) {
-			wait = max(wait, r.LockedUntil.Sub(now))
-			s.rememberLock(k.key, *r.LockedUntil)
-		}
-	}
-	if wait > 0 {
-		return &core.Error{Code: core.ERATELIMITED, Message: "Too many failed sign-in attempts. Try again later.",
-			RetryAfterSeconds: int(math.Ceil(wait.Seconds()))}
-	}
-	return nil
-}
-
-// recordFailure counts a failed attempt against every key and locks those over limit.
-func (s *IdentityService) recordFailure(ctx context.Context, keys []throttleKey) error {
-	now := s.DB.now()
-	return s.DB.tx(ctx, func(tx *sqlx.Tx) error {
-		for _, k := range keys {
-			var r throttleRow
-			err := get(ctx, tx, &r, `SELECT failures, window_start, locked_until FROM login_throttle WHERE throttle_key = ?`, k.key)
-			switch {
-			case errors.Is(err, sql.ErrNoRows) || (err == nil && now.Sub(r.WindowStart) >= s.Settings.Throttle.Window):
-				r = throttleRow{Failures: 1, WindowStart: now}
-			case err != nil:
-				return fmt.Errorf("read throttle: %w", err)
-			default:
-				r.Failures++
-			}
-			if r.Failures >= k.max {
-				until := now.Add(k.lockout)
-				r.LockedUntil = &until
-				s.rememberLock(k.key, until)
-			}
-			if _, err := exec(ctx, tx, `INSERT INTO login_throttle (throttle_key, failures, window_start, locked_until) VALUES (?, ?, ?, ?)
-				ON CONFLICT (throttle_key) DO UPDATE SET failures = excluded.failures, window_start = excluded.window_start, locked_until = excluded.locked_until`,
-				k.key, r.Failures, r.WindowStart, r.LockedUntil); err != nil {
-				return fmt.Errorf("write throttle: %w", err)
-			}
-		}
-		return nil
-	})
 }
 
 type sessionRow struct {
@@ -669,7 +560,11 @@ func principalOf(userID string, rows []roleRow) *core.Principal {
 	for _, r := range rows {
 		switch r.Kind {
 		case "g":
-			p.Roles[r.A] = append(p.Roles[r.A], r.B)
+			// An explicit grant of a membership role can only be a leftover from before
+			// such grants were refused; membership alone confers these roles.
+			if !slices.Contains(core.MembershipRoles, r.B) {
+				p.Roles[r.A] = append(p.Roles[r.A], r.B)
+			}
 		case "n":
 			p.Neighbourhoods = append(p.Neighbourhoods, r.A)
 			d := core.NeighbourhoodDomain(r.A)

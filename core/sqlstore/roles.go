@@ -52,6 +52,9 @@ func (s *PolicyStore) LoadPolicy(ctx context.Context) (*Policy, error) {
 		if err := selectAll(ctx, tx, &p.Permissions, `SELECT role, permission FROM role_permissions`); err != nil {
 			return fmt.Errorf("load role permissions: %w", err)
 		}
+		// Membership roles come from verified memberships only; an explicit grant of
+		// one is a leftover from before such grants were refused and confers nothing.
+		p.Grants = slices.DeleteFunc(p.Grants, func(g core.RoleGrant) bool { return slices.Contains(core.MembershipRoles, g.Role) })
 		return nil
 	})
 	return p, err
@@ -68,13 +71,26 @@ type RoleService struct {
 var _ core.RoleService = (*RoleService)(nil)
 
 // knownRoles are the roles that may be granted: the grantable core roles and every role
-// a plugin has declared.
+// a plugin has declared. A plugin's default grant to a core role ("resident") stores
+// that role's name too; it stays a core role and is not made grantable by it.
 func (s *RoleService) knownRoles(ctx context.Context, q sqlx.ExtContext) ([]string, error) {
 	var plugin []string
 	if err := selectAll(ctx, q, &plugin, `SELECT DISTINCT role FROM role_permissions WHERE source <> 'core' ORDER BY role`); err != nil {
 		return nil, fmt.Errorf("known roles: %w", err)
 	}
+	plugin = slices.DeleteFunc(plugin, func(r string) bool { return slices.Contains(core.CoreRoles, r) })
 	return append(slices.Clone(core.GrantableRoles), plugin...), nil
+}
+
+// refuseMembershipRole refuses a direct grant or revocation of a role that follows
+// from verified membership (DESIGN.md §5): only deciding the membership changes it.
+func refuseMembershipRole(g core.RoleGrant) error {
+	if !slices.Contains(core.MembershipRoles, g.Role) {
+		return nil
+	}
+	return &core.Error{Code: core.EFORBIDDEN, Fields: map[string]string{"role": "follows from verified membership"},
+		Message: fmt.Sprintf("%s cannot be granted or revoked directly: it follows from a verified membership. "+
+			"Approve or revoke the person's membership of the neighbourhood or organisation instead.", g.Role)}
 }
 
 // checkDomain verifies that a domain is well-formed and names something that exists.
@@ -152,6 +168,9 @@ func (s *RoleService) Grant(ctx context.Context, g core.RoleGrant) (*core.RoleGr
 	if err := s.authorizeGrant(ctx, g); err != nil {
 		return nil, err
 	}
+	if err := refuseMembershipRole(g); err != nil {
+		return nil, err
+	}
 	now := s.DB.now()
 	g.GrantedBy, g.CreatedAt = core.PrincipalFrom(ctx).UserID, now
 	err := s.DB.tx(ctx, func(tx *sqlx.Tx) error {
@@ -180,6 +199,9 @@ func (s *RoleService) Grant(ctx context.Context, g core.RoleGrant) (*core.RoleGr
 // Revoke takes a role away.
 func (s *RoleService) Revoke(ctx context.Context, g core.RoleGrant) error {
 	if err := s.authorizeGrant(ctx, g); err != nil {
+		return err
+	}
+	if err := refuseMembershipRole(g); err != nil {
 		return err
 	}
 	now := s.DB.now()

@@ -2,6 +2,7 @@ package hostside
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"net/http"
@@ -126,8 +127,26 @@ func (p *Process) Activate(ctx context.Context) error {
 
 // Health asks the plugin whether it is healthy.
 func (p *Process) Health(ctx context.Context) error {
-	_, err := p.rpc.Health(ctx, &pb.HealthRequest{})
-	return p.callErr("health", err)
+	_, err := p.HealthReport(ctx)
+	return err
+}
+
+// HealthReport asks the plugin whether it is healthy and returns the state of its
+// database pool, nil when it has not opened its store (or predates the report).
+func (p *Process) HealthReport(ctx context.Context) (*sql.DBStats, error) {
+	resp, err := p.rpc.Health(ctx, &pb.HealthRequest{})
+	if err != nil {
+		return nil, p.callErr("health", err)
+	}
+	ps := resp.GetPool()
+	if ps == nil {
+		return nil, nil
+	}
+	return &sql.DBStats{
+		MaxOpenConnections: int(ps.MaxOpenConnections), OpenConnections: int(ps.OpenConnections),
+		InUse: int(ps.InUse), Idle: int(ps.Idle), WaitCount: ps.WaitCount, WaitDuration: time.Duration(ps.WaitDurationNs),
+		MaxIdleClosed: ps.MaxIdleClosed, MaxIdleTimeClosed: ps.MaxIdleTimeClosed, MaxLifetimeClosed: ps.MaxLifetimeClosed,
+	}, nil
 }
 
 // Deactivate tells the plugin it is about to be stopped.

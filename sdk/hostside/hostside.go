@@ -10,7 +10,6 @@ package hostside
 
 import (
 	"context"
-	"crypto/sha256"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -50,14 +49,18 @@ type LaunchOptions struct {
 	// Cmd is the command to run. The caller sets Cmd.Env explicitly: the host's own
 	// environment is never inherited. Launch adds the go-plugin variables.
 	Cmd *exec.Cmd
-	// Checksum is the sha256 of an external executable, checked before every launch;
-	// nil for built-in plugins (the kvarter binary itself).
+	// Checksum is the sha256 of an external executable, checked before every launch
+	// on the very bytes that are then executed (see pinExecutable); nil for built-in
+	// plugins (the kvarter binary itself).
 	Checksum []byte
 	// StartTimeout bounds the handshake; DefaultStartTimeout when zero.
 	StartTimeout time.Duration
 	// Logger receives the plugin's stderr and log lines, tagged plugin=<Name>.
 	// slog.Default() when nil.
 	Logger *slog.Logger
+	// DialOptions are added to the gRPC connection to the plugin: the caller's
+	// instrumentation (call latency metrics, trace propagation).
+	DialOptions []grpc.DialOption
 }
 
 // Process is a running plugin. Its methods are safe for concurrent use.
@@ -93,15 +96,12 @@ func Launch(ctx context.Context, o LaunchOptions) (*Process, error) {
 	logger = logger.With("plugin", o.Name)
 
 	if o.Checksum != nil {
-		sc := &plugin.SecureConfig{Checksum: o.Checksum, Hash: sha256.New()}
-		ok, err := sc.Check(o.Cmd.Path)
+		f, err := pinExecutable(o.Cmd, o.Checksum)
 		if err != nil {
-			return nil, fmt.Errorf("launch plugin %s: verify checksum of %s: %w", o.Name, o.Cmd.Path, err)
+			return nil, fmt.Errorf("launch plugin %s: verify checksum: %w", o.Name, err)
 		}
-		if !ok {
-			return nil, fmt.Errorf("launch plugin %s: %s does not match its configured sha256 %x: %w",
-				o.Name, o.Cmd.Path, o.Checksum, ErrChecksum)
-		}
+		// Launch returns after the handshake, long after the child was started from f.
+		defer f.Close()
 	}
 
 	r := newProcRunner(o.Cmd)
@@ -114,10 +114,10 @@ func Launch(ctx context.Context, o LaunchOptions) (*Process, error) {
 		SkipHostEnv:      true,
 		StartTimeout:     o.StartTimeout,
 		Logger:           newHCLogger(logger),
-		GRPCDialOptions: []grpc.DialOption{grpc.WithDefaultCallOptions(
+		GRPCDialOptions: append([]grpc.DialOption{grpc.WithDefaultCallOptions(
 			grpc.MaxCallRecvMsgSize(protocol.MaxMessageBytes),
 			grpc.MaxCallSendMsgSize(protocol.MaxMessageBytes),
-		)},
+		)}, o.DialOptions...),
 	})
 
 	// go-plugin's Start knows no context; killing the child makes it return.

@@ -108,12 +108,12 @@ func (r *procRunner) pid() int {
 
 func (r *procRunner) Stdout() io.ReadCloser { return r.stdout }
 func (r *procRunner) Stderr() io.ReadCloser { return r.stderr }
-func (r *procRunner) Name() string          { return r.cmd.Path }
+func (r *procRunner) Name() string          { return r.cmd.Args[0] } // Path may be a descriptor
 func (r *procRunner) ID() string            { return strconv.Itoa(r.pid()) }
 
 func (r *procRunner) Diagnose(context.Context) string {
 	return fmt.Sprintf("%s does not look like a Kvarter plugin, or exited during the handshake; "+
-		"run it by hand to see its output", r.cmd.Path)
+		"run it by hand to see its output", r.cmd.Args[0])
 }
 
 func (r *procRunner) PluginToHost(network, addr string) (string, string, error) {

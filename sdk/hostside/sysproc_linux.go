@@ -21,3 +21,7 @@ func killGroup(p *os.Process) {
 		_ = p.Kill()
 	}
 }
+
+// fdDir names the process's own open descriptors as files, so that a child can be executed from a descriptor it
+// inherited.
+const fdDir = "/proc/self/fd/"

@@ -12,3 +12,7 @@ import (
 func setProcAttr(*exec.Cmd) {}
 
 func killGroup(p *os.Process) { _ = p.Kill() }
+
+// fdDir names the process's own open descriptors (BSDs, macOS) as files, so that a child can be executed from a descriptor it
+// inherited.
+const fdDir = "/dev/fd/"

@@ -45,6 +45,7 @@ func Open(ctx context.Context, cfg sdk.StoreConfig) (*DB, error) {
 	if err != nil {
 		return nil, err
 	}
+	sqlstore.Track(db.DB) // reported with the plugin's health
 	return &DB{DB: db, Dialect: cfg.Dialect}, nil
 }
 

@@ -869,7 +869,10 @@ func (*HealthRequest) Descriptor() ([]byte, []int) {
 }
 
 type HealthResponse struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// pool is the plugin's database pool, when it has opened its store, for the
+	// host's metrics (go_sql_* with db_name="plugin:<name>").
+	Pool          *PoolStats `protobuf:"bytes,1,opt,name=pool,proto3" json:"pool,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -904,6 +907,122 @@ func (*HealthResponse) Descriptor() ([]byte, []int) {
 	return file_kvarter_plugin_v1_plugin_proto_rawDescGZIP(), []int{15}
 }
 
+func (x *HealthResponse) GetPool() *PoolStats {
+	if x != nil {
+		return x.Pool
+	}
+	return nil
+}
+
+// PoolStats mirrors Go's sql.DBStats.
+type PoolStats struct {
+	state              protoimpl.MessageState `protogen:"open.v1"`
+	MaxOpenConnections int64                  `protobuf:"varint,1,opt,name=max_open_connections,json=maxOpenConnections,proto3" json:"max_open_connections,omitempty"`
+	OpenConnections    int64                  `protobuf:"varint,2,opt,name=open_connections,json=openConnections,proto3" json:"open_connections,omitempty"`
+	InUse              int64                  `protobuf:"varint,3,opt,name=in_use,json=inUse,proto3" json:"in_use,omitempty"`
+	Idle               int64                  `protobuf:"varint,4,opt,name=idle,proto3" json:"idle,omitempty"`
+	WaitCount          int64                  `protobuf:"varint,5,opt,name=wait_count,json=waitCount,proto3" json:"wait_count,omitempty"`
+	WaitDurationNs     int64                  `protobuf:"varint,6,opt,name=wait_duration_ns,json=waitDurationNs,proto3" json:"wait_duration_ns,omitempty"`
+	MaxIdleClosed      int64                  `protobuf:"varint,7,opt,name=max_idle_closed,json=maxIdleClosed,proto3" json:"max_idle_closed,omitempty"`
+	MaxIdleTimeClosed  int64                  `protobuf:"varint,8,opt,name=max_idle_time_closed,json=maxIdleTimeClosed,proto3" json:"max_idle_time_closed,omitempty"`
+	MaxLifetimeClosed  int64                  `protobuf:"varint,9,opt,name=max_lifetime_closed,json=maxLifetimeClosed,proto3" json:"max_lifetime_closed,omitempty"`
+	unknownFields      protoimpl.UnknownFields
+	sizeCache          protoimpl.SizeCache
+}
+
+func (x *PoolStats) Reset() {
+	*x = PoolStats{}
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[16]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PoolStats) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PoolStats) ProtoMessage() {}
+
+func (x *PoolStats) ProtoReflect() protoreflect.Message {
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[16]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PoolStats.ProtoReflect.Descriptor instead.
+func (*PoolStats) Descriptor() ([]byte, []int) {
+	return file_kvarter_plugin_v1_plugin_proto_rawDescGZIP(), []int{16}
+}
+
+func (x *PoolStats) GetMaxOpenConnections() int64 {
+	if x != nil {
+		return x.MaxOpenConnections
+	}
+	return 0
+}
+
+func (x *PoolStats) GetOpenConnections() int64 {
+	if x != nil {
+		return x.OpenConnections
+	}
+	return 0
+}
+
+func (x *PoolStats) GetInUse() int64 {
+	if x != nil {
+		return x.InUse
+	}
+	return 0
+}
+
+func (x *PoolStats) GetIdle() int64 {
+	if x != nil {
+		return x.Idle
+	}
+	return 0
+}
+
+func (x *PoolStats) GetWaitCount() int64 {
+	if x != nil {
+		return x.WaitCount
+	}
+	return 0
+}
+
+func (x *PoolStats) GetWaitDurationNs() int64 {
+	if x != nil {
+		return x.WaitDurationNs
+	}
+	return 0
+}
+
+func (x *PoolStats) GetMaxIdleClosed() int64 {
+	if x != nil {
+		return x.MaxIdleClosed
+	}
+	return 0
+}
+
+func (x *PoolStats) GetMaxIdleTimeClosed() int64 {
+	if x != nil {
+		return x.MaxIdleTimeClosed
+	}
+	return 0
+}
+
+func (x *PoolStats) GetMaxLifetimeClosed() int64 {
+	if x != nil {
+		return x.MaxLifetimeClosed
+	}
+	return 0
+}
+
 type DeactivateRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	unknownFields protoimpl.UnknownFields
@@ -912,7 +1031,7 @@ type DeactivateRequest struct {
 
 func (x *DeactivateRequest) Reset() {
 	*x = DeactivateRequest{}
-	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[16]
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -924,7 +1043,7 @@ func (x *DeactivateRequest) String() string {
 func (*DeactivateRequest) ProtoMessage() {}
 
 func (x *DeactivateRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[16]
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -937,7 +1056,7 @@ func (x *DeactivateRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeactivateRequest.ProtoReflect.Descriptor instead.
 func (*DeactivateRequest) Descriptor() ([]byte, []int) {
-	return file_kvarter_plugin_v1_plugin_proto_rawDescGZIP(), []int{16}
+	return file_kvarter_plugin_v1_plugin_proto_rawDescGZIP(), []int{17}
 }
 
 type DeactivateResponse struct {
@@ -948,7 +1067,7 @@ type DeactivateResponse struct {
 
 func (x *DeactivateResponse) Reset() {
 	*x = DeactivateResponse{}
-	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[17]
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -960,7 +1079,7 @@ func (x *DeactivateResponse) String() string {
 func (*DeactivateResponse) ProtoMessage() {}
 
 func (x *DeactivateResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[17]
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -973,7 +1092,7 @@ func (x *DeactivateResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeactivateResponse.ProtoReflect.Descriptor instead.
 func (*DeactivateResponse) Descriptor() ([]byte, []int) {
-	return file_kvarter_plugin_v1_plugin_proto_rawDescGZIP(), []int{17}
+	return file_kvarter_plugin_v1_plugin_proto_rawDescGZIP(), []int{18}
 }
 
 type Header struct {
@@ -986,7 +1105,7 @@ type Header struct {
 
 func (x *Header) Reset() {
 	*x = Header{}
-	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[18]
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -998,7 +1117,7 @@ func (x *Header) String() string {
 func (*Header) ProtoMessage() {}
 
 func (x *Header) ProtoReflect() protoreflect.Message {
-	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[18]
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1011,7 +1130,7 @@ func (x *Header) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Header.ProtoReflect.Descriptor instead.
 func (*Header) Descriptor() ([]byte, []int) {
-	return file_kvarter_plugin_v1_plugin_proto_rawDescGZIP(), []int{18}
+	return file_kvarter_plugin_v1_plugin_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *Header) GetName() string {
@@ -1039,7 +1158,7 @@ type OrgMembership struct {
 
 func (x *OrgMembership) Reset() {
 	*x = OrgMembership{}
-	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[19]
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1051,7 +1170,7 @@ func (x *OrgMembership) String() string {
 func (*OrgMembership) ProtoMessage() {}
 
 func (x *OrgMembership) ProtoReflect() protoreflect.Message {
-	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[19]
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1064,7 +1183,7 @@ func (x *OrgMembership) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use OrgMembership.ProtoReflect.Descriptor instead.
 func (*OrgMembership) Descriptor() ([]byte, []int) {
-	return file_kvarter_plugin_v1_plugin_proto_rawDescGZIP(), []int{19}
+	return file_kvarter_plugin_v1_plugin_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *OrgMembership) GetOrganisationId() string {
@@ -1097,7 +1216,7 @@ type RoleList struct {
 
 func (x *RoleList) Reset() {
 	*x = RoleList{}
-	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[20]
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1109,7 +1228,7 @@ func (x *RoleList) String() string {
 func (*RoleList) ProtoMessage() {}
 
 func (x *RoleList) ProtoReflect() protoreflect.Message {
-	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[20]
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1122,7 +1241,7 @@ func (x *RoleList) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RoleList.ProtoReflect.Descriptor instead.
 func (*RoleList) Descriptor() ([]byte, []int) {
-	return file_kvarter_plugin_v1_plugin_proto_rawDescGZIP(), []int{20}
+	return file_kvarter_plugin_v1_plugin_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *RoleList) GetRoles() []string {
@@ -1150,7 +1269,7 @@ type Principal struct {
 
 func (x *Principal) Reset() {
 	*x = Principal{}
-	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[21]
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1162,7 +1281,7 @@ func (x *Principal) String() string {
 func (*Principal) ProtoMessage() {}
 
 func (x *Principal) ProtoReflect() protoreflect.Message {
-	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[21]
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1175,7 +1294,7 @@ func (x *Principal) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Principal.ProtoReflect.Descriptor instead.
 func (*Principal) Descriptor() ([]byte, []int) {
-	return file_kvarter_plugin_v1_plugin_proto_rawDescGZIP(), []int{21}
+	return file_kvarter_plugin_v1_plugin_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *Principal) GetUserId() string {
@@ -1242,7 +1361,7 @@ type HTTPRequest struct {
 
 func (x *HTTPRequest) Reset() {
 	*x = HTTPRequest{}
-	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[22]
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1254,7 +1373,7 @@ func (x *HTTPRequest) String() string {
 func (*HTTPRequest) ProtoMessage() {}
 
 func (x *HTTPRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[22]
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1267,7 +1386,7 @@ func (x *HTTPRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HTTPRequest.ProtoReflect.Descriptor instead.
 func (*HTTPRequest) Descriptor() ([]byte, []int) {
-	return file_kvarter_plugin_v1_plugin_proto_rawDescGZIP(), []int{22}
+	return file_kvarter_plugin_v1_plugin_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *HTTPRequest) GetMethod() string {
@@ -1337,7 +1456,7 @@ type HTTPResponse struct {
 
 func (x *HTTPResponse) Reset() {
 	*x = HTTPResponse{}
-	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[23]
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1349,7 +1468,7 @@ func (x *HTTPResponse) String() string {
 func (*HTTPResponse) ProtoMessage() {}
 
 func (x *HTTPResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[23]
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1362,7 +1481,7 @@ func (x *HTTPResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HTTPResponse.ProtoReflect.Descriptor instead.
 func (*HTTPResponse) Descriptor() ([]byte, []int) {
-	return file_kvarter_plugin_v1_plugin_proto_rawDescGZIP(), []int{23}
+	return file_kvarter_plugin_v1_plugin_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *HTTPResponse) GetStatus() int32 {
@@ -1399,7 +1518,7 @@ type Event struct {
 
 func (x *Event) Reset() {
 	*x = Event{}
-	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[24]
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1411,7 +1530,7 @@ func (x *Event) String() string {
 func (*Event) ProtoMessage() {}
 
 func (x *Event) ProtoReflect() protoreflect.Message {
-	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[24]
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1424,7 +1543,7 @@ func (x *Event) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Event.ProtoReflect.Descriptor instead.
 func (*Event) Descriptor() ([]byte, []int) {
-	return file_kvarter_plugin_v1_plugin_proto_rawDescGZIP(), []int{24}
+	return file_kvarter_plugin_v1_plugin_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *Event) GetId() string {
@@ -1471,7 +1590,7 @@ type HandleEventRequest struct {
 
 func (x *HandleEventRequest) Reset() {
 	*x = HandleEventRequest{}
-	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[25]
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1483,7 +1602,7 @@ func (x *HandleEventRequest) String() string {
 func (*HandleEventRequest) ProtoMessage() {}
 
 func (x *HandleEventRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[25]
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1496,7 +1615,7 @@ func (x *HandleEventRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HandleEventRequest.ProtoReflect.Descriptor instead.
 func (*HandleEventRequest) Descriptor() ([]byte, []int) {
-	return file_kvarter_plugin_v1_plugin_proto_rawDescGZIP(), []int{25}
+	return file_kvarter_plugin_v1_plugin_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *HandleEventRequest) GetEvent() *Event {
@@ -1514,7 +1633,7 @@ type HandleEventResponse struct {
 
 func (x *HandleEventResponse) Reset() {
 	*x = HandleEventResponse{}
-	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[26]
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1526,7 +1645,7 @@ func (x *HandleEventResponse) String() string {
 func (*HandleEventResponse) ProtoMessage() {}
 
 func (x *HandleEventResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[26]
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1539,7 +1658,7 @@ func (x *HandleEventResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HandleEventResponse.ProtoReflect.Descriptor instead.
 func (*HandleEventResponse) Descriptor() ([]byte, []int) {
-	return file_kvarter_plugin_v1_plugin_proto_rawDescGZIP(), []int{26}
+	return file_kvarter_plugin_v1_plugin_proto_rawDescGZIP(), []int{27}
 }
 
 type User struct {
@@ -1554,7 +1673,7 @@ type User struct {
 
 func (x *User) Reset() {
 	*x = User{}
-	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[27]
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1566,7 +1685,7 @@ func (x *User) String() string {
 func (*User) ProtoMessage() {}
 
 func (x *User) ProtoReflect() protoreflect.Message {
-	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[27]
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1579,7 +1698,7 @@ func (x *User) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use User.ProtoReflect.Descriptor instead.
 func (*User) Descriptor() ([]byte, []int) {
-	return file_kvarter_plugin_v1_plugin_proto_rawDescGZIP(), []int{27}
+	return file_kvarter_plugin_v1_plugin_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *User) GetId() string {
@@ -1623,7 +1742,7 @@ type Neighbourhood struct {
 
 func (x *Neighbourhood) Reset() {
 	*x = Neighbourhood{}
-	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[28]
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1635,7 +1754,7 @@ func (x *Neighbourhood) String() string {
 func (*Neighbourhood) ProtoMessage() {}
 
 func (x *Neighbourhood) ProtoReflect() protoreflect.Message {
-	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[28]
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1648,7 +1767,7 @@ func (x *Neighbourhood) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Neighbourhood.ProtoReflect.Descriptor instead.
 func (*Neighbourhood) Descriptor() ([]byte, []int) {
-	return file_kvarter_plugin_v1_plugin_proto_rawDescGZIP(), []int{28}
+	return file_kvarter_plugin_v1_plugin_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *Neighbourhood) GetId() string {
@@ -1697,7 +1816,7 @@ type Membership struct {
 
 func (x *Membership) Reset() {
 	*x = Membership{}
-	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[29]
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1709,7 +1828,7 @@ func (x *Membership) String() string {
 func (*Membership) ProtoMessage() {}
 
 func (x *Membership) ProtoReflect() protoreflect.Message {
-	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[29]
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1722,7 +1841,7 @@ func (x *Membership) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Membership.ProtoReflect.Descriptor instead.
 func (*Membership) Descriptor() ([]byte, []int) {
-	return file_kvarter_plugin_v1_plugin_proto_rawDescGZIP(), []int{29}
+	return file_kvarter_plugin_v1_plugin_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *Membership) GetUserId() string {
@@ -1760,7 +1879,7 @@ type Organisation struct {
 
 func (x *Organisation) Reset() {
 	*x = Organisation{}
-	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[30]
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1772,7 +1891,7 @@ func (x *Organisation) String() string {
 func (*Organisation) ProtoMessage() {}
 
 func (x *Organisation) ProtoReflect() protoreflect.Message {
-	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[30]
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1785,7 +1904,7 @@ func (x *Organisation) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Organisation.ProtoReflect.Descriptor instead.
 func (*Organisation) Descriptor() ([]byte, []int) {
-	return file_kvarter_plugin_v1_plugin_proto_rawDescGZIP(), []int{30}
+	return file_kvarter_plugin_v1_plugin_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *Organisation) GetId() string {
@@ -1839,7 +1958,7 @@ type UsersRequest struct {
 
 func (x *UsersRequest) Reset() {
 	*x = UsersRequest{}
-	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[31]
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1851,7 +1970,7 @@ func (x *UsersRequest) String() string {
 func (*UsersRequest) ProtoMessage() {}
 
 func (x *UsersRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[31]
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1864,7 +1983,7 @@ func (x *UsersRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UsersRequest.ProtoReflect.Descriptor instead.
 func (*UsersRequest) Descriptor() ([]byte, []int) {
-	return file_kvarter_plugin_v1_plugin_proto_rawDescGZIP(), []int{31}
+	return file_kvarter_plugin_v1_plugin_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *UsersRequest) GetIds() []string {
@@ -1883,7 +2002,7 @@ type UsersResponse struct {
 
 func (x *UsersResponse) Reset() {
 	*x = UsersResponse{}
-	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[32]
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1895,7 +2014,7 @@ func (x *UsersResponse) String() string {
 func (*UsersResponse) ProtoMessage() {}
 
 func (x *UsersResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[32]
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1908,7 +2027,7 @@ func (x *UsersResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UsersResponse.ProtoReflect.Descriptor instead.
 func (*UsersResponse) Descriptor() ([]byte, []int) {
-	return file_kvarter_plugin_v1_plugin_proto_rawDescGZIP(), []int{32}
+	return file_kvarter_plugin_v1_plugin_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *UsersResponse) GetUsers() []*User {
@@ -1927,7 +2046,7 @@ type NeighbourhoodsRequest struct {
 
 func (x *NeighbourhoodsRequest) Reset() {
 	*x = NeighbourhoodsRequest{}
-	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[33]
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1939,7 +2058,7 @@ func (x *NeighbourhoodsRequest) String() string {
 func (*NeighbourhoodsRequest) ProtoMessage() {}
 
 func (x *NeighbourhoodsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[33]
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1952,7 +2071,7 @@ func (x *NeighbourhoodsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use NeighbourhoodsRequest.ProtoReflect.Descriptor instead.
 func (*NeighbourhoodsRequest) Descriptor() ([]byte, []int) {
-	return file_kvarter_plugin_v1_plugin_proto_rawDescGZIP(), []int{33}
+	return file_kvarter_plugin_v1_plugin_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *NeighbourhoodsRequest) GetIds() []string {
@@ -1971,7 +2090,7 @@ type NeighbourhoodsResponse struct {
 
 func (x *NeighbourhoodsResponse) Reset() {
 	*x = NeighbourhoodsResponse{}
-	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[34]
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1983,7 +2102,7 @@ func (x *NeighbourhoodsResponse) String() string {
 func (*NeighbourhoodsResponse) ProtoMessage() {}
 
 func (x *NeighbourhoodsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[34]
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1996,7 +2115,7 @@ func (x *NeighbourhoodsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use NeighbourhoodsResponse.ProtoReflect.Descriptor instead.
 func (*NeighbourhoodsResponse) Descriptor() ([]byte, []int) {
-	return file_kvarter_plugin_v1_plugin_proto_rawDescGZIP(), []int{34}
+	return file_kvarter_plugin_v1_plugin_proto_rawDescGZIP(), []int{35}
 }
 
 func (x *NeighbourhoodsResponse) GetNeighbourhoods() []*Neighbourhood {
@@ -2015,7 +2134,7 @@ type MembershipsRequest struct {
 
 func (x *MembershipsRequest) Reset() {
 	*x = MembershipsRequest{}
-	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[35]
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2027,7 +2146,7 @@ func (x *MembershipsRequest) String() string {
 func (*MembershipsRequest) ProtoMessage() {}
 
 func (x *MembershipsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[35]
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2040,7 +2159,7 @@ func (x *MembershipsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MembershipsRequest.ProtoReflect.Descriptor instead.
 func (*MembershipsRequest) Descriptor() ([]byte, []int) {
-	return file_kvarter_plugin_v1_plugin_proto_rawDescGZIP(), []int{35}
+	return file_kvarter_plugin_v1_plugin_proto_rawDescGZIP(), []int{36}
 }
 
 func (x *MembershipsRequest) GetUserIds() []string {
@@ -2059,7 +2178,7 @@ type MembershipsResponse struct {
 
 func (x *MembershipsResponse) Reset() {
 	*x = MembershipsResponse{}
-	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[36]
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2071,7 +2190,7 @@ func (x *MembershipsResponse) String() string {
 func (*MembershipsResponse) ProtoMessage() {}
 
 func (x *MembershipsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[36]
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2084,7 +2203,7 @@ func (x *MembershipsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MembershipsResponse.ProtoReflect.Descriptor instead.
 func (*MembershipsResponse) Descriptor() ([]byte, []int) {
-	return file_kvarter_plugin_v1_plugin_proto_rawDescGZIP(), []int{36}
+	return file_kvarter_plugin_v1_plugin_proto_rawDescGZIP(), []int{37}
 }
 
 func (x *MembershipsResponse) GetMemberships() []*Membership {
@@ -2103,7 +2222,7 @@ type OrganisationsRequest struct {
 
 func (x *OrganisationsRequest) Reset() {
 	*x = OrganisationsRequest{}
-	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[37]
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[38]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2115,7 +2234,7 @@ func (x *OrganisationsRequest) String() string {
 func (*OrganisationsRequest) ProtoMessage() {}
 
 func (x *OrganisationsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[37]
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[38]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2128,7 +2247,7 @@ func (x *OrganisationsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use OrganisationsRequest.ProtoReflect.Descriptor instead.
 func (*OrganisationsRequest) Descriptor() ([]byte, []int) {
-	return file_kvarter_plugin_v1_plugin_proto_rawDescGZIP(), []int{37}
+	return file_kvarter_plugin_v1_plugin_proto_rawDescGZIP(), []int{38}
 }
 
 func (x *OrganisationsRequest) GetIds() []string {
@@ -2147,7 +2266,7 @@ type OrganisationsResponse struct {
 
 func (x *OrganisationsResponse) Reset() {
 	*x = OrganisationsResponse{}
-	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[38]
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[39]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2159,7 +2278,7 @@ func (x *OrganisationsResponse) String() string {
 func (*OrganisationsResponse) ProtoMessage() {}
 
 func (x *OrganisationsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[38]
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[39]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2172,7 +2291,7 @@ func (x *OrganisationsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use OrganisationsResponse.ProtoReflect.Descriptor instead.
 func (*OrganisationsResponse) Descriptor() ([]byte, []int) {
-	return file_kvarter_plugin_v1_plugin_proto_rawDescGZIP(), []int{38}
+	return file_kvarter_plugin_v1_plugin_proto_rawDescGZIP(), []int{39}
 }
 
 func (x *OrganisationsResponse) GetOrganisations() []*Organisation {
@@ -2193,7 +2312,7 @@ type CanRequest struct {
 
 func (x *CanRequest) Reset() {
 	*x = CanRequest{}
-	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[39]
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[40]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2205,7 +2324,7 @@ func (x *CanRequest) String() string {
 func (*CanRequest) ProtoMessage() {}
 
 func (x *CanRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[39]
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[40]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2218,7 +2337,7 @@ func (x *CanRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CanRequest.ProtoReflect.Descriptor instead.
 func (*CanRequest) Descriptor() ([]byte, []int) {
-	return file_kvarter_plugin_v1_plugin_proto_rawDescGZIP(), []int{39}
+	return file_kvarter_plugin_v1_plugin_proto_rawDescGZIP(), []int{40}
 }
 
 func (x *CanRequest) GetUserId() string {
@@ -2251,7 +2370,7 @@ type CanResponse struct {
 
 func (x *CanResponse) Reset() {
 	*x = CanResponse{}
-	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[40]
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[41]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2263,7 +2382,7 @@ func (x *CanResponse) String() string {
 func (*CanResponse) ProtoMessage() {}
 
 func (x *CanResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[40]
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[41]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2276,7 +2395,7 @@ func (x *CanResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CanResponse.ProtoReflect.Descriptor instead.
 func (*CanResponse) Descriptor() ([]byte, []int) {
-	return file_kvarter_plugin_v1_plugin_proto_rawDescGZIP(), []int{40}
+	return file_kvarter_plugin_v1_plugin_proto_rawDescGZIP(), []int{41}
 }
 
 func (x *CanResponse) GetAllowed() bool {
@@ -2295,7 +2414,7 @@ type PublishRequest struct {
 
 func (x *PublishRequest) Reset() {
 	*x = PublishRequest{}
-	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[41]
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[42]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2307,7 +2426,7 @@ func (x *PublishRequest) String() string {
 func (*PublishRequest) ProtoMessage() {}
 
 func (x *PublishRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[41]
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[42]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2320,7 +2439,7 @@ func (x *PublishRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PublishRequest.ProtoReflect.Descriptor instead.
 func (*PublishRequest) Descriptor() ([]byte, []int) {
-	return file_kvarter_plugin_v1_plugin_proto_rawDescGZIP(), []int{41}
+	return file_kvarter_plugin_v1_plugin_proto_rawDescGZIP(), []int{42}
 }
 
 func (x *PublishRequest) GetEvent() *Event {
@@ -2338,7 +2457,7 @@ type PublishResponse struct {
 
 func (x *PublishResponse) Reset() {
 	*x = PublishResponse{}
-	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[42]
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[43]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2350,7 +2469,7 @@ func (x *PublishResponse) String() string {
 func (*PublishResponse) ProtoMessage() {}
 
 func (x *PublishResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[42]
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[43]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2363,7 +2482,7 @@ func (x *PublishResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PublishResponse.ProtoReflect.Descriptor instead.
 func (*PublishResponse) Descriptor() ([]byte, []int) {
-	return file_kvarter_plugin_v1_plugin_proto_rawDescGZIP(), []int{42}
+	return file_kvarter_plugin_v1_plugin_proto_rawDescGZIP(), []int{43}
 }
 
 // PublishAllRequest carries events the core records in one transaction, in order,
@@ -2377,7 +2496,7 @@ type PublishAllRequest struct {
 
 func (x *PublishAllRequest) Reset() {
 	*x = PublishAllRequest{}
-	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[43]
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[44]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2389,7 +2508,7 @@ func (x *PublishAllRequest) String() string {
 func (*PublishAllRequest) ProtoMessage() {}
 
 func (x *PublishAllRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[43]
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[44]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2402,7 +2521,7 @@ func (x *PublishAllRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PublishAllRequest.ProtoReflect.Descriptor instead.
 func (*PublishAllRequest) Descriptor() ([]byte, []int) {
-	return file_kvarter_plugin_v1_plugin_proto_rawDescGZIP(), []int{43}
+	return file_kvarter_plugin_v1_plugin_proto_rawDescGZIP(), []int{44}
 }
 
 func (x *PublishAllRequest) GetEvents() []*Event {
@@ -2420,7 +2539,7 @@ type PublishAllResponse struct {
 
 func (x *PublishAllResponse) Reset() {
 	*x = PublishAllResponse{}
-	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[44]
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[45]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2432,7 +2551,7 @@ func (x *PublishAllResponse) String() string {
 func (*PublishAllResponse) ProtoMessage() {}
 
 func (x *PublishAllResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[44]
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[45]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2445,7 +2564,7 @@ func (x *PublishAllResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PublishAllResponse.ProtoReflect.Descriptor instead.
 func (*PublishAllResponse) Descriptor() ([]byte, []int) {
-	return file_kvarter_plugin_v1_plugin_proto_rawDescGZIP(), []int{44}
+	return file_kvarter_plugin_v1_plugin_proto_rawDescGZIP(), []int{45}
 }
 
 type AuditRequest struct {
@@ -2461,7 +2580,7 @@ type AuditRequest struct {
 
 func (x *AuditRequest) Reset() {
 	*x = AuditRequest{}
-	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[45]
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[46]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2473,7 +2592,7 @@ func (x *AuditRequest) String() string {
 func (*AuditRequest) ProtoMessage() {}
 
 func (x *AuditRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[45]
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[46]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2486,7 +2605,7 @@ func (x *AuditRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AuditRequest.ProtoReflect.Descriptor instead.
 func (*AuditRequest) Descriptor() ([]byte, []int) {
-	return file_kvarter_plugin_v1_plugin_proto_rawDescGZIP(), []int{45}
+	return file_kvarter_plugin_v1_plugin_proto_rawDescGZIP(), []int{46}
 }
 
 func (x *AuditRequest) GetActorId() string {
@@ -2532,7 +2651,7 @@ type AuditResponse struct {
 
 func (x *AuditResponse) Reset() {
 	*x = AuditResponse{}
-	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[46]
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[47]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2544,7 +2663,7 @@ func (x *AuditResponse) String() string {
 func (*AuditResponse) ProtoMessage() {}
 
 func (x *AuditResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[46]
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[47]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2557,7 +2676,7 @@ func (x *AuditResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AuditResponse.ProtoReflect.Descriptor instead.
 func (*AuditResponse) Descriptor() ([]byte, []int) {
-	return file_kvarter_plugin_v1_plugin_proto_rawDescGZIP(), []int{46}
+	return file_kvarter_plugin_v1_plugin_proto_rawDescGZIP(), []int{47}
 }
 
 var File_kvarter_plugin_v1_plugin_proto protoreflect.FileDescriptor
@@ -2627,8 +2746,20 @@ const file_kvarter_plugin_v1_plugin_proto_rawDesc = "" +
 	"\x0fMigrateResponse\"\x11\n" +
 	"\x0fActivateRequest\"\x12\n" +
 	"\x10ActivateResponse\"\x0f\n" +
-	"\rHealthRequest\"\x10\n" +
-	"\x0eHealthResponse\"\x13\n" +
+	"\rHealthRequest\"B\n" +
+	"\x0eHealthResponse\x120\n" +
+	"\x04pool\x18\x01 \x01(\v2\x1c.kvarter.plugin.v1.PoolStatsR\x04pool\"\xe5\x02\n" +
+	"\tPoolStats\x120\n" +
+	"\x14max_open_connections\x18\x01 \x01(\x03R\x12maxOpenConnections\x12)\n" +
+	"\x10open_connections\x18\x02 \x01(\x03R\x0fopenConnections\x12\x15\n" +
+	"\x06in_use\x18\x03 \x01(\x03R\x05inUse\x12\x12\n" +
+	"\x04idle\x18\x04 \x01(\x03R\x04idle\x12\x1d\n" +
+	"\n" +
+	"wait_count\x18\x05 \x01(\x03R\twaitCount\x12(\n" +
+	"\x10wait_duration_ns\x18\x06 \x01(\x03R\x0ewaitDurationNs\x12&\n" +
+	"\x0fmax_idle_closed\x18\a \x01(\x03R\rmaxIdleClosed\x12/\n" +
+	"\x14max_idle_time_closed\x18\b \x01(\x03R\x11maxIdleTimeClosed\x12.\n" +
+	"\x13max_lifetime_closed\x18\t \x01(\x03R\x11maxLifetimeClosed\"\x13\n" +
 	"\x11DeactivateRequest\"\x14\n" +
 	"\x12DeactivateResponse\"4\n" +
 	"\x06Header\x12\x12\n" +
@@ -2771,7 +2902,7 @@ func file_kvarter_plugin_v1_plugin_proto_rawDescGZIP() []byte {
 	return file_kvarter_plugin_v1_plugin_proto_rawDescData
 }
 
-var file_kvarter_plugin_v1_plugin_proto_msgTypes = make([]protoimpl.MessageInfo, 49)
+var file_kvarter_plugin_v1_plugin_proto_msgTypes = make([]protoimpl.MessageInfo, 50)
 var file_kvarter_plugin_v1_plugin_proto_goTypes = []any{
 	(*DescribeRequest)(nil),        // 0: kvarter.plugin.v1.DescribeRequest
 	(*Manifest)(nil),               // 1: kvarter.plugin.v1.Manifest
@@ -2789,40 +2920,41 @@ var file_kvarter_plugin_v1_plugin_proto_goTypes = []any{
 	(*ActivateResponse)(nil),       // 13: kvarter.plugin.v1.ActivateResponse
 	(*HealthRequest)(nil),          // 14: kvarter.plugin.v1.HealthRequest
 	(*HealthResponse)(nil),         // 15: kvarter.plugin.v1.HealthResponse
-	(*DeactivateRequest)(nil),      // 16: kvarter.plugin.v1.DeactivateRequest
-	(*DeactivateResponse)(nil),     // 17: kvarter.plugin.v1.DeactivateResponse
-	(*Header)(nil),                 // 18: kvarter.plugin.v1.Header
-	(*OrgMembership)(nil),          // 19: kvarter.plugin.v1.OrgMembership
-	(*RoleList)(nil),               // 20: kvarter.plugin.v1.RoleList
-	(*Principal)(nil),              // 21: kvarter.plugin.v1.Principal
-	(*HTTPRequest)(nil),            // 22: kvarter.plugin.v1.HTTPRequest
-	(*HTTPResponse)(nil),           // 23: kvarter.plugin.v1.HTTPResponse
-	(*Event)(nil),                  // 24: kvarter.plugin.v1.Event
-	(*HandleEventRequest)(nil),     // 25: kvarter.plugin.v1.HandleEventRequest
-	(*HandleEventResponse)(nil),    // 26: kvarter.plugin.v1.HandleEventResponse
-	(*User)(nil),                   // 27: kvarter.plugin.v1.User
-	(*Neighbourhood)(nil),          // 28: kvarter.plugin.v1.Neighbourhood
-	(*Membership)(nil),             // 29: kvarter.plugin.v1.Membership
-	(*Organisation)(nil),           // 30: kvarter.plugin.v1.Organisation
-	(*UsersRequest)(nil),           // 31: kvarter.plugin.v1.UsersRequest
-	(*UsersResponse)(nil),          // 32: kvarter.plugin.v1.UsersResponse
-	(*NeighbourhoodsRequest)(nil),  // 33: kvarter.plugin.v1.NeighbourhoodsRequest
-	(*NeighbourhoodsResponse)(nil), // 34: kvarter.plugin.v1.NeighbourhoodsResponse
-	(*MembershipsRequest)(nil),     // 35: kvarter.plugin.v1.MembershipsRequest
-	(*MembershipsResponse)(nil),    // 36: kvarter.plugin.v1.MembershipsResponse
-	(*OrganisationsRequest)(nil),   // 37: kvarter.plugin.v1.OrganisationsRequest
-	(*OrganisationsResponse)(nil),  // 38: kvarter.plugin.v1.OrganisationsResponse
-	(*CanRequest)(nil),             // 39: kvarter.plugin.v1.CanRequest
-	(*CanResponse)(nil),            // 40: kvarter.plugin.v1.CanResponse
-	(*PublishRequest)(nil),         // 41: kvarter.plugin.v1.PublishRequest
-	(*PublishResponse)(nil),        // 42: kvarter.plugin.v1.PublishResponse
-	(*PublishAllRequest)(nil),      // 43: kvarter.plugin.v1.PublishAllRequest
-	(*PublishAllResponse)(nil),     // 44: kvarter.plugin.v1.PublishAllResponse
-	(*AuditRequest)(nil),           // 45: kvarter.plugin.v1.AuditRequest
-	(*AuditResponse)(nil),          // 46: kvarter.plugin.v1.AuditResponse
-	nil,                            // 47: kvarter.plugin.v1.ConfigureRequest.SettingsEntry
-	nil,                            // 48: kvarter.plugin.v1.Principal.RolesEntry
-	(*timestamppb.Timestamp)(nil),  // 49: google.protobuf.Timestamp
+	(*PoolStats)(nil),              // 16: kvarter.plugin.v1.PoolStats
+	(*DeactivateRequest)(nil),      // 17: kvarter.plugin.v1.DeactivateRequest
+	(*DeactivateResponse)(nil),     // 18: kvarter.plugin.v1.DeactivateResponse
+	(*Header)(nil),                 // 19: kvarter.plugin.v1.Header
+	(*OrgMembership)(nil),          // 20: kvarter.plugin.v1.OrgMembership
+	(*RoleList)(nil),               // 21: kvarter.plugin.v1.RoleList
+	(*Principal)(nil),              // 22: kvarter.plugin.v1.Principal
+	(*HTTPRequest)(nil),            // 23: kvarter.plugin.v1.HTTPRequest
+	(*HTTPResponse)(nil),           // 24: kvarter.plugin.v1.HTTPResponse
+	(*Event)(nil),                  // 25: kvarter.plugin.v1.Event
+	(*HandleEventRequest)(nil),     // 26: kvarter.plugin.v1.HandleEventRequest
+	(*HandleEventResponse)(nil),    // 27: kvarter.plugin.v1.HandleEventResponse
+	(*User)(nil),                   // 28: kvarter.plugin.v1.User
+	(*Neighbourhood)(nil),          // 29: kvarter.plugin.v1.Neighbourhood
+	(*Membership)(nil),             // 30: kvarter.plugin.v1.Membership
+	(*Organisation)(nil),           // 31: kvarter.plugin.v1.Organisation
+	(*UsersRequest)(nil),           // 32: kvarter.plugin.v1.UsersRequest
+	(*UsersResponse)(nil),          // 33: kvarter.plugin.v1.UsersResponse
+	(*NeighbourhoodsRequest)(nil),  // 34: kvarter.plugin.v1.NeighbourhoodsRequest
+	(*NeighbourhoodsResponse)(nil), // 35: kvarter.plugin.v1.NeighbourhoodsResponse
+	(*MembershipsRequest)(nil),     // 36: kvarter.plugin.v1.MembershipsRequest
+	(*MembershipsResponse)(nil),    // 37: kvarter.plugin.v1.MembershipsResponse
+	(*OrganisationsRequest)(nil),   // 38: kvarter.plugin.v1.OrganisationsRequest
+	(*OrganisationsResponse)(nil),  // 39: kvarter.plugin.v1.OrganisationsResponse
+	(*CanRequest)(nil),             // 40: kvarter.plugin.v1.CanRequest
+	(*CanResponse)(nil),            // 41: kvarter.plugin.v1.CanResponse
+	(*PublishRequest)(nil),         // 42: kvarter.plugin.v1.PublishRequest
+	(*PublishResponse)(nil),        // 43: kvarter.plugin.v1.PublishResponse
+	(*PublishAllRequest)(nil),      // 44: kvarter.plugin.v1.PublishAllRequest
+	(*PublishAllResponse)(nil),     // 45: kvarter.plugin.v1.PublishAllResponse
+	(*AuditRequest)(nil),           // 46: kvarter.plugin.v1.AuditRequest
+	(*AuditResponse)(nil),          // 47: kvarter.plugin.v1.AuditResponse
+	nil,                            // 48: kvarter.plugin.v1.ConfigureRequest.SettingsEntry
+	nil,                            // 49: kvarter.plugin.v1.Principal.RolesEntry
+	(*timestamppb.Timestamp)(nil),  // 50: google.protobuf.Timestamp
 }
 var file_kvarter_plugin_v1_plugin_proto_depIdxs = []int32{
 	2,  // 0: kvarter.plugin.v1.Manifest.routes:type_name -> kvarter.plugin.v1.Route
@@ -2830,59 +2962,60 @@ var file_kvarter_plugin_v1_plugin_proto_depIdxs = []int32{
 	4,  // 2: kvarter.plugin.v1.Manifest.roles:type_name -> kvarter.plugin.v1.Role
 	5,  // 3: kvarter.plugin.v1.Manifest.grants:type_name -> kvarter.plugin.v1.Grant
 	6,  // 4: kvarter.plugin.v1.Manifest.settings:type_name -> kvarter.plugin.v1.Setting
-	47, // 5: kvarter.plugin.v1.ConfigureRequest.settings:type_name -> kvarter.plugin.v1.ConfigureRequest.SettingsEntry
+	48, // 5: kvarter.plugin.v1.ConfigureRequest.settings:type_name -> kvarter.plugin.v1.ConfigureRequest.SettingsEntry
 	7,  // 6: kvarter.plugin.v1.ConfigureRequest.store:type_name -> kvarter.plugin.v1.StoreConfig
-	48, // 7: kvarter.plugin.v1.Principal.roles:type_name -> kvarter.plugin.v1.Principal.RolesEntry
-	19, // 8: kvarter.plugin.v1.Principal.organisations:type_name -> kvarter.plugin.v1.OrgMembership
-	18, // 9: kvarter.plugin.v1.HTTPRequest.headers:type_name -> kvarter.plugin.v1.Header
-	18, // 10: kvarter.plugin.v1.HTTPResponse.headers:type_name -> kvarter.plugin.v1.Header
-	49, // 11: kvarter.plugin.v1.Event.occurred_at:type_name -> google.protobuf.Timestamp
-	24, // 12: kvarter.plugin.v1.HandleEventRequest.event:type_name -> kvarter.plugin.v1.Event
-	49, // 13: kvarter.plugin.v1.Membership.verified_at:type_name -> google.protobuf.Timestamp
-	27, // 14: kvarter.plugin.v1.UsersResponse.users:type_name -> kvarter.plugin.v1.User
-	28, // 15: kvarter.plugin.v1.NeighbourhoodsResponse.neighbourhoods:type_name -> kvarter.plugin.v1.Neighbourhood
-	29, // 16: kvarter.plugin.v1.MembershipsResponse.memberships:type_name -> kvarter.plugin.v1.Membership
-	30, // 17: kvarter.plugin.v1.OrganisationsResponse.organisations:type_name -> kvarter.plugin.v1.Organisation
-	24, // 18: kvarter.plugin.v1.PublishRequest.event:type_name -> kvarter.plugin.v1.Event
-	24, // 19: kvarter.plugin.v1.PublishAllRequest.events:type_name -> kvarter.plugin.v1.Event
-	20, // 20: kvarter.plugin.v1.Principal.RolesEntry.value:type_name -> kvarter.plugin.v1.RoleList
-	0,  // 21: kvarter.plugin.v1.Plugin.Describe:input_type -> kvarter.plugin.v1.DescribeRequest
-	8,  // 22: kvarter.plugin.v1.Plugin.Configure:input_type -> kvarter.plugin.v1.ConfigureRequest
-	10, // 23: kvarter.plugin.v1.Plugin.Migrate:input_type -> kvarter.plugin.v1.MigrateRequest
-	12, // 24: kvarter.plugin.v1.Plugin.Activate:input_type -> kvarter.plugin.v1.ActivateRequest
-	14, // 25: kvarter.plugin.v1.Plugin.Health:input_type -> kvarter.plugin.v1.HealthRequest
-	16, // 26: kvarter.plugin.v1.Plugin.Deactivate:input_type -> kvarter.plugin.v1.DeactivateRequest
-	22, // 27: kvarter.plugin.v1.Plugin.Handle:input_type -> kvarter.plugin.v1.HTTPRequest
-	25, // 28: kvarter.plugin.v1.Plugin.HandleEvent:input_type -> kvarter.plugin.v1.HandleEventRequest
-	31, // 29: kvarter.plugin.v1.Host.Users:input_type -> kvarter.plugin.v1.UsersRequest
-	33, // 30: kvarter.plugin.v1.Host.Neighbourhoods:input_type -> kvarter.plugin.v1.NeighbourhoodsRequest
-	35, // 31: kvarter.plugin.v1.Host.Memberships:input_type -> kvarter.plugin.v1.MembershipsRequest
-	37, // 32: kvarter.plugin.v1.Host.Organisations:input_type -> kvarter.plugin.v1.OrganisationsRequest
-	39, // 33: kvarter.plugin.v1.Host.Can:input_type -> kvarter.plugin.v1.CanRequest
-	41, // 34: kvarter.plugin.v1.Host.Publish:input_type -> kvarter.plugin.v1.PublishRequest
-	43, // 35: kvarter.plugin.v1.Host.PublishAll:input_type -> kvarter.plugin.v1.PublishAllRequest
-	45, // 36: kvarter.plugin.v1.Host.Audit:input_type -> kvarter.plugin.v1.AuditRequest
-	1,  // 37: kvarter.plugin.v1.Plugin.Describe:output_type -> kvarter.plugin.v1.Manifest
-	9,  // 38: kvarter.plugin.v1.Plugin.Configure:output_type -> kvarter.plugin.v1.ConfigureResponse
-	11, // 39: kvarter.plugin.v1.Plugin.Migrate:output_type -> kvarter.plugin.v1.MigrateResponse
-	13, // 40: kvarter.plugin.v1.Plugin.Activate:output_type -> kvarter.plugin.v1.ActivateResponse
-	15, // 41: kvarter.plugin.v1.Plugin.Health:output_type -> kvarter.plugin.v1.HealthResponse
-	17, // 42: kvarter.plugin.v1.Plugin.Deactivate:output_type -> kvarter.plugin.v1.DeactivateResponse
-	23, // 43: kvarter.plugin.v1.Plugin.Handle:output_type -> kvarter.plugin.v1.HTTPResponse
-	26, // 44: kvarter.plugin.v1.Plugin.HandleEvent:output_type -> kvarter.plugin.v1.HandleEventResponse
-	32, // 45: kvarter.plugin.v1.Host.Users:output_type -> kvarter.plugin.v1.UsersResponse
-	34, // 46: kvarter.plugin.v1.Host.Neighbourhoods:output_type -> kvarter.plugin.v1.NeighbourhoodsResponse
-	36, // 47: kvarter.plugin.v1.Host.Memberships:output_type -> kvarter.plugin.v1.MembershipsResponse
-	38, // 48: kvarter.plugin.v1.Host.Organisations:output_type -> kvarter.plugin.v1.OrganisationsResponse
-	40, // 49: kvarter.plugin.v1.Host.Can:output_type -> kvarter.plugin.v1.CanResponse
-	42, // 50: kvarter.plugin.v1.Host.Publish:output_type -> kvarter.plugin.v1.PublishResponse
-	44, // 51: kvarter.plugin.v1.Host.PublishAll:output_type -> kvarter.plugin.v1.PublishAllResponse
-	46, // 52: kvarter.plugin.v1.Host.Audit:output_type -> kvarter.plugin.v1.AuditResponse
-	37, // [37:53] is the sub-list for method output_type
-	21, // [21:37] is the sub-list for method input_type
-	21, // [21:21] is the sub-list for extension type_name
-	21, // [21:21] is the sub-list for extension extendee
-	0,  // [0:21] is the sub-list for field type_name
+	16, // 7: kvarter.plugin.v1.HealthResponse.pool:type_name -> kvarter.plugin.v1.PoolStats
+	49, // 8: kvarter.plugin.v1.Principal.roles:type_name -> kvarter.plugin.v1.Principal.RolesEntry
+	20, // 9: kvarter.plugin.v1.Principal.organisations:type_name -> kvarter.plugin.v1.OrgMembership
+	19, // 10: kvarter.plugin.v1.HTTPRequest.headers:type_name -> kvarter.plugin.v1.Header
+	19, // 11: kvarter.plugin.v1.HTTPResponse.headers:type_name -> kvarter.plugin.v1.Header
+	50, // 12: kvarter.plugin.v1.Event.occurred_at:type_name -> google.protobuf.Timestamp
+	25, // 13: kvarter.plugin.v1.HandleEventRequest.event:type_name -> kvarter.plugin.v1.Event
+	50, // 14: kvarter.plugin.v1.Membership.verified_at:type_name -> google.protobuf.Timestamp
+	28, // 15: kvarter.plugin.v1.UsersResponse.users:type_name -> kvarter.plugin.v1.User
+	29, // 16: kvarter.plugin.v1.NeighbourhoodsResponse.neighbourhoods:type_name -> kvarter.plugin.v1.Neighbourhood
+	30, // 17: kvarter.plugin.v1.MembershipsResponse.memberships:type_name -> kvarter.plugin.v1.Membership
+	31, // 18: kvarter.plugin.v1.OrganisationsResponse.organisations:type_name -> kvarter.plugin.v1.Organisation
+	25, // 19: kvarter.plugin.v1.PublishRequest.event:type_name -> kvarter.plugin.v1.Event
+	25, // 20: kvarter.plugin.v1.PublishAllRequest.events:type_name -> kvarter.plugin.v1.Event
+	21, // 21: kvarter.plugin.v1.Principal.RolesEntry.value:type_name -> kvarter.plugin.v1.RoleList
+	0,  // 22: kvarter.plugin.v1.Plugin.Describe:input_type -> kvarter.plugin.v1.DescribeRequest
+	8,  // 23: kvarter.plugin.v1.Plugin.Configure:input_type -> kvarter.plugin.v1.ConfigureRequest
+	10, // 24: kvarter.plugin.v1.Plugin.Migrate:input_type -> kvarter.plugin.v1.MigrateRequest
+	12, // 25: kvarter.plugin.v1.Plugin.Activate:input_type -> kvarter.plugin.v1.ActivateRequest
+	14, // 26: kvarter.plugin.v1.Plugin.Health:input_type -> kvarter.plugin.v1.HealthRequest
+	17, // 27: kvarter.plugin.v1.Plugin.Deactivate:input_type -> kvarter.plugin.v1.DeactivateRequest
+	23, // 28: kvarter.plugin.v1.Plugin.Handle:input_type -> kvarter.plugin.v1.HTTPRequest
+	26, // 29: kvarter.plugin.v1.Plugin.HandleEvent:input_type -> kvarter.plugin.v1.HandleEventRequest
+	32, // 30: kvarter.plugin.v1.Host.Users:input_type -> kvarter.plugin.v1.UsersRequest
+	34, // 31: kvarter.plugin.v1.Host.Neighbourhoods:input_type -> kvarter.plugin.v1.NeighbourhoodsRequest
+	36, // 32: kvarter.plugin.v1.Host.Memberships:input_type -> kvarter.plugin.v1.MembershipsRequest
+	38, // 33: kvarter.plugin.v1.Host.Organisations:input_type -> kvarter.plugin.v1.OrganisationsRequest
+	40, // 34: kvarter.plugin.v1.Host.Can:input_type -> kvarter.plugin.v1.CanRequest
+	42, // 35: kvarter.plugin.v1.Host.Publish:input_type -> kvarter.plugin.v1.PublishRequest
+	44, // 36: kvarter.plugin.v1.Host.PublishAll:input_type -> kvarter.plugin.v1.PublishAllRequest
+	46, // 37: kvarter.plugin.v1.Host.Audit:input_type -> kvarter.plugin.v1.AuditRequest
+	1,  // 38: kvarter.plugin.v1.Plugin.Describe:output_type -> kvarter.plugin.v1.Manifest
+	9,  // 39: kvarter.plugin.v1.Plugin.Configure:output_type -> kvarter.plugin.v1.ConfigureResponse
+	11, // 40: kvarter.plugin.v1.Plugin.Migrate:output_type -> kvarter.plugin.v1.MigrateResponse
+	13, // 41: kvarter.plugin.v1.Plugin.Activate:output_type -> kvarter.plugin.v1.ActivateResponse
+	15, // 42: kvarter.plugin.v1.Plugin.Health:output_type -> kvarter.plugin.v1.HealthResponse
+	18, // 43: kvarter.plugin.v1.Plugin.Deactivate:output_type -> kvarter.plugin.v1.DeactivateResponse
+	24, // 44: kvarter.plugin.v1.Plugin.Handle:output_type -> kvarter.plugin.v1.HTTPResponse
+	27, // 45: kvarter.plugin.v1.Plugin.HandleEvent:output_type -> kvarter.plugin.v1.HandleEventResponse
+	33, // 46: kvarter.plugin.v1.Host.Users:output_type -> kvarter.plugin.v1.UsersResponse
+	35, // 47: kvarter.plugin.v1.Host.Neighbourhoods:output_type -> kvarter.plugin.v1.NeighbourhoodsResponse
+	37, // 48: kvarter.plugin.v1.Host.Memberships:output_type -> kvarter.plugin.v1.MembershipsResponse
+	39, // 49: kvarter.plugin.v1.Host.Organisations:output_type -> kvarter.plugin.v1.OrganisationsResponse
+	41, // 50: kvarter.plugin.v1.Host.Can:output_type -> kvarter.plugin.v1.CanResponse
+	43, // 51: kvarter.plugin.v1.Host.Publish:output_type -> kvarter.plugin.v1.PublishResponse
+	45, // 52: kvarter.plugin.v1.Host.PublishAll:output_type -> kvarter.plugin.v1.PublishAllResponse
+	47, // 53: kvarter.plugin.v1.Host.Audit:output_type -> kvarter.plugin.v1.AuditResponse
+	38, // [38:54] is the sub-list for method output_type
+	22, // [22:38] is the sub-list for method input_type
+	22, // [22:22] is the sub-list for extension type_name
+	22, // [22:22] is the sub-list for extension extendee
+	0,  // [0:22] is the sub-list for field type_name
 }
 
 func init() { file_kvarter_plugin_v1_plugin_proto_init() }
@@ -2896,7 +3029,7 @@ func file_kvarter_plugin_v1_plugin_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_kvarter_plugin_v1_plugin_proto_rawDesc), len(file_kvarter_plugin_v1_plugin_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   49,
+			NumMessages:   50,
 			NumExtensions: 0,
 			NumServices:   2,
 		},

@@ -5,11 +5,14 @@ package main
 
 import (
 	"context"
+	"crypto/sha256"
 	"embed"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
 	"io/fs"
+	"log/slog"
 	"net/http"
 	"os"
 	"strconv"
@@ -40,9 +43,10 @@ const uploadLimit = 4 << 20
 const EventType = "alpha.tick"
 
 type probe struct {
-	name  string
-	db    *store.DB
-	calls atomic.Int64
+	name   string
+	db     *store.DB
+	logger *slog.Logger
+	calls  atomic.Int64
 	// Requests to /slow whose context the host cancelled.
 	cancelled atomic.Int64
 
@@ -65,6 +69,7 @@ func (p *probe) Manifest() sdk.Manifest {
 			{Method: "GET", Path: pre + "/headers", Permission: sdk.PermAuthenticated},
 			{Method: "GET", Path: pre + "/slow", Permission: sdk.PermPublic},
 			{Method: "GET", Path: pre + "/cancelled", Permission: sdk.PermPublic},
+			{Method: "GET", Path: pre + "/exe", Permission: sdk.PermPublic},
 			{Method: "GET", Path: pre + "/nbh/{nbh}/secret", Permission: n + ".secret.read", Domain: "nbh:{nbh}"},
 			{Method: "GET", Path: pre + "/nbh/special/secret", Permission: sdk.PermPublic},
 			{Method: "GET", Path: pre + "/city/only", Permission: n + ".city.run", Domain: "city"},
@@ -81,12 +86,24 @@ func (p *probe) Manifest() sdk.Manifest {
 	} else {
 		m.Subscribes = []string{EventType}
 	}
+	// Probes under these names try to hand out powers that are not theirs; the host
+	// must refuse to activate them.
+	switch n {
+	case "greedy": // a core permission to a core role
+		m.Grants = append(m.Grants, sdk.Grant{Role: "resident", Permission: "core.membership.decide"})
+	case "bundler": // a core permission bundled into its own role
+		m.Roles = append(m.Roles, sdk.Role{Name: n + "_admin", Permissions: []string{"core.neighbourhood.manage"}})
+	case "thief": // another plugin's permission
+		m.Grants = append(m.Grants, sdk.Grant{Role: "resident", Permission: "alpha.city.run"})
+	case "wildcard": // every permission at once
+		m.Grants = append(m.Grants, sdk.Grant{Role: "resident", Permission: "*"})
+	}
 	return m
 }
 
 func (p *probe) Configure(ctx context.Context, env sdk.Env) error {
 	db, err := store.Open(ctx, env.Store)
-	p.db = db
+	p.db, p.logger = db, env.Logger
 	return err
 }
 
@@ -170,6 +187,7 @@ func (p *probe) Handler() http.Handler {
 		writeJSON(w, 200, map[string]any{"published": len(events)})
 	})
 	mux.HandleFunc("GET "+pre+"/headers", func(w http.ResponseWriter, r *http.Request) {
+		p.logger.InfoContext(r.Context(), "probe headers") // a plugin's log line while serving
 		out := map[string]any{"header": r.Header, "principal": sdk.PrincipalFrom(r.Context()), "request_id": sdk.RequestIDFrom(r.Context())}
 		if dl, ok := r.Context().Deadline(); ok {
 			out["deadline_in_ms"] = time.Until(dl).Milliseconds()
@@ -188,6 +206,19 @@ func (p *probe) Handler() http.Handler {
 	})
 	mux.HandleFunc("GET "+pre+"/cancelled", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, 200, map[string]any{"cancelled": p.cancelled.Load()})
+	})
+	// exe reports the sha256 of the bytes this process runs, so tests can prove which
+	// executable the host started.
+	mux.HandleFunc("GET "+pre+"/exe", func(w http.ResponseWriter, r *http.Request) {
+		f, err := os.Open("/proc/self/exe")
+		if err != nil {
+			writeJSON(w, 500, map[string]any{"error": err.Error()})
+			return
+		}
+		defer f.Close()
+		h := sha256.New()
+		_, _ = io.Copy(h, f)
+		writeJSON(w, 200, map[string]any{"sha256": hex.EncodeToString(h.Sum(nil))})
 	})
 	mux.HandleFunc("GET "+pre+"/nbh/{nbh}/secret", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, 200, map[string]any{"nbh": r.PathValue("nbh")})
