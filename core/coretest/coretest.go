@@ -62,7 +62,7 @@ func config(dataDir, databaseURL string) node.Config {
 	cfg.DatabaseURL = databaseURL
 	// Tests start many nodes against one server; a small budget (the core's pool and
 	// each plugin's) keeps them within its connection limit.
-	cfg.DatabaseMaxConnections = 16
+	cfg.DatabaseMaxConnections = 24
 	cfg.LogLevel = "warn"
 	cfg.City.TimeZone = "Europe/Helsinki"
 	cfg.PolicyPollInterval = node.Duration{Duration: 100 * time.Millisecond}

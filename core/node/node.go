@@ -98,9 +98,13 @@ func OpenDB(ctx context.Context, cfg Config) (*sqlstore.DB, error) {
 // schema it does not understand), and builds every service. The core's pool gets its
 // share of the connection budget; every plugin process gets one too.
 func New(ctx context.Context, cfg Config, logger *slog.Logger, opt Options) (*Node, error) {
-	coreConns, pluginConns, err := ConnectionShares(cfg.DatabaseMaxConnections, len(cfg.pluginSpecs(opt.Builtins)))
-	if err != nil {
-		return nil, err
+	// The budget is PostgreSQL's: SQLite has pools of its own size and no server limit.
+	coreConns, pluginConns := cfg.DatabaseMaxConnections, 0
+	if cfg.DatabaseURL != "" {
+		var err error
+		if coreConns, pluginConns, err = ConnectionShares(cfg.DatabaseMaxConnections, len(cfg.pluginSpecs(opt.Builtins))); err != nil {
+			return nil, err
+		}
 	}
 	db, err := sqlstore.Open(ctx, cfg.DatabaseURL, cfg.DataDir, coreConns)
 	if err != nil {
