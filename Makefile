@@ -8,7 +8,7 @@ VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev
 COMMIT   ?= $(shell git rev-parse --short=12 HEAD 2>/dev/null)
 LDFLAGS  := -s -w -X main.Version=$(VERSION) -X main.Commit=$(COMMIT)
 
-.PHONY: run build test test-short lint build-modules proto bench clean
+.PHONY: run build test test-short lint build-modules proto bench fuzz clean
 
 ## run: start the platform on the embedded default (SQLite under ./data, 127.0.0.1:8080)
 run:
@@ -21,6 +21,17 @@ build:
 ## test: every module, with the race detector; PostgreSQL too when KVARTER_TEST_DATABASE_URL is set
 test:
 	$(GO) test -race -count=1 $(PACKAGES)
+
+## fuzz: every `func Fuzz` of the workspace, each for FUZZTIME (default 10s), one after another
+FUZZTIME ?= 10s
+fuzz:
+	@set -e; for f in $$(grep -rl --include='*_test.go' '^func Fuzz' $(MODULES) | sort -u); do \
+	  dir=$$(dirname $$f); \
+	  for name in $$(sed -n 's/^func \(Fuzz[A-Za-z0-9_]*\)(.*/\1/p' $$f); do \
+	    echo "== $$name in $$dir for $(FUZZTIME)"; \
+	    (cd $$dir && $(GO) test -run '^$$' -fuzz "^$$name\$$" -fuzztime $(FUZZTIME) .); \
+	  done; \
+	done
 
 ## lint: go vet on every module and a gofmt check (generated protobuf code excepted)
 lint:

@@ -21,17 +21,17 @@ type Neighbourhood struct {
 
 // NeighbourhoodInput creates a neighbourhood.
 type NeighbourhoodInput struct {
-	Name     string          `json:"name"`
-	Slug     string          `json:"slug"`
-	ParentID *string         `json:"parent_id"`
+	Name     string          `json:"name" max:"100"`
+	Slug     string          `json:"slug" max:"64"`
+	ParentID *string         `json:"parent_id" max:"64"`
 	Boundary json.RawMessage `json:"boundary"`
 }
 
 // NeighbourhoodUpdate changes some fields of a neighbourhood; nil means unchanged.
 type NeighbourhoodUpdate struct {
-	Name     *string          `json:"name"`
-	Slug     *string          `json:"slug"`
-	ParentID *string          `json:"parent_id"`
+	Name     *string          `json:"name" max:"100"`
+	Slug     *string          `json:"slug" max:"64"`
+	ParentID *string          `json:"parent_id" max:"64"`
 	Boundary *json.RawMessage `json:"boundary"`
 	Archived *bool            `json:"archived"`
 }

@@ -30,10 +30,10 @@ var OrganisationKinds = []string{"civic_group", "association", "ngo", "city_depa
 
 // OrganisationInput registers an organisation.
 type OrganisationInput struct {
-	Name             string   `json:"name"`
-	Kind             string   `json:"kind"`
-	Description      string   `json:"description"`
-	NeighbourhoodIDs []string `json:"neighbourhood_ids"`
+	Name             string   `json:"name" max:"200"`
+	Kind             string   `json:"kind" max:"64"`
+	Description      string   `json:"description" max:"5000"`
+	NeighbourhoodIDs []string `json:"neighbourhood_ids" max:"64"`
 }
 
 // OrganisationMember is one person in an organisation.

@@ -16,10 +16,10 @@ type User struct {
 
 // Registration is what a person gives to open an account.
 type Registration struct {
-	Email       string `json:"email"`
-	Password    string `json:"password"`
-	DisplayName string `json:"display_name"`
-	Language    string `json:"language"`
+	Email       string `json:"email" max:"254"`
+	Password    string `json:"password" max:"128"`
+	DisplayName string `json:"display_name" max:"100"`
+	Language    string `json:"language" max:"16"`
 }
 
 // Session is a signed-in browser or script. Kind is "session" for a login and
@@ -58,8 +58,8 @@ type NewToken struct {
 
 // LoginAttempt carries what the throttle needs to know about the caller.
 type LoginAttempt struct {
-	Email     string `json:"email"`
-	Password  string `json:"password"`
+	Email     string `json:"email" max:"254"`
+	Password  string `json:"password" max:"1024"`
 	ClientIP  string `json:"-"`
 	UserAgent string `json:"-"`
 }

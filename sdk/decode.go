@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"reflect"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -19,6 +20,8 @@ const MaxBody = 1 << 20
 // DecodeJSON reads a request body strictly into v: valid UTF-8, exactly one JSON value,
 // no fields v does not have, at most MaxBody bytes. Problems come back as *Error
 // (Malformed, 400) that name the field where they can, so WriteError explains them.
+// Then the decoded value must pass CheckInput (no NUL, text within its `max`, integers
+// within their range: 422 naming the field), so both databases see only what both store.
 // The host forwards bodies as clients sent them, so this is a plugin's only check. An
 // empty body leaves v untouched when allowEmpty, and is an error otherwise.
 func DecodeJSON(r *http.Request, v any, allowEmpty bool) error {
@@ -47,7 +50,7 @@ func DecodeJSON(r *http.Request, v any, allowEmpty bool) error {
 	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
 		return Malformed("The request body must hold exactly one JSON value.")
 	}
-	return nil
+	return CheckInput(v)
 }
 
 // jsonError explains a decoding error in plain words, naming the field.
@@ -57,6 +60,10 @@ func jsonError(err error) error {
 	switch {
 	case errors.As(err, &syn):
 		return Malformed("The request body is not valid JSON (at byte %d).", syn.Offset)
+	case errors.As(err, &typ) && typ.Field != "" && strings.HasPrefix(typ.Value, "number") && isInteger(typ.Type):
+		// A number that does not fit the field (1e30, 2.5 for a count) breaks its range.
+		lo, hi := IntRange(typ.Type, "")
+		return rangeError(typ.Field, lo, hi)
 	case errors.As(err, &typ) && typ.Field != "":
 		e := Malformed("%s: must be %s", typ.Field, kindName(typ.Type.String()))
 		e.Fields = map[string]string{typ.Field: "must be " + kindName(typ.Type.String())}
@@ -93,4 +100,13 @@ func kindName(goType string) string {
 		return "a number"
 	}
 	return fmt.Sprintf("a %s", t)
+}
+
+func isInteger(t reflect.Type) bool {
+	switch t.Kind() {
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		return true
+	}
+	return false
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"strconv"
 )
 
 // Error codes shared by the core and every plugin (DESIGN.md §7), so that clients handle
@@ -84,17 +85,27 @@ func WriteJSON(w http.ResponseWriter, status int, v any) {
 	_ = json.NewEncoder(w).Encode(v)
 }
 
-// WriteError answers err in the error format. An *Error is shown as it is; anything else
+// WriteError answers err in the error format. An *Error is shown as it is; a database
+// that cannot be reached (IsUnavailable) answers 503 with Retry-After; anything else
 // is logged with the request id and answered "internal error" with that id, without
 // details.
 func WriteError(w http.ResponseWriter, r *http.Request, logger *slog.Logger, err error) {
 	var e *Error
-	if !errors.As(err, &e) {
+	if !errors.As(err, &e) && IsUnavailable(err) {
+		if logger != nil {
+			logger.WarnContext(r.Context(), "backend unavailable", "request_id", RequestIDFrom(r.Context()), "method", r.Method, "path", r.URL.Path, "error", err)
+		}
+		e = &Error{Code: CodeUnavailable, Message: "The service cannot reach its database right now; try again shortly."}
+	}
+	if e == nil {
 		id := RequestIDFrom(r.Context())
 		if logger != nil {
 			logger.ErrorContext(r.Context(), "request failed", "request_id", id, "method", r.Method, "path", r.URL.Path, "error", err)
 		}
 		e = &Error{Code: CodeInternal, Message: "internal error (request " + id + ")"}
+	}
+	if e.Code == CodeUnavailable && w.Header().Get("Retry-After") == "" {
+		w.Header().Set("Retry-After", strconv.Itoa(RetryAfterOutage))
 	}
 	body := map[string]any{"code": e.Code, "message": e.Message}
 	if len(e.Fields) > 0 {

@@ -133,6 +133,8 @@ func hostErr(op string, err error) error {
 		return fmt.Errorf("host %s: %w", op, context.DeadlineExceeded)
 	case codes.Canceled:
 		return fmt.Errorf("host %s: %w", op, context.Canceled)
+	case codes.Unavailable:
+		return fmt.Errorf("host %s: %s: %w", op, st.Message(), ErrUnavailable)
 	}
 	return fmt.Errorf("host %s: %w", op, errors.New(st.Message()))
 }

@@ -229,7 +229,7 @@ func TestBadInput(t *testing.T) {
 			{"ShortPassword", anon, "POST", "/api/v1/auth/register", reg("x@example.org", "short", "X", "en"), 400, "password"},
 			{"CommonPassword", anon, "POST", "/api/v1/auth/register", reg("x@example.org", "password123", "X", "en"), 400, "password"},
 			{"UnknownLanguage", anon, "POST", "/api/v1/auth/register", reg("x@example.org", "long enough passphrase", "X", "xx"), 400, "language"},
-			{"LongName", anon, "POST", "/api/v1/auth/register", reg("x@example.org", "long enough passphrase", strings.Repeat("n", 101), "en"), 400, "display_name"},
+			{"LongName", anon, "POST", "/api/v1/auth/register", reg("x@example.org", "long enough passphrase", strings.Repeat("n", 101), "en"), 422, "display_name"}, // the documented maxLength (issue 12)
 			{"BadEmail", anon, "POST", "/api/v1/auth/register", reg("not-an-email", "long enough passphrase", "X", "en"), 400, "email"},
 			{"DuplicateEmailOtherCase", anon, "POST", "/api/v1/auth/register", reg("SOMEONE@example.org", "long enough passphrase", "X", "en"), 409, "email"},
 			{"UnknownNeighbourhood", u.Client, "POST", "/api/v1/neighbourhoods/01900000-0000-7000-8000-000000000000/memberships", nil, 404, ""},

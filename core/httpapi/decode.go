@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"reflect"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -13,6 +14,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/kvarter/kvarter/core"
+	"github.com/kvarter/kvarter/sdk"
 )
 
 // decode reads a JSON body strictly into v: valid UTF-8, one object, no unknown fields.
@@ -40,6 +42,19 @@ func decode(c *fiber.Ctx, v any, allowEmpty bool) error {
 	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
 		return core.Errorf(core.EINVALID, "The body must hold exactly one JSON object.")
 	}
+	return checkInput(v)
+}
+
+// checkInput applies the SDK's input limits (no NUL, text within its `max` tag, integers
+// within their column's range) that every plugin's decoder applies too, so a request
+// PostgreSQL could not store is refused on SQLite alike, with the rule named (422).
+func checkInput(v any) error {
+	var e *sdk.Error
+	if err := sdk.CheckInput(v); errors.As(err, &e) {
+		return core.Invalid(e.Message, e.Fields)
+	} else if err != nil {
+		return err
+	}
 	return nil
 }
 
@@ -50,6 +65,11 @@ func jsonError(err error) error {
 	switch {
 	case errors.As(err, &syn):
 		return core.Errorf(core.EINVALID, "The body is not valid JSON (at byte %d).", syn.Offset)
+	case errors.As(err, &typ) && typ.Field != "" && strings.HasPrefix(typ.Value, "number") && typ.Type.Kind() >= reflect.Int && typ.Type.Kind() <= reflect.Uint64:
+		// A number that does not fit the field breaks its range, as in the SDK.
+		lo, hi := sdk.IntRange(typ.Type, "")
+		problem := fmt.Sprintf("must be a whole number from %d to %d", lo, hi)
+		return core.Invalid(typ.Field+": "+problem, map[string]string{typ.Field: problem, "rule": sdk.RuleRange})
 	case errors.As(err, &typ):
 		field := typ.Field
 		if field == "" {

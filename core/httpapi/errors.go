@@ -7,6 +7,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/kvarter/kvarter/core"
+	"github.com/kvarter/kvarter/sdk"
 )
 
 // statusOf is the one table from error codes to HTTP statuses (DESIGN.md §7).
@@ -41,11 +42,23 @@ type ErrorDetail struct {
 // request id and shown only as "internal error".
 func (s *Server) renderError(c *fiber.Ctx, err error) error {
 	code := core.ErrorCode(err)
+	if code == core.EINTERNAL && sdk.IsUnavailable(err) {
+		// The database is down or refusing connections: a passing state, not a bug.
+		s.logger.WarnContext(c.UserContext(), "database unavailable", "err", err, "method", c.Method(), "path", c.Path())
+		err = &core.Error{Code: core.EUNAVAILABLE, Message: "The service cannot reach its database right now; try again shortly.",
+			RetryAfterSeconds: sdk.RetryAfterOutage}
+		code = core.EUNAVAILABLE
+	}
 	status := statusOf[code]
 	body := ErrorDetail{Code: code, Message: core.ErrorMessage(err), RequestID: requestID(c)}
 	var e *core.Error
 	if errors.As(err, &e) {
 		body.Fields = e.Fields
+		if code == core.EINVALID && e.Fields["rule"] != "" {
+			// Well-formed input that breaks a named rule (DESIGN.md §7); the core's
+			// older field checks without a rule still answer 400.
+			status = fiber.StatusUnprocessableEntity
+		}
 		if e.RetryAfterSeconds > 0 {
 			c.Set(fiber.HeaderRetryAfter, strconv.Itoa(e.RetryAfterSeconds))
 		}

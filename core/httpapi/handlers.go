@@ -108,9 +108,7 @@ func (s *Server) listTokens(c *fiber.Ctx) error {
 }
 
 func (s *Server) createToken(c *fiber.Ctx) error {
-	var in struct {
-		Name string `json:"name"`
-	}
+	var in tokenInput
 	if err := decode(c, &in, false); err != nil {
 		return err
 	}
@@ -173,9 +171,7 @@ func (s *Server) updateNeighbourhood(c *fiber.Ctx) error {
 }
 
 func (s *Server) requestMembership(c *fiber.Ctx) error {
-	var in struct {
-		Note string `json:"note"`
-	}
+	var in noteInput
 	if err := decode(c, &in, true); err != nil {
 		return err
 	}
@@ -199,9 +195,7 @@ func (s *Server) listMemberships(c *fiber.Ctx) error {
 }
 
 func (s *Server) decideMembership(c *fiber.Ctx, decision string) error {
-	var in struct {
-		Reason string `json:"reason"`
-	}
+	var in reasonInput
 	if err := decode(c, &in, true); err != nil {
 		return err
 	}
@@ -281,9 +275,7 @@ func (s *Server) getOrganisation(c *fiber.Ctx) error {
 }
 
 func (s *Server) decideOrganisation(c *fiber.Ctx, decision string) error {
-	var in struct {
-		Reason string `json:"reason"`
-	}
+	var in reasonInput
 	if err := decode(c, &in, true); err != nil {
 		return err
 	}
@@ -306,10 +298,7 @@ func (s *Server) listOrganisationMembers(c *fiber.Ctx) error {
 }
 
 func (s *Server) addOrganisationMember(c *fiber.Ctx) error {
-	var in struct {
-		UserID string `json:"user_id"`
-		Role   string `json:"role"`
-	}
+	var in organisationMemberInput
 	if err := decode(c, &in, false); err != nil {
 		return err
 	}
@@ -339,11 +328,28 @@ func (s *Server) listGrants(c *fiber.Ctx) error {
 	return list(c, out, "")
 }
 
-type grantInput struct {
-	UserID string `json:"user_id"`
-	Role   string `json:"role"`
-	Domain string `json:"domain"`
-}
+// Bodies of the core's routes that have no domain type of their own. Their `max` tags
+// are the limits decode enforces (sdk.CheckInput) and the OpenAPI document states.
+type (
+	grantInput struct {
+		UserID string `json:"user_id" max:"64"`
+		Role   string `json:"role" max:"100"`
+		Domain string `json:"domain" max:"100"`
+	}
+	tokenInput struct {
+		Name string `json:"name" max:"100"`
+	}
+	noteInput struct {
+		Note string `json:"note" max:"500"`
+	}
+	reasonInput struct {
+		Reason string `json:"reason" max:"500"`
+	}
+	organisationMemberInput struct {
+		UserID string `json:"user_id" max:"64"`
+		Role   string `json:"role" max:"32"`
+	}
+)
 
 func (s *Server) grantRole(c *fiber.Ctx) error {
 	var in grantInput

@@ -7,6 +7,9 @@ import (
 	"strings"
 
 	"github.com/gofiber/fiber/v2"
+
+	"github.com/kvarter/kvarter/core"
+	"github.com/kvarter/kvarter/sdk"
 )
 
 // schema is a JSON Schema object as OpenAPI 3.0 uses it.
@@ -93,6 +96,7 @@ type operation struct {
 	method, path, summary string
 	auth                  string // "public", "user" or the permission that guards it
 	body                  schema
+	in                    any            // the Go type the body decodes into: its tags give the limits
 	responses             map[int]schema // nil schema = no body
 	query                 []string
 }
@@ -105,10 +109,10 @@ var operations = []operation{
 	{method: "GET", path: "/readyz", summary: "The node may take traffic: the database answers, its schema is current and every required plugin is active; lists the plugins that are not active", auth: "public", responses: map[int]schema{200: ref("Health"), 503: ref("Health")}},
 	{method: "GET", path: "/api/v1/openapi.json", summary: "This document", auth: "public", responses: map[int]schema{200: anyObject()}},
 	{method: "POST", path: "/api/v1/auth/register", summary: "Open an account", auth: "public",
-		body:      obj(map[string]any{"email": str(), "password": str(), "display_name": str(), "language": str()}, "email", "password", "display_name", "language"),
+		body: obj(map[string]any{"email": str(), "password": str(), "display_name": str(), "language": str()}, "email", "password", "display_name", "language"), in: core.Registration{},
 		responses: map[int]schema{201: ref("User"), 400: ref("Error"), 409: ref("Error")}},
 	{method: "POST", path: "/api/v1/auth/login", summary: "Sign in; sets the session cookie and returns the token", auth: "public",
-		body:      obj(map[string]any{"email": str(), "password": str()}, "email", "password"),
+		body: obj(map[string]any{"email": str(), "password": str()}, "email", "password"), in: core.LoginAttempt{},
 		responses: map[int]schema{200: ref("LoginResult"), 400: ref("Error"), 401: ref("Error"), 429: ref("Error")}},
 	{method: "POST", path: "/api/v1/auth/logout", summary: "End this session", auth: "user", responses: map[int]schema{204: nil, 401: ref("Error")}},
 	{method: "GET", path: "/api/v1/me", summary: "The acting person, their roles per domain and memberships", auth: "user", responses: map[int]schema{200: ref("Me"), 401: ref("Error")}},
@@ -118,53 +122,53 @@ var operations = []operation{
 	{method: "DELETE", path: "/api/v1/me/sessions/{id}", summary: "End one session", auth: "user", responses: map[int]schema{204: nil, 404: ref("Error")}},
 	{method: "GET", path: "/api/v1/me/tokens", summary: "Personal API tokens (never the secrets)", auth: "user", responses: map[int]schema{200: listOf("Session"), 401: ref("Error")}},
 	{method: "POST", path: "/api/v1/me/tokens", summary: "Create a personal API token, shown once", auth: "user",
-		body: obj(map[string]any{"name": str()}, "name"), responses: map[int]schema{201: ref("NewToken"), 400: ref("Error")}},
+		body: obj(map[string]any{"name": str()}, "name"), in: tokenInput{}, responses: map[int]schema{201: ref("NewToken"), 400: ref("Error")}},
 	{method: "DELETE", path: "/api/v1/me/tokens/{id}", summary: "Revoke a personal API token", auth: "user", responses: map[int]schema{204: nil, 404: ref("Error")}},
 	{method: "GET", path: "/api/v1/neighbourhoods", summary: "List neighbourhoods", auth: "public", query: []string{"limit", "cursor", "include_archived"},
 		responses: map[int]schema{200: listOf("Neighbourhood"), 400: ref("Error")}},
 	{method: "POST", path: "/api/v1/neighbourhoods", summary: "Create a neighbourhood", auth: "core.neighbourhood.manage",
-		body:      obj(map[string]any{"name": str(), "slug": str(), "parent_id": nullable(str()), "boundary": anyObject()}, "name"),
+		body: obj(map[string]any{"name": str(), "slug": str(), "parent_id": nullable(str()), "boundary": anyObject()}, "name"), in: core.NeighbourhoodInput{},
 		responses: map[int]schema{201: ref("Neighbourhood"), 400: ref("Error"), 403: ref("Error"), 409: ref("Error")}},
 	{method: "GET", path: "/api/v1/neighbourhoods/{id}", summary: "One neighbourhood", auth: "public", responses: map[int]schema{200: ref("Neighbourhood"), 404: ref("Error")}},
 	{method: "PATCH", path: "/api/v1/neighbourhoods/{id}", summary: "Change or archive a neighbourhood", auth: "core.neighbourhood.manage",
-		body:      obj(map[string]any{"name": str(), "slug": str(), "parent_id": nullable(str()), "boundary": anyObject(), "archived": boolean()}),
+		body: obj(map[string]any{"name": str(), "slug": str(), "parent_id": nullable(str()), "boundary": anyObject(), "archived": boolean()}), in: core.NeighbourhoodUpdate{},
 		responses: map[int]schema{200: ref("Neighbourhood"), 400: ref("Error"), 403: ref("Error"), 404: ref("Error"), 409: ref("Error")}},
 	{method: "POST", path: "/api/v1/neighbourhoods/{id}/memberships", summary: "Ask to join", auth: "user",
-		body: obj(map[string]any{"note": str()}), responses: map[int]schema{201: ref("Membership"), 400: ref("Error"), 404: ref("Error"), 409: ref("Error")}},
+		body: obj(map[string]any{"note": str()}), in: noteInput{}, responses: map[int]schema{201: ref("Membership"), 400: ref("Error"), 404: ref("Error"), 409: ref("Error")}},
 	{method: "GET", path: "/api/v1/neighbourhoods/{id}/memberships", summary: "Memberships, for coordinators", auth: "core.membership.decide", query: []string{"state", "limit", "cursor"},
 		responses: map[int]schema{200: listOf("Membership"), 403: ref("Error"), 404: ref("Error")}},
 	{method: "DELETE", path: "/api/v1/neighbourhoods/{id}/memberships/me", summary: "Leave, or withdraw a request", auth: "user", responses: map[int]schema{204: nil, 404: ref("Error")}},
 	{method: "POST", path: "/api/v1/neighbourhoods/{id}/memberships/{userID}/approve", summary: "Approve a request", auth: "core.membership.decide",
-		body: reasonBody, responses: map[int]schema{200: ref("Membership"), 403: ref("Error"), 404: ref("Error"), 409: ref("Error")}},
+		body: reasonBody, in: reasonInput{}, responses: map[int]schema{200: ref("Membership"), 403: ref("Error"), 404: ref("Error"), 409: ref("Error")}},
 	{method: "POST", path: "/api/v1/neighbourhoods/{id}/memberships/{userID}/reject", summary: "Reject a request with a reason", auth: "core.membership.decide",
-		body: reasonBody, responses: map[int]schema{200: ref("Membership"), 400: ref("Error"), 403: ref("Error"), 404: ref("Error"), 409: ref("Error")}},
+		body: reasonBody, in: reasonInput{}, responses: map[int]schema{200: ref("Membership"), 400: ref("Error"), 403: ref("Error"), 404: ref("Error"), 409: ref("Error")}},
 	{method: "POST", path: "/api/v1/neighbourhoods/{id}/memberships/{userID}/revoke", summary: "Revoke a membership with a reason", auth: "core.membership.decide",
-		body: reasonBody, responses: map[int]schema{200: ref("Membership"), 400: ref("Error"), 403: ref("Error"), 404: ref("Error"), 409: ref("Error")}},
+		body: reasonBody, in: reasonInput{}, responses: map[int]schema{200: ref("Membership"), 400: ref("Error"), 403: ref("Error"), 404: ref("Error"), 409: ref("Error")}},
 	{method: "POST", path: "/api/v1/admin/memberships/import", summary: "Import verified email,neighbourhood pairs (CSV body or multipart file); all or nothing", auth: "core.membership.import",
 		responses: map[int]schema{200: ref("ImportReport"), 400: ref("Error"), 403: ref("Error"), 422: ref("ImportFailure")}},
 	{method: "GET", path: "/api/v1/organisations", summary: "List organisations (verified, or by state for city admins)", auth: "public", query: []string{"state", "limit", "cursor"},
 		responses: map[int]schema{200: listOf("Organisation"), 403: ref("Error")}},
 	{method: "POST", path: "/api/v1/organisations", summary: "Register an organisation; the founder becomes its representative", auth: "user",
-		body:      obj(map[string]any{"name": str(), "kind": str(), "description": str(), "neighbourhood_ids": arr(str())}, "name", "kind"),
+		body: obj(map[string]any{"name": str(), "kind": str(), "description": str(), "neighbourhood_ids": arr(str())}, "name", "kind"), in: core.OrganisationInput{},
 		responses: map[int]schema{201: ref("Organisation"), 400: ref("Error"), 401: ref("Error")}},
 	{method: "GET", path: "/api/v1/organisations/{id}", summary: "One organisation", auth: "public", responses: map[int]schema{200: ref("Organisation"), 404: ref("Error")}},
 	{method: "POST", path: "/api/v1/organisations/{id}/verify", summary: "Verify an organisation", auth: "core.organisation.verify",
-		body: reasonBody, responses: map[int]schema{200: ref("Organisation"), 403: ref("Error"), 404: ref("Error"), 409: ref("Error")}},
+		body: reasonBody, in: reasonInput{}, responses: map[int]schema{200: ref("Organisation"), 403: ref("Error"), 404: ref("Error"), 409: ref("Error")}},
 	{method: "POST", path: "/api/v1/organisations/{id}/reject", summary: "Reject an organisation with a reason", auth: "core.organisation.verify",
-		body: reasonBody, responses: map[int]schema{200: ref("Organisation"), 400: ref("Error"), 403: ref("Error"), 404: ref("Error"), 409: ref("Error")}},
+		body: reasonBody, in: reasonInput{}, responses: map[int]schema{200: ref("Organisation"), 400: ref("Error"), 403: ref("Error"), 404: ref("Error"), 409: ref("Error")}},
 	{method: "GET", path: "/api/v1/organisations/{id}/members", summary: "Members, for the organisation's members", auth: "user",
 		responses: map[int]schema{200: listOf("OrganisationMember"), 403: ref("Error"), 404: ref("Error")}},
 	{method: "POST", path: "/api/v1/organisations/{id}/members", summary: "Add a member or representative", auth: "core.organisation.members.manage",
-		body:      obj(map[string]any{"user_id": str(), "role": strEnum("member", "representative")}, "user_id"),
+		body: obj(map[string]any{"user_id": str(), "role": strEnum("member", "representative")}, "user_id"), in: organisationMemberInput{},
 		responses: map[int]schema{201: ref("OrganisationMember"), 400: ref("Error"), 403: ref("Error"), 404: ref("Error")}},
 	{method: "DELETE", path: "/api/v1/organisations/{id}/members/{userID}", summary: "Remove a member", auth: "core.organisation.members.manage",
 		responses: map[int]schema{204: nil, 403: ref("Error"), 404: ref("Error"), 409: ref("Error")}},
 	{method: "GET", path: "/api/v1/roles/grants", summary: "Explicit grants in a domain", auth: "core.roles.grant", query: []string{"domain"},
 		responses: map[int]schema{200: listOf("RoleGrant"), 400: ref("Error"), 403: ref("Error")}},
 	{method: "POST", path: "/api/v1/roles/grants", summary: "Grant a role in a domain (no escalation)", auth: "core.roles.grant",
-		body: grantBody, responses: map[int]schema{201: ref("RoleGrant"), 400: ref("Error"), 403: ref("Error"), 409: ref("Error")}},
+		body: grantBody, in: grantInput{}, responses: map[int]schema{201: ref("RoleGrant"), 400: ref("Error"), 403: ref("Error"), 409: ref("Error")}},
 	{method: "DELETE", path: "/api/v1/roles/grants", summary: "Revoke a role", auth: "core.roles.grant",
-		body: grantBody, responses: map[int]schema{204: nil, 400: ref("Error"), 403: ref("Error"), 404: ref("Error")}},
+		body: grantBody, in: grantInput{}, responses: map[int]schema{204: nil, 400: ref("Error"), 403: ref("Error"), 404: ref("Error")}},
 	{method: "GET", path: "/api/v1/admin/audit", summary: "The audit log, newest first", auth: "core.audit.read",
 		query:     []string{"actor_id", "action", "domain", "target", "since", "until", "limit", "cursor"},
 		responses: map[int]schema{200: listOf("AuditEntry"), 400: ref("Error"), 403: ref("Error")}},
@@ -179,6 +183,7 @@ var operations = []operation{
 }
 
 // commonResponses adds the errors every route of its kind can give: a bad token (401),
+// input beyond the documented limits (422), the database out of reach (503),
 // a missing anti-forgery header on a cookie-authenticated unsafe request (403), a body
 // over the limit (413) and an internal error (500).
 func commonResponses(op operation) map[int]schema {
@@ -191,6 +196,10 @@ func commonResponses(op operation) map[int]schema {
 	if strings.HasPrefix(op.path, "/api/v1/") {
 		add(401)
 		add(500)
+		// Input limits (sdk.CheckInput on bodies, checkURL on paths and queries) name
+		// the rule broken; a database that cannot be reached answers 503.
+		add(422)
+		add(503)
 		if op.method != "GET" {
 			add(400)
 			add(403)
@@ -235,7 +244,11 @@ func buildOpenAPI() *openAPIDoc {
 			o["security"] = []any{map[string]any{"bearer": []any{}}, map[string]any{"cookie": []any{}}}
 		}
 		if op.body != nil {
-			o["requestBody"] = map[string]any{"required": true, "content": map[string]any{"application/json": map[string]any{"schema": op.body}}}
+			body := op.body
+			if op.in != nil {
+				body = sdk.WithLimits(body, op.in)
+			}
+			o["requestBody"] = map[string]any{"required": true, "content": map[string]any{"application/json": map[string]any{"schema": body}}}
 		}
 		item[strings.ToLower(op.method)] = o
 	}

@@ -239,7 +239,7 @@ func (s *Server) routes() {
 	app.Get("/readyz", s.readyz)
 	s.metricsRoute()
 
-	api := app.Group("/api/v1", s.authenticate, s.csrf)
+	api := app.Group("/api/v1", s.checkURL, s.authenticate, s.csrf)
 	api.Get("/openapi.json", s.getOpenAPI)
 
 	api.Post("/auth/register", s.register)

@@ -4,11 +4,9 @@ import (
 	"bytes"
 	"context"
 	"database/sql"
-	"encoding/csv"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"strings"
 	"time"
 
@@ -558,9 +556,10 @@ func (s *NeighbourhoodService) ImportMemberships(ctx context.Context, data []byt
 	if !s.Authz.Can(core.PrincipalFrom(ctx), core.PermMembershipImport, core.DomainCity) {
 		return nil, core.Errorf(core.EFORBIDDEN, "Only city administrators may import memberships.")
 	}
-	r := csv.NewReader(bytes.NewReader(data))
-	r.FieldsPerRecord = -1
-	r.TrimLeadingSpace = true
+	lines, err := core.ParseMembershipCSV(data)
+	if err != nil {
+		return nil, err
+	}
 	report := &core.ImportReport{Rows: []core.ImportRow{}}
 	type pending struct {
 		row              int
@@ -570,31 +569,17 @@ func (s *NeighbourhoodService) ImportMemberships(ctx context.Context, data []byt
 	}
 	var todo []pending
 	now := s.DB.now()
-	err := s.DB.tx(ctx, func(tx *sqlx.Tx) error {
+	err = s.DB.tx(ctx, func(tx *sqlx.Tx) error {
 		failed := false
 		perUser := map[string]int{}
-		for line := 1; ; line++ {
-			rec, err := r.Read()
-			if err == io.EOF {
-				break
-			}
-			if err != nil {
-				return core.Errorf(core.EINVALID, "The CSV cannot be read at line %d: %v", line, err)
-			}
-			if line == 1 && len(rec) >= 2 && strings.EqualFold(strings.TrimSpace(rec[0]), "email") {
-				continue
-			}
-			row := core.ImportRow{Line: line}
-			if len(rec) != 2 {
-				row.Result = "invalid"
+		for _, row := range lines {
+			if row.Result == "invalid" {
 				report.Rows = append(report.Rows, row)
 				failed = true
 				continue
 			}
-			row.Email, row.Neighbourhood = strings.TrimSpace(rec[0]), strings.TrimSpace(rec[1])
 			var userID string
-			err = get(ctx, tx, &userID, `SELECT id FROM users WHERE email_key = ? AND deleted_at IS NULL`, core.NormalizeEmail(row.Email))
-			if err != nil {
+			if uerr := get(ctx, tx, &userID, `SELECT id FROM users WHERE email_key = ? AND deleted_at IS NULL`, core.NormalizeEmail(row.Email)); uerr != nil {
 				row.Result = "unknown_email"
 			}
 			var nbh neighbourhoodRow

@@ -131,18 +131,18 @@ func (f fieldErrors) err() error {
 type Rules struct {
 	// QuorumPercent is the share of the electorate that must cast a ballot (1–100);
 	// zero when QuorumAbsolute is used instead.
-	QuorumPercent int `json:"quorum_percent"`
+	QuorumPercent int `json:"quorum_percent" min:"0" max:"100"`
 	// QuorumAbsolute is a number of ballots that must be cast; zero when
 	// QuorumPercent is used.
-	QuorumAbsolute   int    `json:"quorum_absolute"`
-	Majority         string `json:"majority"`
-	Secrecy          string `json:"secrecy"`
-	Membership       string `json:"membership"`
+	QuorumAbsolute   int    `json:"quorum_absolute" min:"0" max:"1000000"`
+	Majority         string `json:"majority" max:"32"`
+	Secrecy          string `json:"secrecy" max:"32"`
+	Membership       string `json:"membership" max:"32"`
 	BallotChangeable bool   `json:"ballot_changeable"`
 	// TermMonths is how long a membership lasts; zero means no fixed term.
-	TermMonths int `json:"term_months"`
+	TermMonths int `json:"term_months" min:"0" max:"1200"`
 	// OrgSeats is how many organisation delegates the assembly seats.
-	OrgSeats int `json:"org_seats"`
+	OrgSeats int `json:"org_seats" min:"0" max:"10000"`
 }
 
 // Assembly is a neighbourhood assembly.
@@ -175,8 +175,8 @@ type Member struct {
 
 // AgendaItem is one item of a meeting's ordered agenda.
 type AgendaItem struct {
-	Title    string `json:"title"`
-	MotionID string `json:"motion_id,omitempty"`
+	Title    string `json:"title" max:"300"`
+	MotionID string `json:"motion_id,omitempty" max:"64"`
 }
 
 // Meeting is a meeting of an assembly.

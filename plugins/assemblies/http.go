@@ -167,9 +167,7 @@ func routes() []route {
 		{method: "POST", path: motPath + "/vote/ballots", perm: PermMotionVote, summary: "Cast your ballot (choice yes, no or abstain)",
 			body: ballotSchema, status: 201, resp: receiptSchema, errs: writeErrs,
 			handle: func(s *Service, w http.ResponseWriter, r *http.Request) {
-				var in struct {
-					Choice string `json:"choice"`
-				}
+				var in ballotInput
 				if decode(s, w, r, &in) {
 					out, err := s.CastBallot(r.Context(), principal(r), r.PathValue("id"), r.PathValue("motionID"), in.Choice)
 					reply(s, w, r, 201, out, err)
@@ -254,6 +252,11 @@ func principal(r *http.Request) sdk.Principal { return sdk.PrincipalFrom(r.Conte
 
 // decode reads an optional JSON body into v (sdk.DecodeJSON): an empty body leaves v at
 // its zero value, so "POST with no body" works.
+// ballotInput is the body of a ballot.
+type ballotInput struct {
+	Choice string `json:"choice" max:"32"`
+}
+
 func decode(s *Service, w http.ResponseWriter, r *http.Request, v any) bool {
 	if err := sdk.DecodeJSON(r, v, true); err != nil {
 		sdk.WriteError(w, r, s.log, err)

@@ -16,11 +16,11 @@ import (
 
 // MeetingInput schedules a meeting.
 type MeetingInput struct {
-	Title     string       `json:"title"`
+	Title     string       `json:"title" max:"300"`
 	StartsAt  time.Time    `json:"starts_at"`
 	EndsAt    time.Time    `json:"ends_at"`
-	Place     string       `json:"place"`
-	OnlineURL string       `json:"online_url"`
+	Place     string       `json:"place" max:"300"`
+	OnlineURL string       `json:"online_url" max:"2000"`
 	Agenda    []AgendaItem `json:"agenda"`
 }
 
@@ -124,9 +124,9 @@ func (s *Service) Meetings(ctx context.Context, assemblyID string) ([]Meeting, e
 // MeetingUpdate is the body of the meeting actions: a cancellation reason, minutes
 // text, or the attendance list.
 type MeetingUpdate struct {
-	Reason  string   `json:"reason"`
-	Minutes string   `json:"minutes"`
-	UserIDs []string `json:"user_ids"`
+	Reason  string   `json:"reason" max:"4000"`
+	Minutes string   `json:"minutes" max:"100000"`
+	UserIDs []string `json:"user_ids" max:"64"`
 }
 
 // UpdateMeeting performs one of the meeting actions: cancel, attendance, minutes
@@ -220,9 +220,9 @@ func (s *Service) UpdateMeeting(ctx context.Context, p sdk.Principal, assemblyID
 
 // MotionInput drafts a motion, or raises a consultation when Kind is "consultation".
 type MotionInput struct {
-	Title       string     `json:"title"`
-	Text        string     `json:"text"`
-	Kind        string     `json:"kind"`
+	Title       string     `json:"title" max:"300"`
+	Text        string     `json:"text" max:"20000"`
+	Kind        string     `json:"kind" max:"32"`
 	AdviceDueAt *time.Time `json:"advice_due_at"`
 }
 
@@ -437,8 +437,8 @@ func (s *Service) ActOnMotion(ctx context.Context, p sdk.Principal, assemblyID, 
 // OpenVoteInput opens a vote. Secrecy defaults to the assembly's rule; MeetingID with
 // PresentOnly limits the electorate to the members recorded present.
 type OpenVoteInput struct {
-	Secrecy     string `json:"secrecy"`
-	MeetingID   string `json:"meeting_id"`
+	Secrecy     string `json:"secrecy" max:"32"`
+	MeetingID   string `json:"meeting_id" max:"64"`
 	PresentOnly bool   `json:"present_only"`
 }
 
@@ -700,8 +700,8 @@ func (s *Service) CloseVote(ctx context.Context, p sdk.Principal, assemblyID, mo
 
 // AnswerInput is the city's answer to an adopted motion.
 type AnswerInput struct {
-	Decision  string `json:"decision"`
-	Reasoning string `json:"reasoning"`
+	Decision  string `json:"decision" max:"32"`
+	Reasoning string `json:"reasoning" max:"20000"`
 }
 
 // Answer steps an adopted motion through the city: acknowledge, answer (with

@@ -1,6 +1,7 @@
 package assemblies
 
 import (
+	"github.com/kvarter/kvarter/sdk"
 	"net/http"
 	"strconv"
 	"strings"
@@ -53,9 +54,9 @@ var (
 		"ballot_changeable": boolean(), "term_months": integer(), "org_seats": integer(),
 	}
 
-	createAssemblySchema = withProps(obj(schema{
+	createAssemblySchema = sdk.WithLimits(withProps(obj(schema{
 		"neighbourhood_id": str(), "name": str(), "charter": str(),
-	}, "neighbourhood_id", "name"), rulesProps)
+	}, "neighbourhood_id", "name"), rulesProps), CreateAssemblyInput{})
 
 	assemblySchema = withProps(obj(schema{
 		"id": str(), "neighbourhood_id": str(), "name": str(), "charter": str(), "created_at": dateTime(),
@@ -70,19 +71,19 @@ var (
 		"term_start": dateTime(), "term_end": dateTime(), "joined_at": dateTime(), "end_reason": str(),
 	}, "user_id", "display_name", "kind", "status", "position")
 
-	delegateSchema = obj(schema{"organisation_id": str(), "user_id": str()}, "organisation_id")
-	positionSchema = obj(schema{
+	delegateSchema = sdk.WithLimits(obj(schema{"organisation_id": str(), "user_id": str()}, "organisation_id"), NameDelegateInput{})
+	positionSchema = sdk.WithLimits(obj(schema{
 		"position":   enum(PositionChair, PositionViceChair, PositionSecretary, PositionMember),
 		"term_start": dateTime(), "term_end": dateTime(),
-	}, "position")
-	reasonSchema = obj(schema{"reason": str()})
+	}, "position"), PositionInput{})
+	reasonSchema = sdk.WithLimits(obj(schema{"reason": str()}), MemberDecision{})
 
 	agendaItemSchema = obj(schema{"title": str(), "motion_id": str()}, "title")
 
-	meetingInputSchema = obj(schema{
+	meetingInputSchema = sdk.WithLimits(obj(schema{
 		"title": str(), "starts_at": dateTime(), "ends_at": dateTime(), "place": str(), "online_url": str(),
 		"agenda": arrayOf(agendaItemSchema),
-	}, "title", "starts_at", "ends_at")
+	}, "title", "starts_at", "ends_at"), MeetingInput{})
 
 	meetingSchema = obj(schema{
 		"id": str(), "assembly_id": str(), "title": str(), "starts_at": dateTime(), "ends_at": dateTime(),
@@ -92,7 +93,7 @@ var (
 		"minutes":        str(), "sequence": integer(), "updated_at": dateTime(),
 	}, "id", "assembly_id", "title", "starts_at", "ends_at", "status", "agenda", "attendance", "minutes_status")
 
-	meetingUpdateSchema = obj(schema{"reason": str(), "minutes": str(), "user_ids": arrayOf(str())})
+	meetingUpdateSchema = sdk.WithLimits(obj(schema{"reason": str(), "minutes": str(), "user_ids": arrayOf(str())}), MeetingUpdate{})
 
 	countsSchema = obj(schema{"yes": integer(), "no": integer(), "abstain": integer()}, "yes", "no", "abstain")
 
@@ -118,19 +119,19 @@ var (
 		"created_at": dateTime(), "updated_at": dateTime(),
 	}, "id", "assembly_id", "kind", "title", "text", "state", "sponsors", "created_at", "updated_at")
 
-	motionInputSchema = obj(schema{
+	motionInputSchema = sdk.WithLimits(obj(schema{
 		"title": str(), "text": str(), "kind": enum(KindMotion, KindConsultation), "advice_due_at": dateTime(),
-	}, "title", "text")
+	}, "title", "text"), MotionInput{})
 
-	openVoteSchema = obj(schema{"secrecy": secrecyEnum, "meeting_id": str(), "present_only": boolean()})
-	ballotSchema   = obj(schema{"choice": choiceEnum}, "choice")
+	openVoteSchema = sdk.WithLimits(obj(schema{"secrecy": secrecyEnum, "meeting_id": str(), "present_only": boolean()}), OpenVoteInput{})
+	ballotSchema   = sdk.WithLimits(obj(schema{"choice": choiceEnum}, "choice"), ballotInput{})
 	receiptSchema  = obj(schema{"motion_id": str(), "recorded": boolean(), "changed": boolean(), "choice": choiceEnum},
 		"motion_id", "recorded", "changed")
 	closeSchema = obj(schema{"outcome": outcomeEnum, "counts": countsSchema, "electorate": integer(), "motion": motionSchema},
 		"outcome", "counts", "electorate", "motion")
-	answerSchema = obj(schema{
+	answerSchema = sdk.WithLimits(obj(schema{
 		"decision": enum(DecisionAccepted, DecisionPartlyAccepted, DecisionDeclined), "reasoning": str(),
-	}, "decision", "reasoning")
+	}, "decision", "reasoning"), AnswerInput{})
 
 	popoloSchema = obj(schema{
 		"organizations": arrayOf(obj(schema{"id": str(), "name": str(), "classification": str(), "area_id": str()}, "id", "name")),

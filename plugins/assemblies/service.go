@@ -187,9 +187,9 @@ func (s *Service) officer(ctx context.Context, q sqlx.ExtContext, a Assembly, p 
 
 // CreateAssemblyInput is what a coordinator gives to create an assembly.
 type CreateAssemblyInput struct {
-	NeighbourhoodID string `json:"neighbourhood_id"`
-	Name            string `json:"name"`
-	Charter         string `json:"charter"`
+	NeighbourhoodID string `json:"neighbourhood_id" max:"64"`
+	Name            string `json:"name" max:"200"`
+	Charter         string `json:"charter" max:"20000"`
 	Rules
 }
 
@@ -354,9 +354,9 @@ func (s *Service) Join(ctx context.Context, p sdk.Principal, assemblyID string) 
 
 // NameDelegateInput names a delegate of an organisation.
 type NameDelegateInput struct {
-	OrganisationID string `json:"organisation_id"`
+	OrganisationID string `json:"organisation_id" max:"64"`
 	// UserID is the delegate; empty means the caller.
-	UserID string `json:"user_id"`
+	UserID string `json:"user_id" max:"64"`
 }
 
 // NameDelegate seats a delegate for a verified organisation active in the assembly's
@@ -492,7 +492,7 @@ func (s *Service) namedAll(ctx context.Context, ms []Member) []Member {
 
 // MemberDecision is the body of approve, reject and remove.
 type MemberDecision struct {
-	Reason string `json:"reason"`
+	Reason string `json:"reason" max:"4000"`
 }
 
 // DecideMember approves, rejects or removes a member. Officers (chair, vice-chair)
@@ -545,7 +545,7 @@ func (s *Service) DecideMember(ctx context.Context, p sdk.Principal, assemblyID,
 
 // PositionInput sets a member's position and, optionally, term.
 type PositionInput struct {
-	Position  string     `json:"position"`
+	Position  string     `json:"position" max:"32"`
 	TermStart *time.Time `json:"term_start"`
 	TermEnd   *time.Time `json:"term_end"`
 }

@@ -63,18 +63,18 @@ const (
 // BallotRules say what a valid ballot of a cycle looks like.
 type BallotRules struct {
 	// Type is approval, cumulative or ordinal.
-	Type string `json:"type"`
+	Type string `json:"type" max:"32"`
 	// Min and Max bound the number of projects chosen (approval) or ranked (ordinal);
 	// Max 0 means no upper bound. Min defaults to 1.
-	Min int `json:"min"`
-	Max int `json:"max"`
+	Min int `json:"min" min:"0"`
+	Max int `json:"max" min:"0"`
 	// MaxCost caps the total final cost of an approval ballot in minor units; 0 means
 	// none. Equal to the budget it is a "knapsack" ballot.
-	MaxCost int64 `json:"max_cost"`
+	MaxCost int64 `json:"max_cost" min:"0"`
 	// Points is what a cumulative ballot distributes (at most, in total), and
 	// MaxPerProject caps the points one project may get (0 means Points).
-	Points        int64 `json:"points"`
-	MaxPerProject int64 `json:"max_per_project"`
+	Points        int64 `json:"points" min:"0"`
+	MaxPerProject int64 `json:"max_per_project" min:"0"`
 }
 
 // Cycle is one participatory budget: one neighbourhood, one pot of money, one ballot.
@@ -153,7 +153,7 @@ type Update struct {
 // Ballot is what one voter chose, with no trace of who the voter was.
 type Ballot struct {
 	// Projects lists chosen proposals (approval), or ranks them (ordinal, best first).
-	Projects []string `json:"projects,omitempty"`
+	Projects []string `json:"projects,omitempty" max:"64"`
 	// Points maps proposal IDs to points (cumulative).
-	Points map[string]int64 `json:"points,omitempty"`
+	Points map[string]int64 `json:"points,omitempty" min:"0"`
 }

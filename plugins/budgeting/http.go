@@ -121,10 +121,13 @@ func (h *handler) getCycle(w http.ResponseWriter, r *http.Request) {
 	h.render(w, r, http.StatusOK, c, err)
 }
 
+// phaseInput is the body of POST /cycles/{id}/phase.
+type phaseInput struct {
+	Phase Phase `json:"phase" max:"32"`
+}
+
 func (h *handler) setPhase(w http.ResponseWriter, r *http.Request) {
-	var in struct {
-		Phase Phase `json:"phase"`
-	}
+	var in phaseInput
 	if !h.decode(w, r, &in) {
 		return
 	}
@@ -205,10 +208,13 @@ func (h *handler) castBallot(w http.ResponseWriter, r *http.Request) {
 	h.render(w, r, http.StatusCreated, rc, err)
 }
 
+// paperBallotsInput is the body of POST /cycles/{id}/paper-ballots.
+type paperBallotsInput struct {
+	Ballots []Ballot `json:"ballots"`
+}
+
 func (h *handler) paperBallots(w http.ResponseWriter, r *http.Request) {
-	var in struct {
-		Ballots []Ballot `json:"ballots"`
-	}
+	var in paperBallotsInput
 	if !h.decode(w, r, &in) {
 		return
 	}

@@ -115,6 +115,7 @@ type op struct {
 	method, path, summary string
 	query                 []string
 	body                  schema
+	in                    any    // the Go type the body decodes into: its tags give the limits
 	bodyType              string // default application/json
 	responses             map[int]schema
 	text                  map[int]bool // responses that are text/plain
@@ -139,36 +140,36 @@ func operations() []op {
 				"parent_id": str(), "neighbourhood_id": str(), "name": str(), "budget": integer(), "currency": str(),
 				"ballot": ballotRulesSchema, "support_top_n": integer(), "simulation": boolean(),
 				"phases": mapOf(nullable(ts())),
-			}, "neighbourhood_id", "name", "budget", "currency", "ballot"),
+			}, "neighbourhood_id", "name", "budget", "currency", "ballot"), in: CreateCycleInput{},
 			responses: with(e(400, 401, 403, 422), 201, cycleSchema)},
 		{method: "GET", path: c + "/{id}", summary: "One cycle", responses: with(e(404), 200, cycleSchema)},
 		{method: "POST", path: c + "/{id}/phase", summary: "Move a cycle forward to a phase",
-			body:      obj(map[string]any{"phase": phaseEnum()}, "phase"),
+			body: obj(map[string]any{"phase": phaseEnum()}, "phase"), in: phaseInput{},
 			responses: with(e(400, 401, 403, 404, 409, 422), 200, cycleSchema)},
 		{method: "GET", path: c + "/{id}/proposals", summary: "List a cycle's proposals", query: []string{"status", "limit", "cursor"},
 			responses: with(e(404, 422), 200, listSchema(proposalSchema))},
-		{method: "POST", path: c + "/{id}/proposals", summary: "Submit a proposal (ideas phase)", body: proposalBody,
+		{method: "POST", path: c + "/{id}/proposals", summary: "Submit a proposal (ideas phase)", body: proposalBody, in: ProposalInput{},
 			responses: with(e(400, 401, 403, 404, 409, 422), 201, proposalSchema)},
 		{method: "GET", path: p, summary: "One proposal with its implementation updates", responses: with(e(404), 200, proposalSchema)},
-		{method: "PATCH", path: p, summary: "Edit one's own proposal until review", body: proposalBody,
+		{method: "PATCH", path: p, summary: "Edit one's own proposal until review", body: proposalBody, in: ProposalInput{},
 			responses: with(e(400, 401, 403, 404, 409, 422), 200, proposalSchema)},
 		{method: "POST", path: p + "/support", summary: "Support an idea (support phase)",
 			responses: with(e(401, 403, 404, 409), 200, proposalSchema)},
 		{method: "POST", path: p + "/review", summary: "Review: feasible with final cost, infeasible with reason, or duplicate_of",
-			body:      obj(map[string]any{"feasible": boolean(), "cost": integer(), "reason": str(), "duplicate_of": str()}),
+			body: obj(map[string]any{"feasible": boolean(), "cost": integer(), "reason": str(), "duplicate_of": str()}), in: ReviewInput{},
 			responses: with(e(400, 401, 403, 404, 409, 422), 200, proposalSchema)},
 		{method: "POST", path: p + "/updates", summary: "Dated public implementation update (planned → in_progress → done)",
-			body:      obj(map[string]any{"status": enum(ImplPlanned, ImplInProgress, ImplDone), "note": str()}, "status"),
+			body: obj(map[string]any{"status": enum(ImplPlanned, ImplInProgress, ImplDone), "note": str()}, "status"), in: UpdateInput{},
 			responses: with(e(400, 401, 403, 404, 409, 422), 201, proposalSchema)},
 		{method: "POST", path: c + "/{id}/ballots", summary: "Cast a ballot: projects (approval, ordinal) or points (cumulative)",
 			body: obj(map[string]any{
 				"projects": arr(str()), "points": mapOf(integer()), "age_confirmed": boolean(), "replace_token": str(),
-			}),
+			}), in: BallotInput{},
 			responses: with(e(400, 401, 403, 404, 409, 422), 201, obj(map[string]any{
 				"cycle_id": str(), "replaced": boolean(), "replace_token": str(),
 			}, "cycle_id", "replaced"))},
 		{method: "POST", path: c + "/{id}/paper-ballots", summary: "Enter paper ballots (officers)",
-			body:      obj(map[string]any{"ballots": arr(ballotBody)}, "ballots"),
+			body: obj(map[string]any{"ballots": arr(ballotBody)}, "ballots"), in: paperBallotsInput{},
 			responses: with(e(400, 401, 403, 404, 409, 422), 201, obj(map[string]any{"recorded": integer()}, "recorded"))},
 		{method: "GET", path: c + "/{id}/turnout", summary: "Number of online voters and of ballots",
 			responses: with(e(404), 200, obj(map[string]any{"voters": integer(), "ballots": integer()}, "voters", "ballots"))},
@@ -176,7 +177,7 @@ func operations() []op {
 			body: obj(map[string]any{
 				"rule": enum("greedy", "greedy-no-skip", "greedy-threshold", "mes"), "completion": enum("none", "add1", "add1u"),
 				"no_exhaustive_stop": boolean(), "tie_break": str(), "increment": integer(), "threshold": integer(),
-			}),
+			}), in: TallyInput{},
 			responses: with(e(400, 401, 403, 404, 409, 422), 201, resultSchema)},
 		{method: "GET", path: c + "/{id}/results", summary: "Published results with a plain-language explanation",
 			responses: with(e(404), 200, resultSchema)},
@@ -225,7 +226,11 @@ func openAPI() json.RawMessage {
 			if bt == "" {
 				bt = "application/json"
 			}
-			operation["requestBody"] = schema{"required": true, "content": schema{bt: schema{"schema": o.body}}}
+			body := o.body
+			if o.in != nil {
+				body = sdk.WithLimits(body, o.in)
+			}
+			operation["requestBody"] = schema{"required": true, "content": schema{bt: schema{"schema": body}}}
 		}
 		item[strings.ToLower(o.method)] = operation
 	}

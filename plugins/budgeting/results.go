@@ -24,17 +24,17 @@ import (
 // TallyInput selects the rule, as the `pb tally` flags do. Empty fields take defaults:
 // MES with add1 for approval ballots, greedy otherwise.
 type TallyInput struct {
-	Rule             string `json:"rule"`
-	Completion       string `json:"completion"`
+	Rule             string `json:"rule" max:"32"`
+	Completion       string `json:"completion" max:"32"`
 	NoExhaustiveStop bool   `json:"no_exhaustive_stop"`
 	// TieBreak is a chain such as "min-cost,max-votes"; absent means that default, ""
 	// means no chain.
-	TieBreak *string `json:"tie_break"`
+	TieBreak *string `json:"tie_break" max:"200"`
 	// Increment is add1's step per voter in minor units; 0 means one whole currency
 	// unit (equalshares.net's default).
-	Increment int64 `json:"increment"`
+	Increment int64 `json:"increment" min:"0"`
 	// Threshold is greedy-threshold's minimum number of votes (or points).
-	Threshold int64 `json:"threshold"`
+	Threshold int64 `json:"threshold" min:"0"`
 }
 
 // Result is a published outcome: enough to explain it and for anyone to recompute it

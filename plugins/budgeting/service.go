@@ -104,13 +104,13 @@ func (s *Service) audit(ctx context.Context, pr sdk.Principal, action, domain, t
 
 // CreateCycleInput is what an officer gives to open a cycle.
 type CreateCycleInput struct {
-	ParentID        string               `json:"parent_id"`
-	NeighbourhoodID string               `json:"neighbourhood_id"`
-	Name            string               `json:"name"`
-	Budget          int64                `json:"budget"`
-	Currency        string               `json:"currency"`
+	ParentID        string               `json:"parent_id" max:"64"`
+	NeighbourhoodID string               `json:"neighbourhood_id" max:"64"`
+	Name            string               `json:"name" max:"200"`
+	Budget          int64                `json:"budget" min:"0"`
+	Currency        string               `json:"currency" max:"3"`
 	Ballot          BallotRules          `json:"ballot"`
-	SupportTopN     int                  `json:"support_top_n"`
+	SupportTopN     int                  `json:"support_top_n" min:"0" max:"100000"`
 	Simulation      bool                 `json:"simulation"`
 	Phases          map[Phase]*time.Time `json:"phases"`
 }
@@ -330,11 +330,11 @@ func (s *Service) Tick(ctx context.Context) (moved int, err error) {
 
 // ProposalInput is what an author writes.
 type ProposalInput struct {
-	Title       string `json:"title"`
-	Description string `json:"description"`
-	Category    string `json:"category"`
-	Location    string `json:"location"`
-	Cost        int64  `json:"cost"`
+	Title       string `json:"title" max:"200"`
+	Description string `json:"description" max:"10000"`
+	Category    string `json:"category" max:"100"`
+	Location    string `json:"location" max:"300"`
+	Cost        int64  `json:"cost" min:"0"`
 }
 
 func (in *ProposalInput) validate() error {
@@ -472,9 +472,9 @@ func (s *Service) Support(ctx context.Context, pr sdk.Principal, cycleID, id str
 // a public reason, or a duplicate of another proposal.
 type ReviewInput struct {
 	Feasible    *bool  `json:"feasible"`
-	Cost        *int64 `json:"cost"`
-	Reason      string `json:"reason"`
-	DuplicateOf string `json:"duplicate_of"`
+	Cost        *int64 `json:"cost" min:"0"`
+	Reason      string `json:"reason" max:"4000"`
+	DuplicateOf string `json:"duplicate_of" max:"64"`
 }
 
 // Review records an assessment during the review phase; it may be revised until
@@ -543,7 +543,7 @@ type BallotInput struct {
 	// AgeConfirmed is the voter's confirmation of the minimum age, when one is set.
 	AgeConfirmed bool `json:"age_confirmed"`
 	// ReplaceToken, when ballots are replaceable, replaces the ballot cast with it.
-	ReplaceToken string `json:"replace_token"`
+	ReplaceToken string `json:"replace_token" max:"200"`
 }
 
 // Receipt answers a cast ballot. ReplaceToken is returned only when ballots are
@@ -875,8 +875,8 @@ func (s *Service) Turnout(ctx context.Context, cycleID string) (*Turnout, error)
 
 // UpdateInput is an implementation update on a selected project.
 type UpdateInput struct {
-	Status string `json:"status"`
-	Note   string `json:"note"`
+	Status string `json:"status" max:"32"`
+	Note   string `json:"note" max:"4000"`
 }
 
 // UpdateImplementation records a dated public update on a selected project. Status

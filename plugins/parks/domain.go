@@ -79,17 +79,17 @@ type HoursDoc struct {
 // PeriodDoc is one season: From and To are "MM-DD", inclusive; Week maps
 // lower-case English weekday names to opening ranges.
 type PeriodDoc struct {
-	Name   string                `json:"name"`
-	From   string                `json:"from"`
-	To     string                `json:"to"`
+	Name   string                `json:"name" max:"200"`
+	From   string                `json:"from" max:"5"`
+	To     string                `json:"to" max:"5"`
 	Closed bool                  `json:"closed"`
 	Week   map[string][]RangeDoc `json:"week"`
 }
 
 // RangeDoc is an opening range "HH:MM"–"HH:MM" within one day.
 type RangeDoc struct {
-	Start string `json:"start"`
-	End   string `json:"end"`
+	Start string `json:"start" max:"5"`
+	End   string `json:"end" max:"5"`
 }
 
 // alwaysOpen is used when an area is created without opening hours.
@@ -157,14 +157,14 @@ func parseMonthDay(s string) (schedule.MonthDay, error) {
 // RulesDoc is the JSON form of an area's booking rules; zero means no
 // limit. Names match the rule names of violations.
 type RulesDoc struct {
-	MinDurationMinutes     int `json:"min_duration_minutes"`
-	MaxDurationMinutes     int `json:"max_duration_minutes"`
-	SlotGranularityMinutes int `json:"slot_granularity_minutes"`
-	MinNoticeMinutes       int `json:"min_notice_minutes"`
-	BookingHorizonDays     int `json:"booking_horizon_days"`
-	BufferBeforeMinutes    int `json:"buffer_before_minutes"`
-	BufferAfterMinutes     int `json:"buffer_after_minutes"`
-	MaxActiveBookings      int `json:"max_active_bookings"`
+	MinDurationMinutes     int `json:"min_duration_minutes" min:"0" max:"527040"`
+	MaxDurationMinutes     int `json:"max_duration_minutes" min:"0" max:"527040"`
+	SlotGranularityMinutes int `json:"slot_granularity_minutes" min:"0" max:"527040"`
+	MinNoticeMinutes       int `json:"min_notice_minutes" min:"0" max:"527040"`
+	BookingHorizonDays     int `json:"booking_horizon_days" min:"0" max:"3660"`
+	BufferBeforeMinutes    int `json:"buffer_before_minutes" min:"0" max:"527040"`
+	BufferAfterMinutes     int `json:"buffer_after_minutes" min:"0" max:"527040"`
+	MaxActiveBookings      int `json:"max_active_bookings" min:"0" max:"100000"`
 }
 
 func (r RulesDoc) toSchedule() schedule.Rules {
@@ -204,9 +204,9 @@ var Categories = []string{"art", "workshop", "play", "sport", "culture", "other"
 // personal data: erased when the requester's account is deleted and never
 // shown in public feeds.
 type Contact struct {
-	Name  string `json:"name"`
-	Email string `json:"email"`
-	Phone string `json:"phone"`
+	Name  string `json:"name" max:"200"`
+	Email string `json:"email" max:"254"`
+	Phone string `json:"phone" max:"40"`
 }
 
 // Occurrence is one date of a weekly series.

@@ -155,7 +155,7 @@ func (h *handler) approve(w http.ResponseWriter, r *http.Request) {
 
 // decision is the body of reject and cancel.
 type decision struct {
-	Reason string `json:"reason"`
+	Reason string `json:"reason" max:"4000"`
 }
 
 func (h *handler) reject(w http.ResponseWriter, r *http.Request) {

@@ -156,6 +156,12 @@ func op(summary string, params []obj, body obj, ok int, okSchema obj, errs ...in
 		o["parameters"] = params
 	}
 	if body != nil {
+		// Every body passes sdk.DecodeJSON's limits, answered 422 naming the field.
+		if _, ok := responses["422"]; !ok {
+			e := jsonBody(errorSchema)
+			e["description"] = desc[422]
+			responses["422"] = e
+		}
 		o["requestBody"] = obj{"required": true, "content": obj{"application/json": obj{"schema": body}}}
 	}
 	return o
@@ -185,17 +191,18 @@ func openAPIPaths() json.RawMessage {
 		}
 		return obj{"summary": summary, "parameters": params, "responses": responses}
 	}
-	decision := object(obj{"reason": str()})
+	decision := sdk.WithLimits(object(obj{"reason": str()}), decision{})
 	bookingIn := obj{"type": "object", "required": []string{"area_id", "start", "end", "title", "category", "expected_attendance"},
 		"properties": obj{"area_id": str(), "organisation_id": str(), "start": dateTime(), "end": dateTime(),
 			"title": str(), "description": str(), "category": strEnum(Categories...), "expected_attendance": integer(),
 			"public": boolean(), "support_items": counts(), "accessibility_notes": str(), "volunteers_needed": boolean(),
 			"contact": object(obj{"name": str(), "email": str(), "phone": str()}), "repeat_weeks": integer()}}
+	bookingIn = sdk.WithLimits(bookingIn, BookingInput{})
 	paths := obj{
 		"/api/v1/parks": obj{
 			"get": op("List parks", []obj{queryParam("neighbourhood_id", "parks of one neighbourhood")}, nil, 200, listOf(parkSchema)),
-			"post": op("Create a park", nil, obj{"type": "object", "required": []string{"name", "neighbourhood_id"},
-				"properties": obj{"name": str(), "neighbourhood_id": str(), "time_zone": str(), "support_items": counts()}},
+			"post": op("Create a park", nil, sdk.WithLimits(obj{"type": "object", "required": []string{"name", "neighbourhood_id"},
+				"properties": obj{"name": str(), "neighbourhood_id": str(), "time_zone": str(), "support_items": counts()}}, ParkInput{}),
 				201, parkSchema, 400, 401, 403, 422),
 		},
 		"/api/v1/parks/events": obj{
@@ -204,12 +211,12 @@ func openAPIPaths() json.RawMessage {
 		"/api/v1/parks/events.ics": obj{"get": ics("Public calendar as iCalendar", calQ[:4], 400, 404, 422)},
 		"/api/v1/parks/{id}":       obj{"get": op("Get a park", []obj{id}, nil, 200, parkSchema, 404)},
 		"/api/v1/parks/{id}/support-items": obj{
-			"put": op("Replace the support catalogue", []obj{id}, counts(), 200, parkSchema, 400, 401, 403, 404, 422),
+			"put": op("Replace the support catalogue", []obj{id}, sdk.WithLimits(counts(), map[string]int{}), 200, parkSchema, 400, 401, 403, 404, 422),
 		},
 		"/api/v1/parks/{id}/areas": obj{
 			"get": op("List areas, parents first", []obj{id}, nil, 200, listOf(areaSchema), 404),
-			"post": op("Create an area", []obj{id}, obj{"type": "object", "required": []string{"name", "capacity"},
-				"properties": obj{"name": str(), "parent_id": str(), "capacity": integer(), "opening_hours": hoursSchema, "rules": rulesSchema}},
+			"post": op("Create an area", []obj{id}, sdk.WithLimits(obj{"type": "object", "required": []string{"name", "capacity"},
+				"properties": obj{"name": str(), "parent_id": str(), "capacity": integer(), "opening_hours": hoursSchema, "rules": rulesSchema}}, AreaInput{}),
 				201, areaSchema, 400, 401, 403, 404, 422),
 		},
 		"/api/v1/parks/{id}/areas/{areaID}/availability": obj{
@@ -235,7 +242,7 @@ func openAPIPaths() json.RawMessage {
 			"post": op("Cancel a booking or withdraw a request (and its series)", []obj{id, bk}, decision, 200, bookingSchema, 400, 401, 403, 404, 409, 422),
 		},
 		"/api/v1/parks/{id}/closures": obj{
-			"post": op("Close an area (a blocking booking)", []obj{id}, object(obj{"area_id": str(), "start": dateTime(), "end": dateTime(), "title": str()}),
+			"post": op("Close an area (a blocking booking)", []obj{id}, sdk.WithLimits(object(obj{"area_id": str(), "start": dateTime(), "end": dateTime(), "title": str()}), ClosureInput{}),
 				201, bookingSchema, 400, 401, 403, 404, 409, 422),
 		},
 		"/api/v1/parks/{id}/events": obj{

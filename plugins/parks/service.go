@@ -127,10 +127,10 @@ func (s *Service) requireManager(ctx context.Context, pr sdk.Principal, park *Pa
 
 // ParkInput creates a park.
 type ParkInput struct {
-	Name            string         `json:"name"`
-	NeighbourhoodID string         `json:"neighbourhood_id"`
-	TimeZone        string         `json:"time_zone"`
-	SupportItems    map[string]int `json:"support_items"`
+	Name            string         `json:"name" max:"200"`
+	NeighbourhoodID string         `json:"neighbourhood_id" max:"64"`
+	TimeZone        string         `json:"time_zone" max:"64"`
+	SupportItems    map[string]int `json:"support_items" min:"0" max:"100000"`
 }
 
 // CreatePark creates a park in a neighbourhood; it needs parks.park.manage
@@ -158,8 +158,9 @@ func (s *Service) CreatePark(ctx context.Context, pr sdk.Principal, in ParkInput
 	if in.TimeZone == "" {
 		in.TimeZone = s.cityTZ
 	}
-	if _, err := time.LoadLocation(in.TimeZone); err != nil || in.TimeZone == "" {
-		return nil, sdk.InvalidField("time_zone", "not an IANA time zone")
+	if _, err := sdk.LoadTimeZone(in.TimeZone); err != nil {
+		return nil, &sdk.Error{Code: sdk.CodeInvalid, Message: "time_zone: must be an IANA time zone such as Europe/Helsinki (not Local)",
+			Fields: map[string]string{"time_zone": "must be an IANA time zone such as Europe/Helsinki (not Local)", "rule": RuleTimeZone}}
 	}
 	items := in.SupportItems
 	if items == nil {
@@ -228,9 +229,9 @@ func (s *Service) SetSupportItems(ctx context.Context, pr sdk.Principal, parkID 
 
 // AreaInput creates an area.
 type AreaInput struct {
-	Name         string    `json:"name"`
-	ParentID     string    `json:"parent_id"`
-	Capacity     int       `json:"capacity"`
+	Name         string    `json:"name" max:"200"`
+	ParentID     string    `json:"parent_id" max:"64"`
+	Capacity     int       `json:"capacity" min:"1" max:"1000000"`
 	OpeningHours *HoursDoc `json:"opening_hours"`
 	Rules        RulesDoc  `json:"rules"`
 }
@@ -448,26 +449,29 @@ type Window struct {
 // series: the same weekday and local times for that many weeks, decided
 // as one unit.
 type BookingInput struct {
-	AreaID             string         `json:"area_id"`
-	OrganisationID     string         `json:"organisation_id"`
-	Start              string         `json:"start"`
-	End                string         `json:"end"`
-	Title              string         `json:"title"`
-	Description        string         `json:"description"`
-	Category           string         `json:"category"`
-	ExpectedAttendance int            `json:"expected_attendance"`
+	AreaID             string         `json:"area_id" max:"64"`
+	OrganisationID     string         `json:"organisation_id" max:"64"`
+	Start              string         `json:"start" max:"64"`
+	End                string         `json:"end" max:"64"`
+	Title              string         `json:"title" max:"200"`
+	Description        string         `json:"description" max:"4000"`
+	Category           string         `json:"category" max:"64"`
+	ExpectedAttendance int            `json:"expected_attendance" min:"0" max:"1000000"`
 	Public             bool           `json:"public"`
-	SupportItems       map[string]int `json:"support_items"`
-	AccessibilityNotes string         `json:"accessibility_notes"`
+	SupportItems       map[string]int `json:"support_items" min:"0" max:"100000"`
+	AccessibilityNotes string         `json:"accessibility_notes" max:"4000"`
 	VolunteersNeeded   bool           `json:"volunteers_needed"`
 	Contact            Contact        `json:"contact"`
-	RepeatWeeks        int            `json:"repeat_weeks"`
+	RepeatWeeks        int            `json:"repeat_weeks" min:"0" max:"520"`
 }
 
 func parseTime(field, v string) (time.Time, error) {
 	t, err := time.Parse(time.RFC3339, v)
 	if err != nil {
 		return time.Time{}, sdk.InvalidField(field, "want an RFC 3339 time such as 2025-06-07T10:00:00+03:00")
+	}
+	if err := sdk.CheckTime(field, t); err != nil {
+		return time.Time{}, err
 	}
 	return t.UTC(), nil
 }
@@ -558,23 +562,31 @@ func (s *Service) RequestBooking(ctx context.Context, pr sdk.Principal, parkID s
 	// Every request runs the same few statements: prepared, PostgreSQL parses and
 	// plans each once per connection instead of on every request.
 	if len(unit) == 1 && a.rules.MaxActivePerOrg == 0 && s.st.db.IsPostgres() {
-		// One request with no per-organisation limit needs no transaction: the
-		// checks read what is approved, which under READ COMMITTED a transaction
-		// would not see any more firmly, and one statement writes the booking
-		// and its event together. Four round trips fewer than the general case.
-		q := s.st.db.Preparer(nil)
-		if err := s.checkUnitFits(ctx, q, park, tree, unit); err != nil {
-			return nil, err
-		}
-		ev, err := s.event(EventRequested, park, tree, unit[0], now)
-		if err != nil {
-			return nil, err
-		}
-		if err := insertBookingWithEvent(ctx, q, unit[0], ev); err != nil {
+		// One request with no per-organisation limit: one statement writes the
+		// booking and its event together, two round trips fewer than the general
+		// case. It still needs its transaction for the park's share lock, held from
+		// the collision check to the commit, so that no approval commits between.
+		if err := s.st.inTx(ctx, func(tx *sqlx.Tx) error {
+			q := s.st.db.Preparer(tx)
+			if err := sharePark(ctx, q, s.st.db.Dialect, park.ID); err != nil {
+				return err
+			}
+			if err := s.checkUnitFits(ctx, q, park, tree, unit); err != nil {
+				return err
+			}
+			ev, err := s.event(EventRequested, park, tree, unit[0], now)
+			if err != nil {
+				return err
+			}
+			return insertBookingWithEvent(ctx, q, unit[0], ev)
+		}); err != nil {
 			return nil, err
 		}
 	} else if err := s.st.inTx(ctx, func(tx *sqlx.Tx) error {
 		q := s.st.db.Preparer(tx)
+		if err := sharePark(ctx, q, s.st.db.Dialect, park.ID); err != nil {
+			return err
+		}
 		if a.rules.MaxActivePerOrg > 0 { // no limit, nothing to count
 			// Concurrent requests of one organisation would each count the others'
 			// bookings as not yet there. SQLite runs one writing transaction at a
@@ -1264,10 +1276,10 @@ func (s *Service) mayCancel(ctx context.Context, pr sdk.Principal, park *Park, b
 
 // ClosureInput closes an area for maintenance or a city event.
 type ClosureInput struct {
-	AreaID string `json:"area_id"`
-	Start  string `json:"start"`
-	End    string `json:"end"`
-	Title  string `json:"title"`
+	AreaID string `json:"area_id" max:"64"`
+	Start  string `json:"start" max:"64"`
+	End    string `json:"end" max:"64"`
+	Title  string `json:"title" max:"200"`
 }
 
 // CreateClosure enters a closure: a blocking booking that starts approved

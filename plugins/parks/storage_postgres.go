@@ -24,6 +24,21 @@ const pgConstraintExists = `SELECT COUNT(*) FROM pg_constraint c
 // code writes the table.
 const pgLockPark = `SELECT id FROM parks WHERE id = $1 FOR UPDATE`
 
+// pgSharePark makes a booking request and the approval workflow of its park take
+// turns, while requests still run side by side (FOR SHARE conflicts with the
+// approval's FOR UPDATE, not with another FOR SHARE). Without it a request could check
+// for collisions before an approval committed and insert after the approval had
+// rejected the open requests it saw: a colliding request left "requested" for ever.
+const pgSharePark = `SELECT id FROM parks WHERE id = $1 FOR SHARE`
+
+func pgShare(ctx context.Context, q queryer, parkID string) error {
+	var id string
+	if err := q.GetContext(ctx, &id, pgSharePark, parkID); err != nil {
+		return fmt.Errorf("share-lock park %s: %w", parkID, err)
+	}
+	return nil
+}
+
 // pgSkipLocked makes the outbox flushers of several nodes take disjoint
 // batches.
 const pgSkipLocked = ` FOR UPDATE SKIP LOCKED`

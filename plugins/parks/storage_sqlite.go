@@ -29,6 +29,16 @@ func lockPark(ctx context.Context, q queryer, dialect, parkID string) error {
 	return nil
 }
 
+// sharePark makes a booking request wait for an approval of its park in progress
+// (and an approval for the requests in progress) where the dialect has the lock;
+// SQLite's one writer already does.
+func sharePark(ctx context.Context, q queryer, dialect, parkID string) error {
+	if dialect == sdk.DialectPostgres {
+		return pgShare(ctx, q, parkID)
+	}
+	return nil
+}
+
 // isOverlapViolation reports whether err is the database refusing an
 // overlapping occupancy row.
 func isOverlapViolation(err error) bool { return pgIsExclusionViolation(err) }

@@ -93,6 +93,16 @@ func newHandler(svc *Service, logger *slog.Logger) http.Handler {
 
 func principal(r *http.Request) sdk.Principal { return sdk.PrincipalFrom(r.Context()) }
 
+// skillInput is the body of PUT /skills/{skillID}: the skill's name per language.
+type skillInput struct {
+	Names map[string]string `json:"names" max:"200"`
+}
+
+// invitationInput is the body of an invitation.
+type invitationInput struct {
+	VolunteerID string `json:"volunteer_id" max:"64"`
+}
+
 // decode reads a JSON body into v strictly (sdk.DecodeJSON).
 func decode(r *http.Request, v any) error { return sdk.DecodeJSON(r, v, false) }
 
@@ -152,9 +162,7 @@ func (h *handler) skills(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *handler) putSkill(w http.ResponseWriter, r *http.Request) {
-	var in struct {
-		Names map[string]string `json:"names"`
-	}
+	var in skillInput
 	if err := decode(r, &in); err != nil {
 		h.fail(w, r, err)
 		return
@@ -235,9 +243,7 @@ func (h *handler) apply(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *handler) invite(w http.ResponseWriter, r *http.Request) {
-	var in struct {
-		VolunteerID string `json:"volunteer_id"`
-	}
+	var in invitationInput
 	if err := decode(r, &in); err != nil {
 		h.fail(w, r, err)
 		return

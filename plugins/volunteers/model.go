@@ -52,16 +52,16 @@ type Skill struct {
 // AvailabilityWindow is a weekly window in the city's wall-clock time, "HH:MM" to
 // "HH:MM"; an end at or before the start runs past midnight, "24:00" is midnight.
 type AvailabilityWindow struct {
-	Day   string `json:"day"`
-	Start string `json:"start"`
-	End   string `json:"end"`
+	Day   string `json:"day" max:"16"`
+	Start string `json:"start" max:"5"`
+	End   string `json:"end" max:"5"`
 }
 
 // BackgroundCheck is a volunteer's check; Expires is the last valid day (YYYY-MM-DD),
 // empty when it does not expire.
 type BackgroundCheck struct {
-	Status  string `json:"status"`
-	Expires string `json:"expires,omitempty"`
+	Status  string `json:"status" max:"32"`
+	Expires string `json:"expires,omitempty" max:"10"`
 }
 
 // Profile is what a resident says once about what they can do and when.
@@ -83,14 +83,14 @@ type Profile struct {
 // ProfileInput is the body of PUT /profile. The background check is not part of it: only
 // city staff set it.
 type ProfileInput struct {
-	Skills           []string             `json:"skills"`
-	Tags             []string             `json:"tags"`
-	Languages        []string             `json:"languages"`
+	Skills           []string             `json:"skills" max:"64"`
+	Tags             []string             `json:"tags" max:"64"`
+	Languages        []string             `json:"languages" max:"16"`
 	Availability     []AvailabilityWindow `json:"availability"`
-	UnavailableDates []string             `json:"unavailable_dates"`
-	Neighbourhoods   []string             `json:"neighbourhoods"`
+	UnavailableDates []string             `json:"unavailable_dates" max:"10"`
+	Neighbourhoods   []string             `json:"neighbourhoods" max:"64"`
 	MaxHoursPerWeek  int                  `json:"max_hours_per_week"`
-	BirthDate        string               `json:"birth_date"`
+	BirthDate        string               `json:"birth_date" max:"10"`
 }
 
 // Shift is one slot of an opportunity. Taken counts confirmed places (attended and
@@ -129,22 +129,22 @@ type Opportunity struct {
 
 // ShiftInput is one shift in a create request.
 type ShiftInput struct {
-	Start    string `json:"start"`
-	End      string `json:"end"`
-	Capacity int    `json:"capacity"`
+	Start    string `json:"start" max:"64"`
+	End      string `json:"end" max:"64"`
+	Capacity int    `json:"capacity" max:"100000"`
 }
 
 // OpportunityInput is the body of POST /opportunities. An empty OrganisationID means the
 // city itself posts it, which only city staff may do.
 type OpportunityInput struct {
-	OrganisationID       string       `json:"organisation_id"`
-	Title                string       `json:"title"`
-	Description          string       `json:"description"`
-	NeighbourhoodID      string       `json:"neighbourhood_id"`
-	Place                string       `json:"place"`
-	RequiredSkills       []string     `json:"required_skills"`
-	PreferredSkills      []string     `json:"preferred_skills"`
-	Languages            []string     `json:"languages"`
+	OrganisationID       string       `json:"organisation_id" max:"64"`
+	Title                string       `json:"title" max:"200"`
+	Description          string       `json:"description" max:"10000"`
+	NeighbourhoodID      string       `json:"neighbourhood_id" max:"64"`
+	Place                string       `json:"place" max:"300"`
+	RequiredSkills       []string     `json:"required_skills" max:"64"`
+	PreferredSkills      []string     `json:"preferred_skills" max:"64"`
+	Languages            []string     `json:"languages" max:"16"`
 	MinAge               int          `json:"min_age"`
 	NeedsBackgroundCheck bool         `json:"needs_background_check"`
 	AutoAccept           bool         `json:"auto_accept"`

@@ -40,7 +40,7 @@ func strMap() schema           { return schema{"type": "object", "additionalProp
 
 var (
 	errorSchema = obj(map[string]any{"error": obj(map[string]any{
-		"code":    enum(sdk.CodeInvalid, sdk.CodeUnauthenticated, sdk.CodeForbidden, sdk.CodeNotFound, sdk.CodeConflict, sdk.CodeInternal),
+		"code":    enum(sdk.CodeInvalid, sdk.CodeUnauthenticated, sdk.CodeForbidden, sdk.CodeNotFound, sdk.CodeConflict, sdk.CodeUnavailable, sdk.CodeInternal),
 		"message": str(),
 		"fields":  strMap(),
 	}, "code", "message")}, "error")
@@ -133,6 +133,8 @@ func operation(summary string, okStatus string, ok schema, body schema, query []
 	}
 	op["responses"] = responses
 	if body != nil {
+		// Every body passes sdk.DecodeJSON's limits, answered 422 naming the field.
+		responses["422"] = errResp
 		rb := jsonBody(body)
 		rb["required"] = true
 		op["requestBody"] = rb
@@ -164,20 +166,20 @@ func openAPIPaths() map[string]map[string]schema {
 	ops := map[string]map[string]schema{
 		base + "/profile": {
 			"get":    operation("Your volunteer profile", "200", resp("the profile", profileSchema), nil, nil, "404"),
-			"put":    operation("Create or replace your volunteer profile", "200", resp("the profile", profileSchema), profileInput, nil, "400"),
+			"put":    operation("Create or replace your volunteer profile", "200", resp("the profile", profileSchema), sdk.WithLimits(profileInput, ProfileInput{}), nil, "400"),
 			"delete": operation("Delete your volunteer profile and sign-ups", "204", schema{"description": "deleted"}, nil, nil, "404"),
 		},
 		base + "/skills": {"get": operation("The skill catalogue", "200", resp("skills", list(skillSchema)), nil, nil)},
 		base + "/skills/{skillID}": {"put": operation("Add or rename a catalogue skill (city staff)", "200",
-			resp("the skill", skillSchema), obj(map[string]any{"names": strMap()}, "names"), nil, "400", "403")},
+			resp("the skill", skillSchema), sdk.WithLimits(obj(map[string]any{"names": strMap()}, "names"), skillInput{}), nil, "400", "403")},
 		base + "/profiles/{userID}/background-check": {"put": operation("Record a volunteer's background check (city staff)", "200",
-			resp("the profile", profileSchema), checkSchema, nil, "400", "403", "404")},
+			resp("the profile", profileSchema), sdk.WithLimits(checkSchema, BackgroundCheck{}), nil, "400", "403", "404")},
 		base + "/opportunities": {
 			"get": operation("Published opportunities, and those you organise", "200",
 				resp("a page", obj(map[string]any{"items": arr(opportunitySchema), "next_cursor": str()}, "items", "next_cursor")),
 				nil, []string{"limit", "cursor"}, "400"),
 			"post": operation("Post a draft opportunity with shifts", "201", resp("the opportunity", opportunitySchema),
-				opportunityInput, nil, "400", "403", "404"),
+				sdk.WithLimits(opportunityInput, OpportunityInput{}), nil, "400", "403", "404"),
 		},
 		opp:              {"get": operation("One opportunity", "200", okOpp, nil, nil, "404")},
 		opp + "/publish": {"post": operation("Publish a draft", "200", okOpp, nil, nil, "403", "404", "409")},
@@ -192,13 +194,13 @@ func openAPIPaths() map[string]map[string]schema {
 			nil, []string{"limit"}, "400", "403", "404")},
 		opp + "/shifts/{shiftID}/applications": {"post": operation("Apply for a shift yourself", "201", okApp, nil, nil, "404", "409")},
 		opp + "/shifts/{shiftID}/invitations": {"post": operation("Invite a matched volunteer (organisers)", "201", okApp,
-			obj(map[string]any{"volunteer_id": str()}, "volunteer_id"), nil, "400", "403", "404", "409")},
+			sdk.WithLimits(obj(map[string]any{"volunteer_id": str()}, "volunteer_id"), invitationInput{}), nil, "400", "403", "404", "409")},
 		app + "/accept":   {"post": operation("Accept an application (organisers)", "200", okApp, nil, nil, "403", "404", "409")},
 		app + "/decline":  {"post": operation("Decline an application (organisers)", "200", okApp, nil, nil, "403", "404", "409")},
 		app + "/confirm":  {"post": operation("Confirm your place; wait-listed when the shift is full", "200", okApp, nil, nil, "403", "404", "409")},
 		app + "/withdraw": {"post": operation("Withdraw your sign-up; the wait list moves up", "200", okApp, nil, nil, "403", "404", "409")},
 		app + "/attendance": {"post": operation("Record attendance and hours, or a no-show (organisers)", "200", okApp,
-			obj(map[string]any{"attended": boolean(), "minutes": integer()}, "attended"), nil, "400", "403", "404", "409")},
+			sdk.WithLimits(obj(map[string]any{"attended": boolean(), "minutes": integer()}, "attended"), AttendanceInput{}), nil, "400", "403", "404", "409")},
 		base + "/roster": {"get": operation("One roster proposal for every shift starting on a local date that you organise, "+
 			"solved together (city staff: the whole city; representatives: their verified organisations)", "200",
 			resp("the proposal", dayRosterSchema), nil, []string{"date", "organisation_id"}, "400", "403", "404")},

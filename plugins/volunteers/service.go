@@ -483,6 +483,10 @@ func (s *Service) CreateOpportunity(ctx context.Context, p sdk.Principal, in Opp
 			f.add(key+".start", "must be an RFC 3339 time")
 		case err2 != nil:
 			f.add(key+".end", "must be an RFC 3339 time")
+		case sdk.CheckTime(key+".start", start) != nil:
+			f.add(key+".start", "must lie between 1970-01-01 and 2199-12-31")
+		case sdk.CheckTime(key+".end", end) != nil:
+			f.add(key+".end", "must lie between 1970-01-01 and 2199-12-31")
 		case !end.After(start):
 			f.add(key+".end", "shift must end after it starts")
 		case si.Capacity < 0:

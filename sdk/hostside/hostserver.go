@@ -150,6 +150,9 @@ func hostErr(err error) error {
 		return status.Error(codes.DeadlineExceeded, err.Error())
 	case errors.Is(err, context.Canceled):
 		return status.Error(codes.Canceled, err.Error())
+	case sdk.IsUnavailable(err):
+		// The core's database is down: the plugin answers 503, not 500.
+		return status.Error(codes.Unavailable, err.Error())
 	}
 	return status.Error(codes.Unknown, fmt.Sprint(err))
 }

@@ -39,6 +39,9 @@ import (
 
 	"github.com/jmoiron/sqlx"
 	_ "github.com/lib/pq" // PostgreSQL for throwaway schemas
+
+	"github.com/kvarter/kvarter/sdk"
+	"github.com/kvarter/kvarter/sdk/openapi"
 )
 
 // EnvDatabaseURL names a PostgreSQL server to test on as well as SQLite.
@@ -58,6 +61,10 @@ type Options struct {
 	Settings map[string]string
 	// Postgres, when true, runs on PostgreSQL (KVARTER_TEST_DATABASE_URL must be set).
 	Postgres bool
+	// DatabaseProxy, with Postgres, connects the core and its plugins to PostgreSQL
+	// through a loopback proxy that Core.DatabaseDown and DatabaseUp cut and restore,
+	// so a test can take the database away from a running city.
+	DatabaseProxy bool
 }
 
 // Core is a running kvarter with the plugin under test.
@@ -79,6 +86,7 @@ type Core struct {
 	done  chan struct{}
 	cfg   map[string]any // the city config, shared by further nodes
 	name  string         // the plugin under test
+	proxy *dbProxy       // with Options.DatabaseProxy
 }
 
 var (
@@ -155,7 +163,11 @@ func Start(tb testing.TB, o Options) *Core {
 		"plugins":   []map[string]any{{"name": o.Name, "path": plug, "sha256": sum, "settings": o.Settings}},
 	}
 	if o.Postgres {
-		cfg["database_url"], cfg["plugin_store_prefix"] = postgresSchema(tb, PostgresURL(tb))
+		base := PostgresURL(tb)
+		if o.DatabaseProxy {
+			c.proxy, base = startProxy(tb, base)
+		}
+		cfg["database_url"], cfg["plugin_store_prefix"] = postgresSchema(tb, base)
 	}
 	c.cfg = cfg
 	cfgPath := c.writeConfig()
@@ -517,6 +529,48 @@ func (cl *Client) Do(method, path string, body any) *Response {
 	defer resp.Body.Close()
 	data, _ := io.ReadAll(resp.Body)
 	return &Response{Status: resp.StatusCode, Header: resp.Header, Body: data}
+}
+
+// WantInvalid fails the test unless the response is a 422 in the error format that
+// names field and, when rule is not empty, the rule broken (error.fields.rule).
+func (r *Response) WantInvalid(tb testing.TB, field, rule string) {
+	tb.Helper()
+	CheckInvalid(tb, r.Status, r.Body, field, rule)
+}
+
+// CheckInvalid is WantInvalid for any client's response: status and body.
+func CheckInvalid(tb testing.TB, status int, body []byte, field, rule string) {
+	tb.Helper()
+	var e struct {
+		Error struct {
+			Code   string            `json:"code"`
+			Fields map[string]string `json:"fields"`
+		} `json:"error"`
+	}
+	_ = json.Unmarshal(body, &e)
+	if status != http.StatusUnprocessableEntity || e.Error.Code != "invalid" {
+		tb.Fatalf("status %d, want 422 invalid naming %s: %s", status, field, body)
+	}
+	if _, ok := e.Error.Fields[field]; !ok {
+		tb.Fatalf("the error does not name field %s: %s", field, body)
+	}
+	if rule != "" && e.Error.Fields["rule"] != rule {
+		tb.Fatalf("rule %q, want %q: %s", e.Error.Fields["rule"], rule, body)
+	}
+}
+
+// CheckRequestLimits fails the test when a request body field of p's OpenAPI document
+// states no limit (openapi.CheckRequestLimits): the document must say what
+// sdk.DecodeJSON refuses.
+func CheckRequestLimits(tb testing.TB, p sdk.Plugin) {
+	tb.Helper()
+	var doc map[string]any
+	if err := json.Unmarshal(p.Manifest().OpenAPI, &doc); err != nil {
+		tb.Fatal(err)
+	}
+	if err := openapi.CheckRequestLimits(doc); err != nil {
+		tb.Fatal(err)
+	}
 }
 
 // Must sends a request and fails the test unless the status is want.

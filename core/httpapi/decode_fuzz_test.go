@@ -1,0 +1,53 @@
+package httpapi
+
+import (
+	"encoding/json"
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/gofiber/fiber/v2"
+	"github.com/valyala/fasthttp"
+
+	"github.com/kvarter/kvarter/core"
+)
+
+// FuzzDecode feeds the core's JSON decoder arbitrary bodies for the shapes its routes
+// decode into: it never panics, refuses only with an invalid *core.Error, and what it
+// accepts holds no NUL and no text beyond its documented maximum.
+func FuzzDecode(f *testing.F) {
+	for _, seed := range []string{
+		`{"email":"a@example.org","password":"x"}`, `{"email":"a\u0000@example.org"}`,
+		`{"name":"N","boundary":{"type":"Polygon","x":"\u0000"}}`, `{"neighbourhood_ids":["a","b"]}`,
+		`{"name":` + strings.Repeat(`"x`, 3) + `}`, `{"email":5}`, `{"unknown":1}`, `{} {}`, "\xff", ``,
+	} {
+		f.Add([]byte(seed))
+	}
+	app := fiber.New()
+	f.Fuzz(func(t *testing.T, body []byte) {
+		for _, target := range []func() any{
+			func() any { return &core.LoginAttempt{} },
+			func() any { return &core.Registration{} },
+			func() any { return &core.NeighbourhoodInput{} },
+			func() any { return &core.OrganisationInput{} },
+		} {
+			v := target()
+			c := app.AcquireCtx(&fasthttp.RequestCtx{})
+			c.Request().SetBody(body)
+			c.Request().Header.SetContentType(fiber.MIMEApplicationJSON)
+			err := decode(c, v, false)
+			app.ReleaseCtx(c)
+			if err != nil {
+				var e *core.Error
+				if !errors.As(err, &e) || e.Code != core.EINVALID {
+					t.Fatalf("refused with %T %v, want an invalid *core.Error", err, err)
+				}
+				continue
+			}
+			enc, _ := json.Marshal(v)
+			if strings.Contains(string(enc), `\u0000`) {
+				t.Fatalf("accepted a NUL into %T: %q", v, body)
+			}
+		}
+	})
+}
