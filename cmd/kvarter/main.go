@@ -70,6 +70,7 @@ Usage:
   kvarter backup [--config FILE] DIR      copy a SQLite deployment into DIR while it serves
   kvarter restore [--config FILE] DIR     restore a backup into an empty data directory
   kvarter pb tally FILE.pb [--rule R] ... tally a Pabulib participatory-budgeting file (kvarter pb help)
+  kvarter pb compare FILE.pb ...          greedy and the Method of Equal Shares side by side (kvarter pb help)
   kvarter version
 
 Environment: KVARTER_CONFIG, KVARTER_ADDR, KVARTER_DATA_DIR, KVARTER_DATABASE_URL, KVARTER_LOG_LEVEL,

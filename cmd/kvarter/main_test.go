@@ -47,6 +47,22 @@ func TestMain_Usage(t *testing.T) {
 	}
 }
 
+// TestMain_PB runs `kvarter pb compare` on a Pabulib file from the budgeting
+// plugin's test data: the binary's wiring of the pb command.
+func TestMain_PB(t *testing.T) {
+	file := "../../plugins/budgeting/testdata/pabulib/Netherlands_Assen_2024.pb"
+	m, out, errOut := newTestMain(t, t.TempDir())
+	if code := m.Run(context.Background(), []string{"pb", "compare", file}); code != 0 ||
+		!strings.Contains(out.String(), "mes/add1u") || !strings.Contains(out.String(), "funded by greedy only") {
+		t.Fatalf("pb compare = %d\n%s%s", code, out, errOut)
+	}
+	m, out, _ = newTestMain(t, t.TempDir())
+	if code := m.Run(context.Background(), []string{"pb", "tally", file, "--rule", "mes", "--completion", "add1u"}); code != 0 ||
+		!strings.Contains(out.String(), "endowment per voter: 2033") {
+		t.Fatalf("pb tally = %d\n%s", code, out)
+	}
+}
+
 // TestMain_ServeAndCreateUser runs the real program: migrate, create the first admin from
 // standard input, serve on a free port, sign in over HTTP, then stop on cancel.
 func TestMain_ServeAndCreateUser(t *testing.T) {

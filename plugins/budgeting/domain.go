@@ -91,8 +91,12 @@ type Cycle struct {
 	// SupportTopN is how many ideas go forward from the support phase; 0 means all.
 	SupportTopN int `json:"support_top_n"`
 	// Simulation cycles accept imported .pb files and never hold real votes.
-	Simulation bool  `json:"simulation"`
-	Phase      Phase `json:"phase"`
+	Simulation bool `json:"simulation"`
+	// MESIntegral starts the Method of Equal Shares' add1 completion from a whole
+	// currency unit per voter, floor(budget/voters), as equalshares.net does by
+	// default; false starts it from budget/voters exactly.
+	MESIntegral bool  `json:"mes_integral"`
+	Phase       Phase `json:"phase"`
 	// Schedule gives the start of each scheduled phase; the background tick moves the
 	// cycle into the latest phase whose start has passed.
 	Schedule  map[Phase]time.Time `json:"schedule"`

@@ -3,7 +3,6 @@ package budgeting
 import (
 	"context"
 	"fmt"
-	"os"
 	"slices"
 	"sync"
 	"testing"
@@ -227,12 +226,9 @@ func (f *fixture) votingCycle(tb testing.TB, rules BallotRules, budget int64, co
 	return c, ids
 }
 
-// skipWithoutTestdata skips a test whose Pabulib file (in ../shared beside the
-// checkout) is missing, except under CI, where a missing file is a failure.
-func skipWithoutTestdata(t *testing.T, err error) {
+// testdataMissing fails a test whose Pabulib file is missing: the files live in
+// testdata/pabulib in the repository, so a missing one is a broken checkout.
+func testdataMissing(t *testing.T, err error) {
 	t.Helper()
-	if os.Getenv("CI") != "" {
-		t.Fatalf("test data missing under CI: %v", err)
-	}
-	t.Skip(err)
+	t.Fatalf("test data missing: %v", err)
 }

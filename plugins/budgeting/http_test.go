@@ -204,9 +204,9 @@ func TestHandler_Cycle(t *testing.T) {
 }
 
 func TestHandler_Import(t *testing.T) {
-	data, err := os.ReadFile("../../../shared/testdata/pabulib/Poland_Czestochowa_2020_Grabowka.pb")
+	data, err := os.ReadFile("testdata/pabulib/Poland_Czestochowa_2020_Grabowka.pb")
 	if err != nil {
-		skipWithoutTestdata(t, err)
+		testdataMissing(t, err)
 	}
 	eachStore(t, func(t *testing.T, db *store.DB) {
 		f := newFixture(t, db, Settings{})

@@ -63,7 +63,7 @@ var (
 	cycleSchema = obj(map[string]any{
 		"id": str(), "parent_id": str(), "neighbourhood_id": str(), "name": str(), "budget": integer(),
 		"currency": str(), "ballot": ballotRulesSchema, "support_top_n": integer(), "simulation": boolean(),
-		"phase": phaseEnum(), "schedule": mapOf(ts()), "created_at": ts(), "updated_at": ts(),
+		"mes_integral": boolean(), "phase": phaseEnum(), "schedule": mapOf(ts()), "created_at": ts(), "updated_at": ts(),
 	}, "id", "neighbourhood_id", "name", "budget", "currency", "ballot", "phase", "schedule", "created_at", "updated_at")
 
 	proposalSchema = obj(map[string]any{
@@ -86,7 +86,7 @@ var (
 	resultSchema = obj(map[string]any{
 		"cycle_id": str(), "rule": enum("greedy", "greedy-no-skip", "greedy-threshold", "mes"),
 		"completion": enum("", "none", "add1", "add1u"), "tie_break": arr(str()), "increment": integer(),
-		"exhaustive_stop": boolean(), "threshold": integer(), "unit": integer(), "ballot_hash": str(),
+		"exhaustive_stop": boolean(), "integral": boolean(), "threshold": integer(), "unit": integer(), "ballot_hash": str(),
 		"ballots": integer(), "paper_ballots": integer(), "currency": str(), "budget": integer(),
 		"cost": integer(), "leftover": integer(), "endowment": nullable(schema{"type": "number"}),
 		"endowment_exact": str(), "winners": arr(str()),
@@ -94,7 +94,16 @@ var (
 			"id": str(), "title": str(), "cost": integer(), "votes": integer(), "score": integer(),
 			"rank": integer(), "selected": boolean(),
 		}, "id", "title", "cost", "votes", "score", "rank", "selected")),
-		"ties": arr(tieSchema), "explanation": str(), "summary": str(), "published_at": ts(),
+		"ties": arr(tieSchema),
+		"purchases": arr(obj(map[string]any{
+			"project": str(), "step": integer(), "price": schema{"type": "number"}, "price_exact": str(),
+			"paid_price": integer(), "paid_all": integer(),
+		}, "project", "step", "price", "price_exact", "paid_price", "paid_all")),
+		"shortfalls": arr(obj(map[string]any{
+			"project": str(), "cost": integer(), "money": schema{"type": "number"},
+		}, "project", "cost", "money")),
+		"completed":   arr(str()),
+		"explanation": str(), "summary": str(), "published_at": ts(),
 	}, "cycle_id", "rule", "ballot_hash", "ballots", "budget", "cost", "leftover", "winners", "projects", "ties", "explanation", "summary", "published_at")
 
 	ballotBody = obj(map[string]any{
@@ -139,7 +148,7 @@ func operations() []op {
 			body: obj(map[string]any{
 				"parent_id": str(), "neighbourhood_id": str(), "name": str(), "budget": integer(), "currency": str(),
 				"ballot": ballotRulesSchema, "support_top_n": integer(), "simulation": boolean(),
-				"phases": mapOf(nullable(ts())),
+				"mes_integral": boolean(), "phases": mapOf(nullable(ts())),
 			}, "neighbourhood_id", "name", "budget", "currency", "ballot"), in: CreateCycleInput{},
 			responses: with(e(400, 401, 403, 422), 201, cycleSchema)},
 		{method: "GET", path: c + "/{id}", summary: "One cycle", responses: with(e(404), 200, cycleSchema)},
@@ -183,7 +192,7 @@ func operations() []op {
 			responses: with(e(404), 200, resultSchema)},
 		{method: "GET", path: c + "/{id}/export.pb", summary: "Anonymised ballots as a Pabulib file, once results are published",
 			responses: with(e(404, 409), 200, str()), text: map[int]bool{200: true}},
-		{method: "POST", path: c + "/{id}/import", summary: "Import a Pabulib file into an empty simulation cycle",
+		{method: "POST", path: c + "/{id}/import", summary: "Import a Pabulib file into an empty simulation cycle (budget and costs at most 10^12 whole units; 422 names the line)",
 			body: str(), bodyType: "text/plain",
 			responses: with(e(400, 401, 403, 404, 409, 422), 201, obj(map[string]any{
 				"projects": integer(), "ballots": integer(), "project_ids": mapOf(str()),

@@ -46,7 +46,10 @@ type Result struct {
 	TieBreak       []string `json:"tie_break"`
 	Increment      int64    `json:"increment"`
 	ExhaustiveStop bool     `json:"exhaustive_stop"`
-	Threshold      int64    `json:"threshold"`
+	// Integral says add1 started from a whole unit per voter (the cycle's
+	// mes_integral).
+	Integral  bool  `json:"integral"`
+	Threshold int64 `json:"threshold"`
 	// Unit is how many minor units the tally counted as one. Costs are tallied in
 	// whole currency units when they all are whole, as Pabulib files and
 	// equalshares.net do, so the published hash and an exported file agree.
@@ -67,9 +70,15 @@ type Result struct {
 	Winners        []string        `json:"winners"`
 	Projects       []ResultProject `json:"projects"`
 	Ties           []tally.Tie     `json:"ties"`
-	Explanation    string          `json:"explanation"`
-	Summary        string          `json:"summary"`
-	PublishedAt    time.Time       `json:"published_at"`
+	// Purchases says, for each project MES bought, what its supporters paid;
+	// Shortfalls what the supporters of each project it did not buy had left
+	// (both in minor units); Completed the winners add1u's completion added.
+	Purchases   []tally.Purchase  `json:"purchases,omitempty"`
+	Shortfalls  []tally.Shortfall `json:"shortfalls,omitempty"`
+	Completed   []string          `json:"completed,omitempty"`
+	Explanation string            `json:"explanation"`
+	Summary     string            `json:"summary"`
+	PublishedAt time.Time         `json:"published_at"`
 }
 
 // ResultProject is one project on the ballot with its count.
@@ -118,7 +127,12 @@ func (in TallyInput) options(c *Cycle, unit int64) (tally.Options, error) {
 		return o, sdk.InvalidField("increment", "no_exhaustive_stop and increment apply to rule mes only")
 	}
 	o.NoExhaustiveStop = in.NoExhaustiveStop
-	o.Increment = 1
+	o.NoIntegral = !c.MESIntegral
+	// Whole currency units, whatever unit the tally counts in (minor units
+	// when some cost has cents): integral endowments and the default step are
+	// whole euros, as on equalshares.net.
+	o.WholeUnit = minorPerMajor(c.Currency) / unit
+	o.Increment = o.WholeUnit
 	if in.Increment != 0 {
 		if in.Increment < 0 || in.Increment%unit != 0 {
 			return o, sdk.InvalidField("increment", fmt.Sprintf("must be a positive multiple of %d minor units", unit))
@@ -270,14 +284,14 @@ func (s *Service) count(c *Cycle, e *election, o tally.Options) (*Result, error)
 	u := e.unit
 	res := &Result{
 		CycleID: c.ID, Rule: string(tr.Rule), Completion: string(tr.Completion),
-		Increment: tr.Increment * u, ExhaustiveStop: tr.ExhaustiveStop, Threshold: tr.Threshold,
+		Increment: tr.Increment * u, ExhaustiveStop: tr.ExhaustiveStop, Integral: tr.Integral, Threshold: tr.Threshold,
 		Unit: u, BallotHash: tally.HashBallots(e.Election), Ballots: int64(len(e.Ballots)),
 		Currency: c.Currency, Budget: tr.Budget * u, Cost: tr.Cost * u, Leftover: tr.Leftover * u,
 		Winners: append([]string{}, tr.Winners...), Ties: append([]tally.Tie{}, tr.Ties...),
 		Explanation: tally.Explain(o), PublishedAt: s.now(),
 	}
 	if tr.Rule != tally.MES {
-		res.Completion, res.Increment, res.ExhaustiveStop = "", 0, false
+		res.Completion, res.Increment, res.ExhaustiveStop, res.Integral = "", 0, false, false
 	}
 	for _, k := range tr.TieBreak {
 		res.TieBreak = append(res.TieBreak, string(k))
@@ -288,6 +302,20 @@ func (s *Service) count(c *Cycle, e *election, o tally.Options) (*Result, error)
 	for i := range res.Ties {
 		res.Ties[i].Endowment *= float64(u)
 	}
+	ur := new(big.Rat).SetInt64(u)
+	for _, p := range tr.Purchases {
+		exact, _ := new(big.Rat).SetString(p.PriceExact)
+		exact.Mul(exact, ur)
+		p.Price, _ = exact.Float64()
+		p.PriceExact = exact.RatString()
+		res.Purchases = append(res.Purchases, p)
+	}
+	for _, s := range tr.Shortfalls {
+		s.Cost *= u
+		s.Money *= float64(u)
+		res.Shortfalls = append(res.Shortfalls, s)
+	}
+	res.Completed = tr.Completed
 	for _, p := range e.paper {
 		if p {
 			res.PaperBallots++
@@ -416,6 +444,7 @@ func (s *Service) Export(ctx context.Context, cycleID string, w io.Writer) error
 	if res.Rule == string(tally.MES) {
 		meta("kvarter_increment", strconv.FormatInt(res.Increment/e.unit, 10))
 		meta("kvarter_exhaustive_stop", strconv.FormatBool(res.ExhaustiveStop))
+		meta("kvarter_integral", strconv.FormatBool(res.Integral))
 	}
 	if res.Rule == string(tally.GreedyThreshold) {
 		t := res.Threshold

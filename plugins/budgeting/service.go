@@ -104,15 +104,17 @@ func (s *Service) audit(ctx context.Context, pr sdk.Principal, action, domain, t
 
 // CreateCycleInput is what an officer gives to open a cycle.
 type CreateCycleInput struct {
-	ParentID        string               `json:"parent_id" max:"64"`
-	NeighbourhoodID string               `json:"neighbourhood_id" max:"64"`
-	Name            string               `json:"name" max:"200"`
-	Budget          int64                `json:"budget" min:"0"`
-	Currency        string               `json:"currency" max:"3"`
-	Ballot          BallotRules          `json:"ballot"`
-	SupportTopN     int                  `json:"support_top_n" min:"0" max:"100000"`
-	Simulation      bool                 `json:"simulation"`
-	Phases          map[Phase]*time.Time `json:"phases"`
+	ParentID        string      `json:"parent_id" max:"64"`
+	NeighbourhoodID string      `json:"neighbourhood_id" max:"64"`
+	Name            string      `json:"name" max:"200"`
+	Budget          int64       `json:"budget" min:"0"`
+	Currency        string      `json:"currency" max:"3"`
+	Ballot          BallotRules `json:"ballot"`
+	SupportTopN     int         `json:"support_top_n" min:"0" max:"100000"`
+	Simulation      bool        `json:"simulation"`
+	// MESIntegral is Cycle.MESIntegral; absent means true.
+	MESIntegral *bool                `json:"mes_integral"`
+	Phases      map[Phase]*time.Time `json:"phases"`
 }
 
 // CreateCycle opens a cycle in the ideas phase.
@@ -150,7 +152,8 @@ func (s *Service) CreateCycle(ctx context.Context, pr sdk.Principal, in CreateCy
 	c := &Cycle{
 		ID: newID(), ParentID: in.ParentID, NeighbourhoodID: in.NeighbourhoodID, Name: in.Name,
 		Budget: in.Budget, Currency: in.Currency, Ballot: in.Ballot, SupportTopN: in.SupportTopN,
-		Simulation: in.Simulation, Phase: PhaseIdeas, Schedule: map[Phase]time.Time{},
+		Simulation: in.Simulation, MESIntegral: in.MESIntegral == nil || *in.MESIntegral,
+		Phase: PhaseIdeas, Schedule: map[Phase]time.Time{},
 		CreatedAt: now, UpdatedAt: now,
 	}
 	var last time.Time

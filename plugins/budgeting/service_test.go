@@ -148,9 +148,6 @@ func checkRetally(t *testing.T, data []byte, res *Result) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if v := in.Meta["kvarter_exhaustive_stop"]; v == "false" {
-		o.NoExhaustiveStop = true
-	}
 	e := in.Election()
 	if h := tally.HashBallots(e); h != res.BallotHash {
 		t.Errorf("hash of export %s, published %s", h, res.BallotHash)
@@ -325,10 +322,10 @@ func TestService_Tick(t *testing.T) {
 }
 
 func TestService_Import(t *testing.T) {
-	const file = "../../../shared/testdata/pabulib/Netherlands_Assen_2024.pb"
+	const file = "testdata/pabulib/Netherlands_Assen_2024.pb"
 	data, err := os.ReadFile(file)
 	if err != nil {
-		skipWithoutTestdata(t, err)
+		testdataMissing(t, err)
 	}
 	official := must(pabulib.ParseBytes(data))(t)
 	eachStore(t, func(t *testing.T, db *store.DB) {

@@ -73,6 +73,7 @@ type cycleRow struct {
 	Ballot          string         `db:"ballot"`
 	SupportTopN     int            `db:"support_top_n"`
 	Simulation      bool           `db:"simulation"`
+	MESIntegral     bool           `db:"mes_integral"`
 	Phase           string         `db:"phase"`
 	Schedule        string         `db:"schedule"`
 	NextAt          sql.NullString `db:"next_at"`
@@ -81,13 +82,14 @@ type cycleRow struct {
 }
 
 const cycleCols = `id, parent_id, neighbourhood_id, name, budget, currency, ballot, support_top_n,
-	simulation, phase, schedule, next_at, created_at, updated_at`
+	simulation, phase, schedule, next_at, created_at, updated_at, mes_integral`
 
 func (r cycleRow) cycle() (*Cycle, error) {
 	c := &Cycle{
 		ID: r.ID, ParentID: r.ParentID.String, NeighbourhoodID: r.NeighbourhoodID, Name: r.Name,
 		Budget: r.Budget, Currency: r.Currency, SupportTopN: r.SupportTopN, Simulation: r.Simulation,
-		Phase: Phase(r.Phase), CreatedAt: parseTime(r.CreatedAt), UpdatedAt: parseTime(r.UpdatedAt),
+		MESIntegral: r.MESIntegral,
+		Phase:       Phase(r.Phase), CreatedAt: parseTime(r.CreatedAt), UpdatedAt: parseTime(r.UpdatedAt),
 	}
 	if err := json.Unmarshal([]byte(r.Ballot), &c.Ballot); err != nil {
 		return nil, fmt.Errorf("cycle %s ballot: %w", r.ID, err)
@@ -129,10 +131,10 @@ func nullString(s string) any {
 func insertCycle(ctx context.Context, db q, c *Cycle, next *time.Time) error {
 	ballot, _ := json.Marshal(c.Ballot)
 	_, err := exec(ctx, db, `INSERT INTO cycles (`+cycleCols+`)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		c.ID, nullString(c.ParentID), c.NeighbourhoodID, c.Name, c.Budget, c.Currency, string(ballot),
 		c.SupportTopN, c.Simulation, string(c.Phase), scheduleJSON(c.Schedule), nullTime(next),
-		fmtTime(c.CreatedAt), fmtTime(c.UpdatedAt))
+		fmtTime(c.CreatedAt), fmtTime(c.UpdatedAt), c.MESIntegral)
 	if err != nil {
 		return fmt.Errorf("insert cycle: %w", err)
 	}

@@ -40,7 +40,38 @@ func (in *Instance) Election() tally.Election {
 // as named, "equalshares/add1" and "equalshares/add1-comparison" to MES with
 // the add1 completion, "unknown" or an absent rule to greedy. Other rules are
 // an error so that a caller never silently tallies by the wrong rule.
+//
+// The MES options a Kvarter export records (kvarter_exhaustive_stop,
+// kvarter_integral, kvarter_increment, kvarter_tie_break) are applied too, so
+// tallying an exported file reproduces the published result.
 func (in *Instance) Options() (tally.Options, error) {
+	o, err := in.ruleOptions()
+	if err != nil {
+		return o, err
+	}
+	if v, ok := in.Meta["kvarter_tie_break"]; ok {
+		chain, err := tally.ParseTieBreak(v)
+		if err != nil {
+			return o, fmt.Errorf("kvarter_tie_break: %w", err)
+		}
+		o.TieBreak = chain
+	}
+	if o.Rule != tally.MES {
+		return o, nil
+	}
+	o.NoExhaustiveStop = in.Meta["kvarter_exhaustive_stop"] == "false"
+	o.NoIntegral = in.Meta["kvarter_integral"] == "false"
+	if v, ok := in.Meta["kvarter_increment"]; ok {
+		inc, err := parseWhole(v, false)
+		if err != nil || inc == 0 {
+			return o, fmt.Errorf("kvarter_increment %q is not a positive whole number", v)
+		}
+		o.Increment = inc
+	}
+	return o, nil
+}
+
+func (in *Instance) ruleOptions() (tally.Options, error) {
 	switch in.Rule {
 	case "greedy", "unknown", "":
 		return tally.Options{Rule: tally.Greedy}, nil

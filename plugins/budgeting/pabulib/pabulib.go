@@ -12,6 +12,12 @@
 // fractional part in practice; such a value is rejected with an error instead
 // of being rounded, because a silently rounded cost could change a result.
 // The same holds for points, vote counts and score thresholds.
+//
+// Amounts have a documented range: the budget and every cost are at most
+// MaxAmount whole units, points lie within ±MaxPoints. Larger values are
+// refused with the line, not stored: a program that keeps money in minor units
+// (cents, multiplying by up to 1000) or sums the costs must never overflow
+// int64 and wrap a huge cost into a cheap one.
 package pabulib
 
 import (
@@ -19,6 +25,17 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+)
+
+// The ranges of amounts the parser accepts.
+const (
+	// MaxAmount bounds the budget and each cost, in whole currency units: a
+	// trillion, a thousand times the largest participatory budget on record,
+	// and small enough that amounts in thousandths still add up within int64.
+	MaxAmount = 1_000_000_000_000
+	// MaxPoints bounds the absolute value of a cumulative or scoring point
+	// count, so that the points of millions of ballots still add up.
+	MaxPoints = 1_000_000_000
 )
 
 // Vote types named by the META key vote_type.

@@ -13,8 +13,8 @@ import (
 	"github.com/kvarter/kvarter/plugins/budgeting/pabulib"
 )
 
-// testdataDir is the shared Pabulib corpus; CI clones shared/ beside the repo.
-const testdataDir = "../../../../shared/testdata/pabulib"
+// testdataDir is the Pabulib corpus copied into the repository (see its README).
+const testdataDir = "../testdata/pabulib"
 
 func corpus(tb testing.TB) []string {
 	tb.Helper()
@@ -23,7 +23,7 @@ func corpus(tb testing.TB) []string {
 		tb.Fatal(err)
 	}
 	if len(files) == 0 {
-		tb.Skipf("no .pb files under %s", testdataDir)
+		tb.Fatalf("no .pb files under %s", testdataDir)
 	}
 	return files
 }

@@ -385,6 +385,9 @@ func (p *parser) metaRow(fields []string, line int) error {
 		if err != nil {
 			return errf(line, "META budget: %v", err)
 		}
+		if v > MaxAmount {
+			return errf(line, "META budget %d is above the maximum amount %d", v, int64(MaxAmount))
+		}
 		in.Budget = v
 	case "vote_type":
 		switch val {
@@ -433,6 +436,9 @@ func (p *parser) projectRow(fields []string, line int) error {
 			v, err := parseWhole(f, false)
 			if err != nil {
 				return errf(line, "project cost: %v", err)
+			}
+			if v > MaxAmount {
+				return errf(line, "project cost %d is above the maximum amount %d", v, int64(MaxAmount))
 			}
 			pr.Cost = v
 		case "votes", "score":
@@ -526,6 +532,9 @@ func (p *parser) voteRow(fields []string, line int) error {
 			n, err := parseWhole(raw, p.in.VoteType == VoteScoring)
 			if err != nil {
 				return errf(line, "points: %v", err)
+			}
+			if n > MaxPoints || n < -MaxPoints {
+				return errf(line, "points %d are outside ±%d", n, int64(MaxPoints))
 			}
 			v.Points[i] = n
 		}

@@ -1,6 +1,7 @@
 // Package pbcli is the `pb` command line: tally a Pabulib file by a chosen
-// rule. The kvarter binary calls Run for `kvarter pb ...`; it lives here so
-// that it shares the budgeting plugin's parser and tally engine.
+// rule, or compare greedy with the Method of Equal Shares on it. The kvarter
+// binary calls Run for `kvarter pb ...`; it lives here so that it shares the
+// budgeting plugin's parser and tally engine.
 package pbcli
 
 import (
@@ -24,41 +25,69 @@ const (
 )
 
 const usage = `usage: pb tally FILE.pb [--rule greedy|greedy-no-skip|greedy-threshold|mes]
-                [--completion none|add1|add1u] [--no-exhaustive-stop]
+                [--completion none|add1|add1u] [--no-exhaustive-stop] [--no-integral]
+                [--tie-break min-cost,max-votes] [--increment N] [--format text|json]
+       pb compare FILE.pb [--completion none|add1|add1u] [--no-exhaustive-stop] [--no-integral]
                 [--tie-break min-cost,max-votes] [--increment N] [--format text|json]
 
-Without --rule, the rule named in the file's META is used.`
+tally: without --rule, the rule named in the file's META is used. MES's add1
+completion starts from floor(budget/voters) whole units per voter, as
+equalshares.net does; --no-integral starts from budget/voters exactly.
+compare: greedy (by votes) and MES (add1u unless --completion says otherwise)
+side by side: costs, voters' satisfaction, and the projects only one selects.`
 
 // Run executes `pb` with args (args[0] is the subcommand) and returns the
 // process exit code.
 func Run(args []string, stdout, stderr io.Writer) int {
-	if len(args) == 0 || args[0] != "tally" {
-		if len(args) > 0 && (args[0] == "-h" || args[0] == "--help" || args[0] == "help") {
+	if len(args) > 0 {
+		switch args[0] {
+		case "tally":
+			return runTally(args[1:], stdout, stderr)
+		case "compare":
+			return runCompare(args[1:], stdout, stderr)
+		case "-h", "--help", "help":
 			fmt.Fprintln(stdout, usage)
 			return ExitOK
 		}
-		fmt.Fprintln(stderr, usage)
-		return ExitUsage
 	}
-	return runTally(args[1:], stdout, stderr)
+	fmt.Fprintln(stderr, usage)
+	return ExitUsage
 }
 
-func runTally(args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("pb tally", flag.ContinueOnError)
+// flags are the options tally and compare share.
+type flags struct {
+	fs         *flag.FlagSet
+	rule       *string
+	completion *string
+	noStop     *bool
+	noIntegral *bool
+	tieBreak   *string
+	increment  *int64
+	format     *string
+	set        map[string]bool
+	file       string
+}
+
+// parseFlags reads args with the file anywhere among them (Go's flag package
+// stops at the first non-flag, so the pieces around it are parsed in turn).
+func parseFlags(name string, args []string) (*flags, error) {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
-	rule := fs.String("rule", "", "")
-	completion := fs.String("completion", "", "")
-	noStop := fs.Bool("no-exhaustive-stop", false, "")
-	tieBreak := fs.String("tie-break", "", "")
-	increment := fs.Int64("increment", 0, "")
-	format := fs.String("format", "text", "")
-	// Go's flag package stops at the first non-flag, so accept the file
-	// anywhere by parsing the pieces around it.
+	f := &flags{fs: fs,
+		rule:       fs.String("rule", "", ""),
+		completion: fs.String("completion", "", ""),
+		noStop:     fs.Bool("no-exhaustive-stop", false, ""),
+		noIntegral: fs.Bool("no-integral", false, ""),
+		tieBreak:   fs.String("tie-break", "", ""),
+		increment:  fs.Int64("increment", 0, ""),
+		format:     fs.String("format", "text", ""),
+		set:        map[string]bool{},
+	}
 	var files []string
 	rest := args
 	for {
 		if err := fs.Parse(rest); err != nil {
-			return usageErr(stderr, err.Error())
+			return nil, err
 		}
 		if fs.NArg() == 0 {
 			break
@@ -67,32 +96,81 @@ func runTally(args []string, stdout, stderr io.Writer) int {
 		rest = fs.Args()[1:]
 	}
 	if len(files) != 1 {
-		return usageErr(stderr, fmt.Sprintf("want exactly one FILE.pb, got %d", len(files)))
+		return nil, fmt.Errorf("want exactly one FILE.pb, got %d", len(files))
 	}
-	set := map[string]bool{}
-	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
-	if *format != "text" && *format != "json" {
-		return usageErr(stderr, fmt.Sprintf("unknown --format %q", *format))
+	f.file = files[0]
+	fs.Visit(func(fl *flag.Flag) { f.set[fl.Name] = true })
+	if *f.format != "text" && *f.format != "json" {
+		return nil, fmt.Errorf("unknown --format %q", *f.format)
 	}
+	return f, nil
+}
 
-	data, err := os.ReadFile(files[0])
+// mesOptions applies the MES flags to o, whose rule is already chosen.
+func (f *flags) mesOptions(o *tally.Options) error {
+	if f.set["completion"] {
+		if o.Rule != tally.MES {
+			return errors.New("--completion applies to --rule mes only")
+		}
+		switch c := tally.Completion(*f.completion); c {
+		case tally.CompletionNone, tally.CompletionAdd1, tally.CompletionAdd1U:
+			o.Completion = c
+		default:
+			return fmt.Errorf("unknown --completion %q", *f.completion)
+		}
+	}
+	if (f.set["no-exhaustive-stop"] || f.set["increment"] || f.set["no-integral"]) && o.Rule != tally.MES {
+		return errors.New("--no-exhaustive-stop, --no-integral and --increment apply to --rule mes only")
+	}
+	o.NoExhaustiveStop = *f.noStop
+	o.NoIntegral = *f.noIntegral
+	if f.set["increment"] {
+		if *f.increment <= 0 {
+			return errors.New("--increment must be a positive whole number")
+		}
+		o.Increment = *f.increment
+	}
+	if f.set["tie-break"] {
+		chain, err := tally.ParseTieBreak(*f.tieBreak)
+		if err != nil {
+			return err
+		}
+		o.TieBreak = chain
+	}
+	return nil
+}
+
+// readFile parses the file named on the command line.
+func readFile(cmd, path string, stderr io.Writer) (*pabulib.Instance, bool) {
+	data, err := os.ReadFile(path)
 	if err != nil {
-		fmt.Fprintf(stderr, "pb tally: %v\n", err)
-		return ExitUsage
+		fmt.Fprintf(stderr, "pb %s: %v\n", cmd, err)
+		return nil, false
 	}
 	in, err := pabulib.ParseBytes(data)
 	if err != nil {
-		fmt.Fprintf(stderr, "pb tally: %s: %v\n", files[0], err)
+		fmt.Fprintf(stderr, "pb %s: %s: %v\n", cmd, path, err)
+		return nil, false
+	}
+	return in, true
+}
+
+func runTally(args []string, stdout, stderr io.Writer) int {
+	f, err := parseFlags("pb tally", args)
+	if err != nil {
+		return usageErr(stderr, "tally", err.Error())
+	}
+	in, ok := readFile("tally", f.file, stderr)
+	if !ok {
 		return ExitUsage
 	}
-
 	var o tally.Options
-	if set["rule"] {
-		switch r := tally.Rule(*rule); r {
+	if f.set["rule"] {
+		switch r := tally.Rule(*f.rule); r {
 		case tally.Greedy, tally.GreedyNoSkip, tally.GreedyThreshold, tally.MES:
 			o.Rule = r
 		default:
-			return usageErr(stderr, fmt.Sprintf("unknown --rule %q", *rule))
+			return usageErr(stderr, "tally", fmt.Sprintf("unknown --rule %q", *f.rule))
 		}
 		if o.Rule == tally.GreedyThreshold && in.MinProjectScoreThreshold != nil {
 			o.Threshold = *in.MinProjectScoreThreshold
@@ -100,55 +178,29 @@ func runTally(args []string, stdout, stderr io.Writer) int {
 	} else {
 		o, err = in.Options()
 		if err != nil {
-			return usageErr(stderr, fmt.Sprintf("%s: %v; pass --rule", files[0], err))
+			return usageErr(stderr, "tally", fmt.Sprintf("%s: %v; pass --rule", f.file, err))
 		}
 	}
-	if set["completion"] {
-		if o.Rule != tally.MES {
-			return usageErr(stderr, "--completion applies to --rule mes only")
-		}
-		switch c := tally.Completion(*completion); c {
-		case tally.CompletionNone, tally.CompletionAdd1, tally.CompletionAdd1U:
-			o.Completion = c
-		default:
-			return usageErr(stderr, fmt.Sprintf("unknown --completion %q", *completion))
-		}
+	if err := f.mesOptions(&o); err != nil {
+		return usageErr(stderr, "tally", err.Error())
 	}
-	if (set["no-exhaustive-stop"] || set["increment"]) && o.Rule != tally.MES {
-		return usageErr(stderr, "--no-exhaustive-stop and --increment apply to --rule mes only")
-	}
-	o.NoExhaustiveStop = *noStop
-	if set["increment"] {
-		if *increment <= 0 {
-			return usageErr(stderr, "--increment must be a positive whole number")
-		}
-		o.Increment = *increment
-	}
-	if set["tie-break"] {
-		chain, err := tally.ParseTieBreak(*tieBreak)
-		if err != nil {
-			return usageErr(stderr, err.Error())
-		}
-		o.TieBreak = chain
-	}
-
 	res, err := tally.Tally(in.Election(), o)
 	if err != nil {
 		if errors.Is(err, tally.ErrInvalid) {
-			return usageErr(stderr, err.Error())
+			return usageErr(stderr, "tally", err.Error())
 		}
 		fmt.Fprintf(stderr, "pb tally: %v\n", err)
 		return ExitError
 	}
-	if *format == "json" {
+	if *f.format == "json" {
 		return writeJSON(stdout, stderr, res)
 	}
 	writeText(stdout, in, res, o)
 	return ExitOK
 }
 
-func usageErr(stderr io.Writer, msg string) int {
-	fmt.Fprintf(stderr, "pb tally: %s\n%s\n", msg, usage)
+func usageErr(stderr io.Writer, cmd, msg string) int {
+	fmt.Fprintf(stderr, "pb %s: %s\n%s\n", cmd, msg, usage)
 	return ExitUsage
 }
 
@@ -200,9 +252,33 @@ func writeText(w io.Writer, in *pabulib.Instance, res *tally.Result, o tally.Opt
 	if res.Endowment != nil {
 		fmt.Fprintf(w, "endowment per voter: %s (%s)\n", res.Endowment.FloatString(4), res.Endowment.String())
 	}
+	if res.Completion == tally.CompletionAdd1 || res.Completion == tally.CompletionAdd1U {
+		start := "budget/voters"
+		if res.Integral {
+			start = "floor(budget/voters), whole units (integral)"
+		}
+		fmt.Fprintf(w, "add1: from %s, +%d per voter, exhaustive stop %v\n", start, res.Increment, res.ExhaustiveStop)
+	}
 	fmt.Fprintf(w, "winners (%d, in selection order):\n", len(res.Winners))
 	for i, id := range res.Winners {
 		fmt.Fprintf(w, "%4d. %-10s %12d  %6d votes  %s\n", i+1, id, costs[id], res.Votes[id], names[id])
+	}
+	if len(res.Purchases) > 0 {
+		fmt.Fprintf(w, "what supporters paid (MES):\n")
+		for _, p := range res.Purchases {
+			fmt.Fprintf(w, "%4d. %-10s %6d voters paid %.2f each", p.Step, p.Project, p.PaidPrice, p.Price)
+			if p.PaidAll > 0 {
+				fmt.Fprintf(w, ", %d paid all they had left", p.PaidAll)
+			}
+			fmt.Fprintln(w)
+		}
+		if len(res.Completed) > 0 {
+			fmt.Fprintf(w, "added by the completion (by votes, in the money left): %s\n", strings.Join(res.Completed, ", "))
+		}
+		fmt.Fprintf(w, "not bought by MES (supporters' money left vs cost):\n")
+		for _, s := range res.Shortfalls {
+			fmt.Fprintf(w, "      %-10s %14.2f of %d\n", s.Project, s.Money, s.Cost)
+		}
 	}
 	for _, t := range res.Ties {
 		kind := "not decisive"

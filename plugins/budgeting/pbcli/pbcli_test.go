@@ -13,7 +13,7 @@ import (
 	"github.com/kvarter/kvarter/plugins/budgeting/pbcli"
 )
 
-const testdataDir = "../../../../shared/testdata/pabulib"
+const testdataDir = "../testdata/pabulib"
 
 func run(tb testing.TB, args ...string) (code int, stdout, stderr string) {
 	tb.Helper()
@@ -26,7 +26,7 @@ func corpusFile(tb testing.TB, name string) string {
 	tb.Helper()
 	p := filepath.Join(testdataDir, name)
 	if _, err := os.Stat(p); err != nil {
-		tb.Skip(err)
+		tb.Fatal(err)
 	}
 	return p
 }
@@ -125,6 +125,10 @@ func TestRun_Tally(t *testing.T) {
 		{"ErrIncrement", []string{"tally", good, "--rule", "mes", "--increment", "0"}, "positive"},
 		{"ErrFormat", []string{"tally", good, "--format", "xml"}, "--format"},
 		{"ErrFlag", []string{"tally", good, "--colour"}, "colour"},
+		{"ErrNoIntegralWithGreedy", []string{"tally", good, "--rule", "greedy", "--no-integral"}, "mes only"},
+		{"ErrCompareRule", []string{"compare", good, "--rule", "greedy"}, "--rule does not apply"},
+		{"ErrCompareNotApproval", []string{"compare", corpusFile(t, "Poland_Gdansk_2020_Aniolki.pb")}, "approval ballots"},
+		{"ErrCompareNoFile", []string{"compare"}, "exactly one FILE.pb"},
 	}
 	for _, tt := range errs {
 		t.Run(tt.name, func(t *testing.T) {

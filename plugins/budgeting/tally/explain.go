@@ -29,12 +29,15 @@ func Explain(o Options) string {
 		}
 		switch o.Completion {
 		case CompletionAdd1, CompletionAdd1U:
-			s += fmt.Sprintf("Because this usually leaves money unspent, the calculation is repeated with each voter's share raised by %d at a time, for as long as the funded projects still fit in the real budget; the last result that fits is used. ", inc)
+			if !o.NoIntegral {
+				s += "The shares used are whole currency units: each voter starts with the budget divided by the number of voters, rounded down. "
+			}
+			s += fmt.Sprintf("Because this usually leaves money unspent, the calculation is repeated with each voter's share raised by %d at a time, for as long as the funded projects still fit in the real budget; the last result that fits is used. If all projects together fit in the budget, no raising is needed and none is done. ", inc)
 			if !o.NoExhaustiveStop {
 				s += "Raising stops early once no unfunded project would fit in the money left over. "
 			}
 			if o.Completion == CompletionAdd1U {
-				s += "Any money still left is then used to fund remaining projects by number of votes, most first, as long as they fit. "
+				s += "Any money still left is then used to fund remaining projects by number of votes, most first, as long as they fit; projects with equal votes are taken in the order the equalshares.net tool lists them (numbered projects by number, then the others as listed), and such a tie is reported when it decides something. "
 			}
 		}
 		return s + ties

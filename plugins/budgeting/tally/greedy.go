@@ -45,11 +45,11 @@ func cmp64(a, b int64) int {
 }
 
 // greedy orders the eligible projects by score (descending), then by the
-// chain, then by input order, and adds each one that fits (or, with noSkip,
-// stops at the first that does not). A group of projects equal on score and
-// chain is reported as a tie only when the order inside the group changes
-// which of them get in.
-func greedy(x *election, score []int64, chain []TieKey, eligible []bool, budget int64, noSkip bool, phase string) ([]int32, []Tie) {
+// chain, then by rank (input order when rank is nil), and adds each one that
+// fits (or, with noSkip, stops at the first that does not). A group of
+// projects equal on score and chain is reported as a tie only when the order
+// inside the group changes which of them get in.
+func greedy(x *election, score []int64, chain []TieKey, rank []int32, eligible []bool, budget int64, noSkip bool, phase string) ([]int32, []Tie) {
 	var order []int32
 	for i := range x.ids {
 		if eligible[i] {
@@ -64,6 +64,9 @@ func greedy(x *election, score []int64, chain []TieKey, eligible []bool, budget 
 		}
 		if c := chainCmp(x, chain, a, b); c != 0 {
 			return c < 0
+		}
+		if rank != nil {
+			return rank[a] < rank[b]
 		}
 		return a < b
 	})

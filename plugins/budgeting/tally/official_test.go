@@ -10,14 +10,11 @@ import (
 	"github.com/kvarter/kvarter/plugins/budgeting/tally"
 )
 
-const testdataDir = "../../../../shared/testdata/pabulib"
+const testdataDir = "../testdata/pabulib"
 
 func load(tb testing.TB, name string) *pabulib.Instance {
 	tb.Helper()
 	data, err := os.ReadFile(filepath.Join(testdataDir, name))
-	if os.IsNotExist(err) {
-		tb.Skipf("%s not present", name)
-	}
 	if err != nil {
 		tb.Fatal(err)
 	}

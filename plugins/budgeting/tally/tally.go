@@ -18,7 +18,9 @@ package tally
 import (
 	"errors"
 	"fmt"
+	"math"
 	"math/big"
+	"runtime"
 	"strings"
 )
 
@@ -138,6 +140,19 @@ type Options struct {
 	NoExhaustiveStop bool
 	// Increment is add1's step in currency units per voter; 0 means 1.
 	Increment int64
+	// NoIntegral starts add1 at budget/n instead of floor(budget/n).
+	// equalshares.net's default ("integral") starts at floor(budget/n) and
+	// so only ever tries whole-unit endowments; the two can select
+	// different projects (Lodz 2022 differs from its 20th winner on).
+	NoIntegral bool
+	// WholeUnit is how many of the election's money units make one currency
+	// unit, for integral endowments (floor(budget/n) whole currency units);
+	// 0 means 1. The budgeting plugin tallies in minor units when a cost has
+	// cents and sets 100 for EUR then.
+	WholeUnit int64
+	// Workers is how many add1 endowments are run at once; 0 means one per
+	// available CPU (GOMAXPROCS). The result does not depend on it.
+	Workers int
 	// TieBreak is the chain applied after the rule's own criterion; nil means
 	// DefaultTieBreak, an empty non-nil slice means none.
 	TieBreak []TieKey
@@ -179,6 +194,7 @@ type Result struct {
 	// Increment and ExhaustiveStop are the add1 parameters used.
 	Increment      int64
 	ExhaustiveStop bool
+	Integral       bool
 	Threshold      int64 // greedy-threshold only
 
 	// Winners in selection order.
@@ -197,6 +213,13 @@ type Result struct {
 	// Ties that survived the tie-break chain among projects competing for
 	// the same money, decisive or not.
 	Ties []Tie
+	// For MES: what the supporters of each project bought paid (in the run
+	// at Endowment), what the others' supporters had left when it stopped,
+	// and which winners add1u's completion added after it (by votes, in the
+	// money MES left).
+	Purchases  []Purchase
+	Shortfalls []Shortfall
+	Completed  []string
 }
 
 // ErrInvalid marks input or option errors.
@@ -237,10 +260,15 @@ func index(e Election) (*election, error) {
 	x.votes = make([]int64, m)
 	x.scores = make([]int64, m)
 	ix := make(map[string]int32, m)
+	var total int64
 	for i, p := range e.Projects {
 		if p.Cost < 0 {
 			return nil, invalidf("project %q has negative cost", p.ID)
 		}
+		if total > math.MaxInt64-p.Cost {
+			return nil, invalidf("the costs add up to more than %d", int64(math.MaxInt64))
+		}
+		total += p.Cost
 		if _, dup := ix[p.ID]; dup {
 			return nil, invalidf("duplicate project %q", p.ID)
 		}
@@ -266,7 +294,11 @@ func index(e Election) (*election, error) {
 			row[j] = p
 			x.votes[p]++
 			if b.Points != nil && (kind == Cumulative || kind == Scoring) {
-				x.scores[p] += b.Points[j]
+				s, pt := x.scores[p], b.Points[j]
+				if pt > 0 && s > math.MaxInt64-pt || pt < 0 && s < math.MinInt64-pt {
+					return nil, invalidf("the points for project %q add up beyond int64", id)
+				}
+				x.scores[p] = s + pt
 			} else {
 				x.scores[p]++
 			}
@@ -301,7 +333,7 @@ func Tally(e Election, o Options) (*Result, error) {
 		if o.Rule == GreedyThreshold {
 			res.Threshold = o.Threshold
 		}
-		winners, res.Ties = greedy(x, x.scores, chain, eligible, x.budget, o.Rule == GreedyNoSkip, "greedy")
+		winners, res.Ties = greedy(x, x.scores, chain, nil, eligible, x.budget, o.Rule == GreedyNoSkip, "greedy")
 	case MES:
 		if x.kind != Approval {
 			return nil, invalidf("mes needs approval ballots, got %s", x.kind)
@@ -324,11 +356,29 @@ func Tally(e Election, o Options) (*Result, error) {
 		}
 		res.Completion = comp
 		if comp != CompletionNone {
-			res.Increment, res.ExhaustiveStop = inc, !o.NoExhaustiveStop
+			res.Increment, res.ExhaustiveStop, res.Integral = inc, !o.NoExhaustiveStop, !o.NoIntegral
 		}
-		out := runMES(x, chain, comp, inc, !o.NoExhaustiveStop)
+		whole := o.WholeUnit
+		if whole == 0 {
+			whole = 1
+		}
+		if whole < 0 {
+			return nil, invalidf("whole unit must be positive, got %d", whole)
+		}
+		workers := o.Workers
+		if workers <= 0 {
+			workers = runtime.GOMAXPROCS(0)
+		}
+		out := runMES(x, chain, mesParams{comp: comp, inc: inc, exhaustiveStop: !o.NoExhaustiveStop,
+			integral: !o.NoIntegral, whole: whole, workers: workers})
 		winners, res.Ties, res.Endowment = out.winners, out.ties, out.endowment
 		res.EndowmentFloat, _ = out.endowment.Float64()
+		if out.run != nil {
+			res.Purchases, res.Shortfalls = out.run.account()
+		}
+		for _, w := range winners[out.mesWinners:] {
+			res.Completed = append(res.Completed, x.ids[w])
+		}
 	default:
 		return nil, invalidf("unknown rule %q", o.Rule)
 	}
