@@ -25,13 +25,7 @@ test:
 ## fuzz: every `func Fuzz` of the workspace, each for FUZZTIME (default 10s), one after another
 FUZZTIME ?= 10s
 fuzz:
-	@set -e; for f in $$(grep -rl --include='*_test.go' '^func Fuzz' $(MODULES) | sort -u); do \
-	  dir=$$(dirname $$f); \
-	  for name in $$(sed -n 's/^func \(Fuzz[A-Za-z0-9_]*\)(.*/\1/p' $$f); do \
-	    echo "== $$name in $$dir for $(FUZZTIME)"; \
-	    (cd $$dir && $(GO) test -run '^$$' -fuzz "^$$name\$$" -fuzztime $(FUZZTIME) .); \
-	  done; \
-	done
+	GO=$(GO) FUZZTIME=$(FUZZTIME) scripts/fuzz.sh $(MODULES)
 
 ## lint: go vet on every module and a gofmt check (generated protobuf code excepted)
 lint:

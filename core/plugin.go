@@ -31,6 +31,16 @@ type PluginStatus struct {
 	LastError string `json:"last_error"`
 }
 
+// PluginReadiness is a configured plugin that is not active, as readiness reports it
+// to a load balancer: no error text, which may hold details for operators only.
+type PluginReadiness struct {
+	Name  string `json:"name"`
+	State string `json:"state"`
+	// Required is set when the city config lists the plugin in required_plugins: the
+	// node is not ready while such a plugin is neither active nor degraded.
+	Required bool `json:"required"`
+}
+
 // PluginRequest is an HTTP request for a plugin route, copied out of the HTTP
 // framework so that it outlives the framework's buffers. The plugin service takes
 // ownership of it: Serve may change its Header.
@@ -58,6 +68,10 @@ type PluginService interface {
 	// Owns reports whether path lies under a configured plugin's prefix
 	// (/api/v1/<plugin>/...), so the HTTP layer copies the request only when needed.
 	Owns(path string) bool
+	// BodyLimit is the largest request body, in bytes, the plugin route that method
+	// and path match accepts, from the plugin's manifest; 0 when the request is for
+	// no such route, so the core's own limit applies.
+	BodyLimit(method, path string) int
 	// RequestTimeout bounds one forwarded request. A caller may set that deadline
 	// itself; Serve adds a timer only when the context has no deadline that soon.
 	RequestTimeout() time.Duration

@@ -38,7 +38,22 @@ type Route struct {
 	// Domain says where Permission is checked: "city", "nbh:{param}", "org:{param}", or
 	// "" for any domain in which the principal holds it.
 	Domain string
+	// MaxBodyBytes is the largest request body the host accepts for this route; 0
+	// means DefaultMaxBodyBytes. A route that takes files (an import, an upload)
+	// declares more, up to MaxRouteBodyBytes. The host answers 413 before the plugin
+	// sees a larger body.
+	MaxBodyBytes int64
 }
+
+// Request body limits the host enforces per route.
+const (
+	// DefaultMaxBodyBytes is the limit of a route that declares none, and of the
+	// core's own routes.
+	DefaultMaxBodyBytes = 1 << 20
+	// MaxRouteBodyBytes is the most a route may declare: a body travels to the
+	// plugin in one gRPC message, which must stay under the protocol's bound.
+	MaxRouteBodyBytes = 24 << 20
+)
 
 // Route permissions that are not permission names.
 const (

@@ -46,6 +46,9 @@ type StoreConfig struct {
 	DSN string
 	// Schema is the PostgreSQL schema the plugin owns; empty on SQLite.
 	Schema string
+	// MaxConnections bounds the plugin's PostgreSQL pool: its share of the city's
+	// connection budget (database_max_connections). 0 means the SDK's default.
+	MaxConnections int
 }
 
 // Store dialects.

@@ -98,7 +98,7 @@ func (s *server) Configure(ctx context.Context, req *pluginv1.ConfigureRequest) 
 		env.Settings = map[string]string{}
 	}
 	if st := req.Store; st != nil {
-		env.Store = StoreConfig{Dialect: st.Dialect, DSN: st.Dsn, Schema: st.Schema}
+		env.Store = StoreConfig{Dialect: st.Dialect, DSN: st.Dsn, Schema: st.Schema, MaxConnections: int(st.MaxConnections)}
 	}
 	if err := s.p.Configure(ctx, env); err != nil {
 		conn.Close()
@@ -120,7 +120,9 @@ func (s *server) Migrate(ctx context.Context, _ *pluginv1.MigrateRequest) (*plug
 	if !ok {
 		return &pluginv1.MigrateResponse{}, nil
 	}
-	db, err := sqlstore.Open(ctx, env.Store.Dialect, env.Store.DSN, env.Store.Schema)
+	// Migrations run one file at a time: one connection, so that migrating keeps the
+	// plugin within its share of the connection budget.
+	db, err := sqlstore.Open(ctx, env.Store.Dialect, env.Store.DSN, env.Store.Schema, 1)
 	if err != nil {
 		return nil, pluginErr("migrate", err)
 	}

@@ -24,7 +24,7 @@ func manifestToProto(m Manifest) *pb.Manifest {
 		Openapi:        m.OpenAPI,
 	}
 	for _, r := range m.Routes {
-		out.Routes = append(out.Routes, &pb.Route{Method: r.Method, Path: r.Path, Permission: r.Permission, Domain: r.Domain})
+		out.Routes = append(out.Routes, &pb.Route{Method: r.Method, Path: r.Path, Permission: r.Permission, Domain: r.Domain, MaxBodyBytes: r.MaxBodyBytes})
 	}
 	for _, p := range m.Permissions {
 		out.Permissions = append(out.Permissions, &pb.Permission{Name: p.Name, Description: p.Description})

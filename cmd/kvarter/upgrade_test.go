@@ -31,9 +31,13 @@ import (
 // in that older schema. It returns the city config to upgrade and handles on both
 // stores for the test to inspect.
 type previousRelease struct {
-	cfg       map[string]any
-	core      *sqlx.DB
-	parks     *store.DB
+	cfg   map[string]any
+	core  *sqlx.DB
+	parks *store.DB
+	// inspect reads the parks store after the upgrade: on PostgreSQL as the
+	// superuser, since the upgrade hands the tables from release N's plugin login
+	// (named like the schema) to the login named after the database.
+	inspect   *store.DB
 	coreLast  string // the core migration release N did not have
 	parksLast string
 }
@@ -86,7 +90,11 @@ func setUpPreviousRelease(t *testing.T, postgres bool) previousRelease {
 		}
 		t.Cleanup(func() {
 			admin.Exec(`DROP DATABASE IF EXISTS "` + tag + `" WITH (FORCE)`)
-			admin.Exec(`DROP ROLE IF EXISTS "` + tag + `_parks"`)
+			var roles []string
+			admin.Select(&roles, `SELECT rolname FROM pg_roles WHERE starts_with(rolname, $1)`, tag+"_")
+			for _, role := range roles {
+				admin.Exec(`DROP ROLE IF EXISTS "` + role + `"`)
+			}
 			admin.Close()
 		})
 		coreURL = withDatabase(t, base, tag, "")
@@ -145,6 +153,13 @@ func setUpPreviousRelease(t *testing.T, postgres bool) previousRelease {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { r.parks.Close() })
+	r.inspect = r.parks
+	if postgres {
+		if r.inspect, err = store.Open(ctx, sdk.StoreConfig{Dialect: sdk.DialectPostgres, DSN: coreURL, Schema: storeCfg.Schema}); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { r.inspect.Close() })
+	}
 	parksN, parksLast := migrationsUpTo(t, parks.New().(sdk.Migrator).Migrations(), dialect)
 	r.parksLast = parksLast
 	if err := store.Migrate(ctx, r.parks, parksN); err != nil {
@@ -204,7 +219,7 @@ func TestMain_UpgradeFromPreviousRelease(t *testing.T) {
 				t.Errorf("release N's park after the upgrade: %s", city.Parks["0190f000-0000-7000-8000-0000000000aa"])
 			}
 			var applied []string
-			if err := r.parks.Select(&applied, `SELECT name FROM schema_migrations ORDER BY name`); err != nil || !slices.Contains(applied, r.parksLast) {
+			if err := r.inspect.Select(&applied, `SELECT name FROM schema_migrations ORDER BY name`); err != nil || !slices.Contains(applied, r.parksLast) {
 				t.Errorf("the parks store after the upgrade has %v (%v); want %s applied", applied, err, r.parksLast)
 			}
 			srv.stop()
@@ -216,7 +231,7 @@ func TestMain_UpgradeFromPreviousRelease(t *testing.T) {
 			}
 			r.core.MustExec(r.core.Rebind(`DELETE FROM schema_migrations WHERE name = ?`), "9999_from_the_future.sql")
 			// ...and so does a plugin, which never becomes active on it.
-			r.parks.MustExec(r.parks.Rebind(`INSERT INTO schema_migrations (name) VALUES (?)`), "9999_from_the_future.sql")
+			r.inspect.MustExec(r.inspect.Rebind(`INSERT INTO schema_migrations (name) VALUES (?)`), "9999_from_the_future.sql")
 			m, _, errOut = newTestMain(t, dataDir)
 			m.Options.Executable = kv
 			srv = startServe(t, m, errOut, "--config", cfgPath)

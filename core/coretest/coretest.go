@@ -60,9 +60,9 @@ func config(dataDir, databaseURL string) node.Config {
 	cfg.Listen = "127.0.0.1:0"
 	cfg.DataDir = dataDir
 	cfg.DatabaseURL = databaseURL
-	// Tests start many nodes against one server; a small pool keeps them within its
-	// connection limit.
-	cfg.DatabaseMaxConnections = 8
+	// Tests start many nodes against one server; a small budget (the core's pool and
+	// each plugin's) keeps them within its connection limit.
+	cfg.DatabaseMaxConnections = 24
 	cfg.LogLevel = "warn"
 	cfg.City.TimeZone = "Europe/Helsinki"
 	cfg.PolicyPollInterval = node.Duration{Duration: 100 * time.Millisecond}

@@ -284,7 +284,7 @@ func TestBadInput(t *testing.T) {
 			}
 			defer resp.Body.Close()
 			body, _ := io.ReadAll(resp.Body)
-			if resp.StatusCode != 413 || !strings.Contains(string(body), `"code":"invalid"`) {
+			if resp.StatusCode != 413 || !strings.Contains(string(body), `"code":"too_large"`) {
 				t.Fatalf("oversized body = %d %s, want 413 in the error format", resp.StatusCode, body)
 			}
 		})

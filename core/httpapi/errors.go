@@ -22,6 +22,9 @@ var statusOf = map[string]int{
 	core.EINTERNAL:        fiber.StatusInternalServerError,
 }
 
+// codeTooLarge is DESIGN.md §7's code for 413; only Fiber's body limit raises it.
+const codeTooLarge = "too_large"
+
 // ErrorBody is the JSON shape of every error answer.
 type ErrorBody struct {
 	Error ErrorDetail `json:"error"`
@@ -77,7 +80,7 @@ func (s *Server) fiberError(c *fiber.Ctx, err error) error {
 			err = core.Errorf(core.ENOTFOUND, "There is no route %s %s.", c.Method(), c.Path())
 		case fiber.StatusRequestEntityTooLarge:
 			c.Status(fiber.StatusRequestEntityTooLarge)
-			return c.JSON(ErrorBody{Error: ErrorDetail{Code: core.EINVALID, Message: "The request body is larger than the server accepts.", RequestID: requestID(c)}})
+			return c.JSON(ErrorBody{Error: ErrorDetail{Code: codeTooLarge, Message: "The request body is larger than this route accepts.", RequestID: requestID(c)}})
 		case fiber.StatusMethodNotAllowed:
 			return c.Status(fe.Code).JSON(ErrorBody{Error: ErrorDetail{Code: core.EINVALID, Message: "This route does not accept " + c.Method() + ".", RequestID: requestID(c)}})
 		default:

@@ -87,7 +87,8 @@ var components = map[string]any{
 		"result": strEnum("imported", "not_imported", "already_verified", "unknown_email", "unknown_neighbourhood", "invalid", "over_limit"),
 	}, "line", "email", "neighbourhood", "result"))}, "imported", "rows"),
 	"ImportFailure": obj(map[string]any{"error": schema{"type": "object"}, "report": ref("ImportReport")}, "error", "report"),
-	"Health":        obj(map[string]any{"status": str(), "reason": str()}, "status"),
+	"Health": obj(map[string]any{"status": str(), "reason": str(), "plugins_not_active": arr(obj(map[string]any{"name": str(),
+		"state": strEnum("starting", "migrating", "degraded", "stopping", "stopped", "failed"), "required": boolean()}, "name", "state", "required"))}, "status"),
 }
 
 // operation describes one route for the document.
@@ -105,7 +106,7 @@ var reasonBody = obj(map[string]any{"reason": str()})
 
 var operations = []operation{
 	{method: "GET", path: "/healthz", summary: "The process is alive", auth: "public", responses: map[int]schema{200: ref("Health")}},
-	{method: "GET", path: "/readyz", summary: "The database answers and its schema is current", auth: "public", responses: map[int]schema{200: ref("Health"), 503: ref("Health")}},
+	{method: "GET", path: "/readyz", summary: "The node may take traffic: the database answers, its schema is current and every required plugin is active; lists the plugins that are not active", auth: "public", responses: map[int]schema{200: ref("Health"), 503: ref("Health")}},
 	{method: "GET", path: "/api/v1/openapi.json", summary: "This document", auth: "public", responses: map[int]schema{200: anyObject()}},
 	{method: "POST", path: "/api/v1/auth/register", summary: "Open an account", auth: "public",
 		body: obj(map[string]any{"email": str(), "password": str(), "display_name": str(), "language": str()}, "email", "password", "display_name", "language"), in: core.Registration{},

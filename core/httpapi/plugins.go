@@ -1,11 +1,13 @@
 package httpapi
 
 import (
+	"bytes"
 	"context"
 	"net/http"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
+	"github.com/valyala/fasthttp"
 
 	"github.com/kvarter/kvarter/core"
 )
@@ -71,6 +73,47 @@ var commonHeaders = func() map[string]string {
 	}
 	return m
 }()
+
+// routeBodyLimit gives a plugin route the body limit its manifest declares. fasthttp
+// asks once the request's header is read and before it reads the body, so a body
+// over the route's limit is refused with 413 without being buffered, and one that a
+// route declares room for is not cut at the core's limit.
+func (s *Server) routeBodyLimit(h *fasthttp.RequestHeader) fasthttp.RequestConfig {
+	uri := h.RequestURI()
+	var path []byte
+	switch {
+	case bytes.HasPrefix(uri, apiPrefix):
+		// The usual request line: the path as Fiber routes it (PathOriginal) ends at
+		// the query or fragment.
+		path = uri
+		if i := bytes.IndexAny(uri, "?#"); i >= 0 {
+			path = uri[:i]
+		}
+	case bytes.Contains(uri, apiPrefix):
+		// An absolute URI ("http://host/api/v1/..."): let fasthttp take it apart.
+		u := fasthttp.AcquireURI()
+		defer fasthttp.ReleaseURI(u)
+		if err := u.Parse(nil, uri); err != nil {
+			return fasthttp.RequestConfig{}
+		}
+		path = u.PathOriginal()
+	default:
+		return fasthttp.RequestConfig{}
+	}
+	return fasthttp.RequestConfig{MaxRequestBodySize: s.svc.Plugins.BodyLimit(methodName(h.Method()), string(path))}
+}
+
+var apiPrefix = []byte("/api/v1/")
+
+// methodName returns the method without allocating for the ones plugin routes use.
+func methodName(m []byte) string {
+	for _, known := range []string{fiber.MethodGet, fiber.MethodPost, fiber.MethodPut, fiber.MethodPatch, fiber.MethodDelete} {
+		if string(m) == known {
+			return known
+		}
+	}
+	return string(m)
+}
 
 func (pp pluginProxy) OpenAPIPaths() map[string]any { return pp.svc.OpenAPIPaths() }
 

@@ -32,14 +32,17 @@ type Services struct {
 	Plugins core.PluginService
 }
 
-// HealthChecker answers readiness: the database answers and its schema is current.
+// HealthChecker answers readiness: the plugins that are not active, and an error
+// when the node should take no traffic (the database does not answer, its schema is
+// not current, or a required plugin is down).
 type HealthChecker interface {
-	Ready(ctx context.Context) error
+	Ready(ctx context.Context) ([]core.PluginReadiness, error)
 }
 
 // Config tunes the HTTP server.
 type Config struct {
-	// BodyLimit is the largest request body accepted, in bytes.
+	// BodyLimit is the largest request body accepted, in bytes, unless a plugin's
+	// manifest declares another limit for its route (default 1 MiB).
 	BodyLimit int
 	// SecureCookies forces the Secure attribute on cookies; otherwise it follows TLS.
 	SecureCookies bool
@@ -130,6 +133,7 @@ func New(svc Services, health HealthChecker, logger *slog.Logger, cfg Config) *S
 	})
 	if svc.Plugins != nil {
 		s.plugins = pluginProxy{svc.Plugins}
+		s.app.Server().HeaderReceived = s.routeBodyLimit
 	}
 	s.routes()
 	s.indexRoutes()
@@ -307,9 +311,13 @@ func (s *Server) healthz(c *fiber.Ctx) error {
 func (s *Server) readyz(c *fiber.Ctx) error {
 	ctx, cancel := context.WithTimeout(c.UserContext(), 3*time.Second)
 	defer cancel()
-	if err := s.health.Ready(ctx); err != nil {
-		s.logger.WarnContext(ctx, "not ready", "err", err)
-		return c.Status(fiber.StatusServiceUnavailable).JSON(fiber.Map{"status": "not_ready", "reason": core.ErrorMessage(err)})
+	notActive, err := s.health.Ready(ctx)
+	if notActive == nil {
+		notActive = []core.PluginReadiness{}
 	}
-	return c.JSON(fiber.Map{"status": "ready"})
+	if err != nil {
+		s.logger.WarnContext(ctx, "not ready", "err", err)
+		return c.Status(fiber.StatusServiceUnavailable).JSON(fiber.Map{"status": "not_ready", "reason": core.ErrorMessage(err), "plugins_not_active": notActive})
+	}
+	return c.JSON(fiber.Map{"status": "ready", "plugins_not_active": notActive})
 }

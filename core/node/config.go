@@ -1,8 +1,8 @@
 package node
 
 import (
-	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net"
 	"net/url"
@@ -23,8 +23,9 @@ type Config struct {
 	City        CityConfig `json:"city"`
 	Listen      string     `json:"listen"`
 	DatabaseURL string     `json:"database_url"`
-	// DatabaseMaxConnections bounds this node's PostgreSQL pool (default 40). Plugins
-	// have pools of their own; together they must fit the server's max_connections.
+	// DatabaseMaxConnections is this node's whole PostgreSQL connection budget
+	// (default 40), split between the core's pool and one pool per plugin process
+	// (ConnectionShares): N nodes need N times it below the server's max_connections.
 	DatabaseMaxConnections int    `json:"database_max_connections"`
 	DataDir                string `json:"data_dir"`
 	// KeyFile is the master key file that sealed ballots are derived from (DESIGN.md
@@ -47,9 +48,17 @@ type Config struct {
 	// Plugins lists the plugins the city enables. Left out entirely (null), every
 	// built-in plugin is enabled with its default settings; [] enables none.
 	Plugins []PluginConfig `json:"plugins"`
-	// PluginStorePrefix starts the PostgreSQL schema and login role of each plugin
-	// (default "plugin_", so the assemblies plugin owns schema plugin_assemblies).
+	// PluginStorePrefix starts the PostgreSQL schema of each plugin (default
+	// "plugin_", so the assemblies plugin owns schema plugin_assemblies).
 	PluginStorePrefix string `json:"plugin_store_prefix"`
+	// PluginRolePrefix starts each plugin's PostgreSQL login role, before the schema
+	// name. Roles are cluster-wide, so by default it is the database's name and "_"
+	// (kvarter_plugin_assemblies in database kvarter): two deployments on one cluster
+	// never share a role.
+	PluginRolePrefix string `json:"plugin_role_prefix"`
+	// RequiredPlugins are the plugins without which the city does not want a node to
+	// take traffic: /readyz fails while one of them is neither active nor degraded.
+	RequiredPlugins []string `json:"required_plugins"`
 	// MetricsListen is a separate address (host:port) serving GET /metrics in the
 	// Prometheus format, e.g. on an internal interface. MetricsToken, when set, must
 	// come as "Authorization: Bearer <token>"; with a token and no MetricsListen the
@@ -79,7 +88,44 @@ type PluginConfig struct {
 	Settings map[string]string `json:"settings,omitempty"`
 }
 
-var storePrefixRE = regexp.MustCompile(`^[a-z][a-z0-9_]{0,20}$`)
+var (
+	storePrefixRE = regexp.MustCompile(`^[a-z][a-z0-9_]{0,20}$`)
+	// Role names are always quoted, so a database's name with capitals or dashes
+	// serves as a role prefix too.
+	rolePrefixRE = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_-]{0,39}$`)
+)
+
+// DefaultDatabaseMaxConnections is the default connection budget of one node: two
+// nodes fit PostgreSQL's default max_connections of 100 with 20 to spare for
+// superuser_reserved_connections, migrations, backups and an operator's psql.
+const DefaultDatabaseMaxConnections = 40
+
+// Shares of the connection budget. The core holds one connection per subscribing
+// plugin while it delivers events, besides its requests', so it keeps at least
+// coreMinConnections plus one per plugin.
+const (
+	pluginMinConnections = 2
+	coreMinConnections   = 4
+)
+
+// ConnectionShares splits a node's connection budget: the plugins share half of it
+// evenly (at least 2 each), the core keeps the rest. It explains a budget too small
+// for the number of plugins.
+func ConnectionShares(budget, plugins int) (coreConns, perPlugin int, err error) {
+	if budget <= 0 {
+		budget = DefaultDatabaseMaxConnections
+	}
+	need := coreMinConnections + plugins*(pluginMinConnections+1)
+	if budget < need {
+		return 0, 0, &ConfigError{Key: "database_max_connections", Problem: fmt.Sprintf("is %d, too small for the core and %d plugins", budget, plugins),
+			Expected: fmt.Sprintf("at least %d", need)}
+	}
+	if plugins == 0 {
+		return budget, 0, nil
+	}
+	perPlugin = max(pluginMinConnections, budget/(2*plugins))
+	return budget - plugins*perPlugin, perPlugin, nil
+}
 
 // pluginSpecs turns the configured plugins into the host's terms. With no plugins
 // section at all, every built-in is enabled.
@@ -132,71 +178,141 @@ func DefaultConfig() Config {
 	}
 }
 
+// envKeys are the environment variables that override keys of the file.
+var envKeys = []struct{ env, key string }{
+	{"KVARTER_ADDR", "listen"}, {"KVARTER_DATA_DIR", "data_dir"},
+	{"KVARTER_DATABASE_URL", "database_url"}, {"KVARTER_LOG_LEVEL", "log_level"},
+	{"KVARTER_METRICS_LISTEN", "metrics_listen"}, {"KVARTER_METRICS_TOKEN", "metrics_token"},
+	{"OTEL_EXPORTER_OTLP_ENDPOINT", "otlp_endpoint"}, {"KVARTER_KEY_FILE", "key_file"},
+}
+
+func (c *Config) stringKey(key string) *string {
+	switch key {
+	case "listen":
+		return &c.Listen
+	case "data_dir":
+		return &c.DataDir
+	case "database_url":
+		return &c.DatabaseURL
+	case "log_level":
+		return &c.LogLevel
+	case "metrics_listen":
+		return &c.MetricsListen
+	case "metrics_token":
+		return &c.MetricsToken
+	case "otlp_endpoint":
+		return &c.OTLPEndpoint
+	case "key_file":
+		return &c.KeyFile
+	}
+	return nil
+}
+
 // LoadConfig reads the file at path (none when path is ""), then applies environment
-// overrides from getenv, then checks the result.
+// overrides from getenv, then checks the result. A problem comes back as a
+// *ConfigError naming the key, the file and line or the environment variable, and what
+// is expected.
 func LoadConfig(path string, getenv func(string) string) (Config, error) {
 	cfg := DefaultConfig()
 	if path == "" {
 		path = getenv("KVARTER_CONFIG")
 	}
+	var places map[string]position
 	if path != "" {
 		b, err := os.ReadFile(path)
 		if err != nil {
-			return cfg, fmt.Errorf("read config: %w", err)
+			return cfg, &ConfigError{File: path, Problem: "cannot be read: " + errors.Unwrap(err).Error(),
+				Expected: "a readable JSON file (--config FILE or KVARTER_CONFIG)"}
 		}
-		dec := json.NewDecoder(bytes.NewReader(b))
-		dec.DisallowUnknownFields()
-		if err := dec.Decode(&cfg); err != nil {
-			return cfg, fmt.Errorf("config %s: %w", path, err)
+		if places, err = checkConfigJSON(path, b); err != nil {
+			return cfg, err
 		}
-	}
-	for env, dst := range map[string]*string{
-		"KVARTER_ADDR": &cfg.Listen, "KVARTER_DATA_DIR": &cfg.DataDir,
-		"KVARTER_DATABASE_URL": &cfg.DatabaseURL, "KVARTER_LOG_LEVEL": &cfg.LogLevel,
-		"KVARTER_KEY_FILE":       &cfg.KeyFile,
-		"KVARTER_METRICS_LISTEN": &cfg.MetricsListen, "KVARTER_METRICS_TOKEN": &cfg.MetricsToken,
-		"OTEL_EXPORTER_OTLP_ENDPOINT": &cfg.OTLPEndpoint,
-	} {
-		if v := getenv(env); v != "" {
-			*dst = v
+		// The checker has seen every key and type, so this cannot fail on them.
+		if err := json.Unmarshal(b, &cfg); err != nil {
+			return cfg, &ConfigError{File: path, Problem: "could not be read", Expected: "a JSON object of the keys in docs/operators.md"}
 		}
 	}
-	return cfg, cfg.Validate()
+	fromEnv := map[string]string{}
+	for _, e := range envKeys {
+		if v := getenv(e.env); v != "" {
+			*cfg.stringKey(e.key) = v
+			fromEnv[e.key] = e.env
+		}
+	}
+	err := cfg.Validate()
+	var ce *ConfigError
+	if errors.As(err, &ce) {
+		if env, ok := fromEnv[ce.Key]; ok {
+			ce.Env = env
+		} else if at, ok := places[ce.Key]; ok {
+			ce.File, ce.Line, ce.Column = path, at.line, at.column
+		} else if path != "" {
+			ce.File = path
+		}
+	}
+	return cfg, err
 }
 
-// Validate explains the first problem with the configuration.
+// Validate explains the first problem with the configuration as a *ConfigError.
 func (c Config) Validate() error {
+	bad := func(key string, value any, expected string) error {
+		return &ConfigError{Key: key, Problem: fmt.Sprintf("is %q", fmt.Sprint(value)), Expected: expected}
+	}
 	if c.Listen == "" {
-		return fmt.Errorf("config: listen address is empty")
+		return &ConfigError{Key: "listen", Problem: "is empty", Expected: `an address such as "127.0.0.1:8080" or ":8080"`}
 	}
 	if _, err := time.LoadLocation(c.City.TimeZone); err != nil {
-		return fmt.Errorf("config: city.time_zone %q is not an IANA time zone", c.City.TimeZone)
+		return bad("city.time_zone", c.City.TimeZone, `an IANA time zone such as "Europe/Helsinki"`)
 	}
 	if len(c.City.Languages) == 0 {
-		return fmt.Errorf("config: city.languages lists no language")
+		return &ConfigError{Key: "city.languages", Problem: "lists no language", Expected: `at least one, such as ["fi", "sv", "en"]`}
 	}
-	for _, l := range c.City.Languages {
+	for i, l := range c.City.Languages {
 		if len(l) < 2 || len(l) > 8 || strings.ToLower(l) != l {
-			return fmt.Errorf("config: city.languages: %q is not a lower-case language code such as \"fi\"", l)
+			return bad(fmt.Sprintf("city.languages[%d]", i), l, `a lower-case language code such as "fi"`)
 		}
 	}
 	if c.MaxNeighbourhoodsPerPerson < 1 {
-		return fmt.Errorf("config: max_neighbourhoods_per_person must be at least 1")
+		return bad("max_neighbourhoods_per_person", c.MaxNeighbourhoodsPerPerson, "a whole number of at least 1")
 	}
 	if !slices.Contains([]string{"debug", "info", "warn", "error"}, c.LogLevel) {
-		return fmt.Errorf("config: log_level must be debug, info, warn or error")
+		return bad("log_level", c.LogLevel, "debug, info, warn or error")
 	}
-	if err := pluginhost.ValidateSpecs(c.pluginSpecs(nil)); err != nil {
-		return fmt.Errorf("config: plugins: %w", err)
+	if !slices.Contains([]string{"json", "text", ""}, c.LogFormat) {
+		return bad("log_format", c.LogFormat, "json or text")
+	}
+	if c.DatabaseMaxConnections < 0 {
+		return bad("database_max_connections", c.DatabaseMaxConnections, fmt.Sprintf("a whole number of connections (default %d)", DefaultDatabaseMaxConnections))
+	}
+	if c.PolicyPollInterval.Duration < 0 {
+		return bad("policy_poll_interval", c.PolicyPollInterval, `a positive duration such as "200ms"`)
+	}
+	specs := c.pluginSpecs(nil)
+	for i, s := range specs {
+		if err := pluginhost.ValidateSpecs([]pluginhost.Spec{s}); err != nil {
+			return &ConfigError{Key: fmt.Sprintf("plugins[%d]", i), Problem: "is wrong: " + err.Error(),
+				Expected: `{"name": "parks"} for a built-in, or {"name": ..., "path": ..., "sha256": ...} for an external plugin`}
+		}
+	}
+	if err := pluginhost.ValidateSpecs(specs); err != nil {
+		return &ConfigError{Key: "plugins", Problem: "is wrong: " + err.Error(), Expected: "each plugin listed once"}
+	}
+	for i, name := range c.RequiredPlugins {
+		if c.Plugins != nil && !slices.ContainsFunc(specs, func(s pluginhost.Spec) bool { return s.Name == name }) {
+			return bad(fmt.Sprintf("required_plugins[%d]", i), name, "the name of a plugin listed in plugins")
+		}
 	}
 	if c.PluginStorePrefix != "" && !storePrefixRE.MatchString(c.PluginStorePrefix) {
-		return fmt.Errorf("config: plugin_store_prefix must be lower-case letters, digits and _")
+		return bad("plugin_store_prefix", c.PluginStorePrefix, "lower-case letters, digits and _, starting with a letter, at most 21")
+	}
+	if c.PluginRolePrefix != "" && !rolePrefixRE.MatchString(c.PluginRolePrefix) {
+		return bad("plugin_role_prefix", c.PluginRolePrefix, "letters, digits, _ and -, starting with a letter, at most 40 (a database's name and _ is a good one)")
 	}
 	if err := c.validateObservability(); err != nil {
 		return err
 	}
 	if c.DatabaseURL == "" && c.DataDir == "" {
-		return fmt.Errorf("config: data_dir is empty and no database_url is set")
+		return &ConfigError{Key: "data_dir", Problem: "is empty and no database_url is set", Expected: `a folder for the SQLite files such as "./data"`}
 	}
 	if c.KeyFile == "" && c.DataDir == "" {
 		return fmt.Errorf("config: key_file is empty and so is data_dir, where it would default to")
@@ -210,15 +326,16 @@ const MinMetricsTokenLength = 16
 func (c Config) validateObservability() error {
 	if c.MetricsListen != "" {
 		if _, _, err := net.SplitHostPort(c.MetricsListen); err != nil {
-			return fmt.Errorf("config: metrics_listen %q must be host:port, such as \"127.0.0.1:9090\"", c.MetricsListen)
+			return &ConfigError{Key: "metrics_listen", Problem: fmt.Sprintf("is %q", c.MetricsListen), Expected: `host:port, such as "127.0.0.1:9090"`}
 		}
 	}
 	if c.MetricsToken != "" && len(c.MetricsToken) < MinMetricsTokenLength {
-		return fmt.Errorf("config: metrics_token must be at least %d characters", MinMetricsTokenLength)
+		// The token is a secret: the message never repeats it.
+		return &ConfigError{Key: "metrics_token", Problem: "is too short", Expected: fmt.Sprintf("at least %d characters", MinMetricsTokenLength)}
 	}
 	if c.OTLPEndpoint != "" {
 		if u, err := url.Parse(c.OTLPEndpoint); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-			return fmt.Errorf("config: otlp_endpoint %q must be an http:// or https:// URL, such as \"http://collector:4318\"", telemetry.RedactURL(c.OTLPEndpoint))
+			return &ConfigError{Key: "otlp_endpoint", Problem: fmt.Sprintf("is %q", telemetry.RedactURL(c.OTLPEndpoint)), Expected: `an http:// or https:// URL, such as "http://collector:4318"`}
 		}
 	}
 	return nil

@@ -87,19 +87,30 @@ func NewLogger(cfg Config, w io.Writer) *slog.Logger {
 	return slog.New(core.LogHandler{Handler: h})
 }
 
-// OpenDB connects to the configured database.
+// OpenDB connects to the configured database, for a command that runs no plugins
+// (migrate, admin): it may use the whole connection budget, and opens only what it
+// uses.
 func OpenDB(ctx context.Context, cfg Config) (*sqlstore.DB, error) {
 	return sqlstore.Open(ctx, cfg.DatabaseURL, cfg.DataDir, cfg.DatabaseMaxConnections)
 }
 
 // New opens the database, brings the schema up to date (or refuses to run against a
-// schema it does not understand), and builds every service.
+// schema it does not understand), and builds every service. The core's pool gets its
+// share of the connection budget; every plugin process gets one too.
 func New(ctx context.Context, cfg Config, logger *slog.Logger, opt Options) (*Node, error) {
-	db, err := OpenDB(ctx, cfg)
+	// The budget is PostgreSQL's: SQLite has pools of its own size and no server limit.
+	coreConns, pluginConns := cfg.DatabaseMaxConnections, 0
+	if cfg.DatabaseURL != "" {
+		var err error
+		if coreConns, pluginConns, err = ConnectionShares(cfg.DatabaseMaxConnections, len(cfg.pluginSpecs(opt.Builtins))); err != nil {
+			return nil, err
+		}
+	}
+	db, err := sqlstore.Open(ctx, cfg.DatabaseURL, cfg.DataDir, coreConns)
 	if err != nil {
 		return nil, err
 	}
-	n, err := build(ctx, cfg, logger, opt, db)
+	n, err := build(ctx, cfg, logger, opt, db, pluginConns)
 	if err != nil {
 		db.Close()
 		return nil, err
@@ -107,7 +118,7 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger, opt Options) (*No
 	return n, nil
 }
 
-func build(ctx context.Context, cfg Config, logger *slog.Logger, opt Options, db *sqlstore.DB) (*Node, error) {
+func build(ctx context.Context, cfg Config, logger *slog.Logger, opt Options, db *sqlstore.DB, pluginConns int) (*Node, error) {
 	db.Logger = logger
 	if opt.Clock != nil {
 		db.Clock = opt.Clock
@@ -164,10 +175,16 @@ func build(ctx context.Context, cfg Config, logger *slog.Logger, opt Options, db
 	n.Audit = &sqlstore.AuditService{DB: db, Authz: enf}
 
 	specs := cfg.pluginSpecs(opt.Builtins)
-	for _, s := range specs {
+	for i, s := range specs {
 		if s.Path == "" && !slices.Contains(opt.Builtins, s.Name) {
-			return nil, fmt.Errorf("config: plugins: %q is not a built-in plugin of this kvarter (built in: %s); give an external plugin's path and sha256",
-				s.Name, strings.Join(opt.Builtins, ", "))
+			return nil, &ConfigError{Key: fmt.Sprintf("plugins[%d].name", i), Problem: fmt.Sprintf("is %q, not a built-in plugin of this kvarter", s.Name),
+				Expected: "one of " + strings.Join(opt.Builtins, ", ") + ", or an external plugin's path and sha256"}
+		}
+	}
+	for i, name := range cfg.RequiredPlugins {
+		if !slices.ContainsFunc(specs, func(s pluginhost.Spec) bool { return s.Name == name }) {
+			return nil, &ConfigError{Key: fmt.Sprintf("required_plugins[%d]", i), Problem: fmt.Sprintf("is %q, a plugin this city does not run", name),
+				Expected: "the name of a configured plugin"}
 		}
 	}
 	keys, err := LoadKeyFile(cfg.KeyFilePath(), logger)
@@ -179,7 +196,7 @@ func build(ctx context.Context, cfg Config, logger *slog.Logger, opt Options, db
 	}
 	host, err := pluginhost.New(pluginhost.Config{
 		Plugins: specs, Executable: opt.Executable, DataDir: cfg.DataDir, DatabaseURL: cfg.DatabaseURL,
-		StorePrefix: cfg.PluginStorePrefix, HostVersion: opt.HostVersion, CityTimeZone: cfg.City.TimeZone,
+		StorePrefix: cfg.PluginStorePrefix, RolePrefix: cfg.PluginRolePrefix, PluginMaxConnections: pluginConns, HostVersion: opt.HostVersion, CityTimeZone: cfg.City.TimeZone,
 		Languages: cfg.City.Languages, LogLevel: cfg.LogLevel, HealthInterval: opt.PluginHealthInterval,
 		RequestTimeout: opt.PluginRequestTimeout, CommandPoll: cfg.PolicyPollInterval.Duration,
 		Keyring: keys, Metrics: n.Metrics, Tracing: n.Tracing,
@@ -202,19 +219,37 @@ func build(ctx context.Context, cfg Config, logger *slog.Logger, opt Options, db
 	return n, nil
 }
 
-// Ready reports whether the database answers and the schema is current.
-func (n *Node) Ready(ctx context.Context) error {
+// Ready reports the configured plugins that are not active, and an error when the
+// node should take no traffic: the database does not answer, its schema does not
+// match, or a plugin the city requires is neither active nor degraded (degraded
+// plugins still serve; their health checks fail).
+func (n *Node) Ready(ctx context.Context) ([]core.PluginReadiness, error) {
+	var notActive []core.PluginReadiness
+	var requiredDown []string
+	for _, st := range n.Plugins.Statuses() {
+		if st.State == core.PluginActive {
+			continue
+		}
+		req := slices.Contains(n.Config.RequiredPlugins, st.Name)
+		notActive = append(notActive, core.PluginReadiness{Name: st.Name, State: st.State, Required: req})
+		if req && st.State != core.PluginDegraded {
+			requiredDown = append(requiredDown, st.Name)
+		}
+	}
 	if err := n.DB.Ping(ctx); err != nil {
-		return core.Errorf(core.EUNAVAILABLE, "The database does not answer.")
+		return notActive, core.Errorf(core.EUNAVAILABLE, "The database does not answer.")
 	}
 	pending, unknown, err := n.DB.SchemaStatus(ctx)
 	if err != nil {
-		return err
+		return notActive, err
 	}
 	if len(pending) > 0 || len(unknown) > 0 {
-		return core.Errorf(core.EUNAVAILABLE, "The database schema does not match this kvarter.")
+		return notActive, core.Errorf(core.EUNAVAILABLE, "The database schema does not match this kvarter.")
 	}
-	return nil
+	if len(requiredDown) > 0 {
+		return notActive, core.Errorf(core.EUNAVAILABLE, "Required plugins are not active: %s.", strings.Join(requiredDown, ", "))
+	}
+	return notActive, nil
 }
 
 // Start opens the listener and the background loops. It returns once serving.

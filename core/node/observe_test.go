@@ -16,7 +16,7 @@ func TestConfig_Observability(t *testing.T) {
 		want string
 	}{
 		{"metrics_listen without a port", func(c *node.Config) { c.MetricsListen = "10.0.0.5" }, "metrics_listen"},
-		{"short metrics_token", func(c *node.Config) { c.MetricsToken = "short" }, "metrics_token must be at least 16"},
+		{"short metrics_token", func(c *node.Config) { c.MetricsToken = "short" }, "metrics_token is too short; expected at least 16"},
 		{"otlp_endpoint without scheme", func(c *node.Config) { c.OTLPEndpoint = "collector:4318" }, "otlp_endpoint"},
 		{"otlp_endpoint with credentials", func(c *node.Config) { c.OTLPEndpoint = "ftp://kvarter:s3cret@collector:4318" }, "ftp://kvarter:xxxxx@collector:4318"},
 		{"all good", func(c *node.Config) {

@@ -62,8 +62,15 @@ type Config struct {
 	DataDir string
 	// DatabaseURL is the core's PostgreSQL URL; plugins get their own login to it.
 	DatabaseURL string
-	// StorePrefix starts the PostgreSQL schema and role of each plugin ("plugin_").
+	// StorePrefix starts the PostgreSQL schema of each plugin ("plugin_").
 	StorePrefix string
+	// RolePrefix starts each plugin's PostgreSQL login role, before the schema name.
+	// Empty means the database's name and "_": login roles are cluster-wide, so two
+	// deployments on one cluster must not share them.
+	RolePrefix string
+	// PluginMaxConnections is each plugin's PostgreSQL pool, its share of the
+	// connection budget; 0 leaves the SDK's default.
+	PluginMaxConnections int
 	// HostVersion is compared with each manifest's MinHostVersion.
 	HostVersion  string
 	CityTimeZone string
@@ -243,6 +250,23 @@ func (h *Host) pluginOf(path string) *plugin {
 
 // Owns reports whether path lies under a configured plugin's prefix.
 func (h *Host) Owns(path string) bool { return h.pluginOf(path) != nil }
+
+// BodyLimit is the body limit the manifest declares for the plugin route method and
+// path match; 0 (the core's default) for anything else, including a plugin that is
+// not running: its requests are refused without reading the body anyway.
+func (h *Host) BodyLimit(method, path string) int {
+	p := h.pluginOf(path)
+	if p == nil {
+		return 0
+	}
+	p.mu.Lock()
+	routes := p.routes
+	p.mu.Unlock()
+	if routes == nil {
+		return 0
+	}
+	return routes.bodyLimit(method, path)
+}
 
 // RequestTimeout bounds one forwarded request.
 func (h *Host) RequestTimeout() time.Duration { return h.cfg.RequestTimeout }

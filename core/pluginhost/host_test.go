@@ -1,11 +1,13 @@
 package pluginhost_test
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -24,13 +26,15 @@ import (
 	"github.com/kvarter/kvarter/core"
 	"github.com/kvarter/kvarter/core/coretest"
 	"github.com/kvarter/kvarter/core/node"
+	"github.com/kvarter/kvarter/core/pluginhost"
 	"github.com/kvarter/kvarter/core/sqlstore"
 	"github.com/kvarter/kvarter/sdk"
 	"github.com/kvarter/kvarter/sdk/sdktest"
 )
 
-// probeBin is the test plugin (internal/probe), built once for the whole test binary.
-var probeBin string
+// probeBin is the test plugin (internal/probe), built once for the whole test binary;
+// probeV2Bin is its next version (one more migration).
+var probeBin, probeV2Bin string
 
 func TestMain(m *testing.M) {
 	dir, err := os.MkdirTemp("", "kvarter-pluginhost-test")
@@ -38,10 +42,13 @@ func TestMain(m *testing.M) {
 		panic(err)
 	}
 	probeBin = filepath.Join(dir, "probe")
-	out, err := exec.Command("go", "build", "-o", probeBin, "./internal/probe").CombinedOutput()
-	if err != nil {
-		fmt.Fprintf(os.Stderr, "build probe plugin: %v\n%s", err, out)
-		os.Exit(1)
+	probeV2Bin = filepath.Join(dir, "probe-v2")
+	for _, build := range [][]string{{"-o", probeBin}, {"-tags", "probe_v2", "-o", probeV2Bin}} {
+		out, err := exec.Command("go", append(append([]string{"build"}, build...), "./internal/probe")...).CombinedOutput()
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "build probe plugin: %v\n%s", err, out)
+			os.Exit(1)
+		}
 	}
 	code := m.Run()
 	os.RemoveAll(dir)
@@ -73,25 +80,29 @@ func startNodeWith(t *testing.T, db coretest.DB, set func(*node.Config, *node.Op
 	return coretest.StartNode(t, cfg, opt)
 }
 
-// pgPrefix returns a fresh prefix for plugin schemas and roles and drops what was made
-// with it when the test ends (roles are server-wide, shared by every test).
+// pgPrefix returns a fresh prefix for plugin schemas (and so roles, which end in the
+// schema's name) and drops what was made with it when the test ends (roles are
+// server-wide, shared by every test).
 func pgPrefix(t *testing.T, dbURL string) string {
 	prefix := fmt.Sprintf("tp%d_", time.Now().UnixNano()%1e9)
 	t.Cleanup(func() {
-		admin, err := sqlx.Open("postgres", os.Getenv(coretest.EnvDatabaseURL))
-		if err != nil {
-			return
-		}
-		defer admin.Close()
-		var roles []string
-		_ = admin.Select(&roles, `SELECT rolname FROM pg_roles WHERE rolname LIKE $1`, prefix+"%")
-		for _, r := range roles {
-			_, _ = admin.Exec(`DROP SCHEMA IF EXISTS "` + r + `" CASCADE`)
-			_, _ = admin.Exec(`DROP OWNED BY "` + r + `"`)
-			_, _ = admin.Exec(`DROP ROLE IF EXISTS "` + r + `"`)
+		if admin, err := sqlx.Open("postgres", os.Getenv(coretest.EnvDatabaseURL)); err == nil {
+			sdktest.DropPluginStores(admin, prefix)
+			admin.Close()
 		}
 	})
 	return prefix
+}
+
+// pluginRole is the login role of the plugin store in schema, as the host names it
+// by default: after the database.
+func pluginRole(t *testing.T, n *node.Node, schema string) string {
+	t.Helper()
+	var dbName string
+	if err := coretest.SQL(n).Get(&dbName, `SELECT current_database()`); err != nil {
+		t.Fatal(err)
+	}
+	return pluginhost.PluginRoleName(dbName+"_", schema)
 }
 
 type resp struct {
@@ -439,12 +450,13 @@ func TestHost_PostgresIsolation(t *testing.T) {
 	n := startNode(t, db, "alpha", "beta")
 	coreSchema, _ := url.Parse(db.Config.DatabaseURL)
 	prefix := n.Config.PluginStorePrefix
+	role := pluginRole(t, n, prefix+"alpha")
 	var pw string
-	if err := coretest.SQL(n).Get(&pw, `SELECT password FROM plugin_store_logins WHERE role_name = $1`, prefix+"alpha"); err != nil {
+	if err := coretest.SQL(n).Get(&pw, `SELECT password FROM plugin_store_logins WHERE role_name = $1`, role); err != nil {
 		t.Fatal(err)
 	}
 	u, _ := url.Parse(os.Getenv(coretest.EnvDatabaseURL))
-	u.User = url.UserPassword(prefix+"alpha", pw)
+	u.User = url.UserPassword(role, pw)
 	conn, err := sqlx.Open("postgres", u.String())
 	if err != nil {
 		t.Fatal(err)
@@ -708,4 +720,136 @@ func distinctEvents(t *testing.T, n *node.Node, plugin string) float64 {
 	}
 	d, _ := r.json(t)["distinct"].(float64)
 	return d
+}
+
+// TestHost_Readiness: /readyz names the plugins that are not active, stays 200 while
+// only optional ones are down, and answers 503 naming a required plugin that is down;
+// /healthz stays 200 throughout (the process is alive).
+func TestHost_Readiness(t *testing.T) {
+	coretest.ForEachDB(t, func(t *testing.T, db coretest.DB) {
+		n := startNodeWith(t, db, func(c *node.Config, _ *node.Options) { c.RequiredPlugins = []string{"alpha"} }, "alpha", "beta")
+		admin := coretest.Admin(t, n, "admin@city.example")
+		type readiness struct {
+			Status           string                 `json:"status"`
+			Reason           string                 `json:"reason"`
+			PluginsNotActive []core.PluginReadiness `json:"plugins_not_active"`
+		}
+		ready := func(want int) readiness {
+			t.Helper()
+			var r readiness
+			if err := json.Unmarshal(mustCall(t, n, want, "GET", "/readyz", "").Body, &r); err != nil {
+				t.Fatal(err)
+			}
+			mustCall(t, n, 200, "GET", "/healthz", "")
+			return r
+		}
+		if r := ready(200); r.Status != "ready" || len(r.PluginsNotActive) != 0 {
+			t.Fatalf("all active: %+v", r)
+		}
+
+		admin.Must(200, "POST", "/api/v1/admin/plugins/beta/disable", map[string]any{})
+		waitFor(t, 10*time.Second, "beta stopped", func() bool { return state(n, "beta").State == core.PluginStopped })
+		r := ready(200)
+		if want := []core.PluginReadiness{{Name: "beta", State: core.PluginStopped}}; !slices.Equal(r.PluginsNotActive, want) {
+			t.Fatalf("optional beta down: %+v, want %+v listed", r, want)
+		}
+
+		admin.Must(200, "POST", "/api/v1/admin/plugins/alpha/disable", map[string]any{})
+		waitFor(t, 10*time.Second, "alpha stopped", func() bool { return state(n, "alpha").State == core.PluginStopped })
+		r = ready(503)
+		if r.Status != "not_ready" || !strings.Contains(r.Reason, "alpha") ||
+			!slices.Contains(r.PluginsNotActive, core.PluginReadiness{Name: "alpha", State: core.PluginStopped, Required: true}) {
+			t.Fatalf("required alpha down: %+v", r)
+		}
+
+		admin.Must(200, "POST", "/api/v1/admin/plugins/alpha/enable", map[string]any{})
+		waitFor(t, 20*time.Second, "alpha active", func() bool { return state(n, "alpha").State == core.PluginActive })
+		if r := ready(200); r.Status != "ready" || len(r.PluginsNotActive) != 1 {
+			t.Fatalf("alpha back: %+v", r)
+		}
+	})
+}
+
+// postDeclared sends the header of a POST declaring a body of size bytes and only the
+// first bytes of it, and reads the answer: a server that refuses on the declared
+// length answers at once, before reading the body (and before a client could finish
+// sending it).
+func postDeclared(t *testing.T, n *node.Node, path string, size int) resp {
+	t.Helper()
+	conn, err := net.Dial("tcp", n.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	_ = conn.SetDeadline(time.Now().Add(10 * time.Second))
+	fmt.Fprintf(conn, "POST %s HTTP/1.1\r\nHost: kvarter\r\nContent-Type: application/octet-stream\r\nContent-Length: %d\r\n\r\nxxxx", path, size)
+	r, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	if err != nil {
+		t.Fatalf("POST %s with %d bytes declared: %v", path, size, err)
+	}
+	defer r.Body.Close()
+	b, _ := io.ReadAll(r.Body)
+	return resp{Status: r.StatusCode, Header: r.Header, Body: b}
+}
+
+// TestHost_RouteBodyLimit: a route's manifest may declare a larger body limit than
+// the core's 1 MiB, and the host enforces each route's own: a 3 MiB upload reaches
+// the plugin whole, while 3 MiB to a route without a declared limit, and 5 MiB to the
+// upload route, are refused with 413 on the declared length, before the body is read
+// and before the plugin sees anything.
+func TestHost_RouteBodyLimit(t *testing.T) {
+	coretest.ForEachDB(t, func(t *testing.T, db coretest.DB) {
+		n := startNode(t, db, "alpha")
+		three := bytes.Repeat([]byte("x"), 3<<20)
+		hr, err := http.Post(n.URL()+"/api/v1/alpha/upload", "application/octet-stream", bytes.NewReader(three))
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(hr.Body)
+		hr.Body.Close()
+		r := resp{Status: hr.StatusCode, Body: body}
+		if r.Status != 200 || r.json(t)["bytes"] != float64(len(three)) {
+			t.Fatalf("3 MiB to a route declaring 4 MiB = %d %s", r.Status, r.Body)
+		}
+		before := calls(t, n, "alpha")
+		for _, c := range []struct {
+			path string
+			size int
+		}{
+			{"/api/v1/alpha/publishall", 3 << 20},          // the default limit
+			{"/api/v1/alpha/upload", 5 << 20},              // over the declared limit
+			{"/api/v1/alpha/upload?x=/api/v1/", 5 << 20},   // a query cannot move the route
+			{"/api/v1/alpha/../alpha/upload", 5 << 20},     // nor a path that is not the route's
+			{"/api/v1/neighbourhoods", (1 << 20) + 1},      // a core route keeps 1 MiB
+			{"/api/v1/nosuchplugin/upload", (1 << 20) + 1}, // an unknown plugin too
+		} {
+			r := postDeclared(t, n, c.path, c.size)
+			if r.Status != 413 || !strings.Contains(string(r.Body), `"code":"too_large"`) {
+				t.Errorf("%d bytes to %s = %d %s, want 413 too_large", c.size, c.path, r.Status, r.Body)
+			}
+		}
+		if got := calls(t, n, "alpha"); got != before {
+			t.Errorf("refused bodies reached the plugin: calls %v → %v", before, got)
+		}
+	})
+}
+
+// BenchmarkHost_BodyLimit is the host's share of a request's body limit, for a plugin
+// that declares limits of its own (the probe's upload route), so that every request
+// to it is matched against its routes once more before its body is read.
+func BenchmarkHost_BodyLimit(b *testing.B) {
+	db := coretest.Databases(b)[0]
+	cfg := db.Config
+	cfg.Plugins = []node.PluginConfig{{Name: "probe"}}
+	opt := coretest.Options()
+	opt.Executable, opt.Builtins, opt.HostVersion = probeBin, []string{"probe"}, "0.1.0"
+	n := coretest.StartNode(b, cfg, opt)
+	path := "/api/v1/probe/nbh/01936f4e-7d3c-7a10-8f2e-6b9d3c1a2b4c/secret"
+	if got := n.Plugins.BodyLimit("POST", "/api/v1/probe/upload"); got != 4<<20 {
+		b.Fatalf("upload limit = %d", got)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		_ = n.Plugins.BodyLimit("GET", path)
+	}
 }

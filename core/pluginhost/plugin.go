@@ -2,6 +2,7 @@ package pluginhost
 
 import (
 	"context"
+	"crypto/sha256"
 	"database/sql"
 	"encoding/hex"
 	"errors"
@@ -600,16 +601,42 @@ func (h *Host) provision(ctx context.Context, name string) (sdk.StoreConfig, err
 		return sdk.StoreConfig{Dialect: sdk.DialectSQLite, DSN: path}, nil
 	}
 	h.ensureExtensions(ctx, name)
-	ident := h.cfg.StorePrefix + name
-	password, err := h.store.ProvisionPostgresStore(ctx, ident, ident)
+	schema := h.cfg.StorePrefix + name
+	rolePrefix := h.cfg.RolePrefix
+	if rolePrefix == "" {
+		// Login roles are cluster-wide, schemas are per database: the database's name
+		// keeps two cities (or staging and production) on one cluster apart.
+		var dbName string
+		if err := h.db.SQL().GetContext(ctx, &dbName, `SELECT current_database()`); err != nil {
+			return sdk.StoreConfig{}, fmt.Errorf("plugin store %s: name of the database: %w", name, err)
+		}
+		rolePrefix = dbName + "_"
+	}
+	role := PluginRoleName(rolePrefix, schema)
+	password, err := h.store.ProvisionPostgresStore(ctx, schema, role)
 	if err != nil {
 		return sdk.StoreConfig{}, err
 	}
-	dsn, err := pluginDSN(h.cfg.DatabaseURL, ident, password)
+	dsn, err := pluginDSN(h.cfg.DatabaseURL, role, password)
 	if err != nil {
 		return sdk.StoreConfig{}, err
 	}
-	return sdk.StoreConfig{Dialect: sdk.DialectPostgres, DSN: dsn, Schema: ident}, nil
+	return sdk.StoreConfig{Dialect: sdk.DialectPostgres, DSN: dsn, Schema: schema, MaxConnections: h.cfg.PluginMaxConnections}, nil
+}
+
+// maxIdentifier is PostgreSQL's longest identifier (NAMEDATALEN - 1), in bytes.
+const maxIdentifier = 63
+
+// PluginRoleName is the login role of the plugin store in schema: prefix + schema. A
+// name longer than PostgreSQL keeps is cut and ends in a hash of the whole, so that it
+// stays unique instead of being truncated silently into another deployment's name.
+func PluginRoleName(prefix, schema string) string {
+	name := prefix + schema
+	if len(name) <= maxIdentifier {
+		return name
+	}
+	sum := sha256.Sum256([]byte(name))
+	return name[:maxIdentifier-9] + "_" + hex.EncodeToString(sum[:4])
 }
 
 // pgExtensions are installed by the host because a plugin's role may not run CREATE

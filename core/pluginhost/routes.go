@@ -11,6 +11,9 @@ import (
 // Nothing else reaches the plugin.
 type routeTable struct {
 	routes []compiledRoute
+	// customBody is set when some route declares its own body limit, so that only
+	// such a plugin's requests pay for a second match before the body is read.
+	customBody bool
 }
 
 type compiledRoute struct {
@@ -43,6 +46,11 @@ func compileRoutes(plugin string, routes []sdk.Route) (*routeTable, error) {
 		if r.Permission == "" {
 			return nil, fmt.Errorf("route %s %s: no permission (use %q or %q for open routes)", r.Method, r.Path, sdk.PermPublic, sdk.PermAuthenticated)
 		}
+		if r.MaxBodyBytes < 0 || r.MaxBodyBytes > sdk.MaxRouteBodyBytes {
+			return nil, fmt.Errorf("route %s %s: body limit %d must be between 0 (the default, %d) and %d bytes",
+				r.Method, r.Path, r.MaxBodyBytes, sdk.DefaultMaxBodyBytes, sdk.MaxRouteBodyBytes)
+		}
+		t.customBody = t.customBody || r.MaxBodyBytes > 0
 		segs := splitPath(r.Path)
 		if len(segs) > maxSegments {
 			return nil, fmt.Errorf("route %s %s: more than %d path segments", r.Method, r.Path, maxSegments)
@@ -69,6 +77,18 @@ func compileRoutes(plugin string, routes []sdk.Route) (*routeTable, error) {
 		t.routes = append(t.routes, cr)
 	}
 	return t, nil
+}
+
+// bodyLimit is the body limit of the route method and path match, 0 for the default.
+func (t *routeTable) bodyLimit(method, path string) int {
+	if !t.customBody {
+		return 0
+	}
+	r, _, ok := t.match(method, path)
+	if !ok {
+		return 0
+	}
+	return int(r.MaxBodyBytes)
 }
 
 func splitPath(p string) []string {

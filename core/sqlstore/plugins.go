@@ -391,44 +391,103 @@ func (s *PluginStore) withLock(ctx context.Context, class int, key string, try b
 // ProvisionPostgresStore makes sure schema and a login role exist, that the role may
 // use and create in that schema and nothing more, and returns the role's password
 // (created once and kept, so every node hands the plugin the same login). Run it under
-// WithMigrationLock. The core's database user needs CREATEROLE.
+// WithMigrationLock.
+//
+// The core's database user needs CREATEROLE, not superuser, so every statement here
+// must be one such a user may run, on every start: PostgreSQL lets only a superuser
+// name SUPERUSER/NOSUPERUSER (or REPLICATION, BYPASSRLS) in ALTER ROLE, even to say
+// what is true already. So a role is created with its attributes once; later starts
+// only check them, and change the password only when this database holds none for the
+// role (a role left behind by a dropped database, or a restored dump).
 func (s *PluginStore) ProvisionPostgresStore(ctx context.Context, schema, role string) (string, error) {
 	if s.DB.Dialect != Postgres {
 		return "", errors.New("provision postgres store: the core database is not PostgreSQL")
 	}
-	db := s.DB.db
 	var password string
+	err := s.DB.tx(ctx, func(tx *sqlx.Tx) error {
+		var err error
+		password, err = provisionPostgresStore(ctx, tx, s.DB.now(), schema, role)
+		return err
+	})
+	return password, err
+}
+
+// provisionPostgresStore is ProvisionPostgresStore inside tx: the stored password and
+// the role that carries it are made together or not at all.
+func provisionPostgresStore(ctx context.Context, db *sqlx.Tx, now time.Time, schema, role string) (string, error) {
+	var password string
+	fresh := false
 	err := get(ctx, db, &password, `SELECT password FROM plugin_store_logins WHERE role_name = ?`, role)
 	if errors.Is(err, sql.ErrNoRows) {
 		var b [24]byte
 		_, _ = rand.Read(b[:])
-		password = hex.EncodeToString(b[:])
-		_, err = exec(ctx, db, `INSERT INTO plugin_store_logins (role_name, password, created_at) VALUES (?, ?, ?)`, role, password, s.DB.now())
+		password, fresh = hex.EncodeToString(b[:]), true
+		_, err = exec(ctx, db, `INSERT INTO plugin_store_logins (role_name, password, created_at) VALUES (?, ?, ?)`, role, password, now)
 	}
 	if err != nil {
 		return "", fmt.Errorf("plugin store login %s: %w", role, err)
 	}
 	r, sc := pq.QuoteIdentifier(role), pq.QuoteIdentifier(schema)
-	var exists bool
-	if err := db.GetContext(ctx, &exists, `SELECT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = $1)`, role); err != nil {
+	var attrs []struct {
+		Super      bool `db:"rolsuper"`
+		CreateDB   bool `db:"rolcreatedb"`
+		CreateRole bool `db:"rolcreaterole"`
+		Login      bool `db:"rolcanlogin"`
+		Inherit    bool `db:"rolinherit"`
+	}
+	// Dialect-only: the system catalogue.
+	if err := db.SelectContext(ctx, &attrs, `SELECT rolsuper, rolcreatedb, rolcreaterole, rolcanlogin, rolinherit FROM pg_roles WHERE rolname = $1`, role); err != nil {
 		return "", fmt.Errorf("look up role %s: %w", role, err)
 	}
 	// Dialect-only DDL. Identifiers are quoted; the password is hex, so it is safe to
 	// inline where PostgreSQL accepts no parameter.
-	stmts := []string{}
-	if !exists {
-		stmts = append(stmts, `CREATE ROLE `+r+` LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOINHERIT PASSWORD '`+password+`'`)
+	var stmts []string
+	if len(attrs) == 0 {
+		stmts = append(stmts,
+			`CREATE ROLE `+r+` LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOINHERIT PASSWORD '`+password+`'`,
+			`ALTER ROLE `+r+` SET search_path = `+sc)
 	} else {
-		stmts = append(stmts, `ALTER ROLE `+r+` LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOINHERIT PASSWORD '`+password+`'`)
+		a := attrs[0]
+		if a.Super || a.CreateRole || a.CreateDB {
+			// Handing such a role to a plugin would give it the whole cluster, and only
+			// a superuser could take the rights away.
+			return "", fmt.Errorf("provision plugin store %s: the role %s exists with SUPERUSER, CREATEROLE or CREATEDB; "+
+				"have a superuser run ALTER ROLE %s NOSUPERUSER NOCREATEROLE NOCREATEDB", schema, role, r)
+		}
+		if !a.Login || a.Inherit {
+			stmts = append(stmts, `ALTER ROLE `+r+` LOGIN NOINHERIT`)
+		}
+		if fresh {
+			stmts = append(stmts, `ALTER ROLE `+r+` PASSWORD '`+password+`'`)
+		}
 	}
 	stmts = append(stmts,
 		`CREATE SCHEMA IF NOT EXISTS `+sc,
 		`GRANT USAGE, CREATE ON SCHEMA `+sc+` TO `+r,
-		`ALTER ROLE `+r+` SET search_path = `+sc,
 	)
 	for _, q := range stmts {
 		if _, err := db.ExecContext(ctx, q); err != nil {
 			return "", fmt.Errorf("provision plugin store %s: %w", schema, err)
+		}
+	}
+	// The schema's tables may belong to an earlier login of the plugin: one named
+	// like the schema (before roles were named per deployment), or one this
+	// database's logins table lists under another name (a dump restored into a
+	// database of another name). Ownership in this database only moves to the
+	// plugin's role; the old role may still serve another database.
+	var owners []string
+	// Dialect-only: the system catalogue.
+	if err := db.SelectContext(ctx, &owners, db.Rebind(`SELECT DISTINCT o.rolname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+		JOIN pg_roles o ON o.oid = c.relowner
+		WHERE n.nspname = ? AND o.rolname <> ? AND (o.rolname = ? OR o.rolname IN (SELECT role_name FROM plugin_store_logins))
+		ORDER BY o.rolname`), schema, role, schema); err != nil {
+		return "", fmt.Errorf("provision plugin store %s: look for tables of an earlier login: %w", schema, err)
+	}
+	for _, old := range owners {
+		o := pq.QuoteIdentifier(old)
+		if _, err := db.ExecContext(ctx, `REASSIGN OWNED BY `+o+` TO `+r); err != nil {
+			return "", fmt.Errorf("provision plugin store %s: its tables belong to the role %s, an earlier login of the plugin; "+
+				"have a superuser run REASSIGN OWNED BY %s TO %s in this database: %w", schema, old, o, r, err)
 		}
 	}
 	return password, nil

@@ -33,12 +33,14 @@ var routes = []sdk.Route{
 	{Method: "POST", Path: base + "/cycles/{id}/tally", Permission: PermResultsPublish},
 	{Method: "GET", Path: base + "/cycles/{id}/results", Permission: sdk.PermPublic},
 	{Method: "GET", Path: base + "/cycles/{id}/export.pb", Permission: sdk.PermPublic},
-	{Method: "POST", Path: base + "/cycles/{id}/import", Permission: PermCycleManage},
+	{Method: "POST", Path: base + "/cycles/{id}/import", Permission: PermCycleManage, MaxBodyBytes: maxImportBody},
 }
 
-// maxImportBody bounds a Pabulib import, which may be a city's whole vote; JSON bodies
-// are bounded by sdk.DecodeJSON.
-const maxImportBody = 64 << 20
+// maxImportBody bounds a Pabulib import, which may be a city's whole vote and run to
+// several megabytes. The route declares it, so the host lets such
+// a body through and refuses a larger one before it reaches the plugin; JSON bodies
+// keep the host's default and sdk.DecodeJSON's bound.
+const maxImportBody = 16 << 20
 
 type handler struct {
 	svc *Service

@@ -99,6 +99,8 @@ func (p *Process) Configure(ctx context.Context, req ConfigureRequest, host sdk.
 			Dialect: req.Store.Dialect,
 			Dsn:     req.Store.DSN,
 			Schema:  req.Store.Schema,
+			// Bounded by the city's connection budget, far below int32.
+			MaxConnections: int32(req.Store.MaxConnections),
 		},
 		CityTimeZone: req.CityTimeZone,
 		Languages:    req.Languages,

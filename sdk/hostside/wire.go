@@ -26,7 +26,7 @@ func manifestFromProto(m *pb.Manifest) sdk.Manifest {
 		OpenAPI:        json.RawMessage(m.Openapi),
 	}
 	for _, r := range m.Routes {
-		out.Routes = append(out.Routes, sdk.Route{Method: r.Method, Path: r.Path, Permission: r.Permission, Domain: r.Domain})
+		out.Routes = append(out.Routes, sdk.Route{Method: r.Method, Path: r.Path, Permission: r.Permission, Domain: r.Domain, MaxBodyBytes: r.MaxBodyBytes})
 	}
 	for _, p := range m.Permissions {
 		out.Permissions = append(out.Permissions, sdk.Permission{Name: p.Name, Description: p.Description})

@@ -334,6 +334,23 @@ func fileSHA256(path string) (string, error) {
 	return hex.EncodeToString(h.Sum(nil)), nil
 }
 
+// DropPluginStores drops, in db's database, the plugin schemas a test made with the
+// schema prefix (plugin_store_prefix) and their login roles, which hold the prefix in
+// their names (the host names them after the database, then the schema). Roles are
+// server-wide: a test that leaves them behind leaves them for every other.
+func DropPluginStores(db *sqlx.DB, prefix string) {
+	var schemas, roles []string
+	_ = db.Select(&schemas, `SELECT nspname FROM pg_namespace WHERE starts_with(nspname, $1)`, prefix)
+	for _, s := range schemas {
+		_, _ = db.Exec(`DROP SCHEMA IF EXISTS "` + s + `" CASCADE`)
+	}
+	_ = db.Select(&roles, `SELECT rolname FROM pg_roles WHERE strpos(rolname, $1) > 0`, prefix)
+	for _, r := range roles {
+		_, _ = db.Exec(`DROP OWNED BY "` + r + `"`)
+		_, _ = db.Exec(`DROP ROLE IF EXISTS "` + r + `"`)
+	}
+}
+
 // postgresSchema makes a throwaway schema for the core and a prefix for the plugin's
 // schema and role, dropping all of them when the test ends.
 func postgresSchema(tb testing.TB, base string) (dbURL, prefix string) {
@@ -352,13 +369,7 @@ func postgresSchema(tb testing.TB, base string) (dbURL, prefix string) {
 	tb.Cleanup(func() {
 		defer db.Close()
 		_, _ = db.Exec(`DROP SCHEMA ` + schema + ` CASCADE`)
-		var roles []string
-		_ = db.Select(&roles, `SELECT rolname FROM pg_roles WHERE rolname LIKE $1`, prefix+"%")
-		for _, r := range roles {
-			_, _ = db.Exec(`DROP SCHEMA IF EXISTS "` + r + `" CASCADE`)
-			_, _ = db.Exec(`DROP OWNED BY "` + r + `"`)
-			_, _ = db.Exec(`DROP ROLE IF EXISTS "` + r + `"`)
-		}
+		DropPluginStores(db, prefix)
 	})
 	u, err := url.Parse(base)
 	if err != nil {

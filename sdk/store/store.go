@@ -41,7 +41,7 @@ func (db *DB) statements() *Statements {
 // cfg.Schema as its search_path, so unqualified table names are the plugin's own; on
 // SQLite the connection runs with WAL, a busy timeout and foreign keys on.
 func Open(ctx context.Context, cfg sdk.StoreConfig) (*DB, error) {
-	db, err := sqlstore.Open(ctx, cfg.Dialect, cfg.DSN, cfg.Schema)
+	db, err := sqlstore.Open(ctx, cfg.Dialect, cfg.DSN, cfg.Schema, cfg.MaxConnections)
 	if err != nil {
 		return nil, err
 	}

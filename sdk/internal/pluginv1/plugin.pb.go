@@ -195,11 +195,15 @@ func (x *Manifest) GetOpenapi() []byte {
 }
 
 type Route struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Method        string                 `protobuf:"bytes,1,opt,name=method,proto3" json:"method,omitempty"`
-	Path          string                 `protobuf:"bytes,2,opt,name=path,proto3" json:"path,omitempty"`
-	Permission    string                 `protobuf:"bytes,3,opt,name=permission,proto3" json:"permission,omitempty"`
-	Domain        string                 `protobuf:"bytes,4,opt,name=domain,proto3" json:"domain,omitempty"`
+	state      protoimpl.MessageState `protogen:"open.v1"`
+	Method     string                 `protobuf:"bytes,1,opt,name=method,proto3" json:"method,omitempty"`
+	Path       string                 `protobuf:"bytes,2,opt,name=path,proto3" json:"path,omitempty"`
+	Permission string                 `protobuf:"bytes,3,opt,name=permission,proto3" json:"permission,omitempty"`
+	Domain     string                 `protobuf:"bytes,4,opt,name=domain,proto3" json:"domain,omitempty"`
+	// The largest request body the host accepts for this route, in bytes; 0 means the
+	// host's default (1 MiB). The host refuses larger bodies with 413 before the
+	// plugin sees them.
+	MaxBodyBytes  int64 `protobuf:"varint,5,opt,name=max_body_bytes,json=maxBodyBytes,proto3" json:"max_body_bytes,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -260,6 +264,13 @@ func (x *Route) GetDomain() string {
 		return x.Domain
 	}
 	return ""
+}
+
+func (x *Route) GetMaxBodyBytes() int64 {
+	if x != nil {
+		return x.MaxBodyBytes
+	}
+	return 0
 }
 
 type Permission struct {
@@ -487,12 +498,15 @@ func (x *Setting) GetDescription() string {
 }
 
 type StoreConfig struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Dialect       string                 `protobuf:"bytes,1,opt,name=dialect,proto3" json:"dialect,omitempty"`
-	Dsn           string                 `protobuf:"bytes,2,opt,name=dsn,proto3" json:"dsn,omitempty"`
-	Schema        string                 `protobuf:"bytes,3,opt,name=schema,proto3" json:"schema,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	state   protoimpl.MessageState `protogen:"open.v1"`
+	Dialect string                 `protobuf:"bytes,1,opt,name=dialect,proto3" json:"dialect,omitempty"`
+	Dsn     string                 `protobuf:"bytes,2,opt,name=dsn,proto3" json:"dsn,omitempty"`
+	Schema  string                 `protobuf:"bytes,3,opt,name=schema,proto3" json:"schema,omitempty"`
+	// The most PostgreSQL connections the plugin's pool may open, from the city's
+	// connection budget; 0 means the SDK's default.
+	MaxConnections int32 `protobuf:"varint,4,opt,name=max_connections,json=maxConnections,proto3" json:"max_connections,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
 }
 
 func (x *StoreConfig) Reset() {
@@ -544,6 +558,13 @@ func (x *StoreConfig) GetSchema() string {
 		return x.Schema
 	}
 	return ""
+}
+
+func (x *StoreConfig) GetMaxConnections() int32 {
+	if x != nil {
+		return x.MaxConnections
+	}
+	return 0
 }
 
 type ConfigureRequest struct {
@@ -2865,14 +2886,15 @@ const file_kvarter_plugin_v1_plugin_proto_rawDesc = "" +
 	" \x03(\tR\n" +
 	"subscribes\x126\n" +
 	"\bsettings\x18\v \x03(\v2\x1a.kvarter.plugin.v1.SettingR\bsettings\x12\x18\n" +
-	"\aopenapi\x18\f \x01(\fR\aopenapi\"k\n" +
+	"\aopenapi\x18\f \x01(\fR\aopenapi\"\x91\x01\n" +
 	"\x05Route\x12\x16\n" +
 	"\x06method\x18\x01 \x01(\tR\x06method\x12\x12\n" +
 	"\x04path\x18\x02 \x01(\tR\x04path\x12\x1e\n" +
 	"\n" +
 	"permission\x18\x03 \x01(\tR\n" +
 	"permission\x12\x16\n" +
-	"\x06domain\x18\x04 \x01(\tR\x06domain\"B\n" +
+	"\x06domain\x18\x04 \x01(\tR\x06domain\x12$\n" +
+	"\x0emax_body_bytes\x18\x05 \x01(\x03R\fmaxBodyBytes\"B\n" +
 	"\n" +
 	"Permission\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12 \n" +
@@ -2889,11 +2911,12 @@ const file_kvarter_plugin_v1_plugin_proto_rawDesc = "" +
 	"\aSetting\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x18\n" +
 	"\adefault\x18\x02 \x01(\tR\adefault\x12 \n" +
-	"\vdescription\x18\x03 \x01(\tR\vdescription\"Q\n" +
+	"\vdescription\x18\x03 \x01(\tR\vdescription\"z\n" +
 	"\vStoreConfig\x12\x18\n" +
 	"\adialect\x18\x01 \x01(\tR\adialect\x12\x10\n" +
 	"\x03dsn\x18\x02 \x01(\tR\x03dsn\x12\x16\n" +
-	"\x06schema\x18\x03 \x01(\tR\x06schema\"\xe1\x02\n" +
+	"\x06schema\x18\x03 \x01(\tR\x06schema\x12'\n" +
+	"\x0fmax_connections\x18\x04 \x01(\x05R\x0emaxConnections\"\xe1\x02\n" +
 	"\x10ConfigureRequest\x12M\n" +
 	"\bsettings\x18\x01 \x03(\v21.kvarter.plugin.v1.ConfigureRequest.SettingsEntryR\bsettings\x124\n" +
 	"\x05store\x18\x02 \x01(\v2\x1e.kvarter.plugin.v1.StoreConfigR\x05store\x12$\n" +

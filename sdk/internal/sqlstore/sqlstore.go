@@ -34,7 +34,9 @@ func init() {
 // Open connects to the store and checks the connection. On PostgreSQL every pooled
 // connection gets search_path set to schema (through the DSN, so reconnects keep it);
 // on SQLite the DSN gains WAL, a busy timeout and foreign keys unless it sets them.
-func Open(ctx context.Context, dialect, dsn, schema string) (*sqlx.DB, error) {
+// maxConns bounds a PostgreSQL pool (0 means MaxPostgresConns): the host hands each
+// plugin its share of the city's connection budget.
+func Open(ctx context.Context, dialect, dsn, schema string, maxConns int) (*sqlx.DB, error) {
 	var driver string
 	switch dialect {
 	case SQLite:
@@ -62,8 +64,11 @@ func Open(ctx context.Context, dialect, dsn, schema string) (*sqlx.DB, error) {
 	if dialect == Postgres {
 		// Every plugin process on every node has a pool of its own; together with the
 		// core's they must fit the server's max_connections.
-		db.SetMaxOpenConns(MaxPostgresConns)
-		db.SetMaxIdleConns(MaxPostgresConns)
+		if maxConns <= 0 {
+			maxConns = MaxPostgresConns
+		}
+		db.SetMaxOpenConns(maxConns)
+		db.SetMaxIdleConns(maxConns)
 	}
 	return db, nil
 }
@@ -97,7 +102,8 @@ func sqliteDSN(dsn string) string {
 
 // postgresDSN sets search_path through the "options" connection parameter, which
 // lib/pq sends at startup, for URL and key=value DSNs alike.
-// MaxPostgresConns bounds a plugin's PostgreSQL pool.
+// MaxPostgresConns bounds a plugin's PostgreSQL pool when the host gives no share of
+// the budget (an older host, or a plugin's own tests).
 const MaxPostgresConns = 16
 
 // withBinaryParameters asks lib/pq to send parameters with the query in one round trip

@@ -28,6 +28,18 @@ import (
 //go:embed migrations
 var migrations embed.FS
 
+// version and the migrations are those of the probe's first version; v2.go (build
+// tag probe_v2) makes the next.
+var (
+	version                 = "1.2.3"
+	migrationFiles embed.FS = migrations
+	migrationRoot           = "migrations"
+)
+
+// uploadLimit is the body limit the probe's upload route declares, four times the
+// host's default.
+const uploadLimit = 4 << 20
+
 // EventType is what every probe subscribes to; the probe named "alpha" publishes it.
 const EventType = "alpha.tick"
 
@@ -46,7 +58,7 @@ type probe struct {
 func (p *probe) Manifest() sdk.Manifest {
 	n, pre := p.name, "/api/v1/"+p.name
 	m := sdk.Manifest{
-		Name: n, Version: "1.2.3", MinHostVersion: "0.1.0",
+		Name: n, Version: version, MinHostVersion: "0.1.0",
 		Routes: []sdk.Route{
 			{Method: "GET", Path: pre + "/ping", Permission: sdk.PermPublic},
 			{Method: "GET", Path: pre + "/calls", Permission: sdk.PermPublic},
@@ -63,6 +75,8 @@ func (p *probe) Manifest() sdk.Manifest {
 			{Method: "GET", Path: pre + "/nbh/{nbh}/secret", Permission: n + ".secret.read", Domain: "nbh:{nbh}"},
 			{Method: "GET", Path: pre + "/nbh/special/secret", Permission: sdk.PermPublic},
 			{Method: "GET", Path: pre + "/city/only", Permission: n + ".city.run", Domain: "city"},
+			{Method: "POST", Path: pre + "/upload", Permission: sdk.PermPublic, MaxBodyBytes: uploadLimit},
+			{Method: "GET", Path: pre + "/store", Permission: sdk.PermPublic},
 		},
 		Permissions: []sdk.Permission{{Name: n + ".secret.read"}, {Name: n + ".city.run"}},
 		Roles:       []sdk.Role{{Name: n + "_runner", Permissions: []string{n + ".city.run"}}},
@@ -96,7 +110,7 @@ func (p *probe) Configure(ctx context.Context, env sdk.Env) error {
 }
 
 func (p *probe) Migrations() fs.FS {
-	sub, _ := fs.Sub(migrations, "migrations")
+	sub, _ := fs.Sub(migrationFiles, migrationRoot)
 	return sub
 }
 
@@ -220,6 +234,31 @@ func (p *probe) Handler() http.Handler {
 	})
 	mux.HandleFunc("GET "+pre+"/nbh/{nbh}/secret", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, 200, map[string]any{"nbh": r.PathValue("nbh")})
+	})
+	// upload reports how much of the body reached the plugin.
+	mux.HandleFunc("POST "+pre+"/upload", func(w http.ResponseWriter, r *http.Request) {
+		b, err := io.ReadAll(r.Body)
+		if err != nil {
+			writeJSON(w, 400, map[string]any{"error": err.Error()})
+			return
+		}
+		writeJSON(w, 200, map[string]any{"bytes": len(b)})
+	})
+	// store reports the store as the plugin sees it: who it is, its pool's bound and
+	// whether the second version's migration ran.
+	mux.HandleFunc("GET "+pre+"/store", func(w http.ResponseWriter, r *http.Request) {
+		out := map[string]any{"max_open": p.db.Stats().MaxOpenConnections, "version": version}
+		var upgraded int
+		out["upgraded"] = p.db.GetContext(r.Context(), &upgraded, `SELECT COUNT(*) FROM upgraded`) == nil
+		if p.db.IsPostgres() {
+			var user string
+			if err := p.db.GetContext(r.Context(), &user, `SELECT current_user`); err != nil {
+				writeJSON(w, 500, map[string]any{"error": err.Error()})
+				return
+			}
+			out["user"] = user
+		}
+		writeJSON(w, 200, out)
 	})
 	mux.HandleFunc("GET "+pre+"/city/only", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, 200, map[string]any{"ok": true})

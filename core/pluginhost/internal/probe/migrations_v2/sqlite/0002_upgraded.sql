@@ -1,0 +1,1 @@
+CREATE TABLE upgraded (id TEXT PRIMARY KEY);
