@@ -25,9 +25,6 @@ import (
 
 func eachHost(t *testing.T, fn func(t *testing.T, c *sdktest.Core, pg bool)) {
 	t.Helper()
-	if testing.Short() {
-		t.Skip("starts kvarter; skipped with -short")
-	}
 	sdktest.EachCore(t, sdktest.Options{Package: "./cmd/kvarter-assemblies", Name: "assemblies"}, func(t *testing.T, c *sdktest.Core, pg bool) {
 		fn(t, c, pg)
 	})

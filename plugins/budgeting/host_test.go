@@ -20,9 +20,6 @@ import (
 // and events. A full cycle, then 50 concurrent ballots by one resident record exactly
 // one. On SQLite always, and on PostgreSQL (sdktest.PostgresURL).
 func TestHost_Cycle(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds and starts kvarter with the plugin")
-	}
 	sdktest.EachCore(t, sdktest.Options{Package: "./cmd/kvarter-budgeting", Name: "budgeting"}, func(t *testing.T, core *sdktest.Core, _ bool) {
 		nbh := core.Neighbourhood("Vesterbro")
 		off := core.NewUser("officer@example.org")
@@ -117,9 +114,6 @@ func largePabulib(size int) []byte {
 // host's 1 MiB and a file over 16 MiB is refused by the host. Before route limits came
 // from the manifest, the host refused the import with 413.
 func TestHost_LargeImport(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds and starts kvarter with the plugin")
-	}
 	sdktest.EachCore(t, sdktest.Options{Package: "./cmd/kvarter-budgeting", Name: "budgeting"}, func(t *testing.T, core *sdktest.Core, _ bool) {
 		nbh := core.Neighbourhood("Vesterbro")
 		off := core.NewUser("officer@example.org")

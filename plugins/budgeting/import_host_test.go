@@ -13,9 +13,6 @@ import (
 // and budgets that overflowed into a 500. Each must answer 422 naming the line,
 // and leave the cycle as it was.
 func TestHost_ImportOverflow(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds and starts kvarter with the plugin")
-	}
 	file := func(budget, cost string) string {
 		return "META\nkey;value\nbudget;" + budget + "\nvote_type;approval\nPROJECTS\nproject_id;cost\n" +
 			"a;" + cost + "\nb;500\nVOTES\nvoter_id;vote\n1;a\n2;a,b\n3;a\n"

@@ -13,9 +13,6 @@ import (
 // (issue 12 items 6 and 9). Through the real core and plugin process each is a 422
 // naming the field, alike on both databases, and nothing is stored.
 func TestHost_BadInput(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds and starts kvarter with the plugin")
-	}
 	sdktest.EachCore(t, sdktest.Options{Package: "./cmd/kvarter-budgeting", Name: "budgeting"}, func(t *testing.T, core *sdktest.Core, _ bool) {
 		nbh := core.Neighbourhood("Nørrebro")
 		off := core.NewUser("officer@example.org")

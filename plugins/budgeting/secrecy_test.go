@@ -36,9 +36,6 @@ func canonical(projects []string) string {
 // before sealed ballots), and on SQLite every transaction replayed from the -wal file
 // — while voting is open and after it closes. A replaced ballot counts as replaced.
 func TestHost_BallotSecrecyAttack(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds and starts kvarter with the plugin")
-	}
 	opts := sdktest.Options{Package: "./cmd/kvarter-budgeting", Name: "budgeting", Settings: map[string]string{SettingBallotReplaceable: "true"}}
 	sdktest.EachCore(t, opts, func(t *testing.T, core *sdktest.Core, pg bool) {
 		nbh := core.Neighbourhood("Nørrebro")

@@ -24,9 +24,6 @@ import (
 // exactly one, and the plugin's store holds no overlapping approved
 // bookings; on PostgreSQL the same again split across two core nodes.
 func TestHost_Story(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds and starts kvarter with the plugin")
-	}
 	sdktest.EachCore(t, sdktest.Options{Package: "./cmd/kvarter-parks", Name: "parks",
 		Settings: map[string]string{SettingDefaultSupport: "chairs=40,tables=4"}}, func(t *testing.T, core *sdktest.Core, pg bool) {
 		// Which guard keeps approved bookings apart: the host installs

@@ -18,9 +18,6 @@ import (
 // query. Through the real core and plugin process, each is a 422 naming the field,
 // alike on both databases, and nothing is stored.
 func TestHost_BadInput(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds and starts kvarter with the plugin")
-	}
 	sdktest.EachCore(t, sdktest.Options{Package: "./cmd/kvarter-parks", Name: "parks"}, func(t *testing.T, core *sdktest.Core, pg bool) {
 		nbh := core.Neighbourhood("Karşıyaka")
 		admin, anon := core.Admin(), core.Anonymous()
@@ -73,9 +70,6 @@ func TestHost_BadInput(t *testing.T) {
 // request may stay "requested" once the approval is done: it is refused when it comes
 // after (409), or rejected as colliding when it came before — never left in the queue.
 func TestHost_RequestDuringApproval(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds and starts kvarter with the plugin")
-	}
 	sdktest.EachCore(t, sdktest.Options{Package: "./cmd/kvarter-parks", Name: "parks"}, func(t *testing.T, core *sdktest.Core, pg bool) {
 		nbh := core.Neighbourhood("Bornova")
 		manager := core.NewUser("manager@example.org")
@@ -137,9 +131,6 @@ func TestHost_RequestDuringApproval(t *testing.T) {
 // routes — the unauthenticated login among them — and plugin routes answer 503 with
 // Retry-After, not 500, and work again once the database is back.
 func TestHost_DatabaseDown(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds and starts kvarter with the plugin")
-	}
 	sdktest.EachCore(t, sdktest.Options{Package: "./cmd/kvarter-parks", Name: "parks", DatabaseProxy: true}, func(t *testing.T, core *sdktest.Core, pg bool) {
 		nbh := core.Neighbourhood("Buca")
 		admin, anon := core.Admin(), core.Anonymous()

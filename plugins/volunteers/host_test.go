@@ -20,9 +20,6 @@ import (
 // is created: the volunteer applies, is accepted and confirms before it starts, and the
 // organiser records attendance once it has. The other checks run meanwhile.
 func TestHost_Story(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds and starts kvarter with the plugin")
-	}
 	sdktest.EachCore(t, sdktest.Options{Package: "./cmd/kvarter-volunteers", Name: "volunteers"}, func(t *testing.T, core *sdktest.Core, _ bool) {
 		h := newHostCity(t, core)
 		story := h.storyBegin(t)

@@ -14,9 +14,6 @@ import (
 // Through the real core and plugin process each is a 422 naming the field, alike on
 // both databases, and nothing is stored.
 func TestHost_BadInput(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds and starts kvarter with the plugin")
-	}
 	sdktest.EachCore(t, sdktest.Options{Package: "./cmd/kvarter-volunteers", Name: "volunteers"}, func(t *testing.T, core *sdktest.Core, _ bool) {
 		h := newHostCity(t, core)
 		start := h.localDay(3)

@@ -144,6 +144,12 @@ func KvarterBinary(tb testing.TB) string {
 // until the plugin is active. Everything is stopped and removed when the test ends.
 func Start(tb testing.TB, o Options) *Core {
 	tb.Helper()
+	// Building kvarter and the plugin takes seconds; `go test -short` is the quick loop
+	// of unit tests, so every end-to-end test skips here, in one place. CI never runs
+	// with -short.
+	if testing.Short() {
+		tb.Skip("builds and starts kvarter with the plugin")
+	}
 	if o.Name == "" {
 		o.Name = filepath.Base(o.Package)
 	}
