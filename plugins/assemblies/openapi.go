@@ -1,10 +1,11 @@
 package assemblies
 
 import (
-	"github.com/kvarter/kvarter/sdk"
 	"net/http"
 	"strconv"
 	"strings"
+
+	"github.com/kvarter/kvarter/sdk"
 )
 
 // The OpenAPI "paths" object, generated from the route table. Schemas are inline

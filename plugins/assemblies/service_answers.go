@@ -1,0 +1,105 @@
+package assemblies
+
+import (
+	"context"
+	"slices"
+	"strings"
+
+	"github.com/jmoiron/sqlx"
+	"github.com/kvarter/kvarter/sdk"
+)
+
+// AnswerInput is the city's answer to an adopted motion.
+type AnswerInput struct {
+	Decision  string `json:"decision" max:"32"`
+	Reasoning string `json:"reasoning" max:"20000"`
+}
+
+// Answer steps an adopted motion through the city: acknowledge, answer (with
+// reasoning, always) and implemented. Only holders of assemblies.motion.answer in the
+// city domain may.
+func (s *Service) Answer(ctx context.Context, p sdk.Principal, assemblyID, motionID, step string, in AnswerInput) (Motion, error) {
+	if err := requireUser(p); err != nil {
+		return Motion{}, err
+	}
+	in.Reasoning = strings.TrimSpace(in.Reasoning)
+	if step == AnswerAnswered {
+		f := fieldErrors{}
+		if !slices.Contains([]string{DecisionAccepted, DecisionPartlyAccepted, DecisionDeclined}, in.Decision) {
+			f.add("decision", "must be accepted, partly_accepted or declined")
+		}
+		if in.Reasoning == "" {
+			f.add("reasoning", "is required: the city always explains its answer")
+		}
+		if err := f.err(); err != nil {
+			return Motion{}, err
+		}
+	}
+	ok, err := s.can(ctx, p, PermMotionAnswer, sdk.DomainCity)
+	if err != nil {
+		return Motion{}, err
+	}
+	if !ok {
+		return Motion{}, sdk.Errorf(sdk.CodeForbidden, "only the city's responders may answer an assembly")
+	}
+	a, err := s.Assembly(ctx, assemblyID)
+	if err != nil {
+		return Motion{}, err
+	}
+	err = s.inTx(ctx, func(tx *sqlx.Tx) error {
+		m, err := getMotion(ctx, tx, a.ID, motionID, s.lock(true))
+		if err != nil {
+			return err
+		}
+		if m.State != StateAdopted {
+			return sdk.Errorf(sdk.CodeConflict, "only an adopted motion is answered by the city; this one is %s", m.State)
+		}
+		now := s.Now()
+		detail := map[string]any{}
+		var typ string
+		switch step {
+		case AnswerAcknowledged:
+			if m.AnswerStatus != AnswerSubmitted {
+				return sdk.Errorf(sdk.CodeConflict, "only a newly submitted motion can be acknowledged; its answer is %s", m.AnswerStatus)
+			}
+			typ = EventMotionAcknowledged
+		case AnswerAnswered:
+			if m.AnswerStatus != AnswerSubmitted && m.AnswerStatus != AnswerAcknowledged {
+				return sdk.Errorf(sdk.CodeConflict, "this motion has already been answered")
+			}
+			m.AnswerDecision, m.AnswerReasoning, m.AnsweredBy, m.AnsweredAt = in.Decision, in.Reasoning, p.UserID, fmtTime(now)
+			detail["decision"], detail["reasoning"] = in.Decision, in.Reasoning
+			if now.After(parseTime(m.AnswerDueAt)) {
+				detail["late"] = true
+			}
+			typ = EventMotionAnswered
+		case AnswerImplemented:
+			if m.AnswerStatus != AnswerAnswered || m.AnswerDecision == DecisionDeclined {
+				return sdk.Errorf(sdk.CodeConflict, "only an answered, accepted or partly accepted motion can be marked implemented")
+			}
+			typ = EventMotionImplemented
+		default:
+			return sdk.Errorf(sdk.CodeNotFound, "unknown answer step %q", step)
+		}
+		m.AnswerStatus, m.UpdatedAt = step, fmtTime(now)
+		if err := saveMotion(ctx, tx, m); err != nil {
+			return err
+		}
+		if len(detail) == 0 {
+			detail = nil
+		}
+		if err := addTimeline(ctx, tx, m.ID, now, step, p.UserID, detail); err != nil {
+			return err
+		}
+		payload := map[string]any{"motion_id": m.ID}
+		for k, v := range detail {
+			payload[k] = v
+		}
+		return s.event(ctx, tx, typ, a, payload)
+	})
+	if err != nil {
+		return Motion{}, err
+	}
+	s.audit(ctx, p, "assemblies.motion."+step, a, "motion:"+motionID, nil)
+	return s.Motion(ctx, a.ID, motionID)
+}

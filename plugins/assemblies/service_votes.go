@@ -1,0 +1,330 @@
+package assemblies
+
+import (
+	"context"
+	"fmt"
+	"slices"
+
+	"github.com/jmoiron/sqlx"
+	"github.com/kvarter/kvarter/sdk"
+)
+
+// OpenVoteInput opens a vote. Secrecy defaults to the assembly's rule; MeetingID with
+// PresentOnly limits the electorate to the members recorded present.
+type OpenVoteInput struct {
+	Secrecy     string `json:"secrecy" max:"32"`
+	MeetingID   string `json:"meeting_id" max:"64"`
+	PresentOnly bool   `json:"present_only"`
+}
+
+// OpenVote puts a tabled motion to the vote. The electorate is frozen now: members
+// who join later cannot vote on it, and members who leave keep their vote.
+func (s *Service) OpenVote(ctx context.Context, p sdk.Principal, assemblyID, motionID string, in OpenVoteInput) (Motion, error) {
+	a, err := s.Assembly(ctx, assemblyID)
+	if err != nil {
+		return Motion{}, err
+	}
+	if in.Secrecy == "" {
+		in.Secrecy = a.Secrecy
+	}
+	f := fieldErrors{}
+	if in.Secrecy != SecrecyNamed && in.Secrecy != SecrecySecret {
+		f.add("secrecy", "must be named or secret")
+	}
+	if in.PresentOnly && in.MeetingID == "" {
+		f.add("meeting_id", "is required when present_only is set")
+	}
+	if err := f.err(); err != nil {
+		return Motion{}, err
+	}
+	var electorate int
+	err = s.inTx(ctx, func(tx *sqlx.Tx) error {
+		if err := s.officer(ctx, tx, a, p, false, PositionChair, PositionViceChair); err != nil {
+			return err
+		}
+		m, err := getMotion(ctx, tx, a.ID, motionID, s.lock(true))
+		if err != nil {
+			return err
+		}
+		if m.State != StateTabled {
+			return sdk.Errorf(sdk.CodeConflict, "only a tabled motion can be put to the vote; this one is %s", m.State)
+		}
+		if in.MeetingID != "" {
+			mt, err := getMeeting(ctx, tx, a.ID, in.MeetingID)
+			if err != nil {
+				return sdk.InvalidField("meeting_id", "is not a meeting of this assembly")
+			}
+			if mt.Status == MeetingCancelled {
+				return sdk.InvalidField("meeting_id", "the meeting was cancelled")
+			}
+		}
+		now := s.Now()
+		present := ""
+		if in.PresentOnly {
+			present = in.MeetingID
+		}
+		if electorate, err = freezeElectorate(ctx, tx, a.ID, m.ID, present, now); err != nil {
+			return err
+		}
+		if electorate == 0 {
+			return sdk.Errorf(sdk.CodeConflict, "nobody could vote: the assembly has no eligible members")
+		}
+		m.State, m.Secrecy, m.Majority = StateVoting, in.Secrecy, a.Majority
+		m.QuorumPercent, m.QuorumAbsolute = a.QuorumPercent, a.QuorumAbsolute
+		// A secret ballot can be changed too: it is sealed, and its row is replaced.
+		m.BallotChangeable = a.BallotChangeable
+		m.MeetingID, m.Electorate, m.VoteOpenedAt, m.UpdatedAt = in.MeetingID, electorate, fmtTime(now), fmtTime(now)
+		if err := saveMotion(ctx, tx, m); err != nil {
+			return err
+		}
+		if err := addTimeline(ctx, tx, m.ID, now, "vote_opened", p.UserID, map[string]any{
+			"secrecy": m.Secrecy, "electorate": electorate, "majority": m.Majority,
+			"quorum_percent": m.QuorumPercent, "quorum_absolute": m.QuorumAbsolute,
+		}); err != nil {
+			return err
+		}
+		return s.event(ctx, tx, EventVoteOpened, a, map[string]any{"motion_id": m.ID, "electorate": electorate})
+	})
+	if err != nil {
+		return Motion{}, err
+	}
+	s.audit(ctx, p, "assemblies.vote.open", a, "motion:"+motionID, map[string]any{"electorate": electorate})
+	return s.Motion(ctx, a.ID, motionID)
+}
+
+// Receipt confirms a ballot. It repeats the choice only for named votes.
+type Receipt struct {
+	MotionID string `json:"motion_id"`
+	Recorded bool   `json:"recorded"`
+	Changed  bool   `json:"changed"`
+	Choice   string `json:"choice,omitempty"`
+}
+
+// CastBallot records p's ballot. The motion's row lock (shared here, exclusive at the
+// close) on PostgreSQL, or the write lock on SQLite, orders every ballot before or
+// after the close, and the voters primary key decides "already voted", so concurrent
+// duplicates record exactly one. Eligibility is one lookup in the electorate frozen at
+// the open; the host is not called (but once per motion, for its sealing key). The
+// choice of a secret vote is sealed before it leaves the process.
+func (s *Service) CastBallot(ctx context.Context, p sdk.Principal, assemblyID, motionID, choice string) (Receipt, error) {
+	if err := requireUser(p); err != nil {
+		return Receipt{}, err
+	}
+	if !slices.Contains(Choices, choice) {
+		return Receipt{}, sdk.InvalidField("choice", "must be yes, no or abstain")
+	}
+	b, err := s.ballot(ctx, assemblyID, motionID, choice)
+	if err != nil {
+		return Receipt{}, err
+	}
+	var r castResult
+	if s.db.IsPostgres() {
+		r, err = s.castPostgres(ctx, assemblyID, motionID, p.UserID, b)
+	} else {
+		r, err = s.castGeneric(ctx, assemblyID, motionID, p.UserID, b)
+	}
+	if err != nil {
+		return Receipt{}, err
+	}
+	if err := r.refusal(b); err != nil {
+		return Receipt{}, err
+	}
+	rc := Receipt{MotionID: motionID, Recorded: true, Changed: !r.First}
+	if r.Secrecy == SecrecyNamed {
+		rc.Choice = choice
+	}
+	return rc, nil
+}
+
+// sealedSize is the padded size of every sealed choice: the longest choice, "abstain",
+// fits, so all three seal to the same length.
+const sealedSize = 8
+
+// ballot is what a ballot writes: the sealed choice of a secret vote, or the choice of
+// a named one — never both.
+type ballot struct {
+	secrecy string
+	sealed  []byte
+	choice  string
+}
+
+// ballot prepares choice for the motion's secrecy, which it reads once per motion and
+// then remembers (it is fixed while the vote is open). A motion not being voted on is
+// not remembered: the ballot statement refuses it anyway.
+func (s *Service) ballot(ctx context.Context, assemblyID, motionID, choice string) (ballot, error) {
+	secrecy, ok := s.secrecy.Load(motionID)
+	if !ok {
+		m, err := getMotion(ctx, s.db, assemblyID, motionID, "")
+		if err != nil {
+			return ballot{}, err
+		}
+		if m.State != StateVoting {
+			return ballot{secrecy: m.Secrecy}, nil
+		}
+		secrecy, _ = s.secrecy.LoadOrStore(motionID, m.Secrecy)
+	}
+	if secrecy != SecrecySecret {
+		return ballot{secrecy: SecrecyNamed, choice: choice}, nil
+	}
+	sealed, err := s.box.Seal(ctx, motionID, []byte(choice), sealedSize)
+	if err != nil {
+		return ballot{}, fmt.Errorf("seal ballot: %w", err)
+	}
+	return ballot{secrecy: SecrecySecret, sealed: sealed}, nil
+}
+
+// refusal is the error for a ballot that was not recorded, checked in the order a
+// voter would want to hear it: the vote's state, their eligibility, then a repeat.
+func (r castResult) refusal(b ballot) error {
+	switch r.State {
+	case StateVoting:
+	case StateDraft, StateTabled:
+		return sdk.Errorf(sdk.CodeConflict, "the vote on this motion has not opened")
+	default:
+		return sdk.Errorf(sdk.CodeConflict, "the vote on this motion is closed")
+	}
+	if !r.Eligible {
+		return sdk.Errorf(sdk.CodeForbidden, "you may not vote on this motion: only those who were members of the assembly when the vote opened may vote")
+	}
+	if !r.First && !r.BallotChangeable {
+		return sdk.Errorf(sdk.CodeConflict, "you have already voted on this motion, and this vote does not allow changing a ballot")
+	}
+	if r.Sealed+r.Named != 0 {
+		return nil
+	}
+	return fmt.Errorf("cast ballot: nothing recorded (secrecy %q, prepared as %q, first %v)", r.Secrecy, b.secrecy, r.First)
+}
+
+// castPostgres records the ballot in one statement (storage_postgres.go).
+func (s *Service) castPostgres(ctx context.Context, assemblyID, motionID, userID string, b ballot) (castResult, error) {
+	stmt, err := s.db.Prepared(ctx, castPostgresSQL)
+	if err != nil {
+		return castResult{}, fmt.Errorf("prepare ballot statement: %w", err)
+	}
+	r, found, err := castPostgres(ctx, stmt, assemblyID, motionID, userID, b)
+	if err != nil {
+		return castResult{}, err
+	}
+	if !found {
+		return castResult{}, sdk.Errorf(sdk.CodeNotFound, "motion %q does not exist", motionID)
+	}
+	return r, nil
+}
+
+// castGeneric records the ballot in a transaction of separate statements, the path for
+// SQLite (whose transactions are IMMEDIATE, so ballots and the close are serialised).
+func (s *Service) castGeneric(ctx context.Context, assemblyID, motionID, userID string, b ballot) (castResult, error) {
+	var r castResult
+	err := s.tx(ctx, func(tx *sqlx.Tx) error {
+		m, err := getMotion(ctx, tx, assemblyID, motionID, s.lock(false))
+		if err != nil {
+			return err
+		}
+		r.State, r.Secrecy, r.BallotChangeable = m.State, m.Secrecy, m.BallotChangeable
+		if m.State != StateVoting {
+			return nil
+		}
+		if r.Eligible, err = inElectorate(ctx, tx, m.ID, userID); err != nil || !r.Eligible {
+			return err
+		}
+		if r.First, err = markVoted(ctx, tx, m.ID, userID); err != nil {
+			return err
+		}
+		if !r.First && !m.BallotChangeable {
+			return nil
+		}
+		if m.Secrecy != b.secrecy {
+			return fmt.Errorf("cast ballot: motion %s is %s, the ballot was prepared as %s", m.ID, m.Secrecy, b.secrecy)
+		}
+		if m.Secrecy == SecrecySecret {
+			r.Sealed = 1
+			return putSealedBallot(ctx, tx, m.ID, userID, b.sealed)
+		}
+		r.Named = 1
+		return putNamedBallot(ctx, tx, m.ID, userID, b.choice)
+	})
+	return r, err
+}
+
+// CloseVote counts the ballots and decides the motion. An adopted motion goes to the
+// city for an answer, with a deadline.
+func (s *Service) CloseVote(ctx context.Context, p sdk.Principal, assemblyID, motionID string) (Motion, error) {
+	a, err := s.Assembly(ctx, assemblyID)
+	if err != nil {
+		return Motion{}, err
+	}
+	var outcome string
+	var counts Counts
+	err = s.inTx(ctx, func(tx *sqlx.Tx) error {
+		if err := s.officer(ctx, tx, a, p, false, PositionChair, PositionViceChair); err != nil {
+			return err
+		}
+		m, err := getMotion(ctx, tx, a.ID, motionID, s.lock(true))
+		if err != nil {
+			return err
+		}
+		if m.State != StateVoting {
+			return sdk.Errorf(sdk.CodeConflict, "only a motion being voted on can be closed; this one is %s", m.State)
+		}
+		if m.Secrecy == SecrecySecret {
+			if err := s.openSealed(ctx, tx, m.ID); err != nil {
+				return err
+			}
+		}
+		if counts, err = tally(ctx, tx, m.ID, m.Secrecy); err != nil {
+			return err
+		}
+		outcome = Decide(m.Majority, m.QuorumPercent, m.QuorumAbsolute, m.Electorate, counts)
+		now := s.Now()
+		m.State, m.Outcome, m.VoteClosedAt, m.UpdatedAt = outcome, outcome, fmtTime(now), fmtTime(now)
+		m.Yes, m.No, m.Abstain = counts.Yes, counts.No, counts.Abstain
+		if outcome == StateAdopted {
+			m.AnswerStatus, m.AnswerDueAt = AnswerSubmitted, fmtTime(now.Add(s.AnswerDeadline))
+		}
+		if err := saveMotion(ctx, tx, m); err != nil {
+			return err
+		}
+		detail := map[string]any{"outcome": outcome, "counts": counts, "electorate": m.Electorate, "turnout": counts.Total()}
+		if err := addTimeline(ctx, tx, m.ID, now, "vote_closed", p.UserID, detail); err != nil {
+			return err
+		}
+		typ := map[string]string{StateAdopted: EventMotionAdopted, StateRejected: EventMotionRejected, StateNoQuorum: EventMotionNoQuorum}[outcome]
+		if err := s.event(ctx, tx, typ, a, map[string]any{"motion_id": m.ID, "outcome": outcome, "counts": counts}); err != nil {
+			return err
+		}
+		if outcome == StateAdopted {
+			return addTimeline(ctx, tx, m.ID, now, "submitted_to_city", "", map[string]any{"answer_due_at": m.AnswerDueAt})
+		}
+		return nil
+	})
+	if err != nil {
+		return Motion{}, err
+	}
+	s.audit(ctx, p, "assemblies.vote.close", a, "motion:"+motionID, map[string]any{"outcome": outcome})
+	return s.Motion(ctx, a.ID, motionID)
+}
+
+// openSealed has the host open a secret vote's sealed ballots and, in the close's
+// transaction, writes the choices in shuffled order and deletes the sealed rows. A
+// ballot that does not open, or opens to something not a choice, stops the close:
+// the vote stays open and nothing is written.
+func (s *Service) openSealed(ctx context.Context, tx *sqlx.Tx, motionID string) error {
+	sealed, err := sealedBallots(ctx, tx, motionID)
+	if err != nil {
+		return err
+	}
+	opened, err := s.box.Open(ctx, motionID, sealed, func(o []byte) error {
+		if !slices.Contains(Choices, string(o)) {
+			return fmt.Errorf("%d bytes that are not a choice", len(o))
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("close vote %s: %w", motionID, err)
+	}
+	choices := make([]string, len(opened))
+	for i, o := range opened {
+		choices[i] = string(o)
+	}
+	return replaceSealed(ctx, tx, s.db.Dialect, motionID, choices)
+}
