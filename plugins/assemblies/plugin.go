@@ -32,27 +32,6 @@ const (
 // meant to be granted in the city domain.
 const RoleCityResponder = "city_responder"
 
-// Event types the plugin publishes, and the one it consumes.
-const (
-	EventAssemblyCreated       = "assemblies.assembly.created"
-	EventMemberJoined          = "assemblies.member.joined"
-	EventMeetingScheduled      = "assemblies.meeting.scheduled"
-	EventMeetingCancelled      = "assemblies.meeting.cancelled"
-	EventMinutesPublished      = "assemblies.minutes.published"
-	EventConsultationRequested = "assemblies.consultation.requested"
-	EventMotionTabled          = "assemblies.motion.tabled"
-	EventMotionWithdrawn       = "assemblies.motion.withdrawn"
-	EventVoteOpened            = "assemblies.vote.opened"
-	EventMotionAdopted         = "assemblies.motion.adopted"
-	EventMotionRejected        = "assemblies.motion.rejected"
-	EventMotionNoQuorum        = "assemblies.motion.no_quorum"
-	EventMotionAcknowledged    = "assemblies.motion.acknowledged"
-	EventMotionAnswered        = "assemblies.motion.answered"
-	EventMotionImplemented     = "assemblies.motion.implemented"
-
-	EventUserDeleted = "core.user.deleted"
-)
-
 // Settings and their defaults.
 const (
 	SettingMemberListPublic   = "member_list_public"
@@ -129,12 +108,7 @@ func (p *Plugin) Manifest() sdk.Manifest {
 			{Role: RoleCityResponder, Permission: PermMotionAnswer},
 			{Role: RoleCityResponder, Permission: PermConsultationRequest},
 		},
-		Publishes: []string{
-			EventAssemblyCreated, EventMemberJoined, EventMeetingScheduled, EventMeetingCancelled,
-			EventMinutesPublished, EventConsultationRequested, EventMotionTabled, EventMotionWithdrawn,
-			EventVoteOpened, EventMotionAdopted, EventMotionRejected, EventMotionNoQuorum,
-			EventMotionAcknowledged, EventMotionAnswered, EventMotionImplemented,
-		},
+		Publishes:  publishedEvents,
 		Subscribes: []string{EventUserDeleted},
 		Settings: []sdk.Setting{
 			{Name: SettingMemberListPublic, Default: "true", Description: "Show assembly member lists to everyone (false: only to members)"},
@@ -229,9 +203,7 @@ func (p *Plugin) HandleEvent(ctx context.Context, e sdk.Event) error {
 	if e.Type != EventUserDeleted {
 		return nil
 	}
-	var body struct {
-		UserID string `json:"user_id"`
-	}
+	var body UserDeletedPayload
 	if err := json.Unmarshal(e.Payload, &body); err != nil {
 		return fmt.Errorf("event %s: %w", e.ID, err)
 	}

@@ -167,12 +167,9 @@ func (s *Service) officer(ctx context.Context, q sqlx.ExtContext, a Assembly, p 
 
 // --- helpers for events and audit ---
 
-// event queues an event in the transaction; Flush hands it to the host after commit.
-func (s *Service) event(ctx context.Context, tx sqlx.ExtContext, typ string, a Assembly, extra map[string]any) error {
-	payload := map[string]any{"assembly_id": a.ID, "neighbourhood_id": a.NeighbourhoodID}
-	for k, v := range extra {
-		payload[k] = v
-	}
+// emit queues an event with its payload (events.go) in the transaction; Flush hands
+// it to the host after commit.
+func (s *Service) emit(ctx context.Context, tx sqlx.ExtContext, typ string, payload any) error {
 	b, err := json.Marshal(payload)
 	if err != nil {
 		return err

@@ -57,27 +57,30 @@ func (s *Service) Answer(ctx context.Context, p sdk.Principal, assemblyID, motio
 		now := s.Now()
 		detail := map[string]any{}
 		var typ string
+		var payload any
 		switch step {
 		case AnswerAcknowledged:
 			if m.AnswerStatus != AnswerSubmitted {
 				return sdk.Errorf(sdk.CodeConflict, "only a newly submitted motion can be acknowledged; its answer is %s", m.AnswerStatus)
 			}
-			typ = EventMotionAcknowledged
+			typ, payload = EventMotionAcknowledged, MotionAcknowledgedPayload{AssemblyRef: refOf(a), MotionID: m.ID}
 		case AnswerAnswered:
 			if m.AnswerStatus != AnswerSubmitted && m.AnswerStatus != AnswerAcknowledged {
 				return sdk.Errorf(sdk.CodeConflict, "this motion has already been answered")
 			}
 			m.AnswerDecision, m.AnswerReasoning, m.AnsweredBy, m.AnsweredAt = in.Decision, in.Reasoning, p.UserID, fmtTime(now)
 			detail["decision"], detail["reasoning"] = in.Decision, in.Reasoning
-			if now.After(parseTime(m.AnswerDueAt)) {
+			late := now.After(parseTime(m.AnswerDueAt))
+			if late {
 				detail["late"] = true
 			}
-			typ = EventMotionAnswered
+			typ, payload = EventMotionAnswered, MotionAnsweredPayload{AssemblyRef: refOf(a), MotionID: m.ID,
+				Decision: in.Decision, Reasoning: in.Reasoning, Late: late}
 		case AnswerImplemented:
 			if m.AnswerStatus != AnswerAnswered || m.AnswerDecision == DecisionDeclined {
 				return sdk.Errorf(sdk.CodeConflict, "only an answered, accepted or partly accepted motion can be marked implemented")
 			}
-			typ = EventMotionImplemented
+			typ, payload = EventMotionImplemented, MotionImplementedPayload{AssemblyRef: refOf(a), MotionID: m.ID}
 		default:
 			return sdk.Errorf(sdk.CodeNotFound, "unknown answer step %q", step)
 		}
@@ -91,11 +94,7 @@ func (s *Service) Answer(ctx context.Context, p sdk.Principal, assemblyID, motio
 		if err := addTimeline(ctx, tx, m.ID, now, step, p.UserID, detail); err != nil {
 			return err
 		}
-		payload := map[string]any{"motion_id": m.ID}
-		for k, v := range detail {
-			payload[k] = v
-		}
-		return s.event(ctx, tx, typ, a, payload)
+		return s.emit(ctx, tx, typ, payload)
 	})
 	if err != nil {
 		return Motion{}, err

@@ -97,7 +97,7 @@ func (s *Service) CreateAssembly(ctx context.Context, p sdk.Principal, in Create
 		if err := insertAssembly(ctx, tx, a, p.UserID); err != nil {
 			return err
 		}
-		return s.event(ctx, tx, EventAssemblyCreated, a, nil)
+		return s.emit(ctx, tx, EventAssemblyCreated, AssemblyCreatedPayload{refOf(a)})
 	})
 	if err != nil {
 		return Assembly{}, err

@@ -80,7 +80,7 @@ func (s *Service) ScheduleMeeting(ctx context.Context, p sdk.Principal, assembly
 		if err := replaceAgenda(ctx, tx, r.ID, in.Agenda); err != nil {
 			return err
 		}
-		return s.event(ctx, tx, EventMeetingScheduled, a, map[string]any{"meeting_id": r.ID, "starts_at": r.StartsAt})
+		return s.emit(ctx, tx, EventMeetingScheduled, MeetingScheduledPayload{AssemblyRef: refOf(a), MeetingID: r.ID, StartsAt: in.StartsAt.UTC()})
 	})
 	if err != nil {
 		return Meeting{}, err
@@ -156,7 +156,7 @@ func (s *Service) UpdateMeeting(ctx context.Context, p sdk.Principal, assemblyID
 			}
 			m.Status, m.CancelReason = MeetingCancelled, strings.TrimSpace(in.Reason)
 			m.Sequence++
-			if err := s.event(ctx, tx, EventMeetingCancelled, a, map[string]any{"meeting_id": m.ID, "reason": m.CancelReason}); err != nil {
+			if err := s.emit(ctx, tx, EventMeetingCancelled, MeetingCancelledPayload{AssemblyRef: refOf(a), MeetingID: m.ID, Reason: m.CancelReason}); err != nil {
 				return err
 			}
 		case "attendance":
@@ -193,7 +193,7 @@ func (s *Service) UpdateMeeting(ctx context.Context, p sdk.Principal, assemblyID
 				return sdk.Errorf(sdk.CodeConflict, "minutes must be approved before they are published; these are %s", m.MinutesStatus)
 			}
 			m.MinutesStatus = MinutesPublished
-			if err := s.event(ctx, tx, EventMinutesPublished, a, map[string]any{"meeting_id": m.ID}); err != nil {
+			if err := s.emit(ctx, tx, EventMinutesPublished, MinutesPublishedPayload{AssemblyRef: refOf(a), MeetingID: m.ID}); err != nil {
 				return err
 			}
 		default:

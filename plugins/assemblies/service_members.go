@@ -64,7 +64,7 @@ func (s *Service) Join(ctx context.Context, p sdk.Principal, assemblyID string) 
 		if err := putMember(ctx, tx, out); err != nil {
 			return err
 		}
-		return s.event(ctx, tx, EventMemberJoined, a, map[string]any{"user_id": p.UserID, "status": out.Status})
+		return s.emit(ctx, tx, EventMemberJoined, MemberJoinedPayload{AssemblyRef: refOf(a), UserID: p.UserID, Status: out.Status})
 	})
 	if err != nil {
 		return Member{}, err
@@ -142,7 +142,7 @@ func (s *Service) NameDelegate(ctx context.Context, p sdk.Principal, assemblyID 
 		if err := putMember(ctx, tx, out); err != nil {
 			return err
 		}
-		return s.event(ctx, tx, EventMemberJoined, a, map[string]any{"user_id": in.UserID, "organisation_id": org.ID, "status": out.Status})
+		return s.emit(ctx, tx, EventMemberJoined, MemberJoinedPayload{AssemblyRef: refOf(a), UserID: in.UserID, Status: out.Status, OrganisationID: org.ID})
 	})
 	if err != nil {
 		return Member{}, err

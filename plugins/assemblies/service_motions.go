@@ -89,7 +89,7 @@ func (s *Service) CreateMotion(ctx context.Context, p sdk.Principal, assemblyID 
 			return err
 		}
 		if in.Kind == KindConsultation {
-			return s.event(ctx, tx, EventConsultationRequested, a, map[string]any{"motion_id": r.ID, "advice_due_at": r.AdviceDueAt})
+			return s.emit(ctx, tx, EventConsultationRequested, ConsultationRequestedPayload{AssemblyRef: refOf(a), MotionID: r.ID, AdviceDueAt: in.AdviceDueAt.UTC()})
 		}
 		return nil
 	})
@@ -215,8 +215,10 @@ func (s *Service) ActOnMotion(ctx context.Context, p sdk.Principal, assemblyID, 
 		if err := addTimeline(ctx, tx, m.ID, now, kind, p.UserID, nil); err != nil {
 			return err
 		}
-		typ := map[MotionAction]string{ActionTable: EventMotionTabled, ActionWithdraw: EventMotionWithdrawn}[action]
-		return s.event(ctx, tx, typ, a, map[string]any{"motion_id": m.ID})
+		if action == ActionTable {
+			return s.emit(ctx, tx, EventMotionTabled, MotionTabledPayload{AssemblyRef: refOf(a), MotionID: m.ID})
+		}
+		return s.emit(ctx, tx, EventMotionWithdrawn, MotionWithdrawnPayload{AssemblyRef: refOf(a), MotionID: m.ID})
 	})
 	if err != nil {
 		return Motion{}, err

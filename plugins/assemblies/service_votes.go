@@ -83,7 +83,7 @@ func (s *Service) OpenVote(ctx context.Context, p sdk.Principal, assemblyID, mot
 		}); err != nil {
 			return err
 		}
-		return s.event(ctx, tx, EventVoteOpened, a, map[string]any{"motion_id": m.ID, "electorate": electorate})
+		return s.emit(ctx, tx, EventVoteOpened, VoteOpenedPayload{AssemblyRef: refOf(a), MotionID: m.ID, Electorate: electorate})
 	})
 	if err != nil {
 		return Motion{}, err
@@ -288,8 +288,8 @@ func (s *Service) CloseVote(ctx context.Context, p sdk.Principal, assemblyID, mo
 		if err := addTimeline(ctx, tx, m.ID, now, "vote_closed", p.UserID, detail); err != nil {
 			return err
 		}
-		typ := map[string]string{StateAdopted: EventMotionAdopted, StateRejected: EventMotionRejected, StateNoQuorum: EventMotionNoQuorum}[outcome]
-		if err := s.event(ctx, tx, typ, a, map[string]any{"motion_id": m.ID, "outcome": outcome, "counts": counts}); err != nil {
+		typ, payload := closedPayload(a, m.ID, outcome, counts)
+		if err := s.emit(ctx, tx, typ, payload); err != nil {
 			return err
 		}
 		if outcome == StateAdopted {
