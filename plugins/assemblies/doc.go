@@ -4,13 +4,19 @@
 //
 // # Layout
 //
-// plugin.go holds the manifest (routes, permissions, roles, grants, events, settings)
-// and the sdk lifecycle; http.go is one route table that feeds the manifest, the
-// OpenAPI document (openapi.go) and the handlers, which only parse, call one Service
-// method and render. service.go and motions.go hold every rule and object-level
-// permission check ("chair of this assembly", "coordinator of its neighbourhood");
-// storage.go holds the SQL, one query for both databases, with the row-lock clause as
-// the only dialect-specific text (dialect.go). Migrations are embedded per dialect.
+// The same files for the same roles as every Kvarter plugin: plugin.go holds the
+// manifest (permissions, roles, grants, settings) and the sdk lifecycle; routes.go is
+// one route table that feeds the manifest, the OpenAPI document (openapi.go) and the
+// handlers, which only parse, call one Service method and render. service.go holds
+// the Service and what its subjects share (transactions, permission checks, events,
+// audit), and service_<subject>.go every rule and object-level permission check
+// ("chair of this assembly", "coordinator of its neighbourhood") per subject:
+// assemblies, members, meetings, motions, votes, the city's answer, and the exports.
+// domain.go holds the domain types and the pure decision rule; events.go the event
+// types and their payloads. storage.go holds the SQL, one query for both databases;
+// what only one of them speaks (the row lock, JSON arrays, the one-statement ballot)
+// is in storage_postgres.go and storage_sqlite.go, behind one interface, so the
+// service never asks which database it runs on. Migrations are embedded per dialect.
 //
 // # One ballot per member
 //

@@ -26,9 +26,11 @@ import (
 // Service is the assemblies domain: every rule and every object-level permission check
 // lives here, on top of the storage helpers. Exported methods own their transaction.
 type Service struct {
-	db   *store.DB
-	host sdk.Host
-	log  *slog.Logger
+	db *store.DB
+	// dialect is the SQL only one of the databases speaks (storage_*.go).
+	dialect dialect
+	host    sdk.Host
+	log     *slog.Logger
 
 	// Now and Rand are the clock and randomness; tests inject fixed ones.
 	Now  func() time.Time
@@ -55,7 +57,7 @@ func NewService(db *store.DB, host sdk.Host, log *slog.Logger) *Service {
 		log = slog.New(slog.DiscardHandler)
 	}
 	return &Service{
-		db: db, host: host, log: log, Now: time.Now, Rand: rand.Reader, box: sdk.NewBallotBox(host),
+		db: db, dialect: dialectOf(db), host: host, log: log, Now: time.Now, Rand: rand.Reader, box: sdk.NewBallotBox(host),
 		MemberListPublic: true, AnswerDeadline: 30 * 24 * time.Hour,
 	}
 }
@@ -73,18 +75,7 @@ func (s *Service) inTx(ctx context.Context, fn func(tx *sqlx.Tx) error) error {
 // Flush reads the outbox under a plugin-wide mutex, which would queue every ballot
 // behind every other.
 func (s *Service) tx(ctx context.Context, fn func(tx *sqlx.Tx) error) error {
-	tx, err := s.db.BeginTxx(ctx, nil)
-	if err != nil {
-		return fmt.Errorf("begin: %w", err)
-	}
-	if err := fn(tx); err != nil {
-		_ = tx.Rollback()
-		return err
-	}
-	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("commit: %w", err)
-	}
-	return nil
+	return withTx(ctx, s.db, fn)
 }
 
 // newID returns a UUIDv7 from the injected clock and randomness.
@@ -100,9 +91,6 @@ func (s *Service) newID() string {
 	h := hex.EncodeToString(b[:])
 	return h[0:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:32]
 }
-
-// lock returns the row-lock clause of the store's dialect.
-func (s *Service) lock(exclusive bool) string { return lockClause(s.db.Dialect, exclusive) }
 
 // --- permissions ---
 

@@ -47,7 +47,7 @@ func (s *Service) Answer(ctx context.Context, p sdk.Principal, assemblyID, motio
 		return Motion{}, err
 	}
 	err = s.inTx(ctx, func(tx *sqlx.Tx) error {
-		m, err := getMotion(ctx, tx, a.ID, motionID, s.lock(true))
+		m, err := getMotionForUpdate(ctx, tx, s.dialect, a.ID, motionID)
 		if err != nil {
 			return err
 		}

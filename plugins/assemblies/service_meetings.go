@@ -70,7 +70,7 @@ func (s *Service) ScheduleMeeting(ctx context.Context, p sdk.Principal, assembly
 			if it.MotionID == "" {
 				continue
 			}
-			if _, err := getMotion(ctx, tx, a.ID, it.MotionID, ""); err != nil {
+			if _, err := getMotion(ctx, tx, a.ID, it.MotionID); err != nil {
 				return sdk.InvalidField(fmt.Sprintf("agenda[%d].motion_id", i), "is not a motion of this assembly")
 			}
 		}

@@ -101,7 +101,7 @@ func (s *Service) CreateMotion(ctx context.Context, p sdk.Principal, assemblyID 
 
 // Motion returns a motion with its sponsors and public timeline.
 func (s *Service) Motion(ctx context.Context, assemblyID, id string) (Motion, error) {
-	r, err := getMotion(ctx, s.db, assemblyID, id, "")
+	r, err := getMotion(ctx, s.db, assemblyID, id)
 	if err != nil {
 		return Motion{}, err
 	}
@@ -158,7 +158,7 @@ func (s *Service) ActOnMotion(ctx context.Context, p sdk.Principal, assemblyID, 
 		return Motion{}, err
 	}
 	err = s.inTx(ctx, func(tx *sqlx.Tx) error {
-		m, err := getMotion(ctx, tx, a.ID, motionID, s.lock(true))
+		m, err := getMotionForUpdate(ctx, tx, s.dialect, a.ID, motionID)
 		if err != nil {
 			return err
 		}

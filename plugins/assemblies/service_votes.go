@@ -42,7 +42,7 @@ func (s *Service) OpenVote(ctx context.Context, p sdk.Principal, assemblyID, mot
 		if err := s.officer(ctx, tx, a, p, false, PositionChair, PositionViceChair); err != nil {
 			return err
 		}
-		m, err := getMotion(ctx, tx, a.ID, motionID, s.lock(true))
+		m, err := getMotionForUpdate(ctx, tx, s.dialect, a.ID, motionID)
 		if err != nil {
 			return err
 		}
@@ -117,12 +117,7 @@ func (s *Service) CastBallot(ctx context.Context, p sdk.Principal, assemblyID, m
 	if err != nil {
 		return Receipt{}, err
 	}
-	var r castResult
-	if s.db.IsPostgres() {
-		r, err = s.castPostgres(ctx, assemblyID, motionID, p.UserID, b)
-	} else {
-		r, err = s.castGeneric(ctx, assemblyID, motionID, p.UserID, b)
-	}
+	r, err := s.dialect.castBallot(ctx, s.db, assemblyID, motionID, p.UserID, b)
 	if err != nil {
 		return Receipt{}, err
 	}
@@ -154,7 +149,7 @@ type ballot struct {
 func (s *Service) ballot(ctx context.Context, assemblyID, motionID, choice string) (ballot, error) {
 	secrecy, ok := s.secrecy.Load(motionID)
 	if !ok {
-		m, err := getMotion(ctx, s.db, assemblyID, motionID, "")
+		m, err := getMotion(ctx, s.db, assemblyID, motionID)
 		if err != nil {
 			return ballot{}, err
 		}
@@ -195,57 +190,6 @@ func (r castResult) refusal(b ballot) error {
 	return fmt.Errorf("cast ballot: nothing recorded (secrecy %q, prepared as %q, first %v)", r.Secrecy, b.secrecy, r.First)
 }
 
-// castPostgres records the ballot in one statement (storage_postgres.go).
-func (s *Service) castPostgres(ctx context.Context, assemblyID, motionID, userID string, b ballot) (castResult, error) {
-	stmt, err := s.db.Prepared(ctx, castPostgresSQL)
-	if err != nil {
-		return castResult{}, fmt.Errorf("prepare ballot statement: %w", err)
-	}
-	r, found, err := castPostgres(ctx, stmt, assemblyID, motionID, userID, b)
-	if err != nil {
-		return castResult{}, err
-	}
-	if !found {
-		return castResult{}, sdk.Errorf(sdk.CodeNotFound, "motion %q does not exist", motionID)
-	}
-	return r, nil
-}
-
-// castGeneric records the ballot in a transaction of separate statements, the path for
-// SQLite (whose transactions are IMMEDIATE, so ballots and the close are serialised).
-func (s *Service) castGeneric(ctx context.Context, assemblyID, motionID, userID string, b ballot) (castResult, error) {
-	var r castResult
-	err := s.tx(ctx, func(tx *sqlx.Tx) error {
-		m, err := getMotion(ctx, tx, assemblyID, motionID, s.lock(false))
-		if err != nil {
-			return err
-		}
-		r.State, r.Secrecy, r.BallotChangeable = m.State, m.Secrecy, m.BallotChangeable
-		if m.State != StateVoting {
-			return nil
-		}
-		if r.Eligible, err = inElectorate(ctx, tx, m.ID, userID); err != nil || !r.Eligible {
-			return err
-		}
-		if r.First, err = markVoted(ctx, tx, m.ID, userID); err != nil {
-			return err
-		}
-		if !r.First && !m.BallotChangeable {
-			return nil
-		}
-		if m.Secrecy != b.secrecy {
-			return fmt.Errorf("cast ballot: motion %s is %s, the ballot was prepared as %s", m.ID, m.Secrecy, b.secrecy)
-		}
-		if m.Secrecy == SecrecySecret {
-			r.Sealed = 1
-			return putSealedBallot(ctx, tx, m.ID, userID, b.sealed)
-		}
-		r.Named = 1
-		return putNamedBallot(ctx, tx, m.ID, userID, b.choice)
-	})
-	return r, err
-}
-
 // CloseVote counts the ballots and decides the motion. An adopted motion goes to the
 // city for an answer, with a deadline.
 func (s *Service) CloseVote(ctx context.Context, p sdk.Principal, assemblyID, motionID string) (Motion, error) {
@@ -259,7 +203,7 @@ func (s *Service) CloseVote(ctx context.Context, p sdk.Principal, assemblyID, mo
 		if err := s.officer(ctx, tx, a, p, false, PositionChair, PositionViceChair); err != nil {
 			return err
 		}
-		m, err := getMotion(ctx, tx, a.ID, motionID, s.lock(true))
+		m, err := getMotionForUpdate(ctx, tx, s.dialect, a.ID, motionID)
 		if err != nil {
 			return err
 		}
@@ -326,5 +270,5 @@ func (s *Service) openSealed(ctx context.Context, tx *sqlx.Tx, motionID string) 
 	for i, o := range opened {
 		choices[i] = string(o)
 	}
-	return replaceSealed(ctx, tx, s.db.Dialect, motionID, choices)
+	return replaceSealed(ctx, tx, s.dialect, motionID, choices)
 }

@@ -12,11 +12,63 @@ import (
 	"github.com/jmoiron/sqlx"
 
 	"github.com/kvarter/kvarter/sdk"
+	"github.com/kvarter/kvarter/sdk/store"
 )
 
 // This file holds the plugin's SQL. Every query is written once with ? placeholders and
-// rebound for the dialect; the only dialect-specific text is the row-lock clause
-// (dialect.go). Helpers take a sqlx.ExtContext so the service decides the transaction.
+// rebound for the dialect; what only one database speaks is behind the dialect
+// interface, in storage_postgres.go and storage_sqlite.go. Helpers take a
+// sqlx.ExtContext so the service decides the transaction.
+
+// dialect is the SQL that differs between the two databases. dialectOf picks the
+// implementation once per store, and nothing else in the plugin looks at the dialect.
+type dialect interface {
+	// forUpdate is the clause that locks a row read for a change: a ballot either
+	// commits before the close counts or finds the vote closed.
+	forUpdate() string
+	// jsonElements is a table of the elements of a JSON array of strings passed as
+	// one parameter, in a column named value.
+	jsonElements() string
+	// castBallot records a ballot in its own transaction (see castResult); a motion
+	// that does not exist in the assembly is not_found.
+	castBallot(ctx context.Context, db *store.DB, assemblyID, motionID, userID string, b ballot) (castResult, error)
+}
+
+func dialectOf(db *store.DB) dialect {
+	if db.IsPostgres() {
+		return postgres{}
+	}
+	return sqlite{}
+}
+
+// castResult is what a ballot found and did: the vote's state and rules, whether the
+// voter is in the electorate, whether this was their first ballot, and which ballot
+// row it wrote (Service.CastBallot turns a refusal into its error).
+type castResult struct {
+	State            string `db:"state"`
+	Secrecy          string `db:"secrecy"`
+	BallotChangeable bool   `db:"ballot_changeable"`
+	Eligible         bool   `db:"eligible"`
+	First            bool   `db:"first"`
+	Sealed           int    `db:"sealed"`
+	Named            int    `db:"named"`
+}
+
+// withTx runs fn in a transaction of db.
+func withTx(ctx context.Context, db *store.DB, fn func(tx *sqlx.Tx) error) error {
+	tx, err := db.BeginTxx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("begin: %w", err)
+	}
+	if err := fn(tx); err != nil {
+		_ = tx.Rollback()
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("commit: %w", err)
+	}
+	return nil
+}
 
 // timeFormat is fixed-width UTC, so stored times sort and compare as strings on both
 // databases and no driver converts them behind our back.
@@ -431,8 +483,18 @@ func insertMotion(ctx context.Context, q sqlx.ExtContext, r motionRow) error {
 	return nil
 }
 
-// getMotion reads a motion of an assembly; lock is "" or a row-lock clause.
-func getMotion(ctx context.Context, q sqlx.ExtContext, assemblyID, id, lock string) (motionRow, error) {
+// getMotion reads a motion of an assembly.
+func getMotion(ctx context.Context, q sqlx.ExtContext, assemblyID, id string) (motionRow, error) {
+	return readMotion(ctx, q, assemblyID, id, "")
+}
+
+// getMotionForUpdate reads a motion of an assembly and locks its row until the
+// transaction ends, so that ballots and other changes of the motion wait for it.
+func getMotionForUpdate(ctx context.Context, tx *sqlx.Tx, d dialect, assemblyID, id string) (motionRow, error) {
+	return readMotion(ctx, tx, assemblyID, id, d.forUpdate())
+}
+
+func readMotion(ctx context.Context, q sqlx.ExtContext, assemblyID, id, lock string) (motionRow, error) {
 	var r motionRow
 	if err := get(ctx, q, &r, `SELECT `+motionCols+` FROM motions WHERE id = ? AND assembly_id = ?`+lock, id, assemblyID); err != nil {
 		return r, notFound(err, "motion", id)
@@ -572,12 +634,12 @@ func sealedBallots(ctx context.Context, q sqlx.ExtContext, motionID string) ([][
 // replaceSealed writes a vote's opened choices, in the order given (shuffled), and
 // deletes its sealed ballots. The choices travel as one JSON array, expanded by the
 // database (jsonElements): one statement however many ballots a close writes.
-func replaceSealed(ctx context.Context, q sqlx.ExtContext, dialect, motionID string, choices []string) error {
+func replaceSealed(ctx context.Context, q sqlx.ExtContext, d dialect, motionID string, choices []string) error {
 	list, err := json.Marshal(choices)
 	if err != nil {
 		return fmt.Errorf("write opened ballots: %w", err)
 	}
-	if _, err := exec(ctx, q, `INSERT INTO secret_ballots (motion_id, choice) SELECT ?, value FROM `+jsonElements(dialect),
+	if _, err := exec(ctx, q, `INSERT INTO secret_ballots (motion_id, choice) SELECT ?, value FROM `+d.jsonElements(),
 		motionID, string(list)); err != nil {
 		return fmt.Errorf("write opened ballots: %w", err)
 	}
