@@ -113,7 +113,7 @@ func BenchmarkService_CloseVote(b *testing.B) {
 						b.Fatalf("close: %s %+v", got.State, got.Vote.Counts)
 					}
 					b.StopTimer()
-					if _, err := db.Exec(db.Rebind(`UPDATE motions SET state = 'voting', vote_closed_at = '', outcome = '', answer_status = '' WHERE id = ?`), m.ID); err != nil {
+					if _, err := db.Exec(db.Rebind(`UPDATE motions SET state = 'voting', vote_closed_at = NULL, outcome = '', answer_status = '', answer_due_at = NULL WHERE id = ?`), m.ID); err != nil {
 						b.Fatal(err)
 					}
 					if secrecy == SecrecySecret {

@@ -56,7 +56,7 @@ func routes() []route {
 				out, err := s.Assembly(r.Context(), r.PathValue("id"))
 				reply(s, w, r, 200, out, err)
 			}},
-		{method: "GET", path: asmPath + "/members", perm: pub, summary: "Members (public unless the city hides member lists)",
+		{method: "GET", path: asmPath + "/members", perm: pub, summary: "Members in the order they joined (public unless the city hides member lists)",
 			status: 200, resp: arrayOf(memberSchema), errs: []int{401, 403, 404},
 			handle: func(s *Service, w http.ResponseWriter, r *http.Request) {
 				out, err := s.Members(r.Context(), principal(r), r.PathValue("id"))

@@ -162,7 +162,7 @@ func (s *Service) emit(ctx context.Context, tx sqlx.ExtContext, typ string, payl
 	if err != nil {
 		return err
 	}
-	return enqueue(ctx, tx, outboxRow{ID: s.newID(), Type: typ, Payload: string(b), At: fmtTime(s.Now())})
+	return enqueue(ctx, tx, outboxRow{ID: s.newID(), Type: typ, Payload: string(b), At: micros(s.Now())})
 }
 
 // Flush publishes queued events in order and stops at the first failure; what is left
@@ -179,7 +179,7 @@ func (s *Service) Flush(ctx context.Context) {
 		return
 	}
 	for _, r := range rows {
-		e := sdk.Event{ID: r.ID, Type: r.Type, Payload: json.RawMessage(r.Payload), OccurredAt: parseTime(r.At)}
+		e := sdk.Event{ID: r.ID, Type: r.Type, Payload: json.RawMessage(r.Payload), OccurredAt: fromMicros(r.At)}
 		if err := s.host.Publish(ctx, e); err != nil {
 			s.log.WarnContext(ctx, "publish event; will retry", "type", r.Type, "error", err)
 			return

@@ -68,9 +68,9 @@ func (s *Service) Answer(ctx context.Context, p sdk.Principal, assemblyID, motio
 			if m.AnswerStatus != AnswerSubmitted && m.AnswerStatus != AnswerAcknowledged {
 				return sdk.Errorf(sdk.CodeConflict, "this motion has already been answered")
 			}
-			m.AnswerDecision, m.AnswerReasoning, m.AnsweredBy, m.AnsweredAt = in.Decision, in.Reasoning, p.UserID, fmtTime(now)
+			m.AnswerDecision, m.AnswerReasoning, m.AnsweredBy, m.AnsweredAt = in.Decision, in.Reasoning, p.UserID, someMicros(now)
 			detail["decision"], detail["reasoning"] = in.Decision, in.Reasoning
-			late := now.After(parseTime(m.AnswerDueAt))
+			late := now.After(fromMicros(m.AnswerDueAt.Int64))
 			if late {
 				detail["late"] = true
 			}
@@ -84,7 +84,7 @@ func (s *Service) Answer(ctx context.Context, p sdk.Principal, assemblyID, motio
 		default:
 			return sdk.Errorf(sdk.CodeNotFound, "unknown answer step %q", step)
 		}
-		m.AnswerStatus, m.UpdatedAt = step, fmtTime(now)
+		m.AnswerStatus, m.UpdatedAt = step, micros(now)
 		if err := saveMotion(ctx, tx, m); err != nil {
 			return err
 		}

@@ -74,6 +74,10 @@ func popoloResult(outcome string) string {
 	return ""
 }
 
+// popoloTime writes a time as the export always has: RFC 3339 in UTC, to the
+// microsecond, fixed width.
+func popoloTime(us int64) string { return fromMicros(us).Format("2006-01-02T15:04:05.000000Z") }
+
 func requirement(m motionRow) string {
 	if m.Majority == "" {
 		return ""
@@ -88,7 +92,7 @@ func (s *Service) Popolo(ctx context.Context, assemblyID string) (PopoloExport, 
 	if err != nil {
 		return PopoloExport{}, err
 	}
-	rows, err := listMotions(ctx, s.db, a.ID, "")
+	rows, err := listMotions(ctx, s.db, a.ID, motionFilter{})
 	if err != nil {
 		return PopoloExport{}, err
 	}
@@ -103,9 +107,9 @@ func (s *Service) Popolo(ctx context.Context, assemblyID string) (PopoloExport, 
 		}
 		out.Motions = append(out.Motions, PopoloMotion{
 			ID: m.ID, OrganizationID: a.ID, CreatorID: m.AuthorID, Text: m.Title + "\n\n" + m.Text,
-			Classification: m.Kind, Date: m.CreatedAt, Requirement: requirement(m), Result: popoloResult(m.Outcome),
+			Classification: m.Kind, Date: popoloTime(m.CreatedAt), Requirement: requirement(m), Result: popoloResult(m.Outcome),
 		})
-		if m.VoteClosedAt == "" {
+		if !m.VoteClosedAt.Valid {
 			continue
 		}
 		c, err := tally(ctx, s.db, m.ID, m.Secrecy)
@@ -113,8 +117,8 @@ func (s *Service) Popolo(ctx context.Context, assemblyID string) (PopoloExport, 
 			return PopoloExport{}, err
 		}
 		ve := PopoloVoteEvent{
-			ID: m.ID + "/vote", MotionID: m.ID, OrganizationID: a.ID, StartDate: m.VoteOpenedAt,
-			EndDate: m.VoteClosedAt, Result: popoloResult(m.Outcome),
+			ID: m.ID + "/vote", MotionID: m.ID, OrganizationID: a.ID, StartDate: popoloTime(m.VoteOpenedAt.Int64),
+			EndDate: popoloTime(m.VoteClosedAt.Int64), Result: popoloResult(m.Outcome),
 			Counts: []PopoloCount{{ChoiceYes, c.Yes}, {ChoiceNo, c.No}, {ChoiceAbstain, c.Abstain}},
 		}
 		if m.Secrecy == SecrecyNamed {

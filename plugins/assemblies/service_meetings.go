@@ -59,9 +59,9 @@ func (s *Service) ScheduleMeeting(ctx context.Context, p sdk.Principal, assembly
 		return Meeting{}, err
 	}
 	now := s.Now()
-	r := meetingRow{ID: s.newID(), AssemblyID: a.ID, Title: in.Title, StartsAt: fmtTime(in.StartsAt),
-		EndsAt: fmtTime(in.EndsAt), Place: in.Place, OnlineURL: in.OnlineURL, Status: MeetingScheduled,
-		MinutesStatus: MinutesNone, CreatedAt: fmtTime(now), UpdatedAt: fmtTime(now)}
+	r := meetingRow{ID: s.newID(), AssemblyID: a.ID, Title: in.Title, StartsAt: micros(in.StartsAt),
+		EndsAt: micros(in.EndsAt), Place: in.Place, OnlineURL: in.OnlineURL, Status: MeetingScheduled,
+		MinutesStatus: MinutesNone, CreatedAt: micros(now), UpdatedAt: micros(now)}
 	err = s.inTx(ctx, func(tx *sqlx.Tx) error {
 		if err := s.officer(ctx, tx, a, p, true, PositionChair, PositionViceChair, PositionSecretary); err != nil {
 			return err
@@ -80,7 +80,7 @@ func (s *Service) ScheduleMeeting(ctx context.Context, p sdk.Principal, assembly
 		if err := replaceAgenda(ctx, tx, r.ID, in.Agenda); err != nil {
 			return err
 		}
-		return s.emit(ctx, tx, EventMeetingScheduled, MeetingScheduledPayload{AssemblyRef: refOf(a), MeetingID: r.ID, StartsAt: in.StartsAt.UTC()})
+		return s.emit(ctx, tx, EventMeetingScheduled, MeetingScheduledPayload{AssemblyRef: refOf(a), MeetingID: r.ID, StartsAt: fromMicros(r.StartsAt)})
 	})
 	if err != nil {
 		return Meeting{}, err
@@ -145,7 +145,7 @@ func (s *Service) UpdateMeeting(ctx context.Context, p sdk.Principal, assemblyID
 		if err := s.officer(ctx, tx, a, p, action == "cancel", positions...); err != nil {
 			return err
 		}
-		now := fmtTime(s.Now())
+		now := micros(s.Now())
 		switch action {
 		case "cancel":
 			if m.Status == MeetingCancelled {

@@ -13,10 +13,10 @@ import (
 	"github.com/kvarter/kvarter/sdk"
 )
 
-func (s *Service) termFor(a Assembly, now time.Time) (start, end string) {
-	start = fmtTime(now)
+func (s *Service) termFor(a Assembly, now time.Time) (start, end sql.NullInt64) {
+	start = someMicros(now)
 	if a.TermMonths > 0 {
-		end = fmtTime(now.AddDate(0, a.TermMonths, 0))
+		end = someMicros(now.AddDate(0, a.TermMonths, 0))
 	}
 	return start, end
 }
@@ -53,10 +53,10 @@ func (s *Service) Join(ctx context.Context, p sdk.Principal, assemblyID string) 
 			}
 		}
 		now := s.Now()
-		out = memberRow{AssemblyID: a.ID, UserID: p.UserID, Kind: KindResident, Position: PositionMember, AppliedAt: fmtTime(now)}
+		out = memberRow{AssemblyID: a.ID, UserID: p.UserID, Kind: KindResident, Position: PositionMember, AppliedAt: micros(now)}
 		// Someone removed by the assembly comes back only through approval.
 		if a.Membership == MembershipOpen && old.Status != MemberRemoved {
-			out.Status, out.JoinedAt = MemberActive, fmtTime(now)
+			out.Status, out.JoinedAt = MemberActive, someMicros(now)
 			out.TermStart, out.TermEnd = s.termFor(a, now)
 		} else {
 			out.Status = MemberPending
@@ -137,7 +137,7 @@ func (s *Service) NameDelegate(ctx context.Context, p sdk.Principal, assemblyID 
 		}
 		now := s.Now()
 		out = memberRow{AssemblyID: a.ID, UserID: in.UserID, Kind: KindDelegate, OrganisationID: org.ID,
-			Status: MemberActive, Position: PositionMember, AppliedAt: fmtTime(now), JoinedAt: fmtTime(now)}
+			Status: MemberActive, Position: PositionMember, AppliedAt: micros(now), JoinedAt: someMicros(now)}
 		out.TermStart, out.TermEnd = s.termFor(a, now)
 		if err := putMember(ctx, tx, out); err != nil {
 			return err
@@ -150,8 +150,9 @@ func (s *Service) NameDelegate(ctx context.Context, p sdk.Principal, assemblyID 
 	return s.named(ctx, out.member()), nil
 }
 
-// Members lists an assembly's active members and, for its officers, its applicants.
-// When the city hides member lists, only members and managers see them.
+// Members lists an assembly's active members and, for its officers, its applicants,
+// in the order they applied (or joined). When the city hides member lists, only
+// members and managers see them.
 func (s *Service) Members(ctx context.Context, p sdk.Principal, assemblyID string) ([]Member, error) {
 	a, err := s.Assembly(ctx, assemblyID)
 	if err != nil {
@@ -242,16 +243,16 @@ func (s *Service) DecideMember(ctx context.Context, p sdk.Principal, assemblyID,
 				return sdk.Errorf(sdk.CodeConflict, "only a pending application can be approved or rejected; this membership is %s", m.Status)
 			}
 			if action == "approve" {
-				m.Status, m.JoinedAt = MemberActive, fmtTime(now)
+				m.Status, m.JoinedAt = MemberActive, someMicros(now)
 				m.TermStart, m.TermEnd = s.termFor(a, now)
 			} else {
-				m.Status, m.EndedAt, m.EndReason = MemberRejected, fmtTime(now), in.Reason
+				m.Status, m.EndedAt, m.EndReason = MemberRejected, someMicros(now), in.Reason
 			}
 		case "remove":
 			if m.Status != MemberActive {
 				return sdk.Errorf(sdk.CodeConflict, "only an active member can be removed; this membership is %s", m.Status)
 			}
-			m.Status, m.EndedAt, m.EndReason, m.Position = MemberRemoved, fmtTime(now), in.Reason, PositionMember
+			m.Status, m.EndedAt, m.EndReason, m.Position = MemberRemoved, someMicros(now), in.Reason, PositionMember
 		}
 		out = m
 		return putMember(ctx, tx, m)
@@ -303,10 +304,10 @@ func (s *Service) SetPosition(ctx context.Context, p sdk.Principal, assemblyID, 
 		}
 		m.Position = in.Position
 		if in.TermStart != nil {
-			m.TermStart = fmtTime(*in.TermStart)
+			m.TermStart = someMicros(*in.TermStart)
 		}
 		if in.TermEnd != nil {
-			m.TermEnd = fmtTime(*in.TermEnd)
+			m.TermEnd = someMicros(*in.TermEnd)
 		}
 		out = m
 		return putMember(ctx, tx, m)
@@ -333,7 +334,7 @@ func (s *Service) Leave(ctx context.Context, p sdk.Principal, assemblyID string)
 		if err != nil || (m.Status != MemberActive && m.Status != MemberPending) {
 			return sdk.Errorf(sdk.CodeConflict, "you are not a member of this assembly")
 		}
-		m.Status, m.EndedAt, m.Position = MemberLeft, fmtTime(s.Now()), PositionMember
+		m.Status, m.EndedAt, m.Position = MemberLeft, someMicros(s.Now()), PositionMember
 		out = m
 		return putMember(ctx, tx, m)
 	})

@@ -60,8 +60,8 @@ func (s *Service) CreateMotion(ctx context.Context, p sdk.Principal, assemblyID 
 		return Motion{}, err
 	}
 	r := motionRow{ID: s.newID(), AssemblyID: a.ID, Kind: in.Kind, Title: in.Title, Text: in.Text,
-		AuthorID: p.UserID, State: StateDraft, AdviceDueAt: fmtOptTime(in.AdviceDueAt),
-		CreatedAt: fmtTime(now), UpdatedAt: fmtTime(now)}
+		AuthorID: p.UserID, State: StateDraft, AdviceDueAt: nullMicros(in.AdviceDueAt),
+		CreatedAt: micros(now), UpdatedAt: micros(now)}
 	if in.Kind == KindConsultation {
 		ok, err := s.can(ctx, p, PermConsultationRequest, sdk.DomainCity)
 		if err != nil {
@@ -89,7 +89,7 @@ func (s *Service) CreateMotion(ctx context.Context, p sdk.Principal, assemblyID 
 			return err
 		}
 		if in.Kind == KindConsultation {
-			return s.emit(ctx, tx, EventConsultationRequested, ConsultationRequestedPayload{AssemblyRef: refOf(a), MotionID: r.ID, AdviceDueAt: in.AdviceDueAt.UTC()})
+			return s.emit(ctx, tx, EventConsultationRequested, ConsultationRequestedPayload{AssemblyRef: refOf(a), MotionID: r.ID, AdviceDueAt: fromMicros(r.AdviceDueAt.Int64)})
 		}
 		return nil
 	})
@@ -121,18 +121,18 @@ func (s *Service) Motions(ctx context.Context, assemblyID, state string, overdue
 	if _, err := s.Assembly(ctx, assemblyID); err != nil {
 		return nil, err
 	}
-	rows, err := listMotions(ctx, s.db, assemblyID, state)
+	now := s.Now()
+	f := motionFilter{State: state}
+	if overdueOnly {
+		f.OverdueAt = now
+	}
+	rows, err := listMotions(ctx, s.db, assemblyID, f)
 	if err != nil {
 		return nil, err
 	}
-	out := []Motion{}
-	now := s.Now()
-	for _, r := range rows {
-		m := r.motion(now)
-		if overdueOnly && (m.Answer == nil || !m.Answer.Overdue || m.Answer.AnsweredAt != nil) {
-			continue
-		}
-		out = append(out, m)
+	out := make([]Motion, len(rows))
+	for i, r := range rows {
+		out[i] = r.motion(now)
 	}
 	return out, nil
 }
@@ -207,7 +207,7 @@ func (s *Service) ActOnMotion(ctx context.Context, p sdk.Principal, assemblyID, 
 		default:
 			return sdk.Errorf(sdk.CodeNotFound, "unknown motion action %q", action)
 		}
-		m.UpdatedAt = fmtTime(now)
+		m.UpdatedAt = micros(now)
 		if err := saveMotion(ctx, tx, m); err != nil {
 			return err
 		}

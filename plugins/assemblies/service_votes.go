@@ -73,7 +73,7 @@ func (s *Service) OpenVote(ctx context.Context, p sdk.Principal, assemblyID, mot
 		m.QuorumPercent, m.QuorumAbsolute = a.QuorumPercent, a.QuorumAbsolute
 		// A secret ballot can be changed too: it is sealed, and its row is replaced.
 		m.BallotChangeable = a.BallotChangeable
-		m.MeetingID, m.Electorate, m.VoteOpenedAt, m.UpdatedAt = in.MeetingID, electorate, fmtTime(now), fmtTime(now)
+		m.MeetingID, m.Electorate, m.VoteOpenedAt, m.UpdatedAt = in.MeetingID, electorate, someMicros(now), micros(now)
 		if err := saveMotion(ctx, tx, m); err != nil {
 			return err
 		}
@@ -220,10 +220,10 @@ func (s *Service) CloseVote(ctx context.Context, p sdk.Principal, assemblyID, mo
 		}
 		outcome = Decide(m.Majority, m.QuorumPercent, m.QuorumAbsolute, m.Electorate, counts)
 		now := s.Now()
-		m.State, m.Outcome, m.VoteClosedAt, m.UpdatedAt = outcome, outcome, fmtTime(now), fmtTime(now)
+		m.State, m.Outcome, m.VoteClosedAt, m.UpdatedAt = outcome, outcome, someMicros(now), micros(now)
 		m.Yes, m.No, m.Abstain = counts.Yes, counts.No, counts.Abstain
 		if outcome == StateAdopted {
-			m.AnswerStatus, m.AnswerDueAt = AnswerSubmitted, fmtTime(now.Add(s.AnswerDeadline))
+			m.AnswerStatus, m.AnswerDueAt = AnswerSubmitted, someMicros(now.Add(s.AnswerDeadline))
 		}
 		if err := saveMotion(ctx, tx, m); err != nil {
 			return err
@@ -237,7 +237,7 @@ func (s *Service) CloseVote(ctx context.Context, p sdk.Principal, assemblyID, mo
 			return err
 		}
 		if outcome == StateAdopted {
-			return addTimeline(ctx, tx, m.ID, now, "submitted_to_city", "", map[string]any{"answer_due_at": m.AnswerDueAt})
+			return addTimeline(ctx, tx, m.ID, now, "submitted_to_city", "", map[string]any{"answer_due_at": fromMicros(m.AnswerDueAt.Int64)})
 		}
 		return nil
 	})

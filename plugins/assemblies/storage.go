@@ -70,29 +70,29 @@ func withTx(ctx context.Context, db *store.DB, fn func(tx *sqlx.Tx) error) error
 	return nil
 }
 
-// timeFormat is fixed-width UTC, so stored times sort and compare as strings on both
-// databases and no driver converts them behind our back.
-const timeFormat = "2006-01-02T15:04:05.000000Z"
+// Times are stored as BIGINT Unix microseconds, UTC, the one encoding of Kvarter's
+// plugin stores (migration 0003): they sort and compare as numbers on both databases,
+// and no driver converts them behind our back. An optional time is NULL when unset.
 
-func fmtTime(t time.Time) string { return t.UTC().Format(timeFormat) }
+func micros(t time.Time) int64 { return t.UnixMicro() }
 
-func fmtOptTime(t *time.Time) string {
+func fromMicros(us int64) time.Time { return time.UnixMicro(us).UTC() }
+
+// someMicros is a set optional time.
+func someMicros(t time.Time) sql.NullInt64 { return sql.NullInt64{Int64: micros(t), Valid: true} }
+
+func nullMicros(t *time.Time) sql.NullInt64 {
 	if t == nil || t.IsZero() {
-		return ""
+		return sql.NullInt64{}
 	}
-	return fmtTime(*t)
+	return someMicros(*t)
 }
 
-func parseTime(s string) time.Time {
-	t, _ := time.Parse(timeFormat, s)
-	return t
-}
-
-func parseOptTime(s string) *time.Time {
-	if s == "" {
+func fromNullMicros(v sql.NullInt64) *time.Time {
+	if !v.Valid {
 		return nil
 	}
-	t := parseTime(s)
+	t := fromMicros(v.Int64)
 	return &t
 }
 
@@ -136,7 +136,7 @@ type assemblyRow struct {
 	TermMonths       int    `db:"term_months"`
 	OrgSeats         int    `db:"org_seats"`
 	CreatedBy        string `db:"created_by"`
-	CreatedAt        string `db:"created_at"`
+	CreatedAt        int64  `db:"created_at"`
 	Members          int    `db:"members"`
 	OverdueAnswers   int    `db:"overdue_answers"`
 }
@@ -144,7 +144,7 @@ type assemblyRow struct {
 func (r assemblyRow) assembly() Assembly {
 	return Assembly{
 		ID: r.ID, NeighbourhoodID: r.NeighbourhoodID, Name: r.Name, Charter: r.Charter,
-		CreatedAt: parseTime(r.CreatedAt), Members: r.Members, OverdueAnswers: r.OverdueAnswers,
+		CreatedAt: fromMicros(r.CreatedAt), Members: r.Members, OverdueAnswers: r.OverdueAnswers,
 		Rules: Rules{
 			QuorumPercent: r.QuorumPercent, QuorumAbsolute: r.QuorumAbsolute, Majority: r.Majority,
 			Secrecy: r.Secrecy, Membership: r.Membership, BallotChangeable: r.BallotChangeable,
@@ -158,7 +158,7 @@ func insertAssembly(ctx context.Context, q sqlx.ExtContext, a Assembly, by strin
 		quorum_absolute, majority, secrecy, membership, ballot_changeable, term_months, org_seats,
 		created_by, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		a.ID, a.NeighbourhoodID, a.Name, a.Charter, a.QuorumPercent, a.QuorumAbsolute, a.Majority,
-		a.Secrecy, a.Membership, a.BallotChangeable, a.TermMonths, a.OrgSeats, by, fmtTime(a.CreatedAt))
+		a.Secrecy, a.Membership, a.BallotChangeable, a.TermMonths, a.OrgSeats, by, micros(a.CreatedAt))
 	if err != nil {
 		return fmt.Errorf("insert assembly: %w", err)
 	}
@@ -171,13 +171,16 @@ const assemblySelect = `SELECT a.id, a.neighbourhood_id, a.name, a.charter, a.qu
 	a.quorum_absolute, a.majority, a.secrecy, a.membership, a.ballot_changeable, a.term_months,
 	a.org_seats, a.created_by, a.created_at,
 	(SELECT COUNT(*) FROM members m WHERE m.assembly_id = a.id AND m.status = 'active') AS members,
-	(SELECT COUNT(*) FROM motions o WHERE o.assembly_id = a.id
-		AND o.answer_status IN ('submitted', 'acknowledged') AND o.answer_due_at < ?) AS overdue_answers
+	(SELECT COUNT(*) FROM motions o WHERE o.assembly_id = a.id AND ` + overdue + `) AS overdue_answers
 	FROM assemblies a`
+
+// overdue selects the adopted motions whose answer from the city is past its
+// deadline (the placeholder is "now"); an answer that came late is no longer owed.
+const overdue = `answer_status IN ('submitted', 'acknowledged') AND answer_due_at < ?`
 
 func getAssembly(ctx context.Context, q sqlx.ExtContext, id string, now time.Time) (Assembly, error) {
 	var r assemblyRow
-	if err := get(ctx, q, &r, assemblySelect+` WHERE a.id = ?`, fmtTime(now), id); err != nil {
+	if err := get(ctx, q, &r, assemblySelect+` WHERE a.id = ?`, micros(now), id); err != nil {
 		return Assembly{}, notFound(err, "assembly", id)
 	}
 	return r.assembly(), nil
@@ -185,7 +188,7 @@ func getAssembly(ctx context.Context, q sqlx.ExtContext, id string, now time.Tim
 
 func listAssemblies(ctx context.Context, q sqlx.ExtContext, nbh string, now time.Time) ([]Assembly, error) {
 	var rows []assemblyRow
-	query, args := assemblySelect, []any{fmtTime(now)}
+	query, args := assemblySelect, []any{micros(now)}
 	if nbh != "" {
 		query += ` WHERE a.neighbourhood_id = ?`
 		args = append(args, nbh)
@@ -203,25 +206,25 @@ func listAssemblies(ctx context.Context, q sqlx.ExtContext, nbh string, now time
 // --- members ---
 
 type memberRow struct {
-	AssemblyID     string `db:"assembly_id"`
-	UserID         string `db:"user_id"`
-	Kind           string `db:"kind"`
-	OrganisationID string `db:"organisation_id"`
-	Status         string `db:"status"`
-	Position       string `db:"position"`
-	TermStart      string `db:"term_start"`
-	TermEnd        string `db:"term_end"`
-	AppliedAt      string `db:"applied_at"`
-	JoinedAt       string `db:"joined_at"`
-	EndedAt        string `db:"ended_at"`
-	EndReason      string `db:"end_reason"`
+	AssemblyID     string        `db:"assembly_id"`
+	UserID         string        `db:"user_id"`
+	Kind           string        `db:"kind"`
+	OrganisationID string        `db:"organisation_id"`
+	Status         string        `db:"status"`
+	Position       string        `db:"position"`
+	TermStart      sql.NullInt64 `db:"term_start"`
+	TermEnd        sql.NullInt64 `db:"term_end"`
+	AppliedAt      int64         `db:"applied_at"`
+	JoinedAt       sql.NullInt64 `db:"joined_at"`
+	EndedAt        sql.NullInt64 `db:"ended_at"`
+	EndReason      string        `db:"end_reason"`
 }
 
 func (r memberRow) member() Member {
 	return Member{
 		UserID: r.UserID, Kind: r.Kind, OrganisationID: r.OrganisationID, Status: r.Status,
-		Position: r.Position, TermStart: parseOptTime(r.TermStart), TermEnd: parseOptTime(r.TermEnd),
-		JoinedAt: parseOptTime(r.JoinedAt), EndReason: r.EndReason,
+		Position: r.Position, TermStart: fromNullMicros(r.TermStart), TermEnd: fromNullMicros(r.TermEnd),
+		JoinedAt: fromNullMicros(r.JoinedAt), EndReason: r.EndReason,
 	}
 }
 
@@ -253,7 +256,7 @@ func putMember(ctx context.Context, q sqlx.ExtContext, r memberRow) error {
 
 func listMembers(ctx context.Context, q sqlx.ExtContext, assemblyID string, statuses []string) ([]memberRow, error) {
 	query, args, err := sqlx.In(`SELECT `+memberCols+` FROM members WHERE assembly_id = ? AND status IN (?)
-		ORDER BY joined_at, applied_at, user_id`, assemblyID, statuses)
+		ORDER BY applied_at, user_id`, assemblyID, statuses)
 	if err != nil {
 		return nil, err
 	}
@@ -282,8 +285,8 @@ type meetingRow struct {
 	ID            string `db:"id"`
 	AssemblyID    string `db:"assembly_id"`
 	Title         string `db:"title"`
-	StartsAt      string `db:"starts_at"`
-	EndsAt        string `db:"ends_at"`
+	StartsAt      int64  `db:"starts_at"`
+	EndsAt        int64  `db:"ends_at"`
 	Place         string `db:"place"`
 	OnlineURL     string `db:"online_url"`
 	Status        string `db:"status"`
@@ -291,8 +294,8 @@ type meetingRow struct {
 	Minutes       string `db:"minutes"`
 	MinutesStatus string `db:"minutes_status"`
 	Sequence      int    `db:"sequence"`
-	CreatedAt     string `db:"created_at"`
-	UpdatedAt     string `db:"updated_at"`
+	CreatedAt     int64  `db:"created_at"`
+	UpdatedAt     int64  `db:"updated_at"`
 }
 
 const meetingCols = `id, assembly_id, title, starts_at, ends_at, place, online_url, status,
@@ -300,10 +303,10 @@ const meetingCols = `id, assembly_id, title, starts_at, ends_at, place, online_u
 
 func (r meetingRow) meeting() Meeting {
 	m := Meeting{
-		ID: r.ID, AssemblyID: r.AssemblyID, Title: r.Title, StartsAt: parseTime(r.StartsAt),
-		EndsAt: parseTime(r.EndsAt), Place: r.Place, OnlineURL: r.OnlineURL, Status: r.Status,
+		ID: r.ID, AssemblyID: r.AssemblyID, Title: r.Title, StartsAt: fromMicros(r.StartsAt),
+		EndsAt: fromMicros(r.EndsAt), Place: r.Place, OnlineURL: r.OnlineURL, Status: r.Status,
 		CancelReason: r.CancelReason, MinutesStatus: r.MinutesStatus, Sequence: r.Sequence,
-		UpdatedAt: parseTime(r.UpdatedAt), Agenda: []AgendaItem{}, Attendance: []string{},
+		UpdatedAt: fromMicros(r.UpdatedAt), Agenda: []AgendaItem{}, Attendance: []string{},
 	}
 	if r.MinutesStatus == MinutesPublished {
 		m.Minutes = r.Minutes
@@ -401,35 +404,35 @@ func fillMeetings(ctx context.Context, q sqlx.ExtContext, ms []Meeting) error {
 // --- motions ---
 
 type motionRow struct {
-	ID               string `db:"id"`
-	AssemblyID       string `db:"assembly_id"`
-	Kind             string `db:"kind"`
-	Title            string `db:"title"`
-	Text             string `db:"text"`
-	AuthorID         string `db:"author_id"`
-	State            string `db:"state"`
-	AdviceDueAt      string `db:"advice_due_at"`
-	Secrecy          string `db:"secrecy"`
-	Majority         string `db:"majority"`
-	QuorumPercent    int    `db:"quorum_percent"`
-	QuorumAbsolute   int    `db:"quorum_absolute"`
-	BallotChangeable bool   `db:"ballot_changeable"`
-	MeetingID        string `db:"meeting_id"`
-	Electorate       int    `db:"electorate"`
-	VoteOpenedAt     string `db:"vote_opened_at"`
-	VoteClosedAt     string `db:"vote_closed_at"`
-	Outcome          string `db:"outcome"`
-	Yes              int    `db:"yes_count"`
-	No               int    `db:"no_count"`
-	Abstain          int    `db:"abstain_count"`
-	AnswerStatus     string `db:"answer_status"`
-	AnswerDueAt      string `db:"answer_due_at"`
-	AnswerDecision   string `db:"answer_decision"`
-	AnswerReasoning  string `db:"answer_reasoning"`
-	AnsweredBy       string `db:"answered_by"`
-	AnsweredAt       string `db:"answered_at"`
-	CreatedAt        string `db:"created_at"`
-	UpdatedAt        string `db:"updated_at"`
+	ID               string        `db:"id"`
+	AssemblyID       string        `db:"assembly_id"`
+	Kind             string        `db:"kind"`
+	Title            string        `db:"title"`
+	Text             string        `db:"text"`
+	AuthorID         string        `db:"author_id"`
+	State            string        `db:"state"`
+	AdviceDueAt      sql.NullInt64 `db:"advice_due_at"`
+	Secrecy          string        `db:"secrecy"`
+	Majority         string        `db:"majority"`
+	QuorumPercent    int           `db:"quorum_percent"`
+	QuorumAbsolute   int           `db:"quorum_absolute"`
+	BallotChangeable bool          `db:"ballot_changeable"`
+	MeetingID        string        `db:"meeting_id"`
+	Electorate       int           `db:"electorate"`
+	VoteOpenedAt     sql.NullInt64 `db:"vote_opened_at"`
+	VoteClosedAt     sql.NullInt64 `db:"vote_closed_at"`
+	Outcome          string        `db:"outcome"`
+	Yes              int           `db:"yes_count"`
+	No               int           `db:"no_count"`
+	Abstain          int           `db:"abstain_count"`
+	AnswerStatus     string        `db:"answer_status"`
+	AnswerDueAt      sql.NullInt64 `db:"answer_due_at"`
+	AnswerDecision   string        `db:"answer_decision"`
+	AnswerReasoning  string        `db:"answer_reasoning"`
+	AnsweredBy       string        `db:"answered_by"`
+	AnsweredAt       sql.NullInt64 `db:"answered_at"`
+	CreatedAt        int64         `db:"created_at"`
+	UpdatedAt        int64         `db:"updated_at"`
 }
 
 const motionCols = `id, assembly_id, kind, title, text, author_id, state, advice_due_at, secrecy,
@@ -440,26 +443,26 @@ const motionCols = `id, assembly_id, kind, title, text, author_id, state, advice
 func (r motionRow) motion(now time.Time) Motion {
 	m := Motion{
 		ID: r.ID, AssemblyID: r.AssemblyID, Kind: r.Kind, Title: r.Title, Text: r.Text,
-		AuthorID: r.AuthorID, State: r.State, AdviceDueAt: parseOptTime(r.AdviceDueAt),
-		Sponsors: []string{}, CreatedAt: parseTime(r.CreatedAt), UpdatedAt: parseTime(r.UpdatedAt),
+		AuthorID: r.AuthorID, State: r.State, AdviceDueAt: fromNullMicros(r.AdviceDueAt),
+		Sponsors: []string{}, CreatedAt: fromMicros(r.CreatedAt), UpdatedAt: fromMicros(r.UpdatedAt),
 	}
-	if r.VoteOpenedAt != "" {
+	if r.VoteOpenedAt.Valid {
 		v := &Vote{
 			Secrecy: r.Secrecy, Majority: r.Majority, QuorumPercent: r.QuorumPercent,
 			QuorumAbsolute: r.QuorumAbsolute, BallotChangeable: r.BallotChangeable,
-			MeetingID: r.MeetingID, Electorate: r.Electorate, OpenedAt: parseTime(r.VoteOpenedAt),
-			ClosedAt: parseOptTime(r.VoteClosedAt), Outcome: r.Outcome,
+			MeetingID: r.MeetingID, Electorate: r.Electorate, OpenedAt: fromMicros(r.VoteOpenedAt.Int64),
+			ClosedAt: fromNullMicros(r.VoteClosedAt), Outcome: r.Outcome,
 		}
-		if r.VoteClosedAt != "" {
+		if r.VoteClosedAt.Valid {
 			v.Counts = &Counts{Yes: r.Yes, No: r.No, Abstain: r.Abstain}
 		}
 		m.Vote = v
 	}
 	if r.AnswerStatus != "" {
-		due := parseTime(r.AnswerDueAt)
+		due := fromMicros(r.AnswerDueAt.Int64)
 		a := &Answer{
 			Status: r.AnswerStatus, DueAt: due, Decision: r.AnswerDecision, Reasoning: r.AnswerReasoning,
-			AnsweredBy: r.AnsweredBy, AnsweredAt: parseOptTime(r.AnsweredAt),
+			AnsweredBy: r.AnsweredBy, AnsweredAt: fromNullMicros(r.AnsweredAt),
 		}
 		switch r.AnswerStatus {
 		case AnswerSubmitted, AnswerAcknowledged:
@@ -502,11 +505,22 @@ func readMotion(ctx context.Context, q sqlx.ExtContext, assemblyID, id, lock str
 	return r, nil
 }
 
-func listMotions(ctx context.Context, q sqlx.ExtContext, assemblyID, state string) ([]motionRow, error) {
+// motionFilter narrows a list of motions: to one state, and to those whose answer
+// is overdue at OverdueAt (when not zero).
+type motionFilter struct {
+	State     string
+	OverdueAt time.Time
+}
+
+func listMotions(ctx context.Context, q sqlx.ExtContext, assemblyID string, f motionFilter) ([]motionRow, error) {
 	query, args := `SELECT `+motionCols+` FROM motions WHERE assembly_id = ?`, []any{assemblyID}
-	if state != "" {
+	if f.State != "" {
 		query += ` AND state = ?`
-		args = append(args, state)
+		args = append(args, f.State)
+	}
+	if !f.OverdueAt.IsZero() {
+		query += ` AND ` + overdue
+		args = append(args, micros(f.OverdueAt))
 	}
 	var rows []motionRow
 	if err := sel(ctx, q, &rows, query+` ORDER BY created_at, id`, args...); err != nil {
@@ -548,7 +562,7 @@ func addTimeline(ctx context.Context, q sqlx.ExtContext, motionID string, at tim
 		b = []byte("{}")
 	}
 	if _, err := exec(ctx, q, `INSERT INTO timeline (motion_id, at, kind, actor_id, detail) VALUES (?, ?, ?, ?, ?)`,
-		motionID, fmtTime(at), kind, actor, string(b)); err != nil {
+		motionID, micros(at), kind, actor, string(b)); err != nil {
 		return fmt.Errorf("add timeline entry: %w", err)
 	}
 	return nil
@@ -556,7 +570,7 @@ func addTimeline(ctx context.Context, q sqlx.ExtContext, motionID string, at tim
 
 func timelineOf(ctx context.Context, q sqlx.ExtContext, motionID string) ([]TimelineEntry, error) {
 	var rows []struct {
-		At      string `db:"at"`
+		At      int64  `db:"at"`
 		Kind    string `db:"kind"`
 		ActorID string `db:"actor_id"`
 		Detail  string `db:"detail"`
@@ -566,7 +580,7 @@ func timelineOf(ctx context.Context, q sqlx.ExtContext, motionID string) ([]Time
 	}
 	out := make([]TimelineEntry, len(rows))
 	for i, r := range rows {
-		out[i] = TimelineEntry{At: parseTime(r.At), Kind: r.Kind, ActorID: r.ActorID}
+		out[i] = TimelineEntry{At: fromMicros(r.At), Kind: r.Kind, ActorID: r.ActorID}
 		if r.Detail != "{}" {
 			_ = json.Unmarshal([]byte(r.Detail), &out[i].Detail)
 		}
@@ -580,8 +594,8 @@ func timelineOf(ctx context.Context, q sqlx.ExtContext, motionID string) ([]Time
 // returns its size. presentAt limits it to the attendance of a meeting.
 func freezeElectorate(ctx context.Context, q sqlx.ExtContext, assemblyID, motionID, presentAt string, now time.Time) (int, error) {
 	query := `INSERT INTO electorate (motion_id, user_id) SELECT ?, user_id FROM members
-		WHERE assembly_id = ? AND status = 'active' AND (term_end = '' OR term_end > ?)`
-	args := []any{motionID, assemblyID, fmtTime(now)}
+		WHERE assembly_id = ? AND status = 'active' AND (term_end IS NULL OR term_end > ?)`
+	args := []any{motionID, assemblyID, micros(now)}
 	if presentAt != "" {
 		query += ` AND user_id IN (SELECT user_id FROM attendance WHERE meeting_id = ?)`
 		args = append(args, presentAt)
@@ -721,7 +735,7 @@ type outboxRow struct {
 	ID      string `db:"id"`
 	Type    string `db:"type"`
 	Payload string `db:"payload"`
-	At      string `db:"at"`
+	At      int64  `db:"at"`
 }
 
 func enqueue(ctx context.Context, q sqlx.ExtContext, r outboxRow) error {
