@@ -38,11 +38,11 @@ type FakeHost struct {
 	manifest    sdk.Manifest
 	users       map[string]sdk.User
 	nbhs        map[string]sdk.Neighbourhood
-	memberships map[string][]sdk.Membership         // user → verified memberships
-	orgs        map[string]sdk.Organisation         // with Representatives
-	orgMembers  map[string]map[string]string        // org → user → "member"|"representative"
-	grants      map[string]map[string][]string      // user → domain → explicit roles
-	perms       map[string][]string                 // role → permissions
+	memberships map[string][]sdk.Membership    // user → verified memberships
+	orgs        map[string]sdk.Organisation    // with Representatives
+	orgMembers  map[string]map[string]string   // org → user → "member"|"representative"
+	grants      map[string]map[string][]string // user → domain → explicit roles
+	perms       map[string][]string            // role → permissions
 	events      []sdk.Event
 	held        map[string]bool // event IDs taken
 	audits      []sdk.AuditEntry
