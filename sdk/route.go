@@ -46,6 +46,18 @@ func Get[Out any](path, perm string, fn func(r *http.Request) (Out, error)) Rout
 		fn: func(r *http.Request, _ NoBody) (Out, error) { return fn(r) }, skipBody: true})
 }
 
+// List declares a GET list route: limit and cursor are read (ListParams, answering
+// a bad one with 400/422) before fn runs, and documented.
+func List[T any](path, perm string, fn func(r *http.Request, q ListQuery) (Page[T], error)) Route {
+	return Get(path, perm, func(r *http.Request) (Page[T], error) {
+		q, err := ListParams(r)
+		if err != nil {
+			return Page[T]{}, err
+		}
+		return fn(r, q)
+	})
+}
+
 // Post declares a POST route: the body is decoded into In and checked (DecodeJSON),
 // fn's value is answered as JSON. Use NoBody for In or Out where there is none.
 func Post[In, Out any](path, perm string, fn func(r *http.Request, in In) (Out, error)) Route {

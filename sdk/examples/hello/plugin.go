@@ -83,7 +83,9 @@ func (p *Plugin) Health(ctx context.Context) error { return p.db.PingContext(ctx
 func (p *Plugin) Deactivate(context.Context) error { return p.db.Close() }
 
 // HandleEvent hands an event to the service.
-func (p *Plugin) HandleEvent(ctx context.Context, e sdk.Event) error { return p.svc.HandleEvent(ctx, e) }
+func (p *Plugin) HandleEvent(ctx context.Context, e sdk.Event) error {
+	return p.svc.HandleEvent(ctx, e)
+}
 
 // Handler serves the route table, counting every request except reading the count.
 func (p *Plugin) Handler() http.Handler {
