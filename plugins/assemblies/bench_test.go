@@ -36,7 +36,7 @@ func votingMotion(b *testing.B, cfg sdk.StoreConfig, secrecy string, n int) (*en
 	e := newEnv(b, cfg, nil)
 	a, chair := e.assembly("bench", map[string]any{"secrecy": secrecy})
 	m := e.tabled(a, chair, "Benchmark")
-	e.must(200, chair, "POST", "/api/v1/assemblies/"+a.ID+"/motions/"+m.ID+"/vote/open", nil, nil)
+	e.Must(200, chair, "POST", "/api/v1/assemblies/"+a.ID+"/motions/"+m.ID+"/vote/open", nil)
 	ctx := context.Background()
 	tx, err := e.svc.db.BeginTxx(ctx, nil)
 	if err != nil {

@@ -94,9 +94,7 @@ func TestEvents_Documented(t *testing.T) {
 // refusing unknown fields, and checks that it names its assembly.
 func checkPayloads(t *testing.T, e *env) {
 	t.Helper()
-	e.host.mu.Lock()
-	evs := slices.Clone(e.host.events)
-	e.host.mu.Unlock()
+	evs := e.Host.Events()
 	if len(evs) == 0 {
 		t.Fatal("no events published")
 	}
@@ -128,58 +126,54 @@ func TestService_EventPayloads(t *testing.T) {
 		base := "/api/v1/assemblies/" + a.ID
 		ms := e.members(a, 2)
 
-		rep := e.host.add(sdk.Principal{UserID: "rep", DisplayName: "Rep", Roles: map[string][]string{"org:o1": {"org_representative"}}})
-		e.host.mu.Lock()
-		e.host.orgs["o1"] = sdk.Organisation{ID: "o1", Name: "Park friends", Verified: true, NeighbourhoodIDs: []string{"ev"}, Representatives: []string{"rep"}}
-		e.host.mu.Unlock()
-		e.must(201, rep, "POST", base+"/delegates", map[string]any{"organisation_id": "o1"}, nil)
+		e.Host.AddOrganisation(sdk.Organisation{ID: "o1", Name: "Park friends", Verified: true, NeighbourhoodIDs: []string{"ev"}, Representatives: []string{"rep"}})
+		rep := e.As("rep")
+		e.Must(201, rep, "POST", base+"/delegates", map[string]any{"organisation_id": "o1"})
 
 		starts := t0.Add(50*time.Hour + 123456*time.Microsecond)
 		var mt Meeting
-		e.must(201, chair, "POST", base+"/meetings", map[string]any{"title": "Spring", "starts_at": starts,
-			"ends_at": starts.Add(2 * time.Hour), "place": "Library"}, &mt)
-		e.must(200, chair, "POST", base+"/meetings/"+mt.ID+"/minutes", map[string]any{"minutes": "We met."}, nil)
-		e.must(200, chair, "POST", base+"/meetings/"+mt.ID+"/minutes/approve", nil, nil)
-		e.must(200, chair, "POST", base+"/meetings/"+mt.ID+"/minutes/publish", nil, nil)
+		e.Must(201, chair, "POST", base+"/meetings", map[string]any{"title": "Spring", "starts_at": starts,
+			"ends_at": starts.Add(2 * time.Hour), "place": "Library"}).Decode(t, &mt)
+		e.Must(200, chair, "POST", base+"/meetings/"+mt.ID+"/minutes", map[string]any{"minutes": "We met."})
+		e.Must(200, chair, "POST", base+"/meetings/"+mt.ID+"/minutes/approve", nil)
+		e.Must(200, chair, "POST", base+"/meetings/"+mt.ID+"/minutes/publish", nil)
 		var other Meeting
-		e.must(201, chair, "POST", base+"/meetings", map[string]any{"title": "Autumn", "starts_at": starts.Add(24 * time.Hour),
-			"ends_at": starts.Add(26 * time.Hour), "place": "Library"}, &other)
-		e.must(200, chair, "POST", base+"/meetings/"+other.ID+"/cancel", map[string]any{"reason": "Storm"}, nil)
+		e.Must(201, chair, "POST", base+"/meetings", map[string]any{"title": "Autumn", "starts_at": starts.Add(24 * time.Hour),
+			"ends_at": starts.Add(26 * time.Hour), "place": "Library"}).Decode(t, &other)
+		e.Must(200, chair, "POST", base+"/meetings/"+other.ID+"/cancel", map[string]any{"reason": "Storm"})
 
 		advice := t0.Add(14 * 24 * time.Hour)
-		e.must(201, e.admin(), "POST", base+"/motions", map[string]any{"kind": "consultation", "title": "New library hours?",
-			"text": "Tell us.", "advice_due_at": advice}, nil)
+		e.Must(201, e.admin(), "POST", base+"/motions", map[string]any{"kind": "consultation", "title": "New library hours?",
+			"text": "Tell us.", "advice_due_at": advice})
 		var draft Motion
-		e.must(201, ms[0], "POST", base+"/motions", map[string]any{"title": "Withdrawn", "text": "Never mind."}, &draft)
-		e.must(200, ms[0], "POST", base+"/motions/"+draft.ID+"/withdraw", nil, nil)
+		e.Must(201, ms[0], "POST", base+"/motions", map[string]any{"title": "Withdrawn", "text": "Never mind."}).Decode(t, &draft)
+		e.Must(200, ms[0], "POST", base+"/motions/"+draft.ID+"/withdraw", nil)
 
 		vote := func(title string, choices ...string) Motion {
 			m := e.tabled(a, ms[0], title)
-			e.must(200, chair, "POST", base+"/motions/"+m.ID+"/vote/open", nil, nil)
+			e.Must(200, chair, "POST", base+"/motions/"+m.ID+"/vote/open", nil)
 			for i, c := range choices {
-				e.must(201, ms[i], "POST", base+"/motions/"+m.ID+"/vote/ballots", map[string]any{"choice": c}, nil)
+				e.Must(201, ms[i], "POST", base+"/motions/"+m.ID+"/vote/ballots", map[string]any{"choice": c})
 			}
-			e.must(200, chair, "POST", base+"/motions/"+m.ID+"/vote/close", nil, &closeResult{})
+			e.Must(200, chair, "POST", base+"/motions/"+m.ID+"/vote/close", nil).Decode(t, &CloseResult{})
 			return m
 		}
 		adopted := vote("Adopted", "yes", "yes")
 		vote("Rejected", "no", "no")
 		vote("No quorum")
 		admin := e.admin()
-		e.must(200, admin, "POST", base+"/motions/"+adopted.ID+"/acknowledge", nil, nil)
+		e.Must(200, admin, "POST", base+"/motions/"+adopted.ID+"/acknowledge", nil)
 		e.clock.Advance(48 * time.Hour) // past the one-day deadline
-		e.must(200, admin, "POST", base+"/motions/"+adopted.ID+"/answer", map[string]any{"decision": "accepted", "reasoning": "Good idea."}, nil)
-		e.must(200, admin, "POST", base+"/motions/"+adopted.ID+"/implemented", nil, nil)
+		e.Must(200, admin, "POST", base+"/motions/"+adopted.ID+"/answer", map[string]any{"decision": "accepted", "reasoning": "Good idea."})
+		e.Must(200, admin, "POST", base+"/motions/"+adopted.ID+"/implemented", nil)
 
 		checkPayloads(t, e)
 		seen := map[string]json.RawMessage{}
-		e.host.mu.Lock()
-		for _, ev := range e.host.events {
+		for _, ev := range e.Host.Events() {
 			if _, ok := seen[ev.Type]; !ok {
 				seen[ev.Type] = ev.Payload
 			}
 		}
-		e.host.mu.Unlock()
 		for _, typ := range New().Manifest().Publishes {
 			if _, ok := seen[typ]; !ok {
 				t.Errorf("event %s never published", typ)
@@ -197,14 +191,14 @@ func TestService_EventPayloads(t *testing.T) {
 		if err := json.Unmarshal(seen[EventMotionAnswered], &ans); err != nil || !ans.Late || ans.Decision != DecisionAccepted || ans.MotionID != adopted.ID {
 			t.Errorf("motion answered: %s (%v)", seen[EventMotionAnswered], err)
 		}
-		var joined MemberJoinedPayload
-		for _, ev := range e.host.events {
-			if ev.Type == EventMemberJoined && strings.Contains(string(ev.Payload), `"organisation_id"`) {
-				_ = json.Unmarshal(ev.Payload, &joined)
+		var delegates []MemberJoinedPayload
+		for _, j := range sdktest.Payloads[MemberJoinedPayload](t, e.Host, EventMemberJoined) {
+			if j.OrganisationID != "" {
+				delegates = append(delegates, j)
 			}
 		}
-		if joined.UserID != "rep" || joined.OrganisationID != "o1" || joined.Status != MemberActive {
-			t.Errorf("delegate joined: %+v", joined)
+		if len(delegates) != 1 || delegates[0].UserID != "rep" || delegates[0].OrganisationID != "o1" || delegates[0].Status != MemberActive {
+			t.Errorf("delegate joined: %+v", delegates)
 		}
 	})
 }

@@ -187,11 +187,11 @@ func TestMigrations_MicrosecondTimes(t *testing.T) {
 		sameTime(t, "outbox at", ptr(fromMicros(at)), "2026-03-10T20:00:00.750001Z")
 
 		// The converted columns sort as times, and the lists read them in order.
-		ms, err := listMotions(ctx, db, "a1", motionFilter{})
+		ms, err := listMotions(ctx, db, "a1", motionFilter{}, sdk.ListQuery{})
 		if err != nil || len(ms) != 2 || ms[0].ID != "draft" {
 			t.Errorf("motions in creation order: %+v, %v", ms, err)
 		}
-		members, err := listMembers(ctx, db, "a1", []string{MemberPending, MemberLeft})
+		members, err := listMembers(ctx, db, "a1", []string{MemberPending, MemberLeft}, sdk.ListQuery{})
 		if err != nil || len(members) != 2 || members[0].UserID != "left" {
 			t.Errorf("members in application order: %+v, %v", members, err)
 		}

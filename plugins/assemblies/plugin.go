@@ -65,21 +65,12 @@ func New() sdk.Plugin { return &Plugin{} }
 
 // Manifest describes the plugin to the host.
 func (p *Plugin) Manifest() sdk.Manifest {
-	rs := routes()
-	mr := make([]sdk.Route, len(rs))
-	for i, r := range rs {
-		mr[i] = sdk.Route{Method: r.method, Path: r.path, Permission: r.perm, Domain: r.domain}
-	}
-	doc, err := json.Marshal(openAPIPaths(rs))
-	if err != nil {
-		panic(err) // the document is built from constants; a failure is a programming error
-	}
 	return sdk.Manifest{
 		Name:           "assemblies",
 		Version:        "0.1.0",
 		MinHostVersion: "0.1.0",
 		Description:    "Neighbourhood assemblies: members, meetings, motions, votes and the city's answer.",
-		Routes:         mr,
+		Routes:         p.Routes(), // and the OpenAPI document, which the SDK generates from them
 		Permissions: []sdk.Permission{
 			{Name: PermAssemblyManage, Description: "Create assemblies in a neighbourhood, appoint officers, approve and remove members"},
 			{Name: PermAssemblyParticipate, Description: "Take part in an assembly: motions, sponsorship, and officers' duties"},
@@ -114,7 +105,6 @@ func (p *Plugin) Manifest() sdk.Manifest {
 			{Name: SettingMemberListPublic, Default: "true", Description: "Show assembly member lists to everyone (false: only to members)"},
 			{Name: SettingAnswerDeadlineDays, Default: "30", Description: "Days the city has to answer an adopted motion before it shows as overdue"},
 		},
-		OpenAPI: doc,
 	}
 }
 
@@ -210,12 +200,5 @@ func (p *Plugin) HandleEvent(ctx context.Context, e sdk.Event) error {
 	return p.svc.EraseUser(ctx, body.UserID)
 }
 
-// Handler serves the routes of the manifest.
-func (p *Plugin) Handler() http.Handler {
-	mux := http.NewServeMux()
-	for _, r := range routes() {
-		h := r.handle
-		mux.HandleFunc(r.method+" "+r.path, func(w http.ResponseWriter, req *http.Request) { h(p.svc, w, req) })
-	}
-	return mux
-}
+// Handler serves the route table.
+func (p *Plugin) Handler() http.Handler { return sdk.Mux(p.Routes()) }

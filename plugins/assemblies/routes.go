@@ -6,269 +6,181 @@ import (
 	"github.com/kvarter/kvarter/sdk"
 )
 
-// route is one HTTP route: what the manifest declares, what OpenAPI documents, and
-// the handler, kept in one table so the three cannot drift apart.
-type route struct {
-	method, path string
-	perm, domain string
-	summary      string
-	query        []string       // documented query parameters
-	body         map[string]any // request schema; nil when the route takes no body
-	status       int            // success status
-	resp         map[string]any // success schema (JSON), or nil for text/calendar
-	errs         []int          // documented error statuses
-	handle       func(s *Service, w http.ResponseWriter, r *http.Request)
-}
-
+// Paths of the route table.
 const (
-	base      = "/api/v1/assemblies"
-	asmPath   = base + "/{id}"
-	motPath   = asmPath + "/motions/{motionID}"
-	meetPath  = asmPath + "/meetings/{meetingID}"
-	memberDec = asmPath + "/members/{userID}"
+	base       = "/api/v1/assemblies"
+	asmPath    = base + "/{id}"
+	memberPath = asmPath + "/members/{userID}"
+	meetPath   = asmPath + "/meetings/{meetingID}"
+	motPath    = asmPath + "/motions/{motionID}"
 )
 
-// Error statuses documented per kind of route.
-var (
-	readErrs  = []int{404}
-	writeErrs = []int{400, 401, 403, 404, 409, 422}
-)
-
-func routes() []route {
+// Routes is the plugin's route table: the manifest's routes, its handler (sdk.Mux)
+// and its OpenAPI document in one. Handlers read the request, call one Service method
+// and return its answer; every rule and object-level check ("chair of this assembly")
+// is the Service's, which is why most routes also answer 403 and 409 themselves.
+func (p *Plugin) Routes() []sdk.Route {
 	pub, participate := sdk.PermPublic, PermAssemblyParticipate
-	return []route{
-		{method: "GET", path: base, perm: pub, summary: "List assemblies", query: []string{"neighbourhood_id"},
-			status: 200, resp: arrayOf(assemblySchema), handle: func(s *Service, w http.ResponseWriter, r *http.Request) {
-				out, err := s.Assemblies(r.Context(), r.URL.Query().Get("neighbourhood_id"))
-				reply(s, w, r, 200, out, err)
-			}},
-		{method: "POST", path: base, perm: PermAssemblyManage, summary: "Create an assembly (coordinator of the neighbourhood or city admin)",
-			body: createAssemblySchema, status: 201, resp: assemblySchema, errs: writeErrs,
-			handle: func(s *Service, w http.ResponseWriter, r *http.Request) {
-				var in CreateAssemblyInput
-				if decode(s, w, r, &in) {
-					out, err := s.CreateAssembly(r.Context(), principal(r), in)
-					reply(s, w, r, 201, out, err)
-				}
-			}},
-		{method: "GET", path: asmPath, perm: pub, summary: "An assembly with its rules", status: 200, resp: assemblySchema, errs: readErrs,
-			handle: func(s *Service, w http.ResponseWriter, r *http.Request) {
-				out, err := s.Assembly(r.Context(), r.PathValue("id"))
-				reply(s, w, r, 200, out, err)
-			}},
-		{method: "GET", path: asmPath + "/members", perm: pub, summary: "Members in the order they joined (public unless the city hides member lists)",
-			status: 200, resp: arrayOf(memberSchema), errs: []int{401, 403, 404},
-			handle: func(s *Service, w http.ResponseWriter, r *http.Request) {
-				out, err := s.Members(r.Context(), principal(r), r.PathValue("id"))
-				reply(s, w, r, 200, out, err)
-			}},
-		{method: "POST", path: asmPath + "/members", perm: PermMemberJoin, summary: "Join (open assembly) or apply (approval assembly) yourself; no body",
-			status: 201, resp: memberSchema, errs: writeErrs,
-			handle: func(s *Service, w http.ResponseWriter, r *http.Request) {
-				out, err := s.Join(r.Context(), principal(r), r.PathValue("id"))
-				reply(s, w, r, 201, out, err)
-			}},
-		{method: "POST", path: asmPath + "/delegates", perm: PermDelegateName, summary: "Name an organisation's delegate (its representative)",
-			body: delegateSchema, status: 201, resp: memberSchema, errs: writeErrs,
-			handle: func(s *Service, w http.ResponseWriter, r *http.Request) {
-				var in NameDelegateInput
-				if decode(s, w, r, &in) {
-					out, err := s.NameDelegate(r.Context(), principal(r), r.PathValue("id"), in)
-					reply(s, w, r, 201, out, err)
-				}
-			}},
-		memberAction("approve", "Approve an application (chair, vice-chair or coordinator)"),
-		memberAction("reject", "Reject an application (chair, vice-chair or coordinator)"),
-		memberAction("remove", "Remove a member, with a reason (chair, vice-chair or coordinator)"),
-		{method: "POST", path: memberDec + "/position", perm: participate, summary: "Appoint a member to a position (chair or coordinator)",
-			body: positionSchema, status: 200, resp: memberSchema, errs: writeErrs,
-			handle: func(s *Service, w http.ResponseWriter, r *http.Request) {
-				var in PositionInput
-				if decode(s, w, r, &in) {
-					out, err := s.SetPosition(r.Context(), principal(r), r.PathValue("id"), r.PathValue("userID"), in)
-					reply(s, w, r, 200, out, err)
-				}
-			}},
-		{method: "POST", path: asmPath + "/leave", perm: sdk.PermAuthenticated, summary: "Leave the assembly, or withdraw an application",
-			status: 200, resp: memberSchema, errs: writeErrs,
-			handle: func(s *Service, w http.ResponseWriter, r *http.Request) {
-				out, err := s.Leave(r.Context(), principal(r), r.PathValue("id"))
-				reply(s, w, r, 200, out, err)
-			}},
-		{method: "GET", path: asmPath + "/meetings", perm: pub, summary: "Meetings, earliest first", status: 200, resp: arrayOf(meetingSchema), errs: readErrs,
-			handle: func(s *Service, w http.ResponseWriter, r *http.Request) {
-				out, err := s.Meetings(r.Context(), r.PathValue("id"))
-				reply(s, w, r, 200, out, err)
-			}},
-		{method: "POST", path: asmPath + "/meetings", perm: participate, summary: "Schedule a meeting (chair, vice-chair, secretary or coordinator)",
-			body: meetingInputSchema, status: 201, resp: meetingSchema, errs: writeErrs,
-			handle: func(s *Service, w http.ResponseWriter, r *http.Request) {
-				var in MeetingInput
-				if decode(s, w, r, &in) {
-					out, err := s.ScheduleMeeting(r.Context(), principal(r), r.PathValue("id"), in)
-					reply(s, w, r, 201, out, err)
-				}
-			}},
-		{method: "GET", path: meetPath, perm: pub, summary: "A meeting with agenda, attendance and published minutes", status: 200, resp: meetingSchema, errs: readErrs,
-			handle: func(s *Service, w http.ResponseWriter, r *http.Request) {
-				out, err := s.Meeting(r.Context(), r.PathValue("id"), r.PathValue("meetingID"))
-				reply(s, w, r, 200, out, err)
-			}},
-		meetingAction("cancel", "cancel", "Cancel a meeting, with a reason"),
-		meetingAction("attendance", "attendance", "Record attendance (user_ids; chair, vice-chair or secretary)"),
-		meetingAction("minutes", "minutes", "Write the draft minutes (chair, vice-chair or secretary)"),
-		meetingAction("minutes/approve", "approve_minutes", "Approve the draft minutes (chair or vice-chair)"),
-		meetingAction("minutes/publish", "publish_minutes", "Publish approved minutes"),
-		{method: "GET", path: asmPath + "/calendar.ics", perm: pub, summary: "The assembly's meetings as an iCalendar feed (RFC 5545)", status: 200, errs: readErrs,
-			handle: func(s *Service, w http.ResponseWriter, r *http.Request) {
-				b, err := s.Calendar(r.Context(), r.PathValue("id"))
-				if err != nil {
-					sdk.WriteError(w, r, s.log, err)
-					return
-				}
-				w.Header().Set("Content-Type", "text/calendar; charset=utf-8")
-				w.WriteHeader(http.StatusOK)
-				_, _ = w.Write(b)
-			}},
-		{method: "GET", path: asmPath + "/motions", perm: pub, summary: "Motions; filter by state, or overdue=true for answers the city owes past their deadline",
-			query: []string{"state", "overdue"}, status: 200, resp: arrayOf(motionSchema), errs: readErrs,
-			handle: func(s *Service, w http.ResponseWriter, r *http.Request) {
-				q := r.URL.Query()
-				out, err := s.Motions(r.Context(), r.PathValue("id"), q.Get("state"), q.Get("overdue") == "true")
-				reply(s, w, r, 200, out, err)
-			}},
-		{method: "POST", path: asmPath + "/motions", perm: sdk.PermAuthenticated,
-			summary: "Draft a motion (member), or ask for advice (kind consultation, city staff)",
-			body:    motionInputSchema, status: 201, resp: motionSchema, errs: writeErrs,
-			handle: func(s *Service, w http.ResponseWriter, r *http.Request) {
-				var in MotionInput
-				if decode(s, w, r, &in) {
-					out, err := s.CreateMotion(r.Context(), principal(r), r.PathValue("id"), in)
-					reply(s, w, r, 201, out, err)
-				}
-			}},
-		{method: "GET", path: motPath, perm: pub, summary: "A motion with its vote, the city's answer and its public timeline", status: 200, resp: motionSchema, errs: readErrs,
-			handle: func(s *Service, w http.ResponseWriter, r *http.Request) {
-				out, err := s.Motion(r.Context(), r.PathValue("id"), r.PathValue("motionID"))
-				reply(s, w, r, 200, out, err)
-			}},
-		motionAction(ActionSponsor, "Co-sponsor a motion (member)"),
-		motionAction(ActionTable, "Table a draft motion (author, chair or vice-chair)"),
-		motionAction(ActionWithdraw, "Withdraw a motion (author, chair or vice-chair)"),
-		{method: "POST", path: motPath + "/vote/open", perm: participate, summary: "Open the vote on a tabled motion (chair or vice-chair); the electorate is frozen now",
-			body: openVoteSchema, status: 200, resp: motionSchema, errs: writeErrs,
-			handle: func(s *Service, w http.ResponseWriter, r *http.Request) {
-				var in OpenVoteInput
-				if decode(s, w, r, &in) {
-					out, err := s.OpenVote(r.Context(), principal(r), r.PathValue("id"), r.PathValue("motionID"), in)
-					reply(s, w, r, 200, out, err)
-				}
-			}},
-		{method: "POST", path: motPath + "/vote/ballots", perm: PermMotionVote, summary: "Cast your ballot (choice yes, no or abstain)",
-			body: ballotSchema, status: 201, resp: receiptSchema, errs: writeErrs,
-			handle: func(s *Service, w http.ResponseWriter, r *http.Request) {
-				var in ballotInput
-				if decode(s, w, r, &in) {
-					out, err := s.CastBallot(r.Context(), principal(r), r.PathValue("id"), r.PathValue("motionID"), in.Choice)
-					reply(s, w, r, 201, out, err)
-				}
-			}},
-		{method: "POST", path: motPath + "/vote/close", perm: participate, summary: "Close the vote and decide (chair or vice-chair)",
-			status: 200, resp: closeSchema, errs: writeErrs,
-			handle: func(s *Service, w http.ResponseWriter, r *http.Request) {
-				m, err := s.CloseVote(r.Context(), principal(r), r.PathValue("id"), r.PathValue("motionID"))
-				if err != nil {
-					sdk.WriteError(w, r, s.log, err)
-					return
-				}
-				sdk.WriteJSON(w, 200, closeResult{Outcome: m.Vote.Outcome, Counts: *m.Vote.Counts, Electorate: m.Vote.Electorate, Motion: m})
-			}},
-		answerAction("acknowledge", AnswerAcknowledged, nil, "Acknowledge an adopted motion (city responder)"),
-		answerAction("answer", AnswerAnswered, answerSchema, "Answer an adopted motion: decision and reasoning (city responder)"),
-		answerAction("implemented", AnswerImplemented, nil, "Mark an accepted motion implemented (city responder)"),
-		{method: "GET", path: asmPath + "/popolo", perm: pub, summary: "Motions and votes in Popolo JSON", status: 200, resp: popoloSchema, errs: readErrs,
-			handle: func(s *Service, w http.ResponseWriter, r *http.Request) {
-				out, err := s.Popolo(r.Context(), r.PathValue("id"))
-				reply(s, w, r, 200, out, err)
-			}},
+	return []sdk.Route{
+		sdk.List(base, pub, func(r *http.Request, q sdk.ListQuery) (sdk.Page[Assembly], error) {
+			return p.svc.Assemblies(r.Context(), r.URL.Query().Get("neighbourhood_id"), q)
+		}).With(sdk.Param{Name: "neighbourhood_id", Description: "Only the assemblies of this neighbourhood"}).
+			Doc("Assemblies", "Oldest first."),
+		sdk.Post(base, PermAssemblyManage, func(r *http.Request, in CreateAssemblyInput) (Assembly, error) {
+			return p.svc.CreateAssembly(r.Context(), sdk.PrincipalFrom(r.Context()), in)
+		}).Status(http.StatusCreated).Errors(403).
+			Doc("Create an assembly", "By a coordinator of the neighbourhood or a city admin."),
+		sdk.Get(asmPath, pub, func(r *http.Request) (Assembly, error) {
+			return p.svc.Assembly(r.Context(), r.PathValue("id"))
+		}).Doc("An assembly with its rules", ""),
+
+		sdk.List(asmPath+"/members", pub, func(r *http.Request, q sdk.ListQuery) (sdk.Page[Member], error) {
+			return p.svc.Members(r.Context(), sdk.PrincipalFrom(r.Context()), r.PathValue("id"), q)
+		}).Errors(401, 403).
+			Doc("Members", "In the order they applied; officers also see applicants. Public unless the city keeps member lists to members."),
+		sdk.Post(asmPath+"/members", PermMemberJoin, func(r *http.Request, _ sdk.NoBody) (Member, error) {
+			return p.svc.Join(r.Context(), sdk.PrincipalFrom(r.Context()), r.PathValue("id"))
+		}).Status(http.StatusCreated).Errors(409).
+			Doc("Join", "Join an open assembly, or apply to an approval assembly, yourself: verified residents of its neighbourhood."),
+		sdk.Post(asmPath+"/delegates", PermDelegateName, func(r *http.Request, in NameDelegateInput) (Member, error) {
+			return p.svc.NameDelegate(r.Context(), sdk.PrincipalFrom(r.Context()), r.PathValue("id"), in)
+		}).Status(http.StatusCreated).Errors(409).
+			Doc("Name an organisation's delegate", "By a representative of a verified organisation active in the neighbourhood."),
+		p.memberAction("approve", "Approve an application", "By the chair, the vice-chair or a coordinator."),
+		p.memberAction("reject", "Reject an application", "By the chair, the vice-chair or a coordinator."),
+		p.memberAction("remove", "Remove a member", "With a reason, by the chair, the vice-chair or a coordinator."),
+		sdk.Post(memberPath+"/position", participate, func(r *http.Request, in PositionInput) (Member, error) {
+			return p.svc.SetPosition(r.Context(), sdk.PrincipalFrom(r.Context()), r.PathValue("id"), r.PathValue("userID"), in)
+		}).Errors(409).
+			Doc("Appoint a member to a position", "By the chair or a coordinator; a new chair, vice-chair or secretary replaces the old one."),
+		sdk.Post(asmPath+"/leave", sdk.PermAuthenticated, func(r *http.Request, _ sdk.NoBody) (Member, error) {
+			return p.svc.Leave(r.Context(), sdk.PrincipalFrom(r.Context()), r.PathValue("id"))
+		}).Errors(409).Doc("Leave the assembly, or withdraw an application", ""),
+
+		sdk.List(asmPath+"/meetings", pub, func(r *http.Request, q sdk.ListQuery) (sdk.Page[Meeting], error) {
+			return p.svc.Meetings(r.Context(), r.PathValue("id"), q)
+		}).Doc("Meetings", "Earliest first, with agenda, attendance and published minutes."),
+		sdk.Post(asmPath+"/meetings", participate, func(r *http.Request, in MeetingInput) (Meeting, error) {
+			return p.svc.ScheduleMeeting(r.Context(), sdk.PrincipalFrom(r.Context()), r.PathValue("id"), in)
+		}).Status(http.StatusCreated).
+			Doc("Schedule a meeting", "By the chair, the vice-chair, the secretary or a coordinator."),
+		sdk.Get(meetPath, pub, func(r *http.Request) (Meeting, error) {
+			return p.svc.Meeting(r.Context(), r.PathValue("id"), r.PathValue("meetingID"))
+		}).Doc("A meeting", "With agenda, attendance and published minutes."),
+		meetingAction(p, "cancel", "cancel", func(in CancelInput) MeetingUpdate { return MeetingUpdate{Reason: in.Reason} }).
+			Doc("Cancel a meeting", "With a reason, by an officer or a coordinator."),
+		meetingAction(p, "attendance", "attendance", func(in AttendanceInput) MeetingUpdate { return MeetingUpdate{UserIDs: in.UserIDs} }).
+			Doc("Record attendance", "Replaces the list; by the chair, the vice-chair or the secretary."),
+		meetingAction(p, "minutes", "minutes", func(in MinutesInput) MeetingUpdate { return MeetingUpdate{Minutes: in.Minutes} }).
+			Doc("Write the draft minutes", "By the chair, the vice-chair or the secretary; shown to them until published."),
+		meetingAction(p, "minutes/approve", "approve_minutes", func(sdk.NoBody) MeetingUpdate { return MeetingUpdate{} }).
+			Doc("Approve the draft minutes", "By the chair or the vice-chair."),
+		meetingAction(p, "minutes/publish", "publish_minutes", func(sdk.NoBody) MeetingUpdate { return MeetingUpdate{} }).
+			Doc("Publish approved minutes", "By the chair, the vice-chair or the secretary."),
+		sdk.Raw(http.MethodGet, asmPath+"/calendar.ics", pub, "text/calendar", func(w http.ResponseWriter, r *http.Request) error {
+			b, err := p.svc.Calendar(r.Context(), r.PathValue("id"))
+			if err != nil {
+				return err
+			}
+			w.Header().Set("Content-Type", "text/calendar; charset=utf-8")
+			_, err = w.Write(b)
+			return err
+		}).Doc("The assembly's meetings as an iCalendar feed", "RFC 5545."),
+
+		sdk.List(asmPath+"/motions", pub, func(r *http.Request, q sdk.ListQuery) (sdk.Page[Motion], error) {
+			overdue, err := boolParam(r, "overdue")
+			if err != nil {
+				return sdk.Page[Motion]{}, err
+			}
+			return p.svc.Motions(r.Context(), r.PathValue("id"), r.URL.Query().Get("state"), overdue, q)
+		}).With(sdk.Param{Name: "state", Enum: MotionStates, Description: "Only the motions in this state"},
+			sdk.Param{Name: "overdue", Type: "boolean", Description: "true: only adopted motions the city has not answered by their deadline"}).
+			Doc("Motions", "Oldest first."),
+		sdk.Post(asmPath+"/motions", sdk.PermAuthenticated, func(r *http.Request, in MotionInput) (Motion, error) {
+			return p.svc.CreateMotion(r.Context(), sdk.PrincipalFrom(r.Context()), r.PathValue("id"), in)
+		}).Status(http.StatusCreated).Errors(403).
+			Doc("Draft a motion, or ask for advice", "A member drafts a motion; city staff raise a consultation (kind consultation) with a deadline."),
+		sdk.Get(motPath, pub, func(r *http.Request) (Motion, error) {
+			return p.svc.Motion(r.Context(), r.PathValue("id"), r.PathValue("motionID"))
+		}).Doc("A motion", "With its vote, the city's answer and its public timeline."),
+		p.motionAction(ActionSponsor, "Co-sponsor a motion", "By a member other than its author."),
+		p.motionAction(ActionTable, "Table a draft motion", "By its author, the chair or the vice-chair."),
+		p.motionAction(ActionWithdraw, "Withdraw a motion", "By its author, the chair or the vice-chair."),
+		sdk.Post(motPath+"/vote/open", participate, func(r *http.Request, in OpenVoteInput) (Motion, error) {
+			return p.svc.OpenVote(r.Context(), sdk.PrincipalFrom(r.Context()), r.PathValue("id"), r.PathValue("motionID"), in)
+		}).OptionalBody().Errors(409).
+			Doc("Open the vote on a tabled motion", "By the chair or the vice-chair; who may vote is fixed now."),
+		sdk.Post(motPath+"/vote/ballots", PermMotionVote, func(r *http.Request, in BallotInput) (Receipt, error) {
+			return p.svc.CastBallot(r.Context(), sdk.PrincipalFrom(r.Context()), r.PathValue("id"), r.PathValue("motionID"), in.Choice)
+		}).Status(http.StatusCreated).Errors(409).
+			Doc("Cast your ballot", "A receipt; it repeats the choice only in a named vote."),
+		sdk.Post(motPath+"/vote/close", participate, func(r *http.Request, _ sdk.NoBody) (CloseResult, error) {
+			m, err := p.svc.CloseVote(r.Context(), sdk.PrincipalFrom(r.Context()), r.PathValue("id"), r.PathValue("motionID"))
+			if err != nil {
+				return CloseResult{}, err
+			}
+			return CloseResult{Outcome: m.Vote.Outcome, Counts: *m.Vote.Counts, Electorate: m.Vote.Electorate, Motion: m}, nil
+		}).Errors(409).Doc("Close the vote and decide", "By the chair or the vice-chair."),
+		answerAction(p, "acknowledge", AnswerAcknowledged, func(sdk.NoBody) AnswerInput { return AnswerInput{} }).
+			Doc("Acknowledge an adopted motion", "By a city responder."),
+		answerAction(p, "answer", AnswerAnswered, func(in AnswerInput) AnswerInput { return in }).
+			Doc("Answer an adopted motion", "The city's decision, always with its reasoning; by a city responder."),
+		answerAction(p, "implemented", AnswerImplemented, func(sdk.NoBody) AnswerInput { return AnswerInput{} }).
+			Doc("Mark an accepted motion implemented", "By a city responder."),
+		sdk.Get(asmPath+"/popolo", pub, func(r *http.Request) (PopoloExport, error) {
+			return p.svc.Popolo(r.Context(), r.PathValue("id"))
+		}).Doc("Motions and votes in Popolo JSON", "popoloproject.com; named votes list who voted what."),
 	}
 }
 
-// closeResult is the answer of the close: the outcome and counts up front, the whole
+// BallotInput is the body of a ballot.
+type BallotInput struct {
+	Choice string `json:"choice" max:"32" enum:"yes,no,abstain"`
+}
+
+// CloseResult is the answer of the close: the outcome and counts up front, the whole
 // motion alongside.
-type closeResult struct {
-	Outcome    string `json:"outcome"`
+type CloseResult struct {
+	Outcome    string `json:"outcome" enum:"adopted,rejected,no_quorum"`
 	Counts     Counts `json:"counts"`
 	Electorate int    `json:"electorate"`
 	Motion     Motion `json:"motion"`
 }
 
-func memberAction(action, summary string) route {
-	return route{method: "POST", path: memberDec + "/" + action, perm: PermAssemblyParticipate, summary: summary,
-		body: reasonSchema, status: 200, resp: memberSchema, errs: writeErrs,
-		handle: func(s *Service, w http.ResponseWriter, r *http.Request) {
-			var in MemberDecision
-			if decode(s, w, r, &in) {
-				out, err := s.DecideMember(r.Context(), principal(r), r.PathValue("id"), r.PathValue("userID"), action, in)
-				reply(s, w, r, 200, out, err)
-			}
-		}}
+func (p *Plugin) memberAction(action, summary, description string) sdk.Route {
+	return sdk.Post(memberPath+"/"+action, PermAssemblyParticipate, func(r *http.Request, in MemberDecision) (Member, error) {
+		return p.svc.DecideMember(r.Context(), sdk.PrincipalFrom(r.Context()), r.PathValue("id"), r.PathValue("userID"), action, in)
+	}).OptionalBody().Errors(409).Doc(summary, description)
 }
 
-func meetingAction(suffix, action, summary string) route {
-	return route{method: "POST", path: meetPath + "/" + suffix, perm: PermAssemblyParticipate, summary: summary,
-		body: meetingUpdateSchema, status: 200, resp: meetingSchema, errs: writeErrs,
-		handle: func(s *Service, w http.ResponseWriter, r *http.Request) {
-			var in MeetingUpdate
-			if decode(s, w, r, &in) {
-				out, err := s.UpdateMeeting(r.Context(), principal(r), r.PathValue("id"), r.PathValue("meetingID"), action, in)
-				reply(s, w, r, 200, out, err)
-			}
-		}}
+func (p *Plugin) motionAction(action MotionAction, summary, description string) sdk.Route {
+	return sdk.Post(motPath+"/"+string(action), PermAssemblyParticipate, func(r *http.Request, _ sdk.NoBody) (Motion, error) {
+		return p.svc.ActOnMotion(r.Context(), sdk.PrincipalFrom(r.Context()), r.PathValue("id"), r.PathValue("motionID"), action)
+	}).Errors(409).Doc(summary, description)
 }
 
-func motionAction(action MotionAction, summary string) route {
-	return route{method: "POST", path: motPath + "/" + string(action), perm: PermAssemblyParticipate, summary: summary,
-		status: 200, resp: motionSchema, errs: writeErrs,
-		handle: func(s *Service, w http.ResponseWriter, r *http.Request) {
-			out, err := s.ActOnMotion(r.Context(), principal(r), r.PathValue("id"), r.PathValue("motionID"), action)
-			reply(s, w, r, 200, out, err)
-		}}
+// meetingAction is a route of UpdateMeeting, whose body In tells the action what it
+// needs (or nothing).
+func meetingAction[In any](p *Plugin, suffix, action string, update func(In) MeetingUpdate) sdk.Route {
+	return sdk.Post(meetPath+"/"+suffix, PermAssemblyParticipate, func(r *http.Request, in In) (Meeting, error) {
+		return p.svc.UpdateMeeting(r.Context(), sdk.PrincipalFrom(r.Context()), r.PathValue("id"), r.PathValue("meetingID"), action, update(in))
+	}).Errors(409)
 }
 
-func answerAction(suffix, step string, body map[string]any, summary string) route {
-	return route{method: "POST", path: motPath + "/" + suffix, perm: PermMotionAnswer, domain: sdk.DomainCity, summary: summary,
-		body: body, status: 200, resp: motionSchema, errs: writeErrs,
-		handle: func(s *Service, w http.ResponseWriter, r *http.Request) {
-			var in AnswerInput
-			if decode(s, w, r, &in) {
-				out, err := s.Answer(r.Context(), principal(r), r.PathValue("id"), r.PathValue("motionID"), step, in)
-				reply(s, w, r, 200, out, err)
-			}
-		}}
+// answerAction is a step of the city's answer, checked in the city domain.
+func answerAction[In any](p *Plugin, suffix, step string, answer func(In) AnswerInput) sdk.Route {
+	return sdk.Post(motPath+"/"+suffix, PermMotionAnswer, func(r *http.Request, in In) (Motion, error) {
+		return p.svc.Answer(r.Context(), sdk.PrincipalFrom(r.Context()), r.PathValue("id"), r.PathValue("motionID"), step, answer(in))
+	}).In(sdk.DomainCity).Errors(409)
 }
 
-func principal(r *http.Request) sdk.Principal { return sdk.PrincipalFrom(r.Context()) }
-
-// decode reads an optional JSON body into v (sdk.DecodeJSON): an empty body leaves v at
-// its zero value, so "POST with no body" works.
-// ballotInput is the body of a ballot.
-type ballotInput struct {
-	Choice string `json:"choice" max:"32"`
-}
-
-func decode(s *Service, w http.ResponseWriter, r *http.Request, v any) bool {
-	if err := sdk.DecodeJSON(r, v, true); err != nil {
-		sdk.WriteError(w, r, s.log, err)
-		return false
+// boolParam reads an optional true/false query parameter.
+func boolParam(r *http.Request, name string) (bool, error) {
+	switch r.URL.Query().Get(name) {
+	case "", "false":
+		return false, nil
+	case "true":
+		return true, nil
 	}
-	return true
-}
-
-func reply(s *Service, w http.ResponseWriter, r *http.Request, status int, v any, err error) {
-	if err != nil {
-		sdk.WriteError(w, r, s.log, err)
-		return
-	}
-	sdk.WriteJSON(w, status, v)
+	return false, invalid(name, "must be true or false", RuleOneOf)
 }

@@ -11,7 +11,7 @@ import (
 
 // AnswerInput is the city's answer to an adopted motion.
 type AnswerInput struct {
-	Decision  string `json:"decision" max:"32"`
+	Decision  string `json:"decision" max:"32" enum:"accepted,partly_accepted,declined"`
 	Reasoning string `json:"reasoning" max:"20000"`
 }
 
@@ -24,12 +24,12 @@ func (s *Service) Answer(ctx context.Context, p sdk.Principal, assemblyID, motio
 	}
 	in.Reasoning = strings.TrimSpace(in.Reasoning)
 	if step == AnswerAnswered {
-		f := fieldErrors{}
+		var f fieldErrors
 		if !slices.Contains([]string{DecisionAccepted, DecisionPartlyAccepted, DecisionDeclined}, in.Decision) {
-			f.add("decision", "must be accepted, partly_accepted or declined")
+			f.add("decision", "must be accepted, partly_accepted or declined", RuleOneOf)
 		}
 		if in.Reasoning == "" {
-			f.add("reasoning", "is required: the city always explains its answer")
+			f.add("reasoning", "is required: the city always explains its answer", RuleRequired)
 		}
 		if err := f.err(); err != nil {
 			return Motion{}, err

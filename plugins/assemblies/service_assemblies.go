@@ -29,39 +29,39 @@ func (in *CreateAssemblyInput) normalise() error {
 	if in.Membership == "" {
 		in.Membership = MembershipOpen
 	}
-	f := fieldErrors{}
+	var f fieldErrors
 	if in.NeighbourhoodID == "" {
-		f.add("neighbourhood_id", "is required")
+		f.add("neighbourhood_id", "is required", RuleRequired)
 	}
 	if in.Name == "" {
-		f.add("name", "is required")
+		f.add("name", "is required", RuleRequired)
 	} else if len(in.Name) > 200 {
-		f.add("name", "must be at most 200 characters")
+		f.add("name", "must be at most 200 characters", sdk.RuleMaxLength)
 	}
 	switch {
 	case in.QuorumPercent != 0 && in.QuorumAbsolute != 0:
-		f.add("quorum_percent", "set either quorum_percent or quorum_absolute, not both")
+		f.add("quorum_percent", "set either quorum_percent or quorum_absolute, not both", RuleEitherOr)
 	case in.QuorumPercent == 0 && in.QuorumAbsolute == 0:
-		f.add("quorum_percent", "is required (1–100), unless quorum_absolute is set")
+		f.add("quorum_percent", "is required (1–100), unless quorum_absolute is set", RuleEitherOr)
 	case in.QuorumPercent < 0 || in.QuorumPercent > 100:
-		f.add("quorum_percent", "must be between 1 and 100: a quorum above the whole membership can never be met")
+		f.add("quorum_percent", "must be between 1 and 100: a quorum above the whole membership can never be met", sdk.RuleRange)
 	case in.QuorumAbsolute < 0:
-		f.add("quorum_absolute", "must be a positive number of ballots")
+		f.add("quorum_absolute", "must be a positive number of ballots", sdk.RuleRange)
 	}
 	if !slices.Contains([]string{MajoritySimple, MajorityAbsolute, MajorityTwoThirds}, in.Majority) {
-		f.add("majority", "must be simple, absolute or two_thirds")
+		f.add("majority", "must be simple, absolute or two_thirds", RuleOneOf)
 	}
 	if !slices.Contains([]string{SecrecyNamed, SecrecySecret}, in.Secrecy) {
-		f.add("secrecy", "must be named or secret")
+		f.add("secrecy", "must be named or secret", RuleOneOf)
 	}
 	if !slices.Contains([]string{MembershipOpen, MembershipApproval}, in.Membership) {
-		f.add("membership", "must be open or approval")
+		f.add("membership", "must be open or approval", RuleOneOf)
 	}
 	if in.TermMonths < 0 || in.TermMonths > 120 {
-		f.add("term_months", "must be between 0 (no fixed term) and 120")
+		f.add("term_months", "must be between 0 (no fixed term) and 120", sdk.RuleRange)
 	}
 	if in.OrgSeats < 0 || in.OrgSeats > 1000 {
-		f.add("org_seats", "must be between 0 and 1000")
+		f.add("org_seats", "must be between 0 and 1000", sdk.RuleRange)
 	}
 	return f.err()
 }
@@ -79,10 +79,10 @@ func (s *Service) CreateAssembly(ctx context.Context, p sdk.Principal, in Create
 		return Assembly{}, fmt.Errorf("find neighbourhood: %w", err)
 	}
 	if len(nbhs) == 0 {
-		return Assembly{}, sdk.InvalidField("neighbourhood_id", "no such neighbourhood")
+		return Assembly{}, invalid("neighbourhood_id", "no such neighbourhood", RuleExists)
 	}
 	if nbhs[0].Archived {
-		return Assembly{}, sdk.InvalidField("neighbourhood_id", "the neighbourhood is archived")
+		return Assembly{}, invalid("neighbourhood_id", "the neighbourhood is archived", RuleActive)
 	}
 	ok, err := s.can(ctx, p, PermAssemblyManage, "nbh:"+in.NeighbourhoodID)
 	if err != nil {
@@ -111,7 +111,12 @@ func (s *Service) Assembly(ctx context.Context, id string) (Assembly, error) {
 	return getAssembly(ctx, s.db, id, s.Now())
 }
 
-// Assemblies lists assemblies, optionally of one neighbourhood.
-func (s *Service) Assemblies(ctx context.Context, neighbourhoodID string) ([]Assembly, error) {
-	return listAssemblies(ctx, s.db, neighbourhoodID, s.Now())
+// Assemblies lists a page of assemblies, oldest first, optionally of one
+// neighbourhood.
+func (s *Service) Assemblies(ctx context.Context, neighbourhoodID string, q sdk.ListQuery) (sdk.Page[Assembly], error) {
+	rows, err := listAssemblies(ctx, s.db, neighbourhoodID, s.Now(), q)
+	if err != nil {
+		return sdk.Page[Assembly]{}, err
+	}
+	return sdk.NewPage(rows, q, assemblyKey), nil
 }

@@ -5,6 +5,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/kvarter/kvarter/sdk"
 	"github.com/kvarter/kvarter/sdk/ical"
 )
 
@@ -92,7 +93,7 @@ func (s *Service) Popolo(ctx context.Context, assemblyID string) (PopoloExport, 
 	if err != nil {
 		return PopoloExport{}, err
 	}
-	rows, err := listMotions(ctx, s.db, a.ID, motionFilter{})
+	rows, err := listMotions(ctx, s.db, a.ID, motionFilter{}, sdk.ListQuery{})
 	if err != nil {
 		return PopoloExport{}, err
 	}
@@ -142,10 +143,11 @@ func (s *Service) Calendar(ctx context.Context, assemblyID string) ([]byte, erro
 	if err != nil {
 		return nil, err
 	}
-	ms, err := s.Meetings(ctx, a.ID)
+	all, err := s.Meetings(ctx, a.ID, sdk.ListQuery{})
 	if err != nil {
 		return nil, err
 	}
+	ms := all.Items
 	cal := ical.Calendar{ProdID: "-//Kvarter//assemblies//EN", Name: a.Name}
 	for _, m := range ms {
 		var desc []string

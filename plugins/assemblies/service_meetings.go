@@ -22,27 +22,27 @@ type MeetingInput struct {
 
 func (in *MeetingInput) validate() error {
 	in.Title, in.Place, in.OnlineURL = strings.TrimSpace(in.Title), strings.TrimSpace(in.Place), strings.TrimSpace(in.OnlineURL)
-	f := fieldErrors{}
+	var f fieldErrors
 	if in.Title == "" {
-		f.add("title", "is required")
+		f.add("title", "is required", RuleRequired)
 	}
 	if in.StartsAt.IsZero() {
-		f.add("starts_at", "is required (RFC 3339)")
+		f.add("starts_at", "is required (RFC 3339)", RuleRequired)
 	}
 	if in.EndsAt.IsZero() {
-		f.add("ends_at", "is required (RFC 3339)")
+		f.add("ends_at", "is required (RFC 3339)", RuleRequired)
 	} else if !in.EndsAt.After(in.StartsAt) {
-		f.add("ends_at", "must be after starts_at")
+		f.add("ends_at", "must be after starts_at", RuleAfter)
 	}
 	if in.Place == "" && in.OnlineURL == "" {
-		f.add("place", "give a place, an online_url, or both")
+		f.add("place", "give a place, an online_url, or both", RuleRequired)
 	}
 	if in.OnlineURL != "" && !validURL(in.OnlineURL) {
-		f.add("online_url", "must be an http or https URL")
+		f.add("online_url", "must be an http or https URL", RuleURL)
 	}
 	for i, it := range in.Agenda {
 		if strings.TrimSpace(it.Title) == "" {
-			f.add(fmt.Sprintf("agenda[%d].title", i), "is required")
+			f.add(fmt.Sprintf("agenda[%d].title", i), "is required", RuleRequired)
 		}
 	}
 	return f.err()
@@ -71,7 +71,7 @@ func (s *Service) ScheduleMeeting(ctx context.Context, p sdk.Principal, assembly
 				continue
 			}
 			if _, err := getMotion(ctx, tx, a.ID, it.MotionID); err != nil {
-				return sdk.InvalidField(fmt.Sprintf("agenda[%d].motion_id", i), "is not a motion of this assembly")
+				return invalid(fmt.Sprintf("agenda[%d].motion_id", i), "is not a motion of this assembly", RuleExists)
 			}
 		}
 		if err := insertMeeting(ctx, tx, r); err != nil {
@@ -101,28 +101,44 @@ func (s *Service) Meeting(ctx context.Context, assemblyID, id string) (Meeting, 
 	return ms[0], nil
 }
 
-// Meetings lists an assembly's meetings, earliest first.
-func (s *Service) Meetings(ctx context.Context, assemblyID string) ([]Meeting, error) {
+// Meetings lists a page of an assembly's meetings, earliest first.
+func (s *Service) Meetings(ctx context.Context, assemblyID string, q sdk.ListQuery) (sdk.Page[Meeting], error) {
 	if _, err := s.Assembly(ctx, assemblyID); err != nil {
-		return nil, err
+		return sdk.Page[Meeting]{}, err
 	}
-	rows, err := listMeetings(ctx, s.db, assemblyID)
+	rows, err := listMeetings(ctx, s.db, assemblyID, q)
 	if err != nil {
-		return nil, err
+		return sdk.Page[Meeting]{}, err
 	}
 	ms := make([]Meeting, len(rows))
 	for i, r := range rows {
 		ms[i] = r.meeting()
 	}
-	return ms, fillMeetings(ctx, s.db, ms)
+	pg := sdk.NewPage(ms, q, meetingKey)
+	return pg, fillMeetings(ctx, s.db, pg.Items)
 }
 
-// MeetingUpdate is the body of the meeting actions: a cancellation reason, minutes
+// MeetingUpdate is what the meeting actions take: a cancellation reason, minutes
 // text, or the attendance list.
 type MeetingUpdate struct {
-	Reason  string   `json:"reason" max:"4000"`
-	Minutes string   `json:"minutes" max:"100000"`
-	UserIDs []string `json:"user_ids" max:"64"`
+	Reason  string
+	Minutes string
+	UserIDs []string
+}
+
+// CancelInput is the body of a cancellation.
+type CancelInput struct {
+	Reason string `json:"reason" max:"4000" doc:"Why the meeting is cancelled; always given"`
+}
+
+// AttendanceInput is the body of the attendance list: it replaces the one recorded.
+type AttendanceInput struct {
+	UserIDs []string `json:"user_ids" max:"64" doc:"User IDs of the active members present"`
+}
+
+// MinutesInput is the body of draft minutes.
+type MinutesInput struct {
+	Minutes string `json:"minutes" max:"100000"`
 }
 
 // UpdateMeeting performs one of the meeting actions: cancel, attendance, minutes
@@ -152,7 +168,7 @@ func (s *Service) UpdateMeeting(ctx context.Context, p sdk.Principal, assemblyID
 				return sdk.Errorf(sdk.CodeConflict, "the meeting is already cancelled")
 			}
 			if strings.TrimSpace(in.Reason) == "" {
-				return sdk.InvalidField("reason", "is required: a cancellation is always explained")
+				return invalid("reason", "is required: a cancellation is always explained", RuleRequired)
 			}
 			m.Status, m.CancelReason = MeetingCancelled, strings.TrimSpace(in.Reason)
 			m.Sequence++
@@ -169,7 +185,7 @@ func (s *Service) UpdateMeeting(ctx context.Context, p sdk.Principal, assemblyID
 			for i, uid := range in.UserIDs {
 				mem, err := getMember(ctx, tx, a.ID, uid)
 				if err != nil || mem.Status != MemberActive {
-					return sdk.InvalidField(fmt.Sprintf("user_ids[%d]", i), "is not an active member of this assembly")
+					return invalid(fmt.Sprintf("user_ids[%d]", i), "is not an active member of this assembly", RuleActive)
 				}
 				if _, err := exec(ctx, tx, `INSERT INTO attendance (meeting_id, user_id) VALUES (?, ?) ON CONFLICT DO NOTHING`, m.ID, uid); err != nil {
 					return fmt.Errorf("record attendance: %w", err)
@@ -180,7 +196,7 @@ func (s *Service) UpdateMeeting(ctx context.Context, p sdk.Principal, assemblyID
 				return sdk.Errorf(sdk.CodeConflict, "published minutes cannot be changed")
 			}
 			if strings.TrimSpace(in.Minutes) == "" {
-				return sdk.InvalidField("minutes", "is required")
+				return invalid("minutes", "is required", RuleRequired)
 			}
 			m.Minutes, m.MinutesStatus = in.Minutes, MinutesDraft
 		case "approve_minutes":

@@ -89,7 +89,7 @@ func (s *Service) NameDelegate(ctx context.Context, p sdk.Principal, assemblyID 
 		in.UserID = p.UserID
 	}
 	if strings.TrimSpace(in.OrganisationID) == "" {
-		return Member{}, sdk.InvalidField("organisation_id", "is required")
+		return Member{}, invalid("organisation_id", "is required", RuleRequired)
 	}
 	a, err := s.Assembly(ctx, assemblyID)
 	if err != nil {
@@ -103,7 +103,7 @@ func (s *Service) NameDelegate(ctx context.Context, p sdk.Principal, assemblyID 
 		return Member{}, fmt.Errorf("find organisation: %w", err)
 	}
 	if len(orgs) == 0 {
-		return Member{}, sdk.InvalidField("organisation_id", "no such organisation")
+		return Member{}, invalid("organisation_id", "no such organisation", RuleExists)
 	}
 	org := orgs[0]
 	if !org.Verified || !slices.Contains(org.NeighbourhoodIDs, a.NeighbourhoodID) {
@@ -117,7 +117,7 @@ func (s *Service) NameDelegate(ctx context.Context, p sdk.Principal, assemblyID 
 		return Member{}, fmt.Errorf("find user: %w", err)
 	}
 	if len(users) == 0 {
-		return Member{}, sdk.InvalidField("user_id", "no such user")
+		return Member{}, invalid("user_id", "no such user", RuleExists)
 	}
 	var out memberRow
 	err = s.inTx(ctx, func(tx *sqlx.Tx) error {
@@ -150,13 +150,13 @@ func (s *Service) NameDelegate(ctx context.Context, p sdk.Principal, assemblyID 
 	return s.named(ctx, out.member()), nil
 }
 
-// Members lists an assembly's active members and, for its officers, its applicants,
-// in the order they applied (or joined). When the city hides member lists, only
+// Members lists a page of an assembly's active members and, for its officers, its
+// applicants, in the order they applied (or joined). When the city hides member lists, only
 // members and managers see them.
-func (s *Service) Members(ctx context.Context, p sdk.Principal, assemblyID string) ([]Member, error) {
+func (s *Service) Members(ctx context.Context, p sdk.Principal, assemblyID string, q sdk.ListQuery) (sdk.Page[Member], error) {
 	a, err := s.Assembly(ctx, assemblyID)
 	if err != nil {
-		return nil, err
+		return sdk.Page[Member]{}, err
 	}
 	statuses := []string{MemberActive}
 	if p.Authenticated() {
@@ -166,21 +166,23 @@ func (s *Service) Members(ctx context.Context, p sdk.Principal, assemblyID strin
 	}
 	if !s.MemberListPublic && len(statuses) == 1 {
 		if err := requireUser(p); err != nil {
-			return nil, sdk.Errorf(sdk.CodeUnauthenticated, "this city keeps member lists to members: sign in first")
+			return sdk.Page[Member]{}, sdk.Errorf(sdk.CodeUnauthenticated, "this city keeps member lists to members: sign in first")
 		}
 		if _, err := activeMember(ctx, s.db, a, p); err != nil {
-			return nil, sdk.Errorf(sdk.CodeForbidden, "this city keeps member lists to the assembly's members")
+			return sdk.Page[Member]{}, sdk.Errorf(sdk.CodeForbidden, "this city keeps member lists to the assembly's members")
 		}
 	}
-	rows, err := listMembers(ctx, s.db, a.ID, statuses)
+	rows, err := listMembers(ctx, s.db, a.ID, statuses, q)
 	if err != nil {
-		return nil, err
+		return sdk.Page[Member]{}, err
 	}
 	out := make([]Member, len(rows))
 	for i, r := range rows {
 		out[i] = r.member()
 	}
-	return s.namedAll(ctx, out), nil
+	pg := sdk.NewPage(out, q, memberKey)
+	pg.Items = s.namedAll(ctx, pg.Items)
+	return pg, nil
 }
 
 // named fills in a member's display name; a failure to ask the host leaves it blank.
@@ -225,7 +227,7 @@ func (s *Service) DecideMember(ctx context.Context, p sdk.Principal, assemblyID,
 	}
 	in.Reason = strings.TrimSpace(in.Reason)
 	if action == "remove" && in.Reason == "" {
-		return Member{}, sdk.InvalidField("reason", "is required: a removal is always explained")
+		return Member{}, invalid("reason", "is required: a removal is always explained", RuleRequired)
 	}
 	var out memberRow
 	err = s.inTx(ctx, func(tx *sqlx.Tx) error {
@@ -266,7 +268,7 @@ func (s *Service) DecideMember(ctx context.Context, p sdk.Principal, assemblyID,
 
 // PositionInput sets a member's position and, optionally, term.
 type PositionInput struct {
-	Position  string     `json:"position" max:"32"`
+	Position  string     `json:"position" max:"32" enum:"chair,vice_chair,secretary,member"`
 	TermStart *time.Time `json:"term_start"`
 	TermEnd   *time.Time `json:"term_end"`
 }
@@ -275,10 +277,10 @@ type PositionInput struct {
 // an assembly has at most one chair, so appointing a new chair demotes the old one.
 func (s *Service) SetPosition(ctx context.Context, p sdk.Principal, assemblyID, userID string, in PositionInput) (Member, error) {
 	if !slices.Contains([]string{PositionChair, PositionViceChair, PositionSecretary, PositionMember}, in.Position) {
-		return Member{}, sdk.InvalidField("position", "must be chair, vice_chair, secretary or member")
+		return Member{}, invalid("position", "must be chair, vice_chair, secretary or member", RuleOneOf)
 	}
 	if in.TermStart != nil && in.TermEnd != nil && !in.TermEnd.After(*in.TermStart) {
-		return Member{}, sdk.InvalidField("term_end", "must be after term_start")
+		return Member{}, invalid("term_end", "must be after term_start", RuleAfter)
 	}
 	a, err := s.Assembly(ctx, assemblyID)
 	if err != nil {

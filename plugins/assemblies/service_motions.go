@@ -3,6 +3,7 @@ package assemblies
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -14,8 +15,8 @@ import (
 type MotionInput struct {
 	Title       string     `json:"title" max:"300"`
 	Text        string     `json:"text" max:"20000"`
-	Kind        string     `json:"kind" max:"32"`
-	AdviceDueAt *time.Time `json:"advice_due_at"`
+	Kind        string     `json:"kind" max:"32" enum:"motion,consultation" doc:"motion (by default), or consultation: the city asks for advice"`
+	AdviceDueAt *time.Time `json:"advice_due_at" doc:"A consultation's deadline for advice"`
 }
 
 // CreateMotion drafts a member's motion, or, for city staff, tables a consultation
@@ -29,28 +30,28 @@ func (s *Service) CreateMotion(ctx context.Context, p sdk.Principal, assemblyID 
 		in.Kind = KindMotion
 	}
 	now := s.Now()
-	f := fieldErrors{}
+	var f fieldErrors
 	if in.Title == "" {
-		f.add("title", "is required")
+		f.add("title", "is required", RuleRequired)
 	} else if len(in.Title) > 300 {
-		f.add("title", "must be at most 300 characters")
+		f.add("title", "must be at most 300 characters", sdk.RuleMaxLength)
 	}
 	if in.Text == "" {
-		f.add("text", "is required")
+		f.add("text", "is required", RuleRequired)
 	}
 	switch in.Kind {
 	case KindMotion:
 		if in.AdviceDueAt != nil {
-			f.add("advice_due_at", "only a consultation has a deadline for advice")
+			f.add("advice_due_at", "only a consultation has a deadline for advice", RuleConsultationOnly)
 		}
 	case KindConsultation:
 		if in.AdviceDueAt == nil {
-			f.add("advice_due_at", "is required for a consultation")
+			f.add("advice_due_at", "is required for a consultation", RuleRequired)
 		} else if !in.AdviceDueAt.After(now) {
-			f.add("advice_due_at", "must be in the future")
+			f.add("advice_due_at", "must be in the future", RuleFuture)
 		}
 	default:
-		f.add("kind", "must be motion or consultation")
+		f.add("kind", "must be motion or consultation", RuleOneOf)
 	}
 	if err := f.err(); err != nil {
 		return Motion{}, err
@@ -115,26 +116,29 @@ func (s *Service) Motion(ctx context.Context, assemblyID, id string) (Motion, er
 	return m, nil
 }
 
-// Motions lists an assembly's motions, optionally in one state or only those whose
-// answer from the city is overdue.
-func (s *Service) Motions(ctx context.Context, assemblyID, state string, overdueOnly bool) ([]Motion, error) {
+// Motions lists a page of an assembly's motions, oldest first, optionally in one
+// state or only those whose answer from the city is overdue.
+func (s *Service) Motions(ctx context.Context, assemblyID, state string, overdueOnly bool, q sdk.ListQuery) (sdk.Page[Motion], error) {
+	if state != "" && !slices.Contains(MotionStates, state) {
+		return sdk.Page[Motion]{}, invalid("state", "must be one of "+strings.Join(MotionStates, ", "), RuleOneOf)
+	}
 	if _, err := s.Assembly(ctx, assemblyID); err != nil {
-		return nil, err
+		return sdk.Page[Motion]{}, err
 	}
 	now := s.Now()
 	f := motionFilter{State: state}
 	if overdueOnly {
 		f.OverdueAt = now
 	}
-	rows, err := listMotions(ctx, s.db, assemblyID, f)
+	rows, err := listMotions(ctx, s.db, assemblyID, f, q)
 	if err != nil {
-		return nil, err
+		return sdk.Page[Motion]{}, err
 	}
 	out := make([]Motion, len(rows))
 	for i, r := range rows {
 		out[i] = r.motion(now)
 	}
-	return out, nil
+	return sdk.NewPage(out, q, motionKey), nil
 }
 
 // MotionAction is one of the simple state changes of a motion.

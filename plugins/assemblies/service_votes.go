@@ -12,9 +12,9 @@ import (
 // OpenVoteInput opens a vote. Secrecy defaults to the assembly's rule; MeetingID with
 // PresentOnly limits the electorate to the members recorded present.
 type OpenVoteInput struct {
-	Secrecy     string `json:"secrecy" max:"32"`
-	MeetingID   string `json:"meeting_id" max:"64"`
-	PresentOnly bool   `json:"present_only"`
+	Secrecy     string `json:"secrecy" max:"32" enum:"named,secret" doc:"The assembly's rule by default"`
+	MeetingID   string `json:"meeting_id" max:"64" doc:"The meeting the vote is held at"`
+	PresentOnly bool   `json:"present_only" doc:"Only the members recorded present at meeting_id may vote"`
 }
 
 // OpenVote puts a tabled motion to the vote. The electorate is frozen now: members
@@ -27,12 +27,12 @@ func (s *Service) OpenVote(ctx context.Context, p sdk.Principal, assemblyID, mot
 	if in.Secrecy == "" {
 		in.Secrecy = a.Secrecy
 	}
-	f := fieldErrors{}
+	var f fieldErrors
 	if in.Secrecy != SecrecyNamed && in.Secrecy != SecrecySecret {
-		f.add("secrecy", "must be named or secret")
+		f.add("secrecy", "must be named or secret", RuleOneOf)
 	}
 	if in.PresentOnly && in.MeetingID == "" {
-		f.add("meeting_id", "is required when present_only is set")
+		f.add("meeting_id", "is required when present_only is set", RuleRequired)
 	}
 	if err := f.err(); err != nil {
 		return Motion{}, err
@@ -52,10 +52,10 @@ func (s *Service) OpenVote(ctx context.Context, p sdk.Principal, assemblyID, mot
 		if in.MeetingID != "" {
 			mt, err := getMeeting(ctx, tx, a.ID, in.MeetingID)
 			if err != nil {
-				return sdk.InvalidField("meeting_id", "is not a meeting of this assembly")
+				return invalid("meeting_id", "is not a meeting of this assembly", RuleExists)
 			}
 			if mt.Status == MeetingCancelled {
-				return sdk.InvalidField("meeting_id", "the meeting was cancelled")
+				return invalid("meeting_id", "the meeting was cancelled", RuleActive)
 			}
 		}
 		now := s.Now()
@@ -111,7 +111,7 @@ func (s *Service) CastBallot(ctx context.Context, p sdk.Principal, assemblyID, m
 		return Receipt{}, err
 	}
 	if !slices.Contains(Choices, choice) {
-		return Receipt{}, sdk.InvalidField("choice", "must be yes, no or abstain")
+		return Receipt{}, invalid("choice", "must be yes, no or abstain", RuleOneOf)
 	}
 	b, err := s.ballot(ctx, assemblyID, motionID, choice)
 	if err != nil {

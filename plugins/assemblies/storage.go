@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"reflect"
 	"strings"
 	"time"
 
@@ -112,6 +113,59 @@ func exec(ctx context.Context, q sqlx.ExtContext, query string, args ...any) (in
 	return res.RowsAffected()
 }
 
+// keyset is the order of a list: its columns, ending in a unique one, and a value of
+// each column's Go type, so that a cursor holding other types is refused rather than
+// compared (PostgreSQL would fail on a string for a BIGINT).
+type keyset struct {
+	cols  []string
+	kinds []any
+}
+
+var (
+	byCreated = keyset{[]string{"created_at", "id"}, []any{int64(0), ""}}
+	byStart   = keyset{[]string{"starts_at", "id"}, []any{int64(0), ""}}
+	byApplied = keyset{[]string{"applied_at", "user_id"}, []any{int64(0), ""}}
+)
+
+// The keys of list items, for their cursors: the values of their keyset's columns.
+func assemblyKey(a Assembly) []any { return []any{micros(a.CreatedAt), a.ID} }
+func memberKey(m Member) []any     { return []any{micros(m.AppliedAt), m.UserID} }
+func meetingKey(m Meeting) []any   { return []any{micros(m.StartsAt), m.ID} }
+func motionKey(m Motion) []any     { return []any{micros(m.CreatedAt), m.ID} }
+
+// page finishes a list query (its WHERE clause begun) with the keyset condition after
+// the cursor, the order and the limit: q.Fetch() rows, one more than a page, or all
+// rows for the zero ListQuery (the calendar and the export read whole lists).
+func page(query string, args []any, q sdk.ListQuery, k keyset) (string, []any, error) {
+	if q.Key != nil {
+		if len(q.Key) != len(k.kinds) {
+			return "", nil, badCursor()
+		}
+		for i, v := range q.Key {
+			if reflect.TypeOf(v) != reflect.TypeOf(k.kinds[i]) {
+				return "", nil, badCursor()
+			}
+		}
+	}
+	where, after, err := q.After(k.cols...)
+	if err != nil {
+		return "", nil, err
+	}
+	query += ` AND ` + where + ` ORDER BY ` + strings.Join(k.cols, ", ")
+	args = append(args, after...)
+	if q.Limit > 0 {
+		query += ` LIMIT ?`
+		args = append(args, q.Fetch())
+	}
+	return query, args, nil
+}
+
+func badCursor() error {
+	e := sdk.Malformed("cursor: is not a cursor this list gave; start again without it")
+	e.Fields = map[string]string{"cursor": "is not a cursor this list gave"}
+	return e
+}
+
 // notFound turns sql.ErrNoRows into the caller-facing not_found error.
 func notFound(err error, what, id string) error {
 	if errors.Is(err, sql.ErrNoRows) {
@@ -186,14 +240,20 @@ func getAssembly(ctx context.Context, q sqlx.ExtContext, id string, now time.Tim
 	return r.assembly(), nil
 }
 
-func listAssemblies(ctx context.Context, q sqlx.ExtContext, nbh string, now time.Time) ([]Assembly, error) {
+// listAssemblies reads a page of assemblies, of one neighbourhood unless nbh is "",
+// oldest first.
+func listAssemblies(ctx context.Context, q sqlx.ExtContext, nbh string, now time.Time, lq sdk.ListQuery) ([]Assembly, error) {
 	var rows []assemblyRow
-	query, args := assemblySelect, []any{micros(now)}
+	query, args := assemblySelect+` WHERE 1 = 1`, []any{micros(now)}
 	if nbh != "" {
-		query += ` WHERE a.neighbourhood_id = ?`
+		query += ` AND a.neighbourhood_id = ?`
 		args = append(args, nbh)
 	}
-	if err := sel(ctx, q, &rows, query+` ORDER BY a.created_at, a.id`, args...); err != nil {
+	query, args, err := page(query, args, lq, byCreated)
+	if err != nil {
+		return nil, err
+	}
+	if err := sel(ctx, q, &rows, query, args...); err != nil {
 		return nil, fmt.Errorf("list assemblies: %w", err)
 	}
 	out := make([]Assembly, len(rows))
@@ -224,7 +284,7 @@ func (r memberRow) member() Member {
 	return Member{
 		UserID: r.UserID, Kind: r.Kind, OrganisationID: r.OrganisationID, Status: r.Status,
 		Position: r.Position, TermStart: fromNullMicros(r.TermStart), TermEnd: fromNullMicros(r.TermEnd),
-		JoinedAt: fromNullMicros(r.JoinedAt), EndReason: r.EndReason,
+		AppliedAt: fromMicros(r.AppliedAt), JoinedAt: fromNullMicros(r.JoinedAt), EndReason: r.EndReason,
 	}
 }
 
@@ -254,9 +314,13 @@ func putMember(ctx context.Context, q sqlx.ExtContext, r memberRow) error {
 	return nil
 }
 
-func listMembers(ctx context.Context, q sqlx.ExtContext, assemblyID string, statuses []string) ([]memberRow, error) {
-	query, args, err := sqlx.In(`SELECT `+memberCols+` FROM members WHERE assembly_id = ? AND status IN (?)
-		ORDER BY applied_at, user_id`, assemblyID, statuses)
+// listMembers reads a page of an assembly's members in the given statuses, in the
+// order they applied.
+func listMembers(ctx context.Context, q sqlx.ExtContext, assemblyID string, statuses []string, lq sdk.ListQuery) ([]memberRow, error) {
+	query, args, err := sqlx.In(`SELECT `+memberCols+` FROM members WHERE assembly_id = ? AND status IN (?)`, assemblyID, statuses)
+	if err == nil {
+		query, args, err = page(query, args, lq, byApplied)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -342,9 +406,14 @@ func getMeeting(ctx context.Context, q sqlx.ExtContext, assemblyID, id string) (
 	return r, nil
 }
 
-func listMeetings(ctx context.Context, q sqlx.ExtContext, assemblyID string) ([]meetingRow, error) {
+// listMeetings reads a page of an assembly's meetings, earliest first.
+func listMeetings(ctx context.Context, q sqlx.ExtContext, assemblyID string, lq sdk.ListQuery) ([]meetingRow, error) {
+	query, args, err := page(`SELECT `+meetingCols+` FROM meetings WHERE assembly_id = ?`, []any{assemblyID}, lq, byStart)
+	if err != nil {
+		return nil, err
+	}
 	var rows []meetingRow
-	if err := sel(ctx, q, &rows, `SELECT `+meetingCols+` FROM meetings WHERE assembly_id = ? ORDER BY starts_at, id`, assemblyID); err != nil {
+	if err := sel(ctx, q, &rows, query, args...); err != nil {
 		return nil, fmt.Errorf("list meetings: %w", err)
 	}
 	return rows, nil
@@ -512,7 +581,8 @@ type motionFilter struct {
 	OverdueAt time.Time
 }
 
-func listMotions(ctx context.Context, q sqlx.ExtContext, assemblyID string, f motionFilter) ([]motionRow, error) {
+// listMotions reads a page of an assembly's motions, oldest first.
+func listMotions(ctx context.Context, q sqlx.ExtContext, assemblyID string, f motionFilter, lq sdk.ListQuery) ([]motionRow, error) {
 	query, args := `SELECT `+motionCols+` FROM motions WHERE assembly_id = ?`, []any{assemblyID}
 	if f.State != "" {
 		query += ` AND state = ?`
@@ -522,8 +592,12 @@ func listMotions(ctx context.Context, q sqlx.ExtContext, assemblyID string, f mo
 		query += ` AND ` + overdue
 		args = append(args, micros(f.OverdueAt))
 	}
+	query, args, err := page(query, args, lq, byCreated)
+	if err != nil {
+		return nil, err
+	}
 	var rows []motionRow
-	if err := sel(ctx, q, &rows, query+` ORDER BY created_at, id`, args...); err != nil {
+	if err := sel(ctx, q, &rows, query, args...); err != nil {
 		return nil, fmt.Errorf("list motions: %w", err)
 	}
 	return rows, nil
