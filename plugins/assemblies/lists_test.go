@@ -93,9 +93,13 @@ func TestLists_Walk(t *testing.T) {
 				e.Must(201, chair, "POST", path, map[string]any{"title": fmt.Sprintf("Motion %d", i), "text": "Because."})
 			}
 			sdktest.WalkPages(t, pages(t, e, sdk.Principal{}, path, func(m Motion) string { return m.ID }),
-				func(i int) { created(t, e, chair, path, map[string]any{"title": fmt.Sprintf("Later %d", i), "text": "Too."}) })
+				func(i int) {
+					created(t, e, chair, path, map[string]any{"title": fmt.Sprintf("Later %d", i), "text": "Too."})
+				})
 			sdktest.WalkPages(t, pages(t, e, sdk.Principal{}, path+"?state=draft", func(m Motion) string { return m.ID }),
-				func(i int) { created(t, e, chair, path, map[string]any{"title": fmt.Sprintf("Draft %d", i), "text": "Too."}) })
+				func(i int) {
+					created(t, e, chair, path, map[string]any{"title": fmt.Sprintf("Draft %d", i), "text": "Too."})
+				})
 		})
 	})
 }
