@@ -4,9 +4,7 @@ import (
 	"cmp"
 	"context"
 	"crypto/sha256"
-	"crypto/subtle"
 	"database/sql"
-	"encoding/base64"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -119,18 +117,6 @@ func hashTokenHex(token string) (h [2 * sha256.Size]byte) {
 	sum := sha256.Sum256([]byte(token))
 	hex.Encode(h[:], sum[:])
 	return h
-}
-
-// CSRFToken derives the anti-forgery token of a session token. A page can read it from
-// its cookie; a forged cross-site request cannot, and the server need not store it.
-func CSRFToken(sessionToken string) string {
-	sum := sha256.Sum256([]byte("kvarter-csrf\x00" + sessionToken))
-	return base64.RawURLEncoding.EncodeToString(sum[:])
-}
-
-// CheckCSRF compares a presented anti-forgery token with the session's, in constant time.
-func CheckCSRF(sessionToken, presented string) bool {
-	return subtle.ConstantTimeCompare([]byte(CSRFToken(sessionToken)), []byte(presented)) == 1
 }
 
 type userRow struct {
@@ -299,7 +285,7 @@ func (s *IdentityService) Login(ctx context.Context, a core.LoginAttempt) (*core
 	if err != nil {
 		return nil, err
 	}
-	return &core.LoginResult{Token: token, CSRFToken: CSRFToken(token), User: row.user(), Session: sess}, nil
+	return &core.LoginResult{Token: token, CSRFToken: core.CSRFToken(token), User: row.user(), Session: sess}, nil
 }
 
 type sessionRow struct {
