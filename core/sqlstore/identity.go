@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/jmoiron/sqlx"
+	"golang.org/x/sync/singleflight"
 
 	"github.com/kvarter/kvarter/core"
 	"github.com/kvarter/kvarter/core/password"
@@ -67,7 +68,7 @@ type IdentityService struct {
 	initOnce  sync.Once
 	cache     principalCache
 
-	loads   singleLoad
+	loads   singleflight.Group // one database lookup per token hash at a time
 	touches pendingTouches
 
 	// locks remembers lockouts this node has seen, so that a guessing flood against a
@@ -417,7 +418,11 @@ func (s *IdentityService) Authenticate(ctx context.Context, token string) (*core
 	h := string(hh[:])
 	// When a busy token's entry lapses, every request in flight misses at once; one of
 	// them loads and the others wait for its answer.
-	return s.loads.do(h, func() (*core.Principal, error) { return s.authenticateFromDB(ctx, h, now) })
+	p, err, _ := s.loads.Do(h, func() (any, error) { return s.authenticateFromDB(ctx, h, now) })
+	if err != nil {
+		return nil, err
+	}
+	return p.(*core.Principal), nil
 }
 
 func (s *IdentityService) authenticateFromDB(ctx context.Context, h string, now time.Time) (*core.Principal, error) {
@@ -880,39 +885,4 @@ func (s *IdentityService) DropCachedPrincipals() {
 	clear(s.cache.entries)
 	clear(s.cache.me)
 	s.cache.mu.Unlock()
-}
-
-// singleLoad runs one load per key at a time; concurrent callers share its result.
-type singleLoad struct {
-	mu       sync.Mutex
-	inFlight map[string]*loadCall
-}
-
-type loadCall struct {
-	done chan struct{}
-	p    *core.Principal
-	err  error
-}
-
-func (g *singleLoad) do(key string, load func() (*core.Principal, error)) (*core.Principal, error) {
-	g.mu.Lock()
-	if g.inFlight == nil {
-		g.inFlight = make(map[string]*loadCall)
-	}
-	if c, ok := g.inFlight[key]; ok {
-		g.mu.Unlock()
-		<-c.done
-		return c.p, c.err
-	}
-	c := &loadCall{done: make(chan struct{})}
-	g.inFlight[key] = c
-	g.mu.Unlock()
-	defer func() {
-		g.mu.Lock()
-		delete(g.inFlight, key)
-		g.mu.Unlock()
-		close(c.done)
-	}()
-	c.p, c.err = load()
-	return c.p, c.err
 }
