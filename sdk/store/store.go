@@ -24,6 +24,9 @@ type DB struct {
 
 	stmtsOnce sync.Once
 	stmts     *Statements
+
+	outboxOnce sync.Once
+	ob         *outbox
 }
 
 // Prepared returns a prepared statement for query ("?" placeholders), prepared on
@@ -46,17 +49,25 @@ func Open(ctx context.Context, cfg sdk.StoreConfig) (*DB, error) {
 		return nil, err
 	}
 	sqlstore.Track(db.DB) // reported with the plugin's health
-	return &DB{DB: db, Dialect: cfg.Dialect}, nil
+	s := &DB{DB: db, Dialect: cfg.Dialect}
+	sqlstore.TrackOutbox(s.outbox()) // relayed by sdk.Serve while the plugin is active
+	return s, nil
 }
 
-// Close closes the pool and stops reporting it with the plugin's health.
+// Close stops the store's outbox relays, closes the pool and stops reporting it with
+// the plugin's health. Events not yet delivered stay in the store for the next run.
 func (db *DB) Close() error {
+	o := db.outbox()
+	sqlstore.UntrackOutbox(o)
+	o.stopRelays()
 	sqlstore.Untrack(db.DB.DB)
 	return db.DB.Close()
 }
 
-// Migrate applies the files <dialect>/NNNN_name.sql of fsys not yet applied, in order,
-// each in a transaction, recording each by name in schema_migrations. sdk.Serve calls it
+// Migrate applies the SDK's own migrations (the outbox table kvarter_outbox, recorded
+// as "sdk:NNNN_name.sql") and then the files <dialect>/NNNN_name.sql of fsys not yet
+// applied, in order, each in a transaction, recording each by name in
+// schema_migrations. A plugin migration can therefore move rows into kvarter_outbox. sdk.Serve calls it
 // for plugins implementing sdk.Migrator when the host asks; plugin tests call it
 // directly.
 func Migrate(ctx context.Context, db *DB, fsys fs.FS) error {
