@@ -30,10 +30,22 @@ import (
 // Core.Recorded.
 func Recorder(tb testing.TB, types ...string) OtherPlugin {
 	tb.Helper()
+	return recorder(tb, types, "")
+}
+
+// MemoryRecorder is a Recorder that keeps events in memory, without a commit per
+// event: for benchmarks of the delivery path. A restart forgets what it held.
+func MemoryRecorder(tb testing.TB, types ...string) OtherPlugin {
+	tb.Helper()
+	return recorder(tb, types, " -X main.memory=true")
+}
+
+func recorder(tb testing.TB, types []string, flags string) OtherPlugin {
+	tb.Helper()
 	if len(types) == 0 {
-		tb.Fatal("sdktest: Recorder needs the event types to record")
+		tb.Fatal("sdktest: a recorder needs the event types to record")
 	}
-	flags := "-X main.subscribes=" + strings.Join(types, ",")
+	flags = "-X main.subscribes=" + strings.Join(types, ",") + flags
 	return OtherPlugin{Name: "recorder", Path: build(tb, sdkDir(tb), "./sdktest/recorder", "recorder", "-ldflags", flags)}
 }
 

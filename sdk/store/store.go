@@ -67,9 +67,9 @@ func (db *DB) Close() error {
 // Migrate applies the SDK's own migrations (the outbox table kvarter_outbox, recorded
 // as "sdk:NNNN_name.sql") and then the files <dialect>/NNNN_name.sql of fsys not yet
 // applied, in order, each in a transaction, recording each by name in
-// schema_migrations. A plugin migration can therefore move rows into kvarter_outbox. sdk.Serve calls it
-// for plugins implementing sdk.Migrator when the host asks; plugin tests call it
-// directly.
+// schema_migrations (fsys nil: the SDK's only). A plugin migration can therefore move
+// rows into kvarter_outbox. sdk.Serve calls it when the host asks; plugin tests call
+// it directly.
 func Migrate(ctx context.Context, db *DB, fsys fs.FS) error {
 	if err := sqlstore.Migrate(ctx, db.DB, db.Dialect, fsys); err != nil {
 		return fmt.Errorf("migrate %s store: %w", db.Dialect, err)

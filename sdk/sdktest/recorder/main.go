@@ -5,6 +5,9 @@
 //
 //	go build -ldflags "-X main.subscribes=parks.booking.approved,parks.booking.cancelled"
 //
+// With -X main.memory=true it keeps events in memory instead, for benchmarks of the
+// delivery path that leave out the subscriber's own commit.
+//
 // GET /api/v1/recorder/events lists what it holds ({"items": [...]}, in id order) and
 // GET /api/v1/recorder/count counts it ({"events": n, "deliveries": m}).
 package main
@@ -15,15 +18,18 @@ import (
 	"encoding/json"
 	"io/fs"
 	"net/http"
+	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/kvarter/kvarter/sdk"
 	"github.com/kvarter/kvarter/sdk/store"
 )
 
-// subscribes is the comma-separated list of event types, set with -ldflags -X.
-var subscribes string
+// Set with -ldflags -X: the comma-separated event types to subscribe to, and "true"
+// to keep events in memory.
+var subscribes, memory string
 
 //go:embed migrations
 var migrations embed.FS
@@ -32,6 +38,9 @@ func main() { sdk.Serve(&recorder{}) }
 
 type recorder struct {
 	db *store.DB
+
+	mu  sync.Mutex
+	mem map[string]*Recorded // with memory set
 }
 
 func (p *recorder) Manifest() sdk.Manifest {
@@ -72,6 +81,19 @@ func (p *recorder) Deactivate(context.Context) error { return p.db.Close() }
 
 // HandleEvent records the event, or counts one more delivery of an event it has.
 func (p *recorder) HandleEvent(ctx context.Context, e sdk.Event) error {
+	if memory == "true" {
+		p.mu.Lock()
+		defer p.mu.Unlock()
+		if p.mem == nil {
+			p.mem = map[string]*Recorded{}
+		}
+		if r, ok := p.mem[e.ID]; ok {
+			r.Deliveries++
+		} else {
+			p.mem[e.ID] = &Recorded{ID: e.ID, Type: e.Type, Source: e.Source, Payload: string(e.Payload), Deliveries: 1}
+		}
+		return nil
+	}
 	return p.db.InTx(ctx, func(tx *store.Tx) error {
 		_, err := tx.ExecContext(ctx, tx.Rebind(`INSERT INTO recorded (id, type, source, payload, deliveries, received_at)
 			VALUES (?, ?, ?, ?, 1, ?)
@@ -94,7 +116,14 @@ func (p *recorder) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /api/v1/recorder/events", func(w http.ResponseWriter, r *http.Request) {
 		items := []Recorded{}
-		if err := p.db.SelectContext(r.Context(), &items, `SELECT id, type, source, payload, deliveries FROM recorded ORDER BY id`); err != nil {
+		if memory == "true" {
+			p.mu.Lock()
+			for _, e := range p.mem {
+				items = append(items, *e)
+			}
+			p.mu.Unlock()
+			slices.SortFunc(items, func(a, b Recorded) int { return strings.Compare(a.ID, b.ID) })
+		} else if err := p.db.SelectContext(r.Context(), &items, `SELECT id, type, source, payload, deliveries FROM recorded ORDER BY id`); err != nil {
 			http.Error(w, err.Error(), http.StatusInternalServerError) // a test tool: the cause helps
 			return
 		}
@@ -109,6 +138,15 @@ func (p *recorder) Handler() http.Handler {
 		var c struct {
 			Events     int `json:"events" db:"events"`
 			Deliveries int `json:"deliveries" db:"deliveries"`
+		}
+		if memory == "true" {
+			p.mu.Lock()
+			for _, e := range p.mem {
+				c.Events, c.Deliveries = c.Events+1, c.Deliveries+e.Deliveries
+			}
+			p.mu.Unlock()
+			writeJSON(w, c)
+			return
 		}
 		if err := p.db.GetContext(r.Context(), &c, `SELECT COUNT(*) AS events, COALESCE(SUM(deliveries), 0) AS deliveries FROM recorded`); err != nil {
 			http.Error(w, err.Error(), http.StatusInternalServerError) // a test tool: the cause helps
