@@ -105,11 +105,11 @@ func (p *recorder) HandleEvent(ctx context.Context, e sdk.Event) error {
 
 // Recorded is one event as the recorder holds it.
 type Recorded struct {
-	ID         string          `json:"id" db:"id"`
-	Type       string          `json:"type" db:"type"`
-	Source     string          `json:"source" db:"source"`
-	Payload    string          `json:"-" db:"payload"`
-	Deliveries int             `json:"deliveries" db:"deliveries"`
+	ID         string `json:"id" db:"id"`
+	Type       string `json:"type" db:"type"`
+	Source     string `json:"source" db:"source"`
+	Payload    string `json:"-" db:"payload"`
+	Deliveries int    `json:"deliveries" db:"deliveries"`
 }
 
 func (p *recorder) Handler() http.Handler {
