@@ -349,19 +349,7 @@ func TestRelay(t *testing.T) {
 		stop := db.StartOutbox(ctx, host, slog.New(slog.DiscardHandler))
 		defer stop()
 
-		emit := func(n int, from int) {
-			t.Helper()
-			if err := db.InTx(ctx, func(tx *store.Tx) error {
-				for i := range n {
-					if err := tx.Emit("test.n", map[string]int{"n": from + i}); err != nil {
-						return err
-					}
-				}
-				return nil
-			}); err != nil {
-				t.Fatal(err)
-			}
-		}
+		emit := func(n int, from int) { emitN(t, db, from, n) }
 		emit(1, 0)
 		host.waitFor(t, 1)
 
@@ -433,16 +421,7 @@ func TestRelay_SharedStore(t *testing.T) {
 	a, b := migrated(t, cfg), open(t, cfg)
 	const total = 3000
 	for i := 0; i < total; i += 100 {
-		if err := a.InTx(ctx, func(tx *store.Tx) error {
-			for j := range 100 {
-				if err := tx.Emit("test.n", map[string]int{"n": i + j}); err != nil {
-					return err
-				}
-			}
-			return nil
-		}); err != nil {
-			t.Fatal(err)
-		}
+		emitN(t, a, i, 100)
 	}
 	host := newPublishHost()
 	var wg sync.WaitGroup
@@ -463,5 +442,21 @@ func TestRelay_SharedStore(t *testing.T) {
 		if n != 1 {
 			t.Errorf("event %s sent %d times", id, n)
 		}
+	}
+}
+
+// emitN commits n events "test.n" with payloads {"n": from} to {"n": from+n-1} in one
+// transaction.
+func emitN(tb testing.TB, db *store.DB, from, n int) {
+	tb.Helper()
+	if err := db.InTx(context.Background(), func(tx *store.Tx) error {
+		for i := range n {
+			if err := tx.Emit("test.n", map[string]int{"n": from + i}); err != nil {
+				return err
+			}
+		}
+		return nil
+	}); err != nil {
+		tb.Fatal(err)
 	}
 }

@@ -31,16 +31,7 @@ func BenchmarkFlushOutbox(b *testing.B) {
 		b.ResetTimer()
 		for b.Loop() {
 			b.StopTimer()
-			if err := db.InTx(ctx, func(tx *store.Tx) error {
-				for range sdk.MaxPublishBatch {
-					if err := tx.Emit("test.n", map[string]string{"id": "x"}); err != nil {
-						return err
-					}
-				}
-				return nil
-			}); err != nil {
-				b.Fatal(err)
-			}
+			emitN(b, db, 0, sdk.MaxPublishBatch)
 			b.StartTimer()
 			if err := db.FlushOutbox(ctx, host); err != nil {
 				b.Fatal(err)

@@ -2,6 +2,26 @@
 // plugin's migrations. The same hand-written SQL runs on SQLite and PostgreSQL: write
 // "?" placeholders and pass queries through DB.Rebind (sqlx does this for you in
 // methods like NamedExec; use db.Rebind for the rest).
+//
+// It also carries what every plugin store needs: one transaction helper (DB.InTx), a
+// transactional outbox (Tx.Emit writes an event in the transaction of the change it
+// announces; the SDK delivers it to the host after commit, in batches, retrying while
+// the host is away) and one time encoding (BIGINT Unix microseconds, UTC: Micros,
+// FromMicros, Time, NullTime).
+//
+//	func (s *Service) Approve(ctx context.Context, id string) error {
+//		return s.db.InTx(ctx, func(tx *store.Tx) error {
+//			res, err := tx.ExecContext(ctx, tx.Rebind(`UPDATE bookings SET status = 'approved', updated_at = ? WHERE id = ? AND status = 'pending'`),
+//				store.Micros(time.Now()), id)
+//			if err != nil {
+//				return err
+//			}
+//			if n, _ := res.RowsAffected(); n == 0 {
+//				return ErrNotPending
+//			}
+//			return tx.Emit("parks.booking.approved", BookingApproved{BookingID: id})
+//		})
+//	}
 package store
 
 import (
