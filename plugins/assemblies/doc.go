@@ -39,9 +39,8 @@
 // insert the voters row, and only if it was new (or changing is allowed) write the
 // sealed or named ballot. That is one round trip and one commit; the host is not
 // called (the Principal names the voter, the frozen electorate decides eligibility;
-// the vote's sealing key is asked for once per motion and process), and ballots skip
-// the outbox flush, which would otherwise queue every ballot behind a plugin-wide
-// mutex and an extra query. SQLite runs the same steps as a transaction of separate
+// the vote's sealing key is asked for once per motion and process), and a ballot
+// publishes no event. SQLite runs the same steps as a transaction of separate
 // statements.
 //
 // # Secret votes
@@ -87,7 +86,8 @@
 // implemented. Unanswered motions past their deadline show as overdue on the motion,
 // in the motion list (?overdue=true) and as a count on the assembly; an answer that came
 // late stays marked. Every step is on the public timeline and published as an event,
-// through a local outbox so that no event is lost when the host is briefly away.
+// written by the SDK's outbox (store.Tx.Emit) in the transaction of the step, so that
+// no event is lost when the host or the plugin stops before delivery.
 //
 // # Personal data
 //

@@ -241,7 +241,7 @@ func TestHosted_SecretVoteUnlinkable(t *testing.T) {
 			voterIDs[m.UserID] = true
 		}
 		isChoice := map[string]bool{"yes": true, "no": true, "abstain": true}
-		for _, table := range []string{"voters", "electorate", "secret_tally", "sealed_ballots", "secret_ballots", "named_ballots", "timeline", "motions", "outbox", "members"} {
+		for _, table := range []string{"voters", "electorate", "secret_tally", "sealed_ballots", "secret_ballots", "named_ballots", "timeline", "motions", "kvarter_outbox", "members"} {
 			rows, err := db.Queryx(`SELECT * FROM ` + table)
 			if err != nil {
 				t.Fatal(err)

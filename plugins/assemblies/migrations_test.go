@@ -54,8 +54,8 @@ func oldStore(t *testing.T, cfg sdk.StoreConfig, inserts []string) *store.DB {
 	return db
 }
 
-// oldRows are rows as 0001 stored them: fixed-width TEXT times to the microsecond, ”
-// for "none". Times include sub-second values, the last microsecond of a year, a
+// oldRows are rows as 0001 stored them: fixed-width TEXT times to the microsecond, the
+// empty string for "none". Times include sub-second values, the last microsecond of a year, a
 // leap day and a time before 1970.
 var oldRows = []string{
 	`INSERT INTO assemblies (id, neighbourhood_id, name, majority, secrecy, membership, created_at)
@@ -103,8 +103,9 @@ func sameTime(t *testing.T, what string, got *time.Time, want string) {
 }
 
 // TestMigrations_MicrosecondTimes builds a store as release 0002 left it, with times
-// as TEXT, applies 0003 and reads every time back through the plugin's storage code:
-// the same instants to the microsecond, and none where the old store had ”.
+// as TEXT, applies 0003 and 0004 and reads every time back through the plugin's
+// storage code: the same instants to the microsecond, and none where the old store
+// had an empty string; the event left in the plugin's outbox is now in the SDK's.
 func TestMigrations_MicrosecondTimes(t *testing.T) {
 	sdktest.EachStore(t, func(t *testing.T, cfg sdk.StoreConfig) {
 		ctx := context.Background()
@@ -124,20 +125,20 @@ func TestMigrations_MicrosecondTimes(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		sameTime(t, "pending applied_at", ptr(fromMicros(pending.AppliedAt)), "2026-12-31T23:59:59.999999Z")
-		for what, v := range map[string]*time.Time{"term_start": fromNullMicros(pending.TermStart),
-			"term_end": fromNullMicros(pending.TermEnd), "joined_at": fromNullMicros(pending.JoinedAt), "ended_at": fromNullMicros(pending.EndedAt)} {
+		sameTime(t, "pending applied_at", ptr(pending.AppliedAt.Time), "2026-12-31T23:59:59.999999Z")
+		for what, v := range map[string]*time.Time{"term_start": pending.TermStart.Ptr(),
+			"term_end": pending.TermEnd.Ptr(), "joined_at": pending.JoinedAt.Ptr(), "ended_at": pending.EndedAt.Ptr()} {
 			sameTime(t, "pending "+what, v, "")
 		}
 		left, err := getMember(ctx, db, "a1", "left")
 		if err != nil {
 			t.Fatal(err)
 		}
-		sameTime(t, "left term_start", fromNullMicros(left.TermStart), "2024-02-29T12:00:00.5Z")
-		sameTime(t, "left term_end", fromNullMicros(left.TermEnd), "2025-02-28T12:00:00.000001Z")
-		sameTime(t, "left applied_at", ptr(fromMicros(left.AppliedAt)), "2024-02-29T11:59:59Z")
-		sameTime(t, "left joined_at", fromNullMicros(left.JoinedAt), "2024-02-29T12:00:00.5Z")
-		sameTime(t, "left ended_at", fromNullMicros(left.EndedAt), "2024-06-01T00:00:00.00001Z")
+		sameTime(t, "left term_start", left.TermStart.Ptr(), "2024-02-29T12:00:00.5Z")
+		sameTime(t, "left term_end", left.TermEnd.Ptr(), "2025-02-28T12:00:00.000001Z")
+		sameTime(t, "left applied_at", ptr(left.AppliedAt.Time), "2024-02-29T11:59:59Z")
+		sameTime(t, "left joined_at", left.JoinedAt.Ptr(), "2024-02-29T12:00:00.5Z")
+		sameTime(t, "left ended_at", left.EndedAt.Ptr(), "2024-06-01T00:00:00.00001Z")
 
 		mt, err := getMeeting(ctx, db, "a1", "mt1")
 		if err != nil {
@@ -146,7 +147,7 @@ func TestMigrations_MicrosecondTimes(t *testing.T) {
 		m := mt.meeting()
 		sameTime(t, "meeting starts_at", &m.StartsAt, "1969-07-20T20:17:40.000001Z")
 		sameTime(t, "meeting ends_at", &m.EndsAt, "1969-07-21T02:56:15Z")
-		sameTime(t, "meeting created_at", ptr(fromMicros(mt.CreatedAt)), "2026-03-02T09:00:00.000007Z")
+		sameTime(t, "meeting created_at", ptr(mt.CreatedAt.Time), "2026-03-02T09:00:00.000007Z")
 		sameTime(t, "meeting updated_at", &m.UpdatedAt, "2026-03-03T10:00:00.654321Z")
 
 		dr, err := getMotion(ctx, db, "a1", "draft")
@@ -180,11 +181,24 @@ func TestMigrations_MicrosecondTimes(t *testing.T) {
 			t.Fatalf("timeline %+v, %v", tl, err)
 		}
 		sameTime(t, "timeline at", &tl[0].At, "2026-03-10T20:00:00.75Z")
-		var at int64
-		if err := db.GetContext(ctx, &at, `SELECT at FROM outbox`); err != nil {
+		// 0004 hands the event left in the plugin's outbox to the SDK's, as it was.
+		var ev struct {
+			ID, Type, Payload string
+			At                store.Time `db:"occurred_at"`
+		}
+		if err := db.GetContext(ctx, &ev, `SELECT id, type, payload, occurred_at FROM kvarter_outbox`); err != nil {
 			t.Fatal(err)
 		}
-		sameTime(t, "outbox at", ptr(fromMicros(at)), "2026-03-10T20:00:00.750001Z")
+		if ev.ID != "e1" || ev.Type != EventMotionAdopted || ev.Payload != "{}" {
+			t.Errorf("moved event %+v", ev)
+		}
+		sameTime(t, "outbox at", &ev.At.Time, "2026-03-10T20:00:00.750001Z")
+		var outboxes int
+		if err := db.GetContext(ctx, &outboxes, db.Rebind(`SELECT COUNT(*) FROM `+map[string]string{
+			sdk.DialectSQLite: `sqlite_master WHERE type = 'table' AND name = ?`, sdk.DialectPostgres: `pg_tables WHERE schemaname = current_schema() AND tablename = ?`,
+		}[cfg.Dialect]), "outbox"); err != nil || outboxes != 0 {
+			t.Errorf("the plugin's own outbox is still there: %d, %v", outboxes, err)
+		}
 
 		// The converted columns sort as times, and the lists read them in order.
 		ms, err := listMotions(ctx, db, "a1", motionFilter{}, sdk.ListQuery{})

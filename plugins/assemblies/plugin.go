@@ -9,7 +9,6 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/kvarter/kvarter/sdk"
@@ -45,16 +44,12 @@ var migrations embed.FS
 type Plugin struct {
 	db  *store.DB
 	svc *Service
-
-	stop chan struct{}
-	wg   sync.WaitGroup
 }
 
 // Compile-time guards, one per capability.
 var (
 	_ sdk.Plugin       = (*Plugin)(nil)
 	_ sdk.Migrator     = (*Plugin)(nil)
-	_ sdk.Activator    = (*Plugin)(nil)
 	_ sdk.Deactivator  = (*Plugin)(nil)
 	_ sdk.Healther     = (*Plugin)(nil)
 	_ sdk.EventHandler = (*Plugin)(nil)
@@ -150,34 +145,9 @@ func (p *Plugin) Migrations() fs.FS {
 	return sub
 }
 
-// Activate starts the loop that retries events the host could not take at once.
-func (p *Plugin) Activate(ctx context.Context) error {
-	p.stop = make(chan struct{})
-	p.wg.Add(1)
-	go func() {
-		defer p.wg.Done()
-		t := time.NewTicker(10 * time.Second)
-		defer t.Stop()
-		for {
-			select {
-			case <-p.stop:
-				return
-			case <-t.C:
-				p.svc.Flush(context.Background())
-			}
-		}
-	}()
-	p.svc.Flush(ctx)
-	return nil
-}
-
-// Deactivate stops the retry loop and closes the store.
+// Deactivate closes the store. Events not yet delivered stay in it for the next start
+// (the SDK relays the store's outbox while the plugin is active).
 func (p *Plugin) Deactivate(context.Context) error {
-	if p.stop != nil {
-		close(p.stop)
-		p.wg.Wait()
-		p.stop = nil
-	}
 	if p.db != nil {
 		return p.db.Close()
 	}

@@ -5,7 +5,6 @@ import (
 	"crypto/rand"
 	"database/sql"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -47,8 +46,6 @@ type Service struct {
 	// vote opens, and a ballot must know it before it reaches the database, so that a
 	// secret choice is never sent there in the clear (statement logs show parameters).
 	secrecy sync.Map // motion ID -> string
-
-	flushMu sync.Mutex
 }
 
 // NewService returns a service over db that calls back into host.
@@ -60,22 +57,6 @@ func NewService(db *store.DB, host sdk.Host, log *slog.Logger) *Service {
 		db: db, dialect: dialectOf(db), host: host, log: log, Now: time.Now, Rand: rand.Reader, box: sdk.NewBallotBox(host),
 		MemberListPublic: true, AnswerDeadline: 30 * 24 * time.Hour,
 	}
-}
-
-// inTx runs fn in a transaction and, once it commits, hands queued events to the host.
-func (s *Service) inTx(ctx context.Context, fn func(tx *sqlx.Tx) error) error {
-	if err := s.tx(ctx, fn); err != nil {
-		return err
-	}
-	s.Flush(ctx)
-	return nil
-}
-
-// tx runs fn in a transaction. Writes that queue no event (ballots) use it directly:
-// Flush reads the outbox under a plugin-wide mutex, which would queue every ballot
-// behind every other.
-func (s *Service) tx(ctx context.Context, fn func(tx *sqlx.Tx) error) error {
-	return withTx(ctx, s.db, fn)
 }
 
 // newID returns a UUIDv7 from the injected clock and randomness.
@@ -155,42 +136,6 @@ func (s *Service) officer(ctx context.Context, q sqlx.ExtContext, a Assembly, p 
 
 // --- helpers for events and audit ---
 
-// emit queues an event with its payload (events.go) in the transaction; Flush hands
-// it to the host after commit.
-func (s *Service) emit(ctx context.Context, tx sqlx.ExtContext, typ string, payload any) error {
-	b, err := json.Marshal(payload)
-	if err != nil {
-		return err
-	}
-	return enqueue(ctx, tx, outboxRow{ID: s.newID(), Type: typ, Payload: string(b), At: micros(s.Now())})
-}
-
-// Flush publishes queued events in order and stops at the first failure; what is left
-// is retried by the next Flush (after the next write, or by the Activate loop).
-func (s *Service) Flush(ctx context.Context) {
-	if s.host == nil {
-		return
-	}
-	s.flushMu.Lock()
-	defer s.flushMu.Unlock()
-	var rows []outboxRow
-	if err := sel(ctx, s.db, &rows, `SELECT id, type, payload, at FROM outbox ORDER BY at, id LIMIT 200`); err != nil {
-		s.log.WarnContext(ctx, "read outbox", "error", err)
-		return
-	}
-	for _, r := range rows {
-		e := sdk.Event{ID: r.ID, Type: r.Type, Payload: json.RawMessage(r.Payload), OccurredAt: fromMicros(r.At)}
-		if err := s.host.Publish(ctx, e); err != nil {
-			s.log.WarnContext(ctx, "publish event; will retry", "type", r.Type, "error", err)
-			return
-		}
-		if _, err := exec(ctx, s.db, `DELETE FROM outbox WHERE id = ?`, r.ID); err != nil {
-			s.log.WarnContext(ctx, "delete published event", "error", err)
-			return
-		}
-	}
-}
-
 // audit records an administrative act in the core's audit log; a failure is logged,
 // not returned, because the act itself has happened.
 func (s *Service) audit(ctx context.Context, p sdk.Principal, action string, a Assembly, target string, detail map[string]any) {
@@ -232,7 +177,7 @@ func (s *Service) EraseUser(ctx context.Context, userID string) error {
 	if userID == "" {
 		return nil
 	}
-	return s.inTx(ctx, func(tx *sqlx.Tx) error {
+	return s.db.InTx(ctx, func(tx *store.Tx) error {
 		return eraseUser(ctx, tx, userID, s.pseudonym())
 	})
 }

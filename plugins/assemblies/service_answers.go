@@ -5,8 +5,8 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/jmoiron/sqlx"
 	"github.com/kvarter/kvarter/sdk"
+	"github.com/kvarter/kvarter/sdk/store"
 )
 
 // AnswerInput is the city's answer to an adopted motion.
@@ -46,7 +46,7 @@ func (s *Service) Answer(ctx context.Context, p sdk.Principal, assemblyID, motio
 	if err != nil {
 		return Motion{}, err
 	}
-	err = s.inTx(ctx, func(tx *sqlx.Tx) error {
+	err = s.db.InTx(ctx, func(tx *store.Tx) error {
 		m, err := getMotionForUpdate(ctx, tx, s.dialect, a.ID, motionID)
 		if err != nil {
 			return err
@@ -68,9 +68,9 @@ func (s *Service) Answer(ctx context.Context, p sdk.Principal, assemblyID, motio
 			if m.AnswerStatus != AnswerSubmitted && m.AnswerStatus != AnswerAcknowledged {
 				return sdk.Errorf(sdk.CodeConflict, "this motion has already been answered")
 			}
-			m.AnswerDecision, m.AnswerReasoning, m.AnsweredBy, m.AnsweredAt = in.Decision, in.Reasoning, p.UserID, someMicros(now)
+			m.AnswerDecision, m.AnswerReasoning, m.AnsweredBy, m.AnsweredAt = in.Decision, in.Reasoning, p.UserID, setTime(now)
 			detail["decision"], detail["reasoning"] = in.Decision, in.Reasoning
-			late := now.After(fromMicros(m.AnswerDueAt.Int64))
+			late := now.After(m.AnswerDueAt.Time)
 			if late {
 				detail["late"] = true
 			}
@@ -84,7 +84,7 @@ func (s *Service) Answer(ctx context.Context, p sdk.Principal, assemblyID, motio
 		default:
 			return sdk.Errorf(sdk.CodeNotFound, "unknown answer step %q", step)
 		}
-		m.AnswerStatus, m.UpdatedAt = step, micros(now)
+		m.AnswerStatus, m.UpdatedAt = step, store.Time{Time: now}
 		if err := saveMotion(ctx, tx, m); err != nil {
 			return err
 		}
@@ -94,7 +94,7 @@ func (s *Service) Answer(ctx context.Context, p sdk.Principal, assemblyID, motio
 		if err := addTimeline(ctx, tx, m.ID, now, step, p.UserID, detail); err != nil {
 			return err
 		}
-		return s.emit(ctx, tx, typ, payload)
+		return tx.Emit(typ, payload)
 	})
 	if err != nil {
 		return Motion{}, err

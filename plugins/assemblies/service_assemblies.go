@@ -6,8 +6,8 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/jmoiron/sqlx"
 	"github.com/kvarter/kvarter/sdk"
+	"github.com/kvarter/kvarter/sdk/store"
 )
 
 // CreateAssemblyInput is what a coordinator gives to create an assembly.
@@ -93,11 +93,11 @@ func (s *Service) CreateAssembly(ctx context.Context, p sdk.Principal, in Create
 	}
 	a := Assembly{ID: s.newID(), NeighbourhoodID: in.NeighbourhoodID, Name: in.Name, Charter: in.Charter,
 		Rules: in.Rules, CreatedAt: s.Now().UTC()}
-	err = s.inTx(ctx, func(tx *sqlx.Tx) error {
+	err = s.db.InTx(ctx, func(tx *store.Tx) error {
 		if err := insertAssembly(ctx, tx, a, p.UserID); err != nil {
 			return err
 		}
-		return s.emit(ctx, tx, EventAssemblyCreated, AssemblyCreatedPayload{refOf(a)})
+		return tx.Emit(EventAssemblyCreated, AssemblyCreatedPayload{refOf(a)})
 	})
 	if err != nil {
 		return Assembly{}, err

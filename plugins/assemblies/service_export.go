@@ -4,6 +4,7 @@ import (
 	"context"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/kvarter/kvarter/sdk"
 	"github.com/kvarter/kvarter/sdk/ical"
@@ -77,7 +78,7 @@ func popoloResult(outcome string) string {
 
 // popoloTime writes a time as the export always has: RFC 3339 in UTC, to the
 // microsecond, fixed width.
-func popoloTime(us int64) string { return fromMicros(us).Format("2006-01-02T15:04:05.000000Z") }
+func popoloTime(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05.000000Z") }
 
 func requirement(m motionRow) string {
 	if m.Majority == "" {
@@ -108,7 +109,7 @@ func (s *Service) Popolo(ctx context.Context, assemblyID string) (PopoloExport, 
 		}
 		out.Motions = append(out.Motions, PopoloMotion{
 			ID: m.ID, OrganizationID: a.ID, CreatorID: m.AuthorID, Text: m.Title + "\n\n" + m.Text,
-			Classification: m.Kind, Date: popoloTime(m.CreatedAt), Requirement: requirement(m), Result: popoloResult(m.Outcome),
+			Classification: m.Kind, Date: popoloTime(m.CreatedAt.Time), Requirement: requirement(m), Result: popoloResult(m.Outcome),
 		})
 		if !m.VoteClosedAt.Valid {
 			continue
@@ -118,8 +119,8 @@ func (s *Service) Popolo(ctx context.Context, assemblyID string) (PopoloExport, 
 			return PopoloExport{}, err
 		}
 		ve := PopoloVoteEvent{
-			ID: m.ID + "/vote", MotionID: m.ID, OrganizationID: a.ID, StartDate: popoloTime(m.VoteOpenedAt.Int64),
-			EndDate: popoloTime(m.VoteClosedAt.Int64), Result: popoloResult(m.Outcome),
+			ID: m.ID + "/vote", MotionID: m.ID, OrganizationID: a.ID, StartDate: popoloTime(m.VoteOpenedAt.Time),
+			EndDate: popoloTime(m.VoteClosedAt.Time), Result: popoloResult(m.Outcome),
 			Counts: []PopoloCount{{ChoiceYes, c.Yes}, {ChoiceNo, c.No}, {ChoiceAbstain, c.Abstain}},
 		}
 		if m.Secrecy == SecrecyNamed {

@@ -6,8 +6,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/jmoiron/sqlx"
 	"github.com/kvarter/kvarter/sdk"
+	"github.com/kvarter/kvarter/sdk/store"
 )
 
 // MeetingInput schedules a meeting.
@@ -59,10 +59,10 @@ func (s *Service) ScheduleMeeting(ctx context.Context, p sdk.Principal, assembly
 		return Meeting{}, err
 	}
 	now := s.Now()
-	r := meetingRow{ID: s.newID(), AssemblyID: a.ID, Title: in.Title, StartsAt: micros(in.StartsAt),
-		EndsAt: micros(in.EndsAt), Place: in.Place, OnlineURL: in.OnlineURL, Status: MeetingScheduled,
-		MinutesStatus: MinutesNone, CreatedAt: micros(now), UpdatedAt: micros(now)}
-	err = s.inTx(ctx, func(tx *sqlx.Tx) error {
+	r := meetingRow{ID: s.newID(), AssemblyID: a.ID, Title: in.Title, StartsAt: store.Time{Time: in.StartsAt},
+		EndsAt: store.Time{Time: in.EndsAt}, Place: in.Place, OnlineURL: in.OnlineURL, Status: MeetingScheduled,
+		MinutesStatus: MinutesNone, CreatedAt: store.Time{Time: now}, UpdatedAt: store.Time{Time: now}}
+	err = s.db.InTx(ctx, func(tx *store.Tx) error {
 		if err := s.officer(ctx, tx, a, p, true, PositionChair, PositionViceChair, PositionSecretary); err != nil {
 			return err
 		}
@@ -80,7 +80,7 @@ func (s *Service) ScheduleMeeting(ctx context.Context, p sdk.Principal, assembly
 		if err := replaceAgenda(ctx, tx, r.ID, in.Agenda); err != nil {
 			return err
 		}
-		return s.emit(ctx, tx, EventMeetingScheduled, MeetingScheduledPayload{AssemblyRef: refOf(a), MeetingID: r.ID, StartsAt: fromMicros(r.StartsAt)})
+		return tx.Emit(EventMeetingScheduled, MeetingScheduledPayload{AssemblyRef: refOf(a), MeetingID: r.ID, StartsAt: r.StartsAt.Time})
 	})
 	if err != nil {
 		return Meeting{}, err
@@ -149,7 +149,7 @@ func (s *Service) UpdateMeeting(ctx context.Context, p sdk.Principal, assemblyID
 		return Meeting{}, err
 	}
 	var draft string
-	err = s.inTx(ctx, func(tx *sqlx.Tx) error {
+	err = s.db.InTx(ctx, func(tx *store.Tx) error {
 		m, err := getMeeting(ctx, tx, a.ID, meetingID)
 		if err != nil {
 			return err
@@ -161,7 +161,7 @@ func (s *Service) UpdateMeeting(ctx context.Context, p sdk.Principal, assemblyID
 		if err := s.officer(ctx, tx, a, p, action == "cancel", positions...); err != nil {
 			return err
 		}
-		now := micros(s.Now())
+		now := store.Time{Time: s.Now()}
 		switch action {
 		case "cancel":
 			if m.Status == MeetingCancelled {
@@ -172,7 +172,7 @@ func (s *Service) UpdateMeeting(ctx context.Context, p sdk.Principal, assemblyID
 			}
 			m.Status, m.CancelReason = MeetingCancelled, strings.TrimSpace(in.Reason)
 			m.Sequence++
-			if err := s.emit(ctx, tx, EventMeetingCancelled, MeetingCancelledPayload{AssemblyRef: refOf(a), MeetingID: m.ID, Reason: m.CancelReason}); err != nil {
+			if err := tx.Emit(EventMeetingCancelled, MeetingCancelledPayload{AssemblyRef: refOf(a), MeetingID: m.ID, Reason: m.CancelReason}); err != nil {
 				return err
 			}
 		case "attendance":
@@ -209,7 +209,7 @@ func (s *Service) UpdateMeeting(ctx context.Context, p sdk.Principal, assemblyID
 				return sdk.Errorf(sdk.CodeConflict, "minutes must be approved before they are published; these are %s", m.MinutesStatus)
 			}
 			m.MinutesStatus = MinutesPublished
-			if err := s.emit(ctx, tx, EventMinutesPublished, MinutesPublishedPayload{AssemblyRef: refOf(a), MeetingID: m.ID}); err != nil {
+			if err := tx.Emit(EventMinutesPublished, MinutesPublishedPayload{AssemblyRef: refOf(a), MeetingID: m.ID}); err != nil {
 				return err
 			}
 		default:

@@ -9,14 +9,14 @@ import (
 	"strings"
 	"time"
 
-	"github.com/jmoiron/sqlx"
 	"github.com/kvarter/kvarter/sdk"
+	"github.com/kvarter/kvarter/sdk/store"
 )
 
-func (s *Service) termFor(a Assembly, now time.Time) (start, end sql.NullInt64) {
-	start = someMicros(now)
+func (s *Service) termFor(a Assembly, now time.Time) (start, end store.NullTime) {
+	start = setTime(now)
 	if a.TermMonths > 0 {
-		end = someMicros(now.AddDate(0, a.TermMonths, 0))
+		end = setTime(now.AddDate(0, a.TermMonths, 0))
 	}
 	return start, end
 }
@@ -39,7 +39,7 @@ func (s *Service) Join(ctx context.Context, p sdk.Principal, assemblyID string) 
 		return Member{}, sdk.Errorf(sdk.CodeForbidden, "only verified residents of this assembly's neighbourhood may join it")
 	}
 	var out memberRow
-	err = s.inTx(ctx, func(tx *sqlx.Tx) error {
+	err = s.db.InTx(ctx, func(tx *store.Tx) error {
 		old, err := getMember(ctx, tx, a.ID, p.UserID)
 		if err != nil && !errors.Is(err, sql.ErrNoRows) {
 			return err
@@ -53,10 +53,10 @@ func (s *Service) Join(ctx context.Context, p sdk.Principal, assemblyID string) 
 			}
 		}
 		now := s.Now()
-		out = memberRow{AssemblyID: a.ID, UserID: p.UserID, Kind: KindResident, Position: PositionMember, AppliedAt: micros(now)}
+		out = memberRow{AssemblyID: a.ID, UserID: p.UserID, Kind: KindResident, Position: PositionMember, AppliedAt: store.Time{Time: now}}
 		// Someone removed by the assembly comes back only through approval.
 		if a.Membership == MembershipOpen && old.Status != MemberRemoved {
-			out.Status, out.JoinedAt = MemberActive, someMicros(now)
+			out.Status, out.JoinedAt = MemberActive, setTime(now)
 			out.TermStart, out.TermEnd = s.termFor(a, now)
 		} else {
 			out.Status = MemberPending
@@ -64,7 +64,7 @@ func (s *Service) Join(ctx context.Context, p sdk.Principal, assemblyID string) 
 		if err := putMember(ctx, tx, out); err != nil {
 			return err
 		}
-		return s.emit(ctx, tx, EventMemberJoined, MemberJoinedPayload{AssemblyRef: refOf(a), UserID: p.UserID, Status: out.Status})
+		return tx.Emit(EventMemberJoined, MemberJoinedPayload{AssemblyRef: refOf(a), UserID: p.UserID, Status: out.Status})
 	})
 	if err != nil {
 		return Member{}, err
@@ -120,7 +120,7 @@ func (s *Service) NameDelegate(ctx context.Context, p sdk.Principal, assemblyID 
 		return Member{}, invalid("user_id", "no such user", RuleExists)
 	}
 	var out memberRow
-	err = s.inTx(ctx, func(tx *sqlx.Tx) error {
+	err = s.db.InTx(ctx, func(tx *store.Tx) error {
 		all, ofOrg, err := countDelegates(ctx, tx, a.ID, org.ID)
 		if err != nil {
 			return err
@@ -137,12 +137,12 @@ func (s *Service) NameDelegate(ctx context.Context, p sdk.Principal, assemblyID 
 		}
 		now := s.Now()
 		out = memberRow{AssemblyID: a.ID, UserID: in.UserID, Kind: KindDelegate, OrganisationID: org.ID,
-			Status: MemberActive, Position: PositionMember, AppliedAt: micros(now), JoinedAt: someMicros(now)}
+			Status: MemberActive, Position: PositionMember, AppliedAt: store.Time{Time: now}, JoinedAt: setTime(now)}
 		out.TermStart, out.TermEnd = s.termFor(a, now)
 		if err := putMember(ctx, tx, out); err != nil {
 			return err
 		}
-		return s.emit(ctx, tx, EventMemberJoined, MemberJoinedPayload{AssemblyRef: refOf(a), UserID: in.UserID, Status: out.Status, OrganisationID: org.ID})
+		return tx.Emit(EventMemberJoined, MemberJoinedPayload{AssemblyRef: refOf(a), UserID: in.UserID, Status: out.Status, OrganisationID: org.ID})
 	})
 	if err != nil {
 		return Member{}, err
@@ -230,7 +230,7 @@ func (s *Service) DecideMember(ctx context.Context, p sdk.Principal, assemblyID,
 		return Member{}, invalid("reason", "is required: a removal is always explained", RuleRequired)
 	}
 	var out memberRow
-	err = s.inTx(ctx, func(tx *sqlx.Tx) error {
+	err = s.db.InTx(ctx, func(tx *store.Tx) error {
 		if err := s.officer(ctx, tx, a, p, true, PositionChair, PositionViceChair); err != nil {
 			return err
 		}
@@ -245,16 +245,16 @@ func (s *Service) DecideMember(ctx context.Context, p sdk.Principal, assemblyID,
 				return sdk.Errorf(sdk.CodeConflict, "only a pending application can be approved or rejected; this membership is %s", m.Status)
 			}
 			if action == "approve" {
-				m.Status, m.JoinedAt = MemberActive, someMicros(now)
+				m.Status, m.JoinedAt = MemberActive, setTime(now)
 				m.TermStart, m.TermEnd = s.termFor(a, now)
 			} else {
-				m.Status, m.EndedAt, m.EndReason = MemberRejected, someMicros(now), in.Reason
+				m.Status, m.EndedAt, m.EndReason = MemberRejected, setTime(now), in.Reason
 			}
 		case "remove":
 			if m.Status != MemberActive {
 				return sdk.Errorf(sdk.CodeConflict, "only an active member can be removed; this membership is %s", m.Status)
 			}
-			m.Status, m.EndedAt, m.EndReason, m.Position = MemberRemoved, someMicros(now), in.Reason, PositionMember
+			m.Status, m.EndedAt, m.EndReason, m.Position = MemberRemoved, setTime(now), in.Reason, PositionMember
 		}
 		out = m
 		return putMember(ctx, tx, m)
@@ -287,7 +287,7 @@ func (s *Service) SetPosition(ctx context.Context, p sdk.Principal, assemblyID, 
 		return Member{}, err
 	}
 	var out memberRow
-	err = s.inTx(ctx, func(tx *sqlx.Tx) error {
+	err = s.db.InTx(ctx, func(tx *store.Tx) error {
 		if err := s.officer(ctx, tx, a, p, true, PositionChair); err != nil {
 			return err
 		}
@@ -306,10 +306,10 @@ func (s *Service) SetPosition(ctx context.Context, p sdk.Principal, assemblyID, 
 		}
 		m.Position = in.Position
 		if in.TermStart != nil {
-			m.TermStart = someMicros(*in.TermStart)
+			m.TermStart = setTime(*in.TermStart)
 		}
 		if in.TermEnd != nil {
-			m.TermEnd = someMicros(*in.TermEnd)
+			m.TermEnd = setTime(*in.TermEnd)
 		}
 		out = m
 		return putMember(ctx, tx, m)
@@ -331,12 +331,12 @@ func (s *Service) Leave(ctx context.Context, p sdk.Principal, assemblyID string)
 		return Member{}, err
 	}
 	var out memberRow
-	err = s.inTx(ctx, func(tx *sqlx.Tx) error {
+	err = s.db.InTx(ctx, func(tx *store.Tx) error {
 		m, err := getMember(ctx, tx, a.ID, p.UserID)
 		if err != nil || (m.Status != MemberActive && m.Status != MemberPending) {
 			return sdk.Errorf(sdk.CodeConflict, "you are not a member of this assembly")
 		}
-		m.Status, m.EndedAt, m.Position = MemberLeft, someMicros(s.Now()), PositionMember
+		m.Status, m.EndedAt, m.Position = MemberLeft, setTime(s.Now()), PositionMember
 		out = m
 		return putMember(ctx, tx, m)
 	})

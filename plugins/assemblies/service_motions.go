@@ -7,8 +7,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/jmoiron/sqlx"
 	"github.com/kvarter/kvarter/sdk"
+	"github.com/kvarter/kvarter/sdk/store"
 )
 
 // MotionInput drafts a motion, or raises a consultation when Kind is "consultation".
@@ -61,8 +61,8 @@ func (s *Service) CreateMotion(ctx context.Context, p sdk.Principal, assemblyID 
 		return Motion{}, err
 	}
 	r := motionRow{ID: s.newID(), AssemblyID: a.ID, Kind: in.Kind, Title: in.Title, Text: in.Text,
-		AuthorID: p.UserID, State: StateDraft, AdviceDueAt: nullMicros(in.AdviceDueAt),
-		CreatedAt: micros(now), UpdatedAt: micros(now)}
+		AuthorID: p.UserID, State: StateDraft, AdviceDueAt: store.NullTimeOf(in.AdviceDueAt),
+		CreatedAt: store.Time{Time: now}, UpdatedAt: store.Time{Time: now}}
 	if in.Kind == KindConsultation {
 		ok, err := s.can(ctx, p, PermConsultationRequest, sdk.DomainCity)
 		if err != nil {
@@ -73,7 +73,7 @@ func (s *Service) CreateMotion(ctx context.Context, p sdk.Principal, assemblyID 
 		}
 		r.State = StateTabled // the city's question is on the table as soon as it is asked
 	}
-	err = s.inTx(ctx, func(tx *sqlx.Tx) error {
+	err = s.db.InTx(ctx, func(tx *store.Tx) error {
 		if in.Kind == KindMotion {
 			if _, err := activeMember(ctx, tx, a, p); err != nil {
 				return err
@@ -90,7 +90,7 @@ func (s *Service) CreateMotion(ctx context.Context, p sdk.Principal, assemblyID 
 			return err
 		}
 		if in.Kind == KindConsultation {
-			return s.emit(ctx, tx, EventConsultationRequested, ConsultationRequestedPayload{AssemblyRef: refOf(a), MotionID: r.ID, AdviceDueAt: fromMicros(r.AdviceDueAt.Int64)})
+			return tx.Emit(EventConsultationRequested, ConsultationRequestedPayload{AssemblyRef: refOf(a), MotionID: r.ID, AdviceDueAt: r.AdviceDueAt.Time})
 		}
 		return nil
 	})
@@ -161,7 +161,7 @@ func (s *Service) ActOnMotion(ctx context.Context, p sdk.Principal, assemblyID, 
 	if err != nil {
 		return Motion{}, err
 	}
-	err = s.inTx(ctx, func(tx *sqlx.Tx) error {
+	err = s.db.InTx(ctx, func(tx *store.Tx) error {
 		m, err := getMotionForUpdate(ctx, tx, s.dialect, a.ID, motionID)
 		if err != nil {
 			return err
@@ -211,7 +211,7 @@ func (s *Service) ActOnMotion(ctx context.Context, p sdk.Principal, assemblyID, 
 		default:
 			return sdk.Errorf(sdk.CodeNotFound, "unknown motion action %q", action)
 		}
-		m.UpdatedAt = micros(now)
+		m.UpdatedAt = store.Time{Time: now}
 		if err := saveMotion(ctx, tx, m); err != nil {
 			return err
 		}
@@ -220,9 +220,9 @@ func (s *Service) ActOnMotion(ctx context.Context, p sdk.Principal, assemblyID, 
 			return err
 		}
 		if action == ActionTable {
-			return s.emit(ctx, tx, EventMotionTabled, MotionTabledPayload{AssemblyRef: refOf(a), MotionID: m.ID})
+			return tx.Emit(EventMotionTabled, MotionTabledPayload{AssemblyRef: refOf(a), MotionID: m.ID})
 		}
-		return s.emit(ctx, tx, EventMotionWithdrawn, MotionWithdrawnPayload{AssemblyRef: refOf(a), MotionID: m.ID})
+		return tx.Emit(EventMotionWithdrawn, MotionWithdrawnPayload{AssemblyRef: refOf(a), MotionID: m.ID})
 	})
 	if err != nil {
 		return Motion{}, err

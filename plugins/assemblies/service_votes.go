@@ -5,8 +5,8 @@ import (
 	"fmt"
 	"slices"
 
-	"github.com/jmoiron/sqlx"
 	"github.com/kvarter/kvarter/sdk"
+	"github.com/kvarter/kvarter/sdk/store"
 )
 
 // OpenVoteInput opens a vote. Secrecy defaults to the assembly's rule; MeetingID with
@@ -38,7 +38,7 @@ func (s *Service) OpenVote(ctx context.Context, p sdk.Principal, assemblyID, mot
 		return Motion{}, err
 	}
 	var electorate int
-	err = s.inTx(ctx, func(tx *sqlx.Tx) error {
+	err = s.db.InTx(ctx, func(tx *store.Tx) error {
 		if err := s.officer(ctx, tx, a, p, false, PositionChair, PositionViceChair); err != nil {
 			return err
 		}
@@ -73,7 +73,7 @@ func (s *Service) OpenVote(ctx context.Context, p sdk.Principal, assemblyID, mot
 		m.QuorumPercent, m.QuorumAbsolute = a.QuorumPercent, a.QuorumAbsolute
 		// A secret ballot can be changed too: it is sealed, and its row is replaced.
 		m.BallotChangeable = a.BallotChangeable
-		m.MeetingID, m.Electorate, m.VoteOpenedAt, m.UpdatedAt = in.MeetingID, electorate, someMicros(now), micros(now)
+		m.MeetingID, m.Electorate, m.VoteOpenedAt, m.UpdatedAt = in.MeetingID, electorate, setTime(now), store.Time{Time: now}
 		if err := saveMotion(ctx, tx, m); err != nil {
 			return err
 		}
@@ -83,7 +83,7 @@ func (s *Service) OpenVote(ctx context.Context, p sdk.Principal, assemblyID, mot
 		}); err != nil {
 			return err
 		}
-		return s.emit(ctx, tx, EventVoteOpened, VoteOpenedPayload{AssemblyRef: refOf(a), MotionID: m.ID, Electorate: electorate})
+		return tx.Emit(EventVoteOpened, VoteOpenedPayload{AssemblyRef: refOf(a), MotionID: m.ID, Electorate: electorate})
 	})
 	if err != nil {
 		return Motion{}, err
@@ -199,7 +199,7 @@ func (s *Service) CloseVote(ctx context.Context, p sdk.Principal, assemblyID, mo
 	}
 	var outcome string
 	var counts Counts
-	err = s.inTx(ctx, func(tx *sqlx.Tx) error {
+	err = s.db.InTx(ctx, func(tx *store.Tx) error {
 		if err := s.officer(ctx, tx, a, p, false, PositionChair, PositionViceChair); err != nil {
 			return err
 		}
@@ -220,10 +220,10 @@ func (s *Service) CloseVote(ctx context.Context, p sdk.Principal, assemblyID, mo
 		}
 		outcome = Decide(m.Majority, m.QuorumPercent, m.QuorumAbsolute, m.Electorate, counts)
 		now := s.Now()
-		m.State, m.Outcome, m.VoteClosedAt, m.UpdatedAt = outcome, outcome, someMicros(now), micros(now)
+		m.State, m.Outcome, m.VoteClosedAt, m.UpdatedAt = outcome, outcome, setTime(now), store.Time{Time: now}
 		m.Yes, m.No, m.Abstain = counts.Yes, counts.No, counts.Abstain
 		if outcome == StateAdopted {
-			m.AnswerStatus, m.AnswerDueAt = AnswerSubmitted, someMicros(now.Add(s.AnswerDeadline))
+			m.AnswerStatus, m.AnswerDueAt = AnswerSubmitted, setTime(now.Add(s.AnswerDeadline))
 		}
 		if err := saveMotion(ctx, tx, m); err != nil {
 			return err
@@ -233,11 +233,11 @@ func (s *Service) CloseVote(ctx context.Context, p sdk.Principal, assemblyID, mo
 			return err
 		}
 		typ, payload := closedPayload(a, m.ID, outcome, counts)
-		if err := s.emit(ctx, tx, typ, payload); err != nil {
+		if err := tx.Emit(typ, payload); err != nil {
 			return err
 		}
 		if outcome == StateAdopted {
-			return addTimeline(ctx, tx, m.ID, now, "submitted_to_city", "", map[string]any{"answer_due_at": fromMicros(m.AnswerDueAt.Int64)})
+			return addTimeline(ctx, tx, m.ID, now, "submitted_to_city", "", map[string]any{"answer_due_at": m.AnswerDueAt.Time})
 		}
 		return nil
 	})
@@ -252,7 +252,7 @@ func (s *Service) CloseVote(ctx context.Context, p sdk.Principal, assemblyID, mo
 // transaction, writes the choices in shuffled order and deletes the sealed rows. A
 // ballot that does not open, or opens to something not a choice, stops the close:
 // the vote stays open and nothing is written.
-func (s *Service) openSealed(ctx context.Context, tx *sqlx.Tx, motionID string) error {
+func (s *Service) openSealed(ctx context.Context, tx *store.Tx, motionID string) error {
 	sealed, err := sealedBallots(ctx, tx, motionID)
 	if err != nil {
 		return err

@@ -55,47 +55,12 @@ type castResult struct {
 	Named            int    `db:"named"`
 }
 
-// withTx runs fn in a transaction of db.
-func withTx(ctx context.Context, db *store.DB, fn func(tx *sqlx.Tx) error) error {
-	tx, err := db.BeginTxx(ctx, nil)
-	if err != nil {
-		return fmt.Errorf("begin: %w", err)
-	}
-	if err := fn(tx); err != nil {
-		_ = tx.Rollback()
-		return err
-	}
-	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("commit: %w", err)
-	}
-	return nil
-}
-
 // Times are stored as BIGINT Unix microseconds, UTC, the one encoding of Kvarter's
-// plugin stores (migration 0003): they sort and compare as numbers on both databases,
-// and no driver converts them behind our back. An optional time is NULL when unset.
+// plugin stores (migration 0003): rows hold store.Time and store.NullTime (NULL when
+// an optional time is unset), queries compare with store.Micros.
 
-func micros(t time.Time) int64 { return t.UnixMicro() }
-
-func fromMicros(us int64) time.Time { return time.UnixMicro(us).UTC() }
-
-// someMicros is a set optional time.
-func someMicros(t time.Time) sql.NullInt64 { return sql.NullInt64{Int64: micros(t), Valid: true} }
-
-func nullMicros(t *time.Time) sql.NullInt64 {
-	if t == nil || t.IsZero() {
-		return sql.NullInt64{}
-	}
-	return someMicros(*t)
-}
-
-func fromNullMicros(v sql.NullInt64) *time.Time {
-	if !v.Valid {
-		return nil
-	}
-	t := fromMicros(v.Int64)
-	return &t
-}
+// setTime is an optional time that is set.
+func setTime(t time.Time) store.NullTime { return store.NullTime{Time: t, Valid: true} }
 
 func get(ctx context.Context, q sqlx.ExtContext, dest any, query string, args ...any) error {
 	return sqlx.GetContext(ctx, q, dest, q.Rebind(query), args...)
@@ -128,10 +93,10 @@ var (
 )
 
 // The keys of list items, for their cursors: the values of their keyset's columns.
-func assemblyKey(a Assembly) []any { return []any{micros(a.CreatedAt), a.ID} }
-func memberKey(m Member) []any     { return []any{micros(m.AppliedAt), m.UserID} }
-func meetingKey(m Meeting) []any   { return []any{micros(m.StartsAt), m.ID} }
-func motionKey(m Motion) []any     { return []any{micros(m.CreatedAt), m.ID} }
+func assemblyKey(a Assembly) []any { return []any{store.Micros(a.CreatedAt), a.ID} }
+func memberKey(m Member) []any     { return []any{store.Micros(m.AppliedAt), m.UserID} }
+func meetingKey(m Meeting) []any   { return []any{store.Micros(m.StartsAt), m.ID} }
+func motionKey(m Motion) []any     { return []any{store.Micros(m.CreatedAt), m.ID} }
 
 // page finishes a list query (its WHERE clause begun) with the keyset condition after
 // the cursor, the order and the limit: q.Fetch() rows, one more than a page, or all
@@ -177,28 +142,28 @@ func notFound(err error, what, id string) error {
 // --- assemblies ---
 
 type assemblyRow struct {
-	ID               string `db:"id"`
-	NeighbourhoodID  string `db:"neighbourhood_id"`
-	Name             string `db:"name"`
-	Charter          string `db:"charter"`
-	QuorumPercent    int    `db:"quorum_percent"`
-	QuorumAbsolute   int    `db:"quorum_absolute"`
-	Majority         string `db:"majority"`
-	Secrecy          string `db:"secrecy"`
-	Membership       string `db:"membership"`
-	BallotChangeable bool   `db:"ballot_changeable"`
-	TermMonths       int    `db:"term_months"`
-	OrgSeats         int    `db:"org_seats"`
-	CreatedBy        string `db:"created_by"`
-	CreatedAt        int64  `db:"created_at"`
-	Members          int    `db:"members"`
-	OverdueAnswers   int    `db:"overdue_answers"`
+	ID               string     `db:"id"`
+	NeighbourhoodID  string     `db:"neighbourhood_id"`
+	Name             string     `db:"name"`
+	Charter          string     `db:"charter"`
+	QuorumPercent    int        `db:"quorum_percent"`
+	QuorumAbsolute   int        `db:"quorum_absolute"`
+	Majority         string     `db:"majority"`
+	Secrecy          string     `db:"secrecy"`
+	Membership       string     `db:"membership"`
+	BallotChangeable bool       `db:"ballot_changeable"`
+	TermMonths       int        `db:"term_months"`
+	OrgSeats         int        `db:"org_seats"`
+	CreatedBy        string     `db:"created_by"`
+	CreatedAt        store.Time `db:"created_at"`
+	Members          int        `db:"members"`
+	OverdueAnswers   int        `db:"overdue_answers"`
 }
 
 func (r assemblyRow) assembly() Assembly {
 	return Assembly{
 		ID: r.ID, NeighbourhoodID: r.NeighbourhoodID, Name: r.Name, Charter: r.Charter,
-		CreatedAt: fromMicros(r.CreatedAt), Members: r.Members, OverdueAnswers: r.OverdueAnswers,
+		CreatedAt: r.CreatedAt.Time, Members: r.Members, OverdueAnswers: r.OverdueAnswers,
 		Rules: Rules{
 			QuorumPercent: r.QuorumPercent, QuorumAbsolute: r.QuorumAbsolute, Majority: r.Majority,
 			Secrecy: r.Secrecy, Membership: r.Membership, BallotChangeable: r.BallotChangeable,
@@ -212,7 +177,7 @@ func insertAssembly(ctx context.Context, q sqlx.ExtContext, a Assembly, by strin
 		quorum_absolute, majority, secrecy, membership, ballot_changeable, term_months, org_seats,
 		created_by, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		a.ID, a.NeighbourhoodID, a.Name, a.Charter, a.QuorumPercent, a.QuorumAbsolute, a.Majority,
-		a.Secrecy, a.Membership, a.BallotChangeable, a.TermMonths, a.OrgSeats, by, micros(a.CreatedAt))
+		a.Secrecy, a.Membership, a.BallotChangeable, a.TermMonths, a.OrgSeats, by, store.Micros(a.CreatedAt))
 	if err != nil {
 		return fmt.Errorf("insert assembly: %w", err)
 	}
@@ -234,7 +199,7 @@ const overdue = `answer_status IN ('submitted', 'acknowledged') AND answer_due_a
 
 func getAssembly(ctx context.Context, q sqlx.ExtContext, id string, now time.Time) (Assembly, error) {
 	var r assemblyRow
-	if err := get(ctx, q, &r, assemblySelect+` WHERE a.id = ?`, micros(now), id); err != nil {
+	if err := get(ctx, q, &r, assemblySelect+` WHERE a.id = ?`, store.Micros(now), id); err != nil {
 		return Assembly{}, notFound(err, "assembly", id)
 	}
 	return r.assembly(), nil
@@ -244,7 +209,7 @@ func getAssembly(ctx context.Context, q sqlx.ExtContext, id string, now time.Tim
 // oldest first.
 func listAssemblies(ctx context.Context, q sqlx.ExtContext, nbh string, now time.Time, lq sdk.ListQuery) ([]Assembly, error) {
 	var rows []assemblyRow
-	query, args := assemblySelect+` WHERE 1 = 1`, []any{micros(now)}
+	query, args := assemblySelect+` WHERE 1 = 1`, []any{store.Micros(now)}
 	if nbh != "" {
 		query += ` AND a.neighbourhood_id = ?`
 		args = append(args, nbh)
@@ -266,25 +231,25 @@ func listAssemblies(ctx context.Context, q sqlx.ExtContext, nbh string, now time
 // --- members ---
 
 type memberRow struct {
-	AssemblyID     string        `db:"assembly_id"`
-	UserID         string        `db:"user_id"`
-	Kind           string        `db:"kind"`
-	OrganisationID string        `db:"organisation_id"`
-	Status         string        `db:"status"`
-	Position       string        `db:"position"`
-	TermStart      sql.NullInt64 `db:"term_start"`
-	TermEnd        sql.NullInt64 `db:"term_end"`
-	AppliedAt      int64         `db:"applied_at"`
-	JoinedAt       sql.NullInt64 `db:"joined_at"`
-	EndedAt        sql.NullInt64 `db:"ended_at"`
-	EndReason      string        `db:"end_reason"`
+	AssemblyID     string         `db:"assembly_id"`
+	UserID         string         `db:"user_id"`
+	Kind           string         `db:"kind"`
+	OrganisationID string         `db:"organisation_id"`
+	Status         string         `db:"status"`
+	Position       string         `db:"position"`
+	TermStart      store.NullTime `db:"term_start"`
+	TermEnd        store.NullTime `db:"term_end"`
+	AppliedAt      store.Time     `db:"applied_at"`
+	JoinedAt       store.NullTime `db:"joined_at"`
+	EndedAt        store.NullTime `db:"ended_at"`
+	EndReason      string         `db:"end_reason"`
 }
 
 func (r memberRow) member() Member {
 	return Member{
 		UserID: r.UserID, Kind: r.Kind, OrganisationID: r.OrganisationID, Status: r.Status,
-		Position: r.Position, TermStart: fromNullMicros(r.TermStart), TermEnd: fromNullMicros(r.TermEnd),
-		AppliedAt: fromMicros(r.AppliedAt), JoinedAt: fromNullMicros(r.JoinedAt), EndReason: r.EndReason,
+		Position: r.Position, TermStart: r.TermStart.Ptr(), TermEnd: r.TermEnd.Ptr(),
+		AppliedAt: r.AppliedAt.Time, JoinedAt: r.JoinedAt.Ptr(), EndReason: r.EndReason,
 	}
 }
 
@@ -346,20 +311,20 @@ func countDelegates(ctx context.Context, q sqlx.ExtContext, assemblyID, orgID st
 // --- meetings ---
 
 type meetingRow struct {
-	ID            string `db:"id"`
-	AssemblyID    string `db:"assembly_id"`
-	Title         string `db:"title"`
-	StartsAt      int64  `db:"starts_at"`
-	EndsAt        int64  `db:"ends_at"`
-	Place         string `db:"place"`
-	OnlineURL     string `db:"online_url"`
-	Status        string `db:"status"`
-	CancelReason  string `db:"cancel_reason"`
-	Minutes       string `db:"minutes"`
-	MinutesStatus string `db:"minutes_status"`
-	Sequence      int    `db:"sequence"`
-	CreatedAt     int64  `db:"created_at"`
-	UpdatedAt     int64  `db:"updated_at"`
+	ID            string     `db:"id"`
+	AssemblyID    string     `db:"assembly_id"`
+	Title         string     `db:"title"`
+	StartsAt      store.Time `db:"starts_at"`
+	EndsAt        store.Time `db:"ends_at"`
+	Place         string     `db:"place"`
+	OnlineURL     string     `db:"online_url"`
+	Status        string     `db:"status"`
+	CancelReason  string     `db:"cancel_reason"`
+	Minutes       string     `db:"minutes"`
+	MinutesStatus string     `db:"minutes_status"`
+	Sequence      int        `db:"sequence"`
+	CreatedAt     store.Time `db:"created_at"`
+	UpdatedAt     store.Time `db:"updated_at"`
 }
 
 const meetingCols = `id, assembly_id, title, starts_at, ends_at, place, online_url, status,
@@ -367,10 +332,10 @@ const meetingCols = `id, assembly_id, title, starts_at, ends_at, place, online_u
 
 func (r meetingRow) meeting() Meeting {
 	m := Meeting{
-		ID: r.ID, AssemblyID: r.AssemblyID, Title: r.Title, StartsAt: fromMicros(r.StartsAt),
-		EndsAt: fromMicros(r.EndsAt), Place: r.Place, OnlineURL: r.OnlineURL, Status: r.Status,
+		ID: r.ID, AssemblyID: r.AssemblyID, Title: r.Title, StartsAt: r.StartsAt.Time,
+		EndsAt: r.EndsAt.Time, Place: r.Place, OnlineURL: r.OnlineURL, Status: r.Status,
 		CancelReason: r.CancelReason, MinutesStatus: r.MinutesStatus, Sequence: r.Sequence,
-		UpdatedAt: fromMicros(r.UpdatedAt), Agenda: []AgendaItem{}, Attendance: []string{},
+		UpdatedAt: r.UpdatedAt.Time, Agenda: []AgendaItem{}, Attendance: []string{},
 	}
 	if r.MinutesStatus == MinutesPublished {
 		m.Minutes = r.Minutes
@@ -473,35 +438,35 @@ func fillMeetings(ctx context.Context, q sqlx.ExtContext, ms []Meeting) error {
 // --- motions ---
 
 type motionRow struct {
-	ID               string        `db:"id"`
-	AssemblyID       string        `db:"assembly_id"`
-	Kind             string        `db:"kind"`
-	Title            string        `db:"title"`
-	Text             string        `db:"text"`
-	AuthorID         string        `db:"author_id"`
-	State            string        `db:"state"`
-	AdviceDueAt      sql.NullInt64 `db:"advice_due_at"`
-	Secrecy          string        `db:"secrecy"`
-	Majority         string        `db:"majority"`
-	QuorumPercent    int           `db:"quorum_percent"`
-	QuorumAbsolute   int           `db:"quorum_absolute"`
-	BallotChangeable bool          `db:"ballot_changeable"`
-	MeetingID        string        `db:"meeting_id"`
-	Electorate       int           `db:"electorate"`
-	VoteOpenedAt     sql.NullInt64 `db:"vote_opened_at"`
-	VoteClosedAt     sql.NullInt64 `db:"vote_closed_at"`
-	Outcome          string        `db:"outcome"`
-	Yes              int           `db:"yes_count"`
-	No               int           `db:"no_count"`
-	Abstain          int           `db:"abstain_count"`
-	AnswerStatus     string        `db:"answer_status"`
-	AnswerDueAt      sql.NullInt64 `db:"answer_due_at"`
-	AnswerDecision   string        `db:"answer_decision"`
-	AnswerReasoning  string        `db:"answer_reasoning"`
-	AnsweredBy       string        `db:"answered_by"`
-	AnsweredAt       sql.NullInt64 `db:"answered_at"`
-	CreatedAt        int64         `db:"created_at"`
-	UpdatedAt        int64         `db:"updated_at"`
+	ID               string         `db:"id"`
+	AssemblyID       string         `db:"assembly_id"`
+	Kind             string         `db:"kind"`
+	Title            string         `db:"title"`
+	Text             string         `db:"text"`
+	AuthorID         string         `db:"author_id"`
+	State            string         `db:"state"`
+	AdviceDueAt      store.NullTime `db:"advice_due_at"`
+	Secrecy          string         `db:"secrecy"`
+	Majority         string         `db:"majority"`
+	QuorumPercent    int            `db:"quorum_percent"`
+	QuorumAbsolute   int            `db:"quorum_absolute"`
+	BallotChangeable bool           `db:"ballot_changeable"`
+	MeetingID        string         `db:"meeting_id"`
+	Electorate       int            `db:"electorate"`
+	VoteOpenedAt     store.NullTime `db:"vote_opened_at"`
+	VoteClosedAt     store.NullTime `db:"vote_closed_at"`
+	Outcome          string         `db:"outcome"`
+	Yes              int            `db:"yes_count"`
+	No               int            `db:"no_count"`
+	Abstain          int            `db:"abstain_count"`
+	AnswerStatus     string         `db:"answer_status"`
+	AnswerDueAt      store.NullTime `db:"answer_due_at"`
+	AnswerDecision   string         `db:"answer_decision"`
+	AnswerReasoning  string         `db:"answer_reasoning"`
+	AnsweredBy       string         `db:"answered_by"`
+	AnsweredAt       store.NullTime `db:"answered_at"`
+	CreatedAt        store.Time     `db:"created_at"`
+	UpdatedAt        store.Time     `db:"updated_at"`
 }
 
 const motionCols = `id, assembly_id, kind, title, text, author_id, state, advice_due_at, secrecy,
@@ -512,15 +477,15 @@ const motionCols = `id, assembly_id, kind, title, text, author_id, state, advice
 func (r motionRow) motion(now time.Time) Motion {
 	m := Motion{
 		ID: r.ID, AssemblyID: r.AssemblyID, Kind: r.Kind, Title: r.Title, Text: r.Text,
-		AuthorID: r.AuthorID, State: r.State, AdviceDueAt: fromNullMicros(r.AdviceDueAt),
-		Sponsors: []string{}, CreatedAt: fromMicros(r.CreatedAt), UpdatedAt: fromMicros(r.UpdatedAt),
+		AuthorID: r.AuthorID, State: r.State, AdviceDueAt: r.AdviceDueAt.Ptr(),
+		Sponsors: []string{}, CreatedAt: r.CreatedAt.Time, UpdatedAt: r.UpdatedAt.Time,
 	}
 	if r.VoteOpenedAt.Valid {
 		v := &Vote{
 			Secrecy: r.Secrecy, Majority: r.Majority, QuorumPercent: r.QuorumPercent,
 			QuorumAbsolute: r.QuorumAbsolute, BallotChangeable: r.BallotChangeable,
-			MeetingID: r.MeetingID, Electorate: r.Electorate, OpenedAt: fromMicros(r.VoteOpenedAt.Int64),
-			ClosedAt: fromNullMicros(r.VoteClosedAt), Outcome: r.Outcome,
+			MeetingID: r.MeetingID, Electorate: r.Electorate, OpenedAt: r.VoteOpenedAt.Time,
+			ClosedAt: r.VoteClosedAt.Ptr(), Outcome: r.Outcome,
 		}
 		if r.VoteClosedAt.Valid {
 			v.Counts = &Counts{Yes: r.Yes, No: r.No, Abstain: r.Abstain}
@@ -528,10 +493,10 @@ func (r motionRow) motion(now time.Time) Motion {
 		m.Vote = v
 	}
 	if r.AnswerStatus != "" {
-		due := fromMicros(r.AnswerDueAt.Int64)
+		due := r.AnswerDueAt.Time
 		a := &Answer{
 			Status: r.AnswerStatus, DueAt: due, Decision: r.AnswerDecision, Reasoning: r.AnswerReasoning,
-			AnsweredBy: r.AnsweredBy, AnsweredAt: fromNullMicros(r.AnsweredAt),
+			AnsweredBy: r.AnsweredBy, AnsweredAt: r.AnsweredAt.Ptr(),
 		}
 		switch r.AnswerStatus {
 		case AnswerSubmitted, AnswerAcknowledged:
@@ -562,7 +527,7 @@ func getMotion(ctx context.Context, q sqlx.ExtContext, assemblyID, id string) (m
 
 // getMotionForUpdate reads a motion of an assembly and locks its row until the
 // transaction ends, so that ballots and other changes of the motion wait for it.
-func getMotionForUpdate(ctx context.Context, tx *sqlx.Tx, d dialect, assemblyID, id string) (motionRow, error) {
+func getMotionForUpdate(ctx context.Context, tx *store.Tx, d dialect, assemblyID, id string) (motionRow, error) {
 	return readMotion(ctx, tx, assemblyID, id, d.forUpdate())
 }
 
@@ -590,7 +555,7 @@ func listMotions(ctx context.Context, q sqlx.ExtContext, assemblyID string, f mo
 	}
 	if !f.OverdueAt.IsZero() {
 		query += ` AND ` + overdue
-		args = append(args, micros(f.OverdueAt))
+		args = append(args, store.Micros(f.OverdueAt))
 	}
 	query, args, err := page(query, args, lq, byCreated)
 	if err != nil {
@@ -636,7 +601,7 @@ func addTimeline(ctx context.Context, q sqlx.ExtContext, motionID string, at tim
 		b = []byte("{}")
 	}
 	if _, err := exec(ctx, q, `INSERT INTO timeline (motion_id, at, kind, actor_id, detail) VALUES (?, ?, ?, ?, ?)`,
-		motionID, micros(at), kind, actor, string(b)); err != nil {
+		motionID, store.Micros(at), kind, actor, string(b)); err != nil {
 		return fmt.Errorf("add timeline entry: %w", err)
 	}
 	return nil
@@ -644,17 +609,17 @@ func addTimeline(ctx context.Context, q sqlx.ExtContext, motionID string, at tim
 
 func timelineOf(ctx context.Context, q sqlx.ExtContext, motionID string) ([]TimelineEntry, error) {
 	var rows []struct {
-		At      int64  `db:"at"`
-		Kind    string `db:"kind"`
-		ActorID string `db:"actor_id"`
-		Detail  string `db:"detail"`
+		At      store.Time `db:"at"`
+		Kind    string     `db:"kind"`
+		ActorID string     `db:"actor_id"`
+		Detail  string     `db:"detail"`
 	}
 	if err := sel(ctx, q, &rows, `SELECT at, kind, actor_id, detail FROM timeline WHERE motion_id = ? ORDER BY id`, motionID); err != nil {
 		return nil, fmt.Errorf("load timeline: %w", err)
 	}
 	out := make([]TimelineEntry, len(rows))
 	for i, r := range rows {
-		out[i] = TimelineEntry{At: fromMicros(r.At), Kind: r.Kind, ActorID: r.ActorID}
+		out[i] = TimelineEntry{At: r.At.Time, Kind: r.Kind, ActorID: r.ActorID}
 		if r.Detail != "{}" {
 			_ = json.Unmarshal([]byte(r.Detail), &out[i].Detail)
 		}
@@ -669,7 +634,7 @@ func timelineOf(ctx context.Context, q sqlx.ExtContext, motionID string) ([]Time
 func freezeElectorate(ctx context.Context, q sqlx.ExtContext, assemblyID, motionID, presentAt string, now time.Time) (int, error) {
 	query := `INSERT INTO electorate (motion_id, user_id) SELECT ?, user_id FROM members
 		WHERE assembly_id = ? AND status = 'active' AND (term_end IS NULL OR term_end > ?)`
-	args := []any{motionID, assemblyID, micros(now)}
+	args := []any{motionID, assemblyID, store.Micros(now)}
 	if presentAt != "" {
 		query += ` AND user_id IN (SELECT user_id FROM attendance WHERE meeting_id = ?)`
 		args = append(args, presentAt)
@@ -801,22 +766,6 @@ func namedBallots(ctx context.Context, q sqlx.ExtContext, motionID string) ([]na
 		return nil, fmt.Errorf("load named ballots: %w", err)
 	}
 	return out, nil
-}
-
-// --- outbox ---
-
-type outboxRow struct {
-	ID      string `db:"id"`
-	Type    string `db:"type"`
-	Payload string `db:"payload"`
-	At      int64  `db:"at"`
-}
-
-func enqueue(ctx context.Context, q sqlx.ExtContext, r outboxRow) error {
-	if _, err := exec(ctx, q, `INSERT INTO outbox (id, type, payload, at) VALUES (?, ?, ?, ?)`, r.ID, r.Type, r.Payload, r.At); err != nil {
-		return fmt.Errorf("enqueue event: %w", err)
-	}
-	return nil
 }
 
 // --- erasure ---

@@ -4,8 +4,6 @@ import (
 	"context"
 	"fmt"
 
-	"github.com/jmoiron/sqlx"
-
 	"github.com/kvarter/kvarter/sdk/store"
 )
 
@@ -23,7 +21,7 @@ func (sqlite) jsonElements() string { return "json_each(?)" }
 // lock taken at BEGIN orders it before or after the close.
 func (sqlite) castBallot(ctx context.Context, db *store.DB, assemblyID, motionID, userID string, b ballot) (castResult, error) {
 	var r castResult
-	err := withTx(ctx, db, func(tx *sqlx.Tx) error {
+	err := db.InTx(ctx, func(tx *store.Tx) error {
 		m, err := getMotion(ctx, tx, assemblyID, motionID)
 		if err != nil {
 			return err
