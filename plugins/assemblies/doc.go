@@ -9,15 +9,15 @@
 // the route table (sdk.Get, sdk.List, sdk.Post, …), which is the manifest's routes,
 // the handler and the OpenAPI document at once; its handlers only read the request,
 // call one Service method and return. service.go holds the Service and what its
-// subjects share (transactions, permission checks, events, audit), and
-// service_<subject>.go every rule and object-level permission check ("chair of this
-// assembly", "coordinator of its neighbourhood") per subject: assemblies, members,
-// meetings, motions, votes, the city's answer, and the exports. domain.go holds the
-// domain types and the pure decision rule; events.go the event types and their
-// payloads. storage.go holds the SQL, one query for both databases; what only one of
-// them speaks (the row lock, JSON arrays, the one-statement ballot) is in
-// storage_postgres.go and storage_sqlite.go, behind one interface, so the service
-// never asks which database it runs on. Migrations are embedded per dialect.
+// subjects share (permission checks, ids, audit), and service_<subject>.go every rule
+// and object-level permission check ("chair of this assembly", "coordinator of its
+// neighbourhood") per subject: assemblies, members, meetings, motions, votes, the
+// city's answer, the exports, and erasure. domain.go holds the domain types and the
+// pure decision rule; events.go the event types and their payloads. storage.go holds
+// the SQL, one query for both databases; what only one of them speaks (the row lock,
+// JSON arrays, the one-statement ballot) is in storage_postgres.go and
+// storage_sqlite.go, behind one interface, so the service never asks which database
+// it runs on. Migrations are embedded per dialect.
 //
 // Every list is a page of sdk.Page in a stable keyset order: assemblies and motions
 // oldest first (created_at, id), meetings earliest first (starts_at, id), members in

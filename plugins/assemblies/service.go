@@ -11,7 +11,6 @@ import (
 	"log/slog"
 	"net/url"
 	"slices"
-	"sort"
 	"strings"
 	"sync"
 	"time"
@@ -134,7 +133,7 @@ func (s *Service) officer(ctx context.Context, q sqlx.ExtContext, a Assembly, p 
 	return sdk.Errorf(sdk.CodeForbidden, "only the %s of this assembly may do this", strings.Join(positions, " or "))
 }
 
-// --- helpers for events and audit ---
+// --- audit ---
 
 // audit records an administrative act in the core's audit log; a failure is logged,
 // not returned, because the act itself has happened.
@@ -148,36 +147,7 @@ func (s *Service) audit(ctx context.Context, p sdk.Principal, action string, a A
 	}
 }
 
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
-}
-
 func validURL(s string) bool {
 	u, err := url.Parse(s)
 	return err == nil && (u.Scheme == "https" || u.Scheme == "http") && u.Host != ""
-}
-
-// pseudonym is what an erased person's vote rows are re-keyed to.
-func (s *Service) pseudonym() string {
-	var b [12]byte
-	if _, err := io.ReadFull(s.Rand, b[:]); err != nil {
-		panic(fmt.Sprintf("assemblies: randomness failed: %v", err))
-	}
-	return "erased-" + hex.EncodeToString(b[:])
-}
-
-// EraseUser forgets a person after core.user.deleted. Counted ballots stay counted
-// under a fresh pseudonym, so no result changes.
-func (s *Service) EraseUser(ctx context.Context, userID string) error {
-	if userID == "" {
-		return nil
-	}
-	return s.db.InTx(ctx, func(tx *store.Tx) error {
-		return eraseUser(ctx, tx, userID, s.pseudonym())
-	})
 }
