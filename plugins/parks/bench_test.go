@@ -76,7 +76,7 @@ func seedBookings(b *testing.B, w *world, n int) {
 			if err := insertBooking(ctx, tx, bk); err != nil {
 				return err
 			}
-			if err := insertOccupancy(ctx, tx, occupancyRows(tree, bk)); err != nil {
+			if err := w.svc.st.insertOccupancy(ctx, tx, occupancyRows(tree, bk)); err != nil {
 				return err
 			}
 		}

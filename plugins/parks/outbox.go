@@ -7,8 +7,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/jmoiron/sqlx"
-
 	"github.com/kvarter/kvarter/sdk"
 )
 
@@ -84,23 +82,16 @@ func (s *Service) runOutbox(ctx context.Context) {
 }
 
 // flushOutbox publishes one batch of queued events in order and deletes
-// it once the host has taken it. On PostgreSQL the batch is locked (SKIP
-// LOCKED) so that nodes sharing the store do not publish the same rows at
-// once; SQLite has one node and runs one flush at a time, without holding
-// its single write lock while the host answers.
+// it once the host has taken it. Storage decides how the batch is held:
+// on PostgreSQL locked (SKIP LOCKED) so that nodes sharing the store do
+// not publish the same rows at once; on SQLite, which has one node, without
+// holding its single write lock while the host answers.
 func (s *Service) flushOutbox(ctx context.Context) (int, error) {
 	s.flushMu.Lock()
 	defer s.flushMu.Unlock()
-	if s.st.db.Dialect != sdk.DialectPostgres {
-		return s.publishBatch(ctx, s.st.db, "")
-	}
-	var n int
-	err := s.st.inTx(ctx, func(tx *sqlx.Tx) error {
-		var err error
-		n, err = s.publishBatch(ctx, tx, pgSkipLocked)
-		return err
+	return s.st.outboxBatch(ctx, s.st, func(q queryer, lock string) (int, error) {
+		return s.publishBatch(ctx, q, lock)
 	})
-	return n, err
 }
 
 // publishBatch hands up to outboxBatch rows to the host in one PublishAll

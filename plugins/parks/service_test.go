@@ -309,7 +309,7 @@ func TestStore_ExclusionConstraint(t *testing.T) {
 	t.Run("ErrChildOverlap", func(t *testing.T) {
 		_, err := w.plugin.db.Exec(`INSERT INTO booking_occupancy (booking_id, area_id, self, lo, hi) VALUES ($1, $2, 0, $3, $4)`,
 			b.ID, w.meadow.ID, us(a.Start), us(a.End))
-		if !isOverlapViolation(err) {
+		if !w.svc.st.isOverlapViolation(err) {
 			t.Fatalf("err = %v, want exclusion violation", err)
 		}
 	})

@@ -17,15 +17,52 @@ import (
 )
 
 // storage holds the plugin's SQL. The same queries run on both databases;
-// what only one dialect can say lives in storage_sqlite.go and
-// storage_postgres.go. Exported service methods own transactions; these
-// helpers take whatever they run on.
+// what only one dialect can say lives behind dialectSQL, in
+// storage_sqlite.go and storage_postgres.go, so the service never asks
+// which database it runs on. Exported service methods own transactions;
+// these helpers take whatever they run on.
 type storage struct {
 	db *store.DB
+	dialectSQL
 
 	mu    sync.Mutex
 	guard string // cached result of overlapGuard
 }
+
+// dialectSQL is the SQL only one database can say.
+type dialectSQL interface {
+	// detectGuard names the guard that keeps approved bookings apart.
+	detectGuard(ctx context.Context, q queryer) (string, error)
+	// lockPark serialises the approval workflow of one park until the
+	// transaction ends.
+	lockPark(ctx context.Context, q queryer, parkID string) error
+	// sharePark makes a booking request wait for an approval of its park in
+	// progress, and an approval for the requests in progress.
+	sharePark(ctx context.Context, q queryer, parkID string) error
+	// lockActive makes the requests of one organisation (or person, who) for
+	// one area take turns, so each counts the others' bookings.
+	lockActive(ctx context.Context, q queryer, areaID, who string) error
+	// insertRequests writes new requests and their events.
+	insertRequests(ctx context.Context, q queryer, unit []*Booking, events []outboxRow) error
+	// isOverlapViolation reports whether err is the database refusing an
+	// overlapping occupancy row.
+	isOverlapViolation(err error) bool
+	// outboxBatch runs one flush of the outbox; lock is what the flush adds
+	// to its SELECT so that nodes take disjoint batches.
+	outboxBatch(ctx context.Context, st *storage, flush func(q queryer, lock string) (int, error)) (int, error)
+}
+
+func newStorage(db *store.DB) *storage {
+	if db.IsPostgres() {
+		return &storage{db: db, dialectSQL: postgresSQL{}}
+	}
+	return &storage{db: db, dialectSQL: sqliteSQL{}}
+}
+
+// prepared runs the statements of tx (or, when nil, of the pool) as
+// prepared statements: the request path runs the same few on every call,
+// and PostgreSQL then parses and plans each once per connection.
+func (s *storage) prepared(tx *sqlx.Tx) queryer { return s.db.Preparer(tx) }
 
 // Overlap guards: how the database keeps approved bookings apart.
 const (
@@ -75,7 +112,7 @@ func (s *storage) overlapGuard(ctx context.Context) (string, error) {
 	if s.guard != "" {
 		return s.guard, nil
 	}
-	g, err := detectGuard(ctx, s.db)
+	g, err := s.detectGuard(ctx, s.db)
 	if err != nil {
 		return "", err
 	}
@@ -323,29 +360,32 @@ func scanBookings(rows []bookingRow) ([]*Booking, error) {
 func insertBooking(ctx context.Context, q queryer, b *Booking) error {
 	_, err := q.ExecContext(ctx, q.Rebind(`INSERT INTO bookings (`+bookingCols+`)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
-		b.ID, b.ParkID, b.AreaID, b.SeriesID, b.Kind, b.Status, b.OrganisationID, b.OrganisationName,
-		b.RequesterID, b.Title, b.Description, b.Category, b.ExpectedAttendance, b.Public, encodeItems(b.SupportItems),
-		b.AccessibilityNotes, b.VolunteersNeeded, b.Contact.Name, b.Contact.Email, b.Contact.Phone,
-		us(b.Start), us(b.End), b.Reason, b.decidedBy, b.wasApproved, b.Sequence, us(b.CreatedAt), us(b.UpdatedAt))
+		bookingArgs(b)...)
 	if err != nil {
 		return fmt.Errorf("insert booking: %w", err)
 	}
 	return nil
 }
 
-// insertBookingWithEvent writes b and its event in one PostgreSQL statement, so that
-// the pair needs neither a transaction nor a second round trip.
-func insertBookingWithEvent(ctx context.Context, q queryer, b *Booking, ev outboxRow) error {
-	_, err := q.ExecContext(ctx, `WITH booking AS (INSERT INTO bookings (`+bookingCols+`)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28))
-		INSERT INTO outbox (id, type, payload, occurred_at) VALUES ($29, $30, $31, $32)`,
-		b.ID, b.ParkID, b.AreaID, b.SeriesID, b.Kind, b.Status, b.OrganisationID, b.OrganisationName,
+// bookingArgs are b's values in the order of bookingCols.
+func bookingArgs(b *Booking) []any {
+	return []any{b.ID, b.ParkID, b.AreaID, b.SeriesID, b.Kind, b.Status, b.OrganisationID, b.OrganisationName,
 		b.RequesterID, b.Title, b.Description, b.Category, b.ExpectedAttendance, b.Public, encodeItems(b.SupportItems),
 		b.AccessibilityNotes, b.VolunteersNeeded, b.Contact.Name, b.Contact.Email, b.Contact.Phone,
-		us(b.Start), us(b.End), b.Reason, b.decidedBy, b.wasApproved, b.Sequence, us(b.CreatedAt), us(b.UpdatedAt),
-		ev.ID, ev.Type, ev.Payload, ev.OccurredAt)
-	if err != nil {
-		return fmt.Errorf("insert booking with its event: %w", err)
+		us(b.Start), us(b.End), b.Reason, b.decidedBy, b.wasApproved, b.Sequence, us(b.CreatedAt), us(b.UpdatedAt)}
+}
+
+// insertEach writes bookings and events a statement each.
+func insertEach(ctx context.Context, q queryer, unit []*Booking, events []outboxRow) error {
+	for _, b := range unit {
+		if err := insertBooking(ctx, q, b); err != nil {
+			return err
+		}
+	}
+	for _, ev := range events {
+		if err := enqueue(ctx, q, ev); err != nil {
+			return err
+		}
 	}
 	return nil
 }
@@ -492,11 +532,11 @@ func occupancyRows(t areaTree, b *Booking) []occupancy {
 	return rows
 }
 
-func insertOccupancy(ctx context.Context, q queryer, rows []occupancy) error {
+func (s *storage) insertOccupancy(ctx context.Context, q queryer, rows []occupancy) error {
 	for _, r := range rows {
 		if _, err := q.ExecContext(ctx, q.Rebind(`INSERT INTO booking_occupancy (booking_id, area_id, self, lo, hi)
 			VALUES (?, ?, ?, ?, ?)`), r.BookingID, r.AreaID, r.Self, r.Lo, r.Hi); err != nil {
-			if isOverlapViolation(err) {
+			if s.isOverlapViolation(err) {
 				return sdk.RuleError(sdk.CodeConflict, RuleOverlap, "The area is already booked at that time.")
 			}
 			return fmt.Errorf("insert occupancy: %w", err)

@@ -11,7 +11,53 @@ import (
 	"github.com/kvarter/kvarter/sdk"
 )
 
-// handler serves the plugin's routes: each parses, calls one service
+// prefix is where the plugin's routes live.
+const prefix = "/api/v1/parks"
+
+// route is one row of the route table: the manifest's routes and the
+// handler's mux are both read from it, so a route cannot be served without
+// being declared, nor declared without being served. The host checks perm
+// in the route's domain ("" = any domain in which the caller holds it);
+// the service then checks the object: manager of this park, representative
+// of this verified organisation.
+type route struct {
+	method, path, perm string
+	serve              func(h *handler, w http.ResponseWriter, r *http.Request)
+}
+
+// routes is the plugin's route table.
+var routes = []route{
+	{"GET", prefix, sdk.PermPublic, (*handler).listParks},
+	{"POST", prefix, PermParkManage, (*handler).createPark},
+	{"GET", prefix + "/events", sdk.PermPublic, (*handler).events},
+	{"GET", prefix + "/events.ics", sdk.PermPublic, (*handler).feed},
+	{"GET", prefix + "/{id}", sdk.PermPublic, (*handler).getPark},
+	{"PUT", prefix + "/{id}/support-items", PermAreaManage, (*handler).setSupportItems},
+	{"GET", prefix + "/{id}/areas", sdk.PermPublic, (*handler).listAreas},
+	{"POST", prefix + "/{id}/areas", PermAreaManage, (*handler).createArea},
+	{"GET", prefix + "/{id}/areas/{areaID}/availability", sdk.PermPublic, (*handler).availability},
+	{"GET", prefix + "/{id}/bookings", sdk.PermAuthenticated, (*handler).listBookings},
+	{"POST", prefix + "/{id}/bookings", PermBookingRequest, (*handler).requestBooking},
+	{"GET", prefix + "/{id}/bookings/{bookingID}", sdk.PermAuthenticated, (*handler).getBooking},
+	{"POST", prefix + "/{id}/bookings/{bookingID}/approve", PermBookingApprove, (*handler).approve},
+	{"POST", prefix + "/{id}/bookings/{bookingID}/reject", PermBookingApprove, (*handler).reject},
+	{"POST", prefix + "/{id}/bookings/{bookingID}/cancel", sdk.PermAuthenticated, (*handler).cancel},
+	{"POST", prefix + "/{id}/closures", PermAreaManage, (*handler).createClosure},
+	{"GET", prefix + "/{id}/events", sdk.PermPublic, (*handler).events},
+	{"GET", prefix + "/{id}/events.ics", sdk.PermPublic, (*handler).feed},
+	{"GET", prefix + "/{id}/events/{eventID}", sdk.PermPublic, (*handler).eventLD},
+}
+
+// manifestRoutes is the route table as the manifest declares it.
+func manifestRoutes() []sdk.Route {
+	out := make([]sdk.Route, len(routes))
+	for i, r := range routes {
+		out[i] = sdk.Route{Method: r.method, Path: r.path, Permission: r.perm}
+	}
+	return out
+}
+
+// handler serves the route table: each handler parses, calls one service
 // method and renders.
 type handler struct {
 	svc *Service
@@ -20,26 +66,9 @@ type handler struct {
 
 func newHandler(svc *Service) *handler {
 	h := &handler{svc: svc, mux: http.NewServeMux()}
-	m := h.mux
-	m.HandleFunc("GET /api/v1/parks", h.listParks)
-	m.HandleFunc("POST /api/v1/parks", h.createPark)
-	m.HandleFunc("GET /api/v1/parks/events", h.events)
-	m.HandleFunc("GET /api/v1/parks/events.ics", h.feed)
-	m.HandleFunc("GET /api/v1/parks/{id}", h.getPark)
-	m.HandleFunc("PUT /api/v1/parks/{id}/support-items", h.setSupportItems)
-	m.HandleFunc("GET /api/v1/parks/{id}/areas", h.listAreas)
-	m.HandleFunc("POST /api/v1/parks/{id}/areas", h.createArea)
-	m.HandleFunc("GET /api/v1/parks/{id}/areas/{areaID}/availability", h.availability)
-	m.HandleFunc("GET /api/v1/parks/{id}/bookings", h.listBookings)
-	m.HandleFunc("POST /api/v1/parks/{id}/bookings", h.requestBooking)
-	m.HandleFunc("GET /api/v1/parks/{id}/bookings/{bookingID}", h.getBooking)
-	m.HandleFunc("POST /api/v1/parks/{id}/bookings/{bookingID}/approve", h.approve)
-	m.HandleFunc("POST /api/v1/parks/{id}/bookings/{bookingID}/reject", h.reject)
-	m.HandleFunc("POST /api/v1/parks/{id}/bookings/{bookingID}/cancel", h.cancel)
-	m.HandleFunc("POST /api/v1/parks/{id}/closures", h.createClosure)
-	m.HandleFunc("GET /api/v1/parks/{id}/events", h.parkEvents)
-	m.HandleFunc("GET /api/v1/parks/{id}/events.ics", h.parkFeed)
-	m.HandleFunc("GET /api/v1/parks/{id}/events/{eventID}", h.eventLD)
+	for _, rt := range routes {
+		h.mux.HandleFunc(rt.method+" "+rt.path, func(w http.ResponseWriter, r *http.Request) { rt.serve(h, w, r) })
+	}
 	return h
 }
 
@@ -221,8 +250,6 @@ func (h *handler) events(w http.ResponseWriter, r *http.Request) {
 	sdk.WriteJSON(w, http.StatusOK, page(items, limit, f.Offset))
 }
 
-func (h *handler) parkEvents(w http.ResponseWriter, r *http.Request) { h.events(w, r) }
-
 func (h *handler) feed(w http.ResponseWriter, r *http.Request) {
 	f, _, err := h.calendarFilter(r)
 	if err != nil {
@@ -246,8 +273,6 @@ func (h *handler) feed(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(http.StatusOK)
 	_, _ = w.Write(body)
 }
-
-func (h *handler) parkFeed(w http.ResponseWriter, r *http.Request) { h.feed(w, r) }
 
 func (h *handler) eventLD(w http.ResponseWriter, r *http.Request) {
 	e, err := h.svc.PublicEvent(r.Context(), r.PathValue("id"), r.PathValue("eventID"))

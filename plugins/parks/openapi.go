@@ -2,84 +2,13 @@ package parks
 
 import (
 	"encoding/json"
-	"log/slog"
 	"slices"
 
 	"github.com/kvarter/kvarter/sdk"
 )
 
-// Version is the plugin's version.
-const Version = "0.1.0"
-
-// defaultSupport is the catalogue of a new park unless the city says
-// otherwise: what a Living Park typically lends.
-const defaultSupport = "chairs=0,tables=0,sound_system=0,power=0,waste_bins=0"
-
-func discardLogger() *slog.Logger { return slog.New(slog.DiscardHandler) }
-
-// Manifest describes the plugin to the host. The host checks each route's
-// permission in its domain ("" = any domain in which the caller holds
-// it); the plugin then checks the object: manager of this park,
-// representative of this verified organisation.
-func (p *Plugin) Manifest() sdk.Manifest {
-	const pre = "/api/v1/parks"
-	return sdk.Manifest{
-		Name:           "parks",
-		Version:        Version,
-		MinHostVersion: "0.1.0",
-		Description:    "Civic groups book areas of public parks for open events; park managers approve; the public calendar shows what is on.",
-		Routes: []sdk.Route{
-			{Method: "GET", Path: pre, Permission: sdk.PermPublic},
-			{Method: "POST", Path: pre, Permission: PermParkManage},
-			{Method: "GET", Path: pre + "/events", Permission: sdk.PermPublic},
-			{Method: "GET", Path: pre + "/events.ics", Permission: sdk.PermPublic},
-			{Method: "GET", Path: pre + "/{id}", Permission: sdk.PermPublic},
-			{Method: "PUT", Path: pre + "/{id}/support-items", Permission: PermAreaManage},
-			{Method: "GET", Path: pre + "/{id}/areas", Permission: sdk.PermPublic},
-			{Method: "POST", Path: pre + "/{id}/areas", Permission: PermAreaManage},
-			{Method: "GET", Path: pre + "/{id}/areas/{areaID}/availability", Permission: sdk.PermPublic},
-			{Method: "GET", Path: pre + "/{id}/bookings", Permission: sdk.PermAuthenticated},
-			{Method: "POST", Path: pre + "/{id}/bookings", Permission: PermBookingRequest},
-			{Method: "GET", Path: pre + "/{id}/bookings/{bookingID}", Permission: sdk.PermAuthenticated},
-			{Method: "POST", Path: pre + "/{id}/bookings/{bookingID}/approve", Permission: PermBookingApprove},
-			{Method: "POST", Path: pre + "/{id}/bookings/{bookingID}/reject", Permission: PermBookingApprove},
-			{Method: "POST", Path: pre + "/{id}/bookings/{bookingID}/cancel", Permission: sdk.PermAuthenticated},
-			{Method: "POST", Path: pre + "/{id}/closures", Permission: PermAreaManage},
-			{Method: "GET", Path: pre + "/{id}/events", Permission: sdk.PermPublic},
-			{Method: "GET", Path: pre + "/{id}/events.ics", Permission: sdk.PermPublic},
-			{Method: "GET", Path: pre + "/{id}/events/{eventID}", Permission: sdk.PermPublic},
-		},
-		Permissions: []sdk.Permission{
-			{Name: PermParkManage, Description: "Create parks in a neighbourhood"},
-			{Name: PermAreaManage, Description: "Manage a park's areas, support items and closures"},
-			{Name: PermBookingRequest, Description: "Request bookings of park areas (for an organisation in org:<id>)"},
-			{Name: PermBookingApprove, Description: "Approve, reject and see all bookings of the parks of a neighbourhood"},
-		},
-		Roles: []sdk.Role{{
-			Name:        RoleParkManager,
-			Description: "Manages the parks of a neighbourhood (granted in nbh:<id>) or of the city (granted in city)",
-			Permissions: []string{PermAreaManage, PermBookingApprove},
-		}},
-		Grants: []sdk.Grant{
-			{Role: "org_representative", Permission: PermBookingRequest},
-			{Role: "coordinator", Permission: PermParkManage},
-			// Residents hold the permission so that the setting
-			// allow_individual_residents alone decides whether they may
-			// book without an organisation; with it off the plugin
-			// refuses them (rule individual_bookings).
-			{Role: "resident", Permission: PermBookingRequest},
-		},
-		Publishes:  []string{EventRequested, EventApproved, EventRejected, EventCancelled},
-		Subscribes: []string{EventUserDeleted},
-		Settings: []sdk.Setting{
-			{Name: SettingAllowIndividuals, Default: "false", Description: "Let verified residents book without an organisation"},
-			{Name: SettingDefaultSupport, Default: defaultSupport, Description: "Support catalogue of a new park, name=quantity,…"},
-		},
-		OpenAPI: openAPIPaths(),
-	}
-}
-
-// --- OpenAPI ---
+// The OpenAPI paths of the plugin's routes, written by hand until the
+// SDK generates them from the route table.
 
 type obj = map[string]any
 
