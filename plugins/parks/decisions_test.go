@@ -66,7 +66,7 @@ func TestService_Transition(t *testing.T) {
 			t.Run(tc.decision+"_"+tc.from, func(t *testing.T) {
 				b := booking(t, tc.from)
 				before := w.booking(b.ID)
-				events, audits := len(w.published(tc.event)), len(w.host.audits)
+				events, audits := len(w.published(tc.event)), len(w.host.Audits())
 				got, err := decide[tc.decision](b.ID)
 				if tc.rule != "" {
 					wantErr(t, err, sdk.CodeConflict, tc.rule)
@@ -84,8 +84,8 @@ func TestService_Transition(t *testing.T) {
 				if ev := w.published(tc.event); len(ev) != events+1 || ev[len(ev)-1].BookingID != b.ID || ev[len(ev)-1].Status != tc.to {
 					t.Errorf("%s events %+v", tc.event, ev[events:])
 				}
-				if n := len(w.host.audits); n != audits+1 || w.host.audits[n-1].Target != b.ID {
-					t.Errorf("audit %+v", w.host.audits[audits:])
+				if n := len(w.host.Audits()); n != audits+1 || w.host.Audits()[n-1].Target != b.ID {
+					t.Errorf("audit %+v", w.host.Audits()[audits:])
 				}
 			})
 		}

@@ -21,6 +21,7 @@
 // route table and its handlers), service.go and service_*.go (the workflow,
 // one file per subject), events.go (the event payloads, documented in
 // README.md), storage.go with storage_postgres.go and storage_sqlite.go
-// (SQL; what only one dialect says sits behind dialectSQL), outbox.go (the
-// plugin's event outbox) and openapi.go (the OpenAPI paths).
+// (SQL; what only one dialect says sits behind dialectSQL). The SDK
+// carries the rest: the route table gives the manifest, the mux and the
+// OpenAPI document; events leave through its transactional outbox.
 package parks

@@ -244,4 +244,7 @@ const (
 	RuleClosureOverlap  = "closure_overlap"
 	RuleUnknownItem     = "unknown_support_item"
 	RuleItemsOverBooked = "support_items_available"
+	RuleQueryTime       = "rfc3339_time"
+	RuleUnknownArea     = "unknown_area"
+	RuleName            = "name"
 )

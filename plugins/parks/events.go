@@ -1,10 +1,9 @@
 package parks
 
 import (
-	"context"
-	"encoding/json"
-	"fmt"
 	"time"
+
+	"github.com/kvarter/kvarter/sdk/store"
 )
 
 // Event types the plugin publishes, one per booking transition, and the
@@ -82,37 +81,28 @@ type UserDeletedEvent struct {
 	UserID string `json:"user_id"`
 }
 
-// bookingEvent is the event announcing b's new state.
-func bookingEvent(typ string, park *Park, tree areaTree, b *Booking, now time.Time) (outboxRow, error) {
+// bookingEvent is the payload announcing b's new state.
+func bookingEvent(park *Park, tree areaTree, b *Booking) BookingEvent {
 	areaName := ""
 	if a := tree[b.AreaID]; a != nil {
 		areaName = a.Name
 	}
-	payload, err := json.Marshal(BookingEvent{
+	return BookingEvent{
 		BookingID: b.ID, SeriesID: b.SeriesID, Status: b.Status, Reason: b.Reason,
 		ParkID: park.ID, ParkName: park.Name, NeighbourhoodID: park.NeighbourhoodID,
 		AreaID: b.AreaID, AreaName: areaName, OrganisationID: b.OrganisationID, OrganisationName: b.OrganisationName,
 		RequesterID: b.RequesterID, Title: b.Title, Category: b.Category, Start: b.Start, End: b.End,
 		TimeZone: park.TimeZone, Public: b.Public, ExpectedAttendance: b.ExpectedAttendance, VolunteersNeeded: b.VolunteersNeeded,
-	})
-	if err != nil {
-		return outboxRow{}, fmt.Errorf("event %s: %w", typ, err)
 	}
-	return outboxRow{ID: newID(), Type: typ, Payload: string(payload), OccurredAt: us(now)}, nil
 }
 
-// queueEvents writes one event of typ per booking to the plugin's outbox in
-// the transaction that makes it true, so it is published exactly when the
-// change commits — never lost to a failed Publish, never sent for a
-// rolled-back change. The flusher hands it to the host after commit
-// (outbox.go).
-func queueEvents(ctx context.Context, q queryer, typ string, park *Park, tree areaTree, list []*Booking, now time.Time) error {
+// emitEvents emits one event of typ per booking in the transaction that
+// makes it true, so it is delivered exactly when the change commits — never
+// lost while the host is away, never sent for a rolled-back change. The
+// SDK's outbox hands it to the host after commit.
+func emitEvents(tx *store.Tx, typ string, park *Park, tree areaTree, list []*Booking) error {
 	for _, b := range list {
-		ev, err := bookingEvent(typ, park, tree, b, now)
-		if err != nil {
-			return err
-		}
-		if err := enqueue(ctx, q, ev); err != nil {
+		if err := tx.Emit(typ, bookingEvent(park, tree, b)); err != nil {
 			return err
 		}
 	}

@@ -43,10 +43,6 @@ type Plugin struct {
 
 	db  *store.DB
 	svc *Service
-
-	// stop ends the outbox flusher; done closes when it has.
-	stop context.CancelFunc
-	done chan struct{}
 }
 
 // Compile-time guards for the capabilities the plugin implements.
@@ -127,34 +123,15 @@ func (p *Plugin) Activate(ctx context.Context) error {
 		return err
 	}
 	p.svc.log.InfoContext(ctx, "parks: overlap guard", "guard", g, "dialect", p.db.Dialect)
-	if p.stop == nil {
-		fctx, stop := context.WithCancel(context.Background())
-		p.stop, p.done = stop, make(chan struct{})
-		go func() {
-			defer close(p.done)
-			p.svc.runOutbox(fctx)
-		}()
-		p.svc.kickOutbox() // events a previous run left behind
-	}
 	return nil
 }
 
 // Health reports whether the store answers.
 func (p *Plugin) Health(ctx context.Context) error { return p.db.PingContext(ctx) }
 
-// Deactivate stops the outbox flusher, hands the host what is still
-// queued (what it cannot is sent by the next start), and closes the store.
-func (p *Plugin) Deactivate(ctx context.Context) error {
-	if p.stop != nil {
-		p.stop()
-		<-p.done
-		p.stop = nil
-		if _, err := p.svc.flushOutbox(ctx); err != nil {
-			p.svc.log.WarnContext(ctx, "parks: events left queued for the next start", "error", err)
-		}
-	}
-	return p.db.Close()
-}
+// Deactivate closes the store; events not yet delivered wait in it for
+// the next start.
+func (p *Plugin) Deactivate(context.Context) error { return p.db.Close() }
 
 // HandleEvent erases a deleted user's personal data from bookings.
 func (p *Plugin) HandleEvent(ctx context.Context, e sdk.Event) error {
@@ -173,8 +150,8 @@ func (p *Plugin) HandleEvent(ctx context.Context, e sdk.Event) error {
 	return nil
 }
 
-// Handler serves the routes of the manifest.
-func (p *Plugin) Handler() http.Handler { return newHandler(p.svc) }
+// Handler serves the route table.
+func (p *Plugin) Handler() http.Handler { return sdk.Mux(p.Routes()) }
 
 // Version is the plugin's version.
 const Version = "0.1.0"
@@ -185,15 +162,16 @@ const defaultSupport = "chairs=0,tables=0,sound_system=0,power=0,waste_bins=0"
 
 func discardLogger() *slog.Logger { return slog.New(slog.DiscardHandler) }
 
-// Manifest describes the plugin to the host: its routes (routes.go),
-// permissions, role, default grants, events and settings.
+// Manifest describes the plugin to the host: its routes (routes.go, which
+// also give the OpenAPI document, filled in by the SDK), permissions, role,
+// default grants, events and settings.
 func (p *Plugin) Manifest() sdk.Manifest {
 	return sdk.Manifest{
 		Name:           "parks",
 		Version:        Version,
 		MinHostVersion: "0.1.0",
 		Description:    "Civic groups book areas of public parks for open events; park managers approve; the public calendar shows what is on.",
-		Routes:         manifestRoutes(),
+		Routes:         p.Routes(),
 		Permissions: []sdk.Permission{
 			{Name: PermParkManage, Description: "Create parks in a neighbourhood"},
 			{Name: PermAreaManage, Description: "Manage a park's areas, support items and closures"},
@@ -220,6 +198,5 @@ func (p *Plugin) Manifest() sdk.Manifest {
 			{Name: SettingAllowIndividuals, Default: "false", Description: "Let verified residents book without an organisation"},
 			{Name: SettingDefaultSupport, Default: defaultSupport, Description: "Support catalogue of a new park, name=quantity,…"},
 		},
-		OpenAPI: openAPIPaths(),
 	}
 }

@@ -1,10 +1,8 @@
 package parks
 
 import (
-	"encoding/base64"
 	"encoding/json"
 	"net/http"
-	"strconv"
 	"strings"
 	"time"
 
@@ -14,207 +12,141 @@ import (
 // prefix is where the plugin's routes live.
 const prefix = "/api/v1/parks"
 
-// route is one row of the route table: the manifest's routes and the
-// handler's mux are both read from it, so a route cannot be served without
-// being declared, nor declared without being served. The host checks perm
-// in the route's domain ("" = any domain in which the caller holds it);
-// the service then checks the object: manager of this park, representative
-// of this verified organisation.
-type route struct {
-	method, path, perm string
-	serve              func(h *handler, w http.ResponseWriter, r *http.Request)
-}
-
-// routes is the plugin's route table.
-var routes = []route{
-	{"GET", prefix, sdk.PermPublic, (*handler).listParks},
-	{"POST", prefix, PermParkManage, (*handler).createPark},
-	{"GET", prefix + "/events", sdk.PermPublic, (*handler).events},
-	{"GET", prefix + "/events.ics", sdk.PermPublic, (*handler).feed},
-	{"GET", prefix + "/{id}", sdk.PermPublic, (*handler).getPark},
-	{"PUT", prefix + "/{id}/support-items", PermAreaManage, (*handler).setSupportItems},
-	{"GET", prefix + "/{id}/areas", sdk.PermPublic, (*handler).listAreas},
-	{"POST", prefix + "/{id}/areas", PermAreaManage, (*handler).createArea},
-	{"GET", prefix + "/{id}/areas/{areaID}/availability", sdk.PermPublic, (*handler).availability},
-	{"GET", prefix + "/{id}/bookings", sdk.PermAuthenticated, (*handler).listBookings},
-	{"POST", prefix + "/{id}/bookings", PermBookingRequest, (*handler).requestBooking},
-	{"GET", prefix + "/{id}/bookings/{bookingID}", sdk.PermAuthenticated, (*handler).getBooking},
-	{"POST", prefix + "/{id}/bookings/{bookingID}/approve", PermBookingApprove, (*handler).approve},
-	{"POST", prefix + "/{id}/bookings/{bookingID}/reject", PermBookingApprove, (*handler).reject},
-	{"POST", prefix + "/{id}/bookings/{bookingID}/cancel", sdk.PermAuthenticated, (*handler).cancel},
-	{"POST", prefix + "/{id}/closures", PermAreaManage, (*handler).createClosure},
-	{"GET", prefix + "/{id}/events", sdk.PermPublic, (*handler).events},
-	{"GET", prefix + "/{id}/events.ics", sdk.PermPublic, (*handler).feed},
-	{"GET", prefix + "/{id}/events/{eventID}", sdk.PermPublic, (*handler).eventLD},
-}
-
-// manifestRoutes is the route table as the manifest declares it.
-func manifestRoutes() []sdk.Route {
-	out := make([]sdk.Route, len(routes))
-	for i, r := range routes {
-		out[i] = sdk.Route{Method: r.method, Path: r.path, Permission: r.perm}
+// Routes is the plugin's route table: the manifest's routes, the mux and the
+// OpenAPI document in one. The host checks each route's permission in its
+// domain ("" = any domain in which the caller holds it); the service then
+// checks the object: manager of this park, representative of this verified
+// organisation. Handlers parse the request, call one service method and
+// return.
+func (p *Plugin) Routes() []sdk.Route {
+	park := sdk.Param{Name: "id", In: "path", Format: "uuid", Description: "The park."}
+	area := sdk.Param{Name: "areaID", In: "path", Format: "uuid", Description: "The area."}
+	booking := sdk.Param{Name: "bookingID", In: "path", Format: "uuid", Description: "The booking."}
+	event := sdk.Param{Name: "eventID", In: "path", Format: "uuid", Description: "The public event (a booking's ID)."}
+	nbh := sdk.Param{Name: "neighbourhood_id", Description: "Only the parks of this neighbourhood."}
+	from := sdk.Param{Name: "from", Format: "date-time", Description: "Start of the range, RFC 3339; 30 days ago when absent."}
+	to := sdk.Param{Name: "to", Format: "date-time", Description: "End of the range, RFC 3339; 400 days ahead when absent."}
+	onePark := sdk.Param{Name: "park_id", Format: "uuid", Description: "Only this park."}
+	return []sdk.Route{
+		sdk.List(prefix, sdk.PermPublic, p.listParks).With(nbh).
+			Doc("List parks", "Parks in name order, optionally those of one neighbourhood."),
+		sdk.Post(prefix, PermParkManage, p.createPark).Status(http.StatusCreated).
+			Doc("Create a park", "Needs parks.park.manage in the park's neighbourhood (city admins hold it everywhere)."),
+		sdk.List(prefix+"/events", sdk.PermPublic, p.events).With(onePark, nbh, from, to).Errors(404).
+			Doc("Public calendar", "Approved public events in start order, and those cancelled after approval (status cancelled), never requests or private events."),
+		sdk.Raw("GET", prefix+"/events.ics", sdk.PermPublic, "text/calendar", p.feed).With(onePark, nbh, from, to).Errors(404).
+			Doc("Public calendar as iCalendar", "RFC 5545; SEQUENCE is bumped by every status change, so a subscribed client drops a cancelled event."),
+		sdk.Get(prefix+"/{id}", sdk.PermPublic, p.getPark).With(park).Errors(404).
+			Doc("Get a park", ""),
+		sdk.Put(prefix+"/{id}/support-items", PermAreaManage, p.setSupportItems).With(park).Errors(404).
+			Doc("Replace the support catalogue", "What the park lends, item name to quantity; bookings already approved keep theirs."),
+		sdk.List(prefix+"/{id}/areas", sdk.PermPublic, p.listAreas).With(park).Errors(404).
+			Doc("List areas", "A park's areas, parents before children."),
+		sdk.Post(prefix+"/{id}/areas", PermAreaManage, p.createArea).With(park).Status(http.StatusCreated).Errors(404).
+			Doc("Create an area", "Under parent_id when given; without opening hours the area is always open."),
+		sdk.Get(prefix+"/{id}/areas/{areaID}/availability", sdk.PermPublic, p.availability).
+			With(park, area,
+				sdk.Param{Name: "from", Format: "date-time", Required: true, Description: "Start of the range, RFC 3339."},
+				sdk.Param{Name: "to", Format: "date-time", Required: true, Description: "End of the range, RFC 3339; at most 366 days after from."}).
+			Errors(404).
+			Doc("Free windows of an area", "Opening hours minus closures and approved bookings of the area, its ancestors and its descendants, with buffers, on the slot grid, within the notice period and the horizon."),
+		sdk.List(prefix+"/{id}/bookings", sdk.PermAuthenticated, p.listBookings).
+			With(park, sdk.Param{Name: "status", Enum: []string{StatusRequested, StatusApproved, StatusRejected, StatusCancelled}, Description: "Only bookings in this status."}).
+			Errors(404).
+			Doc("List bookings", "In start order: all of them for a manager (status=requested is the approval queue), otherwise the caller's and their organisations'. Competing open requests are marked contested."),
+		sdk.Post(prefix+"/{id}/bookings", PermBookingRequest, p.requestBooking).With(park).Status(http.StatusCreated).Errors(404, 409).
+			Doc("Request a booking", "repeat_weeks > 1 asks for a weekly series, decided as one. Refused when it breaks the area's rules (422) or clashes with an approved booking or a closure (409); the rule is named in error.fields.rule."),
+		sdk.Get(prefix+"/{id}/bookings/{bookingID}", sdk.PermAuthenticated, p.getBooking).With(park, booking).Errors(404).
+			Doc("Get a booking", "To a manager of the park or the people who asked; to anyone else it does not exist."),
+		sdk.Post(prefix+"/{id}/bookings/{bookingID}/approve", PermBookingApprove, p.approve).With(park, booking).Errors(404, 409).
+			Doc("Approve a request", "With its whole series; rejects every open request it collides with."),
+		sdk.Post(prefix+"/{id}/bookings/{bookingID}/reject", PermBookingApprove, p.reject).With(park, booking).Errors(404, 409).
+			Doc("Reject a request", "With its whole series; the reason is shown to the group."),
+		sdk.Post(prefix+"/{id}/bookings/{bookingID}/cancel", sdk.PermAuthenticated, p.cancel).With(park, booking).Errors(404, 409).
+			Doc("Cancel a booking or withdraw a request", "With its whole series (dates already over stay); by the group that asked or a manager."),
+		sdk.Post(prefix+"/{id}/closures", PermAreaManage, p.createClosure).With(park).Status(http.StatusCreated).Errors(404, 409).
+			Doc("Close an area", "A blocking booking that starts approved; refused over an approved booking (409 closure_overlap), rejects the open requests it collides with."),
+		sdk.List(prefix+"/{id}/events", sdk.PermPublic, p.events).With(park, from, to).Errors(404).
+			Doc("Public calendar of one park", "As the city's, for one park."),
+		sdk.Raw("GET", prefix+"/{id}/events.ics", sdk.PermPublic, "text/calendar", p.feed).With(park, from, to).Errors(404).
+			Doc("Public calendar of one park as iCalendar", "RFC 5545."),
+		sdk.Raw("GET", prefix+"/{id}/events/{eventID}", sdk.PermPublic, "application/ld+json", p.eventLD).With(park, event).Errors(404).
+			Doc("One public event as Schema.org JSON-LD", "An https://schema.org/Event, for search engines."),
 	}
-	return out
 }
 
-// handler serves the route table: each handler parses, calls one service
-// method and renders.
-type handler struct {
-	svc *Service
-	mux *http.ServeMux
+func (p *Plugin) listParks(r *http.Request, q sdk.ListQuery) (sdk.Page[*Park], error) {
+	return p.svc.ListParks(r.Context(), r.URL.Query().Get("neighbourhood_id"), q)
 }
 
-func newHandler(svc *Service) *handler {
-	h := &handler{svc: svc, mux: http.NewServeMux()}
-	for _, rt := range routes {
-		h.mux.HandleFunc(rt.method+" "+rt.path, func(w http.ResponseWriter, r *http.Request) { rt.serve(h, w, r) })
-	}
-	return h
+func (p *Plugin) createPark(r *http.Request, in ParkInput) (*Park, error) {
+	return p.svc.CreatePark(r.Context(), sdk.PrincipalFrom(r.Context()), in)
 }
 
-func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	h.mux.ServeHTTP(w, r)
+func (p *Plugin) getPark(r *http.Request) (*Park, error) {
+	return p.svc.GetPark(r.Context(), r.PathValue("id"))
 }
 
-// list is the shape of every paginated list.
-type list[T any] struct {
-	Items      []T    `json:"items"`
-	NextCursor string `json:"next_cursor"`
+func (p *Plugin) setSupportItems(r *http.Request, in map[string]int) (*Park, error) {
+	return p.svc.SetSupportItems(r.Context(), sdk.PrincipalFrom(r.Context()), r.PathValue("id"), in)
 }
 
-func (h *handler) listParks(w http.ResponseWriter, r *http.Request) {
-	parks, err := h.svc.ListParks(r.Context(), r.URL.Query().Get("neighbourhood_id"))
-	if err != nil {
-		h.fail(w, r, err)
-		return
-	}
-	sdk.WriteJSON(w, http.StatusOK, list[*Park]{Items: parks})
+func (p *Plugin) listAreas(r *http.Request, q sdk.ListQuery) (sdk.Page[*Area], error) {
+	return p.svc.ListAreas(r.Context(), r.PathValue("id"), q)
 }
 
-func (h *handler) createPark(w http.ResponseWriter, r *http.Request) {
-	var in ParkInput
-	if !h.decode(w, r, &in) {
-		return
-	}
-	p, err := h.svc.CreatePark(r.Context(), sdk.PrincipalFrom(r.Context()), in)
-	h.render(w, r, http.StatusCreated, p, err)
+func (p *Plugin) createArea(r *http.Request, in AreaInput) (*Area, error) {
+	return p.svc.CreateArea(r.Context(), sdk.PrincipalFrom(r.Context()), r.PathValue("id"), in)
 }
 
-func (h *handler) getPark(w http.ResponseWriter, r *http.Request) {
-	p, err := h.svc.GetPark(r.Context(), r.PathValue("id"))
-	h.render(w, r, http.StatusOK, p, err)
-}
-
-func (h *handler) setSupportItems(w http.ResponseWriter, r *http.Request) {
-	var in map[string]int
-	if !h.decode(w, r, &in) {
-		return
-	}
-	p, err := h.svc.SetSupportItems(r.Context(), sdk.PrincipalFrom(r.Context()), r.PathValue("id"), in)
-	h.render(w, r, http.StatusOK, p, err)
-}
-
-func (h *handler) listAreas(w http.ResponseWriter, r *http.Request) {
-	areas, err := h.svc.ListAreas(r.Context(), r.PathValue("id"))
-	if err != nil {
-		h.fail(w, r, err)
-		return
-	}
-	sdk.WriteJSON(w, http.StatusOK, list[*Area]{Items: areas})
-}
-
-func (h *handler) createArea(w http.ResponseWriter, r *http.Request) {
-	var in AreaInput
-	if !h.decode(w, r, &in) {
-		return
-	}
-	a, err := h.svc.CreateArea(r.Context(), sdk.PrincipalFrom(r.Context()), r.PathValue("id"), in)
-	h.render(w, r, http.StatusCreated, a, err)
-}
-
-func (h *handler) availability(w http.ResponseWriter, r *http.Request) {
+func (p *Plugin) availability(r *http.Request) (*Availability, error) {
 	q := r.URL.Query()
 	from, err := queryTime(q.Get("from"), "from")
 	if err != nil {
-		h.fail(w, r, err)
-		return
+		return nil, err
 	}
 	to, err := queryTime(q.Get("to"), "to")
 	if err != nil {
-		h.fail(w, r, err)
-		return
+		return nil, err
 	}
-	av, err := h.svc.Availability(r.Context(), r.PathValue("id"), r.PathValue("areaID"), from, to)
-	h.render(w, r, http.StatusOK, av, err)
+	return p.svc.Availability(r.Context(), r.PathValue("id"), r.PathValue("areaID"), from, to)
 }
 
-func (h *handler) listBookings(w http.ResponseWriter, r *http.Request) {
-	limit, offset, err := paging(r)
-	if err != nil {
-		h.fail(w, r, err)
-		return
-	}
-	items, err := h.svc.ListBookings(r.Context(), sdk.PrincipalFrom(r.Context()), r.PathValue("id"),
-		ListFilter{Status: r.URL.Query().Get("status"), Limit: limit + 1, Offset: offset})
-	if err != nil {
-		h.fail(w, r, err)
-		return
-	}
-	sdk.WriteJSON(w, http.StatusOK, page(items, limit, offset))
+func (p *Plugin) listBookings(r *http.Request, q sdk.ListQuery) (sdk.Page[*Booking], error) {
+	return p.svc.ListBookings(r.Context(), sdk.PrincipalFrom(r.Context()), r.PathValue("id"), r.URL.Query().Get("status"), q)
 }
 
-func (h *handler) requestBooking(w http.ResponseWriter, r *http.Request) {
-	var in BookingInput
-	if !h.decode(w, r, &in) {
-		return
-	}
-	b, err := h.svc.RequestBooking(r.Context(), sdk.PrincipalFrom(r.Context()), r.PathValue("id"), in)
-	h.render(w, r, http.StatusCreated, b, err)
+func (p *Plugin) requestBooking(r *http.Request, in BookingInput) (*Booking, error) {
+	return p.svc.RequestBooking(r.Context(), sdk.PrincipalFrom(r.Context()), r.PathValue("id"), in)
 }
 
-func (h *handler) getBooking(w http.ResponseWriter, r *http.Request) {
-	b, err := h.svc.GetBooking(r.Context(), sdk.PrincipalFrom(r.Context()), r.PathValue("id"), r.PathValue("bookingID"))
-	h.render(w, r, http.StatusOK, b, err)
+func (p *Plugin) getBooking(r *http.Request) (*Booking, error) {
+	return p.svc.GetBooking(r.Context(), sdk.PrincipalFrom(r.Context()), r.PathValue("id"), r.PathValue("bookingID"))
 }
 
-func (h *handler) approve(w http.ResponseWriter, r *http.Request) {
-	b, err := h.svc.Approve(r.Context(), sdk.PrincipalFrom(r.Context()), r.PathValue("id"), r.PathValue("bookingID"))
-	h.render(w, r, http.StatusOK, b, err)
+func (p *Plugin) approve(r *http.Request, _ sdk.NoBody) (*Booking, error) {
+	return p.svc.Approve(r.Context(), sdk.PrincipalFrom(r.Context()), r.PathValue("id"), r.PathValue("bookingID"))
 }
 
-// decision is the body of reject and cancel.
-type decision struct {
-	Reason string `json:"reason" max:"4000"`
+// Decision is the body of reject and cancel.
+type Decision struct {
+	Reason string `json:"reason" max:"4000" doc:"Why; shown to the group." example:"The meadow is being reseeded that week."`
 }
 
-func (h *handler) reject(w http.ResponseWriter, r *http.Request) {
-	var in decision
-	if !h.decode(w, r, &in) {
-		return
-	}
-	b, err := h.svc.Reject(r.Context(), sdk.PrincipalFrom(r.Context()), r.PathValue("id"), r.PathValue("bookingID"), in.Reason)
-	h.render(w, r, http.StatusOK, b, err)
+func (p *Plugin) reject(r *http.Request, in Decision) (*Booking, error) {
+	return p.svc.Reject(r.Context(), sdk.PrincipalFrom(r.Context()), r.PathValue("id"), r.PathValue("bookingID"), in.Reason)
 }
 
-func (h *handler) cancel(w http.ResponseWriter, r *http.Request) {
-	var in decision
-	if !h.decode(w, r, &in) {
-		return
-	}
-	b, err := h.svc.Cancel(r.Context(), sdk.PrincipalFrom(r.Context()), r.PathValue("id"), r.PathValue("bookingID"), in.Reason)
-	h.render(w, r, http.StatusOK, b, err)
+func (p *Plugin) cancel(r *http.Request, in Decision) (*Booking, error) {
+	return p.svc.Cancel(r.Context(), sdk.PrincipalFrom(r.Context()), r.PathValue("id"), r.PathValue("bookingID"), in.Reason)
 }
 
-func (h *handler) createClosure(w http.ResponseWriter, r *http.Request) {
-	var in ClosureInput
-	if !h.decode(w, r, &in) {
-		return
-	}
-	b, err := h.svc.CreateClosure(r.Context(), sdk.PrincipalFrom(r.Context()), r.PathValue("id"), in)
-	h.render(w, r, http.StatusCreated, b, err)
+func (p *Plugin) createClosure(r *http.Request, in ClosureInput) (*Booking, error) {
+	return p.svc.CreateClosure(r.Context(), sdk.PrincipalFrom(r.Context()), r.PathValue("id"), in)
 }
 
-func (h *handler) calendarFilter(r *http.Request) (CalendarFilter, int, error) {
+// calendarFilter reads the calendar's filter from the path and the query.
+func calendarFilter(r *http.Request) (CalendarFilter, error) {
 	q := r.URL.Query()
 	f := CalendarFilter{ParkID: q.Get("park_id"), NeighbourhoodID: q.Get("neighbourhood_id")}
 	if id := r.PathValue("id"); id != "" {
@@ -223,138 +155,61 @@ func (h *handler) calendarFilter(r *http.Request) (CalendarFilter, int, error) {
 	var err error
 	if v := q.Get("from"); v != "" {
 		if f.From, err = queryTime(v, "from"); err != nil {
-			return f, 0, err
+			return f, err
 		}
 	}
 	if v := q.Get("to"); v != "" {
 		if f.To, err = queryTime(v, "to"); err != nil {
-			return f, 0, err
+			return f, err
 		}
 	}
-	limit, offset, err := paging(r)
-	f.Limit, f.Offset = limit+1, offset
-	return f, limit, err
+	return f, nil
 }
 
-func (h *handler) events(w http.ResponseWriter, r *http.Request) {
-	f, limit, err := h.calendarFilter(r)
+func (p *Plugin) events(r *http.Request, q sdk.ListQuery) (sdk.Page[PublicEvent], error) {
+	f, err := calendarFilter(r)
 	if err != nil {
-		h.fail(w, r, err)
-		return
+		return sdk.Page[PublicEvent]{}, err
 	}
-	items, err := h.svc.PublicEvents(r.Context(), f)
-	if err != nil {
-		h.fail(w, r, err)
-		return
-	}
-	sdk.WriteJSON(w, http.StatusOK, page(items, limit, f.Offset))
+	return p.svc.PublicEvents(r.Context(), f, q)
 }
 
-func (h *handler) feed(w http.ResponseWriter, r *http.Request) {
-	f, _, err := h.calendarFilter(r)
+// feed answers a whole calendar, not a page.
+func (p *Plugin) feed(w http.ResponseWriter, r *http.Request) error {
+	f, err := calendarFilter(r)
 	if err != nil {
-		h.fail(w, r, err)
-		return
+		return err
 	}
-	// A feed is a whole calendar, not a page.
-	f.Limit, f.Offset = maxFeedEvents, 0
-	name := "Park events"
-	if f.ParkID != "" {
-		if p, err := h.svc.GetPark(r.Context(), f.ParkID); err == nil {
-			name = p.Name + " events"
-		}
-	}
-	body, err := h.svc.Feed(r.Context(), f, name)
+	body, err := p.svc.Feed(r.Context(), f)
 	if err != nil {
-		h.fail(w, r, err)
-		return
+		return err
 	}
 	w.Header().Set("Content-Type", "text/calendar; charset=utf-8")
 	w.WriteHeader(http.StatusOK)
-	_, _ = w.Write(body)
+	_, err = w.Write(body)
+	return err
 }
 
-func (h *handler) eventLD(w http.ResponseWriter, r *http.Request) {
-	e, err := h.svc.PublicEvent(r.Context(), r.PathValue("id"), r.PathValue("eventID"))
+func (p *Plugin) eventLD(w http.ResponseWriter, r *http.Request) error {
+	e, err := p.svc.PublicEvent(r.Context(), r.PathValue("id"), r.PathValue("eventID"))
 	if err != nil {
-		h.fail(w, r, err)
-		return
+		return err
 	}
 	w.Header().Set("Content-Type", "application/ld+json")
 	w.WriteHeader(http.StatusOK)
-	_ = json.NewEncoder(w).Encode(e.JSONLD)
+	return json.NewEncoder(w).Encode(e.JSONLD)
 }
 
-// --- helpers ---
-
+// queryTime reads a required RFC 3339 time from the query.
 func queryTime(v, name string) (time.Time, error) {
 	if v == "" {
-		return time.Time{}, &sdk.Error{Code: sdk.CodeInvalid, Malformed: true, Message: name + ": required",
-			Fields: map[string]string{name: "required, an RFC 3339 time"}}
+		return time.Time{}, invalid(name, RuleQueryTime, "required, an RFC 3339 time")
 	}
 	// An unescaped "+" in an offset arrives as a space; that mistake is
 	// common enough in hand-written links to forgive.
 	t, err := time.Parse(time.RFC3339, strings.ReplaceAll(v, " ", "+"))
 	if err != nil {
-		return time.Time{}, &sdk.Error{Code: sdk.CodeInvalid, Malformed: true, Message: name + ": want an RFC 3339 time",
-			Fields: map[string]string{name: "want an RFC 3339 time such as 2025-06-07T10:00:00+03:00"}}
+		return time.Time{}, invalid(name, RuleQueryTime, "want an RFC 3339 time such as 2025-06-07T10:00:00+03:00")
 	}
 	return t, nil
-}
-
-// paging reads limit and the opaque cursor (an encoded offset).
-func paging(r *http.Request) (limit, offset int, err error) {
-	q := r.URL.Query()
-	limit = defaultListLimit
-	if v := q.Get("limit"); v != "" {
-		if limit, err = strconv.Atoi(v); err != nil || limit < 1 || limit > maxListLimit {
-			return 0, 0, &sdk.Error{Code: sdk.CodeInvalid, Malformed: true, Message: "limit: 1 to " + strconv.Itoa(maxListLimit),
-				Fields: map[string]string{"limit": "1 to " + strconv.Itoa(maxListLimit)}}
-		}
-	}
-	if c := q.Get("cursor"); c != "" {
-		raw, derr := base64.RawURLEncoding.DecodeString(c)
-		s, ok := strings.CutPrefix(string(raw), "o:")
-		if offset, err = strconv.Atoi(s); derr != nil || !ok || err != nil || offset < 0 {
-			return 0, 0, &sdk.Error{Code: sdk.CodeInvalid, Malformed: true, Message: "cursor: not a cursor this API gave out",
-				Fields: map[string]string{"cursor": "invalid"}}
-		}
-	}
-	return limit, offset, nil
-}
-
-// page trims a result fetched with limit+1 rows and sets the cursor when
-// there is more.
-func page[T any](items []T, limit, offset int) list[T] {
-	out := list[T]{Items: items}
-	if len(items) > limit {
-		out.Items = items[:limit]
-		out.NextCursor = base64.RawURLEncoding.EncodeToString([]byte("o:" + strconv.Itoa(offset+limit)))
-	}
-	if out.Items == nil {
-		out.Items = []T{}
-	}
-	return out
-}
-
-func (h *handler) decode(w http.ResponseWriter, r *http.Request, v any) bool {
-	if err := sdk.DecodeJSON(r, v, false); err != nil {
-		h.fail(w, r, err)
-		return false
-	}
-	return true
-}
-
-func (h *handler) render(w http.ResponseWriter, r *http.Request, status int, v any, err error) {
-	if err != nil {
-		h.fail(w, r, err)
-		return
-	}
-	sdk.WriteJSON(w, status, v)
-}
-
-// fail answers with err. Only internal errors are logged, and their text
-// never leaves the plugin: the caller gets the request id to quote.
-func (h *handler) fail(w http.ResponseWriter, r *http.Request, err error) {
-	sdk.WriteError(w, r, h.svc.log, err)
 }

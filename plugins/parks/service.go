@@ -58,16 +58,11 @@ type Service struct {
 	areas sync.Map // park ID → areaTree
 	// parks caches parks briefly for the request path; see cachedPark.
 	parks sync.Map // park ID → cachedParkEntry
-	// kick wakes the outbox flusher after a commit that queued events;
-	// flushMu runs one flush at a time.
-	kick    chan struct{}
-	flushMu sync.Mutex
 }
 
 // newService returns the service over an opened store.
 func newService(st *storage, host sdk.Host, now func() time.Time, cityTZ string, settings Settings, log *slog.Logger) *Service {
-	return &Service{st: st, host: host, now: now, cityTZ: cityTZ, settings: settings, log: log,
-		kick: make(chan struct{}, 1)}
+	return &Service{st: st, host: host, now: now, cityTZ: cityTZ, settings: settings, log: log}
 }
 
 func newID() string { return uuid.Must(uuid.NewV7()).String() }
@@ -111,6 +106,12 @@ func (s *Service) requireManager(ctx context.Context, pr sdk.Principal, park *Pa
 // notFound reports a missing resource by kind and id.
 func notFound(what, id string) *sdk.Error {
 	return sdk.Errorf(sdk.CodeNotFound, "%s %s not found", what, id)
+}
+
+// invalid reports a field that breaks a named rule: 422 with the field's
+// problem in fields and the rule in fields.rule.
+func invalid(field, rule, problem string) *sdk.Error {
+	return &sdk.Error{Code: sdk.CodeInvalid, Message: field + ": " + problem, Fields: map[string]string{field: problem, "rule": rule}}
 }
 
 // fromViolation turns a schedule rule violation into an invalid-input

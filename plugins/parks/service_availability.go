@@ -6,6 +6,7 @@ import (
 
 	"github.com/kvarter/kvarter/plugins/parks/schedule"
 	"github.com/kvarter/kvarter/sdk"
+	"github.com/kvarter/kvarter/sdk/store"
 )
 
 // Availability returns the free windows of an area in [from, to): opening
@@ -47,13 +48,13 @@ func (s *Service) Availability(ctx context.Context, parkID, areaID string, from,
 		return res, nil
 	}
 	hp := a.halfPad()
-	rows, err := blockingFor(ctx, s.st.db, tree, areaID, us(from.Add(-hp)), us(to.Add(hp)))
+	rows, err := blockingFor(ctx, s.st.db, tree, areaID, store.Micros(from.Add(-hp)), store.Micros(to.Add(hp)))
 	if err != nil {
 		return nil, err
 	}
 	blocks := make([]schedule.Interval, len(rows))
 	for i, r := range rows {
-		blocks[i] = schedule.Interval{Start: fromUS(r.Lo), End: fromUS(r.Hi)}
+		blocks[i] = schedule.Interval{Start: store.FromMicros(r.Lo), End: store.FromMicros(r.Hi)}
 	}
 	// Rows are already widened by their own half pad; widening by ours
 	// as well gives exactly the database's overlap rule.

@@ -9,9 +9,9 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"github.com/jmoiron/sqlx"
 	"github.com/kvarter/kvarter/plugins/parks/schedule"
 	"github.com/kvarter/kvarter/sdk"
+	"github.com/kvarter/kvarter/sdk/store"
 )
 
 // Booking requests and reading them back: the rules a request must keep,
@@ -40,7 +40,7 @@ type BookingInput struct {
 func parseTime(field, v string) (time.Time, error) {
 	t, err := time.Parse(time.RFC3339, v)
 	if err != nil {
-		return time.Time{}, sdk.InvalidField(field, "want an RFC 3339 time such as 2025-06-07T10:00:00+03:00")
+		return time.Time{}, invalid(field, RuleQueryTime, "want an RFC 3339 time such as 2025-06-07T10:00:00+03:00")
 	}
 	if err := sdk.CheckTime(field, t); err != nil {
 		return time.Time{}, err
@@ -66,7 +66,7 @@ func (s *Service) RequestBooking(ctx context.Context, pr sdk.Principal, parkID s
 	}
 	a := tree[in.AreaID]
 	if a == nil {
-		return nil, sdk.InvalidField("area_id", "no such area in this park")
+		return nil, invalid("area_id", RuleUnknownArea, "no such area in this park")
 	}
 	start, err := parseTime("start", in.Start)
 	if err != nil {
@@ -131,15 +131,9 @@ func (s *Service) RequestBooking(ctx context.Context, pr sdk.Principal, parkID s
 			Start: iv.Start, End: iv.End, CreatedAt: now, UpdatedAt: now,
 		}
 	}
-	events := make([]outboxRow, len(unit))
-	for i, b := range unit {
-		if events[i], err = bookingEvent(EventRequested, park, tree, b, now); err != nil {
-			return nil, err
-		}
-	}
 	// The park's share lock is held from the collision check to the commit, so
 	// that no approval commits between.
-	if err := s.st.inTx(ctx, func(tx *sqlx.Tx) error {
+	if err := s.st.db.InTx(ctx, func(tx *store.Tx) error {
 		q := s.st.prepared(tx)
 		if err := s.st.sharePark(ctx, q, park.ID); err != nil {
 			return err
@@ -164,11 +158,15 @@ func (s *Service) RequestBooking(ctx context.Context, pr sdk.Principal, parkID s
 		if err := s.checkUnitFits(ctx, q, park, tree, unit); err != nil {
 			return err
 		}
-		return s.st.insertRequests(ctx, q, unit, events)
+		for _, b := range unit {
+			if err := insertBooking(ctx, q, b); err != nil {
+				return err
+			}
+		}
+		return emitEvents(tx, EventRequested, park, tree, unit)
 	}); err != nil {
 		return nil, err
 	}
-	s.kickOutbox()
 	first := unit[0].view(now)
 	first.Series = occurrences(unit, now)
 	return first, nil
@@ -177,35 +175,32 @@ func (s *Service) RequestBooking(ctx context.Context, pr sdk.Principal, parkID s
 func (s *Service) checkFields(in *BookingInput, a *Area, park *Park) error {
 	in.Title = strings.TrimSpace(in.Title)
 	in.Contact.Name = strings.TrimSpace(in.Contact.Name)
-	fieldErr := func(field, rule, msg string) error {
-		return &sdk.Error{Code: sdk.CodeInvalid, Message: field + ": " + msg, Fields: map[string]string{field: msg, "rule": rule}}
-	}
 	switch {
 	case in.Title == "" || utf8.RuneCountInString(in.Title) > maxTitle:
-		return fieldErr("title", RuleTitle, fmt.Sprintf("required, at most %d characters", maxTitle))
+		return invalid("title", RuleTitle, fmt.Sprintf("required, at most %d characters", maxTitle))
 	case utf8.RuneCountInString(in.Description) > maxText || utf8.RuneCountInString(in.AccessibilityNotes) > maxText:
-		return fieldErr("description", RuleTitle, fmt.Sprintf("at most %d characters", maxText))
+		return invalid("description", RuleTitle, fmt.Sprintf("at most %d characters", maxText))
 	case !slices.Contains(Categories, in.Category):
-		return fieldErr("category", RuleCategory, "one of "+strings.Join(Categories, ", "))
+		return invalid("category", RuleCategory, "one of "+strings.Join(Categories, ", "))
 	case in.ExpectedAttendance < 1:
-		return fieldErr("expected_attendance", RuleAttendance, "must be at least 1")
+		return invalid("expected_attendance", RuleAttendance, "must be at least 1")
 	case in.ExpectedAttendance > a.Capacity:
-		return fieldErr("expected_attendance", RuleCapacity, fmt.Sprintf("%s holds at most %d people", a.Name, a.Capacity))
+		return invalid("expected_attendance", RuleCapacity, fmt.Sprintf("%s holds at most %d people", a.Name, a.Capacity))
 	case in.RepeatWeeks < 0 || in.RepeatWeeks > maxSeriesRequests:
-		return fieldErr("repeat_weeks", RuleSeriesWeeks, fmt.Sprintf("0 to %d", maxSeriesRequests))
+		return invalid("repeat_weeks", RuleSeriesWeeks, fmt.Sprintf("0 to %d", maxSeriesRequests))
 	}
 	for _, name := range sortedKeys(in.SupportItems) {
 		q := in.SupportItems[name]
 		owned, ok := park.SupportItems[name]
 		switch {
 		case q < 0:
-			return fieldErr("support_items", RuleSupportItems, fmt.Sprintf("%s: quantity must not be negative", name))
+			return invalid("support_items", RuleSupportItems, fmt.Sprintf("%s: quantity must not be negative", name))
 		case q == 0:
 			delete(in.SupportItems, name)
 		case !ok:
-			return fieldErr("support_items", RuleUnknownItem, fmt.Sprintf("%s: %s does not lend %q", name, park.Name, name))
+			return invalid("support_items", RuleUnknownItem, fmt.Sprintf("%s: %s does not lend %q", name, park.Name, name))
 		case q > owned:
-			return fieldErr("support_items", RuleSupportItems, fmt.Sprintf("%s: %s owns %d, %d asked", name, park.Name, owned, q))
+			return invalid("support_items", RuleSupportItems, fmt.Sprintf("%s: %s owns %d, %d asked", name, park.Name, owned, q))
 		}
 	}
 	return nil
@@ -245,8 +240,7 @@ func (s *Service) checkRequester(ctx context.Context, pr sdk.Principal, orgID st
 		return "", fmt.Errorf("look up organisation %s: %w", orgID, err)
 	}
 	if len(orgs) == 0 {
-		return "", &sdk.Error{Code: sdk.CodeInvalid, Message: "organisation_id: no such organisation",
-			Fields: map[string]string{"organisation_id": "no such organisation", "rule": RuleRepresentative}}
+		return "", invalid("organisation_id", RuleRepresentative, "no such organisation")
 	}
 	org := orgs[0]
 	if !org.Verified {
@@ -335,7 +329,7 @@ func (s *Service) checkUnitFits(ctx context.Context, q queryer, park *Park, tree
 // clashes returns the approved bookings and closures b would overlap.
 func clashes(ctx context.Context, q queryer, tree areaTree, b *Booking) ([]occupancy, error) {
 	hp := tree[b.AreaID].halfPad()
-	rows, err := blockingFor(ctx, q, tree, b.AreaID, us(b.Start.Add(-hp)), us(b.End.Add(hp)))
+	rows, err := blockingFor(ctx, q, tree, b.AreaID, store.Micros(b.Start.Add(-hp)), store.Micros(b.End.Add(hp)))
 	if err != nil {
 		return nil, err
 	}
@@ -352,7 +346,7 @@ func (s *Service) shortages(ctx context.Context, q queryer, park *Park, b *Booki
 	if len(b.SupportItems) == 0 {
 		return nil, nil
 	}
-	uses, err := approvedItemUse(ctx, q, park.ID, us(b.Start), us(b.End))
+	uses, err := approvedItemUse(ctx, q, park.ID, store.Micros(b.Start), store.Micros(b.End))
 	if err != nil {
 		return nil, err
 	}
@@ -366,7 +360,7 @@ func (s *Service) shortages(ctx context.Context, q queryer, park *Park, b *Booki
 			return nil, err
 		}
 		existing = append(existing, schedule.ItemBooking{
-			Interval: schedule.Interval{Start: fromUS(u.StartUS), End: fromUS(u.EndUS)}, Items: items})
+			Interval: schedule.Interval{Start: store.FromMicros(u.StartUS), End: store.FromMicros(u.EndUS)}, Items: items})
 	}
 	return schedule.CheckItems(park.SupportItems, existing, schedule.ItemBooking{Interval: b.interval(), Items: b.SupportItems})
 }
@@ -426,49 +420,43 @@ func (s *Service) mayRead(ctx context.Context, pr sdk.Principal, park *Park, b *
 	return s.can(ctx, pr, PermBookingApprove, parkDomain(park))
 }
 
-// ListFilter narrows a bookings list.
-type ListFilter struct {
-	Status string
-	Limit  int
-	Offset int
-}
-
-// ListBookings lists a park's bookings in start order: all of them for a
-// manager (status=requested is the approval queue), otherwise those of
-// the caller and the caller's organisations. Open requests that compete
-// for the same place and time are marked contested.
-func (s *Service) ListBookings(ctx context.Context, pr sdk.Principal, parkID string, f ListFilter) ([]*Booking, error) {
+// ListBookings returns a page of a park's bookings in start order: all of
+// them for a manager (status requested is the approval queue), otherwise
+// those of the caller and the caller's organisations; status, when given,
+// narrows it. Open requests that compete for the same place and time are
+// marked contested.
+func (s *Service) ListBookings(ctx context.Context, pr sdk.Principal, parkID, status string, q sdk.ListQuery) (sdk.Page[*Booking], error) {
 	if !pr.Authenticated() {
-		return nil, sdk.Errorf(sdk.CodeUnauthenticated, "Sign in first.")
+		return sdk.Page[*Booking]{}, sdk.Errorf(sdk.CodeUnauthenticated, "Sign in first.")
 	}
 	park, err := getPark(ctx, s.st.db, parkID)
 	if err != nil {
-		return nil, err
+		return sdk.Page[*Booking]{}, err
 	}
-	if f.Status != "" && !slices.Contains([]string{StatusRequested, StatusApproved, StatusRejected, StatusCancelled}, f.Status) {
-		return nil, sdk.InvalidField("status", "one of requested, approved, rejected, cancelled")
+	if status != "" && !slices.Contains([]string{StatusRequested, StatusApproved, StatusRejected, StatusCancelled}, status) {
+		return sdk.Page[*Booking]{}, invalid("status", RuleStatus, "one of requested, approved, rejected, cancelled")
 	}
 	manager, err := s.can(ctx, pr, PermBookingApprove, parkDomain(park))
 	if err != nil {
-		return nil, err
+		return sdk.Page[*Booking]{}, err
 	}
-	lf := bookingFilter{ParkID: parkID, Status: f.Status, All: manager, RequesterID: pr.UserID, Limit: f.Limit, Offset: f.Offset}
+	lf := bookingFilter{ParkID: parkID, Status: status, All: manager, RequesterID: pr.UserID, Page: q}
 	for _, m := range pr.Organisations {
 		lf.OrgIDs = append(lf.OrgIDs, m.OrganisationID)
 	}
 	list, err := listBookings(ctx, s.st.db, lf)
 	if err != nil {
-		return nil, err
+		return sdk.Page[*Booking]{}, err
 	}
 	if err := s.markContested(ctx, parkID, list); err != nil {
-		return nil, err
+		return sdk.Page[*Booking]{}, err
 	}
 	now := s.now()
 	out := make([]*Booking, len(list))
 	for i, b := range list {
 		out[i] = b.view(now)
 	}
-	return out, nil
+	return sdk.NewPage(out, q, func(b *Booking) []any { return []any{store.Micros(b.Start), b.ID} }), nil
 }
 
 func (s *Service) markContested(ctx context.Context, parkID string, list []*Booking) error {
@@ -492,7 +480,7 @@ func (s *Service) markContested(ctx context.Context, parkID string, list []*Book
 		return err
 	}
 	const slack = 24 * time.Hour // more than any sensible buffer
-	others, err := requestedBetween(ctx, s.st.db, parkID, us(lo.Add(-slack)), us(hi.Add(slack)))
+	others, err := requestedBetween(ctx, s.st.db, parkID, store.Micros(lo.Add(-slack)), store.Micros(hi.Add(slack)))
 	if err != nil {
 		return err
 	}

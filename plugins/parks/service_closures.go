@@ -43,7 +43,7 @@ func (s *Service) CreateClosure(ctx context.Context, pr sdk.Principal, parkID st
 	}
 	in.Title = strings.TrimSpace(in.Title)
 	if in.Title == "" || utf8.RuneCountInString(in.Title) > maxTitle {
-		return nil, sdk.InvalidField("title", fmt.Sprintf("required, at most %d characters", maxTitle))
+		return nil, invalid("title", RuleTitle, fmt.Sprintf("required, at most %d characters", maxTitle))
 	}
 	now := s.now().UTC()
 	// Not stored yet: the transition from "" writes it approved.

@@ -1,6 +1,7 @@
 package parks
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -10,9 +11,8 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"github.com/jmoiron/sqlx"
-
 	"github.com/kvarter/kvarter/sdk"
+	"github.com/kvarter/kvarter/sdk/store"
 )
 
 // Decisions: every change of a booking's status — approve, reject, cancel,
@@ -58,13 +58,13 @@ type transition struct {
 // transition runs t in one transaction under the park's lock: it loads the
 // unit, checks that each move is allowed, checks that an approval still fits
 // (no overlap, enough equipment), writes the statuses and occupancy rows,
-// rejects the open requests an approval collides with, and queues the events;
-// after commit it wakes the outbox and audits. It returns the booking named
+// rejects the open requests an approval collides with, and emits the events;
+// after commit it audits. It returns the booking named
 // (or created) as a reader sees it, with the dates of its series.
 func (s *Service) transition(ctx context.Context, pr sdk.Principal, park *Park, t transition) (*Booking, error) {
 	now := s.now().UTC()
 	var unit, moved, rejected []*Booking
-	err := s.st.inTx(ctx, func(tx *sqlx.Tx) error {
+	err := s.st.db.InTx(ctx, func(tx *store.Tx) error {
 		if err := s.st.lockPark(ctx, tx, park.ID); err != nil {
 			return err
 		}
@@ -102,15 +102,14 @@ func (s *Service) transition(ctx context.Context, pr sdk.Principal, park *Park, 
 				events = append(events, u)
 			}
 		}
-		if err := queueEvents(ctx, tx, eventOf[t.to], park, tree, events, now); err != nil {
+		if err := emitEvents(tx, eventOf[t.to], park, tree, events); err != nil {
 			return err
 		}
-		return queueEvents(ctx, tx, EventRejected, park, tree, rejected, now)
+		return emitEvents(tx, EventRejected, park, tree, rejected)
 	})
 	if err != nil {
 		return nil, err
 	}
-	s.kickOutbox()
 	detail := maps.Clone(t.detail)
 	if detail == nil {
 		detail = map[string]any{}
@@ -119,21 +118,19 @@ func (s *Service) transition(ctx context.Context, pr sdk.Principal, park *Park, 
 	if t.reason != "" {
 		detail["reason"] = t.reason
 	}
-	target := t.bookingID
-	if t.create != nil {
-		target = t.create.ID
-	}
+	target := cmp.Or(t.bookingID, unit[0].ID)
 	s.audit(ctx, pr, t.action, parkDomain(park), target, detail)
 	return pickView(unit, target, now), nil
 }
 
 // loadUnit reads the unit t moves, inside the transaction.
-func (s *Service) loadUnit(ctx context.Context, tx *sqlx.Tx, park *Park, tree areaTree, t transition) ([]*Booking, error) {
+func (s *Service) loadUnit(ctx context.Context, tx *store.Tx, park *Park, tree areaTree, t transition) ([]*Booking, error) {
 	if t.create != nil {
 		if tree[t.create.AreaID] == nil {
-			return nil, sdk.InvalidField("area_id", "no such area in this park")
+			return nil, invalid("area_id", RuleUnknownArea, "no such area in this park")
 		}
-		return []*Booking{t.create}, nil
+		b := *t.create // a copy: InTx may run the transaction again
+		return []*Booking{&b}, nil
 	}
 	b, err := getBooking(ctx, tx, park.ID, t.bookingID)
 	if err != nil {
@@ -180,7 +177,7 @@ func (t transition) pick(unit []*Booking, now time.Time) ([]*Booking, error) {
 // move writes one booking's transition: its status (or the new booking),
 // and the occupancy rows it takes when approved or frees when it leaves
 // approved.
-func (s *Service) move(ctx context.Context, tx *sqlx.Tx, tree areaTree, u *Booking, t transition, now time.Time) error {
+func (s *Service) move(ctx context.Context, tx *store.Tx, tree areaTree, u *Booking, t transition, now time.Time) error {
 	from := u.Status
 	if from == "" {
 		u.Status, u.Reason, u.decidedBy, u.wasApproved = t.to, t.reason, t.actor, t.to == StatusApproved
@@ -276,8 +273,7 @@ func (s *Service) mayCancel(ctx context.Context, pr sdk.Principal, park *Park, b
 func checkReason(reason string) (string, error) {
 	reason = strings.TrimSpace(reason)
 	if reason == "" || utf8.RuneCountInString(reason) > maxText {
-		return "", &sdk.Error{Code: sdk.CodeInvalid, Message: "reason: required",
-			Fields: map[string]string{"reason": "required", "rule": RuleReasonRequired}}
+		return "", invalid("reason", RuleReasonRequired, "required")
 	}
 	return reason, nil
 }
@@ -298,13 +294,13 @@ func pickView(unit []*Booking, id string, now time.Time) *Booking {
 
 // rejectColliding rejects the open requests that collide with the newly
 // approved (or closed) unit, whole series at a time, giving the reason.
-func (s *Service) rejectColliding(ctx context.Context, tx *sqlx.Tx, park *Park, tree areaTree, unit []*Booking, actor string, now time.Time) ([]*Booking, error) {
+func (s *Service) rejectColliding(ctx context.Context, tx *store.Tx, park *Park, tree areaTree, unit []*Booking, actor string, now time.Time) ([]*Booking, error) {
 	lo, hi := unit[0].Start, unit[0].End
 	for _, u := range unit {
 		lo, hi = minTime(lo, u.Start), maxTime(hi, u.End)
 	}
 	const slack = 24 * time.Hour
-	cands, err := requestedBetween(ctx, tx, park.ID, us(lo.Add(-slack)), us(hi.Add(slack)))
+	cands, err := requestedBetween(ctx, tx, park.ID, store.Micros(lo.Add(-slack)), store.Micros(hi.Add(slack)))
 	if err != nil {
 		return nil, err
 	}

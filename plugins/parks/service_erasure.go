@@ -3,7 +3,7 @@ package parks
 import (
 	"context"
 
-	"github.com/jmoiron/sqlx"
+	"github.com/kvarter/kvarter/sdk/store"
 )
 
 // EraseUser removes a deleted person's personal data from bookings while
@@ -12,7 +12,7 @@ func (s *Service) EraseUser(ctx context.Context, eventID, userID string) error {
 	if userID == "" {
 		return nil
 	}
-	return s.st.inTx(ctx, func(tx *sqlx.Tx) error {
+	return s.st.db.InTx(ctx, func(tx *store.Tx) error {
 		fresh, err := markProcessed(ctx, tx, eventID, s.now())
 		if err != nil || !fresh {
 			return err

@@ -1,6 +1,7 @@
 package parks
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"slices"
@@ -8,9 +9,9 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"github.com/jmoiron/sqlx"
 	"github.com/kvarter/kvarter/plugins/parks/schedule"
 	"github.com/kvarter/kvarter/sdk"
+	"github.com/kvarter/kvarter/sdk/store"
 )
 
 // Parks and their areas: creating them, reading them, and the short-lived
@@ -30,9 +31,9 @@ func (s *Service) CreatePark(ctx context.Context, pr sdk.Principal, in ParkInput
 	in.Name = strings.TrimSpace(in.Name)
 	switch {
 	case in.Name == "" || utf8.RuneCountInString(in.Name) > maxTitle:
-		return nil, sdk.InvalidField("name", fmt.Sprintf("required, at most %d characters", maxTitle))
+		return nil, invalid("name", RuleName, fmt.Sprintf("required, at most %d characters", maxTitle))
 	case in.NeighbourhoodID == "":
-		return nil, sdk.InvalidField("neighbourhood_id", "required")
+		return nil, invalid("neighbourhood_id", RuleNeighbourhood, "required")
 	}
 	if err := s.require(ctx, pr, PermParkManage, "nbh:"+in.NeighbourhoodID, RuleParkManager,
 		"You cannot create parks in this neighbourhood."); err != nil {
@@ -43,15 +44,13 @@ func (s *Service) CreatePark(ctx context.Context, pr sdk.Principal, in ParkInput
 		return nil, fmt.Errorf("look up neighbourhood: %w", err)
 	}
 	if len(nbhs) == 0 || nbhs[0].Archived {
-		return nil, &sdk.Error{Code: sdk.CodeInvalid, Message: "neighbourhood_id: no such neighbourhood",
-			Fields: map[string]string{"neighbourhood_id": "no such neighbourhood", "rule": RuleNeighbourhood}}
+		return nil, invalid("neighbourhood_id", RuleNeighbourhood, "no such neighbourhood")
 	}
 	if in.TimeZone == "" {
 		in.TimeZone = s.cityTZ
 	}
 	if _, err := sdk.LoadTimeZone(in.TimeZone); err != nil {
-		return nil, &sdk.Error{Code: sdk.CodeInvalid, Message: "time_zone: must be an IANA time zone such as Europe/Helsinki (not Local)",
-			Fields: map[string]string{"time_zone": "must be an IANA time zone such as Europe/Helsinki (not Local)", "rule": RuleTimeZone}}
+		return nil, invalid("time_zone", RuleTimeZone, "must be an IANA time zone such as Europe/Helsinki (not Local)")
 	}
 	items := in.SupportItems
 	if items == nil {
@@ -76,15 +75,20 @@ func (s *Service) CreatePark(ctx context.Context, pr sdk.Principal, in ParkInput
 func checkCatalogue(items map[string]int) error {
 	for name, q := range items {
 		if strings.TrimSpace(name) == "" || q < 0 {
-			return sdk.InvalidField("support_items", fmt.Sprintf("%q: want a name and a quantity of at least 0", name))
+			return invalid("support_items", RuleSupportItems, fmt.Sprintf("%q: want a name and a quantity of at least 0", name))
 		}
 	}
 	return nil
 }
 
-// ListParks lists parks, optionally of one neighbourhood.
-func (s *Service) ListParks(ctx context.Context, neighbourhoodID string) ([]*Park, error) {
-	return listParks(ctx, s.st.db, neighbourhoodID)
+// ListParks returns a page of parks in name order, optionally of one
+// neighbourhood.
+func (s *Service) ListParks(ctx context.Context, neighbourhoodID string, q sdk.ListQuery) (sdk.Page[*Park], error) {
+	list, err := listParks(ctx, s.st.db, neighbourhoodID, q)
+	if err != nil {
+		return sdk.Page[*Park]{}, err
+	}
+	return sdk.NewPage(list, q, func(p *Park) []any { return []any{p.Name, p.ID} }), nil
 }
 
 // GetPark returns one park.
@@ -138,10 +142,10 @@ func (s *Service) CreateArea(ctx context.Context, pr sdk.Principal, parkID strin
 	}
 	in.Name = strings.TrimSpace(in.Name)
 	if in.Name == "" || utf8.RuneCountInString(in.Name) > maxTitle {
-		return nil, sdk.InvalidField("name", fmt.Sprintf("required, at most %d characters", maxTitle))
+		return nil, invalid("name", RuleName, fmt.Sprintf("required, at most %d characters", maxTitle))
 	}
 	if in.Capacity < 1 {
-		return nil, sdk.InvalidField("capacity", "must be at least 1")
+		return nil, invalid("capacity", RuleCapacity, "must be at least 1")
 	}
 	hours := alwaysOpen()
 	if in.OpeningHours != nil {
@@ -156,15 +160,14 @@ func (s *Service) CreateArea(ctx context.Context, pr sdk.Principal, parkID strin
 	if err := schedule.ValidateConfig(a.hours, a.rules); err != nil {
 		return nil, &sdk.Error{Code: sdk.CodeInvalid, Message: err.Error(), Fields: map[string]string{"rule": RuleAreaConfig}}
 	}
-	err = s.st.inTx(ctx, func(tx *sqlx.Tx) error {
+	err = s.st.db.InTx(ctx, func(tx *store.Tx) error {
 		if in.ParentID != "" {
 			tree, err := parkAreas(ctx, tx, parkID)
 			if err != nil {
 				return err
 			}
 			if tree[in.ParentID] == nil {
-				return &sdk.Error{Code: sdk.CodeInvalid, Message: "parent_id: no such area in this park",
-					Fields: map[string]string{"parent_id": "no such area in this park", "rule": RuleAreaParent}}
+				return invalid("parent_id", RuleAreaParent, "no such area in this park")
 			}
 		}
 		return insertArea(ctx, tx, a)
@@ -176,38 +179,44 @@ func (s *Service) CreateArea(ctx context.Context, pr sdk.Principal, parkID strin
 	return a, nil
 }
 
-// ListAreas lists a park's areas, parents before children.
-func (s *Service) ListAreas(ctx context.Context, parkID string) ([]*Area, error) {
+// ListAreas returns a page of a park's areas, parents before children
+// (by depth, then creation). A park has tens of areas, so the page is cut
+// from the whole tree; the key (depth, created_at, id) of an area never
+// changes, so pages stay stable while areas are added.
+func (s *Service) ListAreas(ctx context.Context, parkID string, q sdk.ListQuery) (sdk.Page[*Area], error) {
+	if err := checkKey(q, "iis"); err != nil {
+		return sdk.Page[*Area]{}, err
+	}
 	if _, err := getPark(ctx, s.st.db, parkID); err != nil {
-		return nil, err
+		return sdk.Page[*Area]{}, err
 	}
 	tree, err := parkAreas(ctx, s.st.db, parkID)
 	if err != nil {
-		return nil, err
+		return sdk.Page[*Area]{}, err
 	}
-	out := make([]*Area, 0, len(tree))
+	type keyed struct {
+		depth, created int64
+		a              *Area
+	}
+	all := make([]keyed, 0, len(tree))
 	for _, a := range tree {
-		out = append(out, a)
+		all = append(all, keyed{int64(len(tree.ancestors(a.ID))), store.Micros(a.CreatedAt), a})
 	}
-	slices.SortFunc(out, func(a, b *Area) int {
-		return cmpInts(len(tree.ancestors(a.ID)), len(tree.ancestors(b.ID)), a.CreatedAt.Compare(b.CreatedAt), strings.Compare(a.ID, b.ID))
-	})
-	return out, nil
-}
-
-func cmpInts(a, b int, then ...int) int {
-	if a != b {
-		if a < b {
-			return -1
-		}
-		return 1
+	order := func(x keyed, depth, created int64, id string) int {
+		return cmp.Or(cmp.Compare(x.depth, depth), cmp.Compare(x.created, created), strings.Compare(x.a.ID, id))
 	}
-	for _, t := range then {
-		if t != 0 {
-			return t
-		}
+	slices.SortFunc(all, func(x, y keyed) int { return order(x, y.depth, y.created, y.a.ID) })
+	if q.Key != nil {
+		depth, created, id := q.Key[0].(int64), q.Key[1].(int64), q.Key[2].(string)
+		all = slices.DeleteFunc(all, func(x keyed) bool { return order(x, depth, created, id) <= 0 })
 	}
-	return 0
+	out := make([]*Area, 0, min(len(all), q.Fetch()))
+	for _, x := range all[:min(len(all), q.Fetch())] {
+		out = append(out, x.a)
+	}
+	return sdk.NewPage(out, q, func(a *Area) []any {
+		return []any{int64(len(tree.ancestors(a.ID))), store.Micros(a.CreatedAt), a.ID}
+	}), nil
 }
 
 // cachedAreas returns a park's area tree from the cache when it holds

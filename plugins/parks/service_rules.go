@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"github.com/kvarter/kvarter/plugins/parks/schedule"
-	"github.com/kvarter/kvarter/sdk"
 )
 
 // Opening hours and booking rules: the JSON documents an area is created
@@ -51,23 +50,23 @@ func (h HoursDoc) toSchedule() (schedule.OpeningHours, error) {
 		field := fmt.Sprintf("opening_hours.periods[%d]", i)
 		from, err := parseMonthDay(p.From)
 		if err != nil {
-			return out, sdk.InvalidField(field+".from", err.Error())
+			return out, invalid(field+".from", schedule.RuleOpeningHours, err.Error())
 		}
 		to, err := parseMonthDay(p.To)
 		if err != nil {
-			return out, sdk.InvalidField(field+".to", err.Error())
+			return out, invalid(field+".to", schedule.RuleOpeningHours, err.Error())
 		}
 		sp := schedule.Period{Name: p.Name, From: from, To: to, Closed: p.Closed}
 		for day, ranges := range p.Week {
 			wd, ok := weekdays[strings.ToLower(day)]
 			if !ok {
-				return out, sdk.InvalidField(field+".week", fmt.Sprintf("%q is not a weekday", day))
+				return out, invalid(field+".week", schedule.RuleOpeningHours, fmt.Sprintf("%q is not a weekday", day))
 			}
 			for j, r := range ranges {
 				s, err1 := schedule.ParseClock(r.Start)
 				e, err2 := schedule.ParseClock(r.End)
 				if err1 != nil || err2 != nil {
-					return out, sdk.InvalidField(fmt.Sprintf("%s.week.%s[%d]", field, day, j), "want HH:MM between 00:00 and 24:00")
+					return out, invalid(fmt.Sprintf("%s.week.%s[%d]", field, day, j), schedule.RuleOpeningHours, "want HH:MM between 00:00 and 24:00")
 				}
 				sp.Week[wd] = append(sp.Week[wd], schedule.Range{Start: s, End: e})
 			}

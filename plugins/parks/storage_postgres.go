@@ -5,14 +5,12 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/jmoiron/sqlx"
 	"github.com/lib/pq"
 )
 
 // postgresSQL is what only PostgreSQL says: row locks that serialise the
 // approval workflow of a park across nodes, an advisory lock for the
-// per-organisation limit, the exclusion constraint's error, and one
-// statement for a booking and its event.
+// per-organisation limit, and the exclusion constraint's error.
 type postgresSQL struct{}
 
 var _ dialectSQL = postgresSQL{}
@@ -71,37 +69,8 @@ func (postgresSQL) lockActive(ctx context.Context, q queryer, areaID, who string
 	return nil
 }
 
-// insertRequests writes one request and its event in one statement, two round
-// trips fewer than a statement each; a series takes the general path.
-func (postgresSQL) insertRequests(ctx context.Context, q queryer, unit []*Booking, events []outboxRow) error {
-	if len(unit) != 1 || len(events) != 1 {
-		return insertEach(ctx, q, unit, events)
-	}
-	b, ev := unit[0], events[0]
-	_, err := q.ExecContext(ctx, `WITH booking AS (INSERT INTO bookings (`+bookingCols+`)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28))
-		INSERT INTO outbox (id, type, payload, occurred_at) VALUES ($29, $30, $31, $32)`,
-		append(bookingArgs(b), ev.ID, ev.Type, ev.Payload, ev.OccurredAt)...)
-	if err != nil {
-		return fmt.Errorf("insert booking with its event: %w", err)
-	}
-	return nil
-}
-
 // isOverlapViolation reports SQLSTATE 23P01 exclusion_violation.
 func (postgresSQL) isOverlapViolation(err error) bool {
 	var pe *pq.Error
 	return errors.As(err, &pe) && pe.Code == "23P01"
-}
-
-// outboxBatch runs a flush in a transaction whose batch is locked with SKIP
-// LOCKED, so that the flushers of nodes sharing the store take disjoint batches.
-func (postgresSQL) outboxBatch(ctx context.Context, st *storage, flush func(q queryer, lock string) (int, error)) (int, error) {
-	var n int
-	err := st.inTx(ctx, func(tx *sqlx.Tx) error {
-		var err error
-		n, err = flush(tx, ` FOR UPDATE SKIP LOCKED`)
-		return err
-	})
-	return n, err
 }

@@ -20,16 +20,6 @@ func (sqliteSQL) sharePark(context.Context, queryer, string) error { return nil 
 
 func (sqliteSQL) lockActive(context.Context, queryer, string, string) error { return nil }
 
-func (sqliteSQL) insertRequests(ctx context.Context, q queryer, unit []*Booking, events []outboxRow) error {
-	return insertEach(ctx, q, unit, events)
-}
-
 // isOverlapViolation is always false: without an exclusion constraint the
 // explicit check under the single writer is the guard.
 func (sqliteSQL) isOverlapViolation(error) bool { return false }
-
-// outboxBatch runs a flush outside a transaction, so that the single write
-// lock is not held while the host answers; one node runs one flush at a time.
-func (sqliteSQL) outboxBatch(ctx context.Context, st *storage, flush func(q queryer, lock string) (int, error)) (int, error) {
-	return flush(st.db, "")
-}
