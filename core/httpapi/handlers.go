@@ -7,7 +7,12 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/kvarter/kvarter/core"
+	"github.com/kvarter/kvarter/sdk"
 )
+
+// ruleAllRowsImportable is the rule of a membership import refused as a whole: it is
+// all or nothing.
+const ruleAllRowsImportable = "all_rows_importable"
 
 func (s *Server) register(c *fiber.Ctx) error {
 	var in core.Registration
@@ -222,11 +227,11 @@ func (s *Server) importMemberships(c *fiber.Ctx) error {
 	if fh, err := c.FormFile("file"); err == nil {
 		f, err := fh.Open()
 		if err != nil {
-			return core.InvalidField("file", "cannot be read")
+			return core.MalformedField("file", "cannot be read")
 		}
 		defer f.Close()
 		if body, err = io.ReadAll(f); err != nil {
-			return core.InvalidField("file", "cannot be read")
+			return core.MalformedField("file", "cannot be read")
 		}
 	}
 	rep, err := s.svc.Neighbourhoods.ImportMemberships(c.UserContext(), body)
@@ -234,8 +239,11 @@ func (s *Server) importMemberships(c *fiber.Ctx) error {
 		return err
 	}
 	if !rep.Imported {
+		// The error format, with the report beside it so the operator sees each row.
+		e := core.InvalidField("file", ruleAllRowsImportable, "has rows that cannot be imported")
+		e.Message = "Nothing was imported: some rows cannot be imported. See the report."
 		return c.Status(fiber.StatusUnprocessableEntity).JSON(fiber.Map{
-			"error":  ErrorDetail{Code: core.EINVALID, Message: "Nothing was imported: some rows cannot be imported. See the report.", RequestID: requestID(c)},
+			"error":  sdk.ErrorDetail{Code: e.Code, Message: e.Message, Fields: e.Fields, RequestID: requestID(c)},
 			"report": rep,
 		})
 	}
@@ -303,7 +311,7 @@ func (s *Server) addOrganisationMember(c *fiber.Ctx) error {
 		return err
 	}
 	if in.UserID == "" {
-		return core.InvalidField("user_id", "is required")
+		return core.InvalidField("user_id", core.RuleRequired, "is required")
 	}
 	m, err := s.svc.Organisations.AddOrganisationMember(c.UserContext(), c.Params("id"), in.UserID, in.Role)
 	if err != nil {
@@ -384,7 +392,7 @@ func (s *Server) listAudit(c *fiber.Ctx) error {
 		if v := c.Query(name); v != "" {
 			t, err := time.Parse(time.RFC3339, v)
 			if err != nil {
-				return core.InvalidField(name, "must be an RFC 3339 time such as 2026-05-01T00:00:00Z")
+				return core.InvalidField(name, core.RuleFormat, "must be an RFC 3339 time such as 2026-05-01T00:00:00Z")
 			}
 			*dst = t
 		}

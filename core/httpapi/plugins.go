@@ -21,8 +21,13 @@ func (pp pluginProxy) Serve(c *fiber.Ctx, p *core.Principal) (bool, error) {
 	if !pp.svc.Owns(path) {
 		return false, nil
 	}
+	method := c.Method()
+	if method == fiber.MethodHead {
+		// HEAD wherever GET works: the plugin answers the GET, fasthttp sends no body.
+		method = fiber.MethodGet
+	}
 	req := &core.PluginRequest{
-		Method:   c.Method(),
+		Method:   method,
 		Path:     string([]byte(path)),
 		RawQuery: string(c.Request().URI().QueryString()),
 		Header:   make(http.Header, c.Request().Header.Len()),
@@ -118,6 +123,8 @@ func methodName(m []byte) string {
 func (pp pluginProxy) OpenAPIPaths() map[string]any { return pp.svc.OpenAPIPaths() }
 
 func (pp pluginProxy) Owns(path string) bool { return pp.svc.Owns(path) }
+
+func (pp pluginProxy) Allow(path string) []string { return pp.svc.Allow(path) }
 
 func (pp pluginProxy) RequestTimeout() time.Duration { return pp.svc.RequestTimeout() }
 

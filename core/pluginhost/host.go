@@ -268,6 +268,22 @@ func (h *Host) BodyLimit(method, path string) int {
 	return routes.bodyLimit(method, path)
 }
 
+// Allow lists the methods the routes of path's plugin matching path take, nil when the
+// plugin is disabled or no route matches.
+func (h *Host) Allow(path string) []string {
+	p := h.pluginOf(path)
+	if p == nil {
+		return nil
+	}
+	p.mu.Lock()
+	enabled, state, routes := p.enabled, p.state, p.routes
+	p.mu.Unlock()
+	if routes == nil || !enabled && state == core.PluginStopped {
+		return nil
+	}
+	return routes.allow(path)
+}
+
 // RequestTimeout bounds one forwarded request.
 func (h *Host) RequestTimeout() time.Duration { return h.cfg.RequestTimeout }
 

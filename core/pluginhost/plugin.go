@@ -483,7 +483,7 @@ func (p *plugin) serve(ctx context.Context, pr *core.Principal, r *core.PluginRe
 	if !ok {
 		return nil, core.Errorf(core.ENOTFOUND, "There is no API route %s %s.", r.Method, r.Path)
 	}
-	r.Plugin, r.Route = name, route.Path
+	r.Plugin, r.Route, r.Permission = name, route.Path, route.Permission
 	switch route.Permission {
 	case sdk.PermPublic:
 	case sdk.PermAuthenticated:

@@ -84,7 +84,7 @@ func (s *AuditService) ListAudit(ctx context.Context, f core.AuditFilter, page c
 	if cur != "" {
 		seq, err := strconv.ParseInt(cur, 10, 64)
 		if err != nil {
-			return nil, "", core.InvalidField("cursor", "is not a cursor this server gave out")
+			return nil, "", core.MalformedField("cursor", "is not a cursor this list gave; start again without it")
 		}
 		q += ` AND seq < ?`
 		args = append(args, seq)

@@ -201,7 +201,7 @@ func decodeCursor(c string) (string, error) {
 	}
 	b, err := base64.RawURLEncoding.DecodeString(c)
 	if err != nil {
-		return "", core.InvalidField("cursor", "is not a cursor this server gave out")
+		return "", core.MalformedField("cursor", "is not a cursor this list gave; start again without it")
 	}
 	return string(b), nil
 }

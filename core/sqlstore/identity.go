@@ -158,16 +158,16 @@ func (s *IdentityService) validateRegistration(r core.Registration) error {
 	f.CheckEmail("email", r.Email)
 	f.CheckText("display_name", r.DisplayName, 1, 100, false)
 	if r.Language == "" {
-		f.Add("language", "is required")
+		f.Add("language", core.RuleRequired, "is required")
 	} else if !slices.Contains(s.Settings.Languages, r.Language) {
-		f.Add("language", "must be one of the city's languages: "+strings.Join(s.Settings.Languages, ", "))
+		f.Add("language", core.RuleOneOf, "must be one of the city's languages: "+strings.Join(s.Settings.Languages, ", "))
 	}
 	local := r.Email
 	if i := strings.IndexByte(local, '@'); i > 0 {
 		local = local[:i]
 	}
 	if problem := password.Check(r.Password, r.Email, local, r.DisplayName); problem != "" {
-		f.Add("password", problem)
+		f.Add("password", core.RulePassword, problem)
 	}
 	return f.Err()
 }
@@ -180,7 +180,7 @@ func (s *IdentityService) Register(ctx context.Context, r core.Registration) (*c
 // CreateUser opens an account from the command line, optionally with a city-wide role.
 func (s *IdentityService) CreateUser(ctx context.Context, r core.Registration, cityRole string) (*core.User, error) {
 	if cityRole != "" && !slices.Contains(core.GrantableRoles, cityRole) {
-		return nil, core.InvalidField("role", "must be one of "+strings.Join(core.GrantableRoles, ", "))
+		return nil, core.InvalidField("role", core.RuleOneOf, "must be one of "+strings.Join(core.GrantableRoles, ", "))
 	}
 	return s.createUser(ctx, r, cityRole, "user.created")
 }
@@ -237,16 +237,16 @@ func (s *IdentityService) Login(ctx context.Context, a core.LoginAttempt) (*core
 	s.init()
 	f := core.Fields{}
 	if a.Email == "" {
-		f.Add("email", "is required")
+		f.Add("email", core.RuleRequired, "is required")
 	}
 	if a.Password == "" {
-		f.Add("password", "is required")
+		f.Add("password", core.RuleRequired, "is required")
 	}
 	if len(a.Email) > 254 {
-		f.Add("email", "must be at most 254 characters")
+		f.Add("email", core.RuleMaxLength, "must be at most 254 characters")
 	}
 	if len(a.Password) > 4*password.MaxLength {
-		f.Add("password", "is too long")
+		f.Add("password", core.RuleMaxLength, "is too long")
 	}
 	if err := f.Err(); err != nil {
 		return nil, err

@@ -90,10 +90,10 @@ func (s *OrganisationService) CreateOrganisation(ctx context.Context, in core.Or
 	f.CheckText("name", in.Name, 1, 200, false)
 	f.CheckText("description", in.Description, 0, 5000, true)
 	if !slices.Contains(core.OrganisationKinds, in.Kind) {
-		f.Add("kind", "must be one of "+strings.Join(core.OrganisationKinds, ", "))
+		f.Add("kind", core.RuleOneOf, "must be one of "+strings.Join(core.OrganisationKinds, ", "))
 	}
 	if len(in.NeighbourhoodIDs) > 100 {
-		f.Add("neighbourhood_ids", "may list at most 100 neighbourhoods")
+		f.Add("neighbourhood_ids", core.RuleMaxItems, "may list at most 100 neighbourhoods")
 	}
 	if err := f.Err(); err != nil {
 		return nil, err
@@ -110,7 +110,7 @@ func (s *OrganisationService) CreateOrganisation(ctx context.Context, in core.Or
 				return fmt.Errorf("check neighbourhood: %w", err)
 			}
 			if n == 0 {
-				return core.InvalidField("neighbourhood_ids", "names a neighbourhood that does not exist: "+id)
+				return core.InvalidField("neighbourhood_ids", core.RuleExists, "names a neighbourhood that does not exist: "+id)
 			}
 		}
 		if _, err := exec(ctx, tx, `INSERT INTO organisations (id, name, kind, description, state, created_by, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
@@ -172,7 +172,7 @@ func (s *OrganisationService) ListOrganisations(ctx context.Context, state strin
 			return nil, "", core.Errorf(core.EFORBIDDEN, "Only city administrators may list organisations that are not verified.")
 		}
 	default:
-		return nil, "", core.InvalidField("state", "must be verified, pending or rejected")
+		return nil, "", core.InvalidField("state", core.RuleOneOf, "must be verified, pending or rejected")
 	}
 	page = page.Normalize()
 	after, err := decodeCursor(page.Cursor)
@@ -207,10 +207,10 @@ func (s *OrganisationService) DecideOrganisation(ctx context.Context, id, decisi
 	case "reject":
 		to = core.OrganisationRejected
 		if reason == "" {
-			f.Add("reason", "is required when rejecting, so the organisation knows why")
+			f.Add("reason", core.RuleReasonRequired, "is required when rejecting, so the organisation knows why")
 		}
 	default:
-		f.Add("decision", "must be verify or reject")
+		f.Add("decision", core.RuleOneOf, "must be verify or reject")
 	}
 	if err := f.Err(); err != nil {
 		return nil, err
@@ -281,7 +281,7 @@ func (s *OrganisationService) AddOrganisationMember(ctx context.Context, id, use
 		role = core.OrgRoleMember
 	}
 	if role != core.OrgRoleMember && role != core.OrgRoleRepresentative {
-		return nil, core.InvalidField("role", "must be member or representative")
+		return nil, core.InvalidField("role", core.RuleOneOf, "must be member or representative")
 	}
 	now := s.DB.now()
 	var out core.OrganisationMember
@@ -289,7 +289,7 @@ func (s *OrganisationService) AddOrganisationMember(ctx context.Context, id, use
 		var name string
 		if err := get(ctx, tx, &name, `SELECT display_name FROM users WHERE id = ? AND deleted_at IS NULL`, userID); err != nil {
 			if errors.Is(err, sql.ErrNoRows) {
-				return core.InvalidField("user_id", "names no user")
+				return core.InvalidField("user_id", core.RuleExists, "names no user")
 			}
 			return fmt.Errorf("find user: %w", err)
 		}

@@ -104,14 +104,14 @@ func checkDomain(ctx context.Context, q sqlx.ExtContext, domain string) error {
 	kind, id, ok := strings.Cut(domain, ":")
 	table := map[string]string{"nbh": "neighbourhoods", "org": "organisations"}[kind]
 	if !ok || table == "" || id == "" {
-		return core.InvalidField("domain", `must be "city", "nbh:<id>" or "org:<id>"`)
+		return core.InvalidField("domain", core.RuleFormat, `must be "city", "nbh:<id>" or "org:<id>"`)
 	}
 	var n int
 	if err := get(ctx, q, &n, `SELECT COUNT(*) FROM `+table+` WHERE id = ?`, id); err != nil {
 		return fmt.Errorf("check domain: %w", err)
 	}
 	if n == 0 {
-		return core.InvalidField("domain", "names a "+map[string]string{"nbh": "neighbourhood", "org": "organisation"}[kind]+" that does not exist")
+		return core.InvalidField("domain", core.RuleExists, "names a "+map[string]string{"nbh": "neighbourhood", "org": "organisation"}[kind]+" that does not exist")
 	}
 	return nil
 }
@@ -135,13 +135,13 @@ func (s *RoleService) authorizeGrant(ctx context.Context, g core.RoleGrant) erro
 func (s *RoleService) validate(ctx context.Context, q sqlx.ExtContext, g core.RoleGrant) error {
 	f := core.Fields{}
 	if g.UserID == "" {
-		f.Add("user_id", "is required")
+		f.Add("user_id", core.RuleRequired, "is required")
 	}
 	if g.Role == "" {
-		f.Add("role", "is required")
+		f.Add("role", core.RuleRequired, "is required")
 	}
 	if g.Domain == "" {
-		f.Add("domain", "is required")
+		f.Add("domain", core.RuleRequired, "is required")
 	}
 	if err := f.Err(); err != nil {
 		return err
@@ -154,14 +154,14 @@ func (s *RoleService) validate(ctx context.Context, q sqlx.ExtContext, g core.Ro
 		return err
 	}
 	if !slices.Contains(known, g.Role) {
-		return core.InvalidField("role", "must be one of "+strings.Join(known, ", ")+" (resident and organisation roles follow from verified membership)")
+		return core.InvalidField("role", core.RuleOneOf, "must be one of "+strings.Join(known, ", ")+" (resident and organisation roles follow from verified membership)")
 	}
 	var n int
 	if err := get(ctx, q, &n, `SELECT COUNT(*) FROM users WHERE id = ? AND deleted_at IS NULL`, g.UserID); err != nil {
 		return fmt.Errorf("find user: %w", err)
 	}
 	if n == 0 {
-		return core.InvalidField("user_id", "names no user")
+		return core.InvalidField("user_id", core.RuleExists, "names no user")
 	}
 	return nil
 }
