@@ -90,11 +90,15 @@ func (s *Server) deleteMe(c *fiber.Ctx) error {
 }
 
 func (s *Server) listSessions(c *fiber.Ctx) error {
-	out, err := s.svc.Identity.ListSessions(c.UserContext())
+	pg, err := page(c)
 	if err != nil {
 		return err
 	}
-	return list(c, out, "")
+	out, next, err := s.svc.Identity.ListSessions(c.UserContext(), pg)
+	if err != nil {
+		return err
+	}
+	return list(c, out, next)
 }
 
 func (s *Server) revokeSession(c *fiber.Ctx) error {
@@ -105,11 +109,15 @@ func (s *Server) revokeSession(c *fiber.Ctx) error {
 }
 
 func (s *Server) listTokens(c *fiber.Ctx) error {
-	out, err := s.svc.Identity.ListTokens(c.UserContext())
+	pg, err := page(c)
 	if err != nil {
 		return err
 	}
-	return list(c, out, "")
+	out, next, err := s.svc.Identity.ListTokens(c.UserContext(), pg)
+	if err != nil {
+		return err
+	}
+	return list(c, out, next)
 }
 
 func (s *Server) createToken(c *fiber.Ctx) error {
@@ -298,11 +306,15 @@ func (s *Server) verifyOrganisation(c *fiber.Ctx) error { return s.decideOrganis
 func (s *Server) rejectOrganisation(c *fiber.Ctx) error { return s.decideOrganisation(c, "reject") }
 
 func (s *Server) listOrganisationMembers(c *fiber.Ctx) error {
-	out, err := s.svc.Organisations.ListOrganisationMembers(c.UserContext(), c.Params("id"))
+	pg, err := page(c)
 	if err != nil {
 		return err
 	}
-	return list(c, out, "")
+	out, next, err := s.svc.Organisations.ListOrganisationMembers(c.UserContext(), c.Params("id"), pg)
+	if err != nil {
+		return err
+	}
+	return list(c, out, next)
 }
 
 func (s *Server) addOrganisationMember(c *fiber.Ctx) error {
@@ -328,12 +340,16 @@ func (s *Server) removeOrganisationMember(c *fiber.Ctx) error {
 }
 
 func (s *Server) listGrants(c *fiber.Ctx) error {
-	domain := c.Query("domain", core.DomainCity)
-	out, err := s.svc.Roles.ListGrants(c.UserContext(), domain)
+	pg, err := page(c)
 	if err != nil {
 		return err
 	}
-	return list(c, out, "")
+	domain := c.Query("domain", core.DomainCity)
+	out, next, err := s.svc.Roles.ListGrants(c.UserContext(), domain, pg)
+	if err != nil {
+		return err
+	}
+	return list(c, out, next)
 }
 
 // Bodies of the core's routes that have no domain type of their own. Their `max` tags

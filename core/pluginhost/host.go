@@ -12,7 +12,6 @@ package pluginhost
 import (
 	"context"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -467,22 +466,4 @@ func permanent(err error) error {
 		return fmt.Errorf("%w (%w)", err, errPermanent)
 	}
 	return err
-}
-
-// openAPIPaths keeps only the paths under the plugin's own prefix.
-func filterOpenAPI(name string, raw json.RawMessage) map[string]any {
-	if len(raw) == 0 {
-		return nil
-	}
-	var paths map[string]any
-	if err := json.Unmarshal(raw, &paths); err != nil {
-		return nil
-	}
-	prefix := "/api/v1/" + name
-	for p := range paths {
-		if p != prefix && !strings.HasPrefix(p, prefix+"/") {
-			delete(paths, p)
-		}
-	}
-	return paths
 }

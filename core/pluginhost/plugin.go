@@ -343,7 +343,7 @@ func (p *plugin) launch(ctx context.Context) (proc *hostside.Process, err error)
 		return proc, fmt.Errorf("plugin %s: %w: %w", name, err, errPermanent)
 	}
 	p.mu.Lock()
-	p.manifest, p.routes, p.openapi = &man, routes, filterOpenAPI(name, man.OpenAPI)
+	p.manifest, p.routes, p.openapi = &man, routes, pluginOpenAPI(name, man.OpenAPI, man.Routes)
 	p.mu.Unlock()
 
 	p.setState(core.PluginMigrating, nil)

@@ -241,11 +241,7 @@ func (s *NeighbourhoodService) ListNeighbourhoods(ctx context.Context, includeAr
 	if err := selectAll(ctx, s.DB.db, &rows, q+` ORDER BY id LIMIT ?`, after, page.Limit+1); err != nil {
 		return nil, "", fmt.Errorf("list neighbourhoods: %w", err)
 	}
-	next := ""
-	if len(rows) > page.Limit {
-		rows = rows[:page.Limit]
-		next = encodeCursor(rows[len(rows)-1].ID)
-	}
+	rows, next := pageRows(rows, page, func(r neighbourhoodRow) string { return r.ID })
 	out := make([]core.Neighbourhood, len(rows))
 	for i, r := range rows {
 		out[i] = r.neighbourhood()
@@ -404,11 +400,7 @@ func (s *NeighbourhoodService) ListMemberships(ctx context.Context, neighbourhoo
 	if err := selectAll(ctx, s.DB.db, &rows, q+` ORDER BY m.id LIMIT ?`, append(args, page.Limit+1)...); err != nil {
 		return nil, "", fmt.Errorf("list memberships: %w", err)
 	}
-	next := ""
-	if len(rows) > page.Limit {
-		rows = rows[:page.Limit]
-		next = encodeCursor(rows[len(rows)-1].ID)
-	}
+	rows, next := pageRows(rows, page, func(m core.Membership) string { return m.ID })
 	fixMembershipTimes(rows)
 	return rows, next, nil
 }

@@ -183,11 +183,7 @@ func (s *OrganisationService) ListOrganisations(ctx context.Context, state strin
 	if err := selectAll(ctx, s.DB.db, &rows, `SELECT `+organisationColumns+` FROM organisations WHERE state = ? AND id > ? ORDER BY id LIMIT ?`, state, after, page.Limit+1); err != nil {
 		return nil, "", fmt.Errorf("list organisations: %w", err)
 	}
-	next := ""
-	if len(rows) > page.Limit {
-		rows = rows[:page.Limit]
-		next = encodeCursor(rows[len(rows)-1].ID)
-	}
+	rows, next := pageRows(rows, page, func(r organisationRow) string { return r.ID })
 	out, err := s.load(ctx, s.DB.db, rows)
 	return out, next, err
 }
@@ -243,23 +239,40 @@ func (s *OrganisationService) DecideOrganisation(ctx context.Context, id, decisi
 	return &out[0], nil
 }
 
-// ListOrganisationMembers lists members for the organisation's members and city admins.
-func (s *OrganisationService) ListOrganisationMembers(ctx context.Context, id string) ([]core.OrganisationMember, error) {
+// ListOrganisationMembers lists a page of members, in the order they joined, for the
+// organisation's members and city admins.
+func (s *OrganisationService) ListOrganisationMembers(ctx context.Context, id string, page core.Page) ([]core.OrganisationMember, string, error) {
 	if _, err := s.FindOrganisation(ctx, id); err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	p := core.PrincipalFrom(ctx)
 	if !s.canSeeUnverified(p, id) {
-		return nil, core.Errorf(core.EFORBIDDEN, "Only the organisation's members may see who belongs to it.")
+		return nil, "", core.Errorf(core.EFORBIDDEN, "Only the organisation's members may see who belongs to it.")
+	}
+	page = page.Normalize()
+	key, err := cursorParts(page.Cursor, 2)
+	if err != nil {
+		return nil, "", err
+	}
+	q := `SELECT m.user_id, u.display_name, m.role, m.created_at FROM organisation_members m JOIN users u ON u.id = m.user_id WHERE m.organisation_id = ?`
+	args := []any{id}
+	if key != nil {
+		at, err := cursorTime(key[0])
+		if err != nil {
+			return nil, "", err
+		}
+		q += ` AND (m.created_at, m.user_id) > (?, ?)`
+		args = append(args, at, key[1])
 	}
 	var out []core.OrganisationMember
-	if err := selectAll(ctx, s.DB.db, &out, `SELECT m.user_id, u.display_name, m.role, m.created_at FROM organisation_members m JOIN users u ON u.id = m.user_id WHERE m.organisation_id = ? ORDER BY m.created_at, m.user_id`, id); err != nil {
-		return nil, fmt.Errorf("list organisation members: %w", err)
+	if err := selectAll(ctx, s.DB.db, &out, q+` ORDER BY m.created_at, m.user_id LIMIT ?`, append(args, page.Limit+1)...); err != nil {
+		return nil, "", fmt.Errorf("list organisation members: %w", err)
 	}
 	for i := range out {
 		out[i].CreatedAt = out[i].CreatedAt.UTC()
 	}
-	return out, nil
+	out, next := pageRows(out, page, func(m core.OrganisationMember) string { return keyTime(m.CreatedAt) + keySep + m.UserID })
+	return out, next, nil
 }
 
 func (s *OrganisationService) requireRepresentative(ctx context.Context, id string) error {

@@ -228,22 +228,40 @@ func (s *RoleService) Revoke(ctx context.Context, g core.RoleGrant) error {
 	return nil
 }
 
-// ListGrants lists the explicit grants in a domain, for those who may grant there.
-func (s *RoleService) ListGrants(ctx context.Context, domain string) ([]core.RoleGrant, error) {
+// ListGrants lists a page of the explicit grants in a domain, oldest first, for those
+// who may grant there.
+func (s *RoleService) ListGrants(ctx context.Context, domain string, page core.Page) ([]core.RoleGrant, string, error) {
 	if err := checkDomain(ctx, s.DB.db, domain); err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	if !s.Authz.Can(core.PrincipalFrom(ctx), core.PermRolesGrant, domain) {
-		return nil, core.Errorf(core.EFORBIDDEN, "You may not see the roles granted in %s.", domain)
+		return nil, "", core.Errorf(core.EFORBIDDEN, "You may not see the roles granted in %s.", domain)
+	}
+	page = page.Normalize()
+	key, err := cursorParts(page.Cursor, 3)
+	if err != nil {
+		return nil, "", err
+	}
+	q := `SELECT user_id, role, domain, COALESCE(granted_by, '') AS granted_by, created_at FROM role_grants WHERE domain = ?`
+	args := []any{domain}
+	if key != nil {
+		at, err := cursorTime(key[0])
+		if err != nil {
+			return nil, "", err
+		}
+		// (user, role) is unique within a domain, so the key orders every grant.
+		q += ` AND (created_at, user_id, role) > (?, ?, ?)`
+		args = append(args, at, key[1], key[2])
 	}
 	var out []core.RoleGrant
-	if err := selectAll(ctx, s.DB.db, &out, `SELECT user_id, role, domain, COALESCE(granted_by, '') AS granted_by, created_at FROM role_grants WHERE domain = ? ORDER BY created_at, user_id`, domain); err != nil {
-		return nil, fmt.Errorf("list grants: %w", err)
+	if err := selectAll(ctx, s.DB.db, &out, q+` ORDER BY created_at, user_id, role LIMIT ?`, append(args, page.Limit+1)...); err != nil {
+		return nil, "", fmt.Errorf("list grants: %w", err)
 	}
 	for i := range out {
 		out[i].CreatedAt = out[i].CreatedAt.UTC()
 	}
-	return out, nil
+	out, next := pageRows(out, page, func(g core.RoleGrant) string { return keyTime(g.CreatedAt) + keySep + g.UserID + keySep + g.Role })
+	return out, next, nil
 }
 
 func (s *RoleService) changed() {
