@@ -130,10 +130,10 @@ func New(svc Services, health HealthChecker, logger *slog.Logger, cfg Config) *S
 		ErrorHandler:          s.fiberError,
 		// The whole request header, request line included, must fit; beyond it the
 		// answer is 431 (or 414 for a URL alone that long: serverError).
-		ReadBufferSize:        readBufferSize,
-		ReadTimeout:           30 * time.Second,
-		WriteTimeout:          60 * time.Second,
-		IdleTimeout:           120 * time.Second,
+		ReadBufferSize: readBufferSize,
+		ReadTimeout:    30 * time.Second,
+		WriteTimeout:   60 * time.Second,
+		IdleTimeout:    120 * time.Second,
 		// Fiber reads X-Forwarded-Proto and -Host (c.Protocol(), the cookies' Secure
 		// flag) only from trusted proxies. ProxyHeader stays empty: Fiber would believe
 		// the whole header as the client address; clientIP reads it instead.
