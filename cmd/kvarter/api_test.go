@@ -5,7 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
-	"io"
+	"maps"
 	"net/http"
 	"net/url"
 	"os"
@@ -79,26 +79,12 @@ func startCity(t *testing.T, postgres bool) *city {
 // do sends one request as the admin with a raw body and reads the answer as it came.
 func (c *city) do(t *testing.T, method, path, body string, header map[string]string) (*http.Response, []byte) {
 	t.Helper()
-	req, err := http.NewRequestWithContext(t.Context(), method, c.node.URL()+path, strings.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	req.Header.Set("Authorization", "Bearer "+c.token)
+	h := map[string]string{"Authorization": "Bearer " + c.token}
 	if body != "" {
-		req.Header.Set("Content-Type", "application/json")
+		h["Content-Type"] = "application/json"
 	}
-	for k, v := range header {
-		req.Header.Set(k, v)
-	}
-	tr := &http.Transport{DisableCompression: true}
-	defer tr.CloseIdleConnections()
-	resp, err := tr.RoundTrip(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return resp, b
+	maps.Copy(h, header)
+	return coretest.RawRequest(t, method, c.node.URL()+path, body, h)
 }
 
 // TestMain_API starts the real core with all four built-in plugins and checks the API

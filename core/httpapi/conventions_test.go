@@ -14,29 +14,10 @@ import (
 	"github.com/kvarter/kvarter/sdk"
 )
 
-// rawGet sends one request with the given headers over a fresh connection and reads
-// the answer as it came: no transparent gunzip, no redirect.
+// rawRequest sends one request with the given headers and reads the answer as it came.
 func rawRequest(t *testing.T, method, url string, header map[string]string) (*http.Response, []byte) {
 	t.Helper()
-	req, err := http.NewRequest(method, url, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for k, v := range header {
-		req.Header.Set(k, v)
-	}
-	tr := &http.Transport{DisableCompression: true}
-	defer tr.CloseIdleConnections()
-	resp, err := tr.RoundTrip(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return resp, body
+	return coretest.RawRequest(t, method, url, "", header)
 }
 
 // wantError fails unless body is the error format with code and a request_id equal to
