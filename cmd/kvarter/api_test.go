@@ -38,7 +38,7 @@ func startCity(t *testing.T, postgres bool) *city {
 	t.Helper()
 	kv := sdktest.KvarterBinary(t)
 	dir := t.TempDir()
-	cfg := map[string]any{"database_max_connections": 8}
+	cfg := map[string]any{"database_max_connections": 20}
 	if postgres {
 		base := sdktest.PostgresURL(t)
 		var b [5]byte
