@@ -7,17 +7,14 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/kvarter/kvarter/core"
+	"github.com/kvarter/kvarter/sdk"
 )
 
 // Every list answers {"items": [...], "next_cursor": "..."} and takes limit (default
 // core.DefaultPageLimit, at most core.MaxPageLimit) and an opaque cursor (DESIGN.md §7),
-// as the SDK's lists do: next_cursor is "" on the last page.
-
-// listPage is the JSON shape of one page of a list.
-type listPage[T any] struct {
-	Items      []T    `json:"items"`
-	NextCursor string `json:"next_cursor"`
-}
+// in the SDK's shape (sdk.Page): next_cursor is "" on the last page. The cursors are the
+// core's own keyset keys (sqlstore): its times are TIMESTAMP columns, which the SDK's
+// cursors (integer times) do not order.
 
 // page reads limit and cursor from the query string.
 func page(c *fiber.Ctx) (core.Page, error) {
@@ -37,5 +34,5 @@ func list[T any](c *fiber.Ctx, items []T, next string) error {
 	if items == nil {
 		items = []T{}
 	}
-	return c.JSON(listPage[T]{Items: items, NextCursor: next})
+	return c.JSON(sdk.Page[T]{Items: items, NextCursor: next})
 }

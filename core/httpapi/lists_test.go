@@ -4,85 +4,44 @@ import (
 	"fmt"
 	"net/url"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 
 	"github.com/kvarter/kvarter/core/coretest"
+	"github.com/kvarter/kvarter/sdk/sdktest"
 )
 
-// walkList walks a list page by page (limit 2) while insert adds items, between pages
-// and from another goroutine at once, and fails when an item that existed before the
-// walk is missing or any item comes twice (DESIGN.md §7: keyset pages are stable under
-// concurrent inserts). key names an item; path has no limit or cursor of its own.
+// walkList walks a list two items a page with sdktest.WalkPages while insert adds items
+// alongside, and fails when an item that existed before is missing or one comes twice
+// (DESIGN.md §7). key names an item; path has no limit or cursor of its own. insert runs
+// on another goroutine: it reports with t.Error.
 func walkList(t *testing.T, c *coretest.Client, path string, key func(map[string]any) string, insert func(i int)) {
 	t.Helper()
-	before := map[string]bool{}
-	for _, it := range getAll(t, c, path) {
-		before[key(it)] = true
-	}
-	if len(before) < 5 {
-		t.Fatalf("%s holds %d items before the walk; the test needs more than two pages", path, len(before))
-	}
-	var n atomic.Int64
-	n.Store(1000)
-	// A bounded number of inserts from another goroutine, so that an ascending list,
-	// whose new items come after the cursor, still ends.
-	stop := make(chan struct{})
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		for range 6 {
-			select {
-			case <-stop:
-				return
-			default:
-				insert(int(n.Add(1)))
-			}
-		}
-	}()
-	seen := map[string]bool{}
-	cursor, pages := "", 0
-	for {
-		if pages < 4 {
-			insert(int(n.Add(1)))
-		}
+	pages := 0
+	ids := sdktest.WalkPages(t, func(cursor string) ([]string, string) {
+		pages++
 		p := c.Must(200, "GET", withQuery(path, "limit=2&cursor="+url.QueryEscape(cursor)), nil).JSON()
 		items, _ := p["items"].([]any)
 		next, ok := p["next_cursor"].(string)
 		if !ok || len(items) > 2 {
-			close(stop)
-			wg.Wait()
 			t.Fatalf("%s: page %v, want at most 2 items and a next_cursor string", path, p)
 		}
+		var out []string
 		for _, it := range items {
-			k := key(it.(map[string]any))
-			if seen[k] {
-				close(stop)
-				wg.Wait()
-				t.Fatalf("%s: %s came twice", path, k)
-			}
-			seen[k] = true
+			out = append(out, key(it.(map[string]any)))
 		}
-		pages++
-		if next == "" {
-			break
-		}
-		cursor = next
-		if pages > 1000 {
-			t.Fatalf("%s: no end after %d pages", path, pages)
-		}
+		return out, next
+	}, insert)
+	if len(ids) < 5 || pages < 6 {
+		t.Fatalf("%s: %d items on %d pages; the test needs a longer list", path, len(ids), pages)
 	}
-	close(stop)
-	wg.Wait()
-	for k := range before {
-		if !seen[k] {
-			t.Errorf("%s: %s, there before the walk, was never shown", path, k)
-		}
-	}
-	if pages < 3 {
-		t.Errorf("%s: only %d pages", path, pages)
+}
+
+// doOK sends a request from any goroutine and reports an unexpected status with
+// t.Error (a goroutine other than the test's may not call t.Fatal).
+func doOK(t *testing.T, c *coretest.Client, want int, method, path string, body any) {
+	if r := c.For(t).Do(method, path, body); r.Status != want {
+		t.Errorf("%s %s = %d, want %d: %s", method, path, r.Status, want, r.Body)
 	}
 }
 
@@ -91,24 +50,6 @@ func withQuery(path, q string) string {
 		return path + "&" + q
 	}
 	return path + "?" + q
-}
-
-// getAll reads every page of a list at the largest page size.
-func getAll(t *testing.T, c *coretest.Client, path string) []map[string]any {
-	t.Helper()
-	var out []map[string]any
-	cursor := ""
-	for {
-		p := c.Must(200, "GET", withQuery(path, "limit=200&cursor="+url.QueryEscape(cursor)), nil).JSON()
-		items, _ := p["items"].([]any)
-		for _, it := range items {
-			out = append(out, it.(map[string]any))
-		}
-		cursor, _ = p["next_cursor"].(string)
-		if cursor == "" {
-			return out
-		}
-	}
 }
 
 func field(name string) func(map[string]any) string {
@@ -127,18 +68,20 @@ func TestLists_StableUnderInserts(t *testing.T) {
 		for i := 0; i < 6; i++ {
 			users = append(users, coretest.Register(t, n, fmt.Sprintf("pre%d@example.org", i), "Pre"))
 		}
-		// newUser registers a person with a fresh address from any goroutine.
-		var seq atomic.Int64
-		newUser := func() *coretest.User {
-			return coretest.Register(t, n, fmt.Sprintf("walker%d@example.org", seq.Add(1)), "Walker")
+		// Inserting needs new people: registered here, taken one per insert.
+		var pool []*coretest.User
+		for i := 0; i < 60; i++ {
+			pool = append(pool, coretest.Register(t, n, fmt.Sprintf("walker%d@example.org", i), "Walker"))
 		}
+		var taken atomic.Int64
+		newUser := func() *coretest.User { return pool[int(taken.Add(1)-1)%len(pool)] }
 
 		t.Run("Neighbourhoods", func(t *testing.T) {
 			for i := 0; i < 5; i++ {
 				createNeighbourhood(t, admin, fmt.Sprintf("Before %d", i))
 			}
 			walkList(t, admin.Client, "/api/v1/neighbourhoods", field("id"), func(i int) {
-				admin.Must(201, "POST", "/api/v1/neighbourhoods", map[string]any{"name": fmt.Sprintf("During %d", i)})
+				doOK(t, admin.Client, 201, "POST", "/api/v1/neighbourhoods", map[string]any{"name": fmt.Sprintf("During %d", i)})
 			})
 		})
 		t.Run("Memberships", func(t *testing.T) {
@@ -146,7 +89,7 @@ func TestLists_StableUnderInserts(t *testing.T) {
 				u.Must(201, "POST", "/api/v1/neighbourhoods/"+nbh+"/memberships", nil)
 			}
 			walkList(t, admin.Client, "/api/v1/neighbourhoods/"+nbh+"/memberships", field("id"), func(int) {
-				newUser().Must(201, "POST", "/api/v1/neighbourhoods/"+nbh+"/memberships", nil)
+				doOK(t, newUser().Client, 201, "POST", "/api/v1/neighbourhoods/"+nbh+"/memberships", nil)
 			})
 		})
 		t.Run("Organisations", func(t *testing.T) {
@@ -154,7 +97,7 @@ func TestLists_StableUnderInserts(t *testing.T) {
 				admin.Must(201, "POST", "/api/v1/organisations", map[string]any{"name": fmt.Sprintf("Before %d", i), "kind": "association"})
 			}
 			walkList(t, admin.Client, "/api/v1/organisations?state=pending", field("id"), func(i int) {
-				admin.Must(201, "POST", "/api/v1/organisations", map[string]any{"name": fmt.Sprintf("During %d", i), "kind": "association"})
+				doOK(t, admin.Client, 201, "POST", "/api/v1/organisations", map[string]any{"name": fmt.Sprintf("During %d", i), "kind": "association"})
 			})
 		})
 		t.Run("OrganisationMembers", func(t *testing.T) {
@@ -162,7 +105,7 @@ func TestLists_StableUnderInserts(t *testing.T) {
 				admin.Must(201, "POST", "/api/v1/organisations/"+org+"/members", map[string]any{"user_id": u.ID})
 			}
 			walkList(t, admin.Client, "/api/v1/organisations/"+org+"/members", field("user_id"), func(int) {
-				admin.Must(201, "POST", "/api/v1/organisations/"+org+"/members", map[string]any{"user_id": newUser().ID})
+				doOK(t, admin.Client, 201, "POST", "/api/v1/organisations/"+org+"/members", map[string]any{"user_id": newUser().ID})
 			})
 		})
 		t.Run("Grants", func(t *testing.T) {
@@ -170,18 +113,18 @@ func TestLists_StableUnderInserts(t *testing.T) {
 				admin.Must(201, "POST", "/api/v1/roles/grants", map[string]string{"user_id": u.ID, "role": "coordinator", "domain": "nbh:" + nbh})
 			}
 			walkList(t, admin.Client, "/api/v1/roles/grants?domain=nbh:"+nbh, func(m map[string]any) string { return field("user_id")(m) + "/" + field("role")(m) }, func(int) {
-				admin.Must(201, "POST", "/api/v1/roles/grants", map[string]string{"user_id": newUser().ID, "role": "coordinator", "domain": "nbh:" + nbh})
+				doOK(t, admin.Client, 201, "POST", "/api/v1/roles/grants", map[string]string{"user_id": newUser().ID, "role": "coordinator", "domain": "nbh:" + nbh})
 			})
 		})
 		t.Run("Audit", func(t *testing.T) {
 			walkList(t, admin.Client, "/api/v1/admin/audit", field("id"), func(i int) {
-				admin.Must(201, "POST", "/api/v1/neighbourhoods", map[string]any{"name": fmt.Sprintf("Audited %d", i)})
+				doOK(t, admin.Client, 201, "POST", "/api/v1/neighbourhoods", map[string]any{"name": fmt.Sprintf("Audited %d", i)})
 			})
 		})
 		t.Run("Sessions", func(t *testing.T) {
 			u := users[0]
 			login := func() {
-				coretest.NewClient(t, n).Must(200, "POST", "/api/v1/auth/login", map[string]string{"email": u.Email, "password": u.Password})
+				doOK(t, coretest.NewClient(t, n), 200, "POST", "/api/v1/auth/login", map[string]string{"email": u.Email, "password": u.Password})
 			}
 			for i := 0; i < 5; i++ {
 				login()
@@ -194,7 +137,7 @@ func TestLists_StableUnderInserts(t *testing.T) {
 				u.Must(201, "POST", "/api/v1/me/tokens", map[string]string{"name": fmt.Sprintf("before %d", i)})
 			}
 			walkList(t, u.Client, "/api/v1/me/tokens", field("id"), func(i int) {
-				u.Must(201, "POST", "/api/v1/me/tokens", map[string]string{"name": fmt.Sprintf("during %d", i)})
+				doOK(t, u.Client, 201, "POST", "/api/v1/me/tokens", map[string]string{"name": fmt.Sprintf("during %d", i)})
 			})
 		})
 		t.Run("BadPage", func(t *testing.T) {
