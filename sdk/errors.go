@@ -198,6 +198,9 @@ func Public(err error) (e *Error, internal bool) {
 	if errors.As(err, &e) {
 		return e, false
 	}
+	if IsBadValue(err) {
+		return &Error{Code: CodeMalformed, Message: "A value in the request cannot be read as the kind of value it stands for."}, false
+	}
 	if IsUnavailable(err) {
 		return &Error{Code: CodeUnavailable, Message: "The service cannot reach its database right now; try again shortly."}, false
 	}
@@ -222,6 +225,9 @@ func WriteError(w http.ResponseWriter, r *http.Request, logger *slog.Logger, err
 		switch {
 		case internal:
 			logger.ErrorContext(r.Context(), "request failed", "request_id", id, "method", r.Method, "path", r.URL.Path, "error", err)
+		case IsBadValue(err):
+			// The database's message may quote the value: log its code only.
+			logger.WarnContext(r.Context(), "the database refused a value from the request", "request_id", id, "method", r.Method, "path", r.URL.Path, "sqlstate", sqlState(err))
 		case e.code() == CodeUnavailable && !errors.As(err, new(*Error)):
 			logger.WarnContext(r.Context(), "backend unavailable", "request_id", id, "method", r.Method, "path", r.URL.Path, "error", err)
 		}

@@ -172,7 +172,7 @@ func TestMux(t *testing.T) {
 		if !slices.Equal(allow, []string{"DELETE", "GET", "HEAD"}) {
 			t.Errorf("Allow %q", rec.Header().Get("Allow"))
 		}
-		if errorCode(t, rec) != "invalid" || !strings.Contains(rec.Body.String(), "PUT") {
+		if errorCode(t, rec) != sdk.CodeMethodNotAllowed || !strings.Contains(rec.Body.String(), "PUT") {
 			t.Errorf("body %s", rec.Body)
 		}
 	})
