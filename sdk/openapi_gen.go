@@ -164,7 +164,6 @@ func errorStatuses(r Route, hasBody bool) []int {
 	return slices.Compact(out)
 }
 
-
 // errorSchema is the error format, inline.
 func errorSchema() map[string]any {
 	str := func() map[string]any { return map[string]any{"type": "string"} }
