@@ -181,7 +181,7 @@ func TestHandler_Errors(t *testing.T) {
 					t.Fatalf("status %d %s, want %d", status, body, tc.status)
 				}
 				var e errorBody
-				if err := json.Unmarshal(body, &e); err != nil || e.Error.Code == "" || e.Error.Message == "" {
+				if err := json.Unmarshal(body, &e); err != nil || e.Error.Code == "" || e.Error.Message == "" || e.Error.RequestID == "" {
 					t.Fatalf("error body %s", body)
 				}
 				if tc.rule != "" && e.Error.Fields["rule"] != tc.rule {
