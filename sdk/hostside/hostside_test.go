@@ -391,6 +391,39 @@ func TestProcess_Deliver(t *testing.T) {
 	})
 }
 
+// TestProcess_DeliverAll: a batch travels in one call; the plugin handles it in order
+// and stops at the event its handler refuses, which and whose followers stay unhandled.
+func TestProcess_DeliverAll(t *testing.T) {
+	p, _, _ := started(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	ev := func(id, payload string) sdk.Event {
+		return sdk.Event{ID: id, Type: "core.user.deleted", OccurredAt: time.Now(), Payload: json.RawMessage(payload), Source: "core"}
+	}
+	received := func() []any {
+		_, body := handle(t, p, &hostside.HTTPRequest{Method: "GET", Path: "/api/v1/hello/calls"})
+		return body["events"].([]any)
+	}
+	t.Run("ErrHandlerInTheMiddle", func(t *testing.T) {
+		handled, err := p.DeliverAll(ctx, []sdk.Event{ev("b1", `{}`), ev("b2", `{}`), ev("b3", `{"fail":true}`), ev("b4", `{}`)})
+		if handled != 2 || err == nil || !strings.Contains(err.Error(), "b3") || !strings.Contains(err.Error(), "asked to fail") {
+			t.Fatalf("DeliverAll = %d, %v; want 2 handled and b3's failure", handled, err)
+		}
+		if got := received(); !slices.Equal(got, []any{"b1", "b2"}) {
+			t.Errorf("the plugin received %v, want b1, b2", got)
+		}
+	})
+	t.Run("OK", func(t *testing.T) {
+		handled, err := p.DeliverAll(ctx, []sdk.Event{ev("b3", `{}`), ev("b4", `{}`)})
+		if handled != 2 || err != nil {
+			t.Fatalf("DeliverAll = %d, %v; want both handled", handled, err)
+		}
+		if got := received(); !slices.Equal(got, []any{"b1", "b2", "b3", "b4"}) {
+			t.Errorf("the plugin received %v, want b1 to b4", got)
+		}
+	})
+}
+
 func TestProcess_Health(t *testing.T) {
 	p, _, _ := started(t)
 	if err := p.Health(context.Background()); err != nil {
