@@ -230,12 +230,18 @@ func TestProcess_Configure(t *testing.T) {
 		if body["greeting"] != "hej" {
 			t.Errorf("ping %v: settings did not arrive", body)
 		}
-		host.mu.Lock()
-		defer host.mu.Unlock()
-		if len(host.published) != 1 {
-			t.Fatalf("published %v", host.published)
+		// The ping's event leaves the plugin's outbox after its commit, through the
+		// SDK's relay: it reaches the host shortly after the answer.
+		var published []sdk.Event
+		for deadline := time.Now().Add(10 * time.Second); len(published) == 0 && time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+			host.mu.Lock()
+			published = slices.Clone(host.published)
+			host.mu.Unlock()
 		}
-		if e := host.published[0]; e.Type != "hello.pinged" || e.Source != "hello" || !json.Valid(e.Payload) {
+		if len(published) != 1 {
+			t.Fatalf("published %v", published)
+		}
+		if e := published[0]; e.Type != "hello.pinged" || e.Source != "hello" || !json.Valid(e.Payload) {
 			t.Errorf("published %+v", e)
 		}
 	})
@@ -272,8 +278,8 @@ func TestProcess_Migrate(t *testing.T) {
 	if err := db.Select(&names, `SELECT name FROM schema_migrations ORDER BY name`); err != nil {
 		t.Fatal(err)
 	}
-	// The plugin's file, and the SDK's outbox table under its own name.
-	if !slices.Equal(names, []string{"0001_pings.sql", "sdk:0001_outbox.sql"}) {
+	// The plugin's files, and the SDK's outbox table under its own name.
+	if !slices.Equal(names, []string{"0001_pings.sql", "0002_ping_times_as_microseconds.sql", "sdk:0001_outbox.sql"}) {
 		t.Errorf("applied %v", names)
 	}
 	var n int
