@@ -16,9 +16,9 @@ import (
 	"github.com/kvarter/kvarter/sdk/store"
 )
 
-// All SQL of the plugin lives in this file. Queries use "?" and go through Rebind, so
-// one text serves SQLite and PostgreSQL; the one dialect difference (locking a row) is in
-// lockShift and lockProfile.
+// The plugin's SQL. Queries use "?" and go through Rebind, so one text serves SQLite and
+// PostgreSQL; what differs between the two (locking a row, queueing writers) is a
+// dialect value defined in storage_postgres.go and storage_sqlite.go.
 
 // timeFormat stores instants as UTC text with second precision: it sorts as a string,
 // which keeps range queries identical on both databases.
@@ -53,16 +53,26 @@ type queryer interface {
 // the tx to these helpers.
 type storage struct {
 	db *store.DB
-	// writer queues this process's SQLite transactions. SQLite admits one writer at a
-	// time anyway; waiting on a mutex hands the lock over at once, where waiting on the
-	// busy timeout sleeps and retries, which made 100 concurrent sign-ups take seconds.
+	dialect
+	// writer, when the dialect queues writers, serialises this process's transactions.
 	writer *sync.Mutex
 }
 
-// newStorage wraps db. On PostgreSQL, store.Open bounds the pool itself.
+// dialect holds what the plugin's SQL does differently on SQLite and PostgreSQL.
+type dialect struct {
+	// lockRow is appended to a single-row SELECT to lock the row until commit.
+	lockRow string
+	// queueWriters serialises the process's write transactions on a mutex.
+	queueWriters bool
+}
+
+// newStorage wraps db with its dialect.
 func newStorage(db *store.DB) storage {
-	st := storage{db: db}
-	if !db.IsPostgres() {
+	st := storage{db: db, dialect: sqliteDialect}
+	if db.IsPostgres() {
+		st.dialect = postgresDialect
+	}
+	if st.queueWriters {
 		st.writer = &sync.Mutex{}
 	}
 	return st
@@ -204,14 +214,10 @@ func (s *storage) profiles(ctx context.Context, userIDs []string) (map[string]Pr
 	return out, nil
 }
 
-// lockProfile reads a profile and, on PostgreSQL, locks its row until commit, so one
-// person's bookings queue behind each other; SQLite's IMMEDIATE transaction already
-// holds the single write lock.
+// lockProfile reads a profile and locks its row until commit (see dialect.lockRow), so
+// one person's bookings queue behind each other.
 func (s *storage) lockProfile(ctx context.Context, q queryer, userID string) (Profile, error) {
-	query := `SELECT ` + profileCols + ` FROM profiles WHERE user_id = ?`
-	if s.db.IsPostgres() {
-		query += ` FOR UPDATE`
-	}
+	query := `SELECT ` + profileCols + ` FROM profiles WHERE user_id = ?` + s.lockRow
 	var r profileRow
 	err := q.GetContext(ctx, &r, s.rb(query), userID)
 	if errors.Is(err, sql.ErrNoRows) {
@@ -604,14 +610,10 @@ func (s *storage) setStatus(ctx context.Context, q queryer, id string, from []st
 	return n == 1, nil
 }
 
-// lockShift serialises every change to one shift's places. PostgreSQL locks the row
-// until commit; on SQLite the IMMEDIATE transaction already holds the database's single
-// write lock, so a plain read suffices.
+// lockShift serialises every change to one shift's places by locking its row until
+// commit (see dialect.lockRow).
 func (s *storage) lockShift(ctx context.Context, q queryer, shiftID string) (capacity int, err error) {
-	query := `SELECT capacity FROM shifts WHERE id = ?`
-	if s.db.IsPostgres() {
-		query += ` FOR UPDATE`
-	}
+	query := `SELECT capacity FROM shifts WHERE id = ?` + s.lockRow
 	err = q.GetContext(ctx, &capacity, s.rb(query), shiftID)
 	if errors.Is(err, sql.ErrNoRows) {
 		return 0, sdk.Errorf(sdk.CodeNotFound, "shift %s not found", shiftID)
