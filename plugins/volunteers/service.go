@@ -6,10 +6,10 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/kvarter/kvarter/plugins/volunteers/match"
 	"github.com/kvarter/kvarter/sdk"
 	"github.com/kvarter/kvarter/sdk/store"
 )
@@ -46,16 +46,8 @@ type Service struct {
 	cfg    Config
 	now    func() time.Time
 	logger *slog.Logger
-
-	buildMu sync.Mutex // held while building an index, so one build runs at a time
-	mu      sync.Mutex // guards cache and rebuilding
-	cache   *indexCache
-	// rebuilding is set while the background goroutine rebuilds the index.
-	rebuilding bool
-	// bg is cancelled by Close; bgDone tracks the background rebuild.
-	bg       context.Context
-	bgCancel context.CancelFunc
-	bgDone   sync.WaitGroup
+	// index is the match index over every profile; rankings read it, bookings never do.
+	index *match.Cache
 }
 
 // NewService returns a service over db. now is the clock; host answers questions about
@@ -67,45 +59,27 @@ func NewService(db *store.DB, host sdk.Host, cfg Config, now func() time.Time, l
 	if cfg.HistoryWindow <= 0 {
 		cfg.HistoryWindow = 90 * 24 * time.Hour
 	}
-	if cfg.IndexTTL <= 0 {
-		cfg.IndexTTL = 10 * time.Minute
-	}
 	if cfg.RosterCandidates <= 0 {
 		cfg.RosterCandidates = 200
-	}
-	if cfg.InlineRebuildProfiles <= 0 {
-		cfg.InlineRebuildProfiles = 2000
 	}
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	bg, cancel := context.WithCancel(context.Background())
-	return &Service{st: newStorage(db), host: host, cfg: cfg, now: now, logger: logger, bg: bg, bgCancel: cancel}
+	s := &Service{st: newStorage(db), host: host, cfg: cfg, now: now, logger: logger}
+	s.index = match.NewCache(indexSource{s}, match.CacheConfig{Location: cfg.Location, TTL: cfg.IndexTTL,
+		InlineRebuild: cfg.InlineRebuildProfiles, Now: s.clock, Logger: logger})
+	return s
 }
 
 // Warm starts building the match index in the background, so that the first matches
 // request of a large city does not pay the whole build.
-func (s *Service) Warm() {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.cache != nil || s.rebuilding || s.bg.Err() != nil {
-		return
-	}
-	s.rebuilding = true
-	s.bgDone.Add(1)
-	go s.rebuildInBackground()
-}
+func (s *Service) Warm() { s.index.Warm() }
 
 // WaitRebuild waits for a background index rebuild, if one runs.
-func (s *Service) WaitRebuild() { s.bgDone.Wait() }
+func (s *Service) WaitRebuild() { s.index.Wait() }
 
 // Close stops a background index rebuild and waits for it.
-func (s *Service) Close() {
-	s.mu.Lock() // no background rebuild starts after this
-	s.bgCancel()
-	s.mu.Unlock()
-	s.bgDone.Wait()
-}
+func (s *Service) Close() { s.index.Close() }
 
 func newID() string { return uuid.Must(uuid.NewV7()).String() }
 

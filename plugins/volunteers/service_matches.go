@@ -29,88 +29,17 @@ type Recommendation struct {
 	Reasons       []string  `json:"reasons"`
 }
 
-type indexCache struct {
-	version  int64
-	built    time.Time
-	ix       *match.Index
-	profiles map[string]*match.Profile
-}
+// indexSource feeds the match cache from the store.
+type indexSource struct{ s *Service }
 
-// index returns the match index over every profile. The index is out of date when the
-// stored version moved (any node changed a profile or a commitment) or the TTL ran out
-// ("recent hours" move with the clock). A small out-of-date index (under
-// Config.InlineRebuildProfiles) is rebuilt by the request; a large one is rebuilt by
-// one background goroutine while requests keep getting the previous index, so a write
-// never makes the next matches request wait seconds (stale-while-revalidate).
-//
-// Staleness is bounded: a rebuild reads everything committed before it starts, and the
-// first request after a rebuild that missed a write starts the next one, so a ranking
-// reflects every write older than about two build times (≈10 s for 100,000 profiles on
-// a 2-vCPU machine). Only the ranking can be stale; the rules that guard bookings are
-// checked against the database in the booking transaction (see eligible and take).
-func (s *Service) index(ctx context.Context) (*indexCache, error) {
-	v, err := s.st.version(ctx)
-	if err != nil {
-		return nil, err
-	}
-	now := s.clock()
-	s.mu.Lock()
-	c := s.cache
-	if c != nil && s.fresh(c, v, now) {
-		s.mu.Unlock()
-		return c, nil
-	}
-	if c != nil && c.ix.Len() >= s.cfg.InlineRebuildProfiles && s.bg.Err() == nil {
-		if !s.rebuilding {
-			s.rebuilding = true
-			s.bgDone.Add(1)
-			go s.rebuildInBackground()
-		}
-		s.mu.Unlock()
-		return c, nil
-	}
-	s.mu.Unlock()
+// Version is the store's index version, moved by every write the index depends on.
+func (src indexSource) Version(ctx context.Context) (int64, error) { return src.s.st.version(ctx) }
 
-	s.buildMu.Lock()
-	defer s.buildMu.Unlock()
-	s.mu.Lock()
-	c = s.cache
-	s.mu.Unlock()
-	if c != nil && s.fresh(c, v, now) { // built by another request meanwhile
-		return c, nil
-	}
-	return s.rebuild(ctx)
-}
-
-func (s *Service) fresh(c *indexCache, v int64, now time.Time) bool {
-	return c.version == v && now.Sub(c.built) < s.cfg.IndexTTL && !now.Before(c.built)
-}
-
-// rebuildInBackground rebuilds the index once, detached from any request.
-func (s *Service) rebuildInBackground() {
-	defer s.bgDone.Done()
-	defer func() {
-		s.mu.Lock()
-		s.rebuilding = false
-		s.mu.Unlock()
-	}()
-	s.buildMu.Lock()
-	defer s.buildMu.Unlock()
-	if _, err := s.rebuild(s.bg); err != nil && s.bg.Err() == nil {
-		s.logger.Error("rebuild match index", "error", err)
-	}
-}
-
-// rebuild loads every profile and held place and builds a new index; the caller holds
-// buildMu. The version is read first, so a write racing the load only causes one more
-// rebuild later, never a missed one.
-func (s *Service) rebuild(ctx context.Context) (*indexCache, error) {
-	t0 := time.Now()
-	v, err := s.st.version(ctx)
-	if err != nil {
-		return nil, err
-	}
-	now := s.clock()
+// Profiles loads every profile and held place: commitments for overlaps and weekly
+// hours, and within the history window the hours attended (fairness) and no-shows
+// (reliability).
+func (src indexSource) Profiles(ctx context.Context, now time.Time) ([]match.Profile, error) {
+	s := src.s
 	rows, err := s.st.allProfiles(ctx)
 	if err != nil {
 		return nil, err
@@ -144,21 +73,7 @@ func (s *Service) rebuild(ctx context.Context) (*indexCache, error) {
 			mp.NoShows++
 		}
 	}
-	ix, err := match.NewIndex(s.cfg.Location, profiles)
-	if err != nil {
-		return nil, fmt.Errorf("build match index: %w", err)
-	}
-	c := &indexCache{version: v, built: now, ix: ix, profiles: make(map[string]*match.Profile, len(profiles))}
-	for i := range profiles {
-		c.profiles[profiles[i].ID] = &profiles[i]
-	}
-	s.logger.Debug("match index built", "profiles", len(profiles), "took", time.Since(t0))
-	s.mu.Lock()
-	if s.cache == nil || s.cache.version <= c.version {
-		s.cache = c
-	}
-	s.mu.Unlock()
-	return c, nil
+	return profiles, nil
 }
 
 // Matches ranks the volunteers eligible for one shift, best first, with reasons. Only
@@ -176,7 +91,7 @@ func (s *Service) Matches(ctx context.Context, p sdk.Principal, oppID, shiftID s
 }
 
 func (s *Service) rank(ctx context.Context, locale string, o Opportunity, shiftID string, limit int) ([]MatchCandidate, error) {
-	c, err := s.index(ctx)
+	c, err := s.index.Get(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -185,7 +100,7 @@ func (s *Service) rank(ctx context.Context, locale string, o Opportunity, shiftI
 		return nil, err
 	}
 	mo := matchOpportunity(o)
-	got, err := c.ix.Rank(&mo, shiftID, match.Options{Labels: lb, Limit: limit})
+	got, err := c.Rank(&mo, shiftID, match.Options{Labels: lb, Limit: limit})
 	if err != nil {
 		return nil, fmt.Errorf("rank: %w", err)
 	}
@@ -205,7 +120,7 @@ func (s *Service) Recommendations(ctx context.Context, p sdk.Principal, limit in
 	if _, err := s.st.profile(ctx, s.st.db, p.UserID); err != nil {
 		return nil, err
 	}
-	c, err := s.index(ctx)
+	c, err := s.index.Get(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -233,7 +148,7 @@ func (s *Service) Recommendations(ctx context.Context, p sdk.Principal, limit in
 	if err != nil {
 		return nil, err
 	}
-	got, err := c.ix.Recommend(p.UserID, mopps, match.Options{Labels: lb, Limit: limit, Now: s.clock()})
+	got, err := c.Recommend(p.UserID, mopps, match.Options{Labels: lb, Limit: limit, Now: s.clock()})
 	if errors.Is(err, match.ErrUnknownVolunteer) {
 		// The profile was created after the cached index was read.
 		return []Recommendation{}, nil

@@ -131,7 +131,7 @@ func (s *Service) organisedBy(ctx context.Context, p sdk.Principal, orgID string
 // for it, with every candidate's commitments and weekly hours, in one roster.Solve.
 // Assignments are sorted by opportunity, shift and volunteer ID.
 func (s *Service) propose(ctx context.Context, opps []Opportunity, keep func(Shift) bool) ([]RosterAssignment, roster.Result, error) {
-	c, err := s.index(ctx)
+	c, err := s.index.Get(ctx)
 	if err != nil {
 		return nil, roster.Result{}, err
 	}
@@ -158,7 +158,7 @@ func (s *Service) propose(ctx context.Context, opps []Opportunity, keep func(Shi
 			if !sh.Start.After(now) || free <= 0 || !keep(sh) {
 				continue
 			}
-			cands, err := c.ix.Rank(&mo, sh.ID, match.Options{Limit: max(s.cfg.RosterCandidates, 2*free)})
+			cands, err := c.Rank(&mo, sh.ID, match.Options{Limit: max(s.cfg.RosterCandidates, 2*free)})
 			if err != nil {
 				return nil, roster.Result{}, fmt.Errorf("rank: %w", err)
 			}
@@ -171,7 +171,7 @@ func (s *Service) propose(ctx context.Context, opps []Opportunity, keep func(Shi
 				prob.Pairs = append(prob.Pairs, roster.Pair{VolunteerID: cand.VolunteerID, ShiftID: sh.ID, Score: cand.Score})
 				if !seen[cand.VolunteerID] {
 					seen[cand.VolunteerID] = true
-					prob.Volunteers = append(prob.Volunteers, s.rosterVolunteer(c.profiles[cand.VolunteerID]))
+					prob.Volunteers = append(prob.Volunteers, s.rosterVolunteer(c.Profile(cand.VolunteerID)))
 				}
 			}
 		}
