@@ -3,6 +3,11 @@ package volunteers
 import (
 	"context"
 	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
 	"testing"
 
 	"github.com/kvarter/kvarter/sdk"
@@ -13,11 +18,13 @@ func TestPlugin_HandleEvent(t *testing.T) {
 	sdktest.EachStore(t, func(t *testing.T, cfg sdk.StoreConfig) {
 		ctx := context.Background()
 		f := newFixture(t, cfg)
-		p := &Plugin{svc: f.svc, db: f.db, env: sdk.Env{Settings: map[string]string{}}}
+		p := &Plugin{svc: f.svc, db: f.db, env: sdk.Env{Settings: map[string]string{"parks_shift_capacity": "4"}}}
+		// booking is the approved-booking payload parks sent (testdata), for the
+		// fixture's organisation, with fields changed.
 		booking := func(id string, fields map[string]any) sdk.Event {
-			body := map[string]any{"booking_id": "b-" + id, "organisation_id": "org-1", "neighbourhood_id": "nbh-1",
-				"title": "Play day", "start": f.saturday(10, 14, 0).Start, "end": f.saturday(10, 14, 0).End,
-				"public": true, "volunteers_needed": 4}
+			body := parksPayload(t)
+			body["organisation_id"], body["neighbourhood_id"] = "org-1", "nbh-1"
+			body["start"], body["end"] = f.saturday(10, 14, 0).Start, f.saturday(10, 14, 0).End
 			for k, v := range fields {
 				body[k] = v
 			}
@@ -35,17 +42,33 @@ func TestPlugin_HandleEvent(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if o.State != StateDraft || o.OrganisationID != "org-1" || len(o.Shifts) != 1 || o.Shifts[0].Capacity != 4 {
+			if o.State != StateDraft || o.OrganisationID != "org-1" || len(o.Shifts) != 1 || o.Shifts[0].Capacity != 4 ||
+				o.Title != "Volunteers for Painting, together; all welcome" || o.Place != "Living Park / Meadow" ||
+				!strings.Contains(o.Description, "01a24c1e-e17e-76ff-842f-ebc24970b8e5") {
 				t.Errorf("draft %+v", o)
 			}
 			page, _ := f.svc.Opportunities(ctx, f.rep, "", 100)
 			if len(page.Items) != 1 {
 				t.Errorf("%d opportunities after redelivery", len(page.Items))
 			}
+			var drafted []OpportunityDrafted
+			for _, e := range f.host.eventsOf(EventOpportunityDrafted) {
+				var d OpportunityDrafted
+				if err := json.Unmarshal(e.Payload, &d); err != nil {
+					t.Fatal(err)
+				}
+				drafted = append(drafted, d)
+			}
+			if want := (OpportunityDrafted{OpportunityID: o.ID, OrganisationID: "org-1",
+				ParkBookingID: "01a24c1e-e17e-76ff-842f-ebc24970b8e5"}); len(drafted) != 1 || drafted[0] != want {
+				t.Errorf("drafted events %+v, want one %+v", drafted, want)
+			}
 		})
 		t.Run("PrivateOrNoVolunteersIgnored", func(t *testing.T) {
 			for id, fields := range map[string]map[string]any{
 				"ev-private": {"public": false}, "ev-none": {"volunteers_needed": false},
+				// Not what parks sends: logged and dropped, never retried.
+				"ev-unreadable": {"volunteers_needed": 4},
 			} {
 				if err := p.HandleEvent(ctx, booking(id, fields)); err != nil {
 					t.Fatal(err)
@@ -78,4 +101,77 @@ func TestPlugin_HandleEvent(t *testing.T) {
 			}
 		})
 	})
+}
+
+// parksPayload is a parks.booking.approved payload exactly as the parks plugin built it:
+// testdata/parks_booking_approved.json was written by the parks plugin's own approval
+// flow (see testdata/README.md).
+func parksPayload(t *testing.T) map[string]any {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("testdata", "parks_booking_approved.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var body map[string]any
+	if err := json.Unmarshal(b, &body); err != nil {
+		t.Fatal(err)
+	}
+	return body
+}
+
+// TestParkBookingApproved_SpelledAsParks: every field the plugin reads is one parks
+// sends, under the same name and JSON type — a guessed name ("id" for "booking_id")
+// would read as empty and silently stop every draft.
+func TestParkBookingApproved_SpelledAsParks(t *testing.T) {
+	sent := parksPayload(t)
+	typ := reflect.TypeFor[ParkBookingApproved]()
+	for i := range typ.NumField() {
+		f := typ.Field(i)
+		name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+		v, ok := sent[name]
+		if !ok {
+			t.Errorf("field %s (%s) is not in the payload parks sends", f.Name, name)
+			continue
+		}
+		want := map[reflect.Kind]string{reflect.String: "string", reflect.Bool: "bool", reflect.Struct: "string"}[f.Type.Kind()]
+		if got := fmt.Sprintf("%T", v); got != want {
+			t.Errorf("%s: parks sends a %s, the plugin reads a %s", name, got, want)
+		}
+	}
+	b, _ := json.Marshal(sent)
+	var got ParkBookingApproved
+	if err := json.Unmarshal(b, &got); err != nil {
+		t.Fatal(err)
+	}
+	if got.BookingID == "" || !got.VolunteersNeeded || !got.Public || !got.End.After(got.Start) {
+		t.Errorf("read %+v", got)
+	}
+}
+
+// TestEvents_Documented: README.md names every event type and documents every field of
+// its payload, for the events published and those consumed.
+func TestEvents_Documented(t *testing.T) {
+	readme, err := os.ReadFile("README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	docs := map[string]any{EventParksBookingApproved: ParkBookingApproved{}, EventUserDeleted: UserDeleted{}}
+	for typ, payload := range Payloads {
+		docs[typ] = payload
+	}
+	for typ, payload := range docs {
+		if !strings.Contains(string(readme), "`"+typ+"`") {
+			t.Errorf("README.md does not name %s", typ)
+		}
+		rt := reflect.TypeOf(payload)
+		if !strings.Contains(string(readme), "`"+rt.Name()+"`") {
+			t.Errorf("README.md does not name %s's payload %s", typ, rt.Name())
+		}
+		for i := range rt.NumField() {
+			name, _, _ := strings.Cut(rt.Field(i).Tag.Get("json"), ",")
+			if !strings.Contains(string(readme), "| `"+name+"` |") {
+				t.Errorf("README.md does not document %s.%s", rt.Name(), name)
+			}
+		}
+	}
 }

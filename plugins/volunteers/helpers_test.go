@@ -102,6 +102,18 @@ func (h *fakeHost) PublishAll(_ context.Context, events []sdk.Event) error {
 
 func (h *fakeHost) Audit(context.Context, sdk.AuditEntry) error { return nil }
 
+func (h *fakeHost) eventsOf(typ string) []sdk.Event {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	var out []sdk.Event
+	for _, e := range h.events {
+		if e.Type == typ {
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
 func (h *fakeHost) eventTypes() []string {
 	h.mu.Lock()
 	defer h.mu.Unlock()

@@ -95,7 +95,7 @@ func requireUser(p sdk.Principal) error {
 
 // publish tells the rest of the city what happened. It runs after commit: the change is
 // made whether or not the outbox call succeeds, so a failure is logged, not returned.
-func (s *Service) publish(ctx context.Context, typ string, payload map[string]any) {
+func (s *Service) publish(ctx context.Context, typ string, payload any) {
 	if s.host == nil {
 		return
 	}

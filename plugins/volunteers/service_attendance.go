@@ -86,8 +86,8 @@ func (s *Service) RecordAttendance(ctx context.Context, p sdk.Principal, oppID, 
 	if err != nil {
 		return Application{}, err
 	}
-	s.publish(ctx, "volunteers.attendance.recorded", map[string]any{"application_id": appID, "opportunity_id": oppID,
-		"shift_id": shiftID, "volunteer_id": a.VolunteerID, "attended": in.Attended, "minutes": minutes})
+	s.publish(ctx, EventAttendanceRecorded, AttendanceRecorded{ApplicationID: appID, OpportunityID: oppID,
+		ShiftID: shiftID, VolunteerID: a.VolunteerID, Attended: in.Attended, Minutes: minutes})
 	return s.st.application(ctx, s.st.db, appID)
 }
 

@@ -220,6 +220,13 @@ var transitions = map[string][]string{
 	StateCancelled: {StateDraft, StatePublished, StateClosed},
 }
 
+// stateEvents are the events announcing each state organisers may set.
+var stateEvents = map[string]string{
+	StatePublished: EventOpportunityPublished,
+	StateClosed:    EventOpportunityClosed,
+	StateCancelled: EventOpportunityCancelled,
+}
+
 // SetState publishes, closes or cancels an opportunity.
 func (s *Service) SetState(ctx context.Context, p sdk.Principal, id, to string) (Opportunity, error) {
 	o, err := s.organiser(ctx, p, id)
@@ -247,7 +254,7 @@ func (s *Service) SetState(ctx context.Context, p sdk.Principal, id, to string) 
 	if !ok {
 		return Opportunity{}, sdk.Errorf(sdk.CodeConflict, "opportunity %s changed state meanwhile; reload and retry", id)
 	}
-	s.publish(ctx, "volunteers.opportunity."+to, map[string]any{"opportunity_id": id, "organisation_id": o.OrganisationID})
+	s.publish(ctx, stateEvents[to], OpportunityChanged{OpportunityID: id, OrganisationID: o.OrganisationID})
 	return s.st.opportunity(ctx, s.st.db, id)
 }
 

@@ -244,15 +244,14 @@ func (s *Service) Invite(ctx context.Context, p sdk.Principal, oppID, shiftID, v
 	if err != nil {
 		return Application{}, err
 	}
-	s.publish(ctx, "volunteers.application.invited", map[string]any{"application_id": a.ID,
-		"opportunity_id": oppID, "shift_id": shiftID, "volunteer_id": volunteerID})
+	s.publish(ctx, EventApplicationInvited, appEvent(a))
 	return s.st.application(ctx, s.st.db, a.ID)
 }
 
 // event is published after the transaction that caused it commits.
 type event struct {
 	typ     string
-	payload map[string]any
+	payload any
 }
 
 func (s *Service) emit(ctx context.Context, evs []event) {
@@ -261,9 +260,8 @@ func (s *Service) emit(ctx context.Context, evs []event) {
 	}
 }
 
-func appEvent(typ string, a Application) event {
-	return event{typ, map[string]any{"application_id": a.ID, "opportunity_id": a.OpportunityID,
-		"shift_id": a.ShiftID, "volunteer_id": a.VolunteerID}}
+func appEvent(a Application) ApplicationChanged {
+	return ApplicationChanged{ApplicationID: a.ID, OpportunityID: a.OpportunityID, ShiftID: a.ShiftID, VolunteerID: a.VolunteerID}
 }
 
 // take gives a the shift's next place or puts it on the wait list. The shift row is
@@ -286,19 +284,18 @@ func (s *Service) take(ctx context.Context, tx *sqlx.Tx, a Application, from []s
 		if !moved {
 			return nil, sdk.Errorf(sdk.CodeConflict, "application %s changed meanwhile; reload and retry", a.ID)
 		}
-		return []event{appEvent("volunteers.assignment.waitlisted", a)}, nil
+		return []event{event{EventAssignmentWaitlisted, appEvent(a)}}, nil
 	}
 	if err := s.st.bumpVersion(ctx, tx); err != nil {
 		return nil, err
 	}
-	evs := []event{appEvent("volunteers.assignment.confirmed", a)}
+	evs := []event{event{EventAssignmentConfirmed, appEvent(a)}}
 	held, err := s.st.held(ctx, tx, a.ShiftID)
 	if err != nil {
 		return nil, err
 	}
 	if held >= capacity {
-		evs = append(evs, event{"volunteers.shift.filled", map[string]any{"opportunity_id": a.OpportunityID,
-			"shift_id": a.ShiftID, "capacity": capacity}})
+		evs = append(evs, event{EventShiftFilled, ShiftFilled{OpportunityID: a.OpportunityID, ShiftID: a.ShiftID, Capacity: capacity}})
 	}
 	return evs, nil
 }
@@ -318,7 +315,7 @@ func (s *Service) promote(ctx context.Context, tx *sqlx.Tx, shiftID string, now 
 		if err := s.st.bumpVersion(ctx, tx); err != nil {
 			return nil, err
 		}
-		evs = append(evs, appEvent("volunteers.assignment.promoted", next), appEvent("volunteers.assignment.confirmed", next))
+		evs = append(evs, event{EventAssignmentPromoted, appEvent(next)}, event{EventAssignmentConfirmed, appEvent(next)})
 	}
 }
 
@@ -329,6 +326,14 @@ const (
 	ActionConfirm  = "confirm"
 	ActionWithdraw = "withdraw"
 )
+
+// decisionEvents announce the status a decision sets; a confirmation is announced by
+// take (confirmed or wait-listed).
+var decisionEvents = map[string]string{
+	StatusAccepted:  EventApplicationAccepted,
+	StatusDeclined:  EventApplicationDeclined,
+	StatusWithdrawn: EventApplicationWithdrawn,
+}
 
 // Decide applies an organiser's (accept, decline) or volunteer's (confirm, withdraw)
 // decision to an application.
@@ -417,7 +422,7 @@ func (s *Service) Decide(ctx context.Context, p sdk.Principal, oppID, shiftID, a
 		if !ok {
 			return sdk.Errorf(sdk.CodeConflict, "application %s changed meanwhile; reload and retry", appID)
 		}
-		evs = append(evs, appEvent("volunteers.application."+to, a))
+		evs = append(evs, event{decisionEvents[to], appEvent(a)})
 		if wasHeld {
 			if err := s.st.bumpVersion(ctx, tx); err != nil {
 				return err
