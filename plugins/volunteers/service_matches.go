@@ -61,7 +61,7 @@ func (src indexSource) Profiles(ctx context.Context, now time.Time) ([]match.Pro
 			continue
 		}
 		mp := &profiles[i]
-		start, end := parseTS(h.StartsAt), parseTS(h.EndsAt)
+		start, end := fromUS(h.StartsAt), fromUS(h.EndsAt)
 		mp.Commitments = append(mp.Commitments, match.Interval{Start: start, End: end})
 		if start.Before(since) {
 			continue

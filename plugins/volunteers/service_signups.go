@@ -44,7 +44,8 @@ type Application struct {
 	CreatedAt     time.Time `json:"created_at"`
 	UpdatedAt     time.Time `json:"updated_at"`
 
-	waitlistedAt string
+	// waitlistedAt is when the application joined the wait list; zero when it never did.
+	waitlistedAt time.Time
 }
 
 // signupRules are the hard rules checked when a volunteer applies or is invited. The

@@ -135,8 +135,8 @@ func TestService_ConcurrentSignups(t *testing.T) {
 				if v.Status == StatusConfirmed && conf.ID == "" {
 					conf = v.Application
 				}
-				if v.Status == StatusWaitlisted && (first.ID == "" || v.waitlistedAt < first.waitlistedAt ||
-					v.waitlistedAt == first.waitlistedAt && v.ID < first.ID) {
+				if v.Status == StatusWaitlisted && (first.ID == "" || v.waitlistedAt.Before(first.waitlistedAt) ||
+					v.waitlistedAt.Equal(first.waitlistedAt) && v.ID < first.ID) {
 					first = v.Application
 				}
 			}

@@ -20,15 +20,20 @@ import (
 // PostgreSQL; what differs between the two (locking a row, queueing writers) is a
 // dialect value defined in storage_postgres.go and storage_sqlite.go.
 
-// timeFormat stores instants as UTC text with second precision: it sorts as a string,
-// which keeps range queries identical on both databases.
-const timeFormat = "2006-01-02T15:04:05Z"
+// Instants are stored as BIGINT Unix microseconds, UTC, the one time encoding of every
+// plugin store: integers compare and index alike on both databases, and nothing is
+// parsed on the way out. The service decides the precision (see Service.clock).
 
-func ts(t time.Time) string { return t.UTC().Format(timeFormat) }
+func us(t time.Time) int64 { return t.UnixMicro() }
 
-func parseTS(s string) time.Time {
-	t, _ := time.Parse(timeFormat, s)
-	return t
+func fromUS(us int64) time.Time { return time.UnixMicro(us).UTC() }
+
+// fromNullUS is the zero time for NULL.
+func fromNullUS(us sql.NullInt64) time.Time {
+	if !us.Valid {
+		return time.Time{}
+	}
+	return fromUS(us.Int64)
 }
 
 func jsonText(v any) string {
@@ -140,7 +145,7 @@ func (s *storage) skills(ctx context.Context) ([]Skill, error) {
 func (s *storage) putSkill(ctx context.Context, sk Skill, now time.Time) error {
 	q := s.rb(`INSERT INTO skills (id, names, updated_at) VALUES (?, ?, ?)
 		ON CONFLICT (id) DO UPDATE SET names = excluded.names, updated_at = excluded.updated_at`)
-	if _, err := s.db.ExecContext(ctx, q, sk.ID, jsonText(sk.Names), ts(now)); err != nil {
+	if _, err := s.db.ExecContext(ctx, q, sk.ID, jsonText(sk.Names), us(now)); err != nil {
 		return fmt.Errorf("put skill %s: %w", sk.ID, err)
 	}
 	return nil
@@ -160,8 +165,8 @@ type profileRow struct {
 	BirthDate      string `db:"birth_date"`
 	CheckStatus    string `db:"check_status"`
 	CheckExpires   string `db:"check_expires"`
-	CreatedAt      string `db:"created_at"`
-	UpdatedAt      string `db:"updated_at"`
+	CreatedAt      int64  `db:"created_at"`
+	UpdatedAt      int64  `db:"updated_at"`
 }
 
 const profileCols = `user_id, skills, tags, languages, availability, unavailable, neighbourhoods,
@@ -179,8 +184,8 @@ func (r profileRow) profile() Profile {
 		MaxHoursPerWeek:  r.MaxWeekly / 60,
 		BirthDate:        r.BirthDate,
 		BackgroundCheck:  BackgroundCheck{Status: r.CheckStatus, Expires: r.CheckExpires},
-		CreatedAt:        parseTS(r.CreatedAt),
-		UpdatedAt:        parseTS(r.UpdatedAt),
+		CreatedAt:        fromUS(r.CreatedAt),
+		UpdatedAt:        fromUS(r.UpdatedAt),
 	}
 }
 
@@ -240,7 +245,7 @@ func (s *storage) upsertProfile(ctx context.Context, q queryer, p Profile) error
 			updated_at = excluded.updated_at`),
 		p.UserID, jsonText(p.Skills), jsonText(p.Tags), jsonText(p.Languages), jsonText(p.Availability),
 		jsonText(p.UnavailableDates), jsonText(p.Neighbourhoods), p.MaxHoursPerWeek*60, p.BirthDate,
-		ts(p.CreatedAt), ts(p.UpdatedAt))
+		us(p.CreatedAt), us(p.UpdatedAt))
 	if err != nil {
 		return fmt.Errorf("put profile %s: %w", p.UserID, err)
 	}
@@ -249,7 +254,7 @@ func (s *storage) upsertProfile(ctx context.Context, q queryer, p Profile) error
 
 func (s *storage) setCheck(ctx context.Context, q queryer, userID string, c BackgroundCheck, now time.Time) error {
 	res, err := q.ExecContext(ctx, s.rb(`UPDATE profiles SET check_status = ?, check_expires = ?, updated_at = ?
-		WHERE user_id = ?`), c.Status, c.Expires, ts(now), userID)
+		WHERE user_id = ?`), c.Status, c.Expires, us(now), userID)
 	if err != nil {
 		return fmt.Errorf("set background check %s: %w", userID, err)
 	}
@@ -265,8 +270,8 @@ type commitmentRow struct {
 	VolunteerID string `db:"volunteer_id"`
 	Status      string `db:"status"`
 	Minutes     int    `db:"minutes"`
-	StartsAt    string `db:"starts_at"`
-	EndsAt      string `db:"ends_at"`
+	StartsAt    int64  `db:"starts_at"`
+	EndsAt      int64  `db:"ends_at"`
 }
 
 func (s *storage) allProfiles(ctx context.Context) ([]profileRow, error) {
@@ -308,8 +313,8 @@ type opportunityRow struct {
 	AutoAccept      int            `db:"auto_accept"`
 	State           string         `db:"state"`
 	SourceEventID   sql.NullString `db:"source_event_id"`
-	CreatedAt       string         `db:"created_at"`
-	UpdatedAt       string         `db:"updated_at"`
+	CreatedAt       int64          `db:"created_at"`
+	UpdatedAt       int64          `db:"updated_at"`
 }
 
 const opportunityCols = `id, organisation_id, created_by, title, description, neighbourhood_id, place,
@@ -323,7 +328,7 @@ func (r opportunityRow) opportunity() Opportunity {
 		RequiredSkills: fromJSON[[]string](r.Required), PreferredSkills: fromJSON[[]string](r.Preferred),
 		Languages: fromJSON[[]string](r.Languages), MinAge: r.MinAge,
 		NeedsBackgroundCheck: r.NeedsCheck != 0, AutoAccept: r.AutoAccept != 0, State: r.State,
-		Shifts: []Shift{}, CreatedAt: parseTS(r.CreatedAt), UpdatedAt: parseTS(r.UpdatedAt),
+		Shifts: []Shift{}, CreatedAt: fromUS(r.CreatedAt), UpdatedAt: fromUS(r.UpdatedAt),
 		createdBy: r.CreatedBy, sourceEventID: r.SourceEventID.String,
 	}
 }
@@ -347,7 +352,7 @@ func (s *storage) insertOpportunity(ctx context.Context, q queryer, o Opportunit
 		ON CONFLICT (source_event_id) DO NOTHING`),
 		o.ID, o.OrganisationID, o.createdBy, o.Title, o.Description, o.NeighbourhoodID, o.Place,
 		jsonText(o.RequiredSkills), jsonText(o.PreferredSkills), jsonText(o.Languages), o.MinAge,
-		boolInt(o.NeedsBackgroundCheck), boolInt(o.AutoAccept), o.State, src, ts(o.CreatedAt), ts(o.UpdatedAt))
+		boolInt(o.NeedsBackgroundCheck), boolInt(o.AutoAccept), o.State, src, us(o.CreatedAt), us(o.UpdatedAt))
 	if err != nil {
 		return false, fmt.Errorf("insert opportunity: %w", err)
 	}
@@ -356,7 +361,7 @@ func (s *storage) insertOpportunity(ctx context.Context, q queryer, o Opportunit
 	}
 	for _, sh := range o.Shifts {
 		_, err := q.ExecContext(ctx, s.rb(`INSERT INTO shifts (id, opportunity_id, starts_at, ends_at, capacity)
-			VALUES (?, ?, ?, ?, ?)`), sh.ID, o.ID, ts(sh.Start), ts(sh.End), sh.Capacity)
+			VALUES (?, ?, ?, ?, ?)`), sh.ID, o.ID, us(sh.Start), us(sh.End), sh.Capacity)
 		if err != nil {
 			return false, fmt.Errorf("insert shift: %w", err)
 		}
@@ -378,8 +383,8 @@ func (s *storage) opportunityIDForEvent(ctx context.Context, eventID string) (st
 type shiftRow struct {
 	ID            string `db:"id"`
 	OpportunityID string `db:"opportunity_id"`
-	StartsAt      string `db:"starts_at"`
-	EndsAt        string `db:"ends_at"`
+	StartsAt      int64  `db:"starts_at"`
+	EndsAt        int64  `db:"ends_at"`
 	Capacity      int    `db:"capacity"`
 	Taken         int    `db:"taken"`
 	Waitlisted    int    `db:"waitlisted"`
@@ -406,8 +411,8 @@ func (s *storage) shiftsOf(ctx context.Context, q queryer, oppIDs []string) (map
 		return nil, fmt.Errorf("load shifts: %w", err)
 	}
 	for _, r := range rows {
-		out[r.OpportunityID] = append(out[r.OpportunityID], Shift{ID: r.ID, Start: parseTS(r.StartsAt),
-			End: parseTS(r.EndsAt), Capacity: r.Capacity, Taken: r.Taken, Waitlisted: r.Waitlisted})
+		out[r.OpportunityID] = append(out[r.OpportunityID], Shift{ID: r.ID, Start: fromUS(r.StartsAt),
+			End: fromUS(r.EndsAt), Capacity: r.Capacity, Taken: r.Taken, Waitlisted: r.Waitlisted})
 	}
 	return out, nil
 }
@@ -476,7 +481,7 @@ func (s *storage) openOpportunities(ctx context.Context, now time.Time) ([]Oppor
 	var rows []opportunityRow
 	err := s.db.SelectContext(ctx, &rows, s.rb(`SELECT `+opportunityCols+` FROM opportunities o
 		WHERE state = 'published' AND EXISTS (SELECT 1 FROM shifts sh WHERE sh.opportunity_id = o.id AND sh.starts_at > ?)
-		ORDER BY id`), ts(now))
+		ORDER BY id`), us(now))
 	if err != nil {
 		return nil, fmt.Errorf("open opportunities: %w", err)
 	}
@@ -488,7 +493,7 @@ func (s *storage) openOpportunities(ctx context.Context, now time.Time) ([]Oppor
 func (s *storage) opportunitiesStarting(ctx context.Context, from, to time.Time, orgs []string, all bool) ([]Opportunity, error) {
 	query := `SELECT ` + opportunityCols + ` FROM opportunities o WHERE state = 'published'
 		AND EXISTS (SELECT 1 FROM shifts sh WHERE sh.opportunity_id = o.id AND sh.starts_at >= ? AND sh.starts_at < ?)`
-	args := []any{ts(from), ts(to)}
+	args := []any{us(from), us(to)}
 	if !all {
 		if len(orgs) == 0 {
 			return nil, nil
@@ -502,14 +507,14 @@ func (s *storage) opportunitiesStarting(ctx context.Context, from, to time.Time,
 	}
 	var rows []opportunityRow
 	if err := s.db.SelectContext(ctx, &rows, s.rb(query), args...); err != nil {
-		return nil, fmt.Errorf("opportunities starting %s: %w", ts(from), err)
+		return nil, fmt.Errorf("opportunities starting %s: %w", from, err)
 	}
 	return s.withShifts(ctx, rows)
 }
 
 func (s *storage) setState(ctx context.Context, q queryer, id, from, to string, now time.Time) (bool, error) {
 	res, err := q.ExecContext(ctx, s.rb(`UPDATE opportunities SET state = ?, updated_at = ? WHERE id = ? AND state = ?`),
-		to, ts(now), id, from)
+		to, us(now), id, from)
 	if err != nil {
 		return false, fmt.Errorf("set opportunity state: %w", err)
 	}
@@ -520,32 +525,32 @@ func (s *storage) setState(ctx context.Context, q queryer, id, from, to string, 
 // Applications.
 
 type applicationRow struct {
-	ID            string `db:"id"`
-	ShiftID       string `db:"shift_id"`
-	OpportunityID string `db:"opportunity_id"`
-	VolunteerID   string `db:"volunteer_id"`
-	Status        string `db:"status"`
-	Origin        string `db:"origin"`
-	Minutes       int    `db:"minutes"`
-	WaitlistedAt  string `db:"waitlisted_at"`
-	CreatedAt     string `db:"created_at"`
-	UpdatedAt     string `db:"updated_at"`
+	ID            string        `db:"id"`
+	ShiftID       string        `db:"shift_id"`
+	OpportunityID string        `db:"opportunity_id"`
+	VolunteerID   string        `db:"volunteer_id"`
+	Status        string        `db:"status"`
+	Origin        string        `db:"origin"`
+	Minutes       int           `db:"minutes"`
+	WaitlistedAt  sql.NullInt64 `db:"waitlisted_at"`
+	CreatedAt     int64         `db:"created_at"`
+	UpdatedAt     int64         `db:"updated_at"`
 }
 
 const applicationCols = `id, shift_id, opportunity_id, volunteer_id, status, origin, minutes, waitlisted_at, created_at, updated_at`
 
 func (r applicationRow) application() Application {
 	return Application{ID: r.ID, ShiftID: r.ShiftID, OpportunityID: r.OpportunityID, VolunteerID: r.VolunteerID,
-		Status: r.Status, Origin: r.Origin, Minutes: r.Minutes, CreatedAt: parseTS(r.CreatedAt),
-		UpdatedAt: parseTS(r.UpdatedAt), waitlistedAt: r.WaitlistedAt}
+		Status: r.Status, Origin: r.Origin, Minutes: r.Minutes, CreatedAt: fromUS(r.CreatedAt),
+		UpdatedAt: fromUS(r.UpdatedAt), waitlistedAt: fromNullUS(r.WaitlistedAt)}
 }
 
 // insertApplication inserts a; a second sign-up of one volunteer for one shift hits the
 // unique constraint and is reported as a conflict.
 func (s *storage) insertApplication(ctx context.Context, q queryer, a Application) error {
 	res, err := q.ExecContext(ctx, s.rb(`INSERT INTO applications (`+applicationCols+`)
-		VALUES (?, ?, ?, ?, ?, ?, 0, '', ?, ?) ON CONFLICT (shift_id, volunteer_id) DO NOTHING`),
-		a.ID, a.ShiftID, a.OpportunityID, a.VolunteerID, a.Status, a.Origin, ts(a.CreatedAt), ts(a.UpdatedAt))
+		VALUES (?, ?, ?, ?, ?, ?, 0, NULL, ?, ?) ON CONFLICT (shift_id, volunteer_id) DO NOTHING`),
+		a.ID, a.ShiftID, a.OpportunityID, a.VolunteerID, a.Status, a.Origin, us(a.CreatedAt), us(a.UpdatedAt))
 	if err != nil {
 		return fmt.Errorf("insert application: %w", err)
 	}
@@ -598,7 +603,7 @@ func (s *storage) applicationsBy(ctx context.Context, q queryer, volunteerID str
 // false when the application was no longer in any of them.
 func (s *storage) setStatus(ctx context.Context, q queryer, id string, from []string, status string, minutes int, now time.Time) (bool, error) {
 	query, args, err := sqlx.In(`UPDATE applications SET status = ?, minutes = ?, updated_at = ?
-		WHERE id = ? AND status IN (?)`, status, minutes, ts(now), id, from)
+		WHERE id = ? AND status IN (?)`, status, minutes, us(now), id, from)
 	if err != nil {
 		return false, err
 	}
@@ -631,7 +636,7 @@ func (s *storage) confirmIfRoom(ctx context.Context, q queryer, appID, shiftID s
 	query, args, err := sqlx.In(`UPDATE applications SET status = 'confirmed', updated_at = ?
 		WHERE id = ? AND status IN (?)
 		AND (SELECT COUNT(*) FROM applications h WHERE h.shift_id = ? AND h.status IN ('confirmed', 'attended', 'no_show'))
-			< (SELECT capacity FROM shifts WHERE id = ?)`, ts(now), appID, from, shiftID, shiftID)
+			< (SELECT capacity FROM shifts WHERE id = ?)`, us(now), appID, from, shiftID, shiftID)
 	if err != nil {
 		return false, err
 	}
@@ -645,7 +650,7 @@ func (s *storage) confirmIfRoom(ctx context.Context, q queryer, appID, shiftID s
 
 func (s *storage) waitlist(ctx context.Context, q queryer, appID string, from []string, now time.Time) (bool, error) {
 	query, args, err := sqlx.In(`UPDATE applications SET status = 'waitlisted', waitlisted_at = ?, updated_at = ?
-		WHERE id = ? AND status IN (?)`, ts(now), ts(now), appID, from)
+		WHERE id = ? AND status IN (?)`, us(now), us(now), appID, from)
 	if err != nil {
 		return false, err
 	}
@@ -684,8 +689,8 @@ func (s *storage) held(ctx context.Context, q queryer, shiftID string) (int, err
 type hoursRow struct {
 	applicationRow
 	Title    string `db:"title"`
-	StartsAt string `db:"starts_at"`
-	EndsAt   string `db:"ends_at"`
+	StartsAt int64  `db:"starts_at"`
+	EndsAt   int64  `db:"ends_at"`
 }
 
 func (s *storage) hours(ctx context.Context, volunteerID string) ([]HoursEntry, error) {
@@ -701,7 +706,7 @@ func (s *storage) hours(ctx context.Context, volunteerID string) ([]HoursEntry, 
 	out := make([]HoursEntry, len(rows))
 	for i, r := range rows {
 		out[i] = HoursEntry{ApplicationID: r.ID, OpportunityID: r.OpportunityID, Title: r.Title, ShiftID: r.ShiftID,
-			Start: parseTS(r.StartsAt), End: parseTS(r.EndsAt), Status: r.Status, Minutes: r.Minutes}
+			Start: fromUS(r.StartsAt), End: fromUS(r.EndsAt), Status: r.Status, Minutes: r.Minutes}
 	}
 	return out, nil
 }

@@ -88,7 +88,8 @@ func city(b *testing.B, n, q int) (*volunteers.Service, []volunteers.Opportunity
 	tx := db.MustBegin()
 	ins := tx.Rebind(`INSERT INTO profiles (user_id, skills, tags, languages, availability, unavailable, neighbourhoods,
 		max_weekly_minutes, birth_date, check_status, check_expires, created_at, updated_at)
-		VALUES (?, ?, '[]', ?, ?, '[]', ?, ?, ?, ?, ?, '2025-01-01T00:00:00Z', '2025-01-01T00:00:00Z')`)
+		VALUES (?, ?, '[]', ?, ?, '[]', ?, ?, ?, ?, ?, ?, ?)`)
+	created := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC).UnixMicro() // the store's time encoding
 	for i := range n {
 		var skills, langs, nbhs []string
 		for range 2 + rng.IntN(5) {
@@ -112,7 +113,7 @@ func city(b *testing.B, n, q int) (*volunteers.Service, []volunteers.Opportunity
 		}
 		birth := fmt.Sprintf("%d-%02d-%02d", 1950+rng.IntN(62), 1+rng.IntN(12), 1+rng.IntN(28))
 		if _, err := tx.Exec(ins, fmt.Sprintf("v%06d", i), js(slices.Compact(slices.Sorted(slices.Values(skills)))),
-			js(langs), js(avail), js(nbhs), (4+rng.IntN(17))*60, birth, status, expires); err != nil {
+			js(langs), js(avail), js(nbhs), (4+rng.IntN(17))*60, birth, status, expires, created, created); err != nil {
 			b.Fatal(err)
 		}
 	}
