@@ -112,9 +112,8 @@ func TestHandler_Story(t *testing.T) {
 			!slices.Equal(body["opportunity_ids"].([]any), []any{oid}) {
 			t.Fatalf("day roster: %d %v", st, body)
 		}
-		if st, body, _ = c.do(f.rep, "GET", base+"/roster?date=tomorrow", nil); st != 400 {
-			t.Fatalf("day roster with a bad date: %d %v", st, body)
-		}
+		_, _, w := c.do(f.rep, "GET", base+"/roster?date=tomorrow", nil)
+		sdktest.CheckInvalid(t, w.Code, w.Body.Bytes(), "date", RuleFormat)
 		if st, body, _ = c.do(vol, "GET", base+"/roster?date=2025-06-07", nil); st != 403 {
 			t.Fatalf("day roster for a volunteer: %d %v", st, body)
 		}
@@ -148,7 +147,7 @@ func TestHandler_Story(t *testing.T) {
 		if st, body, _ = c.do(vol, "GET", base+"/hours", nil); st != 200 || body["total_minutes"] != float64(150) {
 			t.Fatalf("hours: %d %v", st, body)
 		}
-		_, _, w := c.do(vol, "GET", base+"/hours?format=csv", nil)
+		_, _, w = c.do(vol, "GET", base+"/hours?format=csv", nil)
 		if ct := w.Header().Get("Content-Type"); !strings.HasPrefix(ct, "text/csv") ||
 			!strings.Contains(w.Body.String(), "Clean-up") || !strings.Contains(w.Body.String(), "total,,,,2.50") {
 			t.Errorf("csv %s:\n%s", ct, w.Body.String())
@@ -166,21 +165,30 @@ func TestHandler_Errors(t *testing.T) {
 			who                sdk.Principal
 			body               any
 			status             int
-			field              string
+			field, rule        string
 		}{
-			{"BadJSON", "PUT", base + "/profile", vol, "not an object", 400, ""},
-			{"FutureBirthDate", "PUT", base + "/profile", vol, map[string]any{"birth_date": "2999-01-01"}, 400, "birth_date"},
-			{"UnknownSkill", "PUT", base + "/profile", vol, map[string]any{"birth_date": "1990-01-01", "skills": []string{"x"}}, 400, "skills"},
+			// Unreadable bodies are malformed (400); readable ones that break a rule are
+			// invalid (422) and name the field and the rule.
+			{"BadJSON", "PUT", base + "/profile", vol, "not an object", 400, "", ""},
+			{"WrongType", "PUT", base + "/profile", vol, map[string]any{"birth_date": 1990}, 400, "birth_date", ""},
+			{"MissingBirthDate", "PUT", base + "/profile", vol, map[string]any{}, 422, "birth_date", RuleFormat},
+			{"FutureBirthDate", "PUT", base + "/profile", vol, map[string]any{"birth_date": "2999-01-01"}, 422, "birth_date", RuleNotFuture},
+			{"UnknownSkill", "PUT", base + "/profile", vol, map[string]any{"birth_date": "1990-01-01", "skills": []string{"x"}}, 422, "skills", RuleKnownSkill},
 			{"EndBeforeStart", "POST", base + "/opportunities", f.rep, map[string]any{"organisation_id": "org-1", "title": "T",
-				"shifts": []map[string]any{{"start": f.saturday(12, 9, 1).Start, "end": f.saturday(12, 9, 1).End, "capacity": 1}}}, 400, "shifts[0].end"},
+				"shifts": []map[string]any{{"start": f.saturday(12, 9, 1).Start, "end": f.saturday(12, 9, 1).End, "capacity": 1}}}, 422, "shifts[0].end", RuleEndAfterStart},
 			{"NegativeCapacity", "POST", base + "/opportunities", f.rep, map[string]any{"organisation_id": "org-1", "title": "T",
-				"shifts": []map[string]any{{"start": f.saturday(9, 12, 1).Start, "end": f.saturday(9, 12, 1).End, "capacity": -1}}}, 400, "shifts[0].capacity"},
-			{"Unauthenticated", "GET", base + "/hours", sdk.Principal{}, nil, 401, ""},
-			{"NotFound", "GET", base + "/opportunities/nope", vol, nil, 404, ""},
-			{"BadFormat", "GET", base + "/hours?format=xml", vol, nil, 400, "format"},
+				"shifts": []map[string]any{{"start": f.saturday(9, 12, 1).Start, "end": f.saturday(9, 12, 1).End, "capacity": -1}}}, 422, "shifts[0].capacity", sdk.RuleRange},
+			{"NoTitle", "POST", base + "/opportunities", f.rep, map[string]any{"organisation_id": "org-1",
+				"shifts": []map[string]any{{"start": f.saturday(9, 12, 1).Start, "end": f.saturday(9, 12, 1).End, "capacity": 1}}}, 422, "title", RuleRequired},
+			{"BadSkillID", "PUT", base + "/skills/Not%20A%20Slug", f.staff, map[string]any{"names": map[string]string{"en": "X"}}, 422, "id", RuleFormat},
+			{"BadCheckStatus", "PUT", base + "/profiles/vol/background-check", f.staff, map[string]any{"status": "maybe"}, 422, "status", RuleEnum},
+			{"Unauthenticated", "GET", base + "/hours", sdk.Principal{}, nil, 401, "", ""},
+			{"NotFound", "GET", base + "/opportunities/nope", vol, nil, 404, "", ""},
+			{"BadFormat", "GET", base + "/hours?format=xml", vol, nil, 422, "format", RuleEnum},
+			{"BadLimit", "GET", base + "/recommendations?limit=-3", vol, nil, 422, "limit", sdk.RuleRange},
 		} {
 			t.Run(tc.name, func(t *testing.T) {
-				st, body, _ := c.do(tc.who, tc.method, tc.path, tc.body)
+				st, body, w := c.do(tc.who, tc.method, tc.path, tc.body)
 				if st != tc.status {
 					t.Fatalf("status %d, want %d: %v", st, tc.status, body)
 				}
@@ -188,7 +196,9 @@ func TestHandler_Errors(t *testing.T) {
 				if e["code"] == "" || e["message"] == "" {
 					t.Errorf("error %v", e)
 				}
-				if tc.field != "" {
+				if tc.status == 422 {
+					sdktest.CheckInvalid(t, st, w.Body.Bytes(), tc.field, tc.rule)
+				} else if tc.field != "" {
 					if _, ok := e["fields"].(map[string]any)[tc.field]; !ok {
 						t.Errorf("field %s not named: %v", tc.field, e)
 					}

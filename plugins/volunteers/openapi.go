@@ -177,7 +177,7 @@ func openAPIPaths() map[string]map[string]schema {
 		base + "/opportunities": {
 			"get": operation("Published opportunities, and those you organise", "200",
 				resp("a page", obj(map[string]any{"items": arr(opportunitySchema), "next_cursor": str()}, "items", "next_cursor")),
-				nil, []string{"limit", "cursor"}, "400"),
+				nil, []string{"limit", "cursor"}, "422"),
 			"post": operation("Post a draft opportunity with shifts", "201", resp("the opportunity", opportunitySchema),
 				sdk.WithLimits(opportunityInput, OpportunityInput{}), nil, "400", "403", "404"),
 		},
@@ -191,7 +191,7 @@ func openAPIPaths() map[string]map[string]schema {
 			resp("the proposal", rosterSchema), nil, nil, "403", "404")},
 		opp + "/shifts/{shiftID}/matches": {"get": operation("Eligible volunteers for a shift, ranked, with reasons (organisers)", "200",
 			resp("ranked candidates", obj(map[string]any{"shift_id": str(), "items": arr(matchSchema)}, "shift_id", "items")),
-			nil, []string{"limit"}, "400", "403", "404")},
+			nil, []string{"limit"}, "422", "403", "404")},
 		opp + "/shifts/{shiftID}/applications": {"post": operation("Apply for a shift yourself", "201", okApp, nil, nil, "404", "409")},
 		opp + "/shifts/{shiftID}/invitations": {"post": operation("Invite a matched volunteer (organisers)", "201", okApp,
 			sdk.WithLimits(obj(map[string]any{"volunteer_id": str()}, "volunteer_id"), invitationInput{}), nil, "400", "403", "404", "409")},
@@ -203,11 +203,11 @@ func openAPIPaths() map[string]map[string]schema {
 			sdk.WithLimits(obj(map[string]any{"attended": boolean(), "minutes": integer()}, "attended"), AttendanceInput{}), nil, "400", "403", "404", "409")},
 		base + "/roster": {"get": operation("One roster proposal for every shift starting on a local date that you organise, "+
 			"solved together (city staff: the whole city; representatives: their verified organisations)", "200",
-			resp("the proposal", dayRosterSchema), nil, []string{"date", "organisation_id"}, "400", "403", "404")},
+			resp("the proposal", dayRosterSchema), nil, []string{"date", "organisation_id"}, "422", "403", "404")},
 		base + "/recommendations": {"get": operation("Shifts recommended for you", "200",
-			resp("recommendations", list(recommendationSchema)), nil, []string{"limit"}, "400", "404")},
+			resp("recommendations", list(recommendationSchema)), nil, []string{"limit"}, "422", "404")},
 	}
-	hours := operation("Your hours; ?format=csv for a spreadsheet", "200", resp("the summary", hoursSchema), nil, []string{"format"}, "400")
+	hours := operation("Your hours; ?format=csv for a spreadsheet", "200", resp("the summary", hoursSchema), nil, []string{"format"}, "422")
 	hours["responses"].(schema)["200"].(schema)["content"].(schema)["text/csv"] = schema{"schema": str()}
 	ops[base+"/hours"] = map[string]schema{"get": hours}
 	for path, methods := range ops {

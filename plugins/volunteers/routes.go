@@ -113,7 +113,7 @@ func queryInt(r *http.Request, name string, def int) (int, error) {
 	}
 	n, err := strconv.Atoi(s)
 	if err != nil || n < 0 {
-		return 0, invalid(name, "must be a non-negative integer", name+" must be a non-negative integer")
+		return 0, invalid(name, "must be a non-negative integer", sdk.RuleRange)
 	}
 	return n, nil
 }
@@ -280,7 +280,7 @@ func (h *handler) recommendations(w http.ResponseWriter, r *http.Request) {
 func (h *handler) hours(w http.ResponseWriter, r *http.Request) {
 	format := r.URL.Query().Get("format")
 	if format != "" && format != "json" && format != "csv" {
-		h.fail(w, r, invalid("format", "must be json or csv", "format must be json or csv"))
+		h.fail(w, r, invalid("format", "must be json or csv", RuleEnum))
 		return
 	}
 	hs, err := h.svc.Hours(r.Context(), principal(r))

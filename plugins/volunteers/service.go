@@ -113,7 +113,7 @@ func (s *Service) audit(ctx context.Context, actor, action, domain, target strin
 	}
 }
 
-func (s *Service) checkNeighbourhoods(ctx context.Context, f fields, field string, ids []string) error {
+func (s *Service) checkNeighbourhoods(ctx context.Context, f *fields, field string, ids []string) error {
 	ids = dedupe(ids)
 	if len(ids) == 0 || s.host == nil {
 		return nil
@@ -133,7 +133,7 @@ func (s *Service) checkNeighbourhoods(ctx context.Context, f fields, field strin
 		}
 	}
 	if len(bad) > 0 {
-		f.add(field, "unknown neighbourhoods: "+strings.Join(bad, ", "))
+		f.add(field, "unknown neighbourhoods: "+strings.Join(bad, ", "), RuleKnownNeighbourhood)
 	}
 	return nil
 }
@@ -207,25 +207,55 @@ func (s *Service) organiser(ctx context.Context, p sdk.Principal, oppID string) 
 	return o, nil
 }
 
-// fields collects per-field problems while validating input.
-type fields map[string]string
+// Rules named in fields.rule when input is well-formed but breaks a rule (422 invalid),
+// so a client can react without parsing prose. Ranges and the time range use the
+// SDK's names (sdk.RuleRange, sdk.RuleTimeRange).
+const (
+	RuleRequired           = "required"            // the field must be given
+	RuleFormat             = "format"              // not in the field's format (a date, an RFC 3339 time, HH:MM, a skill ID)
+	RuleEnum               = "enum"                // not one of the field's values
+	RuleFuture             = "future"              // must lie in the future
+	RuleNotFuture          = "not_future"          // must not lie in the future
+	RuleEndAfterStart      = "end_after_start"     // an end at or before its start
+	RuleKnownSkill         = "known_skill"         // a skill not in the catalogue
+	RuleKnownNeighbourhood = "known_neighbourhood" // a neighbourhood that does not exist or is archived
+)
 
-func (f fields) add(field, problem string) {
-	if _, ok := f[field]; !ok {
-		f[field] = problem
+// fields collects per-field problems while validating input; the first rule broken is
+// the error's fields.rule.
+type fields struct {
+	problems map[string]string
+	rule     string
+}
+
+func (f *fields) add(field, problem, rule string) {
+	if f.problems == nil {
+		f.problems = map[string]string{}
+	}
+	if _, ok := f.problems[field]; !ok {
+		f.problems[field] = problem
+	}
+	if f.rule == "" {
+		f.rule = rule
 	}
 }
 
-func (f fields) err(message string) error {
-	if len(f) == 0 {
+// err is a 422 invalid error naming every field at fault, or nil when none is.
+func (f *fields) err(message string) error {
+	if len(f.problems) == 0 {
 		return nil
 	}
-	return &sdk.Error{Code: sdk.CodeInvalid, Message: message, Fields: f, Malformed: true}
+	out := make(map[string]string, len(f.problems)+1)
+	for k, v := range f.problems {
+		out[k] = v
+	}
+	out["rule"] = f.rule
+	return &sdk.Error{Code: sdk.CodeInvalid, Message: message, Fields: out}
 }
 
-// invalid reports a problem with one input field, answered 400.
-func invalid(field, problem, message string) *sdk.Error {
-	return &sdk.Error{Code: sdk.CodeInvalid, Message: message, Fields: map[string]string{field: problem}, Malformed: true}
+// invalid reports one input field that breaks rule (422).
+func invalid(field, problem, rule string) *sdk.Error {
+	return &sdk.Error{Code: sdk.CodeInvalid, Message: field + ": " + problem, Fields: map[string]string{field: problem, "rule": rule}}
 }
 
 // errorCode returns the code of err, sdk.CodeInternal when err is not an *sdk.Error.

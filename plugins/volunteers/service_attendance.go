@@ -68,7 +68,7 @@ func (s *Service) RecordAttendance(ctx context.Context, p sdk.Principal, oppID, 
 		to, minutes = StatusAttended, int(sh.End.Sub(sh.Start)/time.Minute)
 		if in.Minutes != nil {
 			if *in.Minutes < 0 || *in.Minutes > 24*60 {
-				return Application{}, invalid("minutes", "must be between 0 and 1440", "minutes must be between 0 and 1440")
+				return Application{}, invalid("minutes", "must be between 0 and 1440", sdk.RuleRange)
 			}
 			minutes = *in.Minutes
 		}

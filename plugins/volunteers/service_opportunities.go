@@ -83,15 +83,15 @@ func (s *Service) CreateOpportunity(ctx context.Context, p sdk.Principal, in Opp
 		return Opportunity{}, err
 	}
 	now := s.clock()
-	f := fields{}
+	var f fields
 	if strings.TrimSpace(in.Title) == "" {
-		f.add("title", "must not be empty")
+		f.add("title", "must not be empty", RuleRequired)
 	}
 	if in.MinAge < 0 || in.MinAge > 120 {
-		f.add("min_age", "must be between 0 and 120")
+		f.add("min_age", "must be between 0 and 120", sdk.RuleRange)
 	}
 	if len(in.Shifts) == 0 {
-		f.add("shifts", "give at least one shift")
+		f.add("shifts", "give at least one shift", RuleRequired)
 	}
 	shifts := make([]Shift, 0, len(in.Shifts))
 	for i, si := range in.Shifts {
@@ -100,19 +100,19 @@ func (s *Service) CreateOpportunity(ctx context.Context, p sdk.Principal, in Opp
 		end, err2 := time.Parse(time.RFC3339, si.End)
 		switch {
 		case err1 != nil:
-			f.add(key+".start", "must be an RFC 3339 time")
+			f.add(key+".start", "must be an RFC 3339 time", RuleFormat)
 		case err2 != nil:
-			f.add(key+".end", "must be an RFC 3339 time")
+			f.add(key+".end", "must be an RFC 3339 time", RuleFormat)
 		case sdk.CheckTime(key+".start", start) != nil:
-			f.add(key+".start", "must lie between 1970-01-01 and 2199-12-31")
+			f.add(key+".start", "must lie between 1970-01-01 and 2199-12-31", sdk.RuleTimeRange)
 		case sdk.CheckTime(key+".end", end) != nil:
-			f.add(key+".end", "must lie between 1970-01-01 and 2199-12-31")
+			f.add(key+".end", "must lie between 1970-01-01 and 2199-12-31", sdk.RuleTimeRange)
 		case !end.After(start):
-			f.add(key+".end", "shift must end after it starts")
+			f.add(key+".end", "shift must end after it starts", RuleEndAfterStart)
 		case si.Capacity < 0:
-			f.add(key+".capacity", "capacity must not be below zero")
+			f.add(key+".capacity", "capacity must not be below zero", sdk.RuleRange)
 		case !start.After(now):
-			f.add(key+".start", "shift must start in the future")
+			f.add(key+".start", "shift must start in the future", RuleFuture)
 		}
 		shifts = append(shifts, Shift{ID: newID(), Start: start.UTC().Truncate(time.Second),
 			End: end.UTC().Truncate(time.Second), Capacity: si.Capacity})
@@ -122,10 +122,10 @@ func (s *Service) CreateOpportunity(ctx context.Context, p sdk.Principal, in Opp
 		return Opportunity{}, err
 	}
 	if len(bad) > 0 {
-		f.add("required_skills", "unknown skills: "+strings.Join(bad, ", "))
+		f.add("required_skills", "unknown skills: "+strings.Join(bad, ", "), RuleKnownSkill)
 	}
 	if in.NeighbourhoodID != "" {
-		if err := s.checkNeighbourhoods(ctx, f, "neighbourhood_id", []string{in.NeighbourhoodID}); err != nil {
+		if err := s.checkNeighbourhoods(ctx, &f, "neighbourhood_id", []string{in.NeighbourhoodID}); err != nil {
 			return Opportunity{}, err
 		}
 	}

@@ -77,34 +77,34 @@ func (s *Service) PutProfile(ctx context.Context, p sdk.Principal, in ProfileInp
 		return Profile{}, err
 	}
 	now := s.clock()
-	f := fields{}
+	var f fields
 	birth, err := parseDate(in.BirthDate)
 	if err != nil {
-		f.add("birth_date", err.Error())
+		f.add("birth_date", err.Error(), RuleFormat)
 	} else if today := match.DateOf(now, s.cfg.Location); birth.String() > today.String() {
-		f.add("birth_date", "must not be in the future")
+		f.add("birth_date", "must not be in the future", RuleNotFuture)
 	}
 	for i, w := range in.Availability {
 		if _, err := parseWindow(w); err != nil {
-			f.add(fmt.Sprintf("availability[%d]", i), err.Error())
+			f.add(fmt.Sprintf("availability[%d]", i), err.Error(), RuleFormat)
 		}
 	}
 	for i, d := range in.UnavailableDates {
 		if _, err := parseDate(d); err != nil {
-			f.add(fmt.Sprintf("unavailable_dates[%d]", i), err.Error())
+			f.add(fmt.Sprintf("unavailable_dates[%d]", i), err.Error(), RuleFormat)
 		}
 	}
 	if in.MaxHoursPerWeek < 0 || in.MaxHoursPerWeek > 168 {
-		f.add("max_hours_per_week", "must be between 0 (no limit) and 168")
+		f.add("max_hours_per_week", "must be between 0 (no limit) and 168", sdk.RuleRange)
 	}
 	bad, err := s.unknownSkills(ctx, in.Skills)
 	if err != nil {
 		return Profile{}, err
 	}
 	if len(bad) > 0 {
-		f.add("skills", "unknown skills: "+strings.Join(bad, ", "))
+		f.add("skills", "unknown skills: "+strings.Join(bad, ", "), RuleKnownSkill)
 	}
-	if err := s.checkNeighbourhoods(ctx, f, "neighbourhoods", in.Neighbourhoods); err != nil {
+	if err := s.checkNeighbourhoods(ctx, &f, "neighbourhoods", in.Neighbourhoods); err != nil {
 		return Profile{}, err
 	}
 	if err := f.err("invalid volunteer profile"); err != nil {
@@ -142,13 +142,13 @@ func (s *Service) DeleteProfile(ctx context.Context, p sdk.Principal) error {
 // SetBackgroundCheck records a check; only city staff reach it (route permission in the
 // city domain).
 func (s *Service) SetBackgroundCheck(ctx context.Context, p sdk.Principal, userID string, c BackgroundCheck) (Profile, error) {
-	f := fields{}
+	var f fields
 	if _, ok := checkStatus[c.Status]; !ok {
-		f.add("status", "must be one of none, pending, cleared, rejected")
+		f.add("status", "must be one of none, pending, cleared, rejected", RuleEnum)
 	}
 	if c.Expires != "" {
 		if _, err := parseDate(c.Expires); err != nil {
-			f.add("expires", err.Error())
+			f.add("expires", err.Error(), RuleFormat)
 		}
 	}
 	if err := f.err("invalid background check"); err != nil {

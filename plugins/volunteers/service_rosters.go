@@ -71,7 +71,7 @@ func (s *Service) DayRoster(ctx context.Context, p sdk.Principal, date, orgID st
 	}
 	d, err := parseDate(date)
 	if err != nil {
-		return DayRoster{}, invalid("date", err.Error(), "date must be a date YYYY-MM-DD")
+		return DayRoster{}, invalid("date", err.Error(), RuleFormat)
 	}
 	from := time.Date(d.Year, d.Month, d.Day, 0, 0, 0, 0, s.cfg.Location)
 	to := from.AddDate(0, 0, 1) // a day is 23 or 25 hours when the clocks change

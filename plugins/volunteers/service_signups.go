@@ -111,10 +111,10 @@ func (s *Service) eligible(ctx context.Context, q queryer, volunteerID string, o
 	if err != nil {
 		return fmt.Errorf("explain: %w", err)
 	}
-	f := fields{}
+	f := map[string]string{}
 	for _, r := range v.Failed {
 		if slices.Contains(rules, r) {
-			f.add(string(r), ruleMessages[r])
+			f[string(r)] = ruleMessages[r]
 		}
 	}
 	if _, ok := f[string(match.RuleWeeklyHours)]; ok {
@@ -227,7 +227,7 @@ func (s *Service) Invite(ctx context.Context, p sdk.Principal, oppID, shiftID, v
 		return Application{}, err
 	}
 	if volunteerID == "" {
-		return Application{}, invalid("volunteer_id", "required", "volunteer_id is required")
+		return Application{}, invalid("volunteer_id", "required", RuleRequired)
 	}
 	now := s.clock()
 	a := Application{ID: newID(), OpportunityID: oppID, ShiftID: shiftID, VolunteerID: volunteerID,

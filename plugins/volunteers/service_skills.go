@@ -15,16 +15,16 @@ func (s *Service) Skills(ctx context.Context) ([]Skill, error) { return s.st.ski
 // PutSkill adds or renames a catalogue skill; the route is limited to staff holding
 // PermSkillManage in the city.
 func (s *Service) PutSkill(ctx context.Context, p sdk.Principal, sk Skill) (Skill, error) {
-	f := fields{}
+	var f fields
 	if !validSlug(sk.ID) {
-		f.add("id", "must be 1-64 characters of a-z, 0-9, _ and -")
+		f.add("id", "must be 1-64 characters of a-z, 0-9, _ and -", RuleFormat)
 	}
 	if len(sk.Names) == 0 {
-		f.add("names", "give the skill's name in at least one language")
+		f.add("names", "give the skill's name in at least one language", RuleRequired)
 	}
 	for lang, name := range sk.Names {
 		if strings.TrimSpace(name) == "" {
-			f.add("names."+lang, "must not be empty")
+			f.add("names."+lang, "must not be empty", RuleRequired)
 		}
 	}
 	if err := f.err("invalid skill"); err != nil {
