@@ -571,7 +571,7 @@ func CheckInvalid(tb testing.TB, status int, body []byte, field, rule string) {
 func CheckRequestLimits(tb testing.TB, p sdk.Plugin) {
 	tb.Helper()
 	var doc map[string]any
-	if err := json.Unmarshal(p.Manifest().OpenAPI, &doc); err != nil {
+	if err := json.Unmarshal(p.Manifest().OpenAPIDoc(), &doc); err != nil {
 		tb.Fatal(err)
 	}
 	if err := openapi.CheckRequestLimits(doc); err != nil {
