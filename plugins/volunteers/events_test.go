@@ -47,12 +47,11 @@ func TestPlugin_HandleEvent(t *testing.T) {
 				!strings.Contains(o.Description, "01a24c1e-e17e-76ff-842f-ebc24970b8e5") {
 				t.Errorf("draft %+v", o)
 			}
-			page, _ := f.svc.Opportunities(ctx, f.rep, "", 100)
-			if len(page.Items) != 1 {
-				t.Errorf("%d opportunities after redelivery", len(page.Items))
+			if items, err := opportunitiesFor(f.svc, f.rep); err != nil || len(items) != 1 {
+				t.Errorf("%d opportunities after redelivery (%v)", len(items), err)
 			}
 			var drafted []OpportunityDrafted
-			for _, e := range f.host.eventsOf(EventOpportunityDrafted) {
+			for _, e := range f.host.Events(EventOpportunityDrafted) {
 				var d OpportunityDrafted
 				if err := json.Unmarshal(e.Payload, &d); err != nil {
 					t.Fatal(err)
@@ -95,7 +94,7 @@ func TestPlugin_HandleEvent(t *testing.T) {
 			if _, err := f.svc.Profile(ctx, gone); errorCode(err) != sdk.CodeNotFound {
 				t.Errorf("profile kept: %v", err)
 			}
-			views, _ := f.svc.Applications(ctx, f.rep, o.ID)
+			views, _ := applicationsOf(f.svc, f.rep, o.ID)
 			if len(views) != 1 || views[0].VolunteerID != "waiting" || views[0].Status != StatusConfirmed {
 				t.Errorf("after erasure %+v", views)
 			}

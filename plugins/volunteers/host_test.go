@@ -96,9 +96,9 @@ func (h *hostCity) localDay(days int) time.Time {
 func (h *hostCity) matches(t *testing.T, o Opportunity, shift int) []string {
 	t.Helper()
 	var out struct {
-		Items []MatchCandidate `json:"items"`
+		Items []MatchCandidate `json:"items"` // an sdk.Page
 	}
-	h.rep.Must(200, "GET", base+"/opportunities/"+o.ID+"/shifts/"+o.Shifts[shift].ID+"/matches?limit=1000", nil).Decode(t, &out)
+	h.rep.Must(200, "GET", base+"/opportunities/"+o.ID+"/shifts/"+o.Shifts[shift].ID+"/matches?limit=200", nil).Decode(t, &out)
 	ids := make([]string, len(out.Items))
 	for i, c := range out.Items {
 		ids[i] = c.VolunteerID

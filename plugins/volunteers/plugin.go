@@ -59,7 +59,7 @@ func (p *Plugin) Manifest() sdk.Manifest {
 		Version:        "0.1.0",
 		MinHostVersion: "0.1.0",
 		Description:    "Volunteer profiles, opportunities with shifts, matching with reasons, rosters and sign-ups.",
-		Routes:         routes,
+		Routes:         p.Routes(),
 		Permissions: []sdk.Permission{
 			{Name: PermOpportunityManage, Description: "Post and organise volunteer opportunities (in an organisation's domain, or the city's)"},
 			{Name: PermSkillManage, Description: "Manage the city's skill catalogue"},
@@ -89,7 +89,6 @@ func (p *Plugin) Manifest() sdk.Manifest {
 			{Name: "roster_max_nodes", Default: "20000", Description: "Search budget of one roster proposal"},
 			{Name: "parks_shift_capacity", Default: "5", Description: "Places on the draft shift created for an approved public park event that asks for volunteers"},
 		},
-		OpenAPI: openAPI(),
 	}
 }
 
@@ -152,8 +151,8 @@ func (p *Plugin) Deactivate(context.Context) error {
 	return p.db.Close()
 }
 
-// Handler serves the manifest's routes.
-func (p *Plugin) Handler() http.Handler { return newHandler(p.svc, p.env.Logger) }
+// Handler serves the route table.
+func (p *Plugin) Handler() http.Handler { return sdk.Mux(p.Routes()) }
 
 // HandleEvent reacts to park bookings that need volunteers and to erased users. Both are
 // idempotent, because delivery is at least once. A payload that cannot be read is

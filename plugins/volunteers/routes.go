@@ -3,7 +3,6 @@ package volunteers
 import (
 	"encoding/csv"
 	"io"
-	"log/slog"
 	"net/http"
 	"strconv"
 	"strings"
@@ -12,291 +11,194 @@ import (
 )
 
 const (
-	base = "/api/v1/volunteers"
-	opp  = base + "/opportunities/{id}"
-	app  = opp + "/shifts/{shiftID}/applications/{applicationID}"
+	base  = "/api/v1/volunteers"
+	opp   = base + "/opportunities/{id}"
+	shift = opp + "/shifts/{shiftID}"
+	app   = shift + "/applications/{applicationID}"
 )
 
-// routes are the manifest's routes. The host checks each route's permission before the
-// request arrives; the object-level checks (organiser of this opportunity, owner of this
-// application) are the Service's.
-var routes = []sdk.Route{
-	{Method: "GET", Path: base + "/profile", Permission: sdk.PermAuthenticated},
-	{Method: "PUT", Path: base + "/profile", Permission: sdk.PermAuthenticated},
-	{Method: "DELETE", Path: base + "/profile", Permission: sdk.PermAuthenticated},
-	{Method: "GET", Path: base + "/skills", Permission: sdk.PermAuthenticated},
-	{Method: "PUT", Path: base + "/skills/{skillID}", Permission: PermSkillManage, Domain: sdk.DomainCity},
-	{Method: "PUT", Path: base + "/profiles/{userID}/background-check", Permission: PermCheckSet, Domain: sdk.DomainCity},
-	{Method: "GET", Path: base + "/opportunities", Permission: sdk.PermAuthenticated},
-	{Method: "POST", Path: base + "/opportunities", Permission: PermOpportunityManage},
-	{Method: "GET", Path: opp, Permission: sdk.PermAuthenticated},
-	{Method: "POST", Path: opp + "/publish", Permission: PermOpportunityManage},
-	{Method: "POST", Path: opp + "/close", Permission: PermOpportunityManage},
-	{Method: "POST", Path: opp + "/cancel", Permission: PermOpportunityManage},
-	{Method: "GET", Path: opp + "/applications", Permission: PermOpportunityManage},
-	{Method: "GET", Path: opp + "/roster", Permission: PermOpportunityManage},
-	{Method: "GET", Path: opp + "/shifts/{shiftID}/matches", Permission: PermOpportunityManage},
-	{Method: "POST", Path: opp + "/shifts/{shiftID}/applications", Permission: sdk.PermAuthenticated},
-	{Method: "POST", Path: opp + "/shifts/{shiftID}/invitations", Permission: PermOpportunityManage},
-	{Method: "POST", Path: app + "/accept", Permission: PermOpportunityManage},
-	{Method: "POST", Path: app + "/decline", Permission: PermOpportunityManage},
-	{Method: "POST", Path: app + "/confirm", Permission: sdk.PermAuthenticated},
-	{Method: "POST", Path: app + "/withdraw", Permission: sdk.PermAuthenticated},
-	{Method: "POST", Path: app + "/attendance", Permission: PermOpportunityManage},
-	{Method: "GET", Path: base + "/roster", Permission: PermOpportunityManage},
-	{Method: "GET", Path: base + "/recommendations", Permission: sdk.PermAuthenticated},
-	{Method: "GET", Path: base + "/hours", Permission: sdk.PermAuthenticated},
-}
-
-type handler struct {
-	svc    *Service
-	logger *slog.Logger
-}
-
-func newHandler(svc *Service, logger *slog.Logger) http.Handler {
-	if logger == nil {
-		logger = slog.New(slog.DiscardHandler)
+// Routes is the plugin's route table: the manifest's routes, the mux and the OpenAPI
+// document in one. The host checks each route's permission before the request arrives;
+// the object-level checks (organiser of this opportunity, owner of this application)
+// are the Service's. Each handler parses the request, calls one Service method and
+// returns.
+func (p *Plugin) Routes() []sdk.Route {
+	routes := []sdk.Route{
+		sdk.Get(base+"/profile", sdk.PermAuthenticated, p.getProfile).
+			Doc("Your volunteer profile", "What you said you can do and when.").Errors(404),
+		sdk.Put(base+"/profile", sdk.PermAuthenticated, p.putProfile).
+			Doc("Create or replace your volunteer profile", "The background check is kept: only city staff set it."),
+		sdk.Delete(base+"/profile", sdk.PermAuthenticated, p.deleteProfile).
+			Doc("Delete your volunteer profile and sign-ups", "Places you held go to the wait list.").Errors(404),
+		sdk.List(base+"/skills", sdk.PermAuthenticated, p.listSkills).
+			Doc("The skill catalogue", "By ID."),
+		sdk.Put(base+"/skills/{skillID}", PermSkillManage, p.putSkill).In(sdk.DomainCity).
+			Doc("Add or rename a catalogue skill (city staff)", "The ID is 1-64 characters of a-z, 0-9, _ and -."),
+		sdk.Put(base+"/profiles/{userID}/background-check", PermCheckSet, p.setCheck).In(sdk.DomainCity).
+			Doc("Record a volunteer's background check (city staff)", ""),
+		sdk.List(base+"/opportunities", sdk.PermAuthenticated, p.listOpportunities).
+			Doc("Published opportunities, and those you organise", "In creation order."),
+		sdk.Post(base+"/opportunities", PermOpportunityManage, p.createOpportunity).Status(http.StatusCreated).
+			Doc("Post a draft opportunity with shifts", "Without organisation_id the city posts it, which only city staff may.").
+			Errors(403, 404),
+		sdk.Get(opp, sdk.PermAuthenticated, p.getOpportunity).
+			Doc("One opportunity", "Drafts and closed ones only to their organisers."),
+		p.setState("publish", StatePublished, "Publish a draft"),
+		p.setState("close", StateClosed, "Close a published opportunity to sign-ups"),
+		p.setState("cancel", StateCancelled, "Cancel an opportunity"),
+		sdk.List(opp+"/applications", PermOpportunityManage, p.listApplications).
+			Doc("Applications, with profiles and, after acceptance, contact (organisers)",
+				"By shift, then in the order they were made. A withdrawn application shows no profile."),
+		sdk.Get(opp+"/roster", PermOpportunityManage, p.roster).
+			Doc("A roster proposal maximising the total score (organisers)", "It books nothing."),
+		sdk.List(shift+"/matches", PermOpportunityManage, p.matches).
+			Doc("Eligible volunteers for a shift, ranked, with reasons (organisers)",
+				"Best first, ties by volunteer ID. Only IDs, scores and reasons: the profile shows once the volunteer applied or was invited."),
+		sdk.Post(shift+"/applications", sdk.PermAuthenticated, p.apply).Status(http.StatusCreated).
+			Doc("Apply for a shift yourself", "On an auto-accept opportunity the place is confirmed at once, or wait-listed when the shift is full.").
+			Errors(409),
+		sdk.Post(shift+"/invitations", PermOpportunityManage, p.invite).Status(http.StatusCreated).
+			Doc("Invite a matched volunteer (organisers)", "The volunteer confirms or withdraws.").Errors(409),
+		p.decide(ActionAccept, PermOpportunityManage, "Accept an application (organisers)"),
+		p.decide(ActionDecline, PermOpportunityManage, "Decline an application (organisers)"),
+		p.decide(ActionConfirm, sdk.PermAuthenticated, "Confirm your place; wait-listed when the shift is full"),
+		p.decide(ActionWithdraw, sdk.PermAuthenticated, "Withdraw your sign-up; the wait list moves up"),
+		sdk.Post(app+"/attendance", PermOpportunityManage, p.attendance).
+			Doc("Record attendance and hours, or a no-show (organisers)", "Minutes default to the shift's length.").Errors(409),
+		sdk.Get(base+"/roster", PermOpportunityManage, p.dayRoster).
+			Doc("One roster proposal for every shift starting on a local date that you organise",
+				"Solved together: city staff plan the whole city, representatives their verified organisations. It books nothing.").
+			With(sdk.Param{Name: "date", Required: true, Format: "date", Description: "The city's local date", Example: "2025-06-07"},
+				sdk.Param{Name: "organisation_id", Description: "Only this organisation's opportunities"}).
+			Errors(404),
+		sdk.List(base+"/recommendations", sdk.PermAuthenticated, p.recommendations).
+			Doc("Shifts recommended for you", "Best first, then the earliest; shifts you signed up for are left out.").Errors(404),
+		sdk.Raw("GET", base+"/hours", sdk.PermAuthenticated, "text/csv", p.hours).Returns(Hours{}).
+			Doc("Your hours", "JSON, or with format=csv a spreadsheet with a total row.").
+			With(sdk.Param{Name: "format", Enum: []string{"json", "csv"}, Description: "json (the default) or csv"}).
+			Errors(422),
 	}
-	h := &handler{svc: svc, logger: logger}
-	mux := http.NewServeMux()
-	handle := func(method, path string, fn http.HandlerFunc) { mux.HandleFunc(method+" "+path, fn) }
-	handle("GET", base+"/profile", h.getProfile)
-	handle("PUT", base+"/profile", h.putProfile)
-	handle("DELETE", base+"/profile", h.deleteProfile)
-	handle("GET", base+"/skills", h.skills)
-	handle("PUT", base+"/skills/{skillID}", h.putSkill)
-	handle("PUT", base+"/profiles/{userID}/background-check", h.setCheck)
-	handle("GET", base+"/opportunities", h.listOpportunities)
-	handle("POST", base+"/opportunities", h.createOpportunity)
-	handle("GET", opp, h.getOpportunity)
-	for _, to := range []string{"publish", "close", "cancel"} {
-		state := map[string]string{"publish": StatePublished, "close": StateClosed, "cancel": StateCancelled}[to]
-		handle("POST", opp+"/"+to, func(w http.ResponseWriter, r *http.Request) { h.setState(w, r, state) })
-	}
-	handle("GET", opp+"/applications", h.applications)
-	handle("GET", opp+"/roster", h.roster)
-	handle("GET", opp+"/shifts/{shiftID}/matches", h.matches)
-	handle("POST", opp+"/shifts/{shiftID}/applications", h.apply)
-	handle("POST", opp+"/shifts/{shiftID}/invitations", h.invite)
-	for _, action := range []string{ActionAccept, ActionDecline, ActionConfirm, ActionWithdraw} {
-		handle("POST", app+"/"+action, func(w http.ResponseWriter, r *http.Request) { h.decide(w, r, action) })
-	}
-	handle("POST", app+"/attendance", h.attendance)
-	handle("GET", base+"/roster", h.dayRoster)
-	handle("GET", base+"/recommendations", h.recommendations)
-	handle("GET", base+"/hours", h.hours)
-	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		h.fail(w, r, sdk.Errorf(sdk.CodeNotFound, "no route %s %s", r.Method, r.URL.Path))
-	})
-	return mux
+	return routes
 }
 
 func principal(r *http.Request) sdk.Principal { return sdk.PrincipalFrom(r.Context()) }
 
-// skillInput is the body of PUT /skills/{skillID}: the skill's name per language.
-type skillInput struct {
-	Names map[string]string `json:"names" max:"200"`
+func (p *Plugin) getProfile(r *http.Request) (Profile, error) {
+	return p.svc.Profile(r.Context(), principal(r))
 }
 
-// invitationInput is the body of an invitation.
-type invitationInput struct {
-	VolunteerID string `json:"volunteer_id" max:"64"`
+func (p *Plugin) putProfile(r *http.Request, in ProfileInput) (Profile, error) {
+	return p.svc.PutProfile(r.Context(), principal(r), in)
 }
 
-// decode reads a JSON body into v strictly (sdk.DecodeJSON).
-func decode(r *http.Request, v any) error { return sdk.DecodeJSON(r, v, false) }
-
-func queryInt(r *http.Request, name string, def int) (int, error) {
-	s := r.URL.Query().Get(name)
-	if s == "" {
-		return def, nil
-	}
-	n, err := strconv.Atoi(s)
-	if err != nil || n < 0 {
-		return 0, invalid(name, "must be a non-negative integer", sdk.RuleRange)
-	}
-	return n, nil
+func (p *Plugin) deleteProfile(r *http.Request, _ sdk.NoBody) (sdk.NoBody, error) {
+	return sdk.NoBody{}, p.svc.DeleteProfile(r.Context(), principal(r))
 }
 
-// fail renders err in the core's error format; internal errors are logged with the
-// request id and their text never reaches the caller.
-func (h *handler) fail(w http.ResponseWriter, r *http.Request, err error) {
-	sdk.WriteError(w, r, h.logger, err)
+func (p *Plugin) listSkills(r *http.Request, q sdk.ListQuery) (sdk.Page[Skill], error) {
+	return p.svc.Skills(r.Context(), q)
 }
 
-// respond renders v with status, or the error.
-func (h *handler) respond(w http.ResponseWriter, r *http.Request, status int, v any, err error) {
-	if err != nil {
-		h.fail(w, r, err)
-		return
-	}
-	sdk.WriteJSON(w, status, v)
+// SkillInput is the body of PUT /skills/{skillID}: the skill's name per language.
+type SkillInput struct {
+	Names map[string]string `json:"names" max:"200" doc:"The skill's name by language code" example:"{\"en\":\"First aid\",\"fi\":\"Ensiapu\"}"`
 }
 
-func (h *handler) getProfile(w http.ResponseWriter, r *http.Request) {
-	p, err := h.svc.Profile(r.Context(), principal(r))
-	h.respond(w, r, http.StatusOK, p, err)
+func (p *Plugin) putSkill(r *http.Request, in SkillInput) (Skill, error) {
+	return p.svc.PutSkill(r.Context(), principal(r), Skill{ID: r.PathValue("skillID"), Names: in.Names})
 }
 
-func (h *handler) putProfile(w http.ResponseWriter, r *http.Request) {
-	var in ProfileInput
-	if err := decode(r, &in); err != nil {
-		h.fail(w, r, err)
-		return
-	}
-	p, err := h.svc.PutProfile(r.Context(), principal(r), in)
-	h.respond(w, r, http.StatusOK, p, err)
+func (p *Plugin) setCheck(r *http.Request, in BackgroundCheck) (Profile, error) {
+	return p.svc.SetBackgroundCheck(r.Context(), principal(r), r.PathValue("userID"), in)
 }
 
-func (h *handler) deleteProfile(w http.ResponseWriter, r *http.Request) {
-	if err := h.svc.DeleteProfile(r.Context(), principal(r)); err != nil {
-		h.fail(w, r, err)
-		return
-	}
-	w.WriteHeader(http.StatusNoContent)
+func (p *Plugin) listOpportunities(r *http.Request, q sdk.ListQuery) (sdk.Page[Opportunity], error) {
+	return p.svc.Opportunities(r.Context(), principal(r), q)
 }
 
-func (h *handler) skills(w http.ResponseWriter, r *http.Request) {
-	sk, err := h.svc.Skills(r.Context())
-	h.respond(w, r, http.StatusOK, map[string]any{"items": nonNil(sk)}, err)
+func (p *Plugin) createOpportunity(r *http.Request, in OpportunityInput) (Opportunity, error) {
+	return p.svc.CreateOpportunity(r.Context(), principal(r), in)
 }
 
-func (h *handler) putSkill(w http.ResponseWriter, r *http.Request) {
-	var in skillInput
-	if err := decode(r, &in); err != nil {
-		h.fail(w, r, err)
-		return
-	}
-	sk, err := h.svc.PutSkill(r.Context(), principal(r), Skill{ID: r.PathValue("skillID"), Names: in.Names})
-	h.respond(w, r, http.StatusOK, sk, err)
+func (p *Plugin) getOpportunity(r *http.Request) (Opportunity, error) {
+	return p.svc.Opportunity(r.Context(), principal(r), r.PathValue("id"))
 }
 
-func (h *handler) setCheck(w http.ResponseWriter, r *http.Request) {
-	var in BackgroundCheck
-	if err := decode(r, &in); err != nil {
-		h.fail(w, r, err)
-		return
-	}
-	p, err := h.svc.SetBackgroundCheck(r.Context(), principal(r), r.PathValue("userID"), in)
-	h.respond(w, r, http.StatusOK, p, err)
+// setState is the route moving an opportunity to state to.
+func (p *Plugin) setState(verb, to, summary string) sdk.Route {
+	return sdk.Post(opp+"/"+verb, PermOpportunityManage, func(r *http.Request, _ sdk.NoBody) (Opportunity, error) {
+		return p.svc.SetState(r.Context(), principal(r), r.PathValue("id"), to)
+	}).Doc(summary, "Organisers only.").Errors(409)
 }
 
-func (h *handler) listOpportunities(w http.ResponseWriter, r *http.Request) {
-	limit, err := queryInt(r, "limit", 50)
-	if err != nil {
-		h.fail(w, r, err)
-		return
-	}
-	page, err := h.svc.Opportunities(r.Context(), principal(r), r.URL.Query().Get("cursor"), limit)
-	h.respond(w, r, http.StatusOK, page, err)
+func (p *Plugin) listApplications(r *http.Request, q sdk.ListQuery) (sdk.Page[ApplicationView], error) {
+	return p.svc.Applications(r.Context(), principal(r), r.PathValue("id"), q)
 }
 
-func (h *handler) createOpportunity(w http.ResponseWriter, r *http.Request) {
-	var in OpportunityInput
-	if err := decode(r, &in); err != nil {
-		h.fail(w, r, err)
-		return
-	}
-	o, err := h.svc.CreateOpportunity(r.Context(), principal(r), in)
-	h.respond(w, r, http.StatusCreated, o, err)
+func (p *Plugin) roster(r *http.Request) (Roster, error) {
+	return p.svc.Roster(r.Context(), principal(r), r.PathValue("id"))
 }
 
-func (h *handler) getOpportunity(w http.ResponseWriter, r *http.Request) {
-	o, err := h.svc.Opportunity(r.Context(), principal(r), r.PathValue("id"))
-	h.respond(w, r, http.StatusOK, o, err)
-}
-
-func (h *handler) setState(w http.ResponseWriter, r *http.Request, to string) {
-	o, err := h.svc.SetState(r.Context(), principal(r), r.PathValue("id"), to)
-	h.respond(w, r, http.StatusOK, o, err)
-}
-
-func (h *handler) applications(w http.ResponseWriter, r *http.Request) {
-	l, err := h.svc.Applications(r.Context(), principal(r), r.PathValue("id"))
-	h.respond(w, r, http.StatusOK, map[string]any{"items": nonNil(l)}, err)
-}
-
-func (h *handler) roster(w http.ResponseWriter, r *http.Request) {
-	ro, err := h.svc.Roster(r.Context(), principal(r), r.PathValue("id"))
-	h.respond(w, r, http.StatusOK, ro, err)
-}
-
-func (h *handler) dayRoster(w http.ResponseWriter, r *http.Request) {
+func (p *Plugin) dayRoster(r *http.Request) (DayRoster, error) {
 	q := r.URL.Query()
-	ro, err := h.svc.DayRoster(r.Context(), principal(r), q.Get("date"), q.Get("organisation_id"))
-	h.respond(w, r, http.StatusOK, ro, err)
+	return p.svc.DayRoster(r.Context(), principal(r), q.Get("date"), q.Get("organisation_id"))
 }
 
-func (h *handler) matches(w http.ResponseWriter, r *http.Request) {
-	limit, err := queryInt(r, "limit", 50)
-	if err != nil {
-		h.fail(w, r, err)
-		return
-	}
-	l, err := h.svc.Matches(r.Context(), principal(r), r.PathValue("id"), r.PathValue("shiftID"), limit)
-	h.respond(w, r, http.StatusOK, map[string]any{"shift_id": r.PathValue("shiftID"), "items": nonNil(l)}, err)
+func (p *Plugin) matches(r *http.Request, q sdk.ListQuery) (sdk.Page[MatchCandidate], error) {
+	return p.svc.Matches(r.Context(), principal(r), r.PathValue("id"), r.PathValue("shiftID"), q)
 }
 
-func (h *handler) apply(w http.ResponseWriter, r *http.Request) {
-	a, err := h.svc.Apply(r.Context(), principal(r), r.PathValue("id"), r.PathValue("shiftID"))
-	h.respond(w, r, http.StatusCreated, a, err)
+func (p *Plugin) apply(r *http.Request, _ sdk.NoBody) (Application, error) {
+	return p.svc.Apply(r.Context(), principal(r), r.PathValue("id"), r.PathValue("shiftID"))
 }
 
-func (h *handler) invite(w http.ResponseWriter, r *http.Request) {
-	var in invitationInput
-	if err := decode(r, &in); err != nil {
-		h.fail(w, r, err)
-		return
-	}
-	a, err := h.svc.Invite(r.Context(), principal(r), r.PathValue("id"), r.PathValue("shiftID"), in.VolunteerID)
-	h.respond(w, r, http.StatusCreated, a, err)
+// InvitationInput is the body of an invitation.
+type InvitationInput struct {
+	VolunteerID string `json:"volunteer_id" max:"64" doc:"The user invited, one the matches list shows"`
 }
 
-func (h *handler) decide(w http.ResponseWriter, r *http.Request, action string) {
-	a, err := h.svc.Decide(r.Context(), principal(r), r.PathValue("id"), r.PathValue("shiftID"), r.PathValue("applicationID"), action)
-	h.respond(w, r, http.StatusOK, a, err)
+func (p *Plugin) invite(r *http.Request, in InvitationInput) (Application, error) {
+	return p.svc.Invite(r.Context(), principal(r), r.PathValue("id"), r.PathValue("shiftID"), in.VolunteerID)
 }
 
-func (h *handler) attendance(w http.ResponseWriter, r *http.Request) {
-	var in AttendanceInput
-	if err := decode(r, &in); err != nil {
-		h.fail(w, r, err)
-		return
-	}
-	a, err := h.svc.RecordAttendance(r.Context(), principal(r), r.PathValue("id"), r.PathValue("shiftID"), r.PathValue("applicationID"), in)
-	h.respond(w, r, http.StatusOK, a, err)
+// decide is the route applying action to an application.
+func (p *Plugin) decide(action, perm, summary string) sdk.Route {
+	return sdk.Post(app+"/"+action, perm, func(r *http.Request, _ sdk.NoBody) (Application, error) {
+		return p.svc.Decide(r.Context(), principal(r), r.PathValue("id"), r.PathValue("shiftID"), r.PathValue("applicationID"), action)
+	}).Doc(summary, "").Errors(409)
 }
 
-func (h *handler) recommendations(w http.ResponseWriter, r *http.Request) {
-	limit, err := queryInt(r, "limit", 20)
-	if err != nil {
-		h.fail(w, r, err)
-		return
-	}
-	l, err := h.svc.Recommendations(r.Context(), principal(r), limit)
-	h.respond(w, r, http.StatusOK, map[string]any{"items": nonNil(l)}, err)
+func (p *Plugin) attendance(r *http.Request, in AttendanceInput) (Application, error) {
+	return p.svc.RecordAttendance(r.Context(), principal(r), r.PathValue("id"), r.PathValue("shiftID"), r.PathValue("applicationID"), in)
 }
 
-func (h *handler) hours(w http.ResponseWriter, r *http.Request) {
+func (p *Plugin) recommendations(r *http.Request, q sdk.ListQuery) (sdk.Page[Recommendation], error) {
+	return p.svc.Recommendations(r.Context(), principal(r), q)
+}
+
+// hours answers the summary as JSON, or as CSV for a spreadsheet.
+func (p *Plugin) hours(w http.ResponseWriter, r *http.Request) error {
 	format := r.URL.Query().Get("format")
 	if format != "" && format != "json" && format != "csv" {
-		h.fail(w, r, invalid("format", "must be json or csv", RuleEnum))
-		return
+		return invalid("format", "must be json or csv", RuleEnum)
 	}
-	hs, err := h.svc.Hours(r.Context(), principal(r))
-	if err != nil || format != "csv" {
-		h.respond(w, r, http.StatusOK, hs, err)
-		return
+	hs, err := p.svc.Hours(r.Context(), principal(r))
+	if err != nil {
+		return err
+	}
+	if format != "csv" {
+		sdk.WriteJSON(w, http.StatusOK, hs)
+		return nil
 	}
 	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
 	w.Header().Set("Content-Disposition", `attachment; filename="volunteer-hours.csv"`)
 	w.WriteHeader(http.StatusOK)
-	writeHoursCSV(w, hs)
+	return writeHoursCSV(w, hs)
 }
 
 // writeHoursCSV writes one row per shift and a total row; hours have two decimals so a
 // spreadsheet sums them without surprises.
-func writeHoursCSV(w io.Writer, hs Hours) {
+func writeHoursCSV(w io.Writer, hs Hours) error {
 	cw := csv.NewWriter(w)
 	_ = cw.Write([]string{"date", "opportunity", "start", "end", "status", "hours"})
 	for _, e := range hs.Entries {
@@ -305,6 +207,7 @@ func writeHoursCSV(w io.Writer, hs Hours) {
 	}
 	_ = cw.Write([]string{"", "total", "", "", "", strconv.FormatFloat(hs.TotalHours, 'f', 2, 64)})
 	cw.Flush()
+	return cw.Error()
 }
 
 // csvSafe keeps a title a spreadsheet would read as a formula from being run as one.

@@ -24,19 +24,21 @@ type Contact struct {
 // volunteer applied or was invited, the contact only after acceptance.
 type ApplicationView struct {
 	Application
-	Profile *Profile `json:"profile"`
-	Contact *Contact `json:"contact"`
+	Profile *Profile `json:"profile" doc:"The volunteer's profile; null once withdrawn"`
+	Contact *Contact `json:"contact" doc:"Name and e-mail, only after acceptance"`
 }
 
 // Applications lists an opportunity's applications for its organiser: each with the
 // volunteer's profile (they applied or were invited) and, after acceptance, contact.
-func (s *Service) Applications(ctx context.Context, p sdk.Principal, oppID string) ([]ApplicationView, error) {
+// They come by shift, then in the order they were made.
+func (s *Service) Applications(ctx context.Context, p sdk.Principal, oppID string, q sdk.ListQuery) (sdk.Page[ApplicationView], error) {
+	var none sdk.Page[ApplicationView]
 	if _, err := s.organiser(ctx, p, oppID); err != nil {
-		return nil, err
+		return none, err
 	}
-	apps, err := s.st.applicationsOf(ctx, oppID)
+	apps, err := s.st.applicationsPage(ctx, oppID, q)
 	if err != nil {
-		return nil, err
+		return none, err
 	}
 	var ids, contactIDs []string
 	for _, a := range apps {
@@ -50,13 +52,13 @@ func (s *Service) Applications(ctx context.Context, p sdk.Principal, oppID strin
 	}
 	profs, err := s.st.profiles(ctx, dedupe(ids))
 	if err != nil {
-		return nil, err
+		return none, err
 	}
 	contacts := map[string]Contact{}
 	if len(contactIDs) > 0 {
 		users, err := s.host.Users(ctx, dedupe(contactIDs))
 		if err != nil {
-			return nil, fmt.Errorf("look up users: %w", err)
+			return none, fmt.Errorf("look up users: %w", err)
 		}
 		for _, u := range users {
 			contacts[u.ID] = Contact{DisplayName: u.DisplayName, Email: u.Email}
@@ -75,5 +77,5 @@ func (s *Service) Applications(ctx context.Context, p sdk.Principal, oppID strin
 			out[i].Contact = &c
 		}
 	}
-	return out, nil
+	return sdk.NewPage(out, q, func(v ApplicationView) []any { return []any{v.ShiftID, us(v.CreatedAt), v.ID} }), nil
 }

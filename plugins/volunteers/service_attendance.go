@@ -17,7 +17,7 @@ type HoursEntry struct {
 	ShiftID       string    `json:"shift_id"`
 	Start         time.Time `json:"start"`
 	End           time.Time `json:"end"`
-	Status        string    `json:"status"`
+	Status        string    `json:"status" enum:"attended,no_show"`
 	Minutes       int       `json:"minutes"`
 }
 
@@ -28,14 +28,14 @@ type Hours struct {
 	TotalHours   float64      `json:"total_hours"`
 	Attended     int          `json:"attended"`
 	NoShows      int          `json:"no_shows"`
-	Entries      []HoursEntry `json:"entries"`
+	Entries      []HoursEntry `json:"entries" nullable:"false"`
 }
 
 // AttendanceInput records whether a confirmed volunteer came and for how long; Minutes
 // defaults to the shift's length.
 type AttendanceInput struct {
 	Attended bool `json:"attended"`
-	Minutes  *int `json:"minutes"`
+	Minutes  *int `json:"minutes" min:"0" max:"1440" doc:"Minutes worked; the shift's length when absent"`
 }
 
 // RecordAttendance marks a confirmed volunteer as attended (with hours) or a no-show,

@@ -14,19 +14,19 @@ import (
 // MatchCandidate is one eligible volunteer for a shift with the reasons for the score.
 type MatchCandidate struct {
 	VolunteerID string   `json:"volunteer_id"`
-	Score       int      `json:"score"`
-	Reasons     []string `json:"reasons"`
+	Score       int      `json:"score" doc:"Higher is better; ties go by volunteer ID"`
+	Reasons     []string `json:"reasons" nullable:"false" doc:"Why, in plain words, most important first"`
 }
 
 // Recommendation is one shift a volunteer may take.
 type Recommendation struct {
-	OpportunityID string    `json:"opportunity_id"`
+	OpportunityID string    `json:"opportunity_id" format:"uuid"`
 	Title         string    `json:"title"`
-	ShiftID       string    `json:"shift_id"`
+	ShiftID       string    `json:"shift_id" format:"uuid"`
 	Start         time.Time `json:"start"`
 	End           time.Time `json:"end"`
 	Score         int       `json:"score"`
-	Reasons       []string  `json:"reasons"`
+	Reasons       []string  `json:"reasons" nullable:"false"`
 }
 
 // indexSource feeds the match cache from the store.
@@ -79,58 +79,75 @@ func (src indexSource) Profiles(ctx context.Context, now time.Time) ([]match.Pro
 // Matches ranks the volunteers eligible for one shift, best first, with reasons. Only
 // IDs, scores and reasons are shown: the profile itself is visible to the organiser only
 // once the volunteer applied or was invited.
-func (s *Service) Matches(ctx context.Context, p sdk.Principal, oppID, shiftID string, limit int) ([]MatchCandidate, error) {
+//
+// Pages are keyset pages of the ranking (score, then volunteer ID): a volunteer whose
+// profile appears meanwhile takes their place in it without moving the others.
+func (s *Service) Matches(ctx context.Context, p sdk.Principal, oppID, shiftID string, q sdk.ListQuery) (sdk.Page[MatchCandidate], error) {
 	o, err := s.organiser(ctx, p, oppID)
 	if err != nil {
-		return nil, err
+		return sdk.Page[MatchCandidate]{}, err
 	}
 	if _, err := findShift(o, shiftID); err != nil {
-		return nil, err
+		return sdk.Page[MatchCandidate]{}, err
 	}
-	return s.rank(ctx, p.Locale, o, shiftID, limit)
-}
-
-func (s *Service) rank(ctx context.Context, locale string, o Opportunity, shiftID string, limit int) ([]MatchCandidate, error) {
+	var after *match.Candidate
+	if q.Key != nil {
+		score, id, ok := keyIntString(q.Key)
+		if !ok {
+			return sdk.Page[MatchCandidate]{}, badCursor()
+		}
+		after = &match.Candidate{Score: int(score), VolunteerID: id}
+	}
 	c, err := s.index.Get(ctx)
 	if err != nil {
-		return nil, err
+		return sdk.Page[MatchCandidate]{}, err
 	}
-	lb, err := s.labels(ctx, locale)
+	lb, err := s.labels(ctx, p.Locale)
 	if err != nil {
-		return nil, err
+		return sdk.Page[MatchCandidate]{}, err
 	}
 	mo := matchOpportunity(o)
-	got, err := c.Rank(&mo, shiftID, match.Options{Labels: lb, Limit: limit})
+	got, err := c.Rank(&mo, shiftID, match.Options{Labels: lb, Limit: q.Fetch(), After: after})
 	if err != nil {
-		return nil, fmt.Errorf("rank: %w", err)
+		return sdk.Page[MatchCandidate]{}, fmt.Errorf("rank: %w", err)
 	}
 	out := make([]MatchCandidate, len(got))
 	for i, g := range got {
 		out[i] = MatchCandidate{VolunteerID: g.VolunteerID, Score: g.Score, Reasons: nonNil(g.Reasons)}
 	}
-	return out, nil
+	return sdk.NewPage(out, q, func(m MatchCandidate) []any { return []any{m.Score, m.VolunteerID} }), nil
 }
 
-// Recommendations lists open shifts the caller may take, best first, leaving out shifts
-// they already signed up for.
-func (s *Service) Recommendations(ctx context.Context, p sdk.Principal, limit int) ([]Recommendation, error) {
+// Recommendations lists open shifts the caller may take, best first (score, then the
+// earlier start, then IDs), leaving out shifts they already signed up for. Pages are
+// keyset pages of that order.
+func (s *Service) Recommendations(ctx context.Context, p sdk.Principal, q sdk.ListQuery) (sdk.Page[Recommendation], error) {
+	var none sdk.Page[Recommendation]
 	if err := requireUser(p); err != nil {
-		return nil, err
+		return none, err
+	}
+	var after *match.Candidate
+	if q.Key != nil {
+		k, ok := recommendationKey(q.Key)
+		if !ok {
+			return none, badCursor()
+		}
+		after = &k
 	}
 	if _, err := s.st.profile(ctx, s.st.db, p.UserID); err != nil {
-		return nil, err
+		return none, err
 	}
 	c, err := s.index.Get(ctx)
 	if err != nil {
-		return nil, err
+		return none, err
 	}
 	opps, err := s.st.openOpportunities(ctx, s.clock())
 	if err != nil {
-		return nil, err
+		return none, err
 	}
 	mine, err := s.st.applicationsBy(ctx, s.st.db, p.UserID)
 	if err != nil {
-		return nil, err
+		return none, err
 	}
 	applied := map[string]bool{}
 	for _, a := range mine {
@@ -146,14 +163,14 @@ func (s *Service) Recommendations(ctx context.Context, p sdk.Principal, limit in
 	}
 	lb, err := s.labels(ctx, p.Locale)
 	if err != nil {
-		return nil, err
+		return none, err
 	}
-	got, err := c.Recommend(p.UserID, mopps, match.Options{Labels: lb, Limit: limit, Now: s.clock()})
+	got, err := c.Recommend(p.UserID, mopps, match.Options{Labels: lb, Limit: q.Fetch(), Now: s.clock(), After: after})
 	if errors.Is(err, match.ErrUnknownVolunteer) {
 		// The profile was created after the cached index was read.
-		return []Recommendation{}, nil
+		return sdk.NewPage([]Recommendation{}, q, nil), nil
 	} else if err != nil {
-		return nil, fmt.Errorf("recommend: %w", err)
+		return none, fmt.Errorf("recommend: %w", err)
 	}
 	out := make([]Recommendation, len(got))
 	for i, g := range got {
@@ -162,7 +179,42 @@ func (s *Service) Recommendations(ctx context.Context, p sdk.Principal, limit in
 		out[i] = Recommendation{OpportunityID: o.ID, Title: o.Title, ShiftID: sh.ID, Start: sh.Start, End: sh.End,
 			Score: g.Score, Reasons: nonNil(g.Reasons)}
 	}
-	return out, nil
+	return sdk.NewPage(out, q, func(r Recommendation) []any {
+		return []any{r.Score, us(r.Start), r.OpportunityID, r.ShiftID}
+	}), nil
+}
+
+// recommendationKey reads a recommendations cursor: score, start (µs), opportunity and
+// shift.
+func recommendationKey(key []any) (match.Candidate, bool) {
+	if len(key) != 4 {
+		return match.Candidate{}, false
+	}
+	score, ok1 := key[0].(int64)
+	start, ok2 := key[1].(int64)
+	opp, ok3 := key[2].(string)
+	shift, ok4 := key[3].(string)
+	if !ok1 || !ok2 || !ok3 || !ok4 {
+		return match.Candidate{}, false
+	}
+	return match.Candidate{Score: int(score), Start: fromUS(start), OpportunityID: opp, ShiftID: shift}, true
+}
+
+// keyIntString reads a cursor of an integer and a string.
+func keyIntString(key []any) (int64, string, bool) {
+	if len(key) != 2 {
+		return 0, "", false
+	}
+	n, ok1 := key[0].(int64)
+	s, ok2 := key[1].(string)
+	return n, s, ok1 && ok2
+}
+
+// badCursor answers a cursor this plugin did not make, as sdk.ListParams does.
+func badCursor() error {
+	e := sdk.Malformed("cursor: is not a cursor this list gave; start again without it")
+	e.Fields = map[string]string{"cursor": "is not a cursor this list gave"}
+	return e
 }
 
 // matchProfile compiles a stored profile. The stored values were validated on the way in,

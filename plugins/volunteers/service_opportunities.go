@@ -22,30 +22,30 @@ const (
 // Shift is one slot of an opportunity. Taken counts confirmed places (attended and
 // no-show included); Waitlisted counts the wait list.
 type Shift struct {
-	ID         string    `json:"id"`
+	ID         string    `json:"id" format:"uuid"`
 	Start      time.Time `json:"start"`
 	End        time.Time `json:"end"`
-	Capacity   int       `json:"capacity"`
-	Taken      int       `json:"taken"`
-	Waitlisted int       `json:"waitlisted"`
+	Capacity   int       `json:"capacity" doc:"Places"`
+	Taken      int       `json:"taken" doc:"Places held: confirmed, attended or no-show"`
+	Waitlisted int       `json:"waitlisted" doc:"Applications on the wait list"`
 }
 
 // Opportunity is volunteer work an organisation or the city needs done.
 type Opportunity struct {
-	ID                   string    `json:"id"`
-	OrganisationID       string    `json:"organisation_id"`
+	ID                   string    `json:"id" format:"uuid"`
+	OrganisationID       string    `json:"organisation_id" doc:"Empty when the city itself posted it"`
 	Title                string    `json:"title"`
 	Description          string    `json:"description"`
 	NeighbourhoodID      string    `json:"neighbourhood_id"`
 	Place                string    `json:"place"`
-	RequiredSkills       []string  `json:"required_skills"`
-	PreferredSkills      []string  `json:"preferred_skills"`
-	Languages            []string  `json:"languages"`
-	MinAge               int       `json:"min_age"`
+	RequiredSkills       []string  `json:"required_skills" nullable:"false"`
+	PreferredSkills      []string  `json:"preferred_skills" nullable:"false"`
+	Languages            []string  `json:"languages" nullable:"false" doc:"Language codes spoken there"`
+	MinAge               int       `json:"min_age" doc:"0 for none; checked on the shift's local date"`
 	NeedsBackgroundCheck bool      `json:"needs_background_check"`
-	AutoAccept           bool      `json:"auto_accept"`
-	State                string    `json:"state"`
-	Shifts               []Shift   `json:"shifts"`
+	AutoAccept           bool      `json:"auto_accept" doc:"Sign-ups are accepted and confirmed without the organiser"`
+	State                string    `json:"state" enum:"draft,published,closed,cancelled"`
+	Shifts               []Shift   `json:"shifts" nullable:"false"`
 	CreatedAt            time.Time `json:"created_at"`
 	UpdatedAt            time.Time `json:"updated_at"`
 
@@ -55,25 +55,25 @@ type Opportunity struct {
 
 // ShiftInput is one shift in a create request.
 type ShiftInput struct {
-	Start    string `json:"start" max:"64"`
-	End      string `json:"end" max:"64"`
-	Capacity int    `json:"capacity" max:"100000"`
+	Start    string `json:"start" max:"64" format:"date-time" example:"2025-06-07T09:00:00+03:00"`
+	End      string `json:"end" max:"64" format:"date-time" example:"2025-06-07T12:00:00+03:00"`
+	Capacity int    `json:"capacity" max:"100000" min:"0" doc:"Places"`
 }
 
 // OpportunityInput is the body of POST /opportunities. An empty OrganisationID means the
 // city itself posts it, which only city staff may do.
 type OpportunityInput struct {
-	OrganisationID       string       `json:"organisation_id" max:"64"`
-	Title                string       `json:"title" max:"200"`
+	OrganisationID       string       `json:"organisation_id" max:"64" doc:"Empty: the city posts it (city staff only)"`
+	Title                string       `json:"title" max:"200" example:"Park clean-up"`
 	Description          string       `json:"description" max:"10000"`
 	NeighbourhoodID      string       `json:"neighbourhood_id" max:"64"`
 	Place                string       `json:"place" max:"300"`
-	RequiredSkills       []string     `json:"required_skills" max:"64"`
-	PreferredSkills      []string     `json:"preferred_skills" max:"64"`
+	RequiredSkills       []string     `json:"required_skills" max:"64" doc:"Skill IDs a volunteer must hold"`
+	PreferredSkills      []string     `json:"preferred_skills" max:"64" doc:"Skill IDs that score"`
 	Languages            []string     `json:"languages" max:"16"`
-	MinAge               int          `json:"min_age"`
+	MinAge               int          `json:"min_age" min:"0" max:"120" doc:"0 for none"`
 	NeedsBackgroundCheck bool         `json:"needs_background_check"`
-	AutoAccept           bool         `json:"auto_accept"`
+	AutoAccept           bool         `json:"auto_accept" doc:"Accept and confirm sign-ups without the organiser"`
 	Shifts               []ShiftInput `json:"shifts"`
 }
 
@@ -173,20 +173,11 @@ func (s *Service) Opportunity(ctx context.Context, p sdk.Principal, id string) (
 	return o, nil
 }
 
-// Page is one page of a list.
-type Page[T any] struct {
-	Items      []T    `json:"items"`
-	NextCursor string `json:"next_cursor"`
-}
-
 // Opportunities lists published opportunities and, for organisers, those of their
 // organisations in every state, in creation order.
-func (s *Service) Opportunities(ctx context.Context, p sdk.Principal, cursor string, limit int) (Page[Opportunity], error) {
+func (s *Service) Opportunities(ctx context.Context, p sdk.Principal, q sdk.ListQuery) (sdk.Page[Opportunity], error) {
 	if err := requireUser(p); err != nil {
-		return Page[Opportunity]{}, err
-	}
-	if limit <= 0 || limit > 100 {
-		limit = 50
+		return sdk.Page[Opportunity]{}, err
 	}
 	var orgs []string
 	for _, m := range p.Organisations {
@@ -196,21 +187,16 @@ func (s *Service) Opportunities(ctx context.Context, p sdk.Principal, cursor str
 	}
 	if s.host != nil {
 		if ok, err := s.host.Can(ctx, p.UserID, PermOpportunityManage, sdk.DomainCity); err != nil {
-			return Page[Opportunity]{}, fmt.Errorf("check permission: %w", err)
+			return sdk.Page[Opportunity]{}, fmt.Errorf("check permission: %w", err)
 		} else if ok {
 			orgs = append(orgs, "")
 		}
 	}
-	items, err := s.st.listOpportunities(ctx, []string{StatePublished}, orgs, cursor, limit+1)
+	items, err := s.st.listOpportunities(ctx, []string{StatePublished}, orgs, q)
 	if err != nil {
-		return Page[Opportunity]{}, err
+		return sdk.Page[Opportunity]{}, err
 	}
-	page := Page[Opportunity]{Items: items}
-	if len(items) > limit {
-		page.Items = items[:limit]
-		page.NextCursor = items[limit-1].ID
-	}
-	return page, nil
+	return sdk.NewPage(items, q, func(o Opportunity) []any { return []any{o.ID} }), nil
 }
 
 // transitions are the state changes organisers may make.

@@ -22,30 +22,30 @@ const (
 // AvailabilityWindow is a weekly window in the city's wall-clock time, "HH:MM" to
 // "HH:MM"; an end at or before the start runs past midnight, "24:00" is midnight.
 type AvailabilityWindow struct {
-	Day   string `json:"day" max:"16"`
-	Start string `json:"start" max:"5"`
-	End   string `json:"end" max:"5"`
+	Day   string `json:"day" max:"16" enum:"monday,tuesday,wednesday,thursday,friday,saturday,sunday" example:"saturday"`
+	Start string `json:"start" max:"5" doc:"Local wall-clock time HH:MM" example:"09:00"`
+	End   string `json:"end" max:"5" doc:"HH:MM; at or before start runs past midnight; 24:00 is midnight" example:"13:00"`
 }
 
 // BackgroundCheck is a volunteer's check; Expires is the last valid day (YYYY-MM-DD),
 // empty when it does not expire.
 type BackgroundCheck struct {
-	Status  string `json:"status" max:"32"`
-	Expires string `json:"expires,omitempty" max:"10"`
+	Status  string `json:"status" max:"32" enum:"none,pending,cleared,rejected"`
+	Expires string `json:"expires,omitempty" max:"10" format:"date" doc:"The last valid day; absent when the check does not expire"`
 }
 
 // Profile is what a resident says once about what they can do and when.
 type Profile struct {
-	UserID           string               `json:"user_id"`
-	Skills           []string             `json:"skills"`
-	Tags             []string             `json:"tags"`
-	Languages        []string             `json:"languages"`
-	Availability     []AvailabilityWindow `json:"availability"`
-	UnavailableDates []string             `json:"unavailable_dates"`
-	Neighbourhoods   []string             `json:"neighbourhoods"`
-	MaxHoursPerWeek  int                  `json:"max_hours_per_week"`
-	BirthDate        string               `json:"birth_date"`
-	BackgroundCheck  BackgroundCheck      `json:"background_check"`
+	UserID           string               `json:"user_id" doc:"The volunteer"`
+	Skills           []string             `json:"skills" nullable:"false" doc:"Skill IDs from the catalogue"`
+	Tags             []string             `json:"tags" nullable:"false" doc:"Free words: interests, what they like to do"`
+	Languages        []string             `json:"languages" nullable:"false" doc:"Language codes" example:"[\"fi\",\"en\"]"`
+	Availability     []AvailabilityWindow `json:"availability" nullable:"false" doc:"Weekly windows in the city's time zone"`
+	UnavailableDates []string             `json:"unavailable_dates" nullable:"false" format:"date" doc:"Local dates the volunteer cannot come"`
+	Neighbourhoods   []string             `json:"neighbourhoods" nullable:"false" doc:"Neighbourhood IDs where they like to help"`
+	MaxHoursPerWeek  int                  `json:"max_hours_per_week" doc:"At most this many committed hours in an ISO week; 0 for no limit"`
+	BirthDate        string               `json:"birth_date" format:"date" doc:"For minimum ages"`
+	BackgroundCheck  BackgroundCheck      `json:"background_check" doc:"Set by city staff only"`
 	CreatedAt        time.Time            `json:"created_at"`
 	UpdatedAt        time.Time            `json:"updated_at"`
 }
@@ -53,14 +53,14 @@ type Profile struct {
 // ProfileInput is the body of PUT /profile. The background check is not part of it: only
 // city staff set it.
 type ProfileInput struct {
-	Skills           []string             `json:"skills" max:"64"`
-	Tags             []string             `json:"tags" max:"64"`
-	Languages        []string             `json:"languages" max:"16"`
-	Availability     []AvailabilityWindow `json:"availability"`
-	UnavailableDates []string             `json:"unavailable_dates" max:"10"`
-	Neighbourhoods   []string             `json:"neighbourhoods" max:"64"`
-	MaxHoursPerWeek  int                  `json:"max_hours_per_week"`
-	BirthDate        string               `json:"birth_date" max:"10"`
+	Skills           []string             `json:"skills" max:"64" doc:"Skill IDs from the catalogue"`
+	Tags             []string             `json:"tags" max:"64" doc:"Free words: interests, what they like to do"`
+	Languages        []string             `json:"languages" max:"16" doc:"Language codes" example:"[\"fi\",\"en\"]"`
+	Availability     []AvailabilityWindow `json:"availability" doc:"Weekly windows in the city's time zone"`
+	UnavailableDates []string             `json:"unavailable_dates" max:"10" format:"date" doc:"Local dates the volunteer cannot come"`
+	Neighbourhoods   []string             `json:"neighbourhoods" max:"64" doc:"Neighbourhood IDs where they like to help"`
+	MaxHoursPerWeek  int                  `json:"max_hours_per_week" min:"0" max:"168" doc:"At most this many committed hours in an ISO week; 0 for no limit"`
+	BirthDate        string               `json:"birth_date" max:"10" format:"date" example:"1990-05-17"`
 }
 
 // Profile returns the caller's own profile.

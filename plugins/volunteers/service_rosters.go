@@ -23,25 +23,25 @@ type RosterAssignment struct {
 // Roster is a proposal: organisers invite, volunteers confirm; nothing is booked by it.
 type Roster struct {
 	OpportunityID string             `json:"opportunity_id"`
-	Assignments   []RosterAssignment `json:"assignments"`
+	Assignments   []RosterAssignment `json:"assignments" nullable:"false"`
 	TotalScore    int                `json:"total_score"`
-	Optimal       bool               `json:"optimal"`
-	Canonical     bool               `json:"canonical"`
+	Optimal       bool               `json:"optimal" doc:"Proved the best total score"`
+	Canonical     bool               `json:"canonical" doc:"The same proposal every time for the same data"`
 }
 
 // DayRoster is one proposal for every shift of a local date the caller organises,
 // solved together: nobody is proposed for overlapping shifts, and weekly limits hold
 // across the opportunities.
 type DayRoster struct {
-	Date string `json:"date"`
+	Date string `json:"date" format:"date"`
 	// OrganisationID is the organisation asked for; empty for everything the caller
 	// organises.
 	OrganisationID string             `json:"organisation_id"`
-	OpportunityIDs []string           `json:"opportunity_ids"`
-	Assignments    []RosterAssignment `json:"assignments"`
+	OpportunityIDs []string           `json:"opportunity_ids" nullable:"false"`
+	Assignments    []RosterAssignment `json:"assignments" nullable:"false"`
 	TotalScore     int                `json:"total_score"`
-	Optimal        bool               `json:"optimal"`
-	Canonical      bool               `json:"canonical"`
+	Optimal        bool               `json:"optimal" doc:"Proved the best total score"`
+	Canonical      bool               `json:"canonical" doc:"The same proposal every time for the same data"`
 }
 
 // Roster proposes who takes which of the opportunity's open shifts, maximising the total

@@ -34,13 +34,13 @@ var heldStatuses = []string{StatusConfirmed, StatusAttended, StatusNoShow}
 
 // Application is one volunteer's sign-up for one shift.
 type Application struct {
-	ID            string    `json:"id"`
-	OpportunityID string    `json:"opportunity_id"`
-	ShiftID       string    `json:"shift_id"`
+	ID            string    `json:"id" format:"uuid"`
+	OpportunityID string    `json:"opportunity_id" format:"uuid"`
+	ShiftID       string    `json:"shift_id" format:"uuid"`
 	VolunteerID   string    `json:"volunteer_id"`
-	Status        string    `json:"status"`
-	Origin        string    `json:"origin"`
-	Minutes       int       `json:"minutes"`
+	Status        string    `json:"status" enum:"applied,invited,accepted,confirmed,waitlisted,declined,withdrawn,attended,no_show"`
+	Origin        string    `json:"origin" enum:"applied,invited" doc:"Whether the volunteer applied or was invited"`
+	Minutes       int       `json:"minutes" doc:"Minutes worked, once attendance is recorded"`
 	CreatedAt     time.Time `json:"created_at"`
 	UpdatedAt     time.Time `json:"updated_at"`
 

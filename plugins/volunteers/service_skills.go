@@ -9,8 +9,14 @@ import (
 	"github.com/kvarter/kvarter/sdk"
 )
 
-// Skills lists the catalogue.
-func (s *Service) Skills(ctx context.Context) ([]Skill, error) { return s.st.skills(ctx) }
+// Skills lists the catalogue by ID.
+func (s *Service) Skills(ctx context.Context, q sdk.ListQuery) (sdk.Page[Skill], error) {
+	items, err := s.st.skillsPage(ctx, q)
+	if err != nil {
+		return sdk.Page[Skill]{}, err
+	}
+	return sdk.NewPage(items, q, func(sk Skill) []any { return []any{sk.ID} }), nil
+}
 
 // PutSkill adds or renames a catalogue skill; the route is limited to staff holding
 // PermSkillManage in the city.
@@ -110,6 +116,6 @@ func (s *Service) labels(ctx context.Context, locale string) (match.Labels, erro
 
 // Skill is one entry of the city's skill catalogue with its names per language.
 type Skill struct {
-	ID    string            `json:"id"`
-	Names map[string]string `json:"names"`
+	ID    string            `json:"id" doc:"1-64 characters of a-z, 0-9, _ and -" example:"first_aid"`
+	Names map[string]string `json:"names" doc:"The skill's name by language code" example:"{\"en\":\"First aid\",\"fi\":\"Ensiapu\"}"`
 }

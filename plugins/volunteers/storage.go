@@ -142,6 +142,24 @@ func (s *storage) skills(ctx context.Context) ([]Skill, error) {
 	return out, nil
 }
 
+// skillsPage is a page of the catalogue in ID order.
+func (s *storage) skillsPage(ctx context.Context, q sdk.ListQuery) ([]Skill, error) {
+	after, args, err := q.After("id")
+	if err != nil {
+		return nil, err
+	}
+	var rows []skillRow
+	if err := s.db.SelectContext(ctx, &rows, s.rb(`SELECT id, names FROM skills WHERE `+after+` ORDER BY id LIMIT ?`),
+		append(args, q.Fetch())...); err != nil {
+		return nil, fmt.Errorf("list skills: %w", err)
+	}
+	out := make([]Skill, len(rows))
+	for i, r := range rows {
+		out[i] = Skill{ID: r.ID, Names: fromJSON[map[string]string](r.Names)}
+	}
+	return out, nil
+}
+
 func (s *storage) putSkill(ctx context.Context, sk Skill, now time.Time) error {
 	q := s.rb(`INSERT INTO skills (id, names, updated_at) VALUES (?, ?, ?)
 		ON CONFLICT (id) DO UPDATE SET names = excluded.names, updated_at = excluded.updated_at`)
@@ -436,17 +454,22 @@ func (s *storage) opportunity(ctx context.Context, q queryer, id string) (Opport
 	return o, nil
 }
 
-// listOpportunities returns opportunities after cursor (an ID) in ID order that are
-// published, or any state when the organisation (or, for "", the city) is in orgs.
-func (s *storage) listOpportunities(ctx context.Context, states []string, orgs []string, cursor string, limit int) ([]Opportunity, error) {
+// listOpportunities returns a page of opportunities in ID order (UUIDv7: creation
+// order) that are published, or in any state when the organisation (or, for "", the
+// city) is in orgs.
+func (s *storage) listOpportunities(ctx context.Context, states []string, orgs []string, q sdk.ListQuery) ([]Opportunity, error) {
+	after, afterArgs, err := q.After("id")
+	if err != nil {
+		return nil, err
+	}
 	where := `state IN (?)`
 	args := []any{states}
 	if len(orgs) > 0 {
 		where = `(state IN (?) OR organisation_id IN (?))`
 		args = append(args, orgs)
 	}
-	query, qargs, err := sqlx.In(`SELECT `+opportunityCols+` FROM opportunities WHERE `+where+` AND id > ? ORDER BY id LIMIT ?`,
-		append(args, cursor, limit)...)
+	args = append(append(args, afterArgs...), q.Fetch())
+	query, qargs, err := sqlx.In(`SELECT `+opportunityCols+` FROM opportunities WHERE `+where+` AND `+after+` ORDER BY id LIMIT ?`, args...)
 	if err != nil {
 		return nil, err
 	}
@@ -575,6 +598,26 @@ func (s *storage) applicationsOf(ctx context.Context, oppID string) ([]Applicati
 	var rows []applicationRow
 	err := s.db.SelectContext(ctx, &rows, s.rb(`SELECT `+applicationCols+` FROM applications
 		WHERE opportunity_id = ? ORDER BY shift_id, created_at, id`), oppID)
+	if err != nil {
+		return nil, fmt.Errorf("list applications: %w", err)
+	}
+	out := make([]Application, len(rows))
+	for i, r := range rows {
+		out[i] = r.application()
+	}
+	return out, nil
+}
+
+// applicationsPage is a page of an opportunity's applications by shift, then creation.
+func (s *storage) applicationsPage(ctx context.Context, oppID string, q sdk.ListQuery) ([]Application, error) {
+	after, args, err := q.After("shift_id", "created_at", "id")
+	if err != nil {
+		return nil, err
+	}
+	var rows []applicationRow
+	err = s.db.SelectContext(ctx, &rows, s.rb(`SELECT `+applicationCols+` FROM applications
+		WHERE opportunity_id = ? AND `+after+` ORDER BY shift_id, created_at, id LIMIT ?`),
+		append(append([]any{oppID}, args...), q.Fetch())...)
 	if err != nil {
 		return nil, fmt.Errorf("list applications: %w", err)
 	}

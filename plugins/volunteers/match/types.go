@@ -208,7 +208,9 @@ type Candidate struct {
 	VolunteerID   string
 	OpportunityID string
 	ShiftID       string
-	Score         int
+	// Start is the shift's start.
+	Start time.Time
+	Score int
 	// Reasons are short English phrases, most important first.
 	Reasons []string
 }
