@@ -594,12 +594,11 @@ func (s *storage) application(ctx context.Context, q queryer, id string) (Applic
 	return r.application(), nil
 }
 
-func (s *storage) applicationsOf(ctx context.Context, oppID string) ([]Application, error) {
+// selectApplications runs SELECT applicationCols FROM applications followed by rest.
+func (s *storage) selectApplications(ctx context.Context, q queryer, rest string, args ...any) ([]Application, error) {
 	var rows []applicationRow
-	err := s.db.SelectContext(ctx, &rows, s.rb(`SELECT `+applicationCols+` FROM applications
-		WHERE opportunity_id = ? ORDER BY shift_id, created_at, id`), oppID)
-	if err != nil {
-		return nil, fmt.Errorf("list applications: %w", err)
+	if err := q.SelectContext(ctx, &rows, s.rb(`SELECT `+applicationCols+` FROM applications `+rest), args...); err != nil {
+		return nil, err
 	}
 	out := make([]Application, len(rows))
 	for i, r := range rows {
@@ -608,36 +607,34 @@ func (s *storage) applicationsOf(ctx context.Context, oppID string) ([]Applicati
 	return out, nil
 }
 
-// applicationsPage is a page of an opportunity's applications by shift, then creation.
+// applicationsOf are all of an opportunity's applications by shift, then creation.
+func (s *storage) applicationsOf(ctx context.Context, oppID string) ([]Application, error) {
+	out, err := s.selectApplications(ctx, s.db, `WHERE opportunity_id = ? ORDER BY shift_id, created_at, id`, oppID)
+	if err != nil {
+		return nil, fmt.Errorf("list applications: %w", err)
+	}
+	return out, nil
+}
+
+// applicationsPage is a page of applicationsOf.
 func (s *storage) applicationsPage(ctx context.Context, oppID string, q sdk.ListQuery) ([]Application, error) {
 	after, args, err := q.After("shift_id", "created_at", "id")
 	if err != nil {
 		return nil, err
 	}
-	var rows []applicationRow
-	err = s.db.SelectContext(ctx, &rows, s.rb(`SELECT `+applicationCols+` FROM applications
-		WHERE opportunity_id = ? AND `+after+` ORDER BY shift_id, created_at, id LIMIT ?`),
+	out, err := s.selectApplications(ctx, s.db, `WHERE opportunity_id = ? AND `+after+` ORDER BY shift_id, created_at, id LIMIT ?`,
 		append(append([]any{oppID}, args...), q.Fetch())...)
 	if err != nil {
 		return nil, fmt.Errorf("list applications: %w", err)
 	}
-	out := make([]Application, len(rows))
-	for i, r := range rows {
-		out[i] = r.application()
-	}
 	return out, nil
 }
 
+// applicationsBy are a volunteer's applications in creation order.
 func (s *storage) applicationsBy(ctx context.Context, q queryer, volunteerID string) ([]Application, error) {
-	var rows []applicationRow
-	err := q.SelectContext(ctx, &rows, s.rb(`SELECT `+applicationCols+` FROM applications
-		WHERE volunteer_id = ? ORDER BY created_at, id`), volunteerID)
+	out, err := s.selectApplications(ctx, q, `WHERE volunteer_id = ? ORDER BY created_at, id`, volunteerID)
 	if err != nil {
 		return nil, fmt.Errorf("list applications of %s: %w", volunteerID, err)
-	}
-	out := make([]Application, len(rows))
-	for i, r := range rows {
-		out[i] = r.application()
 	}
 	return out, nil
 }
