@@ -44,6 +44,9 @@ type Harness struct {
 	doc     map[string]any
 	logger  *slog.Logger
 	seq     atomic.Int64
+	// outbox is the plugin's store, from which Do relays the events a request emitted
+	// to Host, as the SDK's relay does under a real host.
+	outbox *store.DB
 }
 
 // HarnessOptions configure NewHarness; every field has a default.
@@ -97,16 +100,17 @@ func NewHarness(tb testing.TB, p sdk.Plugin, o HarnessOptions) *Harness {
 			}
 		})
 	}
+	var outbox *store.DB
 	if mg, ok := p.(sdk.Migrator); ok {
 		db, err := store.Open(ctx, o.Store)
 		if err != nil {
 			tb.Fatalf("open the store of %s: %v", m.Name, err)
 		}
-		err = store.Migrate(ctx, db, mg.Migrations())
-		db.Close()
-		if err != nil {
+		tb.Cleanup(func() { db.Close() })
+		if err := store.Migrate(ctx, db, mg.Migrations()); err != nil {
 			tb.Fatalf("migrate %s: %v", m.Name, err)
 		}
+		outbox = db
 	}
 	if a, ok := p.(sdk.Activator); ok {
 		if err := a.Activate(ctx); err != nil {
@@ -114,7 +118,7 @@ func NewHarness(tb testing.TB, p sdk.Plugin, o HarnessOptions) *Harness {
 		}
 	}
 	h := newHarness(tb, m.Routes, p.Handler(), m.OpenAPIDoc(), o.Host)
-	h.Plugin, h.logger = p, logger
+	h.Plugin, h.logger, h.outbox = p, logger, outbox
 	return h
 }
 
@@ -163,6 +167,7 @@ func (h *Harness) Do(p sdk.Principal, method, path string, body any) *Response {
 	ctx := sdk.WithLogger(sdk.WithHost(sdk.WithRequestID(sdk.WithPrincipal(req.Context(), p), id), h.Host), h.logger)
 	req = req.WithContext(ctx)
 	routed := h.serve(rec, req, p, int64(len(raw)))
+	h.Flush()
 	res := &Response{Status: rec.Code, Header: rec.Header(), Body: rec.Body.Bytes()}
 	if routed && method != http.MethodHead { // a path or method outside the table is not in the document either
 		if err := openapi.CheckResponseType(h.doc, method, path, res.Status, res.Header.Get("Content-Type"), res.Body); err != nil {
@@ -207,6 +212,18 @@ func (h *Harness) serve(w http.ResponseWriter, r *http.Request, p sdk.Principal,
 	}
 	h.handler.ServeHTTP(w, r)
 	return true
+}
+
+// Flush relays the events waiting in the plugin's outbox to Host, as the SDK's relay
+// would; Do calls it after every request. While Host is unavailable the events stay,
+// as they would under a real host that is away.
+func (h *Harness) Flush() {
+	if h.outbox == nil {
+		return
+	}
+	if err := h.outbox.FlushOutbox(context.Background(), h.Host); err != nil && !sdk.IsUnavailable(err) {
+		h.tb.Errorf("relay the outbox to the fake host: %v", err)
+	}
 }
 
 // Must sends a request and fails the test unless the status is want.
