@@ -51,7 +51,7 @@ func TestPlugin_HandleEvent(t *testing.T) {
 				t.Errorf("%d opportunities after redelivery (%v)", len(items), err)
 			}
 			var drafted []OpportunityDrafted
-			for _, e := range f.host.Events(EventOpportunityDrafted) {
+			for _, e := range f.events(t, EventOpportunityDrafted) {
 				var d OpportunityDrafted
 				if err := json.Unmarshal(e.Payload, &d); err != nil {
 					t.Fatal(err)
@@ -173,4 +173,49 @@ func TestEvents_Documented(t *testing.T) {
 			}
 		}
 	}
+}
+
+// TestService_EventsInTransaction: an event is written with the change that causes it,
+// in the plugin's store. While the host is away the change still commits and its events
+// wait; once the host is back they are delivered, with their payloads. A change that
+// fails leaves no event behind.
+func TestService_EventsInTransaction(t *testing.T) {
+	sdktest.EachStore(t, func(t *testing.T, cfg sdk.StoreConfig) {
+		ctx := context.Background()
+		f := newFixture(t, cfg)
+		vol := f.volunteer(t, "vol", nil)
+		o := f.published(t, func(in *OpportunityInput) { in.AutoAccept = true; in.Shifts = []ShiftInput{f.saturday(9, 12, 1)} })
+		f.eventTypes(t) // deliver what setting up emitted
+
+		f.host.SetUnavailable(true)
+		a, err := f.svc.Apply(ctx, vol, o.ID, o.Shifts[0].ID)
+		if err != nil || a.Status != StatusConfirmed {
+			t.Fatalf("apply while the host is away: %+v, %v", a, err)
+		}
+		if err := f.db.FlushOutbox(ctx, f.host); !sdk.IsUnavailable(err) {
+			t.Fatalf("relay while the host is away: %v", err)
+		}
+		if n, err := f.db.PendingEvents(ctx); err != nil || n != 2 {
+			t.Fatalf("%d events pending (%v), want confirmed and filled", n, err)
+		}
+		f.host.SetUnavailable(false)
+		want := ApplicationChanged{ApplicationID: a.ID, OpportunityID: o.ID, ShiftID: o.Shifts[0].ID, VolunteerID: "vol"}
+		if got := sdktest.Payloads[ApplicationChanged](t, f.host, EventAssignmentConfirmed); len(got) != 0 {
+			t.Fatalf("delivered while the host was away: %+v", got)
+		}
+		f.events(t, EventAssignmentConfirmed)
+		if got := sdktest.Payloads[ApplicationChanged](t, f.host, EventAssignmentConfirmed); len(got) != 1 || got[0] != want {
+			t.Fatalf("confirmed events %+v, want %+v", got, want)
+		}
+		filled := sdktest.Payloads[ShiftFilled](t, f.host, EventShiftFilled)
+		if len(filled) != 1 || filled[0] != (ShiftFilled{OpportunityID: o.ID, ShiftID: o.Shifts[0].ID, Capacity: 1}) {
+			t.Fatalf("filled events %+v", filled)
+		}
+
+		_, err = f.svc.Apply(ctx, vol, o.ID, o.Shifts[0].ID) // twice: refused, rolled back
+		wantCode(t, err, sdk.CodeConflict)
+		if n, err := f.db.PendingEvents(ctx); err != nil || n != 0 {
+			t.Fatalf("a refused sign-up left %d events (%v)", n, err)
+		}
+	})
 }

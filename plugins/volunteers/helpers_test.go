@@ -115,6 +115,25 @@ func (f *fixture) published(t testing.TB, mod func(*OpportunityInput)) Opportuni
 	return o
 }
 
+// events relays the plugin's outbox to the fake host, as the SDK's relay does after a
+// commit, and returns the events of typ the host holds.
+func (f *fixture) events(t testing.TB, typ string) []sdk.Event {
+	t.Helper()
+	if err := f.db.FlushOutbox(context.Background(), f.host); err != nil {
+		t.Fatal(err)
+	}
+	return f.host.Events(typ)
+}
+
+// eventTypes is events for every type, by type.
+func (f *fixture) eventTypes(t testing.TB) []string {
+	t.Helper()
+	if err := f.db.FlushOutbox(context.Background(), f.host); err != nil {
+		t.Fatal(err)
+	}
+	return f.host.EventTypes()
+}
+
 func wantCode(t testing.TB, err error, code string) {
 	t.Helper()
 	if got := errorCode(err); err == nil || got != code {

@@ -93,17 +93,6 @@ func requireUser(p sdk.Principal) error {
 	return nil
 }
 
-// publish tells the rest of the city what happened. It runs after commit: the change is
-// made whether or not the outbox call succeeds, so a failure is logged, not returned.
-func (s *Service) publish(ctx context.Context, typ string, payload any) {
-	if s.host == nil {
-		return
-	}
-	if err := s.host.Publish(ctx, sdk.Event{Type: typ, Payload: []byte(jsonText(payload))}); err != nil {
-		s.logger.ErrorContext(ctx, "publish event", "type", typ, "error", err)
-	}
-}
-
 func (s *Service) audit(ctx context.Context, actor, action, domain, target string, detail map[string]any) {
 	if s.host == nil {
 		return

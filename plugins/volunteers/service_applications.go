@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/kvarter/kvarter/sdk"
+	"github.com/kvarter/kvarter/sdk/store"
 )
 
 // contactStatuses are the statuses after the organiser accepted (or the volunteer took up
@@ -77,5 +78,5 @@ func (s *Service) Applications(ctx context.Context, p sdk.Principal, oppID strin
 			out[i].Contact = &c
 		}
 	}
-	return sdk.NewPage(out, q, func(v ApplicationView) []any { return []any{v.ShiftID, us(v.CreatedAt), v.ID} }), nil
+	return sdk.NewPage(out, q, func(v ApplicationView) []any { return []any{v.ShiftID, store.Micros(v.CreatedAt), v.ID} }), nil
 }

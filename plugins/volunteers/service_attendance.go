@@ -5,8 +5,8 @@ import (
 	"slices"
 	"time"
 
-	"github.com/jmoiron/sqlx"
 	"github.com/kvarter/kvarter/sdk"
+	"github.com/kvarter/kvarter/sdk/store"
 )
 
 // HoursEntry is one shift in a volunteer's hours summary.
@@ -73,7 +73,7 @@ func (s *Service) RecordAttendance(ctx context.Context, p sdk.Principal, oppID, 
 			minutes = *in.Minutes
 		}
 	}
-	err = s.st.inTx(ctx, func(tx *sqlx.Tx) error {
+	err = s.st.db.InTx(ctx, func(tx *store.Tx) error {
 		ok, err := s.st.setStatus(ctx, tx, appID, heldStatuses, to, minutes, now)
 		if err != nil {
 			return err
@@ -81,13 +81,15 @@ func (s *Service) RecordAttendance(ctx context.Context, p sdk.Principal, oppID, 
 		if !ok {
 			return sdk.Errorf(sdk.CodeConflict, "application %s changed meanwhile; reload and retry", appID)
 		}
-		return s.st.bumpVersion(ctx, tx)
+		if err := s.st.bumpVersion(ctx, tx); err != nil {
+			return err
+		}
+		return tx.Emit(EventAttendanceRecorded, AttendanceRecorded{ApplicationID: appID, OpportunityID: oppID,
+			ShiftID: shiftID, VolunteerID: a.VolunteerID, Attended: in.Attended, Minutes: minutes})
 	})
 	if err != nil {
 		return Application{}, err
 	}
-	s.publish(ctx, EventAttendanceRecorded, AttendanceRecorded{ApplicationID: appID, OpportunityID: oppID,
-		ShiftID: shiftID, VolunteerID: a.VolunteerID, Attended: in.Attended, Minutes: minutes})
 	return s.st.application(ctx, s.st.db, appID)
 }
 

@@ -3,14 +3,13 @@ package volunteers
 import (
 	"context"
 
-	"github.com/jmoiron/sqlx"
+	"github.com/kvarter/kvarter/sdk/store"
 )
 
 // erase removes everything kept about a person. Places they held are freed first so the
 // wait lists move up as if they had withdrawn.
 func (s *Service) erase(ctx context.Context, userID string) error {
-	var evs []event
-	err := s.st.inTx(ctx, func(tx *sqlx.Tx) error {
+	return s.st.db.InTx(ctx, func(tx *store.Tx) error {
 		mine, err := s.st.applicationsBy(ctx, tx, userID)
 		if err != nil {
 			return err
@@ -26,20 +25,13 @@ func (s *Service) erase(ctx context.Context, userID string) error {
 			if _, err := s.st.setStatus(ctx, tx, a.ID, []string{StatusConfirmed}, StatusWithdrawn, 0, now); err != nil {
 				return err
 			}
-			more, err := s.promote(ctx, tx, a.ShiftID, now)
-			if err != nil {
+			if err := s.promote(ctx, tx, a.ShiftID, now); err != nil {
 				return err
 			}
-			evs = append(evs, more...)
 		}
 		if err := s.st.erase(ctx, tx, userID); err != nil {
 			return err
 		}
 		return s.st.bumpVersion(ctx, tx)
 	})
-	if err != nil {
-		return err
-	}
-	s.emit(ctx, evs)
-	return nil
 }

@@ -9,6 +9,7 @@ import (
 
 	"github.com/kvarter/kvarter/plugins/volunteers/match"
 	"github.com/kvarter/kvarter/sdk"
+	"github.com/kvarter/kvarter/sdk/store"
 )
 
 // MatchCandidate is one eligible volunteer for a shift with the reasons for the score.
@@ -61,7 +62,7 @@ func (src indexSource) Profiles(ctx context.Context, now time.Time) ([]match.Pro
 			continue
 		}
 		mp := &profiles[i]
-		start, end := fromUS(h.StartsAt), fromUS(h.EndsAt)
+		start, end := h.StartsAt.Time, h.EndsAt.Time
 		mp.Commitments = append(mp.Commitments, match.Interval{Start: start, End: end})
 		if start.Before(since) {
 			continue
@@ -180,7 +181,7 @@ func (s *Service) Recommendations(ctx context.Context, p sdk.Principal, q sdk.Li
 			Score: g.Score, Reasons: nonNil(g.Reasons)}
 	}
 	return sdk.NewPage(out, q, func(r Recommendation) []any {
-		return []any{r.Score, us(r.Start), r.OpportunityID, r.ShiftID}
+		return []any{r.Score, store.Micros(r.Start), r.OpportunityID, r.ShiftID}
 	}), nil
 }
 
@@ -197,7 +198,7 @@ func recommendationKey(key []any) (match.Candidate, bool) {
 	if !ok1 || !ok2 || !ok3 || !ok4 {
 		return match.Candidate{}, false
 	}
-	return match.Candidate{Score: int(score), Start: fromUS(start), OpportunityID: opp, ShiftID: shift}, true
+	return match.Candidate{Score: int(score), Start: store.FromMicros(start), OpportunityID: opp, ShiftID: shift}, true
 }
 
 // keyIntString reads a cursor of an integer and a string.

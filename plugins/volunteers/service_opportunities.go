@@ -7,8 +7,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/jmoiron/sqlx"
 	"github.com/kvarter/kvarter/sdk"
+	"github.com/kvarter/kvarter/sdk/store"
 )
 
 // Opportunity states.
@@ -142,7 +142,7 @@ func (s *Service) CreateOpportunity(ctx context.Context, p sdk.Principal, in Opp
 		NeedsBackgroundCheck: in.NeedsBackgroundCheck, AutoAccept: in.AutoAccept, State: StateDraft,
 		Shifts: shifts, CreatedAt: now, UpdatedAt: now, createdBy: p.UserID,
 	}
-	err = s.st.inTx(ctx, func(tx *sqlx.Tx) error {
+	err = s.st.db.InTx(ctx, func(tx *store.Tx) error {
 		_, err := s.st.insertOpportunity(ctx, tx, o)
 		return err
 	})
@@ -222,25 +222,25 @@ func (s *Service) SetState(ctx context.Context, p sdk.Principal, id, to string) 
 	if !slices.Contains(transitions[to], o.State) {
 		return Opportunity{}, sdk.Errorf(sdk.CodeConflict, "an opportunity that is %s cannot become %s", o.State, to)
 	}
-	var ok bool
-	err = s.st.inTx(ctx, func(tx *sqlx.Tx) error {
-		ok, err = s.st.setState(ctx, tx, id, o.State, to, s.clock())
-		if err != nil || !ok {
+	err = s.st.db.InTx(ctx, func(tx *store.Tx) error {
+		ok, err := s.st.setState(ctx, tx, id, o.State, to, s.clock())
+		if err != nil {
 			return err
+		}
+		if !ok {
+			return sdk.Errorf(sdk.CodeConflict, "opportunity %s changed state meanwhile; reload and retry", id)
 		}
 		if to == StateCancelled {
 			// Cancelled shifts no longer commit anyone's time.
-			return s.st.bumpVersion(ctx, tx)
+			if err := s.st.bumpVersion(ctx, tx); err != nil {
+				return err
+			}
 		}
-		return nil
+		return tx.Emit(stateEvents[to], OpportunityChanged{OpportunityID: id, OrganisationID: o.OrganisationID})
 	})
 	if err != nil {
 		return Opportunity{}, err
 	}
-	if !ok {
-		return Opportunity{}, sdk.Errorf(sdk.CodeConflict, "opportunity %s changed state meanwhile; reload and retry", id)
-	}
-	s.publish(ctx, stateEvents[to], OpportunityChanged{OpportunityID: id, OrganisationID: o.OrganisationID})
 	return s.st.opportunity(ctx, s.st.db, id)
 }
 

@@ -5,7 +5,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/jmoiron/sqlx"
+	"github.com/kvarter/kvarter/sdk/store"
 )
 
 // draftFromParkEvent creates a draft opportunity for the organising group when an
@@ -29,20 +29,14 @@ func (s *Service) draftFromParkEvent(ctx context.Context, eventID string, b Park
 		Languages: []string{}, State: StateDraft, CreatedAt: now, UpdatedAt: now, sourceEventID: eventID,
 		Shifts: []Shift{{ID: newID(), Start: b.Start.UTC().Truncate(time.Second), End: b.End.UTC().Truncate(time.Second), Capacity: places}},
 	}
-	var created bool
-	err := s.st.inTx(ctx, func(tx *sqlx.Tx) error {
-		var err error
-		created, err = s.st.insertOpportunity(ctx, tx, o)
-		return err
-	})
-	if err != nil {
-		return err
-	}
-	if created {
-		s.publish(ctx, EventOpportunityDrafted, OpportunityDrafted{OpportunityID: o.ID,
+	return s.st.db.InTx(ctx, func(tx *store.Tx) error {
+		created, err := s.st.insertOpportunity(ctx, tx, o)
+		if err != nil || !created {
+			return err // a redelivery: the draft and its event exist
+		}
+		return tx.Emit(EventOpportunityDrafted, OpportunityDrafted{OpportunityID: o.ID,
 			OrganisationID: o.OrganisationID, ParkBookingID: b.BookingID})
-	}
-	return nil
+	})
 }
 
 // OpportunityForEvent returns the draft created from event id, for tests and operators.

@@ -6,9 +6,9 @@ import (
 	"strings"
 	"time"
 
-	"github.com/jmoiron/sqlx"
 	"github.com/kvarter/kvarter/plugins/volunteers/match"
 	"github.com/kvarter/kvarter/sdk"
+	"github.com/kvarter/kvarter/sdk/store"
 )
 
 // Background-check statuses, set only by city staff.
@@ -116,7 +116,7 @@ func (s *Service) PutProfile(ctx context.Context, p sdk.Principal, in ProfileInp
 		Neighbourhoods: dedupe(in.Neighbourhoods), MaxHoursPerWeek: in.MaxHoursPerWeek, BirthDate: in.BirthDate,
 		CreatedAt: now, UpdatedAt: now,
 	}
-	err = s.st.inTx(ctx, func(tx *sqlx.Tx) error {
+	err = s.st.db.InTx(ctx, func(tx *store.Tx) error {
 		if err := s.st.upsertProfile(ctx, tx, prof); err != nil {
 			return err
 		}
@@ -154,7 +154,7 @@ func (s *Service) SetBackgroundCheck(ctx context.Context, p sdk.Principal, userI
 	if err := f.err("invalid background check"); err != nil {
 		return Profile{}, err
 	}
-	err := s.st.inTx(ctx, func(tx *sqlx.Tx) error {
+	err := s.st.db.InTx(ctx, func(tx *store.Tx) error {
 		if err := s.st.setCheck(ctx, tx, userID, c, s.clock()); err != nil {
 			return err
 		}

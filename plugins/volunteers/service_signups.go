@@ -8,10 +8,10 @@ import (
 	"strings"
 	"time"
 
-	"github.com/jmoiron/sqlx"
 	"github.com/kvarter/kvarter/plugins/volunteers/match"
 	"github.com/kvarter/kvarter/plugins/volunteers/roster"
 	"github.com/kvarter/kvarter/sdk"
+	"github.com/kvarter/kvarter/sdk/store"
 )
 
 // Application statuses. A volunteer applies (or is invited), the organiser accepts, the
@@ -185,8 +185,7 @@ func (s *Service) Apply(ctx context.Context, p sdk.Principal, oppID, shiftID str
 	now := s.clock()
 	a := Application{ID: newID(), OpportunityID: oppID, ShiftID: shiftID, VolunteerID: p.UserID,
 		Status: StatusApplied, Origin: StatusApplied, CreatedAt: now, UpdatedAt: now}
-	var ev []event
-	err = s.st.inTx(ctx, func(tx *sqlx.Tx) error {
+	err = s.st.db.InTx(ctx, func(tx *store.Tx) error {
 		// Lock the shift before inserting: on PostgreSQL the insert's foreign key takes a
 		// share lock on the shift row, and two sign-ups upgrading their share locks to the
 		// update lock in take would deadlock.
@@ -207,13 +206,11 @@ func (s *Service) Apply(ctx context.Context, p sdk.Principal, oppID, shiftID str
 		if !o.AutoAccept {
 			return nil
 		}
-		ev, err = s.take(ctx, tx, a, []string{StatusApplied}, now)
-		return err
+		return s.take(ctx, tx, a, []string{StatusApplied}, now)
 	})
 	if err != nil {
 		return Application{}, err
 	}
-	s.emit(ctx, ev)
 	return s.st.application(ctx, s.st.db, a.ID)
 }
 
@@ -233,90 +230,87 @@ func (s *Service) Invite(ctx context.Context, p sdk.Principal, oppID, shiftID, v
 	a := Application{ID: newID(), OpportunityID: oppID, ShiftID: shiftID, VolunteerID: volunteerID,
 		Status: StatusInvited, Origin: StatusInvited, CreatedAt: now, UpdatedAt: now}
 	rules := append(slices.Clone(signupRules), match.RuleAvailability, match.RuleDateUnavailable, match.RuleWeeklyHours)
-	err = s.st.inTx(ctx, func(tx *sqlx.Tx) error {
+	err = s.st.db.InTx(ctx, func(tx *store.Tx) error {
 		if _, err := s.st.lockShift(ctx, tx, shiftID); err != nil {
 			return err
 		}
 		if err := s.eligible(ctx, tx, volunteerID, o, shiftID, rules); err != nil {
 			return err
 		}
-		return s.st.insertApplication(ctx, tx, a)
+		if err := s.st.insertApplication(ctx, tx, a); err != nil {
+			return err
+		}
+		return tx.Emit(EventApplicationInvited, appEvent(a))
 	})
 	if err != nil {
 		return Application{}, err
 	}
-	s.publish(ctx, EventApplicationInvited, appEvent(a))
 	return s.st.application(ctx, s.st.db, a.ID)
-}
-
-// event is published after the transaction that caused it commits.
-type event struct {
-	typ     string
-	payload any
-}
-
-func (s *Service) emit(ctx context.Context, evs []event) {
-	for _, e := range evs {
-		s.publish(ctx, e.typ, e.payload)
-	}
 }
 
 func appEvent(a Application) ApplicationChanged {
 	return ApplicationChanged{ApplicationID: a.ID, OpportunityID: a.OpportunityID, ShiftID: a.ShiftID, VolunteerID: a.VolunteerID}
 }
 
-// take gives a the shift's next place or puts it on the wait list. The shift row is
-// locked first, so concurrent takers of one shift queue and each counts the others'
-// committed places.
-func (s *Service) take(ctx context.Context, tx *sqlx.Tx, a Application, from []string, now time.Time) ([]event, error) {
+// take gives a the shift's next place or puts it on the wait list, and emits what
+// happened in the same transaction. The shift row is locked first, so concurrent takers
+// of one shift queue and each counts the others' committed places.
+func (s *Service) take(ctx context.Context, tx *store.Tx, a Application, from []string, now time.Time) error {
 	capacity, err := s.st.lockShift(ctx, tx, a.ShiftID)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	ok, err := s.st.confirmIfRoom(ctx, tx, a.ID, a.ShiftID, from, now)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	if !ok {
 		moved, err := s.st.waitlist(ctx, tx, a.ID, from, now)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		if !moved {
-			return nil, sdk.Errorf(sdk.CodeConflict, "application %s changed meanwhile; reload and retry", a.ID)
+			return sdk.Errorf(sdk.CodeConflict, "application %s changed meanwhile; reload and retry", a.ID)
 		}
-		return []event{event{EventAssignmentWaitlisted, appEvent(a)}}, nil
+		return tx.Emit(EventAssignmentWaitlisted, appEvent(a))
 	}
 	if err := s.st.bumpVersion(ctx, tx); err != nil {
-		return nil, err
+		return err
 	}
-	evs := []event{event{EventAssignmentConfirmed, appEvent(a)}}
+	if err := tx.Emit(EventAssignmentConfirmed, appEvent(a)); err != nil {
+		return err
+	}
 	held, err := s.st.held(ctx, tx, a.ShiftID)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	if held >= capacity {
-		evs = append(evs, event{EventShiftFilled, ShiftFilled{OpportunityID: a.OpportunityID, ShiftID: a.ShiftID, Capacity: capacity}})
+		return tx.Emit(EventShiftFilled, ShiftFilled{OpportunityID: a.OpportunityID, ShiftID: a.ShiftID, Capacity: capacity})
 	}
-	return evs, nil
+	return nil
 }
 
-// promote fills free places of a shift from its wait list, longest waiting first.
-func (s *Service) promote(ctx context.Context, tx *sqlx.Tx, shiftID string, now time.Time) ([]event, error) {
-	var evs []event
+// promote fills free places of a shift from its wait list, longest waiting first, and
+// emits each promotion.
+func (s *Service) promote(ctx context.Context, tx *store.Tx, shiftID string, now time.Time) error {
 	for {
 		next, ok, err := s.st.nextWaiting(ctx, tx, shiftID)
 		if err != nil || !ok {
-			return evs, err
+			return err
 		}
 		done, err := s.st.confirmIfRoom(ctx, tx, next.ID, shiftID, []string{StatusWaitlisted}, now)
 		if err != nil || !done {
-			return evs, err
+			return err
 		}
 		if err := s.st.bumpVersion(ctx, tx); err != nil {
-			return nil, err
+			return err
 		}
-		evs = append(evs, event{EventAssignmentPromoted, appEvent(next)}, event{EventAssignmentConfirmed, appEvent(next)})
+		if err := tx.Emit(EventAssignmentPromoted, appEvent(next)); err != nil {
+			return err
+		}
+		if err := tx.Emit(EventAssignmentConfirmed, appEvent(next)); err != nil {
+			return err
+		}
 	}
 }
 
@@ -386,8 +380,7 @@ func (s *Service) Decide(ctx context.Context, p sdk.Principal, oppID, shiftID, a
 			return Application{}, err
 		}
 	}
-	var evs []event
-	err = s.st.inTx(ctx, func(tx *sqlx.Tx) error {
+	err = s.st.db.InTx(ctx, func(tx *store.Tx) error {
 		if action == ActionConfirm {
 			if _, err := s.st.lockShift(ctx, tx, shiftID); err != nil {
 				return err
@@ -395,8 +388,7 @@ func (s *Service) Decide(ctx context.Context, p sdk.Principal, oppID, shiftID, a
 			if err := s.eligible(ctx, tx, a.VolunteerID, o, shiftID, placeRules); err != nil {
 				return err
 			}
-			evs, err = s.take(ctx, tx, a, from, now)
-			return err
+			return s.take(ctx, tx, a, from, now)
 		}
 		// Lock the shift, then re-read: a promotion or another decision may have moved
 		// the application since it was read outside the transaction.
@@ -423,21 +415,20 @@ func (s *Service) Decide(ctx context.Context, p sdk.Principal, oppID, shiftID, a
 		if !ok {
 			return sdk.Errorf(sdk.CodeConflict, "application %s changed meanwhile; reload and retry", appID)
 		}
-		evs = append(evs, event{decisionEvents[to], appEvent(a)})
+		if err := tx.Emit(decisionEvents[to], appEvent(a)); err != nil {
+			return err
+		}
 		if wasHeld {
 			if err := s.st.bumpVersion(ctx, tx); err != nil {
 				return err
 			}
-			more, err := s.promote(ctx, tx, shiftID, now)
-			evs = append(evs, more...)
-			return err
+			return s.promote(ctx, tx, shiftID, now)
 		}
 		return nil
 	})
 	if err != nil {
 		return Application{}, err
 	}
-	s.emit(ctx, evs)
 	return s.st.application(ctx, s.st.db, appID)
 }
 

@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/jmoiron/sqlx"
@@ -17,24 +16,11 @@ import (
 )
 
 // The plugin's SQL. Queries use "?" and go through Rebind, so one text serves SQLite and
-// PostgreSQL; what differs between the two (locking a row, queueing writers) is a
-// dialect value defined in storage_postgres.go and storage_sqlite.go.
+// PostgreSQL; what differs between the two (locking a row) is a dialect value defined in storage_postgres.go and storage_sqlite.go.
 
 // Instants are stored as BIGINT Unix microseconds, UTC, the one time encoding of every
-// plugin store: integers compare and index alike on both databases, and nothing is
-// parsed on the way out. The service decides the precision (see Service.clock).
-
-func us(t time.Time) int64 { return t.UnixMicro() }
-
-func fromUS(us int64) time.Time { return time.UnixMicro(us).UTC() }
-
-// fromNullUS is the zero time for NULL.
-func fromNullUS(us sql.NullInt64) time.Time {
-	if !us.Valid {
-		return time.Time{}
-	}
-	return fromUS(us.Int64)
-}
+// plugin store (store.Micros, store.Time): integers compare and index alike on both
+// databases. The service decides the precision (see Service.clock).
 
 func jsonText(v any) string {
 	b, _ := json.Marshal(v)
@@ -59,16 +45,12 @@ type queryer interface {
 type storage struct {
 	db *store.DB
 	dialect
-	// writer, when the dialect queues writers, serialises this process's transactions.
-	writer *sync.Mutex
 }
 
 // dialect holds what the plugin's SQL does differently on SQLite and PostgreSQL.
 type dialect struct {
 	// lockRow is appended to a single-row SELECT to lock the row until commit.
 	lockRow string
-	// queueWriters serialises the process's write transactions on a mutex.
-	queueWriters bool
 }
 
 // newStorage wraps db with its dialect.
@@ -77,32 +59,7 @@ func newStorage(db *store.DB) storage {
 	if db.IsPostgres() {
 		st.dialect = postgresDialect
 	}
-	if st.queueWriters {
-		st.writer = &sync.Mutex{}
-	}
 	return st
-}
-
-// inTx runs fn in a transaction. On SQLite the store's DSN begins transactions
-// IMMEDIATE, so a transaction holds the single write lock from its first statement and
-// concurrent writers queue on the busy timeout instead of failing.
-func (s *storage) inTx(ctx context.Context, fn func(tx *sqlx.Tx) error) error {
-	if s.writer != nil {
-		s.writer.Lock()
-		defer s.writer.Unlock()
-	}
-	tx, err := s.db.BeginTxx(ctx, nil)
-	if err != nil {
-		return fmt.Errorf("begin: %w", err)
-	}
-	defer tx.Rollback()
-	if err := fn(tx); err != nil {
-		return err
-	}
-	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("commit: %w", err)
-	}
-	return nil
 }
 
 func (s *storage) rb(q string) string { return s.db.Rebind(q) }
@@ -163,7 +120,7 @@ func (s *storage) skillsPage(ctx context.Context, q sdk.ListQuery) ([]Skill, err
 func (s *storage) putSkill(ctx context.Context, sk Skill, now time.Time) error {
 	q := s.rb(`INSERT INTO skills (id, names, updated_at) VALUES (?, ?, ?)
 		ON CONFLICT (id) DO UPDATE SET names = excluded.names, updated_at = excluded.updated_at`)
-	if _, err := s.db.ExecContext(ctx, q, sk.ID, jsonText(sk.Names), us(now)); err != nil {
+	if _, err := s.db.ExecContext(ctx, q, sk.ID, jsonText(sk.Names), store.Micros(now)); err != nil {
 		return fmt.Errorf("put skill %s: %w", sk.ID, err)
 	}
 	return nil
@@ -172,19 +129,19 @@ func (s *storage) putSkill(ctx context.Context, sk Skill, now time.Time) error {
 // Profiles.
 
 type profileRow struct {
-	UserID         string `db:"user_id"`
-	Skills         string `db:"skills"`
-	Tags           string `db:"tags"`
-	Languages      string `db:"languages"`
-	Availability   string `db:"availability"`
-	Unavailable    string `db:"unavailable"`
-	Neighbourhoods string `db:"neighbourhoods"`
-	MaxWeekly      int    `db:"max_weekly_minutes"`
-	BirthDate      string `db:"birth_date"`
-	CheckStatus    string `db:"check_status"`
-	CheckExpires   string `db:"check_expires"`
-	CreatedAt      int64  `db:"created_at"`
-	UpdatedAt      int64  `db:"updated_at"`
+	UserID         string     `db:"user_id"`
+	Skills         string     `db:"skills"`
+	Tags           string     `db:"tags"`
+	Languages      string     `db:"languages"`
+	Availability   string     `db:"availability"`
+	Unavailable    string     `db:"unavailable"`
+	Neighbourhoods string     `db:"neighbourhoods"`
+	MaxWeekly      int        `db:"max_weekly_minutes"`
+	BirthDate      string     `db:"birth_date"`
+	CheckStatus    string     `db:"check_status"`
+	CheckExpires   string     `db:"check_expires"`
+	CreatedAt      store.Time `db:"created_at"`
+	UpdatedAt      store.Time `db:"updated_at"`
 }
 
 const profileCols = `user_id, skills, tags, languages, availability, unavailable, neighbourhoods,
@@ -202,8 +159,8 @@ func (r profileRow) profile() Profile {
 		MaxHoursPerWeek:  r.MaxWeekly / 60,
 		BirthDate:        r.BirthDate,
 		BackgroundCheck:  BackgroundCheck{Status: r.CheckStatus, Expires: r.CheckExpires},
-		CreatedAt:        fromUS(r.CreatedAt),
-		UpdatedAt:        fromUS(r.UpdatedAt),
+		CreatedAt:        r.CreatedAt.Time,
+		UpdatedAt:        r.UpdatedAt.Time,
 	}
 }
 
@@ -263,7 +220,7 @@ func (s *storage) upsertProfile(ctx context.Context, q queryer, p Profile) error
 			updated_at = excluded.updated_at`),
 		p.UserID, jsonText(p.Skills), jsonText(p.Tags), jsonText(p.Languages), jsonText(p.Availability),
 		jsonText(p.UnavailableDates), jsonText(p.Neighbourhoods), p.MaxHoursPerWeek*60, p.BirthDate,
-		us(p.CreatedAt), us(p.UpdatedAt))
+		store.Micros(p.CreatedAt), store.Micros(p.UpdatedAt))
 	if err != nil {
 		return fmt.Errorf("put profile %s: %w", p.UserID, err)
 	}
@@ -272,7 +229,7 @@ func (s *storage) upsertProfile(ctx context.Context, q queryer, p Profile) error
 
 func (s *storage) setCheck(ctx context.Context, q queryer, userID string, c BackgroundCheck, now time.Time) error {
 	res, err := q.ExecContext(ctx, s.rb(`UPDATE profiles SET check_status = ?, check_expires = ?, updated_at = ?
-		WHERE user_id = ?`), c.Status, c.Expires, us(now), userID)
+		WHERE user_id = ?`), c.Status, c.Expires, store.Micros(now), userID)
 	if err != nil {
 		return fmt.Errorf("set background check %s: %w", userID, err)
 	}
@@ -285,11 +242,11 @@ func (s *storage) setCheck(ctx context.Context, q queryer, userID string, c Back
 // Match input: every profile with its commitments and recent history, in bulk.
 
 type commitmentRow struct {
-	VolunteerID string `db:"volunteer_id"`
-	Status      string `db:"status"`
-	Minutes     int    `db:"minutes"`
-	StartsAt    int64  `db:"starts_at"`
-	EndsAt      int64  `db:"ends_at"`
+	VolunteerID string     `db:"volunteer_id"`
+	Status      string     `db:"status"`
+	Minutes     int        `db:"minutes"`
+	StartsAt    store.Time `db:"starts_at"`
+	EndsAt      store.Time `db:"ends_at"`
 }
 
 func (s *storage) allProfiles(ctx context.Context) ([]profileRow, error) {
@@ -331,8 +288,8 @@ type opportunityRow struct {
 	AutoAccept      int            `db:"auto_accept"`
 	State           string         `db:"state"`
 	SourceEventID   sql.NullString `db:"source_event_id"`
-	CreatedAt       int64          `db:"created_at"`
-	UpdatedAt       int64          `db:"updated_at"`
+	CreatedAt       store.Time     `db:"created_at"`
+	UpdatedAt       store.Time     `db:"updated_at"`
 }
 
 const opportunityCols = `id, organisation_id, created_by, title, description, neighbourhood_id, place,
@@ -346,7 +303,7 @@ func (r opportunityRow) opportunity() Opportunity {
 		RequiredSkills: fromJSON[[]string](r.Required), PreferredSkills: fromJSON[[]string](r.Preferred),
 		Languages: fromJSON[[]string](r.Languages), MinAge: r.MinAge,
 		NeedsBackgroundCheck: r.NeedsCheck != 0, AutoAccept: r.AutoAccept != 0, State: r.State,
-		Shifts: []Shift{}, CreatedAt: fromUS(r.CreatedAt), UpdatedAt: fromUS(r.UpdatedAt),
+		Shifts: []Shift{}, CreatedAt: r.CreatedAt.Time, UpdatedAt: r.UpdatedAt.Time,
 		createdBy: r.CreatedBy, sourceEventID: r.SourceEventID.String,
 	}
 }
@@ -370,7 +327,7 @@ func (s *storage) insertOpportunity(ctx context.Context, q queryer, o Opportunit
 		ON CONFLICT (source_event_id) DO NOTHING`),
 		o.ID, o.OrganisationID, o.createdBy, o.Title, o.Description, o.NeighbourhoodID, o.Place,
 		jsonText(o.RequiredSkills), jsonText(o.PreferredSkills), jsonText(o.Languages), o.MinAge,
-		boolInt(o.NeedsBackgroundCheck), boolInt(o.AutoAccept), o.State, src, us(o.CreatedAt), us(o.UpdatedAt))
+		boolInt(o.NeedsBackgroundCheck), boolInt(o.AutoAccept), o.State, src, store.Micros(o.CreatedAt), store.Micros(o.UpdatedAt))
 	if err != nil {
 		return false, fmt.Errorf("insert opportunity: %w", err)
 	}
@@ -379,7 +336,7 @@ func (s *storage) insertOpportunity(ctx context.Context, q queryer, o Opportunit
 	}
 	for _, sh := range o.Shifts {
 		_, err := q.ExecContext(ctx, s.rb(`INSERT INTO shifts (id, opportunity_id, starts_at, ends_at, capacity)
-			VALUES (?, ?, ?, ?, ?)`), sh.ID, o.ID, us(sh.Start), us(sh.End), sh.Capacity)
+			VALUES (?, ?, ?, ?, ?)`), sh.ID, o.ID, store.Micros(sh.Start), store.Micros(sh.End), sh.Capacity)
 		if err != nil {
 			return false, fmt.Errorf("insert shift: %w", err)
 		}
@@ -399,13 +356,13 @@ func (s *storage) opportunityIDForEvent(ctx context.Context, eventID string) (st
 }
 
 type shiftRow struct {
-	ID            string `db:"id"`
-	OpportunityID string `db:"opportunity_id"`
-	StartsAt      int64  `db:"starts_at"`
-	EndsAt        int64  `db:"ends_at"`
-	Capacity      int    `db:"capacity"`
-	Taken         int    `db:"taken"`
-	Waitlisted    int    `db:"waitlisted"`
+	ID            string     `db:"id"`
+	OpportunityID string     `db:"opportunity_id"`
+	StartsAt      store.Time `db:"starts_at"`
+	EndsAt        store.Time `db:"ends_at"`
+	Capacity      int        `db:"capacity"`
+	Taken         int        `db:"taken"`
+	Waitlisted    int        `db:"waitlisted"`
 }
 
 // shiftsOf loads the shifts of the given opportunities with their counts.
@@ -429,8 +386,8 @@ func (s *storage) shiftsOf(ctx context.Context, q queryer, oppIDs []string) (map
 		return nil, fmt.Errorf("load shifts: %w", err)
 	}
 	for _, r := range rows {
-		out[r.OpportunityID] = append(out[r.OpportunityID], Shift{ID: r.ID, Start: fromUS(r.StartsAt),
-			End: fromUS(r.EndsAt), Capacity: r.Capacity, Taken: r.Taken, Waitlisted: r.Waitlisted})
+		out[r.OpportunityID] = append(out[r.OpportunityID], Shift{ID: r.ID, Start: r.StartsAt.Time,
+			End: r.EndsAt.Time, Capacity: r.Capacity, Taken: r.Taken, Waitlisted: r.Waitlisted})
 	}
 	return out, nil
 }
@@ -504,7 +461,7 @@ func (s *storage) openOpportunities(ctx context.Context, now time.Time) ([]Oppor
 	var rows []opportunityRow
 	err := s.db.SelectContext(ctx, &rows, s.rb(`SELECT `+opportunityCols+` FROM opportunities o
 		WHERE state = 'published' AND EXISTS (SELECT 1 FROM shifts sh WHERE sh.opportunity_id = o.id AND sh.starts_at > ?)
-		ORDER BY id`), us(now))
+		ORDER BY id`), store.Micros(now))
 	if err != nil {
 		return nil, fmt.Errorf("open opportunities: %w", err)
 	}
@@ -516,7 +473,7 @@ func (s *storage) openOpportunities(ctx context.Context, now time.Time) ([]Oppor
 func (s *storage) opportunitiesStarting(ctx context.Context, from, to time.Time, orgs []string, all bool) ([]Opportunity, error) {
 	query := `SELECT ` + opportunityCols + ` FROM opportunities o WHERE state = 'published'
 		AND EXISTS (SELECT 1 FROM shifts sh WHERE sh.opportunity_id = o.id AND sh.starts_at >= ? AND sh.starts_at < ?)`
-	args := []any{us(from), us(to)}
+	args := []any{store.Micros(from), store.Micros(to)}
 	if !all {
 		if len(orgs) == 0 {
 			return nil, nil
@@ -537,7 +494,7 @@ func (s *storage) opportunitiesStarting(ctx context.Context, from, to time.Time,
 
 func (s *storage) setState(ctx context.Context, q queryer, id, from, to string, now time.Time) (bool, error) {
 	res, err := q.ExecContext(ctx, s.rb(`UPDATE opportunities SET state = ?, updated_at = ? WHERE id = ? AND state = ?`),
-		to, us(now), id, from)
+		to, store.Micros(now), id, from)
 	if err != nil {
 		return false, fmt.Errorf("set opportunity state: %w", err)
 	}
@@ -548,24 +505,24 @@ func (s *storage) setState(ctx context.Context, q queryer, id, from, to string, 
 // Applications.
 
 type applicationRow struct {
-	ID            string        `db:"id"`
-	ShiftID       string        `db:"shift_id"`
-	OpportunityID string        `db:"opportunity_id"`
-	VolunteerID   string        `db:"volunteer_id"`
-	Status        string        `db:"status"`
-	Origin        string        `db:"origin"`
-	Minutes       int           `db:"minutes"`
-	WaitlistedAt  sql.NullInt64 `db:"waitlisted_at"`
-	CreatedAt     int64         `db:"created_at"`
-	UpdatedAt     int64         `db:"updated_at"`
+	ID            string         `db:"id"`
+	ShiftID       string         `db:"shift_id"`
+	OpportunityID string         `db:"opportunity_id"`
+	VolunteerID   string         `db:"volunteer_id"`
+	Status        string         `db:"status"`
+	Origin        string         `db:"origin"`
+	Minutes       int            `db:"minutes"`
+	WaitlistedAt  store.NullTime `db:"waitlisted_at"`
+	CreatedAt     store.Time     `db:"created_at"`
+	UpdatedAt     store.Time     `db:"updated_at"`
 }
 
 const applicationCols = `id, shift_id, opportunity_id, volunteer_id, status, origin, minutes, waitlisted_at, created_at, updated_at`
 
 func (r applicationRow) application() Application {
 	return Application{ID: r.ID, ShiftID: r.ShiftID, OpportunityID: r.OpportunityID, VolunteerID: r.VolunteerID,
-		Status: r.Status, Origin: r.Origin, Minutes: r.Minutes, CreatedAt: fromUS(r.CreatedAt),
-		UpdatedAt: fromUS(r.UpdatedAt), waitlistedAt: fromNullUS(r.WaitlistedAt)}
+		Status: r.Status, Origin: r.Origin, Minutes: r.Minutes, CreatedAt: r.CreatedAt.Time,
+		UpdatedAt: r.UpdatedAt.Time, waitlistedAt: r.WaitlistedAt.Time}
 }
 
 // insertApplication inserts a; a second sign-up of one volunteer for one shift hits the
@@ -573,7 +530,7 @@ func (r applicationRow) application() Application {
 func (s *storage) insertApplication(ctx context.Context, q queryer, a Application) error {
 	res, err := q.ExecContext(ctx, s.rb(`INSERT INTO applications (`+applicationCols+`)
 		VALUES (?, ?, ?, ?, ?, ?, 0, NULL, ?, ?) ON CONFLICT (shift_id, volunteer_id) DO NOTHING`),
-		a.ID, a.ShiftID, a.OpportunityID, a.VolunteerID, a.Status, a.Origin, us(a.CreatedAt), us(a.UpdatedAt))
+		a.ID, a.ShiftID, a.OpportunityID, a.VolunteerID, a.Status, a.Origin, store.Micros(a.CreatedAt), store.Micros(a.UpdatedAt))
 	if err != nil {
 		return fmt.Errorf("insert application: %w", err)
 	}
@@ -643,7 +600,7 @@ func (s *storage) applicationsBy(ctx context.Context, q queryer, volunteerID str
 // false when the application was no longer in any of them.
 func (s *storage) setStatus(ctx context.Context, q queryer, id string, from []string, status string, minutes int, now time.Time) (bool, error) {
 	query, args, err := sqlx.In(`UPDATE applications SET status = ?, minutes = ?, updated_at = ?
-		WHERE id = ? AND status IN (?)`, status, minutes, us(now), id, from)
+		WHERE id = ? AND status IN (?)`, status, minutes, store.Micros(now), id, from)
 	if err != nil {
 		return false, err
 	}
@@ -676,7 +633,7 @@ func (s *storage) confirmIfRoom(ctx context.Context, q queryer, appID, shiftID s
 	query, args, err := sqlx.In(`UPDATE applications SET status = 'confirmed', updated_at = ?
 		WHERE id = ? AND status IN (?)
 		AND (SELECT COUNT(*) FROM applications h WHERE h.shift_id = ? AND h.status IN ('confirmed', 'attended', 'no_show'))
-			< (SELECT capacity FROM shifts WHERE id = ?)`, us(now), appID, from, shiftID, shiftID)
+			< (SELECT capacity FROM shifts WHERE id = ?)`, store.Micros(now), appID, from, shiftID, shiftID)
 	if err != nil {
 		return false, err
 	}
@@ -690,7 +647,7 @@ func (s *storage) confirmIfRoom(ctx context.Context, q queryer, appID, shiftID s
 
 func (s *storage) waitlist(ctx context.Context, q queryer, appID string, from []string, now time.Time) (bool, error) {
 	query, args, err := sqlx.In(`UPDATE applications SET status = 'waitlisted', waitlisted_at = ?, updated_at = ?
-		WHERE id = ? AND status IN (?)`, us(now), us(now), appID, from)
+		WHERE id = ? AND status IN (?)`, store.Micros(now), store.Micros(now), appID, from)
 	if err != nil {
 		return false, err
 	}
@@ -728,9 +685,9 @@ func (s *storage) held(ctx context.Context, q queryer, shiftID string) (int, err
 
 type hoursRow struct {
 	applicationRow
-	Title    string `db:"title"`
-	StartsAt int64  `db:"starts_at"`
-	EndsAt   int64  `db:"ends_at"`
+	Title    string     `db:"title"`
+	StartsAt store.Time `db:"starts_at"`
+	EndsAt   store.Time `db:"ends_at"`
 }
 
 func (s *storage) hours(ctx context.Context, volunteerID string) ([]HoursEntry, error) {
@@ -746,7 +703,7 @@ func (s *storage) hours(ctx context.Context, volunteerID string) ([]HoursEntry, 
 	out := make([]HoursEntry, len(rows))
 	for i, r := range rows {
 		out[i] = HoursEntry{ApplicationID: r.ID, OpportunityID: r.OpportunityID, Title: r.Title, ShiftID: r.ShiftID,
-			Start: fromUS(r.StartsAt), End: fromUS(r.EndsAt), Status: r.Status, Minutes: r.Minutes}
+			Start: r.StartsAt.Time, End: r.EndsAt.Time, Status: r.Status, Minutes: r.Minutes}
 	}
 	return out, nil
 }
