@@ -166,8 +166,11 @@ func TestHandler_Errors(t *testing.T) {
 					t.Fatalf("status %d, want %d: %v", st, tc.status, body)
 				}
 				e := body["error"].(map[string]any)
-				if e["code"] == "" || e["message"] == "" {
+				if e["code"] == "" || e["message"] == "" || e["request_id"] == "" || e["request_id"] == nil {
 					t.Errorf("error %v", e)
+				}
+				if tc.status == 400 && e["code"] != sdk.CodeMalformed {
+					t.Errorf("code %v, want %s", e["code"], sdk.CodeMalformed)
 				}
 				if tc.status == 422 {
 					w.WantInvalid(t, tc.field, tc.rule)
