@@ -105,9 +105,14 @@ func (s *storage) skillsPage(ctx context.Context, q sdk.ListQuery) ([]Skill, err
 	if err != nil {
 		return nil, err
 	}
+	// Every page of every list of the catalogue runs one of two statements (with a
+	// cursor or without): prepared once per connection.
+	stmt, err := s.db.Prepared(ctx, `SELECT id, names FROM skills WHERE `+after+` ORDER BY id LIMIT ?`)
+	if err != nil {
+		return nil, fmt.Errorf("list skills: %w", err)
+	}
 	var rows []skillRow
-	if err := s.db.SelectContext(ctx, &rows, s.rb(`SELECT id, names FROM skills WHERE `+after+` ORDER BY id LIMIT ?`),
-		append(args, q.Fetch())...); err != nil {
+	if err := stmt.SelectContext(ctx, &rows, append(args, q.Fetch())...); err != nil {
 		return nil, fmt.Errorf("list skills: %w", err)
 	}
 	out := make([]Skill, len(rows))
