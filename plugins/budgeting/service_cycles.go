@@ -1,0 +1,244 @@
+package budgeting
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+	"github.com/kvarter/kvarter/sdk"
+)
+
+// CreateCycleInput is what an officer gives to open a cycle.
+type CreateCycleInput struct {
+	ParentID        string      `json:"parent_id" max:"64"`
+	NeighbourhoodID string      `json:"neighbourhood_id" max:"64"`
+	Name            string      `json:"name" max:"200"`
+	Budget          int64       `json:"budget" min:"0"`
+	Currency        string      `json:"currency" max:"3"`
+	Ballot          BallotRules `json:"ballot"`
+	SupportTopN     int         `json:"support_top_n" min:"0" max:"100000"`
+	Simulation      bool        `json:"simulation"`
+	// MESIntegral is Cycle.MESIntegral; absent means true.
+	MESIntegral *bool                `json:"mes_integral"`
+	Phases      map[Phase]*time.Time `json:"phases"`
+}
+
+// CreateCycle opens a cycle in the ideas phase.
+func (s *Service) CreateCycle(ctx context.Context, pr sdk.Principal, in CreateCycleInput) (*Cycle, error) {
+	if in.NeighbourhoodID == "" {
+		return nil, sdk.InvalidField("neighbourhood_id", "required")
+	}
+	if err := s.can(ctx, pr, PermCycleManage, "nbh:"+in.NeighbourhoodID); err != nil {
+		return nil, err
+	}
+	in.Name = strings.TrimSpace(in.Name)
+	if in.Name == "" {
+		return nil, sdk.InvalidField("name", "required")
+	}
+	if in.Budget <= 0 {
+		return nil, sdk.InvalidField("budget", "must be a positive number of minor units")
+	}
+	if !validCurrency(in.Currency) {
+		return nil, sdk.InvalidField("currency", "must be an ISO 4217 code such as EUR")
+	}
+	if err := validateRules(&in.Ballot); err != nil {
+		return nil, err
+	}
+	if in.SupportTopN < 0 {
+		return nil, sdk.InvalidField("support_top_n", "must not be negative")
+	}
+	nbhs, err := s.host.Neighbourhoods(ctx, []string{in.NeighbourhoodID})
+	if err != nil {
+		return nil, fmt.Errorf("look up neighbourhood: %w", err)
+	}
+	if len(nbhs) == 0 {
+		return nil, sdk.InvalidField("neighbourhood_id", "no such neighbourhood")
+	}
+	now := s.now()
+	c := &Cycle{
+		ID: newID(), ParentID: in.ParentID, NeighbourhoodID: in.NeighbourhoodID, Name: in.Name,
+		Budget: in.Budget, Currency: in.Currency, Ballot: in.Ballot, SupportTopN: in.SupportTopN,
+		Simulation: in.Simulation, MESIntegral: in.MESIntegral == nil || *in.MESIntegral,
+		Phase: PhaseIdeas, Schedule: map[Phase]time.Time{},
+		CreatedAt: now, UpdatedAt: now,
+	}
+	var last time.Time
+	for _, p := range Phases {
+		t, ok := in.Phases[p]
+		if !ok || t == nil {
+			continue
+		}
+		if t.Before(last) {
+			return nil, sdk.InvalidField("phases."+string(p), "phases must start in order")
+		}
+		last = *t
+		c.Schedule[p] = t.UTC()
+	}
+	for p := range in.Phases {
+		if p.index() < 0 {
+			return nil, sdk.InvalidField("phases", fmt.Sprintf("unknown phase %q", p))
+		}
+	}
+	err = inTx(ctx, s.db, func(tx *sqlx.Tx) error {
+		if c.ParentID != "" {
+			if _, err := findCycle(ctx, tx, c.ParentID); err != nil {
+				return sdk.InvalidField("parent_id", "no such cycle")
+			}
+		}
+		return insertCycle(ctx, tx, c, c.nextAt())
+	})
+	if err != nil {
+		return nil, err
+	}
+	s.audit(ctx, pr, "budgeting.cycle.create", c.nbh(), c.ID, map[string]any{"name": c.Name, "budget": c.Budget, "currency": c.Currency})
+	return c, nil
+}
+
+// nextAt is the start of the first scheduled phase after the current one.
+func (c *Cycle) nextAt() *time.Time {
+	for _, p := range Phases[c.Phase.index()+1:] {
+		if t, ok := c.Schedule[p]; ok {
+			return &t
+		}
+	}
+	return nil
+}
+
+// Cycle returns one cycle.
+func (s *Service) Cycle(ctx context.Context, id string) (*Cycle, error) {
+	return findCycle(ctx, s.db, id)
+}
+
+// Cycles lists cycles, a page at a time; next is the cursor of the following page or
+// empty at the end.
+func (s *Service) Cycles(ctx context.Context, f CycleFilter) (cycles []*Cycle, next string, err error) {
+	f.Limit = pageLimit(f.Limit)
+	f.Limit++
+	cycles, err = listCycles(ctx, s.db, f)
+	if err != nil {
+		return nil, "", err
+	}
+	if len(cycles) == f.Limit {
+		cycles = cycles[:f.Limit-1]
+		next = cycles[len(cycles)-1].ID
+	}
+	return cycles, next, nil
+}
+
+func pageLimit(n int) int {
+	if n <= 0 || n > 200 {
+		return 50
+	}
+	return n
+}
+
+// SetPhase moves a cycle forward by hand (an officer closing voting early, say).
+func (s *Service) SetPhase(ctx context.Context, pr sdk.Principal, id string, to Phase) (*Cycle, error) {
+	if to.index() < 0 {
+		return nil, sdk.InvalidField("phase", "must be one of ideas, support, review, voting, results, implementation")
+	}
+	c, err := findCycle(ctx, s.db, id)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.can(ctx, pr, PermCycleManage, c.nbh()); err != nil {
+		return nil, err
+	}
+	if to.index() <= c.Phase.index() {
+		return nil, sdk.Errorf(sdk.CodeConflict, "cycle is in %s; phases only move forward", c.Phase)
+	}
+	if err := s.move(ctx, c, to); err != nil {
+		return nil, err
+	}
+	s.audit(ctx, pr, "budgeting.cycle.phase", c.nbh(), c.ID, map[string]any{"phase": string(to)})
+	return findCycle(ctx, s.db, id)
+}
+
+// move changes c's phase and applies what leaving the old phase implies.
+func (s *Service) move(ctx context.Context, c *Cycle, to Phase) error {
+	from, now := c.Phase, s.now()
+	moved := *c
+	moved.Phase = to
+	err := inTx(ctx, s.db, func(tx *sqlx.Tx) error {
+		ok, err := movePhase(ctx, tx, c.ID, from, to, moved.nextAt(), now)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			return sdk.Errorf(sdk.CodeConflict, "cycle %s changed phase meanwhile", c.ID)
+		}
+		if from == PhaseSupport && c.SupportTopN > 0 {
+			return shortlist(ctx, tx, c, now)
+		}
+		if from == PhaseVoting {
+			return s.openSealed(ctx, tx, c.ID)
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	s.publish(ctx, EventPhaseChanged, map[string]string{
+		"cycle_id": c.ID, "neighbourhood_id": c.NeighbourhoodID, "from": string(from), "to": string(to),
+	})
+	return nil
+}
+
+// shortlist keeps the SupportTopN most supported ideas. Ideas level with the last one
+// kept go forward too: cutting between equals would be an arbitrary choice.
+func shortlist(ctx context.Context, tx q, c *Cycle, now time.Time) error {
+	ps, err := listProposals(ctx, tx, c.ID, StatusSubmitted, "", 0)
+	if err != nil {
+		return err
+	}
+	if len(ps) <= c.SupportTopN {
+		return nil
+	}
+	sort.SliceStable(ps, func(i, j int) bool { return ps[i].Supports > ps[j].Supports })
+	cut := ps[c.SupportTopN-1].Supports
+	for _, p := range ps[c.SupportTopN:] {
+		if p.Supports < cut {
+			if err := setProposalStatus(ctx, tx, p.ID, StatusNotShortlisted, now); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// Tick moves every cycle whose next scheduled phase has started into the latest phase
+// that has started. The background loop calls it; it is safe on several nodes at once
+// because each move is conditional on the phase it starts from.
+func (s *Service) Tick(ctx context.Context) (moved int, err error) {
+	now := s.now()
+	ids, err := dueCycles(ctx, s.db, now)
+	if err != nil {
+		return 0, err
+	}
+	for _, id := range ids {
+		c, err := findCycle(ctx, s.db, id)
+		if err != nil {
+			return moved, err
+		}
+		to := c.Phase
+		for _, p := range Phases[c.Phase.index()+1:] {
+			if t, ok := c.Schedule[p]; ok && !t.After(now) {
+				to = p
+			}
+		}
+		if to == c.Phase {
+			continue
+		}
+		if err := s.move(ctx, c, to); err != nil {
+			if ErrorCode(err) == sdk.CodeConflict {
+				continue // another node moved it
+			}
+			return moved, err
+		}
+		moved++
+	}
+	return moved, nil
+}
