@@ -46,7 +46,10 @@ func NewService(db *store.DB, host sdk.Host, now func() time.Time, s Settings, l
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Service{db: db, host: host, now: now, settings: s, log: log, box: sdk.NewBallotBox(host)}
+	// Times are stored to the microsecond (storage.go); the clock is read at that
+	// precision, in UTC, so what a method answers is what a later read returns.
+	clock := func() time.Time { return now().UTC().Truncate(time.Microsecond) }
+	return &Service{db: db, host: host, now: clock, settings: s, log: log, box: sdk.NewBallotBox(host)}
 }
 
 func newID() string { return uuid.Must(uuid.NewV7()).String() }

@@ -75,7 +75,7 @@ func (s *Service) CreateCycle(ctx context.Context, pr sdk.Principal, in CreateCy
 			return nil, sdk.InvalidField("phases."+string(p), "phases must start in order")
 		}
 		last = *t
-		c.Schedule[p] = t.UTC()
+		c.Schedule[p] = t.UTC().Truncate(time.Microsecond)
 	}
 	for p := range in.Phases {
 		if p.index() < 0 {

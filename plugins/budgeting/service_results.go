@@ -252,13 +252,7 @@ func (s *Service) Tally(ctx context.Context, pr sdk.Principal, cycleID string, i
 		if !ok {
 			return sdk.Errorf(sdk.CodeConflict, "results for cycle %s are already published", c.ID)
 		}
-		for _, id := range res.Winners {
-			if _, err := exec(ctx, tx, `UPDATE proposals SET implementation = ?, updated_at = ? WHERE id = ?`,
-				ImplPlanned, fmtTime(res.PublishedAt), id); err != nil {
-				return fmt.Errorf("plan winner %s: %w", id, err)
-			}
-		}
-		return nil
+		return planWinners(ctx, tx, res.Winners, res.PublishedAt)
 	})
 	if err != nil {
 		return nil, err

@@ -22,15 +22,13 @@ import (
 // This file holds every SQL statement of the plugin. The same text runs on SQLite and
 // PostgreSQL through Rebind; exported Service methods own transactions and pass them in.
 
-// timeLayout is fixed-width so stored times compare correctly as strings.
-const timeLayout = "2006-01-02T15:04:05.000000000Z07:00"
+// Times are stored as BIGINT Unix microseconds UTC, the one encoding of every plugin
+// store (migration 0003 converted the text of earlier releases). The service hands
+// storage times already truncated to the microsecond, so what it answers is what a
+// later read returns.
+func micros(t time.Time) int64 { return t.UnixMicro() }
 
-func fmtTime(t time.Time) string { return t.UTC().Format(timeLayout) }
-
-func parseTime(s string) time.Time {
-	t, _ := time.Parse(timeLayout, s)
-	return t
-}
+func fromMicros(us int64) time.Time { return time.UnixMicro(us).UTC() }
 
 // q is what the helpers run on: the pool or a transaction.
 type q = sqlx.ExtContext
@@ -80,9 +78,9 @@ type cycleRow struct {
 	MESIntegral     bool           `db:"mes_integral"`
 	Phase           string         `db:"phase"`
 	Schedule        string         `db:"schedule"`
-	NextAt          sql.NullString `db:"next_at"`
-	CreatedAt       string         `db:"created_at"`
-	UpdatedAt       string         `db:"updated_at"`
+	NextAt          sql.NullInt64  `db:"next_at"`
+	CreatedAt       int64          `db:"created_at"`
+	UpdatedAt       int64          `db:"updated_at"`
 }
 
 const cycleCols = `id, parent_id, neighbourhood_id, name, budget, currency, ballot, support_top_n,
@@ -93,26 +91,27 @@ func (r cycleRow) cycle() (*Cycle, error) {
 		ID: r.ID, ParentID: r.ParentID.String, NeighbourhoodID: r.NeighbourhoodID, Name: r.Name,
 		Budget: r.Budget, Currency: r.Currency, SupportTopN: r.SupportTopN, Simulation: r.Simulation,
 		MESIntegral: r.MESIntegral,
-		Phase:       Phase(r.Phase), CreatedAt: parseTime(r.CreatedAt), UpdatedAt: parseTime(r.UpdatedAt),
+		Phase:       Phase(r.Phase), CreatedAt: fromMicros(r.CreatedAt), UpdatedAt: fromMicros(r.UpdatedAt),
 	}
 	if err := json.Unmarshal([]byte(r.Ballot), &c.Ballot); err != nil {
 		return nil, fmt.Errorf("cycle %s ballot: %w", r.ID, err)
 	}
-	var sched map[Phase]string
+	var sched map[Phase]int64
 	if err := json.Unmarshal([]byte(r.Schedule), &sched); err != nil {
 		return nil, fmt.Errorf("cycle %s schedule: %w", r.ID, err)
 	}
 	c.Schedule = make(map[Phase]time.Time, len(sched))
-	for p, s := range sched {
-		c.Schedule[p] = parseTime(s)
+	for p, us := range sched {
+		c.Schedule[p] = fromMicros(us)
 	}
 	return c, nil
 }
 
+// scheduleJSON stores a schedule as a JSON object of phase to Unix microseconds.
 func scheduleJSON(s map[Phase]time.Time) string {
-	m := make(map[Phase]string, len(s))
+	m := make(map[Phase]int64, len(s))
 	for p, t := range s {
-		m[p] = fmtTime(t)
+		m[p] = micros(t)
 	}
 	b, _ := json.Marshal(m)
 	return string(b)
@@ -122,7 +121,7 @@ func nullTime(t *time.Time) any {
 	if t == nil {
 		return nil
 	}
-	return fmtTime(*t)
+	return micros(*t)
 }
 
 func nullString(s string) any {
@@ -138,7 +137,7 @@ func insertCycle(ctx context.Context, db q, c *Cycle, next *time.Time) error {
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		c.ID, nullString(c.ParentID), c.NeighbourhoodID, c.Name, c.Budget, c.Currency, string(ballot),
 		c.SupportTopN, c.Simulation, string(c.Phase), scheduleJSON(c.Schedule), nullTime(next),
-		fmtTime(c.CreatedAt), fmtTime(c.UpdatedAt), c.MESIntegral)
+		micros(c.CreatedAt), micros(c.UpdatedAt), c.MESIntegral)
 	if err != nil {
 		return fmt.Errorf("insert cycle: %w", err)
 	}
@@ -203,7 +202,7 @@ func listCycles(ctx context.Context, db q, f CycleFilter) ([]*Cycle, error) {
 // two nodes (or a tick and an officer) never both move it.
 func movePhase(ctx context.Context, db q, id string, from, to Phase, next *time.Time, now time.Time) (bool, error) {
 	n, err := exec(ctx, db, `UPDATE cycles SET phase = ?, next_at = ?, updated_at = ? WHERE id = ? AND phase = ?`,
-		string(to), nullTime(next), fmtTime(now), id, string(from))
+		string(to), nullTime(next), micros(now), id, string(from))
 	if err != nil {
 		return false, fmt.Errorf("move cycle %s to %s: %w", id, to, err)
 	}
@@ -211,7 +210,7 @@ func movePhase(ctx context.Context, db q, id string, from, to Phase, next *time.
 }
 
 func setCycleBudget(ctx context.Context, db q, id string, budget int64, now time.Time) error {
-	_, err := exec(ctx, db, `UPDATE cycles SET budget = ?, updated_at = ? WHERE id = ?`, budget, fmtTime(now), id)
+	_, err := exec(ctx, db, `UPDATE cycles SET budget = ?, updated_at = ? WHERE id = ?`, budget, micros(now), id)
 	if err != nil {
 		return fmt.Errorf("set budget of cycle %s: %w", id, err)
 	}
@@ -220,7 +219,7 @@ func setCycleBudget(ctx context.Context, db q, id string, budget int64, now time
 
 func dueCycles(ctx context.Context, db q, now time.Time) ([]string, error) {
 	var ids []string
-	if err := sel(ctx, db, &ids, `SELECT id FROM cycles WHERE next_at IS NOT NULL AND next_at <= ? ORDER BY id`, fmtTime(now)); err != nil {
+	if err := sel(ctx, db, &ids, `SELECT id FROM cycles WHERE next_at IS NOT NULL AND next_at <= ? ORDER BY id`, micros(now)); err != nil {
 		return nil, fmt.Errorf("due cycles: %w", err)
 	}
 	return ids, nil
@@ -240,8 +239,8 @@ type proposalRow struct {
 	Reason         string         `db:"reason"`
 	MergedInto     string         `db:"merged_into"`
 	Implementation string         `db:"implementation"`
-	CreatedAt      string         `db:"created_at"`
-	UpdatedAt      string         `db:"updated_at"`
+	CreatedAt      int64          `db:"created_at"`
+	UpdatedAt      int64          `db:"updated_at"`
 	Supports       int64          `db:"supports"`
 }
 
@@ -256,7 +255,7 @@ func (r proposalRow) proposal() *Proposal {
 		Description: r.Description, Category: r.Category, Location: r.Location, Cost: r.Cost,
 		FinalCost: r.FinalCost, Status: r.Status, Reason: r.Reason, MergedInto: r.MergedInto,
 		Supports: r.Supports, Implementation: r.Implementation, Updates: []Update{},
-		CreatedAt: parseTime(r.CreatedAt), UpdatedAt: parseTime(r.UpdatedAt),
+		CreatedAt: fromMicros(r.CreatedAt), UpdatedAt: fromMicros(r.UpdatedAt),
 	}
 }
 
@@ -265,7 +264,7 @@ func insertProposal(ctx context.Context, db q, p *Proposal) error {
 		location, cost, final_cost, status, reason, merged_into, implementation, created_at, updated_at)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		p.ID, p.CycleID, nullString(p.AuthorID), p.Title, p.Description, p.Category, p.Location, p.Cost,
-		p.FinalCost, p.Status, p.Reason, p.MergedInto, p.Implementation, fmtTime(p.CreatedAt), fmtTime(p.UpdatedAt))
+		p.FinalCost, p.Status, p.Reason, p.MergedInto, p.Implementation, micros(p.CreatedAt), micros(p.UpdatedAt))
 	if err != nil {
 		return fmt.Errorf("insert proposal: %w", err)
 	}
@@ -278,7 +277,7 @@ func updateProposal(ctx context.Context, db q, p *Proposal) error {
 		cost = ?, final_cost = ?, status = ?, reason = ?, merged_into = ?, implementation = ?, updated_at = ?
 		WHERE id = ?`,
 		p.Title, p.Description, p.Category, p.Location, p.Cost, p.FinalCost, p.Status, p.Reason,
-		p.MergedInto, p.Implementation, fmtTime(p.UpdatedAt), p.ID)
+		p.MergedInto, p.Implementation, micros(p.UpdatedAt), p.ID)
 	if err != nil {
 		return fmt.Errorf("update proposal %s: %w", p.ID, err)
 	}
@@ -349,7 +348,7 @@ func countProposals(ctx context.Context, db q, cycleID string) (int, error) {
 }
 
 func setProposalStatus(ctx context.Context, db q, id, status string, now time.Time) error {
-	_, err := exec(ctx, db, `UPDATE proposals SET status = ?, updated_at = ? WHERE id = ?`, status, fmtTime(now), id)
+	_, err := exec(ctx, db, `UPDATE proposals SET status = ?, updated_at = ? WHERE id = ?`, status, micros(now), id)
 	if err != nil {
 		return fmt.Errorf("set status of proposal %s: %w", id, err)
 	}
@@ -498,11 +497,22 @@ func countBallots(ctx context.Context, db q, cycleID string) (int64, error) {
 // insertResult stores a result once; it reports false when the cycle already has one.
 func insertResult(ctx context.Context, db q, cycleID string, body []byte, now time.Time) (bool, error) {
 	n, err := exec(ctx, db, `INSERT INTO results (cycle_id, body, published_at) VALUES (?, ?, ?)
-		ON CONFLICT (cycle_id) DO NOTHING`, cycleID, string(body), fmtTime(now))
+		ON CONFLICT (cycle_id) DO NOTHING`, cycleID, string(body), micros(now))
 	if err != nil {
 		return false, fmt.Errorf("insert result: %w", err)
 	}
 	return n == 1, nil
+}
+
+// planWinners marks a result's winners as planned projects.
+func planWinners(ctx context.Context, db q, ids []string, now time.Time) error {
+	for _, id := range ids {
+		if _, err := exec(ctx, db, `UPDATE proposals SET implementation = ?, updated_at = ? WHERE id = ?`,
+			ImplPlanned, micros(now), id); err != nil {
+			return fmt.Errorf("plan winner %s: %w", id, err)
+		}
+	}
+	return nil
 }
 
 func findResult(ctx context.Context, db q, cycleID string) (*Result, error) {
@@ -523,7 +533,7 @@ func findResult(ctx context.Context, db q, cycleID string) (*Result, error) {
 
 func insertUpdate(ctx context.Context, db q, id, proposalID string, u Update) error {
 	if _, err := exec(ctx, db, `INSERT INTO project_updates (id, proposal_id, status, note, at) VALUES (?, ?, ?, ?, ?)`,
-		id, proposalID, u.Status, u.Note, fmtTime(u.At)); err != nil {
+		id, proposalID, u.Status, u.Note, micros(u.At)); err != nil {
 		return fmt.Errorf("insert update: %w", err)
 	}
 	return nil
@@ -533,14 +543,14 @@ func listUpdates(ctx context.Context, db q, proposalID string) ([]Update, error)
 	var rows []struct {
 		Status string `db:"status"`
 		Note   string `db:"note"`
-		At     string `db:"at"`
+		At     int64  `db:"at"`
 	}
 	if err := sel(ctx, db, &rows, `SELECT status, note, at FROM project_updates WHERE proposal_id = ? ORDER BY at, id`, proposalID); err != nil {
 		return nil, fmt.Errorf("list updates: %w", err)
 	}
 	out := make([]Update, len(rows))
 	for i, r := range rows {
-		out[i] = Update{Status: r.Status, Note: r.Note, At: parseTime(r.At)}
+		out[i] = Update{Status: r.Status, Note: r.Note, At: fromMicros(r.At)}
 	}
 	return out, nil
 }
