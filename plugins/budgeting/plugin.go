@@ -31,14 +31,6 @@ const (
 // RoleOfficer is the plugin's role, grantable per neighbourhood or city-wide.
 const RoleOfficer = "budget_officer"
 
-// Events the plugin publishes and consumes.
-const (
-	EventPhaseChanged     = "budgeting.phase.changed"
-	EventResultsPublished = "budgeting.results.published"
-	EventProjectUpdated   = "budgeting.project.updated"
-	EventUserDeleted      = "core.user.deleted"
-)
-
 // Setting names.
 const (
 	SettingProposalsOpen     = "proposals_open_to_anyone"
@@ -227,9 +219,7 @@ func (p *Plugin) HandleEvent(ctx context.Context, e sdk.Event) error {
 	if e.Type != EventUserDeleted {
 		return nil
 	}
-	var body struct {
-		UserID string `json:"user_id"`
-	}
+	var body UserDeleted
 	if err := json.Unmarshal(e.Payload, &body); err != nil {
 		return fmt.Errorf("event %s: %w", e.ID, err)
 	}

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/jmoiron/sqlx"
 
 	"github.com/kvarter/kvarter/sdk"
 	"github.com/kvarter/kvarter/sdk/store"
@@ -36,6 +37,7 @@ type Service struct {
 	settings Settings
 	log      *slog.Logger
 	voting   votingCycles
+	dialect  dialectSQL
 	// box seals online ballots and has the host open them when voting closes.
 	box *sdk.BallotBox
 }
@@ -49,7 +51,7 @@ func NewService(db *store.DB, host sdk.Host, now func() time.Time, s Settings, l
 	// Times are stored to the microsecond (storage.go); the clock is read at that
 	// precision, in UTC, so what a method answers is what a later read returns.
 	clock := func() time.Time { return now().UTC().Truncate(time.Microsecond) }
-	return &Service{db: db, host: host, now: clock, settings: s, log: log, box: sdk.NewBallotBox(host)}
+	return &Service{db: db, dialect: dialectOf(db), host: host, now: clock, settings: s, log: log, box: sdk.NewBallotBox(host)}
 }
 
 func newID() string { return uuid.Must(uuid.NewV7()).String() }
@@ -85,13 +87,47 @@ func (s *Service) resident(ctx context.Context, pr sdk.Principal, c *Cycle, perm
 	return s.can(ctx, pr, perm, c.nbh())
 }
 
-func (s *Service) publish(ctx context.Context, typ string, payload any) {
-	body, _ := json.Marshal(payload)
-	if err := s.host.Publish(ctx, sdk.Event{Type: typ, Payload: body}); err != nil {
-		// The change is committed; losing the event is better than failing the request
-		// that made it. It is logged so an operator can see it.
-		s.log.ErrorContext(ctx, "publish event", "type", typ, "error", err)
+// txn is a transaction of the plugin's store together with the events its change
+// produces.
+type txn struct {
+	*sqlx.Tx
+	events []sdk.Event
+}
+
+// Emit adds an event to the change.
+func (tx *txn) Emit(eventType string, payload any) error {
+	body, err := json.Marshal(payload)
+	if err != nil {
+		return fmt.Errorf("event %s: %w", eventType, err)
 	}
+	tx.events = append(tx.events, sdk.Event{Type: eventType, Payload: body})
+	return nil
+}
+
+// inTx runs fn in a transaction, commits it when fn returns nil, and then publishes
+// the events fn emitted, in order.
+func (s *Service) inTx(ctx context.Context, fn func(tx *txn) error) error {
+	sqlTx, err := s.db.BeginTxx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("begin: %w", err)
+	}
+	tx := &txn{Tx: sqlTx}
+	if err := fn(tx); err != nil {
+		_ = sqlTx.Rollback()
+		return err
+	}
+	if err := sqlTx.Commit(); err != nil {
+		return fmt.Errorf("commit: %w", err)
+	}
+	if len(tx.events) == 0 {
+		return nil
+	}
+	if err := s.host.PublishAll(ctx, tx.events); err != nil {
+		// The change is committed; losing the events is better than failing the
+		// request that made it. It is logged so an operator can see it.
+		s.log.ErrorContext(ctx, "publish events", "count", len(tx.events), "error", err)
+	}
+	return nil
 }
 
 func (s *Service) audit(ctx context.Context, pr sdk.Principal, action, domain, target string, detail map[string]any) {

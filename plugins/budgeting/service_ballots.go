@@ -12,7 +12,6 @@ import (
 	"sync"
 
 	"github.com/google/uuid"
-	"github.com/jmoiron/sqlx"
 	"github.com/kvarter/kvarter/sdk"
 )
 
@@ -225,31 +224,28 @@ func (s *Service) CastBallot(ctx context.Context, pr sdk.Principal, cycleID stri
 		token = randomToken()
 		hash = hashToken(token)
 	}
-	if s.db.IsPostgres() {
-		open, inserted, err := castFirstPostgres(ctx, s.db, cycleID, pr.UserID, uuid.NewString(), hash, sealed)
-		switch {
-		case err != nil:
-			return nil, err
-		case !open:
-			return nil, sdk.Errorf(sdk.CodeConflict, "voting closed")
-		case inserted:
-			rc.ReplaceToken = token
-			return rc, nil
-		}
-		// Already voted: refuse, or replace below.
+	switch outcome, err := s.dialect.castFirst(ctx, s.db, cycleID, pr.UserID, uuid.NewString(), hash, sealed); {
+	case err != nil:
+		return nil, err
+	case outcome == castClosed:
+		return nil, sdk.Errorf(sdk.CodeConflict, "voting closed")
+	case outcome == castRecorded:
+		rc.ReplaceToken = token
+		return rc, nil
 	}
-	err = inTx(ctx, s.db, func(tx *sqlx.Tx) error {
+	// Not tried, or already voted: refuse or replace in the transaction below.
+	err = s.inTx(ctx, func(tx *txn) error {
 		// Write first: on SQLite the transaction then holds the write lock, so the
 		// phase read below cannot be overtaken by a phase change.
 		first, err := insertVoter(ctx, tx, cycleID, pr.UserID)
 		if err != nil {
 			return err
 		}
-		var phase string
-		if err := get(ctx, tx, &phase, `SELECT phase FROM cycles WHERE id = ?`, cycleID); err != nil {
-			return fmt.Errorf("re-read phase: %w", err)
+		phase, err := cyclePhase(ctx, tx, cycleID)
+		if err != nil {
+			return err
 		}
-		if Phase(phase) != PhaseVoting {
+		if phase != PhaseVoting {
 			return sdk.Errorf(sdk.CodeConflict, "voting closed")
 		}
 		if !first {
@@ -291,15 +287,12 @@ func sealedSize(projects map[string]int64) int {
 // openSealed moves a cycle's online ballots out of their seals as voting closes, in
 // the transaction that closes it: the host opens them in batches, they are shuffled
 // (crypto/rand) and written in the clear with new random IDs, and the sealed rows are
-// deleted. On PostgreSQL a ballot may still be committing that read the phase before
-// the close changed it: taking SHARE on sealed_ballots waits for every transaction
-// writing it to end, and a ballot that starts after waits for the close and then sees
-// voting closed. A ballot that does not open stops the close, which changes nothing.
-func (s *Service) openSealed(ctx context.Context, tx *sqlx.Tx, cycleID string) error {
-	if s.db.IsPostgres() {
-		if _, err := tx.ExecContext(ctx, `LOCK TABLE sealed_ballots IN SHARE MODE`); err != nil {
-			return fmt.Errorf("close voting: %w", err)
-		}
+// deleted. A ballot still committing that read the phase before the close changed it
+// is waited for first (dialectSQL.lockForClose). A ballot that does not open stops the
+// close, which changes nothing.
+func (s *Service) openSealed(ctx context.Context, tx *txn, cycleID string) error {
+	if err := s.dialect.lockForClose(ctx, tx.Tx); err != nil {
+		return err
 	}
 	sealed, err := sealedBallots(ctx, tx, cycleID)
 	if err != nil {
@@ -315,7 +308,7 @@ func (s *Service) openSealed(ctx context.Context, tx *sqlx.Tx, cycleID string) e
 	if err != nil {
 		return fmt.Errorf("close voting of %s: %w", cycleID, err)
 	}
-	return replaceSealed(ctx, tx, cycleID, opened)
+	return replaceSealed(ctx, tx.Tx, cycleID, opened)
 }
 
 func randomToken() string {
@@ -362,7 +355,7 @@ func (s *Service) EnterPaperBallots(ctx context.Context, pr sdk.Principal, cycle
 			return 0, e
 		}
 	}
-	err = inTx(ctx, s.db, func(tx *sqlx.Tx) error {
+	err = s.inTx(ctx, func(tx *txn) error {
 		if _, err := findResult(ctx, tx, cycleID); err == nil {
 			return sdk.Errorf(sdk.CodeConflict, "results are already published")
 		}

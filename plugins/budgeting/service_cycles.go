@@ -7,7 +7,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/jmoiron/sqlx"
 	"github.com/kvarter/kvarter/sdk"
 )
 
@@ -82,7 +81,7 @@ func (s *Service) CreateCycle(ctx context.Context, pr sdk.Principal, in CreateCy
 			return nil, sdk.InvalidField("phases", fmt.Sprintf("unknown phase %q", p))
 		}
 	}
-	err = inTx(ctx, s.db, func(tx *sqlx.Tx) error {
+	err = s.inTx(ctx, func(tx *txn) error {
 		if c.ParentID != "" {
 			if _, err := findCycle(ctx, tx, c.ParentID); err != nil {
 				return sdk.InvalidField("parent_id", "no such cycle")
@@ -157,34 +156,34 @@ func (s *Service) SetPhase(ctx context.Context, pr sdk.Principal, id string, to 
 	return findCycle(ctx, s.db, id)
 }
 
-// move changes c's phase and applies what leaving the old phase implies.
+// move changes c's phase in a transaction of its own.
 func (s *Service) move(ctx context.Context, c *Cycle, to Phase) error {
+	return s.inTx(ctx, func(tx *txn) error { return s.moveTx(ctx, tx, c, to) })
+}
+
+// moveTx changes c's phase in tx, applies what leaving the old phase implies and
+// emits the change.
+func (s *Service) moveTx(ctx context.Context, tx *txn, c *Cycle, to Phase) error {
 	from, now := c.Phase, s.now()
 	moved := *c
 	moved.Phase = to
-	err := inTx(ctx, s.db, func(tx *sqlx.Tx) error {
-		ok, err := movePhase(ctx, tx, c.ID, from, to, moved.nextAt(), now)
-		if err != nil {
-			return err
-		}
-		if !ok {
-			return sdk.Errorf(sdk.CodeConflict, "cycle %s changed phase meanwhile", c.ID)
-		}
-		if from == PhaseSupport && c.SupportTopN > 0 {
-			return shortlist(ctx, tx, c, now)
-		}
-		if from == PhaseVoting {
-			return s.openSealed(ctx, tx, c.ID)
-		}
-		return nil
-	})
+	ok, err := movePhase(ctx, tx, c.ID, from, to, moved.nextAt(), now)
 	if err != nil {
 		return err
 	}
-	s.publish(ctx, EventPhaseChanged, map[string]string{
-		"cycle_id": c.ID, "neighbourhood_id": c.NeighbourhoodID, "from": string(from), "to": string(to),
-	})
-	return nil
+	if !ok {
+		return sdk.Errorf(sdk.CodeConflict, "cycle %s changed phase meanwhile", c.ID)
+	}
+	switch {
+	case from == PhaseSupport && c.SupportTopN > 0:
+		err = shortlist(ctx, tx, c, now)
+	case from == PhaseVoting:
+		err = s.openSealed(ctx, tx, c.ID)
+	}
+	if err != nil {
+		return err
+	}
+	return tx.Emit(EventPhaseChanged, PhaseChanged{CycleID: c.ID, NeighbourhoodID: c.NeighbourhoodID, From: from, To: to})
 }
 
 // shortlist keeps the SupportTopN most supported ideas. Ideas level with the last one

@@ -3,14 +3,11 @@ package budgeting
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"sort"
 	"strconv"
 
-	"github.com/google/uuid"
-	"github.com/jmoiron/sqlx"
 	"github.com/kvarter/kvarter/plugins/budgeting/pabulib"
 	"github.com/kvarter/kvarter/sdk"
 )
@@ -60,8 +57,24 @@ func (s *Service) Import(ctx context.Context, pr sdk.Principal, cycleID string, 
 	}
 	f := minorPerMajor(c.Currency)
 	now := s.now()
-	sum := &ImportSummary{ProjectIDs: map[string]string{}}
-	err = inTx(ctx, s.db, func(tx *sqlx.Tx) error {
+	sum := &ImportSummary{Projects: len(inst.Projects), Ballots: len(inst.Votes), ProjectIDs: map[string]string{}}
+	props := make([]*Proposal, len(inst.Projects))
+	for i, p := range inst.Projects {
+		title := p.Name
+		if title == "" {
+			title = "Project " + p.ID
+		}
+		props[i] = &Proposal{ID: newID(), CycleID: c.ID, Title: title, Cost: p.Cost * f, FinalCost: p.Cost * f,
+			Status: StatusFeasible, CreatedAt: now, UpdatedAt: now, Description: "Imported project " + p.ID}
+		sum.ProjectIDs[p.ID] = props[i].ID
+	}
+	ballots, err := importedBallots(inst, want, sum.ProjectIDs)
+	if err != nil {
+		return nil, err
+	}
+	// One transaction: a cycle is either untouched or imported and in the results
+	// phase.
+	err = s.inTx(ctx, func(tx *txn) error {
 		if n, err := countProposals(ctx, tx, c.ID); err != nil || n > 0 {
 			if err != nil {
 				return err
@@ -71,60 +84,50 @@ func (s *Service) Import(ctx context.Context, pr sdk.Principal, cycleID string, 
 		if err := setCycleBudget(ctx, tx, c.ID, inst.Budget*f, now); err != nil {
 			return err
 		}
-		for _, p := range inst.Projects {
-			id := newID()
-			title := p.Name
-			if title == "" {
-				title = "Project " + p.ID
-			}
-			prop := &Proposal{ID: id, CycleID: c.ID, Title: title, Cost: p.Cost * f, FinalCost: p.Cost * f,
-				Status: StatusFeasible, CreatedAt: now, UpdatedAt: now, Description: "Imported project " + p.ID}
-			if err := insertProposal(ctx, tx, prop); err != nil {
+		for _, p := range props {
+			if err := insertProposal(ctx, tx, p); err != nil {
 				return err
 			}
-			sum.ProjectIDs[p.ID] = id
 		}
-		stmt, err := tx.PreparexContext(ctx, tx.Rebind(`INSERT INTO ballots (id, cycle_id, paper, imported, token_hash, content) VALUES (?, ?, ?, ?, NULL, ?)`))
-		if err != nil {
-			return fmt.Errorf("prepare ballots: %w", err)
+		if err := insertImportedBallots(ctx, tx.Tx, c.ID, ballots); err != nil {
+			return err
 		}
-		defer stmt.Close()
-		for i, v := range inst.Votes {
-			var b Ballot
-			for j, pid := range v.Projects {
-				id, ok := sum.ProjectIDs[pid]
-				if !ok {
-					return sdk.InvalidField("file", fmt.Sprintf("vote %d names unknown project %q", i+1, pid))
-				}
-				if want == BallotCumulative {
-					if b.Points == nil {
-						b.Points = map[string]int64{}
-					}
-					if j < len(v.Points) {
-						b.Points[id] += v.Points[j]
-					}
-				} else {
-					b.Projects = append(b.Projects, id)
-				}
-			}
-			if want == BallotApproval {
-				sort.Strings(b.Projects)
-			}
-			content, _ := json.Marshal(b)
-			if _, err := stmt.ExecContext(ctx, uuid.NewString(), c.ID, false, true, string(content)); err != nil {
-				return fmt.Errorf("insert ballot: %w", err)
-			}
-		}
-		sum.Projects, sum.Ballots = len(inst.Projects), len(inst.Votes)
-		return nil
+		return s.moveTx(ctx, tx, c, PhaseResults)
 	})
 	if err != nil {
 		return nil, err
 	}
-	c.Budget = inst.Budget * f
-	if err := s.move(ctx, c, PhaseResults); err != nil {
-		return nil, err
-	}
 	s.audit(ctx, pr, "budgeting.cycle.import", c.nbh(), c.ID, map[string]any{"projects": sum.Projects, "ballots": sum.Ballots})
 	return sum, nil
+}
+
+// importedBallots turns a file's votes into ballots on the proposals created for its
+// projects (ids maps the file's project IDs to them), in the canonical form
+// validateBallot gives cast ballots.
+func importedBallots(inst *pabulib.Instance, ballotType string, ids map[string]string) ([]Ballot, error) {
+	out := make([]Ballot, len(inst.Votes))
+	for i, v := range inst.Votes {
+		var b Ballot
+		for j, pid := range v.Projects {
+			id, ok := ids[pid]
+			if !ok {
+				return nil, sdk.InvalidField("file", fmt.Sprintf("vote %d names unknown project %q", i+1, pid))
+			}
+			if ballotType == BallotCumulative {
+				if b.Points == nil {
+					b.Points = map[string]int64{}
+				}
+				if j < len(v.Points) {
+					b.Points[id] += v.Points[j]
+				}
+			} else {
+				b.Projects = append(b.Projects, id)
+			}
+		}
+		if ballotType == BallotApproval {
+			sort.Strings(b.Projects)
+		}
+		out[i] = b
+	}
+	return out, nil
 }

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/jmoiron/sqlx"
 	"github.com/kvarter/kvarter/sdk"
 )
 
@@ -33,7 +32,7 @@ func (s *Service) UpdateImplementation(ctx context.Context, pr sdk.Principal, cy
 		return nil, sdk.Errorf(sdk.CodeConflict, "implementation is reported after results; the cycle is in %s", c.Phase)
 	}
 	now := s.now()
-	err = inTx(ctx, s.db, func(tx *sqlx.Tx) error {
+	err = s.inTx(ctx, func(tx *txn) error {
 		p, err := findProposal(ctx, tx, cycleID, id)
 		if err != nil {
 			return err
@@ -48,12 +47,14 @@ func (s *Service) UpdateImplementation(ctx context.Context, pr sdk.Principal, cy
 		if err := updateProposal(ctx, tx, p); err != nil {
 			return err
 		}
-		return insertUpdate(ctx, tx, newID(), id, Update{Status: in.Status, Note: strings.TrimSpace(in.Note), At: now})
+		if err := insertUpdate(ctx, tx, newID(), id, Update{Status: in.Status, Note: strings.TrimSpace(in.Note), At: now}); err != nil {
+			return err
+		}
+		return tx.Emit(EventProjectUpdated, ProjectUpdated{CycleID: cycleID, ProposalID: id, Status: in.Status})
 	})
 	if err != nil {
 		return nil, err
 	}
-	s.publish(ctx, EventProjectUpdated, map[string]string{"cycle_id": cycleID, "proposal_id": id, "status": in.Status})
 	s.audit(ctx, pr, "budgeting.project.update", c.nbh(), id, map[string]any{"status": in.Status})
 	return s.Proposal(ctx, cycleID, id)
 }

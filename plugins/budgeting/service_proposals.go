@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/jmoiron/sqlx"
 	"github.com/kvarter/kvarter/sdk"
 )
 
@@ -172,7 +171,7 @@ func (s *Service) Review(ctx context.Context, pr sdk.Principal, cycleID, id stri
 		return nil, sdk.Errorf(sdk.CodeConflict, "proposals are reviewed in the review phase; the cycle is in %s", c.Phase)
 	}
 	var out *Proposal
-	err = inTx(ctx, s.db, func(tx *sqlx.Tx) error {
+	err = s.inTx(ctx, func(tx *txn) error {
 		p, err := findProposal(ctx, tx, cycleID, id)
 		if err != nil {
 			return err

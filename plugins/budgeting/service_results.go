@@ -12,8 +12,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/jmoiron/sqlx"
-
 	"github.com/kvarter/kvarter/plugins/budgeting/pabulib"
 	"github.com/kvarter/kvarter/plugins/budgeting/tally"
 	"github.com/kvarter/kvarter/sdk"
@@ -232,7 +230,7 @@ func (s *Service) Tally(ctx context.Context, pr sdk.Principal, cycleID string, i
 		return nil, sdk.Errorf(sdk.CodeConflict, "results are tallied in the results phase; the cycle is in %s", c.Phase)
 	}
 	var res *Result
-	err = inTx(ctx, s.db, func(tx *sqlx.Tx) error {
+	err = s.inTx(ctx, func(tx *txn) error {
 		e, err := loadElection(ctx, tx, c)
 		if err != nil {
 			return err
@@ -252,14 +250,16 @@ func (s *Service) Tally(ctx context.Context, pr sdk.Principal, cycleID string, i
 		if !ok {
 			return sdk.Errorf(sdk.CodeConflict, "results for cycle %s are already published", c.ID)
 		}
-		return planWinners(ctx, tx, res.Winners, res.PublishedAt)
+		if err := planWinners(ctx, tx, res.Winners, res.PublishedAt); err != nil {
+			return err
+		}
+		return tx.Emit(EventResultsPublished, ResultsPublished{
+			CycleID: c.ID, NeighbourhoodID: c.NeighbourhoodID, Winners: res.Winners, BallotHash: res.BallotHash,
+		})
 	})
 	if err != nil {
 		return nil, err
 	}
-	s.publish(ctx, EventResultsPublished, map[string]any{
-		"cycle_id": c.ID, "neighbourhood_id": c.NeighbourhoodID, "winners": res.Winners, "ballot_hash": res.BallotHash,
-	})
 	s.audit(ctx, pr, "budgeting.results.publish", c.nbh(), c.ID, map[string]any{"rule": res.Rule, "ballot_hash": res.BallotHash})
 	return res, nil
 }

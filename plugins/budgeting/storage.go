@@ -49,21 +49,34 @@ func exec(ctx context.Context, db q, query string, args ...any) (int64, error) {
 	return res.RowsAffected()
 }
 
-// inTx runs fn in a transaction, committing when fn returns nil.
-func inTx(ctx context.Context, db *store.DB, fn func(tx *sqlx.Tx) error) error {
-	tx, err := db.BeginTxx(ctx, nil)
-	if err != nil {
-		return fmt.Errorf("begin: %w", err)
-	}
-	if err := fn(tx); err != nil {
-		_ = tx.Rollback()
-		return err
-	}
-	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("commit: %w", err)
-	}
-	return nil
+// dialectSQL is the SQL each dialect writes its own way, in storage_postgres.go and
+// storage_sqlite.go, so that the service never asks which database it runs on.
+type dialectSQL interface {
+	// castFirst records a first ballot in one statement where the dialect can, or
+	// answers castNotTried to leave it to CastBallot's transaction.
+	castFirst(ctx context.Context, db *store.DB, cycleID, userID, ballotID, tokenHash string, sealed []byte) (castOutcome, error)
+	// lockForClose makes the transaction closing voting wait for ballots still
+	// committing, where the dialect lets them overlap it.
+	lockForClose(ctx context.Context, tx *sqlx.Tx) error
 }
+
+// dialectOf returns the dialect-only SQL of db's dialect.
+func dialectOf(db *store.DB) dialectSQL {
+	if db.IsPostgres() {
+		return postgresSQL{}
+	}
+	return sqliteSQL{}
+}
+
+// castOutcome is what a one-statement cast found.
+type castOutcome int
+
+const (
+	castNotTried     castOutcome = iota // the dialect has no one-statement cast
+	castClosed                          // the cycle is not in the voting phase
+	castRecorded                        // the voter's first ballot is recorded
+	castAlreadyVoted                    // the voter has voted before; nothing written
+)
 
 type cycleRow struct {
 	ID              string         `db:"id"`
@@ -196,6 +209,15 @@ func listCycles(ctx context.Context, db q, f CycleFilter) ([]*Cycle, error) {
 		out = append(out, c)
 	}
 	return out, nil
+}
+
+// cyclePhase reads a cycle's phase as it is in db (a transaction, for CastBallot).
+func cyclePhase(ctx context.Context, db q, id string) (Phase, error) {
+	var phase string
+	if err := get(ctx, db, &phase, `SELECT phase FROM cycles WHERE id = ?`, id); err != nil {
+		return "", fmt.Errorf("read phase of cycle %s: %w", id, err)
+	}
+	return Phase(phase), nil
 }
 
 // movePhase moves a cycle from one phase to another only if it is still in from, so
@@ -471,6 +493,20 @@ func replaceSealed(ctx context.Context, tx *sqlx.Tx, cycleID string, contents []
 	}
 	if _, err := exec(ctx, tx, `DELETE FROM sealed_ballots WHERE cycle_id = ?`, cycleID); err != nil {
 		return fmt.Errorf("delete sealed ballots: %w", err)
+	}
+	return nil
+}
+
+// insertImportedBallots writes ballots of a Pabulib import, marked imported, with
+// random IDs, in one bulk write (store.InsertRows).
+func insertImportedBallots(ctx context.Context, tx *sqlx.Tx, cycleID string, ballots []Ballot) error {
+	err := store.InsertRows(ctx, tx, "ballots", []string{"id", "cycle_id", "paper", "imported", "token_hash", "content"}, len(ballots),
+		func(i int, v []any) {
+			content, _ := json.Marshal(ballots[i])
+			v[0], v[1], v[2], v[3], v[4], v[5] = uuid.NewString(), cycleID, false, true, nil, string(content)
+		})
+	if err != nil {
+		return fmt.Errorf("insert imported ballots: %w", err)
 	}
 	return nil
 }
