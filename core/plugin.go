@@ -31,6 +31,29 @@ type PluginStatus struct {
 	LastError string `json:"last_error"`
 }
 
+// PluginCommand is an operator's action on a plugin, applied by every node.
+type PluginCommand struct {
+	Seq    int64  `db:"seq"`
+	Name   string `db:"name"`
+	Action string `db:"action"` // enable, disable or restart
+}
+
+// PluginOrganisation is an organisation with its representatives, as plugins see it.
+type PluginOrganisation struct {
+	Organisation
+	Representatives []string
+}
+
+// OutboxEvent is one event in the core's outbox, in publish order (Seq).
+type OutboxEvent struct {
+	Seq        int64     `db:"seq"`
+	ID         string    `db:"id"`
+	Type       string    `db:"type"`
+	Source     string    `db:"source"`
+	Payload    string    `db:"payload"`
+	OccurredAt time.Time `db:"occurred_at"`
+}
+
 // PluginReadiness is a configured plugin that is not active, as readiness reports it
 // to a load balancer: no error text, which may hold details for operators only.
 type PluginReadiness struct {

@@ -21,6 +21,14 @@ type RolePermission struct {
 	Permission string `json:"permission" db:"permission"`
 }
 
+// Policy is everything the authorizer needs: explicit grants and role permissions,
+// with the version counter that moves on every change.
+type Policy struct {
+	Version     int64
+	Grants      []RoleGrant
+	Permissions []RolePermission
+}
+
 // Core permissions. Plugins add their own, namespaced by plugin name.
 const (
 	PermNeighbourhoodManage = "core.neighbourhood.manage"

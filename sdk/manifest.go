@@ -1,6 +1,9 @@
 package sdk
 
-import "encoding/json"
+import (
+	"encoding/json"
+	"net/http"
+)
 
 // Manifest describes a plugin: what it is, the routes it serves and under which
 // permission, the roles, permissions and grants it brings, the events it publishes and
@@ -43,6 +46,38 @@ type Route struct {
 	// declares more, up to MaxRouteBodyBytes. The host answers 413 before the plugin
 	// sees a larger body.
 	MaxBodyBytes int64
+
+	// The fields below document the route and serve it inside the plugin; they never
+	// travel to the host. The constructors (Get, Post, Raw, …) fill them.
+
+	// OperationID names the operation in the OpenAPI document; derived from the
+	// method and path when empty.
+	OperationID string
+	// Summary is one line; Description may be paragraphs.
+	Summary, Description string
+	// Params documents query parameters and, with In "path", the format of path
+	// parameters. List routes get limit and cursor without declaring them.
+	Params []Param
+	// Request and Response are zero values of the Go types the body decodes into and
+	// the answer encodes from; their JSON schemas are reflected from them. NoBody
+	// means none.
+	Request, Response any
+	// RequestExample and ResponseExample are shown in the document.
+	RequestExample, ResponseExample any
+	// SuccessStatus is the status of a successful answer: 200, or 204 when the
+	// Response is NoBody, unless set.
+	SuccessStatus int
+	// ContentType is the media type of a non-JSON answer ("text/calendar").
+	ContentType string
+	// ErrorStatuses are the statuses the handler answers with an error besides those
+	// every route may give (the host's 401/403/413/503, 400/422 for bad input, 500).
+	ErrorStatuses []int
+	// BodyOptional accepts an empty request body as the zero value of Request.
+	BodyOptional bool
+	// Handler serves the route; Mux routes requests to it.
+	Handler http.Handler
+
+	binder binder // rebuilds Handler when a modifier changes how it answers
 }
 
 // Request body limits the host enforces per route.

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -100,6 +101,8 @@ func (s *server) Configure(ctx context.Context, req *pluginv1.ConfigureRequest) 
 	if st := req.Store; st != nil {
 		env.Store = StoreConfig{Dialect: st.Dialect, DSN: st.Dsn, Schema: st.Schema, MaxConnections: int(st.MaxConnections)}
 	}
+	// Tx.Emit refuses a type the host would refuse, while the change can still roll back.
+	sqlstore.SetPublishes(append([]string{}, s.p.Manifest().Publishes...))
 	if err := s.p.Configure(ctx, env); err != nil {
 		conn.Close()
 		return nil, pluginErr("configure", err)
@@ -117,8 +120,12 @@ func (s *server) Migrate(ctx context.Context, _ *pluginv1.MigrateRequest) (*plug
 		return nil, err
 	}
 	m, ok := s.p.(Migrator)
-	if !ok {
+	if !ok && !sqlstore.HasOutboxes() {
 		return &pluginv1.MigrateResponse{}, nil
+	}
+	var files fs.FS // a plugin without migrations of its own that opened a store gets the SDK's tables
+	if ok {
+		files = m.Migrations()
 	}
 	// Migrations run one file at a time: one connection, so that migrating keeps the
 	// plugin within its share of the connection budget.
@@ -127,14 +134,17 @@ func (s *server) Migrate(ctx context.Context, _ *pluginv1.MigrateRequest) (*plug
 		return nil, pluginErr("migrate", err)
 	}
 	defer db.Close()
-	if err := sqlstore.Migrate(ctx, db, env.Store.Dialect, m.Migrations()); err != nil {
+	if err := sqlstore.Migrate(ctx, db, env.Store.Dialect, files); err != nil {
 		return nil, pluginErr("migrate", err)
 	}
 	return &pluginv1.MigrateResponse{}, nil
 }
 
+// Activate activates the plugin and then starts relaying the outboxes of the stores it
+// opened (sdk/store) to the host, until Deactivate.
 func (s *server) Activate(ctx context.Context, _ *pluginv1.ActivateRequest) (*pluginv1.ActivateResponse, error) {
-	if _, _, err := s.configured(); err != nil {
+	env, _, err := s.configured()
+	if err != nil {
 		return nil, err
 	}
 	if a, ok := s.p.(Activator); ok {
@@ -142,8 +152,14 @@ func (s *server) Activate(ctx context.Context, _ *pluginv1.ActivateRequest) (*pl
 			return nil, pluginErr("activate", err)
 		}
 	}
+	sqlstore.StartRelays(env.Host, s.logger)
 	return &pluginv1.ActivateResponse{}, nil
 }
+
+// deactivateFlush bounds the last flush of the outboxes at Deactivate, leaving the
+// rest of the host's lifecycle timeout to the plugin. What does not leave then stays
+// in the store for the next start.
+const deactivateFlush = 5 * time.Second
 
 func (s *server) Health(ctx context.Context, _ *pluginv1.HealthRequest) (*pluginv1.HealthResponse, error) {
 	if h, ok := s.p.(Healther); ok {
@@ -164,6 +180,11 @@ func (s *server) Health(ctx context.Context, _ *pluginv1.HealthRequest) (*plugin
 
 func (s *server) Deactivate(ctx context.Context, _ *pluginv1.DeactivateRequest) (*pluginv1.DeactivateResponse, error) {
 	defer func() { _ = s.tracing.Flush(ctx) }()
+	fctx, cancel := context.WithTimeout(ctx, deactivateFlush)
+	if err := sqlstore.StopRelays(fctx); err != nil {
+		s.logger.Warn("outbox: events left for the next start", "error", err)
+	}
+	cancel()
 	if d, ok := s.p.(Deactivator); ok {
 		if err := d.Deactivate(ctx); err != nil {
 			return nil, pluginErr("deactivate", err)

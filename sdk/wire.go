@@ -21,7 +21,7 @@ func manifestToProto(m Manifest) *pb.Manifest {
 		Description:    m.Description,
 		Publishes:      m.Publishes,
 		Subscribes:     m.Subscribes,
-		Openapi:        m.OpenAPI,
+		Openapi:        m.OpenAPIDoc(),
 	}
 	for _, r := range m.Routes {
 		out.Routes = append(out.Routes, &pb.Route{Method: r.Method, Path: r.Path, Permission: r.Permission, Domain: r.Domain, MaxBodyBytes: r.MaxBodyBytes})

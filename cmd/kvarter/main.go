@@ -15,7 +15,6 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
-	"testing"
 	"text/tabwriter"
 	"time"
 
@@ -54,9 +53,16 @@ type Main struct {
 	Ready func(*node.Node)
 }
 
-// NewMain returns a Main on the process's streams and environment.
+// NewMain returns a Main on the process's streams, environment and executable (re-executed
+// for built-in plugins). Tests build their Main themselves: a test binary re-executed as
+// `plugin <name>` would run the tests again, so they set Options.Executable to a real
+// kvarter binary or run no built-in plugin.
 func NewMain() *Main {
-	return &Main{Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr, Getenv: os.Getenv}
+	m := &Main{Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr, Getenv: os.Getenv}
+	if exe, err := os.Executable(); err == nil {
+		m.Options.Executable = exe
+	}
+	return m
 }
 
 const usage = `kvarter — a platform for residents to shape their neighbourhood.
@@ -136,8 +142,8 @@ func (m *Main) Run(ctx context.Context, args []string) int {
 
 type usageError struct{ error }
 
-// nodeOptions are m.Options plus what only the binary knows: its version and commit, its own
-// path (re-executed for built-in plugins) and the plugins built into it.
+// nodeOptions are m.Options plus what only the binary knows: its version and commit and
+// the plugins built into it.
 func (m *Main) nodeOptions() node.Options {
 	opts := m.Options
 	if opts.HostVersion == "" {
@@ -148,13 +154,6 @@ func (m *Main) nodeOptions() node.Options {
 	}
 	if opts.Builtins == nil {
 		opts.Builtins = builtinNames()
-	}
-	// A test binary re-executed as `plugin <name>` would run the tests again, so tests
-	// set Executable themselves or run no built-in plugin.
-	if opts.Executable == "" && !testing.Testing() {
-		if exe, err := os.Executable(); err == nil {
-			opts.Executable = exe
-		}
 	}
 	return opts
 }

@@ -23,7 +23,6 @@ import (
 	"github.com/casbin/casbin/v2/model"
 
 	"github.com/kvarter/kvarter/core"
-	"github.com/kvarter/kvarter/core/sqlstore"
 )
 
 // modelText: r.sub is "user:<id>" or a role name; p grants a permission (or "*") to a
@@ -48,7 +47,7 @@ m = (r.sub == p.sub || g(r.sub, p.sub, r.dom) || g(r.sub, p.sub, "city")) && (p.
 // PolicySource is where the stored policy comes from.
 type PolicySource interface {
 	PolicyVersion(ctx context.Context) (int64, error)
-	LoadPolicy(ctx context.Context) (*sqlstore.Policy, error)
+	LoadPolicy(ctx context.Context) (*core.Policy, error)
 }
 
 // Enforcer is a core.Authorizer backed by casbin. It swaps in a whole new casbin

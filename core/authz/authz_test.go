@@ -8,20 +8,19 @@ import (
 
 	"github.com/kvarter/kvarter/core"
 	"github.com/kvarter/kvarter/core/authz"
-	"github.com/kvarter/kvarter/core/sqlstore"
 )
 
 // fixedPolicy is a PolicySource with a fixed policy, so the rules can be tested alone.
-type fixedPolicy struct{ p sqlstore.Policy }
+type fixedPolicy struct{ p core.Policy }
 
 func (f *fixedPolicy) PolicyVersion(context.Context) (int64, error) { return f.p.Version, nil }
-func (f *fixedPolicy) LoadPolicy(context.Context) (*sqlstore.Policy, error) {
+func (f *fixedPolicy) LoadPolicy(context.Context) (*core.Policy, error) {
 	p := f.p
 	return &p, nil
 }
 
 func TestEnforcer_Can(t *testing.T) {
-	pol := sqlstore.Policy{Version: 1,
+	pol := core.Policy{Version: 1,
 		Grants: []core.RoleGrant{
 			{UserID: "admin", Role: core.RoleCityAdmin, Domain: "city"},
 			{UserID: "coord", Role: core.RoleCoordinator, Domain: "nbh:a"},
@@ -67,7 +66,7 @@ func TestEnforcer_Can(t *testing.T) {
 // TestEnforcer_ReloadForgetsDecisions: a memoised decision never outlives the policy it
 // was made under.
 func TestEnforcer_ReloadForgetsDecisions(t *testing.T) {
-	src := &fixedPolicy{p: sqlstore.Policy{Version: 1}}
+	src := &fixedPolicy{p: core.Policy{Version: 1}}
 	e, err := authz.New(context.Background(), src, slog.Default())
 	if err != nil {
 		t.Fatal(err)
@@ -76,14 +75,14 @@ func TestEnforcer_ReloadForgetsDecisions(t *testing.T) {
 	if e.Can(p, core.PermMembershipDecide, "nbh:a") {
 		t.Fatal("allowed before any grant")
 	}
-	src.p = sqlstore.Policy{Version: 2, Grants: []core.RoleGrant{{UserID: "u", Role: core.RoleCoordinator, Domain: "nbh:a"}}}
+	src.p = core.Policy{Version: 2, Grants: []core.RoleGrant{{UserID: "u", Role: core.RoleCoordinator, Domain: "nbh:a"}}}
 	if err := e.Reload(context.Background()); err != nil {
 		t.Fatal(err)
 	}
 	if !e.Can(p, core.PermMembershipDecide, "nbh:a") {
 		t.Fatal("the grant is not enforced after reload: a stale decision was kept")
 	}
-	src.p = sqlstore.Policy{Version: 3}
+	src.p = core.Policy{Version: 3}
 	if err := e.Reload(context.Background()); err != nil {
 		t.Fatal(err)
 	}
@@ -93,7 +92,7 @@ func TestEnforcer_ReloadForgetsDecisions(t *testing.T) {
 }
 
 func BenchmarkEnforcer_Can(b *testing.B) {
-	e, err := authz.New(context.Background(), &fixedPolicy{sqlstore.Policy{Version: 1,
+	e, err := authz.New(context.Background(), &fixedPolicy{core.Policy{Version: 1,
 		Grants: []core.RoleGrant{{UserID: "coord", Role: core.RoleCoordinator, Domain: "nbh:a"}}}}, slog.Default())
 	if err != nil {
 		b.Fatal(err)
@@ -110,7 +109,7 @@ func BenchmarkEnforcer_Can(b *testing.B) {
 // a vote where every member casts one ballot: none holds an explicit grant, and each
 // is allowed by the resident role the principal carries.
 func BenchmarkEnforcer_CanNewResident(b *testing.B) {
-	e, err := authz.New(context.Background(), &fixedPolicy{sqlstore.Policy{Version: 1,
+	e, err := authz.New(context.Background(), &fixedPolicy{core.Policy{Version: 1,
 		Grants:      []core.RoleGrant{{UserID: "coord", Role: core.RoleCoordinator, Domain: "nbh:a"}},
 		Permissions: []core.RolePermission{{Role: core.RoleResident, Permission: "assemblies.ballot.cast"}}}}, slog.Default())
 	if err != nil {

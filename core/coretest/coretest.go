@@ -42,7 +42,7 @@ func Databases(tb testing.TB) []DB {
 	// Outside CI PostgreSQL is optional; in CI sdktest.PostgresURL fails the test when
 	// the URL is missing, so no PostgreSQL case passes by not running.
 	if os.Getenv(EnvDatabaseURL) != "" || os.Getenv("CI") != "" {
-		out = append(out, DB{Name: sqlstore.Postgres, Config: config("", PostgresSchema(tb, sdktest.PostgresURL(tb)))})
+		out = append(out, DB{Name: sqlstore.Postgres, Config: config(tb.TempDir(), PostgresSchema(tb, sdktest.PostgresURL(tb)))})
 	}
 	return out
 }

@@ -16,7 +16,6 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/kvarter/kvarter/core"
-	"github.com/kvarter/kvarter/core/sqlstore"
 )
 
 // Cookie names.
@@ -197,7 +196,7 @@ func (s *Server) csrf(c *fiber.Ctx) error {
 		return c.Next()
 	}
 	token, _ := c.Locals(localToken).(string)
-	if !sqlstore.CheckCSRF(token, c.Get(CSRFHeader)) {
+	if !core.CheckCSRF(token, c.Get(CSRFHeader)) {
 		return core.Errorf(core.EFORBIDDEN, "This request needs the %s header with the value of the %s cookie.", CSRFHeader, CSRFCookie)
 	}
 	return c.Next()

@@ -199,8 +199,8 @@ func build(ctx context.Context, cfg Config, logger *slog.Logger, opt Options, db
 		StorePrefix: cfg.PluginStorePrefix, RolePrefix: cfg.PluginRolePrefix, PluginMaxConnections: pluginConns, HostVersion: opt.HostVersion, CityTimeZone: cfg.City.TimeZone,
 		Languages: cfg.City.Languages, LogLevel: cfg.LogLevel, HealthInterval: opt.PluginHealthInterval,
 		RequestTimeout: opt.PluginRequestTimeout, CommandPoll: cfg.PolicyPollInterval.Duration,
-		Keyring: keys, Metrics: n.Metrics, Tracing: n.Tracing,
-	}, db, enf, logger)
+		Clock: db.Clock, Keyring: keys, Metrics: n.Metrics, Tracing: n.Tracing,
+	}, &sqlstore.PluginStore{DB: db}, enf, logger)
 	if err != nil {
 		return nil, err
 	}

@@ -8,7 +8,6 @@ import (
 	"slices"
 	"time"
 
-	"github.com/kvarter/kvarter/core/sqlstore"
 	"github.com/kvarter/kvarter/sdk"
 	"github.com/kvarter/kvarter/sdk/hostside"
 )
@@ -119,7 +118,7 @@ func (p *plugin) deliverBatch(ctx context.Context, proc *hostside.Process, subs 
 		}
 	}()
 	for _, e := range events {
-		if e.Seq != last+1 && p.h.db.Dialect == sqlstore.Postgres {
+		if e.Seq != last+1 && p.h.store.Dialect() == sdk.DialectPostgres {
 			if gap.after != last || gap.since.IsZero() {
 				*gap = gapState{after: last, since: time.Now()}
 			}

@@ -5,8 +5,9 @@
 // serves it the host API, and delivers outbox events to the plugins that subscribe.
 //
 // It is the core's adapter for plugins, as sqlstore is for SQL and httpapi for HTTP: it
-// implements core.PluginService and never imports the HTTP framework. Its SQL lives in
-// sqlstore.PluginStore.
+// implements core.PluginService and imports neither the HTTP framework nor the SQL
+// storage. What it keeps in the core database goes through Store, which the node wires
+// to sqlstore.PluginStore.
 package pluginhost
 
 import (
@@ -24,7 +25,7 @@ import (
 
 	"github.com/kvarter/kvarter/core"
 	"github.com/kvarter/kvarter/core/metrics"
-	"github.com/kvarter/kvarter/core/sqlstore"
+	"github.com/kvarter/kvarter/sdk"
 	"github.com/kvarter/kvarter/sdk/hostside"
 	"github.com/kvarter/kvarter/sdk/seal"
 	"github.com/kvarter/kvarter/sdk/telemetry"
@@ -86,6 +87,9 @@ type Config struct {
 	// CommandPoll is how often a node on PostgreSQL looks for operators' commands
 	// given through another node (DefaultCommandPoll).
 	CommandPoll time.Duration
+	// Clock stamps the events plugins publish; nil means the system clock. The node
+	// passes the database's, so that tests move both together.
+	Clock core.Clock
 	// Keyring holds the master key that sealed ballots are derived from (DESIGN.md
 	// §13); without it plugins cannot seal ballots.
 	Keyring *seal.Keyring
@@ -124,8 +128,7 @@ func ValidateSpecs(specs []Spec) error {
 // Host runs every configured plugin of one node.
 type Host struct {
 	cfg    Config
-	db     *sqlstore.DB
-	store  *sqlstore.PluginStore
+	store  Store
 	authz  core.Authorizer
 	logger *slog.Logger
 	clock  core.Clock
@@ -151,7 +154,7 @@ type Host struct {
 var _ core.PluginService = (*Host)(nil)
 
 // New prepares the plugins of cfg; nothing runs until Start.
-func New(cfg Config, db *sqlstore.DB, authz core.Authorizer, logger *slog.Logger) (*Host, error) {
+func New(cfg Config, store Store, authz core.Authorizer, logger *slog.Logger) (*Host, error) {
 	if err := ValidateSpecs(cfg.Plugins); err != nil {
 		return nil, err
 	}
@@ -173,8 +176,8 @@ func New(cfg Config, db *sqlstore.DB, authz core.Authorizer, logger *slog.Logger
 	if cfg.CommandPoll <= 0 {
 		cfg.CommandPoll = DefaultCommandPoll
 	}
-	h := &Host{cfg: cfg, db: db, store: &sqlstore.PluginStore{DB: db}, authz: authz, logger: logger, ownCmds: map[int64]bool{},
-		clock: db.Clock, plugins: map[string]*plugin{}}
+	h := &Host{cfg: cfg, store: store, authz: authz, logger: logger, ownCmds: map[int64]bool{},
+		clock: cfg.Clock, plugins: map[string]*plugin{}}
 	if h.clock == nil {
 		h.clock = core.SystemClock{}
 	}
@@ -192,7 +195,7 @@ func New(cfg Config, db *sqlstore.DB, authz core.Authorizer, logger *slog.Logger
 func (h *Host) Start(ctx context.Context) {
 	ctx, h.cancel = context.WithCancel(context.WithoutCancel(ctx))
 	h.applyWishes(ctx)
-	if h.db.Dialect == sqlstore.Postgres {
+	if h.store.Dialect() == sdk.DialectPostgres {
 		h.wg.Add(1)
 		go func() { defer h.wg.Done(); h.followCommands(ctx) }()
 	}

@@ -531,7 +531,7 @@ func TestHost_Events(t *testing.T) {
 func TestHost_EventsTwoNodes(t *testing.T) {
 	url := coretest.PostgresSchema(t, sdktest.PostgresURL(t))
 	cfg := coretest.Databases(t)[0].Config
-	cfg.DataDir, cfg.DatabaseURL = "", url
+	cfg.DataDir, cfg.DatabaseURL = t.TempDir(), url // the key file goes there, not into the source tree
 	db := coretest.DB{Name: "postgres", Config: cfg}
 	prefix := pgPrefix(t, url)
 	shared := func(c *node.Config, _ *node.Options) { c.PluginStorePrefix = prefix }

@@ -10,7 +10,6 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/kvarter/kvarter/core"
-	"github.com/kvarter/kvarter/core/sqlstore"
 	"github.com/kvarter/kvarter/sdk"
 	"github.com/kvarter/kvarter/sdk/seal"
 )
@@ -22,7 +21,7 @@ const maxBatch = 1000
 // go-plugin broker. hostside has already pinned Source and checked event types.
 type hostAPI struct {
 	name   string
-	store  *sqlstore.PluginStore
+	store  Store
 	authz  core.Authorizer
 	clock  core.Clock
 	notify func() // wakes this node's event delivery after a publish
@@ -138,7 +137,7 @@ func (h *hostAPI) PublishAll(ctx context.Context, events []sdk.Event) error {
 	if len(events) > sdk.MaxPublishBatch {
 		return fmt.Errorf("at most %d events per PublishAll, got %d; none was recorded", sdk.MaxPublishBatch, len(events))
 	}
-	out := make([]sqlstore.OutboxEvent, len(events))
+	out := make([]core.OutboxEvent, len(events))
 	for i, e := range events {
 		oe, err := h.outboxEvent(e)
 		if err != nil {
@@ -158,9 +157,9 @@ func (h *hostAPI) PublishAll(ctx context.Context, events []sdk.Event) error {
 
 // outboxEvent checks an event of this plugin and fills in what the plugin may leave
 // empty: ID, OccurredAt and an empty payload.
-func (h *hostAPI) outboxEvent(e sdk.Event) (sqlstore.OutboxEvent, error) {
+func (h *hostAPI) outboxEvent(e sdk.Event) (core.OutboxEvent, error) {
 	if !strings.HasPrefix(e.Type, h.name+".") {
-		return sqlstore.OutboxEvent{}, fmt.Errorf("event type %q must start with %q", e.Type, h.name+".")
+		return core.OutboxEvent{}, fmt.Errorf("event type %q must start with %q", e.Type, h.name+".")
 	}
 	if e.ID == "" {
 		e.ID = uuid.Must(uuid.NewV7()).String()
@@ -173,9 +172,9 @@ func (h *hostAPI) outboxEvent(e sdk.Event) (sqlstore.OutboxEvent, error) {
 		payload = "{}"
 	}
 	if !json.Valid([]byte(payload)) {
-		return sqlstore.OutboxEvent{}, fmt.Errorf("event %s: payload is not JSON", e.Type)
+		return core.OutboxEvent{}, fmt.Errorf("event %s: payload is not JSON", e.Type)
 	}
-	return sqlstore.OutboxEvent{ID: e.ID, Type: e.Type, Source: h.name, Payload: payload,
+	return core.OutboxEvent{ID: e.ID, Type: e.Type, Source: h.name, Payload: payload,
 		OccurredAt: e.OccurredAt.UTC().Truncate(time.Microsecond)}, nil
 }
 

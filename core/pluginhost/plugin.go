@@ -589,7 +589,7 @@ func badGateway(name, reqID string) *core.PluginResponse {
 
 // provision makes the plugin's store exist and says where it is.
 func (h *Host) provision(ctx context.Context, name string) (sdk.StoreConfig, error) {
-	if h.db.Dialect != "postgres" {
+	if h.store.Dialect() != sdk.DialectPostgres {
 		dir := filepath.Join(h.cfg.DataDir, "plugins")
 		if err := os.MkdirAll(dir, 0o750); err != nil {
 			return sdk.StoreConfig{}, fmt.Errorf("plugin store folder: %w", err)
@@ -606,9 +606,9 @@ func (h *Host) provision(ctx context.Context, name string) (sdk.StoreConfig, err
 	if rolePrefix == "" {
 		// Login roles are cluster-wide, schemas are per database: the database's name
 		// keeps two cities (or staging and production) on one cluster apart.
-		var dbName string
-		if err := h.db.SQL().GetContext(ctx, &dbName, `SELECT current_database()`); err != nil {
-			return sdk.StoreConfig{}, fmt.Errorf("plugin store %s: name of the database: %w", name, err)
+		dbName, err := h.store.DatabaseName(ctx)
+		if err != nil {
+			return sdk.StoreConfig{}, fmt.Errorf("plugin store %s: %w", name, err)
 		}
 		rolePrefix = dbName + "_"
 	}
@@ -644,34 +644,21 @@ func PluginRoleName(prefix, schema string) string {
 // constraints such as the parks plugin's "no two approved bookings overlap" need.
 var pgExtensions = []string{"btree_gist"} // constant identifiers, inlined in SQL
 
-// ensureExtensions installs pgExtensions as the core's role before a plugin migrates,
-// in the schema public when it exists so that dropping some other schema cannot take
-// the extension (and every constraint using it) along. A failure is only a warning:
+// ensureExtensions installs pgExtensions as the core's role before a plugin migrates.
+// A failure is only a warning:
 // plugins check for what they need and fall back (parks takes a per-park lock).
 func (h *Host) ensureExtensions(ctx context.Context, plugin string) {
-	conn := h.db.SQL()
 	for _, ext := range pgExtensions {
-		var have bool
-		if err := conn.GetContext(ctx, &have, `SELECT EXISTS (SELECT 1 FROM pg_extension WHERE extname = $1)`, ext); err == nil && have {
-			continue
-		}
-		stmt := `CREATE EXTENSION IF NOT EXISTS "` + ext + `"`
-		var public bool
-		if err := conn.GetContext(ctx, &public, `SELECT to_regnamespace('public') IS NOT NULL`); err == nil && public {
-			stmt += ` WITH SCHEMA public`
-		}
-		_, err := conn.ExecContext(ctx, stmt)
+		installed, err := h.store.EnsureExtension(ctx, ext)
 		if err != nil {
-			// Another node may have created it concurrently.
-			if e := conn.GetContext(ctx, &have, `SELECT EXISTS (SELECT 1 FROM pg_extension WHERE extname = $1)`, ext); e == nil && have {
-				continue
-			}
 			h.logger.WarnContext(ctx, "plugin store: cannot install PostgreSQL extension "+ext+
 				"; plugins that need it fall back to slower locking. Have a superuser run `CREATE EXTENSION "+ext+"` in this database",
 				"plugin", plugin, "extension", ext, "error", err)
 			continue
 		}
-		h.logger.InfoContext(ctx, "plugin store: PostgreSQL extension installed", "plugin", plugin, "extension", ext)
+		if installed {
+			h.logger.InfoContext(ctx, "plugin store: PostgreSQL extension installed", "plugin", plugin, "extension", ext)
+		}
 	}
 }
 

@@ -21,6 +21,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -109,11 +110,18 @@ type running struct {
 
 // startOn starts a node on the database at dbURL running the probe under names as
 // built-ins (from the executable bin).
+// testDataDirs holds each test's data folder, so a node restarted by startOn finds its key.
+var testDataDirs sync.Map
+
 func startOn(t *testing.T, dbURL, bin string, set func(*node.Config), names ...string) *running {
 	t.Helper()
 	cfg := node.DefaultConfig()
 	cfg.Listen, cfg.DatabaseURL, cfg.LogLevel = "127.0.0.1:0", dbURL, "warn"
 	cfg.PolicyPollInterval = node.Duration{Duration: 100 * time.Millisecond}
+	// The key file goes into one temporary folder per test, shared by its restarts, and
+	// never into the source tree.
+	dir, _ := testDataDirs.LoadOrStore(t, t.TempDir())
+	cfg.DataDir = dir.(string)
 	cfg.Plugins = []node.PluginConfig{}
 	for _, n := range names {
 		cfg.Plugins = append(cfg.Plugins, node.PluginConfig{Name: n})

@@ -137,15 +137,9 @@ func (s *PluginStore) VerifiedMemberships(ctx context.Context, userIDs []string)
 	return out, nil
 }
 
-// PluginOrganisation is an organisation with its representatives, as plugins see it.
-type PluginOrganisation struct {
-	core.Organisation
-	Representatives []string
-}
-
 // OrganisationsByID returns the organisations that exist with their neighbourhoods and
 // representatives: one query for each of the three.
-func (s *PluginStore) OrganisationsByID(ctx context.Context, ids []string) ([]PluginOrganisation, error) {
+func (s *PluginStore) OrganisationsByID(ctx context.Context, ids []string) ([]core.PluginOrganisation, error) {
 	if len(ids) == 0 {
 		return nil, nil
 	}
@@ -183,9 +177,9 @@ func (s *PluginStore) OrganisationsByID(ctx context.Context, ids []string) ([]Pl
 	for _, l := range links {
 		reps[l.A] = append(reps[l.A], l.B)
 	}
-	out := make([]PluginOrganisation, len(orgs))
+	out := make([]core.PluginOrganisation, len(orgs))
 	for i, o := range orgs {
-		out[i] = PluginOrganisation{
+		out[i] = core.PluginOrganisation{
 			Organisation:    core.Organisation{ID: o.ID, Name: o.Name, Kind: o.Kind, State: o.State, NeighbourhoodIDs: nbhs[o.ID]},
 			Representatives: reps[o.ID],
 		}
@@ -193,18 +187,8 @@ func (s *PluginStore) OrganisationsByID(ctx context.Context, ids []string) ([]Pl
 	return out, nil
 }
 
-// OutboxEvent is one row of the outbox.
-type OutboxEvent struct {
-	Seq        int64     `db:"seq"`
-	ID         string    `db:"id"`
-	Type       string    `db:"type"`
-	Source     string    `db:"source"`
-	Payload    string    `db:"payload"`
-	OccurredAt time.Time `db:"occurred_at"`
-}
-
 // Publish appends an event to the outbox. The caller fills in every field but Seq.
-func (s *PluginStore) Publish(ctx context.Context, e OutboxEvent) error {
+func (s *PluginStore) Publish(ctx context.Context, e core.OutboxEvent) error {
 	if _, err := exec(ctx, s.DB.db, `INSERT INTO outbox_events (id, type, source, payload, occurred_at) VALUES (?, ?, ?, ?, ?)`,
 		e.ID, e.Type, e.Source, e.Payload, e.OccurredAt.UTC()); err != nil {
 		if isUniqueViolation(err) {
@@ -222,7 +206,7 @@ func (s *PluginStore) Publish(ctx context.Context, e OutboxEvent) error {
 // because on PostgreSQL a row that conflicts still takes a seq, and delivery waits at
 // every hole in the sequence; ON CONFLICT covers only a concurrent publish of the same
 // ID. The caller fills in every field but Seq.
-func (s *PluginStore) PublishAll(ctx context.Context, events []OutboxEvent) (int, error) {
+func (s *PluginStore) PublishAll(ctx context.Context, events []core.OutboxEvent) (int, error) {
 	if len(events) == 0 {
 		return 0, nil
 	}
@@ -301,8 +285,8 @@ func (s *PluginStore) Audit(ctx context.Context, action, domain, target string, 
 }
 
 // EventsAfter returns up to limit outbox events with seq > after, in seq order.
-func (s *PluginStore) EventsAfter(ctx context.Context, after int64, limit int) ([]OutboxEvent, error) {
-	var out []OutboxEvent
+func (s *PluginStore) EventsAfter(ctx context.Context, after int64, limit int) ([]core.OutboxEvent, error) {
+	var out []core.OutboxEvent
 	if err := selectAll(ctx, s.DB.db, &out, `SELECT seq, id, type, source, payload, occurred_at FROM outbox_events WHERE seq > ? ORDER BY seq LIMIT ?`, after, limit); err != nil {
 		return nil, fmt.Errorf("events after %d: %w", after, err)
 	}
@@ -410,6 +394,44 @@ func (s *PluginStore) ProvisionPostgresStore(ctx context.Context, schema, role s
 		return err
 	})
 	return password, err
+}
+
+// Dialect is the core database's SQL dialect, SQLite or Postgres.
+func (s *PluginStore) Dialect() string { return s.DB.Dialect }
+
+// DatabaseName is the name of the PostgreSQL database the core uses.
+func (s *PluginStore) DatabaseName(ctx context.Context) (string, error) {
+	var name string
+	if err := get(ctx, s.DB.db, &name, `SELECT current_database()`); err != nil {
+		return "", fmt.Errorf("name of the database: %w", err)
+	}
+	return name, nil
+}
+
+// EnsureExtension installs a PostgreSQL extension as the core's role, in the schema
+// public when it exists so that dropping some other schema cannot take the extension
+// (and every constraint using it) along. It reports whether this call installed it; an
+// extension another node created meanwhile counts as there already. ext must be a
+// constant identifier: it is inlined in SQL.
+func (s *PluginStore) EnsureExtension(ctx context.Context, ext string) (installed bool, err error) {
+	conn := s.DB.db
+	var have bool
+	if err := conn.GetContext(ctx, &have, `SELECT EXISTS (SELECT 1 FROM pg_extension WHERE extname = $1)`, ext); err == nil && have {
+		return false, nil
+	}
+	stmt := `CREATE EXTENSION IF NOT EXISTS "` + ext + `"`
+	var public bool
+	if err := conn.GetContext(ctx, &public, `SELECT to_regnamespace('public') IS NOT NULL`); err == nil && public {
+		stmt += ` WITH SCHEMA public`
+	}
+	if _, err := conn.ExecContext(ctx, stmt); err != nil {
+		// Another node may have created it concurrently.
+		if e := conn.GetContext(ctx, &have, `SELECT EXISTS (SELECT 1 FROM pg_extension WHERE extname = $1)`, ext); e == nil && have {
+			return false, nil
+		}
+		return false, err
+	}
+	return true, nil
 }
 
 // provisionPostgresStore is ProvisionPostgresStore inside tx: the stored password and
@@ -530,13 +552,6 @@ func (s *PluginStore) ListPluginStatus(ctx context.Context) ([]PluginStatusRow, 
 	return out, nil
 }
 
-// PluginCommand is an operator's action on a plugin, applied by every node.
-type PluginCommand struct {
-	Seq    int64  `db:"seq"`
-	Name   string `db:"name"`
-	Action string `db:"action"` // enable, disable or restart
-}
-
 // RecordPluginCommand stores an operator's action on a plugin together with its audit
 // entry (the actor comes from ctx) and returns its sequence number.
 func (s *PluginStore) RecordPluginCommand(ctx context.Context, name, action string) (int64, error) {
@@ -555,8 +570,8 @@ func (s *PluginStore) RecordPluginCommand(ctx context.Context, name, action stri
 }
 
 // PluginCommandsAfter returns the commands with seq > after, in order.
-func (s *PluginStore) PluginCommandsAfter(ctx context.Context, after int64) ([]PluginCommand, error) {
-	var out []PluginCommand
+func (s *PluginStore) PluginCommandsAfter(ctx context.Context, after int64) ([]core.PluginCommand, error) {
+	var out []core.PluginCommand
 	if err := selectAll(ctx, s.DB.db, &out, `SELECT seq, name, action FROM plugin_commands WHERE seq > ? ORDER BY seq`, after); err != nil {
 		return nil, fmt.Errorf("plugin commands after %d: %w", after, err)
 	}
@@ -566,7 +581,7 @@ func (s *PluginStore) PluginCommandsAfter(ctx context.Context, after int64) ([]P
 // PluginWishes returns, per plugin, the latest enable or disable an operator gave
 // (restarts are no lasting wish), and the last command's seq.
 func (s *PluginStore) PluginWishes(ctx context.Context) (map[string]string, int64, error) {
-	var rows []PluginCommand
+	var rows []core.PluginCommand
 	if err := selectAll(ctx, s.DB.db, &rows, `SELECT c.seq, c.name, c.action FROM plugin_commands c
 		WHERE c.seq = (SELECT MAX(seq) FROM plugin_commands d WHERE d.name = c.name AND d.action <> 'restart')`); err != nil {
 		return nil, 0, fmt.Errorf("plugin wishes: %w", err)

@@ -20,13 +20,6 @@ func bumpPolicyVersion(ctx context.Context, tx sqlx.ExtContext) error {
 	return nil
 }
 
-// Policy is everything the authorizer needs: explicit grants and role permissions.
-type Policy struct {
-	Version     int64
-	Grants      []core.RoleGrant
-	Permissions []core.RolePermission
-}
-
 // PolicyStore reads the stored policy for the authorizer.
 type PolicyStore struct{ DB *DB }
 
@@ -40,8 +33,8 @@ func (s *PolicyStore) PolicyVersion(ctx context.Context) (int64, error) {
 }
 
 // LoadPolicy reads every grant and stored role permission in one consistent snapshot.
-func (s *PolicyStore) LoadPolicy(ctx context.Context) (*Policy, error) {
-	p := &Policy{}
+func (s *PolicyStore) LoadPolicy(ctx context.Context) (*core.Policy, error) {
+	p := &core.Policy{}
 	err := s.DB.tx(ctx, func(tx *sqlx.Tx) error {
 		if err := get(ctx, tx, &p.Version, `SELECT version FROM policy_version WHERE id = 1`); err != nil {
 			return fmt.Errorf("policy version: %w", err)

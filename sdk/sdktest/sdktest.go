@@ -65,6 +65,15 @@ type Options struct {
 	// through a loopback proxy that Core.DatabaseDown and DatabaseUp cut and restore,
 	// so a test can take the database away from a running city.
 	DatabaseProxy bool
+	// Others are more plugins the city runs beside the one under test, such as a
+	// Recorder subscribed to its events.
+	Others []OtherPlugin
+}
+
+// OtherPlugin is a built plugin executable a test runs beside the plugin under test.
+type OtherPlugin struct {
+	Name, Path string
+	Settings   map[string]string
 }
 
 // Core is a running kvarter with the plugin under test.
@@ -95,13 +104,13 @@ var (
 	tmpDir  string
 )
 
-// build runs go build once per package and test binary; Go's build cache makes
-// repeated runs fast.
-func build(tb testing.TB, dir, pkg, name string) string {
+// build runs go build (with flags, if any) once per package and test binary; Go's
+// build cache makes repeated runs fast.
+func build(tb testing.TB, dir, pkg, name string, flags ...string) string {
 	tb.Helper()
 	buildMu.Lock()
 	defer buildMu.Unlock()
-	key := dir + "|" + pkg
+	key := dir + "|" + pkg + "|" + strings.Join(flags, " ")
 	if p, ok := built[key]; ok {
 		return p
 	}
@@ -113,7 +122,7 @@ func build(tb testing.TB, dir, pkg, name string) string {
 		tmpDir = d
 	}
 	out := filepath.Join(tmpDir, fmt.Sprintf("%s-%d", name, len(built)))
-	cmd := exec.Command("go", "build", "-o", out, pkg)
+	cmd := exec.Command("go", append(append([]string{"build", "-o", out}, flags...), pkg)...)
 	cmd.Dir = dir
 	if b, err := cmd.CombinedOutput(); err != nil {
 		tb.Fatalf("go build %s: %v\n%s", pkg, err, b)
@@ -129,15 +138,21 @@ func KvarterBinary(tb testing.TB) string {
 	if p := os.Getenv(EnvKvarterBin); p != "" {
 		return p
 	}
-	out, err := exec.Command("go", "list", "-m", "-f", "{{.Dir}}", "github.com/kvarter/kvarter/sdk").Output()
-	if err != nil {
-		tb.Fatalf("find the sdk module (set %s to a kvarter binary instead): %v", EnvKvarterBin, err)
-	}
-	cmdDir := filepath.Join(strings.TrimSpace(string(out)), "..", "cmd")
+	cmdDir := filepath.Join(sdkDir(tb), "..", "cmd")
 	if _, err := os.Stat(filepath.Join(cmdDir, "kvarter")); err != nil {
 		tb.Fatalf("no kvarter sources at %s; set %s to a kvarter binary", cmdDir, EnvKvarterBin)
 	}
 	return build(tb, cmdDir, "./kvarter", "kvarter")
+}
+
+// sdkDir is the directory of the SDK module this test builds with.
+func sdkDir(tb testing.TB) string {
+	tb.Helper()
+	out, err := exec.Command("go", "list", "-m", "-f", "{{.Dir}}", "github.com/kvarter/kvarter/sdk").Output()
+	if err != nil {
+		tb.Fatalf("find the sdk module (set %s to a kvarter binary instead): %v", EnvKvarterBin, err)
+	}
+	return strings.TrimSpace(string(out))
 }
 
 // Start builds the plugin, starts kvarter with it, creates a city admin and waits
@@ -161,12 +176,20 @@ func Start(tb testing.TB, o Options) *Core {
 		tb.Fatal(err)
 	}
 	c := &Core{tb: tb, DataDir: tb.TempDir(), Logs: &bytes.Buffer{}, PluginPath: plug, done: make(chan struct{}), name: o.Name}
+	plugins := []map[string]any{{"name": o.Name, "path": plug, "sha256": sum, "settings": o.Settings}}
+	for _, p := range o.Others {
+		sum, err := fileSHA256(p.Path)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		plugins = append(plugins, map[string]any{"name": p.Name, "path": p.Path, "sha256": sum, "settings": p.Settings})
+	}
 	cfg := map[string]any{
 		"city":      map[string]any{"name": "Testville", "time_zone": "Europe/Helsinki", "languages": []string{"en", "fi"}},
 		"listen":    "127.0.0.1:0",
 		"data_dir":  c.DataDir,
 		"log_level": "info",
-		"plugins":   []map[string]any{{"name": o.Name, "path": plug, "sha256": sum, "settings": o.Settings}},
+		"plugins":   plugins,
 	}
 	if o.Postgres {
 		base := PostgresURL(tb)
@@ -218,9 +241,15 @@ func (c *Core) StartNode() *Core {
 // login, not the plugin's) with search_path set to the plugin's schema.
 func (c *Core) PluginStore() (dialect, dsn string) {
 	c.tb.Helper()
+	return c.storeOf(c.name)
+}
+
+// storeOf is PluginStore for any plugin of the city.
+func (c *Core) storeOf(name string) (dialect, dsn string) {
+	c.tb.Helper()
 	dbURL, _ := c.cfg["database_url"].(string)
 	if dbURL == "" {
-		return "sqlite", filepath.Join(c.DataDir, "plugins", c.name+".db")
+		return "sqlite", filepath.Join(c.DataDir, "plugins", name+".db")
 	}
 	prefix, _ := c.cfg["plugin_store_prefix"].(string)
 	u, err := url.Parse(dbURL)
@@ -228,7 +257,7 @@ func (c *Core) PluginStore() (dialect, dsn string) {
 		c.tb.Fatal(err)
 	}
 	q := u.Query()
-	q.Set("search_path", prefix+c.name)
+	q.Set("search_path", prefix+name)
 	u.RawQuery = q.Encode()
 	return "postgres", u.String()
 }
@@ -571,7 +600,7 @@ func CheckInvalid(tb testing.TB, status int, body []byte, field, rule string) {
 func CheckRequestLimits(tb testing.TB, p sdk.Plugin) {
 	tb.Helper()
 	var doc map[string]any
-	if err := json.Unmarshal(p.Manifest().OpenAPI, &doc); err != nil {
+	if err := json.Unmarshal(p.Manifest().OpenAPIDoc(), &doc); err != nil {
 		tb.Fatal(err)
 	}
 	if err := openapi.CheckRequestLimits(doc); err != nil {

@@ -2,6 +2,26 @@
 // plugin's migrations. The same hand-written SQL runs on SQLite and PostgreSQL: write
 // "?" placeholders and pass queries through DB.Rebind (sqlx does this for you in
 // methods like NamedExec; use db.Rebind for the rest).
+//
+// It also carries what every plugin store needs: one transaction helper (DB.InTx), a
+// transactional outbox (Tx.Emit writes an event in the transaction of the change it
+// announces; the SDK delivers it to the host after commit, in batches, retrying while
+// the host is away) and one time encoding (BIGINT Unix microseconds, UTC: Micros,
+// FromMicros, Time, NullTime).
+//
+//	func (s *Service) Approve(ctx context.Context, id string) error {
+//		return s.db.InTx(ctx, func(tx *store.Tx) error {
+//			res, err := tx.ExecContext(ctx, tx.Rebind(`UPDATE bookings SET status = 'approved', updated_at = ? WHERE id = ? AND status = 'pending'`),
+//				store.Micros(time.Now()), id)
+//			if err != nil {
+//				return err
+//			}
+//			if n, _ := res.RowsAffected(); n == 0 {
+//				return ErrNotPending
+//			}
+//			return tx.Emit("parks.booking.approved", BookingApproved{BookingID: id})
+//		})
+//	}
 package store
 
 import (
@@ -24,6 +44,9 @@ type DB struct {
 
 	stmtsOnce sync.Once
 	stmts     *Statements
+
+	outboxOnce sync.Once
+	ob         *outbox
 }
 
 // Prepared returns a prepared statement for query ("?" placeholders), prepared on
@@ -46,19 +69,27 @@ func Open(ctx context.Context, cfg sdk.StoreConfig) (*DB, error) {
 		return nil, err
 	}
 	sqlstore.Track(db.DB) // reported with the plugin's health
-	return &DB{DB: db, Dialect: cfg.Dialect}, nil
+	s := &DB{DB: db, Dialect: cfg.Dialect}
+	sqlstore.TrackOutbox(s.outbox()) // relayed by sdk.Serve while the plugin is active
+	return s, nil
 }
 
-// Close closes the pool and stops reporting it with the plugin's health.
+// Close stops the store's outbox relays, closes the pool and stops reporting it with
+// the plugin's health. Events not yet delivered stay in the store for the next run.
 func (db *DB) Close() error {
+	o := db.outbox()
+	sqlstore.UntrackOutbox(o)
+	o.stopRelays()
 	sqlstore.Untrack(db.DB.DB)
 	return db.DB.Close()
 }
 
-// Migrate applies the files <dialect>/NNNN_name.sql of fsys not yet applied, in order,
-// each in a transaction, recording each by name in schema_migrations. sdk.Serve calls it
-// for plugins implementing sdk.Migrator when the host asks; plugin tests call it
-// directly.
+// Migrate applies the SDK's own migrations (the outbox table kvarter_outbox, recorded
+// as "sdk:NNNN_name.sql") and then the files <dialect>/NNNN_name.sql of fsys not yet
+// applied, in order, each in a transaction, recording each by name in
+// schema_migrations (fsys nil: the SDK's only). A plugin migration can therefore move
+// rows into kvarter_outbox. sdk.Serve calls it when the host asks; plugin tests call
+// it directly.
 func Migrate(ctx context.Context, db *DB, fsys fs.FS) error {
 	if err := sqlstore.Migrate(ctx, db.DB, db.Dialect, fsys); err != nil {
 		return fmt.Errorf("migrate %s store: %w", db.Dialect, err)

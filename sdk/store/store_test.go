@@ -40,7 +40,8 @@ func TestMigrate(t *testing.T) {
 			if err := db.Select(&names, `SELECT name FROM schema_migrations ORDER BY name`); err != nil {
 				t.Fatal(err)
 			}
-			if strings.Join(names, ",") != "0001_parent.sql,0002_child.sql" {
+			// The SDK's outbox table comes first, under a name no plugin file can have.
+			if strings.Join(names, ",") != "0001_parent.sql,0002_child.sql,sdk:0001_outbox.sql" {
 				t.Errorf("applied %v", names)
 			}
 			var name string
@@ -74,6 +75,16 @@ func TestMigrate(t *testing.T) {
 			delete(older, cfg.Dialect+"/0002_child.sql")
 			err := store.Migrate(ctx, db, older)
 			if err == nil || !strings.Contains(err.Error(), "newer than this plugin") || !strings.Contains(err.Error(), "0002_child.sql") {
+				t.Errorf("err = %v", err)
+			}
+		})
+		t.Run("ErrNewerSDK", func(t *testing.T) {
+			if _, err := db.Exec(`INSERT INTO schema_migrations (name) VALUES ('sdk:9999_future.sql')`); err != nil {
+				t.Fatal(err)
+			}
+			defer db.Exec(`DELETE FROM schema_migrations WHERE name = 'sdk:9999_future.sql'`)
+			err := store.Migrate(ctx, db, appliedSoFar(t, cfg.Dialect))
+			if err == nil || !strings.Contains(err.Error(), "sdk:9999_future.sql") {
 				t.Errorf("err = %v", err)
 			}
 		})

@@ -5,6 +5,7 @@ package sqlstore
 
 import (
 	"context"
+	"embed"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -145,10 +146,22 @@ func postgresDSN(dsn, schema string) (string, error) {
 
 var migrationName = regexp.MustCompile(`^[0-9]+_[A-Za-z0-9_\-]+\.sql$`)
 
-// Migrate applies the files <dialect>/NNNN_name.sql of fsys that are not yet recorded in
-// schema_migrations, in name order, each in its own transaction together with its
-// record. Files that do not look like migrations are an error rather than silently
-// skipped, so a typo cannot drop a migration.
+// The SDK's own tables (the outbox), in every plugin store. They are applied before
+// the plugin's files, so a plugin migration may use them (to move rows from an older
+// outbox of its own, say), and recorded as "sdk:NNNN_name.sql": a plugin's file names
+// start with a digit, so the two never clash.
+//
+//go:embed sdkmigrations
+var sdkMigrations embed.FS
+
+// SDKMigrationPrefix starts the names the SDK's migrations are recorded under.
+const SDKMigrationPrefix = "sdk:"
+
+// Migrate applies the SDK's migrations and then the files <dialect>/NNNN_name.sql of
+// fsys (nil: none) that are not yet recorded in schema_migrations, in name order,
+// each in its own transaction together with its record. Files that do not look like
+// migrations are an error rather than silently skipped, so a typo cannot drop a
+// migration.
 func Migrate(ctx context.Context, db *sqlx.DB, dialect string, fsys fs.FS) error {
 	if _, err := db.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
 		name TEXT PRIMARY KEY,
@@ -156,23 +169,20 @@ func Migrate(ctx context.Context, db *sqlx.DB, dialect string, fsys fs.FS) error
 	)`); err != nil {
 		return fmt.Errorf("create schema_migrations: %w", err)
 	}
-	entries, err := fs.ReadDir(fsys, dialect)
-	if errors.Is(err, fs.ErrNotExist) {
-		return fmt.Errorf("migrations: no %s/ directory", dialect)
-	} else if err != nil {
-		return fmt.Errorf("read migrations: %w", err)
+	sdkFS, err := fs.Sub(sdkMigrations, "sdkmigrations")
+	if err != nil {
+		return err
+	}
+	sdkNames, err := migrationFiles(sdkFS, dialect)
+	if err != nil {
+		return fmt.Errorf("sdk %w", err)
 	}
 	var names []string
-	for _, e := range entries {
-		if e.IsDir() {
-			continue
+	if fsys != nil {
+		if names, err = migrationFiles(fsys, dialect); err != nil {
+			return err
 		}
-		if !migrationName.MatchString(e.Name()) {
-			return fmt.Errorf("migration %s/%s: name must be NNNN_name.sql", dialect, e.Name())
-		}
-		names = append(names, e.Name())
 	}
-	slices.Sort(names)
 	// A store that has migrations this plugin does not know was migrated by a newer
 	// release (a rollback, or an old node during a rolling upgrade): refuse it rather
 	// than run code against a schema it was not written for.
@@ -182,12 +192,17 @@ func Migrate(ctx context.Context, db *sqlx.DB, dialect string, fsys fs.FS) error
 	}
 	var unknown []string
 	for _, a := range applied {
-		if !slices.Contains(names, a) {
+		if !slices.Contains(names, a) && !slices.Contains(sdkNames, strings.TrimPrefix(a, SDKMigrationPrefix)) {
 			unknown = append(unknown, a)
 		}
 	}
 	if len(unknown) > 0 {
 		return fmt.Errorf("the store's schema is newer than this plugin (unknown migrations %s); run a newer kvarter", strings.Join(unknown, ", "))
+	}
+	for _, name := range sdkNames {
+		if err := migrateOne(ctx, db, dialect, sdkFS, path.Join(dialect, name), SDKMigrationPrefix+name); err != nil {
+			return err
+		}
 	}
 	for _, name := range names {
 		if err := migrateOne(ctx, db, dialect, fsys, path.Join(dialect, name), name); err != nil {
@@ -195,6 +210,28 @@ func Migrate(ctx context.Context, db *sqlx.DB, dialect string, fsys fs.FS) error
 		}
 	}
 	return nil
+}
+
+// migrationFiles lists the migrations of fsys for dialect in the order they apply.
+func migrationFiles(fsys fs.FS, dialect string) ([]string, error) {
+	entries, err := fs.ReadDir(fsys, dialect)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("migrations: no %s/ directory", dialect)
+	} else if err != nil {
+		return nil, fmt.Errorf("read migrations: %w", err)
+	}
+	var names []string
+	for _, e := range entries {
+		if e.IsDir() {
+			continue
+		}
+		if !migrationName.MatchString(e.Name()) {
+			return nil, fmt.Errorf("migration %s/%s: name must be NNNN_name.sql", dialect, e.Name())
+		}
+		names = append(names, e.Name())
+	}
+	slices.Sort(names)
+	return names, nil
 }
 
 func migrateOne(ctx context.Context, db *sqlx.DB, dialect string, fsys fs.FS, file, name string) error {

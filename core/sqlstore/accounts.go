@@ -1,0 +1,262 @@
+package sqlstore
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+
+	"github.com/kvarter/kvarter/core"
+	"github.com/kvarter/kvarter/core/password"
+)
+
+// Accounts: opening one (by registration or from the command line), describing it to
+// its owner, exporting and erasing its personal data.
+
+type userRow struct {
+	ID           string     `db:"id"`
+	Email        *string    `db:"email"`
+	PasswordHash *string    `db:"password_hash"`
+	DisplayName  string     `db:"display_name"`
+	Language     string     `db:"language"`
+	CreatedAt    time.Time  `db:"created_at"`
+	DeletedAt    *time.Time `db:"deleted_at"`
+}
+
+func (r userRow) user() core.User {
+	u := core.User{ID: r.ID, DisplayName: r.DisplayName, Language: r.Language, CreatedAt: r.CreatedAt.UTC()}
+	if r.Email != nil {
+		u.Email = *r.Email
+	}
+	return u
+}
+
+const userColumns = `id, email, password_hash, display_name, language, created_at, deleted_at`
+
+func (s *IdentityService) validateRegistration(r core.Registration) error {
+	f := core.Fields{}
+	f.CheckEmail("email", r.Email)
+	f.CheckText("display_name", r.DisplayName, 1, 100, false)
+	if r.Language == "" {
+		f.Add("language", "is required")
+	} else if !slices.Contains(s.Settings.Languages, r.Language) {
+		f.Add("language", "must be one of the city's languages: "+strings.Join(s.Settings.Languages, ", "))
+	}
+	local := r.Email
+	if i := strings.IndexByte(local, '@'); i > 0 {
+		local = local[:i]
+	}
+	if problem := password.Check(r.Password, r.Email, local, r.DisplayName); problem != "" {
+		f.Add("password", problem)
+	}
+	return f.Err()
+}
+
+// Register opens an account.
+func (s *IdentityService) Register(ctx context.Context, r core.Registration) (*core.User, error) {
+	return s.createUser(ctx, r, "", "user.registered")
+}
+
+// CreateUser opens an account from the command line, optionally with a city-wide role.
+func (s *IdentityService) CreateUser(ctx context.Context, r core.Registration, cityRole string) (*core.User, error) {
+	if cityRole != "" && !slices.Contains(core.GrantableRoles, cityRole) {
+		return nil, core.InvalidField("role", "must be one of "+strings.Join(core.GrantableRoles, ", "))
+	}
+	return s.createUser(ctx, r, cityRole, "user.created")
+}
+
+func (s *IdentityService) createUser(ctx context.Context, r core.Registration, cityRole, action string) (*core.User, error) {
+	s.init()
+	r.Email = strings.TrimSpace(r.Email)
+	r.DisplayName = strings.TrimSpace(r.DisplayName)
+	if err := s.validateRegistration(r); err != nil {
+		return nil, err
+	}
+	release, err := s.hashSlot(ctx)
+	if err != nil {
+		return nil, err
+	}
+	hash, err := s.Settings.Hasher.Hash(r.Password)
+	release()
+	if err != nil {
+		return nil, err
+	}
+	now := s.DB.now()
+	u := core.User{ID: newID(), Email: r.Email, DisplayName: r.DisplayName, Language: r.Language, CreatedAt: now}
+	err = s.DB.tx(ctx, func(tx *sqlx.Tx) error {
+		if _, err := exec(ctx, tx, `INSERT INTO users (id, email, email_key, password_hash, display_name, language, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+			u.ID, u.Email, core.NormalizeEmail(u.Email), hash, u.DisplayName, u.Language, now, now); err != nil {
+			if isUniqueViolation(err) {
+				return &core.Error{Code: core.ECONFLICT, Message: "An account with this email address already exists.", Fields: map[string]string{"email": "is already registered"}}
+			}
+			return fmt.Errorf("insert user: %w", err)
+		}
+		if cityRole != "" {
+			if _, err := exec(ctx, tx, `INSERT INTO role_grants (user_id, role, domain, granted_by, created_at) VALUES (?, ?, ?, NULL, ?)`,
+				u.ID, cityRole, core.DomainCity, now); err != nil {
+				return fmt.Errorf("grant %s: %w", cityRole, err)
+			}
+			if err := bumpPolicyVersion(ctx, tx); err != nil {
+				return err
+			}
+		}
+		return recordAudit(ctx, tx, now, action, core.DomainCity, "user:"+u.ID, map[string]any{"city_role": cityRole})
+	})
+	if err != nil {
+		return nil, err
+	}
+	if cityRole != "" && s.OnPolicyChange != nil {
+		s.OnPolicyChange()
+	}
+	return &u, nil
+}
+
+// Me describes the acting person. It answers from what Authenticate gathered for this
+// session when that is still fresh.
+func (s *IdentityService) Me(ctx context.Context) (*core.Me, error) {
+	p, err := requireUser(ctx)
+	if err != nil {
+		return nil, err
+	}
+	s.init()
+	s.cache.mu.RLock()
+	me, ok := s.cache.me[p.SessionID]
+	s.cache.mu.RUnlock()
+	if ok && me.User.ID == p.UserID {
+		return me, nil
+	}
+	me, err = s.loadMe(ctx, p)
+	if err != nil {
+		return nil, err
+	}
+	// Kept for as long as the session's principal: a client polling /me costs one set
+	// of queries per cache TTL. Built only when asked, so that other requests (a plugin
+	// route, a ballot) do not pay for it.
+	s.cache.mu.Lock()
+	s.cache.me[p.SessionID] = me
+	s.cache.mu.Unlock()
+	return me, nil
+}
+
+func (s *IdentityService) loadMe(ctx context.Context, p *core.Principal) (*core.Me, error) {
+	var row userRow
+	if err := get(ctx, s.DB.db, &row, `SELECT `+userColumns+` FROM users WHERE id = ? AND deleted_at IS NULL`, p.UserID); err != nil {
+		return nil, notFound(err, "The account")
+	}
+	me := &core.Me{User: row.user(), Roles: p.Roles, Memberships: []core.Membership{}, Organisations: []core.OrganisationRoleRef{}}
+	if err := selectAll(ctx, s.DB.db, &me.Memberships, `SELECT `+membershipColumns+` FROM memberships m JOIN users u ON u.id = m.user_id WHERE m.user_id = ? AND m.state IN ('requested', 'verified') ORDER BY m.id`, p.UserID); err != nil {
+		return nil, fmt.Errorf("me memberships: %w", err)
+	}
+	fixMembershipTimes(me.Memberships)
+	if err := selectAll(ctx, s.DB.db, &me.Organisations, `SELECT o.id AS organisation_id, o.name, m.role, o.state = 'verified' AS verified FROM organisation_members m JOIN organisations o ON o.id = m.organisation_id WHERE m.user_id = ? ORDER BY o.id`, p.UserID); err != nil {
+		return nil, fmt.Errorf("me organisations: %w", err)
+	}
+	return me, nil
+}
+
+// Export gathers every piece of personal data the core holds about the acting person.
+func (s *IdentityService) Export(ctx context.Context) (map[string]any, error) {
+	me, err := s.Me(ctx)
+	if err != nil {
+		return nil, err
+	}
+	p := core.PrincipalFrom(ctx)
+	sessions, err := s.ListSessions(ctx)
+	if err != nil {
+		return nil, err
+	}
+	tokens, err := s.ListTokens(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var all []core.Membership
+	if err := selectAll(ctx, s.DB.db, &all, `SELECT `+membershipColumns+` FROM memberships m JOIN users u ON u.id = m.user_id WHERE m.user_id = ? ORDER BY m.id`, p.UserID); err != nil {
+		return nil, fmt.Errorf("export memberships: %w", err)
+	}
+	fixMembershipTimes(all)
+	var grants []core.RoleGrant
+	if err := selectAll(ctx, s.DB.db, &grants, `SELECT user_id, role, domain, COALESCE(granted_by, '') AS granted_by, created_at FROM role_grants WHERE user_id = ? ORDER BY domain, role`, p.UserID); err != nil {
+		return nil, fmt.Errorf("export grants: %w", err)
+	}
+	var audit []auditRow
+	if err := selectAll(ctx, s.DB.db, &audit, `SELECT seq, id, at, actor_id, action, domain, target, request_id, detail FROM audit_log WHERE actor_id = ? OR target = ? ORDER BY seq`, p.UserID, "user:"+p.UserID); err != nil {
+		return nil, fmt.Errorf("export audit: %w", err)
+	}
+	actions := make([]map[string]any, len(audit))
+	for i, a := range audit {
+		actions[i] = map[string]any{"at": a.At.UTC(), "action": a.Action, "domain": a.Domain, "target": a.Target}
+	}
+	return map[string]any{
+		"exported_at":   s.DB.now(),
+		"user":          me.User,
+		"roles":         me.Roles,
+		"memberships":   all,
+		"organisations": me.Organisations,
+		"role_grants":   grants,
+		"sessions":      sessions,
+		"api_tokens":    tokens,
+		"activity":      actions,
+	}, nil
+}
+
+// DeleteAccount erases the acting person's personal data in one transaction. The user
+// row stays as a pseudonym ("Deleted user") so that records which must remain, such as
+// the audit log and counted votes in plugins, keep a valid reference without the person.
+func (s *IdentityService) DeleteAccount(ctx context.Context) error {
+	p, err := requireUser(ctx)
+	if err != nil {
+		return err
+	}
+	now := s.DB.now()
+	err = s.DB.tx(ctx, func(tx *sqlx.Tx) error {
+		var hashes []string
+		if err := selectAll(ctx, tx, &hashes, `SELECT token_hash FROM sessions WHERE user_id = ?`, p.UserID); err != nil {
+			return fmt.Errorf("delete account: %w", err)
+		}
+		for _, h := range hashes {
+			s.cache.drop(h)
+		}
+		var emailKey *string
+		if err := get(ctx, tx, &emailKey, `SELECT email_key FROM users WHERE id = ?`, p.UserID); err != nil {
+			return fmt.Errorf("delete account: %w", err)
+		}
+		if emailKey != nil {
+			if err := forgetAccountThrottle(ctx, tx, *emailKey); err != nil {
+				return err
+			}
+		}
+		steps := []string{
+			`UPDATE users SET email = NULL, email_key = NULL, password_hash = NULL, display_name = 'Deleted user', deleted_at = ?, updated_at = ? WHERE id = ?`,
+			`DELETE FROM sessions WHERE user_id = ?`,
+			`DELETE FROM memberships WHERE user_id = ?`,
+			`DELETE FROM organisation_members WHERE user_id = ?`,
+			`DELETE FROM role_grants WHERE user_id = ?`,
+		}
+		for i, q := range steps {
+			args := []any{p.UserID}
+			if i == 0 {
+				args = []any{now, now, p.UserID}
+			}
+			if _, err := exec(ctx, tx, q, args...); err != nil {
+				return fmt.Errorf("delete account: %w", err)
+			}
+		}
+		if err := bumpPolicyVersion(ctx, tx); err != nil {
+			return err
+		}
+		if err := publishEvent(ctx, tx, now, core.EventUserDeleted, map[string]string{"user_id": p.UserID}); err != nil {
+			return err
+		}
+		return recordAudit(ctx, tx, now, "user.deleted", core.DomainCity, "user:"+p.UserID, nil)
+	})
+	if err != nil {
+		return err
+	}
+	if s.OnPolicyChange != nil {
+		s.OnPolicyChange()
+	}
+	return nil
+}

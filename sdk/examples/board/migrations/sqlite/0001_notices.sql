@@ -1,0 +1,7 @@
+CREATE TABLE notices (
+    id              INTEGER PRIMARY KEY AUTOINCREMENT,
+    neighbourhood_id TEXT NOT NULL,
+    author_id       TEXT NOT NULL,
+    text            TEXT NOT NULL
+);
+CREATE INDEX notices_by_neighbourhood ON notices (neighbourhood_id, id);

@@ -1,0 +1,121 @@
+package hello
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/kvarter/kvarter/sdk"
+)
+
+// Service holds hello's rules. It knows nothing of HTTP or SQL: handlers call it with
+// the caller and plain values, and it calls Storage and the Host.
+type Service struct {
+	store    *Storage
+	host     sdk.Host
+	greeting string
+	now      func() time.Time
+
+	mu     sync.Mutex
+	events []string // IDs of events received, in order
+}
+
+// NewService returns the service over a store and the host.
+func NewService(st *Storage, host sdk.Host, greeting string) *Service {
+	return &Service{store: st, host: host, greeting: greeting, now: time.Now}
+}
+
+// Greeting is ping's answer.
+type Greeting struct {
+	Greeting string `json:"greeting" doc:"The configured greeting" example:"hello"`
+}
+
+// Ping records a ping by the caller (anonymous too) and publishes hello.pinged.
+func (s *Service) Ping(ctx context.Context, caller sdk.Principal) (Greeting, error) {
+	if err := s.store.AddPing(ctx, caller.UserID, s.now()); err != nil {
+		return Greeting{}, err
+	}
+	payload, err := json.Marshal(PingedPayload{UserID: caller.UserID})
+	if err != nil {
+		return Greeting{}, err
+	}
+	if err := s.host.Publish(ctx, sdk.Event{Type: EventPinged, Payload: payload}); err != nil {
+		return Greeting{}, fmt.Errorf("publish %s: %w", EventPinged, err)
+	}
+	return Greeting{Greeting: s.greeting}, nil
+}
+
+// Ping is one recorded ping.
+type Ping struct {
+	ID int64     `json:"id"`
+	At time.Time `json:"at"`
+}
+
+// Pings lists the caller's own pings, oldest first.
+func (s *Service) Pings(ctx context.Context, caller sdk.Principal, q sdk.ListQuery) (sdk.Page[Ping], error) {
+	rows, err := s.store.Pings(ctx, caller.UserID, q)
+	if err != nil {
+		return sdk.Page[Ping]{}, err
+	}
+	return sdk.NewPage(rows, q, func(p Ping) []any { return []any{p.ID} }), nil
+}
+
+// WhoAmI is the caller as the plugin sees them, plus what the host says about them.
+type WhoAmI struct {
+	Principal   sdk.Principal `json:"principal"`
+	Users       []sdk.User    `json:"users"`
+	CanEchoCity bool          `json:"can_echo_city"`
+	RequestID   string        `json:"request_id"`
+}
+
+// WhoAmI asks the host about the caller: the one call most plugins make.
+func (s *Service) WhoAmI(ctx context.Context, caller sdk.Principal) (WhoAmI, error) {
+	users, err := s.host.Users(ctx, []string{caller.UserID})
+	if err != nil {
+		return WhoAmI{}, err
+	}
+	can, err := s.host.Can(ctx, caller.UserID, PermEcho, sdk.DomainCity)
+	if err != nil {
+		return WhoAmI{}, err
+	}
+	return WhoAmI{Principal: caller, Users: users, CanEchoCity: can, RequestID: sdk.RequestIDFrom(ctx)}, nil
+}
+
+// Calls is what reached the plugin.
+type Calls struct {
+	Calls  int64    `json:"calls" doc:"Requests handled, except reading this"`
+	Events []string `json:"events" doc:"IDs of the events received, in order" nullable:"false"`
+}
+
+// Events are the IDs of the events received, in order.
+func (s *Service) Events() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]string{}, s.events...)
+}
+
+// HandleEvent forgets a deleted user's pings and records the event. A payload
+// {"fail": true} fails, to exercise redelivery.
+func (s *Service) HandleEvent(ctx context.Context, e sdk.Event) error {
+	var body UserDeletedPayload
+	if len(e.Payload) > 0 {
+		if err := json.Unmarshal(e.Payload, &body); err != nil {
+			return fmt.Errorf("event %s: %w", e.ID, err)
+		}
+	}
+	if body.Fail {
+		return errors.New("asked to fail")
+	}
+	if e.Type == EventUserDeleted && body.UserID != "" {
+		if err := s.store.ForgetUser(ctx, body.UserID); err != nil {
+			return err
+		}
+	}
+	s.mu.Lock()
+	s.events = append(s.events, e.ID)
+	s.mu.Unlock()
+	return nil
+}
