@@ -113,7 +113,7 @@ func TestMigrate_TimeMicros(t *testing.T) {
 		if err := get(ctx, db, &published, `SELECT published_at FROM results WHERE cycle_id = 'c2'`); err != nil {
 			t.Fatal(err)
 		}
-		if got, want := fromMicros(published), at(2026, 7, 1, 0, 0, 0, 0); !got.Equal(want) {
+		if got, want := store.FromMicros(published), at(2026, 7, 1, 0, 0, 0, 0); !got.Equal(want) {
 			t.Errorf("published_at = %s, want %s", got, want)
 		}
 
@@ -135,7 +135,7 @@ func TestMigrate_TimeMicros(t *testing.T) {
 
 		// The converted store takes new rows from the current code.
 		f := newFixture(t, db, Settings{})
-		off := f.host.add(officer("officer", "n1"))
+		off := f.officer("officer", "n1")
 		c := must(f.svc.CreateCycle(ctx, off, CreateCycleInput{NeighbourhoodID: "n1", Name: "New", Budget: 1, Currency: "EUR",
 			Ballot: BallotRules{Type: BallotApproval}}))(t)
 		if got := must(f.svc.Cycle(ctx, c.ID))(t); !got.CreatedAt.Equal(c.CreatedAt) || got.CreatedAt.IsZero() {

@@ -87,7 +87,7 @@ func (p *Plugin) Manifest() sdk.Manifest {
 		Version:        "0.1.0",
 		MinHostVersion: "0.1.0",
 		Description:    "Participatory budgeting: ideas, review, ballots, verifiable results and implementation.",
-		Routes:         routes,
+		Routes:         p.routes(),
 		Permissions: []sdk.Permission{
 			{Name: PermCycleManage, Description: "Open budgeting cycles, move their phases and import simulations"},
 			{Name: PermProposalSubmit, Description: "Submit project proposals"},
@@ -112,7 +112,6 @@ func (p *Plugin) Manifest() sdk.Manifest {
 			{Name: SettingMinAge, Default: "0", Description: "Minimum voting age; voters confirm it on the ballot (0: none)"},
 			{Name: SettingTickInterval, Default: "1m", Description: "How often scheduled phase changes are applied"},
 		},
-		OpenAPI: openAPI(),
 	}
 }
 
@@ -230,4 +229,4 @@ func (p *Plugin) HandleEvent(ctx context.Context, e sdk.Event) error {
 }
 
 // Handler serves the routes of the manifest.
-func (p *Plugin) Handler() http.Handler { return newHandler(p.svc, p.log) }
+func (p *Plugin) Handler() http.Handler { return sdk.Mux(p.routes()) }

@@ -3,287 +3,167 @@ package budgeting
 import (
 	"bytes"
 	"io"
-	"log/slog"
 	"net/http"
-	"strconv"
 
 	"github.com/kvarter/kvarter/sdk"
 )
 
 const base = "/api/v1/budgeting"
 
-// routes are the manifest's routes. Route permissions are checked by the host in any
-// domain ("" Domain) because a route names a cycle, not a neighbourhood; the service
-// then checks the permission in the cycle's own neighbourhood.
-var routes = []sdk.Route{
-	{Method: "GET", Path: base + "/cycles", Permission: sdk.PermPublic},
-	{Method: "POST", Path: base + "/cycles", Permission: PermCycleManage},
-	{Method: "GET", Path: base + "/cycles/{id}", Permission: sdk.PermPublic},
-	{Method: "POST", Path: base + "/cycles/{id}/phase", Permission: PermCycleManage},
-	{Method: "GET", Path: base + "/cycles/{id}/proposals", Permission: sdk.PermPublic},
-	{Method: "POST", Path: base + "/cycles/{id}/proposals", Permission: sdk.PermAuthenticated},
-	{Method: "GET", Path: base + "/cycles/{id}/proposals/{proposalID}", Permission: sdk.PermPublic},
-	{Method: "PATCH", Path: base + "/cycles/{id}/proposals/{proposalID}", Permission: sdk.PermAuthenticated},
-	{Method: "POST", Path: base + "/cycles/{id}/proposals/{proposalID}/support", Permission: PermProposalSupport},
-	{Method: "POST", Path: base + "/cycles/{id}/proposals/{proposalID}/review", Permission: PermProposalReview},
-	{Method: "POST", Path: base + "/cycles/{id}/proposals/{proposalID}/updates", Permission: PermProjectUpdate},
-	{Method: "POST", Path: base + "/cycles/{id}/ballots", Permission: PermBallotCast},
-	{Method: "POST", Path: base + "/cycles/{id}/paper-ballots", Permission: PermBallotPaper},
-	{Method: "GET", Path: base + "/cycles/{id}/turnout", Permission: sdk.PermPublic},
-	{Method: "POST", Path: base + "/cycles/{id}/tally", Permission: PermResultsPublish},
-	{Method: "GET", Path: base + "/cycles/{id}/results", Permission: sdk.PermPublic},
-	{Method: "GET", Path: base + "/cycles/{id}/export.pb", Permission: sdk.PermPublic},
-	{Method: "POST", Path: base + "/cycles/{id}/import", Permission: PermCycleManage, MaxBodyBytes: maxImportBody},
-}
-
 // maxImportBody bounds a Pabulib import, which may be a city's whole vote and run to
-// several megabytes. The route declares it, so the host lets such
-// a body through and refuses a larger one before it reaches the plugin; JSON bodies
-// keep the host's default and sdk.DecodeJSON's bound.
+// several megabytes. The route declares it, so the host lets such a body through and
+// refuses a larger one before it reaches the plugin; JSON bodies keep the host's
+// default.
 const maxImportBody = 16 << 20
 
-type handler struct {
-	svc *Service
-	log *slog.Logger
-}
+// Path parameters, documented once.
+var (
+	cycleParam    = sdk.Param{Name: "id", In: "path", Format: "uuid", Description: "The cycle's ID."}
+	proposalParam = sdk.Param{Name: "proposalID", In: "path", Format: "uuid", Description: "The proposal's ID."}
+)
 
-// newHandler returns the plugin's routes on a Go 1.22 ServeMux. Each handler parses,
-// calls one service method and renders.
-func newHandler(svc *Service, log *slog.Logger) http.Handler {
-	h := &handler{svc: svc, log: log}
-	mux := http.NewServeMux()
-	mux.HandleFunc("GET "+base+"/cycles", h.listCycles)
-	mux.HandleFunc("POST "+base+"/cycles", h.createCycle)
-	mux.HandleFunc("GET "+base+"/cycles/{id}", h.getCycle)
-	mux.HandleFunc("POST "+base+"/cycles/{id}/phase", h.setPhase)
-	mux.HandleFunc("GET "+base+"/cycles/{id}/proposals", h.listProposals)
-	mux.HandleFunc("POST "+base+"/cycles/{id}/proposals", h.submitProposal)
-	mux.HandleFunc("GET "+base+"/cycles/{id}/proposals/{proposalID}", h.getProposal)
-	mux.HandleFunc("PATCH "+base+"/cycles/{id}/proposals/{proposalID}", h.editProposal)
-	mux.HandleFunc("POST "+base+"/cycles/{id}/proposals/{proposalID}/support", h.support)
-	mux.HandleFunc("POST "+base+"/cycles/{id}/proposals/{proposalID}/review", h.review)
-	mux.HandleFunc("POST "+base+"/cycles/{id}/proposals/{proposalID}/updates", h.update)
-	mux.HandleFunc("POST "+base+"/cycles/{id}/ballots", h.castBallot)
-	mux.HandleFunc("POST "+base+"/cycles/{id}/paper-ballots", h.paperBallots)
-	mux.HandleFunc("GET "+base+"/cycles/{id}/turnout", h.turnout)
-	mux.HandleFunc("POST "+base+"/cycles/{id}/tally", h.tally)
-	mux.HandleFunc("GET "+base+"/cycles/{id}/results", h.results)
-	mux.HandleFunc("GET "+base+"/cycles/{id}/export.pb", h.export)
-	mux.HandleFunc("POST "+base+"/cycles/{id}/import", h.importPB)
-	return mux
-}
+// routes is the plugin's route table: the manifest's routes, its Handler and its
+// OpenAPI document. Each handler reads the request, calls one service method and
+// returns its answer. Route permissions are checked by the host in any domain (no
+// Domain) because a route names a cycle, not a neighbourhood; the service then checks
+// the permission in the cycle's own neighbourhood.
+func (p *Plugin) routes() []sdk.Route {
+	c := base + "/cycles/{id}"
+	pr := c + "/proposals/{proposalID}"
+	caller := func(r *http.Request) sdk.Principal { return sdk.PrincipalFrom(r.Context()) }
+	return []sdk.Route{
+		sdk.List(base+"/cycles", sdk.PermPublic, func(r *http.Request, q sdk.ListQuery) (sdk.Page[*Cycle], error) {
+			qs := r.URL.Query()
+			return p.svc.Cycles(r.Context(), CycleFilter{NeighbourhoodID: qs.Get("neighbourhood_id"), ParentID: qs.Get("parent_id")}, q)
+		}).Doc("List budgeting cycles", "In the order they were opened. A city-wide budget with a pot per district is one cycle per district sharing a parent_id.").
+			With(sdk.Param{Name: "neighbourhood_id", Description: "Only the cycles of this neighbourhood."},
+				sdk.Param{Name: "parent_id", Format: "uuid", Description: "Only the cycles grouped under this cycle."}),
 
-// list is a page of items.
-type list[T any] struct {
-	Items      []T    `json:"items"`
-	NextCursor string `json:"next_cursor,omitempty"`
-}
+		sdk.Post(base+"/cycles", PermCycleManage, func(r *http.Request, in CreateCycleInput) (*Cycle, error) {
+			return p.svc.CreateCycle(r.Context(), caller(r), in)
+		}).Status(http.StatusCreated).
+			Doc("Open a cycle", "Opens a cycle in the ideas phase in a neighbourhood where the caller holds budgeting.cycle.manage. The budget is in minor units of the currency.").
+			Example(CreateCycleInput{NeighbourhoodID: "0190f5c6-7c1e-7a51-9d1e-1f2a3b4c5d6e", Name: "Vesterbro 2026", Budget: 500_000_00, Currency: "DKK",
+				Ballot: BallotRules{Type: BallotApproval, Max: 3}}, nil),
 
-func (h *handler) listCycles(w http.ResponseWriter, r *http.Request) {
-	qs := r.URL.Query()
-	limit, err := limitParam(qs.Get("limit"))
-	if err != nil {
-		h.fail(w, r, err)
-		return
+		sdk.Get(c, sdk.PermPublic, func(r *http.Request) (*Cycle, error) {
+			return p.svc.Cycle(r.Context(), r.PathValue("id"))
+		}).Doc("One cycle", "").With(cycleParam),
+
+		sdk.Post(c+"/phase", PermCycleManage, func(r *http.Request, in PhaseInput) (*Cycle, error) {
+			return p.svc.SetPhase(r.Context(), caller(r), r.PathValue("id"), in.Phase)
+		}).Doc("Move a cycle forward", "Phases only move forward: ideas, support, review, voting, results, implementation. Leaving voting opens the sealed ballots.").
+			With(cycleParam).Errors(http.StatusConflict),
+
+		sdk.List(c+"/proposals", sdk.PermPublic, func(r *http.Request, q sdk.ListQuery) (sdk.Page[*Proposal], error) {
+			return p.svc.Proposals(r.Context(), r.PathValue("id"), r.URL.Query().Get("status"), q)
+		}).Doc("List a cycle's proposals", "In the order they were submitted.").
+			With(cycleParam, sdk.Param{Name: "status", Description: "Only the proposals with this status.", Enum: proposalStatuses}),
+
+		sdk.Post(c+"/proposals", sdk.PermAuthenticated, func(r *http.Request, in ProposalInput) (*Proposal, error) {
+			return p.svc.SubmitProposal(r.Context(), caller(r), r.PathValue("id"), in)
+		}).Status(http.StatusCreated).
+			Doc("Submit a proposal", "In the ideas phase, by a verified resident of the cycle's neighbourhood (or anyone signed in, when the city lets them). Cost is the author's estimate in minor units.").
+			With(cycleParam).Errors(http.StatusConflict).
+			Example(ProposalInput{Title: "Benches along the canal", Cost: 40_000_00}, nil),
+
+		sdk.Get(pr, sdk.PermPublic, func(r *http.Request) (*Proposal, error) {
+			return p.svc.Proposal(r.Context(), r.PathValue("id"), r.PathValue("proposalID"))
+		}).Doc("One proposal", "With its dated implementation updates.").With(cycleParam, proposalParam),
+
+		sdk.Patch(pr, sdk.PermAuthenticated, func(r *http.Request, in ProposalInput) (*Proposal, error) {
+			return p.svc.EditProposal(r.Context(), caller(r), r.PathValue("id"), r.PathValue("proposalID"), in)
+		}).Doc("Edit one's own proposal", "By its author, until review starts.").
+			With(cycleParam, proposalParam).Errors(http.StatusConflict),
+
+		sdk.Post(pr+"/support", PermProposalSupport, func(r *http.Request, _ sdk.NoBody) (*Proposal, error) {
+			return p.svc.Support(r.Context(), caller(r), r.PathValue("id"), r.PathValue("proposalID"))
+		}).OptionalBody().Doc("Support an idea", "In the support phase, by a verified resident; supporting twice counts once.").
+			With(cycleParam, proposalParam).Errors(http.StatusConflict),
+
+		sdk.Post(pr+"/review", PermProposalReview, func(r *http.Request, in ReviewInput) (*Proposal, error) {
+			return p.svc.Review(r.Context(), caller(r), r.PathValue("id"), r.PathValue("proposalID"), in)
+		}).Doc("Review a proposal", `In the review phase: {"feasible": true, "cost": N} puts it on the ballot at its final cost, {"feasible": false, "reason": "..."} rejects it with a public reason, {"duplicate_of": "id"} merges it into another.`).
+			With(cycleParam, proposalParam).Errors(http.StatusConflict),
+
+		sdk.Post(pr+"/updates", PermProjectUpdate, func(r *http.Request, in UpdateInput) (*Proposal, error) {
+			return p.svc.UpdateImplementation(r.Context(), caller(r), r.PathValue("id"), r.PathValue("proposalID"), in)
+		}).Status(http.StatusCreated).
+			Doc("Report on a funded project", "A dated public update; the status moves planned → in_progress → done and never back.").
+			With(cycleParam, proposalParam).Errors(http.StatusConflict),
+
+		sdk.Post(c+"/ballots", PermBallotCast, func(r *http.Request, in BallotInput) (*Receipt, error) {
+			// The host checked the route's permission before the request got here.
+			ctx := withRouteChecked(r.Context(), PermBallotCast)
+			return p.svc.CastBallot(ctx, sdk.PrincipalFrom(ctx), r.PathValue("id"), in)
+		}).Status(http.StatusCreated).
+			Doc("Cast a ballot", "In the voting phase, by a verified resident: projects (approval, ordinal: best first) or points (cumulative). A ballot that breaks a rule is refused with 422 naming it in fields.rule; a second ballot with 409 unless ballots are replaceable and replace_token is given.").
+			With(cycleParam).Errors(http.StatusConflict),
+
+		sdk.Post(c+"/paper-ballots", PermBallotPaper, func(r *http.Request, in PaperBallotsInput) (PaperBallotsRecorded, error) {
+			n, err := p.svc.EnterPaperBallots(r.Context(), caller(r), r.PathValue("id"), in.Ballots)
+			return PaperBallotsRecorded{Recorded: n}, err
+		}).Status(http.StatusCreated).
+			Doc("Enter paper ballots", "Transcribed by an officer during voting or before results; all or none are recorded, and a bad one is named by its index.").
+			With(cycleParam).Errors(http.StatusConflict),
+
+		sdk.Get(c+"/turnout", sdk.PermPublic, func(r *http.Request) (*Turnout, error) {
+			return p.svc.Turnout(r.Context(), r.PathValue("id"))
+		}).Doc("Turnout", "How many people voted online and how many ballots there are.").With(cycleParam),
+
+		sdk.Post(c+"/tally", PermResultsPublish, func(r *http.Request, in TallyInput) (*Result, error) {
+			return p.svc.Tally(r.Context(), caller(r), r.PathValue("id"), in)
+		}).Status(http.StatusCreated).
+			Doc("Tally and publish the results", "In the results phase, once: the rule and its options as in `kvarter pb tally`. Winners become planned projects.").
+			With(cycleParam).Errors(http.StatusConflict).
+			Example(TallyInput{Rule: "mes", Completion: "add1u"}, nil),
+
+		sdk.Get(c+"/results", sdk.PermPublic, func(r *http.Request) (*Result, error) {
+			return p.svc.Results(r.Context(), r.PathValue("id"))
+		}).Doc("Published results", "With the rule, the ballot hash, every project's count, ties and a plain-language explanation.").With(cycleParam),
+
+		sdk.Raw(http.MethodGet, c+"/export.pb", sdk.PermPublic, "text/plain", func(w http.ResponseWriter, r *http.Request) error {
+			// Rendered into a buffer so an error half way never leaves a truncated file
+			// with a 200 status.
+			var buf bytes.Buffer
+			if err := p.svc.Export(r.Context(), r.PathValue("id"), &buf); err != nil {
+				return err
+			}
+			w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+			w.Header().Set("Content-Disposition", `attachment; filename="`+r.PathValue("id")+`.pb"`)
+			_, err := w.Write(buf.Bytes())
+			return err
+		}).Doc("Anonymised ballots as a Pabulib file", "Once results are published: `kvarter pb tally` of the file reproduces the result and its ballot hash.").
+			With(cycleParam).Errors(http.StatusConflict),
+
+		sdk.Raw(http.MethodPost, c+"/import", PermCycleManage, "application/json", func(w http.ResponseWriter, r *http.Request) error {
+			data, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxImportBody))
+			if err != nil {
+				return sdk.Malformed("could not read the file: %v", err)
+			}
+			sum, err := p.svc.Import(r.Context(), caller(r), r.PathValue("id"), data)
+			if err != nil {
+				return err
+			}
+			sdk.WriteJSON(w, http.StatusCreated, sum)
+			return nil
+		}).Returns(ImportSummary{}).Status(http.StatusCreated).MaxBody(maxImportBody).
+			Doc("Import a Pabulib file", "The request body is a .pb file (text/plain), imported into an empty simulation cycle in the ideas phase, which then moves to results. Budget and costs at most 10^12 whole units; a malformed file is refused with 422 naming the line.").
+			With(cycleParam).Errors(http.StatusBadRequest, http.StatusConflict, http.StatusUnprocessableEntity),
 	}
-	cs, next, err := h.svc.Cycles(r.Context(), CycleFilter{
-		NeighbourhoodID: qs.Get("neighbourhood_id"), ParentID: qs.Get("parent_id"), Cursor: qs.Get("cursor"), Limit: limit,
-	})
-	if err != nil {
-		h.fail(w, r, err)
-		return
-	}
-	sdk.WriteJSON(w, http.StatusOK, list[*Cycle]{Items: cs, NextCursor: next})
 }
 
-func limitParam(s string) (int, error) {
-	if s == "" {
-		return 0, nil
-	}
-	n, err := strconv.Atoi(s)
-	if err != nil || n < 1 || n > 200 {
-		return 0, sdk.InvalidField("limit", "must be a whole number from 1 to 200")
-	}
-	return n, nil
+// PhaseInput is the body of POST /cycles/{id}/phase.
+type PhaseInput struct {
+	Phase Phase `json:"phase" max:"32" enum:"ideas,support,review,voting,results,implementation" doc:"The phase to move to, later than the current one."`
 }
 
-func (h *handler) createCycle(w http.ResponseWriter, r *http.Request) {
-	var in CreateCycleInput
-	if !h.decode(w, r, &in) {
-		return
-	}
-	c, err := h.svc.CreateCycle(r.Context(), sdk.PrincipalFrom(r.Context()), in)
-	h.render(w, r, http.StatusCreated, c, err)
+// PaperBallotsInput is the body of POST /cycles/{id}/paper-ballots.
+type PaperBallotsInput struct {
+	Ballots []Ballot `json:"ballots" doc:"The transcribed ballots, as a voter would cast them."`
 }
 
-func (h *handler) getCycle(w http.ResponseWriter, r *http.Request) {
-	c, err := h.svc.Cycle(r.Context(), r.PathValue("id"))
-	h.render(w, r, http.StatusOK, c, err)
-}
-
-// phaseInput is the body of POST /cycles/{id}/phase.
-type phaseInput struct {
-	Phase Phase `json:"phase" max:"32"`
-}
-
-func (h *handler) setPhase(w http.ResponseWriter, r *http.Request) {
-	var in phaseInput
-	if !h.decode(w, r, &in) {
-		return
-	}
-	c, err := h.svc.SetPhase(r.Context(), sdk.PrincipalFrom(r.Context()), r.PathValue("id"), in.Phase)
-	h.render(w, r, http.StatusOK, c, err)
-}
-
-func (h *handler) listProposals(w http.ResponseWriter, r *http.Request) {
-	qs := r.URL.Query()
-	limit, err := limitParam(qs.Get("limit"))
-	if err != nil {
-		h.fail(w, r, err)
-		return
-	}
-	ps, next, err := h.svc.Proposals(r.Context(), r.PathValue("id"), qs.Get("status"), qs.Get("cursor"), limit)
-	if err != nil {
-		h.fail(w, r, err)
-		return
-	}
-	sdk.WriteJSON(w, http.StatusOK, list[*Proposal]{Items: ps, NextCursor: next})
-}
-
-func (h *handler) submitProposal(w http.ResponseWriter, r *http.Request) {
-	var in ProposalInput
-	if !h.decode(w, r, &in) {
-		return
-	}
-	p, err := h.svc.SubmitProposal(r.Context(), sdk.PrincipalFrom(r.Context()), r.PathValue("id"), in)
-	h.render(w, r, http.StatusCreated, p, err)
-}
-
-func (h *handler) getProposal(w http.ResponseWriter, r *http.Request) {
-	p, err := h.svc.Proposal(r.Context(), r.PathValue("id"), r.PathValue("proposalID"))
-	h.render(w, r, http.StatusOK, p, err)
-}
-
-func (h *handler) editProposal(w http.ResponseWriter, r *http.Request) {
-	var in ProposalInput
-	if !h.decode(w, r, &in) {
-		return
-	}
-	p, err := h.svc.EditProposal(r.Context(), sdk.PrincipalFrom(r.Context()), r.PathValue("id"), r.PathValue("proposalID"), in)
-	h.render(w, r, http.StatusOK, p, err)
-}
-
-func (h *handler) support(w http.ResponseWriter, r *http.Request) {
-	p, err := h.svc.Support(r.Context(), sdk.PrincipalFrom(r.Context()), r.PathValue("id"), r.PathValue("proposalID"))
-	h.render(w, r, http.StatusOK, p, err)
-}
-
-func (h *handler) review(w http.ResponseWriter, r *http.Request) {
-	var in ReviewInput
-	if !h.decode(w, r, &in) {
-		return
-	}
-	p, err := h.svc.Review(r.Context(), sdk.PrincipalFrom(r.Context()), r.PathValue("id"), r.PathValue("proposalID"), in)
-	h.render(w, r, http.StatusOK, p, err)
-}
-
-func (h *handler) update(w http.ResponseWriter, r *http.Request) {
-	var in UpdateInput
-	if !h.decode(w, r, &in) {
-		return
-	}
-	p, err := h.svc.UpdateImplementation(r.Context(), sdk.PrincipalFrom(r.Context()), r.PathValue("id"), r.PathValue("proposalID"), in)
-	h.render(w, r, http.StatusCreated, p, err)
-}
-
-func (h *handler) castBallot(w http.ResponseWriter, r *http.Request) {
-	var in BallotInput
-	if !h.decode(w, r, &in) {
-		return
-	}
-	// The manifest route requires PermBallotCast, which the host checks before the
-	// request gets here.
-	ctx := withRouteChecked(r.Context(), PermBallotCast)
-	rc, err := h.svc.CastBallot(ctx, sdk.PrincipalFrom(ctx), r.PathValue("id"), in)
-	h.render(w, r, http.StatusCreated, rc, err)
-}
-
-// paperBallotsInput is the body of POST /cycles/{id}/paper-ballots.
-type paperBallotsInput struct {
-	Ballots []Ballot `json:"ballots"`
-}
-
-func (h *handler) paperBallots(w http.ResponseWriter, r *http.Request) {
-	var in paperBallotsInput
-	if !h.decode(w, r, &in) {
-		return
-	}
-	n, err := h.svc.EnterPaperBallots(r.Context(), sdk.PrincipalFrom(r.Context()), r.PathValue("id"), in.Ballots)
-	h.render(w, r, http.StatusCreated, map[string]int{"recorded": n}, err)
-}
-
-func (h *handler) turnout(w http.ResponseWriter, r *http.Request) {
-	t, err := h.svc.Turnout(r.Context(), r.PathValue("id"))
-	h.render(w, r, http.StatusOK, t, err)
-}
-
-func (h *handler) tally(w http.ResponseWriter, r *http.Request) {
-	var in TallyInput
-	if !h.decode(w, r, &in) {
-		return
-	}
-	res, err := h.svc.Tally(r.Context(), sdk.PrincipalFrom(r.Context()), r.PathValue("id"), in)
-	h.render(w, r, http.StatusCreated, res, err)
-}
-
-func (h *handler) results(w http.ResponseWriter, r *http.Request) {
-	res, err := h.svc.Results(r.Context(), r.PathValue("id"))
-	h.render(w, r, http.StatusOK, res, err)
-}
-
-func (h *handler) export(w http.ResponseWriter, r *http.Request) {
-	// Render into a buffer so an error half way never leaves a truncated file with
-	// a 200 status.
-	var buf bytes.Buffer
-	if err := h.svc.Export(r.Context(), r.PathValue("id"), &buf); err != nil {
-		h.fail(w, r, err)
-		return
-	}
-	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-	w.Header().Set("Content-Disposition", `attachment; filename="`+r.PathValue("id")+`.pb"`)
-	w.WriteHeader(http.StatusOK)
-	_, _ = w.Write(buf.Bytes())
-}
-
-func (h *handler) importPB(w http.ResponseWriter, r *http.Request) {
-	data, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxImportBody))
-	if err != nil {
-		h.fail(w, r, sdk.Malformed("could not read the file: %v", err))
-		return
-	}
-	sum, err := h.svc.Import(r.Context(), sdk.PrincipalFrom(r.Context()), r.PathValue("id"), data)
-	h.render(w, r, http.StatusCreated, sum, err)
-}
-
-// decode reads a JSON body strictly; on failure it answers 400 and returns false.
-func (h *handler) decode(w http.ResponseWriter, r *http.Request, v any) bool {
-	if err := sdk.DecodeJSON(r, v, false); err != nil {
-		h.fail(w, r, err)
-		return false
-	}
-	return true
-}
-
-func (h *handler) render(w http.ResponseWriter, r *http.Request, status int, v any, err error) {
-	if err != nil {
-		h.fail(w, r, err)
-		return
-	}
-	sdk.WriteJSON(w, status, v)
-}
-
-// fail renders err in the core's error format (sdk.WriteError). Only internal errors
-// are logged; their text never reaches the caller.
-func (h *handler) fail(w http.ResponseWriter, r *http.Request, err error) {
-	sdk.WriteError(w, r, h.log, err)
+// PaperBallotsRecorded answers POST /cycles/{id}/paper-ballots.
+type PaperBallotsRecorded struct {
+	Recorded int `json:"recorded" doc:"How many ballots were recorded."`
 }

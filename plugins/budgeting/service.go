@@ -2,14 +2,12 @@ package budgeting
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"log/slog"
 	"slices"
 	"time"
 
 	"github.com/google/uuid"
-	"github.com/jmoiron/sqlx"
 
 	"github.com/kvarter/kvarter/sdk"
 	"github.com/kvarter/kvarter/sdk/store"
@@ -85,49 +83,6 @@ func (s *Service) resident(ctx context.Context, pr sdk.Principal, c *Cycle, perm
 		return sdk.Errorf(sdk.CodeForbidden, "only verified residents of neighbourhood %s may do this", c.NeighbourhoodID)
 	}
 	return s.can(ctx, pr, perm, c.nbh())
-}
-
-// txn is a transaction of the plugin's store together with the events its change
-// produces.
-type txn struct {
-	*sqlx.Tx
-	events []sdk.Event
-}
-
-// Emit adds an event to the change.
-func (tx *txn) Emit(eventType string, payload any) error {
-	body, err := json.Marshal(payload)
-	if err != nil {
-		return fmt.Errorf("event %s: %w", eventType, err)
-	}
-	tx.events = append(tx.events, sdk.Event{Type: eventType, Payload: body})
-	return nil
-}
-
-// inTx runs fn in a transaction, commits it when fn returns nil, and then publishes
-// the events fn emitted, in order.
-func (s *Service) inTx(ctx context.Context, fn func(tx *txn) error) error {
-	sqlTx, err := s.db.BeginTxx(ctx, nil)
-	if err != nil {
-		return fmt.Errorf("begin: %w", err)
-	}
-	tx := &txn{Tx: sqlTx}
-	if err := fn(tx); err != nil {
-		_ = sqlTx.Rollback()
-		return err
-	}
-	if err := sqlTx.Commit(); err != nil {
-		return fmt.Errorf("commit: %w", err)
-	}
-	if len(tx.events) == 0 {
-		return nil
-	}
-	if err := s.host.PublishAll(ctx, tx.events); err != nil {
-		// The change is committed; losing the events is better than failing the
-		// request that made it. It is logged so an operator can see it.
-		s.log.ErrorContext(ctx, "publish events", "count", len(tx.events), "error", err)
-	}
-	return nil
 }
 
 func (s *Service) audit(ctx context.Context, pr sdk.Principal, action, domain, target string, detail map[string]any) {

@@ -13,29 +13,30 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/kvarter/kvarter/sdk"
+	"github.com/kvarter/kvarter/sdk/store"
 )
 
 // BallotInput is a ballot as a voter sends it.
 type BallotInput struct {
 	Ballot
 	// AgeConfirmed is the voter's confirmation of the minimum age, when one is set.
-	AgeConfirmed bool `json:"age_confirmed"`
+	AgeConfirmed bool `json:"age_confirmed" doc:"The voter confirms the minimum age, when the city set one."`
 	// ReplaceToken, when ballots are replaceable, replaces the ballot cast with it.
-	ReplaceToken string `json:"replace_token" max:"200"`
+	ReplaceToken string `json:"replace_token" max:"200" doc:"When ballots are replaceable: the token of the ballot to replace."`
 }
 
 // Receipt answers a cast ballot. ReplaceToken is returned only when ballots are
 // replaceable; it is the only thing that connects a voter to their ballot, and only the
 // voter holds it (the database keeps its hash).
 type Receipt struct {
-	CycleID      string `json:"cycle_id"`
-	Replaced     bool   `json:"replaced"`
-	ReplaceToken string `json:"replace_token,omitempty"`
+	CycleID      string `json:"cycle_id" format:"uuid"`
+	Replaced     bool   `json:"replaced" doc:"This ballot replaced the voter's earlier one."`
+	ReplaceToken string `json:"replace_token,omitempty" doc:"When ballots are replaceable: the only link between the voter and the ballot; keep it to replace the ballot."`
 }
 
 // onBallot maps the projects on a cycle's ballot to their final costs.
 func onBallot(ctx context.Context, db q, cycleID string) (map[string]int64, []*Proposal, error) {
-	ps, err := listProposals(ctx, db, cycleID, StatusFeasible, "", 0)
+	ps, err := listProposals(ctx, db, cycleID, StatusFeasible)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -234,7 +235,7 @@ func (s *Service) CastBallot(ctx context.Context, pr sdk.Principal, cycleID stri
 		return rc, nil
 	}
 	// Not tried, or already voted: refuse or replace in the transaction below.
-	err = s.inTx(ctx, func(tx *txn) error {
+	err = s.db.InTx(ctx, func(tx *store.Tx) error {
 		// Write first: on SQLite the transaction then holds the write lock, so the
 		// phase read below cannot be overtaken by a phase change.
 		first, err := insertVoter(ctx, tx, cycleID, pr.UserID)
@@ -290,7 +291,7 @@ func sealedSize(projects map[string]int64) int {
 // deleted. A ballot still committing that read the phase before the close changed it
 // is waited for first (dialectSQL.lockForClose). A ballot that does not open stops the
 // close, which changes nothing.
-func (s *Service) openSealed(ctx context.Context, tx *txn, cycleID string) error {
+func (s *Service) openSealed(ctx context.Context, tx *store.Tx, cycleID string) error {
 	if err := s.dialect.lockForClose(ctx, tx.Tx); err != nil {
 		return err
 	}
@@ -355,7 +356,7 @@ func (s *Service) EnterPaperBallots(ctx context.Context, pr sdk.Principal, cycle
 			return 0, e
 		}
 	}
-	err = s.inTx(ctx, func(tx *txn) error {
+	err = s.db.InTx(ctx, func(tx *store.Tx) error {
 		if _, err := findResult(ctx, tx, cycleID); err == nil {
 			return sdk.Errorf(sdk.CodeConflict, "results are already published")
 		}
@@ -375,8 +376,8 @@ func (s *Service) EnterPaperBallots(ctx context.Context, pr sdk.Principal, cycle
 
 // Turnout counts a cycle's voters and ballots.
 type Turnout struct {
-	Voters  int64 `json:"voters"`
-	Ballots int64 `json:"ballots"`
+	Voters  int64 `json:"voters" doc:"People who voted online."`
+	Ballots int64 `json:"ballots" doc:"Ballots: online, on paper and imported."`
 }
 
 // Turnout returns how many people voted online and how many ballots there are.

@@ -8,21 +8,37 @@ import (
 	"time"
 
 	"github.com/kvarter/kvarter/sdk"
+	"github.com/kvarter/kvarter/sdk/store"
 )
 
 // CreateCycleInput is what an officer gives to open a cycle.
 type CreateCycleInput struct {
-	ParentID        string      `json:"parent_id" max:"64"`
-	NeighbourhoodID string      `json:"neighbourhood_id" max:"64"`
-	Name            string      `json:"name" max:"200"`
-	Budget          int64       `json:"budget" min:"0"`
-	Currency        string      `json:"currency" max:"3"`
+	ParentID        string      `json:"parent_id" max:"64" doc:"A grouping cycle this one belongs to (one pot of a city-wide budget), or empty."`
+	NeighbourhoodID string      `json:"neighbourhood_id" max:"64" doc:"The neighbourhood whose residents propose and vote."`
+	Name            string      `json:"name" max:"200" example:"Vesterbro 2026"`
+	Budget          int64       `json:"budget" min:"0" doc:"The money to spend, in minor units of currency." example:"50000000"`
+	Currency        string      `json:"currency" max:"3" doc:"ISO 4217 code." example:"DKK"`
 	Ballot          BallotRules `json:"ballot"`
-	SupportTopN     int         `json:"support_top_n" min:"0" max:"100000"`
-	Simulation      bool        `json:"simulation"`
+	SupportTopN     int         `json:"support_top_n" min:"0" max:"100000" doc:"How many ideas go forward from the support phase; 0 keeps all (and skips nothing)."`
+	Simulation      bool        `json:"simulation" doc:"A simulation cycle takes an imported .pb file instead of votes."`
 	// MESIntegral is Cycle.MESIntegral; absent means true.
-	MESIntegral *bool                `json:"mes_integral"`
-	Phases      map[Phase]*time.Time `json:"phases"`
+	MESIntegral *bool       `json:"mes_integral" doc:"Start the Method of Equal Shares' add1 completion from a whole currency unit per voter, as equalshares.net does; absent means true."`
+	Phases      PhaseStarts `json:"phases"`
+}
+
+// PhaseStarts schedules phases: the start of each, in phase order. The background tick
+// moves the cycle into the latest phase whose start has passed.
+type PhaseStarts map[Phase]*time.Time
+
+// OpenAPISchema describes PhaseStarts: the reflected schema of a time has no length,
+// and a request's text must state one.
+func (PhaseStarts) OpenAPISchema() map[string]any {
+	return map[string]any{
+		"type":                 "object",
+		"description":          "When scheduled phases start (RFC 3339), by phase (" + strings.Join(phaseNames(), ", ") + "); they must start in phase order.",
+		"additionalProperties": map[string]any{"type": "string", "format": "date-time", "maxLength": 40, "nullable": true},
+		"example":              map[string]any{string(PhaseVoting): "2026-05-01T00:00:00Z", string(PhaseResults): "2026-05-15T00:00:00Z"},
+	}
 }
 
 // CreateCycle opens a cycle in the ideas phase.
@@ -81,7 +97,7 @@ func (s *Service) CreateCycle(ctx context.Context, pr sdk.Principal, in CreateCy
 			return nil, sdk.InvalidField("phases", fmt.Sprintf("unknown phase %q", p))
 		}
 	}
-	err = s.inTx(ctx, func(tx *txn) error {
+	err = s.db.InTx(ctx, func(tx *store.Tx) error {
 		if c.ParentID != "" {
 			if _, err := findCycle(ctx, tx, c.ParentID); err != nil {
 				return sdk.InvalidField("parent_id", "no such cycle")
@@ -111,27 +127,13 @@ func (s *Service) Cycle(ctx context.Context, id string) (*Cycle, error) {
 	return findCycle(ctx, s.db, id)
 }
 
-// Cycles lists cycles, a page at a time; next is the cursor of the following page or
-// empty at the end.
-func (s *Service) Cycles(ctx context.Context, f CycleFilter) (cycles []*Cycle, next string, err error) {
-	f.Limit = pageLimit(f.Limit)
-	f.Limit++
-	cycles, err = listCycles(ctx, s.db, f)
+// Cycles lists cycles a page at a time, in the order they were created.
+func (s *Service) Cycles(ctx context.Context, f CycleFilter, q sdk.ListQuery) (sdk.Page[*Cycle], error) {
+	cycles, err := listCycles(ctx, s.db, f, q)
 	if err != nil {
-		return nil, "", err
+		return sdk.Page[*Cycle]{}, err
 	}
-	if len(cycles) == f.Limit {
-		cycles = cycles[:f.Limit-1]
-		next = cycles[len(cycles)-1].ID
-	}
-	return cycles, next, nil
-}
-
-func pageLimit(n int) int {
-	if n <= 0 || n > 200 {
-		return 50
-	}
-	return n
+	return sdk.NewPage(cycles, q, func(c *Cycle) []any { return []any{c.ID} }), nil
 }
 
 // SetPhase moves a cycle forward by hand (an officer closing voting early, say).
@@ -158,12 +160,12 @@ func (s *Service) SetPhase(ctx context.Context, pr sdk.Principal, id string, to 
 
 // move changes c's phase in a transaction of its own.
 func (s *Service) move(ctx context.Context, c *Cycle, to Phase) error {
-	return s.inTx(ctx, func(tx *txn) error { return s.moveTx(ctx, tx, c, to) })
+	return s.db.InTx(ctx, func(tx *store.Tx) error { return s.moveTx(ctx, tx, c, to) })
 }
 
 // moveTx changes c's phase in tx, applies what leaving the old phase implies and
 // emits the change.
-func (s *Service) moveTx(ctx context.Context, tx *txn, c *Cycle, to Phase) error {
+func (s *Service) moveTx(ctx context.Context, tx *store.Tx, c *Cycle, to Phase) error {
 	from, now := c.Phase, s.now()
 	moved := *c
 	moved.Phase = to
@@ -189,7 +191,7 @@ func (s *Service) moveTx(ctx context.Context, tx *txn, c *Cycle, to Phase) error
 // shortlist keeps the SupportTopN most supported ideas. Ideas level with the last one
 // kept go forward too: cutting between equals would be an arbitrary choice.
 func shortlist(ctx context.Context, tx q, c *Cycle, now time.Time) error {
-	ps, err := listProposals(ctx, tx, c.ID, StatusSubmitted, "", 0)
+	ps, err := listProposals(ctx, tx, c.ID, StatusSubmitted)
 	if err != nil {
 		return err
 	}

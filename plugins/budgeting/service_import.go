@@ -10,12 +10,13 @@ import (
 
 	"github.com/kvarter/kvarter/plugins/budgeting/pabulib"
 	"github.com/kvarter/kvarter/sdk"
+	"github.com/kvarter/kvarter/sdk/store"
 )
 
 // ImportSummary says what an import created.
 type ImportSummary struct {
-	Projects int `json:"projects"`
-	Ballots  int `json:"ballots"`
+	Projects int `json:"projects" doc:"Proposals created, feasible, one per project of the file."`
+	Ballots  int `json:"ballots" doc:"Ballots imported."`
 	// ProjectIDs maps the file's project IDs to the proposals created for them.
 	ProjectIDs map[string]string `json:"project_ids"`
 }
@@ -74,7 +75,7 @@ func (s *Service) Import(ctx context.Context, pr sdk.Principal, cycleID string, 
 	}
 	// One transaction: a cycle is either untouched or imported and in the results
 	// phase.
-	err = s.inTx(ctx, func(tx *txn) error {
+	err = s.db.InTx(ctx, func(tx *store.Tx) error {
 		if n, err := countProposals(ctx, tx, c.ID); err != nil || n > 0 {
 			if err != nil {
 				return err

@@ -6,12 +6,13 @@ import (
 	"strings"
 
 	"github.com/kvarter/kvarter/sdk"
+	"github.com/kvarter/kvarter/sdk/store"
 )
 
 // UpdateInput is an implementation update on a selected project.
 type UpdateInput struct {
-	Status string `json:"status" max:"32"`
-	Note   string `json:"note" max:"4000"`
+	Status string `json:"status" max:"32" enum:"planned,in_progress,done"`
+	Note   string `json:"note" max:"4000" example:"Tender out"`
 }
 
 // UpdateImplementation records a dated public update on a selected project. Status
@@ -32,7 +33,7 @@ func (s *Service) UpdateImplementation(ctx context.Context, pr sdk.Principal, cy
 		return nil, sdk.Errorf(sdk.CodeConflict, "implementation is reported after results; the cycle is in %s", c.Phase)
 	}
 	now := s.now()
-	err = s.inTx(ctx, func(tx *txn) error {
+	err = s.db.InTx(ctx, func(tx *store.Tx) error {
 		p, err := findProposal(ctx, tx, cycleID, id)
 		if err != nil {
 			return err

@@ -3,18 +3,20 @@ package budgeting
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/kvarter/kvarter/sdk"
+	"github.com/kvarter/kvarter/sdk/store"
 )
 
 // ProposalInput is what an author writes.
 type ProposalInput struct {
-	Title       string `json:"title" max:"200"`
+	Title       string `json:"title" max:"200" example:"Benches along the canal"`
 	Description string `json:"description" max:"10000"`
 	Category    string `json:"category" max:"100"`
 	Location    string `json:"location" max:"300"`
-	Cost        int64  `json:"cost" min:"0"`
+	Cost        int64  `json:"cost" min:"0" doc:"The author's estimate, in minor units." example:"4000000"`
 }
 
 func (in *ProposalInput) validate() error {
@@ -105,22 +107,23 @@ func (s *Service) Proposal(ctx context.Context, cycleID, id string) (*Proposal, 
 	return p, nil
 }
 
-// Proposals lists a cycle's proposals a page at a time.
-func (s *Service) Proposals(ctx context.Context, cycleID, status, cursor string, limit int) ([]*Proposal, string, error) {
+// proposalStatuses are the statuses a list of proposals may be narrowed to.
+var proposalStatuses = []string{StatusSubmitted, StatusNotShortlisted, StatusFeasible, StatusInfeasible, StatusMerged}
+
+// Proposals lists a cycle's proposals a page at a time, in the order they were
+// submitted; status, when set, narrows the list to one status.
+func (s *Service) Proposals(ctx context.Context, cycleID, status string, q sdk.ListQuery) (sdk.Page[*Proposal], error) {
+	if status != "" && !slices.Contains(proposalStatuses, status) {
+		return sdk.Page[*Proposal]{}, sdk.InvalidField("status", "must be one of "+strings.Join(proposalStatuses, ", "))
+	}
 	if _, err := findCycle(ctx, s.db, cycleID); err != nil {
-		return nil, "", err
+		return sdk.Page[*Proposal]{}, err
 	}
-	limit = pageLimit(limit)
-	ps, err := listProposals(ctx, s.db, cycleID, status, cursor, limit+1)
+	ps, err := pageProposals(ctx, s.db, cycleID, status, q)
 	if err != nil {
-		return nil, "", err
+		return sdk.Page[*Proposal]{}, err
 	}
-	next := ""
-	if len(ps) > limit {
-		ps = ps[:limit]
-		next = ps[limit-1].ID
-	}
-	return ps, next, nil
+	return sdk.NewPage(ps, q, func(p *Proposal) []any { return []any{p.ID} }), nil
 }
 
 // Support records a resident's support for an idea during the support phase.
@@ -151,10 +154,10 @@ func (s *Service) Support(ctx context.Context, pr sdk.Principal, cycleID, id str
 // ReviewInput is an officer's assessment: feasible with a final cost, infeasible with
 // a public reason, or a duplicate of another proposal.
 type ReviewInput struct {
-	Feasible    *bool  `json:"feasible"`
-	Cost        *int64 `json:"cost" min:"0"`
-	Reason      string `json:"reason" max:"4000"`
-	DuplicateOf string `json:"duplicate_of" max:"64"`
+	Feasible    *bool  `json:"feasible" doc:"true: on the ballot at cost; false: rejected for reason."`
+	Cost        *int64 `json:"cost" min:"0" doc:"The final cost of a feasible proposal, in minor units."`
+	Reason      string `json:"reason" max:"4000" doc:"The public reason an infeasible proposal is rejected."`
+	DuplicateOf string `json:"duplicate_of" max:"64" doc:"Merge into this proposal instead."`
 }
 
 // Review records an assessment during the review phase; it may be revised until
@@ -171,7 +174,7 @@ func (s *Service) Review(ctx context.Context, pr sdk.Principal, cycleID, id stri
 		return nil, sdk.Errorf(sdk.CodeConflict, "proposals are reviewed in the review phase; the cycle is in %s", c.Phase)
 	}
 	var out *Proposal
-	err = s.inTx(ctx, func(tx *txn) error {
+	err = s.db.InTx(ctx, func(tx *store.Tx) error {
 		p, err := findProposal(ctx, tx, cycleID, id)
 		if err != nil {
 			return err

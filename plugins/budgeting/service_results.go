@@ -15,17 +15,18 @@ import (
 	"github.com/kvarter/kvarter/plugins/budgeting/pabulib"
 	"github.com/kvarter/kvarter/plugins/budgeting/tally"
 	"github.com/kvarter/kvarter/sdk"
+	"github.com/kvarter/kvarter/sdk/store"
 )
 
 // TallyInput selects the rule, as the `pb tally` flags do. Empty fields take defaults:
 // MES with add1 for approval ballots, greedy otherwise.
 type TallyInput struct {
-	Rule             string `json:"rule" max:"32"`
-	Completion       string `json:"completion" max:"32"`
+	Rule             string `json:"rule" max:"32" enum:"greedy,greedy-no-skip,greedy-threshold,mes" doc:"Empty: mes for approval ballots, greedy otherwise."`
+	Completion       string `json:"completion" max:"32" enum:"none,add1,add1u" doc:"mes only; empty means add1."`
 	NoExhaustiveStop bool   `json:"no_exhaustive_stop"`
 	// TieBreak is a chain such as "min-cost,max-votes"; absent means that default, ""
 	// means no chain.
-	TieBreak *string `json:"tie_break" max:"200"`
+	TieBreak *string `json:"tie_break" max:"200" doc:"A chain such as min-cost,max-votes; absent means that chain, empty none." example:"min-cost,max-votes"`
 	// Increment is add1's step per voter in minor units; 0 means one whole currency
 	// unit (equalshares.net's default).
 	Increment int64 `json:"increment" min:"0"`
@@ -37,8 +38,8 @@ type TallyInput struct {
 // from the exported ballots. Amounts are in minor units of Currency.
 type Result struct {
 	CycleID        string   `json:"cycle_id"`
-	Rule           string   `json:"rule"`
-	Completion     string   `json:"completion"`
+	Rule           string   `json:"rule" enum:"greedy,greedy-no-skip,greedy-threshold,mes"`
+	Completion     string   `json:"completion" enum:",none,add1,add1u"`
 	TieBreak       []string `json:"tie_break"`
 	Increment      int64    `json:"increment"`
 	ExhaustiveStop bool     `json:"exhaustive_stop"`
@@ -230,7 +231,7 @@ func (s *Service) Tally(ctx context.Context, pr sdk.Principal, cycleID string, i
 		return nil, sdk.Errorf(sdk.CodeConflict, "results are tallied in the results phase; the cycle is in %s", c.Phase)
 	}
 	var res *Result
-	err = s.inTx(ctx, func(tx *txn) error {
+	err = s.db.InTx(ctx, func(tx *store.Tx) error {
 		e, err := loadElection(ctx, tx, c)
 		if err != nil {
 			return err

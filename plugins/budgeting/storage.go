@@ -22,13 +22,10 @@ import (
 // This file holds every SQL statement of the plugin. The same text runs on SQLite and
 // PostgreSQL through Rebind; exported Service methods own transactions and pass them in.
 
-// Times are stored as BIGINT Unix microseconds UTC, the one encoding of every plugin
-// store (migration 0003 converted the text of earlier releases). The service hands
-// storage times already truncated to the microsecond, so what it answers is what a
-// later read returns.
-func micros(t time.Time) int64 { return t.UnixMicro() }
-
-func fromMicros(us int64) time.Time { return time.UnixMicro(us).UTC() }
+// Times are stored as BIGINT Unix microseconds UTC (store.Time), the one encoding of
+// every plugin store; migration 0003 converted the text of earlier releases. The
+// service hands storage times already truncated to the microsecond, so what it answers
+// is what a later read returns.
 
 // q is what the helpers run on: the pool or a transaction.
 type q = sqlx.ExtContext
@@ -91,9 +88,9 @@ type cycleRow struct {
 	MESIntegral     bool           `db:"mes_integral"`
 	Phase           string         `db:"phase"`
 	Schedule        string         `db:"schedule"`
-	NextAt          sql.NullInt64  `db:"next_at"`
-	CreatedAt       int64          `db:"created_at"`
-	UpdatedAt       int64          `db:"updated_at"`
+	NextAt          store.NullTime `db:"next_at"`
+	CreatedAt       store.Time     `db:"created_at"`
+	UpdatedAt       store.Time     `db:"updated_at"`
 }
 
 const cycleCols = `id, parent_id, neighbourhood_id, name, budget, currency, ballot, support_top_n,
@@ -104,7 +101,7 @@ func (r cycleRow) cycle() (*Cycle, error) {
 		ID: r.ID, ParentID: r.ParentID.String, NeighbourhoodID: r.NeighbourhoodID, Name: r.Name,
 		Budget: r.Budget, Currency: r.Currency, SupportTopN: r.SupportTopN, Simulation: r.Simulation,
 		MESIntegral: r.MESIntegral,
-		Phase:       Phase(r.Phase), CreatedAt: fromMicros(r.CreatedAt), UpdatedAt: fromMicros(r.UpdatedAt),
+		Phase:       Phase(r.Phase), CreatedAt: r.CreatedAt.Time, UpdatedAt: r.UpdatedAt.Time,
 	}
 	if err := json.Unmarshal([]byte(r.Ballot), &c.Ballot); err != nil {
 		return nil, fmt.Errorf("cycle %s ballot: %w", r.ID, err)
@@ -115,7 +112,7 @@ func (r cycleRow) cycle() (*Cycle, error) {
 	}
 	c.Schedule = make(map[Phase]time.Time, len(sched))
 	for p, us := range sched {
-		c.Schedule[p] = fromMicros(us)
+		c.Schedule[p] = store.FromMicros(us)
 	}
 	return c, nil
 }
@@ -124,17 +121,10 @@ func (r cycleRow) cycle() (*Cycle, error) {
 func scheduleJSON(s map[Phase]time.Time) string {
 	m := make(map[Phase]int64, len(s))
 	for p, t := range s {
-		m[p] = micros(t)
+		m[p] = store.Micros(t)
 	}
 	b, _ := json.Marshal(m)
 	return string(b)
-}
-
-func nullTime(t *time.Time) any {
-	if t == nil {
-		return nil
-	}
-	return micros(*t)
 }
 
 func nullString(s string) any {
@@ -149,8 +139,8 @@ func insertCycle(ctx context.Context, db q, c *Cycle, next *time.Time) error {
 	_, err := exec(ctx, db, `INSERT INTO cycles (`+cycleCols+`)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		c.ID, nullString(c.ParentID), c.NeighbourhoodID, c.Name, c.Budget, c.Currency, string(ballot),
-		c.SupportTopN, c.Simulation, string(c.Phase), scheduleJSON(c.Schedule), nullTime(next),
-		micros(c.CreatedAt), micros(c.UpdatedAt), c.MESIntegral)
+		c.SupportTopN, c.Simulation, string(c.Phase), scheduleJSON(c.Schedule), store.NullTimeOf(next),
+		store.Micros(c.CreatedAt), store.Micros(c.UpdatedAt), c.MESIntegral)
 	if err != nil {
 		return fmt.Errorf("insert cycle: %w", err)
 	}
@@ -173,31 +163,25 @@ func findCycle(ctx context.Context, db q, id string) (*Cycle, error) {
 type CycleFilter struct {
 	NeighbourhoodID string
 	ParentID        string
-	// Cursor is the last ID of the previous page; Limit the page size.
-	Cursor string
-	Limit  int
 }
 
-func listCycles(ctx context.Context, db q, f CycleFilter) ([]*Cycle, error) {
-	var where []string
-	var args []any
+// listCycles returns q.Fetch() cycles after q's cursor, in ID order (UUIDv7, so
+// roughly by creation; a keyset on the unique ID, so stable under inserts).
+func listCycles(ctx context.Context, db q, f CycleFilter, page sdk.ListQuery) ([]*Cycle, error) {
+	after, args, err := page.After("id")
+	if err != nil {
+		return nil, err
+	}
+	where := []string{after}
 	if f.NeighbourhoodID != "" {
 		where, args = append(where, "neighbourhood_id = ?"), append(args, f.NeighbourhoodID)
 	}
 	if f.ParentID != "" {
 		where, args = append(where, "parent_id = ?"), append(args, f.ParentID)
 	}
-	if f.Cursor != "" {
-		where, args = append(where, "id > ?"), append(args, f.Cursor)
-	}
-	query := `SELECT ` + cycleCols + ` FROM cycles`
-	if len(where) > 0 {
-		query += ` WHERE ` + strings.Join(where, " AND ")
-	}
-	query += ` ORDER BY id LIMIT ?`
-	args = append(args, f.Limit)
+	query := `SELECT ` + cycleCols + ` FROM cycles WHERE ` + strings.Join(where, " AND ") + ` ORDER BY id LIMIT ?`
 	var rows []cycleRow
-	if err := sel(ctx, db, &rows, query, args...); err != nil {
+	if err := sel(ctx, db, &rows, query, append(args, page.Fetch())...); err != nil {
 		return nil, fmt.Errorf("list cycles: %w", err)
 	}
 	out := make([]*Cycle, 0, len(rows))
@@ -224,7 +208,7 @@ func cyclePhase(ctx context.Context, db q, id string) (Phase, error) {
 // two nodes (or a tick and an officer) never both move it.
 func movePhase(ctx context.Context, db q, id string, from, to Phase, next *time.Time, now time.Time) (bool, error) {
 	n, err := exec(ctx, db, `UPDATE cycles SET phase = ?, next_at = ?, updated_at = ? WHERE id = ? AND phase = ?`,
-		string(to), nullTime(next), micros(now), id, string(from))
+		string(to), store.NullTimeOf(next), store.Micros(now), id, string(from))
 	if err != nil {
 		return false, fmt.Errorf("move cycle %s to %s: %w", id, to, err)
 	}
@@ -232,7 +216,7 @@ func movePhase(ctx context.Context, db q, id string, from, to Phase, next *time.
 }
 
 func setCycleBudget(ctx context.Context, db q, id string, budget int64, now time.Time) error {
-	_, err := exec(ctx, db, `UPDATE cycles SET budget = ?, updated_at = ? WHERE id = ?`, budget, micros(now), id)
+	_, err := exec(ctx, db, `UPDATE cycles SET budget = ?, updated_at = ? WHERE id = ?`, budget, store.Micros(now), id)
 	if err != nil {
 		return fmt.Errorf("set budget of cycle %s: %w", id, err)
 	}
@@ -241,7 +225,7 @@ func setCycleBudget(ctx context.Context, db q, id string, budget int64, now time
 
 func dueCycles(ctx context.Context, db q, now time.Time) ([]string, error) {
 	var ids []string
-	if err := sel(ctx, db, &ids, `SELECT id FROM cycles WHERE next_at IS NOT NULL AND next_at <= ? ORDER BY id`, micros(now)); err != nil {
+	if err := sel(ctx, db, &ids, `SELECT id FROM cycles WHERE next_at IS NOT NULL AND next_at <= ? ORDER BY id`, store.Micros(now)); err != nil {
 		return nil, fmt.Errorf("due cycles: %w", err)
 	}
 	return ids, nil
@@ -261,8 +245,8 @@ type proposalRow struct {
 	Reason         string         `db:"reason"`
 	MergedInto     string         `db:"merged_into"`
 	Implementation string         `db:"implementation"`
-	CreatedAt      int64          `db:"created_at"`
-	UpdatedAt      int64          `db:"updated_at"`
+	CreatedAt      store.Time     `db:"created_at"`
+	UpdatedAt      store.Time     `db:"updated_at"`
 	Supports       int64          `db:"supports"`
 }
 
@@ -277,7 +261,7 @@ func (r proposalRow) proposal() *Proposal {
 		Description: r.Description, Category: r.Category, Location: r.Location, Cost: r.Cost,
 		FinalCost: r.FinalCost, Status: r.Status, Reason: r.Reason, MergedInto: r.MergedInto,
 		Supports: r.Supports, Implementation: r.Implementation, Updates: []Update{},
-		CreatedAt: fromMicros(r.CreatedAt), UpdatedAt: fromMicros(r.UpdatedAt),
+		CreatedAt: r.CreatedAt.Time, UpdatedAt: r.UpdatedAt.Time,
 	}
 }
 
@@ -286,7 +270,7 @@ func insertProposal(ctx context.Context, db q, p *Proposal) error {
 		location, cost, final_cost, status, reason, merged_into, implementation, created_at, updated_at)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		p.ID, p.CycleID, nullString(p.AuthorID), p.Title, p.Description, p.Category, p.Location, p.Cost,
-		p.FinalCost, p.Status, p.Reason, p.MergedInto, p.Implementation, micros(p.CreatedAt), micros(p.UpdatedAt))
+		p.FinalCost, p.Status, p.Reason, p.MergedInto, p.Implementation, store.Micros(p.CreatedAt), store.Micros(p.UpdatedAt))
 	if err != nil {
 		return fmt.Errorf("insert proposal: %w", err)
 	}
@@ -299,7 +283,7 @@ func updateProposal(ctx context.Context, db q, p *Proposal) error {
 		cost = ?, final_cost = ?, status = ?, reason = ?, merged_into = ?, implementation = ?, updated_at = ?
 		WHERE id = ?`,
 		p.Title, p.Description, p.Category, p.Location, p.Cost, p.FinalCost, p.Status, p.Reason,
-		p.MergedInto, p.Implementation, micros(p.UpdatedAt), p.ID)
+		p.MergedInto, p.Implementation, store.Micros(p.UpdatedAt), p.ID)
 	if err != nil {
 		return fmt.Errorf("update proposal %s: %w", p.ID, err)
 	}
@@ -318,19 +302,32 @@ func findProposal(ctx context.Context, db q, cycleID, id string) (*Proposal, err
 	return r.proposal(), nil
 }
 
-// listProposals lists a cycle's proposals in submission order (IDs are UUIDv7); status
-// narrows to one status when set; limit 0 means all.
-func listProposals(ctx context.Context, db q, cycleID, status, cursor string, limit int) ([]*Proposal, error) {
-	query := `SELECT ` + proposalCols + ` FROM proposals p WHERE p.cycle_id = ?`
-	args := []any{cycleID}
+// listProposals lists all of a cycle's proposals in submission order (IDs are
+// UUIDv7); status narrows to one status when set.
+func listProposals(ctx context.Context, db q, cycleID, status string) ([]*Proposal, error) {
+	return selectProposals(ctx, db, cycleID, status, "1 = 1", nil, -1)
+}
+
+// pageProposals is listProposals a page at a time: q.Fetch() proposals after q's
+// cursor, a keyset on the unique ID.
+func pageProposals(ctx context.Context, db q, cycleID, status string, page sdk.ListQuery) ([]*Proposal, error) {
+	after, args, err := page.After("p.id")
+	if err != nil {
+		return nil, err
+	}
+	return selectProposals(ctx, db, cycleID, status, after, args, page.Fetch())
+}
+
+// selectProposals runs listProposals and pageProposals: after and its args narrow the
+// rows, limit -1 means all.
+func selectProposals(ctx context.Context, db q, cycleID, status, after string, afterArgs []any, limit int) ([]*Proposal, error) {
+	query := `SELECT ` + proposalCols + ` FROM proposals p WHERE p.cycle_id = ? AND ` + after
+	args := append([]any{cycleID}, afterArgs...)
 	if status != "" {
 		query, args = query+` AND p.status = ?`, append(args, status)
 	}
-	if cursor != "" {
-		query, args = query+` AND p.id > ?`, append(args, cursor)
-	}
 	query += ` ORDER BY p.id`
-	if limit > 0 {
+	if limit >= 0 {
 		query, args = query+` LIMIT ?`, append(args, limit)
 	}
 	var rows []proposalRow
@@ -370,7 +367,7 @@ func countProposals(ctx context.Context, db q, cycleID string) (int, error) {
 }
 
 func setProposalStatus(ctx context.Context, db q, id, status string, now time.Time) error {
-	_, err := exec(ctx, db, `UPDATE proposals SET status = ?, updated_at = ? WHERE id = ?`, status, micros(now), id)
+	_, err := exec(ctx, db, `UPDATE proposals SET status = ?, updated_at = ? WHERE id = ?`, status, store.Micros(now), id)
 	if err != nil {
 		return fmt.Errorf("set status of proposal %s: %w", id, err)
 	}
@@ -533,7 +530,7 @@ func countBallots(ctx context.Context, db q, cycleID string) (int64, error) {
 // insertResult stores a result once; it reports false when the cycle already has one.
 func insertResult(ctx context.Context, db q, cycleID string, body []byte, now time.Time) (bool, error) {
 	n, err := exec(ctx, db, `INSERT INTO results (cycle_id, body, published_at) VALUES (?, ?, ?)
-		ON CONFLICT (cycle_id) DO NOTHING`, cycleID, string(body), micros(now))
+		ON CONFLICT (cycle_id) DO NOTHING`, cycleID, string(body), store.Micros(now))
 	if err != nil {
 		return false, fmt.Errorf("insert result: %w", err)
 	}
@@ -544,7 +541,7 @@ func insertResult(ctx context.Context, db q, cycleID string, body []byte, now ti
 func planWinners(ctx context.Context, db q, ids []string, now time.Time) error {
 	for _, id := range ids {
 		if _, err := exec(ctx, db, `UPDATE proposals SET implementation = ?, updated_at = ? WHERE id = ?`,
-			ImplPlanned, micros(now), id); err != nil {
+			ImplPlanned, store.Micros(now), id); err != nil {
 			return fmt.Errorf("plan winner %s: %w", id, err)
 		}
 	}
@@ -569,7 +566,7 @@ func findResult(ctx context.Context, db q, cycleID string) (*Result, error) {
 
 func insertUpdate(ctx context.Context, db q, id, proposalID string, u Update) error {
 	if _, err := exec(ctx, db, `INSERT INTO project_updates (id, proposal_id, status, note, at) VALUES (?, ?, ?, ?, ?)`,
-		id, proposalID, u.Status, u.Note, micros(u.At)); err != nil {
+		id, proposalID, u.Status, u.Note, store.Micros(u.At)); err != nil {
 		return fmt.Errorf("insert update: %w", err)
 	}
 	return nil
@@ -577,16 +574,16 @@ func insertUpdate(ctx context.Context, db q, id, proposalID string, u Update) er
 
 func listUpdates(ctx context.Context, db q, proposalID string) ([]Update, error) {
 	var rows []struct {
-		Status string `db:"status"`
-		Note   string `db:"note"`
-		At     int64  `db:"at"`
+		Status string     `db:"status"`
+		Note   string     `db:"note"`
+		At     store.Time `db:"at"`
 	}
 	if err := sel(ctx, db, &rows, `SELECT status, note, at FROM project_updates WHERE proposal_id = ? ORDER BY at, id`, proposalID); err != nil {
 		return nil, fmt.Errorf("list updates: %w", err)
 	}
 	out := make([]Update, len(rows))
 	for i, r := range rows {
-		out[i] = Update{Status: r.Status, Note: r.Note, At: fromMicros(r.At)}
+		out[i] = Update{Status: r.Status, Note: r.Note, At: r.At.Time}
 	}
 	return out, nil
 }
