@@ -235,21 +235,25 @@ func (s *Service) CastBallot(ctx context.Context, pr sdk.Principal, cycleID stri
 		return rc, nil
 	}
 	// Not tried, or already voted: refuse or replace in the transaction below.
+	st, err := prepareCast(ctx, s.db)
+	if err != nil {
+		return nil, err
+	}
 	err = s.db.InTx(ctx, func(tx *store.Tx) error {
-		// Write first: on SQLite the transaction then holds the write lock, so the
-		// phase read below cannot be overtaken by a phase change.
-		first, err := insertVoter(ctx, tx, cycleID, pr.UserID)
+		// The voter row, only while voting is open: a first ballot costs two
+		// statements.
+		first, err := st.insertVoter(ctx, tx.Tx, cycleID, pr.UserID)
 		if err != nil {
 			return err
-		}
-		phase, err := cyclePhase(ctx, tx, cycleID)
-		if err != nil {
-			return err
-		}
-		if phase != PhaseVoting {
-			return sdk.Errorf(sdk.CodeConflict, "voting closed")
 		}
 		if !first {
+			phase, err := cyclePhase(ctx, tx, cycleID)
+			if err != nil {
+				return err
+			}
+			if phase != PhaseVoting {
+				return sdk.Errorf(sdk.CodeConflict, "voting closed")
+			}
 			if !s.settings.BallotReplaceable || in.ReplaceToken == "" {
 				return sdk.Errorf(sdk.CodeConflict, "you have already voted in this cycle")
 			}
@@ -264,7 +268,7 @@ func (s *Service) CastBallot(ctx context.Context, pr sdk.Principal, cycleID stri
 			return nil
 		}
 		rc.ReplaceToken = token
-		return insertSealedBallot(ctx, tx, cycleID, uuid.NewString(), hash, sealed)
+		return st.insertSealed(ctx, tx.Tx, cycleID, uuid.NewString(), hash, sealed)
 	})
 	if err != nil {
 		return nil, err

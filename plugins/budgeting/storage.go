@@ -395,6 +395,51 @@ func insertVoter(ctx context.Context, db q, cycleID, userID string) (bool, error
 	return n == 1, nil
 }
 
+// castStatements are the two statements of a first ballot in CastBallot's
+// transaction, prepared once for the pool (store.DB.Prepared) and bound to each
+// transaction: they run for every vote, and parsing them each time was a good part of
+// a ballot's cost on SQLite.
+type castStatements struct {
+	voter, ballot *sqlx.Stmt
+}
+
+// prepareCast returns the cast statements, preparing them on first use. It is called
+// outside the transaction, which must not wait for a second pooled connection.
+func prepareCast(ctx context.Context, db *store.DB) (castStatements, error) {
+	voter, err := db.Prepared(ctx, `INSERT INTO voters (cycle_id, user_id)
+		SELECT ?, ? WHERE EXISTS (SELECT 1 FROM cycles WHERE id = ? AND phase = ?)
+		ON CONFLICT (cycle_id, user_id) DO NOTHING`)
+	if err != nil {
+		return castStatements{}, fmt.Errorf("cast ballot: %w", err)
+	}
+	ballot, err := db.Prepared(ctx, `INSERT INTO sealed_ballots (id, cycle_id, token_hash, sealed) VALUES (?, ?, ?, ?)`)
+	if err != nil {
+		return castStatements{}, fmt.Errorf("cast ballot: %w", err)
+	}
+	return castStatements{voter: voter, ballot: ballot}, nil
+}
+
+// insertVoter records that userID voted in cycleID, only while the cycle is in the
+// voting phase (one statement, so the check cannot be overtaken). It reports whether
+// it wrote the row; when not, the cycle is closed or the person has voted before
+// (cyclePhase tells which). The voters primary key decides, under any concurrency.
+func (c castStatements) insertVoter(ctx context.Context, tx *sqlx.Tx, cycleID, userID string) (bool, error) {
+	res, err := tx.StmtxContext(ctx, c.voter).ExecContext(ctx, cycleID, userID, cycleID, string(PhaseVoting))
+	if err != nil {
+		return false, fmt.Errorf("insert voter: %w", err)
+	}
+	n, err := res.RowsAffected()
+	return n == 1, err
+}
+
+// insertSealed is insertSealedBallot, prepared.
+func (c castStatements) insertSealed(ctx context.Context, tx *sqlx.Tx, cycleID, id, tokenHash string, sealed []byte) error {
+	if _, err := tx.StmtxContext(ctx, c.ballot).ExecContext(ctx, id, cycleID, nullString(tokenHash), sealed); err != nil {
+		return fmt.Errorf("insert ballot: %w", err)
+	}
+	return nil
+}
+
 func countVoters(ctx context.Context, db q, cycleID string) (int64, error) {
 	var n int64
 	if err := get(ctx, db, &n, `SELECT COUNT(*) FROM voters WHERE cycle_id = ?`, cycleID); err != nil {
