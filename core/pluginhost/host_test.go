@@ -207,7 +207,10 @@ func TestHost_Routing(t *testing.T) {
 					t.Errorf("%s: %s", p, r.Body)
 				}
 			}
-			mustCall(t, n, 404, "DELETE", "/api/v1/alpha/ping", "")
+			// A declared path with another method: 405 with the manifest's methods.
+			if r := mustCall(t, n, 405, "DELETE", "/api/v1/alpha/ping", ""); r.Header.Get("Allow") != "GET, HEAD" || !strings.Contains(string(r.Body), `"method_not_allowed"`) {
+				t.Errorf("DELETE ping: Allow %q %s, want GET, HEAD", r.Header.Get("Allow"), r.Body)
+			}
 			mustCall(t, n, 404, "GET", "/api/v1/nosuchplugin/ping", "")
 		})
 		t.Run("ErrForbidden", func(t *testing.T) {

@@ -4,8 +4,10 @@ import (
 	"context"
 	"time"
 
+	"github.com/kvarter/kvarter/plugins/parks/schedule"
 	"github.com/kvarter/kvarter/sdk"
 	"github.com/kvarter/kvarter/sdk/ical"
+	"github.com/kvarter/kvarter/sdk/store"
 )
 
 // The public calendar: approved public events, and those cancelled after
@@ -18,7 +20,6 @@ type CalendarFilter struct {
 	ParkID          string
 	NeighbourhoodID string
 	From, To        time.Time
-	Limit, Offset   int
 }
 
 // Default calendar range around now, and the most events one feed holds.
@@ -50,8 +51,18 @@ type PublicEvent struct {
 	JSONLD           map[string]any `json:"json_ld"`
 }
 
-// PublicEvents returns the calendar in start order.
-func (s *Service) PublicEvents(ctx context.Context, f CalendarFilter) ([]PublicEvent, error) {
+// PublicEvents returns a page of the calendar in start order.
+func (s *Service) PublicEvents(ctx context.Context, f CalendarFilter, q sdk.ListQuery) (sdk.Page[PublicEvent], error) {
+	list, err := s.publicEvents(ctx, f, q)
+	if err != nil {
+		return sdk.Page[PublicEvent]{}, err
+	}
+	return sdk.NewPage(list, q, func(e PublicEvent) []any { return []any{store.Micros(e.Start), e.ID} }), nil
+}
+
+// publicEvents returns the events of the calendar after q's cursor, at
+// most q.Fetch() of them.
+func (s *Service) publicEvents(ctx context.Context, f CalendarFilter, q sdk.ListQuery) ([]PublicEvent, error) {
 	now := s.now().UTC()
 	if f.From.IsZero() {
 		f.From = now.Add(-calendarPast)
@@ -60,13 +71,10 @@ func (s *Service) PublicEvents(ctx context.Context, f CalendarFilter) ([]PublicE
 		f.To = now.Add(calendarAhead)
 	}
 	if !f.From.Before(f.To) {
-		return nil, sdk.InvalidField("to", "must be after from")
-	}
-	if f.Limit <= 0 || f.Limit > maxFeedEvents {
-		f.Limit = maxFeedEvents
+		return nil, invalid("to", schedule.RuleEndBeforeStart, "must be after from")
 	}
 	parks := map[string]*Park{}
-	ef := eventFilter{From: f.From, To: f.To, Limit: f.Limit, Offset: f.Offset}
+	ef := eventFilter{From: f.From, To: f.To, Page: q}
 	switch {
 	case f.ParkID != "":
 		p, err := getPark(ctx, s.st.db, f.ParkID)
@@ -76,7 +84,7 @@ func (s *Service) PublicEvents(ctx context.Context, f CalendarFilter) ([]PublicE
 		parks[p.ID] = p
 		ef.ParkIDs = []string{p.ID}
 	default:
-		list, err := listParks(ctx, s.st.db, f.NeighbourhoodID)
+		list, err := listParks(ctx, s.st.db, f.NeighbourhoodID, sdk.ListQuery{})
 		if err != nil {
 			return nil, err
 		}
@@ -132,7 +140,7 @@ func (s *Service) PublicEvent(ctx context.Context, parkID, id string) (*PublicEv
 	if b.Kind != KindEvent || !b.Public || !b.wasApproved {
 		return nil, notFound("event", id)
 	}
-	list, err := s.PublicEvents(ctx, CalendarFilter{ParkID: parkID, From: b.Start, To: b.End})
+	list, err := s.publicEvents(ctx, CalendarFilter{ParkID: parkID, From: b.Start, To: b.End}, sdk.ListQuery{})
 	if err != nil {
 		return nil, err
 	}
@@ -173,13 +181,22 @@ func jsonLD(e PublicEvent, p *Park) map[string]any {
 	return ld
 }
 
-// Feed renders the calendar as RFC 5545. SEQUENCE is the booking's
+// Feed renders the calendar as RFC 5545, at most maxFeedEvents events: a
+// feed is a whole calendar, not a page. SEQUENCE is the booking's
 // revision, bumped by every status change, so a client replaces its copy
 // when an event is cancelled.
-func (s *Service) Feed(ctx context.Context, f CalendarFilter, name string) ([]byte, error) {
-	events, err := s.PublicEvents(ctx, f)
+func (s *Service) Feed(ctx context.Context, f CalendarFilter) ([]byte, error) {
+	events, err := s.publicEvents(ctx, f, sdk.ListQuery{Limit: maxFeedEvents - 1})
 	if err != nil {
 		return nil, err
+	}
+	name := "Park events"
+	if f.ParkID != "" {
+		p, err := getPark(ctx, s.st.db, f.ParkID)
+		if err != nil {
+			return nil, err
+		}
+		name = p.Name + " events"
 	}
 	stamp := s.now().UTC().Truncate(time.Second)
 	cal := ical.Calendar{ProdID: prodID, Name: name, Events: make([]ical.Event, 0, len(events))}

@@ -1,21 +1,3 @@
-// Package parks is the Kvarter plugin through which civic groups book areas
-// of public parks for open events, park managers approve them, and the
-// public sees what is on.
-//
-// Parks belong to a neighbourhood and contain a tree of bookable areas
-// (the whole park ⊃ the meadow ⊃ the stage). Representatives of verified
-// organisations — and, where the city allows, verified residents — request
-// an area for a time; managers approve or reject in start-time order.
-// Approved bookings and closures never overlap: each occupies rows in
-// booking_occupancy for its area and the area's ancestors, and the
-// database refuses overlapping rows (an exclusion constraint on
-// PostgreSQL with btree_gist; otherwise a per-park row lock, or SQLite's
-// single writer, around an explicit check). The booking arithmetic —
-// opening hours, rules, availability, series, equipment — lives in the
-// pure package schedule.
-//
-// The plugin publishes parks.booking.requested|approved|rejected|cancelled
-// and erases personal data from bookings on core.user.deleted.
 package parks
 
 import (
@@ -24,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io/fs"
+	"log/slog"
 	"net/http"
 	"strconv"
 	"time"
@@ -31,6 +14,18 @@ import (
 	"github.com/kvarter/kvarter/sdk"
 	"github.com/kvarter/kvarter/sdk/store"
 )
+
+// Permissions the plugin declares.
+const (
+	PermParkManage     = "parks.park.manage"
+	PermAreaManage     = "parks.area.manage"
+	PermBookingRequest = "parks.booking.request"
+	PermBookingApprove = "parks.booking.approve"
+)
+
+// RoleParkManager is the plugin's role: granted in nbh:<id> it manages the
+// parks of that neighbourhood, granted in city every park.
+const RoleParkManager = "park_manager"
 
 // Setting names.
 const (
@@ -48,10 +43,6 @@ type Plugin struct {
 
 	db  *store.DB
 	svc *Service
-
-	// stop ends the outbox flusher; done closes when it has.
-	stop context.CancelFunc
-	done chan struct{}
 }
 
 // Compile-time guards for the capabilities the plugin implements.
@@ -93,8 +84,7 @@ func (p *Plugin) Configure(ctx context.Context, env sdk.Env) error {
 		logger = discardLogger()
 	}
 	p.db = db
-	p.svc = &Service{st: &storage{db: db}, host: env.Host, now: p.now, cityTZ: tz, settings: settings, log: logger,
-		kick: make(chan struct{}, 1)}
+	p.svc = newService(newStorage(db), env.Host, p.now, tz, settings, logger)
 	return nil
 }
 
@@ -133,43 +123,22 @@ func (p *Plugin) Activate(ctx context.Context) error {
 		return err
 	}
 	p.svc.log.InfoContext(ctx, "parks: overlap guard", "guard", g, "dialect", p.db.Dialect)
-	if p.stop == nil {
-		fctx, stop := context.WithCancel(context.Background())
-		p.stop, p.done = stop, make(chan struct{})
-		go func() {
-			defer close(p.done)
-			p.svc.runOutbox(fctx)
-		}()
-		p.svc.kickOutbox() // events a previous run left behind
-	}
 	return nil
 }
 
 // Health reports whether the store answers.
 func (p *Plugin) Health(ctx context.Context) error { return p.db.PingContext(ctx) }
 
-// Deactivate stops the outbox flusher, hands the host what is still
-// queued (what it cannot is sent by the next start), and closes the store.
-func (p *Plugin) Deactivate(ctx context.Context) error {
-	if p.stop != nil {
-		p.stop()
-		<-p.done
-		p.stop = nil
-		if _, err := p.svc.flushOutbox(ctx); err != nil {
-			p.svc.log.WarnContext(ctx, "parks: events left queued for the next start", "error", err)
-		}
-	}
-	return p.db.Close()
-}
+// Deactivate closes the store; events not yet delivered wait in it for
+// the next start.
+func (p *Plugin) Deactivate(context.Context) error { return p.db.Close() }
 
 // HandleEvent erases a deleted user's personal data from bookings.
 func (p *Plugin) HandleEvent(ctx context.Context, e sdk.Event) error {
 	if e.Type != EventUserDeleted {
 		return nil
 	}
-	var body struct {
-		UserID string `json:"user_id"`
-	}
+	var body UserDeletedEvent
 	if err := json.Unmarshal(e.Payload, &body); err != nil {
 		// Redelivering a payload that cannot be read would fail forever.
 		p.svc.log.ErrorContext(ctx, "parks: unreadable event", "id", e.ID, "error", err)
@@ -181,5 +150,53 @@ func (p *Plugin) HandleEvent(ctx context.Context, e sdk.Event) error {
 	return nil
 }
 
-// Handler serves the routes of the manifest.
-func (p *Plugin) Handler() http.Handler { return newHandler(p.svc) }
+// Handler serves the route table.
+func (p *Plugin) Handler() http.Handler { return sdk.Mux(p.Routes()) }
+
+// Version is the plugin's version.
+const Version = "0.1.0"
+
+// defaultSupport is the catalogue of a new park unless the city says
+// otherwise: what a Living Park typically lends.
+const defaultSupport = "chairs=0,tables=0,sound_system=0,power=0,waste_bins=0"
+
+func discardLogger() *slog.Logger { return slog.New(slog.DiscardHandler) }
+
+// Manifest describes the plugin to the host: its routes (routes.go, which
+// also give the OpenAPI document, filled in by the SDK), permissions, role,
+// default grants, events and settings.
+func (p *Plugin) Manifest() sdk.Manifest {
+	return sdk.Manifest{
+		Name:           "parks",
+		Version:        Version,
+		MinHostVersion: "0.1.0",
+		Description:    "Civic groups book areas of public parks for open events; park managers approve; the public calendar shows what is on.",
+		Routes:         p.Routes(),
+		Permissions: []sdk.Permission{
+			{Name: PermParkManage, Description: "Create parks in a neighbourhood"},
+			{Name: PermAreaManage, Description: "Manage a park's areas, support items and closures"},
+			{Name: PermBookingRequest, Description: "Request bookings of park areas (for an organisation in org:<id>)"},
+			{Name: PermBookingApprove, Description: "Approve, reject and see all bookings of the parks of a neighbourhood"},
+		},
+		Roles: []sdk.Role{{
+			Name:        RoleParkManager,
+			Description: "Manages the parks of a neighbourhood (granted in nbh:<id>) or of the city (granted in city)",
+			Permissions: []string{PermAreaManage, PermBookingApprove},
+		}},
+		Grants: []sdk.Grant{
+			{Role: "org_representative", Permission: PermBookingRequest},
+			{Role: "coordinator", Permission: PermParkManage},
+			// Residents hold the permission so that the setting
+			// allow_individual_residents alone decides whether they may
+			// book without an organisation; with it off the plugin
+			// refuses them (rule individual_bookings).
+			{Role: "resident", Permission: PermBookingRequest},
+		},
+		Publishes:  []string{EventRequested, EventApproved, EventRejected, EventCancelled},
+		Subscribes: []string{EventUserDeleted},
+		Settings: []sdk.Setting{
+			{Name: SettingAllowIndividuals, Default: "false", Description: "Let verified residents book without an organisation"},
+			{Name: SettingDefaultSupport, Default: defaultSupport, Description: "Support catalogue of a new park, name=quantity,…"},
+		},
+	}
+}
