@@ -431,7 +431,7 @@ func validateRules(r *BallotRules) error {
 			return sdk.InvalidField("ballot.max_cost", "only approval ballots have a cost limit")
 		}
 	default:
-		return sdk.InvalidField("ballot.type", "must be approval, cumulative or ordinal")
+		return sdk.Invalid("ballot.type", sdk.RuleOneOf, "must be approval, cumulative or ordinal")
 	}
 	if r.Type == BallotOrdinal && r.MaxCost != 0 {
 		return sdk.InvalidField("ballot.max_cost", "only approval ballots have a cost limit")
@@ -440,13 +440,13 @@ func validateRules(r *BallotRules) error {
 		r.Min = 1
 	}
 	if r.Min < 0 || r.Max < 0 {
-		return sdk.InvalidField("ballot.min", "min and max must not be negative")
+		return sdk.Invalid("ballot.min", sdk.RuleRange, "min and max must not be negative")
 	}
 	if r.Max != 0 && r.Max < r.Min {
 		return sdk.InvalidField("ballot.max", "must be at least min (or 0 for no maximum)")
 	}
 	if r.MaxCost < 0 {
-		return sdk.InvalidField("ballot.max_cost", "must not be negative")
+		return sdk.Invalid("ballot.max_cost", sdk.RuleRange, "must not be negative")
 	}
 	return nil
 }

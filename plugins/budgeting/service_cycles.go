@@ -44,33 +44,33 @@ func (PhaseStarts) OpenAPISchema() map[string]any {
 // CreateCycle opens a cycle in the ideas phase.
 func (s *Service) CreateCycle(ctx context.Context, pr sdk.Principal, in CreateCycleInput) (*Cycle, error) {
 	if in.NeighbourhoodID == "" {
-		return nil, sdk.InvalidField("neighbourhood_id", "required")
+		return nil, sdk.Invalid("neighbourhood_id", sdk.RuleRequired, "is required")
 	}
 	if err := s.can(ctx, pr, PermCycleManage, "nbh:"+in.NeighbourhoodID); err != nil {
 		return nil, err
 	}
 	in.Name = strings.TrimSpace(in.Name)
 	if in.Name == "" {
-		return nil, sdk.InvalidField("name", "required")
+		return nil, sdk.Invalid("name", sdk.RuleRequired, "is required")
 	}
 	if in.Budget <= 0 {
-		return nil, sdk.InvalidField("budget", "must be a positive number of minor units")
+		return nil, sdk.Invalid("budget", sdk.RuleRange, "must be a positive number of minor units")
 	}
 	if !validCurrency(in.Currency) {
-		return nil, sdk.InvalidField("currency", "must be an ISO 4217 code such as EUR")
+		return nil, sdk.Invalid("currency", sdk.RuleFormat, "must be an ISO 4217 code such as EUR")
 	}
 	if err := validateRules(&in.Ballot); err != nil {
 		return nil, err
 	}
 	if in.SupportTopN < 0 {
-		return nil, sdk.InvalidField("support_top_n", "must not be negative")
+		return nil, sdk.Invalid("support_top_n", sdk.RuleRange, "must not be negative")
 	}
 	nbhs, err := s.host.Neighbourhoods(ctx, []string{in.NeighbourhoodID})
 	if err != nil {
 		return nil, fmt.Errorf("look up neighbourhood: %w", err)
 	}
 	if len(nbhs) == 0 {
-		return nil, sdk.InvalidField("neighbourhood_id", "no such neighbourhood")
+		return nil, sdk.Invalid("neighbourhood_id", sdk.RuleExists, "no such neighbourhood")
 	}
 	now := s.now()
 	c := &Cycle{
@@ -94,13 +94,13 @@ func (s *Service) CreateCycle(ctx context.Context, pr sdk.Principal, in CreateCy
 	}
 	for p := range in.Phases {
 		if p.index() < 0 {
-			return nil, sdk.InvalidField("phases", fmt.Sprintf("unknown phase %q", p))
+			return nil, sdk.Invalid("phases", sdk.RuleOneOf, fmt.Sprintf("unknown phase %q", p))
 		}
 	}
 	err = s.db.InTx(ctx, func(tx *store.Tx) error {
 		if c.ParentID != "" {
 			if _, err := findCycle(ctx, tx, c.ParentID); err != nil {
-				return sdk.InvalidField("parent_id", "no such cycle")
+				return sdk.Invalid("parent_id", sdk.RuleExists, "no such cycle")
 			}
 		}
 		return insertCycle(ctx, tx, c, c.nextAt())
@@ -139,7 +139,7 @@ func (s *Service) Cycles(ctx context.Context, f CycleFilter, q sdk.ListQuery) (s
 // SetPhase moves a cycle forward by hand (an officer closing voting early, say).
 func (s *Service) SetPhase(ctx context.Context, pr sdk.Principal, id string, to Phase) (*Cycle, error) {
 	if to.index() < 0 {
-		return nil, sdk.InvalidField("phase", "must be one of ideas, support, review, voting, results, implementation")
+		return nil, sdk.Invalid("phase", sdk.RuleOneOf, "must be one of ideas, support, review, voting, results, implementation")
 	}
 	c, err := findCycle(ctx, s.db, id)
 	if err != nil {

@@ -27,7 +27,7 @@ func (s *Service) UpdateImplementation(ctx context.Context, pr sdk.Principal, cy
 	}
 	next, ok := implOrder[in.Status]
 	if !ok {
-		return nil, sdk.InvalidField("status", "must be planned, in_progress or done")
+		return nil, sdk.Invalid("status", sdk.RuleOneOf, "must be planned, in_progress or done")
 	}
 	if c.Phase != PhaseResults && c.Phase != PhaseImplementation {
 		return nil, sdk.Errorf(sdk.CodeConflict, "implementation is reported after results; the cycle is in %s", c.Phase)

@@ -22,13 +22,13 @@ type ProposalInput struct {
 func (in *ProposalInput) validate() error {
 	in.Title = strings.TrimSpace(in.Title)
 	if in.Title == "" {
-		return sdk.InvalidField("title", "required")
+		return sdk.Invalid("title", sdk.RuleRequired, "is required")
 	}
 	if len(in.Title) > 200 {
-		return sdk.InvalidField("title", "at most 200 characters")
+		return sdk.Invalid("title", sdk.RuleMaxLength, "at most 200 characters")
 	}
 	if in.Cost < 0 {
-		return sdk.InvalidField("cost", "must not be negative")
+		return sdk.Invalid("cost", sdk.RuleRange, "must not be negative")
 	}
 	return nil
 }
@@ -114,7 +114,7 @@ var proposalStatuses = []string{StatusSubmitted, StatusNotShortlisted, StatusFea
 // submitted; status, when set, narrows the list to one status.
 func (s *Service) Proposals(ctx context.Context, cycleID, status string, q sdk.ListQuery) (sdk.Page[*Proposal], error) {
 	if status != "" && !slices.Contains(proposalStatuses, status) {
-		return sdk.Page[*Proposal]{}, sdk.InvalidField("status", "must be one of "+strings.Join(proposalStatuses, ", "))
+		return sdk.Page[*Proposal]{}, sdk.Invalid("status", sdk.RuleOneOf, "must be one of "+strings.Join(proposalStatuses, ", "))
 	}
 	if _, err := findCycle(ctx, s.db, cycleID); err != nil {
 		return sdk.Page[*Proposal]{}, err
@@ -190,14 +190,14 @@ func (s *Service) Review(ctx context.Context, pr sdk.Principal, cycleID, id stri
 			}
 			target, err := findProposal(ctx, tx, cycleID, in.DuplicateOf)
 			if err != nil {
-				return sdk.InvalidField("duplicate_of", "no such proposal in this cycle")
+				return sdk.Invalid("duplicate_of", sdk.RuleExists, "no such proposal in this cycle")
 			}
 			if target.Status == StatusMerged || target.Status == StatusNotShortlisted {
 				return sdk.InvalidField("duplicate_of", fmt.Sprintf("cannot merge into a proposal that is %s", target.Status))
 			}
 			p.Status, p.MergedInto = StatusMerged, target.ID
 		case in.Feasible == nil:
-			return sdk.InvalidField("feasible", "required (or duplicate_of)")
+			return sdk.Invalid("feasible", sdk.RuleRequired, "is required (or duplicate_of)")
 		case *in.Feasible:
 			if in.Cost == nil || *in.Cost < 0 {
 				return sdk.InvalidField("cost", "a feasible proposal needs a final cost of 0 or more")

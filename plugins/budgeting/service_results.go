@@ -104,7 +104,7 @@ func (in TallyInput) options(c *Cycle, unit int64) (tally.Options, error) {
 	case string(tally.MES):
 		o.Rule, o.Completion = tally.MES, tally.CompletionAdd1
 	default:
-		return o, sdk.InvalidField("rule", "must be greedy, greedy-no-skip, greedy-threshold or mes")
+		return o, sdk.Invalid("rule", sdk.RuleOneOf, "must be greedy, greedy-no-skip, greedy-threshold or mes")
 	}
 	if o.Rule == tally.MES && c.Ballot.Type != BallotApproval {
 		return o, sdk.InvalidField("rule", fmt.Sprintf("the Method of Equal Shares needs approval ballots; this cycle has %s ballots", c.Ballot.Type))
@@ -117,7 +117,7 @@ func (in TallyInput) options(c *Cycle, unit int64) (tally.Options, error) {
 		case tally.CompletionNone, tally.CompletionAdd1, tally.CompletionAdd1U:
 			o.Completion = cp
 		default:
-			return o, sdk.InvalidField("completion", "must be none, add1 or add1u")
+			return o, sdk.Invalid("completion", sdk.RuleOneOf, "must be none, add1 or add1u")
 		}
 	}
 	if (in.NoExhaustiveStop || in.Increment != 0) && o.Rule != tally.MES {
