@@ -73,6 +73,19 @@ func (s *Service) can(ctx context.Context, pr sdk.Principal, perm, domain string
 	return nil
 }
 
+// cycleFor returns cycle id when pr holds perm in its neighbourhood: the start of
+// every officer's action on a cycle.
+func (s *Service) cycleFor(ctx context.Context, pr sdk.Principal, id, perm string) (*Cycle, error) {
+	c, err := findCycle(ctx, s.db, id)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.can(ctx, pr, perm, c.nbh()); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
 // resident checks that pr is a verified resident of the cycle's neighbourhood holding
 // perm there: a city-wide grant alone does not make someone a resident.
 func (s *Service) resident(ctx context.Context, pr sdk.Principal, c *Cycle, perm string) error {

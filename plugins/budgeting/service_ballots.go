@@ -331,11 +331,8 @@ func hashToken(t string) string {
 // The paper voters were checked at the polling station, so no voter rows are written.
 // All or none are recorded: one bad ballot rejects the batch, naming its index.
 func (s *Service) EnterPaperBallots(ctx context.Context, pr sdk.Principal, cycleID string, ballots []Ballot) (int, error) {
-	c, err := findCycle(ctx, s.db, cycleID)
+	c, err := s.cycleFor(ctx, pr, cycleID, PermBallotPaper)
 	if err != nil {
-		return 0, err
-	}
-	if err := s.can(ctx, pr, PermBallotPaper, c.nbh()); err != nil {
 		return 0, err
 	}
 	if c.Simulation {

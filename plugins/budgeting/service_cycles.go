@@ -141,11 +141,8 @@ func (s *Service) SetPhase(ctx context.Context, pr sdk.Principal, id string, to 
 	if to.index() < 0 {
 		return nil, sdk.Invalid("phase", sdk.RuleOneOf, "must be one of ideas, support, review, voting, results, implementation")
 	}
-	c, err := findCycle(ctx, s.db, id)
+	c, err := s.cycleFor(ctx, pr, id, PermCycleManage)
 	if err != nil {
-		return nil, err
-	}
-	if err := s.can(ctx, pr, PermCycleManage, c.nbh()); err != nil {
 		return nil, err
 	}
 	if to.index() <= c.Phase.index() {

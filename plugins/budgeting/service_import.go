@@ -26,11 +26,8 @@ type ImportSummary struct {
 // the cycle moves to results so it can be tallied. Real cycles never take imports, so
 // an import can never stand in for votes.
 func (s *Service) Import(ctx context.Context, pr sdk.Principal, cycleID string, data []byte) (*ImportSummary, error) {
-	c, err := findCycle(ctx, s.db, cycleID)
+	c, err := s.cycleFor(ctx, pr, cycleID, PermCycleManage)
 	if err != nil {
-		return nil, err
-	}
-	if err := s.can(ctx, pr, PermCycleManage, c.nbh()); err != nil {
 		return nil, err
 	}
 	if !c.Simulation {

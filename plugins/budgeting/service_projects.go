@@ -18,11 +18,8 @@ type UpdateInput struct {
 // UpdateImplementation records a dated public update on a selected project. Status
 // moves planned → in_progress → done and never back; repeating a status adds a note.
 func (s *Service) UpdateImplementation(ctx context.Context, pr sdk.Principal, cycleID, id string, in UpdateInput) (*Proposal, error) {
-	c, err := findCycle(ctx, s.db, cycleID)
+	c, err := s.cycleFor(ctx, pr, cycleID, PermProjectUpdate)
 	if err != nil {
-		return nil, err
-	}
-	if err := s.can(ctx, pr, PermProjectUpdate, c.nbh()); err != nil {
 		return nil, err
 	}
 	next, ok := implOrder[in.Status]

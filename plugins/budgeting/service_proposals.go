@@ -163,11 +163,8 @@ type ReviewInput struct {
 // Review records an assessment during the review phase; it may be revised until
 // voting starts.
 func (s *Service) Review(ctx context.Context, pr sdk.Principal, cycleID, id string, in ReviewInput) (*Proposal, error) {
-	c, err := findCycle(ctx, s.db, cycleID)
+	c, err := s.cycleFor(ctx, pr, cycleID, PermProposalReview)
 	if err != nil {
-		return nil, err
-	}
-	if err := s.can(ctx, pr, PermProposalReview, c.nbh()); err != nil {
 		return nil, err
 	}
 	if c.Phase != PhaseReview {

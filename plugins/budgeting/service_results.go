@@ -220,11 +220,8 @@ func loadElection(ctx context.Context, db q, c *Cycle) (*election, error) {
 // Tally counts a cycle's ballots by the chosen rule and publishes the result, once.
 // Winners become planned projects.
 func (s *Service) Tally(ctx context.Context, pr sdk.Principal, cycleID string, in TallyInput) (*Result, error) {
-	c, err := findCycle(ctx, s.db, cycleID)
+	c, err := s.cycleFor(ctx, pr, cycleID, PermResultsPublish)
 	if err != nil {
-		return nil, err
-	}
-	if err := s.can(ctx, pr, PermResultsPublish, c.nbh()); err != nil {
 		return nil, err
 	}
 	if c.Phase != PhaseResults {
