@@ -193,13 +193,23 @@ func (s *server) Deactivate(ctx context.Context, _ *pluginv1.DeactivateRequest) 
 	return &pluginv1.DeactivateResponse{}, nil
 }
 
-func (s *server) HandleEvent(ctx context.Context, req *pluginv1.HandleEventRequest) (*pluginv1.HandleEventResponse, error) {
+// eventHandler is the configured plugin's EventHandler; a plugin without one answers
+// Unimplemented.
+func (s *server) eventHandler() (EventHandler, error) {
 	if _, _, err := s.configured(); err != nil {
 		return nil, err
 	}
 	h, ok := s.p.(EventHandler)
 	if !ok {
 		return nil, status.Error(codes.Unimplemented, "plugin does not handle events")
+	}
+	return h, nil
+}
+
+func (s *server) HandleEvent(ctx context.Context, req *pluginv1.HandleEventRequest) (*pluginv1.HandleEventResponse, error) {
+	h, err := s.eventHandler()
+	if err != nil {
+		return nil, err
 	}
 	if err := h.HandleEvent(ctx, eventFromProto(req.Event)); err != nil {
 		return nil, pluginErr("handle event", err)
@@ -216,12 +226,9 @@ func (s *server) HandleEvent(ctx context.Context, req *pluginv1.HandleEventReque
 // context ends a tenth before the host gives up, so the answer always reaches the host
 // and says how far the plugin got. The next call then starts at the first event left.
 func (s *server) HandleEvents(ctx context.Context, req *pluginv1.HandleEventsRequest) (*pluginv1.HandleEventsResponse, error) {
-	if _, _, err := s.configured(); err != nil {
+	h, err := s.eventHandler()
+	if err != nil {
 		return nil, err
-	}
-	h, ok := s.p.(EventHandler)
-	if !ok {
-		return nil, status.Error(codes.Unimplemented, "plugin does not handle events")
 	}
 	var startBy time.Time
 	if dl, ok := ctx.Deadline(); ok {
