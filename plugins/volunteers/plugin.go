@@ -1,26 +1,3 @@
-// Package volunteers is Kvarter's volunteers plugin: residents say once what they can do
-// and when, organisations and the city post opportunities with shifts, and the plugin
-// matches the two — hard rules first (age, background check, skills, availability,
-// overlaps, weekly hours), then a score with reasons in plain words — proposes optimal
-// rosters, and runs the sign-up workflow without ever over-filling a shift.
-//
-// Matching reads a cached, immutable index of every profile. After a write the index is
-// rebuilt — inline in a small city, otherwise by one background goroutine while
-// requests keep the previous index — so a ranking may lag the store by a few seconds
-// (bounded: about two build times, ≈10 s for 100,000 profiles). A stale ranking can never
-// over-book anyone: applying, inviting and confirming re-check the hard rules that
-// depend on fresh data against the database inside the booking transaction — age,
-// background check and required skills always; overlapping commitments on apply, invite
-// and confirm; the weekly hours limit (committed hours in the shift's ISO week in the
-// city's time zone plus the shift) on invite, accept, confirm and auto-accepted apply;
-// availability on invitations only (a volunteer who applies says they are free). The
-// shift row, then the volunteer's profile row, is locked while a place is taken, so
-// capacity is never exceeded and one person's concurrent bookings cannot both pass the
-// weekly limit. Roster proposals book nothing.
-//
-// The layers: handlers (http.go) parse a request, call one Service method (service.go)
-// and render; the Service owns policy and transactions; SQL lives in storage.go. Matching
-// and rostering are the pure packages match and roster.
 package volunteers
 
 import (
@@ -29,7 +6,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"io/fs"
+	"maps"
 	"net/http"
+	"slices"
 	"strconv"
 	"time"
 
@@ -47,22 +26,6 @@ const (
 // RoleCoordinator is city staff who run volunteering: the skill catalogue, background
 // checks and the city's own opportunities.
 const RoleCoordinator = "volunteer_coordinator"
-
-// Events the plugin consumes.
-const (
-	EventParksBookingApproved = "parks.booking.approved"
-	EventUserDeleted          = "core.user.deleted"
-)
-
-// Published lists the events the plugin publishes.
-var Published = []string{
-	"volunteers.opportunity.published", "volunteers.opportunity.closed", "volunteers.opportunity.cancelled",
-	"volunteers.opportunity.drafted",
-	"volunteers.application.invited", "volunteers.application.accepted", "volunteers.application.declined",
-	"volunteers.application.withdrawn",
-	"volunteers.assignment.confirmed", "volunteers.assignment.waitlisted", "volunteers.assignment.promoted",
-	"volunteers.shift.filled", "volunteers.attendance.recorded",
-}
 
 //go:embed migrations
 var migrations embed.FS
@@ -96,7 +59,7 @@ func (p *Plugin) Manifest() sdk.Manifest {
 		Version:        "0.1.0",
 		MinHostVersion: "0.1.0",
 		Description:    "Volunteer profiles, opportunities with shifts, matching with reasons, rosters and sign-ups.",
-		Routes:         routes,
+		Routes:         p.Routes(),
 		Permissions: []sdk.Permission{
 			{Name: PermOpportunityManage, Description: "Post and organise volunteer opportunities (in an organisation's domain, or the city's)"},
 			{Name: PermSkillManage, Description: "Manage the city's skill catalogue"},
@@ -116,7 +79,7 @@ func (p *Plugin) Manifest() sdk.Manifest {
 			{Role: "city_admin", Permission: PermCheckSet},
 			{Role: "city_admin", Permission: PermOpportunityManage},
 		},
-		Publishes:  Published,
+		Publishes:  slices.Sorted(maps.Keys(Payloads)),
 		Subscribes: []string{EventParksBookingApproved, EventUserDeleted},
 		Settings: []sdk.Setting{
 			{Name: "history_days", Default: "90", Description: "Days of past hours and no-shows that count for fairness and reliability"},
@@ -124,9 +87,8 @@ func (p *Plugin) Manifest() sdk.Manifest {
 			{Name: "index_inline_rebuild_profiles", Default: "2000", Description: "Below this many profiles the match index is rebuilt by the request that finds it out of date; above, in the background while requests use the previous one"},
 			{Name: "roster_candidates_per_shift", Default: "200", Description: "Best-ranked volunteers per shift the roster proposal considers"},
 			{Name: "roster_max_nodes", Default: "20000", Description: "Search budget of one roster proposal"},
-			{Name: "parks_shift_capacity", Default: "5", Description: "Places on the draft shift created for a park event that asks for volunteers without a number"},
+			{Name: "parks_shift_capacity", Default: "5", Description: "Places on the draft shift created for an approved public park event that asks for volunteers"},
 		},
-		OpenAPI: openAPI(),
 	}
 }
 
@@ -189,26 +151,35 @@ func (p *Plugin) Deactivate(context.Context) error {
 	return p.db.Close()
 }
 
-// Handler serves the manifest's routes.
-func (p *Plugin) Handler() http.Handler { return newHandler(p.svc, p.env.Logger) }
+// Handler serves the route table.
+func (p *Plugin) Handler() http.Handler { return sdk.Mux(p.Routes()) }
 
 // HandleEvent reacts to park bookings that need volunteers and to erased users. Both are
-// idempotent, because delivery is at least once.
+// idempotent, because delivery is at least once. A payload that cannot be read is
+// logged and dropped: delivering it again would fail the same way forever.
 func (p *Plugin) HandleEvent(ctx context.Context, e sdk.Event) error {
 	switch e.Type {
 	case EventUserDeleted:
-		var body struct {
-			UserID string `json:"user_id"`
-		}
-		if err := json.Unmarshal(e.Payload, &body); err != nil {
-			return fmt.Errorf("event %s: %w", e.ID, err)
-		}
-		if body.UserID == "" {
+		var body UserDeleted
+		if !p.readEvent(ctx, e, &body) || body.UserID == "" {
 			return nil
 		}
 		return p.svc.erase(ctx, body.UserID)
 	case EventParksBookingApproved:
-		return p.svc.draftFromParkEvent(ctx, e, intSetting(p.env, "parks_shift_capacity", 5))
+		var body ParkBookingApproved
+		if !p.readEvent(ctx, e, &body) {
+			return nil
+		}
+		return p.svc.draftFromParkEvent(ctx, e.ID, body, intSetting(p.env, "parks_shift_capacity", 5))
 	}
 	return nil
+}
+
+// readEvent decodes e's payload into v, and logs it when it cannot.
+func (p *Plugin) readEvent(ctx context.Context, e sdk.Event, v any) bool {
+	if err := json.Unmarshal(e.Payload, v); err != nil {
+		p.svc.logger.ErrorContext(ctx, "volunteers: unreadable event", "type", e.Type, "id", e.ID, "error", err)
+		return false
+	}
+	return true
 }
