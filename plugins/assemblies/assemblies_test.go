@@ -54,36 +54,36 @@ func TestPlugin_Story(t *testing.T) {
 		ms := e.members(a, 8) // nine members with the chair
 		base := "/api/v1/assemblies/" + a.ID
 
-		var members []Member
-		e.must(200, sdk.Principal{}, "GET", base+"/members", nil, &members)
-		if len(members) != 9 || members[0].DisplayName == "" {
+		var members sdk.Page[Member]
+		e.Must(200, sdk.Principal{}, "GET", base+"/members", nil).Decode(t, &members)
+		if len(members.Items) != 9 || members.Items[0].DisplayName == "" || members.Items[0].UserID != chair.UserID {
 			t.Fatalf("members = %+v", members)
 		}
 
 		var mt Meeting
-		e.must(201, chair, "POST", base+"/meetings", map[string]any{
+		e.Must(201, chair, "POST", base+"/meetings", map[string]any{
 			"title": "Spring assembly", "starts_at": t0.Add(48 * time.Hour), "ends_at": t0.Add(50 * time.Hour),
 			"place": "Library, room 2", "agenda": []map[string]any{{"title": "Welcome"}},
-		}, &mt)
+		}).Decode(t, &mt)
 
 		m := e.tabled(a, ms[0], "Benches on the square")
 		e.clock.Advance(48 * time.Hour)
-		e.must(200, chair, "POST", base+"/motions/"+m.ID+"/vote/open", map[string]any{"meeting_id": mt.ID}, &m)
+		e.Must(200, chair, "POST", base+"/motions/"+m.ID+"/vote/open", map[string]any{"meeting_id": mt.ID}).Decode(t, &m)
 		if m.State != StateVoting || m.Vote.Electorate != 9 {
 			t.Fatalf("after open: %+v", m.Vote)
 		}
 		late := e.resident("late", "n1")
-		e.must(201, late, "POST", base+"/members", nil, nil)
+		e.Must(201, late, "POST", base+"/members", nil)
 
 		choices := []string{"yes", "yes", "yes", "yes", "no", "abstain"}
 		for i, c := range choices {
-			e.must(201, ms[i], "POST", base+"/motions/"+m.ID+"/vote/ballots", map[string]any{"choice": c}, nil)
+			e.Must(201, ms[i], "POST", base+"/motions/"+m.ID+"/vote/ballots", map[string]any{"choice": c})
 		}
-		if code, ec := e.errCode(late, "POST", base+"/motions/"+m.ID+"/vote/ballots", map[string]any{"choice": "yes"}); code != 403 || ec != "forbidden" {
+		if code, ec := errCode(e, late, "POST", base+"/motions/"+m.ID+"/vote/ballots", map[string]any{"choice": "yes"}); code != 403 || ec != "forbidden" {
 			t.Errorf("late joiner voted: %d %s", code, ec)
 		}
-		var closed closeResult
-		e.must(200, chair, "POST", base+"/motions/"+m.ID+"/vote/close", nil, &closed)
+		var closed CloseResult
+		e.Must(200, chair, "POST", base+"/motions/"+m.ID+"/vote/close", nil).Decode(t, &closed)
 		if closed.Outcome != StateAdopted || closed.Counts != (Counts{4, 1, 1}) {
 			t.Fatalf("close = %s %+v", closed.Outcome, closed.Counts)
 		}
@@ -92,14 +92,14 @@ func TestPlugin_Story(t *testing.T) {
 		}
 
 		admin := e.admin()
-		e.must(200, admin, "POST", base+"/motions/"+m.ID+"/acknowledge", nil, nil)
-		e.must(200, admin, "POST", base+"/motions/"+m.ID+"/answer", map[string]any{
+		e.Must(200, admin, "POST", base+"/motions/"+m.ID+"/acknowledge", nil)
+		e.Must(200, admin, "POST", base+"/motions/"+m.ID+"/answer", map[string]any{
 			"decision": "partly_accepted", "reasoning": "Two benches this year, two next year.",
-		}, nil)
-		e.must(200, admin, "POST", base+"/motions/"+m.ID+"/implemented", nil, nil)
+		})
+		e.Must(200, admin, "POST", base+"/motions/"+m.ID+"/implemented", nil)
 
 		var got Motion
-		e.must(200, sdk.Principal{}, "GET", base+"/motions/"+m.ID, nil, &got)
+		e.Must(200, sdk.Principal{}, "GET", base+"/motions/"+m.ID, nil).Decode(t, &got)
 		var kinds []string
 		for _, te := range got.Timeline {
 			kinds = append(kinds, te.Kind)
@@ -113,7 +113,7 @@ func TestPlugin_Story(t *testing.T) {
 		}
 
 		var pop PopoloExport
-		e.must(200, sdk.Principal{}, "GET", base+"/popolo", nil, &pop)
+		e.Must(200, sdk.Principal{}, "GET", base+"/popolo", nil).Decode(t, &pop)
 		if len(pop.VoteEvents) != 1 || len(pop.VoteEvents[0].Votes) != 6 {
 			t.Fatalf("popolo = %+v", pop)
 		}
@@ -130,7 +130,7 @@ func TestPlugin_Story(t *testing.T) {
 			t.Errorf("popolo result = %+v", pop.VoteEvents[0])
 		}
 
-		evs := e.host.eventTypes()
+		evs := e.Host.EventTypes()
 		for _, typ := range []string{EventMotionTabled, EventVoteOpened, EventMotionAdopted, EventMotionAcknowledged, EventMotionAnswered, EventMotionImplemented} {
 			if !slices.Contains(evs, typ) {
 				t.Errorf("event %s not published; got %v", typ, evs)
@@ -148,12 +148,12 @@ func TestService_CastBallot(t *testing.T) {
 				ms := e.members(a, 2)
 				m := e.tabled(a, ms[0], "Concurrency")
 				base := "/api/v1/assemblies/" + a.ID + "/motions/" + m.ID
-				e.must(200, chair, "POST", base+"/vote/open", nil, nil)
+				e.Must(200, chair, "POST", base+"/vote/open", nil)
 				var wg sync.WaitGroup
 				codes := make([]int, 50)
 				for i := range codes {
 					wg.Go(func() {
-						codes[i], _ = e.do(ms[1], "POST", base+"/vote/ballots", map[string]any{"choice": []string{"yes", "no"}[i%2]})
+						codes[i] = e.Do(ms[1], "POST", base+"/vote/ballots", map[string]any{"choice": []string{"yes", "no"}[i%2]}).Status
 					})
 				}
 				wg.Wait()
@@ -170,8 +170,8 @@ func TestService_CastBallot(t *testing.T) {
 				if created != 1 {
 					t.Errorf("%d ballots accepted, want 1", created)
 				}
-				var closed closeResult
-				e.must(200, chair, "POST", base+"/vote/close", nil, &closed)
+				var closed CloseResult
+				e.Must(200, chair, "POST", base+"/vote/close", nil).Decode(t, &closed)
 				if closed.Counts.Total() != 1 {
 					t.Errorf("counts %+v, want one ballot", closed.Counts)
 				}
@@ -186,16 +186,16 @@ func TestService_CastBallot(t *testing.T) {
 				ms := e.members(a, 30)
 				m := e.tabled(a, ms[0], "Race")
 				base := "/api/v1/assemblies/" + a.ID + "/motions/" + m.ID
-				e.must(200, chair, "POST", base+"/vote/open", nil, nil)
+				e.Must(200, chair, "POST", base+"/vote/open", nil)
 				var wg sync.WaitGroup
 				codes := make([]int, len(ms))
 				for i := range ms {
 					wg.Go(func() {
-						codes[i], _ = e.do(ms[i], "POST", base+"/vote/ballots", map[string]any{"choice": Choices[i%3]})
+						codes[i] = e.Do(ms[i], "POST", base+"/vote/ballots", map[string]any{"choice": Choices[i%3]}).Status
 					})
 				}
-				var closed closeResult
-				wg.Go(func() { e.must(200, chair, "POST", base+"/vote/close", nil, &closed) })
+				var closed CloseResult
+				wg.Go(func() { e.Must(200, chair, "POST", base+"/vote/close", nil).Decode(t, &closed) })
 				wg.Wait()
 				accepted := 0
 				for _, c := range codes {
@@ -221,12 +221,12 @@ func TestService_CastBallot(t *testing.T) {
 			m := e.tabled(a, ms[0], "Bad ballots")
 			base := "/api/v1/assemblies/" + a.ID + "/motions/" + m.ID
 			ballot := func(p sdk.Principal, choice string) (int, string) {
-				return e.errCode(p, "POST", base+"/vote/ballots", map[string]any{"choice": choice})
+				return errCode(e, p, "POST", base+"/vote/ballots", map[string]any{"choice": choice})
 			}
 			if code, ec := ballot(ms[1], "yes"); code != 409 || ec != "conflict" {
 				t.Errorf("before open: %d %s", code, ec)
 			}
-			e.must(200, chair, "POST", base+"/vote/open", nil, nil)
+			e.Must(200, chair, "POST", base+"/vote/open", nil)
 			for name, tc := range map[string]struct {
 				p      sdk.Principal
 				choice string
@@ -242,25 +242,25 @@ func TestService_CastBallot(t *testing.T) {
 					t.Errorf("%s: status %d, want %d", name, code, tc.status)
 				}
 			}
-			e.must(201, ms[1], "POST", base+"/vote/ballots", map[string]any{"choice": "yes"}, nil)
+			e.Must(201, ms[1], "POST", base+"/vote/ballots", map[string]any{"choice": "yes"})
 			if code, _ := ballot(ms[1], "no"); code != 409 {
 				t.Errorf("twice: %d", code)
 			}
-			if code, _ := e.errCode(ms[1], "POST", base+"/vote/close", nil); code != 403 {
+			if code, _ := errCode(e, ms[1], "POST", base+"/vote/close", nil); code != 403 {
 				t.Errorf("non-chair close: %d", code)
 			}
-			e.must(200, chair, "POST", base+"/vote/close", nil, nil)
+			e.Must(200, chair, "POST", base+"/vote/close", nil)
 			if code, _ := ballot(ms[2], "yes"); code != 409 {
 				t.Errorf("after close: %d", code)
 			}
-			if code, _ := e.errCode(chair, "POST", base+"/vote/close", nil); code != 409 {
+			if code, _ := errCode(e, chair, "POST", base+"/vote/close", nil); code != 409 {
 				t.Errorf("close twice: %d", code)
 			}
-			if code, _ := e.errCode(chair, "POST", base+"/vote/open", nil); code != 409 {
+			if code, _ := errCode(e, chair, "POST", base+"/vote/open", nil); code != 409 {
 				t.Errorf("reopen: %d", code)
 			}
 			var got Motion
-			e.must(200, sdk.Principal{}, "GET", base, nil, &got)
+			e.Must(200, sdk.Principal{}, "GET", base, nil).Decode(t, &got)
 			if *got.Vote.Counts != (Counts{Yes: 1}) {
 				t.Errorf("counts changed by bad ballots: %+v", got.Vote.Counts)
 			}
@@ -271,15 +271,15 @@ func TestService_CastBallot(t *testing.T) {
 			ms := e.members(a, 1)
 			m := e.tabled(a, ms[0], "Change")
 			base := "/api/v1/assemblies/" + a.ID + "/motions/" + m.ID
-			e.must(200, chair, "POST", base+"/vote/open", nil, nil)
-			e.must(201, ms[0], "POST", base+"/vote/ballots", map[string]any{"choice": "no"}, nil)
+			e.Must(200, chair, "POST", base+"/vote/open", nil)
+			e.Must(201, ms[0], "POST", base+"/vote/ballots", map[string]any{"choice": "no"})
 			var rc Receipt
-			e.must(201, ms[0], "POST", base+"/vote/ballots", map[string]any{"choice": "yes"}, &rc)
+			e.Must(201, ms[0], "POST", base+"/vote/ballots", map[string]any{"choice": "yes"}).Decode(t, &rc)
 			if !rc.Changed {
 				t.Error("receipt does not say changed")
 			}
-			var closed closeResult
-			e.must(200, chair, "POST", base+"/vote/close", nil, &closed)
+			var closed CloseResult
+			e.Must(200, chair, "POST", base+"/vote/close", nil).Decode(t, &closed)
 			if closed.Counts != (Counts{Yes: 1}) {
 				t.Errorf("counts %+v", closed.Counts)
 			}
@@ -291,7 +291,7 @@ func TestService_CastBallot(t *testing.T) {
 func dumpTables(t *testing.T, e *env) string {
 	t.Helper()
 	var b strings.Builder
-	for _, table := range []string{"voters", "electorate", "secret_tally", "sealed_ballots", "secret_ballots", "named_ballots", "timeline", "motions", "outbox"} {
+	for _, table := range []string{"voters", "electorate", "secret_tally", "sealed_ballots", "secret_ballots", "named_ballots", "timeline", "motions", "kvarter_outbox"} {
 		rows, err := e.svc.db.Queryx(`SELECT * FROM ` + table)
 		if err != nil {
 			t.Fatal(err)
@@ -302,8 +302,9 @@ func dumpTables(t *testing.T, e *env) string {
 			if err := rows.MapScan(m); err != nil {
 				t.Fatal(err)
 			}
-			if table == "outbox" || table == "timeline" || table == "motions" {
-				delete(m, "id") // unrelated to ballots; outbox ids come from the shared rand
+			if table == "kvarter_outbox" || table == "timeline" || table == "motions" {
+				delete(m, "id") // unrelated to ballots; event ids and times come from the SDK's clock
+				delete(m, "occurred_at")
 			}
 			for k, v := range m {
 				if bs, ok := v.([]byte); ok {
@@ -335,10 +336,10 @@ func TestService_SecretVoteUnlinkable(t *testing.T) {
 			ms := e.members(a, len(choices))
 			m := e.tabled(a, ms[0], "Secret")
 			base := "/api/v1/assemblies/" + a.ID + "/motions/" + m.ID
-			e.must(200, chair, "POST", base+"/vote/open", nil, nil)
+			e.Must(200, chair, "POST", base+"/vote/open", nil)
 			for i, c := range choices {
 				var rc Receipt
-				e.must(201, ms[i], "POST", base+"/vote/ballots", map[string]any{"choice": c}, &rc)
+				e.Must(201, ms[i], "POST", base+"/vote/ballots", map[string]any{"choice": c}).Decode(t, &rc)
 				if rc.Choice != "" {
 					t.Errorf("secret receipt repeats the choice: %+v", rc)
 				}
@@ -346,9 +347,9 @@ func TestService_SecretVoteUnlinkable(t *testing.T) {
 			}
 			var pop PopoloExport
 			open = dumpTables(t, e)
-			var result closeResult
-			e.must(200, chair, "POST", base+"/vote/close", nil, &result)
-			e.must(200, sdk.Principal{}, "GET", "/api/v1/assemblies/"+a.ID+"/popolo", nil, &pop)
+			var result CloseResult
+			e.Must(200, chair, "POST", base+"/vote/close", nil).Decode(t, &result)
+			e.Must(200, sdk.Principal{}, "GET", "/api/v1/assemblies/"+a.ID+"/popolo", nil).Decode(t, &pop)
 			if len(pop.VoteEvents[0].Votes) != 0 {
 				t.Errorf("popolo lists votes of a secret vote: %+v", pop.VoteEvents[0].Votes)
 			}
@@ -381,19 +382,16 @@ func TestService_Calendar(t *testing.T) {
 		base := "/api/v1/assemblies/" + a.ID
 		long := strings.Repeat("Ärende; om parken, \"bänkar\" och träd — ", 6)
 		var m1, m2 Meeting
-		e.must(201, chair, "POST", base+"/meetings", map[string]any{
+		e.Must(201, chair, "POST", base+"/meetings", map[string]any{
 			"title": long, "starts_at": t0.Add(24 * time.Hour), "ends_at": t0.Add(26 * time.Hour),
 			"place": "Folkets hus, sal 1; ingång B", "online_url": "https://meet.example/x?y=1,2",
 			"agenda": []map[string]any{{"title": "Budget, parks; benches"}, {"title": "Övrigt"}},
-		}, &m1)
-		e.must(201, chair, "POST", base+"/meetings", map[string]any{
+		}).Decode(t, &m1)
+		e.Must(201, chair, "POST", base+"/meetings", map[string]any{
 			"title": "Cancelled one", "starts_at": t0.Add(72 * time.Hour), "ends_at": t0.Add(73 * time.Hour), "place": "Hall",
-		}, &m2)
-		e.must(200, chair, "POST", base+"/meetings/"+m2.ID+"/cancel", map[string]any{"reason": "Storm warning"}, nil)
-		code, feed := e.do(sdk.Principal{}, "GET", base+"/calendar.ics", nil)
-		if code != 200 {
-			t.Fatalf("status %d", code)
-		}
+		}).Decode(t, &m2)
+		e.Must(200, chair, "POST", base+"/meetings/"+m2.ID+"/cancel", map[string]any{"reason": "Storm warning"})
+		feed := e.Must(200, sdk.Principal{}, "GET", base+"/calendar.ics", nil).Body
 		if err := ical.Validate(feed); err != nil {
 			t.Fatalf("feed invalid: %v\n%s", err, feed)
 		}
@@ -407,16 +405,16 @@ func TestService_Calendar(t *testing.T) {
 			t.Errorf("feed has wrong events:\n%s", s)
 		}
 		t.Run("ErrEndsBeforeStart", func(t *testing.T) {
-			code, ec := e.errCode(chair, "POST", base+"/meetings", map[string]any{
+			code, ec := errCode(e, chair, "POST", base+"/meetings", map[string]any{
 				"title": "Backwards", "starts_at": t0.Add(2 * time.Hour), "ends_at": t0.Add(time.Hour), "place": "Hall",
 			})
 			if code != 422 || ec != "invalid" {
 				t.Errorf("status %d %s", code, ec)
 			}
-			var ms []Meeting
-			e.must(200, sdk.Principal{}, "GET", base+"/meetings", nil, &ms)
-			if len(ms) != 2 {
-				t.Errorf("%d meetings after a rejected one", len(ms))
+			var ms sdk.Page[Meeting]
+			e.Must(200, sdk.Principal{}, "GET", base+"/meetings", nil).Decode(t, &ms)
+			if len(ms.Items) != 2 {
+				t.Errorf("%d meetings after a rejected one", len(ms.Items))
 			}
 		})
 	})
@@ -437,53 +435,46 @@ func TestService_CreateAssembly(t *testing.T) {
 			return m
 		}
 		for name, tc := range map[string]struct {
-			body  map[string]any
-			field string
+			body        map[string]any
+			field, rule string
 		}{
-			"QuorumOver100":  {with("quorum_percent", 101), "quorum_percent"},
-			"QuorumNegative": {with("quorum_percent", -5), "quorum_percent"},
-			"QuorumBoth":     {with("quorum_absolute", 3), "quorum_percent"},
-			"QuorumMissing":  {with("quorum_percent", 0), "quorum_percent"},
-			"Majority":       {with("majority", "most"), "majority"},
-			"Secrecy":        {with("secrecy", "open"), "secrecy"},
-			"Name":           {with("name", " "), "name"},
-			"Neighbourhood":  {with("neighbourhood_id", "nowhere"), "neighbourhood_id"},
+			"QuorumOver100":  {with("quorum_percent", 101), "quorum_percent", sdk.RuleRange},
+			"QuorumNegative": {with("quorum_percent", -5), "quorum_percent", sdk.RuleRange},
+			"QuorumBoth":     {with("quorum_absolute", 3), "quorum_percent", RuleEitherOr},
+			"QuorumMissing":  {with("quorum_percent", 0), "quorum_percent", RuleEitherOr},
+			"Majority":       {with("majority", "most"), "majority", RuleOneOf},
+			"Secrecy":        {with("secrecy", "open"), "secrecy", RuleOneOf},
+			"Name":           {with("name", " "), "name", RuleRequired},
+			"Neighbourhood":  {with("neighbourhood_id", "nowhere"), "neighbourhood_id", RuleExists},
 		} {
 			t.Run("Err"+name, func(t *testing.T) {
-				code, b := e.do(e.admin(), "POST", "/api/v1/assemblies", tc.body)
-				var out struct {
-					Error sdk.Error `json:"error"`
-				}
-				_ = json.Unmarshal(b, &out)
-				if code != 422 || out.Error.Fields[tc.field] == "" {
-					t.Errorf("status %d, body %s; want 422 naming %s", code, b, tc.field)
-				}
+				e.Do(e.admin(), "POST", "/api/v1/assemblies", tc.body).WantInvalid(t, tc.field, tc.rule)
 			})
 		}
 		t.Run("ErrCoordinatorElsewhere", func(t *testing.T) {
-			coord := e.host.add(sdk.Principal{UserID: "coord", Roles: map[string][]string{"nbh:n2": {"coordinator"}}})
-			if code, _ := e.errCode(coord, "POST", "/api/v1/assemblies", good); code != 403 {
+			coord := e.user("coord", sdktest.RoleCoordinator, "nbh:n2")
+			if code, _ := errCode(e, coord, "POST", "/api/v1/assemblies", good); code != 403 {
 				t.Errorf("status %d", code)
 			}
-			if code, _ := e.errCode(e.resident("r", "n1"), "POST", "/api/v1/assemblies", good); code != 403 {
+			if code, _ := errCode(e, e.resident("r", "n1"), "POST", "/api/v1/assemblies", good); code != 403 {
 				t.Errorf("resident: status %d", code)
 			}
 		})
 		t.Run("ErrMalformed", func(t *testing.T) {
-			if code, _ := e.errCode(e.admin(), "POST", "/api/v1/assemblies", map[string]any{"name": 5}); code != 400 {
+			if code, _ := errCode(e, e.admin(), "POST", "/api/v1/assemblies", map[string]any{"name": 5}); code != 400 {
 				t.Errorf("status %d", code)
 			}
 		})
 		t.Run("OKCoordinator", func(t *testing.T) {
-			coord := e.host.add(sdk.Principal{UserID: "coord2", Roles: map[string][]string{"nbh:n1": {"coordinator"}}})
+			coord := e.user("coord2", sdktest.RoleCoordinator, "nbh:n1")
 			var a Assembly
-			e.must(201, coord, "POST", "/api/v1/assemblies", good, &a)
+			e.Must(201, coord, "POST", "/api/v1/assemblies", good).Decode(t, &a)
 			if a.Majority != MajoritySimple || a.Secrecy != SecrecyNamed || a.Membership != MembershipOpen {
 				t.Errorf("defaults: %+v", a.Rules)
 			}
-			var list []Assembly
-			e.must(200, sdk.Principal{}, "GET", "/api/v1/assemblies?neighbourhood_id=n1", nil, &list)
-			if len(list) != 1 || list[0].ID != a.ID {
+			var list sdk.Page[Assembly]
+			e.Must(200, sdk.Principal{}, "GET", "/api/v1/assemblies?neighbourhood_id=n1", nil).Decode(t, &list)
+			if len(list.Items) != 1 || list.Items[0].ID != a.ID || list.NextCursor != "" {
 				t.Errorf("list = %+v", list)
 			}
 		})
@@ -498,57 +489,56 @@ func TestService_Membership(t *testing.T) {
 
 		r := e.resident("applicant", "ap")
 		var m Member
-		e.must(201, r, "POST", base+"/members", nil, &m)
+		e.Must(201, r, "POST", base+"/members", nil).Decode(t, &m)
 		if m.Status != MemberPending {
 			t.Fatalf("status %s", m.Status)
 		}
-		if code, _ := e.errCode(r, "POST", base+"/members", nil); code != 409 {
+		if code, _ := errCode(e, r, "POST", base+"/members", nil); code != 409 {
 			t.Errorf("apply twice: %d", code)
 		}
-		if code, _ := e.errCode(e.resident("elsewhere", "zz"), "POST", base+"/members", nil); code != 403 {
+		if code, _ := errCode(e, e.resident("elsewhere", "zz"), "POST", base+"/members", nil); code != 403 {
 			t.Errorf("resident of another neighbourhood joined: %d", code)
 		}
-		if code, _ := e.errCode(r, "POST", base+"/members/"+r.UserID+"/approve", nil); code != 403 {
+		if code, _ := errCode(e, r, "POST", base+"/members/"+r.UserID+"/approve", nil); code != 403 {
 			t.Errorf("self-approval: %d", code)
 		}
-		e.must(200, chair, "POST", base+"/members/"+r.UserID+"/approve", nil, &m)
+		e.Must(200, chair, "POST", base+"/members/"+r.UserID+"/approve", nil).Decode(t, &m)
 		if m.Status != MemberActive {
 			t.Errorf("status %s", m.Status)
 		}
-		if code, _ := e.errCode(chair, "POST", base+"/members/"+r.UserID+"/remove", map[string]any{}); code != 422 {
+		if code, _ := errCode(e, chair, "POST", base+"/members/"+r.UserID+"/remove", map[string]any{}); code != 422 {
 			t.Errorf("removal without reason: %d", code)
 		}
 
 		t.Run("HiddenList", func(t *testing.T) {
-			if code, _ := e.errCode(sdk.Principal{}, "GET", base+"/members", nil); code != 401 {
+			if code, _ := errCode(e, sdk.Principal{}, "GET", base+"/members", nil); code != 401 {
 				t.Errorf("anonymous: %d", code)
 			}
-			if code, _ := e.errCode(e.resident("nosy", "ap"), "GET", base+"/members", nil); code != 403 {
+			if code, _ := errCode(e, e.resident("nosy", "ap"), "GET", base+"/members", nil); code != 403 {
 				t.Errorf("non-member: %d", code)
 			}
-			var list []Member
-			e.must(200, r, "GET", base+"/members", nil, &list)
-			if len(list) != 2 {
+			var list sdk.Page[Member]
+			e.Must(200, r, "GET", base+"/members", nil).Decode(t, &list)
+			if len(list.Items) != 2 {
 				t.Errorf("members = %+v", list)
 			}
 		})
 
 		t.Run("Delegate", func(t *testing.T) {
-			rep := e.host.add(sdk.Principal{UserID: "rep", DisplayName: "Rep", Roles: map[string][]string{"org:o1": {"org_representative"}}})
-			e.host.mu.Lock()
-			e.host.orgs["o1"] = sdk.Organisation{ID: "o1", Name: "Park friends", Verified: true, NeighbourhoodIDs: []string{"ap"}, Representatives: []string{"rep"}}
-			e.host.orgs["o2"] = sdk.Organisation{ID: "o2", Name: "Chess club", Verified: true, NeighbourhoodIDs: []string{"ap"}, Representatives: []string{"rep"}}
-			e.host.mu.Unlock()
-			e.must(201, rep, "POST", base+"/delegates", map[string]any{"organisation_id": "o1"}, &m)
+			e.Host.AddUser(sdk.User{ID: "rep", DisplayName: "Rep"})
+			e.Host.AddOrganisation(sdk.Organisation{ID: "o1", Name: "Park friends", Verified: true, NeighbourhoodIDs: []string{"ap"}, Representatives: []string{"rep"}})
+			e.Host.AddOrganisation(sdk.Organisation{ID: "o2", Name: "Chess club", Verified: true, NeighbourhoodIDs: []string{"ap"}, Representatives: []string{"rep"}})
+			rep := e.As("rep")
+			e.Must(201, rep, "POST", base+"/delegates", map[string]any{"organisation_id": "o1"}).Decode(t, &m)
 			if m.Kind != KindDelegate || m.Status != MemberActive {
 				t.Errorf("delegate = %+v", m)
 			}
-			if code, _ := e.errCode(rep, "POST", base+"/delegates", map[string]any{"organisation_id": "o2", "user_id": "applicant"}); code != 409 {
+			if code, _ := errCode(e, rep, "POST", base+"/delegates", map[string]any{"organisation_id": "o2", "user_id": "applicant"}); code != 409 {
 				t.Errorf("over the seat limit: %d", code)
 			}
 		})
 
-		e.must(200, chair, "POST", base+"/members/"+r.UserID+"/remove", map[string]any{"reason": "Moved away"}, &m)
+		e.Must(200, chair, "POST", base+"/members/"+r.UserID+"/remove", map[string]any{"reason": "Moved away"}).Decode(t, &m)
 		if m.Status != MemberRemoved || m.EndReason != "Moved away" {
 			t.Errorf("removed = %+v", m)
 		}
@@ -562,41 +552,41 @@ func TestService_Answer(t *testing.T) {
 		ms := e.members(a, 1)
 		m := e.tabled(a, ms[0], "Lights")
 		base := "/api/v1/assemblies/" + a.ID + "/motions/" + m.ID
-		if code, _ := e.errCode(e.admin(), "POST", base+"/answer", map[string]any{"decision": "accepted", "reasoning": "x"}); code != 409 {
+		if code, _ := errCode(e, e.admin(), "POST", base+"/answer", map[string]any{"decision": "accepted", "reasoning": "x"}); code != 409 {
 			t.Errorf("answer before adoption: %d", code)
 		}
-		e.must(200, chair, "POST", base+"/vote/open", nil, nil)
-		e.must(201, ms[0], "POST", base+"/vote/ballots", map[string]any{"choice": "yes"}, nil)
-		e.must(200, chair, "POST", base+"/vote/close", nil, nil)
+		e.Must(200, chair, "POST", base+"/vote/open", nil)
+		e.Must(201, ms[0], "POST", base+"/vote/ballots", map[string]any{"choice": "yes"})
+		e.Must(200, chair, "POST", base+"/vote/close", nil)
 
-		responder := e.host.add(sdk.Principal{UserID: "resp", Roles: map[string][]string{sdk.DomainCity: {RoleCityResponder}}})
-		if code, _ := e.errCode(ms[0], "POST", base+"/answer", map[string]any{"decision": "accepted", "reasoning": "x"}); code != 403 {
+		responder := e.user("resp", RoleCityResponder, sdk.DomainCity)
+		if code, _ := errCode(e, ms[0], "POST", base+"/answer", map[string]any{"decision": "accepted", "reasoning": "x"}); code != 403 {
 			t.Errorf("resident answered: %d", code)
 		}
-		if code, _ := e.errCode(responder, "POST", base+"/answer", map[string]any{"decision": "accepted"}); code != 422 {
+		if code, _ := errCode(e, responder, "POST", base+"/answer", map[string]any{"decision": "accepted"}); code != 422 {
 			t.Errorf("answer without reasoning: %d", code)
 		}
 		e.clock.Advance(11 * 24 * time.Hour)
-		var overdue []Motion
-		e.must(200, sdk.Principal{}, "GET", "/api/v1/assemblies/"+a.ID+"/motions?overdue=true", nil, &overdue)
-		if len(overdue) != 1 || !overdue[0].Answer.Overdue {
+		var overdue sdk.Page[Motion]
+		e.Must(200, sdk.Principal{}, "GET", "/api/v1/assemblies/"+a.ID+"/motions?overdue=true", nil).Decode(t, &overdue)
+		if len(overdue.Items) != 1 || !overdue.Items[0].Answer.Overdue {
 			t.Fatalf("overdue = %+v", overdue)
 		}
 		var asm Assembly
-		e.must(200, sdk.Principal{}, "GET", "/api/v1/assemblies/"+a.ID, nil, &asm)
+		e.Must(200, sdk.Principal{}, "GET", "/api/v1/assemblies/"+a.ID, nil).Decode(t, &asm)
 		if asm.OverdueAnswers != 1 {
 			t.Errorf("overdue_answers = %d", asm.OverdueAnswers)
 		}
 		var got Motion
-		e.must(200, responder, "POST", base+"/answer", map[string]any{"decision": "declined", "reasoning": "No budget this year."}, &got)
+		e.Must(200, responder, "POST", base+"/answer", map[string]any{"decision": "declined", "reasoning": "No budget this year."}).Decode(t, &got)
 		if !got.Answer.Overdue || got.Answer.Status != AnswerAnswered {
 			t.Errorf("late answer not marked: %+v", got.Answer)
 		}
-		if code, _ := e.errCode(responder, "POST", base+"/implemented", nil); code != 409 {
+		if code, _ := errCode(e, responder, "POST", base+"/implemented", nil); code != 409 {
 			t.Errorf("declined marked implemented: %d", code)
 		}
-		e.must(200, sdk.Principal{}, "GET", "/api/v1/assemblies/"+a.ID+"/motions?overdue=true", nil, &overdue)
-		if len(overdue) != 0 {
+		e.Must(200, sdk.Principal{}, "GET", "/api/v1/assemblies/"+a.ID+"/motions?overdue=true", nil).Decode(t, &overdue)
+		if len(overdue.Items) != 0 {
 			t.Errorf("answered motion still listed overdue")
 		}
 	})
@@ -609,17 +599,17 @@ func TestPlugin_HandleEvent(t *testing.T) {
 		ms := e.members(a, 2)
 		m := e.tabled(a, ms[0], "Erasure")
 		base := "/api/v1/assemblies/" + a.ID + "/motions/" + m.ID
-		e.must(200, chair, "POST", base+"/vote/open", nil, nil)
-		e.must(201, ms[0], "POST", base+"/vote/ballots", map[string]any{"choice": "yes"}, nil)
-		e.must(201, ms[1], "POST", base+"/vote/ballots", map[string]any{"choice": "no"}, nil)
+		e.Must(200, chair, "POST", base+"/vote/open", nil)
+		e.Must(201, ms[0], "POST", base+"/vote/ballots", map[string]any{"choice": "yes"})
+		e.Must(201, ms[1], "POST", base+"/vote/ballots", map[string]any{"choice": "no"})
 		ev := sdk.Event{ID: "ev1", Type: EventUserDeleted, Payload: json.RawMessage(`{"user_id":"` + ms[0].UserID + `"}`)}
 		for range 2 { // at-least-once delivery
 			if err := e.plugin.HandleEvent(context.Background(), ev); err != nil {
 				t.Fatal(err)
 			}
 		}
-		var closed closeResult
-		e.must(200, chair, "POST", base+"/vote/close", nil, &closed)
+		var closed CloseResult
+		e.Must(200, chair, "POST", base+"/vote/close", nil).Decode(t, &closed)
 		if closed.Counts != (Counts{Yes: 1, No: 1}) {
 			t.Errorf("counts after erasure %+v", closed.Counts)
 		}
@@ -637,7 +627,7 @@ func TestPlugin_HandleEvent(t *testing.T) {
 func TestPlugin_Manifest(t *testing.T) {
 	m := New().Manifest()
 	var doc map[string]map[string]any
-	if err := json.Unmarshal(m.OpenAPI, &doc); err != nil {
+	if err := json.Unmarshal(m.OpenAPIDoc(), &doc); err != nil {
 		t.Fatal(err)
 	}
 	perms := map[string]bool{sdk.PermPublic: true, sdk.PermAuthenticated: true}

@@ -36,7 +36,7 @@ func votingMotion(b *testing.B, cfg sdk.StoreConfig, secrecy string, n int) (*en
 	e := newEnv(b, cfg, nil)
 	a, chair := e.assembly("bench", map[string]any{"secrecy": secrecy})
 	m := e.tabled(a, chair, "Benchmark")
-	e.must(200, chair, "POST", "/api/v1/assemblies/"+a.ID+"/motions/"+m.ID+"/vote/open", nil, nil)
+	e.Must(200, chair, "POST", "/api/v1/assemblies/"+a.ID+"/motions/"+m.ID+"/vote/open", nil)
 	ctx := context.Background()
 	tx, err := e.svc.db.BeginTxx(ctx, nil)
 	if err != nil {
@@ -113,7 +113,7 @@ func BenchmarkService_CloseVote(b *testing.B) {
 						b.Fatalf("close: %s %+v", got.State, got.Vote.Counts)
 					}
 					b.StopTimer()
-					if _, err := db.Exec(db.Rebind(`UPDATE motions SET state = 'voting', vote_closed_at = '', outcome = '', answer_status = '' WHERE id = ?`), m.ID); err != nil {
+					if _, err := db.Exec(db.Rebind(`UPDATE motions SET state = 'voting', vote_closed_at = NULL, outcome = '', answer_status = '', answer_due_at = NULL WHERE id = ?`), m.ID); err != nil {
 						b.Fatal(err)
 					}
 					if secrecy == SecrecySecret {

@@ -4,13 +4,25 @@
 //
 // # Layout
 //
-// plugin.go holds the manifest (routes, permissions, roles, grants, events, settings)
-// and the sdk lifecycle; http.go is one route table that feeds the manifest, the
-// OpenAPI document (openapi.go) and the handlers, which only parse, call one Service
-// method and render. service.go and motions.go hold every rule and object-level
-// permission check ("chair of this assembly", "coordinator of its neighbourhood");
-// storage.go holds the SQL, one query for both databases, with the row-lock clause as
-// the only dialect-specific text (dialect.go). Migrations are embedded per dialect.
+// The same files for the same roles as every Kvarter plugin: plugin.go holds the
+// manifest (permissions, roles, grants, settings) and the sdk lifecycle; routes.go is
+// the route table (sdk.Get, sdk.List, sdk.Post, …), which is the manifest's routes,
+// the handler and the OpenAPI document at once; its handlers only read the request,
+// call one Service method and return. service.go holds the Service and what its
+// subjects share (permission checks, ids, audit), and service_<subject>.go every rule
+// and object-level permission check ("chair of this assembly", "coordinator of its
+// neighbourhood") per subject: assemblies, members, meetings, motions, votes, the
+// city's answer, the exports, and erasure. domain.go holds the domain types and the
+// pure decision rule; events.go the event types and their payloads. storage.go holds
+// the SQL, one query for both databases; what only one of them speaks (the row lock,
+// JSON arrays, the one-statement ballot) is in storage_postgres.go and
+// storage_sqlite.go, behind one interface, so the service never asks which database
+// it runs on. Migrations are embedded per dialect.
+//
+// Every list is a page of sdk.Page in a stable keyset order: assemblies and motions
+// oldest first (created_at, id), meetings earliest first (starts_at, id), members in
+// the order they applied (applied_at, user_id). Times are stored as BIGINT Unix
+// microseconds, UTC.
 //
 // # One ballot per member
 //
@@ -27,9 +39,8 @@
 // insert the voters row, and only if it was new (or changing is allowed) write the
 // sealed or named ballot. That is one round trip and one commit; the host is not
 // called (the Principal names the voter, the frozen electorate decides eligibility;
-// the vote's sealing key is asked for once per motion and process), and ballots skip
-// the outbox flush, which would otherwise queue every ballot behind a plugin-wide
-// mutex and an extra query. SQLite runs the same steps as a transaction of separate
+// the vote's sealing key is asked for once per motion and process), and a ballot
+// publishes no event. SQLite runs the same steps as a transaction of separate
 // statements.
 //
 // # Secret votes
@@ -75,7 +86,8 @@
 // implemented. Unanswered motions past their deadline show as overdue on the motion,
 // in the motion list (?overdue=true) and as a count on the assembly; an answer that came
 // late stays marked. Every step is on the public timeline and published as an event,
-// through a local outbox so that no event is lost when the host is briefly away.
+// written by the SDK's outbox (store.Tx.Emit) in the transaction of the step, so that
+// no event is lost when the host or the plugin stops before delivery.
 //
 // # Personal data
 //

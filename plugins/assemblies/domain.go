@@ -2,6 +2,7 @@ package assemblies
 
 import (
 	"fmt"
+	"maps"
 	"time"
 
 	"github.com/kvarter/kvarter/sdk"
@@ -80,6 +81,9 @@ const (
 	StateWithdrawn = "withdrawn"
 )
 
+// MotionStates are the states a motion list can be filtered by.
+var MotionStates = []string{StateDraft, StateTabled, StateVoting, StateAdopted, StateRejected, StateNoQuorum, StateWithdrawn}
+
 // Answer statuses of an adopted motion on its way through the city.
 const (
 	AnswerSubmitted    = "submitted"
@@ -106,24 +110,64 @@ const (
 	MinutesPublished = "published"
 )
 
-// fieldErrors collects invalid fields so a caller sees every problem at once.
-type fieldErrors map[string]string
+// Rules named in fields.rule when input is well-formed but breaks a rule (422
+// invalid). Lengths and ranges that sdk.CheckInput refuses carry its names
+// (sdk.RuleMaxLength, sdk.RuleRange), and so do the plugin's own range checks.
+const (
+	RuleRequired = "required" // a value that must be given is missing or blank
+	RuleOneOf    = "one_of"   // a value outside the documented set
+	// RuleEitherOr: exactly one of two fields (quorum_percent, quorum_absolute).
+	RuleEitherOr = "either_or"
+	RuleAfter    = "after"  // a time that must come after another does not
+	RuleFuture   = "future" // a deadline that is not in the future
+	RuleURL      = "url"    // not an http or https URL
+	// RuleExists: the value names nothing that exists, or nothing of this assembly.
+	RuleExists = "exists"
+	// RuleActive: the value names an archived neighbourhood, a cancelled meeting or
+	// someone who is not an active member.
+	RuleActive = "active"
+	// RuleConsultationOnly: a deadline for advice belongs to a consultation only.
+	RuleConsultationOnly = "consultation_only"
+)
 
-func (f fieldErrors) add(field, msg string) { f[field] = msg }
+// fieldErrors collects invalid fields so a caller sees every problem at once; the
+// first rule broken is the error's fields.rule.
+type fieldErrors struct {
+	fields      map[string]string
+	first, rule string
+}
 
-func (f fieldErrors) err() error {
-	if len(f) == 0 {
+func (f *fieldErrors) add(field, problem, rule string) {
+	if f.fields == nil {
+		f.fields = map[string]string{}
+	}
+	if _, ok := f.fields[field]; ok {
+		return
+	}
+	f.fields[field] = problem
+	if f.first == "" {
+		f.first, f.rule = field, rule
+	}
+}
+
+func (f *fieldErrors) err() error {
+	if len(f.fields) == 0 {
 		return nil
 	}
-	msg := "invalid input"
-	for _, k := range sortedKeys(f) {
-		msg = k + ": " + f[k]
-		break
+	msg := f.first + ": " + f.fields[f.first]
+	if n := len(f.fields) - 1; n > 0 {
+		msg += fmt.Sprintf(" (and %d more)", n)
 	}
-	if len(f) > 1 {
-		msg += fmt.Sprintf(" (and %d more)", len(f)-1)
-	}
-	return &sdk.Error{Code: sdk.CodeInvalid, Message: msg, Fields: f}
+	fields := maps.Clone(f.fields)
+	fields["rule"] = f.rule
+	return &sdk.Error{Code: sdk.CodeInvalid, Message: msg, Fields: fields}
+}
+
+// invalid reports one field that breaks rule (422).
+func invalid(field, problem, rule string) error {
+	var f fieldErrors
+	f.add(field, problem, rule)
+	return f.err()
 }
 
 // Rules are an assembly's voting and membership rules. Votes copy them when they open,
@@ -131,18 +175,18 @@ func (f fieldErrors) err() error {
 type Rules struct {
 	// QuorumPercent is the share of the electorate that must cast a ballot (1–100);
 	// zero when QuorumAbsolute is used instead.
-	QuorumPercent int `json:"quorum_percent" min:"0" max:"100"`
+	QuorumPercent int `json:"quorum_percent" min:"0" max:"100" doc:"Share of the electorate (1–100) that must cast a ballot; 0 when quorum_absolute is set" example:"50"`
 	// QuorumAbsolute is a number of ballots that must be cast; zero when
 	// QuorumPercent is used.
-	QuorumAbsolute   int    `json:"quorum_absolute" min:"0" max:"1000000"`
-	Majority         string `json:"majority" max:"32"`
-	Secrecy          string `json:"secrecy" max:"32"`
-	Membership       string `json:"membership" max:"32"`
-	BallotChangeable bool   `json:"ballot_changeable"`
+	QuorumAbsolute   int    `json:"quorum_absolute" min:"0" max:"1000000" doc:"Ballots that must be cast; 0 when quorum_percent is set"`
+	Majority         string `json:"majority" max:"32" enum:"simple,absolute,two_thirds" doc:"simple: yes > no; absolute: yes > half of all ballots; two_thirds: yes ≥ two thirds of yes + no (simple by default)"`
+	Secrecy          string `json:"secrecy" max:"32" enum:"named,secret" doc:"How votes are cast unless a vote says otherwise (named by default)"`
+	Membership       string `json:"membership" max:"32" enum:"open,approval" doc:"open: residents join at once; approval: an officer approves each application (open by default)"`
+	BallotChangeable bool   `json:"ballot_changeable" doc:"Whether a voter may change their ballot before the close"`
 	// TermMonths is how long a membership lasts; zero means no fixed term.
-	TermMonths int `json:"term_months" min:"0" max:"1200"`
+	TermMonths int `json:"term_months" min:"0" max:"1200" doc:"Length of a membership in months; 0 for no fixed term"`
 	// OrgSeats is how many organisation delegates the assembly seats.
-	OrgSeats int `json:"org_seats" min:"0" max:"10000"`
+	OrgSeats int `json:"org_seats" min:"0" max:"10000" doc:"Seats for delegates of organisations"`
 }
 
 // Assembly is a neighbourhood assembly.
@@ -163,14 +207,17 @@ type Assembly struct {
 type Member struct {
 	UserID         string     `json:"user_id"`
 	DisplayName    string     `json:"display_name"`
-	Kind           string     `json:"kind"`
-	OrganisationID string     `json:"organisation_id,omitempty"`
-	Status         string     `json:"status"`
-	Position       string     `json:"position"`
+	Kind           string     `json:"kind" enum:"resident,delegate"`
+	OrganisationID string     `json:"organisation_id,omitempty" doc:"The organisation a delegate sits for"`
+	Status         string     `json:"status" enum:"pending,active,rejected,left,removed"`
+	Position       string     `json:"position" enum:"chair,vice_chair,secretary,member"`
 	TermStart      *time.Time `json:"term_start,omitempty"`
 	TermEnd        *time.Time `json:"term_end,omitempty"`
-	JoinedAt       *time.Time `json:"joined_at,omitempty"`
-	EndReason      string     `json:"end_reason,omitempty"`
+	// AppliedAt is when the person applied or, in an open assembly, joined; member
+	// lists are in this order.
+	AppliedAt time.Time  `json:"applied_at"`
+	JoinedAt  *time.Time `json:"joined_at,omitempty"`
+	EndReason string     `json:"end_reason,omitempty"`
 }
 
 // AgendaItem is one item of a meeting's ordered agenda.
@@ -188,11 +235,11 @@ type Meeting struct {
 	EndsAt        time.Time    `json:"ends_at"`
 	Place         string       `json:"place"`
 	OnlineURL     string       `json:"online_url"`
-	Status        string       `json:"status"`
+	Status        string       `json:"status" enum:"scheduled,cancelled"`
 	CancelReason  string       `json:"cancel_reason,omitempty"`
-	Agenda        []AgendaItem `json:"agenda"`
-	Attendance    []string     `json:"attendance"`
-	MinutesStatus string       `json:"minutes_status"`
+	Agenda        []AgendaItem `json:"agenda" nullable:"false"`
+	Attendance    []string     `json:"attendance" nullable:"false" doc:"User IDs of the members recorded present"`
+	MinutesStatus string       `json:"minutes_status" enum:"none,draft,approved,published"`
 	// Minutes are shown to everyone once published, and to the assembly's officers
 	// before.
 	Minutes   string    `json:"minutes,omitempty"`
@@ -213,25 +260,25 @@ func (c Counts) Total() int { return c.Yes + c.No + c.Abstain }
 // Vote is the vote on a motion. Counts stay hidden until the close, so that watching
 // them tick cannot reveal how the latest voter voted.
 type Vote struct {
-	Secrecy          string     `json:"secrecy"`
-	Majority         string     `json:"majority"`
+	Secrecy          string     `json:"secrecy" enum:"named,secret"`
+	Majority         string     `json:"majority" enum:"simple,absolute,two_thirds"`
 	QuorumPercent    int        `json:"quorum_percent"`
 	QuorumAbsolute   int        `json:"quorum_absolute"`
 	BallotChangeable bool       `json:"ballot_changeable"`
 	MeetingID        string     `json:"meeting_id,omitempty"`
-	Electorate       int        `json:"electorate"`
+	Electorate       int        `json:"electorate" doc:"How many members may vote, frozen when the vote opened"`
 	OpenedAt         time.Time  `json:"opened_at"`
 	ClosedAt         *time.Time `json:"closed_at,omitempty"`
-	Outcome          string     `json:"outcome,omitempty"`
-	Counts           *Counts    `json:"counts,omitempty"`
+	Outcome          string     `json:"outcome,omitempty" enum:"adopted,rejected,no_quorum"`
+	Counts           *Counts    `json:"counts,omitempty" doc:"Ballots per option, shown once the vote is closed"`
 }
 
 // Answer is the city's handling of an adopted motion.
 type Answer struct {
-	Status     string     `json:"status"`
+	Status     string     `json:"status" enum:"submitted,acknowledged,answered,implemented"`
 	DueAt      time.Time  `json:"due_at"`
-	Overdue    bool       `json:"overdue"`
-	Decision   string     `json:"decision,omitempty"`
+	Overdue    bool       `json:"overdue" doc:"Unanswered past the deadline, or answered after it"`
+	Decision   string     `json:"decision,omitempty" enum:"accepted,partly_accepted,declined"`
 	Reasoning  string     `json:"reasoning,omitempty"`
 	AnsweredBy string     `json:"answered_by,omitempty"`
 	AnsweredAt *time.Time `json:"answered_at,omitempty"`
@@ -240,7 +287,7 @@ type Answer struct {
 // TimelineEntry is one public step in a motion's life.
 type TimelineEntry struct {
 	At      time.Time      `json:"at"`
-	Kind    string         `json:"kind"`
+	Kind    string         `json:"kind" example:"vote_opened"`
 	ActorID string         `json:"actor_id,omitempty"`
 	Detail  map[string]any `json:"detail,omitempty"`
 }
@@ -249,13 +296,13 @@ type TimelineEntry struct {
 type Motion struct {
 	ID          string          `json:"id"`
 	AssemblyID  string          `json:"assembly_id"`
-	Kind        string          `json:"kind"`
+	Kind        string          `json:"kind" enum:"motion,consultation"`
 	Title       string          `json:"title"`
 	Text        string          `json:"text"`
 	AuthorID    string          `json:"author_id,omitempty"`
-	State       string          `json:"state"`
+	State       string          `json:"state" enum:"draft,tabled,voting,adopted,rejected,no_quorum,withdrawn"`
 	AdviceDueAt *time.Time      `json:"advice_due_at,omitempty"`
-	Sponsors    []string        `json:"sponsors"`
+	Sponsors    []string        `json:"sponsors" nullable:"false"`
 	Vote        *Vote           `json:"vote,omitempty"`
 	Answer      *Answer         `json:"answer,omitempty"`
 	Timeline    []TimelineEntry `json:"timeline,omitempty"`

@@ -78,9 +78,9 @@ func TestHosted_Story(t *testing.T) {
 		tw := newTown(t, c, "Karsiyaka", 9, nil)
 		anon := c.Anonymous()
 
-		var members []assemblies.Member
+		var members sdk.Page[assemblies.Member]
 		anon.Must(200, "GET", tw.path("/members"), nil).Decode(t, &members)
-		if len(members) != 9 || members[0].DisplayName == "" {
+		if len(members.Items) != 9 || members.Items[0].DisplayName == "" {
 			t.Fatalf("members = %+v", members)
 		}
 		outsider := c.NewUser("outsider@example.org")
@@ -241,7 +241,7 @@ func TestHosted_SecretVoteUnlinkable(t *testing.T) {
 			voterIDs[m.UserID] = true
 		}
 		isChoice := map[string]bool{"yes": true, "no": true, "abstain": true}
-		for _, table := range []string{"voters", "electorate", "secret_tally", "sealed_ballots", "secret_ballots", "named_ballots", "timeline", "motions", "outbox", "members"} {
+		for _, table := range []string{"voters", "electorate", "secret_tally", "sealed_ballots", "secret_ballots", "named_ballots", "timeline", "motions", "kvarter_outbox", "members"} {
 			rows, err := db.Queryx(`SELECT * FROM ` + table)
 			if err != nil {
 				t.Fatal(err)

@@ -32,17 +32,17 @@ func TestHosted_BadInput(t *testing.T) {
 			"ends_at": start.Add(2 * time.Hour), "place": "Hall"}).WantInvalid(t, "title", sdk.RuleNUL)
 		tw.chair.Do("POST", tw.path("/meetings"), map[string]any{"title": "Spring", "starts_at": start,
 			"ends_at": start.Add(2 * time.Hour), "place": strings.Repeat("p", 301)}).WantInvalid(t, "place", sdk.RuleMaxLength)
-		var meetings []assemblies.Meeting
+		var meetings sdk.Page[assemblies.Meeting]
 		c.Anonymous().Must(200, "GET", tw.path("/meetings"), nil).Decode(t, &meetings)
-		if len(meetings) != 0 {
+		if len(meetings.Items) != 0 {
 			t.Fatalf("refused meetings were stored: %+v", meetings)
 		}
 
 		tw.members[1].Do("POST", tw.path("/motions"), map[string]any{"title": "Benches", "text": strings.Repeat("t", 900_000)}).
 			WantInvalid(t, "text", sdk.RuleMaxLength)
-		var motions []assemblies.Motion
+		var motions sdk.Page[assemblies.Motion]
 		c.Anonymous().Must(200, "GET", tw.path("/motions"), nil).Decode(t, &motions)
-		if len(motions) != 0 {
+		if len(motions.Items) != 0 {
 			t.Fatalf("refused motions were stored: %+v", motions)
 		}
 	})

@@ -9,7 +9,6 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/kvarter/kvarter/sdk"
@@ -32,27 +31,6 @@ const (
 // meant to be granted in the city domain.
 const RoleCityResponder = "city_responder"
 
-// Event types the plugin publishes, and the one it consumes.
-const (
-	EventAssemblyCreated       = "assemblies.assembly.created"
-	EventMemberJoined          = "assemblies.member.joined"
-	EventMeetingScheduled      = "assemblies.meeting.scheduled"
-	EventMeetingCancelled      = "assemblies.meeting.cancelled"
-	EventMinutesPublished      = "assemblies.minutes.published"
-	EventConsultationRequested = "assemblies.consultation.requested"
-	EventMotionTabled          = "assemblies.motion.tabled"
-	EventMotionWithdrawn       = "assemblies.motion.withdrawn"
-	EventVoteOpened            = "assemblies.vote.opened"
-	EventMotionAdopted         = "assemblies.motion.adopted"
-	EventMotionRejected        = "assemblies.motion.rejected"
-	EventMotionNoQuorum        = "assemblies.motion.no_quorum"
-	EventMotionAcknowledged    = "assemblies.motion.acknowledged"
-	EventMotionAnswered        = "assemblies.motion.answered"
-	EventMotionImplemented     = "assemblies.motion.implemented"
-
-	EventUserDeleted = "core.user.deleted"
-)
-
 // Settings and their defaults.
 const (
 	SettingMemberListPublic   = "member_list_public"
@@ -66,16 +44,12 @@ var migrations embed.FS
 type Plugin struct {
 	db  *store.DB
 	svc *Service
-
-	stop chan struct{}
-	wg   sync.WaitGroup
 }
 
 // Compile-time guards, one per capability.
 var (
 	_ sdk.Plugin       = (*Plugin)(nil)
 	_ sdk.Migrator     = (*Plugin)(nil)
-	_ sdk.Activator    = (*Plugin)(nil)
 	_ sdk.Deactivator  = (*Plugin)(nil)
 	_ sdk.Healther     = (*Plugin)(nil)
 	_ sdk.EventHandler = (*Plugin)(nil)
@@ -86,21 +60,12 @@ func New() sdk.Plugin { return &Plugin{} }
 
 // Manifest describes the plugin to the host.
 func (p *Plugin) Manifest() sdk.Manifest {
-	rs := routes()
-	mr := make([]sdk.Route, len(rs))
-	for i, r := range rs {
-		mr[i] = sdk.Route{Method: r.method, Path: r.path, Permission: r.perm, Domain: r.domain}
-	}
-	doc, err := json.Marshal(openAPIPaths(rs))
-	if err != nil {
-		panic(err) // the document is built from constants; a failure is a programming error
-	}
 	return sdk.Manifest{
 		Name:           "assemblies",
 		Version:        "0.1.0",
 		MinHostVersion: "0.1.0",
 		Description:    "Neighbourhood assemblies: members, meetings, motions, votes and the city's answer.",
-		Routes:         mr,
+		Routes:         p.Routes(), // and the OpenAPI document, which the SDK generates from them
 		Permissions: []sdk.Permission{
 			{Name: PermAssemblyManage, Description: "Create assemblies in a neighbourhood, appoint officers, approve and remove members"},
 			{Name: PermAssemblyParticipate, Description: "Take part in an assembly: motions, sponsorship, and officers' duties"},
@@ -129,18 +94,12 @@ func (p *Plugin) Manifest() sdk.Manifest {
 			{Role: RoleCityResponder, Permission: PermMotionAnswer},
 			{Role: RoleCityResponder, Permission: PermConsultationRequest},
 		},
-		Publishes: []string{
-			EventAssemblyCreated, EventMemberJoined, EventMeetingScheduled, EventMeetingCancelled,
-			EventMinutesPublished, EventConsultationRequested, EventMotionTabled, EventMotionWithdrawn,
-			EventVoteOpened, EventMotionAdopted, EventMotionRejected, EventMotionNoQuorum,
-			EventMotionAcknowledged, EventMotionAnswered, EventMotionImplemented,
-		},
+		Publishes:  publishedEvents,
 		Subscribes: []string{EventUserDeleted},
 		Settings: []sdk.Setting{
 			{Name: SettingMemberListPublic, Default: "true", Description: "Show assembly member lists to everyone (false: only to members)"},
 			{Name: SettingAnswerDeadlineDays, Default: "30", Description: "Days the city has to answer an adopted motion before it shows as overdue"},
 		},
-		OpenAPI: doc,
 	}
 }
 
@@ -186,34 +145,9 @@ func (p *Plugin) Migrations() fs.FS {
 	return sub
 }
 
-// Activate starts the loop that retries events the host could not take at once.
-func (p *Plugin) Activate(ctx context.Context) error {
-	p.stop = make(chan struct{})
-	p.wg.Add(1)
-	go func() {
-		defer p.wg.Done()
-		t := time.NewTicker(10 * time.Second)
-		defer t.Stop()
-		for {
-			select {
-			case <-p.stop:
-				return
-			case <-t.C:
-				p.svc.Flush(context.Background())
-			}
-		}
-	}()
-	p.svc.Flush(ctx)
-	return nil
-}
-
-// Deactivate stops the retry loop and closes the store.
+// Deactivate closes the store. Events not yet delivered stay in it for the next start
+// (the SDK relays the store's outbox while the plugin is active).
 func (p *Plugin) Deactivate(context.Context) error {
-	if p.stop != nil {
-		close(p.stop)
-		p.wg.Wait()
-		p.stop = nil
-	}
 	if p.db != nil {
 		return p.db.Close()
 	}
@@ -229,21 +163,12 @@ func (p *Plugin) HandleEvent(ctx context.Context, e sdk.Event) error {
 	if e.Type != EventUserDeleted {
 		return nil
 	}
-	var body struct {
-		UserID string `json:"user_id"`
-	}
+	var body UserDeletedPayload
 	if err := json.Unmarshal(e.Payload, &body); err != nil {
 		return fmt.Errorf("event %s: %w", e.ID, err)
 	}
 	return p.svc.EraseUser(ctx, body.UserID)
 }
 
-// Handler serves the routes of the manifest.
-func (p *Plugin) Handler() http.Handler {
-	mux := http.NewServeMux()
-	for _, r := range routes() {
-		h := r.handle
-		mux.HandleFunc(r.method+" "+r.path, func(w http.ResponseWriter, req *http.Request) { h(p.svc, w, req) })
-	}
-	return mux
-}
+// Handler serves the route table.
+func (p *Plugin) Handler() http.Handler { return sdk.Mux(p.Routes()) }

@@ -6,43 +6,61 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"reflect"
 	"strings"
 	"time"
 
 	"github.com/jmoiron/sqlx"
 
 	"github.com/kvarter/kvarter/sdk"
+	"github.com/kvarter/kvarter/sdk/store"
 )
 
 // This file holds the plugin's SQL. Every query is written once with ? placeholders and
-// rebound for the dialect; the only dialect-specific text is the row-lock clause
-// (dialect.go). Helpers take a sqlx.ExtContext so the service decides the transaction.
+// rebound for the dialect; what only one database speaks is behind the dialect
+// interface, in storage_postgres.go and storage_sqlite.go. Helpers take a
+// sqlx.ExtContext so the service decides the transaction.
 
-// timeFormat is fixed-width UTC, so stored times sort and compare as strings on both
-// databases and no driver converts them behind our back.
-const timeFormat = "2006-01-02T15:04:05.000000Z"
+// dialect is the SQL that differs between the two databases. dialectOf picks the
+// implementation once per store, and nothing else in the plugin looks at the dialect.
+type dialect interface {
+	// forUpdate is the clause that locks a row read for a change: a ballot either
+	// commits before the close counts or finds the vote closed.
+	forUpdate() string
+	// jsonElements is a table of the elements of a JSON array of strings passed as
+	// one parameter, in a column named value.
+	jsonElements() string
+	// castBallot records a ballot in its own transaction (see castResult); a motion
+	// that does not exist in the assembly is not_found.
+	castBallot(ctx context.Context, db *store.DB, assemblyID, motionID, userID string, b ballot) (castResult, error)
+}
 
-func fmtTime(t time.Time) string { return t.UTC().Format(timeFormat) }
-
-func fmtOptTime(t *time.Time) string {
-	if t == nil || t.IsZero() {
-		return ""
+func dialectOf(db *store.DB) dialect {
+	if db.IsPostgres() {
+		return postgres{}
 	}
-	return fmtTime(*t)
+	return sqlite{}
 }
 
-func parseTime(s string) time.Time {
-	t, _ := time.Parse(timeFormat, s)
-	return t
+// castResult is what a ballot found and did: the vote's state and rules, whether the
+// voter is in the electorate, whether this was their first ballot, and which ballot
+// row it wrote (Service.CastBallot turns a refusal into its error).
+type castResult struct {
+	State            string `db:"state"`
+	Secrecy          string `db:"secrecy"`
+	BallotChangeable bool   `db:"ballot_changeable"`
+	Eligible         bool   `db:"eligible"`
+	First            bool   `db:"first"`
+	Sealed           int    `db:"sealed"`
+	Named            int    `db:"named"`
 }
 
-func parseOptTime(s string) *time.Time {
-	if s == "" {
-		return nil
-	}
-	t := parseTime(s)
-	return &t
-}
+// Times are stored as BIGINT Unix microseconds, UTC, the one encoding of Kvarter's
+// plugin stores (migration 0003): rows hold store.Time and store.NullTime (NULL when
+// an optional time is unset), queries compare with store.Micros.
+
+// setTime is an optional time that is set.
+func setTime(t time.Time) store.NullTime { return store.NullTime{Time: t, Valid: true} }
 
 func get(ctx context.Context, q sqlx.ExtContext, dest any, query string, args ...any) error {
 	return sqlx.GetContext(ctx, q, dest, q.Rebind(query), args...)
@@ -60,6 +78,59 @@ func exec(ctx context.Context, q sqlx.ExtContext, query string, args ...any) (in
 	return res.RowsAffected()
 }
 
+// keyset is the order of a list: its columns, ending in a unique one, and a value of
+// each column's Go type, so that a cursor holding other types is refused rather than
+// compared (PostgreSQL would fail on a string for a BIGINT).
+type keyset struct {
+	cols  []string
+	kinds []any
+}
+
+var (
+	byCreated = keyset{[]string{"created_at", "id"}, []any{int64(0), ""}}
+	byStart   = keyset{[]string{"starts_at", "id"}, []any{int64(0), ""}}
+	byApplied = keyset{[]string{"applied_at", "user_id"}, []any{int64(0), ""}}
+)
+
+// The keys of list items, for their cursors: the values of their keyset's columns.
+func assemblyKey(a Assembly) []any { return []any{store.Micros(a.CreatedAt), a.ID} }
+func memberKey(m Member) []any     { return []any{store.Micros(m.AppliedAt), m.UserID} }
+func meetingKey(m Meeting) []any   { return []any{store.Micros(m.StartsAt), m.ID} }
+func motionKey(m Motion) []any     { return []any{store.Micros(m.CreatedAt), m.ID} }
+
+// page finishes a list query (its WHERE clause begun) with the keyset condition after
+// the cursor, the order and the limit: q.Fetch() rows, one more than a page, or all
+// rows for the zero ListQuery (the calendar and the export read whole lists).
+func page(query string, args []any, q sdk.ListQuery, k keyset) (string, []any, error) {
+	if q.Key != nil {
+		if len(q.Key) != len(k.kinds) {
+			return "", nil, badCursor()
+		}
+		for i, v := range q.Key {
+			if reflect.TypeOf(v) != reflect.TypeOf(k.kinds[i]) {
+				return "", nil, badCursor()
+			}
+		}
+	}
+	where, after, err := q.After(k.cols...)
+	if err != nil {
+		return "", nil, err
+	}
+	query += ` AND ` + where + ` ORDER BY ` + strings.Join(k.cols, ", ")
+	args = append(args, after...)
+	if q.Limit > 0 {
+		query += ` LIMIT ?`
+		args = append(args, q.Fetch())
+	}
+	return query, args, nil
+}
+
+func badCursor() error {
+	e := sdk.Malformed("cursor: is not a cursor this list gave; start again without it")
+	e.Fields = map[string]string{"cursor": "is not a cursor this list gave"}
+	return e
+}
+
 // notFound turns sql.ErrNoRows into the caller-facing not_found error.
 func notFound(err error, what, id string) error {
 	if errors.Is(err, sql.ErrNoRows) {
@@ -71,28 +142,28 @@ func notFound(err error, what, id string) error {
 // --- assemblies ---
 
 type assemblyRow struct {
-	ID               string `db:"id"`
-	NeighbourhoodID  string `db:"neighbourhood_id"`
-	Name             string `db:"name"`
-	Charter          string `db:"charter"`
-	QuorumPercent    int    `db:"quorum_percent"`
-	QuorumAbsolute   int    `db:"quorum_absolute"`
-	Majority         string `db:"majority"`
-	Secrecy          string `db:"secrecy"`
-	Membership       string `db:"membership"`
-	BallotChangeable bool   `db:"ballot_changeable"`
-	TermMonths       int    `db:"term_months"`
-	OrgSeats         int    `db:"org_seats"`
-	CreatedBy        string `db:"created_by"`
-	CreatedAt        string `db:"created_at"`
-	Members          int    `db:"members"`
-	OverdueAnswers   int    `db:"overdue_answers"`
+	ID               string     `db:"id"`
+	NeighbourhoodID  string     `db:"neighbourhood_id"`
+	Name             string     `db:"name"`
+	Charter          string     `db:"charter"`
+	QuorumPercent    int        `db:"quorum_percent"`
+	QuorumAbsolute   int        `db:"quorum_absolute"`
+	Majority         string     `db:"majority"`
+	Secrecy          string     `db:"secrecy"`
+	Membership       string     `db:"membership"`
+	BallotChangeable bool       `db:"ballot_changeable"`
+	TermMonths       int        `db:"term_months"`
+	OrgSeats         int        `db:"org_seats"`
+	CreatedBy        string     `db:"created_by"`
+	CreatedAt        store.Time `db:"created_at"`
+	Members          int        `db:"members"`
+	OverdueAnswers   int        `db:"overdue_answers"`
 }
 
 func (r assemblyRow) assembly() Assembly {
 	return Assembly{
 		ID: r.ID, NeighbourhoodID: r.NeighbourhoodID, Name: r.Name, Charter: r.Charter,
-		CreatedAt: parseTime(r.CreatedAt), Members: r.Members, OverdueAnswers: r.OverdueAnswers,
+		CreatedAt: r.CreatedAt.Time, Members: r.Members, OverdueAnswers: r.OverdueAnswers,
 		Rules: Rules{
 			QuorumPercent: r.QuorumPercent, QuorumAbsolute: r.QuorumAbsolute, Majority: r.Majority,
 			Secrecy: r.Secrecy, Membership: r.Membership, BallotChangeable: r.BallotChangeable,
@@ -106,7 +177,7 @@ func insertAssembly(ctx context.Context, q sqlx.ExtContext, a Assembly, by strin
 		quorum_absolute, majority, secrecy, membership, ballot_changeable, term_months, org_seats,
 		created_by, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		a.ID, a.NeighbourhoodID, a.Name, a.Charter, a.QuorumPercent, a.QuorumAbsolute, a.Majority,
-		a.Secrecy, a.Membership, a.BallotChangeable, a.TermMonths, a.OrgSeats, by, fmtTime(a.CreatedAt))
+		a.Secrecy, a.Membership, a.BallotChangeable, a.TermMonths, a.OrgSeats, by, store.Micros(a.CreatedAt))
 	if err != nil {
 		return fmt.Errorf("insert assembly: %w", err)
 	}
@@ -119,26 +190,35 @@ const assemblySelect = `SELECT a.id, a.neighbourhood_id, a.name, a.charter, a.qu
 	a.quorum_absolute, a.majority, a.secrecy, a.membership, a.ballot_changeable, a.term_months,
 	a.org_seats, a.created_by, a.created_at,
 	(SELECT COUNT(*) FROM members m WHERE m.assembly_id = a.id AND m.status = 'active') AS members,
-	(SELECT COUNT(*) FROM motions o WHERE o.assembly_id = a.id
-		AND o.answer_status IN ('submitted', 'acknowledged') AND o.answer_due_at < ?) AS overdue_answers
+	(SELECT COUNT(*) FROM motions o WHERE o.assembly_id = a.id AND ` + overdue + `) AS overdue_answers
 	FROM assemblies a`
+
+// overdue selects the adopted motions whose answer from the city is past its
+// deadline (the placeholder is "now"); an answer that came late is no longer owed.
+const overdue = `answer_status IN ('submitted', 'acknowledged') AND answer_due_at < ?`
 
 func getAssembly(ctx context.Context, q sqlx.ExtContext, id string, now time.Time) (Assembly, error) {
 	var r assemblyRow
-	if err := get(ctx, q, &r, assemblySelect+` WHERE a.id = ?`, fmtTime(now), id); err != nil {
+	if err := get(ctx, q, &r, assemblySelect+` WHERE a.id = ?`, store.Micros(now), id); err != nil {
 		return Assembly{}, notFound(err, "assembly", id)
 	}
 	return r.assembly(), nil
 }
 
-func listAssemblies(ctx context.Context, q sqlx.ExtContext, nbh string, now time.Time) ([]Assembly, error) {
+// listAssemblies reads a page of assemblies, of one neighbourhood unless nbh is "",
+// oldest first.
+func listAssemblies(ctx context.Context, q sqlx.ExtContext, nbh string, now time.Time, lq sdk.ListQuery) ([]Assembly, error) {
 	var rows []assemblyRow
-	query, args := assemblySelect, []any{fmtTime(now)}
+	query, args := assemblySelect+` WHERE 1 = 1`, []any{store.Micros(now)}
 	if nbh != "" {
-		query += ` WHERE a.neighbourhood_id = ?`
+		query += ` AND a.neighbourhood_id = ?`
 		args = append(args, nbh)
 	}
-	if err := sel(ctx, q, &rows, query+` ORDER BY a.created_at, a.id`, args...); err != nil {
+	query, args, err := page(query, args, lq, byCreated)
+	if err != nil {
+		return nil, err
+	}
+	if err := sel(ctx, q, &rows, query, args...); err != nil {
 		return nil, fmt.Errorf("list assemblies: %w", err)
 	}
 	out := make([]Assembly, len(rows))
@@ -151,25 +231,25 @@ func listAssemblies(ctx context.Context, q sqlx.ExtContext, nbh string, now time
 // --- members ---
 
 type memberRow struct {
-	AssemblyID     string `db:"assembly_id"`
-	UserID         string `db:"user_id"`
-	Kind           string `db:"kind"`
-	OrganisationID string `db:"organisation_id"`
-	Status         string `db:"status"`
-	Position       string `db:"position"`
-	TermStart      string `db:"term_start"`
-	TermEnd        string `db:"term_end"`
-	AppliedAt      string `db:"applied_at"`
-	JoinedAt       string `db:"joined_at"`
-	EndedAt        string `db:"ended_at"`
-	EndReason      string `db:"end_reason"`
+	AssemblyID     string         `db:"assembly_id"`
+	UserID         string         `db:"user_id"`
+	Kind           string         `db:"kind"`
+	OrganisationID string         `db:"organisation_id"`
+	Status         string         `db:"status"`
+	Position       string         `db:"position"`
+	TermStart      store.NullTime `db:"term_start"`
+	TermEnd        store.NullTime `db:"term_end"`
+	AppliedAt      store.Time     `db:"applied_at"`
+	JoinedAt       store.NullTime `db:"joined_at"`
+	EndedAt        store.NullTime `db:"ended_at"`
+	EndReason      string         `db:"end_reason"`
 }
 
 func (r memberRow) member() Member {
 	return Member{
 		UserID: r.UserID, Kind: r.Kind, OrganisationID: r.OrganisationID, Status: r.Status,
-		Position: r.Position, TermStart: parseOptTime(r.TermStart), TermEnd: parseOptTime(r.TermEnd),
-		JoinedAt: parseOptTime(r.JoinedAt), EndReason: r.EndReason,
+		Position: r.Position, TermStart: r.TermStart.Ptr(), TermEnd: r.TermEnd.Ptr(),
+		AppliedAt: r.AppliedAt.Time, JoinedAt: r.JoinedAt.Ptr(), EndReason: r.EndReason,
 	}
 }
 
@@ -199,9 +279,13 @@ func putMember(ctx context.Context, q sqlx.ExtContext, r memberRow) error {
 	return nil
 }
 
-func listMembers(ctx context.Context, q sqlx.ExtContext, assemblyID string, statuses []string) ([]memberRow, error) {
-	query, args, err := sqlx.In(`SELECT `+memberCols+` FROM members WHERE assembly_id = ? AND status IN (?)
-		ORDER BY joined_at, applied_at, user_id`, assemblyID, statuses)
+// listMembers reads a page of an assembly's members in the given statuses, in the
+// order they applied.
+func listMembers(ctx context.Context, q sqlx.ExtContext, assemblyID string, statuses []string, lq sdk.ListQuery) ([]memberRow, error) {
+	query, args, err := sqlx.In(`SELECT `+memberCols+` FROM members WHERE assembly_id = ? AND status IN (?)`, assemblyID, statuses)
+	if err == nil {
+		query, args, err = page(query, args, lq, byApplied)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -227,20 +311,20 @@ func countDelegates(ctx context.Context, q sqlx.ExtContext, assemblyID, orgID st
 // --- meetings ---
 
 type meetingRow struct {
-	ID            string `db:"id"`
-	AssemblyID    string `db:"assembly_id"`
-	Title         string `db:"title"`
-	StartsAt      string `db:"starts_at"`
-	EndsAt        string `db:"ends_at"`
-	Place         string `db:"place"`
-	OnlineURL     string `db:"online_url"`
-	Status        string `db:"status"`
-	CancelReason  string `db:"cancel_reason"`
-	Minutes       string `db:"minutes"`
-	MinutesStatus string `db:"minutes_status"`
-	Sequence      int    `db:"sequence"`
-	CreatedAt     string `db:"created_at"`
-	UpdatedAt     string `db:"updated_at"`
+	ID            string     `db:"id"`
+	AssemblyID    string     `db:"assembly_id"`
+	Title         string     `db:"title"`
+	StartsAt      store.Time `db:"starts_at"`
+	EndsAt        store.Time `db:"ends_at"`
+	Place         string     `db:"place"`
+	OnlineURL     string     `db:"online_url"`
+	Status        string     `db:"status"`
+	CancelReason  string     `db:"cancel_reason"`
+	Minutes       string     `db:"minutes"`
+	MinutesStatus string     `db:"minutes_status"`
+	Sequence      int        `db:"sequence"`
+	CreatedAt     store.Time `db:"created_at"`
+	UpdatedAt     store.Time `db:"updated_at"`
 }
 
 const meetingCols = `id, assembly_id, title, starts_at, ends_at, place, online_url, status,
@@ -248,10 +332,10 @@ const meetingCols = `id, assembly_id, title, starts_at, ends_at, place, online_u
 
 func (r meetingRow) meeting() Meeting {
 	m := Meeting{
-		ID: r.ID, AssemblyID: r.AssemblyID, Title: r.Title, StartsAt: parseTime(r.StartsAt),
-		EndsAt: parseTime(r.EndsAt), Place: r.Place, OnlineURL: r.OnlineURL, Status: r.Status,
+		ID: r.ID, AssemblyID: r.AssemblyID, Title: r.Title, StartsAt: r.StartsAt.Time,
+		EndsAt: r.EndsAt.Time, Place: r.Place, OnlineURL: r.OnlineURL, Status: r.Status,
 		CancelReason: r.CancelReason, MinutesStatus: r.MinutesStatus, Sequence: r.Sequence,
-		UpdatedAt: parseTime(r.UpdatedAt), Agenda: []AgendaItem{}, Attendance: []string{},
+		UpdatedAt: r.UpdatedAt.Time, Agenda: []AgendaItem{}, Attendance: []string{},
 	}
 	if r.MinutesStatus == MinutesPublished {
 		m.Minutes = r.Minutes
@@ -287,9 +371,14 @@ func getMeeting(ctx context.Context, q sqlx.ExtContext, assemblyID, id string) (
 	return r, nil
 }
 
-func listMeetings(ctx context.Context, q sqlx.ExtContext, assemblyID string) ([]meetingRow, error) {
+// listMeetings reads a page of an assembly's meetings, earliest first.
+func listMeetings(ctx context.Context, q sqlx.ExtContext, assemblyID string, lq sdk.ListQuery) ([]meetingRow, error) {
+	query, args, err := page(`SELECT `+meetingCols+` FROM meetings WHERE assembly_id = ?`, []any{assemblyID}, lq, byStart)
+	if err != nil {
+		return nil, err
+	}
 	var rows []meetingRow
-	if err := sel(ctx, q, &rows, `SELECT `+meetingCols+` FROM meetings WHERE assembly_id = ? ORDER BY starts_at, id`, assemblyID); err != nil {
+	if err := sel(ctx, q, &rows, query, args...); err != nil {
 		return nil, fmt.Errorf("list meetings: %w", err)
 	}
 	return rows, nil
@@ -349,35 +438,35 @@ func fillMeetings(ctx context.Context, q sqlx.ExtContext, ms []Meeting) error {
 // --- motions ---
 
 type motionRow struct {
-	ID               string `db:"id"`
-	AssemblyID       string `db:"assembly_id"`
-	Kind             string `db:"kind"`
-	Title            string `db:"title"`
-	Text             string `db:"text"`
-	AuthorID         string `db:"author_id"`
-	State            string `db:"state"`
-	AdviceDueAt      string `db:"advice_due_at"`
-	Secrecy          string `db:"secrecy"`
-	Majority         string `db:"majority"`
-	QuorumPercent    int    `db:"quorum_percent"`
-	QuorumAbsolute   int    `db:"quorum_absolute"`
-	BallotChangeable bool   `db:"ballot_changeable"`
-	MeetingID        string `db:"meeting_id"`
-	Electorate       int    `db:"electorate"`
-	VoteOpenedAt     string `db:"vote_opened_at"`
-	VoteClosedAt     string `db:"vote_closed_at"`
-	Outcome          string `db:"outcome"`
-	Yes              int    `db:"yes_count"`
-	No               int    `db:"no_count"`
-	Abstain          int    `db:"abstain_count"`
-	AnswerStatus     string `db:"answer_status"`
-	AnswerDueAt      string `db:"answer_due_at"`
-	AnswerDecision   string `db:"answer_decision"`
-	AnswerReasoning  string `db:"answer_reasoning"`
-	AnsweredBy       string `db:"answered_by"`
-	AnsweredAt       string `db:"answered_at"`
-	CreatedAt        string `db:"created_at"`
-	UpdatedAt        string `db:"updated_at"`
+	ID               string         `db:"id"`
+	AssemblyID       string         `db:"assembly_id"`
+	Kind             string         `db:"kind"`
+	Title            string         `db:"title"`
+	Text             string         `db:"text"`
+	AuthorID         string         `db:"author_id"`
+	State            string         `db:"state"`
+	AdviceDueAt      store.NullTime `db:"advice_due_at"`
+	Secrecy          string         `db:"secrecy"`
+	Majority         string         `db:"majority"`
+	QuorumPercent    int            `db:"quorum_percent"`
+	QuorumAbsolute   int            `db:"quorum_absolute"`
+	BallotChangeable bool           `db:"ballot_changeable"`
+	MeetingID        string         `db:"meeting_id"`
+	Electorate       int            `db:"electorate"`
+	VoteOpenedAt     store.NullTime `db:"vote_opened_at"`
+	VoteClosedAt     store.NullTime `db:"vote_closed_at"`
+	Outcome          string         `db:"outcome"`
+	Yes              int            `db:"yes_count"`
+	No               int            `db:"no_count"`
+	Abstain          int            `db:"abstain_count"`
+	AnswerStatus     string         `db:"answer_status"`
+	AnswerDueAt      store.NullTime `db:"answer_due_at"`
+	AnswerDecision   string         `db:"answer_decision"`
+	AnswerReasoning  string         `db:"answer_reasoning"`
+	AnsweredBy       string         `db:"answered_by"`
+	AnsweredAt       store.NullTime `db:"answered_at"`
+	CreatedAt        store.Time     `db:"created_at"`
+	UpdatedAt        store.Time     `db:"updated_at"`
 }
 
 const motionCols = `id, assembly_id, kind, title, text, author_id, state, advice_due_at, secrecy,
@@ -388,26 +477,26 @@ const motionCols = `id, assembly_id, kind, title, text, author_id, state, advice
 func (r motionRow) motion(now time.Time) Motion {
 	m := Motion{
 		ID: r.ID, AssemblyID: r.AssemblyID, Kind: r.Kind, Title: r.Title, Text: r.Text,
-		AuthorID: r.AuthorID, State: r.State, AdviceDueAt: parseOptTime(r.AdviceDueAt),
-		Sponsors: []string{}, CreatedAt: parseTime(r.CreatedAt), UpdatedAt: parseTime(r.UpdatedAt),
+		AuthorID: r.AuthorID, State: r.State, AdviceDueAt: r.AdviceDueAt.Ptr(),
+		Sponsors: []string{}, CreatedAt: r.CreatedAt.Time, UpdatedAt: r.UpdatedAt.Time,
 	}
-	if r.VoteOpenedAt != "" {
+	if r.VoteOpenedAt.Valid {
 		v := &Vote{
 			Secrecy: r.Secrecy, Majority: r.Majority, QuorumPercent: r.QuorumPercent,
 			QuorumAbsolute: r.QuorumAbsolute, BallotChangeable: r.BallotChangeable,
-			MeetingID: r.MeetingID, Electorate: r.Electorate, OpenedAt: parseTime(r.VoteOpenedAt),
-			ClosedAt: parseOptTime(r.VoteClosedAt), Outcome: r.Outcome,
+			MeetingID: r.MeetingID, Electorate: r.Electorate, OpenedAt: r.VoteOpenedAt.Time,
+			ClosedAt: r.VoteClosedAt.Ptr(), Outcome: r.Outcome,
 		}
-		if r.VoteClosedAt != "" {
+		if r.VoteClosedAt.Valid {
 			v.Counts = &Counts{Yes: r.Yes, No: r.No, Abstain: r.Abstain}
 		}
 		m.Vote = v
 	}
 	if r.AnswerStatus != "" {
-		due := parseTime(r.AnswerDueAt)
+		due := r.AnswerDueAt.Time
 		a := &Answer{
 			Status: r.AnswerStatus, DueAt: due, Decision: r.AnswerDecision, Reasoning: r.AnswerReasoning,
-			AnsweredBy: r.AnsweredBy, AnsweredAt: parseOptTime(r.AnsweredAt),
+			AnsweredBy: r.AnsweredBy, AnsweredAt: r.AnsweredAt.Ptr(),
 		}
 		switch r.AnswerStatus {
 		case AnswerSubmitted, AnswerAcknowledged:
@@ -431,8 +520,18 @@ func insertMotion(ctx context.Context, q sqlx.ExtContext, r motionRow) error {
 	return nil
 }
 
-// getMotion reads a motion of an assembly; lock is "" or a row-lock clause.
-func getMotion(ctx context.Context, q sqlx.ExtContext, assemblyID, id, lock string) (motionRow, error) {
+// getMotion reads a motion of an assembly.
+func getMotion(ctx context.Context, q sqlx.ExtContext, assemblyID, id string) (motionRow, error) {
+	return readMotion(ctx, q, assemblyID, id, "")
+}
+
+// getMotionForUpdate reads a motion of an assembly and locks its row until the
+// transaction ends, so that ballots and other changes of the motion wait for it.
+func getMotionForUpdate(ctx context.Context, tx *store.Tx, d dialect, assemblyID, id string) (motionRow, error) {
+	return readMotion(ctx, tx, assemblyID, id, d.forUpdate())
+}
+
+func readMotion(ctx context.Context, q sqlx.ExtContext, assemblyID, id, lock string) (motionRow, error) {
 	var r motionRow
 	if err := get(ctx, q, &r, `SELECT `+motionCols+` FROM motions WHERE id = ? AND assembly_id = ?`+lock, id, assemblyID); err != nil {
 		return r, notFound(err, "motion", id)
@@ -440,14 +539,30 @@ func getMotion(ctx context.Context, q sqlx.ExtContext, assemblyID, id, lock stri
 	return r, nil
 }
 
-func listMotions(ctx context.Context, q sqlx.ExtContext, assemblyID, state string) ([]motionRow, error) {
+// motionFilter narrows a list of motions: to one state, and to those whose answer
+// is overdue at OverdueAt (when not zero).
+type motionFilter struct {
+	State     string
+	OverdueAt time.Time
+}
+
+// listMotions reads a page of an assembly's motions, oldest first.
+func listMotions(ctx context.Context, q sqlx.ExtContext, assemblyID string, f motionFilter, lq sdk.ListQuery) ([]motionRow, error) {
 	query, args := `SELECT `+motionCols+` FROM motions WHERE assembly_id = ?`, []any{assemblyID}
-	if state != "" {
+	if f.State != "" {
 		query += ` AND state = ?`
-		args = append(args, state)
+		args = append(args, f.State)
+	}
+	if !f.OverdueAt.IsZero() {
+		query += ` AND ` + overdue
+		args = append(args, store.Micros(f.OverdueAt))
+	}
+	query, args, err := page(query, args, lq, byCreated)
+	if err != nil {
+		return nil, err
 	}
 	var rows []motionRow
-	if err := sel(ctx, q, &rows, query+` ORDER BY created_at, id`, args...); err != nil {
+	if err := sel(ctx, q, &rows, query, args...); err != nil {
 		return nil, fmt.Errorf("list motions: %w", err)
 	}
 	return rows, nil
@@ -486,7 +601,7 @@ func addTimeline(ctx context.Context, q sqlx.ExtContext, motionID string, at tim
 		b = []byte("{}")
 	}
 	if _, err := exec(ctx, q, `INSERT INTO timeline (motion_id, at, kind, actor_id, detail) VALUES (?, ?, ?, ?, ?)`,
-		motionID, fmtTime(at), kind, actor, string(b)); err != nil {
+		motionID, store.Micros(at), kind, actor, string(b)); err != nil {
 		return fmt.Errorf("add timeline entry: %w", err)
 	}
 	return nil
@@ -494,17 +609,17 @@ func addTimeline(ctx context.Context, q sqlx.ExtContext, motionID string, at tim
 
 func timelineOf(ctx context.Context, q sqlx.ExtContext, motionID string) ([]TimelineEntry, error) {
 	var rows []struct {
-		At      string `db:"at"`
-		Kind    string `db:"kind"`
-		ActorID string `db:"actor_id"`
-		Detail  string `db:"detail"`
+		At      store.Time `db:"at"`
+		Kind    string     `db:"kind"`
+		ActorID string     `db:"actor_id"`
+		Detail  string     `db:"detail"`
 	}
 	if err := sel(ctx, q, &rows, `SELECT at, kind, actor_id, detail FROM timeline WHERE motion_id = ? ORDER BY id`, motionID); err != nil {
 		return nil, fmt.Errorf("load timeline: %w", err)
 	}
 	out := make([]TimelineEntry, len(rows))
 	for i, r := range rows {
-		out[i] = TimelineEntry{At: parseTime(r.At), Kind: r.Kind, ActorID: r.ActorID}
+		out[i] = TimelineEntry{At: r.At.Time, Kind: r.Kind, ActorID: r.ActorID}
 		if r.Detail != "{}" {
 			_ = json.Unmarshal([]byte(r.Detail), &out[i].Detail)
 		}
@@ -518,8 +633,8 @@ func timelineOf(ctx context.Context, q sqlx.ExtContext, motionID string) ([]Time
 // returns its size. presentAt limits it to the attendance of a meeting.
 func freezeElectorate(ctx context.Context, q sqlx.ExtContext, assemblyID, motionID, presentAt string, now time.Time) (int, error) {
 	query := `INSERT INTO electorate (motion_id, user_id) SELECT ?, user_id FROM members
-		WHERE assembly_id = ? AND status = 'active' AND (term_end = '' OR term_end > ?)`
-	args := []any{motionID, assemblyID, fmtTime(now)}
+		WHERE assembly_id = ? AND status = 'active' AND (term_end IS NULL OR term_end > ?)`
+	args := []any{motionID, assemblyID, store.Micros(now)}
 	if presentAt != "" {
 		query += ` AND user_id IN (SELECT user_id FROM attendance WHERE meeting_id = ?)`
 		args = append(args, presentAt)
@@ -572,12 +687,12 @@ func sealedBallots(ctx context.Context, q sqlx.ExtContext, motionID string) ([][
 // replaceSealed writes a vote's opened choices, in the order given (shuffled), and
 // deletes its sealed ballots. The choices travel as one JSON array, expanded by the
 // database (jsonElements): one statement however many ballots a close writes.
-func replaceSealed(ctx context.Context, q sqlx.ExtContext, dialect, motionID string, choices []string) error {
+func replaceSealed(ctx context.Context, q sqlx.ExtContext, d dialect, motionID string, choices []string) error {
 	list, err := json.Marshal(choices)
 	if err != nil {
 		return fmt.Errorf("write opened ballots: %w", err)
 	}
-	if _, err := exec(ctx, q, `INSERT INTO secret_ballots (motion_id, choice) SELECT ?, value FROM `+jsonElements(dialect),
+	if _, err := exec(ctx, q, `INSERT INTO secret_ballots (motion_id, choice) SELECT ?, value FROM `+d.jsonElements(),
 		motionID, string(list)); err != nil {
 		return fmt.Errorf("write opened ballots: %w", err)
 	}
@@ -651,22 +766,6 @@ func namedBallots(ctx context.Context, q sqlx.ExtContext, motionID string) ([]na
 		return nil, fmt.Errorf("load named ballots: %w", err)
 	}
 	return out, nil
-}
-
-// --- outbox ---
-
-type outboxRow struct {
-	ID      string `db:"id"`
-	Type    string `db:"type"`
-	Payload string `db:"payload"`
-	At      string `db:"at"`
-}
-
-func enqueue(ctx context.Context, q sqlx.ExtContext, r outboxRow) error {
-	if _, err := exec(ctx, q, `INSERT INTO outbox (id, type, payload, at) VALUES (?, ?, ?, ?)`, r.ID, r.Type, r.Payload, r.At); err != nil {
-		return fmt.Errorf("enqueue event: %w", err)
-	}
-	return nil
 }
 
 // --- erasure ---

@@ -4,13 +4,14 @@ import (
 	"context"
 	"fmt"
 
-	"github.com/jmoiron/sqlx"
+	"github.com/kvarter/kvarter/sdk"
+	"github.com/kvarter/kvarter/sdk/store"
 )
 
-// castPostgres is the whole ballot on PostgreSQL as one statement, run in its own
+// castPostgresSQL is the whole ballot on PostgreSQL as one statement, run in its own
 // implicit transaction: one round trip (the statement is prepared once per
 // connection) and one commit, instead of BEGIN, four statements, COMMIT and their
-// parse round trips. It keeps every rule of the generic path (castGeneric):
+// parse round trips. It keeps every rule of SQLite's transaction (sqlite.castBallot):
 //
 //   - the motion row is read FOR SHARE, so the close (FOR UPDATE) either waits for
 //     this ballot to commit and counts it, or this ballot waits for the close and
@@ -54,35 +55,37 @@ const castPostgresSQL = `WITH m AS (
 		(SELECT COUNT(*) FROM named) AS named
 	FROM m`
 
-// castResult is what castPostgres found and did.
-type castResult struct {
-	State            string `db:"state"`
-	Secrecy          string `db:"secrecy"`
-	BallotChangeable bool   `db:"ballot_changeable"`
-	Eligible         bool   `db:"eligible"`
-	First            bool   `db:"first"`
-	Sealed           int    `db:"sealed"`
-	Named            int    `db:"named"`
-}
+// postgres is the SQL only PostgreSQL speaks.
+type postgres struct{}
 
-// castPostgres runs the ballot statement; found is false when the motion does not
-// exist in the assembly. b is the sealed ballot of a secret vote or the choice of a
-// named one.
-func castPostgres(ctx context.Context, stmt *sqlx.Stmt, assemblyID, motionID, userID string, b ballot) (r castResult, found bool, err error) {
+// forUpdate: the close (and every other change of a motion) takes the row
+// exclusively, a ballot shares it (castPostgresSQL).
+func (postgres) forUpdate() string { return " FOR UPDATE" }
+
+func (postgres) jsonElements() string { return "json_array_elements_text(CAST(? AS json))" }
+
+// castBallot runs the ballot statement, prepared once per connection. b is the
+// sealed ballot of a secret vote or the choice of a named one.
+func (postgres) castBallot(ctx context.Context, db *store.DB, assemblyID, motionID, userID string, b ballot) (castResult, error) {
+	stmt, err := db.Prepared(ctx, castPostgresSQL)
+	if err != nil {
+		return castResult{}, fmt.Errorf("prepare ballot statement: %w", err)
+	}
+	var r castResult
 	rows, err := stmt.QueryxContext(ctx, motionID, assemblyID, motionID, userID, userID,
 		userID, b.sealed, userID, b.choice)
 	if err != nil {
-		return r, false, fmt.Errorf("cast ballot: %w", err)
+		return r, fmt.Errorf("cast ballot: %w", err)
 	}
 	defer rows.Close()
-	if rows.Next() {
-		if err := rows.StructScan(&r); err != nil {
-			return r, false, fmt.Errorf("cast ballot: %w", err)
+	if !rows.Next() {
+		if err := rows.Err(); err != nil {
+			return r, fmt.Errorf("cast ballot: %w", err)
 		}
-		found = true
+		return r, sdk.Errorf(sdk.CodeNotFound, "motion %q does not exist", motionID)
 	}
-	if err := rows.Err(); err != nil {
-		return r, false, fmt.Errorf("cast ballot: %w", err)
+	if err := rows.StructScan(&r); err != nil {
+		return r, fmt.Errorf("cast ballot: %w", err)
 	}
-	return r, found, nil
+	return r, nil
 }

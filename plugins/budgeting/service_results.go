@@ -1,7 +1,6 @@
 package budgeting
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -13,23 +12,21 @@ import (
 	"strings"
 	"time"
 
-	"github.com/google/uuid"
-	"github.com/jmoiron/sqlx"
-
 	"github.com/kvarter/kvarter/plugins/budgeting/pabulib"
 	"github.com/kvarter/kvarter/plugins/budgeting/tally"
 	"github.com/kvarter/kvarter/sdk"
+	"github.com/kvarter/kvarter/sdk/store"
 )
 
 // TallyInput selects the rule, as the `pb tally` flags do. Empty fields take defaults:
 // MES with add1 for approval ballots, greedy otherwise.
 type TallyInput struct {
-	Rule             string `json:"rule" max:"32"`
-	Completion       string `json:"completion" max:"32"`
+	Rule             string `json:"rule" max:"32" enum:"greedy,greedy-no-skip,greedy-threshold,mes" doc:"Empty: mes for approval ballots, greedy otherwise."`
+	Completion       string `json:"completion" max:"32" enum:"none,add1,add1u" doc:"mes only; empty means add1."`
 	NoExhaustiveStop bool   `json:"no_exhaustive_stop"`
 	// TieBreak is a chain such as "min-cost,max-votes"; absent means that default, ""
 	// means no chain.
-	TieBreak *string `json:"tie_break" max:"200"`
+	TieBreak *string `json:"tie_break" max:"200" doc:"A chain such as min-cost,max-votes; absent means that chain, empty none." example:"min-cost,max-votes"`
 	// Increment is add1's step per voter in minor units; 0 means one whole currency
 	// unit (equalshares.net's default).
 	Increment int64 `json:"increment" min:"0"`
@@ -41,8 +38,8 @@ type TallyInput struct {
 // from the exported ballots. Amounts are in minor units of Currency.
 type Result struct {
 	CycleID        string   `json:"cycle_id"`
-	Rule           string   `json:"rule"`
-	Completion     string   `json:"completion"`
+	Rule           string   `json:"rule" enum:"greedy,greedy-no-skip,greedy-threshold,mes"`
+	Completion     string   `json:"completion" enum:",none,add1,add1u"`
 	TieBreak       []string `json:"tie_break"`
 	Increment      int64    `json:"increment"`
 	ExhaustiveStop bool     `json:"exhaustive_stop"`
@@ -107,7 +104,7 @@ func (in TallyInput) options(c *Cycle, unit int64) (tally.Options, error) {
 	case string(tally.MES):
 		o.Rule, o.Completion = tally.MES, tally.CompletionAdd1
 	default:
-		return o, sdk.InvalidField("rule", "must be greedy, greedy-no-skip, greedy-threshold or mes")
+		return o, sdk.Invalid("rule", sdk.RuleOneOf, "must be greedy, greedy-no-skip, greedy-threshold or mes")
 	}
 	if o.Rule == tally.MES && c.Ballot.Type != BallotApproval {
 		return o, sdk.InvalidField("rule", fmt.Sprintf("the Method of Equal Shares needs approval ballots; this cycle has %s ballots", c.Ballot.Type))
@@ -120,7 +117,7 @@ func (in TallyInput) options(c *Cycle, unit int64) (tally.Options, error) {
 		case tally.CompletionNone, tally.CompletionAdd1, tally.CompletionAdd1U:
 			o.Completion = cp
 		default:
-			return o, sdk.InvalidField("completion", "must be none, add1 or add1u")
+			return o, sdk.Invalid("completion", sdk.RuleOneOf, "must be none, add1 or add1u")
 		}
 	}
 	if (in.NoExhaustiveStop || in.Increment != 0) && o.Rule != tally.MES {
@@ -223,18 +220,15 @@ func loadElection(ctx context.Context, db q, c *Cycle) (*election, error) {
 // Tally counts a cycle's ballots by the chosen rule and publishes the result, once.
 // Winners become planned projects.
 func (s *Service) Tally(ctx context.Context, pr sdk.Principal, cycleID string, in TallyInput) (*Result, error) {
-	c, err := findCycle(ctx, s.db, cycleID)
+	c, err := s.cycleFor(ctx, pr, cycleID, PermResultsPublish)
 	if err != nil {
-		return nil, err
-	}
-	if err := s.can(ctx, pr, PermResultsPublish, c.nbh()); err != nil {
 		return nil, err
 	}
 	if c.Phase != PhaseResults {
 		return nil, sdk.Errorf(sdk.CodeConflict, "results are tallied in the results phase; the cycle is in %s", c.Phase)
 	}
 	var res *Result
-	err = inTx(ctx, s.db, func(tx *sqlx.Tx) error {
+	err = s.db.InTx(ctx, func(tx *store.Tx) error {
 		e, err := loadElection(ctx, tx, c)
 		if err != nil {
 			return err
@@ -254,20 +248,16 @@ func (s *Service) Tally(ctx context.Context, pr sdk.Principal, cycleID string, i
 		if !ok {
 			return sdk.Errorf(sdk.CodeConflict, "results for cycle %s are already published", c.ID)
 		}
-		for _, id := range res.Winners {
-			if _, err := exec(ctx, tx, `UPDATE proposals SET implementation = ?, updated_at = ? WHERE id = ?`,
-				ImplPlanned, fmtTime(res.PublishedAt), id); err != nil {
-				return fmt.Errorf("plan winner %s: %w", id, err)
-			}
+		if err := planWinners(ctx, tx, res.Winners, res.PublishedAt); err != nil {
+			return err
 		}
-		return nil
+		return tx.Emit(EventResultsPublished, ResultsPublished{
+			CycleID: c.ID, NeighbourhoodID: c.NeighbourhoodID, Winners: res.Winners, BallotHash: res.BallotHash,
+		})
 	})
 	if err != nil {
 		return nil, err
 	}
-	s.publish(ctx, EventResultsPublished, map[string]any{
-		"cycle_id": c.ID, "neighbourhood_id": c.NeighbourhoodID, "winners": res.Winners, "ballot_hash": res.BallotHash,
-	})
 	s.audit(ctx, pr, "budgeting.results.publish", c.nbh(), c.ID, map[string]any{"rule": res.Rule, "ballot_hash": res.BallotHash})
 	return res, nil
 }
@@ -362,20 +352,6 @@ func summary(r *Result) string {
 		fmt.Fprintf(&b, " %d tie(s) could not be broken by the rules and decided the outcome; they are listed so the city can settle them openly.", decisive)
 	}
 	return b.String()
-}
-
-// money formats minor units as a decimal amount with its currency code.
-func money(minor int64, currency string) string {
-	f := minorPerMajor(currency)
-	if f == 1 {
-		return fmt.Sprintf("%d %s", minor, currency)
-	}
-	digits := len(strconv.FormatInt(f, 10)) - 1
-	sign := ""
-	if minor < 0 {
-		sign, minor = "-", -minor
-	}
-	return fmt.Sprintf("%s%d.%0*d %s", sign, minor/f, digits, minor%f, currency)
 }
 
 // Results returns a cycle's published result.
@@ -475,118 +451,4 @@ func (s *Service) Export(ctx context.Context, cycleID string, w io.Writer) error
 		in.Votes = append(in.Votes, pabulib.Vote{VoterID: strconv.Itoa(i + 1), Projects: b.Projects, Points: b.Points, Extra: []string{method}})
 	}
 	return pabulib.Write(w, in)
-}
-
-// ImportSummary says what an import created.
-type ImportSummary struct {
-	Projects int `json:"projects"`
-	Ballots  int `json:"ballots"`
-	// ProjectIDs maps the file's project IDs to the proposals created for them.
-	ProjectIDs map[string]string `json:"project_ids"`
-}
-
-// Import loads a Pabulib file into an empty simulation cycle: its projects become
-// feasible proposals, its votes ballots marked imported, its budget the cycle's, and
-// the cycle moves to results so it can be tallied. Real cycles never take imports, so
-// an import can never stand in for votes.
-func (s *Service) Import(ctx context.Context, pr sdk.Principal, cycleID string, data []byte) (*ImportSummary, error) {
-	c, err := findCycle(ctx, s.db, cycleID)
-	if err != nil {
-		return nil, err
-	}
-	if err := s.can(ctx, pr, PermCycleManage, c.nbh()); err != nil {
-		return nil, err
-	}
-	if !c.Simulation {
-		return nil, sdk.Errorf(sdk.CodeConflict, "only simulation cycles take imported ballots")
-	}
-	if c.Phase != PhaseIdeas {
-		return nil, sdk.Errorf(sdk.CodeConflict, "import into a new cycle; this one is in %s", c.Phase)
-	}
-	inst, err := pabulib.Parse(bytes.NewReader(data))
-	if err != nil {
-		var pe *pabulib.ParseError
-		if errors.As(err, &pe) {
-			return nil, &sdk.Error{Code: sdk.CodeInvalid, Message: "malformed .pb file: " + pe.Error(),
-				Fields: map[string]string{"file": pe.Msg, "line": strconv.Itoa(pe.Line)}}
-		}
-		return nil, sdk.InvalidField("file", err.Error())
-	}
-	want := c.Ballot.Type
-	got := inst.VoteType
-	if got == pabulib.VoteChoose1 {
-		got = pabulib.VoteApproval
-	}
-	if got != want {
-		return nil, sdk.InvalidField("file", fmt.Sprintf("the file has %s votes; the cycle takes %s ballots", inst.VoteType, want))
-	}
-	f := minorPerMajor(c.Currency)
-	now := s.now()
-	sum := &ImportSummary{ProjectIDs: map[string]string{}}
-	err = inTx(ctx, s.db, func(tx *sqlx.Tx) error {
-		if n, err := countProposals(ctx, tx, c.ID); err != nil || n > 0 {
-			if err != nil {
-				return err
-			}
-			return sdk.Errorf(sdk.CodeConflict, "the cycle already has proposals")
-		}
-		if err := setCycleBudget(ctx, tx, c.ID, inst.Budget*f, now); err != nil {
-			return err
-		}
-		for _, p := range inst.Projects {
-			id := newID()
-			title := p.Name
-			if title == "" {
-				title = "Project " + p.ID
-			}
-			prop := &Proposal{ID: id, CycleID: c.ID, Title: title, Cost: p.Cost * f, FinalCost: p.Cost * f,
-				Status: StatusFeasible, CreatedAt: now, UpdatedAt: now, Description: "Imported project " + p.ID}
-			if err := insertProposal(ctx, tx, prop); err != nil {
-				return err
-			}
-			sum.ProjectIDs[p.ID] = id
-		}
-		stmt, err := tx.PreparexContext(ctx, tx.Rebind(`INSERT INTO ballots (id, cycle_id, paper, imported, token_hash, content) VALUES (?, ?, ?, ?, NULL, ?)`))
-		if err != nil {
-			return fmt.Errorf("prepare ballots: %w", err)
-		}
-		defer stmt.Close()
-		for i, v := range inst.Votes {
-			var b Ballot
-			for j, pid := range v.Projects {
-				id, ok := sum.ProjectIDs[pid]
-				if !ok {
-					return sdk.InvalidField("file", fmt.Sprintf("vote %d names unknown project %q", i+1, pid))
-				}
-				if want == BallotCumulative {
-					if b.Points == nil {
-						b.Points = map[string]int64{}
-					}
-					if j < len(v.Points) {
-						b.Points[id] += v.Points[j]
-					}
-				} else {
-					b.Projects = append(b.Projects, id)
-				}
-			}
-			if want == BallotApproval {
-				sort.Strings(b.Projects)
-			}
-			content, _ := json.Marshal(b)
-			if _, err := stmt.ExecContext(ctx, uuid.NewString(), c.ID, false, true, string(content)); err != nil {
-				return fmt.Errorf("insert ballot: %w", err)
-			}
-		}
-		sum.Projects, sum.Ballots = len(inst.Projects), len(inst.Votes)
-		return nil
-	})
-	if err != nil {
-		return nil, err
-	}
-	c.Budget = inst.Budget * f
-	if err := s.move(ctx, c, PhaseResults); err != nil {
-		return nil, err
-	}
-	s.audit(ctx, pr, "budgeting.cycle.import", c.nbh(), c.ID, map[string]any{"projects": sum.Projects, "ballots": sum.Ballots})
-	return sum, nil
 }

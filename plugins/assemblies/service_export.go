@@ -4,7 +4,9 @@ import (
 	"context"
 	"strconv"
 	"strings"
+	"time"
 
+	"github.com/kvarter/kvarter/sdk"
 	"github.com/kvarter/kvarter/sdk/ical"
 )
 
@@ -74,6 +76,10 @@ func popoloResult(outcome string) string {
 	return ""
 }
 
+// popoloTime writes a time as the export always has: RFC 3339 in UTC, to the
+// microsecond, fixed width.
+func popoloTime(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05.000000Z") }
+
 func requirement(m motionRow) string {
 	if m.Majority == "" {
 		return ""
@@ -88,7 +94,7 @@ func (s *Service) Popolo(ctx context.Context, assemblyID string) (PopoloExport, 
 	if err != nil {
 		return PopoloExport{}, err
 	}
-	rows, err := listMotions(ctx, s.db, a.ID, "")
+	rows, err := listMotions(ctx, s.db, a.ID, motionFilter{}, sdk.ListQuery{})
 	if err != nil {
 		return PopoloExport{}, err
 	}
@@ -103,9 +109,9 @@ func (s *Service) Popolo(ctx context.Context, assemblyID string) (PopoloExport, 
 		}
 		out.Motions = append(out.Motions, PopoloMotion{
 			ID: m.ID, OrganizationID: a.ID, CreatorID: m.AuthorID, Text: m.Title + "\n\n" + m.Text,
-			Classification: m.Kind, Date: m.CreatedAt, Requirement: requirement(m), Result: popoloResult(m.Outcome),
+			Classification: m.Kind, Date: popoloTime(m.CreatedAt.Time), Requirement: requirement(m), Result: popoloResult(m.Outcome),
 		})
-		if m.VoteClosedAt == "" {
+		if !m.VoteClosedAt.Valid {
 			continue
 		}
 		c, err := tally(ctx, s.db, m.ID, m.Secrecy)
@@ -113,8 +119,8 @@ func (s *Service) Popolo(ctx context.Context, assemblyID string) (PopoloExport, 
 			return PopoloExport{}, err
 		}
 		ve := PopoloVoteEvent{
-			ID: m.ID + "/vote", MotionID: m.ID, OrganizationID: a.ID, StartDate: m.VoteOpenedAt,
-			EndDate: m.VoteClosedAt, Result: popoloResult(m.Outcome),
+			ID: m.ID + "/vote", MotionID: m.ID, OrganizationID: a.ID, StartDate: popoloTime(m.VoteOpenedAt.Time),
+			EndDate: popoloTime(m.VoteClosedAt.Time), Result: popoloResult(m.Outcome),
 			Counts: []PopoloCount{{ChoiceYes, c.Yes}, {ChoiceNo, c.No}, {ChoiceAbstain, c.Abstain}},
 		}
 		if m.Secrecy == SecrecyNamed {
@@ -138,10 +144,11 @@ func (s *Service) Calendar(ctx context.Context, assemblyID string) ([]byte, erro
 	if err != nil {
 		return nil, err
 	}
-	ms, err := s.Meetings(ctx, a.ID)
+	all, err := s.Meetings(ctx, a.ID, sdk.ListQuery{})
 	if err != nil {
 		return nil, err
 	}
+	ms := all.Items
 	cal := ical.Calendar{ProdID: "-//Kvarter//assemblies//EN", Name: a.Name}
 	for _, m := range ms {
 		var desc []string

@@ -1,0 +1,186 @@
+package assemblies
+
+import (
+	"net/http"
+
+	"github.com/kvarter/kvarter/sdk"
+)
+
+// Paths of the route table.
+const (
+	base       = "/api/v1/assemblies"
+	asmPath    = base + "/{id}"
+	memberPath = asmPath + "/members/{userID}"
+	meetPath   = asmPath + "/meetings/{meetingID}"
+	motPath    = asmPath + "/motions/{motionID}"
+)
+
+// Routes is the plugin's route table: the manifest's routes, its handler (sdk.Mux)
+// and its OpenAPI document in one. Handlers read the request, call one Service method
+// and return its answer; every rule and object-level check ("chair of this assembly")
+// is the Service's, which is why most routes also answer 403 and 409 themselves.
+func (p *Plugin) Routes() []sdk.Route {
+	pub, participate := sdk.PermPublic, PermAssemblyParticipate
+	return []sdk.Route{
+		sdk.List(base, pub, func(r *http.Request, q sdk.ListQuery) (sdk.Page[Assembly], error) {
+			return p.svc.Assemblies(r.Context(), r.URL.Query().Get("neighbourhood_id"), q)
+		}).With(sdk.Param{Name: "neighbourhood_id", Description: "Only the assemblies of this neighbourhood"}).
+			Doc("Assemblies", "Oldest first."),
+		sdk.Post(base, PermAssemblyManage, func(r *http.Request, in CreateAssemblyInput) (Assembly, error) {
+			return p.svc.CreateAssembly(r.Context(), sdk.PrincipalFrom(r.Context()), in)
+		}).Status(http.StatusCreated).Errors(403).
+			Doc("Create an assembly", "By a coordinator of the neighbourhood or a city admin."),
+		sdk.Get(asmPath, pub, func(r *http.Request) (Assembly, error) {
+			return p.svc.Assembly(r.Context(), r.PathValue("id"))
+		}).Doc("An assembly with its rules", ""),
+
+		sdk.List(asmPath+"/members", pub, func(r *http.Request, q sdk.ListQuery) (sdk.Page[Member], error) {
+			return p.svc.Members(r.Context(), sdk.PrincipalFrom(r.Context()), r.PathValue("id"), q)
+		}).Errors(401, 403).
+			Doc("Members", "In the order they applied; officers also see applicants. Public unless the city keeps member lists to members."),
+		sdk.Post(asmPath+"/members", PermMemberJoin, func(r *http.Request, _ sdk.NoBody) (Member, error) {
+			return p.svc.Join(r.Context(), sdk.PrincipalFrom(r.Context()), r.PathValue("id"))
+		}).Status(http.StatusCreated).Errors(409).
+			Doc("Join", "Join an open assembly, or apply to an approval assembly, yourself: verified residents of its neighbourhood."),
+		sdk.Post(asmPath+"/delegates", PermDelegateName, func(r *http.Request, in NameDelegateInput) (Member, error) {
+			return p.svc.NameDelegate(r.Context(), sdk.PrincipalFrom(r.Context()), r.PathValue("id"), in)
+		}).Status(http.StatusCreated).Errors(409).
+			Doc("Name an organisation's delegate", "By a representative of a verified organisation active in the neighbourhood."),
+		p.memberAction("approve", "Approve an application", "By the chair, the vice-chair or a coordinator."),
+		p.memberAction("reject", "Reject an application", "By the chair, the vice-chair or a coordinator."),
+		p.memberAction("remove", "Remove a member", "With a reason, by the chair, the vice-chair or a coordinator."),
+		sdk.Post(memberPath+"/position", participate, func(r *http.Request, in PositionInput) (Member, error) {
+			return p.svc.SetPosition(r.Context(), sdk.PrincipalFrom(r.Context()), r.PathValue("id"), r.PathValue("userID"), in)
+		}).Errors(409).
+			Doc("Appoint a member to a position", "By the chair or a coordinator; a new chair, vice-chair or secretary replaces the old one."),
+		sdk.Post(asmPath+"/leave", sdk.PermAuthenticated, func(r *http.Request, _ sdk.NoBody) (Member, error) {
+			return p.svc.Leave(r.Context(), sdk.PrincipalFrom(r.Context()), r.PathValue("id"))
+		}).Errors(409).Doc("Leave the assembly, or withdraw an application", ""),
+
+		sdk.List(asmPath+"/meetings", pub, func(r *http.Request, q sdk.ListQuery) (sdk.Page[Meeting], error) {
+			return p.svc.Meetings(r.Context(), r.PathValue("id"), q)
+		}).Doc("Meetings", "Earliest first, with agenda, attendance and published minutes."),
+		sdk.Post(asmPath+"/meetings", participate, func(r *http.Request, in MeetingInput) (Meeting, error) {
+			return p.svc.ScheduleMeeting(r.Context(), sdk.PrincipalFrom(r.Context()), r.PathValue("id"), in)
+		}).Status(http.StatusCreated).
+			Doc("Schedule a meeting", "By the chair, the vice-chair, the secretary or a coordinator."),
+		sdk.Get(meetPath, pub, func(r *http.Request) (Meeting, error) {
+			return p.svc.Meeting(r.Context(), r.PathValue("id"), r.PathValue("meetingID"))
+		}).Doc("A meeting", "With agenda, attendance and published minutes."),
+		meetingAction(p, "cancel", "cancel", func(in CancelInput) MeetingUpdate { return MeetingUpdate{Reason: in.Reason} }).
+			Doc("Cancel a meeting", "With a reason, by an officer or a coordinator."),
+		meetingAction(p, "attendance", "attendance", func(in AttendanceInput) MeetingUpdate { return MeetingUpdate{UserIDs: in.UserIDs} }).
+			Doc("Record attendance", "Replaces the list; by the chair, the vice-chair or the secretary."),
+		meetingAction(p, "minutes", "minutes", func(in MinutesInput) MeetingUpdate { return MeetingUpdate{Minutes: in.Minutes} }).
+			Doc("Write the draft minutes", "By the chair, the vice-chair or the secretary; shown to them until published."),
+		meetingAction(p, "minutes/approve", "approve_minutes", func(sdk.NoBody) MeetingUpdate { return MeetingUpdate{} }).
+			Doc("Approve the draft minutes", "By the chair or the vice-chair."),
+		meetingAction(p, "minutes/publish", "publish_minutes", func(sdk.NoBody) MeetingUpdate { return MeetingUpdate{} }).
+			Doc("Publish approved minutes", "By the chair, the vice-chair or the secretary."),
+		sdk.Raw(http.MethodGet, asmPath+"/calendar.ics", pub, "text/calendar", func(w http.ResponseWriter, r *http.Request) error {
+			b, err := p.svc.Calendar(r.Context(), r.PathValue("id"))
+			if err != nil {
+				return err
+			}
+			w.Header().Set("Content-Type", "text/calendar; charset=utf-8")
+			_, err = w.Write(b)
+			return err
+		}).Doc("The assembly's meetings as an iCalendar feed", "RFC 5545."),
+
+		sdk.List(asmPath+"/motions", pub, func(r *http.Request, q sdk.ListQuery) (sdk.Page[Motion], error) {
+			overdue, err := boolParam(r, "overdue")
+			if err != nil {
+				return sdk.Page[Motion]{}, err
+			}
+			return p.svc.Motions(r.Context(), r.PathValue("id"), r.URL.Query().Get("state"), overdue, q)
+		}).With(sdk.Param{Name: "state", Enum: MotionStates, Description: "Only the motions in this state"},
+			sdk.Param{Name: "overdue", Type: "boolean", Description: "true: only adopted motions the city has not answered by their deadline"}).
+			Doc("Motions", "Oldest first."),
+		sdk.Post(asmPath+"/motions", sdk.PermAuthenticated, func(r *http.Request, in MotionInput) (Motion, error) {
+			return p.svc.CreateMotion(r.Context(), sdk.PrincipalFrom(r.Context()), r.PathValue("id"), in)
+		}).Status(http.StatusCreated).Errors(403).
+			Doc("Draft a motion, or ask for advice", "A member drafts a motion; city staff raise a consultation (kind consultation) with a deadline."),
+		sdk.Get(motPath, pub, func(r *http.Request) (Motion, error) {
+			return p.svc.Motion(r.Context(), r.PathValue("id"), r.PathValue("motionID"))
+		}).Doc("A motion", "With its vote, the city's answer and its public timeline."),
+		p.motionAction(ActionSponsor, "Co-sponsor a motion", "By a member other than its author."),
+		p.motionAction(ActionTable, "Table a draft motion", "By its author, the chair or the vice-chair."),
+		p.motionAction(ActionWithdraw, "Withdraw a motion", "By its author, the chair or the vice-chair."),
+		sdk.Post(motPath+"/vote/open", participate, func(r *http.Request, in OpenVoteInput) (Motion, error) {
+			return p.svc.OpenVote(r.Context(), sdk.PrincipalFrom(r.Context()), r.PathValue("id"), r.PathValue("motionID"), in)
+		}).OptionalBody().Errors(409).
+			Doc("Open the vote on a tabled motion", "By the chair or the vice-chair; who may vote is fixed now."),
+		sdk.Post(motPath+"/vote/ballots", PermMotionVote, func(r *http.Request, in BallotInput) (Receipt, error) {
+			return p.svc.CastBallot(r.Context(), sdk.PrincipalFrom(r.Context()), r.PathValue("id"), r.PathValue("motionID"), in.Choice)
+		}).Status(http.StatusCreated).Errors(409).
+			Doc("Cast your ballot", "A receipt; it repeats the choice only in a named vote."),
+		sdk.Post(motPath+"/vote/close", participate, func(r *http.Request, _ sdk.NoBody) (CloseResult, error) {
+			m, err := p.svc.CloseVote(r.Context(), sdk.PrincipalFrom(r.Context()), r.PathValue("id"), r.PathValue("motionID"))
+			if err != nil {
+				return CloseResult{}, err
+			}
+			return CloseResult{Outcome: m.Vote.Outcome, Counts: *m.Vote.Counts, Electorate: m.Vote.Electorate, Motion: m}, nil
+		}).Errors(409).Doc("Close the vote and decide", "By the chair or the vice-chair."),
+		answerAction(p, "acknowledge", AnswerAcknowledged, func(sdk.NoBody) AnswerInput { return AnswerInput{} }).
+			Doc("Acknowledge an adopted motion", "By a city responder."),
+		answerAction(p, "answer", AnswerAnswered, func(in AnswerInput) AnswerInput { return in }).
+			Doc("Answer an adopted motion", "The city's decision, always with its reasoning; by a city responder."),
+		answerAction(p, "implemented", AnswerImplemented, func(sdk.NoBody) AnswerInput { return AnswerInput{} }).
+			Doc("Mark an accepted motion implemented", "By a city responder."),
+		sdk.Get(asmPath+"/popolo", pub, func(r *http.Request) (PopoloExport, error) {
+			return p.svc.Popolo(r.Context(), r.PathValue("id"))
+		}).Doc("Motions and votes in Popolo JSON", "popoloproject.com; named votes list who voted what."),
+	}
+}
+
+// BallotInput is the body of a ballot.
+type BallotInput struct {
+	Choice string `json:"choice" max:"32" enum:"yes,no,abstain"`
+}
+
+// CloseResult is the answer of the close: the outcome and counts up front, the whole
+// motion alongside.
+type CloseResult struct {
+	Outcome    string `json:"outcome" enum:"adopted,rejected,no_quorum"`
+	Counts     Counts `json:"counts"`
+	Electorate int    `json:"electorate"`
+	Motion     Motion `json:"motion"`
+}
+
+func (p *Plugin) memberAction(action, summary, description string) sdk.Route {
+	return sdk.Post(memberPath+"/"+action, PermAssemblyParticipate, func(r *http.Request, in MemberDecision) (Member, error) {
+		return p.svc.DecideMember(r.Context(), sdk.PrincipalFrom(r.Context()), r.PathValue("id"), r.PathValue("userID"), action, in)
+	}).OptionalBody().Errors(409).Doc(summary, description)
+}
+
+func (p *Plugin) motionAction(action MotionAction, summary, description string) sdk.Route {
+	return sdk.Post(motPath+"/"+string(action), PermAssemblyParticipate, func(r *http.Request, _ sdk.NoBody) (Motion, error) {
+		return p.svc.ActOnMotion(r.Context(), sdk.PrincipalFrom(r.Context()), r.PathValue("id"), r.PathValue("motionID"), action)
+	}).Errors(409).Doc(summary, description)
+}
+
+// meetingAction is a route of UpdateMeeting, whose body In tells the action what it
+// needs (or nothing).
+func meetingAction[In any](p *Plugin, suffix, action string, update func(In) MeetingUpdate) sdk.Route {
+	return sdk.Post(meetPath+"/"+suffix, PermAssemblyParticipate, func(r *http.Request, in In) (Meeting, error) {
+		return p.svc.UpdateMeeting(r.Context(), sdk.PrincipalFrom(r.Context()), r.PathValue("id"), r.PathValue("meetingID"), action, update(in))
+	}).Errors(409)
+}
+
+// answerAction is a step of the city's answer, checked in the city domain.
+func answerAction[In any](p *Plugin, suffix, step string, answer func(In) AnswerInput) sdk.Route {
+	return sdk.Post(motPath+"/"+suffix, PermMotionAnswer, func(r *http.Request, in In) (Motion, error) {
+		return p.svc.Answer(r.Context(), sdk.PrincipalFrom(r.Context()), r.PathValue("id"), r.PathValue("motionID"), step, answer(in))
+	}).In(sdk.DomainCity).Errors(409)
+}
+
+// boolParam reads an optional true/false query parameter.
+func boolParam(r *http.Request, name string) (bool, error) {
+	switch r.URL.Query().Get(name) {
+	case "", "false":
+		return false, nil
+	case "true":
+		return true, nil
+	}
+	return false, invalid(name, "must be true or false", RuleOneOf)
+}

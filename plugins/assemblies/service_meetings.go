@@ -1,0 +1,229 @@
+package assemblies
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/kvarter/kvarter/sdk"
+	"github.com/kvarter/kvarter/sdk/store"
+)
+
+// MeetingInput schedules a meeting.
+type MeetingInput struct {
+	Title     string       `json:"title" max:"300"`
+	StartsAt  time.Time    `json:"starts_at"`
+	EndsAt    time.Time    `json:"ends_at"`
+	Place     string       `json:"place" max:"300"`
+	OnlineURL string       `json:"online_url" max:"2000"`
+	Agenda    []AgendaItem `json:"agenda"`
+}
+
+func (in *MeetingInput) validate() error {
+	in.Title, in.Place, in.OnlineURL = strings.TrimSpace(in.Title), strings.TrimSpace(in.Place), strings.TrimSpace(in.OnlineURL)
+	var f fieldErrors
+	if in.Title == "" {
+		f.add("title", "is required", RuleRequired)
+	}
+	if in.StartsAt.IsZero() {
+		f.add("starts_at", "is required (RFC 3339)", RuleRequired)
+	}
+	if in.EndsAt.IsZero() {
+		f.add("ends_at", "is required (RFC 3339)", RuleRequired)
+	} else if !in.EndsAt.After(in.StartsAt) {
+		f.add("ends_at", "must be after starts_at", RuleAfter)
+	}
+	if in.Place == "" && in.OnlineURL == "" {
+		f.add("place", "give a place, an online_url, or both", RuleRequired)
+	}
+	if in.OnlineURL != "" && !validURL(in.OnlineURL) {
+		f.add("online_url", "must be an http or https URL", RuleURL)
+	}
+	for i, it := range in.Agenda {
+		if strings.TrimSpace(it.Title) == "" {
+			f.add(fmt.Sprintf("agenda[%d].title", i), "is required", RuleRequired)
+		}
+	}
+	return f.err()
+}
+
+// ScheduleMeeting schedules a meeting; the chair, vice-chair, secretary or a
+// coordinator may.
+func (s *Service) ScheduleMeeting(ctx context.Context, p sdk.Principal, assemblyID string, in MeetingInput) (Meeting, error) {
+	if err := in.validate(); err != nil {
+		return Meeting{}, err
+	}
+	a, err := s.Assembly(ctx, assemblyID)
+	if err != nil {
+		return Meeting{}, err
+	}
+	now := s.Now()
+	r := meetingRow{ID: s.newID(), AssemblyID: a.ID, Title: in.Title, StartsAt: store.Time{Time: in.StartsAt},
+		EndsAt: store.Time{Time: in.EndsAt}, Place: in.Place, OnlineURL: in.OnlineURL, Status: MeetingScheduled,
+		MinutesStatus: MinutesNone, CreatedAt: store.Time{Time: now}, UpdatedAt: store.Time{Time: now}}
+	err = s.db.InTx(ctx, func(tx *store.Tx) error {
+		if err := s.officer(ctx, tx, a, p, true, PositionChair, PositionViceChair, PositionSecretary); err != nil {
+			return err
+		}
+		for i, it := range in.Agenda {
+			if it.MotionID == "" {
+				continue
+			}
+			if _, err := getMotion(ctx, tx, a.ID, it.MotionID); err != nil {
+				return invalid(fmt.Sprintf("agenda[%d].motion_id", i), "is not a motion of this assembly", RuleExists)
+			}
+		}
+		if err := insertMeeting(ctx, tx, r); err != nil {
+			return err
+		}
+		if err := replaceAgenda(ctx, tx, r.ID, in.Agenda); err != nil {
+			return err
+		}
+		return tx.Emit(EventMeetingScheduled, MeetingScheduledPayload{AssemblyRef: refOf(a), MeetingID: r.ID, StartsAt: r.StartsAt.Time})
+	})
+	if err != nil {
+		return Meeting{}, err
+	}
+	return s.Meeting(ctx, a.ID, r.ID)
+}
+
+// Meeting returns one meeting with its agenda and attendance.
+func (s *Service) Meeting(ctx context.Context, assemblyID, id string) (Meeting, error) {
+	r, err := getMeeting(ctx, s.db, assemblyID, id)
+	if err != nil {
+		return Meeting{}, err
+	}
+	ms := []Meeting{r.meeting()}
+	if err := fillMeetings(ctx, s.db, ms); err != nil {
+		return Meeting{}, err
+	}
+	return ms[0], nil
+}
+
+// Meetings lists a page of an assembly's meetings, earliest first.
+func (s *Service) Meetings(ctx context.Context, assemblyID string, q sdk.ListQuery) (sdk.Page[Meeting], error) {
+	if _, err := s.Assembly(ctx, assemblyID); err != nil {
+		return sdk.Page[Meeting]{}, err
+	}
+	rows, err := listMeetings(ctx, s.db, assemblyID, q)
+	if err != nil {
+		return sdk.Page[Meeting]{}, err
+	}
+	ms := make([]Meeting, len(rows))
+	for i, r := range rows {
+		ms[i] = r.meeting()
+	}
+	pg := sdk.NewPage(ms, q, meetingKey)
+	return pg, fillMeetings(ctx, s.db, pg.Items)
+}
+
+// MeetingUpdate is what the meeting actions take: a cancellation reason, minutes
+// text, or the attendance list.
+type MeetingUpdate struct {
+	Reason  string
+	Minutes string
+	UserIDs []string
+}
+
+// CancelInput is the body of a cancellation.
+type CancelInput struct {
+	Reason string `json:"reason" max:"4000" doc:"Why the meeting is cancelled; always given"`
+}
+
+// AttendanceInput is the body of the attendance list: it replaces the one recorded.
+type AttendanceInput struct {
+	UserIDs []string `json:"user_ids" max:"64" doc:"User IDs of the active members present"`
+}
+
+// MinutesInput is the body of draft minutes.
+type MinutesInput struct {
+	Minutes string `json:"minutes" max:"100000"`
+}
+
+// UpdateMeeting performs one of the meeting actions: cancel, attendance, minutes
+// (write the draft), approve_minutes, publish_minutes.
+func (s *Service) UpdateMeeting(ctx context.Context, p sdk.Principal, assemblyID, meetingID, action string, in MeetingUpdate) (Meeting, error) {
+	a, err := s.Assembly(ctx, assemblyID)
+	if err != nil {
+		return Meeting{}, err
+	}
+	var draft string
+	err = s.db.InTx(ctx, func(tx *store.Tx) error {
+		m, err := getMeeting(ctx, tx, a.ID, meetingID)
+		if err != nil {
+			return err
+		}
+		positions := []string{PositionChair, PositionViceChair, PositionSecretary}
+		if action == "approve_minutes" {
+			positions = []string{PositionChair, PositionViceChair}
+		}
+		if err := s.officer(ctx, tx, a, p, action == "cancel", positions...); err != nil {
+			return err
+		}
+		now := store.Time{Time: s.Now()}
+		switch action {
+		case "cancel":
+			if m.Status == MeetingCancelled {
+				return sdk.Errorf(sdk.CodeConflict, "the meeting is already cancelled")
+			}
+			if strings.TrimSpace(in.Reason) == "" {
+				return invalid("reason", "is required: a cancellation is always explained", RuleRequired)
+			}
+			m.Status, m.CancelReason = MeetingCancelled, strings.TrimSpace(in.Reason)
+			m.Sequence++
+			if err := tx.Emit(EventMeetingCancelled, MeetingCancelledPayload{AssemblyRef: refOf(a), MeetingID: m.ID, Reason: m.CancelReason}); err != nil {
+				return err
+			}
+		case "attendance":
+			if m.Status == MeetingCancelled {
+				return sdk.Errorf(sdk.CodeConflict, "a cancelled meeting has no attendance")
+			}
+			if _, err := exec(ctx, tx, `DELETE FROM attendance WHERE meeting_id = ?`, m.ID); err != nil {
+				return fmt.Errorf("clear attendance: %w", err)
+			}
+			for i, uid := range in.UserIDs {
+				mem, err := getMember(ctx, tx, a.ID, uid)
+				if err != nil || mem.Status != MemberActive {
+					return invalid(fmt.Sprintf("user_ids[%d]", i), "is not an active member of this assembly", RuleActive)
+				}
+				if _, err := exec(ctx, tx, `INSERT INTO attendance (meeting_id, user_id) VALUES (?, ?) ON CONFLICT DO NOTHING`, m.ID, uid); err != nil {
+					return fmt.Errorf("record attendance: %w", err)
+				}
+			}
+		case "minutes":
+			if m.MinutesStatus == MinutesPublished {
+				return sdk.Errorf(sdk.CodeConflict, "published minutes cannot be changed")
+			}
+			if strings.TrimSpace(in.Minutes) == "" {
+				return invalid("minutes", "is required", RuleRequired)
+			}
+			m.Minutes, m.MinutesStatus = in.Minutes, MinutesDraft
+		case "approve_minutes":
+			if m.MinutesStatus != MinutesDraft {
+				return sdk.Errorf(sdk.CodeConflict, "only draft minutes can be approved; these are %s", m.MinutesStatus)
+			}
+			m.MinutesStatus = MinutesApproved
+		case "publish_minutes":
+			if m.MinutesStatus != MinutesApproved {
+				return sdk.Errorf(sdk.CodeConflict, "minutes must be approved before they are published; these are %s", m.MinutesStatus)
+			}
+			m.MinutesStatus = MinutesPublished
+			if err := tx.Emit(EventMinutesPublished, MinutesPublishedPayload{AssemblyRef: refOf(a), MeetingID: m.ID}); err != nil {
+				return err
+			}
+		default:
+			return sdk.Errorf(sdk.CodeNotFound, "unknown meeting action %q", action)
+		}
+		m.UpdatedAt = now
+		draft = m.Minutes
+		return updateMeeting(ctx, tx, m)
+	})
+	if err != nil {
+		return Meeting{}, err
+	}
+	out, err := s.Meeting(ctx, a.ID, meetingID)
+	// The officer who just wrote the draft sees it; everyone else waits for publication.
+	out.Minutes = draft
+	return out, err
+}
