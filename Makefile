@@ -8,7 +8,7 @@ VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev
 COMMIT   ?= $(shell git rev-parse --short=12 HEAD 2>/dev/null)
 LDFLAGS  := -s -w -X main.Version=$(VERSION) -X main.Commit=$(COMMIT)
 
-.PHONY: run build test test-short lint build-modules proto bench fuzz clean
+.PHONY: run build test test-short lint openapi-lint build-modules proto bench fuzz clean
 
 ## run: start the platform on the embedded default (SQLite under ./data, 127.0.0.1:8080)
 run:
@@ -32,6 +32,10 @@ lint:
 	$(GO) vet $(PACKAGES)
 	@unformatted=$$(git ls-files '*.go' | grep -v '\.pb\.go$$' | xargs gofmt -l); \
 	if [ -n "$$unformatted" ]; then echo "gofmt would change:"; echo "$$unformatted"; exit 1; fi
+
+## openapi-lint: the whole OpenAPI document (core and built-in plugins) through Redocly CLI (pinned; npm)
+openapi-lint:
+	GO=$(GO) scripts/openapi-lint.sh
 
 ## build-modules: build each module on its own (GOWORK=off) so a missing require is caught
 build-modules:

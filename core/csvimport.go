@@ -29,7 +29,7 @@ func ParseMembershipCSV(data []byte) ([]ImportRow, error) {
 			return rows, nil
 		}
 		if err != nil {
-			return nil, Errorf(EINVALID, "The CSV cannot be read at line %d: %v", line, err)
+			return nil, Malformed("The CSV cannot be read at line %d: %s.", line, csvProblem(err))
 		}
 		if line == 1 && len(rec) >= 2 && strings.EqualFold(strings.TrimSpace(rec[0]), "email") {
 			continue
@@ -54,4 +54,15 @@ func ParseMembershipCSV(data []byte) ([]ImportRow, error) {
 // characters.
 func storableText(s string, max int) bool {
 	return utf8.ValidString(s) && strings.IndexByte(s, 0) < 0 && utf8.RuneCountInString(s) <= max
+}
+
+// csvProblem says in plain words what the CSV reader found wrong.
+func csvProblem(err error) string {
+	switch {
+	case errors.Is(err, csv.ErrBareQuote):
+		return `a field holds a " without being quoted (write "" inside a quoted field)`
+	case errors.Is(err, csv.ErrQuote):
+		return "a quoted field does not end with a quote"
+	}
+	return "it is not comma-separated text"
 }

@@ -33,7 +33,7 @@ func TestParseMembershipCSV(t *testing.T) {
 }
 
 // FuzzParseMembershipCSV feeds the import arbitrary files: it never panics, refuses a
-// file only with an invalid *Error, numbers rows in increasing order, and every row it
+// file only with a malformed *Error, numbers rows in increasing order, and every row it
 // does not mark invalid is text both databases store (valid UTF-8, no NUL, in length).
 func FuzzParseMembershipCSV(f *testing.F) {
 	for _, seed := range []string{
@@ -46,7 +46,7 @@ func FuzzParseMembershipCSV(f *testing.F) {
 		rows, err := ParseMembershipCSV(data)
 		if err != nil {
 			var e *Error
-			if !errors.As(err, &e) || e.Code != EINVALID {
+			if !errors.As(err, &e) || e.Code != EMALFORMED {
 				t.Fatalf("refused with %T %v", err, err)
 			}
 			return

@@ -5,16 +5,42 @@ import (
 	"fmt"
 )
 
-// Error codes. The HTTP adapter maps each to one status (DESIGN.md §7).
+// Error codes: the codes of the SDK's error table (sdk.StatusOf), which the HTTP adapter
+// maps to statuses, so that core and plugins answer alike (DESIGN.md §7).
 const (
+	// EMALFORMED: the request cannot be read (not JSON, a value of the wrong type).
+	EMALFORMED = "malformed"
+	// EINVALID: the request was read but breaks a rule; Fields names each field and
+	// Fields["rule"] the rule.
 	EINVALID         = "invalid"
 	EUNAUTHENTICATED = "unauthenticated"
 	EFORBIDDEN       = "forbidden"
 	ENOTFOUND        = "not_found"
 	ECONFLICT        = "conflict"
+	ETOOLARGE        = "too_large"
 	ERATELIMITED     = "rate_limited"
 	EUNAVAILABLE     = "unavailable"
 	EINTERNAL        = "internal"
+)
+
+// Rules named in Fields["rule"] by the core's checks; the common ones are spelled as
+// the SDK's, so a client reads core and plugin errors alike.
+const (
+	RuleRequired  = "required"   // the field must be given
+	RuleMinLength = "min_length" // text is shorter than its minimum
+	RuleMaxLength = "max_length" // text is longer than its maximum
+	RuleUTF8      = "utf8"       // text must be valid UTF-8
+	RuleFormat    = "format"     // not of the documented form (an email, a slug, a boundary, a cursor)
+	RuleOneOf     = "one_of"     // not one of the documented choices
+	RuleExists    = "exists"     // names something that does not exist
+	RuleRange     = "range"      // a number is outside its range
+	// Rules of the core's own domain.
+	RuleNoControl      = "no_control_characters" // text holds a control character
+	RulePassword       = "password_strength"     // a password too short or too common
+	RuleNoCycle        = "no_cycle"              // a neighbourhood would become its own ancestor
+	RuleNotArchived    = "not_archived"          // names an archived neighbourhood
+	RuleReasonRequired = "reason_required"       // a refusal must say why
+	RuleMaxItems       = "max_items"             // a list holds more items than allowed
 )
 
 // Error is an error a person can act on: a code, a plain-words message and, for bad
@@ -35,14 +61,26 @@ func Errorf(code, format string, args ...any) *Error {
 	return &Error{Code: code, Message: fmt.Sprintf(format, args...)}
 }
 
-// Invalid returns an EINVALID error naming the fields at fault.
+// Invalid returns an EINVALID error naming the fields at fault and, in fields["rule"],
+// the rule broken.
 func Invalid(message string, fields map[string]string) *Error {
 	return &Error{Code: EINVALID, Message: message, Fields: fields}
 }
 
-// InvalidField returns an EINVALID error about one field.
-func InvalidField(field, problem string) *Error {
-	return &Error{Code: EINVALID, Message: field + ": " + problem, Fields: map[string]string{field: problem}}
+// InvalidField returns an EINVALID error about one field that breaks rule; problem
+// completes the field's name in plain words ("must be at most 100 characters long").
+func InvalidField(field, rule, problem string) *Error {
+	return &Error{Code: EINVALID, Message: field + ": " + problem, Fields: map[string]string{field: problem, "rule": rule}}
+}
+
+// MalformedField returns an EMALFORMED error about one field that cannot be read.
+func MalformedField(field, problem string) *Error {
+	return &Error{Code: EMALFORMED, Message: field + ": " + problem, Fields: map[string]string{field: problem}}
+}
+
+// Malformed returns an EMALFORMED error: the request cannot be read at all.
+func Malformed(format string, args ...any) *Error {
+	return Errorf(EMALFORMED, format, args...)
 }
 
 // ErrorCode returns the code of err, or EINTERNAL when err is not an *Error.
@@ -66,13 +104,18 @@ func ErrorMessage(err error) string {
 	return "internal error"
 }
 
-// Fields collects per-field problems while validating input.
+// Fields collects per-field problems while validating input, and under "rule" the rule
+// of the first problem found (the wire format's fields.rule).
 type Fields map[string]string
 
-// Add records a problem with one field; the first problem per field wins.
-func (f Fields) Add(field, problem string) {
+// Add records that field breaks rule; the first problem per field, and the first rule,
+// win.
+func (f Fields) Add(field, rule, problem string) {
 	if _, ok := f[field]; !ok {
 		f[field] = problem
+	}
+	if _, ok := f["rule"]; !ok {
+		f["rule"] = rule
 	}
 }
 
@@ -82,9 +125,11 @@ func (f Fields) Err() error {
 		return nil
 	}
 	msg := "Some fields are not valid."
-	if len(f) == 1 {
+	if len(f) == 2 {
 		for k, v := range f {
-			msg = k + ": " + v
+			if k != "rule" {
+				msg = k + ": " + v
+			}
 		}
 	}
 	return Invalid(msg, map[string]string(f))

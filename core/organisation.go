@@ -57,7 +57,7 @@ type OrganisationService interface {
 	ListOrganisations(ctx context.Context, state string, page Page) ([]Organisation, string, error)
 	// DecideOrganisation verifies or rejects (with a reason) a pending organisation.
 	DecideOrganisation(ctx context.Context, id, decision, reason string) (*Organisation, error)
-	ListOrganisationMembers(ctx context.Context, id string) ([]OrganisationMember, error)
+	ListOrganisationMembers(ctx context.Context, id string, page Page) ([]OrganisationMember, string, error)
 	AddOrganisationMember(ctx context.Context, id, userID, role string) (*OrganisationMember, error)
 	RemoveOrganisationMember(ctx context.Context, id, userID string) error
 }

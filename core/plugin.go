@@ -77,6 +77,9 @@ type PluginRequest struct {
 	// declared: the plugin's name and the route's path template from its manifest,
 	// for metrics and traces (never the raw path, which would make a series per id).
 	Plugin, Route string
+	// Permission is the matched route's permission from the manifest; the HTTP layer
+	// caches the answers of public routes only.
+	Permission string
 }
 
 // PluginResponse is a plugin's complete answer.
@@ -101,7 +104,11 @@ type PluginService interface {
 	// Serve authorises and forwards one request. Errors are *Error values (not found,
 	// unauthenticated, forbidden, unavailable) or internal.
 	Serve(ctx context.Context, p *Principal, r *PluginRequest) (*PluginResponse, error)
-	// OpenAPIPaths merges the OpenAPI paths of every running plugin.
+	// Allow lists the methods (HEAD with GET) that the routes of an enabled plugin
+	// matching path take, sorted, for a 405's Allow header; nil when none matches.
+	Allow(path string) []string
+	// OpenAPIPaths merges the OpenAPI paths of every running plugin, each operation
+	// completed with the answers the host gives on the plugin's behalf.
 	OpenAPIPaths() map[string]any
 	// ListPlugins reports every configured plugin; it needs core.plugins.manage.
 	ListPlugins(ctx context.Context) ([]PluginStatus, error)

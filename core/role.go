@@ -67,5 +67,5 @@ var CoreRoles = append(slices.Clone(GrantableRoles), MembershipRoles...)
 type RoleService interface {
 	Grant(ctx context.Context, g RoleGrant) (*RoleGrant, error)
 	Revoke(ctx context.Context, g RoleGrant) error
-	ListGrants(ctx context.Context, domain string) ([]RoleGrant, error)
+	ListGrants(ctx context.Context, domain string, page Page) ([]RoleGrant, string, error)
 }

@@ -71,10 +71,10 @@ type IdentityService interface {
 	// Authenticate resolves a session or API token to the acting person.
 	Authenticate(ctx context.Context, token string) (*Principal, error)
 	Logout(ctx context.Context, token string) error
-	ListSessions(ctx context.Context) ([]Session, error)
+	ListSessions(ctx context.Context, page Page) ([]Session, string, error)
 	RevokeSession(ctx context.Context, id string) error
 	CreateToken(ctx context.Context, name string) (*NewToken, error)
-	ListTokens(ctx context.Context) ([]Session, error)
+	ListTokens(ctx context.Context, page Page) ([]Session, string, error)
 	RevokeToken(ctx context.Context, id string) error
 	// CreateUser makes an account from the command line, optionally with a city role.
 	CreateUser(ctx context.Context, r Registration, cityRole string) (*User, error)

@@ -13,24 +13,24 @@ import (
 // (newlines allowed only when multiline), or a length outside [min, max] characters.
 func (f Fields) CheckText(field, value string, min, max int, multiline bool) {
 	if !utf8.ValidString(value) {
-		f.Add(field, "must be valid UTF-8 text")
+		f.Add(field, RuleUTF8, "must be valid UTF-8 text")
 		return
 	}
 	n := utf8.RuneCountInString(strings.TrimSpace(value))
 	switch {
 	case n < min && min == 1:
-		f.Add(field, "is required")
+		f.Add(field, RuleRequired, "is required")
 		return
 	case n < min:
-		f.Add(field, "must be at least "+strconv.Itoa(min)+" characters long")
+		f.Add(field, RuleMinLength, "must be at least "+strconv.Itoa(min)+" characters long")
 		return
 	case utf8.RuneCountInString(value) > max:
-		f.Add(field, "must be at most "+strconv.Itoa(max)+" characters long")
+		f.Add(field, RuleMaxLength, "must be at most "+strconv.Itoa(max)+" characters long")
 		return
 	}
 	for _, r := range value {
 		if unicode.IsControl(r) && !(multiline && (r == '\n' || r == '\r' || r == '\t')) {
-			f.Add(field, "must not contain control characters")
+			f.Add(field, RuleNoControl, "must not contain control characters")
 			return
 		}
 	}
@@ -39,16 +39,16 @@ func (f Fields) CheckText(field, value string, min, max int, multiline bool) {
 // CheckEmail records a problem with an email address.
 func (f Fields) CheckEmail(field, value string) {
 	if value == "" {
-		f.Add(field, "is required")
+		f.Add(field, RuleRequired, "is required")
 		return
 	}
 	if len(value) > 254 || !utf8.ValidString(value) {
-		f.Add(field, "must be an email address of at most 254 characters")
+		f.Add(field, RuleMaxLength, "must be an email address of at most 254 characters")
 		return
 	}
 	addr, err := mail.ParseAddress(value)
 	if err != nil || addr.Address != value || !strings.Contains(value[strings.LastIndexByte(value, '@')+1:], ".") {
-		f.Add(field, "must be an email address such as name@example.org")
+		f.Add(field, RuleFormat, "must be an email address such as name@example.org")
 	}
 }
 
@@ -57,11 +57,11 @@ var slugRE = regexp.MustCompile(`^[a-z0-9]+(?:-[a-z0-9]+)*$`)
 // CheckSlug records a problem with a URL slug: lower-case letters, digits and hyphens.
 func (f Fields) CheckSlug(field, value string) {
 	if value == "" {
-		f.Add(field, "is required")
+		f.Add(field, RuleRequired, "is required")
 		return
 	}
 	if len(value) > 64 || !slugRE.MatchString(value) {
-		f.Add(field, "must be 1 to 64 lower-case letters, digits and single hyphens, such as \"old-town\"")
+		f.Add(field, RuleFormat, "must be 1 to 64 lower-case letters, digits and single hyphens, such as \"old-town\"")
 	}
 }
 

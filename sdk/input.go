@@ -414,7 +414,8 @@ func limitSchema(s map[string]any, t reflect.Type, tag reflect.StructTag) map[st
 			}
 			out["additionalProperties"] = limitSchema(ap, elem, tag)
 			if t == nil || t.Kind() == reflect.Map {
-				out["propertyNames"] = map[string]any{"maxLength": MaxKey}
+				// OpenAPI 3.0 has no propertyNames: the key limit is an extension.
+				out["x-propertyNames"] = map[string]any{"maxLength": MaxKey}
 			}
 		}
 	}

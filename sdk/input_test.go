@@ -106,7 +106,7 @@ func TestWithLimits(t *testing.T) {
 	for _, want := range []string{`"title":{"maxLength":10`, `"capacity":{"maximum":100,"minimum":1`,
 		`"money":{"maximum":9223372036854775807,"minimum":-9223372036854775808`, `"items":{"maxLength":3`,
 		`"contact":{"properties":{"name":{"maxLength":5`, `"additionalProperties":{"maximum":2147483647,"minimum":-2147483648`,
-		`"propertyNames":{"maxLength":200}`, `"note":{"maxLength":3`} {
+		`"x-propertyNames":{"maxLength":200}`, `"note":{"maxLength":3`} {
 		if !strings.Contains(string(got), want) {
 			t.Errorf("schema lacks %s:\n%s", want, got)
 		}

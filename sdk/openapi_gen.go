@@ -164,10 +164,6 @@ func errorStatuses(r Route, hasBody bool) []int {
 	return slices.Compact(out)
 }
 
-// ErrorCodes are the codes of the error format (DESIGN.md §7).
-var errorCodes = []any{"malformed", "invalid", "unauthenticated", "forbidden", "not_found", "conflict",
-	"too_large", "rate_limited", "unavailable", "internal"}
-
 // errorSchema is the error format, inline.
 func errorSchema() map[string]any {
 	str := func() map[string]any { return map[string]any{"type": "string"} }
@@ -176,7 +172,7 @@ func errorSchema() map[string]any {
 		"properties": map[string]any{"error": map[string]any{
 			"type": "object", "required": []any{"code", "message"}, "additionalProperties": false,
 			"properties": map[string]any{
-				"code":    map[string]any{"type": "string", "enum": errorCodes},
+				"code":    map[string]any{"type": "string", "enum": Codes()},
 				"message": str(),
 				"fields": map[string]any{"type": "object", "additionalProperties": str(),
 					"description": "The fields at fault, each with the problem; rule names a broken rule."},

@@ -294,8 +294,8 @@ func (m routeMux) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		case http.StatusMethodNotAllowed:
 			allow := rec.header.Get("Allow")
 			w.Header().Set("Allow", allow)
-			writeErrorStatus(w, r, http.StatusMethodNotAllowed,
-				Errorf(CodeInvalid, "This route does not accept %s; it accepts %s.", r.Method, allow))
+			WriteError(w, r, LoggerFrom(r.Context()),
+				Errorf(CodeMethodNotAllowed, "This route does not accept %s; it accepts %s.", r.Method, allow))
 		case http.StatusNotFound:
 			WriteError(w, r, LoggerFrom(r.Context()), Errorf(CodeNotFound, "There is no route %s %s.", r.Method, r.URL.Path))
 		default:
@@ -311,19 +311,6 @@ func (m routeMux) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	m.mux.ServeHTTP(w, r)
 }
-
-// writeErrorStatus answers err in the error format (WriteError) with a status the
-// error table does not give: 405, 413.
-func writeErrorStatus(w http.ResponseWriter, r *http.Request, status int, err error) {
-	WriteError(statusWriter{ResponseWriter: w, status: status}, r, LoggerFrom(r.Context()), err)
-}
-
-type statusWriter struct {
-	http.ResponseWriter
-	status int
-}
-
-func (s statusWriter) WriteHeader(int) { s.ResponseWriter.WriteHeader(s.status) }
 
 // headerRecorder keeps the status and headers of http.ServeMux's own answers.
 type headerRecorder struct {

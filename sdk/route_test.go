@@ -127,15 +127,15 @@ func TestMux(t *testing.T) {
 		{"not found by handler", "GET", "/api/v1/notes/nope", "", 404, "not_found"},
 		{"no such path", "GET", "/api/v1/nothing", "", 404, "not_found"},
 		{"created", "POST", "/api/v1/nbh/n1/notes", `{"text":"hello"}`, 201, ""},
-		{"malformed", "POST", "/api/v1/nbh/n1/notes", `{"text":`, 400, "invalid"},
-		{"wrong type", "POST", "/api/v1/nbh/n1/notes", `{"text":5}`, 400, "invalid"},
-		{"unknown field", "POST", "/api/v1/nbh/n1/notes", `{"txt":"x"}`, 400, "invalid"},
-		{"empty body", "POST", "/api/v1/nbh/n1/notes", ``, 400, "invalid"},
+		{"malformed", "POST", "/api/v1/nbh/n1/notes", `{"text":`, 400, "malformed"},
+		{"wrong type", "POST", "/api/v1/nbh/n1/notes", `{"text":5}`, 400, "malformed"},
+		{"unknown field", "POST", "/api/v1/nbh/n1/notes", `{"txt":"x"}`, 400, "malformed"},
+		{"empty body", "POST", "/api/v1/nbh/n1/notes", ``, 400, "malformed"},
 		{"too long", "POST", "/api/v1/nbh/n1/notes", `{"text":"` + strings.Repeat("a", 281) + `"}`, 422, "invalid"},
 		{"out of range", "POST", "/api/v1/nbh/n1/notes", `{"text":"a","stars":6}`, 422, "invalid"},
 		{"no body route, no body", "DELETE", "/api/v1/notes/x", ``, 204, ""},
 		{"no body route, empty object", "DELETE", "/api/v1/notes/x", `{}`, 204, ""},
-		{"no body route, a field", "DELETE", "/api/v1/notes/x", `{"a":1}`, 400, "invalid"},
+		{"no body route, a field", "DELETE", "/api/v1/notes/x", `{"a":1}`, 400, "malformed"},
 		{"internal", "POST", "/api/v1/notes/x/fail", ``, 500, "internal"},
 		{"raw", "GET", "/api/v1/notes/feed.ics", "", 200, ""},
 		{"raw error", "GET", "/api/v1/notes/feed.ics?broken=1", "", 422, "invalid"},
@@ -172,7 +172,7 @@ func TestMux(t *testing.T) {
 		if !slices.Equal(allow, []string{"DELETE", "GET", "HEAD"}) {
 			t.Errorf("Allow %q", rec.Header().Get("Allow"))
 		}
-		if errorCode(t, rec) != "invalid" || !strings.Contains(rec.Body.String(), "PUT") {
+		if errorCode(t, rec) != sdk.CodeMethodNotAllowed || !strings.Contains(rec.Body.String(), "PUT") {
 			t.Errorf("body %s", rec.Body)
 		}
 	})

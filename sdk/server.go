@@ -193,7 +193,9 @@ func (s *server) Deactivate(ctx context.Context, _ *pluginv1.DeactivateRequest) 
 	return &pluginv1.DeactivateResponse{}, nil
 }
 
-func (s *server) HandleEvent(ctx context.Context, req *pluginv1.HandleEventRequest) (*pluginv1.HandleEventResponse, error) {
+// eventHandler is the configured plugin's EventHandler; a plugin without one answers
+// Unimplemented.
+func (s *server) eventHandler() (EventHandler, error) {
 	if _, _, err := s.configured(); err != nil {
 		return nil, err
 	}
@@ -201,10 +203,51 @@ func (s *server) HandleEvent(ctx context.Context, req *pluginv1.HandleEventReque
 	if !ok {
 		return nil, status.Error(codes.Unimplemented, "plugin does not handle events")
 	}
+	return h, nil
+}
+
+func (s *server) HandleEvent(ctx context.Context, req *pluginv1.HandleEventRequest) (*pluginv1.HandleEventResponse, error) {
+	h, err := s.eventHandler()
+	if err != nil {
+		return nil, err
+	}
 	if err := h.HandleEvent(ctx, eventFromProto(req.Event)); err != nil {
 		return nil, pluginErr("handle event", err)
 	}
 	return &pluginv1.HandleEventResponse{}, nil
+}
+
+// HandleEvents hands a batch to the plugin's EventHandler one event at a time, in
+// order, and stops at the first that fails: that event and the rest are the host's to
+// deliver again, so none is skipped and none is handled before an earlier one.
+//
+// A slow handler must still make progress, even when a whole batch does not fit in the
+// host's time for the call: no event starts after half that time, and the handlers'
+// context ends a tenth before the host gives up, so the answer always reaches the host
+// and says how far the plugin got. The next call then starts at the first event left.
+func (s *server) HandleEvents(ctx context.Context, req *pluginv1.HandleEventsRequest) (*pluginv1.HandleEventsResponse, error) {
+	h, err := s.eventHandler()
+	if err != nil {
+		return nil, err
+	}
+	var startBy time.Time
+	if dl, ok := ctx.Deadline(); ok {
+		now := time.Now()
+		left := dl.Sub(now)
+		startBy = now.Add(left / 2)
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithDeadline(ctx, dl.Add(-left/10))
+		defer cancel()
+	}
+	for i, e := range req.Events {
+		if i > 0 && !startBy.IsZero() && time.Now().After(startBy) {
+			return &pluginv1.HandleEventsResponse{Handled: int32(i)}, nil
+		}
+		if err := h.HandleEvent(ctx, eventFromProto(e)); err != nil {
+			return &pluginv1.HandleEventsResponse{Handled: int32(i), Error: err.Error()}, nil
+		}
+	}
+	return &pluginv1.HandleEventsResponse{Handled: int32(len(req.Events))}, nil
 }
 
 // strippedHeaders never reach a plugin: the host authenticates the caller and passes

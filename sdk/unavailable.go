@@ -56,3 +56,20 @@ func IsUnavailable(err error) bool {
 	}
 	return false
 }
+
+// IsBadValue reports whether err is PostgreSQL refusing a value a request carried
+// (SQLSTATE class 22, data exception: text where a number belongs, a number out of
+// range, a NUL byte). The edge checks input before it reaches the database; this is
+// the net under them, so such a value answers 400, never 500, on either database.
+func IsBadValue(err error) bool {
+	return strings.HasPrefix(sqlState(err), "22")
+}
+
+// sqlState is the SQLSTATE of a PostgreSQL error in err's chain, or "".
+func sqlState(err error) string {
+	var state interface{ SQLState() string }
+	if err != nil && errors.As(err, &state) {
+		return state.SQLState()
+	}
+	return ""
+}

@@ -2,7 +2,7 @@
 # Parks booking requests through the core's HTTP path on PostgreSQL (issue 6):
 # POST /api/v1/parks/{id}/bookings as an organisation's representative — bearer auth,
 # casbin check, manifest routing, go-plugin gRPC to the parks plugin, rule checks and
-# the insert (with its event, in the plugin's outbox) in the plugin's own schema — at
+# the insert (with its event, in the SDK's outbox) in the plugin's own schema — at
 # 32 connections with wrk (request.lua: distinct slots, neighbours overlapping).
 # Target: p99 < 50 ms. Then the same for the area's availability over 90 days.
 #
@@ -70,7 +70,7 @@ echo "== machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d
 echo "== POST /api/v1/parks/{id}/bookings through the core ($CONNS connections, $DUR)"
 wrk -t4 -c"$CONNS" -d"$DUR" --latency -s bench/parks/request.lua "$BASE_URL" | grep -E 'Requests/sec|^ +(50|90|99)%|Non-2xx|requests in|Socket errors'
 N=$(psql "$PGURL/$db" -Atc "SELECT COUNT(*) FROM pb${$}_parks.bookings")
-Q=$(psql "$PGURL/$db" -Atc "SELECT COUNT(*) FROM pb${$}_parks.outbox")
+Q=$(psql "$PGURL/$db" -Atc "SELECT COUNT(*) FROM pb${$}_parks.kvarter_outbox")
 echo "   bookings in the plugin's store afterwards: $N; events still in its outbox (published in the background): $Q"
 
 FROM=$(date -u -d @$BASE +%FT%TZ); TO=$(date -u -d @$((BASE + 90*86400)) +%FT%TZ)

@@ -159,3 +159,29 @@ func Register(tb testing.TB, n *node.Node, email, name string) *User {
 	bearer.Token = tok
 	return &User{ID: id, Email: email, Password: pw, Client: bearer}
 }
+
+// RawRequest sends one request over a fresh connection and returns the answer as it
+// came: no cookie jar, no transparent gunzip, no OpenAPI check. For tests of the HTTP
+// layer itself (headers, 304, 405, compression).
+func RawRequest(tb testing.TB, method, url, body string, header map[string]string) (*http.Response, []byte) {
+	tb.Helper()
+	req, err := http.NewRequest(method, url, strings.NewReader(body))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	for k, v := range header {
+		req.Header.Set(k, v)
+	}
+	tr := &http.Transport{DisableCompression: true}
+	defer tr.CloseIdleConnections()
+	resp, err := tr.RoundTrip(req)
+	if err != nil {
+		tb.Fatalf("%s %s: %v", method, url, err)
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(resp.Body)
+	if err != nil {
+		tb.Fatalf("read body: %v", err)
+	}
+	return resp, data
+}

@@ -281,10 +281,10 @@ func TestAudit(t *testing.T) {
 			t.Fatalf("newest entry has request id %v, want %s", items[0].(map[string]any)["request_id"], ids[4])
 		}
 		page2 := admin.Must(200, "GET", "/api/v1/admin/audit?action=neighbourhood.created&limit=3&cursor="+page1["next_cursor"].(string), nil).JSON()
-		if items2 := page2["items"].([]any); len(items2) != 2 || page2["next_cursor"] != nil {
+		if items2 := page2["items"].([]any); len(items2) != 2 || page2["next_cursor"] != "" {
 			t.Fatalf("page 2 = %v", page2)
 		}
-		if r := admin.Do("GET", "/api/v1/admin/audit?since=yesterday", nil); r.Status != 400 {
+		if r := admin.Do("GET", "/api/v1/admin/audit?since=yesterday", nil); r.Status != 422 {
 			t.Fatalf("bad since = %d", r.Status)
 		}
 	})

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/kvarter/kvarter/core/coretest"
+	"github.com/kvarter/kvarter/sdk"
 	"github.com/kvarter/kvarter/sdk/openapi"
 )
 
@@ -222,26 +223,26 @@ func TestBadInput(t *testing.T) {
 		}{
 			{"MalformedJSON", anon, "POST", "/api/v1/auth/register", `{"email": `, 400, ""},
 			{"UnknownField", anon, "POST", "/api/v1/auth/register", `{"email":"x@example.org","password":"long enough pw 1","display_name":"X","language":"en","admin":true}`, 400, "admin"},
-			{"MissingFields", anon, "POST", "/api/v1/auth/register", map[string]string{}, 400, "email"},
+			{"MissingFields", anon, "POST", "/api/v1/auth/register", map[string]string{}, 422, "email"},
 			{"WrongType", anon, "POST", "/api/v1/auth/register", `{"email": 5}`, 400, "email"},
 			{"InvalidUTF8", anon, "POST", "/api/v1/auth/register", "{\"email\":\"a\xffb@example.org\"}", 400, ""},
 			{"TwoObjects", anon, "POST", "/api/v1/auth/register", `{} {}`, 400, ""},
-			{"ShortPassword", anon, "POST", "/api/v1/auth/register", reg("x@example.org", "short", "X", "en"), 400, "password"},
-			{"CommonPassword", anon, "POST", "/api/v1/auth/register", reg("x@example.org", "password123", "X", "en"), 400, "password"},
-			{"UnknownLanguage", anon, "POST", "/api/v1/auth/register", reg("x@example.org", "long enough passphrase", "X", "xx"), 400, "language"},
+			{"ShortPassword", anon, "POST", "/api/v1/auth/register", reg("x@example.org", "short", "X", "en"), 422, "password"},
+			{"CommonPassword", anon, "POST", "/api/v1/auth/register", reg("x@example.org", "password123", "X", "en"), 422, "password"},
+			{"UnknownLanguage", anon, "POST", "/api/v1/auth/register", reg("x@example.org", "long enough passphrase", "X", "xx"), 422, "language"},
 			{"LongName", anon, "POST", "/api/v1/auth/register", reg("x@example.org", "long enough passphrase", strings.Repeat("n", 101), "en"), 422, "display_name"}, // the documented maxLength (issue 12)
-			{"BadEmail", anon, "POST", "/api/v1/auth/register", reg("not-an-email", "long enough passphrase", "X", "en"), 400, "email"},
+			{"BadEmail", anon, "POST", "/api/v1/auth/register", reg("not-an-email", "long enough passphrase", "X", "en"), 422, "email"},
 			{"DuplicateEmailOtherCase", anon, "POST", "/api/v1/auth/register", reg("SOMEONE@example.org", "long enough passphrase", "X", "en"), 409, "email"},
 			{"UnknownNeighbourhood", u.Client, "POST", "/api/v1/neighbourhoods/01900000-0000-7000-8000-000000000000/memberships", nil, 404, ""},
 			{"ApproveRejected", admin.Client, "POST", "/api/v1/neighbourhoods/" + nbh + "/memberships/" + u.ID + "/approve", nil, 409, ""},
-			{"RejectWithoutReason", admin.Client, "POST", "/api/v1/neighbourhoods/" + nbh + "/memberships/" + u.ID + "/reject", nil, 400, "reason"},
-			{"BadSlug", admin.Client, "POST", "/api/v1/neighbourhoods", map[string]string{"name": "X", "slug": "Not A Slug"}, 400, "slug"},
+			{"RejectWithoutReason", admin.Client, "POST", "/api/v1/neighbourhoods/" + nbh + "/memberships/" + u.ID + "/reject", nil, 422, "reason"},
+			{"BadSlug", admin.Client, "POST", "/api/v1/neighbourhoods", map[string]string{"name": "X", "slug": "Not A Slug"}, 422, "slug"},
 			{"DuplicateSlug", admin.Client, "POST", "/api/v1/neighbourhoods", map[string]string{"name": "Konak"}, 409, "slug"},
-			{"BadBoundary", admin.Client, "POST", "/api/v1/neighbourhoods", map[string]any{"name": "Y", "boundary": map[string]any{"type": "Polygon", "coordinates": [][][]float64{{{0, 0}, {1, 0}, {1, 1}}}}}, 400, "boundary"},
-			{"UnknownParent", admin.Client, "POST", "/api/v1/neighbourhoods", map[string]any{"name": "Z", "parent_id": "nope"}, 400, "parent_id"},
-			{"GrantUnknownRole", admin.Client, "POST", "/api/v1/roles/grants", map[string]string{"user_id": u.ID, "role": "emperor", "domain": "city"}, 400, "role"},
-			{"GrantBadDomain", admin.Client, "POST", "/api/v1/roles/grants", map[string]string{"user_id": u.ID, "role": "coordinator", "domain": "galaxy:1"}, 400, "domain"},
-			{"BadLimit", anon, "GET", "/api/v1/neighbourhoods?limit=0", nil, 400, "limit"},
+			{"BadBoundary", admin.Client, "POST", "/api/v1/neighbourhoods", map[string]any{"name": "Y", "boundary": map[string]any{"type": "Polygon", "coordinates": [][][]float64{{{0, 0}, {1, 0}, {1, 1}}}}}, 422, "boundary"},
+			{"UnknownParent", admin.Client, "POST", "/api/v1/neighbourhoods", map[string]any{"name": "Z", "parent_id": "nope"}, 422, "parent_id"},
+			{"GrantUnknownRole", admin.Client, "POST", "/api/v1/roles/grants", map[string]string{"user_id": u.ID, "role": "emperor", "domain": "city"}, 422, "role"},
+			{"GrantBadDomain", admin.Client, "POST", "/api/v1/roles/grants", map[string]string{"user_id": u.ID, "role": "coordinator", "domain": "galaxy:1"}, 422, "domain"},
+			{"BadLimit", anon, "GET", "/api/v1/neighbourhoods?limit=0", nil, 422, "limit"},
 			{"BadCursor", anon, "GET", "/api/v1/neighbourhoods?cursor=%%%", nil, 400, "cursor"},
 			{"BadBearer", &coretest.Client{}, "GET", "/api/v1/me", nil, 401, ""},
 		}
@@ -260,6 +261,12 @@ func TestBadInput(t *testing.T) {
 				e, _ := r.JSON()["error"].(map[string]any)
 				if e == nil || e["message"] == "" {
 					t.Fatalf("no error message: %s", r.Body)
+				}
+				if want := sdk.CodeOf(tc.wantStatus); e["code"] != want || e["request_id"] != r.Header.Get("X-Request-ID") || e["request_id"] == "" {
+					t.Fatalf("code %v and request_id %v, want %s and the X-Request-ID: %s", e["code"], e["request_id"], want, r.Body)
+				}
+				if fields, _ := e["fields"].(map[string]any); tc.wantStatus == 422 && fields["rule"] == nil {
+					t.Fatalf("a 422 names no rule: %s", r.Body)
 				}
 				if tc.wantField != "" {
 					fields, _ := e["fields"].(map[string]any)

@@ -10,10 +10,12 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"github.com/kvarter/kvarter/core"
+	"github.com/kvarter/kvarter/sdk"
 )
 
 // FuzzDecode feeds the core's JSON decoder arbitrary bodies for the shapes its routes
-// decode into: it never panics, refuses only with an invalid *core.Error, and what it
+// decode into: it never panics, refuses only with a malformed or invalid *sdk.Error (the
+// SDK's decoder, as every plugin's), and what it
 // accepts holds no NUL and no text beyond its documented maximum.
 func FuzzDecode(f *testing.F) {
 	for _, seed := range []string{
@@ -38,9 +40,9 @@ func FuzzDecode(f *testing.F) {
 			err := decode(c, v, false)
 			app.ReleaseCtx(c)
 			if err != nil {
-				var e *core.Error
-				if !errors.As(err, &e) || e.Code != core.EINVALID {
-					t.Fatalf("refused with %T %v, want an invalid *core.Error", err, err)
+				var e *sdk.Error
+				if !errors.As(err, &e) || e.Code != sdk.CodeInvalid && e.Code != sdk.CodeMalformed {
+					t.Fatalf("refused with %T %v, want a malformed or invalid *sdk.Error", err, err)
 				}
 				continue
 			}

@@ -7,7 +7,12 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/kvarter/kvarter/core"
+	"github.com/kvarter/kvarter/sdk"
 )
+
+// ruleAllRowsImportable is the rule of a membership import refused as a whole: it is
+// all or nothing.
+const ruleAllRowsImportable = "all_rows_importable"
 
 func (s *Server) register(c *fiber.Ctx) error {
 	var in core.Registration
@@ -85,11 +90,15 @@ func (s *Server) deleteMe(c *fiber.Ctx) error {
 }
 
 func (s *Server) listSessions(c *fiber.Ctx) error {
-	out, err := s.svc.Identity.ListSessions(c.UserContext())
+	pg, err := page(c)
 	if err != nil {
 		return err
 	}
-	return list(c, out, "")
+	out, next, err := s.svc.Identity.ListSessions(c.UserContext(), pg)
+	if err != nil {
+		return err
+	}
+	return list(c, out, next)
 }
 
 func (s *Server) revokeSession(c *fiber.Ctx) error {
@@ -100,11 +109,15 @@ func (s *Server) revokeSession(c *fiber.Ctx) error {
 }
 
 func (s *Server) listTokens(c *fiber.Ctx) error {
-	out, err := s.svc.Identity.ListTokens(c.UserContext())
+	pg, err := page(c)
 	if err != nil {
 		return err
 	}
-	return list(c, out, "")
+	out, next, err := s.svc.Identity.ListTokens(c.UserContext(), pg)
+	if err != nil {
+		return err
+	}
+	return list(c, out, next)
 }
 
 func (s *Server) createToken(c *fiber.Ctx) error {
@@ -222,11 +235,11 @@ func (s *Server) importMemberships(c *fiber.Ctx) error {
 	if fh, err := c.FormFile("file"); err == nil {
 		f, err := fh.Open()
 		if err != nil {
-			return core.InvalidField("file", "cannot be read")
+			return core.MalformedField("file", "cannot be read")
 		}
 		defer f.Close()
 		if body, err = io.ReadAll(f); err != nil {
-			return core.InvalidField("file", "cannot be read")
+			return core.MalformedField("file", "cannot be read")
 		}
 	}
 	rep, err := s.svc.Neighbourhoods.ImportMemberships(c.UserContext(), body)
@@ -234,8 +247,11 @@ func (s *Server) importMemberships(c *fiber.Ctx) error {
 		return err
 	}
 	if !rep.Imported {
+		// The error format, with the report beside it so the operator sees each row.
+		e := core.InvalidField("file", ruleAllRowsImportable, "has rows that cannot be imported")
+		e.Message = "Nothing was imported: some rows cannot be imported. See the report."
 		return c.Status(fiber.StatusUnprocessableEntity).JSON(fiber.Map{
-			"error":  ErrorDetail{Code: core.EINVALID, Message: "Nothing was imported: some rows cannot be imported. See the report.", RequestID: requestID(c)},
+			"error":  sdk.ErrorDetail{Code: e.Code, Message: e.Message, Fields: e.Fields, RequestID: requestID(c)},
 			"report": rep,
 		})
 	}
@@ -290,11 +306,15 @@ func (s *Server) verifyOrganisation(c *fiber.Ctx) error { return s.decideOrganis
 func (s *Server) rejectOrganisation(c *fiber.Ctx) error { return s.decideOrganisation(c, "reject") }
 
 func (s *Server) listOrganisationMembers(c *fiber.Ctx) error {
-	out, err := s.svc.Organisations.ListOrganisationMembers(c.UserContext(), c.Params("id"))
+	pg, err := page(c)
 	if err != nil {
 		return err
 	}
-	return list(c, out, "")
+	out, next, err := s.svc.Organisations.ListOrganisationMembers(c.UserContext(), c.Params("id"), pg)
+	if err != nil {
+		return err
+	}
+	return list(c, out, next)
 }
 
 func (s *Server) addOrganisationMember(c *fiber.Ctx) error {
@@ -303,7 +323,7 @@ func (s *Server) addOrganisationMember(c *fiber.Ctx) error {
 		return err
 	}
 	if in.UserID == "" {
-		return core.InvalidField("user_id", "is required")
+		return core.InvalidField("user_id", core.RuleRequired, "is required")
 	}
 	m, err := s.svc.Organisations.AddOrganisationMember(c.UserContext(), c.Params("id"), in.UserID, in.Role)
 	if err != nil {
@@ -320,12 +340,16 @@ func (s *Server) removeOrganisationMember(c *fiber.Ctx) error {
 }
 
 func (s *Server) listGrants(c *fiber.Ctx) error {
-	domain := c.Query("domain", core.DomainCity)
-	out, err := s.svc.Roles.ListGrants(c.UserContext(), domain)
+	pg, err := page(c)
 	if err != nil {
 		return err
 	}
-	return list(c, out, "")
+	domain := c.Query("domain", core.DomainCity)
+	out, next, err := s.svc.Roles.ListGrants(c.UserContext(), domain, pg)
+	if err != nil {
+		return err
+	}
+	return list(c, out, next)
 }
 
 // Bodies of the core's routes that have no domain type of their own. Their `max` tags
@@ -384,7 +408,7 @@ func (s *Server) listAudit(c *fiber.Ctx) error {
 		if v := c.Query(name); v != "" {
 			t, err := time.Parse(time.RFC3339, v)
 			if err != nil {
-				return core.InvalidField(name, "must be an RFC 3339 time such as 2026-05-01T00:00:00Z")
+				return core.InvalidField(name, core.RuleFormat, "must be an RFC 3339 time such as 2026-05-01T00:00:00Z")
 			}
 			*dst = t
 		}

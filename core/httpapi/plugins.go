@@ -3,7 +3,10 @@ package httpapi
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"net/http"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
@@ -21,8 +24,13 @@ func (pp pluginProxy) Serve(c *fiber.Ctx, p *core.Principal) (bool, error) {
 	if !pp.svc.Owns(path) {
 		return false, nil
 	}
+	method := c.Method()
+	if method == fiber.MethodHead {
+		// HEAD wherever GET works: the plugin answers the GET, fasthttp sends no body.
+		method = fiber.MethodGet
+	}
 	req := &core.PluginRequest{
-		Method:   c.Method(),
+		Method:   method,
 		Path:     string([]byte(path)),
 		RawQuery: string(c.Request().URI().QueryString()),
 		Header:   make(http.Header, c.Request().Header.Len()),
@@ -119,6 +127,8 @@ func (pp pluginProxy) OpenAPIPaths() map[string]any { return pp.svc.OpenAPIPaths
 
 func (pp pluginProxy) Owns(path string) bool { return pp.svc.Owns(path) }
 
+func (pp pluginProxy) Allow(path string) []string { return pp.svc.Allow(path) }
+
 func (pp pluginProxy) RequestTimeout() time.Duration { return pp.svc.RequestTimeout() }
 
 func (s *Server) pluginService() (core.PluginService, error) {
@@ -133,11 +143,19 @@ func (s *Server) listPlugins(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	list, err := svc.ListPlugins(c.UserContext())
+	pg, err := page(c)
 	if err != nil {
 		return err
 	}
-	return c.JSON(fiber.Map{"items": list})
+	all, err := svc.ListPlugins(c.UserContext())
+	if err != nil {
+		return err
+	}
+	items, next, err := pluginPage(all, pg)
+	if err != nil {
+		return err
+	}
+	return list(c, items, next)
 }
 
 // pluginAction runs one operator action, given as a method expression of
@@ -164,4 +182,30 @@ func (s *Server) disablePlugin(c *fiber.Ctx) error {
 
 func (s *Server) restartPlugin(c *fiber.Ctx) error {
 	return s.pluginAction(c, core.PluginService.RestartPlugin)
+}
+
+// pluginPage is one page of the configured plugins by name: the cursor holds the last
+// name shown, so a plugin configured meanwhile neither repeats nor hides another.
+func pluginPage(all []core.PluginStatus, pg core.Page) ([]core.PluginStatus, string, error) {
+	after := ""
+	if pg.Cursor != "" {
+		b, err := base64.RawURLEncoding.DecodeString(pg.Cursor)
+		if err != nil {
+			return nil, "", core.MalformedField("cursor", "is not a cursor this list gave; start again without it")
+		}
+		after = string(b)
+	}
+	sorted := slices.SortedFunc(slices.Values(all), func(a, b core.PluginStatus) int { return strings.Compare(a.Name, b.Name) })
+	i, _ := slices.BinarySearchFunc(sorted, after, func(p core.PluginStatus, name string) int {
+		if p.Name <= name {
+			return -1
+		}
+		return 1
+	})
+	rest := sorted[i:]
+	if len(rest) <= pg.Limit {
+		return rest, "", nil
+	}
+	rest = rest[:pg.Limit]
+	return rest, base64.RawURLEncoding.EncodeToString([]byte(rest[len(rest)-1].Name)), nil
 }

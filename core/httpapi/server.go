@@ -78,6 +78,10 @@ type Server struct {
 	trust   proxyTrust
 	// coreRoutes are the core's handler routes, for metric labels.
 	coreRoutes map[routeID]bool
+	// templates are the core's paths with their methods, for 405's Allow; publicGets
+	// the Fiber paths of the GET routes anyone may use, for ETags (indexMethods).
+	templates  []routeTemplate
+	publicGets map[string]bool
 }
 
 // PluginRouter serves /api/v1/<plugin>/... for the plugin host. Serve reports false when
@@ -90,6 +94,9 @@ type PluginRouter interface {
 	// request to a plugin: such requests get that deadline from the start.
 	Owns(path string) bool
 	RequestTimeout() time.Duration
+	// Allow lists the methods the plugin routes matching path take (for 405's Allow
+	// header), nil when none does.
+	Allow(path string) []string
 }
 
 // CheckConfig reports a configuration the server cannot use.
@@ -121,9 +128,12 @@ func New(svc Services, health HealthChecker, logger *slog.Logger, cfg Config) *S
 		BodyLimit:             cfg.BodyLimit,
 		DisableStartupMessage: true,
 		ErrorHandler:          s.fiberError,
-		ReadTimeout:           30 * time.Second,
-		WriteTimeout:          60 * time.Second,
-		IdleTimeout:           120 * time.Second,
+		// The whole request header, request line included, must fit; beyond it the
+		// answer is 431 (or 414 for a URL alone that long: serverError).
+		ReadBufferSize: readBufferSize,
+		ReadTimeout:    30 * time.Second,
+		WriteTimeout:   60 * time.Second,
+		IdleTimeout:    120 * time.Second,
 		// Fiber reads X-Forwarded-Proto and -Host (c.Protocol(), the cookies' Secure
 		// flag) only from trusted proxies. ProxyHeader stays empty: Fiber would believe
 		// the whole header as the client address; clientIP reads it instead.
@@ -135,8 +145,10 @@ func New(svc Services, health HealthChecker, logger *slog.Logger, cfg Config) *S
 		s.plugins = pluginProxy{svc.Plugins}
 		s.app.Server().HeaderReceived = s.routeBodyLimit
 	}
+	s.app.Server().ErrorHandler = s.serverError
 	s.routes()
 	s.indexRoutes()
+	s.indexMethods()
 	s.openapi = buildOpenAPI()
 	s.app.Server().ConnState = s.conns.track
 	return s
@@ -237,12 +249,12 @@ func (s *Server) Shutdown(ctx context.Context) error {
 
 func (s *Server) routes() {
 	app := s.app
-	app.Use(s.markHandling, s.recoverer, s.requestID, s.logRequests)
+	app.Use(s.markHandling, s.recoverer, s.requestID, s.securityHeaders, s.logRequests, s.limitURL)
 	app.Get("/healthz", s.healthz)
 	app.Get("/readyz", s.readyz)
 	s.metricsRoute()
 
-	api := app.Group("/api/v1", s.checkURL, s.authenticate, s.csrf)
+	api := app.Group("/api/v1", s.apiConventions, s.checkURL, s.authenticate, s.csrf)
 	api.Get("/openapi.json", s.getOpenAPI)
 
 	api.Post("/auth/register", s.register)
@@ -294,12 +306,22 @@ func (s *Server) routes() {
 	api.All("/*", s.pluginRoute)
 }
 
+// pluginRoute serves what no core route took: a plugin's route, or a 405 for a core
+// path asked with a method it does not take, or a 404.
 func (s *Server) pluginRoute(c *fiber.Ctx) error {
 	if s.plugins != nil {
 		handled, err := s.plugins.Serve(c, principal(c))
+		if core.ErrorCode(err) == core.ENOTFOUND {
+			if allow := s.plugins.Allow(c.Path()); allow != nil {
+				return s.methodNotAllowed(c, allow...)
+			}
+		}
 		if handled || err != nil {
 			return err
 		}
+	}
+	if allow := s.coreAllow(c.Path()); allow != nil {
+		return s.methodNotAllowed(c, allow...)
 	}
 	return core.Errorf(core.ENOTFOUND, "There is no API route %s %s.", c.Method(), c.Path())
 }

@@ -69,7 +69,7 @@ func New(version, commit, goVersion string) *Metrics {
 		}, []string{"method", "route", "status", "plugin"}),
 		pluginRPC: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Namespace: Namespace, Subsystem: "plugin", Name: "rpc_duration_seconds",
-			Help:    "Time of one gRPC call from the host to a plugin, by plugin, call (Handle, HandleEvent, Health, ...) and outcome (ok or the gRPC code).",
+			Help:    "Time of one gRPC call from the host to a plugin, by plugin, call (Handle, HandleEvents, Health, ...) and outcome (ok or the gRPC code).",
 			Buckets: durationBuckets,
 		}, []string{"plugin", "call", "code"}),
 		loginFailures: prometheus.NewCounter(prometheus.CounterOpts{

@@ -8,13 +8,14 @@ import (
 	"slices"
 	"time"
 
+	"github.com/kvarter/kvarter/core"
 	"github.com/kvarter/kvarter/sdk"
 	"github.com/kvarter/kvarter/sdk/hostside"
 )
 
 // Event delivery: each subscribing plugin has a cursor in the outbox. A pass reads the
 // events after the cursor in publish order and hands those of subscribed types to the
-// plugin one at a time; the cursor moves only past events the plugin has taken, so
+// plugin in batches; the cursor moves only past events the plugin has taken, so
 // every event is delivered at least once, in order, across restarts of the host and of
 // the plugin. On PostgreSQL a pass runs under an advisory lock on the subscriber, so
 // among several nodes exactly one delivers a subscriber's stream at a time.
@@ -98,7 +99,14 @@ func (p *plugin) subscriber() (*hostside.Process, []string) {
 	return p.proc, p.manifest.Subscribes
 }
 
-// deliverBatch makes one pass; more reports that the batch was full.
+// deliverBatch makes one pass; more reports that there may be events left to deliver
+// now (the batch read was full, or the plugin stopped early for lack of time).
+//
+// The events of subscribed types go to the plugin in batches (DeliveryBatch events or
+// DeliveryBatchBytes of payload at most). The cursor moves past what the plugin
+// handled, and past events of other types between them; at the first event it did not
+// handle the pass ends, so that event is delivered again first and none after it
+// reaches the plugin before it does.
 func (p *plugin) deliverBatch(ctx context.Context, proc *hostside.Process, subs []string, gap *gapState) (more bool, err error) {
 	store, name := p.h.store, p.spec.Name
 	cursor, err := store.EventCursor(ctx, name)
@@ -109,42 +117,91 @@ func (p *plugin) deliverBatch(ctx context.Context, proc *hostside.Process, subs 
 	if err != nil {
 		return false, err
 	}
-	last, sinceSave := cursor, 0
-	defer func() {
-		if last > cursor {
-			if aerr := store.AdvanceEventCursor(context.WithoutCancel(ctx), name, last); aerr != nil && err == nil {
-				err = aerr
-			}
-		}
-	}()
+	b := deliveryBatch{p: p, proc: proc, saved: cursor}
+	prev := cursor // the seq of the event before e
 	for _, e := range events {
-		if e.Seq != last+1 && p.h.store.Dialect() == sdk.DialectPostgres {
-			if gap.after != last || gap.since.IsZero() {
-				*gap = gapState{after: last, since: time.Now()}
+		if e.Seq != prev+1 && store.Dialect() == sdk.DialectPostgres {
+			if gap.after != prev || gap.since.IsZero() {
+				*gap = gapState{after: prev, since: time.Now()}
 			}
 			if time.Since(gap.since) < SeqGapGrace {
+				if done, err := b.flush(ctx, prev); err != nil || !done {
+					return !done, err
+				}
 				return false, errSeqGap
 			}
 		}
 		if slices.Contains(subs, e.Type) {
-			dctx, cancel := context.WithTimeout(ctx, DeliveryTimeout)
-			err := proc.Deliver(dctx, sdk.Event{ID: e.ID, Type: e.Type, OccurredAt: e.OccurredAt, Payload: json.RawMessage(e.Payload), Source: e.Source})
-			cancel()
-			if err != nil {
-				_ = store.RecordDeliveryFailure(context.WithoutCancel(ctx), name, err.Error())
-				return false, fmt.Errorf("deliver event %s (%s) to %s: %w", e.ID, e.Type, name, err)
+			if b.full(len(e.Payload)) {
+				if done, err := b.flush(ctx, prev); err != nil || !done {
+					return !done, err
+				}
 			}
-			if m := p.h.cfg.Metrics; m != nil {
-				m.Delivered(name).Inc()
-			}
+			b.add(e, prev)
 		}
-		last = e.Seq
-		if sinceSave++; sinceSave == 100 {
-			if err := store.AdvanceEventCursor(ctx, name, last); err != nil {
-				return false, err
-			}
-			sinceSave = 0
-		}
+		prev = e.Seq
+	}
+	if done, err := b.flush(ctx, prev); err != nil || !done {
+		return !done, err
 	}
 	return len(events) == EventBatch, nil
+}
+
+// deliveryBatch gathers the events of one HandleEvents call and moves the subscriber's
+// cursor after it.
+type deliveryBatch struct {
+	p     *plugin
+	proc  *hostside.Process
+	saved int64 // the cursor as stored
+
+	events []sdk.Event
+	before []int64 // before[i]: where the cursor may go once events[:i] are handled
+	bytes  int
+}
+
+// full says whether an event with a payload of n bytes no longer fits.
+func (b *deliveryBatch) full(n int) bool {
+	return len(b.events) > 0 && (len(b.events) == DeliveryBatch || b.bytes+n > DeliveryBatchBytes)
+}
+
+// add appends e, the event after seq prev.
+func (b *deliveryBatch) add(e core.OutboxEvent, prev int64) {
+	b.events = append(b.events, sdk.Event{ID: e.ID, Type: e.Type, OccurredAt: e.OccurredAt, Payload: json.RawMessage(e.Payload), Source: e.Source})
+	b.before = append(b.before, prev)
+	b.bytes += len(e.Payload)
+}
+
+// flush hands the gathered events to the plugin and moves the cursor past those it
+// handled, or to through when it handled all (through is the last event read, which
+// may be of a type the plugin does not take). done is false when the plugin stopped
+// early; err is set when an event failed.
+func (b *deliveryBatch) flush(ctx context.Context, through int64) (done bool, err error) {
+	name := b.p.spec.Name
+	handled := len(b.events)
+	if handled > 0 {
+		dctx, cancel := context.WithTimeout(ctx, DeliveryTimeout)
+		handled, err = b.proc.DeliverAll(dctx, b.events)
+		cancel()
+		if m := b.p.h.cfg.Metrics; m != nil && handled > 0 {
+			m.Delivered(name).Add(float64(handled))
+		}
+	}
+	done = handled == len(b.events)
+	to := through
+	if !done {
+		to = b.before[handled]
+	}
+	b.events, b.before, b.bytes = b.events[:0], b.before[:0], 0
+	// The cursor is saved even when the call failed: what was handled stays handled.
+	if to > b.saved {
+		if aerr := b.p.h.store.AdvanceEventCursor(context.WithoutCancel(ctx), name, to); aerr != nil {
+			return false, aerr
+		}
+		b.saved = to
+	}
+	if err != nil {
+		_ = b.p.h.store.RecordDeliveryFailure(context.WithoutCancel(ctx), name, err.Error())
+		return false, fmt.Errorf("deliver events to %s: %w", name, err)
+	}
+	return done, nil
 }

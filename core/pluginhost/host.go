@@ -13,7 +13,6 @@ package pluginhost
 import (
 	"context"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -271,6 +270,22 @@ func (h *Host) BodyLimit(method, path string) int {
 	return routes.bodyLimit(method, path)
 }
 
+// Allow lists the methods the routes of path's plugin matching path take, nil when the
+// plugin is disabled or no route matches.
+func (h *Host) Allow(path string) []string {
+	p := h.pluginOf(path)
+	if p == nil {
+		return nil
+	}
+	p.mu.Lock()
+	enabled, state, routes := p.enabled, p.state, p.routes
+	p.mu.Unlock()
+	if routes == nil || !enabled && state == core.PluginStopped {
+		return nil
+	}
+	return routes.allow(path)
+}
+
 // RequestTimeout bounds one forwarded request.
 func (h *Host) RequestTimeout() time.Duration { return h.cfg.RequestTimeout }
 
@@ -454,22 +469,4 @@ func permanent(err error) error {
 		return fmt.Errorf("%w (%w)", err, errPermanent)
 	}
 	return err
-}
-
-// openAPIPaths keeps only the paths under the plugin's own prefix.
-func filterOpenAPI(name string, raw json.RawMessage) map[string]any {
-	if len(raw) == 0 {
-		return nil
-	}
-	var paths map[string]any
-	if err := json.Unmarshal(raw, &paths); err != nil {
-		return nil
-	}
-	prefix := "/api/v1/" + name
-	for p := range paths {
-		if p != prefix && !strings.HasPrefix(p, prefix+"/") {
-			delete(paths, p)
-		}
-	}
-	return paths
 }

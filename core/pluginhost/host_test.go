@@ -207,7 +207,10 @@ func TestHost_Routing(t *testing.T) {
 					t.Errorf("%s: %s", p, r.Body)
 				}
 			}
-			mustCall(t, n, 404, "DELETE", "/api/v1/alpha/ping", "")
+			// A declared path with another method: 405 with the manifest's methods.
+			if r := mustCall(t, n, 405, "DELETE", "/api/v1/alpha/ping", ""); r.Header.Get("Allow") != "GET, HEAD" || !strings.Contains(string(r.Body), `"method_not_allowed"`) {
+				t.Errorf("DELETE ping: Allow %q %s, want GET, HEAD", r.Header.Get("Allow"), r.Body)
+			}
 			mustCall(t, n, 404, "GET", "/api/v1/nosuchplugin/ping", "")
 		})
 		t.Run("ErrForbidden", func(t *testing.T) {
@@ -551,6 +554,55 @@ func TestHost_EventsTwoNodes(t *testing.T) {
 			t.Errorf("node %s: beta saw %v; want no event twice and none out of order", n.URL(), got)
 		}
 	}
+}
+
+// TestHost_EventsFailingInBatch: twenty events reach the subscriber in one batch, and
+// it refuses the eighth until healed. The seven before it are handled once and the
+// cursor moves past them; the eighth is retried with backoff and nothing after it is
+// handled meanwhile; once healed, it and the twelve after it arrive, in order, each once.
+func TestHost_EventsFailingInBatch(t *testing.T) {
+	coretest.ForEachDB(t, func(t *testing.T, db coretest.DB) {
+		n := startNode(t, db, "alpha", "beta")
+		events := make([]probeEvent, 20)
+		for i := range events {
+			events[i] = probeEvent{ID: fmt.Sprintf("fb%02d", i+1), Type: "alpha.tick", Payload: fmt.Sprintf(`{"seq": %d}`, i+1)}
+		}
+		events[7].Payload = `{"seq": 8, "fail": true}`
+		publishAll(t, n, 200, events...) // one transaction: the first pass sees all twenty
+		_, seqs := outbox(t, n, "alpha")
+
+		probeEvents := func() map[string]any { return mustCall(t, n, 200, "GET", "/api/v1/beta/events", "").json(t) }
+		waitFor(t, 20*time.Second, "beta refused the eighth event twice", func() bool { return probeEvents()["refused"].(float64) >= 2 })
+		got := probeEvents()
+		if got["distinct"] != float64(7) || got["max_seq"] != float64(7) || got["redelivered"] != float64(0) {
+			t.Fatalf("while the eighth fails beta holds %v; want the seven before it, each once", got)
+		}
+		var cursor struct {
+			LastSeq   int64  `db:"last_seq"`
+			Attempts  int    `db:"attempts"`
+			LastError string `db:"last_error"`
+		}
+		sqlDB := coretest.SQL(n)
+		if err := sqlDB.Get(&cursor, sqlDB.Rebind(`SELECT last_seq, attempts, last_error FROM plugin_event_cursors WHERE subscriber = ?`), "beta"); err != nil {
+			t.Fatal(err)
+		}
+		if cursor.LastSeq != seqs[6] || cursor.Attempts < 1 || !strings.Contains(cursor.LastError, "fb08") {
+			t.Errorf("beta's cursor = %+v; want it at the seventh event (seq %d), the failure of fb08 recorded", cursor, seqs[6])
+		}
+
+		mustCall(t, n, 200, "POST", "/api/v1/beta/heal", "")
+		waitFor(t, 30*time.Second, "beta has all twenty", func() bool { return probeEvents()["distinct"] == float64(20) })
+		got = probeEvents()
+		if got["redelivered"] != float64(0) || got["out_of_order"] != float64(0) || got["max_seq"] != float64(20) {
+			t.Errorf("beta saw %v; want every event once, in order", got)
+		}
+		if err := sqlDB.Get(&cursor, sqlDB.Rebind(`SELECT last_seq, attempts, last_error FROM plugin_event_cursors WHERE subscriber = ?`), "beta"); err != nil {
+			t.Fatal(err)
+		}
+		if cursor.LastSeq != seqs[19] || cursor.Attempts != 0 || cursor.LastError != "" {
+			t.Errorf("beta's cursor = %+v; want it at the last event (seq %d), the failure cleared", cursor, seqs[19])
+		}
+	})
 }
 
 // TestHost_OperatorCommands: enable, disable and restart given through one node hold

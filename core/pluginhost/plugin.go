@@ -343,7 +343,7 @@ func (p *plugin) launch(ctx context.Context) (proc *hostside.Process, err error)
 		return proc, fmt.Errorf("plugin %s: %w: %w", name, err, errPermanent)
 	}
 	p.mu.Lock()
-	p.manifest, p.routes, p.openapi = &man, routes, filterOpenAPI(name, man.OpenAPI)
+	p.manifest, p.routes, p.openapi = &man, routes, pluginOpenAPI(name, man.OpenAPI, man.Routes)
 	p.mu.Unlock()
 
 	p.setState(core.PluginMigrating, nil)
@@ -483,7 +483,7 @@ func (p *plugin) serve(ctx context.Context, pr *core.Principal, r *core.PluginRe
 	if !ok {
 		return nil, core.Errorf(core.ENOTFOUND, "There is no API route %s %s.", r.Method, r.Path)
 	}
-	r.Plugin, r.Route = name, route.Path
+	r.Plugin, r.Route, r.Permission = name, route.Path, route.Permission
 	switch route.Permission {
 	case sdk.PermPublic:
 	case sdk.PermAuthenticated:

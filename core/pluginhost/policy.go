@@ -52,7 +52,13 @@ const (
 	// DeliveryRetryMin and DeliveryRetryMax bound the backoff after a failed delivery.
 	DeliveryRetryMin = 200 * time.Millisecond
 	DeliveryRetryMax = 30 * time.Second
-	// DeliveryTimeout bounds one HandleEvent call.
+	// DeliveryBatch and DeliveryBatchBytes bound one call handing events to a
+	// subscriber: at most this many events, and no more payload than this unless a
+	// single event is larger.
+	DeliveryBatch      = 500
+	DeliveryBatchBytes = 4 << 20
+	// DeliveryTimeout bounds one call handing events to a subscriber. The SDK starts
+	// no event of a batch after half of it, so a slow handler still makes progress.
 	DeliveryTimeout = 10 * time.Second
 	// SeqGapGrace is how long a hole in the outbox sequence is waited for on
 	// PostgreSQL, where a transaction holding a lower seq may commit after a higher one;

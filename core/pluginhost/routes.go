@@ -2,6 +2,7 @@ package pluginhost
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/kvarter/kvarter/sdk"
@@ -89,6 +90,28 @@ func (t *routeTable) bodyLimit(method, path string) int {
 		return 0
 	}
 	return int(r.MaxBodyBytes)
+}
+
+// allow lists the methods of the routes matching path, HEAD beside GET, sorted.
+func (t *routeTable) allow(path string) []string {
+	var buf [maxSegments]string
+	segs, ok := splitInto(buf[:0], path)
+	if !ok {
+		return nil
+	}
+	var out []string
+	for i := range t.routes {
+		r := &t.routes[i]
+		if len(r.segs) != len(segs) || !r.matches(segs) || slices.Contains(out, r.Method) {
+			continue
+		}
+		out = append(out, r.Method)
+		if r.Method == "GET" {
+			out = append(out, "HEAD")
+		}
+	}
+	slices.Sort(out)
+	return out
 }
 
 func splitPath(p string) []string {

@@ -41,16 +41,16 @@ func (s *IdentityService) validateRegistration(r core.Registration) error {
 	f.CheckEmail("email", r.Email)
 	f.CheckText("display_name", r.DisplayName, 1, 100, false)
 	if r.Language == "" {
-		f.Add("language", "is required")
+		f.Add("language", core.RuleRequired, "is required")
 	} else if !slices.Contains(s.Settings.Languages, r.Language) {
-		f.Add("language", "must be one of the city's languages: "+strings.Join(s.Settings.Languages, ", "))
+		f.Add("language", core.RuleOneOf, "must be one of the city's languages: "+strings.Join(s.Settings.Languages, ", "))
 	}
 	local := r.Email
 	if i := strings.IndexByte(local, '@'); i > 0 {
 		local = local[:i]
 	}
 	if problem := password.Check(r.Password, r.Email, local, r.DisplayName); problem != "" {
-		f.Add("password", problem)
+		f.Add("password", core.RulePassword, problem)
 	}
 	return f.Err()
 }
@@ -63,7 +63,7 @@ func (s *IdentityService) Register(ctx context.Context, r core.Registration) (*c
 // CreateUser opens an account from the command line, optionally with a city-wide role.
 func (s *IdentityService) CreateUser(ctx context.Context, r core.Registration, cityRole string) (*core.User, error) {
 	if cityRole != "" && !slices.Contains(core.GrantableRoles, cityRole) {
-		return nil, core.InvalidField("role", "must be one of "+strings.Join(core.GrantableRoles, ", "))
+		return nil, core.InvalidField("role", core.RuleOneOf, "must be one of "+strings.Join(core.GrantableRoles, ", "))
 	}
 	return s.createUser(ctx, r, cityRole, "user.created")
 }
@@ -164,11 +164,11 @@ func (s *IdentityService) Export(ctx context.Context) (map[string]any, error) {
 		return nil, err
 	}
 	p := core.PrincipalFrom(ctx)
-	sessions, err := s.ListSessions(ctx)
+	sessions, err := s.listSessions(ctx, core.KindSession, "", 0)
 	if err != nil {
 		return nil, err
 	}
-	tokens, err := s.ListTokens(ctx)
+	tokens, err := s.listSessions(ctx, core.KindAPIToken, "", 0)
 	if err != nil {
 		return nil, err
 	}

@@ -84,7 +84,7 @@ func (s *AuditService) ListAudit(ctx context.Context, f core.AuditFilter, page c
 	if cur != "" {
 		seq, err := strconv.ParseInt(cur, 10, 64)
 		if err != nil {
-			return nil, "", core.InvalidField("cursor", "is not a cursor this server gave out")
+			return nil, "", badCursor()
 		}
 		q += ` AND seq < ?`
 		args = append(args, seq)
@@ -111,11 +111,7 @@ func (s *AuditService) ListAudit(ctx context.Context, f core.AuditFilter, page c
 	if err := selectAll(ctx, s.DB.db, &rows, q, args...); err != nil {
 		return nil, "", fmt.Errorf("list audit: %w", err)
 	}
-	next := ""
-	if len(rows) > page.Limit {
-		rows = rows[:page.Limit]
-		next = encodeCursor(strconv.FormatInt(rows[len(rows)-1].Seq, 10))
-	}
+	rows, next := pageRows(rows, page, func(r auditRow) string { return strconv.FormatInt(r.Seq, 10) })
 	out := make([]core.AuditEntry, len(rows))
 	for i, r := range rows {
 		out[i] = core.AuditEntry{ID: r.ID, At: r.At.UTC(), ActorID: r.ActorID, Action: r.Action, Domain: r.Domain,

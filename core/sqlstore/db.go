@@ -187,6 +187,52 @@ func notFound(err error, what string) error {
 	return err
 }
 
+// Lists are keyset pages (DESIGN.md §7): each query asks for page.Limit+1 rows after the
+// sort key of the previous page's last row, which the cursor holds, so rows inserted
+// meanwhile neither repeat nor hide one. A composite key joins its parts with keySep.
+
+// keySep separates the parts of a composite sort key in a cursor; no part holds it
+// (times in RFC 3339, UUIDs, role names).
+const keySep = "|"
+
+// pageRows cuts rows fetched with page.Limit+1 to the page and returns the cursor of the
+// next page ("" on the last): the key of the last row shown.
+func pageRows[T any](rows []T, page core.Page, key func(T) string) ([]T, string) {
+	if len(rows) <= page.Limit {
+		return rows, ""
+	}
+	rows = rows[:page.Limit]
+	return rows, encodeCursor(key(rows[len(rows)-1]))
+}
+
+// cursorParts decodes a cursor holding a composite key of n parts; none for "".
+func cursorParts(c string, n int) ([]string, error) {
+	key, err := decodeCursor(c)
+	if err != nil || key == "" {
+		return nil, err
+	}
+	parts := strings.Split(key, keySep)
+	if len(parts) != n {
+		return nil, badCursor()
+	}
+	return parts, nil
+}
+
+// cursorTime reads a time part of a cursor's key.
+func cursorTime(part string) (time.Time, error) {
+	t, err := time.Parse(time.RFC3339Nano, part)
+	if err != nil {
+		return time.Time{}, badCursor()
+	}
+	return t.UTC(), nil
+}
+
+func keyTime(t time.Time) string { return t.UTC().Format(time.RFC3339Nano) }
+
+func badCursor() error {
+	return core.MalformedField("cursor", "is not a cursor this list gave; start again without it")
+}
+
 // encodeCursor and decodeCursor keep list cursors opaque to clients.
 func encodeCursor(key string) string {
 	if key == "" {
@@ -201,7 +247,7 @@ func decodeCursor(c string) (string, error) {
 	}
 	b, err := base64.RawURLEncoding.DecodeString(c)
 	if err != nil {
-		return "", core.InvalidField("cursor", "is not a cursor this server gave out")
+		return "", badCursor()
 	}
 	return string(b), nil
 }

@@ -79,7 +79,7 @@ func (s *NeighbourhoodService) CreateNeighbourhood(ctx context.Context, in core.
 	f.CheckSlug("slug", in.Slug)
 	boundary, problem := checkBoundary(in.Boundary)
 	if problem != "" {
-		f.Add("boundary", problem)
+		f.Add("boundary", core.RuleFormat, problem)
 	}
 	if err := f.Err(); err != nil {
 		return nil, err
@@ -114,7 +114,7 @@ func checkParent(ctx context.Context, tx sqlx.ExtContext, parentID, selfID strin
 	seen := map[string]bool{}
 	for id := parentID; id != ""; {
 		if id == selfID {
-			return core.InvalidField("parent_id", "would make a neighbourhood its own ancestor")
+			return core.InvalidField("parent_id", core.RuleNoCycle, "would make a neighbourhood its own ancestor")
 		}
 		if seen[id] {
 			break
@@ -123,12 +123,12 @@ func checkParent(ctx context.Context, tx sqlx.ExtContext, parentID, selfID strin
 		var r neighbourhoodRow
 		if err := get(ctx, tx, &r, `SELECT `+neighbourhoodColumns+` FROM neighbourhoods WHERE id = ?`, id); err != nil {
 			if errors.Is(err, sql.ErrNoRows) {
-				return core.InvalidField("parent_id", "names no neighbourhood")
+				return core.InvalidField("parent_id", core.RuleExists, "names no neighbourhood")
 			}
 			return fmt.Errorf("find parent: %w", err)
 		}
 		if id == parentID && r.ArchivedAt != nil {
-			return core.InvalidField("parent_id", "names an archived neighbourhood")
+			return core.InvalidField("parent_id", core.RuleNotArchived, "names an archived neighbourhood")
 		}
 		id = ""
 		if r.ParentID != nil {
@@ -156,7 +156,7 @@ func (s *NeighbourhoodService) UpdateNeighbourhood(ctx context.Context, id strin
 		var problem string
 		boundary, problem = checkBoundary(*upd.Boundary)
 		if problem != "" {
-			f.Add("boundary", problem)
+			f.Add("boundary", core.RuleFormat, problem)
 		}
 	}
 	if err := f.Err(); err != nil {
@@ -241,11 +241,7 @@ func (s *NeighbourhoodService) ListNeighbourhoods(ctx context.Context, includeAr
 	if err := selectAll(ctx, s.DB.db, &rows, q+` ORDER BY id LIMIT ?`, after, page.Limit+1); err != nil {
 		return nil, "", fmt.Errorf("list neighbourhoods: %w", err)
 	}
-	next := ""
-	if len(rows) > page.Limit {
-		rows = rows[:page.Limit]
-		next = encodeCursor(rows[len(rows)-1].ID)
-	}
+	rows, next := pageRows(rows, page, func(r neighbourhoodRow) string { return r.ID })
 	out := make([]core.Neighbourhood, len(rows))
 	for i, r := range rows {
 		out[i] = r.neighbourhood()
@@ -387,7 +383,7 @@ func (s *NeighbourhoodService) ListMemberships(ctx context.Context, neighbourhoo
 	switch state {
 	case "", core.MembershipRequested, core.MembershipVerified, core.MembershipRejected, core.MembershipLeft, core.MembershipRevoked:
 	default:
-		return nil, "", core.InvalidField("state", "must be one of requested, verified, rejected, left, revoked")
+		return nil, "", core.InvalidField("state", core.RuleOneOf, "must be one of requested, verified, rejected, left, revoked")
 	}
 	page = page.Normalize()
 	after, err := decodeCursor(page.Cursor)
@@ -404,11 +400,7 @@ func (s *NeighbourhoodService) ListMemberships(ctx context.Context, neighbourhoo
 	if err := selectAll(ctx, s.DB.db, &rows, q+` ORDER BY m.id LIMIT ?`, append(args, page.Limit+1)...); err != nil {
 		return nil, "", fmt.Errorf("list memberships: %w", err)
 	}
-	next := ""
-	if len(rows) > page.Limit {
-		rows = rows[:page.Limit]
-		next = encodeCursor(rows[len(rows)-1].ID)
-	}
+	rows, next := pageRows(rows, page, func(m core.Membership) string { return m.ID })
 	fixMembershipTimes(rows)
 	return rows, next, nil
 }
@@ -432,7 +424,7 @@ func (s *NeighbourhoodService) DecideMembership(ctx context.Context, neighbourho
 	f := core.Fields{}
 	f.CheckText("reason", reason, 0, 500, true)
 	if decision != DecisionApprove && reason == "" {
-		f.Add("reason", "is required when rejecting or revoking, so the resident knows why")
+		f.Add("reason", core.RuleReasonRequired, "is required when rejecting or revoking, so the resident knows why")
 	}
 	if err := f.Err(); err != nil {
 		return nil, err
@@ -455,7 +447,7 @@ func (s *NeighbourhoodService) DecideMembership(ctx context.Context, neighbourho
 		case DecisionRevoke:
 			from, to, action, event = core.MembershipVerified, core.MembershipRevoked, "membership.revoked", core.EventMembershipEnded
 		default:
-			return core.InvalidField("decision", "must be approve, reject or revoke")
+			return core.InvalidField("decision", core.RuleOneOf, "must be approve, reject or revoke")
 		}
 		if m.State != from {
 			return core.Errorf(core.ECONFLICT, "This membership is %s, so it cannot be %s.", m.State, pastTense(decision))
@@ -620,7 +612,7 @@ func (s *NeighbourhoodService) ImportMemberships(ctx context.Context, data []byt
 			todo = append(todo, p)
 		}
 		if len(report.Rows) == 0 {
-			return core.InvalidField("file", "holds no rows; expected lines of email,neighbourhood")
+			return core.InvalidField("file", core.RuleRequired, "holds no rows; expected lines of email,neighbourhood")
 		}
 		if failed {
 			for i := range report.Rows {

@@ -90,10 +90,10 @@ func (s *OrganisationService) CreateOrganisation(ctx context.Context, in core.Or
 	f.CheckText("name", in.Name, 1, 200, false)
 	f.CheckText("description", in.Description, 0, 5000, true)
 	if !slices.Contains(core.OrganisationKinds, in.Kind) {
-		f.Add("kind", "must be one of "+strings.Join(core.OrganisationKinds, ", "))
+		f.Add("kind", core.RuleOneOf, "must be one of "+strings.Join(core.OrganisationKinds, ", "))
 	}
 	if len(in.NeighbourhoodIDs) > 100 {
-		f.Add("neighbourhood_ids", "may list at most 100 neighbourhoods")
+		f.Add("neighbourhood_ids", core.RuleMaxItems, "may list at most 100 neighbourhoods")
 	}
 	if err := f.Err(); err != nil {
 		return nil, err
@@ -110,7 +110,7 @@ func (s *OrganisationService) CreateOrganisation(ctx context.Context, in core.Or
 				return fmt.Errorf("check neighbourhood: %w", err)
 			}
 			if n == 0 {
-				return core.InvalidField("neighbourhood_ids", "names a neighbourhood that does not exist: "+id)
+				return core.InvalidField("neighbourhood_ids", core.RuleExists, "names a neighbourhood that does not exist: "+id)
 			}
 		}
 		if _, err := exec(ctx, tx, `INSERT INTO organisations (id, name, kind, description, state, created_by, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
@@ -172,7 +172,7 @@ func (s *OrganisationService) ListOrganisations(ctx context.Context, state strin
 			return nil, "", core.Errorf(core.EFORBIDDEN, "Only city administrators may list organisations that are not verified.")
 		}
 	default:
-		return nil, "", core.InvalidField("state", "must be verified, pending or rejected")
+		return nil, "", core.InvalidField("state", core.RuleOneOf, "must be verified, pending or rejected")
 	}
 	page = page.Normalize()
 	after, err := decodeCursor(page.Cursor)
@@ -183,11 +183,7 @@ func (s *OrganisationService) ListOrganisations(ctx context.Context, state strin
 	if err := selectAll(ctx, s.DB.db, &rows, `SELECT `+organisationColumns+` FROM organisations WHERE state = ? AND id > ? ORDER BY id LIMIT ?`, state, after, page.Limit+1); err != nil {
 		return nil, "", fmt.Errorf("list organisations: %w", err)
 	}
-	next := ""
-	if len(rows) > page.Limit {
-		rows = rows[:page.Limit]
-		next = encodeCursor(rows[len(rows)-1].ID)
-	}
+	rows, next := pageRows(rows, page, func(r organisationRow) string { return r.ID })
 	out, err := s.load(ctx, s.DB.db, rows)
 	return out, next, err
 }
@@ -207,10 +203,10 @@ func (s *OrganisationService) DecideOrganisation(ctx context.Context, id, decisi
 	case "reject":
 		to = core.OrganisationRejected
 		if reason == "" {
-			f.Add("reason", "is required when rejecting, so the organisation knows why")
+			f.Add("reason", core.RuleReasonRequired, "is required when rejecting, so the organisation knows why")
 		}
 	default:
-		f.Add("decision", "must be verify or reject")
+		f.Add("decision", core.RuleOneOf, "must be verify or reject")
 	}
 	if err := f.Err(); err != nil {
 		return nil, err
@@ -243,23 +239,40 @@ func (s *OrganisationService) DecideOrganisation(ctx context.Context, id, decisi
 	return &out[0], nil
 }
 
-// ListOrganisationMembers lists members for the organisation's members and city admins.
-func (s *OrganisationService) ListOrganisationMembers(ctx context.Context, id string) ([]core.OrganisationMember, error) {
+// ListOrganisationMembers lists a page of members, in the order they joined, for the
+// organisation's members and city admins.
+func (s *OrganisationService) ListOrganisationMembers(ctx context.Context, id string, page core.Page) ([]core.OrganisationMember, string, error) {
 	if _, err := s.FindOrganisation(ctx, id); err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	p := core.PrincipalFrom(ctx)
 	if !s.canSeeUnverified(p, id) {
-		return nil, core.Errorf(core.EFORBIDDEN, "Only the organisation's members may see who belongs to it.")
+		return nil, "", core.Errorf(core.EFORBIDDEN, "Only the organisation's members may see who belongs to it.")
+	}
+	page = page.Normalize()
+	key, err := cursorParts(page.Cursor, 2)
+	if err != nil {
+		return nil, "", err
+	}
+	q := `SELECT m.user_id, u.display_name, m.role, m.created_at FROM organisation_members m JOIN users u ON u.id = m.user_id WHERE m.organisation_id = ?`
+	args := []any{id}
+	if key != nil {
+		at, err := cursorTime(key[0])
+		if err != nil {
+			return nil, "", err
+		}
+		q += ` AND (m.created_at, m.user_id) > (?, ?)`
+		args = append(args, at, key[1])
 	}
 	var out []core.OrganisationMember
-	if err := selectAll(ctx, s.DB.db, &out, `SELECT m.user_id, u.display_name, m.role, m.created_at FROM organisation_members m JOIN users u ON u.id = m.user_id WHERE m.organisation_id = ? ORDER BY m.created_at, m.user_id`, id); err != nil {
-		return nil, fmt.Errorf("list organisation members: %w", err)
+	if err := selectAll(ctx, s.DB.db, &out, q+` ORDER BY m.created_at, m.user_id LIMIT ?`, append(args, page.Limit+1)...); err != nil {
+		return nil, "", fmt.Errorf("list organisation members: %w", err)
 	}
 	for i := range out {
 		out[i].CreatedAt = out[i].CreatedAt.UTC()
 	}
-	return out, nil
+	out, next := pageRows(out, page, func(m core.OrganisationMember) string { return keyTime(m.CreatedAt) + keySep + m.UserID })
+	return out, next, nil
 }
 
 func (s *OrganisationService) requireRepresentative(ctx context.Context, id string) error {
@@ -281,7 +294,7 @@ func (s *OrganisationService) AddOrganisationMember(ctx context.Context, id, use
 		role = core.OrgRoleMember
 	}
 	if role != core.OrgRoleMember && role != core.OrgRoleRepresentative {
-		return nil, core.InvalidField("role", "must be member or representative")
+		return nil, core.InvalidField("role", core.RuleOneOf, "must be member or representative")
 	}
 	now := s.DB.now()
 	var out core.OrganisationMember
@@ -289,7 +302,7 @@ func (s *OrganisationService) AddOrganisationMember(ctx context.Context, id, use
 		var name string
 		if err := get(ctx, tx, &name, `SELECT display_name FROM users WHERE id = ? AND deleted_at IS NULL`, userID); err != nil {
 			if errors.Is(err, sql.ErrNoRows) {
-				return core.InvalidField("user_id", "names no user")
+				return core.InvalidField("user_id", core.RuleExists, "names no user")
 			}
 			return fmt.Errorf("find user: %w", err)
 		}

@@ -97,14 +97,14 @@ func checkDomain(ctx context.Context, q sqlx.ExtContext, domain string) error {
 	kind, id, ok := strings.Cut(domain, ":")
 	table := map[string]string{"nbh": "neighbourhoods", "org": "organisations"}[kind]
 	if !ok || table == "" || id == "" {
-		return core.InvalidField("domain", `must be "city", "nbh:<id>" or "org:<id>"`)
+		return core.InvalidField("domain", core.RuleFormat, `must be "city", "nbh:<id>" or "org:<id>"`)
 	}
 	var n int
 	if err := get(ctx, q, &n, `SELECT COUNT(*) FROM `+table+` WHERE id = ?`, id); err != nil {
 		return fmt.Errorf("check domain: %w", err)
 	}
 	if n == 0 {
-		return core.InvalidField("domain", "names a "+map[string]string{"nbh": "neighbourhood", "org": "organisation"}[kind]+" that does not exist")
+		return core.InvalidField("domain", core.RuleExists, "names a "+map[string]string{"nbh": "neighbourhood", "org": "organisation"}[kind]+" that does not exist")
 	}
 	return nil
 }
@@ -128,13 +128,13 @@ func (s *RoleService) authorizeGrant(ctx context.Context, g core.RoleGrant) erro
 func (s *RoleService) validate(ctx context.Context, q sqlx.ExtContext, g core.RoleGrant) error {
 	f := core.Fields{}
 	if g.UserID == "" {
-		f.Add("user_id", "is required")
+		f.Add("user_id", core.RuleRequired, "is required")
 	}
 	if g.Role == "" {
-		f.Add("role", "is required")
+		f.Add("role", core.RuleRequired, "is required")
 	}
 	if g.Domain == "" {
-		f.Add("domain", "is required")
+		f.Add("domain", core.RuleRequired, "is required")
 	}
 	if err := f.Err(); err != nil {
 		return err
@@ -147,14 +147,14 @@ func (s *RoleService) validate(ctx context.Context, q sqlx.ExtContext, g core.Ro
 		return err
 	}
 	if !slices.Contains(known, g.Role) {
-		return core.InvalidField("role", "must be one of "+strings.Join(known, ", ")+" (resident and organisation roles follow from verified membership)")
+		return core.InvalidField("role", core.RuleOneOf, "must be one of "+strings.Join(known, ", ")+" (resident and organisation roles follow from verified membership)")
 	}
 	var n int
 	if err := get(ctx, q, &n, `SELECT COUNT(*) FROM users WHERE id = ? AND deleted_at IS NULL`, g.UserID); err != nil {
 		return fmt.Errorf("find user: %w", err)
 	}
 	if n == 0 {
-		return core.InvalidField("user_id", "names no user")
+		return core.InvalidField("user_id", core.RuleExists, "names no user")
 	}
 	return nil
 }
@@ -221,22 +221,40 @@ func (s *RoleService) Revoke(ctx context.Context, g core.RoleGrant) error {
 	return nil
 }
 
-// ListGrants lists the explicit grants in a domain, for those who may grant there.
-func (s *RoleService) ListGrants(ctx context.Context, domain string) ([]core.RoleGrant, error) {
+// ListGrants lists a page of the explicit grants in a domain, oldest first, for those
+// who may grant there.
+func (s *RoleService) ListGrants(ctx context.Context, domain string, page core.Page) ([]core.RoleGrant, string, error) {
 	if err := checkDomain(ctx, s.DB.db, domain); err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	if !s.Authz.Can(core.PrincipalFrom(ctx), core.PermRolesGrant, domain) {
-		return nil, core.Errorf(core.EFORBIDDEN, "You may not see the roles granted in %s.", domain)
+		return nil, "", core.Errorf(core.EFORBIDDEN, "You may not see the roles granted in %s.", domain)
+	}
+	page = page.Normalize()
+	key, err := cursorParts(page.Cursor, 3)
+	if err != nil {
+		return nil, "", err
+	}
+	q := `SELECT user_id, role, domain, COALESCE(granted_by, '') AS granted_by, created_at FROM role_grants WHERE domain = ?`
+	args := []any{domain}
+	if key != nil {
+		at, err := cursorTime(key[0])
+		if err != nil {
+			return nil, "", err
+		}
+		// (user, role) is unique within a domain, so the key orders every grant.
+		q += ` AND (created_at, user_id, role) > (?, ?, ?)`
+		args = append(args, at, key[1], key[2])
 	}
 	var out []core.RoleGrant
-	if err := selectAll(ctx, s.DB.db, &out, `SELECT user_id, role, domain, COALESCE(granted_by, '') AS granted_by, created_at FROM role_grants WHERE domain = ? ORDER BY created_at, user_id`, domain); err != nil {
-		return nil, fmt.Errorf("list grants: %w", err)
+	if err := selectAll(ctx, s.DB.db, &out, q+` ORDER BY created_at, user_id, role LIMIT ?`, append(args, page.Limit+1)...); err != nil {
+		return nil, "", fmt.Errorf("list grants: %w", err)
 	}
 	for i := range out {
 		out[i].CreatedAt = out[i].CreatedAt.UTC()
 	}
-	return out, nil
+	out, next := pageRows(out, page, func(g core.RoleGrant) string { return keyTime(g.CreatedAt) + keySep + g.UserID + keySep + g.Role })
+	return out, next, nil
 }
 
 func (s *RoleService) changed() {

@@ -23,16 +23,16 @@ func (s *IdentityService) Login(ctx context.Context, a core.LoginAttempt) (*core
 	s.init()
 	f := core.Fields{}
 	if a.Email == "" {
-		f.Add("email", "is required")
+		f.Add("email", core.RuleRequired, "is required")
 	}
 	if a.Password == "" {
-		f.Add("password", "is required")
+		f.Add("password", core.RuleRequired, "is required")
 	}
 	if len(a.Email) > 254 {
-		f.Add("email", "must be at most 254 characters")
+		f.Add("email", core.RuleMaxLength, "must be at most 254 characters")
 	}
 	if len(a.Password) > 4*password.MaxLength {
-		f.Add("password", "is too long")
+		f.Add("password", core.RuleMaxLength, "is too long")
 	}
 	if err := f.Err(); err != nil {
 		return nil, err
@@ -214,14 +214,22 @@ func (s *IdentityService) Logout(ctx context.Context, token string) error {
 	return nil
 }
 
-func (s *IdentityService) listSessions(ctx context.Context, kind string) ([]core.Session, error) {
+// listSessions lists the acting person's open sessions of kind in id order: one page
+// after the id in after, or all of them when limit is 0.
+func (s *IdentityService) listSessions(ctx context.Context, kind, after string, limit int) ([]core.Session, error) {
 	p, err := requireUser(ctx)
 	if err != nil {
 		return nil, err
 	}
+	q := `SELECT s.id, s.user_id, s.kind, s.name, s.user_agent, s.client_ip, s.created_at, s.last_seen_at, s.expires_at, '' AS display_name, '' AS language
+		FROM sessions s WHERE s.user_id = ? AND s.kind = ? AND s.revoked_at IS NULL AND (s.expires_at IS NULL OR s.expires_at > ?) AND s.id > ? ORDER BY s.id`
+	args := []any{p.UserID, kind, s.DB.now(), after}
+	if limit > 0 {
+		q += ` LIMIT ?`
+		args = append(args, limit)
+	}
 	var rows []sessionRow
-	if err := selectAll(ctx, s.DB.db, &rows, `SELECT s.id, s.user_id, s.kind, s.name, s.user_agent, s.client_ip, s.created_at, s.last_seen_at, s.expires_at, '' AS display_name, '' AS language
-		FROM sessions s WHERE s.user_id = ? AND s.kind = ? AND s.revoked_at IS NULL AND (s.expires_at IS NULL OR s.expires_at > ?) ORDER BY s.id`, p.UserID, kind, s.DB.now()); err != nil {
+	if err := selectAll(ctx, s.DB.db, &rows, q, args...); err != nil {
 		return nil, fmt.Errorf("list sessions: %w", err)
 	}
 	out := make([]core.Session, 0, len(rows))
@@ -231,6 +239,21 @@ func (s *IdentityService) listSessions(ctx context.Context, kind string) ([]core
 		out = append(out, sess)
 	}
 	return out, nil
+}
+
+// sessionPage is one page of the acting person's sessions of kind.
+func (s *IdentityService) sessionPage(ctx context.Context, kind string, page core.Page) ([]core.Session, string, error) {
+	page = page.Normalize()
+	after, err := decodeCursor(page.Cursor)
+	if err != nil {
+		return nil, "", err
+	}
+	rows, err := s.listSessions(ctx, kind, after, page.Limit+1)
+	if err != nil {
+		return nil, "", err
+	}
+	rows, next := pageRows(rows, page, func(r core.Session) string { return r.ID })
+	return rows, next, nil
 }
 
 func (s *IdentityService) revoke(ctx context.Context, id, kind, what string) error {
@@ -253,9 +276,9 @@ func (s *IdentityService) revoke(ctx context.Context, id, kind, what string) err
 	return err
 }
 
-// ListSessions lists the acting person's open login sessions.
-func (s *IdentityService) ListSessions(ctx context.Context) ([]core.Session, error) {
-	return s.listSessions(ctx, core.KindSession)
+// ListSessions lists a page of the acting person's open login sessions.
+func (s *IdentityService) ListSessions(ctx context.Context, page core.Page) ([]core.Session, string, error) {
+	return s.sessionPage(ctx, core.KindSession, page)
 }
 
 // RevokeSession ends one of the acting person's sessions.

@@ -39,9 +39,10 @@ func (s *IdentityService) CreateToken(ctx context.Context, name string) (*core.N
 	return &core.NewToken{Token: token, Session: sess}, nil
 }
 
-// ListTokens lists the acting person's API tokens (never the tokens themselves).
-func (s *IdentityService) ListTokens(ctx context.Context) ([]core.Session, error) {
-	return s.listSessions(ctx, core.KindAPIToken)
+// ListTokens lists a page of the acting person's API tokens (never the tokens
+// themselves).
+func (s *IdentityService) ListTokens(ctx context.Context, page core.Page) ([]core.Session, string, error) {
+	return s.sessionPage(ctx, core.KindAPIToken, page)
 }
 
 // RevokeToken revokes one of the acting person's API tokens.

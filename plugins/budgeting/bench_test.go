@@ -29,8 +29,7 @@ func BenchmarkService_CastBallot(b *testing.B) {
 		b.RunParallel(func(pb *testing.PB) {
 			for pb.Next() {
 				i := n.Add(1)
-				pr := resident("voter-"+strconv.FormatInt(i, 10), "n1")
-				f.host.add(pr)
+				pr := f.resident("voter-"+strconv.FormatInt(i, 10), "n1")
 				if _, err := f.svc.CastBallot(f.ctx, pr, c.ID, BallotInput{Ballot: Ballot{Projects: ids[i%3 : i%3+3]}}); err != nil {
 					b.Error(err)
 					return

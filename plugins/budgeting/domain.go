@@ -43,6 +43,15 @@ const (
 // Phases lists the phases in order.
 var Phases = []Phase{PhaseIdeas, PhaseSupport, PhaseReview, PhaseVoting, PhaseResults, PhaseImplementation}
 
+// phaseNames are the names of Phases, in order.
+func phaseNames() []string {
+	out := make([]string, len(Phases))
+	for i, p := range Phases {
+		out[i] = string(p)
+	}
+	return out
+}
+
 // index returns the position of p in Phases, or -1.
 func (p Phase) index() int {
 	for i, q := range Phases {
@@ -63,43 +72,43 @@ const (
 // BallotRules say what a valid ballot of a cycle looks like.
 type BallotRules struct {
 	// Type is approval, cumulative or ordinal.
-	Type string `json:"type" max:"32"`
+	Type string `json:"type" max:"32" enum:"approval,cumulative,ordinal" doc:"approval: choose projects; cumulative: give points; ordinal: rank projects, best first."`
 	// Min and Max bound the number of projects chosen (approval) or ranked (ordinal);
 	// Max 0 means no upper bound. Min defaults to 1.
-	Min int `json:"min" min:"0"`
-	Max int `json:"max" min:"0"`
+	Min int `json:"min" min:"0" doc:"The fewest projects a ballot chooses, ranks or gives points to; 0 means 1."`
+	Max int `json:"max" min:"0" doc:"The most projects a ballot chooses, ranks or gives points to; 0 means no limit."`
 	// MaxCost caps the total final cost of an approval ballot in minor units; 0 means
 	// none. Equal to the budget it is a "knapsack" ballot.
-	MaxCost int64 `json:"max_cost" min:"0"`
+	MaxCost int64 `json:"max_cost" min:"0" doc:"Approval ballots: the most the chosen projects may cost together, in minor units; 0 means no limit."`
 	// Points is what a cumulative ballot distributes (at most, in total), and
 	// MaxPerProject caps the points one project may get (0 means Points).
-	Points        int64 `json:"points" min:"0"`
-	MaxPerProject int64 `json:"max_per_project" min:"0"`
+	Points        int64 `json:"points" min:"0" doc:"Cumulative ballots: the points a voter distributes."`
+	MaxPerProject int64 `json:"max_per_project" min:"0" doc:"Cumulative ballots: the most points one project may get; 0 means points."`
 }
 
 // Cycle is one participatory budget: one neighbourhood, one pot of money, one ballot.
 // A city-wide budget with a pot per district is one cycle per district sharing a
 // ParentID (the ID of a grouping cycle), which keeps every rule per neighbourhood.
 type Cycle struct {
-	ID              string      `json:"id"`
-	ParentID        string      `json:"parent_id"`
+	ID              string      `json:"id" format:"uuid"`
+	ParentID        string      `json:"parent_id" doc:"The grouping cycle this one belongs to, or empty."`
 	NeighbourhoodID string      `json:"neighbourhood_id"`
 	Name            string      `json:"name"`
-	Budget          int64       `json:"budget"`
-	Currency        string      `json:"currency"`
+	Budget          int64       `json:"budget" doc:"In minor units of currency."`
+	Currency        string      `json:"currency" doc:"ISO 4217 code."`
 	Ballot          BallotRules `json:"ballot"`
 	// SupportTopN is how many ideas go forward from the support phase; 0 means all.
-	SupportTopN int `json:"support_top_n"`
+	SupportTopN int `json:"support_top_n" doc:"How many ideas go forward from the support phase; 0 means all."`
 	// Simulation cycles accept imported .pb files and never hold real votes.
-	Simulation bool `json:"simulation"`
+	Simulation bool `json:"simulation" doc:"Takes an imported .pb file instead of votes."`
 	// MESIntegral starts the Method of Equal Shares' add1 completion from a whole
 	// currency unit per voter, floor(budget/voters), as equalshares.net does by
 	// default; false starts it from budget/voters exactly.
-	MESIntegral bool  `json:"mes_integral"`
-	Phase       Phase `json:"phase"`
+	MESIntegral bool  `json:"mes_integral" doc:"MES add1 starts from a whole currency unit per voter (equalshares.net's default)."`
+	Phase       Phase `json:"phase" enum:"ideas,support,review,voting,results,implementation"`
 	// Schedule gives the start of each scheduled phase; the background tick moves the
 	// cycle into the latest phase whose start has passed.
-	Schedule  map[Phase]time.Time `json:"schedule"`
+	Schedule  map[Phase]time.Time `json:"schedule" doc:"When scheduled phases start, by phase."`
 	CreatedAt time.Time           `json:"created_at"`
 	UpdatedAt time.Time           `json:"updated_at"`
 }
@@ -124,24 +133,24 @@ var implOrder = map[string]int{ImplPlanned: 0, ImplInProgress: 1, ImplDone: 2}
 
 // Proposal is an idea a resident submits; once feasible it is a project on the ballot.
 type Proposal struct {
-	ID      string `json:"id"`
-	CycleID string `json:"cycle_id"`
+	ID      string `json:"id" format:"uuid"`
+	CycleID string `json:"cycle_id" format:"uuid"`
 	// AuthorID is empty once the author's account is deleted.
-	AuthorID    string `json:"author_id"`
+	AuthorID    string `json:"author_id" doc:"Empty once the author deleted their account."`
 	Title       string `json:"title"`
 	Description string `json:"description"`
 	Category    string `json:"category"`
 	Location    string `json:"location"`
 	// Cost is the author's estimate; FinalCost the reviewed cost (0 until feasible).
-	Cost      int64  `json:"cost"`
-	FinalCost int64  `json:"final_cost"`
-	Status    string `json:"status"`
+	Cost      int64  `json:"cost" doc:"The author's estimate, in minor units."`
+	FinalCost int64  `json:"final_cost" doc:"The reviewed cost in minor units; 0 until feasible."`
+	Status    string `json:"status" enum:"submitted,not_shortlisted,feasible,infeasible,merged"`
 	// Reason is the public reason a proposal is infeasible.
-	Reason     string `json:"reason"`
-	MergedInto string `json:"merged_into"`
-	Supports   int64  `json:"supports"`
+	Reason     string `json:"reason" doc:"Why it is infeasible, in public."`
+	MergedInto string `json:"merged_into" doc:"The proposal this one duplicates, when merged."`
+	Supports   int64  `json:"supports" doc:"Residents who supported it in the support phase."`
 	// Implementation is the status of a selected project; empty otherwise.
-	Implementation string    `json:"implementation"`
+	Implementation string    `json:"implementation" enum:",planned,in_progress,done" doc:"A funded project's progress; empty for the others."`
 	Updates        []Update  `json:"updates"`
 	CreatedAt      time.Time `json:"created_at"`
 	UpdatedAt      time.Time `json:"updated_at"`
@@ -149,7 +158,7 @@ type Proposal struct {
 
 // Update is a dated public note on a selected project's implementation.
 type Update struct {
-	Status string    `json:"status"`
+	Status string    `json:"status" enum:"planned,in_progress,done"`
 	Note   string    `json:"note"`
 	At     time.Time `json:"at"`
 }
@@ -157,7 +166,7 @@ type Update struct {
 // Ballot is what one voter chose, with no trace of who the voter was.
 type Ballot struct {
 	// Projects lists chosen proposals (approval), or ranks them (ordinal, best first).
-	Projects []string `json:"projects,omitempty" max:"64"`
+	Projects []string `json:"projects,omitempty" max:"64" doc:"Approval: the chosen proposals' IDs; ordinal: ranked, best first."`
 	// Points maps proposal IDs to points (cumulative).
-	Points map[string]int64 `json:"points,omitempty" min:"0"`
+	Points map[string]int64 `json:"points,omitempty" min:"0" doc:"Cumulative: points by proposal ID."`
 }

@@ -3,7 +3,6 @@ package budgeting
 import (
 	"context"
 	"fmt"
-	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -53,123 +52,11 @@ func (c *clock) Add(d time.Duration) {
 	c.mu.Unlock()
 }
 
-// fakeHost is a small in-test sdk.Host for service and handler unit tests: it answers
-// Can from the principals it knows and the manifest's roles and grants, and records
-// events and audit entries. End-to-end tests use the real host instead.
-type fakeHost struct {
-	sdktest.Sealing // SealingKey and Unseal with a real keyring
-	mu              sync.Mutex
-	principals      map[string]sdk.Principal
-	perms           map[string][]string // role -> permissions
-	events          []sdk.Event
-	audits          []sdk.AuditEntry
-}
-
-func newFakeHost() *fakeHost {
-	h := &fakeHost{principals: map[string]sdk.Principal{}, perms: map[string][]string{}}
-	m := (&Plugin{}).Manifest()
-	for _, r := range m.Roles {
-		h.perms[r.Name] = append(h.perms[r.Name], r.Permissions...)
-	}
-	for _, g := range m.Grants {
-		h.perms[g.Role] = append(h.perms[g.Role], g.Permission)
-	}
-	return h
-}
-
-// add registers a principal so Can knows their roles.
-func (h *fakeHost) add(p sdk.Principal) sdk.Principal {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	h.principals[p.UserID] = p
-	return p
-}
-
-func resident(id, nbh string) sdk.Principal {
-	return sdk.Principal{UserID: id, DisplayName: id, Roles: map[string][]string{"nbh:" + nbh: {"resident"}}, Neighbourhoods: []string{nbh}}
-}
-
-func officer(id, nbh string) sdk.Principal {
-	return sdk.Principal{UserID: id, DisplayName: id, Roles: map[string][]string{"nbh:" + nbh: {RoleOfficer}}}
-}
-
-func (h *fakeHost) Users(_ context.Context, ids []string) ([]sdk.User, error) {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	var out []sdk.User
-	for _, id := range ids {
-		if p, ok := h.principals[id]; ok {
-			out = append(out, sdk.User{ID: id, DisplayName: p.DisplayName})
-		}
-	}
-	return out, nil
-}
-
-func (h *fakeHost) Neighbourhoods(_ context.Context, ids []string) ([]sdk.Neighbourhood, error) {
-	var out []sdk.Neighbourhood
-	for _, id := range ids {
-		if id != "missing" {
-			out = append(out, sdk.Neighbourhood{ID: id, Name: id})
-		}
-	}
-	return out, nil
-}
-
-func (h *fakeHost) Memberships(context.Context, []string) ([]sdk.Membership, error) { return nil, nil }
-
-func (h *fakeHost) Organisations(context.Context, []string) ([]sdk.Organisation, error) {
-	return nil, nil
-}
-
-func (h *fakeHost) Can(_ context.Context, userID, perm, domain string) (bool, error) {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	p := h.principals[userID]
-	for _, d := range []string{domain, sdk.DomainCity} {
-		for _, role := range p.Roles[d] {
-			if slices.Contains(h.perms[role], perm) {
-				return true, nil
-			}
-		}
-	}
-	return false, nil
-}
-
-func (h *fakeHost) Publish(_ context.Context, e sdk.Event) error {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	h.events = append(h.events, e)
-	return nil
-}
-
-func (h *fakeHost) PublishAll(_ context.Context, events []sdk.Event) error {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	h.events = append(h.events, events...)
-	return nil
-}
-
-func (h *fakeHost) Audit(_ context.Context, e sdk.AuditEntry) error {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	h.audits = append(h.audits, e)
-	return nil
-}
-
-func (h *fakeHost) eventTypes() []string {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	var out []string
-	for _, e := range h.events {
-		out = append(out, e.Type)
-	}
-	return out
-}
-
-// fixture is a service over a migrated store with a fake host and a clock.
+// fixture is a service over a migrated store with a fake host (sdktest.FakeHost, the
+// core as a plugin sees it) and a clock. Neighbourhoods n1 and n2 exist.
 type fixture struct {
 	svc   *Service
-	host  *fakeHost
+	host  *sdktest.FakeHost
 	clock *clock
 	db    *store.DB
 	ctx   context.Context
@@ -177,8 +64,45 @@ type fixture struct {
 
 func newFixture(tb testing.TB, db *store.DB, s Settings) *fixture {
 	tb.Helper()
-	h, c := newFakeHost(), newClock()
+	h, c := newHost(), newClock()
 	return &fixture{svc: NewService(db, h, c.Now, s, nil), host: h, clock: c, db: db, ctx: context.Background()}
+}
+
+// newHost is a fake core with the plugin's roles and grants and neighbourhoods n1 and
+// n2.
+func newHost() *sdktest.FakeHost {
+	h := sdktest.NewFakeHost(New().Manifest())
+	h.AddNeighbourhood(sdk.Neighbourhood{ID: "n1"})
+	h.AddNeighbourhood(sdk.Neighbourhood{ID: "n2"})
+	return h
+}
+
+// resident makes id a verified resident of nbh and returns their Principal.
+func resident(h *sdktest.FakeHost, id, nbh string) sdk.Principal {
+	h.AddUser(sdk.User{ID: id})
+	h.AddMember(id, nbh)
+	return h.Principal(id)
+}
+
+// officer makes id a budget officer of nbh and returns their Principal.
+func officer(h *sdktest.FakeHost, id, nbh string) sdk.Principal {
+	h.AddUser(sdk.User{ID: id})
+	h.Grant(id, RoleOfficer, "nbh:"+nbh)
+	return h.Principal(id)
+}
+
+// resident and officer are the package functions on the fixture's host.
+func (f *fixture) resident(id, nbh string) sdk.Principal { return resident(f.host, id, nbh) }
+func (f *fixture) officer(id, nbh string) sdk.Principal  { return officer(f.host, id, nbh) }
+
+// events delivers the events waiting in the store's outbox to the fake host and
+// returns the types of all it received, in order.
+func (f *fixture) events(tb testing.TB) []string {
+	tb.Helper()
+	if err := f.db.FlushOutbox(f.ctx, f.host); err != nil {
+		tb.Fatal(err)
+	}
+	return f.host.EventTypes()
 }
 
 // must returns v, failing the test on err: must(f())(t).
@@ -207,11 +131,11 @@ func wantCode(tb testing.TB, err error, code string) {
 // voting; it returns the cycle and the project IDs in order.
 func (f *fixture) votingCycle(tb testing.TB, rules BallotRules, budget int64, costs ...int64) (*Cycle, []string) {
 	tb.Helper()
-	off := f.host.add(officer("officer", "n1"))
+	off := f.officer("officer", "n1")
 	c := must(f.svc.CreateCycle(f.ctx, off, CreateCycleInput{
 		NeighbourhoodID: "n1", Name: "Park money", Budget: budget, Currency: "EUR", Ballot: rules,
 	}))(tb)
-	author := f.host.add(resident("author", "n1"))
+	author := f.resident("author", "n1")
 	var ids []string
 	for i, cost := range costs {
 		p := must(f.svc.SubmitProposal(f.ctx, author, c.ID, ProposalInput{Title: fmt.Sprintf("Project %d", i+1), Cost: cost}))(tb)

@@ -1,143 +1,89 @@
 package budgeting
 
 import (
-	"bytes"
 	"encoding/json"
-	"io"
-	"net/http"
-	"net/http/httptest"
+	"maps"
 	"os"
 	"strings"
 	"testing"
 
 	"github.com/kvarter/kvarter/sdk"
-	"github.com/kvarter/kvarter/sdk/openapi"
-	"github.com/kvarter/kvarter/sdk/store"
+	"github.com/kvarter/kvarter/sdk/sdktest"
 )
 
-// apiClient calls the plugin's handler in-process as a given user and checks every
-// response against the manifest's OpenAPI paths.
-type apiClient struct {
-	t     *testing.T
-	srv   *httptest.Server
-	host  *fakeHost
-	paths map[string]any
-}
-
-func newAPI(t *testing.T, f *fixture) *apiClient {
+// newAPI serves the plugin in-process on the store cfg as the host would
+// (sdktest.Harness: route match, permission check against the fake host, every answer
+// checked against the generated OpenAPI document), with a hand-moved clock and the
+// fake host of the service tests.
+func newAPI(t *testing.T, cfg sdk.StoreConfig, settings map[string]string) *sdktest.Harness {
 	t.Helper()
-	h := newHandler(f.svc, nil)
-	// The host puts the Principal in the context; here a test header names the user.
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		f.host.mu.Lock()
-		pr := f.host.principals[r.Header.Get("X-Test-User")]
-		f.host.mu.Unlock()
-		ctx := sdk.WithRequestID(sdk.WithPrincipal(r.Context(), pr), "req-1")
-		h.ServeHTTP(w, r.WithContext(ctx))
-	}))
-	t.Cleanup(srv.Close)
-	var paths map[string]any
-	if err := json.Unmarshal(openAPI(), &paths); err != nil {
-		t.Fatal(err)
-	}
-	return &apiClient{t: t, srv: srv, host: f.host, paths: paths}
-}
-
-// do sends a request and decodes a JSON answer into out (when not nil); it returns the
-// status and raw body.
-func (a *apiClient) do(user, method, path string, body any, out any) (int, []byte) {
-	a.t.Helper()
-	var rd io.Reader
-	switch b := body.(type) {
-	case nil:
-	case string:
-		rd = strings.NewReader(b)
-	case []byte:
-		rd = bytes.NewReader(b)
-	default:
-		data, _ := json.Marshal(b)
-		rd = bytes.NewReader(data)
-	}
-	req, _ := http.NewRequest(method, a.srv.URL+path, rd)
-	req.Header.Set("X-Test-User", user)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		a.t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	data, _ := io.ReadAll(resp.Body)
-	if err := openapi.CheckResponse(map[string]any{"paths": a.paths}, method, path, resp.StatusCode, data); err != nil {
-		a.t.Error(err)
-	}
-	if out != nil && resp.StatusCode < 300 {
-		if err := json.Unmarshal(data, out); err != nil {
-			a.t.Fatalf("%s %s: %v: %s", method, path, err, data)
-		}
-	}
-	return resp.StatusCode, data
-}
-
-func (a *apiClient) want(status int, user, method, path string, body any, out any) []byte {
-	a.t.Helper()
-	got, data := a.do(user, method, path, body, out)
-	if got != status {
-		a.t.Fatalf("%s %s: status %d, want %d: %s", method, path, got, status, data)
-	}
-	return data
+	return sdktest.NewHarness(t, &Plugin{Now: newClock().Now}, sdktest.HarnessOptions{Store: cfg, Host: newHost(), Settings: settings})
 }
 
 func TestHandler_Cycle(t *testing.T) {
-	eachStore(t, func(t *testing.T, db *store.DB) {
-		f := newFixture(t, db, Settings{})
-		api := newAPI(t, f)
-		f.host.add(officer("officer", "n1"))
-		f.host.add(resident("alice", "n1"))
-		f.host.add(resident("bob", "n2"))
+	sdktest.EachStore(t, func(t *testing.T, cfg sdk.StoreConfig) {
+		api := newAPI(t, cfg, nil)
+		officer(api.Host, "officer", "n1")
+		resident(api.Host, "alice", "n1")
+		resident(api.Host, "bob", "n2")
+		api.Host.Grant("admin", sdktest.RoleCityAdmin, sdk.DomainCity) // may open a cycle anywhere, even where there is no neighbourhood
 		c := base + "/cycles"
 
 		t.Run("CreateErrors", func(t *testing.T) {
-			api.want(400, "officer", "POST", c, `{"name": `, nil)
-			api.want(400, "officer", "POST", c, `{"unknown": 1}`, nil)
-			data := api.want(422, "officer", "POST", c, map[string]any{
-				"neighbourhood_id": "n1", "name": "X", "budget": 100, "currency": "euro", "ballot": map[string]any{"type": "approval"},
-			}, nil)
-			if !strings.Contains(string(data), `"currency"`) {
-				t.Errorf("error does not name the field: %s", data)
+			api.Must(400, api.As("officer"), "POST", c, `{"name": `)
+			api.Must(400, api.As("officer"), "POST", c, `{"unknown": 1}`)
+			bad := func(change map[string]any) map[string]any {
+				body := map[string]any{"neighbourhood_id": "n1", "name": "X", "budget": 100, "currency": "EUR", "ballot": map[string]any{"type": "approval"}}
+				maps.Copy(body, change)
+				return body
 			}
-			api.want(403, "alice", "POST", c, map[string]any{
+			for _, tc := range []struct {
+				change      map[string]any
+				field, rule string
+			}{
+				{map[string]any{"currency": "eur"}, "currency", sdk.RuleFormat},
+				{map[string]any{"name": " "}, "name", sdk.RuleRequired},
+				{map[string]any{"budget": 0}, "budget", sdk.RuleRange},
+				{map[string]any{"neighbourhood_id": "nowhere"}, "neighbourhood_id", sdk.RuleExists},
+				{map[string]any{"ballot": map[string]any{"type": "borda"}}, "ballot.type", sdk.RuleOneOf},
+				{map[string]any{"phases": map[string]any{"review": "2026-05-01T00:00:00Z", "voting": "2026-04-01T00:00:00Z"}}, "phases.voting", sdk.RuleInvalidValue},
+			} {
+				api.Do(api.As("admin"), "POST", c, bad(tc.change)).WantInvalid(t, tc.field, tc.rule)
+			}
+			api.Must(403, api.As("alice"), "POST", c, map[string]any{
 				"neighbourhood_id": "n1", "name": "X", "budget": 100, "currency": "EUR", "ballot": map[string]any{"type": "approval"},
-			}, nil)
+			})
 		})
 		var cy Cycle
-		api.want(201, "officer", "POST", c, map[string]any{
+		api.Must(201, api.As("officer"), "POST", c, map[string]any{
 			"neighbourhood_id": "n1", "name": "Parks", "budget": 1000_00, "currency": "EUR",
 			"ballot": map[string]any{"type": "cumulative", "points": 10, "max_per_project": 6},
 			"phases": map[string]any{"voting": "2026-05-01T00:00:00Z"},
-		}, &cy)
-		api.want(200, "", "GET", c+"/"+cy.ID, nil, nil)
-		api.want(404, "", "GET", c+"/nope", nil, nil)
-		var page list[Cycle]
-		api.want(200, "", "GET", c+"?neighbourhood_id=n1&limit=1", nil, &page)
+		}).Decode(t, &cy)
+		api.Must(200, api.As(""), "GET", c+"/"+cy.ID, nil)
+		api.Must(404, api.As(""), "GET", c+"/nope", nil)
+		var page sdk.Page[Cycle]
+		api.Must(200, api.As(""), "GET", c+"?neighbourhood_id=n1&limit=1", nil).Decode(t, &page)
 		if len(page.Items) != 1 || page.Items[0].ID != cy.ID {
 			t.Errorf("list %+v", page)
 		}
-		api.want(422, "", "GET", c+"?limit=0", nil, nil)
+		api.Must(422, api.As(""), "GET", c+"?limit=0", nil)
 
 		var p1, p2 Proposal
-		api.want(201, "alice", "POST", c+"/"+cy.ID+"/proposals", map[string]any{"title": "Swings", "cost": 400_00}, &p1)
-		api.want(201, "alice", "POST", c+"/"+cy.ID+"/proposals", map[string]any{"title": "Trees", "cost": 300_00}, &p2)
-		api.want(422, "alice", "POST", c+"/"+cy.ID+"/proposals", map[string]any{"title": "Negative", "cost": -5}, nil)
-		api.want(403, "bob", "POST", c+"/"+cy.ID+"/proposals", map[string]any{"title": "Not mine", "cost": 5}, nil)
-		api.want(403, "bob", "PATCH", c+"/"+cy.ID+"/proposals/"+p1.ID, map[string]any{"title": "Hijack", "cost": 5}, nil)
-		api.want(200, "alice", "PATCH", c+"/"+cy.ID+"/proposals/"+p1.ID, map[string]any{"title": "Swings!", "cost": 400_00}, nil)
-		api.want(409, "alice", "POST", c+"/"+cy.ID+"/proposals/"+p1.ID+"/support", nil, nil)
+		api.Must(201, api.As("alice"), "POST", c+"/"+cy.ID+"/proposals", map[string]any{"title": "Swings", "cost": 400_00}).Decode(t, &p1)
+		api.Must(201, api.As("alice"), "POST", c+"/"+cy.ID+"/proposals", map[string]any{"title": "Trees", "cost": 300_00}).Decode(t, &p2)
+		api.Must(422, api.As("alice"), "POST", c+"/"+cy.ID+"/proposals", map[string]any{"title": "Negative", "cost": -5})
+		api.Must(403, api.As("bob"), "POST", c+"/"+cy.ID+"/proposals", map[string]any{"title": "Not mine", "cost": 5})
+		api.Must(403, api.As("bob"), "PATCH", c+"/"+cy.ID+"/proposals/"+p1.ID, map[string]any{"title": "Hijack", "cost": 5})
+		api.Must(200, api.As("alice"), "PATCH", c+"/"+cy.ID+"/proposals/"+p1.ID, map[string]any{"title": "Swings!", "cost": 400_00})
+		api.Must(409, api.As("alice"), "POST", c+"/"+cy.ID+"/proposals/"+p1.ID+"/support", nil)
 
-		api.want(200, "officer", "POST", c+"/"+cy.ID+"/phase", map[string]any{"phase": "review"}, nil)
-		api.want(409, "officer", "POST", c+"/"+cy.ID+"/phase", map[string]any{"phase": "ideas"}, nil)
-		api.want(200, "officer", "POST", c+"/"+cy.ID+"/proposals/"+p1.ID+"/review", map[string]any{"feasible": true, "cost": 450_00}, nil)
-		api.want(200, "officer", "POST", c+"/"+cy.ID+"/proposals/"+p2.ID+"/review", map[string]any{"feasible": true, "cost": 300_00}, nil)
-		api.want(422, "officer", "POST", c+"/"+cy.ID+"/proposals/"+p2.ID+"/review", map[string]any{"feasible": false}, nil)
-		api.want(200, "officer", "POST", c+"/"+cy.ID+"/phase", map[string]any{"phase": "voting"}, nil)
+		api.Must(200, api.As("officer"), "POST", c+"/"+cy.ID+"/phase", map[string]any{"phase": "review"})
+		api.Must(409, api.As("officer"), "POST", c+"/"+cy.ID+"/phase", map[string]any{"phase": "ideas"})
+		api.Must(200, api.As("officer"), "POST", c+"/"+cy.ID+"/proposals/"+p1.ID+"/review", map[string]any{"feasible": true, "cost": 450_00})
+		api.Must(200, api.As("officer"), "POST", c+"/"+cy.ID+"/proposals/"+p2.ID+"/review", map[string]any{"feasible": true, "cost": 300_00})
+		api.Must(422, api.As("officer"), "POST", c+"/"+cy.ID+"/proposals/"+p2.ID+"/review", map[string]any{"feasible": false})
+		api.Must(200, api.As("officer"), "POST", c+"/"+cy.ID+"/phase", map[string]any{"phase": "voting"})
 
 		ballots := c + "/" + cy.ID + "/ballots"
 		t.Run("BallotErrors", func(t *testing.T) {
@@ -151,7 +97,7 @@ func TestHandler_Cycle(t *testing.T) {
 				{map[string]any{"points": map[string]int{"ghost": 1}}, 422, RuleKnownProjects},
 				{map[string]any{"projects": []string{p1.ID}}, 422, RuleType},
 			} {
-				data := api.want(tc.status, "alice", "POST", ballots, tc.body, nil)
+				data := api.Must(tc.status, api.As("alice"), "POST", ballots, tc.body).Body
 				var e struct {
 					Error struct {
 						Message string            `json:"message"`
@@ -163,40 +109,40 @@ func TestHandler_Cycle(t *testing.T) {
 					t.Errorf("%v: %s", tc.body, data)
 				}
 			}
-			api.want(403, "bob", "POST", ballots, map[string]any{"points": map[string]int{p1.ID: 1}}, nil)
+			api.Must(403, api.As("bob"), "POST", ballots, map[string]any{"points": map[string]int{p1.ID: 1}})
 		})
 		var rc Receipt
-		api.want(201, "alice", "POST", ballots, map[string]any{"points": map[string]int{p1.ID: 6, p2.ID: 4}}, &rc)
-		api.want(409, "alice", "POST", ballots, map[string]any{"points": map[string]int{p1.ID: 6}}, nil)
-		api.want(201, "officer", "POST", c+"/"+cy.ID+"/paper-ballots", map[string]any{"ballots": []any{map[string]any{"points": map[string]int{p2.ID: 6}}}}, nil)
-		api.want(422, "officer", "POST", c+"/"+cy.ID+"/paper-ballots", map[string]any{"ballots": []any{map[string]any{"points": map[string]int{p2.ID: 11}}}}, nil)
+		api.Must(201, api.As("alice"), "POST", ballots, map[string]any{"points": map[string]int{p1.ID: 6, p2.ID: 4}}).Decode(t, &rc)
+		api.Must(409, api.As("alice"), "POST", ballots, map[string]any{"points": map[string]int{p1.ID: 6}})
+		api.Must(201, api.As("officer"), "POST", c+"/"+cy.ID+"/paper-ballots", map[string]any{"ballots": []any{map[string]any{"points": map[string]int{p2.ID: 6}}}})
+		api.Must(422, api.As("officer"), "POST", c+"/"+cy.ID+"/paper-ballots", map[string]any{"ballots": []any{map[string]any{"points": map[string]int{p2.ID: 11}}}})
 		var turnout Turnout
-		api.want(200, "", "GET", c+"/"+cy.ID+"/turnout", nil, &turnout)
+		api.Must(200, api.As(""), "GET", c+"/"+cy.ID+"/turnout", nil).Decode(t, &turnout)
 		if turnout.Voters != 1 || turnout.Ballots != 2 {
 			t.Errorf("turnout %+v", turnout)
 		}
 
-		api.want(409, "", "GET", c+"/"+cy.ID+"/export.pb", nil, nil)
-		api.want(404, "", "GET", c+"/"+cy.ID+"/results", nil, nil)
-		api.want(200, "officer", "POST", c+"/"+cy.ID+"/phase", map[string]any{"phase": "results"}, nil)
-		api.want(422, "officer", "POST", c+"/"+cy.ID+"/tally", map[string]any{"rule": "mes"}, nil)
+		api.Must(409, api.As(""), "GET", c+"/"+cy.ID+"/export.pb", nil)
+		api.Must(404, api.As(""), "GET", c+"/"+cy.ID+"/results", nil)
+		api.Must(200, api.As("officer"), "POST", c+"/"+cy.ID+"/phase", map[string]any{"phase": "results"})
+		api.Must(422, api.As("officer"), "POST", c+"/"+cy.ID+"/tally", map[string]any{"rule": "mes"})
 		var res Result
-		api.want(201, "officer", "POST", c+"/"+cy.ID+"/tally", map[string]any{"rule": "greedy", "tie_break": "min-cost,max-votes"}, &res)
+		api.Must(201, api.As("officer"), "POST", c+"/"+cy.ID+"/tally", map[string]any{"rule": "greedy", "tie_break": "min-cost,max-votes"}).Decode(t, &res)
 		// Points: p2 10, p1 6; greedy funds p2 (300), then p1 (450) still fits 1000.
 		if len(res.Winners) != 2 || res.Winners[0] != p2.ID || res.Cost != 750_00 {
 			t.Errorf("result %+v", res)
 		}
-		api.want(200, "", "GET", c+"/"+cy.ID+"/results", nil, nil)
-		data := api.want(200, "", "GET", c+"/"+cy.ID+"/export.pb", nil, nil)
+		api.Must(200, api.As(""), "GET", c+"/"+cy.ID+"/results", nil)
+		data := api.Must(200, api.As(""), "GET", c+"/"+cy.ID+"/export.pb", nil).Body
 		checkRetally(t, data, &res)
-		api.want(201, "officer", "POST", c+"/"+cy.ID+"/proposals/"+p2.ID+"/updates", map[string]any{"status": "in_progress", "note": "Planting in May"}, nil)
+		api.Must(201, api.As("officer"), "POST", c+"/"+cy.ID+"/proposals/"+p2.ID+"/updates", map[string]any{"status": "in_progress", "note": "Planting in May"})
 		var got Proposal
-		api.want(200, "", "GET", c+"/"+cy.ID+"/proposals/"+p2.ID, nil, &got)
+		api.Must(200, api.As(""), "GET", c+"/"+cy.ID+"/proposals/"+p2.ID, nil).Decode(t, &got)
 		if got.Implementation != ImplInProgress || len(got.Updates) != 1 {
 			t.Errorf("proposal %+v", got)
 		}
-		var props list[Proposal]
-		api.want(200, "", "GET", c+"/"+cy.ID+"/proposals?status=feasible", nil, &props)
+		var props sdk.Page[Proposal]
+		api.Must(200, api.As(""), "GET", c+"/"+cy.ID+"/proposals?status=feasible", nil).Decode(t, &props)
 		if len(props.Items) != 2 {
 			t.Errorf("proposals %+v", props)
 		}
@@ -208,27 +154,26 @@ func TestHandler_Import(t *testing.T) {
 	if err != nil {
 		testdataMissing(t, err)
 	}
-	eachStore(t, func(t *testing.T, db *store.DB) {
-		f := newFixture(t, db, Settings{})
-		api := newAPI(t, f)
-		f.host.add(officer("officer", "n1"))
+	sdktest.EachStore(t, func(t *testing.T, cfg sdk.StoreConfig) {
+		api := newAPI(t, cfg, nil)
+		officer(api.Host, "officer", "n1")
 		var cy Cycle
-		api.want(201, "officer", "POST", base+"/cycles", map[string]any{
+		api.Must(201, api.As("officer"), "POST", base+"/cycles", map[string]any{
 			"neighbourhood_id": "n1", "name": "Grabowka", "budget": 1, "currency": "PLN", "simulation": true,
 			"ballot": map[string]any{"type": "cumulative", "points": 10},
-		}, &cy)
-		bad := api.want(422, "officer", "POST", base+"/cycles/"+cy.ID+"/import", "META\nkey;value\nbudget;abc\n", nil)
+		}).Decode(t, &cy)
+		bad := api.Must(422, api.As("officer"), "POST", base+"/cycles/"+cy.ID+"/import", "META\nkey;value\nbudget;abc\n").Body
 		if !strings.Contains(string(bad), `"line":"3"`) {
 			t.Errorf("no line number: %s", bad)
 		}
 		var sum ImportSummary
-		api.want(201, "officer", "POST", base+"/cycles/"+cy.ID+"/import", data, &sum)
+		api.Must(201, api.As("officer"), "POST", base+"/cycles/"+cy.ID+"/import", data).Decode(t, &sum)
 		var res Result
-		api.want(201, "officer", "POST", base+"/cycles/"+cy.ID+"/tally", map[string]any{}, &res)
+		api.Must(201, api.As("officer"), "POST", base+"/cycles/"+cy.ID+"/tally", map[string]any{}).Decode(t, &res)
 		if res.Rule != "greedy" || len(res.Winners) == 0 {
 			t.Errorf("result %+v", res)
 		}
-		export := api.want(200, "", "GET", base+"/cycles/"+cy.ID+"/export.pb", nil, nil)
+		export := api.Must(200, api.As(""), "GET", base+"/cycles/"+cy.ID+"/export.pb", nil).Body
 		checkRetally(t, export, &res)
 	})
 }
@@ -238,7 +183,7 @@ func TestHandler_Import(t *testing.T) {
 func TestPlugin_Manifest(t *testing.T) {
 	m := New().Manifest()
 	var paths map[string]map[string]any
-	if err := json.Unmarshal(m.OpenAPI, &paths); err != nil {
+	if err := json.Unmarshal(m.OpenAPIDoc(), &paths); err != nil {
 		t.Fatal(err)
 	}
 	declared := map[string]bool{sdk.PermPublic: true, sdk.PermAuthenticated: true}

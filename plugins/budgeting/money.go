@@ -1,5 +1,10 @@
 package budgeting
 
+import (
+	"fmt"
+	"strconv"
+)
+
 // minorExponents lists the ISO 4217 currencies whose minor unit is not a hundredth.
 // Everything else valid is taken to have two decimals, which is true of almost every
 // currency a city budget is kept in.
@@ -34,4 +39,18 @@ func validCurrency(c string) bool {
 		}
 	}
 	return true
+}
+
+// money formats minor units as a decimal amount with its currency code.
+func money(minor int64, currency string) string {
+	f := minorPerMajor(currency)
+	if f == 1 {
+		return fmt.Sprintf("%d %s", minor, currency)
+	}
+	digits := len(strconv.FormatInt(f, 10)) - 1
+	sign := ""
+	if minor < 0 {
+		sign, minor = "-", -minor
+	}
+	return fmt.Sprintf("%s%d.%0*d %s", sign, minor/f, digits, minor%f, currency)
 }

@@ -15,7 +15,7 @@ import (
 func TestPlugin_Activate(t *testing.T) {
 	ctx := context.Background()
 	clk := newClock()
-	host := newFakeHost()
+	host := newHost()
 	p := &Plugin{Now: clk.Now}
 	env := sdk.Env{
 		Settings: map[string]string{SettingTickInterval: "10ms"},
@@ -28,7 +28,7 @@ func TestPlugin_Activate(t *testing.T) {
 	if err := store.Migrate(ctx, p.db, p.Migrations()); err != nil {
 		t.Fatal(err)
 	}
-	off := host.add(officer("officer", "n1"))
+	off := officer(host, "officer", "n1")
 	start := clk.Now().Add(time.Hour)
 	c := must(p.Service().CreateCycle(ctx, off, CreateCycleInput{
 		NeighbourhoodID: "n1", Name: "Tick", Budget: 100, Currency: "EUR", Ballot: BallotRules{Type: BallotApproval},
@@ -81,9 +81,9 @@ func TestService_TallyTie(t *testing.T) {
 		f := newFixture(t, db, Settings{})
 		c, ids := f.votingCycle(t, BallotRules{Type: BallotApproval, Max: 1}, 100_00, 100_00, 100_00)
 		for i, id := range ids {
-			must(f.svc.CastBallot(f.ctx, f.host.add(resident("v"+id, "n1")), c.ID, BallotInput{Ballot: Ballot{Projects: ids[i : i+1]}}))(t)
+			must(f.svc.CastBallot(f.ctx, f.resident("v"+id, "n1"), c.ID, BallotInput{Ballot: Ballot{Projects: ids[i : i+1]}}))(t)
 		}
-		off := f.host.add(officer("officer", "n1"))
+		off := f.officer("officer", "n1")
 		must(f.svc.SetPhase(f.ctx, off, c.ID, PhaseResults))(t)
 		res := must(f.svc.Tally(f.ctx, off, c.ID, TallyInput{Rule: "greedy"}))(t)
 		if len(res.Ties) != 1 || !res.Ties[0].Decisive || len(res.Ties[0].Projects) != 2 {

@@ -37,7 +37,7 @@ func TestProcess_Cycle(t *testing.T) {
 	sdktest.EachStore(t, func(t *testing.T, cfg sdk.StoreConfig) {
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 		defer cancel()
-		host := newFakeHost()
+		host := newHost()
 		cmd := osexec.Command(bin)
 		cmd.Env = []string{"PATH=" + os.Getenv("PATH")}
 		p, err := hostside.Launch(ctx, hostside.LaunchOptions{Name: "budgeting", Cmd: cmd,
@@ -85,9 +85,9 @@ func TestProcess_Cycle(t *testing.T) {
 				t.Fatalf("%s %s: status %d, want %d", method, path, got, status)
 			}
 		}
-		off := host.add(officer("officer", "n1"))
-		alice := host.add(resident("alice", "n1"))
-		outsider := host.add(resident("olga", "n2"))
+		off := officer(host, "officer", "n1")
+		alice := resident(host, "alice", "n1")
+		outsider := resident(host, "olga", "n2")
 
 		var cy Cycle
 		want(201, off, "POST", base+"/cycles", map[string]any{
@@ -129,7 +129,7 @@ func TestProcess_Cycle(t *testing.T) {
 			}
 		})
 		for i, b := range [][]string{{ids[1], ids[2]}, {ids[2]}, {ids[0]}} {
-			v := host.add(resident(fmt.Sprintf("voter%d", i), "n1"))
+			v := resident(host, fmt.Sprintf("voter%d", i), "n1")
 			want(201, v, "POST", c+"/ballots", map[string]any{"projects": b}, nil)
 		}
 		want(200, off, "POST", c+"/phase", map[string]any{"phase": "results"}, nil)
@@ -153,7 +153,12 @@ func TestProcess_Cycle(t *testing.T) {
 		want(200, sdk.Principal{}, "GET", c+"/export.pb", nil, &export)
 		checkRetally(t, export, &res)
 
-		types := host.eventTypes()
+		// Events leave the plugin's outbox in the background; Deactivate delivers what is
+		// still pending before it returns.
+		if err := p.Deactivate(ctx); err != nil {
+			t.Fatal(err)
+		}
+		types := host.EventTypes()
 		if len(types) != 5 || types[3] != EventResultsPublished || types[4] != EventProjectUpdated {
 			t.Errorf("events %v", types)
 		}

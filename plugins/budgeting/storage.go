@@ -22,15 +22,10 @@ import (
 // This file holds every SQL statement of the plugin. The same text runs on SQLite and
 // PostgreSQL through Rebind; exported Service methods own transactions and pass them in.
 
-// timeLayout is fixed-width so stored times compare correctly as strings.
-const timeLayout = "2006-01-02T15:04:05.000000000Z07:00"
-
-func fmtTime(t time.Time) string { return t.UTC().Format(timeLayout) }
-
-func parseTime(s string) time.Time {
-	t, _ := time.Parse(timeLayout, s)
-	return t
-}
+// Times are stored as BIGINT Unix microseconds UTC (store.Time), the one encoding of
+// every plugin store; migration 0003 converted the text of earlier releases. The
+// service hands storage times already truncated to the microsecond, so what it answers
+// is what a later read returns.
 
 // q is what the helpers run on: the pool or a transaction.
 type q = sqlx.ExtContext
@@ -51,21 +46,34 @@ func exec(ctx context.Context, db q, query string, args ...any) (int64, error) {
 	return res.RowsAffected()
 }
 
-// inTx runs fn in a transaction, committing when fn returns nil.
-func inTx(ctx context.Context, db *store.DB, fn func(tx *sqlx.Tx) error) error {
-	tx, err := db.BeginTxx(ctx, nil)
-	if err != nil {
-		return fmt.Errorf("begin: %w", err)
-	}
-	if err := fn(tx); err != nil {
-		_ = tx.Rollback()
-		return err
-	}
-	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("commit: %w", err)
-	}
-	return nil
+// dialectSQL is the SQL each dialect writes its own way, in storage_postgres.go and
+// storage_sqlite.go, so that the service never asks which database it runs on.
+type dialectSQL interface {
+	// castFirst records a first ballot in one statement where the dialect can, or
+	// answers castNotTried to leave it to CastBallot's transaction.
+	castFirst(ctx context.Context, db *store.DB, cycleID, userID, ballotID, tokenHash string, sealed []byte) (castOutcome, error)
+	// lockForClose makes the transaction closing voting wait for ballots still
+	// committing, where the dialect lets them overlap it.
+	lockForClose(ctx context.Context, tx *sqlx.Tx) error
 }
+
+// dialectOf returns the dialect-only SQL of db's dialect.
+func dialectOf(db *store.DB) dialectSQL {
+	if db.IsPostgres() {
+		return postgresSQL{}
+	}
+	return sqliteSQL{}
+}
+
+// castOutcome is what a one-statement cast found.
+type castOutcome int
+
+const (
+	castNotTried     castOutcome = iota // the dialect has no one-statement cast
+	castClosed                          // the cycle is not in the voting phase
+	castRecorded                        // the voter's first ballot is recorded
+	castAlreadyVoted                    // the voter has voted before; nothing written
+)
 
 type cycleRow struct {
 	ID              string         `db:"id"`
@@ -80,9 +88,9 @@ type cycleRow struct {
 	MESIntegral     bool           `db:"mes_integral"`
 	Phase           string         `db:"phase"`
 	Schedule        string         `db:"schedule"`
-	NextAt          sql.NullString `db:"next_at"`
-	CreatedAt       string         `db:"created_at"`
-	UpdatedAt       string         `db:"updated_at"`
+	NextAt          store.NullTime `db:"next_at"`
+	CreatedAt       store.Time     `db:"created_at"`
+	UpdatedAt       store.Time     `db:"updated_at"`
 }
 
 const cycleCols = `id, parent_id, neighbourhood_id, name, budget, currency, ballot, support_top_n,
@@ -93,36 +101,30 @@ func (r cycleRow) cycle() (*Cycle, error) {
 		ID: r.ID, ParentID: r.ParentID.String, NeighbourhoodID: r.NeighbourhoodID, Name: r.Name,
 		Budget: r.Budget, Currency: r.Currency, SupportTopN: r.SupportTopN, Simulation: r.Simulation,
 		MESIntegral: r.MESIntegral,
-		Phase:       Phase(r.Phase), CreatedAt: parseTime(r.CreatedAt), UpdatedAt: parseTime(r.UpdatedAt),
+		Phase:       Phase(r.Phase), CreatedAt: r.CreatedAt.Time, UpdatedAt: r.UpdatedAt.Time,
 	}
 	if err := json.Unmarshal([]byte(r.Ballot), &c.Ballot); err != nil {
 		return nil, fmt.Errorf("cycle %s ballot: %w", r.ID, err)
 	}
-	var sched map[Phase]string
+	var sched map[Phase]int64
 	if err := json.Unmarshal([]byte(r.Schedule), &sched); err != nil {
 		return nil, fmt.Errorf("cycle %s schedule: %w", r.ID, err)
 	}
 	c.Schedule = make(map[Phase]time.Time, len(sched))
-	for p, s := range sched {
-		c.Schedule[p] = parseTime(s)
+	for p, us := range sched {
+		c.Schedule[p] = store.FromMicros(us)
 	}
 	return c, nil
 }
 
+// scheduleJSON stores a schedule as a JSON object of phase to Unix microseconds.
 func scheduleJSON(s map[Phase]time.Time) string {
-	m := make(map[Phase]string, len(s))
+	m := make(map[Phase]int64, len(s))
 	for p, t := range s {
-		m[p] = fmtTime(t)
+		m[p] = store.Micros(t)
 	}
 	b, _ := json.Marshal(m)
 	return string(b)
-}
-
-func nullTime(t *time.Time) any {
-	if t == nil {
-		return nil
-	}
-	return fmtTime(*t)
 }
 
 func nullString(s string) any {
@@ -137,8 +139,8 @@ func insertCycle(ctx context.Context, db q, c *Cycle, next *time.Time) error {
 	_, err := exec(ctx, db, `INSERT INTO cycles (`+cycleCols+`)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		c.ID, nullString(c.ParentID), c.NeighbourhoodID, c.Name, c.Budget, c.Currency, string(ballot),
-		c.SupportTopN, c.Simulation, string(c.Phase), scheduleJSON(c.Schedule), nullTime(next),
-		fmtTime(c.CreatedAt), fmtTime(c.UpdatedAt), c.MESIntegral)
+		c.SupportTopN, c.Simulation, string(c.Phase), scheduleJSON(c.Schedule), store.NullTimeOf(next),
+		store.Micros(c.CreatedAt), store.Micros(c.UpdatedAt), c.MESIntegral)
 	if err != nil {
 		return fmt.Errorf("insert cycle: %w", err)
 	}
@@ -161,31 +163,25 @@ func findCycle(ctx context.Context, db q, id string) (*Cycle, error) {
 type CycleFilter struct {
 	NeighbourhoodID string
 	ParentID        string
-	// Cursor is the last ID of the previous page; Limit the page size.
-	Cursor string
-	Limit  int
 }
 
-func listCycles(ctx context.Context, db q, f CycleFilter) ([]*Cycle, error) {
-	var where []string
-	var args []any
+// listCycles returns q.Fetch() cycles after q's cursor, in ID order (UUIDv7, so
+// roughly by creation; a keyset on the unique ID, so stable under inserts).
+func listCycles(ctx context.Context, db q, f CycleFilter, page sdk.ListQuery) ([]*Cycle, error) {
+	after, args, err := page.After("id")
+	if err != nil {
+		return nil, err
+	}
+	where := []string{after}
 	if f.NeighbourhoodID != "" {
 		where, args = append(where, "neighbourhood_id = ?"), append(args, f.NeighbourhoodID)
 	}
 	if f.ParentID != "" {
 		where, args = append(where, "parent_id = ?"), append(args, f.ParentID)
 	}
-	if f.Cursor != "" {
-		where, args = append(where, "id > ?"), append(args, f.Cursor)
-	}
-	query := `SELECT ` + cycleCols + ` FROM cycles`
-	if len(where) > 0 {
-		query += ` WHERE ` + strings.Join(where, " AND ")
-	}
-	query += ` ORDER BY id LIMIT ?`
-	args = append(args, f.Limit)
+	query := `SELECT ` + cycleCols + ` FROM cycles WHERE ` + strings.Join(where, " AND ") + ` ORDER BY id LIMIT ?`
 	var rows []cycleRow
-	if err := sel(ctx, db, &rows, query, args...); err != nil {
+	if err := sel(ctx, db, &rows, query, append(args, page.Fetch())...); err != nil {
 		return nil, fmt.Errorf("list cycles: %w", err)
 	}
 	out := make([]*Cycle, 0, len(rows))
@@ -199,11 +195,20 @@ func listCycles(ctx context.Context, db q, f CycleFilter) ([]*Cycle, error) {
 	return out, nil
 }
 
+// cyclePhase reads a cycle's phase as it is in db (a transaction, for CastBallot).
+func cyclePhase(ctx context.Context, db q, id string) (Phase, error) {
+	var phase string
+	if err := get(ctx, db, &phase, `SELECT phase FROM cycles WHERE id = ?`, id); err != nil {
+		return "", fmt.Errorf("read phase of cycle %s: %w", id, err)
+	}
+	return Phase(phase), nil
+}
+
 // movePhase moves a cycle from one phase to another only if it is still in from, so
 // two nodes (or a tick and an officer) never both move it.
 func movePhase(ctx context.Context, db q, id string, from, to Phase, next *time.Time, now time.Time) (bool, error) {
 	n, err := exec(ctx, db, `UPDATE cycles SET phase = ?, next_at = ?, updated_at = ? WHERE id = ? AND phase = ?`,
-		string(to), nullTime(next), fmtTime(now), id, string(from))
+		string(to), store.NullTimeOf(next), store.Micros(now), id, string(from))
 	if err != nil {
 		return false, fmt.Errorf("move cycle %s to %s: %w", id, to, err)
 	}
@@ -211,7 +216,7 @@ func movePhase(ctx context.Context, db q, id string, from, to Phase, next *time.
 }
 
 func setCycleBudget(ctx context.Context, db q, id string, budget int64, now time.Time) error {
-	_, err := exec(ctx, db, `UPDATE cycles SET budget = ?, updated_at = ? WHERE id = ?`, budget, fmtTime(now), id)
+	_, err := exec(ctx, db, `UPDATE cycles SET budget = ?, updated_at = ? WHERE id = ?`, budget, store.Micros(now), id)
 	if err != nil {
 		return fmt.Errorf("set budget of cycle %s: %w", id, err)
 	}
@@ -220,7 +225,7 @@ func setCycleBudget(ctx context.Context, db q, id string, budget int64, now time
 
 func dueCycles(ctx context.Context, db q, now time.Time) ([]string, error) {
 	var ids []string
-	if err := sel(ctx, db, &ids, `SELECT id FROM cycles WHERE next_at IS NOT NULL AND next_at <= ? ORDER BY id`, fmtTime(now)); err != nil {
+	if err := sel(ctx, db, &ids, `SELECT id FROM cycles WHERE next_at IS NOT NULL AND next_at <= ? ORDER BY id`, store.Micros(now)); err != nil {
 		return nil, fmt.Errorf("due cycles: %w", err)
 	}
 	return ids, nil
@@ -240,8 +245,8 @@ type proposalRow struct {
 	Reason         string         `db:"reason"`
 	MergedInto     string         `db:"merged_into"`
 	Implementation string         `db:"implementation"`
-	CreatedAt      string         `db:"created_at"`
-	UpdatedAt      string         `db:"updated_at"`
+	CreatedAt      store.Time     `db:"created_at"`
+	UpdatedAt      store.Time     `db:"updated_at"`
 	Supports       int64          `db:"supports"`
 }
 
@@ -256,7 +261,7 @@ func (r proposalRow) proposal() *Proposal {
 		Description: r.Description, Category: r.Category, Location: r.Location, Cost: r.Cost,
 		FinalCost: r.FinalCost, Status: r.Status, Reason: r.Reason, MergedInto: r.MergedInto,
 		Supports: r.Supports, Implementation: r.Implementation, Updates: []Update{},
-		CreatedAt: parseTime(r.CreatedAt), UpdatedAt: parseTime(r.UpdatedAt),
+		CreatedAt: r.CreatedAt.Time, UpdatedAt: r.UpdatedAt.Time,
 	}
 }
 
@@ -265,7 +270,7 @@ func insertProposal(ctx context.Context, db q, p *Proposal) error {
 		location, cost, final_cost, status, reason, merged_into, implementation, created_at, updated_at)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		p.ID, p.CycleID, nullString(p.AuthorID), p.Title, p.Description, p.Category, p.Location, p.Cost,
-		p.FinalCost, p.Status, p.Reason, p.MergedInto, p.Implementation, fmtTime(p.CreatedAt), fmtTime(p.UpdatedAt))
+		p.FinalCost, p.Status, p.Reason, p.MergedInto, p.Implementation, store.Micros(p.CreatedAt), store.Micros(p.UpdatedAt))
 	if err != nil {
 		return fmt.Errorf("insert proposal: %w", err)
 	}
@@ -278,7 +283,7 @@ func updateProposal(ctx context.Context, db q, p *Proposal) error {
 		cost = ?, final_cost = ?, status = ?, reason = ?, merged_into = ?, implementation = ?, updated_at = ?
 		WHERE id = ?`,
 		p.Title, p.Description, p.Category, p.Location, p.Cost, p.FinalCost, p.Status, p.Reason,
-		p.MergedInto, p.Implementation, fmtTime(p.UpdatedAt), p.ID)
+		p.MergedInto, p.Implementation, store.Micros(p.UpdatedAt), p.ID)
 	if err != nil {
 		return fmt.Errorf("update proposal %s: %w", p.ID, err)
 	}
@@ -297,19 +302,32 @@ func findProposal(ctx context.Context, db q, cycleID, id string) (*Proposal, err
 	return r.proposal(), nil
 }
 
-// listProposals lists a cycle's proposals in submission order (IDs are UUIDv7); status
-// narrows to one status when set; limit 0 means all.
-func listProposals(ctx context.Context, db q, cycleID, status, cursor string, limit int) ([]*Proposal, error) {
-	query := `SELECT ` + proposalCols + ` FROM proposals p WHERE p.cycle_id = ?`
-	args := []any{cycleID}
+// listProposals lists all of a cycle's proposals in submission order (IDs are
+// UUIDv7); status narrows to one status when set.
+func listProposals(ctx context.Context, db q, cycleID, status string) ([]*Proposal, error) {
+	return selectProposals(ctx, db, cycleID, status, "1 = 1", nil, -1)
+}
+
+// pageProposals is listProposals a page at a time: q.Fetch() proposals after q's
+// cursor, a keyset on the unique ID.
+func pageProposals(ctx context.Context, db q, cycleID, status string, page sdk.ListQuery) ([]*Proposal, error) {
+	after, args, err := page.After("p.id")
+	if err != nil {
+		return nil, err
+	}
+	return selectProposals(ctx, db, cycleID, status, after, args, page.Fetch())
+}
+
+// selectProposals runs listProposals and pageProposals: after and its args narrow the
+// rows, limit -1 means all.
+func selectProposals(ctx context.Context, db q, cycleID, status, after string, afterArgs []any, limit int) ([]*Proposal, error) {
+	query := `SELECT ` + proposalCols + ` FROM proposals p WHERE p.cycle_id = ? AND ` + after
+	args := append([]any{cycleID}, afterArgs...)
 	if status != "" {
 		query, args = query+` AND p.status = ?`, append(args, status)
 	}
-	if cursor != "" {
-		query, args = query+` AND p.id > ?`, append(args, cursor)
-	}
 	query += ` ORDER BY p.id`
-	if limit > 0 {
+	if limit >= 0 {
 		query, args = query+` LIMIT ?`, append(args, limit)
 	}
 	var rows []proposalRow
@@ -349,7 +367,7 @@ func countProposals(ctx context.Context, db q, cycleID string) (int, error) {
 }
 
 func setProposalStatus(ctx context.Context, db q, id, status string, now time.Time) error {
-	_, err := exec(ctx, db, `UPDATE proposals SET status = ?, updated_at = ? WHERE id = ?`, status, fmtTime(now), id)
+	_, err := exec(ctx, db, `UPDATE proposals SET status = ?, updated_at = ? WHERE id = ?`, status, store.Micros(now), id)
 	if err != nil {
 		return fmt.Errorf("set status of proposal %s: %w", id, err)
 	}
@@ -375,6 +393,51 @@ func insertVoter(ctx context.Context, db q, cycleID, userID string) (bool, error
 		return false, fmt.Errorf("insert voter: %w", err)
 	}
 	return n == 1, nil
+}
+
+// castStatements are the two statements of a first ballot in CastBallot's
+// transaction, prepared once for the pool (store.DB.Prepared) and bound to each
+// transaction: they run for every vote, and parsing them each time was a good part of
+// a ballot's cost on SQLite.
+type castStatements struct {
+	voter, ballot *sqlx.Stmt
+}
+
+// prepareCast returns the cast statements, preparing them on first use. It is called
+// outside the transaction, which must not wait for a second pooled connection.
+func prepareCast(ctx context.Context, db *store.DB) (castStatements, error) {
+	voter, err := db.Prepared(ctx, `INSERT INTO voters (cycle_id, user_id)
+		SELECT ?, ? WHERE EXISTS (SELECT 1 FROM cycles WHERE id = ? AND phase = ?)
+		ON CONFLICT (cycle_id, user_id) DO NOTHING`)
+	if err != nil {
+		return castStatements{}, fmt.Errorf("cast ballot: %w", err)
+	}
+	ballot, err := db.Prepared(ctx, `INSERT INTO sealed_ballots (id, cycle_id, token_hash, sealed) VALUES (?, ?, ?, ?)`)
+	if err != nil {
+		return castStatements{}, fmt.Errorf("cast ballot: %w", err)
+	}
+	return castStatements{voter: voter, ballot: ballot}, nil
+}
+
+// insertVoter records that userID voted in cycleID, only while the cycle is in the
+// voting phase (one statement, so the check cannot be overtaken). It reports whether
+// it wrote the row; when not, the cycle is closed or the person has voted before
+// (cyclePhase tells which). The voters primary key decides, under any concurrency.
+func (c castStatements) insertVoter(ctx context.Context, tx *sqlx.Tx, cycleID, userID string) (bool, error) {
+	res, err := tx.StmtxContext(ctx, c.voter).ExecContext(ctx, cycleID, userID, cycleID, string(PhaseVoting))
+	if err != nil {
+		return false, fmt.Errorf("insert voter: %w", err)
+	}
+	n, err := res.RowsAffected()
+	return n == 1, err
+}
+
+// insertSealed is insertSealedBallot, prepared.
+func (c castStatements) insertSealed(ctx context.Context, tx *sqlx.Tx, cycleID, id, tokenHash string, sealed []byte) error {
+	if _, err := tx.StmtxContext(ctx, c.ballot).ExecContext(ctx, id, cycleID, nullString(tokenHash), sealed); err != nil {
+		return fmt.Errorf("insert ballot: %w", err)
+	}
+	return nil
 }
 
 func countVoters(ctx context.Context, db q, cycleID string) (int64, error) {
@@ -476,6 +539,20 @@ func replaceSealed(ctx context.Context, tx *sqlx.Tx, cycleID string, contents []
 	return nil
 }
 
+// insertImportedBallots writes ballots of a Pabulib import, marked imported, with
+// random IDs, in one bulk write (store.InsertRows).
+func insertImportedBallots(ctx context.Context, tx *sqlx.Tx, cycleID string, ballots []Ballot) error {
+	err := store.InsertRows(ctx, tx, "ballots", []string{"id", "cycle_id", "paper", "imported", "token_hash", "content"}, len(ballots),
+		func(i int, v []any) {
+			content, _ := json.Marshal(ballots[i])
+			v[0], v[1], v[2], v[3], v[4], v[5] = uuid.NewString(), cycleID, false, true, nil, string(content)
+		})
+	if err != nil {
+		return fmt.Errorf("insert imported ballots: %w", err)
+	}
+	return nil
+}
+
 // listBallots returns a cycle's ballots ordered by their random IDs, i.e. in an order
 // that says nothing about when they were cast.
 func listBallots(ctx context.Context, db q, cycleID string) ([]storedBallot, error) {
@@ -498,11 +575,22 @@ func countBallots(ctx context.Context, db q, cycleID string) (int64, error) {
 // insertResult stores a result once; it reports false when the cycle already has one.
 func insertResult(ctx context.Context, db q, cycleID string, body []byte, now time.Time) (bool, error) {
 	n, err := exec(ctx, db, `INSERT INTO results (cycle_id, body, published_at) VALUES (?, ?, ?)
-		ON CONFLICT (cycle_id) DO NOTHING`, cycleID, string(body), fmtTime(now))
+		ON CONFLICT (cycle_id) DO NOTHING`, cycleID, string(body), store.Micros(now))
 	if err != nil {
 		return false, fmt.Errorf("insert result: %w", err)
 	}
 	return n == 1, nil
+}
+
+// planWinners marks a result's winners as planned projects.
+func planWinners(ctx context.Context, db q, ids []string, now time.Time) error {
+	for _, id := range ids {
+		if _, err := exec(ctx, db, `UPDATE proposals SET implementation = ?, updated_at = ? WHERE id = ?`,
+			ImplPlanned, store.Micros(now), id); err != nil {
+			return fmt.Errorf("plan winner %s: %w", id, err)
+		}
+	}
+	return nil
 }
 
 func findResult(ctx context.Context, db q, cycleID string) (*Result, error) {
@@ -523,7 +611,7 @@ func findResult(ctx context.Context, db q, cycleID string) (*Result, error) {
 
 func insertUpdate(ctx context.Context, db q, id, proposalID string, u Update) error {
 	if _, err := exec(ctx, db, `INSERT INTO project_updates (id, proposal_id, status, note, at) VALUES (?, ?, ?, ?, ?)`,
-		id, proposalID, u.Status, u.Note, fmtTime(u.At)); err != nil {
+		id, proposalID, u.Status, u.Note, store.Micros(u.At)); err != nil {
 		return fmt.Errorf("insert update: %w", err)
 	}
 	return nil
@@ -531,16 +619,16 @@ func insertUpdate(ctx context.Context, db q, id, proposalID string, u Update) er
 
 func listUpdates(ctx context.Context, db q, proposalID string) ([]Update, error) {
 	var rows []struct {
-		Status string `db:"status"`
-		Note   string `db:"note"`
-		At     string `db:"at"`
+		Status string     `db:"status"`
+		Note   string     `db:"note"`
+		At     store.Time `db:"at"`
 	}
 	if err := sel(ctx, db, &rows, `SELECT status, note, at FROM project_updates WHERE proposal_id = ? ORDER BY at, id`, proposalID); err != nil {
 		return nil, fmt.Errorf("list updates: %w", err)
 	}
 	out := make([]Update, len(rows))
 	for i, r := range rows {
-		out[i] = Update{Status: r.Status, Note: r.Note, At: parseTime(r.At)}
+		out[i] = Update{Status: r.Status, Note: r.Note, At: r.At.Time}
 	}
 	return out, nil
 }

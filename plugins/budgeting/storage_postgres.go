@@ -4,22 +4,25 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/jmoiron/sqlx"
+
 	"github.com/kvarter/kvarter/sdk/store"
 )
 
-// castFirstPostgres records a first ballot on PostgreSQL in one statement, so one round
-// trip pair (parse, execute) and one implicit transaction instead of BEGIN, three
+// postgresSQL is the SQL only PostgreSQL runs (see dialectSQL).
+type postgresSQL struct{}
+
+// castFirst records a first ballot on PostgreSQL in one statement, so one round trip
+// pair (parse, execute) and one implicit transaction instead of BEGIN, three
 // statements and COMMIT: the voter row is inserted only while the cycle is in the
 // voting phase, and the ballot row only if the voter row was new. The voters primary
 // key still decides who voted first; both rows commit together or not at all, exactly
-// as in the transaction the generic path runs. SQLite has no INSERT inside WITH, so it
-// keeps that path. The statement is prepared once per connection: it runs for every
-// ballot, and parsing and planning it again each time was a third of the server's work.
+// as in the transaction the generic path runs. The statement is prepared once per
+// connection: it runs for every ballot, and parsing and planning it again each time
+// was a third of the server's work.
 //
-// The ballot is sealed (see CastBallot). open reports whether the cycle was in the
-// voting phase; inserted whether this was the person's first ballot (and so both rows
-// were written).
-func castFirstPostgres(ctx context.Context, db *store.DB, cycleID, userID, ballotID, tokenHash string, sealed []byte) (open, inserted bool, err error) {
+// The ballot is sealed (see CastBallot).
+func (postgresSQL) castFirst(ctx context.Context, db *store.DB, cycleID, userID, ballotID, tokenHash string, sealed []byte) (castOutcome, error) {
 	var r struct {
 		Open     bool `db:"open"`
 		Inserted bool `db:"inserted"`
@@ -35,11 +38,28 @@ func castFirstPostgres(ctx context.Context, db *store.DB, cycleID, userID, ballo
 		)
 		SELECT EXISTS (SELECT 1 FROM open) AS open, EXISTS (SELECT 1 FROM ballot) AS inserted`)
 	if err != nil {
-		return false, false, fmt.Errorf("cast ballot: %w", err)
+		return 0, fmt.Errorf("cast ballot: %w", err)
 	}
 	err = st.GetContext(ctx, &r, cycleID, string(PhaseVoting), cycleID, userID, ballotID, cycleID, nullString(tokenHash), sealed)
 	if err != nil {
-		return false, false, fmt.Errorf("cast ballot: %w", err)
+		return 0, fmt.Errorf("cast ballot: %w", err)
 	}
-	return r.Open, r.Inserted, nil
+	switch {
+	case !r.Open:
+		return castClosed, nil
+	case r.Inserted:
+		return castRecorded, nil
+	}
+	return castAlreadyVoted, nil
+}
+
+// lockForClose waits for every ballot still committing. A ballot may have read the
+// phase before the close changed it: taking SHARE on sealed_ballots waits for every
+// transaction writing it to end, and a ballot that starts after waits for the close
+// and then sees voting closed.
+func (postgresSQL) lockForClose(ctx context.Context, tx *sqlx.Tx) error {
+	if _, err := tx.ExecContext(ctx, `LOCK TABLE sealed_ballots IN SHARE MODE`); err != nil {
+		return fmt.Errorf("close voting: %w", err)
+	}
+	return nil
 }

@@ -33,7 +33,7 @@ func TestService_TallyMatchesComputeTool(t *testing.T) {
 	cases := readToolCases(t)
 	eachStore(t, func(t *testing.T, db *store.DB) {
 		f := newFixture(t, db, Settings{})
-		off := f.host.add(officer("officer", "n1"))
+		off := f.officer("officer", "n1")
 		imported := map[string]*ImportSummary{}
 		cycles := map[string]string{}
 		for _, tc := range cases {
@@ -94,7 +94,7 @@ func TestService_TallyFractionalCycle(t *testing.T) {
 	}
 	eachStore(t, func(t *testing.T, db *store.DB) {
 		f := newFixture(t, db, Settings{})
-		off := f.host.add(officer("officer", "n1"))
+		off := f.officer("officer", "n1")
 		no := false
 		c := must(f.svc.CreateCycle(f.ctx, off, CreateCycleInput{NeighbourhoodID: "n1", Name: "Swiecie",
 			Budget: 1, Currency: "PLN", Simulation: true, MESIntegral: &no, Ballot: BallotRules{Type: BallotApproval}}))(t)

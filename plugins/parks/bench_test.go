@@ -6,9 +6,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jmoiron/sqlx"
-
 	"github.com/kvarter/kvarter/sdk"
+	"github.com/kvarter/kvarter/sdk/store"
 )
 
 // BenchmarkService_Availability measures availability of one area over
@@ -64,7 +63,7 @@ func seedBookings(b *testing.B, w *world, n int) {
 	leaves := []*Area{w.stage, w.playground}
 	loc := w.park.location()
 	now := w.clock.Now()
-	err = w.svc.st.inTx(ctx, func(tx *sqlx.Tx) error {
+	err = w.plugin.db.InTx(ctx, func(tx *store.Tx) error {
 		for i := range n {
 			a := leaves[i%2]
 			day := 1 + (i/2)/6 // 6 one-hour bookings a day per leaf, 08:00–19:00
@@ -76,7 +75,7 @@ func seedBookings(b *testing.B, w *world, n int) {
 			if err := insertBooking(ctx, tx, bk); err != nil {
 				return err
 			}
-			if err := insertOccupancy(ctx, tx, occupancyRows(tree, bk)); err != nil {
+			if err := w.svc.st.insertOccupancy(ctx, tx, occupancyRows(tree, bk)); err != nil {
 				return err
 			}
 		}

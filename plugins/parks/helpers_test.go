@@ -2,8 +2,6 @@ package parks
 
 import (
 	"context"
-	"encoding/json"
-	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -90,151 +88,12 @@ func (c *clock) Set(t time.Time) {
 	c.t = t
 }
 
-// fakeHost is an in-process sdk.Host for service and handler tests: roles
-// per user and domain, a permission table per role, organisations and
-// neighbourhoods, and a record of published events.
-type fakeHost struct {
-	sdktest.Sealing // SealingKey and Unseal with a real keyring
-	mu              sync.Mutex
-	roles           map[string]map[string][]string // user → domain → roles
-	perms           map[string][]string            // role → permissions
-	orgs            map[string]sdk.Organisation
-	nbhs            map[string]sdk.Neighbourhood
-	events          []sdk.Event
-	audits          []sdk.AuditEntry
-
-	held    map[string]bool // event IDs taken, as the core's outbox holds them
-	batches int             // PublishAll calls that were taken
-	refuse  error           // when set, PublishAll refuses every batch with it
-}
-
-func newFakeHost() *fakeHost {
-	return &fakeHost{
-		roles: map[string]map[string][]string{},
-		perms: map[string][]string{
-			"city_admin":         {"*"},
-			"org_representative": {PermBookingRequest},
-			"resident":           {PermBookingRequest},
-			"coordinator":        {PermParkManage},
-			RoleParkManager:      {PermAreaManage, PermBookingApprove},
-		},
-		orgs: map[string]sdk.Organisation{},
-		nbhs: map[string]sdk.Neighbourhood{},
-		held: map[string]bool{},
-	}
-}
-
-func (h *fakeHost) grant(user, domain, role string) {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	if h.roles[user] == nil {
-		h.roles[user] = map[string][]string{}
-	}
-	h.roles[user][domain] = append(h.roles[user][domain], role)
-}
-
-func (h *fakeHost) Users(_ context.Context, ids []string) ([]sdk.User, error) {
-	out := []sdk.User{}
-	for _, id := range ids {
-		out = append(out, sdk.User{ID: id, DisplayName: id})
-	}
-	return out, nil
-}
-
-func (h *fakeHost) Neighbourhoods(_ context.Context, ids []string) ([]sdk.Neighbourhood, error) {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	var out []sdk.Neighbourhood
-	for _, id := range ids {
-		if n, ok := h.nbhs[id]; ok {
-			out = append(out, n)
-		}
-	}
-	return out, nil
-}
-
-func (h *fakeHost) Memberships(context.Context, []string) ([]sdk.Membership, error) { return nil, nil }
-
-func (h *fakeHost) Organisations(_ context.Context, ids []string) ([]sdk.Organisation, error) {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	var out []sdk.Organisation
-	for _, id := range ids {
-		if o, ok := h.orgs[id]; ok {
-			out = append(out, o)
-		}
-	}
-	return out, nil
-}
-
-// Can follows the core's rule: a role in city holds in every domain.
-func (h *fakeHost) Can(_ context.Context, user, perm, domain string) (bool, error) {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	for _, d := range []string{domain, sdk.DomainCity} {
-		for _, role := range h.roles[user][d] {
-			if slices.Contains(h.perms[role], perm) || slices.Contains(h.perms[role], "*") {
-				return true, nil
-			}
-		}
-	}
-	return false, nil
-}
-
-func (h *fakeHost) Publish(_ context.Context, e sdk.Event) error {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	h.events = append(h.events, e)
-	return nil
-}
-
-// PublishAll takes a batch as the core does: all of it or, when refused,
-// none; an ID taken before is skipped.
-func (h *fakeHost) PublishAll(_ context.Context, events []sdk.Event) error {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	if h.refuse != nil {
-		return h.refuse
-	}
-	h.batches++
-	for _, e := range events {
-		if !h.held[e.ID] {
-			h.held[e.ID] = true
-			h.events = append(h.events, e)
-		}
-	}
-	return nil
-}
-
-func (h *fakeHost) Audit(_ context.Context, e sdk.AuditEntry) error {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	h.audits = append(h.audits, e)
-	return nil
-}
-
-func (h *fakeHost) published(typ string) []BookingEvent {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	var out []BookingEvent
-	for _, e := range h.events {
-		if e.Type == typ {
-			var be BookingEvent
-			if err := json.Unmarshal(e.Payload, &be); err != nil {
-				panic(err)
-			}
-			out = append(out, be)
-		}
-	}
-	return out
-}
-
 // world is a configured, migrated plugin with a park and people.
 type world struct {
 	t       testing.TB
 	plugin  *Plugin
 	svc     *Service
-	host    *fakeHost
+	host    *sdktest.FakeHost
 	clock   *clock
 	variant string
 
@@ -257,7 +116,7 @@ var monday0900 = time.Date(2025, 6, 2, 6, 0, 0, 0, time.UTC)
 func newWorld(t testing.TB, variant string, cfg sdk.StoreConfig, settings map[string]string) *world {
 	t.Helper()
 	ctx := context.Background()
-	host := newFakeHost()
+	host := sdktest.NewFakeHost(New().Manifest())
 	clk := &clock{t: monday0900}
 	p := newPlugin(clk.Now)
 	if settings == nil {
@@ -283,22 +142,15 @@ func newWorld(t testing.TB, variant string, cfg sdk.StoreConfig, settings map[st
 		t.Fatal(err)
 	}
 	w := &world{t: t, plugin: p, svc: p.svc, host: host, clock: clk, variant: variant}
-	host.nbhs[nbhID] = sdk.Neighbourhood{ID: nbhID, Name: "Kadıköy"}
-	host.orgs[orgID] = sdk.Organisation{ID: orgID, Name: "Art Collective", Verified: true, Representatives: []string{"rep"}}
-	host.orgs[org2ID] = sdk.Organisation{ID: org2ID, Name: "Play Club", Verified: true, Representatives: []string{"rep2"}}
-	host.orgs["org-unverified"] = sdk.Organisation{ID: "org-unverified", Name: "New Group", Representatives: []string{"rep"}}
-	w.admin = sdk.Principal{UserID: "admin", Roles: map[string][]string{"city": {"city_admin"}}}
-	host.grant("admin", "city", "city_admin")
-	w.manager = sdk.Principal{UserID: "manager"}
-	host.grant("manager", "nbh:"+nbhID, RoleParkManager)
-	w.rep = sdk.Principal{UserID: "rep", Organisations: []sdk.OrgMembership{{OrganisationID: orgID, Role: "representative", Verified: true}}}
-	host.grant("rep", "org:"+orgID, "org_representative")
-	host.grant("rep", "org:org-unverified", "org_representative")
-	w.rep2 = sdk.Principal{UserID: "rep2", Organisations: []sdk.OrgMembership{{OrganisationID: org2ID, Role: "representative", Verified: true}}}
-	host.grant("rep2", "org:"+org2ID, "org_representative")
-	w.resident = sdk.Principal{UserID: "resident", Neighbourhoods: []string{nbhID}}
-	host.grant("resident", "nbh:"+nbhID, "resident")
-	w.stranger = sdk.Principal{UserID: "stranger"}
+	host.AddNeighbourhood(sdk.Neighbourhood{ID: nbhID, Name: "Kadıköy"})
+	host.AddOrganisation(sdk.Organisation{ID: orgID, Name: "Art Collective", Verified: true, Representatives: []string{"rep"}})
+	host.AddOrganisation(sdk.Organisation{ID: org2ID, Name: "Play Club", Verified: true, Representatives: []string{"rep2"}})
+	host.AddOrganisation(sdk.Organisation{ID: "org-unverified", Name: "New Group", Representatives: []string{"rep"}})
+	host.Grant("admin", sdktest.RoleCityAdmin, sdk.DomainCity)
+	host.Grant("manager", RoleParkManager, "nbh:"+nbhID)
+	host.AddMember("resident", nbhID)
+	w.admin, w.manager, w.rep, w.rep2 = host.Principal("admin"), host.Principal("manager"), host.Principal("rep"), host.Principal("rep2")
+	w.resident, w.stranger = host.Principal("resident"), host.Principal("stranger")
 
 	w.park = w.must(w.svc.CreatePark(ctx, w.admin, ParkInput{Name: "Living Park", NeighbourhoodID: nbhID}))
 	hours := dailyHours("08:00", "20:00")
@@ -311,14 +163,14 @@ func newWorld(t testing.TB, variant string, cfg sdk.StoreConfig, settings map[st
 	return w
 }
 
-// published flushes the plugin's outbox, then returns the events of typ
-// the host received.
+// published delivers the plugin's outbox, then returns the payloads of the
+// events of typ the host received.
 func (w *world) published(typ string) []BookingEvent {
 	w.t.Helper()
-	if _, err := w.svc.flushOutbox(context.Background()); err != nil {
+	if err := w.plugin.db.FlushOutbox(context.Background(), w.host); err != nil {
 		w.t.Fatal(err)
 	}
-	return w.host.published(typ)
+	return sdktest.Payloads[BookingEvent](w.t, w.host, typ)
 }
 
 func (w *world) must(p *Park, err error) *Park {
@@ -435,3 +287,6 @@ func containsAll(s string, parts ...string) bool {
 	}
 	return true
 }
+
+// obj is a JSON object in test bodies.
+type obj = map[string]any

@@ -83,7 +83,7 @@ func TestHost_Story(t *testing.T) {
 			"support_items": obj{"chairs": 20}, "contact": obj{"name": "Ayşe"}}).Decode(t, &b)
 		// …a manager sees it in the queue and approves…
 		rep.Must(403, "POST", pre+"/bookings/"+b.ID+"/approve", nil)
-		var queue list[Booking]
+		var queue sdk.Page[Booking]
 		manager.Must(200, "GET", pre+"/bookings?status=requested", nil).Decode(t, &queue)
 		if len(queue.Items) != 1 || queue.Items[0].ID != b.ID {
 			t.Fatalf("queue %+v", queue)
@@ -93,7 +93,7 @@ func TestHost_Story(t *testing.T) {
 			t.Fatalf("status %s", b.Status)
 		}
 		// …and the event is in the public feeds.
-		var events list[PublicEvent]
+		var events sdk.Page[PublicEvent]
 		anon.Must(200, "GET", "/api/v1/parks/events?neighbourhood_id="+nbh, nil).Decode(t, &events)
 		if len(events.Items) != 1 || events.Items[0].ID != b.ID || events.Items[0].Status != StatusApproved || events.Items[0].JSONLD["@type"] != "Event" {
 			t.Fatalf("events %+v", events)
@@ -181,7 +181,7 @@ func approveRace(t *testing.T, managers []*sdktest.Client, rep *sdktest.Client, 
 		t.Fatalf("%d concurrent approvals over %d node(s): statuses %v, want one 200 and %d 409", n, len(managers), got, n-1)
 	}
 	// Through the API: the winner is the only approved booking that day.
-	var approved list[Booking]
+	var approved sdk.Page[Booking]
 	managers[0].Must(200, "GET", pre+"/bookings?status=approved&limit=100", nil).Decode(t, &approved)
 	var that []string
 	for _, b := range approved.Items {

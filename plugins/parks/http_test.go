@@ -1,76 +1,49 @@
 package parks
 
 import (
-	"bytes"
 	"encoding/json"
-	"io"
-	"net/http"
-	"net/http/httptest"
 	"strings"
 	"testing"
 
 	"github.com/kvarter/kvarter/sdk"
 	"github.com/kvarter/kvarter/sdk/ical"
-	"github.com/kvarter/kvarter/sdk/openapi"
+	"github.com/kvarter/kvarter/sdk/sdktest"
 )
 
 // errorBody is the error format sdk.WriteError answers with, as the core does.
 type errorBody struct {
 	Error struct {
-		Code    string            `json:"code"`
-		Message string            `json:"message"`
-		Fields  map[string]string `json:"fields,omitempty"`
+		Code      string            `json:"code"`
+		Message   string            `json:"message"`
+		Fields    map[string]string `json:"fields,omitempty"`
+		RequestID string            `json:"request_id"`
 	} `json:"error"`
 }
 
-// client calls the plugin's handler in-process, as the SDK would after the
-// host authorised the route, and checks every response against the
-// manifest's OpenAPI paths.
+// client sends requests to the plugin through the SDK's harness, which
+// routes them and checks permissions as the host would and checks every
+// answer against the plugin's OpenAPI document.
 type client struct {
-	t    *testing.T
-	w    *world
-	h    http.Handler
-	docs map[string]any
+	t *testing.T
+	h *sdktest.Harness
 }
 
 func newClient(t *testing.T, w *world) *client {
 	t.Helper()
-	var docs map[string]any
-	if err := json.Unmarshal(w.plugin.Manifest().OpenAPI, &docs); err != nil {
-		t.Fatal(err)
-	}
-	return &client{t: t, w: w, h: w.plugin.Handler(), docs: docs}
+	return &client{t: t, h: sdktest.ServeRoutes(t, w.plugin.Routes(), w.host)}
 }
 
 func (c *client) do(pr sdk.Principal, method, path string, body any) (int, []byte) {
 	c.t.Helper()
-	var rd io.Reader
-	if body != nil {
-		b, _ := json.Marshal(body)
-		rd = bytes.NewReader(b)
-	}
-	r := httptest.NewRequest(method, path, rd)
-	ctx := sdk.WithHost(sdk.WithRequestID(sdk.WithPrincipal(r.Context(), pr), "req-1"), c.w.host)
-	rec := httptest.NewRecorder()
-	c.h.ServeHTTP(rec, r.WithContext(ctx))
-	res := rec.Result()
-	out, _ := io.ReadAll(res.Body)
-	if err := openapi.CheckResponseType(map[string]any{"paths": c.docs}, method, r.URL.Path, res.StatusCode, res.Header.Get("Content-Type"), out); err != nil {
-		c.t.Errorf("%s %s: %v\n%s", method, path, err, out)
-	}
-	return res.StatusCode, out
+	r := c.h.Do(pr, method, path, body)
+	return r.Status, r.Body
 }
 
 func (c *client) json(pr sdk.Principal, method, path string, body any, wantStatus int, into any) {
 	c.t.Helper()
-	status, out := c.do(pr, method, path, body)
-	if status != wantStatus {
-		c.t.Fatalf("%s %s = %d %s, want %d", method, path, status, out, wantStatus)
-	}
+	r := c.h.Must(wantStatus, pr, method, path, body)
 	if into != nil {
-		if err := json.Unmarshal(out, into); err != nil {
-			c.t.Fatal(err)
-		}
+		r.Decode(c.t, into)
 	}
 }
 
@@ -80,12 +53,12 @@ func TestHandler_Story(t *testing.T) {
 		c := newClient(t, w)
 		pre := "/api/v1/parks/" + w.park.ID
 
-		var parks list[Park]
+		var parks sdk.Page[Park]
 		c.json(sdk.Principal{}, "GET", "/api/v1/parks?neighbourhood_id="+nbhID, nil, 200, &parks)
 		if len(parks.Items) != 1 {
 			t.Fatalf("parks %+v", parks)
 		}
-		var areas list[Area]
+		var areas sdk.Page[Area]
 		c.json(sdk.Principal{}, "GET", pre+"/areas", nil, 200, &areas)
 		if len(areas.Items) != 4 || areas.Items[0].Name != "Whole park" {
 			t.Fatalf("areas %+v", areas.Items)
@@ -104,7 +77,7 @@ func TestHandler_Story(t *testing.T) {
 			"title": "Painting, together; all welcome", "category": "art", "expected_attendance": 40, "public": true,
 			"support_items": obj{"chairs": 20}, "volunteers_needed": true, "contact": obj{"name": "Ayşe"}}, 201, &b)
 		// …the manager sees it in the queue and approves…
-		var queue list[Booking]
+		var queue sdk.Page[Booking]
 		c.json(w.manager, "GET", pre+"/bookings?status=requested", nil, 200, &queue)
 		if len(queue.Items) != 1 || queue.Items[0].ID != b.ID {
 			t.Fatalf("queue %+v", queue)
@@ -118,7 +91,7 @@ func TestHandler_Story(t *testing.T) {
 			t.Errorf("approved event %+v", ev)
 		}
 		// …and the event is in the public feeds.
-		var events list[PublicEvent]
+		var events sdk.Page[PublicEvent]
 		c.json(sdk.Principal{}, "GET", "/api/v1/parks/events?neighbourhood_id="+nbhID, nil, 200, &events)
 		if len(events.Items) != 1 || events.Items[0].Status != StatusApproved || events.Items[0].JSONLD["@type"] != "Event" {
 			t.Fatalf("events %+v", events)
@@ -194,9 +167,12 @@ func TestHandler_Errors(t *testing.T) {
 			{"UnknownPark", w.rep, "GET", "/api/v1/parks/nope", nil, 404, ""},
 			{"UnknownBooking", w.manager, "GET", pre + "/bookings/nope", nil, 404, ""},
 			{"ApproveUnknown", w.manager, "POST", pre + "/bookings/nope/approve", nil, 404, ""},
-			{"AvailabilityNoFrom", w.rep, "GET", pre + "/areas/" + w.meadow.ID + "/availability", nil, 400, ""},
+			{"AvailabilityNoFrom", w.rep, "GET", pre + "/areas/" + w.meadow.ID + "/availability", nil, 422, RuleQueryTime},
+			{"AvailabilityBadTo", w.rep, "GET", pre + "/areas/" + w.meadow.ID + "/availability?from=" + at(10, 0, 0) + "&to=soon", nil, 422, RuleQueryTime},
+			{"BadLimit", w.manager, "GET", pre + "/bookings?limit=1000", nil, 422, ""},
+			{"CursorOfAnotherList", w.manager, "GET", pre + "/bookings?cursor=" + sdk.EncodeCursor([]any{"Living Park", "x"}), nil, 400, ""},
 			{"BadCursor", w.manager, "GET", pre + "/bookings?cursor=zzz", nil, 400, ""},
-			{"CreateParkForbidden", w.rep, "POST", "/api/v1/parks", obj{"name": "Mine", "neighbourhood_id": nbhID}, 403, RuleParkManager},
+			{"CreateParkForbidden", w.rep, "POST", "/api/v1/parks", obj{"name": "Mine", "neighbourhood_id": nbhID}, 403, ""}, // the host's answer
 			{"AreaBadHours", w.admin, "POST", pre + "/areas", obj{"name": "X", "capacity": 5, "opening_hours": obj{"periods": []obj{{"name": "p", "from": "01-01", "to": "12-31", "week": obj{"monday": []obj{{"start": "10:00", "end": "09:00"}}}}}}}, 422, RuleAreaConfig},
 		} {
 			t.Run(tc.name, func(t *testing.T) {
@@ -205,7 +181,7 @@ func TestHandler_Errors(t *testing.T) {
 					t.Fatalf("status %d %s, want %d", status, body, tc.status)
 				}
 				var e errorBody
-				if err := json.Unmarshal(body, &e); err != nil || e.Error.Code == "" || e.Error.Message == "" {
+				if err := json.Unmarshal(body, &e); err != nil || e.Error.Code == "" || e.Error.Message == "" || e.Error.RequestID == "" {
 					t.Fatalf("error body %s", body)
 				}
 				if tc.rule != "" && e.Error.Fields["rule"] != tc.rule {
@@ -232,7 +208,7 @@ func TestHandler_Errors(t *testing.T) {
 			var seen []string
 			path := pre + "/bookings?limit=2"
 			for range 5 {
-				var page list[Booking]
+				var page sdk.Page[Booking]
 				c.json(w.manager, "GET", path, nil, 200, &page)
 				for _, b := range page.Items {
 					seen = append(seen, b.ID)
@@ -249,22 +225,13 @@ func TestHandler_Errors(t *testing.T) {
 	})
 }
 
+// TestPlugin_Manifest: every route of the table (which sdk.Mux serves) is
+// documented, with security where it needs sign-in.
 func TestPlugin_Manifest(t *testing.T) {
 	m := New().Manifest()
-	var paths map[string]map[string]any
-	if err := json.Unmarshal(m.OpenAPI, &paths); err != nil {
+	var paths map[string]map[string]map[string]any
+	if err := json.Unmarshal(m.OpenAPIDoc(), &paths); err != nil {
 		t.Fatal(err)
-	}
-	// Every route is documented and served.
-	h := newHandler(&Service{})
-	for _, r := range m.Routes {
-		if _, ok := paths[r.Path][strings.ToLower(r.Method)]; !ok {
-			t.Errorf("%s %s not in OpenAPI", r.Method, r.Path)
-		}
-		req := httptest.NewRequest(r.Method, strings.NewReplacer("{id}", "x", "{areaID}", "a", "{bookingID}", "b", "{eventID}", "e").Replace(r.Path), nil)
-		if _, pattern := h.mux.Handler(req); pattern == "" {
-			t.Errorf("%s %s not served", r.Method, r.Path)
-		}
 	}
 	n := 0
 	for _, ops := range paths {
@@ -272,5 +239,18 @@ func TestPlugin_Manifest(t *testing.T) {
 	}
 	if n != len(m.Routes) {
 		t.Errorf("OpenAPI documents %d operations for %d routes", n, len(m.Routes))
+	}
+	for _, r := range m.Routes {
+		op, ok := paths[r.Path][strings.ToLower(r.Method)]
+		if !ok {
+			t.Errorf("%s %s not in OpenAPI", r.Method, r.Path)
+			continue
+		}
+		if _, secured := op["security"]; secured != (r.Permission != sdk.PermPublic) {
+			t.Errorf("%s %s (%s): security declared %v", r.Method, r.Path, r.Permission, secured)
+		}
+		if op["summary"] == "" || op["operationId"] == "" {
+			t.Errorf("%s %s: no summary or operationId", r.Method, r.Path)
+		}
 	}
 }

@@ -29,7 +29,7 @@ func TestHost_BadInput(t *testing.T) {
 		admin.Do("POST", "/api/v1/parks", obj{"name": "Park", "neighbourhood_id": nbh, "support_items": obj{"chairs": 1 << 40}}).WantInvalid(t, "support_items.chairs", sdk.RuleRange)
 		anon.Do("GET", "/api/v1/parks?neighbourhood_id=%00", nil).WantInvalid(t, "neighbourhood_id", sdk.RuleNUL)
 		anon.Do("GET", "/api/v1/parks/%00", nil).WantInvalid(t, "path", sdk.RuleNUL)
-		var parks list[Park]
+		var parks sdk.Page[Park]
 		anon.Must(200, "GET", "/api/v1/parks", nil).Decode(t, &parks)
 		if len(parks.Items) != 0 {
 			t.Fatalf("refused parks were stored: %+v", parks.Items)
@@ -44,7 +44,7 @@ func TestHost_BadInput(t *testing.T) {
 		admin.Do("POST", pre+"/areas", area).WantInvalid(t, "name", sdk.RuleNUL)
 		area["name"], area["rules"] = "Meadow", obj{"min_notice_minutes": 1 << 31}
 		admin.Do("POST", pre+"/areas", area).WantInvalid(t, "rules.min_notice_minutes", sdk.RuleRange)
-		var areas list[Area]
+		var areas sdk.Page[Area]
 		anon.Must(200, "GET", pre+"/areas", nil).Decode(t, &areas)
 		if len(areas.Items) != 0 {
 			t.Fatalf("refused areas were stored: %+v", areas.Items)
@@ -57,7 +57,7 @@ func TestHost_BadInput(t *testing.T) {
 			admin.Do("POST", pre+"/closures", obj{"area_id": meadow.ID, "title": "Works",
 				"start": year + "-06-01T10:00:00Z", "end": year + "-06-01T12:00:00Z"}).WantInvalid(t, "start", sdk.RuleTimeRange)
 		}
-		var bookings list[Booking]
+		var bookings sdk.Page[Booking]
 		admin.Must(200, "GET", pre+"/bookings", nil).Decode(t, &bookings)
 		if len(bookings.Items) != 0 {
 			t.Fatalf("refused closures were stored: %+v", bookings.Items)
@@ -113,7 +113,7 @@ func TestHost_RequestDuringApproval(t *testing.T) {
 				}
 			}
 		}
-		var queue list[Booking]
+		var queue sdk.Page[Booking]
 		manager.Must(200, "GET", pre+"/bookings?status=requested&limit=200", nil).Decode(t, &queue)
 		if len(queue.Items) != 0 {
 			ids := make([]string, len(queue.Items))

@@ -14,6 +14,7 @@ import (
 	"github.com/kvarter/kvarter/sdk"
 	"github.com/kvarter/kvarter/sdk/hostside"
 	"github.com/kvarter/kvarter/sdk/ical"
+	"github.com/kvarter/kvarter/sdk/sdktest"
 )
 
 // TestPlugin_Process runs cmd/kvarter-parks as a real child process over
@@ -92,9 +93,9 @@ func TestPlugin_Process(t *testing.T) {
 	if err := ical.Validate(feed); err != nil || !strings.Contains(string(feed), b.ID) {
 		t.Errorf("feed %v\n%s", err, feed)
 	}
-	// The plugin publishes from its outbox after commit, in the background.
-	got := w.host.published(EventApproved)
-	for deadline := time.Now().Add(10 * time.Second); len(got) == 0 && time.Now().Before(deadline); got = w.host.published(EventApproved) {
+	// The SDK relays the plugin's outbox after commit, in the background.
+	got := sdktest.Payloads[BookingEvent](t, w.host, EventApproved)
+	for deadline := time.Now().Add(10 * time.Second); len(got) == 0 && time.Now().Before(deadline); got = sdktest.Payloads[BookingEvent](t, w.host, EventApproved) {
 		time.Sleep(20 * time.Millisecond)
 	}
 	if len(got) != 1 || got[0].BookingID != b.ID {

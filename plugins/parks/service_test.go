@@ -10,6 +10,7 @@ import (
 
 	"github.com/kvarter/kvarter/plugins/parks/schedule"
 	"github.com/kvarter/kvarter/sdk"
+	"github.com/kvarter/kvarter/sdk/store"
 )
 
 func TestService_RequestBooking(t *testing.T) {
@@ -111,10 +112,11 @@ func TestService_Approve(t *testing.T) {
 			sibling := w.mustRequest(w.rep2, org2ID, w.playground, 10, 10, 12)
 			later := w.mustRequest(w.rep2, org2ID, w.meadow, 10, 12, 14) // touches: half-open
 
-			queue, err := w.svc.ListBookings(ctx, w.manager, w.park.ID, ListFilter{Status: StatusRequested, Limit: 50})
+			page, err := w.svc.ListBookings(ctx, w.manager, w.park.ID, StatusRequested, sdk.ListQuery{Limit: 50})
 			if err != nil {
 				t.Fatal(err)
 			}
+			queue := page.Items
 			for i := 1; i < len(queue); i++ {
 				if queue[i].Start.Before(queue[i-1].Start) {
 					t.Errorf("queue not in start order at %d", i)
@@ -308,15 +310,15 @@ func TestStore_ExclusionConstraint(t *testing.T) {
 	b := w.mustRequest(w.rep2, org2ID, w.stage, 10, 14, 16)
 	t.Run("ErrChildOverlap", func(t *testing.T) {
 		_, err := w.plugin.db.Exec(`INSERT INTO booking_occupancy (booking_id, area_id, self, lo, hi) VALUES ($1, $2, 0, $3, $4)`,
-			b.ID, w.meadow.ID, us(a.Start), us(a.End))
-		if !isOverlapViolation(err) {
+			b.ID, w.meadow.ID, store.Micros(a.Start), store.Micros(a.End))
+		if !w.svc.st.isOverlapViolation(err) {
 			t.Fatalf("err = %v, want exclusion violation", err)
 		}
 	})
 	t.Run("OKSiblingHolds", func(t *testing.T) {
 		// Two children both hold their parent: not a clash.
 		_, err := w.plugin.db.Exec(`INSERT INTO booking_occupancy (booking_id, area_id, self, lo, hi) VALUES ($1, $2, 0, $3, $4)`,
-			b.ID, w.whole.ID, us(a.Start), us(a.End))
+			b.ID, w.whole.ID, store.Micros(a.Start), store.Micros(a.End))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -586,8 +588,8 @@ func TestService_EraseUser(t *testing.T) {
 		if b.RequesterID != "" || b.Contact != (Contact{}) {
 			t.Errorf("personal data kept: %+v", b)
 		}
-		events, err := w.svc.PublicEvents(ctx, CalendarFilter{})
-		if err != nil || len(events) != 1 || events[0].Title != "Open workshop" {
+		events, err := w.svc.PublicEvents(ctx, CalendarFilter{}, sdk.ListQuery{Limit: 50})
+		if err != nil || len(events.Items) != 1 || events.Items[0].Title != "Open workshop" {
 			t.Errorf("calendar %+v, %v", events, err)
 		}
 	})

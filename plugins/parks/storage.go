@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -17,14 +18,51 @@ import (
 )
 
 // storage holds the plugin's SQL. The same queries run on both databases;
-// what only one dialect can say lives in storage_sqlite.go and
-// storage_postgres.go. Exported service methods own transactions; these
-// helpers take whatever they run on.
+// what only one dialect can say lives behind dialectSQL, in
+// storage_sqlite.go and storage_postgres.go, so the service never asks
+// which database it runs on. Exported service methods own transactions;
+// these helpers take whatever they run on.
 type storage struct {
 	db *store.DB
+	dialectSQL
 
 	mu    sync.Mutex
 	guard string // cached result of overlapGuard
+}
+
+// dialectSQL is the SQL only one database can say.
+type dialectSQL interface {
+	// detectGuard names the guard that keeps approved bookings apart.
+	detectGuard(ctx context.Context, q queryer) (string, error)
+	// lockPark serialises the approval workflow of one park until the
+	// transaction ends.
+	lockPark(ctx context.Context, q queryer, parkID string) error
+	// sharePark makes a booking request wait for an approval of its park in
+	// progress, and an approval for the requests in progress.
+	sharePark(ctx context.Context, q queryer, parkID string) error
+	// lockActive makes the requests of one organisation (or person, who) for
+	// one area take turns, so each counts the others' bookings.
+	lockActive(ctx context.Context, q queryer, areaID, who string) error
+	// isOverlapViolation reports whether err is the database refusing an
+	// overlapping occupancy row.
+	isOverlapViolation(err error) bool
+}
+
+func newStorage(db *store.DB) *storage {
+	if db.IsPostgres() {
+		return &storage{db: db, dialectSQL: postgresSQL{}}
+	}
+	return &storage{db: db, dialectSQL: sqliteSQL{}}
+}
+
+// prepared runs the statements of tx (or, when nil, of the pool) as
+// prepared statements: the request path runs the same few on every call,
+// and PostgreSQL then parses and plans each once per connection.
+func (s *storage) prepared(tx *store.Tx) queryer {
+	if tx == nil {
+		return s.db.Preparer(nil)
+	}
+	return s.db.Preparer(tx.Tx)
 }
 
 // Overlap guards: how the database keeps approved bookings apart.
@@ -41,30 +79,11 @@ const (
 	GuardSingleWriter = "sqlite_single_writer"
 )
 
-func us(t time.Time) int64 { return t.UnixMicro() }
-
-func fromUS(v int64) time.Time { return time.UnixMicro(v).UTC() }
-
-// queryer is a *sqlx.DB or a *sqlx.Tx.
+// queryer is a *store.DB, a *store.Tx or a prepared-statement runner of either.
 type queryer interface {
 	sqlx.ExtContext
 	GetContext(ctx context.Context, dest any, query string, args ...any) error
 	SelectContext(ctx context.Context, dest any, query string, args ...any) error
-}
-
-func (s *storage) inTx(ctx context.Context, fn func(tx *sqlx.Tx) error) error {
-	tx, err := s.db.BeginTxx(ctx, nil)
-	if err != nil {
-		return fmt.Errorf("begin: %w", err)
-	}
-	defer tx.Rollback()
-	if err := fn(tx); err != nil {
-		return err
-	}
-	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("commit: %w", err)
-	}
-	return nil
 }
 
 // overlapGuard reports, once per process, which guard protects this store.
@@ -75,7 +94,7 @@ func (s *storage) overlapGuard(ctx context.Context) (string, error) {
 	if s.guard != "" {
 		return s.guard, nil
 	}
-	g, err := detectGuard(ctx, s.db)
+	g, err := s.detectGuard(ctx, s.db)
 	if err != nil {
 		return "", err
 	}
@@ -101,14 +120,14 @@ func (r parkRow) park() (*Park, error) {
 		return nil, err
 	}
 	return &Park{ID: r.ID, Name: r.Name, NeighbourhoodID: r.NeighbourhoodID, TimeZone: r.TimeZone,
-		SupportItems: items, CreatedAt: fromUS(r.CreatedAt), UpdatedAt: fromUS(r.UpdatedAt)}, nil
+		SupportItems: items, CreatedAt: store.FromMicros(r.CreatedAt), UpdatedAt: store.FromMicros(r.UpdatedAt)}, nil
 }
 
 func insertPark(ctx context.Context, q queryer, p *Park) error {
 	_, err := q.ExecContext(ctx, q.Rebind(`INSERT INTO parks
 		(id, name, neighbourhood_id, time_zone, support_items, created_at, updated_at)
 		VALUES (?, ?, ?, ?, ?, ?, ?)`),
-		p.ID, p.Name, p.NeighbourhoodID, p.TimeZone, encodeItems(p.SupportItems), us(p.CreatedAt), us(p.UpdatedAt))
+		p.ID, p.Name, p.NeighbourhoodID, p.TimeZone, encodeItems(p.SupportItems), store.Micros(p.CreatedAt), store.Micros(p.UpdatedAt))
 	if err != nil {
 		return fmt.Errorf("insert park: %w", err)
 	}
@@ -126,13 +145,19 @@ func getPark(ctx context.Context, q queryer, id string) (*Park, error) {
 	return r.park()
 }
 
-func listParks(ctx context.Context, q queryer, neighbourhoodID string) ([]*Park, error) {
-	var rows []parkRow
-	query, args := `SELECT * FROM parks ORDER BY name, id`, []any{}
-	if neighbourhoodID != "" {
-		query, args = `SELECT * FROM parks WHERE neighbourhood_id = ? ORDER BY name, id`, []any{neighbourhoodID}
+// listParks returns a page of parks in name order (all of them with a
+// zero page), optionally of one neighbourhood.
+func listParks(ctx context.Context, q queryer, neighbourhoodID string, page sdk.ListQuery) ([]*Park, error) {
+	where, args, err := after(page, "ss", "name", "id")
+	if err != nil {
+		return nil, err
 	}
-	if err := q.SelectContext(ctx, &rows, q.Rebind(query), args...); err != nil {
+	if neighbourhoodID != "" {
+		where += " AND neighbourhood_id = ?"
+		args = append(args, neighbourhoodID)
+	}
+	var rows []parkRow
+	if err := q.SelectContext(ctx, &rows, q.Rebind(`SELECT * FROM parks WHERE `+where+` ORDER BY name, id`+limit(page)), args...); err != nil {
 		return nil, fmt.Errorf("list parks: %w", err)
 	}
 	out := make([]*Park, 0, len(rows))
@@ -146,9 +171,52 @@ func listParks(ctx context.Context, q queryer, neighbourhoodID string) ([]*Park,
 	return out, nil
 }
 
+// after is the keyset condition of a list page (sdk.ListQuery.After) over
+// cols. It first checks that the cursor's values are of the columns' kinds,
+// one letter each — 's' text, 'i' integer — so that a cursor of another list
+// is answered 400 rather than reaching the database as a type error.
+func after(page sdk.ListQuery, kinds string, cols ...string) (string, []any, error) {
+	if err := checkKey(page, kinds); err != nil {
+		return "", nil, err
+	}
+	return page.After(cols...)
+}
+
+func checkKey(page sdk.ListQuery, kinds string) error {
+	if page.Key == nil {
+		return nil
+	}
+	ok := len(page.Key) == len(kinds)
+	for i := 0; ok && i < len(kinds); i++ {
+		switch page.Key[i].(type) {
+		case string:
+			ok = kinds[i] == 's'
+		case int64:
+			ok = kinds[i] == 'i'
+		default:
+			ok = false
+		}
+	}
+	if !ok {
+		e := sdk.Malformed("cursor: is not a cursor this list gave; start again without it")
+		e.Fields = map[string]string{"cursor": "is not a cursor this list gave"}
+		return e
+	}
+	return nil
+}
+
+// limit is the LIMIT clause of a page: one row more than it shows, to know
+// whether another follows; none for a zero page (the whole list).
+func limit(page sdk.ListQuery) string {
+	if page.Limit == 0 {
+		return ""
+	}
+	return " LIMIT " + strconv.Itoa(page.Fetch())
+}
+
 func updateParkItems(ctx context.Context, q queryer, id string, items map[string]int, now time.Time) error {
 	_, err := q.ExecContext(ctx, q.Rebind(`UPDATE parks SET support_items = ?, updated_at = ? WHERE id = ?`),
-		encodeItems(items), us(now), id)
+		encodeItems(items), store.Micros(now), id)
 	if err != nil {
 		return fmt.Errorf("update park %s items: %w", id, err)
 	}
@@ -170,7 +238,7 @@ type areaRow struct {
 
 func (r areaRow) area() (*Area, error) {
 	a := &Area{ID: r.ID, ParkID: r.ParkID, ParentID: r.ParentID.String, Name: r.Name, Capacity: r.Capacity,
-		CreatedAt: fromUS(r.CreatedAt)}
+		CreatedAt: store.FromMicros(r.CreatedAt)}
 	if err := jsonUnmarshal(r.OpeningHours, &a.OpeningHours); err != nil {
 		return nil, fmt.Errorf("area %s hours: %w", r.ID, err)
 	}
@@ -193,7 +261,7 @@ func insertArea(ctx context.Context, q queryer, a *Area) error {
 	_, err := q.ExecContext(ctx, q.Rebind(`INSERT INTO areas
 		(id, park_id, parent_id, name, capacity, opening_hours, rules, created_at)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`),
-		a.ID, a.ParkID, parent, a.Name, a.Capacity, jsonString(a.OpeningHours), jsonString(a.Rules), us(a.CreatedAt))
+		a.ID, a.ParkID, parent, a.Name, a.Capacity, jsonString(a.OpeningHours), jsonString(a.Rules), store.Micros(a.CreatedAt))
 	if err != nil {
 		return fmt.Errorf("insert area: %w", err)
 	}
@@ -302,8 +370,8 @@ func (r bookingRow) booking() (*Booking, error) {
 		ExpectedAttendance: r.ExpectedAttendance, Public: r.Public, SupportItems: items,
 		AccessibilityNotes: r.AccessibilityNotes, VolunteersNeeded: r.VolunteersNeeded,
 		Contact: Contact{Name: r.ContactName, Email: r.ContactEmail, Phone: r.ContactPhone},
-		Start:   fromUS(r.StartUS), End: fromUS(r.EndUS), Reason: r.Reason, Sequence: r.Sequence,
-		CreatedAt: fromUS(r.CreatedAt), UpdatedAt: fromUS(r.UpdatedAt),
+		Start:   store.FromMicros(r.StartUS), End: store.FromMicros(r.EndUS), Reason: r.Reason, Sequence: r.Sequence,
+		CreatedAt: store.FromMicros(r.CreatedAt), UpdatedAt: store.FromMicros(r.UpdatedAt),
 		decidedBy: r.DecidedBy, wasApproved: r.WasApproved,
 	}, nil
 }
@@ -323,31 +391,19 @@ func scanBookings(rows []bookingRow) ([]*Booking, error) {
 func insertBooking(ctx context.Context, q queryer, b *Booking) error {
 	_, err := q.ExecContext(ctx, q.Rebind(`INSERT INTO bookings (`+bookingCols+`)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
-		b.ID, b.ParkID, b.AreaID, b.SeriesID, b.Kind, b.Status, b.OrganisationID, b.OrganisationName,
-		b.RequesterID, b.Title, b.Description, b.Category, b.ExpectedAttendance, b.Public, encodeItems(b.SupportItems),
-		b.AccessibilityNotes, b.VolunteersNeeded, b.Contact.Name, b.Contact.Email, b.Contact.Phone,
-		us(b.Start), us(b.End), b.Reason, b.decidedBy, b.wasApproved, b.Sequence, us(b.CreatedAt), us(b.UpdatedAt))
+		bookingArgs(b)...)
 	if err != nil {
 		return fmt.Errorf("insert booking: %w", err)
 	}
 	return nil
 }
 
-// insertBookingWithEvent writes b and its event in one PostgreSQL statement, so that
-// the pair needs neither a transaction nor a second round trip.
-func insertBookingWithEvent(ctx context.Context, q queryer, b *Booking, ev outboxRow) error {
-	_, err := q.ExecContext(ctx, `WITH booking AS (INSERT INTO bookings (`+bookingCols+`)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28))
-		INSERT INTO outbox (id, type, payload, occurred_at) VALUES ($29, $30, $31, $32)`,
-		b.ID, b.ParkID, b.AreaID, b.SeriesID, b.Kind, b.Status, b.OrganisationID, b.OrganisationName,
+// bookingArgs are b's values in the order of bookingCols.
+func bookingArgs(b *Booking) []any {
+	return []any{b.ID, b.ParkID, b.AreaID, b.SeriesID, b.Kind, b.Status, b.OrganisationID, b.OrganisationName,
 		b.RequesterID, b.Title, b.Description, b.Category, b.ExpectedAttendance, b.Public, encodeItems(b.SupportItems),
 		b.AccessibilityNotes, b.VolunteersNeeded, b.Contact.Name, b.Contact.Email, b.Contact.Phone,
-		us(b.Start), us(b.End), b.Reason, b.decidedBy, b.wasApproved, b.Sequence, us(b.CreatedAt), us(b.UpdatedAt),
-		ev.ID, ev.Type, ev.Payload, ev.OccurredAt)
-	if err != nil {
-		return fmt.Errorf("insert booking with its event: %w", err)
-	}
-	return nil
+		store.Micros(b.Start), store.Micros(b.End), b.Reason, b.decidedBy, b.wasApproved, b.Sequence, store.Micros(b.CreatedAt), store.Micros(b.UpdatedAt)}
 }
 
 func getBooking(ctx context.Context, q queryer, parkID, id string) (*Booking, error) {
@@ -384,13 +440,16 @@ type bookingFilter struct {
 	All         bool
 	OrgIDs      []string
 	RequesterID string
-	Limit       int
-	Offset      int
+	Page        sdk.ListQuery
 }
 
 func listBookings(ctx context.Context, q queryer, f bookingFilter) ([]*Booking, error) {
-	where := []string{"park_id = ?"}
-	args := []any{f.ParkID}
+	keyset, args, err := after(f.Page, "is", "start_us", "id")
+	if err != nil {
+		return nil, err
+	}
+	where := []string{keyset, "park_id = ?"}
+	args = append(args, f.ParkID)
 	if f.Status != "" {
 		where = append(where, "status = ?")
 		args = append(args, f.Status)
@@ -406,12 +465,11 @@ func listBookings(ctx context.Context, q queryer, f bookingFilter) ([]*Booking, 
 		}
 		where = append(where, "("+cond+")")
 	}
-	args = append(args, f.Limit, f.Offset)
 	var rows []bookingRow
 	// Start order is the approval queue's order: what happens first is
 	// decided first.
 	if err := q.SelectContext(ctx, &rows, q.Rebind(`SELECT `+bookingCols+` FROM bookings
-		WHERE `+strings.Join(where, " AND ")+` ORDER BY start_us, id LIMIT ? OFFSET ?`), args...); err != nil {
+		WHERE `+strings.Join(where, " AND ")+` ORDER BY start_us, id`+limit(f.Page)), args...); err != nil {
 		return nil, fmt.Errorf("list bookings: %w", err)
 	}
 	return scanBookings(rows)
@@ -438,7 +496,7 @@ func setStatus(ctx context.Context, q queryer, b *Booking, from, to, reason, act
 		SET status = ?, reason = ?, decided_by = ?, was_approved = (was_approved OR ?),
 		    sequence = sequence + 1, updated_at = ?
 		WHERE id = ? AND status = ?`),
-		to, reason, actor, approved, us(now), b.ID, from)
+		to, reason, actor, approved, store.Micros(now), b.ID, from)
 	if err != nil {
 		return fmt.Errorf("set booking %s %s: %w", b.ID, to, err)
 	}
@@ -462,7 +520,7 @@ func countActive(ctx context.Context, q queryer, areaID, orgID, requesterID stri
 	var n int
 	err := q.GetContext(ctx, &n, q.Rebind(`SELECT COUNT(*) FROM bookings
 		WHERE area_id = ? AND `+col+` = ? AND status IN (?, ?) AND end_us > ?`),
-		areaID, who, StatusRequested, StatusApproved, us(now))
+		areaID, who, StatusRequested, StatusApproved, store.Micros(now))
 	if err != nil {
 		return 0, fmt.Errorf("count active bookings: %w", err)
 	}
@@ -484,7 +542,7 @@ type occupancy struct {
 func occupancyRows(t areaTree, b *Booking) []occupancy {
 	a := t[b.AreaID]
 	pad := a.halfPad()
-	lo, hi := us(b.Start.Add(-pad)), us(b.End.Add(pad))
+	lo, hi := store.Micros(b.Start.Add(-pad)), store.Micros(b.End.Add(pad))
 	rows := []occupancy{{b.ID, a.ID, 1, lo, hi}, {b.ID, a.ID, 0, lo, hi}}
 	for _, anc := range t.ancestors(a.ID) {
 		rows = append(rows, occupancy{b.ID, anc, 0, lo, hi})
@@ -492,11 +550,11 @@ func occupancyRows(t areaTree, b *Booking) []occupancy {
 	return rows
 }
 
-func insertOccupancy(ctx context.Context, q queryer, rows []occupancy) error {
+func (s *storage) insertOccupancy(ctx context.Context, q queryer, rows []occupancy) error {
 	for _, r := range rows {
 		if _, err := q.ExecContext(ctx, q.Rebind(`INSERT INTO booking_occupancy (booking_id, area_id, self, lo, hi)
 			VALUES (?, ?, ?, ?, ?)`), r.BookingID, r.AreaID, r.Self, r.Lo, r.Hi); err != nil {
-			if isOverlapViolation(err) {
+			if s.isOverlapViolation(err) {
 				return sdk.RuleError(sdk.CodeConflict, RuleOverlap, "The area is already booked at that time.")
 			}
 			return fmt.Errorf("insert occupancy: %w", err)
@@ -562,24 +620,26 @@ type eventFilter struct {
 	ParkIDs []string // empty: every park
 	From    time.Time
 	To      time.Time
-	Limit   int
-	Offset  int
+	Page    sdk.ListQuery
 }
 
 // publicEvents returns public events that are or were approved (a
 // cancelled one stays in the feed as cancelled, so calendars drop it).
 func publicEvents(ctx context.Context, q queryer, f eventFilter) ([]*Booking, error) {
+	keyset, args, err := after(f.Page, "is", "start_us", "id")
+	if err != nil {
+		return nil, err
+	}
 	query := `SELECT ` + bookingCols + ` FROM bookings
-		WHERE kind = ? AND public = ? AND was_approved = ? AND status IN (?, ?) AND end_us > ? AND start_us < ?`
-	args := []any{KindEvent, true, true, StatusApproved, StatusCancelled, us(f.From), us(f.To)}
+		WHERE ` + keyset + ` AND kind = ? AND public = ? AND was_approved = ? AND status IN (?, ?) AND end_us > ? AND start_us < ?`
+	args = append(args, KindEvent, true, true, StatusApproved, StatusCancelled, store.Micros(f.From), store.Micros(f.To))
 	if len(f.ParkIDs) > 0 {
 		query += ` AND park_id IN (?` + strings.Repeat(", ?", len(f.ParkIDs)-1) + `)`
 		for _, id := range f.ParkIDs {
 			args = append(args, id)
 		}
 	}
-	query += ` ORDER BY start_us, id LIMIT ? OFFSET ?`
-	args = append(args, f.Limit, f.Offset)
+	query += ` ORDER BY start_us, id` + limit(f.Page)
 	var rows []bookingRow
 	if err := q.SelectContext(ctx, &rows, q.Rebind(query), args...); err != nil {
 		return nil, fmt.Errorf("public events: %w", err)
@@ -595,7 +655,7 @@ func eraseUser(ctx context.Context, q queryer, userID string, now time.Time) (in
 	res, err := q.ExecContext(ctx, q.Rebind(`UPDATE bookings
 		SET requester_id = '', contact_name = '', contact_email = '', contact_phone = '',
 		    accessibility_notes = '', updated_at = ?
-		WHERE requester_id = ?`), us(now), userID)
+		WHERE requester_id = ?`), store.Micros(now), userID)
 	if err != nil {
 		return 0, fmt.Errorf("erase requester %s: %w", userID, err)
 	}
@@ -616,7 +676,7 @@ func markProcessed(ctx context.Context, q queryer, eventID string, now time.Time
 	if n > 0 {
 		return false, nil
 	}
-	if _, err := q.ExecContext(ctx, q.Rebind(`INSERT INTO processed_events (id, handled_at) VALUES (?, ?)`), eventID, us(now)); err != nil {
+	if _, err := q.ExecContext(ctx, q.Rebind(`INSERT INTO processed_events (id, handled_at) VALUES (?, ?)`), eventID, store.Micros(now)); err != nil {
 		return false, fmt.Errorf("record event %s: %w", eventID, err)
 	}
 	return true, nil

@@ -8,7 +8,12 @@ import (
 	"github.com/lib/pq"
 )
 
-// PostgreSQL-only SQL.
+// postgresSQL is what only PostgreSQL says: row locks that serialise the
+// approval workflow of a park across nodes, an advisory lock for the
+// per-organisation limit, and the exclusion constraint's error.
+type postgresSQL struct{}
+
+var _ dialectSQL = postgresSQL{}
 
 // pgConstraintExists asks whether the exclusion constraint was created in
 // the plugin's schema; the migration creates it only when btree_gist is
@@ -17,33 +22,7 @@ const pgConstraintExists = `SELECT COUNT(*) FROM pg_constraint c
 	JOIN pg_namespace n ON n.oid = c.connamespace
 	WHERE c.conname = 'booking_occupancy_no_overlap' AND n.nspname = current_schema()`
 
-// pgLockPark serialises the approval workflow of one park across every
-// node: status changes, the rejection of colliding requests, the overlap
-// check and equipment allocation all happen under it. Without btree_gist
-// it is the guard; with it, the exclusion constraint still holds whatever
-// code writes the table.
-const pgLockPark = `SELECT id FROM parks WHERE id = $1 FOR UPDATE`
-
-// pgSharePark makes a booking request and the approval workflow of its park take
-// turns, while requests still run side by side (FOR SHARE conflicts with the
-// approval's FOR UPDATE, not with another FOR SHARE). Without it a request could check
-// for collisions before an approval committed and insert after the approval had
-// rejected the open requests it saw: a colliding request left "requested" for ever.
-const pgSharePark = `SELECT id FROM parks WHERE id = $1 FOR SHARE`
-
-func pgShare(ctx context.Context, q queryer, parkID string) error {
-	var id string
-	if err := q.GetContext(ctx, &id, pgSharePark, parkID); err != nil {
-		return fmt.Errorf("share-lock park %s: %w", parkID, err)
-	}
-	return nil
-}
-
-// pgSkipLocked makes the outbox flushers of several nodes take disjoint
-// batches.
-const pgSkipLocked = ` FOR UPDATE SKIP LOCKED`
-
-func pgDetectGuard(ctx context.Context, q queryer) (string, error) {
+func (postgresSQL) detectGuard(ctx context.Context, q queryer) (string, error) {
 	var n int
 	if err := q.GetContext(ctx, &n, pgConstraintExists); err != nil {
 		return "", fmt.Errorf("detect overlap guard: %w", err)
@@ -54,26 +33,44 @@ func pgDetectGuard(ctx context.Context, q queryer) (string, error) {
 	return GuardParkLock, nil
 }
 
-func pgLock(ctx context.Context, q queryer, parkID string) error {
+// lockPark serialises the approval workflow of one park across every
+// node: status changes, the rejection of colliding requests, the overlap
+// check and equipment allocation all happen under it. Without btree_gist
+// it is the guard; with it, the exclusion constraint still holds whatever
+// code writes the table.
+func (postgresSQL) lockPark(ctx context.Context, q queryer, parkID string) error {
 	var id string
-	if err := q.GetContext(ctx, &id, pgLockPark, parkID); err != nil {
+	if err := q.GetContext(ctx, &id, `SELECT id FROM parks WHERE id = $1 FOR UPDATE`, parkID); err != nil {
 		return fmt.Errorf("lock park %s: %w", parkID, err)
 	}
 	return nil
 }
 
-// pgLockActive makes the requests of one organisation (or person) for one area take
+// sharePark makes a booking request and the approval workflow of its park take
+// turns, while requests still run side by side (FOR SHARE conflicts with the
+// approval's FOR UPDATE, not with another FOR SHARE). Without it a request could check
+// for collisions before an approval committed and insert after the approval had
+// rejected the open requests it saw: a colliding request left "requested" for ever.
+func (postgresSQL) sharePark(ctx context.Context, q queryer, parkID string) error {
+	var id string
+	if err := q.GetContext(ctx, &id, `SELECT id FROM parks WHERE id = $1 FOR SHARE`, parkID); err != nil {
+		return fmt.Errorf("share-lock park %s: %w", parkID, err)
+	}
+	return nil
+}
+
+// lockActive makes the requests of one organisation (or person) for one area take
 // turns until their transactions end, so that the count of active bookings each
 // checks against the area's limit includes the others'.
-func pgLockActive(ctx context.Context, q queryer, areaID, who string) error {
+func (postgresSQL) lockActive(ctx context.Context, q queryer, areaID, who string) error {
 	if _, err := q.ExecContext(ctx, `SELECT pg_advisory_xact_lock(hashtextextended($1, 0))`, "parks.active:"+areaID+":"+who); err != nil {
 		return fmt.Errorf("lock active bookings of %s in area %s: %w", who, areaID, err)
 	}
 	return nil
 }
 
-// pgIsExclusionViolation reports SQLSTATE 23P01 exclusion_violation.
-func pgIsExclusionViolation(err error) bool {
+// isOverlapViolation reports SQLSTATE 23P01 exclusion_violation.
+func (postgresSQL) isOverlapViolation(err error) bool {
 	var pe *pq.Error
 	return errors.As(err, &pe) && pe.Code == "23P01"
 }

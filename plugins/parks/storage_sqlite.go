@@ -1,44 +1,25 @@
 package parks
 
-import (
-	"context"
+import "context"
 
-	"github.com/kvarter/kvarter/sdk"
-	"github.com/kvarter/kvarter/sdk/store"
-)
+// sqliteSQL is SQLite's side of dialectSQL. It needs almost no SQL of its
+// own: the store opens every transaction with BEGIN IMMEDIATE
+// (_txlock=immediate), so a transaction holds the one write lock from its
+// first statement, and the overlap check cannot interleave with another
+// approval or request — on this node, and SQLite has only one node. The
+// locks PostgreSQL needs are therefore no-ops here.
+type sqliteSQL struct{}
 
-// SQLite needs no SQL of its own here: the store opens every transaction
-// with BEGIN IMMEDIATE (_txlock=immediate), so a transaction holds the one
-// write lock from its first statement and the overlap check cannot
-// interleave with another approval — on this node, and SQLite has only
-// one node.
+var _ dialectSQL = sqliteSQL{}
 
-// detectGuard dispatches on the dialect.
-func detectGuard(ctx context.Context, db *store.DB) (string, error) {
-	if db.Dialect == sdk.DialectPostgres {
-		return pgDetectGuard(ctx, db)
-	}
-	return GuardSingleWriter, nil
-}
+func (sqliteSQL) detectGuard(context.Context, queryer) (string, error) { return GuardSingleWriter, nil }
 
-// lockPark takes the per-park lock where the dialect has one.
-func lockPark(ctx context.Context, q queryer, dialect, parkID string) error {
-	if dialect == sdk.DialectPostgres {
-		return pgLock(ctx, q, parkID)
-	}
-	return nil
-}
+func (sqliteSQL) lockPark(context.Context, queryer, string) error { return nil }
 
-// sharePark makes a booking request wait for an approval of its park in progress
-// (and an approval for the requests in progress) where the dialect has the lock;
-// SQLite's one writer already does.
-func sharePark(ctx context.Context, q queryer, dialect, parkID string) error {
-	if dialect == sdk.DialectPostgres {
-		return pgShare(ctx, q, parkID)
-	}
-	return nil
-}
+func (sqliteSQL) sharePark(context.Context, queryer, string) error { return nil }
 
-// isOverlapViolation reports whether err is the database refusing an
-// overlapping occupancy row.
-func isOverlapViolation(err error) bool { return pgIsExclusionViolation(err) }
+func (sqliteSQL) lockActive(context.Context, queryer, string, string) error { return nil }
+
+// isOverlapViolation is always false: without an exclusion constraint the
+// explicit check under the single writer is the guard.
+func (sqliteSQL) isOverlapViolation(error) bool { return false }

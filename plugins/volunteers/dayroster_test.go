@@ -176,7 +176,7 @@ func bruteForceDay(t *testing.T, f *fixture, opps []Opportunity) int {
 	for _, o := range opps {
 		sh := o.Shifts[0]
 		capacity[sh.ID] = sh.Capacity
-		l, err := f.svc.Matches(context.Background(), f.staff, o.ID, sh.ID, 0)
+		l, err := matchesOf(f.svc, f.staff, o.ID, sh.ID)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -1,106 +1,141 @@
 package volunteers
 
-import (
-	"context"
-	"encoding/json"
-	"fmt"
-	"strings"
-	"time"
+import "time"
 
-	"github.com/jmoiron/sqlx"
+// Events the plugin publishes. Every payload is one of the structs below; README.md
+// documents each field. Fields are only ever added.
+const (
+	EventOpportunityDrafted   = "volunteers.opportunity.drafted"
+	EventOpportunityPublished = "volunteers.opportunity.published"
+	EventOpportunityClosed    = "volunteers.opportunity.closed"
+	EventOpportunityCancelled = "volunteers.opportunity.cancelled"
 
-	"github.com/kvarter/kvarter/sdk"
+	EventApplicationInvited   = "volunteers.application.invited"
+	EventApplicationAccepted  = "volunteers.application.accepted"
+	EventApplicationDeclined  = "volunteers.application.declined"
+	EventApplicationWithdrawn = "volunteers.application.withdrawn"
+
+	EventAssignmentConfirmed  = "volunteers.assignment.confirmed"
+	EventAssignmentWaitlisted = "volunteers.assignment.waitlisted"
+	EventAssignmentPromoted   = "volunteers.assignment.promoted"
+
+	EventShiftFilled        = "volunteers.shift.filled"
+	EventAttendanceRecorded = "volunteers.attendance.recorded"
 )
 
-// parkBooking is the part of a parks.booking.approved payload the plugin reads. The
-// parks plugin owns the format; fields are read leniently (booking_id or id,
-// volunteers_needed as a flag or a number) so a harmless change there does not stop
-// drafts here.
-type parkBooking struct {
-	ID               string          `json:"id"`
-	BookingID        string          `json:"booking_id"`
-	OrganisationID   string          `json:"organisation_id"`
-	NeighbourhoodID  string          `json:"neighbourhood_id"`
-	Title            string          `json:"title"`
-	Description      string          `json:"description"`
-	ParkName         string          `json:"park_name"`
-	AreaName         string          `json:"area_name"`
-	Start            time.Time       `json:"start"`
-	End              time.Time       `json:"end"`
-	Public           *bool           `json:"public"`
-	VolunteersNeeded json.RawMessage `json:"volunteers_needed"`
-	NeedsVolunteers  json.RawMessage `json:"needs_volunteers"`
+// Events the plugin consumes.
+const (
+	EventParksBookingApproved = "parks.booking.approved"
+	EventUserDeleted          = "core.user.deleted"
+)
+
+// Payloads maps every event type the plugin publishes to its payload type; the
+// manifest's Publishes list is its keys.
+var Payloads = map[string]any{
+	EventOpportunityDrafted:   OpportunityDrafted{},
+	EventOpportunityPublished: OpportunityChanged{},
+	EventOpportunityClosed:    OpportunityChanged{},
+	EventOpportunityCancelled: OpportunityChanged{},
+	EventApplicationInvited:   ApplicationChanged{},
+	EventApplicationAccepted:  ApplicationChanged{},
+	EventApplicationDeclined:  ApplicationChanged{},
+	EventApplicationWithdrawn: ApplicationChanged{},
+	EventAssignmentConfirmed:  ApplicationChanged{},
+	EventAssignmentWaitlisted: ApplicationChanged{},
+	EventAssignmentPromoted:   ApplicationChanged{},
+	EventShiftFilled:          ShiftFilled{},
+	EventAttendanceRecorded:   AttendanceRecorded{},
 }
 
-// places reads how many volunteers are asked for: 0 when none, def when only a flag.
-func places(raw json.RawMessage, def int) int {
-	var b bool
-	if json.Unmarshal(raw, &b) == nil {
-		if b {
-			return def
-		}
-		return 0
-	}
-	var n int
-	if json.Unmarshal(raw, &n) == nil && n > 0 {
-		return n
-	}
-	return 0
+// OpportunityDrafted is the payload of volunteers.opportunity.drafted: a draft
+// opportunity was created for an approved park event that asks for volunteers.
+type OpportunityDrafted struct {
+	// OpportunityID is the new draft.
+	OpportunityID string `json:"opportunity_id"`
+	// OrganisationID is the organisation that booked the park and now organises the draft.
+	OrganisationID string `json:"organisation_id"`
+	// ParkBookingID is the parks booking the draft was created from.
+	ParkBookingID string `json:"park_booking_id"`
 }
 
-// draftFromParkEvent creates a draft opportunity for the organising group when an
-// approved public park event asks for volunteers. The event ID is stored with the draft
-// under a unique constraint, so a redelivered event creates nothing.
-func (s *Service) draftFromParkEvent(ctx context.Context, e sdk.Event, defPlaces int) error {
-	var b parkBooking
-	if err := json.Unmarshal(e.Payload, &b); err != nil {
-		return fmt.Errorf("event %s: %w", e.ID, err)
-	}
-	n := places(b.VolunteersNeeded, defPlaces)
-	if n == 0 {
-		n = places(b.NeedsVolunteers, defPlaces)
-	}
-	if n == 0 || (b.Public != nil && !*b.Public) || b.OrganisationID == "" || !b.End.After(b.Start) {
-		return nil // a private event, one without volunteers, or one we cannot place
-	}
-	bookingID := b.BookingID
-	if bookingID == "" {
-		bookingID = b.ID
-	}
-	title := strings.TrimSpace(b.Title)
-	if title == "" {
-		title = "Park event"
-	}
-	place := strings.Trim(b.ParkName+" / "+b.AreaName, " /")
-	now := s.clock()
-	o := Opportunity{
-		ID: newID(), OrganisationID: b.OrganisationID, Title: "Volunteers for " + title,
-		Description:     strings.TrimSpace(b.Description + "\n\nCreated from approved park booking " + bookingID + "."),
-		NeighbourhoodID: b.NeighbourhoodID, Place: place, RequiredSkills: []string{}, PreferredSkills: []string{},
-		Languages: []string{}, State: StateDraft, CreatedAt: now, UpdatedAt: now, sourceEventID: e.ID,
-		Shifts: []Shift{{ID: newID(), Start: b.Start.UTC().Truncate(time.Second), End: b.End.UTC().Truncate(time.Second), Capacity: n}},
-	}
-	var created bool
-	err := s.st.inTx(ctx, func(tx *sqlx.Tx) error {
-		var err error
-		created, err = s.st.insertOpportunity(ctx, tx, o)
-		return err
-	})
-	if err != nil {
-		return err
-	}
-	if created {
-		s.publish(ctx, "volunteers.opportunity.drafted", map[string]any{"opportunity_id": o.ID,
-			"organisation_id": o.OrganisationID, "park_booking_id": bookingID})
-	}
-	return nil
+// OpportunityChanged is the payload of volunteers.opportunity.published, .closed and
+// .cancelled: an organiser moved the opportunity to that state.
+type OpportunityChanged struct {
+	// OpportunityID is the opportunity.
+	OpportunityID string `json:"opportunity_id"`
+	// OrganisationID is its organisation; empty when the city itself posted it.
+	OrganisationID string `json:"organisation_id"`
 }
 
-// OpportunityForEvent returns the draft created from event id, for tests and operators.
-func (s *Service) OpportunityForEvent(ctx context.Context, eventID string) (Opportunity, error) {
-	id, err := s.st.opportunityIDForEvent(ctx, eventID)
-	if err != nil {
-		return Opportunity{}, err
-	}
-	return s.st.opportunity(ctx, s.st.db, id)
+// ApplicationChanged is the payload of the volunteers.application.* events (invited,
+// accepted, declined, withdrawn) and the volunteers.assignment.* events (confirmed:
+// the volunteer holds a place; waitlisted: the shift was full; promoted: a wait-listed
+// volunteer moved up, always followed by confirmed).
+type ApplicationChanged struct {
+	// ApplicationID is the application.
+	ApplicationID string `json:"application_id"`
+	// OpportunityID is its opportunity.
+	OpportunityID string `json:"opportunity_id"`
+	// ShiftID is its shift.
+	ShiftID string `json:"shift_id"`
+	// VolunteerID is the user who applied or was invited.
+	VolunteerID string `json:"volunteer_id"`
+}
+
+// ShiftFilled is the payload of volunteers.shift.filled: the last place of a shift was
+// taken.
+type ShiftFilled struct {
+	// OpportunityID is the shift's opportunity.
+	OpportunityID string `json:"opportunity_id"`
+	// ShiftID is the shift.
+	ShiftID string `json:"shift_id"`
+	// Capacity is the shift's number of places, all now held.
+	Capacity int `json:"capacity"`
+}
+
+// AttendanceRecorded is the payload of volunteers.attendance.recorded: an organiser
+// recorded whether a confirmed volunteer came.
+type AttendanceRecorded struct {
+	// ApplicationID is the volunteer's application.
+	ApplicationID string `json:"application_id"`
+	// OpportunityID is its opportunity.
+	OpportunityID string `json:"opportunity_id"`
+	// ShiftID is its shift.
+	ShiftID string `json:"shift_id"`
+	// VolunteerID is the volunteer.
+	VolunteerID string `json:"volunteer_id"`
+	// Attended is true when the volunteer came, false for a no-show.
+	Attended bool `json:"attended"`
+	// Minutes are the minutes worked: 0 for a no-show.
+	Minutes int `json:"minutes"`
+}
+
+// ParkBookingApproved is the part of the payload of parks.booking.approved the plugin
+// reads, spelled exactly as the parks plugin sends it (its BookingEvent, documented in
+// plugins/parks/README.md); the fields not listed are ignored.
+type ParkBookingApproved struct {
+	// BookingID is the approved booking.
+	BookingID string `json:"booking_id"`
+	// NeighbourhoodID is the park's neighbourhood.
+	NeighbourhoodID string `json:"neighbourhood_id"`
+	// ParkName and AreaName say where the event is.
+	ParkName string `json:"park_name"`
+	AreaName string `json:"area_name"`
+	// OrganisationID is the organisation that booked; the draft is theirs.
+	OrganisationID string `json:"organisation_id"`
+	// Title is the event's title.
+	Title string `json:"title"`
+	// Start and End are the booked time (RFC 3339).
+	Start time.Time `json:"start"`
+	End   time.Time `json:"end"`
+	// Public is true for an event open to everyone; only those get a draft.
+	Public bool `json:"public"`
+	// VolunteersNeeded is true when the organiser asked for volunteers.
+	VolunteersNeeded bool `json:"volunteers_needed"`
+}
+
+// UserDeleted is the payload of core.user.deleted: a person deleted their account.
+type UserDeleted struct {
+	// UserID is the deleted user.
+	UserID string `json:"user_id"`
 }

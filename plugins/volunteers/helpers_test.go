@@ -2,7 +2,8 @@ package volunteers
 
 import (
 	"context"
-	"slices"
+	"errors"
+	"net/http/httptest"
 	"sync"
 	"testing"
 	"time"
@@ -21,102 +22,11 @@ type testClock struct {
 func (c *testClock) Now() time.Time  { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
 func (c *testClock) Set(t time.Time) { c.mu.Lock(); defer c.mu.Unlock(); c.t = t }
 
-// fakeHost is a small in-test core for unit tests: users, neighbourhoods, organisations,
-// and grants of PermOpportunityManage per user and domain ("city" holds everywhere).
-type fakeHost struct {
-	sdktest.Sealing // SealingKey and Unseal with a real keyring
-	mu              sync.Mutex
-	users           map[string]sdk.User
-	nbhs            map[string]sdk.Neighbourhood
-	orgs            map[string]sdk.Organisation
-	grants          map[string][]string // user -> domains
-	events          []sdk.Event
-}
-
-func newFakeHost() *fakeHost {
-	return &fakeHost{users: map[string]sdk.User{}, nbhs: map[string]sdk.Neighbourhood{}, orgs: map[string]sdk.Organisation{},
-		grants: map[string][]string{}}
-}
-
-func (h *fakeHost) Users(_ context.Context, ids []string) ([]sdk.User, error) {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	var out []sdk.User
-	for _, id := range ids {
-		if u, ok := h.users[id]; ok {
-			out = append(out, u)
-		}
-	}
-	return out, nil
-}
-
-func (h *fakeHost) Neighbourhoods(_ context.Context, ids []string) ([]sdk.Neighbourhood, error) {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	var out []sdk.Neighbourhood
-	for _, id := range ids {
-		if n, ok := h.nbhs[id]; ok {
-			out = append(out, n)
-		}
-	}
-	return out, nil
-}
-
-func (h *fakeHost) Memberships(context.Context, []string) ([]sdk.Membership, error) { return nil, nil }
-
-func (h *fakeHost) Organisations(_ context.Context, ids []string) ([]sdk.Organisation, error) {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	var out []sdk.Organisation
-	for _, id := range ids {
-		if o, ok := h.orgs[id]; ok {
-			out = append(out, o)
-		}
-	}
-	return out, nil
-}
-
-func (h *fakeHost) Can(_ context.Context, userID, permission, domain string) (bool, error) {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	if permission != PermOpportunityManage {
-		return false, nil
-	}
-	d := h.grants[userID]
-	return slices.Contains(d, sdk.DomainCity) || slices.Contains(d, domain), nil
-}
-
-func (h *fakeHost) Publish(_ context.Context, e sdk.Event) error {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	h.events = append(h.events, e)
-	return nil
-}
-
-func (h *fakeHost) PublishAll(_ context.Context, events []sdk.Event) error {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	h.events = append(h.events, events...)
-	return nil
-}
-
-func (h *fakeHost) Audit(context.Context, sdk.AuditEntry) error { return nil }
-
-func (h *fakeHost) eventTypes() []string {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	var out []string
-	for _, e := range h.events {
-		out = append(out, e.Type)
-	}
-	return out
-}
-
 // fixture is a city with one neighbourhood, one verified organisation with a
 // representative, a coordinator, a skill catalogue and a clock on a Monday morning.
 type fixture struct {
 	svc   *Service
-	host  *fakeHost
+	host  *sdktest.FakeHost
 	clock *testClock
 	db    *store.DB
 	loc   *time.Location
@@ -143,20 +53,15 @@ func newFixture(t *testing.T, cfg sdk.StoreConfig) *fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := newFakeHost()
-	h.nbhs["nbh-1"] = sdk.Neighbourhood{ID: "nbh-1", Name: "Keskusta"}
-	h.orgs["org-1"] = sdk.Organisation{ID: "org-1", Name: "Parish", Verified: true, Representatives: []string{"rep"}}
-	h.orgs["org-2"] = sdk.Organisation{ID: "org-2", Name: "Unverified club", Representatives: []string{"rep2"}}
-	h.grants["rep"] = []string{"org:org-1"}
-	h.grants["rep2"] = []string{"org:org-2"}
-	h.grants["staff"] = []string{sdk.DomainCity}
-	h.users["rep"] = sdk.User{ID: "rep", DisplayName: "Rep", Email: "rep@example.org"}
+	h := sdktest.NewFakeHost(New().Manifest())
+	h.AddNeighbourhood(sdk.Neighbourhood{ID: "nbh-1", Name: "Keskusta"})
+	h.AddUser(sdk.User{ID: "rep", DisplayName: "Rep", Email: "rep@example.org"})
+	h.AddOrganisation(sdk.Organisation{ID: "org-1", Name: "Parish", Verified: true, Representatives: []string{"rep"}})
+	h.AddOrganisation(sdk.Organisation{ID: "org-2", Name: "Unverified club", Representatives: []string{"rep2"}})
+	h.Grant("staff", RoleCoordinator, sdk.DomainCity)
 	clk := &testClock{t: monday}
 	svc := NewService(db, h, Config{Location: loc, Languages: []string{"fi", "en"}}, clk.Now, nil)
-	f := &fixture{svc: svc, host: h, clock: clk, db: db, loc: loc,
-		rep:   sdk.Principal{UserID: "rep", Locale: "en", Organisations: []sdk.OrgMembership{{OrganisationID: "org-1", Role: "representative", Verified: true}}},
-		staff: sdk.Principal{UserID: "staff", Locale: "en", Roles: map[string][]string{"city": {RoleCoordinator}}},
-	}
+	f := &fixture{svc: svc, host: h, clock: clk, db: db, loc: loc, rep: h.Principal("rep"), staff: h.Principal("staff")}
 	for id, name := range map[string]string{"first_aid": "First aid", "driving": "Driving", "cooking": "Cooking"} {
 		if _, err := svc.PutSkill(ctx, f.staff, Skill{ID: id, Names: map[string]string{"en": name}}); err != nil {
 			t.Fatal(err)
@@ -168,9 +73,7 @@ func newFixture(t *testing.T, cfg sdk.StoreConfig) *fixture {
 // volunteer creates a user with a profile free all week.
 func (f *fixture) volunteer(t testing.TB, id string, mod func(*ProfileInput)) sdk.Principal {
 	t.Helper()
-	f.host.mu.Lock()
-	f.host.users[id] = sdk.User{ID: id, DisplayName: "Volunteer " + id, Email: id + "@example.org"}
-	f.host.mu.Unlock()
+	f.host.AddUser(sdk.User{ID: id, DisplayName: "Volunteer " + id, Email: id + "@example.org"})
 	in := ProfileInput{Skills: []string{"first_aid"}, Languages: []string{"fi"}, BirthDate: "1990-01-01",
 		Neighbourhoods: []string{"nbh-1"}}
 	for _, d := range []string{"monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"} {
@@ -179,7 +82,7 @@ func (f *fixture) volunteer(t testing.TB, id string, mod func(*ProfileInput)) sd
 	if mod != nil {
 		mod(&in)
 	}
-	p := sdk.Principal{UserID: id, Locale: "en"}
+	p := f.host.Principal(id)
 	if _, err := f.svc.PutProfile(context.Background(), p, in); err != nil {
 		t.Fatal(err)
 	}
@@ -212,9 +115,75 @@ func (f *fixture) published(t testing.TB, mod func(*OpportunityInput)) Opportuni
 	return o
 }
 
+// events relays the plugin's outbox to the fake host, as the SDK's relay does after a
+// commit, and returns the events of typ the host holds.
+func (f *fixture) events(t testing.TB, typ string) []sdk.Event {
+	t.Helper()
+	if err := f.db.FlushOutbox(context.Background(), f.host); err != nil {
+		t.Fatal(err)
+	}
+	return f.host.Events(typ)
+}
+
+// eventTypes is events for every type, by type.
+func (f *fixture) eventTypes(t testing.TB) []string {
+	t.Helper()
+	if err := f.db.FlushOutbox(context.Background(), f.host); err != nil {
+		t.Fatal(err)
+	}
+	return f.host.EventTypes()
+}
+
 func wantCode(t testing.TB, err error, code string) {
 	t.Helper()
 	if got := errorCode(err); err == nil || got != code {
 		t.Fatalf("err = %v, want code %s", err, code)
 	}
+}
+
+// readAll reads every page of a list, three items a page, so that every test of a
+// list also pages through it.
+func readAll[T any](page func(q sdk.ListQuery) (sdk.Page[T], error)) ([]T, error) {
+	var out []T
+	q := sdk.ListQuery{Limit: 3}
+	for range 1000 {
+		p, err := page(q)
+		if err != nil {
+			return out, err
+		}
+		out = append(out, p.Items...)
+		if p.NextCursor == "" {
+			return out, nil
+		}
+		r := httptest.NewRequest("GET", "/?cursor="+p.NextCursor, nil)
+		if q, err = sdk.ListParams(r); err != nil {
+			return out, err
+		}
+		q.Limit = 3
+	}
+	return out, errors.New("the list did not end after 1,000 pages")
+}
+
+func applicationsOf(svc *Service, p sdk.Principal, oppID string) ([]ApplicationView, error) {
+	return readAll(func(q sdk.ListQuery) (sdk.Page[ApplicationView], error) {
+		return svc.Applications(context.Background(), p, oppID, q)
+	})
+}
+
+func matchesOf(svc *Service, p sdk.Principal, oppID, shiftID string) ([]MatchCandidate, error) {
+	return readAll(func(q sdk.ListQuery) (sdk.Page[MatchCandidate], error) {
+		return svc.Matches(context.Background(), p, oppID, shiftID, q)
+	})
+}
+
+func recommendationsFor(svc *Service, p sdk.Principal) ([]Recommendation, error) {
+	return readAll(func(q sdk.ListQuery) (sdk.Page[Recommendation], error) {
+		return svc.Recommendations(context.Background(), p, q)
+	})
+}
+
+func opportunitiesFor(svc *Service, p sdk.Principal) ([]Opportunity, error) {
+	return readAll(func(q sdk.ListQuery) (sdk.Page[Opportunity], error) {
+		return svc.Opportunities(context.Background(), p, q)
+	})
 }

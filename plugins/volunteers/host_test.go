@@ -30,6 +30,44 @@ func TestHost_Story(t *testing.T) {
 	})
 }
 
+// TestHost_EventsSurviveKill kills the city between the plugin's commits and the
+// delivery of their events (sdktest.KillDuringDelivery), restarts it, and finds every
+// event — opportunities published, places confirmed — delivered to a subscriber
+// exactly once, on SQLite and PostgreSQL: the events are written in the transaction of
+// the change, into the plugin's store, and leave it only once the host took them.
+func TestHost_EventsSurviveKill(t *testing.T) {
+	var h *hostCity
+	var vols []*sdktest.Client
+	sdktest.KillDuringDelivery(t, sdktest.DeliveryCrash{
+		Options: sdktest.Options{Package: "./cmd/kvarter-volunteers", Name: "volunteers"},
+		Types:   []string{EventOpportunityPublished, EventAssignmentConfirmed},
+		Setup: func(t testing.TB, c *sdktest.Core) {
+			h, vols = newHostCity(t, c), nil
+			for i := range 20 {
+				vols = append(vols, h.volunteer(t, fmt.Sprintf("v%02d@example.org", i), "1990-01-01"))
+			}
+		},
+		Produce: func(t testing.TB, c *sdktest.Core, round int) int {
+			// One auto-accept opportunity a round, on a day of its own, and every
+			// volunteer signing up at once: 1 published and 20 confirmed events, the
+			// last of them committed as the city dies.
+			start := h.localDay(3 + round)
+			o := h.opportunity(t, fmt.Sprintf("Round %d", round), map[string]any{"auto_accept": true}, len(vols),
+				[2]time.Time{start, start.Add(3 * time.Hour)})
+			var wg sync.WaitGroup
+			for _, v := range vols {
+				wg.Go(func() {
+					if r := v.Do("POST", base+"/opportunities/"+o.ID+"/shifts/"+o.Shifts[0].ID+"/applications", nil); r.Status != 201 {
+						t.Errorf("apply: %d %s", r.Status, r.Body)
+					}
+				})
+			}
+			wg.Wait()
+			return 1 + len(vols)
+		},
+	})
+}
+
 // hostCity is a city in a running core: a neighbourhood, the catalogue, a verified
 // organisation and its representative.
 type hostCity struct {
@@ -40,7 +78,7 @@ type hostCity struct {
 	rep  *sdktest.Client
 }
 
-func newHostCity(t *testing.T, core *sdktest.Core) *hostCity {
+func newHostCity(t testing.TB, core *sdktest.Core) *hostCity {
 	t.Helper()
 	loc, err := time.LoadLocation("Europe/Helsinki") // sdktest's city time zone
 	if err != nil {
@@ -56,7 +94,7 @@ func newHostCity(t *testing.T, core *sdktest.Core) *hostCity {
 }
 
 // volunteer registers a person with a profile free all week; birth is YYYY-MM-DD.
-func (h *hostCity) volunteer(t *testing.T, email, birth string) *sdktest.Client {
+func (h *hostCity) volunteer(t testing.TB, email, birth string) *sdktest.Client {
 	t.Helper()
 	u := h.core.NewUser(email)
 	var avail []map[string]string
@@ -70,7 +108,7 @@ func (h *hostCity) volunteer(t *testing.T, email, birth string) *sdktest.Client 
 
 // opportunity creates and publishes one of the organisation's opportunities; shifts
 // are [start, end] pairs.
-func (h *hostCity) opportunity(t *testing.T, title string, extra map[string]any, capacity int, shifts ...[2]time.Time) Opportunity {
+func (h *hostCity) opportunity(t testing.TB, title string, extra map[string]any, capacity int, shifts ...[2]time.Time) Opportunity {
 	t.Helper()
 	in := map[string]any{"organisation_id": h.org, "title": title, "neighbourhood_id": h.nbh, "required_skills": []string{"first_aid"}}
 	for k, v := range extra {
@@ -96,9 +134,9 @@ func (h *hostCity) localDay(days int) time.Time {
 func (h *hostCity) matches(t *testing.T, o Opportunity, shift int) []string {
 	t.Helper()
 	var out struct {
-		Items []MatchCandidate `json:"items"`
+		Items []MatchCandidate `json:"items"` // an sdk.Page
 	}
-	h.rep.Must(200, "GET", base+"/opportunities/"+o.ID+"/shifts/"+o.Shifts[shift].ID+"/matches?limit=1000", nil).Decode(t, &out)
+	h.rep.Must(200, "GET", base+"/opportunities/"+o.ID+"/shifts/"+o.Shifts[shift].ID+"/matches?limit=200", nil).Decode(t, &out)
 	ids := make([]string, len(out.Items))
 	for i, c := range out.Items {
 		ids[i] = c.VolunteerID

@@ -1,80 +1,53 @@
 package volunteers
 
 import (
-	"bytes"
-	"context"
 	"encoding/json"
-	"net/http"
-	"net/http/httptest"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/kvarter/kvarter/sdk"
-	"github.com/kvarter/kvarter/sdk/openapi"
 	"github.com/kvarter/kvarter/sdk/sdktest"
-	"github.com/kvarter/kvarter/sdk/store"
 )
 
-// apiClient calls the plugin's handler in-process and checks every response against the
-// manifest's OpenAPI paths.
-type apiClient struct {
-	t     *testing.T
-	h     http.Handler
-	paths map[string]any
-}
-
-func newAPIClient(t *testing.T, f *fixture, cfg sdk.StoreConfig) *apiClient {
+// newHarness serves the plugin as the host would (sdk/sdktest): route, permission
+// against the fixture's FakeHost, then the plugin's Handler, every answer checked
+// against the generated OpenAPI document. The plugin shares the fixture's store, host
+// and clock.
+func newHarness(t *testing.T, f *fixture, cfg sdk.StoreConfig) *apiClient {
 	t.Helper()
-	p := &Plugin{now: f.clock.Now}
-	if err := p.Configure(context.Background(), sdk.Env{Store: cfg, Host: f.host, CityTimeZone: "Europe/Helsinki",
-		Languages: []string{"fi", "en"}, Settings: map[string]string{}}); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { p.db.Close() })
-	if err := store.Migrate(context.Background(), p.db, p.Migrations()); err != nil {
-		t.Fatal(err)
-	}
-	var paths map[string]any
-	if err := json.Unmarshal(p.Manifest().OpenAPI, &paths); err != nil {
-		t.Fatal(err)
-	}
-	return &apiClient{t: t, h: p.Handler(), paths: paths}
+	h := sdktest.NewHarness(t, &Plugin{now: f.clock.Now}, sdktest.HarnessOptions{Host: f.host, Store: cfg,
+		CityTimeZone: "Europe/Helsinki", Languages: []string{"fi", "en"}})
+	return &apiClient{t: t, h: h}
 }
 
-// do sends a request as p and returns the status and decoded JSON body.
-func (c *apiClient) do(p sdk.Principal, method, path string, body any) (int, map[string]any, *httptest.ResponseRecorder) {
+// apiClient sends requests through the harness and decodes JSON answers.
+type apiClient struct {
+	t *testing.T
+	h *sdktest.Harness
+}
+
+// do sends a request as p and returns the status, the decoded JSON body and the raw
+// answer.
+func (c *apiClient) do(p sdk.Principal, method, path string, body any) (int, map[string]any, *sdktest.Response) {
 	c.t.Helper()
-	var rd *bytes.Reader
-	if body != nil {
-		b, _ := json.Marshal(body)
-		rd = bytes.NewReader(b)
-	} else {
-		rd = bytes.NewReader(nil)
-	}
-	req := httptest.NewRequest(method, path, rd)
-	req = req.WithContext(sdk.WithRequestID(sdk.WithPrincipal(req.Context(), p), "req-1"))
-	w := httptest.NewRecorder()
-	c.h.ServeHTTP(w, req)
-	if err := openapi.CheckResponseType(map[string]any{"paths": c.paths}, method, req.URL.Path, w.Code, w.Header().Get("Content-Type"), w.Body.Bytes()); err != nil {
-		c.t.Errorf("%s %s: %v\n%s", method, path, err, w.Body.Bytes())
-	}
+	r := c.h.Do(p, method, path, body)
 	var out map[string]any
-	if strings.HasPrefix(w.Header().Get("Content-Type"), "application/json") {
-		if err := json.Unmarshal(w.Body.Bytes(), &out); err != nil {
+	if strings.HasPrefix(r.Header.Get("Content-Type"), "application/json") {
+		if err := json.Unmarshal(r.Body, &out); err != nil {
 			c.t.Fatalf("%s %s: body not JSON: %v", method, path, err)
 		}
 	}
-	return w.Code, out, w
+	return r.Status, out, r
 }
 
 func TestHandler_Story(t *testing.T) {
 	sdktest.EachStore(t, func(t *testing.T, cfg sdk.StoreConfig) {
 		f := newFixture(t, cfg)
-		c := newAPIClient(t, f, cfg)
+		c := newHarness(t, f, cfg)
 		vol := sdk.Principal{UserID: "vol", Locale: "en"}
-		f.host.users["vol"] = sdk.User{ID: "vol", DisplayName: "Vol", Email: "vol@example.org"}
+		f.host.AddUser(sdk.User{ID: "vol", DisplayName: "Vol", Email: "vol@example.org"})
 
 		st, body, _ := c.do(vol, "GET", base+"/profile", nil)
 		if st != 404 {
@@ -112,9 +85,8 @@ func TestHandler_Story(t *testing.T) {
 			!slices.Equal(body["opportunity_ids"].([]any), []any{oid}) {
 			t.Fatalf("day roster: %d %v", st, body)
 		}
-		if st, body, _ = c.do(f.rep, "GET", base+"/roster?date=tomorrow", nil); st != 400 {
-			t.Fatalf("day roster with a bad date: %d %v", st, body)
-		}
+		_, _, w := c.do(f.rep, "GET", base+"/roster?date=tomorrow", nil)
+		w.WantInvalid(t, "date", RuleFormat)
 		if st, body, _ = c.do(vol, "GET", base+"/roster?date=2025-06-07", nil); st != 403 {
 			t.Fatalf("day roster for a volunteer: %d %v", st, body)
 		}
@@ -148,10 +120,10 @@ func TestHandler_Story(t *testing.T) {
 		if st, body, _ = c.do(vol, "GET", base+"/hours", nil); st != 200 || body["total_minutes"] != float64(150) {
 			t.Fatalf("hours: %d %v", st, body)
 		}
-		_, _, w := c.do(vol, "GET", base+"/hours?format=csv", nil)
-		if ct := w.Header().Get("Content-Type"); !strings.HasPrefix(ct, "text/csv") ||
-			!strings.Contains(w.Body.String(), "Clean-up") || !strings.Contains(w.Body.String(), "total,,,,2.50") {
-			t.Errorf("csv %s:\n%s", ct, w.Body.String())
+		_, _, w = c.do(vol, "GET", base+"/hours?format=csv", nil)
+		if ct := w.Header.Get("Content-Type"); !strings.HasPrefix(ct, "text/csv") ||
+			!strings.Contains(string(w.Body), "Clean-up") || !strings.Contains(string(w.Body), "total,,,,2.50") {
+			t.Errorf("csv %s:\n%s", ct, w.Body)
 		}
 	})
 }
@@ -159,36 +131,50 @@ func TestHandler_Story(t *testing.T) {
 func TestHandler_Errors(t *testing.T) {
 	sdktest.EachStore(t, func(t *testing.T, cfg sdk.StoreConfig) {
 		f := newFixture(t, cfg)
-		c := newAPIClient(t, f, cfg)
+		c := newHarness(t, f, cfg)
 		vol := f.volunteer(t, "vol", nil)
 		for _, tc := range []struct {
 			name, method, path string
 			who                sdk.Principal
 			body               any
 			status             int
-			field              string
+			field, rule        string
 		}{
-			{"BadJSON", "PUT", base + "/profile", vol, "not an object", 400, ""},
-			{"FutureBirthDate", "PUT", base + "/profile", vol, map[string]any{"birth_date": "2999-01-01"}, 400, "birth_date"},
-			{"UnknownSkill", "PUT", base + "/profile", vol, map[string]any{"birth_date": "1990-01-01", "skills": []string{"x"}}, 400, "skills"},
+			// Unreadable bodies are malformed (400); readable ones that break a rule are
+			// invalid (422) and name the field and the rule.
+			{"BadJSON", "PUT", base + "/profile", vol, "not an object", 400, "", ""},
+			{"WrongType", "PUT", base + "/profile", vol, map[string]any{"birth_date": 1990}, 400, "birth_date", ""},
+			{"MissingBirthDate", "PUT", base + "/profile", vol, map[string]any{}, 422, "birth_date", RuleFormat},
+			{"FutureBirthDate", "PUT", base + "/profile", vol, map[string]any{"birth_date": "2999-01-01"}, 422, "birth_date", RuleNotFuture},
+			{"UnknownSkill", "PUT", base + "/profile", vol, map[string]any{"birth_date": "1990-01-01", "skills": []string{"x"}}, 422, "skills", RuleKnownSkill},
 			{"EndBeforeStart", "POST", base + "/opportunities", f.rep, map[string]any{"organisation_id": "org-1", "title": "T",
-				"shifts": []map[string]any{{"start": f.saturday(12, 9, 1).Start, "end": f.saturday(12, 9, 1).End, "capacity": 1}}}, 400, "shifts[0].end"},
+				"shifts": []map[string]any{{"start": f.saturday(12, 9, 1).Start, "end": f.saturday(12, 9, 1).End, "capacity": 1}}}, 422, "shifts[0].end", RuleEndAfterStart},
 			{"NegativeCapacity", "POST", base + "/opportunities", f.rep, map[string]any{"organisation_id": "org-1", "title": "T",
-				"shifts": []map[string]any{{"start": f.saturday(9, 12, 1).Start, "end": f.saturday(9, 12, 1).End, "capacity": -1}}}, 400, "shifts[0].capacity"},
-			{"Unauthenticated", "GET", base + "/hours", sdk.Principal{}, nil, 401, ""},
-			{"NotFound", "GET", base + "/opportunities/nope", vol, nil, 404, ""},
-			{"BadFormat", "GET", base + "/hours?format=xml", vol, nil, 400, "format"},
+				"shifts": []map[string]any{{"start": f.saturday(9, 12, 1).Start, "end": f.saturday(9, 12, 1).End, "capacity": -1}}}, 422, "shifts[0].capacity", sdk.RuleRange},
+			{"NoTitle", "POST", base + "/opportunities", f.rep, map[string]any{"organisation_id": "org-1",
+				"shifts": []map[string]any{{"start": f.saturday(9, 12, 1).Start, "end": f.saturday(9, 12, 1).End, "capacity": 1}}}, 422, "title", RuleRequired},
+			{"BadSkillID", "PUT", base + "/skills/Not%20A%20Slug", f.staff, map[string]any{"names": map[string]string{"en": "X"}}, 422, "id", RuleFormat},
+			{"BadCheckStatus", "PUT", base + "/profiles/vol/background-check", f.staff, map[string]any{"status": "maybe"}, 422, "status", RuleEnum},
+			{"Unauthenticated", "GET", base + "/hours", sdk.Principal{}, nil, 401, "", ""},
+			{"NotFound", "GET", base + "/opportunities/nope", vol, nil, 404, "", ""},
+			{"BadFormat", "GET", base + "/hours?format=xml", vol, nil, 422, "format", RuleEnum},
+			{"BadLimit", "GET", base + "/recommendations?limit=-3", vol, nil, 422, "limit", sdk.RuleRange},
 		} {
 			t.Run(tc.name, func(t *testing.T) {
-				st, body, _ := c.do(tc.who, tc.method, tc.path, tc.body)
+				st, body, w := c.do(tc.who, tc.method, tc.path, tc.body)
 				if st != tc.status {
 					t.Fatalf("status %d, want %d: %v", st, tc.status, body)
 				}
 				e := body["error"].(map[string]any)
-				if e["code"] == "" || e["message"] == "" {
+				if e["code"] == "" || e["message"] == "" || e["request_id"] == "" || e["request_id"] == nil {
 					t.Errorf("error %v", e)
 				}
-				if tc.field != "" {
+				if tc.status == 400 && e["code"] != sdk.CodeMalformed {
+					t.Errorf("code %v, want %s", e["code"], sdk.CodeMalformed)
+				}
+				if tc.status == 422 {
+					w.WantInvalid(t, tc.field, tc.rule)
+				} else if tc.field != "" {
 					if _, ok := e["fields"].(map[string]any)[tc.field]; !ok {
 						t.Errorf("field %s not named: %v", tc.field, e)
 					}
@@ -198,11 +184,13 @@ func TestHandler_Errors(t *testing.T) {
 	})
 }
 
-// TestPlugin_Manifest keeps the manifest, the mux and the OpenAPI paths in step.
+// TestPlugin_Manifest: every route of the table is in the generated OpenAPI document,
+// with an operationId, a summary and security when it needs sign-in, under a permission
+// the manifest declares, with a handler.
 func TestPlugin_Manifest(t *testing.T) {
 	m := New().Manifest()
-	var paths map[string]map[string]any
-	if err := json.Unmarshal(m.OpenAPI, &paths); err != nil {
+	var paths map[string]map[string]map[string]any
+	if err := json.Unmarshal(m.OpenAPIDoc(), &paths); err != nil {
 		t.Fatal(err)
 	}
 	perms := map[string]bool{sdk.PermPublic: true, sdk.PermAuthenticated: true}
@@ -211,29 +199,22 @@ func TestPlugin_Manifest(t *testing.T) {
 	}
 	for _, r := range m.Routes {
 		t.Run(r.Method+" "+r.Path, func(t *testing.T) {
-			if _, ok := paths[r.Path][strings.ToLower(r.Method)]; !ok {
-				t.Error("no OpenAPI operation")
+			op, ok := paths[r.Path][strings.ToLower(r.Method)]
+			if !ok {
+				t.Fatal("no OpenAPI operation")
+			}
+			if _, ok := op["security"]; !ok && r.Permission != sdk.PermPublic {
+				t.Error("needs sign-in but declares no security")
+			}
+			if op["operationId"] == "" || op["summary"] == "" {
+				t.Errorf("operationId %v, summary %v", op["operationId"], op["summary"])
 			}
 			if !perms[r.Permission] {
 				t.Errorf("undeclared permission %s", r.Permission)
 			}
-			// The mux has a pattern of its own for every manifest route.
-			mux := newHandler(nil, nil).(*http.ServeMux)
-			req := httptest.NewRequest(r.Method, strings.NewReplacer("{", "", "}", "").Replace(r.Path), nil)
-			if _, pattern := mux.Handler(req); pattern != r.Method+" "+r.Path {
-				t.Errorf("served by pattern %q", pattern)
+			if r.Handler == nil {
+				t.Error("no handler")
 			}
 		})
 	}
-	if len(paths) != countPaths(m.Routes) {
-		t.Errorf("OpenAPI has %d paths, routes have %d", len(paths), countPaths(m.Routes))
-	}
-}
-
-func countPaths(rs []sdk.Route) int {
-	seen := map[string]bool{}
-	for _, r := range rs {
-		seen[r.Path] = true
-	}
-	return len(seen)
 }

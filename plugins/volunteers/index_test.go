@@ -22,7 +22,7 @@ func TestService_IndexStaleWhileRevalidate(t *testing.T) {
 		t.Cleanup(svc.Close)
 		ids := func(o Opportunity) []string {
 			t.Helper()
-			got, err := svc.Matches(ctx, f.rep, o.ID, o.Shifts[0].ID, 0)
+			got, err := matchesOf(svc, f.rep, o.ID, o.Shifts[0].ID)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -26,11 +26,9 @@ func TestHost_BadInput(t *testing.T) {
 		h.rep.Do("POST", base+"/opportunities", opp(strings.Repeat("T", 900_000), shift(start, 2))).WantInvalid(t, "title", sdk.RuleMaxLength)
 		h.rep.Do("POST", base+"/opportunities", opp("Litter pick\x00", shift(start, 2))).WantInvalid(t, "title", sdk.RuleNUL)
 		h.rep.Do("POST", base+"/opportunities", opp("Litter pick", shift(start, 3_000_000_000))).WantInvalid(t, "shifts[0].capacity", sdk.RuleRange)
-		// Shift times are text this plugin parses itself; it answers its own rules 400.
-		far := h.rep.Do("POST", base+"/opportunities", opp("Litter pick", shift(time.Date(9999, 6, 1, 10, 0, 0, 0, time.UTC), 2)))
-		if far.Status != 400 || !strings.Contains(string(far.Body), `"shifts[0].start"`) {
-			t.Fatalf("a shift in 9999: %d %s, want 400 naming shifts[0].start", far.Status, far.Body)
-		}
+		// Shift times are text this plugin parses itself; it names the same rule.
+		h.rep.Do("POST", base+"/opportunities", opp("Litter pick", shift(time.Date(9999, 6, 1, 10, 0, 0, 0, time.UTC), 2))).
+			WantInvalid(t, "shifts[0].start", sdk.RuleTimeRange)
 		core.Admin().Do("PUT", base+"/skills/cooking", map[string]any{"names": map[string]string{"en": "Cook\x00ing"}}).WantInvalid(t, "names.en", sdk.RuleNUL)
 		var opps struct{ Items []Opportunity }
 		h.rep.Must(200, "GET", base+"/opportunities", nil).Decode(t, &opps)

@@ -25,7 +25,7 @@ func TestService_Workflow(t *testing.T) {
 			t.Fatalf("apply: %+v, %v", a, err)
 		}
 		t.Run("ProfileWithoutContactBeforeAcceptance", func(t *testing.T) {
-			views, err := f.svc.Applications(ctx, f.rep, o.ID)
+			views, err := applicationsOf(f.svc, f.rep, o.ID)
 			if err != nil || len(views) != 1 {
 				t.Fatalf("%v, %v", views, err)
 			}
@@ -37,7 +37,7 @@ func TestService_Workflow(t *testing.T) {
 			t.Fatalf("accept: %+v, %v", a, err)
 		}
 		t.Run("ContactAfterAcceptance", func(t *testing.T) {
-			views, err := f.svc.Applications(ctx, f.rep, o.ID)
+			views, err := applicationsOf(f.svc, f.rep, o.ID)
 			if err != nil || views[0].Contact == nil || views[0].Contact.Email != "vol@example.org" {
 				t.Fatalf("%+v, %v", views, err)
 			}
@@ -62,8 +62,8 @@ func TestService_Workflow(t *testing.T) {
 		}
 		for _, want := range []string{"volunteers.opportunity.published", "volunteers.application.accepted",
 			"volunteers.assignment.confirmed", "volunteers.attendance.recorded"} {
-			if !slices.Contains(f.host.eventTypes(), want) {
-				t.Errorf("event %s not published: %v", want, f.host.eventTypes())
+			if !slices.Contains(f.eventTypes(t), want) {
+				t.Errorf("event %s not published: %v", want, f.eventTypes(t))
 			}
 		}
 	})
@@ -82,7 +82,7 @@ func TestService_ConcurrentSignups(t *testing.T) {
 		}
 		count := func(t *testing.T, oppID string) map[string]int {
 			t.Helper()
-			views, err := f.svc.Applications(ctx, f.rep, oppID)
+			views, err := applicationsOf(f.svc, f.rep, oppID)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -130,13 +130,13 @@ func TestService_ConcurrentSignups(t *testing.T) {
 			}
 			// A confirmed volunteer withdraws: the longest-waiting moves up, still 10.
 			var conf, first Application
-			views, _ := f.svc.Applications(ctx, f.rep, o.ID)
+			views, _ := applicationsOf(f.svc, f.rep, o.ID)
 			for _, v := range views {
 				if v.Status == StatusConfirmed && conf.ID == "" {
 					conf = v.Application
 				}
-				if v.Status == StatusWaitlisted && (first.ID == "" || v.waitlistedAt < first.waitlistedAt ||
-					v.waitlistedAt == first.waitlistedAt && v.ID < first.ID) {
+				if v.Status == StatusWaitlisted && (first.ID == "" || v.waitlistedAt.Before(first.waitlistedAt) ||
+					v.waitlistedAt.Equal(first.waitlistedAt) && v.ID < first.ID) {
 					first = v.Application
 				}
 			}
@@ -149,7 +149,7 @@ func TestService_ConcurrentSignups(t *testing.T) {
 			if a, _ := f.svc.st.application(ctx, f.db, first.ID); a.Status != StatusConfirmed {
 				t.Errorf("longest waiting %s is %s", first.ID, a.Status)
 			}
-			if !slices.Contains(f.host.eventTypes(), "volunteers.shift.filled") {
+			if !slices.Contains(f.eventTypes(t), "volunteers.shift.filled") {
 				t.Error("no shift.filled event")
 			}
 		})
@@ -182,11 +182,11 @@ func TestService_BadInput(t *testing.T) {
 			return err
 		}
 		countOpps := func() int {
-			page, err := f.svc.Opportunities(ctx, f.rep, "", 100)
+			items, err := opportunitiesFor(f.svc, f.rep)
 			if err != nil {
 				t.Fatal(err)
 			}
-			return len(page.Items)
+			return len(items)
 		}
 		before := countOpps()
 		t.Run("ErrShiftEndsBeforeStart", func(t *testing.T) {
@@ -296,7 +296,7 @@ func TestService_HardRules(t *testing.T) {
 		}
 		t.Run("MinAge", func(t *testing.T) {
 			o := f.published(t, func(in *OpportunityInput) { in.MinAge = 18 })
-			got, err := f.svc.Matches(ctx, f.rep, o.ID, o.Shifts[0].ID, 0)
+			got, err := matchesOf(f.svc, f.rep, o.ID, o.Shifts[0].ID)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -325,11 +325,11 @@ func TestService_HardRules(t *testing.T) {
 				day := time.Date(2025, 6, 11, 9, 0, 0, 0, f.loc)
 				in.Shifts = []ShiftInput{{Start: day.Format(time.RFC3339), End: day.Add(2 * time.Hour).Format(time.RFC3339), Capacity: 2}}
 			})
-			got, _ := f.svc.Matches(ctx, f.rep, before.ID, before.Shifts[0].ID, 0)
+			got, _ := matchesOf(f.svc, f.rep, before.ID, before.Shifts[0].ID)
 			if want := []string{"expiring"}; !slices.Equal(ids(got), want) {
 				t.Errorf("before expiry %v, want %v", ids(got), want)
 			}
-			got, _ = f.svc.Matches(ctx, f.rep, after.ID, after.Shifts[0].ID, 0)
+			got, _ = matchesOf(f.svc, f.rep, after.ID, after.Shifts[0].ID)
 			if len(got) != 0 {
 				t.Errorf("after expiry %v", ids(got))
 			}
@@ -339,11 +339,11 @@ func TestService_HardRules(t *testing.T) {
 				in.PreferredSkills = []string{"first_aid"}
 				in.Languages = []string{"fi"}
 			})
-			got, err := f.svc.Matches(ctx, f.rep, o.ID, o.Shifts[0].ID, 0)
+			got, err := matchesOf(f.svc, f.rep, o.ID, o.Shifts[0].ID)
 			if err != nil || len(got) == 0 || len(got[0].Reasons) == 0 {
 				t.Fatalf("%+v, %v", got, err)
 			}
-			rec, err := f.svc.Recommendations(ctx, sdk.Principal{UserID: "adult"}, 0)
+			rec, err := recommendationsFor(f.svc, sdk.Principal{UserID: "adult"})
 			if err != nil || !slices.ContainsFunc(rec, func(r Recommendation) bool { return r.OpportunityID == o.ID }) {
 				t.Errorf("recommendations %+v, %v", rec, err)
 			}
@@ -362,7 +362,7 @@ func TestService_Visibility(t *testing.T) {
 			t.Fatal(err)
 		}
 		t.Run("OnlyApplicantsProfiles", func(t *testing.T) {
-			views, err := f.svc.Applications(ctx, f.rep, o.ID)
+			views, err := applicationsOf(f.svc, f.rep, o.ID)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -373,9 +373,9 @@ func TestService_Visibility(t *testing.T) {
 			}
 		})
 		t.Run("ErrOtherOrganiser", func(t *testing.T) {
-			_, err := f.svc.Applications(ctx, sdk.Principal{UserID: "rep2"}, o.ID)
+			_, err := applicationsOf(f.svc, sdk.Principal{UserID: "rep2"}, o.ID)
 			wantCode(t, err, sdk.CodeForbidden)
-			_, err = f.svc.Matches(ctx, vol, o.ID, o.Shifts[0].ID, 0)
+			_, err = matchesOf(f.svc, vol, o.ID, o.Shifts[0].ID)
 			wantCode(t, err, sdk.CodeForbidden)
 		})
 		t.Run("InviteRequiresEligibility", func(t *testing.T) {

@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/jmoiron/sqlx"
@@ -16,20 +15,12 @@ import (
 	"github.com/kvarter/kvarter/sdk/store"
 )
 
-// All SQL of the plugin lives in this file. Queries use "?" and go through Rebind, so
-// one text serves SQLite and PostgreSQL; the one dialect difference (locking a row) is in
-// lockShift and lockProfile.
+// The plugin's SQL. Queries use "?" and go through Rebind, so one text serves SQLite and
+// PostgreSQL; what differs between the two (locking a row) is a dialect value defined in storage_postgres.go and storage_sqlite.go.
 
-// timeFormat stores instants as UTC text with second precision: it sorts as a string,
-// which keeps range queries identical on both databases.
-const timeFormat = "2006-01-02T15:04:05Z"
-
-func ts(t time.Time) string { return t.UTC().Format(timeFormat) }
-
-func parseTS(s string) time.Time {
-	t, _ := time.Parse(timeFormat, s)
-	return t
-}
+// Instants are stored as BIGINT Unix microseconds, UTC, the one time encoding of every
+// plugin store (store.Micros, store.Time): integers compare and index alike on both
+// databases. The service decides the precision (see Service.clock).
 
 func jsonText(v any) string {
 	b, _ := json.Marshal(v)
@@ -53,41 +44,22 @@ type queryer interface {
 // the tx to these helpers.
 type storage struct {
 	db *store.DB
-	// writer queues this process's SQLite transactions. SQLite admits one writer at a
-	// time anyway; waiting on a mutex hands the lock over at once, where waiting on the
-	// busy timeout sleeps and retries, which made 100 concurrent sign-ups take seconds.
-	writer *sync.Mutex
+	dialect
 }
 
-// newStorage wraps db. On PostgreSQL, store.Open bounds the pool itself.
+// dialect holds what the plugin's SQL does differently on SQLite and PostgreSQL.
+type dialect struct {
+	// lockRow is appended to a single-row SELECT to lock the row until commit.
+	lockRow string
+}
+
+// newStorage wraps db with its dialect.
 func newStorage(db *store.DB) storage {
-	st := storage{db: db}
-	if !db.IsPostgres() {
-		st.writer = &sync.Mutex{}
+	st := storage{db: db, dialect: sqliteDialect}
+	if db.IsPostgres() {
+		st.dialect = postgresDialect
 	}
 	return st
-}
-
-// inTx runs fn in a transaction. On SQLite the store's DSN begins transactions
-// IMMEDIATE, so a transaction holds the single write lock from its first statement and
-// concurrent writers queue on the busy timeout instead of failing.
-func (s *storage) inTx(ctx context.Context, fn func(tx *sqlx.Tx) error) error {
-	if s.writer != nil {
-		s.writer.Lock()
-		defer s.writer.Unlock()
-	}
-	tx, err := s.db.BeginTxx(ctx, nil)
-	if err != nil {
-		return fmt.Errorf("begin: %w", err)
-	}
-	defer tx.Rollback()
-	if err := fn(tx); err != nil {
-		return err
-	}
-	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("commit: %w", err)
-	}
-	return nil
 }
 
 func (s *storage) rb(q string) string { return s.db.Rebind(q) }
@@ -127,10 +99,33 @@ func (s *storage) skills(ctx context.Context) ([]Skill, error) {
 	return out, nil
 }
 
+// skillsPage is a page of the catalogue in ID order.
+func (s *storage) skillsPage(ctx context.Context, q sdk.ListQuery) ([]Skill, error) {
+	after, args, err := q.After("id")
+	if err != nil {
+		return nil, err
+	}
+	// Every page of every list of the catalogue runs one of two statements (with a
+	// cursor or without): prepared once per connection.
+	stmt, err := s.db.Prepared(ctx, `SELECT id, names FROM skills WHERE `+after+` ORDER BY id LIMIT ?`)
+	if err != nil {
+		return nil, fmt.Errorf("list skills: %w", err)
+	}
+	var rows []skillRow
+	if err := stmt.SelectContext(ctx, &rows, append(args, q.Fetch())...); err != nil {
+		return nil, fmt.Errorf("list skills: %w", err)
+	}
+	out := make([]Skill, len(rows))
+	for i, r := range rows {
+		out[i] = Skill{ID: r.ID, Names: fromJSON[map[string]string](r.Names)}
+	}
+	return out, nil
+}
+
 func (s *storage) putSkill(ctx context.Context, sk Skill, now time.Time) error {
 	q := s.rb(`INSERT INTO skills (id, names, updated_at) VALUES (?, ?, ?)
 		ON CONFLICT (id) DO UPDATE SET names = excluded.names, updated_at = excluded.updated_at`)
-	if _, err := s.db.ExecContext(ctx, q, sk.ID, jsonText(sk.Names), ts(now)); err != nil {
+	if _, err := s.db.ExecContext(ctx, q, sk.ID, jsonText(sk.Names), store.Micros(now)); err != nil {
 		return fmt.Errorf("put skill %s: %w", sk.ID, err)
 	}
 	return nil
@@ -139,19 +134,19 @@ func (s *storage) putSkill(ctx context.Context, sk Skill, now time.Time) error {
 // Profiles.
 
 type profileRow struct {
-	UserID         string `db:"user_id"`
-	Skills         string `db:"skills"`
-	Tags           string `db:"tags"`
-	Languages      string `db:"languages"`
-	Availability   string `db:"availability"`
-	Unavailable    string `db:"unavailable"`
-	Neighbourhoods string `db:"neighbourhoods"`
-	MaxWeekly      int    `db:"max_weekly_minutes"`
-	BirthDate      string `db:"birth_date"`
-	CheckStatus    string `db:"check_status"`
-	CheckExpires   string `db:"check_expires"`
-	CreatedAt      string `db:"created_at"`
-	UpdatedAt      string `db:"updated_at"`
+	UserID         string     `db:"user_id"`
+	Skills         string     `db:"skills"`
+	Tags           string     `db:"tags"`
+	Languages      string     `db:"languages"`
+	Availability   string     `db:"availability"`
+	Unavailable    string     `db:"unavailable"`
+	Neighbourhoods string     `db:"neighbourhoods"`
+	MaxWeekly      int        `db:"max_weekly_minutes"`
+	BirthDate      string     `db:"birth_date"`
+	CheckStatus    string     `db:"check_status"`
+	CheckExpires   string     `db:"check_expires"`
+	CreatedAt      store.Time `db:"created_at"`
+	UpdatedAt      store.Time `db:"updated_at"`
 }
 
 const profileCols = `user_id, skills, tags, languages, availability, unavailable, neighbourhoods,
@@ -169,8 +164,8 @@ func (r profileRow) profile() Profile {
 		MaxHoursPerWeek:  r.MaxWeekly / 60,
 		BirthDate:        r.BirthDate,
 		BackgroundCheck:  BackgroundCheck{Status: r.CheckStatus, Expires: r.CheckExpires},
-		CreatedAt:        parseTS(r.CreatedAt),
-		UpdatedAt:        parseTS(r.UpdatedAt),
+		CreatedAt:        r.CreatedAt.Time,
+		UpdatedAt:        r.UpdatedAt.Time,
 	}
 }
 
@@ -204,14 +199,10 @@ func (s *storage) profiles(ctx context.Context, userIDs []string) (map[string]Pr
 	return out, nil
 }
 
-// lockProfile reads a profile and, on PostgreSQL, locks its row until commit, so one
-// person's bookings queue behind each other; SQLite's IMMEDIATE transaction already
-// holds the single write lock.
+// lockProfile reads a profile and locks its row until commit (see dialect.lockRow), so
+// one person's bookings queue behind each other.
 func (s *storage) lockProfile(ctx context.Context, q queryer, userID string) (Profile, error) {
-	query := `SELECT ` + profileCols + ` FROM profiles WHERE user_id = ?`
-	if s.db.IsPostgres() {
-		query += ` FOR UPDATE`
-	}
+	query := `SELECT ` + profileCols + ` FROM profiles WHERE user_id = ?` + s.lockRow
 	var r profileRow
 	err := q.GetContext(ctx, &r, s.rb(query), userID)
 	if errors.Is(err, sql.ErrNoRows) {
@@ -234,7 +225,7 @@ func (s *storage) upsertProfile(ctx context.Context, q queryer, p Profile) error
 			updated_at = excluded.updated_at`),
 		p.UserID, jsonText(p.Skills), jsonText(p.Tags), jsonText(p.Languages), jsonText(p.Availability),
 		jsonText(p.UnavailableDates), jsonText(p.Neighbourhoods), p.MaxHoursPerWeek*60, p.BirthDate,
-		ts(p.CreatedAt), ts(p.UpdatedAt))
+		store.Micros(p.CreatedAt), store.Micros(p.UpdatedAt))
 	if err != nil {
 		return fmt.Errorf("put profile %s: %w", p.UserID, err)
 	}
@@ -243,7 +234,7 @@ func (s *storage) upsertProfile(ctx context.Context, q queryer, p Profile) error
 
 func (s *storage) setCheck(ctx context.Context, q queryer, userID string, c BackgroundCheck, now time.Time) error {
 	res, err := q.ExecContext(ctx, s.rb(`UPDATE profiles SET check_status = ?, check_expires = ?, updated_at = ?
-		WHERE user_id = ?`), c.Status, c.Expires, ts(now), userID)
+		WHERE user_id = ?`), c.Status, c.Expires, store.Micros(now), userID)
 	if err != nil {
 		return fmt.Errorf("set background check %s: %w", userID, err)
 	}
@@ -256,11 +247,11 @@ func (s *storage) setCheck(ctx context.Context, q queryer, userID string, c Back
 // Match input: every profile with its commitments and recent history, in bulk.
 
 type commitmentRow struct {
-	VolunteerID string `db:"volunteer_id"`
-	Status      string `db:"status"`
-	Minutes     int    `db:"minutes"`
-	StartsAt    string `db:"starts_at"`
-	EndsAt      string `db:"ends_at"`
+	VolunteerID string     `db:"volunteer_id"`
+	Status      string     `db:"status"`
+	Minutes     int        `db:"minutes"`
+	StartsAt    store.Time `db:"starts_at"`
+	EndsAt      store.Time `db:"ends_at"`
 }
 
 func (s *storage) allProfiles(ctx context.Context) ([]profileRow, error) {
@@ -302,8 +293,8 @@ type opportunityRow struct {
 	AutoAccept      int            `db:"auto_accept"`
 	State           string         `db:"state"`
 	SourceEventID   sql.NullString `db:"source_event_id"`
-	CreatedAt       string         `db:"created_at"`
-	UpdatedAt       string         `db:"updated_at"`
+	CreatedAt       store.Time     `db:"created_at"`
+	UpdatedAt       store.Time     `db:"updated_at"`
 }
 
 const opportunityCols = `id, organisation_id, created_by, title, description, neighbourhood_id, place,
@@ -317,7 +308,7 @@ func (r opportunityRow) opportunity() Opportunity {
 		RequiredSkills: fromJSON[[]string](r.Required), PreferredSkills: fromJSON[[]string](r.Preferred),
 		Languages: fromJSON[[]string](r.Languages), MinAge: r.MinAge,
 		NeedsBackgroundCheck: r.NeedsCheck != 0, AutoAccept: r.AutoAccept != 0, State: r.State,
-		Shifts: []Shift{}, CreatedAt: parseTS(r.CreatedAt), UpdatedAt: parseTS(r.UpdatedAt),
+		Shifts: []Shift{}, CreatedAt: r.CreatedAt.Time, UpdatedAt: r.UpdatedAt.Time,
 		createdBy: r.CreatedBy, sourceEventID: r.SourceEventID.String,
 	}
 }
@@ -341,7 +332,7 @@ func (s *storage) insertOpportunity(ctx context.Context, q queryer, o Opportunit
 		ON CONFLICT (source_event_id) DO NOTHING`),
 		o.ID, o.OrganisationID, o.createdBy, o.Title, o.Description, o.NeighbourhoodID, o.Place,
 		jsonText(o.RequiredSkills), jsonText(o.PreferredSkills), jsonText(o.Languages), o.MinAge,
-		boolInt(o.NeedsBackgroundCheck), boolInt(o.AutoAccept), o.State, src, ts(o.CreatedAt), ts(o.UpdatedAt))
+		boolInt(o.NeedsBackgroundCheck), boolInt(o.AutoAccept), o.State, src, store.Micros(o.CreatedAt), store.Micros(o.UpdatedAt))
 	if err != nil {
 		return false, fmt.Errorf("insert opportunity: %w", err)
 	}
@@ -350,7 +341,7 @@ func (s *storage) insertOpportunity(ctx context.Context, q queryer, o Opportunit
 	}
 	for _, sh := range o.Shifts {
 		_, err := q.ExecContext(ctx, s.rb(`INSERT INTO shifts (id, opportunity_id, starts_at, ends_at, capacity)
-			VALUES (?, ?, ?, ?, ?)`), sh.ID, o.ID, ts(sh.Start), ts(sh.End), sh.Capacity)
+			VALUES (?, ?, ?, ?, ?)`), sh.ID, o.ID, store.Micros(sh.Start), store.Micros(sh.End), sh.Capacity)
 		if err != nil {
 			return false, fmt.Errorf("insert shift: %w", err)
 		}
@@ -370,13 +361,13 @@ func (s *storage) opportunityIDForEvent(ctx context.Context, eventID string) (st
 }
 
 type shiftRow struct {
-	ID            string `db:"id"`
-	OpportunityID string `db:"opportunity_id"`
-	StartsAt      string `db:"starts_at"`
-	EndsAt        string `db:"ends_at"`
-	Capacity      int    `db:"capacity"`
-	Taken         int    `db:"taken"`
-	Waitlisted    int    `db:"waitlisted"`
+	ID            string     `db:"id"`
+	OpportunityID string     `db:"opportunity_id"`
+	StartsAt      store.Time `db:"starts_at"`
+	EndsAt        store.Time `db:"ends_at"`
+	Capacity      int        `db:"capacity"`
+	Taken         int        `db:"taken"`
+	Waitlisted    int        `db:"waitlisted"`
 }
 
 // shiftsOf loads the shifts of the given opportunities with their counts.
@@ -400,8 +391,8 @@ func (s *storage) shiftsOf(ctx context.Context, q queryer, oppIDs []string) (map
 		return nil, fmt.Errorf("load shifts: %w", err)
 	}
 	for _, r := range rows {
-		out[r.OpportunityID] = append(out[r.OpportunityID], Shift{ID: r.ID, Start: parseTS(r.StartsAt),
-			End: parseTS(r.EndsAt), Capacity: r.Capacity, Taken: r.Taken, Waitlisted: r.Waitlisted})
+		out[r.OpportunityID] = append(out[r.OpportunityID], Shift{ID: r.ID, Start: r.StartsAt.Time,
+			End: r.EndsAt.Time, Capacity: r.Capacity, Taken: r.Taken, Waitlisted: r.Waitlisted})
 	}
 	return out, nil
 }
@@ -425,17 +416,22 @@ func (s *storage) opportunity(ctx context.Context, q queryer, id string) (Opport
 	return o, nil
 }
 
-// listOpportunities returns opportunities after cursor (an ID) in ID order that are
-// published, or any state when the organisation (or, for "", the city) is in orgs.
-func (s *storage) listOpportunities(ctx context.Context, states []string, orgs []string, cursor string, limit int) ([]Opportunity, error) {
+// listOpportunities returns a page of opportunities in ID order (UUIDv7: creation
+// order) that are published, or in any state when the organisation (or, for "", the
+// city) is in orgs.
+func (s *storage) listOpportunities(ctx context.Context, states []string, orgs []string, q sdk.ListQuery) ([]Opportunity, error) {
+	after, afterArgs, err := q.After("id")
+	if err != nil {
+		return nil, err
+	}
 	where := `state IN (?)`
 	args := []any{states}
 	if len(orgs) > 0 {
 		where = `(state IN (?) OR organisation_id IN (?))`
 		args = append(args, orgs)
 	}
-	query, qargs, err := sqlx.In(`SELECT `+opportunityCols+` FROM opportunities WHERE `+where+` AND id > ? ORDER BY id LIMIT ?`,
-		append(args, cursor, limit)...)
+	args = append(append(args, afterArgs...), q.Fetch())
+	query, qargs, err := sqlx.In(`SELECT `+opportunityCols+` FROM opportunities WHERE `+where+` AND `+after+` ORDER BY id LIMIT ?`, args...)
 	if err != nil {
 		return nil, err
 	}
@@ -470,7 +466,7 @@ func (s *storage) openOpportunities(ctx context.Context, now time.Time) ([]Oppor
 	var rows []opportunityRow
 	err := s.db.SelectContext(ctx, &rows, s.rb(`SELECT `+opportunityCols+` FROM opportunities o
 		WHERE state = 'published' AND EXISTS (SELECT 1 FROM shifts sh WHERE sh.opportunity_id = o.id AND sh.starts_at > ?)
-		ORDER BY id`), ts(now))
+		ORDER BY id`), store.Micros(now))
 	if err != nil {
 		return nil, fmt.Errorf("open opportunities: %w", err)
 	}
@@ -482,7 +478,7 @@ func (s *storage) openOpportunities(ctx context.Context, now time.Time) ([]Oppor
 func (s *storage) opportunitiesStarting(ctx context.Context, from, to time.Time, orgs []string, all bool) ([]Opportunity, error) {
 	query := `SELECT ` + opportunityCols + ` FROM opportunities o WHERE state = 'published'
 		AND EXISTS (SELECT 1 FROM shifts sh WHERE sh.opportunity_id = o.id AND sh.starts_at >= ? AND sh.starts_at < ?)`
-	args := []any{ts(from), ts(to)}
+	args := []any{store.Micros(from), store.Micros(to)}
 	if !all {
 		if len(orgs) == 0 {
 			return nil, nil
@@ -496,14 +492,14 @@ func (s *storage) opportunitiesStarting(ctx context.Context, from, to time.Time,
 	}
 	var rows []opportunityRow
 	if err := s.db.SelectContext(ctx, &rows, s.rb(query), args...); err != nil {
-		return nil, fmt.Errorf("opportunities starting %s: %w", ts(from), err)
+		return nil, fmt.Errorf("opportunities starting %s: %w", from, err)
 	}
 	return s.withShifts(ctx, rows)
 }
 
 func (s *storage) setState(ctx context.Context, q queryer, id, from, to string, now time.Time) (bool, error) {
 	res, err := q.ExecContext(ctx, s.rb(`UPDATE opportunities SET state = ?, updated_at = ? WHERE id = ? AND state = ?`),
-		to, ts(now), id, from)
+		to, store.Micros(now), id, from)
 	if err != nil {
 		return false, fmt.Errorf("set opportunity state: %w", err)
 	}
@@ -514,32 +510,32 @@ func (s *storage) setState(ctx context.Context, q queryer, id, from, to string, 
 // Applications.
 
 type applicationRow struct {
-	ID            string `db:"id"`
-	ShiftID       string `db:"shift_id"`
-	OpportunityID string `db:"opportunity_id"`
-	VolunteerID   string `db:"volunteer_id"`
-	Status        string `db:"status"`
-	Origin        string `db:"origin"`
-	Minutes       int    `db:"minutes"`
-	WaitlistedAt  string `db:"waitlisted_at"`
-	CreatedAt     string `db:"created_at"`
-	UpdatedAt     string `db:"updated_at"`
+	ID            string         `db:"id"`
+	ShiftID       string         `db:"shift_id"`
+	OpportunityID string         `db:"opportunity_id"`
+	VolunteerID   string         `db:"volunteer_id"`
+	Status        string         `db:"status"`
+	Origin        string         `db:"origin"`
+	Minutes       int            `db:"minutes"`
+	WaitlistedAt  store.NullTime `db:"waitlisted_at"`
+	CreatedAt     store.Time     `db:"created_at"`
+	UpdatedAt     store.Time     `db:"updated_at"`
 }
 
 const applicationCols = `id, shift_id, opportunity_id, volunteer_id, status, origin, minutes, waitlisted_at, created_at, updated_at`
 
 func (r applicationRow) application() Application {
 	return Application{ID: r.ID, ShiftID: r.ShiftID, OpportunityID: r.OpportunityID, VolunteerID: r.VolunteerID,
-		Status: r.Status, Origin: r.Origin, Minutes: r.Minutes, CreatedAt: parseTS(r.CreatedAt),
-		UpdatedAt: parseTS(r.UpdatedAt), waitlistedAt: r.WaitlistedAt}
+		Status: r.Status, Origin: r.Origin, Minutes: r.Minutes, CreatedAt: r.CreatedAt.Time,
+		UpdatedAt: r.UpdatedAt.Time, waitlistedAt: r.WaitlistedAt.Time}
 }
 
 // insertApplication inserts a; a second sign-up of one volunteer for one shift hits the
 // unique constraint and is reported as a conflict.
 func (s *storage) insertApplication(ctx context.Context, q queryer, a Application) error {
 	res, err := q.ExecContext(ctx, s.rb(`INSERT INTO applications (`+applicationCols+`)
-		VALUES (?, ?, ?, ?, ?, ?, 0, '', ?, ?) ON CONFLICT (shift_id, volunteer_id) DO NOTHING`),
-		a.ID, a.ShiftID, a.OpportunityID, a.VolunteerID, a.Status, a.Origin, ts(a.CreatedAt), ts(a.UpdatedAt))
+		VALUES (?, ?, ?, ?, ?, ?, 0, NULL, ?, ?) ON CONFLICT (shift_id, volunteer_id) DO NOTHING`),
+		a.ID, a.ShiftID, a.OpportunityID, a.VolunteerID, a.Status, a.Origin, store.Micros(a.CreatedAt), store.Micros(a.UpdatedAt))
 	if err != nil {
 		return fmt.Errorf("insert application: %w", err)
 	}
@@ -560,12 +556,11 @@ func (s *storage) application(ctx context.Context, q queryer, id string) (Applic
 	return r.application(), nil
 }
 
-func (s *storage) applicationsOf(ctx context.Context, oppID string) ([]Application, error) {
+// selectApplications runs SELECT applicationCols FROM applications followed by rest.
+func (s *storage) selectApplications(ctx context.Context, q queryer, rest string, args ...any) ([]Application, error) {
 	var rows []applicationRow
-	err := s.db.SelectContext(ctx, &rows, s.rb(`SELECT `+applicationCols+` FROM applications
-		WHERE opportunity_id = ? ORDER BY shift_id, created_at, id`), oppID)
-	if err != nil {
-		return nil, fmt.Errorf("list applications: %w", err)
+	if err := q.SelectContext(ctx, &rows, s.rb(`SELECT `+applicationCols+` FROM applications `+rest), args...); err != nil {
+		return nil, err
 	}
 	out := make([]Application, len(rows))
 	for i, r := range rows {
@@ -574,16 +569,34 @@ func (s *storage) applicationsOf(ctx context.Context, oppID string) ([]Applicati
 	return out, nil
 }
 
+// applicationsOf are all of an opportunity's applications by shift, then creation.
+func (s *storage) applicationsOf(ctx context.Context, oppID string) ([]Application, error) {
+	out, err := s.selectApplications(ctx, s.db, `WHERE opportunity_id = ? ORDER BY shift_id, created_at, id`, oppID)
+	if err != nil {
+		return nil, fmt.Errorf("list applications: %w", err)
+	}
+	return out, nil
+}
+
+// applicationsPage is a page of applicationsOf.
+func (s *storage) applicationsPage(ctx context.Context, oppID string, q sdk.ListQuery) ([]Application, error) {
+	after, args, err := q.After("shift_id", "created_at", "id")
+	if err != nil {
+		return nil, err
+	}
+	out, err := s.selectApplications(ctx, s.db, `WHERE opportunity_id = ? AND `+after+` ORDER BY shift_id, created_at, id LIMIT ?`,
+		append(append([]any{oppID}, args...), q.Fetch())...)
+	if err != nil {
+		return nil, fmt.Errorf("list applications: %w", err)
+	}
+	return out, nil
+}
+
+// applicationsBy are a volunteer's applications in creation order.
 func (s *storage) applicationsBy(ctx context.Context, q queryer, volunteerID string) ([]Application, error) {
-	var rows []applicationRow
-	err := q.SelectContext(ctx, &rows, s.rb(`SELECT `+applicationCols+` FROM applications
-		WHERE volunteer_id = ? ORDER BY created_at, id`), volunteerID)
+	out, err := s.selectApplications(ctx, q, `WHERE volunteer_id = ? ORDER BY created_at, id`, volunteerID)
 	if err != nil {
 		return nil, fmt.Errorf("list applications of %s: %w", volunteerID, err)
-	}
-	out := make([]Application, len(rows))
-	for i, r := range rows {
-		out[i] = r.application()
 	}
 	return out, nil
 }
@@ -592,7 +605,7 @@ func (s *storage) applicationsBy(ctx context.Context, q queryer, volunteerID str
 // false when the application was no longer in any of them.
 func (s *storage) setStatus(ctx context.Context, q queryer, id string, from []string, status string, minutes int, now time.Time) (bool, error) {
 	query, args, err := sqlx.In(`UPDATE applications SET status = ?, minutes = ?, updated_at = ?
-		WHERE id = ? AND status IN (?)`, status, minutes, ts(now), id, from)
+		WHERE id = ? AND status IN (?)`, status, minutes, store.Micros(now), id, from)
 	if err != nil {
 		return false, err
 	}
@@ -604,14 +617,10 @@ func (s *storage) setStatus(ctx context.Context, q queryer, id string, from []st
 	return n == 1, nil
 }
 
-// lockShift serialises every change to one shift's places. PostgreSQL locks the row
-// until commit; on SQLite the IMMEDIATE transaction already holds the database's single
-// write lock, so a plain read suffices.
+// lockShift serialises every change to one shift's places by locking its row until
+// commit (see dialect.lockRow).
 func (s *storage) lockShift(ctx context.Context, q queryer, shiftID string) (capacity int, err error) {
-	query := `SELECT capacity FROM shifts WHERE id = ?`
-	if s.db.IsPostgres() {
-		query += ` FOR UPDATE`
-	}
+	query := `SELECT capacity FROM shifts WHERE id = ?` + s.lockRow
 	err = q.GetContext(ctx, &capacity, s.rb(query), shiftID)
 	if errors.Is(err, sql.ErrNoRows) {
 		return 0, sdk.Errorf(sdk.CodeNotFound, "shift %s not found", shiftID)
@@ -629,7 +638,7 @@ func (s *storage) confirmIfRoom(ctx context.Context, q queryer, appID, shiftID s
 	query, args, err := sqlx.In(`UPDATE applications SET status = 'confirmed', updated_at = ?
 		WHERE id = ? AND status IN (?)
 		AND (SELECT COUNT(*) FROM applications h WHERE h.shift_id = ? AND h.status IN ('confirmed', 'attended', 'no_show'))
-			< (SELECT capacity FROM shifts WHERE id = ?)`, ts(now), appID, from, shiftID, shiftID)
+			< (SELECT capacity FROM shifts WHERE id = ?)`, store.Micros(now), appID, from, shiftID, shiftID)
 	if err != nil {
 		return false, err
 	}
@@ -643,7 +652,7 @@ func (s *storage) confirmIfRoom(ctx context.Context, q queryer, appID, shiftID s
 
 func (s *storage) waitlist(ctx context.Context, q queryer, appID string, from []string, now time.Time) (bool, error) {
 	query, args, err := sqlx.In(`UPDATE applications SET status = 'waitlisted', waitlisted_at = ?, updated_at = ?
-		WHERE id = ? AND status IN (?)`, ts(now), ts(now), appID, from)
+		WHERE id = ? AND status IN (?)`, store.Micros(now), store.Micros(now), appID, from)
 	if err != nil {
 		return false, err
 	}
@@ -681,9 +690,9 @@ func (s *storage) held(ctx context.Context, q queryer, shiftID string) (int, err
 
 type hoursRow struct {
 	applicationRow
-	Title    string `db:"title"`
-	StartsAt string `db:"starts_at"`
-	EndsAt   string `db:"ends_at"`
+	Title    string     `db:"title"`
+	StartsAt store.Time `db:"starts_at"`
+	EndsAt   store.Time `db:"ends_at"`
 }
 
 func (s *storage) hours(ctx context.Context, volunteerID string) ([]HoursEntry, error) {
@@ -699,7 +708,7 @@ func (s *storage) hours(ctx context.Context, volunteerID string) ([]HoursEntry, 
 	out := make([]HoursEntry, len(rows))
 	for i, r := range rows {
 		out[i] = HoursEntry{ApplicationID: r.ID, OpportunityID: r.OpportunityID, Title: r.Title, ShiftID: r.ShiftID,
-			Start: parseTS(r.StartsAt), End: parseTS(r.EndsAt), Status: r.Status, Minutes: r.Minutes}
+			Start: r.StartsAt.Time, End: r.EndsAt.Time, Status: r.Status, Minutes: r.Minutes}
 	}
 	return out, nil
 }

@@ -42,7 +42,7 @@ func TestService_WeeklyHours(t *testing.T) {
 		}
 		status := func(t *testing.T, o Opportunity, volunteerID string) string {
 			t.Helper()
-			views, err := f.svc.Applications(ctx, f.rep, o.ID)
+			views, err := applicationsOf(f.svc, f.rep, o.ID)
 			if err != nil {
 				t.Fatal(err)
 			}

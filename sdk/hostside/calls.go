@@ -203,6 +203,57 @@ func (p *Process) Deliver(ctx context.Context, e sdk.Event) error {
 	return p.callErr("deliver "+e.Type, err)
 }
 
+// DeliverAll passes events to the plugin in order and says how many, from the first,
+// it handled. When that is fewer than all, err says why the next one was not handled,
+// or is nil if the plugin stopped early for lack of time; either way the rest are to be
+// delivered again, starting with the first not handled.
+//
+// The events travel in one HandleEvents call. A plugin built with an SDK from before
+// that call answers Unimplemented; from then on this Process hands it one event per
+// HandleEvent call, which is what such a plugin understands.
+func (p *Process) DeliverAll(ctx context.Context, events []sdk.Event) (handled int, err error) {
+	if len(events) == 0 {
+		return 0, nil
+	}
+	if !p.singleEvents.Load() {
+		req := &pb.HandleEventsRequest{Events: make([]*pb.Event, len(events))}
+		for i, e := range events {
+			req.Events[i] = eventToProto(e)
+		}
+		resp, err := p.rpc.HandleEvents(ctx, req)
+		if status.Code(err) != codes.Unimplemented {
+			if err != nil {
+				return 0, p.callErr(fmt.Sprintf("deliver %d events", len(events)), err)
+			}
+			// A count outside the batch is the plugin's mistake; trusting more than
+			// was sent would skip events.
+			handled = min(max(int(resp.Handled), 0), len(events))
+			if handled < len(events) && resp.Error != "" {
+				e := events[handled]
+				return handled, fmt.Errorf("plugin %s: handle event %s (%s): %s", p.name, e.ID, e.Type, resp.Error)
+			}
+			return handled, nil
+		}
+		p.singleEvents.Store(true)
+		p.logger.Info("plugin predates batched event delivery; delivering one event per call")
+	}
+	// As the SDK does with a batch: start no event after half the time, so that a
+	// slow handler still makes progress.
+	var startBy time.Time
+	if dl, ok := ctx.Deadline(); ok {
+		startBy = time.Now().Add(time.Until(dl) / 2)
+	}
+	for i, e := range events {
+		if i > 0 && !startBy.IsZero() && time.Now().After(startBy) {
+			return i, nil
+		}
+		if err := p.Deliver(ctx, e); err != nil {
+			return i, err
+		}
+	}
+	return len(events), nil
+}
+
 // callErr turns a gRPC error into one that names the plugin and the call, keeps
 // context errors recognisable, and marks an unreachable plugin with ErrUnavailable.
 func (p *Process) callErr(op string, err error) error {

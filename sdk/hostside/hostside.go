@@ -15,6 +15,7 @@ import (
 	"log/slog"
 	"os/exec"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	plugin "github.com/hashicorp/go-plugin"
@@ -75,6 +76,8 @@ type Process struct {
 	mu         sync.Mutex
 	manifest   *sdk.Manifest
 	configured bool
+	// singleEvents is set once the plugin answered HandleEvents with Unimplemented.
+	singleEvents atomic.Bool
 }
 
 // Launch starts the plugin and completes the go-plugin handshake. Cancelling ctx

@@ -230,12 +230,18 @@ func TestProcess_Configure(t *testing.T) {
 		if body["greeting"] != "hej" {
 			t.Errorf("ping %v: settings did not arrive", body)
 		}
-		host.mu.Lock()
-		defer host.mu.Unlock()
-		if len(host.published) != 1 {
-			t.Fatalf("published %v", host.published)
+		// The ping's event leaves the plugin's outbox after its commit, through the
+		// SDK's relay: it reaches the host shortly after the answer.
+		var published []sdk.Event
+		for deadline := time.Now().Add(10 * time.Second); len(published) == 0 && time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+			host.mu.Lock()
+			published = slices.Clone(host.published)
+			host.mu.Unlock()
 		}
-		if e := host.published[0]; e.Type != "hello.pinged" || e.Source != "hello" || !json.Valid(e.Payload) {
+		if len(published) != 1 {
+			t.Fatalf("published %v", published)
+		}
+		if e := published[0]; e.Type != "hello.pinged" || e.Source != "hello" || !json.Valid(e.Payload) {
 			t.Errorf("published %+v", e)
 		}
 	})
@@ -272,8 +278,8 @@ func TestProcess_Migrate(t *testing.T) {
 	if err := db.Select(&names, `SELECT name FROM schema_migrations ORDER BY name`); err != nil {
 		t.Fatal(err)
 	}
-	// The plugin's file, and the SDK's outbox table under its own name.
-	if !slices.Equal(names, []string{"0001_pings.sql", "sdk:0001_outbox.sql"}) {
+	// The plugin's files, and the SDK's outbox table under its own name.
+	if !slices.Equal(names, []string{"0001_pings.sql", "0002_ping_times_as_microseconds.sql", "sdk:0001_outbox.sql"}) {
 		t.Errorf("applied %v", names)
 	}
 	var n int
@@ -387,6 +393,39 @@ func TestProcess_Deliver(t *testing.T) {
 		err := p.Deliver(ctx, sdk.Event{ID: "ev-2", Type: "core.user.deleted", Payload: json.RawMessage(`{"fail":true}`)})
 		if err == nil || !strings.Contains(err.Error(), "asked to fail") {
 			t.Errorf("err = %v", err)
+		}
+	})
+}
+
+// TestProcess_DeliverAll: a batch travels in one call; the plugin handles it in order
+// and stops at the event its handler refuses, which and whose followers stay unhandled.
+func TestProcess_DeliverAll(t *testing.T) {
+	p, _, _ := started(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	ev := func(id, payload string) sdk.Event {
+		return sdk.Event{ID: id, Type: "core.user.deleted", OccurredAt: time.Now(), Payload: json.RawMessage(payload), Source: "core"}
+	}
+	received := func() []any {
+		_, body := handle(t, p, &hostside.HTTPRequest{Method: "GET", Path: "/api/v1/hello/calls"})
+		return body["events"].([]any)
+	}
+	t.Run("ErrHandlerInTheMiddle", func(t *testing.T) {
+		handled, err := p.DeliverAll(ctx, []sdk.Event{ev("b1", `{}`), ev("b2", `{}`), ev("b3", `{"fail":true}`), ev("b4", `{}`)})
+		if handled != 2 || err == nil || !strings.Contains(err.Error(), "b3") || !strings.Contains(err.Error(), "asked to fail") {
+			t.Fatalf("DeliverAll = %d, %v; want 2 handled and b3's failure", handled, err)
+		}
+		if got := received(); !slices.Equal(got, []any{"b1", "b2"}) {
+			t.Errorf("the plugin received %v, want b1, b2", got)
+		}
+	})
+	t.Run("OK", func(t *testing.T) {
+		handled, err := p.DeliverAll(ctx, []sdk.Event{ev("b3", `{}`), ev("b4", `{}`)})
+		if handled != 2 || err != nil {
+			t.Fatalf("DeliverAll = %d, %v; want both handled", handled, err)
+		}
+		if got := received(); !slices.Equal(got, []any{"b1", "b2", "b3", "b4"}) {
+			t.Errorf("the plugin received %v, want b1 to b4", got)
 		}
 	})
 }

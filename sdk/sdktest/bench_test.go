@@ -53,11 +53,13 @@ func benchDelivery(b *testing.B, rec sdktest.OtherPlugin, durable bool) {
 	c.Restart()
 	start, before := time.Now(), recorded(b, c)
 	pendingBefore, _ := db.PendingEvents(context.Background())
-	// relayed/s: how fast the plugin's outbox empties into the core.
+	// relayed/s: how fast the plugin's outbox empties into the core. The poll asks
+	// only whether a row is left: counting them all a hundred times a second took
+	// CPU from what is measured.
 	relayed := make(chan time.Duration, 1)
 	go func() {
-		for n := 1; n > 0; time.Sleep(10 * time.Millisecond) {
-			n, _ = db.PendingEvents(context.Background())
+		for left := true; left; time.Sleep(10 * time.Millisecond) {
+			_ = db.GetContext(context.Background(), &left, `SELECT EXISTS (SELECT 1 FROM kvarter_outbox)`)
 		}
 		relayed <- time.Since(start)
 	}()

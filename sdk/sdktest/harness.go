@@ -276,7 +276,5 @@ func pathValue(tmpl, path, name string) string {
 
 // tooLarge answers 413 as the host does.
 func tooLarge(w http.ResponseWriter, r *http.Request, limit int64) {
-	sdk.WriteJSON(w, http.StatusRequestEntityTooLarge, map[string]any{"error": map[string]any{
-		"code": "too_large", "message": "The request body is larger than the " + strconv.FormatInt(limit, 10) + " bytes this route accepts.",
-		"request_id": sdk.RequestIDFrom(r.Context())}})
+	sdk.WriteError(w, r, nil, sdk.Errorf(sdk.CodeTooLarge, "The request body is larger than the %d bytes this route accepts.", limit))
 }

@@ -505,6 +505,11 @@ type Options struct {
 	// Now is the current time, used by Recommend to skip shifts that have
 	// started. The engine never reads the clock itself.
 	Now time.Time
+	// After, when set, keeps only the results ranked after it — the last
+	// result of the previous page — so a ranking can be read page by page:
+	// Rank compares Score and VolunteerID, Recommend Score, Start,
+	// OpportunityID and ShiftID, the orders they return.
+	After *Candidate
 }
 
 func (o *Options) weights() *Weights {
@@ -574,9 +579,14 @@ func (ix *Index) Rank(opp *Opportunity, shiftID string, opt Options) ([]Candidat
 	var found []scored
 	visit := func(n int32) {
 		r := &ix.recs[n]
-		if r.fails(q, false) == 0 {
-			found = append(found, scored{n, int32(r.score(q, w))})
+		if r.fails(q, false) != 0 {
+			return
 		}
+		s := r.score(q, w)
+		if a := opt.After; a != nil && (s > a.Score || s == a.Score && r.p.ID <= a.VolunteerID) {
+			return // on an earlier page
+		}
+		found = append(found, scored{n, int32(s)})
 	}
 	if len(q.req) == 0 {
 		for n := range ix.recs {
@@ -610,7 +620,7 @@ func (ix *Index) Rank(opp *Opportunity, shiftID string, opt Options) ([]Candidat
 	out := make([]Candidate, len(found))
 	for i, f := range found {
 		r := &ix.recs[f.n]
-		out[i] = Candidate{VolunteerID: r.p.ID, OpportunityID: opp.ID, ShiftID: sh.ID,
+		out[i] = Candidate{VolunteerID: r.p.ID, OpportunityID: opp.ID, ShiftID: sh.ID, Start: sh.Start,
 			Score: int(f.score), Reasons: ix.reasons(r, q, w, &opt.Labels)}
 	}
 	return out, nil
@@ -643,8 +653,8 @@ func (ix *Index) Recommend(volunteerID string, opps []Opportunity, opt Options) 
 	r := &ix.recs[n]
 	w := opt.weights()
 	type hit struct {
-		c     Candidate
-		start time.Time
+		c Candidate
+		q *query
 	}
 	var hits []hit
 	for i := range opps {
@@ -661,28 +671,37 @@ func (ix *Index) Recommend(volunteerID string, opps []Opportunity, opt Options) 
 			if r.fails(q, false) != 0 {
 				continue
 			}
-			hits = append(hits, hit{Candidate{VolunteerID: volunteerID, OpportunityID: opp.ID, ShiftID: sh.ID,
-				Score: r.score(q, w), Reasons: ix.reasons(r, q, w, &opt.Labels)}, sh.Start})
+			c := Candidate{VolunteerID: volunteerID, OpportunityID: opp.ID, ShiftID: sh.ID, Start: sh.Start,
+				Score: r.score(q, w)}
+			if opt.After != nil && recommendOrder(c, *opt.After) <= 0 {
+				continue // on an earlier page
+			}
+			hits = append(hits, hit{c, q})
 		}
 	}
-	slices.SortFunc(hits, func(a, b hit) int {
-		if a.c.Score != b.c.Score {
-			return cmp.Compare(b.c.Score, a.c.Score)
-		}
-		if c := a.start.Compare(b.start); c != 0 {
-			return c
-		}
-		if c := cmp.Compare(a.c.OpportunityID, b.c.OpportunityID); c != 0 {
-			return c
-		}
-		return cmp.Compare(a.c.ShiftID, b.c.ShiftID)
-	})
+	slices.SortFunc(hits, func(a, b hit) int { return recommendOrder(a.c, b.c) })
 	if opt.Limit > 0 && len(hits) > opt.Limit {
 		hits = hits[:opt.Limit]
 	}
 	out := make([]Candidate, len(hits))
 	for i, h := range hits {
 		out[i] = h.c
+		out[i].Reasons = ix.reasons(r, h.q, w, &opt.Labels)
 	}
 	return out, nil
+}
+
+// recommendOrder is Recommend's order: score descending, then earlier start, then
+// opportunity ID and shift ID.
+func recommendOrder(a, b Candidate) int {
+	if a.Score != b.Score {
+		return cmp.Compare(b.Score, a.Score)
+	}
+	if c := a.Start.Compare(b.Start); c != 0 {
+		return c
+	}
+	if c := cmp.Compare(a.OpportunityID, b.OpportunityID); c != 0 {
+		return c
+	}
+	return cmp.Compare(a.ShiftID, b.ShiftID)
 }

@@ -351,6 +351,25 @@ func TestIndex_Rank(t *testing.T) {
 			t.Fatalf("got %+v, %v", got, err)
 		}
 	})
+	t.Run("After", func(t *testing.T) {
+		// Page by page, one result at a time from each page's last: the same ranking.
+		var ids []string
+		var after *Candidate
+		for range 10 {
+			got, err := ix.Rank(&o, "s", Options{Limit: 1, After: after})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(got) == 0 {
+				break
+			}
+			ids = append(ids, got[0].VolunteerID)
+			after = &got[0]
+		}
+		if want := []string{"b", "a", "c", "e"}; !slices.Equal(ids, want) {
+			t.Fatalf("paged = %v, want %v", ids, want)
+		}
+	})
 	t.Run("UnknownRequiredSkill", func(t *testing.T) {
 		o2 := o
 		o2.Required = []string{"juggling"}
@@ -390,6 +409,24 @@ func TestIndex_Recommend(t *testing.T) {
 	if want := []string{"o2/ok", "o4/sooner", "o1/later"}; !slices.Equal(ids, want) {
 		t.Fatalf("got %v, want %v", ids, want)
 	}
+	t.Run("After", func(t *testing.T) {
+		var paged []string
+		var after *Candidate
+		for range 10 {
+			got, err := ix.Recommend("v", opps, Options{Now: at(t, hel, "2025-06-05 00:00"), Limit: 1, After: after})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(got) == 0 {
+				break
+			}
+			paged = append(paged, got[0].OpportunityID+"/"+got[0].ShiftID)
+			after = &got[0]
+		}
+		if !slices.Equal(paged, ids) {
+			t.Fatalf("paged = %v, want %v", paged, ids)
+		}
+	})
 	t.Run("ErrUnknownVolunteer", func(t *testing.T) {
 		if _, err := ix.Recommend("zz", opps, Options{}); !errors.Is(err, ErrUnknownVolunteer) {
 			t.Fatalf("err = %v", err)

@@ -21,7 +21,9 @@
 //
 // An [Index] is built once from all profiles and is safe for concurrent reads;
 // it keeps posting lists per skill so that ranking one shift among 100,000
-// profiles only looks at volunteers who have every required skill.
+// profiles only looks at volunteers who have every required skill. A [Cache]
+// keeps one index per process up to date with a store ([Source]), rebuilding it
+// in the background when it is large.
 package match
 
 import (
@@ -206,7 +208,9 @@ type Candidate struct {
 	VolunteerID   string
 	OpportunityID string
 	ShiftID       string
-	Score         int
+	// Start is the shift's start.
+	Start time.Time
+	Score int
 	// Reasons are short English phrases, most important first.
 	Reasons []string
 }

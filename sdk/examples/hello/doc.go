@@ -4,8 +4,11 @@
 //   - plugin.go: the manifest, Configure and the optional capabilities;
 //   - routes.go: the route table, and handlers that only parse, call the service and
 //     return its answer (the SDK encodes it, and answers errors in the error format);
-//   - service.go: the rules, in domain terms, with no HTTP and no SQL;
-//   - storage.go: the SQL, one query for both databases;
+//   - service.go: the rules, in domain terms, with no HTTP and no SQL; a method that
+//     changes data opens the transaction (store.DB.InTx) and emits its event in it
+//     (Tx.Emit), so the SDK delivers the event once the change commits, and never
+//     without it;
+//   - storage.go: the SQL, one query for both databases, times as Unix microseconds;
 //   - events.go: the events it publishes and consumes, with their payloads.
 //
 // Its routes cover each permission kind, a list with a cursor and a raw answer. Its

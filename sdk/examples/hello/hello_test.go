@@ -48,7 +48,18 @@ func TestHello(t *testing.T) {
 		h.Must(401, anon, "GET", "/api/v1/hello/whoami", nil)
 		h.Host.SetUnavailable(true)
 		h.Must(503, ann, "GET", "/api/v1/hello/whoami", nil)
+		// A ping needs no host: its event waits in the plugin's outbox, committed with
+		// the ping, and leaves once the host is back.
+		before := len(sdktest.Payloads[hello.PingedPayload](t, h.Host, hello.EventPinged))
+		h.Must(200, ann, "GET", "/api/v1/hello/ping", nil)
+		if ev := sdktest.Payloads[hello.PingedPayload](t, h.Host, hello.EventPinged); len(ev) != before {
+			t.Errorf("pinged while the host is away %+v, want only the %d before", ev, before)
+		}
 		h.Host.SetUnavailable(false)
+		h.Flush()
+		if ev := sdktest.Payloads[hello.PingedPayload](t, h.Host, hello.EventPinged); len(ev) != before+1 || ev[before].UserID != "ann" {
+			t.Errorf("pinged after the host is back %+v, want ann's ping last", ev)
+		}
 
 		// The caller's pings, walked page by page while more arrive.
 		for range 7 {
@@ -68,7 +79,7 @@ func TestHello(t *testing.T) {
 				t.Errorf("ping: %d %s", r.Status, r.Body)
 			}
 		})
-		if len(ids) < 7 {
+		if len(ids) < 8 {
 			t.Errorf("walked %d pings of ann", len(ids))
 		}
 		h.Must(422, ann, "GET", "/api/v1/hello/pings?limit=500", nil)

@@ -9,10 +9,12 @@ import (
 	"time"
 
 	"github.com/kvarter/kvarter/sdk"
+	"github.com/kvarter/kvarter/sdk/store"
 )
 
 // Service holds hello's rules. It knows nothing of HTTP or SQL: handlers call it with
-// the caller and plain values, and it calls Storage and the Host.
+// the caller and plain values, and it calls Storage and the Host. A method that
+// changes data owns the transaction and emits its events in it.
 type Service struct {
 	store    *Storage
 	host     sdk.Host
@@ -33,17 +35,18 @@ type Greeting struct {
 	Greeting string `json:"greeting" doc:"The configured greeting" example:"hello"`
 }
 
-// Ping records a ping by the caller (anonymous too) and publishes hello.pinged.
+// Ping records a ping by the caller (anonymous too) and emits hello.pinged in the same
+// transaction: the SDK delivers the event once the ping is committed, and never
+// without it.
 func (s *Service) Ping(ctx context.Context, caller sdk.Principal) (Greeting, error) {
-	if err := s.store.AddPing(ctx, caller.UserID, s.now()); err != nil {
-		return Greeting{}, err
-	}
-	payload, err := json.Marshal(PingedPayload{UserID: caller.UserID})
+	err := s.store.InTx(ctx, func(tx *store.Tx) error {
+		if err := s.store.AddPing(ctx, tx, caller.UserID, s.now()); err != nil {
+			return err
+		}
+		return tx.Emit(EventPinged, PingedPayload{UserID: caller.UserID})
+	})
 	if err != nil {
 		return Greeting{}, err
-	}
-	if err := s.host.Publish(ctx, sdk.Event{Type: EventPinged, Payload: payload}); err != nil {
-		return Greeting{}, fmt.Errorf("publish %s: %w", EventPinged, err)
 	}
 	return Greeting{Greeting: s.greeting}, nil
 }

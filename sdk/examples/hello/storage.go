@@ -9,15 +9,21 @@ import (
 	"github.com/kvarter/kvarter/sdk/store"
 )
 
-// Storage is hello's SQL: one query for both databases, ? placeholders through Rebind.
+// Storage is hello's SQL: one query for both databases, ? placeholders through Rebind,
+// times as Unix microseconds (store.Micros, store.Time). Writes take the transaction
+// the service opened, so a change and its event commit together.
 type Storage struct {
 	db *store.DB
 }
 
-// AddPing records a ping.
-func (s *Storage) AddPing(ctx context.Context, userID string, at time.Time) error {
-	q := s.db.Rebind(`INSERT INTO pings (user_id, at) VALUES (?, ?)`)
-	if _, err := s.db.ExecContext(ctx, q, userID, at.UTC().Format(time.RFC3339Nano)); err != nil {
+// InTx runs fn in one transaction; see store.DB.InTx.
+func (s *Storage) InTx(ctx context.Context, fn func(tx *store.Tx) error) error {
+	return s.db.InTx(ctx, fn)
+}
+
+// AddPing records a ping in tx.
+func (s *Storage) AddPing(ctx context.Context, tx *store.Tx, userID string, at time.Time) error {
+	if _, err := tx.ExecContext(ctx, tx.Rebind(`INSERT INTO pings (user_id, at) VALUES (?, ?)`), userID, store.Micros(at)); err != nil {
 		return fmt.Errorf("add ping: %w", err)
 	}
 	return nil
@@ -30,8 +36,8 @@ func (s *Storage) Pings(ctx context.Context, userID string, q sdk.ListQuery) ([]
 		return nil, err
 	}
 	var rows []struct {
-		ID int64  `db:"id"`
-		At string `db:"at"`
+		ID int64      `db:"id"`
+		At store.Time `db:"at"`
 	}
 	query := s.db.Rebind(`SELECT id, at FROM pings WHERE user_id = ? AND ` + after + ` ORDER BY id LIMIT ?`)
 	if err := s.db.SelectContext(ctx, &rows, query, append(append([]any{userID}, args...), q.Fetch())...); err != nil {
@@ -39,11 +45,7 @@ func (s *Storage) Pings(ctx context.Context, userID string, q sdk.ListQuery) ([]
 	}
 	out := make([]Ping, len(rows))
 	for i, r := range rows {
-		at, err := time.Parse(time.RFC3339Nano, r.At)
-		if err != nil {
-			return nil, fmt.Errorf("ping %d: time %q: %w", r.ID, r.At, err)
-		}
-		out[i] = Ping{ID: r.ID, At: at}
+		out[i] = Ping{ID: r.ID, At: r.At.Time}
 	}
 	return out, nil
 }

@@ -1661,6 +1661,106 @@ func (*HandleEventResponse) Descriptor() ([]byte, []int) {
 	return file_kvarter_plugin_v1_plugin_proto_rawDescGZIP(), []int{27}
 }
 
+type HandleEventsRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Events        []*Event               `protobuf:"bytes,1,rep,name=events,proto3" json:"events,omitempty"` // in delivery order
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *HandleEventsRequest) Reset() {
+	*x = HandleEventsRequest{}
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[28]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *HandleEventsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*HandleEventsRequest) ProtoMessage() {}
+
+func (x *HandleEventsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[28]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use HandleEventsRequest.ProtoReflect.Descriptor instead.
+func (*HandleEventsRequest) Descriptor() ([]byte, []int) {
+	return file_kvarter_plugin_v1_plugin_proto_rawDescGZIP(), []int{28}
+}
+
+func (x *HandleEventsRequest) GetEvents() []*Event {
+	if x != nil {
+		return x.Events
+	}
+	return nil
+}
+
+// HandleEventsResponse says how far the plugin got: the first `handled` events of the
+// request were handled. When that is fewer than all, `error` says why the next one
+// failed (empty if the plugin stopped early for lack of time); that event and the rest
+// were not handled and are delivered again.
+type HandleEventsResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Handled       int32                  `protobuf:"varint,1,opt,name=handled,proto3" json:"handled,omitempty"`
+	Error         string                 `protobuf:"bytes,2,opt,name=error,proto3" json:"error,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *HandleEventsResponse) Reset() {
+	*x = HandleEventsResponse{}
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[29]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *HandleEventsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*HandleEventsResponse) ProtoMessage() {}
+
+func (x *HandleEventsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[29]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use HandleEventsResponse.ProtoReflect.Descriptor instead.
+func (*HandleEventsResponse) Descriptor() ([]byte, []int) {
+	return file_kvarter_plugin_v1_plugin_proto_rawDescGZIP(), []int{29}
+}
+
+func (x *HandleEventsResponse) GetHandled() int32 {
+	if x != nil {
+		return x.Handled
+	}
+	return 0
+}
+
+func (x *HandleEventsResponse) GetError() string {
+	if x != nil {
+		return x.Error
+	}
+	return ""
+}
+
 type User struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Id            string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
@@ -1673,7 +1773,7 @@ type User struct {
 
 func (x *User) Reset() {
 	*x = User{}
-	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[28]
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1685,7 +1785,7 @@ func (x *User) String() string {
 func (*User) ProtoMessage() {}
 
 func (x *User) ProtoReflect() protoreflect.Message {
-	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[28]
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1698,7 +1798,7 @@ func (x *User) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use User.ProtoReflect.Descriptor instead.
 func (*User) Descriptor() ([]byte, []int) {
-	return file_kvarter_plugin_v1_plugin_proto_rawDescGZIP(), []int{28}
+	return file_kvarter_plugin_v1_plugin_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *User) GetId() string {
@@ -1742,7 +1842,7 @@ type Neighbourhood struct {
 
 func (x *Neighbourhood) Reset() {
 	*x = Neighbourhood{}
-	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[29]
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1754,7 +1854,7 @@ func (x *Neighbourhood) String() string {
 func (*Neighbourhood) ProtoMessage() {}
 
 func (x *Neighbourhood) ProtoReflect() protoreflect.Message {
-	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[29]
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1767,7 +1867,7 @@ func (x *Neighbourhood) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Neighbourhood.ProtoReflect.Descriptor instead.
 func (*Neighbourhood) Descriptor() ([]byte, []int) {
-	return file_kvarter_plugin_v1_plugin_proto_rawDescGZIP(), []int{29}
+	return file_kvarter_plugin_v1_plugin_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *Neighbourhood) GetId() string {
@@ -1816,7 +1916,7 @@ type Membership struct {
 
 func (x *Membership) Reset() {
 	*x = Membership{}
-	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[30]
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1828,7 +1928,7 @@ func (x *Membership) String() string {
 func (*Membership) ProtoMessage() {}
 
 func (x *Membership) ProtoReflect() protoreflect.Message {
-	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[30]
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1841,7 +1941,7 @@ func (x *Membership) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Membership.ProtoReflect.Descriptor instead.
 func (*Membership) Descriptor() ([]byte, []int) {
-	return file_kvarter_plugin_v1_plugin_proto_rawDescGZIP(), []int{30}
+	return file_kvarter_plugin_v1_plugin_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *Membership) GetUserId() string {
@@ -1879,7 +1979,7 @@ type Organisation struct {
 
 func (x *Organisation) Reset() {
 	*x = Organisation{}
-	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[31]
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1891,7 +1991,7 @@ func (x *Organisation) String() string {
 func (*Organisation) ProtoMessage() {}
 
 func (x *Organisation) ProtoReflect() protoreflect.Message {
-	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[31]
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1904,7 +2004,7 @@ func (x *Organisation) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Organisation.ProtoReflect.Descriptor instead.
 func (*Organisation) Descriptor() ([]byte, []int) {
-	return file_kvarter_plugin_v1_plugin_proto_rawDescGZIP(), []int{31}
+	return file_kvarter_plugin_v1_plugin_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *Organisation) GetId() string {
@@ -1958,7 +2058,7 @@ type UsersRequest struct {
 
 func (x *UsersRequest) Reset() {
 	*x = UsersRequest{}
-	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[32]
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1970,7 +2070,7 @@ func (x *UsersRequest) String() string {
 func (*UsersRequest) ProtoMessage() {}
 
 func (x *UsersRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[32]
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1983,7 +2083,7 @@ func (x *UsersRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UsersRequest.ProtoReflect.Descriptor instead.
 func (*UsersRequest) Descriptor() ([]byte, []int) {
-	return file_kvarter_plugin_v1_plugin_proto_rawDescGZIP(), []int{32}
+	return file_kvarter_plugin_v1_plugin_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *UsersRequest) GetIds() []string {
@@ -2002,7 +2102,7 @@ type UsersResponse struct {
 
 func (x *UsersResponse) Reset() {
 	*x = UsersResponse{}
-	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[33]
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2014,7 +2114,7 @@ func (x *UsersResponse) String() string {
 func (*UsersResponse) ProtoMessage() {}
 
 func (x *UsersResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[33]
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2027,7 +2127,7 @@ func (x *UsersResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UsersResponse.ProtoReflect.Descriptor instead.
 func (*UsersResponse) Descriptor() ([]byte, []int) {
-	return file_kvarter_plugin_v1_plugin_proto_rawDescGZIP(), []int{33}
+	return file_kvarter_plugin_v1_plugin_proto_rawDescGZIP(), []int{35}
 }
 
 func (x *UsersResponse) GetUsers() []*User {
@@ -2046,7 +2146,7 @@ type NeighbourhoodsRequest struct {
 
 func (x *NeighbourhoodsRequest) Reset() {
 	*x = NeighbourhoodsRequest{}
-	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[34]
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2058,7 +2158,7 @@ func (x *NeighbourhoodsRequest) String() string {
 func (*NeighbourhoodsRequest) ProtoMessage() {}
 
 func (x *NeighbourhoodsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[34]
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2071,7 +2171,7 @@ func (x *NeighbourhoodsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use NeighbourhoodsRequest.ProtoReflect.Descriptor instead.
 func (*NeighbourhoodsRequest) Descriptor() ([]byte, []int) {
-	return file_kvarter_plugin_v1_plugin_proto_rawDescGZIP(), []int{34}
+	return file_kvarter_plugin_v1_plugin_proto_rawDescGZIP(), []int{36}
 }
 
 func (x *NeighbourhoodsRequest) GetIds() []string {
@@ -2090,7 +2190,7 @@ type NeighbourhoodsResponse struct {
 
 func (x *NeighbourhoodsResponse) Reset() {
 	*x = NeighbourhoodsResponse{}
-	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[35]
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2102,7 +2202,7 @@ func (x *NeighbourhoodsResponse) String() string {
 func (*NeighbourhoodsResponse) ProtoMessage() {}
 
 func (x *NeighbourhoodsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[35]
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2115,7 +2215,7 @@ func (x *NeighbourhoodsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use NeighbourhoodsResponse.ProtoReflect.Descriptor instead.
 func (*NeighbourhoodsResponse) Descriptor() ([]byte, []int) {
-	return file_kvarter_plugin_v1_plugin_proto_rawDescGZIP(), []int{35}
+	return file_kvarter_plugin_v1_plugin_proto_rawDescGZIP(), []int{37}
 }
 
 func (x *NeighbourhoodsResponse) GetNeighbourhoods() []*Neighbourhood {
@@ -2134,7 +2234,7 @@ type MembershipsRequest struct {
 
 func (x *MembershipsRequest) Reset() {
 	*x = MembershipsRequest{}
-	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[36]
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[38]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2146,7 +2246,7 @@ func (x *MembershipsRequest) String() string {
 func (*MembershipsRequest) ProtoMessage() {}
 
 func (x *MembershipsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[36]
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[38]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2159,7 +2259,7 @@ func (x *MembershipsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MembershipsRequest.ProtoReflect.Descriptor instead.
 func (*MembershipsRequest) Descriptor() ([]byte, []int) {
-	return file_kvarter_plugin_v1_plugin_proto_rawDescGZIP(), []int{36}
+	return file_kvarter_plugin_v1_plugin_proto_rawDescGZIP(), []int{38}
 }
 
 func (x *MembershipsRequest) GetUserIds() []string {
@@ -2178,7 +2278,7 @@ type MembershipsResponse struct {
 
 func (x *MembershipsResponse) Reset() {
 	*x = MembershipsResponse{}
-	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[37]
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[39]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2190,7 +2290,7 @@ func (x *MembershipsResponse) String() string {
 func (*MembershipsResponse) ProtoMessage() {}
 
 func (x *MembershipsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[37]
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[39]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2203,7 +2303,7 @@ func (x *MembershipsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MembershipsResponse.ProtoReflect.Descriptor instead.
 func (*MembershipsResponse) Descriptor() ([]byte, []int) {
-	return file_kvarter_plugin_v1_plugin_proto_rawDescGZIP(), []int{37}
+	return file_kvarter_plugin_v1_plugin_proto_rawDescGZIP(), []int{39}
 }
 
 func (x *MembershipsResponse) GetMemberships() []*Membership {
@@ -2222,7 +2322,7 @@ type OrganisationsRequest struct {
 
 func (x *OrganisationsRequest) Reset() {
 	*x = OrganisationsRequest{}
-	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[38]
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[40]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2234,7 +2334,7 @@ func (x *OrganisationsRequest) String() string {
 func (*OrganisationsRequest) ProtoMessage() {}
 
 func (x *OrganisationsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[38]
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[40]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2247,7 +2347,7 @@ func (x *OrganisationsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use OrganisationsRequest.ProtoReflect.Descriptor instead.
 func (*OrganisationsRequest) Descriptor() ([]byte, []int) {
-	return file_kvarter_plugin_v1_plugin_proto_rawDescGZIP(), []int{38}
+	return file_kvarter_plugin_v1_plugin_proto_rawDescGZIP(), []int{40}
 }
 
 func (x *OrganisationsRequest) GetIds() []string {
@@ -2266,7 +2366,7 @@ type OrganisationsResponse struct {
 
 func (x *OrganisationsResponse) Reset() {
 	*x = OrganisationsResponse{}
-	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[39]
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[41]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2278,7 +2378,7 @@ func (x *OrganisationsResponse) String() string {
 func (*OrganisationsResponse) ProtoMessage() {}
 
 func (x *OrganisationsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[39]
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[41]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2291,7 +2391,7 @@ func (x *OrganisationsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use OrganisationsResponse.ProtoReflect.Descriptor instead.
 func (*OrganisationsResponse) Descriptor() ([]byte, []int) {
-	return file_kvarter_plugin_v1_plugin_proto_rawDescGZIP(), []int{39}
+	return file_kvarter_plugin_v1_plugin_proto_rawDescGZIP(), []int{41}
 }
 
 func (x *OrganisationsResponse) GetOrganisations() []*Organisation {
@@ -2312,7 +2412,7 @@ type CanRequest struct {
 
 func (x *CanRequest) Reset() {
 	*x = CanRequest{}
-	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[40]
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[42]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2324,7 +2424,7 @@ func (x *CanRequest) String() string {
 func (*CanRequest) ProtoMessage() {}
 
 func (x *CanRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[40]
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[42]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2337,7 +2437,7 @@ func (x *CanRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CanRequest.ProtoReflect.Descriptor instead.
 func (*CanRequest) Descriptor() ([]byte, []int) {
-	return file_kvarter_plugin_v1_plugin_proto_rawDescGZIP(), []int{40}
+	return file_kvarter_plugin_v1_plugin_proto_rawDescGZIP(), []int{42}
 }
 
 func (x *CanRequest) GetUserId() string {
@@ -2370,7 +2470,7 @@ type CanResponse struct {
 
 func (x *CanResponse) Reset() {
 	*x = CanResponse{}
-	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[41]
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[43]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2382,7 +2482,7 @@ func (x *CanResponse) String() string {
 func (*CanResponse) ProtoMessage() {}
 
 func (x *CanResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[41]
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[43]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2395,7 +2495,7 @@ func (x *CanResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CanResponse.ProtoReflect.Descriptor instead.
 func (*CanResponse) Descriptor() ([]byte, []int) {
-	return file_kvarter_plugin_v1_plugin_proto_rawDescGZIP(), []int{41}
+	return file_kvarter_plugin_v1_plugin_proto_rawDescGZIP(), []int{43}
 }
 
 func (x *CanResponse) GetAllowed() bool {
@@ -2414,7 +2514,7 @@ type PublishRequest struct {
 
 func (x *PublishRequest) Reset() {
 	*x = PublishRequest{}
-	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[42]
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[44]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2426,7 +2526,7 @@ func (x *PublishRequest) String() string {
 func (*PublishRequest) ProtoMessage() {}
 
 func (x *PublishRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[42]
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[44]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2439,7 +2539,7 @@ func (x *PublishRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PublishRequest.ProtoReflect.Descriptor instead.
 func (*PublishRequest) Descriptor() ([]byte, []int) {
-	return file_kvarter_plugin_v1_plugin_proto_rawDescGZIP(), []int{42}
+	return file_kvarter_plugin_v1_plugin_proto_rawDescGZIP(), []int{44}
 }
 
 func (x *PublishRequest) GetEvent() *Event {
@@ -2457,7 +2557,7 @@ type PublishResponse struct {
 
 func (x *PublishResponse) Reset() {
 	*x = PublishResponse{}
-	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[43]
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[45]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2469,7 +2569,7 @@ func (x *PublishResponse) String() string {
 func (*PublishResponse) ProtoMessage() {}
 
 func (x *PublishResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[43]
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[45]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2482,7 +2582,7 @@ func (x *PublishResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PublishResponse.ProtoReflect.Descriptor instead.
 func (*PublishResponse) Descriptor() ([]byte, []int) {
-	return file_kvarter_plugin_v1_plugin_proto_rawDescGZIP(), []int{43}
+	return file_kvarter_plugin_v1_plugin_proto_rawDescGZIP(), []int{45}
 }
 
 // PublishAllRequest carries events the core records in one transaction, in order,
@@ -2496,7 +2596,7 @@ type PublishAllRequest struct {
 
 func (x *PublishAllRequest) Reset() {
 	*x = PublishAllRequest{}
-	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[44]
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[46]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2508,7 +2608,7 @@ func (x *PublishAllRequest) String() string {
 func (*PublishAllRequest) ProtoMessage() {}
 
 func (x *PublishAllRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[44]
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[46]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2521,7 +2621,7 @@ func (x *PublishAllRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PublishAllRequest.ProtoReflect.Descriptor instead.
 func (*PublishAllRequest) Descriptor() ([]byte, []int) {
-	return file_kvarter_plugin_v1_plugin_proto_rawDescGZIP(), []int{44}
+	return file_kvarter_plugin_v1_plugin_proto_rawDescGZIP(), []int{46}
 }
 
 func (x *PublishAllRequest) GetEvents() []*Event {
@@ -2539,7 +2639,7 @@ type PublishAllResponse struct {
 
 func (x *PublishAllResponse) Reset() {
 	*x = PublishAllResponse{}
-	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[45]
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[47]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2551,7 +2651,7 @@ func (x *PublishAllResponse) String() string {
 func (*PublishAllResponse) ProtoMessage() {}
 
 func (x *PublishAllResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[45]
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[47]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2564,7 +2664,7 @@ func (x *PublishAllResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PublishAllResponse.ProtoReflect.Descriptor instead.
 func (*PublishAllResponse) Descriptor() ([]byte, []int) {
-	return file_kvarter_plugin_v1_plugin_proto_rawDescGZIP(), []int{45}
+	return file_kvarter_plugin_v1_plugin_proto_rawDescGZIP(), []int{47}
 }
 
 type AuditRequest struct {
@@ -2580,7 +2680,7 @@ type AuditRequest struct {
 
 func (x *AuditRequest) Reset() {
 	*x = AuditRequest{}
-	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[46]
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[48]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2592,7 +2692,7 @@ func (x *AuditRequest) String() string {
 func (*AuditRequest) ProtoMessage() {}
 
 func (x *AuditRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[46]
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[48]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2605,7 +2705,7 @@ func (x *AuditRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AuditRequest.ProtoReflect.Descriptor instead.
 func (*AuditRequest) Descriptor() ([]byte, []int) {
-	return file_kvarter_plugin_v1_plugin_proto_rawDescGZIP(), []int{46}
+	return file_kvarter_plugin_v1_plugin_proto_rawDescGZIP(), []int{48}
 }
 
 func (x *AuditRequest) GetActorId() string {
@@ -2651,7 +2751,7 @@ type AuditResponse struct {
 
 func (x *AuditResponse) Reset() {
 	*x = AuditResponse{}
-	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[47]
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[49]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2663,7 +2763,7 @@ func (x *AuditResponse) String() string {
 func (*AuditResponse) ProtoMessage() {}
 
 func (x *AuditResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[47]
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[49]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2676,7 +2776,7 @@ func (x *AuditResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AuditResponse.ProtoReflect.Descriptor instead.
 func (*AuditResponse) Descriptor() ([]byte, []int) {
-	return file_kvarter_plugin_v1_plugin_proto_rawDescGZIP(), []int{47}
+	return file_kvarter_plugin_v1_plugin_proto_rawDescGZIP(), []int{49}
 }
 
 // The vote is named by an ID of the plugin's choosing; the host derives the key from
@@ -2690,7 +2790,7 @@ type SealingKeyRequest struct {
 
 func (x *SealingKeyRequest) Reset() {
 	*x = SealingKeyRequest{}
-	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[48]
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[50]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2702,7 +2802,7 @@ func (x *SealingKeyRequest) String() string {
 func (*SealingKeyRequest) ProtoMessage() {}
 
 func (x *SealingKeyRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[48]
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[50]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2715,7 +2815,7 @@ func (x *SealingKeyRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SealingKeyRequest.ProtoReflect.Descriptor instead.
 func (*SealingKeyRequest) Descriptor() ([]byte, []int) {
-	return file_kvarter_plugin_v1_plugin_proto_rawDescGZIP(), []int{48}
+	return file_kvarter_plugin_v1_plugin_proto_rawDescGZIP(), []int{50}
 }
 
 func (x *SealingKeyRequest) GetVoteId() string {
@@ -2734,7 +2834,7 @@ type SealingKeyResponse struct {
 
 func (x *SealingKeyResponse) Reset() {
 	*x = SealingKeyResponse{}
-	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[49]
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[51]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2746,7 +2846,7 @@ func (x *SealingKeyResponse) String() string {
 func (*SealingKeyResponse) ProtoMessage() {}
 
 func (x *SealingKeyResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[49]
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[51]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2759,7 +2859,7 @@ func (x *SealingKeyResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SealingKeyResponse.ProtoReflect.Descriptor instead.
 func (*SealingKeyResponse) Descriptor() ([]byte, []int) {
-	return file_kvarter_plugin_v1_plugin_proto_rawDescGZIP(), []int{49}
+	return file_kvarter_plugin_v1_plugin_proto_rawDescGZIP(), []int{51}
 }
 
 func (x *SealingKeyResponse) GetPublicKey() []byte {
@@ -2779,7 +2879,7 @@ type UnsealRequest struct {
 
 func (x *UnsealRequest) Reset() {
 	*x = UnsealRequest{}
-	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[50]
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[52]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2791,7 +2891,7 @@ func (x *UnsealRequest) String() string {
 func (*UnsealRequest) ProtoMessage() {}
 
 func (x *UnsealRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[50]
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[52]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2804,7 +2904,7 @@ func (x *UnsealRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UnsealRequest.ProtoReflect.Descriptor instead.
 func (*UnsealRequest) Descriptor() ([]byte, []int) {
-	return file_kvarter_plugin_v1_plugin_proto_rawDescGZIP(), []int{50}
+	return file_kvarter_plugin_v1_plugin_proto_rawDescGZIP(), []int{52}
 }
 
 func (x *UnsealRequest) GetVoteId() string {
@@ -2830,7 +2930,7 @@ type UnsealResponse struct {
 
 func (x *UnsealResponse) Reset() {
 	*x = UnsealResponse{}
-	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[51]
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[53]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2842,7 +2942,7 @@ func (x *UnsealResponse) String() string {
 func (*UnsealResponse) ProtoMessage() {}
 
 func (x *UnsealResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[51]
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[53]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2855,7 +2955,7 @@ func (x *UnsealResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UnsealResponse.ProtoReflect.Descriptor instead.
 func (*UnsealResponse) Descriptor() ([]byte, []int) {
-	return file_kvarter_plugin_v1_plugin_proto_rawDescGZIP(), []int{51}
+	return file_kvarter_plugin_v1_plugin_proto_rawDescGZIP(), []int{53}
 }
 
 func (x *UnsealResponse) GetBallots() [][]byte {
@@ -2992,7 +3092,12 @@ const file_kvarter_plugin_v1_plugin_proto_rawDesc = "" +
 	"\x06source\x18\x05 \x01(\tR\x06source\"D\n" +
 	"\x12HandleEventRequest\x12.\n" +
 	"\x05event\x18\x01 \x01(\v2\x18.kvarter.plugin.v1.EventR\x05event\"\x15\n" +
-	"\x13HandleEventResponse\"g\n" +
+	"\x13HandleEventResponse\"G\n" +
+	"\x13HandleEventsRequest\x120\n" +
+	"\x06events\x18\x01 \x03(\v2\x18.kvarter.plugin.v1.EventR\x06events\"F\n" +
+	"\x14HandleEventsResponse\x12\x18\n" +
+	"\ahandled\x18\x01 \x01(\x05R\ahandled\x12\x14\n" +
+	"\x05error\x18\x02 \x01(\tR\x05error\"g\n" +
 	"\x04User\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12!\n" +
 	"\fdisplay_name\x18\x02 \x01(\tR\vdisplayName\x12\x16\n" +
@@ -3064,7 +3169,7 @@ const file_kvarter_plugin_v1_plugin_proto_rawDesc = "" +
 	"\avote_id\x18\x01 \x01(\tR\x06voteId\x12\x16\n" +
 	"\x06sealed\x18\x02 \x03(\fR\x06sealed\"*\n" +
 	"\x0eUnsealResponse\x12\x18\n" +
-	"\aballots\x18\x01 \x03(\fR\aballots2\xa7\x05\n" +
+	"\aballots\x18\x01 \x03(\fR\aballots2\x88\x06\n" +
 	"\x06Plugin\x12K\n" +
 	"\bDescribe\x12\".kvarter.plugin.v1.DescribeRequest\x1a\x1b.kvarter.plugin.v1.Manifest\x12V\n" +
 	"\tConfigure\x12#.kvarter.plugin.v1.ConfigureRequest\x1a$.kvarter.plugin.v1.ConfigureResponse\x12P\n" +
@@ -3074,7 +3179,8 @@ const file_kvarter_plugin_v1_plugin_proto_rawDesc = "" +
 	"\n" +
 	"Deactivate\x12$.kvarter.plugin.v1.DeactivateRequest\x1a%.kvarter.plugin.v1.DeactivateResponse\x12I\n" +
 	"\x06Handle\x12\x1e.kvarter.plugin.v1.HTTPRequest\x1a\x1f.kvarter.plugin.v1.HTTPResponse\x12\\\n" +
-	"\vHandleEvent\x12%.kvarter.plugin.v1.HandleEventRequest\x1a&.kvarter.plugin.v1.HandleEventResponse2\xe4\x06\n" +
+	"\vHandleEvent\x12%.kvarter.plugin.v1.HandleEventRequest\x1a&.kvarter.plugin.v1.HandleEventResponse\x12_\n" +
+	"\fHandleEvents\x12&.kvarter.plugin.v1.HandleEventsRequest\x1a'.kvarter.plugin.v1.HandleEventsResponse2\xe4\x06\n" +
 	"\x04Host\x12J\n" +
 	"\x05Users\x12\x1f.kvarter.plugin.v1.UsersRequest\x1a .kvarter.plugin.v1.UsersResponse\x12e\n" +
 	"\x0eNeighbourhoods\x12(.kvarter.plugin.v1.NeighbourhoodsRequest\x1a).kvarter.plugin.v1.NeighbourhoodsResponse\x12\\\n" +
@@ -3101,7 +3207,7 @@ func file_kvarter_plugin_v1_plugin_proto_rawDescGZIP() []byte {
 	return file_kvarter_plugin_v1_plugin_proto_rawDescData
 }
 
-var file_kvarter_plugin_v1_plugin_proto_msgTypes = make([]protoimpl.MessageInfo, 54)
+var file_kvarter_plugin_v1_plugin_proto_msgTypes = make([]protoimpl.MessageInfo, 56)
 var file_kvarter_plugin_v1_plugin_proto_goTypes = []any{
 	(*DescribeRequest)(nil),        // 0: kvarter.plugin.v1.DescribeRequest
 	(*Manifest)(nil),               // 1: kvarter.plugin.v1.Manifest
@@ -3131,33 +3237,35 @@ var file_kvarter_plugin_v1_plugin_proto_goTypes = []any{
 	(*Event)(nil),                  // 25: kvarter.plugin.v1.Event
 	(*HandleEventRequest)(nil),     // 26: kvarter.plugin.v1.HandleEventRequest
 	(*HandleEventResponse)(nil),    // 27: kvarter.plugin.v1.HandleEventResponse
-	(*User)(nil),                   // 28: kvarter.plugin.v1.User
-	(*Neighbourhood)(nil),          // 29: kvarter.plugin.v1.Neighbourhood
-	(*Membership)(nil),             // 30: kvarter.plugin.v1.Membership
-	(*Organisation)(nil),           // 31: kvarter.plugin.v1.Organisation
-	(*UsersRequest)(nil),           // 32: kvarter.plugin.v1.UsersRequest
-	(*UsersResponse)(nil),          // 33: kvarter.plugin.v1.UsersResponse
-	(*NeighbourhoodsRequest)(nil),  // 34: kvarter.plugin.v1.NeighbourhoodsRequest
-	(*NeighbourhoodsResponse)(nil), // 35: kvarter.plugin.v1.NeighbourhoodsResponse
-	(*MembershipsRequest)(nil),     // 36: kvarter.plugin.v1.MembershipsRequest
-	(*MembershipsResponse)(nil),    // 37: kvarter.plugin.v1.MembershipsResponse
-	(*OrganisationsRequest)(nil),   // 38: kvarter.plugin.v1.OrganisationsRequest
-	(*OrganisationsResponse)(nil),  // 39: kvarter.plugin.v1.OrganisationsResponse
-	(*CanRequest)(nil),             // 40: kvarter.plugin.v1.CanRequest
-	(*CanResponse)(nil),            // 41: kvarter.plugin.v1.CanResponse
-	(*PublishRequest)(nil),         // 42: kvarter.plugin.v1.PublishRequest
-	(*PublishResponse)(nil),        // 43: kvarter.plugin.v1.PublishResponse
-	(*PublishAllRequest)(nil),      // 44: kvarter.plugin.v1.PublishAllRequest
-	(*PublishAllResponse)(nil),     // 45: kvarter.plugin.v1.PublishAllResponse
-	(*AuditRequest)(nil),           // 46: kvarter.plugin.v1.AuditRequest
-	(*AuditResponse)(nil),          // 47: kvarter.plugin.v1.AuditResponse
-	(*SealingKeyRequest)(nil),      // 48: kvarter.plugin.v1.SealingKeyRequest
-	(*SealingKeyResponse)(nil),     // 49: kvarter.plugin.v1.SealingKeyResponse
-	(*UnsealRequest)(nil),          // 50: kvarter.plugin.v1.UnsealRequest
-	(*UnsealResponse)(nil),         // 51: kvarter.plugin.v1.UnsealResponse
-	nil,                            // 52: kvarter.plugin.v1.ConfigureRequest.SettingsEntry
-	nil,                            // 53: kvarter.plugin.v1.Principal.RolesEntry
-	(*timestamppb.Timestamp)(nil),  // 54: google.protobuf.Timestamp
+	(*HandleEventsRequest)(nil),    // 28: kvarter.plugin.v1.HandleEventsRequest
+	(*HandleEventsResponse)(nil),   // 29: kvarter.plugin.v1.HandleEventsResponse
+	(*User)(nil),                   // 30: kvarter.plugin.v1.User
+	(*Neighbourhood)(nil),          // 31: kvarter.plugin.v1.Neighbourhood
+	(*Membership)(nil),             // 32: kvarter.plugin.v1.Membership
+	(*Organisation)(nil),           // 33: kvarter.plugin.v1.Organisation
+	(*UsersRequest)(nil),           // 34: kvarter.plugin.v1.UsersRequest
+	(*UsersResponse)(nil),          // 35: kvarter.plugin.v1.UsersResponse
+	(*NeighbourhoodsRequest)(nil),  // 36: kvarter.plugin.v1.NeighbourhoodsRequest
+	(*NeighbourhoodsResponse)(nil), // 37: kvarter.plugin.v1.NeighbourhoodsResponse
+	(*MembershipsRequest)(nil),     // 38: kvarter.plugin.v1.MembershipsRequest
+	(*MembershipsResponse)(nil),    // 39: kvarter.plugin.v1.MembershipsResponse
+	(*OrganisationsRequest)(nil),   // 40: kvarter.plugin.v1.OrganisationsRequest
+	(*OrganisationsResponse)(nil),  // 41: kvarter.plugin.v1.OrganisationsResponse
+	(*CanRequest)(nil),             // 42: kvarter.plugin.v1.CanRequest
+	(*CanResponse)(nil),            // 43: kvarter.plugin.v1.CanResponse
+	(*PublishRequest)(nil),         // 44: kvarter.plugin.v1.PublishRequest
+	(*PublishResponse)(nil),        // 45: kvarter.plugin.v1.PublishResponse
+	(*PublishAllRequest)(nil),      // 46: kvarter.plugin.v1.PublishAllRequest
+	(*PublishAllResponse)(nil),     // 47: kvarter.plugin.v1.PublishAllResponse
+	(*AuditRequest)(nil),           // 48: kvarter.plugin.v1.AuditRequest
+	(*AuditResponse)(nil),          // 49: kvarter.plugin.v1.AuditResponse
+	(*SealingKeyRequest)(nil),      // 50: kvarter.plugin.v1.SealingKeyRequest
+	(*SealingKeyResponse)(nil),     // 51: kvarter.plugin.v1.SealingKeyResponse
+	(*UnsealRequest)(nil),          // 52: kvarter.plugin.v1.UnsealRequest
+	(*UnsealResponse)(nil),         // 53: kvarter.plugin.v1.UnsealResponse
+	nil,                            // 54: kvarter.plugin.v1.ConfigureRequest.SettingsEntry
+	nil,                            // 55: kvarter.plugin.v1.Principal.RolesEntry
+	(*timestamppb.Timestamp)(nil),  // 56: google.protobuf.Timestamp
 }
 var file_kvarter_plugin_v1_plugin_proto_depIdxs = []int32{
 	2,  // 0: kvarter.plugin.v1.Manifest.routes:type_name -> kvarter.plugin.v1.Route
@@ -3165,64 +3273,67 @@ var file_kvarter_plugin_v1_plugin_proto_depIdxs = []int32{
 	4,  // 2: kvarter.plugin.v1.Manifest.roles:type_name -> kvarter.plugin.v1.Role
 	5,  // 3: kvarter.plugin.v1.Manifest.grants:type_name -> kvarter.plugin.v1.Grant
 	6,  // 4: kvarter.plugin.v1.Manifest.settings:type_name -> kvarter.plugin.v1.Setting
-	52, // 5: kvarter.plugin.v1.ConfigureRequest.settings:type_name -> kvarter.plugin.v1.ConfigureRequest.SettingsEntry
+	54, // 5: kvarter.plugin.v1.ConfigureRequest.settings:type_name -> kvarter.plugin.v1.ConfigureRequest.SettingsEntry
 	7,  // 6: kvarter.plugin.v1.ConfigureRequest.store:type_name -> kvarter.plugin.v1.StoreConfig
 	16, // 7: kvarter.plugin.v1.HealthResponse.pool:type_name -> kvarter.plugin.v1.PoolStats
-	53, // 8: kvarter.plugin.v1.Principal.roles:type_name -> kvarter.plugin.v1.Principal.RolesEntry
+	55, // 8: kvarter.plugin.v1.Principal.roles:type_name -> kvarter.plugin.v1.Principal.RolesEntry
 	20, // 9: kvarter.plugin.v1.Principal.organisations:type_name -> kvarter.plugin.v1.OrgMembership
 	19, // 10: kvarter.plugin.v1.HTTPRequest.headers:type_name -> kvarter.plugin.v1.Header
 	19, // 11: kvarter.plugin.v1.HTTPResponse.headers:type_name -> kvarter.plugin.v1.Header
-	54, // 12: kvarter.plugin.v1.Event.occurred_at:type_name -> google.protobuf.Timestamp
+	56, // 12: kvarter.plugin.v1.Event.occurred_at:type_name -> google.protobuf.Timestamp
 	25, // 13: kvarter.plugin.v1.HandleEventRequest.event:type_name -> kvarter.plugin.v1.Event
-	54, // 14: kvarter.plugin.v1.Membership.verified_at:type_name -> google.protobuf.Timestamp
-	28, // 15: kvarter.plugin.v1.UsersResponse.users:type_name -> kvarter.plugin.v1.User
-	29, // 16: kvarter.plugin.v1.NeighbourhoodsResponse.neighbourhoods:type_name -> kvarter.plugin.v1.Neighbourhood
-	30, // 17: kvarter.plugin.v1.MembershipsResponse.memberships:type_name -> kvarter.plugin.v1.Membership
-	31, // 18: kvarter.plugin.v1.OrganisationsResponse.organisations:type_name -> kvarter.plugin.v1.Organisation
-	25, // 19: kvarter.plugin.v1.PublishRequest.event:type_name -> kvarter.plugin.v1.Event
-	25, // 20: kvarter.plugin.v1.PublishAllRequest.events:type_name -> kvarter.plugin.v1.Event
-	21, // 21: kvarter.plugin.v1.Principal.RolesEntry.value:type_name -> kvarter.plugin.v1.RoleList
-	0,  // 22: kvarter.plugin.v1.Plugin.Describe:input_type -> kvarter.plugin.v1.DescribeRequest
-	8,  // 23: kvarter.plugin.v1.Plugin.Configure:input_type -> kvarter.plugin.v1.ConfigureRequest
-	10, // 24: kvarter.plugin.v1.Plugin.Migrate:input_type -> kvarter.plugin.v1.MigrateRequest
-	12, // 25: kvarter.plugin.v1.Plugin.Activate:input_type -> kvarter.plugin.v1.ActivateRequest
-	14, // 26: kvarter.plugin.v1.Plugin.Health:input_type -> kvarter.plugin.v1.HealthRequest
-	17, // 27: kvarter.plugin.v1.Plugin.Deactivate:input_type -> kvarter.plugin.v1.DeactivateRequest
-	23, // 28: kvarter.plugin.v1.Plugin.Handle:input_type -> kvarter.plugin.v1.HTTPRequest
-	26, // 29: kvarter.plugin.v1.Plugin.HandleEvent:input_type -> kvarter.plugin.v1.HandleEventRequest
-	32, // 30: kvarter.plugin.v1.Host.Users:input_type -> kvarter.plugin.v1.UsersRequest
-	34, // 31: kvarter.plugin.v1.Host.Neighbourhoods:input_type -> kvarter.plugin.v1.NeighbourhoodsRequest
-	36, // 32: kvarter.plugin.v1.Host.Memberships:input_type -> kvarter.plugin.v1.MembershipsRequest
-	38, // 33: kvarter.plugin.v1.Host.Organisations:input_type -> kvarter.plugin.v1.OrganisationsRequest
-	40, // 34: kvarter.plugin.v1.Host.Can:input_type -> kvarter.plugin.v1.CanRequest
-	42, // 35: kvarter.plugin.v1.Host.Publish:input_type -> kvarter.plugin.v1.PublishRequest
-	44, // 36: kvarter.plugin.v1.Host.PublishAll:input_type -> kvarter.plugin.v1.PublishAllRequest
-	46, // 37: kvarter.plugin.v1.Host.Audit:input_type -> kvarter.plugin.v1.AuditRequest
-	48, // 38: kvarter.plugin.v1.Host.SealingKey:input_type -> kvarter.plugin.v1.SealingKeyRequest
-	50, // 39: kvarter.plugin.v1.Host.Unseal:input_type -> kvarter.plugin.v1.UnsealRequest
-	1,  // 40: kvarter.plugin.v1.Plugin.Describe:output_type -> kvarter.plugin.v1.Manifest
-	9,  // 41: kvarter.plugin.v1.Plugin.Configure:output_type -> kvarter.plugin.v1.ConfigureResponse
-	11, // 42: kvarter.plugin.v1.Plugin.Migrate:output_type -> kvarter.plugin.v1.MigrateResponse
-	13, // 43: kvarter.plugin.v1.Plugin.Activate:output_type -> kvarter.plugin.v1.ActivateResponse
-	15, // 44: kvarter.plugin.v1.Plugin.Health:output_type -> kvarter.plugin.v1.HealthResponse
-	18, // 45: kvarter.plugin.v1.Plugin.Deactivate:output_type -> kvarter.plugin.v1.DeactivateResponse
-	24, // 46: kvarter.plugin.v1.Plugin.Handle:output_type -> kvarter.plugin.v1.HTTPResponse
-	27, // 47: kvarter.plugin.v1.Plugin.HandleEvent:output_type -> kvarter.plugin.v1.HandleEventResponse
-	33, // 48: kvarter.plugin.v1.Host.Users:output_type -> kvarter.plugin.v1.UsersResponse
-	35, // 49: kvarter.plugin.v1.Host.Neighbourhoods:output_type -> kvarter.plugin.v1.NeighbourhoodsResponse
-	37, // 50: kvarter.plugin.v1.Host.Memberships:output_type -> kvarter.plugin.v1.MembershipsResponse
-	39, // 51: kvarter.plugin.v1.Host.Organisations:output_type -> kvarter.plugin.v1.OrganisationsResponse
-	41, // 52: kvarter.plugin.v1.Host.Can:output_type -> kvarter.plugin.v1.CanResponse
-	43, // 53: kvarter.plugin.v1.Host.Publish:output_type -> kvarter.plugin.v1.PublishResponse
-	45, // 54: kvarter.plugin.v1.Host.PublishAll:output_type -> kvarter.plugin.v1.PublishAllResponse
-	47, // 55: kvarter.plugin.v1.Host.Audit:output_type -> kvarter.plugin.v1.AuditResponse
-	49, // 56: kvarter.plugin.v1.Host.SealingKey:output_type -> kvarter.plugin.v1.SealingKeyResponse
-	51, // 57: kvarter.plugin.v1.Host.Unseal:output_type -> kvarter.plugin.v1.UnsealResponse
-	40, // [40:58] is the sub-list for method output_type
-	22, // [22:40] is the sub-list for method input_type
-	22, // [22:22] is the sub-list for extension type_name
-	22, // [22:22] is the sub-list for extension extendee
-	0,  // [0:22] is the sub-list for field type_name
+	25, // 14: kvarter.plugin.v1.HandleEventsRequest.events:type_name -> kvarter.plugin.v1.Event
+	56, // 15: kvarter.plugin.v1.Membership.verified_at:type_name -> google.protobuf.Timestamp
+	30, // 16: kvarter.plugin.v1.UsersResponse.users:type_name -> kvarter.plugin.v1.User
+	31, // 17: kvarter.plugin.v1.NeighbourhoodsResponse.neighbourhoods:type_name -> kvarter.plugin.v1.Neighbourhood
+	32, // 18: kvarter.plugin.v1.MembershipsResponse.memberships:type_name -> kvarter.plugin.v1.Membership
+	33, // 19: kvarter.plugin.v1.OrganisationsResponse.organisations:type_name -> kvarter.plugin.v1.Organisation
+	25, // 20: kvarter.plugin.v1.PublishRequest.event:type_name -> kvarter.plugin.v1.Event
+	25, // 21: kvarter.plugin.v1.PublishAllRequest.events:type_name -> kvarter.plugin.v1.Event
+	21, // 22: kvarter.plugin.v1.Principal.RolesEntry.value:type_name -> kvarter.plugin.v1.RoleList
+	0,  // 23: kvarter.plugin.v1.Plugin.Describe:input_type -> kvarter.plugin.v1.DescribeRequest
+	8,  // 24: kvarter.plugin.v1.Plugin.Configure:input_type -> kvarter.plugin.v1.ConfigureRequest
+	10, // 25: kvarter.plugin.v1.Plugin.Migrate:input_type -> kvarter.plugin.v1.MigrateRequest
+	12, // 26: kvarter.plugin.v1.Plugin.Activate:input_type -> kvarter.plugin.v1.ActivateRequest
+	14, // 27: kvarter.plugin.v1.Plugin.Health:input_type -> kvarter.plugin.v1.HealthRequest
+	17, // 28: kvarter.plugin.v1.Plugin.Deactivate:input_type -> kvarter.plugin.v1.DeactivateRequest
+	23, // 29: kvarter.plugin.v1.Plugin.Handle:input_type -> kvarter.plugin.v1.HTTPRequest
+	26, // 30: kvarter.plugin.v1.Plugin.HandleEvent:input_type -> kvarter.plugin.v1.HandleEventRequest
+	28, // 31: kvarter.plugin.v1.Plugin.HandleEvents:input_type -> kvarter.plugin.v1.HandleEventsRequest
+	34, // 32: kvarter.plugin.v1.Host.Users:input_type -> kvarter.plugin.v1.UsersRequest
+	36, // 33: kvarter.plugin.v1.Host.Neighbourhoods:input_type -> kvarter.plugin.v1.NeighbourhoodsRequest
+	38, // 34: kvarter.plugin.v1.Host.Memberships:input_type -> kvarter.plugin.v1.MembershipsRequest
+	40, // 35: kvarter.plugin.v1.Host.Organisations:input_type -> kvarter.plugin.v1.OrganisationsRequest
+	42, // 36: kvarter.plugin.v1.Host.Can:input_type -> kvarter.plugin.v1.CanRequest
+	44, // 37: kvarter.plugin.v1.Host.Publish:input_type -> kvarter.plugin.v1.PublishRequest
+	46, // 38: kvarter.plugin.v1.Host.PublishAll:input_type -> kvarter.plugin.v1.PublishAllRequest
+	48, // 39: kvarter.plugin.v1.Host.Audit:input_type -> kvarter.plugin.v1.AuditRequest
+	50, // 40: kvarter.plugin.v1.Host.SealingKey:input_type -> kvarter.plugin.v1.SealingKeyRequest
+	52, // 41: kvarter.plugin.v1.Host.Unseal:input_type -> kvarter.plugin.v1.UnsealRequest
+	1,  // 42: kvarter.plugin.v1.Plugin.Describe:output_type -> kvarter.plugin.v1.Manifest
+	9,  // 43: kvarter.plugin.v1.Plugin.Configure:output_type -> kvarter.plugin.v1.ConfigureResponse
+	11, // 44: kvarter.plugin.v1.Plugin.Migrate:output_type -> kvarter.plugin.v1.MigrateResponse
+	13, // 45: kvarter.plugin.v1.Plugin.Activate:output_type -> kvarter.plugin.v1.ActivateResponse
+	15, // 46: kvarter.plugin.v1.Plugin.Health:output_type -> kvarter.plugin.v1.HealthResponse
+	18, // 47: kvarter.plugin.v1.Plugin.Deactivate:output_type -> kvarter.plugin.v1.DeactivateResponse
+	24, // 48: kvarter.plugin.v1.Plugin.Handle:output_type -> kvarter.plugin.v1.HTTPResponse
+	27, // 49: kvarter.plugin.v1.Plugin.HandleEvent:output_type -> kvarter.plugin.v1.HandleEventResponse
+	29, // 50: kvarter.plugin.v1.Plugin.HandleEvents:output_type -> kvarter.plugin.v1.HandleEventsResponse
+	35, // 51: kvarter.plugin.v1.Host.Users:output_type -> kvarter.plugin.v1.UsersResponse
+	37, // 52: kvarter.plugin.v1.Host.Neighbourhoods:output_type -> kvarter.plugin.v1.NeighbourhoodsResponse
+	39, // 53: kvarter.plugin.v1.Host.Memberships:output_type -> kvarter.plugin.v1.MembershipsResponse
+	41, // 54: kvarter.plugin.v1.Host.Organisations:output_type -> kvarter.plugin.v1.OrganisationsResponse
+	43, // 55: kvarter.plugin.v1.Host.Can:output_type -> kvarter.plugin.v1.CanResponse
+	45, // 56: kvarter.plugin.v1.Host.Publish:output_type -> kvarter.plugin.v1.PublishResponse
+	47, // 57: kvarter.plugin.v1.Host.PublishAll:output_type -> kvarter.plugin.v1.PublishAllResponse
+	49, // 58: kvarter.plugin.v1.Host.Audit:output_type -> kvarter.plugin.v1.AuditResponse
+	51, // 59: kvarter.plugin.v1.Host.SealingKey:output_type -> kvarter.plugin.v1.SealingKeyResponse
+	53, // 60: kvarter.plugin.v1.Host.Unseal:output_type -> kvarter.plugin.v1.UnsealResponse
+	42, // [42:61] is the sub-list for method output_type
+	23, // [23:42] is the sub-list for method input_type
+	23, // [23:23] is the sub-list for extension type_name
+	23, // [23:23] is the sub-list for extension extendee
+	0,  // [0:23] is the sub-list for field type_name
 }
 
 func init() { file_kvarter_plugin_v1_plugin_proto_init() }
@@ -3236,7 +3347,7 @@ func file_kvarter_plugin_v1_plugin_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_kvarter_plugin_v1_plugin_proto_rawDesc), len(file_kvarter_plugin_v1_plugin_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   54,
+			NumMessages:   56,
 			NumExtensions: 0,
 			NumServices:   2,
 		},

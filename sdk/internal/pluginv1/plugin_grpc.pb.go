@@ -23,14 +23,15 @@ import (
 const _ = grpc.SupportPackageIsVersion9
 
 const (
-	Plugin_Describe_FullMethodName    = "/kvarter.plugin.v1.Plugin/Describe"
-	Plugin_Configure_FullMethodName   = "/kvarter.plugin.v1.Plugin/Configure"
-	Plugin_Migrate_FullMethodName     = "/kvarter.plugin.v1.Plugin/Migrate"
-	Plugin_Activate_FullMethodName    = "/kvarter.plugin.v1.Plugin/Activate"
-	Plugin_Health_FullMethodName      = "/kvarter.plugin.v1.Plugin/Health"
-	Plugin_Deactivate_FullMethodName  = "/kvarter.plugin.v1.Plugin/Deactivate"
-	Plugin_Handle_FullMethodName      = "/kvarter.plugin.v1.Plugin/Handle"
-	Plugin_HandleEvent_FullMethodName = "/kvarter.plugin.v1.Plugin/HandleEvent"
+	Plugin_Describe_FullMethodName     = "/kvarter.plugin.v1.Plugin/Describe"
+	Plugin_Configure_FullMethodName    = "/kvarter.plugin.v1.Plugin/Configure"
+	Plugin_Migrate_FullMethodName      = "/kvarter.plugin.v1.Plugin/Migrate"
+	Plugin_Activate_FullMethodName     = "/kvarter.plugin.v1.Plugin/Activate"
+	Plugin_Health_FullMethodName       = "/kvarter.plugin.v1.Plugin/Health"
+	Plugin_Deactivate_FullMethodName   = "/kvarter.plugin.v1.Plugin/Deactivate"
+	Plugin_Handle_FullMethodName       = "/kvarter.plugin.v1.Plugin/Handle"
+	Plugin_HandleEvent_FullMethodName  = "/kvarter.plugin.v1.Plugin/HandleEvent"
+	Plugin_HandleEvents_FullMethodName = "/kvarter.plugin.v1.Plugin/HandleEvents"
 )
 
 // PluginClient is the client API for Plugin service.
@@ -47,6 +48,10 @@ type PluginClient interface {
 	Deactivate(ctx context.Context, in *DeactivateRequest, opts ...grpc.CallOption) (*DeactivateResponse, error)
 	Handle(ctx context.Context, in *HTTPRequest, opts ...grpc.CallOption) (*HTTPResponse, error)
 	HandleEvent(ctx context.Context, in *HandleEventRequest, opts ...grpc.CallOption) (*HandleEventResponse, error)
+	// HandleEvents hands the plugin a batch of events in delivery order; it handles them
+	// one after another and stops at the first that fails. A plugin built before this
+	// method answers Unimplemented, and the host falls back to HandleEvent.
+	HandleEvents(ctx context.Context, in *HandleEventsRequest, opts ...grpc.CallOption) (*HandleEventsResponse, error)
 }
 
 type pluginClient struct {
@@ -137,6 +142,16 @@ func (c *pluginClient) HandleEvent(ctx context.Context, in *HandleEventRequest, 
 	return out, nil
 }
 
+func (c *pluginClient) HandleEvents(ctx context.Context, in *HandleEventsRequest, opts ...grpc.CallOption) (*HandleEventsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(HandleEventsResponse)
+	err := c.cc.Invoke(ctx, Plugin_HandleEvents_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // PluginServer is the server API for Plugin service.
 // All implementations must embed UnimplementedPluginServer
 // for forward compatibility.
@@ -151,6 +166,10 @@ type PluginServer interface {
 	Deactivate(context.Context, *DeactivateRequest) (*DeactivateResponse, error)
 	Handle(context.Context, *HTTPRequest) (*HTTPResponse, error)
 	HandleEvent(context.Context, *HandleEventRequest) (*HandleEventResponse, error)
+	// HandleEvents hands the plugin a batch of events in delivery order; it handles them
+	// one after another and stops at the first that fails. A plugin built before this
+	// method answers Unimplemented, and the host falls back to HandleEvent.
+	HandleEvents(context.Context, *HandleEventsRequest) (*HandleEventsResponse, error)
 	mustEmbedUnimplementedPluginServer()
 }
 
@@ -184,6 +203,9 @@ func (UnimplementedPluginServer) Handle(context.Context, *HTTPRequest) (*HTTPRes
 }
 func (UnimplementedPluginServer) HandleEvent(context.Context, *HandleEventRequest) (*HandleEventResponse, error) {
 	return nil, status.Errorf(codes.Unimplemented, "method HandleEvent not implemented")
+}
+func (UnimplementedPluginServer) HandleEvents(context.Context, *HandleEventsRequest) (*HandleEventsResponse, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method HandleEvents not implemented")
 }
 func (UnimplementedPluginServer) mustEmbedUnimplementedPluginServer() {}
 func (UnimplementedPluginServer) testEmbeddedByValue()                {}
@@ -350,6 +372,24 @@ func _Plugin_HandleEvent_Handler(srv interface{}, ctx context.Context, dec func(
 	return interceptor(ctx, in, info, handler)
 }
 
+func _Plugin_HandleEvents_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(HandleEventsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(PluginServer).HandleEvents(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Plugin_HandleEvents_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(PluginServer).HandleEvents(ctx, req.(*HandleEventsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // Plugin_ServiceDesc is the grpc.ServiceDesc for Plugin service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -388,6 +428,10 @@ var Plugin_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "HandleEvent",
 			Handler:    _Plugin_HandleEvent_Handler,
+		},
+		{
+			MethodName: "HandleEvents",
+			Handler:    _Plugin_HandleEvents_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},

@@ -41,6 +41,9 @@ type recorder struct {
 
 	mu  sync.Mutex
 	mem map[string]*Recorded // with memory set
+	// deliveries counts what mem holds, so that /count, which benchmarks poll while
+	// events arrive, costs the same with 50,000 events as with ten.
+	deliveries int
 }
 
 func (p *recorder) Manifest() sdk.Manifest {
@@ -92,6 +95,7 @@ func (p *recorder) HandleEvent(ctx context.Context, e sdk.Event) error {
 		} else {
 			p.mem[e.ID] = &Recorded{ID: e.ID, Type: e.Type, Source: e.Source, Payload: string(e.Payload), Deliveries: 1}
 		}
+		p.deliveries++
 		return nil
 	}
 	return p.db.InTx(ctx, func(tx *store.Tx) error {
@@ -141,9 +145,7 @@ func (p *recorder) Handler() http.Handler {
 		}
 		if memory == "true" {
 			p.mu.Lock()
-			for _, e := range p.mem {
-				c.Events, c.Deliveries = c.Events+1, c.Deliveries+e.Deliveries
-			}
+			c.Events, c.Deliveries = len(p.mem), p.deliveries
 			p.mu.Unlock()
 			writeJSON(w, c)
 			return

@@ -53,6 +53,10 @@ type probe struct {
 
 	// What this process saw of events (seen persists across restarts).
 	maxSeq, redelivered, outOfOrder atomic.Int64
+	// Events marked "fail" are refused, counting each refusal, until a test heals
+	// the probe; what comes after them must wait.
+	refused atomic.Int64
+	healed  atomic.Bool
 }
 
 func (p *probe) Manifest() sdk.Manifest {
@@ -63,6 +67,7 @@ func (p *probe) Manifest() sdk.Manifest {
 			{Method: "GET", Path: pre + "/ping", Permission: sdk.PermPublic},
 			{Method: "GET", Path: pre + "/calls", Permission: sdk.PermPublic},
 			{Method: "GET", Path: pre + "/events", Permission: sdk.PermPublic},
+			{Method: "POST", Path: pre + "/heal", Permission: sdk.PermPublic},
 			{Method: "POST", Path: pre + "/crash", Permission: sdk.PermPublic},
 			{Method: "GET", Path: pre + "/badstatus", Permission: sdk.PermPublic},
 			{Method: "POST", Path: pre + "/publish", Permission: sdk.PermPublic},
@@ -115,10 +120,18 @@ func (p *probe) Migrations() fs.FS {
 }
 
 // HandleEvent records each event once by id: redelivery has no second effect, and an
-// event that arrives after a later one counts as out of order.
+// event that arrives after a later one counts as out of order. An event marked "fail"
+// is refused until the probe is healed.
 func (p *probe) HandleEvent(ctx context.Context, e sdk.Event) error {
-	var body struct{ Seq int64 }
+	var body struct {
+		Seq  int64
+		Fail bool
+	}
 	_ = json.Unmarshal(e.Payload, &body)
+	if body.Fail && !p.healed.Load() {
+		p.refused.Add(1)
+		return fmt.Errorf("event %d refused until healed", body.Seq)
+	}
 	res, err := p.db.ExecContext(ctx, p.db.Rebind(`INSERT INTO seen (id, seq) VALUES (?, ?) ON CONFLICT (id) DO NOTHING`), e.ID, body.Seq)
 	if err != nil {
 		return err
@@ -149,7 +162,12 @@ func (p *probe) Handler() http.Handler {
 			writeJSON(w, 500, map[string]any{"error": err.Error()})
 			return
 		}
-		writeJSON(w, 200, map[string]any{"distinct": distinct, "redelivered": p.redelivered.Load(), "out_of_order": p.outOfOrder.Load()})
+		writeJSON(w, 200, map[string]any{"distinct": distinct, "redelivered": p.redelivered.Load(), "out_of_order": p.outOfOrder.Load(),
+			"max_seq": p.maxSeq.Load(), "refused": p.refused.Load()})
+	})
+	mux.HandleFunc("POST "+pre+"/heal", func(w http.ResponseWriter, r *http.Request) {
+		p.healed.Store(true)
+		writeJSON(w, 200, map[string]any{"healed": true})
 	})
 	mux.HandleFunc("POST "+pre+"/crash", func(w http.ResponseWriter, r *http.Request) {
 		_ = syscall.Kill(os.Getpid(), syscall.SIGKILL)

@@ -1,0 +1,202 @@
+package parks
+
+import (
+	"context"
+	"embed"
+	"encoding/json"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/kvarter/kvarter/sdk"
+	"github.com/kvarter/kvarter/sdk/store"
+)
+
+// Permissions the plugin declares.
+const (
+	PermParkManage     = "parks.park.manage"
+	PermAreaManage     = "parks.area.manage"
+	PermBookingRequest = "parks.booking.request"
+	PermBookingApprove = "parks.booking.approve"
+)
+
+// RoleParkManager is the plugin's role: granted in nbh:<id> it manages the
+// parks of that neighbourhood, granted in city every park.
+const RoleParkManager = "park_manager"
+
+// Setting names.
+const (
+	SettingAllowIndividuals = "allow_individual_residents"
+	SettingDefaultSupport   = "default_support"
+)
+
+//go:embed migrations
+var migrations embed.FS
+
+// Plugin is the parks plugin.
+type Plugin struct {
+	// now is the clock; tests replace it.
+	now func() time.Time
+
+	db  *store.DB
+	svc *Service
+}
+
+// Compile-time guards for the capabilities the plugin implements.
+var (
+	_ sdk.Plugin       = (*Plugin)(nil)
+	_ sdk.Migrator     = (*Plugin)(nil)
+	_ sdk.Activator    = (*Plugin)(nil)
+	_ sdk.Healther     = (*Plugin)(nil)
+	_ sdk.Deactivator  = (*Plugin)(nil)
+	_ sdk.EventHandler = (*Plugin)(nil)
+)
+
+// New returns an unconfigured plugin.
+func New() sdk.Plugin { return newPlugin(time.Now) }
+
+func newPlugin(now func() time.Time) *Plugin { return &Plugin{now: now} }
+
+// Configure opens the store and reads the settings. Tables appear once the
+// host has called Migrate.
+func (p *Plugin) Configure(ctx context.Context, env sdk.Env) error {
+	settings, err := parseSettings(env.Settings)
+	if err != nil {
+		return err
+	}
+	db, err := store.Open(ctx, env.Store)
+	if err != nil {
+		return err
+	}
+	tz := env.CityTimeZone
+	if tz == "" {
+		tz = "UTC"
+	}
+	if _, err := time.LoadLocation(tz); err != nil {
+		db.Close()
+		return fmt.Errorf("parks: city time zone %q: %w", tz, err)
+	}
+	logger := env.Logger
+	if logger == nil {
+		logger = discardLogger()
+	}
+	p.db = db
+	p.svc = newService(newStorage(db), env.Host, p.now, tz, settings, logger)
+	return nil
+}
+
+func parseSettings(m map[string]string) (Settings, error) {
+	var s Settings
+	if v := m[SettingAllowIndividuals]; v != "" {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			return s, fmt.Errorf("parks: setting %s: %q is not true or false", SettingAllowIndividuals, v)
+		}
+		s.AllowIndividualResidents = b
+	}
+	v, ok := m[SettingDefaultSupport]
+	if !ok {
+		v = defaultSupport
+	}
+	items, err := parseItems(v)
+	if err != nil {
+		return s, fmt.Errorf("parks: setting %s: %w", SettingDefaultSupport, err)
+	}
+	s.DefaultSupport = items
+	return s, nil
+}
+
+// Migrations are the plugin's schema, one folder per dialect.
+func (p *Plugin) Migrations() fs.FS {
+	sub, _ := fs.Sub(migrations, "migrations")
+	return sub
+}
+
+// Activate reports which guard keeps approved bookings apart, so an
+// operator can see whether btree_gist was available.
+func (p *Plugin) Activate(ctx context.Context) error {
+	g, err := p.svc.st.overlapGuard(ctx)
+	if err != nil {
+		return err
+	}
+	p.svc.log.InfoContext(ctx, "parks: overlap guard", "guard", g, "dialect", p.db.Dialect)
+	return nil
+}
+
+// Health reports whether the store answers.
+func (p *Plugin) Health(ctx context.Context) error { return p.db.PingContext(ctx) }
+
+// Deactivate closes the store; events not yet delivered wait in it for
+// the next start.
+func (p *Plugin) Deactivate(context.Context) error { return p.db.Close() }
+
+// HandleEvent erases a deleted user's personal data from bookings.
+func (p *Plugin) HandleEvent(ctx context.Context, e sdk.Event) error {
+	if e.Type != EventUserDeleted {
+		return nil
+	}
+	var body UserDeletedEvent
+	if err := json.Unmarshal(e.Payload, &body); err != nil {
+		// Redelivering a payload that cannot be read would fail forever.
+		p.svc.log.ErrorContext(ctx, "parks: unreadable event", "id", e.ID, "error", err)
+		return nil
+	}
+	if err := p.svc.EraseUser(ctx, e.ID, body.UserID); err != nil {
+		return fmt.Errorf("erase user %s: %w", body.UserID, err)
+	}
+	return nil
+}
+
+// Handler serves the route table.
+func (p *Plugin) Handler() http.Handler { return sdk.Mux(p.Routes()) }
+
+// Version is the plugin's version.
+const Version = "0.1.0"
+
+// defaultSupport is the catalogue of a new park unless the city says
+// otherwise: what a Living Park typically lends.
+const defaultSupport = "chairs=0,tables=0,sound_system=0,power=0,waste_bins=0"
+
+func discardLogger() *slog.Logger { return slog.New(slog.DiscardHandler) }
+
+// Manifest describes the plugin to the host: its routes (routes.go, which
+// also give the OpenAPI document, filled in by the SDK), permissions, role,
+// default grants, events and settings.
+func (p *Plugin) Manifest() sdk.Manifest {
+	return sdk.Manifest{
+		Name:           "parks",
+		Version:        Version,
+		MinHostVersion: "0.1.0",
+		Description:    "Civic groups book areas of public parks for open events; park managers approve; the public calendar shows what is on.",
+		Routes:         p.Routes(),
+		Permissions: []sdk.Permission{
+			{Name: PermParkManage, Description: "Create parks in a neighbourhood"},
+			{Name: PermAreaManage, Description: "Manage a park's areas, support items and closures"},
+			{Name: PermBookingRequest, Description: "Request bookings of park areas (for an organisation in org:<id>)"},
+			{Name: PermBookingApprove, Description: "Approve, reject and see all bookings of the parks of a neighbourhood"},
+		},
+		Roles: []sdk.Role{{
+			Name:        RoleParkManager,
+			Description: "Manages the parks of a neighbourhood (granted in nbh:<id>) or of the city (granted in city)",
+			Permissions: []string{PermAreaManage, PermBookingApprove},
+		}},
+		Grants: []sdk.Grant{
+			{Role: "org_representative", Permission: PermBookingRequest},
+			{Role: "coordinator", Permission: PermParkManage},
+			// Residents hold the permission so that the setting
+			// allow_individual_residents alone decides whether they may
+			// book without an organisation; with it off the plugin
+			// refuses them (rule individual_bookings).
+			{Role: "resident", Permission: PermBookingRequest},
+		},
+		Publishes:  []string{EventRequested, EventApproved, EventRejected, EventCancelled},
+		Subscribes: []string{EventUserDeleted},
+		Settings: []sdk.Setting{
+			{Name: SettingAllowIndividuals, Default: "false", Description: "Let verified residents book without an organisation"},
+			{Name: SettingDefaultSupport, Default: defaultSupport, Description: "Support catalogue of a new park, name=quantity,…"},
+		},
+	}
+}

@@ -1,0 +1,254 @@
+package volunteers
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/kvarter/kvarter/sdk"
+	"github.com/kvarter/kvarter/sdk/store"
+)
+
+// Opportunity states.
+const (
+	StateDraft     = "draft"
+	StatePublished = "published"
+	StateClosed    = "closed"
+	StateCancelled = "cancelled"
+)
+
+// Shift is one slot of an opportunity. Taken counts confirmed places (attended and
+// no-show included); Waitlisted counts the wait list.
+type Shift struct {
+	ID         string    `json:"id" format:"uuid"`
+	Start      time.Time `json:"start"`
+	End        time.Time `json:"end"`
+	Capacity   int       `json:"capacity" doc:"Places"`
+	Taken      int       `json:"taken" doc:"Places held: confirmed, attended or no-show"`
+	Waitlisted int       `json:"waitlisted" doc:"Applications on the wait list"`
+}
+
+// Opportunity is volunteer work an organisation or the city needs done.
+type Opportunity struct {
+	ID                   string    `json:"id" format:"uuid"`
+	OrganisationID       string    `json:"organisation_id" doc:"Empty when the city itself posted it"`
+	Title                string    `json:"title"`
+	Description          string    `json:"description"`
+	NeighbourhoodID      string    `json:"neighbourhood_id"`
+	Place                string    `json:"place"`
+	RequiredSkills       []string  `json:"required_skills" nullable:"false"`
+	PreferredSkills      []string  `json:"preferred_skills" nullable:"false"`
+	Languages            []string  `json:"languages" nullable:"false" doc:"Language codes spoken there"`
+	MinAge               int       `json:"min_age" doc:"0 for none; checked on the shift's local date"`
+	NeedsBackgroundCheck bool      `json:"needs_background_check"`
+	AutoAccept           bool      `json:"auto_accept" doc:"Sign-ups are accepted and confirmed without the organiser"`
+	State                string    `json:"state" enum:"draft,published,closed,cancelled"`
+	Shifts               []Shift   `json:"shifts" nullable:"false"`
+	CreatedAt            time.Time `json:"created_at"`
+	UpdatedAt            time.Time `json:"updated_at"`
+
+	createdBy     string
+	sourceEventID string
+}
+
+// ShiftInput is one shift in a create request.
+type ShiftInput struct {
+	Start    string `json:"start" max:"64" format:"date-time" example:"2025-06-07T09:00:00+03:00"`
+	End      string `json:"end" max:"64" format:"date-time" example:"2025-06-07T12:00:00+03:00"`
+	Capacity int    `json:"capacity" max:"100000" min:"0" doc:"Places"`
+}
+
+// OpportunityInput is the body of POST /opportunities. An empty OrganisationID means the
+// city itself posts it, which only city staff may do.
+type OpportunityInput struct {
+	OrganisationID       string       `json:"organisation_id" max:"64" doc:"Empty: the city posts it (city staff only)"`
+	Title                string       `json:"title" max:"200" example:"Park clean-up"`
+	Description          string       `json:"description" max:"10000"`
+	NeighbourhoodID      string       `json:"neighbourhood_id" max:"64"`
+	Place                string       `json:"place" max:"300"`
+	RequiredSkills       []string     `json:"required_skills" max:"64" doc:"Skill IDs a volunteer must hold"`
+	PreferredSkills      []string     `json:"preferred_skills" max:"64" doc:"Skill IDs that score"`
+	Languages            []string     `json:"languages" max:"16"`
+	MinAge               int          `json:"min_age" min:"0" max:"120" doc:"0 for none"`
+	NeedsBackgroundCheck bool         `json:"needs_background_check"`
+	AutoAccept           bool         `json:"auto_accept" doc:"Accept and confirm sign-ups without the organiser"`
+	Shifts               []ShiftInput `json:"shifts"`
+}
+
+// CreateOpportunity posts a draft opportunity with its shifts.
+func (s *Service) CreateOpportunity(ctx context.Context, p sdk.Principal, in OpportunityInput) (Opportunity, error) {
+	if err := requireUser(p); err != nil {
+		return Opportunity{}, err
+	}
+	now := s.clock()
+	var f fields
+	if strings.TrimSpace(in.Title) == "" {
+		f.add("title", "must not be empty", RuleRequired)
+	}
+	if in.MinAge < 0 || in.MinAge > 120 {
+		f.add("min_age", "must be between 0 and 120", sdk.RuleRange)
+	}
+	if len(in.Shifts) == 0 {
+		f.add("shifts", "give at least one shift", RuleRequired)
+	}
+	shifts := make([]Shift, 0, len(in.Shifts))
+	for i, si := range in.Shifts {
+		key := fmt.Sprintf("shifts[%d]", i)
+		start, err1 := time.Parse(time.RFC3339, si.Start)
+		end, err2 := time.Parse(time.RFC3339, si.End)
+		switch {
+		case err1 != nil:
+			f.add(key+".start", "must be an RFC 3339 time", RuleFormat)
+		case err2 != nil:
+			f.add(key+".end", "must be an RFC 3339 time", RuleFormat)
+		case sdk.CheckTime(key+".start", start) != nil:
+			f.add(key+".start", "must lie between 1970-01-01 and 2199-12-31", sdk.RuleTimeRange)
+		case sdk.CheckTime(key+".end", end) != nil:
+			f.add(key+".end", "must lie between 1970-01-01 and 2199-12-31", sdk.RuleTimeRange)
+		case !end.After(start):
+			f.add(key+".end", "shift must end after it starts", RuleEndAfterStart)
+		case si.Capacity < 0:
+			f.add(key+".capacity", "capacity must not be below zero", sdk.RuleRange)
+		case !start.After(now):
+			f.add(key+".start", "shift must start in the future", RuleFuture)
+		}
+		shifts = append(shifts, Shift{ID: newID(), Start: start.UTC().Truncate(time.Second),
+			End: end.UTC().Truncate(time.Second), Capacity: si.Capacity})
+	}
+	bad, err := s.unknownSkills(ctx, in.RequiredSkills, in.PreferredSkills)
+	if err != nil {
+		return Opportunity{}, err
+	}
+	if len(bad) > 0 {
+		f.add("required_skills", "unknown skills: "+strings.Join(bad, ", "), RuleKnownSkill)
+	}
+	if in.NeighbourhoodID != "" {
+		if err := s.checkNeighbourhoods(ctx, &f, "neighbourhood_id", []string{in.NeighbourhoodID}); err != nil {
+			return Opportunity{}, err
+		}
+	}
+	if err := f.err("invalid opportunity"); err != nil {
+		return Opportunity{}, err
+	}
+	if err := s.canOrganise(ctx, p, in.OrganisationID); err != nil {
+		return Opportunity{}, err
+	}
+	o := Opportunity{
+		ID: newID(), OrganisationID: in.OrganisationID, Title: strings.TrimSpace(in.Title), Description: in.Description,
+		NeighbourhoodID: in.NeighbourhoodID, Place: in.Place, RequiredSkills: dedupe(in.RequiredSkills),
+		PreferredSkills: dedupe(in.PreferredSkills), Languages: dedupe(in.Languages), MinAge: in.MinAge,
+		NeedsBackgroundCheck: in.NeedsBackgroundCheck, AutoAccept: in.AutoAccept, State: StateDraft,
+		Shifts: shifts, CreatedAt: now, UpdatedAt: now, createdBy: p.UserID,
+	}
+	err = s.st.db.InTx(ctx, func(tx *store.Tx) error {
+		_, err := s.st.insertOpportunity(ctx, tx, o)
+		return err
+	})
+	if err != nil {
+		return Opportunity{}, err
+	}
+	return s.st.opportunity(ctx, s.st.db, o.ID)
+}
+
+// Opportunity returns one opportunity: published ones to anyone signed in, the others
+// only to their organisers.
+func (s *Service) Opportunity(ctx context.Context, p sdk.Principal, id string) (Opportunity, error) {
+	if err := requireUser(p); err != nil {
+		return Opportunity{}, err
+	}
+	o, err := s.st.opportunity(ctx, s.st.db, id)
+	if err != nil {
+		return Opportunity{}, err
+	}
+	if o.State != StatePublished {
+		if err := s.canOrganise(ctx, p, o.OrganisationID); err != nil {
+			if errorCode(err) == sdk.CodeForbidden {
+				return Opportunity{}, sdk.Errorf(sdk.CodeNotFound, "opportunity %s not found", id)
+			}
+			return Opportunity{}, err
+		}
+	}
+	return o, nil
+}
+
+// Opportunities lists published opportunities and, for organisers, those of their
+// organisations in every state, in creation order.
+func (s *Service) Opportunities(ctx context.Context, p sdk.Principal, q sdk.ListQuery) (sdk.Page[Opportunity], error) {
+	if err := requireUser(p); err != nil {
+		return sdk.Page[Opportunity]{}, err
+	}
+	var orgs []string
+	for _, m := range p.Organisations {
+		if m.Role == "representative" && m.Verified {
+			orgs = append(orgs, m.OrganisationID)
+		}
+	}
+	if s.host != nil {
+		if ok, err := s.host.Can(ctx, p.UserID, PermOpportunityManage, sdk.DomainCity); err != nil {
+			return sdk.Page[Opportunity]{}, fmt.Errorf("check permission: %w", err)
+		} else if ok {
+			orgs = append(orgs, "")
+		}
+	}
+	items, err := s.st.listOpportunities(ctx, []string{StatePublished}, orgs, q)
+	if err != nil {
+		return sdk.Page[Opportunity]{}, err
+	}
+	return sdk.NewPage(items, q, func(o Opportunity) []any { return []any{o.ID} }), nil
+}
+
+// transitions are the state changes organisers may make.
+var transitions = map[string][]string{
+	StatePublished: {StateDraft},
+	StateClosed:    {StatePublished},
+	StateCancelled: {StateDraft, StatePublished, StateClosed},
+}
+
+// stateEvents are the events announcing each state organisers may set.
+var stateEvents = map[string]string{
+	StatePublished: EventOpportunityPublished,
+	StateClosed:    EventOpportunityClosed,
+	StateCancelled: EventOpportunityCancelled,
+}
+
+// SetState publishes, closes or cancels an opportunity.
+func (s *Service) SetState(ctx context.Context, p sdk.Principal, id, to string) (Opportunity, error) {
+	o, err := s.organiser(ctx, p, id)
+	if err != nil {
+		return Opportunity{}, err
+	}
+	if !slices.Contains(transitions[to], o.State) {
+		return Opportunity{}, sdk.Errorf(sdk.CodeConflict, "an opportunity that is %s cannot become %s", o.State, to)
+	}
+	err = s.st.db.InTx(ctx, func(tx *store.Tx) error {
+		ok, err := s.st.setState(ctx, tx, id, o.State, to, s.clock())
+		if err != nil {
+			return err
+		}
+		if !ok {
+			return sdk.Errorf(sdk.CodeConflict, "opportunity %s changed state meanwhile; reload and retry", id)
+		}
+		if to == StateCancelled {
+			// Cancelled shifts no longer commit anyone's time.
+			if err := s.st.bumpVersion(ctx, tx); err != nil {
+				return err
+			}
+		}
+		return tx.Emit(stateEvents[to], OpportunityChanged{OpportunityID: id, OrganisationID: o.OrganisationID})
+	})
+	if err != nil {
+		return Opportunity{}, err
+	}
+	return s.st.opportunity(ctx, s.st.db, id)
+}
+
+func findShift(o Opportunity, shiftID string) (Shift, error) {
+	for _, sh := range o.Shifts {
+		if sh.ID == shiftID {
+			return sh, nil
+		}
+	}
+	return Shift{}, sdk.Errorf(sdk.CodeNotFound, "shift %s not found in opportunity %s", shiftID, o.ID)
+}

@@ -1,0 +1,49 @@
+package volunteers
+
+import (
+	"context"
+	"strings"
+	"time"
+
+	"github.com/kvarter/kvarter/sdk/store"
+)
+
+// draftFromParkEvent creates a draft opportunity for the organising group when an
+// approved public park event asks for volunteers, with one shift of places places over
+// the booked time. The event ID is stored with the draft under a unique constraint, so
+// a redelivered event creates nothing.
+func (s *Service) draftFromParkEvent(ctx context.Context, eventID string, b ParkBookingApproved, places int) error {
+	if !b.VolunteersNeeded || !b.Public || b.OrganisationID == "" || !b.End.After(b.Start) {
+		return nil // a private event, one without volunteers, or one we cannot place
+	}
+	title := strings.TrimSpace(b.Title)
+	if title == "" {
+		title = "Park event"
+	}
+	place := strings.Trim(b.ParkName+" / "+b.AreaName, " /")
+	now := s.clock()
+	o := Opportunity{
+		ID: newID(), OrganisationID: b.OrganisationID, Title: "Volunteers for " + title,
+		Description:     "Created from approved park booking " + b.BookingID + ".",
+		NeighbourhoodID: b.NeighbourhoodID, Place: place, RequiredSkills: []string{}, PreferredSkills: []string{},
+		Languages: []string{}, State: StateDraft, CreatedAt: now, UpdatedAt: now, sourceEventID: eventID,
+		Shifts: []Shift{{ID: newID(), Start: b.Start.UTC().Truncate(time.Second), End: b.End.UTC().Truncate(time.Second), Capacity: places}},
+	}
+	return s.st.db.InTx(ctx, func(tx *store.Tx) error {
+		created, err := s.st.insertOpportunity(ctx, tx, o)
+		if err != nil || !created {
+			return err // a redelivery: the draft and its event exist
+		}
+		return tx.Emit(EventOpportunityDrafted, OpportunityDrafted{OpportunityID: o.ID,
+			OrganisationID: o.OrganisationID, ParkBookingID: b.BookingID})
+	})
+}
+
+// OpportunityForEvent returns the draft created from event id, for tests and operators.
+func (s *Service) OpportunityForEvent(ctx context.Context, eventID string) (Opportunity, error) {
+	id, err := s.st.opportunityIDForEvent(ctx, eventID)
+	if err != nil {
+		return Opportunity{}, err
+	}
+	return s.st.opportunity(ctx, s.st.db, id)
+}
