@@ -442,10 +442,10 @@ func TestService_CreateAssembly(t *testing.T) {
 			"QuorumNegative": {with("quorum_percent", -5), "quorum_percent", sdk.RuleRange},
 			"QuorumBoth":     {with("quorum_absolute", 3), "quorum_percent", RuleEitherOr},
 			"QuorumMissing":  {with("quorum_percent", 0), "quorum_percent", RuleEitherOr},
-			"Majority":       {with("majority", "most"), "majority", RuleOneOf},
-			"Secrecy":        {with("secrecy", "open"), "secrecy", RuleOneOf},
-			"Name":           {with("name", " "), "name", RuleRequired},
-			"Neighbourhood":  {with("neighbourhood_id", "nowhere"), "neighbourhood_id", RuleExists},
+			"Majority":       {with("majority", "most"), "majority", sdk.RuleOneOf},
+			"Secrecy":        {with("secrecy", "open"), "secrecy", sdk.RuleOneOf},
+			"Name":           {with("name", " "), "name", sdk.RuleRequired},
+			"Neighbourhood":  {with("neighbourhood_id", "nowhere"), "neighbourhood_id", sdk.RuleExists},
 		} {
 			t.Run("Err"+name, func(t *testing.T) {
 				e.Do(e.admin(), "POST", "/api/v1/assemblies", tc.body).WantInvalid(t, tc.field, tc.rule)

@@ -111,18 +111,14 @@ const (
 )
 
 // Rules named in fields.rule when input is well-formed but breaks a rule (422
-// invalid). Lengths and ranges that sdk.CheckInput refuses carry its names
-// (sdk.RuleMaxLength, sdk.RuleRange), and so do the plugin's own range checks.
+// invalid), besides the SDK's common ones (sdk.RuleRequired, sdk.RuleOneOf,
+// sdk.RuleExists, sdk.RuleFormat, and the limits sdk.CheckInput enforces,
+// sdk.RuleMaxLength and sdk.RuleRange, which the plugin's own range checks name too).
 const (
-	RuleRequired = "required" // a value that must be given is missing or blank
-	RuleOneOf    = "one_of"   // a value outside the documented set
 	// RuleEitherOr: exactly one of two fields (quorum_percent, quorum_absolute).
 	RuleEitherOr = "either_or"
 	RuleAfter    = "after"  // a time that must come after another does not
 	RuleFuture   = "future" // a deadline that is not in the future
-	RuleURL      = "url"    // not an http or https URL
-	// RuleExists: the value names nothing that exists, or nothing of this assembly.
-	RuleExists = "exists"
 	// RuleActive: the value names an archived neighbourhood, a cancelled meeting or
 	// someone who is not an active member.
 	RuleActive = "active"

@@ -114,8 +114,8 @@ func TestLists_BadParameters(t *testing.T) {
 		anon := sdk.Principal{}
 		e.Do(anon, "GET", base+"?limit=0", nil).WantInvalid(t, "limit", sdk.RuleRange)
 		e.Do(anon, "GET", base+"?limit=201", nil).WantInvalid(t, "limit", sdk.RuleRange)
-		e.Do(anon, "GET", "/api/v1/assemblies/"+a.ID+"/motions?state=pending", nil).WantInvalid(t, "state", RuleOneOf)
-		e.Do(anon, "GET", "/api/v1/assemblies/"+a.ID+"/motions?overdue=yes", nil).WantInvalid(t, "overdue", RuleOneOf)
+		e.Do(anon, "GET", "/api/v1/assemblies/"+a.ID+"/motions?state=pending", nil).WantInvalid(t, "state", sdk.RuleOneOf)
+		e.Do(anon, "GET", "/api/v1/assemblies/"+a.ID+"/motions?overdue=yes", nil).WantInvalid(t, "overdue", sdk.RuleOneOf)
 		for name, key := range map[string][]any{
 			"StringForTime": {"2026-03-02", "x"},
 			"NumberForID":   {1, 2},

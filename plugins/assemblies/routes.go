@@ -182,5 +182,5 @@ func boolParam(r *http.Request, name string) (bool, error) {
 	case "true":
 		return true, nil
 	}
-	return false, invalid(name, "must be true or false", RuleOneOf)
+	return false, invalid(name, "must be true or false", sdk.RuleOneOf)
 }

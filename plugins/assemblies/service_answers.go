@@ -26,10 +26,10 @@ func (s *Service) Answer(ctx context.Context, p sdk.Principal, assemblyID, motio
 	if step == AnswerAnswered {
 		var f fieldErrors
 		if !slices.Contains([]string{DecisionAccepted, DecisionPartlyAccepted, DecisionDeclined}, in.Decision) {
-			f.add("decision", "must be accepted, partly_accepted or declined", RuleOneOf)
+			f.add("decision", "must be accepted, partly_accepted or declined", sdk.RuleOneOf)
 		}
 		if in.Reasoning == "" {
-			f.add("reasoning", "is required: the city always explains its answer", RuleRequired)
+			f.add("reasoning", "is required: the city always explains its answer", sdk.RuleRequired)
 		}
 		if err := f.err(); err != nil {
 			return Motion{}, err

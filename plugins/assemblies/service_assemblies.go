@@ -31,10 +31,10 @@ func (in *CreateAssemblyInput) normalise() error {
 	}
 	var f fieldErrors
 	if in.NeighbourhoodID == "" {
-		f.add("neighbourhood_id", "is required", RuleRequired)
+		f.add("neighbourhood_id", "is required", sdk.RuleRequired)
 	}
 	if in.Name == "" {
-		f.add("name", "is required", RuleRequired)
+		f.add("name", "is required", sdk.RuleRequired)
 	} else if len(in.Name) > 200 {
 		f.add("name", "must be at most 200 characters", sdk.RuleMaxLength)
 	}
@@ -49,13 +49,13 @@ func (in *CreateAssemblyInput) normalise() error {
 		f.add("quorum_absolute", "must be a positive number of ballots", sdk.RuleRange)
 	}
 	if !slices.Contains([]string{MajoritySimple, MajorityAbsolute, MajorityTwoThirds}, in.Majority) {
-		f.add("majority", "must be simple, absolute or two_thirds", RuleOneOf)
+		f.add("majority", "must be simple, absolute or two_thirds", sdk.RuleOneOf)
 	}
 	if !slices.Contains([]string{SecrecyNamed, SecrecySecret}, in.Secrecy) {
-		f.add("secrecy", "must be named or secret", RuleOneOf)
+		f.add("secrecy", "must be named or secret", sdk.RuleOneOf)
 	}
 	if !slices.Contains([]string{MembershipOpen, MembershipApproval}, in.Membership) {
-		f.add("membership", "must be open or approval", RuleOneOf)
+		f.add("membership", "must be open or approval", sdk.RuleOneOf)
 	}
 	if in.TermMonths < 0 || in.TermMonths > 120 {
 		f.add("term_months", "must be between 0 (no fixed term) and 120", sdk.RuleRange)
@@ -79,7 +79,7 @@ func (s *Service) CreateAssembly(ctx context.Context, p sdk.Principal, in Create
 		return Assembly{}, fmt.Errorf("find neighbourhood: %w", err)
 	}
 	if len(nbhs) == 0 {
-		return Assembly{}, invalid("neighbourhood_id", "no such neighbourhood", RuleExists)
+		return Assembly{}, invalid("neighbourhood_id", "no such neighbourhood", sdk.RuleExists)
 	}
 	if nbhs[0].Archived {
 		return Assembly{}, invalid("neighbourhood_id", "the neighbourhood is archived", RuleActive)

@@ -24,25 +24,25 @@ func (in *MeetingInput) validate() error {
 	in.Title, in.Place, in.OnlineURL = strings.TrimSpace(in.Title), strings.TrimSpace(in.Place), strings.TrimSpace(in.OnlineURL)
 	var f fieldErrors
 	if in.Title == "" {
-		f.add("title", "is required", RuleRequired)
+		f.add("title", "is required", sdk.RuleRequired)
 	}
 	if in.StartsAt.IsZero() {
-		f.add("starts_at", "is required (RFC 3339)", RuleRequired)
+		f.add("starts_at", "is required (RFC 3339)", sdk.RuleRequired)
 	}
 	if in.EndsAt.IsZero() {
-		f.add("ends_at", "is required (RFC 3339)", RuleRequired)
+		f.add("ends_at", "is required (RFC 3339)", sdk.RuleRequired)
 	} else if !in.EndsAt.After(in.StartsAt) {
 		f.add("ends_at", "must be after starts_at", RuleAfter)
 	}
 	if in.Place == "" && in.OnlineURL == "" {
-		f.add("place", "give a place, an online_url, or both", RuleRequired)
+		f.add("place", "give a place, an online_url, or both", sdk.RuleRequired)
 	}
 	if in.OnlineURL != "" && !validURL(in.OnlineURL) {
-		f.add("online_url", "must be an http or https URL", RuleURL)
+		f.add("online_url", "must be an http or https URL", sdk.RuleFormat)
 	}
 	for i, it := range in.Agenda {
 		if strings.TrimSpace(it.Title) == "" {
-			f.add(fmt.Sprintf("agenda[%d].title", i), "is required", RuleRequired)
+			f.add(fmt.Sprintf("agenda[%d].title", i), "is required", sdk.RuleRequired)
 		}
 	}
 	return f.err()
@@ -71,7 +71,7 @@ func (s *Service) ScheduleMeeting(ctx context.Context, p sdk.Principal, assembly
 				continue
 			}
 			if _, err := getMotion(ctx, tx, a.ID, it.MotionID); err != nil {
-				return invalid(fmt.Sprintf("agenda[%d].motion_id", i), "is not a motion of this assembly", RuleExists)
+				return invalid(fmt.Sprintf("agenda[%d].motion_id", i), "is not a motion of this assembly", sdk.RuleExists)
 			}
 		}
 		if err := insertMeeting(ctx, tx, r); err != nil {
@@ -168,7 +168,7 @@ func (s *Service) UpdateMeeting(ctx context.Context, p sdk.Principal, assemblyID
 				return sdk.Errorf(sdk.CodeConflict, "the meeting is already cancelled")
 			}
 			if strings.TrimSpace(in.Reason) == "" {
-				return invalid("reason", "is required: a cancellation is always explained", RuleRequired)
+				return invalid("reason", "is required: a cancellation is always explained", sdk.RuleRequired)
 			}
 			m.Status, m.CancelReason = MeetingCancelled, strings.TrimSpace(in.Reason)
 			m.Sequence++
@@ -196,7 +196,7 @@ func (s *Service) UpdateMeeting(ctx context.Context, p sdk.Principal, assemblyID
 				return sdk.Errorf(sdk.CodeConflict, "published minutes cannot be changed")
 			}
 			if strings.TrimSpace(in.Minutes) == "" {
-				return invalid("minutes", "is required", RuleRequired)
+				return invalid("minutes", "is required", sdk.RuleRequired)
 			}
 			m.Minutes, m.MinutesStatus = in.Minutes, MinutesDraft
 		case "approve_minutes":

@@ -89,7 +89,7 @@ func (s *Service) NameDelegate(ctx context.Context, p sdk.Principal, assemblyID 
 		in.UserID = p.UserID
 	}
 	if strings.TrimSpace(in.OrganisationID) == "" {
-		return Member{}, invalid("organisation_id", "is required", RuleRequired)
+		return Member{}, invalid("organisation_id", "is required", sdk.RuleRequired)
 	}
 	a, err := s.Assembly(ctx, assemblyID)
 	if err != nil {
@@ -103,7 +103,7 @@ func (s *Service) NameDelegate(ctx context.Context, p sdk.Principal, assemblyID 
 		return Member{}, fmt.Errorf("find organisation: %w", err)
 	}
 	if len(orgs) == 0 {
-		return Member{}, invalid("organisation_id", "no such organisation", RuleExists)
+		return Member{}, invalid("organisation_id", "no such organisation", sdk.RuleExists)
 	}
 	org := orgs[0]
 	if !org.Verified || !slices.Contains(org.NeighbourhoodIDs, a.NeighbourhoodID) {
@@ -117,7 +117,7 @@ func (s *Service) NameDelegate(ctx context.Context, p sdk.Principal, assemblyID 
 		return Member{}, fmt.Errorf("find user: %w", err)
 	}
 	if len(users) == 0 {
-		return Member{}, invalid("user_id", "no such user", RuleExists)
+		return Member{}, invalid("user_id", "no such user", sdk.RuleExists)
 	}
 	var out memberRow
 	err = s.db.InTx(ctx, func(tx *store.Tx) error {
@@ -227,7 +227,7 @@ func (s *Service) DecideMember(ctx context.Context, p sdk.Principal, assemblyID,
 	}
 	in.Reason = strings.TrimSpace(in.Reason)
 	if action == "remove" && in.Reason == "" {
-		return Member{}, invalid("reason", "is required: a removal is always explained", RuleRequired)
+		return Member{}, invalid("reason", "is required: a removal is always explained", sdk.RuleRequired)
 	}
 	var out memberRow
 	err = s.db.InTx(ctx, func(tx *store.Tx) error {
@@ -277,7 +277,7 @@ type PositionInput struct {
 // an assembly has at most one chair, so appointing a new chair demotes the old one.
 func (s *Service) SetPosition(ctx context.Context, p sdk.Principal, assemblyID, userID string, in PositionInput) (Member, error) {
 	if !slices.Contains([]string{PositionChair, PositionViceChair, PositionSecretary, PositionMember}, in.Position) {
-		return Member{}, invalid("position", "must be chair, vice_chair, secretary or member", RuleOneOf)
+		return Member{}, invalid("position", "must be chair, vice_chair, secretary or member", sdk.RuleOneOf)
 	}
 	if in.TermStart != nil && in.TermEnd != nil && !in.TermEnd.After(*in.TermStart) {
 		return Member{}, invalid("term_end", "must be after term_start", RuleAfter)

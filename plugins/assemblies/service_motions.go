@@ -32,12 +32,12 @@ func (s *Service) CreateMotion(ctx context.Context, p sdk.Principal, assemblyID 
 	now := s.Now()
 	var f fieldErrors
 	if in.Title == "" {
-		f.add("title", "is required", RuleRequired)
+		f.add("title", "is required", sdk.RuleRequired)
 	} else if len(in.Title) > 300 {
 		f.add("title", "must be at most 300 characters", sdk.RuleMaxLength)
 	}
 	if in.Text == "" {
-		f.add("text", "is required", RuleRequired)
+		f.add("text", "is required", sdk.RuleRequired)
 	}
 	switch in.Kind {
 	case KindMotion:
@@ -46,12 +46,12 @@ func (s *Service) CreateMotion(ctx context.Context, p sdk.Principal, assemblyID 
 		}
 	case KindConsultation:
 		if in.AdviceDueAt == nil {
-			f.add("advice_due_at", "is required for a consultation", RuleRequired)
+			f.add("advice_due_at", "is required for a consultation", sdk.RuleRequired)
 		} else if !in.AdviceDueAt.After(now) {
 			f.add("advice_due_at", "must be in the future", RuleFuture)
 		}
 	default:
-		f.add("kind", "must be motion or consultation", RuleOneOf)
+		f.add("kind", "must be motion or consultation", sdk.RuleOneOf)
 	}
 	if err := f.err(); err != nil {
 		return Motion{}, err
@@ -120,7 +120,7 @@ func (s *Service) Motion(ctx context.Context, assemblyID, id string) (Motion, er
 // state or only those whose answer from the city is overdue.
 func (s *Service) Motions(ctx context.Context, assemblyID, state string, overdueOnly bool, q sdk.ListQuery) (sdk.Page[Motion], error) {
 	if state != "" && !slices.Contains(MotionStates, state) {
-		return sdk.Page[Motion]{}, invalid("state", "must be one of "+strings.Join(MotionStates, ", "), RuleOneOf)
+		return sdk.Page[Motion]{}, invalid("state", "must be one of "+strings.Join(MotionStates, ", "), sdk.RuleOneOf)
 	}
 	if _, err := s.Assembly(ctx, assemblyID); err != nil {
 		return sdk.Page[Motion]{}, err

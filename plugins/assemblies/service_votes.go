@@ -29,10 +29,10 @@ func (s *Service) OpenVote(ctx context.Context, p sdk.Principal, assemblyID, mot
 	}
 	var f fieldErrors
 	if in.Secrecy != SecrecyNamed && in.Secrecy != SecrecySecret {
-		f.add("secrecy", "must be named or secret", RuleOneOf)
+		f.add("secrecy", "must be named or secret", sdk.RuleOneOf)
 	}
 	if in.PresentOnly && in.MeetingID == "" {
-		f.add("meeting_id", "is required when present_only is set", RuleRequired)
+		f.add("meeting_id", "is required when present_only is set", sdk.RuleRequired)
 	}
 	if err := f.err(); err != nil {
 		return Motion{}, err
@@ -52,7 +52,7 @@ func (s *Service) OpenVote(ctx context.Context, p sdk.Principal, assemblyID, mot
 		if in.MeetingID != "" {
 			mt, err := getMeeting(ctx, tx, a.ID, in.MeetingID)
 			if err != nil {
-				return invalid("meeting_id", "is not a meeting of this assembly", RuleExists)
+				return invalid("meeting_id", "is not a meeting of this assembly", sdk.RuleExists)
 			}
 			if mt.Status == MeetingCancelled {
 				return invalid("meeting_id", "the meeting was cancelled", RuleActive)
@@ -111,7 +111,7 @@ func (s *Service) CastBallot(ctx context.Context, p sdk.Principal, assemblyID, m
 		return Receipt{}, err
 	}
 	if !slices.Contains(Choices, choice) {
-		return Receipt{}, invalid("choice", "must be yes, no or abstain", RuleOneOf)
+		return Receipt{}, invalid("choice", "must be yes, no or abstain", sdk.RuleOneOf)
 	}
 	b, err := s.ballot(ctx, assemblyID, motionID, choice)
 	if err != nil {
