@@ -4,13 +4,12 @@ import (
 	"context"
 	"fmt"
 	"io/fs"
-	"path/filepath"
-	"slices"
 
 	"github.com/kvarter/kvarter/core/backup"
 	"github.com/kvarter/kvarter/core/node"
 	"github.com/kvarter/kvarter/migrations"
 	"github.com/kvarter/kvarter/sdk"
+	"github.com/kvarter/kvarter/sdk/store"
 )
 
 // keyFilePath is where the core's master key file lives: key_file (KVARTER_KEY_FILE),
@@ -88,19 +87,14 @@ func knownSchemas() (backup.Schemas, error) {
 		return backup.Schemas{}, err
 	}
 	for _, name := range builtinNames() {
-		out.Plugins[name] = []string{}
-		mig, ok := builtins[name]().(sdk.Migrator)
-		if !ok {
-			continue
+		var fsys fs.FS
+		if mig, ok := builtins[name]().(sdk.Migrator); ok {
+			fsys = mig.Migrations()
 		}
-		names, err := fs.Glob(mig.Migrations(), sdk.DialectSQLite+"/*.sql")
-		if err != nil {
+		// The SDK's own migrations (its outbox) are recorded in every plugin store.
+		if out.Plugins[name], err = store.MigrationNames(sdk.DialectSQLite, fsys); err != nil {
 			return backup.Schemas{}, err
 		}
-		for _, n := range names {
-			out.Plugins[name] = append(out.Plugins[name], filepath.Base(n))
-		}
-		slices.Sort(out.Plugins[name])
 	}
 	return out, nil
 }

@@ -35,7 +35,7 @@ func TestHosted_KillDuringDelivery(t *testing.T) {
 		Produce: func(t testing.TB, c *sdktest.Core, round int) int {
 			// Drafts publish nothing; tabling them all at once commits their events
 			// together, so the last are still on their way when the city dies.
-			const n = 32
+			const n = 96
 			ids := make([]string, n)
 			for i := range ids {
 				var m assemblies.Motion

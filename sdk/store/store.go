@@ -97,6 +97,13 @@ func Migrate(ctx context.Context, db *DB, fsys fs.FS) error {
 	return nil
 }
 
+// MigrationNames are the names schema_migrations holds for a store of dialect that
+// Migrate brought up to date with fsys (nil: the SDK's only): what a backup of such a
+// store lists.
+func MigrationNames(dialect string, fsys fs.FS) ([]string, error) {
+	return sqlstore.MigrationNames(dialect, fsys)
+}
+
 // IsPostgres reports whether the store is PostgreSQL, for the rare query that must
 // differ; prefer dialect-named files for dialect-only SQL.
 func (db *DB) IsPostgres() bool { return db.Dialect == sdk.DialectPostgres }

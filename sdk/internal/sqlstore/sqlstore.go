@@ -157,6 +157,32 @@ var sdkMigrations embed.FS
 // SDKMigrationPrefix starts the names the SDK's migrations are recorded under.
 const SDKMigrationPrefix = "sdk:"
 
+// MigrationNames are the names Migrate records for fsys on dialect once it is up to
+// date: the SDK's own ("sdk:NNNN_name.sql") and the plugin's, sorted.
+func MigrationNames(dialect string, fsys fs.FS) ([]string, error) {
+	sdkFS, err := fs.Sub(sdkMigrations, "sdkmigrations")
+	if err != nil {
+		return nil, err
+	}
+	sdkNames, err := migrationFiles(sdkFS, dialect)
+	if err != nil {
+		return nil, fmt.Errorf("sdk %w", err)
+	}
+	var out []string
+	for _, n := range sdkNames {
+		out = append(out, SDKMigrationPrefix+n)
+	}
+	if fsys != nil {
+		names, err := migrationFiles(fsys, dialect)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, names...)
+	}
+	slices.Sort(out)
+	return out, nil
+}
+
 // Migrate applies the SDK's migrations and then the files <dialect>/NNNN_name.sql of
 // fsys (nil: none) that are not yet recorded in schema_migrations, in name order,
 // each in its own transaction together with its record. Files that do not look like
