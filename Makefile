@@ -20,7 +20,7 @@ build:
 
 ## test: every module, with the race detector; PostgreSQL too when KVARTER_TEST_DATABASE_URL is set
 test:
-	$(GO) test -race -count=1 $(PACKAGES)
+	$(GO) test -race -count=1 -timeout 30m $(PACKAGES)
 
 ## fuzz: every `func Fuzz` of the workspace, each for FUZZTIME (default 10s), one after another
 FUZZTIME ?= 10s
