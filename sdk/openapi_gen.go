@@ -305,7 +305,9 @@ func (g *schemaGen) schema(t reflect.Type, tag reflect.StructTag) map[string]any
 	case reflect.Interface:
 		nullable = true
 	}
-	if nullable && tag.Get("nullable") != "false" {
+	// OpenAPI 3.0 gives nullable a meaning only beside a type; a schema without
+	// one (any JSON value) admits null already, and validators reject the pair.
+	if _, typed := s["type"]; nullable && typed && tag.Get("nullable") != "false" {
 		s["nullable"] = true
 	}
 	if d := tag.Get("doc"); d != "" {

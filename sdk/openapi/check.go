@@ -114,7 +114,7 @@ func validate(v any, sch map[string]any, schemas map[string]any, at string) erro
 		return validate(v, target, schemas, at)
 	}
 	if v == nil {
-		if sch["nullable"] == true {
+		if _, typed := sch["type"]; !typed || sch["nullable"] == true {
 			return nil
 		}
 		return fmt.Errorf("%s: null is not allowed", at)
