@@ -191,8 +191,8 @@ func FieldID(name string) string {
 // Decode reads a url-encoded form body into dst, a pointer to a struct whose fields are
 // named as in JSON (the json tag, else the Go name), so one request struct serves a
 // route of the API and a form alike. Strings, []string (checkboxes), bool (a checkbox:
-// present means true), integers, pointers to those and encoding.TextUnmarshaler fields
-// are filled; an empty field leaves its zero value. Values are held to the limits of
+// present means true), integers, Date and Clock, pointers to those and
+// encoding.TextUnmarshaler fields are filled; an empty field leaves its zero value. Values are held to the limits of
 // sdk.CheckInput (no NUL, valid UTF-8, `max` characters, MaxText by default; integer
 // ranges), with problems recorded in the returned Form, which keeps every value as it
 // was typed. The error is for a request that is no form at all: another content type
@@ -307,7 +307,19 @@ func (f *Form) set(fv reflect.Value, name string, maxLen int) error {
 func (f *Form) setOne(fv reflect.Value, name, s string) error {
 	if fv.CanAddr() && fv.Addr().Type().Implements(textUnmarshaler) {
 		if err := fv.Addr().Interface().(encoding.TextUnmarshaler).UnmarshalText([]byte(s)); err != nil {
-			f.add(name, Problem{IDs: []string{"web.rule." + sdk.RuleFormat}})
+			rule := sdk.RuleFormat
+			var re ruleError
+			if errors.As(err, &re) {
+				rule = re.rule
+			}
+			ids := []string{"web.rule." + rule}
+			switch fv.Type() {
+			case reflect.TypeFor[Date]():
+				ids = append([]string{"web.rule.date." + rule}, ids...)
+			case reflect.TypeFor[Clock]():
+				ids = append([]string{"web.rule.clock." + rule}, ids...)
+			}
+			f.add(name, Problem{IDs: ids})
 		}
 		return nil
 	}

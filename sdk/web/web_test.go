@@ -788,3 +788,75 @@ func BenchmarkRender(b *testing.B) {
 		}
 	}
 }
+
+func TestDate(t *testing.T) {
+	ok := map[string]string{
+		"2027-03-14": "2027-03-14", "2027-3-4": "2027-03-04", " 14.3.2027 ": "2027-03-14",
+		"14.03.2027.": "2027-03-14", "4/3/2027": "2027-03-04", "29.2.2028": "2028-02-29",
+	}
+	for in, want := range ok {
+		var d web.Date
+		if err := d.UnmarshalText([]byte(in)); err != nil || string(d) != want {
+			t.Errorf("Date(%q) = %q, %v; want %q", in, d, err, want)
+		}
+	}
+	for _, in := range []string{"", "tomorrow", "31.2.2027", "29.2.2027", "2027-13-01", "0000-01-01", "1.1.1969", "1.1.2200",
+		"14.3.27x", "2027-03-14T10:00", "-1.3.2027", "1.1.99999", "١٤.٣.٢٠٢٧", "2027--14"} {
+		var d web.Date
+		if err := d.UnmarshalText([]byte(in)); err == nil {
+			t.Errorf("Date(%q) = %q, want refused", in, d)
+		}
+	}
+	for in, want := range map[string]string{"14:30": "14:30", "9.05": "09:05", "23:59:59": "23:59", "0:00": "00:00"} {
+		var c web.Clock
+		if err := c.UnmarshalText([]byte(in)); err != nil || string(c) != want {
+			t.Errorf("Clock(%q) = %q, %v; want %q", in, c, err, want)
+		}
+	}
+	for _, in := range []string{"", "24:00", "14:60", "14", "14:3", "2 pm", "-1:30", "14:30:00:00", "１４:３０"} {
+		var c web.Clock
+		if err := c.UnmarshalText([]byte(in)); err == nil {
+			t.Errorf("Clock(%q) = %q, want refused", in, c)
+		}
+	}
+	// Helsinki moves its clocks on 2027-03-28 at 03:00 to 04:00.
+	hel, err := time.LoadLocation("Europe/Helsinki")
+	if err != nil {
+		t.Fatal(err)
+	}
+	at, err := web.Date("2027-03-14").At("14:30", hel)
+	if err != nil || !at.Equal(time.Date(2027, 3, 14, 12, 30, 0, 0, time.UTC)) {
+		t.Errorf("At = %v, %v", at, err)
+	}
+	day, err := web.Date("2027-03-28").In(hel)
+	if err != nil || day.Hour() != 0 || day.Day() != 28 {
+		t.Errorf("In = %v, %v", day, err)
+	}
+	if _, err := web.Date("junk").In(hel); err == nil {
+		t.Error("a Date not made by UnmarshalText converted")
+	}
+
+	// Through a form: problems in the person's language, the typed text kept.
+	var in struct {
+		When web.Date  `json:"when"`
+		At   web.Clock `json:"at"`
+		Then web.Date  `json:"then"`
+	}
+	r := httptest.NewRequest(http.MethodPost, "/", strings.NewReader("when=31.2.2027&at=25.00&then=1.1.1900"))
+	r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	form, err := web.Decode(r, &in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, ts := newTemplates(t)
+	for field, want := range map[string]string{"when": "Anna oikea päivämäärä", "at": "Anna kellonaika", "then": "Anna päivämäärä vuosien 1970 ja 2199 väliltä"} {
+		f := template.Must(template.Must(ts.For("fi").Clone()).New("x").Parse(`{{with field .Form .Name "label" "L"}}{{.Error}}|{{.Value}}{{end}}`))
+		var buf bytes.Buffer
+		if err := f.ExecuteTemplate(&buf, "x", map[string]any{"Form": form, "Name": field}); err != nil {
+			t.Fatal(err)
+		}
+		if !strings.HasPrefix(buf.String(), want) || !strings.HasSuffix(buf.String(), "|"+form.Value(field)) {
+			t.Errorf("%s: %q, want %q… and the typed value", field, buf.String(), want)
+		}
+	}
+}
