@@ -61,6 +61,8 @@ type Config struct {
 	MetricsHandler http.Handler
 	// Tracing, when on, gives every request a span and its trace id as request id.
 	Tracing *telemetry.Tracing
+	// Pages describes the city to the web pages served outside /api/.
+	Pages PagesConfig
 }
 
 // Server is the HTTP face of the core.
@@ -304,6 +306,8 @@ func (s *Server) routes() {
 
 	// Everything else under /api/v1 may belong to a plugin.
 	api.All("/*", s.pluginRoute)
+
+	s.pageRoutes()
 }
 
 // pluginRoute serves what no core route took: a plugin's route, or a 405 for a core

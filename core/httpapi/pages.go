@@ -1,0 +1,97 @@
+package httpapi
+
+import (
+	"bytes"
+	"net/http"
+	"strings"
+
+	"github.com/gofiber/fiber/v2"
+	"github.com/gofiber/fiber/v2/middleware/adaptor"
+
+	"github.com/kvarter/kvarter/core"
+	"github.com/kvarter/kvarter/core/web"
+)
+
+// PagesConfig describes the city to the pages (config city.*); the zero value is
+// "Kvarter" in English.
+type PagesConfig struct {
+	CityName  string
+	LogoURL   string
+	Languages []string
+	// AssetURL gives the URL of a vendored asset (see web.Options.AssetURL).
+	AssetURL func(path string) string
+}
+
+// pageRoutes mounts the core's pages (core/web) on every path the API and the
+// node's own routes do not take. /api/... keeps answering JSON: an unknown API path
+// is the API's 404, never a page.
+func (s *Server) pageRoutes() {
+	pc := s.cfg.Pages
+	pages, err := web.New(web.Services{Identity: s.svc.Identity, Neighbourhoods: s.svc.Neighbourhoods}, web.Options{
+		CityName: pc.CityName, LogoURL: pc.LogoURL, Languages: pc.Languages, AssetURL: pc.AssetURL,
+		SecureCookies: s.cfg.SecureCookies, Logger: s.logger,
+	})
+	if err != nil {
+		// The templates and catalogs are embedded: this is a bug caught by the tests.
+		panic(err)
+	}
+	s.app.All("/*", func(c *fiber.Ctx) error {
+		path := c.Path()
+		if path == "/api" || strings.HasPrefix(path, "/api/") || strings.HasPrefix(path, "/static/") {
+			return c.Next()
+		}
+		return s.servePage(c, pages)
+	})
+}
+
+// servePage runs the net/http page handler for the request, with the request's
+// context (its id, deadline) and the client's address as the API resolves it.
+func (s *Server) servePage(c *fiber.Ctx, h http.Handler) error {
+	r, err := adaptor.ConvertRequest(c, true)
+	if err != nil {
+		return core.Malformed("The request cannot be read as HTTP.")
+	}
+	r = r.WithContext(web.WithClientIP(c.UserContext(), s.clientIP(c)))
+	w := &pageWriter{header: http.Header{}}
+	h.ServeHTTP(w, r)
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	for k, vs := range w.header {
+		if strings.EqualFold(k, fiber.HeaderContentLength) {
+			continue
+		}
+		for i, v := range vs {
+			if i == 0 {
+				c.Set(k, v)
+			} else {
+				c.Response().Header.Add(k, v)
+			}
+		}
+	}
+	c.Status(w.status)
+	return c.Send(w.body.Bytes())
+}
+
+// pageWriter keeps a page's answer to copy into Fiber's response; pages are small
+// and rendered into a buffer anyway.
+type pageWriter struct {
+	header http.Header
+	status int
+	body   bytes.Buffer
+}
+
+func (w *pageWriter) Header() http.Header { return w.header }
+
+func (w *pageWriter) WriteHeader(status int) {
+	if w.status == 0 {
+		w.status = status
+	}
+}
+
+func (w *pageWriter) Write(b []byte) (int, error) {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	return w.body.Write(b)
+}

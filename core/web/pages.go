@@ -1,0 +1,200 @@
+package web
+
+import (
+	"errors"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/kvarter/kvarter/core"
+	"github.com/kvarter/kvarter/sdk"
+	sdkweb "github.com/kvarter/kvarter/sdk/web"
+)
+
+// homeView is the home page's content.
+type homeView struct {
+	City           string
+	SignedIn       bool
+	Name           string
+	Neighbourhoods []core.Neighbourhood
+}
+
+func (p *Pages) home(w http.ResponseWriter, r *http.Request) error {
+	v := viewerOf(r)
+	hoods, _, err := p.svc.Neighbourhoods.ListNeighbourhoods(r.Context(), false, core.Page{Limit: core.MaxPageLimit})
+	if err != nil {
+		return err
+	}
+	data := homeView{City: p.opts.CityName, SignedIn: v.principal.Authenticated(), Name: v.principal.DisplayName, Neighbourhoods: hoods}
+	return p.render(w, r, http.StatusOK, "home", data, sdk.PageMeta{Title: p.opts.CityName})
+}
+
+func (p *Pages) neighbourhood(w http.ResponseWriter, r *http.Request) error {
+	n, err := p.svc.Neighbourhoods.FindNeighbourhood(r.Context(), r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	if n.ArchivedAt != nil {
+		return core.Errorf(core.ENOTFOUND, "The neighbourhood is archived.")
+	}
+	return p.render(w, r, http.StatusOK, "neighbourhood", n, sdk.PageMeta{Title: n.Name})
+}
+
+// staticView is the content of a page of fixed text.
+type staticView struct{ City string }
+
+func (p *Pages) static(name, title string) func(http.ResponseWriter, *http.Request) error {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		loc := p.tmpl.Localizer(viewerOf(r).lang)
+		return p.render(w, r, http.StatusOK, name, staticView{City: p.opts.CityName}, sdk.PageMeta{Title: loc.T(title)})
+	}
+}
+
+// formView is a form page's content.
+type formView struct {
+	Form *sdkweb.Form
+}
+
+func (p *Pages) signInForm(w http.ResponseWriter, r *http.Request) error {
+	return p.renderForm(w, r, http.StatusOK, "sign-in", "core.signin.title", sdkweb.NewForm(nil))
+}
+
+// signIn signs in through the same service as POST /api/v1/auth/login: the same
+// rules, throttling and messages; the session cookie is the API's.
+func (p *Pages) signIn(w http.ResponseWriter, r *http.Request) error {
+	var in core.LoginAttempt
+	form, err := sdkweb.Decode(r, &in)
+	if err != nil {
+		return err
+	}
+	form.Set("password", "") // never sent back to the browser
+	required(form, map[string]string{"email": in.Email, "password": in.Password})
+	if !form.Valid() {
+		return p.renderForm(w, r, http.StatusUnprocessableEntity, "sign-in", "core.signin.title", form)
+	}
+	in.ClientIP, in.UserAgent = clientIP(r), r.UserAgent()
+	res, err := p.svc.Identity.Login(r.Context(), in)
+	switch core.ErrorCode(err) {
+	case "":
+	case core.EUNAUTHENTICATED:
+		form.Refuse("core.signin.failed", nil)
+		return p.renderForm(w, r, http.StatusUnprocessableEntity, "sign-in", "core.signin.title", form)
+	case core.ERATELIMITED:
+		form.Refuse("core.signin.throttled", nil)
+		return p.renderForm(w, r, http.StatusTooManyRequests, "sign-in", "core.signin.title", form)
+	case core.EINVALID:
+		form.Catch(sdkError(err), "core.signin")
+		return p.renderForm(w, r, http.StatusUnprocessableEntity, "sign-in", "core.signin.title", form)
+	default:
+		return err
+	}
+	expires := time.Now().Add(24 * time.Hour)
+	if res.Session.ExpiresAt != nil {
+		expires = *res.Session.ExpiresAt
+	}
+	viewerOf(r).setSession(w, res.Token, expires)
+	p.flash(w, r, "core.flash.signed_in")
+	sdkweb.Redirect(w, r, "/")
+	return nil
+}
+
+func (p *Pages) registerForm(w http.ResponseWriter, r *http.Request) error {
+	return p.renderForm(w, r, http.StatusOK, "register", "core.register.title", sdkweb.NewForm(nil))
+}
+
+// register opens an account through the same service as POST /api/v1/auth/register,
+// in the language the page is read in, then leads to sign-in.
+func (p *Pages) register(w http.ResponseWriter, r *http.Request) error {
+	var in core.Registration
+	form, err := sdkweb.Decode(r, &in)
+	if err != nil {
+		return err
+	}
+	form.Set("password", "")
+	// Empty fields are named here, each with its own message: the service's error
+	// carries one rule for all the fields it names.
+	required(form, map[string]string{"display_name": in.DisplayName, "email": in.Email, "password": in.Password})
+	if form.Valid() {
+		in.Language = viewerOf(r).lang
+		_, err := p.svc.Identity.Register(r.Context(), in)
+		switch core.ErrorCode(err) {
+		case "":
+		case core.EINVALID:
+			form.Catch(sdkError(err), "core.register")
+		case core.ECONFLICT:
+			form.Invalid("email", "core.register.email.taken", nil)
+		default:
+			return err
+		}
+	}
+	if !form.Valid() {
+		return p.renderForm(w, r, http.StatusUnprocessableEntity, "register", "core.register.title", form)
+	}
+	p.flash(w, r, "core.flash.registered")
+	sdkweb.Redirect(w, r, "/sign-in")
+	return nil
+}
+
+// signOut ends the session, as POST /api/v1/auth/logout does. Signing out when not
+// signed in just leads home.
+func (p *Pages) signOut(w http.ResponseWriter, r *http.Request) error {
+	v := viewerOf(r)
+	if v.token != "" {
+		if err := p.svc.Identity.Logout(r.Context(), v.token); err != nil && core.ErrorCode(err) != core.EUNAUTHENTICATED {
+			return err
+		}
+		v.clearSession(w)
+		p.flash(w, r, "core.flash.signed_out")
+	}
+	sdkweb.Redirect(w, r, "/")
+	return nil
+}
+
+// switchLanguage remembers the chosen language in a cookie for a year and leads back
+// to the page the switcher was on.
+func (p *Pages) switchLanguage(w http.ResponseWriter, r *http.Request) error {
+	if err := r.ParseForm(); err != nil {
+		return core.Malformed("The form cannot be read.")
+	}
+	lang := r.PostForm.Get("lang")
+	for _, l := range p.opts.Languages {
+		if l == lang {
+			http.SetCookie(w, &http.Cookie{Name: LanguageCookie, Value: l, Path: "/", MaxAge: 365 * 24 * 3600,
+				HttpOnly: true, Secure: viewerOf(r).secure, SameSite: http.SameSiteLaxMode})
+		}
+	}
+	back := r.PostForm.Get("back")
+	if !localPath(back) {
+		back = "/"
+	}
+	sdkweb.Redirect(w, r, back)
+	return nil
+}
+
+func (p *Pages) renderForm(w http.ResponseWriter, r *http.Request, status int, name, title string, form *sdkweb.Form) error {
+	meta := sdk.PageMeta{Title: p.tmpl.Localizer(viewerOf(r).lang).T(title)}
+	if !form.Valid() {
+		meta.Focus = sdkweb.ErrorSummaryID
+	}
+	return p.render(w, r, status, name, formView{Form: form}, meta)
+}
+
+// sdkError is the core's refusal as the SDK's error, which the kit's forms read; the
+// core spells its codes and rules as the SDK does.
+func sdkError(err error) error {
+	var e *core.Error
+	if !errors.As(err, &e) {
+		return err
+	}
+	return &sdk.Error{Code: e.Code, Message: e.Message, Fields: e.Fields}
+}
+
+// required records "fill in this field" for each empty field of values, in the
+// order of the form (the form's own order of fields decides the summary's).
+func required(form *sdkweb.Form, values map[string]string) {
+	for _, name := range []string{"display_name", "email", "password"} {
+		if v, ok := values[name]; ok && strings.TrimSpace(v) == "" {
+			form.Invalid(name, "web.rule.required", nil)
+		}
+	}
+}

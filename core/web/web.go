@@ -1,0 +1,241 @@
+// Package web draws the core's pages (DESIGN.md §10): the frame every page of the site
+// sits in — <html lang>, head and assets, skip link, header, navigation, breadcrumbs,
+// language switcher, the live region, flash messages, footer, the error panels — and
+// the core's own pages: home, sign-in, registration, sign-out, the accessibility
+// statement and the privacy page.
+//
+// It speaks net/http and the core's services only; the HTTP adapter (core/httpapi)
+// mounts it for every path outside /api/. Pages work without JavaScript: forms post
+// and answer 303 (Post/Redirect/Get) or 422 with the form again; htmx, when the
+// browser runs it, swaps <main> only (see Pages.ServeHTTP).
+package web
+
+import (
+	"context"
+	"embed"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/kvarter/kvarter/core"
+	"github.com/kvarter/kvarter/sdk"
+	"github.com/kvarter/kvarter/sdk/i18n"
+	sdkweb "github.com/kvarter/kvarter/sdk/web"
+)
+
+// Cookie names. The session cookie is the API's; when cookies are Secure it carries
+// the __Host- prefix, which binds it to this host, path / and HTTPS.
+const (
+	SessionCookie       = "kvarter_session"
+	SecureSessionCookie = "__Host-kvarter_session"
+	LanguageCookie      = "kvarter_lang"
+	FlashCookie         = "kvarter_flash"
+)
+
+// CSP is the Content-Security-Policy of every page: no inline script or style, no
+// other origin, no framing.
+const CSP = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'"
+
+// Catalog is the core's messages ("core.*") in fi, sv, da, tr and en.
+//
+//go:embed locales/*.toml
+var Catalog embed.FS
+
+//go:embed templates/*.tmpl
+var templates embed.FS
+
+// Services are the core services the pages call, the same the API calls.
+type Services struct {
+	Identity       core.IdentityService
+	Neighbourhoods core.NeighbourhoodService
+}
+
+// Options describe the city and how the site is served.
+type Options struct {
+	// CityName is shown in the header and the titles (config city.name).
+	CityName string
+	// LogoURL, when set, is the city's logo beside its name.
+	LogoURL string
+	// Languages are the city's languages, its default first (config city.languages).
+	Languages []string
+	// Zone is the city's time zone; nil is UTC.
+	Zone *time.Location
+	// AssetURL gives the URL of a vendored asset by its path under static/
+	// ("htmx/htmx.min.js"); nil serves them under /static/.
+	AssetURL func(path string) string
+	// SecureCookies makes every cookie Secure (and the session cookie __Host-);
+	// otherwise cookies are Secure when the request came over TLS.
+	SecureCookies bool
+	// Nav are the entries other parts of the site add to the navigation, after the
+	// core's; the caller filters them per viewer.
+	Nav []sdk.NavEntry
+	// Logger records internal errors; nil discards them.
+	Logger *slog.Logger
+}
+
+// Pages serves the core's pages in the frame.
+type Pages struct {
+	svc     Services
+	opts    Options
+	tmpl    *sdkweb.Templates
+	handler http.Handler
+}
+
+// New parses the templates for every language and builds the pages' routes.
+func New(svc Services, opts Options) (*Pages, error) {
+	if opts.CityName == "" {
+		opts.CityName = "Kvarter"
+	}
+	if len(opts.Languages) == 0 {
+		opts.Languages = []string{i18n.Fallback}
+	}
+	if opts.AssetURL == nil {
+		opts.AssetURL = func(p string) string { return "/static/" + p }
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	bundle, err := sdkweb.NewBundle(Catalog)
+	if err != nil {
+		return nil, fmt.Errorf("web: catalog: %w", err)
+	}
+	tmpl, err := sdkweb.NewTemplates(bundle, sdkweb.Options{Zone: opts.Zone, Default: opts.Languages[0]}, templates, "templates/*.tmpl")
+	if err != nil {
+		return nil, err
+	}
+	p := &Pages{svc: svc, opts: opts, tmpl: tmpl}
+	mux := http.NewServeMux()
+	mux.Handle("GET /{$}", p.handle(p.home))
+	mux.Handle("GET /sign-in", p.handle(p.signInForm))
+	mux.Handle("POST /sign-in", p.handle(p.signIn))
+	mux.Handle("GET /register", p.handle(p.registerForm))
+	mux.Handle("POST /register", p.handle(p.register))
+	mux.Handle("POST /sign-out", p.handle(p.signOut))
+	mux.Handle("POST /language", p.handle(p.switchLanguage))
+	mux.Handle("GET /accessibility", p.handle(p.static("accessibility", "core.a11y.title")))
+	mux.Handle("GET /privacy", p.handle(p.static("privacy", "core.privacy.title")))
+	mux.Handle("GET /neighbourhoods/{id}", p.handle(p.neighbourhood))
+	mux.Handle("/", p.handle(func(w http.ResponseWriter, r *http.Request) error {
+		return core.Errorf(core.ENOTFOUND, "There is no page %s.", r.URL.Path)
+	}))
+	cop := http.NewCrossOriginProtection()
+	cop.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		p.panel(w, r, http.StatusForbidden, "core.error.cross_site")
+	}))
+	p.handler = cop.Handler(mux)
+	return p, nil
+}
+
+// ServeHTTP answers a page. Every answer carries the CSP and is not stored by caches
+// (pages show who is signed in and are written in the viewer's language). The viewer
+// — the session cookie's person, the negotiated language — is resolved once here.
+// Unsafe methods pass Go's CrossOriginProtection (Sec-Fetch-Site, else Origin against
+// Host) before any handler runs; a refused one answers 403 and changes nothing.
+//
+// A request from htmx (HX-Request) that targets <main> (HX-Target "main") gets only
+// the content of <main>, preceded by the page's <title> (htmx sets the document's
+// title from it), the header out of band (navigation and the switcher stay current),
+// and the announcement swapped into #kv-status; the element to focus carries
+// autofocus, which browsers honour on load and htmx after a swap.
+func (p *Pages) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	h := w.Header()
+	h.Set("Content-Security-Policy", CSP)
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("Referrer-Policy", "no-referrer")
+	h.Set("Cache-Control", "no-store")
+	h.Set("Vary", "Cookie, Accept-Language, HX-Request, HX-Target")
+	v := p.viewer(w, r)
+	ctx := context.WithValue(r.Context(), viewerKey{}, v)
+	if v.principal.Authenticated() {
+		ctx = core.WithPrincipal(ctx, v.principal)
+	}
+	p.handler.ServeHTTP(w, r.WithContext(ctx))
+}
+
+// viewer is who asks and in which language the answer is written.
+type viewer struct {
+	principal *core.Principal
+	token     string
+	lang      string
+	secure    bool
+}
+
+type viewerKey struct{}
+
+func viewerOf(r *http.Request) *viewer {
+	if v, ok := r.Context().Value(viewerKey{}).(*viewer); ok {
+		return v
+	}
+	return &viewer{principal: &core.Principal{}, lang: i18n.Fallback}
+}
+
+func (p *Pages) viewer(w http.ResponseWriter, r *http.Request) *viewer {
+	v := &viewer{principal: &core.Principal{}, secure: p.opts.SecureCookies || r.TLS != nil}
+	if c, err := r.Cookie(v.sessionCookie()); err == nil && c.Value != "" {
+		pr, err := p.svc.Identity.Authenticate(r.Context(), c.Value)
+		switch {
+		case err == nil:
+			v.principal, v.token = pr, c.Value
+		case core.ErrorCode(err) == core.EUNAUTHENTICATED:
+			// A stale cookie: the browser was signed in once. Forget it and go on
+			// as anonymous, so public pages keep working.
+			v.clearSession(w)
+		default:
+			p.opts.Logger.ErrorContext(r.Context(), "page: authenticate", "err", err)
+		}
+	}
+	cookie := ""
+	if c, err := r.Cookie(LanguageCookie); err == nil {
+		cookie = c.Value
+	}
+	v.lang = i18n.Negotiate(v.principal.Locale, cookie, r.Header.Get("Accept-Language"), p.opts.Languages)
+	return v
+}
+
+func (v *viewer) sessionCookie() string {
+	if v.secure {
+		return SecureSessionCookie
+	}
+	return SessionCookie
+}
+
+func (v *viewer) setSession(w http.ResponseWriter, token string, expires time.Time) {
+	http.SetCookie(w, &http.Cookie{Name: v.sessionCookie(), Value: token, Path: "/", Expires: expires,
+		HttpOnly: true, Secure: v.secure, SameSite: http.SameSiteLaxMode})
+}
+
+func (v *viewer) clearSession(w http.ResponseWriter) {
+	http.SetCookie(w, &http.Cookie{Name: v.sessionCookie(), Value: "", Path: "/", MaxAge: -1,
+		HttpOnly: true, Secure: v.secure, SameSite: http.SameSiteLaxMode})
+}
+
+// clientIPKey carries the client's address as the HTTP adapter resolved it (behind
+// trusted proxies), for sign-in throttling.
+type clientIPKey struct{}
+
+// WithClientIP returns ctx carrying the client's address, which sign-in throttles by
+// as the API does. Without it the request's peer address is used.
+func WithClientIP(ctx context.Context, ip string) context.Context {
+	return context.WithValue(ctx, clientIPKey{}, ip)
+}
+
+func clientIP(r *http.Request) string {
+	if ip, ok := r.Context().Value(clientIPKey{}).(string); ok && ip != "" {
+		return ip
+	}
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
+}
+
+// localPath reports whether s is a path of this site, safe to redirect to: it starts
+// with one slash and names no other host ("//evil", "/\evil").
+func localPath(s string) bool {
+	return strings.HasPrefix(s, "/") && !strings.HasPrefix(s, "//") && !strings.HasPrefix(s, "/\\") &&
+		!strings.ContainsAny(s, "\r\n")
+}
