@@ -40,6 +40,9 @@ func (s *Server) pageRoutes() {
 		if path == "/api" || strings.HasPrefix(path, "/api/") || strings.HasPrefix(path, "/static/") {
 			return c.Next()
 		}
+		if allow := s.coreAllow(path); allow != nil {
+			return s.methodNotAllowed(c, allow...) // POST /healthz: the node's route, not a page
+		}
 		return s.servePage(c, pages)
 	})
 }
@@ -51,7 +54,9 @@ func (s *Server) servePage(c *fiber.Ctx, h http.Handler) error {
 	if err != nil {
 		return core.Malformed("The request cannot be read as HTTP.")
 	}
-	r = r.WithContext(web.WithClientIP(c.UserContext(), s.clientIP(c)))
+	// The client's address and scheme as the API knows them: behind a trusted proxy,
+	// from its headers (X-Forwarded-For, X-Forwarded-Proto).
+	r = r.WithContext(web.WithClient(c.UserContext(), s.clientIP(c), c.Protocol() == "https"))
 	w := &pageWriter{header: http.Header{}}
 	h.ServeHTTP(w, r)
 	if w.status == 0 {

@@ -173,7 +173,8 @@ func viewerOf(r *http.Request) *viewer {
 }
 
 func (p *Pages) viewer(w http.ResponseWriter, r *http.Request) *viewer {
-	v := &viewer{principal: &core.Principal{}, secure: p.opts.SecureCookies || r.TLS != nil}
+	https, _ := r.Context().Value(httpsKey{}).(bool)
+	v := &viewer{principal: &core.Principal{}, secure: p.opts.SecureCookies || r.TLS != nil || https}
 	if c, err := r.Cookie(v.sessionCookie()); err == nil && c.Value != "" {
 		pr, err := p.svc.Identity.Authenticate(r.Context(), c.Value)
 		switch {
@@ -212,14 +213,19 @@ func (v *viewer) clearSession(w http.ResponseWriter) {
 		HttpOnly: true, Secure: v.secure, SameSite: http.SameSiteLaxMode})
 }
 
-// clientIPKey carries the client's address as the HTTP adapter resolved it (behind
-// trusted proxies), for sign-in throttling.
-type clientIPKey struct{}
+// clientIPKey and httpsKey carry the client's address and scheme as the HTTP adapter
+// resolved them (behind trusted proxies).
+type (
+	clientIPKey struct{}
+	httpsKey    struct{}
+)
 
-// WithClientIP returns ctx carrying the client's address, which sign-in throttles by
-// as the API does. Without it the request's peer address is used.
-func WithClientIP(ctx context.Context, ip string) context.Context {
-	return context.WithValue(ctx, clientIPKey{}, ip)
+// WithClient returns ctx carrying the client's address, which sign-in throttles by as
+// the API does, and whether the client reached the site over HTTPS, which makes the
+// cookies Secure (and the session cookie __Host-). Without it the request's peer
+// address and its own TLS state are used.
+func WithClient(ctx context.Context, ip string, https bool) context.Context {
+	return context.WithValue(context.WithValue(ctx, clientIPKey{}, ip), httpsKey{}, https)
 }
 
 func clientIP(r *http.Request) string {

@@ -2,6 +2,7 @@ package web_test
 
 import (
 	"context"
+	"errors"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -91,9 +92,14 @@ func (hoods) ListNeighbourhoods(context.Context, bool, core.Page) ([]core.Neighb
 }
 
 func (hoods) FindNeighbourhood(_ context.Context, id string) (*core.Neighbourhood, error) {
-	if id == kallio.ID {
+	switch id {
+	case kallio.ID:
 		n := kallio
 		return &n, nil
+	case "boom":
+		return nil, errors.New("connection to db-secret-host refused")
+	case "busy":
+		return nil, core.Errorf(core.EUNAVAILABLE, "the database does not answer")
 	}
 	return nil, core.Errorf(core.ENOTFOUND, "no such neighbourhood")
 }
@@ -581,5 +587,49 @@ func TestPages_HEAD(t *testing.T) {
 	a := s.do(t, "HEAD", "/privacy", nil, nil)
 	if a.status != 200 || a.body != "" || a.header.Get("Content-Security-Policy") != web.CSP {
 		t.Fatalf("HEAD = %d, %d bytes", a.status, len(a.body))
+	}
+}
+
+// TestPages_Errors: an internal error shows its request id, never its text; a
+// service that is down shows the "temporarily unavailable" panel with Retry-After.
+func TestPages_Errors(t *testing.T) {
+	s := newSite(t)
+	a := s.do(t, "GET", "/neighbourhoods/boom", nil, map[string]string{"Accept-Language": "da"})
+	if a.status != 500 || strings.Contains(a.body, "db-secret-host") || !strings.Contains(a.body, "Noget gik galt") {
+		t.Fatalf("500 = %d: %s", a.status, a.body)
+	}
+	checkPage(t, a, "da")
+	b := s.do(t, "GET", "/neighbourhoods/busy", nil, map[string]string{"Accept-Language": "fi"})
+	if b.status != 503 || b.header.Get("Retry-After") == "" || !strings.Contains(b.body, "Palvelu ei ole tilapäisesti käytettävissä") {
+		t.Fatalf("503 = %d %v: %s", b.status, b.header, b.body)
+	}
+	checkPage(t, b, "fi")
+}
+
+// TestPages_SecureCookies: with Secure cookies the session cookie is __Host-
+// (Secure, path /, no domain), and only that name signs anyone in.
+func TestPages_SecureCookies(t *testing.T) {
+	id := &identity{}
+	p, err := web.New(web.Services{Identity: id, Neighbourhoods: hoods{}}, web.Options{CityName: "Aarhus", Languages: []string{"da", "en"}, SecureCookies: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &site{Server: httptest.NewServer(p), id: id}
+	defer s.Close()
+	a := s.do(t, "POST", "/sign-in", url.Values{"email": {goodEmail}, "password": {goodPass}}, nil)
+	c := cookieOf(a, web.SecureSessionCookie)
+	if a.status != 303 || c == nil || !c.Secure || !c.HttpOnly || c.Path != "/" || c.Domain != "" {
+		t.Fatalf("sign in = %d, cookie %+v", a.status, c)
+	}
+	for _, f := range []string{web.FlashCookie} {
+		if fc := cookieOf(a, f); fc == nil || !fc.Secure {
+			t.Errorf("%s not Secure: %+v", f, fc)
+		}
+	}
+	if b := s.do(t, "GET", "/", nil, map[string]string{"Cookie": web.SecureSessionCookie + "=" + token}); !strings.Contains(b.body, "Aino Ääninen") {
+		t.Error("the __Host- cookie does not sign in")
+	}
+	if b := s.do(t, "GET", "/", nil, map[string]string{"Cookie": web.SessionCookie + "=" + token}); strings.Contains(b.body, "Aino Ääninen") {
+		t.Error("the plain cookie signs in where cookies are Secure")
 	}
 }
