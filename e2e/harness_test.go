@@ -7,9 +7,12 @@ import (
 	"errors"
 	"fmt"
 	"html/template"
+	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"path"
+	"path/filepath"
 	"runtime"
 	"strings"
 	"sync"
@@ -26,6 +29,9 @@ func TestMain(m *testing.M) { Main(m) }
 // csp is the policy of DESIGN.md §10, as the frame sends it on every page.
 const csp = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; " +
 	"form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'"
+
+// brand is the fixture city's colour: Karşıyaka red.
+const brand = "#e30a17"
 
 //go:embed testdata/pages
 var pages embed.FS
@@ -44,6 +50,14 @@ func fixtures(t *testing.T) *httptest.Server {
 	mux.HandleFunc("GET /fixture.css", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/css; charset=utf-8")
 		fmt.Fprint(w, ".kv-test-wide { width: 900px; }\n")
+	})
+	mux.HandleFunc("GET /brand.css", func(w http.ResponseWriter, r *http.Request) {
+		css, err := static.BrandCSS(brand) // as the frame serves a city's colour
+		if err != nil {
+			t.Error(err)
+		}
+		w.Header().Set("Content-Type", "text/css; charset=utf-8")
+		w.Write(css)
 	})
 	mux.HandleFunc("GET /fixture-throws.js", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/javascript; charset=utf-8")
@@ -112,11 +126,15 @@ func TestPage_GoodPage(t *testing.T) {
 	var applied struct {
 		Skip   string `json:"skip"`
 		Button string `json:"button"`
+		Header string `json:"header"`
+		Font   string `json:"font"`
 		HTMX   bool   `json:"htmx"`
 	}
 	raw := Eval[string](p, `JSON.stringify({
 		skip: getComputedStyle(document.querySelector('.kv-skip-link')).position,
 		button: getComputedStyle(document.querySelector('.ds-button')).minHeight,
+		header: getComputedStyle(document.querySelector('.kv-header')).backgroundColor,
+		font: getComputedStyle(document.body).fontFamily,
 		htmx: typeof htmx === 'object',
 	})`)
 	decode(t, raw, &applied)
@@ -126,8 +144,20 @@ func TestPage_GoodPage(t *testing.T) {
 	if applied.Button == "" || applied.Button == "auto" || applied.Button == "0px" {
 		t.Errorf("Designsystemet's CSS is not applied: .ds-button min-height %q", applied.Button)
 	}
+	if applied.Header != "rgb(227, 10, 23)" {
+		t.Errorf("the city's brand colour is not applied: header background %q", applied.Header)
+	}
+	if !strings.HasPrefix(applied.Font, "Inter,") || !strings.HasSuffix(applied.Font, "sans-serif") {
+		t.Errorf("body font %q: want Designsystemet's Inter, then system fallbacks", applied.Font)
+	}
 	if !applied.HTMX {
 		t.Error("htmx did not load")
+	}
+	// For a person to look at: KVARTER_E2E_SCREENSHOTS=/tmp/shots go test -run GoodPage
+	if dir := os.Getenv("KVARTER_E2E_SCREENSHOTS"); dir != "" {
+		p.Screenshot(filepath.Join(dir, "good-1280.png"))
+		p.Phone320()
+		p.Screenshot(filepath.Join(dir, "good-320.png"))
 	}
 }
 
@@ -178,8 +208,8 @@ func TestPage_CSP(t *testing.T) {
 		if len(v) == 0 {
 			t.Fatal("the inline script's CSP violation was not reported")
 		}
-		if len(v) != 1 || v[0].Directive != "script-src-elem" || v[0].Blocked != "inline" || !strings.HasSuffix(v[0].Source, "/inline-script:29") {
-			t.Errorf("violations %v, want one: script-src-elem blocked inline at line 29", v)
+		if len(v) != 1 || v[0].Directive != "script-src-elem" || v[0].Blocked != "inline" || !strings.HasSuffix(v[0].Source, "/inline-script:"+fmt.Sprint(inlineScriptLine(t))) {
+			t.Errorf("violations %v, want one: script-src-elem blocked inline at the script's line", v)
 		}
 		if got := p.Title(); got != "Inline script – Kvarter" {
 			t.Errorf("the inline script ran: title %q", got)
@@ -389,8 +419,8 @@ func TestBrowser_LoopbackOnly(t *testing.T) {
 	ctx, cancelNav := context.WithTimeout(tab, 20*time.Second)
 	defer cancelNav()
 	err := chromedp.Do(ctx, chromedp.Navigate("http://kvarter.invalid/"))
-	if err == nil || !strings.Contains(err.Error(), "ERR_PROXY_CONNECTION_FAILED") && !strings.Contains(err.Error(), "ERR_NAME_NOT_RESOLVED") {
-		t.Errorf("navigating off loopback: %v", err)
+	if err == nil || !strings.Contains(err.Error(), "ERR_PROXY_CONNECTION_FAILED") {
+		t.Errorf("navigating off loopback: %v, want the dead proxy's ERR_PROXY_CONNECTION_FAILED", err)
 	}
 }
 
@@ -479,4 +509,24 @@ func decode(t *testing.T, raw string, v any) {
 	if err := json.Unmarshal([]byte(raw), v); err != nil {
 		t.Fatalf("decode %s: %v", raw, err)
 	}
+}
+
+// inlineScriptLine is the line of the rendered inline-script page that holds the
+// script, so the test does not break when the layout grows.
+func inlineScriptLine(t *testing.T) int {
+	t.Helper()
+	srv := fixtures(t)
+	resp, err := http.Get(srv.URL + "/inline-script")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	for i, line := range strings.Split(string(body), "\n") {
+		if strings.Contains(line, "<script>") {
+			return i + 1
+		}
+	}
+	t.Fatal("the inline-script page has no inline script")
+	return 0
 }
