@@ -28,6 +28,9 @@ type Browser struct {
 	cancelCtx   context.CancelFunc
 }
 
+// debianChromium is where `apt-get install chromium` puts the browser.
+var debianChromium = "/usr/bin/chromium"
+
 // ChromiumPath is the browser Launch starts: KVARTER_CHROMIUM if set, else Debian's
 // /usr/bin/chromium, else chromium on PATH.
 func ChromiumPath() (string, error) {
@@ -37,8 +40,8 @@ func ChromiumPath() (string, error) {
 		}
 		return p, nil
 	}
-	if _, err := os.Stat("/usr/bin/chromium"); err == nil {
-		return "/usr/bin/chromium", nil
+	if _, err := os.Stat(debianChromium); err == nil {
+		return debianChromium, nil
 	}
 	if p, err := exec.LookPath("chromium"); err == nil {
 		return p, nil

@@ -434,6 +434,14 @@ func TestSharedBrowser_Missing(t *testing.T) {
 	if _, err := Launch(); err == nil {
 		t.Fatal("Launch started a browser that is not there")
 	}
+	// No override, no Debian package, nothing on PATH: ErrNoChromium, with the hint.
+	t.Setenv("KVARTER_CHROMIUM", "")
+	t.Setenv("PATH", t.TempDir())
+	defer func(p string) { debianChromium = p }(debianChromium)
+	debianChromium = "/nonexistent/usr/bin/chromium"
+	if _, err := Launch(); !errors.Is(err, ErrNoChromium) {
+		t.Errorf("without chromium Launch says %v, want ErrNoChromium", err)
+	}
 	for _, ci := range []string{"", "true"} {
 		t.Run("CI="+ci, func(t *testing.T) {
 			t.Setenv("CI", ci)
