@@ -49,9 +49,11 @@ func (k RouteKind) String() string {
 	return "api"
 }
 
-// PageFunc renders a page or a fragment of one to w and returns its metadata. An
-// error returned before anything was written is answered in the error format (the
-// host shows its panel for the status); after, it can only be logged.
+// PageFunc renders a page or a fragment of one to w and returns its metadata. A
+// handler that renders with sdk/web may return a zero PageMeta: web.Render hands the
+// metadata to w itself. An error returned before anything was written is answered in
+// the error format (the host shows its panel for the status); after, it can only be
+// logged.
 type PageFunc func(w http.ResponseWriter, r *http.Request) (PageMeta, error)
 
 // GetPage declares a GET page (also HEAD). The handler reads RenderFrom to tell a
@@ -87,14 +89,30 @@ func (b *pageBinder) bind(Route) http.Handler {
 				"request_id", RequestIDFrom(r.Context()), "method", r.Method, "path", r.URL.Path, "error", err)
 			return
 		}
+		if pw.metaSet && meta.isZero() {
+			meta = pw.meta // rendered with sdk/web, which hands the meta over itself
+		}
 		if slot, ok := r.Context().Value(pageMetaKey).(*PageMeta); ok {
 			*slot = meta
 		}
 	})
 }
 
-// pageWriter answers HTML unless the handler says otherwise.
-type pageWriter struct{ trackingWriter }
+func (m PageMeta) isZero() bool {
+	return m.Title == "" && len(m.Breadcrumbs) == 0 && m.NavActive == "" && m.Announce == "" && m.Focus == ""
+}
+
+// pageWriter answers HTML unless the handler says otherwise, and keeps the metadata a
+// renderer hands it (sdk/web's MetaSetter).
+type pageWriter struct {
+	trackingWriter
+	meta    PageMeta
+	metaSet bool
+}
+
+// SetPageMeta keeps the page's metadata, for a handler that renders with sdk/web
+// (web.Render hands it over) and returns a zero PageMeta.
+func (p *pageWriter) SetPageMeta(meta PageMeta) { p.meta, p.metaSet = meta, true }
 
 func (p *pageWriter) WriteHeader(code int) {
 	if !p.wrote && p.Header().Get("Content-Type") == "" {

@@ -44,6 +44,12 @@ func (pagePlugin) routes() []Route {
 			http.Redirect(w, r, "/pages/p", http.StatusSeeOther)
 			return PageMeta{}, nil
 		}),
+		// As sdk/web's Render does: the meta handed to the writer, a zero one returned.
+		GetPage("/pages/web", PermPublic, func(w http.ResponseWriter, r *http.Request) (PageMeta, error) {
+			w.(interface{ SetPageMeta(PageMeta) }).SetPageMeta(PageMeta{Title: "Verkko", Focus: "kv-error-summary"})
+			fmt.Fprint(w, "<p>web</p>")
+			return PageMeta{}, nil
+		}),
 		GetPage("/pages/missing", PermPublic, func(w http.ResponseWriter, r *http.Request) (PageMeta, error) {
 			return PageMeta{Title: "never sent"}, Errorf(CodeNotFound, "No such page.")
 		}),
@@ -90,6 +96,9 @@ func TestPage_Serve(t *testing.T) {
 	}
 	if meta.Title != "Sivu" || meta.NavActive != "main" || len(meta.Breadcrumbs) != 1 {
 		t.Errorf("meta %+v", meta)
+	}
+	if w, meta = do("GET", "/pages/web", "", RenderPage); meta.Title != "Verkko" || meta.Focus != "kv-error-summary" {
+		t.Errorf("meta handed to the writer: %+v", meta)
 	}
 	w, meta = do("GET", "/pages/missing", "", RenderPage)
 	var body ErrorBody
@@ -154,7 +163,7 @@ func TestServer_DescribePages(t *testing.T) {
 	for _, r := range m.Routes {
 		kinds = append(kinds, r.Method+" "+r.Path+" "+r.Kind.String())
 	}
-	if got := strings.Join(kinds, ", "); got != "GET /api/v1/pages/x ROUTE_KIND_API, GET /pages/p ROUTE_KIND_PAGE, POST /pages/p ROUTE_KIND_PAGE, GET /pages/missing ROUTE_KIND_PAGE, GET /pages/late ROUTE_KIND_PAGE" {
+	if got := strings.Join(kinds, ", "); got != "GET /api/v1/pages/x ROUTE_KIND_API, GET /pages/p ROUTE_KIND_PAGE, POST /pages/p ROUTE_KIND_PAGE, GET /pages/web ROUTE_KIND_PAGE, GET /pages/missing ROUTE_KIND_PAGE, GET /pages/late ROUTE_KIND_PAGE" {
 		t.Errorf("routes %s", got)
 	}
 	if ui := m.GetUi(); len(ui.GetNav()) != 1 || ui.Nav[0].Labels["fi"] != "Sivut" || ui.Nav[0].Order != 3 || len(ui.Cards) != 1 || ui.Cards[0].Domain != DomainCity {

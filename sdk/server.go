@@ -74,7 +74,7 @@ func (s *server) configured() (*Env, http.Handler, error) {
 }
 
 func (s *server) Describe(_ context.Context, req *pluginv1.DescribeRequest) (*pluginv1.Manifest, error) {
-	return manifestToProto(s.p.Manifest(), req.GetPages()), nil
+	return manifestToProto(ManifestOf(s.p), req.GetPages()), nil
 }
 
 func (s *server) Configure(ctx context.Context, req *pluginv1.ConfigureRequest) (*pluginv1.ConfigureResponse, error) {
@@ -193,17 +193,18 @@ func (s *server) Deactivate(ctx context.Context, _ *pluginv1.DeactivateRequest) 
 	return &pluginv1.DeactivateResponse{}, nil
 }
 
-// eventHandler is the configured plugin's EventHandler; a plugin without one answers
-// Unimplemented.
-func (s *server) eventHandler() (EventHandler, error) {
+// eventHandler checks that the plugin is configured and takes events (an
+// EventHandler or an Eraser); a plugin that takes none answers Unimplemented.
+func (s *server) eventHandler() (func(context.Context, Event) error, error) {
 	if _, _, err := s.configured(); err != nil {
 		return nil, err
 	}
-	h, ok := s.p.(EventHandler)
-	if !ok {
+	if !handlesEvents(s.p) {
 		return nil, status.Error(codes.Unimplemented, "plugin does not handle events")
 	}
-	return h, nil
+	return func(ctx context.Context, e Event) error {
+		return Deliver(WithLogger(ctx, s.logger), s.p, e)
+	}, nil
 }
 
 func (s *server) HandleEvent(ctx context.Context, req *pluginv1.HandleEventRequest) (*pluginv1.HandleEventResponse, error) {
@@ -211,7 +212,7 @@ func (s *server) HandleEvent(ctx context.Context, req *pluginv1.HandleEventReque
 	if err != nil {
 		return nil, err
 	}
-	if err := h.HandleEvent(ctx, eventFromProto(req.Event)); err != nil {
+	if err := h(ctx, eventFromProto(req.Event)); err != nil {
 		return nil, pluginErr("handle event", err)
 	}
 	return &pluginv1.HandleEventResponse{}, nil
@@ -243,7 +244,7 @@ func (s *server) HandleEvents(ctx context.Context, req *pluginv1.HandleEventsReq
 		if i > 0 && !startBy.IsZero() && time.Now().After(startBy) {
 			return &pluginv1.HandleEventsResponse{Handled: int32(i)}, nil
 		}
-		if err := h.HandleEvent(ctx, eventFromProto(e)); err != nil {
+		if err := h(ctx, eventFromProto(e)); err != nil {
 			return &pluginv1.HandleEventsResponse{Handled: int32(i), Error: err.Error()}, nil
 		}
 	}

@@ -96,7 +96,7 @@ func renderFromProto(r pb.Render) Render {
 // pageMetaToProto encodes a page's metadata; nil when there is none, so API answers
 // carry nothing extra.
 func pageMetaToProto(m *PageMeta) *pb.PageMeta {
-	if m == nil || (m.Title == "" && len(m.Breadcrumbs) == 0 && m.NavActive == "" && m.Announce == "" && m.Focus == "") {
+	if m == nil || m.isZero() {
 		return nil
 	}
 	out := &pb.PageMeta{Title: m.Title, NavActive: m.NavActive, Announce: m.Announce, Focus: m.Focus}

@@ -249,7 +249,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 
 func (s *Server) routes() {
 	app := s.app
-	app.Use(s.markHandling, s.recoverer, s.requestID, s.securityHeaders, s.logRequests, s.limitURL)
+	app.Use(s.markHandling, s.recoverer, s.requestID, s.logRequests, s.edge)
 	app.Get("/healthz", s.healthz)
 	app.Get("/readyz", s.readyz)
 	s.metricsRoute()

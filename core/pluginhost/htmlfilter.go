@@ -186,7 +186,8 @@ var linkAttrs = map[string]bool{"href": true, "src": true, "cite": true, "hx-pus
 var linkSchemes = []string{"http", "https", "mailto", "tel"}
 
 // frameIDPrefix starts the ids of the frame's own elements (#kv-status, #kv-main): a
-// plugin may not take them, or it could speak through the frame's live region.
+// plugin may not take them (but pluginKVIDs), or it could speak through the frame's
+// live region.
 const frameIDPrefix = "kv-"
 
 // FilterHTML returns the part of src that the plugin named plugin may put on a page of
@@ -354,9 +355,15 @@ func (f *htmlFilter) attrAllowed(el atom.Atom, own []string, key, val string) bo
 	return true
 }
 
+// pluginKVIDs are the kv- ids the SDK's web kit writes into a plugin's content: its
+// error summary (web.ErrorSummaryID), which PageMeta.Focus names. Every other kv- id
+// belongs to the frame.
+var pluginKVIDs = map[string]bool{"kv-error-summary": true}
+
 // frameID reports an id of the frame's own elements, however a plugin spells it.
 func frameID(v string) bool {
-	return strings.HasPrefix(strings.ToLower(normalizeURL(v)), frameIDPrefix)
+	n := strings.ToLower(normalizeURL(v))
+	return strings.HasPrefix(n, frameIDPrefix) && !pluginKVIDs[n]
 }
 
 // isFlag is an htmx boolean value ("true", "false") rather than a URL.

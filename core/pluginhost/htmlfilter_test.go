@@ -86,6 +86,7 @@ var filterCases = []struct {
 	{"HxTargetRelative", `<button hx-get="/hello/x" hx-target="closest form" hx-indicator="#spinner">x</button>`, []string{`hx-target="closest form"`, `hx-indicator="#spinner"`}, nil},
 	{"HxPushURLOutside", `<a href="/hello/x" hx-get="/hello/x" hx-push-url="https://evil.example/">x</a>`, []string{`href="/hello/x"`}, []string{"evil"}},
 	{"FrameID", `<p id="kv-status">x</p><p id="KV-main">y</p>`, []string{"<p>x</p>", "<p>y</p>"}, []string{"kv-"}},
+	{"WebKitErrorSummary", `<div class="ds-error-summary kv-error-summary" id="kv-error-summary" tabindex="-1"><h2>x</h2></div>`, []string{`id="kv-error-summary"`, `class="ds-error-summary kv-error-summary"`}, nil},
 	{"FrameForm", `<button form="kv-signout">x</button>`, []string{"<button>x</button>"}, []string{"kv-"}},
 	{"SVGScript", `<svg><script>alert(1)</script></svg><p>x</p>`, []string{"<p>x</p>"}, []string{"alert", "svg"}},
 	{"SVGOnload", `<svg onload="alert(1)"><circle r="1"/></svg><p>x</p>`, []string{"<p>x</p>"}, []string{"alert", "circle"}},
@@ -190,7 +191,7 @@ func checkFiltered(t *testing.T, in, out string) {
 				if strings.HasPrefix(v, "data:") && !(n.Data == "img" && k == "src" && strings.HasPrefix(v, "data:image/")) {
 					fail("data: URL in %s of <%s>", a.Key, n.Data)
 				}
-				if (k == "id" || k == "form") && strings.HasPrefix(v, "kv-") {
+				if (k == "id" || k == "form") && strings.HasPrefix(v, "kv-") && v != "kv-error-summary" {
 					fail("frame id %q taken", a.Val)
 				}
 				switch strings.TrimPrefix(k, "data-") {

@@ -174,7 +174,7 @@ func (p *plugin) checkMeta(m sdk.PageMeta) sdk.PageMeta {
 		}
 	}
 	m.Breadcrumbs = crumbs
-	if strings.HasPrefix(strings.ToLower(m.Focus), frameIDPrefix) {
+	if frameID(m.Focus) {
 		m.Focus = ""
 	}
 	return m

@@ -602,9 +602,9 @@ func TestPlugin_HandleEvent(t *testing.T) {
 		e.Must(200, chair, "POST", base+"/vote/open", nil)
 		e.Must(201, ms[0], "POST", base+"/vote/ballots", map[string]any{"choice": "yes"})
 		e.Must(201, ms[1], "POST", base+"/vote/ballots", map[string]any{"choice": "no"})
-		ev := sdk.Event{ID: "ev1", Type: EventUserDeleted, Payload: json.RawMessage(`{"user_id":"` + ms[0].UserID + `"}`)}
+		ev := sdk.Event{ID: "ev1", Type: sdk.EventUserDeleted, Payload: json.RawMessage(`{"user_id":"` + ms[0].UserID + `"}`)}
 		for range 2 { // at-least-once delivery
-			if err := e.plugin.HandleEvent(context.Background(), ev); err != nil {
+			if err := sdk.Deliver(context.Background(), e.plugin, ev); err != nil {
 				t.Fatal(err)
 			}
 		}

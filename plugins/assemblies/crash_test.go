@@ -22,9 +22,6 @@ func TestHosted_KillDuringDelivery(t *testing.T) {
 	sdktest.KillDuringDelivery(t, sdktest.DeliveryCrash{
 		Options: sdktest.Options{Package: "./cmd/kvarter-assemblies", Name: "assemblies"},
 		Types:   []string{assemblies.EventMotionTabled},
-		// An attempt where the relay delivered everything before the kill landed is
-		// tried again (a few seconds each).
-		Attempts: 40,
 		Setup: func(t testing.TB, c *sdktest.Core) {
 			nbh := c.Neighbourhood("Kadikoy")
 			var a assemblies.Assembly

@@ -20,8 +20,6 @@ const (
 	EventMotionAcknowledged    = "assemblies.motion.acknowledged"
 	EventMotionAnswered        = "assemblies.motion.answered"
 	EventMotionImplemented     = "assemblies.motion.implemented"
-
-	EventUserDeleted = "core.user.deleted"
 )
 
 // publishedEvents are the types the manifest declares, in the order above.
@@ -159,12 +157,6 @@ type MotionAnsweredPayload struct {
 type MotionImplementedPayload struct {
 	AssemblyRef
 	MotionID string `json:"motion_id"`
-}
-
-// UserDeletedPayload is the payload the plugin expects of core.user.deleted, as the
-// core publishes it (docs/plugins.md).
-type UserDeletedPayload struct {
-	UserID string `json:"user_id"`
 }
 
 // closedPayload is the payload of the close, typed by its outcome.

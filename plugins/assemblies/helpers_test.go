@@ -12,24 +12,6 @@ import (
 	"github.com/kvarter/kvarter/sdk/sdktest"
 )
 
-// clock is a settable test clock.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
-
 // lockedRand is a seeded, goroutine-safe randomness source.
 type lockedRand struct {
 	mu sync.Mutex
@@ -55,7 +37,7 @@ type env struct {
 	t      testing.TB
 	plugin *Plugin
 	svc    *Service
-	clock  *clock
+	clock  *sdktest.Clock
 }
 
 var t0 = time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
@@ -71,7 +53,7 @@ func newEnv(tb testing.TB, cfg sdk.StoreConfig, settings map[string]string) *env
 	}
 	p := New().(*Plugin)
 	h := sdktest.NewHarness(tb, p, sdktest.HarnessOptions{Store: cfg, Settings: settings})
-	c := &clock{t: t0}
+	c := sdktest.NewClock(t0)
 	p.svc.Now, p.svc.Rand = c.Now, newRand(1)
 	return &env{Harness: h, t: tb, plugin: p, svc: p.svc, clock: c}
 }

@@ -2,10 +2,8 @@ package assemblies
 
 import (
 	"context"
-	"io/fs"
 	"strings"
 	"testing"
-	"testing/fstest"
 	"time"
 
 	"github.com/kvarter/kvarter/sdk"
@@ -13,39 +11,12 @@ import (
 	"github.com/kvarter/kvarter/sdk/store"
 )
 
-// migrationsUpTo is the plugin's migrations of both dialects numbered up to last
-// (e.g. "0002"), to build a store as an older release left it.
-func migrationsUpTo(t *testing.T, last string) fs.FS {
-	t.Helper()
-	all := New().(*Plugin).Migrations()
-	out := fstest.MapFS{}
-	err := fs.WalkDir(all, ".", func(path string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() || d.Name()[:4] > last {
-			return err
-		}
-		b, err := fs.ReadFile(all, path)
-		out[path] = &fstest.MapFile{Data: b}
-		return err
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return out
-}
-
 // oldStore opens a fresh store migrated to 0002 (times as TEXT) and runs inserts, the
 // rows an older release wrote.
 func oldStore(t *testing.T, cfg sdk.StoreConfig, inserts []string) *store.DB {
 	t.Helper()
 	ctx := context.Background()
-	db, err := store.Open(ctx, cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	if err := store.Migrate(ctx, db, migrationsUpTo(t, "0002")); err != nil {
-		t.Fatal(err)
-	}
+	db := sdktest.StoreAt(t, cfg, New().(*Plugin), "0002")
 	for _, q := range inserts {
 		if _, err := db.ExecContext(ctx, q); err != nil {
 			t.Fatalf("%s: %v", q, err)

@@ -3,7 +3,6 @@ package assemblies
 import (
 	"context"
 	"embed"
-	"encoding/json"
 	"fmt"
 	"io/fs"
 	"net/http"
@@ -48,11 +47,11 @@ type Plugin struct {
 
 // Compile-time guards, one per capability.
 var (
-	_ sdk.Plugin       = (*Plugin)(nil)
-	_ sdk.Migrator     = (*Plugin)(nil)
-	_ sdk.Deactivator  = (*Plugin)(nil)
-	_ sdk.Healther     = (*Plugin)(nil)
-	_ sdk.EventHandler = (*Plugin)(nil)
+	_ sdk.Plugin      = (*Plugin)(nil)
+	_ sdk.Migrator    = (*Plugin)(nil)
+	_ sdk.Deactivator = (*Plugin)(nil)
+	_ sdk.Healther    = (*Plugin)(nil)
+	_ sdk.Eraser      = (*Plugin)(nil)
 )
 
 // New returns an unconfigured plugin.
@@ -94,8 +93,7 @@ func (p *Plugin) Manifest() sdk.Manifest {
 			{Role: RoleCityResponder, Permission: PermMotionAnswer},
 			{Role: RoleCityResponder, Permission: PermConsultationRequest},
 		},
-		Publishes:  publishedEvents,
-		Subscribes: []string{EventUserDeleted},
+		Publishes: publishedEvents,
 		Settings: []sdk.Setting{
 			{Name: SettingMemberListPublic, Default: "true", Description: "Show assembly member lists to everyone (false: only to members)"},
 			{Name: SettingAnswerDeadlineDays, Default: "30", Description: "Days the city has to answer an adopted motion before it shows as overdue"},
@@ -157,17 +155,10 @@ func (p *Plugin) Deactivate(context.Context) error {
 // Health reports whether the store answers.
 func (p *Plugin) Health(ctx context.Context) error { return p.db.PingContext(ctx) }
 
-// HandleEvent erases a deleted user's personal data. Erasing twice is harmless, which
-// makes at-least-once delivery safe.
-func (p *Plugin) HandleEvent(ctx context.Context, e sdk.Event) error {
-	if e.Type != EventUserDeleted {
-		return nil
-	}
-	var body UserDeletedPayload
-	if err := json.Unmarshal(e.Payload, &body); err != nil {
-		return fmt.Errorf("event %s: %w", e.ID, err)
-	}
-	return p.svc.EraseUser(ctx, body.UserID)
+// EraseUser erases a deleted user's personal data (core.user.deleted, through the
+// SDK). Erasing twice is harmless, which makes at-least-once delivery safe.
+func (p *Plugin) EraseUser(ctx context.Context, e sdk.Erasure) error {
+	return p.svc.EraseUser(ctx, e.UserID)
 }
 
 // Handler serves the route table.

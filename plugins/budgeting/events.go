@@ -11,8 +11,6 @@ const (
 	// EventProjectUpdated: a selected project got a dated implementation update
 	// (ProjectUpdated).
 	EventProjectUpdated = "budgeting.project.updated"
-	// EventUserDeleted is the core's: a person deleted their account (UserDeleted).
-	EventUserDeleted = "core.user.deleted"
 )
 
 // PhaseChanged is the payload of budgeting.phase.changed, written in the transaction
@@ -51,10 +49,4 @@ type ProjectUpdated struct {
 	// Status is the project's implementation status after the update: planned,
 	// in_progress or done.
 	Status string `json:"status"`
-}
-
-// UserDeleted is the payload of core.user.deleted as the core publishes it.
-type UserDeleted struct {
-	// UserID is the deleted person; the plugin erases what it keeps about them.
-	UserID string `json:"user_id"`
 }

@@ -3,7 +3,6 @@ package budgeting
 import (
 	"context"
 	"fmt"
-	"sync"
 	"testing"
 	"time"
 
@@ -32,32 +31,15 @@ func openStore(tb testing.TB, cfg sdk.StoreConfig) *store.DB {
 	return db
 }
 
-// clock is an injected clock tests move by hand.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func newClock() *clock { return &clock{t: time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)} }
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Add(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
+// newClock is the clock tests move by hand, at 1 March 2026, 09:00 UTC.
+func newClock() *sdktest.Clock { return sdktest.NewClock(time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)) }
 
 // fixture is a service over a migrated store with a fake host (sdktest.FakeHost, the
 // core as a plugin sees it) and a clock. Neighbourhoods n1 and n2 exist.
 type fixture struct {
 	svc   *Service
 	host  *sdktest.FakeHost
-	clock *clock
+	clock *sdktest.Clock
 	db    *store.DB
 	ctx   context.Context
 }

@@ -2,38 +2,13 @@ package budgeting
 
 import (
 	"context"
-	"io/fs"
 	"testing"
-	"testing/fstest"
 	"time"
 
 	"github.com/kvarter/kvarter/sdk"
 	"github.com/kvarter/kvarter/sdk/sdktest"
 	"github.com/kvarter/kvarter/sdk/store"
 )
-
-// migrationsBefore returns the plugin's migrations whose names sort before first, for
-// building a store as an earlier release left it.
-func migrationsBefore(tb testing.TB, first string) fs.FS {
-	tb.Helper()
-	all := (&Plugin{}).Migrations()
-	out := fstest.MapFS{}
-	err := fs.WalkDir(all, ".", func(path string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() || d.Name() >= first {
-			return err
-		}
-		data, err := fs.ReadFile(all, path)
-		out[path] = &fstest.MapFile{Data: data}
-		return err
-	})
-	if err != nil {
-		tb.Fatal(err)
-	}
-	if len(out) == 0 {
-		tb.Fatal("no migrations before " + first)
-	}
-	return out
-}
 
 // TestMigrate_TimeMicros builds a store at migration 0002, when times were text with
 // nanoseconds, writes rows in that encoding (sub-second values, a NULL next_at, an
@@ -44,14 +19,7 @@ func migrationsBefore(tb testing.TB, first string) fs.FS {
 func TestMigrate_TimeMicros(t *testing.T) {
 	sdktest.EachStore(t, func(t *testing.T, cfg sdk.StoreConfig) {
 		ctx := context.Background()
-		db, err := store.Open(ctx, cfg)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { db.Close() })
-		if err := store.Migrate(ctx, db, migrationsBefore(t, "0003")); err != nil {
-			t.Fatal(err)
-		}
+		db := sdktest.StoreAt(t, cfg, &Plugin{}, "0002")
 		for _, stmt := range []string{
 			`INSERT INTO cycles (id, neighbourhood_id, name, budget, currency, ballot, phase, schedule, next_at, created_at, updated_at)
 			 VALUES ('c1', 'n1', 'Scheduled', 1000, 'EUR', '{"type":"approval","min":1}', 'ideas',

@@ -3,7 +3,6 @@ package budgeting
 import (
 	"context"
 	"embed"
-	"encoding/json"
 	"fmt"
 	"io/fs"
 	"log/slog"
@@ -58,12 +57,12 @@ type Plugin struct {
 
 // Compile-time guards for the capabilities the plugin implements.
 var (
-	_ sdk.Plugin       = (*Plugin)(nil)
-	_ sdk.Migrator     = (*Plugin)(nil)
-	_ sdk.Activator    = (*Plugin)(nil)
-	_ sdk.Deactivator  = (*Plugin)(nil)
-	_ sdk.Healther     = (*Plugin)(nil)
-	_ sdk.EventHandler = (*Plugin)(nil)
+	_ sdk.Plugin      = (*Plugin)(nil)
+	_ sdk.Migrator    = (*Plugin)(nil)
+	_ sdk.Activator   = (*Plugin)(nil)
+	_ sdk.Deactivator = (*Plugin)(nil)
+	_ sdk.Healther    = (*Plugin)(nil)
+	_ sdk.Eraser      = (*Plugin)(nil)
 )
 
 // New returns an unconfigured plugin.
@@ -103,9 +102,8 @@ func (p *Plugin) Manifest() sdk.Manifest {
 			Description: "Runs participatory budgets in a neighbourhood (or, granted in city, everywhere)",
 			Permissions: officer,
 		}},
-		Grants:     grants,
-		Publishes:  []string{EventPhaseChanged, EventResultsPublished, EventProjectUpdated},
-		Subscribes: []string{EventUserDeleted},
+		Grants:    grants,
+		Publishes: []string{EventPhaseChanged, EventResultsPublished, EventProjectUpdated},
 		Settings: []sdk.Setting{
 			{Name: SettingProposalsOpen, Default: "false", Description: "Let anyone signed in submit proposals, not only verified residents"},
 			{Name: SettingBallotReplaceable, Default: "false", Description: "Let voters replace their ballot (with their receipt token) until voting ends"},
@@ -213,19 +211,10 @@ func (p *Plugin) Deactivate(context.Context) error {
 // Health reports whether the store answers.
 func (p *Plugin) Health(ctx context.Context) error { return p.db.PingContext(ctx) }
 
-// HandleEvent erases a deleted user's personal data (idempotent by event ID).
-func (p *Plugin) HandleEvent(ctx context.Context, e sdk.Event) error {
-	if e.Type != EventUserDeleted {
-		return nil
-	}
-	var body UserDeleted
-	if err := json.Unmarshal(e.Payload, &body); err != nil {
-		return fmt.Errorf("event %s: %w", e.ID, err)
-	}
-	if body.UserID == "" {
-		return nil
-	}
-	return p.svc.EraseUser(ctx, e.ID, body.UserID)
+// EraseUser erases a deleted user's personal data (core.user.deleted, through the
+// SDK), once per event ID.
+func (p *Plugin) EraseUser(ctx context.Context, e sdk.Erasure) error {
+	return p.svc.EraseUser(ctx, e.EventID, e.UserID)
 }
 
 // Handler serves the routes of the manifest.

@@ -37,7 +37,7 @@ func TestPlugin_Activate(t *testing.T) {
 	if err := p.Activate(ctx); err != nil {
 		t.Fatal(err)
 	}
-	clk.Add(2 * time.Hour)
+	clk.Advance(2 * time.Hour)
 	// Wait for the tick to see the new time; the deadline only bounds a broken loop.
 	deadline := time.Now().Add(10 * time.Second)
 	for {

@@ -4,16 +4,10 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"log/slog"
-	"os"
-	osexec "os/exec"
-	"path/filepath"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/kvarter/kvarter/sdk"
-	"github.com/kvarter/kvarter/sdk/hostside"
 	"github.com/kvarter/kvarter/sdk/sdktest"
 )
 
@@ -25,48 +19,13 @@ import (
 // route-level permissions are not checked here); TestHost_Cycle runs the same story
 // through a real `kvarter serve`.
 func TestProcess_Cycle(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds and launches the plugin executable")
-	}
-	bin := filepath.Join(t.TempDir(), "kvarter-budgeting")
-	build := osexec.Command("go", "build", "-o", bin, "./cmd/kvarter-budgeting")
-	build.Stderr = os.Stderr
-	if err := build.Run(); err != nil {
-		t.Fatal(err)
-	}
 	sdktest.EachStore(t, func(t *testing.T, cfg sdk.StoreConfig) {
-		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-		defer cancel()
 		host := newHost()
-		cmd := osexec.Command(bin)
-		cmd.Env = []string{"PATH=" + os.Getenv("PATH")}
-		p, err := hostside.Launch(ctx, hostside.LaunchOptions{Name: "budgeting", Cmd: cmd,
-			Logger: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))})
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer p.Close()
-		if err := p.Configure(ctx, hostside.ConfigureRequest{Store: cfg, CityTimeZone: "Europe/Copenhagen",
-			Settings: map[string]string{}}, host); err != nil {
-			t.Fatal(err)
-		}
-		if err := p.Migrate(ctx); err != nil {
-			t.Fatal(err)
-		}
-		if err := p.Activate(ctx); err != nil {
-			t.Fatal(err)
-		}
+		p := sdktest.LaunchProcess(t, sdktest.ProcessOptions{Pkg: "./cmd/kvarter-budgeting", Name: "budgeting",
+			Host: host, Store: cfg, CityTimeZone: "Europe/Copenhagen"})
 		call := func(who sdk.Principal, method, path string, body any, out any) int {
 			t.Helper()
-			var b []byte
-			if body != nil {
-				b, _ = json.Marshal(body)
-			}
-			r, err := p.Handle(ctx, &hostside.HTTPRequest{Method: method, Path: path, Body: b, Principal: who, RequestID: "r"})
-			if err != nil {
-				t.Error(err)
-				return 0
-			}
+			r := p.Do(who, method, path, "", body)
 			if out != nil && r.Status < 300 {
 				if raw, ok := out.(*[]byte); ok {
 					*raw = r.Body
@@ -155,7 +114,7 @@ func TestProcess_Cycle(t *testing.T) {
 
 		// Events leave the plugin's outbox in the background; Deactivate delivers what is
 		// still pending before it returns.
-		if err := p.Deactivate(ctx); err != nil {
+		if err := p.Deactivate(context.Background()); err != nil {
 			t.Fatal(err)
 		}
 		types := host.EventTypes()

@@ -106,10 +106,10 @@ func TestService_FullCycle(t *testing.T) {
 		t.Run("Implementation", func(t *testing.T) {
 			_, err := f.svc.UpdateImplementation(f.ctx, off, c.ID, ids[1], UpdateInput{Status: ImplInProgress})
 			wantCode(t, err, sdk.CodeConflict) // not selected
-			f.clock.Add(24 * time.Hour)
+			f.clock.Advance(24 * time.Hour)
 			must(f.svc.UpdateImplementation(f.ctx, off, c.ID, ids[0], UpdateInput{Status: ImplInProgress, Note: "Ordered"}))(t)
 			must(f.svc.SetPhase(f.ctx, off, c.ID, PhaseImplementation))(t)
-			f.clock.Add(24 * time.Hour)
+			f.clock.Advance(24 * time.Hour)
 			p := must(f.svc.UpdateImplementation(f.ctx, off, c.ID, ids[0], UpdateInput{Status: ImplDone, Note: "Installed"}))(t)
 			if p.Implementation != ImplDone || len(p.Updates) != 2 || !p.Updates[1].At.After(p.Updates[0].At) {
 				t.Errorf("updates %+v", p)
@@ -307,7 +307,7 @@ func TestService_Tick(t *testing.T) {
 		if n := must(f.svc.Tick(f.ctx))(t); n != 0 {
 			t.Errorf("moved %d before schedule", n)
 		}
-		f.clock.Add(25 * time.Hour)
+		f.clock.Advance(25 * time.Hour)
 		if n := must(f.svc.Tick(f.ctx))(t); n != 1 {
 			t.Fatalf("moved %d", n)
 		}
@@ -318,7 +318,7 @@ func TestService_Tick(t *testing.T) {
 		must(f.svc.Support(f.ctx, bob, c.ID, p2.ID))(t)
 		must(f.svc.Support(f.ctx, bob, c.ID, p2.ID))(t) // twice counts once
 		// Skip straight past review: the tick moves to the latest started phase.
-		f.clock.Add(72 * time.Hour)
+		f.clock.Advance(72 * time.Hour)
 		must(f.svc.Tick(f.ctx))(t)
 		if got := must(f.svc.Cycle(f.ctx, c.ID))(t); got.Phase != PhaseVoting {
 			t.Fatalf("phase %s", got.Phase)
@@ -409,8 +409,8 @@ func TestPlugin_HandleEvent(t *testing.T) {
 		p := &Plugin{svc: f.svc}
 		for range 2 { // redelivery is harmless
 			for _, user := range []string{"alice", "author"} {
-				ev := sdk.Event{ID: "ev-" + user, Type: EventUserDeleted, Payload: []byte(`{"user_id":"` + user + `"}`)}
-				if err := p.HandleEvent(f.ctx, ev); err != nil {
+				ev := sdk.Event{ID: "ev-" + user, Type: sdk.EventUserDeleted, Payload: []byte(`{"user_id":"` + user + `"}`)}
+				if err := sdk.Deliver(f.ctx, p, ev); err != nil {
 					t.Fatal(err)
 				}
 			}

@@ -24,10 +24,6 @@ const (
 	// approved booking (only the dates not yet over). Payload: BookingEvent
 	// with status "cancelled".
 	EventCancelled = "parks.booking.cancelled"
-
-	// EventUserDeleted is the core's; the plugin erases the person's data
-	// from bookings. Payload: UserDeletedEvent.
-	EventUserDeleted = "core.user.deleted"
 )
 
 // BookingEvent is the payload of every parks.booking.* event: the booking's
@@ -73,12 +69,6 @@ type BookingEvent struct {
 	// VolunteersNeeded is whether the group asks for volunteers (a flag,
 	// never a number).
 	VolunteersNeeded bool `json:"volunteers_needed"`
-}
-
-// UserDeletedEvent is the payload of core.user.deleted as the core sends it.
-type UserDeletedEvent struct {
-	// UserID is the deleted account.
-	UserID string `json:"user_id"`
 }
 
 // bookingEvent is the payload announcing b's new state.

@@ -70,31 +70,13 @@ func installGist(tb testing.TB, cfg sdk.StoreConfig) {
 	})
 }
 
-// clock is a settable test clock.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Set(t time.Time) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = t
-}
-
 // world is a configured, migrated plugin with a park and people.
 type world struct {
 	t       testing.TB
 	plugin  *Plugin
 	svc     *Service
 	host    *sdktest.FakeHost
-	clock   *clock
+	clock   *sdktest.Clock
 	variant string
 
 	admin, manager, rep, rep2, resident, stranger sdk.Principal
@@ -117,7 +99,7 @@ func newWorld(t testing.TB, variant string, cfg sdk.StoreConfig, settings map[st
 	t.Helper()
 	ctx := context.Background()
 	host := sdktest.NewFakeHost(New().Manifest())
-	clk := &clock{t: monday0900}
+	clk := sdktest.NewClock(monday0900)
 	p := newPlugin(clk.Now)
 	if settings == nil {
 		settings = map[string]string{}

@@ -2,9 +2,7 @@ package parks
 
 import (
 	"context"
-	"io/fs"
 	"testing"
-	"testing/fstest"
 	"time"
 
 	"github.com/kvarter/kvarter/sdk"
@@ -12,45 +10,15 @@ import (
 	"github.com/kvarter/kvarter/sdk/store"
 )
 
-// migrationsBefore is the plugin's migrations without name and those after
-// it, in both dialects' folders: the schema of an older release.
-func migrationsBefore(tb testing.TB, name map[string]string) fs.FS {
-	tb.Helper()
-	old := fstest.MapFS{}
-	for dialect, first := range name {
-		entries, err := fs.ReadDir(New().(*Plugin).Migrations(), dialect)
-		if err != nil {
-			tb.Fatal(err)
-		}
-		for _, e := range entries {
-			if e.Name() >= first {
-				continue
-			}
-			b, err := fs.ReadFile(New().(*Plugin).Migrations(), dialect+"/"+e.Name())
-			if err != nil {
-				tb.Fatal(err)
-			}
-			old[dialect+"/"+e.Name()] = &fstest.MapFile{Data: b}
-		}
-	}
-	return old
-}
-
 // TestMigrate_SDKOutbox: events still waiting in the plugin's own outbox
 // when it is upgraded move to the SDK's, with their IDs, types, payloads and
 // exact instants, and are delivered from there; the old table is gone.
 func TestMigrate_SDKOutbox(t *testing.T) {
 	eachStore(t, false, func(t *testing.T, variant string, cfg sdk.StoreConfig) {
 		ctx := context.Background()
-		db, err := store.Open(ctx, cfg)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer db.Close()
-		old := migrationsBefore(t, map[string]string{sdk.DialectPostgres: "0004", sdk.DialectSQLite: "0003"})
-		if err := store.Migrate(ctx, db, old); err != nil {
-			t.Fatal(err)
-		}
+		// The last migrations before the SDK's outbox (the dialects number them apart).
+		last := map[string]string{sdk.DialectPostgres: "0003", sdk.DialectSQLite: "0002"}[cfg.Dialect]
+		db := sdktest.StoreAt(t, cfg, New().(*Plugin), last)
 		occurred := time.Date(2025, 6, 2, 6, 0, 0, 123456000, time.UTC)
 		want := []sdk.Event{
 			{ID: "01970000-0000-7000-8000-000000000001", Type: EventRequested, Payload: []byte(`{"booking_id":"b1","status":"requested"}`), OccurredAt: occurred},

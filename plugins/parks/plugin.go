@@ -3,7 +3,6 @@ package parks
 import (
 	"context"
 	"embed"
-	"encoding/json"
 	"fmt"
 	"io/fs"
 	"log/slog"
@@ -47,12 +46,12 @@ type Plugin struct {
 
 // Compile-time guards for the capabilities the plugin implements.
 var (
-	_ sdk.Plugin       = (*Plugin)(nil)
-	_ sdk.Migrator     = (*Plugin)(nil)
-	_ sdk.Activator    = (*Plugin)(nil)
-	_ sdk.Healther     = (*Plugin)(nil)
-	_ sdk.Deactivator  = (*Plugin)(nil)
-	_ sdk.EventHandler = (*Plugin)(nil)
+	_ sdk.Plugin      = (*Plugin)(nil)
+	_ sdk.Migrator    = (*Plugin)(nil)
+	_ sdk.Activator   = (*Plugin)(nil)
+	_ sdk.Healther    = (*Plugin)(nil)
+	_ sdk.Deactivator = (*Plugin)(nil)
+	_ sdk.Eraser      = (*Plugin)(nil)
 )
 
 // New returns an unconfigured plugin.
@@ -133,21 +132,10 @@ func (p *Plugin) Health(ctx context.Context) error { return p.db.PingContext(ctx
 // the next start.
 func (p *Plugin) Deactivate(context.Context) error { return p.db.Close() }
 
-// HandleEvent erases a deleted user's personal data from bookings.
-func (p *Plugin) HandleEvent(ctx context.Context, e sdk.Event) error {
-	if e.Type != EventUserDeleted {
-		return nil
-	}
-	var body UserDeletedEvent
-	if err := json.Unmarshal(e.Payload, &body); err != nil {
-		// Redelivering a payload that cannot be read would fail forever.
-		p.svc.log.ErrorContext(ctx, "parks: unreadable event", "id", e.ID, "error", err)
-		return nil
-	}
-	if err := p.svc.EraseUser(ctx, e.ID, body.UserID); err != nil {
-		return fmt.Errorf("erase user %s: %w", body.UserID, err)
-	}
-	return nil
+// EraseUser erases a deleted user's personal data from bookings
+// (core.user.deleted, through the SDK), once per event ID.
+func (p *Plugin) EraseUser(ctx context.Context, e sdk.Erasure) error {
+	return p.svc.EraseUser(ctx, e.EventID, e.UserID)
 }
 
 // Handler serves the route table.
@@ -192,8 +180,7 @@ func (p *Plugin) Manifest() sdk.Manifest {
 			// refuses them (rule individual_bookings).
 			{Role: "resident", Permission: PermBookingRequest},
 		},
-		Publishes:  []string{EventRequested, EventApproved, EventRejected, EventCancelled},
-		Subscribes: []string{EventUserDeleted},
+		Publishes: []string{EventRequested, EventApproved, EventRejected, EventCancelled},
 		Settings: []sdk.Setting{
 			{Name: SettingAllowIndividuals, Default: "false", Description: "Let verified residents book without an organisation"},
 			{Name: SettingDefaultSupport, Default: defaultSupport, Description: "Support catalogue of a new park, name=quantity,…"},

@@ -3,16 +3,12 @@ package parks
 import (
 	"context"
 	"encoding/json"
-	"io"
-	"log/slog"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/kvarter/kvarter/sdk"
-	"github.com/kvarter/kvarter/sdk/hostside"
 	"github.com/kvarter/kvarter/sdk/ical"
 	"github.com/kvarter/kvarter/sdk/sdktest"
 )
@@ -24,51 +20,18 @@ import (
 // but it proves the executable, its migrations and its host calls work
 // outside this process.
 func TestPlugin_Process(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds the plugin executable")
-	}
-	bin := filepath.Join(t.TempDir(), "kvarter-parks")
-	build := exec.Command("go", "build", "-o", bin, "./cmd/kvarter-parks")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("build: %v\n%s", err, out)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	p, err := hostside.Launch(ctx, hostside.LaunchOptions{Name: "parks", Cmd: exec.Command(bin),
-		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer p.Kill()
-
+	// Reuse the in-process fixtures for people and organisations.
+	w := newWorld(t, variantSQLite, sdk.StoreConfig{Dialect: sdk.DialectSQLite, DSN: "file:" + filepath.Join(t.TempDir(), "w.db")}, nil)
+	p := sdktest.LaunchProcess(t, sdktest.ProcessOptions{Pkg: "./cmd/kvarter-parks", Name: "parks", Host: w.host,
+		CityTimeZone: "Europe/Istanbul", Settings: map[string]string{SettingDefaultSupport: "chairs=10"}})
+	ctx := context.Background()
 	m, err := p.Describe(ctx)
 	if err != nil || m.Name != "parks" || len(m.Routes) != len(New().Manifest().Routes) {
 		t.Fatalf("describe: %v %+v", err, m.Name)
 	}
-	// Reuse the in-process fixtures for people and organisations.
-	w := newWorld(t, variantSQLite, sdk.StoreConfig{Dialect: sdk.DialectSQLite, DSN: "file:" + filepath.Join(t.TempDir(), "w.db")}, nil)
-	store := sdk.StoreConfig{Dialect: sdk.DialectSQLite, DSN: "file:" + filepath.Join(t.TempDir(), "parks.db")}
-	if err := p.Configure(ctx, hostside.ConfigureRequest{Store: store, CityTimeZone: "Europe/Istanbul",
-		Settings: map[string]string{SettingDefaultSupport: "chairs=10"}}, w.host); err != nil {
-		t.Fatal(err)
-	}
-	if err := p.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
-	if err := p.Activate(ctx); err != nil {
-		t.Fatal(err)
-	}
 	call := func(pr sdk.Principal, method, path, query string, body any, want int) []byte {
 		t.Helper()
-		var b []byte
-		if body != nil {
-			b, _ = json.Marshal(body)
-		}
-		res, err := p.Handle(ctx, &hostside.HTTPRequest{Method: method, Path: path, RawQuery: query, Body: b,
-			Principal: pr, RequestID: "r1"})
-		if err != nil {
-			t.Fatal(err)
-		}
+		res := p.Do(pr, method, path, query, body)
 		if res.Status != want {
 			t.Fatalf("%s %s = %d %s, want %d", method, path, res.Status, res.Body, want)
 		}

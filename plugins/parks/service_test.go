@@ -578,9 +578,9 @@ func TestService_EraseUser(t *testing.T) {
 		w := newWorld(t, variant, cfg, nil)
 		ctx := context.Background()
 		a := w.mustApprove(w.mustRequest(w.rep, orgID, w.meadow, 10, 10, 12).ID)
-		ev := sdk.Event{ID: "ev-1", Type: EventUserDeleted, Payload: []byte(`{"user_id":"rep"}`)}
+		ev := sdk.Event{ID: "ev-1", Type: sdk.EventUserDeleted, Payload: []byte(`{"user_id":"rep"}`)}
 		for range 2 { // at-least-once delivery
-			if err := w.plugin.HandleEvent(ctx, ev); err != nil {
+			if err := sdk.Deliver(ctx, w.plugin, ev); err != nil {
 				t.Fatal(err)
 			}
 		}

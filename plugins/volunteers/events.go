@@ -26,7 +26,6 @@ const (
 // Events the plugin consumes.
 const (
 	EventParksBookingApproved = "parks.booking.approved"
-	EventUserDeleted          = "core.user.deleted"
 )
 
 // Payloads maps every event type the plugin publishes to its payload type; the
@@ -132,10 +131,4 @@ type ParkBookingApproved struct {
 	Public bool `json:"public"`
 	// VolunteersNeeded is true when the organiser asked for volunteers.
 	VolunteersNeeded bool `json:"volunteers_needed"`
-}
-
-// UserDeleted is the payload of core.user.deleted: a person deleted their account.
-type UserDeleted struct {
-	// UserID is the deleted user.
-	UserID string `json:"user_id"`
 }

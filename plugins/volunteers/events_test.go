@@ -88,7 +88,7 @@ func TestPlugin_HandleEvent(t *testing.T) {
 			if err != nil || w.Status != StatusWaitlisted {
 				t.Fatalf("%+v %v", w, err)
 			}
-			if err := p.HandleEvent(ctx, sdk.Event{ID: "del-1", Type: EventUserDeleted, Payload: []byte(`{"user_id":"gone"}`)}); err != nil {
+			if err := sdk.Deliver(ctx, p, sdk.Event{ID: "del-1", Type: sdk.EventUserDeleted, Payload: []byte(`{"user_id":"gone"}`)}); err != nil {
 				t.Fatal(err)
 			}
 			if _, err := f.svc.Profile(ctx, gone); errorCode(err) != sdk.CodeNotFound {
@@ -154,7 +154,7 @@ func TestEvents_Documented(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	docs := map[string]any{EventParksBookingApproved: ParkBookingApproved{}, EventUserDeleted: UserDeleted{}}
+	docs := map[string]any{EventParksBookingApproved: ParkBookingApproved{}, sdk.EventUserDeleted: sdk.UserDeleted{}}
 	for typ, payload := range Payloads {
 		docs[typ] = payload
 	}
@@ -163,8 +163,9 @@ func TestEvents_Documented(t *testing.T) {
 			t.Errorf("README.md does not name %s", typ)
 		}
 		rt := reflect.TypeOf(payload)
-		if !strings.Contains(string(readme), "`"+rt.Name()+"`") {
-			t.Errorf("README.md does not name %s's payload %s", typ, rt.Name())
+		name := strings.TrimPrefix(rt.String(), "volunteers.") // sdk's types keep "sdk."
+		if !strings.Contains(string(readme), "`"+name+"`") {
+			t.Errorf("README.md does not name %s's payload %s", typ, name)
 		}
 		for i := range rt.NumField() {
 			name, _, _ := strings.Cut(rt.Field(i).Tag.Get("json"), ",")

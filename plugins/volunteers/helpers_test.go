@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"net/http/httptest"
-	"sync"
 	"testing"
 	"time"
 
@@ -13,21 +12,12 @@ import (
 	"github.com/kvarter/kvarter/sdk/store"
 )
 
-// testClock is the injected clock; tests move it explicitly.
-type testClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *testClock) Now() time.Time  { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *testClock) Set(t time.Time) { c.mu.Lock(); defer c.mu.Unlock(); c.t = t }
-
 // fixture is a city with one neighbourhood, one verified organisation with a
 // representative, a coordinator, a skill catalogue and a clock on a Monday morning.
 type fixture struct {
 	svc   *Service
 	host  *sdktest.FakeHost
-	clock *testClock
+	clock *sdktest.Clock
 	db    *store.DB
 	loc   *time.Location
 	rep   sdk.Principal // representative of org-1
@@ -59,7 +49,7 @@ func newFixture(t *testing.T, cfg sdk.StoreConfig) *fixture {
 	h.AddOrganisation(sdk.Organisation{ID: "org-1", Name: "Parish", Verified: true, Representatives: []string{"rep"}})
 	h.AddOrganisation(sdk.Organisation{ID: "org-2", Name: "Unverified club", Representatives: []string{"rep2"}})
 	h.Grant("staff", RoleCoordinator, sdk.DomainCity)
-	clk := &testClock{t: monday}
+	clk := sdktest.NewClock(monday)
 	svc := NewService(db, h, Config{Location: loc, Languages: []string{"fi", "en"}}, clk.Now, nil)
 	f := &fixture{svc: svc, host: h, clock: clk, db: db, loc: loc, rep: h.Principal("rep"), staff: h.Principal("staff")}
 	for id, name := range map[string]string{"first_aid": "First aid", "driving": "Driving", "cooking": "Cooking"} {

@@ -47,6 +47,7 @@ var (
 	_ sdk.Healther     = (*Plugin)(nil)
 	_ sdk.Deactivator  = (*Plugin)(nil)
 	_ sdk.EventHandler = (*Plugin)(nil)
+	_ sdk.Eraser       = (*Plugin)(nil)
 )
 
 // New returns an unconfigured plugin.
@@ -80,7 +81,7 @@ func (p *Plugin) Manifest() sdk.Manifest {
 			{Role: "city_admin", Permission: PermOpportunityManage},
 		},
 		Publishes:  slices.Sorted(maps.Keys(Payloads)),
-		Subscribes: []string{EventParksBookingApproved, EventUserDeleted},
+		Subscribes: []string{EventParksBookingApproved},
 		Settings: []sdk.Setting{
 			{Name: "history_days", Default: "90", Description: "Days of past hours and no-shows that count for fairness and reliability"},
 			{Name: "index_ttl_seconds", Default: "600", Description: "Longest time a cached match index is used when nothing changed"},
@@ -154,17 +155,17 @@ func (p *Plugin) Deactivate(context.Context) error {
 // Handler serves the route table.
 func (p *Plugin) Handler() http.Handler { return sdk.Mux(p.Routes()) }
 
-// HandleEvent reacts to park bookings that need volunteers and to erased users. Both are
-// idempotent, because delivery is at least once. A payload that cannot be read is
-// logged and dropped: delivering it again would fail the same way forever.
+// EraseUser erases a deleted user's profile and sign-ups (core.user.deleted, through
+// the SDK); erasing twice is harmless.
+func (p *Plugin) EraseUser(ctx context.Context, e sdk.Erasure) error {
+	return p.svc.erase(ctx, e.UserID)
+}
+
+// HandleEvent reacts to park bookings that need volunteers, idempotently, because
+// delivery is at least once. A payload that cannot be read is logged and dropped:
+// delivering it again would fail the same way forever.
 func (p *Plugin) HandleEvent(ctx context.Context, e sdk.Event) error {
 	switch e.Type {
-	case EventUserDeleted:
-		var body UserDeleted
-		if !p.readEvent(ctx, e, &body) || body.UserID == "" {
-			return nil
-		}
-		return p.svc.erase(ctx, body.UserID)
 	case EventParksBookingApproved:
 		var body ParkBookingApproved
 		if !p.readEvent(ctx, e, &body) {

@@ -1,19 +1,13 @@
 package volunteers
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
-	"log/slog"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/kvarter/kvarter/sdk"
-	"github.com/kvarter/kvarter/sdk/hostside"
 	"github.com/kvarter/kvarter/sdk/sdktest"
 )
 
@@ -22,47 +16,12 @@ import (
 // sign-ups through gRPC. The core itself is stood in for by the in-test host; the
 // end-to-end test through a real `kvarter serve` is TestHost_Story (host_test.go).
 func TestProcess_ConcurrentSignups(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds and launches the plugin executable")
-	}
-	bin := filepath.Join(t.TempDir(), "kvarter-volunteers")
-	build := exec.Command("go", "build", "-o", bin, "./cmd/kvarter-volunteers")
-	build.Stderr = os.Stderr
-	if err := build.Run(); err != nil {
-		t.Fatal(err)
-	}
 	sdktest.EachStore(t, func(t *testing.T, cfg sdk.StoreConfig) {
-		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-		defer cancel()
 		f := newFixture(t, cfg) // the fixture's store is the one the process gets
-		cmd := exec.Command(bin)
-		cmd.Env = []string{"PATH=" + os.Getenv("PATH")}
-		p, err := hostside.Launch(ctx, hostside.LaunchOptions{Name: "volunteers", Cmd: cmd,
-			Logger: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))})
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer p.Close()
-		if err := p.Configure(ctx, hostside.ConfigureRequest{Store: cfg, CityTimeZone: "Europe/Helsinki",
-			Settings: map[string]string{}}, f.host); err != nil {
-			t.Fatal(err)
-		}
-		if err := p.Migrate(ctx); err != nil {
-			t.Fatal(err)
-		}
-		if err := p.Activate(ctx); err != nil {
-			t.Fatal(err)
-		}
+		p := sdktest.LaunchProcess(t, sdktest.ProcessOptions{Pkg: "./cmd/kvarter-volunteers", Name: "volunteers",
+			Host: f.host, Store: cfg})
 		call := func(who sdk.Principal, method, path string, body any) (int, map[string]any) {
-			b, _ := json.Marshal(body)
-			if body == nil {
-				b = nil
-			}
-			r, err := p.Handle(ctx, &hostside.HTTPRequest{Method: method, Path: path, Body: b, Principal: who, RequestID: "r"})
-			if err != nil {
-				t.Error(err)
-				return 0, nil
-			}
+			r := p.Do(who, method, path, "", body)
 			var out map[string]any
 			_ = json.Unmarshal(r.Body, &out)
 			return r.Status, out

@@ -3,46 +3,14 @@ package volunteers
 import (
 	"context"
 	"database/sql"
-	"io/fs"
 	"slices"
 	"testing"
-	"testing/fstest"
 	"time"
 
 	"github.com/kvarter/kvarter/sdk"
 	"github.com/kvarter/kvarter/sdk/sdktest"
 	"github.com/kvarter/kvarter/sdk/store"
 )
-
-// migrationsUpTo returns the plugin's migrations up to and including name, for both
-// dialects, as an older release shipped them.
-func migrationsUpTo(t *testing.T, name string) fs.FS {
-	t.Helper()
-	all := (&Plugin{}).Migrations()
-	out := fstest.MapFS{}
-	for _, dialect := range []string{sdk.DialectSQLite, sdk.DialectPostgres} {
-		entries, err := fs.ReadDir(all, dialect)
-		if err != nil {
-			t.Fatal(err)
-		}
-		found := false
-		for _, e := range entries {
-			if e.Name() > name {
-				continue
-			}
-			found = found || e.Name() == name
-			b, err := fs.ReadFile(all, dialect+"/"+e.Name())
-			if err != nil {
-				t.Fatal(err)
-			}
-			out[dialect+"/"+e.Name()] = &fstest.MapFile{Data: b}
-		}
-		if !found {
-			t.Fatalf("no migration %s/%s", dialect, name)
-		}
-	}
-	return out
-}
 
 // TestMigration_TimesAsMicroseconds applies the schema as it was (times as TEXT
 // seconds), stores rows in that encoding — fractions of a second and an empty
@@ -52,14 +20,7 @@ func migrationsUpTo(t *testing.T, name string) fs.FS {
 func TestMigration_TimesAsMicroseconds(t *testing.T) {
 	sdktest.EachStore(t, func(t *testing.T, cfg sdk.StoreConfig) {
 		ctx := context.Background()
-		db, err := store.Open(ctx, cfg)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { db.Close() })
-		if err := store.Migrate(ctx, db, migrationsUpTo(t, "0001_init.sql")); err != nil {
-			t.Fatal(err)
-		}
+		db := sdktest.StoreAt(t, cfg, &Plugin{}, "0001")
 		exec := func(q string, args ...any) {
 			t.Helper()
 			if _, err := db.ExecContext(ctx, db.Rebind(q), args...); err != nil {

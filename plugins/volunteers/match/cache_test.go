@@ -6,6 +6,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/kvarter/kvarter/sdk/sdktest"
 )
 
 // fakeSource is a store of n profiles whose version the test moves; it counts loads.
@@ -47,18 +49,6 @@ func (f *fakeSource) loaded() int {
 	return f.loads
 }
 
-type fakeClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *fakeClock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *fakeClock) add(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
-
 func get(t *testing.T, c *Cache) *Snapshot {
 	t.Helper()
 	s, err := c.Get(context.Background())
@@ -71,7 +61,7 @@ func get(t *testing.T, c *Cache) *Snapshot {
 func TestCache_Get(t *testing.T) {
 	t.Run("FreshIsReused", func(t *testing.T) {
 		src := &fakeSource{n: 3}
-		c := NewCache(src, CacheConfig{Now: (&fakeClock{t: time.Unix(1e9, 0)}).Now})
+		c := NewCache(src, CacheConfig{Now: sdktest.NewClock(time.Unix(1e9, 0)).Now})
 		defer c.Close()
 		a, b := get(t, c), get(t, c)
 		if a != b || src.loaded() != 1 || a.Len() != 3 || a.Profile("v001") == nil || a.Profile("nobody") != nil {
@@ -80,7 +70,7 @@ func TestCache_Get(t *testing.T) {
 	})
 	t.Run("SmallIndexRebuiltInline", func(t *testing.T) {
 		src := &fakeSource{n: 3}
-		c := NewCache(src, CacheConfig{InlineRebuild: 100, Now: (&fakeClock{t: time.Unix(1e9, 0)}).Now})
+		c := NewCache(src, CacheConfig{InlineRebuild: 100, Now: sdktest.NewClock(time.Unix(1e9, 0)).Now})
 		defer c.Close()
 		get(t, c)
 		src.write()
@@ -90,7 +80,7 @@ func TestCache_Get(t *testing.T) {
 	})
 	t.Run("LargeIndexStaleWhileRevalidate", func(t *testing.T) {
 		src := &fakeSource{n: 3}
-		c := NewCache(src, CacheConfig{InlineRebuild: 1, Now: (&fakeClock{t: time.Unix(1e9, 0)}).Now})
+		c := NewCache(src, CacheConfig{InlineRebuild: 1, Now: sdktest.NewClock(time.Unix(1e9, 0)).Now})
 		defer c.Close()
 		first := get(t, c)
 		src.write()
@@ -104,16 +94,16 @@ func TestCache_Get(t *testing.T) {
 	})
 	t.Run("TTLExpires", func(t *testing.T) {
 		src := &fakeSource{n: 3}
-		clk := &fakeClock{t: time.Unix(1e9, 0)}
+		clk := sdktest.NewClock(time.Unix(1e9, 0))
 		c := NewCache(src, CacheConfig{TTL: time.Minute, Now: clk.Now})
 		defer c.Close()
 		get(t, c)
-		clk.add(59 * time.Second)
+		clk.Advance(59 * time.Second)
 		get(t, c)
 		if src.loaded() != 1 {
 			t.Fatalf("%d loads within the TTL", src.loaded())
 		}
-		clk.add(time.Second)
+		clk.Advance(time.Second)
 		get(t, c)
 		if src.loaded() != 2 {
 			t.Fatalf("%d loads once the TTL ran out", src.loaded())
@@ -121,7 +111,7 @@ func TestCache_Get(t *testing.T) {
 	})
 	t.Run("ConcurrentColdGetsBuildOnce", func(t *testing.T) {
 		src := &fakeSource{n: 50}
-		c := NewCache(src, CacheConfig{Now: (&fakeClock{t: time.Unix(1e9, 0)}).Now})
+		c := NewCache(src, CacheConfig{Now: sdktest.NewClock(time.Unix(1e9, 0)).Now})
 		defer c.Close()
 		var wg sync.WaitGroup
 		for range 8 {
@@ -138,14 +128,14 @@ func TestCache_Get(t *testing.T) {
 	})
 	t.Run("WarmBuildsInBackgroundAndCloseStopsIt", func(t *testing.T) {
 		src := &fakeSource{n: 3}
-		c := NewCache(src, CacheConfig{Now: (&fakeClock{t: time.Unix(1e9, 0)}).Now})
+		c := NewCache(src, CacheConfig{Now: sdktest.NewClock(time.Unix(1e9, 0)).Now})
 		c.Warm()
 		c.Wait()
 		if src.loaded() != 1 {
 			t.Fatalf("%d loads after Warm", src.loaded())
 		}
 		c.Close()
-		closed := NewCache(src, CacheConfig{Now: (&fakeClock{t: time.Unix(1e9, 0)}).Now})
+		closed := NewCache(src, CacheConfig{Now: sdktest.NewClock(time.Unix(1e9, 0)).Now})
 		closed.Close()
 		closed.Warm()
 		closed.Wait()

@@ -2,10 +2,8 @@ package hello
 
 import (
 	"context"
-	"io/fs"
 	"strings"
 	"testing"
-	"testing/fstest"
 	"time"
 
 	"github.com/kvarter/kvarter/sdk"
@@ -18,23 +16,7 @@ import (
 func firstRelease(t *testing.T, cfg sdk.StoreConfig, times ...string) *store.DB {
 	t.Helper()
 	ctx := context.Background()
-	db, err := store.Open(ctx, cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	old := fstest.MapFS{}
-	for _, dialect := range []string{"sqlite", "postgres"} {
-		name := dialect + "/0001_pings.sql"
-		b, err := fs.ReadFile(New().Migrations(), name)
-		if err != nil {
-			t.Fatal(err)
-		}
-		old[name] = &fstest.MapFile{Data: b}
-	}
-	if err := store.Migrate(ctx, db, old); err != nil {
-		t.Fatal(err)
-	}
+	db := sdktest.StoreAt(t, cfg, New(), "0001")
 	for _, at := range times {
 		if _, err := db.ExecContext(ctx, db.Rebind(`INSERT INTO pings (user_id, at) VALUES ('ann', ?)`), at); err != nil {
 			t.Fatal(err)

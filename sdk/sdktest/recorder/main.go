@@ -10,17 +10,21 @@
 //
 // GET /api/v1/recorder/events lists what it holds ({"items": [...]}, in id order) and
 // GET /api/v1/recorder/count counts it ({"events": n, "deliveries": m}).
+// POST /api/v1/recorder/hold makes it refuse every delivery until the process ends, so
+// that a test can be sure events are still on their way when it kills the city.
 package main
 
 import (
 	"context"
 	"embed"
 	"encoding/json"
+	"errors"
 	"io/fs"
 	"net/http"
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/kvarter/kvarter/sdk"
@@ -44,6 +48,8 @@ type recorder struct {
 	// deliveries counts what mem holds, so that /count, which benchmarks poll while
 	// events arrive, costs the same with 50,000 events as with ten.
 	deliveries int
+	// holding refuses deliveries (POST /hold): the host keeps them for later.
+	holding atomic.Bool
 }
 
 func (p *recorder) Manifest() sdk.Manifest {
@@ -61,6 +67,7 @@ func (p *recorder) Manifest() sdk.Manifest {
 		Routes: []sdk.Route{
 			{Method: "GET", Path: "/api/v1/recorder/events", Permission: sdk.PermPublic},
 			{Method: "GET", Path: "/api/v1/recorder/count", Permission: sdk.PermPublic},
+			{Method: "POST", Path: "/api/v1/recorder/hold", Permission: sdk.PermPublic},
 		},
 		Subscribes: types,
 	}
@@ -84,6 +91,9 @@ func (p *recorder) Deactivate(context.Context) error { return p.db.Close() }
 
 // HandleEvent records the event, or counts one more delivery of an event it has.
 func (p *recorder) HandleEvent(ctx context.Context, e sdk.Event) error {
+	if p.holding.Load() {
+		return errors.New("recorder: holding deliveries")
+	}
 	if memory == "true" {
 		p.mu.Lock()
 		defer p.mu.Unlock()
@@ -137,6 +147,10 @@ func (p *recorder) Handler() http.Handler {
 				"payload": json.RawMessage(e.Payload), "deliveries": e.Deliveries}
 		}
 		writeJSON(w, map[string]any{"items": out})
+	})
+	mux.HandleFunc("POST /api/v1/recorder/hold", func(w http.ResponseWriter, r *http.Request) {
+		p.holding.Store(true)
+		w.WriteHeader(http.StatusNoContent)
 	})
 	mux.HandleFunc("GET /api/v1/recorder/count", func(w http.ResponseWriter, r *http.Request) {
 		var c struct {
