@@ -49,6 +49,9 @@ func OpenAPIPaths(routes []Route) map[string]any {
 	paths := map[string]any{}
 	ids := map[string]int{}
 	for _, r := range routes {
+		if r.Kind == RoutePage {
+			continue // HTML for the host's frame, not part of the API
+		}
 		item, _ := paths[r.Path].(map[string]any)
 		if item == nil {
 			item = map[string]any{}
