@@ -8,7 +8,7 @@ VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev
 COMMIT   ?= $(shell git rev-parse --short=12 HEAD 2>/dev/null)
 LDFLAGS  := -s -w -X main.Version=$(VERSION) -X main.Commit=$(COMMIT)
 
-.PHONY: run build test test-short lint openapi-lint build-modules proto bench fuzz clean
+.PHONY: run build test test-short lint openapi-lint build-modules proto bench fuzz assets clean
 
 ## run: start the platform on the embedded default (SQLite under ./data, 127.0.0.1:8080)
 run:
@@ -44,6 +44,11 @@ build-modules:
 ## proto: regenerate the plugin protocol's Go code
 proto:
 	$(MAKE) -C sdk proto
+
+## assets: refresh the vendored front-end files (htmx, Designsystemet, axe-core) from npm at the
+## versions pinned in scripts/assets.sh; the files are committed, so building never needs npm
+assets:
+	scripts/assets.sh
 
 ## bench: the Go benchmarks (load scripts live in bench/)
 bench:

@@ -428,10 +428,17 @@ func jsonFields(t reflect.Type) map[string]reflect.StructField {
 	if t == nil || t.Kind() != reflect.Struct {
 		return out
 	}
+	eachJSONField(t, func(name, _ string, f reflect.StructField) { out[name] = f })
+	return out
+}
+
+// eachJSONField calls fn with the JSON name and tag options of every field of struct
+// type t that encoding/json encodes, the fields of embedded structs in their place.
+func eachJSONField(t reflect.Type, fn func(name, opts string, f reflect.StructField)) {
 	for i := range t.NumField() {
 		f := t.Field(i)
 		tag := f.Tag.Get("json")
-		name, _, _ := strings.Cut(tag, ",")
+		name, opts, _ := strings.Cut(tag, ",")
 		if tag == "-" || !f.IsExported() && !(f.Anonymous && name == "") {
 			continue
 		}
@@ -440,15 +447,14 @@ func jsonFields(t reflect.Type) map[string]reflect.StructField {
 			if ft.Kind() == reflect.Pointer {
 				ft = ft.Elem()
 			}
-			for k, v := range jsonFields(ft) {
-				out[k] = v
+			if ft.Kind() == reflect.Struct {
+				eachJSONField(ft, fn)
+				continue
 			}
-			continue
 		}
 		if name == "" {
 			name = f.Name
 		}
-		out[name] = f
+		fn(name, opts, f)
 	}
-	return out
 }

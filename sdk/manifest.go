@@ -25,17 +25,25 @@ type Manifest struct {
 	Publishes  []string
 	Subscribes []string
 	Settings   []Setting
-	// OpenAPI is an OpenAPI 3 "paths" object for this plugin's routes.
+	// OpenAPI is an OpenAPI 3 "paths" object for this plugin's API routes.
 	OpenAPI json.RawMessage
+	// UI is what the host draws for the plugin without calling it: nav entries and
+	// cards for the host's pages. Its page routes are in Routes, beside the API.
+	UI UI
 }
 
 // Route is one HTTP route of a plugin. The host matches requests against routes and
 // checks Permission in Domain before the plugin sees the request.
 type Route struct {
-	// Method is GET, POST, PUT, PATCH or DELETE.
+	// Method is GET, POST, PUT, PATCH or DELETE; a page is GET or POST.
 	Method string
-	// Path is the full path with {param} segments, e.g. "/api/v1/assemblies/{id}/motions".
+	// Path is the full path with {param} segments, e.g. "/api/v1/assemblies/{id}/motions"
+	// for an API route, "/assemblies/{id}" for a page.
 	Path string
+	// Kind is RouteAPI (JSON, the default) or RoutePage (HTML: GetPage, PostPage). The
+	// host serves page routes to browsers inside its frame and leaves them out of the
+	// OpenAPI document.
+	Kind RouteKind
 	// Permission is PermPublic, PermAuthenticated or a permission name.
 	Permission string
 	// Domain says where Permission is checked: "city", "nbh:{param}", "org:{param}", or

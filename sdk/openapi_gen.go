@@ -49,6 +49,9 @@ func OpenAPIPaths(routes []Route) map[string]any {
 	paths := map[string]any{}
 	ids := map[string]int{}
 	for _, r := range routes {
+		if r.Kind == RoutePage {
+			continue // HTML for the host's frame, not part of the API
+		}
 		item, _ := paths[r.Path].(map[string]any)
 		if item == nil {
 			item = map[string]any{}
@@ -423,35 +426,17 @@ func (g *schemaGen) object(t reflect.Type) map[string]any {
 }
 
 func (g *schemaGen) fields(t reflect.Type, props map[string]any, required *[]any) {
-	for i := range t.NumField() {
-		f := t.Field(i)
-		tag := f.Tag.Get("json")
-		name, opts, _ := strings.Cut(tag, ",")
-		if tag == "-" || !f.IsExported() && !(f.Anonymous && name == "") {
-			continue
-		}
-		if f.Anonymous && name == "" {
-			ft := f.Type
-			if ft.Kind() == reflect.Pointer {
-				ft = ft.Elem()
-			}
-			if ft.Kind() == reflect.Struct {
-				g.fields(ft, props, required)
-				continue
-			}
-		}
-		if name == "" {
-			name = f.Name
-		}
+	eachJSONField(t, func(name, opts string, f reflect.StructField) {
 		s := g.schema(f.Type, f.Tag)
-		if slices.Contains(strings.Split(opts, ","), "string") {
+		options := strings.Split(opts, ",")
+		if slices.Contains(options, "string") {
 			s = map[string]any{"type": "string"} // ,string encodes numbers and bools as text
 		}
 		props[name] = s
-		if !slices.Contains(strings.Split(opts, ","), "omitempty") && !slices.Contains(strings.Split(opts, ","), "omitzero") {
+		if !slices.Contains(options, "omitempty") && !slices.Contains(options, "omitzero") {
 			*required = append(*required, name)
 		}
-	}
+	})
 }
 
 // exampleValue reads an example written in a tag as the schema's type.

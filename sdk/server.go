@@ -73,8 +73,8 @@ func (s *server) configured() (*Env, http.Handler, error) {
 	return s.env, s.handler, nil
 }
 
-func (s *server) Describe(context.Context, *pluginv1.DescribeRequest) (*pluginv1.Manifest, error) {
-	return manifestToProto(ManifestOf(s.p)), nil
+func (s *server) Describe(_ context.Context, req *pluginv1.DescribeRequest) (*pluginv1.Manifest, error) {
+	return manifestToProto(ManifestOf(s.p), req.GetPages()), nil
 }
 
 func (s *server) Configure(ctx context.Context, req *pluginv1.ConfigureRequest) (*pluginv1.ConfigureResponse, error) {
@@ -271,6 +271,15 @@ func (s *server) Handle(ctx context.Context, req *pluginv1.HTTPRequest) (*plugin
 	ctx = context.WithValue(ctx, principalKey, principal)
 	ctx = WithRequestID(ctx, req.RequestId)
 	ctx = WithHost(ctx, env.Host)
+	var meta *PageMeta
+	if render := renderFromProto(req.Render); render != RenderAPI {
+		// Only page requests pay for the page contract's context values.
+		ctx = WithRender(ctx, render)
+		ctx, meta = RecordPageMeta(ctx)
+	}
+	if req.Language != "" {
+		ctx = WithLanguage(ctx, req.Language)
+	}
 	r, err := http.NewRequestWithContext(ctx, req.Method, "/", bytes.NewReader(req.Body))
 	if err != nil {
 		return nil, status.Errorf(codes.InvalidArgument, "build request: %v", err)
@@ -291,7 +300,9 @@ func (s *server) Handle(ctx context.Context, req *pluginv1.HTTPRequest) (*plugin
 			"method", req.Method, "path", req.Path, "error", err)
 		return nil, status.Error(codes.Internal, "handler panicked")
 	}
-	return w.response(), nil
+	resp := w.response()
+	resp.Page = pageMetaToProto(meta)
+	return resp, nil
 }
 
 // hostDeadline reports the host's deadline for a request without a timer of its own:

@@ -13,7 +13,20 @@ import (
 	pb "github.com/kvarter/kvarter/sdk/internal/pluginv1"
 )
 
-func manifestToProto(m Manifest) *pb.Manifest {
+// manifestToProto encodes m for a host; pages says whether the host routes pages (it
+// asked for them in Describe). An older host would refuse a route outside /api/v1/, so
+// it gets the API routes only and no UI section: the plugin's API keeps working there.
+func manifestToProto(m Manifest, pages bool) *pb.Manifest {
+	api := make([]Route, 0, len(m.Routes))
+	for _, r := range m.Routes {
+		if r.Kind == RouteAPI {
+			api = append(api, r)
+		}
+	}
+	doc := m.OpenAPI
+	if len(doc) == 0 {
+		doc = OpenAPI(api) // pages stay out of the document
+	}
 	out := &pb.Manifest{
 		Name:           m.Name,
 		Version:        m.Version,
@@ -21,10 +34,17 @@ func manifestToProto(m Manifest) *pb.Manifest {
 		Description:    m.Description,
 		Publishes:      m.Publishes,
 		Subscribes:     m.Subscribes,
-		Openapi:        m.OpenAPIDoc(),
+		Openapi:        doc,
 	}
 	for _, r := range m.Routes {
-		out.Routes = append(out.Routes, &pb.Route{Method: r.Method, Path: r.Path, Permission: r.Permission, Domain: r.Domain, MaxBodyBytes: r.MaxBodyBytes})
+		if r.Kind != RouteAPI && !pages {
+			continue
+		}
+		out.Routes = append(out.Routes, &pb.Route{Method: r.Method, Path: r.Path, Permission: r.Permission, Domain: r.Domain,
+			MaxBodyBytes: r.MaxBodyBytes, Kind: routeKindToProto(r.Kind)})
+	}
+	if pages && (len(m.UI.Nav) > 0 || len(m.UI.Cards) > 0) {
+		out.Ui = uiToProto(m.UI)
 	}
 	for _, p := range m.Permissions {
 		out.Permissions = append(out.Permissions, &pb.Permission{Name: p.Name, Description: p.Description})
@@ -37,6 +57,51 @@ func manifestToProto(m Manifest) *pb.Manifest {
 	}
 	for _, s := range m.Settings {
 		out.Settings = append(out.Settings, &pb.Setting{Name: s.Name, Default: s.Default, Description: s.Description})
+	}
+	return out
+}
+
+func routeKindToProto(k RouteKind) pb.RouteKind {
+	if k == RoutePage {
+		return pb.RouteKind_ROUTE_KIND_PAGE
+	}
+	return pb.RouteKind_ROUTE_KIND_API
+}
+
+func uiToProto(ui UI) *pb.UI {
+	out := &pb.UI{}
+	for _, n := range ui.Nav {
+		out.Nav = append(out.Nav, &pb.NavEntry{Id: n.ID, Path: n.Path, Labels: n.Labels, Permission: n.Permission,
+			Domain: n.Domain, Order: int32(n.Order)})
+	}
+	for _, c := range ui.Cards {
+		out.Cards = append(out.Cards, &pb.Card{Id: c.ID, Slot: c.Slot, Path: c.Path, Labels: c.Labels, Link: c.Link,
+			Permission: c.Permission, Domain: c.Domain})
+	}
+	return out
+}
+
+// renderFromProto maps the protocol's render mode; a value this SDK does not know
+// (a newer host's) is answered as an API request, the safe default.
+func renderFromProto(r pb.Render) Render {
+	switch r {
+	case pb.Render_RENDER_PAGE:
+		return RenderPage
+	case pb.Render_RENDER_FRAGMENT:
+		return RenderFragment
+	}
+	return RenderAPI
+}
+
+// pageMetaToProto encodes a page's metadata; nil when there is none, so API answers
+// carry nothing extra.
+func pageMetaToProto(m *PageMeta) *pb.PageMeta {
+	if m == nil || m.isZero() {
+		return nil
+	}
+	out := &pb.PageMeta{Title: m.Title, NavActive: m.NavActive, Announce: m.Announce, Focus: m.Focus}
+	for _, c := range m.Breadcrumbs {
+		out.Breadcrumbs = append(out.Breadcrumbs, &pb.Crumb{Label: c.Label, Href: c.Href})
 	}
 	return out
 }

@@ -20,6 +20,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/kvarter/kvarter/core"
@@ -97,10 +98,18 @@ type Config struct {
 	// Tracing, when on, continues each request's trace into the plugin process and
 	// hands the plugins the collector's endpoint.
 	Tracing *telemetry.Tracing
+	// FilterBuiltinHTML passes the built-in plugins' pages through the HTML filter as
+	// well as third-party plugins' (which always pass it): tests hold the built-ins
+	// to the same rules. Host.FilterBuiltinHTML changes it later.
+	FilterBuiltinHTML bool
 }
 
-// reservedNames are the first path segments of core routes under /api/v1.
-var reservedNames = []string{"auth", "me", "users", "neighbourhoods", "organisations", "roles", "admin", "openapi.json", "core", "plugins"}
+// reservedNames are the first path segments of core routes under /api/v1, and of the
+// core's own pages and files: a plugin's API lives under /api/v1/<name>/ and its pages
+// under /<name>/.
+var reservedNames = []string{"auth", "me", "users", "neighbourhoods", "organisations", "roles", "admin", "openapi.json", "core", "plugins",
+	"api", "healthz", "readyz", "metrics", "login", "logout", "register", "password", "profile", "account", "language",
+	"n", "notifications", "assets", "static", "uploads", "home"}
 
 // ValidateSpecs explains the first problem with a list of plugins.
 func ValidateSpecs(specs []Spec) error {
@@ -135,6 +144,8 @@ type Host struct {
 	plugins    map[string]*plugin
 	order      []string
 	principals encodedPrincipals
+	// filterBuiltins passes built-ins' HTML through the filter too.
+	filterBuiltins atomic.Bool
 
 	// Operators' commands: the last one this node has applied, and the ones it
 	// gave itself (applied at once, skipped when the poll finds them).
@@ -180,6 +191,7 @@ func New(cfg Config, store Store, authz core.Authorizer, logger *slog.Logger) (*
 	if h.clock == nil {
 		h.clock = core.SystemClock{}
 	}
+	h.filterBuiltins.Store(cfg.FilterBuiltinHTML)
 	for _, s := range cfg.Plugins {
 		h.plugins[s.Name] = newPlugin(h, s)
 		h.order = append(h.order, s.Name)
@@ -253,11 +265,20 @@ func (h *Host) pluginOf(path string) *plugin {
 // Owns reports whether path lies under a configured plugin's prefix.
 func (h *Host) Owns(path string) bool { return h.pluginOf(path) != nil }
 
-// BodyLimit is the body limit the manifest declares for the plugin route method and
-// path match; 0 (the core's default) for anything else, including a plugin that is
-// not running: its requests are refused without reading the body anyway.
+// routedPluginOf returns the plugin whose API or page prefix path lies under.
+func (h *Host) routedPluginOf(path string) *plugin {
+	if p := h.pluginOf(path); p != nil {
+		return p
+	}
+	return h.pagePluginOf(path)
+}
+
+// BodyLimit is the body limit the manifest declares for the plugin route (API or
+// page) method and path match; 0 (the core's default) for anything else, including a
+// plugin that is not running: its requests are refused without reading the body
+// anyway.
 func (h *Host) BodyLimit(method, path string) int {
-	p := h.pluginOf(path)
+	p := h.routedPluginOf(path)
 	if p == nil {
 		return 0
 	}
@@ -270,10 +291,10 @@ func (h *Host) BodyLimit(method, path string) int {
 	return routes.bodyLimit(method, path)
 }
 
-// Allow lists the methods the routes of path's plugin matching path take, nil when the
-// plugin is disabled or no route matches.
+// Allow lists the methods the routes (API or page) of path's plugin matching path
+// take, nil when the plugin is disabled or no route matches.
 func (h *Host) Allow(path string) []string {
-	p := h.pluginOf(path)
+	p := h.routedPluginOf(path)
 	if p == nil {
 		return nil
 	}

@@ -28,7 +28,14 @@ var signedIn = []any{map[string]any{"bearer": []any{}}, map[string]any{"cookie":
 // raw (an OpenAPI "paths" object) under the plugin's prefix, completed for each of
 // routes (see above). A document that cannot be read counts as empty: the routes alone
 // still describe the plugin.
-func pluginOpenAPI(name string, raw json.RawMessage, routes []sdk.Route) map[string]any {
+func pluginOpenAPI(name string, raw json.RawMessage, all []sdk.Route) map[string]any {
+	// Pages answer HTML to browsers: they are not part of the API.
+	routes := make([]sdk.Route, 0, len(all))
+	for _, r := range all {
+		if r.Kind == sdk.RouteAPI {
+			routes = append(routes, r)
+		}
+	}
 	paths := map[string]any{}
 	if len(raw) > 0 {
 		_ = json.Unmarshal(raw, &paths)

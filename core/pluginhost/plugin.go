@@ -449,7 +449,14 @@ func (p *plugin) checkManifest(m sdk.Manifest) (*routeTable, error) {
 			return nil, fmt.Errorf("the default grant to %q gives the permission %q, but a plugin may only grant its own permissions (starting with %q)", g.Role, g.Permission, name+".")
 		}
 	}
-	return compileRoutes(name, m.Routes)
+	routes, err := compileRoutes(name, m.Routes)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkUI(name, m.UI, routes); err != nil {
+		return nil, err
+	}
+	return routes, nil
 }
 
 // policyOf lists the role permissions a manifest brings: each role's permissions and
@@ -467,8 +474,26 @@ func policyOf(m sdk.Manifest) []core.RolePermission {
 	return out
 }
 
-// serve authorises one request against the manifest and forwards it.
+// serve authorises one API request against the manifest and forwards it.
 func (p *plugin) serve(ctx context.Context, pr *core.Principal, r *core.PluginRequest) (*core.PluginResponse, error) {
+	resp, err := p.forward(ctx, pr, r, sdk.RenderAPI, "")
+	if err != nil {
+		if errors.Is(err, errInvalidAnswer) {
+			return badGateway(p.spec.Name, core.RequestIDFrom(ctx)), nil
+		}
+		return nil, err
+	}
+	return &core.PluginResponse{Status: resp.Status, Header: resp.Header, Body: resp.Body}, nil
+}
+
+// errInvalidAnswer marks a plugin answer that cannot be passed on (a status outside
+// HTTP's range); it is logged where it is found.
+var errInvalidAnswer = errors.New("invalid answer")
+
+// forward authorises one request against the manifest and hands it to the plugin:
+// an API request (render RenderAPI) to an API route, a page or fragment to a page
+// route. Both are matched and authorised alike, before the plugin sees anything.
+func (p *plugin) forward(ctx context.Context, pr *core.Principal, r *core.PluginRequest, render sdk.Render, lang string) (*hostside.HTTPResponse, error) {
 	name := p.spec.Name
 	p.mu.Lock()
 	enabled, state, routes, proc := p.enabled, p.state, p.routes, p.proc
@@ -479,24 +504,20 @@ func (p *plugin) serve(ctx context.Context, pr *core.Principal, r *core.PluginRe
 	if routes == nil {
 		return nil, unavailable(name, state)
 	}
+	kind := sdk.RouteAPI
+	if render != sdk.RenderAPI {
+		kind = sdk.RoutePage
+	}
 	route, domain, ok := routes.match(r.Method, r.Path)
-	if !ok {
+	if !ok || route.Kind != kind {
+		if kind == sdk.RoutePage {
+			return nil, core.Errorf(core.ENOTFOUND, "There is no page %s %s.", r.Method, r.Path)
+		}
 		return nil, core.Errorf(core.ENOTFOUND, "There is no API route %s %s.", r.Method, r.Path)
 	}
 	r.Plugin, r.Route, r.Permission = name, route.Path, route.Permission
-	switch route.Permission {
-	case sdk.PermPublic:
-	case sdk.PermAuthenticated:
-		if !pr.Authenticated() {
-			return nil, core.Errorf(core.EUNAUTHENTICATED, "Sign in to use this.")
-		}
-	default:
-		if !pr.Authenticated() {
-			return nil, core.Errorf(core.EUNAUTHENTICATED, "Sign in to use this.")
-		}
-		if !p.h.authz.Can(pr, route.Permission, domain) {
-			return nil, core.Errorf(core.EFORBIDDEN, "You may not do this here.")
-		}
+	if err := p.h.authorise(pr, route.Permission, domain); err != nil {
+		return nil, err
 	}
 
 	// Take a place among the requests in flight only while the plugin serves, so that
@@ -539,7 +560,7 @@ func (p *plugin) serve(ctx context.Context, pr *core.Principal, r *core.PluginRe
 	}
 	resp, err := proc.Handle(ctx, &hostside.HTTPRequest{
 		Method: r.Method, Path: r.Path, RawQuery: r.RawQuery, Header: header, Body: r.Body,
-		EncodedPrincipal: principal, RequestID: reqID,
+		EncodedPrincipal: principal, RequestID: reqID, Render: render, Language: lang,
 	})
 	if err != nil {
 		select {
@@ -559,7 +580,7 @@ func (p *plugin) serve(ctx context.Context, pr *core.Principal, r *core.PluginRe
 	}
 	if !ValidStatus(resp.Status) {
 		p.h.logger.ErrorContext(ctx, "plugin answered an invalid status", "plugin", name, "status", resp.Status)
-		return badGateway(name, reqID), nil
+		return nil, fmt.Errorf("plugin %s: status %d: %w", name, resp.Status, errInvalidAnswer)
 	}
 	// The response's header map is the host's own copy: drop what a plugin may not
 	// send in place.
@@ -568,7 +589,27 @@ func (p *plugin) serve(ctx context.Context, pr *core.Principal, r *core.PluginRe
 			delete(resp.Header, k)
 		}
 	}
-	return &core.PluginResponse{Status: resp.Status, Header: resp.Header, Body: resp.Body}, nil
+	return resp, nil
+}
+
+// authorise checks a route's (or a nav entry's, or a card's) permission in domain for
+// the caller, as the host does before a plugin sees a request.
+func (h *Host) authorise(pr *core.Principal, permission, domain string) error {
+	switch permission {
+	case sdk.PermPublic:
+	case sdk.PermAuthenticated:
+		if !pr.Authenticated() {
+			return core.Errorf(core.EUNAUTHENTICATED, "Sign in to use this.")
+		}
+	default:
+		if !pr.Authenticated() {
+			return core.Errorf(core.EUNAUTHENTICATED, "Sign in to use this.")
+		}
+		if !h.authz.Can(pr, permission, domain) {
+			return core.Errorf(core.EFORBIDDEN, "You may not do this here.")
+		}
+	}
+	return nil
 }
 
 func unavailable(name, state string) error {

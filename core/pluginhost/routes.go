@@ -32,14 +32,25 @@ const maxSegments = 16
 
 var routeMethods = map[string]bool{"GET": true, "POST": true, "PUT": true, "PATCH": true, "DELETE": true}
 
-// compileRoutes checks a manifest's routes: each under /api/v1/<plugin>/, a known
-// method, well-formed parameters, and a domain that names a parameter of its path.
+// compileRoutes checks a manifest's routes: each API route under /api/v1/<plugin>/
+// and each page under /<plugin>/, a known method (GET or POST for a page), well-formed
+// parameters, and a domain that names a parameter of its path.
 func compileRoutes(plugin string, routes []sdk.Route) (*routeTable, error) {
-	prefix := "/api/v1/" + plugin
 	t := &routeTable{}
 	for _, r := range routes {
-		if !routeMethods[r.Method] {
-			return nil, fmt.Errorf("route %s %s: method must be GET, POST, PUT, PATCH or DELETE", r.Method, r.Path)
+		prefix := apiPrefix(plugin)
+		switch r.Kind {
+		case sdk.RouteAPI:
+			if !routeMethods[r.Method] {
+				return nil, fmt.Errorf("route %s %s: method must be GET, POST, PUT, PATCH or DELETE", r.Method, r.Path)
+			}
+		case sdk.RoutePage:
+			prefix = pagePrefix(plugin)
+			if r.Method != "GET" && r.Method != "POST" {
+				return nil, fmt.Errorf("page %s %s: method must be GET or POST (HTML forms know no other)", r.Method, r.Path)
+			}
+		default:
+			return nil, fmt.Errorf("route %s %s: unknown kind %d", r.Method, r.Path, r.Kind)
 		}
 		if r.Path != prefix && !strings.HasPrefix(r.Path, prefix+"/") {
 			return nil, fmt.Errorf("route %s %s: path must start with %s/", r.Method, r.Path, prefix)
@@ -113,6 +124,10 @@ func (t *routeTable) allow(path string) []string {
 	slices.Sort(out)
 	return out
 }
+
+// apiPrefix and pagePrefix are where a plugin's API routes and pages live.
+func apiPrefix(plugin string) string  { return "/api/v1/" + plugin }
+func pagePrefix(plugin string) string { return "/" + plugin }
 
 func splitPath(p string) []string {
 	return strings.Split(strings.Trim(p, "/"), "/")

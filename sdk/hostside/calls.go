@@ -39,6 +39,11 @@ type HTTPRequest struct {
 	// result, which a host can keep per caller rather than encode on every request.
 	EncodedPrincipal []byte
 	RequestID        string
+	// Render asks for JSON (RenderAPI, the zero value) or for HTML: a page or a
+	// fragment of one, with its PageMeta.
+	Render sdk.Render
+	// Language is the viewer's negotiated language (BCP 47), for pages and messages.
+	Language string
 }
 
 // HTTPResponse is the plugin's complete answer.
@@ -46,11 +51,15 @@ type HTTPResponse struct {
 	Status int
 	Header http.Header
 	Body   []byte
+	// Page is the metadata of a page or fragment; zero for an API answer and from a
+	// plugin built before pages.
+	Page sdk.PageMeta
 }
 
 // Describe asks the plugin for its manifest.
 func (p *Process) Describe(ctx context.Context) (sdk.Manifest, error) {
-	m, err := p.rpc.Describe(ctx, &pb.DescribeRequest{})
+	// This host routes pages, so the manifest may hold page routes and a UI section.
+	m, err := p.rpc.Describe(ctx, &pb.DescribeRequest{Pages: true})
 	if err != nil {
 		return sdk.Manifest{}, p.callErr("describe", err)
 	}
@@ -180,11 +189,14 @@ func (p *Process) Handle(ctx context.Context, r *HTTPRequest) (*HTTPResponse, er
 		Principal: principal,
 		RequestId: r.RequestID,
 		TimeoutMs: timeout,
+		Render:    renderToProto(r.Render),
+		Language:  r.Language,
 	})
 	if err != nil {
 		return nil, p.callErr("handle "+r.Method+" "+r.Path, err)
 	}
-	return &HTTPResponse{Status: int(resp.Status), Header: headerFromProto(resp.Headers), Body: resp.Body}, nil
+	return &HTTPResponse{Status: int(resp.Status), Header: headerFromProto(resp.Headers), Body: resp.Body,
+		Page: pageMetaFromProto(resp.Page)}, nil
 }
 
 // cancelOnly hides a context's deadline from gRPC but keeps its cancellation. gRPC

@@ -279,7 +279,7 @@ func TestProcess_Migrate(t *testing.T) {
 		t.Fatal(err)
 	}
 	// The plugin's files, and the SDK's outbox table under its own name.
-	if !slices.Equal(names, []string{"0001_pings.sql", "0002_ping_times_as_microseconds.sql", "sdk:0001_outbox.sql"}) {
+	if !slices.Equal(names, []string{"0001_pings.sql", "0002_ping_times_as_microseconds.sql", "0003_ping_messages.sql", "sdk:0001_outbox.sql"}) {
 		t.Errorf("applied %v", names)
 	}
 	var n int

@@ -26,7 +26,25 @@ func manifestFromProto(m *pb.Manifest) sdk.Manifest {
 		OpenAPI:        json.RawMessage(m.Openapi),
 	}
 	for _, r := range m.Routes {
-		out.Routes = append(out.Routes, sdk.Route{Method: r.Method, Path: r.Path, Permission: r.Permission, Domain: r.Domain, MaxBodyBytes: r.MaxBodyBytes})
+		kind := sdk.RouteAPI
+		if r.Kind == pb.RouteKind_ROUTE_KIND_PAGE {
+			kind = sdk.RoutePage
+		} else if r.Kind != pb.RouteKind_ROUTE_KIND_API {
+			// A kind from a newer protocol: not something this host knows to serve.
+			continue
+		}
+		out.Routes = append(out.Routes, sdk.Route{Method: r.Method, Path: r.Path, Permission: r.Permission, Domain: r.Domain,
+			MaxBodyBytes: r.MaxBodyBytes, Kind: kind})
+	}
+	if ui := m.GetUi(); ui != nil {
+		for _, n := range ui.Nav {
+			out.UI.Nav = append(out.UI.Nav, sdk.NavEntry{ID: n.Id, Path: n.Path, Labels: n.Labels, Permission: n.Permission,
+				Domain: n.Domain, Order: int(n.Order)})
+		}
+		for _, c := range ui.Cards {
+			out.UI.Cards = append(out.UI.Cards, sdk.Card{ID: c.Id, Slot: c.Slot, Path: c.Path, Labels: c.Labels, Link: c.Link,
+				Permission: c.Permission, Domain: c.Domain})
+		}
 	}
 	for _, p := range m.Permissions {
 		out.Permissions = append(out.Permissions, sdk.Permission{Name: p.Name, Description: p.Description})
@@ -39,6 +57,27 @@ func manifestFromProto(m *pb.Manifest) sdk.Manifest {
 	}
 	for _, s := range m.Settings {
 		out.Settings = append(out.Settings, sdk.Setting{Name: s.Name, Default: s.Default, Description: s.Description})
+	}
+	return out
+}
+
+func renderToProto(r sdk.Render) pb.Render {
+	switch r {
+	case sdk.RenderPage:
+		return pb.Render_RENDER_PAGE
+	case sdk.RenderFragment:
+		return pb.Render_RENDER_FRAGMENT
+	}
+	return pb.Render_RENDER_API
+}
+
+func pageMetaFromProto(m *pb.PageMeta) sdk.PageMeta {
+	if m == nil {
+		return sdk.PageMeta{}
+	}
+	out := sdk.PageMeta{Title: m.Title, NavActive: m.NavActive, Announce: m.Announce, Focus: m.Focus}
+	for _, c := range m.Breadcrumbs {
+		out.Breadcrumbs = append(out.Breadcrumbs, sdk.Crumb{Label: c.Label, Href: c.Href})
 	}
 	return out
 }

@@ -169,7 +169,7 @@ func (h *Harness) Do(p sdk.Principal, method, path string, body any) *Response {
 	routed := h.serve(rec, req, p, int64(len(raw)))
 	h.Flush()
 	res := &Response{Status: rec.Code, Header: rec.Header(), Body: rec.Body.Bytes()}
-	if routed && method != http.MethodHead { // a path or method outside the table is not in the document either
+	if routed && method != http.MethodHead { // a path or method outside the table, or a page, is not in the document either
 		if err := openapi.CheckResponseType(h.doc, method, path, res.Status, res.Header.Get("Content-Type"), res.Body); err != nil {
 			h.tb.Errorf("%v\nbody: %s", err, res.Body)
 		}
@@ -178,7 +178,8 @@ func (h *Harness) Do(p sdk.Principal, method, path string, body any) *Response {
 }
 
 // serve is the host's side of a request: route, permission, body limit, then the plugin.
-// It reports whether the request matched a route.
+// It reports whether the request matched an API route, whose answer the OpenAPI
+// document describes (a page's HTML is not in it).
 func (h *Harness) serve(w http.ResponseWriter, r *http.Request, p sdk.Principal, size int64) bool {
 	_, pattern := h.match.Handler(r)
 	route, ok := h.routes[pattern]
@@ -186,9 +187,10 @@ func (h *Harness) serve(w http.ResponseWriter, r *http.Request, p sdk.Principal,
 		h.handler.ServeHTTP(w, r) // the plugin answers 404 or 405
 		return false
 	}
+	api := route.Kind == sdk.RouteAPI
 	if route.Permission != sdk.PermPublic && !p.Authenticated() {
 		sdk.WriteError(w, r, nil, sdk.Errorf(sdk.CodeUnauthenticated, "Sign in to use this."))
-		return true
+		return api
 	}
 	if route.Permission != sdk.PermPublic && route.Permission != sdk.PermAuthenticated {
 		domain := route.Domain
@@ -199,7 +201,7 @@ func (h *Harness) serve(w http.ResponseWriter, r *http.Request, p sdk.Principal,
 		}
 		if !h.Host.Allowed(p.UserID, route.Permission, domain) {
 			sdk.WriteError(w, r, nil, sdk.Errorf(sdk.CodeForbidden, "You may not do this here."))
-			return true
+			return api
 		}
 	}
 	limit := route.MaxBodyBytes
@@ -208,10 +210,10 @@ func (h *Harness) serve(w http.ResponseWriter, r *http.Request, p sdk.Principal,
 	}
 	if size > limit {
 		tooLarge(w, r, limit)
-		return true
+		return api
 	}
 	h.handler.ServeHTTP(w, r)
-	return true
+	return api
 }
 
 // Flush relays the events waiting in the plugin's outbox to Host, as the SDK's relay

@@ -9,7 +9,10 @@
 //     (Tx.Emit), so the SDK delivers the event once the change commits, and never
 //     without it;
 //   - storage.go: the SQL, one query for both databases, times as Unix microseconds;
-//   - events.go: the events it publishes and consumes, with their payloads.
+//   - events.go: the events it publishes and consumes, with their payloads;
+//   - pages.go: its pages — a form that follows Post/Redirect/Get and a card for the
+//     home page — rendered with html/template, in the viewer's language;
+//   - locales.go: its text in every language of a Kvarter city.
 //
 // Its routes cover each permission kind, a list with a cursor and a raw answer. Its
 // GET /api/v1/hello/calls route counts handled requests and lists received events, so

@@ -46,7 +46,7 @@ func (p *Plugin) Manifest() sdk.Manifest {
 		Name:           "hello",
 		Version:        "0.1.0",
 		MinHostVersion: "0.1.0",
-		Description:    "Example plugin: ping, whoami and echo.",
+		Description:    "Example plugin: ping, whoami and echo, and a page to send a greeting.",
 		Routes:         p.Routes(),
 		Permissions:    []sdk.Permission{{Name: PermEcho, Description: "Use the echo route in a neighbourhood"}},
 		Roles: []sdk.Role{{
@@ -56,6 +56,11 @@ func (p *Plugin) Manifest() sdk.Manifest {
 		Publishes:  []string{EventPinged},
 		Subscribes: []string{EventUserDeleted},
 		Settings:   []sdk.Setting{{Name: SettingGreeting, Default: "hello", Description: "Word ping answers with"}},
+		UI: sdk.UI{
+			Nav: []sdk.NavEntry{{ID: NavGreet, Path: PathGreet, Labels: labels("hello.nav"), Permission: sdk.PermPublic, Order: 900}},
+			Cards: []sdk.Card{{ID: "greetings", Slot: "home", Path: PathHomeCard, Labels: labels("hello.card.title"),
+				Link: PathGreet, Permission: sdk.PermAuthenticated}},
+		},
 	}
 }
 

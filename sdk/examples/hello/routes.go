@@ -23,6 +23,11 @@ func (p *Plugin) Routes() []sdk.Route {
 		sdk.Raw("POST", "/api/v1/hello/nbh/{nbh}/echo", PermEcho, "application/json", p.echo).
 			In("nbh:{nbh}").Status(http.StatusCreated).Returns(Echo{}).
 			Doc("Echo the request", "Any body; answers the request as the plugin received it."),
+		// Pages (pages.go): HTML for the host's frame, beside the API in one table and
+		// kept out of the OpenAPI document.
+		sdk.GetPage(PathGreet, sdk.PermPublic, p.greetPage),
+		sdk.PostPage(PathGreet, sdk.PermPublic, p.greet),
+		sdk.GetPage(PathHomeCard, sdk.PermAuthenticated, p.homeCard),
 	}
 }
 

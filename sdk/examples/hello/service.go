@@ -5,8 +5,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/kvarter/kvarter/sdk"
 	"github.com/kvarter/kvarter/sdk/store"
@@ -39,8 +41,37 @@ type Greeting struct {
 // transaction: the SDK delivers the event once the ping is committed, and never
 // without it.
 func (s *Service) Ping(ctx context.Context, caller sdk.Principal) (Greeting, error) {
+	return s.record(ctx, caller, "")
+}
+
+// MaxMessage is the longest message a greeting may carry, in characters.
+const MaxMessage = 80
+
+// Greet records a greeting with a message from the page's form: a ping that says
+// something. The message is required and at most MaxMessage characters; a broken rule
+// is an invalid error naming the field "message" and the rule.
+func (s *Service) Greet(ctx context.Context, caller sdk.Principal, message string) error {
+	message = strings.TrimSpace(message)
+	switch {
+	case message == "":
+		return sdk.Invalid("message", sdk.RuleRequired, "Enter a message.")
+	case !utf8.ValidString(message) || strings.ContainsRune(message, 0):
+		return sdk.Invalid("message", sdk.RuleFormat, "The message holds characters that are not text.")
+	case utf8.RuneCountInString(message) > MaxMessage:
+		return sdk.Invalid("message", sdk.RuleMaxLength, fmt.Sprintf("The message must be %d characters or fewer.", MaxMessage))
+	}
+	_, err := s.record(ctx, caller, message)
+	return err
+}
+
+// PingCount is how many pings the caller has made.
+func (s *Service) PingCount(ctx context.Context, caller sdk.Principal) (int, error) {
+	return s.store.CountPings(ctx, caller.UserID)
+}
+
+func (s *Service) record(ctx context.Context, caller sdk.Principal, message string) (Greeting, error) {
 	err := s.store.InTx(ctx, func(tx *store.Tx) error {
-		if err := s.store.AddPing(ctx, tx, caller.UserID, s.now()); err != nil {
+		if err := s.store.AddPing(ctx, tx, caller.UserID, message, s.now()); err != nil {
 			return err
 		}
 		return tx.Emit(EventPinged, PingedPayload{UserID: caller.UserID})
@@ -53,8 +84,10 @@ func (s *Service) Ping(ctx context.Context, caller sdk.Principal) (Greeting, err
 
 // Ping is one recorded ping.
 type Ping struct {
-	ID int64     `json:"id"`
-	At time.Time `json:"at"`
+	ID int64 `json:"id"`
+	// Message is what a greeting sent from the page said; empty for a ping.
+	Message string    `json:"message" doc:"What a greeting sent from the page said; empty for a plain ping"`
+	At      time.Time `json:"at"`
 }
 
 // Pings lists the caller's own pings, oldest first.

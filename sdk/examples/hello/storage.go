@@ -21,12 +21,21 @@ func (s *Storage) InTx(ctx context.Context, fn func(tx *store.Tx) error) error {
 	return s.db.InTx(ctx, fn)
 }
 
-// AddPing records a ping in tx.
-func (s *Storage) AddPing(ctx context.Context, tx *store.Tx, userID string, at time.Time) error {
-	if _, err := tx.ExecContext(ctx, tx.Rebind(`INSERT INTO pings (user_id, at) VALUES (?, ?)`), userID, store.Micros(at)); err != nil {
+// AddPing records a ping, with its message ("" for none), in tx.
+func (s *Storage) AddPing(ctx context.Context, tx *store.Tx, userID, message string, at time.Time) error {
+	if _, err := tx.ExecContext(ctx, tx.Rebind(`INSERT INTO pings (user_id, message, at) VALUES (?, ?, ?)`), userID, message, store.Micros(at)); err != nil {
 		return fmt.Errorf("add ping: %w", err)
 	}
 	return nil
+}
+
+// CountPings counts userID's pings.
+func (s *Storage) CountPings(ctx context.Context, userID string) (int, error) {
+	var n int
+	if err := s.db.GetContext(ctx, &n, s.db.Rebind(`SELECT COUNT(*) FROM pings WHERE user_id = ?`), userID); err != nil {
+		return 0, fmt.Errorf("count pings: %w", err)
+	}
+	return n, nil
 }
 
 // Pings returns a page of userID's pings by id: q.Fetch() rows after the cursor.
@@ -36,16 +45,17 @@ func (s *Storage) Pings(ctx context.Context, userID string, q sdk.ListQuery) ([]
 		return nil, err
 	}
 	var rows []struct {
-		ID int64      `db:"id"`
-		At store.Time `db:"at"`
+		ID      int64      `db:"id"`
+		Message string     `db:"message"`
+		At      store.Time `db:"at"`
 	}
-	query := s.db.Rebind(`SELECT id, at FROM pings WHERE user_id = ? AND ` + after + ` ORDER BY id LIMIT ?`)
+	query := s.db.Rebind(`SELECT id, message, at FROM pings WHERE user_id = ? AND ` + after + ` ORDER BY id LIMIT ?`)
 	if err := s.db.SelectContext(ctx, &rows, query, append(append([]any{userID}, args...), q.Fetch())...); err != nil {
 		return nil, fmt.Errorf("list pings: %w", err)
 	}
 	out := make([]Ping, len(rows))
 	for i, r := range rows {
-		out[i] = Ping{ID: r.ID, At: r.At.Time}
+		out[i] = Ping{ID: r.ID, Message: r.Message, At: r.At.Time}
 	}
 	return out, nil
 }

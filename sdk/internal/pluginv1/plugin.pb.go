@@ -26,8 +26,117 @@ const (
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
 
+// RouteKind says what a route answers.
+type RouteKind int32
+
+const (
+	// ROUTE_KIND_API answers JSON under /api/v1/<plugin>/ (the default: every route of
+	// a plugin built before pages).
+	RouteKind_ROUTE_KIND_API RouteKind = 0
+	// ROUTE_KIND_PAGE answers HTML under /<plugin>/: the content of <main> or a
+	// fragment, with PageMeta. The host wraps it in its frame.
+	RouteKind_ROUTE_KIND_PAGE RouteKind = 1
+)
+
+// Enum value maps for RouteKind.
+var (
+	RouteKind_name = map[int32]string{
+		0: "ROUTE_KIND_API",
+		1: "ROUTE_KIND_PAGE",
+	}
+	RouteKind_value = map[string]int32{
+		"ROUTE_KIND_API":  0,
+		"ROUTE_KIND_PAGE": 1,
+	}
+)
+
+func (x RouteKind) Enum() *RouteKind {
+	p := new(RouteKind)
+	*p = x
+	return p
+}
+
+func (x RouteKind) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (RouteKind) Descriptor() protoreflect.EnumDescriptor {
+	return file_kvarter_plugin_v1_plugin_proto_enumTypes[0].Descriptor()
+}
+
+func (RouteKind) Type() protoreflect.EnumType {
+	return &file_kvarter_plugin_v1_plugin_proto_enumTypes[0]
+}
+
+func (x RouteKind) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use RouteKind.Descriptor instead.
+func (RouteKind) EnumDescriptor() ([]byte, []int) {
+	return file_kvarter_plugin_v1_plugin_proto_rawDescGZIP(), []int{0}
+}
+
+// Render is what a request asks the plugin to answer.
+type Render int32
+
+const (
+	Render_RENDER_API Render = 0
+	// RENDER_PAGE: the content of <main>, which the host wraps in its frame.
+	Render_RENDER_PAGE Render = 1
+	// RENDER_FRAGMENT: a piece of a page (an htmx swap) or a card.
+	Render_RENDER_FRAGMENT Render = 2
+)
+
+// Enum value maps for Render.
+var (
+	Render_name = map[int32]string{
+		0: "RENDER_API",
+		1: "RENDER_PAGE",
+		2: "RENDER_FRAGMENT",
+	}
+	Render_value = map[string]int32{
+		"RENDER_API":      0,
+		"RENDER_PAGE":     1,
+		"RENDER_FRAGMENT": 2,
+	}
+)
+
+func (x Render) Enum() *Render {
+	p := new(Render)
+	*p = x
+	return p
+}
+
+func (x Render) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (Render) Descriptor() protoreflect.EnumDescriptor {
+	return file_kvarter_plugin_v1_plugin_proto_enumTypes[1].Descriptor()
+}
+
+func (Render) Type() protoreflect.EnumType {
+	return &file_kvarter_plugin_v1_plugin_proto_enumTypes[1]
+}
+
+func (x Render) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use Render.Descriptor instead.
+func (Render) EnumDescriptor() ([]byte, []int) {
+	return file_kvarter_plugin_v1_plugin_proto_rawDescGZIP(), []int{1}
+}
+
+// DescribeRequest says what the host understands, so that a plugin can leave out of its
+// manifest what an older host would refuse.
 type DescribeRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// pages is set by a host that routes page routes (Route.kind = ROUTE_KIND_PAGE) and
+	// reads Manifest.ui. An older host leaves it unset and receives a manifest of API
+	// routes only, which it accepts as before.
+	Pages         bool `protobuf:"varint,1,opt,name=pages,proto3" json:"pages,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -62,6 +171,13 @@ func (*DescribeRequest) Descriptor() ([]byte, []int) {
 	return file_kvarter_plugin_v1_plugin_proto_rawDescGZIP(), []int{0}
 }
 
+func (x *DescribeRequest) GetPages() bool {
+	if x != nil {
+		return x.Pages
+	}
+	return false
+}
+
 type Manifest struct {
 	state          protoimpl.MessageState `protogen:"open.v1"`
 	Name           string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
@@ -76,8 +192,12 @@ type Manifest struct {
 	Subscribes     []string               `protobuf:"bytes,10,rep,name=subscribes,proto3" json:"subscribes,omitempty"`
 	Settings       []*Setting             `protobuf:"bytes,11,rep,name=settings,proto3" json:"settings,omitempty"`
 	Openapi        []byte                 `protobuf:"bytes,12,opt,name=openapi,proto3" json:"openapi,omitempty"` // JSON
-	unknownFields  protoimpl.UnknownFields
-	sizeCache      protoimpl.SizeCache
+	// ui is what the host draws without calling the plugin (DESIGN.md §10): its nav
+	// entries and the cards it offers for the host's pages. Sent only to a host that
+	// asked for pages (DescribeRequest.pages).
+	Ui            *UI `protobuf:"bytes,13,opt,name=ui,proto3" json:"ui,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Manifest) Reset() {
@@ -194,6 +314,243 @@ func (x *Manifest) GetOpenapi() []byte {
 	return nil
 }
 
+func (x *Manifest) GetUi() *UI {
+	if x != nil {
+		return x.Ui
+	}
+	return nil
+}
+
+type UI struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Nav           []*NavEntry            `protobuf:"bytes,1,rep,name=nav,proto3" json:"nav,omitempty"`
+	Cards         []*Card                `protobuf:"bytes,2,rep,name=cards,proto3" json:"cards,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UI) Reset() {
+	*x = UI{}
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UI) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UI) ProtoMessage() {}
+
+func (x *UI) ProtoReflect() protoreflect.Message {
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UI.ProtoReflect.Descriptor instead.
+func (*UI) Descriptor() ([]byte, []int) {
+	return file_kvarter_plugin_v1_plugin_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *UI) GetNav() []*NavEntry {
+	if x != nil {
+		return x.Nav
+	}
+	return nil
+}
+
+func (x *UI) GetCards() []*Card {
+	if x != nil {
+		return x.Cards
+	}
+	return nil
+}
+
+// NavEntry is one link of the site's navigation.
+type NavEntry struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Id            string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	Path          string                 `protobuf:"bytes,2,opt,name=path,proto3" json:"path,omitempty"`
+	Labels        map[string]string      `protobuf:"bytes,3,rep,name=labels,proto3" json:"labels,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"` // BCP 47 tag -> label
+	Permission    string                 `protobuf:"bytes,4,opt,name=permission,proto3" json:"permission,omitempty"`
+	Domain        string                 `protobuf:"bytes,5,opt,name=domain,proto3" json:"domain,omitempty"`
+	Order         int32                  `protobuf:"varint,6,opt,name=order,proto3" json:"order,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *NavEntry) Reset() {
+	*x = NavEntry{}
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[3]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *NavEntry) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*NavEntry) ProtoMessage() {}
+
+func (x *NavEntry) ProtoReflect() protoreflect.Message {
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[3]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use NavEntry.ProtoReflect.Descriptor instead.
+func (*NavEntry) Descriptor() ([]byte, []int) {
+	return file_kvarter_plugin_v1_plugin_proto_rawDescGZIP(), []int{3}
+}
+
+func (x *NavEntry) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *NavEntry) GetPath() string {
+	if x != nil {
+		return x.Path
+	}
+	return ""
+}
+
+func (x *NavEntry) GetLabels() map[string]string {
+	if x != nil {
+		return x.Labels
+	}
+	return nil
+}
+
+func (x *NavEntry) GetPermission() string {
+	if x != nil {
+		return x.Permission
+	}
+	return ""
+}
+
+func (x *NavEntry) GetDomain() string {
+	if x != nil {
+		return x.Domain
+	}
+	return ""
+}
+
+func (x *NavEntry) GetOrder() int32 {
+	if x != nil {
+		return x.Order
+	}
+	return 0
+}
+
+// Card is a fragment the plugin offers for one of the host's pages.
+type Card struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Id            string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	Slot          string                 `protobuf:"bytes,2,opt,name=slot,proto3" json:"slot,omitempty"` // "home" or "neighbourhood"
+	Path          string                 `protobuf:"bytes,3,opt,name=path,proto3" json:"path,omitempty"` // a page route the host asks with RENDER_FRAGMENT
+	Labels        map[string]string      `protobuf:"bytes,4,rep,name=labels,proto3" json:"labels,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	Link          string                 `protobuf:"bytes,5,opt,name=link,proto3" json:"link,omitempty"`
+	Permission    string                 `protobuf:"bytes,6,opt,name=permission,proto3" json:"permission,omitempty"`
+	Domain        string                 `protobuf:"bytes,7,opt,name=domain,proto3" json:"domain,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Card) Reset() {
+	*x = Card{}
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[4]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Card) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Card) ProtoMessage() {}
+
+func (x *Card) ProtoReflect() protoreflect.Message {
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[4]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Card.ProtoReflect.Descriptor instead.
+func (*Card) Descriptor() ([]byte, []int) {
+	return file_kvarter_plugin_v1_plugin_proto_rawDescGZIP(), []int{4}
+}
+
+func (x *Card) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *Card) GetSlot() string {
+	if x != nil {
+		return x.Slot
+	}
+	return ""
+}
+
+func (x *Card) GetPath() string {
+	if x != nil {
+		return x.Path
+	}
+	return ""
+}
+
+func (x *Card) GetLabels() map[string]string {
+	if x != nil {
+		return x.Labels
+	}
+	return nil
+}
+
+func (x *Card) GetLink() string {
+	if x != nil {
+		return x.Link
+	}
+	return ""
+}
+
+func (x *Card) GetPermission() string {
+	if x != nil {
+		return x.Permission
+	}
+	return ""
+}
+
+func (x *Card) GetDomain() string {
+	if x != nil {
+		return x.Domain
+	}
+	return ""
+}
+
 type Route struct {
 	state      protoimpl.MessageState `protogen:"open.v1"`
 	Method     string                 `protobuf:"bytes,1,opt,name=method,proto3" json:"method,omitempty"`
@@ -203,14 +560,15 @@ type Route struct {
 	// The largest request body the host accepts for this route, in bytes; 0 means the
 	// host's default (1 MiB). The host refuses larger bodies with 413 before the
 	// plugin sees them.
-	MaxBodyBytes  int64 `protobuf:"varint,5,opt,name=max_body_bytes,json=maxBodyBytes,proto3" json:"max_body_bytes,omitempty"`
+	MaxBodyBytes  int64     `protobuf:"varint,5,opt,name=max_body_bytes,json=maxBodyBytes,proto3" json:"max_body_bytes,omitempty"`
+	Kind          RouteKind `protobuf:"varint,6,opt,name=kind,proto3,enum=kvarter.plugin.v1.RouteKind" json:"kind,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Route) Reset() {
 	*x = Route{}
-	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[2]
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -222,7 +580,7 @@ func (x *Route) String() string {
 func (*Route) ProtoMessage() {}
 
 func (x *Route) ProtoReflect() protoreflect.Message {
-	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[2]
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -235,7 +593,7 @@ func (x *Route) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Route.ProtoReflect.Descriptor instead.
 func (*Route) Descriptor() ([]byte, []int) {
-	return file_kvarter_plugin_v1_plugin_proto_rawDescGZIP(), []int{2}
+	return file_kvarter_plugin_v1_plugin_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *Route) GetMethod() string {
@@ -273,6 +631,13 @@ func (x *Route) GetMaxBodyBytes() int64 {
 	return 0
 }
 
+func (x *Route) GetKind() RouteKind {
+	if x != nil {
+		return x.Kind
+	}
+	return RouteKind_ROUTE_KIND_API
+}
+
 type Permission struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Name          string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
@@ -283,7 +648,7 @@ type Permission struct {
 
 func (x *Permission) Reset() {
 	*x = Permission{}
-	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[3]
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -295,7 +660,7 @@ func (x *Permission) String() string {
 func (*Permission) ProtoMessage() {}
 
 func (x *Permission) ProtoReflect() protoreflect.Message {
-	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[3]
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -308,7 +673,7 @@ func (x *Permission) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Permission.ProtoReflect.Descriptor instead.
 func (*Permission) Descriptor() ([]byte, []int) {
-	return file_kvarter_plugin_v1_plugin_proto_rawDescGZIP(), []int{3}
+	return file_kvarter_plugin_v1_plugin_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *Permission) GetName() string {
@@ -336,7 +701,7 @@ type Role struct {
 
 func (x *Role) Reset() {
 	*x = Role{}
-	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[4]
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -348,7 +713,7 @@ func (x *Role) String() string {
 func (*Role) ProtoMessage() {}
 
 func (x *Role) ProtoReflect() protoreflect.Message {
-	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[4]
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -361,7 +726,7 @@ func (x *Role) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Role.ProtoReflect.Descriptor instead.
 func (*Role) Descriptor() ([]byte, []int) {
-	return file_kvarter_plugin_v1_plugin_proto_rawDescGZIP(), []int{4}
+	return file_kvarter_plugin_v1_plugin_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *Role) GetName() string {
@@ -395,7 +760,7 @@ type Grant struct {
 
 func (x *Grant) Reset() {
 	*x = Grant{}
-	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[5]
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -407,7 +772,7 @@ func (x *Grant) String() string {
 func (*Grant) ProtoMessage() {}
 
 func (x *Grant) ProtoReflect() protoreflect.Message {
-	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[5]
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -420,7 +785,7 @@ func (x *Grant) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Grant.ProtoReflect.Descriptor instead.
 func (*Grant) Descriptor() ([]byte, []int) {
-	return file_kvarter_plugin_v1_plugin_proto_rawDescGZIP(), []int{5}
+	return file_kvarter_plugin_v1_plugin_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *Grant) GetRole() string {
@@ -448,7 +813,7 @@ type Setting struct {
 
 func (x *Setting) Reset() {
 	*x = Setting{}
-	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[6]
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -460,7 +825,7 @@ func (x *Setting) String() string {
 func (*Setting) ProtoMessage() {}
 
 func (x *Setting) ProtoReflect() protoreflect.Message {
-	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[6]
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -473,7 +838,7 @@ func (x *Setting) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Setting.ProtoReflect.Descriptor instead.
 func (*Setting) Descriptor() ([]byte, []int) {
-	return file_kvarter_plugin_v1_plugin_proto_rawDescGZIP(), []int{6}
+	return file_kvarter_plugin_v1_plugin_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *Setting) GetName() string {
@@ -511,7 +876,7 @@ type StoreConfig struct {
 
 func (x *StoreConfig) Reset() {
 	*x = StoreConfig{}
-	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[7]
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -523,7 +888,7 @@ func (x *StoreConfig) String() string {
 func (*StoreConfig) ProtoMessage() {}
 
 func (x *StoreConfig) ProtoReflect() protoreflect.Message {
-	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[7]
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -536,7 +901,7 @@ func (x *StoreConfig) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StoreConfig.ProtoReflect.Descriptor instead.
 func (*StoreConfig) Descriptor() ([]byte, []int) {
-	return file_kvarter_plugin_v1_plugin_proto_rawDescGZIP(), []int{7}
+	return file_kvarter_plugin_v1_plugin_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *StoreConfig) GetDialect() string {
@@ -582,7 +947,7 @@ type ConfigureRequest struct {
 
 func (x *ConfigureRequest) Reset() {
 	*x = ConfigureRequest{}
-	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[8]
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -594,7 +959,7 @@ func (x *ConfigureRequest) String() string {
 func (*ConfigureRequest) ProtoMessage() {}
 
 func (x *ConfigureRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[8]
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -607,7 +972,7 @@ func (x *ConfigureRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ConfigureRequest.ProtoReflect.Descriptor instead.
 func (*ConfigureRequest) Descriptor() ([]byte, []int) {
-	return file_kvarter_plugin_v1_plugin_proto_rawDescGZIP(), []int{8}
+	return file_kvarter_plugin_v1_plugin_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *ConfigureRequest) GetSettings() map[string]string {
@@ -660,7 +1025,7 @@ type ConfigureResponse struct {
 
 func (x *ConfigureResponse) Reset() {
 	*x = ConfigureResponse{}
-	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[9]
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -672,7 +1037,7 @@ func (x *ConfigureResponse) String() string {
 func (*ConfigureResponse) ProtoMessage() {}
 
 func (x *ConfigureResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[9]
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -685,7 +1050,7 @@ func (x *ConfigureResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ConfigureResponse.ProtoReflect.Descriptor instead.
 func (*ConfigureResponse) Descriptor() ([]byte, []int) {
-	return file_kvarter_plugin_v1_plugin_proto_rawDescGZIP(), []int{9}
+	return file_kvarter_plugin_v1_plugin_proto_rawDescGZIP(), []int{12}
 }
 
 type MigrateRequest struct {
@@ -696,7 +1061,7 @@ type MigrateRequest struct {
 
 func (x *MigrateRequest) Reset() {
 	*x = MigrateRequest{}
-	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[10]
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -708,7 +1073,7 @@ func (x *MigrateRequest) String() string {
 func (*MigrateRequest) ProtoMessage() {}
 
 func (x *MigrateRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[10]
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -721,7 +1086,7 @@ func (x *MigrateRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MigrateRequest.ProtoReflect.Descriptor instead.
 func (*MigrateRequest) Descriptor() ([]byte, []int) {
-	return file_kvarter_plugin_v1_plugin_proto_rawDescGZIP(), []int{10}
+	return file_kvarter_plugin_v1_plugin_proto_rawDescGZIP(), []int{13}
 }
 
 type MigrateResponse struct {
@@ -732,7 +1097,7 @@ type MigrateResponse struct {
 
 func (x *MigrateResponse) Reset() {
 	*x = MigrateResponse{}
-	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[11]
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -744,7 +1109,7 @@ func (x *MigrateResponse) String() string {
 func (*MigrateResponse) ProtoMessage() {}
 
 func (x *MigrateResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[11]
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -757,7 +1122,7 @@ func (x *MigrateResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MigrateResponse.ProtoReflect.Descriptor instead.
 func (*MigrateResponse) Descriptor() ([]byte, []int) {
-	return file_kvarter_plugin_v1_plugin_proto_rawDescGZIP(), []int{11}
+	return file_kvarter_plugin_v1_plugin_proto_rawDescGZIP(), []int{14}
 }
 
 type ActivateRequest struct {
@@ -768,7 +1133,7 @@ type ActivateRequest struct {
 
 func (x *ActivateRequest) Reset() {
 	*x = ActivateRequest{}
-	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[12]
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -780,7 +1145,7 @@ func (x *ActivateRequest) String() string {
 func (*ActivateRequest) ProtoMessage() {}
 
 func (x *ActivateRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[12]
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -793,7 +1158,7 @@ func (x *ActivateRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ActivateRequest.ProtoReflect.Descriptor instead.
 func (*ActivateRequest) Descriptor() ([]byte, []int) {
-	return file_kvarter_plugin_v1_plugin_proto_rawDescGZIP(), []int{12}
+	return file_kvarter_plugin_v1_plugin_proto_rawDescGZIP(), []int{15}
 }
 
 type ActivateResponse struct {
@@ -804,7 +1169,7 @@ type ActivateResponse struct {
 
 func (x *ActivateResponse) Reset() {
 	*x = ActivateResponse{}
-	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[13]
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -816,7 +1181,7 @@ func (x *ActivateResponse) String() string {
 func (*ActivateResponse) ProtoMessage() {}
 
 func (x *ActivateResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[13]
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -829,7 +1194,7 @@ func (x *ActivateResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ActivateResponse.ProtoReflect.Descriptor instead.
 func (*ActivateResponse) Descriptor() ([]byte, []int) {
-	return file_kvarter_plugin_v1_plugin_proto_rawDescGZIP(), []int{13}
+	return file_kvarter_plugin_v1_plugin_proto_rawDescGZIP(), []int{16}
 }
 
 type HealthRequest struct {
@@ -840,7 +1205,7 @@ type HealthRequest struct {
 
 func (x *HealthRequest) Reset() {
 	*x = HealthRequest{}
-	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[14]
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -852,7 +1217,7 @@ func (x *HealthRequest) String() string {
 func (*HealthRequest) ProtoMessage() {}
 
 func (x *HealthRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[14]
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -865,7 +1230,7 @@ func (x *HealthRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HealthRequest.ProtoReflect.Descriptor instead.
 func (*HealthRequest) Descriptor() ([]byte, []int) {
-	return file_kvarter_plugin_v1_plugin_proto_rawDescGZIP(), []int{14}
+	return file_kvarter_plugin_v1_plugin_proto_rawDescGZIP(), []int{17}
 }
 
 type HealthResponse struct {
@@ -879,7 +1244,7 @@ type HealthResponse struct {
 
 func (x *HealthResponse) Reset() {
 	*x = HealthResponse{}
-	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[15]
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -891,7 +1256,7 @@ func (x *HealthResponse) String() string {
 func (*HealthResponse) ProtoMessage() {}
 
 func (x *HealthResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[15]
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -904,7 +1269,7 @@ func (x *HealthResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HealthResponse.ProtoReflect.Descriptor instead.
 func (*HealthResponse) Descriptor() ([]byte, []int) {
-	return file_kvarter_plugin_v1_plugin_proto_rawDescGZIP(), []int{15}
+	return file_kvarter_plugin_v1_plugin_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *HealthResponse) GetPool() *PoolStats {
@@ -932,7 +1297,7 @@ type PoolStats struct {
 
 func (x *PoolStats) Reset() {
 	*x = PoolStats{}
-	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[16]
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -944,7 +1309,7 @@ func (x *PoolStats) String() string {
 func (*PoolStats) ProtoMessage() {}
 
 func (x *PoolStats) ProtoReflect() protoreflect.Message {
-	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[16]
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -957,7 +1322,7 @@ func (x *PoolStats) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PoolStats.ProtoReflect.Descriptor instead.
 func (*PoolStats) Descriptor() ([]byte, []int) {
-	return file_kvarter_plugin_v1_plugin_proto_rawDescGZIP(), []int{16}
+	return file_kvarter_plugin_v1_plugin_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *PoolStats) GetMaxOpenConnections() int64 {
@@ -1031,7 +1396,7 @@ type DeactivateRequest struct {
 
 func (x *DeactivateRequest) Reset() {
 	*x = DeactivateRequest{}
-	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[17]
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1043,7 +1408,7 @@ func (x *DeactivateRequest) String() string {
 func (*DeactivateRequest) ProtoMessage() {}
 
 func (x *DeactivateRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[17]
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1056,7 +1421,7 @@ func (x *DeactivateRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeactivateRequest.ProtoReflect.Descriptor instead.
 func (*DeactivateRequest) Descriptor() ([]byte, []int) {
-	return file_kvarter_plugin_v1_plugin_proto_rawDescGZIP(), []int{17}
+	return file_kvarter_plugin_v1_plugin_proto_rawDescGZIP(), []int{20}
 }
 
 type DeactivateResponse struct {
@@ -1067,7 +1432,7 @@ type DeactivateResponse struct {
 
 func (x *DeactivateResponse) Reset() {
 	*x = DeactivateResponse{}
-	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[18]
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1079,7 +1444,7 @@ func (x *DeactivateResponse) String() string {
 func (*DeactivateResponse) ProtoMessage() {}
 
 func (x *DeactivateResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[18]
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1092,7 +1457,7 @@ func (x *DeactivateResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeactivateResponse.ProtoReflect.Descriptor instead.
 func (*DeactivateResponse) Descriptor() ([]byte, []int) {
-	return file_kvarter_plugin_v1_plugin_proto_rawDescGZIP(), []int{18}
+	return file_kvarter_plugin_v1_plugin_proto_rawDescGZIP(), []int{21}
 }
 
 type Header struct {
@@ -1105,7 +1470,7 @@ type Header struct {
 
 func (x *Header) Reset() {
 	*x = Header{}
-	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[19]
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1117,7 +1482,7 @@ func (x *Header) String() string {
 func (*Header) ProtoMessage() {}
 
 func (x *Header) ProtoReflect() protoreflect.Message {
-	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[19]
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1130,7 +1495,7 @@ func (x *Header) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Header.ProtoReflect.Descriptor instead.
 func (*Header) Descriptor() ([]byte, []int) {
-	return file_kvarter_plugin_v1_plugin_proto_rawDescGZIP(), []int{19}
+	return file_kvarter_plugin_v1_plugin_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *Header) GetName() string {
@@ -1158,7 +1523,7 @@ type OrgMembership struct {
 
 func (x *OrgMembership) Reset() {
 	*x = OrgMembership{}
-	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[20]
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1170,7 +1535,7 @@ func (x *OrgMembership) String() string {
 func (*OrgMembership) ProtoMessage() {}
 
 func (x *OrgMembership) ProtoReflect() protoreflect.Message {
-	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[20]
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1183,7 +1548,7 @@ func (x *OrgMembership) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use OrgMembership.ProtoReflect.Descriptor instead.
 func (*OrgMembership) Descriptor() ([]byte, []int) {
-	return file_kvarter_plugin_v1_plugin_proto_rawDescGZIP(), []int{20}
+	return file_kvarter_plugin_v1_plugin_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *OrgMembership) GetOrganisationId() string {
@@ -1216,7 +1581,7 @@ type RoleList struct {
 
 func (x *RoleList) Reset() {
 	*x = RoleList{}
-	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[21]
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1228,7 +1593,7 @@ func (x *RoleList) String() string {
 func (*RoleList) ProtoMessage() {}
 
 func (x *RoleList) ProtoReflect() protoreflect.Message {
-	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[21]
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1241,7 +1606,7 @@ func (x *RoleList) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RoleList.ProtoReflect.Descriptor instead.
 func (*RoleList) Descriptor() ([]byte, []int) {
-	return file_kvarter_plugin_v1_plugin_proto_rawDescGZIP(), []int{21}
+	return file_kvarter_plugin_v1_plugin_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *RoleList) GetRoles() []string {
@@ -1269,7 +1634,7 @@ type Principal struct {
 
 func (x *Principal) Reset() {
 	*x = Principal{}
-	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[22]
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1281,7 +1646,7 @@ func (x *Principal) String() string {
 func (*Principal) ProtoMessage() {}
 
 func (x *Principal) ProtoReflect() protoreflect.Message {
-	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[22]
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1294,7 +1659,7 @@ func (x *Principal) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Principal.ProtoReflect.Descriptor instead.
 func (*Principal) Descriptor() ([]byte, []int) {
-	return file_kvarter_plugin_v1_plugin_proto_rawDescGZIP(), []int{22}
+	return file_kvarter_plugin_v1_plugin_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *Principal) GetUserId() string {
@@ -1354,14 +1719,20 @@ type HTTPRequest struct {
 	// Milliseconds the host still gives the request; 0 for none. The host enforces
 	// the deadline by cancelling the call; sending it here instead of as gRPC's own
 	// deadline spares both ends a timer per request.
-	TimeoutMs     int64 `protobuf:"varint,8,opt,name=timeout_ms,json=timeoutMs,proto3" json:"timeout_ms,omitempty"`
+	TimeoutMs int64 `protobuf:"varint,8,opt,name=timeout_ms,json=timeoutMs,proto3" json:"timeout_ms,omitempty"`
+	// render says what the host wants back; RENDER_API (the default, and all an older
+	// host sends) for JSON.
+	Render Render `protobuf:"varint,9,opt,name=render,proto3,enum=kvarter.plugin.v1.Render" json:"render,omitempty"`
+	// language is the viewer's language as the host negotiated it (a BCP 47 tag);
+	// empty when the host did not say.
+	Language      string `protobuf:"bytes,10,opt,name=language,proto3" json:"language,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *HTTPRequest) Reset() {
 	*x = HTTPRequest{}
-	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[23]
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1373,7 +1744,7 @@ func (x *HTTPRequest) String() string {
 func (*HTTPRequest) ProtoMessage() {}
 
 func (x *HTTPRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[23]
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1386,7 +1757,7 @@ func (x *HTTPRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HTTPRequest.ProtoReflect.Descriptor instead.
 func (*HTTPRequest) Descriptor() ([]byte, []int) {
-	return file_kvarter_plugin_v1_plugin_proto_rawDescGZIP(), []int{23}
+	return file_kvarter_plugin_v1_plugin_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *HTTPRequest) GetMethod() string {
@@ -1445,18 +1816,35 @@ func (x *HTTPRequest) GetTimeoutMs() int64 {
 	return 0
 }
 
+func (x *HTTPRequest) GetRender() Render {
+	if x != nil {
+		return x.Render
+	}
+	return Render_RENDER_API
+}
+
+func (x *HTTPRequest) GetLanguage() string {
+	if x != nil {
+		return x.Language
+	}
+	return ""
+}
+
 type HTTPResponse struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Status        int32                  `protobuf:"varint,1,opt,name=status,proto3" json:"status,omitempty"`
-	Headers       []*Header              `protobuf:"bytes,2,rep,name=headers,proto3" json:"headers,omitempty"`
-	Body          []byte                 `protobuf:"bytes,3,opt,name=body,proto3" json:"body,omitempty"`
+	state   protoimpl.MessageState `protogen:"open.v1"`
+	Status  int32                  `protobuf:"varint,1,opt,name=status,proto3" json:"status,omitempty"`
+	Headers []*Header              `protobuf:"bytes,2,rep,name=headers,proto3" json:"headers,omitempty"`
+	Body    []byte                 `protobuf:"bytes,3,opt,name=body,proto3" json:"body,omitempty"`
+	// page is the metadata of a rendered page or fragment, in protocol fields because
+	// headers cannot carry every language's text safely. Absent for API answers.
+	Page          *PageMeta `protobuf:"bytes,4,opt,name=page,proto3" json:"page,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *HTTPResponse) Reset() {
 	*x = HTTPResponse{}
-	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[24]
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1468,7 +1856,7 @@ func (x *HTTPResponse) String() string {
 func (*HTTPResponse) ProtoMessage() {}
 
 func (x *HTTPResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[24]
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1481,7 +1869,7 @@ func (x *HTTPResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HTTPResponse.ProtoReflect.Descriptor instead.
 func (*HTTPResponse) Descriptor() ([]byte, []int) {
-	return file_kvarter_plugin_v1_plugin_proto_rawDescGZIP(), []int{24}
+	return file_kvarter_plugin_v1_plugin_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *HTTPResponse) GetStatus() int32 {
@@ -1505,6 +1893,141 @@ func (x *HTTPResponse) GetBody() []byte {
 	return nil
 }
 
+func (x *HTTPResponse) GetPage() *PageMeta {
+	if x != nil {
+		return x.Page
+	}
+	return nil
+}
+
+type PageMeta struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Title         string                 `protobuf:"bytes,1,opt,name=title,proto3" json:"title,omitempty"`
+	Breadcrumbs   []*Crumb               `protobuf:"bytes,2,rep,name=breadcrumbs,proto3" json:"breadcrumbs,omitempty"`
+	NavActive     string                 `protobuf:"bytes,3,opt,name=nav_active,json=navActive,proto3" json:"nav_active,omitempty"`
+	Announce      string                 `protobuf:"bytes,4,opt,name=announce,proto3" json:"announce,omitempty"`
+	Focus         string                 `protobuf:"bytes,5,opt,name=focus,proto3" json:"focus,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PageMeta) Reset() {
+	*x = PageMeta{}
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[28]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PageMeta) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PageMeta) ProtoMessage() {}
+
+func (x *PageMeta) ProtoReflect() protoreflect.Message {
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[28]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PageMeta.ProtoReflect.Descriptor instead.
+func (*PageMeta) Descriptor() ([]byte, []int) {
+	return file_kvarter_plugin_v1_plugin_proto_rawDescGZIP(), []int{28}
+}
+
+func (x *PageMeta) GetTitle() string {
+	if x != nil {
+		return x.Title
+	}
+	return ""
+}
+
+func (x *PageMeta) GetBreadcrumbs() []*Crumb {
+	if x != nil {
+		return x.Breadcrumbs
+	}
+	return nil
+}
+
+func (x *PageMeta) GetNavActive() string {
+	if x != nil {
+		return x.NavActive
+	}
+	return ""
+}
+
+func (x *PageMeta) GetAnnounce() string {
+	if x != nil {
+		return x.Announce
+	}
+	return ""
+}
+
+func (x *PageMeta) GetFocus() string {
+	if x != nil {
+		return x.Focus
+	}
+	return ""
+}
+
+type Crumb struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Label         string                 `protobuf:"bytes,1,opt,name=label,proto3" json:"label,omitempty"`
+	Href          string                 `protobuf:"bytes,2,opt,name=href,proto3" json:"href,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Crumb) Reset() {
+	*x = Crumb{}
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[29]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Crumb) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Crumb) ProtoMessage() {}
+
+func (x *Crumb) ProtoReflect() protoreflect.Message {
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[29]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Crumb.ProtoReflect.Descriptor instead.
+func (*Crumb) Descriptor() ([]byte, []int) {
+	return file_kvarter_plugin_v1_plugin_proto_rawDescGZIP(), []int{29}
+}
+
+func (x *Crumb) GetLabel() string {
+	if x != nil {
+		return x.Label
+	}
+	return ""
+}
+
+func (x *Crumb) GetHref() string {
+	if x != nil {
+		return x.Href
+	}
+	return ""
+}
+
 type Event struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Id            string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
@@ -1518,7 +2041,7 @@ type Event struct {
 
 func (x *Event) Reset() {
 	*x = Event{}
-	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[25]
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1530,7 +2053,7 @@ func (x *Event) String() string {
 func (*Event) ProtoMessage() {}
 
 func (x *Event) ProtoReflect() protoreflect.Message {
-	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[25]
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1543,7 +2066,7 @@ func (x *Event) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Event.ProtoReflect.Descriptor instead.
 func (*Event) Descriptor() ([]byte, []int) {
-	return file_kvarter_plugin_v1_plugin_proto_rawDescGZIP(), []int{25}
+	return file_kvarter_plugin_v1_plugin_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *Event) GetId() string {
@@ -1590,7 +2113,7 @@ type HandleEventRequest struct {
 
 func (x *HandleEventRequest) Reset() {
 	*x = HandleEventRequest{}
-	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[26]
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1602,7 +2125,7 @@ func (x *HandleEventRequest) String() string {
 func (*HandleEventRequest) ProtoMessage() {}
 
 func (x *HandleEventRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[26]
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1615,7 +2138,7 @@ func (x *HandleEventRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HandleEventRequest.ProtoReflect.Descriptor instead.
 func (*HandleEventRequest) Descriptor() ([]byte, []int) {
-	return file_kvarter_plugin_v1_plugin_proto_rawDescGZIP(), []int{26}
+	return file_kvarter_plugin_v1_plugin_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *HandleEventRequest) GetEvent() *Event {
@@ -1633,7 +2156,7 @@ type HandleEventResponse struct {
 
 func (x *HandleEventResponse) Reset() {
 	*x = HandleEventResponse{}
-	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[27]
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1645,7 +2168,7 @@ func (x *HandleEventResponse) String() string {
 func (*HandleEventResponse) ProtoMessage() {}
 
 func (x *HandleEventResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[27]
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1658,7 +2181,7 @@ func (x *HandleEventResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HandleEventResponse.ProtoReflect.Descriptor instead.
 func (*HandleEventResponse) Descriptor() ([]byte, []int) {
-	return file_kvarter_plugin_v1_plugin_proto_rawDescGZIP(), []int{27}
+	return file_kvarter_plugin_v1_plugin_proto_rawDescGZIP(), []int{32}
 }
 
 type HandleEventsRequest struct {
@@ -1670,7 +2193,7 @@ type HandleEventsRequest struct {
 
 func (x *HandleEventsRequest) Reset() {
 	*x = HandleEventsRequest{}
-	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[28]
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1682,7 +2205,7 @@ func (x *HandleEventsRequest) String() string {
 func (*HandleEventsRequest) ProtoMessage() {}
 
 func (x *HandleEventsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[28]
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1695,7 +2218,7 @@ func (x *HandleEventsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HandleEventsRequest.ProtoReflect.Descriptor instead.
 func (*HandleEventsRequest) Descriptor() ([]byte, []int) {
-	return file_kvarter_plugin_v1_plugin_proto_rawDescGZIP(), []int{28}
+	return file_kvarter_plugin_v1_plugin_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *HandleEventsRequest) GetEvents() []*Event {
@@ -1719,7 +2242,7 @@ type HandleEventsResponse struct {
 
 func (x *HandleEventsResponse) Reset() {
 	*x = HandleEventsResponse{}
-	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[29]
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1731,7 +2254,7 @@ func (x *HandleEventsResponse) String() string {
 func (*HandleEventsResponse) ProtoMessage() {}
 
 func (x *HandleEventsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[29]
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1744,7 +2267,7 @@ func (x *HandleEventsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HandleEventsResponse.ProtoReflect.Descriptor instead.
 func (*HandleEventsResponse) Descriptor() ([]byte, []int) {
-	return file_kvarter_plugin_v1_plugin_proto_rawDescGZIP(), []int{29}
+	return file_kvarter_plugin_v1_plugin_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *HandleEventsResponse) GetHandled() int32 {
@@ -1773,7 +2296,7 @@ type User struct {
 
 func (x *User) Reset() {
 	*x = User{}
-	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[30]
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1785,7 +2308,7 @@ func (x *User) String() string {
 func (*User) ProtoMessage() {}
 
 func (x *User) ProtoReflect() protoreflect.Message {
-	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[30]
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1798,7 +2321,7 @@ func (x *User) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use User.ProtoReflect.Descriptor instead.
 func (*User) Descriptor() ([]byte, []int) {
-	return file_kvarter_plugin_v1_plugin_proto_rawDescGZIP(), []int{30}
+	return file_kvarter_plugin_v1_plugin_proto_rawDescGZIP(), []int{35}
 }
 
 func (x *User) GetId() string {
@@ -1842,7 +2365,7 @@ type Neighbourhood struct {
 
 func (x *Neighbourhood) Reset() {
 	*x = Neighbourhood{}
-	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[31]
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1854,7 +2377,7 @@ func (x *Neighbourhood) String() string {
 func (*Neighbourhood) ProtoMessage() {}
 
 func (x *Neighbourhood) ProtoReflect() protoreflect.Message {
-	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[31]
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1867,7 +2390,7 @@ func (x *Neighbourhood) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Neighbourhood.ProtoReflect.Descriptor instead.
 func (*Neighbourhood) Descriptor() ([]byte, []int) {
-	return file_kvarter_plugin_v1_plugin_proto_rawDescGZIP(), []int{31}
+	return file_kvarter_plugin_v1_plugin_proto_rawDescGZIP(), []int{36}
 }
 
 func (x *Neighbourhood) GetId() string {
@@ -1916,7 +2439,7 @@ type Membership struct {
 
 func (x *Membership) Reset() {
 	*x = Membership{}
-	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[32]
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1928,7 +2451,7 @@ func (x *Membership) String() string {
 func (*Membership) ProtoMessage() {}
 
 func (x *Membership) ProtoReflect() protoreflect.Message {
-	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[32]
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1941,7 +2464,7 @@ func (x *Membership) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Membership.ProtoReflect.Descriptor instead.
 func (*Membership) Descriptor() ([]byte, []int) {
-	return file_kvarter_plugin_v1_plugin_proto_rawDescGZIP(), []int{32}
+	return file_kvarter_plugin_v1_plugin_proto_rawDescGZIP(), []int{37}
 }
 
 func (x *Membership) GetUserId() string {
@@ -1979,7 +2502,7 @@ type Organisation struct {
 
 func (x *Organisation) Reset() {
 	*x = Organisation{}
-	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[33]
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[38]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1991,7 +2514,7 @@ func (x *Organisation) String() string {
 func (*Organisation) ProtoMessage() {}
 
 func (x *Organisation) ProtoReflect() protoreflect.Message {
-	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[33]
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[38]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2004,7 +2527,7 @@ func (x *Organisation) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Organisation.ProtoReflect.Descriptor instead.
 func (*Organisation) Descriptor() ([]byte, []int) {
-	return file_kvarter_plugin_v1_plugin_proto_rawDescGZIP(), []int{33}
+	return file_kvarter_plugin_v1_plugin_proto_rawDescGZIP(), []int{38}
 }
 
 func (x *Organisation) GetId() string {
@@ -2058,7 +2581,7 @@ type UsersRequest struct {
 
 func (x *UsersRequest) Reset() {
 	*x = UsersRequest{}
-	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[34]
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[39]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2070,7 +2593,7 @@ func (x *UsersRequest) String() string {
 func (*UsersRequest) ProtoMessage() {}
 
 func (x *UsersRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[34]
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[39]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2083,7 +2606,7 @@ func (x *UsersRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UsersRequest.ProtoReflect.Descriptor instead.
 func (*UsersRequest) Descriptor() ([]byte, []int) {
-	return file_kvarter_plugin_v1_plugin_proto_rawDescGZIP(), []int{34}
+	return file_kvarter_plugin_v1_plugin_proto_rawDescGZIP(), []int{39}
 }
 
 func (x *UsersRequest) GetIds() []string {
@@ -2102,7 +2625,7 @@ type UsersResponse struct {
 
 func (x *UsersResponse) Reset() {
 	*x = UsersResponse{}
-	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[35]
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[40]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2114,7 +2637,7 @@ func (x *UsersResponse) String() string {
 func (*UsersResponse) ProtoMessage() {}
 
 func (x *UsersResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[35]
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[40]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2127,7 +2650,7 @@ func (x *UsersResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UsersResponse.ProtoReflect.Descriptor instead.
 func (*UsersResponse) Descriptor() ([]byte, []int) {
-	return file_kvarter_plugin_v1_plugin_proto_rawDescGZIP(), []int{35}
+	return file_kvarter_plugin_v1_plugin_proto_rawDescGZIP(), []int{40}
 }
 
 func (x *UsersResponse) GetUsers() []*User {
@@ -2146,7 +2669,7 @@ type NeighbourhoodsRequest struct {
 
 func (x *NeighbourhoodsRequest) Reset() {
 	*x = NeighbourhoodsRequest{}
-	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[36]
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[41]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2158,7 +2681,7 @@ func (x *NeighbourhoodsRequest) String() string {
 func (*NeighbourhoodsRequest) ProtoMessage() {}
 
 func (x *NeighbourhoodsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[36]
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[41]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2171,7 +2694,7 @@ func (x *NeighbourhoodsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use NeighbourhoodsRequest.ProtoReflect.Descriptor instead.
 func (*NeighbourhoodsRequest) Descriptor() ([]byte, []int) {
-	return file_kvarter_plugin_v1_plugin_proto_rawDescGZIP(), []int{36}
+	return file_kvarter_plugin_v1_plugin_proto_rawDescGZIP(), []int{41}
 }
 
 func (x *NeighbourhoodsRequest) GetIds() []string {
@@ -2190,7 +2713,7 @@ type NeighbourhoodsResponse struct {
 
 func (x *NeighbourhoodsResponse) Reset() {
 	*x = NeighbourhoodsResponse{}
-	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[37]
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[42]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2202,7 +2725,7 @@ func (x *NeighbourhoodsResponse) String() string {
 func (*NeighbourhoodsResponse) ProtoMessage() {}
 
 func (x *NeighbourhoodsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[37]
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[42]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2215,7 +2738,7 @@ func (x *NeighbourhoodsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use NeighbourhoodsResponse.ProtoReflect.Descriptor instead.
 func (*NeighbourhoodsResponse) Descriptor() ([]byte, []int) {
-	return file_kvarter_plugin_v1_plugin_proto_rawDescGZIP(), []int{37}
+	return file_kvarter_plugin_v1_plugin_proto_rawDescGZIP(), []int{42}
 }
 
 func (x *NeighbourhoodsResponse) GetNeighbourhoods() []*Neighbourhood {
@@ -2234,7 +2757,7 @@ type MembershipsRequest struct {
 
 func (x *MembershipsRequest) Reset() {
 	*x = MembershipsRequest{}
-	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[38]
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[43]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2246,7 +2769,7 @@ func (x *MembershipsRequest) String() string {
 func (*MembershipsRequest) ProtoMessage() {}
 
 func (x *MembershipsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[38]
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[43]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2259,7 +2782,7 @@ func (x *MembershipsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MembershipsRequest.ProtoReflect.Descriptor instead.
 func (*MembershipsRequest) Descriptor() ([]byte, []int) {
-	return file_kvarter_plugin_v1_plugin_proto_rawDescGZIP(), []int{38}
+	return file_kvarter_plugin_v1_plugin_proto_rawDescGZIP(), []int{43}
 }
 
 func (x *MembershipsRequest) GetUserIds() []string {
@@ -2278,7 +2801,7 @@ type MembershipsResponse struct {
 
 func (x *MembershipsResponse) Reset() {
 	*x = MembershipsResponse{}
-	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[39]
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[44]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2290,7 +2813,7 @@ func (x *MembershipsResponse) String() string {
 func (*MembershipsResponse) ProtoMessage() {}
 
 func (x *MembershipsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[39]
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[44]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2303,7 +2826,7 @@ func (x *MembershipsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MembershipsResponse.ProtoReflect.Descriptor instead.
 func (*MembershipsResponse) Descriptor() ([]byte, []int) {
-	return file_kvarter_plugin_v1_plugin_proto_rawDescGZIP(), []int{39}
+	return file_kvarter_plugin_v1_plugin_proto_rawDescGZIP(), []int{44}
 }
 
 func (x *MembershipsResponse) GetMemberships() []*Membership {
@@ -2322,7 +2845,7 @@ type OrganisationsRequest struct {
 
 func (x *OrganisationsRequest) Reset() {
 	*x = OrganisationsRequest{}
-	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[40]
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[45]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2334,7 +2857,7 @@ func (x *OrganisationsRequest) String() string {
 func (*OrganisationsRequest) ProtoMessage() {}
 
 func (x *OrganisationsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[40]
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[45]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2347,7 +2870,7 @@ func (x *OrganisationsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use OrganisationsRequest.ProtoReflect.Descriptor instead.
 func (*OrganisationsRequest) Descriptor() ([]byte, []int) {
-	return file_kvarter_plugin_v1_plugin_proto_rawDescGZIP(), []int{40}
+	return file_kvarter_plugin_v1_plugin_proto_rawDescGZIP(), []int{45}
 }
 
 func (x *OrganisationsRequest) GetIds() []string {
@@ -2366,7 +2889,7 @@ type OrganisationsResponse struct {
 
 func (x *OrganisationsResponse) Reset() {
 	*x = OrganisationsResponse{}
-	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[41]
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[46]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2378,7 +2901,7 @@ func (x *OrganisationsResponse) String() string {
 func (*OrganisationsResponse) ProtoMessage() {}
 
 func (x *OrganisationsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[41]
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[46]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2391,7 +2914,7 @@ func (x *OrganisationsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use OrganisationsResponse.ProtoReflect.Descriptor instead.
 func (*OrganisationsResponse) Descriptor() ([]byte, []int) {
-	return file_kvarter_plugin_v1_plugin_proto_rawDescGZIP(), []int{41}
+	return file_kvarter_plugin_v1_plugin_proto_rawDescGZIP(), []int{46}
 }
 
 func (x *OrganisationsResponse) GetOrganisations() []*Organisation {
@@ -2412,7 +2935,7 @@ type CanRequest struct {
 
 func (x *CanRequest) Reset() {
 	*x = CanRequest{}
-	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[42]
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[47]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2424,7 +2947,7 @@ func (x *CanRequest) String() string {
 func (*CanRequest) ProtoMessage() {}
 
 func (x *CanRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[42]
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[47]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2437,7 +2960,7 @@ func (x *CanRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CanRequest.ProtoReflect.Descriptor instead.
 func (*CanRequest) Descriptor() ([]byte, []int) {
-	return file_kvarter_plugin_v1_plugin_proto_rawDescGZIP(), []int{42}
+	return file_kvarter_plugin_v1_plugin_proto_rawDescGZIP(), []int{47}
 }
 
 func (x *CanRequest) GetUserId() string {
@@ -2470,7 +2993,7 @@ type CanResponse struct {
 
 func (x *CanResponse) Reset() {
 	*x = CanResponse{}
-	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[43]
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[48]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2482,7 +3005,7 @@ func (x *CanResponse) String() string {
 func (*CanResponse) ProtoMessage() {}
 
 func (x *CanResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[43]
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[48]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2495,7 +3018,7 @@ func (x *CanResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CanResponse.ProtoReflect.Descriptor instead.
 func (*CanResponse) Descriptor() ([]byte, []int) {
-	return file_kvarter_plugin_v1_plugin_proto_rawDescGZIP(), []int{43}
+	return file_kvarter_plugin_v1_plugin_proto_rawDescGZIP(), []int{48}
 }
 
 func (x *CanResponse) GetAllowed() bool {
@@ -2514,7 +3037,7 @@ type PublishRequest struct {
 
 func (x *PublishRequest) Reset() {
 	*x = PublishRequest{}
-	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[44]
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[49]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2526,7 +3049,7 @@ func (x *PublishRequest) String() string {
 func (*PublishRequest) ProtoMessage() {}
 
 func (x *PublishRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[44]
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[49]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2539,7 +3062,7 @@ func (x *PublishRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PublishRequest.ProtoReflect.Descriptor instead.
 func (*PublishRequest) Descriptor() ([]byte, []int) {
-	return file_kvarter_plugin_v1_plugin_proto_rawDescGZIP(), []int{44}
+	return file_kvarter_plugin_v1_plugin_proto_rawDescGZIP(), []int{49}
 }
 
 func (x *PublishRequest) GetEvent() *Event {
@@ -2557,7 +3080,7 @@ type PublishResponse struct {
 
 func (x *PublishResponse) Reset() {
 	*x = PublishResponse{}
-	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[45]
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[50]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2569,7 +3092,7 @@ func (x *PublishResponse) String() string {
 func (*PublishResponse) ProtoMessage() {}
 
 func (x *PublishResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[45]
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[50]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2582,7 +3105,7 @@ func (x *PublishResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PublishResponse.ProtoReflect.Descriptor instead.
 func (*PublishResponse) Descriptor() ([]byte, []int) {
-	return file_kvarter_plugin_v1_plugin_proto_rawDescGZIP(), []int{45}
+	return file_kvarter_plugin_v1_plugin_proto_rawDescGZIP(), []int{50}
 }
 
 // PublishAllRequest carries events the core records in one transaction, in order,
@@ -2596,7 +3119,7 @@ type PublishAllRequest struct {
 
 func (x *PublishAllRequest) Reset() {
 	*x = PublishAllRequest{}
-	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[46]
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[51]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2608,7 +3131,7 @@ func (x *PublishAllRequest) String() string {
 func (*PublishAllRequest) ProtoMessage() {}
 
 func (x *PublishAllRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[46]
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[51]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2621,7 +3144,7 @@ func (x *PublishAllRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PublishAllRequest.ProtoReflect.Descriptor instead.
 func (*PublishAllRequest) Descriptor() ([]byte, []int) {
-	return file_kvarter_plugin_v1_plugin_proto_rawDescGZIP(), []int{46}
+	return file_kvarter_plugin_v1_plugin_proto_rawDescGZIP(), []int{51}
 }
 
 func (x *PublishAllRequest) GetEvents() []*Event {
@@ -2639,7 +3162,7 @@ type PublishAllResponse struct {
 
 func (x *PublishAllResponse) Reset() {
 	*x = PublishAllResponse{}
-	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[47]
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[52]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2651,7 +3174,7 @@ func (x *PublishAllResponse) String() string {
 func (*PublishAllResponse) ProtoMessage() {}
 
 func (x *PublishAllResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[47]
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[52]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2664,7 +3187,7 @@ func (x *PublishAllResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PublishAllResponse.ProtoReflect.Descriptor instead.
 func (*PublishAllResponse) Descriptor() ([]byte, []int) {
-	return file_kvarter_plugin_v1_plugin_proto_rawDescGZIP(), []int{47}
+	return file_kvarter_plugin_v1_plugin_proto_rawDescGZIP(), []int{52}
 }
 
 type AuditRequest struct {
@@ -2680,7 +3203,7 @@ type AuditRequest struct {
 
 func (x *AuditRequest) Reset() {
 	*x = AuditRequest{}
-	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[48]
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[53]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2692,7 +3215,7 @@ func (x *AuditRequest) String() string {
 func (*AuditRequest) ProtoMessage() {}
 
 func (x *AuditRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[48]
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[53]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2705,7 +3228,7 @@ func (x *AuditRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AuditRequest.ProtoReflect.Descriptor instead.
 func (*AuditRequest) Descriptor() ([]byte, []int) {
-	return file_kvarter_plugin_v1_plugin_proto_rawDescGZIP(), []int{48}
+	return file_kvarter_plugin_v1_plugin_proto_rawDescGZIP(), []int{53}
 }
 
 func (x *AuditRequest) GetActorId() string {
@@ -2751,7 +3274,7 @@ type AuditResponse struct {
 
 func (x *AuditResponse) Reset() {
 	*x = AuditResponse{}
-	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[49]
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[54]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2763,7 +3286,7 @@ func (x *AuditResponse) String() string {
 func (*AuditResponse) ProtoMessage() {}
 
 func (x *AuditResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[49]
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[54]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2776,7 +3299,7 @@ func (x *AuditResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AuditResponse.ProtoReflect.Descriptor instead.
 func (*AuditResponse) Descriptor() ([]byte, []int) {
-	return file_kvarter_plugin_v1_plugin_proto_rawDescGZIP(), []int{49}
+	return file_kvarter_plugin_v1_plugin_proto_rawDescGZIP(), []int{54}
 }
 
 // The vote is named by an ID of the plugin's choosing; the host derives the key from
@@ -2790,7 +3313,7 @@ type SealingKeyRequest struct {
 
 func (x *SealingKeyRequest) Reset() {
 	*x = SealingKeyRequest{}
-	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[50]
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[55]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2802,7 +3325,7 @@ func (x *SealingKeyRequest) String() string {
 func (*SealingKeyRequest) ProtoMessage() {}
 
 func (x *SealingKeyRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[50]
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[55]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2815,7 +3338,7 @@ func (x *SealingKeyRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SealingKeyRequest.ProtoReflect.Descriptor instead.
 func (*SealingKeyRequest) Descriptor() ([]byte, []int) {
-	return file_kvarter_plugin_v1_plugin_proto_rawDescGZIP(), []int{50}
+	return file_kvarter_plugin_v1_plugin_proto_rawDescGZIP(), []int{55}
 }
 
 func (x *SealingKeyRequest) GetVoteId() string {
@@ -2834,7 +3357,7 @@ type SealingKeyResponse struct {
 
 func (x *SealingKeyResponse) Reset() {
 	*x = SealingKeyResponse{}
-	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[51]
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[56]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2846,7 +3369,7 @@ func (x *SealingKeyResponse) String() string {
 func (*SealingKeyResponse) ProtoMessage() {}
 
 func (x *SealingKeyResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[51]
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[56]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2859,7 +3382,7 @@ func (x *SealingKeyResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SealingKeyResponse.ProtoReflect.Descriptor instead.
 func (*SealingKeyResponse) Descriptor() ([]byte, []int) {
-	return file_kvarter_plugin_v1_plugin_proto_rawDescGZIP(), []int{51}
+	return file_kvarter_plugin_v1_plugin_proto_rawDescGZIP(), []int{56}
 }
 
 func (x *SealingKeyResponse) GetPublicKey() []byte {
@@ -2879,7 +3402,7 @@ type UnsealRequest struct {
 
 func (x *UnsealRequest) Reset() {
 	*x = UnsealRequest{}
-	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[52]
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[57]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2891,7 +3414,7 @@ func (x *UnsealRequest) String() string {
 func (*UnsealRequest) ProtoMessage() {}
 
 func (x *UnsealRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[52]
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[57]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2904,7 +3427,7 @@ func (x *UnsealRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UnsealRequest.ProtoReflect.Descriptor instead.
 func (*UnsealRequest) Descriptor() ([]byte, []int) {
-	return file_kvarter_plugin_v1_plugin_proto_rawDescGZIP(), []int{52}
+	return file_kvarter_plugin_v1_plugin_proto_rawDescGZIP(), []int{57}
 }
 
 func (x *UnsealRequest) GetVoteId() string {
@@ -2930,7 +3453,7 @@ type UnsealResponse struct {
 
 func (x *UnsealResponse) Reset() {
 	*x = UnsealResponse{}
-	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[53]
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[58]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2942,7 +3465,7 @@ func (x *UnsealResponse) String() string {
 func (*UnsealResponse) ProtoMessage() {}
 
 func (x *UnsealResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[53]
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[58]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2955,7 +3478,7 @@ func (x *UnsealResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UnsealResponse.ProtoReflect.Descriptor instead.
 func (*UnsealResponse) Descriptor() ([]byte, []int) {
-	return file_kvarter_plugin_v1_plugin_proto_rawDescGZIP(), []int{53}
+	return file_kvarter_plugin_v1_plugin_proto_rawDescGZIP(), []int{58}
 }
 
 func (x *UnsealResponse) GetBallots() [][]byte {
@@ -2969,8 +3492,9 @@ var File_kvarter_plugin_v1_plugin_proto protoreflect.FileDescriptor
 
 const file_kvarter_plugin_v1_plugin_proto_rawDesc = "" +
 	"\n" +
-	"\x1ekvarter/plugin/v1/plugin.proto\x12\x11kvarter.plugin.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\x11\n" +
-	"\x0fDescribeRequest\"\xe8\x03\n" +
+	"\x1ekvarter/plugin/v1/plugin.proto\x12\x11kvarter.plugin.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"'\n" +
+	"\x0fDescribeRequest\x12\x14\n" +
+	"\x05pages\x18\x01 \x01(\bR\x05pages\"\x8f\x04\n" +
 	"\bManifest\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x18\n" +
 	"\aversion\x18\x02 \x01(\tR\aversion\x12(\n" +
@@ -2986,7 +3510,36 @@ const file_kvarter_plugin_v1_plugin_proto_rawDesc = "" +
 	" \x03(\tR\n" +
 	"subscribes\x126\n" +
 	"\bsettings\x18\v \x03(\v2\x1a.kvarter.plugin.v1.SettingR\bsettings\x12\x18\n" +
-	"\aopenapi\x18\f \x01(\fR\aopenapi\"\x91\x01\n" +
+	"\aopenapi\x18\f \x01(\fR\aopenapi\x12%\n" +
+	"\x02ui\x18\r \x01(\v2\x15.kvarter.plugin.v1.UIR\x02ui\"b\n" +
+	"\x02UI\x12-\n" +
+	"\x03nav\x18\x01 \x03(\v2\x1b.kvarter.plugin.v1.NavEntryR\x03nav\x12-\n" +
+	"\x05cards\x18\x02 \x03(\v2\x17.kvarter.plugin.v1.CardR\x05cards\"\xf8\x01\n" +
+	"\bNavEntry\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
+	"\x04path\x18\x02 \x01(\tR\x04path\x12?\n" +
+	"\x06labels\x18\x03 \x03(\v2'.kvarter.plugin.v1.NavEntry.LabelsEntryR\x06labels\x12\x1e\n" +
+	"\n" +
+	"permission\x18\x04 \x01(\tR\n" +
+	"permission\x12\x16\n" +
+	"\x06domain\x18\x05 \x01(\tR\x06domain\x12\x14\n" +
+	"\x05order\x18\x06 \x01(\x05R\x05order\x1a9\n" +
+	"\vLabelsEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\x82\x02\n" +
+	"\x04Card\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
+	"\x04slot\x18\x02 \x01(\tR\x04slot\x12\x12\n" +
+	"\x04path\x18\x03 \x01(\tR\x04path\x12;\n" +
+	"\x06labels\x18\x04 \x03(\v2#.kvarter.plugin.v1.Card.LabelsEntryR\x06labels\x12\x12\n" +
+	"\x04link\x18\x05 \x01(\tR\x04link\x12\x1e\n" +
+	"\n" +
+	"permission\x18\x06 \x01(\tR\n" +
+	"permission\x12\x16\n" +
+	"\x06domain\x18\a \x01(\tR\x06domain\x1a9\n" +
+	"\vLabelsEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xc3\x01\n" +
 	"\x05Route\x12\x16\n" +
 	"\x06method\x18\x01 \x01(\tR\x06method\x12\x12\n" +
 	"\x04path\x18\x02 \x01(\tR\x04path\x12\x1e\n" +
@@ -2994,7 +3547,8 @@ const file_kvarter_plugin_v1_plugin_proto_rawDesc = "" +
 	"permission\x18\x03 \x01(\tR\n" +
 	"permission\x12\x16\n" +
 	"\x06domain\x18\x04 \x01(\tR\x06domain\x12$\n" +
-	"\x0emax_body_bytes\x18\x05 \x01(\x03R\fmaxBodyBytes\"B\n" +
+	"\x0emax_body_bytes\x18\x05 \x01(\x03R\fmaxBodyBytes\x120\n" +
+	"\x04kind\x18\x06 \x01(\x0e2\x1c.kvarter.plugin.v1.RouteKindR\x04kind\"B\n" +
 	"\n" +
 	"Permission\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12 \n" +
@@ -3067,7 +3621,7 @@ const file_kvarter_plugin_v1_plugin_proto_rawDesc = "" +
 	"\n" +
 	"RolesEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x121\n" +
-	"\x05value\x18\x02 \x01(\v2\x1b.kvarter.plugin.v1.RoleListR\x05value:\x028\x01\"\xfb\x01\n" +
+	"\x05value\x18\x02 \x01(\v2\x1b.kvarter.plugin.v1.RoleListR\x05value:\x028\x01\"\xca\x02\n" +
 	"\vHTTPRequest\x12\x16\n" +
 	"\x06method\x18\x01 \x01(\tR\x06method\x12\x12\n" +
 	"\x04path\x18\x02 \x01(\tR\x04path\x12\x1b\n" +
@@ -3078,11 +3632,25 @@ const file_kvarter_plugin_v1_plugin_proto_rawDesc = "" +
 	"\n" +
 	"request_id\x18\a \x01(\tR\trequestId\x12\x1d\n" +
 	"\n" +
-	"timeout_ms\x18\b \x01(\x03R\ttimeoutMs\"o\n" +
+	"timeout_ms\x18\b \x01(\x03R\ttimeoutMs\x121\n" +
+	"\x06render\x18\t \x01(\x0e2\x19.kvarter.plugin.v1.RenderR\x06render\x12\x1a\n" +
+	"\blanguage\x18\n" +
+	" \x01(\tR\blanguage\"\xa0\x01\n" +
 	"\fHTTPResponse\x12\x16\n" +
 	"\x06status\x18\x01 \x01(\x05R\x06status\x123\n" +
 	"\aheaders\x18\x02 \x03(\v2\x19.kvarter.plugin.v1.HeaderR\aheaders\x12\x12\n" +
-	"\x04body\x18\x03 \x01(\fR\x04body\"\x9a\x01\n" +
+	"\x04body\x18\x03 \x01(\fR\x04body\x12/\n" +
+	"\x04page\x18\x04 \x01(\v2\x1b.kvarter.plugin.v1.PageMetaR\x04page\"\xad\x01\n" +
+	"\bPageMeta\x12\x14\n" +
+	"\x05title\x18\x01 \x01(\tR\x05title\x12:\n" +
+	"\vbreadcrumbs\x18\x02 \x03(\v2\x18.kvarter.plugin.v1.CrumbR\vbreadcrumbs\x12\x1d\n" +
+	"\n" +
+	"nav_active\x18\x03 \x01(\tR\tnavActive\x12\x1a\n" +
+	"\bannounce\x18\x04 \x01(\tR\bannounce\x12\x14\n" +
+	"\x05focus\x18\x05 \x01(\tR\x05focus\"1\n" +
+	"\x05Crumb\x12\x14\n" +
+	"\x05label\x18\x01 \x01(\tR\x05label\x12\x12\n" +
+	"\x04href\x18\x02 \x01(\tR\x04href\"\x9a\x01\n" +
 	"\x05Event\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
 	"\x04type\x18\x02 \x01(\tR\x04type\x12;\n" +
@@ -3169,7 +3737,15 @@ const file_kvarter_plugin_v1_plugin_proto_rawDesc = "" +
 	"\avote_id\x18\x01 \x01(\tR\x06voteId\x12\x16\n" +
 	"\x06sealed\x18\x02 \x03(\fR\x06sealed\"*\n" +
 	"\x0eUnsealResponse\x12\x18\n" +
-	"\aballots\x18\x01 \x03(\fR\aballots2\x88\x06\n" +
+	"\aballots\x18\x01 \x03(\fR\aballots*4\n" +
+	"\tRouteKind\x12\x12\n" +
+	"\x0eROUTE_KIND_API\x10\x00\x12\x13\n" +
+	"\x0fROUTE_KIND_PAGE\x10\x01*>\n" +
+	"\x06Render\x12\x0e\n" +
+	"\n" +
+	"RENDER_API\x10\x00\x12\x0f\n" +
+	"\vRENDER_PAGE\x10\x01\x12\x13\n" +
+	"\x0fRENDER_FRAGMENT\x10\x022\x88\x06\n" +
 	"\x06Plugin\x12K\n" +
 	"\bDescribe\x12\".kvarter.plugin.v1.DescribeRequest\x1a\x1b.kvarter.plugin.v1.Manifest\x12V\n" +
 	"\tConfigure\x12#.kvarter.plugin.v1.ConfigureRequest\x1a$.kvarter.plugin.v1.ConfigureResponse\x12P\n" +
@@ -3207,133 +3783,152 @@ func file_kvarter_plugin_v1_plugin_proto_rawDescGZIP() []byte {
 	return file_kvarter_plugin_v1_plugin_proto_rawDescData
 }
 
-var file_kvarter_plugin_v1_plugin_proto_msgTypes = make([]protoimpl.MessageInfo, 56)
+var file_kvarter_plugin_v1_plugin_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
+var file_kvarter_plugin_v1_plugin_proto_msgTypes = make([]protoimpl.MessageInfo, 63)
 var file_kvarter_plugin_v1_plugin_proto_goTypes = []any{
-	(*DescribeRequest)(nil),        // 0: kvarter.plugin.v1.DescribeRequest
-	(*Manifest)(nil),               // 1: kvarter.plugin.v1.Manifest
-	(*Route)(nil),                  // 2: kvarter.plugin.v1.Route
-	(*Permission)(nil),             // 3: kvarter.plugin.v1.Permission
-	(*Role)(nil),                   // 4: kvarter.plugin.v1.Role
-	(*Grant)(nil),                  // 5: kvarter.plugin.v1.Grant
-	(*Setting)(nil),                // 6: kvarter.plugin.v1.Setting
-	(*StoreConfig)(nil),            // 7: kvarter.plugin.v1.StoreConfig
-	(*ConfigureRequest)(nil),       // 8: kvarter.plugin.v1.ConfigureRequest
-	(*ConfigureResponse)(nil),      // 9: kvarter.plugin.v1.ConfigureResponse
-	(*MigrateRequest)(nil),         // 10: kvarter.plugin.v1.MigrateRequest
-	(*MigrateResponse)(nil),        // 11: kvarter.plugin.v1.MigrateResponse
-	(*ActivateRequest)(nil),        // 12: kvarter.plugin.v1.ActivateRequest
-	(*ActivateResponse)(nil),       // 13: kvarter.plugin.v1.ActivateResponse
-	(*HealthRequest)(nil),          // 14: kvarter.plugin.v1.HealthRequest
-	(*HealthResponse)(nil),         // 15: kvarter.plugin.v1.HealthResponse
-	(*PoolStats)(nil),              // 16: kvarter.plugin.v1.PoolStats
-	(*DeactivateRequest)(nil),      // 17: kvarter.plugin.v1.DeactivateRequest
-	(*DeactivateResponse)(nil),     // 18: kvarter.plugin.v1.DeactivateResponse
-	(*Header)(nil),                 // 19: kvarter.plugin.v1.Header
-	(*OrgMembership)(nil),          // 20: kvarter.plugin.v1.OrgMembership
-	(*RoleList)(nil),               // 21: kvarter.plugin.v1.RoleList
-	(*Principal)(nil),              // 22: kvarter.plugin.v1.Principal
-	(*HTTPRequest)(nil),            // 23: kvarter.plugin.v1.HTTPRequest
-	(*HTTPResponse)(nil),           // 24: kvarter.plugin.v1.HTTPResponse
-	(*Event)(nil),                  // 25: kvarter.plugin.v1.Event
-	(*HandleEventRequest)(nil),     // 26: kvarter.plugin.v1.HandleEventRequest
-	(*HandleEventResponse)(nil),    // 27: kvarter.plugin.v1.HandleEventResponse
-	(*HandleEventsRequest)(nil),    // 28: kvarter.plugin.v1.HandleEventsRequest
-	(*HandleEventsResponse)(nil),   // 29: kvarter.plugin.v1.HandleEventsResponse
-	(*User)(nil),                   // 30: kvarter.plugin.v1.User
-	(*Neighbourhood)(nil),          // 31: kvarter.plugin.v1.Neighbourhood
-	(*Membership)(nil),             // 32: kvarter.plugin.v1.Membership
-	(*Organisation)(nil),           // 33: kvarter.plugin.v1.Organisation
-	(*UsersRequest)(nil),           // 34: kvarter.plugin.v1.UsersRequest
-	(*UsersResponse)(nil),          // 35: kvarter.plugin.v1.UsersResponse
-	(*NeighbourhoodsRequest)(nil),  // 36: kvarter.plugin.v1.NeighbourhoodsRequest
-	(*NeighbourhoodsResponse)(nil), // 37: kvarter.plugin.v1.NeighbourhoodsResponse
-	(*MembershipsRequest)(nil),     // 38: kvarter.plugin.v1.MembershipsRequest
-	(*MembershipsResponse)(nil),    // 39: kvarter.plugin.v1.MembershipsResponse
-	(*OrganisationsRequest)(nil),   // 40: kvarter.plugin.v1.OrganisationsRequest
-	(*OrganisationsResponse)(nil),  // 41: kvarter.plugin.v1.OrganisationsResponse
-	(*CanRequest)(nil),             // 42: kvarter.plugin.v1.CanRequest
-	(*CanResponse)(nil),            // 43: kvarter.plugin.v1.CanResponse
-	(*PublishRequest)(nil),         // 44: kvarter.plugin.v1.PublishRequest
-	(*PublishResponse)(nil),        // 45: kvarter.plugin.v1.PublishResponse
-	(*PublishAllRequest)(nil),      // 46: kvarter.plugin.v1.PublishAllRequest
-	(*PublishAllResponse)(nil),     // 47: kvarter.plugin.v1.PublishAllResponse
-	(*AuditRequest)(nil),           // 48: kvarter.plugin.v1.AuditRequest
-	(*AuditResponse)(nil),          // 49: kvarter.plugin.v1.AuditResponse
-	(*SealingKeyRequest)(nil),      // 50: kvarter.plugin.v1.SealingKeyRequest
-	(*SealingKeyResponse)(nil),     // 51: kvarter.plugin.v1.SealingKeyResponse
-	(*UnsealRequest)(nil),          // 52: kvarter.plugin.v1.UnsealRequest
-	(*UnsealResponse)(nil),         // 53: kvarter.plugin.v1.UnsealResponse
-	nil,                            // 54: kvarter.plugin.v1.ConfigureRequest.SettingsEntry
-	nil,                            // 55: kvarter.plugin.v1.Principal.RolesEntry
-	(*timestamppb.Timestamp)(nil),  // 56: google.protobuf.Timestamp
+	(RouteKind)(0),                 // 0: kvarter.plugin.v1.RouteKind
+	(Render)(0),                    // 1: kvarter.plugin.v1.Render
+	(*DescribeRequest)(nil),        // 2: kvarter.plugin.v1.DescribeRequest
+	(*Manifest)(nil),               // 3: kvarter.plugin.v1.Manifest
+	(*UI)(nil),                     // 4: kvarter.plugin.v1.UI
+	(*NavEntry)(nil),               // 5: kvarter.plugin.v1.NavEntry
+	(*Card)(nil),                   // 6: kvarter.plugin.v1.Card
+	(*Route)(nil),                  // 7: kvarter.plugin.v1.Route
+	(*Permission)(nil),             // 8: kvarter.plugin.v1.Permission
+	(*Role)(nil),                   // 9: kvarter.plugin.v1.Role
+	(*Grant)(nil),                  // 10: kvarter.plugin.v1.Grant
+	(*Setting)(nil),                // 11: kvarter.plugin.v1.Setting
+	(*StoreConfig)(nil),            // 12: kvarter.plugin.v1.StoreConfig
+	(*ConfigureRequest)(nil),       // 13: kvarter.plugin.v1.ConfigureRequest
+	(*ConfigureResponse)(nil),      // 14: kvarter.plugin.v1.ConfigureResponse
+	(*MigrateRequest)(nil),         // 15: kvarter.plugin.v1.MigrateRequest
+	(*MigrateResponse)(nil),        // 16: kvarter.plugin.v1.MigrateResponse
+	(*ActivateRequest)(nil),        // 17: kvarter.plugin.v1.ActivateRequest
+	(*ActivateResponse)(nil),       // 18: kvarter.plugin.v1.ActivateResponse
+	(*HealthRequest)(nil),          // 19: kvarter.plugin.v1.HealthRequest
+	(*HealthResponse)(nil),         // 20: kvarter.plugin.v1.HealthResponse
+	(*PoolStats)(nil),              // 21: kvarter.plugin.v1.PoolStats
+	(*DeactivateRequest)(nil),      // 22: kvarter.plugin.v1.DeactivateRequest
+	(*DeactivateResponse)(nil),     // 23: kvarter.plugin.v1.DeactivateResponse
+	(*Header)(nil),                 // 24: kvarter.plugin.v1.Header
+	(*OrgMembership)(nil),          // 25: kvarter.plugin.v1.OrgMembership
+	(*RoleList)(nil),               // 26: kvarter.plugin.v1.RoleList
+	(*Principal)(nil),              // 27: kvarter.plugin.v1.Principal
+	(*HTTPRequest)(nil),            // 28: kvarter.plugin.v1.HTTPRequest
+	(*HTTPResponse)(nil),           // 29: kvarter.plugin.v1.HTTPResponse
+	(*PageMeta)(nil),               // 30: kvarter.plugin.v1.PageMeta
+	(*Crumb)(nil),                  // 31: kvarter.plugin.v1.Crumb
+	(*Event)(nil),                  // 32: kvarter.plugin.v1.Event
+	(*HandleEventRequest)(nil),     // 33: kvarter.plugin.v1.HandleEventRequest
+	(*HandleEventResponse)(nil),    // 34: kvarter.plugin.v1.HandleEventResponse
+	(*HandleEventsRequest)(nil),    // 35: kvarter.plugin.v1.HandleEventsRequest
+	(*HandleEventsResponse)(nil),   // 36: kvarter.plugin.v1.HandleEventsResponse
+	(*User)(nil),                   // 37: kvarter.plugin.v1.User
+	(*Neighbourhood)(nil),          // 38: kvarter.plugin.v1.Neighbourhood
+	(*Membership)(nil),             // 39: kvarter.plugin.v1.Membership
+	(*Organisation)(nil),           // 40: kvarter.plugin.v1.Organisation
+	(*UsersRequest)(nil),           // 41: kvarter.plugin.v1.UsersRequest
+	(*UsersResponse)(nil),          // 42: kvarter.plugin.v1.UsersResponse
+	(*NeighbourhoodsRequest)(nil),  // 43: kvarter.plugin.v1.NeighbourhoodsRequest
+	(*NeighbourhoodsResponse)(nil), // 44: kvarter.plugin.v1.NeighbourhoodsResponse
+	(*MembershipsRequest)(nil),     // 45: kvarter.plugin.v1.MembershipsRequest
+	(*MembershipsResponse)(nil),    // 46: kvarter.plugin.v1.MembershipsResponse
+	(*OrganisationsRequest)(nil),   // 47: kvarter.plugin.v1.OrganisationsRequest
+	(*OrganisationsResponse)(nil),  // 48: kvarter.plugin.v1.OrganisationsResponse
+	(*CanRequest)(nil),             // 49: kvarter.plugin.v1.CanRequest
+	(*CanResponse)(nil),            // 50: kvarter.plugin.v1.CanResponse
+	(*PublishRequest)(nil),         // 51: kvarter.plugin.v1.PublishRequest
+	(*PublishResponse)(nil),        // 52: kvarter.plugin.v1.PublishResponse
+	(*PublishAllRequest)(nil),      // 53: kvarter.plugin.v1.PublishAllRequest
+	(*PublishAllResponse)(nil),     // 54: kvarter.plugin.v1.PublishAllResponse
+	(*AuditRequest)(nil),           // 55: kvarter.plugin.v1.AuditRequest
+	(*AuditResponse)(nil),          // 56: kvarter.plugin.v1.AuditResponse
+	(*SealingKeyRequest)(nil),      // 57: kvarter.plugin.v1.SealingKeyRequest
+	(*SealingKeyResponse)(nil),     // 58: kvarter.plugin.v1.SealingKeyResponse
+	(*UnsealRequest)(nil),          // 59: kvarter.plugin.v1.UnsealRequest
+	(*UnsealResponse)(nil),         // 60: kvarter.plugin.v1.UnsealResponse
+	nil,                            // 61: kvarter.plugin.v1.NavEntry.LabelsEntry
+	nil,                            // 62: kvarter.plugin.v1.Card.LabelsEntry
+	nil,                            // 63: kvarter.plugin.v1.ConfigureRequest.SettingsEntry
+	nil,                            // 64: kvarter.plugin.v1.Principal.RolesEntry
+	(*timestamppb.Timestamp)(nil),  // 65: google.protobuf.Timestamp
 }
 var file_kvarter_plugin_v1_plugin_proto_depIdxs = []int32{
-	2,  // 0: kvarter.plugin.v1.Manifest.routes:type_name -> kvarter.plugin.v1.Route
-	3,  // 1: kvarter.plugin.v1.Manifest.permissions:type_name -> kvarter.plugin.v1.Permission
-	4,  // 2: kvarter.plugin.v1.Manifest.roles:type_name -> kvarter.plugin.v1.Role
-	5,  // 3: kvarter.plugin.v1.Manifest.grants:type_name -> kvarter.plugin.v1.Grant
-	6,  // 4: kvarter.plugin.v1.Manifest.settings:type_name -> kvarter.plugin.v1.Setting
-	54, // 5: kvarter.plugin.v1.ConfigureRequest.settings:type_name -> kvarter.plugin.v1.ConfigureRequest.SettingsEntry
-	7,  // 6: kvarter.plugin.v1.ConfigureRequest.store:type_name -> kvarter.plugin.v1.StoreConfig
-	16, // 7: kvarter.plugin.v1.HealthResponse.pool:type_name -> kvarter.plugin.v1.PoolStats
-	55, // 8: kvarter.plugin.v1.Principal.roles:type_name -> kvarter.plugin.v1.Principal.RolesEntry
-	20, // 9: kvarter.plugin.v1.Principal.organisations:type_name -> kvarter.plugin.v1.OrgMembership
-	19, // 10: kvarter.plugin.v1.HTTPRequest.headers:type_name -> kvarter.plugin.v1.Header
-	19, // 11: kvarter.plugin.v1.HTTPResponse.headers:type_name -> kvarter.plugin.v1.Header
-	56, // 12: kvarter.plugin.v1.Event.occurred_at:type_name -> google.protobuf.Timestamp
-	25, // 13: kvarter.plugin.v1.HandleEventRequest.event:type_name -> kvarter.plugin.v1.Event
-	25, // 14: kvarter.plugin.v1.HandleEventsRequest.events:type_name -> kvarter.plugin.v1.Event
-	56, // 15: kvarter.plugin.v1.Membership.verified_at:type_name -> google.protobuf.Timestamp
-	30, // 16: kvarter.plugin.v1.UsersResponse.users:type_name -> kvarter.plugin.v1.User
-	31, // 17: kvarter.plugin.v1.NeighbourhoodsResponse.neighbourhoods:type_name -> kvarter.plugin.v1.Neighbourhood
-	32, // 18: kvarter.plugin.v1.MembershipsResponse.memberships:type_name -> kvarter.plugin.v1.Membership
-	33, // 19: kvarter.plugin.v1.OrganisationsResponse.organisations:type_name -> kvarter.plugin.v1.Organisation
-	25, // 20: kvarter.plugin.v1.PublishRequest.event:type_name -> kvarter.plugin.v1.Event
-	25, // 21: kvarter.plugin.v1.PublishAllRequest.events:type_name -> kvarter.plugin.v1.Event
-	21, // 22: kvarter.plugin.v1.Principal.RolesEntry.value:type_name -> kvarter.plugin.v1.RoleList
-	0,  // 23: kvarter.plugin.v1.Plugin.Describe:input_type -> kvarter.plugin.v1.DescribeRequest
-	8,  // 24: kvarter.plugin.v1.Plugin.Configure:input_type -> kvarter.plugin.v1.ConfigureRequest
-	10, // 25: kvarter.plugin.v1.Plugin.Migrate:input_type -> kvarter.plugin.v1.MigrateRequest
-	12, // 26: kvarter.plugin.v1.Plugin.Activate:input_type -> kvarter.plugin.v1.ActivateRequest
-	14, // 27: kvarter.plugin.v1.Plugin.Health:input_type -> kvarter.plugin.v1.HealthRequest
-	17, // 28: kvarter.plugin.v1.Plugin.Deactivate:input_type -> kvarter.plugin.v1.DeactivateRequest
-	23, // 29: kvarter.plugin.v1.Plugin.Handle:input_type -> kvarter.plugin.v1.HTTPRequest
-	26, // 30: kvarter.plugin.v1.Plugin.HandleEvent:input_type -> kvarter.plugin.v1.HandleEventRequest
-	28, // 31: kvarter.plugin.v1.Plugin.HandleEvents:input_type -> kvarter.plugin.v1.HandleEventsRequest
-	34, // 32: kvarter.plugin.v1.Host.Users:input_type -> kvarter.plugin.v1.UsersRequest
-	36, // 33: kvarter.plugin.v1.Host.Neighbourhoods:input_type -> kvarter.plugin.v1.NeighbourhoodsRequest
-	38, // 34: kvarter.plugin.v1.Host.Memberships:input_type -> kvarter.plugin.v1.MembershipsRequest
-	40, // 35: kvarter.plugin.v1.Host.Organisations:input_type -> kvarter.plugin.v1.OrganisationsRequest
-	42, // 36: kvarter.plugin.v1.Host.Can:input_type -> kvarter.plugin.v1.CanRequest
-	44, // 37: kvarter.plugin.v1.Host.Publish:input_type -> kvarter.plugin.v1.PublishRequest
-	46, // 38: kvarter.plugin.v1.Host.PublishAll:input_type -> kvarter.plugin.v1.PublishAllRequest
-	48, // 39: kvarter.plugin.v1.Host.Audit:input_type -> kvarter.plugin.v1.AuditRequest
-	50, // 40: kvarter.plugin.v1.Host.SealingKey:input_type -> kvarter.plugin.v1.SealingKeyRequest
-	52, // 41: kvarter.plugin.v1.Host.Unseal:input_type -> kvarter.plugin.v1.UnsealRequest
-	1,  // 42: kvarter.plugin.v1.Plugin.Describe:output_type -> kvarter.plugin.v1.Manifest
-	9,  // 43: kvarter.plugin.v1.Plugin.Configure:output_type -> kvarter.plugin.v1.ConfigureResponse
-	11, // 44: kvarter.plugin.v1.Plugin.Migrate:output_type -> kvarter.plugin.v1.MigrateResponse
-	13, // 45: kvarter.plugin.v1.Plugin.Activate:output_type -> kvarter.plugin.v1.ActivateResponse
-	15, // 46: kvarter.plugin.v1.Plugin.Health:output_type -> kvarter.plugin.v1.HealthResponse
-	18, // 47: kvarter.plugin.v1.Plugin.Deactivate:output_type -> kvarter.plugin.v1.DeactivateResponse
-	24, // 48: kvarter.plugin.v1.Plugin.Handle:output_type -> kvarter.plugin.v1.HTTPResponse
-	27, // 49: kvarter.plugin.v1.Plugin.HandleEvent:output_type -> kvarter.plugin.v1.HandleEventResponse
-	29, // 50: kvarter.plugin.v1.Plugin.HandleEvents:output_type -> kvarter.plugin.v1.HandleEventsResponse
-	35, // 51: kvarter.plugin.v1.Host.Users:output_type -> kvarter.plugin.v1.UsersResponse
-	37, // 52: kvarter.plugin.v1.Host.Neighbourhoods:output_type -> kvarter.plugin.v1.NeighbourhoodsResponse
-	39, // 53: kvarter.plugin.v1.Host.Memberships:output_type -> kvarter.plugin.v1.MembershipsResponse
-	41, // 54: kvarter.plugin.v1.Host.Organisations:output_type -> kvarter.plugin.v1.OrganisationsResponse
-	43, // 55: kvarter.plugin.v1.Host.Can:output_type -> kvarter.plugin.v1.CanResponse
-	45, // 56: kvarter.plugin.v1.Host.Publish:output_type -> kvarter.plugin.v1.PublishResponse
-	47, // 57: kvarter.plugin.v1.Host.PublishAll:output_type -> kvarter.plugin.v1.PublishAllResponse
-	49, // 58: kvarter.plugin.v1.Host.Audit:output_type -> kvarter.plugin.v1.AuditResponse
-	51, // 59: kvarter.plugin.v1.Host.SealingKey:output_type -> kvarter.plugin.v1.SealingKeyResponse
-	53, // 60: kvarter.plugin.v1.Host.Unseal:output_type -> kvarter.plugin.v1.UnsealResponse
-	42, // [42:61] is the sub-list for method output_type
-	23, // [23:42] is the sub-list for method input_type
-	23, // [23:23] is the sub-list for extension type_name
-	23, // [23:23] is the sub-list for extension extendee
-	0,  // [0:23] is the sub-list for field type_name
+	7,  // 0: kvarter.plugin.v1.Manifest.routes:type_name -> kvarter.plugin.v1.Route
+	8,  // 1: kvarter.plugin.v1.Manifest.permissions:type_name -> kvarter.plugin.v1.Permission
+	9,  // 2: kvarter.plugin.v1.Manifest.roles:type_name -> kvarter.plugin.v1.Role
+	10, // 3: kvarter.plugin.v1.Manifest.grants:type_name -> kvarter.plugin.v1.Grant
+	11, // 4: kvarter.plugin.v1.Manifest.settings:type_name -> kvarter.plugin.v1.Setting
+	4,  // 5: kvarter.plugin.v1.Manifest.ui:type_name -> kvarter.plugin.v1.UI
+	5,  // 6: kvarter.plugin.v1.UI.nav:type_name -> kvarter.plugin.v1.NavEntry
+	6,  // 7: kvarter.plugin.v1.UI.cards:type_name -> kvarter.plugin.v1.Card
+	61, // 8: kvarter.plugin.v1.NavEntry.labels:type_name -> kvarter.plugin.v1.NavEntry.LabelsEntry
+	62, // 9: kvarter.plugin.v1.Card.labels:type_name -> kvarter.plugin.v1.Card.LabelsEntry
+	0,  // 10: kvarter.plugin.v1.Route.kind:type_name -> kvarter.plugin.v1.RouteKind
+	63, // 11: kvarter.plugin.v1.ConfigureRequest.settings:type_name -> kvarter.plugin.v1.ConfigureRequest.SettingsEntry
+	12, // 12: kvarter.plugin.v1.ConfigureRequest.store:type_name -> kvarter.plugin.v1.StoreConfig
+	21, // 13: kvarter.plugin.v1.HealthResponse.pool:type_name -> kvarter.plugin.v1.PoolStats
+	64, // 14: kvarter.plugin.v1.Principal.roles:type_name -> kvarter.plugin.v1.Principal.RolesEntry
+	25, // 15: kvarter.plugin.v1.Principal.organisations:type_name -> kvarter.plugin.v1.OrgMembership
+	24, // 16: kvarter.plugin.v1.HTTPRequest.headers:type_name -> kvarter.plugin.v1.Header
+	1,  // 17: kvarter.plugin.v1.HTTPRequest.render:type_name -> kvarter.plugin.v1.Render
+	24, // 18: kvarter.plugin.v1.HTTPResponse.headers:type_name -> kvarter.plugin.v1.Header
+	30, // 19: kvarter.plugin.v1.HTTPResponse.page:type_name -> kvarter.plugin.v1.PageMeta
+	31, // 20: kvarter.plugin.v1.PageMeta.breadcrumbs:type_name -> kvarter.plugin.v1.Crumb
+	65, // 21: kvarter.plugin.v1.Event.occurred_at:type_name -> google.protobuf.Timestamp
+	32, // 22: kvarter.plugin.v1.HandleEventRequest.event:type_name -> kvarter.plugin.v1.Event
+	32, // 23: kvarter.plugin.v1.HandleEventsRequest.events:type_name -> kvarter.plugin.v1.Event
+	65, // 24: kvarter.plugin.v1.Membership.verified_at:type_name -> google.protobuf.Timestamp
+	37, // 25: kvarter.plugin.v1.UsersResponse.users:type_name -> kvarter.plugin.v1.User
+	38, // 26: kvarter.plugin.v1.NeighbourhoodsResponse.neighbourhoods:type_name -> kvarter.plugin.v1.Neighbourhood
+	39, // 27: kvarter.plugin.v1.MembershipsResponse.memberships:type_name -> kvarter.plugin.v1.Membership
+	40, // 28: kvarter.plugin.v1.OrganisationsResponse.organisations:type_name -> kvarter.plugin.v1.Organisation
+	32, // 29: kvarter.plugin.v1.PublishRequest.event:type_name -> kvarter.plugin.v1.Event
+	32, // 30: kvarter.plugin.v1.PublishAllRequest.events:type_name -> kvarter.plugin.v1.Event
+	26, // 31: kvarter.plugin.v1.Principal.RolesEntry.value:type_name -> kvarter.plugin.v1.RoleList
+	2,  // 32: kvarter.plugin.v1.Plugin.Describe:input_type -> kvarter.plugin.v1.DescribeRequest
+	13, // 33: kvarter.plugin.v1.Plugin.Configure:input_type -> kvarter.plugin.v1.ConfigureRequest
+	15, // 34: kvarter.plugin.v1.Plugin.Migrate:input_type -> kvarter.plugin.v1.MigrateRequest
+	17, // 35: kvarter.plugin.v1.Plugin.Activate:input_type -> kvarter.plugin.v1.ActivateRequest
+	19, // 36: kvarter.plugin.v1.Plugin.Health:input_type -> kvarter.plugin.v1.HealthRequest
+	22, // 37: kvarter.plugin.v1.Plugin.Deactivate:input_type -> kvarter.plugin.v1.DeactivateRequest
+	28, // 38: kvarter.plugin.v1.Plugin.Handle:input_type -> kvarter.plugin.v1.HTTPRequest
+	33, // 39: kvarter.plugin.v1.Plugin.HandleEvent:input_type -> kvarter.plugin.v1.HandleEventRequest
+	35, // 40: kvarter.plugin.v1.Plugin.HandleEvents:input_type -> kvarter.plugin.v1.HandleEventsRequest
+	41, // 41: kvarter.plugin.v1.Host.Users:input_type -> kvarter.plugin.v1.UsersRequest
+	43, // 42: kvarter.plugin.v1.Host.Neighbourhoods:input_type -> kvarter.plugin.v1.NeighbourhoodsRequest
+	45, // 43: kvarter.plugin.v1.Host.Memberships:input_type -> kvarter.plugin.v1.MembershipsRequest
+	47, // 44: kvarter.plugin.v1.Host.Organisations:input_type -> kvarter.plugin.v1.OrganisationsRequest
+	49, // 45: kvarter.plugin.v1.Host.Can:input_type -> kvarter.plugin.v1.CanRequest
+	51, // 46: kvarter.plugin.v1.Host.Publish:input_type -> kvarter.plugin.v1.PublishRequest
+	53, // 47: kvarter.plugin.v1.Host.PublishAll:input_type -> kvarter.plugin.v1.PublishAllRequest
+	55, // 48: kvarter.plugin.v1.Host.Audit:input_type -> kvarter.plugin.v1.AuditRequest
+	57, // 49: kvarter.plugin.v1.Host.SealingKey:input_type -> kvarter.plugin.v1.SealingKeyRequest
+	59, // 50: kvarter.plugin.v1.Host.Unseal:input_type -> kvarter.plugin.v1.UnsealRequest
+	3,  // 51: kvarter.plugin.v1.Plugin.Describe:output_type -> kvarter.plugin.v1.Manifest
+	14, // 52: kvarter.plugin.v1.Plugin.Configure:output_type -> kvarter.plugin.v1.ConfigureResponse
+	16, // 53: kvarter.plugin.v1.Plugin.Migrate:output_type -> kvarter.plugin.v1.MigrateResponse
+	18, // 54: kvarter.plugin.v1.Plugin.Activate:output_type -> kvarter.plugin.v1.ActivateResponse
+	20, // 55: kvarter.plugin.v1.Plugin.Health:output_type -> kvarter.plugin.v1.HealthResponse
+	23, // 56: kvarter.plugin.v1.Plugin.Deactivate:output_type -> kvarter.plugin.v1.DeactivateResponse
+	29, // 57: kvarter.plugin.v1.Plugin.Handle:output_type -> kvarter.plugin.v1.HTTPResponse
+	34, // 58: kvarter.plugin.v1.Plugin.HandleEvent:output_type -> kvarter.plugin.v1.HandleEventResponse
+	36, // 59: kvarter.plugin.v1.Plugin.HandleEvents:output_type -> kvarter.plugin.v1.HandleEventsResponse
+	42, // 60: kvarter.plugin.v1.Host.Users:output_type -> kvarter.plugin.v1.UsersResponse
+	44, // 61: kvarter.plugin.v1.Host.Neighbourhoods:output_type -> kvarter.plugin.v1.NeighbourhoodsResponse
+	46, // 62: kvarter.plugin.v1.Host.Memberships:output_type -> kvarter.plugin.v1.MembershipsResponse
+	48, // 63: kvarter.plugin.v1.Host.Organisations:output_type -> kvarter.plugin.v1.OrganisationsResponse
+	50, // 64: kvarter.plugin.v1.Host.Can:output_type -> kvarter.plugin.v1.CanResponse
+	52, // 65: kvarter.plugin.v1.Host.Publish:output_type -> kvarter.plugin.v1.PublishResponse
+	54, // 66: kvarter.plugin.v1.Host.PublishAll:output_type -> kvarter.plugin.v1.PublishAllResponse
+	56, // 67: kvarter.plugin.v1.Host.Audit:output_type -> kvarter.plugin.v1.AuditResponse
+	58, // 68: kvarter.plugin.v1.Host.SealingKey:output_type -> kvarter.plugin.v1.SealingKeyResponse
+	60, // 69: kvarter.plugin.v1.Host.Unseal:output_type -> kvarter.plugin.v1.UnsealResponse
+	51, // [51:70] is the sub-list for method output_type
+	32, // [32:51] is the sub-list for method input_type
+	32, // [32:32] is the sub-list for extension type_name
+	32, // [32:32] is the sub-list for extension extendee
+	0,  // [0:32] is the sub-list for field type_name
 }
 
 func init() { file_kvarter_plugin_v1_plugin_proto_init() }
@@ -3346,13 +3941,14 @@ func file_kvarter_plugin_v1_plugin_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_kvarter_plugin_v1_plugin_proto_rawDesc), len(file_kvarter_plugin_v1_plugin_proto_rawDesc)),
-			NumEnums:      0,
-			NumMessages:   56,
+			NumEnums:      2,
+			NumMessages:   63,
 			NumExtensions: 0,
 			NumServices:   2,
 		},
 		GoTypes:           file_kvarter_plugin_v1_plugin_proto_goTypes,
 		DependencyIndexes: file_kvarter_plugin_v1_plugin_proto_depIdxs,
+		EnumInfos:         file_kvarter_plugin_v1_plugin_proto_enumTypes,
 		MessageInfos:      file_kvarter_plugin_v1_plugin_proto_msgTypes,
 	}.Build()
 	File_kvarter_plugin_v1_plugin_proto = out.File

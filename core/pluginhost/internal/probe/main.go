@@ -88,6 +88,8 @@ func (p *probe) Manifest() sdk.Manifest {
 		Grants:      []sdk.Grant{{Role: "resident", Permission: n + ".secret.read"}},
 		OpenAPI:     json.RawMessage(`{"` + pre + `/ping": {"get": {"summary": "Ping", "responses": {"200": {"description": "pong"}}}}, "/api/v1/me": {"get": {}}}`),
 	}
+	m.Routes = append(m.Routes, p.pageRoutes()...)
+	m.UI = p.ui()
 	if n == "alpha" {
 		m.Publishes = []string{EventType}
 	} else {
@@ -104,6 +106,14 @@ func (p *probe) Manifest() sdk.Manifest {
 		m.Grants = append(m.Grants, sdk.Grant{Role: "resident", Permission: "alpha.city.run"})
 	case "wildcard": // every permission at once
 		m.Grants = append(m.Grants, sdk.Grant{Role: "resident", Permission: "*"})
+	// Probes under these names declare pages the host must refuse.
+	case "offpage": // a page outside its own prefix, over a core page
+		m.Routes = append(m.Routes, sdk.Route{Kind: sdk.RoutePage, Method: "GET", Path: "/admin/users", Permission: sdk.PermPublic})
+	case "badnav": // a nav entry leading to the API, not a page
+		m.UI.Nav = append(m.UI.Nav, sdk.NavEntry{ID: "api", Path: pre + "/ping", Labels: map[string]string{"en": "API"}, Permission: sdk.PermPublic})
+	case "badcard": // a card whose fallback link leaves the site
+		m.UI.Cards = append(m.UI.Cards, sdk.Card{ID: "away", Slot: "home", Path: "/" + n + "/card", Labels: map[string]string{"en": "Away"},
+			Link: "https://evil.example/", Permission: sdk.PermPublic})
 	}
 	return m
 }
@@ -281,6 +291,7 @@ func (p *probe) Handler() http.Handler {
 	mux.HandleFunc("GET "+pre+"/city/only", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, 200, map[string]any{"ok": true})
 	})
+	mux.Handle("/"+p.name+"/", sdk.Mux(p.pageRoutes()))
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path != pre+"/calls" {
 			p.calls.Add(1)

@@ -1,0 +1,131 @@
+package hello
+
+import (
+	"bytes"
+	"errors"
+	"html/template"
+	"net/http"
+
+	"github.com/kvarter/kvarter/sdk"
+)
+
+// Hello's pages. The host draws the frame (title as the first heading, navigation,
+// breadcrumbs, the live region); a page writes only the content of <main>. Handlers
+// parse the request, call the same service as the JSON routes, and render.
+
+// Page paths.
+const (
+	PathGreet    = "/hello/greet"
+	PathHomeCard = "/hello/cards/home"
+)
+
+// NavGreet is the ID of hello's nav entry.
+const NavGreet = "greet"
+
+// ErrorSummaryID is the id of the form's error summary, which takes focus after a
+// broken rule.
+const ErrorSummaryID = "error-summary"
+
+var templates = template.Must(template.New("").Parse(`
+{{define "greet"}}
+{{- if .Sent}}
+<div class="ds-alert" data-color="success" role="status"><p>{{.T.T "hello.greet.sent"}}</p></div>
+{{- end}}
+{{- if .Error}}
+<div class="ds-error-summary" id="` + ErrorSummaryID + `" tabindex="-1" aria-labelledby="error-summary-heading">
+  <h2 id="error-summary-heading">{{.T.T "hello.error.summary"}}</h2>
+  <ul><li><a href="#message">{{.Error}}</a></li></ul>
+</div>
+{{- end}}
+<p>{{.T.T "hello.greet.intro"}}</p>
+<form method="post" action="` + PathGreet + `" novalidate>
+  <div class="ds-field">
+    <label for="message">{{.T.T "hello.greet.message"}}</label>
+    <p id="message-hint">{{.T.T "hello.greet.message.hint" .Max}}</p>
+    {{- if .Error}}
+    <p id="message-error" class="ds-validation-message"><span class="ds-sr-only">{{.T.T "hello.error.prefix"}}</span> {{.Error}}</p>
+    {{- end}}
+    <input id="message" name="message" type="text" value="{{.Value}}" autocomplete="off"
+      aria-describedby="message-hint{{if .Error}} message-error{{end}}"{{if .Error}} aria-invalid="true"{{end}}>
+  </div>
+  <button type="submit" class="ds-button">{{.T.T "hello.greet.send"}}</button>
+</form>
+{{end}}
+{{define "card"}}<p>{{.Count}}</p>
+<p><a href="` + PathGreet + `">{{.T.T "hello.card.link"}}</a></p>
+{{end}}`))
+
+// greetForm is what the greeting page shows.
+type greetForm struct {
+	T     catalog
+	Max   int
+	Value string
+	Error string
+	Sent  bool
+}
+
+// greetPage shows the form; after a greeting was sent (?sent=1) it confirms it.
+func (p *Plugin) greetPage(w http.ResponseWriter, r *http.Request) (sdk.PageMeta, error) {
+	t := catalogFor(sdk.LanguageFrom(r.Context()))
+	f := greetForm{T: t, Max: MaxMessage, Sent: r.URL.Query().Get("sent") == "1"}
+	meta := p.greetMeta(t)
+	if f.Sent {
+		meta.Announce = t.T("hello.greet.sent")
+	}
+	return meta, render(w, http.StatusOK, "greet", f)
+}
+
+// greet sends a greeting: 303 back to the page on success (Post/Redirect/Get), 422
+// with the form, the message kept and the error summary focused on a broken rule.
+func (p *Plugin) greet(w http.ResponseWriter, r *http.Request) (sdk.PageMeta, error) {
+	if err := r.ParseForm(); err != nil {
+		return sdk.PageMeta{}, sdk.Malformed("The form could not be read.")
+	}
+	message := r.PostForm.Get("message")
+	err := p.svc.Greet(r.Context(), sdk.PrincipalFrom(r.Context()), message)
+	var e *sdk.Error
+	if errors.As(err, &e) && e.Code == sdk.CodeInvalid {
+		t := catalogFor(sdk.LanguageFrom(r.Context()))
+		f := greetForm{T: t, Max: MaxMessage, Value: message, Error: t.T("hello.error."+e.Fields["rule"], MaxMessage)}
+		meta := p.greetMeta(t)
+		meta.Focus = ErrorSummaryID
+		return meta, render(w, http.StatusUnprocessableEntity, "greet", f)
+	}
+	if err != nil {
+		return sdk.PageMeta{}, err
+	}
+	http.Redirect(w, r, PathGreet+"?sent=1", http.StatusSeeOther)
+	return sdk.PageMeta{}, nil
+}
+
+func (p *Plugin) greetMeta(t catalog) sdk.PageMeta {
+	return sdk.PageMeta{Title: t.T("hello.greet.title"), NavActive: NavGreet,
+		Breadcrumbs: []sdk.Crumb{{Label: t.T("hello.nav"), Href: PathGreet}}}
+}
+
+// homeCard is hello's card on the home page: how many greetings the viewer sent.
+func (p *Plugin) homeCard(w http.ResponseWriter, r *http.Request) (sdk.PageMeta, error) {
+	t := catalogFor(sdk.LanguageFrom(r.Context()))
+	n, err := p.svc.PingCount(r.Context(), sdk.PrincipalFrom(r.Context()))
+	if err != nil {
+		return sdk.PageMeta{}, err
+	}
+	return sdk.PageMeta{Title: t.T("hello.card.title")},
+		render(w, http.StatusOK, "card", struct {
+			T     catalog
+			Count string
+		}{t, t.Count(n)})
+}
+
+// render executes a template into a buffer first, so that a failing template is
+// answered as an error rather than as half a page.
+func render(w http.ResponseWriter, status int, name string, data any) error {
+	var b bytes.Buffer
+	if err := templates.ExecuteTemplate(&b, name, data); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.WriteHeader(status)
+	_, err := w.Write(b.Bytes())
+	return err
+}

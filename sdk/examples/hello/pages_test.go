@@ -1,0 +1,195 @@
+package hello_test
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/kvarter/kvarter/sdk"
+	"github.com/kvarter/kvarter/sdk/examples/hello"
+	"github.com/kvarter/kvarter/sdk/hostside"
+	"github.com/kvarter/kvarter/sdk/sdktest"
+)
+
+var (
+	buildOnce sync.Once
+	helloBin  string
+	buildErr  error
+)
+
+// launched builds cmd/hello (once), starts it as the core does — a child process over
+// the real protocol — and configures, migrates and activates it on store cfg, with a
+// fake core as its host.
+func launched(t *testing.T, cfg sdk.StoreConfig) (*hostside.Process, *sdktest.FakeHost) {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("builds and starts the plugin")
+	}
+	buildOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "kvarter-hello-pages")
+		if err != nil {
+			buildErr = err
+			return
+		}
+		helloBin = filepath.Join(dir, "hello")
+		if out, err := exec.Command("go", "build", "-o", helloBin, "./cmd/hello").CombinedOutput(); err != nil {
+			buildErr = fmt.Errorf("%v\n%s", err, out)
+		}
+	})
+	if buildErr != nil {
+		t.Fatalf("build hello: %v", buildErr)
+	}
+	ctx := context.Background()
+	p, err := hostside.Launch(ctx, hostside.LaunchOptions{Name: "hello", Cmd: exec.Command(helloBin)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(p.Kill)
+	m, err := p.Describe(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	host := sdktest.NewFakeHost(m)
+	if err := p.Configure(ctx, hostside.ConfigureRequest{Store: cfg, CityTimeZone: "Europe/Helsinki", Languages: hello.Languages, HostVersion: "0.1.0"}, host); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Activate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	return p, host
+}
+
+func send(t *testing.T, p *hostside.Process, r *hostside.HTTPRequest) *hostside.HTTPResponse {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	resp, err := p.Handle(ctx, r)
+	if err != nil {
+		t.Fatalf("%s %s: %v", r.Method, r.Path, err)
+	}
+	return resp
+}
+
+func form(values url.Values) (http.Header, []byte) {
+	return http.Header{"Content-Type": {"application/x-www-form-urlencoded"}}, []byte(values.Encode())
+}
+
+// TestPages drives hello's page and card through the real protocol, on both
+// databases: the manifest declares them; the form follows Post/Redirect/Get and keeps
+// the value with a 422 on a broken rule, in the viewer's language; the card counts
+// the viewer's greetings.
+func TestPages(t *testing.T) {
+	sdktest.EachStore(t, func(t *testing.T, cfg sdk.StoreConfig) {
+		p, host := launched(t, cfg)
+		m, err := p.Describe(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		var pages []string
+		for _, r := range m.Routes {
+			if r.Kind == sdk.RoutePage {
+				pages = append(pages, r.Method+" "+r.Path)
+			}
+		}
+		if strings.Join(pages, ", ") != "GET /hello/greet, POST /hello/greet, GET /hello/cards/home" {
+			t.Errorf("page routes %v", pages)
+		}
+		if len(m.UI.Nav) != 1 || m.UI.Nav[0].Labels["tr"] != "Selamlar" || len(m.UI.Cards) != 1 || m.UI.Cards[0].Slot != "home" {
+			t.Errorf("ui %+v", m.UI)
+		}
+		for _, lang := range hello.Languages {
+			if m.UI.Nav[0].Labels[lang] == "" || m.UI.Cards[0].Labels[lang] == "" {
+				t.Errorf("no %s label in %+v", lang, m.UI)
+			}
+		}
+
+		ann := host.Principal("ann")
+		get := send(t, p, &hostside.HTTPRequest{Method: "GET", Path: hello.PathGreet, Principal: ann, Render: sdk.RenderPage, Language: "fi"})
+		if get.Status != 200 || get.Page.Title != "Lähetä tervehdys" || get.Page.NavActive != hello.NavGreet || !strings.Contains(string(get.Body), `<label for="message">Viestisi</label>`) {
+			t.Fatalf("page: %d %+v %s", get.Status, get.Page, get.Body)
+		}
+		if !strings.HasPrefix(get.Header.Get("Content-Type"), "text/html") || strings.Contains(string(get.Body), "<html") {
+			t.Errorf("a page is the content of <main> in HTML: %v %s", get.Header, get.Body)
+		}
+
+		// A broken rule: 422, the form again with the value kept, the summary focused,
+		// in the viewer's language.
+		long := strings.Repeat("ä", hello.MaxMessage+1)
+		h, body := form(url.Values{"message": {long}})
+		bad := send(t, p, &hostside.HTTPRequest{Method: "POST", Path: hello.PathGreet, Header: h, Body: body, Principal: ann, Render: sdk.RenderPage, Language: "sv"})
+		if bad.Status != 422 || bad.Page.Focus != hello.ErrorSummaryID || !strings.Contains(string(bad.Body), `value="`+long+`"`) ||
+			!strings.Contains(string(bad.Body), "Meddelandet får vara högst 80 tecken.") || !strings.Contains(string(bad.Body), `aria-invalid="true"`) {
+			t.Errorf("422: %d %+v %s", bad.Status, bad.Page, bad.Body)
+		}
+		h, body = form(url.Values{"message": {"  "}})
+		if r := send(t, p, &hostside.HTTPRequest{Method: "POST", Path: hello.PathGreet, Header: h, Body: body, Principal: ann, Render: sdk.RenderPage, Language: "da"}); r.Status != 422 || !strings.Contains(string(r.Body), "Skriv en besked.") {
+			t.Errorf("empty: %d %s", r.Status, r.Body)
+		}
+		// Script in the message comes back as text.
+		h, body = form(url.Values{"message": {strings.Repeat("x", hello.MaxMessage) + `"><script>`}})
+		if r := send(t, p, &hostside.HTTPRequest{Method: "POST", Path: hello.PathGreet, Header: h, Body: body, Principal: ann, Render: sdk.RenderPage}); r.Status != 422 || strings.Contains(string(r.Body), "<script>") {
+			t.Errorf("escaped: %d %s", r.Status, r.Body)
+		}
+
+		// Post/Redirect/Get.
+		h, body = form(url.Values{"message": {"Hei naapurit!"}})
+		ok := send(t, p, &hostside.HTTPRequest{Method: "POST", Path: hello.PathGreet, Header: h, Body: body, Principal: ann, Render: sdk.RenderPage, Language: "fi"})
+		if ok.Status != 303 || ok.Header.Get("Location") != hello.PathGreet+"?sent=1" {
+			t.Fatalf("303: %d %v %s", ok.Status, ok.Header, ok.Body)
+		}
+		after := send(t, p, &hostside.HTTPRequest{Method: "GET", Path: hello.PathGreet, RawQuery: "sent=1", Principal: ann, Render: sdk.RenderPage, Language: "tr"})
+		if after.Page.Announce != "Selamınız gönderildi." || !strings.Contains(string(after.Body), `role="status"`) {
+			t.Errorf("after: %+v %s", after.Page, after.Body)
+		}
+		// The card counts ann's greetings, in her language, as a fragment.
+		card := send(t, p, &hostside.HTTPRequest{Method: "GET", Path: hello.PathHomeCard, Principal: ann, Render: sdk.RenderFragment, Language: "fi"})
+		if card.Status != 200 || !strings.Contains(string(card.Body), "Olet lähettänyt 1 tervehdyksen.") || card.Page.Title != "Tervehdyksesi" {
+			t.Errorf("card: %d %+v %s", card.Status, card.Page, card.Body)
+		}
+		bob := send(t, p, &hostside.HTTPRequest{Method: "GET", Path: hello.PathHomeCard, Principal: host.Principal("bob"), Render: sdk.RenderFragment, Language: "en"})
+		if !strings.Contains(string(bob.Body), "You have not sent any greetings yet.") {
+			t.Errorf("bob's card: %s", bob.Body)
+		}
+		// The message is kept with the ping, and the JSON API reads the same service.
+		pings := send(t, p, &hostside.HTTPRequest{Method: "GET", Path: "/api/v1/hello/pings", Principal: ann})
+		if !strings.Contains(string(pings.Body), `"message":"Hei naapurit!"`) || pings.Page.Title != "" {
+			t.Errorf("pings: %s %+v", pings.Body, pings.Page)
+		}
+	})
+}
+
+// TestPages_OldHost: requests without a render mode or language — all a host built
+// before pages sends — are answered as before, with no page metadata. (Such a host
+// also asks for no pages in Describe and gets the API alone: sdk's
+// TestServer_DescribePages.)
+func TestPages_OldHost(t *testing.T) {
+	sdktest.EachStore(t, func(t *testing.T, cfg sdk.StoreConfig) {
+		p, _ := launched(t, cfg)
+		resp := send(t, p, &hostside.HTTPRequest{Method: "GET", Path: "/api/v1/hello/ping"})
+		if resp.Status != 200 || hasMeta(resp.Page) || !strings.Contains(string(resp.Body), "greeting") {
+			t.Errorf("API answer %d %+v %s", resp.Status, resp.Page, resp.Body)
+		}
+		// Without a render mode (an older host) a page route is still served, and
+		// sends no metadata the host could not read.
+		resp = send(t, p, &hostside.HTTPRequest{Method: "GET", Path: hello.PathGreet})
+		if resp.Status != 200 || hasMeta(resp.Page) || !strings.Contains(string(resp.Body), "Your message") {
+			t.Errorf("page without render: %d %+v %s", resp.Status, resp.Page, resp.Body)
+		}
+	})
+}
+
+// hasMeta reports page metadata that is not empty.
+func hasMeta(m sdk.PageMeta) bool {
+	return m.Title != "" || len(m.Breadcrumbs) > 0 || m.NavActive != "" || m.Announce != "" || m.Focus != ""
+}
