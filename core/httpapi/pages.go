@@ -10,6 +10,7 @@ import (
 
 	"github.com/kvarter/kvarter/core"
 	"github.com/kvarter/kvarter/core/web"
+	"github.com/kvarter/kvarter/core/web/static"
 )
 
 // PagesConfig describes the city to the pages (config city.*); the zero value is
@@ -18,26 +19,25 @@ type PagesConfig struct {
 	CityName  string
 	LogoURL   string
 	Languages []string
-	// AssetURL gives the URL of a vendored asset (see web.Options.AssetURL).
-	AssetURL func(path string) string
 }
 
-// pageRoutes mounts the core's pages (core/web) on every path the API and the
-// node's own routes do not take. /api/... keeps answering JSON: an unknown API path
+// pageRoutes mounts the embedded assets at /static/ and the core's pages (core/web)
+// on every path the API and the node's own routes do not take. /api/... keeps answering JSON: an unknown API path
 // is the API's 404, never a page.
 func (s *Server) pageRoutes() {
 	pc := s.cfg.Pages
 	pages, err := web.New(web.Services{Identity: s.svc.Identity, Neighbourhoods: s.svc.Neighbourhoods}, web.Options{
-		CityName: pc.CityName, LogoURL: pc.LogoURL, Languages: pc.Languages, AssetURL: pc.AssetURL,
+		CityName: pc.CityName, LogoURL: pc.LogoURL, Languages: pc.Languages,
 		SecureCookies: s.cfg.SecureCookies, Logger: s.logger,
 	})
 	if err != nil {
 		// The templates and catalogs are embedded: this is a bug caught by the tests.
 		panic(err)
 	}
+	s.app.All(static.Prefix+"*", adaptor.HTTPHandler(static.Handler()))
 	s.app.All("/*", func(c *fiber.Ctx) error {
 		path := c.Path()
-		if path == "/api" || strings.HasPrefix(path, "/api/") || strings.HasPrefix(path, "/static/") {
+		if path == "/api" || strings.HasPrefix(path, "/api/") {
 			return c.Next()
 		}
 		if allow := s.coreAllow(path); allow != nil {

@@ -10,6 +10,7 @@ import (
 
 	"github.com/kvarter/kvarter/core/coretest"
 	"github.com/kvarter/kvarter/core/web"
+	"github.com/kvarter/kvarter/core/web/static"
 )
 
 // browser is a plain HTTP client with cookies that does not follow redirects, so
@@ -167,5 +168,18 @@ func TestPages_APIStaysJSON(t *testing.T) {
 	}
 	if p := b.do("GET", "/healthz", nil, nil); p.status != 200 || !strings.Contains(p.body, "alive") {
 		t.Errorf("healthz = %d %s", p.status, p.body)
+	}
+	// Every asset the frame links is served, and the home page links them.
+	home := b.do("GET", "/", nil, nil)
+	for _, u := range append(static.Stylesheets(), static.Scripts()...) {
+		if !strings.Contains(home.body, `"`+u+`"`) {
+			t.Errorf("home does not link %s", u)
+		}
+		if p := b.do("GET", u, nil, nil); p.status != 200 || len(p.body) == 0 {
+			t.Errorf("GET %s = %d", u, p.status)
+		}
+	}
+	if p := b.do("GET", static.Prefix+"nope/kvarter.css", nil, nil); p.status != 404 || strings.Contains(p.body, "<html") {
+		t.Errorf("an unknown asset = %d, a page: %v", p.status, strings.Contains(p.body, "<html"))
 	}
 }

@@ -33,7 +33,7 @@ type frameView struct {
 	City      string
 	Logo      string
 	Styles    []string
-	Script    string
+	Scripts   []string
 	Nav       []navLink
 	Crumbs    []crumb
 	SignedIn  bool
@@ -143,8 +143,8 @@ func (p *Pages) render(w http.ResponseWriter, r *http.Request, status int, name 
 		FullTitle: pageTitle(meta.Title, p.opts.CityName),
 		City:      p.opts.CityName,
 		Logo:      p.opts.LogoURL,
-		Styles:    []string{p.opts.AssetURL("designsystemet-css/index.css"), p.opts.AssetURL("designsystemet-theme/theme.css"), p.opts.AssetURL("kvarter.css")},
-		Script:    p.opts.AssetURL("htmx/htmx.min.js"),
+		Styles:    p.opts.Stylesheets,
+		Scripts:   p.opts.Scripts,
 		Nav:       p.nav(loc.Lang(), r.URL.Path, meta.NavActive),
 		Crumbs:    crumbs(loc, r.URL.Path, meta),
 		SignedIn:  v.principal.Authenticated(),
@@ -163,7 +163,7 @@ func (p *Pages) render(w http.ResponseWriter, r *http.Request, status int, name 
 	}
 	frame := "core-frame"
 	fv.Frame = "page"
-	if r.Header.Get("HX-Request") == "true" && r.Header.Get("HX-Target") == "main" {
+	if target := r.Header.Get("HX-Target"); r.Header.Get("HX-Request") == "true" && (target == "main#main" || target == "main") {
 		frame, fv.Frame = "core-fragment", "fragment"
 	}
 	var out bytes.Buffer

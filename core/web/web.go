@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/kvarter/kvarter/core"
+	"github.com/kvarter/kvarter/core/web/static"
 	"github.com/kvarter/kvarter/sdk"
 	"github.com/kvarter/kvarter/sdk/i18n"
 	sdkweb "github.com/kvarter/kvarter/sdk/web"
@@ -63,9 +64,11 @@ type Options struct {
 	Languages []string
 	// Zone is the city's time zone; nil is UTC.
 	Zone *time.Location
-	// AssetURL gives the URL of a vendored asset by its path under static/
-	// ("htmx/htmx.min.js"); nil serves them under /static/.
-	AssetURL func(path string) string
+	// Stylesheets and Scripts are the URLs every page links, in order; nil are
+	// the embedded assets' (static.Stylesheets, static.Scripts). A city's brand
+	// stylesheet goes last among the stylesheets.
+	Stylesheets []string
+	Scripts     []string
 	// SecureCookies makes every cookie Secure (and the session cookie __Host-);
 	// otherwise cookies are Secure when the request came over TLS.
 	SecureCookies bool
@@ -92,8 +95,11 @@ func New(svc Services, opts Options) (*Pages, error) {
 	if len(opts.Languages) == 0 {
 		opts.Languages = []string{i18n.Fallback}
 	}
-	if opts.AssetURL == nil {
-		opts.AssetURL = func(p string) string { return "/static/" + p }
+	if opts.Stylesheets == nil {
+		opts.Stylesheets = static.Stylesheets()
+	}
+	if opts.Scripts == nil {
+		opts.Scripts = static.Scripts()
 	}
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
@@ -135,7 +141,8 @@ func New(svc Services, opts Options) (*Pages, error) {
 // Unsafe methods pass Go's CrossOriginProtection (Sec-Fetch-Site, else Origin against
 // Host) before any handler runs; a refused one answers 403 and changes nothing.
 //
-// A request from htmx (HX-Request) that targets <main> (HX-Target "main") gets only
+// A request from htmx (HX-Request) that targets <main> (HX-Target "main#main", as
+// htmx 4 names it, or "main") gets only
 // the content of <main>, preceded by the page's <title> (htmx sets the document's
 // title from it), the header out of band (navigation and the switcher stay current),
 // and the announcement swapped into #kv-status; the element to focus carries

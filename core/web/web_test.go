@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -17,6 +18,7 @@ import (
 
 	"github.com/kvarter/kvarter/core"
 	"github.com/kvarter/kvarter/core/web"
+	"github.com/kvarter/kvarter/core/web/static"
 	"github.com/kvarter/kvarter/sdk"
 	"github.com/kvarter/kvarter/sdk/i18n/i18ntest"
 )
@@ -114,8 +116,7 @@ func newSite(t *testing.T) *site {
 	id := &identity{}
 	p, err := web.New(web.Services{Identity: id, Neighbourhoods: hoods{}}, web.Options{
 		CityName: "Helsinki", Languages: langs,
-		AssetURL: func(p string) string { return "/static/h1/" + p },
-		Nav:      []sdk.NavEntry{{ID: "parks", Path: "/parks", Labels: map[string]string{"en": "Parks", "fi": "Puistot"}}},
+		Nav: []sdk.NavEntry{{ID: "parks", Path: "/parks", Labels: map[string]string{"en": "Parks", "fi": "Puistot"}}},
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -225,10 +226,16 @@ func checkPage(t *testing.T, a answer, lang string) *html.Node {
 	if len(links) != 2 {
 		t.Errorf("footer links = %d, want accessibility and privacy", len(links))
 	}
-	for _, l := range find(nodes, tag(atom.Link)) {
-		if h, _ := attr(l, "href"); !strings.HasPrefix(h, "/static/h1/") {
-			t.Errorf("stylesheet %q not from AssetURL", h)
+	var assets []string
+	for _, l := range find(nodes, func(n *html.Node) bool { return n.DataAtom == atom.Link || n.DataAtom == atom.Script }) {
+		h, _ := attr(l, "href")
+		if l.DataAtom == atom.Script {
+			h, _ = attr(l, "src")
 		}
+		assets = append(assets, h)
+	}
+	if want := append(static.Stylesheets(), static.Scripts()...); !slices.Equal(assets, want) {
+		t.Errorf("assets = %v, want %v", assets, want)
 	}
 	return doc
 }
@@ -545,7 +552,7 @@ func TestPages_CrossOrigin(t *testing.T) {
 // title, the header out of band, the announcement for #kv-status and the focus.
 func TestPages_HTMX(t *testing.T) {
 	s := newSite(t)
-	h := map[string]string{"HX-Request": "true", "HX-Target": "main", "Accept-Language": "en", "Sec-Fetch-Site": "same-origin"}
+	h := map[string]string{"HX-Request": "true", "HX-Target": "main#main", "Accept-Language": "en", "Sec-Fetch-Site": "same-origin"}
 	a := s.do(t, "POST", "/register", url.Values{"email": {"x"}}, h)
 	if a.status != http.StatusUnprocessableEntity {
 		t.Fatalf("status %d", a.status)
@@ -575,7 +582,7 @@ func TestPages_HTMX(t *testing.T) {
 		t.Error("the error summary does not take focus")
 	}
 	// The full page is the frame, whatever HX-Target another element names.
-	b := s.do(t, "GET", "/", nil, map[string]string{"HX-Request": "true", "HX-Target": "kv-other"})
+	b := s.do(t, "GET", "/", nil, map[string]string{"HX-Request": "true", "HX-Target": "div#kv-other"})
 	if !strings.Contains(b.body, "<html") {
 		t.Error("a request for another target got a fragment")
 	}
