@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/kvarter/kvarter/core/coretest"
+	"github.com/kvarter/kvarter/core/httpapi"
 	"github.com/kvarter/kvarter/sdk"
 )
 
@@ -56,6 +57,30 @@ func TestHTTPConventions(t *testing.T) {
 					!strings.HasPrefix(resp.Header.Get("Strict-Transport-Security"), "max-age=") {
 					t.Errorf("%s %s = %d with headers %v, want nosniff, a referrer policy and HSTS (secure_cookies)", c.method, c.path, resp.StatusCode, resp.Header)
 				}
+			}
+		})
+
+		// Over HTTPS (secure_cookies) the API's session cookie is the pages' __Host-
+		// one: a browser keeps it only from a secure origin, for this host alone, and one
+		// sign-in serves both the site and the API.
+		t.Run("SecureSessionCookie", func(t *testing.T) {
+			resp, body := coretest.RawRequest(t, "POST", base+"/api/v1/auth/login",
+				`{"email":"admin@city.example","password":"`+admin.Password+`"}`, map[string]string{"Content-Type": "application/json"})
+			var session *http.Cookie
+			for _, c := range resp.Cookies() {
+				if c.Name == "kvarter_session" {
+					t.Errorf("login set the unprefixed cookie %v", c)
+				}
+				if c.Name == httpapi.SecureSessionCookie {
+					session = c
+				}
+			}
+			if resp.StatusCode != 200 || session == nil || !session.Secure || !session.HttpOnly || session.Path != "/" || session.Domain != "" {
+				t.Fatalf("login = %d %s with cookies %v, want a Secure, HttpOnly __Host- session cookie for the host", resp.StatusCode, body, resp.Cookies())
+			}
+			me, body := rawRequest(t, "GET", base+"/api/v1/me", map[string]string{"Cookie": session.Name + "=" + session.Value})
+			if me.StatusCode != 200 || !strings.Contains(string(body), "admin@city.example") {
+				t.Errorf("GET /me with the __Host- cookie = %d %s", me.StatusCode, body)
 			}
 		})
 

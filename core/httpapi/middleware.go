@@ -16,13 +16,17 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/kvarter/kvarter/core"
+	"github.com/kvarter/kvarter/core/web"
 )
 
-// Cookie names.
+// Cookie names. The session cookie is the pages' own (core/web): one sign-in serves the
+// site and the API. Over HTTPS it carries the __Host- prefix, which a browser keeps
+// only from a secure origin, for the whole host and no subdomain.
 const (
-	SessionCookie = "kvarter_session"
-	CSRFCookie    = "kvarter_csrf"
-	CSRFHeader    = "X-CSRF-Token"
+	SessionCookie       = web.SessionCookie
+	SecureSessionCookie = web.SecureSessionCookie
+	CSRFCookie          = "kvarter_csrf"
+	CSRFHeader          = "X-CSRF-Token"
 )
 
 const (
@@ -159,6 +163,8 @@ func (s *Server) authenticate(c *fiber.Ctx) error {
 			return core.Errorf(core.EUNAUTHENTICATED, "The Authorization header must be \"Bearer <token>\".")
 		}
 		token = strings.TrimSpace(value)
+	} else if v := c.Cookies(SecureSessionCookie); v != "" {
+		token, viaCookie = v, true
 	} else if v := c.Cookies(SessionCookie); v != "" {
 		token, viaCookie = v, true
 	}
@@ -204,15 +210,23 @@ func (s *Server) csrf(c *fiber.Ctx) error {
 
 func (s *Server) secure(c *fiber.Ctx) bool { return s.cfg.SecureCookies || c.Protocol() == "https" }
 
+// sessionCookie is the session cookie's name for this request: prefixed over HTTPS.
+func (s *Server) sessionCookie(c *fiber.Ctx) string {
+	if s.secure(c) {
+		return SecureSessionCookie
+	}
+	return SessionCookie
+}
+
 func (s *Server) setSessionCookies(c *fiber.Ctx, token, csrf string, expires time.Time) {
-	c.Cookie(&fiber.Cookie{Name: SessionCookie, Value: token, Path: "/", Expires: expires, HTTPOnly: true, Secure: s.secure(c), SameSite: fiber.CookieSameSiteLaxMode})
+	c.Cookie(&fiber.Cookie{Name: s.sessionCookie(c), Value: token, Path: "/", Expires: expires, HTTPOnly: true, Secure: s.secure(c), SameSite: fiber.CookieSameSiteLaxMode})
 	// The anti-forgery cookie is readable by the page's script on purpose.
 	c.Cookie(&fiber.Cookie{Name: CSRFCookie, Value: csrf, Path: "/", Expires: expires, HTTPOnly: false, Secure: s.secure(c), SameSite: fiber.CookieSameSiteLaxMode})
 }
 
 func (s *Server) clearSessionCookies(c *fiber.Ctx) {
 	past := time.Unix(0, 0)
-	c.Cookie(&fiber.Cookie{Name: SessionCookie, Value: "", Path: "/", Expires: past, HTTPOnly: true, Secure: s.secure(c), SameSite: fiber.CookieSameSiteLaxMode})
+	c.Cookie(&fiber.Cookie{Name: s.sessionCookie(c), Value: "", Path: "/", Expires: past, HTTPOnly: true, Secure: s.secure(c), SameSite: fiber.CookieSameSiteLaxMode})
 	c.Cookie(&fiber.Cookie{Name: CSRFCookie, Value: "", Path: "/", Expires: past, Secure: s.secure(c), SameSite: fiber.CookieSameSiteLaxMode})
 }
 

@@ -406,7 +406,7 @@ func buildOpenAPI() *openAPIDoc {
 			"securitySchemes": map[string]any{
 				"bearer": map[string]any{"type": "http", "scheme": "bearer", "description": "A session token from POST /api/v1/auth/login or a personal API token."},
 				"cookie": map[string]any{"type": "apiKey", "in": "cookie", "name": SessionCookie,
-					"description": "The session cookie a browser gets at sign-in; unsafe methods also need the " + CSRFHeader + " header."},
+					"description": "The session cookie a browser gets at sign-in (named " + SecureSessionCookie + " over HTTPS); unsafe methods also need the " + CSRFHeader + " header."},
 			},
 		},
 	}}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/gofiber/fiber/v2"
 	"github.com/gofiber/fiber/v2/middleware/adaptor"
@@ -19,6 +20,8 @@ type PagesConfig struct {
 	CityName  string
 	LogoURL   string
 	Languages []string
+	// Zone is the city's time zone, for dates on pages; nil is UTC.
+	Zone *time.Location
 }
 
 // pageRoutes mounts the embedded assets at /static/ and the core's pages (core/web)
@@ -27,7 +30,7 @@ type PagesConfig struct {
 func (s *Server) pageRoutes() {
 	pc := s.cfg.Pages
 	pages, err := web.New(web.Services{Identity: s.svc.Identity, Neighbourhoods: s.svc.Neighbourhoods}, web.Options{
-		CityName: pc.CityName, LogoURL: pc.LogoURL, Languages: pc.Languages,
+		CityName: pc.CityName, LogoURL: pc.LogoURL, Languages: pc.Languages, Zone: pc.Zone,
 		SecureCookies: s.cfg.SecureCookies, Logger: s.logger,
 	})
 	if err != nil {

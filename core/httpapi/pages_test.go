@@ -160,10 +160,10 @@ func TestPages_APIStaysJSON(t *testing.T) {
 			t.Errorf("GET %s = %d %s %s, want the API's JSON 404", path, p.status, p.header.Get("Content-Type"), p.body)
 		}
 	}
-	// The node does not pass the city's languages to the pages yet (core/node sets
-	// Config.Pages): English only. core/web's tests cover negotiation.
+	// The node passes the city's languages (en, fi, sv, da, tr by default) to the
+	// pages: a Turkish visitor's 404 is in Turkish. core/web's tests cover negotiation.
 	p := b.do("GET", "/no-such-page", nil, map[string]string{"Accept-Language": "tr"})
-	if p.status != 404 || !strings.Contains(p.body, `<html lang="en">`) || !strings.Contains(p.body, "Page not found") {
+	if p.status != 404 || !strings.Contains(p.body, `<html lang="tr">`) || strings.Contains(p.body, "Page not found") {
 		t.Errorf("GET /no-such-page = %d %s", p.status, p.body)
 	}
 	if p := b.do("GET", "/healthz", nil, nil); p.status != 200 || !strings.Contains(p.body, "alive") {

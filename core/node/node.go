@@ -208,7 +208,8 @@ func build(ctx context.Context, cfg Config, logger *slog.Logger, opt Options, db
 	host.OnPolicyChange = reload
 	n.Plugins = host
 	httpCfg := httpapi.Config{SecureCookies: cfg.SecureCookies, ProxyHeader: cfg.ProxyHeader, TrustedProxies: cfg.TrustedProxies,
-		Metrics: n.Metrics, MetricsHandler: n.publicMetrics(), Tracing: n.Tracing}
+		Metrics: n.Metrics, MetricsHandler: n.publicMetrics(), Tracing: n.Tracing,
+		Pages: httpapi.PagesConfig{CityName: cfg.City.Name, Languages: cfg.City.Languages, Zone: cityZone(cfg.City.TimeZone)}}
 	if err := httpapi.CheckConfig(httpCfg); err != nil {
 		return nil, fmt.Errorf("config: %w", err)
 	}
@@ -313,4 +314,13 @@ func (n *Node) Close(ctx context.Context) error {
 		errs = append(errs, err)
 	}
 	return errors.Join(errs...)
+}
+
+// cityZone is the city's time zone for its pages; the configuration was checked at
+// load, so an unknown name cannot reach here, and UTC is only the zero config's.
+func cityZone(name string) *time.Location {
+	if loc, err := time.LoadLocation(name); err == nil && name != "" {
+		return loc
+	}
+	return time.UTC
 }
