@@ -328,7 +328,9 @@ func demoPeople(ctx context.Context, c *demoCity) error {
 		c.Residents = append(c.Residents, p)
 	}
 	people := c.people()
-	workers := max(2, runtime.GOMAXPROCS(0))
+	// Each hash holds the parameters' memory (19 MiB by default) while it runs, so a
+	// big machine still runs at most eight at once.
+	workers := min(max(2, runtime.GOMAXPROCS(0)), 8)
 	// The identity service admits this many hashes at once; it has not hashed yet, so
 	// the setting still takes effect. A serving city keeps its own limit.
 	c.Node.Identity.Settings.HashConcurrency = workers
