@@ -504,7 +504,8 @@ func printDemo(w io.Writer, c *demoCity) error {
 	}
 	fmt.Fprintf(w, "The demo city is ready: %d neighbourhoods, %d organisations, 1 city admin, %d coordinators and %d residents (%d of them waiting for their coordinator).\n",
 		len(c.Neighbourhoods), len(c.Organisations), len(c.Coordinators), len(c.Residents), pending)
-	fmt.Fprint(w, "The passwords are shown only this once and stored nowhere in readable form: keep the ones you need.\n\n")
+	fmt.Fprint(w, "Start the site with `kvarter serve` and sign in as any of them. The passwords are shown only this once\n"+
+		"and stored nowhere in readable form: keep the ones you need.\n\n")
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "EMAIL\tROLE\tPASSWORD")
 	for _, p := range c.people() {
