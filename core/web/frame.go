@@ -176,7 +176,9 @@ func (p *Pages) frame(w http.ResponseWriter, r *http.Request, status int, body [
 		Announce:  meta.Announce,
 		Content:   template.HTML(body), // executed by html/template, or filtered by the host
 		Heading:   plugin != "",
-		Cards:     p.cardViews(r, loc.Lang()),
+	}
+	if status < 300 {
+		fv.Cards = p.cardViews(r, loc.Lang()) // not on the error panel of a page that failed
 	}
 	for _, l := range p.opts.Languages {
 		name := languageNames[l]
