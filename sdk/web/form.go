@@ -329,22 +329,14 @@ func (f *Form) setOne(fv reflect.Value, name, s string) error {
 	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
 		n, err := strconv.ParseInt(strings.TrimSpace(s), 10, fv.Type().Bits())
 		if err != nil {
-			if errors.Is(err, strconv.ErrRange) {
-				f.add(name, Problem{IDs: []string{"web.rule." + sdk.RuleRange}})
-			} else {
-				f.add(name, Problem{IDs: []string{"web.rule." + RuleWholeNumber}})
-			}
+			f.add(name, numberProblem(err))
 			return nil
 		}
 		fv.SetInt(n)
 	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
 		n, err := strconv.ParseUint(strings.TrimSpace(s), 10, fv.Type().Bits())
 		if err != nil {
-			if errors.Is(err, strconv.ErrRange) {
-				f.add(name, Problem{IDs: []string{"web.rule." + sdk.RuleRange}})
-			} else {
-				f.add(name, Problem{IDs: []string{"web.rule." + RuleWholeNumber}})
-			}
+			f.add(name, numberProblem(err))
 			return nil
 		}
 		fv.SetUint(n)
@@ -366,4 +358,13 @@ func checkText(s string, maxLen int) (Problem, bool) {
 		return Problem{IDs: []string{"web.rule.max_length_n"}, Count: &n}, true
 	}
 	return Problem{}, false
+}
+
+// numberProblem is what a whole number that did not parse tells the person: out of
+// range, or not a whole number at all.
+func numberProblem(err error) Problem {
+	if errors.Is(err, strconv.ErrRange) {
+		return Problem{IDs: []string{"web.rule." + sdk.RuleRange}}
+	}
+	return Problem{IDs: []string{"web.rule." + RuleWholeNumber}}
 }
