@@ -124,6 +124,7 @@ func New(svc Services, opts Options) (*Pages, error) {
 	mux.Handle("GET /accessibility", p.handle(p.static("accessibility", "core.a11y.title")))
 	mux.Handle("GET /privacy", p.handle(p.static("privacy", "core.privacy.title")))
 	mux.Handle("GET /neighbourhoods/{id}", p.handle(p.neighbourhood))
+	p.accountRoutes(mux) // pages_account.go
 	mux.Handle("/", p.handle(func(w http.ResponseWriter, r *http.Request) error {
 		return core.Errorf(core.ENOTFOUND, "There is no page %s.", r.URL.Path)
 	}))
