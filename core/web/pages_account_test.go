@@ -70,14 +70,16 @@ func (b *browser) must(t *testing.T, want int, method, path string, form url.Val
 }
 
 // person is an account opened through the identity service.
-type person struct{ email, password, name string }
+type person struct{ id, email, password, name string }
 
 func newPerson(t *testing.T, n *node.Node, email, name string) person {
 	t.Helper()
 	p := person{email: email, password: "a long enough passphrase " + email, name: name}
-	if _, err := n.Identity.Register(context.Background(), core.Registration{Email: email, Password: p.password, DisplayName: name, Language: "en"}); err != nil {
+	u, err := n.Identity.Register(context.Background(), core.Registration{Email: email, Password: p.password, DisplayName: name, Language: "en"})
+	if err != nil {
 		t.Fatal(err)
 	}
+	p.id = u.ID
 	return p
 }
 
