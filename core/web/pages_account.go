@@ -26,6 +26,7 @@ func (p *Pages) accountRoutes(mux *http.ServeMux) {
 	mux.Handle("GET /my-neighbourhood", p.handle(p.myNeighbourhood))
 	mux.Handle("POST /my-neighbourhood", p.handle(p.askToJoin))
 	mux.Handle("POST /my-neighbourhood/leave", p.handle(p.leave))
+	p.coordinatorRoutes(mux)
 }
 
 // signedIn is the signed-in viewer, or the error that sends a visitor to sign in.

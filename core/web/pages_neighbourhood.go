@@ -2,6 +2,7 @@ package web
 
 import (
 	"net/http"
+	"slices"
 
 	"github.com/kvarter/kvarter/core"
 	sdkweb "github.com/kvarter/kvarter/sdk/web"
@@ -13,6 +14,9 @@ type mineView struct {
 	Memberships []mineItem
 	Form        *sdkweb.Form
 	Choices     []sdkweb.Option
+	// Coordinated are the neighbourhoods the person coordinates, with links to
+	// their requests and members.
+	Coordinated []core.Neighbourhood
 }
 
 // mineItem is one of the person's memberships with its neighbourhood's name.
@@ -55,9 +59,13 @@ func (p *Pages) renderMine(w http.ResponseWriter, r *http.Request, status int, f
 	loc := p.tmpl.Localizer(viewerOf(r).lang)
 	names := map[string]string{}
 	data := mineView{Form: form, Choices: []sdkweb.Option{{Value: "", Label: loc.T("core.mine.choose")}}}
+	pr := viewerOf(r).principal
 	for _, n := range hoods {
 		names[n.ID] = n.Name
 		data.Choices = append(data.Choices, sdkweb.Option{Value: n.ID, Label: n.Name})
+		if slices.Contains(pr.RolesIn(core.NeighbourhoodDomain(n.ID)), core.RoleCoordinator) {
+			data.Coordinated = append(data.Coordinated, n)
+		}
 	}
 	seen := map[string]bool{}
 	for _, m := range mine {
