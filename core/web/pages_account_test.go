@@ -251,3 +251,9 @@ func TestPages_Password(t *testing.T) {
 		})
 	})
 }
+
+// UpdateProfile lets the fake identity of web_test.go take the switcher's saving of
+// a signed-in person's language; it keeps nothing.
+func (f *identity) UpdateProfile(_ context.Context, u core.ProfileUpdate) (*core.User, error) {
+	return &core.User{ID: "u1", DisplayName: "Aino Ääninen", Language: *u.Language}, nil
+}
