@@ -289,6 +289,7 @@ func (s *IdentityService) UpdateProfile(ctx context.Context, u core.ProfileUpdat
 	}
 	now := s.DB.now()
 	var out core.User
+	var hashes []string
 	err = s.DB.tx(ctx, func(tx *sqlx.Tx) error {
 		var row userRow
 		if err := get(ctx, tx, &row, `SELECT `+userColumns+` FROM users WHERE id = ? AND deleted_at IS NULL`, p.UserID); err != nil {
@@ -315,7 +316,7 @@ func (s *IdentityService) UpdateProfile(ctx context.Context, u core.ProfileUpdat
 			}
 			return fmt.Errorf("update profile: %w", err)
 		}
-		if err := s.dropUserSessions(ctx, tx, p.UserID); err != nil {
+		if hashes, err = s.dropUserSessions(ctx, tx, p.UserID); err != nil {
 			return err
 		}
 		return recordAudit(ctx, tx, now, "user.updated", core.DomainCity, "user:"+p.UserID, changed)
@@ -323,6 +324,7 @@ func (s *IdentityService) UpdateProfile(ctx context.Context, u core.ProfileUpdat
 	if err != nil {
 		return nil, err
 	}
+	s.dropCached(hashes)
 	return &out, nil
 }
 
@@ -376,11 +378,13 @@ func (s *IdentityService) ChangePassword(ctx context.Context, c core.PasswordCha
 		return core.InvalidField("current_password", core.RuleWrongPassword, "is not the account's current password")
 	}
 	now := s.DB.now()
-	return s.DB.tx(ctx, func(tx *sqlx.Tx) error {
+	var hashes []string
+	err = s.DB.tx(ctx, func(tx *sqlx.Tx) error {
 		if _, err := exec(ctx, tx, `UPDATE users SET password_hash = ?, updated_at = ? WHERE id = ?`, hash, now, p.UserID); err != nil {
 			return fmt.Errorf("change password: %w", err)
 		}
-		if err := s.dropUserSessions(ctx, tx, p.UserID); err != nil {
+		var err error
+		if hashes, err = s.dropUserSessions(ctx, tx, p.UserID); err != nil {
 			return err
 		}
 		if _, err := exec(ctx, tx, `UPDATE sessions SET revoked_at = ? WHERE user_id = ? AND id <> ? AND revoked_at IS NULL`, now, p.UserID, p.SessionID); err != nil {
@@ -388,16 +392,27 @@ func (s *IdentityService) ChangePassword(ctx context.Context, c core.PasswordCha
 		}
 		return recordAudit(ctx, tx, now, "user.password_changed", core.DomainCity, "user:"+p.UserID, nil)
 	})
+	if err != nil {
+		return err
+	}
+	s.dropCached(hashes)
+	return nil
 }
 
-// dropUserSessions forgets the cached principals of every session of userID.
-func (s *IdentityService) dropUserSessions(ctx context.Context, tx *sqlx.Tx, userID string) error {
+// dropUserSessions forgets the cached principals of every session of userID and
+// returns their token hashes, to forget once more after the commit: a request
+// resolved meanwhile may have cached what the transaction was about to change.
+func (s *IdentityService) dropUserSessions(ctx context.Context, tx *sqlx.Tx, userID string) ([]string, error) {
 	var hashes []string
 	if err := selectAll(ctx, tx, &hashes, `SELECT token_hash FROM sessions WHERE user_id = ?`, userID); err != nil {
-		return fmt.Errorf("sessions of %s: %w", userID, err)
+		return nil, fmt.Errorf("sessions of %s: %w", userID, err)
 	}
+	s.dropCached(hashes)
+	return hashes, nil
+}
+
+func (s *IdentityService) dropCached(hashes []string) {
 	for _, h := range hashes {
 		s.cache.drop(h)
 	}
-	return nil
 }
