@@ -316,6 +316,7 @@ func (s *IdentityService) UpdateProfile(ctx context.Context, u core.ProfileUpdat
 			}
 			return fmt.Errorf("update profile: %w", err)
 		}
+		var err error
 		if hashes, err = s.dropUserSessions(ctx, tx, p.UserID); err != nil {
 			return err
 		}
