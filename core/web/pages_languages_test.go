@@ -3,7 +3,10 @@ package web_test
 import (
 	"net/http"
 	"net/url"
+	"strings"
 	"testing"
+
+	"golang.org/x/net/html/atom"
 
 	"github.com/kvarter/kvarter/core/coretest"
 )
@@ -62,6 +65,29 @@ func TestPages_AccountEveryLanguage(t *testing.T) {
 			if x < y && texts[x] == texts[y] {
 				t.Errorf("my neighbourhood in %s and %s is the same text", x, y)
 			}
+		}
+	}
+}
+
+// TestPages_AccountHTMX: the new forms, refused under htmx, answer the content of
+// <main> only, with the title and the error summary that takes focus.
+func TestPages_AccountHTMX(t *testing.T) {
+	n := coretest.StartNode(t, coretest.Databases(t)[0].Config, coretest.Options())
+	b := signIn(t, n, newPerson(t, n, "elif@example.org", "Elif Yılmaz"))
+	hx := map[string]string{"HX-Request": "true", "HX-Target": "main#main"}
+	for path, title := range map[string]string{"/profile": "Your details", "/profile/password": "Change your password", "/my-neighbourhood": "My neighbourhood"} {
+		a := b.do(t, "POST", path, url.Values{"display_name": {""}}, hx)
+		if a.status != 422 || strings.Contains(a.body, "<html") || strings.Contains(a.body, "<footer") {
+			t.Fatalf("POST %s under htmx = %d, or carries the frame", path, a.status)
+		}
+		nodes := parseFragment(t, a.body)
+		if ts := find(nodes, tag(atom.Title)); len(ts) != 1 || !strings.HasPrefix(textOf(ts[0]), title+" – ") {
+			t.Errorf("%s: title %v", path, ts)
+		}
+		if sum := byID(nodes, "kv-error-summary"); sum == nil {
+			t.Errorf("%s: no error summary", path)
+		} else if _, ok := attr(sum, "autofocus"); !ok {
+			t.Errorf("%s: the summary does not take focus", path)
 		}
 	}
 }
