@@ -43,7 +43,12 @@ func (p *Pages) myNeighbourhood(w http.ResponseWriter, r *http.Request) error {
 	if _, err := signedIn(r); err != nil {
 		return err
 	}
-	return p.renderMine(w, r, http.StatusOK, sdkweb.NewForm(nil))
+	// A link from a neighbourhood's page may name it, so the form opens with it chosen.
+	form := sdkweb.NewForm(nil)
+	if id := r.URL.Query().Get("neighbourhood"); id != "" {
+		form.Set("neighbourhood_id", id)
+	}
+	return p.renderMine(w, r, http.StatusOK, form)
 }
 
 func (p *Pages) renderMine(w http.ResponseWriter, r *http.Request, status int, form *sdkweb.Form) error {

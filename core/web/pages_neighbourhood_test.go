@@ -62,6 +62,10 @@ func TestPages_MyNeighbourhood(t *testing.T) {
 			if !strings.Contains(textOf(doc), "You have not asked to join a neighbourhood yet.") {
 				t.Error("no word for a person without memberships")
 			}
+			// A link naming a neighbourhood opens the form with it chosen.
+			if a := b.must(t, 200, "GET", "/my-neighbourhood?neighbourhood="+bornova, nil); !strings.Contains(a.body, `<option value="`+bornova+`" selected>`) {
+				t.Error("the neighbourhood named in the link is not chosen")
+			}
 			for _, name := range []string{"Karşıyaka", "Bornova"} {
 				if !strings.Contains(a.body, ">"+name+"</option>") {
 					t.Errorf("%s is not offered", name)
