@@ -91,11 +91,14 @@ type IdentityService interface {
 	ChangePassword(ctx context.Context, c PasswordChange) error
 }
 
-// ProfileUpdate changes some of a person's own details; nil means unchanged.
+// ProfileUpdate changes some of a person's own details; nil means unchanged. A new
+// email address needs CurrentPassword too: the address is how an account is found
+// and, later, recovered, so a borrowed session alone must not be able to move it.
 type ProfileUpdate struct {
-	DisplayName *string `json:"display_name" max:"100"`
-	Email       *string `json:"email" max:"254"`
-	Language    *string `json:"language" max:"16"`
+	DisplayName     *string `json:"display_name" max:"100"`
+	Email           *string `json:"email" max:"254"`
+	Language        *string `json:"language" max:"16"`
+	CurrentPassword string  `json:"current_password" max:"1024"`
 }
 
 // PasswordChange is a new password and the current one, which proves that the person

@@ -287,6 +287,11 @@ func (s *IdentityService) UpdateProfile(ctx context.Context, u core.ProfileUpdat
 	if err := f.Err(); err != nil {
 		return nil, err
 	}
+	if u.Email != nil {
+		if err := s.checkEmailChange(ctx, p.UserID, *u.Email, u.CurrentPassword); err != nil {
+			return nil, err
+		}
+	}
 	now := s.DB.now()
 	var out core.User
 	var hashes []string
@@ -329,6 +334,46 @@ func (s *IdentityService) UpdateProfile(ctx context.Context, u core.ProfileUpdat
 	return &out, nil
 }
 
+// checkEmailChange asks for the current password when email is not the account's
+// address now.
+func (s *IdentityService) checkEmailChange(ctx context.Context, userID, email, current string) error {
+	var row userRow
+	if err := get(ctx, s.DB.db, &row, `SELECT `+userColumns+` FROM users WHERE id = ? AND deleted_at IS NULL`, userID); err != nil {
+		return notFound(err, "The account")
+	}
+	if row.Email != nil && *row.Email == email {
+		return nil
+	}
+	if current == "" {
+		return core.InvalidField("current_password", core.RuleRequired, "is required to change the email address")
+	}
+	ok, err := s.verify(ctx, row, current)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return core.InvalidField("current_password", core.RuleWrongPassword, "is not the account's current password")
+	}
+	return nil
+}
+
+// verify checks pw against the account's password hash in a hashing slot.
+func (s *IdentityService) verify(ctx context.Context, row userRow, pw string) (bool, error) {
+	if row.PasswordHash == nil {
+		return false, nil
+	}
+	release, err := s.hashSlot(ctx)
+	if err != nil {
+		return false, err
+	}
+	defer release()
+	ok, err := s.Settings.Hasher.Verify(pw, *row.PasswordHash)
+	if err != nil {
+		return false, fmt.Errorf("verify password: %w", err)
+	}
+	return ok, nil
+}
+
 // ChangePassword replaces the acting person's password after checking the current
 // one, and ends every other session and API token of theirs: whoever may have learnt
 // the old password is signed out. The session that made the change stays open.
@@ -359,24 +404,21 @@ func (s *IdentityService) ChangePassword(ctx context.Context, c core.PasswordCha
 	if err := f.Err(); err != nil {
 		return err
 	}
+	ok, err := s.verify(ctx, row, c.Current)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return core.InvalidField("current_password", core.RuleWrongPassword, "is not the account's current password")
+	}
 	release, err := s.hashSlot(ctx)
 	if err != nil {
 		return err
 	}
-	ok := false
-	if row.PasswordHash != nil {
-		ok, err = s.Settings.Hasher.Verify(c.Current, *row.PasswordHash)
-	}
-	var hash string
-	if err == nil && ok {
-		hash, err = s.Settings.Hasher.Hash(c.New)
-	}
+	hash, err := s.Settings.Hasher.Hash(c.New)
 	release()
 	if err != nil {
 		return fmt.Errorf("change password: %w", err)
-	}
-	if !ok {
-		return core.InvalidField("current_password", core.RuleWrongPassword, "is not the account's current password")
 	}
 	now := s.DB.now()
 	var hashes []string

@@ -51,7 +51,7 @@ func TestIdentityService_UpdateProfile(t *testing.T) {
 
 		t.Run("OK", func(t *testing.T) {
 			name, email, lang := "  Aino Å.  ", "Aino.A@example.org", "fi"
-			u, err := n.Identity.UpdateProfile(ctx, core.ProfileUpdate{DisplayName: &name, Email: &email, Language: &lang})
+			u, err := n.Identity.UpdateProfile(ctx, core.ProfileUpdate{DisplayName: &name, Email: &email, Language: &lang, CurrentPassword: "a long enough passphrase aino@example.org"})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -86,9 +86,26 @@ func TestIdentityService_UpdateProfile(t *testing.T) {
 				}
 			}
 		})
+		t.Run("ErrEmailWithoutPassword", func(t *testing.T) {
+			email := "mallory@example.org"
+			for pw, rule := range map[string]string{"": core.RuleRequired, "not the password": core.RuleWrongPassword} {
+				_, err := n.Identity.UpdateProfile(ctx, core.ProfileUpdate{Email: &email, CurrentPassword: pw})
+				var e *core.Error
+				if !asError(err, &e) || e.Code != core.EINVALID || e.Fields["rule"] != rule || e.Fields["current_password"] == "" {
+					t.Errorf("password %q: %v, want %s", pw, err, rule)
+				}
+			}
+			same := "Aino.A@example.org" // unchanged: no password needed
+			if _, err := n.Identity.UpdateProfile(ctx, core.ProfileUpdate{Email: &same}); err != nil {
+				t.Errorf("keeping the address: %v", err)
+			}
+			if _, err := n.Identity.Login(context.Background(), core.LoginAttempt{Email: email, Password: "a long enough passphrase aino@example.org", ClientIP: "127.0.0.1"}); err == nil {
+				t.Error("the address moved without the password")
+			}
+		})
 		t.Run("ErrTaken", func(t *testing.T) {
 			other := "ELIF@example.org"
-			if _, err := n.Identity.UpdateProfile(ctx, core.ProfileUpdate{Email: &other}); core.ErrorCode(err) != core.ECONFLICT {
+			if _, err := n.Identity.UpdateProfile(ctx, core.ProfileUpdate{Email: &other, CurrentPassword: "a long enough passphrase aino@example.org"}); core.ErrorCode(err) != core.ECONFLICT {
 				t.Errorf("taking another account's address: %v, want conflict", err)
 			}
 		})

@@ -62,9 +62,10 @@ func (p *Pages) profileForm(w http.ResponseWriter, r *http.Request) error {
 // profileInput is the profile form as posted: every field is sent, so an empty one is
 // a mistake to point out, not "unchanged".
 type profileInput struct {
-	DisplayName string `json:"display_name" max:"100"`
-	Email       string `json:"email" max:"254"`
-	Language    string `json:"language" max:"16"`
+	DisplayName     string `json:"display_name" max:"100"`
+	Email           string `json:"email" max:"254"`
+	Language        string `json:"language" max:"16"`
+	CurrentPassword string `json:"current_password" max:"1024"`
 }
 
 // saveProfile changes the name, email address and language through the service that
@@ -78,9 +79,11 @@ func (p *Pages) saveProfile(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	form.Set("current_password", "") // never sent back to the browser
 	required(form, map[string]string{"display_name": in.DisplayName, "email": in.Email})
 	if form.Valid() {
-		_, err := p.svc.Identity.UpdateProfile(r.Context(), core.ProfileUpdate{DisplayName: &in.DisplayName, Email: &in.Email, Language: &in.Language})
+		_, err := p.svc.Identity.UpdateProfile(r.Context(), core.ProfileUpdate{DisplayName: &in.DisplayName, Email: &in.Email,
+			Language: &in.Language, CurrentPassword: in.CurrentPassword})
 		switch core.ErrorCode(err) {
 		case "":
 		case core.EINVALID:

@@ -155,8 +155,19 @@ func TestPages_Profile(t *testing.T) {
 			}
 			a = b.do(t, "POST", "/profile", url.Values{"display_name": {"  "}, "email": {aino.email}, "language": {"en"}}, nil)
 			checkRefused(t, a, "en", "Fill in this field")
-			a = b.do(t, "POST", "/profile", url.Values{"display_name": {"Aino"}, "email": {"ELIF@example.org"}, "language": {"en"}}, nil)
+			a = b.do(t, "POST", "/profile", url.Values{"display_name": {"Aino"}, "email": {"ELIF@example.org"}, "language": {"en"}, "current_password": {aino.password}}, nil)
 			checkRefused(t, a, "en", "Another account already uses this email address")
+			// A new address needs the current password: a borrowed session cannot move it.
+			a = b.do(t, "POST", "/profile", url.Values{"display_name": {"Aino"}, "email": {"mallory@example.org"}, "language": {"en"}}, nil)
+			checkRefused(t, a, "en", "Enter your current password to change your email address")
+			a = b.do(t, "POST", "/profile", url.Values{"display_name": {"Aino"}, "email": {"mallory@example.org"}, "language": {"en"}, "current_password": {"guessing at it"}}, nil)
+			checkRefused(t, a, "en", "The current password is incorrect")
+			if strings.Contains(a.body, "guessing at it") {
+				t.Error("the password was sent back to the browser")
+			}
+			if v := value(t, a.body, "f-email"); v != "mallory@example.org" {
+				t.Errorf("email kept as %q", v)
+			}
 			a = b.do(t, "POST", "/profile", url.Values{"display_name": {"Aino"}, "email": {aino.email}, "language": {"xx"}}, nil)
 			checkRefused(t, a, "en")
 			me, _ := n.Identity.Authenticate(context.Background(), sessionOf(t, b))
@@ -165,7 +176,7 @@ func TestPages_Profile(t *testing.T) {
 			}
 		})
 		t.Run("OK", func(t *testing.T) {
-			b.must(t, http.StatusSeeOther, "POST", "/profile", url.Values{"display_name": {"Aino Å."}, "email": {"aino.a@example.org"}, "language": {"fi"}}, "/profile")
+			b.must(t, http.StatusSeeOther, "POST", "/profile", url.Values{"display_name": {"Aino Å."}, "email": {"aino.a@example.org"}, "language": {"fi"}, "current_password": {aino.password}}, "/profile")
 			// The next page is in the profile's language, whatever the browser asks for,
 			// and the header shows the new name; the flash says it was saved.
 			a := b.must(t, 200, "GET", "/profile", nil)
