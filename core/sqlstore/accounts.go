@@ -357,8 +357,29 @@ func (s *IdentityService) checkEmailChange(ctx context.Context, userID, email, c
 	return nil
 }
 
-// verify checks pw against the account's password hash in a hashing slot.
+// verify checks pw, typed again by the signed-in person, against the account's
+// password hash. Each try is counted for the account, as sign-in counts them for an
+// account at an address: a borrowed session — or the API tokens it could make —
+// may guess as few times as a stranger at the sign-in page (MaxPerAccountAddr a
+// window, then the account's lockout). A right password takes its try back.
 func (s *IdentityService) verify(ctx context.Context, row userRow, pw string) (bool, error) {
+	p, err := requireUser(ctx)
+	if err != nil {
+		return false, err
+	}
+	t := s.Settings.Throttle.withDefaults()
+	key := throttleKey{"reauth:" + p.UserID, t.MaxPerAccountAddr, t.LockoutForAccount}
+	now := s.DB.now()
+	var until time.Time
+	if err := s.DB.tx(ctx, func(tx *sqlx.Tx) error {
+		until, err = s.countAttempt(ctx, tx, key, now)
+		return err
+	}); err != nil {
+		return false, err
+	}
+	if !until.IsZero() {
+		return false, rateLimited(until.Sub(now))
+	}
 	if row.PasswordHash == nil {
 		return false, nil
 	}
@@ -366,10 +387,15 @@ func (s *IdentityService) verify(ctx context.Context, row userRow, pw string) (b
 	if err != nil {
 		return false, err
 	}
-	defer release()
 	ok, err := s.Settings.Hasher.Verify(pw, *row.PasswordHash)
+	release()
 	if err != nil {
 		return false, fmt.Errorf("verify password: %w", err)
+	}
+	if ok {
+		if _, err := exec(ctx, s.DB.db, `UPDATE login_throttle SET failures = failures - 1 WHERE throttle_key = ? AND failures > 0`, key.key); err != nil {
+			return false, fmt.Errorf("reset throttle: %w", err)
+		}
 	}
 	return ok, nil
 }

@@ -170,6 +170,47 @@ func TestIdentityService_ChangePassword(t *testing.T) {
 	})
 }
 
+// TestIdentityService_ReauthThrottle attacks the current-password check: guesses
+// through a session, and through API tokens it makes, share one allowance; past it
+// even the right password is refused until the lockout ends.
+func TestIdentityService_ReauthThrottle(t *testing.T) {
+	coretest.ForEachDB(t, func(t *testing.T, db coretest.DB) {
+		n := coretest.StartNode(t, db.Config, coretest.Options()) // 5 tries a window
+		const right = "a long enough passphrase aino@example.org"
+		_, ctx := signedIn(t, n, "aino@example.org")
+		tok, err := n.Identity.CreateToken(ctx, "guesser")
+		if err != nil {
+			t.Fatal(err)
+		}
+		p, err := n.Identity.Authenticate(context.Background(), tok.Token)
+		if err != nil {
+			t.Fatal(err)
+		}
+		viaToken := core.WithPrincipal(context.Background(), p)
+		email := "mallory@example.org"
+		for i := range 5 {
+			c := ctx
+			if i%2 == 1 {
+				c = viaToken
+			}
+			if err := n.Identity.ChangePassword(c, core.PasswordChange{Current: "guess " + string(rune('a'+i)), New: "mallory's passphrase"}); core.ErrorCode(err) != core.EINVALID {
+				t.Fatalf("guess %d: %v", i, err)
+			}
+		}
+		if err := n.Identity.ChangePassword(viaToken, core.PasswordChange{Current: right, New: "mallory's passphrase"}); core.ErrorCode(err) != core.ERATELIMITED {
+			t.Errorf("the sixth try, right: %v, want rate_limited", err)
+		}
+		if _, err := n.Identity.UpdateProfile(ctx, core.ProfileUpdate{Email: &email, CurrentPassword: right}); core.ErrorCode(err) != core.ERATELIMITED {
+			t.Errorf("an email change past the limit: %v, want rate_limited", err)
+		}
+		name := "Aino" // what needs no password is not held back
+		if _, err := n.Identity.UpdateProfile(ctx, core.ProfileUpdate{DisplayName: &name}); err != nil {
+			t.Errorf("a name change: %v", err)
+		}
+		login(t, n, "aino@example.org", right) // the password did not change
+	})
+}
+
 func asError(err error, e **core.Error) bool {
 	ce, ok := err.(*core.Error)
 	*e = ce

@@ -90,6 +90,9 @@ func (p *Pages) saveProfile(w http.ResponseWriter, r *http.Request) error {
 			form.Catch(sdkError(err), "core.profile")
 		case core.ECONFLICT:
 			form.Invalid("email", "core.profile.email.taken", nil)
+		case core.ERATELIMITED:
+			form.Refuse("core.password.throttled", nil)
+			return p.renderProfile(w, r, http.StatusTooManyRequests, form)
 		default:
 			return err
 		}
@@ -162,6 +165,9 @@ func (p *Pages) changePassword(w http.ResponseWriter, r *http.Request) error {
 		case "":
 		case core.EINVALID:
 			form.Catch(sdkError(err), "core.password")
+		case core.ERATELIMITED:
+			form.Refuse("core.password.throttled", nil)
+			return p.render(w, r, http.StatusTooManyRequests, "password", formView{Form: form}, p.passwordMeta(r, form))
 		default:
 			return err
 		}

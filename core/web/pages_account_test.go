@@ -261,6 +261,21 @@ func TestPages_Password(t *testing.T) {
 			}
 			signIn(t, n, aino) // still the password set above
 		})
+		t.Run("ErrThrottled", func(t *testing.T) {
+			for i := 0; ; i++ {
+				a := here.do(t, "POST", "/profile/password", url.Values{"current_password": {"guess number " + string(rune('a'+i))}, "new_password": {"mallory's own passphrase"}}, nil)
+				if a.status == http.StatusTooManyRequests {
+					checkPage(t, a, "en")
+					if !strings.Contains(a.body, "typed wrong too many times") {
+						t.Error("the refusal is not explained")
+					}
+					break
+				}
+				if a.status != http.StatusUnprocessableEntity || i >= 5 {
+					t.Fatalf("guess %d = %d, want 422 and at most 5 of them, then 429", i, a.status)
+				}
+			}
+		})
 	})
 }
 
