@@ -5,6 +5,8 @@ import (
 	"net/http"
 	"regexp"
 	"time"
+
+	"github.com/kvarter/kvarter/sdk"
 )
 
 // Plugin states (DESIGN.md §2): starting → migrating → active ⇄ degraded → stopping →
@@ -117,6 +119,122 @@ type PluginService interface {
 	EnablePlugin(ctx context.Context, name string) (*PluginStatus, error)
 	DisablePlugin(ctx context.Context, name string) (*PluginStatus, error)
 	RestartPlugin(ctx context.Context, name string) (*PluginStatus, error)
+
+	// Pages (DESIGN.md §10): the frame asks for a plugin's page, draws the
+	// navigation and places cards through these, without knowing the host.
+
+	// OwnsPage reports whether path lies under a configured plugin's page prefix
+	// (/<plugin> or /<plugin>/...).
+	OwnsPage(path string) bool
+	// ServePage authorises a request for a plugin's page and forwards it with the
+	// render mode and language. Errors are *Error values for the host's refusals (no
+	// such page, not signed in, not allowed), an *Unavailable for a plugin that is
+	// down, or internal.
+	ServePage(ctx context.Context, p *Principal, r *PageRequest) (*PageResponse, error)
+	// Nav lists the nav entries of every active plugin the viewer may open, labels in
+	// lang where the plugin has it; it calls no plugin.
+	Nav(viewer *Principal, lang string) []NavItem
+	// Cards fetches the cards of one host page from every plugin in parallel and
+	// returns when all answered or the request's deadline passed; late or failed
+	// cards are fallbacks (a link with the card's label).
+	Cards(ctx context.Context, q CardRequest) []CardResult
+}
+
+// PageRequest is a browser's request for one of a plugin's pages (under /<plugin>/),
+// copied out of the HTTP framework; ServePage may change its Header.
+type PageRequest struct {
+	Method   string
+	Path     string
+	RawQuery string
+	Header   http.Header
+	Body     []byte
+	// Render is sdk.RenderPage for the content of <main>, sdk.RenderFragment for a
+	// piece of a page that htmx swaps in.
+	Render sdk.Render
+	// Language is the viewer's negotiated language (BCP 47).
+	Language string
+}
+
+// PageResponse is a plugin's answer to a page request.
+type PageResponse struct {
+	// Status is the plugin's: 200, 303 after a form (Header has the Location, a path
+	// on this site), 422 with a form and its errors, or an error status.
+	Status int
+	// Header holds what the plugin may say about its answer (Content-Type, Location,
+	// Cache-Control…), never cookies.
+	Header http.Header
+	// HTML is the content of <main> (or the fragment), filtered where the plugin's
+	// kind asks for it. Empty for an error answer in the error format.
+	HTML []byte
+	// Meta is the page's metadata.
+	Meta sdk.PageMeta
+	// Error is the plugin's error answer (the SDK's error format) when it answered an
+	// error status without HTML: the frame shows its own panel for Error.Code.
+	Error *Error
+}
+
+// Unavailable is the answer for a plugin that is down: starting, restarting after a
+// crash, failed past its crash budget, or not answering in time. The frame shows it as
+// its localized "temporarily unavailable" panel. It unwraps to the *Error with code
+// EUNAVAILABLE and a Retry-After that the plugin's API routes answer.
+type Unavailable struct {
+	Plugin string
+	// State is the plugin's state as the request found it ("starting", "failed", …).
+	State string
+	// RetryAfterSeconds says when to try again.
+	RetryAfterSeconds int
+	// Err is the API's answer for the same state.
+	Err *Error
+}
+
+func (u *Unavailable) Error() string { return u.Err.Error() }
+
+// Unwrap returns the plugin's 503 as the API answers it.
+func (u *Unavailable) Unwrap() error { return u.Err }
+
+// NavItem is one link of the site's navigation, as the viewer sees it.
+type NavItem struct {
+	Plugin string
+	// ID is the entry's id in its plugin's manifest (PageMeta.NavActive).
+	ID   string
+	Path string
+	// Label is in Lang: the viewer's language where the plugin has it, else the
+	// city's default, else English. The frame marks it with lang= when Lang is not
+	// the page's language.
+	Label string
+	Lang  string
+	Order int
+}
+
+// CardRequest asks for the cards of one host page.
+type CardRequest struct {
+	// Slot is the host page: "home" or "neighbourhood".
+	Slot string
+	// Viewer is who looks at the page; Language their language.
+	Viewer   *Principal
+	Language string
+	// Params fill the {name} segments of card paths and domains: the neighbourhood
+	// page passes {"nbh": id}.
+	Params map[string]string
+	// Base is the host page's path, against which relative URLs in cards resolve.
+	Base string
+	// Deadline bounds the wait for all cards together; the host's default when zero.
+	Deadline time.Duration
+}
+
+// CardResult is one card as the host page shows it: the plugin's fragment, or, when
+// the plugin did not answer in time or at all, Fallback with a link to Link labelled
+// Label.
+type CardResult struct {
+	Plugin, ID string
+	// HTML is the card's fragment, filtered as pages are; empty with Fallback.
+	HTML []byte
+	Meta sdk.PageMeta
+	// Label (in Lang) and Link make the fallback, and may head the card.
+	Label, Lang, Link string
+	// Fallback is set when HTML is missing: the card was late, failed or its plugin
+	// is down.
+	Fallback bool
 }
 
 // pluginNameRE is what a plugin name may be: it becomes a URL segment, a file name,

@@ -71,6 +71,7 @@ Usage:
   kvarter serve [--config FILE]           run the platform
   kvarter migrate [--config FILE]         apply pending database migrations
   kvarter admin create-user --email E --password-stdin [--name N] [--language L] [--role city_admin]
+  kvarter demo [--config FILE]            fill an empty city with an Izmir-like demo; prints the passwords once
   kvarter plugins list [--config FILE]    the configured plugins and their last known state
   kvarter plugin NAME                     run a built-in plugin (the host starts these itself)
   kvarter backup [--config FILE] DIR      copy a SQLite deployment into DIR while it serves
@@ -101,6 +102,8 @@ func (m *Main) Run(ctx context.Context, args []string) int {
 			return 2
 		}
 		err = m.createUser(ctx, args[2:])
+	case "demo":
+		err = m.demo(ctx, args[1:])
 	case "plugin":
 		if len(args) != 2 || builtins[args[1]] == nil {
 			fmt.Fprintf(m.Stderr, "kvarter plugin: name one of the built-in plugins: %s\n", strings.Join(builtinNames(), ", "))

@@ -35,55 +35,15 @@ const DefaultCardDeadline = 300 * time.Millisecond
 // maxLabel bounds a nav or card label, in bytes: the menu has no room for prose.
 const maxLabel = 200
 
-// PageRequest is a browser's request for one of a plugin's pages (under /<plugin>/),
-// copied out of the HTTP framework; ServePage may change its Header.
-type PageRequest struct {
-	Method   string
-	Path     string
-	RawQuery string
-	Header   http.Header
-	Body     []byte
-	// Render is RenderPage for a whole page, RenderFragment for an htmx swap.
-	Render sdk.Render
-	// Language is the viewer's negotiated language (BCP 47).
-	Language string
-}
-
-// PageResponse is a plugin's answer to a page request.
-type PageResponse struct {
-	// Status is the plugin's: 200, 303 after a form (Header has the Location, a path
-	// on this site), 422 with a form and its errors, or an error status.
-	Status int
-	// Header holds what the plugin may say about its answer (Content-Type, Location,
-	// Cache-Control…), never cookies.
-	Header http.Header
-	// HTML is the content of <main> (or the fragment), filtered where the plugin's
-	// kind asks for it. Empty for an error answer in the error format.
-	HTML []byte
-	// Meta is the page's metadata.
-	Meta sdk.PageMeta
-	// Error is the plugin's error answer (the SDK's error format) when it answered an
-	// error status without HTML: the frame shows its own panel for Error.Code.
-	Error *core.Error
-}
-
-// Unavailable is the answer for a plugin that is down: starting, restarting after a
-// crash, failed past its crash budget, or not answering in time. The frame shows it as
-// its localized "temporarily unavailable" panel. It unwraps to a core error with code
-// EUNAVAILABLE and a Retry-After, as the plugin's API routes answer.
-type Unavailable struct {
-	Plugin string
-	// State is the plugin's state as the request found it ("starting", "failed", …).
-	State string
-	// RetryAfterSeconds says when to try again.
-	RetryAfterSeconds int
-	err               *core.Error
-}
-
-func (u *Unavailable) Error() string { return u.err.Error() }
-
-// Unwrap returns the plugin's 503 as the API answers it.
-func (u *Unavailable) Unwrap() error { return u.err }
+// The page types live in core, so that the HTTP layer uses them without this package.
+type (
+	PageRequest  = core.PageRequest
+	PageResponse = core.PageResponse
+	Unavailable  = core.Unavailable
+	NavItem      = core.NavItem
+	CardRequest  = core.CardRequest
+	CardResult   = core.CardResult
+)
 
 // FilterBuiltinHTML turns the HTML filter on or off for built-in plugins; a
 // third-party plugin's HTML is always filtered. Config.FilterBuiltinHTML sets it at
@@ -132,7 +92,7 @@ func (p *plugin) servePage(ctx context.Context, pr *core.Principal, r *PageReque
 	if err != nil {
 		var ce *core.Error
 		if errors.As(err, &ce) && ce.Code == core.EUNAVAILABLE {
-			return nil, &Unavailable{Plugin: name, State: p.status().State, RetryAfterSeconds: ce.RetryAfterSeconds, err: ce}
+			return nil, &Unavailable{Plugin: name, State: p.status().State, RetryAfterSeconds: ce.RetryAfterSeconds, Err: ce}
 		}
 		return nil, err
 	}
@@ -204,20 +164,6 @@ func errorFromBody(status int, body []byte) *core.Error {
 		return core.Errorf(core.EINTERNAL, "internal error")
 	}
 	return &core.Error{Code: e.Error.Code, Message: e.Error.Message, Fields: e.Error.Fields}
-}
-
-// NavItem is one link of the site's navigation, as the viewer sees it.
-type NavItem struct {
-	Plugin string
-	// ID is the entry's id in its plugin's manifest (PageMeta.NavActive).
-	ID   string
-	Path string
-	// Label is in Lang: the viewer's language where the plugin has it, else the
-	// city's default, else English. The frame marks it with lang= when Lang is not
-	// the page's language.
-	Label string
-	Lang  string
-	Order int
 }
 
 // Nav lists the nav entries of every active plugin the viewer may open, in the
@@ -294,37 +240,6 @@ func (h *Host) pickLabel(labels map[string]string, lang string) (label, tag stri
 func baseLanguage(tag string) string {
 	base, _, _ := strings.Cut(tag, "-")
 	return base
-}
-
-// CardRequest asks for the cards of one host page.
-type CardRequest struct {
-	// Slot is the host page: SlotHome or SlotNeighbourhood.
-	Slot string
-	// Viewer is who looks at the page; Language their language.
-	Viewer   *core.Principal
-	Language string
-	// Params fill the {name} segments of card paths and domains: the neighbourhood
-	// page passes {"nbh": id}.
-	Params map[string]string
-	// Base is the host page's path, against which relative URLs in cards resolve.
-	Base string
-	// Deadline bounds the wait for all cards together; DefaultCardDeadline when zero.
-	Deadline time.Duration
-}
-
-// CardResult is one card as the host page shows it: the plugin's fragment, or, when
-// the plugin did not answer in time or at all, Fallback with a link to Link labelled
-// Label.
-type CardResult struct {
-	Plugin, ID string
-	// HTML is the card's fragment, filtered as pages are; empty with Fallback.
-	HTML []byte
-	Meta sdk.PageMeta
-	// Label (in Lang) and Link make the fallback, and may head the card.
-	Label, Lang, Link string
-	// Fallback is set when HTML is missing: the card was late, failed or its plugin
-	// is down.
-	Fallback bool
 }
 
 // Cards fetches the cards the viewer may see for a slot, from every plugin in

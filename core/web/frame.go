@@ -2,9 +2,13 @@ package web
 
 import (
 	"bytes"
+	"context"
 	"errors"
+	"fmt"
 	"html/template"
+	"io"
 	"net/http"
+	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -43,13 +47,20 @@ type frameView struct {
 	Flash     string
 	Announce  string
 	Content   template.HTML
+	// Heading, set for a plugin's page, makes the frame draw the page's <h1> from
+	// its title: a plugin writes only what follows it.
+	Heading bool
+	// Cards are the plugins' cards the page shows after its content.
+	Cards []cardView
 	// Frame is "page" or "fragment" (htmx swapping <main>).
 	Frame string
 }
 
 type navLink struct {
 	Label, Path string
-	Current     bool
+	// Lang is set when the label is written in another language than the page.
+	Lang    string
+	Current bool
 }
 
 type crumb struct {
@@ -92,9 +103,14 @@ func (p *Pages) fail(w http.ResponseWriter, r *http.Request, err error) {
 	case core.EFORBIDDEN:
 		p.panel(w, r, http.StatusForbidden, "core.error.forbidden")
 	case core.EUNAUTHENTICATED:
-		http.Redirect(w, r, "/sign-in", http.StatusSeeOther)
+		http.Redirect(w, r, signInPath(r), http.StatusSeeOther)
 	case core.EUNAVAILABLE:
-		w.Header().Set("Retry-After", "30")
+		retry := 30
+		var e *core.Error
+		if errors.As(err, &e) && e.RetryAfterSeconds > 0 {
+			retry = e.RetryAfterSeconds // a plugin restarting: 1 s; failed: a minute
+		}
+		w.Header().Set("Retry-After", strconv.Itoa(retry))
 		p.panel(w, r, http.StatusServiceUnavailable, "")
 	default:
 		p.opts.Logger.ErrorContext(r.Context(), "page failed", "path", r.URL.Path, "err", err,
@@ -127,13 +143,19 @@ func (p *Pages) panel(w http.ResponseWriter, r *http.Request, status int, key st
 // htmx swapping <main>, the fragment), into a buffer: a failing template answers
 // nothing but its error.
 func (p *Pages) render(w http.ResponseWriter, r *http.Request, status int, name string, data any, meta sdk.PageMeta) error {
-	v := viewerOf(r)
-	tmpl, loc := p.tmpl.For(v.lang), p.tmpl.Localizer(v.lang)
 	var content bytes.Buffer
-	if err := tmpl.ExecuteTemplate(&content, name, data); err != nil {
+	if err := p.tmpl.For(viewerOf(r).lang).ExecuteTemplate(&content, name, data); err != nil {
 		return err
 	}
-	body := content.Bytes()
+	return p.frame(w, r, status, content.Bytes(), meta, "")
+}
+
+// frame draws the frame around body, the content of <main> (HTML already escaped
+// by a template, or a plugin's filtered by the host); plugin names the plugin whose
+// page it is ("" for the core's), whose nav entry meta.NavActive names.
+func (p *Pages) frame(w http.ResponseWriter, r *http.Request, status int, body []byte, meta sdk.PageMeta, plugin string) error {
+	v := viewerOf(r)
+	tmpl, loc := p.tmpl.For(v.lang), p.tmpl.Localizer(v.lang)
 	if meta.Focus != "" {
 		body = autofocus(body, meta.Focus)
 	}
@@ -145,14 +167,18 @@ func (p *Pages) render(w http.ResponseWriter, r *http.Request, status int, name 
 		Logo:      p.opts.LogoURL,
 		Styles:    p.opts.Stylesheets,
 		Scripts:   p.opts.Scripts,
-		Nav:       p.nav(loc.Lang(), r.URL.Path, meta.NavActive),
+		Nav:       p.nav(v, loc.Lang(), r.URL.Path, meta.NavActive, plugin),
 		Crumbs:    crumbs(loc, r.URL.Path, meta),
 		SignedIn:  v.principal.Authenticated(),
 		Name:      v.principal.DisplayName,
 		Back:      r.URL.Path,
 		Flash:     p.takeFlash(w, r),
 		Announce:  meta.Announce,
-		Content:   template.HTML(body), // executed by html/template above
+		Content:   template.HTML(body), // executed by html/template, or filtered by the host
+		Heading:   plugin != "",
+	}
+	if status < 300 {
+		fv.Cards = p.cardViews(r, loc.Lang()) // not on the error panel of a page that failed
 	}
 	for _, l := range p.opts.Languages {
 		name := languageNames[l]
@@ -199,9 +225,10 @@ func autofocus(body []byte, id string) []byte {
 	return slices.Concat(body[:i], []byte(" autofocus"), body[i:])
 }
 
-// nav is the core's entries, then those passed in, in the viewer's language, the
-// current one marked.
-func (p *Pages) nav(lang, path, active string) []navLink {
+// nav is the core's entries, then those passed in, then the plugins' the viewer may
+// open, in the viewer's language, the current one marked: the entry the page names
+// (NavActive, an id of its own plugin's entries), else the one for its path.
+func (p *Pages) nav(v *viewer, lang, path, active, plugin string) []navLink {
 	out := []navLink{{Label: p.tmpl.Localizer(lang).T("core.nav.home"), Path: "/", Current: path == "/" && active == ""}}
 	for _, e := range p.opts.Nav {
 		label := e.Labels[lang]
@@ -214,7 +241,17 @@ func (p *Pages) nav(lang, path, active string) []navLink {
 		if label == "" {
 			continue
 		}
-		out = append(out, navLink{Label: label, Path: e.Path, Current: e.ID == active || active == "" && e.Path == path})
+		out = append(out, navLink{Label: label, Path: e.Path, Current: plugin == "" && active != "" && e.ID == active || active == "" && e.Path == path})
+	}
+	if p.svc.Plugins != nil {
+		for _, it := range p.svc.Plugins.Nav(v.principal, lang) {
+			l := navLink{Label: it.Label, Path: it.Path,
+				Current: active != "" && it.Plugin == plugin && it.ID == active || active == "" && it.Path == path}
+			if it.Lang != "" && !strings.EqualFold(it.Lang, lang) {
+				l.Lang = it.Lang
+			}
+			out = append(out, l)
+		}
 	}
 	return out
 }
@@ -264,4 +301,203 @@ func pageTitle(title, city string) string {
 		return city
 	}
 	return title + " – " + city
+}
+
+// Plugin pages (DESIGN.md §10). A plugin renders the content of <main> in its own
+// process; the host authorises the request, forwards it with the render mode and the
+// viewer's language, and filters third-party HTML. Here the answer goes into the
+// frame: the title as <h1> and <title>, breadcrumbs after "Home", the plugin's nav
+// entry marked, the announcement in #kv-status and focus on the element it names.
+
+// maxPageForm bounds a form posted to a plugin's page: the plugin's page routes take
+// forms, not uploads, which come through the host's own upload route.
+const maxPageForm = 1 << 20
+
+// slotHome is the home page's card slot.
+const slotHome = "home"
+
+// pluginPage serves a path under a plugin's prefix, or the 404 panel for a path no
+// plugin and no core page owns. Unsafe methods reached it through the same
+// CrossOriginProtection as the core's forms.
+func (p *Pages) pluginPage(w http.ResponseWriter, r *http.Request) error {
+	if p.svc.Plugins == nil || !p.svc.Plugins.OwnsPage(r.URL.Path) {
+		return core.Errorf(core.ENOTFOUND, "There is no page %s.", r.URL.Path)
+	}
+	v := viewerOf(r)
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxPageForm))
+	if err != nil {
+		var tooLarge *http.MaxBytesError
+		if errors.As(err, &tooLarge) {
+			return core.Errorf(core.ETOOLARGE, "The form is too large.")
+		}
+		return core.Malformed("The request cannot be read.")
+	}
+	method := r.Method
+	if method == http.MethodHead {
+		method = http.MethodGet // HEAD wherever GET works: the frame writes no body
+	}
+	header := r.Header.Clone()
+	// The session is the host's business: the plugin learns who asks from the
+	// Principal, never from the credentials.
+	header.Del("Cookie")
+	header.Del("Authorization")
+	fragment := r.Header.Get("HX-Request") == "true" && !targetsMain(r)
+	render := sdk.RenderPage
+	if fragment {
+		render = sdk.RenderFragment
+	}
+	resp, err := p.svc.Plugins.ServePage(r.Context(), v.principal, &core.PageRequest{
+		Method: method, Path: r.URL.Path, RawQuery: r.URL.RawQuery, Header: header, Body: body,
+		Render: render, Language: v.lang,
+	})
+	if err != nil {
+		return err
+	}
+	plugin, _, _ := strings.Cut(strings.TrimPrefix(r.URL.Path, "/"), "/")
+	switch {
+	case resp.Status >= 300 && resp.Status < 400:
+		// Post/Redirect/Get: the host has checked that Location stays on this site.
+		loc := resp.Header.Get("Location")
+		if loc == "" || !localPath(loc) {
+			return fmt.Errorf("plugin %s: redirect without a local Location %q", plugin, loc)
+		}
+		w.Header().Set("Location", loc)
+		w.WriteHeader(resp.Status)
+		return nil
+	case resp.Error != nil:
+		switch resp.Error.Code {
+		case core.EINVALID, core.ECONFLICT, core.ERATELIMITED:
+			// A refusal without a form to show it in: the plugin's status, the
+			// frame's words.
+			p.panel(w, r, resp.Status, "core.error.bad_request")
+			return nil
+		}
+		return resp.Error
+	case resp.Status >= 400 && len(resp.HTML) == 0:
+		return core.Errorf(statusCode(resp.Status), "The plugin %s answered %d.", plugin, resp.Status)
+	}
+	if fragment {
+		return p.fragment(w, r, resp)
+	}
+	return p.frame(w, r, resp.Status, resp.HTML, resp.Meta, plugin)
+}
+
+// fragment answers an htmx request that targets an element inside <main> with the
+// plugin's fragment alone, and its announcement swapped into #kv-status.
+func (p *Pages) fragment(w http.ResponseWriter, r *http.Request, resp *core.PageResponse) error {
+	var out bytes.Buffer
+	body := resp.HTML
+	if resp.Meta.Focus != "" {
+		body = autofocus(body, resp.Meta.Focus)
+	}
+	out.Write(body)
+	if resp.Meta.Announce != "" {
+		out.WriteString(`<div hx-swap-oob="innerHTML:#kv-status">`)
+		template.HTMLEscape(&out, []byte(resp.Meta.Announce))
+		out.WriteString(`</div>`)
+	}
+	h := w.Header()
+	h.Set("Content-Type", "text/html; charset=utf-8")
+	h.Set("Content-Length", strconv.Itoa(out.Len()))
+	w.WriteHeader(resp.Status)
+	if r.Method == http.MethodHead {
+		return nil
+	}
+	_, err := w.Write(out.Bytes())
+	return err
+}
+
+// targetsMain reports an htmx request that swaps the whole of <main>, which gets the
+// page in the fragment frame; any other target is a piece inside it.
+func targetsMain(r *http.Request) bool {
+	t := r.Header.Get("HX-Target")
+	return t == "" || t == "main#main" || t == "main"
+}
+
+// statusCode is the core's error code for a status a plugin answered without saying
+// why.
+func statusCode(status int) string {
+	switch status {
+	case http.StatusUnauthorized:
+		return core.EUNAUTHENTICATED
+	case http.StatusForbidden:
+		return core.EFORBIDDEN
+	case http.StatusNotFound, http.StatusGone:
+		return core.ENOTFOUND
+	case http.StatusRequestEntityTooLarge:
+		return core.ETOOLARGE
+	case http.StatusServiceUnavailable:
+		return core.EUNAVAILABLE
+	case http.StatusBadRequest:
+		return core.EMALFORMED
+	}
+	return core.EINTERNAL
+}
+
+// signInPath is the sign-in page with the path to come back to afterwards.
+func signInPath(r *http.Request) string {
+	back := r.URL.Path
+	if r.Method == http.MethodGet && r.URL.RawQuery != "" {
+		back += "?" + r.URL.RawQuery
+	}
+	if back == "/" || !localPath(back) {
+		return "/sign-in"
+	}
+	return "/sign-in?" + url.Values{"back": {back}}.Encode()
+}
+
+// cardView is one plugin card as the frame draws it.
+type cardView struct {
+	Label, Link string
+	// Lang is set when the label is in another language than the page.
+	Lang     string
+	HTML     template.HTML
+	Fallback bool
+}
+
+type cardsKey struct{}
+
+// withCards fetches the cards of slot for the viewer while fn prepares the page, and
+// hands them to the frame, which draws them after the page's content. The host
+// bounds the wait (Options.CardDeadline): a card late or failed is a link with its
+// label, and the page is never held beyond the deadline.
+func (p *Pages) withCards(slot string, fn func(http.ResponseWriter, *http.Request) error) func(http.ResponseWriter, *http.Request) error {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		if p.svc.Plugins == nil {
+			return fn(w, r)
+		}
+		v := viewerOf(r)
+		f := &cardFetch{done: make(chan struct{})}
+		go func() {
+			defer close(f.done)
+			f.cards = p.svc.Plugins.Cards(r.Context(), core.CardRequest{Slot: slot, Viewer: v.principal, Language: v.lang,
+				Base: r.URL.Path, Deadline: p.opts.CardDeadline})
+		}()
+		return fn(w, r.WithContext(context.WithValue(r.Context(), cardsKey{}, f)))
+	}
+}
+
+// cardFetch is the cards of a page, fetched while the page prepares its content.
+type cardFetch struct {
+	done  chan struct{}
+	cards []core.CardResult
+}
+
+// cardViews waits for the cards withCards fetches, if the page has any.
+func (p *Pages) cardViews(r *http.Request, lang string) []cardView {
+	f, ok := r.Context().Value(cardsKey{}).(*cardFetch)
+	if !ok {
+		return nil
+	}
+	<-f.done
+	var out []cardView
+	for _, c := range f.cards {
+		cv := cardView{Label: c.Label, Link: c.Link, Fallback: c.Fallback || len(c.HTML) == 0,
+			HTML: template.HTML(c.HTML)} // filtered by the host as pages are
+		if c.Lang != "" && !strings.EqualFold(c.Lang, lang) {
+			cv.Lang = c.Lang
+		}
+		out = append(out, cv)
+	}
+	return out
 }

@@ -52,6 +52,9 @@ var templates embed.FS
 type Services struct {
 	Identity       core.IdentityService
 	Neighbourhoods core.NeighbourhoodService
+	// Plugins serves the plugins' pages, navigation and cards; nil when the node
+	// runs no plugins.
+	Plugins core.PluginService
 }
 
 // Options describe the city and how the site is served.
@@ -75,6 +78,9 @@ type Options struct {
 	// Nav are the entries other parts of the site add to the navigation, after the
 	// core's; the caller filters them per viewer.
 	Nav []sdk.NavEntry
+	// CardDeadline bounds the wait for plugins' cards on a page that shows them;
+	// zero is the plugin host's default.
+	CardDeadline time.Duration
 	// Logger records internal errors; nil discards them.
 	Logger *slog.Logger
 }
@@ -114,7 +120,7 @@ func New(svc Services, opts Options) (*Pages, error) {
 	}
 	p := &Pages{svc: svc, opts: opts, tmpl: tmpl}
 	mux := http.NewServeMux()
-	mux.Handle("GET /{$}", p.handle(p.home))
+	mux.Handle("GET /{$}", p.handle(p.withCards(slotHome, p.home)))
 	mux.Handle("GET /sign-in", p.handle(p.signInForm))
 	mux.Handle("POST /sign-in", p.handle(p.signIn))
 	mux.Handle("GET /register", p.handle(p.registerForm))
@@ -125,9 +131,8 @@ func New(svc Services, opts Options) (*Pages, error) {
 	mux.Handle("GET /privacy", p.handle(p.static("privacy", "core.privacy.title")))
 	mux.Handle("GET /neighbourhoods/{id}", p.handle(p.neighbourhood))
 	p.accountRoutes(mux) // pages_account.go
-	mux.Handle("/", p.handle(func(w http.ResponseWriter, r *http.Request) error {
-		return core.Errorf(core.ENOTFOUND, "There is no page %s.", r.URL.Path)
-	}))
+	// Every other path is a plugin's page (/<plugin>/...) or nobody's.
+	mux.Handle("/", p.handle(p.pluginPage))
 	cop := http.NewCrossOriginProtection()
 	cop.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		p.panel(w, r, http.StatusForbidden, "core.error.cross_site")

@@ -18,6 +18,7 @@ import (
 	"maps"
 	"net/http"
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync/atomic"
@@ -39,6 +40,8 @@ func main() {
 	warmup := flag.Int("warmup", 320, "further residents, members of another assembly, who vote there before the clock starts")
 	timeline := flag.Bool("timeline", false, "also print latency per quarter second of each vote")
 	procs := flag.String("procs", "", "name=pid,... of processes whose CPU time the ballots cost is reported (with loadgen itself and all postgres processes)")
+	barrier := flag.String("barrier", "", "a directory: before each vote's ballots, write <tag>.ready<k> there and wait for go<k>, so that two loadgens cast in step (bench/compare-ballots.sh)")
+	tag := flag.String("tag", "loadgen", "this loadgen's name in the barrier directory")
 	flag.Parse()
 	log.SetFlags(0)
 
@@ -82,6 +85,9 @@ func main() {
 
 		choices := []string{"yes", "yes", "no", "abstain"}
 		var failed atomic.Int64
+		if *barrier != "" {
+			awaitGo(*barrier, *tag, k)
+		}
 		load0 := loadgen.LoadAvg()
 		cpu0 := cpuTimes(*procs)
 		tm := loadgen.NewTimings(*n)
@@ -302,4 +308,18 @@ func cpuDelta(a, b map[string]float64) string {
 		parts = append(parts, fmt.Sprintf("%s %.2f", k, b[k]-a[k]))
 	}
 	return strings.Join(parts, ", ")
+}
+
+// awaitGo says this loadgen is ready to cast vote k's ballots and waits for the word,
+// so that two loadgens measure at the same moment.
+func awaitGo(dir, tag string, k int) {
+	if err := os.WriteFile(filepath.Join(dir, fmt.Sprintf("%s.ready%d", tag, k)), nil, 0o600); err != nil {
+		log.Fatal(err)
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, fmt.Sprintf("go%d", k))); err == nil {
+			return
+		}
+		time.Sleep(time.Millisecond)
+	}
 }
