@@ -85,5 +85,8 @@ type NeighbourhoodService interface {
 	// DecideMembership approves, rejects or revokes; reason is required for the last two.
 	DecideMembership(ctx context.Context, neighbourhoodID, userID, decision, reason string) (*Membership, error)
 	LeaveNeighbourhood(ctx context.Context, neighbourhoodID string) error
+	// MyMemberships lists the acting person's own requests and memberships in every
+	// state, newest first, so they can see what became of a request.
+	MyMemberships(ctx context.Context) ([]Membership, error)
 	ImportMemberships(ctx context.Context, csv []byte) (*ImportReport, error)
 }

@@ -84,6 +84,29 @@ type IdentityService interface {
 	DeleteAccount(ctx context.Context) error
 	// Me describes the acting person: the user, roles per domain, memberships.
 	Me(ctx context.Context) (*Me, error)
+	// UpdateProfile changes the acting person's name, email address or language.
+	UpdateProfile(ctx context.Context, u ProfileUpdate) (*User, error)
+	// ChangePassword replaces the acting person's password, given the current one, and
+	// ends their other sessions.
+	ChangePassword(ctx context.Context, c PasswordChange) error
+}
+
+// ProfileUpdate changes some of a person's own details; nil means unchanged. A new
+// email address needs CurrentPassword too: the address is how an account is found
+// and, later, recovered, so a borrowed session alone must not be able to move it.
+type ProfileUpdate struct {
+	DisplayName     *string `json:"display_name" max:"100"`
+	Email           *string `json:"email" max:"254"`
+	Language        *string `json:"language" max:"16"`
+	CurrentPassword string  `json:"current_password" max:"1024"`
+}
+
+// PasswordChange is a new password and the current one, which proves that the person
+// at the keyboard is the account's owner and not someone at an unlocked screen.
+// A refused PasswordChange names current_password with RuleWrongPassword.
+type PasswordChange struct {
+	Current string `json:"current_password" max:"1024"`
+	New     string `json:"new_password" max:"128"`
 }
 
 // Me is the answer to GET /api/v1/me.
@@ -101,3 +124,7 @@ type OrganisationRoleRef struct {
 	Role           string `json:"role" db:"role"`
 	Verified       bool   `json:"verified" db:"verified"`
 }
+
+// RuleWrongPassword refuses a password change whose current password is not the
+// account's.
+const RuleWrongPassword = "wrong_password"

@@ -260,3 +260,228 @@ func (s *IdentityService) DeleteAccount(ctx context.Context) error {
 	}
 	return nil
 }
+
+// UpdateProfile changes the acting person's name, email address or language. The
+// cached principals of their sessions are dropped, so the next request already sees
+// the new name and language.
+func (s *IdentityService) UpdateProfile(ctx context.Context, u core.ProfileUpdate) (*core.User, error) {
+	p, err := requireUser(ctx)
+	if err != nil {
+		return nil, err
+	}
+	s.init()
+	f := core.Fields{}
+	if u.DisplayName != nil {
+		name := strings.TrimSpace(*u.DisplayName)
+		u.DisplayName = &name
+		f.CheckText("display_name", name, 1, 100, false)
+	}
+	if u.Email != nil {
+		email := strings.TrimSpace(*u.Email)
+		u.Email = &email
+		f.CheckEmail("email", email)
+	}
+	if u.Language != nil && !slices.Contains(s.Settings.Languages, *u.Language) {
+		f.Add("language", core.RuleOneOf, "must be one of the city's languages: "+strings.Join(s.Settings.Languages, ", "))
+	}
+	if err := f.Err(); err != nil {
+		return nil, err
+	}
+	if u.Email != nil {
+		if err := s.checkEmailChange(ctx, p.UserID, *u.Email, u.CurrentPassword); err != nil {
+			return nil, err
+		}
+	}
+	now := s.DB.now()
+	var out core.User
+	var hashes []string
+	err = s.DB.tx(ctx, func(tx *sqlx.Tx) error {
+		var row userRow
+		if err := get(ctx, tx, &row, `SELECT `+userColumns+` FROM users WHERE id = ? AND deleted_at IS NULL`, p.UserID); err != nil {
+			return notFound(err, "The account")
+		}
+		out = row.user()
+		changed := map[string]any{}
+		if u.DisplayName != nil && *u.DisplayName != out.DisplayName {
+			out.DisplayName, changed["display_name"] = *u.DisplayName, true
+		}
+		if u.Email != nil && *u.Email != out.Email {
+			out.Email, changed["email"] = *u.Email, true
+		}
+		if u.Language != nil && *u.Language != out.Language {
+			out.Language, changed["language"] = *u.Language, true
+		}
+		if len(changed) == 0 {
+			return nil
+		}
+		if _, err := exec(ctx, tx, `UPDATE users SET display_name = ?, email = ?, email_key = ?, language = ?, updated_at = ? WHERE id = ?`,
+			out.DisplayName, out.Email, core.NormalizeEmail(out.Email), out.Language, now, p.UserID); err != nil {
+			if isUniqueViolation(err) {
+				return &core.Error{Code: core.ECONFLICT, Message: "An account with this email address already exists.", Fields: map[string]string{"email": "is already registered"}}
+			}
+			return fmt.Errorf("update profile: %w", err)
+		}
+		var err error
+		if hashes, err = s.dropUserSessions(ctx, tx, p.UserID); err != nil {
+			return err
+		}
+		return recordAudit(ctx, tx, now, "user.updated", core.DomainCity, "user:"+p.UserID, changed)
+	})
+	if err != nil {
+		return nil, err
+	}
+	s.dropCached(hashes)
+	return &out, nil
+}
+
+// checkEmailChange asks for the current password when email is not the account's
+// address now.
+func (s *IdentityService) checkEmailChange(ctx context.Context, userID, email, current string) error {
+	var row userRow
+	if err := get(ctx, s.DB.db, &row, `SELECT `+userColumns+` FROM users WHERE id = ? AND deleted_at IS NULL`, userID); err != nil {
+		return notFound(err, "The account")
+	}
+	if row.Email != nil && *row.Email == email {
+		return nil
+	}
+	if current == "" {
+		return core.InvalidField("current_password", core.RuleRequired, "is required to change the email address")
+	}
+	ok, err := s.verify(ctx, row, current)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return core.InvalidField("current_password", core.RuleWrongPassword, "is not the account's current password")
+	}
+	return nil
+}
+
+// verify checks pw, typed again by the signed-in person, against the account's
+// password hash. Each try is counted for the account, as sign-in counts them for an
+// account at an address: a borrowed session — or the API tokens it could make —
+// may guess as few times as a stranger at the sign-in page (MaxPerAccountAddr a
+// window, then the account's lockout). A right password takes its try back.
+func (s *IdentityService) verify(ctx context.Context, row userRow, pw string) (bool, error) {
+	p, err := requireUser(ctx)
+	if err != nil {
+		return false, err
+	}
+	t := s.Settings.Throttle.withDefaults()
+	key := throttleKey{"reauth:" + p.UserID, t.MaxPerAccountAddr, t.LockoutForAccount}
+	now := s.DB.now()
+	var until time.Time
+	if err := s.DB.tx(ctx, func(tx *sqlx.Tx) error {
+		until, err = s.countAttempt(ctx, tx, key, now)
+		return err
+	}); err != nil {
+		return false, err
+	}
+	if !until.IsZero() {
+		return false, rateLimited(until.Sub(now))
+	}
+	if row.PasswordHash == nil {
+		return false, nil
+	}
+	release, err := s.hashSlot(ctx)
+	if err != nil {
+		return false, err
+	}
+	ok, err := s.Settings.Hasher.Verify(pw, *row.PasswordHash)
+	release()
+	if err != nil {
+		return false, fmt.Errorf("verify password: %w", err)
+	}
+	if ok {
+		if _, err := exec(ctx, s.DB.db, `UPDATE login_throttle SET failures = failures - 1 WHERE throttle_key = ? AND failures > 0`, key.key); err != nil {
+			return false, fmt.Errorf("reset throttle: %w", err)
+		}
+	}
+	return ok, nil
+}
+
+// ChangePassword replaces the acting person's password after checking the current
+// one, and ends every other session and API token of theirs: whoever may have learnt
+// the old password is signed out. The session that made the change stays open.
+func (s *IdentityService) ChangePassword(ctx context.Context, c core.PasswordChange) error {
+	p, err := requireUser(ctx)
+	if err != nil {
+		return err
+	}
+	s.init()
+	var row userRow
+	if err := get(ctx, s.DB.db, &row, `SELECT `+userColumns+` FROM users WHERE id = ? AND deleted_at IS NULL`, p.UserID); err != nil {
+		return notFound(err, "The account")
+	}
+	f := core.Fields{}
+	if c.Current == "" {
+		f.Add("current_password", core.RuleRequired, "is required")
+	}
+	u := row.user()
+	local := u.Email
+	if i := strings.IndexByte(local, '@'); i > 0 {
+		local = local[:i]
+	}
+	if c.New == "" {
+		f.Add("new_password", core.RuleRequired, "is required")
+	} else if problem := password.Check(c.New, u.Email, local, u.DisplayName); problem != "" {
+		f.Add("new_password", core.RulePassword, problem)
+	}
+	if err := f.Err(); err != nil {
+		return err
+	}
+	ok, err := s.verify(ctx, row, c.Current)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return core.InvalidField("current_password", core.RuleWrongPassword, "is not the account's current password")
+	}
+	release, err := s.hashSlot(ctx)
+	if err != nil {
+		return err
+	}
+	hash, err := s.Settings.Hasher.Hash(c.New)
+	release()
+	if err != nil {
+		return fmt.Errorf("change password: %w", err)
+	}
+	now := s.DB.now()
+	var hashes []string
+	err = s.DB.tx(ctx, func(tx *sqlx.Tx) error {
+		if _, err := exec(ctx, tx, `UPDATE users SET password_hash = ?, updated_at = ? WHERE id = ?`, hash, now, p.UserID); err != nil {
+			return fmt.Errorf("change password: %w", err)
+		}
+		var err error
+		if hashes, err = s.dropUserSessions(ctx, tx, p.UserID); err != nil {
+			return err
+		}
+		if _, err := exec(ctx, tx, `UPDATE sessions SET revoked_at = ? WHERE user_id = ? AND id <> ? AND revoked_at IS NULL`, now, p.UserID, p.SessionID); err != nil {
+			return fmt.Errorf("end other sessions: %w", err)
+		}
+		return recordAudit(ctx, tx, now, "user.password_changed", core.DomainCity, "user:"+p.UserID, nil)
+	})
+	if err != nil {
+		return err
+	}
+	s.dropCached(hashes)
+	return nil
+}
+
+// dropUserSessions forgets the cached principals of every session of userID and
+// returns their token hashes, to forget once more after the commit: a request
+// resolved meanwhile may have cached what the transaction was about to change.
+func (s *IdentityService) dropUserSessions(ctx context.Context, tx *sqlx.Tx, userID string) ([]string, error) {
+	var hashes []string
+	if err := selectAll(ctx, tx, &hashes, `SELECT token_hash FROM sessions WHERE user_id = ?`, userID); err != nil {
+		return nil, fmt.Errorf("sessions of %s: %w", userID, err)
+	}
+	s.dropCached(hashes)
+	return hashes, nil
+}
+
+func (s *IdentityService) dropCached(hashes []string) {
+	for _, h := range hashes {
+		s.cache.drop(h)
+	}
+}

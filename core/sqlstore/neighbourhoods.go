@@ -654,3 +654,18 @@ func (s *NeighbourhoodService) ImportMemberships(ctx context.Context, data []byt
 
 // errImportFailed rolls back an import that has a bad row; the report explains it.
 var errImportFailed = errors.New("import has rows that cannot be imported")
+
+// MyMemberships lists the acting person's requests and memberships in every state,
+// newest first: a rejected request stays visible, with its reason, until they ask again.
+func (s *NeighbourhoodService) MyMemberships(ctx context.Context) ([]core.Membership, error) {
+	p, err := requireUser(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := []core.Membership{}
+	if err := selectAll(ctx, s.DB.db, &out, `SELECT `+membershipColumns+` FROM memberships m JOIN users u ON u.id = m.user_id WHERE m.user_id = ? ORDER BY m.id DESC`, p.UserID); err != nil {
+		return nil, fmt.Errorf("my memberships: %w", err)
+	}
+	fixMembershipTimes(out)
+	return out, nil
+}

@@ -150,8 +150,8 @@ func (p *Pages) signOut(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-// switchLanguage remembers the chosen language in a cookie for a year and leads back
-// to the page the switcher was on.
+// switchLanguage remembers the chosen language in a cookie for a year (and in the
+// profile of a signed-in person) and leads back to the page the switcher was on.
 func (p *Pages) switchLanguage(w http.ResponseWriter, r *http.Request) error {
 	if err := r.ParseForm(); err != nil {
 		return core.Malformed("The form cannot be read.")
@@ -161,6 +161,13 @@ func (p *Pages) switchLanguage(w http.ResponseWriter, r *http.Request) error {
 		if l == lang {
 			http.SetCookie(w, &http.Cookie{Name: LanguageCookie, Value: l, Path: "/", MaxAge: 365 * 24 * 3600,
 				HttpOnly: true, Secure: viewerOf(r).secure, SameSite: http.SameSiteLaxMode})
+			// A signed-in person's profile language wins over the cookie, so the
+			// choice is saved in the profile too (where messages to them follow it).
+			if v := viewerOf(r); v.principal.Authenticated() && v.principal.Locale != l {
+				if _, err := p.svc.Identity.UpdateProfile(r.Context(), core.ProfileUpdate{Language: &l}); err != nil {
+					return err
+				}
+			}
 		}
 	}
 	back := r.PostForm.Get("back")

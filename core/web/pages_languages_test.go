@@ -1,0 +1,93 @@
+package web_test
+
+import (
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+
+	"golang.org/x/net/html/atom"
+
+	"github.com/kvarter/kvarter/core/coretest"
+)
+
+// TestPages_AccountEveryLanguage holds every page of this file set, as shown and
+// as refused, to the frame's rules and the markup checks in all five languages,
+// chosen with the switcher (which the profile keeps).
+func TestPages_AccountEveryLanguage(t *testing.T) {
+	n := coretest.StartNode(t, coretest.Databases(t)[0].Config, coretest.Options())
+	admin := coretest.Admin(t, n, "admin@example.org")
+	hood := newHood(t, admin, "Karşıyaka", "karsiyaka")
+	other := newHood(t, admin, "Bornova", "bornova")
+	elif := newPerson(t, n, "elif@example.org", "Elif Yılmaz")
+	b := signIn(t, n, elif)
+	b.must(t, http.StatusSeeOther, "POST", "/my-neighbourhood", url.Values{"neighbourhood_id": {other}, "note": {"Kazım Dirik"}}, "/my-neighbourhood")
+	admin.Must(200, "POST", "/api/v1/neighbourhoods/"+other+"/memberships/"+elif.id+"/reject", map[string]string{"reason": "Adres Bayraklı'da"})
+	b.must(t, http.StatusSeeOther, "POST", "/my-neighbourhood", url.Values{"neighbourhood_id": {hood}}, "/my-neighbourhood")
+
+	pages := []struct {
+		method, path string
+		form         url.Values
+		status       int
+	}{
+		{"GET", "/profile", nil, 200},
+		{"GET", "/profile/password", nil, 200},
+		{"GET", "/my-neighbourhood", nil, 200},
+		{"POST", "/profile", url.Values{"display_name": {""}, "email": {"x"}}, 422},
+		{"POST", "/profile", url.Values{"display_name": {"Elif"}, "email": {"x"}, "language": {"tr"}}, 422},
+		{"POST", "/profile/password", url.Values{"current_password": {"wrong password!"}, "new_password": {"a brand new passphrase"}}, 422},
+		{"POST", "/profile/password", url.Values{"current_password": {elif.password}, "new_password": {"elif"}}, 422},
+		{"POST", "/my-neighbourhood", url.Values{}, 422},
+		{"POST", "/my-neighbourhood", url.Values{"neighbourhood_id": {hood}}, 422},
+		{"POST", "/my-neighbourhood/leave", url.Values{"neighbourhood_id": {"none"}}, 404},
+	}
+	texts := map[string]string{}
+	for _, lang := range langs {
+		b.must(t, http.StatusSeeOther, "POST", "/language", url.Values{"lang": {lang}, "back": {"/"}}, "/")
+		for _, pg := range pages {
+			a := b.do(t, pg.method, pg.path, pg.form, nil)
+			t.Run(lang+" "+pg.method+" "+pg.path, func(t *testing.T) {
+				if a.status != pg.status {
+					t.Fatalf("status %d, want %d: %s", a.status, pg.status, a.body)
+				}
+				doc := checkPage(t, a, lang)
+				if pg.status == 422 {
+					checkRefused(t, a, lang)
+				}
+				if pg.path == "/my-neighbourhood" && pg.method == "GET" {
+					texts[lang] = textOf(doc)
+				}
+			})
+		}
+	}
+	for _, x := range langs {
+		for _, y := range langs {
+			if x < y && texts[x] == texts[y] {
+				t.Errorf("my neighbourhood in %s and %s is the same text", x, y)
+			}
+		}
+	}
+}
+
+// TestPages_AccountHTMX: the new forms, refused under htmx, answer the content of
+// <main> only, with the title and the error summary that takes focus.
+func TestPages_AccountHTMX(t *testing.T) {
+	n := coretest.StartNode(t, coretest.Databases(t)[0].Config, coretest.Options())
+	b := signIn(t, n, newPerson(t, n, "elif@example.org", "Elif Yılmaz"))
+	hx := map[string]string{"HX-Request": "true", "HX-Target": "main#main"}
+	for path, title := range map[string]string{"/profile": "Your details", "/profile/password": "Change your password", "/my-neighbourhood": "My neighbourhood"} {
+		a := b.do(t, "POST", path, url.Values{"display_name": {""}}, hx)
+		if a.status != 422 || strings.Contains(a.body, "<html") || strings.Contains(a.body, "<footer") {
+			t.Fatalf("POST %s under htmx = %d, or carries the frame", path, a.status)
+		}
+		nodes := parseFragment(t, a.body)
+		if ts := find(nodes, tag(atom.Title)); len(ts) != 1 || !strings.HasPrefix(textOf(ts[0]), title+" – ") {
+			t.Errorf("%s: title %v", path, ts)
+		}
+		if sum := byID(nodes, "kv-error-summary"); sum == nil {
+			t.Errorf("%s: no error summary", path)
+		} else if _, ok := attr(sum, "autofocus"); !ok {
+			t.Errorf("%s: the summary does not take focus", path)
+		}
+	}
+}
