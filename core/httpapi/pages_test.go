@@ -97,6 +97,16 @@ func TestPages_NoJSFlow(t *testing.T) {
 			t.Error("no flash after registering")
 		}
 		b.must(422, "POST", "/sign-in", url.Values{"email": {"sanna@example.org"}, "password": {"wrong guess at it"}})
+		// Sign-in leads back to the page that asked for it, and never off the site.
+		if p := b.must(200, "GET", "/sign-in?back=/my-neighbourhood", nil); !strings.Contains(p.body, `action="/sign-in?back=%2fmy-neighbourhood"`) {
+			t.Errorf("the sign-in form does not keep ?back=: %s", p.body)
+		}
+		for back, want := range map[string]string{"/my-neighbourhood": "/my-neighbourhood", "//evil.example/x": "/", "https://evil.example/": "/"} {
+			in := b.must(303, "POST", "/sign-in?back="+url.QueryEscape(back), url.Values{"email": {"sanna@example.org"}, "password": {"a quiet morning by the sea"}})
+			if got := in.header.Get("Location"); got != want {
+				t.Errorf("sign-in with back=%s leads to %q, want %q", back, got, want)
+			}
+		}
 		in := b.must(303, "POST", "/sign-in", url.Values{"email": {"sanna@example.org"}, "password": {"a quiet morning by the sea"}})
 		var session *http.Cookie
 		for _, c := range (&http.Response{Header: in.header}).Cookies() {

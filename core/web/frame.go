@@ -229,7 +229,11 @@ func autofocus(body []byte, id string) []byte {
 // open, in the viewer's language, the current one marked: the entry the page names
 // (NavActive, an id of its own plugin's entries), else the one for its path.
 func (p *Pages) nav(v *viewer, lang, path, active, plugin string) []navLink {
-	out := []navLink{{Label: p.tmpl.Localizer(lang).T("core.nav.home"), Path: "/", Current: path == "/" && active == ""}}
+	loc := p.tmpl.Localizer(lang)
+	out := []navLink{{Label: loc.T("core.nav.home"), Path: "/", Current: path == "/" && active == ""}}
+	if v.principal != nil && v.principal.UserID != "" {
+		out = append(out, navLink{Label: loc.T("core.mine.title"), Path: "/my-neighbourhood", Current: path == "/my-neighbourhood" && active == ""})
+	}
 	for _, e := range p.opts.Nav {
 		label := e.Labels[lang]
 		if label == "" {

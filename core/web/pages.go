@@ -53,10 +53,30 @@ func (p *Pages) static(name, title string) func(http.ResponseWriter, *http.Reque
 // formView is a form page's content.
 type formView struct {
 	Form *sdkweb.Form
+	// Back is where sign-in leads afterwards: the page that asked for it (a local path).
+	Back string
 }
 
 func (p *Pages) signInForm(w http.ResponseWriter, r *http.Request) error {
-	return p.renderForm(w, r, http.StatusOK, "sign-in", "core.signin.title", sdkweb.NewForm(nil))
+	return p.renderSignIn(w, r, http.StatusOK, sdkweb.NewForm(nil))
+}
+
+// renderSignIn shows the sign-in form, keeping the page that asked for it (?back=, a
+// local path only: sign-in must never lead off the site).
+func (p *Pages) renderSignIn(w http.ResponseWriter, r *http.Request, status int, form *sdkweb.Form) error {
+	meta := sdk.PageMeta{Title: p.tmpl.Localizer(viewerOf(r).lang).T("core.signin.title")}
+	if !form.Valid() {
+		meta.Focus = sdkweb.ErrorSummaryID
+	}
+	return p.render(w, r, status, "sign-in", formView{Form: form, Back: backPath(r)}, meta)
+}
+
+// backPath is the request's ?back= when it is a path on this site, else "".
+func backPath(r *http.Request) string {
+	if b := r.URL.Query().Get("back"); localPath(b) {
+		return b
+	}
+	return ""
 }
 
 // signIn signs in through the same service as POST /api/v1/auth/login: the same
@@ -70,7 +90,7 @@ func (p *Pages) signIn(w http.ResponseWriter, r *http.Request) error {
 	form.Set("password", "") // never sent back to the browser
 	required(form, map[string]string{"email": in.Email, "password": in.Password})
 	if !form.Valid() {
-		return p.renderForm(w, r, http.StatusUnprocessableEntity, "sign-in", "core.signin.title", form)
+		return p.renderSignIn(w, r, http.StatusUnprocessableEntity, form)
 	}
 	in.ClientIP, in.UserAgent = clientIP(r), r.UserAgent()
 	res, err := p.svc.Identity.Login(r.Context(), in)
@@ -78,13 +98,13 @@ func (p *Pages) signIn(w http.ResponseWriter, r *http.Request) error {
 	case "":
 	case core.EUNAUTHENTICATED:
 		form.Refuse("core.signin.failed", nil)
-		return p.renderForm(w, r, http.StatusUnprocessableEntity, "sign-in", "core.signin.title", form)
+		return p.renderSignIn(w, r, http.StatusUnprocessableEntity, form)
 	case core.ERATELIMITED:
 		form.Refuse("core.signin.throttled", nil)
-		return p.renderForm(w, r, http.StatusTooManyRequests, "sign-in", "core.signin.title", form)
+		return p.renderSignIn(w, r, http.StatusTooManyRequests, form)
 	case core.EINVALID:
 		form.Catch(sdkError(err), "core.signin")
-		return p.renderForm(w, r, http.StatusUnprocessableEntity, "sign-in", "core.signin.title", form)
+		return p.renderSignIn(w, r, http.StatusUnprocessableEntity, form)
 	default:
 		return err
 	}
@@ -94,7 +114,11 @@ func (p *Pages) signIn(w http.ResponseWriter, r *http.Request) error {
 	}
 	viewerOf(r).setSession(w, res.Token, expires)
 	p.flash(w, r, "core.flash.signed_in")
-	sdkweb.Redirect(w, r, "/")
+	back := backPath(r)
+	if back == "" {
+		back = "/"
+	}
+	sdkweb.Redirect(w, r, back)
 	return nil
 }
 
