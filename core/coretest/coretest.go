@@ -116,6 +116,7 @@ func Options() node.Options {
 	return node.Options{
 		PasswordParams:    &p,
 		PrincipalCacheTTL: time.Nanosecond,
+		FilterBuiltinHTML: true,
 		Throttle: &sqlstore.ThrottleSettings{Window: 15 * time.Minute, MaxPerAccountAddr: 5, MaxPerAccount: 20, MaxPerClientAddr: 50,
 			LockoutForAccount: 15 * time.Minute, LockoutForClientIP: 15 * time.Minute, KnownAddressAge: 30 * 24 * time.Hour},
 	}
