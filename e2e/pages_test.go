@@ -1,0 +1,95 @@
+package e2e
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/kvarter/kvarter/core/coretest"
+)
+
+// languages are the city's: every page is checked in each.
+var languages = []string{"en", "fi", "sv", "da", "tr"}
+
+// TestCorePages opens the core's pages in a real browser in every language, as an
+// anonymous visitor and as a signed-in resident, and fails on any serious or critical
+// axe finding under WCAG 2.0–2.2 A/AA, any CSP violation, broken asset or script error
+// (the harness checks those when each page closes) — on load, after a validation error
+// and after an htmx swap of <main>.
+func TestCorePages(t *testing.T) {
+	db := coretest.Databases(t)[0] // the pages are the same on both databases; the API tests cover PostgreSQL
+	n := coretest.StartNode(t, db.Config, coretest.Options())
+	base := n.URL()
+	admin := coretest.Admin(t, n, "admin@city.example")
+	nbh := admin.Must(201, "POST", "/api/v1/neighbourhoods", map[string]any{"name": "Karşıyaka"}).JSON()["id"].(string)
+	ayse := coretest.Register(t, n, "ayse@example.org", "Ayşe Yılmaz")
+
+	anonymous := []string{"/", "/sign-in", "/register", "/accessibility", "/privacy", "/neighbourhoods/" + nbh, "/no-such-page"}
+	resident := []string{"/", "/profile", "/profile/password", "/my-neighbourhood"}
+
+	for _, lang := range languages {
+		t.Run(lang, func(t *testing.T) {
+			p := SharedBrowser(t).NewPage(t)
+			p.Open(base + "/")
+			switchLanguage(p, lang)
+
+			for _, path := range anonymous {
+				p.Open(base + path)
+				if got := Eval[string](p, "document.documentElement.lang"); got != lang {
+					t.Errorf("%s: <html lang=%q>, want %q", path, got, lang)
+				}
+				p.AssertAccessible()
+			}
+
+			// A broken rule: the form comes back with the error summary, which takes focus.
+			p.Open(base + "/sign-in")
+			p.WaitLoad(func() { p.Submit("main form") })
+			if got := focusSettled(p, "kv-error-summary"); !strings.Contains(got, "kv-error-summary") {
+				t.Errorf("after a refused sign-in the focus is on %q, want the error summary", got)
+			}
+			p.AssertAccessible()
+
+			// An htmx swap of <main>: a boosted link inside it.
+			p.Open(base + "/sign-in")
+			p.WaitSwap(func() { p.Click(`main a[href="/register"]`) })
+			if !strings.Contains(p.Location(), "/register") {
+				t.Errorf("after the swap the address is %s, want /register", p.Location())
+			}
+			p.AssertAccessible()
+
+			// Signed in.
+			p.Open(base + "/sign-in")
+			p.Fill(`input[name="email"]`, "ayse@example.org")
+			p.Fill(`input[name="password"]`, ayse.Password)
+			p.WaitLoad(func() { p.Submit("main form") })
+			switchLanguage(p, lang) // a signed-in person's choice goes to their profile
+			for _, path := range resident {
+				p.Open(base + path)
+				if txt := Eval[string](p, "document.body.innerText"); !strings.Contains(txt, "Ayşe Yılmaz") {
+					t.Errorf("%s does not show the signed-in name", path)
+				}
+				if got := Eval[string](p, "document.documentElement.lang"); got != lang {
+					t.Errorf("%s signed in: <html lang=%q>, want %q", path, got, lang)
+				}
+				p.AssertAccessible()
+			}
+			p.WaitLoad(func() { p.Submit(`form[action="/sign-out"]`) })
+		})
+	}
+}
+
+// focusSettled is the focused element once it names want, or after the browser had
+// two seconds to apply autofocus (it does so after the load event, in its own time).
+func focusSettled(p *Page, want string) string {
+	got := p.Focused()
+	for deadline := time.Now().Add(2 * time.Second); !strings.Contains(got, want) && time.Now().Before(deadline); got = p.Focused() {
+		time.Sleep(20 * time.Millisecond)
+	}
+	return got
+}
+
+// switchLanguage uses the frame's language switcher, a plain form.
+func switchLanguage(p *Page, lang string) {
+	p.WaitLoad(func() { p.Click(fmt.Sprintf(`form.kv-languages button[value=%q]`, lang)) })
+}
