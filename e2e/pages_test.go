@@ -13,7 +13,7 @@ import (
 var languages = []string{"en", "fi", "sv", "da", "tr"}
 
 // TestCorePages opens the core's pages in a real browser in every language, as an
-// anonymous visitor and as a signed-in resident, and fails on any serious or critical
+// anonymous visitor, a signed-in resident and a neighbourhood's coordinator, and fails on any serious or critical
 // axe finding under WCAG 2.0–2.2 A/AA, any CSP violation, broken asset or script error
 // (the harness checks those when each page closes) — on load, after a validation error
 // and after an htmx swap of <main>.
@@ -24,9 +24,14 @@ func TestCorePages(t *testing.T) {
 	admin := coretest.Admin(t, n, "admin@city.example")
 	nbh := admin.Must(201, "POST", "/api/v1/neighbourhoods", map[string]any{"name": "Karşıyaka"}).JSON()["id"].(string)
 	ayse := coretest.Register(t, n, "ayse@example.org", "Ayşe Yılmaz")
+	ayse.Must(201, "POST", "/api/v1/neighbourhoods/"+nbh+"/memberships", map[string]string{"note": "Cemal Gürsel Cd. 12"})
+	coord := coretest.Register(t, n, "ceren@example.org", "Ceren Aydın")
+	admin.Must(201, "POST", "/api/v1/roles/grants", map[string]string{"user_id": coord.ID, "role": "coordinator", "domain": "nbh:" + nbh})
 
 	anonymous := []string{"/", "/sign-in", "/register", "/accessibility", "/privacy", "/neighbourhoods/" + nbh, "/no-such-page"}
 	resident := []string{"/", "/profile", "/profile/password", "/my-neighbourhood"}
+	coordinator := []string{"/neighbourhoods/" + nbh + "/requests", "/neighbourhoods/" + nbh + "/requests/" + ayse.ID + "/reject",
+		"/neighbourhoods/" + nbh + "/members"}
 
 	for _, lang := range languages {
 		t.Run(lang, func(t *testing.T) {
@@ -58,23 +63,29 @@ func TestCorePages(t *testing.T) {
 			}
 			p.AssertAccessible()
 
-			// Signed in.
-			p.Open(base + "/sign-in")
-			p.Fill(`input[name="email"]`, "ayse@example.org")
-			p.Fill(`input[name="password"]`, ayse.Password)
-			p.WaitLoad(func() { p.Submit("main form") })
-			switchLanguage(p, lang) // a signed-in person's choice goes to their profile
-			for _, path := range resident {
-				p.Open(base + path)
-				if txt := Eval[string](p, "document.body.innerText"); !strings.Contains(txt, "Ayşe Yılmaz") {
-					t.Errorf("%s does not show the signed-in name", path)
+			// Signed in: a resident, then a coordinator of the neighbourhood.
+			for _, who := range []struct {
+				user  *coretest.User
+				name  string
+				pages []string
+			}{{ayse, "Ayşe Yılmaz", resident}, {coord, "Ceren Aydın", coordinator}} {
+				p.Open(base + "/sign-in")
+				p.Fill(`input[name="email"]`, who.user.Email)
+				p.Fill(`input[name="password"]`, who.user.Password)
+				p.WaitLoad(func() { p.Submit("main form") })
+				switchLanguage(p, lang) // a signed-in person's choice goes to their profile
+				for _, path := range who.pages {
+					p.Open(base + path)
+					if txt := Eval[string](p, "document.body.innerText"); !strings.Contains(txt, who.name) {
+						t.Errorf("%s does not show the signed-in name %s", path, who.name)
+					}
+					if got := Eval[string](p, "document.documentElement.lang"); got != lang {
+						t.Errorf("%s signed in: <html lang=%q>, want %q", path, got, lang)
+					}
+					p.AssertAccessible()
 				}
-				if got := Eval[string](p, "document.documentElement.lang"); got != lang {
-					t.Errorf("%s signed in: <html lang=%q>, want %q", path, got, lang)
-				}
-				p.AssertAccessible()
+				p.WaitLoad(func() { p.Submit(`form[action="/sign-out"]`) })
 			}
-			p.WaitLoad(func() { p.Submit(`form[action="/sign-out"]`) })
 		})
 	}
 }
