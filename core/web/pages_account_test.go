@@ -14,6 +14,7 @@ import (
 	"github.com/kvarter/kvarter/core"
 	"github.com/kvarter/kvarter/core/coretest"
 	"github.com/kvarter/kvarter/core/node"
+	"github.com/kvarter/kvarter/sdk/web/webtest"
 )
 
 // browser is a browser without JavaScript against a real node: a cookie jar, form
@@ -94,7 +95,7 @@ func signIn(t *testing.T, n *node.Node, p person) *browser {
 
 func value(t *testing.T, body, id string) string {
 	t.Helper()
-	v, _ := attr(byID([]*html.Node{parseDoc(t, body)}, id), "value")
+	v, _ := webtest.Attr(webtest.ByID([]*html.Node{webtest.ParseDocument(t, body)}, id), "value")
 	return v
 }
 
@@ -106,16 +107,16 @@ func checkRefused(t *testing.T, a answer, lang string, want ...string) {
 		t.Fatalf("status %d, want 422: %s", a.status, a.body)
 	}
 	nodes := []*html.Node{checkPage(t, a, lang)}
-	sum := byID(nodes, "kv-error-summary")
+	sum := webtest.ByID(nodes, "kv-error-summary")
 	if sum == nil {
 		t.Fatal("no error summary")
 	}
-	if _, ok := attr(sum, "autofocus"); !ok {
+	if _, ok := webtest.Attr(sum, "autofocus"); !ok {
 		t.Error("the error summary does not take focus")
 	}
 	for _, w := range want {
-		if !strings.Contains(textOf(sum), w) {
-			t.Errorf("summary %q lacks %q", textOf(sum), w)
+		if !strings.Contains(webtest.Text(sum), w) {
+			t.Errorf("summary %q lacks %q", webtest.Text(sum), w)
 		}
 	}
 }
@@ -181,8 +182,8 @@ func TestPages_Profile(t *testing.T) {
 			// and the header shows the new name; the flash says it was saved.
 			a := b.must(t, 200, "GET", "/profile", nil)
 			doc := checkPage(t, a, "fi")
-			if !strings.Contains(textOf(doc), "Kirjautuneena: Aino Å.") || !strings.Contains(textOf(doc), "Muutokset on tallennettu.") {
-				t.Errorf("page after saving: %s", textOf(doc))
+			if !strings.Contains(webtest.Text(doc), "Kirjautuneena: Aino Å.") || !strings.Contains(webtest.Text(doc), "Muutokset on tallennettu.") {
+				t.Errorf("page after saving: %s", webtest.Text(doc))
 			}
 			aino.email = "aino.a@example.org"
 			signIn(t, n, aino) // the new address signs in

@@ -8,6 +8,7 @@ import (
 
 	"github.com/kvarter/kvarter/core"
 	"github.com/kvarter/kvarter/core/coretest"
+	"github.com/kvarter/kvarter/sdk/web/webtest"
 )
 
 func TestPages_Coordinator(t *testing.T) {
@@ -33,7 +34,7 @@ func TestPages_Coordinator(t *testing.T) {
 				t.Error("my neighbourhood does not lead a coordinator to the queue")
 			}
 			a := zb.must(t, 200, "GET", queue, nil)
-			doc := textOf(checkPage(t, a, "en"))
+			doc := webtest.Text(checkPage(t, a, "en"))
 			for _, want := range []string{"Requests to join Karşıyaka", "Elif Yılmaz", "Their message: Cemal Gürsel Caddesi 12", "Mehmet Demir", "Approve Elif Yılmaz"} {
 				if !strings.Contains(doc, want) {
 					t.Errorf("queue lacks %q: %s", want, doc)
@@ -60,7 +61,7 @@ func TestPages_Coordinator(t *testing.T) {
 			checkPage(t, a, "en")
 			// The members list shows her.
 			m := zb.must(t, 200, "GET", "/neighbourhoods/"+karsiyaka+"/members", nil)
-			if !strings.Contains(textOf(checkPage(t, m, "en")), "Elif Yılmaz") {
+			if !strings.Contains(webtest.Text(checkPage(t, m, "en")), "Elif Yılmaz") {
 				t.Error("the members list lacks the approved member")
 			}
 		})

@@ -9,6 +9,7 @@ import (
 	"golang.org/x/net/html/atom"
 
 	"github.com/kvarter/kvarter/core/coretest"
+	"github.com/kvarter/kvarter/sdk/web/webtest"
 )
 
 // TestPages_AccountEveryLanguage holds every page of this file set, as shown and
@@ -55,7 +56,7 @@ func TestPages_AccountEveryLanguage(t *testing.T) {
 					checkRefused(t, a, lang)
 				}
 				if pg.path == "/my-neighbourhood" && pg.method == "GET" {
-					texts[lang] = textOf(doc)
+					texts[lang] = webtest.Text(doc)
 				}
 			})
 		}
@@ -80,13 +81,13 @@ func TestPages_AccountHTMX(t *testing.T) {
 		if a.status != 422 || strings.Contains(a.body, "<html") || strings.Contains(a.body, "<footer") {
 			t.Fatalf("POST %s under htmx = %d, or carries the frame", path, a.status)
 		}
-		nodes := parseFragment(t, a.body)
-		if ts := find(nodes, tag(atom.Title)); len(ts) != 1 || !strings.HasPrefix(textOf(ts[0]), title+" – ") {
+		nodes := webtest.ParseFragment(t, a.body)
+		if ts := webtest.Find(nodes, tag(atom.Title)); len(ts) != 1 || !strings.HasPrefix(webtest.Text(ts[0]), title+" – ") {
 			t.Errorf("%s: title %v", path, ts)
 		}
-		if sum := byID(nodes, "kv-error-summary"); sum == nil {
+		if sum := webtest.ByID(nodes, "kv-error-summary"); sum == nil {
 			t.Errorf("%s: no error summary", path)
-		} else if _, ok := attr(sum, "autofocus"); !ok {
+		} else if _, ok := webtest.Attr(sum, "autofocus"); !ok {
 			t.Errorf("%s: the summary does not take focus", path)
 		}
 	}

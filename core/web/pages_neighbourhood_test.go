@@ -11,6 +11,7 @@ import (
 
 	"github.com/kvarter/kvarter/core/coretest"
 	"github.com/kvarter/kvarter/core/node"
+	"github.com/kvarter/kvarter/sdk/web/webtest"
 )
 
 // newHood creates a neighbourhood through the API as the city's administrator.
@@ -24,9 +25,9 @@ func newHood(t *testing.T, admin *coretest.User, name, slug string) string {
 // cardOf is the text of the membership card headed name on the "my neighbourhood" page.
 func cardOf(t *testing.T, body, name string) string {
 	t.Helper()
-	for _, h := range find([]*html.Node{parseDoc(t, body)}, tag(atom.H3)) {
-		if textOf(h) == name {
-			return textOf(h.Parent)
+	for _, h := range webtest.Find([]*html.Node{webtest.ParseDocument(t, body)}, tag(atom.H3)) {
+		if webtest.Text(h) == name {
+			return webtest.Text(h.Parent)
 		}
 	}
 	return ""
@@ -59,7 +60,7 @@ func TestPages_MyNeighbourhood(t *testing.T) {
 		t.Run("Empty", func(t *testing.T) {
 			a := b.must(t, 200, "GET", "/my-neighbourhood", nil)
 			doc := checkPage(t, a, "en")
-			if !strings.Contains(textOf(doc), "You have not asked to join a neighbourhood yet.") {
+			if !strings.Contains(webtest.Text(doc), "You have not asked to join a neighbourhood yet.") {
 				t.Error("no word for a person without memberships")
 			}
 			// A link naming a neighbourhood opens the form with it chosen.

@@ -21,6 +21,7 @@ import (
 	"github.com/kvarter/kvarter/core/web/static"
 	"github.com/kvarter/kvarter/sdk"
 	"github.com/kvarter/kvarter/sdk/i18n/i18ntest"
+	"github.com/kvarter/kvarter/sdk/web/webtest"
 )
 
 var langs = []string{"fi", "sv", "da", "tr", "en"}
@@ -180,57 +181,60 @@ func checkPage(t *testing.T, a answer, lang string) *html.Node {
 	if !strings.HasPrefix(a.header.Get("Content-Type"), "text/html") {
 		t.Errorf("Content-Type = %q", a.header.Get("Content-Type"))
 	}
-	doc := parseDoc(t, a.body)
+	doc := webtest.ParseDocument(t, a.body)
 	nodes := []*html.Node{doc}
-	for _, p := range checkMarkup(nodes) {
+	for _, p := range webtest.CheckMarkup(nodes, webtest.Document) {
 		t.Error(p)
 	}
-	htmlEl := find(nodes, tag(atom.Html))[0]
-	if got, _ := attr(htmlEl, "lang"); got != lang {
+	htmlEl := webtest.Find(nodes, tag(atom.Html))[0]
+	if got, _ := webtest.Attr(htmlEl, "lang"); got != lang {
 		t.Errorf("<html lang=%q>, want %q", got, lang)
 	}
-	if h1 := find(nodes, tag(atom.H1)); len(h1) != 1 {
+	if h1 := webtest.Find(nodes, tag(atom.H1)); len(h1) != 1 {
 		t.Errorf("%d h1, want 1", len(h1))
 	}
-	main := byID(nodes, "main")
+	main := webtest.ByID(nodes, "main")
 	if main == nil || main.DataAtom != atom.Main {
 		t.Error("no <main id=main>")
 	}
-	skip := find(nodes, tag(atom.A))[0]
-	if href, _ := attr(skip, "href"); href != "#main" {
+	skip := webtest.Find(nodes, tag(atom.A))[0]
+	if href, _ := webtest.Attr(skip, "href"); href != "#main" {
 		t.Errorf("first link is %q, want the skip link to #main", href)
 	}
-	st := byID(nodes, "kv-status")
+	st := webtest.ByID(nodes, "kv-status")
 	if st == nil {
 		t.Fatal("no live region")
 	}
-	if r, _ := attr(st, "role"); r != "status" {
+	if r, _ := webtest.Attr(st, "role"); r != "status" {
 		t.Error("live region without role=status")
 	}
-	if l, _ := attr(st, "aria-live"); l != "polite" {
+	if l, _ := webtest.Attr(st, "aria-live"); l != "polite" {
 		t.Error("live region not polite")
 	}
-	if n := len(find(nodes, func(n *html.Node) bool { _, ok := attr(n, "aria-live"); return ok })); n != 1 {
+	if n := len(webtest.Find(nodes, func(n *html.Node) bool { _, ok := webtest.Attr(n, "aria-live"); return ok })); n != 1 {
 		t.Errorf("%d live regions, want 1", n)
 	}
 	for _, id := range []string{"core.", "web.", "[missing", "<no value>"} {
-		if strings.Contains(textOf(doc), id) {
-			t.Errorf("page shows a message id or placeholder %q: %s", id, textOf(doc))
+		if strings.Contains(webtest.Text(doc), id) {
+			t.Errorf("page shows a message id or placeholder %q: %s", id, webtest.Text(doc))
 		}
 	}
-	footer := find(nodes, tag(atom.Footer))
+	footer := webtest.Find(nodes, tag(atom.Footer))
 	if len(footer) != 1 {
 		t.Fatal("no footer")
 	}
-	links := find(footer, func(n *html.Node) bool { h, _ := attr(n, "href"); return h == "/accessibility" || h == "/privacy" })
+	links := webtest.Find(footer, func(n *html.Node) bool {
+		h, _ := webtest.Attr(n, "href")
+		return h == "/accessibility" || h == "/privacy"
+	})
 	if len(links) != 2 {
 		t.Errorf("footer links = %d, want accessibility and privacy", len(links))
 	}
 	var assets []string
-	for _, l := range find(nodes, func(n *html.Node) bool { return n.DataAtom == atom.Link || n.DataAtom == atom.Script }) {
-		h, _ := attr(l, "href")
+	for _, l := range webtest.Find(nodes, func(n *html.Node) bool { return n.DataAtom == atom.Link || n.DataAtom == atom.Script }) {
+		h, _ := webtest.Attr(l, "href")
 		if l.DataAtom == atom.Script {
-			h, _ = attr(l, "src")
+			h, _ = webtest.Attr(l, "src")
 		}
 		assets = append(assets, h)
 	}
@@ -274,12 +278,12 @@ func TestPages_EveryPageEveryLanguage(t *testing.T) {
 						t.Fatalf("status %d, want %d: %s", a.status, pg.status, a.body)
 					}
 					doc := checkPage(t, a, lang)
-					hasName := strings.Contains(textOf(doc), "Aino Ääninen")
+					hasName := strings.Contains(webtest.Text(doc), "Aino Ääninen")
 					if hasName != signedIn {
 						t.Errorf("signed in %v, shows the name %v", signedIn, hasName)
 					}
 					if pg.path == "/" && !signedIn {
-						texts[lang] = textOf(doc)
+						texts[lang] = webtest.Text(doc)
 					}
 				})
 			}
@@ -300,12 +304,12 @@ func TestPages_Home(t *testing.T) {
 	a := s.do(t, "GET", "/", nil, map[string]string{"Accept-Language": "fi"})
 	doc := checkPage(t, a, "fi")
 	nodes := []*html.Node{doc}
-	if h1 := textOf(find(nodes, tag(atom.H1))[0]); h1 != "Helsinki" {
+	if h1 := webtest.Text(webtest.Find(nodes, tag(atom.H1))[0]); h1 != "Helsinki" {
 		t.Errorf("h1 = %q, want the city's name", h1)
 	}
 	var hrefs []string
-	for _, l := range find(nodes, tag(atom.A)) {
-		h, _ := attr(l, "href")
+	for _, l := range webtest.Find(nodes, tag(atom.A)) {
+		h, _ := webtest.Attr(l, "href")
 		hrefs = append(hrefs, h)
 	}
 	for _, want := range []string{"/neighbourhoods/n1", "/neighbourhoods/n2", "/register", "/sign-in", "/parks"} {
@@ -313,23 +317,29 @@ func TestPages_Home(t *testing.T) {
 			t.Errorf("home has no link to %s: %v", want, hrefs)
 		}
 	}
-	cur := find(nodes, func(n *html.Node) bool { v, _ := attr(n, "aria-current"); return v == "page" && n.DataAtom == atom.A })
-	if len(cur) != 1 || textOf(cur[0]) != "Etusivu" {
+	cur := webtest.Find(nodes, func(n *html.Node) bool {
+		v, _ := webtest.Attr(n, "aria-current")
+		return v == "page" && n.DataAtom == atom.A
+	})
+	if len(cur) != 1 || webtest.Text(cur[0]) != "Etusivu" {
 		t.Errorf("current nav entry = %v, want Etusivu alone", cur)
 	}
 	if !strings.Contains(a.body, "Puistot") {
 		t.Error("the nav entry passed in is not shown in the viewer's language")
 	}
-	if len(find(nodes, func(n *html.Node) bool { v, _ := attr(n, "class"); return strings.Contains(v, "kv-breadcrumbs") })) != 0 {
+	if len(webtest.Find(nodes, func(n *html.Node) bool {
+		v, _ := webtest.Attr(n, "class")
+		return strings.Contains(v, "kv-breadcrumbs")
+	})) != 0 {
 		t.Error("the home page has breadcrumbs")
 	}
 	// Another page: breadcrumbs from home to it, the last current.
 	b := s.do(t, "GET", "/privacy", nil, map[string]string{"Accept-Language": "sv"})
-	bc := find([]*html.Node{parseDoc(t, b.body)}, func(n *html.Node) bool { v, _ := attr(n, "class"); return v == "kv-breadcrumbs" })
-	if len(bc) != 1 || textOf(bc[0]) != "Startsida Dataskydd" {
+	bc := webtest.Find([]*html.Node{webtest.ParseDocument(t, b.body)}, func(n *html.Node) bool { v, _ := webtest.Attr(n, "class"); return v == "kv-breadcrumbs" })
+	if len(bc) != 1 || webtest.Text(bc[0]) != "Startsida Dataskydd" {
 		t.Fatalf("breadcrumbs = %v", bc)
 	}
-	if l, _ := attr(bc[0], "aria-label"); l != "Du är här" {
+	if l, _ := webtest.Attr(bc[0], "aria-label"); l != "Du är här" {
 		t.Errorf("breadcrumbs named %q", l)
 	}
 }
@@ -354,7 +364,7 @@ func TestPages_Language(t *testing.T) {
 		// The cookie beats Accept-Language: the page and its text change.
 		b := s.do(t, "GET", "/privacy", nil, map[string]string{"Accept-Language": "en", "Cookie": "kvarter_lang=da"})
 		doc := checkPage(t, b, "da")
-		if !strings.Contains(textOf(doc), "Databeskyttelse") {
+		if !strings.Contains(webtest.Text(doc), "Databeskyttelse") {
 			t.Error("the page is not in Danish")
 		}
 	})
@@ -407,18 +417,18 @@ func TestPages_SignIn(t *testing.T) {
 			t.Fatalf("status %d", a.status)
 		}
 		checkPage(t, a, "en")
-		nodes := []*html.Node{parseDoc(t, a.body)}
-		sum := byID(nodes, "kv-error-summary")
+		nodes := []*html.Node{webtest.ParseDocument(t, a.body)}
+		sum := webtest.ByID(nodes, "kv-error-summary")
 		if sum == nil {
 			t.Fatal("no error summary")
 		}
-		if _, ok := attr(sum, "autofocus"); !ok {
+		if _, ok := webtest.Attr(sum, "autofocus"); !ok {
 			t.Error("the error summary does not take focus")
 		}
-		if !strings.Contains(textOf(sum), "The email address or password is incorrect") {
-			t.Errorf("summary = %q", textOf(sum))
+		if !strings.Contains(webtest.Text(sum), "The email address or password is incorrect") {
+			t.Errorf("summary = %q", webtest.Text(sum))
 		}
-		if v, _ := attr(byID(nodes, "f-email"), "value"); v != goodEmail {
+		if v, _ := webtest.Attr(webtest.ByID(nodes, "f-email"), "value"); v != goodEmail {
 			t.Errorf("email kept as %q", v)
 		}
 		if strings.Contains(a.body, "not it at all") {
@@ -475,17 +485,17 @@ func TestPages_Register(t *testing.T) {
 			t.Fatalf("status %d", a.status)
 		}
 		nodes := []*html.Node{checkPage(t, a, "fi")}
-		if v, _ := attr(byID(nodes, "f-email"), "value"); v != "elif2@example.org" {
+		if v, _ := webtest.Attr(webtest.ByID(nodes, "f-email"), "value"); v != "elif2@example.org" {
 			t.Errorf("email kept as %q", v)
 		}
-		if v, _ := attr(byID(nodes, "f-display_name"), "value"); v != "Elif" {
+		if v, _ := webtest.Attr(webtest.ByID(nodes, "f-display_name"), "value"); v != "Elif" {
 			t.Errorf("name kept as %q", v)
 		}
-		pw := byID(nodes, "f-password")
-		if v, _ := attr(pw, "value"); v != "" {
+		pw := webtest.ByID(nodes, "f-password")
+		if v, _ := webtest.Attr(pw, "value"); v != "" {
 			t.Errorf("password sent back: %q", v)
 		}
-		if d, _ := attr(pw, "aria-invalid"); d != "true" {
+		if d, _ := webtest.Attr(pw, "aria-invalid"); d != "true" {
 			t.Error("the password field is not marked invalid")
 		}
 		if !strings.Contains(a.body, "Valitse vähintään 10 merkin salasana") {
@@ -563,22 +573,22 @@ func TestPages_HTMX(t *testing.T) {
 	if a.header.Get("Content-Security-Policy") != web.CSP {
 		t.Error("fragment without CSP")
 	}
-	nodes := parseFragment(t, a.body)
-	titles := find(nodes, tag(atom.Title))
-	if len(titles) != 1 || textOf(titles[0]) != "Create an account – Helsinki" {
+	nodes := webtest.ParseFragment(t, a.body)
+	titles := webtest.Find(nodes, tag(atom.Title))
+	if len(titles) != 1 || webtest.Text(titles[0]) != "Create an account – Helsinki" {
 		t.Errorf("title = %v", titles)
 	}
-	hdr := byID(nodes, "kv-header")
-	if oob, _ := attr(hdr, "hx-swap-oob"); hdr == nil || oob != "true" {
+	hdr := webtest.ByID(nodes, "kv-header")
+	if oob, _ := webtest.Attr(hdr, "hx-swap-oob"); hdr == nil || oob != "true" {
 		t.Error("the header is not swapped out of band")
 	}
-	st := find(nodes, func(n *html.Node) bool { v, _ := attr(n, "hx-swap-oob"); return v == "innerHTML:#kv-status" })
+	st := webtest.Find(nodes, func(n *html.Node) bool { v, _ := webtest.Attr(n, "hx-swap-oob"); return v == "innerHTML:#kv-status" })
 	if len(st) != 1 {
 		t.Error("no announcement for #kv-status")
 	}
-	if sum := byID(nodes, "kv-error-summary"); sum == nil {
+	if sum := webtest.ByID(nodes, "kv-error-summary"); sum == nil {
 		t.Error("no error summary")
-	} else if _, ok := attr(sum, "autofocus"); !ok {
+	} else if _, ok := webtest.Attr(sum, "autofocus"); !ok {
 		t.Error("the error summary does not take focus")
 	}
 	// The full page is the frame, whatever HX-Target another element names.

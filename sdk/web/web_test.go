@@ -17,6 +17,7 @@ import (
 	"github.com/kvarter/kvarter/sdk/i18n"
 	"github.com/kvarter/kvarter/sdk/i18n/i18ntest"
 	"github.com/kvarter/kvarter/sdk/web"
+	"github.com/kvarter/kvarter/sdk/web/webtest"
 	"golang.org/x/net/html"
 	"golang.org/x/net/html/atom"
 )
@@ -169,8 +170,8 @@ func TestComponents(t *testing.T) {
 		t.Run(lang, func(t *testing.T) {
 			loc := ts.Localizer(lang)
 			out, _, _ := render(t, ts.For(lang), "all", allData(loc))
-			nodes := parseFragment(t, out)
-			for _, p := range checkMarkup(nodes) {
+			nodes := webtest.ParseFragment(t, out)
+			for _, p := range webtest.CheckMarkup(nodes, webtest.Content) {
 				t.Error(p)
 			}
 			if lang == i18n.Pseudo {
@@ -184,29 +185,29 @@ func TestComponents(t *testing.T) {
 
 			// The error summary: focusable, named by its heading, one link per field
 			// in the form's order, then the form's own problem without a link.
-			summary := byID(nodes, web.ErrorSummaryID)
+			summary := webtest.ByID(nodes, web.ErrorSummaryID)
 			if summary == nil {
 				t.Fatal("no error summary")
 			}
-			if ti, _ := attr(summary, "tabindex"); ti != "-1" {
+			if ti, _ := webtest.Attr(summary, "tabindex"); ti != "-1" {
 				t.Errorf("error summary tabindex = %q, want -1", ti)
 			}
-			if _, alert := attr(summary, "role"); alert {
+			if _, alert := webtest.Attr(summary, "role"); alert {
 				t.Error("the error summary has a role; focus announces it")
 			}
 			var hrefs []string
-			for _, a := range find([]*html.Node{summary}, func(n *html.Node) bool { return n.DataAtom == atom.A }) {
-				h, _ := attr(a, "href")
+			for _, a := range webtest.Find([]*html.Node{summary}, func(n *html.Node) bool { return n.DataAtom == atom.A }) {
+				h, _ := webtest.Attr(a, "href")
 				hrefs = append(hrefs, h)
 			}
 			if got := strings.Join(hrefs, " "); got != "#f-name #f-age #f-size" {
 				t.Errorf("summary links %q, want the fields at fault in form order", got)
 			}
-			if items := find([]*html.Node{summary}, func(n *html.Node) bool { return n.DataAtom == atom.Li }); len(items) != 4 {
+			if items := webtest.Find([]*html.Node{summary}, func(n *html.Node) bool { return n.DataAtom == atom.Li }); len(items) != 4 {
 				t.Errorf("summary has %d items, want 4", len(items))
 			}
 			if lang == "en" {
-				text := textOf(summary)
+				text := webtest.Text(summary)
 				for _, want := range []string{"Enter your name", "The number is outside the allowed range", "Choose one of the options", "Your booking was sent"} {
 					if !strings.Contains(text, want) {
 						t.Errorf("summary lacks %q: %q", want, text)
@@ -215,77 +216,80 @@ func TestComponents(t *testing.T) {
 			}
 
 			// A field at fault: aria-invalid, its error tied to it, value kept.
-			age := byID(nodes, "f-age")
-			if v, _ := attr(age, "aria-invalid"); v != "true" {
+			age := webtest.ByID(nodes, "f-age")
+			if v, _ := webtest.Attr(age, "aria-invalid"); v != "true" {
 				t.Error("f-age is not aria-invalid")
 			}
-			if v, _ := attr(age, "aria-describedby"); v != "f-age-error" {
+			if v, _ := webtest.Attr(age, "aria-describedby"); v != "f-age-error" {
 				t.Errorf("f-age aria-describedby = %q", v)
 			}
-			if v, _ := attr(age, "value"); v != "abc" {
+			if v, _ := webtest.Attr(age, "value"); v != "abc" {
 				t.Errorf("f-age value = %q, want what was typed", v)
 			}
-			name := byID(nodes, "f-name")
-			if v, _ := attr(name, "aria-describedby"); v != "f-name-hint f-name-error" {
+			name := webtest.ByID(nodes, "f-name")
+			if v, _ := webtest.Attr(name, "aria-describedby"); v != "f-name-hint f-name-error" {
 				t.Errorf("f-name aria-describedby = %q, want hint then error", v)
 			}
-			if v, _ := attr(name, "autocomplete"); v != "name" {
+			if v, _ := webtest.Attr(name, "autocomplete"); v != "name" {
 				t.Errorf("f-name autocomplete = %q", v)
 			}
-			if _, ok := attr(byID(nodes, "f-when"), "aria-invalid"); ok {
+			if _, ok := webtest.Attr(webtest.ByID(nodes, "f-when"), "aria-invalid"); ok {
 				t.Error("a valid field is aria-invalid")
 			}
 			// Date and time: native inputs with the text fallback's hint.
 			for id, typ := range map[string]string{"f-when": "date", "f-at": "time"} {
-				n := byID(nodes, id)
-				if v, _ := attr(n, "type"); v != typ {
+				n := webtest.ByID(nodes, id)
+				if v, _ := webtest.Attr(n, "type"); v != typ {
 					t.Errorf("%s type = %q", id, v)
 				}
-				if v, _ := attr(n, "aria-describedby"); v != id+"-hint" || textOf(byID(nodes, id+"-hint")) == "" {
+				if v, _ := webtest.Attr(n, "aria-describedby"); v != id+"-hint" || webtest.Text(webtest.ByID(nodes, id+"-hint")) == "" {
 					t.Errorf("%s has no format hint", id)
 				}
 			}
-			if v, ok := attr(byID(nodes, "f-secret"), "value"); ok {
+			if v, ok := webtest.Attr(webtest.ByID(nodes, "f-secret"), "value"); ok {
 				t.Errorf("a password is shown again: %q", v)
 			}
-			if ta := byID(nodes, "f-note"); textOf(ta) != "first line kept" || !strings.HasPrefix(ta.FirstChild.Data, "\n") {
+			if ta := webtest.ByID(nodes, "f-note"); webtest.Text(ta) != "first line kept" || !strings.HasPrefix(ta.FirstChild.Data, "\n") {
 				t.Errorf("textarea lost its leading newline: %q", ta.FirstChild.Data)
 			}
 			// Options: the submitted ones chosen; radios and checkboxes in a fieldset
 			// whose first input has the field's id (the summary links there).
-			if _, ok := attr(find(nodes, func(n *html.Node) bool { v, _ := attr(n, "value"); return n.DataAtom == atom.Option && v == "b" })[0], "selected"); !ok {
+			if _, ok := webtest.Attr(webtest.Find(nodes, func(n *html.Node) bool {
+				v, _ := webtest.Attr(n, "value")
+				return n.DataAtom == atom.Option && v == "b"
+			})[0], "selected"); !ok {
 				t.Error("the submitted option is not selected")
 			}
 			for _, id := range []string{"f-size", "f-topics", "f-topics-2"} {
-				if _, ok := attr(byID(nodes, id), "checked"); !ok {
+				if _, ok := webtest.Attr(webtest.ByID(nodes, id), "checked"); !ok {
 					t.Errorf("%s is not checked", id)
 				}
 			}
-			if _, ok := attr(byID(nodes, "f-size-2"), "checked"); ok {
+			if _, ok := webtest.Attr(webtest.ByID(nodes, "f-size-2"), "checked"); ok {
 				t.Error("f-size-2 is checked")
 			}
-			if v, _ := attr(byID(nodes, "f-size-2"), "aria-describedby"); v != "f-size-2-hint" {
+			if v, _ := webtest.Attr(webtest.ByID(nodes, "f-size-2"), "aria-describedby"); v != "f-size-2-hint" {
 				t.Errorf("an option's hint is not tied to it: %q", v)
 			}
-			fs := byID(nodes, "f-size").Parent.Parent
+			fs := webtest.ByID(nodes, "f-size").Parent.Parent
 			if fs.DataAtom != atom.Fieldset {
 				t.Fatalf("radios are in a <%s>", fs.Data)
 			}
-			if v, _ := attr(fs, "aria-describedby"); v != "f-size-error" {
+			if v, _ := webtest.Attr(fs, "aria-describedby"); v != "f-size-error" {
 				t.Errorf("fieldset aria-describedby = %q", v)
 			}
 			// Pagination: a named nav with rel links.
-			nav := find(nodes, func(n *html.Node) bool { return n.DataAtom == atom.Nav })
+			nav := webtest.Find(nodes, func(n *html.Node) bool { return n.DataAtom == atom.Nav })
 			if len(nav) != 1 {
 				t.Fatal("no pagination nav")
 			}
-			rels := find(nav, func(n *html.Node) bool { _, ok := attr(n, "rel"); return ok })
+			rels := webtest.Find(nav, func(n *html.Node) bool { _, ok := webtest.Attr(n, "rel"); return ok })
 			if len(rels) != 2 {
 				t.Errorf("pagination has %d rel links, want prev and next", len(rels))
 			}
 			// Status tag: text, colour besides.
-			for _, tag := range find(nodes, func(n *html.Node) bool { c, _ := attr(n, "class"); return c == "ds-tag" }) {
-				if textOf(tag) == "" {
+			for _, tag := range webtest.Find(nodes, func(n *html.Node) bool { c, _ := webtest.Attr(n, "class"); return c == "ds-tag" }) {
+				if webtest.Text(tag) == "" {
 					t.Error("a tag without text")
 				}
 			}
@@ -309,31 +313,31 @@ func TestComponents_Escaping(t *testing.T) {
 		form.Invalid("age", "test.name.required", nil)
 		kinds := []web.Option{{Value: h, Label: h}}
 		out, _, _ := render(t, ts.For("en"), "form", map[string]any{"Form": form, "Kinds": kinds})
-		nodes := parseFragment(t, out)
-		for _, p := range checkMarkup(nodes) {
+		nodes := webtest.ParseFragment(t, out)
+		for _, p := range webtest.CheckMarkup(nodes, webtest.Content) {
 			t.Errorf("%q: %s", h, p)
 		}
-		if v, _ := attr(byID(nodes, "f-name"), "value"); v != h {
+		if v, _ := webtest.Attr(webtest.ByID(nodes, "f-name"), "value"); v != h {
 			t.Errorf("value not kept verbatim: %q, want %q", v, h)
 		}
-		if got := textOf(byID(nodes, "f-note")); got != strings.Join(strings.Fields(h), " ") {
+		if got := webtest.Text(webtest.ByID(nodes, "f-note")); got != strings.Join(strings.Fields(h), " ") {
 			t.Errorf("textarea = %q, want %q", got, h)
 		}
-		if n := find(nodes, func(n *html.Node) bool { return n.DataAtom == atom.Img }); len(n) != 0 {
+		if n := webtest.Find(nodes, func(n *html.Node) bool { return n.DataAtom == atom.Img }); len(n) != 0 {
 			t.Errorf("%q made an element", h)
 		}
 
 		// Views from a handler's data too: a card, a table cell link.
 		table := web.Table{Caption: h, Columns: []web.Column{{Label: h}}, Rows: [][]web.Cell{{{Text: h, Href: "javascript:alert(1)"}}}}
 		out, _, _ = render(t, ts.For("en"), "card", map[string]any{"Heading": h, "Href": "javascript:alert(1)", "Text": h, "Table": table})
-		nodes = parseFragment(t, out)
-		for _, p := range checkMarkup(nodes) {
+		nodes = webtest.ParseFragment(t, out)
+		for _, p := range webtest.CheckMarkup(nodes, webtest.Content) {
 			t.Errorf("%q in a card: %s", h, p)
 		}
 		if !strings.Contains(out, "#ZgotmplZ") {
 			t.Error("a javascript: href was not neutralised")
 		}
-		if h3 := find(nodes, func(n *html.Node) bool { return n.DataAtom == atom.H3 }); len(h3) != 1 || textOf(h3[0]) != strings.Join(strings.Fields(h), " ") {
+		if h3 := webtest.Find(nodes, func(n *html.Node) bool { return n.DataAtom == atom.H3 }); len(h3) != 1 || webtest.Text(h3[0]) != strings.Join(strings.Fields(h), " ") {
 			t.Errorf("the card heading (level 3) does not show the text as text")
 		}
 	}
@@ -360,14 +364,14 @@ func TestCheckMarkup_CatchesBrokenMarkup(t *testing.T) {
 		"LabelForNonControl": `<label for="p">P</label><p id="p">p</p>`,
 	}
 	for name, s := range broken {
-		if len(checkMarkup(parseFragment(t, s))) == 0 {
+		if len(webtest.CheckMarkup(webtest.ParseFragment(t, s), webtest.Content)) == 0 {
 			t.Errorf("%s: checkMarkup passed %s", name, s)
 		}
 	}
-	if p := checkPseudo(parseFragment(t, `<p>[Ñéẋţ~~] plain</p>`)); len(p) == 0 {
+	if p := checkPseudo(webtest.ParseFragment(t, `<p>[Ñéẋţ~~] plain</p>`)); len(p) == 0 {
 		t.Error("checkPseudo passed text outside the brackets")
 	}
-	if p := checkPseudo(parseFragment(t, `<p>[Ñé</p>`)); len(p) == 0 {
+	if p := checkPseudo(webtest.ParseFragment(t, `<p>[Ñé</p>`)); len(p) == 0 {
 		t.Error("checkPseudo passed a cut-off message")
 	}
 }
@@ -458,22 +462,22 @@ func TestForm_RoundTrip(t *testing.T) {
 		if ct := rec.Header().Get("Content-Type"); ct != "text/html; charset=utf-8" {
 			t.Errorf("Content-Type %q", ct)
 		}
-		nodes := parseFragment(t, rec.Body.String())
-		for _, p := range checkMarkup(nodes) {
+		nodes := webtest.ParseFragment(t, rec.Body.String())
+		for _, p := range webtest.CheckMarkup(nodes, webtest.Content) {
 			t.Error(p)
 		}
-		summary := byID(nodes, web.ErrorSummaryID)
+		summary := webtest.ByID(nodes, web.ErrorSummaryID)
 		// The plugin's own words for the rule win over the kit's ("Täytä tämä kenttä").
-		if summary == nil || !strings.Contains(textOf(summary), "fi Enter your name") {
+		if summary == nil || !strings.Contains(webtest.Text(summary), "fi Enter your name") {
 			t.Errorf("summary missing or not the plugin's Finnish words: %v", summary != nil)
 		}
-		if v, _ := attr(byID(nodes, "f-age"), "value"); v != "34" {
+		if v, _ := webtest.Attr(webtest.ByID(nodes, "f-age"), "value"); v != "34" {
 			t.Errorf("age not kept: %q", v)
 		}
-		if v := textOf(byID(nodes, "f-note")); v != "<script>kept</script>" {
+		if v := webtest.Text(webtest.ByID(nodes, "f-note")); v != "<script>kept</script>" {
 			t.Errorf("note not kept: %q", v)
 		}
-		if _, ok := attr(byID(nodes, "f-topics-2"), "checked"); !ok {
+		if _, ok := webtest.Attr(webtest.ByID(nodes, "f-topics-2"), "checked"); !ok {
 			t.Error("checkbox choice not kept")
 		}
 	})
@@ -483,14 +487,14 @@ func TestForm_RoundTrip(t *testing.T) {
 		if rec.Code != http.StatusUnprocessableEntity {
 			t.Fatalf("answer %d, want 422", rec.Code)
 		}
-		nodes := parseFragment(t, rec.Body.String())
-		text := textOf(byID(nodes, web.ErrorSummaryID))
+		nodes := webtest.ParseFragment(t, rec.Body.String())
+		text := webtest.Text(webtest.ByID(nodes, web.ErrorSummaryID))
 		for _, want := range []string{"Use no more than 20 characters", "Enter a whole number, for example 12", "The text contains characters that cannot be saved"} {
 			if !strings.Contains(text, want) {
 				t.Errorf("summary lacks %q: %q", want, text)
 			}
 		}
-		if v, _ := attr(byID(nodes, "f-name"), "value"); v != long {
+		if v, _ := webtest.Attr(webtest.ByID(nodes, "f-name"), "value"); v != long {
 			t.Error("the too-long name was not kept to be fixed")
 		}
 	})
