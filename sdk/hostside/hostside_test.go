@@ -137,9 +137,11 @@ func launch(tb testing.TB, o hostside.LaunchOptions) *hostside.Process {
 // migrates it, as the core does before a plugin gets traffic.
 func started(tb testing.TB) (*hostside.Process, *testHost, string) {
 	tb.Helper()
+	// The store's directory first: cleanups run last-registered first, so the plugin
+	// is killed before its directory is removed, not while it still writes there.
+	dbPath := filepath.Join(tb.TempDir(), "hello.db")
 	p := launch(tb, hostside.LaunchOptions{})
 	host := &testHost{}
-	dbPath := filepath.Join(tb.TempDir(), "hello.db")
 	ctx := context.Background()
 	err := p.Configure(ctx, hostside.ConfigureRequest{
 		Settings:     map[string]string{"greeting": "hej"},
