@@ -28,6 +28,8 @@ type ProcessOptions struct {
 	Settings map[string]string
 	// CityTimeZone is "Europe/Helsinki" when empty.
 	CityTimeZone string
+	// Languages are the city's, preferred first; the plugin's default when empty.
+	Languages []string
 }
 
 // Process is a plugin running as its own executable, launched, configured, migrated
@@ -66,7 +68,7 @@ func LaunchProcess(tb testing.TB, o ProcessOptions) *Process {
 	}
 	tb.Cleanup(p.Close)
 	if err := p.Configure(ctx, hostside.ConfigureRequest{Store: o.Store, CityTimeZone: o.CityTimeZone,
-		Settings: o.Settings}, o.Host); err != nil {
+		Languages: o.Languages, Settings: o.Settings}, o.Host); err != nil {
 		tb.Fatalf("configure %s: %v", o.Name, err)
 	}
 	if err := p.Migrate(ctx); err != nil {

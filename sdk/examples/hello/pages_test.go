@@ -2,14 +2,9 @@ package hello_test
 
 import (
 	"context"
-	"fmt"
 	"net/http"
 	"net/url"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -19,55 +14,15 @@ import (
 	"github.com/kvarter/kvarter/sdk/sdktest"
 )
 
-var (
-	buildOnce sync.Once
-	helloBin  string
-	buildErr  error
-)
-
-// launched builds cmd/hello (once), starts it as the core does — a child process over
-// the real protocol — and configures, migrates and activates it on store cfg, with a
-// fake core as its host.
+// launched starts cmd/hello as the core does — a child process over the real
+// protocol — configured, migrated and activated on store cfg, with a fake core as its
+// host.
 func launched(t *testing.T, cfg sdk.StoreConfig) (*hostside.Process, *sdktest.FakeHost) {
 	t.Helper()
-	if testing.Short() {
-		t.Skip("builds and starts the plugin")
-	}
-	buildOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "kvarter-hello-pages")
-		if err != nil {
-			buildErr = err
-			return
-		}
-		helloBin = filepath.Join(dir, "hello")
-		if out, err := exec.Command("go", "build", "-o", helloBin, "./cmd/hello").CombinedOutput(); err != nil {
-			buildErr = fmt.Errorf("%v\n%s", err, out)
-		}
-	})
-	if buildErr != nil {
-		t.Fatalf("build hello: %v", buildErr)
-	}
-	ctx := context.Background()
-	p, err := hostside.Launch(ctx, hostside.LaunchOptions{Name: "hello", Cmd: exec.Command(helloBin)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(p.Kill)
-	m, err := p.Describe(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	host := sdktest.NewFakeHost(m)
-	if err := p.Configure(ctx, hostside.ConfigureRequest{Store: cfg, CityTimeZone: "Europe/Helsinki", Languages: hello.Languages, HostVersion: "0.1.0"}, host); err != nil {
-		t.Fatal(err)
-	}
-	if err := p.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
-	if err := p.Activate(ctx); err != nil {
-		t.Fatal(err)
-	}
-	return p, host
+	host := sdktest.NewFakeHost(sdk.ManifestOf(hello.New()))
+	p := sdktest.LaunchProcess(t, sdktest.ProcessOptions{Pkg: "./cmd/hello", Name: "hello", Host: host, Store: cfg,
+		Languages: hello.Languages})
+	return p.Process, host
 }
 
 func send(t *testing.T, p *hostside.Process, r *hostside.HTTPRequest) *hostside.HTTPResponse {
