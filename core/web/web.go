@@ -130,7 +130,9 @@ func New(svc Services, opts Options) (*Pages, error) {
 	mux.Handle("GET /accessibility", p.handle(p.static("accessibility", "core.a11y.title")))
 	mux.Handle("GET /privacy", p.handle(p.static("privacy", "core.privacy.title")))
 	mux.Handle("GET /neighbourhoods/{id}", p.handle(p.neighbourhood))
-	p.accountRoutes(mux) // pages_account.go
+	p.accountRoutes(mux)     // pages_account.go
+	p.adminRoutes(mux)       // pages_admin.go: the admin index, people, grants, audit
+	p.adminPlacesRoutes(mux) // pages_admin_places.go: neighbourhoods, organisations, plugins
 	// Every other path is a plugin's page (/<plugin>/...) or nobody's.
 	mux.Handle("/", p.handle(p.pluginPage))
 	cop := http.NewCrossOriginProtection()

@@ -35,7 +35,9 @@ import (
 	"golang.org/x/text/language"
 )
 
-// Dir is the folder of an fs.FS that holds the catalogs, one <tag>.toml per language.
+// Dir is the folder of an fs.FS that holds the catalogs: <tag>.toml per language and,
+// when a catalog grows large, more files per language named <part>.<tag>.toml
+// (admin.fi.toml), so each area of a program keeps its strings together.
 const Dir = "locales"
 
 // Fallback is the last language of every fallback chain: every catalog has it.
@@ -131,8 +133,8 @@ func MustBundle(sources ...fs.FS) *Bundle {
 // CatalogFile is one language's file of a catalog, as go-i18n reads it.
 type CatalogFile = goi18n.MessageFile
 
-// ReadCatalog reads every locales/<tag>.toml of fsys with go-i18n, without adding it to
-// a bundle: CheckCatalog inspects catalogs through it.
+// ReadCatalog reads every locales/<tag>.toml and locales/<part>.<tag>.toml of fsys with
+// go-i18n, without adding it to a bundle: CheckCatalog inspects catalogs through it.
 func ReadCatalog(fsys fs.FS) ([]*CatalogFile, error) {
 	names, err := fs.Glob(fsys, Dir+"/*.toml")
 	if err != nil {
@@ -145,9 +147,10 @@ func ReadCatalog(fsys fs.FS) ([]*CatalogFile, error) {
 	parser.RegisterUnmarshalFunc("toml", toml.Unmarshal)
 	var out []*CatalogFile
 	for _, name := range names {
-		tag := strings.TrimSuffix(path.Base(name), ".toml")
+		base := strings.TrimSuffix(path.Base(name), ".toml")
+		tag := base[strings.LastIndex(base, ".")+1:]
 		if t, err := language.Parse(tag); err != nil || t.String() != tag {
-			return nil, fmt.Errorf("%s: the file name is not a canonical BCP 47 tag", name)
+			return nil, fmt.Errorf("%s: the file name does not end in a canonical BCP 47 tag (<tag>.toml or <part>.<tag>.toml)", name)
 		}
 		buf, err := fs.ReadFile(fsys, name)
 		if err != nil {

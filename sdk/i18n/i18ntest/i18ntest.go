@@ -47,8 +47,13 @@ func Problems(fsys fs.FS) []string {
 	for _, f := range files {
 		lang := f.Tag.String()
 		tags[lang] = f.Tag
-		byLang[lang] = map[string]*goi18n.Message{}
+		if byLang[lang] == nil {
+			byLang[lang] = map[string]*goi18n.Message{}
+		}
 		for _, m := range f.Messages {
+			if _, twice := byLang[lang][m.ID]; twice {
+				problem("%s: %s: defined in two files", lang, m.ID)
+			}
 			byLang[lang][m.ID] = m
 		}
 	}

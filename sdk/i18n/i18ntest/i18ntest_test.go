@@ -83,6 +83,26 @@ func TestProblems(t *testing.T) {
 	}
 }
 
+// A catalog split into <part>.<tag>.toml files is one catalog per language: an id in
+// any of a language's files counts, and an id in two of them is a problem.
+func TestProblems_SplitFiles(t *testing.T) {
+	fsys := fsOf(good())
+	for lang, text := range map[string]string{"en": "Admin", "fi": "Ylläpito", "sv": "Administration", "da": "Administration", "tr": "Yönetim"} {
+		fsys["locales/admin."+lang+".toml"] = &fstest.MapFile{Data: []byte("[\"admin\"]\nother = \"" + text + "\"\n")}
+	}
+	if p := i18ntest.Problems(fsys); len(p) != 0 {
+		t.Fatalf("a split catalog has problems: %v", p)
+	}
+	delete(fsys, "locales/admin.tr.toml")
+	if p := strings.Join(i18ntest.Problems(fsys), "\n"); !strings.Contains(p, "tr: admin: missing") {
+		t.Errorf("an id missing from a part file is not reported: %q", p)
+	}
+	fsys["locales/again.en.toml"] = &fstest.MapFile{Data: []byte("[\"hello\"]\nother = \"Hi\"\n")}
+	if p := strings.Join(i18ntest.Problems(fsys), "\n"); !strings.Contains(p, "en: hello: defined in two files") {
+		t.Errorf("an id in two files is not reported: %q", p)
+	}
+}
+
 func TestProblems_PolishComplete(t *testing.T) {
 	m := good()
 	m["pl"] = "[\"hello\"]\nother = \"Cześć {{.Name}}\"\n[\"count\"]\none = \"{{.Count}} wiersz\"\nfew = \"{{.Count}} wiersze\"\nmany = \"{{.Count}} wierszy\"\nother = \"{{.Count}} wiersza\"\n"
