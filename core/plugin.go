@@ -82,6 +82,9 @@ type PluginRequest struct {
 	// Permission is the matched route's permission from the manifest; the HTTP layer
 	// caches the answers of public routes only.
 	Permission string
+	// Language is the requester's language (BCP 47), in which the plugin words its
+	// error messages (sdk.WriteError).
+	Language string
 }
 
 // PluginResponse is a plugin's complete answer.

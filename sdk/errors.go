@@ -214,8 +214,9 @@ func WriteJSON(w http.ResponseWriter, status int, v any) {
 	_ = json.NewEncoder(w).Encode(v)
 }
 
-// WriteError answers err in the error format with the request id of r's context. An
-// *Error is shown as it is; a database that cannot be reached (IsUnavailable) answers
+// WriteError answers err in the error format with the request id of r's context, its
+// message in the requester's language (LanguageFrom; InLanguage). An *Error is shown
+// as it is; a database that cannot be reached (IsUnavailable) answers
 // 503 with Retry-After; anything else is logged with the request id and answered
 // "internal" with that id, without details.
 func WriteError(w http.ResponseWriter, r *http.Request, logger *slog.Logger, err error) {
@@ -235,5 +236,5 @@ func WriteError(w http.ResponseWriter, r *http.Request, logger *slog.Logger, err
 	if s := e.RetryAfter(); s > 0 && w.Header().Get("Retry-After") == "" {
 		w.Header().Set("Retry-After", strconv.Itoa(s))
 	}
-	WriteJSON(w, e.Status(), e.Detail(id))
+	WriteJSON(w, e.Status(), e.InLanguage(LanguageFrom(r.Context())).Detail(id))
 }

@@ -9,7 +9,9 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"github.com/kvarter/kvarter/core"
+	"github.com/kvarter/kvarter/core/web"
 	"github.com/kvarter/kvarter/sdk"
+	"github.com/kvarter/kvarter/sdk/i18n"
 )
 
 // Errors are answered through the SDK's one table (sdk.StatusOf) and in its one shape
@@ -42,7 +44,15 @@ func (s *Server) renderError(c *fiber.Ctx, err error) error {
 	}
 	// An error is about this request only: no cache keeps it.
 	c.Set(fiber.HeaderCacheControl, "no-store")
+	e = e.InLanguage(requestLanguage(c, principal(c), s.cfg.Pages.Languages))
 	return c.Status(e.Status()).JSON(e.Detail(s.errorRequestID(c)))
+}
+
+// requestLanguage is the language an answer to the request is worded in, as for the
+// pages (i18n.Negotiate): the signed-in person's profile, the language switcher's
+// cookie, Accept-Language, then the city's default (English when the city names none).
+func requestLanguage(c *fiber.Ctx, p *core.Principal, city []string) string {
+	return i18n.Negotiate(p.Locale, c.Cookies(web.LanguageCookie), c.Get(fiber.HeaderAcceptLanguage), city)
 }
 
 // errorRequestID is the request's id; a request refused before the middleware gave it

@@ -18,10 +18,12 @@ import (
 // "Kvarter" in English.
 type PagesConfig struct {
 	CityName  string
-	LogoURL   string
 	Languages []string
 	// Zone is the city's time zone, for dates on pages; nil is UTC.
 	Zone *time.Location
+	// Brand is the city's colour and logo (config city.brand_colour, city.logo); nil
+	// keeps Kvarter's look.
+	Brand *static.Brand
 }
 
 // pageRoutes mounts the embedded assets at /static/ and the core's pages (core/web)
@@ -29,15 +31,24 @@ type PagesConfig struct {
 // is the API's 404, never a page.
 func (s *Server) pageRoutes() {
 	pc := s.cfg.Pages
-	pages, err := web.New(web.Services{Identity: s.svc.Identity, Neighbourhoods: s.svc.Neighbourhoods, Plugins: s.svc.Plugins}, web.Options{
-		CityName: pc.CityName, LogoURL: pc.LogoURL, Languages: pc.Languages, Zone: pc.Zone,
+	opts := web.Options{
+		CityName: pc.CityName, Languages: pc.Languages, Zone: pc.Zone,
 		SecureCookies: s.cfg.SecureCookies, Logger: s.logger,
-	})
+	}
+	if pc.Brand != nil {
+		if css := pc.Brand.Stylesheet(); css != "" {
+			opts.Stylesheets = append(static.Stylesheets(), css)
+		}
+		if logo := pc.Brand.Logo(); logo != "" {
+			opts.LogoURL = logo
+		}
+	}
+	pages, err := web.New(web.Services{Identity: s.svc.Identity, Neighbourhoods: s.svc.Neighbourhoods, Plugins: s.svc.Plugins}, opts)
 	if err != nil {
 		// The templates and catalogs are embedded: this is a bug caught by the tests.
 		panic(err)
 	}
-	s.app.All(static.Prefix+"*", adaptor.HTTPHandler(static.Handler()))
+	s.app.All(static.Prefix+"*", adaptor.HTTPHandler(static.Handler(pc.Brand)))
 	s.app.All("/*", func(c *fiber.Ctx) error {
 		path := c.Path()
 		if path == "/api" || strings.HasPrefix(path, "/api/") {

@@ -17,7 +17,12 @@ import (
 
 // pluginProxy adapts the plugin host (which knows nothing of Fiber) to PluginRouter:
 // it copies the request out of fasthttp's reused buffers before the host forwards it.
-type pluginProxy struct{ svc core.PluginService }
+type pluginProxy struct {
+	svc core.PluginService
+	// languages are the city's, its default first: the plugin answers an API error in
+	// the requester's language among them (requestLanguage).
+	languages []string
+}
 
 func (pp pluginProxy) Serve(c *fiber.Ctx, p *core.Principal) (bool, error) {
 	path := c.Path()
@@ -35,6 +40,7 @@ func (pp pluginProxy) Serve(c *fiber.Ctx, p *core.Principal) (bool, error) {
 		RawQuery: string(c.Request().URI().QueryString()),
 		Header:   make(http.Header, c.Request().Header.Len()),
 		Body:     append([]byte(nil), c.Body()...),
+		Language: requestLanguage(c, p, pp.languages),
 	}
 	// fasthttp hands over canonical names (the host canonicalises again in case). The
 	// credentials the core has consumed are not even copied; the host strips every

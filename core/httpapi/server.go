@@ -144,7 +144,7 @@ func New(svc Services, health HealthChecker, logger *slog.Logger, cfg Config) *S
 		StrictRouting:           false,
 	})
 	if svc.Plugins != nil {
-		s.plugins = pluginProxy{svc.Plugins}
+		s.plugins = pluginProxy{svc: svc.Plugins, languages: cfg.Pages.Languages}
 		s.app.Server().HeaderReceived = s.routeBodyLimit
 	}
 	s.app.Server().ErrorHandler = s.serverError

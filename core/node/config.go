@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/kvarter/kvarter/core/pluginhost"
+	"github.com/kvarter/kvarter/core/web/static"
 	"github.com/kvarter/kvarter/sdk/telemetry"
 )
 
@@ -76,6 +77,12 @@ type CityConfig struct {
 	Name      string   `json:"name"`
 	TimeZone  string   `json:"time_zone"`
 	Languages []string `json:"languages"`
+	// BrandColour is the colour of the pages' header, "#rrggbb"; the header's text is
+	// black or white, whichever reads better on it. Empty keeps Kvarter's blue.
+	BrandColour string `json:"brand_colour,omitempty"`
+	// Logo is the path of the city's logo (PNG, JPEG or SVG, at most 256 KiB), shown
+	// beside its name in the header; a relative path is from the working directory.
+	Logo string `json:"logo,omitempty"`
 }
 
 // PluginConfig enables one plugin: a built-in by name, or an external executable by
@@ -270,6 +277,11 @@ func (c Config) Validate() error {
 	for i, l := range c.City.Languages {
 		if len(l) < 2 || len(l) > 8 || strings.ToLower(l) != l {
 			return bad(fmt.Sprintf("city.languages[%d]", i), l, `a lower-case language code such as "fi"`)
+		}
+	}
+	if c.City.BrandColour != "" {
+		if _, err := static.BrandCSS(c.City.BrandColour); err != nil {
+			return bad("city.brand_colour", c.City.BrandColour, `a colour such as "#0062ba"`)
 		}
 	}
 	if c.MaxNeighbourhoodsPerPerson < 1 {

@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"slices"
 	"strings"
 	"sync"
@@ -23,6 +24,7 @@ import (
 	"github.com/kvarter/kvarter/core/password"
 	"github.com/kvarter/kvarter/core/pluginhost"
 	"github.com/kvarter/kvarter/core/sqlstore"
+	"github.com/kvarter/kvarter/core/web/static"
 	"github.com/kvarter/kvarter/sdk/telemetry"
 )
 
@@ -214,6 +216,9 @@ func build(ctx context.Context, cfg Config, logger *slog.Logger, opt Options, db
 	httpCfg := httpapi.Config{SecureCookies: cfg.SecureCookies, ProxyHeader: cfg.ProxyHeader, TrustedProxies: cfg.TrustedProxies,
 		Metrics: n.Metrics, MetricsHandler: n.publicMetrics(), Tracing: n.Tracing,
 		Pages: httpapi.PagesConfig{CityName: cfg.City.Name, Languages: cfg.City.Languages, Zone: cityZone(cfg.City.TimeZone)}}
+	if httpCfg.Pages.Brand, err = cityBrand(cfg.City); err != nil {
+		return nil, err
+	}
 	if err := httpapi.CheckConfig(httpCfg); err != nil {
 		return nil, fmt.Errorf("config: %w", err)
 	}
@@ -327,4 +332,25 @@ func cityZone(name string) *time.Location {
 		return loc
 	}
 	return time.UTC
+}
+
+// cityBrand reads the city's colour and logo for the pages.
+func cityBrand(c CityConfig) (*static.Brand, error) {
+	var logo []byte
+	if c.Logo != "" {
+		f, err := os.Open(c.Logo)
+		if err != nil {
+			return nil, &ConfigError{Key: "city.logo", Problem: "cannot be read: " + err.Error(), Expected: "the path of a PNG, JPEG or SVG file"}
+		}
+		defer f.Close()
+		// One byte beyond the limit tells a file that is too large.
+		if logo, err = io.ReadAll(io.LimitReader(f, static.MaxLogoBytes+1)); err != nil {
+			return nil, &ConfigError{Key: "city.logo", Problem: "cannot be read: " + err.Error(), Expected: "the path of a PNG, JPEG or SVG file"}
+		}
+	}
+	brand, err := static.NewBrand(c.BrandColour, logo)
+	if err != nil {
+		return nil, &ConfigError{Key: "city.logo", Problem: strings.TrimPrefix(err.Error(), "logo: "), Expected: "a PNG, JPEG or SVG file of at most 256 KiB"}
+	}
+	return brand, nil
 }

@@ -199,6 +199,19 @@ func TestHost_Routing(t *testing.T) {
 		if got := mustCall(t, n, 200, "GET", "/api/v1/alpha/ping", "").json(t)["name"]; got != "alpha" {
 			t.Fatalf("ping answered %v", got)
 		}
+		t.Run("Language", func(t *testing.T) {
+			// The plugin words its errors in the requester's language (sdk.WriteError):
+			// the host tells it which, for API requests as for pages.
+			r, err := call(t, n, "GET", "/api/v1/alpha/ping", "", map[string]string{"Accept-Language": "sv-FI, fi;q=0.5"})
+			if err != nil || r.json(t)["language"] != "sv" {
+				t.Errorf("the plugin was told the language %v (%v), want sv", r.json(t)["language"], err)
+			}
+			// A signed-in person's profile language comes first (they registered in English).
+			r, err = call(t, n, "GET", "/api/v1/alpha/ping", res.Token, map[string]string{"Accept-Language": "tr"})
+			if err != nil || r.json(t)["language"] != "en" {
+				t.Errorf("the plugin was told the language %v (%v), want the profile's en", r.json(t)["language"], err)
+			}
+		})
 		before := calls(t, n, "alpha")
 		t.Run("ErrNotDeclared", func(t *testing.T) {
 			for _, p := range []string{"/api/v1/alpha/nope", "/api/v1/alpha/ping/extra", "/api/v1/alpha"} {

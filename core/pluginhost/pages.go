@@ -87,8 +87,8 @@ func (h *Host) ServePage(ctx context.Context, pr *core.Principal, r *PageRequest
 // will be shown at, for the filter.
 func (p *plugin) servePage(ctx context.Context, pr *core.Principal, r *PageRequest, render sdk.Render, base string) (*PageResponse, error) {
 	name := p.spec.Name
-	req := &core.PluginRequest{Method: r.Method, Path: r.Path, RawQuery: r.RawQuery, Header: r.Header, Body: r.Body}
-	resp, err := p.forward(ctx, pr, req, render, r.Language)
+	req := &core.PluginRequest{Method: r.Method, Path: r.Path, RawQuery: r.RawQuery, Header: r.Header, Body: r.Body, Language: r.Language}
+	resp, err := p.forward(ctx, pr, req, render)
 	if err != nil {
 		var ce *core.Error
 		if errors.As(err, &ce) && ce.Code == core.EUNAVAILABLE {

@@ -476,7 +476,7 @@ func policyOf(m sdk.Manifest) []core.RolePermission {
 
 // serve authorises one API request against the manifest and forwards it.
 func (p *plugin) serve(ctx context.Context, pr *core.Principal, r *core.PluginRequest) (*core.PluginResponse, error) {
-	resp, err := p.forward(ctx, pr, r, sdk.RenderAPI, "")
+	resp, err := p.forward(ctx, pr, r, sdk.RenderAPI)
 	if err != nil {
 		if errors.Is(err, errInvalidAnswer) {
 			return badGateway(p.spec.Name, core.RequestIDFrom(ctx)), nil
@@ -493,7 +493,7 @@ var errInvalidAnswer = errors.New("invalid answer")
 // forward authorises one request against the manifest and hands it to the plugin:
 // an API request (render RenderAPI) to an API route, a page or fragment to a page
 // route. Both are matched and authorised alike, before the plugin sees anything.
-func (p *plugin) forward(ctx context.Context, pr *core.Principal, r *core.PluginRequest, render sdk.Render, lang string) (*hostside.HTTPResponse, error) {
+func (p *plugin) forward(ctx context.Context, pr *core.Principal, r *core.PluginRequest, render sdk.Render) (*hostside.HTTPResponse, error) {
 	name := p.spec.Name
 	p.mu.Lock()
 	enabled, state, routes, proc := p.enabled, p.state, p.routes, p.proc
@@ -560,7 +560,7 @@ func (p *plugin) forward(ctx context.Context, pr *core.Principal, r *core.Plugin
 	}
 	resp, err := proc.Handle(ctx, &hostside.HTTPRequest{
 		Method: r.Method, Path: r.Path, RawQuery: r.RawQuery, Header: header, Body: r.Body,
-		EncodedPrincipal: principal, RequestID: reqID, Render: render, Language: lang,
+		EncodedPrincipal: principal, RequestID: reqID, Render: render, Language: r.Language,
 	})
 	if err != nil {
 		select {

@@ -1,6 +1,7 @@
 package static
 
 import (
+	"bytes"
 	"fmt"
 	"math"
 	"strconv"
@@ -59,4 +60,96 @@ func contrast(a, b float64) float64 {
 		a, b = b, a
 	}
 	return (a + 0.05) / (b + 0.05)
+}
+
+// MaxLogoBytes bounds a city's logo file: a header image, not a poster.
+const MaxLogoBytes = 256 << 10
+
+// Brand is a city's own look from its config: the brand colour as a stylesheet
+// (BrandCSS) and the logo, served like the embedded files, under a hash of their own
+// (Handler), so they too are cached for a year and change URL when they change.
+type Brand struct {
+	b          *bundle
+	stylesheet string
+	logo       string
+}
+
+// NewBrand checks the colour (see BrandCSS; "" keeps Kvarter's) and the logo (nil for
+// none): a PNG, a JPEG or an SVG image of at most MaxLogoBytes, told apart by their
+// content, never by a file name. An SVG is served, like every static file, with a CSP
+// that sandboxes it, and a page shows it through <img>, where it cannot run script.
+func NewBrand(colour string, logo []byte) (*Brand, error) {
+	b := newBundle()
+	br := &Brand{b: b}
+	if colour != "" {
+		css, err := BrandCSS(colour)
+		if err != nil {
+			return nil, err
+		}
+		if err := b.add("brand.css", css); err != nil {
+			return nil, err
+		}
+	}
+	var logoName string
+	if logo != nil {
+		name, err := logoFileName(logo)
+		if err != nil {
+			return nil, err
+		}
+		if err := b.add(name, logo); err != nil {
+			return nil, err
+		}
+		logoName = name
+	}
+	if len(b.files) == 0 {
+		return &Brand{}, nil
+	}
+	b.seal()
+	if colour != "" {
+		br.stylesheet = Prefix + b.hash + "/brand.css"
+	}
+	if logoName != "" {
+		br.logo = Prefix + b.hash + "/" + logoName
+	}
+	return br, nil
+}
+
+// Stylesheet is the URL of the brand stylesheet, to link after Stylesheets; "" when the
+// city keeps Kvarter's colour.
+func (br *Brand) Stylesheet() string { return br.stylesheet }
+
+// Logo is the URL of the city's logo; "" when it has none.
+func (br *Brand) Logo() string { return br.logo }
+
+func logoFileName(logo []byte) (string, error) {
+	switch {
+	case len(logo) > MaxLogoBytes:
+		return "", fmt.Errorf("logo: %d bytes; a logo may have at most %d", len(logo), MaxLogoBytes)
+	case bytes.HasPrefix(logo, []byte("\x89PNG\r\n\x1a\n")):
+		return "logo.png", nil
+	case bytes.HasPrefix(logo, []byte("\xff\xd8\xff")):
+		return "logo.jpg", nil
+	case isSVG(logo):
+		return "logo.svg", nil
+	}
+	return "", fmt.Errorf("logo: not a PNG, JPEG or SVG image")
+}
+
+// isSVG recognises an SVG document: its first element, after an optional XML
+// declaration, comments and white space, is <svg.
+func isSVG(b []byte) bool {
+	s := strings.TrimSpace(strings.TrimPrefix(string(b), "\ufeff"))
+	for {
+		switch {
+		case strings.HasPrefix(s, "<?xml"), strings.HasPrefix(s, "<!--"), strings.HasPrefix(s, "<!DOCTYPE svg"):
+			end := map[bool]string{true: "-->", false: ">"}[strings.HasPrefix(s, "<!--")]
+			i := strings.Index(s, end)
+			if i < 0 {
+				return false
+			}
+			s = strings.TrimSpace(s[i+len(end):])
+		default:
+			return strings.HasPrefix(s, "<svg") && len(s) > 4 && (s[4] == ' ' || s[4] == '>' || s[4] == '\n' || s[4] == '\t' || s[4] == '\r')
+		}
+	}
 }

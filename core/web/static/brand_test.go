@@ -1,6 +1,9 @@
 package static
 
 import (
+	"net/http"
+	"net/http/httptest"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -60,5 +63,65 @@ func TestContrast(t *testing.T) {
 	}
 	if c := contrast(luminance(0x76, 0x76, 0x76), luminance(255, 255, 255)); c < 4.5 || c > 4.6 {
 		t.Errorf("#767676 on white = %.3f, want 4.54", c)
+	}
+}
+
+func TestNewBrand(t *testing.T) {
+	png := append([]byte("\x89PNG\r\n\x1a\n"), make([]byte, 64)...)
+	svg := []byte("<?xml version=\"1.0\"?>\n<!-- the city's arms -->\n<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 1 1\"></svg>")
+	t.Run("ColourAndLogo", func(t *testing.T) {
+		br, err := NewBrand("#e30a17", png)
+		if err != nil {
+			t.Fatal(err)
+		}
+		srv := httptest.NewServer(Handler(br))
+		defer srv.Close()
+		for url, want := range map[string]string{br.Stylesheet(): "text/css; charset=utf-8", br.Logo(): "image/png", URL(KvarterCSS): "text/css; charset=utf-8"} {
+			resp, err := http.Get(srv.URL + url)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if resp.StatusCode != 200 || resp.Header.Get("Content-Type") != want || resp.Header.Get("Cache-Control") != cacheForever ||
+				resp.Header.Get("Content-Security-Policy") != fileCSP || resp.Header.Get("X-Content-Type-Options") != "nosniff" {
+				t.Errorf("GET %s = %d %v", url, resp.StatusCode, resp.Header)
+			}
+		}
+		if !strings.HasSuffix(br.Logo(), "/logo.png") || !strings.HasSuffix(br.Stylesheet(), "/brand.css") {
+			t.Errorf("URLs %q %q", br.Logo(), br.Stylesheet())
+		}
+		// Another colour is another URL: a browser never keeps the old one.
+		other, _ := NewBrand("#0062ba", png)
+		if other.Stylesheet() == br.Stylesheet() {
+			t.Error("two colours share a URL")
+		}
+	})
+	t.Run("SVG", func(t *testing.T) {
+		br, err := NewBrand("", svg)
+		if err != nil || !strings.HasSuffix(br.Logo(), "/logo.svg") || br.Stylesheet() != "" {
+			t.Fatalf("NewBrand(svg) = %+v, %v", br, err)
+		}
+	})
+	t.Run("Nothing", func(t *testing.T) {
+		br, err := NewBrand("", nil)
+		if err != nil || br.Logo() != "" || br.Stylesheet() != "" {
+			t.Fatalf("NewBrand() = %+v, %v", br, err)
+		}
+	})
+	for name, logo := range map[string][]byte{
+		"ErrHTML":     []byte("<html><script>alert(1)</script></html>"),
+		"ErrSVGLater": []byte("<html><svg></svg></html>"),
+		"ErrGIF":      []byte("GIF89a\x01\x00\x01\x00"),
+		"ErrEmpty":    {},
+		"ErrTooLarge": append(slices.Clone(png), make([]byte, MaxLogoBytes)...),
+	} {
+		t.Run(name, func(t *testing.T) {
+			if _, err := NewBrand("", logo); err == nil {
+				t.Error("the logo was taken")
+			}
+		})
+	}
+	if _, err := NewBrand("red; } body { display: none", nil); err == nil {
+		t.Error("a colour that is CSS was taken")
 	}
 }

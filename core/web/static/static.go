@@ -18,6 +18,7 @@ import (
 	"embed"
 	"encoding/hex"
 	"fmt"
+	"hash"
 	"io/fs"
 	"net/http"
 	"path"
@@ -63,7 +64,21 @@ const fileCSP = "default-src 'none'; frame-ancestors 'none'; sandbox"
 // Cache-Control immutable, an exact Content-Type, X-Content-Type-Options: nosniff,
 // ETag and 304, and gzip when the client accepts it. Anything else under the prefix
 // — another hash, a directory, an escaped or unclean path — is 404.
-func Handler() http.Handler { return embeddedBundle() }
+//
+// A city's Brand, when given, is served beside them under its own hash.
+func Handler(brand *Brand) http.Handler {
+	if brand == nil || brand.b == nil {
+		return embeddedBundle()
+	}
+	embedded, own := embeddedBundle(), brand.b
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if hash, _, _ := strings.Cut(strings.TrimPrefix(r.URL.Path, Prefix), "/"); hash == own.hash {
+			own.ServeHTTP(w, r)
+			return
+		}
+		embedded.ServeHTTP(w, r)
+	})
+}
 
 // URL is the fingerprinted URL of an embedded file, for templates:
 // URL(static.HTMX) is "/static/<hash>/vendor/htmx.org/htmx.min.js". It panics on a
@@ -105,12 +120,12 @@ type file struct {
 type bundle struct {
 	hash  string
 	files map[string]*file
+	set   hash.Hash // the running hash of the files added, until seal
 }
 
 // load reads every file of fsys, hashes the set and precompresses what compresses.
 func load(fsys fs.FS) (*bundle, error) {
-	b := &bundle{files: map[string]*file{}}
-	set := sha256.New()
+	b := newBundle()
 	// WalkDir visits names in lexical order, so the set's hash does not depend on
 	// the order an fs.FS happens to list them in.
 	err := fs.WalkDir(fsys, ".", func(name string, d fs.DirEntry, err error) error {
@@ -120,28 +135,11 @@ func load(fsys fs.FS) (*bundle, error) {
 		if d.IsDir() {
 			return nil
 		}
-		if !validName(name) {
-			return fmt.Errorf("static: %q: a served file's name has only letters, digits, '.', '-' and '_' in each segment", name)
-		}
-		ct, ok := contentType(name)
-		if !ok {
-			return fmt.Errorf("static: %q: no content type is known for this kind of file; add one to contentType", name)
-		}
 		body, err := fs.ReadFile(fsys, name)
 		if err != nil {
 			return err
 		}
-		sum := sha256.Sum256(body)
-		tag := hex.EncodeToString(sum[:16])
-		f := &file{body: body, contentType: ct, etag: `"` + tag + `"`}
-		if compressible(ct) {
-			if gz := gzipped(body); len(gz) < len(body) {
-				f.gz, f.gzETag = gz, `"`+tag+`-gzip"`
-			}
-		}
-		fmt.Fprintf(set, "%s\x00%x\n", name, sum)
-		b.files[name] = f
-		return nil
+		return b.add(name, body)
 	})
 	if err != nil {
 		return nil, err
@@ -149,9 +147,36 @@ func load(fsys fs.FS) (*bundle, error) {
 	if len(b.files) == 0 {
 		return nil, fmt.Errorf("static: no files embedded")
 	}
-	b.hash = hex.EncodeToString(set.Sum(nil))[:16]
+	b.seal()
 	return b, nil
 }
+
+func newBundle() *bundle { return &bundle{files: map[string]*file{}, set: sha256.New()} }
+
+// add takes one file into the bundle; callers add in lexical order of name.
+func (b *bundle) add(name string, body []byte) error {
+	if !validName(name) {
+		return fmt.Errorf("static: %q: a served file's name has only letters, digits, '.', '-' and '_' in each segment", name)
+	}
+	ct, ok := contentType(name)
+	if !ok {
+		return fmt.Errorf("static: %q: no content type is known for this kind of file; add one to contentType", name)
+	}
+	sum := sha256.Sum256(body)
+	tag := hex.EncodeToString(sum[:16])
+	f := &file{body: body, contentType: ct, etag: `"` + tag + `"`}
+	if compressible(ct) {
+		if gz := gzipped(body); len(gz) < len(body) {
+			f.gz, f.gzETag = gz, `"`+tag+`-gzip"`
+		}
+	}
+	fmt.Fprintf(b.set, "%s\x00%x\n", name, sum)
+	b.files[name] = f
+	return nil
+}
+
+// seal names the bundle by the hash of its set of files.
+func (b *bundle) seal() { b.hash = hex.EncodeToString(b.set.Sum(nil))[:16] }
 
 func (b *bundle) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h := w.Header()
@@ -242,6 +267,7 @@ func contentType(name string) (string, bool) {
 		".md":    "text/plain; charset=utf-8",
 		".svg":   "image/svg+xml",
 		".png":   "image/png",
+		".jpg":   "image/jpeg",
 		".ico":   "image/x-icon",
 		".woff2": "font/woff2",
 		".woff":  "font/woff",

@@ -95,7 +95,7 @@ func TestLoad_Refuses(t *testing.T) {
 // server serves the embedded bundle the way the frame will: over real HTTP.
 func server(t *testing.T) *httptest.Server {
 	t.Helper()
-	srv := httptest.NewServer(Handler())
+	srv := httptest.NewServer(Handler(nil))
 	t.Cleanup(srv.Close)
 	return srv
 }
@@ -352,7 +352,7 @@ func rawGET(t *testing.T, addr, target string) (int, http.Header) {
 // mux's own path cleaning (a redirect) never turns into serving a file elsewhere.
 func TestHandler_UnderServeMux(t *testing.T) {
 	mux := http.NewServeMux()
-	mux.Handle(Prefix, Handler())
+	mux.Handle(Prefix, Handler(nil))
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) { http.NotFound(w, r) })
 	srv := httptest.NewServer(mux)
 	defer srv.Close()

@@ -161,7 +161,7 @@ func (p *probe) Handler() http.Handler {
 	pre := "/api/v1/" + p.name
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET "+pre+"/ping", func(w http.ResponseWriter, r *http.Request) {
-		writeJSON(w, 200, map[string]any{"name": p.name})
+		writeJSON(w, 200, map[string]any{"name": p.name, "language": sdk.LanguageFrom(r.Context())})
 	})
 	mux.HandleFunc("GET "+pre+"/calls", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, 200, map[string]any{"calls": p.calls.Load()})
