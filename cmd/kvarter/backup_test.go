@@ -97,24 +97,23 @@ type cityData struct {
 func snapshot(t *testing.T, c *coretest.Client) cityData {
 	t.Helper()
 	d := cityData{Neighbourhoods: map[string]json.RawMessage{}, Parks: map[string]json.RawMessage{}}
-	cursor := ""
-	for {
-		var page struct {
-			Items      []json.RawMessage `json:"items"`
-			NextCursor string            `json:"next_cursor"`
+	// Every page of both lists: a snapshot that stopped at the first page would miss
+	// items the restored city has, and the comparison would blame the restore.
+	for path, into := range map[string]map[string]json.RawMessage{"/api/v1/neighbourhoods": d.Neighbourhoods, "/api/v1/parks": d.Parks} {
+		cursor := ""
+		for {
+			var page struct {
+				Items      []json.RawMessage `json:"items"`
+				NextCursor string            `json:"next_cursor"`
+			}
+			c.Must(200, "GET", path+"?limit=200&cursor="+cursor, nil).Decode(t, &page)
+			for _, it := range page.Items {
+				into[idOf(t, it)] = it
+			}
+			if cursor = page.NextCursor; cursor == "" {
+				break
+			}
 		}
-		c.Must(200, "GET", "/api/v1/neighbourhoods?limit=200&cursor="+cursor, nil).Decode(t, &page)
-		for _, it := range page.Items {
-			d.Neighbourhoods[idOf(t, it)] = it
-		}
-		if cursor = page.NextCursor; cursor == "" {
-			break
-		}
-	}
-	var parks struct{ Items []json.RawMessage }
-	c.Must(200, "GET", "/api/v1/parks", nil).Decode(t, &parks)
-	for _, it := range parks.Items {
-		d.Parks[idOf(t, it)] = it
 	}
 	return d
 }

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"runtime/debug"
 	"strconv"
 	"strings"
@@ -191,8 +192,11 @@ func (s *Server) authenticate(c *fiber.Ctx) error {
 	return c.Next()
 }
 
-// csrf requires the anti-forgery token on unsafe requests authenticated by cookie.
-// Bearer tokens are not sent by browsers on their own, so they need no such check.
+// csrf guards unsafe requests authenticated by cookie twice: the browser must say the
+// request comes from this origin (Fetch Metadata, else Origin against Host — the
+// algorithm of Go's http.CrossOriginProtection, as for the pages; DESIGN §10), and it
+// must carry the anti-forgery token. Bearer tokens are not sent by browsers on their
+// own, so they need neither.
 func (s *Server) csrf(c *fiber.Ctx) error {
 	switch c.Method() {
 	case fiber.MethodGet, fiber.MethodHead, fiber.MethodOptions:
@@ -201,12 +205,25 @@ func (s *Server) csrf(c *fiber.Ctx) error {
 	if via, _ := c.Locals(localViaCookie).(bool); !via {
 		return c.Next()
 	}
+	probe := &http.Request{Method: c.Method(), Host: string(c.Request().Host()), Header: http.Header{}}
+	for _, h := range []string{"Sec-Fetch-Site", fiber.HeaderOrigin} {
+		if v := c.Get(h); v != "" {
+			probe.Header.Set(h, v)
+		}
+	}
+	if crossOrigin.Check(probe) != nil {
+		return core.Errorf(core.EFORBIDDEN, "This request comes from another site, and a browser's session may not be used from there.")
+	}
 	token, _ := c.Locals(localToken).(string)
 	if !core.CheckCSRF(token, c.Get(CSRFHeader)) {
 		return core.Errorf(core.EFORBIDDEN, "This request needs the %s header with the value of the %s cookie.", CSRFHeader, CSRFCookie)
 	}
 	return c.Next()
 }
+
+// crossOrigin is the pages' check (Go's http.CrossOriginProtection) for the API's
+// cookie-authenticated requests.
+var crossOrigin = http.NewCrossOriginProtection()
 
 func (s *Server) secure(c *fiber.Ctx) bool { return s.cfg.SecureCookies || c.Protocol() == "https" }
 
