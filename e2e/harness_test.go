@@ -46,7 +46,7 @@ func fixtures(t *testing.T) *httptest.Server {
 	}).ParseFS(pages, "testdata/pages/*"))
 
 	mux := http.NewServeMux()
-	mux.Handle(static.Prefix, static.Handler())
+	mux.Handle(static.Prefix, static.Handler(nil))
 	mux.HandleFunc("GET /fixture.css", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/css; charset=utf-8")
 		fmt.Fprint(w, ".kv-test-wide { width: 900px; }\n")
