@@ -348,7 +348,7 @@ func (p *Pages) orgs(w http.ResponseWriter, r *http.Request) error {
 	}
 	loc := p.tmpl.Localizer(viewerOf(r).lang)
 	data := orgsView{State: state, Pages: sdkweb.Pagination{Next: sdkweb.CursorURL(r.URL, next)}, Orgs: sdkweb.Table{
-		Caption: loc.T("core.places.orgs.caption."+state),
+		Caption: loc.T("core.places.orgs.caption." + state),
 		Columns: []sdkweb.Column{{Label: loc.T("core.places.org.name")}, {Label: loc.T("core.places.org.kind")},
 			{Label: loc.T("core.places.org.state")}, {Label: loc.T("core.places.org.registered")}},
 		RowHeaders: true,
@@ -376,13 +376,13 @@ type memberView struct {
 // orgView is an organisation's details, the decision forms of a pending one, and its
 // members.
 type orgView struct {
-	Org      *core.Organisation
-	Tone     string
-	Hoods    string // the names of the neighbourhoods it works in
-	Form     *sdkweb.Form // the reason to reject
-	Members  []memberView
-	Pages    sdkweb.Pagination
-	Refusal  string
+	Org     *core.Organisation
+	Tone    string
+	Hoods   string       // the names of the neighbourhoods it works in
+	Form    *sdkweb.Form // the reason to reject
+	Members []memberView
+	Pages   sdkweb.Pagination
+	Refusal string
 }
 
 func (p *Pages) org(w http.ResponseWriter, r *http.Request) error {
@@ -502,6 +502,10 @@ func (p *Pages) memberRole(w http.ResponseWriter, r *http.Request) error {
 	if _, err := sdkweb.Decode(r, &in); err != nil {
 		return err
 	}
+	if in.Role != core.OrgRoleMember && in.Role != core.OrgRoleRepresentative {
+		// The page's buttons send one of the two; anything else is no form of ours.
+		return core.Malformed("The role is not one an organisation has.")
+	}
 	id, user := r.PathValue("id"), r.PathValue("user")
 	all, err := p.orgMembers(r, id)
 	if err != nil {
@@ -525,11 +529,7 @@ func (p *Pages) memberRole(w http.ResponseWriter, r *http.Request) error {
 	if role == core.OrgRoleRepresentative && in.Role != core.OrgRoleRepresentative && reps == 1 {
 		return p.renderOrg(w, r, http.StatusConflict, sdkweb.NewForm(nil), "core.places.org.last_representative")
 	}
-	_, err = p.svc.Organisations.AddOrganisationMember(r.Context(), id, user, in.Role)
-	if core.ErrorCode(err) == core.EINVALID {
-		return core.Malformed("The role is not one an organisation has.")
-	}
-	if err != nil {
+	if _, err := p.svc.Organisations.AddOrganisationMember(r.Context(), id, user, in.Role); err != nil {
 		return err
 	}
 	p.flash(w, r, "core.places.flash.member_role")
@@ -607,7 +607,9 @@ func (p *Pages) hoodOrgs(w http.ResponseWriter, r *http.Request) error {
 		}
 		page.Cursor = next
 	}
-	slices.SortFunc(data.Orgs, func(a, b core.Organisation) int { return strings.Compare(strings.ToLower(a.Name), strings.ToLower(b.Name)) })
+	slices.SortFunc(data.Orgs, func(a, b core.Organisation) int {
+		return strings.Compare(strings.ToLower(a.Name), strings.ToLower(b.Name))
+	})
 	return p.render(w, r, http.StatusOK, "places-hood-orgs", data, p.hoodMeta(r, hood, "core.places.hood_orgs.title"))
 }
 
