@@ -36,8 +36,8 @@ func (p *Pages) adminPlacesRoutes(mux *http.ServeMux) {
 	mux.Handle("POST /admin/neighbourhoods/{id}/archive", p.handle(p.archiveHood))
 	mux.Handle("GET /admin/organisations", p.handle(p.orgs))
 	mux.Handle("GET /admin/organisations/{id}", p.handle(p.org))
-	mux.Handle("POST /admin/organisations/{id}/verify", p.handle(p.verifyOrg))
-	mux.Handle("POST /admin/organisations/{id}/reject", p.handle(p.rejectOrg))
+	mux.Handle("POST /admin/organisations/{id}/verify", p.handle(p.decideOrg("verify", "core.places.flash.org_verified")))
+	mux.Handle("POST /admin/organisations/{id}/reject", p.handle(p.decideOrg("reject", "core.places.flash.org_rejected")))
 	mux.Handle("POST /admin/organisations/{id}/members/{user}/role", p.handle(p.memberRole))
 	mux.Handle("POST /admin/organisations/{id}/members/{user}/remove", p.handle(p.removeMember))
 	mux.Handle("GET /admin/plugins", p.handle(p.plugins))
@@ -94,20 +94,31 @@ type hoodView struct {
 	Parents []sdkweb.Option
 }
 
-// allHoods is every neighbourhood, archived ones too, by name.
-func (p *Pages) allHoods(r *http.Request) ([]core.Neighbourhood, error) {
-	var out []core.Neighbourhood
+// allPages collects every page of a list the services hand out a page at a time: the
+// admins' pages show whole trees and count members, which no single page holds.
+func allPages[T any](list func(core.Page) ([]T, string, error)) ([]T, error) {
+	var out []T
 	page := core.Page{Limit: core.MaxPageLimit}
 	for {
-		list, next, err := p.svc.Neighbourhoods.ListNeighbourhoods(r.Context(), true, page)
+		items, next, err := list(page)
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, list...)
+		out = append(out, items...)
 		if next == "" {
-			break
+			return out, nil
 		}
 		page.Cursor = next
+	}
+}
+
+// allHoods is every neighbourhood, archived ones too, by name.
+func (p *Pages) allHoods(r *http.Request) ([]core.Neighbourhood, error) {
+	out, err := allPages(func(page core.Page) ([]core.Neighbourhood, string, error) {
+		return p.svc.Neighbourhoods.ListNeighbourhoods(r.Context(), true, page)
+	})
+	if err != nil {
+		return nil, err
 	}
 	slices.SortFunc(out, func(a, b core.Neighbourhood) int {
 		return cmp.Or(strings.Compare(strings.ToLower(a.Name), strings.ToLower(b.Name)), strings.Compare(a.ID, b.ID))
@@ -434,60 +445,65 @@ func (p *Pages) renderOrg(w http.ResponseWriter, r *http.Request, status int, fo
 	return p.render(w, r, status, "places-org", data, meta)
 }
 
-// verifyOrg verifies a pending organisation, as POST /api/v1/organisations/{id}/verify.
-func (p *Pages) verifyOrg(w http.ResponseWriter, r *http.Request) error {
-	if err := p.allowed(r, core.PermOrganisationVerify, core.DomainCity); err != nil {
-		return err
-	}
-	id := r.PathValue("id")
-	_, err := p.svc.Organisations.DecideOrganisation(r.Context(), id, "verify", "")
-	if core.ErrorCode(err) == core.ECONFLICT {
-		return p.renderOrg(w, r, http.StatusConflict, sdkweb.NewForm(nil), "core.places.org.decided")
-	}
-	if err != nil {
-		return err
-	}
-	p.flash(w, r, "core.places.flash.org_verified")
-	sdkweb.Redirect(w, r, "/admin/organisations/"+id)
-	return nil
-}
-
-// rejectOrg rejects a pending organisation with the reason its members will see, as
-// POST /api/v1/organisations/{id}/reject.
-func (p *Pages) rejectOrg(w http.ResponseWriter, r *http.Request) error {
-	if err := p.allowed(r, core.PermOrganisationVerify, core.DomainCity); err != nil {
-		return err
-	}
-	var in struct {
-		Reason string `json:"reason" max:"500"`
-	}
-	form, err := sdkweb.Decode(r, &in)
-	if err != nil {
-		return err
-	}
-	id := r.PathValue("id")
-	if form.Valid() {
-		if strings.TrimSpace(in.Reason) == "" {
-			form.Invalid("reason", "core.places.org.reason.reason_required", nil)
-		} else {
-			_, err := p.svc.Organisations.DecideOrganisation(r.Context(), id, "reject", in.Reason)
-			switch core.ErrorCode(err) {
-			case "":
-			case core.EINVALID:
-				form.Catch(sdkError(err), "core.places.org")
-			case core.ECONFLICT:
-				return p.renderOrg(w, r, http.StatusConflict, sdkweb.NewForm(nil), "core.places.org.decided")
-			default:
+// decideOrg verifies or rejects (with the reason its members will see) a pending
+// organisation, as POST /api/v1/organisations/{id}/verify and /reject do.
+func (p *Pages) decideOrg(decision, flash string) func(http.ResponseWriter, *http.Request) error {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		if err := p.allowed(r, core.PermOrganisationVerify, core.DomainCity); err != nil {
+			return err
+		}
+		var in reasonInput
+		form, err := sdkweb.Decode(r, &in)
+		if err != nil {
+			return err
+		}
+		id := r.PathValue("id")
+		if form.Valid() {
+			conflict, err := decideWithReason(form, in.Reason, decision == "reject", "core.places.org", func() error {
+				_, err := p.svc.Organisations.DecideOrganisation(r.Context(), id, decision, in.Reason)
+				return err
+			})
+			if err != nil {
 				return err
 			}
+			if conflict {
+				return p.renderOrg(w, r, http.StatusConflict, sdkweb.NewForm(nil), "core.places.org.decided")
+			}
 		}
+		if !form.Valid() {
+			return p.renderOrg(w, r, http.StatusUnprocessableEntity, form, "")
+		}
+		p.flash(w, r, flash)
+		sdkweb.Redirect(w, r, "/admin/organisations/"+id)
+		return nil
 	}
-	if !form.Valid() {
-		return p.renderOrg(w, r, http.StatusUnprocessableEntity, form, "")
+}
+
+// reasonInput is the form of a decision that says why, as the API's body of one.
+type reasonInput struct {
+	Reason string `json:"reason" max:"500"`
+}
+
+// decideWithReason makes a decision that, when required, must say why: an empty
+// reason is the form's problem "<prefix>.reason.reason_required" and decides nothing;
+// the service's refusal of a rule goes on the form. conflict reports the service's
+// 409: the question was answered already. Any other error is the caller's.
+func decideWithReason(form *sdkweb.Form, reason string, required bool, prefix string, decide func() error) (conflict bool, err error) {
+	if required && strings.TrimSpace(reason) == "" {
+		form.Invalid("reason", prefix+".reason.reason_required", nil)
+		return false, nil
 	}
-	p.flash(w, r, "core.places.flash.org_rejected")
-	sdkweb.Redirect(w, r, "/admin/organisations/"+id)
-	return nil
+	err = decide()
+	switch core.ErrorCode(err) {
+	case "":
+	case core.EINVALID:
+		form.Catch(sdkError(err), prefix)
+	case core.ECONFLICT:
+		return true, nil
+	default:
+		return false, err
+	}
+	return false, nil
 }
 
 // memberRole makes a member a representative or a representative a member, as POST
@@ -539,19 +555,9 @@ func (p *Pages) memberRole(w http.ResponseWriter, r *http.Request) error {
 
 // orgMembers is every member of the organisation id.
 func (p *Pages) orgMembers(r *http.Request, id string) ([]core.OrganisationMember, error) {
-	var out []core.OrganisationMember
-	page := core.Page{Limit: core.MaxPageLimit}
-	for {
-		list, next, err := p.svc.Organisations.ListOrganisationMembers(r.Context(), id, page)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, list...)
-		if next == "" {
-			return out, nil
-		}
-		page.Cursor = next
-	}
+	return allPages(func(page core.Page) ([]core.OrganisationMember, string, error) {
+		return p.svc.Organisations.ListOrganisationMembers(r.Context(), id, page)
+	})
 }
 
 // removeMember removes a person from an organisation, as DELETE
@@ -590,22 +596,19 @@ func (p *Pages) hoodOrgs(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	// The service lists organisations by state only: the neighbourhood's are picked
+	// from the verified ones.
+	all, err := allPages(func(page core.Page) ([]core.Organisation, string, error) {
+		return p.svc.Organisations.ListOrganisations(ctx, core.OrganisationVerified, page)
+	})
+	if err != nil {
+		return err
+	}
 	data := hoodOrgsView{Hood: hood}
-	page := core.Page{Limit: core.MaxPageLimit}
-	for {
-		list, next, err := p.svc.Organisations.ListOrganisations(ctx, core.OrganisationVerified, page)
-		if err != nil {
-			return err
+	for _, o := range all {
+		if slices.Contains(o.NeighbourhoodIDs, hood.ID) {
+			data.Orgs = append(data.Orgs, o)
 		}
-		for _, o := range list {
-			if slices.Contains(o.NeighbourhoodIDs, hood.ID) {
-				data.Orgs = append(data.Orgs, o)
-			}
-		}
-		if next == "" {
-			break
-		}
-		page.Cursor = next
 	}
 	slices.SortFunc(data.Orgs, func(a, b core.Organisation) int {
 		return strings.Compare(strings.ToLower(a.Name), strings.ToLower(b.Name))
