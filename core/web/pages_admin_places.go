@@ -433,6 +433,13 @@ func (p *Pages) renderOrg(w http.ResponseWriter, r *http.Request, status int, fo
 		}
 		data.Members = append(data.Members, memberView{OrganisationMember: m, Other: other})
 	}
+	if page := "/admin/organisations/" + o.ID; r.URL.Path != page {
+		// A refused action (POST .../reject, .../verify, a member's) shows the
+		// organisation's page: its breadcrumbs and the language switcher's way back
+		// lead there, not to the action's path, which answers no GET.
+		r = r.Clone(ctx)
+		r.URL.Path, r.URL.RawQuery = page, ""
+	}
 	meta := p.adminMeta(r, "core.places.org.title", map[string]any{"Name": o.Name},
 		sdk.Crumb{Label: loc.T("core.places.orgs.title"), Href: "/admin/organisations?state=" + o.State})
 	if !form.Valid() {

@@ -296,6 +296,9 @@ func TestPages_AdminOrganisations(t *testing.T) {
 			other := list + "/" + bisiklet
 			a := ab.do(t, "POST", other+"/reject", url.Values{"reason": {"  "}}, nil)
 			checkRefused(t, a, "en", "Write the reason for rejecting")
+			if !strings.Contains(a.body, `name="back" value="`+other+`"`) || strings.Contains(a.body, `href="`+other+`/reject"`) {
+				t.Error("the refused form's breadcrumbs or language switcher lead to the action, not the organisation's page")
+			}
 			a = ab.do(t, "POST", other+"/reject", url.Values{"reason": {strings.Repeat("x", 501)}}, nil)
 			checkRefused(t, a, "en")
 			a = ab.do(t, "POST", other+"/reject", url.Values{"reason": {"Bel\x00ge"}}, nil)
