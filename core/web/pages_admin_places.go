@@ -147,15 +147,33 @@ func hoodTree(all []core.Neighbourhood) []*hoodNode {
 }
 
 // parentChoices are the neighbourhoods a neighbourhood may name as parent: those not
-// archived, but never itself (self is "" when adding one).
-func parentChoices(r *http.Request, p *Pages, all []core.Neighbourhood, self string) []sdkweb.Option {
-	out := []sdkweb.Option{{Value: "", Label: p.tmpl.Localizer(viewerOf(r).lang).T("core.places.hood.no_parent")}}
+// archived, but never itself (hood is nil when adding one). Its parent stays a choice
+// even when archived, marked so, so that its form shows where it belongs.
+func (p *Pages) parentChoices(r *http.Request, all []core.Neighbourhood, hood *core.Neighbourhood) []sdkweb.Option {
+	loc := p.tmpl.Localizer(viewerOf(r).lang)
+	self, parent := "", ""
+	if hood != nil {
+		self, parent = hood.ID, parentOf(hood)
+	}
+	out := []sdkweb.Option{{Value: "", Label: loc.T("core.places.hood.no_parent")}}
 	for _, n := range all {
-		if n.ArchivedAt == nil && n.ID != self {
+		switch {
+		case n.ID == self:
+		case n.ArchivedAt == nil:
 			out = append(out, sdkweb.Option{Value: n.ID, Label: n.Name})
+		case n.ID == parent:
+			out = append(out, sdkweb.Option{Value: n.ID, Label: loc.T("core.places.hood.archived_choice", map[string]any{"Name": n.Name})})
 		}
 	}
 	return out
+}
+
+// parentOf is the id of hood's parent, "" for none.
+func parentOf(hood *core.Neighbourhood) string {
+	if hood.ParentID == nil {
+		return ""
+	}
+	return *hood.ParentID
 }
 
 func (p *Pages) hoods(w http.ResponseWriter, r *http.Request) error {
@@ -174,7 +192,7 @@ func (p *Pages) renderHoods(w http.ResponseWriter, r *http.Request, status int, 
 	if !form.Valid() {
 		meta.Focus = sdkweb.ErrorSummaryID
 	}
-	return p.render(w, r, status, "places-hoods", hoodsView{Tree: hoodTree(all), Form: form, Parents: parentChoices(r, p, all, "")}, meta)
+	return p.render(w, r, status, "places-hoods", hoodsView{Tree: hoodTree(all), Form: form, Parents: p.parentChoices(r, all, nil)}, meta)
 }
 
 // catchHood records the neighbourhood service's refusal on form; another error is
@@ -234,9 +252,7 @@ func (p *Pages) hoodForm(w http.ResponseWriter, r *http.Request) error {
 	form := sdkweb.NewForm(nil)
 	form.Set("name", hood.Name)
 	form.Set("slug", hood.Slug)
-	if hood.ParentID != nil {
-		form.Set("parent_id", *hood.ParentID)
-	}
+	form.Set("parent_id", parentOf(hood))
 	if len(hood.Boundary) > 0 {
 		form.Set("boundary", string(hood.Boundary))
 	}
@@ -254,7 +270,7 @@ func (p *Pages) renderHood(w http.ResponseWriter, r *http.Request, status int, h
 	if !form.Valid() {
 		meta.Focus = sdkweb.ErrorSummaryID
 	}
-	return p.render(w, r, status, "places-hood", hoodView{Hood: hood, Form: form, Parents: parentChoices(r, p, all, hood.ID)}, meta)
+	return p.render(w, r, status, "places-hood", hoodView{Hood: hood, Form: form, Parents: p.parentChoices(r, all, hood)}, meta)
 }
 
 // saveHood changes a neighbourhood's name, slug, parent and boundary, as PATCH
@@ -277,8 +293,13 @@ func (p *Pages) saveHood(w http.ResponseWriter, r *http.Request) error {
 		if strings.TrimSpace(in.Boundary) != "" {
 			boundary = json.RawMessage(in.Boundary)
 		}
-		_, err := p.svc.Neighbourhoods.UpdateNeighbourhood(r.Context(), hood.ID, core.NeighbourhoodUpdate{
-			Name: &in.Name, Slug: &in.Slug, ParentID: &in.ParentID, Boundary: &boundary})
+		upd := core.NeighbourhoodUpdate{Name: &in.Name, Slug: &in.Slug, Boundary: &boundary}
+		if in.ParentID != parentOf(hood) {
+			// Sent only when changed: a parent archived since is kept as it is, while
+			// the service refuses to name an archived one anew.
+			upd.ParentID = &in.ParentID
+		}
+		_, err := p.svc.Neighbourhoods.UpdateNeighbourhood(r.Context(), hood.ID, upd)
 		if err := catchHood(form, err); err != nil {
 			return err
 		}

@@ -187,6 +187,19 @@ func TestPages_AdminNeighbourhoods(t *testing.T) {
 			if h := hoodBySlug(t, n, "alsancak"); h.ArchivedAt != nil {
 				t.Fatal("still archived")
 			}
+			// A parent archived later: the child's form shows it and keeps it.
+			konak := hoodBySlug(t, n, "konak-merkez")
+			ab.must(t, http.StatusSeeOther, "POST", edit, url.Values{"name": {"Alsancak"}, "slug": {"alsancak"}, "parent_id": {konak.ID}}, list)
+			ab.must(t, http.StatusSeeOther, "POST", list+"/"+konak.ID+"/archive", url.Values{"archived": {"true"}}, list+"/"+konak.ID)
+			a = ab.must(t, 200, "GET", edit, nil)
+			if !strings.Contains(a.body, `<option value="`+konak.ID+`" selected>Konak Merkez (archived)</option>`) {
+				t.Error("the form does not show the archived parent")
+			}
+			ab.must(t, http.StatusSeeOther, "POST", edit, url.Values{"name": {"Alsancak Limanı"}, "slug": {"alsancak"}, "parent_id": {konak.ID}}, list)
+			if h := hoodBySlug(t, n, "alsancak"); h.Name != "Alsancak Limanı" || h.ParentID == nil || *h.ParentID != konak.ID {
+				t.Errorf("renamed under an archived parent: %+v", h)
+			}
+			ab.must(t, http.StatusSeeOther, "POST", list+"/"+konak.ID+"/archive", url.Values{"archived": {"false"}}, list+"/"+konak.ID)
 		})
 		t.Run("ErrNotAdmin", func(t *testing.T) {
 			before := countHoods(t, n)
