@@ -588,3 +588,33 @@ func TestPages_AdminPlacesEveryLanguage(t *testing.T) {
 		}
 	}
 }
+
+// TestPages_AdminPlacesHTMX: the admins' forms, refused under htmx, answer the
+// content of <main> only, with the title and the error summary that takes focus.
+func TestPages_AdminPlacesHTMX(t *testing.T) {
+	n := coretest.StartNode(t, coretest.Databases(t)[0].Config, coretest.Options())
+	admin := coretest.Admin(t, n, "admin@example.org")
+	konak := newHood(t, admin, "Konak", "konak")
+	org := newOrg(t, coretest.Register(t, n, "ayse@example.org", "Ayşe Kaya"), "Kemeraltı Esnaf Derneği", "association", konak)
+	ab := signIn(t, n, asPerson(admin))
+	hx := map[string]string{"HX-Request": "true", "HX-Target": "main#main"}
+	for _, c := range []struct{ path, title string }{
+		{"/admin/neighbourhoods", "Neighbourhoods"},
+		{"/admin/neighbourhoods/" + konak, "Neighbourhood Konak"},
+		{"/admin/organisations/" + org + "/reject", "Kemeraltı Esnaf Derneği"},
+	} {
+		a := ab.do(t, "POST", c.path, url.Values{"name": {""}, "slug": {"konak"}}, hx)
+		if a.status != 422 || strings.Contains(a.body, "<html") || strings.Contains(a.body, "<footer") {
+			t.Fatalf("POST %s under htmx = %d, or carries the frame", c.path, a.status)
+		}
+		nodes := webtest.ParseFragment(t, a.body)
+		if ts := webtest.Find(nodes, tag(atom.Title)); len(ts) != 1 || !strings.HasPrefix(webtest.Text(ts[0]), c.title+" – ") {
+			t.Errorf("%s: title %v", c.path, ts)
+		}
+		if sum := webtest.ByID(nodes, "kv-error-summary"); sum == nil {
+			t.Errorf("%s: no error summary", c.path)
+		} else if _, ok := webtest.Attr(sum, "autofocus"); !ok {
+			t.Errorf("%s: the summary does not take focus", c.path)
+		}
+	}
+}
