@@ -43,7 +43,8 @@ func (s *Server) pageRoutes() {
 			opts.LogoURL = logo
 		}
 	}
-	pages, err := web.New(web.Services{Identity: s.svc.Identity, Neighbourhoods: s.svc.Neighbourhoods, Plugins: s.svc.Plugins}, opts)
+	pages, err := web.New(web.Services{Identity: s.svc.Identity, Neighbourhoods: s.svc.Neighbourhoods, Organisations: s.svc.Organisations,
+		Authz: s.svc.Authz, Plugins: s.svc.Plugins}, opts)
 	if err != nil {
 		// The templates and catalogs are embedded: this is a bug caught by the tests.
 		panic(err)

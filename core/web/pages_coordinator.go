@@ -2,7 +2,6 @@ package web
 
 import (
 	"net/http"
-	"strings"
 
 	"github.com/kvarter/kvarter/core"
 	"github.com/kvarter/kvarter/sdk"
@@ -156,27 +155,21 @@ func (p *Pages) reject(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	var in struct {
-		Reason string `json:"reason" max:"500"`
-	}
+	var in reasonInput
 	form, err := sdkweb.Decode(r, &in)
 	if err != nil {
 		return err
 	}
 	if form.Valid() {
-		if strings.TrimSpace(in.Reason) == "" {
-			form.Invalid("reason", "core.reject.reason.reason_required", nil)
-		} else {
+		conflict, err := decideWithReason(form, in.Reason, true, "core.reject", func() error {
 			_, err := p.svc.Neighbourhoods.DecideMembership(r.Context(), hood.ID, m.UserID, "reject", in.Reason)
-			switch core.ErrorCode(err) {
-			case "":
-			case core.EINVALID:
-				form.Catch(sdkError(err), "core.reject")
-			case core.ECONFLICT:
-				return p.renderRequests(w, r, http.StatusConflict, "core.requests.not_rejected")
-			default:
-				return err
-			}
+			return err
+		})
+		if err != nil {
+			return err
+		}
+		if conflict {
+			return p.renderRequests(w, r, http.StatusConflict, "core.requests.not_rejected")
 		}
 	}
 	if !form.Valid() {

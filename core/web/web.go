@@ -52,6 +52,10 @@ var templates embed.FS
 type Services struct {
 	Identity       core.IdentityService
 	Neighbourhoods core.NeighbourhoodService
+	Organisations  core.OrganisationService
+	// Authz is the authorizer the services ask: pages that only show forms (the city
+	// admins' pages) ask it the same question before drawing them.
+	Authz core.Authorizer
 	// Plugins serves the plugins' pages, navigation and cards; nil when the node
 	// runs no plugins.
 	Plugins core.PluginService
