@@ -39,6 +39,10 @@ const (
 	PermRolesGrant          = "core.roles.grant"
 	PermAuditRead           = "core.audit.read"
 	PermPluginsManage       = "core.plugins.manage"
+	// PermUsersRead finds people by email address or name and reads their details:
+	// city administrators only (through "*"), since a list of every resident's email
+	// address is more than a coordinator's work needs.
+	PermUsersRead = "core.users.read"
 )
 
 // BaseRolePermissions are the permissions of the core roles. city_admin holds every
@@ -68,4 +72,10 @@ type RoleService interface {
 	Grant(ctx context.Context, g RoleGrant) (*RoleGrant, error)
 	Revoke(ctx context.Context, g RoleGrant) error
 	ListGrants(ctx context.Context, domain string, page Page) ([]RoleGrant, string, error)
+	// UserGrants are one person's explicit grants in the domains where the caller
+	// may grant roles; a person holds a handful, so there is no paging.
+	UserGrants(ctx context.Context, userID string) ([]RoleGrant, error)
+	// GrantableRoles are the roles a grant may name: GrantableRoles and every role a
+	// plugin declares.
+	GrantableRoles(ctx context.Context) ([]string, error)
 }

@@ -259,6 +259,12 @@ var operations = []operation{
 	{method: "DELETE", path: "/api/v1/organisations/{id}/members/{userID}", id: "removeOrganisationMember", summary: "Remove a member",
 		desc: "Removes a member; the last representative cannot be removed.", auth: "core.organisation.members.manage",
 		responses: map[int]schema{204: nil, 404: ref("Error"), 409: ref("Error")}},
+	{method: "GET", path: "/api/v1/users", id: "searchUsers", summary: "Find people",
+		desc: "People whose email address or display name contains q, in any case, ordered by name; without q, everyone. " +
+			"For picking the person of a role grant; never shows passwords or sessions.", auth: "core.users.read",
+		query: listParams(param{"q", schema{"type": "string", "maxLength": core.MaxUserQuery, "example": "ayse"},
+			"Part of an email address or a name; % and _ are plain characters."}),
+		responses: map[int]schema{200: listOf("User")}},
 	{method: "GET", path: "/api/v1/roles/grants", id: "listGrants", summary: "Role grants in a domain",
 		desc: "The roles granted explicitly in a domain, oldest first (roles that follow from membership are not listed).", auth: "core.roles.grant",
 		query:     listParams(param{"domain", schema{"type": "string", "maxLength": 100, "default": "city"}, "\"city\", \"nbh:<id>\" or \"org:<id>\"."}),

@@ -262,3 +262,34 @@ func (s *RoleService) changed() {
 		s.OnPolicyChange()
 	}
 }
+
+// UserGrants lists one person's explicit grants, by domain and role, keeping those in
+// domains where the caller may grant roles (a city administrator: all of them).
+func (s *RoleService) UserGrants(ctx context.Context, userID string) ([]core.RoleGrant, error) {
+	p := core.PrincipalFrom(ctx)
+	if !p.Authenticated() {
+		return nil, core.Errorf(core.EUNAUTHENTICATED, "Sign in first.")
+	}
+	if !plainID(userID) {
+		return []core.RoleGrant{}, nil
+	}
+	var all []core.RoleGrant
+	if err := selectAll(ctx, s.DB.db, &all, `SELECT user_id, role, domain, COALESCE(granted_by, '') AS granted_by, created_at
+		FROM role_grants WHERE user_id = ? ORDER BY domain, role`, userID); err != nil {
+		return nil, fmt.Errorf("user grants: %w", err)
+	}
+	out := []core.RoleGrant{}
+	for _, g := range all {
+		if slices.Contains(core.MembershipRoles, g.Role) || !s.Authz.Can(p, core.PermRolesGrant, g.Domain) {
+			continue // a leftover that confers nothing (see LoadPolicy), or not the caller's to see
+		}
+		g.CreatedAt = g.CreatedAt.UTC()
+		out = append(out, g)
+	}
+	return out, nil
+}
+
+// GrantableRoles are the roles a grant may name, the core's first.
+func (s *RoleService) GrantableRoles(ctx context.Context) ([]string, error) {
+	return s.knownRoles(ctx, s.DB.db)
+}
