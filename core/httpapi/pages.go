@@ -29,7 +29,8 @@ type PagesConfig struct {
 // is the API's 404, never a page.
 func (s *Server) pageRoutes() {
 	pc := s.cfg.Pages
-	pages, err := web.New(web.Services{Identity: s.svc.Identity, Neighbourhoods: s.svc.Neighbourhoods, Plugins: s.svc.Plugins}, web.Options{
+	pages, err := web.New(web.Services{Identity: s.svc.Identity, Neighbourhoods: s.svc.Neighbourhoods,
+		Roles: s.svc.Roles, Audit: s.svc.Audit, Authz: s.svc.Authz, Plugins: s.svc.Plugins}, web.Options{
 		CityName: pc.CityName, LogoURL: pc.LogoURL, Languages: pc.Languages, Zone: pc.Zone,
 		SecureCookies: s.cfg.SecureCookies, Logger: s.logger,
 	})

@@ -52,6 +52,11 @@ var templates embed.FS
 type Services struct {
 	Identity       core.IdentityService
 	Neighbourhoods core.NeighbourhoodService
+	Roles          core.RoleService
+	Audit          core.AuditService
+	// Authz says which admin sections a viewer may open, for the admin index and the
+	// navigation; the services still decide every request. nil: nobody is shown them.
+	Authz core.Authorizer
 	// Plugins serves the plugins' pages, navigation and cards; nil when the node
 	// runs no plugins.
 	Plugins core.PluginService
