@@ -527,6 +527,8 @@ func (p *Pages) adminAudit(w http.ResponseWriter, r *http.Request) error {
 		target := sdkweb.Cell{Text: e.Target}
 		if id, ok := strings.CutPrefix(e.Target, "user:"); ok {
 			target.Text, target.Href = people(id)
+		} else if id, ok := strings.CutPrefix(e.Target, "neighbourhood:"); ok {
+			target.Text = domainLabel(labels, core.NeighbourhoodDomain(id))
 		}
 		data.Entries.Rows = append(data.Entries.Rows, []sdkweb.Cell{{Text: loc.DateTime(e.At)}, who, {Text: e.Action},
 			{Text: domainLabel(labels, e.Domain)}, target})
