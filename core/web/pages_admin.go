@@ -5,6 +5,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/kvarter/kvarter/core"
 	"github.com/kvarter/kvarter/sdk"
@@ -269,6 +271,10 @@ func (p *Pages) grant(w http.ResponseWriter, r *http.Request) error {
 	if _, err := signedIn(r); err != nil {
 		return err
 	}
+	// The person first: someone who is not there is a 404, not a form to put right.
+	if _, err := p.svc.Identity.FindUser(r.Context(), r.PathValue("id")); err != nil {
+		return err
+	}
 	var in grantInput
 	form, err := sdkweb.Decode(r, &in)
 	if err != nil {
@@ -311,6 +317,9 @@ func (p *Pages) grant(w http.ResponseWriter, r *http.Request) error {
 // role and the domain, so it needs no page of its own to confirm.
 func (p *Pages) revoke(w http.ResponseWriter, r *http.Request) error {
 	if _, err := signedIn(r); err != nil {
+		return err
+	}
+	if _, err := p.svc.Identity.FindUser(r.Context(), r.PathValue("id")); err != nil {
 		return err
 	}
 	var in grantInput
@@ -360,6 +369,9 @@ func (p *Pages) adminGrants(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	domain := query.Get("domain")
+	if len(domain) > 100 || !utf8.ValidString(domain) || strings.ContainsFunc(domain, unicode.IsControl) {
+		return core.Errorf(core.ENOTFOUND, "There is no such domain.") // never typed into the form's select
+	}
 	if domain == "" {
 		domain = core.DomainCity
 		if len(domains) > 0 {
@@ -417,20 +429,17 @@ func (p *Pages) rolesAbout(r *http.Request) ([]roleAbout, error) {
 // link to them for those who may read people, else the words for "a person".
 func (p *Pages) people(r *http.Request) func(id string) (name, href string) {
 	loc := p.tmpl.Localizer(viewerOf(r).lang)
-	known := map[string]string{}
+	known := map[string]*core.User{}
 	return func(id string) (string, string) {
-		name, ok := known[id]
+		u, ok := known[id]
 		if !ok {
-			name = loc.T("core.admin.someone")
-			if u, err := p.svc.Identity.FindUser(r.Context(), id); err == nil {
-				name = u.DisplayName
-			}
-			known[id] = name
+			u, _ = p.svc.Identity.FindUser(r.Context(), id) // nil: gone, or not the viewer's to read
+			known[id] = u
 		}
-		if name == loc.T("core.admin.someone") {
-			return name, ""
+		if u == nil {
+			return loc.T("core.admin.someone"), ""
 		}
-		return name, "/admin/users/" + id
+		return u.DisplayName, "/admin/users/" + u.ID
 	}
 }
 

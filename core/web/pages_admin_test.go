@@ -149,8 +149,20 @@ func TestPages_Admin(t *testing.T) {
 			if city := grantsOf(t, admin, core.DomainCity); len(city) != 1 {
 				t.Errorf("a refused grant changed the city's grants: %q", city)
 			}
-			if a := ab.do(t, "POST", "/admin/users/nobody/grant", url.Values{"role": {core.RoleCoordinator}, "domain": {domain}}, nil); a.status != http.StatusNotFound {
-				t.Errorf("granting to nobody = %d", a.status)
+			for _, id := range []string{"nobody", "%00", strings.Repeat("9", 300)} {
+				for _, action := range []string{"grant", "revoke"} {
+					if a := ab.do(t, "POST", "/admin/users/"+id+"/"+action, url.Values{"role": {core.RoleCoordinator}, "domain": {domain}}, nil); a.status != http.StatusNotFound {
+						t.Errorf("%s for %.10q = %d", action, id, a.status)
+					}
+				}
+				if a := ab.do(t, "GET", "/admin/users/"+id, nil, nil); a.status != http.StatusNotFound {
+					t.Errorf("the page of %.10q = %d", id, a.status)
+				}
+			}
+			for _, d := range []string{"nbh:%00", "nbh:nowhere", "org:x", strings.Repeat("x", 300)} {
+				if a := ab.do(t, "GET", "/admin/grants?domain="+d, nil, nil); a.status != http.StatusNotFound {
+					t.Errorf("the grants of %.10q = %d", d, a.status)
+				}
 			}
 		})
 		t.Run("ErrResident", func(t *testing.T) {
