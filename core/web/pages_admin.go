@@ -266,17 +266,23 @@ type grantInput struct {
 	Domain string `json:"domain" max:"100"`
 }
 
+// grantForm reads a grant or revocation posted for the path's person. The person
+// comes first: someone who is not there is a 404, not a form to put right.
+func (p *Pages) grantForm(r *http.Request) (grantInput, *sdkweb.Form, error) {
+	var in grantInput
+	if _, err := signedIn(r); err != nil {
+		return in, nil, err
+	}
+	if _, err := p.svc.Identity.FindUser(r.Context(), r.PathValue("id")); err != nil {
+		return in, nil, err
+	}
+	form, err := sdkweb.Decode(r, &in)
+	return in, form, err
+}
+
 // grant grants the person a role in a domain, as POST /api/v1/roles/grants does.
 func (p *Pages) grant(w http.ResponseWriter, r *http.Request) error {
-	if _, err := signedIn(r); err != nil {
-		return err
-	}
-	// The person first: someone who is not there is a 404, not a form to put right.
-	if _, err := p.svc.Identity.FindUser(r.Context(), r.PathValue("id")); err != nil {
-		return err
-	}
-	var in grantInput
-	form, err := sdkweb.Decode(r, &in)
+	in, form, err := p.grantForm(r)
 	if err != nil {
 		return err
 	}
@@ -316,14 +322,7 @@ func (p *Pages) grant(w http.ResponseWriter, r *http.Request) error {
 // revoke takes a grant away, as DELETE /api/v1/roles/grants does; the button names the
 // role and the domain, so it needs no page of its own to confirm.
 func (p *Pages) revoke(w http.ResponseWriter, r *http.Request) error {
-	if _, err := signedIn(r); err != nil {
-		return err
-	}
-	if _, err := p.svc.Identity.FindUser(r.Context(), r.PathValue("id")); err != nil {
-		return err
-	}
-	var in grantInput
-	form, err := sdkweb.Decode(r, &in)
+	in, form, err := p.grantForm(r)
 	if err != nil {
 		return err
 	}
