@@ -353,6 +353,14 @@ func (s *Server) searchUsers(c *fiber.Ctx) error {
 	return list(c, out, next)
 }
 
+func (s *Server) getUser(c *fiber.Ctx) error {
+	u, err := s.svc.Identity.FindUser(c.UserContext(), c.Params("id"))
+	if err != nil {
+		return err
+	}
+	return c.JSON(u)
+}
+
 func (s *Server) listGrants(c *fiber.Ctx) error {
 	pg, err := page(c)
 	if err != nil {

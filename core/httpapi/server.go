@@ -294,6 +294,7 @@ func (s *Server) routes() {
 	api.Delete("/organisations/:id/members/:userID", s.removeOrganisationMember)
 
 	api.Get("/users", s.searchUsers)
+	api.Get("/users/:id", s.getUser)
 
 	api.Get("/roles/grants", s.listGrants)
 	api.Post("/roles/grants", s.grantRole)

@@ -101,6 +101,20 @@ func TestAPI_SearchUsers(t *testing.T) {
 				t.Errorf("a cursor without a separator = %d", r.Status)
 			}
 		})
+		t.Run("Get", func(t *testing.T) {
+			u := admin.Must(200, "GET", "/api/v1/users/"+zeynep.ID, nil).JSON()
+			if u["display_name"] != "Zeynep Kaya" || u["email"] != zeynep.Email || len(u) != 5 {
+				t.Errorf("GET the user = %v", u)
+			}
+			for _, id := range []string{"nobody", "%00", strings.Repeat("9", 65)} {
+				if r := admin.Do("GET", "/api/v1/users/"+id, nil); r.Status != 404 && r.Status != 422 {
+					t.Errorf("GET user %.10q = %d %s", id, r.Status, r.Body)
+				}
+			}
+			if r := zeynep.Do("GET", "/api/v1/users/"+zeynep.ID, nil); r.Status != 403 {
+				t.Errorf("a resident reading a user = %d, want 403 (their own data is /me)", r.Status)
+			}
+		})
 		t.Run("ErrForbidden", func(t *testing.T) {
 			if r := zeynep.Do("GET", "/api/v1/users?q=a", nil); r.Status != 403 {
 				t.Errorf("a resident searching = %d, want 403", r.Status)
