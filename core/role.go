@@ -8,7 +8,10 @@ import (
 
 // RoleGrant gives a person a role in a domain.
 type RoleGrant struct {
-	UserID    string    `json:"user_id" db:"user_id"`
+	UserID string `json:"user_id" db:"user_id"`
+	// DisplayName is the person's name, in lists of grants: whoever may see the
+	// grants of a domain may know whom they name.
+	DisplayName string    `json:"display_name,omitempty" db:"display_name"`
 	Role      string    `json:"role" db:"role"`
 	Domain    string    `json:"domain" db:"domain"`
 	GrantedBy string    `json:"granted_by,omitempty" db:"granted_by"`

@@ -95,7 +95,7 @@ var components = map[string]any{
 			"created_at": "2026-04-03T12:00:00Z", "updated_at": "2026-04-04T09:00:00Z"}),
 	"OrganisationMember": obj(map[string]any{"user_id": uuid(), "display_name": str(), "role": strEnum("member", "representative"), "created_at": ts()},
 		"user_id", "display_name", "role", "created_at"),
-	"RoleGrant": obj(map[string]any{"user_id": uuid(), "role": str(), "domain": str(), "granted_by": str(), "created_at": ts()},
+	"RoleGrant": obj(map[string]any{"user_id": uuid(), "display_name": str(), "role": str(), "domain": str(), "granted_by": str(), "created_at": ts()},
 		"user_id", "role", "domain", "created_at"),
 	"PluginStatus": obj(map[string]any{"name": str(), "version": str(), "kind": strEnum("builtin", "external"),
 		"state":    strEnum("starting", "migrating", "active", "degraded", "stopping", "stopped", "failed"),

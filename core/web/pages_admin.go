@@ -390,10 +390,13 @@ func (p *Pages) adminGrants(w http.ResponseWriter, r *http.Request) error {
 	data := grantsView{Form: form, Domains: domains, Pages: sdkweb.Pagination{Next: sdkweb.CursorURL(r.URL, next)},
 		Grants: sdkweb.Table{Caption: loc.T("core.admin.grants.caption", map[string]any{"Domain": domainLabel(labels, domain)}), RowHeaders: true,
 			Columns: []sdkweb.Column{{Label: loc.T("core.admin.user.name")}, {Label: loc.T("core.admin.grants.role")}, {Label: loc.T("core.admin.grants.since")}}}}
-	people := p.people(r)
+	readsPeople := p.can(v, core.PermUsersRead, core.DomainCity)
 	for _, g := range grants {
-		name, href := people(g.UserID)
-		data.Grants.Rows = append(data.Grants.Rows, []sdkweb.Cell{{Text: name, Href: href}, {Text: p.roleName(r, g.Role)}, {Text: loc.Date(g.CreatedAt)}})
+		who := sdkweb.Cell{Text: g.DisplayName}
+		if readsPeople {
+			who.Href = "/admin/users/" + g.UserID // a coordinator sees the name, not the person's page
+		}
+		data.Grants.Rows = append(data.Grants.Rows, []sdkweb.Cell{who, {Text: p.roleName(r, g.Role)}, {Text: loc.Date(g.CreatedAt)}})
 	}
 	data.Roles, err = p.rolesAbout(r)
 	if err != nil {

@@ -192,8 +192,11 @@ func TestPages_Admin(t *testing.T) {
 			// Zeynep coordinates Karşıyaka: she sees its grants, not the city's, nor people.
 			zb := signIn(t, n, zeynep)
 			a := zb.must(t, 200, "GET", "/admin/grants", nil)
-			if rows := rowsOf(t, a.body); len(rows) != 1 || !strings.Contains(a.body, "Roles granted in Karşıyaka") {
+			if rows := rowsOf(t, a.body); len(rows) != 1 || !strings.Contains(rows[0], "Zeynep Kaya") || !strings.Contains(a.body, "Roles granted in Karşıyaka") {
 				t.Errorf("a coordinator's grants page = %q", rows)
+			}
+			if strings.Contains(a.body, `href="`+userPage+`"`) {
+				t.Error("a coordinator is led to a person's page she may not open")
 			}
 			if strings.Contains(a.body, `value="city"`) || strings.Contains(a.body, "Bornova") {
 				t.Error("a coordinator is offered domains she may not grant in")
