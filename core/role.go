@@ -12,10 +12,10 @@ type RoleGrant struct {
 	// DisplayName is the person's name, in lists of grants: whoever may see the
 	// grants of a domain may know whom they name.
 	DisplayName string    `json:"display_name,omitempty" db:"display_name"`
-	Role      string    `json:"role" db:"role"`
-	Domain    string    `json:"domain" db:"domain"`
-	GrantedBy string    `json:"granted_by,omitempty" db:"granted_by"`
-	CreatedAt time.Time `json:"created_at" db:"created_at"`
+	Role        string    `json:"role" db:"role"`
+	Domain      string    `json:"domain" db:"domain"`
+	GrantedBy   string    `json:"granted_by,omitempty" db:"granted_by"`
+	CreatedAt   time.Time `json:"created_at" db:"created_at"`
 }
 
 // RolePermission gives every holder of a role a permission.
