@@ -143,6 +143,16 @@ func TestPages_Admin(t *testing.T) {
 			} {
 				checkRefused(t, ab.do(t, "POST", userPage+"/grant", c.form, nil), "en", c.want)
 			}
+			// Under htmx: <main>'s content only, with the summary that takes focus.
+			a := ab.do(t, "POST", userPage+"/grant", url.Values{"role": {"nonsense"}, "domain": {domain}}, map[string]string{"HX-Request": "true", "HX-Target": "main#main"})
+			if a.status != 422 || strings.Contains(a.body, "<footer") {
+				t.Errorf("a refused grant under htmx = %d, or carries the frame", a.status)
+			}
+			if sum := webtest.ByID(webtest.ParseFragment(t, a.body), "kv-error-summary"); sum == nil {
+				t.Error("a refused grant under htmx: no error summary")
+			} else if _, ok := webtest.Attr(sum, "autofocus"); !ok {
+				t.Error("a refused grant under htmx: the summary does not take focus")
+			}
 			if after := grantsOf(t, admin, domain); strings.Join(after, ",") != strings.Join(before, ",") {
 				t.Errorf("a refused grant changed the grants: %q, was %q", after, before)
 			}
