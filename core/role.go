@@ -8,11 +8,14 @@ import (
 
 // RoleGrant gives a person a role in a domain.
 type RoleGrant struct {
-	UserID    string    `json:"user_id" db:"user_id"`
-	Role      string    `json:"role" db:"role"`
-	Domain    string    `json:"domain" db:"domain"`
-	GrantedBy string    `json:"granted_by,omitempty" db:"granted_by"`
-	CreatedAt time.Time `json:"created_at" db:"created_at"`
+	UserID string `json:"user_id" db:"user_id"`
+	// DisplayName is the person's name, in lists of grants: whoever may see the
+	// grants of a domain may know whom they name.
+	DisplayName string    `json:"display_name,omitempty" db:"display_name"`
+	Role        string    `json:"role" db:"role"`
+	Domain      string    `json:"domain" db:"domain"`
+	GrantedBy   string    `json:"granted_by,omitempty" db:"granted_by"`
+	CreatedAt   time.Time `json:"created_at" db:"created_at"`
 }
 
 // RolePermission gives every holder of a role a permission.
@@ -39,6 +42,10 @@ const (
 	PermRolesGrant          = "core.roles.grant"
 	PermAuditRead           = "core.audit.read"
 	PermPluginsManage       = "core.plugins.manage"
+	// PermUsersRead finds people by email address or name and reads their details:
+	// city administrators only (through "*"), since a list of every resident's email
+	// address is more than a coordinator's work needs.
+	PermUsersRead = "core.users.read"
 )
 
 // BaseRolePermissions are the permissions of the core roles. city_admin holds every
@@ -68,4 +75,10 @@ type RoleService interface {
 	Grant(ctx context.Context, g RoleGrant) (*RoleGrant, error)
 	Revoke(ctx context.Context, g RoleGrant) error
 	ListGrants(ctx context.Context, domain string, page Page) ([]RoleGrant, string, error)
+	// UserGrants are one person's explicit grants in the domains where the caller
+	// may grant roles; a person holds a handful, so there is no paging.
+	UserGrants(ctx context.Context, userID string) ([]RoleGrant, error)
+	// GrantableRoles are the roles a grant may name: GrantableRoles and every role a
+	// plugin declares.
+	GrantableRoles(ctx context.Context) ([]string, error)
 }

@@ -89,7 +89,17 @@ type IdentityService interface {
 	// ChangePassword replaces the acting person's password, given the current one, and
 	// ends their other sessions.
 	ChangePassword(ctx context.Context, c PasswordChange) error
+	// SearchUsers finds people whose email address or display name holds q (any
+	// case; "" finds everyone), by name, for holders of core.users.read in the city.
+	// It names a grant's person so that nobody has to type an id.
+	SearchUsers(ctx context.Context, q string, page Page) ([]User, string, error)
+	// FindUser is one person, for holders of core.users.read in the city.
+	FindUser(ctx context.Context, id string) (*User, error)
 }
+
+// MaxUserQuery bounds a search for people, in characters: longer than any email
+// address or name the core accepts.
+const MaxUserQuery = 254
 
 // ProfileUpdate changes some of a person's own details; nil means unchanged. A new
 // email address needs CurrentPassword too: the address is how an account is found

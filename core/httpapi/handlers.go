@@ -339,6 +339,28 @@ func (s *Server) removeOrganisationMember(c *fiber.Ctx) error {
 	return c.SendStatus(fiber.StatusNoContent)
 }
 
+// searchUsers finds people by part of their email address or name, so that a role is
+// granted to someone picked from a list rather than to a typed id.
+func (s *Server) searchUsers(c *fiber.Ctx) error {
+	pg, err := page(c)
+	if err != nil {
+		return err
+	}
+	out, next, err := s.svc.Identity.SearchUsers(c.UserContext(), c.Query("q"), pg)
+	if err != nil {
+		return err
+	}
+	return list(c, out, next)
+}
+
+func (s *Server) getUser(c *fiber.Ctx) error {
+	u, err := s.svc.Identity.FindUser(c.UserContext(), c.Params("id"))
+	if err != nil {
+		return err
+	}
+	return c.JSON(u)
+}
+
 func (s *Server) listGrants(c *fiber.Ctx) error {
 	pg, err := page(c)
 	if err != nil {

@@ -293,6 +293,9 @@ func (s *Server) routes() {
 	api.Post("/organisations/:id/members", s.addOrganisationMember)
 	api.Delete("/organisations/:id/members/:userID", s.removeOrganisationMember)
 
+	api.Get("/users", s.searchUsers)
+	api.Get("/users/:id", s.getUser)
+
 	api.Get("/roles/grants", s.listGrants)
 	api.Post("/roles/grants", s.grantRole)
 	api.Delete("/roles/grants", s.revokeRole)

@@ -9,6 +9,7 @@ import (
 	"context"
 	"crypto/rand"
 	"database/sql"
+	"database/sql/driver"
 	"encoding/base64"
 	"errors"
 	"fmt"
@@ -40,6 +41,18 @@ const (
 
 func init() {
 	sqlx.BindDriver("sqlite", sqlx.QUESTION)
+	// SQLite's own lower() folds ASCII only; the cities write Ş, İ, Ä and Ø. This one
+	// lower-cases as Go (and PostgreSQL under a UTF-8 locale) does, so a query using
+	// lower() finds the same rows on both databases.
+	sqlite.MustRegisterDeterministicScalarFunction("lower", 1, func(_ *sqlite.FunctionContext, args []driver.Value) (driver.Value, error) {
+		switch v := args[0].(type) {
+		case string:
+			return strings.ToLower(v), nil
+		case []byte:
+			return strings.ToLower(string(v)), nil
+		}
+		return args[0], nil
+	})
 }
 
 // DB is a connection pool to the core database.

@@ -235,7 +235,8 @@ func (s *RoleService) ListGrants(ctx context.Context, domain string, page core.P
 	if err != nil {
 		return nil, "", err
 	}
-	q := `SELECT user_id, role, domain, COALESCE(granted_by, '') AS granted_by, created_at FROM role_grants WHERE domain = ?`
+	q := `SELECT g.user_id, u.display_name, g.role, g.domain, COALESCE(g.granted_by, '') AS granted_by, g.created_at
+		FROM role_grants g JOIN users u ON u.id = g.user_id WHERE g.domain = ?`
 	args := []any{domain}
 	if key != nil {
 		at, err := cursorTime(key[0])
@@ -243,11 +244,11 @@ func (s *RoleService) ListGrants(ctx context.Context, domain string, page core.P
 			return nil, "", err
 		}
 		// (user, role) is unique within a domain, so the key orders every grant.
-		q += ` AND (created_at, user_id, role) > (?, ?, ?)`
+		q += ` AND (g.created_at, g.user_id, g.role) > (?, ?, ?)`
 		args = append(args, at, key[1], key[2])
 	}
 	var out []core.RoleGrant
-	if err := selectAll(ctx, s.DB.db, &out, q+` ORDER BY created_at, user_id, role LIMIT ?`, append(args, page.Limit+1)...); err != nil {
+	if err := selectAll(ctx, s.DB.db, &out, q+` ORDER BY g.created_at, g.user_id, g.role LIMIT ?`, append(args, page.Limit+1)...); err != nil {
 		return nil, "", fmt.Errorf("list grants: %w", err)
 	}
 	for i := range out {
@@ -261,4 +262,35 @@ func (s *RoleService) changed() {
 	if s.OnPolicyChange != nil {
 		s.OnPolicyChange()
 	}
+}
+
+// UserGrants lists one person's explicit grants, by domain and role, keeping those in
+// domains where the caller may grant roles (a city administrator: all of them).
+func (s *RoleService) UserGrants(ctx context.Context, userID string) ([]core.RoleGrant, error) {
+	p := core.PrincipalFrom(ctx)
+	if !p.Authenticated() {
+		return nil, core.Errorf(core.EUNAUTHENTICATED, "Sign in first.")
+	}
+	if !plainID(userID) {
+		return []core.RoleGrant{}, nil
+	}
+	var all []core.RoleGrant
+	if err := selectAll(ctx, s.DB.db, &all, `SELECT g.user_id, u.display_name, g.role, g.domain, COALESCE(g.granted_by, '') AS granted_by, g.created_at
+		FROM role_grants g JOIN users u ON u.id = g.user_id WHERE g.user_id = ? ORDER BY g.domain, g.role`, userID); err != nil {
+		return nil, fmt.Errorf("user grants: %w", err)
+	}
+	out := []core.RoleGrant{}
+	for _, g := range all {
+		if slices.Contains(core.MembershipRoles, g.Role) || !s.Authz.Can(p, core.PermRolesGrant, g.Domain) {
+			continue // a leftover that confers nothing (see LoadPolicy), or not the caller's to see
+		}
+		g.CreatedAt = g.CreatedAt.UTC()
+		out = append(out, g)
+	}
+	return out, nil
+}
+
+// GrantableRoles are the roles a grant may name, the core's first.
+func (s *RoleService) GrantableRoles(ctx context.Context) ([]string, error) {
+	return s.knownRoles(ctx, s.DB.db)
 }

@@ -234,6 +234,10 @@ func (p *Pages) nav(v *viewer, lang, path, active, plugin string) []navLink {
 	if v.principal != nil && v.principal.UserID != "" {
 		out = append(out, navLink{Label: loc.T("core.mine.title"), Path: "/my-neighbourhood", Current: path == "/my-neighbourhood" && active == ""})
 	}
+	if p.isAdmin(v) {
+		out = append(out, navLink{Label: loc.T("core.admin.title"), Path: adminPath,
+			Current: active == "" && (path == adminPath || strings.HasPrefix(path, adminPath+"/"))})
+	}
 	for _, e := range p.opts.Nav {
 		label := e.Labels[lang]
 		if label == "" {

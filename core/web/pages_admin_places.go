@@ -58,11 +58,6 @@ func (p *Pages) allowed(r *http.Request, permission, domain string) error {
 	return nil
 }
 
-// adminMeta titles a city admin's page, under the page it belongs to.
-func (p *Pages) adminMeta(r *http.Request, title string, data map[string]any, up ...sdk.Crumb) sdk.PageMeta {
-	return sdk.PageMeta{Title: p.tmpl.Localizer(viewerOf(r).lang).T(title, data), Breadcrumbs: up}
-}
-
 // Neighbourhoods.
 
 // hoodInput is the neighbourhood form: core.NeighbourhoodInput's fields as a form

@@ -26,11 +26,7 @@ func TestPages_AccountEveryLanguage(t *testing.T) {
 	admin.Must(200, "POST", "/api/v1/neighbourhoods/"+other+"/memberships/"+elif.id+"/reject", map[string]string{"reason": "Adres Bayraklı'da"})
 	b.must(t, http.StatusSeeOther, "POST", "/my-neighbourhood", url.Values{"neighbourhood_id": {hood}}, "/my-neighbourhood")
 
-	pages := []struct {
-		method, path string
-		form         url.Values
-		status       int
-	}{
+	checkEveryLanguage(t, b, "/my-neighbourhood", []langPage{
 		{"GET", "/profile", nil, 200},
 		{"GET", "/profile/password", nil, 200},
 		{"GET", "/my-neighbourhood", nil, 200},
@@ -41,7 +37,21 @@ func TestPages_AccountEveryLanguage(t *testing.T) {
 		{"POST", "/my-neighbourhood", url.Values{}, 422},
 		{"POST", "/my-neighbourhood", url.Values{"neighbourhood_id": {hood}}, 422},
 		{"POST", "/my-neighbourhood/leave", url.Values{"neighbourhood_id": {"none"}}, 404},
-	}
+	})
+}
+
+// langPage is a page to render in every language, and the status it answers.
+type langPage struct {
+	method, path string
+	form         url.Values
+	status       int
+}
+
+// checkEveryLanguage switches b to each language in turn and holds every page, as
+// shown and as refused, to the frame's rules and the markup checks; the text of the
+// GET of distinct must differ between any two languages (nothing left untranslated).
+func checkEveryLanguage(t *testing.T, b *browser, distinct string, pages []langPage) {
+	t.Helper()
 	texts := map[string]string{}
 	for _, lang := range langs {
 		b.must(t, http.StatusSeeOther, "POST", "/language", url.Values{"lang": {lang}, "back": {"/"}}, "/")
@@ -55,7 +65,7 @@ func TestPages_AccountEveryLanguage(t *testing.T) {
 				if pg.status == 422 {
 					checkRefused(t, a, lang)
 				}
-				if pg.path == "/my-neighbourhood" && pg.method == "GET" {
+				if pg.path == distinct && pg.method == "GET" {
 					texts[lang] = webtest.Text(doc)
 				}
 			})
@@ -64,7 +74,7 @@ func TestPages_AccountEveryLanguage(t *testing.T) {
 	for _, x := range langs {
 		for _, y := range langs {
 			if x < y && texts[x] == texts[y] {
-				t.Errorf("my neighbourhood in %s and %s is the same text", x, y)
+				t.Errorf("%s in %s and %s is the same text", distinct, x, y)
 			}
 		}
 	}

@@ -53,8 +53,12 @@ type Services struct {
 	Identity       core.IdentityService
 	Neighbourhoods core.NeighbourhoodService
 	Organisations  core.OrganisationService
-	// Authz is the authorizer the services ask: pages that only show forms (the city
-	// admins' pages) ask it the same question before drawing them.
+	Roles          core.RoleService
+	Audit          core.AuditService
+	// Authz is the authorizer the services ask: the admin index and the navigation
+	// ask it which sections a viewer may open, and pages that only show forms (the
+	// city admins' pages) ask it the same question before drawing them; the services
+	// still decide every request. nil: nobody is shown them.
 	Authz core.Authorizer
 	// Plugins serves the plugins' pages, navigation and cards; nil when the node
 	// runs no plugins.

@@ -214,7 +214,22 @@ func Decode(r *http.Request, dst any) (*Form, error) {
 		}
 		return nil, sdk.Malformed("The form cannot be read.")
 	}
-	f := NewForm(r.PostForm)
+	return decodeValues(r.PostForm, rv, dst)
+}
+
+// DecodeQuery is Decode for a GET form — a search, the filters of a list — whose
+// values are the URL's query: the same fields, limits and problems, so a filter that
+// breaks a rule is answered 422 with the form again, as a POST form is.
+func DecodeQuery(r *http.Request, dst any) (*Form, error) {
+	rv := reflect.ValueOf(dst)
+	if rv.Kind() != reflect.Pointer || rv.Elem().Kind() != reflect.Struct {
+		return nil, fmt.Errorf("web: DecodeQuery needs a pointer to a struct, not %T", dst)
+	}
+	return decodeValues(r.URL.Query(), rv, dst)
+}
+
+func decodeValues(values url.Values, rv reflect.Value, dst any) (*Form, error) {
+	f := NewForm(values)
 	if err := f.fill(rv.Elem()); err != nil {
 		return nil, err
 	}

@@ -585,6 +585,26 @@ func TestDecode(t *testing.T) {
 			}
 		})
 	}
+	t.Run("Query", func(t *testing.T) {
+		// A GET form: the same fields and limits, read from the URL; no content type.
+		var v all
+		f, err := web.DecodeQuery(httptest.NewRequest(http.MethodGet, "/?s=x&n=-5&b=on", nil), &v)
+		if err != nil || !f.Valid() || v.S != "x" || *v.N != -5 || !v.B || f.Value("s") != "x" {
+			t.Errorf("err %v, %+v", err, v)
+		}
+		f, err = web.DecodeQuery(httptest.NewRequest(http.MethodGet, "/?s=a%00b&u=256", nil), &v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, field := range []string{"s", "u"} {
+			if _, ok := f.Problem(field); !ok {
+				t.Errorf("no problem with %s: %v", field, f.Problems())
+			}
+		}
+		if _, err := web.DecodeQuery(httptest.NewRequest(http.MethodGet, "/", nil), all{}); err == nil {
+			t.Error("DecodeQuery took a struct by value")
+		}
+	})
 	t.Run("ErrNotAPointer", func(t *testing.T) {
 		if _, err := web.Decode(req("s=x"), all{}); err == nil {
 			t.Error("Decode took a struct by value")
