@@ -13,7 +13,8 @@ import (
 var languages = []string{"en", "fi", "sv", "da", "tr"}
 
 // TestCorePages opens the core's pages in a real browser in every language, as an
-// anonymous visitor, a signed-in resident and a neighbourhood's coordinator, and fails on any serious or critical
+// anonymous visitor, a signed-in resident, a neighbourhood's coordinator and a city
+// admin, and fails on any serious or critical
 // axe finding under WCAG 2.0–2.2 A/AA, any CSP violation, broken asset or script error
 // (the harness checks those when each page closes) — on load, after a validation error
 // and after an htmx swap of <main>.
@@ -27,11 +28,16 @@ func TestCorePages(t *testing.T) {
 	ayse.Must(201, "POST", "/api/v1/neighbourhoods/"+nbh+"/memberships", map[string]string{"note": "Cemal Gürsel Cd. 12"})
 	coord := coretest.Register(t, n, "ceren@example.org", "Ceren Aydın")
 	admin.Must(201, "POST", "/api/v1/roles/grants", map[string]string{"user_id": coord.ID, "role": "coordinator", "domain": "nbh:" + nbh})
+	rep := coretest.Register(t, n, "deniz@example.org", "Deniz Kaya")
+	org := rep.Must(201, "POST", "/api/v1/organisations", map[string]any{"name": "Karşıyaka Gönüllüleri", "kind": "association", "neighbourhood_ids": []string{nbh}}).JSON()["id"].(string)
 
 	anonymous := []string{"/", "/sign-in", "/register", "/accessibility", "/privacy", "/neighbourhoods/" + nbh, "/no-such-page"}
 	resident := []string{"/", "/profile", "/profile/password", "/my-neighbourhood"}
 	coordinator := []string{"/neighbourhoods/" + nbh + "/requests", "/neighbourhoods/" + nbh + "/requests/" + ayse.ID + "/reject",
-		"/neighbourhoods/" + nbh + "/members"}
+		"/neighbourhoods/" + nbh + "/members", "/neighbourhoods/" + nbh + "/organisations"}
+	cityAdmin := []string{"/admin", "/admin/users?q=example.org", "/admin/users/" + ayse.ID, "/admin/grants", "/admin/grants?domain=nbh:" + nbh,
+		"/admin/audit", "/admin/neighbourhoods", "/admin/neighbourhoods/" + nbh, "/admin/organisations", "/admin/organisations/" + org,
+		"/admin/plugins"}
 
 	for _, lang := range languages {
 		t.Run(lang, func(t *testing.T) {
@@ -68,7 +74,7 @@ func TestCorePages(t *testing.T) {
 				user  *coretest.User
 				name  string
 				pages []string
-			}{{ayse, "Ayşe Yılmaz", resident}, {coord, "Ceren Aydın", coordinator}} {
+			}{{ayse, "Ayşe Yılmaz", resident}, {coord, "Ceren Aydın", coordinator}, {admin, "Admin admin@city.example", cityAdmin}} {
 				p.Open(base + "/sign-in")
 				p.Fill(`input[name="email"]`, who.user.Email)
 				p.Fill(`input[name="password"]`, who.user.Password)
@@ -81,6 +87,16 @@ func TestCorePages(t *testing.T) {
 					}
 					if got := Eval[string](p, "document.documentElement.lang"); got != lang {
 						t.Errorf("%s signed in: <html lang=%q>, want %q", path, got, lang)
+					}
+					p.AssertAccessible()
+				}
+				if who.user == admin {
+					// A refused form inside <main>, swapped in by htmx: a neighbourhood
+					// without a name.
+					p.Open(base + "/admin/neighbourhoods")
+					p.WaitSwap(func() { p.Submit(`form[action="/admin/neighbourhoods"]`) })
+					if got := focusSettled(p, "kv-error-summary"); !strings.Contains(got, "kv-error-summary") {
+						t.Errorf("after a refused neighbourhood the focus is on %q, want the error summary", got)
 					}
 					p.AssertAccessible()
 				}
