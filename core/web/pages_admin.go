@@ -497,14 +497,14 @@ func (p *Pages) adminAudit(w http.ResponseWriter, r *http.Request) error {
 			if strings.TrimSpace(c.email) == "" {
 				continue
 			}
-			id, err := p.personByEmail(r, strings.TrimSpace(c.email))
-			switch core.ErrorCode(err) {
-			case "":
-				*c.dst = c.prefix + id
-			case core.ENOTFOUND:
+			person, err := p.personByEmail(r, strings.TrimSpace(c.email))
+			switch {
+			case err != nil:
+				return err
+			case person == nil:
 				form.Invalid(c.field, "core.admin.audit.email.unknown", nil)
 			default:
-				return err
+				*c.dst = c.prefix + person.ID
 			}
 		}
 	}
@@ -563,19 +563,4 @@ func (p *Pages) dayStart(d sdkweb.Date) time.Time {
 		return time.Time{}
 	}
 	return t
-}
-
-// personByEmail is the id of the person with this email address, found through the
-// same search as the people page.
-func (p *Pages) personByEmail(r *http.Request, email string) (string, error) {
-	list, _, err := p.svc.Identity.SearchUsers(r.Context(), email, core.Page{Limit: core.MaxPageLimit})
-	if err != nil {
-		return "", err
-	}
-	for _, u := range list {
-		if strings.EqualFold(u.Email, email) {
-			return u.ID, nil
-		}
-	}
-	return "", core.Errorf(core.ENOTFOUND, "Nobody has the email address %s.", email)
 }

@@ -23,7 +23,7 @@ func init() {
 	flashes = append(flashes, "core.places.flash.hood_created", "core.places.flash.hood_saved",
 		"core.places.flash.hood_archived", "core.places.flash.hood_unarchived",
 		"core.places.flash.org_verified", "core.places.flash.org_rejected",
-		"core.places.flash.member_role", "core.places.flash.member_removed",
+		"core.places.flash.member_added", "core.places.flash.member_role", "core.places.flash.member_removed",
 		"core.places.flash.plugin_enable", "core.places.flash.plugin_disable", "core.places.flash.plugin_restart")
 }
 
@@ -38,6 +38,7 @@ func (p *Pages) adminPlacesRoutes(mux *http.ServeMux) {
 	mux.Handle("GET /admin/organisations/{id}", p.handle(p.org))
 	mux.Handle("POST /admin/organisations/{id}/verify", p.handle(p.decideOrg("verify", "core.places.flash.org_verified")))
 	mux.Handle("POST /admin/organisations/{id}/reject", p.handle(p.decideOrg("reject", "core.places.flash.org_rejected")))
+	mux.Handle("POST /admin/organisations/{id}/members", p.handle(p.addMember))
 	mux.Handle("POST /admin/organisations/{id}/members/{user}/role", p.handle(p.memberRole))
 	mux.Handle("POST /admin/organisations/{id}/members/{user}/remove", p.handle(p.removeMember))
 	mux.Handle("GET /admin/plugins", p.handle(p.plugins))
@@ -407,18 +408,24 @@ type orgView struct {
 	Tone    string
 	Hoods   string       // the names of the neighbourhoods it works in
 	Form    *sdkweb.Form // the reason to reject
+	Add     *sdkweb.Form // a person to add, by email address, and their role
+	Roles   []sdkweb.Option
 	Members []memberView
 	Pages   sdkweb.Pagination
 	Refusal string
 }
 
 func (p *Pages) org(w http.ResponseWriter, r *http.Request) error {
-	return p.renderOrg(w, r, http.StatusOK, sdkweb.NewForm(nil), "")
+	return p.renderOrg(w, r, http.StatusOK, orgForms{}, "")
 }
+
+// orgForms are the organisation page's two forms as the last request left them; nil
+// is an empty form.
+type orgForms struct{ Reject, Add *sdkweb.Form }
 
 // renderOrg shows the path's organisation; refusal, a message id, says why the last
 // action could not be done.
-func (p *Pages) renderOrg(w http.ResponseWriter, r *http.Request, status int, form *sdkweb.Form, refusal string) error {
+func (p *Pages) renderOrg(w http.ResponseWriter, r *http.Request, status int, forms orgForms, refusal string) error {
 	if err := p.allowed(r, core.PermOrganisationVerify, core.DomainCity); err != nil {
 		return err
 	}
@@ -432,7 +439,15 @@ func (p *Pages) renderOrg(w http.ResponseWriter, r *http.Request, status int, fo
 		return err
 	}
 	loc := p.tmpl.Localizer(viewerOf(r).lang)
-	data := orgView{Org: o, Tone: orgTone(o.State), Form: form, Pages: sdkweb.Pagination{Next: sdkweb.CursorURL(r.URL, next)}}
+	for _, f := range []**sdkweb.Form{&forms.Reject, &forms.Add} {
+		if *f == nil {
+			*f = sdkweb.NewForm(nil)
+		}
+	}
+	data := orgView{Org: o, Tone: orgTone(o.State), Form: forms.Reject, Add: forms.Add, Pages: sdkweb.Pagination{Next: sdkweb.CursorURL(r.URL, next)}}
+	for _, role := range []string{core.OrgRoleMember, core.OrgRoleRepresentative} {
+		data.Roles = append(data.Roles, sdkweb.Option{Value: role, Label: loc.T("core.places.org.role." + role)})
+	}
 	var names []string
 	for _, id := range o.NeighbourhoodIDs {
 		n, err := p.svc.Neighbourhoods.FindNeighbourhood(ctx, id)
@@ -458,7 +473,7 @@ func (p *Pages) renderOrg(w http.ResponseWriter, r *http.Request, status int, fo
 	}
 	meta := p.adminMeta(r, "core.places.org.title", map[string]any{"Name": o.Name},
 		sdk.Crumb{Label: loc.T("core.places.orgs.title"), Href: "/admin/organisations?state=" + o.State})
-	if !form.Valid() {
+	if !forms.Reject.Valid() || !forms.Add.Valid() {
 		meta.Focus = sdkweb.ErrorSummaryID
 	}
 	if refusal != "" {
@@ -490,11 +505,11 @@ func (p *Pages) decideOrg(decision, flash string) func(http.ResponseWriter, *htt
 				return err
 			}
 			if conflict {
-				return p.renderOrg(w, r, http.StatusConflict, sdkweb.NewForm(nil), "core.places.org.decided")
+				return p.renderOrg(w, r, http.StatusConflict, orgForms{}, "core.places.org.decided")
 			}
 		}
 		if !form.Valid() {
-			return p.renderOrg(w, r, http.StatusUnprocessableEntity, form, "")
+			return p.renderOrg(w, r, http.StatusUnprocessableEntity, orgForms{Reject: form}, "")
 		}
 		p.flash(w, r, flash)
 		sdkweb.Redirect(w, r, "/admin/organisations/"+id)
@@ -531,6 +546,79 @@ func decideWithReason(form *sdkweb.Form, reason string, required bool, prefix st
 
 // memberRole makes a member a representative or a representative a member, as POST
 // /api/v1/organisations/{id}/members does for a person already in it.
+// addMember adds a person, found by their exact email address (an admin may search
+// people, core.users.read), to the organisation in the role picked, as POST
+// /api/v1/organisations/{id}/members does with the person's id.
+func (p *Pages) addMember(w http.ResponseWriter, r *http.Request) error {
+	if err := p.allowed(r, core.PermOrganisationVerify, core.DomainCity); err != nil {
+		return err
+	}
+	var in struct {
+		Email string `json:"email" max:"254"`
+		Role  string `json:"role" max:"32"`
+	}
+	form, err := sdkweb.Decode(r, &in)
+	if err != nil {
+		return err
+	}
+	if in.Role != core.OrgRoleMember && in.Role != core.OrgRoleRepresentative {
+		form.Invalid("role", "web.rule.one_of", nil)
+	}
+	id := r.PathValue("id")
+	email := strings.TrimSpace(in.Email)
+	if form.Valid() && email == "" {
+		form.Invalid("email", "core.places.org.add.email.required", nil)
+	}
+	if form.Valid() {
+		person, err := p.personByEmail(r, email)
+		if err != nil {
+			return err
+		}
+		members, err := p.orgMembers(r, id)
+		if err != nil {
+			return err
+		}
+		switch {
+		case person == nil:
+			form.Invalid("email", "core.places.org.add.email.unknown", nil)
+		case slices.ContainsFunc(members, func(m core.OrganisationMember) bool { return m.UserID == person.ID }):
+			form.Invalid("email", "core.places.org.add.email.member", map[string]any{"Name": person.DisplayName})
+		default:
+			if _, err := p.svc.Organisations.AddOrganisationMember(r.Context(), id, person.ID, in.Role); err != nil {
+				return err
+			}
+		}
+	}
+	if !form.Valid() {
+		return p.renderOrg(w, r, http.StatusUnprocessableEntity, orgForms{Add: form}, "")
+	}
+	p.flash(w, r, "core.places.flash.member_added")
+	sdkweb.Redirect(w, r, "/admin/organisations/"+id)
+	return nil
+}
+
+// personByEmail is the person whose email address is email, in any case, found
+// through the same search as the people page; nil when nobody's is. Other people's
+// addresses may hold it too ("ali@x" is in "vali@x"), so every page of matches counts.
+func (p *Pages) personByEmail(r *http.Request, email string) (*core.User, error) {
+	page := core.Page{Limit: core.MaxPageLimit}
+	for {
+		found, next, err := p.svc.Identity.SearchUsers(r.Context(), email, page)
+		if err != nil {
+			return nil, err
+		}
+		for _, u := range found {
+			if strings.EqualFold(u.Email, email) {
+				return &u, nil
+			}
+		}
+		if next == "" {
+			return nil, nil
+		}
+		page.Cursor = next
+	}
+}
+
 func (p *Pages) memberRole(w http.ResponseWriter, r *http.Request) error {
 	if err := p.allowed(r, core.PermOrganisationVerify, core.DomainCity); err != nil {
 		return err
@@ -566,7 +654,7 @@ func (p *Pages) memberRole(w http.ResponseWriter, r *http.Request) error {
 		return core.Errorf(core.ENOTFOUND, "The person is not a member of this organisation.")
 	}
 	if role == core.OrgRoleRepresentative && in.Role != core.OrgRoleRepresentative && reps == 1 {
-		return p.renderOrg(w, r, http.StatusConflict, sdkweb.NewForm(nil), "core.places.org.last_representative")
+		return p.renderOrg(w, r, http.StatusConflict, orgForms{}, "core.places.org.last_representative")
 	}
 	if _, err := p.svc.Organisations.AddOrganisationMember(r.Context(), id, user, in.Role); err != nil {
 		return err
@@ -592,7 +680,7 @@ func (p *Pages) removeMember(w http.ResponseWriter, r *http.Request) error {
 	id := r.PathValue("id")
 	err := p.svc.Organisations.RemoveOrganisationMember(r.Context(), id, r.PathValue("user"))
 	if core.ErrorCode(err) == core.ECONFLICT {
-		return p.renderOrg(w, r, http.StatusConflict, sdkweb.NewForm(nil), "core.places.org.last_representative")
+		return p.renderOrg(w, r, http.StatusConflict, orgForms{}, "core.places.org.last_representative")
 	}
 	if err != nil {
 		return err

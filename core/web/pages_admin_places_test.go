@@ -359,6 +359,36 @@ func TestPages_AdminOrganisations(t *testing.T) {
 				t.Errorf("the role form added Ayşe as %q", r)
 			}
 		})
+		t.Run("AddByEmail", func(t *testing.T) {
+			add := page + "/members"
+			// Refusals that change nothing: no address, nobody's, a member's, a NUL,
+			// a role no organisation has.
+			for _, tc := range []struct {
+				form url.Values
+				want string
+			}{
+				{url.Values{"email": {" "}, "role": {"member"}}, "Enter the person's email address"},
+				{url.Values{"email": {"nobody@example.org"}, "role": {"member"}}, "Nobody has an account with this email address"},
+				{url.Values{"email": {"CAN@example.org"}, "role": {"member"}}, "Can Öztürk is already in the organisation"},
+				{url.Values{"email": {"ay\x00se@example.org"}, "role": {"member"}}, ""},
+				{url.Values{"email": {"ayse@example.org"}, "role": {"owner"}}, ""},
+			} {
+				a := ab.do(t, "POST", add, tc.form, nil)
+				checkRefused(t, a, "en", tc.want)
+			}
+			if r := roleIn(t, n, dernek, ayse.ID); r != "" {
+				t.Fatalf("a refused form added Ayşe as %q", r)
+			}
+			// Found by her address in any case, added as a representative.
+			ab.must(t, http.StatusSeeOther, "POST", add, url.Values{"email": {"Ayse@Example.org"}, "role": {"representative"}}, page)
+			if r := roleIn(t, n, dernek, ayse.ID); r != core.OrgRoleRepresentative {
+				t.Fatalf("Ayşe is %q", r)
+			}
+			if a := ab.must(t, 200, "GET", page, nil); !strings.Contains(a.body, "The person was added to the organisation.") {
+				t.Error("no flash after adding")
+			}
+			forbidden(t, eb.do(t, "POST", add, url.Values{"email": {"can@example.org"}, "role": {"member"}}, nil), "a resident adding a member")
+		})
 		t.Run("Coordinator", func(t *testing.T) {
 			path := "/neighbourhoods/" + karsiyaka + "/organisations"
 			if !strings.Contains(zb.must(t, 200, "GET", "/neighbourhoods/"+karsiyaka+"/requests", nil).body, `href="`+path+`"`) {
