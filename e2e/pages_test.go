@@ -120,3 +120,45 @@ func focusSettled(p *Page, want string) string {
 func switchLanguage(p *Page, lang string) {
 	p.WaitLoad(func() { p.Click(fmt.Sprintf(`form.kv-languages button[value=%q]`, lang)) })
 }
+
+// TestCorePages_Reflow lays the core's pages out on a 320 CSS px phone and at 400 %
+// zoom (WCAG 1.4.10), in Finnish, whose long compound words are the first to stick
+// out, as a visitor and as a city admin (the widest pages: tables and forms).
+func TestCorePages_Reflow(t *testing.T) {
+	db := coretest.Databases(t)[0]
+	n := coretest.StartNode(t, db.Config, coretest.Options())
+	base := n.URL()
+	admin := coretest.Admin(t, n, "admin@city.example")
+	nbh := admin.Must(201, "POST", "/api/v1/neighbourhoods", map[string]any{"name": "Karşıyaka"}).JSON()["id"].(string)
+	ayse := coretest.Register(t, n, "ayse.yilmaz.karsiyaka@example.org", "Ayşe Yılmaz")
+	ayse.Must(201, "POST", "/api/v1/neighbourhoods/"+nbh+"/memberships", map[string]string{"note": "Cemal Gürsel Cd. 12"})
+
+	p := SharedBrowser(t).NewPage(t)
+	p.Open(base + "/")
+	switchLanguage(p, "fi")
+	visitor := []string{"/", "/sign-in", "/register", "/accessibility", "/privacy", "/neighbourhoods/" + nbh}
+	admins := []string{"/admin", "/admin/users?q=example.org", "/admin/users/" + ayse.ID, "/admin/grants", "/admin/audit",
+		"/admin/neighbourhoods", "/admin/neighbourhoods/" + nbh, "/admin/organisations", "/admin/plugins",
+		"/neighbourhoods/" + nbh + "/requests", "/profile"}
+	check := func(paths []string) {
+		for _, path := range paths {
+			for _, view := range []struct {
+				name string
+				set  func(p *Page)
+			}{{"320px", (*Page).Phone320}, {"zoom400", (*Page).Zoom400}} {
+				p.Open(base + path)
+				view.set(p)
+				if err := p.Reflow().Err(); err != nil {
+					t.Errorf("%s at %s: %v", path, view.name, err)
+				}
+			}
+			p.Viewport(1280, 1024, 1, false)
+		}
+	}
+	check(visitor)
+	p.Open(base + "/sign-in")
+	p.Fill(`input[name="email"]`, admin.Email)
+	p.Fill(`input[name="password"]`, admin.Password)
+	p.WaitLoad(func() { p.Submit("main form") })
+	check(admins)
+}
