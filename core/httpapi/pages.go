@@ -29,7 +29,7 @@ type PagesConfig struct {
 // is the API's 404, never a page.
 func (s *Server) pageRoutes() {
 	pc := s.cfg.Pages
-	pages, err := web.New(web.Services{Identity: s.svc.Identity, Neighbourhoods: s.svc.Neighbourhoods, Plugins: s.svc.Plugins}, web.Options{
+	pages, err := web.New(web.Services{Identity: s.svc.Identity, Neighbourhoods: s.svc.Neighbourhoods, Plugins: s.svc.Plugins, Uploads: s.svc.Uploads}, web.Options{
 		CityName: pc.CityName, LogoURL: pc.LogoURL, Languages: pc.Languages, Zone: pc.Zone,
 		SecureCookies: s.cfg.SecureCookies, Logger: s.logger,
 	})
