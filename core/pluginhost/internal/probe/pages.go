@@ -40,6 +40,12 @@ func (p *probe) pageRoutes() []sdk.Route {
 			http.Redirect(w, r, pre+"/page?done=1", http.StatusSeeOther)
 			return sdk.PageMeta{}, nil
 		}),
+		// photo shows the photo the host received for the form.
+		sdk.PostPage(pre+"/photo", sdk.PermPublic, func(w http.ResponseWriter, r *http.Request) (sdk.PageMeta, error) {
+			fmt.Fprintf(w, `<p><img src="%s" alt="photo"> <a href="%s">photo</a> %s</p>`, sdk.UploadURL(sdk.UploadID(r, "photo")),
+				sdk.UploadURL(sdk.UploadID(r, "photo")), html.EscapeString(r.PostFormValue("caption")))
+			return sdk.PageMeta{Title: "Photo"}, nil
+		}).Upload("photo", FileLimit, sdk.UploadImage),
 		sdk.GetPage(pre+"/evil", sdk.PermPublic, func(w http.ResponseWriter, r *http.Request) (sdk.PageMeta, error) {
 			fmt.Fprint(w, EvilHTML)
 			return sdk.PageMeta{Title: "Evil"}, nil
