@@ -1,0 +1,18 @@
+package pluginhost
+
+import (
+	"net/url"
+
+	"github.com/kvarter/kvarter/sdk"
+)
+
+// ReadMultipart exposes readMultipart to the package's tests: the form the plugin
+// would get for route, and the content types of the files that would be stored.
+func ReadMultipart(body []byte, boundary string, route sdk.Route) (url.Values, []string, error) {
+	form, files, err := readMultipart(body, boundary, &compiledRoute{Route: route})
+	var types []string
+	for _, f := range files {
+		types = append(types, f.upload.ContentType)
+	}
+	return form, types, err
+}
