@@ -1,6 +1,7 @@
 package pluginhost
 
 import (
+	"context"
 	"net/url"
 
 	"github.com/kvarter/kvarter/sdk"
@@ -9,7 +10,7 @@ import (
 // ReadMultipart exposes readMultipart to the package's tests: the form the plugin
 // would get for route, and the content types of the files that would be stored.
 func ReadMultipart(body []byte, boundary string, route sdk.Route) (url.Values, []string, error) {
-	form, files, err := readMultipart(body, boundary, &compiledRoute{Route: route})
+	form, files, err := readMultipart(context.Background(), body, boundary, &compiledRoute{Route: route})
 	var types []string
 	for _, f := range files {
 		types = append(types, f.upload.ContentType)

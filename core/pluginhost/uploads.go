@@ -14,6 +14,7 @@ import (
 	"net/http"
 	"net/url"
 	"path"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -63,6 +64,9 @@ const (
 	typePNG  = "image/png"
 	typePDF  = "application/pdf"
 )
+
+// decodeSlots bounds the images decoded at once.
+var decodeSlots = make(chan struct{}, max(2, runtime.GOMAXPROCS(0)))
 
 // errNoUploadStore is an upload to a node without somewhere to keep it.
 var errNoUploadStore = errors.New("pluginhost: no upload store configured")
@@ -141,7 +145,7 @@ func (p *plugin) receiveUploads(ctx context.Context, pr *core.Principal, route *
 		}
 	case "multipart/form-data":
 		var err error
-		form, files, err = readMultipart(body, params["boundary"], route)
+		form, files, err = readMultipart(ctx, body, params["boundary"], route)
 		if err != nil {
 			return nil, err
 		}
@@ -173,7 +177,7 @@ func (p *plugin) receiveUploads(ctx context.Context, pr *core.Principal, route *
 // readMultipart reads a multipart form: its values, and its files checked (and
 // images re-encoded) but not stored. Each file must be in a field the route declares
 // and within that field's limit.
-func readMultipart(body []byte, boundary string, route *compiledRoute) (url.Values, []receivedFile, error) {
+func readMultipart(ctx context.Context, body []byte, boundary string, route *compiledRoute) (url.Values, []receivedFile, error) {
 	if boundary == "" {
 		return nil, nil, core.Malformed("The form has no multipart boundary.")
 	}
@@ -229,7 +233,7 @@ func readMultipart(body []byte, boundary string, route *compiledRoute) (url.Valu
 			return nil, nil, &core.Error{Code: core.ETOOLARGE, Message: fmt.Sprintf("%s: the file is larger than %d bytes.", name, limit),
 				Fields: map[string]string{name: fmt.Sprintf("is larger than %d bytes", limit)}}
 		}
-		u, err := checkFile(name, data, decl.Kinds)
+		u, err := checkFile(ctx, name, data, decl.Kinds)
 		if err != nil {
 			return nil, nil, err
 		}
@@ -253,7 +257,7 @@ func hasFileParam(p *multipart.Part) bool {
 // what is to be stored: an image decoded and encoded again (nothing of the sent bytes
 // but the pixels survives), a PDF as sent. The file's name and extension say nothing:
 // only the content counts.
-func checkFile(field string, data []byte, kinds []string) (*core.Upload, error) {
+func checkFile(ctx context.Context, field string, data []byte, kinds []string) (*core.Upload, error) {
 	if len(data) == 0 {
 		return nil, core.InvalidField(field, RuleUploadEmpty, "The file is empty.")
 	}
@@ -275,6 +279,14 @@ func checkFile(field string, data []byte, kinds []string) (*core.Upload, error) 
 		if cfg.Width <= 0 || cfg.Height <= 0 || int64(cfg.Width)*int64(cfg.Height) > MaxImagePixels {
 			return nil, core.InvalidField(field, RuleUploadPixels,
 				fmt.Sprintf("The image is %d × %d pixels; at most %d megapixels are accepted.", cfg.Width, cfg.Height, MaxImagePixels/1_000_000))
+		}
+		// Decoding takes memory in proportion to the pixels (up to ~100 MB at the
+		// limit): a few at a time, however many forms arrive at once.
+		select {
+		case decodeSlots <- struct{}{}:
+			defer func() { <-decodeSlots }()
+		case <-ctx.Done():
+			return nil, ctx.Err()
 		}
 		var out bytes.Buffer
 		if sniffed == typeJPEG {

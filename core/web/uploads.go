@@ -73,7 +73,7 @@ func etagMatches(header, etag string) bool {
 
 // contentDisposition is the Content-Disposition of a served upload (RFC 6266): inline
 // for an image, attachment for anything else (a PDF opens as a download, never in the
-// site's origin), with the name in filename*=UTF-8” and an ASCII fallback in
+// site's origin), with the name in filename* (RFC 5987, UTF-8) and an ASCII fallback in
 // filename="", neither of which can hold a quote, a line break or a path.
 func contentDisposition(contentType, name string) string {
 	disposition := "attachment"

@@ -8,7 +8,7 @@ import (
 )
 
 // TestContentDisposition: images inline, anything else a download; the name in
-// filename*=UTF-8'' with every character RFC 5987 does not allow escaped, and an
+// filename* (RFC 5987, UTF-8) with every character RFC 5987 does not allow escaped, and an
 // ASCII fallback that cannot end the quoted string or the header.
 func TestContentDisposition(t *testing.T) {
 	for _, c := range []struct{ contentType, name, want string }{
