@@ -17,3 +17,9 @@ func ReadMultipart(body []byte, boundary string, route sdk.Route) (url.Values, [
 	}
 	return form, types, err
 }
+
+// Orient and JPEGOrientation expose the EXIF turning to the package's tests.
+var (
+	Orient          = orient
+	JPEGOrientation = jpegOrientation
+)

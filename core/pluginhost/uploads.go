@@ -294,6 +294,7 @@ func checkFile(ctx context.Context, field string, data []byte, kinds []string) (
 			if err != nil {
 				return nil, damaged()
 			}
+			img = orient(img, jpegOrientation(data)) // orientation.go: EXIF goes, the turn stays
 			if err := jpeg.Encode(&out, img, &jpeg.Options{Quality: jpegQuality}); err != nil {
 				return nil, fmt.Errorf("re-encode jpeg: %w", err)
 			}

@@ -152,6 +152,19 @@ func TestHost_Uploads(t *testing.T) {
 				t.Errorf("served JPEG: %v", err)
 			}
 			checkServed(t, r, "image/jpeg", `inline; filename="IMG_0001.jpg"; filename*=UTF-8''IMG_0001.jpg`)
+			// A portrait photo stays upright once its EXIF Orientation is gone: the
+			// pixels are turned, red (the stored left) on top.
+			_, g := postFiles(t, n, "", 200, file("photo", "portrait.jpg", jpegTurned(t)))
+			img, err = jpeg.Decode(bytes.NewReader(mustCall(t, n, 200, "GET", "/uploads/"+g.Photo[0], "").Body))
+			if err != nil || img.Bounds().Dx() != 32 || img.Bounds().Dy() != 64 {
+				t.Fatalf("turned photo: %v %v", img.Bounds(), err)
+			}
+			if r, _, b, _ := img.At(16, 8).RGBA(); r < 0xc000 || b > 0x4000 {
+				t.Errorf("the top of the turned photo is not red: %v", img.At(16, 8))
+			}
+			if r, _, b, _ := img.At(16, 56).RGBA(); b < 0xc000 || r > 0x4000 {
+				t.Errorf("the bottom of the turned photo is not blue: %v", img.At(16, 56))
+			}
 			// The PNG: its text chunk is gone.
 			r = mustCall(t, n, 200, "GET", "/uploads/"+f.Photo[1], "")
 			if bytes.Contains(r.Body, []byte("tEXt")) || bytes.Contains(r.Body, []byte(secretText)) || !bytes.Contains(pngData, []byte(secretText)) {
@@ -367,15 +380,49 @@ func jpegWithGPS(t testing.TB) []byte {
 		tiff = le.AppendUint32(le.AppendUint32(tiff, r[0]), r[1])
 	}
 	tiff = append(tiff, secretText...)
+	return withExif(t, b.Bytes(), tiff)
+}
+
+// withExif puts tiff into a JPEG as its EXIF segment (APP1), after SOI.
+func withExif(t testing.TB, src, tiff []byte) []byte {
+	t.Helper()
 	app1 := append([]byte("Exif\x00\x00"), tiff...)
 	seg := binary.BigEndian.AppendUint16([]byte{0xFF, 0xE1}, uint16(len(app1)+2))
 	seg = append(seg, app1...)
-	src := b.Bytes()
-	out := append(append(append([]byte{}, src[:2]...), seg...), src[2:]...) // after SOI
+	out := append(append(append([]byte{}, src[:2]...), seg...), src[2:]...)
 	if _, err := jpeg.Decode(bytes.NewReader(out)); err != nil {
 		t.Fatalf("fixture: %v", err)
 	}
 	return out
+}
+
+// jpegTurned is a portrait photo as a phone stores it: 64×32 landscape pixels, red on
+// the left and blue on the right, and EXIF Orientation 6 ("turn a quarter clockwise
+// to show"), in big-endian TIFF.
+func jpegTurned(t testing.TB) []byte {
+	t.Helper()
+	img := image.NewRGBA(image.Rect(0, 0, 64, 32))
+	for y := range 32 {
+		for x := range 64 {
+			c := color.RGBA{255, 0, 0, 255}
+			if x >= 32 {
+				c = color.RGBA{0, 0, 255, 255}
+			}
+			img.Set(x, y, c)
+		}
+	}
+	var b bytes.Buffer
+	if err := jpeg.Encode(&b, img, &jpeg.Options{Quality: 95}); err != nil {
+		t.Fatal(err)
+	}
+	be := binary.BigEndian
+	tiff := be.AppendUint32([]byte("MM\x00*"), 8)
+	tiff = be.AppendUint16(tiff, 1)
+	tiff = be.AppendUint16(be.AppendUint16(tiff, 0x0112), 3)
+	tiff = be.AppendUint32(tiff, 1)
+	tiff = append(be.AppendUint16(tiff, 6), 0, 0)
+	tiff = be.AppendUint32(tiff, 0)
+	return withExif(t, b.Bytes(), tiff)
 }
 
 // pngChunk is one PNG chunk with its CRC.
