@@ -1,6 +1,7 @@
 package sdk_test
 
 import (
+	"encoding/json"
 	"net/http"
 	"net/http/httptest"
 	"slices"
@@ -46,5 +47,29 @@ func TestUploadID(t *testing.T) {
 	}
 	if got := sdk.UploadURL("6f1c2a9e/../x"); got != "/uploads/6f1c2a9e%2F..%2Fx" {
 		t.Errorf("UploadURL = %q", got)
+	}
+}
+
+// TestOpenAPI_Uploads: an API route with file fields documents a multipart form with
+// each file as binary of its accepted types, and the host's 413 and 422.
+func TestOpenAPI_Uploads(t *testing.T) {
+	rt := sdk.Raw("POST", "/api/v1/parks/{id}/plans", "parks.plan.add", "application/json",
+		func(http.ResponseWriter, *http.Request) error { return nil }).Upload("plan", 10<<20, sdk.UploadPDF, sdk.UploadImage)
+	var paths map[string]map[string]map[string]any
+	if err := json.Unmarshal(sdk.OpenAPI([]sdk.Route{rt}), &paths); err != nil {
+		t.Fatal(err)
+	}
+	op := paths["/api/v1/parks/{id}/plans"]["post"]
+	form := op["requestBody"].(map[string]any)["content"].(map[string]any)["multipart/form-data"].(map[string]any)
+	plan := form["schema"].(map[string]any)["properties"].(map[string]any)["plan"].(map[string]any)
+	if plan["format"] != "binary" || !strings.Contains(plan["description"].(string), "10485760 bytes") {
+		t.Errorf("plan %v", plan)
+	}
+	if ct := form["encoding"].(map[string]any)["plan"].(map[string]any)["contentType"]; ct != "application/pdf, image/jpeg, image/png" {
+		t.Errorf("content types %v", ct)
+	}
+	responses := op["responses"].(map[string]any)
+	if responses["413"] == nil || responses["422"] == nil {
+		t.Errorf("responses %v lack 413 or 422", responses)
 	}
 }
