@@ -14,7 +14,6 @@ import (
 	"net/http"
 	"net/url"
 	"path"
-	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -65,8 +64,9 @@ const (
 	typePDF  = "application/pdf"
 )
 
-// decodeSlots bounds the images decoded at once.
-var decodeSlots = make(chan struct{}, max(2, runtime.GOMAXPROCS(0)))
+// decodeSlots bounds the images decoded at once, and so the memory they take: at the
+// pixel limit a 16-bit PNG or a progressive JPEG needs a few hundred MB to decode.
+var decodeSlots = make(chan struct{}, 2)
 
 // errNoUploadStore is an upload to a node without somewhere to keep it.
 var errNoUploadStore = errors.New("pluginhost: no upload store configured")
@@ -280,8 +280,8 @@ func checkFile(ctx context.Context, field string, data []byte, kinds []string) (
 			return nil, core.InvalidField(field, RuleUploadPixels,
 				fmt.Sprintf("The image is %d × %d pixels; at most %d megapixels are accepted.", cfg.Width, cfg.Height, MaxImagePixels/1_000_000))
 		}
-		// Decoding takes memory in proportion to the pixels (up to ~100 MB at the
-		// limit): a few at a time, however many forms arrive at once.
+		// Decoding takes memory in proportion to the pixels: two at a time, however
+		// many forms arrive at once.
 		select {
 		case decodeSlots <- struct{}{}:
 			defer func() { <-decodeSlots }()
@@ -303,7 +303,7 @@ func checkFile(ctx context.Context, field string, data []byte, kinds []string) (
 			if err != nil {
 				return nil, damaged()
 			}
-			if err := (&png.Encoder{CompressionLevel: png.BestCompression}).Encode(&out, img); err != nil {
+			if err := png.Encode(&out, img); err != nil {
 				return nil, fmt.Errorf("re-encode png: %w", err)
 			}
 		}

@@ -1,6 +1,9 @@
 package pluginhost_test
 
 import (
+	"bytes"
+	"image"
+	"image/jpeg"
 	"mime"
 	"slices"
 	"testing"
@@ -45,4 +48,26 @@ func FuzzReadMultipart(f *testing.F) {
 			}
 		}
 	})
+}
+
+// BenchmarkReadMultipart_Photo is the host's work for one 12-megapixel phone photo
+// (4000×3000 JPEG): sniff, read the header, decode, turn, encode again.
+func BenchmarkReadMultipart_Photo(b *testing.B) {
+	img := image.NewYCbCr(image.Rect(0, 0, 4000, 3000), image.YCbCrSubsampleRatio420)
+	for i := range img.Y {
+		img.Y[i] = uint8(i * 7)
+	}
+	var buf bytes.Buffer
+	if err := jpeg.Encode(&buf, img, &jpeg.Options{Quality: 90}); err != nil {
+		b.Fatal(err)
+	}
+	route := sdk.Route{Method: "POST", Path: "/api/v1/x/files", MaxBodyBytes: 24 << 20}.Upload("photo", 20<<20, sdk.UploadImage)
+	body, ct := multipartBody(b, file("photo", "big.jpg", buf.Bytes()))
+	_, params, _ := mime.ParseMediaType(ct)
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, types, err := pluginhost.ReadMultipart(body, params["boundary"], route); err != nil || len(types) != 1 {
+			b.Fatal(err)
+		}
+	}
 }
