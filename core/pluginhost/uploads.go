@@ -156,9 +156,13 @@ func (p *plugin) receiveUploads(ctx context.Context, pr *core.Principal, route *
 		if p.h.cfg.Uploads == nil {
 			return nil, errNoUploadStore
 		}
+		uploader := ""
+		if pr.Authenticated() {
+			uploader = pr.UserID
+		}
 		uploads := make([]*core.Upload, len(files))
 		for i, f := range files {
-			f.upload.Plugin, f.upload.UploaderID = p.spec.Name, pr.UserID
+			f.upload.Plugin, f.upload.UploaderID = p.spec.Name, uploader
 			uploads[i] = f.upload
 		}
 		if err := p.h.cfg.Uploads.SaveUploads(ctx, uploads); err != nil {
