@@ -60,6 +60,10 @@ type Route struct {
 	// the upload's id as the field's value (read it with UploadID). A file in a field
 	// not listed here is refused. Declare them with Route.Upload.
 	Uploads []UploadField
+	// ShowsUploadErrors says that the page's handler shows a refused file in its form
+	// (UploadError): the host then forwards the form without its files instead of
+	// answering 422 itself. Set it with Route.ShowUploadErrors.
+	ShowsUploadErrors bool
 
 	// The fields below document the route and serve it inside the plugin; they never
 	// travel to the host. The constructors (Get, Post, Raw, …) fill them.

@@ -58,6 +58,36 @@ func (r Route) Upload(name string, maxBytes int64, kinds ...string) Route {
 	return r
 }
 
+// UploadRefusedHeader is the request header in which the host names the files it
+// refused for a page that shows upload errors (Route.ShowUploadErrors): field=rule
+// pairs, URL-encoded. A client cannot send it: the host drops every X-Kvarter- header
+// a client sends.
+const UploadRefusedHeader = "X-Kvarter-Upload-Refused"
+
+// ShowUploadErrors says that the page's handler shows a refused file in its form, the
+// GOV.UK way: an error summary and a message by the file input. For such a page the
+// host does not answer a refused file with its own 422 panel; it forwards the rest of
+// the form, without any of its files (none is stored), and the handler finds the
+// refusal with UploadError and answers 422 with the form again. A page without it
+// never sees a form whose file was refused.
+func (r Route) ShowUploadErrors() Route {
+	r.ShowsUploadErrors = true
+	return r
+}
+
+// UploadError is the host's refusal of the file sent in field, as an invalid-input
+// error naming the field and, in Fields["rule"], why: "upload_kind" (not a kind the
+// field accepts), "upload_damaged" (cut short or corrupt), "upload_pixels" (too many
+// pixels), "upload_empty" or "upload_too_large". Nil when the field's file, if any,
+// was received. The sdk/web kit's Form.Catch turns it into the field's message.
+func UploadError(r *http.Request, field string) error {
+	refused, err := url.ParseQuery(r.Header.Get(UploadRefusedHeader))
+	if err != nil || !refused.Has(field) {
+		return nil
+	}
+	return Invalid(field, refused.Get(field), "The file was not accepted.")
+}
+
 // UploadID is the id of the file the host received for field of the request's form,
 // "" when none was sent. Only the host sets it: whatever a client sends under a
 // declared field's name itself is dropped before the plugin sees the form.

@@ -41,7 +41,7 @@ func manifestToProto(m Manifest, pages bool) *pb.Manifest {
 			continue
 		}
 		pr := &pb.Route{Method: r.Method, Path: r.Path, Permission: r.Permission, Domain: r.Domain,
-			MaxBodyBytes: r.MaxBodyBytes, Kind: routeKindToProto(r.Kind)}
+			MaxBodyBytes: r.MaxBodyBytes, Kind: routeKindToProto(r.Kind), ShowsUploadErrors: r.ShowsUploadErrors}
 		for _, u := range r.Uploads {
 			pr.Uploads = append(pr.Uploads, &pb.UploadField{Name: u.Name, Kinds: u.Kinds, MaxBytes: u.MaxBytes})
 		}

@@ -8,9 +8,13 @@ import (
 )
 
 // ReadMultipart exposes readMultipart to the package's tests: the form the plugin
-// would get for route, and the content types of the files that would be stored.
+// would get for route, the content types of the files that would be stored, and the
+// error of the form or else of its first refused file.
 func ReadMultipart(body []byte, boundary string, route sdk.Route) (url.Values, []string, error) {
-	form, files, err := readMultipart(context.Background(), body, boundary, &compiledRoute{Route: route})
+	form, files, refused, err := readMultipart(context.Background(), body, boundary, &compiledRoute{Route: route})
+	if err == nil && len(refused) > 0 {
+		err = refused[0].err
+	}
 	var types []string
 	for _, f := range files {
 		types = append(types, f.upload.ContentType)

@@ -55,6 +55,7 @@ const (
 	RuleUploadDamaged    = "upload_damaged"    // cannot be read as what it claims: truncated, corrupt
 	RuleUploadPixels     = "upload_pixels"     // more pixels than MaxImagePixels
 	RuleUploadEmpty      = "upload_empty"      // a chosen file without content
+	RuleUploadTooLarge   = "upload_too_large"  // over the field's limit (413)
 )
 
 // Content types of stored uploads.
@@ -84,6 +85,9 @@ func (r *compiledRoute) uploadField(name string) *sdk.UploadField {
 
 // checkUploads refuses file fields the host could not receive safely.
 func checkUploads(r sdk.Route) error {
+	if r.ShowsUploadErrors && (r.Kind != sdk.RoutePage || len(r.Uploads) == 0) {
+		return fmt.Errorf("route %s %s: only a page with file fields shows upload errors", r.Method, r.Path)
+	}
 	if len(r.Uploads) == 0 {
 		return nil
 	}
@@ -121,11 +125,24 @@ type receivedFile struct {
 	upload *core.Upload
 }
 
+// refusal is a file the host would not take, and why (EINVALID or ETOOLARGE, with
+// fields.rule).
+type refusal struct {
+	field string
+	err   *core.Error
+}
+
 // receiveUploads turns the body of a request to a route with file fields into the
 // form the plugin gets, storing the files; header's Content-Type and Content-Length
 // are set to the new body's. A body that is no form passes unchanged. Whatever a
 // client sends under a declared field's name as a plain value is dropped, so the
 // plugin only ever finds ids the host gave there.
+//
+// A refused file is answered with its error (422, or 413 when too large) and nothing
+// is stored — unless the route is a page that shows upload errors itself
+// (sdk.Route.ShowUploadErrors): that page gets the rest of the form, without any of
+// its files (still nothing is stored), and the refused fields with their rules in
+// sdk.UploadRefusedHeader, so it answers 422 with its form and a message by the field.
 func (p *plugin) receiveUploads(ctx context.Context, pr *core.Principal, route *compiledRoute, header http.Header, body []byte) ([]byte, error) {
 	mediaType, params, _ := mime.ParseMediaType(header.Get("Content-Type"))
 	var form url.Values
@@ -144,10 +161,22 @@ func (p *plugin) receiveUploads(ctx context.Context, pr *core.Principal, route *
 			form.Del(u.Name)
 		}
 	case "multipart/form-data":
+		var refused []refusal
 		var err error
-		form, files, err = readMultipart(ctx, body, params["boundary"], route)
+		form, files, refused, err = readMultipart(ctx, body, params["boundary"], route)
 		if err != nil {
 			return nil, err
+		}
+		if len(refused) > 0 {
+			if route.Kind != sdk.RoutePage || !route.ShowsUploadErrors {
+				return nil, refused[0].err
+			}
+			files = nil // nothing of a form with a refused file is kept
+			rules := url.Values{}
+			for _, r := range refused {
+				rules.Set(r.field, r.err.Fields["rule"])
+			}
+			header.Set(sdk.UploadRefusedHeader, rules.Encode())
 		}
 	default:
 		return body, nil // JSON or nothing: no form to hold files
@@ -178,30 +207,36 @@ func (p *plugin) receiveUploads(ctx context.Context, pr *core.Principal, route *
 	return out, nil
 }
 
-// readMultipart reads a multipart form: its values, and its files checked (and
-// images re-encoded) but not stored. Each file must be in a field the route declares
-// and within that field's limit.
-func readMultipart(ctx context.Context, body []byte, boundary string, route *compiledRoute) (url.Values, []receivedFile, error) {
+// readMultipart reads a multipart form: its values, its files checked (and images
+// re-encoded) but not stored, and the files refused, the first of each field. A file
+// in a field the route does not declare, or a form that cannot be read, is an error.
+func readMultipart(ctx context.Context, body []byte, boundary string, route *compiledRoute) (url.Values, []receivedFile, []refusal, error) {
 	if boundary == "" {
-		return nil, nil, core.Malformed("The form has no multipart boundary.")
+		return nil, nil, nil, core.Malformed("The form has no multipart boundary.")
 	}
 	mr := multipart.NewReader(bytes.NewReader(body), boundary)
 	form := url.Values{}
 	var files []receivedFile
+	var refused []refusal
+	refuse := func(field string, err *core.Error) {
+		if !slices.ContainsFunc(refused, func(r refusal) bool { return r.field == field }) {
+			refused = append(refused, refusal{field, err})
+		}
+	}
 	for n := 0; ; n++ {
 		part, err := mr.NextPart()
 		if errors.Is(err, io.EOF) {
-			return form, files, nil
+			return form, files, refused, nil
 		}
 		if err != nil {
-			return nil, nil, core.Malformed("The form cannot be read as multipart/form-data.")
+			return nil, nil, nil, core.Malformed("The form cannot be read as multipart/form-data.")
 		}
 		if n >= maxFormParts {
-			return nil, nil, core.Malformed("The form has more than %d parts.", maxFormParts)
+			return nil, nil, nil, core.Malformed("The form has more than %d parts.", maxFormParts)
 		}
 		name := part.FormName()
 		if name == "" {
-			return nil, nil, core.Malformed("A part of the form has no field name.")
+			return nil, nil, nil, core.Malformed("A part of the form has no field name.")
 		}
 		decl := route.uploadField(name)
 		if !hasFileParam(part) {
@@ -209,7 +244,7 @@ func readMultipart(ctx context.Context, body []byte, boundary string, route *com
 			// finds there only the ids of files the host received.
 			v, err := io.ReadAll(part)
 			if err != nil {
-				return nil, nil, core.Malformed("The form cannot be read as multipart/form-data.")
+				return nil, nil, nil, core.Malformed("The form cannot be read as multipart/form-data.")
 			}
 			if decl == nil {
 				form.Add(name, string(v))
@@ -217,7 +252,7 @@ func readMultipart(ctx context.Context, body []byte, boundary string, route *com
 			continue
 		}
 		if decl == nil {
-			return nil, nil, core.InvalidField(name, RuleUploadUndeclared, "This form takes no file here.")
+			return nil, nil, nil, core.InvalidField(name, RuleUploadUndeclared, "This form takes no file here.")
 		}
 		limit := decl.MaxBytes
 		if limit == 0 {
@@ -228,18 +263,24 @@ func readMultipart(ctx context.Context, body []byte, boundary string, route *com
 		}
 		data, err := io.ReadAll(io.LimitReader(part, limit+1))
 		if err != nil {
-			return nil, nil, core.Malformed("The form cannot be read as multipart/form-data.")
+			return nil, nil, nil, core.Malformed("The form cannot be read as multipart/form-data.")
 		}
 		if part.FileName() == "" && len(data) == 0 {
 			continue // the file input left empty: browsers send filename=""
 		}
 		if int64(len(data)) > limit {
-			return nil, nil, &core.Error{Code: core.ETOOLARGE, Message: fmt.Sprintf("%s: the file is larger than %d bytes.", name, limit),
-				Fields: map[string]string{name: fmt.Sprintf("is larger than %d bytes", limit)}}
+			refuse(name, &core.Error{Code: core.ETOOLARGE, Message: fmt.Sprintf("%s: the file is larger than %d bytes.", name, limit),
+				Fields: map[string]string{name: fmt.Sprintf("is larger than %d bytes", limit), "rule": RuleUploadTooLarge}})
+			continue
 		}
 		u, err := checkFile(ctx, name, data, decl.Kinds)
+		var refusedFile *core.Error
+		if errors.As(err, &refusedFile) {
+			refuse(name, refusedFile)
+			continue
+		}
 		if err != nil {
-			return nil, nil, err
+			return nil, nil, nil, err
 		}
 		u.FileName = safeFileName(part.FileName(), u.ContentType)
 		files = append(files, receivedFile{field: name, upload: u})

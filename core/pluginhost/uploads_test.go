@@ -299,8 +299,35 @@ func TestHost_Uploads(t *testing.T) {
 			if r := post(t, n, "/alpha/photo", "", ct, body); r.Status != 413 {
 				t.Errorf("too large on a page = %d %s", r.Status, r.Body)
 			}
+			// A page that shows upload errors gets the rest of the form and the
+			// refusal, and answers 422 with its form; nothing is stored, not even the
+			// good file beside the refused one.
+			for rule, part := range map[string]filePart{
+				pluginhost.RuleUploadKind:     file("photo", "p.png", []byte("<html></html>")),
+				pluginhost.RuleUploadTooLarge: file("photo", "p.jpg", bytes.Repeat([]byte{0xFF}, 1<<20+1)),
+			} {
+				body, ct = multipartBody(t, value("caption", "Puisto & lampi"), file("photo", "ok.jpg", jpegWithGPS(t)), part)
+				r := post(t, n, "/alpha/photoform", "", ct, body)
+				if r.Status != 422 || !strings.Contains(string(r.Body), `<p id="refused" autofocus>`+rule+`</p>`) || !strings.Contains(string(r.Body), `value="Puisto &amp; lampi"`) {
+					t.Errorf("%s on a page showing upload errors = %d %s", rule, r.Status, r.Body)
+				}
+			}
 			if got := uploadCount(t, n); got != before {
 				t.Errorf("refused page forms stored %d files", got-before)
+			}
+			// A client cannot claim a refusal: the host drops its X-Kvarter- headers.
+			body, ct = multipartBody(t, file("photo", "ok.jpg", jpegWithGPS(t)))
+			req, _ := http.NewRequest("POST", n.URL()+"/alpha/photoform", bytes.NewReader(body))
+			req.Header.Set("Content-Type", ct)
+			req.Header.Set("X-Kvarter-Upload-Refused", "photo=upload_kind")
+			hr, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			page, _ := io.ReadAll(hr.Body)
+			hr.Body.Close()
+			if hr.StatusCode != 200 || !strings.Contains(string(page), `<img src="/uploads/`) {
+				t.Errorf("a forged refusal = %d %s", hr.StatusCode, page)
 			}
 		})
 

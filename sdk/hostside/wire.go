@@ -34,7 +34,7 @@ func manifestFromProto(m *pb.Manifest) sdk.Manifest {
 			continue
 		}
 		route := sdk.Route{Method: r.Method, Path: r.Path, Permission: r.Permission, Domain: r.Domain,
-			MaxBodyBytes: r.MaxBodyBytes, Kind: kind}
+			MaxBodyBytes: r.MaxBodyBytes, Kind: kind, ShowsUploadErrors: r.ShowsUploadErrors}
 		for _, u := range r.Uploads {
 			route.Uploads = append(route.Uploads, sdk.UploadField{Name: u.Name, Kinds: u.Kinds, MaxBytes: u.MaxBytes})
 		}

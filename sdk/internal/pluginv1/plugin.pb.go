@@ -565,9 +565,13 @@ type Route struct {
 	// The file fields of a multipart/form-data request the host receives for the
 	// plugin: it checks each file by its content, re-encodes images, stores the file
 	// and forwards the form with the upload's id in the field's place.
-	Uploads       []*UploadField `protobuf:"bytes,7,rep,name=uploads,proto3" json:"uploads,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	Uploads []*UploadField `protobuf:"bytes,7,rep,name=uploads,proto3" json:"uploads,omitempty"`
+	// Set on a page route whose handler shows a refused file in its form: the host
+	// forwards the form without any of its files and names the refused fields (the
+	// X-Kvarter-Upload-Refused header) instead of answering 422 itself.
+	ShowsUploadErrors bool `protobuf:"varint,8,opt,name=shows_upload_errors,json=showsUploadErrors,proto3" json:"shows_upload_errors,omitempty"`
+	unknownFields     protoimpl.UnknownFields
+	sizeCache         protoimpl.SizeCache
 }
 
 func (x *Route) Reset() {
@@ -647,6 +651,13 @@ func (x *Route) GetUploads() []*UploadField {
 		return x.Uploads
 	}
 	return nil
+}
+
+func (x *Route) GetShowsUploadErrors() bool {
+	if x != nil {
+		return x.ShowsUploadErrors
+	}
+	return false
 }
 
 // UploadField is one file field of a route's form.
@@ -3613,7 +3624,7 @@ const file_kvarter_plugin_v1_plugin_proto_rawDesc = "" +
 	"\x06domain\x18\a \x01(\tR\x06domain\x1a9\n" +
 	"\vLabelsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xfd\x01\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xad\x02\n" +
 	"\x05Route\x12\x16\n" +
 	"\x06method\x18\x01 \x01(\tR\x06method\x12\x12\n" +
 	"\x04path\x18\x02 \x01(\tR\x04path\x12\x1e\n" +
@@ -3623,7 +3634,8 @@ const file_kvarter_plugin_v1_plugin_proto_rawDesc = "" +
 	"\x06domain\x18\x04 \x01(\tR\x06domain\x12$\n" +
 	"\x0emax_body_bytes\x18\x05 \x01(\x03R\fmaxBodyBytes\x120\n" +
 	"\x04kind\x18\x06 \x01(\x0e2\x1c.kvarter.plugin.v1.RouteKindR\x04kind\x128\n" +
-	"\auploads\x18\a \x03(\v2\x1e.kvarter.plugin.v1.UploadFieldR\auploads\"T\n" +
+	"\auploads\x18\a \x03(\v2\x1e.kvarter.plugin.v1.UploadFieldR\auploads\x12.\n" +
+	"\x13shows_upload_errors\x18\b \x01(\bR\x11showsUploadErrors\"T\n" +
 	"\vUploadField\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x14\n" +
 	"\x05kinds\x18\x02 \x03(\tR\x05kinds\x12\x1b\n" +
