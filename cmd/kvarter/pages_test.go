@@ -202,7 +202,8 @@ func TestMain_PluginPages(t *testing.T) {
 			if photo.header.Get("Content-Type") != "image/png" || photo.header.Get("X-Content-Type-Options") != "nosniff" {
 				t.Errorf("served photo: %v", photo.header)
 			}
-			// An HTML file as the photo: the frame's 422, nothing reaches hello.
+			// An HTML file as the photo: hello shows its form again with the photo's
+			// problem (its route shows upload errors), the message kept.
 			b.Reset()
 			mw = multipart.NewWriter(&b)
 			_ = mw.WriteField("message", "Ei kuvaa")
@@ -210,7 +211,7 @@ func TestMain_PluginPages(t *testing.T) {
 			_, _ = io.WriteString(fw, "<html><script>alert(1)</script></html>")
 			_ = mw.Close()
 			resident.send(http.MethodPost, hello.PathGreet, mw.FormDataContentType(), &b, nil).
-				want(t, http.StatusUnprocessableEntity, `<html lang="en">`, "The file was not accepted")
+				want(t, http.StatusUnprocessableEntity, `<html lang="en">`, `value="Ei kuvaa"`, `<a href="#photo">Choose a JPEG or PNG photo.</a>`)
 		})
 
 		t.Run("CrossSitePostRefused", func(t *testing.T) {

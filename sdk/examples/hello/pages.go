@@ -35,10 +35,10 @@ var templates = template.Must(template.New("").Parse(`
 <figure><img src="{{.Photo}}" alt="{{.T.T "hello.greet.photo.alt"}}" width="320"></figure>
 {{- end}}
 {{- end}}
-{{- if .Error}}
+{{- if or .Error .PhotoError}}
 <div class="ds-error-summary" id="` + ErrorSummaryID + `" tabindex="-1" aria-labelledby="error-summary-heading">
   <h2 id="error-summary-heading">{{.T.T "hello.error.summary"}}</h2>
-  <ul><li><a href="#message">{{.Error}}</a></li></ul>
+  <ul>{{if .Error}}<li><a href="#message">{{.Error}}</a></li>{{end}}{{if .PhotoError}}<li><a href="#photo">{{.PhotoError}}</a></li>{{end}}</ul>
 </div>
 {{- end}}
 <p>{{.T.T "hello.greet.intro"}}</p>
@@ -55,7 +55,11 @@ var templates = template.Must(template.New("").Parse(`
   <div class="ds-field">
     <label for="photo">{{.T.T "hello.greet.photo"}}</label>
     <p id="photo-hint">{{.T.T "hello.greet.photo.hint" .MaxPhotoMB}}</p>
-    <input id="photo" name="photo" type="file" accept="image/jpeg,image/png" aria-describedby="photo-hint">
+    {{- if .PhotoError}}
+    <p id="photo-error" class="ds-validation-message"><span class="ds-sr-only">{{.T.T "hello.error.prefix"}}</span> {{.PhotoError}}</p>
+    {{- end}}
+    <input id="photo" name="photo" type="file" accept="image/jpeg,image/png"
+      aria-describedby="photo-hint{{if .PhotoError}} photo-error{{end}}"{{if .PhotoError}} aria-invalid="true"{{end}}>
   </div>
   <button type="submit" class="ds-button">{{.T.T "hello.greet.send"}}</button>
 </form>
@@ -74,9 +78,10 @@ type greetForm struct {
 	Value string
 	Error string
 	Sent  bool
-	// Photo is the URL of the photo sent with the greeting, shown after sending.
-	Photo      string
-	MaxPhotoMB int
+	// Photo is the URL of the photo sent with the greeting, shown after sending;
+	// PhotoError says why the host refused the photo sent.
+	Photo, PhotoError string
+	MaxPhotoMB        int
 }
 
 // greetPage shows the form; after a greeting was sent (?sent=1) it confirms it.
@@ -102,14 +107,19 @@ func (p *Plugin) greet(w http.ResponseWriter, r *http.Request) (sdk.PageMeta, er
 		return sdk.PageMeta{}, sdk.Malformed("The form could not be read.")
 	}
 	message := r.PostForm.Get("message")
-	err := p.svc.Greet(r.Context(), sdk.PrincipalFrom(r.Context()), message)
 	var e *sdk.Error
+	if errors.As(sdk.UploadError(r, "photo"), &e) {
+		// The host refused the photo and kept nothing (the route shows upload
+		// errors): the form again, the message kept, the photo's problem by it.
+		t := catalogFor(sdk.LanguageFrom(r.Context()))
+		f := greetForm{T: t, Max: MaxMessage, MaxPhotoMB: MaxPhoto >> 20, Value: message, PhotoError: t.T("hello.error." + e.Fields["rule"])}
+		return p.invalid(w, t, f)
+	}
+	err := p.svc.Greet(r.Context(), sdk.PrincipalFrom(r.Context()), message)
 	if errors.As(err, &e) && e.Code == sdk.CodeInvalid {
 		t := catalogFor(sdk.LanguageFrom(r.Context()))
 		f := greetForm{T: t, Max: MaxMessage, MaxPhotoMB: MaxPhoto >> 20, Value: message, Error: t.T("hello.error."+e.Fields["rule"], MaxMessage)}
-		meta := p.greetMeta(t)
-		meta.Focus = ErrorSummaryID
-		return meta, render(w, http.StatusUnprocessableEntity, "greet", f)
+		return p.invalid(w, t, f)
 	}
 	if err != nil {
 		return sdk.PageMeta{}, err
@@ -122,6 +132,13 @@ func (p *Plugin) greet(w http.ResponseWriter, r *http.Request) (sdk.PageMeta, er
 	}
 	http.Redirect(w, r, to, http.StatusSeeOther)
 	return sdk.PageMeta{}, nil
+}
+
+// invalid answers 422 with the form f and its error summary focused.
+func (p *Plugin) invalid(w http.ResponseWriter, t catalog, f greetForm) (sdk.PageMeta, error) {
+	meta := p.greetMeta(t)
+	meta.Focus = ErrorSummaryID
+	return meta, render(w, http.StatusUnprocessableEntity, "greet", f)
 }
 
 func (p *Plugin) greetMeta(t catalog) sdk.PageMeta {

@@ -138,7 +138,7 @@ func TestPages_Photo(t *testing.T) {
 		}
 		i := slices.IndexFunc(m.Routes, func(r sdk.Route) bool { return r.Method == "POST" && r.Path == hello.PathGreet })
 		if i < 0 || len(m.Routes[i].Uploads) != 1 || m.Routes[i].Uploads[0].Name != "photo" || m.Routes[i].Uploads[0].MaxBytes != hello.MaxPhoto ||
-			!slices.Equal(m.Routes[i].Uploads[0].Kinds, []string{sdk.UploadImage}) || m.Routes[i].MaxBodyBytes <= hello.MaxPhoto {
+			!slices.Equal(m.Routes[i].Uploads[0].Kinds, []string{sdk.UploadImage}) || m.Routes[i].MaxBodyBytes <= hello.MaxPhoto || !m.Routes[i].ShowsUploadErrors {
 			t.Fatalf("the greeting form's upload field did not reach the host: %+v", m.Routes)
 		}
 		ann := host.Principal("ann")
@@ -161,6 +161,22 @@ func TestPages_Photo(t *testing.T) {
 			t.Errorf("after: %s", after.Body)
 		}
 		checkMarkup(t, after.Body)
+		// A photo the host refused (it names the field, the form comes without the
+		// file): 422 with the form, the message kept, the photo's problem by its
+		// input and in the summary; no greeting is recorded.
+		h, body = form(url.Values{"message": {"Kuva puistosta"}})
+		h.Set(sdk.UploadRefusedHeader, "photo=upload_kind")
+		bad := send(t, p, &hostside.HTTPRequest{Method: "POST", Path: hello.PathGreet, Header: h, Body: body, Principal: host.Principal("cem"), Render: sdk.RenderPage, Language: "fi"})
+		if bad.Status != 422 || bad.Page.Focus != hello.ErrorSummaryID || !strings.Contains(string(bad.Body), `value="Kuva puistosta"`) ||
+			!strings.Contains(string(bad.Body), `<a href="#photo">Valitse JPEG- tai PNG-kuva.</a>`) ||
+			!strings.Contains(string(bad.Body), `aria-describedby="photo-hint photo-error" aria-invalid="true"`) {
+			t.Errorf("refused photo: %d %+v %s", bad.Status, bad.Page, bad.Body)
+		}
+		checkMarkup(t, bad.Body)
+		card := send(t, p, &hostside.HTTPRequest{Method: "GET", Path: hello.PathHomeCard, Principal: host.Principal("cem"), Render: sdk.RenderFragment, Language: "en"})
+		if !strings.Contains(string(card.Body), "You have not sent any greetings yet.") {
+			t.Errorf("a greeting with a refused photo was recorded: %s", card.Body)
+		}
 		// An id is a path segment of /uploads/, whatever the query says.
 		odd := send(t, p, &hostside.HTTPRequest{Method: "GET", Path: hello.PathGreet, RawQuery: "sent=1&photo=" + url.QueryEscape(`../admin" onerror="x`), Principal: ann, Render: sdk.RenderPage})
 		if !strings.Contains(string(odd.Body), `src="/uploads/..%2Fadmin%22%20onerror=%22x"`) {
