@@ -54,6 +54,16 @@ type Route struct {
 	// declares more, up to MaxRouteBodyBytes. The host answers 413 before the plugin
 	// sees a larger body.
 	MaxBodyBytes int64
+	// Uploads are the file fields of the route's multipart/form-data form (a POST,
+	// PUT or PATCH). The host receives the files: it checks each by its content,
+	// re-encodes images without their metadata, stores it, and forwards the form with
+	// the upload's id as the field's value (read it with UploadID). A file in a field
+	// not listed here is refused. Declare them with Route.Upload.
+	Uploads []UploadField
+	// ShowsUploadErrors says that the page's handler shows a refused file in its form
+	// (UploadError): the host then forwards the form without its files instead of
+	// answering 422 itself. Set it with Route.ShowUploadErrors.
+	ShowsUploadErrors bool
 
 	// The fields below document the route and serve it inside the plugin; they never
 	// travel to the host. The constructors (Get, Post, Raw, …) fill them.

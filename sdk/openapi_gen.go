@@ -112,6 +112,10 @@ func operation(r Route) map[string]any {
 		}
 		op["requestBody"] = map[string]any{"required": !r.BodyOptional, "content": map[string]any{"application/json": media}}
 	}
+	if len(r.Uploads) > 0 {
+		op["requestBody"] = uploadBody(r.Uploads)
+		hasBody = true
+	}
 
 	responses := map[string]any{}
 	ok := map[string]any{"description": http.StatusText(r.status())}
@@ -142,6 +146,30 @@ func operation(r Route) map[string]any {
 	}
 	op["responses"] = responses
 	return op
+}
+
+// uploadBody documents a route's file fields: a multipart/form-data form, whose files
+// the host receives and checks (422 for one it refuses, 413 for one too large) and
+// whose other fields pass as they are.
+func uploadBody(fields []UploadField) map[string]any {
+	props, encoding := map[string]any{}, map[string]any{}
+	types := map[string][]string{UploadImage: {"image/jpeg", "image/png"}, UploadPDF: {"application/pdf"}}
+	for _, f := range fields {
+		var ct []string
+		for _, k := range f.Kinds {
+			ct = append(ct, types[k]...)
+		}
+		desc := "A file of " + strings.Join(ct, ", ") + ", checked by its content; images are re-encoded without their metadata."
+		if f.MaxBytes > 0 {
+			desc += " At most " + strconv.FormatInt(f.MaxBytes, 10) + " bytes."
+		}
+		props[f.Name] = map[string]any{"type": "string", "format": "binary", "description": desc}
+		encoding[f.Name] = map[string]any{"contentType": strings.Join(ct, ", ")}
+	}
+	return map[string]any{"required": true, "content": map[string]any{"multipart/form-data": map[string]any{
+		"schema":   map[string]any{"type": "object", "properties": props, "additionalProperties": map[string]any{"type": "string"}},
+		"encoding": encoding,
+	}}}
 }
 
 // errorStatuses are the error answers of a route: the handler's own, what the SDK's

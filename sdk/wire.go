@@ -40,8 +40,12 @@ func manifestToProto(m Manifest, pages bool) *pb.Manifest {
 		if r.Kind != RouteAPI && !pages {
 			continue
 		}
-		out.Routes = append(out.Routes, &pb.Route{Method: r.Method, Path: r.Path, Permission: r.Permission, Domain: r.Domain,
-			MaxBodyBytes: r.MaxBodyBytes, Kind: routeKindToProto(r.Kind)})
+		pr := &pb.Route{Method: r.Method, Path: r.Path, Permission: r.Permission, Domain: r.Domain,
+			MaxBodyBytes: r.MaxBodyBytes, Kind: routeKindToProto(r.Kind), ShowsUploadErrors: r.ShowsUploadErrors}
+		for _, u := range r.Uploads {
+			pr.Uploads = append(pr.Uploads, &pb.UploadField{Name: u.Name, Kinds: u.Kinds, MaxBytes: u.MaxBytes})
+		}
+		out.Routes = append(out.Routes, pr)
 	}
 	if pages && (len(m.UI.Nav) > 0 || len(m.UI.Cards) > 0) {
 		out.Ui = uiToProto(m.UI)

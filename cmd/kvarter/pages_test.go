@@ -1,8 +1,12 @@
 package main
 
 import (
+	"bytes"
 	"context"
+	"image"
+	"image/png"
 	"io"
+	"mime/multipart"
 	"net/http"
 	"net/url"
 	"os/exec"
@@ -49,18 +53,23 @@ type answer struct {
 // do sends one request and does not follow redirects, so the test sees each 303.
 func (b browser) do(method, path string, form url.Values, header map[string]string) answer {
 	b.t.Helper()
-	var body io.Reader
-	if form != nil {
-		body = strings.NewReader(form.Encode())
+	if form == nil {
+		return b.send(method, path, "", nil, header)
 	}
+	return b.send(method, path, "application/x-www-form-urlencoded", strings.NewReader(form.Encode()), header)
+}
+
+// send is do with any body, such as a multipart form with files.
+func (b browser) send(method, path, contentType string, body io.Reader, header map[string]string) answer {
+	b.t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, method, b.base+path, body)
 	if err != nil {
 		b.t.Fatal(err)
 	}
-	if form != nil {
-		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	if contentType != "" {
+		req.Header.Set("Content-Type", contentType)
 	}
 	if method != http.MethodGet && method != http.MethodHead {
 		req.Header.Set("Sec-Fetch-Site", "same-origin") // what a browser sends with the site's own form
@@ -168,6 +177,41 @@ func TestMain_PluginPages(t *testing.T) {
 			// The page it leads to announces the greeting in the live region.
 			resident.get(hello.PathGreet+"?sent=1", "en").want(t, http.StatusOK,
 				`<div id="kv-status" class="ds-sr-only" role="status" aria-live="polite">Your greeting was sent.</div>`)
+		})
+
+		t.Run("FormWithPhoto", func(t *testing.T) {
+			// The host receives the photo (uploads), hello gets its id and shows it
+			// from /uploads/ after Post/Redirect/Get.
+			var b bytes.Buffer
+			mw := multipart.NewWriter(&b)
+			_ = mw.WriteField("message", "Kuva puistosta")
+			fw, _ := mw.CreateFormFile("photo", "puisto.png")
+			img := image.NewGray(image.Rect(0, 0, 8, 8))
+			_ = png.Encode(fw, img)
+			_ = mw.Close()
+			a := resident.send(http.MethodPost, hello.PathGreet, mw.FormDataContentType(), &b, nil)
+			a.want(t, http.StatusSeeOther)
+			loc := a.header.Get("Location")
+			id := strings.TrimPrefix(loc, hello.PathGreet+"?sent=1&photo=")
+			if id == loc || id == "" {
+				t.Fatalf("Location %q", loc)
+			}
+			resident.get(loc, "en").want(t, http.StatusOK, `<img src="/uploads/`+id+`" alt="The photo you sent"`)
+			photo := anon.get("/uploads/"+id, "")
+			photo.want(t, http.StatusOK)
+			if photo.header.Get("Content-Type") != "image/png" || photo.header.Get("X-Content-Type-Options") != "nosniff" {
+				t.Errorf("served photo: %v", photo.header)
+			}
+			// An HTML file as the photo: hello shows its form again with the photo's
+			// problem (its route shows upload errors), the message kept.
+			b.Reset()
+			mw = multipart.NewWriter(&b)
+			_ = mw.WriteField("message", "Ei kuvaa")
+			fw, _ = mw.CreateFormFile("photo", "puisto.png")
+			_, _ = io.WriteString(fw, "<html><script>alert(1)</script></html>")
+			_ = mw.Close()
+			resident.send(http.MethodPost, hello.PathGreet, mw.FormDataContentType(), &b, nil).
+				want(t, http.StatusUnprocessableEntity, `<html lang="en">`, `value="Ei kuvaa"`, `<a href="#photo">Choose a JPEG or PNG photo.</a>`)
 		})
 
 		t.Run("CrossSitePostRefused", func(t *testing.T) {

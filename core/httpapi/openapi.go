@@ -177,7 +177,7 @@ var operations = []operation{
 	{method: "GET", path: "/api/v1/me", id: "getMe", summary: "The signed-in person",
 		desc: "The acting person, their roles per domain, their neighbourhood memberships and organisations.", auth: "user", responses: map[int]schema{200: ref("Me")}},
 	{method: "DELETE", path: "/api/v1/me", id: "deleteMe", summary: "Delete the account",
-		desc: "Erases the person's personal data, ends every session and tells every plugin (core.user.deleted).", auth: "user", responses: map[int]schema{204: nil}},
+		desc: "Erases the person's personal data, files they uploaded through plugins included, ends every session and tells every plugin (core.user.deleted).", auth: "user", responses: map[int]schema{204: nil}},
 	{method: "GET", path: "/api/v1/me/export", id: "exportMe", summary: "Export my data",
 		desc: "Every piece of personal data held about the acting person, as a JSON download (GDPR art. 15 and 20).", auth: "user", responses: map[int]schema{200: anyObject()}},
 	{method: "GET", path: "/api/v1/me/sessions", id: "listSessions", summary: "My sessions",

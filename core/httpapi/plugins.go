@@ -88,22 +88,22 @@ var commonHeaders = func() map[string]string {
 	return m
 }()
 
-// routeBodyLimit gives a plugin route the body limit its manifest declares. fasthttp
-// asks once the request's header is read and before it reads the body, so a body
-// over the route's limit is refused with 413 without being buffered, and one that a
-// route declares room for is not cut at the core's limit.
+// routeBodyLimit gives a plugin route (API or page) the body limit its manifest
+// declares. fasthttp asks once the request's header is read and before it reads the
+// body, so a body over the route's limit is refused with 413 without being buffered,
+// and one that a route declares room for (an upload) is not cut at the core's limit.
 func (s *Server) routeBodyLimit(h *fasthttp.RequestHeader) fasthttp.RequestConfig {
 	uri := h.RequestURI()
 	var path []byte
 	switch {
-	case bytes.HasPrefix(uri, apiPrefix):
+	case bytes.HasPrefix(uri, []byte("/")):
 		// The usual request line: the path as Fiber routes it (PathOriginal) ends at
 		// the query or fragment.
 		path = uri
 		if i := bytes.IndexAny(uri, "?#"); i >= 0 {
 			path = uri[:i]
 		}
-	case bytes.Contains(uri, apiPrefix):
+	default:
 		// An absolute URI ("http://host/api/v1/..."): let fasthttp take it apart.
 		u := fasthttp.AcquireURI()
 		defer fasthttp.ReleaseURI(u)
@@ -111,13 +111,9 @@ func (s *Server) routeBodyLimit(h *fasthttp.RequestHeader) fasthttp.RequestConfi
 			return fasthttp.RequestConfig{}
 		}
 		path = u.PathOriginal()
-	default:
-		return fasthttp.RequestConfig{}
 	}
 	return fasthttp.RequestConfig{MaxRequestBodySize: s.svc.Plugins.BodyLimit(methodName(h.Method()), string(path))}
 }
-
-var apiPrefix = []byte("/api/v1/")
 
 // methodName returns the method without allocating for the ones plugin routes use.
 func methodName(m []byte) string {

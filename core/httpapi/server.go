@@ -30,6 +30,9 @@ type Services struct {
 	Authz          core.Authorizer
 	// Plugins manages and routes to plugins; nil when the node runs none.
 	Plugins core.PluginService
+	// Uploads serves the files plugins' forms received (GET /uploads/{id}); nil
+	// when the node keeps none.
+	Uploads core.UploadService
 }
 
 // HealthChecker answers readiness: the plugins that are not active, and an error

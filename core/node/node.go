@@ -67,6 +67,7 @@ type Node struct {
 	Organisations  *sqlstore.OrganisationService
 	Roles          *sqlstore.RoleService
 	Audit          *sqlstore.AuditService
+	Uploads        *sqlstore.UploadStore
 	Server         *httpapi.Server
 	Plugins        *pluginhost.Host
 	// Metrics is the node's Prometheus registry; Tracing its tracer provider (off
@@ -179,6 +180,7 @@ func build(ctx context.Context, cfg Config, logger *slog.Logger, opt Options, db
 	n.Organisations = &sqlstore.OrganisationService{DB: db, Authz: enf, OnPrincipalChange: n.Identity.DropCachedPrincipals}
 	n.Roles = &sqlstore.RoleService{DB: db, Authz: enf, OnPolicyChange: reload}
 	n.Audit = &sqlstore.AuditService{DB: db, Authz: enf}
+	n.Uploads = &sqlstore.UploadStore{DB: db}
 
 	specs := cfg.pluginSpecs(opt.Builtins)
 	for i, s := range specs {
@@ -206,6 +208,7 @@ func build(ctx context.Context, cfg Config, logger *slog.Logger, opt Options, db
 		Languages: cfg.City.Languages, LogLevel: cfg.LogLevel, HealthInterval: opt.PluginHealthInterval,
 		RequestTimeout: opt.PluginRequestTimeout, CommandPoll: cfg.PolicyPollInterval.Duration,
 		Clock: db.Clock, Keyring: keys, Metrics: n.Metrics, Tracing: n.Tracing, FilterBuiltinHTML: opt.FilterBuiltinHTML,
+		Uploads: n.Uploads,
 	}, &sqlstore.PluginStore{DB: db}, enf, logger)
 	if err != nil {
 		return nil, err
@@ -224,7 +227,7 @@ func build(ctx context.Context, cfg Config, logger *slog.Logger, opt Options, db
 	}
 	n.Server = httpapi.New(httpapi.Services{
 		Identity: n.Identity, Neighbourhoods: n.Neighbourhoods, Organisations: n.Organisations,
-		Roles: n.Roles, Audit: n.Audit, Authz: enf, Plugins: host,
+		Roles: n.Roles, Audit: n.Audit, Authz: enf, Plugins: host, Uploads: n.Uploads,
 	}, n, logger, httpCfg)
 	return n, nil
 }

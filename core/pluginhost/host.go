@@ -98,6 +98,9 @@ type Config struct {
 	// Tracing, when on, continues each request's trace into the plugin process and
 	// hands the plugins the collector's endpoint.
 	Tracing *telemetry.Tracing
+	// Uploads keeps the files the host receives for plugins' routes that declare
+	// file fields; without it such a request fails.
+	Uploads core.UploadStore
 	// FilterBuiltinHTML passes the built-in plugins' pages through the HTML filter as
 	// well as third-party plugins' (which always pass it): tests hold the built-ins
 	// to the same rules. Host.FilterBuiltinHTML changes it later.

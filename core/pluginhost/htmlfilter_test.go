@@ -47,6 +47,8 @@ var filterCases = []struct {
 	{"JavascriptHrefControlChar", "<a href=\"\x01javascript:alert(1)\">x</a>", []string{"<a>x</a>"}, []string{"alert"}},
 	{"VBScript", `<a href="vbscript:msgbox(1)">x</a>`, []string{"<a>x</a>"}, []string{"msgbox"}},
 	{"DataHref", `<a href="data:text/html;base64,PHNjcmlwdD5hbGVydCgxKTwvc2NyaXB0Pg==">x</a>`, []string{"<a>x</a>"}, []string{"data:"}},
+	{"UploadImgAndLink", `<img src="/uploads/6f1c2a9e-3b4d-4e5f-8a7b-9c0d1e2f3a4b" alt="p"><a href="/uploads/6f1c2a9e-3b4d-4e5f-8a7b-9c0d1e2f3a4b">plan</a>`,
+		[]string{`<img src="/uploads/6f1c2a9e-3b4d-4e5f-8a7b-9c0d1e2f3a4b" alt="p">`, `<a href="/uploads/6f1c2a9e-3b4d-4e5f-8a7b-9c0d1e2f3a4b">plan</a>`}, nil},
 	{"DataImgAllowed", `<img src="data:image/png;base64,iVBORw0KGgo=" alt="dot">`, []string{`src="data:image/png;base64,iVBORw0KGgo="`}, nil},
 	{"DataImgHTMLRefused", `<img src="data:text/html,<script>alert(1)</script>" alt="x">`, []string{`alt="x"`}, []string{"data:", "alert"}},
 	{"DataSourceRefused", `<picture><source src="data:image/png;base64,AAAA"></picture>`, []string{"<picture>"}, []string{"data:"}},

@@ -546,6 +546,15 @@ func (p *plugin) forward(ctx context.Context, pr *core.Principal, r *core.Plugin
 			}
 		}
 	}
+	body := r.Body
+	if len(route.Uploads) > 0 {
+		// The host receives the files (uploads.go): what reaches the plugin is a
+		// form with upload ids, or nothing when a file is refused.
+		var err error
+		if body, err = p.receiveUploads(ctx, pr, route, header, body); err != nil {
+			return nil, err
+		}
+	}
 	reqID := core.RequestIDFrom(ctx)
 	// The HTTP layer gives plugin requests this deadline already; a timer is added
 	// only for callers that did not.
@@ -559,7 +568,7 @@ func (p *plugin) forward(ctx context.Context, pr *core.Principal, r *core.Plugin
 		return nil, err
 	}
 	resp, err := proc.Handle(ctx, &hostside.HTTPRequest{
-		Method: r.Method, Path: r.Path, RawQuery: r.RawQuery, Header: header, Body: r.Body,
+		Method: r.Method, Path: r.Path, RawQuery: r.RawQuery, Header: header, Body: body,
 		EncodedPrincipal: principal, RequestID: reqID, Render: render, Language: r.Language,
 	})
 	if err != nil {

@@ -62,6 +62,9 @@ func compileRoutes(plugin string, routes []sdk.Route) (*routeTable, error) {
 			return nil, fmt.Errorf("route %s %s: body limit %d must be between 0 (the default, %d) and %d bytes",
 				r.Method, r.Path, r.MaxBodyBytes, sdk.DefaultMaxBodyBytes, sdk.MaxRouteBodyBytes)
 		}
+		if err := checkUploads(r); err != nil {
+			return nil, err
+		}
 		t.customBody = t.customBody || r.MaxBodyBytes > 0
 		segs := splitPath(r.Path)
 		if len(segs) > maxSegments {

@@ -185,6 +185,10 @@ func (s *IdentityService) Export(ctx context.Context) (map[string]any, error) {
 	if err := selectAll(ctx, s.DB.db, &audit, `SELECT seq, id, at, actor_id, action, domain, target, request_id, detail FROM audit_log WHERE actor_id = ? OR target = ? ORDER BY seq`, p.UserID, "user:"+p.UserID); err != nil {
 		return nil, fmt.Errorf("export audit: %w", err)
 	}
+	uploads, err := uploadsOf(ctx, s.DB.db, p.UserID)
+	if err != nil {
+		return nil, err
+	}
 	actions := make([]map[string]any, len(audit))
 	for i, a := range audit {
 		actions[i] = map[string]any{"at": a.At.UTC(), "action": a.Action, "domain": a.Domain, "target": a.Target}
@@ -199,12 +203,14 @@ func (s *IdentityService) Export(ctx context.Context) (map[string]any, error) {
 		"sessions":      sessions,
 		"api_tokens":    tokens,
 		"activity":      actions,
+		"uploads":       uploads,
 	}, nil
 }
 
-// DeleteAccount erases the acting person's personal data in one transaction. The user
-// row stays as a pseudonym ("Deleted user") so that records which must remain, such as
-// the audit log and counted votes in plugins, keep a valid reference without the person.
+// DeleteAccount erases the acting person's personal data in one transaction, files
+// they uploaded through plugins included. The user row stays as a pseudonym ("Deleted
+// user") so that records which must remain, such as the audit log and counted votes in
+// plugins, keep a valid reference without the person.
 func (s *IdentityService) DeleteAccount(ctx context.Context) error {
 	p, err := requireUser(ctx)
 	if err != nil {
@@ -234,6 +240,7 @@ func (s *IdentityService) DeleteAccount(ctx context.Context) error {
 			`DELETE FROM memberships WHERE user_id = ?`,
 			`DELETE FROM organisation_members WHERE user_id = ?`,
 			`DELETE FROM role_grants WHERE user_id = ?`,
+			`DELETE FROM uploads WHERE uploader_id = ?`, // photos and attachments they sent through plugins
 		}
 		for i, q := range steps {
 			args := []any{p.UserID}

@@ -317,8 +317,8 @@ func pageTitle(title, city string) string {
 // frame: the title as <h1> and <title>, breadcrumbs after "Home", the plugin's nav
 // entry marked, the announcement in #kv-status and focus on the element it names.
 
-// maxPageForm bounds a form posted to a plugin's page: the plugin's page routes take
-// forms, not uploads, which come through the host's own upload route.
+// maxPageForm bounds a form posted to a plugin's page, unless its route declares
+// more (one that takes files: the host receives them, see pluginhost/uploads.go).
 const maxPageForm = 1 << 20
 
 // slotHome is the home page's card slot.
@@ -332,7 +332,8 @@ func (p *Pages) pluginPage(w http.ResponseWriter, r *http.Request) error {
 		return core.Errorf(core.ENOTFOUND, "There is no page %s.", r.URL.Path)
 	}
 	v := viewerOf(r)
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxPageForm))
+	limit := int64(max(maxPageForm, p.svc.Plugins.BodyLimit(r.Method, r.URL.Path)))
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
 	if err != nil {
 		var tooLarge *http.MaxBytesError
 		if errors.As(err, &tooLarge) {
@@ -358,7 +359,18 @@ func (p *Pages) pluginPage(w http.ResponseWriter, r *http.Request) error {
 		Method: method, Path: r.URL.Path, RawQuery: r.URL.RawQuery, Header: header, Body: body,
 		Render: render, Language: v.lang,
 	})
-	if err != nil {
+	switch core.ErrorCode(err) {
+	case "":
+	case core.EINVALID, core.ETOOLARGE:
+		// The host refused a file of the form (its type, its size) before the
+		// plugin saw it; nothing was stored. Only uploads are refused so.
+		status, key := http.StatusUnprocessableEntity, "core.upload.refused"
+		if core.ErrorCode(err) == core.ETOOLARGE {
+			status, key = http.StatusRequestEntityTooLarge, "core.upload.too_large"
+		}
+		p.panel(w, r, status, key)
+		return nil
+	default:
 		return err
 	}
 	plugin, _, _ := strings.Cut(strings.TrimPrefix(r.URL.Path, "/"), "/")

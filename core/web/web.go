@@ -63,6 +63,9 @@ type Services struct {
 	// Plugins serves the plugins' pages, navigation and cards; nil when the node
 	// runs no plugins.
 	Plugins core.PluginService
+	// Uploads serves the files plugins' forms received at /uploads/{id}; nil when
+	// the node keeps none.
+	Uploads core.UploadService
 }
 
 // Options describe the city and how the site is served.
@@ -138,6 +141,7 @@ func New(svc Services, opts Options) (*Pages, error) {
 	mux.Handle("GET /accessibility", p.handle(p.static("accessibility", "core.a11y.title")))
 	mux.Handle("GET /privacy", p.handle(p.static("privacy", "core.privacy.title")))
 	mux.Handle("GET /neighbourhoods/{id}", p.handle(p.neighbourhood))
+	mux.Handle("GET /uploads/{id}", p.handle(p.upload))
 	p.accountRoutes(mux)     // pages_account.go
 	p.adminRoutes(mux)       // pages_admin.go: the admin index, people, grants, audit
 	p.adminPlacesRoutes(mux) // pages_admin_places.go: neighbourhoods, organisations, plugins

@@ -33,8 +33,12 @@ func manifestFromProto(m *pb.Manifest) sdk.Manifest {
 			// A kind from a newer protocol: not something this host knows to serve.
 			continue
 		}
-		out.Routes = append(out.Routes, sdk.Route{Method: r.Method, Path: r.Path, Permission: r.Permission, Domain: r.Domain,
-			MaxBodyBytes: r.MaxBodyBytes, Kind: kind})
+		route := sdk.Route{Method: r.Method, Path: r.Path, Permission: r.Permission, Domain: r.Domain,
+			MaxBodyBytes: r.MaxBodyBytes, Kind: kind, ShowsUploadErrors: r.ShowsUploadErrors}
+		for _, u := range r.Uploads {
+			route.Uploads = append(route.Uploads, sdk.UploadField{Name: u.Name, Kinds: u.Kinds, MaxBytes: u.MaxBytes})
+		}
+		out.Routes = append(out.Routes, route)
 	}
 	if ui := m.GetUi(); ui != nil {
 		for _, n := range ui.Nav {

@@ -27,6 +27,16 @@ var messages = map[string]map[string]string{
 		"hello.card.count.one":     "You have sent %d greeting.",
 		"hello.card.count.other":   "You have sent %d greetings.",
 		"hello.card.link":          "Send a greeting",
+
+		// The greeting's photo, which the host receives (uploads).
+		"hello.greet.photo":            "Photo (optional)",
+		"hello.greet.photo.hint":       "A JPEG or PNG photo of up to %d MB. Its location data is removed.",
+		"hello.greet.photo.alt":        "The photo you sent",
+		"hello.error.upload_kind":      "Choose a JPEG or PNG photo.",
+		"hello.error.upload_damaged":   "The photo is damaged or incomplete. Choose it again.",
+		"hello.error.upload_pixels":    "The photo is too large. Choose a smaller one.",
+		"hello.error.upload_empty":     "The chosen photo is empty.",
+		"hello.error.upload_too_large": "The photo is too large. Choose a smaller one.",
 	},
 	"fi": {
 		"hello.nav":                "Tervehdykset",
@@ -46,6 +56,16 @@ var messages = map[string]map[string]string{
 		"hello.card.count.one":     "Olet lähettänyt %d tervehdyksen.",
 		"hello.card.count.other":   "Olet lähettänyt %d tervehdystä.",
 		"hello.card.link":          "Lähetä tervehdys",
+
+		// The greeting's photo, which the host receives (uploads).
+		"hello.greet.photo":            "Valokuva (vapaaehtoinen)",
+		"hello.greet.photo.hint":       "JPEG- tai PNG-kuva, enintään %d Mt. Kuvan sijaintitiedot poistetaan.",
+		"hello.greet.photo.alt":        "Lähettämäsi valokuva",
+		"hello.error.upload_kind":      "Valitse JPEG- tai PNG-kuva.",
+		"hello.error.upload_damaged":   "Kuva on vioittunut tai keskeneräinen. Valitse se uudelleen.",
+		"hello.error.upload_pixels":    "Kuva on liian suuri. Valitse pienempi kuva.",
+		"hello.error.upload_empty":     "Valitsemasi kuva on tyhjä.",
+		"hello.error.upload_too_large": "Kuva on liian suuri. Valitse pienempi kuva.",
 	},
 	"sv": {
 		"hello.nav":                "Hälsningar",
@@ -65,6 +85,16 @@ var messages = map[string]map[string]string{
 		"hello.card.count.one":     "Du har skickat %d hälsning.",
 		"hello.card.count.other":   "Du har skickat %d hälsningar.",
 		"hello.card.link":          "Skicka en hälsning",
+
+		// The greeting's photo, which the host receives (uploads).
+		"hello.greet.photo":            "Foto (frivilligt)",
+		"hello.greet.photo.hint":       "Ett foto i JPEG- eller PNG-format på högst %d MB. Platsuppgifterna tas bort.",
+		"hello.greet.photo.alt":        "Fotot du skickade",
+		"hello.error.upload_kind":      "Välj ett foto i JPEG- eller PNG-format.",
+		"hello.error.upload_damaged":   "Fotot är skadat eller ofullständigt. Välj det igen.",
+		"hello.error.upload_pixels":    "Fotot är för stort. Välj ett mindre foto.",
+		"hello.error.upload_empty":     "Fotot du valde är tomt.",
+		"hello.error.upload_too_large": "Fotot är för stort. Välj ett mindre foto.",
 	},
 	"da": {
 		"hello.nav":                "Hilsner",
@@ -84,6 +114,16 @@ var messages = map[string]map[string]string{
 		"hello.card.count.one":     "Du har sendt %d hilsen.",
 		"hello.card.count.other":   "Du har sendt %d hilsner.",
 		"hello.card.link":          "Send en hilsen",
+
+		// The greeting's photo, which the host receives (uploads).
+		"hello.greet.photo":            "Foto (valgfrit)",
+		"hello.greet.photo.hint":       "Et JPEG- eller PNG-billede på højst %d MB. Billedets placeringsdata fjernes.",
+		"hello.greet.photo.alt":        "Det foto, du sendte",
+		"hello.error.upload_kind":      "Vælg et JPEG- eller PNG-billede.",
+		"hello.error.upload_damaged":   "Billedet er beskadiget eller ufuldstændigt. Vælg det igen.",
+		"hello.error.upload_pixels":    "Billedet er for stort. Vælg et mindre billede.",
+		"hello.error.upload_empty":     "Det valgte billede er tomt.",
+		"hello.error.upload_too_large": "Billedet er for stort. Vælg et mindre billede.",
 	},
 	"tr": {
 		"hello.nav":                "Selamlar",
@@ -103,6 +143,16 @@ var messages = map[string]map[string]string{
 		"hello.card.count.one":     "%d selam gönderdiniz.",
 		"hello.card.count.other":   "%d selam gönderdiniz.",
 		"hello.card.link":          "Selam gönder",
+
+		// The greeting's photo, which the host receives (uploads).
+		"hello.greet.photo":            "Fotoğraf (isteğe bağlı)",
+		"hello.greet.photo.hint":       "En fazla %d MB boyutunda JPEG veya PNG fotoğraf. Konum bilgileri silinir.",
+		"hello.greet.photo.alt":        "Gönderdiğiniz fotoğraf",
+		"hello.error.upload_kind":      "JPEG veya PNG biçiminde bir fotoğraf seçin.",
+		"hello.error.upload_damaged":   "Fotoğraf bozuk veya eksik. Yeniden seçin.",
+		"hello.error.upload_pixels":    "Fotoğraf çok büyük. Daha küçük bir fotoğraf seçin.",
+		"hello.error.upload_empty":     "Seçtiğiniz fotoğraf boş.",
+		"hello.error.upload_too_large": "Fotoğraf çok büyük. Daha küçük bir fotoğraf seçin.",
 	},
 }
 

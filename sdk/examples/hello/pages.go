@@ -5,6 +5,7 @@ import (
 	"errors"
 	"html/template"
 	"net/http"
+	"net/url"
 
 	"github.com/kvarter/kvarter/sdk"
 )
@@ -30,15 +31,18 @@ var templates = template.Must(template.New("").Parse(`
 {{define "greet"}}
 {{- if .Sent}}
 <div class="ds-alert" data-color="success" role="status"><p>{{.T.T "hello.greet.sent"}}</p></div>
+{{- if .Photo}}
+<figure><img src="{{.Photo}}" alt="{{.T.T "hello.greet.photo.alt"}}" width="320"></figure>
 {{- end}}
-{{- if .Error}}
+{{- end}}
+{{- if or .Error .PhotoError}}
 <div class="ds-error-summary" id="` + ErrorSummaryID + `" tabindex="-1" aria-labelledby="error-summary-heading">
   <h2 id="error-summary-heading">{{.T.T "hello.error.summary"}}</h2>
-  <ul><li><a href="#message">{{.Error}}</a></li></ul>
+  <ul>{{if .Error}}<li><a href="#message">{{.Error}}</a></li>{{end}}{{if .PhotoError}}<li><a href="#photo">{{.PhotoError}}</a></li>{{end}}</ul>
 </div>
 {{- end}}
 <p>{{.T.T "hello.greet.intro"}}</p>
-<form method="post" action="` + PathGreet + `" novalidate>
+<form method="post" action="` + PathGreet + `" enctype="multipart/form-data" novalidate>
   <div class="ds-field">
     <label for="message">{{.T.T "hello.greet.message"}}</label>
     <p id="message-hint">{{.T.T "hello.greet.message.hint" .Max}}</p>
@@ -48,12 +52,24 @@ var templates = template.Must(template.New("").Parse(`
     <input id="message" name="message" type="text" value="{{.Value}}" autocomplete="off"
       aria-describedby="message-hint{{if .Error}} message-error{{end}}"{{if .Error}} aria-invalid="true"{{end}}>
   </div>
+  <div class="ds-field">
+    <label for="photo">{{.T.T "hello.greet.photo"}}</label>
+    <p id="photo-hint">{{.T.T "hello.greet.photo.hint" .MaxPhotoMB}}</p>
+    {{- if .PhotoError}}
+    <p id="photo-error" class="ds-validation-message"><span class="ds-sr-only">{{.T.T "hello.error.prefix"}}</span> {{.PhotoError}}</p>
+    {{- end}}
+    <input id="photo" name="photo" type="file" accept="image/jpeg,image/png"
+      aria-describedby="photo-hint{{if .PhotoError}} photo-error{{end}}"{{if .PhotoError}} aria-invalid="true"{{end}}>
+  </div>
   <button type="submit" class="ds-button">{{.T.T "hello.greet.send"}}</button>
 </form>
 {{end}}
 {{define "card"}}<p>{{.Count}}</p>
 <p><a href="` + PathGreet + `">{{.T.T "hello.card.link"}}</a></p>
 {{end}}`))
+
+// MaxPhoto is the largest photo a greeting takes; the host refuses a larger one.
+const MaxPhoto = 5 << 20
 
 // greetForm is what the greeting page shows.
 type greetForm struct {
@@ -62,12 +78,21 @@ type greetForm struct {
 	Value string
 	Error string
 	Sent  bool
+	// Photo is the URL of the photo sent with the greeting, shown after sending;
+	// PhotoError says why the host refused the photo sent.
+	Photo, PhotoError string
+	MaxPhotoMB        int
 }
 
 // greetPage shows the form; after a greeting was sent (?sent=1) it confirms it.
 func (p *Plugin) greetPage(w http.ResponseWriter, r *http.Request) (sdk.PageMeta, error) {
 	t := catalogFor(sdk.LanguageFrom(r.Context()))
-	f := greetForm{T: t, Max: MaxMessage, Sent: r.URL.Query().Get("sent") == "1"}
+	f := greetForm{T: t, Max: MaxMessage, MaxPhotoMB: MaxPhoto >> 20, Sent: r.URL.Query().Get("sent") == "1"}
+	if id := r.URL.Query().Get("photo"); f.Sent && id != "" {
+		// The id the host gave the photo on sending, carried by the redirect: the
+		// viewer sees only a photo whose id they hold already.
+		f.Photo = sdk.UploadURL(id)
+	}
 	meta := p.greetMeta(t)
 	if f.Sent {
 		meta.Announce = t.T("hello.greet.sent")
@@ -82,20 +107,38 @@ func (p *Plugin) greet(w http.ResponseWriter, r *http.Request) (sdk.PageMeta, er
 		return sdk.PageMeta{}, sdk.Malformed("The form could not be read.")
 	}
 	message := r.PostForm.Get("message")
-	err := p.svc.Greet(r.Context(), sdk.PrincipalFrom(r.Context()), message)
 	var e *sdk.Error
+	if errors.As(sdk.UploadError(r, "photo"), &e) {
+		// The host refused the photo and kept nothing (the route shows upload
+		// errors): the form again, the message kept, the photo's problem by it.
+		t := catalogFor(sdk.LanguageFrom(r.Context()))
+		f := greetForm{T: t, Max: MaxMessage, MaxPhotoMB: MaxPhoto >> 20, Value: message, PhotoError: t.T("hello.error." + e.Fields["rule"])}
+		return p.invalid(w, t, f)
+	}
+	err := p.svc.Greet(r.Context(), sdk.PrincipalFrom(r.Context()), message)
 	if errors.As(err, &e) && e.Code == sdk.CodeInvalid {
 		t := catalogFor(sdk.LanguageFrom(r.Context()))
-		f := greetForm{T: t, Max: MaxMessage, Value: message, Error: t.T("hello.error."+e.Fields["rule"], MaxMessage)}
-		meta := p.greetMeta(t)
-		meta.Focus = ErrorSummaryID
-		return meta, render(w, http.StatusUnprocessableEntity, "greet", f)
+		f := greetForm{T: t, Max: MaxMessage, MaxPhotoMB: MaxPhoto >> 20, Value: message, Error: t.T("hello.error."+e.Fields["rule"], MaxMessage)}
+		return p.invalid(w, t, f)
 	}
 	if err != nil {
 		return sdk.PageMeta{}, err
 	}
-	http.Redirect(w, r, PathGreet+"?sent=1", http.StatusSeeOther)
+	to := PathGreet + "?sent=1"
+	if id := sdk.UploadID(r, "photo"); id != "" {
+		// The host received the photo (checked, re-encoded, stored) and put its id
+		// in the form; a plugin that keeps photos stores the id with its record.
+		to += "&" + url.Values{"photo": {id}}.Encode()
+	}
+	http.Redirect(w, r, to, http.StatusSeeOther)
 	return sdk.PageMeta{}, nil
+}
+
+// invalid answers 422 with the form f and its error summary focused.
+func (p *Plugin) invalid(w http.ResponseWriter, t catalog, f greetForm) (sdk.PageMeta, error) {
+	meta := p.greetMeta(t)
+	meta.Focus = ErrorSummaryID
+	return meta, render(w, http.StatusUnprocessableEntity, "greet", f)
 }
 
 func (p *Plugin) greetMeta(t catalog) sdk.PageMeta {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -12,6 +13,7 @@ import (
 	"github.com/kvarter/kvarter/sdk/examples/hello"
 	"github.com/kvarter/kvarter/sdk/hostside"
 	"github.com/kvarter/kvarter/sdk/sdktest"
+	"github.com/kvarter/kvarter/sdk/web/webtest"
 )
 
 // launched starts cmd/hello as the core does — a child process over the real
@@ -122,6 +124,72 @@ func TestPages(t *testing.T) {
 			t.Errorf("pings: %s %+v", pings.Body, pings.Page)
 		}
 	})
+}
+
+// TestPages_Photo: the greeting form declares a photo field the host receives; the
+// plugin gets the upload id in its place (as the host forwards it) and the page after
+// sending shows the photo from the host's /uploads/ path.
+func TestPages_Photo(t *testing.T) {
+	sdktest.EachStore(t, func(t *testing.T, cfg sdk.StoreConfig) {
+		p, host := launched(t, cfg)
+		m, err := p.Describe(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		i := slices.IndexFunc(m.Routes, func(r sdk.Route) bool { return r.Method == "POST" && r.Path == hello.PathGreet })
+		if i < 0 || len(m.Routes[i].Uploads) != 1 || m.Routes[i].Uploads[0].Name != "photo" || m.Routes[i].Uploads[0].MaxBytes != hello.MaxPhoto ||
+			!slices.Equal(m.Routes[i].Uploads[0].Kinds, []string{sdk.UploadImage}) || m.Routes[i].MaxBodyBytes <= hello.MaxPhoto || !m.Routes[i].ShowsUploadErrors {
+			t.Fatalf("the greeting form's upload field did not reach the host: %+v", m.Routes)
+		}
+		ann := host.Principal("ann")
+		get := send(t, p, &hostside.HTTPRequest{Method: "GET", Path: hello.PathGreet, Principal: ann, Render: sdk.RenderPage, Language: "fi"})
+		if !strings.Contains(string(get.Body), `enctype="multipart/form-data"`) || !strings.Contains(string(get.Body), `<input id="photo" name="photo" type="file"`) ||
+			!strings.Contains(string(get.Body), "Valokuva (vapaaehtoinen)") {
+			t.Errorf("form: %s", get.Body)
+		}
+		checkMarkup(t, get.Body)
+
+		// What the host forwards after receiving the photo: the form with its id.
+		const id = "6f1c2a9e-3b4d-4e5f-8a7b-9c0d1e2f3a4b"
+		h, body := form(url.Values{"message": {"Kuva puistosta"}, "photo": {id}})
+		ok := send(t, p, &hostside.HTTPRequest{Method: "POST", Path: hello.PathGreet, Header: h, Body: body, Principal: ann, Render: sdk.RenderPage})
+		if ok.Status != 303 || ok.Header.Get("Location") != hello.PathGreet+"?sent=1&photo="+id {
+			t.Fatalf("303: %d %v %s", ok.Status, ok.Header, ok.Body)
+		}
+		after := send(t, p, &hostside.HTTPRequest{Method: "GET", Path: hello.PathGreet, RawQuery: "sent=1&photo=" + id, Principal: ann, Render: sdk.RenderPage, Language: "sv"})
+		if !strings.Contains(string(after.Body), `<img src="/uploads/`+id+`" alt="Fotot du skickade"`) {
+			t.Errorf("after: %s", after.Body)
+		}
+		checkMarkup(t, after.Body)
+		// A photo the host refused (it names the field, the form comes without the
+		// file): 422 with the form, the message kept, the photo's problem by its
+		// input and in the summary; no greeting is recorded.
+		h, body = form(url.Values{"message": {"Kuva puistosta"}})
+		h.Set(sdk.UploadRefusedHeader, "photo=upload_kind")
+		bad := send(t, p, &hostside.HTTPRequest{Method: "POST", Path: hello.PathGreet, Header: h, Body: body, Principal: host.Principal("cem"), Render: sdk.RenderPage, Language: "fi"})
+		if bad.Status != 422 || bad.Page.Focus != hello.ErrorSummaryID || !strings.Contains(string(bad.Body), `value="Kuva puistosta"`) ||
+			!strings.Contains(string(bad.Body), `<a href="#photo">Valitse JPEG- tai PNG-kuva.</a>`) ||
+			!strings.Contains(string(bad.Body), `aria-describedby="photo-hint photo-error" aria-invalid="true"`) {
+			t.Errorf("refused photo: %d %+v %s", bad.Status, bad.Page, bad.Body)
+		}
+		checkMarkup(t, bad.Body)
+		card := send(t, p, &hostside.HTTPRequest{Method: "GET", Path: hello.PathHomeCard, Principal: host.Principal("cem"), Render: sdk.RenderFragment, Language: "en"})
+		if !strings.Contains(string(card.Body), "You have not sent any greetings yet.") {
+			t.Errorf("a greeting with a refused photo was recorded: %s", card.Body)
+		}
+		// An id is a path segment of /uploads/, whatever the query says.
+		odd := send(t, p, &hostside.HTTPRequest{Method: "GET", Path: hello.PathGreet, RawQuery: "sent=1&photo=" + url.QueryEscape(`../admin" onerror="x`), Principal: ann, Render: sdk.RenderPage})
+		if !strings.Contains(string(odd.Body), `src="/uploads/..%2Fadmin%22%20onerror=%22x"`) {
+			t.Errorf("odd id: %s", odd.Body)
+		}
+	})
+}
+
+func checkMarkup(t *testing.T, body []byte) {
+	t.Helper()
+	for _, problem := range webtest.CheckMarkup(webtest.ParseFragment(t, string(body)), webtest.Content) {
+		t.Error(problem)
+	}
 }
 
 // TestPages_OldHost: requests without a render mode or language — all a host built

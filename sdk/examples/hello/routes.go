@@ -26,7 +26,7 @@ func (p *Plugin) Routes() []sdk.Route {
 		// Pages (pages.go): HTML for the host's frame, beside the API in one table and
 		// kept out of the OpenAPI document.
 		sdk.GetPage(PathGreet, sdk.PermPublic, p.greetPage),
-		sdk.PostPage(PathGreet, sdk.PermPublic, p.greet),
+		sdk.PostPage(PathGreet, sdk.PermPublic, p.greet).Upload("photo", MaxPhoto, sdk.UploadImage).ShowUploadErrors(),
 		sdk.GetPage(PathHomeCard, sdk.PermAuthenticated, p.homeCard),
 	}
 }

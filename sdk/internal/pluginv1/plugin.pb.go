@@ -560,10 +560,18 @@ type Route struct {
 	// The largest request body the host accepts for this route, in bytes; 0 means the
 	// host's default (1 MiB). The host refuses larger bodies with 413 before the
 	// plugin sees them.
-	MaxBodyBytes  int64     `protobuf:"varint,5,opt,name=max_body_bytes,json=maxBodyBytes,proto3" json:"max_body_bytes,omitempty"`
-	Kind          RouteKind `protobuf:"varint,6,opt,name=kind,proto3,enum=kvarter.plugin.v1.RouteKind" json:"kind,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	MaxBodyBytes int64     `protobuf:"varint,5,opt,name=max_body_bytes,json=maxBodyBytes,proto3" json:"max_body_bytes,omitempty"`
+	Kind         RouteKind `protobuf:"varint,6,opt,name=kind,proto3,enum=kvarter.plugin.v1.RouteKind" json:"kind,omitempty"`
+	// The file fields of a multipart/form-data request the host receives for the
+	// plugin: it checks each file by its content, re-encodes images, stores the file
+	// and forwards the form with the upload's id in the field's place.
+	Uploads []*UploadField `protobuf:"bytes,7,rep,name=uploads,proto3" json:"uploads,omitempty"`
+	// Set on a page route whose handler shows a refused file in its form: the host
+	// forwards the form without any of its files and names the refused fields (the
+	// X-Kvarter-Upload-Refused header) instead of answering 422 itself.
+	ShowsUploadErrors bool `protobuf:"varint,8,opt,name=shows_upload_errors,json=showsUploadErrors,proto3" json:"shows_upload_errors,omitempty"`
+	unknownFields     protoimpl.UnknownFields
+	sizeCache         protoimpl.SizeCache
 }
 
 func (x *Route) Reset() {
@@ -638,6 +646,83 @@ func (x *Route) GetKind() RouteKind {
 	return RouteKind_ROUTE_KIND_API
 }
 
+func (x *Route) GetUploads() []*UploadField {
+	if x != nil {
+		return x.Uploads
+	}
+	return nil
+}
+
+func (x *Route) GetShowsUploadErrors() bool {
+	if x != nil {
+		return x.ShowsUploadErrors
+	}
+	return false
+}
+
+// UploadField is one file field of a route's form.
+type UploadField struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Name  string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	// The kinds of file accepted: "image" (JPEG or PNG) and "pdf".
+	Kinds []string `protobuf:"bytes,2,rep,name=kinds,proto3" json:"kinds,omitempty"`
+	// The largest file accepted, in bytes; 0 means the route's body limit.
+	MaxBytes      int64 `protobuf:"varint,3,opt,name=max_bytes,json=maxBytes,proto3" json:"max_bytes,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UploadField) Reset() {
+	*x = UploadField{}
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[6]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UploadField) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UploadField) ProtoMessage() {}
+
+func (x *UploadField) ProtoReflect() protoreflect.Message {
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[6]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UploadField.ProtoReflect.Descriptor instead.
+func (*UploadField) Descriptor() ([]byte, []int) {
+	return file_kvarter_plugin_v1_plugin_proto_rawDescGZIP(), []int{6}
+}
+
+func (x *UploadField) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *UploadField) GetKinds() []string {
+	if x != nil {
+		return x.Kinds
+	}
+	return nil
+}
+
+func (x *UploadField) GetMaxBytes() int64 {
+	if x != nil {
+		return x.MaxBytes
+	}
+	return 0
+}
+
 type Permission struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Name          string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
@@ -648,7 +733,7 @@ type Permission struct {
 
 func (x *Permission) Reset() {
 	*x = Permission{}
-	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[6]
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -660,7 +745,7 @@ func (x *Permission) String() string {
 func (*Permission) ProtoMessage() {}
 
 func (x *Permission) ProtoReflect() protoreflect.Message {
-	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[6]
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -673,7 +758,7 @@ func (x *Permission) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Permission.ProtoReflect.Descriptor instead.
 func (*Permission) Descriptor() ([]byte, []int) {
-	return file_kvarter_plugin_v1_plugin_proto_rawDescGZIP(), []int{6}
+	return file_kvarter_plugin_v1_plugin_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *Permission) GetName() string {
@@ -701,7 +786,7 @@ type Role struct {
 
 func (x *Role) Reset() {
 	*x = Role{}
-	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[7]
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -713,7 +798,7 @@ func (x *Role) String() string {
 func (*Role) ProtoMessage() {}
 
 func (x *Role) ProtoReflect() protoreflect.Message {
-	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[7]
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -726,7 +811,7 @@ func (x *Role) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Role.ProtoReflect.Descriptor instead.
 func (*Role) Descriptor() ([]byte, []int) {
-	return file_kvarter_plugin_v1_plugin_proto_rawDescGZIP(), []int{7}
+	return file_kvarter_plugin_v1_plugin_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *Role) GetName() string {
@@ -760,7 +845,7 @@ type Grant struct {
 
 func (x *Grant) Reset() {
 	*x = Grant{}
-	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[8]
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -772,7 +857,7 @@ func (x *Grant) String() string {
 func (*Grant) ProtoMessage() {}
 
 func (x *Grant) ProtoReflect() protoreflect.Message {
-	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[8]
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -785,7 +870,7 @@ func (x *Grant) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Grant.ProtoReflect.Descriptor instead.
 func (*Grant) Descriptor() ([]byte, []int) {
-	return file_kvarter_plugin_v1_plugin_proto_rawDescGZIP(), []int{8}
+	return file_kvarter_plugin_v1_plugin_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *Grant) GetRole() string {
@@ -813,7 +898,7 @@ type Setting struct {
 
 func (x *Setting) Reset() {
 	*x = Setting{}
-	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[9]
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -825,7 +910,7 @@ func (x *Setting) String() string {
 func (*Setting) ProtoMessage() {}
 
 func (x *Setting) ProtoReflect() protoreflect.Message {
-	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[9]
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -838,7 +923,7 @@ func (x *Setting) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Setting.ProtoReflect.Descriptor instead.
 func (*Setting) Descriptor() ([]byte, []int) {
-	return file_kvarter_plugin_v1_plugin_proto_rawDescGZIP(), []int{9}
+	return file_kvarter_plugin_v1_plugin_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *Setting) GetName() string {
@@ -876,7 +961,7 @@ type StoreConfig struct {
 
 func (x *StoreConfig) Reset() {
 	*x = StoreConfig{}
-	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[10]
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -888,7 +973,7 @@ func (x *StoreConfig) String() string {
 func (*StoreConfig) ProtoMessage() {}
 
 func (x *StoreConfig) ProtoReflect() protoreflect.Message {
-	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[10]
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -901,7 +986,7 @@ func (x *StoreConfig) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StoreConfig.ProtoReflect.Descriptor instead.
 func (*StoreConfig) Descriptor() ([]byte, []int) {
-	return file_kvarter_plugin_v1_plugin_proto_rawDescGZIP(), []int{10}
+	return file_kvarter_plugin_v1_plugin_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *StoreConfig) GetDialect() string {
@@ -947,7 +1032,7 @@ type ConfigureRequest struct {
 
 func (x *ConfigureRequest) Reset() {
 	*x = ConfigureRequest{}
-	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[11]
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -959,7 +1044,7 @@ func (x *ConfigureRequest) String() string {
 func (*ConfigureRequest) ProtoMessage() {}
 
 func (x *ConfigureRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[11]
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -972,7 +1057,7 @@ func (x *ConfigureRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ConfigureRequest.ProtoReflect.Descriptor instead.
 func (*ConfigureRequest) Descriptor() ([]byte, []int) {
-	return file_kvarter_plugin_v1_plugin_proto_rawDescGZIP(), []int{11}
+	return file_kvarter_plugin_v1_plugin_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *ConfigureRequest) GetSettings() map[string]string {
@@ -1025,7 +1110,7 @@ type ConfigureResponse struct {
 
 func (x *ConfigureResponse) Reset() {
 	*x = ConfigureResponse{}
-	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[12]
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1037,7 +1122,7 @@ func (x *ConfigureResponse) String() string {
 func (*ConfigureResponse) ProtoMessage() {}
 
 func (x *ConfigureResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[12]
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1050,7 +1135,7 @@ func (x *ConfigureResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ConfigureResponse.ProtoReflect.Descriptor instead.
 func (*ConfigureResponse) Descriptor() ([]byte, []int) {
-	return file_kvarter_plugin_v1_plugin_proto_rawDescGZIP(), []int{12}
+	return file_kvarter_plugin_v1_plugin_proto_rawDescGZIP(), []int{13}
 }
 
 type MigrateRequest struct {
@@ -1061,7 +1146,7 @@ type MigrateRequest struct {
 
 func (x *MigrateRequest) Reset() {
 	*x = MigrateRequest{}
-	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[13]
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1073,7 +1158,7 @@ func (x *MigrateRequest) String() string {
 func (*MigrateRequest) ProtoMessage() {}
 
 func (x *MigrateRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[13]
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1086,7 +1171,7 @@ func (x *MigrateRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MigrateRequest.ProtoReflect.Descriptor instead.
 func (*MigrateRequest) Descriptor() ([]byte, []int) {
-	return file_kvarter_plugin_v1_plugin_proto_rawDescGZIP(), []int{13}
+	return file_kvarter_plugin_v1_plugin_proto_rawDescGZIP(), []int{14}
 }
 
 type MigrateResponse struct {
@@ -1097,7 +1182,7 @@ type MigrateResponse struct {
 
 func (x *MigrateResponse) Reset() {
 	*x = MigrateResponse{}
-	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[14]
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1109,7 +1194,7 @@ func (x *MigrateResponse) String() string {
 func (*MigrateResponse) ProtoMessage() {}
 
 func (x *MigrateResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[14]
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1122,7 +1207,7 @@ func (x *MigrateResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MigrateResponse.ProtoReflect.Descriptor instead.
 func (*MigrateResponse) Descriptor() ([]byte, []int) {
-	return file_kvarter_plugin_v1_plugin_proto_rawDescGZIP(), []int{14}
+	return file_kvarter_plugin_v1_plugin_proto_rawDescGZIP(), []int{15}
 }
 
 type ActivateRequest struct {
@@ -1133,7 +1218,7 @@ type ActivateRequest struct {
 
 func (x *ActivateRequest) Reset() {
 	*x = ActivateRequest{}
-	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[15]
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1145,7 +1230,7 @@ func (x *ActivateRequest) String() string {
 func (*ActivateRequest) ProtoMessage() {}
 
 func (x *ActivateRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[15]
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1158,7 +1243,7 @@ func (x *ActivateRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ActivateRequest.ProtoReflect.Descriptor instead.
 func (*ActivateRequest) Descriptor() ([]byte, []int) {
-	return file_kvarter_plugin_v1_plugin_proto_rawDescGZIP(), []int{15}
+	return file_kvarter_plugin_v1_plugin_proto_rawDescGZIP(), []int{16}
 }
 
 type ActivateResponse struct {
@@ -1169,7 +1254,7 @@ type ActivateResponse struct {
 
 func (x *ActivateResponse) Reset() {
 	*x = ActivateResponse{}
-	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[16]
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1181,7 +1266,7 @@ func (x *ActivateResponse) String() string {
 func (*ActivateResponse) ProtoMessage() {}
 
 func (x *ActivateResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[16]
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1194,7 +1279,7 @@ func (x *ActivateResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ActivateResponse.ProtoReflect.Descriptor instead.
 func (*ActivateResponse) Descriptor() ([]byte, []int) {
-	return file_kvarter_plugin_v1_plugin_proto_rawDescGZIP(), []int{16}
+	return file_kvarter_plugin_v1_plugin_proto_rawDescGZIP(), []int{17}
 }
 
 type HealthRequest struct {
@@ -1205,7 +1290,7 @@ type HealthRequest struct {
 
 func (x *HealthRequest) Reset() {
 	*x = HealthRequest{}
-	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[17]
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1217,7 +1302,7 @@ func (x *HealthRequest) String() string {
 func (*HealthRequest) ProtoMessage() {}
 
 func (x *HealthRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[17]
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1230,7 +1315,7 @@ func (x *HealthRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HealthRequest.ProtoReflect.Descriptor instead.
 func (*HealthRequest) Descriptor() ([]byte, []int) {
-	return file_kvarter_plugin_v1_plugin_proto_rawDescGZIP(), []int{17}
+	return file_kvarter_plugin_v1_plugin_proto_rawDescGZIP(), []int{18}
 }
 
 type HealthResponse struct {
@@ -1244,7 +1329,7 @@ type HealthResponse struct {
 
 func (x *HealthResponse) Reset() {
 	*x = HealthResponse{}
-	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[18]
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1256,7 +1341,7 @@ func (x *HealthResponse) String() string {
 func (*HealthResponse) ProtoMessage() {}
 
 func (x *HealthResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[18]
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1269,7 +1354,7 @@ func (x *HealthResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HealthResponse.ProtoReflect.Descriptor instead.
 func (*HealthResponse) Descriptor() ([]byte, []int) {
-	return file_kvarter_plugin_v1_plugin_proto_rawDescGZIP(), []int{18}
+	return file_kvarter_plugin_v1_plugin_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *HealthResponse) GetPool() *PoolStats {
@@ -1297,7 +1382,7 @@ type PoolStats struct {
 
 func (x *PoolStats) Reset() {
 	*x = PoolStats{}
-	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[19]
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1309,7 +1394,7 @@ func (x *PoolStats) String() string {
 func (*PoolStats) ProtoMessage() {}
 
 func (x *PoolStats) ProtoReflect() protoreflect.Message {
-	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[19]
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1322,7 +1407,7 @@ func (x *PoolStats) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PoolStats.ProtoReflect.Descriptor instead.
 func (*PoolStats) Descriptor() ([]byte, []int) {
-	return file_kvarter_plugin_v1_plugin_proto_rawDescGZIP(), []int{19}
+	return file_kvarter_plugin_v1_plugin_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *PoolStats) GetMaxOpenConnections() int64 {
@@ -1396,7 +1481,7 @@ type DeactivateRequest struct {
 
 func (x *DeactivateRequest) Reset() {
 	*x = DeactivateRequest{}
-	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[20]
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1408,7 +1493,7 @@ func (x *DeactivateRequest) String() string {
 func (*DeactivateRequest) ProtoMessage() {}
 
 func (x *DeactivateRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[20]
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1421,7 +1506,7 @@ func (x *DeactivateRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeactivateRequest.ProtoReflect.Descriptor instead.
 func (*DeactivateRequest) Descriptor() ([]byte, []int) {
-	return file_kvarter_plugin_v1_plugin_proto_rawDescGZIP(), []int{20}
+	return file_kvarter_plugin_v1_plugin_proto_rawDescGZIP(), []int{21}
 }
 
 type DeactivateResponse struct {
@@ -1432,7 +1517,7 @@ type DeactivateResponse struct {
 
 func (x *DeactivateResponse) Reset() {
 	*x = DeactivateResponse{}
-	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[21]
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1444,7 +1529,7 @@ func (x *DeactivateResponse) String() string {
 func (*DeactivateResponse) ProtoMessage() {}
 
 func (x *DeactivateResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[21]
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1457,7 +1542,7 @@ func (x *DeactivateResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeactivateResponse.ProtoReflect.Descriptor instead.
 func (*DeactivateResponse) Descriptor() ([]byte, []int) {
-	return file_kvarter_plugin_v1_plugin_proto_rawDescGZIP(), []int{21}
+	return file_kvarter_plugin_v1_plugin_proto_rawDescGZIP(), []int{22}
 }
 
 type Header struct {
@@ -1470,7 +1555,7 @@ type Header struct {
 
 func (x *Header) Reset() {
 	*x = Header{}
-	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[22]
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1482,7 +1567,7 @@ func (x *Header) String() string {
 func (*Header) ProtoMessage() {}
 
 func (x *Header) ProtoReflect() protoreflect.Message {
-	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[22]
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1495,7 +1580,7 @@ func (x *Header) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Header.ProtoReflect.Descriptor instead.
 func (*Header) Descriptor() ([]byte, []int) {
-	return file_kvarter_plugin_v1_plugin_proto_rawDescGZIP(), []int{22}
+	return file_kvarter_plugin_v1_plugin_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *Header) GetName() string {
@@ -1523,7 +1608,7 @@ type OrgMembership struct {
 
 func (x *OrgMembership) Reset() {
 	*x = OrgMembership{}
-	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[23]
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1535,7 +1620,7 @@ func (x *OrgMembership) String() string {
 func (*OrgMembership) ProtoMessage() {}
 
 func (x *OrgMembership) ProtoReflect() protoreflect.Message {
-	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[23]
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1548,7 +1633,7 @@ func (x *OrgMembership) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use OrgMembership.ProtoReflect.Descriptor instead.
 func (*OrgMembership) Descriptor() ([]byte, []int) {
-	return file_kvarter_plugin_v1_plugin_proto_rawDescGZIP(), []int{23}
+	return file_kvarter_plugin_v1_plugin_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *OrgMembership) GetOrganisationId() string {
@@ -1581,7 +1666,7 @@ type RoleList struct {
 
 func (x *RoleList) Reset() {
 	*x = RoleList{}
-	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[24]
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1593,7 +1678,7 @@ func (x *RoleList) String() string {
 func (*RoleList) ProtoMessage() {}
 
 func (x *RoleList) ProtoReflect() protoreflect.Message {
-	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[24]
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1606,7 +1691,7 @@ func (x *RoleList) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RoleList.ProtoReflect.Descriptor instead.
 func (*RoleList) Descriptor() ([]byte, []int) {
-	return file_kvarter_plugin_v1_plugin_proto_rawDescGZIP(), []int{24}
+	return file_kvarter_plugin_v1_plugin_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *RoleList) GetRoles() []string {
@@ -1634,7 +1719,7 @@ type Principal struct {
 
 func (x *Principal) Reset() {
 	*x = Principal{}
-	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[25]
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1646,7 +1731,7 @@ func (x *Principal) String() string {
 func (*Principal) ProtoMessage() {}
 
 func (x *Principal) ProtoReflect() protoreflect.Message {
-	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[25]
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1659,7 +1744,7 @@ func (x *Principal) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Principal.ProtoReflect.Descriptor instead.
 func (*Principal) Descriptor() ([]byte, []int) {
-	return file_kvarter_plugin_v1_plugin_proto_rawDescGZIP(), []int{25}
+	return file_kvarter_plugin_v1_plugin_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *Principal) GetUserId() string {
@@ -1732,7 +1817,7 @@ type HTTPRequest struct {
 
 func (x *HTTPRequest) Reset() {
 	*x = HTTPRequest{}
-	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[26]
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1744,7 +1829,7 @@ func (x *HTTPRequest) String() string {
 func (*HTTPRequest) ProtoMessage() {}
 
 func (x *HTTPRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[26]
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1757,7 +1842,7 @@ func (x *HTTPRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HTTPRequest.ProtoReflect.Descriptor instead.
 func (*HTTPRequest) Descriptor() ([]byte, []int) {
-	return file_kvarter_plugin_v1_plugin_proto_rawDescGZIP(), []int{26}
+	return file_kvarter_plugin_v1_plugin_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *HTTPRequest) GetMethod() string {
@@ -1844,7 +1929,7 @@ type HTTPResponse struct {
 
 func (x *HTTPResponse) Reset() {
 	*x = HTTPResponse{}
-	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[27]
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1856,7 +1941,7 @@ func (x *HTTPResponse) String() string {
 func (*HTTPResponse) ProtoMessage() {}
 
 func (x *HTTPResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[27]
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1869,7 +1954,7 @@ func (x *HTTPResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HTTPResponse.ProtoReflect.Descriptor instead.
 func (*HTTPResponse) Descriptor() ([]byte, []int) {
-	return file_kvarter_plugin_v1_plugin_proto_rawDescGZIP(), []int{27}
+	return file_kvarter_plugin_v1_plugin_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *HTTPResponse) GetStatus() int32 {
@@ -1913,7 +1998,7 @@ type PageMeta struct {
 
 func (x *PageMeta) Reset() {
 	*x = PageMeta{}
-	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[28]
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1925,7 +2010,7 @@ func (x *PageMeta) String() string {
 func (*PageMeta) ProtoMessage() {}
 
 func (x *PageMeta) ProtoReflect() protoreflect.Message {
-	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[28]
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1938,7 +2023,7 @@ func (x *PageMeta) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PageMeta.ProtoReflect.Descriptor instead.
 func (*PageMeta) Descriptor() ([]byte, []int) {
-	return file_kvarter_plugin_v1_plugin_proto_rawDescGZIP(), []int{28}
+	return file_kvarter_plugin_v1_plugin_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *PageMeta) GetTitle() string {
@@ -1986,7 +2071,7 @@ type Crumb struct {
 
 func (x *Crumb) Reset() {
 	*x = Crumb{}
-	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[29]
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1998,7 +2083,7 @@ func (x *Crumb) String() string {
 func (*Crumb) ProtoMessage() {}
 
 func (x *Crumb) ProtoReflect() protoreflect.Message {
-	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[29]
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2011,7 +2096,7 @@ func (x *Crumb) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Crumb.ProtoReflect.Descriptor instead.
 func (*Crumb) Descriptor() ([]byte, []int) {
-	return file_kvarter_plugin_v1_plugin_proto_rawDescGZIP(), []int{29}
+	return file_kvarter_plugin_v1_plugin_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *Crumb) GetLabel() string {
@@ -2041,7 +2126,7 @@ type Event struct {
 
 func (x *Event) Reset() {
 	*x = Event{}
-	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[30]
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2053,7 +2138,7 @@ func (x *Event) String() string {
 func (*Event) ProtoMessage() {}
 
 func (x *Event) ProtoReflect() protoreflect.Message {
-	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[30]
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2066,7 +2151,7 @@ func (x *Event) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Event.ProtoReflect.Descriptor instead.
 func (*Event) Descriptor() ([]byte, []int) {
-	return file_kvarter_plugin_v1_plugin_proto_rawDescGZIP(), []int{30}
+	return file_kvarter_plugin_v1_plugin_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *Event) GetId() string {
@@ -2113,7 +2198,7 @@ type HandleEventRequest struct {
 
 func (x *HandleEventRequest) Reset() {
 	*x = HandleEventRequest{}
-	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[31]
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2125,7 +2210,7 @@ func (x *HandleEventRequest) String() string {
 func (*HandleEventRequest) ProtoMessage() {}
 
 func (x *HandleEventRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[31]
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2138,7 +2223,7 @@ func (x *HandleEventRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HandleEventRequest.ProtoReflect.Descriptor instead.
 func (*HandleEventRequest) Descriptor() ([]byte, []int) {
-	return file_kvarter_plugin_v1_plugin_proto_rawDescGZIP(), []int{31}
+	return file_kvarter_plugin_v1_plugin_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *HandleEventRequest) GetEvent() *Event {
@@ -2156,7 +2241,7 @@ type HandleEventResponse struct {
 
 func (x *HandleEventResponse) Reset() {
 	*x = HandleEventResponse{}
-	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[32]
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2168,7 +2253,7 @@ func (x *HandleEventResponse) String() string {
 func (*HandleEventResponse) ProtoMessage() {}
 
 func (x *HandleEventResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[32]
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2181,7 +2266,7 @@ func (x *HandleEventResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HandleEventResponse.ProtoReflect.Descriptor instead.
 func (*HandleEventResponse) Descriptor() ([]byte, []int) {
-	return file_kvarter_plugin_v1_plugin_proto_rawDescGZIP(), []int{32}
+	return file_kvarter_plugin_v1_plugin_proto_rawDescGZIP(), []int{33}
 }
 
 type HandleEventsRequest struct {
@@ -2193,7 +2278,7 @@ type HandleEventsRequest struct {
 
 func (x *HandleEventsRequest) Reset() {
 	*x = HandleEventsRequest{}
-	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[33]
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2205,7 +2290,7 @@ func (x *HandleEventsRequest) String() string {
 func (*HandleEventsRequest) ProtoMessage() {}
 
 func (x *HandleEventsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[33]
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2218,7 +2303,7 @@ func (x *HandleEventsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HandleEventsRequest.ProtoReflect.Descriptor instead.
 func (*HandleEventsRequest) Descriptor() ([]byte, []int) {
-	return file_kvarter_plugin_v1_plugin_proto_rawDescGZIP(), []int{33}
+	return file_kvarter_plugin_v1_plugin_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *HandleEventsRequest) GetEvents() []*Event {
@@ -2242,7 +2327,7 @@ type HandleEventsResponse struct {
 
 func (x *HandleEventsResponse) Reset() {
 	*x = HandleEventsResponse{}
-	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[34]
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2254,7 +2339,7 @@ func (x *HandleEventsResponse) String() string {
 func (*HandleEventsResponse) ProtoMessage() {}
 
 func (x *HandleEventsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[34]
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2267,7 +2352,7 @@ func (x *HandleEventsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HandleEventsResponse.ProtoReflect.Descriptor instead.
 func (*HandleEventsResponse) Descriptor() ([]byte, []int) {
-	return file_kvarter_plugin_v1_plugin_proto_rawDescGZIP(), []int{34}
+	return file_kvarter_plugin_v1_plugin_proto_rawDescGZIP(), []int{35}
 }
 
 func (x *HandleEventsResponse) GetHandled() int32 {
@@ -2296,7 +2381,7 @@ type User struct {
 
 func (x *User) Reset() {
 	*x = User{}
-	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[35]
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2308,7 +2393,7 @@ func (x *User) String() string {
 func (*User) ProtoMessage() {}
 
 func (x *User) ProtoReflect() protoreflect.Message {
-	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[35]
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2321,7 +2406,7 @@ func (x *User) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use User.ProtoReflect.Descriptor instead.
 func (*User) Descriptor() ([]byte, []int) {
-	return file_kvarter_plugin_v1_plugin_proto_rawDescGZIP(), []int{35}
+	return file_kvarter_plugin_v1_plugin_proto_rawDescGZIP(), []int{36}
 }
 
 func (x *User) GetId() string {
@@ -2365,7 +2450,7 @@ type Neighbourhood struct {
 
 func (x *Neighbourhood) Reset() {
 	*x = Neighbourhood{}
-	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[36]
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2377,7 +2462,7 @@ func (x *Neighbourhood) String() string {
 func (*Neighbourhood) ProtoMessage() {}
 
 func (x *Neighbourhood) ProtoReflect() protoreflect.Message {
-	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[36]
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2390,7 +2475,7 @@ func (x *Neighbourhood) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Neighbourhood.ProtoReflect.Descriptor instead.
 func (*Neighbourhood) Descriptor() ([]byte, []int) {
-	return file_kvarter_plugin_v1_plugin_proto_rawDescGZIP(), []int{36}
+	return file_kvarter_plugin_v1_plugin_proto_rawDescGZIP(), []int{37}
 }
 
 func (x *Neighbourhood) GetId() string {
@@ -2439,7 +2524,7 @@ type Membership struct {
 
 func (x *Membership) Reset() {
 	*x = Membership{}
-	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[37]
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[38]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2451,7 +2536,7 @@ func (x *Membership) String() string {
 func (*Membership) ProtoMessage() {}
 
 func (x *Membership) ProtoReflect() protoreflect.Message {
-	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[37]
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[38]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2464,7 +2549,7 @@ func (x *Membership) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Membership.ProtoReflect.Descriptor instead.
 func (*Membership) Descriptor() ([]byte, []int) {
-	return file_kvarter_plugin_v1_plugin_proto_rawDescGZIP(), []int{37}
+	return file_kvarter_plugin_v1_plugin_proto_rawDescGZIP(), []int{38}
 }
 
 func (x *Membership) GetUserId() string {
@@ -2502,7 +2587,7 @@ type Organisation struct {
 
 func (x *Organisation) Reset() {
 	*x = Organisation{}
-	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[38]
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[39]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2514,7 +2599,7 @@ func (x *Organisation) String() string {
 func (*Organisation) ProtoMessage() {}
 
 func (x *Organisation) ProtoReflect() protoreflect.Message {
-	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[38]
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[39]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2527,7 +2612,7 @@ func (x *Organisation) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Organisation.ProtoReflect.Descriptor instead.
 func (*Organisation) Descriptor() ([]byte, []int) {
-	return file_kvarter_plugin_v1_plugin_proto_rawDescGZIP(), []int{38}
+	return file_kvarter_plugin_v1_plugin_proto_rawDescGZIP(), []int{39}
 }
 
 func (x *Organisation) GetId() string {
@@ -2581,7 +2666,7 @@ type UsersRequest struct {
 
 func (x *UsersRequest) Reset() {
 	*x = UsersRequest{}
-	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[39]
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[40]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2593,7 +2678,7 @@ func (x *UsersRequest) String() string {
 func (*UsersRequest) ProtoMessage() {}
 
 func (x *UsersRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[39]
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[40]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2606,7 +2691,7 @@ func (x *UsersRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UsersRequest.ProtoReflect.Descriptor instead.
 func (*UsersRequest) Descriptor() ([]byte, []int) {
-	return file_kvarter_plugin_v1_plugin_proto_rawDescGZIP(), []int{39}
+	return file_kvarter_plugin_v1_plugin_proto_rawDescGZIP(), []int{40}
 }
 
 func (x *UsersRequest) GetIds() []string {
@@ -2625,7 +2710,7 @@ type UsersResponse struct {
 
 func (x *UsersResponse) Reset() {
 	*x = UsersResponse{}
-	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[40]
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[41]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2637,7 +2722,7 @@ func (x *UsersResponse) String() string {
 func (*UsersResponse) ProtoMessage() {}
 
 func (x *UsersResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[40]
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[41]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2650,7 +2735,7 @@ func (x *UsersResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UsersResponse.ProtoReflect.Descriptor instead.
 func (*UsersResponse) Descriptor() ([]byte, []int) {
-	return file_kvarter_plugin_v1_plugin_proto_rawDescGZIP(), []int{40}
+	return file_kvarter_plugin_v1_plugin_proto_rawDescGZIP(), []int{41}
 }
 
 func (x *UsersResponse) GetUsers() []*User {
@@ -2669,7 +2754,7 @@ type NeighbourhoodsRequest struct {
 
 func (x *NeighbourhoodsRequest) Reset() {
 	*x = NeighbourhoodsRequest{}
-	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[41]
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[42]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2681,7 +2766,7 @@ func (x *NeighbourhoodsRequest) String() string {
 func (*NeighbourhoodsRequest) ProtoMessage() {}
 
 func (x *NeighbourhoodsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[41]
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[42]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2694,7 +2779,7 @@ func (x *NeighbourhoodsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use NeighbourhoodsRequest.ProtoReflect.Descriptor instead.
 func (*NeighbourhoodsRequest) Descriptor() ([]byte, []int) {
-	return file_kvarter_plugin_v1_plugin_proto_rawDescGZIP(), []int{41}
+	return file_kvarter_plugin_v1_plugin_proto_rawDescGZIP(), []int{42}
 }
 
 func (x *NeighbourhoodsRequest) GetIds() []string {
@@ -2713,7 +2798,7 @@ type NeighbourhoodsResponse struct {
 
 func (x *NeighbourhoodsResponse) Reset() {
 	*x = NeighbourhoodsResponse{}
-	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[42]
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[43]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2725,7 +2810,7 @@ func (x *NeighbourhoodsResponse) String() string {
 func (*NeighbourhoodsResponse) ProtoMessage() {}
 
 func (x *NeighbourhoodsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[42]
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[43]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2738,7 +2823,7 @@ func (x *NeighbourhoodsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use NeighbourhoodsResponse.ProtoReflect.Descriptor instead.
 func (*NeighbourhoodsResponse) Descriptor() ([]byte, []int) {
-	return file_kvarter_plugin_v1_plugin_proto_rawDescGZIP(), []int{42}
+	return file_kvarter_plugin_v1_plugin_proto_rawDescGZIP(), []int{43}
 }
 
 func (x *NeighbourhoodsResponse) GetNeighbourhoods() []*Neighbourhood {
@@ -2757,7 +2842,7 @@ type MembershipsRequest struct {
 
 func (x *MembershipsRequest) Reset() {
 	*x = MembershipsRequest{}
-	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[43]
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[44]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2769,7 +2854,7 @@ func (x *MembershipsRequest) String() string {
 func (*MembershipsRequest) ProtoMessage() {}
 
 func (x *MembershipsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[43]
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[44]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2782,7 +2867,7 @@ func (x *MembershipsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MembershipsRequest.ProtoReflect.Descriptor instead.
 func (*MembershipsRequest) Descriptor() ([]byte, []int) {
-	return file_kvarter_plugin_v1_plugin_proto_rawDescGZIP(), []int{43}
+	return file_kvarter_plugin_v1_plugin_proto_rawDescGZIP(), []int{44}
 }
 
 func (x *MembershipsRequest) GetUserIds() []string {
@@ -2801,7 +2886,7 @@ type MembershipsResponse struct {
 
 func (x *MembershipsResponse) Reset() {
 	*x = MembershipsResponse{}
-	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[44]
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[45]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2813,7 +2898,7 @@ func (x *MembershipsResponse) String() string {
 func (*MembershipsResponse) ProtoMessage() {}
 
 func (x *MembershipsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[44]
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[45]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2826,7 +2911,7 @@ func (x *MembershipsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MembershipsResponse.ProtoReflect.Descriptor instead.
 func (*MembershipsResponse) Descriptor() ([]byte, []int) {
-	return file_kvarter_plugin_v1_plugin_proto_rawDescGZIP(), []int{44}
+	return file_kvarter_plugin_v1_plugin_proto_rawDescGZIP(), []int{45}
 }
 
 func (x *MembershipsResponse) GetMemberships() []*Membership {
@@ -2845,7 +2930,7 @@ type OrganisationsRequest struct {
 
 func (x *OrganisationsRequest) Reset() {
 	*x = OrganisationsRequest{}
-	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[45]
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[46]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2857,7 +2942,7 @@ func (x *OrganisationsRequest) String() string {
 func (*OrganisationsRequest) ProtoMessage() {}
 
 func (x *OrganisationsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[45]
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[46]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2870,7 +2955,7 @@ func (x *OrganisationsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use OrganisationsRequest.ProtoReflect.Descriptor instead.
 func (*OrganisationsRequest) Descriptor() ([]byte, []int) {
-	return file_kvarter_plugin_v1_plugin_proto_rawDescGZIP(), []int{45}
+	return file_kvarter_plugin_v1_plugin_proto_rawDescGZIP(), []int{46}
 }
 
 func (x *OrganisationsRequest) GetIds() []string {
@@ -2889,7 +2974,7 @@ type OrganisationsResponse struct {
 
 func (x *OrganisationsResponse) Reset() {
 	*x = OrganisationsResponse{}
-	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[46]
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[47]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2901,7 +2986,7 @@ func (x *OrganisationsResponse) String() string {
 func (*OrganisationsResponse) ProtoMessage() {}
 
 func (x *OrganisationsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[46]
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[47]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2914,7 +2999,7 @@ func (x *OrganisationsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use OrganisationsResponse.ProtoReflect.Descriptor instead.
 func (*OrganisationsResponse) Descriptor() ([]byte, []int) {
-	return file_kvarter_plugin_v1_plugin_proto_rawDescGZIP(), []int{46}
+	return file_kvarter_plugin_v1_plugin_proto_rawDescGZIP(), []int{47}
 }
 
 func (x *OrganisationsResponse) GetOrganisations() []*Organisation {
@@ -2935,7 +3020,7 @@ type CanRequest struct {
 
 func (x *CanRequest) Reset() {
 	*x = CanRequest{}
-	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[47]
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[48]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2947,7 +3032,7 @@ func (x *CanRequest) String() string {
 func (*CanRequest) ProtoMessage() {}
 
 func (x *CanRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[47]
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[48]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2960,7 +3045,7 @@ func (x *CanRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CanRequest.ProtoReflect.Descriptor instead.
 func (*CanRequest) Descriptor() ([]byte, []int) {
-	return file_kvarter_plugin_v1_plugin_proto_rawDescGZIP(), []int{47}
+	return file_kvarter_plugin_v1_plugin_proto_rawDescGZIP(), []int{48}
 }
 
 func (x *CanRequest) GetUserId() string {
@@ -2993,7 +3078,7 @@ type CanResponse struct {
 
 func (x *CanResponse) Reset() {
 	*x = CanResponse{}
-	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[48]
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[49]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3005,7 +3090,7 @@ func (x *CanResponse) String() string {
 func (*CanResponse) ProtoMessage() {}
 
 func (x *CanResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[48]
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[49]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3018,7 +3103,7 @@ func (x *CanResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CanResponse.ProtoReflect.Descriptor instead.
 func (*CanResponse) Descriptor() ([]byte, []int) {
-	return file_kvarter_plugin_v1_plugin_proto_rawDescGZIP(), []int{48}
+	return file_kvarter_plugin_v1_plugin_proto_rawDescGZIP(), []int{49}
 }
 
 func (x *CanResponse) GetAllowed() bool {
@@ -3037,7 +3122,7 @@ type PublishRequest struct {
 
 func (x *PublishRequest) Reset() {
 	*x = PublishRequest{}
-	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[49]
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[50]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3049,7 +3134,7 @@ func (x *PublishRequest) String() string {
 func (*PublishRequest) ProtoMessage() {}
 
 func (x *PublishRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[49]
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[50]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3062,7 +3147,7 @@ func (x *PublishRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PublishRequest.ProtoReflect.Descriptor instead.
 func (*PublishRequest) Descriptor() ([]byte, []int) {
-	return file_kvarter_plugin_v1_plugin_proto_rawDescGZIP(), []int{49}
+	return file_kvarter_plugin_v1_plugin_proto_rawDescGZIP(), []int{50}
 }
 
 func (x *PublishRequest) GetEvent() *Event {
@@ -3080,7 +3165,7 @@ type PublishResponse struct {
 
 func (x *PublishResponse) Reset() {
 	*x = PublishResponse{}
-	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[50]
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[51]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3092,7 +3177,7 @@ func (x *PublishResponse) String() string {
 func (*PublishResponse) ProtoMessage() {}
 
 func (x *PublishResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[50]
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[51]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3105,7 +3190,7 @@ func (x *PublishResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PublishResponse.ProtoReflect.Descriptor instead.
 func (*PublishResponse) Descriptor() ([]byte, []int) {
-	return file_kvarter_plugin_v1_plugin_proto_rawDescGZIP(), []int{50}
+	return file_kvarter_plugin_v1_plugin_proto_rawDescGZIP(), []int{51}
 }
 
 // PublishAllRequest carries events the core records in one transaction, in order,
@@ -3119,7 +3204,7 @@ type PublishAllRequest struct {
 
 func (x *PublishAllRequest) Reset() {
 	*x = PublishAllRequest{}
-	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[51]
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[52]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3131,7 +3216,7 @@ func (x *PublishAllRequest) String() string {
 func (*PublishAllRequest) ProtoMessage() {}
 
 func (x *PublishAllRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[51]
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[52]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3144,7 +3229,7 @@ func (x *PublishAllRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PublishAllRequest.ProtoReflect.Descriptor instead.
 func (*PublishAllRequest) Descriptor() ([]byte, []int) {
-	return file_kvarter_plugin_v1_plugin_proto_rawDescGZIP(), []int{51}
+	return file_kvarter_plugin_v1_plugin_proto_rawDescGZIP(), []int{52}
 }
 
 func (x *PublishAllRequest) GetEvents() []*Event {
@@ -3162,7 +3247,7 @@ type PublishAllResponse struct {
 
 func (x *PublishAllResponse) Reset() {
 	*x = PublishAllResponse{}
-	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[52]
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[53]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3174,7 +3259,7 @@ func (x *PublishAllResponse) String() string {
 func (*PublishAllResponse) ProtoMessage() {}
 
 func (x *PublishAllResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[52]
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[53]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3187,7 +3272,7 @@ func (x *PublishAllResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PublishAllResponse.ProtoReflect.Descriptor instead.
 func (*PublishAllResponse) Descriptor() ([]byte, []int) {
-	return file_kvarter_plugin_v1_plugin_proto_rawDescGZIP(), []int{52}
+	return file_kvarter_plugin_v1_plugin_proto_rawDescGZIP(), []int{53}
 }
 
 type AuditRequest struct {
@@ -3203,7 +3288,7 @@ type AuditRequest struct {
 
 func (x *AuditRequest) Reset() {
 	*x = AuditRequest{}
-	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[53]
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[54]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3215,7 +3300,7 @@ func (x *AuditRequest) String() string {
 func (*AuditRequest) ProtoMessage() {}
 
 func (x *AuditRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[53]
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[54]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3228,7 +3313,7 @@ func (x *AuditRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AuditRequest.ProtoReflect.Descriptor instead.
 func (*AuditRequest) Descriptor() ([]byte, []int) {
-	return file_kvarter_plugin_v1_plugin_proto_rawDescGZIP(), []int{53}
+	return file_kvarter_plugin_v1_plugin_proto_rawDescGZIP(), []int{54}
 }
 
 func (x *AuditRequest) GetActorId() string {
@@ -3274,7 +3359,7 @@ type AuditResponse struct {
 
 func (x *AuditResponse) Reset() {
 	*x = AuditResponse{}
-	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[54]
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[55]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3286,7 +3371,7 @@ func (x *AuditResponse) String() string {
 func (*AuditResponse) ProtoMessage() {}
 
 func (x *AuditResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[54]
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[55]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3299,7 +3384,7 @@ func (x *AuditResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AuditResponse.ProtoReflect.Descriptor instead.
 func (*AuditResponse) Descriptor() ([]byte, []int) {
-	return file_kvarter_plugin_v1_plugin_proto_rawDescGZIP(), []int{54}
+	return file_kvarter_plugin_v1_plugin_proto_rawDescGZIP(), []int{55}
 }
 
 // The vote is named by an ID of the plugin's choosing; the host derives the key from
@@ -3313,7 +3398,7 @@ type SealingKeyRequest struct {
 
 func (x *SealingKeyRequest) Reset() {
 	*x = SealingKeyRequest{}
-	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[55]
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[56]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3325,7 +3410,7 @@ func (x *SealingKeyRequest) String() string {
 func (*SealingKeyRequest) ProtoMessage() {}
 
 func (x *SealingKeyRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[55]
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[56]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3338,7 +3423,7 @@ func (x *SealingKeyRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SealingKeyRequest.ProtoReflect.Descriptor instead.
 func (*SealingKeyRequest) Descriptor() ([]byte, []int) {
-	return file_kvarter_plugin_v1_plugin_proto_rawDescGZIP(), []int{55}
+	return file_kvarter_plugin_v1_plugin_proto_rawDescGZIP(), []int{56}
 }
 
 func (x *SealingKeyRequest) GetVoteId() string {
@@ -3357,7 +3442,7 @@ type SealingKeyResponse struct {
 
 func (x *SealingKeyResponse) Reset() {
 	*x = SealingKeyResponse{}
-	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[56]
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[57]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3369,7 +3454,7 @@ func (x *SealingKeyResponse) String() string {
 func (*SealingKeyResponse) ProtoMessage() {}
 
 func (x *SealingKeyResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[56]
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[57]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3382,7 +3467,7 @@ func (x *SealingKeyResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SealingKeyResponse.ProtoReflect.Descriptor instead.
 func (*SealingKeyResponse) Descriptor() ([]byte, []int) {
-	return file_kvarter_plugin_v1_plugin_proto_rawDescGZIP(), []int{56}
+	return file_kvarter_plugin_v1_plugin_proto_rawDescGZIP(), []int{57}
 }
 
 func (x *SealingKeyResponse) GetPublicKey() []byte {
@@ -3402,7 +3487,7 @@ type UnsealRequest struct {
 
 func (x *UnsealRequest) Reset() {
 	*x = UnsealRequest{}
-	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[57]
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[58]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3414,7 +3499,7 @@ func (x *UnsealRequest) String() string {
 func (*UnsealRequest) ProtoMessage() {}
 
 func (x *UnsealRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[57]
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[58]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3427,7 +3512,7 @@ func (x *UnsealRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UnsealRequest.ProtoReflect.Descriptor instead.
 func (*UnsealRequest) Descriptor() ([]byte, []int) {
-	return file_kvarter_plugin_v1_plugin_proto_rawDescGZIP(), []int{57}
+	return file_kvarter_plugin_v1_plugin_proto_rawDescGZIP(), []int{58}
 }
 
 func (x *UnsealRequest) GetVoteId() string {
@@ -3453,7 +3538,7 @@ type UnsealResponse struct {
 
 func (x *UnsealResponse) Reset() {
 	*x = UnsealResponse{}
-	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[58]
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[59]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3465,7 +3550,7 @@ func (x *UnsealResponse) String() string {
 func (*UnsealResponse) ProtoMessage() {}
 
 func (x *UnsealResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[58]
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[59]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3478,7 +3563,7 @@ func (x *UnsealResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UnsealResponse.ProtoReflect.Descriptor instead.
 func (*UnsealResponse) Descriptor() ([]byte, []int) {
-	return file_kvarter_plugin_v1_plugin_proto_rawDescGZIP(), []int{58}
+	return file_kvarter_plugin_v1_plugin_proto_rawDescGZIP(), []int{59}
 }
 
 func (x *UnsealResponse) GetBallots() [][]byte {
@@ -3539,7 +3624,7 @@ const file_kvarter_plugin_v1_plugin_proto_rawDesc = "" +
 	"\x06domain\x18\a \x01(\tR\x06domain\x1a9\n" +
 	"\vLabelsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xc3\x01\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xad\x02\n" +
 	"\x05Route\x12\x16\n" +
 	"\x06method\x18\x01 \x01(\tR\x06method\x12\x12\n" +
 	"\x04path\x18\x02 \x01(\tR\x04path\x12\x1e\n" +
@@ -3548,7 +3633,13 @@ const file_kvarter_plugin_v1_plugin_proto_rawDesc = "" +
 	"permission\x12\x16\n" +
 	"\x06domain\x18\x04 \x01(\tR\x06domain\x12$\n" +
 	"\x0emax_body_bytes\x18\x05 \x01(\x03R\fmaxBodyBytes\x120\n" +
-	"\x04kind\x18\x06 \x01(\x0e2\x1c.kvarter.plugin.v1.RouteKindR\x04kind\"B\n" +
+	"\x04kind\x18\x06 \x01(\x0e2\x1c.kvarter.plugin.v1.RouteKindR\x04kind\x128\n" +
+	"\auploads\x18\a \x03(\v2\x1e.kvarter.plugin.v1.UploadFieldR\auploads\x12.\n" +
+	"\x13shows_upload_errors\x18\b \x01(\bR\x11showsUploadErrors\"T\n" +
+	"\vUploadField\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x12\x14\n" +
+	"\x05kinds\x18\x02 \x03(\tR\x05kinds\x12\x1b\n" +
+	"\tmax_bytes\x18\x03 \x01(\x03R\bmaxBytes\"B\n" +
 	"\n" +
 	"Permission\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12 \n" +
@@ -3784,7 +3875,7 @@ func file_kvarter_plugin_v1_plugin_proto_rawDescGZIP() []byte {
 }
 
 var file_kvarter_plugin_v1_plugin_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
-var file_kvarter_plugin_v1_plugin_proto_msgTypes = make([]protoimpl.MessageInfo, 63)
+var file_kvarter_plugin_v1_plugin_proto_msgTypes = make([]protoimpl.MessageInfo, 64)
 var file_kvarter_plugin_v1_plugin_proto_goTypes = []any{
 	(RouteKind)(0),                 // 0: kvarter.plugin.v1.RouteKind
 	(Render)(0),                    // 1: kvarter.plugin.v1.Render
@@ -3794,141 +3885,143 @@ var file_kvarter_plugin_v1_plugin_proto_goTypes = []any{
 	(*NavEntry)(nil),               // 5: kvarter.plugin.v1.NavEntry
 	(*Card)(nil),                   // 6: kvarter.plugin.v1.Card
 	(*Route)(nil),                  // 7: kvarter.plugin.v1.Route
-	(*Permission)(nil),             // 8: kvarter.plugin.v1.Permission
-	(*Role)(nil),                   // 9: kvarter.plugin.v1.Role
-	(*Grant)(nil),                  // 10: kvarter.plugin.v1.Grant
-	(*Setting)(nil),                // 11: kvarter.plugin.v1.Setting
-	(*StoreConfig)(nil),            // 12: kvarter.plugin.v1.StoreConfig
-	(*ConfigureRequest)(nil),       // 13: kvarter.plugin.v1.ConfigureRequest
-	(*ConfigureResponse)(nil),      // 14: kvarter.plugin.v1.ConfigureResponse
-	(*MigrateRequest)(nil),         // 15: kvarter.plugin.v1.MigrateRequest
-	(*MigrateResponse)(nil),        // 16: kvarter.plugin.v1.MigrateResponse
-	(*ActivateRequest)(nil),        // 17: kvarter.plugin.v1.ActivateRequest
-	(*ActivateResponse)(nil),       // 18: kvarter.plugin.v1.ActivateResponse
-	(*HealthRequest)(nil),          // 19: kvarter.plugin.v1.HealthRequest
-	(*HealthResponse)(nil),         // 20: kvarter.plugin.v1.HealthResponse
-	(*PoolStats)(nil),              // 21: kvarter.plugin.v1.PoolStats
-	(*DeactivateRequest)(nil),      // 22: kvarter.plugin.v1.DeactivateRequest
-	(*DeactivateResponse)(nil),     // 23: kvarter.plugin.v1.DeactivateResponse
-	(*Header)(nil),                 // 24: kvarter.plugin.v1.Header
-	(*OrgMembership)(nil),          // 25: kvarter.plugin.v1.OrgMembership
-	(*RoleList)(nil),               // 26: kvarter.plugin.v1.RoleList
-	(*Principal)(nil),              // 27: kvarter.plugin.v1.Principal
-	(*HTTPRequest)(nil),            // 28: kvarter.plugin.v1.HTTPRequest
-	(*HTTPResponse)(nil),           // 29: kvarter.plugin.v1.HTTPResponse
-	(*PageMeta)(nil),               // 30: kvarter.plugin.v1.PageMeta
-	(*Crumb)(nil),                  // 31: kvarter.plugin.v1.Crumb
-	(*Event)(nil),                  // 32: kvarter.plugin.v1.Event
-	(*HandleEventRequest)(nil),     // 33: kvarter.plugin.v1.HandleEventRequest
-	(*HandleEventResponse)(nil),    // 34: kvarter.plugin.v1.HandleEventResponse
-	(*HandleEventsRequest)(nil),    // 35: kvarter.plugin.v1.HandleEventsRequest
-	(*HandleEventsResponse)(nil),   // 36: kvarter.plugin.v1.HandleEventsResponse
-	(*User)(nil),                   // 37: kvarter.plugin.v1.User
-	(*Neighbourhood)(nil),          // 38: kvarter.plugin.v1.Neighbourhood
-	(*Membership)(nil),             // 39: kvarter.plugin.v1.Membership
-	(*Organisation)(nil),           // 40: kvarter.plugin.v1.Organisation
-	(*UsersRequest)(nil),           // 41: kvarter.plugin.v1.UsersRequest
-	(*UsersResponse)(nil),          // 42: kvarter.plugin.v1.UsersResponse
-	(*NeighbourhoodsRequest)(nil),  // 43: kvarter.plugin.v1.NeighbourhoodsRequest
-	(*NeighbourhoodsResponse)(nil), // 44: kvarter.plugin.v1.NeighbourhoodsResponse
-	(*MembershipsRequest)(nil),     // 45: kvarter.plugin.v1.MembershipsRequest
-	(*MembershipsResponse)(nil),    // 46: kvarter.plugin.v1.MembershipsResponse
-	(*OrganisationsRequest)(nil),   // 47: kvarter.plugin.v1.OrganisationsRequest
-	(*OrganisationsResponse)(nil),  // 48: kvarter.plugin.v1.OrganisationsResponse
-	(*CanRequest)(nil),             // 49: kvarter.plugin.v1.CanRequest
-	(*CanResponse)(nil),            // 50: kvarter.plugin.v1.CanResponse
-	(*PublishRequest)(nil),         // 51: kvarter.plugin.v1.PublishRequest
-	(*PublishResponse)(nil),        // 52: kvarter.plugin.v1.PublishResponse
-	(*PublishAllRequest)(nil),      // 53: kvarter.plugin.v1.PublishAllRequest
-	(*PublishAllResponse)(nil),     // 54: kvarter.plugin.v1.PublishAllResponse
-	(*AuditRequest)(nil),           // 55: kvarter.plugin.v1.AuditRequest
-	(*AuditResponse)(nil),          // 56: kvarter.plugin.v1.AuditResponse
-	(*SealingKeyRequest)(nil),      // 57: kvarter.plugin.v1.SealingKeyRequest
-	(*SealingKeyResponse)(nil),     // 58: kvarter.plugin.v1.SealingKeyResponse
-	(*UnsealRequest)(nil),          // 59: kvarter.plugin.v1.UnsealRequest
-	(*UnsealResponse)(nil),         // 60: kvarter.plugin.v1.UnsealResponse
-	nil,                            // 61: kvarter.plugin.v1.NavEntry.LabelsEntry
-	nil,                            // 62: kvarter.plugin.v1.Card.LabelsEntry
-	nil,                            // 63: kvarter.plugin.v1.ConfigureRequest.SettingsEntry
-	nil,                            // 64: kvarter.plugin.v1.Principal.RolesEntry
-	(*timestamppb.Timestamp)(nil),  // 65: google.protobuf.Timestamp
+	(*UploadField)(nil),            // 8: kvarter.plugin.v1.UploadField
+	(*Permission)(nil),             // 9: kvarter.plugin.v1.Permission
+	(*Role)(nil),                   // 10: kvarter.plugin.v1.Role
+	(*Grant)(nil),                  // 11: kvarter.plugin.v1.Grant
+	(*Setting)(nil),                // 12: kvarter.plugin.v1.Setting
+	(*StoreConfig)(nil),            // 13: kvarter.plugin.v1.StoreConfig
+	(*ConfigureRequest)(nil),       // 14: kvarter.plugin.v1.ConfigureRequest
+	(*ConfigureResponse)(nil),      // 15: kvarter.plugin.v1.ConfigureResponse
+	(*MigrateRequest)(nil),         // 16: kvarter.plugin.v1.MigrateRequest
+	(*MigrateResponse)(nil),        // 17: kvarter.plugin.v1.MigrateResponse
+	(*ActivateRequest)(nil),        // 18: kvarter.plugin.v1.ActivateRequest
+	(*ActivateResponse)(nil),       // 19: kvarter.plugin.v1.ActivateResponse
+	(*HealthRequest)(nil),          // 20: kvarter.plugin.v1.HealthRequest
+	(*HealthResponse)(nil),         // 21: kvarter.plugin.v1.HealthResponse
+	(*PoolStats)(nil),              // 22: kvarter.plugin.v1.PoolStats
+	(*DeactivateRequest)(nil),      // 23: kvarter.plugin.v1.DeactivateRequest
+	(*DeactivateResponse)(nil),     // 24: kvarter.plugin.v1.DeactivateResponse
+	(*Header)(nil),                 // 25: kvarter.plugin.v1.Header
+	(*OrgMembership)(nil),          // 26: kvarter.plugin.v1.OrgMembership
+	(*RoleList)(nil),               // 27: kvarter.plugin.v1.RoleList
+	(*Principal)(nil),              // 28: kvarter.plugin.v1.Principal
+	(*HTTPRequest)(nil),            // 29: kvarter.plugin.v1.HTTPRequest
+	(*HTTPResponse)(nil),           // 30: kvarter.plugin.v1.HTTPResponse
+	(*PageMeta)(nil),               // 31: kvarter.plugin.v1.PageMeta
+	(*Crumb)(nil),                  // 32: kvarter.plugin.v1.Crumb
+	(*Event)(nil),                  // 33: kvarter.plugin.v1.Event
+	(*HandleEventRequest)(nil),     // 34: kvarter.plugin.v1.HandleEventRequest
+	(*HandleEventResponse)(nil),    // 35: kvarter.plugin.v1.HandleEventResponse
+	(*HandleEventsRequest)(nil),    // 36: kvarter.plugin.v1.HandleEventsRequest
+	(*HandleEventsResponse)(nil),   // 37: kvarter.plugin.v1.HandleEventsResponse
+	(*User)(nil),                   // 38: kvarter.plugin.v1.User
+	(*Neighbourhood)(nil),          // 39: kvarter.plugin.v1.Neighbourhood
+	(*Membership)(nil),             // 40: kvarter.plugin.v1.Membership
+	(*Organisation)(nil),           // 41: kvarter.plugin.v1.Organisation
+	(*UsersRequest)(nil),           // 42: kvarter.plugin.v1.UsersRequest
+	(*UsersResponse)(nil),          // 43: kvarter.plugin.v1.UsersResponse
+	(*NeighbourhoodsRequest)(nil),  // 44: kvarter.plugin.v1.NeighbourhoodsRequest
+	(*NeighbourhoodsResponse)(nil), // 45: kvarter.plugin.v1.NeighbourhoodsResponse
+	(*MembershipsRequest)(nil),     // 46: kvarter.plugin.v1.MembershipsRequest
+	(*MembershipsResponse)(nil),    // 47: kvarter.plugin.v1.MembershipsResponse
+	(*OrganisationsRequest)(nil),   // 48: kvarter.plugin.v1.OrganisationsRequest
+	(*OrganisationsResponse)(nil),  // 49: kvarter.plugin.v1.OrganisationsResponse
+	(*CanRequest)(nil),             // 50: kvarter.plugin.v1.CanRequest
+	(*CanResponse)(nil),            // 51: kvarter.plugin.v1.CanResponse
+	(*PublishRequest)(nil),         // 52: kvarter.plugin.v1.PublishRequest
+	(*PublishResponse)(nil),        // 53: kvarter.plugin.v1.PublishResponse
+	(*PublishAllRequest)(nil),      // 54: kvarter.plugin.v1.PublishAllRequest
+	(*PublishAllResponse)(nil),     // 55: kvarter.plugin.v1.PublishAllResponse
+	(*AuditRequest)(nil),           // 56: kvarter.plugin.v1.AuditRequest
+	(*AuditResponse)(nil),          // 57: kvarter.plugin.v1.AuditResponse
+	(*SealingKeyRequest)(nil),      // 58: kvarter.plugin.v1.SealingKeyRequest
+	(*SealingKeyResponse)(nil),     // 59: kvarter.plugin.v1.SealingKeyResponse
+	(*UnsealRequest)(nil),          // 60: kvarter.plugin.v1.UnsealRequest
+	(*UnsealResponse)(nil),         // 61: kvarter.plugin.v1.UnsealResponse
+	nil,                            // 62: kvarter.plugin.v1.NavEntry.LabelsEntry
+	nil,                            // 63: kvarter.plugin.v1.Card.LabelsEntry
+	nil,                            // 64: kvarter.plugin.v1.ConfigureRequest.SettingsEntry
+	nil,                            // 65: kvarter.plugin.v1.Principal.RolesEntry
+	(*timestamppb.Timestamp)(nil),  // 66: google.protobuf.Timestamp
 }
 var file_kvarter_plugin_v1_plugin_proto_depIdxs = []int32{
 	7,  // 0: kvarter.plugin.v1.Manifest.routes:type_name -> kvarter.plugin.v1.Route
-	8,  // 1: kvarter.plugin.v1.Manifest.permissions:type_name -> kvarter.plugin.v1.Permission
-	9,  // 2: kvarter.plugin.v1.Manifest.roles:type_name -> kvarter.plugin.v1.Role
-	10, // 3: kvarter.plugin.v1.Manifest.grants:type_name -> kvarter.plugin.v1.Grant
-	11, // 4: kvarter.plugin.v1.Manifest.settings:type_name -> kvarter.plugin.v1.Setting
+	9,  // 1: kvarter.plugin.v1.Manifest.permissions:type_name -> kvarter.plugin.v1.Permission
+	10, // 2: kvarter.plugin.v1.Manifest.roles:type_name -> kvarter.plugin.v1.Role
+	11, // 3: kvarter.plugin.v1.Manifest.grants:type_name -> kvarter.plugin.v1.Grant
+	12, // 4: kvarter.plugin.v1.Manifest.settings:type_name -> kvarter.plugin.v1.Setting
 	4,  // 5: kvarter.plugin.v1.Manifest.ui:type_name -> kvarter.plugin.v1.UI
 	5,  // 6: kvarter.plugin.v1.UI.nav:type_name -> kvarter.plugin.v1.NavEntry
 	6,  // 7: kvarter.plugin.v1.UI.cards:type_name -> kvarter.plugin.v1.Card
-	61, // 8: kvarter.plugin.v1.NavEntry.labels:type_name -> kvarter.plugin.v1.NavEntry.LabelsEntry
-	62, // 9: kvarter.plugin.v1.Card.labels:type_name -> kvarter.plugin.v1.Card.LabelsEntry
+	62, // 8: kvarter.plugin.v1.NavEntry.labels:type_name -> kvarter.plugin.v1.NavEntry.LabelsEntry
+	63, // 9: kvarter.plugin.v1.Card.labels:type_name -> kvarter.plugin.v1.Card.LabelsEntry
 	0,  // 10: kvarter.plugin.v1.Route.kind:type_name -> kvarter.plugin.v1.RouteKind
-	63, // 11: kvarter.plugin.v1.ConfigureRequest.settings:type_name -> kvarter.plugin.v1.ConfigureRequest.SettingsEntry
-	12, // 12: kvarter.plugin.v1.ConfigureRequest.store:type_name -> kvarter.plugin.v1.StoreConfig
-	21, // 13: kvarter.plugin.v1.HealthResponse.pool:type_name -> kvarter.plugin.v1.PoolStats
-	64, // 14: kvarter.plugin.v1.Principal.roles:type_name -> kvarter.plugin.v1.Principal.RolesEntry
-	25, // 15: kvarter.plugin.v1.Principal.organisations:type_name -> kvarter.plugin.v1.OrgMembership
-	24, // 16: kvarter.plugin.v1.HTTPRequest.headers:type_name -> kvarter.plugin.v1.Header
-	1,  // 17: kvarter.plugin.v1.HTTPRequest.render:type_name -> kvarter.plugin.v1.Render
-	24, // 18: kvarter.plugin.v1.HTTPResponse.headers:type_name -> kvarter.plugin.v1.Header
-	30, // 19: kvarter.plugin.v1.HTTPResponse.page:type_name -> kvarter.plugin.v1.PageMeta
-	31, // 20: kvarter.plugin.v1.PageMeta.breadcrumbs:type_name -> kvarter.plugin.v1.Crumb
-	65, // 21: kvarter.plugin.v1.Event.occurred_at:type_name -> google.protobuf.Timestamp
-	32, // 22: kvarter.plugin.v1.HandleEventRequest.event:type_name -> kvarter.plugin.v1.Event
-	32, // 23: kvarter.plugin.v1.HandleEventsRequest.events:type_name -> kvarter.plugin.v1.Event
-	65, // 24: kvarter.plugin.v1.Membership.verified_at:type_name -> google.protobuf.Timestamp
-	37, // 25: kvarter.plugin.v1.UsersResponse.users:type_name -> kvarter.plugin.v1.User
-	38, // 26: kvarter.plugin.v1.NeighbourhoodsResponse.neighbourhoods:type_name -> kvarter.plugin.v1.Neighbourhood
-	39, // 27: kvarter.plugin.v1.MembershipsResponse.memberships:type_name -> kvarter.plugin.v1.Membership
-	40, // 28: kvarter.plugin.v1.OrganisationsResponse.organisations:type_name -> kvarter.plugin.v1.Organisation
-	32, // 29: kvarter.plugin.v1.PublishRequest.event:type_name -> kvarter.plugin.v1.Event
-	32, // 30: kvarter.plugin.v1.PublishAllRequest.events:type_name -> kvarter.plugin.v1.Event
-	26, // 31: kvarter.plugin.v1.Principal.RolesEntry.value:type_name -> kvarter.plugin.v1.RoleList
-	2,  // 32: kvarter.plugin.v1.Plugin.Describe:input_type -> kvarter.plugin.v1.DescribeRequest
-	13, // 33: kvarter.plugin.v1.Plugin.Configure:input_type -> kvarter.plugin.v1.ConfigureRequest
-	15, // 34: kvarter.plugin.v1.Plugin.Migrate:input_type -> kvarter.plugin.v1.MigrateRequest
-	17, // 35: kvarter.plugin.v1.Plugin.Activate:input_type -> kvarter.plugin.v1.ActivateRequest
-	19, // 36: kvarter.plugin.v1.Plugin.Health:input_type -> kvarter.plugin.v1.HealthRequest
-	22, // 37: kvarter.plugin.v1.Plugin.Deactivate:input_type -> kvarter.plugin.v1.DeactivateRequest
-	28, // 38: kvarter.plugin.v1.Plugin.Handle:input_type -> kvarter.plugin.v1.HTTPRequest
-	33, // 39: kvarter.plugin.v1.Plugin.HandleEvent:input_type -> kvarter.plugin.v1.HandleEventRequest
-	35, // 40: kvarter.plugin.v1.Plugin.HandleEvents:input_type -> kvarter.plugin.v1.HandleEventsRequest
-	41, // 41: kvarter.plugin.v1.Host.Users:input_type -> kvarter.plugin.v1.UsersRequest
-	43, // 42: kvarter.plugin.v1.Host.Neighbourhoods:input_type -> kvarter.plugin.v1.NeighbourhoodsRequest
-	45, // 43: kvarter.plugin.v1.Host.Memberships:input_type -> kvarter.plugin.v1.MembershipsRequest
-	47, // 44: kvarter.plugin.v1.Host.Organisations:input_type -> kvarter.plugin.v1.OrganisationsRequest
-	49, // 45: kvarter.plugin.v1.Host.Can:input_type -> kvarter.plugin.v1.CanRequest
-	51, // 46: kvarter.plugin.v1.Host.Publish:input_type -> kvarter.plugin.v1.PublishRequest
-	53, // 47: kvarter.plugin.v1.Host.PublishAll:input_type -> kvarter.plugin.v1.PublishAllRequest
-	55, // 48: kvarter.plugin.v1.Host.Audit:input_type -> kvarter.plugin.v1.AuditRequest
-	57, // 49: kvarter.plugin.v1.Host.SealingKey:input_type -> kvarter.plugin.v1.SealingKeyRequest
-	59, // 50: kvarter.plugin.v1.Host.Unseal:input_type -> kvarter.plugin.v1.UnsealRequest
-	3,  // 51: kvarter.plugin.v1.Plugin.Describe:output_type -> kvarter.plugin.v1.Manifest
-	14, // 52: kvarter.plugin.v1.Plugin.Configure:output_type -> kvarter.plugin.v1.ConfigureResponse
-	16, // 53: kvarter.plugin.v1.Plugin.Migrate:output_type -> kvarter.plugin.v1.MigrateResponse
-	18, // 54: kvarter.plugin.v1.Plugin.Activate:output_type -> kvarter.plugin.v1.ActivateResponse
-	20, // 55: kvarter.plugin.v1.Plugin.Health:output_type -> kvarter.plugin.v1.HealthResponse
-	23, // 56: kvarter.plugin.v1.Plugin.Deactivate:output_type -> kvarter.plugin.v1.DeactivateResponse
-	29, // 57: kvarter.plugin.v1.Plugin.Handle:output_type -> kvarter.plugin.v1.HTTPResponse
-	34, // 58: kvarter.plugin.v1.Plugin.HandleEvent:output_type -> kvarter.plugin.v1.HandleEventResponse
-	36, // 59: kvarter.plugin.v1.Plugin.HandleEvents:output_type -> kvarter.plugin.v1.HandleEventsResponse
-	42, // 60: kvarter.plugin.v1.Host.Users:output_type -> kvarter.plugin.v1.UsersResponse
-	44, // 61: kvarter.plugin.v1.Host.Neighbourhoods:output_type -> kvarter.plugin.v1.NeighbourhoodsResponse
-	46, // 62: kvarter.plugin.v1.Host.Memberships:output_type -> kvarter.plugin.v1.MembershipsResponse
-	48, // 63: kvarter.plugin.v1.Host.Organisations:output_type -> kvarter.plugin.v1.OrganisationsResponse
-	50, // 64: kvarter.plugin.v1.Host.Can:output_type -> kvarter.plugin.v1.CanResponse
-	52, // 65: kvarter.plugin.v1.Host.Publish:output_type -> kvarter.plugin.v1.PublishResponse
-	54, // 66: kvarter.plugin.v1.Host.PublishAll:output_type -> kvarter.plugin.v1.PublishAllResponse
-	56, // 67: kvarter.plugin.v1.Host.Audit:output_type -> kvarter.plugin.v1.AuditResponse
-	58, // 68: kvarter.plugin.v1.Host.SealingKey:output_type -> kvarter.plugin.v1.SealingKeyResponse
-	60, // 69: kvarter.plugin.v1.Host.Unseal:output_type -> kvarter.plugin.v1.UnsealResponse
-	51, // [51:70] is the sub-list for method output_type
-	32, // [32:51] is the sub-list for method input_type
-	32, // [32:32] is the sub-list for extension type_name
-	32, // [32:32] is the sub-list for extension extendee
-	0,  // [0:32] is the sub-list for field type_name
+	8,  // 11: kvarter.plugin.v1.Route.uploads:type_name -> kvarter.plugin.v1.UploadField
+	64, // 12: kvarter.plugin.v1.ConfigureRequest.settings:type_name -> kvarter.plugin.v1.ConfigureRequest.SettingsEntry
+	13, // 13: kvarter.plugin.v1.ConfigureRequest.store:type_name -> kvarter.plugin.v1.StoreConfig
+	22, // 14: kvarter.plugin.v1.HealthResponse.pool:type_name -> kvarter.plugin.v1.PoolStats
+	65, // 15: kvarter.plugin.v1.Principal.roles:type_name -> kvarter.plugin.v1.Principal.RolesEntry
+	26, // 16: kvarter.plugin.v1.Principal.organisations:type_name -> kvarter.plugin.v1.OrgMembership
+	25, // 17: kvarter.plugin.v1.HTTPRequest.headers:type_name -> kvarter.plugin.v1.Header
+	1,  // 18: kvarter.plugin.v1.HTTPRequest.render:type_name -> kvarter.plugin.v1.Render
+	25, // 19: kvarter.plugin.v1.HTTPResponse.headers:type_name -> kvarter.plugin.v1.Header
+	31, // 20: kvarter.plugin.v1.HTTPResponse.page:type_name -> kvarter.plugin.v1.PageMeta
+	32, // 21: kvarter.plugin.v1.PageMeta.breadcrumbs:type_name -> kvarter.plugin.v1.Crumb
+	66, // 22: kvarter.plugin.v1.Event.occurred_at:type_name -> google.protobuf.Timestamp
+	33, // 23: kvarter.plugin.v1.HandleEventRequest.event:type_name -> kvarter.plugin.v1.Event
+	33, // 24: kvarter.plugin.v1.HandleEventsRequest.events:type_name -> kvarter.plugin.v1.Event
+	66, // 25: kvarter.plugin.v1.Membership.verified_at:type_name -> google.protobuf.Timestamp
+	38, // 26: kvarter.plugin.v1.UsersResponse.users:type_name -> kvarter.plugin.v1.User
+	39, // 27: kvarter.plugin.v1.NeighbourhoodsResponse.neighbourhoods:type_name -> kvarter.plugin.v1.Neighbourhood
+	40, // 28: kvarter.plugin.v1.MembershipsResponse.memberships:type_name -> kvarter.plugin.v1.Membership
+	41, // 29: kvarter.plugin.v1.OrganisationsResponse.organisations:type_name -> kvarter.plugin.v1.Organisation
+	33, // 30: kvarter.plugin.v1.PublishRequest.event:type_name -> kvarter.plugin.v1.Event
+	33, // 31: kvarter.plugin.v1.PublishAllRequest.events:type_name -> kvarter.plugin.v1.Event
+	27, // 32: kvarter.plugin.v1.Principal.RolesEntry.value:type_name -> kvarter.plugin.v1.RoleList
+	2,  // 33: kvarter.plugin.v1.Plugin.Describe:input_type -> kvarter.plugin.v1.DescribeRequest
+	14, // 34: kvarter.plugin.v1.Plugin.Configure:input_type -> kvarter.plugin.v1.ConfigureRequest
+	16, // 35: kvarter.plugin.v1.Plugin.Migrate:input_type -> kvarter.plugin.v1.MigrateRequest
+	18, // 36: kvarter.plugin.v1.Plugin.Activate:input_type -> kvarter.plugin.v1.ActivateRequest
+	20, // 37: kvarter.plugin.v1.Plugin.Health:input_type -> kvarter.plugin.v1.HealthRequest
+	23, // 38: kvarter.plugin.v1.Plugin.Deactivate:input_type -> kvarter.plugin.v1.DeactivateRequest
+	29, // 39: kvarter.plugin.v1.Plugin.Handle:input_type -> kvarter.plugin.v1.HTTPRequest
+	34, // 40: kvarter.plugin.v1.Plugin.HandleEvent:input_type -> kvarter.plugin.v1.HandleEventRequest
+	36, // 41: kvarter.plugin.v1.Plugin.HandleEvents:input_type -> kvarter.plugin.v1.HandleEventsRequest
+	42, // 42: kvarter.plugin.v1.Host.Users:input_type -> kvarter.plugin.v1.UsersRequest
+	44, // 43: kvarter.plugin.v1.Host.Neighbourhoods:input_type -> kvarter.plugin.v1.NeighbourhoodsRequest
+	46, // 44: kvarter.plugin.v1.Host.Memberships:input_type -> kvarter.plugin.v1.MembershipsRequest
+	48, // 45: kvarter.plugin.v1.Host.Organisations:input_type -> kvarter.plugin.v1.OrganisationsRequest
+	50, // 46: kvarter.plugin.v1.Host.Can:input_type -> kvarter.plugin.v1.CanRequest
+	52, // 47: kvarter.plugin.v1.Host.Publish:input_type -> kvarter.plugin.v1.PublishRequest
+	54, // 48: kvarter.plugin.v1.Host.PublishAll:input_type -> kvarter.plugin.v1.PublishAllRequest
+	56, // 49: kvarter.plugin.v1.Host.Audit:input_type -> kvarter.plugin.v1.AuditRequest
+	58, // 50: kvarter.plugin.v1.Host.SealingKey:input_type -> kvarter.plugin.v1.SealingKeyRequest
+	60, // 51: kvarter.plugin.v1.Host.Unseal:input_type -> kvarter.plugin.v1.UnsealRequest
+	3,  // 52: kvarter.plugin.v1.Plugin.Describe:output_type -> kvarter.plugin.v1.Manifest
+	15, // 53: kvarter.plugin.v1.Plugin.Configure:output_type -> kvarter.plugin.v1.ConfigureResponse
+	17, // 54: kvarter.plugin.v1.Plugin.Migrate:output_type -> kvarter.plugin.v1.MigrateResponse
+	19, // 55: kvarter.plugin.v1.Plugin.Activate:output_type -> kvarter.plugin.v1.ActivateResponse
+	21, // 56: kvarter.plugin.v1.Plugin.Health:output_type -> kvarter.plugin.v1.HealthResponse
+	24, // 57: kvarter.plugin.v1.Plugin.Deactivate:output_type -> kvarter.plugin.v1.DeactivateResponse
+	30, // 58: kvarter.plugin.v1.Plugin.Handle:output_type -> kvarter.plugin.v1.HTTPResponse
+	35, // 59: kvarter.plugin.v1.Plugin.HandleEvent:output_type -> kvarter.plugin.v1.HandleEventResponse
+	37, // 60: kvarter.plugin.v1.Plugin.HandleEvents:output_type -> kvarter.plugin.v1.HandleEventsResponse
+	43, // 61: kvarter.plugin.v1.Host.Users:output_type -> kvarter.plugin.v1.UsersResponse
+	45, // 62: kvarter.plugin.v1.Host.Neighbourhoods:output_type -> kvarter.plugin.v1.NeighbourhoodsResponse
+	47, // 63: kvarter.plugin.v1.Host.Memberships:output_type -> kvarter.plugin.v1.MembershipsResponse
+	49, // 64: kvarter.plugin.v1.Host.Organisations:output_type -> kvarter.plugin.v1.OrganisationsResponse
+	51, // 65: kvarter.plugin.v1.Host.Can:output_type -> kvarter.plugin.v1.CanResponse
+	53, // 66: kvarter.plugin.v1.Host.Publish:output_type -> kvarter.plugin.v1.PublishResponse
+	55, // 67: kvarter.plugin.v1.Host.PublishAll:output_type -> kvarter.plugin.v1.PublishAllResponse
+	57, // 68: kvarter.plugin.v1.Host.Audit:output_type -> kvarter.plugin.v1.AuditResponse
+	59, // 69: kvarter.plugin.v1.Host.SealingKey:output_type -> kvarter.plugin.v1.SealingKeyResponse
+	61, // 70: kvarter.plugin.v1.Host.Unseal:output_type -> kvarter.plugin.v1.UnsealResponse
+	52, // [52:71] is the sub-list for method output_type
+	33, // [33:52] is the sub-list for method input_type
+	33, // [33:33] is the sub-list for extension type_name
+	33, // [33:33] is the sub-list for extension extendee
+	0,  // [0:33] is the sub-list for field type_name
 }
 
 func init() { file_kvarter_plugin_v1_plugin_proto_init() }
@@ -3942,7 +4035,7 @@ func file_kvarter_plugin_v1_plugin_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_kvarter_plugin_v1_plugin_proto_rawDesc), len(file_kvarter_plugin_v1_plugin_proto_rawDesc)),
 			NumEnums:      2,
-			NumMessages:   63,
+			NumMessages:   64,
 			NumExtensions: 0,
 			NumServices:   2,
 		},

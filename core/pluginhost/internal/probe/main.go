@@ -40,6 +40,13 @@ var (
 // host's default.
 const uploadLimit = 4 << 20
 
+// FileLimit and FilesBodyLimit are the limits of the probe's files route: per file,
+// and of the whole form.
+const (
+	FileLimit      = 1 << 20
+	FilesBodyLimit = 2<<20 + 64<<10
+)
+
 // EventType is what every probe subscribes to; the probe named "alpha" publishes it.
 const EventType = "alpha.tick"
 
@@ -81,6 +88,11 @@ func (p *probe) Manifest() sdk.Manifest {
 			{Method: "GET", Path: pre + "/nbh/special/secret", Permission: sdk.PermPublic},
 			{Method: "GET", Path: pre + "/city/only", Permission: n + ".city.run", Domain: "city"},
 			{Method: "POST", Path: pre + "/upload", Permission: sdk.PermPublic, MaxBodyBytes: uploadLimit},
+			// files takes a photo and a PDF, which the host receives (uploads.go).
+			{Method: "POST", Path: pre + "/files", Permission: sdk.PermPublic, MaxBodyBytes: FilesBodyLimit, Uploads: []sdk.UploadField{
+				{Name: "photo", Kinds: []string{sdk.UploadImage}, MaxBytes: FileLimit},
+				{Name: "doc", Kinds: []string{sdk.UploadPDF}, MaxBytes: FileLimit},
+			}},
 			{Method: "GET", Path: pre + "/store", Permission: sdk.PermPublic},
 		},
 		Permissions: []sdk.Permission{{Name: n + ".secret.read"}, {Name: n + ".city.run"}},
@@ -174,6 +186,15 @@ func (p *probe) Handler() http.Handler {
 		}
 		writeJSON(w, 200, map[string]any{"distinct": distinct, "redelivered": p.redelivered.Load(), "out_of_order": p.outOfOrder.Load(),
 			"max_seq": p.maxSeq.Load(), "refused": p.refused.Load()})
+	})
+	// files reports the form the host forwarded in a file form's place.
+	mux.HandleFunc("POST "+pre+"/files", func(w http.ResponseWriter, r *http.Request) {
+		if err := r.ParseForm(); err != nil {
+			writeJSON(w, 400, map[string]any{"error": err.Error()})
+			return
+		}
+		writeJSON(w, 200, map[string]any{"form": r.PostForm, "content_type": r.Header.Get("Content-Type"),
+			"photo": sdk.UploadIDs(r, "photo"), "doc": sdk.UploadID(r, "doc")})
 	})
 	mux.HandleFunc("POST "+pre+"/heal", func(w http.ResponseWriter, r *http.Request) {
 		p.healed.Store(true)

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"html"
 	"net/http"
@@ -40,6 +41,24 @@ func (p *probe) pageRoutes() []sdk.Route {
 			http.Redirect(w, r, pre+"/page?done=1", http.StatusSeeOther)
 			return sdk.PageMeta{}, nil
 		}),
+		// photo shows the photo the host received for the form.
+		sdk.PostPage(pre+"/photo", sdk.PermPublic, func(w http.ResponseWriter, r *http.Request) (sdk.PageMeta, error) {
+			fmt.Fprintf(w, `<p><img src="%s" alt="photo"> <a href="%s">photo</a> %s</p>`, sdk.UploadURL(sdk.UploadID(r, "photo")),
+				sdk.UploadURL(sdk.UploadID(r, "photo")), html.EscapeString(r.PostFormValue("caption")))
+			return sdk.PageMeta{Title: "Photo"}, nil
+		}).Upload("photo", FileLimit, sdk.UploadImage),
+		// photoform shows a refused photo in its form, with the caption kept.
+		sdk.PostPage(pre+"/photoform", sdk.PermPublic, func(w http.ResponseWriter, r *http.Request) (sdk.PageMeta, error) {
+			caption := html.EscapeString(r.PostFormValue("caption"))
+			var e *sdk.Error
+			if errors.As(sdk.UploadError(r, "photo"), &e) {
+				w.WriteHeader(http.StatusUnprocessableEntity)
+				fmt.Fprintf(w, `<p id="refused">%s</p><input name="caption" value="%s">`, html.EscapeString(e.Fields["rule"]), caption)
+				return sdk.PageMeta{Title: "Photo", Focus: "refused"}, nil
+			}
+			fmt.Fprintf(w, `<p><img src="%s" alt="photo"> %s</p>`, sdk.UploadURL(sdk.UploadID(r, "photo")), caption)
+			return sdk.PageMeta{Title: "Photo"}, nil
+		}).Upload("photo", FileLimit, sdk.UploadImage).ShowUploadErrors(),
 		sdk.GetPage(pre+"/evil", sdk.PermPublic, func(w http.ResponseWriter, r *http.Request) (sdk.PageMeta, error) {
 			fmt.Fprint(w, EvilHTML)
 			return sdk.PageMeta{Title: "Evil"}, nil

@@ -1,0 +1,4 @@
+package web
+
+// ContentDisposition exposes contentDisposition to the package's tests.
+var ContentDisposition = contentDisposition
