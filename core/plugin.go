@@ -141,6 +141,16 @@ type PluginService interface {
 	// returns when all answered or the request's deadline passed; late or failed
 	// cards are fallbacks (a link with the card's label).
 	Cards(ctx context.Context, q CardRequest) []CardResult
+
+	// RoleText describes a plugin's role in the language lang for the admins' pages;
+	// false when no configured plugin defines the role.
+	RoleText(role, lang string) (RoleText, bool)
+}
+
+// RoleText is a plugin's role in plain words: its name and what a holder may do, in
+// the language Lang (the viewer's when the plugin speaks it).
+type RoleText struct {
+	Plugin, Label, About, Lang string
 }
 
 // PageRequest is a browser's request for one of a plugin's pages (under /<plugin>/),

@@ -122,9 +122,16 @@ type Permission struct {
 
 // Role is a plugin-defined role bundling permissions.
 type Role struct {
-	Name        string
+	Name string
+	// Description says in English what a holder may do, for the plugin's docs.
 	Description string
 	Permissions []string
+	// Labels name the role in plain words and Descriptions say what a holder may do,
+	// each in every language the plugin speaks (BCP 47 tag → text, "en" at least), so
+	// the city admins' pages describe it in the admin's language as the core's roles
+	// are ("Park manager": "Approves and rejects bookings of the parks…").
+	Labels       map[string]string
+	Descriptions map[string]string
 }
 
 // Grant gives Permission to Role by default, e.g. {"resident", "assemblies.member.join"}.

@@ -438,6 +438,9 @@ func (p *plugin) checkManifest(m sdk.Manifest) (*routeTable, error) {
 	// plugin could give residents core.membership.decide, or another plugin's
 	// permissions, just by being enabled.
 	for _, r := range m.Roles {
+		if err := checkRoleTexts(r); err != nil {
+			return nil, err
+		}
 		for _, perm := range r.Permissions {
 			if !strings.HasPrefix(perm, name+".") {
 				return nil, fmt.Errorf("role %q bundles the permission %q, but a plugin may only bundle its own permissions (starting with %q)", r.Name, perm, name+".")

@@ -259,6 +259,11 @@ func (p *Pages) roleName(r *http.Request, role string) string {
 	if id := "core.admin.role." + role + ".name"; loc.Has(id) {
 		return loc.T(id)
 	}
+	if p.svc.Plugins != nil {
+		if text, ok := p.svc.Plugins.RoleText(role, viewerOf(r).lang); ok {
+			return text.Label
+		}
+	}
 	return role
 }
 
@@ -348,9 +353,10 @@ type grantsView struct {
 	Roles   []roleAbout
 }
 
-// roleAbout is a role in plain words.
+// roleAbout is a role in plain words; Lang is the language of a plugin's words when
+// the plugin does not speak the viewer's.
 type roleAbout struct {
-	Name, Label, About string
+	Name, Label, About, Lang string
 	// ByMembership marks a role that follows from verified membership.
 	ByMembership bool
 }
@@ -407,9 +413,9 @@ func (p *Pages) adminGrants(w http.ResponseWriter, r *http.Request) error {
 	return p.render(w, r, http.StatusOK, "admin-grants", data, p.adminMeta(r, "core.admin.grants.title", nil))
 }
 
-// rolesAbout describes every core role and the plugins' roles. A plugin's manifest
-// describes its roles in one language only, which the core does not keep: those
-// show their name and that a plugin defines them.
+// rolesAbout describes every core role and the plugins' roles, in the words of each
+// plugin's manifest; a role no plugin describes any more (its plugin left the city)
+// shows its name and that a plugin defines it.
 func (p *Pages) rolesAbout(r *http.Request) ([]roleAbout, error) {
 	loc := p.tmpl.Localizer(viewerOf(r).lang)
 	var out []roleAbout
@@ -422,9 +428,19 @@ func (p *Pages) rolesAbout(r *http.Request) ([]roleAbout, error) {
 		return nil, err
 	}
 	for _, role := range names {
-		if !slices.Contains(core.CoreRoles, role) {
-			out = append(out, roleAbout{Name: role, Label: role, About: loc.T("core.admin.role.plugin")})
+		if slices.Contains(core.CoreRoles, role) {
+			continue
 		}
+		about := roleAbout{Name: role, Label: role, About: loc.T("core.admin.role.plugin")}
+		if p.svc.Plugins != nil {
+			if text, ok := p.svc.Plugins.RoleText(role, viewerOf(r).lang); ok {
+				about.Label, about.About = text.Label, text.About
+				if text.Lang != viewerOf(r).lang {
+					about.Lang = text.Lang
+				}
+			}
+		}
+		out = append(out, about)
 	}
 	return out, nil
 }

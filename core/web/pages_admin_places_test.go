@@ -545,6 +545,20 @@ func TestPages_AdminPlugins(t *testing.T) {
 				checkPage(t, a, lang)
 			})
 		}
+
+		// The plugin's role is described on the grants page in the admin's language
+		// when the manifest speaks it, else in its own, marked with lang.
+		for lang, want := range map[string]string{
+			"fi": `<dt>Koettimen ajaja (alpha_runner)</dt>`,
+			"sv": `<dt lang="en">Probe runner (alpha_runner)</dt>`,
+		} {
+			ab.must(t, http.StatusSeeOther, "POST", "/language", url.Values{"lang": {lang}, "back": {"/"}}, "/")
+			a := ab.must(t, 200, "GET", "/admin/grants", nil)
+			checkPage(t, a, lang)
+			if !strings.Contains(a.body, want) {
+				t.Errorf("%s: the grants page lacks %s", lang, want)
+			}
+		}
 	})
 }
 

@@ -78,6 +78,20 @@ func (p *Plugin) Manifest() sdk.Manifest {
 			Name:        RoleCityResponder,
 			Description: "City staff who ask assemblies for advice and answer their motions (grant in the city domain)",
 			Permissions: []string{PermMotionAnswer, PermConsultationRequest},
+			Labels: map[string]string{
+				"en": "City responder",
+				"fi": "Kaupungin vastaaja",
+				"sv": "Stadens svarande",
+				"da": "Kommunens svarperson",
+				"tr": "Belediye yanıt sorumlusu",
+			},
+			Descriptions: map[string]string{
+				"en": "City staff who ask neighbourhood assemblies for their advice and answer the motions they adopt, saying what the city will do and when.",
+				"fi": "Kaupungin työntekijä, joka pyytää asukasfoorumeilta lausuntoja ja vastaa niiden hyväksymiin aloitteisiin: mitä kaupunki tekee ja milloin.",
+				"sv": "Stadens personal som ber invånarråden om råd och svarar på de motioner de antar: vad staden tänker göra och när.",
+				"da": "Kommunens medarbejder, der beder borgermøderne om råd og svarer på de forslag, de vedtager: hvad kommunen vil gøre, og hvornår.",
+				"tr": "Mahalle meclislerinden görüş isteyen ve meclislerin kabul ettiği önergelere belediyenin ne yapacağını ve ne zaman yapacağını bildirerek yanıt veren belediye çalışanı.",
+			},
 		}},
 		Grants: []sdk.Grant{
 			{Role: "resident", Permission: PermMemberJoin},

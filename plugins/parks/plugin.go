@@ -170,6 +170,20 @@ func (p *Plugin) Manifest() sdk.Manifest {
 			Name:        RoleParkManager,
 			Description: "Manages the parks of a neighbourhood (granted in nbh:<id>) or of the city (granted in city)",
 			Permissions: []string{PermAreaManage, PermBookingApprove},
+			Labels: map[string]string{
+				"en": "Park manager",
+				"fi": "Puistovastaava",
+				"sv": "Parkansvarig",
+				"da": "Parkansvarlig",
+				"tr": "Park sorumlusu",
+			},
+			Descriptions: map[string]string{
+				"en": "Looks after the parks of a neighbourhood, or of the whole city when granted city-wide: sets opening hours and closures, and approves or rejects requests to book a park.",
+				"fi": "Hoitaa kaupunginosan puistoja, tai koko kaupungin puistoja kun rooli on annettu koko kaupunkiin: asettaa aukioloajat ja sulkemiset sekä hyväksyy tai hylkää puistojen varauspyynnöt.",
+				"sv": "Sköter stadsdelens parker, eller hela stadens när rollen gäller hela staden: bestämmer öppettider och avstängningar och godkänner eller avslår ansökningar om att boka en park.",
+				"da": "Står for bydelens parker, eller hele byens, når rollen gælder hele byen: fastsætter åbningstider og lukninger og godkender eller afviser anmodninger om at booke en park.",
+				"tr": "Mahallenin parklarından, şehir genelinde verildiğinde ise tüm şehrin parklarından sorumludur: açılış saatlerini ve kapanışları belirler, park rezervasyon taleplerini onaylar ya da reddeder.",
+			},
 		}},
 		Grants: []sdk.Grant{
 			{Role: "org_representative", Permission: PermBookingRequest},

@@ -70,6 +70,20 @@ func (p *Plugin) Manifest() sdk.Manifest {
 			Name:        RoleCoordinator,
 			Description: "City staff who run volunteering: skills catalogue, background checks, the city's opportunities",
 			Permissions: []string{PermOpportunityManage, PermSkillManage, PermCheckSet},
+			Labels: map[string]string{
+				"en": "Volunteer coordinator",
+				"fi": "Vapaaehtoistoiminnan koordinaattori",
+				"sv": "Volontärsamordnare",
+				"da": "Frivilligkoordinator",
+				"tr": "Gönüllü koordinatörü",
+			},
+			Descriptions: map[string]string{
+				"en": "City staff who run volunteering: keep the catalogue of skills, record background checks and publish the city's own volunteering opportunities.",
+				"fi": "Kaupungin työntekijä, joka vastaa vapaaehtoistoiminnasta: ylläpitää taitoluetteloa, kirjaa taustaselvitykset ja julkaisee kaupungin omat vapaaehtoistehtävät.",
+				"sv": "Stadens personal som leder volontärarbetet: sköter listan över färdigheter, registrerar bakgrundskontroller och publicerar stadens egna volontäruppdrag.",
+				"da": "Kommunens medarbejder, der står for det frivillige arbejde: vedligeholder listen over færdigheder, registrerer børneattester og straffeattester og offentliggør kommunens egne frivilligopgaver.",
+				"tr": "Gönüllülük çalışmalarını yürüten belediye çalışanı: beceri listesini tutar, sabıka kaydı kontrollerini kaydeder ve belediyenin kendi gönüllülük fırsatlarını yayımlar.",
+			},
 		}},
 		Grants: []sdk.Grant{
 			{Role: "org_representative", Permission: PermOpportunityManage},

@@ -54,7 +54,7 @@ func manifestFromProto(m *pb.Manifest) sdk.Manifest {
 		out.Permissions = append(out.Permissions, sdk.Permission{Name: p.Name, Description: p.Description})
 	}
 	for _, r := range m.Roles {
-		out.Roles = append(out.Roles, sdk.Role{Name: r.Name, Description: r.Description, Permissions: r.Permissions})
+		out.Roles = append(out.Roles, sdk.Role{Name: r.Name, Description: r.Description, Permissions: r.Permissions, Labels: r.Labels, Descriptions: r.Descriptions})
 	}
 	for _, g := range m.Grants {
 		out.Grants = append(out.Grants, sdk.Grant{Role: g.Role, Permission: g.Permission})

@@ -780,6 +780,8 @@ type Role struct {
 	Name          string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
 	Description   string                 `protobuf:"bytes,2,opt,name=description,proto3" json:"description,omitempty"`
 	Permissions   []string               `protobuf:"bytes,3,rep,name=permissions,proto3" json:"permissions,omitempty"`
+	Labels        map[string]string      `protobuf:"bytes,4,rep,name=labels,proto3" json:"labels,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`             // BCP 47 tag -> the role's name in plain words
+	Descriptions  map[string]string      `protobuf:"bytes,5,rep,name=descriptions,proto3" json:"descriptions,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"` // BCP 47 tag -> what a holder may do
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -831,6 +833,20 @@ func (x *Role) GetDescription() string {
 func (x *Role) GetPermissions() []string {
 	if x != nil {
 		return x.Permissions
+	}
+	return nil
+}
+
+func (x *Role) GetLabels() map[string]string {
+	if x != nil {
+		return x.Labels
+	}
+	return nil
+}
+
+func (x *Role) GetDescriptions() map[string]string {
+	if x != nil {
+		return x.Descriptions
 	}
 	return nil
 }
@@ -3643,11 +3659,19 @@ const file_kvarter_plugin_v1_plugin_proto_rawDesc = "" +
 	"\n" +
 	"Permission\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12 \n" +
-	"\vdescription\x18\x02 \x01(\tR\vdescription\"^\n" +
+	"\vdescription\x18\x02 \x01(\tR\vdescription\"\xe6\x02\n" +
 	"\x04Role\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12 \n" +
 	"\vdescription\x18\x02 \x01(\tR\vdescription\x12 \n" +
-	"\vpermissions\x18\x03 \x03(\tR\vpermissions\";\n" +
+	"\vpermissions\x18\x03 \x03(\tR\vpermissions\x12;\n" +
+	"\x06labels\x18\x04 \x03(\v2#.kvarter.plugin.v1.Role.LabelsEntryR\x06labels\x12M\n" +
+	"\fdescriptions\x18\x05 \x03(\v2).kvarter.plugin.v1.Role.DescriptionsEntryR\fdescriptions\x1a9\n" +
+	"\vLabelsEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\x1a?\n" +
+	"\x11DescriptionsEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\";\n" +
 	"\x05Grant\x12\x12\n" +
 	"\x04role\x18\x01 \x01(\tR\x04role\x12\x1e\n" +
 	"\n" +
@@ -3875,7 +3899,7 @@ func file_kvarter_plugin_v1_plugin_proto_rawDescGZIP() []byte {
 }
 
 var file_kvarter_plugin_v1_plugin_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
-var file_kvarter_plugin_v1_plugin_proto_msgTypes = make([]protoimpl.MessageInfo, 64)
+var file_kvarter_plugin_v1_plugin_proto_msgTypes = make([]protoimpl.MessageInfo, 66)
 var file_kvarter_plugin_v1_plugin_proto_goTypes = []any{
 	(RouteKind)(0),                 // 0: kvarter.plugin.v1.RouteKind
 	(Render)(0),                    // 1: kvarter.plugin.v1.Render
@@ -3941,9 +3965,11 @@ var file_kvarter_plugin_v1_plugin_proto_goTypes = []any{
 	(*UnsealResponse)(nil),         // 61: kvarter.plugin.v1.UnsealResponse
 	nil,                            // 62: kvarter.plugin.v1.NavEntry.LabelsEntry
 	nil,                            // 63: kvarter.plugin.v1.Card.LabelsEntry
-	nil,                            // 64: kvarter.plugin.v1.ConfigureRequest.SettingsEntry
-	nil,                            // 65: kvarter.plugin.v1.Principal.RolesEntry
-	(*timestamppb.Timestamp)(nil),  // 66: google.protobuf.Timestamp
+	nil,                            // 64: kvarter.plugin.v1.Role.LabelsEntry
+	nil,                            // 65: kvarter.plugin.v1.Role.DescriptionsEntry
+	nil,                            // 66: kvarter.plugin.v1.ConfigureRequest.SettingsEntry
+	nil,                            // 67: kvarter.plugin.v1.Principal.RolesEntry
+	(*timestamppb.Timestamp)(nil),  // 68: google.protobuf.Timestamp
 }
 var file_kvarter_plugin_v1_plugin_proto_depIdxs = []int32{
 	7,  // 0: kvarter.plugin.v1.Manifest.routes:type_name -> kvarter.plugin.v1.Route
@@ -3958,70 +3984,72 @@ var file_kvarter_plugin_v1_plugin_proto_depIdxs = []int32{
 	63, // 9: kvarter.plugin.v1.Card.labels:type_name -> kvarter.plugin.v1.Card.LabelsEntry
 	0,  // 10: kvarter.plugin.v1.Route.kind:type_name -> kvarter.plugin.v1.RouteKind
 	8,  // 11: kvarter.plugin.v1.Route.uploads:type_name -> kvarter.plugin.v1.UploadField
-	64, // 12: kvarter.plugin.v1.ConfigureRequest.settings:type_name -> kvarter.plugin.v1.ConfigureRequest.SettingsEntry
-	13, // 13: kvarter.plugin.v1.ConfigureRequest.store:type_name -> kvarter.plugin.v1.StoreConfig
-	22, // 14: kvarter.plugin.v1.HealthResponse.pool:type_name -> kvarter.plugin.v1.PoolStats
-	65, // 15: kvarter.plugin.v1.Principal.roles:type_name -> kvarter.plugin.v1.Principal.RolesEntry
-	26, // 16: kvarter.plugin.v1.Principal.organisations:type_name -> kvarter.plugin.v1.OrgMembership
-	25, // 17: kvarter.plugin.v1.HTTPRequest.headers:type_name -> kvarter.plugin.v1.Header
-	1,  // 18: kvarter.plugin.v1.HTTPRequest.render:type_name -> kvarter.plugin.v1.Render
-	25, // 19: kvarter.plugin.v1.HTTPResponse.headers:type_name -> kvarter.plugin.v1.Header
-	31, // 20: kvarter.plugin.v1.HTTPResponse.page:type_name -> kvarter.plugin.v1.PageMeta
-	32, // 21: kvarter.plugin.v1.PageMeta.breadcrumbs:type_name -> kvarter.plugin.v1.Crumb
-	66, // 22: kvarter.plugin.v1.Event.occurred_at:type_name -> google.protobuf.Timestamp
-	33, // 23: kvarter.plugin.v1.HandleEventRequest.event:type_name -> kvarter.plugin.v1.Event
-	33, // 24: kvarter.plugin.v1.HandleEventsRequest.events:type_name -> kvarter.plugin.v1.Event
-	66, // 25: kvarter.plugin.v1.Membership.verified_at:type_name -> google.protobuf.Timestamp
-	38, // 26: kvarter.plugin.v1.UsersResponse.users:type_name -> kvarter.plugin.v1.User
-	39, // 27: kvarter.plugin.v1.NeighbourhoodsResponse.neighbourhoods:type_name -> kvarter.plugin.v1.Neighbourhood
-	40, // 28: kvarter.plugin.v1.MembershipsResponse.memberships:type_name -> kvarter.plugin.v1.Membership
-	41, // 29: kvarter.plugin.v1.OrganisationsResponse.organisations:type_name -> kvarter.plugin.v1.Organisation
-	33, // 30: kvarter.plugin.v1.PublishRequest.event:type_name -> kvarter.plugin.v1.Event
-	33, // 31: kvarter.plugin.v1.PublishAllRequest.events:type_name -> kvarter.plugin.v1.Event
-	27, // 32: kvarter.plugin.v1.Principal.RolesEntry.value:type_name -> kvarter.plugin.v1.RoleList
-	2,  // 33: kvarter.plugin.v1.Plugin.Describe:input_type -> kvarter.plugin.v1.DescribeRequest
-	14, // 34: kvarter.plugin.v1.Plugin.Configure:input_type -> kvarter.plugin.v1.ConfigureRequest
-	16, // 35: kvarter.plugin.v1.Plugin.Migrate:input_type -> kvarter.plugin.v1.MigrateRequest
-	18, // 36: kvarter.plugin.v1.Plugin.Activate:input_type -> kvarter.plugin.v1.ActivateRequest
-	20, // 37: kvarter.plugin.v1.Plugin.Health:input_type -> kvarter.plugin.v1.HealthRequest
-	23, // 38: kvarter.plugin.v1.Plugin.Deactivate:input_type -> kvarter.plugin.v1.DeactivateRequest
-	29, // 39: kvarter.plugin.v1.Plugin.Handle:input_type -> kvarter.plugin.v1.HTTPRequest
-	34, // 40: kvarter.plugin.v1.Plugin.HandleEvent:input_type -> kvarter.plugin.v1.HandleEventRequest
-	36, // 41: kvarter.plugin.v1.Plugin.HandleEvents:input_type -> kvarter.plugin.v1.HandleEventsRequest
-	42, // 42: kvarter.plugin.v1.Host.Users:input_type -> kvarter.plugin.v1.UsersRequest
-	44, // 43: kvarter.plugin.v1.Host.Neighbourhoods:input_type -> kvarter.plugin.v1.NeighbourhoodsRequest
-	46, // 44: kvarter.plugin.v1.Host.Memberships:input_type -> kvarter.plugin.v1.MembershipsRequest
-	48, // 45: kvarter.plugin.v1.Host.Organisations:input_type -> kvarter.plugin.v1.OrganisationsRequest
-	50, // 46: kvarter.plugin.v1.Host.Can:input_type -> kvarter.plugin.v1.CanRequest
-	52, // 47: kvarter.plugin.v1.Host.Publish:input_type -> kvarter.plugin.v1.PublishRequest
-	54, // 48: kvarter.plugin.v1.Host.PublishAll:input_type -> kvarter.plugin.v1.PublishAllRequest
-	56, // 49: kvarter.plugin.v1.Host.Audit:input_type -> kvarter.plugin.v1.AuditRequest
-	58, // 50: kvarter.plugin.v1.Host.SealingKey:input_type -> kvarter.plugin.v1.SealingKeyRequest
-	60, // 51: kvarter.plugin.v1.Host.Unseal:input_type -> kvarter.plugin.v1.UnsealRequest
-	3,  // 52: kvarter.plugin.v1.Plugin.Describe:output_type -> kvarter.plugin.v1.Manifest
-	15, // 53: kvarter.plugin.v1.Plugin.Configure:output_type -> kvarter.plugin.v1.ConfigureResponse
-	17, // 54: kvarter.plugin.v1.Plugin.Migrate:output_type -> kvarter.plugin.v1.MigrateResponse
-	19, // 55: kvarter.plugin.v1.Plugin.Activate:output_type -> kvarter.plugin.v1.ActivateResponse
-	21, // 56: kvarter.plugin.v1.Plugin.Health:output_type -> kvarter.plugin.v1.HealthResponse
-	24, // 57: kvarter.plugin.v1.Plugin.Deactivate:output_type -> kvarter.plugin.v1.DeactivateResponse
-	30, // 58: kvarter.plugin.v1.Plugin.Handle:output_type -> kvarter.plugin.v1.HTTPResponse
-	35, // 59: kvarter.plugin.v1.Plugin.HandleEvent:output_type -> kvarter.plugin.v1.HandleEventResponse
-	37, // 60: kvarter.plugin.v1.Plugin.HandleEvents:output_type -> kvarter.plugin.v1.HandleEventsResponse
-	43, // 61: kvarter.plugin.v1.Host.Users:output_type -> kvarter.plugin.v1.UsersResponse
-	45, // 62: kvarter.plugin.v1.Host.Neighbourhoods:output_type -> kvarter.plugin.v1.NeighbourhoodsResponse
-	47, // 63: kvarter.plugin.v1.Host.Memberships:output_type -> kvarter.plugin.v1.MembershipsResponse
-	49, // 64: kvarter.plugin.v1.Host.Organisations:output_type -> kvarter.plugin.v1.OrganisationsResponse
-	51, // 65: kvarter.plugin.v1.Host.Can:output_type -> kvarter.plugin.v1.CanResponse
-	53, // 66: kvarter.plugin.v1.Host.Publish:output_type -> kvarter.plugin.v1.PublishResponse
-	55, // 67: kvarter.plugin.v1.Host.PublishAll:output_type -> kvarter.plugin.v1.PublishAllResponse
-	57, // 68: kvarter.plugin.v1.Host.Audit:output_type -> kvarter.plugin.v1.AuditResponse
-	59, // 69: kvarter.plugin.v1.Host.SealingKey:output_type -> kvarter.plugin.v1.SealingKeyResponse
-	61, // 70: kvarter.plugin.v1.Host.Unseal:output_type -> kvarter.plugin.v1.UnsealResponse
-	52, // [52:71] is the sub-list for method output_type
-	33, // [33:52] is the sub-list for method input_type
-	33, // [33:33] is the sub-list for extension type_name
-	33, // [33:33] is the sub-list for extension extendee
-	0,  // [0:33] is the sub-list for field type_name
+	64, // 12: kvarter.plugin.v1.Role.labels:type_name -> kvarter.plugin.v1.Role.LabelsEntry
+	65, // 13: kvarter.plugin.v1.Role.descriptions:type_name -> kvarter.plugin.v1.Role.DescriptionsEntry
+	66, // 14: kvarter.plugin.v1.ConfigureRequest.settings:type_name -> kvarter.plugin.v1.ConfigureRequest.SettingsEntry
+	13, // 15: kvarter.plugin.v1.ConfigureRequest.store:type_name -> kvarter.plugin.v1.StoreConfig
+	22, // 16: kvarter.plugin.v1.HealthResponse.pool:type_name -> kvarter.plugin.v1.PoolStats
+	67, // 17: kvarter.plugin.v1.Principal.roles:type_name -> kvarter.plugin.v1.Principal.RolesEntry
+	26, // 18: kvarter.plugin.v1.Principal.organisations:type_name -> kvarter.plugin.v1.OrgMembership
+	25, // 19: kvarter.plugin.v1.HTTPRequest.headers:type_name -> kvarter.plugin.v1.Header
+	1,  // 20: kvarter.plugin.v1.HTTPRequest.render:type_name -> kvarter.plugin.v1.Render
+	25, // 21: kvarter.plugin.v1.HTTPResponse.headers:type_name -> kvarter.plugin.v1.Header
+	31, // 22: kvarter.plugin.v1.HTTPResponse.page:type_name -> kvarter.plugin.v1.PageMeta
+	32, // 23: kvarter.plugin.v1.PageMeta.breadcrumbs:type_name -> kvarter.plugin.v1.Crumb
+	68, // 24: kvarter.plugin.v1.Event.occurred_at:type_name -> google.protobuf.Timestamp
+	33, // 25: kvarter.plugin.v1.HandleEventRequest.event:type_name -> kvarter.plugin.v1.Event
+	33, // 26: kvarter.plugin.v1.HandleEventsRequest.events:type_name -> kvarter.plugin.v1.Event
+	68, // 27: kvarter.plugin.v1.Membership.verified_at:type_name -> google.protobuf.Timestamp
+	38, // 28: kvarter.plugin.v1.UsersResponse.users:type_name -> kvarter.plugin.v1.User
+	39, // 29: kvarter.plugin.v1.NeighbourhoodsResponse.neighbourhoods:type_name -> kvarter.plugin.v1.Neighbourhood
+	40, // 30: kvarter.plugin.v1.MembershipsResponse.memberships:type_name -> kvarter.plugin.v1.Membership
+	41, // 31: kvarter.plugin.v1.OrganisationsResponse.organisations:type_name -> kvarter.plugin.v1.Organisation
+	33, // 32: kvarter.plugin.v1.PublishRequest.event:type_name -> kvarter.plugin.v1.Event
+	33, // 33: kvarter.plugin.v1.PublishAllRequest.events:type_name -> kvarter.plugin.v1.Event
+	27, // 34: kvarter.plugin.v1.Principal.RolesEntry.value:type_name -> kvarter.plugin.v1.RoleList
+	2,  // 35: kvarter.plugin.v1.Plugin.Describe:input_type -> kvarter.plugin.v1.DescribeRequest
+	14, // 36: kvarter.plugin.v1.Plugin.Configure:input_type -> kvarter.plugin.v1.ConfigureRequest
+	16, // 37: kvarter.plugin.v1.Plugin.Migrate:input_type -> kvarter.plugin.v1.MigrateRequest
+	18, // 38: kvarter.plugin.v1.Plugin.Activate:input_type -> kvarter.plugin.v1.ActivateRequest
+	20, // 39: kvarter.plugin.v1.Plugin.Health:input_type -> kvarter.plugin.v1.HealthRequest
+	23, // 40: kvarter.plugin.v1.Plugin.Deactivate:input_type -> kvarter.plugin.v1.DeactivateRequest
+	29, // 41: kvarter.plugin.v1.Plugin.Handle:input_type -> kvarter.plugin.v1.HTTPRequest
+	34, // 42: kvarter.plugin.v1.Plugin.HandleEvent:input_type -> kvarter.plugin.v1.HandleEventRequest
+	36, // 43: kvarter.plugin.v1.Plugin.HandleEvents:input_type -> kvarter.plugin.v1.HandleEventsRequest
+	42, // 44: kvarter.plugin.v1.Host.Users:input_type -> kvarter.plugin.v1.UsersRequest
+	44, // 45: kvarter.plugin.v1.Host.Neighbourhoods:input_type -> kvarter.plugin.v1.NeighbourhoodsRequest
+	46, // 46: kvarter.plugin.v1.Host.Memberships:input_type -> kvarter.plugin.v1.MembershipsRequest
+	48, // 47: kvarter.plugin.v1.Host.Organisations:input_type -> kvarter.plugin.v1.OrganisationsRequest
+	50, // 48: kvarter.plugin.v1.Host.Can:input_type -> kvarter.plugin.v1.CanRequest
+	52, // 49: kvarter.plugin.v1.Host.Publish:input_type -> kvarter.plugin.v1.PublishRequest
+	54, // 50: kvarter.plugin.v1.Host.PublishAll:input_type -> kvarter.plugin.v1.PublishAllRequest
+	56, // 51: kvarter.plugin.v1.Host.Audit:input_type -> kvarter.plugin.v1.AuditRequest
+	58, // 52: kvarter.plugin.v1.Host.SealingKey:input_type -> kvarter.plugin.v1.SealingKeyRequest
+	60, // 53: kvarter.plugin.v1.Host.Unseal:input_type -> kvarter.plugin.v1.UnsealRequest
+	3,  // 54: kvarter.plugin.v1.Plugin.Describe:output_type -> kvarter.plugin.v1.Manifest
+	15, // 55: kvarter.plugin.v1.Plugin.Configure:output_type -> kvarter.plugin.v1.ConfigureResponse
+	17, // 56: kvarter.plugin.v1.Plugin.Migrate:output_type -> kvarter.plugin.v1.MigrateResponse
+	19, // 57: kvarter.plugin.v1.Plugin.Activate:output_type -> kvarter.plugin.v1.ActivateResponse
+	21, // 58: kvarter.plugin.v1.Plugin.Health:output_type -> kvarter.plugin.v1.HealthResponse
+	24, // 59: kvarter.plugin.v1.Plugin.Deactivate:output_type -> kvarter.plugin.v1.DeactivateResponse
+	30, // 60: kvarter.plugin.v1.Plugin.Handle:output_type -> kvarter.plugin.v1.HTTPResponse
+	35, // 61: kvarter.plugin.v1.Plugin.HandleEvent:output_type -> kvarter.plugin.v1.HandleEventResponse
+	37, // 62: kvarter.plugin.v1.Plugin.HandleEvents:output_type -> kvarter.plugin.v1.HandleEventsResponse
+	43, // 63: kvarter.plugin.v1.Host.Users:output_type -> kvarter.plugin.v1.UsersResponse
+	45, // 64: kvarter.plugin.v1.Host.Neighbourhoods:output_type -> kvarter.plugin.v1.NeighbourhoodsResponse
+	47, // 65: kvarter.plugin.v1.Host.Memberships:output_type -> kvarter.plugin.v1.MembershipsResponse
+	49, // 66: kvarter.plugin.v1.Host.Organisations:output_type -> kvarter.plugin.v1.OrganisationsResponse
+	51, // 67: kvarter.plugin.v1.Host.Can:output_type -> kvarter.plugin.v1.CanResponse
+	53, // 68: kvarter.plugin.v1.Host.Publish:output_type -> kvarter.plugin.v1.PublishResponse
+	55, // 69: kvarter.plugin.v1.Host.PublishAll:output_type -> kvarter.plugin.v1.PublishAllResponse
+	57, // 70: kvarter.plugin.v1.Host.Audit:output_type -> kvarter.plugin.v1.AuditResponse
+	59, // 71: kvarter.plugin.v1.Host.SealingKey:output_type -> kvarter.plugin.v1.SealingKeyResponse
+	61, // 72: kvarter.plugin.v1.Host.Unseal:output_type -> kvarter.plugin.v1.UnsealResponse
+	54, // [54:73] is the sub-list for method output_type
+	35, // [35:54] is the sub-list for method input_type
+	35, // [35:35] is the sub-list for extension type_name
+	35, // [35:35] is the sub-list for extension extendee
+	0,  // [0:35] is the sub-list for field type_name
 }
 
 func init() { file_kvarter_plugin_v1_plugin_proto_init() }
@@ -4035,7 +4063,7 @@ func file_kvarter_plugin_v1_plugin_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_kvarter_plugin_v1_plugin_proto_rawDesc), len(file_kvarter_plugin_v1_plugin_proto_rawDesc)),
 			NumEnums:      2,
-			NumMessages:   64,
+			NumMessages:   66,
 			NumExtensions: 0,
 			NumServices:   2,
 		},

@@ -96,7 +96,9 @@ func (p *probe) Manifest() sdk.Manifest {
 			{Method: "GET", Path: pre + "/store", Permission: sdk.PermPublic},
 		},
 		Permissions: []sdk.Permission{{Name: n + ".secret.read"}, {Name: n + ".city.run"}},
-		Roles:       []sdk.Role{{Name: n + "_runner", Permissions: []string{n + ".city.run"}}},
+		Roles: []sdk.Role{{Name: n + "_runner", Permissions: []string{n + ".city.run"},
+			Labels:       map[string]string{"en": "Probe runner", "fi": "Koettimen ajaja"},
+			Descriptions: map[string]string{"en": "Runs the probe for the whole city.", "fi": "Ajaa koetinta koko kaupungissa."}}},
 		Grants:      []sdk.Grant{{Role: "resident", Permission: n + ".secret.read"}},
 		OpenAPI:     json.RawMessage(`{"` + pre + `/ping": {"get": {"summary": "Ping", "responses": {"200": {"description": "pong"}}}}, "/api/v1/me": {"get": {}}}`),
 	}
