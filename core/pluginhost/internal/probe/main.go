@@ -99,8 +99,8 @@ func (p *probe) Manifest() sdk.Manifest {
 		Roles: []sdk.Role{{Name: n + "_runner", Permissions: []string{n + ".city.run"},
 			Labels:       map[string]string{"en": "Probe runner", "fi": "Koettimen ajaja"},
 			Descriptions: map[string]string{"en": "Runs the probe for the whole city.", "fi": "Ajaa koetinta koko kaupungissa."}}},
-		Grants:      []sdk.Grant{{Role: "resident", Permission: n + ".secret.read"}},
-		OpenAPI:     json.RawMessage(`{"` + pre + `/ping": {"get": {"summary": "Ping", "responses": {"200": {"description": "pong"}}}}, "/api/v1/me": {"get": {}}}`),
+		Grants:  []sdk.Grant{{Role: "resident", Permission: n + ".secret.read"}},
+		OpenAPI: json.RawMessage(`{"` + pre + `/ping": {"get": {"summary": "Ping", "responses": {"200": {"description": "pong"}}}}, "/api/v1/me": {"get": {}}}`),
 	}
 	m.Routes = append(m.Routes, p.pageRoutes()...)
 	m.UI = p.ui()
