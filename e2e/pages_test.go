@@ -75,10 +75,7 @@ func TestCorePages(t *testing.T) {
 				name  string
 				pages []string
 			}{{ayse, "Ayşe Yılmaz", resident}, {coord, "Ceren Aydın", coordinator}, {admin, "Admin admin@city.example", cityAdmin}} {
-				p.Open(base + "/sign-in")
-				p.Fill(`input[name="email"]`, who.user.Email)
-				p.Fill(`input[name="password"]`, who.user.Password)
-				p.WaitLoad(func() { p.Submit("main form") })
+				signIn(p, base, who.user)
 				switchLanguage(p, lang) // a signed-in person's choice goes to their profile
 				for _, path := range who.pages {
 					p.Open(base + path)
@@ -114,6 +111,14 @@ func focusSettled(p *Page, want string) string {
 		time.Sleep(20 * time.Millisecond)
 	}
 	return got
+}
+
+// signIn signs u in through the sign-in page's form.
+func signIn(p *Page, base string, u *coretest.User) {
+	p.Open(base + "/sign-in")
+	p.Fill(`input[name="email"]`, u.Email)
+	p.Fill(`input[name="password"]`, u.Password)
+	p.WaitLoad(func() { p.Submit("main form") })
 }
 
 // switchLanguage uses the frame's language switcher, a plain form.
@@ -156,9 +161,6 @@ func TestCorePages_Reflow(t *testing.T) {
 		}
 	}
 	check(visitor)
-	p.Open(base + "/sign-in")
-	p.Fill(`input[name="email"]`, admin.Email)
-	p.Fill(`input[name="password"]`, admin.Password)
-	p.WaitLoad(func() { p.Submit("main form") })
+	signIn(p, base, admin)
 	check(admins)
 }

@@ -33,10 +33,7 @@ func TestPluginPages(t *testing.T) {
 	for _, lang := range languages {
 		t.Run(lang, func(t *testing.T) {
 			p := SharedBrowser(t).NewPage(t)
-			p.Open(base + "/sign-in")
-			p.Fill(`input[name="email"]`, aino.Email)
-			p.Fill(`input[name="password"]`, aino.Password)
-			p.WaitLoad(func() { p.Submit("main form") })
+			signIn(p, base, aino)
 			switchLanguage(p, lang)
 
 			p.Open(base + "/hello/greet")
