@@ -12,6 +12,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/kvarter/kvarter/core"
 	"github.com/kvarter/kvarter/sdk"
@@ -38,20 +39,22 @@ type frameView struct {
 	Logo      string
 	Styles    []string
 	Scripts   []string
-	Nav       []navLink
-	Crumbs    []crumb
-	SignedIn  bool
-	Name      string
-	Languages []langChoice
-	Back      string
-	Flash     string
-	Announce  string
-	Content   template.HTML
+	// NavHTML, CrumbsHTML and CardsHTML are the lists drawn by core-nav, core-crumbs
+	// and core-cards (drawFrame).
+	NavHTML    template.HTML
+	CrumbsHTML template.HTML
+	SignedIn   bool
+	Name       string
+	Languages  []langChoice
+	Back       string
+	Flash      string
+	Announce   string
+	Content    template.HTML
 	// Heading, set for a plugin's page, makes the frame draw the page's <h1> from
 	// its title: a plugin writes only what follows it.
 	Heading bool
-	// Cards are the plugins' cards the page shows after its content.
-	Cards []cardView
+	// CardsHTML are the plugins' cards the page shows after its content.
+	CardsHTML template.HTML
 	// Frame is "page" or "fragment" (htmx swapping <main>).
 	Frame string
 }
@@ -143,8 +146,9 @@ func (p *Pages) panel(w http.ResponseWriter, r *http.Request, status int, key st
 // htmx swapping <main>, the fragment), into a buffer: a failing template answers
 // nothing but its error.
 func (p *Pages) render(w http.ResponseWriter, r *http.Request, status int, name string, data any, meta sdk.PageMeta) error {
-	var content bytes.Buffer
-	if err := p.tmpl.For(viewerOf(r).lang).ExecuteTemplate(&content, name, data); err != nil {
+	content := bufPool.Get().(*bytes.Buffer)
+	defer putBuf(content)
+	if err := p.tmpl.For(viewerOf(r).lang).ExecuteTemplate(content, name, data); err != nil {
 		return err
 	}
 	return p.frame(w, r, status, content.Bytes(), meta, "")
@@ -159,43 +163,47 @@ func (p *Pages) frame(w http.ResponseWriter, r *http.Request, status int, body [
 	if meta.Focus != "" {
 		body = autofocus(body, meta.Focus)
 	}
+	lang := loc.Lang()
 	fv := frameView{
-		Lang:      loc.Lang(),
+		Lang:      lang,
 		Title:     meta.Title,
 		FullTitle: pageTitle(meta.Title, p.opts.CityName),
 		City:      p.opts.CityName,
 		Logo:      p.opts.LogoURL,
 		Styles:    p.opts.Stylesheets,
 		Scripts:   p.opts.Scripts,
-		Nav:       p.nav(v, loc.Lang(), r.URL.Path, meta.NavActive, plugin),
-		Crumbs:    crumbs(loc, r.URL.Path, meta),
 		SignedIn:  v.principal.Authenticated(),
 		Name:      v.principal.DisplayName,
+		Languages: p.languages(lang),
 		Back:      r.URL.Path,
 		Flash:     p.takeFlash(w, r),
 		Announce:  meta.Announce,
 		Content:   template.HTML(body), // executed by html/template, or filtered by the host
 		Heading:   plugin != "",
+		Frame:     "page",
 	}
-	if status < 300 {
-		fv.Cards = p.cardViews(r, loc.Lang()) // not on the error panel of a page that failed
-	}
-	for _, l := range p.opts.Languages {
-		name := languageNames[l]
-		if name == "" {
-			name = l
-		}
-		fv.Languages = append(fv.Languages, langChoice{Code: l, Name: name, Current: l == fv.Lang})
-	}
-	frame := "core-frame"
-	fv.Frame = "page"
 	if target := r.Header.Get("HX-Target"); r.Header.Get("HX-Request") == "true" && (target == "main#main" || target == "main") {
-		frame, fv.Frame = "core-fragment", "fragment"
+		fv.Frame = "fragment"
 	}
-	var out bytes.Buffer
-	if err := tmpl.ExecuteTemplate(&out, frame, fv); err != nil {
+	var err error
+	if fv.NavHTML, err = p.navHTML(tmpl, p.nav(v, lang, r.URL.Path, meta.NavActive, plugin)); err != nil {
 		return err
 	}
+	if fv.CrumbsHTML, err = execHTML(tmpl, "core-crumbs", crumbs(loc, r.URL.Path, meta)); err != nil {
+		return err
+	}
+	if status < 300 { // not on the error panel of a page that failed
+		if fv.CardsHTML, err = execHTML(tmpl, "core-cards", p.cardViews(r, lang)); err != nil {
+			return err
+		}
+	}
+	parts, err := p.framePartsFor(framePartsKey{lang: lang, frame: fv.Frame, signedIn: fv.SignedIn, heading: fv.Heading, flash: fv.Flash != ""}, fv)
+	if err != nil {
+		return err
+	}
+	out := bufPool.Get().(*bytes.Buffer)
+	defer putBuf(out)
+	parts.write(out, &fv)
 	h := w.Header()
 	h.Set("Content-Type", "text/html; charset=utf-8")
 	h.Set("Content-Length", strconv.Itoa(out.Len()))
@@ -205,6 +213,82 @@ func (p *Pages) frame(w http.ResponseWriter, r *http.Request, status int, body [
 		return err
 	}
 	return nil
+}
+
+// languages are the switcher's choices, lang marked.
+func (p *Pages) languages(lang string) []langChoice {
+	out := make([]langChoice, 0, len(p.opts.Languages))
+	for _, l := range p.opts.Languages {
+		name := languageNames[l]
+		if name == "" {
+			name = l
+		}
+		out = append(out, langChoice{Code: l, Name: name, Current: l == lang})
+	}
+	return out
+}
+
+// execHTML is the template name executed with data; nothing for no data.
+func execHTML[T any](tmpl *template.Template, name string, data []T) (template.HTML, error) {
+	if len(data) == 0 {
+		return "", nil
+	}
+	var b strings.Builder
+	if err := tmpl.ExecuteTemplate(&b, name, data); err != nil {
+		return "", err
+	}
+	return template.HTML(b.String()), nil // executed by html/template
+}
+
+// maxNavCache bounds the navigations kept drawn: the site has few (per language, per
+// page marked current, per set of plugin entries a viewer may open).
+const maxNavCache = 4096
+
+// navHTML is the navigation drawn by core-nav, kept per language and list: the same
+// few lists make up nearly every page.
+func (p *Pages) navHTML(tmpl *template.Template, nav []navLink) (template.HTML, error) {
+	var key strings.Builder
+	for _, l := range nav {
+		key.WriteString("\x00")
+		key.WriteString(l.Label)
+		key.WriteString("\x01")
+		key.WriteString(l.Path)
+		key.WriteString("\x01")
+		key.WriteString(l.Lang)
+		if l.Current {
+			key.WriteString("\x01c")
+		}
+	}
+	k := navKey{tmpl: tmpl, list: key.String()}
+	if h, ok := p.navs.Load(k); ok {
+		return h.(template.HTML), nil
+	}
+	h, err := execHTML(tmpl, "core-nav", nav)
+	if err != nil {
+		return "", err
+	}
+	if p.navCount.Add(1) <= maxNavCache {
+		p.navs.Store(k, h)
+	}
+	return h, nil
+}
+
+// navKey names a drawn navigation: the language's templates and the list.
+type navKey struct {
+	tmpl *template.Template
+	list string
+}
+
+// bufPool holds the buffers pages are drawn into: a page is a few kilobytes, drawn
+// thousands of times a second.
+var bufPool = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
+func putBuf(b *bytes.Buffer) {
+	if b.Cap() > 1<<20 {
+		return // a huge page's buffer is not worth keeping
+	}
+	b.Reset()
+	bufPool.Put(b)
 }
 
 // autofocus marks the element whose id is id with autofocus, so the browser focuses

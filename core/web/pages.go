@@ -21,7 +21,7 @@ type homeView struct {
 
 func (p *Pages) home(w http.ResponseWriter, r *http.Request) error {
 	v := viewerOf(r)
-	hoods, _, err := p.svc.Neighbourhoods.ListNeighbourhoods(r.Context(), false, core.Page{Limit: core.MaxPageLimit})
+	hoods, err := p.openNeighbourhoods(r.Context())
 	if err != nil {
 		return err
 	}

@@ -18,6 +18,8 @@ import (
 	"net"
 	"net/http"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/kvarter/kvarter/core"
@@ -91,6 +93,11 @@ type Pages struct {
 	opts    Options
 	tmpl    *sdkweb.Templates
 	handler http.Handler
+	hoods   hoodList // the home page's neighbourhoods (hoods.go)
+	// frames and navs are the frame's parts and navigations, drawn once (frame.go).
+	frames   *frameCache
+	navs     sync.Map // navKey → template.HTML
+	navCount atomic.Int64
 }
 
 // New parses the templates for every language and builds the pages' routes.
@@ -118,7 +125,7 @@ func New(svc Services, opts Options) (*Pages, error) {
 	if err != nil {
 		return nil, err
 	}
-	p := &Pages{svc: svc, opts: opts, tmpl: tmpl}
+	p := &Pages{svc: svc, opts: opts, tmpl: tmpl, frames: newFrameCache()}
 	mux := http.NewServeMux()
 	mux.Handle("GET /{$}", p.handle(p.withCards(slotHome, p.home)))
 	mux.Handle("GET /sign-in", p.handle(p.signInForm))

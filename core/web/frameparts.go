@@ -1,0 +1,151 @@
+package web
+
+import (
+	"bytes"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"html/template"
+	"strings"
+	"sync"
+)
+
+// The frame is the same for every page in one language but for a few values: the
+// title, the person's name, the page's path, the flash message, the announcement, the
+// content and three lists (navigation, breadcrumbs, cards). Executing the whole frame
+// template per request cost more than most pages' content (issue 16), so it is
+// executed once per language and shape (framePartsKey) with a marker in place of each
+// of those values, and cut at the markers. A request then writes the pieces with its
+// values in between: the strings escaped as html/template escapes them in the text and
+// quoted attributes they sit in, the lists drawn by their own small templates.
+// frameparts_test.go holds the result to the template executed directly.
+
+// frameSlot names a value the frame leaves open.
+type frameSlot int
+
+const (
+	slotTitle frameSlot = iota
+	slotFullTitle
+	slotName
+	slotBack
+	slotFlash
+	slotAnnounce
+	slotNav     // HTML
+	slotCrumbs  // HTML
+	slotContent // HTML
+	slotCards   // HTML
+	slotCount
+)
+
+// framePartsKey is what, besides the open values, changes the frame's markup.
+type framePartsKey struct {
+	lang     string
+	frame    string // "page" or "fragment"
+	signedIn bool
+	heading  bool
+	flash    bool
+}
+
+// frameParts is the frame cut at its open values: lit[0], slot[0], lit[1], …, lit[n].
+type frameParts struct {
+	lit   [][]byte
+	slots []frameSlot
+}
+
+// frameCache keeps the frame's parts for each key the site has drawn (at most
+// languages × 2⁴ of them).
+type frameCache struct {
+	marker string // unique to the process, so no city name or stylesheet URL contains it
+	parts  sync.Map
+}
+
+func newFrameCache() *frameCache {
+	var b [8]byte
+	_, _ = rand.Read(b[:])
+	return &frameCache{marker: "kvslot" + hex.EncodeToString(b[:])}
+}
+
+// slotMark is the marker of slot s: letters and digits, which no escaper changes.
+func (c *frameCache) slotMark(s frameSlot) string { return fmt.Sprintf("%s%02dz", c.marker, int(s)) }
+
+// framePartsFor are the parts of the frame for key, executing the template the first
+// time; fv carries the frame's fixed values (city, logo, assets, languages).
+func (p *Pages) framePartsFor(key framePartsKey, fv frameView) (*frameParts, error) {
+	c := p.frames
+	if v, ok := c.parts.Load(key); ok {
+		return v.(*frameParts), nil
+	}
+	m := func(s frameSlot) string { return c.slotMark(s) }
+	fv.Title, fv.FullTitle, fv.Name, fv.Back, fv.Announce = m(slotTitle), m(slotFullTitle), m(slotName), m(slotBack), m(slotAnnounce)
+	fv.Flash = ""
+	if key.flash {
+		fv.Flash = m(slotFlash)
+	}
+	fv.NavHTML, fv.CrumbsHTML = template.HTML(m(slotNav)), template.HTML(m(slotCrumbs))
+	fv.Content, fv.CardsHTML = template.HTML(m(slotContent)), template.HTML(m(slotCards))
+	fv.SignedIn, fv.Heading, fv.Frame = key.signedIn, key.heading, key.frame
+	name := "core-frame"
+	if key.frame == "fragment" {
+		name = "core-fragment"
+	}
+	var out bytes.Buffer
+	if err := p.tmpl.For(key.lang).ExecuteTemplate(&out, name, fv); err != nil {
+		return nil, err
+	}
+	parts := &frameParts{}
+	rest := out.String()
+	for {
+		i := strings.Index(rest, c.marker)
+		if i < 0 {
+			break
+		}
+		var s int
+		if _, err := fmt.Sscanf(rest[i+len(c.marker):], "%02dz", &s); err != nil || s < 0 || s >= int(slotCount) {
+			return nil, fmt.Errorf("web: frame: a marker cut short at %q", rest[i:min(len(rest), i+40)])
+		}
+		parts.lit = append(parts.lit, []byte(rest[:i]))
+		parts.slots = append(parts.slots, frameSlot(s))
+		rest = rest[i+len(c.slotMark(frameSlot(s))):]
+	}
+	parts.lit = append(parts.lit, []byte(rest))
+	v, _ := c.parts.LoadOrStore(key, parts)
+	return v.(*frameParts), nil
+}
+
+// write writes the frame with fv's open values into out.
+func (fp *frameParts) write(out *bytes.Buffer, fv *frameView) {
+	for i, s := range fp.slots {
+		out.Write(fp.lit[i])
+		switch s {
+		case slotTitle:
+			htmlEscape(out, fv.Title)
+		case slotFullTitle:
+			htmlEscape(out, fv.FullTitle)
+		case slotName:
+			htmlEscape(out, fv.Name)
+		case slotBack:
+			htmlEscape(out, fv.Back)
+		case slotFlash:
+			htmlEscape(out, fv.Flash)
+		case slotAnnounce:
+			htmlEscape(out, fv.Announce)
+		case slotNav:
+			out.WriteString(string(fv.NavHTML))
+		case slotCrumbs:
+			out.WriteString(string(fv.CrumbsHTML))
+		case slotContent:
+			out.WriteString(string(fv.Content))
+		case slotCards:
+			out.WriteString(string(fv.CardsHTML))
+		}
+	}
+	out.Write(fp.lit[len(fp.lit)-1])
+}
+
+// htmlEscaper escapes as html/template does a string in text, RCDATA (<title>) and a
+// quoted attribute value: the frame's open strings sit in nothing else.
+var htmlEscaper = strings.NewReplacer(
+	"\x00", "\uFFFD", `"`, "&#34;", "&", "&amp;", "'", "&#39;", "+", "&#43;", "<", "&lt;", ">", "&gt;",
+)
+
+func htmlEscape(out *bytes.Buffer, s string) { _, _ = htmlEscaper.WriteString(out, s) }

@@ -1,0 +1,66 @@
+package web
+
+import (
+	"bytes"
+	"html/template"
+	"testing"
+
+	"github.com/kvarter/kvarter/sdk/i18n"
+)
+
+// TestFrameParts_SameAsTemplate: the frame written from its parts is, byte for byte,
+// the frame template executed with the same values, in every language and shape, for
+// values html/template escapes (quotes, ampersands, plus, angle brackets, NUL, bytes
+// that are not UTF-8) and values that look like the markers.
+func TestFrameParts_SameAsTemplate(t *testing.T) {
+	p, err := New(Services{}, Options{CityName: `Åbo & "Turku" <kaupunki>`, LogoURL: "/logo.svg?a=1&b=2",
+		Languages: []string{"fi", "sv", "da", "tr", "en"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	values := []frameView{
+		{Title: "Kirjasto", FullTitle: "Kirjasto – Turku", Name: "Aino Ääninen", Back: "/kirjasto", Flash: "", Announce: ""},
+		{Title: `<script>alert("x")</script>`, FullTitle: `a+b's "c" & <d>`, Name: "O'Brien <b>&amp;</b> +1",
+			Back: `/x?a="1"&b='2'+3`, Flash: "\x00nul\xffbad", Announce: "Haku päivitetty: 3 + 4 < 8"},
+		{Title: p.frames.marker + "03z", Name: p.frames.marker, Back: "/" + p.frames.marker + "99z", Flash: "x", Announce: p.frames.marker + "05z"},
+	}
+	lists := []frameView{
+		{},
+		{NavHTML: `<li><a href="/">Etusivu</a></li>`, CrumbsHTML: `<nav>crumbs</nav>`, CardsHTML: `<section>cards</section>`},
+	}
+	for _, lang := range []string{"fi", "sv", "da", "tr", "en", i18n.Pseudo} {
+		for _, frame := range []string{"page", "fragment"} {
+			for _, signedIn := range []bool{false, true} {
+				for _, heading := range []bool{false, true} {
+					for vi, val := range values {
+						for _, list := range lists {
+							fv := val
+							fv.Lang, fv.City, fv.Logo, fv.Styles, fv.Scripts = lang, p.opts.CityName, p.opts.LogoURL, p.opts.Stylesheets, p.opts.Scripts
+							fv.Languages = p.languages(lang)
+							fv.NavHTML, fv.CrumbsHTML, fv.CardsHTML = list.NavHTML, list.CrumbsHTML, list.CardsHTML
+							fv.Content = template.HTML("<p>content " + p.frames.marker + "</p>")
+							fv.SignedIn, fv.Heading, fv.Frame = signedIn, heading, frame
+							name := "core-frame"
+							if frame == "fragment" {
+								name = "core-fragment"
+							}
+							var want bytes.Buffer
+							if err := p.tmpl.For(lang).ExecuteTemplate(&want, name, fv); err != nil {
+								t.Fatal(err)
+							}
+							parts, err := p.framePartsFor(framePartsKey{lang: lang, frame: frame, signedIn: signedIn, heading: heading, flash: fv.Flash != ""}, fv)
+							if err != nil {
+								t.Fatal(err)
+							}
+							var got bytes.Buffer
+							parts.write(&got, &fv)
+							if got.String() != want.String() {
+								t.Fatalf("%s %s signed in %v heading %v values %d: the parts write\n%s\nthe template\n%s", lang, frame, signedIn, heading, vi, got.String(), want.String())
+							}
+						}
+					}
+				}
+			}
+		}
+	}
+}
