@@ -88,8 +88,19 @@ func (p *Pages) framePartsFor(key framePartsKey, fv frameView) (*frameParts, err
 	if key.frame == "fragment" {
 		name = "core-fragment"
 	}
-	var out bytes.Buffer
-	if err := p.tmpl.For(key.lang).ExecuteTemplate(&out, name, fv); err != nil {
+	parts, err := c.draw(p.tmpl.For(key.lang), name, fv)
+	if err != nil {
+		return nil, err
+	}
+	v, _ := c.parts.LoadOrStore(key, parts)
+	return v.(*frameParts), nil
+}
+
+// draw executes the template name with data, whose open values are markers, and cuts
+// the result at them.
+func (c *frameCache) draw(tmpl *template.Template, name string, data any) (*frameParts, error) {
+	var out strings.Builder
+	if err := tmpl.ExecuteTemplate(&out, name, data); err != nil {
 		return nil, err
 	}
 	parts := &frameParts{}
@@ -101,15 +112,14 @@ func (p *Pages) framePartsFor(key framePartsKey, fv frameView) (*frameParts, err
 		}
 		var s int
 		if _, err := fmt.Sscanf(rest[i+len(c.marker):], "%02dz", &s); err != nil || s < 0 || s >= int(slotCount) {
-			return nil, fmt.Errorf("web: frame: a marker cut short at %q", rest[i:min(len(rest), i+40)])
+			return nil, fmt.Errorf("web: %s: a marker cut short at %q", name, rest[i:min(len(rest), i+40)])
 		}
 		parts.lit = append(parts.lit, []byte(rest[:i]))
 		parts.slots = append(parts.slots, frameSlot(s))
 		rest = rest[i+len(c.slotMark(frameSlot(s))):]
 	}
 	parts.lit = append(parts.lit, []byte(rest))
-	v, _ := c.parts.LoadOrStore(key, parts)
-	return v.(*frameParts), nil
+	return parts, nil
 }
 
 // write writes the frame with fv's open values into out.

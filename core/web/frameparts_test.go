@@ -5,6 +5,7 @@ import (
 	"html/template"
 	"testing"
 
+	"github.com/kvarter/kvarter/core"
 	"github.com/kvarter/kvarter/sdk/i18n"
 )
 
@@ -58,6 +59,41 @@ func TestFrameParts_SameAsTemplate(t *testing.T) {
 								t.Fatalf("%s %s signed in %v heading %v values %d: the parts write\n%s\nthe template\n%s", lang, frame, signedIn, heading, vi, got.String(), want.String())
 							}
 						}
+					}
+				}
+			}
+		}
+	}
+}
+
+// TestHomeParts_SameAsTemplate: the home page's content written from its parts is the
+// home template executed with the viewer's name.
+func TestHomeParts_SameAsTemplate(t *testing.T) {
+	p, err := New(Services{}, Options{CityName: "Turku & Åbo", Languages: []string{"fi", "sv", "da", "tr", "en"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	hoods := []core.Neighbourhood{{ID: "n1", Name: `Port Arthur <"&'+>`}, {ID: "n2?x=1&y", Name: "Martti"}}
+	for _, lang := range []string{"fi", "sv", "da", "tr", "en", i18n.Pseudo} {
+		tmpl := p.tmpl.For(lang)
+		for _, list := range [][]core.Neighbourhood{nil, hoods} {
+			for _, signedIn := range []bool{false, true} {
+				parts, err := p.drawHome(homeKey{tmpl: tmpl, signedIn: signedIn}, list)
+				if err != nil {
+					t.Fatal(err)
+				}
+				for _, name := range []string{"Aino", `O'Brien <b>&amp;</b> "+1"` + "\x00\xff", p.frames.marker + "02z"} {
+					var cards, want, got bytes.Buffer
+					if err := tmpl.ExecuteTemplate(&cards, "home-neighbourhoods", list); err != nil {
+						t.Fatal(err)
+					}
+					data := homeView{City: p.opts.CityName, SignedIn: signedIn, Name: name, Neighbourhoods: template.HTML(cards.String())}
+					if err := tmpl.ExecuteTemplate(&want, "home", data); err != nil {
+						t.Fatal(err)
+					}
+					parts.write(&got, &frameView{Name: name})
+					if got.String() != want.String() {
+						t.Fatalf("%s signed in %v name %q: the parts write\n%s\nthe template\n%s", lang, signedIn, name, got.String(), want.String())
 					}
 				}
 			}

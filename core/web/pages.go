@@ -25,12 +25,14 @@ type homeView struct {
 
 func (p *Pages) home(w http.ResponseWriter, r *http.Request) error {
 	v := viewerOf(r)
-	hoods, err := p.homeNeighbourhoods(r.Context(), p.tmpl.For(v.lang))
+	parts, err := p.homeParts(r.Context(), homeKey{tmpl: p.tmpl.For(v.lang), signedIn: v.principal.Authenticated()})
 	if err != nil {
 		return err
 	}
-	data := homeView{City: p.opts.CityName, SignedIn: v.principal.Authenticated(), Name: v.principal.DisplayName, Neighbourhoods: hoods}
-	return p.render(w, r, http.StatusOK, "home", data, sdk.PageMeta{Title: p.opts.CityName})
+	content := bufPool.Get().(*bytes.Buffer)
+	defer putBuf(content)
+	parts.write(content, &frameView{Name: v.principal.DisplayName})
+	return p.frame(w, r, http.StatusOK, content.Bytes(), sdk.PageMeta{Title: p.opts.CityName}, "")
 }
 
 func (p *Pages) neighbourhood(w http.ResponseWriter, r *http.Request) error {

@@ -89,11 +89,11 @@ type Options struct {
 
 // Pages serves the core's pages in the frame.
 type Pages struct {
-	svc     Services
-	opts    Options
-	tmpl    *sdkweb.Templates
-	handler http.Handler
-	hoods   hoodList // the home page's neighbourhoods (hoods.go)
+	svc       Services
+	opts      Options
+	tmpl      *sdkweb.Templates
+	handler   http.Handler
+	homeCache homeCache // the home page's content (home.go)
 	// frames and navs are the frame's parts and navigations, drawn once (frame.go).
 	frames   *frameCache
 	navs     sync.Map // navKey → template.HTML
