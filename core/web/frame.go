@@ -189,7 +189,7 @@ func (p *Pages) frame(w http.ResponseWriter, r *http.Request, status int, body [
 	if fv.NavHTML, err = p.navHTML(tmpl, p.nav(v, lang, r.URL.Path, meta.NavActive, plugin)); err != nil {
 		return err
 	}
-	if fv.CrumbsHTML, err = execHTML(tmpl, "core-crumbs", crumbs(loc, r.URL.Path, meta)); err != nil {
+	if fv.CrumbsHTML, err = p.crumbsHTML(tmpl, crumbs(loc, r.URL.Path, meta)); err != nil {
 		return err
 	}
 	if status < 300 { // not on the error panel of a page that failed
@@ -240,43 +240,67 @@ func execHTML[T any](tmpl *template.Template, name string, data []T) (template.H
 	return template.HTML(b.String()), nil // executed by html/template
 }
 
-// maxNavCache bounds the navigations kept drawn: the site has few (per language, per
-// page marked current, per set of plugin entries a viewer may open).
-const maxNavCache = 4096
+// maxListCache bounds the lists kept drawn (listHTML). A site has few navigations
+// (per language, page marked current and set of plugin entries a viewer may open) and
+// breadcrumbs of its core pages; plugins' pages may have many, the first of which are
+// kept and the rest drawn each time.
+const maxListCache = 4096
 
-// navHTML is the navigation drawn by core-nav, kept per language and list: the same
-// few lists make up nearly every page.
-func (p *Pages) navHTML(tmpl *template.Template, nav []navLink) (template.HTML, error) {
-	var key strings.Builder
-	for _, l := range nav {
-		key.WriteString("\x00")
-		key.WriteString(l.Label)
-		key.WriteString("\x01")
-		key.WriteString(l.Path)
-		key.WriteString("\x01")
-		key.WriteString(l.Lang)
-		if l.Current {
-			key.WriteString("\x01c")
-		}
-	}
-	k := navKey{tmpl: tmpl, list: key.String()}
-	if h, ok := p.navs.Load(k); ok {
+// listHTML is the list drawn by the template name (core-nav, core-crumbs), kept per
+// language and content: the same few lists make up nearly every page. key is the
+// list's content, each string field after a separator byte.
+func (p *Pages) listHTML(tmpl *template.Template, name, key string, draw func() (template.HTML, error)) (template.HTML, error) {
+	k := listKey{tmpl: tmpl, name: name, list: key}
+	if h, ok := p.lists.Load(k); ok {
 		return h.(template.HTML), nil
 	}
-	h, err := execHTML(tmpl, "core-nav", nav)
+	h, err := draw()
 	if err != nil {
 		return "", err
 	}
-	if p.navCount.Add(1) <= maxNavCache {
-		p.navs.Store(k, h)
+	if p.listCount.Add(1) <= maxListCache {
+		p.lists.Store(k, h)
 	}
 	return h, nil
 }
 
-// navKey names a drawn navigation: the language's templates and the list.
-type navKey struct {
-	tmpl *template.Template
-	list string
+// listKey names a drawn list: the language's templates, the template and the content.
+type listKey struct {
+	tmpl       *template.Template
+	name, list string
+}
+
+// navHTML is the navigation drawn by core-nav.
+func (p *Pages) navHTML(tmpl *template.Template, nav []navLink) (template.HTML, error) {
+	var key strings.Builder
+	for _, l := range nav {
+		for _, f := range []string{l.Label, l.Path, l.Lang} {
+			key.WriteByte(0)
+			key.WriteString(f)
+		}
+		if l.Current {
+			key.WriteString("\x01")
+		}
+	}
+	return p.listHTML(tmpl, "core-nav", key.String(), func() (template.HTML, error) { return execHTML(tmpl, "core-nav", nav) })
+}
+
+// crumbsHTML are the breadcrumbs drawn by core-crumbs.
+func (p *Pages) crumbsHTML(tmpl *template.Template, crumbs []crumb) (template.HTML, error) {
+	if len(crumbs) == 0 {
+		return "", nil
+	}
+	var key strings.Builder
+	for _, c := range crumbs {
+		for _, f := range []string{c.Label, c.Href} {
+			key.WriteByte(0)
+			key.WriteString(f)
+		}
+		if c.Current {
+			key.WriteString("\x01")
+		}
+	}
+	return p.listHTML(tmpl, "core-crumbs", key.String(), func() (template.HTML, error) { return execHTML(tmpl, "core-crumbs", crumbs) })
 }
 
 // bufPool holds the buffers pages are drawn into: a page is a few kilobytes, drawn

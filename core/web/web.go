@@ -94,10 +94,10 @@ type Pages struct {
 	tmpl      *sdkweb.Templates
 	handler   http.Handler
 	homeCache homeCache // the home page's content (home.go)
-	// frames and navs are the frame's parts and navigations, drawn once (frame.go).
-	frames   *frameCache
-	navs     sync.Map // navKey → template.HTML
-	navCount atomic.Int64
+	// frames and lists are the frame's parts and lists, drawn once (frame.go).
+	frames    *frameCache
+	lists     sync.Map // listKey → template.HTML
+	listCount atomic.Int64
 }
 
 // New parses the templates for every language and builds the pages' routes.
