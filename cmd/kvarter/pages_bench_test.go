@@ -60,7 +60,9 @@ func BenchmarkHangingCard(b *testing.B) {
 	for _, d := range took {
 		sum += d
 	}
-	over := func(d time.Duration) float64 { return float64(d-pluginhost.DefaultCardDeadline) / float64(time.Millisecond) }
+	over := func(d time.Duration) float64 {
+		return float64(d-pluginhost.DefaultCardDeadline) / float64(time.Millisecond)
+	}
 	b.ReportMetric(float64(pluginhost.DefaultCardDeadline)/float64(time.Millisecond), "deadline-ms")
 	b.ReportMetric(over(sum/time.Duration(len(took))), "overhead-ms")
 	b.ReportMetric(over(slices.Max(took)), "max-overhead-ms")

@@ -174,7 +174,6 @@ func (p *Pages) frame(w http.ResponseWriter, r *http.Request, status int, body [
 		Scripts:   p.opts.Scripts,
 		SignedIn:  v.principal.Authenticated(),
 		Name:      v.principal.DisplayName,
-		Languages: p.languages(lang),
 		Back:      r.URL.Path,
 		Flash:     p.takeFlash(w, r),
 		Announce:  meta.Announce,

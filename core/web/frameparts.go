@@ -30,10 +30,10 @@ const (
 	slotBack
 	slotFlash
 	slotAnnounce
-	slotNav     // HTML
-	slotCrumbs  // HTML
-	slotContent // HTML
-	slotCards   // HTML
+	slotNav // the slots from here on are HTML
+	slotCrumbs
+	slotContent
+	slotCards
 	slotCount
 )
 
@@ -69,7 +69,7 @@ func newFrameCache() *frameCache {
 func (c *frameCache) slotMark(s frameSlot) string { return fmt.Sprintf("%s%02dz", c.marker, int(s)) }
 
 // framePartsFor are the parts of the frame for key, executing the template the first
-// time; fv carries the frame's fixed values (city, logo, assets, languages).
+// time; fv carries the frame's fixed values (city, logo, assets).
 func (p *Pages) framePartsFor(key framePartsKey, fv frameView) (*frameParts, error) {
 	c := p.frames
 	if v, ok := c.parts.Load(key); ok {
@@ -84,6 +84,7 @@ func (p *Pages) framePartsFor(key framePartsKey, fv frameView) (*frameParts, err
 	fv.NavHTML, fv.CrumbsHTML = template.HTML(m(slotNav)), template.HTML(m(slotCrumbs))
 	fv.Content, fv.CardsHTML = template.HTML(m(slotContent)), template.HTML(m(slotCards))
 	fv.SignedIn, fv.Heading, fv.Frame = key.signedIn, key.heading, key.frame
+	fv.Languages = p.languages(key.lang)
 	name := "core-frame"
 	if key.frame == "fragment" {
 		name = "core-fragment"
@@ -124,29 +125,17 @@ func (c *frameCache) draw(tmpl *template.Template, name string, data any) (*fram
 
 // write writes the frame with fv's open values into out.
 func (fp *frameParts) write(out *bytes.Buffer, fv *frameView) {
+	vals := [slotCount]string{
+		slotTitle: fv.Title, slotFullTitle: fv.FullTitle, slotName: fv.Name, slotBack: fv.Back,
+		slotFlash: fv.Flash, slotAnnounce: fv.Announce,
+		slotNav: string(fv.NavHTML), slotCrumbs: string(fv.CrumbsHTML), slotContent: string(fv.Content), slotCards: string(fv.CardsHTML),
+	}
 	for i, s := range fp.slots {
 		out.Write(fp.lit[i])
-		switch s {
-		case slotTitle:
-			htmlEscape(out, fv.Title)
-		case slotFullTitle:
-			htmlEscape(out, fv.FullTitle)
-		case slotName:
-			htmlEscape(out, fv.Name)
-		case slotBack:
-			htmlEscape(out, fv.Back)
-		case slotFlash:
-			htmlEscape(out, fv.Flash)
-		case slotAnnounce:
-			htmlEscape(out, fv.Announce)
-		case slotNav:
-			out.WriteString(string(fv.NavHTML))
-		case slotCrumbs:
-			out.WriteString(string(fv.CrumbsHTML))
-		case slotContent:
-			out.WriteString(string(fv.Content))
-		case slotCards:
-			out.WriteString(string(fv.CardsHTML))
+		if s >= slotNav {
+			out.WriteString(vals[s]) // HTML
+		} else {
+			htmlEscape(out, vals[s])
 		}
 	}
 	out.Write(fp.lit[len(fp.lit)-1])
