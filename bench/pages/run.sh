@@ -75,12 +75,26 @@ JSON
 rps() { awk '/Requests\/sec/ {print $2}' "$1"; }
 p99() { awk '$1=="99%" {print $2}' "$1"; }
 ratio() { awk -v a="$(rps "$work/$1")" -v b="$(rps "$work/$2")" 'BEGIN{printf "%.2f", a/b}'; }
-# measure NAME PATH HEADER: one wrk round into $work/NAME.txt, failing on any non-2xx.
+# cpu_us PID...: the CPU time the processes used so far, in microseconds.
+cpu_us() { local t=0 p; for p in "$@"; do t=$((t + $(awk '{print $14+$15}' "/proc/$p/stat"))); done; echo $((t * 1000000 / $(getconf CLK_TCK))); }
+# measure NAME PATH HEADER: one wrk round into $work/NAME.txt, failing on any non-2xx,
+# and the CPU time per request of the node and of its plugins into $work/NAME.cpu.
 measure() {
+  local kv=${pids[-1]} plug before_kv before_plug
+  plug=$(pgrep -P "$kv" | xargs || true)
+  before_kv=$(cpu_us "$kv"); before_plug=$(cpu_us $plug)
   wrk -t2 -c"$CONNS" -d"$DUR" --latency -H "$3" "$URL$2" >"$work/$1.txt"
   if grep -q 'Non-2xx' "$work/$1.txt"; then echo "errors on $2:"; cat "$work/$1.txt"; exit 1; fi
+  local n
+  n=$(awk '/requests in/ {print $1}' "$work/$1.txt")
+  echo "$(( ($(cpu_us "$kv") - before_kv) / n )) $(( ($(cpu_us $plug) - before_plug) / n ))" >"$work/$1.cpu"
 }
-line() { printf '%s %9.1f req/s p99 %s' "$1" "$(rps "$work/$2.txt")" "$(p99 "$work/$2.txt")"; }
+line() {
+  local cpu
+  read -r -a cpu <"$work/$2.cpu"
+  printf '%s %9.1f req/s p99 %s, CPU/req %s µs node' "$1" "$(rps "$work/$2.txt")" "$(p99 "$work/$2.txt")" "${cpu[0]}"
+  [ "${cpu[1]}" = 0 ] || printf ' + %s µs plugin' "${cpu[1]}"
+}
 
 echo "== $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(go version | cut -d' ' -f3), PostgreSQL $(psql "$PGURL/postgres" -Atc 'SHOW server_version' | cut -d' ' -f1); $CONNS connections, $DUR each"
 
