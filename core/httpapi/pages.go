@@ -3,6 +3,7 @@ package httpapi
 import (
 	"bytes"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -94,8 +95,16 @@ func (w *pageWriter) Header() http.Header { return w.header }
 func (w *pageWriter) WriteHeader(status int) {
 	if w.status == 0 {
 		w.status = status
+		// The frame says how long the page is: one allocation of its size rather
+		// than a buffer doubled from 64 bytes (Fiber sends the buffer itself).
+		if n, err := strconv.Atoi(w.header.Get("Content-Length")); err == nil && n > 0 && n <= maxPageBuffer {
+			w.body.Grow(n)
+		}
 	}
 }
+
+// maxPageBuffer bounds what a page's Content-Length reserves before it is written.
+const maxPageBuffer = 1 << 20
 
 func (w *pageWriter) Write(b []byte) (int, error) {
 	if w.status == 0 {

@@ -57,6 +57,9 @@ type frameView struct {
 	CardsHTML template.HTML
 	// Frame is "page" or "fragment" (htmx swapping <main>).
 	Frame string
+	// body, when set, is the content written in place of Content, without copying
+	// it into a string (frameParts.write).
+	body []byte
 }
 
 type navLink struct {
@@ -177,7 +180,7 @@ func (p *Pages) frame(w http.ResponseWriter, r *http.Request, status int, body [
 		Back:      r.URL.Path,
 		Flash:     p.takeFlash(w, r),
 		Announce:  meta.Announce,
-		Content:   template.HTML(body), // executed by html/template, or filtered by the host
+		body:      body, // executed by html/template, or filtered by the host
 		Heading:   plugin != "",
 		Frame:     "page",
 	}

@@ -132,7 +132,9 @@ func (fp *frameParts) write(out *bytes.Buffer, fv *frameView) {
 	}
 	for i, s := range fp.slots {
 		out.Write(fp.lit[i])
-		if s >= slotNav {
+		if s == slotContent && fv.body != nil {
+			out.Write(fv.body)
+		} else if s >= slotNav {
 			out.WriteString(vals[s]) // HTML
 		} else {
 			htmlEscape(out, vals[s])
