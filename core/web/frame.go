@@ -244,8 +244,8 @@ func execHTML[T any](tmpl *template.Template, name string, data []T) (template.H
 
 // maxListCache bounds the lists kept drawn (listHTML). A site has few navigations
 // (per language, page marked current and set of plugin entries a viewer may open) and
-// breadcrumbs of its core pages; plugins' pages may have many, the first of which are
-// kept and the rest drawn each time.
+// breadcrumbs of its core pages; plugins' pages may have many, and when the cache is
+// full it is emptied.
 const maxListCache = 4096
 
 // listHTML is the list drawn by the template name (core-nav, core-crumbs), kept per
@@ -260,9 +260,13 @@ func (p *Pages) listHTML(tmpl *template.Template, name, key string, draw func() 
 	if err != nil {
 		return "", err
 	}
-	if p.listCount.Add(1) <= maxListCache {
-		p.lists.Store(k, h)
+	if p.listCount.Add(1) > maxListCache {
+		// Full of lists drawn once (a plugin's breadcrumbs to many records): start
+		// again rather than keep them and no longer the lists in use.
+		p.lists.Clear()
+		p.listCount.Store(1)
 	}
+	p.lists.Store(k, h)
 	return h, nil
 }
 
