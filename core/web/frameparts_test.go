@@ -3,6 +3,7 @@ package web
 import (
 	"bytes"
 	"html/template"
+	"strconv"
 	"testing"
 
 	"github.com/kvarter/kvarter/core"
@@ -102,5 +103,37 @@ func TestHomeParts_SameAsTemplate(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+// TestListHTML_Bounded: the drawn lists are kept up to maxListCache, then the cache
+// starts again; a list drawn from the cache is the one drawn fresh.
+func TestListHTML_Bounded(t *testing.T) {
+	p, err := New(Services{}, Options{Languages: []string{"fi", "en"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := p.tmpl.For("fi")
+	for i := range maxListCache + 2 {
+		crumbs := []crumb{{Label: "Etusivu", Href: "/"}, {Label: "Varaus " + strconv.Itoa(i), Href: "/parks/" + strconv.Itoa(i), Current: true}}
+		fresh, err := execHTML(tmpl, "core-crumbs", crumbs)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for range 2 {
+			got, err := p.crumbsHTML(tmpl, crumbs)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got != fresh {
+				t.Fatalf("list %d: kept %q, drawn %q", i, got, fresh)
+			}
+		}
+		if n := p.listCount.Load(); n > maxListCache {
+			t.Fatalf("%d lists kept", n)
+		}
+	}
+	if n := p.listCount.Load(); n != 2 {
+		t.Fatalf("%d lists kept after starting again, want 2", n)
 	}
 }
