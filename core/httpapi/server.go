@@ -92,9 +92,11 @@ type PluginRouter interface {
 	Serve(c *fiber.Ctx, p *core.Principal) (handled bool, err error)
 	// OpenAPIPaths returns the paths of every active plugin, merged into the document.
 	OpenAPIPaths() map[string]any
-	// Owns reports whether a path belongs to a plugin, and RequestTimeout bounds one
-	// request to a plugin: such requests get that deadline from the start.
+	// Owns and OwnsPage report whether a path belongs to a plugin's API or pages,
+	// and RequestTimeout bounds one request to a plugin: such requests get that
+	// deadline from the start.
 	Owns(path string) bool
+	OwnsPage(path string) bool
 	RequestTimeout() time.Duration
 	// Allow lists the methods the plugin routes matching path take (for 405's Allow
 	// header), nil when none does.
