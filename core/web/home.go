@@ -81,7 +81,7 @@ func (p *Pages) homeParts(ctx context.Context, key homeKey) (*frameParts, error)
 		return nil, err
 	}
 	c.mu.Lock()
-	if sameList(c.hoods, hoods) {
+	if c.drawn != nil && sameList(c.hoods, hoods) {
 		c.drawn[key] = parts
 	}
 	c.mu.Unlock()
