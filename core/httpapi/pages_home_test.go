@@ -3,8 +3,11 @@ package httpapi_test
 import (
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/kvarter/kvarter/core/coretest"
+	"github.com/kvarter/kvarter/core/web"
+	"github.com/kvarter/kvarter/sdk/sdktest"
 )
 
 // TestPages_HomeNeighbourhoods: the home page keeps its list of neighbourhoods, yet a
@@ -31,4 +34,29 @@ func TestPages_HomeNeighbourhoods(t *testing.T) {
 			t.Fatalf("the archived neighbourhood is still on the home page:\n%s", home.body)
 		}
 	})
+}
+
+// TestPages_HomeNeighbourhoodsTwoNodes: a neighbourhood created through one node shows
+// on the other node's home page within web.HoodListMaxAge, though that node keeps the
+// list. It needs PostgreSQL, which CI sets up.
+func TestPages_HomeNeighbourhoodsTwoNodes(t *testing.T) {
+	url := coretest.PostgresSchema(t, sdktest.PostgresURL(t))
+	cfg := coretest.Databases(t)[0].Config
+	cfg.DataDir, cfg.DatabaseURL = "", url
+	n1 := coretest.StartNode(t, cfg, coretest.Options())
+	n2 := coretest.StartNode(t, cfg, coretest.Options())
+	admin := coretest.Admin(t, n1, "admin@example.org")
+	on2 := newBrowser(t, "http://"+n2.Addr().String())
+	on2.must(200, "GET", "/", nil) // node 2 now keeps the empty list
+
+	admin.Must(201, "POST", "/api/v1/neighbourhoods", map[string]string{"name": "Lerum Centrum"})
+	created := time.Now()
+	for !strings.Contains(on2.must(200, "GET", "/", nil).body, ">Lerum Centrum</a>") {
+		// The bound, plus what a request may take on a busy machine.
+		if time.Since(created) > web.HoodListMaxAge+500*time.Millisecond {
+			t.Fatalf("node 2's home page lacks the neighbourhood %v after it was made", time.Since(created))
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	t.Logf("on the other node's home page after %v", time.Since(created).Round(time.Millisecond))
 }
