@@ -7,7 +7,6 @@ import (
 
 	"github.com/kvarter/kvarter/core/coretest"
 	"github.com/kvarter/kvarter/core/web"
-	"github.com/kvarter/kvarter/sdk/sdktest"
 )
 
 // TestPages_HomeNeighbourhoods: the home page keeps its list of neighbourhoods, yet a
@@ -40,11 +39,7 @@ func TestPages_HomeNeighbourhoods(t *testing.T) {
 // on the other node's home page within web.HoodListMaxAge, though that node keeps the
 // list. It needs PostgreSQL, which CI sets up.
 func TestPages_HomeNeighbourhoodsTwoNodes(t *testing.T) {
-	url := coretest.PostgresSchema(t, sdktest.PostgresURL(t))
-	cfg := coretest.Databases(t)[0].Config
-	cfg.DataDir, cfg.DatabaseURL = "", url
-	n1 := coretest.StartNode(t, cfg, coretest.Options())
-	n2 := coretest.StartNode(t, cfg, coretest.Options())
+	n1, n2 := twoNodes(t)
 	admin := coretest.Admin(t, n1, "admin@example.org")
 	on2 := newBrowser(t, "http://"+n2.Addr().String())
 	on2.must(200, "GET", "/", nil) // node 2 now keeps the empty list
