@@ -26,7 +26,7 @@ import (
 
 // probeBinary builds the plugin host's probe plugin (pages that hang, fail and
 // crash on request) once for the test binary.
-func probeBinary(t *testing.T) string {
+func probeBinary(t testing.TB) string {
 	t.Helper()
 	out := filepath.Join(t.TempDir(), "probe")
 	cmd := exec.Command("go", "build", "-o", out, "../../core/pluginhost/internal/probe")

@@ -74,11 +74,11 @@ func (s *Server) requestID(c *fiber.Ctx) error {
 	if up := c.Get(fiber.HeaderXRequestID); up != "" && validRequestID(up) && s.fromTrustedProxy(c) {
 		c.Locals(localUpstreamID, up)
 	}
-	// A request for a plugin gets the plugin host's shorter deadline here, so that
-	// it runs one timer, not two.
+	// A request for a plugin (its API or its pages) gets the plugin host's shorter
+	// deadline here, so that it runs one timer, not two.
 	timeout := s.cfg.RequestTimeout
 	if s.plugins != nil {
-		if t := s.plugins.RequestTimeout(); t < timeout && s.plugins.Owns(c.Path()) {
+		if t := s.plugins.RequestTimeout(); t < timeout && (s.plugins.Owns(c.Path()) || s.plugins.OwnsPage(c.Path())) {
 			timeout = t
 		}
 	}

@@ -5,17 +5,23 @@ import (
 	"time"
 
 	"github.com/kvarter/kvarter/core/coretest"
+	"github.com/kvarter/kvarter/core/node"
 	"github.com/kvarter/kvarter/sdk/sdktest"
 )
+
+// twoNodes starts two nodes on one fresh PostgreSQL schema.
+func twoNodes(t *testing.T) (*node.Node, *node.Node) {
+	t.Helper()
+	url := coretest.PostgresSchema(t, sdktest.PostgresURL(t))
+	cfg := coretest.Databases(t)[0].Config
+	cfg.DataDir, cfg.DatabaseURL = "", url
+	return coretest.StartNode(t, cfg, coretest.Options()), coretest.StartNode(t, cfg, coretest.Options())
+}
 
 // TestTwoNodes: two nodes on one PostgreSQL share sessions, and a grant made through
 // one is enforced by the other within a second. It needs PostgreSQL, which CI sets up.
 func TestTwoNodes(t *testing.T) {
-	url := coretest.PostgresSchema(t, sdktest.PostgresURL(t))
-	cfg := coretest.Databases(t)[0].Config
-	cfg.DataDir, cfg.DatabaseURL = "", url
-	n1 := coretest.StartNode(t, cfg, coretest.Options())
-	n2 := coretest.StartNode(t, cfg, coretest.Options())
+	n1, n2 := twoNodes(t)
 
 	admin := coretest.Admin(t, n1, "admin@city.example")
 	nbh := createNeighbourhood(t, admin, "Lerum Centrum")

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
@@ -72,7 +73,13 @@ func (s *Server) servePage(c *fiber.Ctx, h http.Handler) error {
 	// The client's address and scheme as the API knows them: behind a trusted proxy,
 	// from its headers (X-Forwarded-For, X-Forwarded-Proto).
 	r = r.WithContext(web.WithClient(c.UserContext(), s.clientIP(c), c.Protocol() == "https"))
-	w := &pageWriter{header: http.Header{}}
+	w := &pageWriter{header: http.Header{}, body: pageBufs.Get().(*bytes.Buffer)}
+	defer func() {
+		if w.body.Cap() <= maxPageBuffer { // a huge page's buffer is not worth keeping
+			w.body.Reset()
+			pageBufs.Put(w.body)
+		}
+	}()
 	h.ServeHTTP(w, r)
 	if w.status == 0 {
 		w.status = http.StatusOK
@@ -90,15 +97,20 @@ func (s *Server) servePage(c *fiber.Ctx, h http.Handler) error {
 		}
 	}
 	c.Status(w.status)
-	return c.Send(w.body.Bytes())
+	c.Response().SetBody(w.body.Bytes()) // a copy into Fiber's own pooled buffer
+	return nil
 }
+
+// pageBufs are the buffers pages are answered from: a page is a few kilobytes,
+// answered thousands of times a second.
+var pageBufs = sync.Pool{New: func() any { return new(bytes.Buffer) }}
 
 // pageWriter keeps a page's answer to copy into Fiber's response; pages are small
 // and rendered into a buffer anyway.
 type pageWriter struct {
 	header http.Header
 	status int
-	body   bytes.Buffer
+	body   *bytes.Buffer
 }
 
 func (w *pageWriter) Header() http.Header { return w.header }
@@ -108,6 +120,9 @@ func (w *pageWriter) WriteHeader(status int) {
 		w.status = status
 	}
 }
+
+// maxPageBuffer bounds the buffers pageBufs keeps.
+const maxPageBuffer = 1 << 20
 
 func (w *pageWriter) Write(b []byte) (int, error) {
 	if w.status == 0 {

@@ -129,6 +129,8 @@ func (pp pluginProxy) OpenAPIPaths() map[string]any { return pp.svc.OpenAPIPaths
 
 func (pp pluginProxy) Owns(path string) bool { return pp.svc.Owns(path) }
 
+func (pp pluginProxy) OwnsPage(path string) bool { return pp.svc.OwnsPage(path) }
+
 func (pp pluginProxy) Allow(path string) []string { return pp.svc.Allow(path) }
 
 func (pp pluginProxy) RequestTimeout() time.Duration { return pp.svc.RequestTimeout() }

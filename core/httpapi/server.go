@@ -95,9 +95,11 @@ type PluginRouter interface {
 	Serve(c *fiber.Ctx, p *core.Principal) (handled bool, err error)
 	// OpenAPIPaths returns the paths of every active plugin, merged into the document.
 	OpenAPIPaths() map[string]any
-	// Owns reports whether a path belongs to a plugin, and RequestTimeout bounds one
-	// request to a plugin: such requests get that deadline from the start.
+	// Owns and OwnsPage report whether a path belongs to a plugin's API or pages,
+	// and RequestTimeout bounds one request to a plugin: such requests get that
+	// deadline from the start.
 	Owns(path string) bool
+	OwnsPage(path string) bool
 	RequestTimeout() time.Duration
 	// Allow lists the methods the plugin routes matching path take (for 405's Allow
 	// header), nil when none does.
@@ -136,9 +138,13 @@ func New(svc Services, health HealthChecker, logger *slog.Logger, cfg Config) *S
 		// The whole request header, request line included, must fit; beyond it the
 		// answer is 431 (or 414 for a URL alone that long: serverError).
 		ReadBufferSize: readBufferSize,
-		ReadTimeout:    30 * time.Second,
-		WriteTimeout:   60 * time.Second,
-		IdleTimeout:    120 * time.Second,
+		// A page goes out in one write with its header: with the default 4 KiB
+		// buffer a page of 4 KiB and more (the home page) took two system calls, a
+		// third of its cost (issue 16). Each open connection keeps its buffer.
+		WriteBufferSize: 8 << 10,
+		ReadTimeout:     30 * time.Second,
+		WriteTimeout:    60 * time.Second,
+		IdleTimeout:     120 * time.Second,
 		// Fiber reads X-Forwarded-Proto and -Host (c.Protocol(), the cookies' Secure
 		// flag) only from trusted proxies. ProxyHeader stays empty: Fiber would believe
 		// the whole header as the client address; clientIP reads it instead.

@@ -149,6 +149,7 @@ type Host struct {
 	principals encodedPrincipals
 	// filterBuiltins passes built-ins' HTML through the filter too.
 	filterBuiltins atomic.Bool
+	filtered       filterMemo // FilterHTML's answers (filtermemo.go)
 
 	// Operators' commands: the last one this node has applied, and the ones it
 	// gave itself (applied at once, skipped when the poll finds them).

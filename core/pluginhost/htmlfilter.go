@@ -210,6 +210,7 @@ type htmlFilter struct {
 }
 
 func (f *htmlFilter) run(src []byte) []byte {
+	f.out.Grow(len(src))
 	z := html.NewTokenizer(bytes.NewReader(src))
 	skip, skipDepth := atom.Atom(0), 0 // inside an element dropped with its content
 	for {
@@ -217,23 +218,25 @@ func (f *htmlFilter) run(src []byte) []byte {
 		if tt == html.ErrorToken {
 			break // io.EOF, or input the tokenizer gave up on: what came before stands
 		}
-		tok := z.Token()
+		// Text and end tags are read without building a Token: they are most of a
+		// page, and a Token copies every string of it.
 		if skip != 0 {
-			switch {
-			case tt == html.StartTagToken && tok.DataAtom == skip:
-				skipDepth++
-			case tt == html.EndTagToken && tok.DataAtom == skip:
-				skipDepth--
-				if skipDepth == 0 {
-					skip = 0
+			if tt == html.StartTagToken || tt == html.EndTagToken {
+				if name, _ := z.TagName(); atom.Lookup(name) == skip {
+					if tt == html.StartTagToken {
+						skipDepth++
+					} else if skipDepth--; skipDepth == 0 {
+						skip = 0
+					}
 				}
 			}
 			continue
 		}
 		switch tt {
 		case html.TextToken:
-			f.out.WriteString(html.EscapeString(strings.ReplaceAll(tok.Data, "\x00", "")))
+			writeEscaped(&f.out, z.Text())
 		case html.StartTagToken, html.SelfClosingTagToken:
+			tok := z.Token()
 			if droppedWithContent[tok.DataAtom] || tok.DataAtom == 0 && isForeign(tok.Data) {
 				if tt == html.StartTagToken && !voidElements[tok.DataAtom] {
 					skip, skipDepth = tok.DataAtom, 1
@@ -250,18 +253,20 @@ func (f *htmlFilter) run(src []byte) []byte {
 			f.startTag(tok, own)
 			if !voidElements[tok.DataAtom] {
 				if tt == html.SelfClosingTagToken { // <div/> is <div> in HTML; close it here
-					f.out.WriteString("</" + tok.DataAtom.String() + ">")
+					f.closeTag(tok.DataAtom)
 				} else {
 					f.open = append(f.open, tok.DataAtom)
 				}
 			}
 		case html.EndTagToken:
-			i := slices.Index(f.open, tok.DataAtom)
-			if _, ok := allowedElements[tok.DataAtom]; !ok || i < 0 || voidElements[tok.DataAtom] {
+			name, _ := z.TagName()
+			a := atom.Lookup(name)
+			i := slices.Index(f.open, a)
+			if _, ok := allowedElements[a]; !ok || i < 0 || a == 0 || voidElements[a] {
 				continue // nothing of ours to close: never the frame's elements
 			}
 			for j := len(f.open) - 1; j >= i; j-- {
-				f.out.WriteString("</" + f.open[j].String() + ">")
+				f.closeTag(f.open[j])
 			}
 			f.open = f.open[:i]
 		}
@@ -270,28 +275,62 @@ func (f *htmlFilter) run(src []byte) []byte {
 	return f.finish()
 }
 
+func (f *htmlFilter) closeTag(a atom.Atom) {
+	f.out.WriteString("</")
+	f.out.WriteString(a.String())
+	f.out.WriteByte('>')
+}
+
+// writeEscaped writes text escaped as html.EscapeString escapes it (x/net/html's,
+// which escapes carriage returns too), without its NUL bytes.
+func writeEscaped(out *bytes.Buffer, text []byte) {
+	last := 0
+	for i, c := range text {
+		var esc string
+		switch c {
+		case 0:
+		case '&':
+			esc = "&amp;"
+		case '\'':
+			esc = "&#39;"
+		case '<':
+			esc = "&lt;"
+		case '>':
+			esc = "&gt;"
+		case '"':
+			esc = "&#34;"
+		case '\r':
+			esc = "&#13;"
+		default:
+			continue
+		}
+		out.Write(text[last:i])
+		out.WriteString(esc)
+		last = i + 1
+	}
+	out.Write(text[last:])
+}
+
 // isForeign reports an element name the atom table does not know that may still open
 // foreign content or script in some browser (namespaced names such as svg:script).
 func isForeign(name string) bool { return strings.Contains(name, ":") }
 
 func (f *htmlFilter) finish() []byte {
 	for j := len(f.open) - 1; j >= 0; j-- {
-		f.out.WriteString("</" + f.open[j].String() + ">")
+		f.closeTag(f.open[j])
 	}
 	f.open = nil
 	return f.out.Bytes()
 }
 
 func (f *htmlFilter) startTag(tok html.Token, own []string) {
-	name := tok.DataAtom.String()
-	f.out.WriteString("<" + name)
-	seen := make(map[string]bool, len(tok.Attr))
-	for _, a := range tok.Attr {
+	f.out.WriteByte('<')
+	f.out.WriteString(tok.DataAtom.String())
+	for i, a := range tok.Attr {
 		key := a.Key
-		if a.Namespace != "" || seen[key] {
+		if a.Namespace != "" || slices.ContainsFunc(tok.Attr[:i], func(b html.Attribute) bool { return b.Key == key }) {
 			continue // browsers keep the first of two attributes of one name
 		}
-		seen[key] = true
 		val := strings.ReplaceAll(a.Val, "\x00", "")
 		if urlAttr(key) {
 			// A URL is written as it was checked, without what browsers ignore.
@@ -300,9 +339,13 @@ func (f *htmlFilter) startTag(tok html.Token, own []string) {
 		if !f.attrAllowed(tok.DataAtom, own, key, val) {
 			continue
 		}
-		f.out.WriteString(" " + key + `="` + html.EscapeString(val) + `"`)
+		f.out.WriteByte(' ')
+		f.out.WriteString(key)
+		f.out.WriteString(`="`)
+		writeEscaped(&f.out, []byte(val)) // val has no NUL left
+		f.out.WriteByte('"')
 	}
-	f.out.WriteString(">")
+	f.out.WriteByte('>')
 }
 
 func (f *htmlFilter) attrAllowed(el atom.Atom, own []string, key, val string) bool {

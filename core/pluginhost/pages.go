@@ -117,7 +117,7 @@ func (p *plugin) servePage(ctx context.Context, pr *core.Principal, r *PageReque
 	}
 	out.HTML = resp.Body
 	if p.filters() {
-		out.HTML = FilterHTML(resp.Body, name, base)
+		out.HTML = p.h.filtered.filter(resp.Body, name, base)
 	}
 	out.Meta = p.checkMeta(out.Meta)
 	return out, nil

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/jmoiron/sqlx"
@@ -23,7 +24,14 @@ type NeighbourhoodService struct {
 	MaxVerifiedPerPerson int
 	// OnPrincipalChange is called after a change to who belongs where.
 	OnPrincipalChange func()
+
+	changes atomic.Uint64 // see Changes
 }
+
+// Changes counts the changes this node made to neighbourhoods (created, renamed,
+// archived), so a cache of the list can tell it is stale without asking the database.
+// Other nodes' changes it does not count: such a cache also bounds its age.
+func (s *NeighbourhoodService) Changes() uint64 { return s.changes.Load() }
 
 var _ core.NeighbourhoodService = (*NeighbourhoodService)(nil)
 
@@ -101,6 +109,7 @@ func (s *NeighbourhoodService) CreateNeighbourhood(ctx context.Context, in core.
 		}
 		return recordAudit(ctx, tx, now, "neighbourhood.created", core.NeighbourhoodDomain(row.ID), "neighbourhood:"+row.ID, map[string]any{"name": row.Name, "slug": row.Slug})
 	})
+	s.changes.Add(1) // after the commit (or the rollback, which costs a cache one reload)
 	if err != nil {
 		return nil, err
 	}
@@ -210,6 +219,7 @@ func (s *NeighbourhoodService) UpdateNeighbourhood(ctx context.Context, id strin
 		out = r.neighbourhood()
 		return recordAudit(ctx, tx, now, "neighbourhood.updated", core.NeighbourhoodDomain(id), "neighbourhood:"+id, changes)
 	})
+	s.changes.Add(1)
 	if err != nil {
 		return nil, err
 	}

@@ -12,6 +12,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/kvarter/kvarter/core"
 	"github.com/kvarter/kvarter/sdk"
@@ -38,22 +39,27 @@ type frameView struct {
 	Logo      string
 	Styles    []string
 	Scripts   []string
-	Nav       []navLink
-	Crumbs    []crumb
-	SignedIn  bool
-	Name      string
-	Languages []langChoice
-	Back      string
-	Flash     string
-	Announce  string
-	Content   template.HTML
+	// NavHTML, CrumbsHTML and CardsHTML are the lists drawn by core-nav, core-crumbs
+	// and core-cards (drawFrame).
+	NavHTML    template.HTML
+	CrumbsHTML template.HTML
+	SignedIn   bool
+	Name       string
+	Languages  []langChoice
+	Back       string
+	Flash      string
+	Announce   string
+	Content    template.HTML
 	// Heading, set for a plugin's page, makes the frame draw the page's <h1> from
 	// its title: a plugin writes only what follows it.
 	Heading bool
-	// Cards are the plugins' cards the page shows after its content.
-	Cards []cardView
+	// CardsHTML are the plugins' cards the page shows after its content.
+	CardsHTML template.HTML
 	// Frame is "page" or "fragment" (htmx swapping <main>).
 	Frame string
+	// body, when set, is the content written in place of Content, without copying
+	// it into a string (frameParts.write).
+	body []byte
 }
 
 type navLink struct {
@@ -143,8 +149,9 @@ func (p *Pages) panel(w http.ResponseWriter, r *http.Request, status int, key st
 // htmx swapping <main>, the fragment), into a buffer: a failing template answers
 // nothing but its error.
 func (p *Pages) render(w http.ResponseWriter, r *http.Request, status int, name string, data any, meta sdk.PageMeta) error {
-	var content bytes.Buffer
-	if err := p.tmpl.For(viewerOf(r).lang).ExecuteTemplate(&content, name, data); err != nil {
+	content := bufPool.Get().(*bytes.Buffer)
+	defer putBuf(content)
+	if err := p.tmpl.For(viewerOf(r).lang).ExecuteTemplate(content, name, data); err != nil {
 		return err
 	}
 	return p.frame(w, r, status, content.Bytes(), meta, "")
@@ -159,43 +166,46 @@ func (p *Pages) frame(w http.ResponseWriter, r *http.Request, status int, body [
 	if meta.Focus != "" {
 		body = autofocus(body, meta.Focus)
 	}
+	lang := loc.Lang()
 	fv := frameView{
-		Lang:      loc.Lang(),
+		Lang:      lang,
 		Title:     meta.Title,
 		FullTitle: pageTitle(meta.Title, p.opts.CityName),
 		City:      p.opts.CityName,
 		Logo:      p.opts.LogoURL,
 		Styles:    p.opts.Stylesheets,
 		Scripts:   p.opts.Scripts,
-		Nav:       p.nav(v, loc.Lang(), r.URL.Path, meta.NavActive, plugin),
-		Crumbs:    crumbs(loc, r.URL.Path, meta),
 		SignedIn:  v.principal.Authenticated(),
 		Name:      v.principal.DisplayName,
 		Back:      r.URL.Path,
 		Flash:     p.takeFlash(w, r),
 		Announce:  meta.Announce,
-		Content:   template.HTML(body), // executed by html/template, or filtered by the host
+		body:      body, // executed by html/template, or filtered by the host
 		Heading:   plugin != "",
+		Frame:     "page",
 	}
-	if status < 300 {
-		fv.Cards = p.cardViews(r, loc.Lang()) // not on the error panel of a page that failed
-	}
-	for _, l := range p.opts.Languages {
-		name := languageNames[l]
-		if name == "" {
-			name = l
-		}
-		fv.Languages = append(fv.Languages, langChoice{Code: l, Name: name, Current: l == fv.Lang})
-	}
-	frame := "core-frame"
-	fv.Frame = "page"
 	if target := r.Header.Get("HX-Target"); r.Header.Get("HX-Request") == "true" && (target == "main#main" || target == "main") {
-		frame, fv.Frame = "core-fragment", "fragment"
+		fv.Frame = "fragment"
 	}
-	var out bytes.Buffer
-	if err := tmpl.ExecuteTemplate(&out, frame, fv); err != nil {
+	var err error
+	if fv.NavHTML, err = p.navHTML(tmpl, p.nav(v, lang, r.URL.Path, meta.NavActive, plugin)); err != nil {
 		return err
 	}
+	if fv.CrumbsHTML, err = p.crumbsHTML(tmpl, crumbs(loc, r.URL.Path, meta)); err != nil {
+		return err
+	}
+	if status < 300 { // not on the error panel of a page that failed
+		if fv.CardsHTML, err = execHTML(tmpl, "core-cards", p.cardViews(r, lang)); err != nil {
+			return err
+		}
+	}
+	parts, err := p.framePartsFor(framePartsKey{lang: lang, frame: fv.Frame, signedIn: fv.SignedIn, heading: fv.Heading, flash: fv.Flash != ""}, fv)
+	if err != nil {
+		return err
+	}
+	out := bufPool.Get().(*bytes.Buffer)
+	defer putBuf(out)
+	parts.write(out, &fv)
 	h := w.Header()
 	h.Set("Content-Type", "text/html; charset=utf-8")
 	h.Set("Content-Length", strconv.Itoa(out.Len()))
@@ -205,6 +215,110 @@ func (p *Pages) frame(w http.ResponseWriter, r *http.Request, status int, body [
 		return err
 	}
 	return nil
+}
+
+// languages are the switcher's choices, lang marked.
+func (p *Pages) languages(lang string) []langChoice {
+	out := make([]langChoice, 0, len(p.opts.Languages))
+	for _, l := range p.opts.Languages {
+		name := languageNames[l]
+		if name == "" {
+			name = l
+		}
+		out = append(out, langChoice{Code: l, Name: name, Current: l == lang})
+	}
+	return out
+}
+
+// execHTML is the template name executed with data; nothing for no data.
+func execHTML[T any](tmpl *template.Template, name string, data []T) (template.HTML, error) {
+	if len(data) == 0 {
+		return "", nil
+	}
+	var b strings.Builder
+	if err := tmpl.ExecuteTemplate(&b, name, data); err != nil {
+		return "", err
+	}
+	return template.HTML(b.String()), nil // executed by html/template
+}
+
+// maxListCache bounds the lists kept drawn (listHTML). A site has few navigations
+// (per language, page marked current and set of plugin entries a viewer may open) and
+// breadcrumbs of its core pages; plugins' pages may have many, and when the cache is
+// full it is emptied.
+const maxListCache = 4096
+
+// listHTML is the list drawn by the template name (core-nav, core-crumbs), kept per
+// language and content: the same few lists make up nearly every page. key is the
+// list's content, each string field after a separator byte.
+func (p *Pages) listHTML(tmpl *template.Template, name, key string, draw func() (template.HTML, error)) (template.HTML, error) {
+	k := listKey{tmpl: tmpl, name: name, list: key}
+	if h, ok := p.lists.Load(k); ok {
+		return h.(template.HTML), nil
+	}
+	h, err := draw()
+	if err != nil {
+		return "", err
+	}
+	if p.listCount.Add(1) > maxListCache {
+		// Full of lists drawn once (a plugin's breadcrumbs to many records): start
+		// again rather than keep them and no longer the lists in use.
+		p.lists.Clear()
+		p.listCount.Store(1)
+	}
+	p.lists.Store(k, h)
+	return h, nil
+}
+
+// listKey names a drawn list: the language's templates, the template and the content.
+type listKey struct {
+	tmpl       *template.Template
+	name, list string
+}
+
+// navHTML is the navigation drawn by core-nav.
+func (p *Pages) navHTML(tmpl *template.Template, nav []navLink) (template.HTML, error) {
+	var key strings.Builder
+	for _, l := range nav {
+		for _, f := range []string{l.Label, l.Path, l.Lang} {
+			key.WriteByte(0)
+			key.WriteString(f)
+		}
+		if l.Current {
+			key.WriteString("\x01")
+		}
+	}
+	return p.listHTML(tmpl, "core-nav", key.String(), func() (template.HTML, error) { return execHTML(tmpl, "core-nav", nav) })
+}
+
+// crumbsHTML are the breadcrumbs drawn by core-crumbs.
+func (p *Pages) crumbsHTML(tmpl *template.Template, crumbs []crumb) (template.HTML, error) {
+	if len(crumbs) == 0 {
+		return "", nil
+	}
+	var key strings.Builder
+	for _, c := range crumbs {
+		for _, f := range []string{c.Label, c.Href} {
+			key.WriteByte(0)
+			key.WriteString(f)
+		}
+		if c.Current {
+			key.WriteString("\x01")
+		}
+	}
+	return p.listHTML(tmpl, "core-crumbs", key.String(), func() (template.HTML, error) { return execHTML(tmpl, "core-crumbs", crumbs) })
+}
+
+// bufPool holds the buffers pages are drawn into: a page is a few kilobytes, drawn
+// thousands of times a second.
+var bufPool = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
+func putBuf(b *bytes.Buffer) {
+	if b.Cap() > 1<<20 {
+		return // a huge page's buffer is not worth keeping
+	}
+	b.Reset()
+	bufPool.Put(b)
 }
 
 // autofocus marks the element whose id is id with autofocus, so the browser focuses

@@ -1,9 +1,12 @@
 package web
 
 import (
+	"bytes"
 	"errors"
+	"html/template"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/kvarter/kvarter/core"
@@ -13,20 +16,23 @@ import (
 
 // homeView is the home page's content.
 type homeView struct {
-	City           string
-	SignedIn       bool
-	Name           string
-	Neighbourhoods []core.Neighbourhood
+	City     string
+	SignedIn bool
+	Name     string
+	// Neighbourhoods are the cards of the open neighbourhoods (home-neighbourhoods).
+	Neighbourhoods template.HTML
 }
 
 func (p *Pages) home(w http.ResponseWriter, r *http.Request) error {
 	v := viewerOf(r)
-	hoods, _, err := p.svc.Neighbourhoods.ListNeighbourhoods(r.Context(), false, core.Page{Limit: core.MaxPageLimit})
+	parts, err := p.homeParts(r.Context(), homeKey{tmpl: p.tmpl.For(v.lang), signedIn: v.principal.Authenticated()})
 	if err != nil {
 		return err
 	}
-	data := homeView{City: p.opts.CityName, SignedIn: v.principal.Authenticated(), Name: v.principal.DisplayName, Neighbourhoods: hoods}
-	return p.render(w, r, http.StatusOK, "home", data, sdk.PageMeta{Title: p.opts.CityName})
+	content := bufPool.Get().(*bytes.Buffer)
+	defer putBuf(content)
+	parts.write(content, &frameView{Name: v.principal.DisplayName})
+	return p.frame(w, r, http.StatusOK, content.Bytes(), sdk.PageMeta{Title: p.opts.CityName}, "")
 }
 
 func (p *Pages) neighbourhood(w http.ResponseWriter, r *http.Request) error {
@@ -43,10 +49,23 @@ func (p *Pages) neighbourhood(w http.ResponseWriter, r *http.Request) error {
 // staticView is the content of a page of fixed text.
 type staticView struct{ City string }
 
+// static serves a page of fixed text, drawn once per language: its content depends
+// on nothing else.
 func (p *Pages) static(name, title string) func(http.ResponseWriter, *http.Request) error {
+	var drawn sync.Map // *template.Template (a language's) → []byte
 	return func(w http.ResponseWriter, r *http.Request) error {
-		loc := p.tmpl.Localizer(viewerOf(r).lang)
-		return p.render(w, r, http.StatusOK, name, staticView{City: p.opts.CityName}, sdk.PageMeta{Title: loc.T(title)})
+		lang := viewerOf(r).lang
+		tmpl := p.tmpl.For(lang)
+		content, ok := drawn.Load(tmpl)
+		if !ok {
+			var b bytes.Buffer
+			if err := tmpl.ExecuteTemplate(&b, name, staticView{City: p.opts.CityName}); err != nil {
+				return err
+			}
+			content, _ = drawn.LoadOrStore(tmpl, b.Bytes())
+		}
+		meta := sdk.PageMeta{Title: p.tmpl.Localizer(lang).T(title)}
+		return p.frame(w, r, http.StatusOK, content.([]byte), meta, "")
 	}
 }
 

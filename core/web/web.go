@@ -18,6 +18,8 @@ import (
 	"net"
 	"net/http"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/kvarter/kvarter/core"
@@ -98,10 +100,15 @@ type Options struct {
 
 // Pages serves the core's pages in the frame.
 type Pages struct {
-	svc     Services
-	opts    Options
-	tmpl    *sdkweb.Templates
-	handler http.Handler
+	svc       Services
+	opts      Options
+	tmpl      *sdkweb.Templates
+	handler   http.Handler
+	homeCache homeCache // the home page's content (home.go)
+	// frames and lists are the frame's parts and lists, drawn once (frame.go).
+	frames    *frameCache
+	lists     sync.Map // listKey → template.HTML
+	listCount atomic.Int64
 }
 
 // New parses the templates for every language and builds the pages' routes.
@@ -129,7 +136,7 @@ func New(svc Services, opts Options) (*Pages, error) {
 	if err != nil {
 		return nil, err
 	}
-	p := &Pages{svc: svc, opts: opts, tmpl: tmpl}
+	p := &Pages{svc: svc, opts: opts, tmpl: tmpl, frames: newFrameCache()}
 	mux := http.NewServeMux()
 	mux.Handle("GET /{$}", p.handle(p.withCards(slotHome, p.home)))
 	mux.Handle("GET /sign-in", p.handle(p.signInForm))

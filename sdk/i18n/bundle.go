@@ -62,6 +62,7 @@ type Bundle struct {
 
 	missing  atomic.Pointer[MissingFunc]
 	reported sync.Map // lang+"\x00"+id → struct{}: what the default reporter has logged
+	plain    sync.Map // plainKey → string: messages without data, as Localizer.T found them
 }
 
 // MissingFunc is told about a message a Localizer could not find in its language (it

@@ -80,6 +80,31 @@ func merge(into map[string]any, data []map[string]any) map[string]any {
 }
 
 func (l *Localizer) localize(id string, count any, data map[string]any) string {
+	if count != nil || data != nil {
+		s, _ := l.lookup(id, count, data)
+		return s
+	}
+	// A message without data is the same every time it is found in the Localizer's
+	// own language: a page shows dozens, and go-i18n matches the language and runs
+	// the message's template for each. One shown from a fallback is looked up (and
+	// reported) every time.
+	key := plainKey{lang: l.chain[0], id: id}
+	if s, ok := l.b.plain.Load(key); ok {
+		return s.(string)
+	}
+	s, own := l.lookup(id, nil, nil)
+	if own {
+		l.b.plain.Store(key, s)
+	}
+	return s
+}
+
+// plainKey names a message without data in one language.
+type plainKey struct{ lang, id string }
+
+// lookup is the message id in the first language of the chain that has it; own
+// reports it came from the Localizer's own language, with nothing missing.
+func (l *Localizer) lookup(id string, count any, data map[string]any) (s string, own bool) {
 	cfg := &goi18n.LocalizeConfig{MessageID: id, PluralCount: count}
 	if data != nil {
 		cfg.TemplateData = data
@@ -110,11 +135,11 @@ func (l *Localizer) localize(id string, count any, data map[string]any) string {
 		if first != nil {
 			l.b.reportMissing(l.chain[0], id, first)
 		}
-		return s
+		return s, first == nil && i == 0
 	}
 	if first == nil {
 		first = fmt.Errorf("message %q is in no catalog", id)
 	}
 	l.b.reportMissing(l.chain[0], id, first)
-	return id
+	return id, false
 }

@@ -44,6 +44,9 @@ type Templates struct {
 	bundle *i18n.Bundle
 	opts   Options
 	byLang map[string]*template.Template
+	// locs are the localizers of the bundle's languages, made once: a page asks for
+	// its language's several times.
+	locs map[string]*i18n.Localizer
 }
 
 // NewTemplates parses the files of fsys matched by patterns (fs.Glob patterns) with the
@@ -53,9 +56,10 @@ func NewTemplates(b *i18n.Bundle, opts Options, fsys fs.FS, patterns ...string) 
 	if !b.HasMessage(i18n.Fallback, "web.error_summary.title") {
 		return nil, fmt.Errorf("web: the bundle lacks the kit's catalog: make it with web.NewBundle")
 	}
-	ts := &Templates{bundle: b, opts: opts, byLang: map[string]*template.Template{}}
+	ts := &Templates{bundle: b, opts: opts, byLang: map[string]*template.Template{}, locs: map[string]*i18n.Localizer{}}
 	for _, lang := range append(b.Languages(), i18n.Pseudo) {
 		loc := b.Localizer(lang, opts.Default).In(opts.Zone)
+		ts.locs[lang] = loc
 		funcs := Funcs(loc)
 		for name, fn := range opts.Funcs {
 			if _, taken := funcs[name]; taken {
@@ -96,6 +100,9 @@ func (ts *Templates) For(lang string) *template.Template {
 // Localizer is the localizer the templates in lang use, for the text a handler writes
 // itself (a page title in PageMeta, an announcement).
 func (ts *Templates) Localizer(lang string) *i18n.Localizer {
+	if loc, ok := ts.locs[lang]; ok {
+		return loc
+	}
 	return ts.bundle.Localizer(lang, ts.opts.Default).In(ts.opts.Zone)
 }
 
