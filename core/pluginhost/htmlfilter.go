@@ -261,7 +261,10 @@ func (f *htmlFilter) run(src []byte) []byte {
 		case html.EndTagToken:
 			name, _ := z.TagName()
 			a := atom.Lookup(name)
-			i := slices.Index(f.open, a)
+			// The innermost open element of that name, as a browser closes it: the
+			// outermost would close everything inside it too, and the output would
+			// change when filtered again.
+			i := lastIndex(f.open, a)
 			if _, ok := allowedElements[a]; !ok || i < 0 || a == 0 || voidElements[a] {
 				continue // nothing of ours to close: never the frame's elements
 			}
@@ -273,6 +276,16 @@ func (f *htmlFilter) run(src []byte) []byte {
 		// Comments, doctypes and processing instructions go.
 	}
 	return f.finish()
+}
+
+// lastIndex is the index of the last a in open, -1 when there is none.
+func lastIndex(open []atom.Atom, a atom.Atom) int {
+	for i := len(open) - 1; i >= 0; i-- {
+		if open[i] == a {
+			return i
+		}
+	}
+	return -1
 }
 
 func (f *htmlFilter) closeTag(a atom.Atom) {
@@ -360,8 +373,10 @@ func (f *htmlFilter) attrAllowed(el atom.Atom, own []string, key, val string) bo
 			return false
 		}
 		v := strings.ToLower(strings.TrimSpace(val))
-		if strings.HasPrefix(v, "js:") || strings.HasPrefix(v, "javascript:") {
-			return false // htmx evaluates these as script
+		// htmx evaluates these as script. Controls and white space are dropped before
+		// the check, as for URLs: a prefix hidden behind them is refused too.
+		if s := strings.ToLower(normalizeURL(val)); strings.HasPrefix(s, "js:") || strings.HasPrefix(s, "javascript:") {
+			return false
 		}
 		if hx == "hx-trigger" && strings.ContainsAny(val, "[]{}") {
 			return false // trigger filters ([cond]) are script too

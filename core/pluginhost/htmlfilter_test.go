@@ -76,6 +76,8 @@ var filterCases = []struct {
 	{"DataHxOn", `<button data-hx-on:click="alert(1)">x</button>`, []string{"<button>x</button>"}, []string{"alert"}},
 	{"HxValsJS", `<button hx-vals="js:{a: alert(1)}">x</button>`, []string{"<button>x</button>"}, []string{"alert"}},
 	{"HxValsJavascript", `<button hx-vals=" javascript:alert(1)">x</button>`, []string{"<button>x</button>"}, []string{"alert"}},
+	{"HxValsControlBeforeJS", "<button hx-vals=\"\x05jAvAsCript:alert(1)\">x</button>", []string{"<button>x</button>"}, []string{"alert"}},
+	{"HxValsTabInsideJS", "<button hx-vals=\"ja\tvascript:alert(1)\">x</button>", []string{"<button>x</button>"}, []string{"alert"}},
 	{"HxValsJSON", `<button hx-vals='{"a":"b"}'>x</button>`, []string{`hx-vals=`}, nil},
 	{"HxHeadersJS", `<button hx-headers="js:{X: alert(1)}">x</button>`, []string{"<button>x</button>"}, []string{"alert"}},
 	{"HxVars", `<button hx-vars="a:alert(1)">x</button>`, []string{"<button>x</button>"}, []string{"alert"}},
