@@ -3,6 +3,7 @@ package httpapi
 import (
 	"bytes"
 	"net/http"
+	"net/url"
 	"strings"
 	"sync"
 	"time"
@@ -70,6 +71,9 @@ func (s *Server) servePage(c *fiber.Ctx, h http.Handler) error {
 	if err != nil {
 		return core.Malformed("The request cannot be read as HTTP.")
 	}
+	if r, err = ownRequest(r); err != nil {
+		return core.Malformed("The request cannot be read as HTTP.")
+	}
 	// The client's address and scheme as the API knows them: behind a trusted proxy,
 	// from its headers (X-Forwarded-For, X-Forwarded-Proto).
 	r = r.WithContext(web.WithClient(c.UserContext(), s.clientIP(c), c.Protocol() == "https"))
@@ -99,6 +103,32 @@ func (s *Server) servePage(c *fiber.Ctx, h http.Handler) error {
 	c.Status(w.status)
 	c.Response().SetBody(w.body.Bytes()) // a copy into Fiber's own pooled buffer
 	return nil
+}
+
+// ownRequest gives the request strings of its own. fasthttp's adaptor hands over the
+// method, URL, host and headers as strings over fasthttp's buffers, which it reuses
+// for the connection's next request: a page that keeps any of them (a cache keyed on
+// a path or a cookie's value) would find it changed into another request's later.
+func ownRequest(r *http.Request) (*http.Request, error) {
+	r.Method = strings.Clone(r.Method)
+	r.Host = strings.Clone(r.Host)
+	r.RemoteAddr = strings.Clone(r.RemoteAddr)
+	r.RequestURI = strings.Clone(r.RequestURI)
+	u, err := url.ParseRequestURI(r.RequestURI)
+	if err != nil {
+		return nil, err
+	}
+	r.URL = u
+	h := make(http.Header, len(r.Header))
+	for k, vs := range r.Header {
+		own := make([]string, len(vs))
+		for i, v := range vs {
+			own[i] = strings.Clone(v)
+		}
+		h[strings.Clone(k)] = own
+	}
+	r.Header = h
+	return r, nil
 }
 
 // pageBufs are the buffers pages are answered from: a page is a few kilobytes,

@@ -220,7 +220,12 @@ func (b *Bundle) known(tag string) string {
 		return ""
 	}
 	if b.ids[tag] != nil {
-		return tag
+		// The bundle's own copy: the tag may come from a request's memory, and the
+		// Localizer keeps it (and caches key on it).
+		if i := slices.Index(b.langs, tag); i >= 0 {
+			return b.langs[i]
+		}
+		return strings.Clone(tag)
 	}
 	t, err := language.Parse(tag)
 	if err != nil {

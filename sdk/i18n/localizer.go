@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"strings"
 	"time"
 
 	goi18n "github.com/nicksnyder/go-i18n/v2/i18n"
@@ -94,7 +95,9 @@ func (l *Localizer) localize(id string, count any, data map[string]any) string {
 	}
 	s, own := l.lookup(id, nil, nil)
 	if own {
-		l.b.plain.Store(key, s)
+		// The key outlives the call: an id read from a request (a flash cookie's) may
+		// share memory that the server reuses for the next request.
+		l.b.plain.Store(plainKey{lang: strings.Clone(key.lang), id: strings.Clone(id)}, s)
 	}
 	return s
 }

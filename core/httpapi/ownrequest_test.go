@@ -1,0 +1,53 @@
+package httpapi
+
+import (
+	"io"
+	"net"
+	"net/http"
+	"testing"
+
+	"github.com/gofiber/fiber/v2"
+	"github.com/gofiber/fiber/v2/middleware/adaptor"
+)
+
+// fasthttp reuses a connection's buffers for its next request, and its adaptor hands
+// the page handlers strings over them. A page that keeps one (a cache keyed on a flash
+// cookie's value did) finds it turned into the next request's bytes; ownRequest gives
+// the request strings of its own. Without it, the kept strings below change.
+func TestOwnRequest_StringsOutliveTheRequest(t *testing.T) {
+	var kept []string
+	app := fiber.New(fiber.Config{DisableStartupMessage: true})
+	app.Get("/*", func(c *fiber.Ctx) error {
+		r, err := adaptor.ConvertRequest(c, true)
+		if err != nil {
+			return err
+		}
+		if r, err = ownRequest(r); err != nil {
+			return err
+		}
+		c1, _ := r.Cookie("kvarter_flash")
+		kept = append(kept, r.URL.Path, r.Header.Get("X-Note"), c1.Value, r.Host)
+		return c.SendString("ok")
+	})
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go app.Listener(ln) //nolint:errcheck // closed below
+	t.Cleanup(func() { _ = app.Shutdown() })
+	client := &http.Client{} // one keep-alive connection for both requests
+	for _, v := range []string{"aaaa", "bbbb"} {
+		req, _ := http.NewRequest("GET", "http://"+ln.Addr().String()+"/page-"+v, nil)
+		req.Header.Set("X-Note", "note-"+v)
+		req.Header.Set("Cookie", "kvarter_flash=flash-"+v)
+		resp, err := client.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, _ = io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+	}
+	if want := []string{"/page-aaaa", "note-aaaa", "flash-aaaa"}; kept[0] != want[0] || kept[1] != want[1] || kept[2] != want[2] {
+		t.Errorf("the first request's strings became %q, want %q", kept[:3], want)
+	}
+}
