@@ -6,6 +6,7 @@ require (
 	github.com/chromedp/cdproto v0.160.1
 	github.com/chromedp/chromedp v0.24.0
 	github.com/kvarter/kvarter/core v0.0.0
+	github.com/kvarter/kvarter/sdk v0.0.0
 )
 
 require (
@@ -32,7 +33,6 @@ require (
 	github.com/jmoiron/sqlx v1.4.0 // indirect
 	github.com/klauspost/compress v1.20.1 // indirect
 	github.com/kvarter/kvarter/migrations v0.0.0 // indirect
-	github.com/kvarter/kvarter/sdk v0.0.0 // indirect
 	github.com/lib/pq v1.12.3 // indirect
 	github.com/mattn/go-colorable v0.1.13 // indirect
 	github.com/mattn/go-isatty v0.0.24 // indirect

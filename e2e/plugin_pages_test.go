@@ -1,11 +1,6 @@
 package e2e
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -13,6 +8,7 @@ import (
 	"github.com/kvarter/kvarter/core"
 	"github.com/kvarter/kvarter/core/coretest"
 	"github.com/kvarter/kvarter/core/node"
+	"github.com/kvarter/kvarter/sdk/sdktest"
 )
 
 // TestPluginPages opens a plugin's page — the SDK's example, run as a third-party
@@ -23,8 +19,8 @@ import (
 func TestPluginPages(t *testing.T) {
 	db := coretest.Databases(t)[0]
 	cfg := db.Config
-	bin := buildPlugin(t, "../sdk/examples/hello/cmd/hello", "hello")
-	cfg.Plugins = []node.PluginConfig{{Name: "hello", Path: bin, SHA256: sha256Of(t, bin)}}
+	bin, sum := sdktest.BuildPlugin(t, "../sdk/examples/hello/cmd/hello")
+	cfg.Plugins = []node.PluginConfig{{Name: "hello", Path: bin, SHA256: sum}}
 	n := coretest.StartNode(t, cfg, coretest.Options())
 	waitPlugin(t, n, "hello")
 	base := n.URL()
@@ -63,27 +59,6 @@ func TestPluginPages(t *testing.T) {
 			p.WaitLoad(func() { p.Submit(`form[action="/sign-out"]`) })
 		})
 	}
-}
-
-// buildPlugin builds a plugin's main package into the test's temporary directory.
-func buildPlugin(t *testing.T, pkg, name string) string {
-	t.Helper()
-	bin := filepath.Join(t.TempDir(), name)
-	cmd := exec.Command("go", "build", "-o", bin, pkg)
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("go build %s: %v\n%s", pkg, err, out)
-	}
-	return bin
-}
-
-func sha256Of(t *testing.T, path string) string {
-	t.Helper()
-	b, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	sum := sha256.Sum256(b)
-	return hex.EncodeToString(sum[:])
 }
 
 // waitPlugin waits until the node reports the plugin active.

@@ -45,10 +45,10 @@ func (e *Error) InLanguage(lang string) *Error {
 	}
 	loc := b.Localizer(base)
 	out := *e
-	code := e.code()
+	code, fields := e.code(), e.fieldNames()
 	switch {
-	case code == CodeInvalid && len(e.fieldNames()) == 1:
-		field := e.fieldNames()[0]
+	case code == CodeInvalid && len(fields) == 1:
+		field := fields[0]
 		rule := e.Fields["rule"]
 		if w, ok := ruleWords[rule]; ok {
 			rule = w
@@ -58,8 +58,8 @@ func (e *Error) InLanguage(lang string) *Error {
 			id = "sdk.error.rule.other"
 		}
 		out.Message = loc.T(id, map[string]any{"Field": field})
-	case code == CodeInvalid && len(e.fieldNames()) > 1:
-		out.Message = loc.T("sdk.error.invalid", map[string]any{"Fields": strings.Join(e.fieldNames(), ", ")})
+	case code == CodeInvalid && len(fields) > 1:
+		out.Message = loc.T("sdk.error.invalid", map[string]any{"Fields": strings.Join(fields, ", ")})
 	case code == CodeInvalid:
 		// A refusal that names no field: a wrong password has words of its own.
 		out.Message = loc.T("sdk.error.invalid_value")

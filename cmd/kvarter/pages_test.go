@@ -9,8 +9,6 @@ import (
 	"mime/multipart"
 	"net/http"
 	"net/url"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -28,12 +26,8 @@ import (
 // crash on request) once for the test binary.
 func probeBinary(t testing.TB) string {
 	t.Helper()
-	out := filepath.Join(t.TempDir(), "probe")
-	cmd := exec.Command("go", "build", "-o", out, "../../core/pluginhost/internal/probe")
-	if b, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("build the probe plugin: %v\n%s", err, b)
-	}
-	return out
+	bin, _ := sdktest.BuildPlugin(t, "../../core/pluginhost/internal/probe")
+	return bin
 }
 
 // browser asks the site as one person: a session cookie (the token of the API's

@@ -1,19 +1,15 @@
 package httpapi_test
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
 	"io"
 	"net/http"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/kvarter/kvarter/core/coretest"
 	"github.com/kvarter/kvarter/core/node"
+	"github.com/kvarter/kvarter/sdk/sdktest"
 )
 
 // BenchmarkPages measures a core page through the whole stack — a real node and
@@ -39,19 +35,11 @@ func BenchmarkPages(b *testing.B) {
 // plugin, a child process of the node, its greeting form (/hello/greet) and
 // GET /api/v1/hello/calls, as the same resident.
 func BenchmarkPluginPage(b *testing.B) {
-	hello := filepath.Join(b.TempDir(), "hello")
-	if out, err := exec.Command("go", "build", "-o", hello, "../../sdk/examples/hello/cmd/hello").CombinedOutput(); err != nil {
-		b.Fatalf("build hello: %v\n%s", err, out)
-	}
-	bin, err := os.ReadFile(hello)
-	if err != nil {
-		b.Fatal(err)
-	}
-	sum := sha256.Sum256(bin)
+	hello, sum := sdktest.BuildPlugin(b, "../../sdk/examples/hello/cmd/hello")
 	for _, db := range coretest.Databases(b) {
 		b.Run(db.Name, func(b *testing.B) {
 			cfg := db.Config
-			cfg.Plugins = []node.PluginConfig{{Name: "hello", Path: hello, SHA256: hex.EncodeToString(sum[:])}}
+			cfg.Plugins = []node.PluginConfig{{Name: "hello", Path: hello, SHA256: sum}}
 			s := startBenchCity(b, cfg)
 			s.run(b, "Route", "/api/v1/hello/calls", map[string]string{"Authorization": "Bearer " + s.token})
 			s.run(b, "Page", "/hello/greet", map[string]string{"Cookie": "kvarter_session=" + s.token})

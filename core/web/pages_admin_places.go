@@ -601,22 +601,16 @@ func (p *Pages) addMember(w http.ResponseWriter, r *http.Request) error {
 // through the same search as the people page; nil when nobody's is. Other people's
 // addresses may hold it too ("ali@x" is in "vali@x"), so every page of matches counts.
 func (p *Pages) personByEmail(r *http.Request, email string) (*core.User, error) {
-	page := core.Page{Limit: core.MaxPageLimit}
-	for {
-		found, next, err := p.svc.Identity.SearchUsers(r.Context(), email, page)
-		if err != nil {
-			return nil, err
-		}
-		for _, u := range found {
-			if strings.EqualFold(u.Email, email) {
-				return &u, nil
-			}
-		}
-		if next == "" {
-			return nil, nil
-		}
-		page.Cursor = next
+	found, err := allPages(func(page core.Page) ([]core.User, string, error) {
+		return p.svc.Identity.SearchUsers(r.Context(), email, page)
+	})
+	if err != nil {
+		return nil, err
 	}
+	if i := slices.IndexFunc(found, func(u core.User) bool { return strings.EqualFold(u.Email, email) }); i >= 0 {
+		return &found[i], nil
+	}
+	return nil, nil
 }
 
 func (p *Pages) memberRole(w http.ResponseWriter, r *http.Request) error {

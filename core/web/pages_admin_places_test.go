@@ -6,8 +6,6 @@ import (
 	"net/http"
 	"net/url"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -422,16 +420,6 @@ func TestPages_AdminOrganisations(t *testing.T) {
 	})
 }
 
-// buildProbe builds the plugin the host's tests run (core/pluginhost/internal/probe).
-func buildProbe(t *testing.T) string {
-	t.Helper()
-	bin := filepath.Join(t.TempDir(), "probe")
-	if out, err := exec.Command("go", "build", "-o", bin, "../pluginhost/internal/probe").CombinedOutput(); err != nil {
-		t.Fatalf("build the probe plugin: %v\n%s", err, out)
-	}
-	return bin
-}
-
 // startWithProbe starts a node running the probe as the built-in plugin name. On
 // PostgreSQL the plugin's schema and role get a prefix of their own, dropped afterwards.
 func startWithProbe(t *testing.T, db coretest.DB, bin, name string) *node.Node {
@@ -486,7 +474,7 @@ func TestPages_AdminPlugins(t *testing.T) {
 		forbidden(t, eb.do(t, "GET", "/admin/plugins", nil, nil), "resident")
 		forbidden(t, zb.do(t, "GET", "/admin/plugins", nil, nil), "coordinator")
 	})
-	bin := buildProbe(t)
+	bin, _ := sdktest.BuildPlugin(t, "../pluginhost/internal/probe")
 	coretest.ForEachDB(t, func(t *testing.T, db coretest.DB) {
 		n := startWithProbe(t, db, bin, "alpha")
 		pluginIn(t, n, "alpha", core.PluginActive)

@@ -2,6 +2,7 @@ package web
 
 import (
 	"net/http"
+	"slices"
 
 	"github.com/kvarter/kvarter/core"
 	"github.com/kvarter/kvarter/sdk"
@@ -39,26 +40,37 @@ func (p *Pages) requests(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (p *Pages) renderRequests(w http.ResponseWriter, r *http.Request, status int, refusal string) error {
-	if _, err := signedIn(r); err != nil {
-		return err
-	}
-	ctx := r.Context()
-	hood, err := p.svc.Neighbourhoods.FindNeighbourhood(ctx, r.PathValue("id"))
-	if err != nil {
-		return err
-	}
-	list, next, err := p.svc.Neighbourhoods.ListMemberships(ctx, hood.ID, core.MembershipRequested, core.Page{Cursor: r.URL.Query().Get("cursor")})
+	hood, list, pages, err := p.hoodMemberships(r, core.MembershipRequested)
 	if err != nil {
 		return err
 	}
 	loc := p.tmpl.Localizer(viewerOf(r).lang)
-	data := requestsView{Hood: hood, Requests: list, Pages: sdkweb.Pagination{Next: sdkweb.CursorURL(r.URL, next)}}
+	data := requestsView{Hood: hood, Requests: list, Pages: pages}
 	meta := p.hoodMeta(r, hood, "core.requests.title")
 	if refusal != "" {
 		data.Refusal = loc.T(refusal)
 		meta.Announce = data.Refusal
 	}
 	return p.render(w, r, status, "requests", data, meta)
+}
+
+// hoodMemberships is one page (the query's cursor) of the path's neighbourhood's
+// memberships in state, for a signed-in viewer; the service refuses anyone who may not
+// decide them there.
+func (p *Pages) hoodMemberships(r *http.Request, state string) (*core.Neighbourhood, []core.Membership, sdkweb.Pagination, error) {
+	if _, err := signedIn(r); err != nil {
+		return nil, nil, sdkweb.Pagination{}, err
+	}
+	ctx := r.Context()
+	hood, err := p.svc.Neighbourhoods.FindNeighbourhood(ctx, r.PathValue("id"))
+	if err != nil {
+		return nil, nil, sdkweb.Pagination{}, err
+	}
+	list, next, err := p.svc.Neighbourhoods.ListMemberships(ctx, hood.ID, state, core.Page{Cursor: r.URL.Query().Get("cursor")})
+	if err != nil {
+		return nil, nil, sdkweb.Pagination{}, err
+	}
+	return hood, list, sdkweb.Pagination{Next: sdkweb.CursorURL(r.URL, next)}, nil
 }
 
 // hoodMeta titles a coordinator's page with the neighbourhood's name, under the
@@ -105,22 +117,17 @@ func (p *Pages) pending(r *http.Request) (*core.Neighbourhood, *core.Membership,
 	if err != nil {
 		return nil, nil, err
 	}
-	page := core.Page{Limit: core.MaxPageLimit}
-	for {
-		list, next, err := p.svc.Neighbourhoods.ListMemberships(ctx, hood.ID, core.MembershipRequested, page)
-		if err != nil {
-			return nil, nil, err
-		}
-		for _, m := range list {
-			if m.UserID == r.PathValue("user") {
-				return hood, &m, nil
-			}
-		}
-		if next == "" {
-			return nil, nil, core.Errorf(core.ENOTFOUND, "No such request waits in this neighbourhood.")
-		}
-		page.Cursor = next
+	list, err := allPages(func(page core.Page) ([]core.Membership, string, error) {
+		return p.svc.Neighbourhoods.ListMemberships(ctx, hood.ID, core.MembershipRequested, page)
+	})
+	if err != nil {
+		return nil, nil, err
 	}
+	i := slices.IndexFunc(list, func(m core.Membership) bool { return m.UserID == r.PathValue("user") })
+	if i < 0 {
+		return nil, nil, core.Errorf(core.ENOTFOUND, "No such request waits in this neighbourhood.")
+	}
+	return hood, &list[i], nil
 }
 
 func (p *Pages) rejectForm(w http.ResponseWriter, r *http.Request) error {
@@ -188,20 +195,12 @@ type membersView struct {
 }
 
 func (p *Pages) members(w http.ResponseWriter, r *http.Request) error {
-	if _, err := signedIn(r); err != nil {
-		return err
-	}
-	ctx := r.Context()
-	hood, err := p.svc.Neighbourhoods.FindNeighbourhood(ctx, r.PathValue("id"))
-	if err != nil {
-		return err
-	}
-	list, next, err := p.svc.Neighbourhoods.ListMemberships(ctx, hood.ID, core.MembershipVerified, core.Page{Cursor: r.URL.Query().Get("cursor")})
+	hood, list, pages, err := p.hoodMemberships(r, core.MembershipVerified)
 	if err != nil {
 		return err
 	}
 	loc := p.tmpl.Localizer(viewerOf(r).lang)
-	data := membersView{Hood: hood, Pages: sdkweb.Pagination{Next: sdkweb.CursorURL(r.URL, next)}, Members: sdkweb.Table{
+	data := membersView{Hood: hood, Pages: pages, Members: sdkweb.Table{
 		Caption:    loc.T("core.members.caption", map[string]any{"Name": hood.Name}),
 		Columns:    []sdkweb.Column{{Label: loc.T("core.members.name")}, {Label: loc.T("core.members.since")}},
 		RowHeaders: true,

@@ -131,6 +131,22 @@ func build(tb testing.TB, dir, pkg, name string, flags ...string) string {
 	return out
 }
 
+// BuildPlugin builds a plugin's main package (as `go build` takes it, relative to the
+// test's package directory) once per test binary, and returns the executable and its
+// sha256, as a city's config pins an external plugin.
+func BuildPlugin(tb testing.TB, pkg string) (path, sum string) {
+	tb.Helper()
+	wd, err := os.Getwd()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	path = build(tb, wd, pkg, filepath.Base(pkg))
+	if sum, err = fileSHA256(path); err != nil {
+		tb.Fatal(err)
+	}
+	return path, sum
+}
+
 // KvarterBinary returns the kvarter executable: KVARTER_BIN, or one built from the
 // repository's cmd module.
 func KvarterBinary(tb testing.TB) string {
