@@ -24,7 +24,9 @@ type Manifest struct {
 	// Publishes and Subscribes list namespaced event types.
 	Publishes  []string
 	Subscribes []string
-	Settings   []Setting
+	// Notifications are the kinds of notification the plugin sends (Tx.Notify).
+	Notifications []NotificationKind
+	Settings      []Setting
 	// OpenAPI is an OpenAPI 3 "paths" object for this plugin's API routes.
 	OpenAPI json.RawMessage
 	// UI is what the host draws for the plugin without calling it: nav entries and
