@@ -103,6 +103,45 @@ type FollowChange struct {
 type NotificationSink interface {
 	Notify(ctx context.Context, reqs []NotificationRequest) error
 	ChangeFollows(ctx context.Context, changes []FollowChange) error
+	// DeclareKinds replaces the kinds source declares (from its manifest, each time the
+	// plugin starts); a request of an undeclared kind is refused.
+	DeclareKinds(source string, kinds []NotificationKind)
+}
+
+// NotificationPreference is a person's delivery of one kind: Delivery is their choice,
+// or the kind's default when Chosen is false.
+type NotificationPreference struct {
+	Kind     NotificationKind
+	Delivery Delivery
+	Chosen   bool
+}
+
+// NotificationService is what the pages and the API do with a person's notifications.
+// Every method acts for the person in ctx (PrincipalFrom) and fails with
+// EUNAUTHORIZED for an anonymous one, except Unsubscribe, which the signed token
+// authorises.
+type NotificationService interface {
+	// Notifications lists the person's notifications, newest first.
+	Notifications(ctx context.Context, page Page) ([]Notification, string, error)
+	// UnreadCount counts the person's unread notifications.
+	UnreadCount(ctx context.Context) (int, error)
+	// MarkRead marks the given notifications of the person read (others' are
+	// ignored); MarkAllRead marks all of them.
+	MarkRead(ctx context.Context, ids []string) error
+	MarkAllRead(ctx context.Context) error
+	// Preferences lists every declared kind with the person's delivery of it.
+	Preferences(ctx context.Context) ([]NotificationPreference, error)
+	// SetPreferences changes the person's deliveries (kind name → delivery) in one
+	// transaction; an unknown kind or delivery refuses all with EINVALID.
+	SetPreferences(ctx context.Context, choices map[string]Delivery) error
+	// Follows lists what the person follows; Unfollow stops following a subject.
+	Follows(ctx context.Context, page Page) ([]Follow, string, error)
+	Unfollow(ctx context.Context, subject string) error
+	// UnsubscribeToken signs (user, kind) for the one-click link of a mail;
+	// Unsubscribe checks it and sets that person's delivery of that kind to in-app
+	// only, without sign-in. A token that does not verify fails with EINVALID.
+	UnsubscribeToken(userID, kind string) string
+	Unsubscribe(ctx context.Context, token string) (NotificationKind, error)
 }
 
 // Mail is one message to one address, with its text and HTML made from one template.
