@@ -160,3 +160,33 @@ type Mail struct {
 type Mailer interface {
 	Send(ctx context.Context, m Mail) error
 }
+
+// Mail purposes: what a queued mail is for. Only PurposeVerifyEmail may go to an
+// address that is not verified.
+const (
+	PurposeVerifyEmail   = "verify_email"
+	PurposeResetPassword = "reset_password"
+	PurposeAccountExists = "account_exists"
+	PurposeNotification  = "notification"
+	PurposeDigest        = "digest"
+)
+
+// QueuedMail is a mail waiting in the core's mail queue. The queue's worker sends it,
+// retries it with backoff when the server refuses, and shows operators what failed.
+// Either Mail is set (composed when queued: account mail) or the composer registered
+// for Purpose makes it from Ref when it is sent (notifications and digests, so that
+// queuing ten thousand stays cheap).
+type QueuedMail struct {
+	// Key makes queuing idempotent: a second mail with the same Key is not queued.
+	Key     string
+	UserID  string
+	Purpose string
+	Ref     string
+	Mail    *Mail
+}
+
+// MailComposer makes the mail of one queued row at send time, in the recipient's
+// language; the notification service registers one for its purposes.
+type MailComposer interface {
+	Compose(ctx context.Context, m QueuedMail) (Mail, error)
+}
