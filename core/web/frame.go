@@ -43,6 +43,9 @@ type frameView struct {
 	// and core-cards (drawFrame).
 	NavHTML    template.HTML
 	CrumbsHTML template.HTML
+	// NotifyHTML is the navigation's link to a signed-in person's notifications,
+	// with their unread count (notifyHTML).
+	NotifyHTML template.HTML
 	SignedIn   bool
 	Name       string
 	Languages  []langChoice
@@ -189,6 +192,9 @@ func (p *Pages) frame(w http.ResponseWriter, r *http.Request, status int, body [
 	}
 	var err error
 	if fv.NavHTML, err = p.navHTML(tmpl, p.nav(v, lang, r.URL.Path, meta.NavActive, plugin)); err != nil {
+		return err
+	}
+	if fv.NotifyHTML, err = p.notifyHTML(r, v); err != nil {
 		return err
 	}
 	if fv.CrumbsHTML, err = p.crumbsHTML(tmpl, crumbs(loc, r.URL.Path, meta)); err != nil {

@@ -12,7 +12,8 @@ import (
 
 // The frame is the same for every page in one language but for a few values: the
 // title, the person's name, the page's path, the flash message, the announcement, the
-// content and three lists (navigation, breadcrumbs, cards). Executing the whole frame
+// content, three lists (navigation, breadcrumbs, cards) and the link to the person's
+// notifications with their unread count. Executing the whole frame
 // template per request cost more than most pages' content (issue 16), so it is
 // executed once per language and shape (framePartsKey) with a marker in place of each
 // of those values, and cut at the markers. A request then writes the pieces with its
@@ -31,6 +32,7 @@ const (
 	slotFlash
 	slotAnnounce
 	slotNav // the slots from here on are HTML
+	slotNotify
 	slotCrumbs
 	slotContent
 	slotCards
@@ -81,7 +83,7 @@ func (p *Pages) framePartsFor(key framePartsKey, fv frameView) (*frameParts, err
 	if key.flash {
 		fv.Flash = m(slotFlash)
 	}
-	fv.NavHTML, fv.CrumbsHTML = template.HTML(m(slotNav)), template.HTML(m(slotCrumbs))
+	fv.NavHTML, fv.NotifyHTML, fv.CrumbsHTML = template.HTML(m(slotNav)), template.HTML(m(slotNotify)), template.HTML(m(slotCrumbs))
 	fv.Content, fv.CardsHTML = template.HTML(m(slotContent)), template.HTML(m(slotCards))
 	fv.SignedIn, fv.Heading, fv.Frame = key.signedIn, key.heading, key.frame
 	fv.Languages = p.languages(key.lang)
@@ -128,7 +130,7 @@ func (fp *frameParts) write(out *bytes.Buffer, fv *frameView) {
 	vals := [slotCount]string{
 		slotTitle: fv.Title, slotFullTitle: fv.FullTitle, slotName: fv.Name, slotBack: fv.Back,
 		slotFlash: fv.Flash, slotAnnounce: fv.Announce,
-		slotNav: string(fv.NavHTML), slotCrumbs: string(fv.CrumbsHTML), slotContent: string(fv.Content), slotCards: string(fv.CardsHTML),
+		slotNav: string(fv.NavHTML), slotNotify: string(fv.NotifyHTML), slotCrumbs: string(fv.CrumbsHTML), slotContent: string(fv.Content), slotCards: string(fv.CardsHTML),
 	}
 	for i, s := range fp.slots {
 		out.Write(fp.lit[i])

@@ -28,7 +28,7 @@ func TestFrameParts_SameAsTemplate(t *testing.T) {
 	}
 	lists := []frameView{
 		{},
-		{NavHTML: `<li><a href="/">Etusivu</a></li>`, CrumbsHTML: `<nav>crumbs</nav>`, CardsHTML: `<section>cards</section>`},
+		{NavHTML: `<li><a href="/">Etusivu</a></li>`, NotifyHTML: `<li><a href="/notifications">Ilmoitukset</a></li>`, CrumbsHTML: `<nav>crumbs</nav>`, CardsHTML: `<section>cards</section>`},
 	}
 	for _, lang := range []string{"fi", "sv", "da", "tr", "en", i18n.Pseudo} {
 		for _, frame := range []string{"page", "fragment"} {
@@ -39,7 +39,7 @@ func TestFrameParts_SameAsTemplate(t *testing.T) {
 							fv := val
 							fv.Lang, fv.City, fv.Logo, fv.Styles, fv.Scripts = lang, p.opts.CityName, p.opts.LogoURL, p.opts.Stylesheets, p.opts.Scripts
 							fv.Languages = p.languages(lang)
-							fv.NavHTML, fv.CrumbsHTML, fv.CardsHTML = list.NavHTML, list.CrumbsHTML, list.CardsHTML
+							fv.NavHTML, fv.NotifyHTML, fv.CrumbsHTML, fv.CardsHTML = list.NavHTML, list.NotifyHTML, list.CrumbsHTML, list.CardsHTML
 							fv.Content = template.HTML("<p>content " + p.frames.marker + "</p>")
 							fv.SignedIn, fv.Heading, fv.Frame = signedIn, heading, frame
 							name := "core-frame"

@@ -2,7 +2,8 @@
 // sits in — <html lang>, head and assets, skip link, header, navigation, breadcrumbs,
 // language switcher, the live region, flash messages, footer, the error panels — and
 // the core's own pages: home, sign-in, registration, sign-out, the accessibility
-// statement and the privacy page.
+// statement, the privacy page, a person's account and notifications, and the
+// coordinators' and city admins' pages.
 //
 // It speaks net/http and the core's services only; the HTTP adapter (core/httpapi)
 // mounts it for every path outside /api/. Pages work without JavaScript: forms post
@@ -68,6 +69,10 @@ type Services struct {
 	// Uploads serves the files plugins' forms received at /uploads/{id}; nil when
 	// the node keeps none.
 	Uploads core.UploadService
+	// Notifications serves a person's notifications, preferences and follows, and
+	// the one-click unsubscribe link; nil when the node keeps none (the pages answer
+	// 404 and the navigation shows no link).
+	Notifications core.NotificationService
 }
 
 // Options describe the city and how the site is served.
@@ -109,6 +114,9 @@ type Pages struct {
 	frames    *frameCache
 	lists     sync.Map // listKey → template.HTML
 	listCount atomic.Int64
+	// unread are the people's unread counts the navigation shows
+	// (pages_notifications.go).
+	unread unreadCounts
 }
 
 // New parses the templates for every language and builds the pages' routes.
@@ -152,9 +160,14 @@ func New(svc Services, opts Options) (*Pages, error) {
 	p.accountRoutes(mux)     // pages_account.go
 	p.adminRoutes(mux)       // pages_admin.go: the admin index, people, grants, audit
 	p.adminPlacesRoutes(mux) // pages_admin_places.go: neighbourhoods, organisations, plugins
+	p.notificationRoutes(mux) // pages_notifications.go
 	// Every other path is a plugin's page (/<plugin>/...) or nobody's.
 	mux.Handle("/", p.handle(p.pluginPage))
 	cop := http.NewCrossOriginProtection()
+	// The one exception: a mail client's one-click unsubscribe (RFC 8058) posts from
+	// no page of this site and without cookies; the signed token in its URL is what
+	// authorises it, and it does nothing else (pages_notifications.go).
+	cop.AddInsecureBypassPattern("POST " + unsubscribePath)
 	cop.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		p.panel(w, r, http.StatusForbidden, "core.error.cross_site")
 	}))
