@@ -157,9 +157,9 @@ func New(svc Services, opts Options) (*Pages, error) {
 	mux.Handle("GET /privacy", p.handle(p.static("privacy", "core.privacy.title")))
 	mux.Handle("GET /neighbourhoods/{id}", p.handle(p.neighbourhood))
 	mux.Handle("GET /uploads/{id}", p.handle(p.upload))
-	p.accountRoutes(mux)     // pages_account.go
-	p.adminRoutes(mux)       // pages_admin.go: the admin index, people, grants, audit
-	p.adminPlacesRoutes(mux) // pages_admin_places.go: neighbourhoods, organisations, plugins
+	p.accountRoutes(mux)      // pages_account.go
+	p.adminRoutes(mux)        // pages_admin.go: the admin index, people, grants, audit
+	p.adminPlacesRoutes(mux)  // pages_admin_places.go: neighbourhoods, organisations, plugins
 	p.notificationRoutes(mux) // pages_notifications.go
 	// Every other path is a plugin's page (/<plugin>/...) or nobody's.
 	mux.Handle("/", p.handle(p.pluginPage))
