@@ -51,7 +51,9 @@ func (f *notices) Follows(context.Context, core.Page) ([]core.Follow, string, er
 
 func (f *notices) Unfollow(context.Context, string) error { return nil }
 
-func (f *notices) UnsubscribeToken(userID, kind string) string { return "signed:" + userID + ":" + kind }
+func (f *notices) UnsubscribeToken(userID, kind string) string {
+	return "signed:" + userID + ":" + kind
+}
 
 func (f *notices) Unsubscribe(_ context.Context, token string) (core.NotificationKind, error) {
 	if token != "signed:u1:"+motionAnswered.Name {
