@@ -71,8 +71,8 @@ type Node struct {
 	// Notifications stores and delivers notifications: the plugin host's sink, and
 	// the service of the notification pages and API.
 	Notifications *sqlstore.NotificationService
-	Server         *httpapi.Server
-	Plugins        *pluginhost.Host
+	Server        *httpapi.Server
+	Plugins       *pluginhost.Host
 	// Metrics is the node's Prometheus registry; Tracing its tracer provider (off
 	// unless an OTLP endpoint is configured).
 	Metrics *metrics.Metrics
