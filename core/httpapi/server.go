@@ -33,6 +33,9 @@ type Services struct {
 	// Uploads serves the files plugins' forms received (GET /uploads/{id}); nil
 	// when the node keeps none.
 	Uploads core.UploadService
+	// Notifications serves the person's notifications, preferences and follows and
+	// the one-click unsubscribe; nil when the node keeps none.
+	Notifications core.NotificationService
 }
 
 // HealthChecker answers readiness: the plugins that are not active, and an error
@@ -280,6 +283,16 @@ func (s *Server) routes() {
 	api.Get("/me/tokens", s.listTokens)
 	api.Post("/me/tokens", s.createToken)
 	api.Delete("/me/tokens/:id", s.revokeToken)
+
+	api.Get("/me/notifications", s.listNotifications)
+	api.Get("/me/notifications/unread-count", s.countUnreadNotifications)
+	api.Post("/me/notifications/read", s.markNotificationsRead)
+	api.Post("/me/notifications/read-all", s.markAllNotificationsRead)
+	api.Get("/me/notification-preferences", s.listNotificationPreferences)
+	api.Put("/me/notification-preferences", s.setNotificationPreferences)
+	api.Get("/me/follows", s.listFollows)
+	api.Delete("/me/follows/:subject", s.unfollow)
+	api.Post("/notifications/unsubscribe", s.unsubscribe)
 
 	api.Get("/neighbourhoods", s.listNeighbourhoods)
 	api.Post("/neighbourhoods", s.createNeighbourhood)

@@ -70,6 +70,62 @@ type Config struct {
 	// ("http://collector:4318"). Set, every request is traced into the plugins and
 	// exported there; empty (the default), tracing is off.
 	OTLPEndpoint string `json:"otlp_endpoint"`
+	// Notifications tune the notification service (DESIGN.md §11).
+	Notifications NotificationsConfig `json:"notifications"`
+}
+
+// NotificationsConfig tunes notifications: when digests go out, in the city's time
+// zone, how many mails of their own one person gets per hour (the rest folds into
+// their next daily digest), and the city's public address for the links in mails.
+type NotificationsConfig struct {
+	// DigestHour is the local hour (0-23) digests are sent at; default 7.
+	DigestHour *int `json:"digest_hour,omitempty"`
+	// DigestWeekday is the day of the weekly digest ("monday", the default).
+	DigestWeekday string `json:"digest_weekday,omitempty"`
+	// HourlyCap is the most mails per person per hour; default 10.
+	HourlyCap int `json:"hourly_cap,omitempty"`
+	// PublicURL is the city's address as residents reach it
+	// ("https://kvarter.example.org"): mails link to items and to the one-click
+	// unsubscribe under it. Default: the listen address over http.
+	PublicURL string `json:"public_url,omitempty"`
+}
+
+// DefaultDigestHour is the local hour of digests when the config sets none.
+const DefaultDigestHour = 7
+
+// digestWeekdays are the values of notifications.digest_weekday.
+var digestWeekdays = map[string]time.Weekday{"monday": time.Monday, "tuesday": time.Tuesday, "wednesday": time.Wednesday,
+	"thursday": time.Thursday, "friday": time.Friday, "saturday": time.Saturday, "sunday": time.Sunday}
+
+// digestSchedule is the configured digest hour and weekday, defaults filled in.
+func (c NotificationsConfig) digestSchedule() (int, time.Weekday) {
+	hour := DefaultDigestHour
+	if c.DigestHour != nil {
+		hour = *c.DigestHour
+	}
+	day, ok := digestWeekdays[strings.ToLower(c.DigestWeekday)]
+	if !ok {
+		day = time.Monday
+	}
+	return hour, day
+}
+
+func (c NotificationsConfig) validate() error {
+	if c.DigestHour != nil && (*c.DigestHour < 0 || *c.DigestHour > 23) {
+		return &ConfigError{Key: "notifications.digest_hour", Problem: fmt.Sprintf("is %d", *c.DigestHour), Expected: "a local hour from 0 to 23"}
+	}
+	if _, ok := digestWeekdays[strings.ToLower(c.DigestWeekday)]; c.DigestWeekday != "" && !ok {
+		return &ConfigError{Key: "notifications.digest_weekday", Problem: fmt.Sprintf("is %q", c.DigestWeekday), Expected: "a day of the week in English, such as \"monday\""}
+	}
+	if c.HourlyCap < 0 {
+		return &ConfigError{Key: "notifications.hourly_cap", Problem: fmt.Sprintf("is %d", c.HourlyCap), Expected: "a whole number of mails per person per hour (default 10)"}
+	}
+	if c.PublicURL != "" {
+		if u, err := url.Parse(c.PublicURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
+			return &ConfigError{Key: "notifications.public_url", Problem: fmt.Sprintf("is %q", c.PublicURL), Expected: `the city's https:// address, such as "https://kvarter.example.org"`}
+		}
+	}
+	return nil
 }
 
 // CityConfig describes the city.
@@ -321,6 +377,9 @@ func (c Config) Validate() error {
 		return bad("plugin_role_prefix", c.PluginRolePrefix, "letters, digits, _ and -, starting with a letter, at most 40 (a database's name and _ is a good one)")
 	}
 	if err := c.validateObservability(); err != nil {
+		return err
+	}
+	if err := c.Notifications.validate(); err != nil {
 		return err
 	}
 	if c.DatabaseURL == "" && c.DataDir == "" {

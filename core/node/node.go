@@ -68,8 +68,11 @@ type Node struct {
 	Roles          *sqlstore.RoleService
 	Audit          *sqlstore.AuditService
 	Uploads        *sqlstore.UploadStore
-	Server         *httpapi.Server
-	Plugins        *pluginhost.Host
+	// Notifications stores and delivers notifications: the plugin host's sink, and
+	// the service of the notification pages and API.
+	Notifications *sqlstore.NotificationService
+	Server        *httpapi.Server
+	Plugins       *pluginhost.Host
 	// Metrics is the node's Prometheus registry; Tracing its tracer provider (off
 	// unless an OTLP endpoint is configured).
 	Metrics *metrics.Metrics
@@ -199,6 +202,16 @@ func build(ctx context.Context, cfg Config, logger *slog.Logger, opt Options, db
 	if err != nil {
 		return nil, err
 	}
+	unsubscribeKey, err := keys.Derive("notification unsubscribe")
+	if err != nil {
+		return nil, err
+	}
+	digestHour, digestWeekday := cfg.Notifications.digestSchedule()
+	n.Notifications = &sqlstore.NotificationService{DB: db, Settings: sqlstore.NotificationSettings{
+		HourlyCap: cfg.Notifications.HourlyCap, Languages: cfg.City.Languages, UnsubscribeKey: unsubscribeKey,
+		Zone: cityZone(cfg.City.TimeZone), DigestHour: digestHour, DigestWeekday: digestWeekday,
+		CityName: cfg.City.Name, BaseURL: strings.TrimSuffix(cfg.Notifications.PublicURL, "/"),
+	}}
 	if err := n.observe(ctx, opt); err != nil {
 		return nil, err
 	}
@@ -228,6 +241,7 @@ func build(ctx context.Context, cfg Config, logger *slog.Logger, opt Options, db
 	n.Server = httpapi.New(httpapi.Services{
 		Identity: n.Identity, Neighbourhoods: n.Neighbourhoods, Organisations: n.Organisations,
 		Roles: n.Roles, Audit: n.Audit, Authz: enf, Plugins: host, Uploads: n.Uploads,
+		Notifications: n.Notifications,
 	}, n, logger, httpCfg)
 	return n, nil
 }
@@ -287,14 +301,21 @@ func (n *Node) Start(ctx context.Context) error {
 	if every <= 0 {
 		every = 200 * time.Millisecond
 	}
+	if n.Notifications.Settings.BaseURL == "" {
+		n.Notifications.Settings.BaseURL = n.URL()
+	}
 	var loops sync.WaitGroup
-	loops.Add(2)
+	loops.Add(3)
 	go func() { defer loops.Done(); n.Authz.Watch(ctx, every) }()
 	go func() { defer loops.Done(); n.Identity.RunTouches(ctx) }()
+	go func() { defer loops.Done(); n.Notifications.RunDigests(ctx, digestCheckInterval) }()
 	go func() { loops.Wait(); close(n.done) }()
 	n.Logger.Info("kvarter is serving", "addr", addr.String(), "database", n.DB.Dialect, "city", n.Config.City.Name)
 	return nil
 }
+
+// digestCheckInterval is how often a node checks whether a notification digest is due.
+const digestCheckInterval = time.Minute
 
 // Addr is the address the node listens on, once started.
 func (n *Node) Addr() net.Addr { return n.addr }

@@ -125,6 +125,19 @@ func derive(master [KeySize]byte, plugin, voteID string) ([KeySize]byte, error) 
 	return [KeySize]byte(b), nil
 }
 
+// Derive is a secret key for another purpose of the core (such as signing the
+// one-click unsubscribe links of notification mails) from the current master key:
+// HKDF-SHA256 with the purpose in the info, so it shares nothing with the keys of
+// votes, and every node holding the key file derives the same key. A rotation of the
+// master key changes it.
+func (k *Keyring) Derive(purpose string) ([]byte, error) {
+	b, err := hkdf.Key(sha256.New, k.masters[0][:], nil, "kvarter purpose v1\x00"+purpose, KeySize)
+	if err != nil {
+		return nil, fmt.Errorf("seal: derive key for %s: %w", purpose, err)
+	}
+	return b, nil
+}
+
 // PublicKey is the key the ballots of plugin's vote voteID are sealed to.
 func (k *Keyring) PublicKey(plugin, voteID string) (PublicKey, error) {
 	priv, err := derive(k.masters[0], plugin, voteID)
