@@ -506,9 +506,14 @@ func (p *Pages) unsubscribe(w http.ResponseWriter, r *http.Request) error {
 	return p.renderUnsubscribe(w, r, http.StatusOK, unsubscribeView{Kind: p.kindName(r, kind), Done: true})
 }
 
-// kindName is the kind's label in the viewer's language.
+// kindName is the kind's label in the viewer's language; a digest's link names the
+// digest ("digest.daily", "digest.weekly"), in the catalog's words.
 func (p *Pages) kindName(r *http.Request, kind core.NotificationKind) string {
-	return kindLabel(kind, viewerOf(r).lang, p.opts.Languages[0])
+	loc := p.tmpl.Localizer(viewerOf(r).lang)
+	if id := "core.unsubscribe.kind." + kind.Name; len(kind.Labels) == 0 && strings.HasPrefix(kind.Name, "digest.") && loc.Has(id) {
+		return loc.T(id)
+	}
+	return kindLabel(kind, loc.Lang(), p.opts.Languages[0])
 }
 
 func (p *Pages) renderUnsubscribe(w http.ResponseWriter, r *http.Request, status int, data unsubscribeView) error {
