@@ -1,12 +1,16 @@
 package e2e
 
 import (
+	"context"
 	"fmt"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/kvarter/kvarter/core"
 	"github.com/kvarter/kvarter/core/coretest"
+	"github.com/kvarter/kvarter/core/node"
 )
 
 // languages are the city's: every page is checked in each.
@@ -31,8 +35,10 @@ func TestCorePages(t *testing.T) {
 	rep := coretest.Register(t, n, "deniz@example.org", "Deniz Kaya")
 	org := rep.Must(201, "POST", "/api/v1/organisations", map[string]any{"name": "Karşıyaka Gönüllüleri", "kind": "association", "neighbourhood_ids": []string{nbh}}).JSON()["id"].(string)
 
-	anonymous := []string{"/", "/sign-in", "/register", "/accessibility", "/privacy", "/neighbourhoods/" + nbh, "/no-such-page"}
-	resident := []string{"/", "/profile", "/profile/password", "/my-neighbourhood"}
+	unsubscribe := notifications(t, n, ayse.ID)
+
+	anonymous := []string{"/", "/sign-in", "/register", "/accessibility", "/privacy", "/neighbourhoods/" + nbh, "/no-such-page", unsubscribe}
+	resident := []string{"/", "/profile", "/profile/password", "/my-neighbourhood", "/notifications", "/me/notifications", "/me/follows"}
 	coordinator := []string{"/neighbourhoods/" + nbh + "/requests", "/neighbourhoods/" + nbh + "/requests/" + ayse.ID + "/reject",
 		"/neighbourhoods/" + nbh + "/members", "/neighbourhoods/" + nbh + "/organisations"}
 	cityAdmin := []string{"/admin", "/admin/users?q=example.org", "/admin/users/" + ayse.ID, "/admin/grants", "/admin/grants?domain=nbh:" + nbh,
@@ -87,6 +93,17 @@ func TestCorePages(t *testing.T) {
 					}
 					p.AssertAccessible()
 				}
+				if who.user == ayse {
+					// Marking a notification read through htmx: the list swapped into
+					// <main>, the count in the header swapped out of band.
+					notify(t, n, "e2e-"+lang, ayse.ID)
+					p.Open(base + "/notifications")
+					p.WaitSwap(func() { p.Submit(`form[action="/notifications/read"]`) })
+					if txt := Eval[string](p, "document.querySelector('main').innerText"); !strings.Contains(txt, "Kent answered") {
+						t.Errorf("after marking read the list is gone: %q", txt)
+					}
+					p.AssertAccessible()
+				}
 				if who.user == admin {
 					// A refused form inside <main>, swapped in by htmx: a neighbourhood
 					// without a name.
@@ -100,6 +117,33 @@ func TestCorePages(t *testing.T) {
 				p.WaitLoad(func() { p.Submit(`form[action="/sign-out"]`) })
 			}
 		})
+	}
+}
+
+// notifications gives the person notifications (one with a link to its item, one
+// read), a kind to choose deliveries for and a followed motion, as the assemblies would
+// through the node's sink, and returns the path of their one-click unsubscribe link.
+func notifications(t *testing.T, n *node.Node, userID string) string {
+	t.Helper()
+	kind := core.NotificationKind{Name: "assemblies.motion.answered", Default: core.DeliverImmediately, Labels: map[string]string{
+		"en": "The city answered a motion", "fi": "Kaupunki vastasi aloitteeseen", "sv": "Staden svarade på en motion",
+		"da": "Kommunen svarede på et forslag", "tr": "Belediye bir önergeyi yanıtladı"}}
+	n.Notifications.DeclareKinds("assemblies", []core.NotificationKind{kind})
+	notify(t, n, "e2e-first", userID)
+	if err := n.Notifications.ChangeFollows(context.Background(), []core.FollowChange{{UserID: userID, Subject: "assemblies.motion:m1", Follow: true}}); err != nil {
+		t.Fatal(err)
+	}
+	return "/unsubscribe?t=" + url.QueryEscape(n.Notifications.UnsubscribeToken(userID, kind.Name))
+}
+
+// notify sends the person the city's answer to a motion, once per id.
+func notify(t *testing.T, n *node.Node, id, userID string) {
+	t.Helper()
+	err := n.Notifications.Notify(context.Background(), []core.NotificationRequest{{ID: id, Kind: "assemblies.motion.answered", Source: "assemblies",
+		Recipients: []string{userID}, Subject: "assemblies.motion:m1", Link: "/assemblies/a1/motions/m1", OccurredAt: time.Now(),
+		Texts: map[string]core.NotificationText{"en": {Title: "Kent answered “More benches”", Body: "The city will place six benches.\n\nWork starts in May."}}}})
+	if err != nil {
+		t.Fatal(err)
 	}
 }
 
@@ -144,7 +188,8 @@ func TestCorePages_Reflow(t *testing.T) {
 	visitor := []string{"/", "/sign-in", "/register", "/accessibility", "/privacy", "/neighbourhoods/" + nbh}
 	admins := []string{"/admin", "/admin/users?q=example.org", "/admin/users/" + ayse.ID, "/admin/grants", "/admin/audit",
 		"/admin/neighbourhoods", "/admin/neighbourhoods/" + nbh, "/admin/organisations", "/admin/plugins",
-		"/neighbourhoods/" + nbh + "/requests", "/profile"}
+		"/neighbourhoods/" + nbh + "/requests", "/profile", "/notifications", "/me/notifications", "/me/follows"}
+	visitor = append(visitor, notifications(t, n, admin.ID))
 	check := func(paths []string) {
 		for _, path := range paths {
 			for _, view := range []struct {

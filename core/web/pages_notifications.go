@@ -130,7 +130,7 @@ func (p *Pages) openNotification(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	if err := svc.MarkRead(r.Context(), []string{r.PathValue("id")}); err != nil {
-		return err
+		return badRequest(err)
 	}
 	p.unread.drop(viewerOf(r).principal.UserID)
 	to := r.URL.Query().Get("to")
@@ -167,7 +167,7 @@ func (p *Pages) markRead(w http.ResponseWriter, r *http.Request) error {
 		return core.Malformed("Name the notifications to mark read.")
 	}
 	if err := svc.MarkRead(r.Context(), ids); err != nil {
-		return err
+		return badRequest(err)
 	}
 	p.unread.drop(viewerOf(r).principal.UserID)
 	p.flash(w, r, "core.flash.notification_read")
@@ -193,6 +193,15 @@ func (p *Pages) markAllRead(w http.ResponseWriter, r *http.Request) error {
 	p.flash(w, r, "core.flash.notifications_read")
 	sdkweb.Redirect(w, r, notificationsPath)
 	return nil
+}
+
+// badRequest is the service's refusal of an id or subject no page of this site sends
+// (too long, control characters): the bad request panel, not an internal error.
+func badRequest(err error) error {
+	if core.ErrorCode(err) == core.EINVALID {
+		return core.Malformed("The request names no notification or subject this site sends.")
+	}
+	return err
 }
 
 // parseForm reads a posted url-encoded form of at most the kit's size.
@@ -429,7 +438,7 @@ func (p *Pages) unfollow(w http.ResponseWriter, r *http.Request) error {
 		return core.Malformed("Name what to unfollow.")
 	}
 	if err := svc.Unfollow(r.Context(), subject); err != nil {
-		return err
+		return badRequest(err)
 	}
 	p.flash(w, r, "core.flash.unfollowed")
 	sdkweb.Redirect(w, r, followsPath)

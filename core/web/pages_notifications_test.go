@@ -205,6 +205,9 @@ func TestNotificationPages_List(t *testing.T) {
 			// A back field off the list leads to the list.
 			ab.must(t, http.StatusSeeOther, "POST", "/notifications/read", url.Values{"id": mine[:1], "back": {"//evil.example/"}}, "/notifications")
 			ab.must(t, http.StatusBadRequest, "POST", "/notifications/read", url.Values{}, "")
+			ab.must(t, http.StatusBadRequest, "POST", "/notifications/read", url.Values{"id": {strings.Repeat("x", 100)}}, "")
+			ab.must(t, http.StatusBadRequest, "GET", "/notifications/"+strings.Repeat("x", 100), nil, "")
+			ab.must(t, http.StatusBadRequest, "POST", "/me/follows/unfollow", url.Values{"subject": {"a\x01b"}}, "")
 		})
 
 		t.Run("MarkAllRead", func(t *testing.T) {
