@@ -4,6 +4,7 @@
 package node
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -53,6 +54,9 @@ type Options struct {
 	// filter, as a third-party plugin's always are (DESIGN §10): tests set it, so that
 	// a built-in's markup the filter would change fails there rather than in a city.
 	FilterBuiltinHTML bool
+	// DigestCheckInterval overrides how often the node checks whether a notification
+	// digest is due (a minute); tests that run digests themselves set it long.
+	DigestCheckInterval time.Duration
 }
 
 // Node is one core process's worth of parts.
@@ -77,6 +81,8 @@ type Node struct {
 	// unless an OTLP endpoint is configured).
 	Metrics *metrics.Metrics
 	Tracing *telemetry.Tracing
+
+	digestCheckInterval time.Duration
 
 	metricsSrv  *http.Server
 	metricsAddr net.Addr
@@ -157,7 +163,7 @@ func build(ctx context.Context, cfg Config, logger *slog.Logger, opt Options, db
 	if err != nil {
 		return nil, err
 	}
-	n := &Node{Config: cfg, Logger: logger, DB: db, Authz: enf}
+	n := &Node{Config: cfg, Logger: logger, DB: db, Authz: enf, digestCheckInterval: cmp.Or(opt.DigestCheckInterval, digestCheckInterval)}
 	settings := sqlstore.DefaultIdentitySettings()
 	settings.Languages = cfg.City.Languages
 	if opt.PasswordParams != nil {
@@ -308,7 +314,7 @@ func (n *Node) Start(ctx context.Context) error {
 	loops.Add(3)
 	go func() { defer loops.Done(); n.Authz.Watch(ctx, every) }()
 	go func() { defer loops.Done(); n.Identity.RunTouches(ctx) }()
-	go func() { defer loops.Done(); n.Notifications.RunDigests(ctx, digestCheckInterval) }()
+	go func() { defer loops.Done(); n.Notifications.RunDigests(ctx, n.digestCheckInterval) }()
 	go func() { loops.Wait(); close(n.done) }()
 	n.Logger.Info("kvarter is serving", "addr", addr.String(), "database", n.DB.Dialect, "city", n.Config.City.Name)
 	return nil
