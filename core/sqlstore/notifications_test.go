@@ -61,7 +61,7 @@ func request(id, kind string, recipients ...string) core.NotificationRequest {
 }
 
 // count runs a count query on the node's database.
-func count(t *testing.T, n *node.Node, query string, args ...any) int {
+func count(t testing.TB, n *node.Node, query string, args ...any) int {
 	t.Helper()
 	var c int
 	db := coretest.SQL(n)
