@@ -70,6 +70,33 @@ type Config struct {
 	// ("http://collector:4318"). Set, every request is traced into the plugins and
 	// exported there; empty (the default), tracing is off.
 	OTLPEndpoint string `json:"otlp_endpoint"`
+	// PublicURL is the site's address as residents reach it ("https://kvarter.espoo.fi"),
+	// for the links in mail. Empty: links point at the listen address.
+	PublicURL string `json:"public_url"`
+	// Mail is the city's mail server. Without a host, mail waits in the queue and
+	// /admin/mail says so: a first run without a server still starts.
+	Mail MailConfig `json:"mail"`
+}
+
+// MailConfig is the SMTP server the node sends mail through. The password is never in
+// the file: it comes from the environment variable PasswordEnv or the file
+// PasswordFile (e.g. a container secret), and is never logged.
+type MailConfig struct {
+	Host string `json:"host"`
+	// Port defaults to 587 with starttls, 465 with tls, 25 with none.
+	Port int `json:"port"`
+	// TLS is none, starttls (the default) or tls.
+	TLS string `json:"tls"`
+	// Auth is plain, login or empty (no sign-in).
+	Auth         string `json:"auth"`
+	Username     string `json:"username"`
+	PasswordEnv  string `json:"password_env"`
+	PasswordFile string `json:"password_file"`
+	// From is the sender's address; FromName defaults to the city's name.
+	From     string `json:"from"`
+	FromName string `json:"from_name"`
+	// Connections bounds the connections kept open to the server (default 4).
+	Connections int `json:"connections"`
 }
 
 // CityConfig describes the city.
@@ -321,6 +348,17 @@ func (c Config) Validate() error {
 		return bad("plugin_role_prefix", c.PluginRolePrefix, "letters, digits, _ and -, starting with a letter, at most 40 (a database's name and _ is a good one)")
 	}
 	if err := c.validateObservability(); err != nil {
+		return err
+	}
+	if c.PublicURL != "" {
+		if u, err := url.Parse(c.PublicURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || (u.Path != "" && u.Path != "/") {
+			return bad("public_url", c.PublicURL, `the site's address, such as "https://kvarter.espoo.fi"`)
+		}
+	}
+	// The password is read when the node starts (MailSender); here any would do.
+	present := func(string) string { return "present" }
+	readable := func(string) ([]byte, error) { return []byte("present"), nil }
+	if _, err := c.Mail.sender(c.City.Name, present, readable); err != nil {
 		return err
 	}
 	if c.DatabaseURL == "" && c.DataDir == "" {
