@@ -216,7 +216,7 @@ func build(ctx context.Context, cfg Config, logger *slog.Logger, opt Options, db
 	n.Notifications = &sqlstore.NotificationService{DB: db, Settings: sqlstore.NotificationSettings{
 		HourlyCap: cfg.Notifications.HourlyCap, Languages: cfg.City.Languages, UnsubscribeKey: unsubscribeKey,
 		Zone: cityZone(cfg.City.TimeZone), DigestHour: digestHour, DigestWeekday: digestWeekday,
-		CityName: cfg.City.Name, BaseURL: strings.TrimSuffix(cfg.Notifications.PublicURL, "/"),
+		CityName: cfg.City.Name, BaseURL: strings.TrimSuffix(cfg.PublicURL, "/"),
 	}}
 	if err := n.observe(ctx, opt); err != nil {
 		return nil, err
