@@ -25,8 +25,10 @@ import (
 	"github.com/kvarter/kvarter/core/password"
 	"github.com/kvarter/kvarter/core/pluginhost"
 	"github.com/kvarter/kvarter/core/sqlstore"
+	"github.com/kvarter/kvarter/core/web"
 	"github.com/kvarter/kvarter/core/web/static"
 	"github.com/kvarter/kvarter/sdk/telemetry"
+	sdkweb "github.com/kvarter/kvarter/sdk/web"
 )
 
 // Options are the knobs tests turn; production leaves them zero.
@@ -75,6 +77,9 @@ type Node struct {
 	// Notifications stores and delivers notifications: the plugin host's sink, and
 	// the service of the notification pages and API.
 	Notifications *sqlstore.NotificationService
+	// NotificationMail composes the queued notification and digest mails when they
+	// are sent.
+	NotificationMail *sqlstore.NotificationMail
 	Server        *httpapi.Server
 	Plugins       *pluginhost.Host
 	// Metrics is the node's Prometheus registry; Tracing its tracer provider (off
@@ -218,6 +223,11 @@ func build(ctx context.Context, cfg Config, logger *slog.Logger, opt Options, db
 		Zone: cityZone(cfg.City.TimeZone), DigestHour: digestHour, DigestWeekday: digestWeekday,
 		CityName: cfg.City.Name, BaseURL: strings.TrimSuffix(cfg.PublicURL, "/"),
 	}}
+	messages, err := sdkweb.NewBundle(web.Catalog)
+	if err != nil {
+		return nil, fmt.Errorf("notification mail: catalog: %w", err)
+	}
+	n.NotificationMail = &sqlstore.NotificationMail{Service: n.Notifications, Messages: messages}
 	if err := n.observe(ctx, opt); err != nil {
 		return nil, err
 	}

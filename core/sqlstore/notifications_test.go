@@ -574,3 +574,81 @@ func TestNotificationService_TwoNodes(t *testing.T) {
 		}
 	}
 }
+
+// TestNotificationMail_Compose makes the mails the queue sends: a notification in the
+// language picked for its recipient (Turkish, Swedish) with the city's name, an
+// absolute link to the item and the RFC 8058 headers of a link that unsubscribes that
+// person from that kind; and a digest listing its items.
+func TestNotificationMail_Compose(t *testing.T) {
+	coretest.ForEachDB(t, func(t *testing.T, db coretest.DB) {
+		cfg := db.Config
+		cfg.City.Name = "Helsingborg"
+		cfg.PublicURL = "https://kvarter.helsingborg.se"
+		cfg.City.TimeZone = "Europe/Stockholm"
+		clock := coretest.NewClock(time.Date(2026, 5, 4, 9, 0, 0, 0, time.UTC))
+		n := notifyNode(t, cfg, clock)
+		elif, _ := person(t, n, "elif@example.org", "tr")
+		sven, svenCtx := person(t, n, "sven@example.org", "sv")
+		ctx := context.Background()
+		if err := n.Notifications.SetPreferences(svenCtx, map[string]core.Delivery{kindAnswered: core.DeliverDaily}); err != nil {
+			t.Fatal(err)
+		}
+		req := request("m1", kindAnswered, elif, sven)
+		req.Texts["tr"] = core.NotificationText{Title: "Şehir önergenizi yanıtladı", Body: "Liman Caddesi mayısta yenilenecek.\n\nTeşekkürler."}
+		if err := n.Notifications.Notify(ctx, []core.NotificationRequest{req, request("m2", kindAnswered, sven)}); err != nil {
+			t.Fatal(err)
+		}
+		var id string
+		sqlDB := coretest.SQL(n)
+		if err := sqlDB.Get(&id, sqlDB.Rebind(`SELECT id FROM notifications WHERE user_id = ? AND request_id = 'm1'`), elif); err != nil {
+			t.Fatal(err)
+		}
+
+		t.Run("Notification", func(t *testing.T) {
+			m, err := n.NotificationMail.Compose(ctx, core.QueuedMail{UserID: elif, Purpose: core.PurposeNotification, Ref: id})
+			if err != nil {
+				t.Fatal(err)
+			}
+			token := n.Notifications.UnsubscribeToken(elif, kindAnswered)
+			for what, ok := range map[string]bool{
+				"to":              m.To == "elif@example.org",
+				"subject":         m.Subject == "Şehir önergenizi yanıtladı – Helsingborg",
+				"text paragraphs": strings.Contains(m.Text, "Liman Caddesi mayısta yenilenecek.\n\nTeşekkürler."),
+				"item link":       strings.Contains(m.Text, "https://kvarter.helsingborg.se/assemblies/a1/motions/m1"),
+				"Turkish words":   strings.Contains(m.Text, "Sitede görüntüle"),
+				"html lang":       strings.Contains(m.HTML, `lang="tr"`),
+				"List-Unsubscribe": m.Headers["List-Unsubscribe"] == "<https://kvarter.helsingborg.se/unsubscribe?t="+token+">" &&
+					m.Headers["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click",
+			} {
+				if !ok {
+					t.Errorf("%s wrong in %+v", what, m)
+				}
+			}
+			// Another person's notification is not theirs to mail.
+			if _, err := n.NotificationMail.Compose(ctx, core.QueuedMail{UserID: sven, Purpose: core.PurposeNotification, Ref: id}); core.ErrorCode(err) != core.ENOTFOUND {
+				t.Errorf("another's notification: err = %v", err)
+			}
+		})
+
+		t.Run("Digest", func(t *testing.T) {
+			clock.Advance(24 * time.Hour)
+			if sent, err := n.Notifications.RunDueDigests(ctx); err != nil || sent != 1 {
+				t.Fatalf("digests %d, %v", sent, err)
+			}
+			m, err := n.NotificationMail.Compose(ctx, core.QueuedMail{UserID: sven, Purpose: core.PurposeDigest, Ref: "daily:2026-05-05"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			token := n.Notifications.UnsubscribeToken(sven, sqlstore.DigestDailyKind)
+			for what, ok := range map[string]bool{
+				"subject":          m.Subject == "Dagens sammanfattning: 2 nya aviseringar – Helsingborg",
+				"both items":       strings.Count(m.Text, "sv: the city answered") == 2,
+				"List-Unsubscribe": m.Headers["List-Unsubscribe"] == "<https://kvarter.helsingborg.se/unsubscribe?t="+token+">",
+			} {
+				if !ok {
+					t.Errorf("%s wrong in %+v", what, m)
+				}
+			}
+		})
+	})
+}
