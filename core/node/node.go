@@ -80,8 +80,8 @@ type Node struct {
 	// NotificationMail composes the queued notification and digest mails when they
 	// are sent.
 	NotificationMail *sqlstore.NotificationMail
-	Server        *httpapi.Server
-	Plugins       *pluginhost.Host
+	Server           *httpapi.Server
+	Plugins          *pluginhost.Host
 	// Metrics is the node's Prometheus registry; Tracing its tracer provider (off
 	// unless an OTLP endpoint is configured).
 	Metrics *metrics.Metrics
