@@ -122,8 +122,8 @@ func TestNotificationService_Notify(t *testing.T) {
 					t.Errorf("%s got %+v", name, list)
 				}
 			}
-			if got := count(t, n, `SELECT count(*) FROM notifications WHERE user_id = ?`, erased); got != 0 {
-				t.Errorf("the erased account got %d notifications", got)
+			if got := count(t, n, `SELECT count(*) FROM notifications WHERE user_id = ?`, erased) + count(t, n, `SELECT count(*) FROM follows WHERE user_id = ?`, erased); got != 0 {
+				t.Errorf("the erased account has %d notifications and follows", got)
 			}
 			_ = stranger
 			// Texts are stored once per request, not per recipient.
