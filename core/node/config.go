@@ -70,13 +70,40 @@ type Config struct {
 	// ("http://collector:4318"). Set, every request is traced into the plugins and
 	// exported there; empty (the default), tracing is off.
 	OTLPEndpoint string `json:"otlp_endpoint"`
+	// PublicURL is the site's address as residents reach it ("https://kvarter.espoo.fi"),
+	// for the links in mail. Empty: links point at the listen address.
+	PublicURL string `json:"public_url"`
+	// Mail is the city's mail server. Without a host, mail waits in the queue and
+	// /admin/mail says so: a first run without a server still starts.
+	Mail MailConfig `json:"mail"`
 	// Notifications tune the notification service (DESIGN.md §11).
 	Notifications NotificationsConfig `json:"notifications"`
 }
 
+// MailConfig is the SMTP server the node sends mail through. The password is never in
+// the file: it comes from the environment variable PasswordEnv or the file
+// PasswordFile (e.g. a container secret), and is never logged.
+type MailConfig struct {
+	Host string `json:"host"`
+	// Port defaults to 587 with starttls, 465 with tls, 25 with none.
+	Port int `json:"port"`
+	// TLS is none, starttls (the default) or tls.
+	TLS string `json:"tls"`
+	// Auth is plain, login or empty (no sign-in).
+	Auth         string `json:"auth"`
+	Username     string `json:"username"`
+	PasswordEnv  string `json:"password_env"`
+	PasswordFile string `json:"password_file"`
+	// From is the sender's address; FromName defaults to the city's name.
+	From     string `json:"from"`
+	FromName string `json:"from_name"`
+	// Connections bounds the connections kept open to the server (default 4).
+	Connections int `json:"connections"`
+}
+
 // NotificationsConfig tunes notifications: when digests go out, in the city's time
-// zone, how many mails of their own one person gets per hour (the rest folds into
-// their next daily digest), and the city's public address for the links in mails.
+// zone, and how many mails of their own one person gets per hour (the rest folds into
+// their next daily digest). Their links start with public_url.
 type NotificationsConfig struct {
 	// DigestHour is the local hour (0-23) digests are sent at; default 7.
 	DigestHour *int `json:"digest_hour,omitempty"`
@@ -84,10 +111,6 @@ type NotificationsConfig struct {
 	DigestWeekday string `json:"digest_weekday,omitempty"`
 	// HourlyCap is the most mails per person per hour; default 10.
 	HourlyCap int `json:"hourly_cap,omitempty"`
-	// PublicURL is the city's address as residents reach it
-	// ("https://kvarter.example.org"): mails link to items and to the one-click
-	// unsubscribe under it. Default: the listen address over http.
-	PublicURL string `json:"public_url,omitempty"`
 }
 
 // DefaultDigestHour is the local hour of digests when the config sets none.
@@ -119,11 +142,6 @@ func (c NotificationsConfig) validate() error {
 	}
 	if c.HourlyCap < 0 {
 		return &ConfigError{Key: "notifications.hourly_cap", Problem: fmt.Sprintf("is %d", c.HourlyCap), Expected: "a whole number of mails per person per hour (default 10)"}
-	}
-	if c.PublicURL != "" {
-		if u, err := url.Parse(c.PublicURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
-			return &ConfigError{Key: "notifications.public_url", Problem: fmt.Sprintf("is %q", c.PublicURL), Expected: `the city's https:// address, such as "https://kvarter.example.org"`}
-		}
 	}
 	return nil
 }
@@ -377,6 +395,17 @@ func (c Config) Validate() error {
 		return bad("plugin_role_prefix", c.PluginRolePrefix, "letters, digits, _ and -, starting with a letter, at most 40 (a database's name and _ is a good one)")
 	}
 	if err := c.validateObservability(); err != nil {
+		return err
+	}
+	if c.PublicURL != "" {
+		if u, err := url.Parse(c.PublicURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || (u.Path != "" && u.Path != "/") {
+			return bad("public_url", c.PublicURL, `the site's address, such as "https://kvarter.espoo.fi"`)
+		}
+	}
+	// The password is read when the node starts (MailSender); here any would do.
+	present := func(string) string { return "present" }
+	readable := func(string) ([]byte, error) { return []byte("present"), nil }
+	if _, err := c.Mail.sender(c.City.Name, present, readable); err != nil {
 		return err
 	}
 	if err := c.Notifications.validate(); err != nil {

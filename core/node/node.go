@@ -4,6 +4,7 @@
 package node
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -24,8 +25,10 @@ import (
 	"github.com/kvarter/kvarter/core/password"
 	"github.com/kvarter/kvarter/core/pluginhost"
 	"github.com/kvarter/kvarter/core/sqlstore"
+	"github.com/kvarter/kvarter/core/web"
 	"github.com/kvarter/kvarter/core/web/static"
 	"github.com/kvarter/kvarter/sdk/telemetry"
+	sdkweb "github.com/kvarter/kvarter/sdk/web"
 )
 
 // Options are the knobs tests turn; production leaves them zero.
@@ -53,6 +56,9 @@ type Options struct {
 	// filter, as a third-party plugin's always are (DESIGN §10): tests set it, so that
 	// a built-in's markup the filter would change fails there rather than in a city.
 	FilterBuiltinHTML bool
+	// DigestCheckInterval overrides how often the node checks whether a notification
+	// digest is due (a minute); tests that run digests themselves set it long.
+	DigestCheckInterval time.Duration
 }
 
 // Node is one core process's worth of parts.
@@ -71,12 +77,17 @@ type Node struct {
 	// Notifications stores and delivers notifications: the plugin host's sink, and
 	// the service of the notification pages and API.
 	Notifications *sqlstore.NotificationService
-	Server        *httpapi.Server
-	Plugins       *pluginhost.Host
+	// NotificationMail composes the queued notification and digest mails when they
+	// are sent.
+	NotificationMail *sqlstore.NotificationMail
+	Server           *httpapi.Server
+	Plugins          *pluginhost.Host
 	// Metrics is the node's Prometheus registry; Tracing its tracer provider (off
 	// unless an OTLP endpoint is configured).
 	Metrics *metrics.Metrics
 	Tracing *telemetry.Tracing
+
+	digestCheckInterval time.Duration
 
 	metricsSrv  *http.Server
 	metricsAddr net.Addr
@@ -157,7 +168,7 @@ func build(ctx context.Context, cfg Config, logger *slog.Logger, opt Options, db
 	if err != nil {
 		return nil, err
 	}
-	n := &Node{Config: cfg, Logger: logger, DB: db, Authz: enf}
+	n := &Node{Config: cfg, Logger: logger, DB: db, Authz: enf, digestCheckInterval: cmp.Or(opt.DigestCheckInterval, digestCheckInterval)}
 	settings := sqlstore.DefaultIdentitySettings()
 	settings.Languages = cfg.City.Languages
 	if opt.PasswordParams != nil {
@@ -210,8 +221,13 @@ func build(ctx context.Context, cfg Config, logger *slog.Logger, opt Options, db
 	n.Notifications = &sqlstore.NotificationService{DB: db, Settings: sqlstore.NotificationSettings{
 		HourlyCap: cfg.Notifications.HourlyCap, Languages: cfg.City.Languages, UnsubscribeKey: unsubscribeKey,
 		Zone: cityZone(cfg.City.TimeZone), DigestHour: digestHour, DigestWeekday: digestWeekday,
-		CityName: cfg.City.Name, BaseURL: strings.TrimSuffix(cfg.Notifications.PublicURL, "/"),
+		CityName: cfg.City.Name, BaseURL: strings.TrimSuffix(cfg.PublicURL, "/"),
 	}}
+	messages, err := sdkweb.NewBundle(web.Catalog)
+	if err != nil {
+		return nil, fmt.Errorf("notification mail: catalog: %w", err)
+	}
+	n.NotificationMail = &sqlstore.NotificationMail{Service: n.Notifications, Messages: messages}
 	if err := n.observe(ctx, opt); err != nil {
 		return nil, err
 	}
@@ -308,7 +324,7 @@ func (n *Node) Start(ctx context.Context) error {
 	loops.Add(3)
 	go func() { defer loops.Done(); n.Authz.Watch(ctx, every) }()
 	go func() { defer loops.Done(); n.Identity.RunTouches(ctx) }()
-	go func() { defer loops.Done(); n.Notifications.RunDigests(ctx, digestCheckInterval) }()
+	go func() { defer loops.Done(); n.Notifications.RunDigests(ctx, n.digestCheckInterval) }()
 	go func() { loops.Wait(); close(n.done) }()
 	n.Logger.Info("kvarter is serving", "addr", addr.String(), "database", n.DB.Dialect, "city", n.Config.City.Name)
 	return nil

@@ -241,6 +241,10 @@ func (s *IdentityService) DeleteAccount(ctx context.Context) error {
 			`DELETE FROM organisation_members WHERE user_id = ?`,
 			`DELETE FROM role_grants WHERE user_id = ?`,
 			`DELETE FROM uploads WHERE uploader_id = ?`, // photos and attachments they sent through plugins
+			// What they were told, what they follow and how they chose to hear of it.
+			`DELETE FROM notifications WHERE user_id = ?`,
+			`DELETE FROM follows WHERE user_id = ?`,
+			`DELETE FROM notification_preferences WHERE user_id = ?`,
 		}
 		for i, q := range steps {
 			args := []any{p.UserID}

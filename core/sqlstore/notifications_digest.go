@@ -151,7 +151,8 @@ func (s *NotificationService) digestBatch(ctx context.Context, tx *sqlx.Tx, p di
 	return len(mails), nil
 }
 
-// RunDigests checks every interval whether a digest is due, until ctx ends.
+// RunDigests checks every interval whether a digest is due, until ctx ends; the first
+// check is one interval after the start.
 func (s *NotificationService) RunDigests(ctx context.Context, interval time.Duration) {
 	if interval <= 0 {
 		interval = time.Minute
@@ -159,13 +160,13 @@ func (s *NotificationService) RunDigests(ctx context.Context, interval time.Dura
 	t := time.NewTicker(interval)
 	defer t.Stop()
 	for {
-		if _, err := s.RunDueDigests(ctx); err != nil && ctx.Err() == nil {
-			s.logger().Error("notification digest failed; retrying", "err", err)
-		}
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
+		}
+		if _, err := s.RunDueDigests(ctx); err != nil && ctx.Err() == nil {
+			s.logger().Error("notification digest failed; it is tried again", "err", err)
 		}
 	}
 }
