@@ -456,5 +456,31 @@ func TestNotificationPages_Unsubscribe(t *testing.T) {
 		if got := deliveries(); got != "in_app in_app in_app" {
 			t.Errorf("after the weekly digest's link: %q, want Aino's weekly kind in-app", got)
 		}
+
+		t.Run("FromMail", func(t *testing.T) {
+			// The link of a real notification mail, as its composer writes it, works on
+			// this page: GET asks, the mail client's one-click POST acts.
+			notify(t, n, "mail-1", kindTabled.Name, "A motion was tabled", "/assemblies/a1/motions/m2", mehmet.id)
+			ids := hiddenIDs(t, mb.must(t, 200, "GET", "/notifications", nil).body)
+			m, err := n.NotificationMail.Compose(context.Background(), core.QueuedMail{UserID: mehmet.id, Purpose: core.PurposeNotification, Ref: ids[0]})
+			if err != nil {
+				t.Fatal(err)
+			}
+			link, err := url.Parse(strings.Trim(m.Headers["List-Unsubscribe"], "<>"))
+			if err != nil || m.Headers["List-Unsubscribe-Post"] != "List-Unsubscribe=One-Click" {
+				t.Fatalf("mail headers %v: %v", m.Headers, err)
+			}
+			if a := anon.must(t, 200, "GET", link.RequestURI(), nil); !strings.Contains(a.body, "about: A motion was tabled.") {
+				t.Errorf("the mail's link does not name the kind: %s", a.body)
+			}
+			a := anon.do(t, "POST", link.RequestURI(), url.Values{"List-Unsubscribe": {"One-Click"}},
+				map[string]string{"Origin": "null", "Sec-Fetch-Site": "cross-site"})
+			if a.status != http.StatusOK {
+				t.Fatalf("one-click POST of the mail's link = %d", a.status)
+			}
+			if got := checked(t, mb.must(t, 200, "GET", "/me/notifications", nil).body, kindTabled.Name); got != "in_app" {
+				t.Errorf("Mehmet's tabled = %q after the mail's one-click link", got)
+			}
+		})
 	})
 }
