@@ -20,6 +20,7 @@ import (
 	"github.com/kvarter/kvarter/core"
 	"github.com/kvarter/kvarter/core/authz"
 	"github.com/kvarter/kvarter/core/httpapi"
+	"github.com/kvarter/kvarter/core/mail"
 	"github.com/kvarter/kvarter/core/metrics"
 	"github.com/kvarter/kvarter/core/password"
 	"github.com/kvarter/kvarter/core/pluginhost"
@@ -53,6 +54,10 @@ type Options struct {
 	// filter, as a third-party plugin's always are (DESIGN §10): tests set it, so that
 	// a built-in's markup the filter would change fails there rather than in a city.
 	FilterBuiltinHTML bool
+	// Mailer replaces the mailer the mail section configures (tests send to their own
+	// server); MailQueue tunes the queue's worker.
+	Mailer    core.Mailer
+	MailQueue sqlstore.MailQueueSettings
 }
 
 // Node is one core process's worth of parts.
@@ -68,6 +73,9 @@ type Node struct {
 	Roles          *sqlstore.RoleService
 	Audit          *sqlstore.AuditService
 	Uploads        *sqlstore.UploadStore
+	// MailQueue holds every mail until the server took it; its worker runs from Start.
+	MailQueue *sqlstore.MailQueue
+	sender    *mail.Sender
 	Server         *httpapi.Server
 	Plugins        *pluginhost.Host
 	// Metrics is the node's Prometheus registry; Tracing its tracer provider (off
@@ -202,6 +210,9 @@ func build(ctx context.Context, cfg Config, logger *slog.Logger, opt Options, db
 	if err := n.observe(ctx, opt); err != nil {
 		return nil, err
 	}
+	if err := n.buildMail(opt, enf); err != nil {
+		return nil, err
+	}
 	host, err := pluginhost.New(pluginhost.Config{
 		Plugins: specs, Executable: opt.Executable, DataDir: cfg.DataDir, DatabaseURL: cfg.DatabaseURL,
 		StorePrefix: cfg.PluginStorePrefix, RolePrefix: cfg.PluginRolePrefix, PluginMaxConnections: pluginConns, HostVersion: opt.HostVersion, CityTimeZone: cfg.City.TimeZone,
@@ -288,9 +299,10 @@ func (n *Node) Start(ctx context.Context) error {
 		every = 200 * time.Millisecond
 	}
 	var loops sync.WaitGroup
-	loops.Add(2)
+	loops.Add(3)
 	go func() { defer loops.Done(); n.Authz.Watch(ctx, every) }()
 	go func() { defer loops.Done(); n.Identity.RunTouches(ctx) }()
+	go func() { defer loops.Done(); n.MailQueue.Run(ctx) }()
 	go func() { loops.Wait(); close(n.done) }()
 	n.Logger.Info("kvarter is serving", "addr", addr.String(), "database", n.DB.Dialect, "city", n.Config.City.Name)
 	return nil
@@ -318,6 +330,9 @@ func (n *Node) Close(ctx context.Context) error {
 				errs = append(errs, fmt.Errorf("shutdown metrics: %w", err))
 			}
 		}
+	}
+	if n.sender != nil {
+		_ = n.sender.Close()
 	}
 	if err := n.Tracing.Shutdown(ctx); err != nil {
 		n.Logger.Warn("tracing: spans not exported at shutdown", "err", err)
