@@ -76,8 +76,8 @@ type Node struct {
 	// MailQueue holds every mail until the server took it; its worker runs from Start.
 	MailQueue *sqlstore.MailQueue
 	sender    *mail.Sender
-	Server         *httpapi.Server
-	Plugins        *pluginhost.Host
+	Server    *httpapi.Server
+	Plugins   *pluginhost.Host
 	// Metrics is the node's Prometheus registry; Tracing its tracer provider (off
 	// unless an OTLP endpoint is configured).
 	Metrics *metrics.Metrics
