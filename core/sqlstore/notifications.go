@@ -73,8 +73,19 @@ type NotificationService struct {
 	DB       *DB
 	Settings NotificationSettings
 
+	// OnMailQueued, when set, is called after a transaction that queued mail commits:
+	// it wakes this node's mail worker (MailQueue.Wake).
+	OnMailQueued func()
+
 	mu    sync.RWMutex
 	kinds map[string]core.NotificationKind // by name
+}
+
+// mailQueued tells the mail worker that mail is waiting.
+func (s *NotificationService) mailQueued(n int) {
+	if n > 0 && s.OnMailQueued != nil {
+		s.OnMailQueued()
+	}
 }
 
 var (
@@ -150,14 +161,22 @@ func (s *NotificationService) Notify(ctx context.Context, reqs []core.Notificati
 		}
 		kinds[i] = k
 	}
-	return s.DB.tx(ctx, func(tx *sqlx.Tx) error {
+	queued := 0
+	err := s.DB.tx(ctx, func(tx *sqlx.Tx) error {
+		queued = 0
 		for i, r := range reqs {
-			if err := s.notifyOne(ctx, tx, r, kinds[i]); err != nil {
+			n, err := s.notifyOne(ctx, tx, r, kinds[i])
+			if err != nil {
 				return fmt.Errorf("notify %s: %w", r.ID, err)
 			}
+			queued += n
 		}
 		return nil
 	})
+	if err == nil {
+		s.mailQueued(queued)
+	}
+	return err
 }
 
 // checkRequest refuses a request the service cannot store as it is.
@@ -239,8 +258,9 @@ type recipientRow struct {
 	Mailed   int     `db:"mailed"`
 }
 
-// notifyOne stores one request and its recipients' rows and queues their mails.
-func (s *NotificationService) notifyOne(ctx context.Context, tx *sqlx.Tx, r core.NotificationRequest, k core.NotificationKind) error {
+// notifyOne stores one request and its recipients' rows and queues their mails; it
+// reports how many mails it queued.
+func (s *NotificationService) notifyOne(ctx context.Context, tx *sqlx.Tx, r core.NotificationRequest, k core.NotificationKind) (int, error) {
 	now := s.DB.now()
 	occurred := r.OccurredAt.UTC().Truncate(time.Microsecond)
 	if r.OccurredAt.IsZero() {
@@ -248,17 +268,17 @@ func (s *NotificationService) notifyOne(ctx context.Context, tx *sqlx.Tx, r core
 	}
 	if _, err := exec(ctx, tx, `INSERT INTO notification_requests (id, kind, source, subject, link, occurred_at, created_at)
 		VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`, r.ID, r.Kind, k.Source, r.Subject, r.Link, occurred, now); err != nil {
-		return fmt.Errorf("store request: %w", err)
+		return 0, fmt.Errorf("store request: %w", err)
 	}
 	if err := s.storeTexts(ctx, tx, r); err != nil {
-		return err
+		return 0, err
 	}
 	recipients, err := s.resolveRecipients(ctx, tx, r, now)
 	if err != nil {
-		return err
+		return 0, err
 	}
 	if len(recipients) == 0 {
-		return nil
+		return 0, nil
 	}
 	rows := make([]notificationInsert, len(recipients))
 	for i, rc := range recipients {
@@ -282,7 +302,7 @@ func (s *NotificationService) notifyOne(ctx context.Context, tx *sqlx.Tx, r core
 	}
 	inserted, err := s.insertNotifications(ctx, tx, r.ID, rows, now)
 	if err != nil {
-		return err
+		return 0, err
 	}
 	var mails []core.QueuedMail
 	for _, row := range rows {
@@ -292,10 +312,10 @@ func (s *NotificationService) notifyOne(ctx context.Context, tx *sqlx.Tx, r core
 	}
 	if len(mails) > 0 {
 		if err := enqueueMails(ctx, tx, mails); err != nil {
-			return fmt.Errorf("queue mails: %w", err)
+			return 0, fmt.Errorf("queue mails: %w", err)
 		}
 	}
-	return nil
+	return len(mails), nil
 }
 
 func (s *NotificationService) cap() int {

@@ -40,12 +40,17 @@ func declareTestKinds(n *node.Node) {
 	})
 }
 
-// person opens an account speaking lang and returns its id and a context acting as it.
-func person(t *testing.T, n *node.Node, email, lang string) (string, context.Context) {
+// resident opens an account speaking lang and returns its id and a context acting as it.
+func resident(t *testing.T, n *node.Node, email, lang string) (string, context.Context) {
 	t.Helper()
 	u, err := n.Identity.Register(context.Background(), core.Registration{Email: email, Password: "a long enough passphrase", DisplayName: email, Language: lang})
 	if err != nil {
 		t.Fatalf("register %s: %v", email, err)
+	}
+	// Only a verified address gets notification mail.
+	db := coretest.SQL(n)
+	if _, err := db.Exec(db.Rebind(`UPDATE users SET email_verified_at = ? WHERE id = ?`), n.DB.Clock.Now().UTC(), u.ID); err != nil {
+		t.Fatal(err)
 	}
 	return u.ID, core.WithPrincipal(context.Background(), &core.Principal{UserID: u.ID, Locale: lang})
 }
@@ -77,12 +82,12 @@ func TestNotificationService_Notify(t *testing.T) {
 		cfg.City.Languages = []string{"sv", "fi", "en", "da", "tr"}
 		n := notifyNode(t, cfg, coretest.NewClock(time.Date(2026, 5, 4, 9, 0, 0, 0, time.UTC)))
 		ctx := context.Background()
-		elif, elifCtx := person(t, n, "elif@example.org", "tr")
-		sven, svenCtx := person(t, n, "sven@example.org", "sv")
-		actor, actorCtx := person(t, n, "actor@example.org", "fi")
-		follower, followerCtx := person(t, n, "follower@example.org", "da") // the request has no Danish: the city's default, sv
-		stranger, strangerCtx := person(t, n, "stranger@example.org", "en")
-		erased, erasedCtx := person(t, n, "erased@example.org", "en")
+		elif, elifCtx := resident(t, n, "elif@example.org", "tr")
+		sven, svenCtx := resident(t, n, "sven@example.org", "sv")
+		actor, actorCtx := resident(t, n, "actor@example.org", "fi")
+		follower, followerCtx := resident(t, n, "follower@example.org", "da") // the request has no Danish: the city's default, sv
+		stranger, strangerCtx := resident(t, n, "stranger@example.org", "en")
+		erased, erasedCtx := resident(t, n, "erased@example.org", "en")
 		if err := n.Notifications.ChangeFollows(ctx, []core.FollowChange{
 			{UserID: follower, Subject: "assemblies.motion:m1", Follow: true},
 			{UserID: actor, Subject: "assemblies.motion:m1", Follow: true},
@@ -133,6 +138,10 @@ func TestNotificationService_Notify(t *testing.T) {
 			if got := count(t, n, `SELECT count(*) FROM notifications WHERE request_id = 'evt-1' AND mailed_at IS NOT NULL`); got != 3 {
 				t.Errorf("%d mails, want 3 (immediately by default)", got)
 			}
+			if got := count(t, n, `SELECT count(*) FROM mail_queue q JOIN notifications n ON n.id = q.ref AND n.user_id = q.user_id
+				WHERE q.purpose = 'notification' AND n.request_id = 'evt-1'`); got != 3 {
+				t.Errorf("%d mails queued, want 3", got)
+			}
 		})
 
 		t.Run("DeliveredAgain", func(t *testing.T) {
@@ -142,8 +151,8 @@ func TestNotificationService_Notify(t *testing.T) {
 			if got := count(t, n, `SELECT count(*) FROM notifications WHERE request_id = 'evt-1'`); got != 3 {
 				t.Errorf("%d notifications after a second delivery, want 3", got)
 			}
-			if got := count(t, n, `SELECT count(*) FROM notifications WHERE request_id = 'evt-1' AND mailed_at IS NOT NULL`); got != 3 {
-				t.Errorf("%d mails after a second delivery, want 3", got)
+			if got := count(t, n, `SELECT count(*) FROM mail_queue WHERE purpose = 'notification'`); got != 3 {
+				t.Errorf("%d mails queued after a second delivery, want 3", got)
 			}
 		})
 
@@ -232,7 +241,7 @@ func TestNotificationService_Notify(t *testing.T) {
 func TestNotificationService_Preferences(t *testing.T) {
 	coretest.ForEachDB(t, func(t *testing.T, db coretest.DB) {
 		n := notifyNode(t, db.Config, coretest.NewClock(time.Date(2026, 5, 4, 9, 0, 0, 0, time.UTC)))
-		_, ctx := person(t, n, "aino@example.org", "fi")
+		_, ctx := resident(t, n, "aino@example.org", "fi")
 
 		t.Run("OK", func(t *testing.T) {
 			if err := n.Notifications.SetPreferences(ctx, map[string]core.Delivery{kindAnswered: core.DeliverWeekly}); err != nil {
@@ -278,8 +287,8 @@ func TestNotificationService_Preferences(t *testing.T) {
 func TestNotificationService_MarkRead(t *testing.T) {
 	coretest.ForEachDB(t, func(t *testing.T, db coretest.DB) {
 		n := notifyNode(t, db.Config, coretest.NewClock(time.Date(2026, 5, 4, 9, 0, 0, 0, time.UTC)))
-		aino, ainoCtx := person(t, n, "aino@example.org", "fi")
-		elif, elifCtx := person(t, n, "elif@example.org", "tr")
+		aino, ainoCtx := resident(t, n, "aino@example.org", "fi")
+		elif, elifCtx := resident(t, n, "elif@example.org", "tr")
 		for i := range 3 {
 			if err := n.Notifications.Notify(context.Background(), []core.NotificationRequest{request(fmt.Sprint("r", i), kindAnswered, aino, elif)}); err != nil {
 				t.Fatal(err)
@@ -327,7 +336,7 @@ func TestNotificationService_Cap(t *testing.T) {
 		cfg.Notifications.DigestHour = &hour
 		clock := coretest.NewClock(time.Date(2026, 5, 4, 9, 0, 0, 0, time.UTC)) // 12:00 in Helsinki
 		n := notifyNode(t, cfg, clock)
-		aino, _ := person(t, n, "aino@example.org", "fi")
+		aino, _ := resident(t, n, "aino@example.org", "fi")
 		ctx := context.Background()
 		for b := range 10 {
 			var batch []core.NotificationRequest
@@ -339,7 +348,7 @@ func TestNotificationService_Cap(t *testing.T) {
 			}
 			clock.Advance(5 * time.Minute)
 		}
-		if got := count(t, n, `SELECT count(*) FROM notifications WHERE mailed_at IS NOT NULL`); got != 10 {
+		if got := count(t, n, `SELECT count(*) FROM mail_queue WHERE purpose = 'notification'`); got != 10 {
 			t.Errorf("%d mails in the hour, want the cap of 10", got)
 		}
 		if got := count(t, n, `SELECT count(*) FROM notifications WHERE digest = 'daily'`); got != 990 {
@@ -362,6 +371,9 @@ func TestNotificationService_Cap(t *testing.T) {
 		if got := count(t, n, `SELECT count(*) FROM notifications WHERE digest_ref = 'daily:2026-05-05'`); got != 990 {
 			t.Errorf("the digest carried %d items, want 990", got)
 		}
+		if got := count(t, n, `SELECT count(*) FROM mail_queue WHERE purpose = 'digest' AND user_id = ? AND ref = 'daily:2026-05-05'`, aino); got != 1 {
+			t.Errorf("%d digest mails queued, want 1", got)
+		}
 	})
 }
 
@@ -378,9 +390,9 @@ func TestNotificationService_RunDueDigests(t *testing.T) {
 		clock := coretest.NewClock(time.Date(2026, 3, 27, 12, 0, 0, 0, time.UTC))
 		n := notifyNode(t, cfg, clock)
 		ctx := context.Background()
-		aino, ainoCtx := person(t, n, "aino@example.org", "fi")
-		elif, _ := person(t, n, "elif@example.org", "tr")
-		idle, idleCtx := person(t, n, "idle@example.org", "sv")
+		aino, ainoCtx := resident(t, n, "aino@example.org", "fi")
+		elif, _ := resident(t, n, "elif@example.org", "tr")
+		idle, idleCtx := resident(t, n, "idle@example.org", "sv")
 		for _, c := range []context.Context{ainoCtx, idleCtx} {
 			if err := n.Notifications.SetPreferences(c, map[string]core.Delivery{kindAnswered: core.DeliverDaily}); err != nil {
 				t.Fatal(err)
@@ -444,6 +456,9 @@ func TestNotificationService_RunDueDigests(t *testing.T) {
 				if sent[0]+sent[1] != 1 {
 					t.Errorf("two nodes sent %v digests, want one between them", sent)
 				}
+				if got := count(t, n, `SELECT count(*) FROM mail_queue WHERE purpose = 'digest' AND ref = 'daily:2026-03-30'`); got != 1 {
+					t.Errorf("%d digest mails queued, want 1", got)
+				}
 			})
 		}
 	})
@@ -452,8 +467,8 @@ func TestNotificationService_RunDueDigests(t *testing.T) {
 func TestNotificationService_Unsubscribe(t *testing.T) {
 	coretest.ForEachDB(t, func(t *testing.T, db coretest.DB) {
 		n := notifyNode(t, db.Config, coretest.NewClock(time.Date(2026, 5, 4, 9, 0, 0, 0, time.UTC)))
-		aino, ainoCtx := person(t, n, "aino@example.org", "fi")
-		elif, elifCtx := person(t, n, "elif@example.org", "tr")
+		aino, ainoCtx := resident(t, n, "aino@example.org", "fi")
+		elif, elifCtx := resident(t, n, "elif@example.org", "tr")
 		ctx := context.Background()
 		svc := n.Notifications
 		delivery := func(c context.Context, kind string) core.Delivery {
@@ -551,7 +566,7 @@ func TestNotificationService_TwoNodes(t *testing.T) {
 		a, b := notifyNode(t, db.Config, clock), notifyNode(t, db.Config, clock)
 		var ids []string
 		for i := range 50 {
-			id, _ := person(t, a, fmt.Sprintf("p%d@example.org", i), "en")
+			id, _ := resident(t, a, fmt.Sprintf("p%d@example.org", i), "en")
 			ids = append(ids, id)
 		}
 		for round := range 5 {
@@ -569,8 +584,8 @@ func TestNotificationService_TwoNodes(t *testing.T) {
 		if got := count(t, a, `SELECT count(*) FROM notifications`); got != 250 {
 			t.Errorf("%d notifications, want 250", got)
 		}
-		if got := count(t, a, `SELECT count(*) FROM notifications WHERE mailed_at IS NOT NULL`); got != 250 {
-			t.Errorf("%d mails, want 250", got)
+		if got := count(t, a, `SELECT count(*) FROM mail_queue WHERE purpose = 'notification'`); got != 250 {
+			t.Errorf("%d mails queued, want 250", got)
 		}
 	}
 }
@@ -587,8 +602,8 @@ func TestNotificationMail_Compose(t *testing.T) {
 		cfg.City.TimeZone = "Europe/Stockholm"
 		clock := coretest.NewClock(time.Date(2026, 5, 4, 9, 0, 0, 0, time.UTC))
 		n := notifyNode(t, cfg, clock)
-		elif, _ := person(t, n, "elif@example.org", "tr")
-		sven, svenCtx := person(t, n, "sven@example.org", "sv")
+		elif, _ := resident(t, n, "elif@example.org", "tr")
+		sven, svenCtx := resident(t, n, "sven@example.org", "sv")
 		ctx := context.Background()
 		if err := n.Notifications.SetPreferences(svenCtx, map[string]core.Delivery{kindAnswered: core.DeliverDaily}); err != nil {
 			t.Fatal(err)
