@@ -10,6 +10,7 @@ import (
 
 	"github.com/kvarter/kvarter/core"
 	"github.com/kvarter/kvarter/core/coretest"
+	"github.com/kvarter/kvarter/core/mail/mailtest"
 	"github.com/kvarter/kvarter/core/node"
 	"github.com/kvarter/kvarter/core/sqlstore"
 )
@@ -665,5 +666,75 @@ func TestNotificationMail_Compose(t *testing.T) {
 				}
 			}
 		})
+	})
+}
+
+// TestNotifications_MailLoop sends what Notify and a digest queued through the queue
+// to an SMTP server: each recipient gets one mail in their language with the RFC 8058
+// headers, a second delivery of the request sends nothing more, nobody else gets one,
+// and the daily digest arrives as one mail.
+func TestNotifications_MailLoop(t *testing.T) {
+	coretest.ForEachDB(t, func(t *testing.T, db coretest.DB) {
+		cfg := db.Config
+		cfg.City.Name = "Helsingborg"
+		cfg.City.TimeZone = "Europe/Stockholm"
+		cfg.PublicURL = "https://kvarter.helsingborg.se"
+		clock := coretest.NewClock(time.Date(2026, 5, 4, 9, 0, 0, 0, time.UTC))
+		n := notifyNode(t, cfg, clock)
+		srv := mailtest.Start(t, mailtest.Options{})
+		q := &sqlstore.MailQueue{DB: n.DB, Authz: n.Authz, Mailer: testSender(t, srv)}
+		q.RegisterComposer(core.PurposeNotification, n.NotificationMail)
+		q.RegisterComposer(core.PurposeDigest, n.NotificationMail)
+		ctx := context.Background()
+		elif, _ := resident(t, n, "elif@example.org", "tr")
+		sven, svenCtx := resident(t, n, "sven@example.org", "sv")
+		resident(t, n, "stranger@example.org", "en")
+		if err := n.Notifications.SetPreferences(svenCtx, map[string]core.Delivery{kindDaily: core.DeliverDaily}); err != nil {
+			t.Fatal(err)
+		}
+		req := request("answered-1", kindAnswered, elif, sven)
+		req.Texts["tr"] = core.NotificationText{Title: "Şehir önergeyi yanıtladı", Body: "Liman Caddesi mayısta yenilenecek."}
+		req.Texts["sv"] = core.NotificationText{Title: "Staden har svarat på motionen", Body: "Hamngatan läggs om i maj."}
+		for range 2 {
+			if err := n.Notifications.Notify(ctx, []core.NotificationRequest{req}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := n.Notifications.Notify(ctx, []core.NotificationRequest{request("minutes-1", kindDaily, sven), request("minutes-2", kindDaily, sven)}); err != nil {
+			t.Fatal(err)
+		}
+		for {
+			if sent, err := q.SendDue(ctx); err != nil {
+				t.Fatal(err)
+			} else if sent == 0 {
+				break
+			}
+		}
+		msgs := srv.Messages()
+		got := map[string]string{}
+		for _, m := range msgs {
+			got[strings.Join(m.To, ",")] = m.Subject
+			if u := m.Header.Get("List-Unsubscribe"); !strings.HasPrefix(u, "<https://kvarter.helsingborg.se/unsubscribe?t=") || m.Header.Get("List-Unsubscribe-Post") != "List-Unsubscribe=One-Click" {
+				t.Errorf("mail to %v: List-Unsubscribe %q", m.To, u)
+			}
+		}
+		want := map[string]string{"elif@example.org": "Şehir önergeyi yanıtladı – Helsingborg", "sven@example.org": "Staden har svarat på motionen – Helsingborg"}
+		if len(msgs) != 2 || fmt.Sprint(got) != fmt.Sprint(want) {
+			t.Fatalf("mails %v, want %v", got, want)
+		}
+
+		// The next morning at 07:00 Stockholm time Sven's two minutes come in one mail.
+		clock.Advance(time.Date(2026, 5, 5, 5, 0, 0, 0, time.UTC).Sub(clock.Now()))
+		if _, err := n.Notifications.RunDueDigests(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := q.SendDue(ctx); err != nil {
+			t.Fatal(err)
+		}
+		msgs = srv.Messages()
+		if len(msgs) != 3 || msgs[2].To[0] != "sven@example.org" || msgs[2].Subject != "Dagens sammanfattning: 2 nya aviseringar – Helsingborg" ||
+			!strings.Contains(msgs[2].Text, "https://kvarter.helsingborg.se/assemblies/a1/motions/m1") {
+			t.Errorf("after the digest: %d mails, last %+v", len(msgs), msgs[len(msgs)-1])
+		}
 	})
 }
