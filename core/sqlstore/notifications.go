@@ -53,15 +53,9 @@ func DefaultNotificationSettings() NotificationSettings {
 	return NotificationSettings{HourlyCap: 10, Languages: []string{"en"}, Zone: time.UTC, DigestHour: 7, DigestWeekday: time.Monday}
 }
 
-// Limits of a notification request; a request beyond them is refused whole, before
-// anything is stored.
 const (
-	maxNotifyRecipients = 100_000
-	maxNotifySubjects   = 100
-	maxNotifyTitle      = 300
-	maxNotifyBody       = 10_000
-	maxNotifyText       = 500 // kind, subject, link, language tag
-	maxNotifyLanguages  = 20
+	// maxNotifyText bounds a subject a person follows (core.MaxNotificationSubject).
+	maxNotifyText = core.MaxNotificationSubject
 	// notifyInsertRows is how many recipients one INSERT stores: 8 parameters each,
 	// well under SQLite's 32,766 and PostgreSQL's 65,535.
 	notifyInsertRows = 1000
@@ -180,66 +174,26 @@ func (s *NotificationService) Notify(ctx context.Context, reqs []core.Notificati
 	return err
 }
 
-// checkRequest refuses a request the service cannot store as it is.
+// checkRequest refuses a request the service cannot store as it is: one that fails
+// its own Check, or of a kind its source did not declare.
 func (s *NotificationService) checkRequest(r core.NotificationRequest) (core.NotificationKind, error) {
 	f := core.Fields{}
-	if !plainID(r.ID) {
-		f.Add("id", core.RuleFormat, "must be an id of 1 to 64 printable characters")
-	}
 	k, ok := s.kind(r.Kind)
 	switch {
-	case !plainText(r.Kind, maxNotifyText):
-		f.Add("kind", core.RuleFormat, "must be a declared notification kind")
 	case !ok:
 		f.Add("kind", core.RuleFormat, fmt.Sprintf("%q is not a declared notification kind; declare it in the manifest's notifications", r.Kind))
 	case r.Source != "" && k.Source != r.Source:
 		f.Add("kind", core.RuleFormat, fmt.Sprintf("%q is declared by %s, not %s", r.Kind, k.Source, r.Source))
 	}
-	if len(r.Recipients) > maxNotifyRecipients {
-		f.Add("recipients", core.RuleMaxLength, fmt.Sprintf("must be at most %d people", maxNotifyRecipients))
-	}
-	for _, id := range r.Recipients {
-		if !plainID(id) {
-			f.Add("recipients", core.RuleFormat, "must be user ids of 1 to 64 printable characters")
-			break
-		}
-	}
-	for _, id := range r.Except {
-		if !plainID(id) {
-			f.Add("except", core.RuleFormat, "must be user ids of 1 to 64 printable characters")
-			break
-		}
-	}
-	if len(r.Followers) > maxNotifySubjects {
-		f.Add("followers", core.RuleMaxLength, fmt.Sprintf("must be at most %d subjects", maxNotifySubjects))
-	}
-	for _, subj := range r.Followers {
-		if !plainText(subj, maxNotifyText) || subj == "" {
-			f.Add("followers", core.RuleFormat, fmt.Sprintf("must be subjects of 1 to %d printable characters", maxNotifyText))
-			break
-		}
-	}
-	f.CheckText("subject", r.Subject, 0, maxNotifyText, false)
-	f.CheckText("link", r.Link, 0, maxNotifyText, false)
-	// The link is a path on the city's own site: a mail must never send its reader
-	// elsewhere ("//evil.example" is a host, not a path).
-	if r.Link != "" && (!strings.HasPrefix(r.Link, "/") || strings.HasPrefix(r.Link, "//") || strings.Contains(r.Link, `\`)) {
-		f.Add("link", core.RuleFormat, "must be a path on the city's site, starting with one /")
-	}
-	if len(r.Texts) == 0 {
-		f.Add("texts", core.RuleRequired, "is required: the notification in every city language")
-	}
-	if len(r.Texts) > maxNotifyLanguages {
-		f.Add("texts", core.RuleMaxLength, fmt.Sprintf("must hold at most %d languages", maxNotifyLanguages))
-	}
-	for tag, t := range r.Texts {
-		if !plainText(tag, 35) || tag == "" {
-			f.Add("texts", core.RuleFormat, "must be keyed by language tags such as \"sv\"")
-		}
-		f.CheckText("texts."+tag+".title", t.Title, 1, maxNotifyTitle, false)
-		f.CheckText("texts."+tag+".body", t.Body, 0, maxNotifyBody, true)
-		if strings.ContainsRune(t.Body, 0) {
-			f.Add("texts."+tag+".body", core.RuleNoControl, "must not contain the NUL character")
+	if err := r.Check(); err != nil {
+		if e, ok := err.(*core.Error); ok {
+			for field, problem := range e.Fields {
+				if field != "rule" {
+					f.Add(field, e.Fields["rule"], problem)
+				}
+			}
+		} else {
+			return k, err
 		}
 	}
 	return k, f.Err()
