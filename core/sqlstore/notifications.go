@@ -708,3 +708,31 @@ func (s *NotificationService) Unfollow(ctx context.Context, subject string) erro
 	}
 	return nil
 }
+
+// notificationDataOf is what the notification service holds about a person, for the
+// export of their data (GDPR art. 15 and 20): every notification in their language,
+// what they follow and the deliveries they chose.
+func notificationDataOf(ctx context.Context, q sqlx.ExtContext, userID string) (map[string]any, error) {
+	var items []core.Notification
+	if err := selectAll(ctx, q, &items, `SELECT `+notificationColumns+` WHERE n.user_id = ? ORDER BY n.created_at, n.id`, userID); err != nil {
+		return nil, fmt.Errorf("export notifications: %w", err)
+	}
+	var follows []core.Follow
+	if err := selectAll(ctx, q, &follows, `SELECT subject, created_at FROM follows WHERE user_id = ? ORDER BY created_at, subject`, userID); err != nil {
+		return nil, fmt.Errorf("export follows: %w", err)
+	}
+	var prefs []struct {
+		Kind     string `json:"kind" db:"kind"`
+		Delivery string `json:"delivery" db:"delivery"`
+	}
+	if err := selectAll(ctx, q, &prefs, `SELECT kind, delivery FROM notification_preferences WHERE user_id = ? ORDER BY kind`, userID); err != nil {
+		return nil, fmt.Errorf("export notification preferences: %w", err)
+	}
+	for i := range items {
+		items[i].Created = items[i].Created.UTC()
+	}
+	for i := range follows {
+		follows[i].Created = follows[i].Created.UTC()
+	}
+	return map[string]any{"items": items, "follows": follows, "deliveries": prefs}, nil
+}

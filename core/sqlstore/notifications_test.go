@@ -145,6 +145,20 @@ func TestNotificationService_Notify(t *testing.T) {
 			}
 		})
 
+		t.Run("Export", func(t *testing.T) {
+			data, err := n.Identity.Export(followerCtx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			told := data["notifications"].(map[string]any)
+			if items := told["items"].([]core.Notification); len(items) != 1 || items[0].Title != "sv: the city answered" {
+				t.Errorf("exported notifications %+v", items)
+			}
+			if follows := told["follows"].([]core.Follow); len(follows) != 1 || follows[0].Subject != "assemblies.motion:m1" {
+				t.Errorf("exported follows %+v", follows)
+			}
+		})
+
 		t.Run("DeliveredAgain", func(t *testing.T) {
 			if err := n.Notifications.Notify(ctx, []core.NotificationRequest{req, req}); err != nil {
 				t.Fatal(err)
