@@ -440,9 +440,16 @@ func TestNotificationService_RunDueDigests(t *testing.T) {
 		}
 
 		notify("d3", aino)
+		// A new proposal (weekly by default) waits for Sunday's weekly digest.
+		if err := n.Notifications.Notify(ctx, []core.NotificationRequest{request("w1", kindProposal, elif)}); err != nil {
+			t.Fatal(err)
+		}
 		// Sunday 29 March, CEST (UTC+2) from 02:00: 08:00 is 06:00 UTC.
 		at(time.Date(2026, 3, 29, 5, 59, 0, 0, time.UTC), 0)
-		at(time.Date(2026, 3, 29, 6, 0, 0, 0, time.UTC), 1)
+		at(time.Date(2026, 3, 29, 6, 0, 0, 0, time.UTC), 2) // Aino's daily, Elif's weekly
+		if got := count(t, n, `SELECT count(*) FROM notifications WHERE user_id = ? AND digest_ref = 'weekly:2026-03-29'`, elif); got != 1 {
+			t.Errorf("Sunday's weekly digest carried %d items, want 1", got)
+		}
 		if got := count(t, n, `SELECT count(*) FROM notifications WHERE user_id = ? AND digest_ref = 'daily:2026-03-29'`, aino); got != 1 {
 			t.Errorf("Sunday's digest carried %d items, want the one new", got)
 		}
