@@ -2,7 +2,10 @@ package core
 
 import (
 	"context"
+	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 )
 
 // Notifications (DESIGN.md §11) tell people what happened to what they started or
@@ -68,6 +71,94 @@ type NotificationRequest struct {
 	// Texts holds the notification in each city language (BCP 47 tag → text).
 	Texts      map[string]NotificationText
 	OccurredAt time.Time
+}
+
+// Bounds of a NotificationRequest the core stores; Check refuses one beyond them.
+const (
+	MaxNotificationRecipients = 100_000
+	MaxNotificationFollowers  = 100 // subjects whose followers it reaches
+	MaxNotificationLanguages  = 20
+	MaxNotificationTitle      = 300
+	MaxNotificationBody       = 10_000
+	MaxNotificationSubject    = 500
+	MaxNotificationLink       = 2000
+	MaxNotificationID         = 64 // the request's and each user's
+)
+
+// Check reports what keeps the core from storing r as it is, as an EINVALID error
+// naming each field: an ID or a user ID that is empty, longer than
+// MaxNotificationID or holds a control character; a kind, subject or text that is
+// not valid UTF-8, holds a NUL or other control character (a body may hold line
+// breaks and tabs) or exceeds its bound; a link that is not a path on the city's own
+// site; no text at all. Whether the kind is declared is the sink's to check. The
+// plugin host drops a request that fails it rather than hand it to the sink, which
+// refuses it.
+func (r NotificationRequest) Check() error {
+	f := Fields{}
+	if !notificationID(r.ID) {
+		f.Add("id", RuleFormat, "must be an id of 1 to 64 printable characters")
+	}
+	f.CheckText("kind", r.Kind, 1, MaxNotificationSubject, false)
+	if len(r.Recipients) > MaxNotificationRecipients {
+		f.Add("recipients", RuleMaxLength, "must be at most 100000 people")
+	}
+	for _, list := range []struct {
+		field string
+		ids   []string
+	}{{"recipients", r.Recipients}, {"except", r.Except}} {
+		for _, id := range list.ids {
+			if !notificationID(id) {
+				f.Add(list.field, RuleFormat, "must be user ids of 1 to 64 printable characters")
+				break
+			}
+		}
+	}
+	if len(r.Followers) > MaxNotificationFollowers {
+		f.Add("followers", RuleMaxLength, "must be at most 100 subjects")
+	}
+	for _, subj := range r.Followers {
+		if subj == "" || !singleLine(subj, MaxNotificationSubject) {
+			f.Add("followers", RuleFormat, "must be subjects of 1 to 500 printable characters")
+			break
+		}
+	}
+	f.CheckText("subject", r.Subject, 0, MaxNotificationSubject, false)
+	f.CheckText("link", r.Link, 0, MaxNotificationLink, false)
+	// The link is a path on the city's own site: a mail must never send its reader
+	// elsewhere ("//evil.example" is a host, not a path).
+	if r.Link != "" && (!strings.HasPrefix(r.Link, "/") || strings.HasPrefix(r.Link, "//") || strings.Contains(r.Link, `\`)) {
+		f.Add("link", RuleFormat, "must be a path on the city's site, starting with one /")
+	}
+	if len(r.Texts) == 0 {
+		f.Add("texts", RuleRequired, "is required: the notification in every city language")
+	}
+	if len(r.Texts) > MaxNotificationLanguages {
+		f.Add("texts", RuleMaxLength, "must hold at most 20 languages")
+	}
+	for tag, t := range r.Texts {
+		if tag == "" || !singleLine(tag, 35) {
+			f.Add("texts", RuleFormat, "must be keyed by language tags such as \"sv\"")
+			continue
+		}
+		f.CheckText("texts."+tag+".title", t.Title, 1, MaxNotificationTitle, false)
+		f.CheckText("texts."+tag+".body", t.Body, 0, MaxNotificationBody, true)
+		if strings.ContainsRune(t.Body, 0) {
+			f.Add("texts."+tag+".body", RuleNoControl, "must not contain the NUL character")
+		}
+	}
+	return f.Err()
+}
+
+// notificationID reports whether id could name a request or a person: short text
+// without control characters.
+func notificationID(id string) bool {
+	return id != "" && singleLine(id, MaxNotificationID)
+}
+
+// singleLine reports whether s is valid UTF-8 of at most max bytes without control
+// characters.
+func singleLine(s string, max int) bool {
+	return len(s) <= max && utf8.ValidString(s) && !strings.ContainsFunc(s, unicode.IsControl)
 }
 
 // Notification is one stored notification of one person, in their language.

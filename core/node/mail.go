@@ -5,7 +5,9 @@ import (
 	"os"
 	"strings"
 
+	"github.com/kvarter/kvarter/core"
 	"github.com/kvarter/kvarter/core/mail"
+	"github.com/kvarter/kvarter/core/sqlstore"
 )
 
 // Configured reports whether a mail server is set; without one, mail stays queued.
@@ -92,4 +94,26 @@ func (c Config) MailSender(getenv func(string) string) (*mail.Sender, error) {
 		return nil, err
 	}
 	return mail.NewSender(mc)
+}
+
+// buildMail makes the node's mail queue with the configured server's sender (or the
+// test's mailer). Without a server the queue keeps mail and its worker says so.
+func (n *Node) buildMail(opt Options, authz core.Authorizer) error {
+	n.MailQueue = &sqlstore.MailQueue{DB: n.DB, Authz: authz, Settings: opt.MailQueue, Logger: n.Logger}
+	switch {
+	case opt.Mailer != nil:
+		n.MailQueue.Mailer = opt.Mailer
+	default:
+		sender, err := n.Config.MailSender(os.Getenv)
+		if err != nil {
+			return err
+		}
+		if sender != nil { // a nil *Sender in the interface would not be nil
+			n.sender, n.MailQueue.Mailer = sender, sender
+		}
+	}
+	if n.Metrics != nil {
+		n.MailQueue.OnOutcome = n.Metrics.WatchMail(n.MailQueue.MailDepth)
+	}
+	return nil
 }

@@ -21,6 +21,7 @@ import (
 	"github.com/kvarter/kvarter/core"
 	"github.com/kvarter/kvarter/core/authz"
 	"github.com/kvarter/kvarter/core/httpapi"
+	"github.com/kvarter/kvarter/core/mail"
 	"github.com/kvarter/kvarter/core/metrics"
 	"github.com/kvarter/kvarter/core/password"
 	"github.com/kvarter/kvarter/core/pluginhost"
@@ -59,6 +60,10 @@ type Options struct {
 	// DigestCheckInterval overrides how often the node checks whether a notification
 	// digest is due (a minute); tests that run digests themselves set it long.
 	DigestCheckInterval time.Duration
+	// Mailer replaces the mailer the mail section configures (tests send to their own
+	// server); MailQueue tunes the queue's worker.
+	Mailer    core.Mailer
+	MailQueue sqlstore.MailQueueSettings
 }
 
 // Node is one core process's worth of parts.
@@ -74,6 +79,9 @@ type Node struct {
 	Roles          *sqlstore.RoleService
 	Audit          *sqlstore.AuditService
 	Uploads        *sqlstore.UploadStore
+	// MailQueue holds every mail until the server took it; its worker runs from Start.
+	MailQueue *sqlstore.MailQueue
+	sender    *mail.Sender
 	// Notifications stores and delivers notifications: the plugin host's sink, and
 	// the service of the notification pages and API.
 	Notifications *sqlstore.NotificationService
@@ -231,6 +239,12 @@ func build(ctx context.Context, cfg Config, logger *slog.Logger, opt Options, db
 	if err := n.observe(ctx, opt); err != nil {
 		return nil, err
 	}
+	if err := n.buildMail(opt, enf); err != nil {
+		return nil, err
+	}
+	n.MailQueue.RegisterComposer(core.PurposeNotification, n.NotificationMail)
+	n.MailQueue.RegisterComposer(core.PurposeDigest, n.NotificationMail)
+	n.Notifications.OnMailQueued = n.MailQueue.Wake
 	host, err := pluginhost.New(pluginhost.Config{
 		Plugins: specs, Executable: opt.Executable, DataDir: cfg.DataDir, DatabaseURL: cfg.DatabaseURL,
 		StorePrefix: cfg.PluginStorePrefix, RolePrefix: cfg.PluginRolePrefix, PluginMaxConnections: pluginConns, HostVersion: opt.HostVersion, CityTimeZone: cfg.City.TimeZone,
@@ -321,10 +335,11 @@ func (n *Node) Start(ctx context.Context) error {
 		n.Notifications.Settings.BaseURL = n.URL()
 	}
 	var loops sync.WaitGroup
-	loops.Add(3)
+	loops.Add(4)
 	go func() { defer loops.Done(); n.Authz.Watch(ctx, every) }()
 	go func() { defer loops.Done(); n.Identity.RunTouches(ctx) }()
 	go func() { defer loops.Done(); n.Notifications.RunDigests(ctx, n.digestCheckInterval) }()
+	go func() { defer loops.Done(); n.MailQueue.Run(ctx) }()
 	go func() { loops.Wait(); close(n.done) }()
 	n.Logger.Info("kvarter is serving", "addr", addr.String(), "database", n.DB.Dialect, "city", n.Config.City.Name)
 	return nil
@@ -355,6 +370,9 @@ func (n *Node) Close(ctx context.Context) error {
 				errs = append(errs, fmt.Errorf("shutdown metrics: %w", err))
 			}
 		}
+	}
+	if n.sender != nil {
+		_ = n.sender.Close()
 	}
 	if err := n.Tracing.Shutdown(ctx); err != nil {
 		n.Logger.Warn("tracing: spans not exported at shutdown", "err", err)

@@ -189,6 +189,10 @@ func (s *IdentityService) Export(ctx context.Context) (map[string]any, error) {
 	if err != nil {
 		return nil, err
 	}
+	told, err := notificationDataOf(ctx, s.DB.db, p.UserID)
+	if err != nil {
+		return nil, err
+	}
 	actions := make([]map[string]any, len(audit))
 	for i, a := range audit {
 		actions[i] = map[string]any{"at": a.At.UTC(), "action": a.Action, "domain": a.Domain, "target": a.Target}
@@ -204,6 +208,7 @@ func (s *IdentityService) Export(ctx context.Context) (map[string]any, error) {
 		"api_tokens":    tokens,
 		"activity":      actions,
 		"uploads":       uploads,
+		"notifications": told,
 	}, nil
 }
 

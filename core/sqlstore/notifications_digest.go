@@ -114,6 +114,7 @@ func (s *NotificationService) sendDigest(ctx context.Context, p digestPeriod) (i
 			sent += n
 			return err
 		})
+		s.mailQueued(sent)
 		if err != nil {
 			return sent, err
 		}

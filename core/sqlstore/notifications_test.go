@@ -10,6 +10,7 @@ import (
 
 	"github.com/kvarter/kvarter/core"
 	"github.com/kvarter/kvarter/core/coretest"
+	"github.com/kvarter/kvarter/core/mail/mailtest"
 	"github.com/kvarter/kvarter/core/node"
 	"github.com/kvarter/kvarter/core/sqlstore"
 )
@@ -40,12 +41,17 @@ func declareTestKinds(n *node.Node) {
 	})
 }
 
-// person opens an account speaking lang and returns its id and a context acting as it.
-func person(t *testing.T, n *node.Node, email, lang string) (string, context.Context) {
+// resident opens an account speaking lang and returns its id and a context acting as it.
+func resident(t *testing.T, n *node.Node, email, lang string) (string, context.Context) {
 	t.Helper()
 	u, err := n.Identity.Register(context.Background(), core.Registration{Email: email, Password: "a long enough passphrase", DisplayName: email, Language: lang})
 	if err != nil {
 		t.Fatalf("register %s: %v", email, err)
+	}
+	// Only a verified address gets notification mail.
+	db := coretest.SQL(n)
+	if _, err := db.Exec(db.Rebind(`UPDATE users SET email_verified_at = ? WHERE id = ?`), n.DB.Clock.Now().UTC(), u.ID); err != nil {
+		t.Fatal(err)
 	}
 	return u.ID, core.WithPrincipal(context.Background(), &core.Principal{UserID: u.ID, Locale: lang})
 }
@@ -77,12 +83,12 @@ func TestNotificationService_Notify(t *testing.T) {
 		cfg.City.Languages = []string{"sv", "fi", "en", "da", "tr"}
 		n := notifyNode(t, cfg, coretest.NewClock(time.Date(2026, 5, 4, 9, 0, 0, 0, time.UTC)))
 		ctx := context.Background()
-		elif, elifCtx := person(t, n, "elif@example.org", "tr")
-		sven, svenCtx := person(t, n, "sven@example.org", "sv")
-		actor, actorCtx := person(t, n, "actor@example.org", "fi")
-		follower, followerCtx := person(t, n, "follower@example.org", "da") // the request has no Danish: the city's default, sv
-		stranger, strangerCtx := person(t, n, "stranger@example.org", "en")
-		erased, erasedCtx := person(t, n, "erased@example.org", "en")
+		elif, elifCtx := resident(t, n, "elif@example.org", "tr")
+		sven, svenCtx := resident(t, n, "sven@example.org", "sv")
+		actor, actorCtx := resident(t, n, "actor@example.org", "fi")
+		follower, followerCtx := resident(t, n, "follower@example.org", "da") // the request has no Danish: the city's default, sv
+		stranger, strangerCtx := resident(t, n, "stranger@example.org", "en")
+		erased, erasedCtx := resident(t, n, "erased@example.org", "en")
 		if err := n.Notifications.ChangeFollows(ctx, []core.FollowChange{
 			{UserID: follower, Subject: "assemblies.motion:m1", Follow: true},
 			{UserID: actor, Subject: "assemblies.motion:m1", Follow: true},
@@ -133,6 +139,24 @@ func TestNotificationService_Notify(t *testing.T) {
 			if got := count(t, n, `SELECT count(*) FROM notifications WHERE request_id = 'evt-1' AND mailed_at IS NOT NULL`); got != 3 {
 				t.Errorf("%d mails, want 3 (immediately by default)", got)
 			}
+			if got := count(t, n, `SELECT count(*) FROM mail_queue q JOIN notifications n ON n.id = q.ref AND n.user_id = q.user_id
+				WHERE q.purpose = 'notification' AND n.request_id = 'evt-1'`); got != 3 {
+				t.Errorf("%d mails queued, want 3", got)
+			}
+		})
+
+		t.Run("Export", func(t *testing.T) {
+			data, err := n.Identity.Export(followerCtx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			told := data["notifications"].(map[string]any)
+			if items := told["items"].([]core.Notification); len(items) != 1 || items[0].Title != "sv: the city answered" {
+				t.Errorf("exported notifications %+v", items)
+			}
+			if follows := told["follows"].([]core.Follow); len(follows) != 1 || follows[0].Subject != "assemblies.motion:m1" {
+				t.Errorf("exported follows %+v", follows)
+			}
 		})
 
 		t.Run("DeliveredAgain", func(t *testing.T) {
@@ -142,8 +166,8 @@ func TestNotificationService_Notify(t *testing.T) {
 			if got := count(t, n, `SELECT count(*) FROM notifications WHERE request_id = 'evt-1'`); got != 3 {
 				t.Errorf("%d notifications after a second delivery, want 3", got)
 			}
-			if got := count(t, n, `SELECT count(*) FROM notifications WHERE request_id = 'evt-1' AND mailed_at IS NOT NULL`); got != 3 {
-				t.Errorf("%d mails after a second delivery, want 3", got)
+			if got := count(t, n, `SELECT count(*) FROM mail_queue WHERE purpose = 'notification'`); got != 3 {
+				t.Errorf("%d mails queued after a second delivery, want 3", got)
 			}
 		})
 
@@ -232,7 +256,7 @@ func TestNotificationService_Notify(t *testing.T) {
 func TestNotificationService_Preferences(t *testing.T) {
 	coretest.ForEachDB(t, func(t *testing.T, db coretest.DB) {
 		n := notifyNode(t, db.Config, coretest.NewClock(time.Date(2026, 5, 4, 9, 0, 0, 0, time.UTC)))
-		_, ctx := person(t, n, "aino@example.org", "fi")
+		_, ctx := resident(t, n, "aino@example.org", "fi")
 
 		t.Run("OK", func(t *testing.T) {
 			if err := n.Notifications.SetPreferences(ctx, map[string]core.Delivery{kindAnswered: core.DeliverWeekly}); err != nil {
@@ -278,8 +302,8 @@ func TestNotificationService_Preferences(t *testing.T) {
 func TestNotificationService_MarkRead(t *testing.T) {
 	coretest.ForEachDB(t, func(t *testing.T, db coretest.DB) {
 		n := notifyNode(t, db.Config, coretest.NewClock(time.Date(2026, 5, 4, 9, 0, 0, 0, time.UTC)))
-		aino, ainoCtx := person(t, n, "aino@example.org", "fi")
-		elif, elifCtx := person(t, n, "elif@example.org", "tr")
+		aino, ainoCtx := resident(t, n, "aino@example.org", "fi")
+		elif, elifCtx := resident(t, n, "elif@example.org", "tr")
 		for i := range 3 {
 			if err := n.Notifications.Notify(context.Background(), []core.NotificationRequest{request(fmt.Sprint("r", i), kindAnswered, aino, elif)}); err != nil {
 				t.Fatal(err)
@@ -327,7 +351,7 @@ func TestNotificationService_Cap(t *testing.T) {
 		cfg.Notifications.DigestHour = &hour
 		clock := coretest.NewClock(time.Date(2026, 5, 4, 9, 0, 0, 0, time.UTC)) // 12:00 in Helsinki
 		n := notifyNode(t, cfg, clock)
-		aino, _ := person(t, n, "aino@example.org", "fi")
+		aino, _ := resident(t, n, "aino@example.org", "fi")
 		ctx := context.Background()
 		for b := range 10 {
 			var batch []core.NotificationRequest
@@ -339,7 +363,7 @@ func TestNotificationService_Cap(t *testing.T) {
 			}
 			clock.Advance(5 * time.Minute)
 		}
-		if got := count(t, n, `SELECT count(*) FROM notifications WHERE mailed_at IS NOT NULL`); got != 10 {
+		if got := count(t, n, `SELECT count(*) FROM mail_queue WHERE purpose = 'notification'`); got != 10 {
 			t.Errorf("%d mails in the hour, want the cap of 10", got)
 		}
 		if got := count(t, n, `SELECT count(*) FROM notifications WHERE digest = 'daily'`); got != 990 {
@@ -362,6 +386,9 @@ func TestNotificationService_Cap(t *testing.T) {
 		if got := count(t, n, `SELECT count(*) FROM notifications WHERE digest_ref = 'daily:2026-05-05'`); got != 990 {
 			t.Errorf("the digest carried %d items, want 990", got)
 		}
+		if got := count(t, n, `SELECT count(*) FROM mail_queue WHERE purpose = 'digest' AND user_id = ? AND ref = 'daily:2026-05-05'`, aino); got != 1 {
+			t.Errorf("%d digest mails queued, want 1", got)
+		}
 	})
 }
 
@@ -378,9 +405,9 @@ func TestNotificationService_RunDueDigests(t *testing.T) {
 		clock := coretest.NewClock(time.Date(2026, 3, 27, 12, 0, 0, 0, time.UTC))
 		n := notifyNode(t, cfg, clock)
 		ctx := context.Background()
-		aino, ainoCtx := person(t, n, "aino@example.org", "fi")
-		elif, _ := person(t, n, "elif@example.org", "tr")
-		idle, idleCtx := person(t, n, "idle@example.org", "sv")
+		aino, ainoCtx := resident(t, n, "aino@example.org", "fi")
+		elif, _ := resident(t, n, "elif@example.org", "tr")
+		idle, idleCtx := resident(t, n, "idle@example.org", "sv")
 		for _, c := range []context.Context{ainoCtx, idleCtx} {
 			if err := n.Notifications.SetPreferences(c, map[string]core.Delivery{kindAnswered: core.DeliverDaily}); err != nil {
 				t.Fatal(err)
@@ -413,9 +440,16 @@ func TestNotificationService_RunDueDigests(t *testing.T) {
 		}
 
 		notify("d3", aino)
+		// A new proposal (weekly by default) waits for Sunday's weekly digest.
+		if err := n.Notifications.Notify(ctx, []core.NotificationRequest{request("w1", kindProposal, elif)}); err != nil {
+			t.Fatal(err)
+		}
 		// Sunday 29 March, CEST (UTC+2) from 02:00: 08:00 is 06:00 UTC.
 		at(time.Date(2026, 3, 29, 5, 59, 0, 0, time.UTC), 0)
-		at(time.Date(2026, 3, 29, 6, 0, 0, 0, time.UTC), 1)
+		at(time.Date(2026, 3, 29, 6, 0, 0, 0, time.UTC), 2) // Aino's daily, Elif's weekly
+		if got := count(t, n, `SELECT count(*) FROM notifications WHERE user_id = ? AND digest_ref = 'weekly:2026-03-29'`, elif); got != 1 {
+			t.Errorf("Sunday's weekly digest carried %d items, want 1", got)
+		}
 		if got := count(t, n, `SELECT count(*) FROM notifications WHERE user_id = ? AND digest_ref = 'daily:2026-03-29'`, aino); got != 1 {
 			t.Errorf("Sunday's digest carried %d items, want the one new", got)
 		}
@@ -444,6 +478,9 @@ func TestNotificationService_RunDueDigests(t *testing.T) {
 				if sent[0]+sent[1] != 1 {
 					t.Errorf("two nodes sent %v digests, want one between them", sent)
 				}
+				if got := count(t, n, `SELECT count(*) FROM mail_queue WHERE purpose = 'digest' AND ref = 'daily:2026-03-30'`); got != 1 {
+					t.Errorf("%d digest mails queued, want 1", got)
+				}
 			})
 		}
 	})
@@ -452,8 +489,8 @@ func TestNotificationService_RunDueDigests(t *testing.T) {
 func TestNotificationService_Unsubscribe(t *testing.T) {
 	coretest.ForEachDB(t, func(t *testing.T, db coretest.DB) {
 		n := notifyNode(t, db.Config, coretest.NewClock(time.Date(2026, 5, 4, 9, 0, 0, 0, time.UTC)))
-		aino, ainoCtx := person(t, n, "aino@example.org", "fi")
-		elif, elifCtx := person(t, n, "elif@example.org", "tr")
+		aino, ainoCtx := resident(t, n, "aino@example.org", "fi")
+		elif, elifCtx := resident(t, n, "elif@example.org", "tr")
 		ctx := context.Background()
 		svc := n.Notifications
 		delivery := func(c context.Context, kind string) core.Delivery {
@@ -551,7 +588,7 @@ func TestNotificationService_TwoNodes(t *testing.T) {
 		a, b := notifyNode(t, db.Config, clock), notifyNode(t, db.Config, clock)
 		var ids []string
 		for i := range 50 {
-			id, _ := person(t, a, fmt.Sprintf("p%d@example.org", i), "en")
+			id, _ := resident(t, a, fmt.Sprintf("p%d@example.org", i), "en")
 			ids = append(ids, id)
 		}
 		for round := range 5 {
@@ -569,8 +606,8 @@ func TestNotificationService_TwoNodes(t *testing.T) {
 		if got := count(t, a, `SELECT count(*) FROM notifications`); got != 250 {
 			t.Errorf("%d notifications, want 250", got)
 		}
-		if got := count(t, a, `SELECT count(*) FROM notifications WHERE mailed_at IS NOT NULL`); got != 250 {
-			t.Errorf("%d mails, want 250", got)
+		if got := count(t, a, `SELECT count(*) FROM mail_queue WHERE purpose = 'notification'`); got != 250 {
+			t.Errorf("%d mails queued, want 250", got)
 		}
 	}
 }
@@ -587,8 +624,8 @@ func TestNotificationMail_Compose(t *testing.T) {
 		cfg.City.TimeZone = "Europe/Stockholm"
 		clock := coretest.NewClock(time.Date(2026, 5, 4, 9, 0, 0, 0, time.UTC))
 		n := notifyNode(t, cfg, clock)
-		elif, _ := person(t, n, "elif@example.org", "tr")
-		sven, svenCtx := person(t, n, "sven@example.org", "sv")
+		elif, _ := resident(t, n, "elif@example.org", "tr")
+		sven, svenCtx := resident(t, n, "sven@example.org", "sv")
 		ctx := context.Background()
 		if err := n.Notifications.SetPreferences(svenCtx, map[string]core.Delivery{kindAnswered: core.DeliverDaily}); err != nil {
 			t.Fatal(err)
@@ -650,5 +687,75 @@ func TestNotificationMail_Compose(t *testing.T) {
 				}
 			}
 		})
+	})
+}
+
+// TestNotifications_MailLoop sends what Notify and a digest queued through the queue
+// to an SMTP server: each recipient gets one mail in their language with the RFC 8058
+// headers, a second delivery of the request sends nothing more, nobody else gets one,
+// and the daily digest arrives as one mail.
+func TestNotifications_MailLoop(t *testing.T) {
+	coretest.ForEachDB(t, func(t *testing.T, db coretest.DB) {
+		cfg := db.Config
+		cfg.City.Name = "Helsingborg"
+		cfg.City.TimeZone = "Europe/Stockholm"
+		cfg.PublicURL = "https://kvarter.helsingborg.se"
+		clock := coretest.NewClock(time.Date(2026, 5, 4, 9, 0, 0, 0, time.UTC))
+		n := notifyNode(t, cfg, clock)
+		srv := mailtest.Start(t, mailtest.Options{})
+		q := &sqlstore.MailQueue{DB: n.DB, Authz: n.Authz, Mailer: testSender(t, srv)}
+		q.RegisterComposer(core.PurposeNotification, n.NotificationMail)
+		q.RegisterComposer(core.PurposeDigest, n.NotificationMail)
+		ctx := context.Background()
+		elif, _ := resident(t, n, "elif@example.org", "tr")
+		sven, svenCtx := resident(t, n, "sven@example.org", "sv")
+		resident(t, n, "stranger@example.org", "en")
+		if err := n.Notifications.SetPreferences(svenCtx, map[string]core.Delivery{kindDaily: core.DeliverDaily}); err != nil {
+			t.Fatal(err)
+		}
+		req := request("answered-1", kindAnswered, elif, sven)
+		req.Texts["tr"] = core.NotificationText{Title: "Şehir önergeyi yanıtladı", Body: "Liman Caddesi mayısta yenilenecek."}
+		req.Texts["sv"] = core.NotificationText{Title: "Staden har svarat på motionen", Body: "Hamngatan läggs om i maj."}
+		for range 2 {
+			if err := n.Notifications.Notify(ctx, []core.NotificationRequest{req}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := n.Notifications.Notify(ctx, []core.NotificationRequest{request("minutes-1", kindDaily, sven), request("minutes-2", kindDaily, sven)}); err != nil {
+			t.Fatal(err)
+		}
+		for {
+			if sent, err := q.SendDue(ctx); err != nil {
+				t.Fatal(err)
+			} else if sent == 0 {
+				break
+			}
+		}
+		msgs := srv.Messages()
+		got := map[string]string{}
+		for _, m := range msgs {
+			got[strings.Join(m.To, ",")] = m.Subject
+			if u := m.Header.Get("List-Unsubscribe"); !strings.HasPrefix(u, "<https://kvarter.helsingborg.se/unsubscribe?t=") || m.Header.Get("List-Unsubscribe-Post") != "List-Unsubscribe=One-Click" {
+				t.Errorf("mail to %v: List-Unsubscribe %q", m.To, u)
+			}
+		}
+		want := map[string]string{"elif@example.org": "Şehir önergeyi yanıtladı – Helsingborg", "sven@example.org": "Staden har svarat på motionen – Helsingborg"}
+		if len(msgs) != 2 || fmt.Sprint(got) != fmt.Sprint(want) {
+			t.Fatalf("mails %v, want %v", got, want)
+		}
+
+		// The next morning at 07:00 Stockholm time Sven's two minutes come in one mail.
+		clock.Advance(time.Date(2026, 5, 5, 5, 0, 0, 0, time.UTC).Sub(clock.Now()))
+		if _, err := n.Notifications.RunDueDigests(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := q.SendDue(ctx); err != nil {
+			t.Fatal(err)
+		}
+		msgs = srv.Messages()
+		if len(msgs) != 3 || msgs[2].To[0] != "sven@example.org" || msgs[2].Subject != "Dagens sammanfattning: 2 nya aviseringar – Helsingborg" ||
+			!strings.Contains(msgs[2].Text, "https://kvarter.helsingborg.se/assemblies/a1/motions/m1") {
+			t.Errorf("after the digest: %d mails, last %+v", len(msgs), msgs[len(msgs)-1])
+		}
 	})
 }

@@ -23,9 +23,10 @@ CREATE TABLE notification_texts (
 );
 
 -- delivery is what the person chose (or the kind's default) when it was stored.
--- mailed_at is when its own mail was queued (the hourly cap counts these); digest is
--- the digest still to carry it ('daily' or 'weekly'), digest_ref the digest that did
--- ("daily:2026-03-29"), set in the transaction that queued that digest's mail.
+-- mailed_at is when its own mail was queued, which is when it was stored (the hourly
+-- cap counts these through notifications_list); digest is the digest still to carry
+-- it ('daily' or 'weekly'), digest_ref the digest that did ("daily:2026-03-29"), set
+-- in the transaction that queued that digest's mail.
 CREATE TABLE notifications (
     id         TEXT PRIMARY KEY,
     request_id TEXT NOT NULL REFERENCES notification_requests(id) ON DELETE CASCADE,
@@ -41,7 +42,6 @@ CREATE TABLE notifications (
 );
 CREATE INDEX notifications_list ON notifications (user_id, created_at, id);
 CREATE INDEX notifications_unread ON notifications (user_id) WHERE read_at IS NULL;
-CREATE INDEX notifications_mailed ON notifications (user_id, mailed_at) WHERE mailed_at IS NOT NULL;
 CREATE INDEX notifications_undigested ON notifications (digest, user_id) WHERE digest IS NOT NULL AND digest_ref IS NULL;
 CREATE INDEX notifications_digested ON notifications (user_id, digest_ref) WHERE digest_ref IS NOT NULL;
 
