@@ -53,6 +53,9 @@ type Options struct {
 	// filter, as a third-party plugin's always are (DESIGN §10): tests set it, so that
 	// a built-in's markup the filter would change fails there rather than in a city.
 	FilterBuiltinHTML bool
+	// Notifications receives what plugins send through their outbox (Tx.Notify,
+	// Tx.Follow); tests set a recording one.
+	Notifications core.NotificationSink
 }
 
 // Node is one core process's worth of parts.
@@ -208,7 +211,7 @@ func build(ctx context.Context, cfg Config, logger *slog.Logger, opt Options, db
 		Languages: cfg.City.Languages, LogLevel: cfg.LogLevel, HealthInterval: opt.PluginHealthInterval,
 		RequestTimeout: opt.PluginRequestTimeout, CommandPoll: cfg.PolicyPollInterval.Duration,
 		Clock: db.Clock, Keyring: keys, Metrics: n.Metrics, Tracing: n.Tracing, FilterBuiltinHTML: opt.FilterBuiltinHTML,
-		Uploads: n.Uploads,
+		Uploads: n.Uploads, Notifications: opt.Notifications,
 	}, &sqlstore.PluginStore{DB: db}, enf, logger)
 	if err != nil {
 		return nil, err
