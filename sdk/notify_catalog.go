@@ -44,7 +44,8 @@ func (c *NotifyCatalog) Kind(name string, def Delivery) NotificationKind {
 // Texts writes a notification of kind in each of languages (the city's, Env.Languages)
 // the catalog has, and in English, which the core falls back to for anyone else. data
 // fills the messages' placeholders; a time.Time in it is written as a date and time of
-// each language in zone (the city's time zone, Env.CityTimeZone; UTC when nil).
+// each language, a Span as a date with its start and end times, in zone (the city's
+// time zone, Env.CityTimeZone; UTC when nil).
 func (c *NotifyCatalog) Texts(languages []string, zone *time.Location, kind string, data map[string]any) map[string]NotificationText {
 	if zone == nil {
 		zone = time.UTC
@@ -57,8 +58,11 @@ func (c *NotifyCatalog) Texts(languages []string, zone *time.Location, kind stri
 		l := c.bundle.Localizer(lang).In(zone)
 		local := make(map[string]any, len(data))
 		for k, v := range data {
-			if t, ok := v.(time.Time); ok {
+			switch t := v.(type) {
+			case time.Time:
 				v = l.DateTime(t)
+			case Span:
+				v = t.In(l)
 			}
 			local[k] = v
 		}
