@@ -86,15 +86,22 @@ func (s *Service) transition(ctx context.Context, pr sdk.Principal, park *Park, 
 				return err
 			}
 		}
+		wasApproved := map[string]bool{}
 		for _, u := range moved {
+			wasApproved[u.ID] = u.Status == StatusApproved
 			if err := s.move(ctx, tx, tree, u, t, now); err != nil {
 				return err
 			}
 		}
+		var aside []pushedAside
 		if t.to == StatusApproved {
-			if rejected, err = s.rejectColliding(ctx, tx, park, tree, moved, t.actor, now); err != nil {
+			if aside, err = s.rejectColliding(ctx, tx, park, tree, moved, t.actor, now); err != nil {
 				return err
 			}
+		}
+		rejected = nil // InTx may run this again
+		for _, a := range aside {
+			rejected = append(rejected, a.unit...)
 		}
 		var events []*Booking
 		for _, u := range moved {
@@ -105,7 +112,11 @@ func (s *Service) transition(ctx context.Context, pr sdk.Principal, park *Park, 
 		if err := emitEvents(tx, eventOf[t.to], park, tree, events); err != nil {
 			return err
 		}
-		return emitEvents(tx, EventRejected, park, tree, rejected)
+		if err := emitEvents(tx, EventRejected, park, tree, rejected); err != nil {
+			return err
+		}
+		return s.notifyDecided(ctx, tx, park, tree, decided{to: t.to, reason: t.reason, actor: t.actor,
+			moved: events, wasApproved: wasApproved, aside: aside})
 	})
 	if err != nil {
 		return nil, err
@@ -293,8 +304,9 @@ func pickView(unit []*Booking, id string, now time.Time) *Booking {
 }
 
 // rejectColliding rejects the open requests that collide with the newly
-// approved (or closed) unit, whole series at a time, giving the reason.
-func (s *Service) rejectColliding(ctx context.Context, tx *store.Tx, park *Park, tree areaTree, unit []*Booking, actor string, now time.Time) ([]*Booking, error) {
+// approved (or closed) unit, whole series at a time, giving the reason, and
+// returns each series with what it collided with.
+func (s *Service) rejectColliding(ctx context.Context, tx *store.Tx, park *Park, tree areaTree, unit []*Booking, actor string, now time.Time) ([]pushedAside, error) {
 	lo, hi := unit[0].Start, unit[0].End
 	for _, u := range unit {
 		lo, hi = minTime(lo, u.Start), maxTime(hi, u.End)
@@ -305,7 +317,7 @@ func (s *Service) rejectColliding(ctx context.Context, tx *store.Tx, park *Park,
 		return nil, err
 	}
 	loc := park.location()
-	var rejected []*Booking
+	var rejected []pushedAside
 	done := map[string]bool{}
 	for _, c := range cands {
 		if done[c.ID] {
@@ -331,6 +343,7 @@ func (s *Service) rejectColliding(ctx context.Context, tx *store.Tx, park *Park,
 		if err != nil {
 			return nil, err
 		}
+		var pushed []*Booking
 		for _, x := range cu {
 			if done[x.ID] || x.Status != StatusRequested {
 				continue
@@ -339,7 +352,10 @@ func (s *Service) rejectColliding(ctx context.Context, tx *store.Tx, park *Park,
 			if err := setStatus(ctx, tx, x, StatusRequested, StatusRejected, reason, actor, now); err != nil {
 				return nil, err
 			}
-			rejected = append(rejected, x)
+			pushed = append(pushed, x)
+		}
+		if len(pushed) > 0 {
+			rejected = append(rejected, pushedAside{unit: pushed, hit: hit})
 		}
 	}
 	return rejected, nil
