@@ -507,3 +507,53 @@ func TestNotifyCatalog(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestProcess_RemindersOnce runs the plugin as two processes on one store, each with its
+// scheduler on the real clock, then restarts one: every volunteer of a shift starting
+// in a few hours (its reminder due since the morning before) is reminded exactly once.
+func TestProcess_RemindersOnce(t *testing.T) {
+	sdktest.EachStore(t, func(t *testing.T, cfg sdk.StoreConfig) {
+		f := newFixture(t, cfg)
+		ctx := context.Background()
+		start := time.Now().Add(3 * time.Hour).Truncate(time.Minute)
+		o := f.published(t, func(in *OpportunityInput) {
+			in.AutoAccept = true
+			in.Shifts = []ShiftInput{{Start: start.Format(time.RFC3339), End: start.Add(2 * time.Hour).Format(time.RFC3339), Capacity: 10}}
+		})
+		const people = 6
+		for i := range people {
+			if _, err := f.svc.Apply(ctx, f.volunteer(t, fmt.Sprintf("p%d", i), nil), o.ID, o.Shifts[0].ID); err != nil {
+				t.Fatal(err)
+			}
+		}
+		launch := func() *sdktest.Process {
+			return sdktest.LaunchProcess(t, sdktest.ProcessOptions{Pkg: "./cmd/kvarter-volunteers", Name: "volunteers",
+				Host: f.host, Store: cfg, Languages: []string{"fi", "en"}})
+		}
+		// Each process looks once as it starts, and relays what it wrote at once.
+		reminded := func() int { return len(f.host.Notifications(NotifyReminder)) }
+		waitFor := func(want int) {
+			t.Helper()
+			for deadline := time.Now().Add(time.Minute); reminded() < want && time.Now().Before(deadline); {
+				time.Sleep(20 * time.Millisecond)
+			}
+		}
+		p1, p2 := launch(), launch()
+		waitFor(people)
+		p1.Close()
+		p3 := launch()
+		if err := p3.Health(ctx); err != nil {
+			t.Fatal(err)
+		}
+		p2.Close()
+		p3.Close()
+		for i := range people {
+			if l := f.host.NotificationsTo(fmt.Sprintf("p%d", i), NotifyReminder); len(l) != 1 {
+				t.Errorf("p%d got %d reminders, want 1", i, len(l))
+			}
+		}
+		if got := reminded(); got != people {
+			t.Errorf("%d reminders, want %d", got, people)
+		}
+	})
+}
