@@ -24,7 +24,8 @@ const (
 	NotifyBookingApproved  = "parks.booking.approved"
 	NotifyBookingRejected  = "parks.booking.rejected"
 	NotifyBookingCancelled = "parks.booking.cancelled"
-	// NotifyBookingClosure: a closure rejected an open request it collides with.
+	// NotifyBookingClosure: a closure rejected an open request it collides with,
+	// or cancelled an approved event (ClosureInput.CancelBookings).
 	NotifyBookingClosure = "parks.booking.closure"
 	// NotifyEventScheduled and NotifyEventCancelled go to the park's followers, for
 	// public events only.
@@ -100,13 +101,20 @@ func (s *Service) notifyDecided(ctx context.Context, tx *store.Tx, park *Park, t
 		}
 	}
 	for _, a := range d.aside {
+		// Requests are rejected; approved events a closure displaced are cancelled.
+		cancelled := a.unit[0].Status == StatusCancelled
 		kind, extra := NotifyBookingRejected, map[string]any{"Collided": a.hit.Title, "Reason": ""}
 		if a.hit.Kind == KindClosure {
 			kind, extra = NotifyBookingClosure, map[string]any{"Closure": a.hit.Title,
-				"Closed": sdk.Span{Start: a.hit.Start, End: a.hit.End}}
+				"Closed": sdk.Span{Start: a.hit.Start, End: a.hit.End}, "Approved": cancelled, "Reason": d.reason}
 		}
 		if err := s.tellGroup(ctx, tx, park, tree, kind, a.unit, reps, d.actor, extra); err != nil {
 			return err
+		}
+		if cancelled {
+			if err := s.tellFollowers(ctx, tx, park, tree, NotifyEventCancelled, a.unit, recipientsOf(a.unit[0], reps), d.actor); err != nil {
+				return err
+			}
 		}
 	}
 	return nil
@@ -130,22 +138,29 @@ func (s *Service) notifyMoved(ctx context.Context, tx *store.Tx, park *Park, tre
 	default:
 		return fmt.Errorf("notify: no notification for a booking %s", d.to)
 	}
-	group := recipientsOf(d.moved[0], reps)
 	if err := s.tellGroup(ctx, tx, park, tree, kind, d.moved, reps, d.actor, extra); err != nil {
 		return err
 	}
-	if followersKind == "" || len(called) == 0 || !called[0].Public {
+	if followersKind == "" || len(called) == 0 {
 		return nil
 	}
-	first := called[0]
+	return s.tellFollowers(ctx, tx, park, tree, followersKind, called, recipientsOf(d.moved[0], reps), d.actor)
+}
+
+// tellFollowers writes kind about the dates of a public event to the park's
+// followers, less the group, which heard of it already, and the one who acted.
+func (s *Service) tellFollowers(ctx context.Context, tx *store.Tx, park *Park, tree areaTree, kind string, unit []*Booking, group []string, actor string) error {
+	first := unit[0]
+	if !first.Public {
+		return nil
+	}
 	return tx.Notify(ctx, sdk.Notification{
-		Kind:      followersKind,
+		Kind:      kind,
 		Followers: []string{parkSubject(park.ID)},
-		// The group heard of it already, and the one who decided knows.
-		Except:  append(group, d.actor),
-		Subject: eventSubject(first.ID),
-		Link:    eventLink(park.ID, first.ID),
-		Texts:   notifyCatalog.Texts(s.langs, park.location(), followersKind, bookingData(park, tree, called, nil)),
+		Except:    append(group, actor),
+		Subject:   eventSubject(first.ID),
+		Link:      eventLink(park.ID, first.ID),
+		Texts:     notifyCatalog.Texts(s.langs, park.location(), kind, bookingData(park, tree, unit, nil)),
 	})
 }
 

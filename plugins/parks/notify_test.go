@@ -331,3 +331,54 @@ func TestNotifyCatalog(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestNotify_ClosureCancelsBookings: a closure told to cancel the approved events it
+// overlaps cancels only their dates it overlaps, in its own transaction, and their group
+// and the park's followers hear it; without being told it is refused as before.
+func TestNotify_ClosureCancelsBookings(t *testing.T) {
+	eachStore(t, true, func(t *testing.T, variant string, cfg sdk.StoreConfig) {
+		w := newWorld(t, variant, cfg, nil)
+		ctx := context.Background()
+		w.host.Follow("follower", parkSubject(w.park.ID), true)
+		b := w.mustRequest(w.rep2, org2ID, w.meadow, 10, 14, 16, func(in *BookingInput) {
+			in.Title = "Kite day"
+			in.RepeatWeeks = 2
+		})
+		w.mustApprove(b.ID)
+		closure := ClosureInput{AreaID: w.whole.ID, Start: at(10, 8, 0), End: at(10, 20, 0), Title: "Storm damage"}
+
+		_, err := w.svc.CreateClosure(ctx, w.manager, w.park.ID, closure)
+		wantErr(t, err, sdk.CodeConflict, RuleClosureOverlap)
+		closure.CancelBookings = true
+		_, err = w.svc.CreateClosure(ctx, w.manager, w.park.ID, closure)
+		wantErr(t, err, sdk.CodeInvalid, RuleReasonRequired)
+		w.wantNotified(NotifyBookingClosure, nil, "rep2")
+
+		closure.Reason = "Fallen trees; the park is unsafe."
+		if _, err := w.svc.CreateClosure(ctx, w.manager, w.park.ID, closure); err != nil {
+			t.Fatal(err)
+		}
+		if got := w.booking(b.ID); got.Status != StatusCancelled || got.Series[1].Status != StatusApproved {
+			t.Fatalf("after the closure: %s, series %+v", got.Status, got.Series)
+		}
+		if n := overlappingApproved(t, w.plugin.db); n != 0 {
+			t.Fatalf("%d overlapping approved pairs", n)
+		}
+		n := w.wantNotified(NotifyBookingClosure, []string{"rep2"}, "rep", "manager", "follower")
+		wantText(t, n, "en", "Living Park is closed: “Kite day” cannot go ahead", "(Storm damage)",
+			"Your booking for 10 Jun 2025, 14:00–16:00 has been cancelled.", "Reason: Fallen trees")
+		wantText(t, n, "da", "Jeres booking for 10.06.2025 14.00–16.00 er blevet aflyst.", "Årsag: Fallen trees")
+		if strings.Contains(n.Texts["en"].Body, "request") {
+			t.Fatalf("an approved booking called a request: %q", n.Texts["en"].Body)
+		}
+		n = w.wantNotified(NotifyEventCancelled, []string{"follower"}, "rep2", "manager")
+		wantText(t, n, "en", "“Kite day” in Meadow, Living Park, on 10 Jun 2025, 14:00–16:00 has been cancelled.")
+		if got := w.published(EventCancelled); len(got) != 1 || got[0].BookingID != b.ID || got[0].Reason != closure.Reason {
+			t.Fatalf("cancelled events %+v", got)
+		}
+		// A closure in the way is never cancelled by another.
+		closure.Start, closure.End = at(10, 12, 0), at(10, 13, 0)
+		_, err = w.svc.CreateClosure(ctx, w.manager, w.park.ID, closure)
+		wantErr(t, err, sdk.CodeConflict, RuleClosureOverlap)
+	})
+}

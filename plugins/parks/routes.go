@@ -69,7 +69,7 @@ func (p *Plugin) Routes() []sdk.Route {
 		sdk.Delete(prefix+"/{id}/follow", sdk.PermAuthenticated, p.follow(false)).With(park).Errors(404).
 			Doc("Stop following a park's events", ""),
 		sdk.Post(prefix+"/{id}/closures", PermAreaManage, p.createClosure).With(park).Status(http.StatusCreated).Errors(404, 409).
-			Doc("Close an area", "A blocking booking that starts approved; refused over an approved booking (409 closure_overlap), rejects the open requests it collides with."),
+			Doc("Close an area", "A blocking booking that starts approved; refused over an approved booking (409 closure_overlap) unless cancel_bookings cancels those events' dates, with the reason their groups are told; rejects the open requests it collides with."),
 		sdk.List(prefix+"/{id}/events", sdk.PermPublic, p.events).With(park, from, to).Errors(404).
 			Doc("Public calendar of one park", "As the city's, for one park."),
 		sdk.Raw("GET", prefix+"/{id}/events.ics", sdk.PermPublic, "text/calendar", p.feed).With(park, from, to).Errors(404).

@@ -50,6 +50,9 @@ type transition struct {
 	// cancelled series keeps its dates that are over); otherwise every date
 	// must be allowed to move, or none does.
 	partial bool
+	// displace, for a new closure, cancels the approved events it overlaps
+	// (only their dates it overlaps) instead of being refused.
+	displace bool
 	// action and detail are written to the audit log.
 	action string
 	detail map[string]any
@@ -64,6 +67,7 @@ type transition struct {
 func (s *Service) transition(ctx context.Context, pr sdk.Principal, park *Park, t transition) (*Booking, error) {
 	now := s.now().UTC()
 	var unit, moved, rejected []*Booking
+	cancelled := 0 // dates a closure displaced
 	err := s.st.db.InTx(ctx, func(tx *store.Tx) error {
 		if err := s.st.lockPark(ctx, tx, park.ID); err != nil {
 			return err
@@ -77,6 +81,12 @@ func (s *Service) transition(ctx context.Context, pr sdk.Principal, park *Park, 
 		}
 		if moved, err = t.pick(unit, now); err != nil {
 			return err
+		}
+		var displaced []pushedAside
+		if t.displace && t.create != nil {
+			if displaced, err = s.cancelDisplaced(ctx, tx, tree, moved[0], t, now); err != nil {
+				return err
+			}
 		}
 		if t.to == StatusApproved {
 			if err := s.checkUnitFits(ctx, tx, park, tree, moved); err != nil {
@@ -115,8 +125,15 @@ func (s *Service) transition(ctx context.Context, pr sdk.Principal, park *Park, 
 		if err := emitEvents(tx, EventRejected, park, tree, rejected); err != nil {
 			return err
 		}
+		cancelled = 0
+		for _, d := range displaced {
+			cancelled += len(d.unit)
+			if err := emitEvents(tx, EventCancelled, park, tree, d.unit); err != nil {
+				return err
+			}
+		}
 		return s.notifyDecided(ctx, tx, park, tree, decided{to: t.to, reason: t.reason, actor: t.actor,
-			moved: events, wasApproved: wasApproved, aside: aside})
+			moved: events, wasApproved: wasApproved, aside: append(displaced, aside...)})
 	})
 	if err != nil {
 		return nil, err
@@ -126,6 +143,9 @@ func (s *Service) transition(ctx context.Context, pr sdk.Principal, park *Park, 
 		detail = map[string]any{}
 	}
 	detail["dates"], detail["rejected"] = len(moved), len(rejected)
+	if t.displace {
+		detail["cancelled"] = cancelled
+	}
 	if t.reason != "" {
 		detail["reason"] = t.reason
 	}
@@ -373,4 +393,47 @@ func maxTime(a, b time.Time) time.Time {
 		return b
 	}
 	return a
+}
+
+// cancelDisplaced cancels, for a new closure, the dates of approved events it
+// overlaps, freeing their places, and returns them by series with the
+// closure. Another closure in the way is left for the fit check to refuse.
+func (s *Service) cancelDisplaced(ctx context.Context, tx *store.Tx, tree areaTree, closure *Booking, t transition, now time.Time) ([]pushedAside, error) {
+	clash, err := clashes(ctx, tx, tree, closure)
+	if err != nil {
+		return nil, err
+	}
+	var out []pushedAside
+	series := map[string]int{} // series (or booking) ID → index in out
+	done := map[string]bool{}
+	for _, c := range clash {
+		if done[c.BookingID] {
+			continue
+		}
+		done[c.BookingID] = true
+		b, err := getBooking(ctx, tx, closure.ParkID, c.BookingID)
+		if err != nil {
+			return nil, err
+		}
+		if b.Kind != KindEvent || b.Status != StatusApproved {
+			continue
+		}
+		if err := setStatus(ctx, tx, b, StatusApproved, StatusCancelled, t.reason, t.actor, now); err != nil {
+			return nil, err
+		}
+		if err := deleteOccupancy(ctx, tx, b.ID); err != nil {
+			return nil, err
+		}
+		key := cmp.Or(b.SeriesID, b.ID)
+		if i, ok := series[key]; ok {
+			out[i].unit = append(out[i].unit, b)
+			continue
+		}
+		series[key] = len(out)
+		out = append(out, pushedAside{unit: []*Booking{b}, hit: closure})
+	}
+	for _, p := range out {
+		slices.SortFunc(p.unit, func(a, b *Booking) int { return a.Start.Compare(b.Start) })
+	}
+	return out, nil
 }
