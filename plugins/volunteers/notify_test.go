@@ -192,6 +192,10 @@ func TestNotify_ShiftChangedAndCancelled(t *testing.T) {
 		// Those told of their shift are not told again as followers.
 		f.wantNotified(t, NotifyOpportunityCancelled, []string{"fan"}, "v1", "v2", "v3", "rep")
 
+		t.Run("ErrCancelShiftOfCancelled", func(t *testing.T) {
+			_, err := f.svc.CancelShift(ctx, f.rep, o.ID, b.ID)
+			wantCode(t, err, sdk.CodeConflict)
+		})
 		t.Run("ErrChangeCancelled", func(t *testing.T) {
 			_, err := f.svc.ChangeShift(ctx, f.rep, o.ID, b.ID, ShiftChange{
 				Start: day.Add(14 * time.Hour).Format(time.RFC3339), End: day.Add(15 * time.Hour).Format(time.RFC3339)})
@@ -555,5 +559,52 @@ func TestProcess_RemindersOnce(t *testing.T) {
 		if got := reminded(); got != people {
 			t.Errorf("%d reminders, want %d", got, people)
 		}
+	})
+}
+
+// TestNotify_CancelShift: one shift called off tells those signed up for it, not those
+// of the other shifts nor the followers; the last shift cannot be, and one that started
+// cannot be either.
+func TestNotify_CancelShift(t *testing.T) {
+	sdktest.EachStore(t, func(t *testing.T, cfg sdk.StoreConfig) {
+		f := newFixture(t, cfg)
+		ctx := context.Background()
+		v1, v2 := f.volunteer(t, "v1", nil), f.volunteer(t, "v2", nil)
+		o := f.published(t, func(in *OpportunityInput) {
+			in.AutoAccept = true
+			in.Shifts = []ShiftInput{f.saturday(9, 12, 1), f.saturday(13, 16, 3)}
+		})
+		a, b := o.Shifts[0], o.Shifts[1]
+		for _, v := range []sdk.Principal{v1, v2} { // v1 holds a's place, v2 waits for it
+			if _, err := f.svc.Apply(ctx, v, o.ID, a.ID); err != nil {
+				t.Fatal(err)
+			}
+		}
+		f.volunteer(t, "v3", nil)
+		if _, err := f.svc.Apply(ctx, f.host.Principal("v3"), o.ID, b.ID); err != nil {
+			t.Fatal(err)
+		}
+		got, err := f.svc.CancelShift(ctx, f.rep, o.ID, a.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(got.Shifts) != 1 || got.Shifts[0].ID != b.ID {
+			t.Fatalf("shifts after cancelling one: %+v", got.Shifts)
+		}
+		n := f.wantNotified(t, NotifyShiftCancelled, []string{"v1", "v2"}, "v3", "rep")
+		wantText(t, n, "en", "Shift cancelled: Park clean-up", "on 7 Jun 2025, 09:00–12:00")
+		wantText(t, n, "fi", "Tehtävän ”Park clean-up” vuoro 7.6.2025 klo 09.00–12.00 on peruttu")
+		f.wantNotified(t, NotifyOpportunityCancelled, nil, "v1", "v2", "v3")
+		// Their time is free again: v1 may take the same hours elsewhere.
+		other := f.published(t, func(in *OpportunityInput) { in.AutoAccept = true })
+		if ap, err := f.svc.Apply(ctx, v1, other.ID, other.Shifts[0].ID); err != nil || ap.Status != StatusConfirmed {
+			t.Fatalf("v1 on the same hours elsewhere: %+v, %v", ap, err)
+		}
+
+		_, err = f.svc.CancelShift(ctx, f.rep, o.ID, b.ID)
+		wantCode(t, err, sdk.CodeConflict) // the last one
+		f.clock.Set(time.Date(2025, 6, 7, 9, 30, 0, 0, f.loc))
+		_, err = f.svc.CancelShift(ctx, f.rep, other.ID, other.Shifts[0].ID)
+		wantCode(t, err, sdk.CodeConflict) // started
 	})
 }

@@ -53,6 +53,9 @@ func (p *Plugin) Routes() []sdk.Route {
 		sdk.Put(shift, PermOpportunityManage, p.changeShift).
 			Doc("Move a shift to another time (organisers)", "Everyone signed up for it is told; places are kept.").
 			Errors(404, 409),
+		sdk.Post(shift+"/cancel", PermOpportunityManage, p.cancelShift).
+			Doc("Cancel a shift that has not started (organisers)", "Everyone signed up for it is told; the sign-ups go with it. To call off the last shift, cancel the opportunity.").
+			Errors(404, 409),
 		sdk.List(opp+"/applications", PermOpportunityManage, p.listApplications).
 			Doc("Applications, with profiles and, after acceptance, contact (organisers)",
 				"By shift, then in the order they were made. A withdrawn application shows no profile."),
@@ -147,6 +150,10 @@ func (p *Plugin) follow(on bool) func(*http.Request, sdk.NoBody) (Following, err
 
 func (p *Plugin) changeShift(r *http.Request, in ShiftChange) (Opportunity, error) {
 	return p.svc.ChangeShift(r.Context(), principal(r), r.PathValue("id"), r.PathValue("shiftID"), in)
+}
+
+func (p *Plugin) cancelShift(r *http.Request, _ sdk.NoBody) (Opportunity, error) {
+	return p.svc.CancelShift(r.Context(), principal(r), r.PathValue("id"), r.PathValue("shiftID"))
 }
 
 func (p *Plugin) listApplications(r *http.Request, q sdk.ListQuery) (sdk.Page[ApplicationView], error) {

@@ -344,3 +344,62 @@ func (s *Service) ChangeShift(ctx context.Context, p sdk.Principal, oppID, shift
 		map[string]any{"opportunity_id": oppID, "start": moved.Start, "end": moved.End})
 	return s.st.opportunity(ctx, s.st.db, oppID)
 }
+
+// CancelShift cancels a shift that has not started: it is removed with its sign-ups
+// (nobody has worked it yet) and everyone signed up for it is told, in the same
+// transaction. An opportunity keeps at least one shift; to call off its last one,
+// cancel the opportunity.
+func (s *Service) CancelShift(ctx context.Context, p sdk.Principal, oppID, shiftID string) (Opportunity, error) {
+	o, err := s.organiser(ctx, p, oppID)
+	if err != nil {
+		return Opportunity{}, err
+	}
+	sh, err := findShift(o, shiftID)
+	if err != nil {
+		return Opportunity{}, err
+	}
+	switch {
+	case o.State == StateCancelled:
+		return Opportunity{}, sdk.Errorf(sdk.CodeConflict, "opportunity %s is cancelled", oppID)
+	case !sh.Start.After(s.clock()):
+		return Opportunity{}, sdk.Errorf(sdk.CodeConflict, "shift %s has already started", shiftID)
+	case len(o.Shifts) == 1:
+		return Opportunity{}, sdk.Errorf(sdk.CodeConflict, "shift %s is the opportunity's last; cancel the opportunity instead", shiftID)
+	}
+	err = s.st.db.InTx(ctx, func(tx *store.Tx) error {
+		if _, err := s.st.lockShift(ctx, tx, shiftID); err != nil {
+			return err
+		}
+		apps, err := s.st.selectApplications(ctx, tx, `WHERE shift_id = ? ORDER BY created_at, id`, shiftID)
+		if err != nil {
+			return fmt.Errorf("list applications: %w", err)
+		}
+		if err := s.st.deleteShift(ctx, tx, shiftID); err != nil {
+			return err
+		}
+		// Its places no longer commit anyone's time.
+		if err := s.st.bumpVersion(ctx, tx); err != nil {
+			return err
+		}
+		var to []string
+		for _, a := range apps {
+			if slices.Contains(signedUp, a.Status) && a.VolunteerID != p.UserID {
+				to = append(to, a.VolunteerID)
+			}
+		}
+		if len(to) == 0 {
+			return nil
+		}
+		return s.tell(ctx, tx, NotifyShiftCancelled, o, sh, sdk.Notification{Recipients: to}, nil)
+	})
+	if err != nil {
+		return Opportunity{}, err
+	}
+	domain := sdk.DomainCity
+	if o.OrganisationID != "" {
+		domain = "org:" + o.OrganisationID
+	}
+	s.audit(ctx, p.UserID, "volunteers.shift.cancel", domain, shiftID,
+		map[string]any{"opportunity_id": oppID, "start": sh.Start, "end": sh.End})
+	return s.st.opportunity(ctx, s.st.db, oppID)
+}

@@ -570,6 +570,15 @@ func (s *storage) claimReminder(ctx context.Context, q queryer, r pendingReminde
 	return n == 1, nil
 }
 
+// deleteShift removes a shift; its applications and reminders go with it (ON DELETE
+// CASCADE).
+func (s *storage) deleteShift(ctx context.Context, q queryer, shiftID string) error {
+	if _, err := q.ExecContext(ctx, s.rb(`DELETE FROM shifts WHERE id = ?`), shiftID); err != nil {
+		return fmt.Errorf("delete shift %s: %w", shiftID, err)
+	}
+	return nil
+}
+
 // Applications.
 
 type applicationRow struct {
