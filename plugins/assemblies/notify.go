@@ -62,7 +62,6 @@ func notificationKinds() []sdk.NotificationKind {
 func assemblySubject(id string) string { return "assemblies.assembly:" + id }
 func motionSubject(id string) string   { return "assemblies.motion:" + id }
 
-func assemblyLink(id string) string           { return "/assemblies/" + id }
 func motionLink(assemblyID, id string) string { return "/assemblies/" + assemblyID + "/motions/" + id }
 func meetingLink(assemblyID, id string) string {
 	return "/assemblies/" + assemblyID + "/meetings/" + id
