@@ -15,8 +15,11 @@ import (
 //	notify.<plugin>.<kind>.title  one line, with {{.Placeholders}} from the data
 //	notify.<plugin>.<kind>.body   plain-text paragraphs, likewise
 //
-// A plugin keeps them in locales/notify.<tag>.toml, embedded, and makes its catalog
-// once: sdk.NewNotifyCatalog(i18n.MustBundle(notifyFiles)).
+// A kind worded in several ways (a vote adopted, rejected or without a quorum) keeps
+// a title and body per variant, notify.<plugin>.<kind>.<variant>.title and .body,
+// written with VariantTexts. A plugin keeps the messages in
+// locales/notify.<tag>.toml, embedded, and makes its catalog once:
+// sdk.NewNotifyCatalog(i18n.MustBundle(notifyFiles)).
 type NotifyCatalog struct {
 	bundle *i18n.Bundle
 }
@@ -47,15 +50,30 @@ func (c *NotifyCatalog) Kind(name string, def Delivery) NotificationKind {
 // each language, a Span as a date with its start and end times, in zone (the city's
 // time zone, Env.CityTimeZone; UTC when nil).
 func (c *NotifyCatalog) Texts(languages []string, zone *time.Location, kind string, data map[string]any) map[string]NotificationText {
+	return c.texts(languages, zone, kind, data)
+}
+
+// VariantTexts is Texts with the title and body of one variant of kind.
+func (c *NotifyCatalog) VariantTexts(languages []string, zone *time.Location, kind, variant string, data map[string]any) map[string]NotificationText {
+	return c.texts(languages, zone, kind+"."+variant, data)
+}
+
+// texts writes the messages notify.<id>.title and .body.
+func (c *NotifyCatalog) texts(languages []string, zone *time.Location, id string, data map[string]any) map[string]NotificationText {
 	if zone == nil {
 		zone = time.UTC
 	}
 	out := make(map[string]NotificationText, len(languages)+1)
 	for _, lang := range append([]string{i18n.Fallback}, languages...) {
-		if _, done := out[lang]; done || !c.bundle.Has(lang) {
+		if _, done := out[lang]; done {
 			continue
 		}
+		// A regional tag ("sv-FI") is written in its language; one the catalog does
+		// not speak is left to the core's fallback to English.
 		l := c.bundle.Localizer(lang).In(zone)
+		if l.Lang() == i18n.Fallback && lang != i18n.Fallback {
+			continue
+		}
 		local := make(map[string]any, len(data))
 		for k, v := range data {
 			switch t := v.(type) {
@@ -67,8 +85,8 @@ func (c *NotifyCatalog) Texts(languages []string, zone *time.Location, kind stri
 			local[k] = v
 		}
 		out[lang] = NotificationText{
-			Title: strings.TrimSpace(l.T(notifyID(kind, "title"), local)),
-			Body:  strings.TrimSpace(l.T(notifyID(kind, "body"), local)),
+			Title: strings.TrimSpace(l.T(notifyID(id, "title"), local)),
+			Body:  strings.TrimSpace(l.T(notifyID(id, "body"), local)),
 		}
 	}
 	return out

@@ -49,11 +49,14 @@ var notifyFiles = fstest.MapFS{
 "notify.x.meeting.scheduled.label" = "A meeting is scheduled"
 "notify.x.meeting.scheduled.title" = "Meeting of {{.Assembly}}"
 "notify.x.meeting.scheduled.body" = "It starts {{.Starts}}."
+"notify.x.vote.closed.adopted.title" = "Adopted: {{.Motion}}"
+"notify.x.vote.closed.rejected.title" = "Rejected: {{.Motion}}"
 `)},
 	"locales/notify.fi.toml": {Data: []byte(`
 "notify.x.meeting.scheduled.label" = "Kokous on kutsuttu koolle"
 "notify.x.meeting.scheduled.title" = "{{.Assembly}}: kokous"
 "notify.x.meeting.scheduled.body" = "Kokous alkaa {{.Starts}}."
+"notify.x.vote.closed.adopted.title" = "Hyväksytty: {{.Motion}}"
 `)},
 	"locales/notify.tr.toml": {Data: []byte(`
 "notify.x.meeting.scheduled.label" = "Toplantı planlandı"
@@ -87,6 +90,14 @@ func TestNotifyCatalog(t *testing.T) {
 	}
 	if got := texts["tr"]; got.Title != "Kallio toplantısı" || !strings.HasPrefix(got.Body, "It starts") {
 		t.Errorf("tr (body missing, falls back to English) %+v", got)
+	}
+	// A regional tag is written in its language; one the catalog lacks is left out.
+	if texts := c.Texts([]string{"fi-FI", "de"}, nil, "x.meeting.scheduled", map[string]any{"Assembly": "Kallio"}); texts["fi-FI"].Title != "Kallio: kokous" || len(texts) != 2 {
+		t.Errorf("regional and unknown tags: %v", texts)
+	}
+	variants := c.VariantTexts([]string{"fi"}, nil, "x.vote.closed", "adopted", map[string]any{"Motion": "Trees"})
+	if variants["fi"].Title != "Hyväksytty: Trees" || variants["en"].Title != "Adopted: Trees" {
+		t.Errorf("variant texts %v", variants)
 	}
 	n := sdk.Notification{Kind: "x.meeting.scheduled", Recipients: []string{"u"}, Subject: "x.meeting:1", Link: "/x/1", Texts: texts}
 	if err := sdk.CheckNotification("x", []sdk.NotificationKind{k}, n); err != nil {
