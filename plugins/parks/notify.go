@@ -235,28 +235,15 @@ func recipientsOf(b *Booking, reps map[string][]string) []string {
 	return []string{b.RequesterID}
 }
 
-// Following says whether the caller follows a subject after a follow route.
-type Following struct {
-	Subject   string `json:"subject" example:"parks.park:0190a6f3-8f5e-7c3a-9b1e-3c2d1a0f9e8d"`
-	Following bool   `json:"following"`
-}
-
 // FollowPark makes the caller follow the park's events, or stop following them: the
 // core then tells them of its new public events and of those cancelled. A park and
 // its public calendar are open to everyone, so anyone signed in may follow it.
-func (s *Service) FollowPark(ctx context.Context, pr sdk.Principal, parkID string, follow bool) (Following, error) {
+func (s *Service) FollowPark(ctx context.Context, pr sdk.Principal, parkID string, follow bool) (sdk.FollowState, error) {
 	if !pr.Authenticated() {
-		return Following{}, sdk.Errorf(sdk.CodeUnauthenticated, "Sign in first.")
+		return sdk.FollowState{}, sdk.Errorf(sdk.CodeUnauthenticated, "Sign in first.")
 	}
 	if _, err := getPark(ctx, s.st.db, parkID); err != nil {
-		return Following{}, err
+		return sdk.FollowState{}, err
 	}
-	subject := parkSubject(parkID)
-	err := s.st.db.InTx(ctx, func(tx *store.Tx) error {
-		return tx.Follow(ctx, pr.UserID, subject, follow)
-	})
-	if err != nil {
-		return Following{}, err
-	}
-	return Following{Subject: subject, Following: follow}, nil
+	return s.st.db.Follow(ctx, pr.UserID, parkSubject(parkID), follow)
 }

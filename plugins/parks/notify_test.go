@@ -293,7 +293,7 @@ func TestHandler_Follow(t *testing.T) {
 		w := newWorld(t, variant, cfg, nil)
 		c := newClient(t, w)
 		path := "/api/v1/parks/" + w.park.ID + "/follow"
-		var f Following
+		var f sdk.FollowState
 		c.json(w.resident, "PUT", path, nil, 200, &f)
 		if !f.Following {
 			t.Fatalf("PUT follow = %+v", f)

@@ -80,8 +80,8 @@ func (p *Plugin) Routes() []sdk.Route {
 }
 
 // follow is the handler of the follow route (PUT) and of its undoing (DELETE).
-func (p *Plugin) follow(on bool) func(*http.Request, sdk.NoBody) (Following, error) {
-	return func(r *http.Request, _ sdk.NoBody) (Following, error) {
+func (p *Plugin) follow(on bool) func(*http.Request, sdk.NoBody) (sdk.FollowState, error) {
+	return func(r *http.Request, _ sdk.NoBody) (sdk.FollowState, error) {
 		return p.svc.FollowPark(r.Context(), sdk.PrincipalFrom(r.Context()), r.PathValue("id"), on)
 	}
 }

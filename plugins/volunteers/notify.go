@@ -135,25 +135,12 @@ func (s *Service) tellCancelled(ctx context.Context, tx *store.Tx, o Opportunity
 		sdk.Notification{Followers: []string{opportunitySubject(o.ID)}, Except: told}, nil)
 }
 
-// Following says whether the caller follows a subject after a follow route.
-type Following struct {
-	Subject   string `json:"subject" example:"volunteers.opportunity:0190a6f3-8f5e-7c3a-9b1e-3c2d1a0f9e8d"`
-	Following bool   `json:"following"`
-}
-
 // Follow makes the caller follow an opportunity they may see (a published one, or one
 // they organise), or stop following it: followers hear when it is cancelled. Signing up
 // for a shift follows the opportunity too.
-func (s *Service) Follow(ctx context.Context, p sdk.Principal, oppID string, follow bool) (Following, error) {
+func (s *Service) Follow(ctx context.Context, p sdk.Principal, oppID string, follow bool) (sdk.FollowState, error) {
 	if _, err := s.Opportunity(ctx, p, oppID); err != nil {
-		return Following{}, err
+		return sdk.FollowState{}, err
 	}
-	subject := opportunitySubject(oppID)
-	err := s.st.db.InTx(ctx, func(tx *store.Tx) error {
-		return tx.Follow(ctx, p.UserID, subject, follow)
-	})
-	if err != nil {
-		return Following{}, err
-	}
-	return Following{Subject: subject, Following: follow}, nil
+	return s.st.db.Follow(ctx, p.UserID, opportunitySubject(oppID), follow)
 }
