@@ -102,7 +102,9 @@ func (s *server) Configure(ctx context.Context, req *pluginv1.ConfigureRequest) 
 		env.Store = StoreConfig{Dialect: st.Dialect, DSN: st.Dsn, Schema: st.Schema, MaxConnections: int(st.MaxConnections)}
 	}
 	// Tx.Emit refuses a type the host would refuse, while the change can still roll back.
-	sqlstore.SetPublishes(append([]string{}, s.p.Manifest().Publishes...))
+	m := s.p.Manifest()
+	sqlstore.SetPublishes(append([]string{}, m.Publishes...))
+	sqlstore.SetNotifications(m.Name, append([]NotificationKind{}, m.Notifications...))
 	if err := s.p.Configure(ctx, env); err != nil {
 		conn.Close()
 		return nil, pluginErr("configure", err)

@@ -62,6 +62,9 @@ func manifestToProto(m Manifest, pages bool) *pb.Manifest {
 	for _, s := range m.Settings {
 		out.Settings = append(out.Settings, &pb.Setting{Name: s.Name, Default: s.Default, Description: s.Description})
 	}
+	for _, k := range m.Notifications {
+		out.Notifications = append(out.Notifications, &pb.NotificationKind{Name: k.Name, Labels: k.Labels, DefaultDelivery: string(k.Default)})
+	}
 	return out
 }
 

@@ -64,6 +64,9 @@ type Options struct {
 	// server); MailQueue tunes the queue's worker.
 	Mailer    core.Mailer
 	MailQueue sqlstore.MailQueueSettings
+	// Notifications replaces the node's notification service as the receiver of what
+	// plugins send through their outbox (Tx.Notify, Tx.Follow); tests set a recording one.
+	Notifications core.NotificationSink
 }
 
 // Node is one core process's worth of parts.
@@ -245,13 +248,17 @@ func build(ctx context.Context, cfg Config, logger *slog.Logger, opt Options, db
 	n.MailQueue.RegisterComposer(core.PurposeNotification, n.NotificationMail)
 	n.MailQueue.RegisterComposer(core.PurposeDigest, n.NotificationMail)
 	n.Notifications.OnMailQueued = n.MailQueue.Wake
+	var sink core.NotificationSink = n.Notifications
+	if opt.Notifications != nil {
+		sink = opt.Notifications
+	}
 	host, err := pluginhost.New(pluginhost.Config{
 		Plugins: specs, Executable: opt.Executable, DataDir: cfg.DataDir, DatabaseURL: cfg.DatabaseURL,
 		StorePrefix: cfg.PluginStorePrefix, RolePrefix: cfg.PluginRolePrefix, PluginMaxConnections: pluginConns, HostVersion: opt.HostVersion, CityTimeZone: cfg.City.TimeZone,
 		Languages: cfg.City.Languages, LogLevel: cfg.LogLevel, HealthInterval: opt.PluginHealthInterval,
 		RequestTimeout: opt.PluginRequestTimeout, CommandPoll: cfg.PolicyPollInterval.Duration,
 		Clock: db.Clock, Keyring: keys, Metrics: n.Metrics, Tracing: n.Tracing, FilterBuiltinHTML: opt.FilterBuiltinHTML,
-		Uploads: n.Uploads,
+		Uploads: n.Uploads, Notifications: sink,
 	}, &sqlstore.PluginStore{DB: db}, enf, logger)
 	if err != nil {
 		return nil, err

@@ -105,6 +105,10 @@ type Config struct {
 	// well as third-party plugins' (which always pass it): tests hold the built-ins
 	// to the same rules. Host.FilterBuiltinHTML changes it later.
 	FilterBuiltinHTML bool
+	// Notifications receives the notifications and follows plugins send through their
+	// outbox, and the kinds each manifest declares. Without it they are dropped (with
+	// a debug log) and the rest of each batch is recorded as usual.
+	Notifications core.NotificationSink
 }
 
 // reservedNames are the first path segments of core routes under /api/v1, and of the

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"log/slog"
 	"strings"
 	"time"
 
@@ -28,6 +29,11 @@ type hostAPI struct {
 	// keys derives the key pair of every vote from the master key file; nil when the
 	// host was started without one, and then secret ballots are refused.
 	keys *seal.Keyring
+	// sink takes the notifications and follows the plugin sends (nil: dropped), of
+	// the kinds its manifest declares.
+	sink   core.NotificationSink
+	kinds  []sdk.NotificationKind
+	logger *slog.Logger
 }
 
 var _ sdk.Host = (*hostAPI)(nil)
@@ -118,6 +124,9 @@ func (h *hostAPI) Can(ctx context.Context, userID, permission, domain string) (b
 }
 
 func (h *hostAPI) Publish(ctx context.Context, e sdk.Event) error {
+	if reserved(e) {
+		return h.PublishAll(ctx, []sdk.Event{e})
+	}
 	oe, err := h.outboxEvent(e)
 	if err != nil {
 		return err
@@ -132,18 +141,35 @@ func (h *hostAPI) Publish(ctx context.Context, e sdk.Event) error {
 }
 
 // PublishAll checks every event before recording any, so that one bad event refuses
-// the batch, and wakes delivery once for the lot.
+// the batch, and wakes delivery once for the lot. Notifications and follows go to the
+// notification service first (see sendReserved).
 func (h *hostAPI) PublishAll(ctx context.Context, events []sdk.Event) error {
 	if len(events) > sdk.MaxPublishBatch {
 		return fmt.Errorf("at most %d events per PublishAll, got %d; none was recorded", sdk.MaxPublishBatch, len(events))
 	}
-	out := make([]core.OutboxEvent, len(events))
+	out := make([]core.OutboxEvent, 0, len(events))
+	var special []sdk.Event
 	for i, e := range events {
+		if reserved(e) {
+			if e.ID == "" {
+				e.ID = uuid.Must(uuid.NewV7()).String()
+			}
+			special = append(special, e)
+			continue
+		}
 		oe, err := h.outboxEvent(e)
 		if err != nil {
 			return fmt.Errorf("event %d of %d: %w; none was recorded", i+1, len(events), err)
 		}
-		out[i] = oe
+		out = append(out, oe)
+	}
+	if len(special) > 0 {
+		if err := h.sendReserved(ctx, special); err != nil {
+			return err
+		}
+	}
+	if len(out) == 0 {
+		return nil
 	}
 	added, err := h.store.PublishAll(ctx, out)
 	if err != nil {

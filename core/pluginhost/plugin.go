@@ -354,7 +354,13 @@ func (p *plugin) launch(ctx context.Context) (proc *hostside.Process, err error)
 	for k, v := range p.spec.Settings {
 		settings[k] = v
 	}
-	host := &hostAPI{name: name, store: p.h.store, authz: p.h.authz, clock: p.h.clock, notify: p.h.notifyPublish, keys: p.h.cfg.Keyring}
+	host := &hostAPI{name: name, store: p.h.store, authz: p.h.authz, clock: p.h.clock, notify: p.h.notifyPublish, keys: p.h.cfg.Keyring,
+		sink: p.h.cfg.Notifications, kinds: man.Notifications, logger: p.h.logger}
+	if sink := p.h.cfg.Notifications; sink != nil {
+		// Declared before the plugin runs, so that the notifications its outbox holds
+		// from a previous run are of known kinds when the relay sends them.
+		sink.DeclareKinds(name, coreKinds(name, man.Notifications))
+	}
 	err = p.h.store.WithMigrationLock(ctx, name, func() error {
 		storeCfg, err := p.h.provision(ctx, name)
 		if err != nil {
@@ -457,6 +463,9 @@ func (p *plugin) checkManifest(m sdk.Manifest) (*routeTable, error) {
 		return nil, err
 	}
 	if err := checkUI(name, m.UI, routes); err != nil {
+		return nil, err
+	}
+	if err := sdk.CheckNotificationKinds(name, m.Notifications); err != nil {
 		return nil, err
 	}
 	return routes, nil

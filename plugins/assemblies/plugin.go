@@ -43,12 +43,16 @@ var migrations embed.FS
 type Plugin struct {
 	db  *store.DB
 	svc *Service
+	// stopSweep ends the sweep for overdue answers that Activate started.
+	stopSweep context.CancelFunc
+	swept     chan struct{}
 }
 
 // Compile-time guards, one per capability.
 var (
 	_ sdk.Plugin      = (*Plugin)(nil)
 	_ sdk.Migrator    = (*Plugin)(nil)
+	_ sdk.Activator   = (*Plugin)(nil)
 	_ sdk.Deactivator = (*Plugin)(nil)
 	_ sdk.Healther    = (*Plugin)(nil)
 	_ sdk.Eraser      = (*Plugin)(nil)
@@ -107,7 +111,8 @@ func (p *Plugin) Manifest() sdk.Manifest {
 			{Role: RoleCityResponder, Permission: PermMotionAnswer},
 			{Role: RoleCityResponder, Permission: PermConsultationRequest},
 		},
-		Publishes: publishedEvents,
+		Publishes:     publishedEvents,
+		Notifications: notificationKinds(),
 		Settings: []sdk.Setting{
 			{Name: SettingMemberListPublic, Default: "true", Description: "Show assembly member lists to everyone (false: only to members)"},
 			{Name: SettingAnswerDeadlineDays, Default: "30", Description: "Days the city has to answer an adopted motion before it shows as overdue"},
@@ -122,6 +127,13 @@ func (p *Plugin) Configure(ctx context.Context, env sdk.Env) error {
 		return err
 	}
 	svc := NewService(db, env.Host, env.Logger)
+	svc.Languages = env.Languages
+	if env.CityTimeZone != "" {
+		if svc.Zone, err = time.LoadLocation(env.CityTimeZone); err != nil {
+			db.Close()
+			return fmt.Errorf("city time zone: %w", err)
+		}
+	}
 	if err := applySettings(svc, env.Settings); err != nil {
 		db.Close()
 		return err
@@ -157,9 +169,37 @@ func (p *Plugin) Migrations() fs.FS {
 	return sub
 }
 
-// Deactivate closes the store. Events not yet delivered stay in it for the next start
-// (the SDK relays the store's outbox while the plugin is active).
+// Activate starts the sweep that tells the city's responders of answers gone overdue:
+// a minute after the start, once the plugin has settled, then every OverdueSweep.
+func (p *Plugin) Activate(context.Context) error {
+	ctx, cancel := context.WithCancel(context.Background())
+	p.stopSweep, p.swept = cancel, make(chan struct{})
+	go func() {
+		defer close(p.swept)
+		t := time.NewTimer(time.Minute)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+			}
+			if _, err := p.svc.NotifyOverdue(ctx); err != nil && ctx.Err() == nil {
+				p.svc.log.Warn("sweep for overdue answers", "error", err)
+			}
+			t.Reset(OverdueSweep)
+		}
+	}()
+	return nil
+}
+
+// Deactivate stops the sweep and closes the store. Events not yet delivered stay in it
+// for the next start (the SDK relays the store's outbox while the plugin is active).
 func (p *Plugin) Deactivate(context.Context) error {
+	if p.stopSweep != nil {
+		p.stopSweep()
+		<-p.swept
+	}
 	if p.db != nil {
 		return p.db.Close()
 	}

@@ -38,6 +38,10 @@ type Service struct {
 	MemberListPublic bool
 	// AnswerDeadline is how long the city has to answer an adopted motion.
 	AnswerDeadline time.Duration
+	// Languages are the city's, which notifications are written in; Zone is the
+	// city's time zone, in which they show times.
+	Languages []string
+	Zone      *time.Location
 
 	// box seals secret ballots and has the host open them at the close.
 	box *sdk.BallotBox

@@ -94,6 +94,9 @@ func (s *Service) Answer(ctx context.Context, p sdk.Principal, assemblyID, motio
 		if err := addTimeline(ctx, tx, m.ID, now, step, p.UserID, detail); err != nil {
 			return err
 		}
+		if err := s.notifyAnswerStep(ctx, tx, a, m, step, p.UserID); err != nil {
+			return err
+		}
 		return tx.Emit(typ, payload)
 	})
 	if err != nil {

@@ -80,6 +80,9 @@ func (s *Service) ScheduleMeeting(ctx context.Context, p sdk.Principal, assembly
 		if err := replaceAgenda(ctx, tx, r.ID, in.Agenda); err != nil {
 			return err
 		}
+		if err := s.notifyMeeting(ctx, tx, a, r, NotifyMeetingScheduled, p.UserID); err != nil {
+			return err
+		}
 		return tx.Emit(EventMeetingScheduled, MeetingScheduledPayload{AssemblyRef: refOf(a), MeetingID: r.ID, StartsAt: r.StartsAt.Time})
 	})
 	if err != nil {
@@ -172,6 +175,9 @@ func (s *Service) UpdateMeeting(ctx context.Context, p sdk.Principal, assemblyID
 			}
 			m.Status, m.CancelReason = MeetingCancelled, strings.TrimSpace(in.Reason)
 			m.Sequence++
+			if err := s.notifyMeeting(ctx, tx, a, m, NotifyMeetingCancelled, p.UserID); err != nil {
+				return err
+			}
 			if err := tx.Emit(EventMeetingCancelled, MeetingCancelledPayload{AssemblyRef: refOf(a), MeetingID: m.ID, Reason: m.CancelReason}); err != nil {
 				return err
 			}
@@ -209,6 +215,9 @@ func (s *Service) UpdateMeeting(ctx context.Context, p sdk.Principal, assemblyID
 				return sdk.Errorf(sdk.CodeConflict, "minutes must be approved before they are published; these are %s", m.MinutesStatus)
 			}
 			m.MinutesStatus = MinutesPublished
+			if err := s.notifyMeeting(ctx, tx, a, m, NotifyMinutesPublished, p.UserID); err != nil {
+				return err
+			}
 			if err := tx.Emit(EventMinutesPublished, MinutesPublishedPayload{AssemblyRef: refOf(a), MeetingID: m.ID}); err != nil {
 				return err
 			}

@@ -82,6 +82,9 @@ func (s *Service) CreateMotion(ctx context.Context, p sdk.Principal, assemblyID 
 		if err := insertMotion(ctx, tx, r); err != nil {
 			return err
 		}
+		if err := follow(ctx, tx, p.UserID, motionSubject(r.ID)); err != nil {
+			return err
+		}
 		kind := "drafted"
 		if in.Kind == KindConsultation {
 			kind = "consultation_requested"
@@ -191,6 +194,9 @@ func (s *Service) ActOnMotion(ctx context.Context, p sdk.Principal, assemblyID, 
 			if n == 0 {
 				return sdk.Errorf(sdk.CodeConflict, "you already co-sponsor this motion")
 			}
+			if err := follow(ctx, tx, p.UserID, motionSubject(m.ID)); err != nil {
+				return err
+			}
 			return addTimeline(ctx, tx, m.ID, now, "sponsored", p.UserID, nil)
 		case ActionTable:
 			if err := authorOrChair(); err != nil {
@@ -220,6 +226,9 @@ func (s *Service) ActOnMotion(ctx context.Context, p sdk.Principal, assemblyID, 
 			return err
 		}
 		if action == ActionTable {
+			if err := s.notifyTabled(ctx, tx, a, m, p.UserID); err != nil {
+				return err
+			}
 			return tx.Emit(EventMotionTabled, MotionTabledPayload{AssemblyRef: refOf(a), MotionID: m.ID})
 		}
 		return tx.Emit(EventMotionWithdrawn, MotionWithdrawnPayload{AssemblyRef: refOf(a), MotionID: m.ID})

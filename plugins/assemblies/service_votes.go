@@ -83,6 +83,9 @@ func (s *Service) OpenVote(ctx context.Context, p sdk.Principal, assemblyID, mot
 		}); err != nil {
 			return err
 		}
+		if err := s.notifyVoteOpened(ctx, tx, a, m, p.UserID); err != nil {
+			return err
+		}
 		return tx.Emit(EventVoteOpened, VoteOpenedPayload{AssemblyRef: refOf(a), MotionID: m.ID, Electorate: electorate})
 	})
 	if err != nil {
@@ -234,6 +237,9 @@ func (s *Service) CloseVote(ctx context.Context, p sdk.Principal, assemblyID, mo
 		}
 		typ, payload := closedPayload(a, m.ID, outcome, counts)
 		if err := tx.Emit(typ, payload); err != nil {
+			return err
+		}
+		if err := s.notifyVoteClosed(ctx, tx, a, m, p.UserID); err != nil {
 			return err
 		}
 		if outcome == StateAdopted {

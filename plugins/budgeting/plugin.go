@@ -116,8 +116,9 @@ func (p *Plugin) Manifest() sdk.Manifest {
 				"tr": "Bir mahallede, şehir genelinde verildiğinde ise her yerde katılımcı bütçeyi yürütür: aşamaları düzenler, önerileri değerlendirir ve sonuçları yayımlar.",
 			},
 		}},
-		Grants:    grants,
-		Publishes: []string{EventPhaseChanged, EventResultsPublished, EventProjectUpdated},
+		Grants:        grants,
+		Publishes:     []string{EventPhaseChanged, EventResultsPublished, EventProjectUpdated},
+		Notifications: notificationKinds(),
 		Settings: []sdk.Setting{
 			{Name: SettingProposalsOpen, Default: "false", Description: "Let anyone signed in submit proposals, not only verified residents"},
 			{Name: SettingBallotReplaceable, Default: "false", Description: "Let voters replace their ballot (with their receipt token) until voting ends"},
@@ -148,6 +149,11 @@ func (p *Plugin) Configure(ctx context.Context, env sdk.Env) error {
 	}
 	p.db, p.tick = db, s.TickInterval
 	p.svc = NewService(db, env.Host, now, s, p.log)
+	if p.svc.zone, err = zoneOf(env.CityTimeZone); err != nil {
+		db.Close()
+		return fmt.Errorf("city time zone: %w", err)
+	}
+	p.svc.languages = env.Languages
 	return nil
 }
 

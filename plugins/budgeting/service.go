@@ -38,6 +38,10 @@ type Service struct {
 	dialect  dialectSQL
 	// box seals online ballots and has the host open them when voting closes.
 	box *sdk.BallotBox
+	// languages are the city's, which notifications are written in; zone is the
+	// city's time zone.
+	languages []string
+	zone      *time.Location
 }
 
 // NewService returns a service over db. now is the clock, injected so tests and the

@@ -182,6 +182,9 @@ func (s *Service) moveTx(ctx context.Context, tx *store.Tx, c *Cycle, to Phase) 
 	if err != nil {
 		return err
 	}
+	if err := s.notifyPhase(ctx, tx, c, to); err != nil {
+		return err
+	}
 	return tx.Emit(EventPhaseChanged, PhaseChanged{CycleID: c.ID, NeighbourhoodID: c.NeighbourhoodID, From: from, To: to})
 }
 

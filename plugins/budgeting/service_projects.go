@@ -48,6 +48,9 @@ func (s *Service) UpdateImplementation(ctx context.Context, pr sdk.Principal, cy
 		if err := insertUpdate(ctx, tx, newID(), id, Update{Status: in.Status, Note: strings.TrimSpace(in.Note), At: now}); err != nil {
 			return err
 		}
+		if err := s.notifyUpdate(ctx, tx, c, p, strings.TrimSpace(in.Note), pr.UserID); err != nil {
+			return err
+		}
 		return tx.Emit(EventProjectUpdated, ProjectUpdated{CycleID: cycleID, ProposalID: id, Status: in.Status})
 	})
 	if err != nil {

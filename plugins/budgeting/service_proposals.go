@@ -59,7 +59,17 @@ func (s *Service) SubmitProposal(ctx context.Context, pr sdk.Principal, cycleID 
 		Category: in.Category, Location: in.Location, Cost: in.Cost, Status: StatusSubmitted,
 		Updates: []Update{}, CreatedAt: now, UpdatedAt: now,
 	}
-	if err := insertProposal(ctx, s.db, p); err != nil {
+	// Proposing follows the proposal and its cycle.
+	err = s.db.InTx(ctx, func(tx *store.Tx) error {
+		if err := insertProposal(ctx, tx, p); err != nil {
+			return err
+		}
+		if err := follow(ctx, tx, pr.UserID, proposalSubject(p.ID)); err != nil {
+			return err
+		}
+		return follow(ctx, tx, pr.UserID, cycleSubject(c.ID))
+	})
+	if err != nil {
 		return nil, err
 	}
 	return p, nil
@@ -145,7 +155,14 @@ func (s *Service) Support(ctx context.Context, pr sdk.Principal, cycleID, id str
 	if p.Status != StatusSubmitted {
 		return nil, sdk.Errorf(sdk.CodeConflict, "proposal is %s", p.Status)
 	}
-	if err := insertSupport(ctx, s.db, id, pr.UserID); err != nil {
+	// Supporting an idea follows it.
+	err = s.db.InTx(ctx, func(tx *store.Tx) error {
+		if err := insertSupport(ctx, tx, id, pr.UserID); err != nil {
+			return err
+		}
+		return follow(ctx, tx, pr.UserID, proposalSubject(id))
+	})
+	if err != nil {
 		return nil, err
 	}
 	return findProposal(ctx, s.db, cycleID, id)
@@ -180,6 +197,7 @@ func (s *Service) Review(ctx context.Context, pr sdk.Principal, cycleID, id stri
 			return sdk.Errorf(sdk.CodeConflict, "proposal is %s", p.Status)
 		}
 		p.Reason, p.MergedInto, p.FinalCost = "", "", 0
+		var mergedInto string // the title of the proposal it duplicates
 		switch {
 		case in.DuplicateOf != "":
 			if in.DuplicateOf == id {
@@ -192,7 +210,7 @@ func (s *Service) Review(ctx context.Context, pr sdk.Principal, cycleID, id stri
 			if target.Status == StatusMerged || target.Status == StatusNotShortlisted {
 				return sdk.InvalidField("duplicate_of", fmt.Sprintf("cannot merge into a proposal that is %s", target.Status))
 			}
-			p.Status, p.MergedInto = StatusMerged, target.ID
+			p.Status, p.MergedInto, mergedInto = StatusMerged, target.ID, target.Title
 		case in.Feasible == nil:
 			return sdk.Invalid("feasible", sdk.RuleRequired, "is required (or duplicate_of)")
 		case *in.Feasible:
@@ -208,7 +226,10 @@ func (s *Service) Review(ctx context.Context, pr sdk.Principal, cycleID, id stri
 		}
 		p.UpdatedAt = s.now()
 		out = p
-		return updateProposal(ctx, tx, p)
+		if err := updateProposal(ctx, tx, p); err != nil {
+			return err
+		}
+		return s.notifyReviewed(ctx, tx, c, p, mergedInto, pr.UserID)
 	})
 	if err != nil {
 		return nil, err

@@ -251,6 +251,9 @@ func (s *Service) Tally(ctx context.Context, pr sdk.Principal, cycleID string, i
 		if err := planWinners(ctx, tx, res.Winners, res.PublishedAt); err != nil {
 			return err
 		}
+		if err := s.notifyResults(ctx, tx, c, len(res.Winners), pr.UserID); err != nil {
+			return err
+		}
 		return tx.Emit(EventResultsPublished, ResultsPublished{
 			CycleID: c.ID, NeighbourhoodID: c.NeighbourhoodID, Winners: res.Winners, BallotHash: res.BallotHash,
 		})

@@ -15,12 +15,16 @@
 // pure package schedule.
 //
 // The plugin publishes parks.booking.requested|approved|rejected|cancelled
-// and erases personal data from bookings on core.user.deleted.
+// and erases personal data from bookings on core.user.deleted. It tells the
+// group that asked what became of its request, and the people who follow a
+// park of its public events (notify.go); requesting a booking follows the
+// park.
 //
 // Files: plugin.go (the Plugin, its manifest and settings), routes.go (the
 // route table and its handlers), service.go and service_*.go (the workflow,
 // one file per subject), events.go (the event payloads, documented in
-// README.md), storage.go with storage_postgres.go and storage_sqlite.go
+// README.md), notify.go (notifications and following, worded in
+// locales/notify.<tag>.toml), storage.go with storage_postgres.go and storage_sqlite.go
 // (SQL; what only one dialect says sits behind dialectSQL). The SDK
 // carries the rest: the route table gives the manifest, the mux and the
 // OpenAPI document; events leave through its transactional outbox.

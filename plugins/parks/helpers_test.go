@@ -107,7 +107,8 @@ func newWorld(t testing.TB, variant string, cfg sdk.StoreConfig, settings map[st
 	if _, ok := settings[SettingDefaultSupport]; !ok {
 		settings[SettingDefaultSupport] = "chairs=50,tables=10,sound_system=1"
 	}
-	err := p.Configure(ctx, sdk.Env{Settings: settings, Store: cfg, Host: host, CityTimeZone: "Europe/Helsinki"})
+	err := p.Configure(ctx, sdk.Env{Settings: settings, Store: cfg, Host: host, CityTimeZone: "Europe/Helsinki",
+		Languages: []string{"fi", "sv", "en", "da", "tr"}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -83,7 +83,7 @@ func (p *Plugin) Configure(ctx context.Context, env sdk.Env) error {
 		logger = discardLogger()
 	}
 	p.db = db
-	p.svc = newService(newStorage(db), env.Host, p.now, tz, settings, logger)
+	p.svc = newService(newStorage(db), env.Host, p.now, tz, env.Languages, settings, logger)
 	return nil
 }
 
@@ -194,7 +194,8 @@ func (p *Plugin) Manifest() sdk.Manifest {
 			// refuses them (rule individual_bookings).
 			{Role: "resident", Permission: PermBookingRequest},
 		},
-		Publishes: []string{EventRequested, EventApproved, EventRejected, EventCancelled},
+		Publishes:     []string{EventRequested, EventApproved, EventRejected, EventCancelled},
+		Notifications: notificationKinds(),
 		Settings: []sdk.Setting{
 			{Name: SettingAllowIndividuals, Default: "false", Description: "Let verified residents book without an organisation"},
 			{Name: SettingDefaultSupport, Default: defaultSupport, Description: "Support catalogue of a new park, name=quantity,…"},

@@ -64,14 +64,25 @@ func (p *Plugin) Routes() []sdk.Route {
 			Doc("Reject a request", "With its whole series; the reason is shown to the group."),
 		sdk.Post(prefix+"/{id}/bookings/{bookingID}/cancel", sdk.PermAuthenticated, p.cancel).With(park, booking).Errors(404, 409).
 			Doc("Cancel a booking or withdraw a request", "With its whole series (dates already over stay); by the group that asked or a manager."),
+		sdk.Put(prefix+"/{id}/follow", sdk.PermAuthenticated, p.follow(true)).With(park).Errors(404).
+			Doc("Follow a park's events", "You are told of its new public events and of those cancelled. Requesting a booking follows the park too."),
+		sdk.Delete(prefix+"/{id}/follow", sdk.PermAuthenticated, p.follow(false)).With(park).Errors(404).
+			Doc("Stop following a park's events", ""),
 		sdk.Post(prefix+"/{id}/closures", PermAreaManage, p.createClosure).With(park).Status(http.StatusCreated).Errors(404, 409).
-			Doc("Close an area", "A blocking booking that starts approved; refused over an approved booking (409 closure_overlap), rejects the open requests it collides with."),
+			Doc("Close an area", "A blocking booking that starts approved; refused over an approved booking (409 closure_overlap) unless cancel_bookings cancels those events' dates, with the reason their groups are told; rejects the open requests it collides with."),
 		sdk.List(prefix+"/{id}/events", sdk.PermPublic, p.events).With(park, from, to).Errors(404).
 			Doc("Public calendar of one park", "As the city's, for one park."),
 		sdk.Raw("GET", prefix+"/{id}/events.ics", sdk.PermPublic, "text/calendar", p.feed).With(park, from, to).Errors(404).
 			Doc("Public calendar of one park as iCalendar", "RFC 5545."),
 		sdk.Raw("GET", prefix+"/{id}/events/{eventID}", sdk.PermPublic, "application/ld+json", p.eventLD).With(park, event).Errors(404).
 			Doc("One public event as Schema.org JSON-LD", "An https://schema.org/Event, for search engines."),
+	}
+}
+
+// follow is the handler of the follow route (PUT) and of its undoing (DELETE).
+func (p *Plugin) follow(on bool) func(*http.Request, sdk.NoBody) (sdk.FollowState, error) {
+	return func(r *http.Request, _ sdk.NoBody) (sdk.FollowState, error) {
+		return p.svc.FollowPark(r.Context(), sdk.PrincipalFrom(r.Context()), r.PathValue("id"), on)
 	}
 }
 

@@ -50,6 +50,8 @@ type Service struct {
 	cityTZ   string
 	settings Settings
 	log      *slog.Logger
+	// langs are the city's languages, which notifications are written in.
+	langs []string
 
 	// orgNames caches organisation names by ID for the request path.
 	orgNames sync.Map
@@ -61,8 +63,8 @@ type Service struct {
 }
 
 // newService returns the service over an opened store.
-func newService(st *storage, host sdk.Host, now func() time.Time, cityTZ string, settings Settings, log *slog.Logger) *Service {
-	return &Service{st: st, host: host, now: now, cityTZ: cityTZ, settings: settings, log: log}
+func newService(st *storage, host sdk.Host, now func() time.Time, cityTZ string, langs []string, settings Settings, log *slog.Logger) *Service {
+	return &Service{st: st, host: host, now: now, cityTZ: cityTZ, langs: langs, settings: settings, log: log}
 }
 
 func newID() string { return uuid.Must(uuid.NewV7()).String() }

@@ -163,7 +163,11 @@ func (s *Service) RequestBooking(ctx context.Context, pr sdk.Principal, parkID s
 				return err
 			}
 		}
-		return emitEvents(tx, EventRequested, park, tree, unit)
+		if err := emitEvents(tx, EventRequested, park, tree, unit); err != nil {
+			return err
+		}
+		// Booking follows the park's events by default.
+		return tx.Follow(ctx, pr.UserID, parkSubject(park.ID), true)
 	}); err != nil {
 		return nil, err
 	}

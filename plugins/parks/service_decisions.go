@@ -50,6 +50,9 @@ type transition struct {
 	// cancelled series keeps its dates that are over); otherwise every date
 	// must be allowed to move, or none does.
 	partial bool
+	// displace, for a new closure, cancels the approved events it overlaps
+	// (only their dates it overlaps) instead of being refused.
+	displace bool
 	// action and detail are written to the audit log.
 	action string
 	detail map[string]any
@@ -64,6 +67,7 @@ type transition struct {
 func (s *Service) transition(ctx context.Context, pr sdk.Principal, park *Park, t transition) (*Booking, error) {
 	now := s.now().UTC()
 	var unit, moved, rejected []*Booking
+	cancelled := 0 // dates a closure displaced
 	err := s.st.db.InTx(ctx, func(tx *store.Tx) error {
 		if err := s.st.lockPark(ctx, tx, park.ID); err != nil {
 			return err
@@ -78,6 +82,12 @@ func (s *Service) transition(ctx context.Context, pr sdk.Principal, park *Park, 
 		if moved, err = t.pick(unit, now); err != nil {
 			return err
 		}
+		var displaced []pushedAside
+		if t.displace && t.create != nil {
+			if displaced, err = s.cancelDisplaced(ctx, tx, tree, moved[0], t, now); err != nil {
+				return err
+			}
+		}
 		if t.to == StatusApproved {
 			if err := s.checkUnitFits(ctx, tx, park, tree, moved); err != nil {
 				if e := (*sdk.Error)(nil); t.create != nil && errors.As(err, &e) && e.Code == sdk.CodeConflict {
@@ -86,15 +96,22 @@ func (s *Service) transition(ctx context.Context, pr sdk.Principal, park *Park, 
 				return err
 			}
 		}
+		wasApproved := map[string]bool{}
 		for _, u := range moved {
+			wasApproved[u.ID] = u.Status == StatusApproved
 			if err := s.move(ctx, tx, tree, u, t, now); err != nil {
 				return err
 			}
 		}
+		var aside []pushedAside
 		if t.to == StatusApproved {
-			if rejected, err = s.rejectColliding(ctx, tx, park, tree, moved, t.actor, now); err != nil {
+			if aside, err = s.rejectColliding(ctx, tx, park, tree, moved, t.actor, now); err != nil {
 				return err
 			}
+		}
+		rejected = nil // InTx may run this again
+		for _, a := range aside {
+			rejected = append(rejected, a.unit...)
 		}
 		var events []*Booking
 		for _, u := range moved {
@@ -105,7 +122,18 @@ func (s *Service) transition(ctx context.Context, pr sdk.Principal, park *Park, 
 		if err := emitEvents(tx, eventOf[t.to], park, tree, events); err != nil {
 			return err
 		}
-		return emitEvents(tx, EventRejected, park, tree, rejected)
+		if err := emitEvents(tx, EventRejected, park, tree, rejected); err != nil {
+			return err
+		}
+		cancelled = 0
+		for _, d := range displaced {
+			cancelled += len(d.unit)
+			if err := emitEvents(tx, EventCancelled, park, tree, d.unit); err != nil {
+				return err
+			}
+		}
+		return s.notifyDecided(ctx, tx, park, tree, decided{to: t.to, reason: t.reason, actor: t.actor,
+			moved: events, wasApproved: wasApproved, aside: append(displaced, aside...)})
 	})
 	if err != nil {
 		return nil, err
@@ -115,6 +143,9 @@ func (s *Service) transition(ctx context.Context, pr sdk.Principal, park *Park, 
 		detail = map[string]any{}
 	}
 	detail["dates"], detail["rejected"] = len(moved), len(rejected)
+	if t.displace {
+		detail["cancelled"] = cancelled
+	}
 	if t.reason != "" {
 		detail["reason"] = t.reason
 	}
@@ -293,8 +324,9 @@ func pickView(unit []*Booking, id string, now time.Time) *Booking {
 }
 
 // rejectColliding rejects the open requests that collide with the newly
-// approved (or closed) unit, whole series at a time, giving the reason.
-func (s *Service) rejectColliding(ctx context.Context, tx *store.Tx, park *Park, tree areaTree, unit []*Booking, actor string, now time.Time) ([]*Booking, error) {
+// approved (or closed) unit, whole series at a time, giving the reason, and
+// returns each series with what it collided with.
+func (s *Service) rejectColliding(ctx context.Context, tx *store.Tx, park *Park, tree areaTree, unit []*Booking, actor string, now time.Time) ([]pushedAside, error) {
 	lo, hi := unit[0].Start, unit[0].End
 	for _, u := range unit {
 		lo, hi = minTime(lo, u.Start), maxTime(hi, u.End)
@@ -305,7 +337,7 @@ func (s *Service) rejectColliding(ctx context.Context, tx *store.Tx, park *Park,
 		return nil, err
 	}
 	loc := park.location()
-	var rejected []*Booking
+	var rejected []pushedAside
 	done := map[string]bool{}
 	for _, c := range cands {
 		if done[c.ID] {
@@ -331,6 +363,7 @@ func (s *Service) rejectColliding(ctx context.Context, tx *store.Tx, park *Park,
 		if err != nil {
 			return nil, err
 		}
+		var pushed []*Booking
 		for _, x := range cu {
 			if done[x.ID] || x.Status != StatusRequested {
 				continue
@@ -339,7 +372,10 @@ func (s *Service) rejectColliding(ctx context.Context, tx *store.Tx, park *Park,
 			if err := setStatus(ctx, tx, x, StatusRequested, StatusRejected, reason, actor, now); err != nil {
 				return nil, err
 			}
-			rejected = append(rejected, x)
+			pushed = append(pushed, x)
+		}
+		if len(pushed) > 0 {
+			rejected = append(rejected, pushedAside{unit: pushed, hit: hit})
 		}
 	}
 	return rejected, nil
@@ -357,4 +393,47 @@ func maxTime(a, b time.Time) time.Time {
 		return b
 	}
 	return a
+}
+
+// cancelDisplaced cancels, for a new closure, the dates of approved events it
+// overlaps, freeing their places, and returns them by series with the
+// closure. Another closure in the way is left for the fit check to refuse.
+func (s *Service) cancelDisplaced(ctx context.Context, tx *store.Tx, tree areaTree, closure *Booking, t transition, now time.Time) ([]pushedAside, error) {
+	clash, err := clashes(ctx, tx, tree, closure)
+	if err != nil {
+		return nil, err
+	}
+	var out []pushedAside
+	series := map[string]int{} // series (or booking) ID → index in out
+	done := map[string]bool{}
+	for _, c := range clash {
+		if done[c.BookingID] {
+			continue
+		}
+		done[c.BookingID] = true
+		b, err := getBooking(ctx, tx, closure.ParkID, c.BookingID)
+		if err != nil {
+			return nil, err
+		}
+		if b.Kind != KindEvent || b.Status != StatusApproved {
+			continue
+		}
+		if err := setStatus(ctx, tx, b, StatusApproved, StatusCancelled, t.reason, t.actor, now); err != nil {
+			return nil, err
+		}
+		if err := deleteOccupancy(ctx, tx, b.ID); err != nil {
+			return nil, err
+		}
+		key := cmp.Or(b.SeriesID, b.ID)
+		if i, ok := series[key]; ok {
+			out[i].unit = append(out[i].unit, b)
+			continue
+		}
+		series[key] = len(out)
+		out = append(out, pushedAside{unit: []*Booking{b}, hit: closure})
+	}
+	for _, p := range out {
+		slices.SortFunc(p.unit, func(a, b *Booking) int { return a.Start.Compare(b.Start) })
+	}
+	return out, nil
 }

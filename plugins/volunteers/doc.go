@@ -22,9 +22,10 @@
 // manifest), routes.go (the route table: each handler parses a request, calls one
 // Service method and renders), service.go (the Service and what every subject shares)
 // with service_<subject>.go per subject (skills, profiles, opportunities, matches,
-// rosters, signups, attendance, applications, erasure, parks), storage.go (the SQL both
-// databases share) with storage_postgres.go and storage_sqlite.go (what differs), and
-// events.go (the payload of every event published and consumed). The Service owns
+// rosters, signups, attendance, applications, erasure, parks, reminders), storage.go
+// (the SQL both databases share) with storage_postgres.go and storage_sqlite.go (what
+// differs), events.go (the payload of every event published and consumed) and notify.go
+// (the notifications volunteers receive, worded in locales/notify.<tag>.toml). The Service owns
 // policy and transactions. Matching, with its cached index, and rostering are the pure
 // packages match and roster.
 package volunteers

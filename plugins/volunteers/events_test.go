@@ -196,8 +196,10 @@ func TestService_EventsInTransaction(t *testing.T) {
 		if err := f.db.FlushOutbox(ctx, f.host); !sdk.IsUnavailable(err) {
 			t.Fatalf("relay while the host is away: %v", err)
 		}
-		if n, err := f.db.PendingEvents(ctx); err != nil || n != 2 {
-			t.Fatalf("%d events pending (%v), want confirmed and filled", n, err)
+		// confirmed and filled, and the notification of the place and the follow of the
+		// opportunity, which travel through the same outbox.
+		if n, err := f.db.PendingEvents(ctx); err != nil || n != 4 {
+			t.Fatalf("%d events pending (%v), want confirmed, filled, the notification and the follow", n, err)
 		}
 		f.host.SetUnavailable(false)
 		want := ApplicationChanged{ApplicationID: a.ID, OpportunityID: o.ID, ShiftID: o.Shifts[0].ID, VolunteerID: "vol"}

@@ -94,8 +94,9 @@ func (p *Plugin) Manifest() sdk.Manifest {
 			{Role: "city_admin", Permission: PermCheckSet},
 			{Role: "city_admin", Permission: PermOpportunityManage},
 		},
-		Publishes:  slices.Sorted(maps.Keys(Payloads)),
-		Subscribes: []string{EventParksBookingApproved},
+		Publishes:     slices.Sorted(maps.Keys(Payloads)),
+		Subscribes:    []string{EventParksBookingApproved},
+		Notifications: notificationKinds(),
 		Settings: []sdk.Setting{
 			{Name: "history_days", Default: "90", Description: "Days of past hours and no-shows that count for fairness and reliability"},
 			{Name: "index_ttl_seconds", Default: "600", Description: "Longest time a cached match index is used when nothing changed"},
@@ -154,14 +155,18 @@ func (p *Plugin) Migrations() fs.FS {
 // Health reports whether the store answers.
 func (p *Plugin) Health(ctx context.Context) error { return p.db.PingContext(ctx) }
 
-// Activate starts building the match index in the background, once the tables exist.
+// Activate starts building the match index in the background, once the tables exist,
+// and the scheduler of the reminders sent the day before a shift.
 func (p *Plugin) Activate(context.Context) error {
 	p.svc.Warm()
+	p.svc.StartReminders()
 	return nil
 }
 
-// Deactivate stops a background index build and closes the store.
+// Deactivate stops the reminder scheduler and a background index build, and closes the
+// store.
 func (p *Plugin) Deactivate(context.Context) error {
+	p.svc.StopReminders()
 	p.svc.Close()
 	return p.db.Close()
 }

@@ -46,6 +46,16 @@ func (p *Plugin) Routes() []sdk.Route {
 		p.setState("publish", StatePublished, "Publish a draft"),
 		p.setState("close", StateClosed, "Close a published opportunity to sign-ups"),
 		p.setState("cancel", StateCancelled, "Cancel an opportunity"),
+		sdk.Put(opp+"/follow", sdk.PermAuthenticated, p.follow(true)).
+			Doc("Follow an opportunity", "You hear when it is cancelled. Signing up for a shift follows it too.").Errors(404),
+		sdk.Delete(opp+"/follow", sdk.PermAuthenticated, p.follow(false)).
+			Doc("Stop following an opportunity", "").Errors(404),
+		sdk.Put(shift, PermOpportunityManage, p.changeShift).
+			Doc("Move a shift to another time (organisers)", "Everyone signed up for it is told; places are kept.").
+			Errors(404, 409),
+		sdk.Post(shift+"/cancel", PermOpportunityManage, p.cancelShift).
+			Doc("Cancel a shift that has not started (organisers)", "Everyone signed up for it is told; the sign-ups go with it. To call off the last shift, cancel the opportunity.").
+			Errors(404, 409),
 		sdk.List(opp+"/applications", PermOpportunityManage, p.listApplications).
 			Doc("Applications, with profiles and, after acceptance, contact (organisers)",
 				"By shift, then in the order they were made. A withdrawn application shows no profile."),
@@ -129,6 +139,21 @@ func (p *Plugin) setState(verb, to, summary string) sdk.Route {
 	return sdk.Post(opp+"/"+verb, PermOpportunityManage, func(r *http.Request, _ sdk.NoBody) (Opportunity, error) {
 		return p.svc.SetState(r.Context(), principal(r), r.PathValue("id"), to)
 	}).Doc(summary, "Organisers only.").Errors(409)
+}
+
+// follow is the handler of the follow route (PUT) and of its undoing (DELETE).
+func (p *Plugin) follow(on bool) func(*http.Request, sdk.NoBody) (sdk.FollowState, error) {
+	return func(r *http.Request, _ sdk.NoBody) (sdk.FollowState, error) {
+		return p.svc.Follow(r.Context(), principal(r), r.PathValue("id"), on)
+	}
+}
+
+func (p *Plugin) changeShift(r *http.Request, in ShiftChange) (Opportunity, error) {
+	return p.svc.ChangeShift(r.Context(), principal(r), r.PathValue("id"), r.PathValue("shiftID"), in)
+}
+
+func (p *Plugin) cancelShift(r *http.Request, _ sdk.NoBody) (Opportunity, error) {
+	return p.svc.CancelShift(r.Context(), principal(r), r.PathValue("id"), r.PathValue("shiftID"))
 }
 
 func (p *Plugin) listApplications(r *http.Request, q sdk.ListQuery) (sdk.Page[ApplicationView], error) {

@@ -48,6 +48,8 @@ type Service struct {
 	logger *slog.Logger
 	// index is the match index over every profile; rankings read it, bookings never do.
 	index *match.Cache
+	// reminders stops the reminder scheduler; nil while it does not run.
+	reminders func()
 }
 
 // NewService returns a service over db. now is the clock; host answers questions about

@@ -230,13 +230,17 @@ func (s *Service) SetState(ctx context.Context, p sdk.Principal, id, to string) 
 		if !ok {
 			return sdk.Errorf(sdk.CodeConflict, "opportunity %s changed state meanwhile; reload and retry", id)
 		}
-		if to == StateCancelled {
-			// Cancelled shifts no longer commit anyone's time.
-			if err := s.st.bumpVersion(ctx, tx); err != nil {
-				return err
-			}
+		if err := tx.Emit(stateEvents[to], OpportunityChanged{OpportunityID: id, OrganisationID: o.OrganisationID}); err != nil {
+			return err
 		}
-		return tx.Emit(stateEvents[to], OpportunityChanged{OpportunityID: id, OrganisationID: o.OrganisationID})
+		if to != StateCancelled {
+			return nil
+		}
+		// Cancelled shifts no longer commit anyone's time.
+		if err := s.st.bumpVersion(ctx, tx); err != nil {
+			return err
+		}
+		return s.tellCancelled(ctx, tx, o, p.UserID)
 	})
 	if err != nil {
 		return Opportunity{}, err
@@ -251,4 +255,151 @@ func findShift(o Opportunity, shiftID string) (Shift, error) {
 		}
 	}
 	return Shift{}, sdk.Errorf(sdk.CodeNotFound, "shift %s not found in opportunity %s", shiftID, o.ID)
+}
+
+// ShiftChange is the body of PUT /opportunities/{id}/shifts/{shiftID}: the shift's new
+// time.
+type ShiftChange struct {
+	Start string `json:"start" max:"64" format:"date-time" example:"2025-06-07T10:00:00+03:00"`
+	End   string `json:"end" max:"64" format:"date-time" example:"2025-06-07T13:00:00+03:00"`
+}
+
+// ChangeShift moves a shift that has not started to another time, and tells everyone
+// signed up for it, in the same transaction. The
+// volunteers keep their places; one whom the new time does not suit withdraws, and the
+// wait list moves up.
+func (s *Service) ChangeShift(ctx context.Context, p sdk.Principal, oppID, shiftID string, in ShiftChange) (Opportunity, error) {
+	o, err := s.organiser(ctx, p, oppID)
+	if err != nil {
+		return Opportunity{}, err
+	}
+	old, err := findShift(o, shiftID)
+	if err != nil {
+		return Opportunity{}, err
+	}
+	now := s.clock()
+	switch {
+	case o.State == StateCancelled:
+		return Opportunity{}, sdk.Errorf(sdk.CodeConflict, "opportunity %s is cancelled", oppID)
+	case !old.Start.After(now):
+		return Opportunity{}, sdk.Errorf(sdk.CodeConflict, "shift %s has already started", shiftID)
+	}
+	var f fields
+	start, err1 := time.Parse(time.RFC3339, in.Start)
+	end, err2 := time.Parse(time.RFC3339, in.End)
+	switch {
+	case err1 != nil:
+		f.add("start", "must be an RFC 3339 time", RuleFormat)
+	case err2 != nil:
+		f.add("end", "must be an RFC 3339 time", RuleFormat)
+	case sdk.CheckTime("start", start) != nil || sdk.CheckTime("end", end) != nil:
+		f.add("start", "must lie between 1970-01-01 and 2199-12-31", sdk.RuleTimeRange)
+	case !end.After(start):
+		f.add("end", "shift must end after it starts", RuleEndAfterStart)
+	case !start.After(now):
+		f.add("start", "shift must start in the future", RuleFuture)
+	}
+	if err := f.err("invalid shift"); err != nil {
+		return Opportunity{}, err
+	}
+	moved := Shift{ID: shiftID, Start: start.UTC().Truncate(time.Second), End: end.UTC().Truncate(time.Second)}
+	if moved.Start.Equal(old.Start) && moved.End.Equal(old.End) {
+		return o, nil // nothing moved, nothing to tell
+	}
+	err = s.st.db.InTx(ctx, func(tx *store.Tx) error {
+		if _, err := s.st.lockShift(ctx, tx, shiftID); err != nil {
+			return err
+		}
+		if err := s.st.moveShift(ctx, tx, shiftID, moved.Start, moved.End); err != nil {
+			return err
+		}
+		// The shift's time is part of everyone's commitments the index is built from.
+		if err := s.st.bumpVersion(ctx, tx); err != nil {
+			return err
+		}
+		apps, err := s.st.selectApplications(ctx, tx, `WHERE shift_id = ? ORDER BY created_at, id`, shiftID)
+		if err != nil {
+			return fmt.Errorf("list applications: %w", err)
+		}
+		var to []string
+		for _, a := range apps {
+			if slices.Contains(signedUp, a.Status) && a.VolunteerID != p.UserID {
+				to = append(to, a.VolunteerID)
+			}
+		}
+		if len(to) == 0 {
+			return nil
+		}
+		return s.tell(ctx, tx, NotifyShiftChanged, o, moved, sdk.Notification{Recipients: to},
+			map[string]any{"Was": sdk.Span{Start: old.Start, End: old.End}})
+	})
+	if err != nil {
+		return Opportunity{}, err
+	}
+	domain := sdk.DomainCity
+	if o.OrganisationID != "" {
+		domain = "org:" + o.OrganisationID
+	}
+	s.audit(ctx, p.UserID, "volunteers.shift.change", domain, shiftID,
+		map[string]any{"opportunity_id": oppID, "start": moved.Start, "end": moved.End})
+	return s.st.opportunity(ctx, s.st.db, oppID)
+}
+
+// CancelShift cancels a shift that has not started: it is removed with its sign-ups
+// (nobody has worked it yet) and everyone signed up for it is told, in the same
+// transaction. An opportunity keeps at least one shift; to call off its last one,
+// cancel the opportunity.
+func (s *Service) CancelShift(ctx context.Context, p sdk.Principal, oppID, shiftID string) (Opportunity, error) {
+	o, err := s.organiser(ctx, p, oppID)
+	if err != nil {
+		return Opportunity{}, err
+	}
+	sh, err := findShift(o, shiftID)
+	if err != nil {
+		return Opportunity{}, err
+	}
+	switch {
+	case o.State == StateCancelled:
+		return Opportunity{}, sdk.Errorf(sdk.CodeConflict, "opportunity %s is cancelled", oppID)
+	case !sh.Start.After(s.clock()):
+		return Opportunity{}, sdk.Errorf(sdk.CodeConflict, "shift %s has already started", shiftID)
+	case len(o.Shifts) == 1:
+		return Opportunity{}, sdk.Errorf(sdk.CodeConflict, "shift %s is the opportunity's last; cancel the opportunity instead", shiftID)
+	}
+	err = s.st.db.InTx(ctx, func(tx *store.Tx) error {
+		if _, err := s.st.lockShift(ctx, tx, shiftID); err != nil {
+			return err
+		}
+		apps, err := s.st.selectApplications(ctx, tx, `WHERE shift_id = ? ORDER BY created_at, id`, shiftID)
+		if err != nil {
+			return fmt.Errorf("list applications: %w", err)
+		}
+		if err := s.st.deleteShift(ctx, tx, shiftID); err != nil {
+			return err
+		}
+		// Its places no longer commit anyone's time.
+		if err := s.st.bumpVersion(ctx, tx); err != nil {
+			return err
+		}
+		var to []string
+		for _, a := range apps {
+			if slices.Contains(signedUp, a.Status) && a.VolunteerID != p.UserID {
+				to = append(to, a.VolunteerID)
+			}
+		}
+		if len(to) == 0 {
+			return nil
+		}
+		return s.tell(ctx, tx, NotifyShiftCancelled, o, sh, sdk.Notification{Recipients: to}, nil)
+	})
+	if err != nil {
+		return Opportunity{}, err
+	}
+	domain := sdk.DomainCity
+	if o.OrganisationID != "" {
+		domain = "org:" + o.OrganisationID
+	}
+	s.audit(ctx, p.UserID, "volunteers.shift.cancel", domain, shiftID,
+		map[string]any{"opportunity_id": oppID, "start": sh.Start, "end": sh.End})
+	return s.st.opportunity(ctx, s.st.db, oppID)
 }

@@ -203,6 +203,10 @@ func (s *Service) Apply(ctx context.Context, p sdk.Principal, oppID, shiftID str
 		if err := s.st.insertApplication(ctx, tx, a); err != nil {
 			return err
 		}
+		// Signing up follows the opportunity.
+		if err := tx.Follow(ctx, p.UserID, opportunitySubject(oppID), true); err != nil {
+			return err
+		}
 		if !o.AutoAccept {
 			return nil
 		}
@@ -220,11 +224,16 @@ func (s *Service) Invite(ctx context.Context, p sdk.Principal, oppID, shiftID, v
 	if err != nil {
 		return Application{}, err
 	}
-	if _, err := s.openShift(o, shiftID); err != nil {
+	sh, err := s.openShift(o, shiftID)
+	if err != nil {
 		return Application{}, err
 	}
 	if volunteerID == "" {
 		return Application{}, invalid("volunteer_id", "required", RuleRequired)
+	}
+	org, err := s.organisationName(ctx, o.OrganisationID)
+	if err != nil {
+		return Application{}, err
 	}
 	now := s.clock()
 	a := Application{ID: newID(), OpportunityID: oppID, ShiftID: shiftID, VolunteerID: volunteerID,
@@ -240,7 +249,11 @@ func (s *Service) Invite(ctx context.Context, p sdk.Principal, oppID, shiftID, v
 		if err := s.st.insertApplication(ctx, tx, a); err != nil {
 			return err
 		}
-		return tx.Emit(EventApplicationInvited, appEvent(a))
+		if err := tx.Emit(EventApplicationInvited, appEvent(a)); err != nil {
+			return err
+		}
+		return s.tell(ctx, tx, NotifyInvited, o, sh, sdk.Notification{Recipients: []string{volunteerID}},
+			map[string]any{"Org": org})
 	})
 	if err != nil {
 		return Application{}, err
@@ -280,6 +293,11 @@ func (s *Service) take(ctx context.Context, tx *store.Tx, a Application, from []
 	if err := tx.Emit(EventAssignmentConfirmed, appEvent(a)); err != nil {
 		return err
 	}
+	// A confirmed place is told even to the volunteer who just confirmed it: it is
+	// their receipt, with the shift's time.
+	if err := s.tellVolunteer(ctx, tx, NotifyConfirmed, a, nil); err != nil {
+		return err
+	}
 	held, err := s.st.held(ctx, tx, a.ShiftID)
 	if err != nil {
 		return err
@@ -309,6 +327,9 @@ func (s *Service) promote(ctx context.Context, tx *store.Tx, shiftID string, now
 			return err
 		}
 		if err := tx.Emit(EventAssignmentConfirmed, appEvent(next)); err != nil {
+			return err
+		}
+		if err := s.tellVolunteer(ctx, tx, NotifyPromoted, next, nil); err != nil {
 			return err
 		}
 	}
@@ -388,6 +409,10 @@ func (s *Service) Decide(ctx context.Context, p sdk.Principal, oppID, shiftID, a
 			if err := s.eligible(ctx, tx, a.VolunteerID, o, shiftID, placeRules); err != nil {
 				return err
 			}
+			// Confirming an invitation signs up, which follows the opportunity.
+			if err := tx.Follow(ctx, a.VolunteerID, opportunitySubject(oppID), true); err != nil {
+				return err
+			}
 			return s.take(ctx, tx, a, from, now)
 		}
 		// Lock the shift, then re-read: a promotion or another decision may have moved
@@ -417,6 +442,11 @@ func (s *Service) Decide(ctx context.Context, p sdk.Principal, oppID, shiftID, a
 		}
 		if err := tx.Emit(decisionEvents[to], appEvent(a)); err != nil {
 			return err
+		}
+		if to == StatusAccepted {
+			if err := s.tellVolunteer(ctx, tx, NotifyAccepted, a, nil); err != nil {
+				return err
+			}
 		}
 		if wasHeld {
 			if err := s.st.bumpVersion(ctx, tx); err != nil {

@@ -507,6 +507,78 @@ func (s *storage) setState(ctx context.Context, q queryer, id, from, to string, 
 	return n == 1, nil
 }
 
+// moveShift sets a shift's time.
+func (s *storage) moveShift(ctx context.Context, q queryer, shiftID string, start, end time.Time) error {
+	_, err := q.ExecContext(ctx, s.rb(`UPDATE shifts SET starts_at = ?, ends_at = ? WHERE id = ?`),
+		store.Micros(start), store.Micros(end), shiftID)
+	if err != nil {
+		return fmt.Errorf("move shift %s: %w", shiftID, err)
+	}
+	return nil
+}
+
+// Reminders.
+
+// pendingReminder is a confirmed place on a shift starting soon whose reminder no
+// process has sent.
+type pendingReminder struct {
+	ShiftID       string     `db:"shift_id"`
+	VolunteerID   string     `db:"volunteer_id"`
+	OpportunityID string     `db:"opportunity_id"`
+	StartsAt      store.Time `db:"starts_at"`
+	Start         time.Time  `db:"-"`
+}
+
+// remindersPending lists, in start order, up to limit confirmed places on shifts of
+// open opportunities starting in (from, to] that have no reminder for the shift's
+// current time.
+func (s *storage) remindersPending(ctx context.Context, from, to time.Time, limit int) ([]pendingReminder, error) {
+	var out []pendingReminder
+	err := s.db.SelectContext(ctx, &out, s.rb(`SELECT a.shift_id, a.volunteer_id, a.opportunity_id, sh.starts_at
+		FROM applications a JOIN shifts sh ON sh.id = a.shift_id JOIN opportunities o ON o.id = a.opportunity_id
+		WHERE a.status = 'confirmed' AND o.state IN ('published', 'closed')
+		  AND sh.starts_at > ? AND sh.starts_at <= ?
+		  AND NOT EXISTS (SELECT 1 FROM shift_reminders r
+			WHERE r.shift_id = a.shift_id AND r.volunteer_id = a.volunteer_id AND r.starts_at = sh.starts_at)
+		ORDER BY sh.starts_at, a.shift_id, a.volunteer_id LIMIT ?`), store.Micros(from), store.Micros(to), limit)
+	if err != nil {
+		return nil, fmt.Errorf("pending reminders: %w", err)
+	}
+	for i := range out {
+		out[i].Start = out[i].StartsAt.Time
+	}
+	return out, nil
+}
+
+// claimReminder records r's reminder as sent, if the volunteer still holds the place
+// and the shift still starts when r says; false when it does not, or when another
+// transaction recorded it first (on PostgreSQL the insert waits for that transaction
+// and then finds the key taken).
+func (s *storage) claimReminder(ctx context.Context, q queryer, r pendingReminder, now time.Time) (bool, error) {
+	res, err := q.ExecContext(ctx, s.rb(`INSERT INTO shift_reminders (shift_id, volunteer_id, starts_at, sent_at)
+		SELECT a.shift_id, a.volunteer_id, sh.starts_at, ?
+		FROM applications a JOIN shifts sh ON sh.id = a.shift_id
+		WHERE a.shift_id = ? AND a.volunteer_id = ? AND a.status = 'confirmed' AND sh.starts_at = ?
+		ON CONFLICT DO NOTHING`), store.Micros(now), r.ShiftID, r.VolunteerID, store.Micros(r.Start))
+	if err != nil {
+		return false, fmt.Errorf("claim reminder of %s on shift %s: %w", r.VolunteerID, r.ShiftID, err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return false, fmt.Errorf("claim reminder of %s on shift %s: %w", r.VolunteerID, r.ShiftID, err)
+	}
+	return n == 1, nil
+}
+
+// deleteShift removes a shift; its applications and reminders go with it (ON DELETE
+// CASCADE).
+func (s *storage) deleteShift(ctx context.Context, q queryer, shiftID string) error {
+	if _, err := q.ExecContext(ctx, s.rb(`DELETE FROM shifts WHERE id = ?`), shiftID); err != nil {
+		return fmt.Errorf("delete shift %s: %w", shiftID, err)
+	}
+	return nil
+}
+
 // Applications.
 
 type applicationRow struct {
@@ -717,6 +789,7 @@ func (s *storage) hours(ctx context.Context, volunteerID string) ([]HoursEntry, 
 // with their organisation but forget who typed them in.
 func (s *storage) erase(ctx context.Context, q queryer, userID string) error {
 	for _, stmt := range []string{
+		`DELETE FROM shift_reminders WHERE volunteer_id = ?`,
 		`DELETE FROM applications WHERE volunteer_id = ?`,
 		`DELETE FROM profiles WHERE user_id = ?`,
 		`UPDATE opportunities SET created_by = '' WHERE created_by = ?`,

@@ -113,7 +113,7 @@ func TestMigration_TimesAsMicroseconds(t *testing.T) {
 			t.Error("an application for a shift that does not exist was stored")
 		}
 		wantIndexes := map[string][]string{
-			"shifts":       {"shifts_opportunity"},
+			"shifts":       {"shifts_opportunity", "shifts_starts_at"}, // the second from 0003
 			"applications": {"applications_opportunity", "applications_shift", "applications_volunteer"},
 		}
 		for table, want := range wantIndexes {

@@ -96,6 +96,9 @@ func (p *Process) Configure(ctx context.Context, req ConfigureRequest, host sdk.
 	for _, t := range man.Publishes {
 		hs.publishes[t] = true
 	}
+	// Every plugin's outbox may carry notifications and follows; the host's
+	// notification service checks them against the manifest's kinds.
+	hs.publishes[sdk.NotifyEventType], hs.publishes[sdk.FollowEventType] = true, true
 	id := p.broker.NextId()
 	go p.broker.AcceptAndServe(id, func(opts []grpc.ServerOption) *grpc.Server {
 		s := grpc.NewServer(opts...)

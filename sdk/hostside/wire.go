@@ -62,6 +62,9 @@ func manifestFromProto(m *pb.Manifest) sdk.Manifest {
 	for _, s := range m.Settings {
 		out.Settings = append(out.Settings, sdk.Setting{Name: s.Name, Default: s.Default, Description: s.Description})
 	}
+	for _, k := range m.Notifications {
+		out.Notifications = append(out.Notifications, sdk.NotificationKind{Name: k.Name, Labels: k.Labels, Default: sdk.Delivery(k.DefaultDelivery)})
+	}
 	return out
 }
 

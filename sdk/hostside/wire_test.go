@@ -47,3 +47,14 @@ func TestManifestFromProto_Pages(t *testing.T) {
 		}
 	}
 }
+
+// TestManifestFromProto_Notifications: the kinds a manifest declares arrive with their
+// labels and default delivery.
+func TestManifestFromProto_Notifications(t *testing.T) {
+	m := manifestFromProto(&pb.Manifest{Name: "x", Notifications: []*pb.NotificationKind{
+		{Name: "x.thing.done", Labels: map[string]string{"en": "Done", "tr": "Bitti"}, DefaultDelivery: "weekly"}}})
+	if len(m.Notifications) != 1 || m.Notifications[0].Name != "x.thing.done" || m.Notifications[0].Labels["tr"] != "Bitti" ||
+		m.Notifications[0].Default != sdk.DeliverWeekly {
+		t.Errorf("notifications %+v", m.Notifications)
+	}
+}

@@ -27,8 +27,9 @@ const (
 // held in "city" holds in every domain; a verified member of a neighbourhood is its
 // resident, a member of an organisation its org_member (and org_representative when
 // representing it); roles get the permissions of the manifest's roles and default
-// grants. It records published events (deduplicated by ID, as the core's outbox) and
-// audit entries, seals with a real keyring, and can be made unavailable.
+// grants. It records published events (deduplicated by ID, as the core's outbox),
+// audit entries, and the notifications and follows the plugin's outbox sends (see
+// Notifications and Followers), seals with a real keyring, and can be made unavailable.
 //
 // It is safe for concurrent use.
 type FakeHost struct {
@@ -48,6 +49,10 @@ type FakeHost struct {
 	audits      []sdk.AuditEntry
 	down        error
 	seq         int
+	notes       []*SentNotification // in the order first relayed
+	noteByID    map[string]*SentNotification
+	follows     map[string]map[string]bool // subject → user → following
+	followLog   []sdk.FollowChange
 }
 
 // NewFakeHost returns an empty city whose roles grant what m's roles and default grants
@@ -56,7 +61,8 @@ func NewFakeHost(m sdk.Manifest) *FakeHost {
 	h := &FakeHost{manifest: m, users: map[string]sdk.User{}, nbhs: map[string]sdk.Neighbourhood{},
 		memberships: map[string][]sdk.Membership{}, orgs: map[string]sdk.Organisation{},
 		orgMembers: map[string]map[string]string{}, grants: map[string]map[string][]string{},
-		perms: map[string][]string{}, held: map[string]bool{}}
+		perms: map[string][]string{}, held: map[string]bool{},
+		noteByID: map[string]*SentNotification{}, follows: map[string]map[string]bool{}}
 	for _, r := range m.Roles {
 		h.perms[r.Name] = append(h.perms[r.Name], r.Permissions...)
 	}
@@ -391,6 +397,12 @@ func (h *FakeHost) PublishAll(_ context.Context, events []sdk.Event) error {
 		return fmt.Errorf("sdktest: %d events in one batch, at most %d", len(events), sdk.MaxPublishBatch)
 	}
 	for _, e := range events {
+		if e.Type == sdk.NotifyEventType || e.Type == sdk.FollowEventType {
+			if err := h.checkReserved(e); err != nil {
+				return err
+			}
+			continue
+		}
 		if len(h.manifest.Publishes) > 0 && !slices.Contains(h.manifest.Publishes, e.Type) {
 			return fmt.Errorf("sdktest: event type %q is not among the manifest's Publishes %v", e.Type, h.manifest.Publishes)
 		}
@@ -407,6 +419,10 @@ func (h *FakeHost) PublishAll(_ context.Context, events []sdk.Event) error {
 			continue
 		}
 		h.held[e.ID] = true
+		if e.Type == sdk.NotifyEventType || e.Type == sdk.FollowEventType {
+			h.takeReserved(e)
+			continue
+		}
 		if e.OccurredAt.IsZero() {
 			e.OccurredAt = time.Now().UTC()
 		}

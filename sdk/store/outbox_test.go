@@ -30,6 +30,8 @@ type publishHost struct {
 	batches []int
 	down    error         // PublishAll fails with it while set
 	got     chan struct{} // a token per accepted batch
+	// batchBytes, when set, sums each accepted batch's payload bytes.
+	batchBytes map[int]int
 }
 
 func newPublishHost() *publishHost {
@@ -46,6 +48,11 @@ func (h *publishHost) PublishAll(_ context.Context, events []sdk.Event) error {
 		return fmt.Errorf("at most %d events per PublishAll, got %d", sdk.MaxPublishBatch, len(events))
 	}
 	h.batches = append(h.batches, len(events))
+	if h.batchBytes != nil {
+		for _, e := range events {
+			h.batchBytes[len(h.batches)] += len(e.Payload)
+		}
+	}
 	for _, e := range events {
 		if h.seen[e.ID]++; h.seen[e.ID] == 1 {
 			h.events = append(h.events, e)

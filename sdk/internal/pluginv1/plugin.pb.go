@@ -195,7 +195,10 @@ type Manifest struct {
 	// ui is what the host draws without calling the plugin (DESIGN.md §10): its nav
 	// entries and the cards it offers for the host's pages. Sent only to a host that
 	// asked for pages (DescribeRequest.pages).
-	Ui            *UI `protobuf:"bytes,13,opt,name=ui,proto3" json:"ui,omitempty"`
+	Ui *UI `protobuf:"bytes,13,opt,name=ui,proto3" json:"ui,omitempty"`
+	// notifications are the kinds of notification the plugin sends (DESIGN.md §11),
+	// declared so the preferences page can list them before any was sent.
+	Notifications []*NotificationKind `protobuf:"bytes,14,rep,name=notifications,proto3" json:"notifications,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -317,6 +320,13 @@ func (x *Manifest) GetOpenapi() []byte {
 func (x *Manifest) GetUi() *UI {
 	if x != nil {
 		return x.Ui
+	}
+	return nil
+}
+
+func (x *Manifest) GetNotifications() []*NotificationKind {
+	if x != nil {
+		return x.Notifications
 	}
 	return nil
 }
@@ -851,6 +861,69 @@ func (x *Role) GetDescriptions() map[string]string {
 	return nil
 }
 
+// NotificationKind is a kind of notification a plugin sends: "<plugin>.<kind>", its
+// label in every language the plugin speaks and the delivery of a person who chose
+// none ("immediately", "daily", "weekly" or "in_app").
+type NotificationKind struct {
+	state           protoimpl.MessageState `protogen:"open.v1"`
+	Name            string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	Labels          map[string]string      `protobuf:"bytes,2,rep,name=labels,proto3" json:"labels,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"` // BCP 47 tag -> label
+	DefaultDelivery string                 `protobuf:"bytes,3,opt,name=default_delivery,json=defaultDelivery,proto3" json:"default_delivery,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
+}
+
+func (x *NotificationKind) Reset() {
+	*x = NotificationKind{}
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[9]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *NotificationKind) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*NotificationKind) ProtoMessage() {}
+
+func (x *NotificationKind) ProtoReflect() protoreflect.Message {
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[9]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use NotificationKind.ProtoReflect.Descriptor instead.
+func (*NotificationKind) Descriptor() ([]byte, []int) {
+	return file_kvarter_plugin_v1_plugin_proto_rawDescGZIP(), []int{9}
+}
+
+func (x *NotificationKind) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *NotificationKind) GetLabels() map[string]string {
+	if x != nil {
+		return x.Labels
+	}
+	return nil
+}
+
+func (x *NotificationKind) GetDefaultDelivery() string {
+	if x != nil {
+		return x.DefaultDelivery
+	}
+	return ""
+}
+
 type Grant struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Role          string                 `protobuf:"bytes,1,opt,name=role,proto3" json:"role,omitempty"`
@@ -861,7 +934,7 @@ type Grant struct {
 
 func (x *Grant) Reset() {
 	*x = Grant{}
-	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[9]
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -873,7 +946,7 @@ func (x *Grant) String() string {
 func (*Grant) ProtoMessage() {}
 
 func (x *Grant) ProtoReflect() protoreflect.Message {
-	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[9]
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -886,7 +959,7 @@ func (x *Grant) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Grant.ProtoReflect.Descriptor instead.
 func (*Grant) Descriptor() ([]byte, []int) {
-	return file_kvarter_plugin_v1_plugin_proto_rawDescGZIP(), []int{9}
+	return file_kvarter_plugin_v1_plugin_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *Grant) GetRole() string {
@@ -914,7 +987,7 @@ type Setting struct {
 
 func (x *Setting) Reset() {
 	*x = Setting{}
-	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[10]
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -926,7 +999,7 @@ func (x *Setting) String() string {
 func (*Setting) ProtoMessage() {}
 
 func (x *Setting) ProtoReflect() protoreflect.Message {
-	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[10]
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -939,7 +1012,7 @@ func (x *Setting) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Setting.ProtoReflect.Descriptor instead.
 func (*Setting) Descriptor() ([]byte, []int) {
-	return file_kvarter_plugin_v1_plugin_proto_rawDescGZIP(), []int{10}
+	return file_kvarter_plugin_v1_plugin_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *Setting) GetName() string {
@@ -977,7 +1050,7 @@ type StoreConfig struct {
 
 func (x *StoreConfig) Reset() {
 	*x = StoreConfig{}
-	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[11]
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -989,7 +1062,7 @@ func (x *StoreConfig) String() string {
 func (*StoreConfig) ProtoMessage() {}
 
 func (x *StoreConfig) ProtoReflect() protoreflect.Message {
-	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[11]
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1002,7 +1075,7 @@ func (x *StoreConfig) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StoreConfig.ProtoReflect.Descriptor instead.
 func (*StoreConfig) Descriptor() ([]byte, []int) {
-	return file_kvarter_plugin_v1_plugin_proto_rawDescGZIP(), []int{11}
+	return file_kvarter_plugin_v1_plugin_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *StoreConfig) GetDialect() string {
@@ -1048,7 +1121,7 @@ type ConfigureRequest struct {
 
 func (x *ConfigureRequest) Reset() {
 	*x = ConfigureRequest{}
-	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[12]
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1060,7 +1133,7 @@ func (x *ConfigureRequest) String() string {
 func (*ConfigureRequest) ProtoMessage() {}
 
 func (x *ConfigureRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[12]
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1073,7 +1146,7 @@ func (x *ConfigureRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ConfigureRequest.ProtoReflect.Descriptor instead.
 func (*ConfigureRequest) Descriptor() ([]byte, []int) {
-	return file_kvarter_plugin_v1_plugin_proto_rawDescGZIP(), []int{12}
+	return file_kvarter_plugin_v1_plugin_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *ConfigureRequest) GetSettings() map[string]string {
@@ -1126,7 +1199,7 @@ type ConfigureResponse struct {
 
 func (x *ConfigureResponse) Reset() {
 	*x = ConfigureResponse{}
-	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[13]
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1138,7 +1211,7 @@ func (x *ConfigureResponse) String() string {
 func (*ConfigureResponse) ProtoMessage() {}
 
 func (x *ConfigureResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[13]
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1151,7 +1224,7 @@ func (x *ConfigureResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ConfigureResponse.ProtoReflect.Descriptor instead.
 func (*ConfigureResponse) Descriptor() ([]byte, []int) {
-	return file_kvarter_plugin_v1_plugin_proto_rawDescGZIP(), []int{13}
+	return file_kvarter_plugin_v1_plugin_proto_rawDescGZIP(), []int{14}
 }
 
 type MigrateRequest struct {
@@ -1162,7 +1235,7 @@ type MigrateRequest struct {
 
 func (x *MigrateRequest) Reset() {
 	*x = MigrateRequest{}
-	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[14]
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1174,7 +1247,7 @@ func (x *MigrateRequest) String() string {
 func (*MigrateRequest) ProtoMessage() {}
 
 func (x *MigrateRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[14]
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1187,7 +1260,7 @@ func (x *MigrateRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MigrateRequest.ProtoReflect.Descriptor instead.
 func (*MigrateRequest) Descriptor() ([]byte, []int) {
-	return file_kvarter_plugin_v1_plugin_proto_rawDescGZIP(), []int{14}
+	return file_kvarter_plugin_v1_plugin_proto_rawDescGZIP(), []int{15}
 }
 
 type MigrateResponse struct {
@@ -1198,7 +1271,7 @@ type MigrateResponse struct {
 
 func (x *MigrateResponse) Reset() {
 	*x = MigrateResponse{}
-	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[15]
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1210,7 +1283,7 @@ func (x *MigrateResponse) String() string {
 func (*MigrateResponse) ProtoMessage() {}
 
 func (x *MigrateResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[15]
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1223,7 +1296,7 @@ func (x *MigrateResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MigrateResponse.ProtoReflect.Descriptor instead.
 func (*MigrateResponse) Descriptor() ([]byte, []int) {
-	return file_kvarter_plugin_v1_plugin_proto_rawDescGZIP(), []int{15}
+	return file_kvarter_plugin_v1_plugin_proto_rawDescGZIP(), []int{16}
 }
 
 type ActivateRequest struct {
@@ -1234,7 +1307,7 @@ type ActivateRequest struct {
 
 func (x *ActivateRequest) Reset() {
 	*x = ActivateRequest{}
-	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[16]
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1246,7 +1319,7 @@ func (x *ActivateRequest) String() string {
 func (*ActivateRequest) ProtoMessage() {}
 
 func (x *ActivateRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[16]
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1259,7 +1332,7 @@ func (x *ActivateRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ActivateRequest.ProtoReflect.Descriptor instead.
 func (*ActivateRequest) Descriptor() ([]byte, []int) {
-	return file_kvarter_plugin_v1_plugin_proto_rawDescGZIP(), []int{16}
+	return file_kvarter_plugin_v1_plugin_proto_rawDescGZIP(), []int{17}
 }
 
 type ActivateResponse struct {
@@ -1270,7 +1343,7 @@ type ActivateResponse struct {
 
 func (x *ActivateResponse) Reset() {
 	*x = ActivateResponse{}
-	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[17]
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1282,7 +1355,7 @@ func (x *ActivateResponse) String() string {
 func (*ActivateResponse) ProtoMessage() {}
 
 func (x *ActivateResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[17]
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1295,7 +1368,7 @@ func (x *ActivateResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ActivateResponse.ProtoReflect.Descriptor instead.
 func (*ActivateResponse) Descriptor() ([]byte, []int) {
-	return file_kvarter_plugin_v1_plugin_proto_rawDescGZIP(), []int{17}
+	return file_kvarter_plugin_v1_plugin_proto_rawDescGZIP(), []int{18}
 }
 
 type HealthRequest struct {
@@ -1306,7 +1379,7 @@ type HealthRequest struct {
 
 func (x *HealthRequest) Reset() {
 	*x = HealthRequest{}
-	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[18]
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1318,7 +1391,7 @@ func (x *HealthRequest) String() string {
 func (*HealthRequest) ProtoMessage() {}
 
 func (x *HealthRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[18]
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1331,7 +1404,7 @@ func (x *HealthRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HealthRequest.ProtoReflect.Descriptor instead.
 func (*HealthRequest) Descriptor() ([]byte, []int) {
-	return file_kvarter_plugin_v1_plugin_proto_rawDescGZIP(), []int{18}
+	return file_kvarter_plugin_v1_plugin_proto_rawDescGZIP(), []int{19}
 }
 
 type HealthResponse struct {
@@ -1345,7 +1418,7 @@ type HealthResponse struct {
 
 func (x *HealthResponse) Reset() {
 	*x = HealthResponse{}
-	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[19]
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1357,7 +1430,7 @@ func (x *HealthResponse) String() string {
 func (*HealthResponse) ProtoMessage() {}
 
 func (x *HealthResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[19]
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1370,7 +1443,7 @@ func (x *HealthResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HealthResponse.ProtoReflect.Descriptor instead.
 func (*HealthResponse) Descriptor() ([]byte, []int) {
-	return file_kvarter_plugin_v1_plugin_proto_rawDescGZIP(), []int{19}
+	return file_kvarter_plugin_v1_plugin_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *HealthResponse) GetPool() *PoolStats {
@@ -1398,7 +1471,7 @@ type PoolStats struct {
 
 func (x *PoolStats) Reset() {
 	*x = PoolStats{}
-	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[20]
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1410,7 +1483,7 @@ func (x *PoolStats) String() string {
 func (*PoolStats) ProtoMessage() {}
 
 func (x *PoolStats) ProtoReflect() protoreflect.Message {
-	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[20]
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1423,7 +1496,7 @@ func (x *PoolStats) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PoolStats.ProtoReflect.Descriptor instead.
 func (*PoolStats) Descriptor() ([]byte, []int) {
-	return file_kvarter_plugin_v1_plugin_proto_rawDescGZIP(), []int{20}
+	return file_kvarter_plugin_v1_plugin_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *PoolStats) GetMaxOpenConnections() int64 {
@@ -1497,7 +1570,7 @@ type DeactivateRequest struct {
 
 func (x *DeactivateRequest) Reset() {
 	*x = DeactivateRequest{}
-	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[21]
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1509,7 +1582,7 @@ func (x *DeactivateRequest) String() string {
 func (*DeactivateRequest) ProtoMessage() {}
 
 func (x *DeactivateRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[21]
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1522,7 +1595,7 @@ func (x *DeactivateRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeactivateRequest.ProtoReflect.Descriptor instead.
 func (*DeactivateRequest) Descriptor() ([]byte, []int) {
-	return file_kvarter_plugin_v1_plugin_proto_rawDescGZIP(), []int{21}
+	return file_kvarter_plugin_v1_plugin_proto_rawDescGZIP(), []int{22}
 }
 
 type DeactivateResponse struct {
@@ -1533,7 +1606,7 @@ type DeactivateResponse struct {
 
 func (x *DeactivateResponse) Reset() {
 	*x = DeactivateResponse{}
-	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[22]
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1545,7 +1618,7 @@ func (x *DeactivateResponse) String() string {
 func (*DeactivateResponse) ProtoMessage() {}
 
 func (x *DeactivateResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[22]
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1558,7 +1631,7 @@ func (x *DeactivateResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeactivateResponse.ProtoReflect.Descriptor instead.
 func (*DeactivateResponse) Descriptor() ([]byte, []int) {
-	return file_kvarter_plugin_v1_plugin_proto_rawDescGZIP(), []int{22}
+	return file_kvarter_plugin_v1_plugin_proto_rawDescGZIP(), []int{23}
 }
 
 type Header struct {
@@ -1571,7 +1644,7 @@ type Header struct {
 
 func (x *Header) Reset() {
 	*x = Header{}
-	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[23]
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1583,7 +1656,7 @@ func (x *Header) String() string {
 func (*Header) ProtoMessage() {}
 
 func (x *Header) ProtoReflect() protoreflect.Message {
-	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[23]
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1596,7 +1669,7 @@ func (x *Header) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Header.ProtoReflect.Descriptor instead.
 func (*Header) Descriptor() ([]byte, []int) {
-	return file_kvarter_plugin_v1_plugin_proto_rawDescGZIP(), []int{23}
+	return file_kvarter_plugin_v1_plugin_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *Header) GetName() string {
@@ -1624,7 +1697,7 @@ type OrgMembership struct {
 
 func (x *OrgMembership) Reset() {
 	*x = OrgMembership{}
-	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[24]
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1636,7 +1709,7 @@ func (x *OrgMembership) String() string {
 func (*OrgMembership) ProtoMessage() {}
 
 func (x *OrgMembership) ProtoReflect() protoreflect.Message {
-	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[24]
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1649,7 +1722,7 @@ func (x *OrgMembership) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use OrgMembership.ProtoReflect.Descriptor instead.
 func (*OrgMembership) Descriptor() ([]byte, []int) {
-	return file_kvarter_plugin_v1_plugin_proto_rawDescGZIP(), []int{24}
+	return file_kvarter_plugin_v1_plugin_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *OrgMembership) GetOrganisationId() string {
@@ -1682,7 +1755,7 @@ type RoleList struct {
 
 func (x *RoleList) Reset() {
 	*x = RoleList{}
-	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[25]
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1694,7 +1767,7 @@ func (x *RoleList) String() string {
 func (*RoleList) ProtoMessage() {}
 
 func (x *RoleList) ProtoReflect() protoreflect.Message {
-	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[25]
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1707,7 +1780,7 @@ func (x *RoleList) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RoleList.ProtoReflect.Descriptor instead.
 func (*RoleList) Descriptor() ([]byte, []int) {
-	return file_kvarter_plugin_v1_plugin_proto_rawDescGZIP(), []int{25}
+	return file_kvarter_plugin_v1_plugin_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *RoleList) GetRoles() []string {
@@ -1735,7 +1808,7 @@ type Principal struct {
 
 func (x *Principal) Reset() {
 	*x = Principal{}
-	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[26]
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1747,7 +1820,7 @@ func (x *Principal) String() string {
 func (*Principal) ProtoMessage() {}
 
 func (x *Principal) ProtoReflect() protoreflect.Message {
-	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[26]
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1760,7 +1833,7 @@ func (x *Principal) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Principal.ProtoReflect.Descriptor instead.
 func (*Principal) Descriptor() ([]byte, []int) {
-	return file_kvarter_plugin_v1_plugin_proto_rawDescGZIP(), []int{26}
+	return file_kvarter_plugin_v1_plugin_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *Principal) GetUserId() string {
@@ -1833,7 +1906,7 @@ type HTTPRequest struct {
 
 func (x *HTTPRequest) Reset() {
 	*x = HTTPRequest{}
-	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[27]
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1845,7 +1918,7 @@ func (x *HTTPRequest) String() string {
 func (*HTTPRequest) ProtoMessage() {}
 
 func (x *HTTPRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[27]
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1858,7 +1931,7 @@ func (x *HTTPRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HTTPRequest.ProtoReflect.Descriptor instead.
 func (*HTTPRequest) Descriptor() ([]byte, []int) {
-	return file_kvarter_plugin_v1_plugin_proto_rawDescGZIP(), []int{27}
+	return file_kvarter_plugin_v1_plugin_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *HTTPRequest) GetMethod() string {
@@ -1945,7 +2018,7 @@ type HTTPResponse struct {
 
 func (x *HTTPResponse) Reset() {
 	*x = HTTPResponse{}
-	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[28]
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1957,7 +2030,7 @@ func (x *HTTPResponse) String() string {
 func (*HTTPResponse) ProtoMessage() {}
 
 func (x *HTTPResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[28]
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1970,7 +2043,7 @@ func (x *HTTPResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HTTPResponse.ProtoReflect.Descriptor instead.
 func (*HTTPResponse) Descriptor() ([]byte, []int) {
-	return file_kvarter_plugin_v1_plugin_proto_rawDescGZIP(), []int{28}
+	return file_kvarter_plugin_v1_plugin_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *HTTPResponse) GetStatus() int32 {
@@ -2014,7 +2087,7 @@ type PageMeta struct {
 
 func (x *PageMeta) Reset() {
 	*x = PageMeta{}
-	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[29]
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2026,7 +2099,7 @@ func (x *PageMeta) String() string {
 func (*PageMeta) ProtoMessage() {}
 
 func (x *PageMeta) ProtoReflect() protoreflect.Message {
-	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[29]
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2039,7 +2112,7 @@ func (x *PageMeta) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PageMeta.ProtoReflect.Descriptor instead.
 func (*PageMeta) Descriptor() ([]byte, []int) {
-	return file_kvarter_plugin_v1_plugin_proto_rawDescGZIP(), []int{29}
+	return file_kvarter_plugin_v1_plugin_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *PageMeta) GetTitle() string {
@@ -2087,7 +2160,7 @@ type Crumb struct {
 
 func (x *Crumb) Reset() {
 	*x = Crumb{}
-	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[30]
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2099,7 +2172,7 @@ func (x *Crumb) String() string {
 func (*Crumb) ProtoMessage() {}
 
 func (x *Crumb) ProtoReflect() protoreflect.Message {
-	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[30]
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2112,7 +2185,7 @@ func (x *Crumb) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Crumb.ProtoReflect.Descriptor instead.
 func (*Crumb) Descriptor() ([]byte, []int) {
-	return file_kvarter_plugin_v1_plugin_proto_rawDescGZIP(), []int{30}
+	return file_kvarter_plugin_v1_plugin_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *Crumb) GetLabel() string {
@@ -2142,7 +2215,7 @@ type Event struct {
 
 func (x *Event) Reset() {
 	*x = Event{}
-	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[31]
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2154,7 +2227,7 @@ func (x *Event) String() string {
 func (*Event) ProtoMessage() {}
 
 func (x *Event) ProtoReflect() protoreflect.Message {
-	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[31]
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2167,7 +2240,7 @@ func (x *Event) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Event.ProtoReflect.Descriptor instead.
 func (*Event) Descriptor() ([]byte, []int) {
-	return file_kvarter_plugin_v1_plugin_proto_rawDescGZIP(), []int{31}
+	return file_kvarter_plugin_v1_plugin_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *Event) GetId() string {
@@ -2214,7 +2287,7 @@ type HandleEventRequest struct {
 
 func (x *HandleEventRequest) Reset() {
 	*x = HandleEventRequest{}
-	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[32]
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2226,7 +2299,7 @@ func (x *HandleEventRequest) String() string {
 func (*HandleEventRequest) ProtoMessage() {}
 
 func (x *HandleEventRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[32]
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2239,7 +2312,7 @@ func (x *HandleEventRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HandleEventRequest.ProtoReflect.Descriptor instead.
 func (*HandleEventRequest) Descriptor() ([]byte, []int) {
-	return file_kvarter_plugin_v1_plugin_proto_rawDescGZIP(), []int{32}
+	return file_kvarter_plugin_v1_plugin_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *HandleEventRequest) GetEvent() *Event {
@@ -2257,7 +2330,7 @@ type HandleEventResponse struct {
 
 func (x *HandleEventResponse) Reset() {
 	*x = HandleEventResponse{}
-	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[33]
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2269,7 +2342,7 @@ func (x *HandleEventResponse) String() string {
 func (*HandleEventResponse) ProtoMessage() {}
 
 func (x *HandleEventResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[33]
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2282,7 +2355,7 @@ func (x *HandleEventResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HandleEventResponse.ProtoReflect.Descriptor instead.
 func (*HandleEventResponse) Descriptor() ([]byte, []int) {
-	return file_kvarter_plugin_v1_plugin_proto_rawDescGZIP(), []int{33}
+	return file_kvarter_plugin_v1_plugin_proto_rawDescGZIP(), []int{34}
 }
 
 type HandleEventsRequest struct {
@@ -2294,7 +2367,7 @@ type HandleEventsRequest struct {
 
 func (x *HandleEventsRequest) Reset() {
 	*x = HandleEventsRequest{}
-	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[34]
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2306,7 +2379,7 @@ func (x *HandleEventsRequest) String() string {
 func (*HandleEventsRequest) ProtoMessage() {}
 
 func (x *HandleEventsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[34]
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2319,7 +2392,7 @@ func (x *HandleEventsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HandleEventsRequest.ProtoReflect.Descriptor instead.
 func (*HandleEventsRequest) Descriptor() ([]byte, []int) {
-	return file_kvarter_plugin_v1_plugin_proto_rawDescGZIP(), []int{34}
+	return file_kvarter_plugin_v1_plugin_proto_rawDescGZIP(), []int{35}
 }
 
 func (x *HandleEventsRequest) GetEvents() []*Event {
@@ -2343,7 +2416,7 @@ type HandleEventsResponse struct {
 
 func (x *HandleEventsResponse) Reset() {
 	*x = HandleEventsResponse{}
-	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[35]
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2355,7 +2428,7 @@ func (x *HandleEventsResponse) String() string {
 func (*HandleEventsResponse) ProtoMessage() {}
 
 func (x *HandleEventsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[35]
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2368,7 +2441,7 @@ func (x *HandleEventsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HandleEventsResponse.ProtoReflect.Descriptor instead.
 func (*HandleEventsResponse) Descriptor() ([]byte, []int) {
-	return file_kvarter_plugin_v1_plugin_proto_rawDescGZIP(), []int{35}
+	return file_kvarter_plugin_v1_plugin_proto_rawDescGZIP(), []int{36}
 }
 
 func (x *HandleEventsResponse) GetHandled() int32 {
@@ -2397,7 +2470,7 @@ type User struct {
 
 func (x *User) Reset() {
 	*x = User{}
-	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[36]
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2409,7 +2482,7 @@ func (x *User) String() string {
 func (*User) ProtoMessage() {}
 
 func (x *User) ProtoReflect() protoreflect.Message {
-	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[36]
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2422,7 +2495,7 @@ func (x *User) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use User.ProtoReflect.Descriptor instead.
 func (*User) Descriptor() ([]byte, []int) {
-	return file_kvarter_plugin_v1_plugin_proto_rawDescGZIP(), []int{36}
+	return file_kvarter_plugin_v1_plugin_proto_rawDescGZIP(), []int{37}
 }
 
 func (x *User) GetId() string {
@@ -2466,7 +2539,7 @@ type Neighbourhood struct {
 
 func (x *Neighbourhood) Reset() {
 	*x = Neighbourhood{}
-	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[37]
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[38]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2478,7 +2551,7 @@ func (x *Neighbourhood) String() string {
 func (*Neighbourhood) ProtoMessage() {}
 
 func (x *Neighbourhood) ProtoReflect() protoreflect.Message {
-	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[37]
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[38]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2491,7 +2564,7 @@ func (x *Neighbourhood) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Neighbourhood.ProtoReflect.Descriptor instead.
 func (*Neighbourhood) Descriptor() ([]byte, []int) {
-	return file_kvarter_plugin_v1_plugin_proto_rawDescGZIP(), []int{37}
+	return file_kvarter_plugin_v1_plugin_proto_rawDescGZIP(), []int{38}
 }
 
 func (x *Neighbourhood) GetId() string {
@@ -2540,7 +2613,7 @@ type Membership struct {
 
 func (x *Membership) Reset() {
 	*x = Membership{}
-	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[38]
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[39]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2552,7 +2625,7 @@ func (x *Membership) String() string {
 func (*Membership) ProtoMessage() {}
 
 func (x *Membership) ProtoReflect() protoreflect.Message {
-	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[38]
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[39]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2565,7 +2638,7 @@ func (x *Membership) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Membership.ProtoReflect.Descriptor instead.
 func (*Membership) Descriptor() ([]byte, []int) {
-	return file_kvarter_plugin_v1_plugin_proto_rawDescGZIP(), []int{38}
+	return file_kvarter_plugin_v1_plugin_proto_rawDescGZIP(), []int{39}
 }
 
 func (x *Membership) GetUserId() string {
@@ -2603,7 +2676,7 @@ type Organisation struct {
 
 func (x *Organisation) Reset() {
 	*x = Organisation{}
-	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[39]
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[40]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2615,7 +2688,7 @@ func (x *Organisation) String() string {
 func (*Organisation) ProtoMessage() {}
 
 func (x *Organisation) ProtoReflect() protoreflect.Message {
-	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[39]
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[40]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2628,7 +2701,7 @@ func (x *Organisation) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Organisation.ProtoReflect.Descriptor instead.
 func (*Organisation) Descriptor() ([]byte, []int) {
-	return file_kvarter_plugin_v1_plugin_proto_rawDescGZIP(), []int{39}
+	return file_kvarter_plugin_v1_plugin_proto_rawDescGZIP(), []int{40}
 }
 
 func (x *Organisation) GetId() string {
@@ -2682,7 +2755,7 @@ type UsersRequest struct {
 
 func (x *UsersRequest) Reset() {
 	*x = UsersRequest{}
-	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[40]
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[41]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2694,7 +2767,7 @@ func (x *UsersRequest) String() string {
 func (*UsersRequest) ProtoMessage() {}
 
 func (x *UsersRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[40]
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[41]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2707,7 +2780,7 @@ func (x *UsersRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UsersRequest.ProtoReflect.Descriptor instead.
 func (*UsersRequest) Descriptor() ([]byte, []int) {
-	return file_kvarter_plugin_v1_plugin_proto_rawDescGZIP(), []int{40}
+	return file_kvarter_plugin_v1_plugin_proto_rawDescGZIP(), []int{41}
 }
 
 func (x *UsersRequest) GetIds() []string {
@@ -2726,7 +2799,7 @@ type UsersResponse struct {
 
 func (x *UsersResponse) Reset() {
 	*x = UsersResponse{}
-	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[41]
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[42]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2738,7 +2811,7 @@ func (x *UsersResponse) String() string {
 func (*UsersResponse) ProtoMessage() {}
 
 func (x *UsersResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[41]
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[42]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2751,7 +2824,7 @@ func (x *UsersResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UsersResponse.ProtoReflect.Descriptor instead.
 func (*UsersResponse) Descriptor() ([]byte, []int) {
-	return file_kvarter_plugin_v1_plugin_proto_rawDescGZIP(), []int{41}
+	return file_kvarter_plugin_v1_plugin_proto_rawDescGZIP(), []int{42}
 }
 
 func (x *UsersResponse) GetUsers() []*User {
@@ -2770,7 +2843,7 @@ type NeighbourhoodsRequest struct {
 
 func (x *NeighbourhoodsRequest) Reset() {
 	*x = NeighbourhoodsRequest{}
-	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[42]
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[43]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2782,7 +2855,7 @@ func (x *NeighbourhoodsRequest) String() string {
 func (*NeighbourhoodsRequest) ProtoMessage() {}
 
 func (x *NeighbourhoodsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[42]
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[43]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2795,7 +2868,7 @@ func (x *NeighbourhoodsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use NeighbourhoodsRequest.ProtoReflect.Descriptor instead.
 func (*NeighbourhoodsRequest) Descriptor() ([]byte, []int) {
-	return file_kvarter_plugin_v1_plugin_proto_rawDescGZIP(), []int{42}
+	return file_kvarter_plugin_v1_plugin_proto_rawDescGZIP(), []int{43}
 }
 
 func (x *NeighbourhoodsRequest) GetIds() []string {
@@ -2814,7 +2887,7 @@ type NeighbourhoodsResponse struct {
 
 func (x *NeighbourhoodsResponse) Reset() {
 	*x = NeighbourhoodsResponse{}
-	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[43]
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[44]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2826,7 +2899,7 @@ func (x *NeighbourhoodsResponse) String() string {
 func (*NeighbourhoodsResponse) ProtoMessage() {}
 
 func (x *NeighbourhoodsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[43]
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[44]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2839,7 +2912,7 @@ func (x *NeighbourhoodsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use NeighbourhoodsResponse.ProtoReflect.Descriptor instead.
 func (*NeighbourhoodsResponse) Descriptor() ([]byte, []int) {
-	return file_kvarter_plugin_v1_plugin_proto_rawDescGZIP(), []int{43}
+	return file_kvarter_plugin_v1_plugin_proto_rawDescGZIP(), []int{44}
 }
 
 func (x *NeighbourhoodsResponse) GetNeighbourhoods() []*Neighbourhood {
@@ -2858,7 +2931,7 @@ type MembershipsRequest struct {
 
 func (x *MembershipsRequest) Reset() {
 	*x = MembershipsRequest{}
-	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[44]
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[45]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2870,7 +2943,7 @@ func (x *MembershipsRequest) String() string {
 func (*MembershipsRequest) ProtoMessage() {}
 
 func (x *MembershipsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[44]
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[45]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2883,7 +2956,7 @@ func (x *MembershipsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MembershipsRequest.ProtoReflect.Descriptor instead.
 func (*MembershipsRequest) Descriptor() ([]byte, []int) {
-	return file_kvarter_plugin_v1_plugin_proto_rawDescGZIP(), []int{44}
+	return file_kvarter_plugin_v1_plugin_proto_rawDescGZIP(), []int{45}
 }
 
 func (x *MembershipsRequest) GetUserIds() []string {
@@ -2902,7 +2975,7 @@ type MembershipsResponse struct {
 
 func (x *MembershipsResponse) Reset() {
 	*x = MembershipsResponse{}
-	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[45]
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[46]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2914,7 +2987,7 @@ func (x *MembershipsResponse) String() string {
 func (*MembershipsResponse) ProtoMessage() {}
 
 func (x *MembershipsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[45]
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[46]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2927,7 +3000,7 @@ func (x *MembershipsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MembershipsResponse.ProtoReflect.Descriptor instead.
 func (*MembershipsResponse) Descriptor() ([]byte, []int) {
-	return file_kvarter_plugin_v1_plugin_proto_rawDescGZIP(), []int{45}
+	return file_kvarter_plugin_v1_plugin_proto_rawDescGZIP(), []int{46}
 }
 
 func (x *MembershipsResponse) GetMemberships() []*Membership {
@@ -2946,7 +3019,7 @@ type OrganisationsRequest struct {
 
 func (x *OrganisationsRequest) Reset() {
 	*x = OrganisationsRequest{}
-	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[46]
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[47]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2958,7 +3031,7 @@ func (x *OrganisationsRequest) String() string {
 func (*OrganisationsRequest) ProtoMessage() {}
 
 func (x *OrganisationsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[46]
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[47]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2971,7 +3044,7 @@ func (x *OrganisationsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use OrganisationsRequest.ProtoReflect.Descriptor instead.
 func (*OrganisationsRequest) Descriptor() ([]byte, []int) {
-	return file_kvarter_plugin_v1_plugin_proto_rawDescGZIP(), []int{46}
+	return file_kvarter_plugin_v1_plugin_proto_rawDescGZIP(), []int{47}
 }
 
 func (x *OrganisationsRequest) GetIds() []string {
@@ -2990,7 +3063,7 @@ type OrganisationsResponse struct {
 
 func (x *OrganisationsResponse) Reset() {
 	*x = OrganisationsResponse{}
-	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[47]
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[48]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3002,7 +3075,7 @@ func (x *OrganisationsResponse) String() string {
 func (*OrganisationsResponse) ProtoMessage() {}
 
 func (x *OrganisationsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[47]
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[48]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3015,7 +3088,7 @@ func (x *OrganisationsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use OrganisationsResponse.ProtoReflect.Descriptor instead.
 func (*OrganisationsResponse) Descriptor() ([]byte, []int) {
-	return file_kvarter_plugin_v1_plugin_proto_rawDescGZIP(), []int{47}
+	return file_kvarter_plugin_v1_plugin_proto_rawDescGZIP(), []int{48}
 }
 
 func (x *OrganisationsResponse) GetOrganisations() []*Organisation {
@@ -3036,7 +3109,7 @@ type CanRequest struct {
 
 func (x *CanRequest) Reset() {
 	*x = CanRequest{}
-	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[48]
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[49]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3048,7 +3121,7 @@ func (x *CanRequest) String() string {
 func (*CanRequest) ProtoMessage() {}
 
 func (x *CanRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[48]
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[49]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3061,7 +3134,7 @@ func (x *CanRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CanRequest.ProtoReflect.Descriptor instead.
 func (*CanRequest) Descriptor() ([]byte, []int) {
-	return file_kvarter_plugin_v1_plugin_proto_rawDescGZIP(), []int{48}
+	return file_kvarter_plugin_v1_plugin_proto_rawDescGZIP(), []int{49}
 }
 
 func (x *CanRequest) GetUserId() string {
@@ -3094,7 +3167,7 @@ type CanResponse struct {
 
 func (x *CanResponse) Reset() {
 	*x = CanResponse{}
-	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[49]
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[50]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3106,7 +3179,7 @@ func (x *CanResponse) String() string {
 func (*CanResponse) ProtoMessage() {}
 
 func (x *CanResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[49]
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[50]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3119,7 +3192,7 @@ func (x *CanResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CanResponse.ProtoReflect.Descriptor instead.
 func (*CanResponse) Descriptor() ([]byte, []int) {
-	return file_kvarter_plugin_v1_plugin_proto_rawDescGZIP(), []int{49}
+	return file_kvarter_plugin_v1_plugin_proto_rawDescGZIP(), []int{50}
 }
 
 func (x *CanResponse) GetAllowed() bool {
@@ -3138,7 +3211,7 @@ type PublishRequest struct {
 
 func (x *PublishRequest) Reset() {
 	*x = PublishRequest{}
-	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[50]
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[51]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3150,7 +3223,7 @@ func (x *PublishRequest) String() string {
 func (*PublishRequest) ProtoMessage() {}
 
 func (x *PublishRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[50]
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[51]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3163,7 +3236,7 @@ func (x *PublishRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PublishRequest.ProtoReflect.Descriptor instead.
 func (*PublishRequest) Descriptor() ([]byte, []int) {
-	return file_kvarter_plugin_v1_plugin_proto_rawDescGZIP(), []int{50}
+	return file_kvarter_plugin_v1_plugin_proto_rawDescGZIP(), []int{51}
 }
 
 func (x *PublishRequest) GetEvent() *Event {
@@ -3181,7 +3254,7 @@ type PublishResponse struct {
 
 func (x *PublishResponse) Reset() {
 	*x = PublishResponse{}
-	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[51]
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[52]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3193,7 +3266,7 @@ func (x *PublishResponse) String() string {
 func (*PublishResponse) ProtoMessage() {}
 
 func (x *PublishResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[51]
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[52]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3206,7 +3279,7 @@ func (x *PublishResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PublishResponse.ProtoReflect.Descriptor instead.
 func (*PublishResponse) Descriptor() ([]byte, []int) {
-	return file_kvarter_plugin_v1_plugin_proto_rawDescGZIP(), []int{51}
+	return file_kvarter_plugin_v1_plugin_proto_rawDescGZIP(), []int{52}
 }
 
 // PublishAllRequest carries events the core records in one transaction, in order,
@@ -3220,7 +3293,7 @@ type PublishAllRequest struct {
 
 func (x *PublishAllRequest) Reset() {
 	*x = PublishAllRequest{}
-	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[52]
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[53]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3232,7 +3305,7 @@ func (x *PublishAllRequest) String() string {
 func (*PublishAllRequest) ProtoMessage() {}
 
 func (x *PublishAllRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[52]
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[53]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3245,7 +3318,7 @@ func (x *PublishAllRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PublishAllRequest.ProtoReflect.Descriptor instead.
 func (*PublishAllRequest) Descriptor() ([]byte, []int) {
-	return file_kvarter_plugin_v1_plugin_proto_rawDescGZIP(), []int{52}
+	return file_kvarter_plugin_v1_plugin_proto_rawDescGZIP(), []int{53}
 }
 
 func (x *PublishAllRequest) GetEvents() []*Event {
@@ -3263,7 +3336,7 @@ type PublishAllResponse struct {
 
 func (x *PublishAllResponse) Reset() {
 	*x = PublishAllResponse{}
-	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[53]
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[54]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3275,7 +3348,7 @@ func (x *PublishAllResponse) String() string {
 func (*PublishAllResponse) ProtoMessage() {}
 
 func (x *PublishAllResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[53]
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[54]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3288,7 +3361,7 @@ func (x *PublishAllResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PublishAllResponse.ProtoReflect.Descriptor instead.
 func (*PublishAllResponse) Descriptor() ([]byte, []int) {
-	return file_kvarter_plugin_v1_plugin_proto_rawDescGZIP(), []int{53}
+	return file_kvarter_plugin_v1_plugin_proto_rawDescGZIP(), []int{54}
 }
 
 type AuditRequest struct {
@@ -3304,7 +3377,7 @@ type AuditRequest struct {
 
 func (x *AuditRequest) Reset() {
 	*x = AuditRequest{}
-	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[54]
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[55]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3316,7 +3389,7 @@ func (x *AuditRequest) String() string {
 func (*AuditRequest) ProtoMessage() {}
 
 func (x *AuditRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[54]
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[55]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3329,7 +3402,7 @@ func (x *AuditRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AuditRequest.ProtoReflect.Descriptor instead.
 func (*AuditRequest) Descriptor() ([]byte, []int) {
-	return file_kvarter_plugin_v1_plugin_proto_rawDescGZIP(), []int{54}
+	return file_kvarter_plugin_v1_plugin_proto_rawDescGZIP(), []int{55}
 }
 
 func (x *AuditRequest) GetActorId() string {
@@ -3375,7 +3448,7 @@ type AuditResponse struct {
 
 func (x *AuditResponse) Reset() {
 	*x = AuditResponse{}
-	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[55]
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[56]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3387,7 +3460,7 @@ func (x *AuditResponse) String() string {
 func (*AuditResponse) ProtoMessage() {}
 
 func (x *AuditResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[55]
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[56]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3400,7 +3473,7 @@ func (x *AuditResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AuditResponse.ProtoReflect.Descriptor instead.
 func (*AuditResponse) Descriptor() ([]byte, []int) {
-	return file_kvarter_plugin_v1_plugin_proto_rawDescGZIP(), []int{55}
+	return file_kvarter_plugin_v1_plugin_proto_rawDescGZIP(), []int{56}
 }
 
 // The vote is named by an ID of the plugin's choosing; the host derives the key from
@@ -3414,7 +3487,7 @@ type SealingKeyRequest struct {
 
 func (x *SealingKeyRequest) Reset() {
 	*x = SealingKeyRequest{}
-	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[56]
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[57]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3426,7 +3499,7 @@ func (x *SealingKeyRequest) String() string {
 func (*SealingKeyRequest) ProtoMessage() {}
 
 func (x *SealingKeyRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[56]
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[57]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3439,7 +3512,7 @@ func (x *SealingKeyRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SealingKeyRequest.ProtoReflect.Descriptor instead.
 func (*SealingKeyRequest) Descriptor() ([]byte, []int) {
-	return file_kvarter_plugin_v1_plugin_proto_rawDescGZIP(), []int{56}
+	return file_kvarter_plugin_v1_plugin_proto_rawDescGZIP(), []int{57}
 }
 
 func (x *SealingKeyRequest) GetVoteId() string {
@@ -3458,7 +3531,7 @@ type SealingKeyResponse struct {
 
 func (x *SealingKeyResponse) Reset() {
 	*x = SealingKeyResponse{}
-	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[57]
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[58]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3470,7 +3543,7 @@ func (x *SealingKeyResponse) String() string {
 func (*SealingKeyResponse) ProtoMessage() {}
 
 func (x *SealingKeyResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[57]
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[58]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3483,7 +3556,7 @@ func (x *SealingKeyResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SealingKeyResponse.ProtoReflect.Descriptor instead.
 func (*SealingKeyResponse) Descriptor() ([]byte, []int) {
-	return file_kvarter_plugin_v1_plugin_proto_rawDescGZIP(), []int{57}
+	return file_kvarter_plugin_v1_plugin_proto_rawDescGZIP(), []int{58}
 }
 
 func (x *SealingKeyResponse) GetPublicKey() []byte {
@@ -3503,7 +3576,7 @@ type UnsealRequest struct {
 
 func (x *UnsealRequest) Reset() {
 	*x = UnsealRequest{}
-	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[58]
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[59]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3515,7 +3588,7 @@ func (x *UnsealRequest) String() string {
 func (*UnsealRequest) ProtoMessage() {}
 
 func (x *UnsealRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[58]
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[59]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3528,7 +3601,7 @@ func (x *UnsealRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UnsealRequest.ProtoReflect.Descriptor instead.
 func (*UnsealRequest) Descriptor() ([]byte, []int) {
-	return file_kvarter_plugin_v1_plugin_proto_rawDescGZIP(), []int{58}
+	return file_kvarter_plugin_v1_plugin_proto_rawDescGZIP(), []int{59}
 }
 
 func (x *UnsealRequest) GetVoteId() string {
@@ -3554,7 +3627,7 @@ type UnsealResponse struct {
 
 func (x *UnsealResponse) Reset() {
 	*x = UnsealResponse{}
-	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[59]
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[60]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3566,7 +3639,7 @@ func (x *UnsealResponse) String() string {
 func (*UnsealResponse) ProtoMessage() {}
 
 func (x *UnsealResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[59]
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[60]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3579,7 +3652,7 @@ func (x *UnsealResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UnsealResponse.ProtoReflect.Descriptor instead.
 func (*UnsealResponse) Descriptor() ([]byte, []int) {
-	return file_kvarter_plugin_v1_plugin_proto_rawDescGZIP(), []int{59}
+	return file_kvarter_plugin_v1_plugin_proto_rawDescGZIP(), []int{60}
 }
 
 func (x *UnsealResponse) GetBallots() [][]byte {
@@ -3595,7 +3668,7 @@ const file_kvarter_plugin_v1_plugin_proto_rawDesc = "" +
 	"\n" +
 	"\x1ekvarter/plugin/v1/plugin.proto\x12\x11kvarter.plugin.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"'\n" +
 	"\x0fDescribeRequest\x12\x14\n" +
-	"\x05pages\x18\x01 \x01(\bR\x05pages\"\x8f\x04\n" +
+	"\x05pages\x18\x01 \x01(\bR\x05pages\"\xda\x04\n" +
 	"\bManifest\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x18\n" +
 	"\aversion\x18\x02 \x01(\tR\aversion\x12(\n" +
@@ -3612,7 +3685,8 @@ const file_kvarter_plugin_v1_plugin_proto_rawDesc = "" +
 	"subscribes\x126\n" +
 	"\bsettings\x18\v \x03(\v2\x1a.kvarter.plugin.v1.SettingR\bsettings\x12\x18\n" +
 	"\aopenapi\x18\f \x01(\fR\aopenapi\x12%\n" +
-	"\x02ui\x18\r \x01(\v2\x15.kvarter.plugin.v1.UIR\x02ui\"b\n" +
+	"\x02ui\x18\r \x01(\v2\x15.kvarter.plugin.v1.UIR\x02ui\x12I\n" +
+	"\rnotifications\x18\x0e \x03(\v2#.kvarter.plugin.v1.NotificationKindR\rnotifications\"b\n" +
 	"\x02UI\x12-\n" +
 	"\x03nav\x18\x01 \x03(\v2\x1b.kvarter.plugin.v1.NavEntryR\x03nav\x12-\n" +
 	"\x05cards\x18\x02 \x03(\v2\x17.kvarter.plugin.v1.CardR\x05cards\"\xf8\x01\n" +
@@ -3670,6 +3744,13 @@ const file_kvarter_plugin_v1_plugin_proto_rawDesc = "" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\x1a?\n" +
 	"\x11DescriptionsEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xd5\x01\n" +
+	"\x10NotificationKind\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x12G\n" +
+	"\x06labels\x18\x02 \x03(\v2/.kvarter.plugin.v1.NotificationKind.LabelsEntryR\x06labels\x12)\n" +
+	"\x10default_delivery\x18\x03 \x01(\tR\x0fdefaultDelivery\x1a9\n" +
+	"\vLabelsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\";\n" +
 	"\x05Grant\x12\x12\n" +
@@ -3899,7 +3980,7 @@ func file_kvarter_plugin_v1_plugin_proto_rawDescGZIP() []byte {
 }
 
 var file_kvarter_plugin_v1_plugin_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
-var file_kvarter_plugin_v1_plugin_proto_msgTypes = make([]protoimpl.MessageInfo, 66)
+var file_kvarter_plugin_v1_plugin_proto_msgTypes = make([]protoimpl.MessageInfo, 68)
 var file_kvarter_plugin_v1_plugin_proto_goTypes = []any{
 	(RouteKind)(0),                 // 0: kvarter.plugin.v1.RouteKind
 	(Render)(0),                    // 1: kvarter.plugin.v1.Render
@@ -3912,144 +3993,148 @@ var file_kvarter_plugin_v1_plugin_proto_goTypes = []any{
 	(*UploadField)(nil),            // 8: kvarter.plugin.v1.UploadField
 	(*Permission)(nil),             // 9: kvarter.plugin.v1.Permission
 	(*Role)(nil),                   // 10: kvarter.plugin.v1.Role
-	(*Grant)(nil),                  // 11: kvarter.plugin.v1.Grant
-	(*Setting)(nil),                // 12: kvarter.plugin.v1.Setting
-	(*StoreConfig)(nil),            // 13: kvarter.plugin.v1.StoreConfig
-	(*ConfigureRequest)(nil),       // 14: kvarter.plugin.v1.ConfigureRequest
-	(*ConfigureResponse)(nil),      // 15: kvarter.plugin.v1.ConfigureResponse
-	(*MigrateRequest)(nil),         // 16: kvarter.plugin.v1.MigrateRequest
-	(*MigrateResponse)(nil),        // 17: kvarter.plugin.v1.MigrateResponse
-	(*ActivateRequest)(nil),        // 18: kvarter.plugin.v1.ActivateRequest
-	(*ActivateResponse)(nil),       // 19: kvarter.plugin.v1.ActivateResponse
-	(*HealthRequest)(nil),          // 20: kvarter.plugin.v1.HealthRequest
-	(*HealthResponse)(nil),         // 21: kvarter.plugin.v1.HealthResponse
-	(*PoolStats)(nil),              // 22: kvarter.plugin.v1.PoolStats
-	(*DeactivateRequest)(nil),      // 23: kvarter.plugin.v1.DeactivateRequest
-	(*DeactivateResponse)(nil),     // 24: kvarter.plugin.v1.DeactivateResponse
-	(*Header)(nil),                 // 25: kvarter.plugin.v1.Header
-	(*OrgMembership)(nil),          // 26: kvarter.plugin.v1.OrgMembership
-	(*RoleList)(nil),               // 27: kvarter.plugin.v1.RoleList
-	(*Principal)(nil),              // 28: kvarter.plugin.v1.Principal
-	(*HTTPRequest)(nil),            // 29: kvarter.plugin.v1.HTTPRequest
-	(*HTTPResponse)(nil),           // 30: kvarter.plugin.v1.HTTPResponse
-	(*PageMeta)(nil),               // 31: kvarter.plugin.v1.PageMeta
-	(*Crumb)(nil),                  // 32: kvarter.plugin.v1.Crumb
-	(*Event)(nil),                  // 33: kvarter.plugin.v1.Event
-	(*HandleEventRequest)(nil),     // 34: kvarter.plugin.v1.HandleEventRequest
-	(*HandleEventResponse)(nil),    // 35: kvarter.plugin.v1.HandleEventResponse
-	(*HandleEventsRequest)(nil),    // 36: kvarter.plugin.v1.HandleEventsRequest
-	(*HandleEventsResponse)(nil),   // 37: kvarter.plugin.v1.HandleEventsResponse
-	(*User)(nil),                   // 38: kvarter.plugin.v1.User
-	(*Neighbourhood)(nil),          // 39: kvarter.plugin.v1.Neighbourhood
-	(*Membership)(nil),             // 40: kvarter.plugin.v1.Membership
-	(*Organisation)(nil),           // 41: kvarter.plugin.v1.Organisation
-	(*UsersRequest)(nil),           // 42: kvarter.plugin.v1.UsersRequest
-	(*UsersResponse)(nil),          // 43: kvarter.plugin.v1.UsersResponse
-	(*NeighbourhoodsRequest)(nil),  // 44: kvarter.plugin.v1.NeighbourhoodsRequest
-	(*NeighbourhoodsResponse)(nil), // 45: kvarter.plugin.v1.NeighbourhoodsResponse
-	(*MembershipsRequest)(nil),     // 46: kvarter.plugin.v1.MembershipsRequest
-	(*MembershipsResponse)(nil),    // 47: kvarter.plugin.v1.MembershipsResponse
-	(*OrganisationsRequest)(nil),   // 48: kvarter.plugin.v1.OrganisationsRequest
-	(*OrganisationsResponse)(nil),  // 49: kvarter.plugin.v1.OrganisationsResponse
-	(*CanRequest)(nil),             // 50: kvarter.plugin.v1.CanRequest
-	(*CanResponse)(nil),            // 51: kvarter.plugin.v1.CanResponse
-	(*PublishRequest)(nil),         // 52: kvarter.plugin.v1.PublishRequest
-	(*PublishResponse)(nil),        // 53: kvarter.plugin.v1.PublishResponse
-	(*PublishAllRequest)(nil),      // 54: kvarter.plugin.v1.PublishAllRequest
-	(*PublishAllResponse)(nil),     // 55: kvarter.plugin.v1.PublishAllResponse
-	(*AuditRequest)(nil),           // 56: kvarter.plugin.v1.AuditRequest
-	(*AuditResponse)(nil),          // 57: kvarter.plugin.v1.AuditResponse
-	(*SealingKeyRequest)(nil),      // 58: kvarter.plugin.v1.SealingKeyRequest
-	(*SealingKeyResponse)(nil),     // 59: kvarter.plugin.v1.SealingKeyResponse
-	(*UnsealRequest)(nil),          // 60: kvarter.plugin.v1.UnsealRequest
-	(*UnsealResponse)(nil),         // 61: kvarter.plugin.v1.UnsealResponse
-	nil,                            // 62: kvarter.plugin.v1.NavEntry.LabelsEntry
-	nil,                            // 63: kvarter.plugin.v1.Card.LabelsEntry
-	nil,                            // 64: kvarter.plugin.v1.Role.LabelsEntry
-	nil,                            // 65: kvarter.plugin.v1.Role.DescriptionsEntry
-	nil,                            // 66: kvarter.plugin.v1.ConfigureRequest.SettingsEntry
-	nil,                            // 67: kvarter.plugin.v1.Principal.RolesEntry
-	(*timestamppb.Timestamp)(nil),  // 68: google.protobuf.Timestamp
+	(*NotificationKind)(nil),       // 11: kvarter.plugin.v1.NotificationKind
+	(*Grant)(nil),                  // 12: kvarter.plugin.v1.Grant
+	(*Setting)(nil),                // 13: kvarter.plugin.v1.Setting
+	(*StoreConfig)(nil),            // 14: kvarter.plugin.v1.StoreConfig
+	(*ConfigureRequest)(nil),       // 15: kvarter.plugin.v1.ConfigureRequest
+	(*ConfigureResponse)(nil),      // 16: kvarter.plugin.v1.ConfigureResponse
+	(*MigrateRequest)(nil),         // 17: kvarter.plugin.v1.MigrateRequest
+	(*MigrateResponse)(nil),        // 18: kvarter.plugin.v1.MigrateResponse
+	(*ActivateRequest)(nil),        // 19: kvarter.plugin.v1.ActivateRequest
+	(*ActivateResponse)(nil),       // 20: kvarter.plugin.v1.ActivateResponse
+	(*HealthRequest)(nil),          // 21: kvarter.plugin.v1.HealthRequest
+	(*HealthResponse)(nil),         // 22: kvarter.plugin.v1.HealthResponse
+	(*PoolStats)(nil),              // 23: kvarter.plugin.v1.PoolStats
+	(*DeactivateRequest)(nil),      // 24: kvarter.plugin.v1.DeactivateRequest
+	(*DeactivateResponse)(nil),     // 25: kvarter.plugin.v1.DeactivateResponse
+	(*Header)(nil),                 // 26: kvarter.plugin.v1.Header
+	(*OrgMembership)(nil),          // 27: kvarter.plugin.v1.OrgMembership
+	(*RoleList)(nil),               // 28: kvarter.plugin.v1.RoleList
+	(*Principal)(nil),              // 29: kvarter.plugin.v1.Principal
+	(*HTTPRequest)(nil),            // 30: kvarter.plugin.v1.HTTPRequest
+	(*HTTPResponse)(nil),           // 31: kvarter.plugin.v1.HTTPResponse
+	(*PageMeta)(nil),               // 32: kvarter.plugin.v1.PageMeta
+	(*Crumb)(nil),                  // 33: kvarter.plugin.v1.Crumb
+	(*Event)(nil),                  // 34: kvarter.plugin.v1.Event
+	(*HandleEventRequest)(nil),     // 35: kvarter.plugin.v1.HandleEventRequest
+	(*HandleEventResponse)(nil),    // 36: kvarter.plugin.v1.HandleEventResponse
+	(*HandleEventsRequest)(nil),    // 37: kvarter.plugin.v1.HandleEventsRequest
+	(*HandleEventsResponse)(nil),   // 38: kvarter.plugin.v1.HandleEventsResponse
+	(*User)(nil),                   // 39: kvarter.plugin.v1.User
+	(*Neighbourhood)(nil),          // 40: kvarter.plugin.v1.Neighbourhood
+	(*Membership)(nil),             // 41: kvarter.plugin.v1.Membership
+	(*Organisation)(nil),           // 42: kvarter.plugin.v1.Organisation
+	(*UsersRequest)(nil),           // 43: kvarter.plugin.v1.UsersRequest
+	(*UsersResponse)(nil),          // 44: kvarter.plugin.v1.UsersResponse
+	(*NeighbourhoodsRequest)(nil),  // 45: kvarter.plugin.v1.NeighbourhoodsRequest
+	(*NeighbourhoodsResponse)(nil), // 46: kvarter.plugin.v1.NeighbourhoodsResponse
+	(*MembershipsRequest)(nil),     // 47: kvarter.plugin.v1.MembershipsRequest
+	(*MembershipsResponse)(nil),    // 48: kvarter.plugin.v1.MembershipsResponse
+	(*OrganisationsRequest)(nil),   // 49: kvarter.plugin.v1.OrganisationsRequest
+	(*OrganisationsResponse)(nil),  // 50: kvarter.plugin.v1.OrganisationsResponse
+	(*CanRequest)(nil),             // 51: kvarter.plugin.v1.CanRequest
+	(*CanResponse)(nil),            // 52: kvarter.plugin.v1.CanResponse
+	(*PublishRequest)(nil),         // 53: kvarter.plugin.v1.PublishRequest
+	(*PublishResponse)(nil),        // 54: kvarter.plugin.v1.PublishResponse
+	(*PublishAllRequest)(nil),      // 55: kvarter.plugin.v1.PublishAllRequest
+	(*PublishAllResponse)(nil),     // 56: kvarter.plugin.v1.PublishAllResponse
+	(*AuditRequest)(nil),           // 57: kvarter.plugin.v1.AuditRequest
+	(*AuditResponse)(nil),          // 58: kvarter.plugin.v1.AuditResponse
+	(*SealingKeyRequest)(nil),      // 59: kvarter.plugin.v1.SealingKeyRequest
+	(*SealingKeyResponse)(nil),     // 60: kvarter.plugin.v1.SealingKeyResponse
+	(*UnsealRequest)(nil),          // 61: kvarter.plugin.v1.UnsealRequest
+	(*UnsealResponse)(nil),         // 62: kvarter.plugin.v1.UnsealResponse
+	nil,                            // 63: kvarter.plugin.v1.NavEntry.LabelsEntry
+	nil,                            // 64: kvarter.plugin.v1.Card.LabelsEntry
+	nil,                            // 65: kvarter.plugin.v1.Role.LabelsEntry
+	nil,                            // 66: kvarter.plugin.v1.Role.DescriptionsEntry
+	nil,                            // 67: kvarter.plugin.v1.NotificationKind.LabelsEntry
+	nil,                            // 68: kvarter.plugin.v1.ConfigureRequest.SettingsEntry
+	nil,                            // 69: kvarter.plugin.v1.Principal.RolesEntry
+	(*timestamppb.Timestamp)(nil),  // 70: google.protobuf.Timestamp
 }
 var file_kvarter_plugin_v1_plugin_proto_depIdxs = []int32{
 	7,  // 0: kvarter.plugin.v1.Manifest.routes:type_name -> kvarter.plugin.v1.Route
 	9,  // 1: kvarter.plugin.v1.Manifest.permissions:type_name -> kvarter.plugin.v1.Permission
 	10, // 2: kvarter.plugin.v1.Manifest.roles:type_name -> kvarter.plugin.v1.Role
-	11, // 3: kvarter.plugin.v1.Manifest.grants:type_name -> kvarter.plugin.v1.Grant
-	12, // 4: kvarter.plugin.v1.Manifest.settings:type_name -> kvarter.plugin.v1.Setting
+	12, // 3: kvarter.plugin.v1.Manifest.grants:type_name -> kvarter.plugin.v1.Grant
+	13, // 4: kvarter.plugin.v1.Manifest.settings:type_name -> kvarter.plugin.v1.Setting
 	4,  // 5: kvarter.plugin.v1.Manifest.ui:type_name -> kvarter.plugin.v1.UI
-	5,  // 6: kvarter.plugin.v1.UI.nav:type_name -> kvarter.plugin.v1.NavEntry
-	6,  // 7: kvarter.plugin.v1.UI.cards:type_name -> kvarter.plugin.v1.Card
-	62, // 8: kvarter.plugin.v1.NavEntry.labels:type_name -> kvarter.plugin.v1.NavEntry.LabelsEntry
-	63, // 9: kvarter.plugin.v1.Card.labels:type_name -> kvarter.plugin.v1.Card.LabelsEntry
-	0,  // 10: kvarter.plugin.v1.Route.kind:type_name -> kvarter.plugin.v1.RouteKind
-	8,  // 11: kvarter.plugin.v1.Route.uploads:type_name -> kvarter.plugin.v1.UploadField
-	64, // 12: kvarter.plugin.v1.Role.labels:type_name -> kvarter.plugin.v1.Role.LabelsEntry
-	65, // 13: kvarter.plugin.v1.Role.descriptions:type_name -> kvarter.plugin.v1.Role.DescriptionsEntry
-	66, // 14: kvarter.plugin.v1.ConfigureRequest.settings:type_name -> kvarter.plugin.v1.ConfigureRequest.SettingsEntry
-	13, // 15: kvarter.plugin.v1.ConfigureRequest.store:type_name -> kvarter.plugin.v1.StoreConfig
-	22, // 16: kvarter.plugin.v1.HealthResponse.pool:type_name -> kvarter.plugin.v1.PoolStats
-	67, // 17: kvarter.plugin.v1.Principal.roles:type_name -> kvarter.plugin.v1.Principal.RolesEntry
-	26, // 18: kvarter.plugin.v1.Principal.organisations:type_name -> kvarter.plugin.v1.OrgMembership
-	25, // 19: kvarter.plugin.v1.HTTPRequest.headers:type_name -> kvarter.plugin.v1.Header
-	1,  // 20: kvarter.plugin.v1.HTTPRequest.render:type_name -> kvarter.plugin.v1.Render
-	25, // 21: kvarter.plugin.v1.HTTPResponse.headers:type_name -> kvarter.plugin.v1.Header
-	31, // 22: kvarter.plugin.v1.HTTPResponse.page:type_name -> kvarter.plugin.v1.PageMeta
-	32, // 23: kvarter.plugin.v1.PageMeta.breadcrumbs:type_name -> kvarter.plugin.v1.Crumb
-	68, // 24: kvarter.plugin.v1.Event.occurred_at:type_name -> google.protobuf.Timestamp
-	33, // 25: kvarter.plugin.v1.HandleEventRequest.event:type_name -> kvarter.plugin.v1.Event
-	33, // 26: kvarter.plugin.v1.HandleEventsRequest.events:type_name -> kvarter.plugin.v1.Event
-	68, // 27: kvarter.plugin.v1.Membership.verified_at:type_name -> google.protobuf.Timestamp
-	38, // 28: kvarter.plugin.v1.UsersResponse.users:type_name -> kvarter.plugin.v1.User
-	39, // 29: kvarter.plugin.v1.NeighbourhoodsResponse.neighbourhoods:type_name -> kvarter.plugin.v1.Neighbourhood
-	40, // 30: kvarter.plugin.v1.MembershipsResponse.memberships:type_name -> kvarter.plugin.v1.Membership
-	41, // 31: kvarter.plugin.v1.OrganisationsResponse.organisations:type_name -> kvarter.plugin.v1.Organisation
-	33, // 32: kvarter.plugin.v1.PublishRequest.event:type_name -> kvarter.plugin.v1.Event
-	33, // 33: kvarter.plugin.v1.PublishAllRequest.events:type_name -> kvarter.plugin.v1.Event
-	27, // 34: kvarter.plugin.v1.Principal.RolesEntry.value:type_name -> kvarter.plugin.v1.RoleList
-	2,  // 35: kvarter.plugin.v1.Plugin.Describe:input_type -> kvarter.plugin.v1.DescribeRequest
-	14, // 36: kvarter.plugin.v1.Plugin.Configure:input_type -> kvarter.plugin.v1.ConfigureRequest
-	16, // 37: kvarter.plugin.v1.Plugin.Migrate:input_type -> kvarter.plugin.v1.MigrateRequest
-	18, // 38: kvarter.plugin.v1.Plugin.Activate:input_type -> kvarter.plugin.v1.ActivateRequest
-	20, // 39: kvarter.plugin.v1.Plugin.Health:input_type -> kvarter.plugin.v1.HealthRequest
-	23, // 40: kvarter.plugin.v1.Plugin.Deactivate:input_type -> kvarter.plugin.v1.DeactivateRequest
-	29, // 41: kvarter.plugin.v1.Plugin.Handle:input_type -> kvarter.plugin.v1.HTTPRequest
-	34, // 42: kvarter.plugin.v1.Plugin.HandleEvent:input_type -> kvarter.plugin.v1.HandleEventRequest
-	36, // 43: kvarter.plugin.v1.Plugin.HandleEvents:input_type -> kvarter.plugin.v1.HandleEventsRequest
-	42, // 44: kvarter.plugin.v1.Host.Users:input_type -> kvarter.plugin.v1.UsersRequest
-	44, // 45: kvarter.plugin.v1.Host.Neighbourhoods:input_type -> kvarter.plugin.v1.NeighbourhoodsRequest
-	46, // 46: kvarter.plugin.v1.Host.Memberships:input_type -> kvarter.plugin.v1.MembershipsRequest
-	48, // 47: kvarter.plugin.v1.Host.Organisations:input_type -> kvarter.plugin.v1.OrganisationsRequest
-	50, // 48: kvarter.plugin.v1.Host.Can:input_type -> kvarter.plugin.v1.CanRequest
-	52, // 49: kvarter.plugin.v1.Host.Publish:input_type -> kvarter.plugin.v1.PublishRequest
-	54, // 50: kvarter.plugin.v1.Host.PublishAll:input_type -> kvarter.plugin.v1.PublishAllRequest
-	56, // 51: kvarter.plugin.v1.Host.Audit:input_type -> kvarter.plugin.v1.AuditRequest
-	58, // 52: kvarter.plugin.v1.Host.SealingKey:input_type -> kvarter.plugin.v1.SealingKeyRequest
-	60, // 53: kvarter.plugin.v1.Host.Unseal:input_type -> kvarter.plugin.v1.UnsealRequest
-	3,  // 54: kvarter.plugin.v1.Plugin.Describe:output_type -> kvarter.plugin.v1.Manifest
-	15, // 55: kvarter.plugin.v1.Plugin.Configure:output_type -> kvarter.plugin.v1.ConfigureResponse
-	17, // 56: kvarter.plugin.v1.Plugin.Migrate:output_type -> kvarter.plugin.v1.MigrateResponse
-	19, // 57: kvarter.plugin.v1.Plugin.Activate:output_type -> kvarter.plugin.v1.ActivateResponse
-	21, // 58: kvarter.plugin.v1.Plugin.Health:output_type -> kvarter.plugin.v1.HealthResponse
-	24, // 59: kvarter.plugin.v1.Plugin.Deactivate:output_type -> kvarter.plugin.v1.DeactivateResponse
-	30, // 60: kvarter.plugin.v1.Plugin.Handle:output_type -> kvarter.plugin.v1.HTTPResponse
-	35, // 61: kvarter.plugin.v1.Plugin.HandleEvent:output_type -> kvarter.plugin.v1.HandleEventResponse
-	37, // 62: kvarter.plugin.v1.Plugin.HandleEvents:output_type -> kvarter.plugin.v1.HandleEventsResponse
-	43, // 63: kvarter.plugin.v1.Host.Users:output_type -> kvarter.plugin.v1.UsersResponse
-	45, // 64: kvarter.plugin.v1.Host.Neighbourhoods:output_type -> kvarter.plugin.v1.NeighbourhoodsResponse
-	47, // 65: kvarter.plugin.v1.Host.Memberships:output_type -> kvarter.plugin.v1.MembershipsResponse
-	49, // 66: kvarter.plugin.v1.Host.Organisations:output_type -> kvarter.plugin.v1.OrganisationsResponse
-	51, // 67: kvarter.plugin.v1.Host.Can:output_type -> kvarter.plugin.v1.CanResponse
-	53, // 68: kvarter.plugin.v1.Host.Publish:output_type -> kvarter.plugin.v1.PublishResponse
-	55, // 69: kvarter.plugin.v1.Host.PublishAll:output_type -> kvarter.plugin.v1.PublishAllResponse
-	57, // 70: kvarter.plugin.v1.Host.Audit:output_type -> kvarter.plugin.v1.AuditResponse
-	59, // 71: kvarter.plugin.v1.Host.SealingKey:output_type -> kvarter.plugin.v1.SealingKeyResponse
-	61, // 72: kvarter.plugin.v1.Host.Unseal:output_type -> kvarter.plugin.v1.UnsealResponse
-	54, // [54:73] is the sub-list for method output_type
-	35, // [35:54] is the sub-list for method input_type
-	35, // [35:35] is the sub-list for extension type_name
-	35, // [35:35] is the sub-list for extension extendee
-	0,  // [0:35] is the sub-list for field type_name
+	11, // 6: kvarter.plugin.v1.Manifest.notifications:type_name -> kvarter.plugin.v1.NotificationKind
+	5,  // 7: kvarter.plugin.v1.UI.nav:type_name -> kvarter.plugin.v1.NavEntry
+	6,  // 8: kvarter.plugin.v1.UI.cards:type_name -> kvarter.plugin.v1.Card
+	63, // 9: kvarter.plugin.v1.NavEntry.labels:type_name -> kvarter.plugin.v1.NavEntry.LabelsEntry
+	64, // 10: kvarter.plugin.v1.Card.labels:type_name -> kvarter.plugin.v1.Card.LabelsEntry
+	0,  // 11: kvarter.plugin.v1.Route.kind:type_name -> kvarter.plugin.v1.RouteKind
+	8,  // 12: kvarter.plugin.v1.Route.uploads:type_name -> kvarter.plugin.v1.UploadField
+	65, // 13: kvarter.plugin.v1.Role.labels:type_name -> kvarter.plugin.v1.Role.LabelsEntry
+	66, // 14: kvarter.plugin.v1.Role.descriptions:type_name -> kvarter.plugin.v1.Role.DescriptionsEntry
+	67, // 15: kvarter.plugin.v1.NotificationKind.labels:type_name -> kvarter.plugin.v1.NotificationKind.LabelsEntry
+	68, // 16: kvarter.plugin.v1.ConfigureRequest.settings:type_name -> kvarter.plugin.v1.ConfigureRequest.SettingsEntry
+	14, // 17: kvarter.plugin.v1.ConfigureRequest.store:type_name -> kvarter.plugin.v1.StoreConfig
+	23, // 18: kvarter.plugin.v1.HealthResponse.pool:type_name -> kvarter.plugin.v1.PoolStats
+	69, // 19: kvarter.plugin.v1.Principal.roles:type_name -> kvarter.plugin.v1.Principal.RolesEntry
+	27, // 20: kvarter.plugin.v1.Principal.organisations:type_name -> kvarter.plugin.v1.OrgMembership
+	26, // 21: kvarter.plugin.v1.HTTPRequest.headers:type_name -> kvarter.plugin.v1.Header
+	1,  // 22: kvarter.plugin.v1.HTTPRequest.render:type_name -> kvarter.plugin.v1.Render
+	26, // 23: kvarter.plugin.v1.HTTPResponse.headers:type_name -> kvarter.plugin.v1.Header
+	32, // 24: kvarter.plugin.v1.HTTPResponse.page:type_name -> kvarter.plugin.v1.PageMeta
+	33, // 25: kvarter.plugin.v1.PageMeta.breadcrumbs:type_name -> kvarter.plugin.v1.Crumb
+	70, // 26: kvarter.plugin.v1.Event.occurred_at:type_name -> google.protobuf.Timestamp
+	34, // 27: kvarter.plugin.v1.HandleEventRequest.event:type_name -> kvarter.plugin.v1.Event
+	34, // 28: kvarter.plugin.v1.HandleEventsRequest.events:type_name -> kvarter.plugin.v1.Event
+	70, // 29: kvarter.plugin.v1.Membership.verified_at:type_name -> google.protobuf.Timestamp
+	39, // 30: kvarter.plugin.v1.UsersResponse.users:type_name -> kvarter.plugin.v1.User
+	40, // 31: kvarter.plugin.v1.NeighbourhoodsResponse.neighbourhoods:type_name -> kvarter.plugin.v1.Neighbourhood
+	41, // 32: kvarter.plugin.v1.MembershipsResponse.memberships:type_name -> kvarter.plugin.v1.Membership
+	42, // 33: kvarter.plugin.v1.OrganisationsResponse.organisations:type_name -> kvarter.plugin.v1.Organisation
+	34, // 34: kvarter.plugin.v1.PublishRequest.event:type_name -> kvarter.plugin.v1.Event
+	34, // 35: kvarter.plugin.v1.PublishAllRequest.events:type_name -> kvarter.plugin.v1.Event
+	28, // 36: kvarter.plugin.v1.Principal.RolesEntry.value:type_name -> kvarter.plugin.v1.RoleList
+	2,  // 37: kvarter.plugin.v1.Plugin.Describe:input_type -> kvarter.plugin.v1.DescribeRequest
+	15, // 38: kvarter.plugin.v1.Plugin.Configure:input_type -> kvarter.plugin.v1.ConfigureRequest
+	17, // 39: kvarter.plugin.v1.Plugin.Migrate:input_type -> kvarter.plugin.v1.MigrateRequest
+	19, // 40: kvarter.plugin.v1.Plugin.Activate:input_type -> kvarter.plugin.v1.ActivateRequest
+	21, // 41: kvarter.plugin.v1.Plugin.Health:input_type -> kvarter.plugin.v1.HealthRequest
+	24, // 42: kvarter.plugin.v1.Plugin.Deactivate:input_type -> kvarter.plugin.v1.DeactivateRequest
+	30, // 43: kvarter.plugin.v1.Plugin.Handle:input_type -> kvarter.plugin.v1.HTTPRequest
+	35, // 44: kvarter.plugin.v1.Plugin.HandleEvent:input_type -> kvarter.plugin.v1.HandleEventRequest
+	37, // 45: kvarter.plugin.v1.Plugin.HandleEvents:input_type -> kvarter.plugin.v1.HandleEventsRequest
+	43, // 46: kvarter.plugin.v1.Host.Users:input_type -> kvarter.plugin.v1.UsersRequest
+	45, // 47: kvarter.plugin.v1.Host.Neighbourhoods:input_type -> kvarter.plugin.v1.NeighbourhoodsRequest
+	47, // 48: kvarter.plugin.v1.Host.Memberships:input_type -> kvarter.plugin.v1.MembershipsRequest
+	49, // 49: kvarter.plugin.v1.Host.Organisations:input_type -> kvarter.plugin.v1.OrganisationsRequest
+	51, // 50: kvarter.plugin.v1.Host.Can:input_type -> kvarter.plugin.v1.CanRequest
+	53, // 51: kvarter.plugin.v1.Host.Publish:input_type -> kvarter.plugin.v1.PublishRequest
+	55, // 52: kvarter.plugin.v1.Host.PublishAll:input_type -> kvarter.plugin.v1.PublishAllRequest
+	57, // 53: kvarter.plugin.v1.Host.Audit:input_type -> kvarter.plugin.v1.AuditRequest
+	59, // 54: kvarter.plugin.v1.Host.SealingKey:input_type -> kvarter.plugin.v1.SealingKeyRequest
+	61, // 55: kvarter.plugin.v1.Host.Unseal:input_type -> kvarter.plugin.v1.UnsealRequest
+	3,  // 56: kvarter.plugin.v1.Plugin.Describe:output_type -> kvarter.plugin.v1.Manifest
+	16, // 57: kvarter.plugin.v1.Plugin.Configure:output_type -> kvarter.plugin.v1.ConfigureResponse
+	18, // 58: kvarter.plugin.v1.Plugin.Migrate:output_type -> kvarter.plugin.v1.MigrateResponse
+	20, // 59: kvarter.plugin.v1.Plugin.Activate:output_type -> kvarter.plugin.v1.ActivateResponse
+	22, // 60: kvarter.plugin.v1.Plugin.Health:output_type -> kvarter.plugin.v1.HealthResponse
+	25, // 61: kvarter.plugin.v1.Plugin.Deactivate:output_type -> kvarter.plugin.v1.DeactivateResponse
+	31, // 62: kvarter.plugin.v1.Plugin.Handle:output_type -> kvarter.plugin.v1.HTTPResponse
+	36, // 63: kvarter.plugin.v1.Plugin.HandleEvent:output_type -> kvarter.plugin.v1.HandleEventResponse
+	38, // 64: kvarter.plugin.v1.Plugin.HandleEvents:output_type -> kvarter.plugin.v1.HandleEventsResponse
+	44, // 65: kvarter.plugin.v1.Host.Users:output_type -> kvarter.plugin.v1.UsersResponse
+	46, // 66: kvarter.plugin.v1.Host.Neighbourhoods:output_type -> kvarter.plugin.v1.NeighbourhoodsResponse
+	48, // 67: kvarter.plugin.v1.Host.Memberships:output_type -> kvarter.plugin.v1.MembershipsResponse
+	50, // 68: kvarter.plugin.v1.Host.Organisations:output_type -> kvarter.plugin.v1.OrganisationsResponse
+	52, // 69: kvarter.plugin.v1.Host.Can:output_type -> kvarter.plugin.v1.CanResponse
+	54, // 70: kvarter.plugin.v1.Host.Publish:output_type -> kvarter.plugin.v1.PublishResponse
+	56, // 71: kvarter.plugin.v1.Host.PublishAll:output_type -> kvarter.plugin.v1.PublishAllResponse
+	58, // 72: kvarter.plugin.v1.Host.Audit:output_type -> kvarter.plugin.v1.AuditResponse
+	60, // 73: kvarter.plugin.v1.Host.SealingKey:output_type -> kvarter.plugin.v1.SealingKeyResponse
+	62, // 74: kvarter.plugin.v1.Host.Unseal:output_type -> kvarter.plugin.v1.UnsealResponse
+	56, // [56:75] is the sub-list for method output_type
+	37, // [37:56] is the sub-list for method input_type
+	37, // [37:37] is the sub-list for extension type_name
+	37, // [37:37] is the sub-list for extension extendee
+	0,  // [0:37] is the sub-list for field type_name
 }
 
 func init() { file_kvarter_plugin_v1_plugin_proto_init() }
@@ -4063,7 +4148,7 @@ func file_kvarter_plugin_v1_plugin_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_kvarter_plugin_v1_plugin_proto_rawDesc), len(file_kvarter_plugin_v1_plugin_proto_rawDesc)),
 			NumEnums:      2,
-			NumMessages:   66,
+			NumMessages:   68,
 			NumExtensions: 0,
 			NumServices:   2,
 		},

@@ -28,6 +28,10 @@ var outboxes struct {
 	host      any // while relaying
 	logger    *slog.Logger
 	publishes []string
+	// plugin and kinds are the plugin's name and the notification kinds it declares;
+	// "" and nil in a test without sdk.Serve.
+	plugin string
+	kinds  any
 }
 
 // TrackOutbox counts o among the process's outboxes, relaying it at once when the
@@ -109,4 +113,20 @@ func MayPublish(eventType string) bool {
 	outboxes.mu.Lock()
 	defer outboxes.mu.Unlock()
 	return outboxes.publishes == nil || slices.Contains(outboxes.publishes, eventType)
+}
+
+// SetNotifications records the plugin's name and the notification kinds its manifest
+// declares (a []sdk.NotificationKind, which this package cannot name), so that
+// Tx.Notify refuses what the host would, while the change can still roll back.
+func SetNotifications(plugin string, kinds any) {
+	outboxes.mu.Lock()
+	defer outboxes.mu.Unlock()
+	outboxes.plugin, outboxes.kinds = plugin, kinds
+}
+
+// Notifications are what SetNotifications recorded.
+func Notifications() (plugin string, kinds any) {
+	outboxes.mu.Lock()
+	defer outboxes.mu.Unlock()
+	return outboxes.plugin, outboxes.kinds
 }

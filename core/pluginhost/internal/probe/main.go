@@ -103,6 +103,8 @@ func (p *probe) Manifest() sdk.Manifest {
 		OpenAPI: json.RawMessage(`{"` + pre + `/ping": {"get": {"summary": "Ping", "responses": {"200": {"description": "pong"}}}}, "/api/v1/me": {"get": {}}}`),
 	}
 	m.Routes = append(m.Routes, p.pageRoutes()...)
+	m.Routes = append(m.Routes, p.notifyRoute())
+	m.Notifications = p.notifyKinds()
 	m.UI = p.ui()
 	if n == "alpha" {
 		m.Publishes = []string{EventType}
@@ -125,6 +127,9 @@ func (p *probe) Manifest() sdk.Manifest {
 		m.Routes = append(m.Routes, sdk.Route{Kind: sdk.RoutePage, Method: "GET", Path: "/admin/users", Permission: sdk.PermPublic})
 	case "badnav": // a nav entry leading to the API, not a page
 		m.UI.Nav = append(m.UI.Nav, sdk.NavEntry{ID: "api", Path: pre + "/ping", Labels: map[string]string{"en": "API"}, Permission: sdk.PermPublic})
+	case "noisy": // a notification kind of another plugin
+		m.Notifications = append(m.Notifications, sdk.NotificationKind{Name: "alpha.thing.done", Default: sdk.DeliverDaily,
+			Labels: map[string]string{"en": "Someone else's"}})
 	case "badcard": // a card whose fallback link leaves the site
 		m.UI.Cards = append(m.UI.Cards, sdk.Card{ID: "away", Slot: "home", Path: "/" + n + "/card", Labels: map[string]string{"en": "Away"},
 			Link: "https://evil.example/", Permission: sdk.PermPublic})
@@ -311,6 +316,7 @@ func (p *probe) Handler() http.Handler {
 		}
 		writeJSON(w, 200, out)
 	})
+	mux.HandleFunc("POST "+pre+"/notify", p.notify)
 	mux.HandleFunc("GET "+pre+"/city/only", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, 200, map[string]any{"ok": true})
 	})
