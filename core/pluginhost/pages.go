@@ -105,7 +105,7 @@ func (p *plugin) servePage(ctx context.Context, pr *core.Principal, r *PageReque
 		}
 		return out, nil
 	}
-	mediaType, _, _ := mime.ParseMediaType(out.Header.Get("Content-Type"))
+	mediaType := mediaTypeOf(out.Header.Get("Content-Type"))
 	if out.Status >= 400 && mediaType != "text/html" {
 		// The SDK's error format: the frame draws its own panel for the code.
 		out.Error = errorFromBody(out.Status, resp.Body)
@@ -123,22 +123,33 @@ func (p *plugin) servePage(ctx context.Context, pr *core.Principal, r *PageReque
 	return out, nil
 }
 
+// mediaTypeOf is the media type of a Content-Type header, lower-cased and without
+// parameters; "" when the header cannot be read. The SDK's pages say exactly
+// "text/html; charset=utf-8", which is known without parsing.
+func mediaTypeOf(contentType string) string {
+	if contentType == "text/html; charset=utf-8" {
+		return "text/html"
+	}
+	mediaType, _, _ := mime.ParseMediaType(contentType)
+	return mediaType
+}
+
 // checkMeta keeps what of a page's metadata the frame may use: breadcrumbs that stay
 // on the site, and focus on the plugin's own elements rather than the frame's (kv-).
 // NavActive names an entry of this plugin's manifest; the frame looks it up there.
 func (p *plugin) checkMeta(m sdk.PageMeta) sdk.PageMeta {
-	crumbs := m.Breadcrumbs[:0:0]
-	for _, c := range m.Breadcrumbs {
-		if c.Href == "" || localPath(c.Href) {
-			crumbs = append(crumbs, c)
-		}
+	if slices.ContainsFunc(m.Breadcrumbs, offSite) {
+		// Only then a copy: every crumb usually stays.
+		m.Breadcrumbs = slices.DeleteFunc(slices.Clone(m.Breadcrumbs), offSite)
 	}
-	m.Breadcrumbs = crumbs
 	if frameID(m.Focus) {
 		m.Focus = ""
 	}
 	return m
 }
+
+// offSite reports a crumb that would lead off the site.
+func offSite(c sdk.Crumb) bool { return c.Href != "" && !localPath(c.Href) }
 
 // localPath reports a URL that is a path on this site: "/x", not "//host/x", "/\host"
 // or "https://host".

@@ -452,14 +452,17 @@ func (p *Pages) pluginPage(w http.ResponseWriter, r *http.Request) error {
 		return core.Errorf(core.ENOTFOUND, "There is no page %s.", r.URL.Path)
 	}
 	v := viewerOf(r)
-	limit := int64(max(maxPageForm, p.svc.Plugins.BodyLimit(r.Method, r.URL.Path)))
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
-	if err != nil {
-		var tooLarge *http.MaxBytesError
-		if errors.As(err, &tooLarge) {
-			return core.Errorf(core.ETOOLARGE, "The form is too large.")
+	var body []byte
+	if r.ContentLength != 0 { // a GET says it has no body: nothing to read or bound
+		limit := int64(max(maxPageForm, p.svc.Plugins.BodyLimit(r.Method, r.URL.Path)))
+		var err error
+		if body, err = io.ReadAll(http.MaxBytesReader(w, r.Body, limit)); err != nil {
+			var tooLarge *http.MaxBytesError
+			if errors.As(err, &tooLarge) {
+				return core.Errorf(core.ETOOLARGE, "The form is too large.")
+			}
+			return core.Malformed("The request cannot be read.")
 		}
-		return core.Malformed("The request cannot be read.")
 	}
 	method := r.Method
 	if method == http.MethodHead {

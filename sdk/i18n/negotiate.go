@@ -50,6 +50,11 @@ func match(tag string, city []string) (string, bool) {
 	if tag == "" || len(tag) > maxTag {
 		return "", false
 	}
+	if i := slices.IndexFunc(city, func(c string) bool { return strings.EqualFold(c, tag) }); i >= 0 {
+		// A city language written as it is: the profile's and the cookie's always
+		// are, and parsing the tag cost most of a page's negotiation.
+		return city[i], true
+	}
 	t, err := language.Parse(tag)
 	if err != nil {
 		return "", false

@@ -98,6 +98,11 @@ func RenderStatus(w http.ResponseWriter, r *http.Request, status int, t *templat
 	if err := t.ExecuteTemplate(&buf, name, data); err != nil {
 		return err
 	}
+	return writePage(w, r, status, buf.Bytes(), meta)
+}
+
+// writePage answers content as the page's, with meta handed to the host.
+func writePage(w http.ResponseWriter, r *http.Request, status int, content []byte, meta sdk.PageMeta) error {
 	setMeta(w, meta)
 	h := w.Header()
 	h.Set("Content-Type", "text/html; charset=utf-8")
@@ -106,7 +111,7 @@ func RenderStatus(w http.ResponseWriter, r *http.Request, status int, t *templat
 	if r.Method == http.MethodHead {
 		return nil
 	}
-	_, err := w.Write(buf.Bytes())
+	_, err := w.Write(content)
 	return err
 }
 

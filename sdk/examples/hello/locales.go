@@ -159,28 +159,28 @@ var messages = map[string]map[string]string{
 // Languages are the languages hello speaks.
 var Languages = []string{"en", "fi", "sv", "da", "tr"}
 
-// catalog is hello's text in one language.
+// catalog is hello's text in one language. It holds only the language's tag, so that
+// page data carrying it is a value the page memo can key on (web.Memo).
 type catalog struct {
 	lang string
-	m    map[string]string
 }
 
 // catalogFor picks the viewer's language (exactly, then its base language) or English.
 func catalogFor(lang string) catalog {
 	lang = strings.ToLower(lang)
-	if m, ok := messages[lang]; ok {
-		return catalog{lang, m}
+	if _, ok := messages[lang]; ok {
+		return catalog{lang}
 	}
 	base, _, _ := strings.Cut(lang, "-")
-	if m, ok := messages[base]; ok {
-		return catalog{base, m}
+	if _, ok := messages[base]; ok {
+		return catalog{base}
 	}
-	return catalog{"en", messages["en"]}
+	return catalog{"en"}
 }
 
 // T is the text of id, formatted with args when it takes any.
 func (c catalog) T(id string, args ...any) string {
-	s, ok := c.m[id]
+	s, ok := messages[c.lang][id]
 	if !ok {
 		s = messages["en"][id]
 	}

@@ -1,13 +1,13 @@
 package hello
 
 import (
-	"bytes"
 	"errors"
 	"html/template"
 	"net/http"
 	"net/url"
 
 	"github.com/kvarter/kvarter/sdk"
+	"github.com/kvarter/kvarter/sdk/web"
 )
 
 // Hello's pages. The host draws the frame (title as the first heading, navigation,
@@ -160,15 +160,20 @@ func (p *Plugin) homeCard(w http.ResponseWriter, r *http.Request) (sdk.PageMeta,
 		}{t, t.Count(n)})
 }
 
-// render executes a template into a buffer first, so that a failing template is
-// answered as an error rather than as half a page.
+// pageMemo keeps what the templates wrote for equal data: the greeting form is the
+// same for everyone who opens it in one language, so it is drawn once per language
+// (greetForm and the card's data are values, which the memo requires).
+var pageMemo = web.NewMemo(0)
+
+// render draws a template through the memo, which executes it into a buffer first, so
+// that a failing template is answered as an error rather than as half a page.
 func render(w http.ResponseWriter, status int, name string, data any) error {
-	var b bytes.Buffer
-	if err := templates.ExecuteTemplate(&b, name, data); err != nil {
+	b, err := pageMemo.Bytes(templates, name, data)
+	if err != nil {
 		return err
 	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.WriteHeader(status)
-	_, err := w.Write(b.Bytes())
+	_, err = w.Write(b)
 	return err
 }
