@@ -66,7 +66,7 @@ func (a *AccountMail) ComposeAccountMail(m core.AccountMail) (core.Mail, error) 
 			loc.T("core.mail." + key + ".next"),
 		},
 		Action: &mail.Link{URL: link(path, m.Token), Label: loc.T("core.mail." + key + ".action")},
-		Footer: []string{loc.T("core.mail."+key+".ignore"), loc.T("core.mail.footer", data)},
+		Footer: []string{loc.T("core.mail." + key + ".ignore"), loc.T("core.mail.footer", data)},
 	}
 	return mail.Compose(m.To, m.Name, msg)
 }

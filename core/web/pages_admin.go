@@ -48,7 +48,7 @@ func (p *Pages) adminRoutes(mux *http.ServeMux) {
 	mux.Handle("POST /admin/users/{id}/revoke", p.handle(p.revoke))
 	mux.Handle("GET /admin/grants", p.handle(p.adminGrants))
 	mux.Handle("GET /admin/audit", p.handle(p.adminAudit))
-	mux.Handle("GET /admin/mail", p.handle(p.adminMail))       // pages_admin_mail.go
+	mux.Handle("GET /admin/mail", p.handle(p.adminMail))        // pages_admin_mail.go
 	mux.Handle("POST /admin/mail/retry", p.handle(p.retryMail)) // pages_admin_mail.go
 }
 
