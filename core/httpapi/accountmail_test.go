@@ -3,6 +3,7 @@ package httpapi_test
 import (
 	"context"
 	"encoding/json"
+	"net/url"
 	"regexp"
 	"slices"
 	"strings"
@@ -314,4 +315,96 @@ type notificationComposer struct{}
 
 func (notificationComposer) Compose(_ context.Context, m core.QueuedMail) (core.Mail, error) {
 	return core.Mail{Subject: "Notification " + m.Ref, Text: "text"}, nil
+}
+
+// TestPages_AccountMailFlow: the pages of the mailed links work with plain forms, no
+// JavaScript: confirming an address, asking for a reset (the same answer for an
+// unknown address) and choosing the new password.
+func TestPages_AccountMailFlow(t *testing.T) {
+	coretest.ForEachDB(t, func(t *testing.T, db coretest.DB) {
+		n, srv, _ := mailingNode(t, db)
+		b := newBrowser(t, "http://"+n.Addr().String())
+		b.must(303, "POST", "/register", url.Values{"display_name": {"Sanna Virtanen"}, "email": {"sanna@example.org"}, "password": {"a quiet morning by the sea"}})
+		token := tokenOf(t, mailTo(t, srv, 1, "sanna@example.org"), "/verify-email")
+
+		form := b.must(200, "GET", "/verify-email?t="+url.QueryEscape(token), nil)
+		if !strings.Contains(form.body, `value="`+token+`"`) {
+			t.Fatalf("the page does not carry the token: %s", form.body)
+		}
+		if r := b.must(303, "POST", "/verify-email", url.Values{"token": {token}}); r.header.Get("Location") != "/sign-in" {
+			t.Errorf("confirmed, leads to %q", r.header.Get("Location"))
+		}
+		if p := b.must(200, "GET", "/sign-in", nil); !strings.Contains(p.body, "Your email address is confirmed") {
+			t.Error("no flash after confirming")
+		}
+		again := b.must(422, "POST", "/verify-email", url.Values{"token": {token}})
+		if !strings.Contains(again.body, "This link does not work") || !strings.Contains(again.body, `id="kv-error-summary" autofocus`) {
+			t.Errorf("a used link: %s", again.body)
+		}
+
+		known := b.must(303, "POST", "/password/forgot", url.Values{"email": {"sanna@example.org"}})
+		unknown := b.must(303, "POST", "/password/forgot", url.Values{"email": {"nobody@example.org"}})
+		if known.header.Get("Location") != unknown.header.Get("Location") {
+			t.Errorf("answers differ: %q and %q", known.header.Get("Location"), unknown.header.Get("Location"))
+		}
+		reset := tokenOf(t, mailTo(t, srv, 2, "sanna@example.org"), "/password/reset")
+		weak := b.must(422, "POST", "/password/reset", url.Values{"token": {reset}, "new_password": {"password"}})
+		if strings.Contains(weak.body, `value="password"`) || !strings.Contains(weak.body, `value="`+reset+`"`) {
+			t.Errorf("a weak password: the token is lost or the password sent back: %s", weak.body)
+		}
+		b.must(303, "POST", "/password/reset", url.Values{"token": {reset}, "new_password": {"a new morning by the sea"}})
+		if r := b.must(303, "POST", "/sign-in", url.Values{"email": {"sanna@example.org"}, "password": {"a new morning by the sea"}}); r.header.Get("Location") != "/" {
+			t.Errorf("signed in with the new password, leads to %q", r.header.Get("Location"))
+		}
+	})
+}
+
+// TestPages_AdminMail: a mail the server refused every time shows on /admin/mail —
+// kind, state and the server's answer, never the address — and the retry button
+// sends it; people who are not city administrators get 403.
+func TestPages_AdminMail(t *testing.T) {
+	coretest.ForEachDB(t, func(t *testing.T, db coretest.DB) {
+		srv := mailtest.Start(t, mailtest.Options{})
+		sender, err := mail.NewSender(mail.Config{Host: srv.Host, Port: srv.Port, TLS: mail.TLSNone, From: "noreply@kvarter.example"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { sender.Close() })
+		opt := coretest.Options()
+		opt.Mailer = sender
+		opt.MailQueue = sqlstore.MailQueueSettings{Poll: 20 * time.Millisecond, MaxAttempts: 1}
+		n := coretest.StartNode(t, db.Config, opt)
+		admin := coretest.Admin(t, n, "admin@city.example")
+		srv.RefuseNext(1)
+		if err := n.MailQueue.Enqueue(context.Background(), []core.QueuedMail{{Key: "k1", UserID: admin.ID, Purpose: core.PurposeResetPassword,
+			Mail: &core.Mail{To: "admin@city.example", Subject: "Refused once", Text: "t"}}}); err != nil {
+			t.Fatal(err)
+		}
+		b := newBrowser(t, "http://"+n.Addr().String())
+		b.must(303, "POST", "/sign-in", url.Values{"email": {"admin@city.example"}, "password": {admin.Password}})
+		var page page
+		for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+			if page = b.must(200, "GET", "/admin/mail", nil); strings.Contains(page.body, "Password reset") {
+				break
+			}
+		}
+		for _, want := range []string{"Password reset", "451", "Send the failed mail again", `action="/admin/mail/retry"`} {
+			if !strings.Contains(page.body, want) {
+				t.Errorf("the page lacks %q", want)
+			}
+		}
+		if strings.Contains(page.body, "admin@city.example</td>") || strings.Contains(page.body, "Refused once") {
+			t.Error("the page shows an address or a subject")
+		}
+		b.must(303, "POST", "/admin/mail/retry", nil)
+		if m := srv.WaitFor(t, 1, 20*time.Second)[0]; m.Subject != "Refused once" {
+			t.Errorf("sent %q", m.Subject)
+		}
+
+		resident := newBrowser(t, "http://"+n.Addr().String())
+		coretest.Register(t, n, "resident@example.org", "Resident")
+		resident.must(303, "POST", "/sign-in", url.Values{"email": {"resident@example.org"}, "password": {"a long enough passphrase resident@example.org"}})
+		resident.must(403, "GET", "/admin/mail", nil)
+		resident.must(403, "POST", "/admin/mail/retry", nil)
+	})
 }
