@@ -117,8 +117,14 @@ func (h *hostAPI) notificationRequest(e sdk.Event) (core.NotificationRequest, er
 	for tag, t := range n.Texts {
 		texts[tag] = core.NotificationText{Title: t.Title, Body: t.Body}
 	}
-	return core.NotificationRequest{ID: id, Kind: n.Kind, Source: h.name, Recipients: n.Recipients,
-		Followers: n.Followers, Except: n.Except, Subject: n.Subject, Link: n.Link, Texts: texts, OccurredAt: at.UTC()}, nil
+	req := core.NotificationRequest{ID: id, Kind: n.Kind, Source: h.name, Recipients: n.Recipients,
+		Followers: n.Followers, Except: n.Except, Subject: n.Subject, Link: n.Link, Texts: texts, OccurredAt: at.UTC()}
+	// The core's own bounds (control characters, id lengths) are the last word: the
+	// service would refuse the whole batch for one such request.
+	if err := req.Check(); err != nil {
+		return core.NotificationRequest{}, err
+	}
+	return req, nil
 }
 
 // followChange decodes and checks a follow event of this plugin.

@@ -200,6 +200,12 @@ func TestHost_Notifications(t *testing.T) {
 			beta.Kind, beta.Subject = "beta.thing.done", "beta.thing:5"
 			foreignSubject := thingDone("6", "u2")
 			foreignSubject.Subject = "beta.thing:6"
+			// Ones the SDK's checks let by but the core's bounds do not: a NUL in the
+			// title, an ID longer than the core keeps.
+			nul := thingDone("8", "u2")
+			nul.Texts = map[string]sdk.NotificationText{"en": {Title: "Done\x00", Body: "x"}}
+			longID := thingDone("9", "u2")
+			longID.ID = strings.Repeat("x", 65)
 			enc := func(v any) string { b, _ := json.Marshal(v); return string(b) }
 			_, before := outbox(t, n, "alpha")
 			reqsBefore, changesBefore, _, _ := sink.snapshot()
@@ -208,6 +214,8 @@ func TestHost_Notifications(t *testing.T) {
 				probeEvent{ID: "forged-2", Type: sdk.NotifyEventType, Payload: enc(foreignSubject)},
 				probeEvent{ID: "forged-3", Type: sdk.FollowEventType, Payload: enc(sdk.FollowChange{UserID: "u2", Subject: "beta.thing:5", Follow: true})},
 				probeEvent{ID: "forged-4", Type: sdk.NotifyEventType, Payload: `"not a notification"`},
+				probeEvent{ID: "forged-5", Type: sdk.NotifyEventType, Payload: enc(nul)},
+				probeEvent{ID: "forged-6", Type: sdk.NotifyEventType, Payload: enc(longID)},
 				probeEvent{ID: "tick-after-forged", Type: "alpha.tick", Payload: `{"seq": 0}`})
 			reqs, changes, _, _ := sink.snapshot()
 			if reqs != reqsBefore || len(changes) != len(changesBefore) {
