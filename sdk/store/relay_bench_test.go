@@ -2,6 +2,8 @@ package store_test
 
 import (
 	"context"
+	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/kvarter/kvarter/sdk"
@@ -63,4 +65,31 @@ func eachStoreB(b *testing.B, fn func(b *testing.B, db *store.DB)) {
 			fn(b, db)
 		})
 	}
+}
+
+// BenchmarkNotify10k: a transaction notifying ten thousand people (an assembly's whole
+// neighbourhood) and the relay handing it to the host, in rows of NotifyChunk.
+func BenchmarkNotify10k(b *testing.B) {
+	recipients := make([]string, 10_000)
+	for i := range recipients {
+		recipients[i] = fmt.Sprintf("0198f0a2-7c3e-7000-8000-%012d", i)
+	}
+	note := sdk.Notification{Kind: "test.thing.done", Recipients: recipients, Subject: "test.thing:1", Link: "/test/things/1",
+		Texts: map[string]sdk.NotificationText{}}
+	for _, tag := range []string{"en", "fi", "sv", "da", "tr"} {
+		note.Texts[tag] = sdk.NotificationText{Title: "The city answered “Benches on the square”", Body: strings.Repeat("A reasoned answer. ", 40)}
+	}
+	eachStoreB(b, func(b *testing.B, db *store.DB) {
+		ctx := context.Background()
+		host := &nullHost{}
+		b.ResetTimer()
+		for b.Loop() {
+			if err := db.InTx(ctx, func(tx *store.Tx) error { return tx.Notify(ctx, note) }); err != nil {
+				b.Fatal(err)
+			}
+			if err := db.FlushOutbox(ctx, host); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
 }
