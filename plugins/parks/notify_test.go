@@ -88,6 +88,7 @@ func TestNotify_Approve(t *testing.T) {
 			t.Fatalf("link %q", n.Link)
 		}
 		wantText(t, n, "da", "Nyt arrangement i Living Park: Çocuk atölyesi", "arrangeret af Art Collective")
+		wantText(t, n, "en", "“Çocuk atölyesi”, organised by Art Collective, takes place in Stage, Living Park, on 4 Jun 2025, 10:00–12:00.")
 		if got := w.host.Followers(parkSubject(w.park.ID)); !slices.Equal(got, []string{"follower", "rep", "rep2"}) {
 			t.Fatalf("followers = %v", got)
 		}

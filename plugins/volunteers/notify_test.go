@@ -111,6 +111,7 @@ func TestNotify_SignUps(t *testing.T) {
 		f.decide(t, v1, o, a1, ActionWithdraw)
 		n = f.wantNotified(t, NotifyPromoted, []string{"v2"}, "v1", "v3", "rep")
 		wantText(t, n, "fi", "Sinulle vapautui paikka: Rantojen siivous")
+		wantText(t, n, "en", "A place became free on the shift of “Rantojen siivous” on 7 Jun 2025, 09:00–12:00")
 		// A promotion is one notification, not a promotion and a confirmation.
 		f.wantNotified(t, NotifyConfirmed, nil, "v2")
 
@@ -190,7 +191,9 @@ func TestNotify_ShiftChangedAndCancelled(t *testing.T) {
 		n = f.wantNotified(t, NotifyShiftCancelled, []string{"v2"})
 		wantText(t, n, "fi", "Vuoro peruttu", "7.6.2025 klo 13.00–16.00")
 		// Those told of their shift are not told again as followers.
-		f.wantNotified(t, NotifyOpportunityCancelled, []string{"fan"}, "v1", "v2", "v3", "rep")
+		n = f.wantNotified(t, NotifyOpportunityCancelled, []string{"fan"}, "v1", "v2", "v3", "rep")
+		wantText(t, n, "en", "Cancelled: Park clean-up", "“Park clean-up” has been cancelled, with all its shifts.")
+		wantText(t, n, "fi", "Vapaaehtoistehtävä ”Park clean-up” on peruttu kaikkine vuoroineen.")
 
 		t.Run("ErrCancelShiftOfCancelled", func(t *testing.T) {
 			_, err := f.svc.CancelShift(ctx, f.rep, o.ID, b.ID)
