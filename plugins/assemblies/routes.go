@@ -127,16 +127,16 @@ func (p *Plugin) Routes() []sdk.Route {
 			Doc("Answer an adopted motion", "The city's decision, always with its reasoning; by a city responder."),
 		answerAction(p, "implemented", AnswerImplemented, func(sdk.NoBody) AnswerInput { return AnswerInput{} }).
 			Doc("Mark an accepted motion implemented", "By a city responder."),
-		sdk.Put(asmPath+"/follow", sdk.PermAuthenticated, func(r *http.Request, _ sdk.NoBody) (FollowState, error) {
+		sdk.Put(asmPath+"/follow", sdk.PermAuthenticated, func(r *http.Request, _ sdk.NoBody) (sdk.FollowState, error) {
 			return p.svc.FollowAssembly(r.Context(), sdk.PrincipalFrom(r.Context()), r.PathValue("id"), true)
 		}).OptionalBody().Doc("Follow an assembly", "Hear of its motions, results, meetings and minutes. Members hear of them anyway."),
-		sdk.Delete(asmPath+"/follow", sdk.PermAuthenticated, func(r *http.Request, _ sdk.NoBody) (FollowState, error) {
+		sdk.Delete(asmPath+"/follow", sdk.PermAuthenticated, func(r *http.Request, _ sdk.NoBody) (sdk.FollowState, error) {
 			return p.svc.FollowAssembly(r.Context(), sdk.PrincipalFrom(r.Context()), r.PathValue("id"), false)
 		}).OptionalBody().Doc("Stop following an assembly", ""),
-		sdk.Put(motPath+"/follow", sdk.PermAuthenticated, func(r *http.Request, _ sdk.NoBody) (FollowState, error) {
+		sdk.Put(motPath+"/follow", sdk.PermAuthenticated, func(r *http.Request, _ sdk.NoBody) (sdk.FollowState, error) {
 			return p.svc.FollowMotion(r.Context(), sdk.PrincipalFrom(r.Context()), r.PathValue("id"), r.PathValue("motionID"), true)
 		}).OptionalBody().Doc("Follow a motion", "Hear of its result and the city's answer. Drafting, co-sponsoring, tabling and voting follow it already."),
-		sdk.Delete(motPath+"/follow", sdk.PermAuthenticated, func(r *http.Request, _ sdk.NoBody) (FollowState, error) {
+		sdk.Delete(motPath+"/follow", sdk.PermAuthenticated, func(r *http.Request, _ sdk.NoBody) (sdk.FollowState, error) {
 			return p.svc.FollowMotion(r.Context(), sdk.PrincipalFrom(r.Context()), r.PathValue("id"), r.PathValue("motionID"), false)
 		}).OptionalBody().Doc("Stop following a motion", ""),
 		sdk.Get(asmPath+"/popolo", pub, func(r *http.Request) (PopoloExport, error) {

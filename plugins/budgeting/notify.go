@@ -154,41 +154,28 @@ func (s *Service) notifyUpdate(ctx context.Context, tx *store.Tx, c *Cycle, p *P
 		data: map[string]any{"Cycle": c.Name, "Project": p.Title, "Note": note}})
 }
 
-// FollowState says whether the caller now follows a subject.
-type FollowState struct {
-	Subject   string `json:"subject" example:"budgeting.cycle:0198f0a2-7c3e-7000-8000-000000000001"`
-	Following bool   `json:"following"`
-}
-
 // FollowCycle makes pr follow a cycle (or stop): its phases and results. Cycles are
 // public, so anyone signed in may follow one that exists.
-func (s *Service) FollowCycle(ctx context.Context, pr sdk.Principal, cycleID string, on bool) (FollowState, error) {
+func (s *Service) FollowCycle(ctx context.Context, pr sdk.Principal, cycleID string, on bool) (sdk.FollowState, error) {
 	if !pr.Authenticated() {
-		return FollowState{}, sdk.Errorf(sdk.CodeUnauthenticated, "sign in first")
+		return sdk.FollowState{}, sdk.Errorf(sdk.CodeUnauthenticated, "sign in first")
 	}
 	if _, err := findCycle(ctx, s.db, cycleID); err != nil {
-		return FollowState{}, err
+		return sdk.FollowState{}, err
 	}
-	return s.setFollow(ctx, pr, cycleSubject(cycleID), on)
+	return s.db.Follow(ctx, pr.UserID, cycleSubject(cycleID), on)
 }
 
 // FollowProposal makes pr follow a proposal (or stop): its review and, once funded,
 // its implementation. Proposals are public, so anyone signed in may follow one.
-func (s *Service) FollowProposal(ctx context.Context, pr sdk.Principal, cycleID, id string, on bool) (FollowState, error) {
+func (s *Service) FollowProposal(ctx context.Context, pr sdk.Principal, cycleID, id string, on bool) (sdk.FollowState, error) {
 	if !pr.Authenticated() {
-		return FollowState{}, sdk.Errorf(sdk.CodeUnauthenticated, "sign in first")
+		return sdk.FollowState{}, sdk.Errorf(sdk.CodeUnauthenticated, "sign in first")
 	}
 	if _, err := findProposal(ctx, s.db, cycleID, id); err != nil {
-		return FollowState{}, err
+		return sdk.FollowState{}, err
 	}
-	return s.setFollow(ctx, pr, proposalSubject(id), on)
-}
-
-func (s *Service) setFollow(ctx context.Context, pr sdk.Principal, subject string, on bool) (FollowState, error) {
-	if err := s.db.InTx(ctx, func(tx *store.Tx) error { return tx.Follow(ctx, pr.UserID, subject, on) }); err != nil {
-		return FollowState{}, err
-	}
-	return FollowState{Subject: subject, Following: on}, nil
+	return s.db.Follow(ctx, pr.UserID, proposalSubject(id), on)
 }
 
 // zoneOf loads the city's time zone; UTC when none is set.

@@ -76,18 +76,18 @@ func (p *Plugin) routes() []sdk.Route {
 		}).Doc("Edit one's own proposal", "By its author, until review starts.").
 			With(cycleParam, proposalParam).Errors(http.StatusConflict),
 
-		sdk.Put(c+"/follow", sdk.PermAuthenticated, func(r *http.Request, _ sdk.NoBody) (FollowState, error) {
+		sdk.Put(c+"/follow", sdk.PermAuthenticated, func(r *http.Request, _ sdk.NoBody) (sdk.FollowState, error) {
 			return p.svc.FollowCycle(r.Context(), caller(r), r.PathValue("id"), true)
 		}).OptionalBody().Doc("Follow a cycle", "Hear when a phase opens and when the results are out. Proposing and voting follow it already.").
 			With(cycleParam),
-		sdk.Delete(c+"/follow", sdk.PermAuthenticated, func(r *http.Request, _ sdk.NoBody) (FollowState, error) {
+		sdk.Delete(c+"/follow", sdk.PermAuthenticated, func(r *http.Request, _ sdk.NoBody) (sdk.FollowState, error) {
 			return p.svc.FollowCycle(r.Context(), caller(r), r.PathValue("id"), false)
 		}).OptionalBody().Doc("Stop following a cycle", "").With(cycleParam),
-		sdk.Put(pr+"/follow", sdk.PermAuthenticated, func(r *http.Request, _ sdk.NoBody) (FollowState, error) {
+		sdk.Put(pr+"/follow", sdk.PermAuthenticated, func(r *http.Request, _ sdk.NoBody) (sdk.FollowState, error) {
 			return p.svc.FollowProposal(r.Context(), caller(r), r.PathValue("id"), r.PathValue("proposalID"), true)
 		}).OptionalBody().Doc("Follow a proposal", "Hear how it was reviewed and, once funded, how the project goes. Proposing and supporting follow it already.").
 			With(cycleParam, proposalParam),
-		sdk.Delete(pr+"/follow", sdk.PermAuthenticated, func(r *http.Request, _ sdk.NoBody) (FollowState, error) {
+		sdk.Delete(pr+"/follow", sdk.PermAuthenticated, func(r *http.Request, _ sdk.NoBody) (sdk.FollowState, error) {
 			return p.svc.FollowProposal(r.Context(), caller(r), r.PathValue("id"), r.PathValue("proposalID"), false)
 		}).OptionalBody().Doc("Stop following a proposal", "").With(cycleParam, proposalParam),
 
