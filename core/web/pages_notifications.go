@@ -52,7 +52,7 @@ func (p *Pages) notificationRoutes(mux *http.ServeMux) {
 	mux.Handle("POST "+unsubscribePath, p.handle(p.unsubscribe))
 }
 
-// notifications is the service, or the 404 panel on a node that keeps none.
+// notificationService is the service, or the 404 panel on a node that keeps none.
 func (p *Pages) notificationService() (core.NotificationService, error) {
 	if p.svc.Notifications == nil {
 		return nil, core.Errorf(core.ENOTFOUND, "This site keeps no notifications.")
@@ -74,7 +74,8 @@ func (n notificationView) Unread() bool { return n.ReadAt == nil }
 // notificationsView is one page of the person's notifications.
 type notificationsView struct {
 	Items []notificationView
-	// Unread tells whether any on this page is unread, which offers "mark all read".
+	// Unread tells whether any is unread, on this page or another, which offers
+	// "mark all read".
 	Unread bool
 	Back   string
 	Pages  sdkweb.Pagination
@@ -92,18 +93,23 @@ func (p *Pages) notifications(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	// The list is the truth: the navigation drawn with it counts afresh.
-	p.unread.drop(viewerOf(r).principal.UserID)
-	data := notificationsView{Back: r.URL.RequestURI(), Pages: sdkweb.Pagination{Next: sdkweb.CursorURL(r.URL, next)}}
-	for _, n := range list {
-		v := notificationView{Notification: n, Paragraphs: paragraphs(n.Body)}
-		if localPath(n.Link) {
-			v.Open = notificationsPath + "/" + url.PathEscape(n.ID) + "?" + url.Values{"to": {n.Link}}.Encode()
-		}
-		data.Unread = data.Unread || v.Unread()
-		data.Items = append(data.Items, v)
+	// The list is the truth: it counts afresh, and the navigation drawn with it
+	// shows the same count.
+	v := viewerOf(r)
+	p.unread.drop(v.principal.UserID)
+	unread, err := p.unread.get(r.Context(), v.principal.UserID, svc)
+	if err != nil {
+		return err
 	}
-	loc := p.tmpl.Localizer(viewerOf(r).lang)
+	data := notificationsView{Back: r.URL.RequestURI(), Unread: unread > 0, Pages: sdkweb.Pagination{Next: sdkweb.CursorURL(r.URL, next)}}
+	for _, n := range list {
+		item := notificationView{Notification: n, Paragraphs: paragraphs(n.Body)}
+		if localPath(n.Link) {
+			item.Open = notificationsPath + "/" + url.PathEscape(n.ID) + "?" + url.Values{"to": {n.Link}}.Encode()
+		}
+		data.Items = append(data.Items, item)
+	}
+	loc := p.tmpl.Localizer(v.lang)
 	return p.render(w, r, http.StatusOK, "notifications", data, sdk.PageMeta{Title: loc.T("core.notifications.title")})
 }
 
