@@ -3,6 +3,7 @@ package hello_test
 import (
 	"context"
 	"net/http"
+	"net/http/httptest"
 	"testing"
 
 	"github.com/kvarter/kvarter/sdk"
@@ -37,5 +38,22 @@ func BenchmarkHandle_PageAndRoute(b *testing.B) {
 				}
 			})
 		})
+	}
+}
+
+// BenchmarkGreetPage is the plugin's own work for its greeting page, in process: the
+// route table's handler drawing the form in Finnish, without the wire or the host
+// (issue 16: the page's template was most of what it cost beyond a JSON answer).
+func BenchmarkGreetPage(b *testing.B) {
+	mux := sdk.Mux(hello.New().Routes())
+	ctx := sdk.WithLanguage(sdk.WithRender(context.Background(), sdk.RenderPage), "fi")
+	req := httptest.NewRequestWithContext(ctx, http.MethodGet, hello.PathGreet, nil)
+	b.ReportAllocs()
+	for b.Loop() {
+		w := httptest.NewRecorder()
+		mux.ServeHTTP(w, req)
+		if w.Code != http.StatusOK {
+			b.Fatal(w.Code, w.Body.String())
+		}
 	}
 }
