@@ -616,9 +616,13 @@ func TestHost_EventsFailingInBatch(t *testing.T) {
 		if got["redelivered"] != float64(0) || got["out_of_order"] != float64(0) || got["max_seq"] != float64(20) {
 			t.Errorf("beta saw %v; want every event once, in order", got)
 		}
-		if err := sqlDB.Get(&cursor, sqlDB.Rebind(`SELECT last_seq, attempts, last_error FROM plugin_event_cursors WHERE subscriber = ?`), "beta"); err != nil {
-			t.Fatal(err)
-		}
+		// The plugin has the events before the host commits the cursor past them.
+		waitFor(t, 10*time.Second, "beta's cursor at the last event", func() bool {
+			if err := sqlDB.Get(&cursor, sqlDB.Rebind(`SELECT last_seq, attempts, last_error FROM plugin_event_cursors WHERE subscriber = ?`), "beta"); err != nil {
+				t.Fatal(err)
+			}
+			return cursor.LastSeq == seqs[19]
+		})
 		if cursor.LastSeq != seqs[19] || cursor.Attempts != 0 || cursor.LastError != "" {
 			t.Errorf("beta's cursor = %+v; want it at the last event (seq %d), the failure cleared", cursor, seqs[19])
 		}
