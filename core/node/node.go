@@ -15,6 +15,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/kvarter/kvarter/core"
@@ -76,6 +77,7 @@ type Node struct {
 	// MailQueue holds every mail until the server took it; its worker runs from Start.
 	MailQueue *sqlstore.MailQueue
 	sender    *mail.Sender
+	listenURL atomic.Value // string, once listening
 	Server    *httpapi.Server
 	Plugins   *pluginhost.Host
 	// Metrics is the node's Prometheus registry; Tracing its tracer provider (off
@@ -293,6 +295,7 @@ func (n *Node) Start(ctx context.Context) error {
 		return err
 	}
 	n.addr = addr
+	n.listenURL.Store("http://" + addr.String()) // for mail's links; read by request goroutines
 	n.done = make(chan struct{})
 	every := n.Config.PolicyPollInterval.Duration
 	if every <= 0 {
