@@ -74,7 +74,7 @@ func TestCorePages(t *testing.T) {
 				if page == "/password/reset?t=used-or-expired" {
 					Eval[string](p, `document.getElementById("f-new_password").value = "a long enough new passphrase"; ""`)
 				}
-				p.WaitLoad(func() { p.Submit("main form") })
+				p.WaitSwap(func() { p.Submit("main form") }) // htmx swaps the 422's <main>
 				if got := focusSettled(p, "kv-error-summary"); !strings.Contains(got, "kv-error-summary") {
 					t.Errorf("%s refused: the focus is on %q, want the error summary", page, got)
 				}

@@ -12,6 +12,7 @@ import (
 	"net/url"
 	"os"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -98,17 +99,29 @@ func PostgresSchema(tb testing.TB, baseURL string) string {
 	return u.String()
 }
 
-// Clock is a settable clock for tests.
-type Clock struct{ t time.Time }
+// Clock is a settable clock for tests. It is safe for concurrent use: a node's
+// background loops (the mail queue's worker) read it while the test moves it.
+type Clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
 
 // NewClock returns a clock at t.
 func NewClock(t time.Time) *Clock { return &Clock{t: t.UTC()} }
 
 // Now returns the clock's time.
-func (c *Clock) Now() time.Time { return c.t }
+func (c *Clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
 
 // Advance moves the clock on.
-func (c *Clock) Advance(d time.Duration) { c.t = c.t.Add(d) }
+func (c *Clock) Advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = c.t.Add(d)
+}
 
 // Options are cheap password hashing and a short throttle window for tests.
 func Options() node.Options {

@@ -187,6 +187,20 @@ func TestSender_Send(t *testing.T) {
 			t.Fatalf("%d messages", n)
 		}
 	})
+	t.Run("ReconnectsAfterDrop", func(t *testing.T) {
+		srv := mailtest.Start(t, mailtest.Options{})
+		s := newSender(t, srv, nil)
+		if err := s.Send(ctx, composed(t, "a@example.org")); err != nil {
+			t.Fatal(err)
+		}
+		srv.DropConnections() // the idle connection in the pool is dead now
+		if err := s.Send(ctx, composed(t, "b@example.org")); err != nil {
+			t.Fatalf("after the server dropped the connection: %v", err)
+		}
+		if got := srv.WaitFor(t, 2, 10*time.Second); got[1].To[0] != "b@example.org" {
+			t.Errorf("second mail to %v", got[1].To)
+		}
+	})
 	t.Run("ErrHeaderInjection", func(t *testing.T) {
 		srv := mailtest.Start(t, mailtest.Options{})
 		s := newSender(t, srv, nil)

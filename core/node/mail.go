@@ -130,8 +130,8 @@ func (n *Node) PublicURL() string {
 	if u := strings.TrimSuffix(n.Config.PublicURL, "/"); u != "" {
 		return u
 	}
-	if n.addr == nil {
-		return "http://" + n.Config.Listen
+	if u, ok := n.listenURL.Load().(string); ok {
+		return u
 	}
-	return n.URL()
+	return "http://" + n.Config.Listen
 }

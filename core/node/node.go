@@ -16,6 +16,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/kvarter/kvarter/core"
@@ -91,6 +92,7 @@ type Node struct {
 	// NotificationMail composes the queued notification and digest mails when they
 	// are sent.
 	NotificationMail *sqlstore.NotificationMail
+	listenURL        atomic.Value // string, once listening
 	Server           *httpapi.Server
 	Plugins          *pluginhost.Host
 	// Metrics is the node's Prometheus registry; Tracing its tracer provider (off
@@ -232,7 +234,7 @@ func build(ctx context.Context, cfg Config, logger *slog.Logger, opt Options, db
 	n.Notifications = &sqlstore.NotificationService{DB: db, Settings: sqlstore.NotificationSettings{
 		HourlyCap: cfg.Notifications.HourlyCap, Languages: cfg.City.Languages, UnsubscribeKey: unsubscribeKey,
 		Zone: cityZone(cfg.City.TimeZone), DigestHour: digestHour, DigestWeekday: digestWeekday,
-		CityName: cfg.City.Name, BaseURL: strings.TrimSuffix(cfg.PublicURL, "/"),
+		CityName: cfg.City.Name, BaseURL: n.PublicURL,
 	}}
 	messages, err := sdkweb.NewBundle(web.Catalog)
 	if err != nil {
@@ -333,13 +335,11 @@ func (n *Node) Start(ctx context.Context) error {
 		return err
 	}
 	n.addr = addr
+	n.listenURL.Store("http://" + addr.String()) // for mail's links; read by request goroutines
 	n.done = make(chan struct{})
 	every := n.Config.PolicyPollInterval.Duration
 	if every <= 0 {
 		every = 200 * time.Millisecond
-	}
-	if n.Notifications.Settings.BaseURL == "" {
-		n.Notifications.Settings.BaseURL = n.URL()
 	}
 	var loops sync.WaitGroup
 	loops.Add(4)

@@ -41,10 +41,12 @@ type NotificationSettings struct {
 	Zone          *time.Location
 	DigestHour    int
 	DigestWeekday time.Weekday
-	// CityName and BaseURL (the city's public address, "https://kvarter.example.org")
-	// go into the mails: the item's link and the unsubscribe link are absolute.
+	// CityName and BaseURL (the city's public address, "https://kvarter.example.org",
+	// asked when a mail is made: a node without public_url knows its own address only
+	// once it listens) go into the mails: the item's link and the unsubscribe link are
+	// absolute.
 	CityName string
-	BaseURL  string
+	BaseURL  func() string
 }
 
 // DefaultNotificationSettings are a cap of 10 mails an hour and digests at 07:00 (the

@@ -165,7 +165,11 @@ func cmpOr(vals ...string) string {
 
 // absoluteURL is path on the city's public site.
 func (s *NotificationService) absoluteURL(path string) string {
-	return strings.TrimSuffix(s.Settings.BaseURL, "/") + path
+	base := ""
+	if s.Settings.BaseURL != nil {
+		base = s.Settings.BaseURL()
+	}
+	return strings.TrimSuffix(base, "/") + path
 }
 
 // unsubscribeURL is the one-click link of (user, kind): the page that asks on GET and

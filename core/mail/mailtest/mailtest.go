@@ -71,6 +71,7 @@ type Server struct {
 	cond   *sync.Cond
 	msgs   []Message
 	refuse int
+	conns  map[*smtp.Conn]bool
 }
 
 // Start runs a server until the test ends.
@@ -78,7 +79,11 @@ func Start(tb testing.TB, opts Options) *Server {
 	tb.Helper()
 	s := &Server{opts: opts}
 	s.cond = sync.NewCond(&s.mu)
+	s.conns = map[*smtp.Conn]bool{}
 	srv := smtp.NewServer(smtp.BackendFunc(func(c *smtp.Conn) (smtp.Session, error) {
+		s.mu.Lock()
+		s.conns[c] = true
+		s.mu.Unlock()
 		return &session{srv: s, conn: c}, nil
 	}))
 	srv.Domain = "127.0.0.1"
@@ -117,6 +122,18 @@ func (s *Server) RefuseNext(n int) {
 	s.mu.Lock()
 	s.refuse = n
 	s.mu.Unlock()
+}
+
+// DropConnections closes every open connection, as a server that times idle clients
+// out does; the server goes on accepting new ones.
+func (s *Server) DropConnections() {
+	s.mu.Lock()
+	conns := s.conns
+	s.conns = map[*smtp.Conn]bool{}
+	s.mu.Unlock()
+	for c := range conns { // unlocked: closing logs the session out, which locks
+		_ = c.Close()
+	}
 }
 
 // Messages is a copy of what the server accepted so far.
@@ -229,8 +246,13 @@ func (ss *session) Data(r io.Reader) error {
 	return ss.srv.accept(m)
 }
 
-func (ss *session) Reset()        { ss.from, ss.to = "", nil }
-func (ss *session) Logout() error { return nil }
+func (ss *session) Reset() { ss.from, ss.to = "", nil }
+func (ss *session) Logout() error {
+	ss.srv.mu.Lock()
+	delete(ss.srv.conns, ss.conn)
+	ss.srv.mu.Unlock()
+	return nil
+}
 
 // Parse decodes a message: its headers, subject, and the text/plain and text/html
 // parts of a single part or a (nested) multipart body.
