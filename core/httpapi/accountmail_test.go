@@ -20,7 +20,7 @@ import (
 
 // mailingNode is a node that sends its mail to an in-process SMTP server, on a clock
 // the test moves.
-func mailingNode(t *testing.T, db coretest.DB) (*node.Node, *mailtest.Server, *coretest.Clock) {
+func mailingNode(t testing.TB, db coretest.DB) (*node.Node, *mailtest.Server, *coretest.Clock) {
 	t.Helper()
 	srv := mailtest.Start(t, mailtest.Options{})
 	sender, err := mail.NewSender(mail.Config{Host: srv.Host, Port: srv.Port, TLS: mail.TLSNone, From: "noreply@kvarter.example"})

@@ -107,9 +107,14 @@ func (s *IdentityService) createUser(ctx context.Context, r core.Registration, c
 		case err == nil && byOperator:
 			return &core.Error{Code: core.ECONFLICT, Message: "An account with this email address already exists.", Fields: map[string]string{"email": "is already registered"}}
 		case err == nil:
-			// The answer is the user that would have been made; the owner hears of it.
-			mails, err = s.accountExistsMail(ctx, tx, owner, now)
-			return err
+			// The answer is the user that would have been made; the owner hears of it
+			// (once an hour). The attempt is audited, which also makes every such
+			// answer write and commit as a new account's does: an answer that skipped
+			// the write would come back sooner and tell that the address is taken.
+			if mails, err = s.accountExistsMail(ctx, tx, owner, now); err != nil {
+				return err
+			}
+			return recordAudit(ctx, tx, now, "user.registration_taken", core.DomainCity, "user:"+owner.ID, nil)
 		case !errors.Is(err, sql.ErrNoRows):
 			return fmt.Errorf("find account: %w", err)
 		}
