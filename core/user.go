@@ -12,6 +12,8 @@ type User struct {
 	DisplayName string    `json:"display_name"`
 	Language    string    `json:"language"`
 	CreatedAt   time.Time `json:"created_at"`
+	// EmailVerified is true once the person followed the link mailed to the address.
+	EmailVerified bool `json:"email_verified"`
 }
 
 // Registration is what a person gives to open an account.
@@ -66,7 +68,11 @@ type LoginAttempt struct {
 
 // IdentityService registers people, signs them in and out, and answers for their data.
 type IdentityService interface {
+	// Register opens an account and mails a verification link. For an address that
+	// has an account it answers the same (a user that does not exist) and mails the
+	// owner instead, so that nobody learns who is registered.
 	Register(ctx context.Context, r Registration) (*User, error)
+	AccountMailService
 	Login(ctx context.Context, a LoginAttempt) (*LoginResult, error)
 	// Authenticate resolves a session or API token to the acting person.
 	Authenticate(ctx context.Context, token string) (*Principal, error)
@@ -84,7 +90,8 @@ type IdentityService interface {
 	DeleteAccount(ctx context.Context) error
 	// Me describes the acting person: the user, roles per domain, memberships.
 	Me(ctx context.Context) (*Me, error)
-	// UpdateProfile changes the acting person's name, email address or language.
+	// UpdateProfile changes the acting person's name, email address or language. A
+	// new address is unverified until its owner follows the link mailed to it.
 	UpdateProfile(ctx context.Context, u ProfileUpdate) (*User, error)
 	// ChangePassword replaces the acting person's password, given the current one, and
 	// ends their other sessions.

@@ -37,13 +37,14 @@ func TestCorePages(t *testing.T) {
 
 	unsubscribe := notifications(t, n, ayse.ID)
 
-	anonymous := []string{"/", "/sign-in", "/register", "/accessibility", "/privacy", "/neighbourhoods/" + nbh, "/no-such-page", unsubscribe}
+	anonymous := []string{"/", "/sign-in", "/register", "/accessibility", "/privacy", "/neighbourhoods/" + nbh, "/no-such-page", unsubscribe,
+		"/password/forgot", "/password/reset?t=from-a-mail", "/verify-email?t=from-a-mail"}
 	resident := []string{"/", "/profile", "/profile/password", "/my-neighbourhood", "/notifications", "/me/notifications", "/me/follows"}
 	coordinator := []string{"/neighbourhoods/" + nbh + "/requests", "/neighbourhoods/" + nbh + "/requests/" + ayse.ID + "/reject",
 		"/neighbourhoods/" + nbh + "/members", "/neighbourhoods/" + nbh + "/organisations"}
 	cityAdmin := []string{"/admin", "/admin/users?q=example.org", "/admin/users/" + ayse.ID, "/admin/grants", "/admin/grants?domain=nbh:" + nbh,
 		"/admin/audit", "/admin/neighbourhoods", "/admin/neighbourhoods/" + nbh, "/admin/organisations", "/admin/organisations/" + org,
-		"/admin/plugins"}
+		"/admin/plugins", "/admin/mail"}
 
 	for _, lang := range languages {
 		t.Run(lang, func(t *testing.T) {
@@ -66,6 +67,19 @@ func TestCorePages(t *testing.T) {
 				t.Errorf("after a refused sign-in the focus is on %q, want the error summary", got)
 			}
 			p.AssertAccessible()
+
+			// A mailed link that no longer works: the refusal, in the error summary.
+			for _, page := range []string{"/verify-email?t=used-or-expired", "/password/reset?t=used-or-expired"} {
+				p.Open(base + page)
+				if page == "/password/reset?t=used-or-expired" {
+					Eval[string](p, `document.getElementById("f-new_password").value = "a long enough new passphrase"; ""`)
+				}
+				p.WaitLoad(func() { p.Submit("main form") })
+				if got := focusSettled(p, "kv-error-summary"); !strings.Contains(got, "kv-error-summary") {
+					t.Errorf("%s refused: the focus is on %q, want the error summary", page, got)
+				}
+				p.AssertAccessible()
+			}
 
 			// An htmx swap of <main>: a boosted link inside it.
 			p.Open(base + "/sign-in")
@@ -185,9 +199,9 @@ func TestCorePages_Reflow(t *testing.T) {
 	p := SharedBrowser(t).NewPage(t)
 	p.Open(base + "/")
 	switchLanguage(p, "fi")
-	visitor := []string{"/", "/sign-in", "/register", "/accessibility", "/privacy", "/neighbourhoods/" + nbh}
+	visitor := []string{"/", "/sign-in", "/register", "/accessibility", "/privacy", "/neighbourhoods/" + nbh, "/password/forgot", "/password/reset?t=x", "/verify-email?t=x"}
 	admins := []string{"/admin", "/admin/users?q=example.org", "/admin/users/" + ayse.ID, "/admin/grants", "/admin/audit",
-		"/admin/neighbourhoods", "/admin/neighbourhoods/" + nbh, "/admin/organisations", "/admin/plugins",
+		"/admin/neighbourhoods", "/admin/neighbourhoods/" + nbh, "/admin/organisations", "/admin/plugins", "/admin/mail",
 		"/neighbourhoods/" + nbh + "/requests", "/profile", "/notifications", "/me/notifications", "/me/follows"}
 	visitor = append(visitor, notifications(t, n, admin.ID))
 	check := func(paths []string) {

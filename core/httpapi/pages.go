@@ -47,7 +47,7 @@ func (s *Server) pageRoutes() {
 	}
 	pages, err := web.New(web.Services{Identity: s.svc.Identity, Neighbourhoods: s.svc.Neighbourhoods, Organisations: s.svc.Organisations,
 		Roles: s.svc.Roles, Audit: s.svc.Audit, Authz: s.svc.Authz, Plugins: s.svc.Plugins, Uploads: s.svc.Uploads,
-		Notifications: s.svc.Notifications}, opts)
+		Notifications: s.svc.Notifications, Mail: s.svc.Mail}, opts)
 	if err != nil {
 		// The templates and catalogs are embedded: this is a bug caught by the tests.
 		panic(err)

@@ -93,7 +93,7 @@ func TestPages_NoJSFlow(t *testing.T) {
 		if reg.header.Get("Location") != "/sign-in" {
 			t.Fatalf("register leads to %q", reg.header.Get("Location"))
 		}
-		if p := b.must(200, "GET", "/sign-in", nil); !strings.Contains(p.body, "Your account has been created") {
+		if p := b.must(200, "GET", "/sign-in", nil); !strings.Contains(p.body, "We sent a mail to the address you gave") {
 			t.Error("no flash after registering")
 		}
 		b.must(422, "POST", "/sign-in", url.Values{"email": {"sanna@example.org"}, "password": {"wrong guess at it"}})

@@ -36,6 +36,8 @@ type Services struct {
 	// Notifications serves the person's notifications, preferences and follows and
 	// the one-click unsubscribe; nil when the node keeps none.
 	Notifications core.NotificationService
+	// Mail is the mail queue the admins' page shows; nil without one.
+	Mail core.MailQueueService
 }
 
 // HealthChecker answers readiness: the plugins that are not active, and an error
@@ -274,9 +276,13 @@ func (s *Server) routes() {
 	api.Post("/auth/register", s.register)
 	api.Post("/auth/login", s.login)
 	api.Post("/auth/logout", s.logout)
+	api.Post("/auth/verify-email", s.verifyEmail)
+	api.Post("/auth/password/forgot", s.forgotPassword)
+	api.Post("/auth/password/reset", s.resetPassword)
 
 	api.Get("/me", s.me)
 	api.Delete("/me", s.deleteMe)
+	api.Post("/me/verify-email", s.resendVerification)
 	api.Get("/me/export", s.exportMe)
 	api.Get("/me/sessions", s.listSessions)
 	api.Delete("/me/sessions/:id", s.revokeSession)

@@ -60,7 +60,7 @@ func TestAPI_SearchUsers(t *testing.T) {
 			}
 			item := r.JSON()["items"].([]any)[0].(map[string]any)
 			for k := range item {
-				if !slices.Contains([]string{"id", "email", "display_name", "language", "created_at"}, k) {
+				if !slices.Contains([]string{"id", "email", "display_name", "language", "created_at", "email_verified"}, k) {
 					t.Errorf("an item carries %q", k)
 				}
 			}
@@ -103,7 +103,7 @@ func TestAPI_SearchUsers(t *testing.T) {
 		})
 		t.Run("Get", func(t *testing.T) {
 			u := admin.Must(200, "GET", "/api/v1/users/"+zeynep.ID, nil).JSON()
-			if u["display_name"] != "Zeynep Kaya" || u["email"] != zeynep.Email || len(u) != 5 {
+			if u["display_name"] != "Zeynep Kaya" || u["email"] != zeynep.Email || len(u) != 6 {
 				t.Errorf("GET the user = %v", u)
 			}
 			for _, id := range []string{"nobody", "%00", strings.Repeat("9", 65)} {

@@ -119,7 +119,9 @@ func NewSender(cfg Config) (*Sender, error) {
 	if cfg.Timeout <= 0 {
 		cfg.Timeout = 30 * time.Second
 	}
-	opts := []gomail.Option{gomail.WithPort(cfg.Port), gomail.WithTimeout(cfg.Timeout)}
+	// No NOOP before each mail: a round trip per mail, and a dropped connection shows
+	// at MAIL FROM as well, before anything was sent (Send dials again then).
+	opts := []gomail.Option{gomail.WithPort(cfg.Port), gomail.WithTimeout(cfg.Timeout), gomail.WithoutNoop()}
 	tlsConfig := cfg.TLSConfig
 	if tlsConfig == nil {
 		tlsConfig = &tls.Config{ServerName: cfg.Host, MinVersion: tls.VersionTLS12}
@@ -172,9 +174,9 @@ func (s *Sender) Send(ctx context.Context, m core.Mail) error {
 	}
 	err = s.client.SendWithSMTPClient(conn, msg)
 	var se *gomail.SendError
-	if err != nil && reused && errors.As(err, &se) && se.Reason == gomail.ErrConnCheck {
-		// The server closed the idle connection (a timeout of its own): nothing was
-		// sent on it, so a fresh one may try.
+	if err != nil && reused && errors.As(err, &se) && (se.Reason == gomail.ErrConnCheck || se.Reason == gomail.ErrSMTPMailFrom) {
+		// The server closed the idle connection (a timeout of its own), or refused
+		// the sender on it: nothing was sent, so a fresh connection may try once.
 		_ = conn.Close()
 		if conn, err = s.dial(ctx); err != nil {
 			return fmt.Errorf("mail: connect to %s:%d: %w", s.cfg.Host, s.cfg.Port, err)

@@ -8,6 +8,7 @@ import (
 	"github.com/kvarter/kvarter/core"
 	"github.com/kvarter/kvarter/core/mail"
 	"github.com/kvarter/kvarter/core/sqlstore"
+	"github.com/kvarter/kvarter/core/web"
 )
 
 // Configured reports whether a mail server is set; without one, mail stays queued.
@@ -115,5 +116,22 @@ func (n *Node) buildMail(opt Options, authz core.Authorizer) error {
 	if n.Metrics != nil {
 		n.MailQueue.OnOutcome = n.Metrics.WatchMail(n.MailQueue.MailDepth)
 	}
+	account, err := web.NewAccountMail(n.Config.City.Name, n.Config.City.Languages[0], n.PublicURL)
+	if err != nil {
+		return err
+	}
+	n.Identity.Mail, n.Identity.AccountMail = n.MailQueue, account
 	return nil
+}
+
+// PublicURL is the site's address for links in mail: public_url, or else the address
+// the node listens on.
+func (n *Node) PublicURL() string {
+	if u := strings.TrimSuffix(n.Config.PublicURL, "/"); u != "" {
+		return u
+	}
+	if n.addr == nil {
+		return "http://" + n.Config.Listen
+	}
+	return n.URL()
 }

@@ -2,6 +2,8 @@ package sqlstore
 
 import (
 	"context"
+	"database/sql"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -24,17 +26,18 @@ type userRow struct {
 	Language     string     `db:"language"`
 	CreatedAt    time.Time  `db:"created_at"`
 	DeletedAt    *time.Time `db:"deleted_at"`
+	VerifiedAt   *time.Time `db:"email_verified_at"`
 }
 
 func (r userRow) user() core.User {
-	u := core.User{ID: r.ID, DisplayName: r.DisplayName, Language: r.Language, CreatedAt: r.CreatedAt.UTC()}
+	u := core.User{ID: r.ID, DisplayName: r.DisplayName, Language: r.Language, CreatedAt: r.CreatedAt.UTC(), EmailVerified: r.VerifiedAt != nil}
 	if r.Email != nil {
 		u.Email = *r.Email
 	}
 	return u
 }
 
-const userColumns = `id, email, password_hash, display_name, language, created_at, deleted_at`
+const userColumns = `id, email, password_hash, display_name, language, created_at, deleted_at, email_verified_at`
 
 func (s *IdentityService) validateRegistration(r core.Registration) error {
 	f := core.Fields{}
@@ -55,18 +58,24 @@ func (s *IdentityService) validateRegistration(r core.Registration) error {
 	return f.Err()
 }
 
-// Register opens an account.
+// Register opens an account and queues the mail that verifies its address. An address
+// that has an account gets the same answer — status, body and, since the password is
+// hashed and a mail queued either way, about the same time — and its owner a mail.
 func (s *IdentityService) Register(ctx context.Context, r core.Registration) (*core.User, error) {
 	return s.createUser(ctx, r, "", "user.registered")
 }
 
 // CreateUser opens an account from the command line, optionally with a city-wide role.
+// The operator vouches for the address: it counts as verified, and an address that
+// has an account is refused (ECONFLICT), since the operator needs to know.
 func (s *IdentityService) CreateUser(ctx context.Context, r core.Registration, cityRole string) (*core.User, error) {
 	if cityRole != "" && !slices.Contains(core.GrantableRoles, cityRole) {
 		return nil, core.InvalidField("role", core.RuleOneOf, "must be one of "+strings.Join(core.GrantableRoles, ", "))
 	}
 	return s.createUser(ctx, r, cityRole, "user.created")
 }
+
+var errRegisteredMeanwhile = errors.New("address registered meanwhile")
 
 func (s *IdentityService) createUser(ctx context.Context, r core.Registration, cityRole, action string) (*core.User, error) {
 	s.init()
@@ -84,11 +93,31 @@ func (s *IdentityService) createUser(ctx context.Context, r core.Registration, c
 	if err != nil {
 		return nil, err
 	}
+	byOperator := action == "user.created"
 	now := s.DB.now()
-	u := core.User{ID: newID(), Email: r.Email, DisplayName: r.DisplayName, Language: r.Language, CreatedAt: now}
+	u := core.User{ID: newID(), Email: r.Email, DisplayName: r.DisplayName, Language: r.Language, CreatedAt: now, EmailVerified: byOperator}
+	var verifiedAt *time.Time
+	if byOperator {
+		verifiedAt = &now
+	}
+	var mails []core.QueuedMail
 	err = s.DB.tx(ctx, func(tx *sqlx.Tx) error {
-		if _, err := exec(ctx, tx, `INSERT INTO users (id, email, email_key, password_hash, display_name, language, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-			u.ID, u.Email, core.NormalizeEmail(u.Email), hash, u.DisplayName, u.Language, now, now); err != nil {
+		var owner userRow
+		switch err := get(ctx, tx, &owner, `SELECT `+userColumns+` FROM users WHERE email_key = ?`, core.NormalizeEmail(u.Email)); {
+		case err == nil && byOperator:
+			return &core.Error{Code: core.ECONFLICT, Message: "An account with this email address already exists.", Fields: map[string]string{"email": "is already registered"}}
+		case err == nil:
+			// The answer is the user that would have been made; the owner hears of it.
+			mails, err = s.accountExistsMail(ctx, tx, owner, now)
+			return err
+		case !errors.Is(err, sql.ErrNoRows):
+			return fmt.Errorf("find account: %w", err)
+		}
+		if _, err := exec(ctx, tx, `INSERT INTO users (id, email, email_key, password_hash, display_name, language, created_at, updated_at, email_verified_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			u.ID, u.Email, core.NormalizeEmail(u.Email), hash, u.DisplayName, u.Language, now, now, verifiedAt); err != nil {
+			if isUniqueViolation(err) && !byOperator {
+				return errRegisteredMeanwhile
+			}
 			if isUniqueViolation(err) {
 				return &core.Error{Code: core.ECONFLICT, Message: "An account with this email address already exists.", Fields: map[string]string{"email": "is already registered"}}
 			}
@@ -103,10 +132,22 @@ func (s *IdentityService) createUser(ctx context.Context, r core.Registration, c
 				return err
 			}
 		}
+		if !byOperator {
+			var err error
+			if mails, err = s.verificationMail(ctx, tx, u.ID, u.Email, u.DisplayName, u.Language, now); err != nil {
+				return err
+			}
+		}
 		return recordAudit(ctx, tx, now, action, core.DomainCity, "user:"+u.ID, map[string]any{"city_role": cityRole})
 	})
+	if errors.Is(err, errRegisteredMeanwhile) {
+		return &u, nil // a concurrent request registered the address: the same answer
+	}
 	if err != nil {
 		return nil, err
+	}
+	if len(mails) > 0 && s.Mail != nil {
+		s.Mail.Wake()
 	}
 	if cityRole != "" && s.OnPolicyChange != nil {
 		s.OnPolicyChange()
@@ -311,6 +352,7 @@ func (s *IdentityService) UpdateProfile(ctx context.Context, u core.ProfileUpdat
 	now := s.DB.now()
 	var out core.User
 	var hashes []string
+	var mails []core.QueuedMail
 	err = s.DB.tx(ctx, func(tx *sqlx.Tx) error {
 		var row userRow
 		if err := get(ctx, tx, &row, `SELECT `+userColumns+` FROM users WHERE id = ? AND deleted_at IS NULL`, p.UserID); err != nil {
@@ -337,6 +379,16 @@ func (s *IdentityService) UpdateProfile(ctx context.Context, u core.ProfileUpdat
 			}
 			return fmt.Errorf("update profile: %w", err)
 		}
+		if changed["email"] != nil {
+			// The new address is the person's word only until its link is followed.
+			if _, err := exec(ctx, tx, `UPDATE users SET email_verified_at = NULL WHERE id = ?`, p.UserID); err != nil {
+				return fmt.Errorf("update profile: %w", err)
+			}
+			if mails, err = s.verificationMail(ctx, tx, p.UserID, out.Email, out.DisplayName, out.Language, now); err != nil {
+				return err
+			}
+			out.EmailVerified = false
+		}
 		var err error
 		if hashes, err = s.dropUserSessions(ctx, tx, p.UserID); err != nil {
 			return err
@@ -347,6 +399,9 @@ func (s *IdentityService) UpdateProfile(ctx context.Context, u core.ProfileUpdat
 		return nil, err
 	}
 	s.dropCached(hashes)
+	if len(mails) > 0 && s.Mail != nil {
+		s.Mail.Wake()
+	}
 	return &out, nil
 }
 

@@ -57,6 +57,10 @@ type IdentityService struct {
 	Settings IdentitySettings
 	// OnPolicyChange is called after a change that alters explicit grants.
 	OnPolicyChange func()
+	// Mail queues account mail, written by AccountMail; with either nil no account
+	// mail is sent (a command-line tool's service).
+	Mail        *MailQueue
+	AccountMail core.AccountMailComposer
 
 	hashSlots chan struct{}
 	dummyHash string

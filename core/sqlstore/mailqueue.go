@@ -240,7 +240,9 @@ func (q *MailQueue) Run(ctx context.Context) {
 }
 
 // SendDue claims one batch of due mail and sends it, returning how many rows it
-// claimed. Run calls it in a loop; tests call it to step the queue.
+// claimed. Run calls it in a loop; tests call it to step the queue. The batch's
+// recipients are read in one query and its sent rows marked in one, so a mail costs
+// the database little more than its share of three statements a batch.
 func (q *MailQueue) SendDue(ctx context.Context) (int, error) {
 	q.init()
 	if q.Mailer == nil {
@@ -250,12 +252,23 @@ func (q *MailQueue) SendDue(ctx context.Context) (int, error) {
 	if err != nil || len(rows) == 0 {
 		return 0, err
 	}
+	recipients, err := q.recipients(ctx, rows)
+	if err != nil {
+		// Claimed but not tried: the rows come back after their lease.
+		return len(rows), err
+	}
 	work := make(chan mailRow)
 	var wg sync.WaitGroup
+	var mu sync.Mutex
+	var sent []string
 	for range min(q.Settings.Workers, len(rows)) {
 		wg.Go(func() {
 			for r := range work {
-				q.send(ctx, r)
+				if q.send(ctx, r, recipients[r.UserID]) {
+					mu.Lock()
+					sent = append(sent, r.ID)
+					mu.Unlock()
+				}
 			}
 		})
 	}
@@ -264,6 +277,18 @@ func (q *MailQueue) SendDue(ctx context.Context) (int, error) {
 	}
 	close(work)
 	wg.Wait()
+	if len(sent) > 0 {
+		// The bodies go with the send: account mail holds a live link.
+		query, args, err := in(q.DB.db, `UPDATE mail_queue SET state = 'sent', mail = NULL, last_error = '', updated_at = ? WHERE id IN (?)`, q.DB.now(), sent)
+		if err == nil {
+			_, err = q.DB.db.ExecContext(context.WithoutCancel(ctx), query, args...)
+		}
+		if err != nil {
+			// Sent, but still marked queued: they go again after the lease. Rare,
+			// and better than a lost mail.
+			q.Logger.Warn("mail: marking sent mail failed", "count", len(sent), "error", err)
+		}
+	}
 	return len(rows), nil
 }
 
@@ -285,52 +310,70 @@ func (q *MailQueue) claim(ctx context.Context) ([]mailRow, error) {
 
 // recipient is the account a queued mail goes to, as it is at send time.
 type recipient struct {
+	ID          string     `db:"id"`
 	Email       *string    `db:"email"`
 	DisplayName string     `db:"display_name"`
 	VerifiedAt  *time.Time `db:"email_verified_at"`
 	DeletedAt   *time.Time `db:"deleted_at"`
 }
 
-// send makes and sends one claimed row and records what came of it. What is checked
-// here, not when queued: the address may have changed or lost its verification since.
-func (q *MailQueue) send(ctx context.Context, r mailRow) {
+// recipients reads the accounts of a batch's rows, by id.
+func (q *MailQueue) recipients(ctx context.Context, rows []mailRow) (map[string]recipient, error) {
+	ids := make([]string, 0, len(rows))
+	for _, r := range rows {
+		ids = append(ids, r.UserID)
+	}
+	query, args, err := in(q.DB.db, `SELECT id, email, display_name, email_verified_at, deleted_at FROM users WHERE id IN (?)`, ids)
+	if err != nil {
+		return nil, fmt.Errorf("mail recipients: %w", err)
+	}
+	var list []recipient
+	if err := sqlx.SelectContext(ctx, q.DB.db, &list, query, args...); err != nil {
+		return nil, fmt.Errorf("mail recipients: %w", err)
+	}
+	out := make(map[string]recipient, len(list))
+	for _, r := range list {
+		out[r.ID] = r
+	}
+	return out, nil
+}
+
+// send makes and sends one claimed row, records a failure or a drop, and reports
+// whether the server took it. What is checked here, not when queued: the address may
+// have changed or lost its verification since.
+func (q *MailQueue) send(ctx context.Context, r mailRow, to recipient) bool {
 	ctx, cancel := context.WithTimeout(ctx, q.Settings.SendTimeout)
 	defer cancel()
-	var to recipient
-	if err := get(ctx, q.DB.db, &to, `SELECT email, display_name, email_verified_at, deleted_at FROM users WHERE id = ?`, r.UserID); err != nil {
-		q.failed(ctx, r, "", fmt.Errorf("read recipient: %w", err))
-		return
-	}
 	if to.Email == nil || *to.Email == "" || to.DeletedAt != nil {
 		q.drop(ctx, r, core.MailDropAddressGone)
-		return
+		return false
 	}
 	if r.Purpose != core.PurposeVerifyEmail && to.VerifiedAt == nil {
 		q.drop(ctx, r, core.MailDropUnverified)
-		return
+		return false
 	}
 	var m core.Mail
 	if r.Mail != nil {
 		if err := json.Unmarshal([]byte(*r.Mail), &m); err != nil {
 			q.failed(ctx, r, "", fmt.Errorf("read queued mail: %w", err))
-			return
+			return false
 		}
 		// Account mail was written for the address of its day; sent to another, it
 		// would confirm or reset for the wrong one.
 		if core.NormalizeEmail(m.To) != core.NormalizeEmail(*to.Email) {
 			q.drop(ctx, r, core.MailDropAddressChange)
-			return
+			return false
 		}
 	} else {
 		c := q.composer(r.Purpose)
 		if c == nil {
 			q.drop(ctx, r, core.MailDropNoComposer)
-			return
+			return false
 		}
 		var err error
 		if m, err = c.Compose(ctx, core.QueuedMail{Key: r.Key, UserID: r.UserID, Purpose: r.Purpose, Ref: r.Ref}); err != nil {
 			q.failed(ctx, r, "", fmt.Errorf("compose: %w", err))
-			return
+			return false
 		}
 		m.To = *to.Email
 		if m.ToName == "" {
@@ -339,15 +382,10 @@ func (q *MailQueue) send(ctx context.Context, r mailRow) {
 	}
 	if err := q.Mailer.Send(ctx, m); err != nil {
 		q.failed(ctx, r, m.To, err)
-		return
-	}
-	// The body goes with the send: account mail holds a live link.
-	if _, err := exec(context.WithoutCancel(ctx), q.DB.db, `UPDATE mail_queue SET state = 'sent', mail = NULL, last_error = '', updated_at = ? WHERE id = ?`, q.DB.now(), r.ID); err != nil {
-		// Sent, but still marked queued: it will go again after the lease. Rare, and
-		// better than a lost mail.
-		q.Logger.Warn("mail: marking a sent mail failed", "mail_id", r.ID, "purpose", r.Purpose, "error", err)
+		return false
 	}
 	q.outcome(r.Purpose, MailOutcomeSent)
+	return true
 }
 
 // failed records a failed try: queued again after the backoff, or failed for good

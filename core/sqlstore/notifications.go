@@ -244,6 +244,10 @@ func (s *NotificationService) notifyOne(ctx context.Context, tx *sqlx.Tx, r core
 		row := notificationInsert{id: newID(), userID: rc.UserID, language: s.pickLanguage(r.Texts, rc.Language), delivery: d}
 		switch d {
 		case core.DeliverImmediately:
+			// The hour's mails counted are those committed or stored by this batch:
+			// batches for one person in flight at once on two connections may each
+			// send the last mail under the cap. A plugin's outbox relays in order, so
+			// that takes two sources at the same instant.
 			if rc.Mailed < s.cap() {
 				row.mailed = true
 			} else {

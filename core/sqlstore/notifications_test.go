@@ -713,6 +713,19 @@ func TestNotifications_MailLoop(t *testing.T) {
 		if err := n.Notifications.SetPreferences(svenCtx, map[string]core.Delivery{kindDaily: core.DeliverDaily}); err != nil {
 			t.Fatal(err)
 		}
+		// Registration queued each address's verification mail: out of the way first.
+		drain := func() {
+			t.Helper()
+			for {
+				if sent, err := q.SendDue(ctx); err != nil {
+					t.Fatal(err)
+				} else if sent == 0 {
+					return
+				}
+			}
+		}
+		drain()
+		before := len(srv.Messages())
 		req := request("answered-1", kindAnswered, elif, sven)
 		req.Texts["tr"] = core.NotificationText{Title: "Şehir önergeyi yanıtladı", Body: "Liman Caddesi mayısta yenilenecek."}
 		req.Texts["sv"] = core.NotificationText{Title: "Staden har svarat på motionen", Body: "Hamngatan läggs om i maj."}
@@ -724,14 +737,8 @@ func TestNotifications_MailLoop(t *testing.T) {
 		if err := n.Notifications.Notify(ctx, []core.NotificationRequest{request("minutes-1", kindDaily, sven), request("minutes-2", kindDaily, sven)}); err != nil {
 			t.Fatal(err)
 		}
-		for {
-			if sent, err := q.SendDue(ctx); err != nil {
-				t.Fatal(err)
-			} else if sent == 0 {
-				break
-			}
-		}
-		msgs := srv.Messages()
+		drain()
+		msgs := srv.Messages()[before:]
 		got := map[string]string{}
 		for _, m := range msgs {
 			got[strings.Join(m.To, ",")] = m.Subject
@@ -749,10 +756,8 @@ func TestNotifications_MailLoop(t *testing.T) {
 		if _, err := n.Notifications.RunDueDigests(ctx); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := q.SendDue(ctx); err != nil {
-			t.Fatal(err)
-		}
-		msgs = srv.Messages()
+		drain()
+		msgs = srv.Messages()[before:]
 		if len(msgs) != 3 || msgs[2].To[0] != "sven@example.org" || msgs[2].Subject != "Dagens sammanfattning: 2 nya aviseringar – Helsingborg" ||
 			!strings.Contains(msgs[2].Text, "https://kvarter.helsingborg.se/assemblies/a1/motions/m1") {
 			t.Errorf("after the digest: %d mails, last %+v", len(msgs), msgs[len(msgs)-1])

@@ -146,7 +146,8 @@ func (p *Pages) registerForm(w http.ResponseWriter, r *http.Request) error {
 }
 
 // register opens an account through the same service as POST /api/v1/auth/register,
-// in the language the page is read in, then leads to sign-in.
+// in the language the page is read in, then leads to sign-in with a word about the
+// confirmation mail.
 func (p *Pages) register(w http.ResponseWriter, r *http.Request) error {
 	var in core.Registration
 	form, err := sdkweb.Decode(r, &in)
@@ -164,8 +165,6 @@ func (p *Pages) register(w http.ResponseWriter, r *http.Request) error {
 		case "":
 		case core.EINVALID:
 			form.Catch(sdkError(err), "core.register")
-		case core.ECONFLICT:
-			form.Invalid("email", "core.register.email.taken", nil)
 		default:
 			return err
 		}
@@ -173,7 +172,8 @@ func (p *Pages) register(w http.ResponseWriter, r *http.Request) error {
 	if !form.Valid() {
 		return p.renderForm(w, r, http.StatusUnprocessableEntity, "register", "core.register.title", form)
 	}
-	p.flash(w, r, "core.flash.registered")
+	// The same answer for an address that has an account: its owner got a mail.
+	p.flash(w, r, "core.flash.registered_check_mail")
 	sdkweb.Redirect(w, r, "/sign-in")
 	return nil
 }

@@ -42,6 +42,8 @@ func signedIn(r *http.Request) (*viewer, error) {
 type profileView struct {
 	Form      *sdkweb.Form
 	Languages []sdkweb.Option
+	// Unverified offers to send the confirmation mail again.
+	Unverified bool
 }
 
 func (p *Pages) profileForm(w http.ResponseWriter, r *http.Request) error {
@@ -56,7 +58,7 @@ func (p *Pages) profileForm(w http.ResponseWriter, r *http.Request) error {
 	form.Set("display_name", me.User.DisplayName)
 	form.Set("email", me.User.Email)
 	form.Set("language", me.User.Language)
-	return p.renderProfile(w, r, http.StatusOK, form)
+	return p.renderProfile(w, r, http.StatusOK, form, !me.User.EmailVerified)
 }
 
 // profileInput is the profile form as posted: every field is sent, so an empty one is
@@ -92,21 +94,21 @@ func (p *Pages) saveProfile(w http.ResponseWriter, r *http.Request) error {
 			form.Invalid("email", "core.profile.email.taken", nil)
 		case core.ERATELIMITED:
 			form.Refuse("core.password.throttled", nil)
-			return p.renderProfile(w, r, http.StatusTooManyRequests, form)
+			return p.renderProfile(w, r, http.StatusTooManyRequests, form, false)
 		default:
 			return err
 		}
 	}
 	if !form.Valid() {
-		return p.renderProfile(w, r, http.StatusUnprocessableEntity, form)
+		return p.renderProfile(w, r, http.StatusUnprocessableEntity, form, false)
 	}
 	p.flash(w, r, "core.flash.profile_saved")
 	sdkweb.Redirect(w, r, "/profile")
 	return nil
 }
 
-func (p *Pages) renderProfile(w http.ResponseWriter, r *http.Request, status int, form *sdkweb.Form) error {
-	data := profileView{Form: form}
+func (p *Pages) renderProfile(w http.ResponseWriter, r *http.Request, status int, form *sdkweb.Form, unverified bool) error {
+	data := profileView{Form: form, Unverified: unverified}
 	for _, l := range p.opts.Languages {
 		name := languageNames[l]
 		if name == "" {

@@ -36,6 +36,7 @@ var adminSections = []struct{ path, key, perm string }{
 	{"/admin/neighbourhoods", "core.admin.index.neighbourhoods", core.PermNeighbourhoodManage},
 	{"/admin/organisations", "core.admin.index.organisations", core.PermOrganisationVerify},
 	{"/admin/plugins", "core.admin.index.plugins", core.PermPluginsManage},
+	{"/admin/mail", "core.admin.index.mail", core.PermMailManage},
 }
 
 // adminRoutes adds the city admins' pages to mux.
@@ -47,6 +48,8 @@ func (p *Pages) adminRoutes(mux *http.ServeMux) {
 	mux.Handle("POST /admin/users/{id}/revoke", p.handle(p.revoke))
 	mux.Handle("GET /admin/grants", p.handle(p.adminGrants))
 	mux.Handle("GET /admin/audit", p.handle(p.adminAudit))
+	mux.Handle("GET /admin/mail", p.handle(p.adminMail))        // pages_admin_mail.go
+	mux.Handle("POST /admin/mail/retry", p.handle(p.retryMail)) // pages_admin_mail.go
 }
 
 // can reports whether the viewer holds perm in domain: for links only.

@@ -73,6 +73,9 @@ type Services struct {
 	// the one-click unsubscribe link; nil when the node keeps none (the pages answer
 	// 404 and the navigation shows no link).
 	Notifications core.NotificationService
+	// Mail is the mail queue, shown to city administrators at /admin/mail; nil
+	// hides the page.
+	Mail core.MailQueueService
 }
 
 // Options describe the city and how the site is served.
@@ -158,6 +161,7 @@ func New(svc Services, opts Options) (*Pages, error) {
 	mux.Handle("GET /neighbourhoods/{id}", p.handle(p.neighbourhood))
 	mux.Handle("GET /uploads/{id}", p.handle(p.upload))
 	p.accountRoutes(mux)      // pages_account.go
+	p.mailRoutes(mux)         // pages_mail.go: confirming an address, resetting a password
 	p.adminRoutes(mux)        // pages_admin.go: the admin index, people, grants, audit
 	p.adminPlacesRoutes(mux)  // pages_admin_places.go: neighbourhoods, organisations, plugins
 	p.notificationRoutes(mux) // pages_notifications.go
