@@ -30,15 +30,26 @@ type city struct {
 	*serving
 	admin *coretest.Client
 	token string
+	// newMain makes another `kvarter` of the same data folder, and cfgPath is the
+	// config file: a second node of the city runs `serve --config cfgPath` with them.
+	newMain func() (*Main, *bytes.Buffer)
+	cfgPath string
 }
 
 // startCity runs kvarter serve in-process with all four built-in plugins on SQLite, or
 // on a fresh PostgreSQL schema when postgres, and signs a city admin in.
 func startCity(t *testing.T, postgres bool) *city {
+	return startCityWith(t, postgres, nil)
+}
+
+// startCityWith is startCity with more config keys (a mail server, the city's
+// languages) over the defaults.
+func startCityWith(t *testing.T, postgres bool, extra map[string]any) *city {
 	t.Helper()
 	kv := sdktest.KvarterBinary(t)
 	dir := t.TempDir()
 	cfg := map[string]any{"database_max_connections": 20}
+	maps.Copy(cfg, extra)
 	if postgres {
 		base := sdktest.PostgresURL(t)
 		var b [5]byte
@@ -73,7 +84,7 @@ func startCity(t *testing.T, postgres bool) *city {
 	admin := login(t, s.node, "admin@city.example", "api test admin passphrase")
 	// The bad requests below are odd on purpose; their answers are checked here.
 	admin.SkipOpenAPICheck = true
-	return &city{serving: s, admin: admin, token: admin.Token}
+	return &city{serving: s, admin: admin, token: admin.Token, newMain: newMain, cfgPath: cfgPath}
 }
 
 // do sends one request as the admin with a raw body and reads the answer as it came.

@@ -116,6 +116,30 @@ func Start(tb testing.TB, opts Options) *Server {
 	return s
 }
 
+// WaitUntil waits until done holds for the messages accepted so far and returns
+// them, or fails the test after timeout: for a test that waits for particular mails
+// among others (a recipient's, a subject's) rather than for a count.
+func (s *Server) WaitUntil(tb testing.TB, done func([]Message) bool, timeout time.Duration) []Message {
+	tb.Helper()
+	deadline := time.Now().Add(timeout)
+	timer := time.AfterFunc(timeout, func() {
+		s.mu.Lock()
+		s.cond.Broadcast()
+		s.mu.Unlock()
+	})
+	defer timer.Stop()
+	s.mu.Lock()
+	for !done(s.msgs) && time.Now().Before(deadline) {
+		s.cond.Wait()
+	}
+	got := append([]Message(nil), s.msgs...)
+	s.mu.Unlock()
+	if !done(got) {
+		tb.Fatalf("mailtest: the awaited mail did not come within %s; %d messages", timeout, len(got))
+	}
+	return got
+}
+
 // RefuseNext makes the server refuse the next n messages with a temporary error
 // (451), as a busy server does.
 func (s *Server) RefuseNext(n int) {
