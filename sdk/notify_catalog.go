@@ -91,3 +91,38 @@ func (c *NotifyCatalog) texts(languages []string, zone *time.Location, id string
 	}
 	return out
 }
+
+// Notice is a notification before it is worded: whom it tells, what about, and the
+// data its messages are written from. Notification words it.
+type Notice struct {
+	// Kind is one of the manifest's kinds; Variant, when set, picks the wording of
+	// one variant of it (VariantTexts).
+	Kind, Variant string
+	// Recipients, Followers and Except are as in Notification; Except is one person,
+	// the one who acted ("" for none).
+	Recipients []string
+	Followers  []string
+	Except     string
+	Subject    string
+	Link       string
+	Data       map[string]any
+}
+
+// Notification words n in each of languages, in zone, as Texts does. It reports false
+// when n tells nobody (no recipients and no followers), so that a plugin skips the
+// notification of an empty audience instead of writing one Tx.Notify refuses.
+func (c *NotifyCatalog) Notification(languages []string, zone *time.Location, n Notice) (Notification, bool) {
+	if len(n.Recipients) == 0 && len(n.Followers) == 0 {
+		return Notification{}, false
+	}
+	texts := c.Texts(languages, zone, n.Kind, n.Data)
+	if n.Variant != "" {
+		texts = c.VariantTexts(languages, zone, n.Kind, n.Variant, n.Data)
+	}
+	note := Notification{Kind: n.Kind, Recipients: n.Recipients, Followers: n.Followers,
+		Subject: n.Subject, Link: n.Link, Texts: texts}
+	if n.Except != "" {
+		note.Except = []string{n.Except}
+	}
+	return note, true
+}

@@ -1,6 +1,7 @@
 package sdk_test
 
 import (
+	"slices"
 	"strings"
 	"testing"
 	"testing/fstest"
@@ -102,5 +103,15 @@ func TestNotifyCatalog(t *testing.T) {
 	n := sdk.Notification{Kind: "x.meeting.scheduled", Recipients: []string{"u"}, Subject: "x.meeting:1", Link: "/x/1", Texts: texts}
 	if err := sdk.CheckNotification("x", []sdk.NotificationKind{k}, n); err != nil {
 		t.Errorf("a notification written by the catalog: %v", err)
+	}
+
+	// Notification words a notice, its variant when set, and skips an empty audience.
+	note, ok := c.Notification([]string{"fi"}, nil, sdk.Notice{Kind: "x.vote.closed", Variant: "adopted", Recipients: []string{"u1", "u2"},
+		Except: "u2", Subject: "x.motion:1", Link: "/x/1", Data: map[string]any{"Motion": "Trees"}})
+	if !ok || note.Texts["fi"].Title != "Hyväksytty: Trees" || !slices.Equal(note.Except, []string{"u2"}) || note.Link != "/x/1" {
+		t.Errorf("a notice worded: %v %+v", ok, note)
+	}
+	if _, ok := c.Notification([]string{"fi"}, nil, sdk.Notice{Kind: "x.vote.closed", Subject: "x.motion:1", Link: "/x/1"}); ok {
+		t.Error("a notice that tells nobody was worded")
 	}
 }

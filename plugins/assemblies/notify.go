@@ -67,30 +67,10 @@ func meetingLink(assemblyID, id string) string {
 	return "/assemblies/" + assemblyID + "/meetings/" + id
 }
 
-// notice is one notification before it is worded.
-type notice struct {
-	kind, variant string
-	recipients    []string
-	followers     []string
-	except        string
-	subject, link string
-	data          map[string]any
-}
-
 // notify words n in every city language and writes it in tx.
-func (s *Service) notify(ctx context.Context, tx *store.Tx, n notice) error {
-	var texts map[string]sdk.NotificationText
-	if n.variant != "" {
-		texts = notifyCatalog.VariantTexts(s.Languages, s.Zone, n.kind, n.variant, n.data)
-	} else {
-		texts = notifyCatalog.Texts(s.Languages, s.Zone, n.kind, n.data)
-	}
-	note := sdk.Notification{Kind: n.kind, Recipients: n.recipients, Followers: n.followers,
-		Subject: n.subject, Link: n.link, Texts: texts}
-	if n.except != "" {
-		note.Except = []string{n.except}
-	}
-	if len(note.Recipients) == 0 && len(note.Followers) == 0 {
+func (s *Service) notify(ctx context.Context, tx *store.Tx, n sdk.Notice) error {
+	note, ok := notifyCatalog.Notification(s.Languages, s.Zone, n)
+	if !ok {
 		return nil
 	}
 	return tx.Notify(ctx, note)
@@ -190,9 +170,9 @@ func (s *Service) notifyTabled(ctx context.Context, tx *store.Tx, a Assembly, m 
 	if err != nil {
 		return err
 	}
-	return s.notify(ctx, tx, notice{kind: NotifyMotionTabled, recipients: members, followers: []string{assemblySubject(a.ID)},
-		except: actor, subject: motionSubject(m.ID), link: motionLink(a.ID, m.ID),
-		data: map[string]any{"Assembly": a.Name, "Motion": m.Title}})
+	return s.notify(ctx, tx, sdk.Notice{Kind: NotifyMotionTabled, Recipients: members, Followers: []string{assemblySubject(a.ID)},
+		Except: actor, Subject: motionSubject(m.ID), Link: motionLink(a.ID, m.ID),
+		Data: map[string]any{"Assembly": a.Name, "Motion": m.Title}})
 }
 
 // notifyVoteOpened tells everyone who may vote.
@@ -201,9 +181,9 @@ func (s *Service) notifyVoteOpened(ctx context.Context, tx *store.Tx, a Assembly
 	if err != nil {
 		return err
 	}
-	return s.notify(ctx, tx, notice{kind: NotifyVoteOpened, recipients: electorate, except: actor,
-		subject: motionSubject(m.ID), link: motionLink(a.ID, m.ID),
-		data: map[string]any{"Assembly": a.Name, "Motion": m.Title}})
+	return s.notify(ctx, tx, sdk.Notice{Kind: NotifyVoteOpened, Recipients: electorate, Except: actor,
+		Subject: motionSubject(m.ID), Link: motionLink(a.ID, m.ID),
+		Data: map[string]any{"Assembly": a.Name, "Motion": m.Title}})
 }
 
 // notifyVoteClosed tells the members, the voters and the followers of the motion and
@@ -224,10 +204,10 @@ func (s *Service) notifyVoteClosed(ctx context.Context, tx *store.Tx, a Assembly
 	if err != nil {
 		return err
 	}
-	return s.notify(ctx, tx, notice{kind: NotifyVoteClosed, variant: m.Outcome, recipients: append(members, voters...),
-		followers: []string{motionSubject(m.ID), assemblySubject(a.ID)}, except: actor,
-		subject: motionSubject(m.ID), link: motionLink(a.ID, m.ID),
-		data: map[string]any{"Assembly": a.Name, "Motion": m.Title, "Yes": m.Yes, "No": m.No, "Abstain": m.Abstain}})
+	return s.notify(ctx, tx, sdk.Notice{Kind: NotifyVoteClosed, Variant: m.Outcome, Recipients: append(members, voters...),
+		Followers: []string{motionSubject(m.ID), assemblySubject(a.ID)}, Except: actor,
+		Subject: motionSubject(m.ID), Link: motionLink(a.ID, m.ID),
+		Data: map[string]any{"Assembly": a.Name, "Motion": m.Title, "Yes": m.Yes, "No": m.No, "Abstain": m.Abstain}})
 }
 
 // notifyAnswerStep tells a motion's author, sponsors, voters and followers of the
@@ -237,18 +217,18 @@ func (s *Service) notifyAnswerStep(ctx context.Context, tx *store.Tx, a Assembly
 	if err != nil {
 		return err
 	}
-	n := notice{recipients: recipients, followers: []string{motionSubject(m.ID)}, except: actor,
-		subject: motionSubject(m.ID), link: motionLink(a.ID, m.ID),
-		data: map[string]any{"Assembly": a.Name, "Motion": m.Title}}
+	n := sdk.Notice{Recipients: recipients, Followers: []string{motionSubject(m.ID)}, Except: actor,
+		Subject: motionSubject(m.ID), Link: motionLink(a.ID, m.ID),
+		Data: map[string]any{"Assembly": a.Name, "Motion": m.Title}}
 	switch step {
 	case AnswerAcknowledged:
-		n.kind = NotifyAcknowledged
-		n.data["Due"] = m.AnswerDueAt.Time
+		n.Kind = NotifyAcknowledged
+		n.Data["Due"] = m.AnswerDueAt.Time
 	case AnswerAnswered:
-		n.kind, n.variant = NotifyAnswered, m.AnswerDecision
-		n.data["Reasoning"] = m.AnswerReasoning
+		n.Kind, n.Variant = NotifyAnswered, m.AnswerDecision
+		n.Data["Reasoning"] = m.AnswerReasoning
 	case AnswerImplemented:
-		n.kind = NotifyImplemented
+		n.Kind = NotifyImplemented
 	default:
 		return fmt.Errorf("notify: unknown answer step %q", step)
 	}
@@ -262,9 +242,9 @@ func (s *Service) notifyMeeting(ctx context.Context, tx *store.Tx, a Assembly, m
 	if err != nil {
 		return err
 	}
-	return s.notify(ctx, tx, notice{kind: kind, recipients: members, followers: []string{assemblySubject(a.ID)}, except: actor,
-		subject: assemblySubject(a.ID), link: meetingLink(a.ID, m.ID),
-		data: map[string]any{"Assembly": a.Name, "Meeting": m.Title, "Starts": m.StartsAt.Time, "Reason": m.CancelReason}})
+	return s.notify(ctx, tx, sdk.Notice{Kind: kind, Recipients: members, Followers: []string{assemblySubject(a.ID)}, Except: actor,
+		Subject: assemblySubject(a.ID), Link: meetingLink(a.ID, m.ID),
+		Data: map[string]any{"Assembly": a.Name, "Meeting": m.Title, "Starts": m.StartsAt.Time, "Reason": m.CancelReason}})
 }
 
 // OverdueSweep is how often a running plugin looks for answers that became overdue.
@@ -317,9 +297,9 @@ func (s *Service) NotifyOverdue(ctx context.Context) (int, error) {
 				return err
 			}
 			told = true
-			return s.notify(ctx, tx, notice{kind: NotifyAnswerOverdue, recipients: responders,
-				subject: motionSubject(m.ID), link: motionLink(a.ID, m.ID),
-				data: map[string]any{"Assembly": a.Name, "Motion": m.Title, "Due": m.AnswerDueAt.Time}})
+			return s.notify(ctx, tx, sdk.Notice{Kind: NotifyAnswerOverdue, Recipients: responders,
+				Subject: motionSubject(m.ID), Link: motionLink(a.ID, m.ID),
+				Data: map[string]any{"Assembly": a.Name, "Motion": m.Title, "Due": m.AnswerDueAt.Time}})
 		})
 		if err != nil {
 			return marked, fmt.Errorf("overdue motion %s: %w", d.ID, err)

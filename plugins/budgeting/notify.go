@@ -52,31 +52,11 @@ func proposalLink(cycleID, id string) string {
 	return "/budgeting/cycles/" + cycleID + "/proposals/" + id
 }
 
-// notice is one notification before it is worded.
-type notice struct {
-	kind, variant string
-	recipients    []string
-	followers     []string
-	except        string
-	subject, link string
-	data          map[string]any
-}
-
 // notify words n in every city language and writes it in tx.
-func (s *Service) notify(ctx context.Context, tx *store.Tx, n notice) error {
-	if len(n.recipients) == 0 && len(n.followers) == 0 {
+func (s *Service) notify(ctx context.Context, tx *store.Tx, n sdk.Notice) error {
+	note, ok := notifyCatalog.Notification(s.languages, s.zone, n)
+	if !ok {
 		return nil
-	}
-	var texts map[string]sdk.NotificationText
-	if n.variant != "" {
-		texts = notifyCatalog.VariantTexts(s.languages, s.zone, n.kind, n.variant, n.data)
-	} else {
-		texts = notifyCatalog.Texts(s.languages, s.zone, n.kind, n.data)
-	}
-	note := sdk.Notification{Kind: n.kind, Recipients: n.recipients, Followers: n.followers,
-		Subject: n.subject, Link: n.link, Texts: texts}
-	if n.except != "" {
-		note.Except = []string{n.except}
 	}
 	return tx.Notify(ctx, note)
 }
@@ -114,8 +94,8 @@ func (s *Service) notifyPhase(ctx context.Context, tx *store.Tx, c *Cycle, to Ph
 			}
 		}
 	}
-	return s.notify(ctx, tx, notice{kind: NotifyPhaseOpened, variant: string(to), followers: []string{cycleSubject(c.ID)},
-		subject: cycleSubject(c.ID), link: cycleLink(c.ID), data: map[string]any{"Cycle": c.Name}})
+	return s.notify(ctx, tx, sdk.Notice{Kind: NotifyPhaseOpened, Variant: string(to), Followers: []string{cycleSubject(c.ID)},
+		Subject: cycleSubject(c.ID), Link: cycleLink(c.ID), Data: map[string]any{"Cycle": c.Name}})
 }
 
 // notifyReviewed tells a proposal's author, and its followers, how it was reviewed.
@@ -125,9 +105,9 @@ func (s *Service) notifyReviewed(ctx context.Context, tx *store.Tx, c *Cycle, p 
 	if p.AuthorID != "" {
 		recipients = []string{p.AuthorID}
 	}
-	return s.notify(ctx, tx, notice{kind: NotifyProposalReviewed, variant: variant, recipients: recipients,
-		followers: []string{proposalSubject(p.ID)}, except: actor, subject: proposalSubject(p.ID), link: proposalLink(c.ID, p.ID),
-		data: map[string]any{"Cycle": c.Name, "Proposal": p.Title, "Reason": p.Reason, "MergedInto": mergedInto}})
+	return s.notify(ctx, tx, sdk.Notice{Kind: NotifyProposalReviewed, Variant: variant, Recipients: recipients,
+		Followers: []string{proposalSubject(p.ID)}, Except: actor, Subject: proposalSubject(p.ID), Link: proposalLink(c.ID, p.ID),
+		Data: map[string]any{"Cycle": c.Name, "Proposal": p.Title, "Reason": p.Reason, "MergedInto": mergedInto}})
 }
 
 // notifyResults tells everyone who voted, and the cycle's followers, that the results
@@ -137,9 +117,9 @@ func (s *Service) notifyResults(ctx context.Context, tx *store.Tx, c *Cycle, win
 	if err != nil {
 		return err
 	}
-	return s.notify(ctx, tx, notice{kind: NotifyResults, recipients: voters, followers: []string{cycleSubject(c.ID)},
-		except: actor, subject: cycleSubject(c.ID), link: cycleLink(c.ID) + "/results",
-		data: map[string]any{"Cycle": c.Name, "Winners": winners}})
+	return s.notify(ctx, tx, sdk.Notice{Kind: NotifyResults, Recipients: voters, Followers: []string{cycleSubject(c.ID)},
+		Except: actor, Subject: cycleSubject(c.ID), Link: cycleLink(c.ID) + "/results",
+		Data: map[string]any{"Cycle": c.Name, "Winners": winners}})
 }
 
 // notifyUpdate tells the project's followers and the cycle's voters of an
@@ -149,9 +129,9 @@ func (s *Service) notifyUpdate(ctx context.Context, tx *store.Tx, c *Cycle, p *P
 	if err != nil {
 		return err
 	}
-	return s.notify(ctx, tx, notice{kind: NotifyProjectUpdated, variant: p.Implementation, recipients: voters,
-		followers: []string{proposalSubject(p.ID)}, except: actor, subject: proposalSubject(p.ID), link: proposalLink(c.ID, p.ID),
-		data: map[string]any{"Cycle": c.Name, "Project": p.Title, "Note": note}})
+	return s.notify(ctx, tx, sdk.Notice{Kind: NotifyProjectUpdated, Variant: p.Implementation, Recipients: voters,
+		Followers: []string{proposalSubject(p.ID)}, Except: actor, Subject: proposalSubject(p.ID), Link: proposalLink(c.ID, p.ID),
+		Data: map[string]any{"Cycle": c.Name, "Project": p.Title, "Note": note}})
 }
 
 // FollowCycle makes pr follow a cycle (or stop): its phases and results. Cycles are
