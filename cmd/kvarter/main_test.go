@@ -26,7 +26,7 @@ func newTestMain(t *testing.T, dataDir string) (*Main, *bytes.Buffer, *bytes.Buf
 	env := map[string]string{"KVARTER_DATA_DIR": dataDir, "KVARTER_ADDR": "127.0.0.1:0", "KVARTER_LOG_LEVEL": "warn"}
 	p := password.TestParams
 	m := &Main{Stdin: strings.NewReader(""), Stdout: &stdout, Stderr: &stderr,
-		Getenv: func(k string) string { return env[k] }, Options: node.Options{PasswordParams: &p}}
+		Getenv: func(k string) string { return env[k] }, Options: node.Options{PasswordParams: &p, RegisterFloor: -1}}
 	return m, &stdout, &stderr
 }
 

@@ -128,6 +128,7 @@ func Options() node.Options {
 	p := password.TestParams
 	return node.Options{
 		PasswordParams:    &p,
+		RegisterFloor:     -1, // tests register many people; BenchmarkRegister sets one
 		PrincipalCacheTTL: time.Nanosecond,
 		FilterBuiltinHTML: true,
 		Throttle: &sqlstore.ThrottleSettings{Window: 15 * time.Minute, MaxPerAccountAddr: 5, MaxPerAccount: 20, MaxPerClientAddr: 50,

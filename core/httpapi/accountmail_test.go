@@ -22,6 +22,13 @@ import (
 // the test moves.
 func mailingNode(t testing.TB, db coretest.DB) (*node.Node, *mailtest.Server, *coretest.Clock) {
 	t.Helper()
+	return mailingNodeWith(t, db, coretest.Options())
+}
+
+// mailingNodeWith is mailingNode with the node's options, whose Clock, Mailer and
+// MailQueue it sets.
+func mailingNodeWith(t testing.TB, db coretest.DB, opt node.Options) (*node.Node, *mailtest.Server, *coretest.Clock) {
+	t.Helper()
 	srv := mailtest.Start(t, mailtest.Options{})
 	sender, err := mail.NewSender(mail.Config{Host: srv.Host, Port: srv.Port, TLS: mail.TLSNone, From: "noreply@kvarter.example"})
 	if err != nil {
@@ -29,7 +36,6 @@ func mailingNode(t testing.TB, db coretest.DB) (*node.Node, *mailtest.Server, *c
 	}
 	t.Cleanup(func() { sender.Close() })
 	clock := coretest.NewClock(time.Now())
-	opt := coretest.Options()
 	opt.Clock, opt.Mailer = clock, sender
 	opt.MailQueue = sqlstore.MailQueueSettings{Poll: 20 * time.Millisecond}
 	return coretest.StartNode(t, db.Config, opt), srv, clock

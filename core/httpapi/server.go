@@ -71,6 +71,11 @@ type Config struct {
 	Tracing *telemetry.Tracing
 	// Pages describes the city to the web pages served outside /api/.
 	Pages PagesConfig
+	// RegisterFloor is the least time registration takes to answer, through the API
+	// and the register page alike, whether the address was new or taken: the work
+	// differs by a few milliseconds, which would tell a prober who is registered.
+	// Zero answers at once (tests).
+	RegisterFloor time.Duration
 }
 
 // Server is the HTTP face of the core.
@@ -124,6 +129,9 @@ func New(svc Services, health HealthChecker, logger *slog.Logger, cfg Config) *S
 	}
 	if cfg.RequestTimeout <= 0 {
 		cfg.RequestTimeout = 30 * time.Second
+	}
+	if cfg.RegisterFloor > 0 {
+		svc.Identity = flooredRegistration{IdentityService: svc.Identity, floor: cfg.RegisterFloor}
 	}
 	s := &Server{svc: svc, health: health, logger: logger, cfg: cfg, reqIDs: newRequestIDs()}
 	// The node checks trusted_proxies before it builds the server (CheckConfig); an

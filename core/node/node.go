@@ -37,7 +37,10 @@ import (
 type Options struct {
 	Clock          core.Clock
 	PasswordParams *password.Params
-	Throttle       *sqlstore.ThrottleSettings
+	// RegisterFloor is the least time registration takes to answer (httpapi.Config);
+	// 0 means httpapi.DefaultRegisterFloor, negative answers at once (tests).
+	RegisterFloor time.Duration
+	Throttle      *sqlstore.ThrottleSettings
 	// PrincipalCacheTTL overrides how long a resolved token is reused (tests set it
 	// tiny so that moving the clock takes effect at once).
 	PrincipalCacheTTL time.Duration
@@ -268,7 +271,11 @@ func build(ctx context.Context, cfg Config, logger *slog.Logger, opt Options, db
 	n.watch(host)
 	host.OnPolicyChange = reload
 	n.Plugins = host
-	httpCfg := httpapi.Config{SecureCookies: cfg.SecureCookies, ProxyHeader: cfg.ProxyHeader, TrustedProxies: cfg.TrustedProxies,
+	registerFloor := opt.RegisterFloor
+	if registerFloor == 0 {
+		registerFloor = httpapi.DefaultRegisterFloor
+	}
+	httpCfg := httpapi.Config{RegisterFloor: max(registerFloor, 0), SecureCookies: cfg.SecureCookies, ProxyHeader: cfg.ProxyHeader, TrustedProxies: cfg.TrustedProxies,
 		Metrics: n.Metrics, MetricsHandler: n.publicMetrics(), Tracing: n.Tracing,
 		Pages: httpapi.PagesConfig{CityName: cfg.City.Name, Languages: cfg.City.Languages, Zone: cityZone(cfg.City.TimeZone)}}
 	if httpCfg.Pages.Brand, err = cityBrand(cfg.City); err != nil {
