@@ -30,6 +30,8 @@ type Principal struct {
 	Locale         string              `json:"locale"`
 	SessionID      string              `json:"-"`
 	SessionKind    string              `json:"-"`
+	// ReadOnly is set for a read-only API token: the API refuses it any unsafe request.
+	ReadOnly bool `json:"-"`
 	Roles          map[string][]string `json:"roles"`
 	Neighbourhoods []string            `json:"neighbourhoods"`
 	Organisations  []OrgMembership     `json:"organisations"`

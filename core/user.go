@@ -36,12 +36,21 @@ type Session struct {
 	LastSeenAt time.Time  `json:"last_seen_at"`
 	ExpiresAt  *time.Time `json:"expires_at,omitempty"`
 	Current    bool       `json:"current,omitempty"`
+	// Scope is what an API token may do (ScopeFull or ScopeRead); sessions are full.
+	Scope string `json:"scope,omitempty"`
 }
 
 // Session kinds.
 const (
 	KindSession  = "session"
 	KindAPIToken = "api_token"
+)
+
+// API token scopes: a read-only token answers safe requests only (GET, HEAD,
+// OPTIONS), so a dashboard or a newsroom script can read without being able to act.
+const (
+	ScopeFull = "full"
+	ScopeRead = "read"
 )
 
 // LoginResult is a fresh session: the token is shown to the caller exactly once.
@@ -79,7 +88,9 @@ type IdentityService interface {
 	Logout(ctx context.Context, token string) error
 	ListSessions(ctx context.Context, page Page) ([]Session, string, error)
 	RevokeSession(ctx context.Context, id string) error
-	CreateToken(ctx context.Context, name string) (*NewToken, error)
+	// CreateToken makes a personal API token named name with scope ScopeFull or
+	// ScopeRead ("" is full).
+	CreateToken(ctx context.Context, name, scope string) (*NewToken, error)
 	ListTokens(ctx context.Context, page Page) ([]Session, string, error)
 	RevokeToken(ctx context.Context, id string) error
 	// CreateUser makes an account from the command line, optionally with a city role.

@@ -39,7 +39,7 @@ func TestCorePages(t *testing.T) {
 
 	anonymous := []string{"/", "/sign-in", "/register", "/accessibility", "/privacy", "/neighbourhoods/" + nbh, "/no-such-page",
 		"/password/forgot", "/password/reset?t=from-a-mail", "/verify-email?t=from-a-mail", unsubscribe}
-	resident := []string{"/", "/profile", "/profile/password", "/my-neighbourhood", "/notifications", "/me/notifications", "/me/follows"}
+	resident := []string{"/", "/profile", "/profile/password", "/my-neighbourhood", "/notifications", "/me/notifications", "/me/follows", "/me/tokens"}
 	coordinator := []string{"/neighbourhoods/" + nbh + "/requests", "/neighbourhoods/" + nbh + "/requests/" + ayse.ID + "/reject",
 		"/neighbourhoods/" + nbh + "/members", "/neighbourhoods/" + nbh + "/organisations"}
 	cityAdmin := []string{"/admin", "/admin/users?q=example.org", "/admin/users/" + ayse.ID, "/admin/grants", "/admin/grants?domain=nbh:" + nbh,
@@ -115,6 +115,15 @@ func TestCorePages(t *testing.T) {
 					p.WaitSwap(func() { p.Submit(`form[action="/notifications/read"]`) })
 					if txt := Eval[string](p, "document.querySelector('main').innerText"); !strings.Contains(txt, "Kent answered") {
 						t.Errorf("after marking read the list is gone: %q", txt)
+					}
+					p.AssertAccessible()
+
+					// A new API token, shown once in <main> with the focus on it.
+					p.Open(base + "/me/tokens")
+					p.Fill("#f-name", "Pano "+lang)
+					p.WaitSwap(func() { p.Submit(`form[action="/me/tokens"]`) })
+					if got := focusSettled(p, "new-token"); !strings.Contains(got, "new-token") {
+						t.Errorf("after making a token the focus is on %q, want the new token", got)
 					}
 					p.AssertAccessible()
 				}

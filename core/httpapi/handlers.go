@@ -125,7 +125,7 @@ func (s *Server) createToken(c *fiber.Ctx) error {
 	if err := decode(c, &in, false); err != nil {
 		return err
 	}
-	t, err := s.svc.Identity.CreateToken(c.UserContext(), in.Name)
+	t, err := s.svc.Identity.CreateToken(c.UserContext(), in.Name, in.Scope)
 	if err != nil {
 		return err
 	}
@@ -383,7 +383,8 @@ type (
 		Domain string `json:"domain" max:"100"`
 	}
 	tokenInput struct {
-		Name string `json:"name" max:"100"`
+		Name  string `json:"name" max:"100"`
+		Scope string `json:"scope" max:"10"`
 	}
 	noteInput struct {
 		Note string `json:"note" max:"500"`

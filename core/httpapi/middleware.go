@@ -185,11 +185,20 @@ func (s *Server) authenticate(c *fiber.Ctx) error {
 		}
 		return err
 	}
+	if p.ReadOnly && !safeMethod(c.Method()) {
+		// Refused here, before any route, core or plugin, sees the request.
+		return core.Errorf(core.EFORBIDDEN, "This API token may only read. Create a token with full access to make changes.")
+	}
 	c.Locals(localPrincipal, p)
 	c.Locals(localViaCookie, viaCookie)
 	c.Locals(localToken, token)
 	c.SetUserContext(core.WithPrincipal(c.UserContext(), p))
 	return c.Next()
+}
+
+// safeMethod reports whether an HTTP method only reads (RFC 9110 §9.2.1).
+func safeMethod(m string) bool {
+	return m == fiber.MethodGet || m == fiber.MethodHead || m == fiber.MethodOptions
 }
 
 // csrf guards unsafe requests authenticated by cookie twice: the browser must say the

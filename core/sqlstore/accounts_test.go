@@ -124,7 +124,7 @@ func TestIdentityService_ChangePassword(t *testing.T) {
 		const email, old, fresh = "aino@example.org", "a long enough passphrase aino@example.org", "another long passphrase"
 		here, ctx := signedIn(t, n, email)
 		there, _ := login(t, n, email, old)
-		tok, err := n.Identity.CreateToken(ctx, "script")
+		tok, err := n.Identity.CreateToken(ctx, "script", "")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -178,7 +178,7 @@ func TestIdentityService_ReauthThrottle(t *testing.T) {
 		n := coretest.StartNode(t, db.Config, coretest.Options()) // 5 tries a window
 		const right = "a long enough passphrase aino@example.org"
 		_, ctx := signedIn(t, n, "aino@example.org")
-		tok, err := n.Identity.CreateToken(ctx, "guesser")
+		tok, err := n.Identity.CreateToken(ctx, "guesser", "")
 		if err != nil {
 			t.Fatal(err)
 		}

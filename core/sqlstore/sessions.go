@@ -100,11 +100,15 @@ type sessionRow struct {
 	ExpiresAt   *time.Time `db:"expires_at"`
 	DisplayName string     `db:"display_name"`
 	Language    string     `db:"language"`
+	Scope       string     `db:"scope"`
 }
 
 func (r sessionRow) session() core.Session {
 	s := core.Session{ID: r.ID, Kind: r.Kind, Name: r.Name, UserAgent: r.UserAgent, ClientIP: r.ClientIP,
 		CreatedAt: r.CreatedAt.UTC(), LastSeenAt: r.LastSeenAt.UTC()}
+	if r.Kind == core.KindAPIToken {
+		s.Scope = r.Scope
+	}
 	if r.ExpiresAt != nil {
 		t := r.ExpiresAt.UTC()
 		s.ExpiresAt = &t
@@ -221,7 +225,7 @@ func (s *IdentityService) listSessions(ctx context.Context, kind, after string, 
 	if err != nil {
 		return nil, err
 	}
-	q := `SELECT s.id, s.user_id, s.kind, s.name, s.user_agent, s.client_ip, s.created_at, s.last_seen_at, s.expires_at, '' AS display_name, '' AS language
+	q := `SELECT s.id, s.user_id, s.kind, s.name, s.user_agent, s.client_ip, s.created_at, s.last_seen_at, s.expires_at, '' AS display_name, '' AS language, s.scope
 		FROM sessions s WHERE s.user_id = ? AND s.kind = ? AND s.revoked_at IS NULL AND (s.expires_at IS NULL OR s.expires_at > ?) AND s.id > ? ORDER BY s.id`
 	args := []any{p.UserID, kind, s.DB.now(), after}
 	if limit > 0 {

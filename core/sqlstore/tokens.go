@@ -13,25 +13,31 @@ import (
 // Personal API tokens: sessions that do not idle out, made and revoked by their owner.
 
 // CreateToken makes a personal API token, returned once.
-func (s *IdentityService) CreateToken(ctx context.Context, name string) (*core.NewToken, error) {
+func (s *IdentityService) CreateToken(ctx context.Context, name, scope string) (*core.NewToken, error) {
 	p, err := requireUser(ctx)
 	if err != nil {
 		return nil, err
 	}
 	f := core.Fields{}
 	f.CheckText("name", name, 1, 100, false)
+	if scope == "" {
+		scope = core.ScopeFull
+	}
+	if scope != core.ScopeFull && scope != core.ScopeRead {
+		f.Add("scope", core.RuleOneOf, "Choose full or read.")
+	}
 	if err := f.Err(); err != nil {
 		return nil, err
 	}
 	token := randomToken(apiTokenPrefix)
 	now := s.DB.now()
-	sess := core.Session{ID: newID(), Kind: core.KindAPIToken, Name: strings.TrimSpace(name), CreatedAt: now, LastSeenAt: now}
+	sess := core.Session{ID: newID(), Kind: core.KindAPIToken, Name: strings.TrimSpace(name), CreatedAt: now, LastSeenAt: now, Scope: scope}
 	err = s.DB.tx(ctx, func(tx *sqlx.Tx) error {
-		if _, err := exec(ctx, tx, `INSERT INTO sessions (id, user_id, token_hash, kind, name, created_at, last_seen_at) VALUES (?, ?, ?, ?, ?, ?, ?)`,
-			sess.ID, p.UserID, hashToken(token), core.KindAPIToken, sess.Name, now, now); err != nil {
+		if _, err := exec(ctx, tx, `INSERT INTO sessions (id, user_id, token_hash, kind, name, created_at, last_seen_at, scope) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+			sess.ID, p.UserID, hashToken(token), core.KindAPIToken, sess.Name, now, now, scope); err != nil {
 			return fmt.Errorf("insert token: %w", err)
 		}
-		return recordAudit(ctx, tx, now, "api_token.created", core.DomainCity, "api_token:"+sess.ID, map[string]any{"name": sess.Name})
+		return recordAudit(ctx, tx, now, "api_token.created", core.DomainCity, "api_token:"+sess.ID, map[string]any{"name": sess.Name, "scope": scope})
 	})
 	if err != nil {
 		return nil, err

@@ -37,6 +37,9 @@ func TestPages_AccountEveryLanguage(t *testing.T) {
 		{"POST", "/my-neighbourhood", url.Values{}, 422},
 		{"POST", "/my-neighbourhood", url.Values{"neighbourhood_id": {hood}}, 422},
 		{"POST", "/my-neighbourhood/leave", url.Values{"neighbourhood_id": {"none"}}, 404},
+		{"GET", "/me/tokens", nil, 200},
+		{"POST", "/me/tokens", url.Values{"name": {""}, "scope": {"read"}}, 422},
+		{"POST", "/me/tokens", url.Values{"name": {"Pano"}, "scope": {"root"}}, 422},
 	})
 }
 
