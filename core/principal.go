@@ -25,16 +25,17 @@ func OrganisationDomain(id string) string { return "org:" + id }
 // principal has an empty UserID. The identity service shares one Principal between
 // the requests of a session while it caches it: never change one handed out.
 type Principal struct {
-	UserID      string `json:"user_id"`
-	DisplayName string `json:"display_name"`
-	Locale      string `json:"locale"`
-	SessionID   string `json:"-"`
-	SessionKind string `json:"-"`
-	// ReadOnly is set for a read-only API token: the API refuses it any unsafe request.
-	ReadOnly       bool                `json:"-"`
+	UserID         string              `json:"user_id"`
+	DisplayName    string              `json:"display_name"`
+	Locale         string              `json:"locale"`
+	SessionID      string              `json:"-"`
+	SessionKind    string              `json:"-"`
 	Roles          map[string][]string `json:"roles"`
 	Neighbourhoods []string            `json:"neighbourhoods"`
 	Organisations  []OrgMembership     `json:"organisations"`
+
+	// ReadOnly is set for a read-only API token: the API refuses it any unsafe request.
+	ReadOnly bool `json:"-"`
 }
 
 // OrgMembership is a person's place in an organisation.
