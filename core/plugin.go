@@ -2,6 +2,7 @@ package core
 
 import (
 	"context"
+	"encoding/json"
 	"net/http"
 	"regexp"
 	"time"
@@ -258,3 +259,20 @@ var pluginNameRE = regexp.MustCompile(`^[a-z][a-z0-9_]{0,39}$`)
 // letters, digits and _, starting with a letter, at most 40): the one rule the plugin
 // host and a backup's restore both apply.
 func ValidPluginName(name string) bool { return pluginNameRE.MatchString(name) }
+
+// PluginExport is one plugin's section of a person's export: what it holds about
+// them as a JSON object, and a plain-words description of each field.
+type PluginExport struct {
+	Plugin string
+	Data   json.RawMessage
+	Fields map[string]string
+}
+
+// PersonalDataExporter gathers what the plugins hold about one person, for their
+// export (GDPR art. 15 and 20).
+type PersonalDataExporter interface {
+	// ExportUser asks every enabled plugin that keeps personal data, in the order of
+	// the city config. It fails with EUNAVAILABLE when an enabled plugin cannot
+	// answer: an export that silently lacks a part would tell the person wrong.
+	ExportUser(ctx context.Context, userID string) ([]PluginExport, error)
+}

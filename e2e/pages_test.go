@@ -39,7 +39,7 @@ func TestCorePages(t *testing.T) {
 
 	anonymous := []string{"/", "/sign-in", "/register", "/accessibility", "/privacy", "/neighbourhoods/" + nbh, "/no-such-page",
 		"/password/forgot", "/password/reset?t=from-a-mail", "/verify-email?t=from-a-mail", unsubscribe}
-	resident := []string{"/", "/profile", "/profile/password", "/my-neighbourhood", "/notifications", "/me/notifications", "/me/follows", "/me/tokens"}
+	resident := []string{"/", "/profile", "/profile/password", "/my-neighbourhood", "/notifications", "/me/notifications", "/me/follows", "/me/tokens", "/me/data"}
 	coordinator := []string{"/neighbourhoods/" + nbh + "/requests", "/neighbourhoods/" + nbh + "/requests/" + ayse.ID + "/reject",
 		"/neighbourhoods/" + nbh + "/members", "/neighbourhoods/" + nbh + "/organisations"}
 	cityAdmin := []string{"/admin", "/admin/users?q=example.org", "/admin/users/" + ayse.ID, "/admin/grants", "/admin/grants?domain=nbh:" + nbh,

@@ -3,6 +3,7 @@ package sdk
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -251,6 +252,33 @@ func (s *server) HandleEvents(ctx context.Context, req *pluginv1.HandleEventsReq
 		}
 	}
 	return &pluginv1.HandleEventsResponse{Handled: int32(len(req.Events))}, nil
+}
+
+// ExportUser answers the plugin's section of a person's export, its data as one JSON
+// object; a plugin that is no Exporter answers Unimplemented.
+func (s *server) ExportUser(ctx context.Context, req *pluginv1.ExportUserRequest) (*pluginv1.ExportUserResponse, error) {
+	if _, _, err := s.configured(); err != nil {
+		return nil, err
+	}
+	ex, ok := s.p.(Exporter)
+	if !ok {
+		return nil, status.Error(codes.Unimplemented, "plugin keeps no personal data to export")
+	}
+	if req.UserId == "" {
+		return nil, status.Error(codes.InvalidArgument, "export: no user")
+	}
+	pd, err := ex.ExportUser(WithLogger(ctx, s.logger), req.UserId)
+	if err != nil {
+		return nil, pluginErr("export user", err)
+	}
+	if pd.Data == nil {
+		pd.Data = map[string]any{}
+	}
+	data, err := json.Marshal(pd.Data)
+	if err != nil {
+		return nil, pluginErr("export user", fmt.Errorf("marshal: %w", err))
+	}
+	return &pluginv1.ExportUserResponse{Data: data, Fields: pd.Fields}, nil
 }
 
 // strippedHeaders never reach a plugin: the host authenticates the caller and passes

@@ -73,7 +73,7 @@ func (s *Server) me(c *fiber.Ctx) error {
 }
 
 func (s *Server) exportMe(c *fiber.Ctx) error {
-	data, err := s.svc.Identity.Export(c.UserContext())
+	data, err := core.ExportPerson(c.UserContext(), s.svc.Identity, s.svc.Exports)
 	if err != nil {
 		return err
 	}

@@ -216,7 +216,7 @@ var operations = []operation{
 	{method: "DELETE", path: "/api/v1/me", id: "deleteMe", summary: "Delete the account",
 		desc: "Erases the person's personal data, files they uploaded through plugins included, ends every session and tells every plugin (core.user.deleted).", auth: "user", responses: map[int]schema{204: nil}},
 	{method: "GET", path: "/api/v1/me/export", id: "exportMe", summary: "Export my data",
-		desc: "Every piece of personal data held about the acting person, as a JSON download (GDPR art. 15 and 20).", auth: "user", responses: map[int]schema{200: anyObject()}},
+		desc: "Every piece of personal data held about the acting person, as a JSON download (GDPR art. 15 and 20): the core's, and under plugins one section per enabled plugin that keeps personal data, its data described field by field in fields. Answers 503 when such a plugin cannot answer, rather than leave its part out.", auth: "user", responses: map[int]schema{200: anyObject(), 503: ref("Error")}},
 	{method: "GET", path: "/api/v1/me/sessions", id: "listSessions", summary: "My sessions",
 		desc: "The open sign-in sessions of the acting person, oldest first; the one making the request is marked current.", auth: "user",
 		query: listParams(), responses: map[int]schema{200: listOf("Session")}},

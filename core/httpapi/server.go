@@ -38,6 +38,9 @@ type Services struct {
 	Notifications core.NotificationService
 	// Mail is the mail queue the admins' page shows; nil without one.
 	Mail core.MailQueueService
+	// Exports gathers the plugins' sections of a person's export; nil when the node
+	// runs no plugins.
+	Exports core.PersonalDataExporter
 }
 
 // HealthChecker answers readiness: the plugins that are not active, and an error

@@ -287,7 +287,7 @@ func build(ctx context.Context, cfg Config, logger *slog.Logger, opt Options, db
 	n.Server = httpapi.New(httpapi.Services{
 		Identity: n.Identity, Neighbourhoods: n.Neighbourhoods, Organisations: n.Organisations,
 		Roles: n.Roles, Audit: n.Audit, Authz: enf, Plugins: host, Uploads: n.Uploads, Mail: n.MailQueue,
-		Notifications: n.Notifications,
+		Notifications: n.Notifications, Exports: host,
 	}, n, logger, httpCfg)
 	return n, nil
 }

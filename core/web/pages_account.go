@@ -28,6 +28,7 @@ func (p *Pages) accountRoutes(mux *http.ServeMux) {
 	mux.Handle("POST /my-neighbourhood/leave", p.handle(p.leave))
 	p.coordinatorRoutes(mux)
 	p.tokenRoutes(mux)
+	p.dataRoutes(mux)
 }
 
 // signedIn is the signed-in viewer, or the error that sends a visitor to sign in.

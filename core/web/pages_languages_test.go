@@ -40,6 +40,8 @@ func TestPages_AccountEveryLanguage(t *testing.T) {
 		{"GET", "/me/tokens", nil, 200},
 		{"POST", "/me/tokens", url.Values{"name": {""}, "scope": {"read"}}, 422},
 		{"POST", "/me/tokens", url.Values{"name": {"Pano"}, "scope": {"root"}}, 422},
+		{"GET", "/me/data", nil, 200},
+		{"POST", "/me/data/delete", url.Values{}, 422},
 	})
 }
 

@@ -3,6 +3,7 @@ package hostside
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -294,4 +295,30 @@ func (p *Process) callErr(op string, err error) error {
 		return fmt.Errorf("plugin %s: %s: %s: %w", p.name, op, st.Message(), cause)
 	}
 	return fmt.Errorf("plugin %s: %s: %w", p.name, op, cause)
+}
+
+// ErrNoExport is ExportUser's answer for a plugin that keeps no personal data to
+// export (it is no sdk.Exporter, or was built before the call existed).
+var ErrNoExport = errors.New("plugin exports no personal data")
+
+// PersonalData is a plugin's section of a person's export, as it came over the wire:
+// its data as one JSON object and the description of its fields.
+type PersonalData struct {
+	Data   json.RawMessage
+	Fields map[string]string
+}
+
+// ExportUser asks the plugin for everything it holds about the person userID.
+func (p *Process) ExportUser(ctx context.Context, userID string) (*PersonalData, error) {
+	resp, err := p.rpc.ExportUser(ctx, &pb.ExportUserRequest{UserId: userID})
+	if status.Code(err) == codes.Unimplemented {
+		return nil, ErrNoExport
+	}
+	if err != nil {
+		return nil, p.callErr("export user", err)
+	}
+	if !json.Valid(resp.Data) || len(resp.Data) == 0 || resp.Data[0] != '{' {
+		return nil, fmt.Errorf("plugin %s: export user: the answer is not a JSON object", p.name)
+	}
+	return &PersonalData{Data: resp.Data, Fields: resp.Fields}, nil
 }

@@ -3662,6 +3662,104 @@ func (x *UnsealResponse) GetBallots() [][]byte {
 	return nil
 }
 
+type ExportUserRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	UserId        string                 `protobuf:"bytes,1,opt,name=user_id,json=userId,proto3" json:"user_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ExportUserRequest) Reset() {
+	*x = ExportUserRequest{}
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[61]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ExportUserRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ExportUserRequest) ProtoMessage() {}
+
+func (x *ExportUserRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[61]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ExportUserRequest.ProtoReflect.Descriptor instead.
+func (*ExportUserRequest) Descriptor() ([]byte, []int) {
+	return file_kvarter_plugin_v1_plugin_proto_rawDescGZIP(), []int{61}
+}
+
+func (x *ExportUserRequest) GetUserId() string {
+	if x != nil {
+		return x.UserId
+	}
+	return ""
+}
+
+type ExportUserResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// data is the plugin's section of the export as a JSON object.
+	Data []byte `protobuf:"bytes,1,opt,name=data,proto3" json:"data,omitempty"`
+	// fields describes the keys of data in plain words, by dotted path ("bookings.phone").
+	Fields        map[string]string `protobuf:"bytes,2,rep,name=fields,proto3" json:"fields,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ExportUserResponse) Reset() {
+	*x = ExportUserResponse{}
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[62]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ExportUserResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ExportUserResponse) ProtoMessage() {}
+
+func (x *ExportUserResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_kvarter_plugin_v1_plugin_proto_msgTypes[62]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ExportUserResponse.ProtoReflect.Descriptor instead.
+func (*ExportUserResponse) Descriptor() ([]byte, []int) {
+	return file_kvarter_plugin_v1_plugin_proto_rawDescGZIP(), []int{62}
+}
+
+func (x *ExportUserResponse) GetData() []byte {
+	if x != nil {
+		return x.Data
+	}
+	return nil
+}
+
+func (x *ExportUserResponse) GetFields() map[string]string {
+	if x != nil {
+		return x.Fields
+	}
+	return nil
+}
+
 var File_kvarter_plugin_v1_plugin_proto protoreflect.FileDescriptor
 
 const file_kvarter_plugin_v1_plugin_proto_rawDesc = "" +
@@ -3933,7 +4031,15 @@ const file_kvarter_plugin_v1_plugin_proto_rawDesc = "" +
 	"\avote_id\x18\x01 \x01(\tR\x06voteId\x12\x16\n" +
 	"\x06sealed\x18\x02 \x03(\fR\x06sealed\"*\n" +
 	"\x0eUnsealResponse\x12\x18\n" +
-	"\aballots\x18\x01 \x03(\fR\aballots*4\n" +
+	"\aballots\x18\x01 \x03(\fR\aballots\",\n" +
+	"\x11ExportUserRequest\x12\x17\n" +
+	"\auser_id\x18\x01 \x01(\tR\x06userId\"\xae\x01\n" +
+	"\x12ExportUserResponse\x12\x12\n" +
+	"\x04data\x18\x01 \x01(\fR\x04data\x12I\n" +
+	"\x06fields\x18\x02 \x03(\v21.kvarter.plugin.v1.ExportUserResponse.FieldsEntryR\x06fields\x1a9\n" +
+	"\vFieldsEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01*4\n" +
 	"\tRouteKind\x12\x12\n" +
 	"\x0eROUTE_KIND_API\x10\x00\x12\x13\n" +
 	"\x0fROUTE_KIND_PAGE\x10\x01*>\n" +
@@ -3941,7 +4047,7 @@ const file_kvarter_plugin_v1_plugin_proto_rawDesc = "" +
 	"\n" +
 	"RENDER_API\x10\x00\x12\x0f\n" +
 	"\vRENDER_PAGE\x10\x01\x12\x13\n" +
-	"\x0fRENDER_FRAGMENT\x10\x022\x88\x06\n" +
+	"\x0fRENDER_FRAGMENT\x10\x022\xe3\x06\n" +
 	"\x06Plugin\x12K\n" +
 	"\bDescribe\x12\".kvarter.plugin.v1.DescribeRequest\x1a\x1b.kvarter.plugin.v1.Manifest\x12V\n" +
 	"\tConfigure\x12#.kvarter.plugin.v1.ConfigureRequest\x1a$.kvarter.plugin.v1.ConfigureResponse\x12P\n" +
@@ -3952,7 +4058,9 @@ const file_kvarter_plugin_v1_plugin_proto_rawDesc = "" +
 	"Deactivate\x12$.kvarter.plugin.v1.DeactivateRequest\x1a%.kvarter.plugin.v1.DeactivateResponse\x12I\n" +
 	"\x06Handle\x12\x1e.kvarter.plugin.v1.HTTPRequest\x1a\x1f.kvarter.plugin.v1.HTTPResponse\x12\\\n" +
 	"\vHandleEvent\x12%.kvarter.plugin.v1.HandleEventRequest\x1a&.kvarter.plugin.v1.HandleEventResponse\x12_\n" +
-	"\fHandleEvents\x12&.kvarter.plugin.v1.HandleEventsRequest\x1a'.kvarter.plugin.v1.HandleEventsResponse2\xe4\x06\n" +
+	"\fHandleEvents\x12&.kvarter.plugin.v1.HandleEventsRequest\x1a'.kvarter.plugin.v1.HandleEventsResponse\x12Y\n" +
+	"\n" +
+	"ExportUser\x12$.kvarter.plugin.v1.ExportUserRequest\x1a%.kvarter.plugin.v1.ExportUserResponse2\xe4\x06\n" +
 	"\x04Host\x12J\n" +
 	"\x05Users\x12\x1f.kvarter.plugin.v1.UsersRequest\x1a .kvarter.plugin.v1.UsersResponse\x12e\n" +
 	"\x0eNeighbourhoods\x12(.kvarter.plugin.v1.NeighbourhoodsRequest\x1a).kvarter.plugin.v1.NeighbourhoodsResponse\x12\\\n" +
@@ -3980,7 +4088,7 @@ func file_kvarter_plugin_v1_plugin_proto_rawDescGZIP() []byte {
 }
 
 var file_kvarter_plugin_v1_plugin_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
-var file_kvarter_plugin_v1_plugin_proto_msgTypes = make([]protoimpl.MessageInfo, 68)
+var file_kvarter_plugin_v1_plugin_proto_msgTypes = make([]protoimpl.MessageInfo, 71)
 var file_kvarter_plugin_v1_plugin_proto_goTypes = []any{
 	(RouteKind)(0),                 // 0: kvarter.plugin.v1.RouteKind
 	(Render)(0),                    // 1: kvarter.plugin.v1.Render
@@ -4045,14 +4153,17 @@ var file_kvarter_plugin_v1_plugin_proto_goTypes = []any{
 	(*SealingKeyResponse)(nil),     // 60: kvarter.plugin.v1.SealingKeyResponse
 	(*UnsealRequest)(nil),          // 61: kvarter.plugin.v1.UnsealRequest
 	(*UnsealResponse)(nil),         // 62: kvarter.plugin.v1.UnsealResponse
-	nil,                            // 63: kvarter.plugin.v1.NavEntry.LabelsEntry
-	nil,                            // 64: kvarter.plugin.v1.Card.LabelsEntry
-	nil,                            // 65: kvarter.plugin.v1.Role.LabelsEntry
-	nil,                            // 66: kvarter.plugin.v1.Role.DescriptionsEntry
-	nil,                            // 67: kvarter.plugin.v1.NotificationKind.LabelsEntry
-	nil,                            // 68: kvarter.plugin.v1.ConfigureRequest.SettingsEntry
-	nil,                            // 69: kvarter.plugin.v1.Principal.RolesEntry
-	(*timestamppb.Timestamp)(nil),  // 70: google.protobuf.Timestamp
+	(*ExportUserRequest)(nil),      // 63: kvarter.plugin.v1.ExportUserRequest
+	(*ExportUserResponse)(nil),     // 64: kvarter.plugin.v1.ExportUserResponse
+	nil,                            // 65: kvarter.plugin.v1.NavEntry.LabelsEntry
+	nil,                            // 66: kvarter.plugin.v1.Card.LabelsEntry
+	nil,                            // 67: kvarter.plugin.v1.Role.LabelsEntry
+	nil,                            // 68: kvarter.plugin.v1.Role.DescriptionsEntry
+	nil,                            // 69: kvarter.plugin.v1.NotificationKind.LabelsEntry
+	nil,                            // 70: kvarter.plugin.v1.ConfigureRequest.SettingsEntry
+	nil,                            // 71: kvarter.plugin.v1.Principal.RolesEntry
+	nil,                            // 72: kvarter.plugin.v1.ExportUserResponse.FieldsEntry
+	(*timestamppb.Timestamp)(nil),  // 73: google.protobuf.Timestamp
 }
 var file_kvarter_plugin_v1_plugin_proto_depIdxs = []int32{
 	7,  // 0: kvarter.plugin.v1.Manifest.routes:type_name -> kvarter.plugin.v1.Route
@@ -4064,77 +4175,80 @@ var file_kvarter_plugin_v1_plugin_proto_depIdxs = []int32{
 	11, // 6: kvarter.plugin.v1.Manifest.notifications:type_name -> kvarter.plugin.v1.NotificationKind
 	5,  // 7: kvarter.plugin.v1.UI.nav:type_name -> kvarter.plugin.v1.NavEntry
 	6,  // 8: kvarter.plugin.v1.UI.cards:type_name -> kvarter.plugin.v1.Card
-	63, // 9: kvarter.plugin.v1.NavEntry.labels:type_name -> kvarter.plugin.v1.NavEntry.LabelsEntry
-	64, // 10: kvarter.plugin.v1.Card.labels:type_name -> kvarter.plugin.v1.Card.LabelsEntry
+	65, // 9: kvarter.plugin.v1.NavEntry.labels:type_name -> kvarter.plugin.v1.NavEntry.LabelsEntry
+	66, // 10: kvarter.plugin.v1.Card.labels:type_name -> kvarter.plugin.v1.Card.LabelsEntry
 	0,  // 11: kvarter.plugin.v1.Route.kind:type_name -> kvarter.plugin.v1.RouteKind
 	8,  // 12: kvarter.plugin.v1.Route.uploads:type_name -> kvarter.plugin.v1.UploadField
-	65, // 13: kvarter.plugin.v1.Role.labels:type_name -> kvarter.plugin.v1.Role.LabelsEntry
-	66, // 14: kvarter.plugin.v1.Role.descriptions:type_name -> kvarter.plugin.v1.Role.DescriptionsEntry
-	67, // 15: kvarter.plugin.v1.NotificationKind.labels:type_name -> kvarter.plugin.v1.NotificationKind.LabelsEntry
-	68, // 16: kvarter.plugin.v1.ConfigureRequest.settings:type_name -> kvarter.plugin.v1.ConfigureRequest.SettingsEntry
+	67, // 13: kvarter.plugin.v1.Role.labels:type_name -> kvarter.plugin.v1.Role.LabelsEntry
+	68, // 14: kvarter.plugin.v1.Role.descriptions:type_name -> kvarter.plugin.v1.Role.DescriptionsEntry
+	69, // 15: kvarter.plugin.v1.NotificationKind.labels:type_name -> kvarter.plugin.v1.NotificationKind.LabelsEntry
+	70, // 16: kvarter.plugin.v1.ConfigureRequest.settings:type_name -> kvarter.plugin.v1.ConfigureRequest.SettingsEntry
 	14, // 17: kvarter.plugin.v1.ConfigureRequest.store:type_name -> kvarter.plugin.v1.StoreConfig
 	23, // 18: kvarter.plugin.v1.HealthResponse.pool:type_name -> kvarter.plugin.v1.PoolStats
-	69, // 19: kvarter.plugin.v1.Principal.roles:type_name -> kvarter.plugin.v1.Principal.RolesEntry
+	71, // 19: kvarter.plugin.v1.Principal.roles:type_name -> kvarter.plugin.v1.Principal.RolesEntry
 	27, // 20: kvarter.plugin.v1.Principal.organisations:type_name -> kvarter.plugin.v1.OrgMembership
 	26, // 21: kvarter.plugin.v1.HTTPRequest.headers:type_name -> kvarter.plugin.v1.Header
 	1,  // 22: kvarter.plugin.v1.HTTPRequest.render:type_name -> kvarter.plugin.v1.Render
 	26, // 23: kvarter.plugin.v1.HTTPResponse.headers:type_name -> kvarter.plugin.v1.Header
 	32, // 24: kvarter.plugin.v1.HTTPResponse.page:type_name -> kvarter.plugin.v1.PageMeta
 	33, // 25: kvarter.plugin.v1.PageMeta.breadcrumbs:type_name -> kvarter.plugin.v1.Crumb
-	70, // 26: kvarter.plugin.v1.Event.occurred_at:type_name -> google.protobuf.Timestamp
+	73, // 26: kvarter.plugin.v1.Event.occurred_at:type_name -> google.protobuf.Timestamp
 	34, // 27: kvarter.plugin.v1.HandleEventRequest.event:type_name -> kvarter.plugin.v1.Event
 	34, // 28: kvarter.plugin.v1.HandleEventsRequest.events:type_name -> kvarter.plugin.v1.Event
-	70, // 29: kvarter.plugin.v1.Membership.verified_at:type_name -> google.protobuf.Timestamp
+	73, // 29: kvarter.plugin.v1.Membership.verified_at:type_name -> google.protobuf.Timestamp
 	39, // 30: kvarter.plugin.v1.UsersResponse.users:type_name -> kvarter.plugin.v1.User
 	40, // 31: kvarter.plugin.v1.NeighbourhoodsResponse.neighbourhoods:type_name -> kvarter.plugin.v1.Neighbourhood
 	41, // 32: kvarter.plugin.v1.MembershipsResponse.memberships:type_name -> kvarter.plugin.v1.Membership
 	42, // 33: kvarter.plugin.v1.OrganisationsResponse.organisations:type_name -> kvarter.plugin.v1.Organisation
 	34, // 34: kvarter.plugin.v1.PublishRequest.event:type_name -> kvarter.plugin.v1.Event
 	34, // 35: kvarter.plugin.v1.PublishAllRequest.events:type_name -> kvarter.plugin.v1.Event
-	28, // 36: kvarter.plugin.v1.Principal.RolesEntry.value:type_name -> kvarter.plugin.v1.RoleList
-	2,  // 37: kvarter.plugin.v1.Plugin.Describe:input_type -> kvarter.plugin.v1.DescribeRequest
-	15, // 38: kvarter.plugin.v1.Plugin.Configure:input_type -> kvarter.plugin.v1.ConfigureRequest
-	17, // 39: kvarter.plugin.v1.Plugin.Migrate:input_type -> kvarter.plugin.v1.MigrateRequest
-	19, // 40: kvarter.plugin.v1.Plugin.Activate:input_type -> kvarter.plugin.v1.ActivateRequest
-	21, // 41: kvarter.plugin.v1.Plugin.Health:input_type -> kvarter.plugin.v1.HealthRequest
-	24, // 42: kvarter.plugin.v1.Plugin.Deactivate:input_type -> kvarter.plugin.v1.DeactivateRequest
-	30, // 43: kvarter.plugin.v1.Plugin.Handle:input_type -> kvarter.plugin.v1.HTTPRequest
-	35, // 44: kvarter.plugin.v1.Plugin.HandleEvent:input_type -> kvarter.plugin.v1.HandleEventRequest
-	37, // 45: kvarter.plugin.v1.Plugin.HandleEvents:input_type -> kvarter.plugin.v1.HandleEventsRequest
-	43, // 46: kvarter.plugin.v1.Host.Users:input_type -> kvarter.plugin.v1.UsersRequest
-	45, // 47: kvarter.plugin.v1.Host.Neighbourhoods:input_type -> kvarter.plugin.v1.NeighbourhoodsRequest
-	47, // 48: kvarter.plugin.v1.Host.Memberships:input_type -> kvarter.plugin.v1.MembershipsRequest
-	49, // 49: kvarter.plugin.v1.Host.Organisations:input_type -> kvarter.plugin.v1.OrganisationsRequest
-	51, // 50: kvarter.plugin.v1.Host.Can:input_type -> kvarter.plugin.v1.CanRequest
-	53, // 51: kvarter.plugin.v1.Host.Publish:input_type -> kvarter.plugin.v1.PublishRequest
-	55, // 52: kvarter.plugin.v1.Host.PublishAll:input_type -> kvarter.plugin.v1.PublishAllRequest
-	57, // 53: kvarter.plugin.v1.Host.Audit:input_type -> kvarter.plugin.v1.AuditRequest
-	59, // 54: kvarter.plugin.v1.Host.SealingKey:input_type -> kvarter.plugin.v1.SealingKeyRequest
-	61, // 55: kvarter.plugin.v1.Host.Unseal:input_type -> kvarter.plugin.v1.UnsealRequest
-	3,  // 56: kvarter.plugin.v1.Plugin.Describe:output_type -> kvarter.plugin.v1.Manifest
-	16, // 57: kvarter.plugin.v1.Plugin.Configure:output_type -> kvarter.plugin.v1.ConfigureResponse
-	18, // 58: kvarter.plugin.v1.Plugin.Migrate:output_type -> kvarter.plugin.v1.MigrateResponse
-	20, // 59: kvarter.plugin.v1.Plugin.Activate:output_type -> kvarter.plugin.v1.ActivateResponse
-	22, // 60: kvarter.plugin.v1.Plugin.Health:output_type -> kvarter.plugin.v1.HealthResponse
-	25, // 61: kvarter.plugin.v1.Plugin.Deactivate:output_type -> kvarter.plugin.v1.DeactivateResponse
-	31, // 62: kvarter.plugin.v1.Plugin.Handle:output_type -> kvarter.plugin.v1.HTTPResponse
-	36, // 63: kvarter.plugin.v1.Plugin.HandleEvent:output_type -> kvarter.plugin.v1.HandleEventResponse
-	38, // 64: kvarter.plugin.v1.Plugin.HandleEvents:output_type -> kvarter.plugin.v1.HandleEventsResponse
-	44, // 65: kvarter.plugin.v1.Host.Users:output_type -> kvarter.plugin.v1.UsersResponse
-	46, // 66: kvarter.plugin.v1.Host.Neighbourhoods:output_type -> kvarter.plugin.v1.NeighbourhoodsResponse
-	48, // 67: kvarter.plugin.v1.Host.Memberships:output_type -> kvarter.plugin.v1.MembershipsResponse
-	50, // 68: kvarter.plugin.v1.Host.Organisations:output_type -> kvarter.plugin.v1.OrganisationsResponse
-	52, // 69: kvarter.plugin.v1.Host.Can:output_type -> kvarter.plugin.v1.CanResponse
-	54, // 70: kvarter.plugin.v1.Host.Publish:output_type -> kvarter.plugin.v1.PublishResponse
-	56, // 71: kvarter.plugin.v1.Host.PublishAll:output_type -> kvarter.plugin.v1.PublishAllResponse
-	58, // 72: kvarter.plugin.v1.Host.Audit:output_type -> kvarter.plugin.v1.AuditResponse
-	60, // 73: kvarter.plugin.v1.Host.SealingKey:output_type -> kvarter.plugin.v1.SealingKeyResponse
-	62, // 74: kvarter.plugin.v1.Host.Unseal:output_type -> kvarter.plugin.v1.UnsealResponse
-	56, // [56:75] is the sub-list for method output_type
-	37, // [37:56] is the sub-list for method input_type
-	37, // [37:37] is the sub-list for extension type_name
-	37, // [37:37] is the sub-list for extension extendee
-	0,  // [0:37] is the sub-list for field type_name
+	72, // 36: kvarter.plugin.v1.ExportUserResponse.fields:type_name -> kvarter.plugin.v1.ExportUserResponse.FieldsEntry
+	28, // 37: kvarter.plugin.v1.Principal.RolesEntry.value:type_name -> kvarter.plugin.v1.RoleList
+	2,  // 38: kvarter.plugin.v1.Plugin.Describe:input_type -> kvarter.plugin.v1.DescribeRequest
+	15, // 39: kvarter.plugin.v1.Plugin.Configure:input_type -> kvarter.plugin.v1.ConfigureRequest
+	17, // 40: kvarter.plugin.v1.Plugin.Migrate:input_type -> kvarter.plugin.v1.MigrateRequest
+	19, // 41: kvarter.plugin.v1.Plugin.Activate:input_type -> kvarter.plugin.v1.ActivateRequest
+	21, // 42: kvarter.plugin.v1.Plugin.Health:input_type -> kvarter.plugin.v1.HealthRequest
+	24, // 43: kvarter.plugin.v1.Plugin.Deactivate:input_type -> kvarter.plugin.v1.DeactivateRequest
+	30, // 44: kvarter.plugin.v1.Plugin.Handle:input_type -> kvarter.plugin.v1.HTTPRequest
+	35, // 45: kvarter.plugin.v1.Plugin.HandleEvent:input_type -> kvarter.plugin.v1.HandleEventRequest
+	37, // 46: kvarter.plugin.v1.Plugin.HandleEvents:input_type -> kvarter.plugin.v1.HandleEventsRequest
+	63, // 47: kvarter.plugin.v1.Plugin.ExportUser:input_type -> kvarter.plugin.v1.ExportUserRequest
+	43, // 48: kvarter.plugin.v1.Host.Users:input_type -> kvarter.plugin.v1.UsersRequest
+	45, // 49: kvarter.plugin.v1.Host.Neighbourhoods:input_type -> kvarter.plugin.v1.NeighbourhoodsRequest
+	47, // 50: kvarter.plugin.v1.Host.Memberships:input_type -> kvarter.plugin.v1.MembershipsRequest
+	49, // 51: kvarter.plugin.v1.Host.Organisations:input_type -> kvarter.plugin.v1.OrganisationsRequest
+	51, // 52: kvarter.plugin.v1.Host.Can:input_type -> kvarter.plugin.v1.CanRequest
+	53, // 53: kvarter.plugin.v1.Host.Publish:input_type -> kvarter.plugin.v1.PublishRequest
+	55, // 54: kvarter.plugin.v1.Host.PublishAll:input_type -> kvarter.plugin.v1.PublishAllRequest
+	57, // 55: kvarter.plugin.v1.Host.Audit:input_type -> kvarter.plugin.v1.AuditRequest
+	59, // 56: kvarter.plugin.v1.Host.SealingKey:input_type -> kvarter.plugin.v1.SealingKeyRequest
+	61, // 57: kvarter.plugin.v1.Host.Unseal:input_type -> kvarter.plugin.v1.UnsealRequest
+	3,  // 58: kvarter.plugin.v1.Plugin.Describe:output_type -> kvarter.plugin.v1.Manifest
+	16, // 59: kvarter.plugin.v1.Plugin.Configure:output_type -> kvarter.plugin.v1.ConfigureResponse
+	18, // 60: kvarter.plugin.v1.Plugin.Migrate:output_type -> kvarter.plugin.v1.MigrateResponse
+	20, // 61: kvarter.plugin.v1.Plugin.Activate:output_type -> kvarter.plugin.v1.ActivateResponse
+	22, // 62: kvarter.plugin.v1.Plugin.Health:output_type -> kvarter.plugin.v1.HealthResponse
+	25, // 63: kvarter.plugin.v1.Plugin.Deactivate:output_type -> kvarter.plugin.v1.DeactivateResponse
+	31, // 64: kvarter.plugin.v1.Plugin.Handle:output_type -> kvarter.plugin.v1.HTTPResponse
+	36, // 65: kvarter.plugin.v1.Plugin.HandleEvent:output_type -> kvarter.plugin.v1.HandleEventResponse
+	38, // 66: kvarter.plugin.v1.Plugin.HandleEvents:output_type -> kvarter.plugin.v1.HandleEventsResponse
+	64, // 67: kvarter.plugin.v1.Plugin.ExportUser:output_type -> kvarter.plugin.v1.ExportUserResponse
+	44, // 68: kvarter.plugin.v1.Host.Users:output_type -> kvarter.plugin.v1.UsersResponse
+	46, // 69: kvarter.plugin.v1.Host.Neighbourhoods:output_type -> kvarter.plugin.v1.NeighbourhoodsResponse
+	48, // 70: kvarter.plugin.v1.Host.Memberships:output_type -> kvarter.plugin.v1.MembershipsResponse
+	50, // 71: kvarter.plugin.v1.Host.Organisations:output_type -> kvarter.plugin.v1.OrganisationsResponse
+	52, // 72: kvarter.plugin.v1.Host.Can:output_type -> kvarter.plugin.v1.CanResponse
+	54, // 73: kvarter.plugin.v1.Host.Publish:output_type -> kvarter.plugin.v1.PublishResponse
+	56, // 74: kvarter.plugin.v1.Host.PublishAll:output_type -> kvarter.plugin.v1.PublishAllResponse
+	58, // 75: kvarter.plugin.v1.Host.Audit:output_type -> kvarter.plugin.v1.AuditResponse
+	60, // 76: kvarter.plugin.v1.Host.SealingKey:output_type -> kvarter.plugin.v1.SealingKeyResponse
+	62, // 77: kvarter.plugin.v1.Host.Unseal:output_type -> kvarter.plugin.v1.UnsealResponse
+	58, // [58:78] is the sub-list for method output_type
+	38, // [38:58] is the sub-list for method input_type
+	38, // [38:38] is the sub-list for extension type_name
+	38, // [38:38] is the sub-list for extension extendee
+	0,  // [0:38] is the sub-list for field type_name
 }
 
 func init() { file_kvarter_plugin_v1_plugin_proto_init() }
@@ -4148,7 +4262,7 @@ func file_kvarter_plugin_v1_plugin_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_kvarter_plugin_v1_plugin_proto_rawDesc), len(file_kvarter_plugin_v1_plugin_proto_rawDesc)),
 			NumEnums:      2,
-			NumMessages:   68,
+			NumMessages:   71,
 			NumExtensions: 0,
 			NumServices:   2,
 		},

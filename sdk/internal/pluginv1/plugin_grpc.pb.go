@@ -32,6 +32,7 @@ const (
 	Plugin_Handle_FullMethodName       = "/kvarter.plugin.v1.Plugin/Handle"
 	Plugin_HandleEvent_FullMethodName  = "/kvarter.plugin.v1.Plugin/HandleEvent"
 	Plugin_HandleEvents_FullMethodName = "/kvarter.plugin.v1.Plugin/HandleEvents"
+	Plugin_ExportUser_FullMethodName   = "/kvarter.plugin.v1.Plugin/ExportUser"
 )
 
 // PluginClient is the client API for Plugin service.
@@ -52,6 +53,10 @@ type PluginClient interface {
 	// one after another and stops at the first that fails. A plugin built before this
 	// method answers Unimplemented, and the host falls back to HandleEvent.
 	HandleEvents(ctx context.Context, in *HandleEventsRequest, opts ...grpc.CallOption) (*HandleEventsResponse, error)
+	// ExportUser answers everything the plugin holds about one person, for their export
+	// (GDPR art. 15 and 20). A plugin that keeps no personal data, or was built before
+	// this method, answers Unimplemented.
+	ExportUser(ctx context.Context, in *ExportUserRequest, opts ...grpc.CallOption) (*ExportUserResponse, error)
 }
 
 type pluginClient struct {
@@ -152,6 +157,16 @@ func (c *pluginClient) HandleEvents(ctx context.Context, in *HandleEventsRequest
 	return out, nil
 }
 
+func (c *pluginClient) ExportUser(ctx context.Context, in *ExportUserRequest, opts ...grpc.CallOption) (*ExportUserResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ExportUserResponse)
+	err := c.cc.Invoke(ctx, Plugin_ExportUser_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // PluginServer is the server API for Plugin service.
 // All implementations must embed UnimplementedPluginServer
 // for forward compatibility.
@@ -170,6 +185,10 @@ type PluginServer interface {
 	// one after another and stops at the first that fails. A plugin built before this
 	// method answers Unimplemented, and the host falls back to HandleEvent.
 	HandleEvents(context.Context, *HandleEventsRequest) (*HandleEventsResponse, error)
+	// ExportUser answers everything the plugin holds about one person, for their export
+	// (GDPR art. 15 and 20). A plugin that keeps no personal data, or was built before
+	// this method, answers Unimplemented.
+	ExportUser(context.Context, *ExportUserRequest) (*ExportUserResponse, error)
 	mustEmbedUnimplementedPluginServer()
 }
 
@@ -206,6 +225,9 @@ func (UnimplementedPluginServer) HandleEvent(context.Context, *HandleEventReques
 }
 func (UnimplementedPluginServer) HandleEvents(context.Context, *HandleEventsRequest) (*HandleEventsResponse, error) {
 	return nil, status.Errorf(codes.Unimplemented, "method HandleEvents not implemented")
+}
+func (UnimplementedPluginServer) ExportUser(context.Context, *ExportUserRequest) (*ExportUserResponse, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method ExportUser not implemented")
 }
 func (UnimplementedPluginServer) mustEmbedUnimplementedPluginServer() {}
 func (UnimplementedPluginServer) testEmbeddedByValue()                {}
@@ -390,6 +412,24 @@ func _Plugin_HandleEvents_Handler(srv interface{}, ctx context.Context, dec func
 	return interceptor(ctx, in, info, handler)
 }
 
+func _Plugin_ExportUser_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ExportUserRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(PluginServer).ExportUser(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Plugin_ExportUser_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(PluginServer).ExportUser(ctx, req.(*ExportUserRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // Plugin_ServiceDesc is the grpc.ServiceDesc for Plugin service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -432,6 +472,10 @@ var Plugin_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "HandleEvents",
 			Handler:    _Plugin_HandleEvents_Handler,
+		},
+		{
+			MethodName: "ExportUser",
+			Handler:    _Plugin_ExportUser_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},

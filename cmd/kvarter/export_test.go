@@ -1,0 +1,241 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+	_ "modernc.org/sqlite"
+
+	"github.com/kvarter/kvarter/core/coretest"
+	"github.com/kvarter/kvarter/sdk/sdktest"
+)
+
+// TestMain_ExportAndErase is issue 22's GDPR story through the real program and its
+// four plugins: a person active in every plugin downloads their data and finds each
+// plugin's part, described field by field, with of a secret vote only that they voted;
+// then they delete their account, and no table of any plugin's store holds their id,
+// email address, name, phone number or birth date any more.
+func TestMain_ExportAndErase(t *testing.T) {
+	for _, postgres := range []bool{false, true} {
+		name := map[bool]string{false: "sqlite", true: "postgres"}[postgres]
+		t.Run(name, func(t *testing.T) {
+			if postgres && os.Getenv(sdktest.EnvDatabaseURL) == "" && os.Getenv("CI") == "" {
+				t.Skipf("set %s to run this on PostgreSQL too", sdktest.EnvDatabaseURL)
+			}
+			testExportAndErase(t, startCityWith(t, postgres, nil))
+		})
+	}
+}
+
+// elifPhone and elifBirth are personal data only the plugins hold.
+const (
+	elifName  = "Elif Yurttaş"
+	elifEmail = "elif.yurttas@example.org"
+	elifPhone = "+90 532 555 01 23"
+	elifBirth = "1988-11-23"
+)
+
+func testExportAndErase(t *testing.T, c *city) {
+	admin, n := c.admin, c.node
+	var nbh struct{ ID string }
+	admin.Must(201, "POST", "/api/v1/neighbourhoods", map[string]any{"name": "Karşıyaka"}).Decode(t, &nbh)
+	elif := coretest.Register(t, n, elifEmail, elifName)
+	elif.Must(201, "POST", "/api/v1/neighbourhoods/"+nbh.ID+"/memberships", map[string]string{"note": "Cemal Gürsel Cd."})
+	admin.Must(200, "POST", "/api/v1/neighbourhoods/"+nbh.ID+"/memberships/"+elif.ID+"/approve", nil)
+	var org struct{ ID string }
+	elif.Must(201, "POST", "/api/v1/organisations", map[string]any{"name": "Karşıyaka Gönüllüleri", "kind": "association", "neighbourhood_ids": []string{nbh.ID}}).Decode(t, &org)
+	admin.Must(200, "POST", "/api/v1/organisations/"+org.ID+"/verify", nil)
+
+	// Assemblies: a member and chair who writes a motion and votes on it in secret.
+	var asm struct{ ID string }
+	admin.Must(201, "POST", "/api/v1/assemblies", map[string]any{"neighbourhood_id": nbh.ID, "name": "Karşıyaka Meclisi",
+		"quorum_percent": 50, "majority": "simple", "secrecy": "secret", "membership": "open"}).Decode(t, &asm)
+	elif.Must(201, "POST", "/api/v1/assemblies/"+asm.ID+"/members", nil)
+	admin.Must(200, "POST", "/api/v1/assemblies/"+asm.ID+"/members/"+elif.ID+"/position", map[string]any{"position": "chair"})
+	var motion struct{ ID string }
+	elif.Must(201, "POST", "/api/v1/assemblies/"+asm.ID+"/motions", map[string]any{"title": "Sahil yoluna bank", "text": "Sahil yoluna on bank konulsun."}).Decode(t, &motion)
+	mp := "/api/v1/assemblies/" + asm.ID + "/motions/" + motion.ID
+	elif.Must(200, "POST", mp+"/table", nil)
+	elif.Must(200, "POST", mp+"/vote/open", nil)
+	elif.Must(201, "POST", mp+"/vote/ballots", map[string]any{"choice": "yes"})
+	elif.Must(200, "POST", mp+"/vote/close", nil)
+
+	// Budgeting: a proposal and a ballot.
+	var cy struct{ ID string }
+	admin.Must(201, "POST", "/api/v1/budgeting/cycles", map[string]any{"neighbourhood_id": nbh.ID, "name": "Karşıyaka 2027",
+		"budget": 1_000_000_00, "currency": "TRY", "ballot": map[string]any{"type": "approval"}}).Decode(t, &cy)
+	cp := "/api/v1/budgeting/cycles/" + cy.ID
+	var prop struct{ ID string }
+	elif.Must(201, "POST", cp+"/proposals", map[string]any{"title": "Çocuk parkına gölgelik", "cost": 250_000_00}).Decode(t, &prop)
+	admin.Must(200, "POST", cp+"/phase", map[string]any{"phase": "review"})
+	admin.Must(200, "POST", cp+"/proposals/"+prop.ID+"/review", map[string]any{"feasible": true, "cost": 250_000_00})
+	admin.Must(200, "POST", cp+"/phase", map[string]any{"phase": "voting"})
+	elif.Must(201, "POST", cp+"/ballots", map[string]any{"projects": []string{prop.ID}})
+
+	// Parks: a booking request with a phone number.
+	var park struct{ ID string }
+	admin.Must(201, "POST", "/api/v1/parks", map[string]any{"name": "Karşıyaka Parkı", "neighbourhood_id": nbh.ID}).Decode(t, &park)
+	var area struct{ ID string }
+	admin.Must(201, "POST", "/api/v1/parks/"+park.ID+"/areas", map[string]any{"name": "Çimen", "capacity": 200}).Decode(t, &area)
+	start := time.Now().Add(72 * time.Hour).Truncate(time.Hour)
+	elif.Must(201, "POST", "/api/v1/parks/"+park.ID+"/bookings", map[string]any{"area_id": area.ID, "organisation_id": org.ID,
+		"start": start.Format(time.RFC3339), "end": start.Add(2 * time.Hour).Format(time.RFC3339), "title": "Resim atölyesi",
+		"category": "art", "expected_attendance": 20, "public": true,
+		"contact": map[string]any{"name": elifName, "email": elifEmail, "phone": elifPhone}})
+
+	// Volunteers: a profile with a birth date, and an application.
+	admin.Must(200, "PUT", "/api/v1/volunteers/skills/first_aid", map[string]any{"names": map[string]string{"en": "First aid"}})
+	elif.Must(200, "PUT", "/api/v1/volunteers/profile", map[string]any{"skills": []string{"first_aid"}, "languages": []string{"tr"},
+		"neighbourhoods": []string{nbh.ID}, "birth_date": elifBirth})
+	var opp struct {
+		ID     string
+		Shifts []struct{ ID string }
+	}
+	elif.Must(201, "POST", "/api/v1/volunteers/opportunities", map[string]any{"organisation_id": org.ID, "title": "Kıyı temizliği",
+		"neighbourhood_id": nbh.ID, "shifts": []map[string]any{{"start": start.Format(time.RFC3339), "end": start.Add(3 * time.Hour).Format(time.RFC3339), "capacity": 5}}}).Decode(t, &opp)
+	elif.Must(200, "POST", "/api/v1/volunteers/opportunities/"+opp.ID+"/publish", nil)
+	elif.Must(201, "POST", "/api/v1/volunteers/opportunities/"+opp.ID+"/shifts/"+opp.Shifts[0].ID+"/applications", nil)
+
+	t.Run("Export", func(t *testing.T) {
+		r := elif.Must(200, "GET", "/api/v1/me/export", nil)
+		var doc struct {
+			Readme  string
+			Plugins map[string]struct {
+				Fields map[string]string
+				Data   map[string][]map[string]any
+			}
+		}
+		r.Decode(t, &doc)
+		if !strings.Contains(doc.Readme, "secret ballot") {
+			t.Errorf("the export does not explain itself: %q", doc.Readme)
+		}
+		for _, want := range []struct{ plugin, key, field, value string }{
+			{"assemblies", "motions_written", "title", "Sahil yoluna bank"},
+			{"assemblies", "memberships", "position", "chair"},
+			{"assemblies", "votes", "secrecy", "secret"},
+			{"budgeting", "proposals", "title", "Çocuk parkına gölgelik"},
+			{"budgeting", "voted_in", "cycle_id", cy.ID},
+			{"parks", "bookings_requested", "contact_phone", elifPhone},
+			{"volunteers", "profile", "birth_date", elifBirth},
+			{"volunteers", "applications", "opportunity", "Kıyı temizliği"},
+		} {
+			sec, ok := doc.Plugins[want.plugin]
+			if !ok {
+				t.Errorf("the export has no section for %s: %s", want.plugin, r.Body)
+				continue
+			}
+			recs := sec.Data[want.key]
+			if len(recs) == 0 || fmt.Sprint(recs[0][want.field]) != want.value {
+				t.Errorf("%s.%s = %v, want %s %q", want.plugin, want.key, recs, want.field, want.value)
+			}
+			if sec.Fields[want.key] == "" {
+				t.Errorf("%s does not describe %s", want.plugin, want.key)
+			}
+		}
+		// A secret vote: that she voted, never how.
+		votes := doc.Plugins["assemblies"].Data["votes"]
+		if len(votes) != 1 || votes[0]["choice"] != "" || strings.Contains(string(r.Body), `"yes"`) {
+			t.Errorf("the export reveals a secret choice: %v", votes)
+		}
+	})
+
+	t.Run("Erase", func(t *testing.T) {
+		elif.Must(204, "DELETE", "/api/v1/me", nil)
+		needles := []string{elif.ID, elifEmail, elifName, elifPhone, elifBirth}
+		var found []string
+		deadline := time.Now().Add(30 * time.Second)
+		for {
+			found = searchPluginStores(t, c, needles)
+			if len(found) == 0 || time.Now().After(deadline) {
+				break
+			}
+			time.Sleep(200 * time.Millisecond) // core.user.deleted reaches the plugins through the outbox
+		}
+		if len(found) > 0 {
+			t.Errorf("after the account was deleted the plugins' stores still hold the person:\n%s", strings.Join(found, "\n"))
+		}
+		// Her motion's text stays, without her.
+		var m struct {
+			Title, Text string
+			AuthorID    string `json:"author_id"`
+		}
+		admin.Must(200, "GET", mp, nil).Decode(t, &m)
+		if m.Text != "Sahil yoluna on bank konulsun." || m.AuthorID == elif.ID {
+			t.Errorf("after erasure the motion is %+v", m)
+		}
+	})
+}
+
+// searchPluginStores reads every row of every table of the four plugins' stores and
+// lists the cells that contain one of needles.
+func searchPluginStores(t *testing.T, c *city, needles []string) []string {
+	t.Helper()
+	raw, err := os.ReadFile(c.cfgPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var cfg struct {
+		DatabaseURL string `json:"database_url"`
+		Prefix      string `json:"plugin_store_prefix"`
+	}
+	if err := json.Unmarshal(raw, &cfg); err != nil {
+		t.Fatal(err)
+	}
+	var found []string
+	for _, plugin := range []string{"assemblies", "budgeting", "parks", "volunteers"} {
+		var db *sqlx.DB
+		var tables []string
+		qualify := func(table string) string { return `"` + table + `"` }
+		if cfg.DatabaseURL == "" {
+			db, err = sqlx.Open("sqlite", filepath.Join(filepath.Dir(c.cfgPath), "plugins", plugin+".db")+"?mode=ro")
+			if err == nil {
+				err = db.Select(&tables, `SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'`)
+			}
+		} else {
+			schema := cfg.Prefix + plugin
+			db, err = sqlx.Open("postgres", cfg.DatabaseURL)
+			if err == nil {
+				err = db.Select(&tables, `SELECT table_name FROM information_schema.tables WHERE table_schema = $1`, schema)
+			}
+			qualify = func(table string) string { return `"` + schema + `"."` + table + `"` }
+		}
+		if err != nil {
+			t.Fatalf("%s store: %v", plugin, err)
+		}
+		if len(tables) == 0 {
+			t.Fatalf("%s store: no tables found", plugin)
+		}
+		for _, table := range tables {
+			rows, err := db.Queryx(`SELECT * FROM ` + qualify(table))
+			if err != nil {
+				t.Fatalf("%s.%s: %v", plugin, table, err)
+			}
+			for rows.Next() {
+				row := map[string]any{}
+				if err := rows.MapScan(row); err != nil {
+					t.Fatalf("%s.%s: %v", plugin, table, err)
+				}
+				for col, v := range row {
+					s := fmt.Sprint(v)
+					if b, ok := v.([]byte); ok {
+						s = string(b)
+					}
+					for _, needle := range needles {
+						if strings.Contains(s, needle) {
+							found = append(found, fmt.Sprintf("%s.%s.%s holds %q", plugin, table, col, needle))
+						}
+					}
+				}
+			}
+			rows.Close()
+		}
+		db.Close()
+	}
+	return found
+}

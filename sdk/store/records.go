@@ -1,0 +1,44 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+)
+
+// Records runs query and returns its rows as JSON-ready records, column name to value,
+// for a plugin's part of a person's export (sdk.Exporter): text as strings, numbers
+// as numbers, and the columns named in micros, which hold [Micros] times, as times in
+// UTC (0 stays 0: "not set"). A plugin lists its queries; the plumbing is here once.
+func Records(ctx context.Context, q sqlx.QueryerContext, micros []string, query string, args ...any) ([]map[string]any, error) {
+	rows, err := q.QueryxContext(ctx, query, args...)
+	if err != nil {
+		return nil, fmt.Errorf("records: %w", err)
+	}
+	defer rows.Close()
+	out := []map[string]any{}
+	for rows.Next() {
+		rec := map[string]any{}
+		if err := rows.MapScan(rec); err != nil {
+			return nil, fmt.Errorf("records: %w", err)
+		}
+		for k, v := range rec {
+			switch x := v.(type) {
+			case []byte:
+				rec[k] = string(x)
+			case int64:
+				if slices.Contains(micros, k) && x != 0 {
+					rec[k] = FromMicros(x).Format(time.RFC3339Nano)
+				}
+			}
+		}
+		out = append(out, rec)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("records: %w", err)
+	}
+	return out, nil
+}
