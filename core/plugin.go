@@ -146,6 +146,16 @@ type PluginService interface {
 	// RoleText describes a plugin's role in the language lang for the admins' pages;
 	// false when no configured plugin defines the role.
 	RoleText(role, lang string) (RoleText, bool)
+	// DataUses lists the personal data every enabled plugin declares it keeps, in
+	// lang where the plugin has it, for the privacy page; it calls no plugin.
+	DataUses(lang string) []PluginDataUse
+}
+
+// PluginDataUse is one kind of personal data a plugin keeps, in one language (Lang):
+// what it is, why it is kept and for how long. Plugin is the plugin's name in that
+// language (its first nav entry's label), Name its config name.
+type PluginDataUse struct {
+	Name, Plugin, ID, What, Why, Kept, Lang string
 }
 
 // RoleText is a plugin's role in plain words: its name and what a holder may do, in

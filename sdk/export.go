@@ -23,3 +23,14 @@ type PersonalData struct {
 	// the file learns what each value is without knowing the plugin.
 	Fields map[string]string
 }
+
+// DataUse is one kind of personal data a plugin keeps, as the city's privacy page
+// explains it to residents: what it is, why the plugin keeps it and for how long, each
+// in every language the plugin speaks (BCP 47 tag → text).
+type DataUse struct {
+	// ID names the kind ("bookings.contact"); unique within the plugin.
+	ID   string
+	What map[string]string
+	Why  map[string]string
+	Kept map[string]string
+}

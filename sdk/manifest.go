@@ -26,7 +26,11 @@ type Manifest struct {
 	Subscribes []string
 	// Notifications are the kinds of notification the plugin sends (Tx.Notify).
 	Notifications []NotificationKind
-	Settings      []Setting
+	// DataUses are the kinds of personal data the plugin keeps; the city's privacy
+	// page lists them. A plugin that keeps personal data declares every kind (and
+	// implements Exporter and Eraser).
+	DataUses []DataUse
+	Settings []Setting
 	// OpenAPI is an OpenAPI 3 "paths" object for this plugin's API routes.
 	OpenAPI json.RawMessage
 	// UI is what the host draws for the plugin without calling it: nav entries and

@@ -65,6 +65,9 @@ func manifestToProto(m Manifest, pages bool) *pb.Manifest {
 	for _, k := range m.Notifications {
 		out.Notifications = append(out.Notifications, &pb.NotificationKind{Name: k.Name, Labels: k.Labels, DefaultDelivery: string(k.Default)})
 	}
+	for _, d := range m.DataUses {
+		out.DataUses = append(out.DataUses, &pb.DataUse{Id: d.ID, What: d.What, Why: d.Why, Kept: d.Kept})
+	}
 	return out
 }
 

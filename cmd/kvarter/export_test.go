@@ -13,6 +13,7 @@ import (
 	_ "modernc.org/sqlite"
 
 	"github.com/kvarter/kvarter/core/coretest"
+	"github.com/kvarter/kvarter/sdk"
 	"github.com/kvarter/kvarter/sdk/sdktest"
 )
 
@@ -238,4 +239,58 @@ func searchPluginStores(t *testing.T, c *city, needles []string) []string {
 		db.Close()
 	}
 	return found
+}
+
+// TestBuiltins_DeclareTheirData: every built-in plugin keeps personal data, so each
+// exports it, erases it and declares it for the privacy page — what, why and how long
+// in all five languages, no two languages the same text.
+func TestBuiltins_DeclareTheirData(t *testing.T) {
+	for name, newPlugin := range builtins {
+		p := newPlugin()
+		_, exporter := p.(sdk.Exporter)
+		_, eraser := p.(sdk.Eraser)
+		m := sdk.ManifestOf(p)
+		if !exporter || !eraser || len(m.DataUses) == 0 {
+			t.Errorf("%s: exporter %v, eraser %v, %d data uses declared", name, exporter, eraser, len(m.DataUses))
+		}
+		for _, d := range m.DataUses {
+			for part, texts := range map[string]map[string]string{"what": d.What, "why": d.Why, "kept": d.Kept} {
+				seen := map[string]string{}
+				for _, lang := range []string{"fi", "sv", "da", "tr", "en"} {
+					text := texts[lang]
+					if strings.TrimSpace(text) == "" {
+						t.Errorf("%s %s.%s has no %s text", name, d.ID, part, lang)
+					}
+					if other, dup := seen[text]; dup {
+						t.Errorf("%s %s.%s is the same in %s and %s", name, d.ID, part, other, lang)
+					}
+					seen[text] = lang
+				}
+			}
+		}
+	}
+}
+
+// TestMain_PrivacyPage: the privacy page of a city running the four plugins shows
+// each plugin's declarations in the viewer's language, without calling the plugins.
+func TestMain_PrivacyPage(t *testing.T) {
+	c := startCityWith(t, false, nil)
+	for lang, want := range map[string][]string{
+		"en": {"What each service keeps", "Your booking requests", "Your volunteer profile", "That you voted"},
+		"fi": {"Mitä kukin palvelu säilyttää", "Varauspyyntösi", "Vapaaehtoisprofiilisi"},
+		"tr": {"Her hizmetin sakladıkları", "Rezervasyon talepleriniz", "Gönüllü profiliniz"},
+	} {
+		resp, body := coretest.RawRequest(t, "GET", c.node.URL()+"/privacy", "", map[string]string{"Accept-Language": lang})
+		if resp.StatusCode != 200 {
+			t.Fatalf("GET /privacy in %s = %d", lang, resp.StatusCode)
+		}
+		for _, w := range want {
+			if !strings.Contains(string(body), w) {
+				t.Errorf("the %s privacy page lacks %q", lang, w)
+			}
+		}
+		if n := strings.Count(string(body), `<table class="ds-table">`); n != 4 {
+			t.Errorf("the %s privacy page has %d plugin tables, want 4", lang, n)
+		}
+	}
 }

@@ -36,6 +36,7 @@ func (f *pagePlugins) Nav(*core.Principal, string) []core.NavItem {
 	return f.nav
 }
 func (f *pagePlugins) Cards(context.Context, core.CardRequest) []core.CardResult { return nil }
+func (f *pagePlugins) DataUses(string) []core.PluginDataUse                      { return nil }
 
 func (f *pagePlugins) ServePage(_ context.Context, _ *core.Principal, r *core.PageRequest) (*core.PageResponse, error) {
 	f.mu.Lock()

@@ -57,3 +57,32 @@ func (p *plugin) exportUser(ctx context.Context, userID string) (*hostside.Perso
 	defer cancel()
 	return proc.ExportUser(ctx, userID)
 }
+
+// DataUses lists what every enabled plugin declares it keeps, in the city config's
+// order, each text in lang where the plugin has it. A plugin that is down keeps its
+// last manifest here: what it stores does not change while it restarts.
+func (h *Host) DataUses(lang string) []core.PluginDataUse {
+	var out []core.PluginDataUse
+	for _, name := range h.order {
+		p := h.plugins[name]
+		p.mu.Lock()
+		man, enabled := p.manifest, p.enabled
+		p.mu.Unlock()
+		if man == nil || !enabled {
+			continue
+		}
+		title := name
+		if len(man.UI.Nav) > 0 {
+			if l, _ := h.pickLabel(man.UI.Nav[0].Labels, lang); l != "" {
+				title = l
+			}
+		}
+		for _, d := range man.DataUses {
+			what, tag := h.pickLabel(d.What, lang)
+			why, _ := h.pickLabel(d.Why, lang)
+			kept, _ := h.pickLabel(d.Kept, lang)
+			out = append(out, core.PluginDataUse{Name: name, Plugin: title, ID: d.ID, What: what, Why: why, Kept: kept, Lang: tag})
+		}
+	}
+	return out
+}

@@ -49,6 +49,39 @@ func (p *Pages) neighbourhood(w http.ResponseWriter, r *http.Request) error {
 // staticView is the content of a page of fixed text.
 type staticView struct{ City string }
 
+// privacyView is the privacy page: the core's text, then what each enabled plugin
+// declares it keeps (core.PluginService.DataUses), one table per plugin.
+type privacyView struct {
+	City    string
+	Plugins []privacyPlugin
+}
+
+type privacyPlugin struct {
+	Title string
+	Lang  string // the plugin's texts' language, when it is not the page's
+	Uses  []core.PluginDataUse
+}
+
+// privacy draws the privacy page; it asks the host, never a plugin, so it answers
+// while a plugin restarts.
+func (p *Pages) privacy(w http.ResponseWriter, r *http.Request) error {
+	lang := viewerOf(r).lang
+	data := privacyView{City: p.opts.CityName}
+	if p.svc.Plugins != nil {
+		for _, u := range p.svc.Plugins.DataUses(lang) {
+			if n := len(data.Plugins); n == 0 || data.Plugins[n-1].Uses[0].Name != u.Name {
+				data.Plugins = append(data.Plugins, privacyPlugin{Title: u.Plugin})
+			}
+			last := &data.Plugins[len(data.Plugins)-1]
+			if u.Lang != lang {
+				last.Lang = u.Lang
+			}
+			last.Uses = append(last.Uses, u)
+		}
+	}
+	return p.render(w, r, http.StatusOK, "privacy", data, sdk.PageMeta{Title: p.tmpl.Localizer(lang).T("core.privacy.title")})
+}
+
 // static serves a page of fixed text, drawn once per language: its content depends
 // on nothing else.
 func (p *Pages) static(name, title string) func(http.ResponseWriter, *http.Request) error {

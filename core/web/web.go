@@ -157,7 +157,7 @@ func New(svc Services, opts Options) (*Pages, error) {
 	mux.Handle("POST /sign-out", p.handle(p.signOut))
 	mux.Handle("POST /language", p.handle(p.switchLanguage))
 	mux.Handle("GET /accessibility", p.handle(p.static("accessibility", "core.a11y.title")))
-	mux.Handle("GET /privacy", p.handle(p.static("privacy", "core.privacy.title")))
+	mux.Handle("GET /privacy", p.handle(p.privacy))
 	mux.Handle("GET /neighbourhoods/{id}", p.handle(p.neighbourhood))
 	mux.Handle("GET /uploads/{id}", p.handle(p.upload))
 	p.accountRoutes(mux)      // pages_account.go

@@ -64,3 +64,76 @@ var exportFields = map[string]string{
 	"actions":                       "Steps on motions' public timelines that you took (tabled, opened a vote, answered...), with when.",
 	"answers_given.answer_decision": "accepted, partly_accepted or declined.",
 }
+
+// dataUses are what the plugin keeps about people, as the city's privacy page says it.
+var dataUses = []sdk.DataUse{
+	{ID: "membership",
+		What: map[string]string{
+			"en": "Your membership of an assembly: when you applied and joined, your position and the organisation you represent.",
+			"fi": "Jäsenyytesi asukasfoorumissa: milloin hait ja liityit, asemasi ja edustamasi järjestö.",
+			"sv": "Ditt medlemskap i en församling: när du ansökte och gick med, din roll och den förening du företräder.",
+			"da": "Dit medlemskab af en forsamling: hvornår du søgte og blev optaget, din rolle og den forening, du repræsenterer.",
+			"tr": "Bir meclisteki üyeliğiniz: ne zaman başvurup katıldığınız, göreviniz ve temsil ettiğiniz kuruluş.",
+		},
+		Why: map[string]string{
+			"en": "To know who may vote and speak, and to show the public who the members are, unless the city hides them.",
+			"fi": "Jotta tiedetään, kuka saa äänestää ja puhua, ja jotta jäsenet voidaan näyttää julkisesti, ellei kaupunki piilota heitä.",
+			"sv": "För att veta vem som får rösta och yttra sig, och för att visa allmänheten vilka ledamöterna är, om inte staden döljer dem.",
+			"da": "For at vide, hvem der må stemme og tage ordet, og for at vise offentligheden, hvem medlemmerne er, medmindre byen skjuler dem.",
+			"tr": "Kimin oy kullanıp söz alabileceğini bilmek ve belediye gizlemediği sürece üyeleri kamuya göstermek için.",
+		},
+		Kept: map[string]string{
+			"en": "While you are a member and afterwards as part of the assembly's record; erased when you delete your account.",
+			"fi": "Jäsenyytesi ajan ja sen jälkeen osana foorumin pöytäkirjoja; poistetaan, kun poistat tilisi.",
+			"sv": "Så länge du är medlem och därefter som en del av församlingens handlingar; raderas när du raderar ditt konto.",
+			"da": "Så længe du er medlem og derefter som en del af forsamlingens arkiv; slettes, når du sletter din konto.",
+			"tr": "Üye olduğunuz sürece ve sonrasında meclis kayıtlarının bir parçası olarak; hesabınızı sildiğinizde silinir.",
+		},
+	},
+	{ID: "motions",
+		What: map[string]string{
+			"en": "Motions you write or co-sponsor, and the steps you take on them.",
+			"fi": "Aloitteet, jotka kirjoitat tai allekirjoitat, ja niiden käsittelyssä tekemäsi toimet.",
+			"sv": "Motioner som du skriver eller står bakom, och de steg du tar i deras behandling.",
+			"da": "Forslag, som du skriver eller støtter som medforslagsstiller, og de skridt, du tager i deres behandling.",
+			"tr": "Yazdığınız ya da ortak imzaladığınız önergeler ve bunlar üzerinde attığınız adımlar.",
+		},
+		Why: map[string]string{
+			"en": "Motions and the city's answers are the assembly's public record.",
+			"fi": "Aloitteet ja kaupungin vastaukset ovat foorumin julkinen asiakirja-aineisto.",
+			"sv": "Motionerna och stadens svar är församlingens offentliga handlingar.",
+			"da": "Forslagene og byens svar er forsamlingens offentlige arkiv.",
+			"tr": "Önergeler ve belediyenin yanıtları meclisin kamuya açık kaydıdır.",
+		},
+		Kept: map[string]string{
+			"en": "As long as the record is kept; if you delete your account, the text stays and its author becomes “a former member”.",
+			"fi": "Niin kauan kuin aineisto säilytetään; jos poistat tilisi, teksti säilyy ja sen tekijäksi merkitään ”entinen jäsen”.",
+			"sv": "Så länge handlingarna sparas; om du raderar ditt konto står texten kvar och författaren blir ”en tidigare ledamot”.",
+			"da": "Så længe arkivet gemmes; hvis du sletter din konto, bliver teksten stående, og forslagsstilleren bliver til “et tidligere medlem”.",
+			"tr": "Kayıt saklandığı sürece; hesabınızı silerseniz metin kalır ve sahibi “eski bir üye” olarak görünür.",
+		},
+	},
+	{ID: "votes",
+		What: map[string]string{
+			"en": "That you voted, and your choice when the vote is named.",
+			"fi": "Tieto siitä, että äänestit, ja valintasi, kun äänestys on avoin.",
+			"sv": "Att du har röstat, och ditt val när omröstningen är öppen.",
+			"da": "At du har stemt, og dit valg, når afstemningen er åben.",
+			"tr": "Oy kullandığınız bilgisi ve oylama açıksa seçiminiz.",
+		},
+		Why: map[string]string{
+			"en": "To count each member once and to publish named votes. In a secret vote your choice is sealed apart from your name: nobody can link it to you.",
+			"fi": "Jotta jokainen jäsen lasketaan kerran ja avoimet äänestykset voidaan julkaista. Salaisessa äänestyksessä valintasi sinetöidään erilleen nimestäsi: kukaan ei voi yhdistää sitä sinuun.",
+			"sv": "För att räkna varje ledamot en gång och publicera öppna omröstningar. I en sluten omröstning förseglas ditt val skilt från ditt namn: ingen kan koppla det till dig.",
+			"da": "For at tælle hvert medlem én gang og offentliggøre åbne afstemninger. Ved en hemmelig afstemning forsegles dit valg adskilt fra dit navn: ingen kan forbinde det med dig.",
+			"tr": "Her üyeyi bir kez saymak ve açık oylamaları yayımlamak için. Gizli oylamada seçiminiz adınızdan ayrı olarak mühürlenir: kimse onu sizinle ilişkilendiremez.",
+		},
+		Kept: map[string]string{
+			"en": "As long as the vote's record is kept; after you delete your account your vote stays counted under a random code.",
+			"fi": "Niin kauan kuin äänestyksen tiedot säilytetään; tilin poiston jälkeen äänesi pysyy laskettuna satunnaisen tunnisteen alla.",
+			"sv": "Så länge omröstningens handlingar sparas; när du har raderat ditt konto räknas din röst under en slumpmässig kod.",
+			"da": "Så længe afstemningens oplysninger gemmes; når du har slettet din konto, tæller din stemme med under en tilfældig kode.",
+			"tr": "Oylama kaydı saklandığı sürece; hesabınızı sildikten sonra oyunuz rastgele bir kodla sayılmaya devam eder.",
+		},
+	},
+}

@@ -113,6 +113,7 @@ func (p *Plugin) Manifest() sdk.Manifest {
 		},
 		Publishes:     publishedEvents,
 		Notifications: notificationKinds(),
+		DataUses:      dataUses,
 		Settings: []sdk.Setting{
 			{Name: SettingMemberListPublic, Default: "true", Description: "Show assembly member lists to everyone (false: only to members)"},
 			{Name: SettingAnswerDeadlineDays, Default: "30", Description: "Days the city has to answer an adopted motion before it shows as overdue"},

@@ -42,3 +42,53 @@ var exportFields = map[string]string{
 	"supports":         "Proposals you supported during a support phase.",
 	"voted_in":         "Budgeting cycles in which you cast a ballot. Which projects you chose is not here: ballots are stored without your name, so nobody, Kvarter included, can link them to you.",
 }
+
+// dataUses are what the plugin keeps about people, as the city's privacy page says it.
+var dataUses = []sdk.DataUse{
+	{ID: "proposals",
+		What: map[string]string{
+			"en": "Projects you propose for the participatory budget, with you as their author.",
+			"fi": "Osallistuvaan budjetointiin ehdottamasi hankkeet, joiden tekijäksi sinut merkitään.",
+			"sv": "Projekt som du föreslår i medborgarbudgeten, med dig som förslagsställare.",
+			"da": "Projekter, du foreslår til borgerbudgettet, med dig som forslagsstiller.",
+			"tr": "Katılımcı bütçe için önerdiğiniz projeler ve öneri sahibi olarak adınız.",
+		},
+		Why: map[string]string{
+			"en": "So that city staff can review them and put them on the ballot.",
+			"fi": "Jotta kaupungin työntekijät voivat arvioida ne ja viedä ne äänestykseen.",
+			"sv": "Så att stadens tjänstepersoner kan granska dem och ta med dem på röstsedeln.",
+			"da": "Så byens medarbejdere kan vurdere dem og sætte dem på stemmesedlen.",
+			"tr": "Belediye çalışanlarının onları inceleyip oy pusulasına koyabilmesi için.",
+		},
+		Kept: map[string]string{
+			"en": "As long as the budget's records are kept; if you delete your account the project stays without your name.",
+			"fi": "Niin kauan kuin budjetin tiedot säilytetään; jos poistat tilisi, hanke säilyy ilman nimeäsi.",
+			"sv": "Så länge budgetens handlingar sparas; om du raderar ditt konto finns projektet kvar utan ditt namn.",
+			"da": "Så længe budgettets oplysninger gemmes; hvis du sletter din konto, bliver projektet stående uden dit navn.",
+			"tr": "Bütçe kayıtları saklandığı sürece; hesabınızı silerseniz proje adınız olmadan kalır.",
+		},
+	},
+	{ID: "participation",
+		What: map[string]string{
+			"en": "Which proposals you supported, and that you voted in a budget — never which projects you chose.",
+			"fi": "Mitä ehdotuksia kannatit ja että äänestit budjetissa — ei koskaan sitä, mitä hankkeita valitsit.",
+			"sv": "Vilka förslag du stödde och att du röstade i en budget — aldrig vilka projekt du valde.",
+			"da": "Hvilke forslag du støttede, og at du stemte i et budget — aldrig hvilke projekter du valgte.",
+			"tr": "Hangi önerileri desteklediğiniz ve bir bütçede oy kullandığınız — hangi projeleri seçtiğiniz asla.",
+		},
+		Why: map[string]string{
+			"en": "So that each resident supports and votes once. Ballots are kept without names, so nobody can link your choices to you.",
+			"fi": "Jotta jokainen asukas kannattaa ja äänestää vain kerran. Äänestyslipukkeet säilytetään ilman nimiä, joten kukaan ei voi yhdistää valintojasi sinuun.",
+			"sv": "Så att varje invånare stödjer och röstar en gång. Röstsedlarna sparas utan namn, så ingen kan koppla dina val till dig.",
+			"da": "Så hver borger støtter og stemmer én gang. Stemmesedlerne gemmes uden navne, så ingen kan forbinde dine valg med dig.",
+			"tr": "Her sakinin yalnızca bir kez destek verip oy kullanması için. Oy pusulaları isimsiz saklanır; kimse seçimlerinizi sizinle ilişkilendiremez.",
+		},
+		Kept: map[string]string{
+			"en": "As long as the budget's records are kept; after you delete your account they stay counted under a random code.",
+			"fi": "Niin kauan kuin budjetin tiedot säilytetään; tilin poiston jälkeen ne pysyvät laskettuina satunnaisen tunnisteen alla.",
+			"sv": "Så länge budgetens handlingar sparas; när du har raderat ditt konto räknas de under en slumpmässig kod.",
+			"da": "Så længe budgettets oplysninger gemmes; når du har slettet din konto, tæller de med under en tilfældig kode.",
+			"tr": "Bütçe kayıtları saklandığı sürece; hesabınızı sildikten sonra rastgele bir kodla sayılmaya devam eder.",
+		},
+	},
+}

@@ -119,6 +119,7 @@ func (p *Plugin) Manifest() sdk.Manifest {
 		Grants:        grants,
 		Publishes:     []string{EventPhaseChanged, EventResultsPublished, EventProjectUpdated},
 		Notifications: notificationKinds(),
+		DataUses:      dataUses,
 		Settings: []sdk.Setting{
 			{Name: SettingProposalsOpen, Default: "false", Description: "Let anyone signed in submit proposals, not only verified residents"},
 			{Name: SettingBallotReplaceable, Default: "false", Description: "Let voters replace their ballot (with their receipt token) until voting ends"},

@@ -50,3 +50,53 @@ var exportFields = map[string]string{
 	"applications.starts_at":     "Start and end of the shift (ends_at), in UTC.",
 	"profile.max_weekly_minutes": "The most minutes a week you offer; 0 means no limit.",
 }
+
+// dataUses are what the plugin keeps about people, as the city's privacy page says it.
+var dataUses = []sdk.DataUse{
+	{ID: "profile",
+		What: map[string]string{
+			"en": "Your volunteer profile: skills, languages, when you are free, neighbourhoods and your birth date.",
+			"fi": "Vapaaehtoisprofiilisi: taidot, kielet, milloin olet vapaana, asuinalueet ja syntymäaikasi.",
+			"sv": "Din volontärprofil: färdigheter, språk, när du är ledig, stadsdelar och ditt födelsedatum.",
+			"da": "Din frivilligprofil: færdigheder, sprog, hvornår du har tid, bydele og din fødselsdato.",
+			"tr": "Gönüllü profiliniz: becerileriniz, dilleriniz, ne zaman müsait olduğunuz, mahalleleriniz ve doğum tarihiniz.",
+		},
+		Why: map[string]string{
+			"en": "To suggest shifts that fit you and to check an opportunity's minimum age. Organisers see only whether you meet the age, never your birth date.",
+			"fi": "Jotta sinulle voidaan ehdottaa sopivia vuoroja ja tarkistaa tehtävän alaikäraja. Järjestäjät näkevät vain, täytätkö ikärajan, eivät koskaan syntymäaikaasi.",
+			"sv": "För att föreslå pass som passar dig och kontrollera ett uppdrags åldersgräns. Arrangörerna ser bara om du uppfyller åldersgränsen, aldrig ditt födelsedatum.",
+			"da": "For at foreslå vagter, der passer dig, og kontrollere en opgaves aldersgrænse. Arrangørerne ser kun, om du opfylder alderskravet, aldrig din fødselsdato.",
+			"tr": "Size uygun vardiyaları önermek ve bir görevin alt yaş sınırını kontrol etmek için. Düzenleyiciler doğum tarihinizi asla görmez, yalnızca yaş koşulunu karşılayıp karşılamadığınızı görür.",
+		},
+		Kept: map[string]string{
+			"en": "Until you delete your profile or your account.",
+			"fi": "Kunnes poistat profiilisi tai tilisi.",
+			"sv": "Tills du raderar din profil eller ditt konto.",
+			"da": "Indtil du sletter din profil eller din konto.",
+			"tr": "Profilinizi ya da hesabınızı silene kadar.",
+		},
+	},
+	{ID: "applications",
+		What: map[string]string{
+			"en": "Your applications and invitations, the shifts you take and the hours you give.",
+			"fi": "Hakemuksesi ja kutsusi, ottamasi vuorot ja antamasi tunnit.",
+			"sv": "Dina ansökningar och inbjudningar, de pass du tar och de timmar du ger.",
+			"da": "Dine ansøgninger og invitationer, de vagter du tager, og de timer du giver.",
+			"tr": "Başvurularınız ve davetleriniz, aldığınız vardiyalar ve verdiğiniz saatler.",
+		},
+		Why: map[string]string{
+			"en": "So that organisers can plan their shifts and record your volunteering.",
+			"fi": "Jotta järjestäjät voivat suunnitella vuoronsa ja kirjata vapaaehtoistyösi.",
+			"sv": "Så att arrangörerna kan planera sina pass och registrera ditt volontärarbete.",
+			"da": "Så arrangørerne kan planlægge deres vagter og registrere dit frivillige arbejde.",
+			"tr": "Düzenleyicilerin vardiyalarını planlayabilmesi ve gönüllülüğünüzü kaydedebilmesi için.",
+		},
+		Kept: map[string]string{
+			"en": "Until you delete your account.",
+			"fi": "Kunnes poistat tilisi.",
+			"sv": "Tills du raderar ditt konto.",
+			"da": "Indtil du sletter din konto.",
+			"tr": "Hesabınızı silene kadar.",
+		},
+	},
+}

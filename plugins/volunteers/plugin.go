@@ -97,6 +97,7 @@ func (p *Plugin) Manifest() sdk.Manifest {
 		Publishes:     slices.Sorted(maps.Keys(Payloads)),
 		Subscribes:    []string{EventParksBookingApproved},
 		Notifications: notificationKinds(),
+		DataUses:      dataUses,
 		Settings: []sdk.Setting{
 			{Name: "history_days", Default: "90", Description: "Days of past hours and no-shows that count for fairness and reliability"},
 			{Name: "index_ttl_seconds", Default: "600", Description: "Longest time a cached match index is used when nothing changed"},

@@ -65,6 +65,9 @@ func manifestFromProto(m *pb.Manifest) sdk.Manifest {
 	for _, k := range m.Notifications {
 		out.Notifications = append(out.Notifications, sdk.NotificationKind{Name: k.Name, Labels: k.Labels, Default: sdk.Delivery(k.DefaultDelivery)})
 	}
+	for _, d := range m.DataUses {
+		out.DataUses = append(out.DataUses, sdk.DataUse{ID: d.Id, What: d.What, Why: d.Why, Kept: d.Kept})
+	}
 	return out
 }
 
