@@ -44,7 +44,7 @@ func startCity(t *testing.T, postgres bool) *city {
 
 // startCityWith is startCity with more config keys (a mail server, the city's
 // languages) over the defaults.
-func startCityWith(t *testing.T, postgres bool, extra map[string]any) *city {
+func startCityWith(t testing.TB, postgres bool, extra map[string]any) *city {
 	t.Helper()
 	kv := sdktest.KvarterBinary(t)
 	dir := t.TempDir()

@@ -30,7 +30,7 @@ type serving struct {
 }
 
 // startServe runs m serve with args until the test stops it (or ends).
-func startServe(t *testing.T, m *Main, stderr *bytes.Buffer, args ...string) *serving {
+func startServe(t testing.TB, m *Main, stderr *bytes.Buffer, args ...string) *serving {
 	t.Helper()
 	ready := make(chan *node.Node, 1)
 	m.Ready = func(n *node.Node) { ready <- n }
@@ -59,7 +59,7 @@ func (s *serving) stop() {
 }
 
 // waitActive waits until every configured plugin of the node is active.
-func waitActive(t *testing.T, n *node.Node) {
+func waitActive(t testing.TB, n *node.Node) {
 	t.Helper()
 	deadline := time.Now().Add(60 * time.Second)
 	for time.Now().Before(deadline) {
@@ -78,7 +78,7 @@ func waitActive(t *testing.T, n *node.Node) {
 }
 
 // login signs in to n with a bearer token.
-func login(t *testing.T, n *node.Node, email, password string) *coretest.Client {
+func login(t testing.TB, n *node.Node, email, password string) *coretest.Client {
 	t.Helper()
 	c := coretest.NewClient(t, n)
 	var out struct{ Token string }

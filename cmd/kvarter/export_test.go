@@ -294,3 +294,41 @@ func TestMain_PrivacyPage(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkExport times a person's whole export through GET /api/v1/me/export when they
+// hold 1,000 items across plugins: 500 motions in the assemblies and 500 proposals in
+// budgeting (issue 22's target: under 1 s). KVARTER_TEST_DATABASE_URL runs it on
+// PostgreSQL.
+//
+//	go test -run '^$' -bench Export -benchtime 10x ./cmd/kvarter
+func BenchmarkExport(b *testing.B) {
+	c := startCityWith(b, os.Getenv(sdktest.EnvDatabaseURL) != "", nil)
+	admin, n := c.admin, c.node
+	var nbh struct{ ID string }
+	admin.Must(201, "POST", "/api/v1/neighbourhoods", map[string]any{"name": "Karşıyaka"}).Decode(b, &nbh)
+	elif := coretest.Register(b, n, elifEmail, elifName)
+	elif.Must(201, "POST", "/api/v1/neighbourhoods/"+nbh.ID+"/memberships", map[string]string{"note": "Cemal Gürsel Cd."})
+	admin.Must(200, "POST", "/api/v1/neighbourhoods/"+nbh.ID+"/memberships/"+elif.ID+"/approve", nil)
+	var asm, cy struct{ ID string }
+	admin.Must(201, "POST", "/api/v1/assemblies", map[string]any{"neighbourhood_id": nbh.ID, "name": "Karşıyaka Meclisi",
+		"quorum_percent": 50, "majority": "simple", "secrecy": "secret", "membership": "open"}).Decode(b, &asm)
+	elif.Must(201, "POST", "/api/v1/assemblies/"+asm.ID+"/members", nil)
+	admin.Must(201, "POST", "/api/v1/budgeting/cycles", map[string]any{"neighbourhood_id": nbh.ID, "name": "Karşıyaka 2027",
+		"budget": 1_000_000_00, "currency": "TRY", "ballot": map[string]any{"type": "approval"}}).Decode(b, &cy)
+	for i := range 500 {
+		elif.Must(201, "POST", "/api/v1/assemblies/"+asm.ID+"/motions", map[string]any{"title": fmt.Sprintf("Önerge %d", i), "text": "Sahil yoluna bank konulsun."})
+		elif.Must(201, "POST", "/api/v1/budgeting/cycles/"+cy.ID+"/proposals", map[string]any{"title": fmt.Sprintf("Proje %d", i), "cost": 1000_00 + i})
+	}
+	b.ResetTimer()
+	for b.Loop() {
+		var doc struct {
+			Plugins map[string]struct {
+				Data map[string][]json.RawMessage
+			}
+		}
+		elif.Must(200, "GET", "/api/v1/me/export", nil).Decode(b, &doc)
+		if got := len(doc.Plugins["assemblies"].Data["motions_written"]) + len(doc.Plugins["budgeting"].Data["proposals"]); got != 1000 {
+			b.Fatalf("the export holds %d items, want 1000", got)
+		}
+	}
+}

@@ -20,7 +20,7 @@ import (
 
 // newTestMain returns a Main whose environment points at a temp data dir and a free
 // port, with cheap password hashing.
-func newTestMain(t *testing.T, dataDir string) (*Main, *bytes.Buffer, *bytes.Buffer) {
+func newTestMain(t testing.TB, dataDir string) (*Main, *bytes.Buffer, *bytes.Buffer) {
 	t.Helper()
 	var stdout, stderr bytes.Buffer
 	env := map[string]string{"KVARTER_DATA_DIR": dataDir, "KVARTER_ADDR": "127.0.0.1:0", "KVARTER_LOG_LEVEL": "warn"}
