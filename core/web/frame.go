@@ -441,8 +441,12 @@ func pageTitle(title, city string) string {
 // more (one that takes files: the host receives them, see pluginhost/uploads.go).
 const maxPageForm = 1 << 20
 
-// slotHome is the home page's card slot.
-const slotHome = "home"
+// The host pages' card slots: the home page's, and a neighbourhood's page, whose cards
+// fill {nbh} in their paths and domains with the neighbourhood's id.
+const (
+	slotHome          = "home"
+	slotNeighbourhood = "neighbourhood"
+)
 
 // pluginPage serves a path under a plugin's prefix, or the 404 panel for a path no
 // plugin and no core page owns. Unsafe methods reached it through the same
@@ -605,6 +609,12 @@ type cardsKey struct{}
 // bounds the wait (Options.CardDeadline): a card late or failed is a link with its
 // label, and the page is never held beyond the deadline.
 func (p *Pages) withCards(slot string, fn func(http.ResponseWriter, *http.Request) error) func(http.ResponseWriter, *http.Request) error {
+	return p.withCardsOf(slot, nil, fn)
+}
+
+// withCardsOf is withCards for a slot whose cards take parameters from the request:
+// params names the values of the {name} segments of the cards' paths and domains.
+func (p *Pages) withCardsOf(slot string, params func(*http.Request) map[string]string, fn func(http.ResponseWriter, *http.Request) error) func(http.ResponseWriter, *http.Request) error {
 	return func(w http.ResponseWriter, r *http.Request) error {
 		if p.svc.Plugins == nil {
 			return fn(w, r)
@@ -613,8 +623,11 @@ func (p *Pages) withCards(slot string, fn func(http.ResponseWriter, *http.Reques
 		f := &cardFetch{done: make(chan struct{})}
 		go func() {
 			defer close(f.done)
-			f.cards = p.svc.Plugins.Cards(r.Context(), core.CardRequest{Slot: slot, Viewer: v.principal, Language: v.lang,
-				Base: r.URL.Path, Deadline: p.opts.CardDeadline})
+			q := core.CardRequest{Slot: slot, Viewer: v.principal, Language: v.lang, Base: r.URL.Path, Deadline: p.opts.CardDeadline}
+			if params != nil {
+				q.Params = params(r)
+			}
+			f.cards = p.svc.Plugins.Cards(r.Context(), q)
 		}()
 		return fn(w, r.WithContext(context.WithValue(r.Context(), cardsKey{}, f)))
 	}

@@ -158,7 +158,8 @@ func New(svc Services, opts Options) (*Pages, error) {
 	mux.Handle("POST /language", p.handle(p.switchLanguage))
 	mux.Handle("GET /accessibility", p.handle(p.static("accessibility", "core.a11y.title")))
 	mux.Handle("GET /privacy", p.handle(p.privacy))
-	mux.Handle("GET /neighbourhoods/{id}", p.handle(p.neighbourhood))
+	mux.Handle("GET /neighbourhoods/{id}", p.handle(p.withCardsOf(slotNeighbourhood,
+		func(r *http.Request) map[string]string { return map[string]string{"nbh": r.PathValue("id")} }, p.neighbourhood)))
 	mux.Handle("GET /uploads/{id}", p.handle(p.upload))
 	p.accountRoutes(mux)      // pages_account.go
 	p.mailRoutes(mux)         // pages_mail.go: confirming an address, resetting a password
