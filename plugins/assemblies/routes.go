@@ -78,7 +78,7 @@ func (p *Plugin) Routes() []sdk.Route {
 
 		sdk.List(asmPath+"/meetings", pub, func(r *http.Request, q sdk.ListQuery) (sdk.Page[Meeting], error) {
 			return p.svc.MeetingsWhen(r.Context(), r.PathValue("id"), r.URL.Query().Get("when"), q)
-		}).With(sdk.Param{Name: "when", Enum: []string{MeetingsUpcoming, MeetingsPast}, Description: "upcoming: not yet ended; past: ended; all by default"}).
+		}).With(sdk.Param{Name: "when", Enum: []string{MeetingsUpcoming, MeetingsPast}, Description: "upcoming: not yet begun; past: begun (held) or whose time has gone; all by default"}).
 			Doc("Meetings", "Earliest first, with agenda, attendance and published minutes."),
 		sdk.Post(asmPath+"/meetings", participate, func(r *http.Request, in MeetingInput) (Meeting, error) {
 			return p.svc.ScheduleMeeting(r.Context(), sdk.PrincipalFrom(r.Context()), r.PathValue("id"), in)

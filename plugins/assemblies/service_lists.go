@@ -91,12 +91,13 @@ func (s *Service) ListMotions(ctx context.Context, assemblyID string, f MotionQu
 
 // Which meetings a list shows.
 const (
-	MeetingsUpcoming = "upcoming" // not yet ended, cancelled ones included
-	MeetingsPast     = "past"     // ended
+	MeetingsUpcoming = "upcoming" // not yet begun (scheduled, or cancelled before)
+	MeetingsPast     = "past"     // begun: held, or cancelled and its time gone
 )
 
 // MeetingsWhen lists a page of an assembly's meetings, earliest first: all of them
-// for when "", else the upcoming (not yet ended) or the past ones.
+// for when "", else the upcoming (not yet begun) or the past ones (begun: a meeting
+// is held, with its attendance and minutes, from its start).
 func (s *Service) MeetingsWhen(ctx context.Context, assemblyID, when string, q sdk.ListQuery) (sdk.Page[Meeting], error) {
 	if when != "" && when != MeetingsUpcoming && when != MeetingsPast {
 		return sdk.Page[Meeting]{}, invalid("when", "must be upcoming or past", sdk.RuleOneOf)

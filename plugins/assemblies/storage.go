@@ -420,15 +420,15 @@ func listMeetings(ctx context.Context, q sqlx.ExtContext, assemblyID string, lq 
 }
 
 // listMeetingsWhen reads a page of an assembly's meetings, earliest first: upcoming
-// (not ended at now), past (ended), or all for when "".
+// (not begun at now), past (begun), or all for when "".
 func listMeetingsWhen(ctx context.Context, q sqlx.ExtContext, assemblyID, when string, now time.Time, lq sdk.ListQuery) ([]meetingRow, error) {
 	query, args := `SELECT `+meetingCols+` FROM meetings WHERE assembly_id = ?`, []any{assemblyID}
 	switch when {
 	case MeetingsUpcoming:
-		query += ` AND ends_at > ?`
+		query += ` AND starts_at > ?`
 		args = append(args, store.Micros(now))
 	case MeetingsPast:
-		query += ` AND ends_at <= ?`
+		query += ` AND starts_at <= ?`
 		args = append(args, store.Micros(now))
 	}
 	query, args, err := page(query, args, lq, byStart)
