@@ -34,6 +34,14 @@ func (p *Plugin) Routes() []sdk.Route {
 			return p.svc.AnswersDue(r.Context(), overdue, q)
 		}).With(sdk.Param{Name: "overdue", Type: "boolean", Description: "true: only those past their deadline"}).
 			Doc("Answers the city owes", "Every adopted motion of every assembly still waiting for the city's answer, nearest deadline first, with its assembly."),
+		sdk.Get(base+"/summary", pub, func(r *http.Request) (NeighbourhoodSummary, error) {
+			nbh := r.URL.Query().Get("neighbourhood_id")
+			if nbh == "" {
+				return NeighbourhoodSummary{}, invalid("neighbourhood_id", "is required", sdk.RuleRequired)
+			}
+			return p.svc.Summary(r.Context(), nbh)
+		}).With(sdk.Param{Name: "neighbourhood_id", Required: true, Description: "The neighbourhood"}).
+			Doc("A neighbourhood's assemblies at a glance", "The next meeting, up to five open votes and the city's five latest answers: the cards of the neighbourhood's page."),
 		sdk.Post(base, PermAssemblyManage, func(r *http.Request, in CreateAssemblyInput) (Assembly, error) {
 			return p.svc.CreateAssembly(r.Context(), sdk.PrincipalFrom(r.Context()), in)
 		}).Status(http.StatusCreated).Errors(403).
@@ -117,9 +125,14 @@ func (p *Plugin) Routes() []sdk.Route {
 			if err != nil {
 				return sdk.Page[Motion]{}, err
 			}
+			awaiting, err := boolParam(r, "awaiting")
+			if err != nil {
+				return sdk.Page[Motion]{}, err
+			}
 			return p.svc.ListMotions(r.Context(), r.PathValue("id"), MotionQuery{State: r.URL.Query().Get("state"),
-				Kind: r.URL.Query().Get("kind"), Overdue: overdue}, q)
-		}).With(sdk.Param{Name: "state", Enum: MotionStates, Description: "Only the motions in this state"},
+				Kind: r.URL.Query().Get("kind"), Overdue: overdue, Awaiting: awaiting}, q)
+		}).With(sdk.Param{Name: "awaiting", Type: "boolean", Description: "true: only adopted motions still waiting for the city's answer (answer.overdue marks the late ones)"},
+			sdk.Param{Name: "state", Enum: MotionStates, Description: "Only the motions in this state"},
 			sdk.Param{Name: "kind", Enum: []string{KindMotion, KindConsultation}, Description: "Only members' motions, or only the city's consultations"},
 			sdk.Param{Name: "overdue", Type: "boolean", Description: "true: only adopted motions the city has not answered by their deadline"}).
 			Doc("Motions", "Oldest first."),

@@ -606,6 +606,8 @@ func readMotion(ctx context.Context, q sqlx.ExtContext, assemblyID, id, lock str
 type motionFilter struct {
 	State, Kind string
 	OverdueAt   time.Time
+	// Awaiting: adopted and not yet answered by the city.
+	Awaiting bool
 }
 
 // listMotions reads a page of an assembly's motions, oldest first.
@@ -618,6 +620,9 @@ func listMotions(ctx context.Context, q sqlx.ExtContext, assemblyID string, f mo
 	if f.Kind != "" {
 		query += ` AND kind = ?`
 		args = append(args, f.Kind)
+	}
+	if f.Awaiting {
+		query += ` AND answer_status IN ('submitted', 'acknowledged')`
 	}
 	if !f.OverdueAt.IsZero() {
 		query += ` AND ` + overdue
@@ -650,17 +655,18 @@ type dueRow struct {
 	NeighbourhoodID string `db:"neighbourhood_id"`
 }
 
-var byDue = keyset{[]string{"answer_due_at", "id"}, []any{int64(0), ""}}
+var byDue = keyset{[]string{"o.answer_due_at", "o.id"}, []any{int64(0), ""}}
 
 // listAnswersDue reads a page of the city's unanswered adopted motions, nearest
-// deadline first; overdueOnly keeps those past it at now.
+// deadline first; overdueOnly keeps those past it at now. The WHERE clause is the
+// partial index motions_answer_due's (migration 0005), so the read stops at the page.
 func listAnswersDue(ctx context.Context, q sqlx.ExtContext, now time.Time, overdueOnly bool, lq sdk.ListQuery) ([]dueRow, error) {
-	query := `SELECT * FROM (SELECT ` + prefixed("o", motionCols) + `,
-		a.name AS assembly_name, a.neighbourhood_id FROM motions o JOIN assemblies a ON a.id = o.assembly_id
-		WHERE o.answer_status IN ('submitted', 'acknowledged')) d WHERE 1 = 1`
+	query := `SELECT ` + prefixed("o", motionCols) + `, a.name AS assembly_name, a.neighbourhood_id
+		FROM motions o JOIN assemblies a ON a.id = o.assembly_id
+		WHERE o.answer_status IN ('submitted', 'acknowledged')`
 	var args []any
 	if overdueOnly {
-		query += ` AND answer_due_at < ?`
+		query += ` AND o.answer_due_at < ?`
 		args = append(args, store.Micros(now))
 	}
 	query, args, err := page(query, args, lq, byDue)
