@@ -148,6 +148,10 @@ func (p *Plugin) Routes() []sdk.Route {
 		}).Errors(403, 409).
 			Doc("Edit a draft motion", "Title and text, by its author, until it is tabled; the edit is on its timeline."),
 		p.motionAction(ActionSponsor, "Co-sponsor a motion", "By a member other than its author."),
+		sdk.Post(motPath+"/invite", participate, func(r *http.Request, in InviteInput) (Invited, error) {
+			ids, err := p.svc.InviteSponsors(r.Context(), sdk.PrincipalFrom(r.Context()), r.PathValue("id"), r.PathValue("motionID"), in)
+			return Invited{UserIDs: ids}, err
+		}).Errors(403, 409).Doc("Ask members to co-sponsor a motion", "By its author, while it is a draft or tabled; each member named is told at once."),
 		p.motionAction(ActionTable, "Table a draft motion", "By its author, the chair or the vice-chair."),
 		p.motionAction(ActionWithdraw, "Withdraw a motion", "By its author, the chair or the vice-chair."),
 		sdk.Post(motPath+"/vote/open", participate, func(r *http.Request, in OpenVoteInput) (Motion, error) {
@@ -190,6 +194,11 @@ func (p *Plugin) Routes() []sdk.Route {
 			return p.svc.Popolo(r.Context(), r.PathValue("id"))
 		}).Doc("Motions and votes in Popolo JSON", "popoloproject.com; named votes list who voted what."),
 	}
+}
+
+// Invited are the members newly asked to co-sponsor.
+type Invited struct {
+	UserIDs []string `json:"user_ids" nullable:"false"`
 }
 
 // BallotInput is the body of a ballot.
