@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"slices"
-	"strings"
 
 	"github.com/kvarter/kvarter/sdk"
 	"github.com/kvarter/kvarter/sdk/store"
@@ -71,15 +70,8 @@ func (s *Service) EditMeeting(ctx context.Context, p sdk.Principal, assemblyID, 
 	if err := requireUser(p); err != nil {
 		return Meeting{}, err
 	}
-	if err := in.validate(); err != nil {
-		return Meeting{}, err
-	}
-	a, err := s.Assembly(ctx, assemblyID)
+	a, now, err := s.meetingFor(ctx, assemblyID, &in)
 	if err != nil {
-		return Meeting{}, err
-	}
-	now := s.Now()
-	if err := futureStart(in, now); err != nil {
 		return Meeting{}, err
 	}
 	var rescheduled bool
@@ -136,16 +128,8 @@ func (s *Service) EditMotion(ctx context.Context, p sdk.Principal, assemblyID, m
 	if err := requireUser(p); err != nil {
 		return Motion{}, err
 	}
-	in.Title, in.Text = strings.TrimSpace(in.Title), strings.TrimSpace(in.Text)
 	var f fieldErrors
-	if in.Title == "" {
-		f.add("title", "is required", sdk.RuleRequired)
-	} else if len(in.Title) > 300 {
-		f.add("title", "must be at most 300 characters", sdk.RuleMaxLength)
-	}
-	if in.Text == "" {
-		f.add("text", "is required", sdk.RuleRequired)
-	}
+	in.Title, in.Text = checkMotionText(&f, in.Title, in.Text)
 	if err := f.err(); err != nil {
 		return Motion{}, err
 	}

@@ -125,6 +125,20 @@ func page(query string, args []any, q sdk.ListQuery, k keyset) (string, []any, e
 	return query, args, nil
 }
 
+// selectPage finishes a list query with page and reads the rows; what names the list
+// in an error.
+func selectPage[T any](ctx context.Context, q sqlx.ExtContext, query string, args []any, lq sdk.ListQuery, k keyset, what string) ([]T, error) {
+	query, args, err := page(query, args, lq, k)
+	if err != nil {
+		return nil, err
+	}
+	var rows []T
+	if err := sel(ctx, q, &rows, query, args...); err != nil {
+		return nil, fmt.Errorf("list %s: %w", what, err)
+	}
+	return rows, nil
+}
+
 func badCursor() error {
 	e := sdk.Malformed("cursor: is not a cursor this list gave; start again without it")
 	e.Fields = map[string]string{"cursor": "is not a cursor this list gave"}
@@ -408,15 +422,7 @@ func getMeeting(ctx context.Context, q sqlx.ExtContext, assemblyID, id string) (
 
 // listMeetings reads a page of an assembly's meetings, earliest first.
 func listMeetings(ctx context.Context, q sqlx.ExtContext, assemblyID string, lq sdk.ListQuery) ([]meetingRow, error) {
-	query, args, err := page(`SELECT `+meetingCols+` FROM meetings WHERE assembly_id = ?`, []any{assemblyID}, lq, byStart)
-	if err != nil {
-		return nil, err
-	}
-	var rows []meetingRow
-	if err := sel(ctx, q, &rows, query, args...); err != nil {
-		return nil, fmt.Errorf("list meetings: %w", err)
-	}
-	return rows, nil
+	return listMeetingsWhen(ctx, q, assemblyID, "", time.Time{}, lq)
 }
 
 // listMeetingsWhen reads a page of an assembly's meetings, earliest first: upcoming
@@ -431,15 +437,7 @@ func listMeetingsWhen(ctx context.Context, q sqlx.ExtContext, assemblyID, when s
 		query += ` AND starts_at <= ?`
 		args = append(args, store.Micros(now))
 	}
-	query, args, err := page(query, args, lq, byStart)
-	if err != nil {
-		return nil, err
-	}
-	var rows []meetingRow
-	if err := sel(ctx, q, &rows, query, args...); err != nil {
-		return nil, fmt.Errorf("list meetings: %w", err)
-	}
-	return rows, nil
+	return selectPage[meetingRow](ctx, q, query, args, lq, byStart, "meetings")
 }
 
 func replaceAgenda(ctx context.Context, q sqlx.ExtContext, meetingID string, items []AgendaItem) error {
@@ -628,15 +626,7 @@ func listMotions(ctx context.Context, q sqlx.ExtContext, assemblyID string, f mo
 		query += ` AND ` + overdue
 		args = append(args, store.Micros(f.OverdueAt))
 	}
-	query, args, err := page(query, args, lq, byCreated)
-	if err != nil {
-		return nil, err
-	}
-	var rows []motionRow
-	if err := sel(ctx, q, &rows, query, args...); err != nil {
-		return nil, fmt.Errorf("list motions: %w", err)
-	}
-	return rows, nil
+	return selectPage[motionRow](ctx, q, query, args, lq, byCreated, "motions")
 }
 
 // prefixed qualifies every column of a list with a table alias.
@@ -669,15 +659,7 @@ func listAnswersDue(ctx context.Context, q sqlx.ExtContext, now time.Time, overd
 		query += ` AND o.answer_due_at < ?`
 		args = append(args, store.Micros(now))
 	}
-	query, args, err := page(query, args, lq, byDue)
-	if err != nil {
-		return nil, err
-	}
-	var rows []dueRow
-	if err := sel(ctx, q, &rows, query, args...); err != nil {
-		return nil, fmt.Errorf("list answers due: %w", err)
-	}
-	return rows, nil
+	return selectPage[dueRow](ctx, q, query, args, lq, byDue, "answers due")
 }
 
 // saveMotion writes every mutable column of a motion.
