@@ -125,6 +125,20 @@ func page(query string, args []any, q sdk.ListQuery, k keyset) (string, []any, e
 	return query, args, nil
 }
 
+// selectPage finishes a list query with page and reads the rows; what names the list
+// in an error.
+func selectPage[T any](ctx context.Context, q sqlx.ExtContext, query string, args []any, lq sdk.ListQuery, k keyset, what string) ([]T, error) {
+	query, args, err := page(query, args, lq, k)
+	if err != nil {
+		return nil, err
+	}
+	var rows []T
+	if err := sel(ctx, q, &rows, query, args...); err != nil {
+		return nil, fmt.Errorf("list %s: %w", what, err)
+	}
+	return rows, nil
+}
+
 func badCursor() error {
 	e := sdk.Malformed("cursor: is not a cursor this list gave; start again without it")
 	e.Fields = map[string]string{"cursor": "is not a cursor this list gave"}
@@ -180,6 +194,18 @@ func insertAssembly(ctx context.Context, q sqlx.ExtContext, a Assembly, by strin
 		a.Secrecy, a.Membership, a.BallotChangeable, a.TermMonths, a.OrgSeats, by, store.Micros(a.CreatedAt))
 	if err != nil {
 		return fmt.Errorf("insert assembly: %w", err)
+	}
+	return nil
+}
+
+// updateAssembly writes an assembly's name, charter and rules.
+func updateAssembly(ctx context.Context, q sqlx.ExtContext, id string, in CreateAssemblyInput) error {
+	_, err := exec(ctx, q, `UPDATE assemblies SET name = ?, charter = ?, quorum_percent = ?, quorum_absolute = ?,
+		majority = ?, secrecy = ?, membership = ?, ballot_changeable = ?, term_months = ?, org_seats = ? WHERE id = ?`,
+		in.Name, in.Charter, in.QuorumPercent, in.QuorumAbsolute, in.Majority, in.Secrecy, in.Membership,
+		in.BallotChangeable, in.TermMonths, in.OrgSeats, id)
+	if err != nil {
+		return fmt.Errorf("update assembly %s: %w", id, err)
 	}
 	return nil
 }
@@ -330,12 +356,24 @@ type meetingRow struct {
 const meetingCols = `id, assembly_id, title, starts_at, ends_at, place, online_url, status,
 	cancel_reason, minutes, minutes_status, sequence, created_at, updated_at`
 
-func (r meetingRow) meeting() Meeting {
+// status is the meeting's place in its life cycle at now: cancelled, or scheduled
+// until it begins and held from then on.
+func (r meetingRow) status(now time.Time) string {
+	if r.Status == MeetingCancelled {
+		return MeetingCancelled
+	}
+	if now.Before(r.StartsAt.Time) {
+		return MeetingScheduled
+	}
+	return MeetingHeld
+}
+
+func (r meetingRow) meeting(now time.Time) Meeting {
 	m := Meeting{
 		ID: r.ID, AssemblyID: r.AssemblyID, Title: r.Title, StartsAt: r.StartsAt.Time,
-		EndsAt: r.EndsAt.Time, Place: r.Place, OnlineURL: r.OnlineURL, Status: r.Status,
-		CancelReason: r.CancelReason, MinutesStatus: r.MinutesStatus, Sequence: r.Sequence,
-		UpdatedAt: r.UpdatedAt.Time, Agenda: []AgendaItem{}, Attendance: []string{},
+		EndsAt: r.EndsAt.Time, Place: r.Place, OnlineURL: r.OnlineURL, Status: r.status(now),
+		Mode: meetingMode(r.Place, r.OnlineURL), CancelReason: r.CancelReason, MinutesStatus: r.MinutesStatus,
+		Sequence: r.Sequence, UpdatedAt: r.UpdatedAt.Time, Agenda: []AgendaItem{}, Attendance: []string{}, Remote: []string{},
 	}
 	if r.MinutesStatus == MinutesPublished {
 		m.Minutes = r.Minutes
@@ -363,6 +401,17 @@ func updateMeeting(ctx context.Context, q sqlx.ExtContext, r meetingRow) error {
 	return nil
 }
 
+// updateMeetingDetails writes what an edit changes: title, time, place, link.
+func updateMeetingDetails(ctx context.Context, q sqlx.ExtContext, r meetingRow) error {
+	_, err := exec(ctx, q, `UPDATE meetings SET title = ?, starts_at = ?, ends_at = ?, place = ?, online_url = ?,
+		sequence = ?, updated_at = ? WHERE id = ?`,
+		r.Title, r.StartsAt, r.EndsAt, r.Place, r.OnlineURL, r.Sequence, r.UpdatedAt, r.ID)
+	if err != nil {
+		return fmt.Errorf("edit meeting %s: %w", r.ID, err)
+	}
+	return nil
+}
+
 func getMeeting(ctx context.Context, q sqlx.ExtContext, assemblyID, id string) (meetingRow, error) {
 	var r meetingRow
 	if err := get(ctx, q, &r, `SELECT `+meetingCols+` FROM meetings WHERE id = ? AND assembly_id = ?`, id, assemblyID); err != nil {
@@ -373,15 +422,22 @@ func getMeeting(ctx context.Context, q sqlx.ExtContext, assemblyID, id string) (
 
 // listMeetings reads a page of an assembly's meetings, earliest first.
 func listMeetings(ctx context.Context, q sqlx.ExtContext, assemblyID string, lq sdk.ListQuery) ([]meetingRow, error) {
-	query, args, err := page(`SELECT `+meetingCols+` FROM meetings WHERE assembly_id = ?`, []any{assemblyID}, lq, byStart)
-	if err != nil {
-		return nil, err
+	return listMeetingsWhen(ctx, q, assemblyID, "", time.Time{}, lq)
+}
+
+// listMeetingsWhen reads a page of an assembly's meetings, earliest first: upcoming
+// (not begun at now), past (begun), or all for when "".
+func listMeetingsWhen(ctx context.Context, q sqlx.ExtContext, assemblyID, when string, now time.Time, lq sdk.ListQuery) ([]meetingRow, error) {
+	query, args := `SELECT `+meetingCols+` FROM meetings WHERE assembly_id = ?`, []any{assemblyID}
+	switch when {
+	case MeetingsUpcoming:
+		query += ` AND starts_at > ?`
+		args = append(args, store.Micros(now))
+	case MeetingsPast:
+		query += ` AND starts_at <= ?`
+		args = append(args, store.Micros(now))
 	}
-	var rows []meetingRow
-	if err := sel(ctx, q, &rows, query, args...); err != nil {
-		return nil, fmt.Errorf("list meetings: %w", err)
-	}
-	return rows, nil
+	return selectPage[meetingRow](ctx, q, query, args, lq, byStart, "meetings")
 }
 
 func replaceAgenda(ctx context.Context, q sqlx.ExtContext, meetingID string, items []AgendaItem) error {
@@ -423,14 +479,18 @@ func fillMeetings(ctx context.Context, q sqlx.ExtContext, ms []Meeting) error {
 	var att []struct {
 		MeetingID string `db:"meeting_id"`
 		UserID    string `db:"user_id"`
+		Remote    bool   `db:"remote"`
 	}
-	query, args, _ = sqlx.In(`SELECT meeting_id, user_id FROM attendance WHERE meeting_id IN (?) ORDER BY meeting_id, user_id`, ids)
+	query, args, _ = sqlx.In(`SELECT meeting_id, user_id, remote FROM attendance WHERE meeting_id IN (?) ORDER BY meeting_id, user_id`, ids)
 	if err := sel(ctx, q, &att, query, args...); err != nil {
 		return fmt.Errorf("load attendance: %w", err)
 	}
 	for _, a := range att {
 		m := &ms[idx[a.MeetingID]]
 		m.Attendance = append(m.Attendance, a.UserID)
+		if a.Remote {
+			m.Remote = append(m.Remote, a.UserID)
+		}
 	}
 	return nil
 }
@@ -542,8 +602,10 @@ func readMotion(ctx context.Context, q sqlx.ExtContext, assemblyID, id, lock str
 // motionFilter narrows a list of motions: to one state, and to those whose answer
 // is overdue at OverdueAt (when not zero).
 type motionFilter struct {
-	State     string
-	OverdueAt time.Time
+	State, Kind string
+	OverdueAt   time.Time
+	// Awaiting: adopted and not yet answered by the city.
+	Awaiting bool
 }
 
 // listMotions reads a page of an assembly's motions, oldest first.
@@ -553,19 +615,51 @@ func listMotions(ctx context.Context, q sqlx.ExtContext, assemblyID string, f mo
 		query += ` AND state = ?`
 		args = append(args, f.State)
 	}
+	if f.Kind != "" {
+		query += ` AND kind = ?`
+		args = append(args, f.Kind)
+	}
+	if f.Awaiting {
+		query += ` AND answer_status IN ('submitted', 'acknowledged')`
+	}
 	if !f.OverdueAt.IsZero() {
 		query += ` AND ` + overdue
 		args = append(args, store.Micros(f.OverdueAt))
 	}
-	query, args, err := page(query, args, lq, byCreated)
-	if err != nil {
-		return nil, err
+	return selectPage[motionRow](ctx, q, query, args, lq, byCreated, "motions")
+}
+
+// prefixed qualifies every column of a list with a table alias.
+func prefixed(alias, cols string) string {
+	out := strings.Split(cols, ",")
+	for i, c := range out {
+		out[i] = alias + "." + strings.TrimSpace(c)
 	}
-	var rows []motionRow
-	if err := sel(ctx, q, &rows, query, args...); err != nil {
-		return nil, fmt.Errorf("list motions: %w", err)
+	return strings.Join(out, ", ")
+}
+
+// dueRow is an unanswered adopted motion with its assembly.
+type dueRow struct {
+	motionRow
+	AssemblyName    string `db:"assembly_name"`
+	NeighbourhoodID string `db:"neighbourhood_id"`
+}
+
+var byDue = keyset{[]string{"o.answer_due_at", "o.id"}, []any{int64(0), ""}}
+
+// listAnswersDue reads a page of the city's unanswered adopted motions, nearest
+// deadline first; overdueOnly keeps those past it at now. The WHERE clause is the
+// partial index motions_answer_due's (migration 0005), so the read stops at the page.
+func listAnswersDue(ctx context.Context, q sqlx.ExtContext, now time.Time, overdueOnly bool, lq sdk.ListQuery) ([]dueRow, error) {
+	query := `SELECT ` + prefixed("o", motionCols) + `, a.name AS assembly_name, a.neighbourhood_id
+		FROM motions o JOIN assemblies a ON a.id = o.assembly_id
+		WHERE o.answer_status IN ('submitted', 'acknowledged')`
+	var args []any
+	if overdueOnly {
+		query += ` AND o.answer_due_at < ?`
+		args = append(args, store.Micros(now))
 	}
-	return rows, nil
+	return selectPage[dueRow](ctx, q, query, args, lq, byDue, "answers due")
 }
 
 // saveMotion writes every mutable column of a motion.
@@ -590,6 +684,32 @@ func sponsorsOf(ctx context.Context, q sqlx.ExtContext, motionID string) ([]stri
 		return nil, fmt.Errorf("load sponsors: %w", err)
 	}
 	return ids, nil
+}
+
+// fillSponsors loads the co-sponsors of a page of motions in one query, so that a
+// list shows what each motion shows.
+func fillSponsors(ctx context.Context, q sqlx.ExtContext, ms []Motion) error {
+	if len(ms) == 0 {
+		return nil
+	}
+	idx := make(map[string]int, len(ms))
+	ids := make([]string, len(ms))
+	for i, m := range ms {
+		idx[m.ID], ids[i] = i, m.ID
+	}
+	var rows []struct {
+		MotionID string `db:"motion_id"`
+		UserID   string `db:"user_id"`
+	}
+	query, args, _ := sqlx.In(`SELECT motion_id, user_id FROM sponsors WHERE motion_id IN (?) ORDER BY motion_id, user_id`, ids)
+	if err := sel(ctx, q, &rows, query, args...); err != nil {
+		return fmt.Errorf("load sponsors: %w", err)
+	}
+	for _, r := range rows {
+		m := &ms[idx[r.MotionID]]
+		m.Sponsors = append(m.Sponsors, r.UserID)
+	}
+	return nil
 }
 
 func addTimeline(ctx context.Context, q sqlx.ExtContext, motionID string, at time.Time, kind, actor string, detail map[string]any) error {
