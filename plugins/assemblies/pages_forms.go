@@ -1,0 +1,450 @@
+package assemblies
+
+import (
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/kvarter/kvarter/sdk"
+	"github.com/kvarter/kvarter/sdk/web"
+)
+
+// The pages' forms. Each reads its form with web.Decode (the API's limits: NUL bytes,
+// lengths, whole numbers), calls the one Service method the JSON route calls, and
+// answers 303 to the page to show next, or 422 with the form again: a broken rule
+// beside its field, a refusal the person can understand (already voted, the vote is
+// closed) at the top. Anything else — not found, forbidden — is the host's panel.
+
+// cursorQuery is the list query of the page after cursor, as long as lists go.
+func cursorQuery(cursor string) (sdk.ListQuery, error) {
+	q, err := sdk.ListParams(&http.Request{URL: &url.URL{RawQuery: url.Values{"cursor": {cursor}}.Encode()}})
+	q.Limit = sdk.MaxLimit
+	return q, err
+}
+
+// refusable reports an error shown in the form rather than as the host's panel: a
+// broken rule or a conflict with the state of things.
+func refusable(form *web.Form, err error, prefix string) bool {
+	if form.Catch(err, prefix) {
+		return true
+	}
+	var e *sdk.Error
+	if codeOf(err) == sdk.CodeConflict && asError(err, &e) {
+		form.Refuse("assemblies.refused", map[string]any{"Reason": e.Message})
+		return true
+	}
+	return false
+}
+
+func (p *Plugin) joinPost(w http.ResponseWriter, r *http.Request) (sdk.PageMeta, error) {
+	pg := p.page(w, r)
+	m, err := p.svc.Join(pg.ctx, pg.who, r.PathValue("id"))
+	if codeOf(err) == sdk.CodeConflict {
+		return p.refuseAssembly(pg, err)
+	}
+	if err != nil {
+		return sdk.PageMeta{}, err
+	}
+	done := "joined"
+	if m.Status == MemberPending {
+		done = "applied"
+	}
+	return pg.redirect(assemblyPath(r.PathValue("id")), done)
+}
+
+func (p *Plugin) leavePost(w http.ResponseWriter, r *http.Request) (sdk.PageMeta, error) {
+	pg := p.page(w, r)
+	if _, err := p.svc.Leave(pg.ctx, pg.who, r.PathValue("id")); err != nil {
+		if codeOf(err) == sdk.CodeConflict {
+			return p.refuseAssembly(pg, err)
+		}
+		return sdk.PageMeta{}, err
+	}
+	return pg.redirect(assemblyPath(r.PathValue("id")), "left")
+}
+
+// refuseAssembly shows the assembly page with a conflict at the top (422).
+func (p *Plugin) refuseAssembly(pg *pageCtx, err error) (sdk.PageMeta, error) {
+	var e *sdk.Error
+	asError(err, &e)
+	a, aerr := p.svc.Assembly(pg.ctx, pg.r.PathValue("id"))
+	if aerr != nil {
+		return sdk.PageMeta{}, aerr
+	}
+	form := web.NewForm(nil)
+	form.Refuse("assemblies.refused", map[string]any{"Reason": e.Message})
+	return pg.refuse("refused", struct {
+		Form *web.Form
+		Back string
+	}{form, assemblyPath(a.ID)}, pg.meta(a.Name, sdk.Crumb{Label: a.Name, Href: assemblyPath(a.ID)}))
+}
+
+// memberPost approves or rejects an application, or appoints a member to a position.
+func (p *Plugin) memberPost(w http.ResponseWriter, r *http.Request) (sdk.PageMeta, error) {
+	pg := p.page(w, r)
+	asm, user, action := r.PathValue("id"), r.PathValue("userID"), r.PathValue("action")
+	var err error
+	switch action {
+	case "approve", "reject":
+		var in MemberDecision
+		if _, err := web.Decode(r, &in); err != nil {
+			return sdk.PageMeta{}, err
+		}
+		_, err = p.svc.DecideMember(pg.ctx, pg.who, asm, user, action, in)
+		action += "d"
+	case "position":
+		var in struct {
+			Position string `json:"position" max:"32"`
+		}
+		if _, err := web.Decode(r, &in); err != nil {
+			return sdk.PageMeta{}, err
+		}
+		_, err = p.svc.SetPosition(pg.ctx, pg.who, asm, user, PositionInput{Position: in.Position})
+	default:
+		return sdk.PageMeta{}, sdk.Errorf(sdk.CodeNotFound, "no member action %q", action)
+	}
+	if codeOf(err) == sdk.CodeConflict || codeOf(err) == sdk.CodeInvalid {
+		return p.refuseAssembly(pg, err)
+	}
+	if err != nil {
+		return sdk.PageMeta{}, err
+	}
+	return pg.redirect(assemblyPath(asm), action)
+}
+
+// meetingForm is the form that schedules a meeting: a day, two times in the city's
+// zone, a place and/or a link, and the agenda one item a line.
+type meetingForm struct {
+	Title     string    `json:"title" max:"300"`
+	Date      web.Date  `json:"date"`
+	StartsAt  web.Clock `json:"starts_at"`
+	EndsAt    web.Clock `json:"ends_at"`
+	Place     string    `json:"place" max:"300"`
+	OnlineURL string    `json:"online_url" max:"2000"`
+	Agenda    string    `json:"agenda" max:"20000"`
+}
+
+type formView struct {
+	A    Assembly
+	Form *web.Form
+	Back string
+}
+
+func (p *Plugin) newMeetingPage(w http.ResponseWriter, r *http.Request) (sdk.PageMeta, error) {
+	pg := p.page(w, r)
+	return p.showNewMeeting(pg, web.NewForm(nil))
+}
+
+func (p *Plugin) showNewMeeting(pg *pageCtx, form *web.Form) (sdk.PageMeta, error) {
+	a, err := p.svc.Assembly(pg.ctx, pg.r.PathValue("id"))
+	if err != nil {
+		return sdk.PageMeta{}, err
+	}
+	role, err := p.roleIn(pg.ctx, a, pg.who)
+	if err != nil {
+		return sdk.PageMeta{}, err
+	}
+	if !role.Officer {
+		return sdk.PageMeta{}, sdk.Errorf(sdk.CodeForbidden, "only the assembly's officers schedule its meetings")
+	}
+	title := pg.t("assemblies.meeting.new.title")
+	meta := pg.meta(title, sdk.Crumb{Label: a.Name, Href: assemblyPath(a.ID)}, sdk.Crumb{Label: title, Href: assemblyPath(a.ID) + "/meetings/new"})
+	v := formView{A: a, Form: form, Back: assemblyPath(a.ID)}
+	if !form.Valid() {
+		return pg.refuse("new-meeting", v, meta)
+	}
+	return pg.render("new-meeting", v, meta)
+}
+
+func (p *Plugin) newMeetingPost(w http.ResponseWriter, r *http.Request) (sdk.PageMeta, error) {
+	pg := p.page(w, r)
+	var in meetingForm
+	form, err := web.Decode(r, &in)
+	if err != nil {
+		return sdk.PageMeta{}, err
+	}
+	if !form.Valid() {
+		return p.showNewMeeting(pg, form)
+	}
+	zone := p.svc.Zone
+	if zone == nil {
+		zone = time.UTC
+	}
+	mi := MeetingInput{Title: in.Title, Place: in.Place, OnlineURL: in.OnlineURL}
+	switch {
+	case in.Date == "":
+		form.Invalid("date", "web.rule.required", nil)
+	default:
+		if in.StartsAt != "" {
+			mi.StartsAt, _ = in.Date.At(in.StartsAt, zone)
+		}
+		if in.EndsAt != "" {
+			mi.EndsAt, _ = in.Date.At(in.EndsAt, zone)
+		}
+	}
+	for _, line := range strings.Split(in.Agenda, "\n") {
+		if line = strings.TrimSpace(line); line != "" {
+			mi.Agenda = append(mi.Agenda, AgendaItem{Title: line})
+		}
+	}
+	if !form.Valid() {
+		return p.showNewMeeting(pg, form)
+	}
+	m, err := p.svc.ScheduleMeeting(pg.ctx, pg.who, r.PathValue("id"), mi)
+	if refusable(form, err, "assemblies.meeting") {
+		return p.showNewMeeting(pg, form)
+	}
+	if err != nil {
+		return sdk.PageMeta{}, err
+	}
+	return pg.redirect(meetingPath(r.PathValue("id"), m.ID), "scheduled")
+}
+
+// meetingPost is an officer's step on a meeting: cancel it, record who came, write,
+// approve or publish the minutes.
+func (p *Plugin) meetingPost(w http.ResponseWriter, r *http.Request) (sdk.PageMeta, error) {
+	pg := p.page(w, r)
+	action := r.PathValue("action")
+	var in struct {
+		Reason  string   `json:"reason" max:"4000"`
+		Minutes string   `json:"minutes" max:"100000"`
+		UserIDs []string `json:"user_ids" max:"64"`
+	}
+	form, err := web.Decode(r, &in)
+	if err != nil {
+		return sdk.PageMeta{}, err
+	}
+	if !form.Valid() {
+		return p.showMeeting(pg, form)
+	}
+	update := MeetingUpdate{Reason: in.Reason, Minutes: in.Minutes, UserIDs: in.UserIDs}
+	switch action {
+	case "cancel":
+		if strings.TrimSpace(in.Reason) == "" {
+			form.Invalid("reason", "web.rule.required", nil)
+			return p.showMeeting(pg, form)
+		}
+	case "attendance":
+		if update.UserIDs == nil {
+			update.UserIDs = []string{}
+		}
+	case "minutes", "approve_minutes", "publish_minutes":
+	default:
+		return sdk.PageMeta{}, sdk.Errorf(sdk.CodeNotFound, "no meeting action %q", action)
+	}
+	_, err = p.svc.UpdateMeeting(pg.ctx, pg.who, r.PathValue("id"), r.PathValue("meetingID"), action, update)
+	if refusable(form, err, "assemblies.meeting") {
+		return p.showMeeting(pg, form)
+	}
+	if err != nil {
+		return sdk.PageMeta{}, err
+	}
+	done := action
+	if action == "cancel" {
+		done = "cancelled"
+	}
+	return pg.redirect(meetingPath(r.PathValue("id"), r.PathValue("meetingID")), done)
+}
+
+// motionForm drafts a motion.
+type motionForm struct {
+	Title string `json:"title" max:"300"`
+	Text  string `json:"text" max:"20000"`
+}
+
+func (p *Plugin) newMotionPage(w http.ResponseWriter, r *http.Request) (sdk.PageMeta, error) {
+	return p.showNewMotion(p.page(w, r), web.NewForm(nil))
+}
+
+func (p *Plugin) showNewMotion(pg *pageCtx, form *web.Form) (sdk.PageMeta, error) {
+	a, err := p.svc.Assembly(pg.ctx, pg.r.PathValue("id"))
+	if err != nil {
+		return sdk.PageMeta{}, err
+	}
+	title := pg.t("assemblies.motion.new.title")
+	meta := pg.meta(title, sdk.Crumb{Label: a.Name, Href: assemblyPath(a.ID)}, sdk.Crumb{Label: title, Href: assemblyPath(a.ID) + "/motions/new"})
+	v := formView{A: a, Form: form, Back: assemblyPath(a.ID)}
+	if !form.Valid() {
+		return pg.refuse("new-motion", v, meta)
+	}
+	return pg.render("new-motion", v, meta)
+}
+
+func (p *Plugin) newMotionPost(w http.ResponseWriter, r *http.Request) (sdk.PageMeta, error) {
+	pg := p.page(w, r)
+	var in motionForm
+	form, err := web.Decode(r, &in)
+	if err != nil {
+		return sdk.PageMeta{}, err
+	}
+	if !form.Valid() {
+		return p.showNewMotion(pg, form)
+	}
+	m, err := p.svc.CreateMotion(pg.ctx, pg.who, r.PathValue("id"), MotionInput{Title: in.Title, Text: in.Text})
+	if codeOf(err) == sdk.CodeForbidden {
+		form.Refuse("assemblies.motion.members_only", nil)
+		return p.showNewMotion(pg, form)
+	}
+	if refusable(form, err, "assemblies.motion") {
+		return p.showNewMotion(pg, form)
+	}
+	if err != nil {
+		return sdk.PageMeta{}, err
+	}
+	return pg.redirect(motionPath(r.PathValue("id"), m.ID), "drafted")
+}
+
+// motionPost is a step on a motion: co-sponsor, table, withdraw; the chair's open and
+// close of the vote.
+func (p *Plugin) motionPost(w http.ResponseWriter, r *http.Request) (sdk.PageMeta, error) {
+	pg := p.page(w, r)
+	asm, id, action := r.PathValue("id"), r.PathValue("motionID"), r.PathValue("action")
+	var in struct {
+		Secrecy     string `json:"secrecy" max:"32"`
+		MeetingID   string `json:"meeting_id" max:"64"`
+		PresentOnly bool   `json:"present_only"`
+	}
+	form, err := web.Decode(r, &in)
+	if err != nil {
+		return sdk.PageMeta{}, err
+	}
+	if !form.Valid() {
+		return p.showMotion(pg, form)
+	}
+	switch action {
+	case string(ActionSponsor), string(ActionTable), string(ActionWithdraw):
+		_, err = p.svc.ActOnMotion(pg.ctx, pg.who, asm, id, MotionAction(action))
+	case "open":
+		_, err = p.svc.OpenVote(pg.ctx, pg.who, asm, id, OpenVoteInput{Secrecy: in.Secrecy, MeetingID: in.MeetingID, PresentOnly: in.PresentOnly})
+	case "close":
+		_, err = p.svc.CloseVote(pg.ctx, pg.who, asm, id)
+	default:
+		return sdk.PageMeta{}, sdk.Errorf(sdk.CodeNotFound, "no motion action %q", action)
+	}
+	if refusable(form, err, "assemblies.open") {
+		return p.showMotion(pg, form)
+	}
+	if err != nil {
+		return sdk.PageMeta{}, err
+	}
+	return pg.redirect(motionPath(asm, id), action)
+}
+
+// answerPost is the city's step on an adopted motion: acknowledge, answer with
+// reasoning, mark implemented.
+func (p *Plugin) answerPost(w http.ResponseWriter, r *http.Request) (sdk.PageMeta, error) {
+	pg := p.page(w, r)
+	asm, id, step := r.PathValue("id"), r.PathValue("motionID"), r.PathValue("step")
+	var in AnswerInput
+	form, err := web.Decode(r, &in)
+	if err != nil {
+		return sdk.PageMeta{}, err
+	}
+	if !form.Valid() {
+		return p.showMotion(pg, form)
+	}
+	switch step {
+	case AnswerAcknowledged, AnswerImplemented:
+		in = AnswerInput{}
+	case AnswerAnswered:
+	default:
+		return sdk.PageMeta{}, sdk.Errorf(sdk.CodeNotFound, "no answer step %q", step)
+	}
+	_, err = p.svc.Answer(pg.ctx, pg.who, asm, id, step, in)
+	if refusable(form, err, "assemblies.answer") {
+		return p.showMotion(pg, form)
+	}
+	if err != nil {
+		return sdk.PageMeta{}, err
+	}
+	return pg.redirect(motionPath(asm, id), step)
+}
+
+// boothView is the voting booth.
+type boothView struct {
+	A        Assembly
+	M        Motion
+	Secret   bool
+	Change   bool
+	Open     bool
+	Cast     bool
+	Choice   string
+	Choices  []web.Option
+	Form     *web.Form
+	Self     string
+	Motion   string
+	Electors int
+}
+
+func (p *Plugin) boothPage(w http.ResponseWriter, r *http.Request) (sdk.PageMeta, error) {
+	return p.showBooth(p.page(w, r), web.NewForm(nil))
+}
+
+func (p *Plugin) showBooth(pg *pageCtx, form *web.Form) (sdk.PageMeta, error) {
+	a, err := p.svc.Assembly(pg.ctx, pg.r.PathValue("id"))
+	if err != nil {
+		return sdk.PageMeta{}, err
+	}
+	m, err := p.svc.Motion(pg.ctx, a.ID, pg.r.PathValue("motionID"))
+	if err != nil {
+		return sdk.PageMeta{}, err
+	}
+	if m.Vote == nil {
+		return sdk.PageMeta{}, sdk.Errorf(sdk.CodeNotFound, "motion %q has not been put to the vote", m.ID)
+	}
+	q := pg.r.URL.Query()
+	v := boothView{A: a, M: m, Secret: m.Vote.Secrecy == SecrecySecret, Change: m.Vote.BallotChangeable, Open: m.State == StateVoting,
+		Form: form, Self: boothPath(a.ID, m.ID), Motion: motionPath(a.ID, m.ID), Electors: m.Vote.Electorate,
+		Cast: q.Get("done") == "cast"}
+	if v.Cast && !v.Secret {
+		// A named vote's receipt repeats the choice; a secret one's never does, not
+		// even in the address.
+		if c := q.Get("choice"); c == ChoiceYes || c == ChoiceNo || c == ChoiceAbstain {
+			v.Choice = pg.t("assemblies.choice." + c)
+		}
+	}
+	for _, c := range Choices {
+		v.Choices = append(v.Choices, web.Option{Value: c, Label: pg.t("assemblies.choice." + c)})
+	}
+	title := pg.t("assemblies.booth.title", "Motion", m.Title)
+	meta := pg.meta(title, sdk.Crumb{Label: a.Name, Href: assemblyPath(a.ID)}, sdk.Crumb{Label: m.Title, Href: v.Motion},
+		sdk.Crumb{Label: pg.t("assemblies.booth.crumb"), Href: v.Self})
+	if !form.Valid() {
+		return pg.refuse("booth", v, meta)
+	}
+	return pg.render("booth", v, meta)
+}
+
+func (p *Plugin) boothPost(w http.ResponseWriter, r *http.Request) (sdk.PageMeta, error) {
+	pg := p.page(w, r)
+	var in BallotInput
+	form, err := web.Decode(r, &in)
+	if err != nil {
+		return sdk.PageMeta{}, err
+	}
+	if !form.Valid() {
+		return p.showBooth(pg, form)
+	}
+	if in.Choice == "" {
+		form.Invalid("choice", "assemblies.booth.choose", nil)
+		return p.showBooth(pg, form)
+	}
+	rc, err := p.svc.CastBallot(pg.ctx, pg.who, r.PathValue("id"), r.PathValue("motionID"), in.Choice)
+	if codeOf(err) == sdk.CodeForbidden {
+		form.Refuse("assemblies.booth.not_elector", nil)
+		return p.showBooth(pg, form)
+	}
+	if refusable(form, err, "assemblies.booth") {
+		return p.showBooth(pg, form)
+	}
+	if err != nil {
+		return sdk.PageMeta{}, err
+	}
+	to := boothPath(r.PathValue("id"), r.PathValue("motionID")) + "?done=cast"
+	if rc.Choice != "" {
+		to += "&choice=" + url.QueryEscape(rc.Choice)
+	}
+	web.Redirect(w, r, to)
+	return sdk.PageMeta{}, nil
+}

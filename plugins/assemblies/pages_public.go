@@ -1,0 +1,600 @@
+package assemblies
+
+import (
+	"cmp"
+	"net/http"
+	"slices"
+	"time"
+
+	"github.com/kvarter/kvarter/sdk"
+	"github.com/kvarter/kvarter/sdk/web"
+)
+
+// The pages everyone may read: the assemblies, one assembly with its rules, members,
+// meetings and motions, a meeting, a motion with its public timeline, the city's
+// answers due, and the neighbourhood card. Signed in, the same pages show the viewer's
+// own controls (join, draft, vote; the officers' and the city's forms).
+
+// allOf is the first page of a list, as long as lists go: an assembly's meetings and
+// motions fit on one page for years (a page of them per meeting).
+var allOf = sdk.ListQuery{Limit: sdk.MaxLimit}
+
+// stateTones colour a motion's state.
+var stateTones = map[string]string{StateTabled: "info", StateVoting: "warning", StateAdopted: "success", StateRejected: "danger"}
+
+func (pg *pageCtx) stateTag(state string) *web.Tag {
+	return &web.Tag{Text: pg.t("assemblies.state." + state), Tone: stateTones[state]}
+}
+
+// indexPage lists the assemblies, all or those of one neighbourhood.
+func (p *Plugin) indexPage(w http.ResponseWriter, r *http.Request) (sdk.PageMeta, error) {
+	pg := p.page(w, r)
+	q, err := sdk.ListParams(r)
+	if err != nil {
+		return sdk.PageMeta{}, err
+	}
+	list, err := p.svc.Assemblies(pg.ctx, r.URL.Query().Get("neighbourhood"), q)
+	if err != nil {
+		return sdk.PageMeta{}, err
+	}
+	table := web.Table{Caption: pg.t("assemblies.index.caption"), RowHeaders: true, Columns: []web.Column{
+		{Label: pg.t("assemblies.col.name")}, {Label: pg.t("assemblies.col.members"), Numeric: true},
+		{Label: pg.t("assemblies.col.overdue"), Numeric: true}}}
+	for _, a := range list.Items {
+		table.Rows = append(table.Rows, []web.Cell{{Text: a.Name, Href: assemblyPath(a.ID)},
+			{Text: pg.loc.Number(int64(a.Members))}, {Text: pg.loc.Number(int64(a.OverdueAnswers))}})
+	}
+	return pg.render("index", struct {
+		Table web.Table
+		Empty bool
+		Pages web.Pagination
+	}{table, len(list.Items) == 0, web.Pagination{Next: web.CursorURL(r.URL, list.NextCursor)}},
+		sdk.PageMeta{Title: pg.t("assemblies.index.title"), NavActive: navAssemblies})
+}
+
+// assemblyView is the assembly page.
+type assemblyView struct {
+	A             Assembly
+	Role          role
+	Rules         []string
+	Members       web.Table
+	MembersHidden bool
+	Pending       []Member
+	Positions     []web.Option
+	People        []web.Option
+	Upcoming      web.Table
+	Past          web.Table
+	Motions       web.Table
+	Waiting       web.Table
+	Consultations web.Table
+	Calendar      string
+	Self          string
+}
+
+func (p *Plugin) assemblyPage(w http.ResponseWriter, r *http.Request) (sdk.PageMeta, error) {
+	pg := p.page(w, r)
+	a, err := p.svc.Assembly(pg.ctx, r.PathValue("id"))
+	if err != nil {
+		return sdk.PageMeta{}, err
+	}
+	v := assemblyView{A: a, Rules: pg.rules(a.Rules), Calendar: calendarPath(a.ID), Self: assemblyPath(a.ID)}
+	if v.Role, err = p.roleIn(pg.ctx, a, pg.who); err != nil {
+		return sdk.PageMeta{}, err
+	}
+	members, err := p.svc.Members(pg.ctx, pg.who, a.ID, allOf)
+	switch codeOf(err) {
+	case "":
+	case sdk.CodeUnauthenticated, sdk.CodeForbidden:
+		v.MembersHidden = true
+	default:
+		return sdk.PageMeta{}, err
+	}
+	v.Members = web.Table{Caption: pg.t("assemblies.members.caption"), RowHeaders: true, Columns: []web.Column{
+		{Label: pg.t("assemblies.col.name")}, {Label: pg.t("assemblies.col.position")}, {Label: pg.t("assemblies.col.represents")}}}
+	for _, m := range members.Items {
+		if m.Status == MemberPending {
+			v.Pending = append(v.Pending, m)
+			continue
+		}
+		represents := pg.t("assemblies.kind.resident")
+		if m.Kind == KindDelegate {
+			represents = pg.t("assemblies.kind.delegate")
+		}
+		v.Members.Rows = append(v.Members.Rows, []web.Cell{{Text: m.DisplayName}, {Text: pg.t("assemblies.position." + m.Position)}, {Text: represents}})
+		v.People = append(v.People, web.Option{Value: m.UserID, Label: m.DisplayName})
+	}
+	for _, pos := range []string{PositionChair, PositionViceChair, PositionSecretary, PositionMember} {
+		v.Positions = append(v.Positions, web.Option{Value: pos, Label: pg.t("assemblies.position." + pos)})
+	}
+	meetings, err := p.svc.Meetings(pg.ctx, a.ID, allOf)
+	if err != nil {
+		return sdk.PageMeta{}, err
+	}
+	v.Upcoming, v.Past = pg.meetingTables(a.ID, meetings.Items, p.svc.Now())
+	motions, err := p.svc.Motions(pg.ctx, a.ID, "", false, allOf)
+	if err != nil {
+		return sdk.PageMeta{}, err
+	}
+	v.Motions, v.Waiting, v.Consultations = pg.motionTables(a.ID, motions.Items, v.Role.Member || v.Role.Officer)
+	return pg.render("assembly", v, pg.meta(a.Name, sdk.Crumb{Label: a.Name, Href: assemblyPath(a.ID)}))
+}
+
+// rules says an assembly's rules in plain words.
+func (pg *pageCtx) rules(r Rules) []string {
+	var out []string
+	switch {
+	case r.QuorumPercent > 0:
+		out = append(out, pg.t("assemblies.rules.quorum_percent", "Percent", r.QuorumPercent))
+	case r.QuorumAbsolute > 0:
+		out = append(out, pg.t("assemblies.rules.quorum_absolute", "Count", r.QuorumAbsolute))
+	default:
+		out = append(out, pg.t("assemblies.rules.quorum_none"))
+	}
+	out = append(out, pg.t("assemblies.rules.majority."+cmp.Or(r.Majority, MajoritySimple)),
+		pg.t("assemblies.rules.secrecy."+cmp.Or(r.Secrecy, SecrecyNamed)),
+		pg.t("assemblies.rules.membership."+cmp.Or(r.Membership, MembershipOpen)))
+	if r.BallotChangeable {
+		out = append(out, pg.t("assemblies.rules.changeable"))
+	} else {
+		out = append(out, pg.t("assemblies.rules.final"))
+	}
+	if r.TermMonths > 0 {
+		out = append(out, pg.t("assemblies.rules.term", "Months", r.TermMonths))
+	}
+	if r.OrgSeats > 0 {
+		out = append(out, pg.t("assemblies.rules.org_seats", "Seats", r.OrgSeats))
+	}
+	return out
+}
+
+// where is a meeting's place and/or that it can be joined online.
+func (pg *pageCtx) where(m Meeting) string {
+	switch {
+	case m.Place != "" && m.OnlineURL != "":
+		return pg.t("assemblies.meeting.hybrid", "Place", m.Place)
+	case m.Place != "":
+		return m.Place
+	}
+	return pg.t("assemblies.meeting.online")
+}
+
+func (pg *pageCtx) meetingTables(asm string, ms []Meeting, now time.Time) (upcoming, past web.Table) {
+	cols := []web.Column{{Label: pg.t("assemblies.col.meeting")}, {Label: pg.t("assemblies.col.when")},
+		{Label: pg.t("assemblies.col.where")}, {Label: pg.t("assemblies.col.status")}}
+	upcoming = web.Table{Caption: pg.t("assemblies.meetings.upcoming"), RowHeaders: true, Columns: cols}
+	past = web.Table{Caption: pg.t("assemblies.meetings.past"), RowHeaders: true, Columns: cols}
+	for _, m := range ms {
+		row := []web.Cell{{Text: m.Title, Href: meetingPath(asm, m.ID)}, {Text: pg.loc.DateTime(m.StartsAt)},
+			{Text: pg.where(m)}, {Tag: pg.meetingTag(m)}}
+		if m.EndsAt.After(now) && m.Status != MeetingCancelled {
+			upcoming.Rows = append(upcoming.Rows, row)
+		} else {
+			past.Rows = append(past.Rows, row)
+		}
+	}
+	slices.Reverse(past.Rows) // the latest first
+	return upcoming, past
+}
+
+func (pg *pageCtx) meetingTag(m Meeting) *web.Tag {
+	switch {
+	case m.Status == MeetingCancelled:
+		return &web.Tag{Text: pg.t("assemblies.meeting.status.cancelled"), Tone: "danger"}
+	case m.MinutesStatus == MinutesPublished:
+		return &web.Tag{Text: pg.t("assemblies.meeting.status.minutes"), Tone: "success"}
+	}
+	return &web.Tag{Text: pg.t("assemblies.meeting.status." + m.Status), Tone: "info"}
+}
+
+// motionTables are the motions (drafts only to members), the adopted ones waiting for
+// the city's answer, and the city's requests for advice.
+func (pg *pageCtx) motionTables(asm string, ms []Motion, member bool) (motions, waiting, consultations web.Table) {
+	motions = web.Table{Caption: pg.t("assemblies.motions.caption"), RowHeaders: true, Columns: []web.Column{
+		{Label: pg.t("assemblies.col.motion")}, {Label: pg.t("assemblies.col.state")}, {Label: pg.t("assemblies.col.updated")}}}
+	waiting = web.Table{Caption: pg.t("assemblies.waiting.caption"), RowHeaders: true, Columns: []web.Column{
+		{Label: pg.t("assemblies.col.motion")}, {Label: pg.t("assemblies.col.due")}, {Label: pg.t("assemblies.col.status")}}}
+	consultations = web.Table{Caption: pg.t("assemblies.consultations.caption"), RowHeaders: true, Columns: []web.Column{
+		{Label: pg.t("assemblies.col.question")}, {Label: pg.t("assemblies.col.advice_due")}, {Label: pg.t("assemblies.col.state")}}}
+	for _, m := range ms {
+		if m.State == StateDraft && !member {
+			continue
+		}
+		href := motionPath(asm, m.ID)
+		if m.Kind == KindConsultation {
+			due := ""
+			if m.AdviceDueAt != nil {
+				due = pg.loc.Date(*m.AdviceDueAt)
+			}
+			consultations.Rows = append(consultations.Rows, []web.Cell{{Text: m.Title, Href: href}, {Text: due}, {Tag: pg.stateTag(m.State)}})
+			continue
+		}
+		motions.Rows = append(motions.Rows, []web.Cell{{Text: m.Title, Href: href}, {Tag: pg.stateTag(m.State)}, {Text: pg.loc.Date(m.UpdatedAt)}})
+		if a := m.Answer; a != nil && (a.Status == AnswerSubmitted || a.Status == AnswerAcknowledged) {
+			waiting.Rows = append(waiting.Rows, []web.Cell{{Text: m.Title, Href: href}, {Text: pg.loc.Date(a.DueAt)}, {Tag: pg.answerTag(a)}})
+		}
+	}
+	return motions, waiting, consultations
+}
+
+func (pg *pageCtx) answerTag(a *Answer) *web.Tag {
+	if a.Overdue && (a.Status == AnswerSubmitted || a.Status == AnswerAcknowledged) {
+		return &web.Tag{Text: pg.t("assemblies.answer.overdue"), Tone: "danger"}
+	}
+	tone := "info"
+	if a.Status == AnswerAnswered || a.Status == AnswerImplemented {
+		tone = "success"
+	}
+	return &web.Tag{Text: pg.t("assemblies.answer.status." + a.Status), Tone: tone}
+}
+
+// meetingView is the meeting page.
+type meetingView struct {
+	A         Assembly
+	M         Meeting
+	Role      role
+	Where     string
+	Tag       *web.Tag
+	Agenda    []agendaLine
+	Present   []string
+	Minutes   string
+	Held      bool
+	Form      *web.Form
+	People    []web.Option
+	Self      string
+	Cancelled bool
+}
+
+type agendaLine struct{ Title, Href string }
+
+func (p *Plugin) meetingPage(w http.ResponseWriter, r *http.Request) (sdk.PageMeta, error) {
+	pg := p.page(w, r)
+	return p.showMeeting(pg, nil)
+}
+
+// showMeeting renders the meeting page, with form's problems when a form was refused.
+func (p *Plugin) showMeeting(pg *pageCtx, form *web.Form) (sdk.PageMeta, error) {
+	a, err := p.svc.Assembly(pg.ctx, pg.r.PathValue("id"))
+	if err != nil {
+		return sdk.PageMeta{}, err
+	}
+	m, err := p.svc.Meeting(pg.ctx, a.ID, pg.r.PathValue("meetingID"))
+	if err != nil {
+		return sdk.PageMeta{}, err
+	}
+	v := meetingView{A: a, M: m, Where: pg.where(m), Tag: pg.meetingTag(m), Form: form, Self: meetingPath(a.ID, m.ID),
+		Cancelled: m.Status == MeetingCancelled, Held: !m.StartsAt.After(p.svc.Now())}
+	if v.Role, err = p.roleIn(pg.ctx, a, pg.who); err != nil {
+		return sdk.PageMeta{}, err
+	}
+	for _, it := range m.Agenda {
+		l := agendaLine{Title: it.Title}
+		if it.MotionID != "" {
+			l.Href = motionPath(a.ID, it.MotionID)
+		}
+		v.Agenda = append(v.Agenda, l)
+	}
+	if m.MinutesStatus == MinutesPublished || v.Role.Officer {
+		v.Minutes = m.Minutes
+	}
+	if v.Role.Officer && v.Form == nil {
+		v.Form = web.NewForm(nil)
+		v.Form.Set("minutes", m.Minutes)
+		v.Form.Set("user_ids", m.Attendance...)
+	}
+	members, err := p.svc.Members(pg.ctx, pg.who, a.ID, allOf)
+	if err == nil {
+		names := map[string]string{}
+		for _, mb := range members.Items {
+			names[mb.UserID] = mb.DisplayName
+			if mb.Status == MemberActive {
+				v.People = append(v.People, web.Option{Value: mb.UserID, Label: mb.DisplayName})
+			}
+		}
+		for _, id := range m.Attendance {
+			if n := names[id]; n != "" {
+				v.Present = append(v.Present, n)
+			}
+		}
+	}
+	meta := pg.meta(m.Title, sdk.Crumb{Label: a.Name, Href: assemblyPath(a.ID)}, sdk.Crumb{Label: m.Title, Href: v.Self})
+	if !form.Valid() {
+		return pg.refuse("meeting", v, meta)
+	}
+	return pg.render("meeting", v, meta)
+}
+
+// motionView is the motion page.
+type motionView struct {
+	A           Assembly
+	M           Motion
+	Role        role
+	Responder   bool
+	Tag         *web.Tag
+	Author      string
+	Sponsors    []string
+	Timeline    []timelineLine
+	Counts      *Counts
+	Outcome     string
+	Answer      *Answer
+	AnswerTag   *web.Tag
+	Decision    string
+	Meetings    []web.Option
+	Secrecy     []web.Option
+	Decisions   []web.Option
+	Form        *web.Form
+	Self        string
+	Booth       string
+	CanTable    bool
+	CanSponsor  bool
+	CanWithdraw bool
+}
+
+type timelineLine struct {
+	At   time.Time
+	Text string
+}
+
+func (p *Plugin) motionPage(w http.ResponseWriter, r *http.Request) (sdk.PageMeta, error) {
+	return p.showMotion(p.page(w, r), nil)
+}
+
+func (p *Plugin) showMotion(pg *pageCtx, form *web.Form) (sdk.PageMeta, error) {
+	a, err := p.svc.Assembly(pg.ctx, pg.r.PathValue("id"))
+	if err != nil {
+		return sdk.PageMeta{}, err
+	}
+	m, err := p.svc.Motion(pg.ctx, a.ID, pg.r.PathValue("motionID"))
+	if err != nil {
+		return sdk.PageMeta{}, err
+	}
+	v := motionView{A: a, M: m, Tag: pg.stateTag(m.State), Form: form, Self: motionPath(a.ID, m.ID), Booth: boothPath(a.ID, m.ID)}
+	if v.Role, err = p.roleIn(pg.ctx, a, pg.who); err != nil {
+		return sdk.PageMeta{}, err
+	}
+	if m.State == StateDraft && !v.Role.Member && !v.Role.Officer && m.AuthorID != pg.who.UserID {
+		// A draft is its author's and the members' until it is tabled.
+		return sdk.PageMeta{}, sdk.Errorf(sdk.CodeNotFound, "no motion %q", m.ID)
+	}
+	if v.Responder, err = p.isResponder(pg.ctx, pg.who); err != nil {
+		return sdk.PageMeta{}, err
+	}
+	ids := append([]string{m.AuthorID}, m.Sponsors...)
+	names := p.names(pg, ids)
+	v.Author = names[m.AuthorID]
+	for _, id := range m.Sponsors {
+		v.Sponsors = append(v.Sponsors, names[id])
+	}
+	authorOrChair := m.AuthorID == pg.who.UserID || v.Role.Chair
+	v.CanTable = m.State == StateDraft && authorOrChair && m.Kind == KindMotion
+	v.CanWithdraw = (m.State == StateDraft || m.State == StateTabled) && authorOrChair
+	v.CanSponsor = (m.State == StateDraft || m.State == StateTabled) && v.Role.Member && m.AuthorID != pg.who.UserID &&
+		!slices.Contains(m.Sponsors, pg.who.UserID)
+	for _, e := range m.Timeline {
+		v.Timeline = append(v.Timeline, timelineLine{At: e.At, Text: pg.timelineText(e, names)})
+	}
+	if m.Vote != nil && m.Vote.Counts != nil {
+		v.Counts, v.Outcome = m.Vote.Counts, pg.t("assemblies.outcome."+m.Vote.Outcome)
+	}
+	if m.Answer != nil {
+		v.Answer, v.AnswerTag = m.Answer, pg.answerTag(m.Answer)
+		if m.Answer.Decision != "" {
+			v.Decision = pg.t("assemblies.decision." + m.Answer.Decision)
+		}
+	}
+	if v.Role.Chair && m.State == StateTabled {
+		v.Secrecy = []web.Option{{Value: SecrecySecret, Label: pg.t("assemblies.secrecy.secret")}, {Value: SecrecyNamed, Label: pg.t("assemblies.secrecy.named")}}
+		v.Meetings = []web.Option{{Value: "", Label: pg.t("assemblies.open.no_meeting")}}
+		meetings, err := p.svc.Meetings(pg.ctx, a.ID, allOf)
+		if err != nil {
+			return sdk.PageMeta{}, err
+		}
+		for _, mt := range meetings.Items {
+			if mt.Status != MeetingCancelled {
+				v.Meetings = append(v.Meetings, web.Option{Value: mt.ID, Label: mt.Title + " – " + pg.loc.Date(mt.StartsAt)})
+			}
+		}
+		if v.Form == nil {
+			v.Form = web.NewForm(nil)
+			v.Form.Set("secrecy", a.Secrecy)
+		}
+	}
+	if v.Responder && m.Answer != nil {
+		for _, d := range []string{DecisionAccepted, DecisionPartlyAccepted, DecisionDeclined} {
+			v.Decisions = append(v.Decisions, web.Option{Value: d, Label: pg.t("assemblies.decision." + d)})
+		}
+	}
+	meta := pg.meta(m.Title, sdk.Crumb{Label: a.Name, Href: assemblyPath(a.ID)}, sdk.Crumb{Label: m.Title, Href: v.Self})
+	if !form.Valid() {
+		return pg.refuse("motion", v, meta)
+	}
+	return pg.render("motion", v, meta)
+}
+
+// names are the display names of users, from the host; one lookup per page.
+func (p *Plugin) names(pg *pageCtx, ids []string) map[string]string {
+	out := map[string]string{}
+	var ms []Member
+	for _, id := range ids {
+		if id != "" {
+			ms = append(ms, Member{UserID: id})
+		}
+	}
+	for _, m := range p.svc.namedAll(pg.ctx, ms) {
+		out[m.UserID] = m.DisplayName
+	}
+	return out
+}
+
+// timelineText says one step of a motion's life.
+func (pg *pageCtx) timelineText(e TimelineEntry, names map[string]string) string {
+	id := "assemblies.timeline." + e.Kind
+	if !pg.loc.Has(id) {
+		id = "assemblies.timeline.other"
+	}
+	data := map[string]any{"Who": names[e.ActorID]}
+	if e.ActorID != "" && data["Who"] == "" {
+		data["Who"] = pg.t("assemblies.someone")
+	}
+	switch e.Kind {
+	case "vote_opened":
+		if s, ok := e.Detail["secrecy"].(string); ok {
+			data["Secrecy"] = pg.t("assemblies.secrecy." + s)
+		}
+	case "vote_closed":
+		if o, ok := e.Detail["outcome"].(string); ok {
+			data["Outcome"] = pg.t("assemblies.outcome." + o)
+		}
+		if c, ok := e.Detail["counts"].(map[string]any); ok {
+			data["Yes"], data["No"], data["Abstain"] = c["yes"], c["no"], c["abstain"]
+		}
+	case "submitted_to_city", "answer_overdue":
+		if s, ok := e.Detail["answer_due_at"].(string); ok {
+			if due, err := time.Parse(time.RFC3339Nano, s); err == nil {
+				data["Due"] = pg.loc.Date(due)
+			}
+		}
+	case "answered":
+		if d, ok := e.Detail["decision"].(string); ok {
+			data["Decision"] = pg.t("assemblies.decision." + d)
+		}
+	}
+	return pg.loc.T(id, data)
+}
+
+// answersPage is every adopted motion the city has still to answer, across the
+// assemblies, by due date: the press's and the council's view, public.
+func (p *Plugin) answersPage(w http.ResponseWriter, r *http.Request) (sdk.PageMeta, error) {
+	pg := p.page(w, r)
+	t, err := p.dueTable(pg, false)
+	if err != nil {
+		return sdk.PageMeta{}, err
+	}
+	return pg.render("answers", struct {
+		Table web.Table
+		Inbox bool
+	}{t, false}, pg.meta(pg.t("assemblies.answers.title"), sdk.Crumb{Label: pg.t("assemblies.answers.title"), Href: pathAnswers}))
+}
+
+// inboxPage is the city responders' inbox: the same motions with the steps they take.
+func (p *Plugin) inboxPage(w http.ResponseWriter, r *http.Request) (sdk.PageMeta, error) {
+	pg := p.page(w, r)
+	t, err := p.dueTable(pg, true)
+	if err != nil {
+		return sdk.PageMeta{}, err
+	}
+	meta := pg.meta(pg.t("assemblies.inbox.title"), sdk.Crumb{Label: pg.t("assemblies.inbox.title"), Href: pathInbox})
+	meta.NavActive = navInbox
+	return pg.render("answers", struct {
+		Table web.Table
+		Inbox bool
+	}{t, true}, meta)
+}
+
+// dueTable lists the adopted motions waiting for the city's answer, the earliest due
+// first, across every assembly.
+func (p *Plugin) dueTable(pg *pageCtx, inbox bool) (web.Table, error) {
+	type due struct {
+		a Assembly
+		m Motion
+	}
+	var all []due
+	q := allOf
+	for {
+		list, err := p.svc.Assemblies(pg.ctx, "", q)
+		if err != nil {
+			return web.Table{}, err
+		}
+		for _, a := range list.Items {
+			motions, err := p.svc.Motions(pg.ctx, a.ID, StateAdopted, false, allOf)
+			if err != nil {
+				return web.Table{}, err
+			}
+			for _, m := range motions.Items {
+				if m.Answer != nil && (m.Answer.Status == AnswerSubmitted || m.Answer.Status == AnswerAcknowledged) {
+					all = append(all, due{a, m})
+				}
+			}
+		}
+		if list.NextCursor == "" {
+			break
+		}
+		if q, err = cursorQuery(list.NextCursor); err != nil {
+			return web.Table{}, err
+		}
+	}
+	slices.SortStableFunc(all, func(x, y due) int { return x.m.Answer.DueAt.Compare(y.m.Answer.DueAt) })
+	caption := pg.t("assemblies.answers.caption")
+	if inbox {
+		caption = pg.t("assemblies.inbox.caption")
+	}
+	t := web.Table{Caption: caption, RowHeaders: true, Columns: []web.Column{{Label: pg.t("assemblies.col.motion")},
+		{Label: pg.t("assemblies.col.assembly")}, {Label: pg.t("assemblies.col.due")}, {Label: pg.t("assemblies.col.status")}}}
+	for _, d := range all {
+		t.Rows = append(t.Rows, []web.Cell{{Text: d.m.Title, Href: motionPath(d.a.ID, d.m.ID)}, {Text: d.a.Name, Href: assemblyPath(d.a.ID)},
+			{Text: pg.loc.Date(d.m.Answer.DueAt)}, {Tag: pg.answerTag(d.m.Answer)}})
+	}
+	return t, nil
+}
+
+// neighbourhoodCard is the card on the core's neighbourhood page: the next meeting,
+// the open votes and the latest answers of the neighbourhood's assemblies.
+func (p *Plugin) neighbourhoodCard(w http.ResponseWriter, r *http.Request) (sdk.PageMeta, error) {
+	pg := p.page(w, r)
+	list, err := p.svc.Assemblies(pg.ctx, r.PathValue("nbh"), allOf)
+	if err != nil {
+		return sdk.PageMeta{}, err
+	}
+	type line struct{ Text, Href, Meta string }
+	var v struct {
+		Next     *line
+		Votes    []line
+		Answers  []line
+		Index    string
+		Assembly []line
+	}
+	v.Index = pagesBase + "?neighbourhood=" + r.PathValue("nbh")
+	now := p.svc.Now()
+	var next Meeting
+	var nextAsm string
+	type answered struct {
+		l  line
+		at time.Time
+	}
+	var answers []answered
+	for _, a := range list.Items {
+		v.Assembly = append(v.Assembly, line{Text: a.Name, Href: assemblyPath(a.ID)})
+		meetings, err := p.svc.Meetings(pg.ctx, a.ID, allOf)
+		if err != nil {
+			return sdk.PageMeta{}, err
+		}
+		for _, m := range meetings.Items {
+			if m.Status != MeetingCancelled && m.StartsAt.After(now) && (next.ID == "" || m.StartsAt.Before(next.StartsAt)) {
+				next, nextAsm = m, a.ID
+			}
+		}
+		motions, err := p.svc.Motions(pg.ctx, a.ID, "", false, allOf)
+		if err != nil {
+			return sdk.PageMeta{}, err
+		}
+		for _, m := range motions.Items {
+			switch {
+			case m.State == StateVoting:
+				v.Votes = append(v.Votes, line{Text: m.Title, Href: motionPath(a.ID, m.ID), Meta: a.Name})
+			case m.Answer != nil && m.Answer.AnsweredAt != nil:
+				answers = append(answers, answered{line{Text: m.Title, Href: motionPath(a.ID, m.ID),
+					Meta: pg.t("assemblies.decision." + m.Answer.Decision)}, *m.Answer.AnsweredAt})
+			}
+		}
+	}
+	if next.ID != "" {
+		v.Next = &line{Text: next.Title, Href: meetingPath(nextAsm, next.ID), Meta: pg.loc.DateTime(next.StartsAt) + " · " + pg.where(next)}
+	}
+	slices.SortFunc(answers, func(x, y answered) int { return y.at.Compare(x.at) })
+	for i, a := range answers {
+		if i == 3 {
+			break
+		}
+		v.Answers = append(v.Answers, a.l)
+	}
+	return pg.render("card", v, sdk.PageMeta{Title: pg.t("assemblies.card.title")})
+}
