@@ -101,8 +101,17 @@ const (
 
 // Meeting and minutes statuses.
 const (
+	// A meeting is scheduled until it begins and held from then on (attendance and
+	// minutes are recorded only then); the stored status says only whether it was
+	// cancelled, the clock says the rest (meetingRow.status).
 	MeetingScheduled = "scheduled"
+	MeetingHeld      = "held"
 	MeetingCancelled = "cancelled"
+
+	// How a meeting is attended: in a room, through its online link, or both.
+	ModeInPerson = "in_person"
+	ModeOnline   = "online"
+	ModeHybrid   = "hybrid"
 
 	MinutesNone      = "none"
 	MinutesDraft     = "draft"
@@ -124,6 +133,12 @@ const (
 	RuleActive = "active"
 	// RuleConsultationOnly: a deadline for advice belongs to a consultation only.
 	RuleConsultationOnly = "consultation_only"
+	// RuleOnlineOnly: remote attendance at a meeting that has no online link.
+	RuleOnlineOnly = "online_only"
+	// RuleOnce: the same person twice in one list (in the room and online).
+	RuleOnce = "once"
+	// RuleStarted: a vote held at a meeting that has not begun.
+	RuleStarted = "started"
 )
 
 // fieldErrors collects invalid fields so a caller sees every problem at once; the
@@ -231,10 +246,12 @@ type Meeting struct {
 	EndsAt        time.Time    `json:"ends_at"`
 	Place         string       `json:"place"`
 	OnlineURL     string       `json:"online_url"`
-	Status        string       `json:"status" enum:"scheduled,cancelled"`
+	Status        string       `json:"status" enum:"scheduled,held,cancelled" doc:"scheduled until it begins, held from then on, or cancelled"`
+	Mode          string       `json:"mode" enum:"in_person,online,hybrid" doc:"in_person: a place only; online: a link only; hybrid: both"`
 	CancelReason  string       `json:"cancel_reason,omitempty"`
 	Agenda        []AgendaItem `json:"agenda" nullable:"false"`
-	Attendance    []string     `json:"attendance" nullable:"false" doc:"User IDs of the members recorded present"`
+	Attendance    []string     `json:"attendance" nullable:"false" doc:"User IDs of the members recorded present, in the room or online"`
+	Remote        []string     `json:"remote_attendance" nullable:"false" doc:"Those of attendance who took part online"`
 	MinutesStatus string       `json:"minutes_status" enum:"none,draft,approved,published"`
 	// Minutes are shown to everyone once published, and to the assembly's officers
 	// before.

@@ -134,6 +134,7 @@ func TestService_EventPayloads(t *testing.T) {
 		var mt Meeting
 		e.Must(201, chair, "POST", base+"/meetings", map[string]any{"title": "Spring", "starts_at": starts,
 			"ends_at": starts.Add(2 * time.Hour), "place": "Library"}).Decode(t, &mt)
+		e.clock.Advance(52 * time.Hour) // the meeting has been held: minutes can be written
 		e.Must(200, chair, "POST", base+"/meetings/"+mt.ID+"/minutes", map[string]any{"minutes": "We met."})
 		e.Must(200, chair, "POST", base+"/meetings/"+mt.ID+"/minutes/approve", nil)
 		e.Must(200, chair, "POST", base+"/meetings/"+mt.ID+"/minutes/publish", nil)

@@ -75,7 +75,8 @@ func TestLists_Walk(t *testing.T) {
 			a, chair := e.assembly("w", nil)
 			path := "/api/v1/assemblies/" + a.ID + "/meetings"
 			meeting := func(hours int) map[string]any {
-				start := t0.Add(time.Duration(hours) * time.Hour)
+				// Two days ahead, so that "before" those listed is still in the future.
+				start := t0.Add(time.Duration(48+hours) * time.Hour)
 				return map[string]any{"title": "Meeting", "starts_at": start, "ends_at": start.Add(time.Hour), "place": "Hall"}
 			}
 			for i := range 10 {

@@ -115,7 +115,7 @@ func TestMigrations_MicrosecondTimes(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		m := mt.meeting()
+		m := mt.meeting(time.Now())
 		sameTime(t, "meeting starts_at", &m.StartsAt, "1969-07-20T20:17:40.000001Z")
 		sameTime(t, "meeting ends_at", &m.EndsAt, "1969-07-21T02:56:15Z")
 		sameTime(t, "meeting created_at", ptr(mt.CreatedAt.Time), "2026-03-02T09:00:00.000007Z")

@@ -231,6 +231,7 @@ func TestNotify_Meetings(t *testing.T) {
 			t.Errorf("fi %q: the time is not in Helsinki's zone", got)
 		}
 
+		e.clock.Set(time.Date(2026, 3, 10, 17, 0, 0, 0, time.UTC)) // held: minutes can be written
 		e.Must(200, chair, "POST", base+"/meetings/"+mt.ID+"/minutes", map[string]any{"minutes": "We met."})
 		e.Must(200, chair, "POST", base+"/meetings/"+mt.ID+"/minutes/approve", nil)
 		e.Must(200, chair, "POST", base+"/meetings/"+mt.ID+"/minutes/publish", nil)

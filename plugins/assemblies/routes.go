@@ -26,6 +26,14 @@ func (p *Plugin) Routes() []sdk.Route {
 			return p.svc.Assemblies(r.Context(), r.URL.Query().Get("neighbourhood_id"), q)
 		}).With(sdk.Param{Name: "neighbourhood_id", Description: "Only the assemblies of this neighbourhood"}).
 			Doc("Assemblies", "Oldest first."),
+		sdk.List(base+"/answers", pub, func(r *http.Request, q sdk.ListQuery) (sdk.Page[DueAnswer], error) {
+			overdue, err := boolParam(r, "overdue")
+			if err != nil {
+				return sdk.Page[DueAnswer]{}, err
+			}
+			return p.svc.AnswersDue(r.Context(), overdue, q)
+		}).With(sdk.Param{Name: "overdue", Type: "boolean", Description: "true: only those past their deadline"}).
+			Doc("Answers the city owes", "Every adopted motion of every assembly still waiting for the city's answer, nearest deadline first, with its assembly."),
 		sdk.Post(base, PermAssemblyManage, func(r *http.Request, in CreateAssemblyInput) (Assembly, error) {
 			return p.svc.CreateAssembly(r.Context(), sdk.PrincipalFrom(r.Context()), in)
 		}).Status(http.StatusCreated).Errors(403).
@@ -33,6 +41,10 @@ func (p *Plugin) Routes() []sdk.Route {
 		sdk.Get(asmPath, pub, func(r *http.Request) (Assembly, error) {
 			return p.svc.Assembly(r.Context(), r.PathValue("id"))
 		}).Doc("An assembly with its rules", ""),
+		sdk.Put(asmPath, participate, func(r *http.Request, in EditAssemblyInput) (Assembly, error) {
+			return p.svc.EditAssembly(r.Context(), sdk.PrincipalFrom(r.Context()), r.PathValue("id"), in)
+		}).Errors(403).
+			Doc("Edit an assembly", "Name, charter and rules, replaced whole; by its chair or a coordinator. A vote already open keeps the rules it opened with."),
 
 		sdk.List(asmPath+"/members", pub, func(r *http.Request, q sdk.ListQuery) (sdk.Page[Member], error) {
 			return p.svc.Members(r.Context(), sdk.PrincipalFrom(r.Context()), r.PathValue("id"), q)
@@ -53,13 +65,21 @@ func (p *Plugin) Routes() []sdk.Route {
 			return p.svc.SetPosition(r.Context(), sdk.PrincipalFrom(r.Context()), r.PathValue("id"), r.PathValue("userID"), in)
 		}).Errors(409).
 			Doc("Appoint a member to a position", "By the chair or a coordinator; a new chair, vice-chair or secretary replaces the old one."),
+		sdk.Get(asmPath+"/membership", sdk.PermAuthenticated, func(r *http.Request) (Member, error) {
+			m, found, err := p.svc.Membership(r.Context(), r.PathValue("id"), sdk.PrincipalFrom(r.Context()).UserID)
+			if err == nil && !found {
+				err = sdk.Errorf(sdk.CodeNotFound, "you have not joined or applied to this assembly")
+			}
+			return m, err
+		}).Errors(404).Doc("Your membership", "Whatever its status: pending, active, left, removed or rejected."),
 		sdk.Post(asmPath+"/leave", sdk.PermAuthenticated, func(r *http.Request, _ sdk.NoBody) (Member, error) {
 			return p.svc.Leave(r.Context(), sdk.PrincipalFrom(r.Context()), r.PathValue("id"))
 		}).Errors(409).Doc("Leave the assembly, or withdraw an application", ""),
 
 		sdk.List(asmPath+"/meetings", pub, func(r *http.Request, q sdk.ListQuery) (sdk.Page[Meeting], error) {
-			return p.svc.Meetings(r.Context(), r.PathValue("id"), q)
-		}).Doc("Meetings", "Earliest first, with agenda, attendance and published minutes."),
+			return p.svc.MeetingsWhen(r.Context(), r.PathValue("id"), r.URL.Query().Get("when"), q)
+		}).With(sdk.Param{Name: "when", Enum: []string{MeetingsUpcoming, MeetingsPast}, Description: "upcoming: not yet ended; past: ended; all by default"}).
+			Doc("Meetings", "Earliest first, with agenda, attendance and published minutes."),
 		sdk.Post(asmPath+"/meetings", participate, func(r *http.Request, in MeetingInput) (Meeting, error) {
 			return p.svc.ScheduleMeeting(r.Context(), sdk.PrincipalFrom(r.Context()), r.PathValue("id"), in)
 		}).Status(http.StatusCreated).
@@ -67,10 +87,15 @@ func (p *Plugin) Routes() []sdk.Route {
 		sdk.Get(meetPath, pub, func(r *http.Request) (Meeting, error) {
 			return p.svc.Meeting(r.Context(), r.PathValue("id"), r.PathValue("meetingID"))
 		}).Doc("A meeting", "With agenda, attendance and published minutes."),
+		sdk.Put(meetPath, participate, func(r *http.Request, in MeetingInput) (Meeting, error) {
+			return p.svc.EditMeeting(r.Context(), sdk.PrincipalFrom(r.Context()), r.PathValue("id"), r.PathValue("meetingID"), in)
+		}).Errors(403, 409).
+			Doc("Edit or reschedule a meeting", "Title, time, place, online link and agenda, replaced whole, until the meeting begins; by an officer or a coordinator."),
 		meetingAction(p, "cancel", "cancel", func(in CancelInput) MeetingUpdate { return MeetingUpdate{Reason: in.Reason} }).
 			Doc("Cancel a meeting", "With a reason, by an officer or a coordinator."),
-		meetingAction(p, "attendance", "attendance", func(in AttendanceInput) MeetingUpdate { return MeetingUpdate{UserIDs: in.UserIDs} }).
-			Doc("Record attendance", "Replaces the list; by the chair, the vice-chair or the secretary."),
+		meetingAction(p, "attendance", "attendance", func(in AttendanceInput) MeetingUpdate {
+			return MeetingUpdate{UserIDs: in.UserIDs, RemoteUserIDs: in.RemoteUserIDs}
+		}).Doc("Record attendance", "In the room and online; replaces the list, once the meeting has begun; by the chair, the vice-chair or the secretary."),
 		meetingAction(p, "minutes", "minutes", func(in MinutesInput) MeetingUpdate { return MeetingUpdate{Minutes: in.Minutes} }).
 			Doc("Write the draft minutes", "By the chair, the vice-chair or the secretary; shown to them until published."),
 		meetingAction(p, "minutes/approve", "approve_minutes", func(sdk.NoBody) MeetingUpdate { return MeetingUpdate{} }).
@@ -92,8 +117,10 @@ func (p *Plugin) Routes() []sdk.Route {
 			if err != nil {
 				return sdk.Page[Motion]{}, err
 			}
-			return p.svc.Motions(r.Context(), r.PathValue("id"), r.URL.Query().Get("state"), overdue, q)
+			return p.svc.ListMotions(r.Context(), r.PathValue("id"), MotionQuery{State: r.URL.Query().Get("state"),
+				Kind: r.URL.Query().Get("kind"), Overdue: overdue}, q)
 		}).With(sdk.Param{Name: "state", Enum: MotionStates, Description: "Only the motions in this state"},
+			sdk.Param{Name: "kind", Enum: []string{KindMotion, KindConsultation}, Description: "Only members' motions, or only the city's consultations"},
 			sdk.Param{Name: "overdue", Type: "boolean", Description: "true: only adopted motions the city has not answered by their deadline"}).
 			Doc("Motions", "Oldest first."),
 		sdk.Post(asmPath+"/motions", sdk.PermAuthenticated, func(r *http.Request, in MotionInput) (Motion, error) {
@@ -103,6 +130,10 @@ func (p *Plugin) Routes() []sdk.Route {
 		sdk.Get(motPath, pub, func(r *http.Request) (Motion, error) {
 			return p.svc.Motion(r.Context(), r.PathValue("id"), r.PathValue("motionID"))
 		}).Doc("A motion", "With its vote, the city's answer and its public timeline."),
+		sdk.Put(motPath, participate, func(r *http.Request, in EditMotionInput) (Motion, error) {
+			return p.svc.EditMotion(r.Context(), sdk.PrincipalFrom(r.Context()), r.PathValue("id"), r.PathValue("motionID"), in)
+		}).Errors(403, 409).
+			Doc("Edit a draft motion", "Title and text, by its author, until it is tabled; the edit is on its timeline."),
 		p.motionAction(ActionSponsor, "Co-sponsor a motion", "By a member other than its author."),
 		p.motionAction(ActionTable, "Table a draft motion", "By its author, the chair or the vice-chair."),
 		p.motionAction(ActionWithdraw, "Withdraw a motion", "By its author, the chair or the vice-chair."),
@@ -114,6 +145,9 @@ func (p *Plugin) Routes() []sdk.Route {
 			return p.svc.CastBallot(r.Context(), sdk.PrincipalFrom(r.Context()), r.PathValue("id"), r.PathValue("motionID"), in.Choice)
 		}).Status(http.StatusCreated).Errors(409).
 			Doc("Cast your ballot", "A receipt; it repeats the choice only in a named vote."),
+		sdk.Get(motPath+"/vote/ballot", sdk.PermAuthenticated, func(r *http.Request) (BallotStatus, error) {
+			return p.svc.MyBallot(r.Context(), sdk.PrincipalFrom(r.Context()), r.PathValue("id"), r.PathValue("motionID"))
+		}).Doc("Your place in the vote", "Whether you may vote and whether you have; never what you chose."),
 		sdk.Post(motPath+"/vote/close", participate, func(r *http.Request, _ sdk.NoBody) (CloseResult, error) {
 			m, err := p.svc.CloseVote(r.Context(), sdk.PrincipalFrom(r.Context()), r.PathValue("id"), r.PathValue("motionID"))
 			if err != nil {

@@ -2,6 +2,8 @@ package assemblies
 
 import (
 	"context"
+	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -11,12 +13,24 @@ import (
 )
 
 // PopoloExport is an assembly's motions and votes in the Popolo data specification
-// (popoloproject.com): one Organization, its Motions, and a VoteEvent per closed vote
-// with its Counts, and Votes only when the vote was named.
+// (popoloproject.com): one Organization in its Area (the neighbourhood), its Motions,
+// a VoteEvent per closed vote with its Counts, and Votes only when the vote was named.
+// Every id a motion, vote or organization refers to is in the export: the Persons
+// who tabled motions or cast named votes (and, where the city shows member lists,
+// the members, with their Memberships), and the Area.
 type PopoloExport struct {
+	Persons       []PopoloPerson       `json:"persons"`
 	Organizations []PopoloOrganization `json:"organizations"`
+	Memberships   []PopoloMembership   `json:"memberships"`
+	Areas         []PopoloArea         `json:"areas"`
 	Motions       []PopoloMotion       `json:"motions"`
 	VoteEvents    []PopoloVoteEvent    `json:"vote_events"`
+}
+
+// PopoloPerson is a Popolo Person: someone a motion, vote or membership names.
+type PopoloPerson struct {
+	ID   string `json:"id"`
+	Name string `json:"name"`
 }
 
 // PopoloOrganization is the assembly.
@@ -28,6 +42,23 @@ type PopoloOrganization struct {
 	AreaID string `json:"area_id"`
 }
 
+// PopoloMembership is a Popolo Membership: an active member, with their position as
+// the role and, for an organisation's delegate, the organisation they sit for.
+type PopoloMembership struct {
+	PersonID       string `json:"person_id"`
+	OrganizationID string `json:"organization_id"`
+	Role           string `json:"role"`
+	StartDate      string `json:"start_date,omitempty"`
+	OnBehalfOfID   string `json:"on_behalf_of_id,omitempty"`
+}
+
+// PopoloArea is a Popolo Area: the assembly's neighbourhood.
+type PopoloArea struct {
+	ID             string `json:"id"`
+	Name           string `json:"name"`
+	Classification string `json:"classification"`
+}
+
 // PopoloMotion is a Popolo Motion.
 type PopoloMotion struct {
 	ID             string `json:"id"`
@@ -37,7 +68,7 @@ type PopoloMotion struct {
 	Classification string `json:"classification"`
 	Date           string `json:"date"`
 	Requirement    string `json:"requirement,omitempty"`
-	// Result is "pass" or "fail" once decided.
+	// Result is "pass", "fail" or "no_quorum" once decided.
 	Result string `json:"result,omitempty"`
 }
 
@@ -66,12 +97,17 @@ type PopoloVote struct {
 	Option      string `json:"option"`
 }
 
+// popoloResult maps an outcome to Popolo's result: pass and fail as the
+// specification names them, and no_quorum as itself, because a vote that did not
+// reach its quorum decided nothing, which "fail" (rejected) would misreport.
 func popoloResult(outcome string) string {
 	switch outcome {
 	case StateAdopted:
 		return "pass"
-	case StateRejected, StateNoQuorum:
+	case StateRejected:
 		return "fail"
+	case StateNoQuorum:
+		return StateNoQuorum
 	}
 	return ""
 }
@@ -87,6 +123,10 @@ func requirement(m motionRow) string {
 	return m.Majority + " majority"
 }
 
+// formerPerson names a person the platform no longer knows (an erased account, whose
+// named ballots were re-keyed to a pseudonym).
+const formerPerson = "Former member"
+
 // Popolo exports an assembly's motions and closed votes. Counts are recounted from the
 // stored ballots, not copied from the result, so the export checks the result.
 func (s *Service) Popolo(ctx context.Context, assemblyID string) (PopoloExport, error) {
@@ -100,8 +140,24 @@ func (s *Service) Popolo(ctx context.Context, assemblyID string) (PopoloExport, 
 	}
 	out := PopoloExport{
 		Organizations: []PopoloOrganization{{ID: a.ID, Name: a.Name, Classification: "assembly", AreaID: a.NeighbourhoodID}},
+		Memberships:   []PopoloMembership{},
 		Motions:       []PopoloMotion{},
 		VoteEvents:    []PopoloVoteEvent{},
+	}
+	people := []string{}
+	if s.MemberListPublic {
+		members, err := listMembers(ctx, s.db, a.ID, []string{MemberActive}, sdk.ListQuery{})
+		if err != nil {
+			return PopoloExport{}, err
+		}
+		for _, m := range members {
+			pm := PopoloMembership{PersonID: m.UserID, OrganizationID: a.ID, Role: m.Position, OnBehalfOfID: m.OrganisationID}
+			if m.JoinedAt.Valid {
+				pm.StartDate = m.JoinedAt.Time.UTC().Format(time.DateOnly)
+			}
+			out.Memberships = append(out.Memberships, pm)
+			people = append(people, m.UserID)
+		}
 	}
 	for _, m := range rows {
 		if m.State == StateDraft {
@@ -111,6 +167,9 @@ func (s *Service) Popolo(ctx context.Context, assemblyID string) (PopoloExport, 
 			ID: m.ID, OrganizationID: a.ID, CreatorID: m.AuthorID, Text: m.Title + "\n\n" + m.Text,
 			Classification: m.Kind, Date: popoloTime(m.CreatedAt.Time), Requirement: requirement(m), Result: popoloResult(m.Outcome),
 		})
+		if m.AuthorID != "" {
+			people = append(people, m.AuthorID)
+		}
 		if !m.VoteClosedAt.Valid {
 			continue
 		}
@@ -130,9 +189,47 @@ func (s *Service) Popolo(ctx context.Context, assemblyID string) (PopoloExport, 
 			}
 			for _, b := range ballots {
 				ve.Votes = append(ve.Votes, PopoloVote{VoteEventID: ve.ID, VoterID: b.UserID, Option: b.Choice})
+				people = append(people, b.UserID)
 			}
 		}
 		out.VoteEvents = append(out.VoteEvents, ve)
+	}
+	if out.Persons, err = s.popoloPersons(ctx, people); err != nil {
+		return PopoloExport{}, err
+	}
+	area := PopoloArea{ID: a.NeighbourhoodID, Name: a.NeighbourhoodID, Classification: "neighbourhood"}
+	nbhs, err := s.host.Neighbourhoods(ctx, []string{a.NeighbourhoodID})
+	if err != nil {
+		return PopoloExport{}, fmt.Errorf("find neighbourhood: %w", err)
+	}
+	if len(nbhs) == 1 {
+		area.Name = nbhs[0].Name
+	}
+	out.Areas = []PopoloArea{area}
+	return out, nil
+}
+
+// popoloPersons names each of ids once, in order of id, from the host's users.
+func (s *Service) popoloPersons(ctx context.Context, ids []string) ([]PopoloPerson, error) {
+	slices.Sort(ids)
+	ids = slices.Compact(ids)
+	out := make([]PopoloPerson, len(ids))
+	if len(ids) == 0 {
+		return out, nil
+	}
+	users, err := s.host.Users(ctx, ids)
+	if err != nil {
+		return nil, fmt.Errorf("find persons: %w", err)
+	}
+	names := make(map[string]string, len(users))
+	for _, u := range users {
+		names[u.ID] = u.DisplayName
+	}
+	for i, id := range ids {
+		out[i] = PopoloPerson{ID: id, Name: names[id]}
+		if out[i].Name == "" {
+			out[i].Name = formerPerson
+		}
 	}
 	return out, nil
 }

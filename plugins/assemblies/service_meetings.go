@@ -6,6 +6,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/jmoiron/sqlx"
+
 	"github.com/kvarter/kvarter/sdk"
 	"github.com/kvarter/kvarter/sdk/store"
 )
@@ -48,6 +50,39 @@ func (in *MeetingInput) validate() error {
 	return f.err()
 }
 
+// futureStart refuses a meeting that would already have begun: one cannot schedule
+// (or move a meeting to) what cannot happen any more.
+func futureStart(in MeetingInput, now time.Time) error {
+	if !in.StartsAt.After(now) {
+		return invalid("starts_at", "must be in the future", RuleFuture)
+	}
+	return nil
+}
+
+// checkAgenda checks that every motion an agenda links to is the assembly's.
+func checkAgenda(ctx context.Context, q sqlx.ExtContext, assemblyID string, items []AgendaItem) error {
+	for i, it := range items {
+		if it.MotionID == "" {
+			continue
+		}
+		if _, err := getMotion(ctx, q, assemblyID, it.MotionID); err != nil {
+			return invalid(fmt.Sprintf("agenda[%d].motion_id", i), "is not a motion of this assembly", sdk.RuleExists)
+		}
+	}
+	return nil
+}
+
+// meetingMode says how a meeting is attended, from where it is.
+func meetingMode(place, onlineURL string) string {
+	switch {
+	case place != "" && onlineURL != "":
+		return ModeHybrid
+	case onlineURL != "":
+		return ModeOnline
+	}
+	return ModeInPerson
+}
+
 // ScheduleMeeting schedules a meeting; the chair, vice-chair, secretary or a
 // coordinator may.
 func (s *Service) ScheduleMeeting(ctx context.Context, p sdk.Principal, assemblyID string, in MeetingInput) (Meeting, error) {
@@ -59,6 +94,9 @@ func (s *Service) ScheduleMeeting(ctx context.Context, p sdk.Principal, assembly
 		return Meeting{}, err
 	}
 	now := s.Now()
+	if err := futureStart(in, now); err != nil {
+		return Meeting{}, err
+	}
 	r := meetingRow{ID: s.newID(), AssemblyID: a.ID, Title: in.Title, StartsAt: store.Time{Time: in.StartsAt},
 		EndsAt: store.Time{Time: in.EndsAt}, Place: in.Place, OnlineURL: in.OnlineURL, Status: MeetingScheduled,
 		MinutesStatus: MinutesNone, CreatedAt: store.Time{Time: now}, UpdatedAt: store.Time{Time: now}}
@@ -66,13 +104,8 @@ func (s *Service) ScheduleMeeting(ctx context.Context, p sdk.Principal, assembly
 		if err := s.officer(ctx, tx, a, p, true, PositionChair, PositionViceChair, PositionSecretary); err != nil {
 			return err
 		}
-		for i, it := range in.Agenda {
-			if it.MotionID == "" {
-				continue
-			}
-			if _, err := getMotion(ctx, tx, a.ID, it.MotionID); err != nil {
-				return invalid(fmt.Sprintf("agenda[%d].motion_id", i), "is not a motion of this assembly", sdk.RuleExists)
-			}
+		if err := checkAgenda(ctx, tx, a.ID, in.Agenda); err != nil {
+			return err
 		}
 		if err := insertMeeting(ctx, tx, r); err != nil {
 			return err
@@ -97,7 +130,7 @@ func (s *Service) Meeting(ctx context.Context, assemblyID, id string) (Meeting, 
 	if err != nil {
 		return Meeting{}, err
 	}
-	ms := []Meeting{r.meeting()}
+	ms := []Meeting{r.meeting(s.Now())}
 	if err := fillMeetings(ctx, s.db, ms); err != nil {
 		return Meeting{}, err
 	}
@@ -113,9 +146,10 @@ func (s *Service) Meetings(ctx context.Context, assemblyID string, q sdk.ListQue
 	if err != nil {
 		return sdk.Page[Meeting]{}, err
 	}
+	now := s.Now()
 	ms := make([]Meeting, len(rows))
 	for i, r := range rows {
-		ms[i] = r.meeting()
+		ms[i] = r.meeting(now)
 	}
 	pg := sdk.NewPage(ms, q, meetingKey)
 	return pg, fillMeetings(ctx, s.db, pg.Items)
@@ -126,7 +160,8 @@ func (s *Service) Meetings(ctx context.Context, assemblyID string, q sdk.ListQue
 type MeetingUpdate struct {
 	Reason  string
 	Minutes string
-	UserIDs []string
+	// UserIDs attended in the room, RemoteUserIDs online.
+	UserIDs, RemoteUserIDs []string
 }
 
 // CancelInput is the body of a cancellation.
@@ -136,7 +171,8 @@ type CancelInput struct {
 
 // AttendanceInput is the body of the attendance list: it replaces the one recorded.
 type AttendanceInput struct {
-	UserIDs []string `json:"user_ids" max:"64" doc:"User IDs of the active members present"`
+	UserIDs       []string `json:"user_ids" max:"64" doc:"User IDs of the active members present in the room"`
+	RemoteUserIDs []string `json:"remote_user_ids" max:"64" doc:"User IDs of the active members who took part online, through the meeting's link"`
 }
 
 // MinutesInput is the body of draft minutes.
@@ -145,7 +181,9 @@ type MinutesInput struct {
 }
 
 // UpdateMeeting performs one of the meeting actions: cancel, attendance, minutes
-// (write the draft), approve_minutes, publish_minutes.
+// (write the draft), approve_minutes, publish_minutes. They follow the meeting's life
+// cycle: a meeting is cancelled only before it begins, and attendance and minutes are
+// recorded only once it has begun (held), because they cannot be known before.
 func (s *Service) UpdateMeeting(ctx context.Context, p sdk.Principal, assemblyID, meetingID, action string, in MeetingUpdate) (Meeting, error) {
 	a, err := s.Assembly(ctx, assemblyID)
 	if err != nil {
@@ -165,10 +203,17 @@ func (s *Service) UpdateMeeting(ctx context.Context, p sdk.Principal, assemblyID
 			return err
 		}
 		now := store.Time{Time: s.Now()}
+		status := m.status(now.Time)
+		if action != "cancel" && status == MeetingScheduled {
+			return sdk.Errorf(sdk.CodeConflict, "the meeting has not begun yet: attendance and minutes are recorded once it has")
+		}
 		switch action {
 		case "cancel":
-			if m.Status == MeetingCancelled {
+			if status == MeetingCancelled {
 				return sdk.Errorf(sdk.CodeConflict, "the meeting is already cancelled")
+			}
+			if status == MeetingHeld {
+				return sdk.Errorf(sdk.CodeConflict, "the meeting has already begun and cannot be cancelled")
 			}
 			if strings.TrimSpace(in.Reason) == "" {
 				return invalid("reason", "is required: a cancellation is always explained", sdk.RuleRequired)
@@ -185,16 +230,29 @@ func (s *Service) UpdateMeeting(ctx context.Context, p sdk.Principal, assemblyID
 			if m.Status == MeetingCancelled {
 				return sdk.Errorf(sdk.CodeConflict, "a cancelled meeting has no attendance")
 			}
+			if len(in.RemoteUserIDs) > 0 && m.OnlineURL == "" {
+				return invalid("remote_user_ids", "the meeting has no online link, so nobody took part online", RuleOnlineOnly)
+			}
 			if _, err := exec(ctx, tx, `DELETE FROM attendance WHERE meeting_id = ?`, m.ID); err != nil {
 				return fmt.Errorf("clear attendance: %w", err)
 			}
-			for i, uid := range in.UserIDs {
-				mem, err := getMember(ctx, tx, a.ID, uid)
-				if err != nil || mem.Status != MemberActive {
-					return invalid(fmt.Sprintf("user_ids[%d]", i), "is not an active member of this assembly", RuleActive)
-				}
-				if _, err := exec(ctx, tx, `INSERT INTO attendance (meeting_id, user_id) VALUES (?, ?) ON CONFLICT DO NOTHING`, m.ID, uid); err != nil {
-					return fmt.Errorf("record attendance: %w", err)
+			for _, list := range []struct {
+				field  string
+				ids    []string
+				remote bool
+			}{{"user_ids", in.UserIDs, false}, {"remote_user_ids", in.RemoteUserIDs, true}} {
+				for i, uid := range list.ids {
+					mem, err := getMember(ctx, tx, a.ID, uid)
+					if err != nil || mem.Status != MemberActive {
+						return invalid(fmt.Sprintf("%s[%d]", list.field, i), "is not an active member of this assembly", RuleActive)
+					}
+					n, err := exec(ctx, tx, `INSERT INTO attendance (meeting_id, user_id, remote) VALUES (?, ?, ?) ON CONFLICT DO NOTHING`, m.ID, uid, list.remote)
+					if err != nil {
+						return fmt.Errorf("record attendance: %w", err)
+					}
+					if n == 0 && list.remote {
+						return invalid(fmt.Sprintf("%s[%d]", list.field, i), "is already recorded in the room", RuleOnce)
+					}
 				}
 			}
 		case "minutes":

@@ -3,7 +3,6 @@ package assemblies
 import (
 	"context"
 	"fmt"
-	"slices"
 	"strings"
 	"time"
 
@@ -120,28 +119,10 @@ func (s *Service) Motion(ctx context.Context, assemblyID, id string) (Motion, er
 }
 
 // Motions lists a page of an assembly's motions, oldest first, optionally in one
-// state or only those whose answer from the city is overdue.
+// state or only those whose answer from the city is overdue (ListMotions narrows by
+// kind too).
 func (s *Service) Motions(ctx context.Context, assemblyID, state string, overdueOnly bool, q sdk.ListQuery) (sdk.Page[Motion], error) {
-	if state != "" && !slices.Contains(MotionStates, state) {
-		return sdk.Page[Motion]{}, invalid("state", "must be one of "+strings.Join(MotionStates, ", "), sdk.RuleOneOf)
-	}
-	if _, err := s.Assembly(ctx, assemblyID); err != nil {
-		return sdk.Page[Motion]{}, err
-	}
-	now := s.Now()
-	f := motionFilter{State: state}
-	if overdueOnly {
-		f.OverdueAt = now
-	}
-	rows, err := listMotions(ctx, s.db, assemblyID, f, q)
-	if err != nil {
-		return sdk.Page[Motion]{}, err
-	}
-	out := make([]Motion, len(rows))
-	for i, r := range rows {
-		out[i] = r.motion(now)
-	}
-	return sdk.NewPage(out, q, motionKey), nil
+	return s.ListMotions(ctx, assemblyID, MotionQuery{State: state, Overdue: overdueOnly}, q)
 }
 
 // MotionAction is one of the simple state changes of a motion.

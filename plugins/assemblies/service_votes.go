@@ -54,8 +54,12 @@ func (s *Service) OpenVote(ctx context.Context, p sdk.Principal, assemblyID, mot
 			if err != nil {
 				return invalid("meeting_id", "is not a meeting of this assembly", sdk.RuleExists)
 			}
-			if mt.Status == MeetingCancelled {
+			switch mt.status(s.Now()) {
+			case MeetingCancelled:
 				return invalid("meeting_id", "the meeting was cancelled", RuleActive)
+			case MeetingScheduled:
+				// A vote "at" a meeting is held there: not before it begins.
+				return invalid("meeting_id", "the meeting has not begun yet", RuleStarted)
 			}
 		}
 		now := s.Now()

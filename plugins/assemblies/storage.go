@@ -184,6 +184,18 @@ func insertAssembly(ctx context.Context, q sqlx.ExtContext, a Assembly, by strin
 	return nil
 }
 
+// updateAssembly writes an assembly's name, charter and rules.
+func updateAssembly(ctx context.Context, q sqlx.ExtContext, id string, in CreateAssemblyInput) error {
+	_, err := exec(ctx, q, `UPDATE assemblies SET name = ?, charter = ?, quorum_percent = ?, quorum_absolute = ?,
+		majority = ?, secrecy = ?, membership = ?, ballot_changeable = ?, term_months = ?, org_seats = ? WHERE id = ?`,
+		in.Name, in.Charter, in.QuorumPercent, in.QuorumAbsolute, in.Majority, in.Secrecy, in.Membership,
+		in.BallotChangeable, in.TermMonths, in.OrgSeats, id)
+	if err != nil {
+		return fmt.Errorf("update assembly %s: %w", id, err)
+	}
+	return nil
+}
+
 // assemblySelect counts active members and overdue answers alongside each assembly;
 // the first placeholder is "now" for the overdue comparison.
 const assemblySelect = `SELECT a.id, a.neighbourhood_id, a.name, a.charter, a.quorum_percent,
@@ -330,12 +342,24 @@ type meetingRow struct {
 const meetingCols = `id, assembly_id, title, starts_at, ends_at, place, online_url, status,
 	cancel_reason, minutes, minutes_status, sequence, created_at, updated_at`
 
-func (r meetingRow) meeting() Meeting {
+// status is the meeting's place in its life cycle at now: cancelled, or scheduled
+// until it begins and held from then on.
+func (r meetingRow) status(now time.Time) string {
+	if r.Status == MeetingCancelled {
+		return MeetingCancelled
+	}
+	if now.Before(r.StartsAt.Time) {
+		return MeetingScheduled
+	}
+	return MeetingHeld
+}
+
+func (r meetingRow) meeting(now time.Time) Meeting {
 	m := Meeting{
 		ID: r.ID, AssemblyID: r.AssemblyID, Title: r.Title, StartsAt: r.StartsAt.Time,
-		EndsAt: r.EndsAt.Time, Place: r.Place, OnlineURL: r.OnlineURL, Status: r.Status,
-		CancelReason: r.CancelReason, MinutesStatus: r.MinutesStatus, Sequence: r.Sequence,
-		UpdatedAt: r.UpdatedAt.Time, Agenda: []AgendaItem{}, Attendance: []string{},
+		EndsAt: r.EndsAt.Time, Place: r.Place, OnlineURL: r.OnlineURL, Status: r.status(now),
+		Mode: meetingMode(r.Place, r.OnlineURL), CancelReason: r.CancelReason, MinutesStatus: r.MinutesStatus,
+		Sequence: r.Sequence, UpdatedAt: r.UpdatedAt.Time, Agenda: []AgendaItem{}, Attendance: []string{}, Remote: []string{},
 	}
 	if r.MinutesStatus == MinutesPublished {
 		m.Minutes = r.Minutes
@@ -363,6 +387,17 @@ func updateMeeting(ctx context.Context, q sqlx.ExtContext, r meetingRow) error {
 	return nil
 }
 
+// updateMeetingDetails writes what an edit changes: title, time, place, link.
+func updateMeetingDetails(ctx context.Context, q sqlx.ExtContext, r meetingRow) error {
+	_, err := exec(ctx, q, `UPDATE meetings SET title = ?, starts_at = ?, ends_at = ?, place = ?, online_url = ?,
+		sequence = ?, updated_at = ? WHERE id = ?`,
+		r.Title, r.StartsAt, r.EndsAt, r.Place, r.OnlineURL, r.Sequence, r.UpdatedAt, r.ID)
+	if err != nil {
+		return fmt.Errorf("edit meeting %s: %w", r.ID, err)
+	}
+	return nil
+}
+
 func getMeeting(ctx context.Context, q sqlx.ExtContext, assemblyID, id string) (meetingRow, error) {
 	var r meetingRow
 	if err := get(ctx, q, &r, `SELECT `+meetingCols+` FROM meetings WHERE id = ? AND assembly_id = ?`, id, assemblyID); err != nil {
@@ -374,6 +409,29 @@ func getMeeting(ctx context.Context, q sqlx.ExtContext, assemblyID, id string) (
 // listMeetings reads a page of an assembly's meetings, earliest first.
 func listMeetings(ctx context.Context, q sqlx.ExtContext, assemblyID string, lq sdk.ListQuery) ([]meetingRow, error) {
 	query, args, err := page(`SELECT `+meetingCols+` FROM meetings WHERE assembly_id = ?`, []any{assemblyID}, lq, byStart)
+	if err != nil {
+		return nil, err
+	}
+	var rows []meetingRow
+	if err := sel(ctx, q, &rows, query, args...); err != nil {
+		return nil, fmt.Errorf("list meetings: %w", err)
+	}
+	return rows, nil
+}
+
+// listMeetingsWhen reads a page of an assembly's meetings, earliest first: upcoming
+// (not ended at now), past (ended), or all for when "".
+func listMeetingsWhen(ctx context.Context, q sqlx.ExtContext, assemblyID, when string, now time.Time, lq sdk.ListQuery) ([]meetingRow, error) {
+	query, args := `SELECT `+meetingCols+` FROM meetings WHERE assembly_id = ?`, []any{assemblyID}
+	switch when {
+	case MeetingsUpcoming:
+		query += ` AND ends_at > ?`
+		args = append(args, store.Micros(now))
+	case MeetingsPast:
+		query += ` AND ends_at <= ?`
+		args = append(args, store.Micros(now))
+	}
+	query, args, err := page(query, args, lq, byStart)
 	if err != nil {
 		return nil, err
 	}
@@ -423,14 +481,18 @@ func fillMeetings(ctx context.Context, q sqlx.ExtContext, ms []Meeting) error {
 	var att []struct {
 		MeetingID string `db:"meeting_id"`
 		UserID    string `db:"user_id"`
+		Remote    bool   `db:"remote"`
 	}
-	query, args, _ = sqlx.In(`SELECT meeting_id, user_id FROM attendance WHERE meeting_id IN (?) ORDER BY meeting_id, user_id`, ids)
+	query, args, _ = sqlx.In(`SELECT meeting_id, user_id, remote FROM attendance WHERE meeting_id IN (?) ORDER BY meeting_id, user_id`, ids)
 	if err := sel(ctx, q, &att, query, args...); err != nil {
 		return fmt.Errorf("load attendance: %w", err)
 	}
 	for _, a := range att {
 		m := &ms[idx[a.MeetingID]]
 		m.Attendance = append(m.Attendance, a.UserID)
+		if a.Remote {
+			m.Remote = append(m.Remote, a.UserID)
+		}
 	}
 	return nil
 }
@@ -542,8 +604,8 @@ func readMotion(ctx context.Context, q sqlx.ExtContext, assemblyID, id, lock str
 // motionFilter narrows a list of motions: to one state, and to those whose answer
 // is overdue at OverdueAt (when not zero).
 type motionFilter struct {
-	State     string
-	OverdueAt time.Time
+	State, Kind string
+	OverdueAt   time.Time
 }
 
 // listMotions reads a page of an assembly's motions, oldest first.
@@ -552,6 +614,10 @@ func listMotions(ctx context.Context, q sqlx.ExtContext, assemblyID string, f mo
 	if f.State != "" {
 		query += ` AND state = ?`
 		args = append(args, f.State)
+	}
+	if f.Kind != "" {
+		query += ` AND kind = ?`
+		args = append(args, f.Kind)
 	}
 	if !f.OverdueAt.IsZero() {
 		query += ` AND ` + overdue
@@ -564,6 +630,46 @@ func listMotions(ctx context.Context, q sqlx.ExtContext, assemblyID string, f mo
 	var rows []motionRow
 	if err := sel(ctx, q, &rows, query, args...); err != nil {
 		return nil, fmt.Errorf("list motions: %w", err)
+	}
+	return rows, nil
+}
+
+// prefixed qualifies every column of a list with a table alias.
+func prefixed(alias, cols string) string {
+	out := strings.Split(cols, ",")
+	for i, c := range out {
+		out[i] = alias + "." + strings.TrimSpace(c)
+	}
+	return strings.Join(out, ", ")
+}
+
+// dueRow is an unanswered adopted motion with its assembly.
+type dueRow struct {
+	motionRow
+	AssemblyName    string `db:"assembly_name"`
+	NeighbourhoodID string `db:"neighbourhood_id"`
+}
+
+var byDue = keyset{[]string{"answer_due_at", "id"}, []any{int64(0), ""}}
+
+// listAnswersDue reads a page of the city's unanswered adopted motions, nearest
+// deadline first; overdueOnly keeps those past it at now.
+func listAnswersDue(ctx context.Context, q sqlx.ExtContext, now time.Time, overdueOnly bool, lq sdk.ListQuery) ([]dueRow, error) {
+	query := `SELECT * FROM (SELECT ` + prefixed("o", motionCols) + `,
+		a.name AS assembly_name, a.neighbourhood_id FROM motions o JOIN assemblies a ON a.id = o.assembly_id
+		WHERE o.answer_status IN ('submitted', 'acknowledged')) d WHERE 1 = 1`
+	var args []any
+	if overdueOnly {
+		query += ` AND answer_due_at < ?`
+		args = append(args, store.Micros(now))
+	}
+	query, args, err := page(query, args, lq, byDue)
+	if err != nil {
+		return nil, err
+	}
+	var rows []dueRow
+	if err := sel(ctx, q, &rows, query, args...); err != nil {
+		return nil, fmt.Errorf("list answers due: %w", err)
 	}
 	return rows, nil
 }
@@ -590,6 +696,32 @@ func sponsorsOf(ctx context.Context, q sqlx.ExtContext, motionID string) ([]stri
 		return nil, fmt.Errorf("load sponsors: %w", err)
 	}
 	return ids, nil
+}
+
+// fillSponsors loads the co-sponsors of a page of motions in one query, so that a
+// list shows what each motion shows.
+func fillSponsors(ctx context.Context, q sqlx.ExtContext, ms []Motion) error {
+	if len(ms) == 0 {
+		return nil
+	}
+	idx := make(map[string]int, len(ms))
+	ids := make([]string, len(ms))
+	for i, m := range ms {
+		idx[m.ID], ids[i] = i, m.ID
+	}
+	var rows []struct {
+		MotionID string `db:"motion_id"`
+		UserID   string `db:"user_id"`
+	}
+	query, args, _ := sqlx.In(`SELECT motion_id, user_id FROM sponsors WHERE motion_id IN (?) ORDER BY motion_id, user_id`, ids)
+	if err := sel(ctx, q, &rows, query, args...); err != nil {
+		return fmt.Errorf("load sponsors: %w", err)
+	}
+	for _, r := range rows {
+		m := &ms[idx[r.MotionID]]
+		m.Sponsors = append(m.Sponsors, r.UserID)
+	}
+	return nil
 }
 
 func addTimeline(ctx context.Context, q sqlx.ExtContext, motionID string, at time.Time, kind, actor string, detail map[string]any) error {

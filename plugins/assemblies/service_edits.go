@@ -1,0 +1,178 @@
+package assemblies
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/kvarter/kvarter/sdk"
+	"github.com/kvarter/kvarter/sdk/store"
+)
+
+// This file holds the edits of what was created: an assembly's name, charter and
+// rules, a meeting that has not begun, a motion still in draft. Each is audited; an
+// edit of a motion is also on its public timeline.
+
+// EditAssemblyInput replaces an assembly's name, charter and rules. A vote already
+// open keeps the rules it copied when it opened.
+type EditAssemblyInput struct {
+	Name    string `json:"name" max:"200"`
+	Charter string `json:"charter" max:"20000"`
+	Rules
+}
+
+// EditAssembly changes an assembly's name, charter and rules; its chair or a
+// coordinator of its neighbourhood may.
+func (s *Service) EditAssembly(ctx context.Context, p sdk.Principal, id string, in EditAssemblyInput) (Assembly, error) {
+	if err := requireUser(p); err != nil {
+		return Assembly{}, err
+	}
+	a, err := s.Assembly(ctx, id)
+	if err != nil {
+		return Assembly{}, err
+	}
+	check := CreateAssemblyInput{NeighbourhoodID: a.NeighbourhoodID, Name: in.Name, Charter: in.Charter, Rules: in.Rules}
+	if err := check.normalise(); err != nil {
+		return Assembly{}, err
+	}
+	changed := changedAssemblyFields(a, check)
+	err = s.db.InTx(ctx, func(tx *store.Tx) error {
+		if err := s.officer(ctx, tx, a, p, true, PositionChair); err != nil {
+			return err
+		}
+		return updateAssembly(ctx, tx, a.ID, check)
+	})
+	if err != nil {
+		return Assembly{}, err
+	}
+	s.audit(ctx, p, "assemblies.assembly.edit", a, "assembly:"+a.ID, map[string]any{"fields": changed})
+	return s.Assembly(ctx, a.ID)
+}
+
+// changedAssemblyFields names the fields an edit changes, for the audit log.
+func changedAssemblyFields(a Assembly, in CreateAssemblyInput) []string {
+	out := []string{}
+	add := func(name string, changed bool) {
+		if changed {
+			out = append(out, name)
+		}
+	}
+	add("name", a.Name != in.Name)
+	add("charter", a.Charter != in.Charter)
+	add("rules", a.Rules != in.Rules)
+	return out
+}
+
+// EditMeeting changes a meeting that has not begun: its title, time, place, online
+// link and agenda. A new time must still be in the future; the calendar feed's
+// SEQUENCE goes up so that calendars take the change.
+func (s *Service) EditMeeting(ctx context.Context, p sdk.Principal, assemblyID, meetingID string, in MeetingInput) (Meeting, error) {
+	if err := requireUser(p); err != nil {
+		return Meeting{}, err
+	}
+	if err := in.validate(); err != nil {
+		return Meeting{}, err
+	}
+	a, err := s.Assembly(ctx, assemblyID)
+	if err != nil {
+		return Meeting{}, err
+	}
+	now := s.Now()
+	if err := futureStart(in, now); err != nil {
+		return Meeting{}, err
+	}
+	var rescheduled bool
+	err = s.db.InTx(ctx, func(tx *store.Tx) error {
+		if err := s.officer(ctx, tx, a, p, true, PositionChair, PositionViceChair, PositionSecretary); err != nil {
+			return err
+		}
+		m, err := getMeeting(ctx, tx, a.ID, meetingID)
+		if err != nil {
+			return err
+		}
+		switch m.status(now) {
+		case MeetingCancelled:
+			return sdk.Errorf(sdk.CodeConflict, "a cancelled meeting cannot be changed")
+		case MeetingHeld:
+			return sdk.Errorf(sdk.CodeConflict, "the meeting has begun: what happened there is recorded in its attendance and minutes")
+		}
+		if err := checkAgenda(ctx, tx, a.ID, in.Agenda); err != nil {
+			return err
+		}
+		rescheduled = !m.StartsAt.Equal(in.StartsAt) || !m.EndsAt.Equal(in.EndsAt)
+		m.Title, m.StartsAt, m.EndsAt = in.Title, store.Time{Time: in.StartsAt}, store.Time{Time: in.EndsAt}
+		m.Place, m.OnlineURL = in.Place, in.OnlineURL
+		m.Sequence++
+		m.UpdatedAt = store.Time{Time: now}
+		if err := updateMeetingDetails(ctx, tx, m); err != nil {
+			return err
+		}
+		if err := replaceAgenda(ctx, tx, m.ID, in.Agenda); err != nil {
+			return err
+		}
+		if rescheduled {
+			// Members and followers hear of the new time as they heard of the first.
+			return s.notifyMeeting(ctx, tx, a, m, NotifyMeetingScheduled, p.UserID)
+		}
+		return nil
+	})
+	if err != nil {
+		return Meeting{}, err
+	}
+	s.audit(ctx, p, "assemblies.meeting.edit", a, "meeting:"+meetingID, map[string]any{"rescheduled": rescheduled})
+	return s.Meeting(ctx, a.ID, meetingID)
+}
+
+// EditMotionInput replaces a draft motion's title and text.
+type EditMotionInput struct {
+	Title string `json:"title" max:"300"`
+	Text  string `json:"text" max:"20000"`
+}
+
+// EditMotion changes a motion still in draft; only its author may. Once tabled, the
+// assembly deliberates on the text as it stands.
+func (s *Service) EditMotion(ctx context.Context, p sdk.Principal, assemblyID, motionID string, in EditMotionInput) (Motion, error) {
+	if err := requireUser(p); err != nil {
+		return Motion{}, err
+	}
+	in.Title, in.Text = strings.TrimSpace(in.Title), strings.TrimSpace(in.Text)
+	var f fieldErrors
+	if in.Title == "" {
+		f.add("title", "is required", sdk.RuleRequired)
+	} else if len(in.Title) > 300 {
+		f.add("title", "must be at most 300 characters", sdk.RuleMaxLength)
+	}
+	if in.Text == "" {
+		f.add("text", "is required", sdk.RuleRequired)
+	}
+	if err := f.err(); err != nil {
+		return Motion{}, err
+	}
+	a, err := s.Assembly(ctx, assemblyID)
+	if err != nil {
+		return Motion{}, err
+	}
+	err = s.db.InTx(ctx, func(tx *store.Tx) error {
+		m, err := getMotionForUpdate(ctx, tx, s.dialect, a.ID, motionID)
+		if err != nil {
+			return err
+		}
+		if m.AuthorID != p.UserID {
+			return sdk.Errorf(sdk.CodeForbidden, "only the author may edit a draft motion")
+		}
+		if m.State != StateDraft {
+			return sdk.Errorf(sdk.CodeConflict, "only a draft motion can be edited; this one is %s", m.State)
+		}
+		now := s.Now()
+		if _, err := exec(ctx, tx, `UPDATE motions SET title = ?, text = ?, updated_at = ? WHERE id = ?`,
+			in.Title, in.Text, store.Micros(now), m.ID); err != nil {
+			return fmt.Errorf("edit motion: %w", err)
+		}
+		return addTimeline(ctx, tx, m.ID, now, "edited", p.UserID, nil)
+	})
+	if err != nil {
+		return Motion{}, err
+	}
+	s.audit(ctx, p, "assemblies.motion.edit", a, "motion:"+motionID, nil)
+	return s.Motion(ctx, a.ID, motionID)
+}
