@@ -127,7 +127,13 @@ func (p *Plugin) pageRoutes() []sdk.Route {
 		sdk.PostPage(pathAssembly+"/join", PermMemberJoin, p.joinPost),
 		sdk.PostPage(pathAssembly+"/leave", sdk.PermAuthenticated, p.leavePost),
 		sdk.PostPage(pathAssembly+"/members/{userID}/{action}", participate, p.memberPost),
+		sdk.GetPage(pathAssembly+"/edit", participate, p.editAssemblyPage),
+		sdk.PostPage(pathAssembly+"/edit", participate, p.editAssemblyPost),
+		sdk.GetPage(pathAssembly+"/consultations/new", PermConsultationRequest, p.newConsultationPage).In(sdk.DomainCity),
+		sdk.PostPage(pathAssembly+"/consultations", PermConsultationRequest, p.newConsultationPost).In(sdk.DomainCity),
 		sdk.GetPage(pathMeetings+"/new", participate, p.newMeetingPage),
+		sdk.GetPage(pathMeeting+"/edit", participate, p.editMeetingPage),
+		sdk.GetPage(pathMotion+"/edit", participate, p.editMotionPage),
 		sdk.PostPage(pathMeetings, participate, p.newMeetingPost),
 		sdk.GetPage(pathMeeting, pub, p.meetingPage),
 		sdk.PostPage(pathMeeting+"/{action}", participate, p.meetingPost),
@@ -226,7 +232,7 @@ func (pg *pageCtx) done() string {
 // flashes are the actions a page may announce after its redirect.
 var flashes = []string{"joined", "applied", "left", "approved", "rejected", "position", "scheduled", "cancelled",
 	"attendance", "minutes", "approve_minutes", "publish_minutes", "drafted", "sponsor", "table", "withdraw",
-	"open", "close", "cast", "acknowledged", "answered", "implemented"}
+	"open", "close", "cast", "acknowledged", "answered", "implemented", "edited", "asked"}
 
 // meta is a page's metadata: its title, the crumbs that lead to it and the
 // announcement of the action that led to it.

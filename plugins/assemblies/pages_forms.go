@@ -4,7 +4,6 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
-	"time"
 
 	"github.com/kvarter/kvarter/sdk"
 	"github.com/kvarter/kvarter/sdk/web"
@@ -125,18 +124,23 @@ type meetingForm struct {
 	Agenda    string    `json:"agenda" max:"20000"`
 }
 
+// formView is a page with one form: Action is where it posts, Edit says the form
+// changes something that exists (its words differ).
 type formView struct {
-	A    Assembly
-	Form *web.Form
-	Back string
+	A      Assembly
+	Form   *web.Form
+	Back   string
+	Action string
+	Edit   bool
 }
 
 func (p *Plugin) newMeetingPage(w http.ResponseWriter, r *http.Request) (sdk.PageMeta, error) {
 	pg := p.page(w, r)
-	return p.showNewMeeting(pg, web.NewForm(nil))
+	return p.showMeetingForm(pg, web.NewForm(nil), nil)
 }
 
-func (p *Plugin) showNewMeeting(pg *pageCtx, form *web.Form) (sdk.PageMeta, error) {
+// showMeetingForm is the form that schedules a meeting, or, with m, changes it.
+func (p *Plugin) showMeetingForm(pg *pageCtx, form *web.Form, m *Meeting) (sdk.PageMeta, error) {
 	a, err := p.svc.Assembly(pg.ctx, pg.r.PathValue("id"))
 	if err != nil {
 		return sdk.PageMeta{}, err
@@ -148,9 +152,13 @@ func (p *Plugin) showNewMeeting(pg *pageCtx, form *web.Form) (sdk.PageMeta, erro
 	if !role.Officer {
 		return sdk.PageMeta{}, sdk.Errorf(sdk.CodeForbidden, "only the assembly's officers schedule its meetings")
 	}
-	title := pg.t("assemblies.meeting.new.title")
-	meta := pg.meta(title, sdk.Crumb{Label: a.Name, Href: assemblyPath(a.ID)}, sdk.Crumb{Label: title, Href: assemblyPath(a.ID) + "/meetings/new"})
-	v := formView{A: a, Form: form, Back: assemblyPath(a.ID)}
+	title, self := pg.t("assemblies.meeting.new.title"), assemblyPath(a.ID)+"/meetings/new"
+	v := formView{A: a, Form: form, Back: assemblyPath(a.ID), Action: assemblyPath(a.ID) + "/meetings"}
+	if m != nil {
+		title, self = pg.t("assemblies.meeting.edit.title"), meetingPath(a.ID, m.ID)+"/edit"
+		v.Action, v.Back, v.Edit = self, meetingPath(a.ID, m.ID), true
+	}
+	meta := pg.meta(title, sdk.Crumb{Label: a.Name, Href: assemblyPath(a.ID)}, sdk.Crumb{Label: title, Href: self})
 	if !form.Valid() {
 		return pg.refuse("new-meeting", v, meta)
 	}
@@ -165,35 +173,15 @@ func (p *Plugin) newMeetingPost(w http.ResponseWriter, r *http.Request) (sdk.Pag
 		return sdk.PageMeta{}, err
 	}
 	if !form.Valid() {
-		return p.showNewMeeting(pg, form)
+		return p.showMeetingForm(pg, form, nil)
 	}
-	zone := p.svc.Zone
-	if zone == nil {
-		zone = time.UTC
-	}
-	mi := MeetingInput{Title: in.Title, Place: in.Place, OnlineURL: in.OnlineURL}
-	switch {
-	case in.Date == "":
-		form.Invalid("date", "web.rule.required", nil)
-	default:
-		if in.StartsAt != "" {
-			mi.StartsAt, _ = in.Date.At(in.StartsAt, zone)
-		}
-		if in.EndsAt != "" {
-			mi.EndsAt, _ = in.Date.At(in.EndsAt, zone)
-		}
-	}
-	for _, line := range strings.Split(in.Agenda, "\n") {
-		if line = strings.TrimSpace(line); line != "" {
-			mi.Agenda = append(mi.Agenda, AgendaItem{Title: line})
-		}
-	}
+	mi := p.meetingInput(form, in)
 	if !form.Valid() {
-		return p.showNewMeeting(pg, form)
+		return p.showMeetingForm(pg, form, nil)
 	}
 	m, err := p.svc.ScheduleMeeting(pg.ctx, pg.who, r.PathValue("id"), mi)
 	if refusable(form, err, "assemblies.meeting") {
-		return p.showNewMeeting(pg, form)
+		return p.showMeetingForm(pg, form, nil)
 	}
 	if err != nil {
 		return sdk.PageMeta{}, err
@@ -206,10 +194,14 @@ func (p *Plugin) newMeetingPost(w http.ResponseWriter, r *http.Request) (sdk.Pag
 func (p *Plugin) meetingPost(w http.ResponseWriter, r *http.Request) (sdk.PageMeta, error) {
 	pg := p.page(w, r)
 	action := r.PathValue("action")
+	if action == "edit" {
+		return p.editMeetingPost(pg)
+	}
 	var in struct {
-		Reason  string   `json:"reason" max:"4000"`
-		Minutes string   `json:"minutes" max:"100000"`
-		UserIDs []string `json:"user_ids" max:"64"`
+		Reason        string   `json:"reason" max:"4000"`
+		Minutes       string   `json:"minutes" max:"100000"`
+		UserIDs       []string `json:"user_ids" max:"64"`
+		RemoteUserIDs []string `json:"remote_user_ids" max:"64"`
 	}
 	form, err := web.Decode(r, &in)
 	if err != nil {
@@ -218,7 +210,7 @@ func (p *Plugin) meetingPost(w http.ResponseWriter, r *http.Request) (sdk.PageMe
 	if !form.Valid() {
 		return p.showMeeting(pg, form)
 	}
-	update := MeetingUpdate{Reason: in.Reason, Minutes: in.Minutes, UserIDs: in.UserIDs}
+	update := MeetingUpdate{Reason: in.Reason, Minutes: in.Minutes, UserIDs: in.UserIDs, RemoteUserIDs: in.RemoteUserIDs}
 	switch action {
 	case "cancel":
 		if strings.TrimSpace(in.Reason) == "" {
@@ -228,6 +220,9 @@ func (p *Plugin) meetingPost(w http.ResponseWriter, r *http.Request) (sdk.PageMe
 	case "attendance":
 		if update.UserIDs == nil {
 			update.UserIDs = []string{}
+		}
+		if update.RemoteUserIDs == nil {
+			update.RemoteUserIDs = []string{}
 		}
 	case "minutes", "approve_minutes", "publish_minutes":
 	default:
@@ -254,17 +249,22 @@ type motionForm struct {
 }
 
 func (p *Plugin) newMotionPage(w http.ResponseWriter, r *http.Request) (sdk.PageMeta, error) {
-	return p.showNewMotion(p.page(w, r), web.NewForm(nil))
+	return p.showMotionForm(p.page(w, r), web.NewForm(nil), nil)
 }
 
-func (p *Plugin) showNewMotion(pg *pageCtx, form *web.Form) (sdk.PageMeta, error) {
+// showMotionForm is the form that drafts a motion, or, with m, edits the draft.
+func (p *Plugin) showMotionForm(pg *pageCtx, form *web.Form, m *Motion) (sdk.PageMeta, error) {
 	a, err := p.svc.Assembly(pg.ctx, pg.r.PathValue("id"))
 	if err != nil {
 		return sdk.PageMeta{}, err
 	}
-	title := pg.t("assemblies.motion.new.title")
-	meta := pg.meta(title, sdk.Crumb{Label: a.Name, Href: assemblyPath(a.ID)}, sdk.Crumb{Label: title, Href: assemblyPath(a.ID) + "/motions/new"})
-	v := formView{A: a, Form: form, Back: assemblyPath(a.ID)}
+	title, self := pg.t("assemblies.motion.new.title"), assemblyPath(a.ID)+"/motions/new"
+	v := formView{A: a, Form: form, Back: assemblyPath(a.ID), Action: assemblyPath(a.ID) + "/motions"}
+	if m != nil {
+		title, self = pg.t("assemblies.motion.edit.title"), motionPath(a.ID, m.ID)+"/edit"
+		v.Action, v.Back, v.Edit = motionPath(a.ID, m.ID)+"/edit", motionPath(a.ID, m.ID), true
+	}
+	meta := pg.meta(title, sdk.Crumb{Label: a.Name, Href: assemblyPath(a.ID)}, sdk.Crumb{Label: title, Href: self})
 	if !form.Valid() {
 		return pg.refuse("new-motion", v, meta)
 	}
@@ -279,15 +279,15 @@ func (p *Plugin) newMotionPost(w http.ResponseWriter, r *http.Request) (sdk.Page
 		return sdk.PageMeta{}, err
 	}
 	if !form.Valid() {
-		return p.showNewMotion(pg, form)
+		return p.showMotionForm(pg, form, nil)
 	}
 	m, err := p.svc.CreateMotion(pg.ctx, pg.who, r.PathValue("id"), MotionInput{Title: in.Title, Text: in.Text})
 	if codeOf(err) == sdk.CodeForbidden {
 		form.Refuse("assemblies.motion.members_only", nil)
-		return p.showNewMotion(pg, form)
+		return p.showMotionForm(pg, form, nil)
 	}
 	if refusable(form, err, "assemblies.motion") {
-		return p.showNewMotion(pg, form)
+		return p.showMotionForm(pg, form, nil)
 	}
 	if err != nil {
 		return sdk.PageMeta{}, err
@@ -300,6 +300,9 @@ func (p *Plugin) newMotionPost(w http.ResponseWriter, r *http.Request) (sdk.Page
 func (p *Plugin) motionPost(w http.ResponseWriter, r *http.Request) (sdk.PageMeta, error) {
 	pg := p.page(w, r)
 	asm, id, action := r.PathValue("id"), r.PathValue("motionID"), r.PathValue("action")
+	if action == "edit" {
+		return p.editMotionPost(pg)
+	}
 	var in struct {
 		Secrecy     string `json:"secrecy" max:"32"`
 		MeetingID   string `json:"meeting_id" max:"64"`
@@ -375,6 +378,9 @@ type boothView struct {
 	Self     string
 	Motion   string
 	Electors int
+	// Status is the viewer's place in the vote: whether they may vote, have voted
+	// and may still change their ballot.
+	Status BallotStatus
 }
 
 func (p *Plugin) boothPage(w http.ResponseWriter, r *http.Request) (sdk.PageMeta, error) {
@@ -402,6 +408,11 @@ func (p *Plugin) showBooth(pg *pageCtx, form *web.Form) (sdk.PageMeta, error) {
 		// even in the address.
 		if c := q.Get("choice"); c == ChoiceYes || c == ChoiceNo || c == ChoiceAbstain {
 			v.Choice = pg.t("assemblies.choice." + c)
+		}
+	}
+	if pg.who.Authenticated() {
+		if v.Status, err = p.svc.MyBallot(pg.ctx, pg.who, a.ID, m.ID); err != nil {
+			return sdk.PageMeta{}, err
 		}
 	}
 	for _, c := range Choices {

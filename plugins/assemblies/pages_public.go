@@ -69,6 +69,7 @@ type assemblyView struct {
 	Consultations web.Table
 	Calendar      string
 	Self          string
+	Responder     bool
 }
 
 func (p *Plugin) assemblyPage(w http.ResponseWriter, r *http.Request) (sdk.PageMeta, error) {
@@ -80,6 +81,11 @@ func (p *Plugin) assemblyPage(w http.ResponseWriter, r *http.Request) (sdk.PageM
 	v := assemblyView{A: a, Rules: pg.rules(a.Rules), Calendar: calendarPath(a.ID), Self: assemblyPath(a.ID)}
 	if v.Role, err = p.roleIn(pg.ctx, a, pg.who); err != nil {
 		return sdk.PageMeta{}, err
+	}
+	if v.Role.Signed {
+		if v.Responder, err = p.svc.can(pg.ctx, pg.who, PermConsultationRequest, sdk.DomainCity); err != nil {
+			return sdk.PageMeta{}, err
+		}
 	}
 	members, err := p.svc.Members(pg.ctx, pg.who, a.ID, allOf)
 	switch codeOf(err) {
@@ -236,6 +242,7 @@ type meetingView struct {
 	Tag       *web.Tag
 	Agenda    []agendaLine
 	Present   []string
+	Remote    []string
 	Minutes   string
 	Held      bool
 	Form      *web.Form
@@ -279,7 +286,14 @@ func (p *Plugin) showMeeting(pg *pageCtx, form *web.Form) (sdk.PageMeta, error) 
 	if v.Role.Officer && v.Form == nil {
 		v.Form = web.NewForm(nil)
 		v.Form.Set("minutes", m.Minutes)
-		v.Form.Set("user_ids", m.Attendance...)
+		var room []string
+		for _, id := range m.Attendance {
+			if !slices.Contains(m.Remote, id) {
+				room = append(room, id)
+			}
+		}
+		v.Form.Set("user_ids", room...)
+		v.Form.Set("remote_user_ids", m.Remote...)
 	}
 	members, err := p.svc.Members(pg.ctx, pg.who, a.ID, allOf)
 	if err == nil {
@@ -291,8 +305,13 @@ func (p *Plugin) showMeeting(pg *pageCtx, form *web.Form) (sdk.PageMeta, error) 
 			}
 		}
 		for _, id := range m.Attendance {
-			if n := names[id]; n != "" {
+			if n := names[id]; n != "" && !slices.Contains(m.Remote, id) {
 				v.Present = append(v.Present, n)
+			}
+		}
+		for _, id := range m.Remote {
+			if n := names[id]; n != "" {
+				v.Remote = append(v.Remote, n)
 			}
 		}
 	}
@@ -327,6 +346,7 @@ type motionView struct {
 	CanTable    bool
 	CanSponsor  bool
 	CanWithdraw bool
+	CanEdit     bool
 }
 
 type timelineLine struct {
@@ -365,6 +385,7 @@ func (p *Plugin) showMotion(pg *pageCtx, form *web.Form) (sdk.PageMeta, error) {
 		v.Sponsors = append(v.Sponsors, names[id])
 	}
 	authorOrChair := m.AuthorID == pg.who.UserID || v.Role.Chair
+	v.CanEdit = m.State == StateDraft && m.AuthorID == pg.who.UserID
 	v.CanTable = m.State == StateDraft && authorOrChair && m.Kind == KindMotion
 	v.CanWithdraw = (m.State == StateDraft || m.State == StateTabled) && authorOrChair
 	v.CanSponsor = (m.State == StateDraft || m.State == StateTabled) && v.Role.Member && m.AuthorID != pg.who.UserID &&
@@ -491,47 +512,25 @@ func (p *Plugin) inboxPage(w http.ResponseWriter, r *http.Request) (sdk.PageMeta
 }
 
 // dueTable lists the adopted motions waiting for the city's answer, the earliest due
-// first, across every assembly.
+// first, across every assembly (a page of them; the cursor pages on).
 func (p *Plugin) dueTable(pg *pageCtx, inbox bool) (web.Table, error) {
-	type due struct {
-		a Assembly
-		m Motion
+	q, err := sdk.ListParams(pg.r)
+	if err != nil {
+		return web.Table{}, err
 	}
-	var all []due
-	q := allOf
-	for {
-		list, err := p.svc.Assemblies(pg.ctx, "", q)
-		if err != nil {
-			return web.Table{}, err
-		}
-		for _, a := range list.Items {
-			motions, err := p.svc.Motions(pg.ctx, a.ID, StateAdopted, false, allOf)
-			if err != nil {
-				return web.Table{}, err
-			}
-			for _, m := range motions.Items {
-				if m.Answer != nil && (m.Answer.Status == AnswerSubmitted || m.Answer.Status == AnswerAcknowledged) {
-					all = append(all, due{a, m})
-				}
-			}
-		}
-		if list.NextCursor == "" {
-			break
-		}
-		if q, err = cursorQuery(list.NextCursor); err != nil {
-			return web.Table{}, err
-		}
+	due, err := p.svc.AnswersDue(pg.ctx, false, q)
+	if err != nil {
+		return web.Table{}, err
 	}
-	slices.SortStableFunc(all, func(x, y due) int { return x.m.Answer.DueAt.Compare(y.m.Answer.DueAt) })
 	caption := pg.t("assemblies.answers.caption")
 	if inbox {
 		caption = pg.t("assemblies.inbox.caption")
 	}
 	t := web.Table{Caption: caption, RowHeaders: true, Columns: []web.Column{{Label: pg.t("assemblies.col.motion")},
 		{Label: pg.t("assemblies.col.assembly")}, {Label: pg.t("assemblies.col.due")}, {Label: pg.t("assemblies.col.status")}}}
-	for _, d := range all {
-		t.Rows = append(t.Rows, []web.Cell{{Text: d.m.Title, Href: motionPath(d.a.ID, d.m.ID)}, {Text: d.a.Name, Href: assemblyPath(d.a.ID)},
-			{Text: pg.loc.Date(d.m.Answer.DueAt)}, {Tag: pg.answerTag(d.m.Answer)}})
+	for _, d := range due.Items {
+		t.Rows = append(t.Rows, []web.Cell{{Text: d.Title, Href: motionPath(d.AssemblyID, d.ID)}, {Text: d.AssemblyName, Href: assemblyPath(d.AssemblyID)},
+			{Text: pg.loc.Date(d.Answer.DueAt)}, {Tag: pg.answerTag(d.Answer)}})
 	}
 	return t, nil
 }

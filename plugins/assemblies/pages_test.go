@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/kvarter/kvarter/sdk"
 	"github.com/kvarter/kvarter/sdk/i18n/i18ntest"
@@ -243,4 +244,108 @@ func TestPages_Manifest(t *testing.T) {
 	if pages != len(New().(*Plugin).pageRoutes()) {
 		t.Errorf("%d page routes in the manifest", pages)
 	}
+}
+
+// TestPages_EditsAndMeetings covers the officers' and authors' other pages on both
+// databases: edit the assembly, reschedule a meeting until it begins, record who came
+// in the room and online and publish the minutes once it has, edit a draft (its
+// author only), and the city's request for advice. Each refuses whom the Service
+// refuses.
+func TestPages_EditsAndMeetings(t *testing.T) {
+	sdktest.EachStore(t, func(t *testing.T, cfg sdk.StoreConfig) {
+		e := newEnv(t, cfg, nil)
+		i18ntest.Strict(t, pageBundle)
+		a, chair := e.assembly("bornova", nil)
+		members := e.members(a, 3)
+		asm := "/assemblies/" + a.ID
+
+		// The assembly: its chair edits the name and rules; a member may not.
+		if r := e.visit(members[0], "GET", asm+"/edit", "en", nil); r.Status != http.StatusForbidden {
+			t.Errorf("a member opens the assembly's edit form: %d", r.Status)
+		}
+		form := e.mustVisit(200, chair, "GET", asm+"/edit", "fi", nil)
+		if !strings.Contains(form.Body, `value="Assembly of bornova"`) {
+			t.Errorf("the edit form is not prefilled: %s", form.Body)
+		}
+		e.mustVisit(422, chair, "POST", asm+"/edit", "en", url.Values{"name": {"Bornova"}, "charter": {"x"}, "quorum_percent": {"99999999999"},
+			"majority": {"simple"}, "secrecy": {"named"}, "membership": {"open"}})
+		e.mustVisit(303, chair, "POST", asm+"/edit", "en", url.Values{"name": {"Bornova Assembly"}, "charter": {"Advise on the park."},
+			"quorum_percent": {"40"}, "quorum_absolute": {"0"}, "majority": {"two_thirds"}, "secrecy": {"named"}, "membership": {"open"},
+			"ballot_changeable": {"true"}})
+		page := e.mustVisit(200, e.As(""), "GET", asm, "en", nil)
+		for _, want := range []string{"Advise on the park.", "at least 40 %", "two thirds", "You may change your ballot"} {
+			if !strings.Contains(page.Body, want) {
+				t.Errorf("after the edit the assembly page lacks %q", want)
+			}
+		}
+
+		// A meeting: rescheduled before it begins; attendance and minutes after.
+		ok := e.mustVisit(303, chair, "POST", asm+"/meetings", "en", url.Values{"title": {"Park meeting"}, "date": {"2026-03-05"},
+			"starts_at": {"18:00"}, "ends_at": {"19:00"}, "online_url": {"https://meet.example.org/b"}})
+		meeting := strings.Split(ok.Location, "?")[0]
+		edit := e.mustVisit(200, chair, "GET", meeting+"/edit", "en", nil)
+		if !strings.Contains(edit.Body, `value="2026-03-05"`) || !strings.Contains(edit.Body, `value="18:00"`) {
+			t.Errorf("the meeting's form is not prefilled: %s", edit.Body)
+		}
+		if r := e.visit(members[0], "POST", meeting+"/edit", "en", url.Values{"title": {"Mine"}, "date": {"2026-03-06"},
+			"starts_at": {"18:00"}, "ends_at": {"19:00"}, "place": {"Hall"}}); r.Status != http.StatusForbidden {
+			t.Errorf("a member reschedules the meeting: %d", r.Status)
+		}
+		e.mustVisit(303, chair, "POST", meeting+"/edit", "en", url.Values{"title": {"Park meeting"}, "date": {"2026-03-06"},
+			"starts_at": {"18:00"}, "ends_at": {"19:30"}, "place": {"Park pavilion"}, "online_url": {"https://meet.example.org/b"}})
+		before := e.mustVisit(200, chair, "GET", meeting, "en", nil)
+		if !strings.Contains(before.Body, "Park pavilion, and online") || strings.Contains(before.Body, "Who took part online") {
+			t.Errorf("before it begins the meeting shows: %s", before.Body)
+		}
+		e.clock.Set(t0.Add(4*24*time.Hour + 10*time.Hour)) // 6 March, 19:00
+		held := e.mustVisit(200, chair, "GET", meeting, "en", nil)
+		if !strings.Contains(held.Body, "Who took part online") || strings.Contains(held.Body, "/edit") {
+			t.Errorf("a held meeting's page: %s", held.Body)
+		}
+		e.mustVisit(303, chair, "POST", meeting+"/attendance", "en", url.Values{"user_ids": {chair.UserID, members[0].UserID},
+			"remote_user_ids": {members[1].UserID}})
+		e.mustVisit(303, chair, "POST", meeting+"/minutes", "en", url.Values{"minutes": {"We agreed on benches.\n\nNext time: lights."}})
+		if strings.Contains(e.mustVisit(200, e.As(""), "GET", meeting, "en", nil).Body, "We agreed on benches.") {
+			t.Error("draft minutes are public")
+		}
+		e.mustVisit(303, chair, "POST", meeting+"/approve_minutes", "en", url.Values{})
+		e.mustVisit(303, chair, "POST", meeting+"/publish_minutes", "en", url.Values{})
+		public := e.mustVisit(200, e.As(""), "GET", meeting, "sv", nil)
+		for _, want := range []string{"We agreed on benches.", "Deltog digitalt", "Resident " + members[1].UserID, "Resident " + members[0].UserID} {
+			if !strings.Contains(public.Body, want) {
+				t.Errorf("the published meeting lacks %q", want)
+			}
+		}
+
+		// A draft: its author edits it, nobody else.
+		drafted := e.mustVisit(303, members[0], "POST", asm+"/motions", "en", url.Values{"title": {"Lights"}, "text": {"More lights."}})
+		motion := strings.Split(drafted.Location, "?")[0]
+		if r := e.visit(members[1], "GET", motion+"/edit", "en", nil); r.Status != http.StatusForbidden {
+			t.Errorf("another member opens the draft's edit form: %d", r.Status)
+		}
+		if r := e.visit(members[1], "POST", motion+"/edit", "en", url.Values{"title": {"Mine"}, "text": {"Mine."}}); r.Status != http.StatusForbidden {
+			t.Errorf("another member edits the draft: %d %s", r.Status, r.Body)
+		}
+		e.mustVisit(422, members[0], "POST", motion+"/edit", "en", url.Values{"title": {""}, "text": {"More lights."}})
+		e.mustVisit(303, members[0], "POST", motion+"/edit", "en", url.Values{"title": {"Lights on the path"}, "text": {"Twelve lights."}})
+		if got := e.mustVisit(200, members[2], "GET", motion, "en", nil); got.Meta.Title != "Lights on the path" || !strings.Contains(got.Body, "edited the draft") {
+			t.Errorf("after the edit: %+v %s", got.Meta, got.Body)
+		}
+
+		// The city asks for advice: its own page, then the assembly's list.
+		kent := e.user("kent", RoleCityResponder, sdk.DomainCity)
+		if !strings.Contains(e.mustVisit(200, kent, "GET", asm, "en", nil).Body, "Ask the assembly for advice") {
+			t.Error("a responder is not offered to ask for advice")
+		}
+		e.mustVisit(200, kent, "GET", asm+"/consultations/new", "tr", nil)
+		e.mustVisit(422, kent, "POST", asm+"/consultations", "en", url.Values{"title": {"Park plan"}, "text": {"Which trees?"}})
+		asked := e.mustVisit(303, kent, "POST", asm+"/consultations", "en", url.Values{"title": {"Park plan"}, "text": {"Which trees?"},
+			"advice_due_at": {"2026-04-01"}})
+		if got := e.mustVisit(200, e.As(""), "GET", strings.Split(asked.Location, "?")[0], "en", nil).Body; !strings.Contains(got, "Request for advice") {
+			t.Errorf("the consultation's page: %s", got)
+		}
+		if got := e.mustVisit(200, e.As(""), "GET", asm, "en", nil).Body; !strings.Contains(got, "The city asks for advice") || !strings.Contains(got, "Park plan") {
+			t.Errorf("the assembly does not list the consultation: %s", got)
+		}
+	})
 }
