@@ -82,22 +82,15 @@ func (p *Plugin) assemblyPage(w http.ResponseWriter, r *http.Request) (sdk.PageM
 	if v.Role, err = p.roleIn(pg.ctx, a, pg.who); err != nil {
 		return sdk.PageMeta{}, err
 	}
-	if v.Role.Signed {
-		if v.Responder, err = p.svc.can(pg.ctx, pg.who, PermConsultationRequest, sdk.DomainCity); err != nil {
-			return sdk.PageMeta{}, err
-		}
-	}
-	members, err := p.svc.Members(pg.ctx, pg.who, a.ID, allOf)
-	switch codeOf(err) {
-	case "":
-	case sdk.CodeUnauthenticated, sdk.CodeForbidden:
-		v.MembersHidden = true
-	default:
+	v.Responder = holds(pg.who, PermConsultationRequest, sdk.DomainCity)
+	members, hidden, err := p.listAssemblyMembers(pg, a, v.Role)
+	if err != nil {
 		return sdk.PageMeta{}, err
 	}
+	v.MembersHidden = hidden
 	v.Members = web.Table{Caption: pg.t("assemblies.members.caption"), RowHeaders: true, Columns: []web.Column{
 		{Label: pg.t("assemblies.col.name")}, {Label: pg.t("assemblies.col.position")}, {Label: pg.t("assemblies.col.represents")}}}
-	for _, m := range members.Items {
+	for _, m := range members {
 		if m.Status == MemberPending {
 			v.Pending = append(v.Pending, m)
 			continue
@@ -112,16 +105,16 @@ func (p *Plugin) assemblyPage(w http.ResponseWriter, r *http.Request) (sdk.PageM
 	for _, pos := range []string{PositionChair, PositionViceChair, PositionSecretary, PositionMember} {
 		v.Positions = append(v.Positions, web.Option{Value: pos, Label: pg.t("assemblies.position." + pos)})
 	}
-	meetings, err := p.svc.Meetings(pg.ctx, a.ID, allOf)
+	meetings, err := p.listAssemblyMeetings(pg, a)
 	if err != nil {
 		return sdk.PageMeta{}, err
 	}
-	v.Upcoming, v.Past = pg.meetingTables(a.ID, meetings.Items, p.svc.Now())
-	motions, err := p.svc.Motions(pg.ctx, a.ID, "", false, allOf)
+	v.Upcoming, v.Past = pg.meetingTables(a.ID, meetings, p.svc.Now())
+	motions, err := p.listAssemblyMotions(pg, a)
 	if err != nil {
 		return sdk.PageMeta{}, err
 	}
-	v.Motions, v.Waiting, v.Consultations = pg.motionTables(a.ID, motions.Items, v.Role.Member || v.Role.Officer)
+	v.Motions, v.Waiting, v.Consultations = pg.motionTables(a.ID, motions, v.Role.Member || v.Role.Officer)
 	return pg.render("assembly", v, pg.meta(a.Name, sdk.Crumb{Label: a.Name, Href: assemblyPath(a.ID)}))
 }
 
@@ -596,4 +589,56 @@ func (p *Plugin) neighbourhoodCard(w http.ResponseWriter, r *http.Request) (sdk.
 		v.Answers = append(v.Answers, a.l)
 	}
 	return pg.render("card", v, sdk.PageMeta{Title: pg.t("assemblies.card.title")})
+}
+
+// The assembly page's lists, read straight from the store for the assembly the page
+// has already loaded: the Service's list methods each load it again to check that it
+// exists, which for one page is four reads of the same row (BenchmarkPages).
+
+func (p *Plugin) listAssemblyMeetings(pg *pageCtx, a Assembly) ([]Meeting, error) {
+	rows, err := listMeetings(pg.ctx, p.svc.db, a.ID, allOf)
+	if err != nil {
+		return nil, err
+	}
+	now := p.svc.Now()
+	ms := make([]Meeting, len(rows))
+	for i, r := range rows {
+		ms[i] = r.meeting(now)
+	}
+	return ms, fillMeetings(pg.ctx, p.svc.db, ms)
+}
+
+func (p *Plugin) listAssemblyMotions(pg *pageCtx, a Assembly) ([]Motion, error) {
+	rows, err := listMotions(pg.ctx, p.svc.db, a.ID, motionFilter{}, allOf)
+	if err != nil {
+		return nil, err
+	}
+	now := p.svc.Now()
+	ms := make([]Motion, len(rows))
+	for i, r := range rows {
+		ms[i] = r.motion(now)
+	}
+	return ms, nil
+}
+
+// listAssemblyMembers are the members the viewer may see, as Service.Members decides:
+// officers see the applicants too; a city that keeps lists to members shows them to
+// members and officers only (hidden is then true for everyone else).
+func (p *Plugin) listAssemblyMembers(pg *pageCtx, a Assembly, r role) (ms []Member, hidden bool, err error) {
+	statuses := []string{MemberActive}
+	if r.Officer {
+		statuses = append(statuses, MemberPending)
+	}
+	if !p.svc.MemberListPublic && !r.Member && !r.Officer {
+		return nil, true, nil
+	}
+	rows, err := listMembers(pg.ctx, p.svc.db, a.ID, statuses, allOf)
+	if err != nil {
+		return nil, false, err
+	}
+	ms = make([]Member, len(rows))
+	for i, row := range rows {
+		ms[i] = row.member()
+	}
+	return p.svc.namedAll(pg.ctx, ms), false, nil
 }
