@@ -367,3 +367,57 @@ func TestPages_EditsAndMeetings(t *testing.T) {
 		}
 	})
 }
+
+// TestPages_Visibility attacks what the pages show: a city that keeps member lists to
+// members shows them to no one else; applicants only to officers; officers' and the
+// city's controls only to them (a coordinator of the neighbourhood counts as an
+// officer); drafts to no visitor; and a member who is not a responder cannot answer
+// for the city even by posting the form.
+func TestPages_Visibility(t *testing.T) {
+	sdktest.EachStore(t, func(t *testing.T, cfg sdk.StoreConfig) {
+		e := newEnv(t, cfg, map[string]string{SettingMemberListPublic: "false"})
+		a, chair := e.assembly("buca", map[string]any{"membership": "approval"})
+		asm := "/assemblies/" + a.ID
+		applicant := e.resident("applicant", "buca")
+		e.mustVisit(303, applicant, "POST", asm+"/join", "en", url.Values{})
+		anon, outsider := e.As(""), e.resident("outsider", "buca")
+		coord := e.user("coord", "coordinator", "nbh:buca")
+
+		for who, p := range map[string]sdk.Principal{"anonymous": anon, "outsider": outsider} {
+			body := e.mustVisit(200, p, "GET", asm, "en", nil).Body
+			if !strings.Contains(body, "shows the member list to the assembly&#39;s members only") || strings.Contains(body, "Resident buca-chair") {
+				t.Errorf("%s sees the hidden member list: %s", who, body)
+			}
+			if strings.Contains(body, "Applications") || strings.Contains(body, "Schedule a meeting") || strings.Contains(body, "Ask the assembly for advice") {
+				t.Errorf("%s sees an officer's or the city's control", who)
+			}
+		}
+		for who, p := range map[string]sdk.Principal{"chair": chair, "coordinator": coord} {
+			body := e.mustVisit(200, p, "GET", asm, "en", nil).Body
+			if !strings.Contains(body, "Approve Resident applicant") || !strings.Contains(body, "Schedule a meeting") {
+				t.Errorf("the %s is not offered the applications and the meeting form: %s", who, body)
+			}
+		}
+		e.mustVisit(303, chair, "POST", asm+"/members/applicant/approve", "en", url.Values{})
+		if body := e.mustVisit(200, applicant, "GET", asm, "en", nil).Body; !strings.Contains(body, "Resident buca-chair") || !strings.Contains(body, "You are a member") {
+			t.Errorf("an approved member's view: %s", body)
+		}
+
+		// A member's motion, adopted; only a responder may answer it.
+		m := e.tabled(a, applicant, "Benches")
+		e.Must(200, chair, "POST", "/api/v1/assemblies/"+a.ID+"/motions/"+m.ID+"/vote/open", nil)
+		e.Must(201, chair, "POST", "/api/v1/assemblies/"+a.ID+"/motions/"+m.ID+"/vote/ballots", map[string]string{"choice": "yes"})
+		e.Must(201, applicant, "POST", "/api/v1/assemblies/"+a.ID+"/motions/"+m.ID+"/vote/ballots", map[string]string{"choice": "yes"})
+		e.Must(200, chair, "POST", "/api/v1/assemblies/"+a.ID+"/motions/"+m.ID+"/vote/close", nil)
+		motion := asm + "/motions/" + m.ID
+		if strings.Contains(e.mustVisit(200, chair, "GET", motion, "en", nil).Body, "Publish the answer") {
+			t.Error("the chair is offered the city's answer")
+		}
+		if r := e.visit(applicant, "POST", motion+"/city/answered", "en", url.Values{"decision": {"accepted"}, "reasoning": {"Yes."}}); r.Status != http.StatusForbidden {
+			t.Errorf("a member answers for the city: %d", r.Status)
+		}
+		if got := e.mustVisit(200, anon, "GET", motion, "en", nil).Body; !strings.Contains(got, "Sent to the city") {
+			t.Errorf("the adopted motion's answer status: %s", got)
+		}
+	})
+}
