@@ -388,11 +388,7 @@ func (p *Plugin) boothPage(w http.ResponseWriter, r *http.Request) (sdk.PageMeta
 }
 
 func (p *Plugin) showBooth(pg *pageCtx, form *web.Form) (sdk.PageMeta, error) {
-	a, err := p.svc.Assembly(pg.ctx, pg.r.PathValue("id"))
-	if err != nil {
-		return sdk.PageMeta{}, err
-	}
-	m, err := p.svc.Motion(pg.ctx, a.ID, pg.r.PathValue("motionID"))
+	a, m, err := p.motionOf(pg)
 	if err != nil {
 		return sdk.PageMeta{}, err
 	}

@@ -352,11 +352,7 @@ func (p *Plugin) motionPage(w http.ResponseWriter, r *http.Request) (sdk.PageMet
 }
 
 func (p *Plugin) showMotion(pg *pageCtx, form *web.Form) (sdk.PageMeta, error) {
-	a, err := p.svc.Assembly(pg.ctx, pg.r.PathValue("id"))
-	if err != nil {
-		return sdk.PageMeta{}, err
-	}
-	m, err := p.svc.Motion(pg.ctx, a.ID, pg.r.PathValue("motionID"))
+	a, m, err := p.motionOf(pg)
 	if err != nil {
 		return sdk.PageMeta{}, err
 	}
@@ -641,4 +637,14 @@ func (p *Plugin) listAssemblyMembers(pg *pageCtx, a Assembly, r role) (ms []Memb
 		ms[i] = row.member()
 	}
 	return p.svc.namedAll(pg.ctx, ms), false, nil
+}
+
+// motionOf is the assembly and the motion the request's path names.
+func (p *Plugin) motionOf(pg *pageCtx) (Assembly, Motion, error) {
+	a, err := p.svc.Assembly(pg.ctx, pg.r.PathValue("id"))
+	if err != nil {
+		return Assembly{}, Motion{}, err
+	}
+	m, err := p.svc.Motion(pg.ctx, a.ID, pg.r.PathValue("motionID"))
+	return a, m, err
 }
