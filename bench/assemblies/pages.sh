@@ -9,7 +9,9 @@
 #    as JSON), both as the same signed-in member.
 #    Target: the page at >= 70% of the route's requests per second.
 # 2. The assembly page (charter, rules, members, meetings, motions) against
-#    GET /api/v1/assemblies/{id}, the same way. Target: >= 70%.
+#    GET /api/v1/assemblies/{id}, the same way (target: >= 70%), and against the four
+#    JSON routes that hold the page's data (the assembly, its members, meetings and
+#    motions; one set of four counts once).
 # 3. The voting booth's cast-and-confirm — the form's POST (303) and the GET of the
 #    confirmation it leads to — against the JSON ballot, POST .../vote/ballots, on a
 #    secret vote whose ballots may be changed, spread over MEMBERS signed-in members.
@@ -88,6 +90,14 @@ request = function()
     {["Authorization"] = "Bearer " .. tokens[n % #tokens + 1], ["Content-Type"] = "application/json"}, '{"choice":"yes"}')
 end
 LUA
+cat >"$work/asmdata.lua" <<LUA
+paths = {"/api/v1/assemblies/$asm", "/api/v1/assemblies/$asm/members", "/api/v1/assemblies/$asm/meetings", "/api/v1/assemblies/$asm/motions"}
+n = 0
+request = function()
+  n = n + 1
+  return wrk.format("GET", paths[n % 4 + 1], {["Authorization"] = "Bearer $member"})
+end
+LUA
 cat >"$work/booth.lua" <<LUA
 $lua_tokens
 request = function()
@@ -122,6 +132,7 @@ for r in $(seq 1 "$ROUNDS"); do
   measure motion_page "/assemblies/$asm/motions/$decided" "$cookie"
   measure asm_route "/api/v1/assemblies/$asm" "$bearer"
   measure asm_page "/assemblies/$asm" "$cookie"
+  measure asm_data - "$work/asmdata.lua"
   measure ballot - "$work/ballot.lua"
   measure booth - "$work/booth.lua"
   printf 'round %d (load %s)\n' "$r" "$(cut -d' ' -f1 /proc/loadavg)"
@@ -129,6 +140,8 @@ for r in $(seq 1 "$ROUNDS"); do
     "$(rps motion_page)" "$(p99 motion_page)" "$(awk -v a="$(rps motion_page)" -v b="$(rps motion_route)" 'BEGIN{printf "%.2f", a/b}')"
   printf '  assembly: route %8.1f req/s p99 %s; page %8.1f req/s p99 %s; page/route %s\n' "$(rps asm_route)" "$(p99 asm_route)" \
     "$(rps asm_page)" "$(p99 asm_page)" "$(awk -v a="$(rps asm_page)" -v b="$(rps asm_route)" 'BEGIN{printf "%.2f", a/b}')"
+  printf '  assembly data: four routes %8.1f sets/s (%s req/s); page/sets %s\n' "$(awk -v a="$(rps asm_data)" 'BEGIN{printf "%.1f", a/4}')" \
+    "$(rps asm_data)" "$(awk -v a="$(rps asm_page)" -v b="$(rps asm_data)" 'BEGIN{printf "%.2f", a/(b/4)}')"
   printf '  ballot: JSON %8.1f ballots/s p99 %s; booth %8.1f cast-and-confirm/s (%s req/s) p99 %s; booth/JSON %s\n' "$(rps ballot)" "$(p99 ballot)" \
     "$(awk -v a="$(rps booth)" 'BEGIN{printf "%.1f", a/2}')" "$(rps booth)" "$(p99 booth)" \
     "$(awk -v a="$(rps booth)" -v b="$(rps ballot)" 'BEGIN{printf "%.2f", a/2/b}')"

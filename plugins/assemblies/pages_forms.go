@@ -388,10 +388,16 @@ func (p *Plugin) boothPage(w http.ResponseWriter, r *http.Request) (sdk.PageMeta
 }
 
 func (p *Plugin) showBooth(pg *pageCtx, form *web.Form) (sdk.PageMeta, error) {
-	a, m, err := p.motionOf(pg)
+	a, err := p.svc.Assembly(pg.ctx, pg.r.PathValue("id"))
 	if err != nil {
 		return sdk.PageMeta{}, err
 	}
+	// The booth needs the motion and its vote, not its sponsors and timeline.
+	row, err := getMotion(pg.ctx, p.svc.db, a.ID, pg.r.PathValue("motionID"))
+	if err != nil {
+		return sdk.PageMeta{}, err
+	}
+	m := row.motion(p.svc.Now())
 	if m.Vote == nil {
 		return sdk.PageMeta{}, sdk.Errorf(sdk.CodeNotFound, "motion %q has not been put to the vote", m.ID)
 	}

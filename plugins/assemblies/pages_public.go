@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"net/http"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/kvarter/kvarter/sdk"
@@ -420,20 +421,65 @@ func (p *Plugin) showMotion(pg *pageCtx, form *web.Form) (sdk.PageMeta, error) {
 	return pg.render("motion", v, meta)
 }
 
-// names are the display names of users, from the host; one lookup per page.
+// names are the display names of users: from the page's short-lived cache, the rest
+// from the host in one call.
 func (p *Plugin) names(pg *pageCtx, ids []string) map[string]string {
 	out := map[string]string{}
-	var ms []Member
+	var missing []Member
+	now := time.Now()
+	displayNames.mu.Lock()
 	for _, id := range ids {
-		if id != "" {
-			ms = append(ms, Member{UserID: id})
+		if id == "" {
+			continue
+		}
+		if c, ok := displayNames.m[nameKey{p.svc, id}]; ok && now.Before(c.until) {
+			out[id] = c.name
+		} else {
+			missing = append(missing, Member{UserID: id})
 		}
 	}
-	for _, m := range p.svc.namedAll(pg.ctx, ms) {
+	displayNames.mu.Unlock()
+	if len(missing) == 0 {
+		return out
+	}
+	named := p.svc.namedAll(pg.ctx, missing)
+	displayNames.mu.Lock()
+	defer displayNames.mu.Unlock()
+	if len(displayNames.m) > maxCachedNames {
+		clear(displayNames.m) // a crude bound: refilled from the host as pages ask
+	}
+	for _, m := range named {
 		out[m.UserID] = m.DisplayName
+		if m.DisplayName != "" { // a failed lookup is asked again next time
+			displayNames.m[nameKey{p.svc, m.UserID}] = cachedName{m.DisplayName, now.Add(nameTTL)}
+		}
 	}
 	return out
 }
+
+// displayNames caches the display names pages show (authors, sponsors, members, the
+// timeline's actors) for nameTTL: a page of forty members would otherwise ask the host
+// for forty names on every view. A changed or erased name shows on pages at most
+// nameTTL later; the JSON routes and notifications ask the host every time.
+var displayNames = struct {
+	mu sync.Mutex
+	m  map[nameKey]cachedName
+}{m: map[nameKey]cachedName{}}
+
+type nameKey struct {
+	svc *Service
+	id  string
+}
+
+type cachedName struct {
+	name  string
+	until time.Time
+}
+
+const (
+	nameTTL        = 30 * time.Second
+	maxCachedNames = 50000
+)
 
 // timelineText says one step of a motion's life.
 func (pg *pageCtx) timelineText(e TimelineEntry, names map[string]string) string {
@@ -633,10 +679,15 @@ func (p *Plugin) listAssemblyMembers(pg *pageCtx, a Assembly, r role) (ms []Memb
 		return nil, false, err
 	}
 	ms = make([]Member, len(rows))
+	ids := make([]string, len(rows))
 	for i, row := range rows {
-		ms[i] = row.member()
+		ms[i], ids[i] = row.member(), row.UserID
 	}
-	return p.svc.namedAll(pg.ctx, ms), false, nil
+	names := p.names(pg, ids)
+	for i := range ms {
+		ms[i].DisplayName = names[ms[i].UserID]
+	}
+	return ms, false, nil
 }
 
 // motionOf is the assembly and the motion the request's path names.
