@@ -321,3 +321,41 @@ func codeOf(err error) string {
 	}
 	return ""
 }
+
+// assemblyFor is the assembly a motion page or the booth belongs to, for its name in
+// the breadcrumbs and its neighbourhood: from a cache of assemblyTTL, since reading it
+// counts its members and overdue answers, which those pages do not show. The assembly
+// page itself always reads it.
+func (p *Plugin) assemblyFor(pg *pageCtx, id string) (Assembly, error) {
+	now := time.Now()
+	key := nameKey{p.svc, id}
+	assemblies.mu.Lock()
+	c, ok := assemblies.m[key]
+	assemblies.mu.Unlock()
+	if ok && now.Before(c.until) {
+		return c.a, nil
+	}
+	a, err := p.svc.Assembly(pg.ctx, id)
+	if err != nil {
+		return a, err
+	}
+	assemblies.mu.Lock()
+	defer assemblies.mu.Unlock()
+	if len(assemblies.m) > maxCachedNames {
+		clear(assemblies.m)
+	}
+	assemblies.m[key] = cachedAssembly{a, now.Add(assemblyTTL)}
+	return a, nil
+}
+
+var assemblies = struct {
+	mu sync.Mutex
+	m  map[nameKey]cachedAssembly
+}{m: map[nameKey]cachedAssembly{}}
+
+type cachedAssembly struct {
+	a     Assembly
+	until time.Time
+}
+
+const assemblyTTL = 5 * time.Second

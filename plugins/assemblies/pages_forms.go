@@ -388,7 +388,7 @@ func (p *Plugin) boothPage(w http.ResponseWriter, r *http.Request) (sdk.PageMeta
 }
 
 func (p *Plugin) showBooth(pg *pageCtx, form *web.Form) (sdk.PageMeta, error) {
-	a, err := p.svc.Assembly(pg.ctx, pg.r.PathValue("id"))
+	a, err := p.assemblyFor(pg, pg.r.PathValue("id"))
 	if err != nil {
 		return sdk.PageMeta{}, err
 	}

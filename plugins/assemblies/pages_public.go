@@ -692,7 +692,7 @@ func (p *Plugin) listAssemblyMembers(pg *pageCtx, a Assembly, r role) (ms []Memb
 
 // motionOf is the assembly and the motion the request's path names.
 func (p *Plugin) motionOf(pg *pageCtx) (Assembly, Motion, error) {
-	a, err := p.svc.Assembly(pg.ctx, pg.r.PathValue("id"))
+	a, err := p.assemblyFor(pg, pg.r.PathValue("id"))
 	if err != nil {
 		return Assembly{}, Motion{}, err
 	}
