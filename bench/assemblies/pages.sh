@@ -7,7 +7,8 @@
 # 1. The public motion page (text, vote result, the city's answer, the timeline with
 #    names) against GET /api/v1/assemblies/{id}/motions/{motionID} (the same motion
 #    as JSON), both as the same signed-in member.
-#    Target: the page at >= 70% of the route's requests per second.
+#    Target: the page at >= 70% of the route's requests per second. The same again
+#    for an anonymous visitor (no session on either), as the public reads it.
 # 2. The assembly page (charter, rules, members, meetings, motions) against
 #    GET /api/v1/assemblies/{id}, the same way (target: >= 70%), and against the four
 #    JSON routes that hold the page's data (the assembly, its members, meetings and
@@ -130,6 +131,8 @@ for path in "/assemblies/$asm/motions/$decided" "/assemblies/$asm"; do wrk -t2 -
 for r in $(seq 1 "$ROUNDS"); do
   measure motion_route "/api/v1/assemblies/$asm/motions/$decided" "$bearer"
   measure motion_page "/assemblies/$asm/motions/$decided" "$cookie"
+  measure anon_route "/api/v1/assemblies/$asm/motions/$decided" "Accept-Language: tr"
+  measure anon_page "/assemblies/$asm/motions/$decided" "Accept-Language: tr"
   measure asm_route "/api/v1/assemblies/$asm" "$bearer"
   measure asm_page "/assemblies/$asm" "$cookie"
   measure asm_data - "$work/asmdata.lua"
@@ -138,6 +141,8 @@ for r in $(seq 1 "$ROUNDS"); do
   printf 'round %d (load %s)\n' "$r" "$(cut -d' ' -f1 /proc/loadavg)"
   printf '  motion: route %8.1f req/s p99 %s; page %8.1f req/s p99 %s; page/route %s\n' "$(rps motion_route)" "$(p99 motion_route)" \
     "$(rps motion_page)" "$(p99 motion_page)" "$(awk -v a="$(rps motion_page)" -v b="$(rps motion_route)" 'BEGIN{printf "%.2f", a/b}')"
+  printf '  motion, anonymous: route %8.1f req/s p99 %s; page %8.1f req/s p99 %s; page/route %s\n' "$(rps anon_route)" "$(p99 anon_route)" \
+    "$(rps anon_page)" "$(p99 anon_page)" "$(awk -v a="$(rps anon_page)" -v b="$(rps anon_route)" 'BEGIN{printf "%.2f", a/b}')"
   printf '  assembly: route %8.1f req/s p99 %s; page %8.1f req/s p99 %s; page/route %s\n' "$(rps asm_route)" "$(p99 asm_route)" \
     "$(rps asm_page)" "$(p99 asm_page)" "$(awk -v a="$(rps asm_page)" -v b="$(rps asm_route)" 'BEGIN{printf "%.2f", a/b}')"
   printf '  assembly data: four routes %8.1f sets/s (%s req/s); page/sets %s\n' "$(awk -v a="$(rps asm_data)" 'BEGIN{printf "%.1f", a/4}')" \

@@ -372,7 +372,6 @@ type boothView struct {
 	Change   bool
 	Open     bool
 	Cast     bool
-	Choice   string
 	Choices  []web.Option
 	Form     *web.Form
 	Self     string
@@ -405,24 +404,24 @@ func (p *Plugin) showBooth(pg *pageCtx, form *web.Form) (sdk.PageMeta, error) {
 	v := boothView{A: a, M: m, Secret: m.Vote.Secrecy == SecrecySecret, Change: m.Vote.BallotChangeable, Open: m.State == StateVoting,
 		Form: form, Self: boothPath(a.ID, m.ID), Motion: motionPath(a.ID, m.ID), Electors: m.Vote.Electorate,
 		Cast: q.Get("done") == "cast"}
-	if v.Cast && !v.Secret {
-		// A named vote's receipt repeats the choice; a secret one's never does, not
-		// even in the address.
-		if c := q.Get("choice"); c == ChoiceYes || c == ChoiceNo || c == ChoiceAbstain {
-			v.Choice = pg.t("assemblies.choice." + c)
-		}
-	}
 	if pg.who.Authenticated() {
+		var err error
 		if v.Status, err = p.svc.MyBallot(pg.ctx, pg.who, a.ID, m.ID); err != nil {
 			return sdk.PageMeta{}, err
 		}
 	}
+	// The receipt is shown to whoever has voted, never on the word of the address: a
+	// link with ?done=cast must not tell someone who has not voted that they have.
+	v.Cast = v.Cast && v.Status.Voted
 	for _, c := range Choices {
 		v.Choices = append(v.Choices, web.Option{Value: c, Label: pg.t("assemblies.choice." + c)})
 	}
 	title := pg.t("assemblies.booth.title", "Motion", m.Title)
 	meta := pg.meta(title, sdk.Crumb{Label: a.Name, Href: assemblyPath(a.ID)}, sdk.Crumb{Label: m.Title, Href: v.Motion},
 		sdk.Crumb{Label: pg.t("assemblies.booth.crumb"), Href: v.Self})
+	if !v.Cast {
+		meta.Announce = ""
+	}
 	if !form.Valid() {
 		return pg.refuse("booth", v, meta)
 	}
@@ -443,7 +442,7 @@ func (p *Plugin) boothPost(w http.ResponseWriter, r *http.Request) (sdk.PageMeta
 		form.Invalid("choice", "assemblies.booth.choose", nil)
 		return p.showBooth(pg, form)
 	}
-	rc, err := p.svc.CastBallot(pg.ctx, pg.who, r.PathValue("id"), r.PathValue("motionID"), in.Choice)
+	_, err = p.svc.CastBallot(pg.ctx, pg.who, r.PathValue("id"), r.PathValue("motionID"), in.Choice)
 	if codeOf(err) == sdk.CodeForbidden {
 		form.Refuse("assemblies.booth.not_elector", nil)
 		return p.showBooth(pg, form)
@@ -454,10 +453,7 @@ func (p *Plugin) boothPost(w http.ResponseWriter, r *http.Request) (sdk.PageMeta
 	if err != nil {
 		return sdk.PageMeta{}, err
 	}
-	to := boothPath(r.PathValue("id"), r.PathValue("motionID")) + "?done=cast"
-	if rc.Choice != "" {
-		to += "&choice=" + url.QueryEscape(rc.Choice)
-	}
-	web.Redirect(w, r, to)
-	return sdk.PageMeta{}, nil
+	// The confirmation repeats no choice, not even a named vote's: an address can be
+	// sent to someone, and must not tell them how they voted.
+	return pg.redirect(boothPath(r.PathValue("id"), r.PathValue("motionID")), "cast")
 }

@@ -174,6 +174,10 @@ func TestPages_Story(t *testing.T) {
 		if !strings.Contains(receipt.Body, "Your ballot is cast") || strings.Contains(receipt.Body, "You voted") || receipt.Meta.Announce != "Your ballot is cast." {
 			t.Errorf("receipt %+v %s", receipt.Meta, receipt.Body)
 		}
+		outsider := e.As("outsider")
+		if spoof := e.mustVisit(200, outsider, "GET", motion+"/vote?done=cast", "en", nil); strings.Contains(spoof.Body, "Your ballot is cast") || spoof.Meta.Announce != "" {
+			t.Errorf("a link with done=cast tells someone who has not voted that they have: %+v %s", spoof.Meta, spoof.Body)
+		}
 		again := e.mustVisit(422, members[0], "POST", motion+"/vote", "en", url.Values{"choice": {"no"}})
 		if !strings.Contains(again.Body, "This could not be done") {
 			t.Errorf("a second ballot: %s", again.Body)
