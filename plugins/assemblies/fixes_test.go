@@ -2,6 +2,7 @@ package assemblies
 
 import (
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -270,6 +271,103 @@ func TestFix_MotionListSponsors(t *testing.T) {
 		if len(list.Items) != 2 || !slices.Equal(list.Items[0].Sponsors, one.Sponsors) || len(one.Sponsors) != 2 ||
 			list.Items[1].Sponsors == nil || len(list.Items[1].Sponsors) != 0 {
 			t.Errorf("list sponsors %v / %v, motion shows %v", list.Items[0].Sponsors, list.Items[1].Sponsors, one.Sponsors)
+		}
+	})
+}
+
+// TestFix_InviteSponsors: the author asks members to co-sponsor; each hears of it at
+// once in every city language, and nobody else may ask or be asked.
+func TestFix_InviteSponsors(t *testing.T) {
+	sdktest.EachStore(t, func(t *testing.T, cfg sdk.StoreConfig) {
+		e := newNotifyEnv(t, cfg)
+		a, chair := e.assembly("iv", nil)
+		ms := e.members(a, 3)
+		base := "/api/v1/assemblies/" + a.ID
+		var m Motion
+		e.Must(201, ms[0], "POST", base+"/motions", map[string]any{"title": "Benches", "text": "Four."}).Decode(t, &m)
+		path := base + "/motions/" + m.ID + "/invite"
+		e.Must(200, ms[1], "POST", base+"/motions/"+m.ID+"/sponsor", nil)
+
+		if code, _ := errCode(e, chair, "POST", path, map[string]any{"user_ids": []string{ms[2].UserID}}); code != 403 {
+			t.Errorf("the chair invited on someone else's motion: %d", code)
+		}
+		outsider := e.resident("outsider", "iv")
+		e.Do(ms[0], "POST", path, map[string]any{"user_ids": []string{outsider.UserID}}).WantInvalid(t, "user_ids[0]", RuleActive)
+		e.Do(ms[0], "POST", path, map[string]any{"user_ids": []string{ms[0].UserID}}).WantInvalid(t, "user_ids[0]", RuleOnce)
+		e.Do(ms[0], "POST", path, map[string]any{"user_ids": []string{}}).WantInvalid(t, "user_ids", sdk.RuleRequired)
+		if n := len(e.Host.Notifications(NotifySponsorInvited)); n != 0 {
+			t.Fatalf("refused invitations told %d", n)
+		}
+
+		var got Invited
+		e.Must(200, ms[0], "POST", path, map[string]any{"user_ids": []string{ms[1].UserID, ms[2].UserID, chair.UserID, ms[2].UserID}}).Decode(t, &got)
+		if !slices.Equal(got.UserIDs, []string{ms[2].UserID, chair.UserID}) {
+			t.Errorf("invited %v, want the two who do not sponsor yet, once each", got.UserIDs)
+		}
+		n := reached(t, e, NotifySponsorInvited, motionSubject(m.ID))
+		if !slices.Equal(n.To, ids(chair, ms[2])) {
+			t.Errorf("the invitation reached %v", n.To)
+		}
+		for _, lang := range []string{"fi", "sv", "en", "da", "tr"} {
+			if txt := n.Texts[lang]; txt.Title == "" || !strings.Contains(txt.Body, "Benches") || !strings.Contains(txt.Body, "Resident iv-m000") {
+				t.Errorf("%s: %+v", lang, txt)
+			}
+		}
+		e.Must(200, ms[0], "POST", base+"/motions/"+m.ID+"/withdraw", nil)
+		if code, _ := errCode(e, ms[0], "POST", path, map[string]any{"user_ids": []string{ms[2].UserID}}); code != 409 {
+			t.Errorf("invited on a withdrawn motion: %d", code)
+		}
+	})
+}
+
+// TestFix_EditsStayInTheirAssembly attacks the edits' object checks: a coordinator of
+// another neighbourhood, the chair of another assembly and a plain member are refused,
+// a meeting or motion named under the wrong assembly is not found, and nothing they
+// sent changed anything; the coordinator of the assembly's own neighbourhood may.
+func TestFix_EditsStayInTheirAssembly(t *testing.T) {
+	sdktest.EachStore(t, func(t *testing.T, cfg sdk.StoreConfig) {
+		e := newEnv(t, cfg, nil)
+		a, chair := e.assembly("x1", nil)
+		b, otherChair := e.assembly("x2", nil)
+		ms := e.members(a, 1)
+		base := "/api/v1/assemblies/" + a.ID
+		start := t0.Add(24 * time.Hour)
+		var mt Meeting
+		e.Must(201, chair, "POST", base+"/meetings", map[string]any{"title": "Spring", "starts_at": start,
+			"ends_at": start.Add(time.Hour), "place": "Hall"}).Decode(t, &mt)
+		var draft Motion
+		e.Must(201, ms[0], "POST", base+"/motions", map[string]any{"title": "Mine", "text": "Draft."}).Decode(t, &draft)
+
+		asm := map[string]any{"name": "Taken over", "quorum_percent": 10}
+		meet := map[string]any{"title": "Moved", "starts_at": start.Add(time.Hour), "ends_at": start.Add(2 * time.Hour), "place": "Elsewhere"}
+		foreignCoord := e.user("coord-x2", sdktest.RoleCoordinator, "nbh:x2")
+		for _, p := range []sdk.Principal{foreignCoord, otherChair, ms[0]} {
+			if code, _ := errCode(e, p, "PUT", base, asm); code != 403 {
+				t.Errorf("%s edited the assembly: %d", p.UserID, code)
+			}
+			if code, _ := errCode(e, p, "PUT", base+"/meetings/"+mt.ID, meet); code != 403 {
+				t.Errorf("%s moved the meeting: %d", p.UserID, code)
+			}
+		}
+		// The right ids under the wrong assembly.
+		if code, _ := errCode(e, otherChair, "PUT", "/api/v1/assemblies/"+b.ID+"/meetings/"+mt.ID, meet); code != 404 {
+			t.Errorf("a meeting edited through another assembly: %d", code)
+		}
+		if code, _ := errCode(e, ms[0], "PUT", "/api/v1/assemblies/"+b.ID+"/motions/"+draft.ID, map[string]any{"title": "x", "text": "y"}); code != 404 {
+			t.Errorf("a draft edited through another assembly: %d", code)
+		}
+		var got Assembly
+		e.Must(200, sdk.Principal{}, "GET", base, nil).Decode(t, &got)
+		var gotMeeting Meeting
+		e.Must(200, sdk.Principal{}, "GET", base+"/meetings/"+mt.ID, nil).Decode(t, &gotMeeting)
+		if got.Name != a.Name || !gotMeeting.StartsAt.Equal(start) || gotMeeting.Title != "Spring" {
+			t.Fatalf("refused edits changed things: %+v / %+v", got, gotMeeting)
+		}
+		ownCoord := e.user("coord-x1", sdktest.RoleCoordinator, "nbh:x1")
+		e.Must(200, ownCoord, "PUT", base+"/meetings/"+mt.ID, meet)
+		e.Must(200, ownCoord, "PUT", base, asm).Decode(t, &got)
+		if got.Name != "Taken over" {
+			t.Errorf("the neighbourhood's coordinator could not edit: %+v", got)
 		}
 	})
 }

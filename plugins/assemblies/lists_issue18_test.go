@@ -142,3 +142,65 @@ func TestLists_ConsultationsMeetingsAndMe(t *testing.T) {
 		}
 	})
 }
+
+// TestLists_AwaitingAndSummary: the assembly's list of adopted motions waiting for the
+// city, overdue or not, and the neighbourhood's cards: the next meeting (not a
+// cancelled one, not one of another neighbourhood), the open votes and the latest
+// answers.
+func TestLists_AwaitingAndSummary(t *testing.T) {
+	sdktest.EachStore(t, func(t *testing.T, cfg sdk.StoreConfig) {
+		e := newEnv(t, cfg, nil)
+		a, chair := e.assembly("sm", nil)
+		other, otherChair := e.assembly("elsewhere", nil)
+		ms := e.members(a, 2)
+		base := "/api/v1/assemblies/" + a.ID
+		waiting := e.adopt(a, chair, ms, "Waiting")
+		answered := e.adopt(a, chair, ms, "Answered")
+		responder := e.user("responder", RoleCityResponder, sdk.DomainCity)
+		e.Must(200, responder, "POST", base+"/motions/"+answered.ID+"/answer", map[string]any{"decision": "accepted", "reasoning": "Yes."})
+		open := e.tabled(a, ms[0], "Open")
+		e.Must(200, chair, "POST", base+"/motions/"+open.ID+"/vote/open", nil)
+
+		var list sdk.Page[Motion]
+		e.Must(200, sdk.Principal{}, "GET", base+"/motions?awaiting=true", nil).Decode(t, &list)
+		if len(list.Items) != 1 || list.Items[0].ID != waiting.ID || list.Items[0].Answer.Overdue {
+			t.Errorf("awaiting = %+v", list.Items)
+		}
+		e.clock.Advance(31 * 24 * time.Hour)
+		e.Must(200, sdk.Principal{}, "GET", base+"/motions?awaiting=true", nil).Decode(t, &list)
+		if len(list.Items) != 1 || !list.Items[0].Answer.Overdue {
+			t.Errorf("awaiting, a month on = %+v, want it marked overdue", list.Items)
+		}
+
+		at := e.clock.Now()
+		meeting := func(chair sdk.Principal, asm Assembly, title string, in time.Duration) Meeting {
+			var m Meeting
+			e.Must(201, chair, "POST", "/api/v1/assemblies/"+asm.ID+"/meetings", map[string]any{"title": title,
+				"starts_at": at.Add(in), "ends_at": at.Add(in + time.Hour), "place": "Hall"}).Decode(t, &m)
+			return m
+		}
+		cancelled := meeting(chair, a, "Cancelled", time.Hour)
+		e.Must(200, chair, "POST", base+"/meetings/"+cancelled.ID+"/cancel", map[string]any{"reason": "Flood"})
+		meeting(otherChair, other, "Elsewhere", 2*time.Hour)
+		next := meeting(chair, a, "Next", 3*time.Hour)
+		meeting(chair, a, "Later", 4*time.Hour)
+
+		var sum NeighbourhoodSummary
+		e.Must(200, sdk.Principal{}, "GET", "/api/v1/assemblies/summary?neighbourhood_id=sm", nil).Decode(t, &sum)
+		if sum.NextMeeting == nil || sum.NextMeeting.ID != next.ID {
+			t.Errorf("next meeting = %+v, want %s", sum.NextMeeting, next.ID)
+		}
+		if len(sum.OpenVotes) != 1 || sum.OpenVotes[0].ID != open.ID {
+			t.Errorf("open votes = %+v", sum.OpenVotes)
+		}
+		if len(sum.LatestAnswers) != 1 || sum.LatestAnswers[0].ID != answered.ID || sum.LatestAnswers[0].Answer.Decision != DecisionAccepted {
+			t.Errorf("latest answers = %+v", sum.LatestAnswers)
+		}
+		var empty NeighbourhoodSummary
+		e.Must(200, sdk.Principal{}, "GET", "/api/v1/assemblies/summary?neighbourhood_id=nowhere", nil).Decode(t, &empty)
+		if empty.NextMeeting != nil || empty.OpenVotes == nil || len(empty.OpenVotes) != 0 || len(empty.LatestAnswers) != 0 {
+			t.Errorf("an empty neighbourhood's summary = %+v", empty)
+		}
+		e.Do(sdk.Principal{}, "GET", "/api/v1/assemblies/summary", nil).WantInvalid(t, "neighbourhood_id", sdk.RuleRequired)
+	})
+}

@@ -32,6 +32,7 @@ const (
 	NotifyMeetingScheduled = "assemblies.meeting.scheduled"
 	NotifyMeetingCancelled = "assemblies.meeting.cancelled"
 	NotifyMinutesPublished = "assemblies.minutes.published"
+	NotifySponsorInvited   = "assemblies.motion.sponsor_invited"
 )
 
 //go:embed locales/notify.*.toml
@@ -55,6 +56,7 @@ func notificationKinds() []sdk.NotificationKind {
 		notifyCatalog.Kind(NotifyMeetingScheduled, sdk.DeliverDaily),
 		notifyCatalog.Kind(NotifyMeetingCancelled, sdk.DeliverImmediately),
 		notifyCatalog.Kind(NotifyMinutesPublished, sdk.DeliverWeekly),
+		notifyCatalog.Kind(NotifySponsorInvited, sdk.DeliverImmediately),
 	}
 }
 

@@ -34,6 +34,14 @@ func (p *Plugin) Routes() []sdk.Route {
 			return p.svc.AnswersDue(r.Context(), overdue, q)
 		}).With(sdk.Param{Name: "overdue", Type: "boolean", Description: "true: only those past their deadline"}).
 			Doc("Answers the city owes", "Every adopted motion of every assembly still waiting for the city's answer, nearest deadline first, with its assembly."),
+		sdk.Get(base+"/summary", pub, func(r *http.Request) (NeighbourhoodSummary, error) {
+			nbh := r.URL.Query().Get("neighbourhood_id")
+			if nbh == "" {
+				return NeighbourhoodSummary{}, invalid("neighbourhood_id", "is required", sdk.RuleRequired)
+			}
+			return p.svc.Summary(r.Context(), nbh)
+		}).With(sdk.Param{Name: "neighbourhood_id", Required: true, Description: "The neighbourhood"}).
+			Doc("A neighbourhood's assemblies at a glance", "The next meeting, up to five open votes and the city's five latest answers: the cards of the neighbourhood's page."),
 		sdk.Post(base, PermAssemblyManage, func(r *http.Request, in CreateAssemblyInput) (Assembly, error) {
 			return p.svc.CreateAssembly(r.Context(), sdk.PrincipalFrom(r.Context()), in)
 		}).Status(http.StatusCreated).Errors(403).
@@ -78,7 +86,7 @@ func (p *Plugin) Routes() []sdk.Route {
 
 		sdk.List(asmPath+"/meetings", pub, func(r *http.Request, q sdk.ListQuery) (sdk.Page[Meeting], error) {
 			return p.svc.MeetingsWhen(r.Context(), r.PathValue("id"), r.URL.Query().Get("when"), q)
-		}).With(sdk.Param{Name: "when", Enum: []string{MeetingsUpcoming, MeetingsPast}, Description: "upcoming: not yet ended; past: ended; all by default"}).
+		}).With(sdk.Param{Name: "when", Enum: []string{MeetingsUpcoming, MeetingsPast}, Description: "upcoming: not yet begun; past: begun (held) or whose time has gone; all by default"}).
 			Doc("Meetings", "Earliest first, with agenda, attendance and published minutes."),
 		sdk.Post(asmPath+"/meetings", participate, func(r *http.Request, in MeetingInput) (Meeting, error) {
 			return p.svc.ScheduleMeeting(r.Context(), sdk.PrincipalFrom(r.Context()), r.PathValue("id"), in)
@@ -117,9 +125,14 @@ func (p *Plugin) Routes() []sdk.Route {
 			if err != nil {
 				return sdk.Page[Motion]{}, err
 			}
+			awaiting, err := boolParam(r, "awaiting")
+			if err != nil {
+				return sdk.Page[Motion]{}, err
+			}
 			return p.svc.ListMotions(r.Context(), r.PathValue("id"), MotionQuery{State: r.URL.Query().Get("state"),
-				Kind: r.URL.Query().Get("kind"), Overdue: overdue}, q)
-		}).With(sdk.Param{Name: "state", Enum: MotionStates, Description: "Only the motions in this state"},
+				Kind: r.URL.Query().Get("kind"), Overdue: overdue, Awaiting: awaiting}, q)
+		}).With(sdk.Param{Name: "awaiting", Type: "boolean", Description: "true: only adopted motions still waiting for the city's answer (answer.overdue marks the late ones)"},
+			sdk.Param{Name: "state", Enum: MotionStates, Description: "Only the motions in this state"},
 			sdk.Param{Name: "kind", Enum: []string{KindMotion, KindConsultation}, Description: "Only members' motions, or only the city's consultations"},
 			sdk.Param{Name: "overdue", Type: "boolean", Description: "true: only adopted motions the city has not answered by their deadline"}).
 			Doc("Motions", "Oldest first."),
@@ -135,6 +148,10 @@ func (p *Plugin) Routes() []sdk.Route {
 		}).Errors(403, 409).
 			Doc("Edit a draft motion", "Title and text, by its author, until it is tabled; the edit is on its timeline."),
 		p.motionAction(ActionSponsor, "Co-sponsor a motion", "By a member other than its author."),
+		sdk.Post(motPath+"/invite", participate, func(r *http.Request, in InviteInput) (Invited, error) {
+			ids, err := p.svc.InviteSponsors(r.Context(), sdk.PrincipalFrom(r.Context()), r.PathValue("id"), r.PathValue("motionID"), in)
+			return Invited{UserIDs: ids}, err
+		}).Errors(403, 409).Doc("Ask members to co-sponsor a motion", "By its author, while it is a draft or tabled; each member named is told at once."),
 		p.motionAction(ActionTable, "Table a draft motion", "By its author, the chair or the vice-chair."),
 		p.motionAction(ActionWithdraw, "Withdraw a motion", "By its author, the chair or the vice-chair."),
 		sdk.Post(motPath+"/vote/open", participate, func(r *http.Request, in OpenVoteInput) (Motion, error) {
@@ -178,6 +195,11 @@ func (p *Plugin) Routes() []sdk.Route {
 		}).Doc("Motions and votes in Popolo JSON", "popoloproject.com; named votes list who voted what."),
 	}
 	return append(routes, p.pageRoutes()...)
+}
+
+// Invited are the members newly asked to co-sponsor.
+type Invited struct {
+	UserIDs []string `json:"user_ids" nullable:"false"`
 }
 
 // BallotInput is the body of a ballot.

@@ -3,7 +3,7 @@ package assemblies
 import (
 	"context"
 	"fmt"
-	"strings"
+	"slices"
 
 	"github.com/kvarter/kvarter/sdk"
 	"github.com/kvarter/kvarter/sdk/store"
@@ -70,15 +70,8 @@ func (s *Service) EditMeeting(ctx context.Context, p sdk.Principal, assemblyID, 
 	if err := requireUser(p); err != nil {
 		return Meeting{}, err
 	}
-	if err := in.validate(); err != nil {
-		return Meeting{}, err
-	}
-	a, err := s.Assembly(ctx, assemblyID)
+	a, now, err := s.meetingFor(ctx, assemblyID, &in)
 	if err != nil {
-		return Meeting{}, err
-	}
-	now := s.Now()
-	if err := futureStart(in, now); err != nil {
 		return Meeting{}, err
 	}
 	var rescheduled bool
@@ -135,16 +128,8 @@ func (s *Service) EditMotion(ctx context.Context, p sdk.Principal, assemblyID, m
 	if err := requireUser(p); err != nil {
 		return Motion{}, err
 	}
-	in.Title, in.Text = strings.TrimSpace(in.Title), strings.TrimSpace(in.Text)
 	var f fieldErrors
-	if in.Title == "" {
-		f.add("title", "is required", sdk.RuleRequired)
-	} else if len(in.Title) > 300 {
-		f.add("title", "must be at most 300 characters", sdk.RuleMaxLength)
-	}
-	if in.Text == "" {
-		f.add("text", "is required", sdk.RuleRequired)
-	}
+	in.Title, in.Text = checkMotionText(&f, in.Title, in.Text)
 	if err := f.err(); err != nil {
 		return Motion{}, err
 	}
@@ -175,4 +160,69 @@ func (s *Service) EditMotion(ctx context.Context, p sdk.Principal, assemblyID, m
 	}
 	s.audit(ctx, p, "assemblies.motion.edit", a, "motion:"+motionID, nil)
 	return s.Motion(ctx, a.ID, motionID)
+}
+
+// InviteInput names the members an author asks to co-sponsor their motion.
+type InviteInput struct {
+	UserIDs []string `json:"user_ids" max:"20" doc:"Active members of the assembly, other than the author"`
+}
+
+// InviteSponsors has a motion's author ask members of the assembly to co-sponsor it,
+// while it is a draft or tabled: each is told at once and co-sponsors (or not) on the
+// motion. It returns those newly asked (a sponsor already on the motion is skipped).
+func (s *Service) InviteSponsors(ctx context.Context, p sdk.Principal, assemblyID, motionID string, in InviteInput) ([]string, error) {
+	if err := requireUser(p); err != nil {
+		return nil, err
+	}
+	if len(in.UserIDs) == 0 {
+		return nil, invalid("user_ids", "name at least one member", sdk.RuleRequired)
+	}
+	a, err := s.Assembly(ctx, assemblyID)
+	if err != nil {
+		return nil, err
+	}
+	invited := []string{}
+	err = s.db.InTx(ctx, func(tx *store.Tx) error {
+		m, err := getMotion(ctx, tx, a.ID, motionID)
+		if err != nil {
+			return err
+		}
+		if m.AuthorID != p.UserID {
+			return sdk.Errorf(sdk.CodeForbidden, "only the author may ask for co-sponsors")
+		}
+		if m.State != StateDraft && m.State != StateTabled {
+			return sdk.Errorf(sdk.CodeConflict, "only a draft or tabled motion can be co-sponsored; this one is %s", m.State)
+		}
+		sponsors, err := sponsorsOf(ctx, tx, m.ID)
+		if err != nil {
+			return err
+		}
+		for i, uid := range in.UserIDs {
+			field := fmt.Sprintf("user_ids[%d]", i)
+			if uid == p.UserID {
+				return invalid(field, "is the author, who cannot co-sponsor their own motion", RuleOnce)
+			}
+			mem, err := getMember(ctx, tx, a.ID, uid)
+			if err != nil || mem.Status != MemberActive {
+				return invalid(field, "is not an active member of this assembly", RuleActive)
+			}
+			if !slices.Contains(sponsors, uid) && !slices.Contains(invited, uid) {
+				invited = append(invited, uid)
+			}
+		}
+		if len(invited) == 0 {
+			return nil
+		}
+		author := ""
+		if users, err := s.host.Users(ctx, []string{p.UserID}); err == nil && len(users) == 1 {
+			author = users[0].DisplayName
+		}
+		return s.notify(ctx, tx, sdk.Notice{Kind: NotifySponsorInvited, Recipients: invited, Except: p.UserID,
+			Subject: motionSubject(m.ID), Link: motionLink(a.ID, m.ID),
+			Data: map[string]any{"Assembly": a.Name, "Motion": m.Title, "Author": author}})
+	})
+	if err != nil {
+		return nil, err
+	}
+	return invited, nil
 }

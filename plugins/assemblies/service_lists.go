@@ -59,6 +59,9 @@ type MotionQuery struct {
 	State   string
 	Kind    string
 	Overdue bool
+	// Awaiting keeps the adopted motions still waiting for the city's answer, overdue
+	// or not (Motion.Answer.Overdue marks the late ones).
+	Awaiting bool
 }
 
 // ListMotions lists a page of an assembly's motions, oldest first, narrowed by f.
@@ -73,7 +76,7 @@ func (s *Service) ListMotions(ctx context.Context, assemblyID string, f MotionQu
 		return sdk.Page[Motion]{}, err
 	}
 	now := s.Now()
-	mf := motionFilter{State: f.State, Kind: f.Kind}
+	mf := motionFilter{State: f.State, Kind: f.Kind, Awaiting: f.Awaiting}
 	if f.Overdue {
 		mf.OverdueAt = now
 	}
@@ -91,12 +94,13 @@ func (s *Service) ListMotions(ctx context.Context, assemblyID string, f MotionQu
 
 // Which meetings a list shows.
 const (
-	MeetingsUpcoming = "upcoming" // not yet ended, cancelled ones included
-	MeetingsPast     = "past"     // ended
+	MeetingsUpcoming = "upcoming" // not yet begun (scheduled, or cancelled before)
+	MeetingsPast     = "past"     // begun: held, or cancelled and its time gone
 )
 
 // MeetingsWhen lists a page of an assembly's meetings, earliest first: all of them
-// for when "", else the upcoming (not yet ended) or the past ones.
+// for when "", else the upcoming (not yet begun) or the past ones (begun: a meeting
+// is held, with its attendance and minutes, from its start).
 func (s *Service) MeetingsWhen(ctx context.Context, assemblyID, when string, q sdk.ListQuery) (sdk.Page[Meeting], error) {
 	if when != "" && when != MeetingsUpcoming && when != MeetingsPast {
 		return sdk.Page[Meeting]{}, invalid("when", "must be upcoming or past", sdk.RuleOneOf)
@@ -159,4 +163,56 @@ func (s *Service) MyBallot(ctx context.Context, p sdk.Principal, assemblyID, mot
 	st.Voted = n > 0
 	st.CanChange = st.Voted && m.State == StateVoting && m.BallotChangeable
 	return st, nil
+}
+
+// NeighbourhoodSummary is what a neighbourhood's page shows of its assemblies, one card
+// each: the next meeting, the votes open now, and the city's latest answers.
+type NeighbourhoodSummary struct {
+	NextMeeting   *Meeting `json:"next_meeting,omitempty"`
+	OpenVotes     []Motion `json:"open_votes" nullable:"false"`
+	LatestAnswers []Motion `json:"latest_answers" nullable:"false"`
+}
+
+// summaryItems is how many open votes and answers a summary shows.
+const summaryItems = 5
+
+// Summary reads the cards of a neighbourhood's assemblies: the next meeting not yet
+// begun and not cancelled, up to five open votes (latest opened first) and the five
+// latest answers from the city.
+func (s *Service) Summary(ctx context.Context, neighbourhoodID string) (NeighbourhoodSummary, error) {
+	now := s.Now()
+	out := NeighbourhoodSummary{OpenVotes: []Motion{}, LatestAnswers: []Motion{}}
+	var next []meetingRow
+	if err := sel(ctx, s.db, &next, `SELECT `+prefixed("m", meetingCols)+` FROM meetings m JOIN assemblies a ON a.id = m.assembly_id
+		WHERE a.neighbourhood_id = ? AND m.status <> 'cancelled' AND m.starts_at > ? ORDER BY m.starts_at, m.id LIMIT 1`,
+		neighbourhoodID, store.Micros(now)); err != nil {
+		return out, fmt.Errorf("next meeting: %w", err)
+	}
+	if len(next) == 1 {
+		ms := []Meeting{next[0].meeting(now)}
+		if err := fillMeetings(ctx, s.db, ms); err != nil {
+			return out, err
+		}
+		out.NextMeeting = &ms[0]
+	}
+	for _, part := range []struct {
+		into  *[]Motion
+		where string
+	}{
+		{&out.OpenVotes, `o.state = 'voting' ORDER BY o.vote_opened_at DESC, o.id DESC`},
+		{&out.LatestAnswers, `o.answered_at IS NOT NULL ORDER BY o.answered_at DESC, o.id DESC`},
+	} {
+		var rows []motionRow
+		if err := sel(ctx, s.db, &rows, `SELECT `+prefixed("o", motionCols)+` FROM motions o JOIN assemblies a ON a.id = o.assembly_id
+			WHERE a.neighbourhood_id = ? AND `+part.where+` LIMIT ?`, neighbourhoodID, summaryItems); err != nil {
+			return out, fmt.Errorf("neighbourhood summary: %w", err)
+		}
+		for _, r := range rows {
+			*part.into = append(*part.into, r.motion(now))
+		}
+		if err := fillSponsors(ctx, s.db, *part.into); err != nil {
+			return out, err
+		}
+	}
+	return out, nil
 }

@@ -50,13 +50,22 @@ func (in *MeetingInput) validate() error {
 	return f.err()
 }
 
-// futureStart refuses a meeting that would already have begun: one cannot schedule
-// (or move a meeting to) what cannot happen any more.
-func futureStart(in MeetingInput, now time.Time) error {
-	if !in.StartsAt.After(now) {
-		return invalid("starts_at", "must be in the future", RuleFuture)
+// meetingFor checks a meeting to schedule or reschedule and finds its assembly: the
+// input must be valid and start in the future, because one cannot schedule (or move a
+// meeting to) what cannot happen any more. It returns the assembly and now.
+func (s *Service) meetingFor(ctx context.Context, assemblyID string, in *MeetingInput) (Assembly, time.Time, error) {
+	if err := in.validate(); err != nil {
+		return Assembly{}, time.Time{}, err
 	}
-	return nil
+	a, err := s.Assembly(ctx, assemblyID)
+	if err != nil {
+		return Assembly{}, time.Time{}, err
+	}
+	now := s.Now()
+	if !in.StartsAt.After(now) {
+		return Assembly{}, time.Time{}, invalid("starts_at", "must be in the future", RuleFuture)
+	}
+	return a, now, nil
 }
 
 // checkAgenda checks that every motion an agenda links to is the assembly's.
@@ -86,15 +95,8 @@ func meetingMode(place, onlineURL string) string {
 // ScheduleMeeting schedules a meeting; the chair, vice-chair, secretary or a
 // coordinator may.
 func (s *Service) ScheduleMeeting(ctx context.Context, p sdk.Principal, assemblyID string, in MeetingInput) (Meeting, error) {
-	if err := in.validate(); err != nil {
-		return Meeting{}, err
-	}
-	a, err := s.Assembly(ctx, assemblyID)
+	a, now, err := s.meetingFor(ctx, assemblyID, &in)
 	if err != nil {
-		return Meeting{}, err
-	}
-	now := s.Now()
-	if err := futureStart(in, now); err != nil {
 		return Meeting{}, err
 	}
 	r := meetingRow{ID: s.newID(), AssemblyID: a.ID, Title: in.Title, StartsAt: store.Time{Time: in.StartsAt},
@@ -139,20 +141,7 @@ func (s *Service) Meeting(ctx context.Context, assemblyID, id string) (Meeting, 
 
 // Meetings lists a page of an assembly's meetings, earliest first.
 func (s *Service) Meetings(ctx context.Context, assemblyID string, q sdk.ListQuery) (sdk.Page[Meeting], error) {
-	if _, err := s.Assembly(ctx, assemblyID); err != nil {
-		return sdk.Page[Meeting]{}, err
-	}
-	rows, err := listMeetings(ctx, s.db, assemblyID, q)
-	if err != nil {
-		return sdk.Page[Meeting]{}, err
-	}
-	now := s.Now()
-	ms := make([]Meeting, len(rows))
-	for i, r := range rows {
-		ms[i] = r.meeting(now)
-	}
-	pg := sdk.NewPage(ms, q, meetingKey)
-	return pg, fillMeetings(ctx, s.db, pg.Items)
+	return s.MeetingsWhen(ctx, assemblyID, "", q)
 }
 
 // MeetingUpdate is what the meeting actions take: a cancellation reason, minutes

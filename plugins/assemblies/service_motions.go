@@ -18,26 +18,33 @@ type MotionInput struct {
 	AdviceDueAt *time.Time `json:"advice_due_at" doc:"A consultation's deadline for advice"`
 }
 
+// checkMotionText trims a motion's title and text and adds to f what is wrong with
+// them: both are required, the title at most 300 characters.
+func checkMotionText(f *fieldErrors, title, text string) (string, string) {
+	title, text = strings.TrimSpace(title), strings.TrimSpace(text)
+	if title == "" {
+		f.add("title", "is required", sdk.RuleRequired)
+	} else if len(title) > 300 {
+		f.add("title", "must be at most 300 characters", sdk.RuleMaxLength)
+	}
+	if text == "" {
+		f.add("text", "is required", sdk.RuleRequired)
+	}
+	return title, text
+}
+
 // CreateMotion drafts a member's motion, or, for city staff, tables a consultation
 // request with a deadline for the assembly's advice.
 func (s *Service) CreateMotion(ctx context.Context, p sdk.Principal, assemblyID string, in MotionInput) (Motion, error) {
 	if err := requireUser(p); err != nil {
 		return Motion{}, err
 	}
-	in.Title, in.Text = strings.TrimSpace(in.Title), strings.TrimSpace(in.Text)
 	if in.Kind == "" {
 		in.Kind = KindMotion
 	}
 	now := s.Now()
 	var f fieldErrors
-	if in.Title == "" {
-		f.add("title", "is required", sdk.RuleRequired)
-	} else if len(in.Title) > 300 {
-		f.add("title", "must be at most 300 characters", sdk.RuleMaxLength)
-	}
-	if in.Text == "" {
-		f.add("text", "is required", sdk.RuleRequired)
-	}
+	in.Title, in.Text = checkMotionText(&f, in.Title, in.Text)
 	switch in.Kind {
 	case KindMotion:
 		if in.AdviceDueAt != nil {

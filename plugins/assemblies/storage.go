@@ -125,6 +125,20 @@ func page(query string, args []any, q sdk.ListQuery, k keyset) (string, []any, e
 	return query, args, nil
 }
 
+// selectPage finishes a list query with page and reads the rows; what names the list
+// in an error.
+func selectPage[T any](ctx context.Context, q sqlx.ExtContext, query string, args []any, lq sdk.ListQuery, k keyset, what string) ([]T, error) {
+	query, args, err := page(query, args, lq, k)
+	if err != nil {
+		return nil, err
+	}
+	var rows []T
+	if err := sel(ctx, q, &rows, query, args...); err != nil {
+		return nil, fmt.Errorf("list %s: %w", what, err)
+	}
+	return rows, nil
+}
+
 func badCursor() error {
 	e := sdk.Malformed("cursor: is not a cursor this list gave; start again without it")
 	e.Fields = map[string]string{"cursor": "is not a cursor this list gave"}
@@ -408,38 +422,22 @@ func getMeeting(ctx context.Context, q sqlx.ExtContext, assemblyID, id string) (
 
 // listMeetings reads a page of an assembly's meetings, earliest first.
 func listMeetings(ctx context.Context, q sqlx.ExtContext, assemblyID string, lq sdk.ListQuery) ([]meetingRow, error) {
-	query, args, err := page(`SELECT `+meetingCols+` FROM meetings WHERE assembly_id = ?`, []any{assemblyID}, lq, byStart)
-	if err != nil {
-		return nil, err
-	}
-	var rows []meetingRow
-	if err := sel(ctx, q, &rows, query, args...); err != nil {
-		return nil, fmt.Errorf("list meetings: %w", err)
-	}
-	return rows, nil
+	return listMeetingsWhen(ctx, q, assemblyID, "", time.Time{}, lq)
 }
 
 // listMeetingsWhen reads a page of an assembly's meetings, earliest first: upcoming
-// (not ended at now), past (ended), or all for when "".
+// (not begun at now), past (begun), or all for when "".
 func listMeetingsWhen(ctx context.Context, q sqlx.ExtContext, assemblyID, when string, now time.Time, lq sdk.ListQuery) ([]meetingRow, error) {
 	query, args := `SELECT `+meetingCols+` FROM meetings WHERE assembly_id = ?`, []any{assemblyID}
 	switch when {
 	case MeetingsUpcoming:
-		query += ` AND ends_at > ?`
+		query += ` AND starts_at > ?`
 		args = append(args, store.Micros(now))
 	case MeetingsPast:
-		query += ` AND ends_at <= ?`
+		query += ` AND starts_at <= ?`
 		args = append(args, store.Micros(now))
 	}
-	query, args, err := page(query, args, lq, byStart)
-	if err != nil {
-		return nil, err
-	}
-	var rows []meetingRow
-	if err := sel(ctx, q, &rows, query, args...); err != nil {
-		return nil, fmt.Errorf("list meetings: %w", err)
-	}
-	return rows, nil
+	return selectPage[meetingRow](ctx, q, query, args, lq, byStart, "meetings")
 }
 
 func replaceAgenda(ctx context.Context, q sqlx.ExtContext, meetingID string, items []AgendaItem) error {
@@ -606,6 +604,8 @@ func readMotion(ctx context.Context, q sqlx.ExtContext, assemblyID, id, lock str
 type motionFilter struct {
 	State, Kind string
 	OverdueAt   time.Time
+	// Awaiting: adopted and not yet answered by the city.
+	Awaiting bool
 }
 
 // listMotions reads a page of an assembly's motions, oldest first.
@@ -619,19 +619,14 @@ func listMotions(ctx context.Context, q sqlx.ExtContext, assemblyID string, f mo
 		query += ` AND kind = ?`
 		args = append(args, f.Kind)
 	}
+	if f.Awaiting {
+		query += ` AND answer_status IN ('submitted', 'acknowledged')`
+	}
 	if !f.OverdueAt.IsZero() {
 		query += ` AND ` + overdue
 		args = append(args, store.Micros(f.OverdueAt))
 	}
-	query, args, err := page(query, args, lq, byCreated)
-	if err != nil {
-		return nil, err
-	}
-	var rows []motionRow
-	if err := sel(ctx, q, &rows, query, args...); err != nil {
-		return nil, fmt.Errorf("list motions: %w", err)
-	}
-	return rows, nil
+	return selectPage[motionRow](ctx, q, query, args, lq, byCreated, "motions")
 }
 
 // prefixed qualifies every column of a list with a table alias.
@@ -650,28 +645,21 @@ type dueRow struct {
 	NeighbourhoodID string `db:"neighbourhood_id"`
 }
 
-var byDue = keyset{[]string{"answer_due_at", "id"}, []any{int64(0), ""}}
+var byDue = keyset{[]string{"o.answer_due_at", "o.id"}, []any{int64(0), ""}}
 
 // listAnswersDue reads a page of the city's unanswered adopted motions, nearest
-// deadline first; overdueOnly keeps those past it at now.
+// deadline first; overdueOnly keeps those past it at now. The WHERE clause is the
+// partial index motions_answer_due's (migration 0005), so the read stops at the page.
 func listAnswersDue(ctx context.Context, q sqlx.ExtContext, now time.Time, overdueOnly bool, lq sdk.ListQuery) ([]dueRow, error) {
-	query := `SELECT * FROM (SELECT ` + prefixed("o", motionCols) + `,
-		a.name AS assembly_name, a.neighbourhood_id FROM motions o JOIN assemblies a ON a.id = o.assembly_id
-		WHERE o.answer_status IN ('submitted', 'acknowledged')) d WHERE 1 = 1`
+	query := `SELECT ` + prefixed("o", motionCols) + `, a.name AS assembly_name, a.neighbourhood_id
+		FROM motions o JOIN assemblies a ON a.id = o.assembly_id
+		WHERE o.answer_status IN ('submitted', 'acknowledged')`
 	var args []any
 	if overdueOnly {
-		query += ` AND answer_due_at < ?`
+		query += ` AND o.answer_due_at < ?`
 		args = append(args, store.Micros(now))
 	}
-	query, args, err := page(query, args, lq, byDue)
-	if err != nil {
-		return nil, err
-	}
-	var rows []dueRow
-	if err := sel(ctx, q, &rows, query, args...); err != nil {
-		return nil, fmt.Errorf("list answers due: %w", err)
-	}
-	return rows, nil
+	return selectPage[dueRow](ctx, q, query, args, lq, byDue, "answers due")
 }
 
 // saveMotion writes every mutable column of a motion.
