@@ -232,7 +232,7 @@ func (pg *pageCtx) done() string {
 // flashes are the actions a page may announce after its redirect.
 var flashes = []string{"joined", "applied", "left", "approved", "rejected", "position", "scheduled", "cancelled",
 	"attendance", "minutes", "approve_minutes", "publish_minutes", "drafted", "sponsor", "table", "withdraw",
-	"open", "close", "cast", "acknowledged", "answered", "implemented", "edited", "asked"}
+	"open", "close", "cast", "acknowledged", "answered", "implemented", "edited", "asked", "invite"}
 
 // meta is a page's metadata: its title, the crumbs that lead to it and the
 // announcement of the action that led to it.

@@ -304,9 +304,10 @@ func (p *Plugin) motionPost(w http.ResponseWriter, r *http.Request) (sdk.PageMet
 		return p.editMotionPost(pg)
 	}
 	var in struct {
-		Secrecy     string `json:"secrecy" max:"32"`
-		MeetingID   string `json:"meeting_id" max:"64"`
-		PresentOnly bool   `json:"present_only"`
+		Secrecy     string   `json:"secrecy" max:"32"`
+		MeetingID   string   `json:"meeting_id" max:"64"`
+		PresentOnly bool     `json:"present_only"`
+		UserIDs     []string `json:"user_ids" max:"64"`
 	}
 	form, err := web.Decode(r, &in)
 	if err != nil {
@@ -322,10 +323,16 @@ func (p *Plugin) motionPost(w http.ResponseWriter, r *http.Request) (sdk.PageMet
 		_, err = p.svc.OpenVote(pg.ctx, pg.who, asm, id, OpenVoteInput{Secrecy: in.Secrecy, MeetingID: in.MeetingID, PresentOnly: in.PresentOnly})
 	case "close":
 		_, err = p.svc.CloseVote(pg.ctx, pg.who, asm, id)
+	case "invite":
+		_, err = p.svc.InviteSponsors(pg.ctx, pg.who, asm, id, InviteInput{UserIDs: in.UserIDs})
 	default:
 		return sdk.PageMeta{}, sdk.Errorf(sdk.CodeNotFound, "no motion action %q", action)
 	}
-	if refusable(form, err, "assemblies.open") {
+	prefix := "assemblies.open"
+	if action == "invite" {
+		prefix = "assemblies.invite"
+	}
+	if refusable(form, err, prefix) {
 		return p.showMotion(pg, form)
 	}
 	if err != nil {

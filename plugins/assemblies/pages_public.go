@@ -341,6 +341,8 @@ type motionView struct {
 	CanSponsor  bool
 	CanWithdraw bool
 	CanEdit     bool
+	// Invitable are the members the author may ask to co-sponsor.
+	Invitable []web.Option
 }
 
 type timelineLine struct {
@@ -375,13 +377,24 @@ func (p *Plugin) showMotion(pg *pageCtx, form *web.Form) (sdk.PageMeta, error) {
 		v.Sponsors = append(v.Sponsors, names[id])
 	}
 	authorOrChair := m.AuthorID == pg.who.UserID || v.Role.Chair
-	v.CanEdit = m.State == StateDraft && m.AuthorID == pg.who.UserID
+	v.CanEdit = m.State == StateDraft && m.AuthorID == pg.who.UserID && m.Kind == KindMotion
 	v.CanTable = m.State == StateDraft && authorOrChair && m.Kind == KindMotion
 	v.CanWithdraw = (m.State == StateDraft || m.State == StateTabled) && authorOrChair
 	v.CanSponsor = (m.State == StateDraft || m.State == StateTabled) && v.Role.Member && m.AuthorID != pg.who.UserID &&
 		!slices.Contains(m.Sponsors, pg.who.UserID)
 	for _, e := range m.Timeline {
 		v.Timeline = append(v.Timeline, timelineLine{At: e.At, Text: pg.timelineText(e, names)})
+	}
+	if m.AuthorID == pg.who.UserID && m.Kind == KindMotion && (m.State == StateDraft || m.State == StateTabled) {
+		members, _, err := p.listAssemblyMembers(pg, a, v.Role)
+		if err != nil {
+			return sdk.PageMeta{}, err
+		}
+		for _, mb := range members {
+			if mb.Status == MemberActive && mb.UserID != m.AuthorID && !slices.Contains(m.Sponsors, mb.UserID) {
+				v.Invitable = append(v.Invitable, web.Option{Value: mb.UserID, Label: mb.DisplayName})
+			}
+		}
 	}
 	if m.Vote != nil && m.Vote.Counts != nil {
 		v.Counts, v.Outcome = m.Vote.Counts, pg.t("assemblies.outcome."+m.Vote.Outcome)

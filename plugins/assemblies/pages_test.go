@@ -136,6 +136,18 @@ func TestPages_Story(t *testing.T) {
 			t.Error("an anonymous visitor sees a draft")
 		}
 
+		// Its author asks two members to co-sponsor; one does.
+		authorView := e.mustVisit(200, members[0], "GET", motion, "en", nil)
+		if !strings.Contains(authorView.Body, "Ask members to co-sponsor") {
+			t.Errorf("the author is not offered to invite co-sponsors: %s", authorView.Body)
+		}
+		e.mustVisit(422, members[0], "POST", motion+"/invite", "en", url.Values{})
+		e.mustVisit(303, members[0], "POST", motion+"/invite", "en", url.Values{"user_ids": {members[1].UserID, members[2].UserID}})
+		e.mustVisit(303, members[1], "POST", motion+"/sponsor", "en", url.Values{})
+		if got := e.mustVisit(200, chair, "GET", motion, "en", nil).Body; !strings.Contains(got, "Resident "+members[1].UserID+" co-sponsored the motion.") {
+			t.Errorf("the co-sponsor is not on the timeline: %s", got)
+		}
+
 		// The chair tables it and opens a secret vote.
 		page := e.mustVisit(200, chair, "GET", motion, "en", nil)
 		if !strings.Contains(page.Body, "Table the motion for a vote") {
