@@ -3,6 +3,7 @@ package assemblies
 import (
 	"cmp"
 	"net/http"
+	"net/url"
 	"slices"
 	"sync"
 	"time"
@@ -584,64 +585,42 @@ func (p *Plugin) dueTable(pg *pageCtx, inbox bool) (web.Table, error) {
 }
 
 // neighbourhoodCard is the card on the core's neighbourhood page: the next meeting,
-// the open votes and the latest answers of the neighbourhood's assemblies.
+// the open votes and the latest answers of the neighbourhood's assemblies (the
+// Service's Summary, three reads however many assemblies there are).
 func (p *Plugin) neighbourhoodCard(w http.ResponseWriter, r *http.Request) (sdk.PageMeta, error) {
 	pg := p.page(w, r)
-	list, err := p.svc.Assemblies(pg.ctx, r.PathValue("nbh"), allOf)
+	nbh := r.PathValue("nbh")
+	sum, err := p.svc.Summary(pg.ctx, nbh)
 	if err != nil {
 		return sdk.PageMeta{}, err
 	}
+	list, err := p.svc.Assemblies(pg.ctx, nbh, allOf)
+	if err != nil {
+		return sdk.PageMeta{}, err
+	}
+	names := map[string]string{}
+	for _, a := range list.Items {
+		names[a.ID] = a.Name
+	}
 	type line struct{ Text, Href, Meta string }
 	var v struct {
-		Next     *line
-		Votes    []line
-		Answers  []line
-		Index    string
-		Assembly []line
+		Next    *line
+		Votes   []line
+		Answers []line
+		Index   string
 	}
-	v.Index = pagesBase + "?neighbourhood=" + r.PathValue("nbh")
-	now := p.svc.Now()
-	var next Meeting
-	var nextAsm string
-	type answered struct {
-		l  line
-		at time.Time
+	v.Index = pagesBase + "?neighbourhood=" + url.QueryEscape(nbh)
+	if m := sum.NextMeeting; m != nil {
+		v.Next = &line{Text: m.Title, Href: meetingPath(m.AssemblyID, m.ID), Meta: pg.loc.DateTime(m.StartsAt) + " · " + pg.where(*m)}
 	}
-	var answers []answered
-	for _, a := range list.Items {
-		v.Assembly = append(v.Assembly, line{Text: a.Name, Href: assemblyPath(a.ID)})
-		meetings, err := p.svc.Meetings(pg.ctx, a.ID, allOf)
-		if err != nil {
-			return sdk.PageMeta{}, err
-		}
-		for _, m := range meetings.Items {
-			if m.Status != MeetingCancelled && m.StartsAt.After(now) && (next.ID == "" || m.StartsAt.Before(next.StartsAt)) {
-				next, nextAsm = m, a.ID
-			}
-		}
-		motions, err := p.svc.Motions(pg.ctx, a.ID, "", false, allOf)
-		if err != nil {
-			return sdk.PageMeta{}, err
-		}
-		for _, m := range motions.Items {
-			switch {
-			case m.State == StateVoting:
-				v.Votes = append(v.Votes, line{Text: m.Title, Href: motionPath(a.ID, m.ID), Meta: a.Name})
-			case m.Answer != nil && m.Answer.AnsweredAt != nil:
-				answers = append(answers, answered{line{Text: m.Title, Href: motionPath(a.ID, m.ID),
-					Meta: pg.t("assemblies.decision." + m.Answer.Decision)}, *m.Answer.AnsweredAt})
-			}
-		}
+	for _, m := range sum.OpenVotes {
+		v.Votes = append(v.Votes, line{Text: m.Title, Href: motionPath(m.AssemblyID, m.ID), Meta: names[m.AssemblyID]})
 	}
-	if next.ID != "" {
-		v.Next = &line{Text: next.Title, Href: meetingPath(nextAsm, next.ID), Meta: pg.loc.DateTime(next.StartsAt) + " · " + pg.where(next)}
-	}
-	slices.SortFunc(answers, func(x, y answered) int { return y.at.Compare(x.at) })
-	for i, a := range answers {
-		if i == 3 {
+	for i, m := range sum.LatestAnswers {
+		if i == 3 || m.Answer == nil {
 			break
 		}
-		v.Answers = append(v.Answers, a.l)
+		v.Answers = append(v.Answers, line{Text: m.Title, Href: motionPath(m.AssemblyID, m.ID), Meta: pg.t("assemblies.decision." + m.Answer.Decision)})
 	}
 	return pg.render("card", v, sdk.PageMeta{Title: pg.t("assemblies.card.title")})
 }
