@@ -12,7 +12,8 @@
 // subjects share (permission checks, ids, audit), and service_<subject>.go every rule
 // and object-level permission check ("chair of this assembly", "coordinator of its
 // neighbourhood") per subject: assemblies, members, meetings, motions, votes, the
-// city's answer, the exports, and erasure. domain.go holds the domain types and the
+// city's answer, the exports, erasure, the edits of what was created (service_edits.go)
+// and the lists the pages read (service_lists.go). domain.go holds the domain types and the
 // pure decision rule; events.go the event types and their payloads. storage.go holds
 // the SQL, one query for both databases; what only one of them speaks (the row lock,
 // JSON arrays, the one-statement ballot) is in storage_postgres.go and

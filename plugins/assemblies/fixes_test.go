@@ -109,6 +109,27 @@ func TestFix_EditMeeting(t *testing.T) {
 		if n := len(e.Host.Notifications(NotifyMeetingScheduled)); n != 2 {
 			t.Errorf("members heard of the new time %d times in all, want the schedule and the move (2)", n)
 		}
+		// The motion's public timeline says it is on the agenda, then that the meeting moved;
+		// an edit that moves nothing adds nothing.
+		later := moved.Add(24 * time.Hour)
+		edit["starts_at"], edit["ends_at"] = later, later.Add(time.Hour)
+		e.Must(200, chair, "PUT", path, edit)
+		e.Must(200, chair, "PUT", path, edit)
+		var mot Motion
+		e.Must(200, sdk.Principal{}, "GET", base+"/motions/"+motion.ID, nil).Decode(t, &mot)
+		var kinds []string
+		for _, en := range mot.Timeline {
+			if en.Kind == "on_agenda" || en.Kind == "meeting_moved" {
+				kinds = append(kinds, en.Kind)
+				if en.Detail["meeting_id"] != mt.ID || en.ActorID != chair.UserID {
+					t.Errorf("timeline entry %+v", en)
+				}
+			}
+		}
+		if !slices.Equal(kinds, []string{"on_agenda", "meeting_moved"}) {
+			t.Errorf("the motion's timeline says %v of the meeting", kinds)
+		}
+		moved = later
 
 		e.clock.Set(moved.Add(time.Minute))
 		if code, _ := errCode(e, chair, "PUT", path, map[string]any{"title": "Late", "starts_at": moved.Add(24 * time.Hour),

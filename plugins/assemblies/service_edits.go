@@ -92,6 +92,10 @@ func (s *Service) EditMeeting(ctx context.Context, p sdk.Principal, assemblyID, 
 		if err := checkAgenda(ctx, tx, a.ID, in.Agenda); err != nil {
 			return err
 		}
+		var was []string
+		if err := sel(ctx, tx, &was, `SELECT DISTINCT motion_id FROM agenda_items WHERE meeting_id = ? AND motion_id <> ''`, m.ID); err != nil {
+			return fmt.Errorf("read agenda: %w", err)
+		}
 		rescheduled = !m.StartsAt.Equal(in.StartsAt) || !m.EndsAt.Equal(in.EndsAt)
 		m.Title, m.StartsAt, m.EndsAt = in.Title, store.Time{Time: in.StartsAt}, store.Time{Time: in.EndsAt}
 		m.Place, m.OnlineURL = in.Place, in.OnlineURL
@@ -101,6 +105,9 @@ func (s *Service) EditMeeting(ctx context.Context, p sdk.Principal, assemblyID, 
 			return err
 		}
 		if err := replaceAgenda(ctx, tx, m.ID, in.Agenda); err != nil {
+			return err
+		}
+		if err := agendaTimeline(ctx, tx, m, was, rescheduled, now, p.UserID); err != nil {
 			return err
 		}
 		if rescheduled {

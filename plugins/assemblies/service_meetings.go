@@ -3,6 +3,7 @@ package assemblies
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -81,6 +82,31 @@ func checkAgenda(ctx context.Context, q sqlx.ExtContext, assemblyID string, item
 	return nil
 }
 
+// agendaTimeline puts on the public timeline of each motion the meeting's agenda
+// links to what concerns it: on_agenda when it is newly on the agenda (was lists the
+// motions linked before), meeting_moved when it already was and the meeting was
+// rescheduled. Each entry names the meeting and when it starts.
+func agendaTimeline(ctx context.Context, q sqlx.ExtContext, m meetingRow, was []string, rescheduled bool, now time.Time, actor string) error {
+	var linked []string
+	if err := sel(ctx, q, &linked, `SELECT DISTINCT motion_id FROM agenda_items WHERE meeting_id = ? AND motion_id <> '' ORDER BY motion_id`, m.ID); err != nil {
+		return fmt.Errorf("read agenda: %w", err)
+	}
+	for _, id := range linked {
+		kind := "on_agenda"
+		if slices.Contains(was, id) {
+			if !rescheduled {
+				continue
+			}
+			kind = "meeting_moved"
+		}
+		detail := map[string]any{"meeting_id": m.ID, "meeting": m.Title, "starts_at": m.StartsAt.Time.UTC()}
+		if err := addTimeline(ctx, q, id, now, kind, actor, detail); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // meetingMode says how a meeting is attended, from where it is.
 func meetingMode(place, onlineURL string) string {
 	switch {
@@ -113,6 +139,9 @@ func (s *Service) ScheduleMeeting(ctx context.Context, p sdk.Principal, assembly
 			return err
 		}
 		if err := replaceAgenda(ctx, tx, r.ID, in.Agenda); err != nil {
+			return err
+		}
+		if err := agendaTimeline(ctx, tx, r, nil, false, now, p.UserID); err != nil {
 			return err
 		}
 		if err := s.notifyMeeting(ctx, tx, a, r, NotifyMeetingScheduled, p.UserID); err != nil {
