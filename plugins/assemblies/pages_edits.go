@@ -30,17 +30,22 @@ func (p *Plugin) editMeetingPage(w http.ResponseWriter, r *http.Request) (sdk.Pa
 		return sdk.PageMeta{}, err
 	}
 	start, end := m.StartsAt.In(p.zone()), m.EndsAt.In(p.zone())
-	var agenda []string
+	var agenda, linked []string
 	for _, it := range m.Agenda {
-		agenda = append(agenda, it.Title)
+		if it.MotionID != "" {
+			linked = append(linked, it.MotionID)
+		} else {
+			agenda = append(agenda, it.Title)
+		}
 	}
 	form := web.NewForm(url.Values{"title": {m.Title}, "date": {start.Format(time.DateOnly)}, "starts_at": {start.Format("15:04")},
-		"ends_at": {end.Format("15:04")}, "place": {m.Place}, "online_url": {m.OnlineURL}, "agenda": {strings.Join(agenda, "\n")}})
+		"ends_at": {end.Format("15:04")}, "place": {m.Place}, "online_url": {m.OnlineURL}, "agenda": {strings.Join(agenda, "\n")}, "motion_ids": linked})
 	return p.showMeetingForm(pg, form, &m)
 }
 
 // meetingInput turns the meeting form into the Service's input, in the city's zone.
-func (p *Plugin) meetingInput(form *web.Form, in meetingForm) MeetingInput {
+// titles are the titles of the motions the form links, for their agenda items.
+func (p *Plugin) meetingInput(form *web.Form, in meetingForm, titles map[string]string) MeetingInput {
 	mi := MeetingInput{Title: in.Title, Place: in.Place, OnlineURL: in.OnlineURL}
 	if in.Date == "" {
 		form.Invalid("date", "web.rule.required", nil)
@@ -56,6 +61,9 @@ func (p *Plugin) meetingInput(form *web.Form, in meetingForm) MeetingInput {
 		if line = strings.TrimSpace(line); line != "" {
 			mi.Agenda = append(mi.Agenda, AgendaItem{Title: line})
 		}
+	}
+	for _, id := range in.Motions {
+		mi.Agenda = append(mi.Agenda, AgendaItem{Title: titles[id], MotionID: id})
 	}
 	return mi
 }
@@ -74,7 +82,7 @@ func (p *Plugin) editMeetingPost(pg *pageCtx) (sdk.PageMeta, error) {
 	if !form.Valid() {
 		return p.showMeetingForm(pg, form, &m)
 	}
-	mi := p.meetingInput(form, in)
+	mi := p.meetingInput(form, in, p.motionTitles(pg, in.Motions))
 	if !form.Valid() {
 		return p.showMeetingForm(pg, form, &m)
 	}
@@ -253,4 +261,18 @@ func (p *Plugin) newConsultationPost(w http.ResponseWriter, r *http.Request) (sd
 		return sdk.PageMeta{}, err
 	}
 	return pg.redirect(motionPath(r.PathValue("id"), m.ID), "asked")
+}
+
+// motionTitles are the titles of the motions ids names in the request's assembly; an
+// id that names none is left to the Service to refuse.
+func (p *Plugin) motionTitles(pg *pageCtx, ids []string) map[string]string {
+	out := map[string]string{}
+	for _, id := range ids {
+		if m, err := getMotion(pg.ctx, p.svc.db, pg.r.PathValue("id"), id); err == nil {
+			out[id] = m.Title
+		} else {
+			out[id] = id
+		}
+	}
+	return out
 }

@@ -122,6 +122,9 @@ type meetingForm struct {
 	Place     string    `json:"place" max:"300"`
 	OnlineURL string    `json:"online_url" max:"2000"`
 	Agenda    string    `json:"agenda" max:"20000"`
+	// Motions are tabled motions to put on the agenda after its other items, linked
+	// so that each motion's timeline says so.
+	Motions []string `json:"motion_ids" max:"64"`
 }
 
 // formView is a page with one form: Action is where it posts, Edit says the form
@@ -132,6 +135,8 @@ type formView struct {
 	Back   string
 	Action string
 	Edit   bool
+	// Motions are the tabled motions a meeting's agenda may take.
+	Motions []web.Option
 }
 
 func (p *Plugin) newMeetingPage(w http.ResponseWriter, r *http.Request) (sdk.PageMeta, error) {
@@ -154,6 +159,13 @@ func (p *Plugin) showMeetingForm(pg *pageCtx, form *web.Form, m *Meeting) (sdk.P
 	}
 	title, self := pg.t("assemblies.meeting.new.title"), assemblyPath(a.ID)+"/meetings/new"
 	v := formView{A: a, Form: form, Back: assemblyPath(a.ID), Action: assemblyPath(a.ID) + "/meetings"}
+	tabled, err := p.svc.ListMotions(pg.ctx, a.ID, MotionQuery{State: StateTabled}, allOf)
+	if err != nil {
+		return sdk.PageMeta{}, err
+	}
+	for _, mo := range tabled.Items {
+		v.Motions = append(v.Motions, web.Option{Value: mo.ID, Label: mo.Title})
+	}
 	if m != nil {
 		title, self = pg.t("assemblies.meeting.edit.title"), meetingPath(a.ID, m.ID)+"/edit"
 		v.Action, v.Back, v.Edit = self, meetingPath(a.ID, m.ID), true
@@ -175,7 +187,7 @@ func (p *Plugin) newMeetingPost(w http.ResponseWriter, r *http.Request) (sdk.Pag
 	if !form.Valid() {
 		return p.showMeetingForm(pg, form, nil)
 	}
-	mi := p.meetingInput(form, in)
+	mi := p.meetingInput(form, in, p.motionTitles(pg, in.Motions))
 	if !form.Valid() {
 		return p.showMeetingForm(pg, form, nil)
 	}

@@ -523,6 +523,13 @@ func (pg *pageCtx) timelineText(e TimelineEntry, names map[string]string) string
 				data["Due"] = pg.loc.Date(due)
 			}
 		}
+	case "on_agenda", "meeting_moved":
+		data["Meeting"], _ = e.Detail["meeting"].(string)
+		if s, ok := e.Detail["starts_at"].(string); ok {
+			if at, err := time.Parse(time.RFC3339Nano, s); err == nil {
+				data["When"] = pg.loc.DateTime(at)
+			}
+		}
 	case "answered":
 		if d, ok := e.Detail["decision"].(string); ok {
 			data["Decision"] = pg.t("assemblies.decision." + d)

@@ -161,6 +161,15 @@ func TestPages_Story(t *testing.T) {
 		if strings.Contains(e.mustVisit(200, members[1], "GET", motion, "en", nil).Body, "Open the vote") {
 			t.Error("a member is offered the chair's form")
 		}
+		// It goes on the agenda of a second meeting, which its timeline tells.
+		if !strings.Contains(e.mustVisit(200, chair, "GET", asm+"/meetings/new", "en", nil).Body, "Benches on the shore") {
+			t.Error("the meeting form does not offer the tabled motion")
+		}
+		e.mustVisit(303, chair, "POST", asm+"/meetings", "en", url.Values{"title": {"Vote meeting"}, "date": {"2026-03-12"},
+			"starts_at": {"18:00"}, "ends_at": {"20:00"}, "place": {"Community hall"}, "motion_ids": {strings.TrimPrefix(motion, asm+"/motions/")}})
+		if got := e.mustVisit(200, anon, "GET", motion, "en", nil).Body; !strings.Contains(got, "put the motion on the agenda of the meeting “Vote meeting”") {
+			t.Errorf("the timeline does not say the motion is on the agenda: %s", got)
+		}
 		e.mustVisit(303, chair, "POST", motion+"/open", "en", url.Values{"secrecy": {"secret"}})
 
 		// Six members vote in the booth; the receipt of a secret vote never repeats
