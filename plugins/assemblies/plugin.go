@@ -69,6 +69,7 @@ func (p *Plugin) Manifest() sdk.Manifest {
 		MinHostVersion: "0.1.0",
 		Description:    "Neighbourhood assemblies: members, meetings, motions, votes and the city's answer.",
 		Routes:         p.Routes(), // and the OpenAPI document, which the SDK generates from them
+		UI:             p.ui(),
 		Permissions: []sdk.Permission{
 			{Name: PermAssemblyManage, Description: "Create assemblies in a neighbourhood, appoint officers, approve and remove members"},
 			{Name: PermAssemblyParticipate, Description: "Take part in an assembly: motions, sponsorship, and officers' duties"},

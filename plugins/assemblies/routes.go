@@ -21,7 +21,7 @@ const (
 // is the Service's, which is why most routes also answer 403 and 409 themselves.
 func (p *Plugin) Routes() []sdk.Route {
 	pub, participate := sdk.PermPublic, PermAssemblyParticipate
-	return []sdk.Route{
+	routes := []sdk.Route{
 		sdk.List(base, pub, func(r *http.Request, q sdk.ListQuery) (sdk.Page[Assembly], error) {
 			return p.svc.Assemblies(r.Context(), r.URL.Query().Get("neighbourhood_id"), q)
 		}).With(sdk.Param{Name: "neighbourhood_id", Description: "Only the assemblies of this neighbourhood"}).
@@ -194,6 +194,7 @@ func (p *Plugin) Routes() []sdk.Route {
 			return p.svc.Popolo(r.Context(), r.PathValue("id"))
 		}).Doc("Motions and votes in Popolo JSON", "popoloproject.com; named votes list who voted what."),
 	}
+	return append(routes, p.pageRoutes()...)
 }
 
 // Invited are the members newly asked to co-sponsor.
