@@ -31,7 +31,7 @@ func (p *Plugin) routes() []sdk.Route {
 	c := base + "/cycles/{id}"
 	pr := c + "/proposals/{proposalID}"
 	caller := func(r *http.Request) sdk.Principal { return sdk.PrincipalFrom(r.Context()) }
-	return []sdk.Route{
+	return append([]sdk.Route{
 		sdk.List(base+"/cycles", sdk.PermPublic, func(r *http.Request, q sdk.ListQuery) (sdk.Page[*Cycle], error) {
 			qs := r.URL.Query()
 			return p.svc.Cycles(r.Context(), CycleFilter{NeighbourhoodID: qs.Get("neighbourhood_id"), ParentID: qs.Get("parent_id")}, q)
@@ -165,7 +165,7 @@ func (p *Plugin) routes() []sdk.Route {
 		}).Returns(ImportSummary{}).Status(http.StatusCreated).MaxBody(maxImportBody).
 			Doc("Import a Pabulib file", "The request body is a .pb file (text/plain), imported into an empty simulation cycle in the ideas phase, which then moves to results. Budget and costs at most 10^12 whole units; a malformed file is refused with 422 naming the line.").
 			With(cycleParam).Errors(http.StatusBadRequest, http.StatusConflict, http.StatusUnprocessableEntity),
-	}
+	}, p.pageRoutes()...) // the pages (pages.go)
 }
 
 // PhaseInput is the body of POST /cycles/{id}/phase.

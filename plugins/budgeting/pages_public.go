@@ -1,0 +1,258 @@
+package budgeting
+
+import (
+	"net/http"
+	"slices"
+	"time"
+
+	"github.com/kvarter/kvarter/sdk"
+	"github.com/kvarter/kvarter/sdk/web"
+)
+
+// Pages anyone may open: the cycles, a cycle with its proposals, a proposal with its
+// review and progress, the results with the reasons behind them, and the card on the
+// neighbourhood page.
+
+// phaseStep is one phase of a cycle as the cycle page lists it.
+type phaseStep struct {
+	Phase   Phase
+	Start   *time.Time
+	Current bool
+	Past    bool
+}
+
+// steps are c's phases in order, each with its scheduled start, if any.
+func steps(c *Cycle) []phaseStep {
+	cur := c.Phase.index()
+	var out []phaseStep
+	for i, ph := range Phases {
+		st := phaseStep{Phase: ph, Current: i == cur, Past: i < cur}
+		if at, ok := c.Schedule[ph]; ok {
+			at := at
+			st.Start = &at
+		}
+		if ph == PhaseSupport && st.Start == nil && !st.Current && !st.Past {
+			continue // the support phase is optional: shown when scheduled or reached
+		}
+		out = append(out, st)
+	}
+	return out
+}
+
+type cyclesData struct {
+	Cycles []*Cycle
+	Next   string
+	Staff  bool
+}
+
+func (p *Plugin) cyclesPage(w http.ResponseWriter, r *http.Request) (sdk.PageMeta, error) {
+	v := p.viewOf(r)
+	q, err := sdk.ListParams(r)
+	if err != nil {
+		return sdk.PageMeta{}, err
+	}
+	page, err := p.svc.Cycles(r.Context(), CycleFilter{NeighbourhoodID: r.URL.Query().Get("neighbourhood")}, q)
+	if err != nil {
+		return sdk.PageMeta{}, err
+	}
+	d := cyclesData{Cycles: page.Items, Next: web.CursorURL(r.URL, page.NextCursor), Staff: staffAnywhere(v.pr)}
+	return sdk.PageMeta{}, p.render(w, r, v, "cycles", d, sdk.PageMeta{Title: v.T("budgeting.cycles.title"), NavActive: NavBudgeting})
+}
+
+// cycleData is a cycle's page.
+type cycleData struct {
+	Cycle     *Cycle
+	Steps     []phaseStep
+	Proposals []*Proposal
+	Turnout   *Turnout
+	// What the viewer may do now.
+	CanPropose, CanSupport, CanVote, Staff, HasResults bool
+	SignedIn                                           bool
+}
+
+func (p *Plugin) cyclePage(w http.ResponseWriter, r *http.Request) (sdk.PageMeta, error) {
+	v := p.viewOf(r)
+	ctx := r.Context()
+	c, err := p.svc.Cycle(ctx, r.PathValue("id"))
+	if err != nil {
+		return sdk.PageMeta{}, err
+	}
+	ps, err := listProposals(ctx, p.svc.db, c.ID, "")
+	if err != nil {
+		return sdk.PageMeta{}, err
+	}
+	d := cycleData{Cycle: c, Steps: steps(c), Proposals: ps, SignedIn: v.pr.Authenticated()}
+	resident := v.pr.Authenticated() && slices.Contains(v.pr.Neighbourhoods, c.NeighbourhoodID)
+	d.CanPropose = c.Phase == PhaseIdeas && !c.Simulation && v.pr.Authenticated() && (resident || p.svc.settings.ProposalsOpen)
+	d.CanSupport = c.Phase == PhaseSupport && resident
+	d.CanVote = c.Phase == PhaseVoting && resident && !c.Simulation
+	d.Staff = p.svc.can(ctx, v.pr, PermCycleManage, c.nbh()) == nil
+	if c.Phase == PhaseVoting || c.Phase.index() > PhaseVoting.index() {
+		if d.Turnout, err = p.svc.Turnout(ctx, c.ID); err != nil {
+			return sdk.PageMeta{}, err
+		}
+	}
+	if c.Phase.index() >= PhaseResults.index() {
+		_, err := findResult(ctx, p.svc.db, c.ID)
+		d.HasResults = err == nil
+	}
+	return sdk.PageMeta{}, p.render(w, r, v, "cycle", d, v.meta(c.Name))
+}
+
+// proposalData is a proposal's page.
+type proposalData struct {
+	Cycle      *Cycle
+	Proposal   *Proposal
+	Author     string
+	MergedInto *Proposal
+	CanEdit    bool
+	CanSupport bool
+	CanUpdate  bool
+	Form       *web.Form
+	Supported  bool
+	// ImplOptions are the statuses of a project's progress, for its update form.
+	ImplOptions []web.Option
+}
+
+func (p *Plugin) proposalPage(w http.ResponseWriter, r *http.Request) (sdk.PageMeta, error) {
+	v := p.viewOf(r)
+	d, err := p.proposalData(r, v)
+	if err != nil {
+		return sdk.PageMeta{}, err
+	}
+	d.Supported = r.URL.Query().Get("supported") == "1"
+	meta := v.meta(d.Proposal.Title, sdk.Crumb{Label: d.Cycle.Name, Href: cyclePath(d.Cycle.ID)})
+	if d.Supported {
+		meta.Announce = v.T("budgeting.proposal.supported")
+	}
+	return sdk.PageMeta{}, p.render(w, r, v, "proposal", d, meta)
+}
+
+func (p *Plugin) proposalData(r *http.Request, v view) (*proposalData, error) {
+	ctx := r.Context()
+	c, err := p.svc.Cycle(ctx, r.PathValue("id"))
+	if err != nil {
+		return nil, err
+	}
+	pr, err := p.svc.Proposal(ctx, c.ID, r.PathValue("proposalID"))
+	if err != nil {
+		return nil, err
+	}
+	d := &proposalData{Cycle: c, Proposal: pr, Form: web.NewForm(nil)}
+	if pr.AuthorID != "" {
+		if us, err := p.svc.host.Users(ctx, []string{pr.AuthorID}); err == nil && len(us) == 1 {
+			d.Author = us[0].DisplayName
+		}
+	}
+	if pr.MergedInto != "" {
+		d.MergedInto, _ = p.svc.Proposal(ctx, c.ID, pr.MergedInto)
+	}
+	d.CanEdit = v.pr.Authenticated() && v.pr.UserID == pr.AuthorID && c.Phase == PhaseIdeas
+	d.CanSupport = c.Phase == PhaseSupport && v.pr.Authenticated() && slices.Contains(v.pr.Neighbourhoods, c.NeighbourhoodID)
+	d.CanUpdate = pr.Implementation != "" && p.svc.can(ctx, v.pr, PermProjectUpdate, c.nbh()) == nil
+	if d.CanUpdate {
+		d.Form.Set("status", pr.Implementation)
+		for _, st := range []string{ImplPlanned, ImplInProgress, ImplDone} {
+			d.ImplOptions = append(d.ImplOptions, web.Option{Value: st, Label: v.T("budgeting.impl." + st)})
+		}
+	}
+	return d, nil
+}
+
+// resultRow is one project of the results with the reason it was or was not funded.
+type resultRow struct {
+	ResultProject
+	// Paid is what each supporter paid (MES), Left what its supporters had left
+	// when MES stopped (a project it did not buy), both in minor units.
+	Paid, Left int64
+	Bought     bool // bought by MES itself, not by its completion
+	Completed  bool // added by the completion (add1u) or a greedy rule
+}
+
+type resultsData struct {
+	Cycle    *Cycle
+	Result   *Result
+	Winners  []resultRow
+	Losers   []resultRow
+	MES      bool
+	Endowed  int64
+	Download string
+}
+
+func (p *Plugin) resultsPage(w http.ResponseWriter, r *http.Request) (sdk.PageMeta, error) {
+	v := p.viewOf(r)
+	ctx := r.Context()
+	c, err := p.svc.Cycle(ctx, r.PathValue("id"))
+	if err != nil {
+		return sdk.PageMeta{}, err
+	}
+	res, err := p.svc.Results(ctx, c.ID)
+	if err != nil {
+		return sdk.PageMeta{}, err
+	}
+	d := resultsView(c, res)
+	meta := v.meta(v.T("budgeting.results.title", "Cycle", c.Name), sdk.Crumb{Label: c.Name, Href: cyclePath(c.ID)})
+	return sdk.PageMeta{}, p.render(w, r, v, "results", d, meta)
+}
+
+// resultsView lays a result out for its page: the winners in the order they were
+// chosen, then the others by votes, each with what MES's accounts say about it.
+func resultsView(c *Cycle, res *Result) resultsData {
+	d := resultsData{Cycle: c, Result: res, MES: res.Rule == "mes", Download: base + "/cycles/" + c.ID + "/export.pb"}
+	if res.Endowment != nil {
+		d.Endowed = int64(*res.Endowment)
+	}
+	paid := map[string]int64{}
+	for _, pu := range res.Purchases {
+		paid[pu.Project] = int64(pu.Price)
+	}
+	left := map[string]int64{}
+	for _, s := range res.Shortfalls {
+		left[s.Project] = int64(s.Money)
+	}
+	for _, pj := range res.Projects {
+		row := resultRow{ResultProject: pj, Left: left[pj.ID]}
+		row.Paid, row.Bought = paid[pj.ID]
+		row.Completed = pj.Selected && !row.Bought && d.MES
+		if pj.Selected {
+			d.Winners = append(d.Winners, row)
+		} else {
+			d.Losers = append(d.Losers, row)
+		}
+	}
+	slices.SortStableFunc(d.Winners, func(a, b resultRow) int { return a.Rank - b.Rank })
+	slices.SortStableFunc(d.Losers, func(a, b resultRow) int { return int(b.Votes - a.Votes) })
+	return d
+}
+
+// cardData is the card on a neighbourhood's page: its current cycles and what a
+// resident can do in each now.
+type cardData struct {
+	Cycles []*Cycle
+}
+
+func (p *Plugin) neighbourhoodCard(w http.ResponseWriter, r *http.Request) (sdk.PageMeta, error) {
+	v := p.viewOf(r)
+	page, err := p.svc.Cycles(r.Context(), CycleFilter{NeighbourhoodID: r.PathValue("nbh")}, sdk.ListQuery{Limit: sdk.MaxLimit})
+	if err != nil {
+		return sdk.PageMeta{}, err
+	}
+	var d cardData
+	for _, c := range page.Items {
+		if !c.Simulation && c.Phase != PhaseImplementation {
+			d.Cycles = append(d.Cycles, c)
+		}
+	}
+	return sdk.PageMeta{}, p.render(w, r, v, "card", d, sdk.PageMeta{Title: v.T("budgeting.card.title")})
+}
+
+// staffAnywhere reports whether pr holds a role that runs budgets somewhere: the cycles
+// list then offers to open one (the form's handler asks the host for the permission).
+func staffAnywhere(pr sdk.Principal) bool {
+	for _, roles := range pr.Roles {
+		if slices.Contains(roles, RoleOfficer) || slices.Contains(roles, "city_admin") {
+			return true
+		}
+	}
+	return false
+}
