@@ -172,8 +172,8 @@ func (p *Plugin) managePage(w http.ResponseWriter, r *http.Request) (sdk.PageMet
 		return sdk.PageMeta{}, err
 	}
 	var form *web.Form
-	if len(Phases) > c.Phase.index()+1 {
-		form = web.NewForm(url.Values{"phase": {string(Phases[c.Phase.index()+1])}})
+	if next := nextPhase(c); next != "" {
+		form = web.NewForm(url.Values{"phase": {string(next)}})
 	}
 	d, err := p.manageData(r, c, form, v)
 	if err != nil {
@@ -536,4 +536,18 @@ type reviewForm struct {
 	Cost        int64  `json:"cost" min:"0"`
 	Reason      string `json:"reason" max:"4000"`
 	DuplicateOf string `json:"duplicate_of" max:"64"`
+}
+
+// nextPhase is the phase the staff page offers first: the next one, passing over the
+// support phase unless the cycle shortlists ideas or scheduled it.
+func nextPhase(c *Cycle) Phase {
+	for _, ph := range Phases[c.Phase.index()+1:] {
+		if ph == PhaseSupport && c.SupportTopN == 0 {
+			if _, scheduled := c.Schedule[PhaseSupport]; !scheduled {
+				continue
+			}
+		}
+		return ph
+	}
+	return ""
 }
