@@ -71,9 +71,9 @@ func (p *Plugin) routes() []sdk.Route {
 			return p.svc.Proposal(r.Context(), r.PathValue("id"), r.PathValue("proposalID"))
 		}).Doc("One proposal", "With its dated implementation updates.").With(cycleParam, proposalParam),
 
-		sdk.Patch(pr, sdk.PermAuthenticated, func(r *http.Request, in ProposalInput) (*Proposal, error) {
+		sdk.Patch(pr, sdk.PermAuthenticated, func(r *http.Request, in ProposalPatch) (*Proposal, error) {
 			return p.svc.EditProposal(r.Context(), caller(r), r.PathValue("id"), r.PathValue("proposalID"), in)
-		}).Doc("Edit one's own proposal", "By its author, until review starts.").
+		}).Doc("Edit one's own proposal", `By its author, until review starts. Only the fields the body names change: {"cost": 6000000} changes the cost alone.`).
 			With(cycleParam, proposalParam).Errors(http.StatusConflict),
 
 		sdk.Put(c+"/follow", sdk.PermAuthenticated, func(r *http.Request, _ sdk.NoBody) (sdk.FollowState, error) {
