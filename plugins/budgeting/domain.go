@@ -108,9 +108,14 @@ type Cycle struct {
 	Phase       Phase `json:"phase" enum:"ideas,support,review,voting,results,implementation"`
 	// Schedule gives the start of each scheduled phase; the background tick moves the
 	// cycle into the latest phase whose start has passed.
-	Schedule  map[Phase]time.Time `json:"schedule" doc:"When scheduled phases start, by phase."`
-	CreatedAt time.Time           `json:"created_at"`
-	UpdatedAt time.Time           `json:"updated_at"`
+	Schedule map[Phase]time.Time `json:"schedule" doc:"When scheduled phases start, by phase."`
+	// Country is where the cycle runs, as a Pabulib export names it.
+	Country string `json:"country" doc:"The country, in English (a Pabulib export's country); empty when not given."`
+	// VotingBegan and VotingEnded are when voting opened and closed; nil until then.
+	VotingBegan *time.Time `json:"voting_began" doc:"When voting opened; null until it did."`
+	VotingEnded *time.Time `json:"voting_ended" doc:"When voting closed; null until it did."`
+	CreatedAt   time.Time  `json:"created_at"`
+	UpdatedAt   time.Time  `json:"updated_at"`
 }
 
 // Proposal statuses.

@@ -71,9 +71,9 @@ func (p *Plugin) routes() []sdk.Route {
 			return p.svc.Proposal(r.Context(), r.PathValue("id"), r.PathValue("proposalID"))
 		}).Doc("One proposal", "With its dated implementation updates.").With(cycleParam, proposalParam),
 
-		sdk.Patch(pr, sdk.PermAuthenticated, func(r *http.Request, in ProposalInput) (*Proposal, error) {
+		sdk.Patch(pr, sdk.PermAuthenticated, func(r *http.Request, in ProposalPatch) (*Proposal, error) {
 			return p.svc.EditProposal(r.Context(), caller(r), r.PathValue("id"), r.PathValue("proposalID"), in)
-		}).Doc("Edit one's own proposal", "By its author, until review starts.").
+		}).Doc("Edit one's own proposal", `By its author, until review starts. Only the fields the body names change: {"cost": 6000000} changes the cost alone.`).
 			With(cycleParam, proposalParam).Errors(http.StatusConflict),
 
 		sdk.Put(c+"/follow", sdk.PermAuthenticated, func(r *http.Request, _ sdk.NoBody) (sdk.FollowState, error) {
@@ -129,13 +129,31 @@ func (p *Plugin) routes() []sdk.Route {
 		sdk.Post(c+"/tally", PermResultsPublish, func(r *http.Request, in TallyInput) (*Result, error) {
 			return p.svc.Tally(r.Context(), caller(r), r.PathValue("id"), in)
 		}).Status(http.StatusCreated).
-			Doc("Tally and publish the results", "In the results phase, once: the rule and its options as in `kvarter pb tally`. Winners become planned projects.").
+			Doc("Tally and publish the results at once", "In the results phase, once, with no preview (POST /preview then POST /publish to look first): the rule and its options as in `kvarter pb tally`. Winners become planned projects.").
 			With(cycleParam).Errors(http.StatusConflict).
 			Example(TallyInput{Rule: "mes", Completion: "add1u"}, nil),
 
+		sdk.Post(c+"/preview", PermResultsPublish, func(r *http.Request, in PreviewInput) (*Preview, error) {
+			return p.svc.PreviewResults(r.Context(), caller(r), r.PathValue("id"), in)
+		}).Status(http.StatusCreated).
+			Doc("Preview the tally in private", "In the results phase, before publishing: each rule's outcome side by side (greedy and mes by default for approval ballots), the projects they disagree on and how satisfied voters would be. Nothing is published; a new preview replaces the last, and entering paper ballots discards it.").
+			With(cycleParam).Errors(http.StatusConflict).
+			Example(PreviewInput{Rules: []TallyInput{{Rule: "greedy"}, {Rule: "mes", Completion: "add1"}}}, nil),
+
+		sdk.Get(c+"/preview", PermResultsPublish, func(r *http.Request) (*Preview, error) {
+			return p.svc.ResultsPreview(r.Context(), caller(r), r.PathValue("id"))
+		}).Doc("The private preview", "The cycle's current preview, to officers who may publish results.").With(cycleParam),
+
+		sdk.Post(c+"/publish", PermResultsPublish, func(r *http.Request, in PublishInput) (*Result, error) {
+			return p.svc.Publish(r.Context(), caller(r), r.PathValue("id"), in)
+		}).Status(http.StatusCreated).
+			Doc("Publish a previewed result", "Publishes the named candidate of the current preview exactly as previewed, with its explanations. Winners become planned projects.").
+			With(cycleParam).Errors(http.StatusConflict).
+			Example(PublishInput{Rule: "mes"}, nil),
+
 		sdk.Get(c+"/results", sdk.PermPublic, func(r *http.Request) (*Result, error) {
 			return p.svc.Results(r.Context(), r.PathValue("id"))
-		}).Doc("Published results", "With the rule, the ballot hash, every project's count, ties and a plain-language explanation.").With(cycleParam),
+		}).Doc("Published results", "With the rule, the ballot hash, every project's count, ties, a plain-language explanation of the rule and, per project, why it was or was not funded (explanations, computed when the tally ran).").With(cycleParam),
 
 		sdk.Raw(http.MethodGet, c+"/export.pb", sdk.PermPublic, "text/plain", func(w http.ResponseWriter, r *http.Request) error {
 			// Rendered into a buffer so an error half way never leaves a truncated file

@@ -361,6 +361,10 @@ func (s *Service) EnterPaperBallots(ctx context.Context, pr sdk.Principal, cycle
 		if _, err := findResult(ctx, tx, cycleID); err == nil {
 			return sdk.Errorf(sdk.CodeConflict, "results are already published")
 		}
+		// A preview counted the ballots before these; publishing it would leave them out.
+		if err := deletePreview(ctx, tx, cycleID); err != nil {
+			return err
+		}
 		for _, b := range clean {
 			if err := insertBallot(ctx, tx, cycleID, uuid.NewString(), true, false, "", b); err != nil {
 				return err

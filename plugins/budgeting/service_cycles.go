@@ -24,6 +24,7 @@ type CreateCycleInput struct {
 	// MESIntegral is Cycle.MESIntegral; absent means true.
 	MESIntegral *bool       `json:"mes_integral" doc:"Start the Method of Equal Shares' add1 completion from a whole currency unit per voter, as equalshares.net does; absent means true."`
 	Phases      PhaseStarts `json:"phases"`
+	Country     string      `json:"country" max:"100" doc:"The country, in English (Pabulib exports name it); empty is exported as Worldwide." example:"Denmark"`
 }
 
 // PhaseStarts schedules phases: the start of each, in phase order. The background tick
@@ -76,7 +77,7 @@ func (s *Service) CreateCycle(ctx context.Context, pr sdk.Principal, in CreateCy
 	c := &Cycle{
 		ID: newID(), ParentID: in.ParentID, NeighbourhoodID: in.NeighbourhoodID, Name: in.Name,
 		Budget: in.Budget, Currency: in.Currency, Ballot: in.Ballot, SupportTopN: in.SupportTopN,
-		Simulation: in.Simulation, MESIntegral: in.MESIntegral == nil || *in.MESIntegral,
+		Simulation: in.Simulation, MESIntegral: in.MESIntegral == nil || *in.MESIntegral, Country: strings.TrimSpace(in.Country),
 		Phase: PhaseIdeas, Schedule: map[Phase]time.Time{},
 		CreatedAt: now, UpdatedAt: now,
 	}
@@ -172,6 +173,9 @@ func (s *Service) moveTx(ctx context.Context, tx *store.Tx, c *Cycle, to Phase) 
 	}
 	if !ok {
 		return sdk.Errorf(sdk.CodeConflict, "cycle %s changed phase meanwhile", c.ID)
+	}
+	if err := markVoting(ctx, tx, c.ID, from, to, now); err != nil {
+		return err
 	}
 	switch {
 	case from == PhaseSupport && c.SupportTopN > 0:

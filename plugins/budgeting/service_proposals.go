@@ -75,8 +75,40 @@ func (s *Service) SubmitProposal(ctx context.Context, pr sdk.Principal, cycleID 
 	return p, nil
 }
 
-// EditProposal lets the author change an idea until review starts.
-func (s *Service) EditProposal(ctx context.Context, pr sdk.Principal, cycleID, id string, in ProposalInput) (*Proposal, error) {
+// ProposalPatch is an edit: only the fields it names change. An absent field (or
+// null) keeps its value, so {"cost": 6000000} changes the cost alone.
+type ProposalPatch struct {
+	Title       *string `json:"title" max:"200" example:"Benches along the canal"`
+	Description *string `json:"description" max:"10000"`
+	Category    *string `json:"category" max:"100"`
+	Location    *string `json:"location" max:"300"`
+	Cost        *int64  `json:"cost" min:"0" doc:"The author's estimate, in minor units." example:"6000000"`
+}
+
+// apply returns p's fields as they read after the patch.
+func (in ProposalPatch) apply(p *Proposal) ProposalInput {
+	out := ProposalInput{Title: p.Title, Description: p.Description, Category: p.Category, Location: p.Location, Cost: p.Cost}
+	if in.Title != nil {
+		out.Title = *in.Title
+	}
+	if in.Description != nil {
+		out.Description = *in.Description
+	}
+	if in.Category != nil {
+		out.Category = *in.Category
+	}
+	if in.Location != nil {
+		out.Location = *in.Location
+	}
+	if in.Cost != nil {
+		out.Cost = *in.Cost
+	}
+	return out
+}
+
+// EditProposal lets the author change an idea until review starts. Only the fields
+// the patch names change; the result must still be a valid proposal.
+func (s *Service) EditProposal(ctx context.Context, pr sdk.Principal, cycleID, id string, patch ProposalPatch) (*Proposal, error) {
 	c, err := findCycle(ctx, s.db, cycleID)
 	if err != nil {
 		return nil, err
@@ -94,12 +126,16 @@ func (s *Service) EditProposal(ctx context.Context, pr sdk.Principal, cycleID, i
 	if c.Phase != PhaseIdeas && c.Phase != PhaseSupport {
 		return nil, sdk.Errorf(sdk.CodeConflict, "proposals can be edited until review; the cycle is in %s", c.Phase)
 	}
+	in := patch.apply(p)
 	if err := in.validate(); err != nil {
 		return nil, err
 	}
 	p.Title, p.Description, p.Category, p.Location, p.Cost = in.Title, in.Description, in.Category, in.Location, in.Cost
 	p.UpdatedAt = s.now()
 	if err := updateProposal(ctx, s.db, p); err != nil {
+		return nil, err
+	}
+	if p.Updates, err = listUpdates(ctx, s.db, id); err != nil {
 		return nil, err
 	}
 	return p, nil

@@ -22,7 +22,7 @@ import (
 // MES with add1 for approval ballots, greedy otherwise.
 type TallyInput struct {
 	Rule             string `json:"rule" max:"32" enum:"greedy,greedy-no-skip,greedy-threshold,mes" doc:"Empty: mes for approval ballots, greedy otherwise."`
-	Completion       string `json:"completion" max:"32" enum:"none,add1,add1u" doc:"mes only; empty means add1."`
+	Completion       string `json:"completion" max:"32" enum:",none,add1,add1u" doc:"mes only; empty means add1."`
 	NoExhaustiveStop bool   `json:"no_exhaustive_stop"`
 	// TieBreak is a chain such as "min-cost,max-votes"; absent means that default, ""
 	// means no chain.
@@ -70,12 +70,15 @@ type Result struct {
 	// Purchases says, for each project MES bought, what its supporters paid;
 	// Shortfalls what the supporters of each project it did not buy had left
 	// (both in minor units); Completed the winners add1u's completion added.
-	Purchases   []tally.Purchase  `json:"purchases,omitempty"`
-	Shortfalls  []tally.Shortfall `json:"shortfalls,omitempty"`
-	Completed   []string          `json:"completed,omitempty"`
-	Explanation string            `json:"explanation"`
-	Summary     string            `json:"summary"`
-	PublishedAt time.Time         `json:"published_at"`
+	Purchases  []tally.Purchase  `json:"purchases,omitempty"`
+	Shortfalls []tally.Shortfall `json:"shortfalls,omitempty"`
+	Completed  []string          `json:"completed,omitempty"`
+	// Explanations say for every project on the ballot, in its order, why it was or
+	// was not funded; computed once when the tally ran.
+	Explanations []ProjectExplanation `json:"explanations"`
+	Explanation  string               `json:"explanation"`
+	Summary      string               `json:"summary"`
+	PublishedAt  time.Time            `json:"published_at"`
 }
 
 // ResultProject is one project on the ballot with its count.
@@ -240,29 +243,38 @@ func (s *Service) Tally(ctx context.Context, pr sdk.Principal, cycleID string, i
 		if res, err = s.count(c, e, o); err != nil {
 			return err
 		}
-		body, _ := json.Marshal(res)
-		ok, err := insertResult(ctx, tx, c.ID, body, res.PublishedAt)
-		if err != nil {
-			return err
-		}
-		if !ok {
-			return sdk.Errorf(sdk.CodeConflict, "results for cycle %s are already published", c.ID)
-		}
-		if err := planWinners(ctx, tx, res.Winners, res.PublishedAt); err != nil {
-			return err
-		}
-		if err := s.notifyResults(ctx, tx, c, len(res.Winners), pr.UserID); err != nil {
-			return err
-		}
-		return tx.Emit(EventResultsPublished, ResultsPublished{
-			CycleID: c.ID, NeighbourhoodID: c.NeighbourhoodID, Winners: res.Winners, BallotHash: res.BallotHash,
-		})
+		return s.publishTx(ctx, tx, c, res, pr)
 	})
 	if err != nil {
 		return nil, err
 	}
 	s.audit(ctx, pr, "budgeting.results.publish", c.nbh(), c.ID, map[string]any{"rule": res.Rule, "ballot_hash": res.BallotHash})
 	return res, nil
+}
+
+// publishTx publishes res in tx, once: its winners become planned projects, followers
+// hear of it, the event goes out and any preview is dropped.
+func (s *Service) publishTx(ctx context.Context, tx *store.Tx, c *Cycle, res *Result, pr sdk.Principal) error {
+	body, _ := json.Marshal(res)
+	ok, err := insertResult(ctx, tx, c.ID, body, res.PublishedAt)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return sdk.Errorf(sdk.CodeConflict, "results for cycle %s are already published", c.ID)
+	}
+	if err := planWinners(ctx, tx, res.Winners, res.PublishedAt); err != nil {
+		return err
+	}
+	if err := deletePreview(ctx, tx, c.ID); err != nil {
+		return err
+	}
+	if err := s.notifyResults(ctx, tx, c, len(res.Winners), pr.UserID); err != nil {
+		return err
+	}
+	return tx.Emit(EventResultsPublished, ResultsPublished{
+		CycleID: c.ID, NeighbourhoodID: c.NeighbourhoodID, Winners: res.Winners, BallotHash: res.BallotHash,
+	})
 }
 
 // count runs the tally and renders its outcome in minor units.
@@ -332,6 +344,7 @@ func (s *Service) count(c *Cycle, e *election, o tally.Options) (*Result, error)
 	if res.Projects == nil {
 		res.Projects = []ResultProject{}
 	}
+	res.Explanations = explain(e, tr, u)
 	res.Summary = summary(res)
 	return res, nil
 }

@@ -44,13 +44,13 @@ func TestService_FullCycle(t *testing.T) {
 			p := must(f.svc.SubmitProposal(f.ctx, alice, c.ID, ProposalInput{Title: fmt.Sprintf("P%d", i), Cost: cost}))(t)
 			ids = append(ids, p.ID)
 		}
-		edited := must(f.svc.EditProposal(f.ctx, alice, c.ID, ids[0], ProposalInput{Title: "Benches", Cost: 55_000_00}))(t)
+		edited := must(f.svc.EditProposal(f.ctx, alice, c.ID, ids[0], ProposalPatch{Title: ptr("Benches"), Cost: ptr[int64](55_000_00)}))(t)
 		if edited.Title != "Benches" {
 			t.Errorf("edit: %+v", edited)
 		}
 		must(f.svc.SetPhase(f.ctx, off, c.ID, PhaseReview))(t)
 		t.Run("EditAfterReviewStarts", func(t *testing.T) {
-			_, err := f.svc.EditProposal(f.ctx, alice, c.ID, ids[0], ProposalInput{Title: "Late", Cost: 1})
+			_, err := f.svc.EditProposal(f.ctx, alice, c.ID, ids[0], ProposalPatch{Title: ptr("Late"), Cost: ptr[int64](1)})
 			wantCode(t, err, sdk.CodeConflict)
 		})
 		yes, no := true, false

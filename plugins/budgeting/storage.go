@@ -91,17 +91,28 @@ type cycleRow struct {
 	NextAt          store.NullTime `db:"next_at"`
 	CreatedAt       store.Time     `db:"created_at"`
 	UpdatedAt       store.Time     `db:"updated_at"`
+	Country         string         `db:"country"`
+	VotingBegan     store.NullTime `db:"voting_began"`
+	VotingEnded     store.NullTime `db:"voting_ended"`
 }
 
 const cycleCols = `id, parent_id, neighbourhood_id, name, budget, currency, ballot, support_top_n,
-	simulation, phase, schedule, next_at, created_at, updated_at, mes_integral`
+	simulation, phase, schedule, next_at, created_at, updated_at, mes_integral, country, voting_began, voting_ended`
 
 func (r cycleRow) cycle() (*Cycle, error) {
 	c := &Cycle{
 		ID: r.ID, ParentID: r.ParentID.String, NeighbourhoodID: r.NeighbourhoodID, Name: r.Name,
 		Budget: r.Budget, Currency: r.Currency, SupportTopN: r.SupportTopN, Simulation: r.Simulation,
-		MESIntegral: r.MESIntegral,
-		Phase:       Phase(r.Phase), CreatedAt: r.CreatedAt.Time, UpdatedAt: r.UpdatedAt.Time,
+		MESIntegral: r.MESIntegral, Country: r.Country,
+		Phase: Phase(r.Phase), CreatedAt: r.CreatedAt.Time, UpdatedAt: r.UpdatedAt.Time,
+	}
+	if r.VotingBegan.Valid {
+		t := r.VotingBegan.Time
+		c.VotingBegan = &t
+	}
+	if r.VotingEnded.Valid {
+		t := r.VotingEnded.Time
+		c.VotingEnded = &t
 	}
 	if err := json.Unmarshal([]byte(r.Ballot), &c.Ballot); err != nil {
 		return nil, fmt.Errorf("cycle %s ballot: %w", r.ID, err)
@@ -137,10 +148,10 @@ func nullString(s string) any {
 func insertCycle(ctx context.Context, db q, c *Cycle, next *time.Time) error {
 	ballot, _ := json.Marshal(c.Ballot)
 	_, err := exec(ctx, db, `INSERT INTO cycles (`+cycleCols+`)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, NULL)`,
 		c.ID, nullString(c.ParentID), c.NeighbourhoodID, c.Name, c.Budget, c.Currency, string(ballot),
 		c.SupportTopN, c.Simulation, string(c.Phase), scheduleJSON(c.Schedule), store.NullTimeOf(next),
-		store.Micros(c.CreatedAt), store.Micros(c.UpdatedAt), c.MESIntegral)
+		store.Micros(c.CreatedAt), store.Micros(c.UpdatedAt), c.MESIntegral, c.Country)
 	if err != nil {
 		return fmt.Errorf("insert cycle: %w", err)
 	}
@@ -213,6 +224,23 @@ func movePhase(ctx context.Context, db q, id string, from, to Phase, next *time.
 		return false, fmt.Errorf("move cycle %s to %s: %w", id, to, err)
 	}
 	return n == 1, nil
+}
+
+// markVoting records when voting opened (a move into or past voting from before it)
+// and closed (a move out of voting or past it), once each: the dates a Pabulib export
+// gives.
+func markVoting(ctx context.Context, db q, id string, from, to Phase, now time.Time) error {
+	if from.index() < PhaseVoting.index() && to.index() >= PhaseVoting.index() {
+		if _, err := exec(ctx, db, `UPDATE cycles SET voting_began = ? WHERE id = ? AND voting_began IS NULL`, store.Micros(now), id); err != nil {
+			return fmt.Errorf("mark voting of cycle %s: %w", id, err)
+		}
+	}
+	if from.index() <= PhaseVoting.index() && to.index() > PhaseVoting.index() {
+		if _, err := exec(ctx, db, `UPDATE cycles SET voting_ended = ? WHERE id = ? AND voting_ended IS NULL`, store.Micros(now), id); err != nil {
+			return fmt.Errorf("mark voting of cycle %s: %w", id, err)
+		}
+	}
+	return nil
 }
 
 func setCycleBudget(ctx context.Context, db q, id string, budget int64, now time.Time) error {
@@ -607,6 +635,41 @@ func findResult(ctx context.Context, db q, cycleID string) (*Result, error) {
 		return nil, fmt.Errorf("result of %s: %w", cycleID, err)
 	}
 	return &r, nil
+}
+
+// savePreview stores a cycle's private preview, replacing the one before.
+func savePreview(ctx context.Context, db q, cycleID string, body []byte, now time.Time) error {
+	if _, err := exec(ctx, db, `DELETE FROM result_previews WHERE cycle_id = ?`, cycleID); err != nil {
+		return fmt.Errorf("replace preview of %s: %w", cycleID, err)
+	}
+	if _, err := exec(ctx, db, `INSERT INTO result_previews (cycle_id, body, created_at) VALUES (?, ?, ?)`,
+		cycleID, string(body), store.Micros(now)); err != nil {
+		return fmt.Errorf("save preview of %s: %w", cycleID, err)
+	}
+	return nil
+}
+
+// findPreview reads a cycle's preview into dest; false when there is none.
+func findPreview(ctx context.Context, db q, cycleID string, dest any) (bool, error) {
+	var body string
+	err := get(ctx, db, &body, `SELECT body FROM result_previews WHERE cycle_id = ?`, cycleID)
+	if errors.Is(err, sql.ErrNoRows) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("find preview of %s: %w", cycleID, err)
+	}
+	if err := json.Unmarshal([]byte(body), dest); err != nil {
+		return false, fmt.Errorf("preview of %s: %w", cycleID, err)
+	}
+	return true, nil
+}
+
+func deletePreview(ctx context.Context, db q, cycleID string) error {
+	if _, err := exec(ctx, db, `DELETE FROM result_previews WHERE cycle_id = ?`, cycleID); err != nil {
+		return fmt.Errorf("delete preview of %s: %w", cycleID, err)
+	}
+	return nil
 }
 
 func insertUpdate(ctx context.Context, db q, id, proposalID string, u Update) error {
