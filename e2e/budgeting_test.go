@@ -62,7 +62,7 @@ func (c *budgetingCity) cycle(t *testing.T, name string) (id string, others []st
 // resident proposes a project (a broken rule first), the officer accepts it in the
 // review queue and opens voting, the resident votes on a knapsack ballot (over the
 // budget first, then within it, through the review step), the officer counts with the
-// Method of Equal Shares, and a visitor reads why each project won or lost and
+// Method of Equal Shares after a private preview, and a visitor reads why each project won or lost and
 // downloads the Pabulib file. Every page passes axe with no serious or critical
 // finding.
 func TestBudgetingPages(t *testing.T) {
@@ -137,7 +137,8 @@ func TestBudgetingPages(t *testing.T) {
 			if got := focusSettled(p, "kv-error-summary"); !strings.Contains(got, "kv-error-summary") {
 				t.Errorf("after an over-budget ballot the focus is on %q", got)
 			}
-			if txt := Eval[string](p, `document.querySelector("main").innerText`); !strings.Contains(txt, "1.200") && !strings.Contains(txt, "1,200") && !strings.Contains(txt, "1 200") {
+			txt := strings.NewReplacer("\u00a0", " ", "\u202f", " ").Replace(Eval[string](p, `document.querySelector("main").innerText`))
+			if !strings.Contains(txt, "1.200") && !strings.Contains(txt, "1,200") && !strings.Contains(txt, "1 200") {
 				t.Errorf("the refusal does not give the total of 1,200: %q", txt)
 			}
 			p.AssertAccessible()
@@ -159,8 +160,13 @@ func TestBudgetingPages(t *testing.T) {
 			p.WaitSwap(func() { p.Submit(`form[action$="/phase"]`) }) // voting → results
 			p.Open(c.base + cp + "/tally")
 			p.AssertAccessible()
+			p.WaitSwap(func() { p.Submit(`form[action$="/tally/preview"]`) }) // the private preview first
+			if !strings.Contains(p.Location(), "previewed=1") {
+				t.Fatalf("after previewing the address is %s", p.Location())
+			}
+			p.AssertAccessible()
 			p.Click(`input[name="rule"][value="mes"]`)
-			p.WaitSwap(func() { p.Submit("main form") })
+			p.WaitSwap(func() { p.Submit(`form[action$="/tally"]`) })
 			if !strings.HasSuffix(p.Location(), cp+"/results") {
 				t.Fatalf("after counting the address is %s", p.Location())
 			}
@@ -169,7 +175,7 @@ func TestBudgetingPages(t *testing.T) {
 			// A visitor reads why, and downloads the file.
 			p.Open(c.base + cp + "/results")
 			p.AssertAccessible()
-			txt := Eval[string](p, `document.querySelector("main").innerText`)
+			txt = Eval[string](p, `document.querySelector("main").innerText`)
 			for _, title := range []string{"Çınar ağaçları", "Oyun parkı", "Sokak lambaları"} {
 				if n := strings.Count(txt, title); n < 2 {
 					t.Errorf("%s appears %d times on the results: in the table and with its reason, want both", title, n)

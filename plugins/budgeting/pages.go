@@ -5,6 +5,8 @@ import (
 	"errors"
 	"html/template"
 	"net/http"
+	"slices"
+	"strconv"
 	"sync"
 
 	"github.com/kvarter/kvarter/sdk"
@@ -65,6 +67,7 @@ func (p *Plugin) pageRoutes() []sdk.Route {
 		sdk.PostPage(c+"/paper", PermBallotPaper, p.enterPaper),
 		sdk.GetPage(c+"/tally", PermResultsPublish, p.tallyForm),
 		sdk.PostPage(c+"/tally", PermResultsPublish, p.tally),
+		sdk.PostPage(c+"/tally/preview", PermResultsPublish, p.previewTally),
 		sdk.PostPage(pr+"/updates", PermProjectUpdate, p.postUpdate),
 	}
 }
@@ -187,7 +190,12 @@ var pageFuncs = template.FuncMap{
 		}
 		return pr.Cost
 	},
-	"inc": func(i int) int { return i + 1 },
+	"inc":        func(i int) int { return i + 1 },
+	"ruleFamily": ruleFamily,
+	// concat is the winners, then the others.
+	"concat": func(a, b []resultRow) []resultRow { return append(slices.Clip(a), b...) },
+	// mean is a mean of the preview's satisfaction, to one decimal.
+	"mean": func(f float64) string { return strconv.FormatFloat(f, 'f', 1, 64) },
 	// resultTable is a table of results rows, captioned by the message captionID.
 	"resultTable": func(d resultsData, rows []resultRow, captionID string) resultTable {
 		return resultTable{CycleID: d.Cycle.ID, Currency: d.Result.Currency, Rows: rows, CaptionID: captionID}

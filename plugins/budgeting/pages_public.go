@@ -159,14 +159,21 @@ func (p *Plugin) proposalData(r *http.Request, v view) (*proposalData, error) {
 	return d, nil
 }
 
-// resultRow is one project of the results with the reason it was or was not funded.
+// resultRow is one project of the results with the reason it was or was not funded,
+// as the tally worked it out when it counted (Result.Explanations): a page view reads
+// the reasons, never recounts.
 type resultRow struct {
 	ResultProject
-	// Paid is what each supporter paid (MES), Left what its supporters had left
-	// when MES stopped (a project it did not buy), both in minor units.
-	Paid, Left int64
-	Bought     bool // bought by MES itself, not by its completion
-	Completed  bool // added by the completion (add1u) or a greedy rule
+	How string // equal_shares, completion, greedy or not_funded
+	// Left is what the supporters of a project MES did not buy still held together;
+	// SpentOn where the rest of their shares went.
+	Left    int64
+	SpentOn []spentRow
+}
+
+type spentRow struct {
+	Title  string
+	Amount int64
 }
 
 type resultsData struct {
@@ -196,24 +203,31 @@ func (p *Plugin) resultsPage(w http.ResponseWriter, r *http.Request) (sdk.PageMe
 }
 
 // resultsView lays a result out for its page: the winners in the order they were
-// chosen, then the others by votes, each with what MES's accounts say about it.
+// chosen, then the others by votes, each with its reason.
 func resultsView(c *Cycle, res *Result) resultsData {
 	d := resultsData{Cycle: c, Result: res, MES: res.Rule == "mes", Download: base + "/cycles/" + c.ID + "/export.pb"}
 	if res.Endowment != nil {
 		d.Endowed = int64(*res.Endowment)
 	}
-	paid := map[string]int64{}
-	for _, pu := range res.Purchases {
-		paid[pu.Project] = int64(pu.Price)
+	titles := make(map[string]string, len(res.Projects))
+	for _, pj := range res.Projects {
+		titles[pj.ID] = pj.Title
 	}
-	left := map[string]int64{}
-	for _, s := range res.Shortfalls {
-		left[s.Project] = int64(s.Money)
+	why := make(map[string]ProjectExplanation, len(res.Explanations))
+	for _, e := range res.Explanations {
+		why[e.Project] = e
 	}
 	for _, pj := range res.Projects {
-		row := resultRow{ResultProject: pj, Left: left[pj.ID]}
-		row.Paid, row.Bought = paid[pj.ID]
-		row.Completed = pj.Selected && !row.Bought && d.MES
+		row := resultRow{ResultProject: pj, How: "greedy"}
+		if !pj.Selected {
+			row.How = "not_funded"
+		}
+		if e, ok := why[pj.ID]; ok {
+			row.How, row.Left = e.How, e.Left
+			for _, sp := range e.SpentOn {
+				row.SpentOn = append(row.SpentOn, spentRow{Title: titles[sp.Project], Amount: sp.Amount})
+			}
+		}
 		if pj.Selected {
 			d.Winners = append(d.Winners, row)
 		} else {

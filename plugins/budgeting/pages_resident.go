@@ -152,7 +152,8 @@ func (p *Plugin) editProposal(w http.ResponseWriter, r *http.Request) (sdk.PageM
 	}
 	input := in.input(d.Cycle, form)
 	if form.Valid() {
-		_, err := p.svc.EditProposal(r.Context(), v.pr, d.Cycle.ID, d.Proposal.ID, input)
+		patch := ProposalPatch{Title: &input.Title, Description: &input.Description, Category: &input.Category, Location: &input.Location, Cost: &input.Cost}
+		_, err := p.svc.EditProposal(r.Context(), v.pr, d.Cycle.ID, d.Proposal.ID, patch)
 		if err == nil {
 			web.Redirect(w, r, proposalPath(d.Cycle.ID, d.Proposal.ID)+"?edited=1")
 			return sdk.PageMeta{}, nil

@@ -444,20 +444,43 @@ func (p *Plugin) enterPaper(w http.ResponseWriter, r *http.Request) (sdk.PageMet
 	return sdk.PageMeta{}, p.invalid(w, r, v, "ballot", d, v.staffMeta(c, v.T("budgeting.paper.title")))
 }
 
-// tallyData is the tally page: the rule to count by and, once counted, the result.
+// tallyData is the tally page: the private preview — each rule's outcome side by
+// side, the projects they disagree on, how satisfied voters would be — and the form
+// that publishes one of them; before any preview, the button that makes one.
 type tallyData struct {
-	Cycle *Cycle
-	Form  *web.Form
-	Rules []web.Option
+	Cycle   *Cycle
+	Form    *web.Form
+	Preview *Preview
+	Rules   []web.Option
+	// Titles name the projects of the preview.
+	Titles map[string]string
 }
 
-func (p *Plugin) tallyData(v view, c *Cycle, form *web.Form) tallyData {
+func (p *Plugin) tallyData(r *http.Request, v view, c *Cycle, form *web.Form) (tallyData, error) {
 	d := tallyData{Cycle: c, Form: form}
-	if c.Ballot.Type == BallotApproval {
-		d.Rules = append(d.Rules, web.Option{Value: "mes", Label: v.T("budgeting.rule.mes"), Hint: v.T("budgeting.rule.mes.hint")})
+	pv, err := p.svc.ResultsPreview(r.Context(), v.pr, c.ID)
+	switch {
+	case isCode(err, sdk.CodeNotFound):
+		return d, nil
+	case err != nil:
+		return d, err
 	}
-	d.Rules = append(d.Rules, web.Option{Value: "greedy", Label: v.T("budgeting.rule.greedy"), Hint: v.T("budgeting.rule.greedy.hint")})
-	return d
+	d.Preview = pv
+	for _, cand := range pv.Candidates {
+		d.Rules = append(d.Rules, web.Option{Value: cand.Rule, Label: v.T("budgeting.rule." + ruleFamily(cand.Rule))})
+	}
+	if form.Value("rule") == "" && len(d.Rules) > 0 {
+		form.Set("rule", d.Rules[len(d.Rules)-1].Value) // MES, when it is there, is listed last
+	}
+	return d, nil
+}
+
+// ruleFamily is the words' key of a rule: the greedy variants read as greedy.
+func ruleFamily(rule string) string {
+	if rule == "mes" {
+		return "mes"
+	}
+	return "greedy"
 }
 
 func (p *Plugin) tallyForm(w http.ResponseWriter, r *http.Request) (sdk.PageMeta, error) {
@@ -466,15 +489,46 @@ func (p *Plugin) tallyForm(w http.ResponseWriter, r *http.Request) (sdk.PageMeta
 	if err != nil {
 		return sdk.PageMeta{}, err
 	}
-	d := p.tallyData(v, c, web.NewForm(url.Values{"rule": {map[bool]string{true: "mes", false: "greedy"}[c.Ballot.Type == BallotApproval]}}))
-	return sdk.PageMeta{}, p.render(w, r, v, "tally", d, v.staffMeta(c, v.T("budgeting.tally.title")))
+	d, err := p.tallyData(r, v, c, web.NewForm(nil))
+	if err != nil {
+		return sdk.PageMeta{}, err
+	}
+	meta := v.staffMeta(c, v.T("budgeting.tally.title"))
+	if d.Preview != nil && r.URL.Query().Get("previewed") == "1" {
+		meta.Announce = v.T("budgeting.tally.previewed")
+	}
+	return sdk.PageMeta{}, p.render(w, r, v, "tally", d, meta)
 }
 
-// tallyInput is the tally form.
+// previewTally counts the ballots by every rule the cycle allows, privately.
+func (p *Plugin) previewTally(w http.ResponseWriter, r *http.Request) (sdk.PageMeta, error) {
+	v := p.viewOf(r)
+	c, err := p.staffCycle(r, v, PermResultsPublish)
+	if err != nil {
+		return sdk.PageMeta{}, err
+	}
+	form := web.NewForm(nil)
+	_, err = p.svc.PreviewResults(r.Context(), v.pr, c.ID, PreviewInput{})
+	if err == nil {
+		web.Redirect(w, r, cyclePath(c.ID)+"/tally?previewed=1")
+		return sdk.PageMeta{}, nil
+	}
+	if !p.refuse(form, err, "budgeting.tally") {
+		return sdk.PageMeta{}, err
+	}
+	d, derr := p.tallyData(r, v, c, form)
+	if derr != nil {
+		return sdk.PageMeta{}, derr
+	}
+	return sdk.PageMeta{}, p.invalid(w, r, v, "tally", d, v.staffMeta(c, v.T("budgeting.tally.title")))
+}
+
+// tallyInput is the publish form.
 type tallyInput struct {
 	Rule string `json:"rule" max:"32"`
 }
 
+// tally publishes the previewed outcome of one rule.
 func (p *Plugin) tally(w http.ResponseWriter, r *http.Request) (sdk.PageMeta, error) {
 	v := p.viewOf(r)
 	c, err := p.staffCycle(r, v, PermResultsPublish)
@@ -486,12 +540,11 @@ func (p *Plugin) tally(w http.ResponseWriter, r *http.Request) (sdk.PageMeta, er
 	if err != nil {
 		return sdk.PageMeta{}, err
 	}
+	if in.Rule == "" && form.Valid() {
+		form.Invalid("rule", "budgeting.tally.rule.required", nil)
+	}
 	if form.Valid() {
-		ti := TallyInput{Rule: in.Rule}
-		if in.Rule == "mes" {
-			ti.Completion = "add1u"
-		}
-		_, err := p.svc.Tally(r.Context(), v.pr, c.ID, ti)
+		_, err := p.svc.Publish(r.Context(), v.pr, c.ID, PublishInput{Rule: in.Rule})
 		if err == nil {
 			web.Redirect(w, r, cyclePath(c.ID)+"/results")
 			return sdk.PageMeta{}, nil
@@ -500,7 +553,11 @@ func (p *Plugin) tally(w http.ResponseWriter, r *http.Request) (sdk.PageMeta, er
 			return sdk.PageMeta{}, err
 		}
 	}
-	return sdk.PageMeta{}, p.invalid(w, r, v, "tally", p.tallyData(v, c, form), v.staffMeta(c, v.T("budgeting.tally.title")))
+	d, err := p.tallyData(r, v, c, form)
+	if err != nil {
+		return sdk.PageMeta{}, err
+	}
+	return sdk.PageMeta{}, p.invalid(w, r, v, "tally", d, v.staffMeta(c, v.T("budgeting.tally.title")))
 }
 
 // postUpdate records a report on a funded project, from the project's page.

@@ -178,12 +178,27 @@ func TestPages_Story(t *testing.T) {
 		bob.post(cp+"/ballot", url.Values{"projects": {ids[1], ids[2]}})
 
 		staff.post(cp+"/phase", url.Values{"phase": {"results"}})
-		want(t, "tally form", staff.get(cp+"/tally"), 200, `value="mes"`)
+		want(t, "tally before a preview", staff.get(cp+"/tally"), 200, cp+"/tally/preview")
+		if a := staff.post(cp+"/tally", url.Values{"rule": {"mes"}}); a.Status != 422 {
+			t.Errorf("publishing without a preview: %d", a.Status)
+		}
+		if a := staff.post(cp+"/tally/preview", nil); a.Status != 303 || a.Location != cp+"/tally?previewed=1" {
+			t.Fatalf("preview: %d %s", a.Status, a.Body)
+		}
+		if a := web.as(sdk.Principal{}).get(cp + "/results"); a.Status != 404 {
+			t.Errorf("the preview is public: %d", a.Status)
+		}
+		pv := staff.get(cp + "/tally?previewed=1")
+		want(t, "preview", pv, 200, "What each rule would fund", "Method of Equal Shares", "Most votes first", `value="mes"`, "Voters with no funded project")
+		if pv.Meta.Announce == "" {
+			t.Error("the preview is not announced")
+		}
 		if a := staff.post(cp+"/tally", url.Values{"rule": {"mes"}}); a.Status != 303 || a.Location != cp+"/results" {
-			t.Fatalf("tally: %d %s", a.Status, a.Body)
+			t.Fatalf("publish: %d %s", a.Status, a.Body)
 		}
 		out := web.as(sdk.Principal{}).get(cp + "/results")
-		want(t, "results", out, 200, "Method of Equal Shares", "/api/v1/budgeting/cycles/"+c.ID+"/export.pb", "Why each project won or lost", "Trees")
+		want(t, "results", out, 200, "Method of Equal Shares", "/api/v1/budgeting/cycles/"+c.ID+"/export.pb", "Why each project won or lost",
+			`id="why-`+ids[0]+`"`, `id="why-`+ids[1]+`"`, `id="why-`+ids[2]+`"`, "who together had enough of their equal shares left")
 
 		for _, lang := range pageLanguages {
 			in := web.in(lang)
