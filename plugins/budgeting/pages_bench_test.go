@@ -14,11 +14,12 @@ import (
 // BenchmarkPages_ResultsLodz renders the public results page of a cycle of Łódź 2022's
 // size (testdata/pabulib/Poland_Lodz_2022.pb: 90,494 ballots, 160 projects), imported,
 // counted with the Method of Equal Shares and published, through the plugin's page
-// handler in Finnish: the stored result is read and drawn, its reasons
-// were worked out when it was counted (issue 19's target: under 100 ms).
+// handler in Finnish: the first view draws the stored result, whose reasons were
+// worked out when it was counted; later views write the drawn page out (issue 19's
+// target: under 100 ms).
 //
-//	go test -run '^$' -bench ResultsLodz -benchtime 50x .
-//	KVARTER_TEST_DATABASE_URL=postgres://... go test -run '^$' -bench ResultsLodz/postgres -benchtime 50x .
+//	go test -run '^$' -bench ResultsLodz/sqlite .
+//	KVARTER_TEST_DATABASE_URL=postgres://... go test -run '^$' -bench ResultsLodz/postgres .
 func BenchmarkPages_ResultsLodz(b *testing.B) {
 	data, err := os.ReadFile("testdata/pabulib/Poland_Lodz_2022.pb")
 	if err != nil {
@@ -39,20 +40,30 @@ func BenchmarkPages_ResultsLodz(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		web := pageClient{t: b, h: (&Plugin{svc: f.svc}).Handler(), lang: "fi"}
+		pl := &Plugin{svc: f.svc}
+		web := pageClient{t: b, h: pl.Handler(), lang: "fi"}
 		path := cyclePath(c.ID) + "/results"
 		first := web.get(path)
 		if first.Status != 200 || strings.Count(first.Body, `id="why-`) != len(res.Projects) || res.Ballots != 90_494 {
 			b.Fatalf("results: %d, %d reasons for %d projects, %d ballots", first.Status, strings.Count(first.Body, `id="why-`), len(res.Projects), res.Ballots)
 		}
-		b.ReportMetric(float64(len(first.Body)), "bytes")
-		b.ResetTimer()
-		for range b.N {
-			if a := web.get(path); a.Status != 200 {
-				b.Fatal(a.Status)
-			}
+		// first: the page drawn from the stored result (the first view of each
+		// language); again: every later view, written out as drawn.
+		for _, drawn := range []string{"first", "again"} {
+			b.Run(drawn, func(b *testing.B) {
+				for b.Loop() {
+					if drawn == "first" {
+						pl.published = publishedPages{}
+					}
+					if a := web.get(path); a.Status != 200 || len(a.Body) != len(first.Body) {
+						b.Fatal(a.Status)
+					}
+				}
+				b.ReportMetric(float64(len(first.Body)), "bytes/page")
+			})
 		}
 	}
+	// A benchmark with sub-benchmarks runs once, so each store is filled once.
 	b.Run("sqlite", func(b *testing.B) { run(b, sdktest.SQLiteStore(b)) })
 	b.Run("postgres", func(b *testing.B) { run(b, sdktest.PostgresStore(b)) })
 }
@@ -66,10 +77,15 @@ func BenchmarkPages_CastBallot(b *testing.B) {
 	run := func(b *testing.B, cfg sdk.StoreConfig, page bool) {
 		f := newFixture(b, openStore(b, cfg), Settings{})
 		c, ids := f.votingCycle(b, BallotRules{Type: BallotApproval, Max: 3}, 1_000_000, 100, 200, 300, 400, 500)
-		h := (&Plugin{svc: f.svc}).Handler()
+		pl := &Plugin{svc: f.svc}
+		h := pl.Handler()
 		prs := make([]sdk.Principal, b.N)
 		for i := range prs {
 			prs[i] = f.resident("voter-"+strconv.Itoa(i), "n1")
+		}
+		pl.pages() // parse the templates before the clock starts
+		if page {
+			pageClient{t: b, h: h, lang: "en"}.get(cyclePath(c.ID)) // and draw a page once
 		}
 		b.ResetTimer()
 		for i := range b.N {

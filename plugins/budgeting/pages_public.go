@@ -1,8 +1,10 @@
 package budgeting
 
 import (
+	"bytes"
 	"net/http"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/kvarter/kvarter/sdk"
@@ -193,13 +195,58 @@ func (p *Plugin) resultsPage(w http.ResponseWriter, r *http.Request) (sdk.PageMe
 	if err != nil {
 		return sdk.PageMeta{}, err
 	}
-	res, err := p.svc.Results(ctx, c.ID)
-	if err != nil {
-		return sdk.PageMeta{}, err
-	}
-	d := resultsView(c, res)
 	meta := v.meta(v.T("budgeting.results.title", "Cycle", c.Name), sdk.Crumb{Label: c.Name, Href: cyclePath(c.ID)})
-	return sdk.PageMeta{}, p.render(w, r, v, "results", d, meta)
+	key := c.ID + "\x00" + v.loc.Lang()
+	body, ok := p.published.get(key)
+	if !ok {
+		res, err := p.svc.Results(ctx, c.ID)
+		if err != nil {
+			return sdk.PageMeta{}, err
+		}
+		var buf bytes.Buffer
+		if err := p.pages().For(v.lang).ExecuteTemplate(&buf, "results", resultsView(c, res)); err != nil {
+			return sdk.PageMeta{}, err
+		}
+		body = buf.Bytes()
+		p.published.put(key, body)
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(http.StatusOK)
+	if r.Method != http.MethodHead {
+		_, err = w.Write(body)
+	}
+	return meta, err
+}
+
+// publishedPages keeps the results page of each cycle, once drawn, in each language. A
+// published result never changes (it is published once, with the reasons the tally
+// worked out), nor do the projects' titles after voting, so the page of a city's
+// largest vote is drawn once and then only written out: a view reads the cycle, for
+// its name and to answer 404, and nothing else.
+type publishedPages struct {
+	mu sync.RWMutex
+	m  map[string][]byte
+}
+
+// maxPublishedPages bounds the kept pages (cycles times languages); a full store
+// starts again empty.
+const maxPublishedPages = 512
+
+func (pp *publishedPages) get(key string) ([]byte, bool) {
+	pp.mu.RLock()
+	defer pp.mu.RUnlock()
+	b, ok := pp.m[key]
+	return b, ok
+}
+
+func (pp *publishedPages) put(key string, b []byte) {
+	pp.mu.Lock()
+	defer pp.mu.Unlock()
+	if pp.m == nil || len(pp.m) >= maxPublishedPages {
+		pp.m = map[string][]byte{}
+	}
+	pp.m[key] = b
 }
 
 // resultsView lays a result out for its page: the winners in the order they were

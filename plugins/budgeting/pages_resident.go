@@ -234,13 +234,7 @@ func (p *Plugin) ballotView(r *http.Request, v view, values url.Values) (*ballot
 	chosen := values["projects"]
 	for _, pr := range ps {
 		ch := ballotChoice{ID: pr.ID, Title: pr.Title, Category: pr.Category, Cost: pr.FinalCost, Chosen: slices.Contains(chosen, pr.ID)}
-		switch c.Ballot.Type {
-		case BallotCumulative:
-			ch.Field = "points-" + pr.ID
-		case BallotOrdinal:
-			ch.Field = "rank-" + pr.ID
-		}
-		if ch.Field != "" {
+		if ch.Field = choiceField(c, pr.ID); ch.Field != "" {
 			ch.Value = values.Get(ch.Field)
 		}
 		d.Choices = append(d.Choices, ch)
@@ -432,30 +426,45 @@ func (p *Plugin) castBallot(w http.ResponseWriter, r *http.Request) (sdk.PageMet
 	if err := r.ParseForm(); err != nil {
 		return sdk.PageMeta{}, sdk.Malformed("The form cannot be read.")
 	}
-	d, costs, err := p.ballotView(r, v, r.PostForm)
+	// The cast reads nothing but the cycle's cached ballot, as the JSON route does;
+	// the projects' titles are read only to show a refused ballot again.
+	c, costs, err := p.svc.ballotOf(r.Context(), r.PathValue("id"))
 	if err != nil {
 		return sdk.PageMeta{}, err
 	}
-	b := d.readBallot()
-	if d.Form.Valid() {
+	quick := &ballotData{v: v, Cycle: c, Form: web.NewForm(r.PostForm)}
+	for id := range costs {
+		quick.Choices = append(quick.Choices, ballotChoice{ID: id, Field: choiceField(c, id), Value: r.PostForm.Get(choiceField(c, id)),
+			Chosen: slices.Contains(r.PostForm["projects"], id)})
+	}
+	var castErr error
+	if b := quick.readBallot(); quick.Form.Valid() {
 		in := BallotInput{Ballot: b, AgeConfirmed: r.PostForm.Get("age_confirmed") != "", ReplaceToken: r.PostForm.Get("replace_token")}
-		ctx := withRouteChecked(r.Context(), PermBallotCast) // the host checked the page's permission
-		rc, err := p.svc.CastBallot(ctx, v.pr, d.Cycle.ID, in)
+		// The host checked the page's permission, as it does the JSON route's.
+		rc, err := p.svc.CastBallot(withRouteChecked(r.Context(), PermBallotCast), v.pr, c.ID, in)
 		switch {
 		case err == nil && rc.ReplaceToken == "":
-			web.Redirect(w, r, cyclePath(d.Cycle.ID)+"/ballot/cast")
+			web.Redirect(w, r, cyclePath(c.ID)+"/ballot/cast")
 			return sdk.PageMeta{}, nil
 		case err == nil:
 			// The token that lets the voter change their ballot is shown once, in
 			// this answer, and never put in an address (history, logs).
-			data := castData{Cycle: d.Cycle, Token: rc.ReplaceToken, Replaced: rc.Replaced}
-			meta := p.ballotMeta(v, d.Cycle, v.T("budgeting.cast.title"))
+			data := castData{Cycle: c, Token: rc.ReplaceToken, Replaced: rc.Replaced}
+			meta := p.ballotMeta(v, c, v.T("budgeting.cast.title"))
 			meta.Announce = v.T("budgeting.cast.done")
 			return sdk.PageMeta{}, p.render(w, r, v, "ballot-cast", data, meta)
 		}
-		d.check(b, costs, err)
-		if d.Form.Valid() && !p.refuse(d.Form, err, "budgeting.ballot") {
-			return sdk.PageMeta{}, err
+		castErr = err
+	}
+	// Refused: the ballot form again, with what was chosen and why it was refused.
+	d, costs, err := p.ballotView(r, v, r.PostForm)
+	if err != nil {
+		return sdk.PageMeta{}, err
+	}
+	if b := d.readBallot(); d.Form.Valid() {
+		d.check(b, costs, castErr)
+		if d.Form.Valid() && !p.refuse(d.Form, castErr, "budgeting.ballot") {
+			return sdk.PageMeta{}, castErr
 		}
 	}
 	return sdk.PageMeta{}, p.invalid(w, r, v, "ballot", d, p.ballotMeta(v, d.Cycle, v.T("budgeting.ballot.title")))
@@ -477,4 +486,16 @@ func (p *Plugin) ballotCast(w http.ResponseWriter, r *http.Request) (sdk.PageMet
 	meta := p.ballotMeta(v, c, v.T("budgeting.cast.title"))
 	meta.Announce = v.T("budgeting.cast.done")
 	return sdk.PageMeta{}, p.render(w, r, v, "ballot-cast", castData{Cycle: c}, meta)
+}
+
+// choiceField is the form field of a project's points (cumulative) or rank (ordinal);
+// "" for approval ballots, whose projects are checkboxes named "projects".
+func choiceField(c *Cycle, id string) string {
+	switch c.Ballot.Type {
+	case BallotCumulative:
+		return "points-" + id
+	case BallotOrdinal:
+		return "rank-" + id
+	}
+	return ""
 }

@@ -58,6 +58,8 @@ type Plugin struct {
 	// tmpl are the page templates (pages.go), parsed once the city is known.
 	tmplOnce sync.Once
 	tmpl     *web.Templates
+	// published keeps the drawn results pages (pages_public.go).
+	published publishedPages
 }
 
 // Compile-time guards for the capabilities the plugin implements.
