@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"time"
 
 	"github.com/kvarter/kvarter/sdk"
 	"github.com/kvarter/kvarter/sdk/web"
@@ -116,6 +117,9 @@ func (p *Plugin) createCycle(w http.ResponseWriter, r *http.Request) (sdk.PageMe
 		}
 		phases := PhaseStarts{}
 		zone := p.svc.zone
+		if zone == nil {
+			zone = time.UTC // a service made without the city's zone (tests)
+		}
 		for ph, d := range map[Phase]web.Date{PhaseIdeas: in.Ideas, PhaseSupport: in.SupportFrom, PhaseReview: in.ReviewFrom, PhaseVoting: in.VotingFrom, PhaseResults: in.ResultsFrom} {
 			if d != "" {
 				if at, err := d.In(zone); err == nil {
