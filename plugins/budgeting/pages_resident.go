@@ -463,6 +463,15 @@ func (p *Plugin) castBallot(w http.ResponseWriter, r *http.Request) (sdk.PageMet
 	}
 	if b := d.readBallot(); d.Form.Valid() {
 		d.check(b, costs, castErr)
+		if d.Form.Valid() && isCode(castErr, sdk.CodeConflict) {
+			// A ballot after voting closed, or a second one: said in the voter's
+			// words, told apart by the phase the cycle is in now.
+			if now, err := p.svc.Cycle(r.Context(), c.ID); err == nil && now.Phase != PhaseVoting {
+				d.Form.Refuse("budgeting.ballot.closed", nil)
+			} else {
+				d.Form.Refuse("budgeting.ballot.already_voted", nil)
+			}
+		}
 		if d.Form.Valid() && !p.refuse(d.Form, castErr, "budgeting.ballot") {
 			return sdk.PageMeta{}, castErr
 		}
