@@ -174,6 +174,9 @@ func findCycle(ctx context.Context, db q, id string) (*Cycle, error) {
 type CycleFilter struct {
 	NeighbourhoodID string
 	ParentID        string
+	// Simulations lists the simulation cycles (imported files) instead of the real
+	// ones: a simulation is staff's tool, not a budget residents take part in.
+	Simulations bool
 }
 
 // listCycles returns q.Fetch() cycles after q's cursor, in ID order (UUIDv7, so
@@ -190,6 +193,7 @@ func listCycles(ctx context.Context, db q, f CycleFilter, page sdk.ListQuery) ([
 	if f.ParentID != "" {
 		where, args = append(where, "parent_id = ?"), append(args, f.ParentID)
 	}
+	where, args = append(where, "simulation = ?"), append(args, f.Simulations)
 	query := `SELECT ` + cycleCols + ` FROM cycles WHERE ` + strings.Join(where, " AND ") + ` ORDER BY id LIMIT ?`
 	var rows []cycleRow
 	if err := sel(ctx, db, &rows, query, append(args, page.Fetch())...); err != nil {
