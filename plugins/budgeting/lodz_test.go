@@ -73,19 +73,23 @@ func TestHost_ImportLodz(t *testing.T) {
 //
 //	go test -run '^$' -bench 'Lodz' -benchtime 20x .
 func BenchmarkService_ResultsLodz(b *testing.B) {
-	f, c, off := lodzCycle(b)
-	must(f.svc.PreviewResults(f.ctx, off, c.ID, PreviewInput{}))(b)
-	must(f.svc.Publish(f.ctx, off, c.ID, PublishInput{Rule: "mes"}))(b)
-	for b.Loop() {
-		res, err := f.svc.Results(f.ctx, c.ID)
-		if err != nil || len(res.Explanations) != 160 {
-			b.Fatal(err)
+	run := func(b *testing.B, cfg sdk.StoreConfig) {
+		f, c, off := lodzCycle(b, cfg)
+		must(f.svc.PreviewResults(f.ctx, off, c.ID, PreviewInput{}))(b)
+		must(f.svc.Publish(f.ctx, off, c.ID, PublishInput{Rule: "mes"}))(b)
+		for b.Loop() {
+			res, err := f.svc.Results(f.ctx, c.ID)
+			if err != nil || len(res.Explanations) != 160 {
+				b.Fatal(err)
+			}
 		}
 	}
+	b.Run("sqlite", func(b *testing.B) { run(b, sdktest.SQLiteStore(b)) })
+	b.Run("postgres", func(b *testing.B) { run(b, sdktest.PostgresStore(b)) })
 }
 
 func BenchmarkService_TallyLodz(b *testing.B) {
-	f, c, off := lodzCycle(b)
+	f, c, off := lodzCycle(b, sdktest.SQLiteStore(b))
 	for b.Loop() {
 		if _, err := f.svc.PreviewResults(f.ctx, off, c.ID, PreviewInput{}); err != nil {
 			b.Fatal(err)
@@ -93,9 +97,9 @@ func BenchmarkService_TallyLodz(b *testing.B) {
 	}
 }
 
-// lodzCycle is a SQLite store with Łódź 2022 imported into a simulation cycle.
-func lodzCycle(b *testing.B) (*fixture, *Cycle, sdk.Principal) {
-	db := openStore(b, sdktest.SQLiteStore(b))
+// lodzCycle is a store with Łódź 2022 imported into a simulation cycle.
+func lodzCycle(b *testing.B, cfg sdk.StoreConfig) (*fixture, *Cycle, sdk.Principal) {
+	db := openStore(b, cfg)
 	f := newFixture(b, db, Settings{})
 	off := f.officer("officer", "n1")
 	c := must(f.svc.CreateCycle(f.ctx, off, CreateCycleInput{NeighbourhoodID: "n1", Name: "Łódź 2022", Budget: 1, Currency: "PLN",

@@ -372,12 +372,23 @@ func summary(r *Result) string {
 	return b.String()
 }
 
-// Results returns a cycle's published result.
+// Results returns a cycle's published result, explanations included. A published
+// result never changes, so the first read on a node is kept and every later one (a
+// results page, the JSON route) is a map lookup: nothing is decoded, let alone
+// recomputed. The result is shared: callers must not modify it.
 func (s *Service) Results(ctx context.Context, cycleID string) (*Result, error) {
+	if r, ok := s.published.Load(cycleID); ok {
+		return r.(*Result), nil
+	}
 	if _, err := findCycle(ctx, s.db, cycleID); err != nil {
 		return nil, err
 	}
-	return findResult(ctx, s.db, cycleID)
+	r, err := findResult(ctx, s.db, cycleID)
+	if err != nil {
+		return nil, err
+	}
+	s.published.Store(cycleID, r)
+	return r, nil
 }
 
 // pabulibRule names a result's rule the way Pabulib META does.
