@@ -1,14 +1,8 @@
 package main
 
 import (
-	"crypto/rand"
-	"encoding/hex"
-	"encoding/json"
 	"os"
-	"path/filepath"
 	"testing"
-
-	"github.com/jmoiron/sqlx"
 
 	"github.com/kvarter/kvarter/core/coretest"
 	"github.com/kvarter/kvarter/sdk/sdktest"
@@ -31,26 +25,7 @@ func TestMain_DemoBudgeting(t *testing.T) {
 			if postgres && os.Getenv(sdktest.EnvDatabaseURL) == "" && os.Getenv("CI") == "" {
 				t.Skipf("set %s to run this on PostgreSQL too", sdktest.EnvDatabaseURL)
 			}
-			dir := t.TempDir()
-			cfg := map[string]any{"database_max_connections": 20, "plugins": []map[string]any{{"name": "budgeting"}}}
-			if postgres {
-				base := sdktest.PostgresURL(t)
-				var b [5]byte
-				rand.Read(b[:])
-				prefix := "kvdemo_" + hex.EncodeToString(b[:]) + "_"
-				cfg["database_url"], cfg["plugin_store_prefix"] = coretest.PostgresSchema(t, base), prefix
-				t.Cleanup(func() {
-					if db, err := sqlx.Open("postgres", base); err == nil {
-						sdktest.DropPluginStores(db, prefix)
-						db.Close()
-					}
-				})
-			}
-			cfgPath := filepath.Join(dir, "city.json")
-			b, _ := json.Marshal(cfg)
-			if err := os.WriteFile(cfgPath, b, 0o600); err != nil {
-				t.Fatal(err)
-			}
+			dir, cfgPath := writeCityConfig(t, postgres, map[string]any{"plugins": []map[string]any{{"name": "budgeting"}}})
 			m, _, errOut := newTestMain(t, dir)
 			m.Options.Executable = kv
 			if code := m.Run(t.Context(), []string{"demo", "--config", cfgPath}); code != 0 {
