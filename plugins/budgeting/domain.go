@@ -84,7 +84,18 @@ type BallotRules struct {
 	// MaxPerProject caps the points one project may get (0 means Points).
 	Points        int64 `json:"points" min:"0" doc:"Cumulative ballots: the points a voter distributes."`
 	MaxPerProject int64 `json:"max_per_project" min:"0" doc:"Cumulative ballots: the most points one project may get; 0 means points."`
+	// Count is how ordinal rankings are counted, named on the cycle so everyone
+	// knows the rule before voting: borda (what a new ordinal cycle gets) or
+	// approvals (every ranked project one vote, as ordinal cycles opened before
+	// issue 19 were counted, and still are).
+	Count string `json:"count" max:"32" enum:",borda,approvals" doc:"Ordinal ballots: borda (a ranking of k projects gives the first k points, the next k-1, ... the last 1; the default) or approvals (each ranked project one vote). Empty for other ballots."`
 }
+
+// How ordinal ballots are counted (BallotRules.Count).
+const (
+	CountBorda     = "borda"
+	CountApprovals = "approvals"
+)
 
 // Cycle is one participatory budget: one neighbourhood, one pot of money, one ballot.
 // A city-wide budget with a pot per district is one cycle per district sharing a

@@ -34,10 +34,19 @@ func (p *Plugin) routes() []sdk.Route {
 	return append([]sdk.Route{
 		sdk.List(base+"/cycles", sdk.PermPublic, func(r *http.Request, q sdk.ListQuery) (sdk.Page[*Cycle], error) {
 			qs := r.URL.Query()
-			return p.svc.Cycles(r.Context(), CycleFilter{NeighbourhoodID: qs.Get("neighbourhood_id"), ParentID: qs.Get("parent_id")}, q)
-		}).Doc("List budgeting cycles", "In the order they were opened. A city-wide budget with a pot per district is one cycle per district sharing a parent_id.").
+			f := CycleFilter{NeighbourhoodID: qs.Get("neighbourhood_id"), ParentID: qs.Get("parent_id")}
+			switch qs.Get("simulation") {
+			case "", "false":
+			case "true":
+				f.Simulations = true
+			default:
+				return sdk.Page[*Cycle]{}, sdk.Invalid("simulation", sdk.RuleOneOf, "must be true or false")
+			}
+			return p.svc.Cycles(r.Context(), f, q)
+		}).Doc("List budgeting cycles", "In the order they were opened: the real budgets, or with simulation=true the simulation cycles staff import files into. A city-wide budget with a pot per district is one cycle per district sharing a parent_id.").
 			With(sdk.Param{Name: "neighbourhood_id", Description: "Only the cycles of this neighbourhood."},
-				sdk.Param{Name: "parent_id", Format: "uuid", Description: "Only the cycles grouped under this cycle."}),
+				sdk.Param{Name: "parent_id", Format: "uuid", Description: "Only the cycles grouped under this cycle."},
+				sdk.Param{Name: "simulation", Description: "true: the simulation cycles instead of the real ones.", Enum: []string{"true", "false"}}),
 
 		sdk.Post(base+"/cycles", PermCycleManage, func(r *http.Request, in CreateCycleInput) (*Cycle, error) {
 			return p.svc.CreateCycle(r.Context(), caller(r), in)
@@ -121,6 +130,10 @@ func (p *Plugin) routes() []sdk.Route {
 		}).Status(http.StatusCreated).
 			Doc("Enter paper ballots", "Transcribed by an officer during voting or before results; all or none are recorded, and a bad one is named by its index.").
 			With(cycleParam).Errors(http.StatusConflict),
+
+		sdk.Get(c+"/me", sdk.PermAuthenticated, func(r *http.Request) (*Participation, error) {
+			return p.svc.Participation(r.Context(), caller(r), r.PathValue("id"))
+		}).Doc("What I can do in a cycle", "For the signed-in person: whether they are a resident here, have voted, and may propose, support, vote or replace their ballot now.").With(cycleParam),
 
 		sdk.Get(c+"/turnout", sdk.PermPublic, func(r *http.Request) (*Turnout, error) {
 			return p.svc.Turnout(r.Context(), r.PathValue("id"))

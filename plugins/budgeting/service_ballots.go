@@ -437,6 +437,14 @@ func validateRules(r *BallotRules) error {
 	if r.Type == BallotOrdinal && r.MaxCost != 0 {
 		return sdk.InvalidField("ballot.max_cost", "only approval ballots have a cost limit")
 	}
+	switch {
+	case r.Type == BallotOrdinal && r.Count == "":
+		r.Count = CountBorda
+	case r.Type == BallotOrdinal && r.Count != CountBorda && r.Count != CountApprovals:
+		return sdk.Invalid("ballot.count", sdk.RuleOneOf, "must be borda or approvals")
+	case r.Type != BallotOrdinal && r.Count != "":
+		return sdk.InvalidField("ballot.count", "only ordinal ballots are counted by rank")
+	}
 	if r.Min == 0 {
 		r.Min = 1
 	}

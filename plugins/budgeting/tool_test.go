@@ -122,7 +122,7 @@ func TestService_TallyFractionalCycle(t *testing.T) {
 		if err := f.svc.Export(f.ctx, c.ID, &buf); err != nil {
 			t.Fatal(err)
 		}
-		if !bytes.Contains(buf.Bytes(), []byte("kvarter_integral;false")) {
+		if !bytes.Contains(buf.Bytes(), []byte(" integral=false")) {
 			t.Error("export does not record the fractional start")
 		}
 		checkRetally(t, buf.Bytes(), res)
