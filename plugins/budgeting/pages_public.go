@@ -69,7 +69,7 @@ type cycleData struct {
 	Turnout   *Turnout
 	// What the viewer may do now.
 	CanPropose, CanSupport, CanVote, Staff, HasResults bool
-	SignedIn                                           bool
+	SignedIn, Voted                                    bool
 }
 
 func (p *Plugin) cyclePage(w http.ResponseWriter, r *http.Request) (sdk.PageMeta, error) {
@@ -84,11 +84,15 @@ func (p *Plugin) cyclePage(w http.ResponseWriter, r *http.Request) (sdk.PageMeta
 		return sdk.PageMeta{}, err
 	}
 	d := cycleData{Cycle: c, Steps: steps(c), Proposals: ps, SignedIn: v.pr.Authenticated()}
-	resident := v.pr.Authenticated() && slices.Contains(v.pr.Neighbourhoods, c.NeighbourhoodID)
-	d.CanPropose = c.Phase == PhaseIdeas && !c.Simulation && v.pr.Authenticated() && (resident || p.svc.settings.ProposalsOpen)
-	d.CanSupport = c.Phase == PhaseSupport && resident
-	d.CanVote = c.Phase == PhaseVoting && resident && !c.Simulation
-	d.Staff = p.svc.can(ctx, v.pr, PermCycleManage, c.nbh()) == nil
+	if v.pr.Authenticated() {
+		// What this person may do now, as the service decides it for the routes.
+		part, err := p.svc.Participation(ctx, v.pr, c.ID)
+		if err != nil {
+			return sdk.PageMeta{}, err
+		}
+		d.CanPropose, d.CanSupport, d.CanVote, d.Voted = part.CanPropose, part.CanSupport, part.CanVote && !part.Voted, part.Voted
+		d.Staff = p.svc.can(ctx, v.pr, PermCycleManage, c.nbh()) == nil
+	}
 	if c.Phase == PhaseVoting || c.Phase.index() > PhaseVoting.index() {
 		if d.Turnout, err = p.svc.Turnout(ctx, c.ID); err != nil {
 			return sdk.PageMeta{}, err

@@ -172,6 +172,9 @@ func TestPages_Story(t *testing.T) {
 			t.Fatalf("cast: %d %s %s", cast.Status, cast.Location, cast.Body)
 		}
 		want(t, "cast", res.get(cp+"/ballot/cast"), 200, "Your ballot was cast.")
+		if a := res.get(cp); !strings.Contains(a.Body, "You have voted in this budget.") || strings.Contains(a.Body, cp+"/ballot\"") {
+			t.Errorf("the cycle page after voting still offers the ballot: %s", a.Body)
+		}
 		again := res.post(cp+"/ballot", url.Values{"projects": {ids[1]}})
 		want(t, "second ballot", again, 422, "already voted")
 		bob := web.as(f.resident("bob", "n1"))
