@@ -8,16 +8,20 @@
 # expects its 303, -via api posts the JSON ballot with the bearer token and expects 201.
 # The load generator checks the turnout afterwards either way.
 #
-#   bench/budgeting/pages.sh      # N=500 CYCLES=3 CONNS=32 WARMUP=160 ROUNDS=2 to change
+#   bench/budgeting/pages.sh      # N=300 CYCLES=4 CONNS=32 WARMUP=96 ROUNDS=2 SETUP_CONNS=32 to change
+#
+# Registering answers no sooner than the node's 1 s floor (issue 17), so the residents
+# are registered and signed in over SETUP_CONNS connections.
 #
 # The results page of Łódź 2022's size is a Go benchmark:
 #   go test -run '^$' -bench ResultsLodz ./plugins/budgeting
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-N=${N:-500}
-CYCLES=${CYCLES:-3}
+N=${N:-300}
+CYCLES=${CYCLES:-4}
 CONNS=${CONNS:-32}
-WARMUP=${WARMUP:-160}
+WARMUP=${WARMUP:-96}
+SETUP_CONNS=${SETUP_CONNS:-32}
 ROUNDS=${ROUNDS:-2}
 ADDR=${ADDR:-127.0.0.1:18191}
 . bench/lib.sh
@@ -25,7 +29,7 @@ bench_core bpages ./bench/budgeting/loadgen /api/v1/budgeting/cycles
 for r in $(seq "$ROUNDS"); do
   for via in api page; do
     echo "== round $r, via $via; load before: $(cut -d' ' -f1-3 /proc/loadavg)"
-    "$work/loadgen" -base "http://$ADDR" -n "$N" -cycles "$CYCLES" -c "$CONNS" -warmup "$WARMUP" -via "$via" -prefix "r${r}${via}" \
+    "$work/loadgen" -base "http://$ADDR" -n "$N" -cycles "$CYCLES" -c "$CONNS" -warmup "$WARMUP" -setup-c "$SETUP_CONNS" -via "$via" -prefix "r${r}${via}" \
       | tee "$work/$via.$r.txt" | grep -E '^ballots|^turnout'
   done
 done

@@ -2,6 +2,7 @@ package budgeting
 
 import (
 	"bytes"
+	"context"
 	"net/http"
 	"slices"
 	"sync"
@@ -200,19 +201,9 @@ func (p *Plugin) resultsPage(w http.ResponseWriter, r *http.Request) (sdk.PageMe
 		return sdk.PageMeta{}, err
 	}
 	meta := v.meta(v.T("budgeting.results.title", "Cycle", c.Name), sdk.Crumb{Label: c.Name, Href: cyclePath(c.ID)})
-	key := c.ID + "\x00" + v.loc.Lang()
-	body, ok := p.published.get(key)
-	if !ok {
-		res, err := p.svc.Results(ctx, c.ID)
-		if err != nil {
-			return sdk.PageMeta{}, err
-		}
-		var buf bytes.Buffer
-		if err := p.pages().For(v.lang).ExecuteTemplate(&buf, "results", resultsView(c, res)); err != nil {
-			return sdk.PageMeta{}, err
-		}
-		body = buf.Bytes()
-		p.published.put(key, body)
+	body, err := p.resultsBody(ctx, c, v.loc.Lang())
+	if err != nil {
+		return sdk.PageMeta{}, err
 	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.Header().Set("X-Content-Type-Options", "nosniff")
@@ -221,6 +212,42 @@ func (p *Plugin) resultsPage(w http.ResponseWriter, r *http.Request) (sdk.PageMe
 		_, err = w.Write(body)
 	}
 	return meta, err
+}
+
+// resultsBody is the content of c's results page in lang: kept, or drawn from the
+// published result and kept.
+func (p *Plugin) resultsBody(ctx context.Context, c *Cycle, lang string) ([]byte, error) {
+	key := c.ID + "\x00" + lang
+	if body, ok := p.published.get(key); ok {
+		return body, nil
+	}
+	res, err := p.svc.Results(ctx, c.ID)
+	if err != nil {
+		return nil, err
+	}
+	var buf bytes.Buffer
+	if err := p.pages().For(lang).ExecuteTemplate(&buf, "results", resultsView(c, res)); err != nil {
+		return nil, err
+	}
+	p.published.put(key, buf.Bytes())
+	return buf.Bytes(), nil
+}
+
+// drawResults draws a just-published result's page in every language, so that no
+// visitor waits for the drawing (a large city's page takes tens of milliseconds to
+// draw, more on a busy machine). A failure is only logged: the page is drawn on its
+// first view instead.
+func (p *Plugin) drawResults(c *Cycle) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	for _, lang := range bundle().Languages() {
+		if _, err := p.resultsBody(ctx, c, lang); err != nil {
+			if p.log != nil {
+				p.log.Warn("budgeting: drawing a results page", "cycle", c.ID, "error", err)
+			}
+			return
+		}
+	}
 }
 
 // publishedPages keeps the results page of each cycle, once drawn, in each language. A

@@ -550,6 +550,7 @@ func (p *Plugin) tally(w http.ResponseWriter, r *http.Request) (sdk.PageMeta, er
 	if form.Valid() {
 		_, err := p.svc.Publish(r.Context(), v.pr, c.ID, PublishInput{Rule: in.Rule})
 		if err == nil {
+			go p.drawResults(c)
 			web.Redirect(w, r, cyclePath(c.ID)+"/results")
 			return sdk.PageMeta{}, nil
 		}
