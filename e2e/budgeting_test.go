@@ -150,6 +150,13 @@ func TestBudgetingPages(t *testing.T) {
 				t.Fatalf("after casting the address is %s", p.Location())
 			}
 			p.AssertAccessible()
+			// The resident's home page carries the plugin's card: the budgets running
+			// in her neighbourhood and what she can do in each now.
+			p.Open(c.base + "/")
+			p.AssertAccessible()
+			if home := Eval[string](p, `document.querySelector("main").innerText`); !strings.Contains(home, "Karşıyaka 2027 "+lang) {
+				t.Errorf("the home page has no budgeting card: %q", home)
+			}
 			p.WaitLoad(func() { p.Submit(`form[action="/sign-out"]`) })
 			c.bob.Must(201, "POST", "/api/v1/budgeting/cycles/"+id+"/ballots", map[string]any{"projects": []string{others[0], others[1]}})
 
@@ -181,14 +188,6 @@ func TestBudgetingPages(t *testing.T) {
 					t.Errorf("%s appears %d times on the results: in the table and with its reason, want both", title, n)
 				}
 			}
-			// The neighbourhood's page carries the plugin's card: the budgets running
-			// there and what a resident can do in each now.
-			p.Open(c.base + "/neighbourhoods/" + c.nbh)
-			p.AssertAccessible()
-			if card := Eval[string](p, `document.querySelector("main").innerText`); !strings.Contains(card, "Karşıyaka 2027 "+lang) {
-				t.Errorf("the neighbourhood page has no budgeting card: %q", card)
-			}
-			p.Open(c.base + cp + "/results")
 			href := Eval[string](p, `document.querySelector('main a[href$="export.pb"]').getAttribute("href")`)
 			resp, err := http.Get(c.base + href)
 			if err != nil {

@@ -46,6 +46,7 @@ func (p *Plugin) pageRoutes() []sdk.Route {
 		sdk.GetPage(pr, sdk.PermPublic, p.proposalPage),
 		sdk.GetPage(c+"/results", sdk.PermPublic, p.resultsPage),
 		sdk.GetPage(pageBase+"/cards/neighbourhood/{nbh}", sdk.PermPublic, p.neighbourhoodCard),
+		sdk.GetPage(pageBase+"/cards/home", sdk.PermAuthenticated, p.homeCard),
 
 		sdk.GetPage(c+"/propose", sdk.PermAuthenticated, p.proposeForm),
 		sdk.PostPage(c+"/propose", sdk.PermAuthenticated, p.propose),
@@ -77,7 +78,10 @@ func (p *Plugin) ui() sdk.UI {
 	return sdk.UI{
 		Nav: []sdk.NavEntry{{ID: NavBudgeting, Path: pageBase, Labels: labels("budgeting.nav"), Permission: sdk.PermPublic, Order: 40}},
 		Cards: []sdk.Card{{ID: "budgeting-now", Slot: "neighbourhood", Path: pageBase + "/cards/neighbourhood/{nbh}",
-			Labels: labels("budgeting.card.title"), Link: pageBase, Permission: sdk.PermPublic}},
+			Labels: labels("budgeting.card.title"), Link: pageBase, Permission: sdk.PermPublic},
+			// The same on a signed-in resident's home page, for their neighbourhoods.
+			{ID: "budgeting-mine", Slot: "home", Path: pageBase + "/cards/home",
+				Labels: labels("budgeting.card.title"), Link: pageBase, Permission: sdk.PermAuthenticated}},
 	}
 }
 

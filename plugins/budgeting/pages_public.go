@@ -324,15 +324,28 @@ type cardData struct {
 }
 
 func (p *Plugin) neighbourhoodCard(w http.ResponseWriter, r *http.Request) (sdk.PageMeta, error) {
+	return p.card(w, r, []string{r.PathValue("nbh")})
+}
+
+// homeCard is the card on a signed-in resident's home page: the budgets running in
+// their neighbourhoods.
+func (p *Plugin) homeCard(w http.ResponseWriter, r *http.Request) (sdk.PageMeta, error) {
+	return p.card(w, r, sdk.PrincipalFrom(r.Context()).Neighbourhoods)
+}
+
+// card lists the running (not yet implemented) budgets of the neighbourhoods.
+func (p *Plugin) card(w http.ResponseWriter, r *http.Request, nbhs []string) (sdk.PageMeta, error) {
 	v := p.viewOf(r)
-	page, err := p.svc.Cycles(r.Context(), CycleFilter{NeighbourhoodID: r.PathValue("nbh")}, sdk.ListQuery{Limit: sdk.MaxLimit})
-	if err != nil {
-		return sdk.PageMeta{}, err
-	}
 	var d cardData
-	for _, c := range page.Items {
-		if !c.Simulation && c.Phase != PhaseImplementation {
-			d.Cycles = append(d.Cycles, c)
+	for _, nbh := range nbhs {
+		page, err := p.svc.Cycles(r.Context(), CycleFilter{NeighbourhoodID: nbh}, sdk.ListQuery{Limit: sdk.MaxLimit})
+		if err != nil {
+			return sdk.PageMeta{}, err
+		}
+		for _, c := range page.Items {
+			if !c.Simulation && c.Phase != PhaseImplementation {
+				d.Cycles = append(d.Cycles, c)
+			}
 		}
 	}
 	return sdk.PageMeta{}, p.render(w, r, v, "card", d, sdk.PageMeta{Title: v.T("budgeting.card.title")})

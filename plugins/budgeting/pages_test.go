@@ -373,6 +373,8 @@ func TestPages_StaffForms(t *testing.T) {
 		}
 		want(t, "card", web.get(pageBase+"/cards/neighbourhood/n1"), 200, "Harbour 2027", "Residents can propose projects now.")
 		want(t, "empty card", web.get(pageBase+"/cards/neighbourhood/n2"), 200, "No participatory budget is running")
+		want(t, "home card", web.as(f.resident("dana", "n1")).get(pageBase+"/cards/home"), 200, "Harbour 2027")
+		want(t, "home card elsewhere", web.as(f.resident("emil", "n2")).get(pageBase+"/cards/home"), 200, "No participatory budget is running")
 
 		v, ids := f.votingCycle(t, BallotRules{Type: BallotApproval, MaxCost: 500_00}, 500_00, 300_00, 200_00, 400_00)
 		vp := cyclePath(v.ID)
