@@ -2,7 +2,6 @@ package budgeting
 
 import (
 	"context"
-	"fmt"
 	"strings"
 	"time"
 
@@ -76,25 +75,8 @@ func (s *Service) EditCycle(ctx context.Context, pr sdk.Principal, id string, in
 				schedule[p] = t // the past stays as it was
 			}
 		}
-		for p := range in.Phases {
-			if p.index() < 0 {
-				return nil, sdk.Invalid("phases", sdk.RuleOneOf, fmt.Sprintf("unknown phase %q", p))
-			}
-			if p.index() <= c.Phase.index() {
-				return nil, sdk.InvalidField("phases."+string(p), "only the phases still ahead can be scheduled")
-			}
-		}
-		var last time.Time
-		for _, p := range Phases[c.Phase.index()+1:] {
-			t, ok := in.Phases[p]
-			if !ok || t == nil {
-				continue
-			}
-			if t.Before(last) {
-				return nil, sdk.InvalidField("phases."+string(p), "phases must start in order")
-			}
-			last = *t
-			schedule[p] = t.UTC().Truncate(time.Microsecond)
+		if err := in.Phases.schedule(schedule, c.Phase.index()); err != nil {
+			return nil, err
 		}
 		c.Schedule = schedule
 	}
