@@ -151,8 +151,11 @@ var implOrder = map[string]int{ImplPlanned: 0, ImplInProgress: 1, ImplDone: 2}
 type Proposal struct {
 	ID      string `json:"id" format:"uuid"`
 	CycleID string `json:"cycle_id" format:"uuid"`
-	// AuthorID is empty once the author's account is deleted.
-	AuthorID    string `json:"author_id" doc:"Empty once the author deleted their account."`
+	// AuthorID is empty once the author's account is deleted, and in public answers
+	// about an anonymous proposal (see Public).
+	AuthorID string `json:"author_id" doc:"Empty once the author deleted their account, and for an anonymous proposal except in answers to its author."`
+	// Anonymous proposals are shown without their author.
+	Anonymous   bool   `json:"anonymous" doc:"Shown without its author."`
 	Title       string `json:"title"`
 	Description string `json:"description"`
 	Category    string `json:"category"`
@@ -170,6 +173,17 @@ type Proposal struct {
 	Updates        []Update  `json:"updates"`
 	CreatedAt      time.Time `json:"created_at"`
 	UpdatedAt      time.Time `json:"updated_at"`
+}
+
+// Public is p as anyone may see it: an anonymous proposal without its author. The
+// routes answer with it; a page shows the author only when Anonymous is false.
+func (p *Proposal) Public() *Proposal {
+	if !p.Anonymous || p.AuthorID == "" {
+		return p
+	}
+	q := *p
+	q.AuthorID = ""
+	return &q
 }
 
 // Update is a dated public note on a selected project's implementation.

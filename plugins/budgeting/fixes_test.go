@@ -164,3 +164,98 @@ func TestService_Participation(t *testing.T) {
 		wantCode(t, err, sdk.CodeUnauthenticated)
 	})
 }
+
+// TestHandler_AnonymousProposal: the public pages show a proposal's author unless it
+// was proposed anonymously. Through the routes, on both databases, nobody but the
+// author reads who wrote an anonymous proposal, in the list, alone or when supporting
+// it; the author can still edit it and make it signed.
+func TestHandler_AnonymousProposal(t *testing.T) {
+	sdktest.EachStore(t, func(t *testing.T, cfg sdk.StoreConfig) {
+		api := newAPI(t, cfg, nil)
+		officer(api.Host, "officer", "n1")
+		resident(api.Host, "alice", "n1")
+		resident(api.Host, "bob", "n1")
+		c := base + "/cycles"
+		var cy Cycle
+		api.Must(201, api.As("officer"), "POST", c, map[string]any{
+			"neighbourhood_id": "n1", "name": "Parks", "budget": 1000_00, "currency": "EUR", "ballot": map[string]any{"type": "approval"},
+		}).Decode(t, &cy)
+		var p Proposal
+		api.Must(201, api.As("alice"), "POST", c+"/"+cy.ID+"/proposals", map[string]any{"title": "Swings", "cost": 400_00, "anonymous": true}).Decode(t, &p)
+		if !p.Anonymous || p.AuthorID != "alice" {
+			t.Fatalf("the author's answer %+v", p)
+		}
+		u := c + "/" + cy.ID + "/proposals/" + p.ID
+		for _, who := range []string{"", "bob", "officer"} {
+			var got Proposal
+			api.Must(200, api.As(who), "GET", u, nil).Decode(t, &got)
+			var list sdk.Page[Proposal]
+			api.Must(200, api.As(who), "GET", c+"/"+cy.ID+"/proposals", nil).Decode(t, &list)
+			if got.AuthorID != "" || !got.Anonymous || len(list.Items) != 1 || list.Items[0].AuthorID != "" {
+				t.Errorf("%q reads the author of an anonymous proposal: %+v %+v", who, got, list.Items)
+			}
+		}
+		api.Must(200, api.As("officer"), "POST", c+"/"+cy.ID+"/phase", map[string]any{"phase": "support"})
+		var supported Proposal
+		api.Must(200, api.As("bob"), "POST", u+"/support", nil).Decode(t, &supported)
+		if supported.AuthorID != "" || supported.Supports != 1 {
+			t.Errorf("supporting reads %+v", supported)
+		}
+		var mine Proposal
+		api.Must(200, api.As("alice"), "GET", u, nil).Decode(t, &mine)
+		if mine.AuthorID != "alice" {
+			t.Errorf("the author does not see it is theirs: %+v", mine)
+		}
+		api.Must(200, api.As("alice"), "PATCH", u, map[string]any{"anonymous": false})
+		var signed Proposal
+		api.Must(200, api.As(""), "GET", u, nil).Decode(t, &signed)
+		if signed.AuthorID != "alice" || signed.Anonymous || signed.Title != "Swings" {
+			t.Errorf("signed proposal %+v", signed)
+		}
+	})
+}
+
+// TestHandler_EditCycle: staff set a cycle up and change it, naming only what changes;
+// what voters rely on is fixed once voting opens. On both databases, through the
+// routes, with the attacks: a resident and an officer of another neighbourhood.
+func TestHandler_EditCycle(t *testing.T) {
+	sdktest.EachStore(t, func(t *testing.T, cfg sdk.StoreConfig) {
+		api := newAPI(t, cfg, nil)
+		officer(api.Host, "officer", "n1")
+		officer(api.Host, "other", "n2")
+		resident(api.Host, "alice", "n1")
+		c := base + "/cycles"
+		var cy Cycle
+		api.Must(201, api.As("officer"), "POST", c, map[string]any{
+			"neighbourhood_id": "n1", "name": "Parks", "budget": 1000_00, "currency": "EUR", "ballot": map[string]any{"type": "approval"},
+		}).Decode(t, &cy)
+		u := c + "/" + cy.ID
+		api.Must(403, api.As("alice"), "PATCH", u, map[string]any{"budget": 1})
+		api.Must(403, api.As("other"), "PATCH", u, map[string]any{"budget": 1})
+		api.Must(401, api.As(""), "PATCH", u, map[string]any{"budget": 1})
+
+		var got Cycle
+		api.Must(200, api.As("officer"), "PATCH", u, map[string]any{"budget": 2000_00, "country": "Denmark",
+			"ballot": map[string]any{"type": "ordinal", "max": 3}, "phases": map[string]any{"voting": "2026-05-01T00:00:00Z"}}).Decode(t, &got)
+		if got.Budget != 2000_00 || got.Name != "Parks" || got.Country != "Denmark" || got.Ballot.Type != BallotOrdinal ||
+			got.Ballot.Count != CountBorda || got.Schedule[PhaseVoting].IsZero() {
+			t.Errorf("edited %+v", got)
+		}
+		api.Do(api.As("officer"), "PATCH", u, map[string]any{"name": " "}).WantInvalid(t, "name", sdk.RuleRequired)
+		api.Do(api.As("officer"), "PATCH", u, map[string]any{"budget": 0}).WantInvalid(t, "budget", sdk.RuleRange)
+		api.Do(api.As("officer"), "PATCH", u, map[string]any{"phases": map[string]any{"ideas": "2026-04-01T00:00:00Z"}}).WantInvalid(t, "phases.ideas", sdk.RuleInvalidValue)
+		api.Do(api.As("officer"), "PATCH", u, map[string]any{"ballot": map[string]any{"type": "approval", "count": "borda"}}).WantInvalid(t, "ballot.count", sdk.RuleInvalidValue)
+		api.Must(200, api.As(""), "GET", u, nil).Decode(t, &got)
+		if got.Budget != 2000_00 || got.Name != "Parks" || got.Ballot.Type != BallotOrdinal {
+			t.Errorf("refused edits changed the cycle: %+v", got)
+		}
+
+		api.Must(200, api.As("officer"), "POST", u+"/phase", map[string]any{"phase": "voting"})
+		api.Must(409, api.As("officer"), "PATCH", u, map[string]any{"budget": 1})
+		api.Must(409, api.As("officer"), "PATCH", u, map[string]any{"ballot": map[string]any{"type": "approval"}})
+		api.Must(200, api.As("officer"), "PATCH", u, map[string]any{"name": "Parks 2026"}).Decode(t, &got)
+		if got.Name != "Parks 2026" || got.Budget != 2000_00 {
+			t.Errorf("renamed in voting: %+v", got)
+		}
+	})
+}

@@ -59,13 +59,22 @@ func (p *Plugin) routes() []sdk.Route {
 			return p.svc.Cycle(r.Context(), r.PathValue("id"))
 		}).Doc("One cycle", "").With(cycleParam),
 
+		sdk.Patch(c, PermCycleManage, func(r *http.Request, in CyclePatch) (*Cycle, error) {
+			return p.svc.EditCycle(r.Context(), caller(r), r.PathValue("id"), in)
+		}).Doc("Change a cycle's set-up", "Only the fields the body names change: name and country at any time; budget and ballot before voting opens; support_top_n until the support phase ends; phases replaces the schedule of the phases still ahead.").
+			With(cycleParam).Errors(http.StatusConflict),
+
 		sdk.Post(c+"/phase", PermCycleManage, func(r *http.Request, in PhaseInput) (*Cycle, error) {
 			return p.svc.SetPhase(r.Context(), caller(r), r.PathValue("id"), in.Phase)
 		}).Doc("Move a cycle forward", "Phases only move forward: ideas, support, review, voting, results, implementation. Leaving voting opens the sealed ballots.").
 			With(cycleParam).Errors(http.StatusConflict),
 
 		sdk.List(c+"/proposals", sdk.PermPublic, func(r *http.Request, q sdk.ListQuery) (sdk.Page[*Proposal], error) {
-			return p.svc.Proposals(r.Context(), r.PathValue("id"), r.URL.Query().Get("status"), q)
+			page, err := p.svc.Proposals(r.Context(), r.PathValue("id"), r.URL.Query().Get("status"), q)
+			for i, it := range page.Items {
+				page.Items[i] = it.Public()
+			}
+			return page, err
 		}).Doc("List a cycle's proposals", "In the order they were submitted.").
 			With(cycleParam, sdk.Param{Name: "status", Description: "Only the proposals with this status.", Enum: proposalStatuses}),
 
@@ -77,8 +86,15 @@ func (p *Plugin) routes() []sdk.Route {
 			Example(ProposalInput{Title: "Benches along the canal", Cost: 40_000_00}, nil),
 
 		sdk.Get(pr, sdk.PermPublic, func(r *http.Request) (*Proposal, error) {
-			return p.svc.Proposal(r.Context(), r.PathValue("id"), r.PathValue("proposalID"))
-		}).Doc("One proposal", "With its dated implementation updates.").With(cycleParam, proposalParam),
+			pp, err := p.svc.Proposal(r.Context(), r.PathValue("id"), r.PathValue("proposalID"))
+			if err != nil {
+				return nil, err
+			}
+			if caller(r).UserID != pp.AuthorID {
+				pp = pp.Public()
+			}
+			return pp, nil
+		}).Doc("One proposal", "With its dated implementation updates; an anonymous one without its author, except to its author.").With(cycleParam, proposalParam),
 
 		sdk.Patch(pr, sdk.PermAuthenticated, func(r *http.Request, in ProposalPatch) (*Proposal, error) {
 			return p.svc.EditProposal(r.Context(), caller(r), r.PathValue("id"), r.PathValue("proposalID"), in)
@@ -101,17 +117,29 @@ func (p *Plugin) routes() []sdk.Route {
 		}).OptionalBody().Doc("Stop following a proposal", "").With(cycleParam, proposalParam),
 
 		sdk.Post(pr+"/support", PermProposalSupport, func(r *http.Request, _ sdk.NoBody) (*Proposal, error) {
-			return p.svc.Support(r.Context(), caller(r), r.PathValue("id"), r.PathValue("proposalID"))
+			pp, err := p.svc.Support(r.Context(), caller(r), r.PathValue("id"), r.PathValue("proposalID"))
+			if err != nil {
+				return nil, err
+			}
+			return pp.Public(), nil
 		}).OptionalBody().Doc("Support an idea", "In the support phase, by a verified resident; supporting twice counts once.").
 			With(cycleParam, proposalParam).Errors(http.StatusConflict),
 
 		sdk.Post(pr+"/review", PermProposalReview, func(r *http.Request, in ReviewInput) (*Proposal, error) {
-			return p.svc.Review(r.Context(), caller(r), r.PathValue("id"), r.PathValue("proposalID"), in)
+			pp, err := p.svc.Review(r.Context(), caller(r), r.PathValue("id"), r.PathValue("proposalID"), in)
+			if err != nil {
+				return nil, err
+			}
+			return pp.Public(), nil
 		}).Doc("Review a proposal", `In the review phase: {"feasible": true, "cost": N} puts it on the ballot at its final cost, {"feasible": false, "reason": "..."} rejects it with a public reason, {"duplicate_of": "id"} merges it into another.`).
 			With(cycleParam, proposalParam).Errors(http.StatusConflict),
 
 		sdk.Post(pr+"/updates", PermProjectUpdate, func(r *http.Request, in UpdateInput) (*Proposal, error) {
-			return p.svc.UpdateImplementation(r.Context(), caller(r), r.PathValue("id"), r.PathValue("proposalID"), in)
+			pp, err := p.svc.UpdateImplementation(r.Context(), caller(r), r.PathValue("id"), r.PathValue("proposalID"), in)
+			if err != nil {
+				return nil, err
+			}
+			return pp.Public(), nil
 		}).Status(http.StatusCreated).
 			Doc("Report on a funded project", "A dated public update; the status moves planned → in_progress → done and never back.").
 			With(cycleParam, proposalParam).Errors(http.StatusConflict),

@@ -42,6 +42,32 @@ func (PhaseStarts) OpenAPISchema() map[string]any {
 	}
 }
 
+// schedule adds to sched the starts ps gives for the phases after the one at index
+// from (-1 for all of them), checking that they are phases still ahead, in order.
+func (ps PhaseStarts) schedule(sched map[Phase]time.Time, from int) error {
+	for p := range ps {
+		if p.index() < 0 {
+			return sdk.Invalid("phases", sdk.RuleOneOf, fmt.Sprintf("unknown phase %q", p))
+		}
+		if p.index() <= from {
+			return sdk.InvalidField("phases."+string(p), "only the phases still ahead can be scheduled")
+		}
+	}
+	var last time.Time
+	for _, p := range Phases[from+1:] {
+		t, ok := ps[p]
+		if !ok || t == nil {
+			continue
+		}
+		if t.Before(last) {
+			return sdk.InvalidField("phases."+string(p), "phases must start in order")
+		}
+		last = *t
+		sched[p] = t.UTC().Truncate(time.Microsecond)
+	}
+	return nil
+}
+
 // CreateCycle opens a cycle in the ideas phase.
 func (s *Service) CreateCycle(ctx context.Context, pr sdk.Principal, in CreateCycleInput) (*Cycle, error) {
 	if in.NeighbourhoodID == "" {
@@ -81,22 +107,8 @@ func (s *Service) CreateCycle(ctx context.Context, pr sdk.Principal, in CreateCy
 		Phase: PhaseIdeas, Schedule: map[Phase]time.Time{},
 		CreatedAt: now, UpdatedAt: now,
 	}
-	var last time.Time
-	for _, p := range Phases {
-		t, ok := in.Phases[p]
-		if !ok || t == nil {
-			continue
-		}
-		if t.Before(last) {
-			return nil, sdk.InvalidField("phases."+string(p), "phases must start in order")
-		}
-		last = *t
-		c.Schedule[p] = t.UTC().Truncate(time.Microsecond)
-	}
-	for p := range in.Phases {
-		if p.index() < 0 {
-			return nil, sdk.Invalid("phases", sdk.RuleOneOf, fmt.Sprintf("unknown phase %q", p))
-		}
+	if err := in.Phases.schedule(c.Schedule, -1); err != nil {
+		return nil, err
 	}
 	err = s.db.InTx(ctx, func(tx *store.Tx) error {
 		if c.ParentID != "" {

@@ -17,6 +17,7 @@ type ProposalInput struct {
 	Category    string `json:"category" max:"100"`
 	Location    string `json:"location" max:"300"`
 	Cost        int64  `json:"cost" min:"0" doc:"The author's estimate, in minor units." example:"4000000"`
+	Anonymous   bool   `json:"anonymous" doc:"Show the proposal without its author."`
 }
 
 func (in *ProposalInput) validate() error {
@@ -56,7 +57,7 @@ func (s *Service) SubmitProposal(ctx context.Context, pr sdk.Principal, cycleID 
 	now := s.now()
 	p := &Proposal{
 		ID: newID(), CycleID: c.ID, AuthorID: pr.UserID, Title: in.Title, Description: in.Description,
-		Category: in.Category, Location: in.Location, Cost: in.Cost, Status: StatusSubmitted,
+		Category: in.Category, Location: in.Location, Cost: in.Cost, Status: StatusSubmitted, Anonymous: in.Anonymous,
 		Updates: []Update{}, CreatedAt: now, UpdatedAt: now,
 	}
 	// Proposing follows the proposal and its cycle.
@@ -83,11 +84,12 @@ type ProposalPatch struct {
 	Category    *string `json:"category" max:"100"`
 	Location    *string `json:"location" max:"300"`
 	Cost        *int64  `json:"cost" min:"0" doc:"The author's estimate, in minor units." example:"6000000"`
+	Anonymous   *bool   `json:"anonymous" doc:"Show the proposal without its author."`
 }
 
 // apply returns p's fields as they read after the patch.
 func (in ProposalPatch) apply(p *Proposal) ProposalInput {
-	out := ProposalInput{Title: p.Title, Description: p.Description, Category: p.Category, Location: p.Location, Cost: p.Cost}
+	out := ProposalInput{Title: p.Title, Description: p.Description, Category: p.Category, Location: p.Location, Cost: p.Cost, Anonymous: p.Anonymous}
 	if in.Title != nil {
 		out.Title = *in.Title
 	}
@@ -102,6 +104,9 @@ func (in ProposalPatch) apply(p *Proposal) ProposalInput {
 	}
 	if in.Cost != nil {
 		out.Cost = *in.Cost
+	}
+	if in.Anonymous != nil {
+		out.Anonymous = *in.Anonymous
 	}
 	return out
 }
@@ -131,6 +136,7 @@ func (s *Service) EditProposal(ctx context.Context, pr sdk.Principal, cycleID, i
 		return nil, err
 	}
 	p.Title, p.Description, p.Category, p.Location, p.Cost = in.Title, in.Description, in.Category, in.Location, in.Cost
+	p.Anonymous = in.Anonymous
 	p.UpdatedAt = s.now()
 	if err := updateProposal(ctx, s.db, p); err != nil {
 		return nil, err

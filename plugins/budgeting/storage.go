@@ -247,6 +247,19 @@ func markVoting(ctx context.Context, db q, id string, from, to Phase, now time.T
 	return nil
 }
 
+// updateCycle writes c's set-up, if c is still in the phase it was read in.
+func updateCycle(ctx context.Context, db q, c *Cycle, next *time.Time) (bool, error) {
+	ballot, _ := json.Marshal(c.Ballot)
+	n, err := exec(ctx, db, `UPDATE cycles SET name = ?, country = ?, budget = ?, ballot = ?, support_top_n = ?,
+		schedule = ?, next_at = ?, updated_at = ? WHERE id = ? AND phase = ?`,
+		c.Name, c.Country, c.Budget, string(ballot), c.SupportTopN, scheduleJSON(c.Schedule), store.NullTimeOf(next),
+		store.Micros(c.UpdatedAt), c.ID, string(c.Phase))
+	if err != nil {
+		return false, fmt.Errorf("update cycle %s: %w", c.ID, err)
+	}
+	return n == 1, nil
+}
+
 func setCycleBudget(ctx context.Context, db q, id string, budget int64, now time.Time) error {
 	_, err := exec(ctx, db, `UPDATE cycles SET budget = ?, updated_at = ? WHERE id = ?`, budget, store.Micros(now), id)
 	if err != nil {
@@ -280,11 +293,12 @@ type proposalRow struct {
 	CreatedAt      store.Time     `db:"created_at"`
 	UpdatedAt      store.Time     `db:"updated_at"`
 	Supports       int64          `db:"supports"`
+	Anonymous      bool           `db:"anonymous"`
 }
 
 // proposalCols selects a proposal with its support count.
 const proposalCols = `p.id, p.cycle_id, p.author_id, p.title, p.description, p.category, p.location,
-	p.cost, p.final_cost, p.status, p.reason, p.merged_into, p.implementation, p.created_at, p.updated_at,
+	p.cost, p.final_cost, p.status, p.reason, p.merged_into, p.implementation, p.created_at, p.updated_at, p.anonymous,
 	(SELECT COUNT(*) FROM supports s WHERE s.proposal_id = p.id) AS supports`
 
 func (r proposalRow) proposal() *Proposal {
@@ -293,16 +307,16 @@ func (r proposalRow) proposal() *Proposal {
 		Description: r.Description, Category: r.Category, Location: r.Location, Cost: r.Cost,
 		FinalCost: r.FinalCost, Status: r.Status, Reason: r.Reason, MergedInto: r.MergedInto,
 		Supports: r.Supports, Implementation: r.Implementation, Updates: []Update{},
-		CreatedAt: r.CreatedAt.Time, UpdatedAt: r.UpdatedAt.Time,
+		CreatedAt: r.CreatedAt.Time, UpdatedAt: r.UpdatedAt.Time, Anonymous: r.Anonymous,
 	}
 }
 
 func insertProposal(ctx context.Context, db q, p *Proposal) error {
 	_, err := exec(ctx, db, `INSERT INTO proposals (id, cycle_id, author_id, title, description, category,
-		location, cost, final_cost, status, reason, merged_into, implementation, created_at, updated_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		location, cost, final_cost, status, reason, merged_into, implementation, created_at, updated_at, anonymous)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		p.ID, p.CycleID, nullString(p.AuthorID), p.Title, p.Description, p.Category, p.Location, p.Cost,
-		p.FinalCost, p.Status, p.Reason, p.MergedInto, p.Implementation, store.Micros(p.CreatedAt), store.Micros(p.UpdatedAt))
+		p.FinalCost, p.Status, p.Reason, p.MergedInto, p.Implementation, store.Micros(p.CreatedAt), store.Micros(p.UpdatedAt), p.Anonymous)
 	if err != nil {
 		return fmt.Errorf("insert proposal: %w", err)
 	}
@@ -312,10 +326,11 @@ func insertProposal(ctx context.Context, db q, p *Proposal) error {
 // updateProposal writes every mutable field of p.
 func updateProposal(ctx context.Context, db q, p *Proposal) error {
 	_, err := exec(ctx, db, `UPDATE proposals SET title = ?, description = ?, category = ?, location = ?,
-		cost = ?, final_cost = ?, status = ?, reason = ?, merged_into = ?, implementation = ?, updated_at = ?
+		cost = ?, final_cost = ?, status = ?, reason = ?, merged_into = ?, implementation = ?, updated_at = ?,
+		anonymous = ?
 		WHERE id = ?`,
 		p.Title, p.Description, p.Category, p.Location, p.Cost, p.FinalCost, p.Status, p.Reason,
-		p.MergedInto, p.Implementation, store.Micros(p.UpdatedAt), p.ID)
+		p.MergedInto, p.Implementation, store.Micros(p.UpdatedAt), p.Anonymous, p.ID)
 	if err != nil {
 		return fmt.Errorf("update proposal %s: %w", p.ID, err)
 	}

@@ -57,6 +57,8 @@ func TestService_TallyMatchesComputeTool(t *testing.T) {
 					// one import per file: withdraw the previous case's result
 					// so this case is published through the same path
 					must(db.ExecContext(f.ctx, db.Rebind(`DELETE FROM results WHERE cycle_id = ?`), cycles[tc.File]))(t)
+					// behind the service's back, so its copy of the result goes too
+					f.svc.published.Delete(cycles[tc.File])
 				}
 				sum, cycleID := imported[tc.File], cycles[tc.File]
 				in := TallyInput{Rule: "mes", Completion: tc.Params.Completion,
