@@ -146,7 +146,7 @@ func (p *Plugin) proposalData(r *http.Request, v view) (*proposalData, error) {
 		return nil, err
 	}
 	d := &proposalData{Cycle: c, Proposal: pr, Form: web.NewForm(nil)}
-	if pr.AuthorID != "" {
+	if pr.AuthorID != "" && (!pr.Anonymous || pr.AuthorID == v.pr.UserID) {
 		if us, err := p.svc.host.Users(ctx, []string{pr.AuthorID}); err == nil && len(us) == 1 {
 			d.Author = us[0].DisplayName
 		}

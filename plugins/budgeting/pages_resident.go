@@ -28,6 +28,7 @@ type proposalForm struct {
 	Category    string `json:"category" max:"100"`
 	Location    string `json:"location" max:"300"`
 	Cost        int64  `json:"cost" min:"0"`
+	Anonymous   bool   `json:"anonymous"`
 }
 
 // maxWholeUnits bounds amounts typed in whole units, as the import does (10^12).
@@ -54,7 +55,7 @@ func (f proposalForm) input(c *Cycle, form *web.Form) ProposalInput {
 		form.Invalid("cost", "budgeting.proposal.cost.too_large", nil)
 	}
 	return ProposalInput{Title: f.Title, Description: f.Description, Category: f.Category, Location: f.Location,
-		Cost: f.Cost * minorPerUnit(c.Currency)}
+		Cost: f.Cost * minorPerUnit(c.Currency), Anonymous: f.Anonymous}
 }
 
 type proposeData struct {
@@ -62,6 +63,8 @@ type proposeData struct {
 	Proposal *Proposal // nil for a new one
 	Form     *web.Form
 	Action   string
+	// Anonymous is the one box that hides the author's name.
+	Anonymous []web.Option
 }
 
 func (p *Plugin) proposeForm(w http.ResponseWriter, r *http.Request) (sdk.PageMeta, error) {
@@ -70,7 +73,7 @@ func (p *Plugin) proposeForm(w http.ResponseWriter, r *http.Request) (sdk.PageMe
 	if err != nil {
 		return sdk.PageMeta{}, err
 	}
-	d := proposeData{Cycle: c, Form: web.NewForm(nil), Action: cyclePath(c.ID) + "/propose"}
+	d := proposeData{Cycle: c, Form: web.NewForm(nil), Action: cyclePath(c.ID) + "/propose", Anonymous: anonymousOption(v)}
 	return sdk.PageMeta{}, p.render(w, r, v, "propose", d, p.proposeMeta(v, c))
 }
 
@@ -89,7 +92,7 @@ func (p *Plugin) propose(w http.ResponseWriter, r *http.Request) (sdk.PageMeta, 
 	if err != nil {
 		return sdk.PageMeta{}, err
 	}
-	d := proposeData{Cycle: c, Form: form, Action: cyclePath(c.ID) + "/propose"}
+	d := proposeData{Cycle: c, Form: form, Action: cyclePath(c.ID) + "/propose", Anonymous: anonymousOption(v)}
 	input := in.input(c, form)
 	if form.Valid() {
 		pr, err := p.svc.SubmitProposal(r.Context(), v.pr, c.ID, input)
@@ -130,7 +133,10 @@ func (p *Plugin) editProposalForm(w http.ResponseWriter, r *http.Request) (sdk.P
 	}
 	form := web.NewForm(url.Values{"title": {pr.Title}, "description": {pr.Description}, "category": {pr.Category},
 		"location": {pr.Location}, "cost": {wholeUnits(pr.Cost, d.Cycle.Currency)}})
-	pd := proposeData{Cycle: d.Cycle, Proposal: pr, Form: form, Action: proposalPath(d.Cycle.ID, pr.ID) + "/edit"}
+	if pr.Anonymous {
+		form.Set("anonymous", "1")
+	}
+	pd := proposeData{Cycle: d.Cycle, Proposal: pr, Form: form, Action: proposalPath(d.Cycle.ID, pr.ID) + "/edit", Anonymous: anonymousOption(v)}
 	return sdk.PageMeta{}, p.render(w, r, v, "propose", pd, p.editMeta(v, d.Cycle, pr))
 }
 
@@ -152,7 +158,8 @@ func (p *Plugin) editProposal(w http.ResponseWriter, r *http.Request) (sdk.PageM
 	}
 	input := in.input(d.Cycle, form)
 	if form.Valid() {
-		patch := ProposalPatch{Title: &input.Title, Description: &input.Description, Category: &input.Category, Location: &input.Location, Cost: &input.Cost}
+		patch := ProposalPatch{Title: &input.Title, Description: &input.Description, Category: &input.Category, Location: &input.Location,
+			Cost: &input.Cost, Anonymous: &input.Anonymous}
 		_, err := p.svc.EditProposal(r.Context(), v.pr, d.Cycle.ID, d.Proposal.ID, patch)
 		if err == nil {
 			web.Redirect(w, r, proposalPath(d.Cycle.ID, d.Proposal.ID)+"?edited=1")
@@ -162,7 +169,7 @@ func (p *Plugin) editProposal(w http.ResponseWriter, r *http.Request) (sdk.PageM
 			return sdk.PageMeta{}, err
 		}
 	}
-	pd := proposeData{Cycle: d.Cycle, Proposal: d.Proposal, Form: form, Action: proposalPath(d.Cycle.ID, d.Proposal.ID) + "/edit"}
+	pd := proposeData{Cycle: d.Cycle, Proposal: d.Proposal, Form: form, Action: proposalPath(d.Cycle.ID, d.Proposal.ID) + "/edit", Anonymous: anonymousOption(v)}
 	return sdk.PageMeta{}, p.invalid(w, r, v, "propose", pd, p.editMeta(v, d.Cycle, d.Proposal))
 }
 
@@ -507,4 +514,9 @@ func choiceField(c *Cycle, id string) string {
 		return "rank-" + id
 	}
 	return ""
+}
+
+// anonymousOption is the proposal form's box that hides the author's name.
+func anonymousOption(v view) []web.Option {
+	return []web.Option{{Value: "1", Label: v.T("budgeting.propose.anonymous")}}
 }

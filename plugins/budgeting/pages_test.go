@@ -319,6 +319,14 @@ func TestPages_Guards(t *testing.T) {
 		cp := cyclePath(c.ID)
 		alice, bob := f.resident("alice", "n1"), f.resident("bob", "n1")
 		pr := must(f.svc.SubmitProposal(f.ctx, alice, c.ID, ProposalInput{Title: "Benches", Cost: 100_00}))(t)
+		anon := must(f.svc.SubmitProposal(f.ctx, alice, c.ID, ProposalInput{Title: "Quiet bench", Cost: 10_00, Anonymous: true}))(t)
+		if a := web.as(bob).get(proposalPath(c.ID, anon.ID)); a.Status != 200 || strings.Contains(a.Body, ">alice<") || !strings.Contains(a.Body, "A resident") {
+			t.Errorf("an anonymous proposal shows its author to others: %s", a.Body)
+		}
+		if a := web.as(alice).get(proposalPath(c.ID, anon.ID)); !strings.Contains(a.Body, ">alice<") {
+			t.Errorf("the author does not see their own name: %s", a.Body)
+		}
+		want(t, "anonymous kept on edit", web.as(alice).get(proposalPath(c.ID, anon.ID)+"/edit"), 200, `name="anonymous" value="1" checked`)
 		want(t, "author edits", web.as(alice).get(proposalPath(c.ID, pr.ID)+"/edit"), 200, `value="Benches"`, `value="100"`)
 		if a := web.as(alice).post(proposalPath(c.ID, pr.ID)+"/edit", url.Values{"title": {"Benches by the canal"}, "cost": {"120"}}); a.Status != 303 {
 			t.Fatalf("edit: %d %s", a.Status, a.Body)
