@@ -34,12 +34,14 @@ func newBudgetingCity(t *testing.T) *budgetingCity {
 	c := &budgetingCity{n: n, base: n.URL(), nbh: nbh}
 	c.officer = coretest.Register(t, n, "ceren@example.org", "Ceren Aydın")
 	admin.Must(201, "POST", "/api/v1/roles/grants", map[string]string{"user_id": c.officer.ID, "role": "budget_officer", "domain": "nbh:" + nbh})
-	for _, u := range []**coretest.User{&c.resident, &c.bob} {
-		email := map[**coretest.User]string{&c.resident: "ayse@example.org", &c.bob: "bulent@example.org"}[u]
-		*u = coretest.Register(t, n, email, strings.Split(email, "@")[0])
-		(*u).Must(201, "POST", "/api/v1/neighbourhoods/"+nbh+"/memberships", map[string]string{"note": "Cemal Gürsel Cd. 12"})
-		admin.Must(200, "POST", "/api/v1/neighbourhoods/"+nbh+"/memberships/"+(*u).ID+"/approve", nil)
+	verified := func(email, name string) *coretest.User {
+		u := coretest.Register(t, n, email, name)
+		u.Must(201, "POST", "/api/v1/neighbourhoods/"+nbh+"/memberships", map[string]string{"note": "Cemal Gürsel Cd. 12"})
+		admin.Must(200, "POST", "/api/v1/neighbourhoods/"+nbh+"/memberships/"+u.ID+"/approve", nil)
+		return u
 	}
+	c.resident = verified("ayse@example.org", "Ayşe Yılmaz")
+	c.bob = verified("bulent@example.org", "Bülent Kaya")
 	return c
 }
 
