@@ -42,12 +42,12 @@ func startCity(t *testing.T, postgres bool) *city {
 	return startCityWith(t, postgres, nil)
 }
 
-// startCityWith is startCity with more config keys (a mail server, the city's
-// languages) over the defaults.
-func startCityWith(t testing.TB, postgres bool, extra map[string]any) *city {
+// writeCityConfig writes a city config with the keys in extra over the defaults into
+// a new data folder, on SQLite or on a fresh PostgreSQL schema (with its plugin stores
+// dropped when the test ends), and returns the folder and the file.
+func writeCityConfig(t testing.TB, postgres bool, extra map[string]any) (dir, cfgPath string) {
 	t.Helper()
-	kv := sdktest.KvarterBinary(t)
-	dir := t.TempDir()
+	dir = t.TempDir()
 	cfg := map[string]any{"database_max_connections": 20}
 	maps.Copy(cfg, extra)
 	if postgres {
@@ -63,11 +63,20 @@ func startCityWith(t testing.TB, postgres bool, extra map[string]any) *city {
 			}
 		})
 	}
-	cfgPath := filepath.Join(dir, "city.json")
+	cfgPath = filepath.Join(dir, "city.json")
 	b, _ := json.Marshal(cfg)
 	if err := os.WriteFile(cfgPath, b, 0o600); err != nil {
 		t.Fatal(err)
 	}
+	return dir, cfgPath
+}
+
+// startCityWith is startCity with more config keys (a mail server, the city's
+// languages) over the defaults.
+func startCityWith(t testing.TB, postgres bool, extra map[string]any) *city {
+	t.Helper()
+	kv := sdktest.KvarterBinary(t)
+	dir, cfgPath := writeCityConfig(t, postgres, extra)
 	newMain := func() (*Main, *bytes.Buffer) {
 		m, _, errOut := newTestMain(t, dir)
 		m.Options.Executable = kv

@@ -39,12 +39,21 @@
 //
 // # Results
 //
-// Tallies use package tally (shared with `kvarter pb`). A published result records the
+// Tallies use package tally (shared with `kvarter pb`). An officer first previews the
+// tally in private (several rules side by side, where they differ, how satisfied the
+// voters would be; result_previews, which nothing public reads) and then publishes one
+// candidate exactly as previewed. Ordinal ballots are counted by Borda or by approvals,
+// as the cycle's ballot.count names. A published result records the
 // rule and its parameters, the hash of the ballots (tally.HashBallots), per-project
 // votes, cost, leftover, the MES endowment and every tie the chain could not break,
-// with a plain-language explanation. export.pb writes the anonymised ballots so that
+// with a plain-language explanation and, per project, why it was or was not funded
+// (explanations: for MES who paid and, for a project it did not buy, where its
+// supporters' shares went), computed once when the tally runs; a published result
+// never changes, so Results keeps it once read. export.pb writes the anonymised ballots so that
 // `kvarter pb tally export.pb` reproduces the result and HashBallots of the file equals
-// the published hash. Simulation cycles accept a .pb import instead of votes.
+// the published hash, and passes the official Pabulib checker's rules (pabulib.Check).
+// Simulation cycles accept a .pb import instead of votes and are listed apart from
+// real budgets.
 //
 // Minimum age: the core keeps no birth dates, so when min_age is set a voter confirms
 // it with age_confirmed on the ballot; a city that needs proof should withhold the

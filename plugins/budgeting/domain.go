@@ -84,7 +84,18 @@ type BallotRules struct {
 	// MaxPerProject caps the points one project may get (0 means Points).
 	Points        int64 `json:"points" min:"0" doc:"Cumulative ballots: the points a voter distributes."`
 	MaxPerProject int64 `json:"max_per_project" min:"0" doc:"Cumulative ballots: the most points one project may get; 0 means points."`
+	// Count is how ordinal rankings are counted, named on the cycle so everyone
+	// knows the rule before voting: borda (what a new ordinal cycle gets) or
+	// approvals (every ranked project one vote, as ordinal cycles opened before
+	// issue 19 were counted, and still are).
+	Count string `json:"count" max:"32" enum:",borda,approvals" doc:"Ordinal ballots: borda (a ranking of k projects gives the first k points, the next k-1, ... the last 1; the default) or approvals (each ranked project one vote). Empty for other ballots."`
 }
+
+// How ordinal ballots are counted (BallotRules.Count).
+const (
+	CountBorda     = "borda"
+	CountApprovals = "approvals"
+)
 
 // Cycle is one participatory budget: one neighbourhood, one pot of money, one ballot.
 // A city-wide budget with a pot per district is one cycle per district sharing a
@@ -108,9 +119,14 @@ type Cycle struct {
 	Phase       Phase `json:"phase" enum:"ideas,support,review,voting,results,implementation"`
 	// Schedule gives the start of each scheduled phase; the background tick moves the
 	// cycle into the latest phase whose start has passed.
-	Schedule  map[Phase]time.Time `json:"schedule" doc:"When scheduled phases start, by phase."`
-	CreatedAt time.Time           `json:"created_at"`
-	UpdatedAt time.Time           `json:"updated_at"`
+	Schedule map[Phase]time.Time `json:"schedule" doc:"When scheduled phases start, by phase."`
+	// Country is where the cycle runs, as a Pabulib export names it.
+	Country string `json:"country" doc:"The country, in English (a Pabulib export's country); empty when not given."`
+	// VotingBegan and VotingEnded are when voting opened and closed; nil until then.
+	VotingBegan *time.Time `json:"voting_began" doc:"When voting opened; null until it did."`
+	VotingEnded *time.Time `json:"voting_ended" doc:"When voting closed; null until it did."`
+	CreatedAt   time.Time  `json:"created_at"`
+	UpdatedAt   time.Time  `json:"updated_at"`
 }
 
 // Proposal statuses.
@@ -135,8 +151,11 @@ var implOrder = map[string]int{ImplPlanned: 0, ImplInProgress: 1, ImplDone: 2}
 type Proposal struct {
 	ID      string `json:"id" format:"uuid"`
 	CycleID string `json:"cycle_id" format:"uuid"`
-	// AuthorID is empty once the author's account is deleted.
-	AuthorID    string `json:"author_id" doc:"Empty once the author deleted their account."`
+	// AuthorID is empty once the author's account is deleted, and in public answers
+	// about an anonymous proposal (see Public).
+	AuthorID string `json:"author_id" doc:"Empty once the author deleted their account, and for an anonymous proposal except in answers to its author."`
+	// Anonymous proposals are shown without their author.
+	Anonymous   bool   `json:"anonymous" doc:"Shown without its author."`
 	Title       string `json:"title"`
 	Description string `json:"description"`
 	Category    string `json:"category"`
@@ -154,6 +173,17 @@ type Proposal struct {
 	Updates        []Update  `json:"updates"`
 	CreatedAt      time.Time `json:"created_at"`
 	UpdatedAt      time.Time `json:"updated_at"`
+}
+
+// Public is p as anyone may see it: an anonymous proposal without its author. The
+// routes answer with it; a page shows the author only when Anonymous is false.
+func (p *Proposal) Public() *Proposal {
+	if !p.Anonymous || p.AuthorID == "" {
+		return p
+	}
+	q := *p
+	q.AuthorID = ""
+	return &q
 }
 
 // Update is a dated public note on a selected project's implementation.

@@ -13,6 +13,7 @@ import (
 
 	"github.com/kvarter/kvarter/sdk"
 	"github.com/kvarter/kvarter/sdk/store"
+	"github.com/kvarter/kvarter/sdk/web"
 )
 
 // Permissions the plugin declares.
@@ -53,6 +54,12 @@ type Plugin struct {
 
 	stop context.CancelFunc
 	done sync.WaitGroup
+
+	// tmpl are the page templates (pages.go), parsed once the city is known.
+	tmplOnce sync.Once
+	tmpl     *web.Templates
+	// published keeps the drawn results pages (pages_public.go).
+	published publishedPages
 }
 
 // Compile-time guards for the capabilities the plugin implements.
@@ -87,6 +94,7 @@ func (p *Plugin) Manifest() sdk.Manifest {
 		MinHostVersion: "0.1.0",
 		Description:    "Participatory budgeting: ideas, review, ballots, verifiable results and implementation.",
 		Routes:         p.routes(),
+		UI:             p.ui(),
 		Permissions: []sdk.Permission{
 			{Name: PermCycleManage, Description: "Open budgeting cycles, move their phases and import simulations"},
 			{Name: PermProposalSubmit, Description: "Submit project proposals"},

@@ -31,13 +31,22 @@ func (p *Plugin) routes() []sdk.Route {
 	c := base + "/cycles/{id}"
 	pr := c + "/proposals/{proposalID}"
 	caller := func(r *http.Request) sdk.Principal { return sdk.PrincipalFrom(r.Context()) }
-	return []sdk.Route{
+	return append([]sdk.Route{
 		sdk.List(base+"/cycles", sdk.PermPublic, func(r *http.Request, q sdk.ListQuery) (sdk.Page[*Cycle], error) {
 			qs := r.URL.Query()
-			return p.svc.Cycles(r.Context(), CycleFilter{NeighbourhoodID: qs.Get("neighbourhood_id"), ParentID: qs.Get("parent_id")}, q)
-		}).Doc("List budgeting cycles", "In the order they were opened. A city-wide budget with a pot per district is one cycle per district sharing a parent_id.").
+			f := CycleFilter{NeighbourhoodID: qs.Get("neighbourhood_id"), ParentID: qs.Get("parent_id")}
+			switch qs.Get("simulation") {
+			case "", "false":
+			case "true":
+				f.Simulations = true
+			default:
+				return sdk.Page[*Cycle]{}, sdk.Invalid("simulation", sdk.RuleOneOf, "must be true or false")
+			}
+			return p.svc.Cycles(r.Context(), f, q)
+		}).Doc("List budgeting cycles", "In the order they were opened: the real budgets, or with simulation=true the simulation cycles staff import files into. A city-wide budget with a pot per district is one cycle per district sharing a parent_id.").
 			With(sdk.Param{Name: "neighbourhood_id", Description: "Only the cycles of this neighbourhood."},
-				sdk.Param{Name: "parent_id", Format: "uuid", Description: "Only the cycles grouped under this cycle."}),
+				sdk.Param{Name: "parent_id", Format: "uuid", Description: "Only the cycles grouped under this cycle."},
+				sdk.Param{Name: "simulation", Description: "true: the simulation cycles instead of the real ones.", Enum: []string{"true", "false"}}),
 
 		sdk.Post(base+"/cycles", PermCycleManage, func(r *http.Request, in CreateCycleInput) (*Cycle, error) {
 			return p.svc.CreateCycle(r.Context(), caller(r), in)
@@ -50,13 +59,22 @@ func (p *Plugin) routes() []sdk.Route {
 			return p.svc.Cycle(r.Context(), r.PathValue("id"))
 		}).Doc("One cycle", "").With(cycleParam),
 
+		sdk.Patch(c, PermCycleManage, func(r *http.Request, in CyclePatch) (*Cycle, error) {
+			return p.svc.EditCycle(r.Context(), caller(r), r.PathValue("id"), in)
+		}).Doc("Change a cycle's set-up", "Only the fields the body names change: name and country at any time; budget and ballot before voting opens; support_top_n until the support phase ends; phases replaces the schedule of the phases still ahead.").
+			With(cycleParam).Errors(http.StatusConflict),
+
 		sdk.Post(c+"/phase", PermCycleManage, func(r *http.Request, in PhaseInput) (*Cycle, error) {
 			return p.svc.SetPhase(r.Context(), caller(r), r.PathValue("id"), in.Phase)
 		}).Doc("Move a cycle forward", "Phases only move forward: ideas, support, review, voting, results, implementation. Leaving voting opens the sealed ballots.").
 			With(cycleParam).Errors(http.StatusConflict),
 
 		sdk.List(c+"/proposals", sdk.PermPublic, func(r *http.Request, q sdk.ListQuery) (sdk.Page[*Proposal], error) {
-			return p.svc.Proposals(r.Context(), r.PathValue("id"), r.URL.Query().Get("status"), q)
+			page, err := p.svc.Proposals(r.Context(), r.PathValue("id"), r.URL.Query().Get("status"), q)
+			for i, it := range page.Items {
+				page.Items[i] = it.Public()
+			}
+			return page, err
 		}).Doc("List a cycle's proposals", "In the order they were submitted.").
 			With(cycleParam, sdk.Param{Name: "status", Description: "Only the proposals with this status.", Enum: proposalStatuses}),
 
@@ -68,12 +86,19 @@ func (p *Plugin) routes() []sdk.Route {
 			Example(ProposalInput{Title: "Benches along the canal", Cost: 40_000_00}, nil),
 
 		sdk.Get(pr, sdk.PermPublic, func(r *http.Request) (*Proposal, error) {
-			return p.svc.Proposal(r.Context(), r.PathValue("id"), r.PathValue("proposalID"))
-		}).Doc("One proposal", "With its dated implementation updates.").With(cycleParam, proposalParam),
+			pp, err := p.svc.Proposal(r.Context(), r.PathValue("id"), r.PathValue("proposalID"))
+			if err != nil {
+				return nil, err
+			}
+			if caller(r).UserID != pp.AuthorID {
+				pp = pp.Public()
+			}
+			return pp, nil
+		}).Doc("One proposal", "With its dated implementation updates; an anonymous one without its author, except to its author.").With(cycleParam, proposalParam),
 
-		sdk.Patch(pr, sdk.PermAuthenticated, func(r *http.Request, in ProposalInput) (*Proposal, error) {
+		sdk.Patch(pr, sdk.PermAuthenticated, func(r *http.Request, in ProposalPatch) (*Proposal, error) {
 			return p.svc.EditProposal(r.Context(), caller(r), r.PathValue("id"), r.PathValue("proposalID"), in)
-		}).Doc("Edit one's own proposal", "By its author, until review starts.").
+		}).Doc("Edit one's own proposal", `By its author, until review starts. Only the fields the body names change: {"cost": 6000000} changes the cost alone.`).
 			With(cycleParam, proposalParam).Errors(http.StatusConflict),
 
 		sdk.Put(c+"/follow", sdk.PermAuthenticated, func(r *http.Request, _ sdk.NoBody) (sdk.FollowState, error) {
@@ -92,17 +117,29 @@ func (p *Plugin) routes() []sdk.Route {
 		}).OptionalBody().Doc("Stop following a proposal", "").With(cycleParam, proposalParam),
 
 		sdk.Post(pr+"/support", PermProposalSupport, func(r *http.Request, _ sdk.NoBody) (*Proposal, error) {
-			return p.svc.Support(r.Context(), caller(r), r.PathValue("id"), r.PathValue("proposalID"))
+			pp, err := p.svc.Support(r.Context(), caller(r), r.PathValue("id"), r.PathValue("proposalID"))
+			if err != nil {
+				return nil, err
+			}
+			return pp.Public(), nil
 		}).OptionalBody().Doc("Support an idea", "In the support phase, by a verified resident; supporting twice counts once.").
 			With(cycleParam, proposalParam).Errors(http.StatusConflict),
 
 		sdk.Post(pr+"/review", PermProposalReview, func(r *http.Request, in ReviewInput) (*Proposal, error) {
-			return p.svc.Review(r.Context(), caller(r), r.PathValue("id"), r.PathValue("proposalID"), in)
+			pp, err := p.svc.Review(r.Context(), caller(r), r.PathValue("id"), r.PathValue("proposalID"), in)
+			if err != nil {
+				return nil, err
+			}
+			return pp.Public(), nil
 		}).Doc("Review a proposal", `In the review phase: {"feasible": true, "cost": N} puts it on the ballot at its final cost, {"feasible": false, "reason": "..."} rejects it with a public reason, {"duplicate_of": "id"} merges it into another.`).
 			With(cycleParam, proposalParam).Errors(http.StatusConflict),
 
 		sdk.Post(pr+"/updates", PermProjectUpdate, func(r *http.Request, in UpdateInput) (*Proposal, error) {
-			return p.svc.UpdateImplementation(r.Context(), caller(r), r.PathValue("id"), r.PathValue("proposalID"), in)
+			pp, err := p.svc.UpdateImplementation(r.Context(), caller(r), r.PathValue("id"), r.PathValue("proposalID"), in)
+			if err != nil {
+				return nil, err
+			}
+			return pp.Public(), nil
 		}).Status(http.StatusCreated).
 			Doc("Report on a funded project", "A dated public update; the status moves planned → in_progress → done and never back.").
 			With(cycleParam, proposalParam).Errors(http.StatusConflict),
@@ -122,6 +159,10 @@ func (p *Plugin) routes() []sdk.Route {
 			Doc("Enter paper ballots", "Transcribed by an officer during voting or before results; all or none are recorded, and a bad one is named by its index.").
 			With(cycleParam).Errors(http.StatusConflict),
 
+		sdk.Get(c+"/me", sdk.PermAuthenticated, func(r *http.Request) (*Participation, error) {
+			return p.svc.Participation(r.Context(), caller(r), r.PathValue("id"))
+		}).Doc("What I can do in a cycle", "For the signed-in person: whether they are a resident here, have voted, and may propose, support, vote or replace their ballot now.").With(cycleParam),
+
 		sdk.Get(c+"/turnout", sdk.PermPublic, func(r *http.Request) (*Turnout, error) {
 			return p.svc.Turnout(r.Context(), r.PathValue("id"))
 		}).Doc("Turnout", "How many people voted online and how many ballots there are.").With(cycleParam),
@@ -129,13 +170,31 @@ func (p *Plugin) routes() []sdk.Route {
 		sdk.Post(c+"/tally", PermResultsPublish, func(r *http.Request, in TallyInput) (*Result, error) {
 			return p.svc.Tally(r.Context(), caller(r), r.PathValue("id"), in)
 		}).Status(http.StatusCreated).
-			Doc("Tally and publish the results", "In the results phase, once: the rule and its options as in `kvarter pb tally`. Winners become planned projects.").
+			Doc("Tally and publish the results at once", "In the results phase, once, with no preview (POST /preview then POST /publish to look first): the rule and its options as in `kvarter pb tally`. Winners become planned projects.").
 			With(cycleParam).Errors(http.StatusConflict).
 			Example(TallyInput{Rule: "mes", Completion: "add1u"}, nil),
 
+		sdk.Post(c+"/preview", PermResultsPublish, func(r *http.Request, in PreviewInput) (*Preview, error) {
+			return p.svc.PreviewResults(r.Context(), caller(r), r.PathValue("id"), in)
+		}).Status(http.StatusCreated).
+			Doc("Preview the tally in private", "In the results phase, before publishing: each rule's outcome side by side (greedy and mes by default for approval ballots), the projects they disagree on and how satisfied voters would be. Nothing is published; a new preview replaces the last, and entering paper ballots discards it.").
+			With(cycleParam).Errors(http.StatusConflict).
+			Example(PreviewInput{Rules: []TallyInput{{Rule: "greedy"}, {Rule: "mes", Completion: "add1"}}}, nil),
+
+		sdk.Get(c+"/preview", PermResultsPublish, func(r *http.Request) (*Preview, error) {
+			return p.svc.ResultsPreview(r.Context(), caller(r), r.PathValue("id"))
+		}).Doc("The private preview", "The cycle's current preview, to officers who may publish results.").With(cycleParam),
+
+		sdk.Post(c+"/publish", PermResultsPublish, func(r *http.Request, in PublishInput) (*Result, error) {
+			return p.svc.Publish(r.Context(), caller(r), r.PathValue("id"), in)
+		}).Status(http.StatusCreated).
+			Doc("Publish a previewed result", "Publishes the named candidate of the current preview exactly as previewed, with its explanations. Winners become planned projects.").
+			With(cycleParam).Errors(http.StatusConflict).
+			Example(PublishInput{Rule: "mes"}, nil),
+
 		sdk.Get(c+"/results", sdk.PermPublic, func(r *http.Request) (*Result, error) {
 			return p.svc.Results(r.Context(), r.PathValue("id"))
-		}).Doc("Published results", "With the rule, the ballot hash, every project's count, ties and a plain-language explanation.").With(cycleParam),
+		}).Doc("Published results", "With the rule, the ballot hash, every project's count, ties, a plain-language explanation of the rule and, per project, why it was or was not funded (explanations, computed when the tally ran).").With(cycleParam),
 
 		sdk.Raw(http.MethodGet, c+"/export.pb", sdk.PermPublic, "text/plain", func(w http.ResponseWriter, r *http.Request) error {
 			// Rendered into a buffer so an error half way never leaves a truncated file
@@ -165,7 +224,7 @@ func (p *Plugin) routes() []sdk.Route {
 		}).Returns(ImportSummary{}).Status(http.StatusCreated).MaxBody(maxImportBody).
 			Doc("Import a Pabulib file", "The request body is a .pb file (text/plain), imported into an empty simulation cycle in the ideas phase, which then moves to results. Budget and costs at most 10^12 whole units; a malformed file is refused with 422 naming the line.").
 			With(cycleParam).Errors(http.StatusBadRequest, http.StatusConflict, http.StatusUnprocessableEntity),
-	}
+	}, p.pageRoutes()...) // the pages (pages.go)
 }
 
 // PhaseInput is the body of POST /cycles/{id}/phase.

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/google/uuid"
@@ -42,6 +43,8 @@ type Service struct {
 	// city's time zone.
 	languages []string
 	zone      *time.Location
+	// published holds results already read, by cycle ID (see Results).
+	published sync.Map
 }
 
 // NewService returns a service over db. now is the clock, injected so tests and the

@@ -361,6 +361,10 @@ func (s *Service) EnterPaperBallots(ctx context.Context, pr sdk.Principal, cycle
 		if _, err := findResult(ctx, tx, cycleID); err == nil {
 			return sdk.Errorf(sdk.CodeConflict, "results are already published")
 		}
+		// A preview counted the ballots before these; publishing it would leave them out.
+		if err := deletePreview(ctx, tx, cycleID); err != nil {
+			return err
+		}
 		for _, b := range clean {
 			if err := insertBallot(ctx, tx, cycleID, uuid.NewString(), true, false, "", b); err != nil {
 				return err
@@ -432,6 +436,14 @@ func validateRules(r *BallotRules) error {
 	}
 	if r.Type == BallotOrdinal && r.MaxCost != 0 {
 		return sdk.InvalidField("ballot.max_cost", "only approval ballots have a cost limit")
+	}
+	switch {
+	case r.Type == BallotOrdinal && r.Count == "":
+		r.Count = CountBorda
+	case r.Type == BallotOrdinal && r.Count != CountBorda && r.Count != CountApprovals:
+		return sdk.Invalid("ballot.count", sdk.RuleOneOf, "must be borda or approvals")
+	case r.Type != BallotOrdinal && r.Count != "":
+		return sdk.InvalidField("ballot.count", "only ordinal ballots are counted by rank")
 	}
 	if r.Min == 0 {
 		r.Min = 1

@@ -24,6 +24,7 @@ type CreateCycleInput struct {
 	// MESIntegral is Cycle.MESIntegral; absent means true.
 	MESIntegral *bool       `json:"mes_integral" doc:"Start the Method of Equal Shares' add1 completion from a whole currency unit per voter, as equalshares.net does; absent means true."`
 	Phases      PhaseStarts `json:"phases"`
+	Country     string      `json:"country" max:"100" doc:"The country, in English (Pabulib exports name it); empty is exported as Worldwide." example:"Denmark"`
 }
 
 // PhaseStarts schedules phases: the start of each, in phase order. The background tick
@@ -39,6 +40,32 @@ func (PhaseStarts) OpenAPISchema() map[string]any {
 		"additionalProperties": map[string]any{"type": "string", "format": "date-time", "maxLength": 40, "nullable": true},
 		"example":              map[string]any{string(PhaseVoting): "2026-05-01T00:00:00Z", string(PhaseResults): "2026-05-15T00:00:00Z"},
 	}
+}
+
+// schedule adds to sched the starts ps gives for the phases after the one at index
+// from (-1 for all of them), checking that they are phases still ahead, in order.
+func (ps PhaseStarts) schedule(sched map[Phase]time.Time, from int) error {
+	for p := range ps {
+		if p.index() < 0 {
+			return sdk.Invalid("phases", sdk.RuleOneOf, fmt.Sprintf("unknown phase %q", p))
+		}
+		if p.index() <= from {
+			return sdk.InvalidField("phases."+string(p), "only the phases still ahead can be scheduled")
+		}
+	}
+	var last time.Time
+	for _, p := range Phases[from+1:] {
+		t, ok := ps[p]
+		if !ok || t == nil {
+			continue
+		}
+		if t.Before(last) {
+			return sdk.InvalidField("phases."+string(p), "phases must start in order")
+		}
+		last = *t
+		sched[p] = t.UTC().Truncate(time.Microsecond)
+	}
+	return nil
 }
 
 // CreateCycle opens a cycle in the ideas phase.
@@ -76,26 +103,12 @@ func (s *Service) CreateCycle(ctx context.Context, pr sdk.Principal, in CreateCy
 	c := &Cycle{
 		ID: newID(), ParentID: in.ParentID, NeighbourhoodID: in.NeighbourhoodID, Name: in.Name,
 		Budget: in.Budget, Currency: in.Currency, Ballot: in.Ballot, SupportTopN: in.SupportTopN,
-		Simulation: in.Simulation, MESIntegral: in.MESIntegral == nil || *in.MESIntegral,
+		Simulation: in.Simulation, MESIntegral: in.MESIntegral == nil || *in.MESIntegral, Country: strings.TrimSpace(in.Country),
 		Phase: PhaseIdeas, Schedule: map[Phase]time.Time{},
 		CreatedAt: now, UpdatedAt: now,
 	}
-	var last time.Time
-	for _, p := range Phases {
-		t, ok := in.Phases[p]
-		if !ok || t == nil {
-			continue
-		}
-		if t.Before(last) {
-			return nil, sdk.InvalidField("phases."+string(p), "phases must start in order")
-		}
-		last = *t
-		c.Schedule[p] = t.UTC().Truncate(time.Microsecond)
-	}
-	for p := range in.Phases {
-		if p.index() < 0 {
-			return nil, sdk.Invalid("phases", sdk.RuleOneOf, fmt.Sprintf("unknown phase %q", p))
-		}
+	if err := in.Phases.schedule(c.Schedule, -1); err != nil {
+		return nil, err
 	}
 	err = s.db.InTx(ctx, func(tx *store.Tx) error {
 		if c.ParentID != "" {
@@ -172,6 +185,9 @@ func (s *Service) moveTx(ctx context.Context, tx *store.Tx, c *Cycle, to Phase) 
 	}
 	if !ok {
 		return sdk.Errorf(sdk.CodeConflict, "cycle %s changed phase meanwhile", c.ID)
+	}
+	if err := markVoting(ctx, tx, c.ID, from, to, now); err != nil {
+		return err
 	}
 	switch {
 	case from == PhaseSupport && c.SupportTopN > 0:

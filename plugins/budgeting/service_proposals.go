@@ -17,6 +17,7 @@ type ProposalInput struct {
 	Category    string `json:"category" max:"100"`
 	Location    string `json:"location" max:"300"`
 	Cost        int64  `json:"cost" min:"0" doc:"The author's estimate, in minor units." example:"4000000"`
+	Anonymous   bool   `json:"anonymous" doc:"Show the proposal without its author."`
 }
 
 func (in *ProposalInput) validate() error {
@@ -56,7 +57,7 @@ func (s *Service) SubmitProposal(ctx context.Context, pr sdk.Principal, cycleID 
 	now := s.now()
 	p := &Proposal{
 		ID: newID(), CycleID: c.ID, AuthorID: pr.UserID, Title: in.Title, Description: in.Description,
-		Category: in.Category, Location: in.Location, Cost: in.Cost, Status: StatusSubmitted,
+		Category: in.Category, Location: in.Location, Cost: in.Cost, Status: StatusSubmitted, Anonymous: in.Anonymous,
 		Updates: []Update{}, CreatedAt: now, UpdatedAt: now,
 	}
 	// Proposing follows the proposal and its cycle.
@@ -75,8 +76,44 @@ func (s *Service) SubmitProposal(ctx context.Context, pr sdk.Principal, cycleID 
 	return p, nil
 }
 
-// EditProposal lets the author change an idea until review starts.
-func (s *Service) EditProposal(ctx context.Context, pr sdk.Principal, cycleID, id string, in ProposalInput) (*Proposal, error) {
+// ProposalPatch is an edit: only the fields it names change. An absent field (or
+// null) keeps its value, so {"cost": 6000000} changes the cost alone.
+type ProposalPatch struct {
+	Title       *string `json:"title" max:"200" example:"Benches along the canal"`
+	Description *string `json:"description" max:"10000"`
+	Category    *string `json:"category" max:"100"`
+	Location    *string `json:"location" max:"300"`
+	Cost        *int64  `json:"cost" min:"0" doc:"The author's estimate, in minor units." example:"6000000"`
+	Anonymous   *bool   `json:"anonymous" doc:"Show the proposal without its author."`
+}
+
+// apply returns p's fields as they read after the patch.
+func (in ProposalPatch) apply(p *Proposal) ProposalInput {
+	out := ProposalInput{Title: p.Title, Description: p.Description, Category: p.Category, Location: p.Location, Cost: p.Cost, Anonymous: p.Anonymous}
+	if in.Title != nil {
+		out.Title = *in.Title
+	}
+	if in.Description != nil {
+		out.Description = *in.Description
+	}
+	if in.Category != nil {
+		out.Category = *in.Category
+	}
+	if in.Location != nil {
+		out.Location = *in.Location
+	}
+	if in.Cost != nil {
+		out.Cost = *in.Cost
+	}
+	if in.Anonymous != nil {
+		out.Anonymous = *in.Anonymous
+	}
+	return out
+}
+
+// EditProposal lets the author change an idea until review starts. Only the fields
+// the patch names change; the result must still be a valid proposal.
+func (s *Service) EditProposal(ctx context.Context, pr sdk.Principal, cycleID, id string, patch ProposalPatch) (*Proposal, error) {
 	c, err := findCycle(ctx, s.db, cycleID)
 	if err != nil {
 		return nil, err
@@ -94,12 +131,17 @@ func (s *Service) EditProposal(ctx context.Context, pr sdk.Principal, cycleID, i
 	if c.Phase != PhaseIdeas && c.Phase != PhaseSupport {
 		return nil, sdk.Errorf(sdk.CodeConflict, "proposals can be edited until review; the cycle is in %s", c.Phase)
 	}
+	in := patch.apply(p)
 	if err := in.validate(); err != nil {
 		return nil, err
 	}
 	p.Title, p.Description, p.Category, p.Location, p.Cost = in.Title, in.Description, in.Category, in.Location, in.Cost
+	p.Anonymous = in.Anonymous
 	p.UpdatedAt = s.now()
 	if err := updateProposal(ctx, s.db, p); err != nil {
+		return nil, err
+	}
+	if p.Updates, err = listUpdates(ctx, s.db, id); err != nil {
 		return nil, err
 	}
 	return p, nil

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"math/big"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -22,7 +23,7 @@ import (
 // MES with add1 for approval ballots, greedy otherwise.
 type TallyInput struct {
 	Rule             string `json:"rule" max:"32" enum:"greedy,greedy-no-skip,greedy-threshold,mes" doc:"Empty: mes for approval ballots, greedy otherwise."`
-	Completion       string `json:"completion" max:"32" enum:"none,add1,add1u" doc:"mes only; empty means add1."`
+	Completion       string `json:"completion" max:"32" enum:",none,add1,add1u" doc:"mes only; empty means add1."`
 	NoExhaustiveStop bool   `json:"no_exhaustive_stop"`
 	// TieBreak is a chain such as "min-cost,max-votes"; absent means that default, ""
 	// means no chain.
@@ -70,12 +71,15 @@ type Result struct {
 	// Purchases says, for each project MES bought, what its supporters paid;
 	// Shortfalls what the supporters of each project it did not buy had left
 	// (both in minor units); Completed the winners add1u's completion added.
-	Purchases   []tally.Purchase  `json:"purchases,omitempty"`
-	Shortfalls  []tally.Shortfall `json:"shortfalls,omitempty"`
-	Completed   []string          `json:"completed,omitempty"`
-	Explanation string            `json:"explanation"`
-	Summary     string            `json:"summary"`
-	PublishedAt time.Time         `json:"published_at"`
+	Purchases  []tally.Purchase  `json:"purchases,omitempty"`
+	Shortfalls []tally.Shortfall `json:"shortfalls,omitempty"`
+	Completed  []string          `json:"completed,omitempty"`
+	// Explanations say for every project on the ballot, in its order, why it was or
+	// was not funded; computed once when the tally ran.
+	Explanations []ProjectExplanation `json:"explanations"`
+	Explanation  string               `json:"explanation"`
+	Summary      string               `json:"summary"`
+	PublishedAt  time.Time            `json:"published_at"`
 }
 
 // ResultProject is one project on the ballot with its count.
@@ -125,6 +129,7 @@ func (in TallyInput) options(c *Cycle, unit int64) (tally.Options, error) {
 	}
 	o.NoExhaustiveStop = in.NoExhaustiveStop
 	o.NoIntegral = !c.MESIntegral
+	o.Borda = c.Ballot.Type == BallotOrdinal && c.Ballot.Count == CountBorda
 	// Whole currency units, whatever unit the tally counts in (minor units
 	// when some cost has cents): integral endowments and the default step are
 	// whole euros, as on equalshares.net.
@@ -240,29 +245,38 @@ func (s *Service) Tally(ctx context.Context, pr sdk.Principal, cycleID string, i
 		if res, err = s.count(c, e, o); err != nil {
 			return err
 		}
-		body, _ := json.Marshal(res)
-		ok, err := insertResult(ctx, tx, c.ID, body, res.PublishedAt)
-		if err != nil {
-			return err
-		}
-		if !ok {
-			return sdk.Errorf(sdk.CodeConflict, "results for cycle %s are already published", c.ID)
-		}
-		if err := planWinners(ctx, tx, res.Winners, res.PublishedAt); err != nil {
-			return err
-		}
-		if err := s.notifyResults(ctx, tx, c, len(res.Winners), pr.UserID); err != nil {
-			return err
-		}
-		return tx.Emit(EventResultsPublished, ResultsPublished{
-			CycleID: c.ID, NeighbourhoodID: c.NeighbourhoodID, Winners: res.Winners, BallotHash: res.BallotHash,
-		})
+		return s.publishTx(ctx, tx, c, res, pr)
 	})
 	if err != nil {
 		return nil, err
 	}
 	s.audit(ctx, pr, "budgeting.results.publish", c.nbh(), c.ID, map[string]any{"rule": res.Rule, "ballot_hash": res.BallotHash})
 	return res, nil
+}
+
+// publishTx publishes res in tx, once: its winners become planned projects, followers
+// hear of it, the event goes out and any preview is dropped.
+func (s *Service) publishTx(ctx context.Context, tx *store.Tx, c *Cycle, res *Result, pr sdk.Principal) error {
+	body, _ := json.Marshal(res)
+	ok, err := insertResult(ctx, tx, c.ID, body, res.PublishedAt)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return sdk.Errorf(sdk.CodeConflict, "results for cycle %s are already published", c.ID)
+	}
+	if err := planWinners(ctx, tx, res.Winners, res.PublishedAt); err != nil {
+		return err
+	}
+	if err := deletePreview(ctx, tx, c.ID); err != nil {
+		return err
+	}
+	if err := s.notifyResults(ctx, tx, c, len(res.Winners), pr.UserID); err != nil {
+		return err
+	}
+	return tx.Emit(EventResultsPublished, ResultsPublished{
+		CycleID: c.ID, NeighbourhoodID: c.NeighbourhoodID, Winners: res.Winners, BallotHash: res.BallotHash,
+	})
 }
 
 // count runs the tally and renders its outcome in minor units.
@@ -332,6 +346,7 @@ func (s *Service) count(c *Cycle, e *election, o tally.Options) (*Result, error)
 	if res.Projects == nil {
 		res.Projects = []ResultProject{}
 	}
+	res.Explanations = explain(e, tr, u)
 	res.Summary = summary(res)
 	return res, nil
 }
@@ -357,12 +372,23 @@ func summary(r *Result) string {
 	return b.String()
 }
 
-// Results returns a cycle's published result.
+// Results returns a cycle's published result, explanations included. A published
+// result never changes, so the first read on a node is kept and every later one (a
+// results page, the JSON route) is a map lookup: nothing is decoded, let alone
+// recomputed. The result is shared: callers must not modify it.
 func (s *Service) Results(ctx context.Context, cycleID string) (*Result, error) {
+	if r, ok := s.published.Load(cycleID); ok {
+		return r.(*Result), nil
+	}
 	if _, err := findCycle(ctx, s.db, cycleID); err != nil {
 		return nil, err
 	}
-	return findResult(ctx, s.db, cycleID)
+	r, err := findResult(ctx, s.db, cycleID)
+	if err != nil {
+		return nil, err
+	}
+	s.published.Store(cycleID, r)
+	return r, nil
 }
 
 // pabulibRule names a result's rule the way Pabulib META does.
@@ -403,55 +429,153 @@ func (s *Service) Export(ctx context.Context, cycleID string, w io.Writer) error
 		VoteType: string(e.Kind),
 		Rule:     pabulibRule(res),
 	}
+	// META keys in the order Pabulib's checker expects them; only Pabulib's own keys.
 	meta := func(k, v string) {
 		in.Meta[k] = v
 		in.MetaKeys = append(in.MetaKeys, k)
 	}
-	meta("description", "Kvarter budgeting cycle "+c.ID+" (anonymised ballots)")
-	meta("unit", c.NeighbourhoodID)
-	meta("instance", c.Name)
+	zone := s.zone
+	if zone == nil {
+		zone = time.UTC
+	}
+	begin, end := c.CreatedAt, res.PublishedAt
+	if c.VotingBegan != nil {
+		begin = *c.VotingBegan
+	}
+	if c.VotingEnded != nil {
+		end = *c.VotingEnded
+	}
+	begin, end = begin.In(zone), end.In(zone)
+	country := c.Country
+	if country == "" {
+		country = "Worldwide" // the checker's word for a place it cannot name
+	}
+	unit := c.NeighbourhoodID
+	if nbhs, err := s.host.Neighbourhoods(ctx, []string{c.NeighbourhoodID}); err == nil && len(nbhs) == 1 && nbhs[0].Name != "" {
+		unit = nbhs[0].Name
+	}
+	meta("description", "Kvarter participatory budget "+c.Name+" (anonymised ballots)")
+	meta("country", country)
+	meta("unit", unit)
+	meta("instance", strconv.Itoa(begin.Year()))
 	meta("num_projects", strconv.Itoa(len(e.Projects)))
 	meta("num_votes", strconv.Itoa(len(e.Ballots)))
 	meta("budget", strconv.FormatInt(e.Budget, 10))
 	meta("vote_type", in.VoteType)
 	meta("rule", in.Rule)
-	meta("currency", c.Currency)
-	if e.unit == 1 && minorPerMajor(c.Currency) != 1 {
-		meta("kvarter_amounts", "minor units")
+	meta("date_begin", begin.Format("02.01.2006"))
+	meta("date_end", end.Format("02.01.2006"))
+	// The ballot's limits, where every ballot was checked against them (imported
+	// ones were not: a simulation cycle's rules are its defaults).
+	rules := c.Ballot
+	if !c.Simulation {
+		if rules.Type != BallotCumulative && rules.Min > 1 {
+			meta("min_length", strconv.Itoa(rules.Min))
+		}
+		if rules.Type != BallotCumulative && rules.Max > 0 {
+			meta("max_length", strconv.Itoa(rules.Max))
+		}
+		if rules.MaxCost > 0 {
+			meta("max_sum_cost", strconv.FormatInt(rules.MaxCost/e.unit, 10))
+		}
 	}
-	meta("kvarter_tie_break", strings.Join(res.TieBreak, ","))
-	if res.Rule == string(tally.MES) {
-		meta("kvarter_increment", strconv.FormatInt(res.Increment/e.unit, 10))
-		meta("kvarter_exhaustive_stop", strconv.FormatBool(res.ExhaustiveStop))
-		meta("kvarter_integral", strconv.FormatBool(res.Integral))
+	if e.Kind == tally.Cumulative {
+		if rules.MaxPerProject > 0 && !c.Simulation {
+			meta("max_points", strconv.FormatInt(rules.MaxPerProject, 10))
+		}
+		most := rules.Points
+		if c.Simulation { // the most any imported ballot gave
+			most = 0
+			for _, b := range e.Ballots {
+				var sum int64
+				for _, p := range b.Points {
+					sum += p
+				}
+				most = max(most, sum)
+			}
+		}
+		meta("max_sum_points", strconv.FormatInt(most, 10))
 	}
 	if res.Rule == string(tally.GreedyThreshold) {
 		t := res.Threshold
 		in.MinProjectScoreThreshold = &t
+		meta("min_project_score_threshold", strconv.FormatInt(t, 10))
 	}
-	in.ProjectColumns = []string{"project_id", "cost", "votes", "score", "name", "selected"}
+	meta("currency", c.Currency)
+	var all int64
+	for _, p := range e.Projects {
+		all += p.Cost
+	}
+	if all <= e.Budget {
+		meta("fully_funded", "1")
+	}
+	// What Pabulib has no key for goes in comment, the format's free text.
+	opts := []string{"tie_break=" + strings.Join(res.TieBreak, ",")}
+	if res.Rule == string(tally.MES) {
+		opts = append(opts, "increment="+strconv.FormatInt(res.Increment/e.unit, 10),
+			"exhaustive_stop="+strconv.FormatBool(res.ExhaustiveStop), "integral="+strconv.FormatBool(res.Integral))
+	}
+	if e.Kind == tally.Ordinal {
+		opts = append(opts, "borda="+strconv.FormatBool(c.Ballot.Count == CountBorda))
+	}
+	if e.unit == 1 && minorPerMajor(c.Currency) != 1 {
+		opts = append(opts, "amounts=minor")
+	}
+	meta("comment", "#1: "+pabulib.KvarterOptionsLabel+" "+strings.Join(opts, " "))
+
+	// score holds what Pabulib defines: the points given (cumulative) or, for a
+	// ranking of k projects, k for the first down to 1 for the last (ordinal).
+	// Approval files have votes only.
+	in.ProjectColumns = []string{"project_id", "cost", "votes", "name", "category", "selected"}
+	var borda map[string]int64
+	switch e.Kind {
+	case tally.Cumulative:
+		in.ProjectColumns = []string{"project_id", "cost", "votes", "score", "name", "category", "selected"}
+	case tally.Ordinal:
+		in.ProjectColumns = []string{"project_id", "cost", "votes", "score", "name", "category", "selected"}
+		borda = map[string]int64{}
+		for _, b := range e.Ballots {
+			for j, id := range b.Projects {
+				borda[id] += int64(len(b.Projects) - j)
+			}
+		}
+	}
+	category := make(map[string]string, len(e.proposals))
+	for _, p := range e.proposals {
+		category[p.ID] = strings.ReplaceAll(p.Category, ",", " ")
+	}
 	for _, rp := range res.Projects {
 		v, sc := rp.Votes, rp.Score
+		if borda != nil {
+			sc = borda[rp.ID]
+		}
 		sel := pabulib.SelectedNo
 		if rp.Selected {
 			sel = pabulib.SelectedYes
 		}
-		in.Projects = append(in.Projects, pabulib.Project{ID: rp.ID, Cost: rp.Cost / e.unit, Votes: &v, Score: &sc, Name: rp.Title, Selected: sel})
+		in.Projects = append(in.Projects, pabulib.Project{ID: rp.ID, Cost: rp.Cost / e.unit, Votes: &v, Score: &sc, Name: rp.Title, Selected: sel,
+			Extra: map[string]string{"category": category[rp.ID]}})
 	}
+	// voting_method is internet or paper; imported ballots came from a file that may
+	// not have said, so a simulation's export leaves the column out.
+	imported := slices.Contains(e.imported, true)
 	in.VoteColumns = []string{"voter_id", "vote"}
 	if e.Kind == tally.Cumulative {
 		in.VoteColumns = append(in.VoteColumns, "points")
 	}
-	in.VoteColumns = append(in.VoteColumns, "voting_method")
+	if !imported {
+		in.VoteColumns = append(in.VoteColumns, "voting_method")
+	}
 	for i, b := range e.Ballots {
-		method := "internet"
-		switch {
-		case e.paper[i]:
-			method = "paper"
-		case e.imported[i]:
-			method = "imported"
+		v := pabulib.Vote{VoterID: strconv.Itoa(i + 1), Projects: b.Projects, Points: b.Points}
+		if !imported {
+			method := "internet"
+			if e.paper[i] {
+				method = "paper"
+			}
+			v.Extra = []string{method}
 		}
-		in.Votes = append(in.Votes, pabulib.Vote{VoterID: strconv.Itoa(i + 1), Projects: b.Projects, Points: b.Points, Extra: []string{method}})
+		in.Votes = append(in.Votes, v)
 	}
 	return pabulib.Write(w, in)
 }

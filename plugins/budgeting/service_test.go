@@ -44,13 +44,13 @@ func TestService_FullCycle(t *testing.T) {
 			p := must(f.svc.SubmitProposal(f.ctx, alice, c.ID, ProposalInput{Title: fmt.Sprintf("P%d", i), Cost: cost}))(t)
 			ids = append(ids, p.ID)
 		}
-		edited := must(f.svc.EditProposal(f.ctx, alice, c.ID, ids[0], ProposalInput{Title: "Benches", Cost: 55_000_00}))(t)
+		edited := must(f.svc.EditProposal(f.ctx, alice, c.ID, ids[0], ProposalPatch{Title: ptr("Benches"), Cost: ptr[int64](55_000_00)}))(t)
 		if edited.Title != "Benches" {
 			t.Errorf("edit: %+v", edited)
 		}
 		must(f.svc.SetPhase(f.ctx, off, c.ID, PhaseReview))(t)
 		t.Run("EditAfterReviewStarts", func(t *testing.T) {
-			_, err := f.svc.EditProposal(f.ctx, alice, c.ID, ids[0], ProposalInput{Title: "Late", Cost: 1})
+			_, err := f.svc.EditProposal(f.ctx, alice, c.ID, ids[0], ProposalPatch{Title: ptr("Late"), Cost: ptr[int64](1)})
 			wantCode(t, err, sdk.CodeConflict)
 		})
 		yes, no := true, false
@@ -141,6 +141,7 @@ func TestService_FullCycle(t *testing.T) {
 // and ballot hash equal the published result.
 func checkRetally(t *testing.T, data []byte, res *Result) {
 	t.Helper()
+	checkPabulib(t, data)
 	in, err := pabulib.ParseBytes(data)
 	if err != nil {
 		t.Fatal(err)
@@ -159,6 +160,20 @@ func checkRetally(t *testing.T, data []byte, res *Result) {
 	}
 	if !slices.Equal(tr.Winners, res.Winners) || tr.Cost*res.Unit != res.Cost {
 		t.Errorf("re-tally %v cost %d, published %v cost %d", tr.Winners, tr.Cost, res.Winners, res.Cost)
+	}
+}
+
+// checkPabulib runs the official Pabulib checker's rules (pabulib.Check) on an
+// exported file: every format rule must hold. Rules about the vote itself (a project
+// nobody chose) may fire on a real vote, and are logged.
+func checkPabulib(t *testing.T, data []byte) {
+	t.Helper()
+	for _, p := range pabulib.Check(data) {
+		if p.Data {
+			t.Logf("pabulib checker, about the vote: %s", p)
+			continue
+		}
+		t.Errorf("pabulib checker: %s", p)
 	}
 }
 

@@ -91,17 +91,28 @@ type cycleRow struct {
 	NextAt          store.NullTime `db:"next_at"`
 	CreatedAt       store.Time     `db:"created_at"`
 	UpdatedAt       store.Time     `db:"updated_at"`
+	Country         string         `db:"country"`
+	VotingBegan     store.NullTime `db:"voting_began"`
+	VotingEnded     store.NullTime `db:"voting_ended"`
 }
 
 const cycleCols = `id, parent_id, neighbourhood_id, name, budget, currency, ballot, support_top_n,
-	simulation, phase, schedule, next_at, created_at, updated_at, mes_integral`
+	simulation, phase, schedule, next_at, created_at, updated_at, mes_integral, country, voting_began, voting_ended`
 
 func (r cycleRow) cycle() (*Cycle, error) {
 	c := &Cycle{
 		ID: r.ID, ParentID: r.ParentID.String, NeighbourhoodID: r.NeighbourhoodID, Name: r.Name,
 		Budget: r.Budget, Currency: r.Currency, SupportTopN: r.SupportTopN, Simulation: r.Simulation,
-		MESIntegral: r.MESIntegral,
-		Phase:       Phase(r.Phase), CreatedAt: r.CreatedAt.Time, UpdatedAt: r.UpdatedAt.Time,
+		MESIntegral: r.MESIntegral, Country: r.Country,
+		Phase: Phase(r.Phase), CreatedAt: r.CreatedAt.Time, UpdatedAt: r.UpdatedAt.Time,
+	}
+	if r.VotingBegan.Valid {
+		t := r.VotingBegan.Time
+		c.VotingBegan = &t
+	}
+	if r.VotingEnded.Valid {
+		t := r.VotingEnded.Time
+		c.VotingEnded = &t
 	}
 	if err := json.Unmarshal([]byte(r.Ballot), &c.Ballot); err != nil {
 		return nil, fmt.Errorf("cycle %s ballot: %w", r.ID, err)
@@ -137,10 +148,10 @@ func nullString(s string) any {
 func insertCycle(ctx context.Context, db q, c *Cycle, next *time.Time) error {
 	ballot, _ := json.Marshal(c.Ballot)
 	_, err := exec(ctx, db, `INSERT INTO cycles (`+cycleCols+`)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, NULL)`,
 		c.ID, nullString(c.ParentID), c.NeighbourhoodID, c.Name, c.Budget, c.Currency, string(ballot),
 		c.SupportTopN, c.Simulation, string(c.Phase), scheduleJSON(c.Schedule), store.NullTimeOf(next),
-		store.Micros(c.CreatedAt), store.Micros(c.UpdatedAt), c.MESIntegral)
+		store.Micros(c.CreatedAt), store.Micros(c.UpdatedAt), c.MESIntegral, c.Country)
 	if err != nil {
 		return fmt.Errorf("insert cycle: %w", err)
 	}
@@ -163,6 +174,9 @@ func findCycle(ctx context.Context, db q, id string) (*Cycle, error) {
 type CycleFilter struct {
 	NeighbourhoodID string
 	ParentID        string
+	// Simulations lists the simulation cycles (imported files) instead of the real
+	// ones: a simulation is staff's tool, not a budget residents take part in.
+	Simulations bool
 }
 
 // listCycles returns q.Fetch() cycles after q's cursor, in ID order (UUIDv7, so
@@ -179,6 +193,7 @@ func listCycles(ctx context.Context, db q, f CycleFilter, page sdk.ListQuery) ([
 	if f.ParentID != "" {
 		where, args = append(where, "parent_id = ?"), append(args, f.ParentID)
 	}
+	where, args = append(where, "simulation = ?"), append(args, f.Simulations)
 	query := `SELECT ` + cycleCols + ` FROM cycles WHERE ` + strings.Join(where, " AND ") + ` ORDER BY id LIMIT ?`
 	var rows []cycleRow
 	if err := sel(ctx, db, &rows, query, append(args, page.Fetch())...); err != nil {
@@ -211,6 +226,36 @@ func movePhase(ctx context.Context, db q, id string, from, to Phase, next *time.
 		string(to), store.NullTimeOf(next), store.Micros(now), id, string(from))
 	if err != nil {
 		return false, fmt.Errorf("move cycle %s to %s: %w", id, to, err)
+	}
+	return n == 1, nil
+}
+
+// markVoting records when voting opened (a move into or past voting from before it)
+// and closed (a move out of voting or past it), once each: the dates a Pabulib export
+// gives.
+func markVoting(ctx context.Context, db q, id string, from, to Phase, now time.Time) error {
+	if from.index() < PhaseVoting.index() && to.index() >= PhaseVoting.index() {
+		if _, err := exec(ctx, db, `UPDATE cycles SET voting_began = ? WHERE id = ? AND voting_began IS NULL`, store.Micros(now), id); err != nil {
+			return fmt.Errorf("mark voting of cycle %s: %w", id, err)
+		}
+	}
+	if from.index() <= PhaseVoting.index() && to.index() > PhaseVoting.index() {
+		if _, err := exec(ctx, db, `UPDATE cycles SET voting_ended = ? WHERE id = ? AND voting_ended IS NULL`, store.Micros(now), id); err != nil {
+			return fmt.Errorf("mark voting of cycle %s: %w", id, err)
+		}
+	}
+	return nil
+}
+
+// updateCycle writes c's set-up, if c is still in the phase it was read in.
+func updateCycle(ctx context.Context, db q, c *Cycle, next *time.Time) (bool, error) {
+	ballot, _ := json.Marshal(c.Ballot)
+	n, err := exec(ctx, db, `UPDATE cycles SET name = ?, country = ?, budget = ?, ballot = ?, support_top_n = ?,
+		schedule = ?, next_at = ?, updated_at = ? WHERE id = ? AND phase = ?`,
+		c.Name, c.Country, c.Budget, string(ballot), c.SupportTopN, scheduleJSON(c.Schedule), store.NullTimeOf(next),
+		store.Micros(c.UpdatedAt), c.ID, string(c.Phase))
+	if err != nil {
+		return false, fmt.Errorf("update cycle %s: %w", c.ID, err)
 	}
 	return n == 1, nil
 }
@@ -248,11 +293,12 @@ type proposalRow struct {
 	CreatedAt      store.Time     `db:"created_at"`
 	UpdatedAt      store.Time     `db:"updated_at"`
 	Supports       int64          `db:"supports"`
+	Anonymous      bool           `db:"anonymous"`
 }
 
 // proposalCols selects a proposal with its support count.
 const proposalCols = `p.id, p.cycle_id, p.author_id, p.title, p.description, p.category, p.location,
-	p.cost, p.final_cost, p.status, p.reason, p.merged_into, p.implementation, p.created_at, p.updated_at,
+	p.cost, p.final_cost, p.status, p.reason, p.merged_into, p.implementation, p.created_at, p.updated_at, p.anonymous,
 	(SELECT COUNT(*) FROM supports s WHERE s.proposal_id = p.id) AS supports`
 
 func (r proposalRow) proposal() *Proposal {
@@ -261,16 +307,16 @@ func (r proposalRow) proposal() *Proposal {
 		Description: r.Description, Category: r.Category, Location: r.Location, Cost: r.Cost,
 		FinalCost: r.FinalCost, Status: r.Status, Reason: r.Reason, MergedInto: r.MergedInto,
 		Supports: r.Supports, Implementation: r.Implementation, Updates: []Update{},
-		CreatedAt: r.CreatedAt.Time, UpdatedAt: r.UpdatedAt.Time,
+		CreatedAt: r.CreatedAt.Time, UpdatedAt: r.UpdatedAt.Time, Anonymous: r.Anonymous,
 	}
 }
 
 func insertProposal(ctx context.Context, db q, p *Proposal) error {
 	_, err := exec(ctx, db, `INSERT INTO proposals (id, cycle_id, author_id, title, description, category,
-		location, cost, final_cost, status, reason, merged_into, implementation, created_at, updated_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		location, cost, final_cost, status, reason, merged_into, implementation, created_at, updated_at, anonymous)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		p.ID, p.CycleID, nullString(p.AuthorID), p.Title, p.Description, p.Category, p.Location, p.Cost,
-		p.FinalCost, p.Status, p.Reason, p.MergedInto, p.Implementation, store.Micros(p.CreatedAt), store.Micros(p.UpdatedAt))
+		p.FinalCost, p.Status, p.Reason, p.MergedInto, p.Implementation, store.Micros(p.CreatedAt), store.Micros(p.UpdatedAt), p.Anonymous)
 	if err != nil {
 		return fmt.Errorf("insert proposal: %w", err)
 	}
@@ -280,10 +326,11 @@ func insertProposal(ctx context.Context, db q, p *Proposal) error {
 // updateProposal writes every mutable field of p.
 func updateProposal(ctx context.Context, db q, p *Proposal) error {
 	_, err := exec(ctx, db, `UPDATE proposals SET title = ?, description = ?, category = ?, location = ?,
-		cost = ?, final_cost = ?, status = ?, reason = ?, merged_into = ?, implementation = ?, updated_at = ?
+		cost = ?, final_cost = ?, status = ?, reason = ?, merged_into = ?, implementation = ?, updated_at = ?,
+		anonymous = ?
 		WHERE id = ?`,
 		p.Title, p.Description, p.Category, p.Location, p.Cost, p.FinalCost, p.Status, p.Reason,
-		p.MergedInto, p.Implementation, store.Micros(p.UpdatedAt), p.ID)
+		p.MergedInto, p.Implementation, store.Micros(p.UpdatedAt), p.Anonymous, p.ID)
 	if err != nil {
 		return fmt.Errorf("update proposal %s: %w", p.ID, err)
 	}
@@ -542,10 +589,23 @@ func replaceSealed(ctx context.Context, tx *sqlx.Tx, cycleID string, contents []
 // insertImportedBallots writes ballots of a Pabulib import, marked imported, with
 // random IDs, in one bulk write (store.InsertRows).
 func insertImportedBallots(ctx context.Context, tx *sqlx.Tx, cycleID string, ballots []Ballot) error {
+	// Written in the order of their random IDs, so each row lands at the end of the
+	// primary key instead of a random page of it: a city's file (Łódź, 90,494
+	// ballots) then writes each page once instead of spilling the page cache.
+	ids := make([]string, len(ballots))
+	for i := range ids {
+		ids[i] = uuid.NewString()
+	}
+	order := make([]int, len(ballots))
+	for i := range order {
+		order[i] = i
+	}
+	slices.SortFunc(order, func(a, b int) int { return strings.Compare(ids[a], ids[b]) })
 	err := store.InsertRows(ctx, tx, "ballots", []string{"id", "cycle_id", "paper", "imported", "token_hash", "content"}, len(ballots),
 		func(i int, v []any) {
-			content, _ := json.Marshal(ballots[i])
-			v[0], v[1], v[2], v[3], v[4], v[5] = uuid.NewString(), cycleID, false, true, nil, string(content)
+			j := order[i]
+			content, _ := json.Marshal(ballots[j])
+			v[0], v[1], v[2], v[3], v[4], v[5] = ids[j], cycleID, false, true, nil, string(content)
 		})
 	if err != nil {
 		return fmt.Errorf("insert imported ballots: %w", err)
@@ -607,6 +667,41 @@ func findResult(ctx context.Context, db q, cycleID string) (*Result, error) {
 		return nil, fmt.Errorf("result of %s: %w", cycleID, err)
 	}
 	return &r, nil
+}
+
+// savePreview stores a cycle's private preview, replacing the one before.
+func savePreview(ctx context.Context, db q, cycleID string, body []byte, now time.Time) error {
+	if _, err := exec(ctx, db, `DELETE FROM result_previews WHERE cycle_id = ?`, cycleID); err != nil {
+		return fmt.Errorf("replace preview of %s: %w", cycleID, err)
+	}
+	if _, err := exec(ctx, db, `INSERT INTO result_previews (cycle_id, body, created_at) VALUES (?, ?, ?)`,
+		cycleID, string(body), store.Micros(now)); err != nil {
+		return fmt.Errorf("save preview of %s: %w", cycleID, err)
+	}
+	return nil
+}
+
+// findPreview reads a cycle's preview into dest; false when there is none.
+func findPreview(ctx context.Context, db q, cycleID string, dest any) (bool, error) {
+	var body string
+	err := get(ctx, db, &body, `SELECT body FROM result_previews WHERE cycle_id = ?`, cycleID)
+	if errors.Is(err, sql.ErrNoRows) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("find preview of %s: %w", cycleID, err)
+	}
+	if err := json.Unmarshal([]byte(body), dest); err != nil {
+		return false, fmt.Errorf("preview of %s: %w", cycleID, err)
+	}
+	return true, nil
+}
+
+func deletePreview(ctx context.Context, db q, cycleID string) error {
+	if _, err := exec(ctx, db, `DELETE FROM result_previews WHERE cycle_id = ?`, cycleID); err != nil {
+		return fmt.Errorf("delete preview of %s: %w", cycleID, err)
+	}
+	return nil
 }
 
 func insertUpdate(ctx context.Context, db q, id, proposalID string, u Update) error {

@@ -13,8 +13,10 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
+	"io"
 	"log"
 	"net/http"
+	"net/url"
 	"os"
 	"strings"
 	"sync/atomic"
@@ -33,6 +35,8 @@ func main() {
 	setupConns := flag.Int("setup-c", 8, "connections for registering and signing in")
 	timeline := flag.Bool("timeline", false, "also print latency per quarter second of the run")
 	warmup := flag.Int("warmup", 320, "further residents who vote in a warm-up cycle before the clock starts")
+	prefix := flag.String("prefix", "voter", "the residents' e-mail addresses begin so: another prefix for another run on the same node")
+	via := flag.String("via", "api", "how the measured ballots are cast: api (JSON, bearer token) or page (the ballot page's form, session cookie; issue 19)")
 	flag.Parse()
 	log.SetFlags(0)
 
@@ -54,7 +58,7 @@ func main() {
 	residents := *n + *warmup
 	emails := make([]string, residents)
 	for i := range emails {
-		emails[i] = fmt.Sprintf("voter%06d@bench.invalid", i)
+		emails[i] = fmt.Sprintf("%s%06d@bench.invalid", *prefix, i)
 	}
 	const pass = "a long bench passphrase"
 	loadgen.Parallel(residents, *setupConns, func(i int) {
@@ -146,14 +150,21 @@ func main() {
 		body := ballot(cy, i)
 		var st int
 		var out []byte
-		tm.Time(j, func() { st, out = c.Do(voters[i], "POST", cy.path+"/ballots", "application/json", body) })
-		if st != 201 && failed.Add(1) <= 5 {
+		want := 201
+		if *via == "page" {
+			body, want = ballotForm(body), http.StatusSeeOther
+			page := strings.TrimPrefix(cy.path, "/api/v1") + "/ballot"
+			tm.Time(j, func() { st, out = castPage(c, voters[i], page, body) })
+		} else {
+			tm.Time(j, func() { st, out = c.Do(voters[i], "POST", cy.path+"/ballots", "application/json", body) })
+		}
+		if st != want && failed.Add(1) <= 5 {
 			log.Printf("ballot %d: HTTP %d %s", j, st, out)
 		}
 	})
 	el := tm.Elapsed()
-	fmt.Printf("ballots: %d (%d residents x %d cycles) in %v at %d connections = %.0f ballots/s; latency %s; failed %d; load %s -> %s\n",
-		total, *n, len(cys), el.Round(time.Millisecond), *conns, float64(total)/el.Seconds(), tm.Summary(), failed.Load(), load0, loadgen.LoadAvg())
+	fmt.Printf("ballots via %s: %d (%d residents x %d cycles) in %v at %d connections = %.0f ballots/s; latency %s; failed %d; load %s -> %s\n",
+		*via, total, *n, len(cys), el.Round(time.Millisecond), *conns, float64(total)/el.Seconds(), tm.Summary(), failed.Load(), load0, loadgen.LoadAvg())
 	if *timeline {
 		tm.Timeline(os.Stdout, 250*time.Millisecond)
 	}
@@ -172,4 +183,35 @@ func main() {
 	if bad {
 		os.Exit(1)
 	}
+}
+
+// ballotForm is a JSON ballot ({"projects": [...]}) as the ballot page's form posts it.
+func ballotForm(jsonBody []byte) []byte {
+	var b struct {
+		Projects []string `json:"projects"`
+	}
+	if err := json.Unmarshal(jsonBody, &b); err != nil {
+		log.Fatal(err)
+	}
+	return []byte(url.Values{"projects": b.Projects}.Encode())
+}
+
+// castPage posts a ballot through the ballot page as a browser does: the session in
+// its cookie (a signed-in token is a session), the form url-encoded, from the site's
+// own page; the answer is the 303 to the confirmation, not followed.
+func castPage(c *loadgen.Client, token, path string, body []byte) (int, []byte) {
+	req, err := http.NewRequest("POST", c.Base+path, bytes.NewReader(body))
+	if err != nil {
+		log.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Sec-Fetch-Site", "same-origin")
+	req.AddCookie(&http.Cookie{Name: "kvarter_session", Value: token})
+	resp, err := c.HTTP.Transport.RoundTrip(req) // a 303 is the answer, not a hop
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer resp.Body.Close()
+	out, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, out
 }

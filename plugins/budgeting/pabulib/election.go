@@ -2,6 +2,7 @@ package pabulib
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/kvarter/kvarter/plugins/budgeting/tally"
 )
@@ -41,34 +42,69 @@ func (in *Instance) Election() tally.Election {
 // the add1 completion, "unknown" or an absent rule to greedy. Other rules are
 // an error so that a caller never silently tallies by the wrong rule.
 //
-// The MES options a Kvarter export records (kvarter_exhaustive_stop,
-// kvarter_integral, kvarter_increment, kvarter_tie_break) are applied too, so
-// tallying an exported file reproduces the published result.
+// The options a Kvarter export records are applied too, so tallying an exported
+// file reproduces the published result: in META comment, as the format lets a file
+// say more than its keys ("#1: Kvarter tally options: tie_break=min-cost,max-votes
+// increment=1 exhaustive_stop=true integral=true borda=true"), or, in files exported
+// before issue 19, as META keys kvarter_tie_break, kvarter_increment,
+// kvarter_exhaustive_stop and kvarter_integral.
 func (in *Instance) Options() (tally.Options, error) {
 	o, err := in.ruleOptions()
 	if err != nil {
 		return o, err
 	}
-	if v, ok := in.Meta["kvarter_tie_break"]; ok {
+	opts := in.KvarterOptions()
+	if v, ok := opts["tie_break"]; ok {
 		chain, err := tally.ParseTieBreak(v)
 		if err != nil {
-			return o, fmt.Errorf("kvarter_tie_break: %w", err)
+			return o, fmt.Errorf("kvarter tie_break: %w", err)
 		}
 		o.TieBreak = chain
 	}
+	o.Borda = opts["borda"] == "true" && in.VoteType == VoteOrdinal
 	if o.Rule != tally.MES {
 		return o, nil
 	}
-	o.NoExhaustiveStop = in.Meta["kvarter_exhaustive_stop"] == "false"
-	o.NoIntegral = in.Meta["kvarter_integral"] == "false"
-	if v, ok := in.Meta["kvarter_increment"]; ok {
+	o.NoExhaustiveStop = opts["exhaustive_stop"] == "false"
+	o.NoIntegral = opts["integral"] == "false"
+	if v, ok := opts["increment"]; ok {
 		inc, err := parseWhole(v, false)
 		if err != nil || inc == 0 {
-			return o, fmt.Errorf("kvarter_increment %q is not a positive whole number", v)
+			return o, fmt.Errorf("kvarter increment %q is not a positive whole number", v)
 		}
 		o.Increment = inc
 	}
 	return o, nil
+}
+
+// KvarterOptionsLabel opens the part of META comment a Kvarter export writes its
+// tally options in, as space-separated key=value pairs.
+const KvarterOptionsLabel = "Kvarter tally options:"
+
+// KvarterOptions returns the tally options a Kvarter export recorded, by name
+// (tie_break, increment, exhaustive_stop, integral, borda, amounts): from META
+// comment, or from the kvarter_* META keys of older exports.
+func (in *Instance) KvarterOptions() map[string]string {
+	out := map[string]string{}
+	for k, v := range in.Meta {
+		if name, ok := strings.CutPrefix(k, "kvarter_"); ok {
+			out[name] = v
+		}
+	}
+	_, rest, ok := strings.Cut(in.Meta["comment"], KvarterOptionsLabel)
+	if !ok {
+		return out
+	}
+	// The comment's next numbered part ("; #2: ...") ends the options.
+	if i := strings.Index(rest, "; #"); i >= 0 {
+		rest = rest[:i]
+	}
+	for _, pair := range strings.Fields(rest) {
+		if k, v, ok := strings.Cut(pair, "="); ok {
+			out[k] = v
+		}
+	}
+	return out
 }
 
 func (in *Instance) ruleOptions() (tally.Options, error) {

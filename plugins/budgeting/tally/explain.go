@@ -6,6 +6,13 @@ import "fmt"
 // o, for a results page. It describes what the rule does, not a particular
 // outcome.
 func Explain(o Options) string {
+	if o.Borda {
+		return "Each ballot's ranking gives points (a Borda count): of k ranked projects the first gets k points, the next k-1, and so on down to 1 for the last; a project's points are its score. " + explainRule(o)
+	}
+	return explainRule(o)
+}
+
+func explainRule(o Options) string {
 	chain := o.TieBreak
 	if chain == nil {
 		chain = DefaultTieBreak

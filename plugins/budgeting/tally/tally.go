@@ -159,6 +159,10 @@ type Options struct {
 	// Threshold is greedy-threshold's minimum score; projects scoring less
 	// are dropped before greedy.
 	Threshold int64
+	// Borda scores ordinal ballots by rank, as Pabulib's score column does: a
+	// ballot ranking k projects gives the first k points, the next k-1, and the
+	// last 1. Without it every ranked project scores one, as an approval.
+	Borda bool
 }
 
 // Tie records a decision the rule and tie-break chain could not make.
@@ -308,6 +312,17 @@ func index(e Election) (*election, error) {
 	return x, nil
 }
 
+// borda replaces x's scores with Borda scores: of a ballot ranking k projects, the
+// one ranked j-th (from 0) gets k-j points.
+func (x *election) borda() {
+	clear(x.scores)
+	for _, row := range x.ballots {
+		for j, p := range row {
+			x.scores[p] += int64(len(row) - j)
+		}
+	}
+}
+
 // Tally runs the rule o.Rule on e.
 func Tally(e Election, o Options) (*Result, error) {
 	x, err := index(e)
@@ -317,6 +332,12 @@ func Tally(e Election, o Options) (*Result, error) {
 	chain := o.TieBreak
 	if chain == nil {
 		chain = DefaultTieBreak
+	}
+	if o.Borda {
+		if x.kind != Ordinal {
+			return nil, invalidf("borda needs ordinal ballots, got %s", x.kind)
+		}
+		x.borda()
 	}
 	res := &Result{Rule: o.Rule, TieBreak: chain, Budget: e.Budget,
 		Votes: make(map[string]int64, len(x.ids)), Scores: make(map[string]int64, len(x.ids))}
