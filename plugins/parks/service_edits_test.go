@@ -72,7 +72,6 @@ func TestService_AreaInheritsParent(t *testing.T) {
 	})
 }
 
-
 // TestService_UpdateArea: an edit changes hours, rules and capacity; the
 // future bookings it conflicts with (in the area and the areas inside it)
 // are listed and kept, a preview saves nothing, and only a manager of the
