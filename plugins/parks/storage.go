@@ -708,10 +708,11 @@ func approvedItemUse(ctx context.Context, q queryer, parkID string, lo, hi int64
 
 // eventFilter selects public events.
 type eventFilter struct {
-	ParkIDs []string // empty: every park
-	From    time.Time
-	To      time.Time
-	Page    sdk.ListQuery
+	ParkIDs  []string // empty: every park
+	Category string   // empty: every category
+	From     time.Time
+	To       time.Time
+	Page     sdk.ListQuery
 }
 
 // publicEvents returns public events that are or were approved (a
@@ -729,6 +730,10 @@ func publicEvents(ctx context.Context, q queryer, f eventFilter) ([]*Booking, er
 		for _, id := range f.ParkIDs {
 			args = append(args, id)
 		}
+	}
+	if f.Category != "" {
+		query += ` AND category = ?`
+		args = append(args, f.Category)
 	}
 	query += ` ORDER BY start_us, id` + limit(f.Page)
 	var rows []bookingRow
