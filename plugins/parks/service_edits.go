@@ -90,6 +90,43 @@ func (s *Service) UpdatePark(ctx context.Context, pr sdk.Principal, parkID strin
 	return park, nil
 }
 
+// RulePlanAlt names a plan without its text alternative.
+const RulePlanAlt = "plan_alt"
+
+// SetParkPlan sets a park's plan to the image uploaded as uploadID (the host
+// checked and re-encoded it; a page route with sdk.Route.Upload hands the id
+// over), with alt, the text alternative that WCAG wants for it (what the plan
+// shows: gates, areas, paths, toilets). An empty uploadID removes the plan.
+func (s *Service) SetParkPlan(ctx context.Context, pr sdk.Principal, parkID, uploadID, alt string) (*Park, error) {
+	park, err := getPark(ctx, s.st.db, parkID)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.require(ctx, pr, PermAreaManage, parkDomain(park), RuleParkManager, "Only a manager of "+park.Name+" can do this."); err != nil {
+		return nil, err
+	}
+	alt = strings.TrimSpace(alt)
+	switch {
+	case len(uploadID) > 64 || strings.ContainsFunc(uploadID, func(r rune) bool { return r <= ' ' || r == '/' || r > '~' }):
+		return nil, invalid("plan", RuleText, "not an upload id")
+	case uploadID != "" && alt == "":
+		return nil, invalid("plan_alt", RulePlanAlt, "describe the plan for those who cannot see it")
+	}
+	if err := checkText("plan_alt", alt); err != nil {
+		return nil, err
+	}
+	if uploadID == "" {
+		alt = ""
+	}
+	now := s.now().UTC()
+	if err := updateParkPlan(ctx, s.st.db, parkID, uploadID, alt, now); err != nil {
+		return nil, err
+	}
+	s.parks.Delete(parkID)
+	s.audit(ctx, pr, "parks.park.plan", parkDomain(park), park.ID, map[string]any{"upload_id": uploadID})
+	return getPark(ctx, s.st.db, parkID)
+}
+
 // GetArea returns one area of a park, with its effective rules.
 func (s *Service) GetArea(ctx context.Context, parkID, areaID string) (*Area, error) {
 	tree, err := parkAreas(ctx, s.st.db, parkID)
