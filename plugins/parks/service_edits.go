@@ -281,23 +281,9 @@ type ClosureImpact struct {
 
 // PreviewClosure tells a manager what a closure would hit before entering it.
 func (s *Service) PreviewClosure(ctx context.Context, pr sdk.Principal, parkID string, in ClosureInput) (*ClosureImpact, error) {
-	park, err := getPark(ctx, s.st.db, parkID)
+	_, start, end, err := s.closureFor(ctx, pr, parkID, in)
 	if err != nil {
 		return nil, err
-	}
-	if err := s.require(ctx, pr, PermAreaManage, parkDomain(park), RuleParkManager, "Only a manager of "+park.Name+" can close areas."); err != nil {
-		return nil, err
-	}
-	start, err := parseTime("start", in.Start)
-	if err != nil {
-		return nil, err
-	}
-	end, err := parseTime("end", in.End)
-	if err != nil {
-		return nil, err
-	}
-	if !start.Before(end) {
-		return nil, sdk.RuleError(sdk.CodeInvalid, schedule.RuleEndBeforeStart, "The closure must end after it starts.")
 	}
 	tree, err := parkAreas(ctx, s.st.db, parkID)
 	if err != nil {
