@@ -112,3 +112,29 @@ func TestHandler_CalendarCategory(t *testing.T) {
 		}
 	})
 }
+
+// TestHandler_SupportAvailable: what the request form shows of the support
+// items: the catalogue less what approved bookings hold then, not requests.
+func TestHandler_SupportAvailable(t *testing.T) {
+	eachStore(t, false, func(t *testing.T, variant string, cfg sdk.StoreConfig) {
+		w := newWorld(t, variant, cfg, nil) // chairs=50, tables=10, sound_system=1
+		c := newClient(t, w)
+		items := func(in *BookingInput) { in.SupportItems = map[string]int{"chairs": 30, "sound_system": 1} }
+		w.mustApprove(w.mustRequest(w.rep, orgID, w.stage, 10, 10, 12, items).ID)
+		w.mustRequest(w.rep2, org2ID, w.playground, 10, 10, 12, func(in *BookingInput) { in.SupportItems = map[string]int{"tables": 10} })
+		var av SupportAvailability
+		q := url.Values{"from": {at(10, 11, 0)}, "to": {at(10, 14, 0)}}
+		c.json(sdk.Principal{}, "GET", "/api/v1/parks/"+w.park.ID+"/support-items/available?"+q.Encode(), nil, 200, &av)
+		if av.Free["chairs"] != 20 || av.Free["sound_system"] != 0 || av.Free["tables"] != 10 || av.Owned["chairs"] != 50 {
+			t.Errorf("available %+v", av)
+		}
+		q = url.Values{"from": {at(10, 12, 0)}, "to": {at(10, 14, 0)}}
+		c.json(sdk.Principal{}, "GET", "/api/v1/parks/"+w.park.ID+"/support-items/available?"+q.Encode(), nil, 200, &av)
+		if av.Free["chairs"] != 50 || av.Free["sound_system"] != 1 {
+			t.Errorf("available after the booking %+v", av)
+		}
+		if status, _ := c.do(sdk.Principal{}, "GET", "/api/v1/parks/"+w.park.ID+"/support-items/available?from="+url.QueryEscape(at(10, 14, 0))+"&to="+url.QueryEscape(at(10, 11, 0)), nil); status != 422 {
+			t.Errorf("reversed interval = %d, want 422", status)
+		}
+	})
+}

@@ -43,6 +43,12 @@ func (p *Plugin) Routes() []sdk.Route {
 			Doc("Edit a park", "Name, description, address, coordinates, accessibility and rules in prose; the neighbourhood and time zone stay."),
 		sdk.Put(prefix+"/{id}/support-items", PermAreaManage, p.setSupportItems).With(park).Errors(404).
 			Doc("Replace the support catalogue", "What the park lends, item name to quantity; bookings already approved keep theirs."),
+		sdk.Get(prefix+"/{id}/support-items/available", sdk.PermPublic, p.supportAvailable).
+			With(park,
+				sdk.Param{Name: "from", Format: "date-time", Required: true, Description: "Start of the interval, RFC 3339."},
+				sdk.Param{Name: "to", Format: "date-time", Required: true, Description: "End of the interval, RFC 3339."}).
+			Errors(404).
+			Doc("Support items free over an interval", "Per item, how many the park owns and how many approved bookings leave free at every instant of the interval."),
 		sdk.List(prefix+"/{id}/areas", sdk.PermPublic, p.listAreas).With(park).Errors(404).
 			Doc("List areas", "A park's areas, parents before children."),
 		sdk.Post(prefix+"/{id}/areas", PermAreaManage, p.createArea).With(park).Status(http.StatusCreated).Errors(404).
@@ -142,6 +148,14 @@ func (p *Plugin) freeSlots(r *http.Request) (*FreeSlots, error) {
 		return nil, err
 	}
 	return p.svc.FreeSlots(r.Context(), r.PathValue("id"), r.PathValue("areaID"), from, to)
+}
+
+func (p *Plugin) supportAvailable(r *http.Request) (*SupportAvailability, error) {
+	from, to, err := queryRange(r)
+	if err != nil {
+		return nil, err
+	}
+	return p.svc.SupportAvailable(r.Context(), r.PathValue("id"), from, to)
 }
 
 func (p *Plugin) collisions(r *http.Request) ([]*Booking, error) {

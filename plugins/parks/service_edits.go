@@ -439,3 +439,44 @@ func (s *Service) FreeSlots(ctx context.Context, parkID, areaID string, from, to
 	}
 	return out, nil
 }
+
+// SupportAvailability is what a park can still lend over an interval: per
+// item, how many it owns and how many are free at every instant of it.
+type SupportAvailability struct {
+	From  time.Time      `json:"from"`
+	To    time.Time      `json:"to"`
+	Owned map[string]int `json:"owned"`
+	Free  map[string]int `json:"free"`
+}
+
+// SupportAvailable answers, for the request form, how many of each support
+// item are free throughout [from, to): the catalogue less the most that
+// approved bookings hold at any one instant (requests are not counted: they
+// may never be approved, and approval checks again).
+func (s *Service) SupportAvailable(ctx context.Context, parkID string, from, to time.Time) (*SupportAvailability, error) {
+	if !from.Before(to) {
+		return nil, sdk.RuleError(sdk.CodeInvalid, schedule.RuleEndBeforeStart, "to must be after from.")
+	}
+	if to.Sub(from) > maxAvailability {
+		return nil, sdk.RuleError(sdk.CodeInvalid, RuleRangeTooLong, "Ask for at most 366 days at once.")
+	}
+	park, err := getPark(ctx, s.st.db, parkID)
+	if err != nil {
+		return nil, err
+	}
+	// Ask for the whole catalogue: every item in use at some instant comes
+	// back as a shortage that says how many are in use.
+	probe := &Booking{ParkID: parkID, Start: from, End: to, SupportItems: park.SupportItems}
+	short, err := s.shortages(ctx, s.st.db, park, probe)
+	if err != nil {
+		return nil, err
+	}
+	out := &SupportAvailability{From: from, To: to, Owned: park.SupportItems, Free: map[string]int{}}
+	for name, q := range park.SupportItems {
+		out.Free[name] = q
+	}
+	for _, sh := range short {
+		out.Free[sh.Item] = max(sh.Quantity-sh.InUse, 0)
+	}
+	return out, nil
+}
