@@ -2,10 +2,10 @@ package parks
 
 import (
 	"embed"
-	"slices"
 	"errors"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"time"

@@ -19,21 +19,21 @@ import (
 
 // requestInput is the request form, as typed.
 type requestInput struct {
-	AreaID             string   `json:"area_id" max:"64"`
-	OrganisationID     string   `json:"organisation_id" max:"64"`
-	Date               web.Date `json:"date"`
+	AreaID             string    `json:"area_id" max:"64"`
+	OrganisationID     string    `json:"organisation_id" max:"64"`
+	Date               web.Date  `json:"date"`
 	Start              web.Clock `json:"start"`
 	End                web.Clock `json:"end"`
-	Title              string   `json:"title" max:"200"`
-	Description        string   `json:"description" max:"4000"`
-	Category           string   `json:"category" max:"64"`
-	ExpectedAttendance string   `json:"expected_attendance" max:"12"`
-	Public             string   `json:"public" max:"3"`
-	AccessibilityNotes string   `json:"accessibility_notes" max:"4000"`
-	VolunteersNeeded   bool     `json:"volunteers_needed"`
-	ContactName        string   `json:"contact_name" max:"200"`
-	ContactEmail       string   `json:"contact_email" max:"254"`
-	ContactPhone       string   `json:"contact_phone" max:"40"`
+	Title              string    `json:"title" max:"200"`
+	Description        string    `json:"description" max:"4000"`
+	Category           string    `json:"category" max:"64"`
+	ExpectedAttendance string    `json:"expected_attendance" max:"12"`
+	Public             string    `json:"public" max:"3"`
+	AccessibilityNotes string    `json:"accessibility_notes" max:"4000"`
+	VolunteersNeeded   bool      `json:"volunteers_needed"`
+	ContactName        string    `json:"contact_name" max:"200"`
+	ContactEmail       string    `json:"contact_email" max:"254"`
+	ContactPhone       string    `json:"contact_phone" max:"40"`
 }
 
 // itemField is the form's name of a support item's count.
