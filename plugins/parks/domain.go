@@ -20,8 +20,32 @@ type Park struct {
 	NeighbourhoodID string         `json:"neighbourhood_id"`
 	TimeZone        string         `json:"time_zone"`
 	SupportItems    map[string]int `json:"support_items"`
-	CreatedAt       time.Time      `json:"created_at"`
-	UpdatedAt       time.Time      `json:"updated_at"`
+	ParkDetails
+	CreatedAt time.Time `json:"created_at"`
+	UpdatedAt time.Time `json:"updated_at"`
+}
+
+// ParkDetails are what a park's public page and the Schema.org data of its
+// events show besides its name: they change nothing about bookings.
+type ParkDetails struct {
+	Description   string  `json:"description" max:"4000" doc:"What the park is like, for its public page."`
+	Address       Address `json:"address"`
+	Geo           *Geo    `json:"geo" doc:"Where the park is; null when unknown."`
+	Accessibility string  `json:"accessibility" max:"4000" doc:"Step-free routes, toilets, surfaces, seating."`
+	Rules         string  `json:"rules" max:"4000" doc:"The park's rules in prose (noise, fires, animals), shown before booking."`
+}
+
+// Address is a park's postal address, as Schema.org's PostalAddress needs it.
+type Address struct {
+	StreetAddress string `json:"street_address" max:"200" example:"Kültürpark, Şair Eşref Blv."`
+	PostalCode    string `json:"postal_code" max:"20" example:"35220"`
+	Locality      string `json:"locality" max:"100" example:"İzmir"`
+}
+
+// Geo is a point in WGS 84 degrees.
+type Geo struct {
+	Latitude  float64 `json:"latitude" min:"-90" max:"90" example:"38.4299"`
+	Longitude float64 `json:"longitude" min:"-180" max:"180" example:"27.1432"`
 }
 
 func (p *Park) location() *time.Location {
@@ -46,15 +70,23 @@ var locations sync.Map // name → *time.Location
 // the meadow ⊃ the stage): booking an area conflicts with bookings of its
 // ancestors and descendants, not of its siblings.
 type Area struct {
-	ID           string    `json:"id"`
-	ParkID       string    `json:"park_id"`
-	ParentID     string    `json:"parent_id"`
-	Name         string    `json:"name"`
-	Capacity     int       `json:"capacity"`
-	OpeningHours HoursDoc  `json:"opening_hours"`
-	Rules        RulesDoc  `json:"rules"`
-	CreatedAt    time.Time `json:"created_at"`
+	ID           string   `json:"id"`
+	ParkID       string   `json:"park_id"`
+	ParentID     string   `json:"parent_id"`
+	Name         string   `json:"name"`
+	Capacity     int      `json:"capacity"`
+	OpeningHours HoursDoc `json:"opening_hours"`
+	Rules        RulesDoc `json:"rules"`
+	// EffectiveRules are the rules a booking must keep: the area's own,
+	// narrowed by those of every area it lies in (schedule.Rules.Narrow).
+	EffectiveRules RulesDoc  `json:"effective_rules"`
+	Description    string    `json:"description"`
+	Accessibility  string    `json:"accessibility"`
+	CreatedAt      time.Time `json:"created_at"`
+	UpdatedAt      time.Time `json:"updated_at"`
 
+	// hours are the own opening hours within those of every ancestor, rules
+	// the effective rules: what bookings and availability are checked against.
 	hours     schedule.OpeningHours
 	rules     schedule.Rules
 	configErr error // from schedule.ValidateConfig, when the area was loaded
@@ -133,6 +165,9 @@ type Booking struct {
 	// Contested is set in lists when another open request wants the same
 	// place at the same time, so managers see which approvals compete.
 	Contested bool `json:"contested"`
+	// CollidesWith names those requests, in lists (the IDs of bookings of
+	// the same park; GET …/collisions gives them whole, to a manager).
+	CollidesWith []string `json:"collides_with"`
 	// Series lists every date of a weekly series, in order.
 	Series    []Occurrence `json:"series"`
 	CreatedAt time.Time    `json:"created_at"`
@@ -158,6 +193,9 @@ func (b *Booking) view(now time.Time) *Booking {
 	}
 	if c.Series == nil {
 		c.Series = []Occurrence{}
+	}
+	if c.CollidesWith == nil {
+		c.CollidesWith = []string{}
 	}
 	return &c
 }

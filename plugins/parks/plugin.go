@@ -7,7 +7,10 @@ import (
 	"io/fs"
 	"log/slog"
 	"net/http"
+	"net/mail"
+	"net/url"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/kvarter/kvarter/sdk"
@@ -30,6 +33,12 @@ const RoleParkManager = "park_manager"
 const (
 	SettingAllowIndividuals = "allow_individual_residents"
 	SettingDefaultSupport   = "default_support"
+	// SettingPublicURL is the site's address ("https://kvarter.izmir.example"):
+	// the start of the event links in feeds and Schema.org data.
+	SettingPublicURL = "public_url"
+	// SettingOrganizerEmail is the parks office's address, the ORGANIZER of
+	// the feeds' events (RFC 5546 wants one in a published calendar).
+	SettingOrganizerEmail = "organizer_email"
 )
 
 //go:embed migrations
@@ -105,6 +114,19 @@ func parseSettings(m map[string]string) (Settings, error) {
 		return s, fmt.Errorf("parks: setting %s: %w", SettingDefaultSupport, err)
 	}
 	s.DefaultSupport = items
+	if v := strings.TrimSuffix(strings.TrimSpace(m[SettingPublicURL]), "/"); v != "" {
+		u, err := url.Parse(v)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return s, fmt.Errorf("parks: setting %s: %q is not a site address such as https://kvarter.example", SettingPublicURL, v)
+		}
+		s.PublicURL = v
+	}
+	if v := strings.TrimSpace(m[SettingOrganizerEmail]); v != "" {
+		if a, err := mail.ParseAddress(v); err != nil || a.Address != v {
+			return s, fmt.Errorf("parks: setting %s: %q is not an email address", SettingOrganizerEmail, v)
+		}
+		s.OrganizerEmail = v
+	}
 	return s, nil
 }
 
@@ -200,6 +222,8 @@ func (p *Plugin) Manifest() sdk.Manifest {
 		Settings: []sdk.Setting{
 			{Name: SettingAllowIndividuals, Default: "false", Description: "Let verified residents book without an organisation"},
 			{Name: SettingDefaultSupport, Default: defaultSupport, Description: "Support catalogue of a new park, name=quantity,…"},
+			{Name: SettingPublicURL, Default: "", Description: "The site's address, e.g. https://kvarter.izmir.example: event links in feeds and search-engine data start with it (relative without it)"},
+			{Name: SettingOrganizerEmail, Default: "", Description: "The parks office's email, the organizer of the calendar feeds' events (else the park's page or ID)"},
 		},
 	}
 }

@@ -38,12 +38,26 @@ func (p *Plugin) Routes() []sdk.Route {
 			Doc("Public calendar as iCalendar", "RFC 5545; SEQUENCE is bumped by every status change, so a subscribed client drops a cancelled event."),
 		sdk.Get(prefix+"/{id}", sdk.PermPublic, p.getPark).With(park).Errors(404).
 			Doc("Get a park", ""),
+		sdk.Put(prefix+"/{id}", PermAreaManage, p.updatePark).With(park).Errors(404).
+			Doc("Edit a park", "Name, description, address, coordinates, accessibility and rules in prose; the neighbourhood and time zone stay."),
 		sdk.Put(prefix+"/{id}/support-items", PermAreaManage, p.setSupportItems).With(park).Errors(404).
 			Doc("Replace the support catalogue", "What the park lends, item name to quantity; bookings already approved keep theirs."),
 		sdk.List(prefix+"/{id}/areas", sdk.PermPublic, p.listAreas).With(park).Errors(404).
 			Doc("List areas", "A park's areas, parents before children."),
 		sdk.Post(prefix+"/{id}/areas", PermAreaManage, p.createArea).With(park).Status(http.StatusCreated).Errors(404).
-			Doc("Create an area", "Under parent_id when given; without opening hours the area is always open."),
+			Doc("Create an area", "Under parent_id when given; it inherits the parent's opening hours and rules unless it narrows them (without opening hours of its own it is open whenever the parent is)."),
+		sdk.Get(prefix+"/{id}/areas/{areaID}", sdk.PermPublic, p.getArea).With(park, area).Errors(404).
+			Doc("Get an area", "With effective_rules: its own rules narrowed by those of the areas around it."),
+		sdk.Put(prefix+"/{id}/areas/{areaID}", PermAreaManage, p.updateArea(true)).With(park, area).Errors(404).
+			Doc("Edit an area", "Name, capacity, opening hours, rules and texts; the parent stays. Bookings are kept: conflicts lists those still to come, in this area and the areas inside it, that the new hours, rules or capacity conflict with."),
+		sdk.Post(prefix+"/{id}/areas/{areaID}/preview", PermAreaManage, p.updateArea(false)).With(park, area).Errors(404).
+			Doc("Preview an edit of an area", "As the edit, without saving (saved is false)."),
+		sdk.Get(prefix+"/{id}/areas/{areaID}/free-slots", sdk.PermPublic, p.freeSlots).
+			With(park, area,
+				sdk.Param{Name: "from", Format: "date-time", Required: true, Description: "Start of the range, RFC 3339."},
+				sdk.Param{Name: "to", Format: "date-time", Required: true, Description: "End of the range, RFC 3339; at most 366 days after from."}).
+			Errors(404).
+			Doc("Free slots by day", "The availability of an area split into the park's local days, every day listed, with the effective rules a request must keep."),
 		sdk.Get(prefix+"/{id}/areas/{areaID}/availability", sdk.PermPublic, p.availability).
 			With(park, area,
 				sdk.Param{Name: "from", Format: "date-time", Required: true, Description: "Start of the range, RFC 3339."},
@@ -58,6 +72,8 @@ func (p *Plugin) Routes() []sdk.Route {
 			Doc("Request a booking", "repeat_weeks > 1 asks for a weekly series, decided as one. Refused when it breaks the area's rules (422) or clashes with an approved booking or a closure (409); the rule is named in error.fields.rule."),
 		sdk.Get(prefix+"/{id}/bookings/{bookingID}", sdk.PermAuthenticated, p.getBooking).With(park, booking).Errors(404).
 			Doc("Get a booking", "To a manager of the park or the people who asked; to anyone else it does not exist."),
+		sdk.Get(prefix+"/{id}/bookings/{bookingID}/collisions", PermBookingApprove, p.collisions).With(park, booking).Errors(404).
+			Doc("What a booking collides with", "To a manager of the park: the open requests competing with it and the approved events and closures in its way, in start order."),
 		sdk.Post(prefix+"/{id}/bookings/{bookingID}/approve", PermBookingApprove, p.approve).With(park, booking).Errors(404, 409).
 			Doc("Approve a request", "With its whole series; rejects every open request it collides with."),
 		sdk.Post(prefix+"/{id}/bookings/{bookingID}/reject", PermBookingApprove, p.reject).With(park, booking).Errors(404, 409).
@@ -70,6 +86,8 @@ func (p *Plugin) Routes() []sdk.Route {
 			Doc("Stop following a park's events", ""),
 		sdk.Post(prefix+"/{id}/closures", PermAreaManage, p.createClosure).With(park).Status(http.StatusCreated).Errors(404, 409).
 			Doc("Close an area", "A blocking booking that starts approved; refused over an approved booking (409 closure_overlap) unless cancel_bookings cancels those events' dates, with the reason their groups are told; rejects the open requests it collides with."),
+		sdk.Post(prefix+"/{id}/closures/preview", PermAreaManage, p.previewClosure).With(park).Errors(404).
+			Doc("Preview a closure", "The approved events, open requests and other closures it would hit; nothing is saved."),
 		sdk.List(prefix+"/{id}/events", sdk.PermPublic, p.events).With(park, from, to).Errors(404).
 			Doc("Public calendar of one park", "As the city's, for one park."),
 		sdk.Raw("GET", prefix+"/{id}/events.ics", sdk.PermPublic, "text/calendar", p.feed).With(park, from, to).Errors(404).
@@ -99,6 +117,41 @@ func (p *Plugin) getPark(r *http.Request) (*Park, error) {
 	return p.svc.GetPark(r.Context(), r.PathValue("id"))
 }
 
+func (p *Plugin) updatePark(r *http.Request, in ParkEdit) (*Park, error) {
+	return p.svc.UpdatePark(r.Context(), sdk.PrincipalFrom(r.Context()), r.PathValue("id"), in)
+}
+
+func (p *Plugin) getArea(r *http.Request) (*Area, error) {
+	return p.svc.GetArea(r.Context(), r.PathValue("id"), r.PathValue("areaID"))
+}
+
+// updateArea is the handler of the edit (save) and of its preview.
+func (p *Plugin) updateArea(save bool) func(*http.Request, AreaInput) (*AreaChange, error) {
+	return func(r *http.Request, in AreaInput) (*AreaChange, error) {
+		ctx, pr := r.Context(), sdk.PrincipalFrom(r.Context())
+		if save {
+			return p.svc.UpdateArea(ctx, pr, r.PathValue("id"), r.PathValue("areaID"), in)
+		}
+		return p.svc.PreviewArea(ctx, pr, r.PathValue("id"), r.PathValue("areaID"), in)
+	}
+}
+
+func (p *Plugin) freeSlots(r *http.Request) (*FreeSlots, error) {
+	from, to, err := queryRange(r)
+	if err != nil {
+		return nil, err
+	}
+	return p.svc.FreeSlots(r.Context(), r.PathValue("id"), r.PathValue("areaID"), from, to)
+}
+
+func (p *Plugin) collisions(r *http.Request) ([]*Booking, error) {
+	return p.svc.Collisions(r.Context(), sdk.PrincipalFrom(r.Context()), r.PathValue("id"), r.PathValue("bookingID"))
+}
+
+func (p *Plugin) previewClosure(r *http.Request, in ClosureInput) (*ClosureImpact, error) {
+	return p.svc.PreviewClosure(r.Context(), sdk.PrincipalFrom(r.Context()), r.PathValue("id"), in)
+}
+
 func (p *Plugin) setSupportItems(r *http.Request, in map[string]int) (*Park, error) {
 	return p.svc.SetSupportItems(r.Context(), sdk.PrincipalFrom(r.Context()), r.PathValue("id"), in)
 }
@@ -112,16 +165,21 @@ func (p *Plugin) createArea(r *http.Request, in AreaInput) (*Area, error) {
 }
 
 func (p *Plugin) availability(r *http.Request) (*Availability, error) {
-	q := r.URL.Query()
-	from, err := queryTime(q.Get("from"), "from")
-	if err != nil {
-		return nil, err
-	}
-	to, err := queryTime(q.Get("to"), "to")
+	from, to, err := queryRange(r)
 	if err != nil {
 		return nil, err
 	}
 	return p.svc.Availability(r.Context(), r.PathValue("id"), r.PathValue("areaID"), from, to)
+}
+
+// queryRange reads the required from and to of the query.
+func queryRange(r *http.Request) (from, to time.Time, err error) {
+	q := r.URL.Query()
+	if from, err = queryTime(q.Get("from"), "from"); err != nil {
+		return from, to, err
+	}
+	to, err = queryTime(q.Get("to"), "to")
+	return from, to, err
 }
 
 func (p *Plugin) listBookings(r *http.Request, q sdk.ListQuery) (sdk.Page[*Booking], error) {

@@ -33,6 +33,11 @@ type Settings struct {
 	// DefaultSupport is the support catalogue of a park created without
 	// one.
 	DefaultSupport map[string]int
+	// PublicURL is the site's address without a trailing slash; "" when
+	// not configured (links are then relative).
+	PublicURL string
+	// OrganizerEmail is the feeds' ORGANIZER; "" when not configured.
+	OrganizerEmail string
 }
 
 // Service is the parks workflow: parks and areas (service_parks.go),

@@ -495,7 +495,7 @@ func (s *Service) markContested(ctx context.Context, parkID string, list []*Book
 		for _, o := range others {
 			if o.ID != b.ID && (o.SeriesID == "" || o.SeriesID != b.SeriesID) && collide(tree, b, o) {
 				b.Contested = true
-				break
+				b.CollidesWith = append(b.CollidesWith, o.ID)
 			}
 		}
 	}

@@ -2,6 +2,7 @@ package parks
 
 import (
 	"context"
+	"strings"
 	"time"
 
 	"github.com/kvarter/kvarter/plugins/parks/schedule"
@@ -33,22 +34,25 @@ const (
 
 // PublicEvent is one event of the public calendar.
 type PublicEvent struct {
-	ID               string         `json:"id"`
-	Title            string         `json:"title"`
-	Description      string         `json:"description"`
-	Category         string         `json:"category"`
-	Status           string         `json:"status"`
-	Start            time.Time      `json:"start"`
-	End              time.Time      `json:"end"`
-	ParkID           string         `json:"park_id"`
-	ParkName         string         `json:"park_name"`
-	NeighbourhoodID  string         `json:"neighbourhood_id"`
-	AreaID           string         `json:"area_id"`
-	AreaName         string         `json:"area_name"`
-	OrganisationName string         `json:"organisation_name"`
-	Sequence         int            `json:"sequence"`
-	UpdatedAt        time.Time      `json:"updated_at"`
-	JSONLD           map[string]any `json:"json_ld"`
+	ID               string    `json:"id"`
+	Title            string    `json:"title"`
+	Description      string    `json:"description"`
+	Category         string    `json:"category"`
+	Status           string    `json:"status"`
+	Start            time.Time `json:"start"`
+	End              time.Time `json:"end"`
+	ParkID           string    `json:"park_id"`
+	ParkName         string    `json:"park_name"`
+	NeighbourhoodID  string    `json:"neighbourhood_id"`
+	AreaID           string    `json:"area_id"`
+	AreaName         string    `json:"area_name"`
+	OrganisationName string    `json:"organisation_name"`
+	// URL is the event's public page: absolute when the public_url setting
+	// is set, else a path on the site.
+	URL       string         `json:"url"`
+	Sequence  int            `json:"sequence"`
+	UpdatedAt time.Time      `json:"updated_at"`
+	JSONLD    map[string]any `json:"json_ld"`
 }
 
 // PublicEvents returns a page of the calendar in start order.
@@ -124,7 +128,7 @@ func (s *Service) publicEvents(ctx context.Context, f CalendarFilter, q sdk.List
 		e := PublicEvent{ID: b.ID, Title: b.Title, Description: b.Description, Category: b.Category, Status: v.Status,
 			Start: b.Start, End: b.End, ParkID: p.ID, ParkName: p.Name, NeighbourhoodID: p.NeighbourhoodID,
 			AreaID: b.AreaID, AreaName: areaName, OrganisationName: b.OrganisationName,
-			Sequence: b.Sequence, UpdatedAt: b.UpdatedAt}
+			URL: s.link("/parks/" + p.ID + "/events/" + b.ID), Sequence: b.Sequence, UpdatedAt: b.UpdatedAt}
 		e.JSONLD = jsonLD(e, p)
 		out = append(out, e)
 	}
@@ -152,7 +156,13 @@ func (s *Service) PublicEvent(ctx context.Context, parkID, id string) (*PublicEv
 	return nil, notFound("event", id)
 }
 
-// jsonLD describes an event for search engines (https://schema.org/Event).
+// link is a page of the site: absolute with the public_url setting. IDs are
+// UUIDs, so a path needs no escaping.
+func (s *Service) link(path string) string { return s.settings.PublicURL + path }
+
+// jsonLD describes an event for search engines (https://schema.org/Event):
+// its location is a Place with the PostalAddress search engines require,
+// and coordinates when the park has them.
 func jsonLD(e PublicEvent, p *Park) map[string]any {
 	status := "https://schema.org/EventScheduled"
 	if e.Status == StatusCancelled {
@@ -170,15 +180,49 @@ func jsonLD(e PublicEvent, p *Park) map[string]any {
 		"eventStatus":         status,
 		"eventAttendanceMode": "https://schema.org/OfflineEventAttendanceMode",
 		"isAccessibleForFree": true,
-		"location": map[string]any{
-			"@type": "Place",
-			"name":  e.AreaName + ", " + e.ParkName,
-		},
+		"url":                 e.URL,
+		"location":            place(e, p),
 	}
 	if e.OrganisationName != "" {
 		ld["organizer"] = map[string]any{"@type": "Organization", "name": e.OrganisationName}
 	}
 	return ld
+}
+
+func place(e PublicEvent, p *Park) map[string]any {
+	addr := map[string]any{"@type": "PostalAddress", "addressLocality": p.Address.Locality}
+	if p.Address.StreetAddress != "" {
+		addr["streetAddress"] = p.Address.StreetAddress
+	}
+	if p.Address.PostalCode != "" {
+		addr["postalCode"] = p.Address.PostalCode
+	}
+	if p.Address.Locality == "" {
+		// Search engines want an address; the park's name is the one every
+		// local reader knows when staff have not entered one.
+		addr["addressLocality"] = p.Name
+	}
+	pl := map[string]any{"@type": "Place", "name": e.AreaName + ", " + e.ParkName, "address": addr}
+	if p.Geo != nil {
+		pl["geo"] = map[string]any{"@type": "GeoCoordinates", "latitude": p.Geo.Latitude, "longitude": p.Geo.Longitude}
+	}
+	return pl
+}
+
+// organizer is the ORGANIZER of a park's feed events: the parks office's
+// email when configured, else the park's page, else its ID as a URN — each a
+// URI, as a calendar user address must be.
+func (s *Service) organizer(p *Park) *ical.Organizer {
+	o := &ical.Organizer{Name: p.Name}
+	switch {
+	case s.settings.OrganizerEmail != "":
+		o.Address = "mailto:" + s.settings.OrganizerEmail
+	case s.settings.PublicURL != "":
+		o.Address = s.link("/parks/" + p.ID)
+	default:
+		o.Address = "urn:uuid:" + p.ID
+	}
+	return o
 }
 
 // Feed renders the calendar as RFC 5545, at most maxFeedEvents events: a
@@ -190,6 +234,7 @@ func (s *Service) Feed(ctx context.Context, f CalendarFilter) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
+	parks := map[string]*Park{}
 	name := "Park events"
 	if f.ParkID != "" {
 		p, err := getPark(ctx, s.st.db, f.ParkID)
@@ -209,12 +254,35 @@ func (s *Service) Feed(ctx context.Context, f CalendarFilter) ([]byte, error) {
 		if e.OrganisationName != "" {
 			desc = "Organised by " + e.OrganisationName + ".\n\n" + desc
 		}
+		p := parks[e.ParkID]
+		if p == nil {
+			if p, err = getPark(ctx, s.st.db, e.ParkID); err != nil {
+				return nil, err
+			}
+			parks[e.ParkID] = p
+		}
+		url := ""
+		if s.settings.PublicURL != "" { // a URL property must be an absolute URI
+			url = e.URL
+		}
 		cal.Events = append(cal.Events, ical.Event{
-			UID: e.ID + uidDomainSuffix, Stamp: stamp, Start: e.Start, End: e.End,
-			Summary: e.Title, Description: desc, Location: e.AreaName + ", " + e.ParkName,
+			UID: e.ID + uidDomainSuffix, Stamp: stamp, Start: e.Start, End: e.End, URL: url, Organizer: s.organizer(p),
+			Summary: e.Title, Description: desc, Location: location(e, p),
 			Status: status, Sequence: e.Sequence, LastModified: e.UpdatedAt.Truncate(time.Second),
 			Categories: []string{e.Category},
 		})
 	}
 	return cal.Bytes()
+}
+
+// location is the LOCATION of a feed event: the area and park, and the
+// park's address when staff entered one.
+func location(e PublicEvent, p *Park) string {
+	parts := []string{e.AreaName, e.ParkName}
+	for _, v := range []string{p.Address.StreetAddress, strings.TrimSpace(p.Address.PostalCode + " " + p.Address.Locality)} {
+		if v != "" {
+			parts = append(parts, v)
+		}
+	}
+	return strings.Join(parts, ", ")
 }

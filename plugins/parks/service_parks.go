@@ -23,6 +23,7 @@ type ParkInput struct {
 	NeighbourhoodID string         `json:"neighbourhood_id" max:"64"`
 	TimeZone        string         `json:"time_zone" max:"64"`
 	SupportItems    map[string]int `json:"support_items" min:"0" max:"100000"`
+	ParkDetails
 }
 
 // CreatePark creates a park in a neighbourhood; it needs parks.park.manage
@@ -59,9 +60,13 @@ func (s *Service) CreatePark(ctx context.Context, pr sdk.Principal, in ParkInput
 	if err := checkCatalogue(items); err != nil {
 		return nil, err
 	}
+	details, err := checkDetails(in.ParkDetails)
+	if err != nil {
+		return nil, err
+	}
 	now := s.now().UTC()
 	p := &Park{ID: newID(), Name: in.Name, NeighbourhoodID: in.NeighbourhoodID, TimeZone: in.TimeZone,
-		SupportItems: items, CreatedAt: now, UpdatedAt: now}
+		SupportItems: items, ParkDetails: details, CreatedAt: now, UpdatedAt: now}
 	if p.SupportItems == nil {
 		p.SupportItems = map[string]int{}
 	}
@@ -124,14 +129,17 @@ func (s *Service) SetSupportItems(ctx context.Context, pr sdk.Principal, parkID 
 
 // AreaInput creates an area.
 type AreaInput struct {
-	Name         string    `json:"name" max:"200"`
-	ParentID     string    `json:"parent_id" max:"64"`
-	Capacity     int       `json:"capacity" min:"1" max:"1000000"`
-	OpeningHours *HoursDoc `json:"opening_hours"`
-	Rules        RulesDoc  `json:"rules"`
+	Name          string    `json:"name" max:"200"`
+	ParentID      string    `json:"parent_id" max:"64"`
+	Capacity      int       `json:"capacity" min:"1" max:"1000000"`
+	OpeningHours  *HoursDoc `json:"opening_hours" doc:"Absent: always open within the parent's hours."`
+	Rules         RulesDoc  `json:"rules" doc:"Zero is no limit of its own; the parent's rules apply unless these are narrower."`
+	Description   string    `json:"description" max:"4000"`
+	Accessibility string    `json:"accessibility" max:"4000"`
 }
 
-// CreateArea adds an area to a park, under parent when given.
+// CreateArea adds an area to a park, under parent when given. The area
+// inherits its parent's opening hours and rules unless it narrows them.
 func (s *Service) CreateArea(ctx context.Context, pr sdk.Principal, parkID string, in AreaInput) (*Area, error) {
 	park, err := getPark(ctx, s.st.db, parkID)
 	if err != nil {
@@ -140,43 +148,78 @@ func (s *Service) CreateArea(ctx context.Context, pr sdk.Principal, parkID strin
 	if err := s.require(ctx, pr, PermAreaManage, parkDomain(park), RuleParkManager, "Only a manager of "+park.Name+" can do this."); err != nil {
 		return nil, err
 	}
-	in.Name = strings.TrimSpace(in.Name)
-	if in.Name == "" || utf8.RuneCountInString(in.Name) > maxTitle {
-		return nil, invalid("name", RuleName, fmt.Sprintf("required, at most %d characters", maxTitle))
-	}
-	if in.Capacity < 1 {
-		return nil, invalid("capacity", RuleCapacity, "must be at least 1")
-	}
-	hours := alwaysOpen()
-	if in.OpeningHours != nil {
-		hours = *in.OpeningHours
-	}
-	a := &Area{ID: newID(), ParkID: parkID, ParentID: in.ParentID, Name: in.Name, Capacity: in.Capacity,
-		OpeningHours: hours, Rules: in.Rules, CreatedAt: s.now().UTC()}
-	if a.hours, err = hours.toSchedule(); err != nil {
+	now := s.now().UTC()
+	a := &Area{ID: newID(), ParkID: parkID, ParentID: in.ParentID, CreatedAt: now, UpdatedAt: now}
+	if err := a.set(in); err != nil {
 		return nil, err
 	}
-	a.rules = in.Rules.toSchedule()
-	if err := schedule.ValidateConfig(a.hours, a.rules); err != nil {
-		return nil, &sdk.Error{Code: sdk.CodeInvalid, Message: err.Error(), Fields: map[string]string{"rule": RuleAreaConfig}}
-	}
 	err = s.st.db.InTx(ctx, func(tx *store.Tx) error {
-		if in.ParentID != "" {
-			tree, err := parkAreas(ctx, tx, parkID)
-			if err != nil {
-				return err
-			}
-			if tree[in.ParentID] == nil {
-				return invalid("parent_id", RuleAreaParent, "no such area in this park")
-			}
+		tree, err := parkAreas(ctx, tx, parkID)
+		if err != nil {
+			return err
+		}
+		if in.ParentID != "" && tree[in.ParentID] == nil {
+			return invalid("parent_id", RuleAreaParent, "no such area in this park")
+		}
+		if err := tree.with(a); err != nil {
+			return err
 		}
 		return insertArea(ctx, tx, a)
 	})
 	if err != nil {
 		return nil, err
 	}
+	s.areas.Delete(parkID)
 	s.audit(ctx, pr, "parks.area.create", parkDomain(park), a.ID, map[string]any{"park_id": parkID, "name": a.Name})
 	return a, nil
+}
+
+// set checks in and applies it to a (all but the parent, which never changes).
+func (a *Area) set(in AreaInput) error {
+	in.Name = strings.TrimSpace(in.Name)
+	if in.Name == "" || utf8.RuneCountInString(in.Name) > maxTitle {
+		return invalid("name", RuleName, fmt.Sprintf("required, at most %d characters", maxTitle))
+	}
+	if in.Capacity < 1 {
+		return invalid("capacity", RuleCapacity, "must be at least 1")
+	}
+	for field, v := range map[string]string{"description": in.Description, "accessibility": in.Accessibility} {
+		if err := checkText(field, v); err != nil {
+			return err
+		}
+	}
+	hours := alwaysOpen()
+	if in.OpeningHours != nil {
+		hours = *in.OpeningHours
+	}
+	sh, err := hours.toSchedule()
+	if err != nil {
+		return err
+	}
+	rules := in.Rules.toSchedule()
+	if err := schedule.ValidateConfig(sh, rules); err != nil {
+		return &sdk.Error{Code: sdk.CodeInvalid, Message: err.Error(), Fields: map[string]string{"rule": RuleAreaConfig}}
+	}
+	a.Name, a.Capacity, a.Description, a.Accessibility = in.Name, in.Capacity, in.Description, in.Accessibility
+	a.OpeningHours, a.Rules, a.hours, a.rules = hours, in.Rules, sh, rules
+	return nil
+}
+
+// with puts a (new or changed, its own hours and rules set) into the tree
+// and works out what it and its descendants inherit; it refuses the change
+// when that leaves any of them misconfigured, e.g. off a parent's slot grid.
+func (t areaTree) with(a *Area) error {
+	c := *a
+	t[a.ID] = &c
+	t.inherit()
+	*a = *t[a.ID]
+	for id, x := range t {
+		if x.configErr != nil && (id == a.ID || slices.Contains(t.ancestors(id), a.ID)) {
+			return &sdk.Error{Code: sdk.CodeInvalid, Fields: map[string]string{"rule": RuleAreaConfig},
+				Message: fmt.Sprintf("With the rules of the areas around it, %s would be misconfigured: %v", x.Name, x.configErr)}
+		}
+	}
+	return nil
 }
 
 // ListAreas returns a page of a park's areas, parents before children
@@ -219,30 +262,35 @@ func (s *Service) ListAreas(ctx context.Context, parkID string, q sdk.ListQuery)
 	}), nil
 }
 
-// cachedAreas returns a park's area tree from the cache when it holds
-// areaID, else loads it afresh. Areas are never changed or deleted once
-// created and their parents are fixed, so a cached area, its rules and its
-// ancestors are always right — on every node; what a cached tree may lack
-// is areas created since (elsewhere), which a miss loads. Callers use the
-// area and its ancestors only (blocking rows of descendants sit on the
-// area itself); decisions load the whole tree inside their transaction.
+// cachedAreas returns a park's area tree for the request path, loaded at most
+// parkCacheTTL ago and afresh when it lacks areaID. Areas can be edited; this
+// node forgets a park's tree when it changes one, and another node's change
+// is seen within the TTL. Callers use the area and its ancestors only
+// (blocking rows of descendants sit on the area itself); decisions load the
+// whole tree inside their transaction.
 func (s *Service) cachedAreas(ctx context.Context, parkID, areaID string) (areaTree, error) {
+	now := time.Now()
 	if v, ok := s.areas.Load(parkID); ok {
-		if t := v.(areaTree); t[areaID] != nil {
-			return t, nil
+		if e := v.(cachedTree); e.tree[areaID] != nil && now.Before(e.expires) {
+			return e.tree, nil
 		}
 	}
 	t, err := parkAreas(ctx, s.st.db, parkID)
 	if err != nil {
 		return nil, err
 	}
-	s.areas.Store(parkID, t)
+	s.areas.Store(parkID, cachedTree{tree: t, expires: now.Add(parkCacheTTL)})
 	return t, nil
 }
 
-// parkCacheTTL bounds how stale a park may be on the request path. Only its support
-// catalogue ever changes; this node forgets a park it changes at once, and another
-// node's change is seen within the TTL. Requests check the catalogue only to refuse
+type cachedTree struct {
+	tree    areaTree
+	expires time.Time
+}
+
+// parkCacheTTL bounds how stale a park or its areas may be on the request path.
+// This node forgets a park it changes at once, and another node's change is seen
+// within the TTL. Requests check the catalogue only to refuse
 // what could never be approved: approval checks it again, read fresh.
 const parkCacheTTL = time.Second
 

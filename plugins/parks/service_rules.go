@@ -122,3 +122,18 @@ func (r RulesDoc) toSchedule() schedule.Rules {
 		MaxActivePerOrg: r.MaxActiveBookings,
 	}
 }
+
+// rulesDoc is the inverse of RulesDoc.toSchedule.
+func rulesDoc(r schedule.Rules) RulesDoc {
+	mins := func(d time.Duration) int { return int(d / time.Minute) }
+	return RulesDoc{
+		MinDurationMinutes:     mins(r.MinDuration),
+		MaxDurationMinutes:     mins(r.MaxDuration),
+		SlotGranularityMinutes: mins(r.Granularity),
+		MinNoticeMinutes:       mins(r.MinNotice),
+		BookingHorizonDays:     int(r.Horizon / (24 * time.Hour)),
+		BufferBeforeMinutes:    mins(r.BufferBefore),
+		BufferAfterMinutes:     mins(r.BufferAfter),
+		MaxActiveBookings:      r.MaxActivePerOrg,
+	}
+}

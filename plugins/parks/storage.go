@@ -105,13 +105,21 @@ func (s *storage) overlapGuard(ctx context.Context) (string, error) {
 // --- parks ---
 
 type parkRow struct {
-	ID              string `db:"id"`
-	Name            string `db:"name"`
-	NeighbourhoodID string `db:"neighbourhood_id"`
-	TimeZone        string `db:"time_zone"`
-	SupportItems    string `db:"support_items"`
-	CreatedAt       int64  `db:"created_at"`
-	UpdatedAt       int64  `db:"updated_at"`
+	ID              string          `db:"id"`
+	Name            string          `db:"name"`
+	NeighbourhoodID string          `db:"neighbourhood_id"`
+	TimeZone        string          `db:"time_zone"`
+	SupportItems    string          `db:"support_items"`
+	CreatedAt       int64           `db:"created_at"`
+	UpdatedAt       int64           `db:"updated_at"`
+	Description     string          `db:"description"`
+	StreetAddress   string          `db:"street_address"`
+	PostalCode      string          `db:"postal_code"`
+	Locality        string          `db:"locality"`
+	Latitude        sql.NullFloat64 `db:"latitude"`
+	Longitude       sql.NullFloat64 `db:"longitude"`
+	Accessibility   string          `db:"accessibility"`
+	RulesText       string          `db:"rules_text"`
 }
 
 func (r parkRow) park() (*Park, error) {
@@ -119,15 +127,34 @@ func (r parkRow) park() (*Park, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Park{ID: r.ID, Name: r.Name, NeighbourhoodID: r.NeighbourhoodID, TimeZone: r.TimeZone,
-		SupportItems: items, CreatedAt: store.FromMicros(r.CreatedAt), UpdatedAt: store.FromMicros(r.UpdatedAt)}, nil
+	p := &Park{ID: r.ID, Name: r.Name, NeighbourhoodID: r.NeighbourhoodID, TimeZone: r.TimeZone,
+		SupportItems: items, CreatedAt: store.FromMicros(r.CreatedAt), UpdatedAt: store.FromMicros(r.UpdatedAt),
+		ParkDetails: ParkDetails{Description: r.Description, Accessibility: r.Accessibility, Rules: r.RulesText,
+			Address: Address{StreetAddress: r.StreetAddress, PostalCode: r.PostalCode, Locality: r.Locality}}}
+	if r.Latitude.Valid && r.Longitude.Valid {
+		p.Geo = &Geo{Latitude: r.Latitude.Float64, Longitude: r.Longitude.Float64}
+	}
+	return p, nil
 }
 
+// parkDetailArgs are the values of the columns a park's details are kept in, in the
+// order of parkDetailCols.
+func parkDetailArgs(p *Park) []any {
+	var lat, lon sql.NullFloat64
+	if p.Geo != nil {
+		lat, lon = sql.NullFloat64{Float64: p.Geo.Latitude, Valid: true}, sql.NullFloat64{Float64: p.Geo.Longitude, Valid: true}
+	}
+	return []any{p.Description, p.Address.StreetAddress, p.Address.PostalCode, p.Address.Locality, lat, lon, p.Accessibility, p.Rules}
+}
+
+const parkDetailCols = "description, street_address, postal_code, locality, latitude, longitude, accessibility, rules_text"
+
 func insertPark(ctx context.Context, q queryer, p *Park) error {
+	args := append([]any{p.ID, p.Name, p.NeighbourhoodID, p.TimeZone, encodeItems(p.SupportItems),
+		store.Micros(p.CreatedAt), store.Micros(p.UpdatedAt)}, parkDetailArgs(p)...)
 	_, err := q.ExecContext(ctx, q.Rebind(`INSERT INTO parks
-		(id, name, neighbourhood_id, time_zone, support_items, created_at, updated_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?)`),
-		p.ID, p.Name, p.NeighbourhoodID, p.TimeZone, encodeItems(p.SupportItems), store.Micros(p.CreatedAt), store.Micros(p.UpdatedAt))
+		(id, name, neighbourhood_id, time_zone, support_items, created_at, updated_at, `+parkDetailCols+`)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`), args...)
 	if err != nil {
 		return fmt.Errorf("insert park: %w", err)
 	}
@@ -214,6 +241,18 @@ func limit(page sdk.ListQuery) string {
 	return " LIMIT " + strconv.Itoa(page.Fetch())
 }
 
+// updatePark writes a park's name and details.
+func updatePark(ctx context.Context, q queryer, p *Park) error {
+	args := append([]any{p.Name, store.Micros(p.UpdatedAt)}, parkDetailArgs(p)...)
+	_, err := q.ExecContext(ctx, q.Rebind(`UPDATE parks SET name = ?, updated_at = ?,
+		description = ?, street_address = ?, postal_code = ?, locality = ?, latitude = ?, longitude = ?,
+		accessibility = ?, rules_text = ? WHERE id = ?`), append(args, p.ID)...)
+	if err != nil {
+		return fmt.Errorf("update park %s: %w", p.ID, err)
+	}
+	return nil
+}
+
 func updateParkItems(ctx context.Context, q queryer, id string, items map[string]int, now time.Time) error {
 	_, err := q.ExecContext(ctx, q.Rebind(`UPDATE parks SET support_items = ?, updated_at = ? WHERE id = ?`),
 		encodeItems(items), store.Micros(now), id)
@@ -234,11 +273,15 @@ type areaRow struct {
 	OpeningHours string         `db:"opening_hours"`
 	Rules        string         `db:"rules"`
 	CreatedAt    int64          `db:"created_at"`
+	Description  string         `db:"description"`
+	Access       string         `db:"accessibility"`
+	UpdatedAt    int64          `db:"updated_at"`
 }
 
 func (r areaRow) area() (*Area, error) {
 	a := &Area{ID: r.ID, ParkID: r.ParkID, ParentID: r.ParentID.String, Name: r.Name, Capacity: r.Capacity,
-		CreatedAt: store.FromMicros(r.CreatedAt)}
+		Description: r.Description, Accessibility: r.Access,
+		CreatedAt: store.FromMicros(r.CreatedAt), UpdatedAt: store.FromMicros(r.UpdatedAt)}
 	if err := jsonUnmarshal(r.OpeningHours, &a.OpeningHours); err != nil {
 		return nil, fmt.Errorf("area %s hours: %w", r.ID, err)
 	}
@@ -250,20 +293,67 @@ func (r areaRow) area() (*Area, error) {
 		return nil, fmt.Errorf("area %s hours: %w", r.ID, err)
 	}
 	a.rules = a.Rules.toSchedule()
-	// Checked when the area was created; checked again here, once per load rather than
-	// once per request, in case a stored configuration predates a rule.
-	a.configErr = schedule.ValidateConfig(a.hours, a.rules)
 	return a, nil
+}
+
+// inherit gives every area of the tree its parent's opening hours and rules
+// unless it narrows them: it is open only when every ancestor is, and keeps
+// the narrowest of each rule (schedule.Rules.Narrow). Then it checks each
+// area's configuration — when it is loaded rather than on every request, and
+// against the effective rules, so a child whose own hours are off its
+// parent's slot grid is refused as misconfigured rather than silently.
+func (t areaTree) inherit() {
+	own := make(map[string]schedule.OpeningHours, len(t))
+	ownRules := make(map[string]schedule.Rules, len(t))
+	for id, a := range t {
+		// From the documents, so that a tree can inherit again after an edit.
+		a.configErr = nil
+		h, err := a.OpeningHours.toSchedule()
+		if err != nil {
+			a.configErr = err
+			continue
+		}
+		own[id], ownRules[id] = h, a.Rules.toSchedule()
+	}
+	for id, a := range t {
+		if a.configErr != nil {
+			continue
+		}
+		a.hours = schedule.OpeningHours{Periods: own[id].Periods}
+		for _, anc := range t.ancestors(id) {
+			a.hours.Within = append(a.hours.Within, own[anc])
+		}
+		a.rules = ownRules[id]
+		for _, anc := range t.ancestors(id) {
+			a.rules = a.rules.Narrow(ownRules[anc])
+		}
+		a.EffectiveRules = rulesDoc(a.rules)
+		a.configErr = schedule.ValidateConfig(a.hours, a.rules)
+	}
 }
 
 func insertArea(ctx context.Context, q queryer, a *Area) error {
 	parent := sql.NullString{String: a.ParentID, Valid: a.ParentID != ""}
 	_, err := q.ExecContext(ctx, q.Rebind(`INSERT INTO areas
-		(id, park_id, parent_id, name, capacity, opening_hours, rules, created_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`),
-		a.ID, a.ParkID, parent, a.Name, a.Capacity, jsonString(a.OpeningHours), jsonString(a.Rules), store.Micros(a.CreatedAt))
+		(id, park_id, parent_id, name, capacity, opening_hours, rules, created_at, description, accessibility, updated_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+		a.ID, a.ParkID, parent, a.Name, a.Capacity, jsonString(a.OpeningHours), jsonString(a.Rules), store.Micros(a.CreatedAt),
+		a.Description, a.Accessibility, store.Micros(a.UpdatedAt))
 	if err != nil {
 		return fmt.Errorf("insert area: %w", err)
+	}
+	return nil
+}
+
+// updateArea writes what an edit may change: everything but the park, the parent
+// and the creation time.
+func updateArea(ctx context.Context, q queryer, a *Area) error {
+	_, err := q.ExecContext(ctx, q.Rebind(`UPDATE areas SET name = ?, capacity = ?, opening_hours = ?, rules = ?,
+		description = ?, accessibility = ?, updated_at = ? WHERE id = ? AND park_id = ?`),
+		a.Name, a.Capacity, jsonString(a.OpeningHours), jsonString(a.Rules), a.Description, a.Accessibility,
+		store.Micros(a.UpdatedAt), a.ID, a.ParkID)
+	if err != nil {
+		return fmt.Errorf("update area %s: %w", a.ID, err)
 	}
 	return nil
 }
@@ -283,6 +373,7 @@ func parkAreas(ctx context.Context, q queryer, parkID string) (areaTree, error) 
 		}
 		t[a.ID] = a
 	}
+	t.inherit()
 	return t, nil
 }
 
@@ -680,4 +771,17 @@ func markProcessed(ctx context.Context, q queryer, eventID string, now time.Time
 		return false, fmt.Errorf("record event %s: %w", eventID, err)
 	}
 	return true, nil
+}
+
+// futureBookings returns a park's requested and approved events that have not
+// ended by now, in start order: what an edit of hours or rules is checked
+// against.
+func futureBookings(ctx context.Context, q queryer, parkID string, now int64) ([]*Booking, error) {
+	var rows []bookingRow
+	if err := q.SelectContext(ctx, &rows, q.Rebind(`SELECT `+bookingCols+` FROM bookings
+		WHERE park_id = ? AND kind = ? AND status IN (?, ?) AND end_us > ? ORDER BY start_us, id`),
+		parkID, KindEvent, StatusRequested, StatusApproved, now); err != nil {
+		return nil, fmt.Errorf("future bookings: %w", err)
+	}
+	return scanBookings(rows)
 }

@@ -53,8 +53,12 @@ func (s Status) Valid() bool {
 	return false
 }
 
-// Calendar is one feed. The writer always emits VERSION:2.0 and
-// METHOD:PUBLISH because Kvarter feeds are read-only subscriptions.
+// Calendar is one feed. The writer always emits VERSION:2.0. It emits
+// METHOD:PUBLISH (Kvarter feeds are read-only subscriptions) when every
+// event names its ORGANIZER, which RFC 5546 §3.2.1 requires of a PUBLISH;
+// a feed whose events do not is written without METHOD, a plain RFC 5545
+// calendar. A calendar without events gets a UTC VTIMEZONE, as RFC 5545
+// §3.6 wants at least one component.
 type Calendar struct {
 	// ProdID identifies the product that made the feed, e.g.
 	// "-//Kvarter//parks//EN". Required.
@@ -84,8 +88,11 @@ type Event struct {
 	// on output, and newlines are kept as "\n".
 	Summary, Description, Location string
 	// URL links back to the event's page. It must not contain control
-	// characters.
+	// characters; non-ASCII characters and spaces are percent-encoded on
+	// output (RFC 3986 §2.1), as a URI property cannot carry them raw.
 	URL string
+	// Organizer is who publishes the event (ORGANIZER); see Calendar.
+	Organizer *Organizer
 	// Status is optional; when set it must be valid.
 	Status Status
 	// Sequence is the revision number; clients replace an event when it
@@ -96,6 +103,14 @@ type Event struct {
 	// Categories are written as one comma-separated CATEGORIES property;
 	// empty entries are skipped.
 	Categories []string
+}
+
+// Organizer is an ORGANIZER (RFC 5545 §3.8.4.3): a calendar user address,
+// a URI such as "mailto:parks@example.org" (percent-encoded on output like
+// URL), and a common name shown by clients.
+type Organizer struct {
+	Name    string
+	Address string
 }
 
 // WriteTo writes the calendar to w. It checks the whole calendar first, so
@@ -128,12 +143,25 @@ func (c *Calendar) Bytes() ([]byte, error) {
 		scale = "GREGORIAN"
 	}
 	e.line("CALSCALE", EscapeText(scale))
-	e.line("METHOD", "PUBLISH")
+	publish := true
+	for i := range c.Events {
+		publish = publish && c.Events[i].Organizer != nil
+	}
+	if publish {
+		e.line("METHOD", "PUBLISH")
+	}
 	if c.Name != "" {
 		e.line("X-WR-CALNAME", EscapeText(c.Name))
 	}
 	for i := range c.Events {
 		c.Events[i].encode(&e)
+	}
+	if len(c.Events) == 0 {
+		// RFC 5545 §3.6: a calendar has at least one component. An unused
+		// time zone definition is one every client ignores gracefully.
+		for _, l := range utcTimeZone {
+			e.buf.WriteString(l + "\r\n")
+		}
 	}
 	e.line("END", "VCALENDAR")
 	return e.buf.Bytes(), nil
@@ -155,6 +183,8 @@ func (ev *Event) check() error {
 		return errors.New("negative SEQUENCE")
 	case !validValueChars(ev.URL):
 		return errors.New("URL contains control characters or invalid UTF-8")
+	case ev.Organizer != nil && (!validValueChars(ev.Organizer.Address) || !strings.Contains(ev.Organizer.Address, ":")):
+		return errors.New("ORGANIZER is not a URI such as mailto:parks@example.org")
 	}
 	for _, t := range []time.Time{ev.Stamp, ev.Start, ev.End, ev.LastModified} {
 		if y := t.UTC().Year(); !t.IsZero() && (y < 0 || y > 9999) {
@@ -182,7 +212,14 @@ func (ev *Event) encode(e *encoder) {
 		e.line("LOCATION", EscapeText(ev.Location))
 	}
 	if ev.URL != "" {
-		e.line("URL", ev.URL)
+		e.line("URL", EncodeURI(ev.URL))
+	}
+	if o := ev.Organizer; o != nil {
+		name := ""
+		if cn := paramText(o.Name); cn != "" {
+			name = `;CN="` + cn + `"`
+		}
+		e.line("ORGANIZER"+name, EncodeURI(o.Address))
 	}
 	if ev.Status != "" {
 		e.line("STATUS", string(ev.Status))
@@ -205,6 +242,56 @@ func (ev *Event) encode(e *encoder) {
 		e.line("CATEGORIES", strings.Join(cats, ","))
 	}
 	e.line("END", "VEVENT")
+}
+
+// utcTimeZone is the component an otherwise empty calendar carries.
+var utcTimeZone = []string{
+	"BEGIN:VTIMEZONE", "TZID:UTC", "BEGIN:STANDARD", "DTSTART:19700101T000000",
+	"TZOFFSETFROM:+0000", "TZOFFSETTO:+0000", "TZNAME:UTC", "END:STANDARD", "END:VTIMEZONE",
+}
+
+// EncodeURI percent-encodes what a URI cannot carry raw (RFC 3986 §2.1):
+// every octet outside printable ASCII, the space, the characters " < > \ ^
+// backquote { | }, and a % that does not start an escape; so an address typed
+// with Turkish or Finnish letters becomes a valid URI value. Existing percent
+// escapes are kept.
+func EncodeURI(s string) string {
+	const hex = "0123456789ABCDEF"
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		escaped := c == '%' && i+2 < len(s) && isHex(s[i+1]) && isHex(s[i+2])
+		if c <= 0x20 || c >= 0x7f || strings.IndexByte(uriUnsafe, c) >= 0 || (c == '%' && !escaped) {
+			b.WriteByte('%')
+			b.WriteByte(hex[c>>4])
+			b.WriteByte(hex[c&15])
+			continue
+		}
+		b.WriteByte(c)
+	}
+	return b.String()
+}
+
+// uriUnsafe are the printable ASCII characters a URI never holds raw.
+const uriUnsafe = "\"<>\\^`{|}"
+
+func isHex(c byte) bool {
+	return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F'
+}
+
+// paramText makes s a quoted parameter value (RFC 5545 §3.1): it may hold
+// anything but a double quote and control characters.
+func paramText(s string) string {
+	s = strings.ToValidUTF8(s, "\uFFFD")
+	return strings.Map(func(r rune) rune {
+		switch {
+		case r == '"':
+			return '\''
+		case r < 0x20 || r == 0x7f:
+			return -1
+		}
+		return r
+	}, s)
 }
 
 // formatUTC renders the UTC "Z" form; floating or TZID-qualified times

@@ -42,6 +42,7 @@ func TestCalendar_Bytes(t *testing.T) {
 				Description:  "Line one\nLine two\\end",
 				Location:     "Meadow, Kaisaniemi",
 				URL:          "https://example.org/b/1",
+				Organizer:    &ical.Organizer{Name: `Kallio "parks" office`, Address: "mailto:parks@example.org"},
 				Status:       ical.StatusConfirmed,
 				Sequence:     2,
 				LastModified: stamp,
@@ -68,6 +69,7 @@ func TestCalendar_Bytes(t *testing.T) {
 			`DESCRIPTION:Line one\nLine two\\end`,
 			`LOCATION:Meadow\, Kaisaniemi`,
 			"URL:https://example.org/b/1",
+			`ORGANIZER;CN="Kallio 'parks' office":mailto:parks@example.org`,
 			"STATUS:CONFIRMED",
 			"SEQUENCE:2",
 			"LAST-MODIFIED:20240501T080000Z",
@@ -80,6 +82,46 @@ func TestCalendar_Bytes(t *testing.T) {
 			t.Fatalf("got\n%s\nwant\n%s", got, want)
 		}
 		mustValidate(t, got)
+	})
+
+	// The three faults of issue 20, each against the strict checker.
+	t.Run("OKEmptyHasComponent", func(t *testing.T) {
+		got, err := (&ical.Calendar{ProdID: "-//Kvarter//test//EN"}).Bytes()
+		if err != nil {
+			t.Fatal(err)
+		}
+		mustValidate(t, got)
+		if !bytes.Contains(got, []byte("BEGIN:VTIMEZONE\r\nTZID:UTC\r\n")) || !bytes.Contains(got, []byte("METHOD:PUBLISH")) {
+			t.Fatalf("empty calendar:\n%s", got)
+		}
+	})
+	t.Run("OKNoOrganizerNoMethod", func(t *testing.T) {
+		got, err := calendarWith(ical.Event{UID: "u", Stamp: stamp, Start: start, Summary: "s"}).Bytes()
+		if err != nil {
+			t.Fatal(err)
+		}
+		mustValidate(t, got)
+		if bytes.Contains(got, []byte("METHOD")) {
+			t.Fatalf("METHOD:PUBLISH without ORGANIZER fails RFC 5546:\n%s", got)
+		}
+	})
+	t.Run("OKURLEncoded", func(t *testing.T) {
+		got, err := calendarWith(ical.Event{UID: "u", Stamp: stamp, Start: start, Summary: "s",
+			URL:       "https://kvarter.example/parklar/Kültürpark etkinliği?ad=çocuk&x=%41&y=100%",
+			Organizer: &ical.Organizer{Name: "İzmir Parkları", Address: "mailto:parklar@izmir.example"}}).Bytes()
+		if err != nil {
+			t.Fatal(err)
+		}
+		mustValidate(t, got)
+		want := "https://kvarter.example/parklar/K%C3%BClt%C3%BCrpark%20etkinli%C4%9Fi?ad=%C3%A7ocuk&x=%41&y=100%25"
+		lines, _ := ical.Unfold(got)
+		found := false
+		for _, l := range lines {
+			found = found || l.Text == "URL:"+want
+		}
+		if !found {
+			t.Fatalf("no URL:%s in\n%s", want, got)
+		}
 	})
 
 	t.Run("OKMultilingual", func(t *testing.T) {
@@ -119,6 +161,7 @@ func TestCalendar_Bytes(t *testing.T) {
 			"bad status":   {UID: "u", Stamp: stamp, Start: start, Status: "DONE"},
 			"bad url":      {UID: "u", Stamp: stamp, Start: start, URL: "https://x\r\nBEGIN:VEVENT"},
 			"neg sequence": {UID: "u", Stamp: stamp, Start: start, Sequence: -1},
+			"organizer":    {UID: "u", Stamp: stamp, Start: start, Organizer: &ical.Organizer{Name: "x", Address: "parks office"}},
 		} {
 			t.Run(name, func(t *testing.T) {
 				var buf bytes.Buffer
@@ -222,7 +265,10 @@ func TestValidate(t *testing.T) {
 				"BEGIN:VALARM", "ACTION:DISPLAY", "TRIGGER:-PT15M", "END:VALARM", "END:VEVENT"),
 			"all-day": feedOf("BEGIN:VEVENT", "UID:1", "DTSTAMP:20240101T000000Z",
 				"DTSTART;VALUE=DATE:20240601", "DTEND;VALUE=DATE:20240602", "END:VEVENT"),
-			"no events": feedOf(),
+			"no events, a time zone": feedOf("BEGIN:VTIMEZONE", "TZID:UTC", "BEGIN:STANDARD", "DTSTART:19700101T000000",
+				"TZOFFSETFROM:+0000", "TZOFFSETTO:+0000", "END:STANDARD", "END:VTIMEZONE"),
+			"publish": feedOf("METHOD:PUBLISH", "BEGIN:VEVENT", "UID:1", "DTSTAMP:20240101T000000Z", "DTSTART:20240601T100000Z",
+				"SUMMARY:x", "ORGANIZER;CN=Parks:mailto:parks@example.org", "URL:https://example.org/K%C3%BClt%C3%BCrpark", "END:VEVENT"),
 		} {
 			t.Run(name, func(t *testing.T) { mustValidate(t, []byte(feed)) })
 		}
@@ -270,6 +316,12 @@ func TestValidate(t *testing.T) {
 		{"NoColon", eventFeed("SUMMARY"), "missing ':'"},
 		{"BadSequence", eventFeed("SEQUENCE:-1"), "SEQUENCE"},
 		{"Empty", "", "empty feed"},
+		{"NoComponent", feedOf(), "no component"},
+		{"PublishNoOrganizer", strings.Replace(valid, "VERSION:2.0\r\n", "VERSION:2.0\r\nMETHOD:PUBLISH\r\n", 1), "0 ORGANIZER"},
+		{"PublishNoSummary", feedOf("METHOD:PUBLISH", "BEGIN:VEVENT", "UID:1", "DTSTAMP:20240101T000000Z", "DTSTART:20240601T100000Z",
+			"ORGANIZER:mailto:a@example.org", "END:VEVENT"), "0 SUMMARY"},
+		{"RawNonASCIIURL", eventFeed("URL:https://example.org/Kültürpark"), "percent-encode"},
+		{"SpaceInURL", eventFeed("URL:https://example.org/a b"), "percent-encode"},
 	} {
 		t.Run("Err"+tc.name, func(t *testing.T) {
 			err := ical.Validate([]byte(tc.feed))

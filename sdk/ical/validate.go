@@ -40,6 +40,10 @@ var textProps = map[string]bool{
 // textListProps hold a comma-separated list of TEXT values.
 var textListProps = map[string]bool{"CATEGORIES": true, "RESOURCES": true}
 
+// uriProps hold a URI, which cannot carry raw non-ASCII octets or spaces
+// (RFC 3986 §2.1): a client either drops the property or mangles the link.
+var uriProps = map[string]bool{"URL": true, "ORGANIZER": true, "ATTENDEE": true, "TZURL": true}
+
 // utcProps must be a DATE-TIME in UTC (RFC 5545 §3.8.7).
 var utcProps = map[string]bool{"DTSTAMP": true, "LAST-MODIFIED": true, "CREATED": true}
 
@@ -184,10 +188,13 @@ func isNameChar(c byte) bool {
 
 // Validate checks a feed strictly: CRLF line endings only, no physical line
 // over 75 octets, folds that do not split UTF-8 sequences, balanced and
-// correctly nested BEGIN/END, exactly one VERSION (2.0) and PRODID, and in
-// every VEVENT exactly one UID, DTSTAMP and DTSTART, a DTEND not before the
-// DTSTART, a valid STATUS and properly escaped TEXT values. It returns the
-// first problem as an [*Error].
+// correctly nested BEGIN/END, exactly one VERSION (2.0) and PRODID, at least
+// one component (RFC 5545 §3.6), and in every VEVENT exactly one UID, DTSTAMP
+// and DTSTART, a DTEND not before the DTSTART, a valid STATUS, properly
+// escaped TEXT values and URIs (URL, ORGANIZER) without raw non-ASCII octets
+// or spaces. With METHOD:PUBLISH every VEVENT must also have exactly one
+// ORGANIZER and a SUMMARY (RFC 5546 §3.2.1), as libical checks. It returns
+// the first problem as an [*Error].
 //
 // DTEND is compared with DTSTART only when both are in the same form (both
 // UTC, both DATE, or both local in the same TZID); comparing across zones
@@ -217,10 +224,13 @@ func Validate(data []byte) error {
 }
 
 type validator struct {
-	stack []string
-	done  bool // the VCALENDAR has ended
-	cal   map[string]int
-	event *eventState
+	stack      []string
+	done       bool // the VCALENDAR has ended
+	cal        map[string]int
+	method     string
+	components int
+	events     []*eventState
+	event      *eventState
 }
 
 type eventState struct {
@@ -251,6 +261,9 @@ func (v *validator) property(p property) error {
 		v.cal[p.name]++
 		if p.name == "VERSION" && p.value != "2.0" {
 			return errorf(p.line, "VERSION is %q, want 2.0", p.value)
+		}
+		if p.name == "METHOD" {
+			v.method = strings.ToUpper(p.value)
 		}
 	case "VEVENT":
 		e := v.event
@@ -288,11 +301,15 @@ func (v *validator) begin(p property) error {
 	case name == "VEVENT" && v.stack[len(v.stack)-1] != "VCALENDAR":
 		return errorf(p.line, "VEVENT nested in %s", v.stack[len(v.stack)-1])
 	}
+	if len(v.stack) == 1 {
+		v.components++
+	}
 	switch name {
 	case "VCALENDAR":
 		v.cal = map[string]int{}
 	case "VEVENT":
 		v.event = &eventState{line: p.line, count: map[string]int{}}
+		v.events = append(v.events, v.event)
 	}
 	v.stack = append(v.stack, name)
 	return nil
@@ -313,6 +330,18 @@ func (v *validator) end(p property) error {
 		for _, req := range []string{"VERSION", "PRODID"} {
 			if n := v.cal[req]; n != 1 {
 				return errorf(p.line, "VCALENDAR has %d %s properties, want exactly 1", n, req)
+			}
+		}
+		if v.components == 0 {
+			return errorf(p.line, "VCALENDAR has no component; RFC 5545 §3.6 wants at least one")
+		}
+		if v.method == "PUBLISH" {
+			for _, e := range v.events {
+				for _, req := range []string{"ORGANIZER", "SUMMARY"} {
+					if e.count[req] != 1 {
+						return errorf(e.line, "VEVENT has %d %s properties; METHOD:PUBLISH wants exactly 1 (RFC 5546 §3.2.1)", e.count[req], req)
+					}
+				}
 			}
 		}
 	case "VEVENT":
@@ -369,6 +398,12 @@ func checkValue(p property) error {
 		}
 		if !d.utc {
 			return errorf(p.line, "%s %q must be a UTC date-time (ending in Z)", p.name, p.value)
+		}
+	case uriProps[p.name]:
+		for i := 0; i < len(p.value); i++ {
+			if c := p.value[i]; c <= 0x20 || c >= 0x7f {
+				return errorf(p.line, "%s: a URI cannot carry a raw space or non-ASCII octet; percent-encode it", p.name)
+			}
 		}
 	case p.name == "SEQUENCE":
 		if n, err := strconv.Atoi(p.value); err != nil || n < 0 || strings.HasPrefix(p.value, "+") {

@@ -69,6 +69,12 @@ func (p *Period) covers(md MonthDay) bool {
 // explicit winter closure.
 type OpeningHours struct {
 	Periods []Period
+	// Within are the hours of enclosing places (a park's area inside a
+	// larger area): the area is open only when its own periods and every
+	// one of these say so. It can narrow what encloses it, never widen it.
+	// Validate checks the own periods only; each enclosing place's hours
+	// were checked as its own.
+	Within []OpeningHours
 }
 
 // periodFor returns the period covering d, or nil. A closed period wins;
@@ -194,6 +200,42 @@ func OpenIntervals(h OpeningHours, loc *time.Location, from, to time.Time) []Int
 	if !from.Before(to) {
 		return nil
 	}
+	out := ownOpenIntervals(h, loc, from, to)
+	for _, w := range h.Within {
+		if len(out) == 0 {
+			break
+		}
+		out = intersectIntervals(out, OpenIntervals(w, loc, out[0].Start, out[len(out)-1].End))
+	}
+	return out
+}
+
+// intersectIntervals returns the instants in both a and b, each sorted and
+// disjoint, sorted and disjoint.
+func intersectIntervals(a, b []Interval) []Interval {
+	var out []Interval
+	for i, j := 0, 0; i < len(a) && j < len(b); {
+		s, e := a[i].Start, a[i].End
+		if b[j].Start.After(s) {
+			s = b[j].Start
+		}
+		if b[j].End.Before(e) {
+			e = b[j].End
+		}
+		if s.Before(e) {
+			out = append(out, Interval{s, e})
+		}
+		if a[i].End.Before(b[j].End) {
+			i++
+		} else {
+			j++
+		}
+	}
+	return out
+}
+
+// ownOpenIntervals is OpenIntervals for h's own periods.
+func ownOpenIntervals(h OpeningHours, loc *time.Location, from, to time.Time) []Interval {
 	var out []Interval
 	// A day's ranges can reach into the next day only via 24:00, and a
 	// range resolved on the day before from can still end after it.

@@ -28,6 +28,42 @@ type Rules struct {
 	MaxActivePerOrg int
 }
 
+// Narrow returns the rules that keep both r and outer: the longer minimum
+// duration, notice and buffers, the shorter non-zero maximum duration,
+// horizon and per-organisation limit, and a slot grid on which both grids
+// fall (their least common multiple). It is how an area inherits the rules
+// of the area it lies in unless it narrows them.
+func (r Rules) Narrow(outer Rules) Rules {
+	lowest := func(a, b time.Duration) time.Duration { // non-zero minimum; zero is no limit
+		if a == 0 || (b != 0 && b < a) {
+			return b
+		}
+		return a
+	}
+	out := Rules{
+		MinDuration:     max(r.MinDuration, outer.MinDuration),
+		MaxDuration:     lowest(r.MaxDuration, outer.MaxDuration),
+		MinNotice:       max(r.MinNotice, outer.MinNotice),
+		Horizon:         lowest(r.Horizon, outer.Horizon),
+		BufferBefore:    max(r.BufferBefore, outer.BufferBefore),
+		BufferAfter:     max(r.BufferAfter, outer.BufferAfter),
+		MaxActivePerOrg: int(lowest(time.Duration(r.MaxActivePerOrg), time.Duration(outer.MaxActivePerOrg))),
+		Granularity:     r.Granularity,
+	}
+	switch g, h := r.Granularity, outer.Granularity; {
+	case g == 0:
+		out.Granularity = h
+	case h != 0 && g%time.Minute == 0 && h%time.Minute == 0:
+		a, b := int64(g/time.Minute), int64(h/time.Minute)
+		x, y := a, b
+		for y != 0 {
+			x, y = y, x%y
+		}
+		out.Granularity = time.Duration(a/x*b) * time.Minute
+	}
+	return out
+}
+
 // Validate reports every problem with the rules, joined, each a
 // [*ConfigError].
 func (r Rules) Validate() error {
@@ -138,10 +174,6 @@ func CheckRequest(h OpeningHours, r Rules, tz *time.Location, start, end, now ti
 // [ValidateConfig]: a caller that validates an area once when it loads it saves the
 // check of every day of the year on each request.
 func CheckValidatedRequest(h OpeningHours, r Rules, tz *time.Location, start, end, now time.Time) error {
-	if tz == nil {
-		tz = time.UTC
-	}
-	d := end.Sub(start)
 	switch {
 	case !start.Before(end):
 		return Violation{RuleEndBeforeStart, "The booking must end after it starts."}
@@ -151,6 +183,20 @@ func CheckValidatedRequest(h OpeningHours, r Rules, tz *time.Location, start, en
 		return Violation{RuleMinNotice, fmt.Sprintf("Bookings must be requested at least %s in advance.", human(r.MinNotice))}
 	case r.Horizon > 0 && start.After(now.Add(r.Horizon)):
 		return Violation{RuleHorizon, fmt.Sprintf("Bookings can start at most %s ahead.", human(r.Horizon))}
+	}
+	return CheckFit(h, r, tz, start, end)
+}
+
+// CheckFit checks the part of [CheckValidatedRequest] that does not depend
+// on when a booking is asked for: its length, the slot grid and the opening
+// hours. It is how a booking made earlier is checked against hours or rules
+// changed since.
+func CheckFit(h OpeningHours, r Rules, tz *time.Location, start, end time.Time) error {
+	if tz == nil {
+		tz = time.UTC
+	}
+	d := end.Sub(start)
+	switch {
 	case d < r.MinDuration:
 		return Violation{RuleMinDuration, fmt.Sprintf("Bookings must last at least %s.", human(r.MinDuration))}
 	case r.MaxDuration > 0 && d > r.MaxDuration:
