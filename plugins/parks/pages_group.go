@@ -356,7 +356,7 @@ func (p *Plugin) bookingView(c *pageCtx, park *Park, b *Booking, form *web.Form)
 	if manager {
 		v.QueueHref = queueHref(park.ID)
 		if b.Status == StatusRequested {
-			if v.Collisions, err = p.collisions(c, park, tree, b); err != nil {
+			if v.Collisions, err = p.collidingLines(c, park, tree, b); err != nil {
 				return bookingView{}, err
 			}
 		}

@@ -137,8 +137,8 @@ func groupColliding(tree areaTree, list []*Booking) [][]*Booking {
 	return out
 }
 
-// collisions are the other open requests b collides with, for its page.
-func (p *Plugin) collisions(c *pageCtx, park *Park, tree areaTree, b *Booking) ([]bookingLine, error) {
+// collidingLines are the other open requests b collides with, for its page.
+func (p *Plugin) collidingLines(c *pageCtx, park *Park, tree areaTree, b *Booking) ([]bookingLine, error) {
 	const slack = 24 * time.Hour
 	others, err := requestedBetween(c.r.Context(), p.svc.st.db, park.ID, store.Micros(b.Start.Add(-slack)), store.Micros(b.End.Add(slack)))
 	if err != nil {

@@ -86,6 +86,8 @@ type itemRow struct {
 type parkView struct {
 	Park          *Park
 	Neighbourhood string
+	Address       string
+	MapHref       string
 	Areas         []areaLine
 	Items         []itemRow
 	Events        []eventRow
@@ -119,6 +121,18 @@ func (p *Plugin) parkPage(w http.ResponseWriter, r *http.Request) (sdk.PageMeta,
 		Areas: areaRows(tree, park.ID), Items: c.itemRows(park.SupportItems),
 		CalendarHref: pathCalendar + "?" + url.Values{"park": {park.ID}}.Encode(),
 		FeedHref:     prefix + "/" + park.ID + "/events.ics"}
+	var addr []string
+	for _, part := range []string{park.Address.StreetAddress, strings.TrimSpace(park.Address.PostalCode + " " + park.Address.Locality)} {
+		if part != "" {
+			addr = append(addr, part)
+		}
+	}
+	v.Address = strings.Join(addr, ", ")
+	if g := park.Geo; g != nil {
+		// A link, not an embedded map: the page loads nothing from another site.
+		v.MapHref = "https://www.openstreetmap.org/?" + url.Values{"mlat": {strconv.FormatFloat(g.Latitude, 'f', 5, 64)},
+			"mlon": {strconv.FormatFloat(g.Longitude, 'f', 5, 64)}, "zoom": {"17"}}.Encode()
+	}
 	now := p.svc.now()
 	events, err := p.svc.publicEvents(r.Context(), CalendarFilter{ParkID: park.ID, From: now, To: now.Add(60 * 24 * time.Hour)}, sdk.ListQuery{Limit: 10})
 	if err != nil {
@@ -195,7 +209,7 @@ type areaView struct {
 	Area      *Area
 	Parent    string
 	Rules     []string
-	Hours     []hoursPeriod
+	Hours     []hoursBlock
 	Days      []dayRow
 	Free      int
 	From, To  string
@@ -204,6 +218,13 @@ type areaView struct {
 	CanAsk    bool
 	ParkHref  string
 	DaysShown int
+}
+
+// hoursBlock is the opening hours of one area: the area's own, then those
+// of each area it lies in, which it keeps as well.
+type hoursBlock struct {
+	Area    string
+	Periods []hoursPeriod
 }
 
 // hoursPeriod is one season of opening hours, a line a weekday.
@@ -263,11 +284,16 @@ func (p *Plugin) areaPage(w http.ResponseWriter, r *http.Request) (sdk.PageMeta,
 	if err != nil {
 		return sdk.PageMeta{}, err
 	}
-	v := areaView{Park: park, Area: a, Rules: c.ruleLines(a), Hours: c.hoursLines(a.OpeningHours, now, loc),
+	v := areaView{Park: park, Area: a, Rules: c.ruleLines(a),
 		CanAsk: p.mayRequest(c.pr), ParkHref: parkHref(park.ID), DaysShown: days,
 		From: c.loc.Date(from), To: c.loc.Date(to.Add(-time.Minute))}
 	if pa := tree[a.ParentID]; pa != nil {
 		v.Parent = pa.Name
+	}
+	for _, id := range append([]string{a.ID}, tree.ancestors(a.ID)...) {
+		if x := tree[id]; x != nil {
+			v.Hours = append(v.Hours, hoursBlock{Area: x.Name, Periods: c.hoursLines(x.OpeningHours, now, loc)})
+		}
 	}
 	v.Days, v.Free = c.slotDays(avail.Free, from, days, park.ID, a.ID, v.CanAsk, loc)
 	link := func(d time.Time) string {
@@ -312,7 +338,7 @@ func (c *pageCtx) slotDays(free []Window, from time.Time, days int, parkID, area
 
 // ruleLines say an area's rules in words, before anyone fills the form.
 func (c *pageCtx) ruleLines(a *Area) []string {
-	r := a.Rules
+	r := a.EffectiveRules // the area's own, narrowed by those of the areas it lies in
 	out := []string{c.n("parks.rule.capacity", a.Capacity)}
 	if r.MinDurationMinutes > 0 {
 		out = append(out, c.t("parks.rule.min_duration", "Duration", c.duration(r.MinDurationMinutes)))
