@@ -262,7 +262,7 @@ func dayStart(t time.Time, zone *time.Location) time.Time {
 
 // pageRoutes are the plugin's pages, cards and forms, beside its API routes.
 func (p *Plugin) pageRoutes() []sdk.Route {
-	return []sdk.Route{
+	routes := []sdk.Route{
 		sdk.GetPage(pagePrefix, sdk.PermPublic, p.parksPage),
 		sdk.GetPage(pathCalendar, sdk.PermPublic, p.calendarPage),
 		sdk.GetPage(pathMine, sdk.PermAuthenticated, p.myBookingsPage),
@@ -281,6 +281,7 @@ func (p *Plugin) pageRoutes() []sdk.Route {
 		sdk.GetPage(pathClosures, PermAreaManage, p.closuresPage),
 		sdk.PostPage(pathClosures, PermAreaManage, p.closureSubmit),
 	}
+	return append(routes, editRoutes(p)...)
 }
 
 // labels are a message in every language the plugin speaks, for the

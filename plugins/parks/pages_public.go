@@ -96,6 +96,7 @@ type parkView struct {
 	RequestHref   string
 	QueueHref     string
 	ClosuresHref  string
+	EditHref      string
 }
 
 // eventRow is one event in a list.
@@ -143,7 +144,7 @@ func (p *Plugin) parkPage(w http.ResponseWriter, r *http.Request) (sdk.PageMeta,
 		v.RequestHref = requestHref(park.ID)
 	}
 	if p.isManager(c, park) {
-		v.QueueHref, v.ClosuresHref = queueHref(park.ID), closuresHref(park.ID)
+		v.QueueHref, v.ClosuresHref, v.EditHref = queueHref(park.ID), closuresHref(park.ID), parkHref(park.ID)
 	}
 	return c.render("parks-park", v, sdk.PageMeta{Title: park.Name, NavActive: navParks, Breadcrumbs: c.crumbs(nil)})
 }

@@ -345,6 +345,9 @@ func TestPages_Languages(t *testing.T) {
 		l.get(w.manager, park+"/queue", 200)
 		l.get(w.manager, park+"/bookings/"+b.ID, 200)
 		l.get(w.manager, park+"/closures", 200)
+		l.get(w.manager, park+"/edit", 200)
+		l.get(w.manager, park+"/areas/new", 200)
+		l.get(w.manager, park+"/areas/"+w.meadow.ID+"/edit", 200)
 	}
 	if m := New().Manifest(); len(m.UI.Nav) != 3 || len(m.UI.Cards) != 2 {
 		t.Errorf("ui %+v", m.UI)
@@ -355,4 +358,52 @@ func TestPages_Languages(t *testing.T) {
 			}
 		}
 	}
+}
+
+// TestPages_Edits: a manager edits the park's details and stock, and an
+// area's hours; a change that breaks a coming booking lists it and is saved
+// only when confirmed, the booking kept; someone else cannot edit.
+func TestPages_Edits(t *testing.T) {
+	eachStore(t, false, func(t *testing.T, variant string, cfg sdk.StoreConfig) {
+		w := newWorld(t, variant, cfg, nil)
+		pg := newPages(t, w)
+		park := "/parks/" + w.park.ID
+		b := w.mustRequest(w.rep, orgID, w.stage, 12, 17, 19, func(in *BookingInput) { in.Title = "Evening concert" })
+		w.mustApprove(b.ID)
+
+		pg.get(w.rep, park+"/edit", 403)
+		f := url.Values{"name": {"Living Park"}, "street_address": {"Şair Eşref Blv."}, "postal_code": {"35220"}, "locality": {"İzmir"},
+			"latitude": {"100"}, "longitude": {"27.1432"}, "item_chairs": {"80"}, "item_tables": {"10"}, "item_sound_system": {"1"},
+			"new_item": {"Waste bins"}, "new_quantity": {"6"}}
+		r := pg.post(w.manager, park+"/edit", f, 422)
+		wantIn(t, "latitude", r.Body, "Enter a latitude from -90 to 90")
+		f.Set("latitude", "38.4299")
+		pg.post(w.manager, park+"/edit", f, 303)
+		pp := pg.get(sdk.Principal{}, park, 200)
+		wantIn(t, "park", pp.Body, "Şair Eşref Blv., 35220 İzmir", "openstreetmap.org/?mlat=38.42990", "Chairs: 80", "Waste bins: 6")
+
+		edit := url.Values{"name": {"Meadow"}, "capacity": {"300"}, "slot_granularity_minutes": {"30"}, "min_duration_minutes": {"60"},
+			"max_duration_minutes": {"480"}, "min_notice_minutes": {"1440"}, "booking_horizon_days": {"180"}}
+		for _, d := range weekdayNames {
+			edit.Set("opens_"+d, "08:00")
+			edit.Set("closes_"+d, "18:00") // the concert runs to 19:00
+		}
+		r = pg.in("fi").post(w.manager, park+"/areas/"+w.meadow.ID+"/edit", edit, 422)
+		wantIn(t, "conflicts", r.Body, "Tulevat varaukset, joita muutos rikkoo", "Evening concert", "Tallenna silti")
+		if got := w.booking(b.ID).Status; got != StatusApproved {
+			t.Fatalf("a previewed change touched the booking: %s", got)
+		}
+		edit.Set("confirm", "true")
+		pg.post(w.manager, park+"/areas/"+w.meadow.ID+"/edit", edit, 303)
+		if got := w.booking(b.ID).Status; got != StatusApproved {
+			t.Errorf("a saved change cancelled the booking: %s", got)
+		}
+		wantIn(t, "area", pg.get(sdk.Principal{}, park+"/areas/"+w.meadow.ID, 200).Body, "08:00–18:00")
+		// A new area under the meadow.
+		na := url.Values{"name": {"Picnic corner"}, "parent_id": {w.meadow.ID}, "capacity": {"0"}}
+		pg.post(w.manager, park+"/areas/new", na, 422)
+		na.Set("capacity", "20")
+		r = pg.post(w.manager, park+"/areas/new", na, 303)
+		wantIn(t, "new area", pg.get(sdk.Principal{}, park, 200).Body, "Picnic corner")
+	})
 }
