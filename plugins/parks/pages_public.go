@@ -200,9 +200,11 @@ type dayRow struct {
 	Slots []slotRow
 }
 
-// slotRow is one free window and the link that asks for it.
+// slotRow is one free window and the link that asks for it: its times
+// under the day's heading, the date repeated for a screen reader's list of
+// links.
 type slotRow struct {
-	Text, Href, Label string
+	Text, Href, Date string
 }
 
 type areaView struct {
@@ -325,12 +327,14 @@ func (c *pageCtx) slotDays(free []Window, from time.Time, days int, parkID, area
 		if i < 0 || i >= days {
 			continue
 		}
-		row := slotRow{Text: c.span(fw.Start, fw.End, loc)}
+		e := fw.End.In(loc)
+		row := slotRow{Text: c.loc.Time(s) + "–" + c.loc.Time(e), Date: out[i].Date}
+		if dayStart(e, loc) != dayStart(s, loc) && !e.Equal(dayStart(e, loc)) {
+			row.Text = c.span(fw.Start, fw.End, loc) // into another day: both dates said
+		}
 		if ask {
-			e := fw.End.In(loc)
 			row.Href = requestHref(parkID) + "?" + url.Values{"area_id": {areaID}, "date": {s.Format(time.DateOnly)},
 				"start": {s.Format("15:04")}, "end": {e.Format("15:04")}}.Encode()
-			row.Label = c.t("parks.area.ask_slot", "When", row.Text)
 		}
 		out[i].Slots = append(out[i].Slots, row)
 	}

@@ -149,7 +149,7 @@ func TestPages_Story(t *testing.T) {
 		// The meadow's free slots on Tuesday 10 June, linked to the form.
 		area := pg.in("fi").get(w.rep, park+"/areas/"+w.meadow.ID+"?from=2025-06-10&days=3", 200)
 		wantIn(t, "area", area.Body, "Enintään 300 henkilöä kerrallaan.", "Hae vähintään 1 vuorokausi ennen alkua.",
-			"klo 08.00–20.00", "date=2025-06-10")
+			">08.00–20.00<span class=\"ds-sr-only\">, ", "date=2025-06-10")
 		slot := park + "/request?" + url.Values{"area_id": {w.meadow.ID}, "date": {"2025-06-10"}, "start": {"08:00"}, "end": {"20:00"}}.Encode()
 		if !strings.Contains(area.Body, strings.ReplaceAll(slot, "&", "&amp;")) {
 			t.Errorf("no link asks for the free day:\n%s", area.Body)
