@@ -5,6 +5,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"slices"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -43,6 +44,7 @@ func BenchmarkPages_Availability(b *testing.B) {
 				}
 			}
 			b.ReportMetric(float64((cpuTime()-cpu0).Microseconds())/float64(len(durs))/1000, "cpu-ms/page")
+			b.ReportMetric(float64(slotLinks(h, w.rep, target)), "slots")
 			slices.Sort(durs)
 			pct := func(p float64) float64 { return float64(durs[int(p*float64(len(durs)-1))].Microseconds()) / 1000 }
 			b.ReportMetric(pct(0.50), "p50-ms")
@@ -119,4 +121,13 @@ func cpuTime() time.Duration {
 		return 0
 	}
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// slotLinks counts the free slots an area page links to the request form.
+func slotLinks(h http.Handler, pr sdk.Principal, target string) int {
+	req := httptest.NewRequest("GET", target, nil)
+	ctx := sdk.WithLanguage(sdk.WithRender(sdk.WithPrincipal(req.Context(), pr), sdk.RenderPage), "fi")
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, req.WithContext(ctx))
+	return strings.Count(rec.Body.String(), "/request?")
 }
