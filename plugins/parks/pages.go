@@ -90,11 +90,6 @@ func (p *Plugin) templates() *web.Templates {
 
 // pageFuncs are the plugin's own template functions.
 var pageFuncs = map[string]any{
-	// hm is a time of day on the 24-hour clock, for form values and slot
-	// links, which are not prose.
-	"hm": func(t time.Time) string { return t.Format("15:04") },
-	// isoDate is a date as a date field takes it.
-	"isoDate": func(t time.Time) string { return t.Format(time.DateOnly) },
 	// options are choices from value, label pairs.
 	"options": func(kv ...string) []web.Option {
 		out := make([]web.Option, 0, len(kv)/2)

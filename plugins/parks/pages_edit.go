@@ -98,6 +98,17 @@ func (p *Plugin) managedPark(c *pageCtx) (*Park, error) {
 	return park, nil
 }
 
+// managedTree is the park of the request, when the viewer manages it, and
+// its areas.
+func (p *Plugin) managedTree(c *pageCtx) (*Park, areaTree, error) {
+	park, err := p.managedPark(c)
+	if err != nil {
+		return nil, nil, err
+	}
+	tree, err := parkAreas(c.r.Context(), p.svc.st.db, park.ID)
+	return park, tree, err
+}
+
 // parkEditSubmit saves the park's details and its support stock: 303 back
 // to the form, or 422 with it again.
 func (p *Plugin) parkEditSubmit(w http.ResponseWriter, r *http.Request) (sdk.PageMeta, error) {
@@ -236,11 +247,7 @@ func (p *Plugin) areaEditMeta(c *pageCtx, park *Park, a *Area) sdk.PageMeta {
 // areaNewPage is the form for a new area.
 func (p *Plugin) areaNewPage(w http.ResponseWriter, r *http.Request) (sdk.PageMeta, error) {
 	c := p.pageCtx(w, r)
-	park, err := p.managedPark(c)
-	if err != nil {
-		return sdk.PageMeta{}, err
-	}
-	tree, err := parkAreas(r.Context(), p.svc.st.db, park.ID)
+	park, tree, err := p.managedTree(c)
 	if err != nil {
 		return sdk.PageMeta{}, err
 	}
@@ -250,11 +257,7 @@ func (p *Plugin) areaNewPage(w http.ResponseWriter, r *http.Request) (sdk.PageMe
 // areaEditPage is an area's form, filled with what it says now.
 func (p *Plugin) areaEditPage(w http.ResponseWriter, r *http.Request) (sdk.PageMeta, error) {
 	c := p.pageCtx(w, r)
-	park, err := p.managedPark(c)
-	if err != nil {
-		return sdk.PageMeta{}, err
-	}
-	tree, err := parkAreas(r.Context(), p.svc.st.db, park.ID)
+	park, tree, err := p.managedTree(c)
 	if err != nil {
 		return sdk.PageMeta{}, err
 	}
@@ -292,11 +295,7 @@ func (p *Plugin) areaEditPage(w http.ResponseWriter, r *http.Request) (sdk.PageM
 // listing them, each kept as it is.
 func (p *Plugin) areaEditSubmit(w http.ResponseWriter, r *http.Request) (sdk.PageMeta, error) {
 	c := p.pageCtx(w, r)
-	park, err := p.managedPark(c)
-	if err != nil {
-		return sdk.PageMeta{}, err
-	}
-	tree, err := parkAreas(r.Context(), p.svc.st.db, park.ID)
+	park, tree, err := p.managedTree(c)
 	if err != nil {
 		return sdk.PageMeta{}, err
 	}
