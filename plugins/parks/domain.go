@@ -21,6 +21,8 @@ type Park struct {
 	TimeZone        string         `json:"time_zone"`
 	SupportItems    map[string]int `json:"support_items"`
 	ParkDetails
+	// Plan is the park's plan, a static image staff uploaded; null when none.
+	Plan      *Plan     `json:"plan"`
 	CreatedAt time.Time `json:"created_at"`
 	UpdatedAt time.Time `json:"updated_at"`
 }
@@ -33,6 +35,14 @@ type ParkDetails struct {
 	Geo           *Geo    `json:"geo" doc:"Where the park is; null when unknown."`
 	Accessibility string  `json:"accessibility" max:"4000" doc:"Step-free routes, toilets, surfaces, seating."`
 	Rules         string  `json:"rules" max:"4000" doc:"The park's rules in prose (noise, fires, animals), shown before booking."`
+}
+
+// Plan is a park's plan image: the host serves the file at URL to anyone (a
+// park's plan is public); Alt describes it for those who cannot see it.
+type Plan struct {
+	UploadID string `json:"upload_id"`
+	URL      string `json:"url"`
+	Alt      string `json:"alt"`
 }
 
 // Address is a park's postal address, as Schema.org's PostalAddress needs it.

@@ -86,3 +86,55 @@ func TestHandler_Edits(t *testing.T) {
 		}
 	})
 }
+
+// TestHandler_CalendarCategory: the public calendar filters by category (the
+// calendar page's filter), in the JSON route and the feed; an unknown one is 422.
+func TestHandler_CalendarCategory(t *testing.T) {
+	eachStore(t, false, func(t *testing.T, variant string, cfg sdk.StoreConfig) {
+		w := newWorld(t, variant, cfg, nil)
+		c := newClient(t, w)
+		art := w.mustApprove(w.mustRequest(w.rep, orgID, w.stage, 10, 10, 12, func(in *BookingInput) { in.Category = "art" }).ID)
+		play := w.mustApprove(w.mustRequest(w.rep2, org2ID, w.playground, 10, 10, 12, func(in *BookingInput) { in.Category = "play" }).ID)
+		var events struct{ Items []PublicEvent }
+		c.json(sdk.Principal{}, "GET", "/api/v1/parks/events?category=art", nil, 200, &events)
+		if len(events.Items) != 1 || events.Items[0].ID != art.ID {
+			t.Errorf("art events %+v", events.Items)
+		}
+		c.json(sdk.Principal{}, "GET", "/api/v1/parks/"+w.park.ID+"/events?category=play", nil, 200, &events)
+		if len(events.Items) != 1 || events.Items[0].ID != play.ID {
+			t.Errorf("play events %+v", events.Items)
+		}
+		if feed := c.feed("/api/v1/parks/events.ics?category=play"); !containsAll(feed, play.ID) || containsAll(feed, art.ID) {
+			t.Errorf("play feed:\n%s", feed)
+		}
+		if status, body := c.do(sdk.Principal{}, "GET", "/api/v1/parks/events?category=parade", nil); status != 422 && status != 400 {
+			t.Errorf("unknown category = %d %s", status, body)
+		}
+	})
+}
+
+// TestHandler_SupportAvailable: what the request form shows of the support
+// items: the catalogue less what approved bookings hold then, not requests.
+func TestHandler_SupportAvailable(t *testing.T) {
+	eachStore(t, false, func(t *testing.T, variant string, cfg sdk.StoreConfig) {
+		w := newWorld(t, variant, cfg, nil) // chairs=50, tables=10, sound_system=1
+		c := newClient(t, w)
+		items := func(in *BookingInput) { in.SupportItems = map[string]int{"chairs": 30, "sound_system": 1} }
+		w.mustApprove(w.mustRequest(w.rep, orgID, w.stage, 10, 10, 12, items).ID)
+		w.mustRequest(w.rep2, org2ID, w.playground, 10, 10, 12, func(in *BookingInput) { in.SupportItems = map[string]int{"tables": 10} })
+		var av SupportAvailability
+		q := url.Values{"from": {at(10, 11, 0)}, "to": {at(10, 14, 0)}}
+		c.json(sdk.Principal{}, "GET", "/api/v1/parks/"+w.park.ID+"/support-items/available?"+q.Encode(), nil, 200, &av)
+		if av.Free["chairs"] != 20 || av.Free["sound_system"] != 0 || av.Free["tables"] != 10 || av.Owned["chairs"] != 50 {
+			t.Errorf("available %+v", av)
+		}
+		q = url.Values{"from": {at(10, 12, 0)}, "to": {at(10, 14, 0)}}
+		c.json(sdk.Principal{}, "GET", "/api/v1/parks/"+w.park.ID+"/support-items/available?"+q.Encode(), nil, 200, &av)
+		if av.Free["chairs"] != 50 || av.Free["sound_system"] != 1 {
+			t.Errorf("available after the booking %+v", av)
+		}
+		if status, _ := c.do(sdk.Principal{}, "GET", "/api/v1/parks/"+w.park.ID+"/support-items/available?from="+url.QueryEscape(at(10, 14, 0))+"&to="+url.QueryEscape(at(10, 11, 0)), nil); status != 422 {
+			t.Errorf("reversed interval = %d, want 422", status)
+		}
+	})
+}

@@ -27,14 +27,15 @@ func (p *Plugin) Routes() []sdk.Route {
 	from := sdk.Param{Name: "from", Format: "date-time", Description: "Start of the range, RFC 3339; 30 days ago when absent."}
 	to := sdk.Param{Name: "to", Format: "date-time", Description: "End of the range, RFC 3339; 400 days ahead when absent."}
 	onePark := sdk.Param{Name: "park_id", Format: "uuid", Description: "Only this park."}
+	category := sdk.Param{Name: "category", Enum: Categories, Description: "Only events of this category."}
 	routes := []sdk.Route{
 		sdk.List(prefix, sdk.PermPublic, p.listParks).With(nbh).
 			Doc("List parks", "Parks in name order, optionally those of one neighbourhood."),
 		sdk.Post(prefix, PermParkManage, p.createPark).Status(http.StatusCreated).
 			Doc("Create a park", "Needs parks.park.manage in the park's neighbourhood (city admins hold it everywhere)."),
-		sdk.List(prefix+"/events", sdk.PermPublic, p.events).With(onePark, nbh, from, to).Errors(404).
+		sdk.List(prefix+"/events", sdk.PermPublic, p.events).With(onePark, nbh, category, from, to).Errors(404).
 			Doc("Public calendar", "Approved public events in start order, and those cancelled after approval (status cancelled), never requests or private events."),
-		sdk.Raw("GET", prefix+"/events.ics", sdk.PermPublic, "text/calendar", p.feed).With(onePark, nbh, from, to).Errors(404).
+		sdk.Raw("GET", prefix+"/events.ics", sdk.PermPublic, "text/calendar", p.feed).With(onePark, nbh, category, from, to).Errors(404).
 			Doc("Public calendar as iCalendar", "RFC 5545; SEQUENCE is bumped by every status change, so a subscribed client drops a cancelled event."),
 		sdk.Get(prefix+"/{id}", sdk.PermPublic, p.getPark).With(park).Errors(404).
 			Doc("Get a park", ""),
@@ -42,6 +43,12 @@ func (p *Plugin) Routes() []sdk.Route {
 			Doc("Edit a park", "Name, description, address, coordinates, accessibility and rules in prose; the neighbourhood and time zone stay."),
 		sdk.Put(prefix+"/{id}/support-items", PermAreaManage, p.setSupportItems).With(park).Errors(404).
 			Doc("Replace the support catalogue", "What the park lends, item name to quantity; bookings already approved keep theirs."),
+		sdk.Get(prefix+"/{id}/support-items/available", sdk.PermPublic, p.supportAvailable).
+			With(park,
+				sdk.Param{Name: "from", Format: "date-time", Required: true, Description: "Start of the interval, RFC 3339."},
+				sdk.Param{Name: "to", Format: "date-time", Required: true, Description: "End of the interval, RFC 3339."}).
+			Errors(404).
+			Doc("Support items free over an interval", "Per item, how many the park owns and how many approved bookings leave free at every instant of the interval."),
 		sdk.List(prefix+"/{id}/areas", sdk.PermPublic, p.listAreas).With(park).Errors(404).
 			Doc("List areas", "A park's areas, parents before children."),
 		sdk.Post(prefix+"/{id}/areas", PermAreaManage, p.createArea).With(park).Status(http.StatusCreated).Errors(404).
@@ -88,9 +95,9 @@ func (p *Plugin) Routes() []sdk.Route {
 			Doc("Close an area", "A blocking booking that starts approved; refused over an approved booking (409 closure_overlap) unless cancel_bookings cancels those events' dates, with the reason their groups are told; rejects the open requests it collides with."),
 		sdk.Post(prefix+"/{id}/closures/preview", PermAreaManage, p.previewClosure).With(park).Errors(404).
 			Doc("Preview a closure", "The approved events, open requests and other closures it would hit; nothing is saved."),
-		sdk.List(prefix+"/{id}/events", sdk.PermPublic, p.events).With(park, from, to).Errors(404).
+		sdk.List(prefix+"/{id}/events", sdk.PermPublic, p.events).With(park, category, from, to).Errors(404).
 			Doc("Public calendar of one park", "As the city's, for one park."),
-		sdk.Raw("GET", prefix+"/{id}/events.ics", sdk.PermPublic, "text/calendar", p.feed).With(park, from, to).Errors(404).
+		sdk.Raw("GET", prefix+"/{id}/events.ics", sdk.PermPublic, "text/calendar", p.feed).With(park, category, from, to).Errors(404).
 			Doc("Public calendar of one park as iCalendar", "RFC 5545."),
 		sdk.Raw("GET", prefix+"/{id}/events/{eventID}", sdk.PermPublic, "application/ld+json", p.eventLD).With(park, event).Errors(404).
 			Doc("One public event as Schema.org JSON-LD", "An https://schema.org/Event, for search engines."),
@@ -142,6 +149,14 @@ func (p *Plugin) freeSlots(r *http.Request) (*FreeSlots, error) {
 		return nil, err
 	}
 	return p.svc.FreeSlots(r.Context(), r.PathValue("id"), r.PathValue("areaID"), from, to)
+}
+
+func (p *Plugin) supportAvailable(r *http.Request) (*SupportAvailability, error) {
+	from, to, err := queryRange(r)
+	if err != nil {
+		return nil, err
+	}
+	return p.svc.SupportAvailable(r.Context(), r.PathValue("id"), from, to)
 }
 
 func (p *Plugin) collisions(r *http.Request) ([]*Booking, error) {
@@ -218,7 +233,7 @@ func (p *Plugin) createClosure(r *http.Request, in ClosureInput) (*Booking, erro
 // calendarFilter reads the calendar's filter from the path and the query.
 func calendarFilter(r *http.Request) (CalendarFilter, error) {
 	q := r.URL.Query()
-	f := CalendarFilter{ParkID: q.Get("park_id"), NeighbourhoodID: q.Get("neighbourhood_id")}
+	f := CalendarFilter{ParkID: q.Get("park_id"), NeighbourhoodID: q.Get("neighbourhood_id"), Category: q.Get("category")}
 	if id := r.PathValue("id"); id != "" {
 		f.ParkID = id
 	}

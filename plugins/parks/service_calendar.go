@@ -2,6 +2,7 @@ package parks
 
 import (
 	"context"
+	"slices"
 	"strings"
 	"time"
 
@@ -20,7 +21,9 @@ import (
 type CalendarFilter struct {
 	ParkID          string
 	NeighbourhoodID string
-	From, To        time.Time
+	// Category is one of Categories; "" for every category.
+	Category string
+	From, To time.Time
 }
 
 // Default calendar range around now, and the most events one feed holds.
@@ -77,8 +80,11 @@ func (s *Service) publicEvents(ctx context.Context, f CalendarFilter, q sdk.List
 	if !f.From.Before(f.To) {
 		return nil, invalid("to", schedule.RuleEndBeforeStart, "must be after from")
 	}
+	if f.Category != "" && !slices.Contains(Categories, f.Category) {
+		return nil, invalid("category", RuleCategory, "one of "+strings.Join(Categories, ", "))
+	}
 	parks := map[string]*Park{}
-	ef := eventFilter{From: f.From, To: f.To, Page: q}
+	ef := eventFilter{From: f.From, To: f.To, Category: f.Category, Page: q}
 	switch {
 	case f.ParkID != "":
 		p, err := getPark(ctx, s.st.db, f.ParkID)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"github.com/kvarter/kvarter/plugins/parks/schedule"
@@ -28,23 +29,9 @@ type ClosureInput struct {
 // in the same transaction, with a reason the groups are told; open requests
 // it collides with are rejected.
 func (s *Service) CreateClosure(ctx context.Context, pr sdk.Principal, parkID string, in ClosureInput) (*Booking, error) {
-	park, err := getPark(ctx, s.st.db, parkID)
+	park, start, end, err := s.closureFor(ctx, pr, parkID, in)
 	if err != nil {
 		return nil, err
-	}
-	if err := s.require(ctx, pr, PermAreaManage, parkDomain(park), RuleParkManager, "Only a manager of "+park.Name+" can close areas."); err != nil {
-		return nil, err
-	}
-	start, err := parseTime("start", in.Start)
-	if err != nil {
-		return nil, err
-	}
-	end, err := parseTime("end", in.End)
-	if err != nil {
-		return nil, err
-	}
-	if !start.Before(end) {
-		return nil, sdk.RuleError(sdk.CodeInvalid, schedule.RuleEndBeforeStart, "The closure must end after it starts.")
 	}
 	in.Title = strings.TrimSpace(in.Title)
 	if in.Title == "" || utf8.RuneCountInString(in.Title) > maxTitle {
@@ -64,4 +51,25 @@ func (s *Service) CreateClosure(ctx context.Context, pr sdk.Principal, parkID st
 	return s.transition(ctx, pr, park, transition{to: StatusApproved, actor: pr.UserID, create: b,
 		displace: in.CancelBookings, reason: reason,
 		action: "parks.closure.create", detail: map[string]any{"area_id": in.AreaID, "title": in.Title}})
+}
+
+// closureFor loads the park of a closure (or its preview), checks that pr may
+// close its areas, and reads the closure's interval.
+func (s *Service) closureFor(ctx context.Context, pr sdk.Principal, parkID string, in ClosureInput) (park *Park, start, end time.Time, err error) {
+	if park, err = getPark(ctx, s.st.db, parkID); err != nil {
+		return nil, start, end, err
+	}
+	if err = s.require(ctx, pr, PermAreaManage, parkDomain(park), RuleParkManager, "Only a manager of "+park.Name+" can close areas."); err != nil {
+		return nil, start, end, err
+	}
+	if start, err = parseTime("start", in.Start); err != nil {
+		return nil, start, end, err
+	}
+	if end, err = parseTime("end", in.End); err != nil {
+		return nil, start, end, err
+	}
+	if !start.Before(end) {
+		return nil, start, end, sdk.RuleError(sdk.CodeInvalid, schedule.RuleEndBeforeStart, "The closure must end after it starts.")
+	}
+	return park, start, end, nil
 }

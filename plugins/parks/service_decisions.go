@@ -11,6 +11,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/kvarter/kvarter/plugins/parks/schedule"
 	"github.com/kvarter/kvarter/sdk"
 	"github.com/kvarter/kvarter/sdk/store"
 )
@@ -85,6 +86,11 @@ func (s *Service) transition(ctx context.Context, pr sdk.Principal, park *Park, 
 		var displaced []pushedAside
 		if t.displace && t.create != nil {
 			if displaced, err = s.cancelDisplaced(ctx, tx, tree, moved[0], t, now); err != nil {
+				return err
+			}
+		}
+		if t.to == StatusApproved && t.create == nil {
+			if err := stillKeepsRules(park, tree, moved); err != nil {
 				return err
 			}
 		}
@@ -436,4 +442,24 @@ func (s *Service) cancelDisplaced(ctx context.Context, tx *store.Tx, tree areaTr
 		slices.SortFunc(p.unit, func(a, b *Booking) int { return a.Start.Compare(b.Start) })
 	}
 	return out, nil
+}
+
+// stillKeepsRules refuses to approve a request that no longer fits its area's
+// hours and rules as they are now: they may have changed since it was made
+// (an edit lists such requests and keeps them, for a manager to settle), and a
+// request made before areas inherited their parent's hours may never have fit.
+func stillKeepsRules(park *Park, tree areaTree, unit []*Booking) error {
+	loc := park.location()
+	for _, b := range unit {
+		a := tree[b.AreaID]
+		if a == nil || b.Kind != KindEvent {
+			continue
+		}
+		var v schedule.Violation
+		if err := schedule.CheckFit(a.hours, a.rules, loc, b.Start, b.End); errors.As(err, &v) {
+			return sdk.RuleError(sdk.CodeConflict, v.Rule, "%s no longer allows this booking on %s: %s Change the area or reject the request.",
+				a.Name, schedule.DateOf(b.Start.In(loc)), v.Message)
+		}
+	}
+	return nil
 }

@@ -90,6 +90,43 @@ func (s *Service) UpdatePark(ctx context.Context, pr sdk.Principal, parkID strin
 	return park, nil
 }
 
+// RulePlanAlt names a plan without its text alternative.
+const RulePlanAlt = "plan_alt"
+
+// SetParkPlan sets a park's plan to the image uploaded as uploadID (the host
+// checked and re-encoded it; a page route with sdk.Route.Upload hands the id
+// over), with alt, the text alternative that WCAG wants for it (what the plan
+// shows: gates, areas, paths, toilets). An empty uploadID removes the plan.
+func (s *Service) SetParkPlan(ctx context.Context, pr sdk.Principal, parkID, uploadID, alt string) (*Park, error) {
+	park, err := getPark(ctx, s.st.db, parkID)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.require(ctx, pr, PermAreaManage, parkDomain(park), RuleParkManager, "Only a manager of "+park.Name+" can do this."); err != nil {
+		return nil, err
+	}
+	alt = strings.TrimSpace(alt)
+	switch {
+	case len(uploadID) > 64 || strings.ContainsFunc(uploadID, func(r rune) bool { return r <= ' ' || r == '/' || r > '~' }):
+		return nil, invalid("plan", RuleText, "not an upload id")
+	case uploadID != "" && alt == "":
+		return nil, invalid("plan_alt", RulePlanAlt, "describe the plan for those who cannot see it")
+	}
+	if err := checkText("plan_alt", alt); err != nil {
+		return nil, err
+	}
+	if uploadID == "" {
+		alt = ""
+	}
+	now := s.now().UTC()
+	if err := updateParkPlan(ctx, s.st.db, parkID, uploadID, alt, now); err != nil {
+		return nil, err
+	}
+	s.parks.Delete(parkID)
+	s.audit(ctx, pr, "parks.park.plan", parkDomain(park), park.ID, map[string]any{"upload_id": uploadID})
+	return getPark(ctx, s.st.db, parkID)
+}
+
 // GetArea returns one area of a park, with its effective rules.
 func (s *Service) GetArea(ctx context.Context, parkID, areaID string) (*Area, error) {
 	tree, err := parkAreas(ctx, s.st.db, parkID)
@@ -244,23 +281,9 @@ type ClosureImpact struct {
 
 // PreviewClosure tells a manager what a closure would hit before entering it.
 func (s *Service) PreviewClosure(ctx context.Context, pr sdk.Principal, parkID string, in ClosureInput) (*ClosureImpact, error) {
-	park, err := getPark(ctx, s.st.db, parkID)
+	_, start, end, err := s.closureFor(ctx, pr, parkID, in)
 	if err != nil {
 		return nil, err
-	}
-	if err := s.require(ctx, pr, PermAreaManage, parkDomain(park), RuleParkManager, "Only a manager of "+park.Name+" can close areas."); err != nil {
-		return nil, err
-	}
-	start, err := parseTime("start", in.Start)
-	if err != nil {
-		return nil, err
-	}
-	end, err := parseTime("end", in.End)
-	if err != nil {
-		return nil, err
-	}
-	if !start.Before(end) {
-		return nil, sdk.RuleError(sdk.CodeInvalid, schedule.RuleEndBeforeStart, "The closure must end after it starts.")
 	}
 	tree, err := parkAreas(ctx, s.st.db, parkID)
 	if err != nil {
@@ -413,6 +436,47 @@ func (s *Service) FreeSlots(ctx context.Context, parkID, areaID string, from, to
 			}
 			start = end.In(loc)
 		}
+	}
+	return out, nil
+}
+
+// SupportAvailability is what a park can still lend over an interval: per
+// item, how many it owns and how many are free at every instant of it.
+type SupportAvailability struct {
+	From  time.Time      `json:"from"`
+	To    time.Time      `json:"to"`
+	Owned map[string]int `json:"owned"`
+	Free  map[string]int `json:"free"`
+}
+
+// SupportAvailable answers, for the request form, how many of each support
+// item are free throughout [from, to): the catalogue less the most that
+// approved bookings hold at any one instant (requests are not counted: they
+// may never be approved, and approval checks again).
+func (s *Service) SupportAvailable(ctx context.Context, parkID string, from, to time.Time) (*SupportAvailability, error) {
+	if !from.Before(to) {
+		return nil, sdk.RuleError(sdk.CodeInvalid, schedule.RuleEndBeforeStart, "to must be after from.")
+	}
+	if to.Sub(from) > maxAvailability {
+		return nil, sdk.RuleError(sdk.CodeInvalid, RuleRangeTooLong, "Ask for at most 366 days at once.")
+	}
+	park, err := getPark(ctx, s.st.db, parkID)
+	if err != nil {
+		return nil, err
+	}
+	// Ask for the whole catalogue: every item in use at some instant comes
+	// back as a shortage that says how many are in use.
+	probe := &Booking{ParkID: parkID, Start: from, End: to, SupportItems: park.SupportItems}
+	short, err := s.shortages(ctx, s.st.db, park, probe)
+	if err != nil {
+		return nil, err
+	}
+	out := &SupportAvailability{From: from, To: to, Owned: park.SupportItems, Free: map[string]int{}}
+	for name, q := range park.SupportItems {
+		out.Free[name] = q
+	}
+	for _, sh := range short {
+		out.Free[sh.Item] = max(sh.Quantity-sh.InUse, 0)
 	}
 	return out, nil
 }

@@ -301,3 +301,40 @@ func TestService_PreviewClosure(t *testing.T) {
 		wantErr(t, err, sdk.CodeForbidden, RuleParkManager)
 	})
 }
+
+// TestService_SetParkPlan: a manager sets a park's plan (an upload id the host
+// gave a page form) with its text alternative, which is required; anyone reads
+// it with the park; an empty id removes it; others may not.
+func TestService_SetParkPlan(t *testing.T) {
+	eachStore(t, false, func(t *testing.T, variant string, cfg sdk.StoreConfig) {
+		w := newWorld(t, variant, cfg, nil)
+		ctx := context.Background()
+		const id = "01970000-0000-7000-8000-0000000000aa"
+		_, err := w.svc.SetParkPlan(ctx, w.manager, w.park.ID, id, " ")
+		wantErr(t, err, sdk.CodeInvalid, RulePlanAlt)
+		_, err = w.svc.SetParkPlan(ctx, w.manager, w.park.ID, "../etc/passwd", "x")
+		wantErr(t, err, sdk.CodeInvalid, RuleText)
+		_, err = w.svc.SetParkPlan(ctx, w.rep, w.park.ID, id, "Plan")
+		wantErr(t, err, sdk.CodeForbidden, RuleParkManager)
+		if p, _ := w.svc.GetPark(ctx, w.park.ID); p.Plan != nil {
+			t.Fatalf("a refused plan was kept: %+v", p.Plan)
+		}
+		alt := "Two gates on the north side; the stage in the middle, the playground by the east gate."
+		if _, err := w.svc.SetParkPlan(ctx, w.manager, w.park.ID, id, alt); err != nil {
+			t.Fatal(err)
+		}
+		p, err := w.svc.GetPark(ctx, w.park.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if p.Plan == nil || p.Plan.UploadID != id || p.Plan.URL != "/uploads/"+id || p.Plan.Alt != alt {
+			t.Fatalf("plan %+v", p.Plan)
+		}
+		if _, err := w.svc.SetParkPlan(ctx, w.manager, w.park.ID, "", ""); err != nil {
+			t.Fatal(err)
+		}
+		if p, _ := w.svc.GetPark(ctx, w.park.ID); p.Plan != nil {
+			t.Errorf("the plan was not removed: %+v", p.Plan)
+		}
+	})
+}

@@ -120,6 +120,8 @@ type parkRow struct {
 	Longitude       sql.NullFloat64 `db:"longitude"`
 	Accessibility   string          `db:"accessibility"`
 	RulesText       string          `db:"rules_text"`
+	PlanUploadID    string          `db:"plan_upload_id"`
+	PlanAlt         string          `db:"plan_alt"`
 }
 
 func (r parkRow) park() (*Park, error) {
@@ -133,6 +135,9 @@ func (r parkRow) park() (*Park, error) {
 			Address: Address{StreetAddress: r.StreetAddress, PostalCode: r.PostalCode, Locality: r.Locality}}}
 	if r.Latitude.Valid && r.Longitude.Valid {
 		p.Geo = &Geo{Latitude: r.Latitude.Float64, Longitude: r.Longitude.Float64}
+	}
+	if r.PlanUploadID != "" {
+		p.Plan = &Plan{UploadID: r.PlanUploadID, URL: sdk.UploadURL(r.PlanUploadID), Alt: r.PlanAlt}
 	}
 	return p, nil
 }
@@ -249,6 +254,16 @@ func updatePark(ctx context.Context, q queryer, p *Park) error {
 		accessibility = ?, rules_text = ? WHERE id = ?`), append(args, p.ID)...)
 	if err != nil {
 		return fmt.Errorf("update park %s: %w", p.ID, err)
+	}
+	return nil
+}
+
+// updateParkPlan sets (or, with an empty id, removes) a park's plan.
+func updateParkPlan(ctx context.Context, q queryer, id, uploadID, alt string, now time.Time) error {
+	_, err := q.ExecContext(ctx, q.Rebind(`UPDATE parks SET plan_upload_id = ?, plan_alt = ?, updated_at = ? WHERE id = ?`),
+		uploadID, alt, store.Micros(now), id)
+	if err != nil {
+		return fmt.Errorf("update park %s plan: %w", id, err)
 	}
 	return nil
 }
@@ -708,10 +723,11 @@ func approvedItemUse(ctx context.Context, q queryer, parkID string, lo, hi int64
 
 // eventFilter selects public events.
 type eventFilter struct {
-	ParkIDs []string // empty: every park
-	From    time.Time
-	To      time.Time
-	Page    sdk.ListQuery
+	ParkIDs  []string // empty: every park
+	Category string   // empty: every category
+	From     time.Time
+	To       time.Time
+	Page     sdk.ListQuery
 }
 
 // publicEvents returns public events that are or were approved (a
@@ -729,6 +745,10 @@ func publicEvents(ctx context.Context, q queryer, f eventFilter) ([]*Booking, er
 		for _, id := range f.ParkIDs {
 			args = append(args, id)
 		}
+	}
+	if f.Category != "" {
+		query += ` AND category = ?`
+		args = append(args, f.Category)
 	}
 	query += ` ORDER BY start_us, id` + limit(f.Page)
 	var rows []bookingRow
