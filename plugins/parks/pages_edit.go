@@ -21,12 +21,17 @@ const (
 	pathParkEdit = pagePrefix + "/{id}/edit"
 	pathAreaEdit = pagePrefix + "/{id}/areas/{areaID}/edit"
 	pathAreaNew  = pagePrefix + "/{id}/areas/new"
+	pathParkPlan = pagePrefix + "/{id}/plan"
 )
+
+// maxPlan is the largest plan image a park takes; the host refuses a larger one.
+const maxPlan = 5 << 20
 
 func editRoutes(p *Plugin) []sdk.Route {
 	return []sdk.Route{
 		sdk.GetPage(pathParkEdit, PermAreaManage, p.parkEditPage),
 		sdk.PostPage(pathParkEdit, PermAreaManage, p.parkEditSubmit),
+		sdk.PostPage(pathParkPlan, PermAreaManage, p.planSubmit).Upload("plan", maxPlan, sdk.UploadImage).ShowUploadErrors(),
 		sdk.GetPage(pathAreaNew, PermAreaManage, p.areaNewPage),
 		sdk.PostPage(pathAreaNew, PermAreaManage, p.areaEditSubmit),
 		sdk.GetPage(pathAreaEdit, PermAreaManage, p.areaEditPage),
@@ -50,11 +55,13 @@ type parkEditInput struct {
 }
 
 type parkEditView struct {
-	Park   *Park
-	Form   *web.Form
-	Items  []itemRow
-	Action string
-	Saved  bool
+	Park     *Park
+	Form     *web.Form
+	PlanForm *web.Form
+	Items    []itemRow
+	Action   string
+	Saved    bool
+	MaxPlan  int
 }
 
 func (p *Plugin) parkEditMeta(c *pageCtx, park *Park) sdk.PageMeta {
@@ -78,7 +85,11 @@ func (p *Plugin) parkEditPage(w http.ResponseWriter, r *http.Request) (sdk.PageM
 		f.Set(itemField(name), strconv.Itoa(n))
 	}
 	meta := p.parkEditMeta(c, park)
-	v := parkEditView{Park: park, Form: f, Items: c.itemRows(park.SupportItems), Action: parkHref(park.ID) + "/edit"}
+	v := parkEditView{Park: park, Form: f, Items: c.itemRows(park.SupportItems), Action: parkHref(park.ID) + "/edit",
+		PlanForm: web.NewForm(nil), MaxPlan: maxPlan >> 20}
+	if park.Plan != nil {
+		v.PlanForm.Set("plan_alt", park.Plan.Alt)
+	}
 	if r.URL.Query().Get("saved") == "1" {
 		v.Saved = true
 		meta.Announce = c.t("parks.edit.saved")
@@ -164,7 +175,51 @@ func (p *Plugin) parkEditSubmit(w http.ResponseWriter, r *http.Request) (sdk.Pag
 		}
 	}
 	if !form.Valid() {
-		v := parkEditView{Park: park, Form: form, Items: c.itemRows(park.SupportItems), Action: parkHref(park.ID) + "/edit"}
+		v := parkEditView{Park: park, Form: form, Items: c.itemRows(park.SupportItems), Action: parkHref(park.ID) + "/edit",
+			PlanForm: web.NewForm(nil), MaxPlan: maxPlan >> 20}
+		return c.invalid("parks-park-edit", v, p.parkEditMeta(c, park))
+	}
+	web.Redirect(w, r, parkHref(park.ID)+"/edit?saved=1")
+	return sdk.PageMeta{}, nil
+}
+
+// planSubmit sets the park's plan: an image the host received, checked and
+// stored (its id comes in the form), with the text that describes it.
+func (p *Plugin) planSubmit(w http.ResponseWriter, r *http.Request) (sdk.PageMeta, error) {
+	c := p.pageCtx(w, r)
+	park, err := p.managedPark(c)
+	if err != nil {
+		return sdk.PageMeta{}, err
+	}
+	var in struct {
+		Plan    string `json:"plan" max:"64"`
+		PlanAlt string `json:"plan_alt" max:"1000"`
+	}
+	form, err := web.Decode(r, &in)
+	if err != nil {
+		return sdk.PageMeta{}, err
+	}
+	if err := sdk.UploadError(r, "plan"); err != nil {
+		form.Catch(err, "parks.form")
+	} else if id := sdk.UploadID(r, "plan"); id != "" {
+		in.Plan = id
+	} else if park.Plan != nil {
+		in.Plan = park.Plan.UploadID // a new description of the same plan
+	} else {
+		form.Invalid("plan", "parks.form.plan.required", nil)
+	}
+	if form.Valid() {
+		if _, err := p.svc.SetParkPlan(r.Context(), c.pr, park.ID, in.Plan, in.PlanAlt); err != nil && !catchForm(form, err, "plan_alt") {
+			return sdk.PageMeta{}, err
+		}
+	}
+	if !form.Valid() {
+		f := web.NewForm(nil)
+		for _, k := range []string{"name", "description", "accessibility", "rules"} {
+			f.Set(k, map[string]string{"name": park.Name, "description": park.Description, "accessibility": park.Accessibility, "rules": park.Rules}[k])
+		}
+		v := parkEditView{Park: park, Form: f, PlanForm: form, Items: c.itemRows(park.SupportItems),
+			Action: parkHref(park.ID) + "/edit", MaxPlan: maxPlan >> 20}
 		return c.invalid("parks-park-edit", v, p.parkEditMeta(c, park))
 	}
 	web.Redirect(w, r, parkHref(park.ID)+"/edit?saved=1")

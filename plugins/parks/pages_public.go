@@ -543,8 +543,8 @@ func (p *Plugin) calendarPage(w http.ResponseWriter, r *http.Request) (sdk.PageM
 		return pathCalendar + "?" + q.Encode()
 	}
 	v.Prev, v.Next = step(-1), step(1)
-	events, err := p.svc.publicEvents(r.Context(), CalendarFilter{ParkID: in.Park, NeighbourhoodID: in.Neighbourhood, From: from, To: to},
-		sdk.ListQuery{Limit: calendarEvents})
+	events, err := p.svc.publicEvents(r.Context(), CalendarFilter{ParkID: in.Park, NeighbourhoodID: in.Neighbourhood, Category: in.Category,
+		From: from, To: to}, sdk.ListQuery{Limit: calendarEvents})
 	if err != nil {
 		return sdk.PageMeta{}, err
 	}
@@ -555,6 +555,9 @@ func (p *Plugin) calendarPage(w http.ResponseWriter, r *http.Request) (sdk.PageM
 	if in.Park != "" {
 		feed.Set("park_id", in.Park)
 	}
+	if in.Category != "" {
+		feed.Set("category", in.Category)
+	}
 	if in.Neighbourhood != "" {
 		feed.Set("neighbourhood_id", in.Neighbourhood)
 	}
@@ -564,9 +567,6 @@ func (p *Plugin) calendarPage(w http.ResponseWriter, r *http.Request) (sdk.PageM
 	}
 	byDay := map[string]int{}
 	for _, e := range events {
-		if in.Category != "" && e.Category != in.Category {
-			continue
-		}
 		d := c.loc.Date(e.Start)
 		i, ok := byDay[d]
 		if !ok {

@@ -382,6 +382,14 @@ func TestPages_Edits(t *testing.T) {
 		pp := pg.get(sdk.Principal{}, park, 200)
 		wantIn(t, "park", pp.Body, "Şair Eşref Blv., 35220 İzmir", "openstreetmap.org/?mlat=38.42990", "Chairs: 80", "Waste bins: 6")
 
+		// The plan: an image the host received (its id in the form) and its text.
+		const upload = "6f1c2a9e-3b4d-4e5f-8a7b-9c0d1e2f3a4b"
+		pg.post(w.manager, park+"/plan", url.Values{}, 422)
+		r = pg.post(w.manager, park+"/plan", url.Values{"plan": {upload}, "plan_alt": {" "}}, 422)
+		wantIn(t, "plan alt", r.Body, "Describe what the plan shows.")
+		pg.post(w.manager, park+"/plan", url.Values{"plan": {upload}, "plan_alt": {"Entrances on the north and east; toilets by the café."}}, 303)
+		wantIn(t, "plan", pg.get(sdk.Principal{}, park, 200).Body, `<img src="/uploads/`+upload+`" alt="Entrances on the north and east; toilets by the café."`)
+
 		edit := url.Values{"name": {"Meadow"}, "capacity": {"300"}, "slot_granularity_minutes": {"30"}, "min_duration_minutes": {"60"},
 			"max_duration_minutes": {"480"}, "min_notice_minutes": {"1440"}, "booking_horizon_days": {"180"}}
 		for _, d := range weekdayNames {
