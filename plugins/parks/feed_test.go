@@ -58,7 +58,7 @@ func TestFeed_Fixes(t *testing.T) {
 		wantURL := "URL:https://parklar.izmir.example/%C5%9Fehir/parks/" + w.park.ID + "/events/" + a.ID
 		unfolded := strings.ReplaceAll(string(feed), "\r\n ", "")
 		if !containsAll(unfolded, "METHOD:PUBLISH", `ORGANIZER;CN="Kültürpark":mailto:parklar@izmir.example`, wantURL,
-			`LOCATION:Stage\, Kültürpark\, Şair Eşref Blv. 50\, 35220 İzmir`) {
+			`LOCATION:Stage\, Kültürpark\, Şair Eşref Blv. 50\, 35220 İzmir`, "GEO:38.4299;27.1432") {
 			t.Errorf("feed:\n%s", unfolded)
 		}
 
@@ -195,7 +195,8 @@ func TestFeed_ParsersAgree(t *testing.T) {
 					if first.UID != a.ID+uidDomainSuffix || first.Summary != a.Title || first.Status != "CONFIRMED" ||
 						first.Start != a.Start.UTC().Format("2006-01-02T15:04:05Z") || first.URL != wantURL ||
 						first.Organizer != "mailto:parklar@izmir.example" || first.OrganizerCN != "Kültürpark" ||
-						!strings.HasSuffix(first.Description, a.Description) || !reflect.DeepEqual(first.Categories, []string{"art"}) {
+						!strings.HasSuffix(first.Description, a.Description) || !reflect.DeepEqual(first.Categories, []string{"art"}) ||
+						!reflect.DeepEqual(first.Geo, []float64{38.4299, 27.1432}) {
 						t.Errorf("first event read as %+v", first)
 					}
 					if second.UID != b.ID+uidDomainSuffix || second.Status != "CANCELLED" || second.Sequence < 2 {
@@ -217,19 +218,20 @@ type feedDump struct {
 	} `json:"calendar"`
 	Components []string `json:"components"`
 	Events     []struct {
-		UID         string   `json:"uid"`
-		Summary     string   `json:"summary"`
-		Description string   `json:"description"`
-		Location    string   `json:"location"`
-		URL         string   `json:"url"`
-		Status      string   `json:"status"`
-		Sequence    int      `json:"sequence"`
-		Start       string   `json:"start"`
-		End         string   `json:"end"`
-		Stamp       string   `json:"stamp"`
-		Organizer   string   `json:"organizer"`
-		OrganizerCN string   `json:"organizer_cn"`
-		Categories  []string `json:"categories"`
+		UID         string    `json:"uid"`
+		Summary     string    `json:"summary"`
+		Description string    `json:"description"`
+		Location    string    `json:"location"`
+		URL         string    `json:"url"`
+		Status      string    `json:"status"`
+		Sequence    int       `json:"sequence"`
+		Start       string    `json:"start"`
+		End         string    `json:"end"`
+		Stamp       string    `json:"stamp"`
+		Organizer   string    `json:"organizer"`
+		OrganizerCN string    `json:"organizer_cn"`
+		Categories  []string  `json:"categories"`
+		Geo         []float64 `json:"geo"`
 	} `json:"events"`
 }
 

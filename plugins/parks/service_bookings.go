@@ -90,7 +90,11 @@ func (s *Service) RequestBooking(ctx context.Context, pr sdk.Principal, parkID s
 	}
 	now := s.now().UTC()
 	if a.configErr != nil {
-		return nil, fmt.Errorf("area %s: invalid configuration: %w", a.ID, a.configErr)
+		// Stored before a check that now refuses it (such as a child's hours off
+		// its parent's grid, since areas inherit): the managers must fix the area.
+		s.log.WarnContext(ctx, "parks: area misconfigured", "area", a.ID, "error", a.configErr)
+		return nil, sdk.RuleError(sdk.CodeConflict, RuleAreaConfig,
+			"%s cannot be booked until its managers fix its hours and rules, which do not fit those of the areas around it.", a.Name)
 	}
 	// Rules per date: a series is refused with every broken date listed.
 	report := map[string]string{}

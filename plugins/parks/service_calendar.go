@@ -272,13 +272,21 @@ func (s *Service) Feed(ctx context.Context, f CalendarFilter) ([]byte, error) {
 			url = e.URL
 		}
 		cal.Events = append(cal.Events, ical.Event{
-			UID: e.ID + uidDomainSuffix, Stamp: stamp, Start: e.Start, End: e.End, URL: url, Organizer: s.organizer(p),
+			UID: e.ID + uidDomainSuffix, Stamp: stamp, Start: e.Start, End: e.End, URL: url, Organizer: s.organizer(p), Geo: geo(p),
 			Summary: e.Title, Description: desc, Location: location(e, p),
 			Status: status, Sequence: e.Sequence, LastModified: e.UpdatedAt.Truncate(time.Second),
 			Categories: []string{e.Category},
 		})
 	}
 	return cal.Bytes()
+}
+
+// geo is the GEO of a park's feed events, nil when staff have not placed it.
+func geo(p *Park) *ical.Geo {
+	if p.Geo == nil {
+		return nil
+	}
+	return &ical.Geo{Latitude: p.Geo.Latitude, Longitude: p.Geo.Longitude}
 }
 
 // location is the LOCATION of a feed event: the area and park, and the

@@ -338,3 +338,20 @@ func TestService_SetParkPlan(t *testing.T) {
 		}
 	})
 }
+
+// TestService_LegacyMisconfiguredArea: an area stored before inheritance whose
+// own hours are off its parent's grid is refused with a clear 409 naming
+// area_configuration, not an internal error.
+func TestService_LegacyMisconfiguredArea(t *testing.T) {
+	eachStore(t, false, func(t *testing.T, variant string, cfg sdk.StoreConfig) {
+		w := newWorld(t, variant, cfg, nil)
+		kiosk := w.area("Kiosk", "", 100, dailyHours("08:00", "20:00"), RulesDoc{})
+		// As an older version could store it: under the whole park (30-minute grid), open from 08:15.
+		hours := jsonString(dailyHours("08:15", "20:00"))
+		if _, err := w.plugin.db.Exec(w.plugin.db.Rebind(`UPDATE areas SET parent_id = ?, opening_hours = ? WHERE id = ?`), w.whole.ID, hours, kiosk.ID); err != nil {
+			t.Fatal(err)
+		}
+		_, err := w.request(w.rep, orgID, kiosk, 10, 10, 12)
+		wantErr(t, err, sdk.CodeConflict, RuleAreaConfig)
+	})
+}

@@ -93,6 +93,8 @@ type Event struct {
 	URL string
 	// Organizer is who publishes the event (ORGANIZER); see Calendar.
 	Organizer *Organizer
+	// Geo is where the event takes place (GEO), when known.
+	Geo *Geo
 	// Status is optional; when set it must be valid.
 	Status Status
 	// Sequence is the revision number; clients replace an event when it
@@ -103,6 +105,11 @@ type Event struct {
 	// Categories are written as one comma-separated CATEGORIES property;
 	// empty entries are skipped.
 	Categories []string
+}
+
+// Geo is a GEO (RFC 5545 §3.8.1.6): latitude and longitude in degrees.
+type Geo struct {
+	Latitude, Longitude float64
 }
 
 // Organizer is an ORGANIZER (RFC 5545 §3.8.4.3): a calendar user address,
@@ -183,6 +190,8 @@ func (ev *Event) check() error {
 		return errors.New("negative SEQUENCE")
 	case !validValueChars(ev.URL):
 		return errors.New("URL contains control characters or invalid UTF-8")
+	case ev.Geo != nil && (!(ev.Geo.Latitude >= -90 && ev.Geo.Latitude <= 90) || !(ev.Geo.Longitude >= -180 && ev.Geo.Longitude <= 180)):
+		return errors.New("GEO out of range")
 	case ev.Organizer != nil && (!validValueChars(ev.Organizer.Address) || !strings.Contains(ev.Organizer.Address, ":")):
 		return errors.New("ORGANIZER is not a URI such as mailto:parks@example.org")
 	}
@@ -210,6 +219,9 @@ func (ev *Event) encode(e *encoder) {
 	}
 	if ev.Location != "" {
 		e.line("LOCATION", EscapeText(ev.Location))
+	}
+	if g := ev.Geo; g != nil {
+		e.line("GEO", strconv.FormatFloat(g.Latitude, 'f', -1, 64)+";"+strconv.FormatFloat(g.Longitude, 'f', -1, 64))
 	}
 	if ev.URL != "" {
 		e.line("URL", EncodeURI(ev.URL))

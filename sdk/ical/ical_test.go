@@ -162,6 +162,7 @@ func TestCalendar_Bytes(t *testing.T) {
 			"bad url":      {UID: "u", Stamp: stamp, Start: start, URL: "https://x\r\nBEGIN:VEVENT"},
 			"neg sequence": {UID: "u", Stamp: stamp, Start: start, Sequence: -1},
 			"organizer":    {UID: "u", Stamp: stamp, Start: start, Organizer: &ical.Organizer{Name: "x", Address: "parks office"}},
+			"geo":          {UID: "u", Stamp: stamp, Start: start, Geo: &ical.Geo{Latitude: 91}},
 		} {
 			t.Run(name, func(t *testing.T) {
 				var buf bytes.Buffer
@@ -322,6 +323,7 @@ func TestValidate(t *testing.T) {
 			"ORGANIZER:mailto:a@example.org", "END:VEVENT"), "0 SUMMARY"},
 		{"RawNonASCIIURL", eventFeed("URL:https://example.org/Kültürpark"), "percent-encode"},
 		{"SpaceInURL", eventFeed("URL:https://example.org/a b"), "percent-encode"},
+		{"BadGeo", eventFeed("GEO:38.4,27.1"), "GEO"},
 	} {
 		t.Run("Err"+tc.name, func(t *testing.T) {
 			err := ical.Validate([]byte(tc.feed))

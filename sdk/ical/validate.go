@@ -405,6 +405,13 @@ func checkValue(p property) error {
 				return errorf(p.line, "%s: a URI cannot carry a raw space or non-ASCII octet; percent-encode it", p.name)
 			}
 		}
+	case p.name == "GEO":
+		lat, lon, ok := strings.Cut(p.value, ";")
+		la, err1 := strconv.ParseFloat(lat, 64)
+		lo, err2 := strconv.ParseFloat(lon, 64)
+		if !ok || err1 != nil || err2 != nil || la < -90 || la > 90 || lo < -180 || lo > 180 {
+			return errorf(p.line, "GEO %q is not latitude;longitude in degrees", p.value)
+		}
 	case p.name == "SEQUENCE":
 		if n, err := strconv.Atoi(p.value); err != nil || n < 0 || strings.HasPrefix(p.value, "+") {
 			return errorf(p.line, "SEQUENCE %q is not a non-negative integer", p.value)

@@ -26,6 +26,7 @@ const out = {
       start: time(e, "dtstart"), end: time(e, "dtend"), stamp: time(e, "dtstamp"),
       organizer: org ? String(org.getFirstValue()) : null, organizer_cn: org ? (org.getParameter("cn") ?? null) : null,
       categories: cats ? cats.getValues().map(String) : [],
+      geo: e.getFirstPropertyValue("geo"),
     };
   }),
 };

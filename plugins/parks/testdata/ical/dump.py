@@ -44,6 +44,7 @@ for e in cal.walk("VEVENT"):
         "organizer": None if org is None else str(org),
         "organizer_cn": None if org is None else (str(org.params["CN"]) if "CN" in org.params else None),
         "categories": categories(e),
+        "geo": None if e.get("GEO") is None else [e.get("GEO").latitude, e.get("GEO").longitude],
     })
 out = {
     "calendar": {"version": text(cal, "VERSION"), "prodid": text(cal, "PRODID"),
