@@ -94,6 +94,9 @@ func (p *Plugin) requestView(c *pageCtx, park *Park, form *web.Form) (requestVie
 	}
 	v := requestView{Form: form, Park: park, Items: c.itemRows(park.SupportItems), ParkHref: parkHref(park.ID),
 		Action: requestHref(park.ID)}
+	if err := p.freeItems(c, park, form, v.Items); err != nil {
+		return requestView{}, err
+	}
 	for _, row := range areaRows(tree, park.ID) {
 		label := row.Name
 		if row.Parent != "" {
@@ -114,6 +117,34 @@ func (p *Plugin) requestView(c *pageCtx, park *Park, form *web.Form) (requestVie
 	v.Public = []web.Option{{Value: "yes", Label: c.t("parks.request.public.yes"), Hint: c.t("parks.request.public.yes_hint")},
 		{Value: "no", Label: c.t("parks.request.public.no"), Hint: c.t("parks.request.public.no_hint")}}
 	return v, nil
+}
+
+// freeItems fills in how many of each item are free at the time the form
+// names (a slot's link fills it in), so a group knows before sending.
+func (p *Plugin) freeItems(c *pageCtx, park *Park, form *web.Form, items []itemRow) error {
+	var d web.Date
+	var from, to web.Clock
+	if d.UnmarshalText([]byte(form.Value("date"))) != nil || from.UnmarshalText([]byte(form.Value("start"))) != nil ||
+		to.UnmarshalText([]byte(form.Value("end"))) != nil {
+		return nil
+	}
+	loc := park.location()
+	start, err1 := d.At(from, loc)
+	end, err2 := d.At(to, loc)
+	if err1 != nil || err2 != nil {
+		return nil
+	}
+	if !end.After(start) {
+		end = end.AddDate(0, 0, 1)
+	}
+	avail, err := p.svc.SupportAvailable(c.r.Context(), park.ID, start, end)
+	if err != nil {
+		return err
+	}
+	for i := range items {
+		items[i].Free = avail.Free[items[i].Name]
+	}
+	return nil
 }
 
 // orgOptions are the organisations the viewer may ask for, and themself

@@ -77,10 +77,13 @@ type areaLine struct {
 	Depth              int
 }
 
-// itemRow is one support item and how many the park lends.
+// itemRow is one support item and how many the park lends; on the request
+// form, Free is how many are still free at the time asked for (-1: no time
+// chosen yet).
 type itemRow struct {
 	Name, Label string
 	Quantity    int
+	Free        int
 }
 
 type parkView struct {
@@ -179,7 +182,7 @@ func areaRows(tree areaTree, parkID string) []areaLine {
 func (c *pageCtx) itemRows(items map[string]int) []itemRow {
 	out := make([]itemRow, 0, len(items))
 	for _, name := range sortedKeys(items) {
-		out = append(out, itemRow{Name: name, Label: c.itemLabel(name), Quantity: items[name]})
+		out = append(out, itemRow{Name: name, Label: c.itemLabel(name), Quantity: items[name], Free: -1})
 	}
 	return out
 }

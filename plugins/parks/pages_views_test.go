@@ -156,7 +156,7 @@ func TestPages_Story(t *testing.T) {
 		}
 		form := pg.in("sv").get(w.rep, slot, 200)
 		wantIn(t, "form", form.Body, `value="2025-06-10"`, `value="08:00"`, "Art Collective", "Skicka ansökan",
-			"Ansök minst 1 dygn före starten.")
+			"Ansök minst 1 dygn före starten.", "50 av parkens 50 är lediga vid den tiden.")
 
 		// A broken rule: 422, every value kept, the problem by its field, summary focused.
 		bad := requestForm(w.meadow, orgID, 10, 10, 12, "")
@@ -213,6 +213,8 @@ func TestPages_Story(t *testing.T) {
 		}
 		q = pg.get(w.manager, r.Location, 200)
 		wantIn(t, "queue after", q.Body, "No requests are waiting.", "The request was approved")
+		// The approved event's chairs are no longer free that day.
+		wantIn(t, "free items", pg.get(w.rep2, slot, 200).Body, "30 of the park&#39;s 50 are free at that time.")
 
 		// On the public calendar, its week and its event page, for anyone.
 		cal := pg.in("tr").get(sdk.Principal{}, "/parks/calendar?view=week&date=2025-06-11", 200)
