@@ -95,12 +95,12 @@ func firstHref(t *testing.T, body, part string) string {
 // every step a page the host frames in full, no script needed.
 func TestParks_StoryWithoutJavaScript(t *testing.T) {
 	c := startParksCity(t)
-	words := map[string]struct{ sent, contest, approved string }{
-		"en": {"Your request was sent.", "2 requests for the same place and time", "Approved"},
-		"fi": {"Hakemuksesi on lähetetty.", "2 hakemusta samasta paikasta ja ajasta", "Hyväksytty"},
-		"sv": {"Din ansökan har skickats.", "2 ansökningar om samma plats och tid", "Godkänd"},
-		"da": {"Din anmodning er sendt.", "2 anmodninger om samme sted og tid", "Godkendt"},
-		"tr": {"Talebiniz gönderildi.", "Aynı yer ve zaman için 2 talep", "Onaylandı"},
+	words := map[string]struct{ sent, contest, approved, card string }{
+		"en": {"Your request was sent.", "2 requests for the same place and time", "Approved", "This week in the city's parks"},
+		"fi": {"Hakemuksesi on lähetetty.", "2 hakemusta samasta paikasta ja ajasta", "Hyväksytty", "Tällä viikolla kaupungin puistoissa"},
+		"sv": {"Din ansökan har skickats.", "2 ansökningar om samma plats och tid", "Godkänd", "Den här veckan i stadens parker"},
+		"da": {"Din anmodning er sendt.", "2 anmodninger om samme sted og tid", "Godkendt", "I denne uge i byens parker"},
+		"tr": {"Talebiniz gönderildi.", "Aynı yer ve zaman için 2 talep", "Onaylandı", "Bu hafta şehrin parklarında"},
 	}
 	for i, lang := range languages {
 		t.Run(lang, func(t *testing.T) {
@@ -159,6 +159,8 @@ func TestParks_StoryWithoutJavaScript(t *testing.T) {
 			if strings.Contains(ev.body, "ayse@example.org") {
 				t.Error("the public event page shows the contact's address")
 			}
+			// The home page carries the parks' card, drawn by the plugin inside the frame.
+			anon.want("GET", "/", nil, 200, w.card, "/parks/calendar")
 			// The feed the page links to carries the event.
 			feed := anon.want("GET", "/api/v1/parks/"+c.park+"/events.ics", nil, 200, "BEGIN:VCALENDAR")
 			if !strings.Contains(strings.ReplaceAll(feed.body, "\r\n ", ""), title) {
