@@ -204,3 +204,44 @@ func parksSetValue(p *Page, sel, value string) {
 		p.tb.Fatalf("set %s to %s: no such control, or it refused the value", sel, value)
 	}
 }
+
+// TestParks_PagesAccessible opens the pages the story does not pass through —
+// the parks list, the month's calendar, a group's bookings, and the managers'
+// park, area and closure forms, with a refused closure's 422 — in each of the
+// five languages, and fails on any serious or critical axe finding.
+func TestParks_PagesAccessible(t *testing.T) {
+	c := startParksCity(t)
+	c.otherRequest(t, c.day(4), "Kukla gösterisi")
+	for _, lang := range languages {
+		t.Run(lang, func(t *testing.T) {
+			p := SharedBrowser(t).NewPage(t)
+			p.Open(c.base + "/parks")
+			switchLanguage(p, lang)
+			for _, path := range []string{"/parks", "/parks/calendar?view=month", "/parks/" + c.park + "/areas/" + c.stage} {
+				p.Open(c.base + path)
+				p.AssertAccessible()
+			}
+			signIn(p, c.base, c.rep2)
+			switchLanguage(p, lang)
+			p.Open(c.base + "/parks/bookings")
+			p.AssertAccessible()
+			p.WaitLoad(func() { p.Submit(`form[action="/sign-out"]`) })
+
+			signIn(p, c.base, c.manager)
+			switchLanguage(p, lang)
+			for _, path := range []string{"/parks/" + c.park, "/parks/" + c.park + "/edit", "/parks/" + c.park + "/areas/new",
+				"/parks/" + c.park + "/areas/" + c.meadow + "/edit", "/parks/" + c.park + "/closures"} {
+				p.Open(c.base + path)
+				p.AssertAccessible()
+			}
+			// A closure without its dates: 422, the summary focused.
+			p.Fill(`input[name="title"]`, "Çim ekimi")
+			p.WaitSwap(func() { p.Submit(`main form[action$="/closures"]`) })
+			if got := focusSettled(p, "kv-error-summary"); !strings.Contains(got, "kv-error-summary") {
+				t.Errorf("after a broken rule the focus is on %q", got)
+			}
+			p.AssertAccessible()
+			p.WaitLoad(func() { p.Submit(`form[action="/sign-out"]`) })
+		})
+	}
+}
