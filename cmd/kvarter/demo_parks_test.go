@@ -1,12 +1,16 @@
 package main
 
 import (
+	"crypto/rand"
+	"encoding/hex"
 	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/jmoiron/sqlx"
 
 	"github.com/kvarter/kvarter/core/coretest"
 	"github.com/kvarter/kvarter/sdk/sdktest"
@@ -22,7 +26,18 @@ func TestMain_DemoParks(t *testing.T) {
 		cfg := map[string]any{"data_dir": db.Config.DataDir, "plugins": []map[string]any{{"name": "parks"}},
 			"database_max_connections": db.Config.DatabaseMaxConnections}
 		if db.Config.DatabaseURL != "" {
-			cfg["database_url"] = db.Config.DatabaseURL
+			// The plugin's schema and role get a prefix of this test's own, dropped after
+			// it, so that runs on one database never see each other's parks.
+			var r [5]byte
+			rand.Read(r[:])
+			prefix := "kvdemo_" + hex.EncodeToString(r[:]) + "_"
+			cfg["database_url"], cfg["plugin_store_prefix"] = db.Config.DatabaseURL, prefix
+			t.Cleanup(func() {
+				if pg, err := sqlx.Open("postgres", sdktest.PostgresURL(t)); err == nil {
+					sdktest.DropPluginStores(pg, prefix)
+					pg.Close()
+				}
+			})
 		}
 		cfgPath := filepath.Join(t.TempDir(), "city.json")
 		b, _ := json.Marshal(cfg)
