@@ -219,6 +219,7 @@ func (p *Plugin) Manifest() sdk.Manifest {
 		Publishes:     []string{EventRequested, EventApproved, EventRejected, EventCancelled},
 		Notifications: notificationKinds(),
 		DataUses:      dataUses,
+		UI:            pageUI(),
 		Settings: []sdk.Setting{
 			{Name: SettingAllowIndividuals, Default: "false", Description: "Let verified residents book without an organisation"},
 			{Name: SettingDefaultSupport, Default: defaultSupport, Description: "Support catalogue of a new park, name=quantity,…"},

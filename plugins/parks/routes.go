@@ -28,7 +28,7 @@ func (p *Plugin) Routes() []sdk.Route {
 	to := sdk.Param{Name: "to", Format: "date-time", Description: "End of the range, RFC 3339; 400 days ahead when absent."}
 	onePark := sdk.Param{Name: "park_id", Format: "uuid", Description: "Only this park."}
 	category := sdk.Param{Name: "category", Enum: Categories, Description: "Only events of this category."}
-	return []sdk.Route{
+	routes := []sdk.Route{
 		sdk.List(prefix, sdk.PermPublic, p.listParks).With(nbh).
 			Doc("List parks", "Parks in name order, optionally those of one neighbourhood."),
 		sdk.Post(prefix, PermParkManage, p.createPark).Status(http.StatusCreated).
@@ -102,6 +102,7 @@ func (p *Plugin) Routes() []sdk.Route {
 		sdk.Raw("GET", prefix+"/{id}/events/{eventID}", sdk.PermPublic, "application/ld+json", p.eventLD).With(park, event).Errors(404).
 			Doc("One public event as Schema.org JSON-LD", "An https://schema.org/Event, for search engines."),
 	}
+	return append(routes, p.pageRoutes()...)
 }
 
 // follow is the handler of the follow route (PUT) and of its undoing (DELETE).
