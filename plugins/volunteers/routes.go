@@ -36,6 +36,11 @@ func (p *Plugin) Routes() []sdk.Route {
 			Doc("Add or rename a catalogue skill (city staff)", "The ID is 1-64 characters of a-z, 0-9, _ and -."),
 		sdk.Put(base+"/profiles/{userID}/background-check", PermCheckSet, p.setCheck).In(sdk.DomainCity).
 			Doc("Record a volunteer's background check (city staff)", ""),
+		sdk.List(base+"/public/opportunities", sdk.PermPublic, p.publicOpportunities).With(publicParams...).
+			Doc("Published opportunities, without sign-in", "Those with a shift still to come, in creation order, each with its shifts and free places. Nothing personal.").
+			Errors(422),
+		sdk.Get(base+"/public/opportunities/{id}", sdk.PermPublic, p.publicOpportunity).
+			Doc("One published opportunity, without sign-in", "Any other state answers 404.").Errors(404),
 		sdk.List(base+"/opportunities", sdk.PermAuthenticated, p.listOpportunities).
 			Doc("Published opportunities, and those you organise", "In creation order."),
 		sdk.Post(base+"/opportunities", PermOpportunityManage, p.createOpportunity).Status(http.StatusCreated).
@@ -111,11 +116,12 @@ func (p *Plugin) listSkills(r *http.Request, q sdk.ListQuery) (sdk.Page[Skill], 
 
 // SkillInput is the body of PUT /skills/{skillID}: the skill's name per language.
 type SkillInput struct {
-	Names map[string]string `json:"names" max:"200" doc:"The skill's name by language code" example:"{\"en\":\"First aid\",\"fi\":\"Ensiapu\"}"`
+	Names                map[string]string `json:"names" max:"200" doc:"The skill's name by language code" example:"{\"en\":\"First aid\",\"fi\":\"Ensiapu\"}"`
+	NeedsBackgroundCheck bool              `json:"needs_background_check" doc:"An opportunity requiring this skill needs a background check (working with children)"`
 }
 
 func (p *Plugin) putSkill(r *http.Request, in SkillInput) (Skill, error) {
-	return p.svc.PutSkill(r.Context(), principal(r), Skill{ID: r.PathValue("skillID"), Names: in.Names})
+	return p.svc.PutSkill(r.Context(), principal(r), Skill{ID: r.PathValue("skillID"), Names: in.Names, NeedsBackgroundCheck: in.NeedsBackgroundCheck})
 }
 
 func (p *Plugin) setCheck(r *http.Request, in BackgroundCheck) (Profile, error) {
@@ -124,6 +130,18 @@ func (p *Plugin) setCheck(r *http.Request, in BackgroundCheck) (Profile, error) 
 
 func (p *Plugin) listOpportunities(r *http.Request, q sdk.ListQuery) (sdk.Page[Opportunity], error) {
 	return p.svc.Opportunities(r.Context(), principal(r), q)
+}
+
+func (p *Plugin) publicOpportunities(r *http.Request, q sdk.ListQuery) (sdk.Page[Opportunity], error) {
+	f, err := publicFilter(r)
+	if err != nil {
+		return sdk.Page[Opportunity]{}, err
+	}
+	return p.svc.PublicOpportunities(r.Context(), f, q)
+}
+
+func (p *Plugin) publicOpportunity(r *http.Request) (Opportunity, error) {
+	return p.svc.PublicOpportunity(r.Context(), r.PathValue("id"))
 }
 
 func (p *Plugin) createOpportunity(r *http.Request, in OpportunityInput) (Opportunity, error) {
