@@ -567,6 +567,29 @@ func (s *storage) setState(ctx context.Context, q queryer, id, from, to string, 
 	return n == 1, nil
 }
 
+// updateOpportunity writes the details an organiser edits.
+func (s *storage) updateOpportunity(ctx context.Context, q queryer, o Opportunity) error {
+	_, err := q.ExecContext(ctx, s.rb(`UPDATE opportunities SET title = ?, description = ?, neighbourhood_id = ?,
+		place = ?, required_skills = ?, preferred_skills = ?, languages = ?, min_age = ?,
+		needs_background_check = ?, auto_accept = ?, newcomers = ?, updated_at = ? WHERE id = ?`),
+		o.Title, o.Description, o.NeighbourhoodID, o.Place, jsonText(o.RequiredSkills), jsonText(o.PreferredSkills),
+		jsonText(o.Languages), o.MinAge, boolInt(o.NeedsBackgroundCheck), boolInt(o.AutoAccept), boolInt(o.Newcomers),
+		store.Micros(o.UpdatedAt), o.ID)
+	if err != nil {
+		return fmt.Errorf("update opportunity %s: %w", o.ID, err)
+	}
+	return nil
+}
+
+// setCapacity sets a shift's places; the caller holds the shift lock and checked that
+// no fewer are held.
+func (s *storage) setCapacity(ctx context.Context, q queryer, shiftID string, capacity int) error {
+	if _, err := q.ExecContext(ctx, s.rb(`UPDATE shifts SET capacity = ? WHERE id = ?`), capacity, shiftID); err != nil {
+		return fmt.Errorf("set capacity of shift %s: %w", shiftID, err)
+	}
+	return nil
+}
+
 // moveShift sets a shift's time.
 func (s *storage) moveShift(ctx context.Context, q queryer, shiftID string, start, end time.Time) error {
 	_, err := q.ExecContext(ctx, s.rb(`UPDATE shifts SET starts_at = ?, ends_at = ? WHERE id = ?`),
@@ -859,4 +882,81 @@ func (s *storage) erase(ctx context.Context, q queryer, userID string) error {
 		}
 	}
 	return nil
+}
+
+// My volunteering.
+
+type commitmentListRow struct {
+	ApplicationID   string         `db:"id"`
+	OpportunityID   string         `db:"opportunity_id"`
+	ShiftID         string         `db:"shift_id"`
+	Status          string         `db:"status"`
+	Origin          string         `db:"origin"`
+	Minutes         int            `db:"minutes"`
+	WaitlistedAt    store.NullTime `db:"waitlisted_at"`
+	Title           string         `db:"title"`
+	Place           string         `db:"place"`
+	NeighbourhoodID string         `db:"neighbourhood_id"`
+	OrganisationID  string         `db:"organisation_id"`
+	State           string         `db:"state"`
+	StartsAt        store.Time     `db:"starts_at"`
+	EndsAt          store.Time     `db:"ends_at"`
+	Position        int            `db:"position"`
+}
+
+// commitments are a volunteer's applications with their opportunity and shift, in
+// shift start order; a wait-listed one carries its place in the queue (1 is next).
+func (s *storage) commitments(ctx context.Context, volunteerID string) ([]Commitment, error) {
+	var rows []commitmentListRow
+	err := s.db.SelectContext(ctx, &rows, s.rb(`SELECT a.id, a.opportunity_id, a.shift_id, a.status, a.origin,
+			a.minutes, a.waitlisted_at, o.title, o.place, o.neighbourhood_id, o.organisation_id, o.state,
+			sh.starts_at, sh.ends_at,
+			CASE WHEN a.status = 'waitlisted' THEN (SELECT COUNT(*) FROM applications w
+				WHERE w.shift_id = a.shift_id AND w.status = 'waitlisted'
+				  AND (w.waitlisted_at < a.waitlisted_at OR (w.waitlisted_at = a.waitlisted_at AND w.id <= a.id)))
+			ELSE 0 END AS position
+		FROM applications a JOIN shifts sh ON sh.id = a.shift_id JOIN opportunities o ON o.id = a.opportunity_id
+		WHERE a.volunteer_id = ? ORDER BY sh.starts_at, a.id`), volunteerID)
+	if err != nil {
+		return nil, fmt.Errorf("commitments of %s: %w", volunteerID, err)
+	}
+	out := make([]Commitment, len(rows))
+	for i, r := range rows {
+		out[i] = Commitment{ApplicationID: r.ApplicationID, OpportunityID: r.OpportunityID, ShiftID: r.ShiftID,
+			Title: r.Title, Place: r.Place, NeighbourhoodID: r.NeighbourhoodID, OrganisationID: r.OrganisationID,
+			OpportunityState: r.State, Start: r.StartsAt.Time, End: r.EndsAt.Time, Status: r.Status, Origin: r.Origin,
+			WaitlistPosition: r.Position, Minutes: r.Minutes}
+	}
+	return out, nil
+}
+
+// lockCalendarToken reads a volunteer's calendar token ("" when none yet) and locks
+// the profile row until commit.
+func (s *storage) lockCalendarToken(ctx context.Context, q queryer, userID string) (string, error) {
+	var token string
+	err := q.GetContext(ctx, &token, s.rb(`SELECT calendar_token FROM profiles WHERE user_id = ?`+s.lockRow), userID)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", sdk.Errorf(sdk.CodeNotFound, "no volunteer profile for user %s; create one first", userID)
+	} else if err != nil {
+		return "", fmt.Errorf("calendar token of %s: %w", userID, err)
+	}
+	return token, nil
+}
+
+func (s *storage) setCalendarToken(ctx context.Context, q queryer, userID, token string) error {
+	if _, err := q.ExecContext(ctx, s.rb(`UPDATE profiles SET calendar_token = ? WHERE user_id = ?`), token, userID); err != nil {
+		return fmt.Errorf("set calendar token of %s: %w", userID, err)
+	}
+	return nil
+}
+
+func (s *storage) userByCalendarToken(ctx context.Context, token string) (string, error) {
+	var userID string
+	err := s.db.GetContext(ctx, &userID, s.rb(`SELECT user_id FROM profiles WHERE calendar_token = ?`), token)
+	if errors.Is(err, sql.ErrNoRows) || token == "" {
+		return "", sdk.Errorf(sdk.CodeNotFound, "no such calendar")
+	} else if err != nil {
+		return "", fmt.Errorf("calendar by token: %w", err)
+	}
+	return userID, nil
 }
