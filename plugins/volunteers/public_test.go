@@ -59,13 +59,13 @@ func TestPublic_Filters(t *testing.T) {
 			f    PublicFilter
 			want string
 		}{
-			{"none", PublicFilter{Age: -1}, "A,B,C,D"},
-			{"neighbourhood", PublicFilter{Age: -1, NeighbourhoodID: "nbh-2"}, "B"},
-			{"skill", PublicFilter{Age: -1, Skill: "first_aid"}, "C"},
+			{"none", PublicFilter{}, "A,B,C,D"},
+			{"neighbourhood", PublicFilter{NeighbourhoodID: "nbh-2"}, "B"},
+			{"skill", PublicFilter{Skill: "first_aid"}, "C"},
 			{"age", PublicFilter{Age: 17}, "A,C,D"},
-			{"newcomers", PublicFilter{Age: -1, Newcomers: true}, "B"},
-			{"from", PublicFilter{Age: -1, From: match.Date{Year: 2025, Month: 6, Day: 8}}, "C"},
-			{"to", PublicFilter{Age: -1, To: match.Date{Year: 2025, Month: 6, Day: 7}}, "A,B,D"},
+			{"newcomers", PublicFilter{Newcomers: true}, "B"},
+			{"from", PublicFilter{From: match.Date{Year: 2025, Month: 6, Day: 8}}, "C"},
+			{"to", PublicFilter{To: match.Date{Year: 2025, Month: 6, Day: 7}}, "A,B,D"},
 		} {
 			got, err := publicOf(f.svc, c.f)
 			if err != nil {
@@ -77,7 +77,7 @@ func TestPublic_Filters(t *testing.T) {
 		}
 		// Once every shift has started, nothing is left to sign up for.
 		f.clock.Set(time.Date(2025, 6, 10, 0, 0, 0, 0, time.UTC))
-		if got, _ := publicOf(f.svc, PublicFilter{Age: -1}); titles(got) != "C" {
+		if got, _ := publicOf(f.svc, PublicFilter{}); titles(got) != "C" {
 			t.Errorf("after the 7th: %s", titles(got))
 		}
 	})

@@ -42,7 +42,7 @@ func (p *Plugin) Routes() []sdk.Route {
 			Doc("Published opportunities, without sign-in", "Those with a shift still to come, in creation order, each with its shifts and free places. Nothing personal.").
 			Errors(422),
 		sdk.Get(base+"/public/opportunities/{id}", sdk.PermPublic, p.publicOpportunity).
-			Doc("One published opportunity, without sign-in", "Any other state answers 404.").Errors(404),
+			Doc("One published or closed opportunity, without sign-in", "A draft or a cancelled one answers 404.").Errors(404),
 		sdk.List(base+"/opportunities", sdk.PermAuthenticated, p.listOpportunities).
 			Doc("Published opportunities, and those you organise", "In creation order."),
 		sdk.Post(base+"/opportunities", PermOpportunityManage, p.createOpportunity).Status(http.StatusCreated).

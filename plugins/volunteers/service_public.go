@@ -20,7 +20,8 @@ type PublicFilter struct {
 	// From and To keep opportunities with a shift starting on a local date in
 	// [From, To]; zero for no bound.
 	From, To match.Date
-	// Age keeps opportunities whose minimum age is at most Age; -1 for no bound.
+	// Age keeps opportunities whose minimum age is at most Age ("I am 16, what can I
+	// do"); 0 for no bound.
 	Age int
 	// Newcomers keeps opportunities that welcome newcomers.
 	Newcomers bool
@@ -30,7 +31,7 @@ type PublicFilter struct {
 // parameter.
 func publicFilter(r *http.Request) (PublicFilter, error) {
 	q := r.URL.Query()
-	f := PublicFilter{NeighbourhoodID: q.Get("neighbourhood_id"), Skill: q.Get("skill"), Age: -1}
+	f := PublicFilter{NeighbourhoodID: q.Get("neighbourhood_id"), Skill: q.Get("skill")}
 	var bad fields
 	if len(f.NeighbourhoodID) > 64 {
 		bad.add("neighbourhood_id", "must be at most 64 characters", sdk.RuleRange)
@@ -53,8 +54,8 @@ func publicFilter(r *http.Request) (PublicFilter, error) {
 	}
 	if v := q.Get("age"); v != "" {
 		n, err := strconv.Atoi(v)
-		if err != nil || n < 0 || n > 150 {
-			bad.add("age", "must be a whole number of years from 0 to 150", sdk.RuleRange)
+		if err != nil || n < 1 || n > 150 {
+			bad.add("age", "must be a whole number of years from 1 to 150", sdk.RuleRange)
 		}
 		f.Age = n
 	}
@@ -99,14 +100,15 @@ func (s *Service) PublicOpportunities(ctx context.Context, f PublicFilter, q sdk
 	return sdk.NewPage(items, q, func(o Opportunity) []any { return []any{o.ID} }), nil
 }
 
-// PublicOpportunity returns one published opportunity to anyone, without sign-in;
-// any other state is "not found", so a draft's existence does not leak.
+// PublicOpportunity returns one published or closed opportunity to anyone, without
+// sign-in; a draft or a cancelled one is "not found", so a draft's existence does not
+// leak.
 func (s *Service) PublicOpportunity(ctx context.Context, id string) (Opportunity, error) {
 	o, err := s.st.opportunity(ctx, s.st.db, id)
 	if err != nil {
 		return Opportunity{}, err
 	}
-	if o.State != StatePublished {
+	if o.State != StatePublished && o.State != StateClosed {
 		return Opportunity{}, sdk.Errorf(sdk.CodeNotFound, "opportunity %s not found", id)
 	}
 	return o, nil

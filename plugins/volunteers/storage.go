@@ -492,7 +492,7 @@ func (s *storage) publicOpportunities(ctx context.Context, f PublicFilter, from,
 		where = append(where, `neighbourhood_id = ?`)
 		args = append(args, f.NeighbourhoodID)
 	}
-	if f.Age >= 0 {
+	if f.Age > 0 {
 		where = append(where, `min_age <= ?`)
 		args = append(args, f.Age)
 	}

@@ -234,3 +234,6 @@ type Verdict struct {
 	Failed   []Rule
 	Candidate
 }
+
+// AgeOn returns the age in whole years on date on, by the rule the matcher applies.
+func AgeOn(birth, on Date) int { return ageOn(birth, on) }
