@@ -102,6 +102,23 @@ func (s *Service) unknownSkills(ctx context.Context, ids ...[]string) ([]string,
 	return bad, nil
 }
 
+// englishLabels names skills and languages in English (the catalogue's English name,
+// else as labels falls back), so the API's reason phrases are in one language; pages
+// word the reason codes in their reader's language instead.
+func (s *Service) englishLabels(ctx context.Context) (match.Labels, error) {
+	lb, err := s.labels(ctx, "en")
+	lb.Languages = englishLanguages
+	return lb, err
+}
+
+// englishLanguages names the languages most often spoken in the cities; another code
+// is shown as it is.
+var englishLanguages = map[string]string{
+	"fi": "Finnish", "sv": "Swedish", "da": "Danish", "tr": "Turkish", "en": "English", "de": "German",
+	"ru": "Russian", "uk": "Ukrainian", "et": "Estonian", "ar": "Arabic", "so": "Somali", "fa": "Persian",
+	"ku": "Kurdish", "es": "Spanish", "fr": "French", "pl": "Polish", "se": "Northern Sami",
+}
+
 // labels returns skill names in the reader's language, then the city's, then any.
 func (s *Service) labels(ctx context.Context, locale string) (match.Labels, error) {
 	cat, err := s.st.skills(ctx)
