@@ -377,6 +377,16 @@ func (s *storage) opportunityIDForEvent(ctx context.Context, eventID string) (st
 	return id, nil
 }
 
+// opportunitiesOfBooking are the IDs of the opportunities drafted from a park booking.
+func (s *storage) opportunitiesOfBooking(ctx context.Context, bookingID string) ([]string, error) {
+	var ids []string
+	err := s.db.SelectContext(ctx, &ids, s.rb(`SELECT id FROM opportunities WHERE park_booking_id = ? ORDER BY id`), bookingID)
+	if err != nil {
+		return nil, fmt.Errorf("opportunities of park booking %s: %w", bookingID, err)
+	}
+	return ids, nil
+}
+
 type shiftRow struct {
 	ID            string     `db:"id"`
 	OpportunityID string     `db:"opportunity_id"`
