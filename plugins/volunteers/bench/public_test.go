@@ -60,11 +60,13 @@ func BenchmarkPublicList_10k(b *testing.B) {
 		b.Run(name, func(b *testing.B) {
 			call()
 			var lat []time.Duration
+			cpu := cpuTime()
 			for b.Loop() {
 				t := time.Now()
 				call()
 				lat = append(lat, time.Since(t))
 			}
+			reportCPU(b, cpu)
 			slices.Sort(lat)
 			pct := func(q float64) float64 { return float64(lat[int(q*float64(len(lat)-1))]) / 1e6 }
 			b.ReportMetric(pct(0.5), "p50-ms")
