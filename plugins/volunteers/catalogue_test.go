@@ -116,3 +116,30 @@ func TestMigration_0004(t *testing.T) {
 		}
 	})
 }
+
+// TestChecks_StaffList: staff list volunteers by check status, those offering work with
+// children marked; the list holds no birth date.
+func TestChecks_StaffList(t *testing.T) {
+	sdktest.EachStore(t, func(t *testing.T, cfg sdk.StoreConfig) {
+		ctx := context.Background()
+		f := newFixture(t, cfg)
+		f.volunteer(t, "a", func(in *ProfileInput) { in.Skills = []string{"working_with_children"} })
+		f.volunteer(t, "b", nil)
+		f.volunteer(t, "c", nil)
+		if _, err := f.svc.SetBackgroundCheck(ctx, f.staff, "b", BackgroundCheck{Status: CheckPending}); err != nil {
+			t.Fatal(err)
+		}
+		all, err := readAll(func(q sdk.ListQuery) (sdk.Page[CheckEntry], error) { return f.svc.BackgroundChecks(ctx, f.staff, "", q) })
+		if err != nil || len(all) != 3 || !all[0].NeedsCheck || all[1].NeedsCheck || all[0].DisplayName != "Volunteer a" {
+			t.Fatalf("%+v, %v", all, err)
+		}
+		pending, err := readAll(func(q sdk.ListQuery) (sdk.Page[CheckEntry], error) {
+			return f.svc.BackgroundChecks(ctx, f.staff, CheckPending, q)
+		})
+		if err != nil || len(pending) != 1 || pending[0].UserID != "b" {
+			t.Fatalf("pending: %+v, %v", pending, err)
+		}
+		_, err = f.svc.BackgroundChecks(ctx, f.staff, "maybe", sdk.ListQuery{Limit: 10})
+		wantCode(t, err, sdk.CodeInvalid)
+	})
+}

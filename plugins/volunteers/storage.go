@@ -251,6 +251,30 @@ func (s *storage) setCheck(ctx context.Context, q queryer, userID string, c Back
 	return nil
 }
 
+// profilesByCheck is a page of profiles by user ID, with the check status given or all.
+func (s *storage) profilesByCheck(ctx context.Context, status string, q sdk.ListQuery) ([]Profile, error) {
+	after, args, err := q.After("user_id")
+	if err != nil {
+		return nil, err
+	}
+	where := after
+	if status != "" {
+		where += ` AND check_status = ?`
+		args = append(args, status)
+	}
+	var rows []profileRow
+	err = s.db.SelectContext(ctx, &rows, s.rb(`SELECT `+profileCols+` FROM profiles WHERE `+where+` ORDER BY user_id LIMIT ?`),
+		append(args, q.Fetch())...)
+	if err != nil {
+		return nil, fmt.Errorf("profiles by check: %w", err)
+	}
+	out := make([]Profile, len(rows))
+	for i, r := range rows {
+		out[i] = r.profile()
+	}
+	return out, nil
+}
+
 // Match input: every profile with its commitments and recent history, in bulk.
 
 type commitmentRow struct {
