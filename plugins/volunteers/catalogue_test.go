@@ -129,7 +129,9 @@ func TestChecks_StaffList(t *testing.T) {
 		if _, err := f.svc.SetBackgroundCheck(ctx, f.staff, "b", BackgroundCheck{Status: CheckPending}); err != nil {
 			t.Fatal(err)
 		}
-		all, err := readAll(func(q sdk.ListQuery) (sdk.Page[CheckEntry], error) { return f.svc.BackgroundChecks(ctx, f.staff, "", q) })
+		all, err := readAll(func(q sdk.ListQuery) (sdk.Page[CheckEntry], error) {
+			return f.svc.BackgroundChecks(ctx, f.staff, "", q)
+		})
 		if err != nil || len(all) != 3 || !all[0].NeedsCheck || all[1].NeedsCheck || all[0].DisplayName != "Volunteer a" {
 			t.Fatalf("%+v, %v", all, err)
 		}

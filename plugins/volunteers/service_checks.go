@@ -58,7 +58,7 @@ func (s *Service) BackgroundChecks(ctx context.Context, p sdk.Principal, status 
 	out := make([]CheckEntry, len(rows))
 	for i, r := range rows {
 		out[i] = CheckEntry{UserID: r.UserID, DisplayName: names[r.UserID], Status: r.BackgroundCheck.Status,
-			Expires: r.BackgroundCheck.Expires,
+			Expires:    r.BackgroundCheck.Expires,
 			NeedsCheck: slices.ContainsFunc(r.Skills, func(id string) bool { return implies[id] })}
 	}
 	return sdk.NewPage(out, q, func(e CheckEntry) []any { return []any{e.UserID} }), nil
