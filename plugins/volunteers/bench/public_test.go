@@ -5,12 +5,10 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net/http/httptest"
-	"path/filepath"
 	"slices"
 	"testing"
 	"time"
 
-	"github.com/kvarter/kvarter/plugins/volunteers"
 	"github.com/kvarter/kvarter/sdk"
 	"github.com/kvarter/kvarter/sdk/store"
 )
@@ -21,21 +19,7 @@ import (
 // neighbourhoods and 60 skills: one page of 50, unfiltered and with each filter and all
 // of them together. The target: p95 under 50 ms with filters.
 func BenchmarkPublicList_10k(b *testing.B) {
-	ctx := context.Background()
-	cfg := sdk.StoreConfig{Dialect: sdk.DialectSQLite, DSN: "file:" + filepath.Join(b.TempDir(), "v.db")}
-	p := volunteers.New()
-	if err := p.Configure(ctx, sdk.Env{Store: cfg, Host: host{}, CityTimeZone: "Europe/Helsinki",
-		Languages: []string{"en"}, Settings: map[string]string{}}); err != nil {
-		b.Fatal(err)
-	}
-	db, err := store.Open(ctx, cfg)
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer db.Close()
-	if err := store.Migrate(ctx, db, p.(sdk.Migrator).Migrations()); err != nil {
-		b.Fatal(err)
-	}
+	p, db := openPlugin(b)
 	b.Cleanup(func() { p.(sdk.Deactivator).Deactivate(context.Background()) })
 	seedPublic(b, db, 10_000, 2_000)
 	h := p.Handler()
