@@ -28,6 +28,7 @@ type Shift struct {
 	Capacity   int       `json:"capacity" doc:"Places"`
 	Taken      int       `json:"taken" doc:"Places held: confirmed, attended or no-show"`
 	Waitlisted int       `json:"waitlisted" doc:"Applications on the wait list"`
+	Free       int       `json:"free" doc:"Places still free: capacity less those held"`
 }
 
 // Opportunity is volunteer work an organisation or the city needs done.
@@ -44,6 +45,7 @@ type Opportunity struct {
 	MinAge               int       `json:"min_age" doc:"0 for none; checked on the shift's local date"`
 	NeedsBackgroundCheck bool      `json:"needs_background_check"`
 	AutoAccept           bool      `json:"auto_accept" doc:"Sign-ups are accepted and confirmed without the organiser"`
+	Newcomers            bool      `json:"newcomers" doc:"Welcomes newcomers: no experience needed"`
 	State                string    `json:"state" enum:"draft,published,closed,cancelled"`
 	Shifts               []Shift   `json:"shifts" nullable:"false"`
 	CreatedAt            time.Time `json:"created_at"`
@@ -51,6 +53,8 @@ type Opportunity struct {
 
 	createdBy     string
 	sourceEventID string
+	// parkBookingID is the parks booking a draft was made from; "" for the others.
+	parkBookingID string
 }
 
 // ShiftInput is one shift in a create request.
@@ -74,6 +78,7 @@ type OpportunityInput struct {
 	MinAge               int          `json:"min_age" min:"0" max:"120" doc:"0 for none"`
 	NeedsBackgroundCheck bool         `json:"needs_background_check"`
 	AutoAccept           bool         `json:"auto_accept" doc:"Accept and confirm sign-ups without the organiser"`
+	Newcomers            bool         `json:"newcomers" doc:"Welcomes newcomers: no experience needed"`
 	Shifts               []ShiftInput `json:"shifts"`
 }
 
@@ -96,33 +101,15 @@ func (s *Service) CreateOpportunity(ctx context.Context, p sdk.Principal, in Opp
 	shifts := make([]Shift, 0, len(in.Shifts))
 	for i, si := range in.Shifts {
 		key := fmt.Sprintf("shifts[%d]", i)
-		start, err1 := time.Parse(time.RFC3339, si.Start)
-		end, err2 := time.Parse(time.RFC3339, si.End)
-		switch {
-		case err1 != nil:
-			f.add(key+".start", "must be an RFC 3339 time", RuleFormat)
-		case err2 != nil:
-			f.add(key+".end", "must be an RFC 3339 time", RuleFormat)
-		case sdk.CheckTime(key+".start", start) != nil:
-			f.add(key+".start", "must lie between 1970-01-01 and 2199-12-31", sdk.RuleTimeRange)
-		case sdk.CheckTime(key+".end", end) != nil:
-			f.add(key+".end", "must lie between 1970-01-01 and 2199-12-31", sdk.RuleTimeRange)
-		case !end.After(start):
-			f.add(key+".end", "shift must end after it starts", RuleEndAfterStart)
-		case si.Capacity < 0:
+		start, end := s.checkShiftTimes(&f, key+".", si.Start, si.End)
+		if si.Capacity < 0 {
 			f.add(key+".capacity", "capacity must not be below zero", sdk.RuleRange)
-		case !start.After(now):
-			f.add(key+".start", "shift must start in the future", RuleFuture)
 		}
-		shifts = append(shifts, Shift{ID: newID(), Start: start.UTC().Truncate(time.Second),
-			End: end.UTC().Truncate(time.Second), Capacity: si.Capacity})
+		shifts = append(shifts, Shift{ID: newID(), Start: start, End: end, Capacity: si.Capacity})
 	}
-	bad, err := s.unknownSkills(ctx, in.RequiredSkills, in.PreferredSkills)
+	needsCheck, err := s.checkSkills(ctx, &f, in.RequiredSkills, in.PreferredSkills)
 	if err != nil {
 		return Opportunity{}, err
-	}
-	if len(bad) > 0 {
-		f.add("required_skills", "unknown skills: "+strings.Join(bad, ", "), RuleKnownSkill)
 	}
 	if in.NeighbourhoodID != "" {
 		if err := s.checkNeighbourhoods(ctx, &f, "neighbourhood_id", []string{in.NeighbourhoodID}); err != nil {
@@ -139,7 +126,7 @@ func (s *Service) CreateOpportunity(ctx context.Context, p sdk.Principal, in Opp
 		ID: newID(), OrganisationID: in.OrganisationID, Title: strings.TrimSpace(in.Title), Description: in.Description,
 		NeighbourhoodID: in.NeighbourhoodID, Place: in.Place, RequiredSkills: dedupe(in.RequiredSkills),
 		PreferredSkills: dedupe(in.PreferredSkills), Languages: dedupe(in.Languages), MinAge: in.MinAge,
-		NeedsBackgroundCheck: in.NeedsBackgroundCheck, AutoAccept: in.AutoAccept, State: StateDraft,
+		NeedsBackgroundCheck: in.NeedsBackgroundCheck || needsCheck, AutoAccept: in.AutoAccept, Newcomers: in.Newcomers, State: StateDraft,
 		Shifts: shifts, CreatedAt: now, UpdatedAt: now, createdBy: p.UserID,
 	}
 	err = s.st.db.InTx(ctx, func(tx *store.Tx) error {
@@ -285,24 +272,11 @@ func (s *Service) ChangeShift(ctx context.Context, p sdk.Principal, oppID, shift
 		return Opportunity{}, sdk.Errorf(sdk.CodeConflict, "shift %s has already started", shiftID)
 	}
 	var f fields
-	start, err1 := time.Parse(time.RFC3339, in.Start)
-	end, err2 := time.Parse(time.RFC3339, in.End)
-	switch {
-	case err1 != nil:
-		f.add("start", "must be an RFC 3339 time", RuleFormat)
-	case err2 != nil:
-		f.add("end", "must be an RFC 3339 time", RuleFormat)
-	case sdk.CheckTime("start", start) != nil || sdk.CheckTime("end", end) != nil:
-		f.add("start", "must lie between 1970-01-01 and 2199-12-31", sdk.RuleTimeRange)
-	case !end.After(start):
-		f.add("end", "shift must end after it starts", RuleEndAfterStart)
-	case !start.After(now):
-		f.add("start", "shift must start in the future", RuleFuture)
-	}
+	start, end := s.checkShiftTimes(&f, "", in.Start, in.End)
 	if err := f.err("invalid shift"); err != nil {
 		return Opportunity{}, err
 	}
-	moved := Shift{ID: shiftID, Start: start.UTC().Truncate(time.Second), End: end.UTC().Truncate(time.Second)}
+	moved := Shift{ID: shiftID, Start: start, End: end}
 	if moved.Start.Equal(old.Start) && moved.End.Equal(old.End) {
 		return o, nil // nothing moved, nothing to tell
 	}
@@ -336,11 +310,7 @@ func (s *Service) ChangeShift(ctx context.Context, p sdk.Principal, oppID, shift
 	if err != nil {
 		return Opportunity{}, err
 	}
-	domain := sdk.DomainCity
-	if o.OrganisationID != "" {
-		domain = "org:" + o.OrganisationID
-	}
-	s.audit(ctx, p.UserID, "volunteers.shift.change", domain, shiftID,
+	s.audit(ctx, p.UserID, "volunteers.shift.change", orgDomain(o.OrganisationID), shiftID,
 		map[string]any{"opportunity_id": oppID, "start": moved.Start, "end": moved.End})
 	return s.st.opportunity(ctx, s.st.db, oppID)
 }
@@ -395,11 +365,7 @@ func (s *Service) CancelShift(ctx context.Context, p sdk.Principal, oppID, shift
 	if err != nil {
 		return Opportunity{}, err
 	}
-	domain := sdk.DomainCity
-	if o.OrganisationID != "" {
-		domain = "org:" + o.OrganisationID
-	}
-	s.audit(ctx, p.UserID, "volunteers.shift.cancel", domain, shiftID,
+	s.audit(ctx, p.UserID, "volunteers.shift.cancel", orgDomain(o.OrganisationID), shiftID,
 		map[string]any{"opportunity_id": oppID, "start": sh.Start, "end": sh.End})
 	return s.st.opportunity(ctx, s.st.db, oppID)
 }

@@ -235,30 +235,41 @@ func (s *Service) Invite(ctx context.Context, p sdk.Principal, oppID, shiftID, v
 	if err != nil {
 		return Application{}, err
 	}
-	now := s.clock()
-	a := Application{ID: newID(), OpportunityID: oppID, ShiftID: shiftID, VolunteerID: volunteerID,
-		Status: StatusInvited, Origin: StatusInvited, CreatedAt: now, UpdatedAt: now}
-	rules := append(slices.Clone(signupRules), match.RuleAvailability, match.RuleDateUnavailable, match.RuleWeeklyHours)
+	var a Application
 	err = s.st.db.InTx(ctx, func(tx *store.Tx) error {
-		if _, err := s.st.lockShift(ctx, tx, shiftID); err != nil {
-			return err
-		}
-		if err := s.eligible(ctx, tx, volunteerID, o, shiftID, rules); err != nil {
-			return err
-		}
-		if err := s.st.insertApplication(ctx, tx, a); err != nil {
-			return err
-		}
-		if err := tx.Emit(EventApplicationInvited, appEvent(a)); err != nil {
-			return err
-		}
-		return s.tell(ctx, tx, NotifyInvited, o, sh, sdk.Notification{Recipients: []string{volunteerID}},
-			map[string]any{"Org": org})
+		a, err = s.invite(ctx, tx, o, sh, volunteerID, org)
+		return err
 	})
 	if err != nil {
 		return Application{}, err
 	}
 	return s.st.application(ctx, s.st.db, a.ID)
+}
+
+// inviteRules are checked before an organiser invites: an invitation asks someone the
+// matcher finds fully eligible, their own availability included.
+var inviteRules = append(slices.Clone(signupRules), match.RuleAvailability, match.RuleDateUnavailable, match.RuleWeeklyHours)
+
+// invite writes an invitation in tx: the shift locked, the volunteer checked against
+// inviteRules, the event and the notification with it.
+func (s *Service) invite(ctx context.Context, tx *store.Tx, o Opportunity, sh Shift, volunteerID, org string) (Application, error) {
+	now := s.clock()
+	a := Application{ID: newID(), OpportunityID: o.ID, ShiftID: sh.ID, VolunteerID: volunteerID,
+		Status: StatusInvited, Origin: StatusInvited, CreatedAt: now, UpdatedAt: now}
+	if _, err := s.st.lockShift(ctx, tx, sh.ID); err != nil {
+		return Application{}, err
+	}
+	if err := s.eligible(ctx, tx, volunteerID, o, sh.ID, inviteRules); err != nil {
+		return Application{}, err
+	}
+	if err := s.st.insertApplication(ctx, tx, a); err != nil {
+		return Application{}, err
+	}
+	if err := tx.Emit(EventApplicationInvited, appEvent(a)); err != nil {
+		return Application{}, err
+	}
+	return a, s.tell(ctx, tx, NotifyInvited, o, sh, sdk.Notification{Recipients: []string{volunteerID}},
+		map[string]any{"Org": org})
 }
 
 func appEvent(a Application) ApplicationChanged {
@@ -309,11 +320,30 @@ func (s *Service) take(ctx context.Context, tx *store.Tx, a Application, from []
 }
 
 // promote fills free places of a shift from its wait list, longest waiting first, and
-// emits each promotion.
+// emits each promotion. Each volunteer's place rules (overlap, weekly hours limit) are
+// checked again, with their profile row locked: they may have taken other shifts while
+// waiting. One who no longer fits stays on the wait list and the next one moves up.
 func (s *Service) promote(ctx context.Context, tx *store.Tx, shiftID string, now time.Time) error {
-	for {
-		next, ok, err := s.st.nextWaiting(ctx, tx, shiftID)
-		if err != nil || !ok {
+	waiting, err := s.st.selectApplications(ctx, tx, `WHERE shift_id = ? AND status = 'waitlisted' ORDER BY waitlisted_at, id`, shiftID)
+	if err != nil || len(waiting) == 0 {
+		return err
+	}
+	o, err := s.st.opportunity(ctx, tx, waiting[0].OpportunityID)
+	if err != nil {
+		return err
+	}
+	for _, next := range waiting {
+		sh, err := findShift(o, shiftID)
+		if err != nil {
+			return err
+		}
+		if sh.Taken >= sh.Capacity {
+			return nil
+		}
+		if err := s.eligible(ctx, tx, next.VolunteerID, o, shiftID, placeRules); err != nil {
+			if errorCode(err) == sdk.CodeConflict {
+				continue // no longer fits this week: keeps waiting
+			}
 			return err
 		}
 		done, err := s.st.confirmIfRoom(ctx, tx, next.ID, shiftID, []string{StatusWaitlisted}, now)
@@ -332,7 +362,12 @@ func (s *Service) promote(ctx context.Context, tx *store.Tx, shiftID string, now
 		if err := s.tellVolunteer(ctx, tx, NotifyPromoted, next, nil); err != nil {
 			return err
 		}
+		// The counts moved: read them again for the next place.
+		if o, err = s.st.opportunity(ctx, tx, o.ID); err != nil {
+			return err
+		}
 	}
+	return nil
 }
 
 // Actions on an application.
