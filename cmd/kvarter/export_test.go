@@ -1,11 +1,13 @@
 package main
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -331,4 +333,59 @@ func BenchmarkExport(b *testing.B) {
 			b.Fatalf("the export holds %d items, want 1000", got)
 		}
 	}
+}
+
+// TestMain_LogsNameRoutesNotSecrets: a volunteer's calendar feed is reached by a
+// secret token in its path; the request log names the route's template instead, so
+// the token never reaches the logs.
+func TestMain_LogsNameRoutesNotSecrets(t *testing.T) {
+	dir, cfgPath := writeCityConfig(t, false, nil)
+	m, _, stderr := newTestMain(t, dir)
+	getenv := m.Getenv
+	m.Getenv = func(k string) string { // request lines are logged at info
+		if k == "KVARTER_LOG_LEVEL" {
+			return "info"
+		}
+		return getenv(k)
+	}
+	m.Options.Executable = sdktest.KvarterBinary(t)
+	logs := &lockedBuffer{}
+	m.Stderr = logs // read below while the node writes
+	s := startServe(t, m, stderr, "--config", cfgPath)
+	waitActive(t, s.node)
+	token := "kvcal-not-a-real-token-5f3a9c"
+	resp, _ := coretest.RawRequest(t, "GET", s.node.URL()+"/api/v1/volunteers/calendar/"+token+".ics", "", nil)
+	if resp.StatusCode != 404 {
+		t.Fatalf("an unknown feed token answered %d, want 404", resp.StatusCode)
+	}
+	route := "/api/v1/volunteers/calendar/{token}"
+	deadline := time.Now().Add(5 * time.Second)
+	for !strings.Contains(logs.String(), route) && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	text := logs.String()
+	if strings.Contains(text, token) {
+		t.Errorf("the request log holds the feed's token:\n%s", text)
+	}
+	if !strings.Contains(text, route) {
+		t.Errorf("the request log does not name the route:\n%s", text)
+	}
+}
+
+// lockedBuffer is a log a test reads while the node writes to it.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
 }

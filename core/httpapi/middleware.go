@@ -133,7 +133,13 @@ func (s *Server) logRequests(c *fiber.Ctx) error {
 		s.observe(c, status, time.Since(start))
 	}
 	if status >= 500 || c.Path() != "/healthz" && c.Path() != "/readyz" {
-		attrs := []slog.Attr{slog.String("method", c.Method()), slog.String("path", c.Path()), slog.Int("status", status),
+		path := c.Path()
+		if r, ok := c.Locals(localPluginRequest).(*core.PluginRequest); ok && r.Route != "" {
+			// A plugin's path may carry a secret (a volunteer's calendar feed token) or
+			// personal ids: its log line names the route's template, never the values.
+			path = r.Route
+		}
+		attrs := []slog.Attr{slog.String("method", c.Method()), slog.String("path", path), slog.Int("status", status),
 			slog.Duration("duration", time.Since(start))}
 		if up, ok := c.Locals(localUpstreamID).(string); ok {
 			attrs = append(attrs, slog.String("upstream_request_id", up))
