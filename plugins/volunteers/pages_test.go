@@ -1,0 +1,237 @@
+package volunteers
+
+import (
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/kvarter/kvarter/sdk"
+	"github.com/kvarter/kvarter/sdk/i18n/i18ntest"
+	"github.com/kvarter/kvarter/sdk/sdktest"
+	"github.com/kvarter/kvarter/sdk/web/webtest"
+)
+
+// TestPagesCatalog: every page message is in fi, sv, da, tr and en, with the same
+// placeholders and every plural form.
+func TestPagesCatalog(t *testing.T) { i18ntest.CheckCatalog(t, locales) }
+
+// pageClient serves the plugin's pages as the host does: the route's permission
+// checked against the fixture's FakeHost first, then the plugin's handler with the
+// viewer, their language and the page render mode in the request's context.
+type pageClient struct {
+	t      *testing.T
+	f      *fixture
+	h      http.Handler
+	routes map[string]sdk.Route
+	mux    *http.ServeMux
+	lang   string
+}
+
+func newPageClient(t *testing.T, f *fixture, cfg sdk.StoreConfig) *pageClient {
+	t.Helper()
+	p := &Plugin{now: f.clock.Now}
+	sdktest.NewHarness(t, p, sdktest.HarnessOptions{Host: f.host, Store: cfg, CityTimeZone: "Europe/Helsinki",
+		Languages: []string{"fi", "sv", "da", "tr", "en"}})
+	c := &pageClient{t: t, f: f, h: p.Handler(), routes: map[string]sdk.Route{}, mux: http.NewServeMux(), lang: "en"}
+	for _, r := range p.Routes() {
+		pattern := r.Method + " " + r.Path
+		c.routes[pattern] = r
+		c.mux.Handle(pattern, http.NotFoundHandler())
+	}
+	return c
+}
+
+// answer is a page's answer.
+type answer struct {
+	status   int
+	body     string
+	location string
+	meta     *sdk.PageMeta
+}
+
+func (c *pageClient) do(pr sdk.Principal, method, path string, form url.Values) answer {
+	c.t.Helper()
+	var req *http.Request
+	if form != nil {
+		req = httptest.NewRequest(method, path, strings.NewReader(form.Encode()))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	} else {
+		req = httptest.NewRequest(method, path, nil)
+	}
+	rec := httptest.NewRecorder()
+	if _, pattern := c.mux.Handler(req); pattern != "" {
+		route := c.routes[pattern]
+		if route.Permission != sdk.PermPublic && !pr.Authenticated() {
+			return answer{status: http.StatusUnauthorized}
+		}
+		if route.Permission != sdk.PermPublic && route.Permission != sdk.PermAuthenticated &&
+			!c.f.host.Allowed(pr.UserID, route.Permission, route.Domain) {
+			return answer{status: http.StatusForbidden}
+		}
+	}
+	ctx := sdk.WithHost(sdk.WithPrincipal(req.Context(), pr), c.f.host)
+	ctx = sdk.WithLanguage(sdk.WithRender(ctx, sdk.RenderPage), c.lang)
+	ctx, meta := sdk.RecordPageMeta(ctx)
+	c.h.ServeHTTP(rec, req.WithContext(ctx))
+	return answer{status: rec.Code, body: rec.Body.String(), location: rec.Header().Get("Location"), meta: meta}
+}
+
+// must answers the request and fails the test unless the status is want; every
+// page's markup is held to the kit's rules and must show no message ID.
+func (c *pageClient) must(want int, pr sdk.Principal, method, path string, form url.Values) answer {
+	c.t.Helper()
+	a := c.do(pr, method, path, form)
+	if a.status != want {
+		c.t.Fatalf("%s %s as %q = %d, want %d\n%s", method, path, pr.UserID, a.status, want, a.body)
+	}
+	if strings.HasPrefix(a.body, "<") || a.status == 200 || a.status == 422 {
+		checkPage(c.t, method+" "+path, a.body)
+	}
+	return a
+}
+
+var messageID = regexp.MustCompile(`\bvolunteers\.[a-z_]+\.[a-z_.]+`)
+
+// checkPage fails t when the page's markup breaks the kit's rules or shows a message
+// ID instead of its words.
+func checkPage(t *testing.T, what, body string) {
+	t.Helper()
+	for _, p := range webtest.CheckMarkup(webtest.ParseFragment(t, body), webtest.Content) {
+		t.Errorf("%s: %s", what, p)
+	}
+	if id := messageID.FindString(body); id != "" {
+		t.Errorf("%s: shows the message ID %s", what, id)
+	}
+}
+
+func form(kv ...string) url.Values {
+	v := url.Values{}
+	for i := 0; i+1 < len(kv); i += 2 {
+		v.Add(kv[i], kv[i+1])
+	}
+	return v
+}
+
+// TestPages_Story is the issue's story through the pages, on both databases: a visitor
+// finds an opportunity without signing in; once registered, they fill in a profile and
+// apply; the organiser sees them ranked with reasons and accepts; the volunteer
+// confirms and finds the shift in "my volunteering".
+func TestPages_Story(t *testing.T) {
+	sdktest.EachStore(t, func(t *testing.T, cfg sdk.StoreConfig) {
+		f := newFixture(t, cfg)
+		c := newPageClient(t, f, cfg)
+		o := f.published(t, func(in *OpportunityInput) {
+			in.Title, in.Place = "Puiston siivous", "Rantapuisto"
+			in.Languages, in.PreferredSkills = []string{"tr"}, []string{"first_aid"}
+		})
+		anon := sdk.Principal{}
+
+		// A visitor, not signed in, finds it with filters.
+		list := c.must(200, anon, "GET", "/volunteers?newcomers=true&neighbourhood=nbh-1", nil)
+		if !strings.Contains(list.body, "Puiston siivous") || !strings.Contains(list.body, "3 free places") {
+			t.Fatalf("the list lacks the opportunity or its free places:\n%s", list.body)
+		}
+		if none := c.must(200, anon, "GET", "/volunteers?skill=driving", nil); strings.Contains(none.body, "Puiston siivous") {
+			t.Error("a skill filter the opportunity does not ask for still lists it")
+		}
+		page := c.must(200, anon, "GET", "/volunteers/opportunities/"+o.ID, nil)
+		if !strings.Contains(page.body, "/sign-in?back=") || strings.Contains(page.body, "/apply") {
+			t.Errorf("a visitor sees no sign-in link, or an apply button:\n%s", page.body)
+		}
+		if page.meta.Title != "Puiston siivous" {
+			t.Errorf("title %q", page.meta.Title)
+		}
+		if a := c.do(anon, "POST", "/volunteers/opportunities/"+o.ID+"/shifts/"+o.Shifts[0].ID+"/apply", form()); a.status != 401 {
+			t.Errorf("a visitor's apply = %d, want 401", a.status)
+		}
+
+		// Registered: no profile yet, so applying is refused with the reason.
+		f.host.AddUser(sdk.User{ID: "ayse", DisplayName: "Ayşe Yılmaz", Email: "ayse@example.org"})
+		ayse := f.host.Principal("ayse")
+		apply := "/volunteers/opportunities/" + o.ID + "/shifts/" + o.Shifts[0].ID + "/apply"
+		refused := c.must(422, ayse, "POST", apply, form())
+		if !strings.Contains(refused.body, "Fill in your volunteer profile first") || refused.meta.Focus != "kv-error-summary" {
+			t.Errorf("applying without a profile: focus %q\n%s", refused.meta.Focus, refused.body)
+		}
+
+		// The profile: a broken rule keeps the values and focuses the summary.
+		c.must(200, ayse, "GET", "/volunteers/profile", nil)
+		bad := c.must(422, ayse, "POST", "/volunteers/profile", form("languages", "tr", "skills", "first_aid", "birth_date", "31.2.1990"))
+		if !strings.Contains(bad.body, `value="tr" checked`) || bad.meta.Focus != "kv-error-summary" {
+			t.Errorf("the refused profile lost its values or focus:\n%s", bad.body)
+		}
+		ok := c.must(303, ayse, "POST", "/volunteers/profile", form("languages", "tr", "languages", "fi", "skills", "first_aid",
+			"birth_date", "17.5.1990", "avail_saturday", "morning", "neighbourhoods", "nbh-1", "max_hours_per_week", "10",
+			"away", "24.12.2025"))
+		if ok.location != "/volunteers/profile?saved=1" {
+			t.Errorf("saved profile goes to %q", ok.location)
+		}
+		prof, err := f.svc.Profile(context.Background(), ayse)
+		if err != nil || prof.BirthDate != "1990-05-17" || len(prof.Availability) != 1 || prof.Availability[0].Start != "06:00" ||
+			prof.MaxHoursPerWeek != 10 || len(prof.UnavailableDates) != 1 {
+			t.Fatalf("profile saved as %+v, %v", prof, err)
+		}
+		again := c.must(200, ayse, "GET", "/volunteers/profile?saved=1", nil)
+		if !strings.Contains(again.body, `value="morning" checked`) || again.meta.Announce == "" {
+			t.Errorf("the saved profile does not show its Saturday morning, or is not announced")
+		}
+
+		// Applies.
+		if a := c.must(303, ayse, "POST", apply, form()); !strings.HasSuffix(a.location, "?applied=1") {
+			t.Errorf("after applying: %q", a.location)
+		}
+		twice := c.must(422, ayse, "POST", apply, form())
+		if !strings.Contains(twice.body, "already been done") {
+			t.Errorf("a second application is not explained:\n%s", twice.body)
+		}
+
+		// The organiser sees the ranked match with reasons in their own language, and
+		// accepts; never the birth date.
+		c.lang = "fi"
+		matches := c.must(200, f.rep, "GET", "/volunteers/organise/"+o.ID+"/shifts/"+o.Shifts[0].ID+"/matches", nil)
+		for _, want := range []string{"Ayşe Yılmaz", "puhuu kieltä turkki", "First aid", "vapaana: Lauantai, aamupäivä", "/accept"} {
+			if !strings.Contains(matches.body, want) {
+				t.Errorf("matches page lacks %q:\n%s", want, matches.body)
+			}
+		}
+		if strings.Contains(matches.body, "1990") {
+			t.Error("the matches page shows the birth date")
+		}
+		apps, _ := applicationsOf(f.svc, f.rep, o.ID)
+		accept := "/volunteers/opportunities/" + o.ID + "/shifts/" + o.Shifts[0].ID + "/applications/" + apps[0].ID + "/accept"
+		if a := c.do(ayse, "POST", accept, form()); a.status != 403 {
+			t.Errorf("the volunteer accepting their own application = %d, want 403", a.status)
+		}
+		if a := c.must(303, f.rep, "POST", accept, form()); a.location != "/volunteers/organise/"+o.ID+"?done=accept" {
+			t.Errorf("after accepting: %q", a.location)
+		}
+		manage := c.must(200, f.rep, "GET", "/volunteers/organise/"+o.ID+"?done=accept", nil)
+		if !strings.Contains(manage.body, "Ayşe Yılmaz") || strings.Contains(manage.body, "1990") {
+			t.Errorf("the organiser page after acceptance:\n%s", manage.body)
+		}
+
+		// The volunteer confirms and sees the shift in "my volunteering".
+		c.lang = "tr"
+		mine := c.must(200, ayse, "GET", "/volunteers/mine", nil)
+		if !strings.Contains(mine.body, "Yerimi onayla: Puiston siivous") {
+			t.Fatalf("my volunteering offers no confirmation:\n%s", mine.body)
+		}
+		confirm := strings.Replace(accept, "/accept", "/confirm", 1)
+		if a := c.must(303, ayse, "POST", confirm, form()); a.location != "/volunteers/mine?done=confirm" {
+			t.Errorf("after confirming: %q", a.location)
+		}
+		mine = c.must(200, ayse, "GET", "/volunteers/mine?done=confirm", nil)
+		if !strings.Contains(mine.body, "Vardiyalarınız") || !strings.Contains(mine.body, "Puiston siivous") ||
+			!strings.Contains(mine.body, "calendar.ics") || mine.meta.Announce == "" {
+			t.Errorf("my volunteering after confirming:\n%s", mine.body)
+		}
+		got, err := f.svc.st.application(context.Background(), f.svc.st.db, apps[0].ID)
+		if err != nil || got.Status != StatusConfirmed {
+			t.Errorf("application %+v, %v", got, err)
+		}
+	})
+}
