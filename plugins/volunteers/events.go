@@ -25,7 +25,9 @@ const (
 
 // Events the plugin consumes.
 const (
-	EventParksBookingApproved = "parks.booking.approved"
+	EventParksBookingApproved  = "parks.booking.approved"
+	EventParksBookingCancelled = "parks.booking.cancelled"
+	EventParksBookingRejected  = "parks.booking.rejected"
 )
 
 // Payloads maps every event type the plugin publishes to its payload type; the
@@ -131,4 +133,13 @@ type ParkBookingApproved struct {
 	Public bool `json:"public"`
 	// VolunteersNeeded is true when the organiser asked for volunteers.
 	VolunteersNeeded bool `json:"volunteers_needed"`
+}
+
+// ParkBookingEnded is what the plugin reads from parks.booking.cancelled and
+// parks.booking.rejected: the booking whose event will not take place.
+type ParkBookingEnded struct {
+	// BookingID is the cancelled or rejected booking.
+	BookingID string `json:"booking_id"`
+	// Status is "cancelled" or "rejected".
+	Status string `json:"status"`
 }

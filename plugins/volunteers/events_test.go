@@ -154,7 +154,8 @@ func TestEvents_Documented(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	docs := map[string]any{EventParksBookingApproved: ParkBookingApproved{}, sdk.EventUserDeleted: sdk.UserDeleted{}}
+	docs := map[string]any{EventParksBookingApproved: ParkBookingApproved{}, sdk.EventUserDeleted: sdk.UserDeleted{},
+		EventParksBookingCancelled: ParkBookingEnded{}, EventParksBookingRejected: ParkBookingEnded{}}
 	for typ, payload := range Payloads {
 		docs[typ] = payload
 	}

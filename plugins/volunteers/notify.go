@@ -108,7 +108,10 @@ func (s *Service) tellCancelled(ctx context.Context, tx *store.Tx, o Opportunity
 		return fmt.Errorf("list applications: %w", err)
 	}
 	now := s.clock()
-	told := []string{actor}
+	var told []string // the actor ("" when the system cancels) knows already
+	if actor != "" {
+		told = append(told, actor)
+	}
 	for _, sh := range o.Shifts {
 		if !sh.Start.After(now) {
 			continue

@@ -97,7 +97,7 @@ func (p *Plugin) Manifest() sdk.Manifest {
 			{Role: "city_admin", Permission: PermOpportunityManage},
 		},
 		Publishes:     slices.Sorted(maps.Keys(Payloads)),
-		Subscribes:    []string{EventParksBookingApproved},
+		Subscribes:    []string{EventParksBookingApproved, EventParksBookingCancelled, EventParksBookingRejected},
 		Notifications: notificationKinds(),
 		UI:            pageUI(),
 		Settings: []sdk.Setting{
@@ -194,6 +194,12 @@ func (p *Plugin) HandleEvent(ctx context.Context, e sdk.Event) error {
 			return nil
 		}
 		return p.svc.draftFromParkEvent(ctx, e.ID, body, intSetting(p.env, "parks_shift_capacity", 5))
+	case EventParksBookingCancelled, EventParksBookingRejected:
+		var body ParkBookingEnded
+		if !p.readEvent(ctx, e, &body) {
+			return nil
+		}
+		return p.svc.cancelForParkBooking(ctx, body.BookingID)
 	}
 	return nil
 }

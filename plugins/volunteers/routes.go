@@ -28,6 +28,8 @@ func (p *Plugin) Routes() []sdk.Route {
 			Doc("Your volunteer profile", "What you said you can do and when.").Errors(404),
 		sdk.Put(base+"/profile", sdk.PermAuthenticated, p.putProfile).
 			Doc("Create or replace your volunteer profile", "The background check is kept: only city staff set it."),
+		sdk.Patch(base+"/profile", sdk.PermAuthenticated, p.patchProfile).
+			Doc("Change part of your volunteer profile", "Fields left out keep their value; the checks are those of PUT.").Errors(404),
 		sdk.Delete(base+"/profile", sdk.PermAuthenticated, p.deleteProfile).
 			Doc("Delete your volunteer profile and sign-ups", "Places you held go to the wait list.").Errors(404),
 		sdk.List(base+"/skills", sdk.PermAuthenticated, p.listSkills).
@@ -36,6 +38,11 @@ func (p *Plugin) Routes() []sdk.Route {
 			Doc("Add or rename a catalogue skill (city staff)", "The ID is 1-64 characters of a-z, 0-9, _ and -."),
 		sdk.Put(base+"/profiles/{userID}/background-check", PermCheckSet, p.setCheck).In(sdk.DomainCity).
 			Doc("Record a volunteer's background check (city staff)", ""),
+		sdk.List(base+"/public/opportunities", sdk.PermPublic, p.publicOpportunities).With(publicParams...).
+			Doc("Published opportunities, without sign-in", "Those with a shift still to come, in creation order, each with its shifts and free places. Nothing personal.").
+			Errors(422),
+		sdk.Get(base+"/public/opportunities/{id}", sdk.PermPublic, p.publicOpportunity).
+			Doc("One published or closed opportunity, without sign-in", "A draft or a cancelled one answers 404.").Errors(404),
 		sdk.List(base+"/opportunities", sdk.PermAuthenticated, p.listOpportunities).
 			Doc("Published opportunities, and those you organise", "In creation order."),
 		sdk.Post(base+"/opportunities", PermOpportunityManage, p.createOpportunity).Status(http.StatusCreated).
@@ -43,6 +50,14 @@ func (p *Plugin) Routes() []sdk.Route {
 			Errors(403, 404),
 		sdk.Get(opp, sdk.PermAuthenticated, p.getOpportunity).
 			Doc("One opportunity", "Drafts and closed ones only to their organisers."),
+		sdk.Patch(opp, PermOpportunityManage, p.patchOpportunity).
+			Doc("Change an opportunity's details (organisers)", "Fields left out keep their value. Places already held are kept; stricter rules apply to new sign-ups.").
+			Errors(404, 409),
+		sdk.Post(opp+"/shifts", PermOpportunityManage, p.addShift).Status(http.StatusCreated).
+			Doc("Add a shift (organisers)", "To a draft or published opportunity.").Errors(404, 409),
+		sdk.Patch(shift, PermOpportunityManage, p.patchShift).
+			Doc("Change a shift's time or places (organisers)", "A new time is told to everyone signed up; more places move the wait list up; fewer than are held is refused.").
+			Errors(404, 409),
 		p.setState("publish", StatePublished, "Publish a draft"),
 		p.setState("close", StateClosed, "Close a published opportunity to sign-ups"),
 		p.setState("cancel", StateCancelled, "Cancel an opportunity"),
@@ -83,6 +98,15 @@ func (p *Plugin) Routes() []sdk.Route {
 			Errors(404),
 		sdk.List(base+"/recommendations", sdk.PermAuthenticated, p.recommendations).
 			Doc("Shifts recommended for you", "Best first, then the earliest; shifts you signed up for are left out.").Errors(404),
+		sdk.Get(base+"/me", sdk.PermAuthenticated, p.myVolunteering).
+			Doc("My volunteering", "Invitations, applications, confirmed shifts and wait-list places still to come, past shifts and hours given."),
+		sdk.Get(base+"/me/calendar", sdk.PermAuthenticated, p.calendarLink).
+			Doc("The address of your calendar feed", "Made the first time; subscribe to it in a calendar app. Needs a volunteer profile.").Errors(404),
+		sdk.Post(base+"/me/calendar/reset", sdk.PermAuthenticated, p.resetCalendarLink).
+			Doc("A new address for your calendar feed", "The old address stops working.").Errors(404),
+		sdk.Raw("GET", base+"/calendar/{token}", sdk.PermPublic, "text/calendar", p.calendar).
+			Doc("A volunteer's shifts as iCalendar", "The path is the one GET /me/calendar gives ({token} ends in .ics); held places, past and to come; a cancelled one is STATUS:CANCELLED.").
+			Errors(404),
 		sdk.Raw("GET", base+"/hours", sdk.PermAuthenticated, "text/csv", p.hours).Returns(Hours{}).
 			Doc("Your hours", "JSON, or with format=csv a spreadsheet with a total row.").
 			With(sdk.Param{Name: "format", Enum: []string{"json", "csv"}, Description: "json (the default) or csv"}).
@@ -101,6 +125,22 @@ func (p *Plugin) putProfile(r *http.Request, in ProfileInput) (Profile, error) {
 	return p.svc.PutProfile(r.Context(), principal(r), in)
 }
 
+func (p *Plugin) patchProfile(r *http.Request, in ProfilePatch) (Profile, error) {
+	return p.svc.PatchProfile(r.Context(), principal(r), in)
+}
+
+func (p *Plugin) patchOpportunity(r *http.Request, in OpportunityPatch) (Opportunity, error) {
+	return p.svc.PatchOpportunity(r.Context(), principal(r), r.PathValue("id"), in)
+}
+
+func (p *Plugin) addShift(r *http.Request, in ShiftInput) (Opportunity, error) {
+	return p.svc.AddShift(r.Context(), principal(r), r.PathValue("id"), in)
+}
+
+func (p *Plugin) patchShift(r *http.Request, in ShiftPatch) (Opportunity, error) {
+	return p.svc.PatchShift(r.Context(), principal(r), r.PathValue("id"), r.PathValue("shiftID"), in)
+}
+
 func (p *Plugin) deleteProfile(r *http.Request, _ sdk.NoBody) (sdk.NoBody, error) {
 	return sdk.NoBody{}, p.svc.DeleteProfile(r.Context(), principal(r))
 }
@@ -111,11 +151,12 @@ func (p *Plugin) listSkills(r *http.Request, q sdk.ListQuery) (sdk.Page[Skill], 
 
 // SkillInput is the body of PUT /skills/{skillID}: the skill's name per language.
 type SkillInput struct {
-	Names map[string]string `json:"names" max:"200" doc:"The skill's name by language code" example:"{\"en\":\"First aid\",\"fi\":\"Ensiapu\"}"`
+	Names                map[string]string `json:"names" max:"200" doc:"The skill's name by language code" example:"{\"en\":\"First aid\",\"fi\":\"Ensiapu\"}"`
+	NeedsBackgroundCheck bool              `json:"needs_background_check" doc:"An opportunity requiring this skill needs a background check (working with children)"`
 }
 
 func (p *Plugin) putSkill(r *http.Request, in SkillInput) (Skill, error) {
-	return p.svc.PutSkill(r.Context(), principal(r), Skill{ID: r.PathValue("skillID"), Names: in.Names})
+	return p.svc.PutSkill(r.Context(), principal(r), Skill{ID: r.PathValue("skillID"), Names: in.Names, NeedsBackgroundCheck: in.NeedsBackgroundCheck})
 }
 
 func (p *Plugin) setCheck(r *http.Request, in BackgroundCheck) (Profile, error) {
@@ -124,6 +165,18 @@ func (p *Plugin) setCheck(r *http.Request, in BackgroundCheck) (Profile, error) 
 
 func (p *Plugin) listOpportunities(r *http.Request, q sdk.ListQuery) (sdk.Page[Opportunity], error) {
 	return p.svc.Opportunities(r.Context(), principal(r), q)
+}
+
+func (p *Plugin) publicOpportunities(r *http.Request, q sdk.ListQuery) (sdk.Page[Opportunity], error) {
+	f, err := publicFilter(r)
+	if err != nil {
+		return sdk.Page[Opportunity]{}, err
+	}
+	return p.svc.PublicOpportunities(r.Context(), f, q)
+}
+
+func (p *Plugin) publicOpportunity(r *http.Request) (Opportunity, error) {
+	return p.svc.PublicOpportunity(r.Context(), r.PathValue("id"))
 }
 
 func (p *Plugin) createOpportunity(r *http.Request, in OpportunityInput) (Opportunity, error) {
@@ -199,6 +252,39 @@ func (p *Plugin) attendance(r *http.Request, in AttendanceInput) (Application, e
 
 func (p *Plugin) recommendations(r *http.Request, q sdk.ListQuery) (sdk.Page[Recommendation], error) {
 	return p.svc.Recommendations(r.Context(), principal(r), q)
+}
+
+func (p *Plugin) myVolunteering(r *http.Request) (MyVolunteering, error) {
+	return p.svc.MyVolunteering(r.Context(), principal(r))
+}
+
+func (p *Plugin) calendarLink(r *http.Request) (CalendarLink, error) {
+	return p.svc.CalendarLink(r.Context(), principal(r))
+}
+
+func (p *Plugin) resetCalendarLink(r *http.Request, _ sdk.NoBody) (CalendarLink, error) {
+	return p.svc.ResetCalendarLink(r.Context(), principal(r))
+}
+
+// calendar answers a volunteer's feed; the token is the path's last segment less ".ics".
+func (p *Plugin) calendar(w http.ResponseWriter, r *http.Request) error {
+	token, ok := strings.CutSuffix(r.PathValue("token"), ".ics")
+	if !ok {
+		return sdk.Errorf(sdk.CodeNotFound, "no such calendar")
+	}
+	cal, err := p.svc.Calendar(r.Context(), token)
+	if err != nil {
+		return err
+	}
+	b, err := cal.Bytes()
+	if err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "text/calendar; charset=utf-8")
+	w.Header().Set("Cache-Control", "private, no-store")
+	w.WriteHeader(http.StatusOK)
+	_, err = w.Write(b)
+	return err
 }
 
 // hours answers the summary as JSON, or as CSV for a spreadsheet.

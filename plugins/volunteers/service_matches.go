@@ -16,7 +16,10 @@ import (
 type MatchCandidate struct {
 	VolunteerID string   `json:"volunteer_id"`
 	Score       int      `json:"score" doc:"Higher is better; ties go by volunteer ID"`
-	Reasons     []string `json:"reasons" nullable:"false" doc:"Why, in plain words, most important first"`
+	Reasons     []string `json:"reasons" nullable:"false" doc:"Why, in plain English words, most important first"`
+	// ReasonCodes are the same reasons as codes with data, for a page to word in its
+	// reader's language.
+	ReasonCodes []match.Reason `json:"reason_codes" nullable:"false" doc:"The reasons as codes with data, to word in any language"`
 }
 
 // Recommendation is one shift a volunteer may take.
@@ -27,7 +30,9 @@ type Recommendation struct {
 	Start         time.Time `json:"start"`
 	End           time.Time `json:"end"`
 	Score         int       `json:"score"`
-	Reasons       []string  `json:"reasons" nullable:"false"`
+	Reasons       []string  `json:"reasons" nullable:"false" doc:"Why, in plain English words, most important first"`
+	// ReasonCodes are the reasons as codes with data.
+	ReasonCodes []match.Reason `json:"reason_codes" nullable:"false" doc:"The reasons as codes with data, to word in any language"`
 }
 
 // indexSource feeds the match cache from the store.
@@ -103,7 +108,7 @@ func (s *Service) Matches(ctx context.Context, p sdk.Principal, oppID, shiftID s
 	if err != nil {
 		return sdk.Page[MatchCandidate]{}, err
 	}
-	lb, err := s.labels(ctx, p.Locale)
+	lb, err := s.englishLabels(ctx)
 	if err != nil {
 		return sdk.Page[MatchCandidate]{}, err
 	}
@@ -114,7 +119,7 @@ func (s *Service) Matches(ctx context.Context, p sdk.Principal, oppID, shiftID s
 	}
 	out := make([]MatchCandidate, len(got))
 	for i, g := range got {
-		out[i] = MatchCandidate{VolunteerID: g.VolunteerID, Score: g.Score, Reasons: nonNil(g.Reasons)}
+		out[i] = MatchCandidate{VolunteerID: g.VolunteerID, Score: g.Score, Reasons: nonNil(g.Reasons), ReasonCodes: nonNil(g.Codes)}
 	}
 	return sdk.NewPage(out, q, func(m MatchCandidate) []any { return []any{m.Score, m.VolunteerID} }), nil
 }
@@ -162,7 +167,7 @@ func (s *Service) Recommendations(ctx context.Context, p sdk.Principal, q sdk.Li
 		mo.Shifts = slices.DeleteFunc(mo.Shifts, func(sh match.Shift) bool { return applied[sh.ID] })
 		mopps = append(mopps, mo)
 	}
-	lb, err := s.labels(ctx, p.Locale)
+	lb, err := s.englishLabels(ctx)
 	if err != nil {
 		return none, err
 	}
@@ -178,7 +183,7 @@ func (s *Service) Recommendations(ctx context.Context, p sdk.Principal, q sdk.Li
 		o := byID[g.OpportunityID]
 		sh, _ := findShift(o, g.ShiftID)
 		out[i] = Recommendation{OpportunityID: o.ID, Title: o.Title, ShiftID: sh.ID, Start: sh.Start, End: sh.End,
-			Score: g.Score, Reasons: nonNil(g.Reasons)}
+			Score: g.Score, Reasons: nonNil(g.Reasons), ReasonCodes: nonNil(g.Codes)}
 	}
 	return sdk.NewPage(out, q, func(r Recommendation) []any {
 		return []any{r.Score, store.Micros(r.Start), r.OpportunityID, r.ShiftID}

@@ -28,6 +28,7 @@ type Shift struct {
 	Capacity   int       `json:"capacity" doc:"Places"`
 	Taken      int       `json:"taken" doc:"Places held: confirmed, attended or no-show"`
 	Waitlisted int       `json:"waitlisted" doc:"Applications on the wait list"`
+	Free       int       `json:"free" doc:"Places still free: capacity less those held"`
 }
 
 // Opportunity is volunteer work an organisation or the city needs done.
@@ -44,6 +45,7 @@ type Opportunity struct {
 	MinAge               int       `json:"min_age" doc:"0 for none; checked on the shift's local date"`
 	NeedsBackgroundCheck bool      `json:"needs_background_check"`
 	AutoAccept           bool      `json:"auto_accept" doc:"Sign-ups are accepted and confirmed without the organiser"`
+	Newcomers            bool      `json:"newcomers" doc:"Welcomes newcomers: no experience needed"`
 	State                string    `json:"state" enum:"draft,published,closed,cancelled"`
 	Shifts               []Shift   `json:"shifts" nullable:"false"`
 	CreatedAt            time.Time `json:"created_at"`
@@ -51,6 +53,8 @@ type Opportunity struct {
 
 	createdBy     string
 	sourceEventID string
+	// parkBookingID is the parks booking a draft was made from; "" for the others.
+	parkBookingID string
 }
 
 // ShiftInput is one shift in a create request.
@@ -74,6 +78,7 @@ type OpportunityInput struct {
 	MinAge               int          `json:"min_age" min:"0" max:"120" doc:"0 for none"`
 	NeedsBackgroundCheck bool         `json:"needs_background_check"`
 	AutoAccept           bool         `json:"auto_accept" doc:"Accept and confirm sign-ups without the organiser"`
+	Newcomers            bool         `json:"newcomers" doc:"Welcomes newcomers: no experience needed"`
 	Shifts               []ShiftInput `json:"shifts"`
 }
 
@@ -117,12 +122,9 @@ func (s *Service) CreateOpportunity(ctx context.Context, p sdk.Principal, in Opp
 		shifts = append(shifts, Shift{ID: newID(), Start: start.UTC().Truncate(time.Second),
 			End: end.UTC().Truncate(time.Second), Capacity: si.Capacity})
 	}
-	bad, err := s.unknownSkills(ctx, in.RequiredSkills, in.PreferredSkills)
+	needsCheck, err := s.checkSkills(ctx, &f, in.RequiredSkills, in.PreferredSkills)
 	if err != nil {
 		return Opportunity{}, err
-	}
-	if len(bad) > 0 {
-		f.add("required_skills", "unknown skills: "+strings.Join(bad, ", "), RuleKnownSkill)
 	}
 	if in.NeighbourhoodID != "" {
 		if err := s.checkNeighbourhoods(ctx, &f, "neighbourhood_id", []string{in.NeighbourhoodID}); err != nil {
@@ -139,7 +141,7 @@ func (s *Service) CreateOpportunity(ctx context.Context, p sdk.Principal, in Opp
 		ID: newID(), OrganisationID: in.OrganisationID, Title: strings.TrimSpace(in.Title), Description: in.Description,
 		NeighbourhoodID: in.NeighbourhoodID, Place: in.Place, RequiredSkills: dedupe(in.RequiredSkills),
 		PreferredSkills: dedupe(in.PreferredSkills), Languages: dedupe(in.Languages), MinAge: in.MinAge,
-		NeedsBackgroundCheck: in.NeedsBackgroundCheck, AutoAccept: in.AutoAccept, State: StateDraft,
+		NeedsBackgroundCheck: in.NeedsBackgroundCheck || needsCheck, AutoAccept: in.AutoAccept, Newcomers: in.Newcomers, State: StateDraft,
 		Shifts: shifts, CreatedAt: now, UpdatedAt: now, createdBy: p.UserID,
 	}
 	err = s.st.db.InTx(ctx, func(tx *store.Tx) error {

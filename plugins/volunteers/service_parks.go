@@ -26,7 +26,7 @@ func (s *Service) draftFromParkEvent(ctx context.Context, eventID string, b Park
 		ID: newID(), OrganisationID: b.OrganisationID, Title: "Volunteers for " + title,
 		Description:     "Created from approved park booking " + b.BookingID + ".",
 		NeighbourhoodID: b.NeighbourhoodID, Place: place, RequiredSkills: []string{}, PreferredSkills: []string{},
-		Languages: []string{}, State: StateDraft, CreatedAt: now, UpdatedAt: now, sourceEventID: eventID,
+		Languages: []string{}, State: StateDraft, CreatedAt: now, UpdatedAt: now, sourceEventID: eventID, parkBookingID: b.BookingID,
 		Shifts: []Shift{{ID: newID(), Start: b.Start.UTC().Truncate(time.Second), End: b.End.UTC().Truncate(time.Second), Capacity: places}},
 	}
 	return s.st.db.InTx(ctx, func(tx *store.Tx) error {
@@ -37,6 +37,50 @@ func (s *Service) draftFromParkEvent(ctx context.Context, eventID string, b Park
 		return tx.Emit(EventOpportunityDrafted, OpportunityDrafted{OpportunityID: o.ID,
 			OrganisationID: o.OrganisationID, ParkBookingID: b.BookingID})
 	})
+}
+
+// cancelForParkBooking cancels the opportunities drafted from a park booking that was
+// cancelled or rejected: the event will not take place, so neither will its volunteer
+// work. Whoever signed up for a shift still to come, and the followers, are told, as
+// when an organiser cancels; the change is announced with
+// volunteers.opportunity.cancelled. Delivered again, it finds them cancelled and does
+// nothing.
+func (s *Service) cancelForParkBooking(ctx context.Context, bookingID string) error {
+	if bookingID == "" {
+		return nil
+	}
+	ids, err := s.st.opportunitiesOfBooking(ctx, bookingID)
+	if err != nil {
+		return err
+	}
+	for _, id := range ids {
+		o, err := s.st.opportunity(ctx, s.st.db, id)
+		if err != nil {
+			return err
+		}
+		if o.State == StateCancelled {
+			continue
+		}
+		err = s.st.db.InTx(ctx, func(tx *store.Tx) error {
+			ok, err := s.st.setState(ctx, tx, id, o.State, StateCancelled, s.clock())
+			if err != nil || !ok {
+				return err // !ok: an organiser changed it meanwhile; the redelivery decides
+			}
+			if err := tx.Emit(EventOpportunityCancelled, OpportunityChanged{OpportunityID: id, OrganisationID: o.OrganisationID}); err != nil {
+				return err
+			}
+			if err := s.st.bumpVersion(ctx, tx); err != nil {
+				return err
+			}
+			return s.tellCancelled(ctx, tx, o, "")
+		})
+		if err != nil {
+			return err
+		}
+		s.audit(ctx, "", "volunteers.opportunity.cancel_with_park_booking", orgDomain(o.OrganisationID), id,
+			map[string]any{"park_booking_id": bookingID})
+	}
+	return nil
 }
 
 // OpportunityForEvent returns the draft created from event id, for tests and operators.

@@ -73,10 +73,19 @@ func (s *Service) Profile(ctx context.Context, p sdk.Principal) (Profile, error)
 
 // PutProfile creates or replaces the caller's profile; the background check is kept.
 func (s *Service) PutProfile(ctx context.Context, p sdk.Principal, in ProfileInput) (Profile, error) {
+	return s.putProfile(ctx, p, in, time.Time{})
+}
+
+// putProfile writes the caller's profile; created is kept as its creation time when
+// not zero.
+func (s *Service) putProfile(ctx context.Context, p sdk.Principal, in ProfileInput, created time.Time) (Profile, error) {
 	if err := requireUser(p); err != nil {
 		return Profile{}, err
 	}
 	now := s.clock()
+	if created.IsZero() {
+		created = now
+	}
 	var f fields
 	birth, err := parseDate(in.BirthDate)
 	if err != nil {
@@ -114,7 +123,7 @@ func (s *Service) PutProfile(ctx context.Context, p sdk.Principal, in ProfileInp
 		UserID: p.UserID, Skills: dedupe(in.Skills), Tags: dedupe(in.Tags), Languages: dedupe(in.Languages),
 		Availability: nonNil(in.Availability), UnavailableDates: dedupe(in.UnavailableDates),
 		Neighbourhoods: dedupe(in.Neighbourhoods), MaxHoursPerWeek: in.MaxHoursPerWeek, BirthDate: in.BirthDate,
-		CreatedAt: now, UpdatedAt: now,
+		CreatedAt: created, UpdatedAt: now,
 	}
 	err = s.st.db.InTx(ctx, func(tx *store.Tx) error {
 		if err := s.st.upsertProfile(ctx, tx, prof); err != nil {

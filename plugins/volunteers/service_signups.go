@@ -309,11 +309,30 @@ func (s *Service) take(ctx context.Context, tx *store.Tx, a Application, from []
 }
 
 // promote fills free places of a shift from its wait list, longest waiting first, and
-// emits each promotion.
+// emits each promotion. Each volunteer's place rules (overlap, weekly hours limit) are
+// checked again, with their profile row locked: they may have taken other shifts while
+// waiting. One who no longer fits stays on the wait list and the next one moves up.
 func (s *Service) promote(ctx context.Context, tx *store.Tx, shiftID string, now time.Time) error {
-	for {
-		next, ok, err := s.st.nextWaiting(ctx, tx, shiftID)
-		if err != nil || !ok {
+	waiting, err := s.st.selectApplications(ctx, tx, `WHERE shift_id = ? AND status = 'waitlisted' ORDER BY waitlisted_at, id`, shiftID)
+	if err != nil || len(waiting) == 0 {
+		return err
+	}
+	o, err := s.st.opportunity(ctx, tx, waiting[0].OpportunityID)
+	if err != nil {
+		return err
+	}
+	for _, next := range waiting {
+		sh, err := findShift(o, shiftID)
+		if err != nil {
+			return err
+		}
+		if sh.Taken >= sh.Capacity {
+			return nil
+		}
+		if err := s.eligible(ctx, tx, next.VolunteerID, o, shiftID, placeRules); err != nil {
+			if errorCode(err) == sdk.CodeConflict {
+				continue // no longer fits this week: keeps waiting
+			}
 			return err
 		}
 		done, err := s.st.confirmIfRoom(ctx, tx, next.ID, shiftID, []string{StatusWaitlisted}, now)
@@ -332,7 +351,12 @@ func (s *Service) promote(ctx context.Context, tx *store.Tx, shiftID string, now
 		if err := s.tellVolunteer(ctx, tx, NotifyPromoted, next, nil); err != nil {
 			return err
 		}
+		// The counts moved: read them again for the next place.
+		if o, err = s.st.opportunity(ctx, tx, o.ID); err != nil {
+			return err
+		}
 	}
+	return nil
 }
 
 // Actions on an application.

@@ -55,6 +55,32 @@ func validSlug(s string) bool {
 	return true
 }
 
+// checkSkills reports unknown skills of an opportunity into f, and whether a required
+// skill implies a background check.
+func (s *Service) checkSkills(ctx context.Context, f *fields, required, preferred []string) (needsCheck bool, err error) {
+	cat, err := s.st.skills(ctx)
+	if err != nil {
+		return false, err
+	}
+	byID := map[string]Skill{}
+	for _, sk := range cat {
+		byID[sk.ID] = sk
+	}
+	var bad []string
+	for _, id := range append(slices.Clone(required), preferred...) {
+		if _, ok := byID[id]; !ok {
+			bad = append(bad, id)
+		}
+	}
+	if len(bad) > 0 {
+		f.add("required_skills", "unknown skills: "+strings.Join(bad, ", "), RuleKnownSkill)
+	}
+	for _, id := range required {
+		needsCheck = needsCheck || byID[id].NeedsBackgroundCheck
+	}
+	return needsCheck, nil
+}
+
 // unknownSkills returns the IDs not in the catalogue.
 func (s *Service) unknownSkills(ctx context.Context, ids ...[]string) ([]string, error) {
 	cat, err := s.st.skills(ctx)
@@ -74,6 +100,23 @@ func (s *Service) unknownSkills(ctx context.Context, ids ...[]string) ([]string,
 		}
 	}
 	return bad, nil
+}
+
+// englishLabels names skills and languages in English (the catalogue's English name,
+// else as labels falls back), so the API's reason phrases are in one language; pages
+// word the reason codes in their reader's language instead.
+func (s *Service) englishLabels(ctx context.Context) (match.Labels, error) {
+	lb, err := s.labels(ctx, "en")
+	lb.Languages = englishLanguages
+	return lb, err
+}
+
+// englishLanguages names the languages most often spoken in the cities; another code
+// is shown as it is.
+var englishLanguages = map[string]string{
+	"fi": "Finnish", "sv": "Swedish", "da": "Danish", "tr": "Turkish", "en": "English", "de": "German",
+	"ru": "Russian", "uk": "Ukrainian", "et": "Estonian", "ar": "Arabic", "so": "Somali", "fa": "Persian",
+	"ku": "Kurdish", "es": "Spanish", "fr": "French", "pl": "Polish", "se": "Northern Sami",
 }
 
 // labels returns skill names in the reader's language, then the city's, then any.
@@ -118,4 +161,7 @@ func (s *Service) labels(ctx context.Context, locale string) (match.Labels, erro
 type Skill struct {
 	ID    string            `json:"id" doc:"1-64 characters of a-z, 0-9, _ and -" example:"first_aid"`
 	Names map[string]string `json:"names" doc:"The skill's name by language code" example:"{\"en\":\"First aid\",\"fi\":\"Ensiapu\"}"`
+	// NeedsBackgroundCheck: an opportunity requiring this skill (working with
+	// children) needs a cleared background check, whatever its organiser ticked.
+	NeedsBackgroundCheck bool `json:"needs_background_check" doc:"An opportunity requiring this skill needs a background check"`
 }

@@ -83,18 +83,23 @@ func (s *storage) version(ctx context.Context) (int64, error) {
 // Skills.
 
 type skillRow struct {
-	ID    string `db:"id"`
-	Names string `db:"names"`
+	ID         string `db:"id"`
+	Names      string `db:"names"`
+	NeedsCheck int    `db:"needs_check"`
+}
+
+func (r skillRow) skill() Skill {
+	return Skill{ID: r.ID, Names: fromJSON[map[string]string](r.Names), NeedsBackgroundCheck: r.NeedsCheck != 0}
 }
 
 func (s *storage) skills(ctx context.Context) ([]Skill, error) {
 	var rows []skillRow
-	if err := s.db.SelectContext(ctx, &rows, `SELECT id, names FROM skills ORDER BY id`); err != nil {
+	if err := s.db.SelectContext(ctx, &rows, `SELECT id, names, needs_check FROM skills ORDER BY id`); err != nil {
 		return nil, fmt.Errorf("list skills: %w", err)
 	}
 	out := make([]Skill, len(rows))
 	for i, r := range rows {
-		out[i] = Skill{ID: r.ID, Names: fromJSON[map[string]string](r.Names)}
+		out[i] = r.skill()
 	}
 	return out, nil
 }
@@ -107,7 +112,7 @@ func (s *storage) skillsPage(ctx context.Context, q sdk.ListQuery) ([]Skill, err
 	}
 	// Every page of every list of the catalogue runs one of two statements (with a
 	// cursor or without): prepared once per connection.
-	stmt, err := s.db.Prepared(ctx, `SELECT id, names FROM skills WHERE `+after+` ORDER BY id LIMIT ?`)
+	stmt, err := s.db.Prepared(ctx, `SELECT id, names, needs_check FROM skills WHERE `+after+` ORDER BY id LIMIT ?`)
 	if err != nil {
 		return nil, fmt.Errorf("list skills: %w", err)
 	}
@@ -117,15 +122,16 @@ func (s *storage) skillsPage(ctx context.Context, q sdk.ListQuery) ([]Skill, err
 	}
 	out := make([]Skill, len(rows))
 	for i, r := range rows {
-		out[i] = Skill{ID: r.ID, Names: fromJSON[map[string]string](r.Names)}
+		out[i] = r.skill()
 	}
 	return out, nil
 }
 
 func (s *storage) putSkill(ctx context.Context, sk Skill, now time.Time) error {
-	q := s.rb(`INSERT INTO skills (id, names, updated_at) VALUES (?, ?, ?)
-		ON CONFLICT (id) DO UPDATE SET names = excluded.names, updated_at = excluded.updated_at`)
-	if _, err := s.db.ExecContext(ctx, q, sk.ID, jsonText(sk.Names), store.Micros(now)); err != nil {
+	q := s.rb(`INSERT INTO skills (id, names, needs_check, updated_at) VALUES (?, ?, ?, ?)
+		ON CONFLICT (id) DO UPDATE SET names = excluded.names, needs_check = excluded.needs_check,
+			updated_at = excluded.updated_at`)
+	if _, err := s.db.ExecContext(ctx, q, sk.ID, jsonText(sk.Names), boolInt(sk.NeedsBackgroundCheck), store.Micros(now)); err != nil {
 		return fmt.Errorf("put skill %s: %w", sk.ID, err)
 	}
 	return nil
@@ -293,13 +299,15 @@ type opportunityRow struct {
 	AutoAccept      int            `db:"auto_accept"`
 	State           string         `db:"state"`
 	SourceEventID   sql.NullString `db:"source_event_id"`
+	Newcomers       int            `db:"newcomers"`
+	ParkBookingID   string         `db:"park_booking_id"`
 	CreatedAt       store.Time     `db:"created_at"`
 	UpdatedAt       store.Time     `db:"updated_at"`
 }
 
 const opportunityCols = `id, organisation_id, created_by, title, description, neighbourhood_id, place,
 	required_skills, preferred_skills, languages, min_age, needs_background_check, auto_accept, state,
-	source_event_id, created_at, updated_at`
+	source_event_id, newcomers, park_booking_id, created_at, updated_at`
 
 func (r opportunityRow) opportunity() Opportunity {
 	return Opportunity{
@@ -307,9 +315,9 @@ func (r opportunityRow) opportunity() Opportunity {
 		NeighbourhoodID: r.NeighbourhoodID, Place: r.Place,
 		RequiredSkills: fromJSON[[]string](r.Required), PreferredSkills: fromJSON[[]string](r.Preferred),
 		Languages: fromJSON[[]string](r.Languages), MinAge: r.MinAge,
-		NeedsBackgroundCheck: r.NeedsCheck != 0, AutoAccept: r.AutoAccept != 0, State: r.State,
+		NeedsBackgroundCheck: r.NeedsCheck != 0, AutoAccept: r.AutoAccept != 0, Newcomers: r.Newcomers != 0, State: r.State,
 		Shifts: []Shift{}, CreatedAt: r.CreatedAt.Time, UpdatedAt: r.UpdatedAt.Time,
-		createdBy: r.CreatedBy, sourceEventID: r.SourceEventID.String,
+		createdBy: r.CreatedBy, sourceEventID: r.SourceEventID.String, parkBookingID: r.ParkBookingID,
 	}
 }
 
@@ -328,11 +336,12 @@ func (s *storage) insertOpportunity(ctx context.Context, q queryer, o Opportunit
 		src = o.sourceEventID
 	}
 	res, err := q.ExecContext(ctx, s.rb(`INSERT INTO opportunities (`+opportunityCols+`)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (source_event_id) DO NOTHING`),
 		o.ID, o.OrganisationID, o.createdBy, o.Title, o.Description, o.NeighbourhoodID, o.Place,
 		jsonText(o.RequiredSkills), jsonText(o.PreferredSkills), jsonText(o.Languages), o.MinAge,
-		boolInt(o.NeedsBackgroundCheck), boolInt(o.AutoAccept), o.State, src, store.Micros(o.CreatedAt), store.Micros(o.UpdatedAt))
+		boolInt(o.NeedsBackgroundCheck), boolInt(o.AutoAccept), o.State, src, boolInt(o.Newcomers), o.parkBookingID,
+		store.Micros(o.CreatedAt), store.Micros(o.UpdatedAt))
 	if err != nil {
 		return false, fmt.Errorf("insert opportunity: %w", err)
 	}
@@ -340,13 +349,21 @@ func (s *storage) insertOpportunity(ctx context.Context, q queryer, o Opportunit
 		return false, nil
 	}
 	for _, sh := range o.Shifts {
-		_, err := q.ExecContext(ctx, s.rb(`INSERT INTO shifts (id, opportunity_id, starts_at, ends_at, capacity)
-			VALUES (?, ?, ?, ?, ?)`), sh.ID, o.ID, store.Micros(sh.Start), store.Micros(sh.End), sh.Capacity)
-		if err != nil {
-			return false, fmt.Errorf("insert shift: %w", err)
+		if err := s.insertShift(ctx, q, o.ID, sh); err != nil {
+			return false, err
 		}
 	}
 	return true, nil
+}
+
+// insertShift adds one shift to an opportunity.
+func (s *storage) insertShift(ctx context.Context, q queryer, oppID string, sh Shift) error {
+	_, err := q.ExecContext(ctx, s.rb(`INSERT INTO shifts (id, opportunity_id, starts_at, ends_at, capacity)
+		VALUES (?, ?, ?, ?, ?)`), sh.ID, oppID, store.Micros(sh.Start), store.Micros(sh.End), sh.Capacity)
+	if err != nil {
+		return fmt.Errorf("insert shift: %w", err)
+	}
+	return nil
 }
 
 func (s *storage) opportunityIDForEvent(ctx context.Context, eventID string) (string, error) {
@@ -358,6 +375,16 @@ func (s *storage) opportunityIDForEvent(ctx context.Context, eventID string) (st
 		return "", fmt.Errorf("opportunity for event %s: %w", eventID, err)
 	}
 	return id, nil
+}
+
+// opportunitiesOfBooking are the IDs of the opportunities drafted from a park booking.
+func (s *storage) opportunitiesOfBooking(ctx context.Context, bookingID string) ([]string, error) {
+	var ids []string
+	err := s.db.SelectContext(ctx, &ids, s.rb(`SELECT id FROM opportunities WHERE park_booking_id = ? ORDER BY id`), bookingID)
+	if err != nil {
+		return nil, fmt.Errorf("opportunities of park booking %s: %w", bookingID, err)
+	}
+	return ids, nil
 }
 
 type shiftRow struct {
@@ -392,7 +419,8 @@ func (s *storage) shiftsOf(ctx context.Context, q queryer, oppIDs []string) (map
 	}
 	for _, r := range rows {
 		out[r.OpportunityID] = append(out[r.OpportunityID], Shift{ID: r.ID, Start: r.StartsAt.Time,
-			End: r.EndsAt.Time, Capacity: r.Capacity, Taken: r.Taken, Waitlisted: r.Waitlisted})
+			End: r.EndsAt.Time, Capacity: r.Capacity, Taken: r.Taken, Waitlisted: r.Waitlisted,
+			Free: max(r.Capacity-r.Taken, 0)})
 	}
 	return out, nil
 }
@@ -461,6 +489,48 @@ func (s *storage) withShifts(ctx context.Context, rows []opportunityRow) ([]Oppo
 	return out, nil
 }
 
+// publicOpportunities is a page, in ID order, of the published opportunities with a
+// shift starting in [from, to) (to zero: no end) that pass f.
+func (s *storage) publicOpportunities(ctx context.Context, f PublicFilter, from, to time.Time, q sdk.ListQuery) ([]Opportunity, error) {
+	after, afterArgs, err := q.After("id")
+	if err != nil {
+		return nil, err
+	}
+	where := []string{`state = 'published'`}
+	var args []any
+	if f.NeighbourhoodID != "" {
+		where = append(where, `neighbourhood_id = ?`)
+		args = append(args, f.NeighbourhoodID)
+	}
+	if f.Age > 0 {
+		where = append(where, `min_age <= ?`)
+		args = append(args, f.Age)
+	}
+	if f.Newcomers {
+		where = append(where, `newcomers = 1`)
+	}
+	if f.Skill != "" {
+		// The lists are JSON arrays of slugs: the quoted ID matches exactly one element.
+		where = append(where, `(required_skills LIKE ? ESCAPE '\' OR preferred_skills LIKE ? ESCAPE '\')`)
+		pat := `%"` + likeEscape(f.Skill) + `"%`
+		args = append(args, pat, pat)
+	}
+	shiftCond := `sh.starts_at > ?`
+	args = append(args, store.Micros(from))
+	if !to.IsZero() {
+		shiftCond += ` AND sh.starts_at < ?`
+		args = append(args, store.Micros(to))
+	}
+	where = append(where, `EXISTS (SELECT 1 FROM shifts sh WHERE sh.opportunity_id = o.id AND `+shiftCond+`)`, after)
+	args = append(append(args, afterArgs...), q.Fetch())
+	var rows []opportunityRow
+	query := `SELECT ` + opportunityCols + ` FROM opportunities o WHERE ` + strings.Join(where, ` AND `) + ` ORDER BY id LIMIT ?`
+	if err := s.db.SelectContext(ctx, &rows, s.rb(query), args...); err != nil {
+		return nil, fmt.Errorf("public opportunities: %w", err)
+	}
+	return s.withShifts(ctx, rows)
+}
+
 // openOpportunities are the published opportunities with a shift starting after now.
 func (s *storage) openOpportunities(ctx context.Context, now time.Time) ([]Opportunity, error) {
 	var rows []opportunityRow
@@ -505,6 +575,29 @@ func (s *storage) setState(ctx context.Context, q queryer, id, from, to string, 
 	}
 	n, _ := res.RowsAffected()
 	return n == 1, nil
+}
+
+// updateOpportunity writes the details an organiser edits.
+func (s *storage) updateOpportunity(ctx context.Context, q queryer, o Opportunity) error {
+	_, err := q.ExecContext(ctx, s.rb(`UPDATE opportunities SET title = ?, description = ?, neighbourhood_id = ?,
+		place = ?, required_skills = ?, preferred_skills = ?, languages = ?, min_age = ?,
+		needs_background_check = ?, auto_accept = ?, newcomers = ?, updated_at = ? WHERE id = ?`),
+		o.Title, o.Description, o.NeighbourhoodID, o.Place, jsonText(o.RequiredSkills), jsonText(o.PreferredSkills),
+		jsonText(o.Languages), o.MinAge, boolInt(o.NeedsBackgroundCheck), boolInt(o.AutoAccept), boolInt(o.Newcomers),
+		store.Micros(o.UpdatedAt), o.ID)
+	if err != nil {
+		return fmt.Errorf("update opportunity %s: %w", o.ID, err)
+	}
+	return nil
+}
+
+// setCapacity sets a shift's places; the caller holds the shift lock and checked that
+// no fewer are held.
+func (s *storage) setCapacity(ctx context.Context, q queryer, shiftID string, capacity int) error {
+	if _, err := q.ExecContext(ctx, s.rb(`UPDATE shifts SET capacity = ? WHERE id = ?`), capacity, shiftID); err != nil {
+		return fmt.Errorf("set capacity of shift %s: %w", shiftID, err)
+	}
+	return nil
 }
 
 // moveShift sets a shift's time.
@@ -799,4 +892,81 @@ func (s *storage) erase(ctx context.Context, q queryer, userID string) error {
 		}
 	}
 	return nil
+}
+
+// My volunteering.
+
+type commitmentListRow struct {
+	ApplicationID   string         `db:"id"`
+	OpportunityID   string         `db:"opportunity_id"`
+	ShiftID         string         `db:"shift_id"`
+	Status          string         `db:"status"`
+	Origin          string         `db:"origin"`
+	Minutes         int            `db:"minutes"`
+	WaitlistedAt    store.NullTime `db:"waitlisted_at"`
+	Title           string         `db:"title"`
+	Place           string         `db:"place"`
+	NeighbourhoodID string         `db:"neighbourhood_id"`
+	OrganisationID  string         `db:"organisation_id"`
+	State           string         `db:"state"`
+	StartsAt        store.Time     `db:"starts_at"`
+	EndsAt          store.Time     `db:"ends_at"`
+	Position        int            `db:"position"`
+}
+
+// commitments are a volunteer's applications with their opportunity and shift, in
+// shift start order; a wait-listed one carries its place in the queue (1 is next).
+func (s *storage) commitments(ctx context.Context, volunteerID string) ([]Commitment, error) {
+	var rows []commitmentListRow
+	err := s.db.SelectContext(ctx, &rows, s.rb(`SELECT a.id, a.opportunity_id, a.shift_id, a.status, a.origin,
+			a.minutes, a.waitlisted_at, o.title, o.place, o.neighbourhood_id, o.organisation_id, o.state,
+			sh.starts_at, sh.ends_at,
+			CASE WHEN a.status = 'waitlisted' THEN (SELECT COUNT(*) FROM applications w
+				WHERE w.shift_id = a.shift_id AND w.status = 'waitlisted'
+				  AND (w.waitlisted_at < a.waitlisted_at OR (w.waitlisted_at = a.waitlisted_at AND w.id <= a.id)))
+			ELSE 0 END AS position
+		FROM applications a JOIN shifts sh ON sh.id = a.shift_id JOIN opportunities o ON o.id = a.opportunity_id
+		WHERE a.volunteer_id = ? ORDER BY sh.starts_at, a.id`), volunteerID)
+	if err != nil {
+		return nil, fmt.Errorf("commitments of %s: %w", volunteerID, err)
+	}
+	out := make([]Commitment, len(rows))
+	for i, r := range rows {
+		out[i] = Commitment{ApplicationID: r.ApplicationID, OpportunityID: r.OpportunityID, ShiftID: r.ShiftID,
+			Title: r.Title, Place: r.Place, NeighbourhoodID: r.NeighbourhoodID, OrganisationID: r.OrganisationID,
+			OpportunityState: r.State, Start: r.StartsAt.Time, End: r.EndsAt.Time, Status: r.Status, Origin: r.Origin,
+			WaitlistPosition: r.Position, Minutes: r.Minutes}
+	}
+	return out, nil
+}
+
+// lockCalendarToken reads a volunteer's calendar token ("" when none yet) and locks
+// the profile row until commit.
+func (s *storage) lockCalendarToken(ctx context.Context, q queryer, userID string) (string, error) {
+	var token string
+	err := q.GetContext(ctx, &token, s.rb(`SELECT calendar_token FROM profiles WHERE user_id = ?`+s.lockRow), userID)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", sdk.Errorf(sdk.CodeNotFound, "no volunteer profile for user %s; create one first", userID)
+	} else if err != nil {
+		return "", fmt.Errorf("calendar token of %s: %w", userID, err)
+	}
+	return token, nil
+}
+
+func (s *storage) setCalendarToken(ctx context.Context, q queryer, userID, token string) error {
+	if _, err := q.ExecContext(ctx, s.rb(`UPDATE profiles SET calendar_token = ? WHERE user_id = ?`), token, userID); err != nil {
+		return fmt.Errorf("set calendar token of %s: %w", userID, err)
+	}
+	return nil
+}
+
+func (s *storage) userByCalendarToken(ctx context.Context, token string) (string, error) {
+	var userID string
+	err := s.db.GetContext(ctx, &userID, s.rb(`SELECT user_id FROM profiles WHERE calendar_token = ?`), token)
+	if errors.Is(err, sql.ErrNoRows) || token == "" {
+		return "", sdk.Errorf(sdk.CodeNotFound, "no such calendar")
+	} else if err != nil {
+		return "", fmt.Errorf("calendar by token: %w", err)
+	}
+	return userID, nil
 }

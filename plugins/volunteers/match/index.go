@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 )
 
@@ -451,46 +452,47 @@ func partOfDay(h int) string {
 
 // reasons explains the score in the order a coordinator reads it: what the
 // person brings (languages, skills), that the time suits them, then where
-// and how fairly work is spread.
-func (ix *Index) reasons(r *rec, q *query, w *Weights, lb *Labels) []string {
-	var out []string
+// and how fairly work is spread. Each reason is a code with its data, which a
+// page words in its reader's language, and an English phrase for the API.
+func (ix *Index) reasons(r *rec, q *query, w *Weights, lb *Labels) ([]string, []Reason) {
+	var codes []Reason
 	for _, l := range r.p.Languages {
 		if k, ok := ix.langNo[l]; ok && slices.Contains(q.langs, k) && w.Language != 0 {
-			out = append(out, "speaks "+label(lb.Languages, l))
+			codes = append(codes, Reason{Kind: ReasonSpeaks, Value: l})
 		}
 	}
-	out = slices.Compact(out)
+	codes = slices.Compact(codes)
 	if w.PreferredSkill != 0 {
 		seen := map[string]bool{}
 		for _, s := range q.opp.Preferred {
 			if k, ok := ix.skillNo[s]; ok && r.hasSkill(k) && !seen[s] {
 				seen[s] = true
-				out = append(out, label(lb.Skills, s))
+				codes = append(codes, Reason{Kind: ReasonSkill, Value: s})
 			}
 		}
 	}
-	out = append(out, "free "+q.weekday.String()+" "+partOfDay(q.localHour))
+	codes = append(codes, Reason{Kind: ReasonFree, Value: strings.ToLower(q.weekday.String()), Part: partOfDay(q.localHour)})
 	if q.nbh >= 0 && w.Neighbourhood != 0 {
 		if _, ok := slices.BinarySearch(r.nbhs, q.nbh); ok {
-			out = append(out, "helps in this neighbourhood")
+			codes = append(codes, Reason{Kind: ReasonNeighbourhood})
 		}
 	}
 	if w.Fairness > 0 {
 		switch f := fairness(r.p.RecentHours, w); {
 		case r.p.RecentHours <= 0:
-			out = append(out, "has not volunteered recently")
+			codes = append(codes, Reason{Kind: ReasonNoRecent})
 		case f*2 >= w.Fairness:
-			out = append(out, "few recent hours")
+			codes = append(codes, Reason{Kind: ReasonFewRecent})
 		}
 	}
 	if r.p.NoShows > 0 && w.NoShow != 0 {
-		if r.p.NoShows == 1 {
-			out = append(out, "missed 1 shift")
-		} else {
-			out = append(out, fmt.Sprintf("missed %d shifts", r.p.NoShows))
-		}
+		codes = append(codes, Reason{Kind: ReasonMissed, N: r.p.NoShows})
 	}
-	return out
+	out := make([]string, len(codes))
+	for i, c := range codes {
+		out[i] = c.English(lb)
+	}
+	return out, codes
 }
 
 // Options tune ranking and explanations. The zero value is usable.
@@ -552,7 +554,7 @@ func (ix *Index) Explain(volunteerID string, opp *Opportunity, shiftID string, o
 	w := opt.weights()
 	v.Eligible = true
 	v.Score = r.score(q, w)
-	v.Reasons = ix.reasons(r, q, w, &opt.Labels)
+	v.Reasons, v.Codes = ix.reasons(r, q, w, &opt.Labels)
 	return v, nil
 }
 
@@ -621,7 +623,8 @@ func (ix *Index) Rank(opp *Opportunity, shiftID string, opt Options) ([]Candidat
 	for i, f := range found {
 		r := &ix.recs[f.n]
 		out[i] = Candidate{VolunteerID: r.p.ID, OpportunityID: opp.ID, ShiftID: sh.ID, Start: sh.Start,
-			Score: int(f.score), Reasons: ix.reasons(r, q, w, &opt.Labels)}
+			Score: int(f.score)}
+		out[i].Reasons, out[i].Codes = ix.reasons(r, q, w, &opt.Labels)
 	}
 	return out, nil
 }
@@ -686,7 +689,7 @@ func (ix *Index) Recommend(volunteerID string, opps []Opportunity, opt Options) 
 	out := make([]Candidate, len(hits))
 	for i, h := range hits {
 		out[i] = h.c
-		out[i].Reasons = ix.reasons(r, h.q, w, &opt.Labels)
+		out[i].Reasons, out[i].Codes = ix.reasons(r, h.q, w, &opt.Labels)
 	}
 	return out, nil
 }

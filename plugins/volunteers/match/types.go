@@ -28,6 +28,7 @@ package match
 
 import (
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -213,6 +214,52 @@ type Candidate struct {
 	Score int
 	// Reasons are short English phrases, most important first.
 	Reasons []string
+	// Codes are the same reasons as codes with data, for wording in any language.
+	Codes []Reason
+}
+
+// Reason kinds: what made a volunteer and a shift fit.
+const (
+	ReasonSpeaks        = "speaks"        // Value: a language code both share
+	ReasonSkill         = "skill"         // Value: a preferred skill ID the volunteer holds
+	ReasonFree          = "free"          // Value: weekday ("saturday"), Part: morning, afternoon, evening or night
+	ReasonNeighbourhood = "neighbourhood" // helps in the opportunity's neighbourhood
+	ReasonNoRecent      = "no_recent"     // has not volunteered recently
+	ReasonFewRecent     = "few_recent"    // few recent hours
+	ReasonMissed        = "missed"        // N: shifts missed recently
+)
+
+// Reason is one reason as a code with its data; a page words it in its reader's
+// language (a message per Kind).
+type Reason struct {
+	Kind  string `json:"kind" enum:"speaks,skill,free,neighbourhood,no_recent,few_recent,missed"`
+	Value string `json:"value,omitempty" doc:"speaks: language code; skill: skill ID; free: weekday in English, lower case"`
+	Part  string `json:"part,omitempty" enum:"morning,afternoon,evening,night" doc:"free: the part of the day"`
+	N     int    `json:"n,omitempty" doc:"missed: how many shifts"`
+}
+
+// English words the reason in English, naming languages and skills by lb.
+func (r Reason) English(lb *Labels) string {
+	switch r.Kind {
+	case ReasonSpeaks:
+		return "speaks " + label(lb.Languages, r.Value)
+	case ReasonSkill:
+		return label(lb.Skills, r.Value)
+	case ReasonFree:
+		return "free " + strings.ToUpper(r.Value[:1]) + r.Value[1:] + " " + r.Part
+	case ReasonNeighbourhood:
+		return "helps in this neighbourhood"
+	case ReasonNoRecent:
+		return "has not volunteered recently"
+	case ReasonFewRecent:
+		return "few recent hours"
+	case ReasonMissed:
+		if r.N == 1 {
+			return "missed 1 shift"
+		}
+		return fmt.Sprintf("missed %d shifts", r.N)
+	}
+	return r.Kind
 }
 
 // Reason joins the reasons the way they are shown in lists.
@@ -234,3 +281,6 @@ type Verdict struct {
 	Failed   []Rule
 	Candidate
 }
+
+// AgeOn returns the age in whole years on date on, by the rule the matcher applies.
+func AgeOn(birth, on Date) int { return ageOn(birth, on) }
