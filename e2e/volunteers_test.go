@@ -55,7 +55,7 @@ func (c *volunteersCity) volunteersOpportunity(t *testing.T, title string) (stri
 	}
 	start := time.Date(day.Year(), day.Month(), day.Day(), 10, 0, 0, 0, loc)
 	o := c.rep.Must(201, "POST", "/api/v1/volunteers/opportunities", map[string]any{"organisation_id": c.org, "title": title,
-		"place": "Bostanlı Sahili", "languages": []string{"tr"}, "preferred_skills": []string{"first_aid"},
+		"place": "Bostanlı Sahili", "newcomers": true, "languages": []string{"tr"}, "preferred_skills": []string{"first_aid"},
 		"shifts": []map[string]any{{"start": start.Format(time.RFC3339), "end": start.Add(2 * time.Hour).Format(time.RFC3339), "capacity": 4}}}).JSON()
 	id := o["id"].(string)
 	c.rep.Must(200, "POST", "/api/v1/volunteers/opportunities/"+id+"/publish", nil)

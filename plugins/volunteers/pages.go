@@ -65,6 +65,12 @@ var pageBundle = func() *i18n.Bundle {
 type pageSet struct {
 	once sync.Once
 	ts   *web.Templates
+
+	// mu guards the neighbourhoods with open opportunities, kept for a minute
+	// (openNeighbourhoods).
+	mu     sync.Mutex
+	nbhs   map[string]string
+	nbhsAt time.Time
 }
 
 func (p *Plugin) templates() *web.Templates {

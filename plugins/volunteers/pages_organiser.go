@@ -197,6 +197,7 @@ func (p *Plugin) newChoices(ctx context.Context, v view, pr sdk.Principal, d *ne
 	}
 	d.Options = []web.Option{
 		{Value: "needs_background_check", Label: v.T("volunteers.new.needs_check"), Hint: v.T("volunteers.new.needs_check_hint")},
+		{Value: "newcomers", Label: v.T("volunteers.new.newcomers"), Hint: v.T("volunteers.new.newcomers_hint")},
 		{Value: "auto_accept", Label: v.T("volunteers.new.auto_accept"), Hint: v.T("volunteers.new.auto_accept_hint")},
 	}
 	d.Rows = []int{1, 2, 3}
@@ -229,7 +230,8 @@ func (p *Plugin) newPost(w http.ResponseWriter, r *http.Request) (sdk.PageMeta, 
 		NeighbourhoodID: in.NeighbourhoodID, Place: in.Place, RequiredSkills: in.RequiredSkills,
 		PreferredSkills: in.PreferredSkills, Languages: in.Languages,
 		NeedsBackgroundCheck: slices.Contains(in.Options, "needs_background_check"),
-		AutoAccept:           slices.Contains(in.Options, "auto_accept")}
+		AutoAccept:           slices.Contains(in.Options, "auto_accept"),
+		Newcomers:            slices.Contains(in.Options, "newcomers")}
 	if in.MinAge != nil {
 		oi.MinAge = *in.MinAge
 	}
@@ -548,7 +550,7 @@ func (p *Plugin) renderMatches(w http.ResponseWriter, r *http.Request, form *web
 	}
 	for _, m := range page.Items {
 		rank++
-		row := matchRow{Rank: rank, VolunteerID: m.VolunteerID, Score: m.Score, Why: v.reasons(m.Reasons, names)}
+		row := matchRow{Rank: rank, VolunteerID: m.VolunteerID, Score: m.Score, Why: v.reasons(m.ReasonCodes, names)}
 		if a, ok := byVolunteer[m.VolunteerID]; ok {
 			row.App = &ApplicationView{Application: a}
 			userIDs = append(userIDs, m.VolunteerID)

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/kvarter/kvarter/plugins/volunteers/match"
 	"github.com/kvarter/kvarter/sdk"
 	"github.com/kvarter/kvarter/sdk/web"
 )
@@ -37,57 +38,16 @@ type findQuery struct {
 	To            web.Date `json:"to"`
 	Age           *int     `json:"age" min:"0" max:"120"`
 	Newcomers     bool     `json:"newcomers"`
-	After         string   `json:"after" max:"64"`
+	Cursor        string   `json:"cursor" max:"1000"`
 }
 
-// oppFilter is what the list keeps of the filter form, in the service's terms.
-type oppFilter struct {
-	Neighbourhood, Skill string
-	From, To             time.Time // a shift starting in [From, To); zero To: no end
-	Age                  int       // 0: any; else min_age at most Age
-	Newcomers            bool      // no required skill, no background check
-}
-
-// keep reports whether the published opportunity o passes f.
-func (f oppFilter) keep(o Opportunity) bool {
-	if f.Neighbourhood != "" && o.NeighbourhoodID != f.Neighbourhood {
-		return false
-	}
-	if f.Skill != "" && !slices.Contains(o.RequiredSkills, f.Skill) && !slices.Contains(o.PreferredSkills, f.Skill) {
-		return false
-	}
-	if f.Age > 0 && o.MinAge > f.Age {
-		return false
-	}
-	if f.Newcomers && (len(o.RequiredSkills) > 0 || o.NeedsBackgroundCheck) {
-		return false
-	}
-	for _, sh := range o.Shifts {
-		if !sh.Start.Before(f.From) && (f.To.IsZero() || sh.Start.Before(f.To)) {
-			return true
-		}
-	}
-	return false
-}
-
-// findOpportunities is one page of the published opportunities passing f, in creation
-// order after the opportunity ID after, and the ID to continue after ("" at the end).
-func (p *Plugin) findOpportunities(ctx context.Context, f oppFilter, after string, limit int) ([]Opportunity, string, error) {
-	all, err := p.svc.st.openOpportunities(ctx, f.From)
+// dateOf is a form's date as the service's local date (zero for none).
+func dateOf(d web.Date) match.Date {
+	t, err := time.Parse(time.DateOnly, string(d))
 	if err != nil {
-		return nil, "", err
+		return match.Date{}
 	}
-	var out []Opportunity
-	for _, o := range all {
-		if o.ID <= after || !f.keep(o) {
-			continue
-		}
-		if len(out) == limit {
-			return out, out[len(out)-1].ID, nil
-		}
-		out = append(out, o)
-	}
-	return out, "", nil
+	return match.Date{Year: t.Year(), Month: t.Month(), Day: t.Day()}
 }
 
 // oppCard is one opportunity in a list.
@@ -105,9 +65,7 @@ func freePlaces(o Opportunity, from, to time.Time) int {
 		if sh.Start.Before(from) || !to.IsZero() && !sh.Start.Before(to) {
 			continue
 		}
-		if free := sh.Capacity - sh.Taken; free > 0 {
-			n += free
-		}
+		n += sh.Free
 	}
 	return n
 }
@@ -130,7 +88,7 @@ func (p *Plugin) cards(ctx context.Context, opps []Opportunity, from, to time.Ti
 	for i, o := range opps {
 		c := oppCard{ID: o.ID, Title: o.Title, Org: orgs[o.OrganisationID], Neighbourhood: nbhs[o.NeighbourhoodID],
 			Place: o.Place, Free: freePlaces(o, from, to), MinAge: o.MinAge,
-			Newcomers: len(o.RequiredSkills) == 0 && !o.NeedsBackgroundCheck, Check: o.NeedsBackgroundCheck}
+			Newcomers: o.Newcomers, Check: o.NeedsBackgroundCheck}
 		for _, sh := range o.Shifts {
 			if !sh.Start.Before(from) && (c.Next.IsZero() || sh.Start.Before(c.Next)) {
 				c.Next = sh.Start
@@ -161,23 +119,12 @@ func (p *Plugin) findPage(w http.ResponseWriter, r *http.Request) (sdk.PageMeta,
 	if err != nil {
 		return sdk.PageMeta{}, err
 	}
-	now := p.svc.clock()
-	f := oppFilter{Neighbourhood: q.Neighbourhood, Skill: q.Skill, From: now, Newcomers: q.Newcomers}
+	f := PublicFilter{NeighbourhoodID: q.Neighbourhood, Skill: q.Skill, From: dateOf(q.From), To: dateOf(q.To), Newcomers: q.Newcomers}
 	if q.Age != nil {
 		f.Age = *q.Age
 	}
-	zone := p.svc.cfg.Location
-	if form.Valid() && q.From != "" {
-		if t, err := q.From.In(zone); err == nil && t.After(now) {
-			f.From = t
-		}
-	}
-	if form.Valid() && q.To != "" {
-		t, _ := q.To.In(zone)
-		f.To = t.AddDate(0, 0, 1) // the whole last day
-		if !f.To.After(f.From) {
-			form.Invalid("to", "volunteers.find.to.before_from", nil)
-		}
+	if form.Valid() && q.From != "" && q.To != "" && q.To < q.From {
+		form.Invalid("to", "volunteers.find.to.before_from", nil)
 	}
 	d := findData{Form: form, Filtered: r.URL.RawQuery != ""}
 	meta := sdk.PageMeta{Title: v.T("volunteers.find.title"), NavActive: navFind}
@@ -189,17 +136,7 @@ func (p *Plugin) findPage(w http.ResponseWriter, r *http.Request) (sdk.PageMeta,
 	for _, id := range ids {
 		d.Skills = append(d.Skills, web.Option{Value: id, Label: names[id]})
 	}
-	open, err := p.svc.st.openOpportunities(ctx, now)
-	if err != nil {
-		return sdk.PageMeta{}, err
-	}
-	var nbhIDs []string
-	for _, o := range open {
-		if o.NeighbourhoodID != "" {
-			nbhIDs = append(nbhIDs, o.NeighbourhoodID)
-		}
-	}
-	nbhs, err := p.neighbourhoodNames(ctx, nbhIDs)
+	nbhs, err := p.openNeighbourhoods(ctx)
 	if err != nil {
 		return sdk.PageMeta{}, err
 	}
@@ -207,27 +144,58 @@ func (p *Plugin) findPage(w http.ResponseWriter, r *http.Request) (sdk.PageMeta,
 	for _, id := range sortedByName(nbhs) {
 		d.Neighbourhood = append(d.Neighbourhood, web.Option{Value: id, Label: nbhs[id]})
 	}
-	if !form.Valid() {
-		return v.invalid(w, r, "find", d, meta)
-	}
-	opps, next, err := p.findOpportunities(ctx, f, q.After, pageSize)
+	lq, err := sdk.ListParams(r)
 	if err != nil {
 		return sdk.PageMeta{}, err
 	}
-	if d.Cards, err = p.cards(ctx, opps, f.From, f.To); err != nil {
+	lq.Limit = pageSize
+	if !form.Valid() {
+		return v.invalid(w, r, "find", d, meta)
+	}
+	page, err := p.svc.PublicOpportunities(ctx, f, lq)
+	if err != nil {
+		if form.Catch(err, "volunteers.find") {
+			return v.invalid(w, r, "find", d, meta)
+		}
 		return sdk.PageMeta{}, err
 	}
-	if next != "" {
-		u := *r.URL
-		qs := u.Query()
-		qs.Set("after", next)
-		u.RawQuery = qs.Encode()
-		d.Next = u.Path + "?" + u.RawQuery
+	now := p.svc.clock()
+	if d.Cards, err = p.cards(ctx, page.Items, now, time.Time{}); err != nil {
+		return sdk.PageMeta{}, err
 	}
+	d.Next = web.CursorURL(r.URL, page.NextCursor)
 	if d.Filtered {
 		meta.Announce = v.loc.N("volunteers.find.count", len(d.Cards))
 	}
 	return v.render(w, r, "find", d, meta)
+}
+
+// openNeighbourhoods are the names of the neighbourhoods with open opportunities, by
+// ID, for the list's filter: worked out at most once a minute, as listing every open
+// opportunity on each request would cost more than the list itself.
+func (p *Plugin) openNeighbourhoods(ctx context.Context) (map[string]string, error) {
+	p.pages.mu.Lock()
+	defer p.pages.mu.Unlock()
+	now := p.svc.clock()
+	if p.pages.nbhs != nil && now.Sub(p.pages.nbhsAt) < time.Minute && !now.Before(p.pages.nbhsAt) {
+		return p.pages.nbhs, nil
+	}
+	open, err := p.svc.st.openOpportunities(ctx, now)
+	if err != nil {
+		return nil, err
+	}
+	var ids []string
+	for _, o := range open {
+		if o.NeighbourhoodID != "" {
+			ids = append(ids, o.NeighbourhoodID)
+		}
+	}
+	nbhs, err := p.neighbourhoodNames(ctx, ids)
+	if err != nil {
+		return nil, err
+	}
+	p.pages.nbhs, p.pages.nbhsAt = nbhs, now
+	return nbhs, nil
 }
 
 // sortedByName are the IDs of names sorted by their names.
@@ -267,16 +235,17 @@ type opportunityData struct {
 }
 
 // loadOpportunity is the opportunity id as the viewer may see it: published or closed
-// ones to anyone, drafts and cancelled ones only to their organisers.
-func (p *Plugin) loadOpportunity(ctx context.Context, pr sdk.Principal, id string) (Opportunity, bool, error) {
-	o, err := p.svc.st.opportunity(ctx, p.svc.st.db, id)
+// ones to anyone, drafts and cancelled ones only to their organisers; organiser says
+// whether the viewer organises it.
+func (p *Plugin) loadOpportunity(ctx context.Context, pr sdk.Principal, id string) (o Opportunity, organiser bool, err error) {
+	o, err = p.svc.PublicOpportunity(ctx, id)
+	if errorCode(err) == sdk.CodeNotFound && pr.Authenticated() {
+		o, err = p.svc.Opportunity(ctx, pr, id) // a draft, to its organisers
+	}
 	if err != nil {
 		return Opportunity{}, false, err
 	}
-	organiser := pr.Authenticated() && p.svc.canOrganise(ctx, pr, o.OrganisationID) == nil
-	if o.State != StatePublished && o.State != StateClosed && !organiser {
-		return Opportunity{}, false, sdk.Errorf(sdk.CodeNotFound, "opportunity %s not found", id)
-	}
+	organiser = pr.Authenticated() && p.svc.canOrganise(ctx, pr, o.OrganisationID) == nil
 	return o, organiser, nil
 }
 
@@ -331,7 +300,7 @@ func (p *Plugin) opportunityData(r *http.Request, v view, id string, form *web.F
 	now := p.svc.clock()
 	for _, sh := range o.Shifts {
 		d.Shifts = append(d.Shifts, shiftView{ID: sh.ID, Start: sh.Start, End: sh.End, Capacity: sh.Capacity,
-			Free: max(0, sh.Capacity-sh.Taken), Waitlisted: sh.Waitlisted, Mine: mine[sh.ID],
+			Free: sh.Free, Waitlisted: sh.Waitlisted, Mine: mine[sh.ID],
 			Open: o.State == StatePublished && sh.Start.After(now)})
 	}
 	return d, nil
@@ -434,11 +403,14 @@ func (p *Plugin) neighbourhoodCard(w http.ResponseWriter, r *http.Request) (sdk.
 	now := p.svc.clock()
 	local := now.In(p.svc.cfg.Location)
 	end := time.Date(local.Year(), local.Month()+1, 1, 0, 0, 0, 0, p.svc.cfg.Location)
-	opps, _, err := p.findOpportunities(ctx, oppFilter{Neighbourhood: nbh, From: now, To: end}, "", 50)
+	last := end.AddDate(0, 0, -1)
+	f := PublicFilter{NeighbourhoodID: nbh, From: match.Date{Year: local.Year(), Month: local.Month(), Day: local.Day()},
+		To: match.Date{Year: last.Year(), Month: last.Month(), Day: last.Day()}}
+	page, err := p.svc.PublicOpportunities(ctx, f, sdk.ListQuery{Limit: 50})
 	if err != nil {
 		return sdk.PageMeta{}, err
 	}
-	opps = slices.DeleteFunc(opps, func(o Opportunity) bool { return freePlaces(o, now, end) == 0 })
+	opps := slices.DeleteFunc(page.Items, func(o Opportunity) bool { return freePlaces(o, now, end) == 0 })
 	if len(opps) > 5 {
 		opps = opps[:5]
 	}

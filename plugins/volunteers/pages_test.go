@@ -126,7 +126,7 @@ func TestPages_Story(t *testing.T) {
 		c := newPageClient(t, f, cfg)
 		o := f.published(t, func(in *OpportunityInput) {
 			in.Title, in.Place = "Puiston siivous", "Rantapuisto"
-			in.Languages, in.PreferredSkills = []string{"tr"}, []string{"first_aid"}
+			in.Languages, in.PreferredSkills, in.Newcomers = []string{"tr"}, []string{"first_aid"}, true
 		})
 		anon := sdk.Principal{}
 
@@ -226,7 +226,7 @@ func TestPages_Story(t *testing.T) {
 		}
 		mine = c.must(200, ayse, "GET", "/volunteers/mine?done=confirm", nil)
 		if !strings.Contains(mine.body, "Vardiyalarınız") || !strings.Contains(mine.body, "Puiston siivous") ||
-			!strings.Contains(mine.body, "calendar.ics") || mine.meta.Announce == "" {
+			!strings.Contains(mine.body, "/api/v1/volunteers/calendar/") || mine.meta.Announce == "" {
 			t.Errorf("my volunteering after confirming:\n%s", mine.body)
 		}
 		got, err := f.svc.st.application(context.Background(), f.svc.st.db, apps[0].ID)

@@ -8,10 +8,9 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"time"
 
+	"github.com/kvarter/kvarter/plugins/volunteers/match"
 	"github.com/kvarter/kvarter/sdk"
-	"github.com/kvarter/kvarter/sdk/ical"
 	"github.com/kvarter/kvarter/sdk/web"
 )
 
@@ -27,8 +26,7 @@ func (p *Plugin) volunteerRoutes() []sdk.Route {
 		sdk.GetPage(pageMine, sdk.PermAuthenticated, p.minePage),
 		p.decidePage(ActionConfirm, sdk.PermAuthenticated),
 		p.decidePage(ActionWithdraw, sdk.PermAuthenticated),
-		sdk.Raw("GET", base+"/calendar.ics", sdk.PermAuthenticated, "text/calendar", p.calendar).Returns("").
-			Doc("Your confirmed shifts as a calendar (iCalendar)", "Import it into a calendar app: one event a shift, updated when a shift moves."),
+		sdk.PostPage(pageMine+"/calendar/reset", sdk.PermAuthenticated, p.calendarReset),
 	}
 }
 
@@ -271,17 +269,13 @@ func (p *Plugin) profileDelete(w http.ResponseWriter, r *http.Request) (sdk.Page
 
 // mySignup is one of the viewer's sign-ups on "my volunteering".
 type mySignup struct {
-	Application
-	Title    string
-	Start    time.Time
-	End      time.Time
-	Position int // on the wait list, from 1
-	Org      string
+	Commitment
+	Org string
 }
 
 // Path is the sign-up's action path for action.
 func (m mySignup) Path(action string) string {
-	return fmt.Sprintf("%s/opportunities/%s/shifts/%s/applications/%s/%s", pageBase, m.OpportunityID, m.ShiftID, m.ID, action)
+	return fmt.Sprintf("%s/opportunities/%s/shifts/%s/applications/%s/%s", pageBase, m.OpportunityID, m.ShiftID, m.ApplicationID, action)
 }
 
 // mineData is "my volunteering".
@@ -293,9 +287,11 @@ type mineData struct {
 	Applied     []mySignup
 	Confirmed   []mySignup
 	Waitlisted  []mySignup
+	Past        []mySignup
 	Hours       Hours
 	HoursText   string
 	Fits        []fitView
+	Calendar    string
 	Done        string
 }
 
@@ -303,62 +299,6 @@ type mineData struct {
 type fitView struct {
 	Recommendation
 	Why []string
-}
-
-// mySignups are the viewer's current and coming sign-ups (withdrawn, declined and
-// past ones left out), soonest first, with wait-list positions.
-func (p *Plugin) mySignups(ctx context.Context, pr sdk.Principal) ([]mySignup, error) {
-	apps, err := p.svc.st.applicationsBy(ctx, p.svc.st.db, pr.UserID)
-	if err != nil {
-		return nil, err
-	}
-	now := p.svc.clock()
-	opps := map[string]Opportunity{}
-	var out []mySignup
-	for _, a := range apps {
-		switch a.Status {
-		case StatusWithdrawn, StatusDeclined, StatusAttended, StatusNoShow:
-			continue
-		}
-		o, ok := opps[a.OpportunityID]
-		if !ok {
-			if o, err = p.svc.st.opportunity(ctx, p.svc.st.db, a.OpportunityID); err != nil {
-				return nil, err
-			}
-			opps[o.ID] = o
-		}
-		sh, err := findShift(o, a.ShiftID)
-		if err != nil || !sh.End.After(now) || o.State == StateCancelled {
-			continue
-		}
-		m := mySignup{Application: a, Title: o.Title, Start: sh.Start, End: sh.End}
-		if a.Status == StatusWaitlisted {
-			all, err := p.svc.st.applicationsOf(ctx, o.ID)
-			if err != nil {
-				return nil, err
-			}
-			for _, b := range all {
-				if b.ShiftID == a.ShiftID && b.Status == StatusWaitlisted &&
-					(b.waitlistedAt.Before(a.waitlistedAt) || b.waitlistedAt.Equal(a.waitlistedAt) && b.ID <= a.ID) {
-					m.Position++
-				}
-			}
-		}
-		out = append(out, m)
-	}
-	var orgIDs []string
-	for _, o := range opps {
-		orgIDs = append(orgIDs, o.OrganisationID)
-	}
-	orgs, err := p.organisationNames(ctx, orgIDs)
-	if err != nil {
-		return nil, err
-	}
-	for i := range out {
-		out[i].Org = orgs[opps[out[i].OpportunityID].OrganisationID]
-	}
-	slices.SortStableFunc(out, func(a, b mySignup) int { return a.Start.Compare(b.Start) })
-	return out, nil
 }
 
 // mineData gathers "my volunteering".
@@ -370,29 +310,43 @@ func (p *Plugin) mineData(r *http.Request, v view, form *web.Form) (mineData, er
 	} else if err != nil {
 		return d, err
 	}
-	all, err := p.mySignups(ctx, pr)
+	my, err := p.svc.MyVolunteering(ctx, pr)
 	if err != nil {
 		return d, err
 	}
-	for _, m := range all {
-		switch m.Status {
-		case StatusInvited:
-			d.Invitations = append(d.Invitations, m)
-		case StatusAccepted:
-			d.Accepted = append(d.Accepted, m)
-		case StatusApplied:
-			d.Applied = append(d.Applied, m)
-		case StatusConfirmed:
-			d.Confirmed = append(d.Confirmed, m)
-		case StatusWaitlisted:
-			d.Waitlisted = append(d.Waitlisted, m)
+	var orgIDs []string
+	for _, l := range [][]Commitment{my.Invitations, my.Applications, my.Confirmed, my.Waitlisted, my.Past} {
+		for _, c := range l {
+			orgIDs = append(orgIDs, c.OrganisationID)
 		}
 	}
-	if d.Hours, err = p.svc.Hours(ctx, pr); err != nil {
+	orgs, err := p.organisationNames(ctx, orgIDs)
+	if err != nil {
 		return d, err
 	}
+	wrap := func(l []Commitment) []mySignup {
+		out := make([]mySignup, 0, len(l))
+		for _, c := range l {
+			out = append(out, mySignup{Commitment: c, Org: orgs[c.OrganisationID]})
+		}
+		return out
+	}
+	d.Invitations, d.Confirmed, d.Waitlisted, d.Past = wrap(my.Invitations), wrap(my.Confirmed), wrap(my.Waitlisted), wrap(my.Past)
+	for _, m := range wrap(my.Applications) {
+		if m.Status == StatusAccepted {
+			d.Accepted = append(d.Accepted, m)
+		} else {
+			d.Applied = append(d.Applied, m)
+		}
+	}
+	d.Hours = my.Hours
 	d.HoursText = strconv.FormatFloat(d.Hours.TotalHours, 'f', -1, 64)
 	if d.Profile {
+		link, err := p.svc.CalendarLink(ctx, pr)
+		if err != nil {
+			return d, err
+		}
+		d.Calendar = link.Path
 		pr.Locale = v.lng
 		fits, err := p.svc.Recommendations(ctx, pr, sdk.ListQuery{Limit: 5})
 		if err != nil && errorCode(err) != sdk.CodeNotFound {
@@ -403,7 +357,7 @@ func (p *Plugin) mineData(r *http.Request, v view, form *web.Form) (mineData, er
 			return d, err
 		}
 		for _, f := range fits.Items {
-			d.Fits = append(d.Fits, fitView{Recommendation: f, Why: v.reasons(f.Reasons, names)})
+			d.Fits = append(d.Fits, fitView{Recommendation: f, Why: v.reasons(f.ReasonCodes, names)})
 		}
 	}
 	return d, nil
@@ -422,7 +376,7 @@ func (p *Plugin) minePage(w http.ResponseWriter, r *http.Request) (sdk.PageMeta,
 	}
 	meta := v.mineMeta()
 	switch done := r.URL.Query().Get("done"); done {
-	case ActionConfirm, ActionWithdraw, "deleted":
+	case ActionConfirm, ActionWithdraw, "deleted", "calendar":
 		d.Done = done
 		meta.Announce = v.T("volunteers.mine.done." + done)
 	}
@@ -467,68 +421,37 @@ func (p *Plugin) decidePage(action, perm string) sdk.Route {
 		})
 }
 
-// calendar answers the viewer's confirmed shifts as an iCalendar file.
-func (p *Plugin) calendar(w http.ResponseWriter, r *http.Request) error {
-	ctx, pr := r.Context(), principal(r)
-	all, err := p.mySignups(ctx, pr)
-	if err != nil {
-		return err
+// calendarReset gives the viewer a new calendar feed address; the old one stops
+// working (someone else learnt it).
+func (p *Plugin) calendarReset(w http.ResponseWriter, r *http.Request) (sdk.PageMeta, error) {
+	if _, err := p.svc.ResetCalendarLink(r.Context(), principal(r)); err != nil {
+		return sdk.PageMeta{}, err
 	}
-	cal := ical.Calendar{ProdID: "-//Kvarter//volunteers//EN", Name: "Volunteering"}
-	now := p.svc.clock()
-	for _, m := range all {
-		if m.Status != StatusConfirmed {
-			continue
-		}
-		cal.Events = append(cal.Events, ical.Event{UID: m.ID + "@volunteers.kvarter", Stamp: now, Start: m.Start, End: m.End,
-			Summary: m.Title, Description: m.Org, URL: strings.Replace(pageOpportunity, "{id}", m.OpportunityID, 1),
-			LastModified: m.UpdatedAt, Sequence: int(m.UpdatedAt.Unix() % (1 << 30))})
-	}
-	b, err := cal.Bytes()
-	if err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "text/calendar; charset=utf-8")
-	w.Header().Set("Content-Disposition", `attachment; filename="volunteering.ics"`)
-	w.WriteHeader(http.StatusOK)
-	_, err = w.Write(b)
-	return err
+	web.Redirect(w, r, pageMine+"?done=calendar")
+	return sdk.PageMeta{}, nil
 }
 
-// reasons are the matcher's reasons in the viewer's language. The matcher words them
-// in English around names ("speaks tr", "free Saturday morning", a skill's name); the
-// page words each again, so a list never mixes languages.
-func (v view) reasons(in []string, skills map[string]string) []string {
+// reasons are the matcher's reasons, as codes with data, in the viewer's language, so
+// a list never mixes languages.
+func (v view) reasons(in []match.Reason, skills map[string]string) []string {
 	out := make([]string, 0, len(in))
-	for _, s := range in {
-		out = append(out, v.reason(s, skills))
+	for _, r := range in {
+		switch r.Kind {
+		case match.ReasonSpeaks:
+			out = append(out, v.T("volunteers.reason.speaks", "Language", languageName(v.lng, r.Value)))
+		case match.ReasonSkill:
+			out = append(out, cmpOr(skills[r.Value], r.Value))
+		case match.ReasonFree:
+			out = append(out, v.T("volunteers.reason.free."+r.Part, "Day", v.T("volunteers.day."+r.Value)))
+		case match.ReasonNeighbourhood:
+			out = append(out, v.T("volunteers.reason.neighbourhood"))
+		case match.ReasonNoRecent:
+			out = append(out, v.T("volunteers.reason.not_recently"))
+		case match.ReasonFewRecent:
+			out = append(out, v.T("volunteers.reason.few_hours"))
+		case match.ReasonMissed:
+			out = append(out, v.loc.N("volunteers.reason.missed", r.N))
+		}
 	}
 	return out
-}
-
-func (v view) reason(s string, skills map[string]string) string {
-	switch s {
-	case "helps in this neighbourhood":
-		return v.T("volunteers.reason.neighbourhood")
-	case "has not volunteered recently":
-		return v.T("volunteers.reason.not_recently")
-	case "few recent hours":
-		return v.T("volunteers.reason.few_hours")
-	case "missed 1 shift":
-		return v.loc.N("volunteers.reason.missed", 1)
-	}
-	if lang, ok := strings.CutPrefix(s, "speaks "); ok {
-		return v.T("volunteers.reason.speaks", "Language", languageName(v.lng, lang))
-	}
-	if rest, ok := strings.CutPrefix(s, "free "); ok {
-		day, part, ok := strings.Cut(rest, " ")
-		if ok && slices.Contains(weekdayNames, strings.ToLower(day)) {
-			return v.T("volunteers.reason.free."+part, "Day", v.T("volunteers.day."+strings.ToLower(day)))
-		}
-	}
-	var n int
-	if _, err := fmt.Sscanf(s, "missed %d shifts", &n); err == nil {
-		return v.loc.N("volunteers.reason.missed", n)
-	}
-	return s // a skill's name, already in the viewer's language
 }
