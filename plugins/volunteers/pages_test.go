@@ -235,3 +235,79 @@ func TestPages_Story(t *testing.T) {
 		}
 	})
 }
+
+// TestPages_Guards attacks the pages' guarantees on both databases: organisers' and
+// staff's pages are closed to residents by the host; the service refuses an
+// organiser another organisation's opportunity and a volunteer another's sign-up; a
+// draft is nobody's business but its organisers'; bad input is a 422, never a 500.
+func TestPages_Guards(t *testing.T) {
+	sdktest.EachStore(t, func(t *testing.T, cfg sdk.StoreConfig) {
+		f := newFixture(t, cfg)
+		c := newPageClient(t, f, cfg)
+		ctx := context.Background()
+		city, err := f.svc.CreateOpportunity(ctx, f.staff, OpportunityInput{Title: "City draft", Shifts: []ShiftInput{f.saturday(9, 12, 2)}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		o := f.published(t, nil)
+		vol := f.volunteer(t, "vol", nil)
+		other := f.volunteer(t, "other", nil)
+		shift := "/volunteers/opportunities/" + o.ID + "/shifts/" + o.Shifts[0].ID
+
+		for _, path := range []string{"/volunteers/organise", "/volunteers/organise/new", "/volunteers/skills", "/volunteers/checks",
+			"/volunteers/organise/" + o.ID, "/volunteers/organise/" + o.ID + "/shifts/" + o.Shifts[0].ID + "/matches"} {
+			if a := c.do(vol, "GET", path, nil); a.status != 403 {
+				t.Errorf("a resident opens %s: %d", path, a.status)
+			}
+		}
+		if a := c.do(f.rep, "GET", "/volunteers/skills", nil); a.status != 403 {
+			t.Errorf("a representative opens the skill catalogue: %d", a.status)
+		}
+		// The representative organises org-1's work, not the city's.
+		for _, path := range []string{"/volunteers/organise/" + city.ID, "/volunteers/organise/" + city.ID + "/shifts/" + city.Shifts[0].ID + "/matches"} {
+			if a := c.do(f.rep, "GET", path, nil); a.status != 403 {
+				t.Errorf("the representative opens %s: %d", path, a.status)
+			}
+		}
+		if a := c.do(f.rep, "POST", "/volunteers/organise/"+city.ID+"/publish", form()); a.status != 403 {
+			t.Errorf("the representative publishes the city's draft: %d", a.status)
+		}
+		if got, _ := f.svc.st.opportunity(ctx, f.svc.st.db, city.ID); got.State != StateDraft {
+			t.Errorf("the city's draft is %s", got.State)
+		}
+		// A draft is not found by anyone but its organisers.
+		for _, who := range []sdk.Principal{{}, vol, f.rep} {
+			if a := c.do(who, "GET", "/volunteers/opportunities/"+city.ID, nil); a.status != 404 {
+				t.Errorf("%q opens the city's draft: %d", who.UserID, a.status)
+			}
+		}
+		c.must(200, f.staff, "GET", "/volunteers/opportunities/"+city.ID, nil)
+
+		// One volunteer cannot withdraw or confirm another's sign-up.
+		c.must(303, vol, "POST", shift+"/apply", form())
+		apps, _ := applicationsOf(f.svc, f.rep, o.ID)
+		if a := c.do(other, "POST", shift+"/applications/"+apps[0].ID+"/withdraw", form()); a.status != 403 {
+			t.Errorf("another volunteer withdraws the sign-up: %d", a.status)
+		}
+		if got, _ := f.svc.st.application(ctx, f.svc.st.db, apps[0].ID); got.Status != StatusApplied {
+			t.Errorf("the sign-up is %s", got.Status)
+		}
+
+		// Bad input: 422 with the form, nothing stored.
+		bad := c.must(422, sdk.Principal{}, "GET", "/volunteers?from=31.2.2026&age=999", nil)
+		if !strings.Contains(bad.body, "kv-error-summary") {
+			t.Error("a bad filter shows no error summary")
+		}
+		before, _ := f.svc.Profile(ctx, vol)
+		c.must(422, vol, "POST", "/volunteers/profile", form("birth_date", "1990-01-01", "tags", "a\x00b"))
+		c.must(422, vol, "POST", "/volunteers/profile", form("birth_date", "1990-01-01", "max_hours_per_week", "99999999999"))
+		c.must(422, vol, "POST", "/volunteers/profile", form("birth_date", "1990-01-01", "skills", "no_such_skill"))
+		if after, _ := f.svc.Profile(ctx, vol); !after.UpdatedAt.Equal(before.UpdatedAt) {
+			t.Error("a refused profile changed the stored one")
+		}
+		c.must(422, f.rep, "POST", "/volunteers/organise/new", form("organisation_id", "org-1", "title", "x",
+			"shift1_date", "2025-06-07", "shift1_start", "10:00", "shift1_end", "12:00", "shift1_capacity", "2147483648"))
+		c.must(422, f.rep, "POST", "/volunteers/organise/new", form("organisation_id", "org-1", "title", "Past",
+			"shift1_date", "2020-06-07", "shift1_start", "10:00", "shift1_end", "12:00", "shift1_capacity", "2"))
+	})
+}
