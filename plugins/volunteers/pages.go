@@ -231,7 +231,7 @@ func (p *Plugin) organisationNames(ctx context.Context, ids []string) (map[strin
 
 // pageRoutes are the plugin's pages and cards, appended to Routes.
 func (p *Plugin) pageRoutes() []sdk.Route {
-	return slices.Concat(p.publicRoutes(), p.volunteerRoutes(), p.organiserRoutes(), p.staffRoutes())
+	return slices.Concat(p.publicRoutes(), p.volunteerRoutes(), p.shiftRoutes(), p.organiserRoutes(), p.staffRoutes())
 }
 
 // navLabels is one message in every language the plugin speaks, for the manifest.

@@ -368,7 +368,9 @@ func refuse(form *web.Form, err error) bool {
 	}
 	rules := make([]string, 0, len(e.Fields))
 	for k := range e.Fields {
-		rules = append(rules, k)
+		if k != "rule" {
+			rules = append(rules, k)
+		}
 	}
 	slices.Sort(rules)
 	for _, rule := range rules {

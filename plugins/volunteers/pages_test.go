@@ -311,3 +311,64 @@ func TestPages_Guards(t *testing.T) {
 			"shift1_date", "2020-06-07", "shift1_start", "10:00", "shift1_end", "12:00", "shift1_capacity", "2"))
 	})
 }
+
+// TestPages_Shifts: an organiser adds a shift and moves another through the forms; a
+// shift in the past is refused with the form again.
+func TestPages_Shifts(t *testing.T) {
+	sdktest.EachStore(t, func(t *testing.T, cfg sdk.StoreConfig) {
+		f := newFixture(t, cfg)
+		c := newPageClient(t, f, cfg)
+		o := f.published(t, nil)
+		base := "/volunteers/organise/" + o.ID
+		c.lang = "sv"
+		c.must(200, f.rep, "GET", base+"/shifts/new", nil)
+		if a := c.must(303, f.rep, "POST", base+"/shifts/new", form("date", "2025-06-08", "start", "10:00", "end", "13:00", "capacity", "4")); a.location != base+"?done=shift_added" {
+			t.Errorf("adding goes to %q", a.location)
+		}
+		bad := c.must(422, f.rep, "POST", base+"/shifts/new", form("date", "2025-05-08", "start", "10:00", "end", "13:00", "capacity", "4"))
+		if !strings.Contains(bad.body, "Passet måste börja i framtiden") {
+			t.Errorf("a past shift is not explained:\n%s", bad.body)
+		}
+		edit := base + "/shifts/" + o.Shifts[0].ID + "/edit"
+		if page := c.must(200, f.rep, "GET", edit, nil); !strings.Contains(page.body, `value="2025-06-07"`) || !strings.Contains(page.body, `value="09:00"`) {
+			t.Errorf("the edit form is not filled with the shift:\n%s", page.body)
+		}
+		c.must(303, f.rep, "POST", edit, form("date", "2025-06-07", "start", "11:00", "end", "14:00", "capacity", "6"))
+		got, err := f.svc.st.opportunity(context.Background(), f.svc.st.db, o.ID)
+		if err != nil || len(got.Shifts) != 2 {
+			t.Fatalf("opportunity %+v, %v", got, err)
+		}
+		sh, _ := findShift(got, o.Shifts[0].ID)
+		if sh.Capacity != 6 || sh.Start.In(f.loc).Hour() != 11 {
+			t.Errorf("the shift is now %+v", sh)
+		}
+		vol := f.volunteer(t, "vol", nil)
+		if a := c.do(vol, "POST", edit, form("date", "2025-06-07", "start", "11:00", "end", "14:00", "capacity", "6")); a.status != 403 {
+			t.Errorf("a resident changes the shift: %d", a.status)
+		}
+	})
+}
+
+// TestPages_FewerPlacesThanHeld: cutting a shift's places below those held is refused
+// in the organiser's words, and the places stay.
+func TestPages_FewerPlacesThanHeld(t *testing.T) {
+	sdktest.EachStore(t, func(t *testing.T, cfg sdk.StoreConfig) {
+		f := newFixture(t, cfg)
+		c := newPageClient(t, f, cfg)
+		o := f.published(t, func(in *OpportunityInput) { in.AutoAccept = true })
+		for _, id := range []string{"a", "b"} {
+			if _, err := f.svc.Apply(context.Background(), f.volunteer(t, id, nil), o.ID, o.Shifts[0].ID); err != nil {
+				t.Fatal(err)
+			}
+		}
+		edit := "/volunteers/organise/" + o.ID + "/shifts/" + o.Shifts[0].ID + "/edit"
+		a := c.must(422, f.rep, "POST", edit, form("date", "2025-06-07", "start", "09:00", "end", "12:00", "capacity", "1"))
+		if !strings.Contains(a.body, "fewer places than volunteers already holding one") {
+			t.Errorf("the refusal is not explained:\n%s", a.body)
+		}
+		got, _ := f.svc.st.opportunity(context.Background(), f.svc.st.db, o.ID)
+		if got.Shifts[0].Capacity != 3 {
+			t.Errorf("capacity %d", got.Shifts[0].Capacity)
+		}
+	})
+}
