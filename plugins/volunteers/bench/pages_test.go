@@ -65,12 +65,7 @@ func percentiles(b *testing.B, rounds int, paths []string, fn func(string)) {
 			lat = append(lat, time.Since(t))
 		}
 	}
-	slices.Sort(lat)
-	q := func(f float64) float64 { return float64(lat[int(f*float64(len(lat)-1))]) / 1e6 }
-	b.ReportMetric(q(0.5), "p50-ms")
-	b.ReportMetric(q(0.95), "p95-ms")
-	b.ReportMetric(q(1), "max-ms")
-	b.ReportMetric(0, "ns/op")
+	report(b, "", lat)
 }
 
 // BenchmarkPublicListPage_10k: the public list, anonymous, with 10,000 published
@@ -97,22 +92,55 @@ func BenchmarkPublicListPage_10k(b *testing.B) {
 }
 
 // BenchmarkMatchesPage_100k: the organiser's matches page (top 50 with reasons in the
-// viewer's language) for one shift among 100,000 profiles, after the index is built.
+// viewer's language) for one shift among 100,000 profiles, after the index is built,
+// beside the matches route (JSON, top 50) of the same plugin, interleaved, so the two
+// see the same load: page-p95-ms against route-p95-ms.
 func BenchmarkMatchesPage_100k(b *testing.B) {
 	cfg := sdk.StoreConfig{Dialect: sdk.DialectSQLite, DSN: "file:" + filepath.Join(b.TempDir(), "v.db")}
 	_, opps := cityAt(b, cfg, 100_000, 100)
 	h := pagePlugin(b, cfg, false)
 	staff := sdk.Principal{UserID: "staff", Locale: "fi"}
-	var paths []string
+	var pages, routes []string
 	for _, o := range opps {
-		paths = append(paths, fmt.Sprintf("/volunteers/organise/%s/shifts/%s/matches", o.ID, o.Shifts[0].ID))
+		pages = append(pages, fmt.Sprintf("/volunteers/organise/%s/shifts/%s/matches", o.ID, o.Shifts[0].ID))
+		routes = append(routes, fmt.Sprintf("/api/v1/volunteers/opportunities/%s/shifts/%s/matches?limit=50", o.ID, o.Shifts[0].ID))
 	}
 	t0 := time.Now()
-	page(b, h, staff, "fi", paths[0])
+	page(b, h, staff, "fi", pages[0])
 	b.ReportMetric(float64(time.Since(t0).Milliseconds()), "cold-ms")
-	for b.Loop() {
-		percentiles(b, 2, paths, func(p string) { page(b, h, staff, "fi", p) })
+	route := func(path string) {
+		req := httptest.NewRequest("GET", path, nil)
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, req.WithContext(sdk.WithRequestID(sdk.WithPrincipal(req.Context(), staff), "bench")))
+		if w.Code != 200 {
+			b.Fatalf("GET %s = %d: %s", path, w.Code, w.Body.Bytes())
+		}
 	}
+	for b.Loop() {
+		var pl, rl []time.Duration
+		for range 2 {
+			for i := range pages {
+				t := time.Now()
+				page(b, h, staff, "fi", pages[i])
+				pl = append(pl, time.Since(t))
+				t = time.Now()
+				route(routes[i])
+				rl = append(rl, time.Since(t))
+			}
+		}
+		report(b, "page-", pl)
+		report(b, "route-", rl)
+	}
+}
+
+// report reports the p50, p95 and max of lat, in ms, with prefix.
+func report(b *testing.B, prefix string, lat []time.Duration) {
+	slices.Sort(lat)
+	q := func(f float64) float64 { return float64(lat[int(f*float64(len(lat)-1))]) / 1e6 }
+	b.ReportMetric(q(0.5), prefix+"p50-ms")
+	b.ReportMetric(q(0.95), prefix+"p95-ms")
+	b.ReportMetric(q(1), prefix+"max-ms")
+	b.ReportMetric(0, "ns/op")
 }
 
 // migrateStore applies the plugin's migrations to cfg.
