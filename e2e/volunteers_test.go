@@ -163,3 +163,33 @@ func TestVolunteersStory(t *testing.T) {
 		})
 	}
 }
+
+// TestVolunteersPages_Axe opens the organisers' and city staff's pages in a real browser
+// in every language, axe clean, and a refused new opportunity with the focus on the
+// error summary.
+func TestVolunteersPages_Axe(t *testing.T) {
+	c := volunteersStart(t)
+	oppID, shiftID := c.volunteersOpportunity(t, "Kütüphane kitap günü")
+	paths := []string{"/volunteers/organise", "/volunteers/organise/" + oppID,
+		"/volunteers/organise/" + oppID + "/shifts/" + shiftID + "/matches", "/volunteers/organise/" + oppID + "/shifts/" + shiftID + "/edit",
+		"/volunteers/organise/" + oppID + "/roster", "/volunteers/skills", "/volunteers/checks", "/volunteers/mine"}
+	for _, lang := range languages {
+		t.Run(lang, func(t *testing.T) {
+			p := SharedBrowser(t).NewPage(t)
+			signIn(p, c.base, c.admin)
+			switchLanguage(p, lang)
+			for _, path := range paths {
+				p.Open(c.base + path)
+				p.AssertAccessible()
+			}
+			p.Open(c.base + "/volunteers/organise/new")
+			p.AssertAccessible()
+			p.WaitSwap(func() { p.Submit(`form[action="/volunteers/organise/new"]`) })
+			if got := focusSettled(p, "kv-error-summary"); !strings.Contains(got, "kv-error-summary") {
+				t.Errorf("after a broken rule the focus is on %q", got)
+			}
+			p.AssertAccessible()
+			p.WaitLoad(func() { p.Submit(`form[action="/sign-out"]`) })
+		})
+	}
+}
