@@ -36,6 +36,9 @@ func (p *Plugin) Routes() []sdk.Route {
 			Doc("The skill catalogue", "By ID."),
 		sdk.Put(base+"/skills/{skillID}", PermSkillManage, p.putSkill).In(sdk.DomainCity).
 			Doc("Add or rename a catalogue skill (city staff)", "The ID is 1-64 characters of a-z, 0-9, _ and -."),
+		sdk.List(base+"/background-checks", PermCheckSet, p.backgroundChecks).In(sdk.DomainCity).
+			With(sdk.Param{Name: "status", Enum: []string{CheckNone, CheckPending, CheckCleared, CheckRejected}, Description: "Only volunteers whose check has this status"}).
+			Doc("Volunteers and their background checks (city staff)", "By user ID; needs_check marks those offering a skill that implies a check.").Errors(422),
 		sdk.Put(base+"/profiles/{userID}/background-check", PermCheckSet, p.setCheck).In(sdk.DomainCity).
 			Doc("Record a volunteer's background check (city staff)", ""),
 		sdk.List(base+"/public/opportunities", sdk.PermPublic, p.publicOpportunities).With(publicParams...).
@@ -157,6 +160,10 @@ type SkillInput struct {
 
 func (p *Plugin) putSkill(r *http.Request, in SkillInput) (Skill, error) {
 	return p.svc.PutSkill(r.Context(), principal(r), Skill{ID: r.PathValue("skillID"), Names: in.Names, NeedsBackgroundCheck: in.NeedsBackgroundCheck})
+}
+
+func (p *Plugin) backgroundChecks(r *http.Request, q sdk.ListQuery) (sdk.Page[CheckEntry], error) {
+	return p.svc.BackgroundChecks(r.Context(), principal(r), r.URL.Query().Get("status"), q)
 }
 
 func (p *Plugin) setCheck(r *http.Request, in BackgroundCheck) (Profile, error) {

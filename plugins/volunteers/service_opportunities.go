@@ -101,26 +101,11 @@ func (s *Service) CreateOpportunity(ctx context.Context, p sdk.Principal, in Opp
 	shifts := make([]Shift, 0, len(in.Shifts))
 	for i, si := range in.Shifts {
 		key := fmt.Sprintf("shifts[%d]", i)
-		start, err1 := time.Parse(time.RFC3339, si.Start)
-		end, err2 := time.Parse(time.RFC3339, si.End)
-		switch {
-		case err1 != nil:
-			f.add(key+".start", "must be an RFC 3339 time", RuleFormat)
-		case err2 != nil:
-			f.add(key+".end", "must be an RFC 3339 time", RuleFormat)
-		case sdk.CheckTime(key+".start", start) != nil:
-			f.add(key+".start", "must lie between 1970-01-01 and 2199-12-31", sdk.RuleTimeRange)
-		case sdk.CheckTime(key+".end", end) != nil:
-			f.add(key+".end", "must lie between 1970-01-01 and 2199-12-31", sdk.RuleTimeRange)
-		case !end.After(start):
-			f.add(key+".end", "shift must end after it starts", RuleEndAfterStart)
-		case si.Capacity < 0:
+		start, end := s.checkShiftTimes(&f, key+".", si.Start, si.End)
+		if si.Capacity < 0 {
 			f.add(key+".capacity", "capacity must not be below zero", sdk.RuleRange)
-		case !start.After(now):
-			f.add(key+".start", "shift must start in the future", RuleFuture)
 		}
-		shifts = append(shifts, Shift{ID: newID(), Start: start.UTC().Truncate(time.Second),
-			End: end.UTC().Truncate(time.Second), Capacity: si.Capacity})
+		shifts = append(shifts, Shift{ID: newID(), Start: start, End: end, Capacity: si.Capacity})
 	}
 	needsCheck, err := s.checkSkills(ctx, &f, in.RequiredSkills, in.PreferredSkills)
 	if err != nil {
@@ -287,24 +272,11 @@ func (s *Service) ChangeShift(ctx context.Context, p sdk.Principal, oppID, shift
 		return Opportunity{}, sdk.Errorf(sdk.CodeConflict, "shift %s has already started", shiftID)
 	}
 	var f fields
-	start, err1 := time.Parse(time.RFC3339, in.Start)
-	end, err2 := time.Parse(time.RFC3339, in.End)
-	switch {
-	case err1 != nil:
-		f.add("start", "must be an RFC 3339 time", RuleFormat)
-	case err2 != nil:
-		f.add("end", "must be an RFC 3339 time", RuleFormat)
-	case sdk.CheckTime("start", start) != nil || sdk.CheckTime("end", end) != nil:
-		f.add("start", "must lie between 1970-01-01 and 2199-12-31", sdk.RuleTimeRange)
-	case !end.After(start):
-		f.add("end", "shift must end after it starts", RuleEndAfterStart)
-	case !start.After(now):
-		f.add("start", "shift must start in the future", RuleFuture)
-	}
+	start, end := s.checkShiftTimes(&f, "", in.Start, in.End)
 	if err := f.err("invalid shift"); err != nil {
 		return Opportunity{}, err
 	}
-	moved := Shift{ID: shiftID, Start: start.UTC().Truncate(time.Second), End: end.UTC().Truncate(time.Second)}
+	moved := Shift{ID: shiftID, Start: start, End: end}
 	if moved.Start.Equal(old.Start) && moved.End.Equal(old.End) {
 		return o, nil // nothing moved, nothing to tell
 	}
@@ -338,11 +310,7 @@ func (s *Service) ChangeShift(ctx context.Context, p sdk.Principal, oppID, shift
 	if err != nil {
 		return Opportunity{}, err
 	}
-	domain := sdk.DomainCity
-	if o.OrganisationID != "" {
-		domain = "org:" + o.OrganisationID
-	}
-	s.audit(ctx, p.UserID, "volunteers.shift.change", domain, shiftID,
+	s.audit(ctx, p.UserID, "volunteers.shift.change", orgDomain(o.OrganisationID), shiftID,
 		map[string]any{"opportunity_id": oppID, "start": moved.Start, "end": moved.End})
 	return s.st.opportunity(ctx, s.st.db, oppID)
 }
@@ -397,11 +365,7 @@ func (s *Service) CancelShift(ctx context.Context, p sdk.Principal, oppID, shift
 	if err != nil {
 		return Opportunity{}, err
 	}
-	domain := sdk.DomainCity
-	if o.OrganisationID != "" {
-		domain = "org:" + o.OrganisationID
-	}
-	s.audit(ctx, p.UserID, "volunteers.shift.cancel", domain, shiftID,
+	s.audit(ctx, p.UserID, "volunteers.shift.cancel", orgDomain(o.OrganisationID), shiftID,
 		map[string]any{"opportunity_id": oppID, "start": sh.Start, "end": sh.End})
 	return s.st.opportunity(ctx, s.st.db, oppID)
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"net/http"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/kvarter/kvarter/plugins/volunteers/match"
@@ -112,11 +111,6 @@ func (s *Service) PublicOpportunity(ctx context.Context, id string) (Opportunity
 		return Opportunity{}, sdk.Errorf(sdk.CodeNotFound, "opportunity %s not found", id)
 	}
 	return o, nil
-}
-
-// likeEscape makes s match itself in a LIKE pattern with ESCAPE '\'.
-func likeEscape(s string) string {
-	return strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(s)
 }
 
 // dayStart is local midnight days after d.

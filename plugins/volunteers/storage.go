@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -250,6 +251,30 @@ func (s *storage) setCheck(ctx context.Context, q queryer, userID string, c Back
 	return nil
 }
 
+// profilesByCheck is a page of profiles by user ID, with the check status given or all.
+func (s *storage) profilesByCheck(ctx context.Context, status string, q sdk.ListQuery) ([]Profile, error) {
+	after, args, err := q.After("user_id")
+	if err != nil {
+		return nil, err
+	}
+	where := after
+	if status != "" {
+		where += ` AND check_status = ?`
+		args = append(args, status)
+	}
+	var rows []profileRow
+	err = s.db.SelectContext(ctx, &rows, s.rb(`SELECT `+profileCols+` FROM profiles WHERE `+where+` ORDER BY user_id LIMIT ?`),
+		append(args, q.Fetch())...)
+	if err != nil {
+		return nil, fmt.Errorf("profiles by check: %w", err)
+	}
+	out := make([]Profile, len(rows))
+	for i, r := range rows {
+		out[i] = r.profile()
+	}
+	return out, nil
+}
+
 // Match input: every profile with its commitments and recent history, in bulk.
 
 type commitmentRow struct {
@@ -353,7 +378,21 @@ func (s *storage) insertOpportunity(ctx context.Context, q queryer, o Opportunit
 			return false, err
 		}
 	}
-	return true, nil
+	return true, s.writeOpportunitySkills(ctx, q, o)
+}
+
+// writeOpportunitySkills mirrors o's required and preferred skills into
+// opportunity_skills, which the public list's skill filter reads.
+func (s *storage) writeOpportunitySkills(ctx context.Context, q queryer, o Opportunity) error {
+	if _, err := q.ExecContext(ctx, s.rb(`DELETE FROM opportunity_skills WHERE opportunity_id = ?`), o.ID); err != nil {
+		return fmt.Errorf("clear opportunity skills: %w", err)
+	}
+	for _, id := range dedupe(append(slices.Clone(o.RequiredSkills), o.PreferredSkills...)) {
+		if _, err := q.ExecContext(ctx, s.rb(`INSERT INTO opportunity_skills (opportunity_id, skill_id) VALUES (?, ?)`), o.ID, id); err != nil {
+			return fmt.Errorf("write opportunity skill: %w", err)
+		}
+	}
+	return nil
 }
 
 // insertShift adds one shift to an opportunity.
@@ -510,10 +549,8 @@ func (s *storage) publicOpportunities(ctx context.Context, f PublicFilter, from,
 		where = append(where, `newcomers = 1`)
 	}
 	if f.Skill != "" {
-		// The lists are JSON arrays of slugs: the quoted ID matches exactly one element.
-		where = append(where, `(required_skills LIKE ? ESCAPE '\' OR preferred_skills LIKE ? ESCAPE '\')`)
-		pat := `%"` + likeEscape(f.Skill) + `"%`
-		args = append(args, pat, pat)
+		where = append(where, `id IN (SELECT opportunity_id FROM opportunity_skills WHERE skill_id = ?)`)
+		args = append(args, f.Skill)
 	}
 	shiftCond := `sh.starts_at > ?`
 	args = append(args, store.Micros(from))
@@ -588,7 +625,7 @@ func (s *storage) updateOpportunity(ctx context.Context, q queryer, o Opportunit
 	if err != nil {
 		return fmt.Errorf("update opportunity %s: %w", o.ID, err)
 	}
-	return nil
+	return s.writeOpportunitySkills(ctx, q, o)
 }
 
 // setCapacity sets a shift's places; the caller holds the shift lock and checked that

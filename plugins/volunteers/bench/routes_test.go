@@ -46,11 +46,13 @@ func (c *routeCity) call(b *testing.B, who sdk.Principal, method, path string, b
 	return w.Body.Bytes()
 }
 
-func newRouteCity(b *testing.B, n, q int) *routeCity {
+// openPlugin configures the plugin on a fresh SQLite store and makes its tables, as
+// the host does; db is the store, open until the benchmark ends, for seeding rows.
+func openPlugin(b *testing.B) (p sdk.Plugin, db *store.DB) {
 	b.Helper()
 	ctx := context.Background()
 	cfg := sdk.StoreConfig{Dialect: sdk.DialectSQLite, DSN: "file:" + filepath.Join(b.TempDir(), "v.db")}
-	p := volunteers.New()
+	p = volunteers.New()
 	if err := p.Configure(ctx, sdk.Env{Store: cfg, Host: host{}, CityTimeZone: "Europe/Helsinki",
 		Languages: []string{"en"}, Settings: map[string]string{}}); err != nil {
 		b.Fatal(err)
@@ -59,11 +61,17 @@ func newRouteCity(b *testing.B, n, q int) *routeCity {
 	if err != nil {
 		b.Fatal(err)
 	}
-	err = store.Migrate(ctx, db, p.(sdk.Migrator).Migrations())
-	db.Close()
-	if err != nil {
+	b.Cleanup(func() { db.Close() })
+	if err := store.Migrate(ctx, db, p.(sdk.Migrator).Migrations()); err != nil {
 		b.Fatal(err)
 	}
+	return p, db
+}
+
+func newRouteCity(b *testing.B, n, q int) *routeCity {
+	b.Helper()
+	ctx := context.Background()
+	p, _ := openPlugin(b)
 	if err := p.(sdk.Activator).Activate(ctx); err != nil {
 		b.Fatal(err)
 	}

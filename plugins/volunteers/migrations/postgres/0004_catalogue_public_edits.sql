@@ -14,6 +14,16 @@ UPDATE opportunities SET park_booking_id = substr(description, 36, 36)
 CREATE INDEX opportunities_park_booking ON opportunities (park_booking_id) WHERE park_booking_id <> '';
 -- The public list filters published opportunities by neighbourhood and pages by ID.
 CREATE INDEX opportunities_public ON opportunities (state, neighbourhood_id, id);
+-- ... and by a skill asked for (required or preferred): the JSON lists, one row a skill,
+-- so a rare skill is found through an index rather than by reading every list.
+CREATE TABLE opportunity_skills (
+    opportunity_id TEXT NOT NULL REFERENCES opportunities (id) ON DELETE CASCADE,
+    skill_id       TEXT NOT NULL,
+    PRIMARY KEY (skill_id, opportunity_id)
+);
+INSERT INTO opportunity_skills (opportunity_id, skill_id)
+    SELECT o.id, j.value FROM opportunities o, jsonb_array_elements_text(o.required_skills::jsonb) AS j(value)
+    UNION SELECT o.id, j.value FROM opportunities o, jsonb_array_elements_text(o.preferred_skills::jsonb) AS j(value);
 
 -- The secret in a volunteer's calendar feed address: calendar apps cannot sign in.
 ALTER TABLE profiles ADD COLUMN calendar_token TEXT NOT NULL DEFAULT '';
