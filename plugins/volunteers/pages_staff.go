@@ -35,6 +35,7 @@ func (p *Plugin) cityLanguages() []string {
 type skillView struct {
 	ID    string
 	Names []string
+	Check bool // implies a background check
 }
 
 // skillsData is the catalogue page.
@@ -47,7 +48,8 @@ type skillsData struct {
 
 // skillForm adds or renames one skill: its ID and a name per language ("name_fi").
 type skillForm struct {
-	ID string `json:"id" max:"64"`
+	ID    string   `json:"id" max:"64"`
+	Check []string `json:"needs_check" max:"8"`
 }
 
 func (v view) skillsMeta() sdk.PageMeta {
@@ -66,7 +68,7 @@ func (p *Plugin) renderSkills(w http.ResponseWriter, r *http.Request, form *web.
 		return sdk.PageMeta{}, err
 	}
 	for _, sk := range all {
-		row := skillView{ID: sk.ID}
+		row := skillView{ID: sk.ID, Check: sk.NeedsBackgroundCheck}
 		for _, l := range langs {
 			row.Names = append(row.Names, sk.Names[l])
 		}
@@ -116,7 +118,7 @@ func (p *Plugin) skillsPost(w http.ResponseWriter, r *http.Request) (sdk.PageMet
 		}
 	}
 	if form.Valid() {
-		_, err := p.svc.PutSkill(r.Context(), principal(r), Skill{ID: in.ID, Names: names})
+		_, err := p.svc.PutSkill(r.Context(), principal(r), Skill{ID: in.ID, Names: names, NeedsBackgroundCheck: len(in.Check) > 0})
 		if err == nil {
 			web.Redirect(w, r, pageSkills+"?saved=1")
 			return sdk.PageMeta{}, nil
@@ -140,6 +142,11 @@ type checksData struct {
 	Form     *web.Form
 	Statuses []web.Option
 	Saved    bool
+	// Filter is the list's status filter; Rows the volunteers it shows.
+	Filter  *web.Form
+	Choices []web.Option
+	Rows    []CheckEntry
+	Next    string
 }
 
 func (p *Plugin) renderChecks(w http.ResponseWriter, r *http.Request, form *web.Form) (sdk.PageMeta, error) {
@@ -148,6 +155,25 @@ func (p *Plugin) renderChecks(w http.ResponseWriter, r *http.Request, form *web.
 	for _, s := range []string{CheckCleared, CheckPending, CheckRejected, CheckNone} {
 		d.Statuses = append(d.Statuses, web.Option{Value: s, Label: v.T("volunteers.check." + s)})
 	}
+	status := r.URL.Query().Get("show")
+	if !slices.Contains([]string{CheckCleared, CheckPending, CheckRejected, CheckNone}, status) {
+		status = ""
+	}
+	d.Filter = web.NewForm(url.Values{"show": {status}})
+	d.Choices = append([]web.Option{{Value: "", Label: v.T("volunteers.checks.all")}}, d.Statuses...)
+	q, err := sdk.ListParams(r)
+	if err != nil {
+		return sdk.PageMeta{}, err
+	}
+	if r.Method == http.MethodPost {
+		q = sdk.ListQuery{Limit: sdk.DefaultLimit}
+	}
+	page, err := p.svc.BackgroundChecks(r.Context(), principal(r), status, q)
+	if err != nil {
+		return sdk.PageMeta{}, err
+	}
+	d.Rows = page.Items
+	d.Next = web.CursorURL(r.URL, page.NextCursor)
 	meta := sdk.PageMeta{Title: v.T("volunteers.checks.title"), NavActive: navSkills, Breadcrumbs: v.crumbs()}
 	if !form.Valid() {
 		return v.invalid(w, r, "checks", d, meta)
@@ -160,7 +186,7 @@ func (p *Plugin) renderChecks(w http.ResponseWriter, r *http.Request, form *web.
 
 // checksPage is the form that records a background check.
 func (p *Plugin) checksPage(w http.ResponseWriter, r *http.Request) (sdk.PageMeta, error) {
-	return p.renderChecks(w, r, web.NewForm(url.Values{"status": {CheckCleared}}))
+	return p.renderChecks(w, r, web.NewForm(url.Values{"status": {CheckCleared}, "user_id": {r.URL.Query().Get("user_id")}}))
 }
 
 // checksPost records the check: 303 back, 422 on a broken rule or an unknown volunteer.

@@ -381,7 +381,10 @@ func TestPages_Languages(t *testing.T) {
 	f := newFixture(t, cfg)
 	c := newPageClient(t, f, cfg)
 	ctx := context.Background()
-	o := f.published(t, func(in *OpportunityInput) { in.Languages = []string{"fi", "tr"}; in.PreferredSkills = []string{"first_aid"} })
+	o := f.published(t, func(in *OpportunityInput) {
+		in.Languages = []string{"fi", "tr"}
+		in.PreferredSkills = []string{"first_aid"}
+	})
 	vol := f.volunteer(t, "vol", func(in *ProfileInput) { in.Languages = []string{"fi", "tr"} })
 	if _, err := f.svc.Apply(ctx, vol, o.ID, o.Shifts[0].ID); err != nil {
 		t.Fatal(err)
@@ -421,4 +424,40 @@ func TestPages_Languages(t *testing.T) {
 			}
 		}
 	}
+}
+
+// TestPages_Staff: city staff name a skill in the city's languages (one implying a
+// background check), find a volunteer in the checks list and record their check; an
+// unknown volunteer is refused with the form.
+func TestPages_Staff(t *testing.T) {
+	sdktest.EachStore(t, func(t *testing.T, cfg sdk.StoreConfig) {
+		f := newFixture(t, cfg)
+		c := newPageClient(t, f, cfg)
+		ctx := context.Background()
+		c.must(303, f.staff, "POST", "/volunteers/skills", form("id", "children", "name_fi", "Lastenhoito", "name_en", "Childcare", "needs_check", "yes"))
+		skills, _ := f.svc.st.skills(ctx)
+		var found bool
+		for _, sk := range skills {
+			if sk.ID == "children" {
+				found = sk.NeedsBackgroundCheck && sk.Names["fi"] == "Lastenhoito"
+			}
+		}
+		if !found {
+			t.Errorf("the skill was not saved as given: %+v", skills)
+		}
+		c.must(422, f.staff, "POST", "/volunteers/skills", form("id", "Bad ID!", "name_fi", "x"))
+		vol := f.volunteer(t, "vol", nil)
+		list := c.must(200, f.staff, "GET", "/volunteers/checks?show=none", nil)
+		if !strings.Contains(list.body, "/volunteers/checks?user_id=vol") {
+			t.Errorf("the checks list does not offer the volunteer:\n%s", list.body)
+		}
+		if a := c.must(200, f.staff, "GET", "/volunteers/checks?user_id=vol", nil); !strings.Contains(a.body, `value="vol"`) {
+			t.Error("the form is not filled with the volunteer chosen")
+		}
+		c.must(303, f.staff, "POST", "/volunteers/checks", form("user_id", "vol", "status", "cleared", "expires", "31.12.2027"))
+		if p, _ := f.svc.Profile(ctx, vol); p.BackgroundCheck.Status != CheckCleared || p.BackgroundCheck.Expires != "2027-12-31" {
+			t.Errorf("check stored as %+v", p.BackgroundCheck)
+		}
+		c.must(422, f.staff, "POST", "/volunteers/checks", form("user_id", "nobody", "status", "cleared"))
+	})
 }
