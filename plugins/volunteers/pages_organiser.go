@@ -28,6 +28,8 @@ func (p *Plugin) organiserRoutes() []sdk.Route {
 		sdk.GetPage(pageOrganise+"/new", PermOpportunityManage, p.newPage),
 		sdk.PostPage(pageOrganise+"/new", PermOpportunityManage, p.newPost),
 		sdk.GetPage(pageOrganise+"/{id}", PermOpportunityManage, p.managePage),
+		sdk.GetPage(pageOrganise+"/{id}/edit", PermOpportunityManage, p.editPage),
+		sdk.PostPage(pageOrganise+"/{id}/edit", PermOpportunityManage, p.editPost),
 		p.statePage("publish", StatePublished),
 		p.statePage("close", StateClosed),
 		p.statePage("cancel", StateCancelled),
@@ -153,6 +155,7 @@ type newData struct {
 	Languages      []web.Option
 	Options        []web.Option
 	Rows           []int
+	Action         string // the edit form's path
 }
 
 // newChoices fills the form's options: the organisations the viewer may post for
@@ -713,4 +716,98 @@ func (p *Plugin) rosterPost(w http.ResponseWriter, r *http.Request) (sdk.PageMet
 	}
 	web.Redirect(w, r, organisePath(id)+"/roster?invited="+strconv.Itoa(invited))
 	return sdk.PageMeta{}, nil
+}
+
+// editForm is the opportunity's details as the edit form sends them; a checkbox left
+// unticked is sent as nothing, so every field is given and the patch sets them all.
+type editForm struct {
+	Title           string   `json:"title" max:"200"`
+	Description     string   `json:"description" max:"10000"`
+	NeighbourhoodID string   `json:"neighbourhood_id" max:"64"`
+	Place           string   `json:"place" max:"300"`
+	RequiredSkills  []string `json:"required_skills" max:"64"`
+	PreferredSkills []string `json:"preferred_skills" max:"64"`
+	Languages       []string `json:"languages" max:"16"`
+	MinAge          *int     `json:"min_age" min:"0" max:"120"`
+	Options         []string `json:"options" max:"32"`
+}
+
+// editValues are the form's values showing o.
+func editValues(o Opportunity) url.Values {
+	v := url.Values{"title": {o.Title}, "description": {o.Description}, "neighbourhood_id": {o.NeighbourhoodID},
+		"place": {o.Place}, "required_skills": o.RequiredSkills, "preferred_skills": o.PreferredSkills, "languages": o.Languages}
+	if o.MinAge > 0 {
+		v.Set("min_age", strconv.Itoa(o.MinAge))
+	}
+	for name, on := range map[string]bool{"needs_background_check": o.NeedsBackgroundCheck, "auto_accept": o.AutoAccept, "newcomers": o.Newcomers} {
+		if on {
+			v.Add("options", name)
+		}
+	}
+	return v
+}
+
+func (p *Plugin) renderEdit(w http.ResponseWriter, r *http.Request, form *web.Form) (sdk.PageMeta, error) {
+	ctx, v, pr := r.Context(), p.view(r), principal(r)
+	o, err := p.svc.organiser(ctx, pr, r.PathValue("id"))
+	if err != nil {
+		return sdk.PageMeta{}, err
+	}
+	if form == nil {
+		form = web.NewForm(editValues(o))
+	}
+	d := newData{Form: form, Action: organisePath(o.ID) + "/edit"}
+	if err := p.newChoices(ctx, v, pr, &d); err != nil {
+		return sdk.PageMeta{}, err
+	}
+	if o.NeighbourhoodID != "" && !slices.ContainsFunc(d.Neighbourhoods, func(op web.Option) bool { return op.Value == o.NeighbourhoodID }) {
+		names, err := p.neighbourhoodNames(ctx, []string{o.NeighbourhoodID})
+		if err != nil {
+			return sdk.PageMeta{}, err
+		}
+		d.Neighbourhoods = append(d.Neighbourhoods, web.Option{Value: o.NeighbourhoodID, Label: cmpOr(names[o.NeighbourhoodID], o.NeighbourhoodID)})
+	}
+	meta := sdk.PageMeta{Title: v.T("volunteers.edit.title", "Title", o.Title), NavActive: navOrganise,
+		Breadcrumbs: v.organiseCrumbs(sdk.Crumb{Label: o.Title, Href: organisePath(o.ID)})}
+	if !form.Valid() {
+		return v.invalid(w, r, "edit", d, meta)
+	}
+	return v.render(w, r, "edit", d, meta)
+}
+
+// editPage is the form changing an opportunity's details.
+func (p *Plugin) editPage(w http.ResponseWriter, r *http.Request) (sdk.PageMeta, error) {
+	return p.renderEdit(w, r, nil)
+}
+
+// editPost saves the details: 303 to the opportunity's page, 422 with the form.
+func (p *Plugin) editPost(w http.ResponseWriter, r *http.Request) (sdk.PageMeta, error) {
+	var in editForm
+	form, err := web.Decode(r, &in)
+	if err != nil {
+		return sdk.PageMeta{}, err
+	}
+	id := r.PathValue("id")
+	if form.Valid() && strings.TrimSpace(in.Title) == "" {
+		form.Invalid("title", "volunteers.form.title.required", nil)
+	}
+	if form.Valid() {
+		minAge := 0
+		if in.MinAge != nil {
+			minAge = *in.MinAge
+		}
+		check, auto, newcomers := slices.Contains(in.Options, "needs_background_check"), slices.Contains(in.Options, "auto_accept"), slices.Contains(in.Options, "newcomers")
+		patch := OpportunityPatch{Title: &in.Title, Description: &in.Description, NeighbourhoodID: &in.NeighbourhoodID, Place: &in.Place,
+			RequiredSkills: append([]string{}, in.RequiredSkills...), PreferredSkills: append([]string{}, in.PreferredSkills...),
+			Languages: append([]string{}, in.Languages...), MinAge: &minAge, NeedsBackgroundCheck: &check, AutoAccept: &auto, Newcomers: &newcomers}
+		_, err = p.svc.PatchOpportunity(r.Context(), principal(r), id, patch)
+		if err == nil {
+			web.Redirect(w, r, organisePath(id)+"?done=edited")
+			return sdk.PageMeta{}, nil
+		}
+		if !form.Catch(err, "volunteers.form") && !refuse(form, err) {
+			return sdk.PageMeta{}, err
+		}
+	}
+	return p.renderEdit(w, r, form)
 }

@@ -408,6 +408,7 @@ func TestPages_Languages(t *testing.T) {
 		{f.rep, "/volunteers/organise/" + o.ID + "/shifts/" + sh + "/edit"},
 		{f.rep, "/volunteers/organise/" + o.ID + "/shifts/new"},
 		{f.rep, "/volunteers/organise/" + o.ID + "/roster"},
+		{f.rep, "/volunteers/organise/" + o.ID + "/edit"},
 		{f.staff, "/volunteers/skills"},
 		{f.staff, "/volunteers/checks"},
 	}
@@ -459,5 +460,34 @@ func TestPages_Staff(t *testing.T) {
 			t.Errorf("check stored as %+v", p.BackgroundCheck)
 		}
 		c.must(422, f.staff, "POST", "/volunteers/checks", form("user_id", "nobody", "status", "cleared"))
+	})
+}
+
+// TestPages_EditOpportunity: the organiser changes an opportunity's details through
+// the form, filled with what it holds; unticking a box clears it, an empty title is
+// refused with the form.
+func TestPages_EditOpportunity(t *testing.T) {
+	sdktest.EachStore(t, func(t *testing.T, cfg sdk.StoreConfig) {
+		f := newFixture(t, cfg)
+		c := newPageClient(t, f, cfg)
+		o := f.published(t, func(in *OpportunityInput) { in.Newcomers, in.Place, in.MinAge = true, "Kirkko", 16 })
+		edit := "/volunteers/organise/" + o.ID + "/edit"
+		page := c.must(200, f.rep, "GET", edit, nil)
+		for _, want := range []string{`value="Kirkko"`, `value="16"`, `value="newcomers" checked`} {
+			if !strings.Contains(page.body, want) {
+				t.Errorf("the edit form lacks %s", want)
+			}
+		}
+		c.must(422, f.rep, "POST", edit, form("title", " ", "place", "Kirkko"))
+		c.must(303, f.rep, "POST", edit, form("title", "Kirkon siivous", "neighbourhood_id", "nbh-1", "place", "Kirkkopuisto",
+			"required_skills", "cooking", "options", "auto_accept"))
+		got, err := f.svc.st.opportunity(context.Background(), f.svc.st.db, o.ID)
+		if err != nil || got.Title != "Kirkon siivous" || got.Place != "Kirkkopuisto" || got.Newcomers || !got.AutoAccept ||
+			got.MinAge != 0 || len(got.RequiredSkills) != 1 || got.State != StatePublished {
+			t.Errorf("opportunity now %+v, %v", got, err)
+		}
+		if a := c.do(f.host.Principal("rep2"), "POST", edit, form("title", "Taken over")); a.status != 403 {
+			t.Errorf("another organisation's representative edits: %d", a.status)
+		}
 	})
 }
