@@ -5,7 +5,6 @@ import (
 	"embed"
 	"fmt"
 	"net/http"
-	"net/url"
 	"slices"
 	"strings"
 	"sync"
@@ -90,8 +89,7 @@ func (p *Plugin) templates() *web.Templates {
 
 // pageFuncs are the plugin's own template functions.
 var pageFuncs = map[string]any{
-	"join":       strings.Join,
-	"pathEscape": url.PathEscape,
+	"join": strings.Join,
 	// options are choices from value/label pairs.
 	"options": func(pairs ...string) []web.Option {
 		var out []web.Option
