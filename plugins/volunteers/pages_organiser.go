@@ -679,42 +679,20 @@ func (p *Plugin) rosterPage(w http.ResponseWriter, r *http.Request) (sdk.PageMet
 	return p.renderRoster(w, r, nil)
 }
 
-// rosterPost applies the proposal: it invites each proposed volunteer who has no
-// sign-up for the shift yet, and reports how many; those the rules refuse meanwhile
-// are left out (the page says how many were invited).
+// rosterPost applies the proposal in one transaction: every proposed volunteer
+// without a sign-up for the shift is invited; those the rules refuse meanwhile are left
+// out, and the page says how many were invited.
 func (p *Plugin) rosterPost(w http.ResponseWriter, r *http.Request) (sdk.PageMeta, error) {
-	ctx, pr := r.Context(), principal(r)
 	id := r.PathValue("id")
-	ro, err := p.svc.Roster(ctx, pr, id)
+	got, err := p.svc.ApplyRoster(r.Context(), principal(r), id)
 	if err != nil {
-		return sdk.PageMeta{}, err
-	}
-	apps, err := p.svc.st.applicationsOf(ctx, id)
-	if err != nil {
-		return sdk.PageMeta{}, err
-	}
-	signed := map[[2]string]bool{}
-	for _, a := range apps {
-		signed[[2]string{a.ShiftID, a.VolunteerID}] = true
-	}
-	invited := 0
-	form := web.NewForm(nil)
-	for _, a := range ro.Assignments {
-		if signed[[2]string{a.ShiftID, a.VolunteerID}] {
-			continue
+		form := web.NewForm(nil)
+		if !refuse(form, err) {
+			return sdk.PageMeta{}, err
 		}
-		if _, err := p.svc.Invite(ctx, pr, id, a.ShiftID, a.VolunteerID); err != nil {
-			if !refuse(form, err) {
-				return sdk.PageMeta{}, err
-			}
-			continue
-		}
-		invited++
-	}
-	if invited == 0 && !form.Valid() {
 		return p.renderRoster(w, r, form)
 	}
-	web.Redirect(w, r, organisePath(id)+"/roster?invited="+strconv.Itoa(invited))
+	web.Redirect(w, r, organisePath(id)+"/roster?invited="+strconv.Itoa(len(got.Invited)))
 	return sdk.PageMeta{}, nil
 }
 

@@ -491,3 +491,25 @@ func TestPages_EditOpportunity(t *testing.T) {
 		}
 	})
 }
+
+// TestPages_Roster: the organiser reviews the roster proposal and applies it, which
+// invites the proposed volunteer; the invitation waits in their "my volunteering".
+func TestPages_Roster(t *testing.T) {
+	sdktest.EachStore(t, func(t *testing.T, cfg sdk.StoreConfig) {
+		f := newFixture(t, cfg)
+		c := newPageClient(t, f, cfg)
+		o := f.published(t, nil)
+		vol := f.volunteer(t, "vol", nil)
+		path := "/volunteers/organise/" + o.ID + "/roster"
+		if page := c.must(200, f.rep, "GET", path, nil); !strings.Contains(page.body, `action="`+path+`"`) {
+			t.Fatalf("the roster page offers nothing to apply:\n%s", page.body)
+		}
+		if a := c.must(303, f.rep, "POST", path, form()); a.location != path+"?invited=1" {
+			t.Errorf("applying goes to %q", a.location)
+		}
+		c.must(200, f.rep, "GET", path+"?invited=1", nil)
+		if mine := c.must(200, vol, "GET", "/volunteers/mine", nil); !strings.Contains(mine.body, `id="invitations"`) {
+			t.Errorf("the invitation is not in my volunteering:\n%s", mine.body)
+		}
+	})
+}

@@ -71,5 +71,11 @@ func TestParks_CancelledBookingCancelsOpportunity(t *testing.T) {
 		if _, err := f.svc.PublicOpportunity(ctx, one.ID); errorCode(err) != sdk.CodeNotFound {
 			t.Errorf("the cancelled opportunity is still public: %v", err)
 		}
+		// An approval that reaches the plugin after its booking's cancellation drafts nothing.
+		deliver(event("cx-4", EventParksBookingCancelled, "bk-4", "cancelled"))
+		deliver(event("ap-4", EventParksBookingApproved, "bk-4", "approved"))
+		if _, err := f.svc.OpportunityForEvent(ctx, "ap-4"); errorCode(err) != sdk.CodeNotFound {
+			t.Errorf("a late approval drafted: %v", err)
+		}
 	})
 }

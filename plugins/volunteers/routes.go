@@ -79,6 +79,10 @@ func (p *Plugin) Routes() []sdk.Route {
 				"By shift, then in the order they were made. A withdrawn application shows no profile."),
 		sdk.Get(opp+"/roster", PermOpportunityManage, p.roster).
 			Doc("A roster proposal maximising the total score (organisers)", "It books nothing."),
+		sdk.Post(opp+"/roster/apply", PermOpportunityManage, p.applyRoster).
+			Doc("Apply the roster proposal: invite every proposed volunteer (organisers)",
+				"In one transaction; placements whose volunteer already signed up or no longer fits are skipped and listed.").
+			Errors(404, 409),
 		sdk.List(shift+"/matches", PermOpportunityManage, p.matches).
 			Doc("Eligible volunteers for a shift, ranked, with reasons (organisers)",
 				"Best first, ties by volunteer ID. Only IDs, scores and reasons: the profile shows once the volunteer applied or was invited."),
@@ -222,6 +226,10 @@ func (p *Plugin) listApplications(r *http.Request, q sdk.ListQuery) (sdk.Page[Ap
 
 func (p *Plugin) roster(r *http.Request) (Roster, error) {
 	return p.svc.Roster(r.Context(), principal(r), r.PathValue("id"))
+}
+
+func (p *Plugin) applyRoster(r *http.Request, _ sdk.NoBody) (RosterApplied, error) {
+	return p.svc.ApplyRoster(r.Context(), principal(r), r.PathValue("id"))
 }
 
 func (p *Plugin) dayRoster(r *http.Request) (DayRoster, error) {

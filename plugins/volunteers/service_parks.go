@@ -30,6 +30,9 @@ func (s *Service) draftFromParkEvent(ctx context.Context, eventID string, b Park
 		Shifts: []Shift{{ID: newID(), Start: b.Start.UTC().Truncate(time.Second), End: b.End.UTC().Truncate(time.Second), Capacity: places}},
 	}
 	return s.st.db.InTx(ctx, func(tx *store.Tx) error {
+		if ended, err := s.st.parkBookingEnded(ctx, tx, b.BookingID); err != nil || ended {
+			return err // cancelled or rejected before its approval reached us
+		}
 		created, err := s.st.insertOpportunity(ctx, tx, o)
 		if err != nil || !created {
 			return err // a redelivery: the draft and its event exist
@@ -48,6 +51,9 @@ func (s *Service) draftFromParkEvent(ctx context.Context, eventID string, b Park
 func (s *Service) cancelForParkBooking(ctx context.Context, bookingID string) error {
 	if bookingID == "" {
 		return nil
+	}
+	if err := s.st.endParkBooking(ctx, bookingID, s.clock()); err != nil {
+		return err
 	}
 	ids, err := s.st.opportunitiesOfBooking(ctx, bookingID)
 	if err != nil {

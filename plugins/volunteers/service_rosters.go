@@ -10,6 +10,7 @@ import (
 	"github.com/kvarter/kvarter/plugins/volunteers/match"
 	"github.com/kvarter/kvarter/plugins/volunteers/roster"
 	"github.com/kvarter/kvarter/sdk"
+	"github.com/kvarter/kvarter/sdk/store"
 )
 
 // RosterAssignment is one proposed placement.
@@ -199,4 +200,63 @@ func (s *Service) rosterVolunteer(mp *match.Profile) roster.Volunteer {
 		v.Committed[roster.WeekOf(c.Start, s.cfg.Location)] += c.End.Sub(c.Start)
 	}
 	return v
+}
+
+// RosterApplied says what applying a roster proposal did.
+type RosterApplied struct {
+	// Invited are the invitations sent.
+	Invited []Application `json:"invited" nullable:"false"`
+	// Skipped are the proposed placements left out: the volunteer already signed up for
+	// the shift, or no longer passes its rules (Reason says which).
+	Skipped []RosterSkip `json:"skipped" nullable:"false"`
+}
+
+// RosterSkip is one proposed placement applying left out.
+type RosterSkip struct {
+	RosterAssignment
+	Reason string `json:"reason" doc:"Why, in plain words"`
+}
+
+// ApplyRoster computes the opportunity's roster proposal and invites every proposed
+// volunteer, in one transaction: the organiser reviewed the proposal, so it is applied
+// as a whole or, if the store fails, not at all. A placement whose volunteer already
+// signed up for the shift, or no longer passes its rules, is skipped and reported.
+func (s *Service) ApplyRoster(ctx context.Context, p sdk.Principal, oppID string) (RosterApplied, error) {
+	out := RosterApplied{Invited: []Application{}, Skipped: []RosterSkip{}}
+	ro, err := s.Roster(ctx, p, oppID)
+	if err != nil {
+		return out, err
+	}
+	o, err := s.organiser(ctx, p, oppID)
+	if err != nil {
+		return out, err
+	}
+	org, err := s.organisationName(ctx, o.OrganisationID)
+	if err != nil {
+		return out, err
+	}
+	err = s.st.db.InTx(ctx, func(tx *store.Tx) error {
+		out = RosterApplied{Invited: []Application{}, Skipped: []RosterSkip{}}
+		for _, ra := range ro.Assignments {
+			sh, err := s.openShift(o, ra.ShiftID)
+			if err == nil {
+				var a Application
+				if a, err = s.invite(ctx, tx, o, sh, ra.VolunteerID, org); err == nil {
+					out.Invited = append(out.Invited, a)
+					continue
+				}
+			}
+			if errorCode(err) != sdk.CodeConflict {
+				return err
+			}
+			out.Skipped = append(out.Skipped, RosterSkip{RosterAssignment: ra, Reason: err.Error()})
+		}
+		return nil
+	})
+	if err != nil {
+		return RosterApplied{}, err
+	}
+	s.audit(ctx, p.UserID, "volunteers.roster.apply", orgDomain(o.OrganisationID), oppID,
+		map[string]any{"invited": len(out.Invited), "skipped": len(out.Skipped)})
+	return out, nil
 }

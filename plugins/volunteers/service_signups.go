@@ -235,30 +235,41 @@ func (s *Service) Invite(ctx context.Context, p sdk.Principal, oppID, shiftID, v
 	if err != nil {
 		return Application{}, err
 	}
-	now := s.clock()
-	a := Application{ID: newID(), OpportunityID: oppID, ShiftID: shiftID, VolunteerID: volunteerID,
-		Status: StatusInvited, Origin: StatusInvited, CreatedAt: now, UpdatedAt: now}
-	rules := append(slices.Clone(signupRules), match.RuleAvailability, match.RuleDateUnavailable, match.RuleWeeklyHours)
+	var a Application
 	err = s.st.db.InTx(ctx, func(tx *store.Tx) error {
-		if _, err := s.st.lockShift(ctx, tx, shiftID); err != nil {
-			return err
-		}
-		if err := s.eligible(ctx, tx, volunteerID, o, shiftID, rules); err != nil {
-			return err
-		}
-		if err := s.st.insertApplication(ctx, tx, a); err != nil {
-			return err
-		}
-		if err := tx.Emit(EventApplicationInvited, appEvent(a)); err != nil {
-			return err
-		}
-		return s.tell(ctx, tx, NotifyInvited, o, sh, sdk.Notification{Recipients: []string{volunteerID}},
-			map[string]any{"Org": org})
+		a, err = s.invite(ctx, tx, o, sh, volunteerID, org)
+		return err
 	})
 	if err != nil {
 		return Application{}, err
 	}
 	return s.st.application(ctx, s.st.db, a.ID)
+}
+
+// inviteRules are checked before an organiser invites: an invitation asks someone the
+// matcher finds fully eligible, their own availability included.
+var inviteRules = append(slices.Clone(signupRules), match.RuleAvailability, match.RuleDateUnavailable, match.RuleWeeklyHours)
+
+// invite writes an invitation in tx: the shift locked, the volunteer checked against
+// inviteRules, the event and the notification with it.
+func (s *Service) invite(ctx context.Context, tx *store.Tx, o Opportunity, sh Shift, volunteerID, org string) (Application, error) {
+	now := s.clock()
+	a := Application{ID: newID(), OpportunityID: o.ID, ShiftID: sh.ID, VolunteerID: volunteerID,
+		Status: StatusInvited, Origin: StatusInvited, CreatedAt: now, UpdatedAt: now}
+	if _, err := s.st.lockShift(ctx, tx, sh.ID); err != nil {
+		return Application{}, err
+	}
+	if err := s.eligible(ctx, tx, volunteerID, o, sh.ID, inviteRules); err != nil {
+		return Application{}, err
+	}
+	if err := s.st.insertApplication(ctx, tx, a); err != nil {
+		return Application{}, err
+	}
+	if err := tx.Emit(EventApplicationInvited, appEvent(a)); err != nil {
+		return Application{}, err
+	}
+	return a, s.tell(ctx, tx, NotifyInvited, o, sh, sdk.Notification{Recipients: []string{volunteerID}},
+		map[string]any{"Org": org})
 }
 
 func appEvent(a Application) ApplicationChanged {

@@ -416,6 +416,26 @@ func (s *storage) opportunityIDForEvent(ctx context.Context, eventID string) (st
 	return id, nil
 }
 
+// endParkBooking records that a park booking was cancelled or rejected.
+func (s *storage) endParkBooking(ctx context.Context, bookingID string, now time.Time) error {
+	_, err := s.db.ExecContext(ctx, s.rb(`INSERT INTO ended_park_bookings (booking_id, ended_at) VALUES (?, ?)
+		ON CONFLICT (booking_id) DO NOTHING`), bookingID, store.Micros(now))
+	if err != nil {
+		return fmt.Errorf("end park booking %s: %w", bookingID, err)
+	}
+	return nil
+}
+
+// parkBookingEnded reports whether a park booking was cancelled or rejected.
+func (s *storage) parkBookingEnded(ctx context.Context, q queryer, bookingID string) (bool, error) {
+	var n int
+	err := q.GetContext(ctx, &n, s.rb(`SELECT COUNT(*) FROM ended_park_bookings WHERE booking_id = ?`), bookingID)
+	if err != nil {
+		return false, fmt.Errorf("park booking %s ended: %w", bookingID, err)
+	}
+	return n > 0, nil
+}
+
 // opportunitiesOfBooking are the IDs of the opportunities drafted from a park booking.
 func (s *storage) opportunitiesOfBooking(ctx context.Context, bookingID string) ([]string, error) {
 	var ids []string

@@ -12,6 +12,12 @@ ALTER TABLE opportunities ADD COLUMN park_booking_id TEXT NOT NULL DEFAULT '';
 UPDATE opportunities SET park_booking_id = substr(description, 36, 36)
     WHERE source_event_id IS NOT NULL AND description LIKE 'Created from approved park booking %';
 CREATE INDEX opportunities_park_booking ON opportunities (park_booking_id) WHERE park_booking_id <> '';
+-- Park bookings cancelled or rejected: an approval delivered after the cancellation
+-- (at-least-once delivery keeps no order across event types) drafts nothing.
+CREATE TABLE ended_park_bookings (
+    booking_id TEXT PRIMARY KEY,
+    ended_at   BIGINT NOT NULL
+);
 -- The public list filters published opportunities by neighbourhood and pages by ID.
 CREATE INDEX opportunities_public ON opportunities (state, neighbourhood_id, id);
 -- ... and by a skill asked for (required or preferred): the JSON lists, one row a skill,
