@@ -109,19 +109,12 @@ func (p *Plugin) organisePage(w http.ResponseWriter, r *http.Request) (sdk.PageM
 // newForm is the new opportunity form; its shifts are rows of date, start, end and
 // places (the first required, the others optional).
 type newForm struct {
-	OrganisationID  string   `json:"organisation_id" max:"64"`
-	Title           string   `json:"title" max:"200"`
-	Description     string   `json:"description" max:"10000"`
-	NeighbourhoodID string   `json:"neighbourhood_id" max:"64"`
-	Place           string   `json:"place" max:"300"`
-	RequiredSkills  []string `json:"required_skills" max:"64"`
-	PreferredSkills []string `json:"preferred_skills" max:"64"`
-	Languages       []string `json:"languages" max:"16"`
-	MinAge          *int     `json:"min_age" min:"0" max:"120"`
-	Options         []string `json:"options" max:"32"`
-	Shift1          shiftFields
-	Shift2          shiftFields2
-	Shift3          shiftFields3
+	OrganisationID string `json:"organisation_id" max:"64"`
+	editForm
+	// The shift rows, embedded so the form's decoder fills them (shift1_date…).
+	shiftFields
+	shiftFields2
+	shiftFields3
 }
 
 // shiftRows is how many shift rows the new opportunity form has.
@@ -239,7 +232,7 @@ func (p *Plugin) newPost(w http.ResponseWriter, r *http.Request) (sdk.PageMeta, 
 		oi.MinAge = *in.MinAge
 	}
 	zone := p.svc.cfg.Location
-	rows := []shiftFields{in.Shift1, shiftFields(in.Shift2), shiftFields(in.Shift3)}
+	rows := []shiftFields{in.shiftFields, shiftFields(in.shiftFields2), shiftFields(in.shiftFields3)}
 	if form.Valid() {
 		if strings.TrimSpace(in.Title) == "" {
 			form.Invalid("title", "volunteers.form.title.required", nil)
@@ -696,8 +689,9 @@ func (p *Plugin) rosterPost(w http.ResponseWriter, r *http.Request) (sdk.PageMet
 	return sdk.PageMeta{}, nil
 }
 
-// editForm is the opportunity's details as the edit form sends them; a checkbox left
-// unticked is sent as nothing, so every field is given and the patch sets them all.
+// editForm is the opportunity's details as the edit form (and the new-opportunity
+// form) sends them; a checkbox left unticked is sent as nothing, so every field is
+// given and the patch sets them all.
 type editForm struct {
 	Title           string   `json:"title" max:"200"`
 	Description     string   `json:"description" max:"10000"`

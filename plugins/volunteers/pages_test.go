@@ -8,6 +8,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/kvarter/kvarter/sdk"
 	"github.com/kvarter/kvarter/sdk/i18n/i18ntest"
@@ -510,6 +511,32 @@ func TestPages_Roster(t *testing.T) {
 		c.must(200, f.rep, "GET", path+"?invited=1", nil)
 		if mine := c.must(200, vol, "GET", "/volunteers/mine", nil); !strings.Contains(mine.body, `id="invitations"`) {
 			t.Errorf("the invitation is not in my volunteering:\n%s", mine.body)
+		}
+	})
+}
+
+// TestPages_NewOpportunity: an organiser posts a draft with two shifts through the
+// form (the second ending after midnight), then publishes it.
+func TestPages_NewOpportunity(t *testing.T) {
+	sdktest.EachStore(t, func(t *testing.T, cfg sdk.StoreConfig) {
+		f := newFixture(t, cfg)
+		c := newPageClient(t, f, cfg)
+		a := c.must(303, f.rep, "POST", "/volunteers/organise/new", form("organisation_id", "org-1", "title", "Ruoka-apu",
+			"neighbourhood_id", "nbh-1", "required_skills", "cooking", "languages", "fi", "min_age", "15", "options", "newcomers",
+			"shift1_date", "7.6.2025", "shift1_start", "10.00", "shift1_end", "13:00", "shift1_capacity", "4",
+			"shift2_date", "2025-06-08", "shift2_start", "20:00", "shift2_end", "01:00", "shift2_capacity", "2"))
+		id := strings.TrimSuffix(strings.TrimPrefix(a.location, "/volunteers/organise/"), "?done=created")
+		o, err := f.svc.st.opportunity(context.Background(), f.svc.st.db, id)
+		if err != nil || o.Title != "Ruoka-apu" || o.State != StateDraft || !o.Newcomers || o.MinAge != 15 || len(o.Shifts) != 2 ||
+			o.OrganisationID != "org-1" || len(o.RequiredSkills) != 1 {
+			t.Fatalf("stored %+v, %v", o, err)
+		}
+		if late := o.Shifts[1]; late.End.Sub(late.Start) != 5*time.Hour || late.Start.In(f.loc).Hour() != 20 {
+			t.Errorf("the shift after midnight is %s–%s", late.Start, late.End)
+		}
+		c.must(303, f.rep, "POST", "/volunteers/organise/"+id+"/publish", form())
+		if page := c.must(200, sdk.Principal{}, "GET", "/volunteers/opportunities/"+id, nil); !strings.Contains(page.body, "Ruoka-apu") {
+			t.Error("the published opportunity is not public")
 		}
 	})
 }
