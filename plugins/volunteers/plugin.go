@@ -37,6 +37,8 @@ type Plugin struct {
 	env sdk.Env
 	// now is the clock; tests replace it.
 	now func() time.Time
+	// pages are the parsed page templates (pages.go).
+	pages pageSet
 }
 
 // Compile-time guards for the capabilities the plugin implements.
@@ -98,6 +100,7 @@ func (p *Plugin) Manifest() sdk.Manifest {
 		Subscribes:    []string{EventParksBookingApproved, EventParksBookingCancelled, EventParksBookingRejected},
 		Notifications: notificationKinds(),
 		DataUses:      dataUses,
+		UI:            pageUI(),
 		Settings: []sdk.Setting{
 			{Name: "history_days", Default: "90", Description: "Days of past hours and no-shows that count for fairness and reliability"},
 			{Name: "index_ttl_seconds", Default: "600", Description: "Longest time a cached match index is used when nothing changed"},

@@ -119,7 +119,7 @@ func (p *Plugin) Routes() []sdk.Route {
 			With(sdk.Param{Name: "format", Enum: []string{"json", "csv"}, Description: "json (the default) or csv"}).
 			Errors(422),
 	}
-	return routes
+	return append(routes, p.pageRoutes()...)
 }
 
 func principal(r *http.Request) sdk.Principal { return sdk.PrincipalFrom(r.Context()) }

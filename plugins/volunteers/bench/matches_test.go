@@ -67,9 +67,15 @@ func js(v any) string { b, _ := json.Marshal(v); return string(b) }
 
 // city stores n synthetic profiles and q opportunities with one shift each.
 func city(b *testing.B, n, q int) (*volunteers.Service, []volunteers.Opportunity) {
+	return cityAt(b, sdk.StoreConfig{Dialect: sdk.DialectSQLite, DSN: "file:" + filepath.Join(b.TempDir(), "v.db")}, n, q)
+}
+
+// cityAt is city in the store cfg, so a plugin configured on the same store serves
+// what it holds (pages_test.go).
+func cityAt(b *testing.B, cfg sdk.StoreConfig, n, q int) (*volunteers.Service, []volunteers.Opportunity) {
 	b.Helper()
 	ctx := context.Background()
-	db, err := store.Open(ctx, sdk.StoreConfig{Dialect: sdk.DialectSQLite, DSN: "file:" + filepath.Join(b.TempDir(), "v.db")})
+	db, err := store.Open(ctx, cfg)
 	if err != nil {
 		b.Fatal(err)
 	}
