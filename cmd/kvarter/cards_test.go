@@ -26,7 +26,7 @@ func TestMain_NeighbourhoodCards(t *testing.T) {
 			break
 		}
 	}
-	for _, heading := range []string{"Neighbourhood assembly", "Participatory budget", "This week in the parks"} {
+	for _, heading := range []string{"Neighbourhood assembly", "Participatory budget", "This week in the parks", "Volunteer this month"} {
 		if !strings.Contains(page, heading) {
 			t.Errorf("the neighbourhood page has no card %q", heading)
 		}
