@@ -13,37 +13,33 @@ var _ sdk.Exporter = (*Plugin)(nil)
 // motions written, sponsored and answered, votes cast — with the choice of a named
 // vote, and of a secret vote only that they voted, which is all the store can tell.
 func (p *Plugin) ExportUser(ctx context.Context, userID string) (sdk.PersonalData, error) {
-	parts := []struct {
-		key, query string
-		times      []string
-	}{
-		{"memberships", `SELECT m.assembly_id, a.name AS assembly, m.kind, m.organisation_id, m.status, m.position,
+	sets := []store.RecordSet{
+		{Key: "memberships", Query: `SELECT m.assembly_id, a.name AS assembly, m.kind, m.organisation_id, m.status, m.position,
 			m.term_start, m.term_end, m.applied_at, m.joined_at, m.ended_at, m.end_reason
 			FROM members m JOIN assemblies a ON a.id = m.assembly_id WHERE m.user_id = ? ORDER BY m.applied_at`,
-			[]string{"term_start", "term_end", "applied_at", "joined_at", "ended_at"}},
-		{"attendance", `SELECT a.meeting_id, me.title AS meeting, me.starts_at FROM attendance a
-			JOIN meetings me ON me.id = a.meeting_id WHERE a.user_id = ? ORDER BY me.starts_at`, []string{"starts_at"}},
-		{"motions_written", `SELECT id, assembly_id, title, text, state, created_at FROM motions WHERE author_id = ? ORDER BY created_at`,
-			[]string{"created_at"}},
-		{"motions_sponsored", `SELECT s.motion_id, mo.title FROM sponsors s JOIN motions mo ON mo.id = s.motion_id
-			WHERE s.user_id = ? ORDER BY mo.created_at`, nil},
-		{"votes", `SELECT v.motion_id, mo.title, mo.secrecy, COALESCE(nb.choice, '') AS choice FROM voters v
+			Micros: []string{"term_start", "term_end", "applied_at", "joined_at", "ended_at"}},
+		{Key: "attendance", Query: `SELECT a.meeting_id, me.title AS meeting, me.starts_at FROM attendance a
+			JOIN meetings me ON me.id = a.meeting_id WHERE a.user_id = ? ORDER BY me.starts_at`,
+			Micros: []string{"starts_at"}},
+		{Key: "motions_written", Query: `SELECT id, assembly_id, title, text, state, created_at FROM motions WHERE author_id = ? ORDER BY created_at`,
+			Micros: []string{"created_at"}},
+		{Key: "motions_sponsored", Query: `SELECT s.motion_id, mo.title FROM sponsors s JOIN motions mo ON mo.id = s.motion_id
+			WHERE s.user_id = ? ORDER BY mo.created_at`},
+		{Key: "votes", Query: `SELECT v.motion_id, mo.title, mo.secrecy, COALESCE(nb.choice, '') AS choice FROM voters v
 			JOIN motions mo ON mo.id = v.motion_id
 			LEFT JOIN named_ballots nb ON nb.motion_id = v.motion_id AND nb.user_id = v.user_id
-			WHERE v.user_id = ? ORDER BY mo.vote_opened_at`, nil},
-		{"answers_given", `SELECT id AS motion_id, title, answer_decision, answer_reasoning, answered_at FROM motions
-			WHERE answered_by = ? ORDER BY answered_at`, []string{"answered_at"}},
-		{"actions", `SELECT motion_id, kind, at FROM timeline WHERE actor_id = ? ORDER BY id`, []string{"at"}},
+			WHERE v.user_id = ? ORDER BY mo.vote_opened_at`},
+		{Key: "answers_given", Query: `SELECT id AS motion_id, title, answer_decision, answer_reasoning, answered_at FROM motions
+			WHERE answered_by = ? ORDER BY answered_at`,
+			Micros: []string{"answered_at"}},
+		{Key: "actions", Query: `SELECT motion_id, kind, at FROM timeline WHERE actor_id = ? ORDER BY id`,
+			Micros: []string{"at"}},
 	}
-	out := sdk.PersonalData{Data: map[string]any{}, Fields: exportFields}
-	for _, part := range parts {
-		recs, err := store.Records(ctx, p.db, part.times, p.db.Rebind(part.query), userID)
-		if err != nil {
-			return sdk.PersonalData{}, err
-		}
-		out.Data[part.key] = recs
+	data, err := store.PersonalRecords(ctx, p.db, userID, sets)
+	if err != nil {
+		return sdk.PersonalData{}, err
 	}
-	return out, nil
+	return sdk.PersonalData{Data: data, Fields: exportFields}, nil
 }
 
 // exportFields describes the export's records, as its README.

@@ -13,26 +13,20 @@ var _ sdk.Exporter = (*Plugin)(nil)
 // supported, and the cycles they voted in. Ballots name nobody (they are kept under a
 // receipt token's hash), so the export says that the person voted, never how.
 func (p *Plugin) ExportUser(ctx context.Context, userID string) (sdk.PersonalData, error) {
-	parts := []struct {
-		key, query string
-		times      []string
-	}{
-		{"proposals", `SELECT id, cycle_id, title, description, category, location, cost, status, reason, created_at
-			FROM proposals WHERE author_id = ? ORDER BY created_at`, []string{"created_at"}},
-		{"supports", `SELECT s.proposal_id, pr.title FROM supports s JOIN proposals pr ON pr.id = s.proposal_id
-			WHERE s.user_id = ? ORDER BY pr.created_at`, nil},
-		{"voted_in", `SELECT v.cycle_id, c.name AS cycle FROM voters v JOIN cycles c ON c.id = v.cycle_id
-			WHERE v.user_id = ? ORDER BY c.created_at`, nil},
+	sets := []store.RecordSet{
+		{Key: "proposals", Query: `SELECT id, cycle_id, title, description, category, location, cost, status, reason, created_at
+			FROM proposals WHERE author_id = ? ORDER BY created_at`,
+			Micros: []string{"created_at"}},
+		{Key: "supports", Query: `SELECT s.proposal_id, pr.title FROM supports s JOIN proposals pr ON pr.id = s.proposal_id
+			WHERE s.user_id = ? ORDER BY pr.created_at`},
+		{Key: "voted_in", Query: `SELECT v.cycle_id, c.name AS cycle FROM voters v JOIN cycles c ON c.id = v.cycle_id
+			WHERE v.user_id = ? ORDER BY c.created_at`},
 	}
-	out := sdk.PersonalData{Data: map[string]any{}, Fields: exportFields}
-	for _, part := range parts {
-		recs, err := store.Records(ctx, p.db, part.times, p.db.Rebind(part.query), userID)
-		if err != nil {
-			return sdk.PersonalData{}, err
-		}
-		out.Data[part.key] = recs
+	data, err := store.PersonalRecords(ctx, p.db, userID, sets)
+	if err != nil {
+		return sdk.PersonalData{}, err
 	}
-	return out, nil
+	return sdk.PersonalData{Data: data, Fields: exportFields}, nil
 }
 
 // exportFields describes the export's records, as its README.

@@ -12,27 +12,20 @@ var _ sdk.Exporter = (*Plugin)(nil)
 // ExportUser is the person's part of their export: the bookings they requested, with
 // the contact details they gave, and those they decided as a park manager.
 func (p *Plugin) ExportUser(ctx context.Context, userID string) (sdk.PersonalData, error) {
-	parts := []struct {
-		key, query string
-		times      []string
-	}{
-		{"bookings_requested", `SELECT b.id, b.park_id, pk.name AS park, b.organisation_name, b.title, b.description, b.status,
+	sets := []store.RecordSet{
+		{Key: "bookings_requested", Query: `SELECT b.id, b.park_id, pk.name AS park, b.organisation_name, b.title, b.description, b.status,
 			b.public, b.expected_attendance, b.accessibility_notes, b.contact_name, b.contact_email, b.contact_phone,
 			b.start_us, b.end_us, b.reason, b.created_at
 			FROM bookings b JOIN parks pk ON pk.id = b.park_id WHERE b.requester_id = ? ORDER BY b.start_us`,
-			[]string{"start_us", "end_us", "created_at"}},
-		{"bookings_decided", `SELECT id, park_id, title, status, reason, updated_at FROM bookings WHERE decided_by = ? ORDER BY start_us`,
-			[]string{"updated_at"}},
+			Micros: []string{"start_us", "end_us", "created_at"}},
+		{Key: "bookings_decided", Query: `SELECT id, park_id, title, status, reason, updated_at FROM bookings WHERE decided_by = ? ORDER BY start_us`,
+			Micros: []string{"updated_at"}},
 	}
-	out := sdk.PersonalData{Data: map[string]any{}, Fields: exportFields}
-	for _, part := range parts {
-		recs, err := store.Records(ctx, p.db, part.times, p.db.Rebind(part.query), userID)
-		if err != nil {
-			return sdk.PersonalData{}, err
-		}
-		out.Data[part.key] = recs
+	data, err := store.PersonalRecords(ctx, p.db, userID, sets)
+	if err != nil {
+		return sdk.PersonalData{}, err
 	}
-	return out, nil
+	return sdk.PersonalData{Data: data, Fields: exportFields}, nil
 }
 
 // exportFields describes the export's records, as its README.

@@ -12,29 +12,23 @@ var _ sdk.Exporter = (*Plugin)(nil)
 // ExportUser is the person's part of their export: their volunteer profile (birth
 // date included, which organisers never see) and their applications and shifts.
 func (p *Plugin) ExportUser(ctx context.Context, userID string) (sdk.PersonalData, error) {
-	parts := []struct {
-		key, query string
-		times      []string
-	}{
-		{"profile", `SELECT skills, tags, languages, availability, unavailable, neighbourhoods, max_weekly_minutes,
+	sets := []store.RecordSet{
+		{Key: "profile", Query: `SELECT skills, tags, languages, availability, unavailable, neighbourhoods, max_weekly_minutes,
 			birth_date, check_status, check_expires, created_at, updated_at FROM profiles WHERE user_id = ?`,
-			[]string{"created_at", "updated_at"}},
-		{"applications", `SELECT a.id, a.opportunity_id, o.title AS opportunity, a.shift_id, s.starts_at, s.ends_at,
+			Micros: []string{"created_at", "updated_at"}},
+		{Key: "applications", Query: `SELECT a.id, a.opportunity_id, o.title AS opportunity, a.shift_id, s.starts_at, s.ends_at,
 			a.status, a.origin, a.minutes, a.created_at
 			FROM applications a JOIN shifts s ON s.id = a.shift_id JOIN opportunities o ON o.id = a.opportunity_id
-			WHERE a.volunteer_id = ? ORDER BY s.starts_at`, []string{"starts_at", "ends_at", "created_at"}},
-		{"opportunities_created", `SELECT id, title, state, created_at FROM opportunities WHERE created_by = ? ORDER BY created_at`,
-			[]string{"created_at"}},
+			WHERE a.volunteer_id = ? ORDER BY s.starts_at`,
+			Micros: []string{"starts_at", "ends_at", "created_at"}},
+		{Key: "opportunities_created", Query: `SELECT id, title, state, created_at FROM opportunities WHERE created_by = ? ORDER BY created_at`,
+			Micros: []string{"created_at"}},
 	}
-	out := sdk.PersonalData{Data: map[string]any{}, Fields: exportFields}
-	for _, part := range parts {
-		recs, err := store.Records(ctx, p.db, part.times, p.db.Rebind(part.query), userID)
-		if err != nil {
-			return sdk.PersonalData{}, err
-		}
-		out.Data[part.key] = recs
+	data, err := store.PersonalRecords(ctx, p.db, userID, sets)
+	if err != nil {
+		return sdk.PersonalData{}, err
 	}
-	return out, nil
+	return sdk.PersonalData{Data: data, Fields: exportFields}, nil
 }
 
 // exportFields describes the export's records, as its README.

@@ -42,3 +42,26 @@ func Records(ctx context.Context, q sqlx.QueryerContext, micros []string, query 
 	}
 	return out, nil
 }
+
+// RecordSet is one kind of record in a person's export: the key it goes under, a query
+// with one placeholder (?) for the person's id, and the query's columns that hold
+// [Micros] times.
+type RecordSet struct {
+	Key, Query string
+	Micros     []string
+}
+
+// PersonalRecords runs each set's query for userID on db and returns the records by
+// key: the Data of a plugin's sdk.PersonalData, so that an Exporter lists its queries
+// and nothing more.
+func PersonalRecords(ctx context.Context, db *DB, userID string, sets []RecordSet) (map[string]any, error) {
+	out := make(map[string]any, len(sets))
+	for _, set := range sets {
+		recs, err := Records(ctx, db, set.Micros, db.Rebind(set.Query), userID)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", set.Key, err)
+		}
+		out[set.Key] = recs
+	}
+	return out, nil
+}
