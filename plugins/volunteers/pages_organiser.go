@@ -549,7 +549,11 @@ func (p *Plugin) renderMatches(w http.ResponseWriter, r *http.Request, form *web
 		row := matchRow{Rank: rank, VolunteerID: m.VolunteerID, Score: m.Score, Why: v.reasons(m.ReasonCodes, names)}
 		if a, ok := byVolunteer[m.VolunteerID]; ok {
 			row.App = &ApplicationView{Application: a}
-			userIDs = append(userIDs, m.VolunteerID)
+			if contactStatuses[a.Status] {
+				// As in the service's applications view: an applicant is named to the
+				// organiser once accepted, not for applying.
+				userIDs = append(userIDs, m.VolunteerID)
+			}
 		}
 		d.Rows = append(d.Rows, row)
 	}
