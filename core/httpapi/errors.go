@@ -34,10 +34,10 @@ func (s *Server) renderError(c *fiber.Ctx, err error) error {
 	e, internal := publicError(err)
 	switch {
 	case internal:
-		s.logger.ErrorContext(c.UserContext(), "internal error", "err", err, "method", c.Method(), "path", c.Path())
+		s.logger.ErrorContext(c.UserContext(), "internal error", "err", err, "method", c.Method(), "path", logPath(c))
 	case e.Code == sdk.CodeUnavailable && e.RetryAfterSeconds == 0:
 		// The database is down or refusing connections: a passing state, not a bug.
-		s.logger.WarnContext(c.UserContext(), "unavailable", "err", err, "method", c.Method(), "path", c.Path())
+		s.logger.WarnContext(c.UserContext(), "unavailable", "err", err, "method", c.Method(), "path", logPath(c))
 	}
 	if secs := e.RetryAfter(); secs > 0 {
 		c.Set(fiber.HeaderRetryAfter, strconv.Itoa(secs))

@@ -120,6 +120,16 @@ func validRequestID(id string) bool {
 	return true
 }
 
+// logPath is the request's path as logs show it. A plugin's path may carry a secret (a
+// volunteer's calendar feed token) or personal ids, so a plugin route is logged by its
+// template, never its values; the core's own paths carry neither.
+func logPath(c *fiber.Ctx) string {
+	if r, ok := c.Locals(localPluginRequest).(*core.PluginRequest); ok && r.Route != "" {
+		return r.Route
+	}
+	return c.Path()
+}
+
 func (s *Server) logRequests(c *fiber.Ctx) error {
 	start := time.Now()
 	err := c.Next()
@@ -133,13 +143,7 @@ func (s *Server) logRequests(c *fiber.Ctx) error {
 		s.observe(c, status, time.Since(start))
 	}
 	if status >= 500 || c.Path() != "/healthz" && c.Path() != "/readyz" {
-		path := c.Path()
-		if r, ok := c.Locals(localPluginRequest).(*core.PluginRequest); ok && r.Route != "" {
-			// A plugin's path may carry a secret (a volunteer's calendar feed token) or
-			// personal ids: its log line names the route's template, never the values.
-			path = r.Route
-		}
-		attrs := []slog.Attr{slog.String("method", c.Method()), slog.String("path", path), slog.Int("status", status),
+		attrs := []slog.Attr{slog.String("method", c.Method()), slog.String("path", logPath(c)), slog.Int("status", status),
 			slog.Duration("duration", time.Since(start))}
 		if up, ok := c.Locals(localUpstreamID).(string); ok {
 			attrs = append(attrs, slog.String("upstream_request_id", up))

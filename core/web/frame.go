@@ -122,7 +122,8 @@ func (p *Pages) fail(w http.ResponseWriter, r *http.Request, err error) {
 		w.Header().Set("Retry-After", strconv.Itoa(retry))
 		p.panel(w, r, http.StatusServiceUnavailable, "")
 	default:
-		p.opts.Logger.ErrorContext(r.Context(), "page failed", "path", r.URL.Path, "err", err,
+		// The route's pattern, not the path: a path may carry personal ids.
+		p.opts.Logger.ErrorContext(r.Context(), "page failed", "pattern", r.Pattern, "err", err,
 			"request_id", core.RequestIDFrom(r.Context()))
 		p.panel(w, r, http.StatusInternalServerError, "core.error.internal")
 	}
