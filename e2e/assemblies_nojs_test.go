@@ -1,14 +1,11 @@
 package e2e
 
 import (
-	"context"
-	"io"
 	"net/http"
 	"net/url"
 	"regexp"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/kvarter/kvarter/core/coretest"
 )
@@ -19,8 +16,7 @@ import (
 // 303 of Post/Redirect/Get.
 type assembliesClient struct {
 	t       *testing.T
-	base    string
-	cookie  *http.Cookie
+	forms   *Forms
 	lang    string
 	lastURL string
 }
@@ -33,40 +29,9 @@ type assembliesAnswer struct {
 
 func (c *assembliesClient) send(method, path string, form url.Values) assembliesAnswer {
 	c.t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	var body io.Reader
-	if form != nil {
-		body = strings.NewReader(form.Encode())
-	}
-	req, err := http.NewRequestWithContext(ctx, method, c.base+path, body)
-	if err != nil {
-		c.t.Fatal(err)
-	}
-	if form != nil {
-		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-		req.Header.Set("Sec-Fetch-Site", "same-origin")
-	}
-	req.Header.Set("Accept-Language", c.lang)
-	if c.cookie != nil {
-		req.AddCookie(c.cookie)
-	}
-	client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-	resp, err := client.Do(req)
-	if err != nil {
-		c.t.Fatalf("%s %s: %v", method, path, err)
-	}
-	defer resp.Body.Close()
-	data, err := io.ReadAll(resp.Body)
-	if err != nil {
-		c.t.Fatal(err)
-	}
-	for _, ck := range resp.Cookies() {
-		if strings.HasSuffix(ck.Name, "kvarter_session") {
-			c.cookie = ck
-		}
-	}
-	return assembliesAnswer{resp.StatusCode, resp.Header.Get("Location"), string(data)}
+	c.forms.Lang = c.lang
+	a := c.forms.Send(method, path, form)
+	return assembliesAnswer{a.Status, a.Location, a.Body}
 }
 
 // must sends and fails unless the status is want.
@@ -89,9 +54,9 @@ func (c *assembliesClient) post(path string, form url.Values) assembliesAnswer {
 
 func assembliesSignIn(t *testing.T, base string, u *coretest.User) *assembliesClient {
 	t.Helper()
-	c := &assembliesClient{t: t, base: base, lang: "en"}
+	c := &assembliesClient{t: t, forms: NewForms(t, base, "en"), lang: "en"}
 	c.must(http.StatusSeeOther, "POST", "/sign-in", url.Values{"email": {u.Email}, "password": {u.Password}})
-	if c.cookie == nil {
+	if c.forms.Session() == "" {
 		t.Fatalf("signing %s in set no session cookie", u.Email)
 	}
 	return c
@@ -180,7 +145,7 @@ func TestAssembliesPages_NoJavaScript(t *testing.T) {
 	}
 
 	// An anonymous visitor reads the whole timeline.
-	anon := &assembliesClient{t: t, base: tw.base, lang: "en"}
+	anon := &assembliesClient{t: t, forms: NewForms(t, tw.base, "en"), lang: "en"}
 	public := anon.must(http.StatusOK, "GET", motion, nil)
 	for _, want := range []string{"Mehmet Demir drafted the motion.", "tabled the motion", "put the motion to the vote",
 		"The vote closed: Adopted (4 yes, 1 no, 1 abstaining).", "sent to the city", "The city answered: The city accepts the motion.",

@@ -1,14 +1,10 @@
 package e2e
 
 import (
-	"context"
-	"io"
 	"net/http"
-	"net/http/cookiejar"
 	"net/url"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/kvarter/kvarter/core/coretest"
 )
@@ -16,10 +12,8 @@ import (
 // budgetingForms is a browser without JavaScript: plain GETs and form posts against
 // the real node, its session in a cookie, each redirect seen rather than followed.
 type budgetingForms struct {
-	t    *testing.T
-	base string
-	lang string
-	jar  http.CookieJar
+	t     *testing.T
+	forms *Forms
 }
 
 type budgetingAnswer struct {
@@ -29,36 +23,13 @@ type budgetingAnswer struct {
 }
 
 func newBudgetingForms(t *testing.T, base, lang string) *budgetingForms {
-	jar, _ := cookiejar.New(nil)
-	return &budgetingForms{t: t, base: base, lang: lang, jar: jar}
+	return &budgetingForms{t: t, forms: NewForms(t, base, lang)}
 }
 
 func (b *budgetingForms) do(method, path string, form url.Values) budgetingAnswer {
 	b.t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	var body io.Reader
-	if form != nil {
-		body = strings.NewReader(form.Encode())
-	}
-	req, err := http.NewRequestWithContext(ctx, method, b.base+path, body)
-	if err != nil {
-		b.t.Fatal(err)
-	}
-	req.Header.Set("Accept-Language", b.lang)
-	if form != nil {
-		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-		req.Header.Set("Sec-Fetch-Site", "same-origin") // what a browser sends with the site's own form
-		req.Header.Set("Origin", b.base)
-	}
-	client := &http.Client{Jar: b.jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-	resp, err := client.Do(req)
-	if err != nil {
-		b.t.Fatalf("%s %s: %v", method, path, err)
-	}
-	defer resp.Body.Close()
-	data, _ := io.ReadAll(resp.Body)
-	return budgetingAnswer{resp.StatusCode, resp.Header.Get("Location"), string(data)}
+	a := b.forms.Send(method, path, form)
+	return budgetingAnswer{a.Status, a.Location, a.Body}
 }
 
 func (b *budgetingForms) get(path string) budgetingAnswer { return b.do("GET", path, nil) }
@@ -85,9 +56,9 @@ func (a budgetingAnswer) want(t *testing.T, what string, status int, parts ...st
 // signIn signs u in through the sign-in form and sets their language.
 func (b *budgetingForms) signIn(u *coretest.User) {
 	b.t.Helper()
-	b.jar, _ = cookiejar.New(nil)
+	b.forms.Forget()
 	b.post("/sign-in", url.Values{"email": {u.Email}, "password": {u.Password}}).want(b.t, "sign in", http.StatusSeeOther)
-	b.post("/language", url.Values{"lang": {b.lang}, "back": {"/"}}).want(b.t, "language", http.StatusSeeOther)
+	b.post("/language", url.Values{"lang": {b.forms.Lang}, "back": {"/"}}).want(b.t, "language", http.StatusSeeOther)
 }
 
 // TestBudgetingPages_NoJS is the same story as TestBudgetingPages without

@@ -1,15 +1,11 @@
 package e2e
 
 import (
-	"context"
 	"html"
-	"io"
-	"net/http"
 	"net/url"
 	"regexp"
 	"strings"
 	"testing"
-	"time"
 )
 
 // parksClient is a browser without JavaScript: plain GETs and form POSTs
@@ -17,9 +13,7 @@ import (
 // each 303 of Post/Redirect/Get is seen.
 type parksClient struct {
 	t     *testing.T
-	base  string
-	token string
-	lang  string
+	forms *Forms
 }
 
 type parksAnswer struct {
@@ -28,49 +22,31 @@ type parksAnswer struct {
 	body     string
 }
 
+// newParksClient is a browser signed in with the session token ("" signed out).
+func newParksClient(t *testing.T, base, token, lang string) parksClient {
+	f := NewForms(t, base, lang)
+	if token != "" {
+		f.SetSession(token)
+	}
+	return parksClient{t: t, forms: f}
+}
+
 func (c parksClient) send(method, path string, form url.Values) parksAnswer {
 	c.t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	var body io.Reader
-	if form != nil {
-		body = strings.NewReader(form.Encode())
-	}
-	req, err := http.NewRequestWithContext(ctx, method, c.base+path, body)
-	if err != nil {
-		c.t.Fatal(err)
-	}
-	if form != nil {
-		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-		req.Header.Set("Sec-Fetch-Site", "same-origin") // what a browser sends with the site's own form
-	}
-	req.Header.Set("Accept-Language", c.lang)
-	if c.token != "" {
-		req.AddCookie(&http.Cookie{Name: "kvarter_session", Value: c.token})
-	}
-	client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-	resp, err := client.Do(req)
-	if err != nil {
-		c.t.Fatalf("%s %s: %v", method, path, err)
-	}
-	defer resp.Body.Close()
-	data, err := io.ReadAll(resp.Body)
-	if err != nil {
-		c.t.Fatal(err)
-	}
-	return parksAnswer{resp.StatusCode, resp.Header.Get("Location"), string(data)}
+	a := c.forms.Send(method, path, form)
+	return parksAnswer{a.Status, a.Location, a.Body}
 }
 
 func (c parksClient) want(method, path string, form url.Values, status int, parts ...string) parksAnswer {
 	c.t.Helper()
 	a := c.send(method, path, form)
 	if a.status != status {
-		c.t.Fatalf("%s %s (%s) = %d, want %d\n%s", method, path, c.lang, a.status, status, a.body)
+		c.t.Fatalf("%s %s (%s) = %d, want %d\n%s", method, path, c.forms.Lang, a.status, status, a.body)
 	}
 	text := html.UnescapeString(a.body)
 	for _, p := range parts {
 		if !strings.Contains(text, p) {
-			c.t.Errorf("%s %s (%s) lacks %q", method, path, c.lang, p)
+			c.t.Errorf("%s %s (%s) lacks %q", method, path, c.forms.Lang, p)
 		}
 	}
 	return a
@@ -109,9 +85,9 @@ func TestParks_StoryWithoutJavaScript(t *testing.T) {
 			title := "Açık atölye " + lang
 			otherTitle := "Kukla " + lang
 			other := c.otherRequest(t, date, otherTitle)
-			rep := parksClient{t: t, base: c.base, token: c.rep.Token, lang: lang}
-			manager := parksClient{t: t, base: c.base, token: c.manager.Token, lang: lang}
-			anon := parksClient{t: t, base: c.base, lang: lang}
+			rep := newParksClient(t, c.base, c.rep.Token, lang)
+			manager := newParksClient(t, c.base, c.manager.Token, lang)
+			anon := newParksClient(t, c.base, "", lang)
 			parkPath := "/parks/" + c.park
 			// The frame's language switcher, a plain form: a signed-in person's
 			// choice goes to their profile, which wins over Accept-Language.

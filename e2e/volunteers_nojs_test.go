@@ -1,64 +1,34 @@
 package e2e
 
 import (
-	"context"
 	"fmt"
-	"io"
 	"net/http"
-	"net/http/cookiejar"
 	"net/url"
 	"regexp"
 	"strings"
 	"testing"
-	"time"
 )
 
 // volunteersClient is a browser without JavaScript: plain GETs and form posts, a
 // cookie jar for the session, redirects not followed so each 303 is seen.
 type volunteersClient struct {
-	t    *testing.T
-	base string
-	lang string
-	jar  *cookiejar.Jar
+	t     *testing.T
+	forms *Forms
 }
 
 func newVolunteersClient(t *testing.T, base, lang string) *volunteersClient {
-	jar, err := cookiejar.New(nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return &volunteersClient{t: t, base: base, lang: lang, jar: jar}
+	return &volunteersClient{t: t, forms: NewForms(t, base, lang)}
 }
 
 // do sends one request; form nil is a GET.
 func (c *volunteersClient) do(path string, form url.Values) (int, string, string) {
 	c.t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	method, body := http.MethodGet, io.Reader(nil)
+	method := http.MethodGet
 	if form != nil {
-		method, body = http.MethodPost, strings.NewReader(form.Encode())
+		method = http.MethodPost
 	}
-	req, err := http.NewRequestWithContext(ctx, method, c.base+path, body)
-	if err != nil {
-		c.t.Fatal(err)
-	}
-	req.Header.Set("Accept-Language", c.lang)
-	if form != nil {
-		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-		req.Header.Set("Sec-Fetch-Site", "same-origin") // what a browser sends with the site's own form
-	}
-	client := &http.Client{Jar: c.jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-	resp, err := client.Do(req)
-	if err != nil {
-		c.t.Fatalf("%s %s: %v", method, path, err)
-	}
-	defer resp.Body.Close()
-	data, err := io.ReadAll(resp.Body)
-	if err != nil {
-		c.t.Fatal(err)
-	}
-	return resp.StatusCode, string(data), resp.Header.Get("Location")
+	a := c.forms.Send(method, path, form)
+	return a.Status, a.Body, a.Location
 }
 
 // must fails the test unless the answer has status want and contains every part.
