@@ -338,12 +338,16 @@ func testPluginRoutesHTTP(t *testing.T, c *city) {
 					byPath[r.Path] = append(byPath[r.Path], "HEAD")
 				}
 			}
-			for path, methods := range byPath {
-				if slices.Contains(methods, "PUT") {
+			// The first such path in order, whose concrete form no PUT route's template
+			// takes either: PUT /parks/events is PUT /parks/{id}, an edit of a park.
+			paths := slices.Sorted(maps.Keys(byPath))
+			for _, path := range paths {
+				methods := byPath[path]
+				p := strings.NewReplacer("{", "x", "}", "").Replace(path)
+				if slices.ContainsFunc(paths, func(q string) bool { return slices.Contains(byPath[q], "PUT") && templateMatches(q, p) }) {
 					continue
 				}
 				slices.Sort(methods)
-				p := strings.NewReplacer("{", "x", "}", "").Replace(path)
 				resp, body := c.do(t, "PUT", p, `{}`, nil)
 				var e sdk.ErrorBody
 				_ = json.Unmarshal(body, &e)
@@ -379,4 +383,19 @@ func testPluginList(t *testing.T, c *city) {
 	if !slices.Equal(names, builtinNames()) {
 		t.Fatalf("walked %v, want %v once each", names, builtinNames())
 	}
+}
+
+// templateMatches reports whether a route template ("/api/v1/parks/{id}") takes the
+// concrete path p, segment by segment.
+func templateMatches(template, p string) bool {
+	ts, ps := strings.Split(template, "/"), strings.Split(p, "/")
+	if len(ts) != len(ps) {
+		return false
+	}
+	for i := range ts {
+		if !strings.HasPrefix(ts[i], "{") && ts[i] != ps[i] {
+			return false
+		}
+	}
+	return true
 }
