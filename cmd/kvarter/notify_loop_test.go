@@ -327,7 +327,13 @@ func testNotifyLoop(t *testing.T, lc *loopCity, postgres bool) {
 	// 2. Redelivery changes nothing: the plugin restarts (its relay starts over), the
 	// follower follows again, the city answers again (refused). The implementation's
 	// mails, sent after all of that, mark when the counts are final.
+	before := lc.node.Plugins.Pid("assemblies")
 	admin.Must(200, "POST", "/api/v1/admin/plugins/assemblies/restart", nil)
+	// The restart is applied after the answer: wait for the new process, then for it
+	// to be active, so that the next request does not meet the old one stopping.
+	for deadline := time.Now().Add(30 * time.Second); lc.node.Plugins.Pid("assemblies") == before && time.Now().Before(deadline); {
+		time.Sleep(20 * time.Millisecond)
+	}
 	waitActive(t, lc.node)
 	follower.Must(200, "PUT", m1.path+"/follow", nil)
 	responder.Must(409, "POST", m1.path+"/answer", map[string]any{"decision": "accepted", "reasoning": "Igen."})
