@@ -146,8 +146,11 @@ func TestAssembliesPages(t *testing.T) {
 				}
 				p.Click(choiceID[choices[i]])
 				p.WaitSwap(func() { p.Submit(`main form`) })
-				if loc := p.Location(); !strings.Contains(loc, "done=cast") || strings.Contains(loc, "choice=") {
+				if loc := p.Location(); !strings.HasSuffix(loc, motion+"/vote") {
 					t.Errorf("after a secret ballot the address is %s", loc)
+				}
+				if p.Text(`main [role="status"] h2`) == "" {
+					t.Errorf("the booth's answer to a ballot has no confirmation")
 				}
 				if i == 0 {
 					check("ballot cast")

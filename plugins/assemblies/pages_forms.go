@@ -461,7 +461,7 @@ func (p *Plugin) boothPost(w http.ResponseWriter, r *http.Request) (sdk.PageMeta
 		form.Invalid("choice", "assemblies.booth.choose", nil)
 		return p.showBooth(pg, form)
 	}
-	_, err = p.svc.CastBallot(pg.ctx, pg.who, r.PathValue("id"), r.PathValue("motionID"), in.Choice)
+	rc, err := p.svc.CastBallot(pg.ctx, pg.who, r.PathValue("id"), r.PathValue("motionID"), in.Choice)
 	if codeOf(err) == sdk.CodeForbidden {
 		form.Refuse("assemblies.booth.not_elector", nil)
 		return p.showBooth(pg, form)
@@ -472,7 +472,5 @@ func (p *Plugin) boothPost(w http.ResponseWriter, r *http.Request) (sdk.PageMeta
 	if err != nil {
 		return sdk.PageMeta{}, err
 	}
-	// The confirmation repeats no choice, not even a named vote's: an address can be
-	// sent to someone, and must not tell them how they voted.
-	return pg.redirect(boothPath(r.PathValue("id"), r.PathValue("motionID")), "cast")
+	return p.boothConfirmation(pg, r.PathValue("id"), r.PathValue("motionID"), rc)
 }

@@ -185,10 +185,24 @@ func TestPages_Story(t *testing.T) {
 			t.Errorf("a ballot without a choice: %+v %s", none.Meta, none.Body)
 		}
 		choices := []string{"yes", "yes", "yes", "yes", "no", "abstain"}
+		// The booth answers the ballot with its confirmation, the same for every voter:
+		// it says the ballot is cast and what is stored, never the choice.
+		var first string
 		for i, m := range members {
-			cast := e.mustVisit(303, m, "POST", motion+"/vote", "en", url.Values{"choice": {choices[i]}})
-			if cast.Location != motion+"/vote?done=cast" {
-				t.Errorf("a secret ballot's redirect %q", cast.Location)
+			cast := e.mustVisit(200, m, "POST", motion+"/vote", "en", url.Values{"choice": {choices[i]}})
+			if !strings.Contains(cast.Body, "Your ballot is cast") || !strings.Contains(cast.Body, "What is stored") ||
+				cast.Meta.Announce != "Your ballot is cast." || strings.Contains(cast.Body, `type="radio"`) {
+				t.Errorf("confirmation of ballot %d: %+v %s", i, cast.Meta, cast.Body)
+			}
+			for _, c := range []string{"You voted", `value="yes" checked`, `value="no" checked`, `value="abstain" checked`} {
+				if strings.Contains(cast.Body, c) {
+					t.Errorf("the confirmation of a secret %s ballot says %q", choices[i], c)
+				}
+			}
+			if i == 0 {
+				first = cast.Body
+			} else if cast.Body != first {
+				t.Errorf("a %s ballot's confirmation differs from a %s one's:\n%s\n%s", choices[i], choices[0], cast.Body, first)
 			}
 		}
 		receipt := e.mustVisit(200, members[0], "GET", motion+"/vote?done=cast", "en", nil)

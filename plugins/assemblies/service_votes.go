@@ -105,6 +105,18 @@ type Receipt struct {
 	Recorded bool   `json:"recorded"`
 	Changed  bool   `json:"changed"`
 	Choice   string `json:"choice,omitempty"`
+
+	// round is the vote the ballot went into, for the booth's confirmation, which is
+	// the same for every voter of the round (pages_booth.go).
+	round voteRound
+}
+
+// voteRound is one vote on a motion: what the booth's confirmation says of it. None of
+// it changes while the vote is open.
+type voteRound struct {
+	OpenedAt   int64 // Unix microseconds: tells a vote from an earlier one on the motion
+	Secret     bool
+	Changeable bool
 }
 
 // CastBallot records p's ballot. The motion's row lock (shared here, exclusive at the
@@ -131,7 +143,8 @@ func (s *Service) CastBallot(ctx context.Context, p sdk.Principal, assemblyID, m
 	if err := r.refusal(b); err != nil {
 		return Receipt{}, err
 	}
-	rc := Receipt{MotionID: motionID, Recorded: true, Changed: !r.First}
+	rc := Receipt{MotionID: motionID, Recorded: true, Changed: !r.First, round: voteRound{
+		OpenedAt: r.VoteOpenedAt.Time.UnixMicro(), Secret: r.Secrecy == SecrecySecret, Changeable: r.BallotChangeable}}
 	if r.Secrecy == SecrecyNamed {
 		rc.Choice = choice
 	}

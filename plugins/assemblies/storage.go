@@ -49,10 +49,12 @@ type castResult struct {
 	State            string `db:"state"`
 	Secrecy          string `db:"secrecy"`
 	BallotChangeable bool   `db:"ballot_changeable"`
-	Eligible         bool   `db:"eligible"`
-	First            bool   `db:"first"`
-	Sealed           int    `db:"sealed"`
-	Named            int    `db:"named"`
+	// VoteOpenedAt tells this round of voting from an earlier one on the same motion.
+	VoteOpenedAt store.NullTime `db:"vote_opened_at"`
+	Eligible     bool           `db:"eligible"`
+	First        bool           `db:"first"`
+	Sealed       int            `db:"sealed"`
+	Named        int            `db:"named"`
 }
 
 // Times are stored as BIGINT Unix microseconds, UTC, the one encoding of Kvarter's

@@ -27,7 +27,7 @@ import (
 //
 // SQLite has no INSERT or UPDATE inside WITH, so it keeps the transaction.
 const castPostgresSQL = `WITH m AS (
-		SELECT id, state, secrecy, ballot_changeable FROM motions
+		SELECT id, state, secrecy, ballot_changeable, vote_opened_at FROM motions
 		WHERE id = ? AND assembly_id = ? FOR SHARE
 	), eligible AS (
 		SELECT 1 FROM electorate WHERE motion_id = ? AND user_id = ?
@@ -48,7 +48,7 @@ const castPostgresSQL = `WITH m AS (
 		WHERE secrecy = 'named' AND (EXISTS (SELECT 1 FROM voter) OR ballot_changeable)
 		ON CONFLICT (motion_id, user_id) DO UPDATE SET choice = excluded.choice RETURNING 1
 	)
-	SELECT m.state, m.secrecy, m.ballot_changeable,
+	SELECT m.state, m.secrecy, m.ballot_changeable, m.vote_opened_at,
 		EXISTS (SELECT 1 FROM eligible) AS eligible,
 		EXISTS (SELECT 1 FROM voter) AS first,
 		(SELECT COUNT(*) FROM sealed) AS sealed,

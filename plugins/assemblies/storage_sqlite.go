@@ -26,7 +26,7 @@ func (sqlite) castBallot(ctx context.Context, db *store.DB, assemblyID, motionID
 		if err != nil {
 			return err
 		}
-		r.State, r.Secrecy, r.BallotChangeable = m.State, m.Secrecy, m.BallotChangeable
+		r.State, r.Secrecy, r.BallotChangeable, r.VoteOpenedAt = m.State, m.Secrecy, m.BallotChangeable, m.VoteOpenedAt
 		if m.State != StateVoting {
 			return nil
 		}

@@ -66,14 +66,18 @@ func (m *Memo) Bytes(t *template.Template, name string, data any) ([]byte, error
 	if !memoisable(reflect.TypeOf(data)) {
 		return execute(t, name, data)
 	}
-	key := memoKey{t, name, data}
+	return m.keep(memoKey{t, name, data}, func() ([]byte, error) { return execute(t, name, data) })
+}
+
+// keep is the memo's answer for key, drawn by draw when it has none.
+func (m *Memo) keep(key memoKey, draw func() ([]byte, error)) ([]byte, error) {
 	m.mu.RLock()
 	out, ok := m.m[key]
 	m.mu.RUnlock()
 	if ok {
 		return out, nil
 	}
-	out, err := execute(t, name, data)
+	out, err := draw()
 	if err != nil {
 		return nil, err
 	}
@@ -93,6 +97,22 @@ func (m *Memo) Bytes(t *template.Template, name string, data any) ([]byte, error
 	return out, nil
 }
 
+// BytesFor is Bytes keyed by key instead of by data, for data the memo cannot key on
+// (it holds a pointer, a slice or a time) although the caller knows what of it the
+// template reads: key must stand for all of that — two calls with equal keys must
+// draw equal bytes — and be made of values alone, as Bytes requires of data (a key
+// that is not is refused, and data is then executed each time). Keys live beside
+// Bytes's data keys without meeting them: a key has its own type.
+func (m *Memo) BytesFor(key any, t *template.Template, name string, data any) ([]byte, error) {
+	if !memoisable(reflect.TypeOf(key)) {
+		return execute(t, name, data)
+	}
+	return m.keep(memoKey{t, name, explicitKey{key}}, func() ([]byte, error) { return execute(t, name, data) })
+}
+
+// explicitKey wraps a BytesFor key, so that it never equals a Bytes call's data.
+type explicitKey struct{ key any }
+
 // Size is how many bytes of output the memo keeps.
 func (m *Memo) Size() int {
 	m.mu.RLock()
@@ -110,6 +130,12 @@ func (m *Memo) Execute(w io.Writer, t *template.Template, name string, data any)
 	}
 	_, err = w.Write(out)
 	return err
+}
+
+// WriteContent answers content, drawn before (by BytesFor, say), as the page's, with
+// meta handed to the host: what RenderStatus does after executing its template.
+func WriteContent(w http.ResponseWriter, r *http.Request, status int, content []byte, meta sdk.PageMeta) error {
+	return writePage(w, r, status, content, meta)
 }
 
 // Render is web.RenderStatus with the content drawn through the memo.

@@ -189,3 +189,37 @@ func BenchmarkMemo(b *testing.B) {
 		}
 	})
 }
+
+// BytesFor keeps what a template drew for data the memo cannot key on by the caller's
+// key: equal keys answer the first drawing, other keys draw again, a key that is not
+// made of values keeps nothing, and a key never meets equal data given to Bytes.
+func TestMemo_BytesFor(t *testing.T) {
+	m := web.NewMemo(0)
+	type key struct{ ID string }
+	ana := &memoView{Name: "Ana"}
+	first, err := m.BytesFor(key{"1"}, memoTemplates, "any", ana)
+	if err != nil || string(first) != direct(t, "any", ana) {
+		t.Fatalf("BytesFor = %q, %v", first, err)
+	}
+	// The caller promised that key "1" stands for what the template reads: the memo
+	// answers the first drawing, although the pointer's value changed since.
+	ana.Name = "Bo"
+	if again, _ := m.BytesFor(key{"1"}, memoTemplates, "any", ana); string(again) != string(first) {
+		t.Errorf("an equal key drew again: %q", again)
+	}
+	if other, _ := m.BytesFor(key{"2"}, memoTemplates, "any", ana); string(other) != direct(t, "any", ana) {
+		t.Errorf("another key answered %q", other)
+	}
+	// A key holding a slice could change behind the memo's back: never kept.
+	size := m.Size()
+	if out, _ := m.BytesFor([]string{"1"}, memoTemplates, "any", "x"); string(out) != direct(t, "any", "x") || m.Size() != size {
+		t.Errorf("a slice key: %q, size %d → %d", out, size, m.Size())
+	}
+	// A key equal to data once given to Bytes is another entry.
+	if _, err := m.Bytes(memoTemplates, "any", key{"3"}); err != nil {
+		t.Fatal(err)
+	}
+	if out, _ := m.BytesFor(key{"3"}, memoTemplates, "any", "from BytesFor"); string(out) != direct(t, "any", "from BytesFor") {
+		t.Errorf("BytesFor met Bytes's entry: %q", out)
+	}
+}
