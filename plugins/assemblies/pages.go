@@ -2,9 +2,12 @@ package assemblies
 
 import (
 	"context"
+	"crypto/sha256"
 	"database/sql"
 	"embed"
+	"encoding/json"
 	"errors"
+	"fmt"
 	"html/template"
 	"net/http"
 	"net/url"
@@ -193,6 +196,33 @@ func (pg *pageCtx) render(name string, data any, meta sdk.PageMeta) (sdk.PageMet
 	return sdk.PageMeta{}, web.Render(pg.w, pg.r, pg.kit.For(pg.loc.Lang()), name, data, meta)
 }
 
+// renderSummed is render for a page whose data the page memo cannot key on (it holds
+// slices and times), keyed instead by id and a digest of the data's JSON: a page drawn
+// for equal data is written again without executing the template, which was most of
+// what the assembly page cost (issue 18). It holds because the page's data is plain
+// exported fields whose JSON is everything the template reads of them — no field is
+// left out of the JSON, no method reads anything else — and the template's functions
+// depend on their arguments and the language only. The JSON and its digest cost a
+// tenth of the drawing they save.
+func (pg *pageCtx) renderSummed(name, id string, data any, meta sdk.PageMeta) (sdk.PageMeta, error) {
+	j, err := json.Marshal(data)
+	if err != nil {
+		return sdk.PageMeta{}, fmt.Errorf("digest of page %s: %w", name, err)
+	}
+	key := summedKey{Name: name, ID: id, Sum: sha256.Sum256(j)}
+	body, err := pageMemo.BytesFor(key, pg.kit.For(pg.loc.Lang()), name, data)
+	if err != nil {
+		return sdk.PageMeta{}, err
+	}
+	return sdk.PageMeta{}, web.WriteContent(pg.w, pg.r, http.StatusOK, body, meta)
+}
+
+// summedKey is a renderSummed page's memo key.
+type summedKey struct {
+	Name, ID string
+	Sum      [sha256.Size]byte
+}
+
 // refuse answers 422 with the template name showing the form and its problems.
 func (pg *pageCtx) refuse(name string, data any, meta sdk.PageMeta) (sdk.PageMeta, error) {
 	return sdk.PageMeta{}, web.RenderInvalid(pg.w, pg.r, pg.kit.For(pg.loc.Lang()), name, data, meta)
@@ -256,20 +286,31 @@ func (p *Plugin) roleIn(ctx context.Context, a Assembly, who sdk.Principal) (rol
 	if !who.Authenticated() {
 		return r, nil
 	}
-	r.Signed = true
 	m, err := getMember(ctx, p.svc.db, a.ID, who.UserID)
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
+		return roleOf(a, who, nil), nil
 	case err != nil:
 		return r, err
-	default:
+	}
+	return roleOf(a, who, &m), nil
+}
+
+// roleOf is what who is to assembly a, whose membership row is m (nil for none).
+func roleOf(a Assembly, who sdk.Principal, m *memberRow) role {
+	var r role
+	if !who.Authenticated() {
+		return r
+	}
+	r.Signed = true
+	if m != nil {
 		r.Status = m.Status
 		r.Member = m.Status == MemberActive
 		r.Chair = r.Member && (m.Position == PositionChair || m.Position == PositionViceChair)
 		r.Officer = r.Chair || r.Member && m.Position == PositionSecretary
 	}
 	r.Officer = r.Officer || holds(who, PermAssemblyManage, "nbh:"+a.NeighbourhoodID)
-	return r, nil
+	return r
 }
 
 // holds reports whether the viewer's roles in domain (or the city's) carry perm by the

@@ -2,6 +2,8 @@ package assemblies
 
 import (
 	"cmp"
+	"database/sql"
+	"errors"
 	"net/http"
 	"net/url"
 	"slices"
@@ -81,11 +83,8 @@ func (p *Plugin) assemblyPage(w http.ResponseWriter, r *http.Request) (sdk.PageM
 		return sdk.PageMeta{}, err
 	}
 	v := assemblyView{A: a, Rules: pg.rules(a.Rules), Calendar: calendarPath(a.ID), Self: assemblyPath(a.ID)}
-	if v.Role, err = p.roleIn(pg.ctx, a, pg.who); err != nil {
-		return sdk.PageMeta{}, err
-	}
 	v.Responder = holds(pg.who, PermConsultationRequest, sdk.DomainCity)
-	members, hidden, err := p.listAssemblyMembers(pg, a, v.Role)
+	members, hidden, err := p.listAssemblyMembers(pg, a, &v.Role)
 	if err != nil {
 		return sdk.PageMeta{}, err
 	}
@@ -117,7 +116,7 @@ func (p *Plugin) assemblyPage(w http.ResponseWriter, r *http.Request) (sdk.PageM
 		return sdk.PageMeta{}, err
 	}
 	v.Motions, v.Waiting, v.Consultations = pg.motionTables(a.ID, motions, v.Role.Member || v.Role.Officer)
-	return pg.render("assembly", v, pg.meta(a.Name, sdk.Crumb{Label: a.Name, Href: assemblyPath(a.ID)}))
+	return pg.renderSummed("assembly", a.ID, v, pg.meta(a.Name, sdk.Crumb{Label: a.Name, Href: assemblyPath(a.ID)}))
 }
 
 // rules says an assembly's rules in plain words.
@@ -387,7 +386,8 @@ func (p *Plugin) showMotion(pg *pageCtx, form *web.Form) (sdk.PageMeta, error) {
 		v.Timeline = append(v.Timeline, timelineLine{At: e.At, Text: pg.timelineText(e, names)})
 	}
 	if m.AuthorID == pg.who.UserID && m.Kind == KindMotion && (m.State == StateDraft || m.State == StateTabled) {
-		members, _, err := p.listAssemblyMembers(pg, a, v.Role)
+		var seen role // the same as v.Role, read again with the list
+		members, _, err := p.listAssemblyMembers(pg, a, &seen)
 		if err != nil {
 			return sdk.PageMeta{}, err
 		}
@@ -646,7 +646,7 @@ func (p *Plugin) listAssemblyMeetings(pg *pageCtx, a Assembly) ([]Meeting, error
 	for i, r := range rows {
 		ms[i] = r.meeting(now)
 	}
-	return ms, fillMeetings(pg.ctx, p.svc.db, ms)
+	return ms, nil // the page shows no agenda or attendance: fillMeetings would read them for nothing
 }
 
 func (p *Plugin) listAssemblyMotions(pg *pageCtx, a Assembly) ([]Motion, error) {
@@ -664,23 +664,37 @@ func (p *Plugin) listAssemblyMotions(pg *pageCtx, a Assembly) ([]Motion, error) 
 
 // listAssemblyMembers are the members the viewer may see, as Service.Members decides:
 // officers see the applicants too; a city that keeps lists to members shows them to
-// members and officers only (hidden is then true for everyone else).
-func (p *Plugin) listAssemblyMembers(pg *pageCtx, a Assembly, r role) (ms []Member, hidden bool, err error) {
-	statuses := []string{MemberActive}
-	if r.Officer {
-		statuses = append(statuses, MemberPending)
-	}
-	if !p.svc.MemberListPublic && !r.Member && !r.Officer {
-		return nil, true, nil
-	}
-	rows, err := listMembers(pg.ctx, p.svc.db, a.ID, statuses, allOf)
+// members and officers only (hidden is then true for everyone else). It sets the
+// viewer's role from the same read: a person with no active or pending membership
+// (one who left, or was refused) is to the page what a stranger is.
+func (p *Plugin) listAssemblyMembers(pg *pageCtx, a Assembly, r *role) (ms []Member, hidden bool, err error) {
+	rows, err := listMembers(pg.ctx, p.svc.db, a.ID, []string{MemberActive, MemberPending}, allOf)
 	if err != nil {
 		return nil, false, err
 	}
-	ms = make([]Member, len(rows))
-	ids := make([]string, len(rows))
-	for i, row := range rows {
-		ms[i], ids[i] = row.member(), row.UserID
+	var mine *memberRow
+	for i := range rows {
+		if pg.who.Authenticated() && rows[i].UserID == pg.who.UserID {
+			mine = &rows[i]
+		}
+	}
+	if mine == nil && pg.who.Authenticated() && len(rows) == allOf.Limit {
+		// A list cut at the limit may leave out the viewer's row: ask for it.
+		if m, err := getMember(pg.ctx, p.svc.db, a.ID, pg.who.UserID); err == nil {
+			mine = &m
+		} else if !errors.Is(err, sql.ErrNoRows) {
+			return nil, false, err
+		}
+	}
+	*r = roleOf(a, pg.who, mine)
+	if !p.svc.MemberListPublic && !r.Member && !r.Officer {
+		return nil, true, nil
+	}
+	ids := make([]string, 0, len(rows))
+	for _, row := range rows {
+		if row.Status == MemberActive || r.Officer {
+			ms, ids = append(ms, row.member()), append(ids, row.UserID)
+		}
 	}
 	names := p.names(pg, ids)
 	for i := range ms {

@@ -460,3 +460,39 @@ func TestPages_Visibility(t *testing.T) {
 		}
 	})
 }
+
+// The assembly page is drawn once for equal data (renderSummed): each change shows at
+// once, and viewers who may see different things never get each other's page.
+func TestPages_AssemblyPageFollowsChanges(t *testing.T) {
+	sdktest.EachStore(t, func(t *testing.T, cfg sdk.StoreConfig) {
+		e := newEnv(t, cfg, map[string]string{SettingMemberListPublic: "false"})
+		a, chair := e.assembly("bornova", map[string]any{"membership": "approval"})
+		asm := "/assemblies/" + a.ID
+		anon, applicant := e.As(""), e.resident("applicant", "bornova")
+		e.mustVisit(200, anon, "GET", asm, "en", nil) // drawn and kept for strangers
+
+		e.Must(201, applicant, "POST", "/api/v1/assemblies/"+a.ID+"/members", nil)
+		mine := e.mustVisit(200, applicant, "GET", asm, "en", nil).Body
+		if !strings.Contains(mine, "You have applied") {
+			t.Errorf("the applicant's page does not show the application: %s", mine)
+		}
+		chairs := e.mustVisit(200, chair, "GET", asm, "en", nil).Body
+		if !strings.Contains(chairs, "Resident applicant") {
+			t.Errorf("the chair's page lacks the applicant: %s", chairs)
+		}
+		stranger := e.mustVisit(200, anon, "GET", asm, "en", nil).Body
+		if strings.Contains(stranger, "Resident applicant") || strings.Contains(stranger, "You have applied") {
+			t.Errorf("a stranger sees the applicant or another's application: %s", stranger)
+		}
+
+		e.mustVisit(303, chair, "POST", asm+"/meetings", "en", url.Values{"title": {"Autumn meeting"},
+			"date": {time.Now().AddDate(0, 0, 7).Format(time.DateOnly)}, "starts_at": {"18:00"}, "ends_at": {"20:00"}, "place": {"Hall"}})
+		if got := e.mustVisit(200, anon, "GET", asm, "en", nil).Body; !strings.Contains(got, "Autumn meeting") {
+			t.Errorf("a new meeting does not show on the page: %s", got)
+		}
+		e.Must(200, chair, "POST", "/api/v1/assemblies/"+a.ID+"/members/applicant/approve", nil)
+		if got := e.mustVisit(200, applicant, "GET", asm, "en", nil).Body; strings.Contains(got, "You have applied") {
+			t.Errorf("the approved member's page still shows the application: %s", got)
+		}
+	})
+}
