@@ -106,8 +106,16 @@ func TestFix_EditMeeting(t *testing.T) {
 		if !audited(e, "assemblies.meeting.edit", "meeting:"+mt.ID) {
 			t.Error("the edit is not in the audit log")
 		}
-		if n := len(e.Host.Notifications(NotifyMeetingScheduled)); n != 2 {
-			t.Errorf("members heard of the new time %d times in all, want the schedule and the move (2)", n)
+		told := e.Host.Notifications(NotifyMeetingScheduled)
+		if len(told) != 2 {
+			t.Fatalf("members heard of the new time %d times in all, want the schedule and the move (2)", len(told))
+		}
+		// The move is worded as a move, not as a second meeting.
+		if title := told[1].Texts["en"].Title; title != "New time: Spring, moved" {
+			t.Errorf("the move's notification says %q", title)
+		}
+		if body := told[1].Texts["en"].Body; !strings.Contains(body, "has moved to") {
+			t.Errorf("the move's notification says %q", body)
 		}
 		// The motion's public timeline says it is on the agenda, then that the meeting moved;
 		// an edit that moves nothing adds nothing.

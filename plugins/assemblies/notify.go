@@ -240,11 +240,21 @@ func (s *Service) notifyAnswerStep(ctx context.Context, tx *store.Tx, a Assembly
 // notifyMeeting tells the assembly's members and followers that a meeting was
 // scheduled or cancelled, or its minutes published.
 func (s *Service) notifyMeeting(ctx context.Context, tx *store.Tx, a Assembly, m meetingRow, kind, actor string) error {
+	return s.notifyMeetingAs(ctx, tx, a, m, kind, "", actor)
+}
+
+// VariantMeetingMoved words NotifyMeetingScheduled for a meeting given a new time: the
+// same kind, so that a person who chose how to hear of meetings hears of the move the
+// same way, but words that say the time changed.
+const VariantMeetingMoved = "moved"
+
+// notifyMeetingAs is notifyMeeting in variant's words ("" for the kind's own).
+func (s *Service) notifyMeetingAs(ctx context.Context, tx *store.Tx, a Assembly, m meetingRow, kind, variant, actor string) error {
 	members, err := activeMembers(ctx, tx, a.ID, s.Now())
 	if err != nil {
 		return err
 	}
-	return s.notify(ctx, tx, sdk.Notice{Kind: kind, Recipients: members, Followers: []string{assemblySubject(a.ID)}, Except: actor,
+	return s.notify(ctx, tx, sdk.Notice{Kind: kind, Variant: variant, Recipients: members, Followers: []string{assemblySubject(a.ID)}, Except: actor,
 		Subject: assemblySubject(a.ID), Link: meetingLink(a.ID, m.ID),
 		Data: map[string]any{"Assembly": a.Name, "Meeting": m.Title, "Starts": m.StartsAt.Time, "Reason": m.CancelReason}})
 }

@@ -111,8 +111,9 @@ func (s *Service) EditMeeting(ctx context.Context, p sdk.Principal, assemblyID, 
 			return err
 		}
 		if rescheduled {
-			// Members and followers hear of the new time as they heard of the first.
-			return s.notifyMeeting(ctx, tx, a, m, NotifyMeetingScheduled, p.UserID)
+			// Members and followers hear of the new time as they heard of the first,
+			// in words that say it moved.
+			return s.notifyMeetingAs(ctx, tx, a, m, NotifyMeetingScheduled, VariantMeetingMoved, p.UserID)
 		}
 		return nil
 	})
