@@ -370,33 +370,48 @@ func codeOf(err error) string {
 func (p *Plugin) assemblyFor(pg *pageCtx, id string) (Assembly, error) {
 	now := time.Now()
 	key := nameKey{p.svc, id}
-	assemblies.mu.Lock()
-	c, ok := assemblies.m[key]
-	assemblies.mu.Unlock()
-	if ok && now.Before(c.until) {
+	if c, ok := assemblies.get(key); ok && now.Before(c.until) {
 		return c.a, nil
 	}
 	a, err := p.svc.Assembly(pg.ctx, id)
 	if err != nil {
 		return a, err
 	}
-	assemblies.mu.Lock()
-	defer assemblies.mu.Unlock()
-	if len(assemblies.m) > maxCachedNames {
-		clear(assemblies.m)
-	}
-	assemblies.m[key] = cachedAssembly{a, now.Add(assemblyTTL)}
+	assemblies.put(key, cachedAssembly{a, now.Add(assemblyTTL)})
 	return a, nil
 }
 
-var assemblies = struct {
-	mu sync.Mutex
-	m  map[nameKey]cachedAssembly
-}{m: map[nameKey]cachedAssembly{}}
+var assemblies = newPageCache[cachedAssembly]()
 
 type cachedAssembly struct {
 	a     Assembly
 	until time.Time
+}
+
+// pageCache keeps what pages read often and may show a little late (each use says how
+// late), per Service and key. It holds at most maxCachedNames entries: a crude bound —
+// when full it starts again empty and is refilled as pages ask.
+type pageCache[V any] struct {
+	mu sync.Mutex
+	m  map[nameKey]V
+}
+
+func newPageCache[V any]() *pageCache[V] { return &pageCache[V]{m: map[nameKey]V{}} }
+
+func (c *pageCache[V]) get(k nameKey) (V, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	v, ok := c.m[k]
+	return v, ok
+}
+
+func (c *pageCache[V]) put(k nameKey, v V) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if len(c.m) >= maxCachedNames {
+		clear(c.m)
+	}
+	c.m[k] = v
 }
 
 const assemblyTTL = 5 * time.Second

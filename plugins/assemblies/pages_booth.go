@@ -1,8 +1,6 @@
 package assemblies
 
 import (
-	"sync"
-
 	"github.com/kvarter/kvarter/sdk"
 	"github.com/kvarter/kvarter/sdk/web"
 )
@@ -61,10 +59,7 @@ func (p *Plugin) boothConfirmation(pg *pageCtx, assemblyID, motionID string, rc 
 // has another openedAt.
 func (p *Plugin) boothMotion(pg *pageCtx, assemblyID, motionID string, openedAt int64) (Motion, error) {
 	key := nameKey{p.svc, motionID}
-	boothMotions.mu.Lock()
-	c, ok := boothMotions.m[key]
-	boothMotions.mu.Unlock()
-	if ok && c.openedAt == openedAt && c.m.AssemblyID == assemblyID {
+	if c, ok := boothMotions.get(key); ok && c.openedAt == openedAt && c.m.AssemblyID == assemblyID {
 		return c.m, nil
 	}
 	row, err := getMotion(pg.ctx, p.svc.db, assemblyID, motionID)
@@ -76,20 +71,12 @@ func (p *Plugin) boothMotion(pg *pageCtx, assemblyID, motionID string, openedAt 
 		return Motion{}, sdk.Errorf(sdk.CodeNotFound, "motion %q has not been put to the vote", m.ID)
 	}
 	if m.State == StateVoting && m.Vote.OpenedAt.UnixMicro() == openedAt {
-		boothMotions.mu.Lock()
-		if len(boothMotions.m) > maxCachedNames {
-			clear(boothMotions.m)
-		}
-		boothMotions.m[key] = boothCached{openedAt, m}
-		boothMotions.mu.Unlock()
+		boothMotions.put(key, boothCached{openedAt, m})
 	}
 	return m, nil
 }
 
-var boothMotions = struct {
-	mu sync.Mutex
-	m  map[nameKey]boothCached
-}{m: map[nameKey]boothCached{}}
+var boothMotions = newPageCache[boothCached]()
 
 type boothCached struct {
 	openedAt int64

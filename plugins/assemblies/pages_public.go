@@ -7,7 +7,6 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
-	"sync"
 	"time"
 
 	"github.com/kvarter/kvarter/sdk"
@@ -441,31 +440,23 @@ func (p *Plugin) names(pg *pageCtx, ids []string) map[string]string {
 	out := map[string]string{}
 	var missing []Member
 	now := time.Now()
-	displayNames.mu.Lock()
 	for _, id := range ids {
 		if id == "" {
 			continue
 		}
-		if c, ok := displayNames.m[nameKey{p.svc, id}]; ok && now.Before(c.until) {
+		if c, ok := displayNames.get(nameKey{p.svc, id}); ok && now.Before(c.until) {
 			out[id] = c.name
 		} else {
 			missing = append(missing, Member{UserID: id})
 		}
 	}
-	displayNames.mu.Unlock()
 	if len(missing) == 0 {
 		return out
 	}
-	named := p.svc.namedAll(pg.ctx, missing)
-	displayNames.mu.Lock()
-	defer displayNames.mu.Unlock()
-	if len(displayNames.m) > maxCachedNames {
-		clear(displayNames.m) // a crude bound: refilled from the host as pages ask
-	}
-	for _, m := range named {
+	for _, m := range p.svc.namedAll(pg.ctx, missing) {
 		out[m.UserID] = m.DisplayName
 		if m.DisplayName != "" { // a failed lookup is asked again next time
-			displayNames.m[nameKey{p.svc, m.UserID}] = cachedName{m.DisplayName, now.Add(nameTTL)}
+			displayNames.put(nameKey{p.svc, m.UserID}, cachedName{m.DisplayName, now.Add(nameTTL)})
 		}
 	}
 	return out
@@ -475,10 +466,7 @@ func (p *Plugin) names(pg *pageCtx, ids []string) map[string]string {
 // timeline's actors) for nameTTL: a page of forty members would otherwise ask the host
 // for forty names on every view. A changed or erased name shows on pages at most
 // nameTTL later; the JSON routes and notifications ask the host every time.
-var displayNames = struct {
-	mu sync.Mutex
-	m  map[nameKey]cachedName
-}{m: map[nameKey]cachedName{}}
+var displayNames = newPageCache[cachedName]()
 
 type nameKey struct {
 	svc *Service
