@@ -10,6 +10,7 @@ const exportReadme = "This file holds every piece of personal data this Kvarter 
 	"\"sessions\" and \"api_tokens\" are your signed-in devices and tokens (never their secrets); " +
 	"\"activity\" is what the audit log records you did or what was done about you; \"uploads\" are files you sent; " +
 	"\"notifications\" are what you were told and how you chose to be told. " +
+	"\"identity_claims\" is what the city's identity service vouched for: your birth date (the services here see only your age) and, per service, the neighbourhood its record of your address placed you in. " +
 	"\"plugins\" has one section per service this city runs (assemblies, budgeting, ...): each section's " +
 	"\"fields\" says in plain words what every value of its \"data\" is. " +
 	"Of a secret ballot the file says only that you voted, never how: nobody can link your choice to you."

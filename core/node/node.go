@@ -82,10 +82,13 @@ type Node struct {
 
 	Identity       *sqlstore.IdentityService
 	Neighbourhoods *sqlstore.NeighbourhoodService
-	Organisations  *sqlstore.OrganisationService
-	Roles          *sqlstore.RoleService
-	Audit          *sqlstore.AuditService
-	Uploads        *sqlstore.UploadStore
+	// Claims acts on what the city's identity providers say about a person after
+	// each sign-in through one: residency (residency_claims) and a verified birth date.
+	Claims        *sqlstore.ClaimsService
+	Organisations *sqlstore.OrganisationService
+	Roles         *sqlstore.RoleService
+	Audit         *sqlstore.AuditService
+	Uploads       *sqlstore.UploadStore
 	// MailQueue holds every mail until the server took it; its worker runs from Start.
 	MailQueue *sqlstore.MailQueue
 	sender    *mail.Sender
@@ -187,6 +190,7 @@ func build(ctx context.Context, cfg Config, logger *slog.Logger, opt Options, db
 	n := &Node{Config: cfg, Logger: logger, DB: db, Authz: enf, digestCheckInterval: cmp.Or(opt.DigestCheckInterval, digestCheckInterval)}
 	settings := sqlstore.DefaultIdentitySettings()
 	settings.Languages = cfg.City.Languages
+	settings.Zone = cityZone(cfg.City.TimeZone)
 	if opt.PasswordParams != nil {
 		settings.Hasher = password.Hasher{Params: *opt.PasswordParams}
 	}
@@ -207,6 +211,10 @@ func build(ctx context.Context, cfg Config, logger *slog.Logger, opt Options, db
 	}
 	n.Identity.OnPolicyChange = reload
 	n.Neighbourhoods = &sqlstore.NeighbourhoodService{DB: db, Authz: enf, MaxVerifiedPerPerson: cfg.MaxNeighbourhoodsPerPerson, OnPrincipalChange: n.Identity.DropCachedPrincipals}
+	n.Claims = &sqlstore.ClaimsService{DB: db, Neighbourhoods: n.Neighbourhoods, Rules: cfg.ResidencyClaims, BirthDateClaim: cfg.BirthDateClaim, Logger: logger}
+	if err := n.Claims.WarnUnknownNeighbourhoods(ctx); err != nil {
+		return nil, err
+	}
 	n.Organisations = &sqlstore.OrganisationService{DB: db, Authz: enf, OnPrincipalChange: n.Identity.DropCachedPrincipals}
 	n.Roles = &sqlstore.RoleService{DB: db, Authz: enf, OnPolicyChange: reload}
 	n.Audit = &sqlstore.AuditService{DB: db, Authz: enf}

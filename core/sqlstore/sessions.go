@@ -101,6 +101,9 @@ type sessionRow struct {
 	DisplayName string     `db:"display_name"`
 	Language    string     `db:"language"`
 	Scope       string     `db:"scope"`
+	// BirthDate is the user's verified birth date, loaded with the session so that
+	// the principal's age costs no query of its own.
+	BirthDate *string `db:"verified_birth_date"`
 }
 
 func (r sessionRow) session() core.Session {
