@@ -209,6 +209,9 @@ type ballotData struct {
 	Total       int64
 	Over        int64
 	MinAge      int
+	// TooYoung is set for a voter whose verified age is below MinAge: the page says
+	// so instead of offering a ballot that would be refused.
+	TooYoung    bool
 	Replaceable bool
 	Hidden      url.Values // the ballot, carried from the review step to the cast
 	Action      string     // where the form posts: the review step, or a paper ballot
@@ -251,9 +254,11 @@ func (p *Plugin) ballotView(r *http.Request, v view, values url.Values) (*ballot
 		}
 		d.Options = append(d.Options, web.Option{Value: ch.ID, Label: ch.Title, Hint: hint})
 	}
-	if d.MinAge > 0 {
+	// A verified age answers the minimum age; only a voter without one ticks the box.
+	if d.MinAge > 0 && !v.pr.AgeVerified {
 		d.AgeOptions = []web.Option{{Value: "1", Label: v.T("budgeting.ballot.age.yes", "Age", d.MinAge)}}
 	}
+	d.TooYoung = d.MinAge > 0 && v.pr.AgeVerified && v.pr.VerifiedAge < d.MinAge
 	return d, costs, nil
 }
 
