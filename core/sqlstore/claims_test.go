@@ -442,3 +442,37 @@ func TestClaimsService_NoBirthDateClaim(t *testing.T) {
 		t.Errorf("principal %+v, %v", p, err)
 	}
 }
+
+// TestClaimsService_ThroughAPI: what a claim did is what the person's own API shows,
+// checked against the OpenAPI document: the membership names its provider, and the
+// export carries the birth date and where each provider placed them.
+func TestClaimsService_ThroughAPI(t *testing.T) {
+	coretest.ForEachDB(t, func(t *testing.T, db coretest.DB) {
+		w := newClaimsWorld(t, db)
+		u := coretest.Register(t, w.n, "pia@example.org", "Pia")
+		w.apply(t, u.ID, "suomifi", map[string]any{"address": map[string]any{"postal_code": "00530"}, "birthdate": "1990-05-17"})
+		var me struct {
+			Memberships []core.Membership `json:"memberships"`
+		}
+		u.Must(200, "GET", "/api/v1/me", nil).Decode(t, &me)
+		if len(me.Memberships) != 1 || me.Memberships[0].NeighbourhoodID != w.nbh["kallio"] || me.Memberships[0].State != core.MembershipVerified || me.Memberships[0].ClaimProvider != "suomifi" {
+			t.Errorf("/me memberships %+v", me.Memberships)
+		}
+		export := u.Must(200, "GET", "/api/v1/me/export", nil)
+		var doc struct {
+			IdentityClaims struct {
+				BirthDate  string `json:"verified_birth_date"`
+				Residences []struct {
+					Provider        string `json:"provider"`
+					NeighbourhoodID string `json:"neighbourhood_id"`
+				} `json:"claim_residences"`
+			} `json:"identity_claims"`
+			Readme string `json:"readme"`
+		}
+		export.Decode(t, &doc)
+		ic := doc.IdentityClaims
+		if ic.BirthDate != "1990-05-17" || len(ic.Residences) != 1 || ic.Residences[0].Provider != "suomifi" || ic.Residences[0].NeighbourhoodID != w.nbh["kallio"] || !strings.Contains(doc.Readme, "identity_claims") {
+			t.Errorf("export identity_claims %+v", ic)
+		}
+	})
+}
