@@ -23,7 +23,9 @@ func TestPages_MyNeighbourhoodByClaim(t *testing.T) {
 		newHood(t, admin, "Kallio", "kallio")
 		aino := newPerson(t, n, "aino@example.org", "Aino Virtanen")
 		b := signIn(t, n, aino)
-		claims := func(code string) map[string]any { return map[string]any{"address": map[string]any{"postal_code": code}} }
+		claims := func(code string) map[string]any {
+			return map[string]any{"address": map[string]any{"postal_code": code}}
+		}
 
 		if err := n.Claims.ApplyClaims(context.Background(), aino.id, "suomifi", claims("00100")); err != nil {
 			t.Fatal(err)

@@ -205,10 +205,10 @@ type ballotData struct {
 	Knapsack bool
 	// Chosen are the choices of the ballot under review, Total their cost (approval)
 	// or points (cumulative).
-	Chosen      []ballotChoice
-	Total       int64
-	Over        int64
-	MinAge      int
+	Chosen []ballotChoice
+	Total  int64
+	Over   int64
+	MinAge int
 	// TooYoung is set for a voter whose verified age is below MinAge: the page says
 	// so instead of offering a ballot that would be refused.
 	TooYoung    bool
