@@ -205,13 +205,10 @@ type ballotData struct {
 	Knapsack bool
 	// Chosen are the choices of the ballot under review, Total their cost (approval)
 	// or points (cumulative).
-	Chosen []ballotChoice
-	Total  int64
-	Over   int64
-	MinAge int
-	// TooYoung is set for a voter whose verified age is below MinAge: the page says
-	// so instead of offering a ballot that would be refused.
-	TooYoung    bool
+	Chosen      []ballotChoice
+	Total       int64
+	Over        int64
+	MinAge      int
 	Replaceable bool
 	Hidden      url.Values // the ballot, carried from the review step to the cast
 	Action      string     // where the form posts: the review step, or a paper ballot
@@ -222,6 +219,10 @@ type ballotData struct {
 	Options, AgeOptions []web.Option
 
 	v view // the viewer, whose language the sums of a refusal are written in
+
+	// TooYoung is set for a voter whose verified age is below MinAge: the page says
+	// so instead of offering a ballot that would be refused.
+	TooYoung bool
 }
 
 // knapsack reports whether an approval ballot is held to a total cost.
