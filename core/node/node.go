@@ -82,9 +82,9 @@ type Node struct {
 
 	Identity       *sqlstore.IdentityService
 	Neighbourhoods *sqlstore.NeighbourhoodService
-	// Claims acts on what the city's identity providers say about a person after
-	// each sign-in through one: residency (residency_claims) and a verified birth date.
-	Claims        *sqlstore.ClaimsService
+	// Claims acts on identity providers' claims after each sign-in; nil: nothing.
+	// The node's own reads residency (residency_claims) and a verified birth date.
+	Claims        core.ClaimsService
 	Organisations *sqlstore.OrganisationService
 	Roles         *sqlstore.RoleService
 	Audit         *sqlstore.AuditService
@@ -211,10 +211,11 @@ func build(ctx context.Context, cfg Config, logger *slog.Logger, opt Options, db
 	}
 	n.Identity.OnPolicyChange = reload
 	n.Neighbourhoods = &sqlstore.NeighbourhoodService{DB: db, Authz: enf, MaxVerifiedPerPerson: cfg.MaxNeighbourhoodsPerPerson, OnPrincipalChange: n.Identity.DropCachedPrincipals}
-	n.Claims = &sqlstore.ClaimsService{DB: db, Neighbourhoods: n.Neighbourhoods, Rules: cfg.ResidencyClaims, BirthDateClaim: cfg.BirthDateClaim, Logger: logger}
-	if err := n.Claims.WarnUnknownNeighbourhoods(ctx); err != nil {
+	claims := &sqlstore.ClaimsService{DB: db, Neighbourhoods: n.Neighbourhoods, Rules: cfg.ResidencyClaims, BirthDateClaim: cfg.BirthDateClaim, Logger: logger}
+	if err := claims.WarnUnknownNeighbourhoods(ctx); err != nil {
 		return nil, err
 	}
+	n.Claims = claims
 	n.Organisations = &sqlstore.OrganisationService{DB: db, Authz: enf, OnPrincipalChange: n.Identity.DropCachedPrincipals}
 	n.Roles = &sqlstore.RoleService{DB: db, Authz: enf, OnPolicyChange: reload}
 	n.Audit = &sqlstore.AuditService{DB: db, Authz: enf}

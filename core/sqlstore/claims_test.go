@@ -1,8 +1,10 @@
 package sqlstore_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
+	"log/slog"
 	"strings"
 	"sync"
 	"testing"
@@ -11,6 +13,7 @@ import (
 	"github.com/kvarter/kvarter/core"
 	"github.com/kvarter/kvarter/core/coretest"
 	"github.com/kvarter/kvarter/core/node"
+	"github.com/kvarter/kvarter/core/sqlstore"
 )
 
 // claimsWorld is a node whose city reads residency from three providers, one per
@@ -473,6 +476,38 @@ func TestClaimsService_ThroughAPI(t *testing.T) {
 		ic := doc.IdentityClaims
 		if ic.BirthDate != "1990-05-17" || len(ic.Residences) != 1 || ic.Residences[0].Provider != "suomifi" || ic.Residences[0].NeighbourhoodID != w.nbh["kallio"] || !strings.Contains(doc.Readme, "identity_claims") {
 			t.Errorf("export identity_claims %+v", ic)
+		}
+	})
+}
+
+// TestClaimsService_Logs: a rule that names a neighbourhood the city lacks is reported
+// at start and at the sign-in that meets it, naming the provider and the neighbourhood
+// but never the person's claim value.
+func TestClaimsService_Logs(t *testing.T) {
+	coretest.ForEachDB(t, func(t *testing.T, db coretest.DB) {
+		w := newClaimsWorld(t, db)
+		var log bytes.Buffer
+		svc := &sqlstore.ClaimsService{DB: w.n.DB, Neighbourhoods: w.n.Neighbourhoods, Rules: w.n.Config.ResidencyClaims,
+			Logger: slog.New(slog.NewJSONHandler(&log, nil))}
+		if err := svc.WarnUnknownNeighbourhoods(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		start := log.String()
+		for _, want := range []string{`"level":"WARN"`, `"provider":"suomifi"`, `"neighbourhood":"nowhere"`, `"neighbourhood":"vanha"`} {
+			if !strings.Contains(start, want) {
+				t.Errorf("start log lacks %s:\n%s", want, start)
+			}
+		}
+		if strings.Contains(start, "kluuvi") || strings.Count(start, "\n") != 2 {
+			t.Errorf("start log warns of more than the two missing neighbourhoods:\n%s", start)
+		}
+		log.Reset()
+		id, _, _ := w.person(t, "rasmus@example.org")
+		if err := svc.ApplyClaims(context.Background(), id, "suomifi", postal("00987")); err != nil {
+			t.Fatal(err)
+		}
+		if got := log.String(); !strings.Contains(got, `"level":"ERROR"`) || !strings.Contains(got, `"neighbourhood":"nowhere"`) || strings.Contains(got, "00987") {
+			t.Errorf("sign-in log:\n%s", got)
 		}
 	})
 }
