@@ -82,13 +82,10 @@ type Node struct {
 
 	Identity       *sqlstore.IdentityService
 	Neighbourhoods *sqlstore.NeighbourhoodService
-	// Claims acts on identity providers' claims after each sign-in; nil: nothing.
-	// The node's own reads residency (residency_claims) and a verified birth date.
-	Claims        core.ClaimsService
-	Organisations *sqlstore.OrganisationService
-	Roles         *sqlstore.RoleService
-	Audit         *sqlstore.AuditService
-	Uploads       *sqlstore.UploadStore
+	Organisations  *sqlstore.OrganisationService
+	Roles          *sqlstore.RoleService
+	Audit          *sqlstore.AuditService
+	Uploads        *sqlstore.UploadStore
 	// MailQueue holds every mail until the server took it; its worker runs from Start.
 	MailQueue *sqlstore.MailQueue
 	sender    *mail.Sender
@@ -105,6 +102,8 @@ type Node struct {
 	// unless an OTLP endpoint is configured).
 	Metrics *metrics.Metrics
 	Tracing *telemetry.Tracing
+	// Claims acts on identity providers' claims after each sign-in; nil: nothing.
+	Claims core.ClaimsService
 
 	digestCheckInterval time.Duration
 
