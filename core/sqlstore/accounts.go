@@ -239,6 +239,10 @@ func (s *IdentityService) Export(ctx context.Context) (map[string]any, error) {
 	if err != nil {
 		return nil, err
 	}
+	identities, err := identitiesOf(ctx, s.DB.db, p.UserID)
+	if err != nil {
+		return nil, err
+	}
 	actions := make([]map[string]any, len(audit))
 	for i, a := range audit {
 		actions[i] = map[string]any{"at": a.At.UTC(), "action": a.Action, "domain": a.Domain, "target": a.Target}
@@ -255,6 +259,7 @@ func (s *IdentityService) Export(ctx context.Context) (map[string]any, error) {
 		"activity":      actions,
 		"uploads":       uploads,
 		"notifications": told,
+		"identities":    identities,
 	}, nil
 }
 
@@ -296,6 +301,9 @@ func (s *IdentityService) DeleteAccount(ctx context.Context) error {
 			`DELETE FROM notifications WHERE user_id = ?`,
 			`DELETE FROM follows WHERE user_id = ?`,
 			`DELETE FROM notification_preferences WHERE user_id = ?`,
+			// Their identities at the city's providers: a later sign-in with one
+			// opens a new account, never this one again.
+			`DELETE FROM user_identities WHERE user_id = ?`,
 		}
 		for i, q := range steps {
 			args := []any{p.UserID}
