@@ -14,6 +14,7 @@ import (
 	"github.com/kvarter/kvarter/core/coretest"
 	"github.com/kvarter/kvarter/core/node"
 	"github.com/kvarter/kvarter/core/oidc/oidctest"
+	"github.com/kvarter/kvarter/core/web"
 )
 
 // Sign-in with an identity provider (issue 22), through the real server and a real
@@ -156,9 +157,14 @@ func TestPages_OIDCSignIn(t *testing.T) {
 			if p.status != http.StatusSeeOther || p.header.Get("Location") != "/profile" {
 				t.Fatalf("callback = %d to %q: %s", p.status, p.header.Get("Location"), p.body)
 			}
-			profile := b.must(200, "GET", "/profile", nil)
-			if !strings.Contains(profile.body, "Aino Virtanen") || !strings.Contains(profile.body, aino.Email) {
-				t.Fatalf("profile does not show the provider's name and address: %s", profile.body)
+			profile := b.do("GET", "/profile", nil, nil)
+			if profile.status != 200 || !strings.Contains(profile.body, "Aino Virtanen") || !strings.Contains(profile.body, aino.Email) {
+				t.Fatalf("profile does not show the provider's name and address: %d %s", profile.status, profile.body)
+			}
+			// Signing out (a form) ends at the provider, so the pages of a session
+			// begun there let a form's redirect reach it, and nothing else changes.
+			if got, want := profile.header.Get("Content-Security-Policy"), strings.Replace(web.CSP, "form-action 'self'", "form-action 'self' "+o.op.Issuer, 1); got != want {
+				t.Fatalf("CSP = %q, want %q", got, want)
 			}
 			after := o.counts(t)
 			if after[0] != before[0]+1 || after[1] != before[1]+1 || after[2] != before[2]+1 {
@@ -196,6 +202,15 @@ func TestPages_OIDCSignIn(t *testing.T) {
 			}
 			if sessionCookie(b, o.base) != "" {
 				t.Fatal("the session cookie outlived sign-out")
+			}
+			// The provider ends its session and sends the person back home.
+			resp, err := b.c.Get(loc)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if back := resp.Header.Get("Location"); resp.StatusCode != http.StatusFound || !strings.HasPrefix(back, o.base+"/") {
+				t.Fatalf("provider's end session = %d to %q, want back home", resp.StatusCode, back)
 			}
 		})
 
@@ -287,6 +302,150 @@ func TestPages_OIDCSignIn(t *testing.T) {
 				400, "Svaret från identifieringstjänsten godtogs inte")
 			if after := o.counts(t); after != before {
 				t.Fatalf("rows %v → %v", before, after)
+			}
+		})
+	})
+}
+
+func TestPages_OIDCLink(t *testing.T) {
+	coretest.ForEachDB(t, func(t *testing.T, db coretest.DB) {
+		bo := oidctest.User{ID: "sub-bo", Username: "bo", Password: "verysecure", FirstName: "Bo", LastName: "Ek", Email: "bo@example.org", EmailVerified: true}
+		cem := oidctest.User{ID: "sub-cem", Username: "cem", Password: "verysecure", FirstName: "Cem", LastName: "Kaya", Email: "cem@example.org", EmailVerified: true}
+		// Dee's provider does not vouch for her address.
+		dee := oidctest.User{ID: "sub-dee", Username: "dee", Password: "verysecure", FirstName: "Dee", Email: "dee@example.org"}
+		o := startOIDCNode(t, db, bo, cem, dee)
+		local := coretest.Register(t, o.n, bo.Email, "Bo Ek")
+
+		t.Run("RequiresLocalSignIn", func(t *testing.T) {
+			b := newBrowser(t, o.base)
+			before := o.counts(t)
+			p := o.signIn(b, bo)
+			// Never linked silently: the verified address is an account's, so the
+			// person is asked to sign in to it, and is not signed in yet.
+			if p.status != http.StatusSeeOther || p.header.Get("Location") != "/sign-in/link" || sessionCookie(b, o.base) != "" {
+				t.Fatalf("callback = %d to %q", p.status, p.header.Get("Location"))
+			}
+			if after := o.counts(t); after[0] != before[0] || after[1] != before[1] || after[2] != before[2] {
+				t.Fatalf("rows %v → %v before the person signed in locally", before, after)
+			}
+			form := b.must(200, "GET", "/sign-in/link", nil)
+			if !strings.Contains(form.body, "City ID confirmed the email address bo@example.org") || !strings.Contains(form.body, `autocomplete="current-password"`) {
+				t.Fatalf("link page: %s", form.body)
+			}
+			wrong := b.do("POST", "/sign-in/link", url.Values{"email": {bo.Email}, "password": {"not the password"}}, map[string]string{"Accept-Language": "en"})
+			if wrong.status != 422 || !strings.Contains(wrong.body, "ds-error-summary") {
+				t.Fatalf("a wrong password = %d: %s", wrong.status, wrong.body)
+			}
+			if after := o.counts(t); after[2] != before[2] || sessionCookie(b, o.base) != "" {
+				t.Fatal("a wrong password linked or signed in")
+			}
+			ok := b.do("POST", "/sign-in/link", url.Values{"email": {bo.Email}, "password": {local.Password}}, nil)
+			if ok.status != http.StatusSeeOther || ok.header.Get("Location") != "/profile" || sessionCookie(b, o.base) == "" {
+				t.Fatalf("link = %d to %q", ok.status, ok.header.Get("Location"))
+			}
+			var owner string
+			if err := coretest.SQL(o.n).Get(&owner, "SELECT user_id FROM user_identities WHERE subject = 'sub-bo'"); err != nil || owner != local.ID {
+				t.Fatalf("identity linked to %q (%v), want %s", owner, err, local.ID)
+			}
+			if call := o.claims.last(); call.UserID != local.ID || call.Claims["sub"] != bo.ID {
+				t.Fatalf("claims after linking: %+v", call)
+			}
+			// From now on the provider signs Bo in to the same account.
+			b2 := newBrowser(t, o.base)
+			if p := o.signIn(b2, bo); p.status != http.StatusSeeOther || p.header.Get("Location") != "/profile" {
+				t.Fatalf("sign-in after linking = %d to %q", p.status, p.header.Get("Location"))
+			}
+			// The link page without a pending identity explains itself.
+			if p := newBrowser(t, o.base).do("GET", "/sign-in/link", nil, map[string]string{"Accept-Language": "da"}); p.status != 400 ||
+				!strings.Contains(p.body, "Login kunne ikke gennemføres") {
+				t.Fatalf("link page without a pending link = %d", p.status)
+			}
+		})
+
+		t.Run("FromAccountPage", func(t *testing.T) {
+			// Cem has a local account under another address and links the provider.
+			cemLocal := coretest.Register(t, o.n, "cem.kaya@example.net", "Cem Kaya")
+			b := newBrowser(t, o.base)
+			b.must(303, "POST", "/sign-in", url.Values{"email": {cemLocal.Email}, "password": {cemLocal.Password}})
+			page := b.must(200, "GET", "/me/identities", nil)
+			if !strings.Contains(page.body, `href="/me/identities/city/link"`) {
+				t.Fatalf("no link button: %s", page.body)
+			}
+			cb := o.callback(b, o.toProvider(b, "GET", "/me/identities/city/link"), cem)
+			if p := b.do("GET", cb, nil, nil); p.status != http.StatusSeeOther || p.header.Get("Location") != "/me/identities" {
+				t.Fatalf("link callback = %d to %q: %s", p.status, p.header.Get("Location"), p.body)
+			}
+			page = b.must(200, "GET", "/me/identities", nil)
+			if !strings.Contains(page.body, "Unlink City ID") || !strings.Contains(page.body, cem.Email) {
+				t.Fatalf("linked identity not listed: %s", page.body)
+			}
+			var audited int
+			_ = coretest.SQL(o.n).Get(&audited, "SELECT COUNT(*) FROM audit_log WHERE action = 'user.identity_linked'")
+			if audited != 2 {
+				t.Fatalf("%d link audit rows, want 2 (Bo's and Cem's)", audited)
+			}
+			// Linking the same identity to another account is refused.
+			other := coretest.Register(t, o.n, "someone@example.net", "Someone")
+			ob := newBrowser(t, o.base)
+			ob.must(303, "POST", "/sign-in", url.Values{"email": {other.Email}, "password": {other.Password}})
+			before := o.counts(t)
+			cb = o.callback(ob, o.toProvider(ob, "GET", "/me/identities/city/link"), cem)
+			if p := ob.do("GET", cb, nil, map[string]string{"Accept-Language": "en"}); p.status != http.StatusConflict || !strings.Contains(p.body, "linked to another account") {
+				t.Fatalf("linking another's identity = %d: %s", p.status, p.body)
+			}
+			if after := o.counts(t); after != before {
+				t.Fatalf("rows %v → %v", before, after)
+			}
+			// A link flow finished in a browser where someone else is signed in is refused.
+			cb = o.callback(b, o.toProvider(b, "GET", "/me/identities/city/link"), cem)
+			if p := ob.do("GET", cb, nil, nil); p.status != 400 {
+				t.Fatalf("another browser finished the link: %d", p.status)
+			}
+			// Unlinking.
+			if p := b.do("POST", "/me/identities/unlink", url.Values{"provider": {"city"}, "subject": {cem.ID}}, nil); p.status != http.StatusSeeOther {
+				t.Fatalf("unlink = %d: %s", p.status, p.body)
+			}
+			var left int
+			_ = coretest.SQL(o.n).Get(&left, "SELECT COUNT(*) FROM user_identities WHERE subject = 'sub-cem'")
+			if left != 0 {
+				t.Fatal("identity still linked")
+			}
+			if p := b.do("POST", "/me/identities/unlink", url.Values{"provider": {"city"}, "subject": {cem.ID}}, nil); p.status != http.StatusNotFound {
+				t.Fatalf("unlinking again = %d", p.status)
+			}
+		})
+
+		t.Run("ErrUnlinkLastWay", func(t *testing.T) {
+			b := newBrowser(t, o.base)
+			if p := o.signIn(b, dee); p.status != http.StatusSeeOther {
+				t.Fatalf("sign-in = %d: %s", p.status, p.body)
+			}
+			var verified bool
+			_ = coretest.SQL(o.n).Get(&verified, "SELECT email_verified_at IS NOT NULL FROM users WHERE email = 'dee@example.org'")
+			if verified {
+				t.Fatal("an address the provider did not verify counts as verified")
+			}
+			p := b.do("POST", "/me/identities/unlink", url.Values{"provider": {"city"}, "subject": {dee.ID}}, map[string]string{"Accept-Language": "en"})
+			if p.status != 422 || !strings.Contains(p.body, "ainoa tapa kirjautua") || !strings.Contains(p.body, "ds-error-summary") { // her account speaks Finnish
+				t.Fatalf("unlinking the only way in = %d: %s", p.status, p.body)
+			}
+		})
+
+		t.Run("ExportAndErase", func(t *testing.T) {
+			b := newBrowser(t, o.base)
+			o.signIn(b, bo)
+			c := coretest.NewClient(t, o.n)
+			c.Token = sessionCookie(b, o.base)
+			doc := c.Must(200, "GET", "/api/v1/me/export", nil).JSON()
+			ids, _ := doc["identities"].([]any)
+			if len(ids) != 1 || ids[0].(map[string]any)["subject"] != bo.ID {
+				t.Fatalf("export identities = %v", doc["identities"])
+			}
+			c.Must(204, "DELETE", "/api/v1/me", nil)
+			var left int
+			_ = coretest.SQL(o.n).Get(&left, "SELECT COUNT(*) FROM user_identities WHERE subject = 'sub-bo'")
+			if left != 0 {
+				t.Fatal("identity outlived the account")
 			}
 		})
 	})

@@ -401,6 +401,32 @@ func claimName(c map[string]any) string {
 	return strings.TrimSpace(given + " " + family)
 }
 
+// Origins are the origins signing out of a session begun with provider id may be
+// redirected to: its issuer's, and its end_session_endpoint's once discovered.
+func (rp *RelyingParty) Origins(id string) []string {
+	p, ok := rp.byID[id]
+	if !ok {
+		return nil
+	}
+	out := []string{origin(p.cfg.Issuer)}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.found != nil && p.found.endSession != "" {
+		if o := origin(p.found.endSession); o != out[0] && o != "" {
+			out = append(out, o)
+		}
+	}
+	return out
+}
+
+func origin(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil || u.Host == "" {
+		return ""
+	}
+	return u.Scheme + "://" + u.Host
+}
+
 // EndSessionURL is where signing out of a session begun with provider id leads, for
 // RP-initiated logout: the provider's end_session_endpoint with the ID token as a
 // hint and postLogout to come back to; ok is false when the provider has none.

@@ -40,7 +40,10 @@ func (p *Pages) oidcRoutes(mux *http.ServeMux) {
 	mux.Handle("GET /sign-in/link", p.handle(p.linkForm))
 	mux.Handle("POST /sign-in/link", p.handle(p.linkSignIn))
 	mux.Handle("GET /me/identities", p.handle(p.identitiesPage))
-	mux.Handle("POST /me/identities/{provider}/link", p.handle(p.oidcStartLink))
+	// A link, not a form: a form's submission may not be redirected to another
+	// origin under the CSP's form-action 'self'. Starting a flow changes nothing;
+	// the callback links only for the person who started it, still signed in.
+	mux.Handle("GET /me/identities/{provider}/link", p.handle(p.oidcStartLink))
 	mux.Handle("POST /me/identities/unlink", p.handle(p.unlinkIdentity))
 }
 
@@ -111,8 +114,7 @@ func (p *Pages) oidcStart(w http.ResponseWriter, r *http.Request) error {
 	return p.startFlow(w, r, oidc.PurposeSignIn, "", backPath(r))
 }
 
-// oidcStartLink leads a signed-in person to the provider to link an identity. It is
-// a POST, checked against cross-site requests, so another site cannot start it.
+// oidcStartLink leads a signed-in person to the provider to link an identity.
 func (p *Pages) oidcStartLink(w http.ResponseWriter, r *http.Request) error {
 	v, err := signedIn(r)
 	if err != nil {
@@ -131,7 +133,6 @@ func (p *Pages) startFlow(w http.ResponseWriter, r *http.Request, purpose, userI
 		return p.oidcRefused(w, r, id, err)
 	}
 	viewerOf(r).setCookie(w, oidcStateCookie, sealed, oidc.StateTTL)
-	// 303 for the POST that links; a GET is redirected the same.
 	http.Redirect(w, r, authURL, http.StatusSeeOther)
 	return nil
 }
@@ -456,6 +457,29 @@ func (p *Pages) unlinkIdentity(w http.ResponseWriter, r *http.Request) error {
 	p.flash(w, r, "core.flash.identity_unlinked")
 	sdkweb.Redirect(w, r, "/me/identities")
 	return nil
+}
+
+// logoutFormAction is the CSP for a viewer whose session began at a provider: its
+// form-action also allows the provider's origins, because Chrome checks form-action
+// against every redirect of a form's submission, and signing out (a form) ends at
+// the provider's end_session_endpoint. Everyone else gets CSP.
+func (p *Pages) logoutFormAction(r *http.Request, v *viewer) string {
+	if p.svc.OIDC == nil || v.token == "" {
+		return ""
+	}
+	sealed := v.cookie(r, oidcLogoutCookie)
+	if sealed == "" {
+		return ""
+	}
+	l, ok := p.svc.OIDC.OpenLogout(sealed)
+	if !ok {
+		return ""
+	}
+	origins := p.svc.OIDC.Origins(l.Provider)
+	if len(origins) == 0 {
+		return ""
+	}
+	return strings.Replace(CSP, "form-action 'self'", "form-action 'self' "+strings.Join(origins, " "), 1)
 }
 
 // endSessionURL is where signing out leads when the session began at a provider

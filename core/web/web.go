@@ -213,6 +213,9 @@ func (p *Pages) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h.Set("Cache-Control", "no-store")
 	h.Set("Vary", "Cookie, Accept-Language, HX-Request, HX-Target")
 	v := p.viewer(w, r)
+	if csp := p.logoutFormAction(r, v); csp != "" {
+		h.Set("Content-Security-Policy", csp)
+	}
 	ctx := context.WithValue(r.Context(), viewerKey{}, v)
 	if v.principal.Authenticated() {
 		ctx = core.WithPrincipal(ctx, v.principal)

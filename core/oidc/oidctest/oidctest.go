@@ -55,9 +55,18 @@ type OP struct {
 type clientStore struct {
 	*storage.Storage
 	mu      sync.RWMutex
-	clients map[string]*storage.Client
+	clients map[string]op.Client
 	secrets map[string]string
 }
+
+// webClient is the example's web client that also accepts being sent back, after
+// signing out, to the home page of a site it may send people back to.
+type webClient struct {
+	*storage.Client
+	postLogout []string
+}
+
+func (c webClient) PostLogoutRedirectURIs() []string { return c.postLogout }
 
 func (s *clientStore) GetClientByClientID(_ context.Context, id string) (op.Client, error) {
 	s.mu.RLock()
@@ -98,7 +107,7 @@ func Start(tb testing.TB, users ...User) *OP {
 		tb.Fatal(err)
 	}
 	o := &OP{store: &clientStore{Storage: storage.NewStorageWithClients(us, map[string]*storage.Client{}),
-		clients: map[string]*storage.Client{}, secrets: map[string]string{}}}
+		clients: map[string]op.Client{}, secrets: map[string]string{}}}
 	var handler http.Handler
 	o.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path == "/oauth/token" {
@@ -118,11 +127,17 @@ func Start(tb testing.TB, users ...User) *OP {
 }
 
 // AddClient registers a confidential web client that may be sent back to
-// redirectURIs.
+// redirectURIs, and after signing out to the home page ("/") of their sites.
 func (o *OP) AddClient(id, secret string, redirectURIs ...string) {
+	var home []string
+	for _, r := range redirectURIs {
+		if u, err := url.Parse(r); err == nil {
+			home = append(home, u.Scheme+"://"+u.Host+"/")
+		}
+	}
 	o.store.mu.Lock()
 	defer o.store.mu.Unlock()
-	o.store.clients[id] = storage.WebClient(id, secret, redirectURIs...)
+	o.store.clients[id] = webClient{Client: storage.WebClient(id, secret, redirectURIs...), postLogout: home}
 	o.store.secrets[id] = secret
 }
 
