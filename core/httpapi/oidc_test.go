@@ -60,7 +60,7 @@ type oidcNode struct {
 	clock  *coretest.Clock
 }
 
-func startOIDCNode(t *testing.T, db coretest.DB, users ...oidctest.User) *oidcNode {
+func startOIDCNode(t testing.TB, db coretest.DB, users ...oidctest.User) *oidcNode {
 	t.Helper()
 	op := oidctest.Start(t, users...)
 	secretFile := filepath.Join(t.TempDir(), "client-secret")

@@ -24,6 +24,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/zitadel/oidc/v3/example/server/exampleop"
 	"github.com/zitadel/oidc/v3/example/server/storage"
@@ -48,6 +49,8 @@ type OP struct {
 	store  *clientStore
 	// idToken, when set, replaces the id_token of every token response.
 	idToken atomic.Pointer[string]
+	// busy is the time spent answering requests, in nanoseconds.
+	busy atomic.Int64
 }
 
 // clientStore is the example storage with clients held under its own lock, so that
@@ -110,6 +113,8 @@ func Start(tb testing.TB, users ...User) *OP {
 		clients: map[string]op.Client{}, secrets: map[string]string{}}}
 	var handler http.Handler
 	o.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		defer func() { o.busy.Add(int64(time.Since(start))) }()
 		if r.URL.Path == "/oauth/token" {
 			if tok := o.idToken.Load(); tok != nil {
 				o.swapIDToken(w, r, handler, *tok)
@@ -216,6 +221,10 @@ func truncate(b []byte) string {
 	}
 	return string(b)
 }
+
+// Busy is the time the provider has spent answering requests so far: a benchmark of
+// a relying party subtracts it to measure its own time.
+func (o *OP) Busy() time.Duration { return time.Duration(o.busy.Load()) }
 
 // String names the provider in failures.
 func (o *OP) String() string { return fmt.Sprintf("OP %s", o.Issuer) }
