@@ -74,6 +74,9 @@ type Config struct {
 	// PublicURL is the site's address as residents reach it ("https://kvarter.espoo.fi"),
 	// for the links in mail. Empty: links point at the listen address.
 	PublicURL string `json:"public_url"`
+	// OIDCProviders are the city's identity providers people may sign in with
+	// (issue 22); none: only local accounts.
+	OIDCProviders []OIDCProviderConfig `json:"oidc_providers"`
 	// Mail is the city's mail server. Without a host, mail waits in the queue and
 	// /admin/mail says so: a first run without a server still starts.
 	Mail MailConfig `json:"mail"`
@@ -424,6 +427,9 @@ func (c Config) Validate() error {
 		return err
 	}
 	if err := c.validateClaims(); err != nil {
+		return err
+	}
+	if err := c.validateOIDC(); err != nil {
 		return err
 	}
 	if c.DatabaseURL == "" && c.DataDir == "" {

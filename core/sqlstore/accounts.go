@@ -243,6 +243,10 @@ func (s *IdentityService) Export(ctx context.Context) (map[string]any, error) {
 	if err != nil {
 		return nil, err
 	}
+	identities, err := identitiesOf(ctx, s.DB.db, p.UserID)
+	if err != nil {
+		return nil, err
+	}
 	actions := make([]map[string]any, len(audit))
 	for i, a := range audit {
 		actions[i] = map[string]any{"at": a.At.UTC(), "action": a.Action, "domain": a.Domain, "target": a.Target}
@@ -260,6 +264,7 @@ func (s *IdentityService) Export(ctx context.Context) (map[string]any, error) {
 		"uploads":         uploads,
 		"notifications":   told,
 		"identity_claims": claims,
+		"identities":      identities,
 	}, nil
 }
 
@@ -302,6 +307,9 @@ func (s *IdentityService) DeleteAccount(ctx context.Context) error {
 			`DELETE FROM notifications WHERE user_id = ?`,
 			`DELETE FROM follows WHERE user_id = ?`,
 			`DELETE FROM notification_preferences WHERE user_id = ?`,
+			// Their identities at the city's providers: a later sign-in with one
+			// opens a new account, never this one again.
+			`DELETE FROM user_identities WHERE user_id = ?`,
 		}
 		for i, q := range steps {
 			args := []any{p.UserID}

@@ -107,6 +107,8 @@ type formView struct {
 	Form *sdkweb.Form
 	// Back is where sign-in leads afterwards: the page that asked for it (a local path).
 	Back string
+	// Providers are the city's identity providers' buttons (sign-in and registration).
+	Providers []providerButton
 }
 
 func (p *Pages) signInForm(w http.ResponseWriter, r *http.Request) error {
@@ -120,7 +122,7 @@ func (p *Pages) renderSignIn(w http.ResponseWriter, r *http.Request, status int,
 	if !form.Valid() {
 		meta.Focus = sdkweb.ErrorSummaryID
 	}
-	return p.render(w, r, status, "sign-in", formView{Form: form, Back: backPath(r)}, meta)
+	return p.render(w, r, status, "sign-in", formView{Form: form, Back: backPath(r), Providers: p.providerButtons(r, backPath(r))}, meta)
 }
 
 // backPath is the request's ?back= when it is a path on this site, else "".
@@ -212,17 +214,23 @@ func (p *Pages) register(w http.ResponseWriter, r *http.Request) error {
 }
 
 // signOut ends the session, as POST /api/v1/auth/logout does. Signing out when not
-// signed in just leads home.
+// signed in just leads home. A session begun at an identity provider that offers
+// RP-initiated logout ends there too: the answer leads to the provider, which leads
+// back home.
 func (p *Pages) signOut(w http.ResponseWriter, r *http.Request) error {
 	v := viewerOf(r)
+	to := "/"
 	if v.token != "" {
 		if err := p.svc.Identity.Logout(r.Context(), v.token); err != nil && core.ErrorCode(err) != core.EUNAUTHENTICATED {
 			return err
 		}
 		v.clearSession(w)
 		p.flash(w, r, "core.flash.signed_out")
+		if end, ok := p.endSessionURL(w, r); ok {
+			to = end
+		}
 	}
-	sdkweb.Redirect(w, r, "/")
+	sdkweb.Redirect(w, r, to)
 	return nil
 }
 
@@ -259,7 +267,11 @@ func (p *Pages) renderForm(w http.ResponseWriter, r *http.Request, status int, n
 	if !form.Valid() {
 		meta.Focus = sdkweb.ErrorSummaryID
 	}
-	return p.render(w, r, status, name, formView{Form: form}, meta)
+	data := formView{Form: form}
+	if name == "register" {
+		data.Providers = p.providerButtons(r, "")
+	}
+	return p.render(w, r, status, name, data, meta)
 }
 
 // sdkError is the core's refusal as the SDK's error, which the kit's forms read; the
