@@ -62,6 +62,13 @@ type oidcNode struct {
 
 func startOIDCNode(t testing.TB, db coretest.DB, users ...oidctest.User) *oidcNode {
 	t.Helper()
+	return startOIDCNodeWith(t, db, nil, users...)
+}
+
+// startOIDCNodeWith is startOIDCNode with the config changed by edit; with an edit,
+// the node keeps its own claims service instead of a recording one.
+func startOIDCNodeWith(t testing.TB, db coretest.DB, edit func(*node.Config), users ...oidctest.User) *oidcNode {
+	t.Helper()
 	op := oidctest.Start(t, users...)
 	secretFile := filepath.Join(t.TempDir(), "client-secret")
 	if err := os.WriteFile(secretFile, []byte("the-client-secret\n"), 0o600); err != nil {
@@ -75,6 +82,10 @@ func startOIDCNode(t testing.TB, db coretest.DB, users ...oidctest.User) *oidcNo
 	rec := &recordedClaims{}
 	clock := coretest.NewClock(time.Now())
 	opt.Claims, opt.Clock = rec, clock
+	if edit != nil {
+		edit(&cfg)
+		opt.Claims = nil
+	}
 	n := coretest.StartNode(t, cfg, opt)
 	base := "http://" + n.Addr().String()
 	op.AddClient("kvarter", "the-client-secret", base+"/sign-in/city/callback")

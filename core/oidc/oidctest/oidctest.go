@@ -28,6 +28,7 @@ import (
 
 	"github.com/zitadel/oidc/v3/example/server/exampleop"
 	"github.com/zitadel/oidc/v3/example/server/storage"
+	"github.com/zitadel/oidc/v3/pkg/oidc"
 	"github.com/zitadel/oidc/v3/pkg/op"
 	"golang.org/x/oauth2"
 	"golang.org/x/text/language"
@@ -60,6 +61,30 @@ type clientStore struct {
 	mu      sync.RWMutex
 	clients map[string]op.Client
 	secrets map[string]string
+	// claims are what the provider adds to the ID tokens of a user (by id): a
+	// postal code, a birth date, as a city's provider says where someone lives.
+	claims map[string]map[string]any
+}
+
+// SetUserinfoFromRequest is the example's, then the user's extra claims.
+func (s *clientStore) SetUserinfoFromRequest(ctx context.Context, userinfo *oidc.UserInfo, req op.IDTokenRequest, scopes []string) error {
+	if err := s.Storage.SetUserinfoFromRequest(ctx, userinfo, req, scopes); err != nil {
+		return err
+	}
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	for k, v := range s.claims[req.GetSubject()] {
+		userinfo.AppendClaims(k, v)
+	}
+	return nil
+}
+
+// SetClaims makes the provider put claims in the ID tokens it issues to the user
+// userID from now on (nil: none).
+func (o *OP) SetClaims(userID string, claims map[string]any) {
+	o.store.mu.Lock()
+	defer o.store.mu.Unlock()
+	o.store.claims[userID] = claims
 }
 
 // webClient is the example's web client that also accepts being sent back, after
@@ -110,7 +135,7 @@ func Start(tb testing.TB, users ...User) *OP {
 		tb.Fatal(err)
 	}
 	o := &OP{store: &clientStore{Storage: storage.NewStorageWithClients(us, map[string]*storage.Client{}),
-		clients: map[string]op.Client{}, secrets: map[string]string{}}}
+		clients: map[string]op.Client{}, secrets: map[string]string{}, claims: map[string]map[string]any{}}}
 	var handler http.Handler
 	o.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
