@@ -74,6 +74,18 @@ func (w *claimsWorld) person(t *testing.T, email string) (string, string, contex
 	return core.PrincipalFrom(ctx).UserID, tok, ctx
 }
 
+// approved has the person acting in ctx ask to join the neighbourhood slug and a
+// coordinator (the administrator) approve it: a membership no claim verified.
+func (w *claimsWorld) approved(t *testing.T, ctx context.Context, slug string) {
+	t.Helper()
+	if _, err := w.n.Neighbourhoods.RequestMembership(ctx, w.nbh[slug], ""); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.n.Neighbourhoods.DecideMembership(w.admin, w.nbh[slug], core.PrincipalFrom(ctx).UserID, "approve", ""); err != nil {
+		t.Fatal(err)
+	}
+}
+
 func (w *claimsWorld) apply(t *testing.T, userID, provider string, claims map[string]any) {
 	t.Helper()
 	if err := w.n.Claims.ApplyClaims(context.Background(), userID, provider, claims); err != nil {
@@ -282,12 +294,7 @@ func TestClaimsService_ApplyClaims(t *testing.T) {
 
 		t.Run("CoordinatorVerifiedMembershipUntouched", func(t *testing.T) {
 			id, _, ctx := w.person(t, "ilkka@example.org")
-			if _, err := w.n.Neighbourhoods.RequestMembership(ctx, w.nbh["kluuvi"], ""); err != nil {
-				t.Fatal(err)
-			}
-			if _, err := w.n.Neighbourhoods.DecideMembership(w.admin, w.nbh["kluuvi"], id, "approve", ""); err != nil {
-				t.Fatal(err)
-			}
+			w.approved(t, ctx, "kluuvi")
 			w.apply(t, id, "suomifi", postal("00100")) // already verified: stays the coordinator's
 			w.apply(t, id, "suomifi", postal("00530")) // moves: the coordinator's is not the claim's to end
 			w.apply(t, id, "suomifi", map[string]any{})
@@ -296,12 +303,7 @@ func TestClaimsService_ApplyClaims(t *testing.T) {
 
 		t.Run("MaxNeighbourhoods", func(t *testing.T) {
 			id, tok, ctx := w.person(t, "jonna@example.org")
-			if _, err := w.n.Neighbourhoods.RequestMembership(ctx, w.nbh["kallio"], ""); err != nil {
-				t.Fatal(err)
-			}
-			if _, err := w.n.Neighbourhoods.DecideMembership(w.admin, w.nbh["kallio"], id, "approve", ""); err != nil {
-				t.Fatal(err)
-			}
+			w.approved(t, ctx, "kallio")
 			// The city allows one neighbourhood per person: the claim is refused, audited.
 			w.apply(t, id, "suomifi", postal("00100"))
 			w.wantMemberships(t, id, "kallio:verified")
