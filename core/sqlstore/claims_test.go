@@ -25,7 +25,7 @@ type claimsWorld struct {
 	nbh   map[string]string // id by slug
 }
 
-func newClaimsWorld(t *testing.T, db coretest.DB) *claimsWorld {
+func newClaimsWorld(t testing.TB, db coretest.DB) *claimsWorld {
 	t.Helper()
 	cfg := db.Config
 	cfg.ResidencyClaims = map[string]core.ResidencyRule{
@@ -57,7 +57,7 @@ func newClaimsWorld(t *testing.T, db coretest.DB) *claimsWorld {
 
 // adminContext creates a city administrator and returns its id and a context acting
 // as it.
-func adminContext(t *testing.T, n *node.Node) (string, context.Context) {
+func adminContext(t testing.TB, n *node.Node) (string, context.Context) {
 	t.Helper()
 	a := coretest.Admin(t, n, "admin@example.org")
 	p, err := n.Identity.Authenticate(context.Background(), a.Token)
