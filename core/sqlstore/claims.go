@@ -56,6 +56,9 @@ func (s *ClaimsService) ApplyClaims(ctx context.Context, userID, provider string
 	if !plainID(userID) { // a NUL byte would be PostgreSQL's error, not a not-found
 		return core.Errorf(core.ENOTFOUND, "The account was not found.")
 	}
+	if !plainID(provider) { // the config's ids are plain; anything else is a caller's bug
+		return core.InvalidField("provider", core.RuleFormat, "is not an identity provider's id")
+	}
 	rule, hasRule := s.Rules[provider]
 	now := s.DB.now()
 	birth, hasBirth := s.birthDate(claims, now)

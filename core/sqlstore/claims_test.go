@@ -356,6 +356,14 @@ func TestClaimsService_ApplyClaims(t *testing.T) {
 			w.wantMemberships(t, id, "kallio:verified:suomifi")
 		})
 
+		t.Run("ErrProvider", func(t *testing.T) {
+			id, _, _ := w.person(t, "sanna@example.org")
+			err := w.n.Claims.ApplyClaims(context.Background(), id, "nul\x00provider", map[string]any{"birthdate": "1990-01-01"})
+			if core.ErrorCode(err) != core.EINVALID {
+				t.Errorf("= %v, want invalid", err)
+			}
+		})
+
 		t.Run("ErrUnknownPerson", func(t *testing.T) {
 			for _, id := range []string{"0190d5a8-0000-7000-8000-000000000000", "nul\x00id", strings.Repeat("x", 100_000)} {
 				err := w.n.Claims.ApplyClaims(context.Background(), id, "suomifi", postal("00100"))
