@@ -56,11 +56,23 @@ func (s *ClaimsService) ApplyClaims(ctx context.Context, userID, provider string
 	if !plainID(userID) { // a NUL byte would be PostgreSQL's error, not a not-found
 		return core.Errorf(core.ENOTFOUND, "The account was not found.")
 	}
+	if !plainID(provider) { // the config's ids are plain; anything else is a caller's bug
+		return core.InvalidField("provider", core.RuleFormat, "is not an identity provider's id")
+	}
 	rule, hasRule := s.Rules[provider]
 	now := s.DB.now()
 	birth, hasBirth := s.birthDate(claims, now)
 	if !hasRule && !hasBirth {
 		return nil
+	}
+	target := ""
+	if hasRule {
+		target = rule.Neighbourhood(claims)
+	}
+	// Most sign-ins bring what the last one did: one read answers them, without a
+	// transaction, a lock or a write.
+	if same, err := s.unchanged(ctx, userID, provider, hasRule, target, hasBirth, birth); err != nil || same {
+		return err
 	}
 	// What a claim does is the provider's word, not a person's decision, even when a
 	// signed-in person links an identity: the audit names no actor (the system), and
@@ -85,7 +97,7 @@ func (s *ClaimsService) ApplyClaims(ctx context.Context, userID, provider string
 			changed = changed || c
 		}
 		if hasRule {
-			c, err := s.applyResidency(ctx, tx, userID, provider, rule, claims, now)
+			c, err := s.applyResidency(ctx, tx, userID, provider, rule, target, now)
 			if err != nil {
 				return err
 			}
@@ -100,6 +112,38 @@ func (s *ClaimsService) ApplyClaims(ctx context.Context, userID, provider string
 		s.Neighbourhoods.changed()
 	}
 	return nil
+}
+
+// unchanged reports whether the claims say what the person's record already holds:
+// the same verified birth date (or none to set) and, under a rule, the same
+// neighbourhood as last time. Anything else — a change, a first sign-in, a
+// neighbourhood the city lacks, an account that is gone — is for the transaction.
+func (s *ClaimsService) unchanged(ctx context.Context, userID, provider string, hasRule bool, target string, hasBirth bool, birth string) (bool, error) {
+	var r struct {
+		BirthDate *string `db:"verified_birth_date"`
+		Seen      bool    `db:"seen"`
+		Recorded  *string `db:"recorded"`
+		Target    *string `db:"target"`
+	}
+	err := get(ctx, s.DB.db, &r, `SELECT u.verified_birth_date, r.user_id IS NOT NULL AS seen, r.neighbourhood_id AS recorded,
+		(SELECT id FROM neighbourhoods WHERE (id = ? OR slug = ?) AND archived_at IS NULL LIMIT 1) AS target
+		FROM users u LEFT JOIN claim_residences r ON r.user_id = u.id AND r.provider = ?
+		WHERE u.id = ? AND u.deleted_at IS NULL`, target, target, provider, userID)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return false, nil
+	case err != nil:
+		return false, fmt.Errorf("apply claims: %w", err)
+	case hasBirth && (r.BirthDate == nil || *r.BirthDate != birth):
+		return false, nil
+	case !hasRule:
+		return true, nil
+	case !r.Seen || target != "" && r.Target == nil:
+		return false, nil
+	case target == "":
+		return r.Recorded == nil, nil
+	}
+	return r.Recorded != nil && *r.Recorded == *r.Target, nil
 }
 
 // birthDate reads the configured birth-date claim.
@@ -137,9 +181,9 @@ func (s *ClaimsService) applyBirthDate(ctx context.Context, tx *sqlx.Tx, userID,
 // applyResidency compares where the claim places the person now with where it placed
 // them last time, and acts on a change by the rule. It reports whether a membership
 // changed.
-func (s *ClaimsService) applyResidency(ctx context.Context, tx *sqlx.Tx, userID, provider string, rule core.ResidencyRule, claims map[string]any, now time.Time) (bool, error) {
+func (s *ClaimsService) applyResidency(ctx context.Context, tx *sqlx.Tx, userID, provider string, rule core.ResidencyRule, target string, now time.Time) (bool, error) {
 	nbhID := ""
-	if target := rule.Neighbourhood(claims); target != "" {
+	if target != "" {
 		var nbh neighbourhoodRow
 		err := get(ctx, tx, &nbh, `SELECT `+neighbourhoodColumns+` FROM neighbourhoods WHERE id = ? OR slug = ?`, target, target)
 		if err != nil && !errors.Is(err, sql.ErrNoRows) {

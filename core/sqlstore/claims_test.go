@@ -25,7 +25,7 @@ type claimsWorld struct {
 	nbh   map[string]string // id by slug
 }
 
-func newClaimsWorld(t *testing.T, db coretest.DB) *claimsWorld {
+func newClaimsWorld(t testing.TB, db coretest.DB) *claimsWorld {
 	t.Helper()
 	cfg := db.Config
 	cfg.ResidencyClaims = map[string]core.ResidencyRule{
@@ -57,7 +57,7 @@ func newClaimsWorld(t *testing.T, db coretest.DB) *claimsWorld {
 
 // adminContext creates a city administrator and returns its id and a context acting
 // as it.
-func adminContext(t *testing.T, n *node.Node) (string, context.Context) {
+func adminContext(t testing.TB, n *node.Node) (string, context.Context) {
 	t.Helper()
 	a := coretest.Admin(t, n, "admin@example.org")
 	p, err := n.Identity.Authenticate(context.Background(), a.Token)
@@ -72,6 +72,18 @@ func (w *claimsWorld) person(t *testing.T, email string) (string, string, contex
 	t.Helper()
 	tok, ctx := signedIn(t, w.n, email)
 	return core.PrincipalFrom(ctx).UserID, tok, ctx
+}
+
+// approved has the person acting in ctx ask to join the neighbourhood slug and a
+// coordinator (the administrator) approve it: a membership no claim verified.
+func (w *claimsWorld) approved(t *testing.T, ctx context.Context, slug string) {
+	t.Helper()
+	if _, err := w.n.Neighbourhoods.RequestMembership(ctx, w.nbh[slug], ""); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.n.Neighbourhoods.DecideMembership(w.admin, w.nbh[slug], core.PrincipalFrom(ctx).UserID, "approve", ""); err != nil {
+		t.Fatal(err)
+	}
 }
 
 func (w *claimsWorld) apply(t *testing.T, userID, provider string, claims map[string]any) {
@@ -282,12 +294,7 @@ func TestClaimsService_ApplyClaims(t *testing.T) {
 
 		t.Run("CoordinatorVerifiedMembershipUntouched", func(t *testing.T) {
 			id, _, ctx := w.person(t, "ilkka@example.org")
-			if _, err := w.n.Neighbourhoods.RequestMembership(ctx, w.nbh["kluuvi"], ""); err != nil {
-				t.Fatal(err)
-			}
-			if _, err := w.n.Neighbourhoods.DecideMembership(w.admin, w.nbh["kluuvi"], id, "approve", ""); err != nil {
-				t.Fatal(err)
-			}
+			w.approved(t, ctx, "kluuvi")
 			w.apply(t, id, "suomifi", postal("00100")) // already verified: stays the coordinator's
 			w.apply(t, id, "suomifi", postal("00530")) // moves: the coordinator's is not the claim's to end
 			w.apply(t, id, "suomifi", map[string]any{})
@@ -296,12 +303,7 @@ func TestClaimsService_ApplyClaims(t *testing.T) {
 
 		t.Run("MaxNeighbourhoods", func(t *testing.T) {
 			id, tok, ctx := w.person(t, "jonna@example.org")
-			if _, err := w.n.Neighbourhoods.RequestMembership(ctx, w.nbh["kallio"], ""); err != nil {
-				t.Fatal(err)
-			}
-			if _, err := w.n.Neighbourhoods.DecideMembership(w.admin, w.nbh["kallio"], id, "approve", ""); err != nil {
-				t.Fatal(err)
-			}
+			w.approved(t, ctx, "kallio")
 			// The city allows one neighbourhood per person: the claim is refused, audited.
 			w.apply(t, id, "suomifi", postal("00100"))
 			w.wantMemberships(t, id, "kallio:verified")
@@ -352,6 +354,14 @@ func TestClaimsService_ApplyClaims(t *testing.T) {
 				}
 			}
 			w.wantMemberships(t, id, "kallio:verified:suomifi")
+		})
+
+		t.Run("ErrProvider", func(t *testing.T) {
+			id, _, _ := w.person(t, "sanna@example.org")
+			err := w.n.Claims.ApplyClaims(context.Background(), id, "nul\x00provider", map[string]any{"birthdate": "1990-01-01"})
+			if core.ErrorCode(err) != core.EINVALID {
+				t.Errorf("= %v, want invalid", err)
+			}
 		})
 
 		t.Run("ErrUnknownPerson", func(t *testing.T) {

@@ -9,6 +9,14 @@ import (
 	"github.com/kvarter/kvarter/sdk/store"
 )
 
+// verifiedResident is a resident of n1 whose age the city's identity provider vouched
+// for.
+func verifiedResident(f *fixture, id string, age int) sdk.Principal {
+	p := f.resident(id, "n1")
+	p.AgeVerified, p.VerifiedAge = true, age
+	return p
+}
+
 // TestService_CastBallotVerifiedAge: with a minimum age, an age the city's identity
 // provider vouched for decides — a verified adult needs no confirmation, a verified
 // minor is refused even when they tick it — and a voter without one still confirms.
@@ -16,21 +24,16 @@ func TestService_CastBallotVerifiedAge(t *testing.T) {
 	eachStore(t, func(t *testing.T, db *store.DB) {
 		f := newFixture(t, db, Settings{MinAge: 18})
 		c, ids := f.votingCycle(t, BallotRules{Type: BallotApproval}, 1000, 100, 200)
-		verified := func(id string, age int) sdk.Principal {
-			p := f.resident(id, "n1")
-			p.AgeVerified, p.VerifiedAge = true, age
-			return p
-		}
 		ballot := Ballot{Projects: ids[:1]}
 
 		t.Run("OK/VerifiedAdult", func(t *testing.T) {
-			must(f.svc.CastBallot(f.ctx, verified("adult", 18), c.ID, BallotInput{Ballot: ballot}))(t)
+			must(f.svc.CastBallot(f.ctx, verifiedResident(f, "adult", 18), c.ID, BallotInput{Ballot: ballot}))(t)
 		})
 		t.Run("OK/UnverifiedConfirms", func(t *testing.T) {
 			must(f.svc.CastBallot(f.ctx, f.resident("confirms", "n1"), c.ID, BallotInput{Ballot: ballot, AgeConfirmed: true}))(t)
 		})
 		t.Run("ErrVerifiedMinor", func(t *testing.T) {
-			_, err := f.svc.CastBallot(f.ctx, verified("minor", 17), c.ID, BallotInput{Ballot: ballot, AgeConfirmed: true})
+			_, err := f.svc.CastBallot(f.ctx, verifiedResident(f, "minor", 17), c.ID, BallotInput{Ballot: ballot, AgeConfirmed: true})
 			wantCode(t, err, sdk.CodeForbidden)
 		})
 		t.Run("ErrUnverifiedWithoutConfirmation", func(t *testing.T) {
@@ -54,11 +57,6 @@ func TestPages_VerifiedAge(t *testing.T) {
 		c, ids := f.votingCycle(t, BallotRules{Type: BallotApproval}, 1000, 100, 200)
 		cp := cyclePath(c.ID)
 		choice := url.Values{"projects": {ids[0]}}
-		verified := func(id string, age int) sdk.Principal {
-			p := f.resident(id, "n1")
-			p.AgeVerified, p.VerifiedAge = true, age
-			return p
-		}
 
 		t.Run("UnverifiedConfirms", func(t *testing.T) {
 			res := web.as(f.resident("unverified", "n1"))
@@ -70,7 +68,7 @@ func TestPages_VerifiedAge(t *testing.T) {
 			}
 		})
 		t.Run("VerifiedAdultIsNotAsked", func(t *testing.T) {
-			res := web.as(verified("adult", 18))
+			res := web.as(verifiedResident(f, "adult", 18))
 			rev := res.post(cp+"/ballot/review", choice)
 			want(t, "review", rev, 200, cp+"/ballot")
 			if strings.Contains(rev.Body, "age_confirmed") {
@@ -81,7 +79,7 @@ func TestPages_VerifiedAge(t *testing.T) {
 			}
 		})
 		t.Run("VerifiedMinorIsTold", func(t *testing.T) {
-			res := web.as(verified("minor", 16))
+			res := web.as(verifiedResident(f, "minor", 16))
 			page := res.get(cp + "/ballot")
 			want(t, "ballot", page, 200, "You cannot vote in this cycle: voters must be at least 18 years old")
 			if strings.Contains(page.Body, `method="post"`) {
