@@ -454,3 +454,23 @@ func TestPages_OIDCLink(t *testing.T) {
 		})
 	})
 }
+
+// TestPages_OIDCProviderDown: a provider that does not answer discovery makes its
+// button answer "temporarily unavailable" (503, Retry-After), and the rest of the
+// site works.
+func TestPages_OIDCProviderDown(t *testing.T) {
+	coretest.ForEachDB(t, func(t *testing.T, db coretest.DB) {
+		cfg := db.Config
+		cfg.OIDCProviders = []node.OIDCProviderConfig{{ID: "down", Issuer: "http://127.0.0.1:1", ClientID: "kvarter", Label: map[string]string{"en": "Down ID"}}}
+		n := coretest.StartNode(t, cfg, coretest.Options())
+		b := newBrowser(t, "http://"+n.Addr().String())
+		p := b.do("GET", "/sign-in/down", nil, map[string]string{"Accept-Language": "en"})
+		if p.status != http.StatusServiceUnavailable || p.header.Get("Retry-After") == "" {
+			t.Fatalf("a provider that is down = %d (Retry-After %q)", p.status, p.header.Get("Retry-After"))
+		}
+		if p := b.must(200, "GET", "/sign-in", nil); !strings.Contains(p.body, "Continue with Down ID") {
+			t.Fatal("the sign-in page lost the provider's button")
+		}
+		b.must(404, "GET", "/sign-in/nobody", nil)
+	})
+}

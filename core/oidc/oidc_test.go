@@ -129,6 +129,9 @@ func TestRelyingParty_Finish(t *testing.T) {
 		}
 		_, err := rp.Finish(ctx, "city", redirectURL, q, sealed)
 		wantKind(t, err, oidc.KindToken, "code exchange refused")
+		if strings.Contains(err.Error(), q.Get("code")) {
+			t.Fatalf("the refusal, which is logged, quotes the code: %v", err)
+		}
 	})
 	t.Run("ErrWrongNonce", func(t *testing.T) {
 		sealed, q := flow(t, rp, op, func(u string) string {
@@ -172,6 +175,9 @@ func TestRelyingParty_Finish(t *testing.T) {
 		defer op.ReplaceIDToken("")
 		sealed, q = flow(t, rp, op, nil)
 		_, err = rp.Finish(ctx, "city", redirectURL, q, sealed)
+		if err != nil && strings.Contains(err.Error(), res.IDToken[:40]) {
+			t.Fatalf("the refusal, which is logged, quotes the token: %v", err)
+		}
 		// go-oidc checks the signature against the first provider's keys before the
 		// issuer, so that is where the other provider's token fails.
 		wantKind(t, err, oidc.KindToken, "id token")
