@@ -2,6 +2,7 @@ package oidc_test
 
 import (
 	"context"
+	"encoding/base64"
 	"errors"
 	"net/http"
 	"net/http/cookiejar"
@@ -102,6 +103,20 @@ func TestRelyingParty_Finish(t *testing.T) {
 		}
 		if res.Claims["sub"] != person.ID || res.Claims["email"] != person.Email || res.IDToken == "" || res.Back != "/back" || res.Purpose != oidc.PurposeSignIn {
 			t.Fatalf("result = %+v", res)
+		}
+	})
+	t.Run("KeyRotation", func(t *testing.T) {
+		// The provider signs with a new key and publishes only that one: the relying
+		// party, which holds the old key set, fetches the new one and verifies.
+		op.RotateKey(t)
+		sealed, q := flow(t, rp, op, nil)
+		res, err := rp.Finish(ctx, "city", redirectURL, q, sealed)
+		if err != nil {
+			t.Fatalf("after a key rotation: %v", err)
+		}
+		header, _ := base64.RawURLEncoding.DecodeString(strings.Split(res.IDToken, ".")[0])
+		if !strings.Contains(string(header), `"kid":"key-1"`) {
+			t.Fatalf("the token was not signed with the new key: %s", header)
 		}
 	})
 	t.Run("ErrTamperedState", func(t *testing.T) {
