@@ -135,6 +135,26 @@ func (o *oidcNode) counts(t *testing.T) [4]int {
 	return c
 }
 
+// attack signs Aino in with a fresh browser in lang, letting rewrite change the
+// authorization request, and checks that the callback is refused with a page that
+// says text (400), no row changed, and nobody signed in.
+func (o *oidcNode) attack(t *testing.T, lang string, rewrite func(*url.URL), text string) {
+	t.Helper()
+	b := newBrowser(t, o.base)
+	before := o.counts(t)
+	authURL, _ := url.Parse(o.toProvider(b, "GET", "/sign-in/city"))
+	if rewrite != nil {
+		rewrite(authURL)
+	}
+	p := b.do("GET", o.callback(b, authURL.String(), aino), nil, map[string]string{"Accept-Language": lang})
+	if p.status != http.StatusBadRequest || !strings.Contains(p.body, text) {
+		t.Fatalf("got %d, want 400 with %q: %s", p.status, text, p.body)
+	}
+	if after := o.counts(t); after != before || sessionCookie(b, o.base) != "" {
+		t.Fatalf("a refused sign-in changed rows %v → %v or signed in", before, after)
+	}
+}
+
 func sessionCookie(b *browser, base string) string {
 	u, _ := url.Parse(base)
 	for _, c := range b.c.Jar.Cookies(u) {
@@ -169,7 +189,8 @@ func TestPages_OIDCSignIn(t *testing.T) {
 				t.Fatalf("callback = %d to %q: %s", p.status, p.header.Get("Location"), p.body)
 			}
 			profile := b.do("GET", "/profile", nil, nil)
-			if profile.status != 200 || !strings.Contains(profile.body, "Aino Virtanen") || !strings.Contains(profile.body, aino.Email) {
+			if profile.status != 200 || !strings.Contains(profile.body, "Aino Virtanen") || !strings.Contains(profile.body, aino.Email) ||
+				!strings.Contains(profile.body, `href="/me/identities"`) {
 				t.Fatalf("profile does not show the provider's name and address: %d %s", profile.status, profile.body)
 			}
 			// Signing out (a form) ends at the provider, so the pages of a session
@@ -275,16 +296,11 @@ func TestPages_OIDCSignIn(t *testing.T) {
 		})
 
 		t.Run("ErrWrongNonce", func(t *testing.T) {
-			b := newBrowser(t, o.base)
-			before := o.counts(t)
-			authURL, _ := url.Parse(o.toProvider(b, "GET", "/sign-in/city"))
-			q := authURL.Query()
-			q.Set("nonce", "an-attackers-nonce")
-			authURL.RawQuery = q.Encode()
-			refused(t, b.do("GET", o.callback(b, authURL.String(), aino), nil, map[string]string{"Accept-Language": "en"}), 400, tokenText)
-			if after := o.counts(t); after != before || sessionCookie(b, o.base) != "" {
-				t.Fatalf("rows %v → %v", before, after)
-			}
+			o.attack(t, "en", func(authURL *url.URL) {
+				q := authURL.Query()
+				q.Set("nonce", "an-attackers-nonce")
+				authURL.RawQuery = q.Encode()
+			}, tokenText)
 		})
 
 		t.Run("ErrExpiredIDToken", func(t *testing.T) {
@@ -292,13 +308,7 @@ func TestPages_OIDCSignIn(t *testing.T) {
 			// state is fresh, the provider's one-hour ID token has expired.
 			o.clock.Advance(2 * time.Hour)
 			defer o.clock.Advance(-2 * time.Hour)
-			b := newBrowser(t, o.base)
-			before := o.counts(t)
-			refused(t, b.do("GET", o.callback(b, o.toProvider(b, "GET", "/sign-in/city"), aino), nil, map[string]string{"Accept-Language": "fi"}),
-				400, "Tunnistuspalvelun vastausta ei hyväksytty")
-			if after := o.counts(t); after != before {
-				t.Fatalf("rows %v → %v", before, after)
-			}
+			o.attack(t, "fi", nil, "Tunnistuspalvelun vastausta ei hyväksytty")
 		})
 
 		t.Run("ErrWrongIssuer", func(t *testing.T) {
@@ -307,13 +317,7 @@ func TestPages_OIDCSignIn(t *testing.T) {
 			other := oidctest.Start(t, aino)
 			o.op.ReplaceIDToken(other.IssueIDToken(t, "kvarter", "the-client-secret", aino))
 			defer o.op.ReplaceIDToken("")
-			b := newBrowser(t, o.base)
-			before := o.counts(t)
-			refused(t, b.do("GET", o.callback(b, o.toProvider(b, "GET", "/sign-in/city"), aino), nil, map[string]string{"Accept-Language": "sv"}),
-				400, "Svaret från identifieringstjänsten godtogs inte")
-			if after := o.counts(t); after != before {
-				t.Fatalf("rows %v → %v", before, after)
-			}
+			o.attack(t, "sv", nil, "Svaret från identifieringstjänsten godtogs inte")
 		})
 	})
 }
@@ -459,5 +463,25 @@ func TestPages_OIDCLink(t *testing.T) {
 				t.Fatal("identity outlived the account")
 			}
 		})
+	})
+}
+
+// TestPages_OIDCProviderDown: a provider that does not answer discovery makes its
+// button answer "temporarily unavailable" (503, Retry-After), and the rest of the
+// site works.
+func TestPages_OIDCProviderDown(t *testing.T) {
+	coretest.ForEachDB(t, func(t *testing.T, db coretest.DB) {
+		cfg := db.Config
+		cfg.OIDCProviders = []node.OIDCProviderConfig{{ID: "down", Issuer: "http://127.0.0.1:1", ClientID: "kvarter", Label: map[string]string{"en": "Down ID"}}}
+		n := coretest.StartNode(t, cfg, coretest.Options())
+		b := newBrowser(t, "http://"+n.Addr().String())
+		p := b.do("GET", "/sign-in/down", nil, map[string]string{"Accept-Language": "en"})
+		if p.status != http.StatusServiceUnavailable || p.header.Get("Retry-After") == "" {
+			t.Fatalf("a provider that is down = %d (Retry-After %q)", p.status, p.header.Get("Retry-After"))
+		}
+		if p := b.must(200, "GET", "/sign-in", nil); !strings.Contains(p.body, "Continue with Down ID") {
+			t.Fatal("the sign-in page lost the provider's button")
+		}
+		b.must(404, "GET", "/sign-in/nobody", nil)
 	})
 }

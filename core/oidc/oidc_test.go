@@ -2,6 +2,7 @@ package oidc_test
 
 import (
 	"context"
+	"encoding/base64"
 	"errors"
 	"net/http"
 	"net/http/cookiejar"
@@ -104,6 +105,20 @@ func TestRelyingParty_Finish(t *testing.T) {
 			t.Fatalf("result = %+v", res)
 		}
 	})
+	t.Run("KeyRotation", func(t *testing.T) {
+		// The provider signs with a new key and publishes only that one: the relying
+		// party, which holds the old key set, fetches the new one and verifies.
+		op.RotateKey(t)
+		sealed, q := flow(t, rp, op, nil)
+		res, err := rp.Finish(ctx, "city", redirectURL, q, sealed)
+		if err != nil {
+			t.Fatalf("after a key rotation: %v", err)
+		}
+		header, _ := base64.RawURLEncoding.DecodeString(strings.Split(res.IDToken, ".")[0])
+		if !strings.Contains(string(header), `"kid":"key-1"`) {
+			t.Fatalf("the token was not signed with the new key: %s", header)
+		}
+	})
 	t.Run("ErrTamperedState", func(t *testing.T) {
 		sealed, q := flow(t, rp, op, nil)
 		q.Set("state", q.Get("state")+"x")
@@ -129,6 +144,9 @@ func TestRelyingParty_Finish(t *testing.T) {
 		}
 		_, err := rp.Finish(ctx, "city", redirectURL, q, sealed)
 		wantKind(t, err, oidc.KindToken, "code exchange refused")
+		if strings.Contains(err.Error(), q.Get("code")) {
+			t.Fatalf("the refusal, which is logged, quotes the code: %v", err)
+		}
 	})
 	t.Run("ErrWrongNonce", func(t *testing.T) {
 		sealed, q := flow(t, rp, op, func(u string) string {
@@ -172,6 +190,9 @@ func TestRelyingParty_Finish(t *testing.T) {
 		defer op.ReplaceIDToken("")
 		sealed, q = flow(t, rp, op, nil)
 		_, err = rp.Finish(ctx, "city", redirectURL, q, sealed)
+		if err != nil && strings.Contains(err.Error(), res.IDToken[:40]) {
+			t.Fatalf("the refusal, which is logged, quotes the token: %v", err)
+		}
 		// go-oidc checks the signature against the first provider's keys before the
 		// issuer, so that is where the other provider's token fails.
 		wantKind(t, err, oidc.KindToken, "id token")

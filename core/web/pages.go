@@ -7,7 +7,6 @@ import (
 	"net/http"
 	"strings"
 	"sync"
-	"time"
 
 	"github.com/kvarter/kvarter/core"
 	"github.com/kvarter/kvarter/sdk"
@@ -148,32 +147,41 @@ func (p *Pages) signIn(w http.ResponseWriter, r *http.Request) error {
 	}
 	in.ClientIP, in.UserAgent = clientIP(r), r.UserAgent()
 	res, err := p.svc.Identity.Login(r.Context(), in)
-	switch core.ErrorCode(err) {
-	case "":
-	case core.EUNAUTHENTICATED:
-		form.Refuse("core.signin.failed", nil)
-		return p.renderSignIn(w, r, http.StatusUnprocessableEntity, form)
-	case core.ERATELIMITED:
-		form.Refuse("core.signin.throttled", nil)
-		return p.renderSignIn(w, r, http.StatusTooManyRequests, form)
-	case core.EINVALID:
-		form.Catch(sdkError(err), "core.signin")
-		return p.renderSignIn(w, r, http.StatusUnprocessableEntity, form)
-	default:
+	if status, refused := loginRefused(form, err); refused {
+		return p.renderSignIn(w, r, status, form)
+	} else if err != nil {
 		return err
 	}
-	expires := time.Now().Add(24 * time.Hour)
-	if res.Session.ExpiresAt != nil {
-		expires = *res.Session.ExpiresAt
-	}
-	viewerOf(r).setSession(w, res.Token, expires)
+	viewerOf(r).startSession(w, res.Token, res.Session)
 	p.flash(w, r, "core.flash.signed_in")
-	back := backPath(r)
-	if back == "" {
+	redirectLocal(w, r, backPath(r))
+	return nil
+}
+
+// redirectLocal leads to back when it is a path of this site, else home.
+func redirectLocal(w http.ResponseWriter, r *http.Request, back string) {
+	if !localPath(back) {
 		back = "/"
 	}
 	sdkweb.Redirect(w, r, back)
-	return nil
+}
+
+// loginRefused puts a refused local sign-in on form — wrong address or password,
+// too many attempts, a field the service refuses — and says with which status to draw
+// the form again; refused is false for success and for errors that are no refusal.
+func loginRefused(form *sdkweb.Form, err error) (status int, refused bool) {
+	switch core.ErrorCode(err) {
+	case core.EUNAUTHENTICATED:
+		form.Refuse("core.signin.failed", nil)
+		return http.StatusUnprocessableEntity, true
+	case core.ERATELIMITED:
+		form.Refuse("core.signin.throttled", nil)
+		return http.StatusTooManyRequests, true
+	case core.EINVALID:
+		form.Catch(sdkError(err), "core.signin")
+		return http.StatusUnprocessableEntity, true
+	}
+	return 0, false
 }
 
 func (p *Pages) registerForm(w http.ResponseWriter, r *http.Request) error {

@@ -189,20 +189,14 @@ func (p *Pages) finishSignIn(w http.ResponseWriter, r *http.Request, res *oidc.R
 		}
 	}
 	p.applyClaims(r.Context(), out.User.ID, res)
-	expires := time.Now().Add(24 * time.Hour)
+	v.startSession(w, out.Token, out.Session)
 	if out.Session.ExpiresAt != nil {
-		expires = *out.Session.ExpiresAt
-	}
-	v.setSession(w, out.Token, expires)
-	if hint, err := p.svc.OIDC.SealLogout(oidc.Logout{Provider: res.Identity.Provider, IDToken: res.IDToken}, expires); err == nil {
-		v.setCookie(w, oidcLogoutCookie, hint, time.Until(expires))
+		if hint, err := p.svc.OIDC.SealLogout(oidc.Logout{Provider: res.Identity.Provider, IDToken: res.IDToken}, *out.Session.ExpiresAt); err == nil {
+			v.setCookie(w, oidcLogoutCookie, hint, time.Until(*out.Session.ExpiresAt))
+		}
 	}
 	p.flash(w, r, "core.flash.signed_in")
-	back := res.Back
-	if !localPath(back) {
-		back = "/"
-	}
-	sdkweb.Redirect(w, r, back)
+	redirectLocal(w, r, res.Back)
 	return nil
 }
 
@@ -341,18 +335,9 @@ func (p *Pages) linkSignIn(w http.ResponseWriter, r *http.Request) error {
 	}
 	in.ClientIP, in.UserAgent = clientIP(r), r.UserAgent()
 	res, err := p.svc.Identity.Login(r.Context(), in)
-	switch core.ErrorCode(err) {
-	case "":
-	case core.EUNAUTHENTICATED:
-		form.Refuse("core.signin.failed", nil)
-		return p.renderLink(w, r, http.StatusUnprocessableEntity, form, pending)
-	case core.ERATELIMITED:
-		form.Refuse("core.signin.throttled", nil)
-		return p.renderLink(w, r, http.StatusTooManyRequests, form, pending)
-	case core.EINVALID:
-		form.Catch(sdkError(err), "core.signin")
-		return p.renderLink(w, r, http.StatusUnprocessableEntity, form, pending)
-	default:
+	if status, refused := loginRefused(form, err); refused {
+		return p.renderLink(w, r, status, form, pending)
+	} else if err != nil {
 		return err
 	}
 	ctx := core.WithPrincipal(r.Context(), &core.Principal{UserID: res.User.ID, SessionID: res.Session.ID})
@@ -365,17 +350,9 @@ func (p *Pages) linkSignIn(w http.ResponseWriter, r *http.Request) error {
 	v := viewerOf(r)
 	v.clearCookie(w, oidcPendingCookie)
 	p.applyClaims(ctx, res.User.ID, &oidc.Result{Identity: pending.Identity, Claims: pending.Claims})
-	expires := time.Now().Add(24 * time.Hour)
-	if res.Session.ExpiresAt != nil {
-		expires = *res.Session.ExpiresAt
-	}
-	v.setSession(w, res.Token, expires)
+	v.startSession(w, res.Token, res.Session)
 	p.flash(w, r, "core.flash.identity_linked")
-	back := pending.Back
-	if !localPath(back) {
-		back = "/"
-	}
-	sdkweb.Redirect(w, r, back)
+	redirectLocal(w, r, pending.Back)
 	return nil
 }
 

@@ -276,6 +276,15 @@ func (v *viewer) setSession(w http.ResponseWriter, token string, expires time.Ti
 		HttpOnly: true, Secure: v.secure, SameSite: http.SameSiteLaxMode})
 }
 
+// startSession sets the cookie of a session just opened, for as long as it lasts.
+func (v *viewer) startSession(w http.ResponseWriter, token string, s core.Session) {
+	expires := time.Now().Add(24 * time.Hour)
+	if s.ExpiresAt != nil {
+		expires = *s.ExpiresAt
+	}
+	v.setSession(w, token, expires)
+}
+
 func (v *viewer) clearSession(w http.ResponseWriter) {
 	http.SetCookie(w, &http.Cookie{Name: v.sessionCookie(), Value: "", Path: "/", MaxAge: -1,
 		HttpOnly: true, Secure: v.secure, SameSite: http.SameSiteLaxMode})

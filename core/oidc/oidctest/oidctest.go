@@ -1,13 +1,15 @@
 // Package oidctest starts a real OpenID Connect provider in-process on loopback for
 // tests: zitadel/oidc's example OP (its login form, its in-memory storage), with
 // clients registered after start — a relying party's redirect URL is known only once
-// its server listens — and a hook that swaps the ID token the token endpoint answers
+// its server listens —, signing keys it can rotate, and a hook that swaps the ID token the token endpoint answers
 // with, to attack a relying party with another provider's token.
 package oidctest
 
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
+	"crypto/rsa"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -26,6 +28,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/go-jose/go-jose/v4"
 	"github.com/zitadel/oidc/v3/example/server/exampleop"
 	"github.com/zitadel/oidc/v3/example/server/storage"
 	"github.com/zitadel/oidc/v3/pkg/oidc"
@@ -64,6 +67,9 @@ type clientStore struct {
 	// claims are what the provider adds to the ID tokens of a user (by id): a
 	// postal code, a birth date, as a city's provider says where someone lives.
 	claims map[string]map[string]any
+	key    rsaKey
+	// rotations counts RotateKey's new keys, for their ids.
+	rotations atomic.Int64
 }
 
 // SetUserinfoFromRequest is the example's, then the user's extra claims.
@@ -85,6 +91,62 @@ func (o *OP) SetClaims(userID string, claims map[string]any) {
 	o.store.mu.Lock()
 	defer o.store.mu.Unlock()
 	o.store.claims[userID] = claims
+}
+
+// rsaKey is a signing key of the provider, which RotateKey replaces.
+type rsaKey struct {
+	id  string
+	key *rsa.PrivateKey
+}
+
+func (k rsaKey) SignatureAlgorithm() jose.SignatureAlgorithm { return jose.RS256 }
+func (k rsaKey) Algorithm() jose.SignatureAlgorithm          { return jose.RS256 }
+func (k rsaKey) Use() string                                 { return "sig" }
+func (k rsaKey) ID() string                                  { return k.id }
+
+// signingKey and publicKey are the two faces op asks for: the private key to sign
+// with and the public one its keys endpoint publishes.
+type signingKey struct{ rsaKey }
+
+func (k signingKey) Key() any { return k.key }
+
+type publicKey struct{ rsaKey }
+
+func (k publicKey) Key() any { return &k.key.PublicKey }
+
+func (s *clientStore) SigningKey(context.Context) (op.SigningKey, error) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return signingKey{s.key}, nil
+}
+
+func (s *clientStore) SignatureAlgorithms(context.Context) ([]jose.SignatureAlgorithm, error) {
+	return []jose.SignatureAlgorithm{jose.RS256}, nil
+}
+
+// KeySet publishes the current key only: after a rotation a relying party that kept
+// the old key set must fetch the new one to verify a token.
+func (s *clientStore) KeySet(context.Context) ([]op.Key, error) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return []op.Key{publicKey{s.key}}, nil
+}
+
+func newKey(id string) (rsaKey, error) {
+	k, err := rsa.GenerateKey(rand.Reader, 2048)
+	return rsaKey{id: id, key: k}, err
+}
+
+// RotateKey replaces the provider's signing key with a new one, under a new key id.
+func (o *OP) RotateKey(tb testing.TB) {
+	tb.Helper()
+	o.store.mu.Lock()
+	defer o.store.mu.Unlock()
+	k, err := newKey(fmt.Sprintf("key-%d", o.store.rotations.Add(1)))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	o.store.key = k
 }
 
 // webClient is the example's web client that also accepts being sent back, after
@@ -134,8 +196,12 @@ func Start(tb testing.TB, users ...User) *OP {
 	if err != nil {
 		tb.Fatal(err)
 	}
+	key, err := newKey("key-0")
+	if err != nil {
+		tb.Fatal(err)
+	}
 	o := &OP{store: &clientStore{Storage: storage.NewStorageWithClients(us, map[string]*storage.Client{}),
-		clients: map[string]op.Client{}, secrets: map[string]string{}, claims: map[string]map[string]any{}}}
+		clients: map[string]op.Client{}, secrets: map[string]string{}, claims: map[string]map[string]any{}, key: key}}
 	var handler http.Handler
 	o.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
