@@ -49,5 +49,13 @@ func TestPages_MyNeighbourhoodByClaim(t *testing.T) {
 		if card := cardOf(t, a.body, "Kallio"); !strings.Contains(card, "Vahvistettu osoitteesta, jonka tunnistuspalvelu ilmoitti kirjautuessasi.") {
 			t.Errorf("moved card %q", card)
 		}
+		// Deleting the account says it erases what the identity service said; the
+		// privacy page says the birth date is kept and plugins see only the age.
+		if a := b.must(t, 200, "GET", "/me/data", nil); !strings.Contains(a.body, "Myös tunnistuspalvelusta saadut tiedot poistetaan") {
+			t.Error("the data page does not say deletion erases the identity service's birth date and neighbourhood")
+		}
+		if a := b.must(t, 200, "GET", "/privacy", nil); !strings.Contains(a.body, "kaupungin palvelut näkevät siitä vain ikäsi") {
+			t.Error("the privacy page does not name the verified birth date")
+		}
 	})
 }
