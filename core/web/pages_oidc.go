@@ -2,6 +2,7 @@ package web
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"net/url"
 	"strings"
@@ -188,7 +189,9 @@ func (p *Pages) finishSignIn(w http.ResponseWriter, r *http.Request, res *oidc.R
 			return err
 		}
 	}
-	p.applyClaims(r.Context(), out.User.ID, res)
+	// The claims are applied as the person now signed in, not whoever this browser
+	// was signed in as before.
+	p.applyClaims(core.WithPrincipal(r.Context(), &core.Principal{UserID: out.User.ID, SessionID: out.Session.ID}), out.User.ID, res)
 	v.startSession(w, out.Token, out.Session)
 	if out.Session.ExpiresAt != nil {
 		if hint, err := p.svc.OIDC.SealLogout(oidc.Logout{Provider: res.Identity.Provider, IDToken: res.IDToken}, *out.Session.ExpiresAt); err == nil {
@@ -216,11 +219,7 @@ func (p *Pages) finishLink(w http.ResponseWriter, r *http.Request, res *oidc.Res
 	return nil
 }
 
-type linkError string
-
-func (e linkError) Error() string { return string(e) }
-
-const errNotTheLinker = linkError("the person who asked to link is not signed in")
+var errNotTheLinker = errors.New("the person who asked to link is not signed in")
 
 // linkRefused shows why an identity was not linked; anything else is the usual panel.
 func (p *Pages) linkRefused(w http.ResponseWriter, r *http.Request, err error) error {
