@@ -57,6 +57,9 @@ type Membership struct {
 	CreatedAt       time.Time  `json:"created_at" db:"created_at"`
 	UpdatedAt       time.Time  `json:"updated_at" db:"updated_at"`
 	VerifiedAt      *time.Time `json:"verified_at,omitempty" db:"verified_at"`
+	// ClaimProvider names the identity provider whose claim verified the membership
+	// (ClaimsService); empty when a coordinator or an import did.
+	ClaimProvider string `json:"claim_provider,omitempty" db:"claim_provider"`
 }
 
 // ImportRow is the outcome of one line of a membership import.

@@ -36,6 +36,13 @@ type Principal struct {
 
 	// ReadOnly is set for a read-only API token: the API refuses it any unsafe request.
 	ReadOnly bool `json:"-"`
+
+	// AgeVerified is set when an identity provider vouched for the person's birth
+	// date; VerifiedAge is then their age in whole years on the day (in the city's
+	// time zone) the principal was loaded. A rule such as a minimum voting age needs
+	// the age, so plugins get it, and never the date.
+	AgeVerified bool `json:"-"`
+	VerifiedAge int  `json:"-"`
 }
 
 // OrgMembership is a person's place in an organisation.

@@ -18,6 +18,12 @@ type Principal struct {
 	// Neighbourhoods are the IDs of verified neighbourhood memberships.
 	Neighbourhoods []string
 	Organisations  []OrgMembership
+	// AgeVerified is set when the city's identity provider vouched for the person's
+	// birth date; VerifiedAge is then their age in whole years today, in the city's
+	// time zone. Without it, a rule that needs an age falls back on what the person
+	// declares. The birth date itself never reaches a plugin.
+	AgeVerified bool
+	VerifiedAge int
 }
 
 // OrgMembership is a principal's membership in an organisation.

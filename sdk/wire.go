@@ -126,6 +126,9 @@ func principalFromProto(p *pb.Principal) Principal {
 		Locale:         p.Locale,
 		Neighbourhoods: p.Neighbourhoods,
 	}
+	if p.VerifiedAge != nil {
+		out.AgeVerified, out.VerifiedAge = true, int(p.GetVerifiedAge())
+	}
 	if len(p.Roles) > 0 {
 		out.Roles = make(map[string][]string, len(p.Roles))
 		for d, rl := range p.Roles {

@@ -26,6 +26,9 @@ type PagesConfig struct {
 	// Brand is the city's colour and logo (config city.brand_colour, city.logo); nil
 	// keeps Kvarter's look.
 	Brand *static.Brand
+	// PublicURL is the site's address, where identity providers send people back;
+	// "" is the request's own.
+	PublicURL string
 }
 
 // pageRoutes mounts the embedded assets at /static/ and the core's pages (core/web)
@@ -35,7 +38,7 @@ func (s *Server) pageRoutes() {
 	pc := s.cfg.Pages
 	opts := web.Options{
 		CityName: pc.CityName, Languages: pc.Languages, Zone: pc.Zone,
-		SecureCookies: s.cfg.SecureCookies, Logger: s.logger,
+		SecureCookies: s.cfg.SecureCookies, Logger: s.logger, PublicURL: pc.PublicURL,
 	}
 	if pc.Brand != nil {
 		if css := pc.Brand.Stylesheet(); css != "" {
@@ -47,7 +50,8 @@ func (s *Server) pageRoutes() {
 	}
 	pages, err := web.New(web.Services{Identity: s.svc.Identity, Neighbourhoods: s.svc.Neighbourhoods, Organisations: s.svc.Organisations,
 		Roles: s.svc.Roles, Audit: s.svc.Audit, Authz: s.svc.Authz, Plugins: s.svc.Plugins, Uploads: s.svc.Uploads,
-		Notifications: s.svc.Notifications, Mail: s.svc.Mail}, opts)
+		Notifications: s.svc.Notifications, Mail: s.svc.Mail,
+		OIDC: s.svc.OIDC, ExternalIdentities: s.svc.ExternalIdentities, Claims: s.svc.Claims}, opts)
 	if err != nil {
 		// The templates and catalogs are embedded: this is a bug caught by the tests.
 		panic(err)

@@ -17,6 +17,7 @@ import (
 
 	"github.com/kvarter/kvarter/core"
 	"github.com/kvarter/kvarter/core/metrics"
+	"github.com/kvarter/kvarter/core/oidc"
 	"github.com/kvarter/kvarter/sdk/telemetry"
 )
 
@@ -41,6 +42,12 @@ type Services struct {
 	// Exports gathers the plugins' sections of a person's export; nil when the node
 	// runs no plugins.
 	Exports core.PersonalDataExporter
+	// OIDC signs people in with the city's identity providers on the pages, and
+	// ExternalIdentities keeps their identities; nil OIDC: no provider.
+	OIDC               *oidc.RelyingParty
+	ExternalIdentities core.ExternalIdentityService
+	// Claims acts on a provider's claims after each sign-in; nil: nothing does.
+	Claims core.ClaimsService
 }
 
 // HealthChecker answers readiness: the plugins that are not active, and an error

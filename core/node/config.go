@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/kvarter/kvarter/core"
 	"github.com/kvarter/kvarter/core/pluginhost"
 	"github.com/kvarter/kvarter/core/web/static"
 	"github.com/kvarter/kvarter/sdk/telemetry"
@@ -73,11 +74,25 @@ type Config struct {
 	// PublicURL is the site's address as residents reach it ("https://kvarter.espoo.fi"),
 	// for the links in mail. Empty: links point at the listen address.
 	PublicURL string `json:"public_url"`
+	// OIDCProviders are the city's identity providers people may sign in with
+	// (issue 22); none: only local accounts.
+	OIDCProviders []OIDCProviderConfig `json:"oidc_providers"`
 	// Mail is the city's mail server. Without a host, mail waits in the queue and
 	// /admin/mail says so: a first run without a server still starts.
 	Mail MailConfig `json:"mail"`
 	// Notifications tune the notification service (DESIGN.md §11).
 	Notifications NotificationsConfig `json:"notifications"`
+	// ResidencyClaims read residency from what the city's identity providers say: by
+	// provider id, the claim, how its values map to neighbourhoods (ids or slugs) and
+	// what a later sign-in with another value does (docs/operators.md). The
+	// neighbourhoods are looked up at each sign-in, since administrators create and
+	// archive them while the node runs; one the city lacks is logged as a warning at
+	// start and as an error at the sign-in that meets it, which then changes nothing.
+	ResidencyClaims map[string]core.ResidencyRule `json:"residency_claims"`
+	// BirthDateClaim names the claim a verified birth date is read from, by every
+	// identity provider the city configured: default "birthdate" (OpenID Connect's),
+	// "none" to read none.
+	BirthDateClaim string `json:"birth_date_claim"`
 }
 
 // MailConfig is the SMTP server the node sends mail through. The password is never in
@@ -409,6 +424,12 @@ func (c Config) Validate() error {
 		return err
 	}
 	if err := c.Notifications.validate(); err != nil {
+		return err
+	}
+	if err := c.validateClaims(); err != nil {
+		return err
+	}
+	if err := c.validateOIDC(); err != nil {
 		return err
 	}
 	if c.DatabaseURL == "" && c.DataDir == "" {

@@ -36,14 +36,17 @@ func TestLoadConfig_OK(t *testing.T) {
   "auto_migrate": false,
   "plugins": [{"name": "parks", "settings": {"max_days": "30"}}, {"name": "budgeting"}],
   "required_plugins": ["budgeting"],
-  "plugin_role_prefix": "espoo_"
+  "plugin_role_prefix": "espoo_",
+  "residency_claims": {"suomifi": {"claim": "address.postal_code", "prefixes": {"001": "kluuvi"}, "values": {"00170": "kruununhaka"}, "on_change": "end"}},
+  "birth_date_claim": "none"
 }`)
 	cfg, err := node.LoadConfig(path, noEnv)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if cfg.City.Name != "Espoo" || cfg.DatabaseMaxConnections != 30 || len(cfg.Plugins) != 2 || *cfg.AutoMigrate ||
-		cfg.RequiredPlugins[0] != "budgeting" || cfg.PluginRolePrefix != "espoo_" || cfg.Plugins[0].Settings["max_days"] != "30" {
+		cfg.RequiredPlugins[0] != "budgeting" || cfg.PluginRolePrefix != "espoo_" || cfg.Plugins[0].Settings["max_days"] != "30" ||
+		cfg.ResidencyClaims["suomifi"].Prefixes["001"] != "kluuvi" || cfg.ResidencyClaims["suomifi"].ChangeRule() != "end" || cfg.BirthDateClaim != "none" {
 		t.Fatalf("config %+v", cfg)
 	}
 }
@@ -84,6 +87,18 @@ func TestLoadConfig_Errors(t *testing.T) {
 		{"RequiredUnknown", `{"plugins": [{"name": "parks"}], "required_plugins": ["budgeting"]}`, []string{"required_plugins[0]", `"budgeting"`, "a plugin listed in plugins"}},
 		{"RolePrefix", `{"plugin_role_prefix": "staging prod"}`, []string{"plugin_role_prefix", "letters, digits, _ and -"}},
 		{"NegativeBudget", `{"database_max_connections": -1}`, []string{"database_max_connections", "a whole number of connections"}},
+		// Residency from claims (issue 22).
+		{"ClaimsNotAnObject", `{"residency_claims": ["suomifi"]}`, []string{"residency_claims", "a list", `an object by identity provider such as {"suomifi"`}},
+		{"ClaimMissing", "{\"residency_claims\": {\"suomifi\": {\n  \"prefixes\": {\"001\": \"kluuvi\"}}}}", []string{"residency_claims.suomifi.claim is missing", `"address.postal_code"`}},
+		{"ClaimUnknownKey", `{"residency_claims": {"suomifi": {"claim": "x", "prefix": {}}}}`, []string{"residency_claims.suomifi.prefix is not a known key", `did you mean "prefixes"?`}},
+		{"ClaimMapsNothing", `{"residency_claims": {"suomifi": {"claim": "address.postal_code"}}}`, []string{"residency_claims.suomifi maps no claim value", `"values"`}},
+		{"ClaimPath", `{"residency_claims": {"suomifi": {"claim": "address..postal_code", "values": {"00100": "kluuvi"}}}}`, []string{"line 1, column 44", "residency_claims.suomifi.claim", `"address..postal_code"`}},
+		{"ClaimValueSpaces", `{"residency_claims": {"suomifi": {"claim": "zip", "prefixes": {" 001": "kluuvi"}}}}`, []string{"residency_claims.suomifi.prefixes", `holds the value " 001"`, "without surrounding spaces"}},
+		{"ClaimNeighbourhoodEmpty", `{"residency_claims": {"suomifi": {"claim": "zip", "values": {"00100": ""}}}}`, []string{"residency_claims.suomifi.values.00100", "a neighbourhood's slug or id"}},
+		{"ClaimNeighbourhoodNotString", `{"residency_claims": {"suomifi": {"claim": "zip", "values": {"00100": 7}}}}`, []string{"residency_claims.suomifi.values.00100", "the number 7"}},
+		{"ClaimOnChange", `{"residency_claims": {"suomifi": {"claim": "zip", "values": {"00100": "kluuvi"}, "on_change": "moves"}}}`, []string{"residency_claims.suomifi.on_change", `"moves"`, `"move" (the default), "end" or "keep"`}},
+		{"ClaimProvider", `{"residency_claims": {"Suomi.fi": {"claim": "zip", "values": {"00100": "kluuvi"}}}}`, []string{"residency_claims", `names the provider "Suomi.fi"`, "lower-case letters"}},
+		{"BirthDateClaim", `{"birth_date_claim": "birth date"}`, []string{"birth_date_claim", `"birth date"`, `"birthdate" (the default), or "none"`}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			path := writeConfig(t, tc.text)

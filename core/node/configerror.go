@@ -161,6 +161,7 @@ var expectations = map[string]string{
 	"city.languages":   `a list of lower-case language codes such as ["fi", "sv", "en"]`,
 	"trusted_proxies":  `a list of addresses such as ["10.0.0.1", "10.0.0.0/8"]`,
 	"required_plugins": `a list of plugin names such as ["budgeting"]`,
+	"residency_claims": `an object by identity provider such as {"suomifi": {"claim": "address.postal_code", "prefixes": {"001": "kluuvi"}, "on_change": "move"}}`,
 }
 
 func keysOf(t reflect.Type) []string {

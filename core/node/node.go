@@ -24,6 +24,7 @@ import (
 	"github.com/kvarter/kvarter/core/httpapi"
 	"github.com/kvarter/kvarter/core/mail"
 	"github.com/kvarter/kvarter/core/metrics"
+	"github.com/kvarter/kvarter/core/oidc"
 	"github.com/kvarter/kvarter/core/password"
 	"github.com/kvarter/kvarter/core/pluginhost"
 	"github.com/kvarter/kvarter/core/sqlstore"
@@ -71,6 +72,11 @@ type Options struct {
 	// Notifications replaces the node's notification service as the receiver of what
 	// plugins send through their outbox (Tx.Notify, Tx.Follow); tests set a recording one.
 	Notifications core.NotificationSink
+	// Claims receives the claims of every sign-in with an identity provider (tests
+	// set a recording one); nil: the node's own, if any.
+	Claims core.ClaimsService
+	// OIDCHTTPClient speaks to the identity providers; nil: a client with a timeout.
+	OIDCHTTPClient *http.Client
 }
 
 // Node is one core process's worth of parts.
@@ -102,6 +108,10 @@ type Node struct {
 	// unless an OTLP endpoint is configured).
 	Metrics *metrics.Metrics
 	Tracing *telemetry.Tracing
+	// OIDC signs people in with the city's identity providers; nil without any.
+	OIDC *oidc.RelyingParty
+	// Claims acts on identity providers' claims after each sign-in; nil: nothing.
+	Claims core.ClaimsService
 
 	digestCheckInterval time.Duration
 
@@ -187,6 +197,7 @@ func build(ctx context.Context, cfg Config, logger *slog.Logger, opt Options, db
 	n := &Node{Config: cfg, Logger: logger, DB: db, Authz: enf, digestCheckInterval: cmp.Or(opt.DigestCheckInterval, digestCheckInterval)}
 	settings := sqlstore.DefaultIdentitySettings()
 	settings.Languages = cfg.City.Languages
+	settings.Zone = cityZone(cfg.City.TimeZone)
 	if opt.PasswordParams != nil {
 		settings.Hasher = password.Hasher{Params: *opt.PasswordParams}
 	}
@@ -207,6 +218,11 @@ func build(ctx context.Context, cfg Config, logger *slog.Logger, opt Options, db
 	}
 	n.Identity.OnPolicyChange = reload
 	n.Neighbourhoods = &sqlstore.NeighbourhoodService{DB: db, Authz: enf, MaxVerifiedPerPerson: cfg.MaxNeighbourhoodsPerPerson, OnPrincipalChange: n.Identity.DropCachedPrincipals}
+	claims := &sqlstore.ClaimsService{DB: db, Neighbourhoods: n.Neighbourhoods, Rules: cfg.ResidencyClaims, BirthDateClaim: cfg.BirthDateClaim, Logger: logger}
+	if err := claims.WarnUnknownNeighbourhoods(ctx); err != nil {
+		return nil, err
+	}
+	n.Claims = claims
 	n.Organisations = &sqlstore.OrganisationService{DB: db, Authz: enf, OnPrincipalChange: n.Identity.DropCachedPrincipals}
 	n.Roles = &sqlstore.RoleService{DB: db, Authz: enf, OnPolicyChange: reload}
 	n.Audit = &sqlstore.AuditService{DB: db, Authz: enf}
@@ -232,6 +248,12 @@ func build(ctx context.Context, cfg Config, logger *slog.Logger, opt Options, db
 	unsubscribeKey, err := keys.Derive("notification unsubscribe")
 	if err != nil {
 		return nil, err
+	}
+	if n.OIDC, err = cfg.relyingParty(keys, os.Getenv, oidc.Options{HTTPClient: opt.OIDCHTTPClient, Now: db.Clock.Now, Logger: logger}); err != nil {
+		return nil, err
+	}
+	if opt.Claims != nil {
+		n.Claims = opt.Claims
 	}
 	digestHour, digestWeekday := cfg.Notifications.digestSchedule()
 	n.Notifications = &sqlstore.NotificationService{DB: db, Settings: sqlstore.NotificationSettings{
@@ -277,7 +299,7 @@ func build(ctx context.Context, cfg Config, logger *slog.Logger, opt Options, db
 	}
 	httpCfg := httpapi.Config{RegisterFloor: max(registerFloor, 0), SecureCookies: cfg.SecureCookies, ProxyHeader: cfg.ProxyHeader, TrustedProxies: cfg.TrustedProxies,
 		Metrics: n.Metrics, MetricsHandler: n.publicMetrics(), Tracing: n.Tracing,
-		Pages: httpapi.PagesConfig{CityName: cfg.City.Name, Languages: cfg.City.Languages, Zone: cityZone(cfg.City.TimeZone)}}
+		Pages: httpapi.PagesConfig{CityName: cfg.City.Name, Languages: cfg.City.Languages, Zone: cityZone(cfg.City.TimeZone), PublicURL: cfg.PublicURL}}
 	if httpCfg.Pages.Brand, err = cityBrand(cfg.City); err != nil {
 		return nil, err
 	}
@@ -288,6 +310,7 @@ func build(ctx context.Context, cfg Config, logger *slog.Logger, opt Options, db
 		Identity: n.Identity, Neighbourhoods: n.Neighbourhoods, Organisations: n.Organisations,
 		Roles: n.Roles, Audit: n.Audit, Authz: enf, Plugins: host, Uploads: n.Uploads, Mail: n.MailQueue,
 		Notifications: n.Notifications, Exports: host,
+		OIDC: n.OIDC, ExternalIdentities: n.Identity, Claims: n.Claims,
 	}, n, logger, httpCfg)
 	return n, nil
 }

@@ -16,6 +16,7 @@ func toSDKPrincipal(p *core.Principal) sdk.Principal {
 	out := sdk.Principal{
 		UserID: p.UserID, DisplayName: p.DisplayName, Locale: p.Locale,
 		Roles: p.Roles, Neighbourhoods: p.Neighbourhoods,
+		AgeVerified: p.AgeVerified, VerifiedAge: p.VerifiedAge,
 	}
 	for _, o := range p.Organisations {
 		out.Organisations = append(out.Organisations, sdk.OrgMembership{OrganisationID: o.OrganisationID, Role: o.Role, Verified: o.Verified})

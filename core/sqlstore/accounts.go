@@ -239,22 +239,32 @@ func (s *IdentityService) Export(ctx context.Context) (map[string]any, error) {
 	if err != nil {
 		return nil, err
 	}
+	claims, err := claimDataOf(ctx, s.DB.db, p.UserID)
+	if err != nil {
+		return nil, err
+	}
+	identities, err := identitiesOf(ctx, s.DB.db, p.UserID)
+	if err != nil {
+		return nil, err
+	}
 	actions := make([]map[string]any, len(audit))
 	for i, a := range audit {
 		actions[i] = map[string]any{"at": a.At.UTC(), "action": a.Action, "domain": a.Domain, "target": a.Target}
 	}
 	return map[string]any{
-		"exported_at":   s.DB.now(),
-		"user":          me.User,
-		"roles":         me.Roles,
-		"memberships":   all,
-		"organisations": me.Organisations,
-		"role_grants":   grants,
-		"sessions":      sessions,
-		"api_tokens":    tokens,
-		"activity":      actions,
-		"uploads":       uploads,
-		"notifications": told,
+		"exported_at":     s.DB.now(),
+		"user":            me.User,
+		"roles":           me.Roles,
+		"memberships":     all,
+		"organisations":   me.Organisations,
+		"role_grants":     grants,
+		"sessions":        sessions,
+		"api_tokens":      tokens,
+		"activity":        actions,
+		"uploads":         uploads,
+		"notifications":   told,
+		"identity_claims": claims,
+		"identities":      identities,
 	}, nil
 }
 
@@ -286,8 +296,9 @@ func (s *IdentityService) DeleteAccount(ctx context.Context) error {
 			}
 		}
 		steps := []string{
-			`UPDATE users SET email = NULL, email_key = NULL, password_hash = NULL, display_name = 'Deleted user', deleted_at = ?, updated_at = ? WHERE id = ?`,
+			`UPDATE users SET email = NULL, email_key = NULL, password_hash = NULL, display_name = 'Deleted user', verified_birth_date = NULL, deleted_at = ?, updated_at = ? WHERE id = ?`,
 			`DELETE FROM sessions WHERE user_id = ?`,
+			`DELETE FROM claim_residences WHERE user_id = ?`, // where identity providers placed them
 			`DELETE FROM memberships WHERE user_id = ?`,
 			`DELETE FROM organisation_members WHERE user_id = ?`,
 			`DELETE FROM role_grants WHERE user_id = ?`,
@@ -296,6 +307,9 @@ func (s *IdentityService) DeleteAccount(ctx context.Context) error {
 			`DELETE FROM notifications WHERE user_id = ?`,
 			`DELETE FROM follows WHERE user_id = ?`,
 			`DELETE FROM notification_preferences WHERE user_id = ?`,
+			// Their identities at the city's providers: a later sign-in with one
+			// opens a new account, never this one again.
+			`DELETE FROM user_identities WHERE user_id = ?`,
 		}
 		for i, q := range steps {
 			args := []any{p.UserID}

@@ -33,6 +33,16 @@ type IdentitySettings struct {
 	// HashConcurrency caps simultaneous argon2id computations so that a flood of logins
 	// cannot take every core.
 	HashConcurrency int
+	// Zone is the city's time zone, whose calendar day a verified age is counted on
+	// (nil: UTC).
+	Zone *time.Location
+}
+
+func (s IdentitySettings) zone() *time.Location {
+	if s.Zone == nil {
+		return time.UTC
+	}
+	return s.Zone
 }
 
 // DefaultIdentitySettings are sensible production values.

@@ -326,7 +326,7 @@ func checkBoundary(raw json.RawMessage) (*string, string) {
 	return &s, ""
 }
 
-const membershipColumns = `m.id, m.user_id, u.display_name, m.neighbourhood_id, m.state, m.note, m.reason, m.created_at, m.updated_at, m.verified_at`
+const membershipColumns = `m.id, m.user_id, u.display_name, m.neighbourhood_id, m.state, m.note, m.reason, m.created_at, m.updated_at, m.verified_at, COALESCE(m.claim_provider, '') AS claim_provider`
 
 func fixMembershipTimes(ms []core.Membership) {
 	for i := range ms {

@@ -59,6 +59,11 @@ func (s *IdentityService) authenticateFromDB(ctx context.Context, h string, now 
 	}
 	p.DisplayName, p.Locale, p.SessionID, p.SessionKind = r.DisplayName, r.Language, r.ID, r.Kind
 	p.ReadOnly = r.Scope == core.ScopeRead
+	if r.BirthDate != nil {
+		// Worked out once per load: the cache holds a principal for a moment, not
+		// across a birthday that matters.
+		p.VerifiedAge, p.AgeVerified = core.AgeOn(*r.BirthDate, now.In(s.Settings.zone()))
+	}
 	s.cache.put(h, cacheEntry{p: p, expires: now.Add(s.Settings.PrincipalCacheTTL)})
 	s.cache.mu.Lock()
 	delete(s.cache.me, p.SessionID) // rebuilt from fresh data on the next /me
@@ -68,7 +73,7 @@ func (s *IdentityService) authenticateFromDB(ctx context.Context, h string, now 
 
 // The session lookup, by its token's hash, with the user's name and language.
 const (
-	sessionCols  = `SELECT s.id, s.user_id, s.kind, s.name, s.user_agent, s.client_ip, s.created_at, s.last_seen_at, s.expires_at, u.display_name, u.language, s.scope`
+	sessionCols  = `SELECT s.id, s.user_id, s.kind, s.name, s.user_agent, s.client_ip, s.created_at, s.last_seen_at, s.expires_at, u.display_name, u.language, s.scope, u.verified_birth_date`
 	sessionFrom  = ` FROM sessions s JOIN users u ON u.id = s.user_id`
 	sessionWhere = ` WHERE s.token_hash = ? AND s.revoked_at IS NULL AND u.deleted_at IS NULL`
 )

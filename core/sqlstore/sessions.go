@@ -66,18 +66,18 @@ func (s *IdentityService) Login(ctx context.Context, a core.LoginAttempt) (*core
 		return nil, core.Errorf(core.EUNAUTHENTICATED, "The email address or password is not correct.")
 	}
 
-	token := randomToken(sessionTokenPrefix)
 	now := s.DB.now()
-	expires := now.Add(s.Settings.SessionAbsolute)
-	sess := core.Session{ID: newID(), Kind: core.KindSession, UserAgent: truncate(a.UserAgent, 200), ClientIP: a.ClientIP,
-		CreatedAt: now, LastSeenAt: now, ExpiresAt: &expires}
+	var (
+		token string
+		sess  core.Session
+	)
 	err = s.DB.tx(ctx, func(tx *sqlx.Tx) error {
 		if err := forgetAttempt(ctx, tx, keys); err != nil {
 			return err
 		}
-		if _, err := exec(ctx, tx, `INSERT INTO sessions (id, user_id, token_hash, kind, user_agent, client_ip, created_at, last_seen_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-			sess.ID, row.ID, hashToken(token), core.KindSession, sess.UserAgent, sess.ClientIP, now, now, expires); err != nil {
-			return fmt.Errorf("insert session: %w", err)
+		var err error
+		if token, sess, err = insertSession(ctx, tx, row.ID, a.UserAgent, a.ClientIP, now, now.Add(s.Settings.SessionAbsolute)); err != nil {
+			return err
 		}
 		ctx := core.WithPrincipal(ctx, &core.Principal{UserID: row.ID})
 		return recordAudit(ctx, tx, now, "user.login", core.DomainCity, "user:"+row.ID, map[string]any{"client_ip": a.ClientIP})
@@ -101,6 +101,9 @@ type sessionRow struct {
 	DisplayName string     `db:"display_name"`
 	Language    string     `db:"language"`
 	Scope       string     `db:"scope"`
+	// BirthDate is the user's verified birth date, loaded with the session so that
+	// the principal's age costs no query of its own.
+	BirthDate *string `db:"verified_birth_date"`
 }
 
 func (r sessionRow) session() core.Session {

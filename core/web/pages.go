@@ -7,7 +7,6 @@ import (
 	"net/http"
 	"strings"
 	"sync"
-	"time"
 
 	"github.com/kvarter/kvarter/core"
 	"github.com/kvarter/kvarter/sdk"
@@ -107,6 +106,8 @@ type formView struct {
 	Form *sdkweb.Form
 	// Back is where sign-in leads afterwards: the page that asked for it (a local path).
 	Back string
+	// Providers are the city's identity providers' buttons (sign-in and registration).
+	Providers []providerButton
 }
 
 func (p *Pages) signInForm(w http.ResponseWriter, r *http.Request) error {
@@ -120,7 +121,7 @@ func (p *Pages) renderSignIn(w http.ResponseWriter, r *http.Request, status int,
 	if !form.Valid() {
 		meta.Focus = sdkweb.ErrorSummaryID
 	}
-	return p.render(w, r, status, "sign-in", formView{Form: form, Back: backPath(r)}, meta)
+	return p.render(w, r, status, "sign-in", formView{Form: form, Back: backPath(r), Providers: p.providerButtons(r, backPath(r))}, meta)
 }
 
 // backPath is the request's ?back= when it is a path on this site, else "".
@@ -146,32 +147,41 @@ func (p *Pages) signIn(w http.ResponseWriter, r *http.Request) error {
 	}
 	in.ClientIP, in.UserAgent = clientIP(r), r.UserAgent()
 	res, err := p.svc.Identity.Login(r.Context(), in)
-	switch core.ErrorCode(err) {
-	case "":
-	case core.EUNAUTHENTICATED:
-		form.Refuse("core.signin.failed", nil)
-		return p.renderSignIn(w, r, http.StatusUnprocessableEntity, form)
-	case core.ERATELIMITED:
-		form.Refuse("core.signin.throttled", nil)
-		return p.renderSignIn(w, r, http.StatusTooManyRequests, form)
-	case core.EINVALID:
-		form.Catch(sdkError(err), "core.signin")
-		return p.renderSignIn(w, r, http.StatusUnprocessableEntity, form)
-	default:
+	if status, refused := loginRefused(form, err); refused {
+		return p.renderSignIn(w, r, status, form)
+	} else if err != nil {
 		return err
 	}
-	expires := time.Now().Add(24 * time.Hour)
-	if res.Session.ExpiresAt != nil {
-		expires = *res.Session.ExpiresAt
-	}
-	viewerOf(r).setSession(w, res.Token, expires)
+	viewerOf(r).startSession(w, res.Token, res.Session)
 	p.flash(w, r, "core.flash.signed_in")
-	back := backPath(r)
-	if back == "" {
+	redirectLocal(w, r, backPath(r))
+	return nil
+}
+
+// redirectLocal leads to back when it is a path of this site, else home.
+func redirectLocal(w http.ResponseWriter, r *http.Request, back string) {
+	if !localPath(back) {
 		back = "/"
 	}
 	sdkweb.Redirect(w, r, back)
-	return nil
+}
+
+// loginRefused puts a refused local sign-in on form — wrong address or password,
+// too many attempts, a field the service refuses — and says with which status to draw
+// the form again; refused is false for success and for errors that are no refusal.
+func loginRefused(form *sdkweb.Form, err error) (status int, refused bool) {
+	switch core.ErrorCode(err) {
+	case core.EUNAUTHENTICATED:
+		form.Refuse("core.signin.failed", nil)
+		return http.StatusUnprocessableEntity, true
+	case core.ERATELIMITED:
+		form.Refuse("core.signin.throttled", nil)
+		return http.StatusTooManyRequests, true
+	case core.EINVALID:
+		form.Catch(sdkError(err), "core.signin")
+		return http.StatusUnprocessableEntity, true
+	}
+	return 0, false
 }
 
 func (p *Pages) registerForm(w http.ResponseWriter, r *http.Request) error {
@@ -212,17 +222,23 @@ func (p *Pages) register(w http.ResponseWriter, r *http.Request) error {
 }
 
 // signOut ends the session, as POST /api/v1/auth/logout does. Signing out when not
-// signed in just leads home.
+// signed in just leads home. A session begun at an identity provider that offers
+// RP-initiated logout ends there too: the answer leads to the provider, which leads
+// back home.
 func (p *Pages) signOut(w http.ResponseWriter, r *http.Request) error {
 	v := viewerOf(r)
+	to := "/"
 	if v.token != "" {
 		if err := p.svc.Identity.Logout(r.Context(), v.token); err != nil && core.ErrorCode(err) != core.EUNAUTHENTICATED {
 			return err
 		}
 		v.clearSession(w)
 		p.flash(w, r, "core.flash.signed_out")
+		if end, ok := p.endSessionURL(w, r); ok {
+			to = end
+		}
 	}
-	sdkweb.Redirect(w, r, "/")
+	sdkweb.Redirect(w, r, to)
 	return nil
 }
 
@@ -259,7 +275,11 @@ func (p *Pages) renderForm(w http.ResponseWriter, r *http.Request, status int, n
 	if !form.Valid() {
 		meta.Focus = sdkweb.ErrorSummaryID
 	}
-	return p.render(w, r, status, name, formView{Form: form}, meta)
+	data := formView{Form: form}
+	if name == "register" {
+		data.Providers = p.providerButtons(r, "")
+	}
+	return p.render(w, r, status, name, data, meta)
 }
 
 // sdkError is the core's refusal as the SDK's error, which the kit's forms read; the

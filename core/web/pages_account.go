@@ -46,6 +46,8 @@ type profileView struct {
 	Languages []sdkweb.Option
 	// Unverified offers to send the confirmation mail again.
 	Unverified bool
+	// Providers links the sign-in services page: the city has identity providers.
+	Providers bool
 }
 
 func (p *Pages) profileForm(w http.ResponseWriter, r *http.Request) error {
@@ -110,7 +112,7 @@ func (p *Pages) saveProfile(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (p *Pages) renderProfile(w http.ResponseWriter, r *http.Request, status int, form *sdkweb.Form, unverified bool) error {
-	data := profileView{Form: form, Unverified: unverified}
+	data := profileView{Form: form, Unverified: unverified, Providers: len(p.svc.OIDC.Providers()) > 0}
 	for _, l := range p.opts.Languages {
 		name := languageNames[l]
 		if name == "" {

@@ -24,6 +24,7 @@ import (
 	"time"
 
 	"github.com/kvarter/kvarter/core"
+	"github.com/kvarter/kvarter/core/oidc"
 	"github.com/kvarter/kvarter/core/web/static"
 	"github.com/kvarter/kvarter/sdk"
 	"github.com/kvarter/kvarter/sdk/i18n"
@@ -76,6 +77,14 @@ type Services struct {
 	// Mail is the mail queue, shown to city administrators at /admin/mail; nil
 	// hides the page.
 	Mail core.MailQueueService
+	// OIDC signs people in with the city's identity providers, and
+	// ExternalIdentities keeps their identities (pages_oidc.go); with OIDC nil the
+	// pages show no provider and /sign-in/{provider} answers 404.
+	OIDC               *oidc.RelyingParty
+	ExternalIdentities core.ExternalIdentityService
+	// Claims acts on a provider's claims after each sign-in with it (residency, say);
+	// nil: nothing does.
+	Claims core.ClaimsService
 }
 
 // Options describe the city and how the site is served.
@@ -104,6 +113,9 @@ type Options struct {
 	CardDeadline time.Duration
 	// Logger records internal errors; nil discards them.
 	Logger *slog.Logger
+	// PublicURL is the site's address ("https://kvarter.espoo.fi"), which identity
+	// providers send people back to; "" is the request's own scheme and host.
+	PublicURL string
 }
 
 // Pages serves the core's pages in the frame.
@@ -166,6 +178,7 @@ func New(svc Services, opts Options) (*Pages, error) {
 	p.adminRoutes(mux)        // pages_admin.go: the admin index, people, grants, audit
 	p.adminPlacesRoutes(mux)  // pages_admin_places.go: neighbourhoods, organisations, plugins
 	p.notificationRoutes(mux) // pages_notifications.go
+	p.oidcRoutes(mux)         // pages_oidc.go: sign-in with the city's identity providers
 	// Every other path is a plugin's page (/<plugin>/...) or nobody's.
 	mux.Handle("/", p.handle(p.pluginPage))
 	cop := http.NewCrossOriginProtection()
@@ -200,6 +213,9 @@ func (p *Pages) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h.Set("Cache-Control", "no-store")
 	h.Set("Vary", "Cookie, Accept-Language, HX-Request, HX-Target")
 	v := p.viewer(w, r)
+	if csp := p.logoutFormAction(r, v); csp != "" {
+		h.Set("Content-Security-Policy", csp)
+	}
 	ctx := context.WithValue(r.Context(), viewerKey{}, v)
 	if v.principal.Authenticated() {
 		ctx = core.WithPrincipal(ctx, v.principal)
@@ -258,6 +274,15 @@ func (v *viewer) sessionCookie() string {
 func (v *viewer) setSession(w http.ResponseWriter, token string, expires time.Time) {
 	http.SetCookie(w, &http.Cookie{Name: v.sessionCookie(), Value: token, Path: "/", Expires: expires,
 		HttpOnly: true, Secure: v.secure, SameSite: http.SameSiteLaxMode})
+}
+
+// startSession sets the cookie of a session just opened, for as long as it lasts.
+func (v *viewer) startSession(w http.ResponseWriter, token string, s core.Session) {
+	expires := time.Now().Add(24 * time.Hour)
+	if s.ExpiresAt != nil {
+		expires = *s.ExpiresAt
+	}
+	v.setSession(w, token, expires)
 }
 
 func (v *viewer) clearSession(w http.ResponseWriter) {

@@ -55,7 +55,9 @@
 // Simulation cycles accept a .pb import instead of votes and are listed apart from
 // real budgets.
 //
-// Minimum age: the core keeps no birth dates, so when min_age is set a voter confirms
-// it with age_confirmed on the ballot; a city that needs proof should withhold the
-// budgeting.ballot.cast grant from younger residents.
+// Minimum age: when min_age is set, a voter whose age the city's identity provider
+// vouched for (the host passes the age from a verified birth date, never the date) is
+// let through or refused by it; a voter without a verified age confirms theirs with
+// age_confirmed on the ballot. A city that needs proof of every voter's age signs
+// residents in through a provider that gives birth dates (docs/operators.md).
 package budgeting

@@ -219,6 +219,10 @@ type ballotData struct {
 	Options, AgeOptions []web.Option
 
 	v view // the viewer, whose language the sums of a refusal are written in
+
+	// TooYoung is set for a voter whose verified age is below MinAge: the page says
+	// so instead of offering a ballot that would be refused.
+	TooYoung bool
 }
 
 // knapsack reports whether an approval ballot is held to a total cost.
@@ -251,9 +255,11 @@ func (p *Plugin) ballotView(r *http.Request, v view, values url.Values) (*ballot
 		}
 		d.Options = append(d.Options, web.Option{Value: ch.ID, Label: ch.Title, Hint: hint})
 	}
-	if d.MinAge > 0 {
+	// A verified age answers the minimum age; only a voter without one ticks the box.
+	if d.MinAge > 0 && !v.pr.AgeVerified {
 		d.AgeOptions = []web.Option{{Value: "1", Label: v.T("budgeting.ballot.age.yes", "Age", d.MinAge)}}
 	}
+	d.TooYoung = d.MinAge > 0 && v.pr.AgeVerified && v.pr.VerifiedAge < d.MinAge
 	return d, costs, nil
 }
 

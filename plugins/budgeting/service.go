@@ -21,8 +21,8 @@ type Settings struct {
 	// BallotReplaceable lets a voter replace their ballot while voting is open, with
 	// the token they were given when they first cast it.
 	BallotReplaceable bool
-	// MinAge is the minimum voting age; the core holds no birth dates, so a voter
-	// confirms it with age_confirmed on the ballot (see the package doc).
+	// MinAge is the minimum voting age: a verified age decides, and a voter without
+	// one confirms theirs with age_confirmed on the ballot (see the package doc).
 	MinAge int
 	// TickInterval is how often the background tick moves cycles on schedule.
 	TickInterval time.Duration

@@ -188,6 +188,22 @@ func (s *Service) voter(ctx context.Context, pr sdk.Principal, c *Cycle) error {
 	return s.can(ctx, pr, PermBallotCast, c.nbh())
 }
 
+// checkAge applies the minimum voting age. An age the city's identity provider
+// vouched for decides when the host passes one, and then the voter need confirm
+// nothing; the voter's own confirmation stands in only when there is none.
+func checkAge(pr sdk.Principal, confirmed bool, minAge int) error {
+	switch {
+	case minAge <= 0:
+		return nil
+	case pr.AgeVerified && pr.VerifiedAge < minAge:
+		// Not a field to correct: this person may not vote in the cycle.
+		return sdk.Errorf(sdk.CodeForbidden, "voters must be at least %d years old; by the birth date the city's identity service verified, you are younger", minAge)
+	case !pr.AgeVerified && !confirmed:
+		return ruleError("min_age", "age_confirmed", "voters must be at least %d; confirm with age_confirmed", minAge)
+	}
+	return nil
+}
+
 // CastBallot records a verified resident's ballot. Who voted and what was voted are
 // written to separate tables with nothing in common but the cycle; the voters primary
 // key makes a second ballot by the same person fail however many arrive at once.
@@ -205,8 +221,8 @@ func (s *Service) CastBallot(ctx context.Context, pr sdk.Principal, cycleID stri
 	if c.Phase != PhaseVoting {
 		return nil, sdk.Errorf(sdk.CodeConflict, "ballots are cast in the voting phase; the cycle is in %s", c.Phase)
 	}
-	if s.settings.MinAge > 0 && !in.AgeConfirmed {
-		return nil, ruleError("min_age", "age_confirmed", "voters must be at least %d; confirm with age_confirmed", s.settings.MinAge)
+	if err := checkAge(pr, in.AgeConfirmed, s.settings.MinAge); err != nil {
+		return nil, err
 	}
 	b, err := validateBallot(c.Ballot, in.Ballot, projects)
 	if err != nil {

@@ -618,6 +618,7 @@ func TestProcess_Principal(t *testing.T) {
 			"nbh:n-2": {"resident"}, "org:o-1": {"org_representative"}},
 		Neighbourhoods: []string{"n-1", "n-2"},
 		Organisations:  []sdk.OrgMembership{{OrganisationID: "o-1", Role: "representative", Verified: true}},
+		AgeVerified:    true, VerifiedAge: 17, // crosses as an age, never a birth date
 	}
 	enc, err := hostside.EncodePrincipal(who)
 	if err != nil {

@@ -116,6 +116,9 @@ func principalToProto(p sdk.Principal) *pb.Principal {
 		Locale:         p.Locale,
 		Neighbourhoods: p.Neighbourhoods,
 	}
+	if p.AgeVerified {
+		out.VerifiedAge = proto.Int32(int32(min(max(p.VerifiedAge, 0), 200))) // an age, bounded so the conversion cannot wrap
+	}
 	if len(p.Roles) > 0 {
 		out.Roles = make(map[string]*pb.RoleList, len(p.Roles))
 		for d, rs := range p.Roles {

@@ -1881,8 +1881,11 @@ type Principal struct {
 	Roles          map[string]*RoleList   `protobuf:"bytes,4,rep,name=roles,proto3" json:"roles,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"` // domain -> roles
 	Neighbourhoods []string               `protobuf:"bytes,5,rep,name=neighbourhoods,proto3" json:"neighbourhoods,omitempty"`
 	Organisations  []*OrgMembership       `protobuf:"bytes,6,rep,name=organisations,proto3" json:"organisations,omitempty"`
-	unknownFields  protoimpl.UnknownFields
-	sizeCache      protoimpl.SizeCache
+	// The person's age in whole years by a birth date the city's identity provider
+	// vouched for; absent when none did. The date itself never reaches a plugin.
+	VerifiedAge   *int32 `protobuf:"varint,7,opt,name=verified_age,json=verifiedAge,proto3,oneof" json:"verified_age,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Principal) Reset() {
@@ -1955,6 +1958,13 @@ func (x *Principal) GetOrganisations() []*OrgMembership {
 		return x.Organisations
 	}
 	return nil
+}
+
+func (x *Principal) GetVerifiedAge() int32 {
+	if x != nil && x.VerifiedAge != nil {
+		return *x.VerifiedAge
+	}
+	return 0
 }
 
 type HTTPRequest struct {
@@ -3998,18 +4008,20 @@ const file_kvarter_plugin_v1_plugin_proto_rawDesc = "" +
 	"\x04role\x18\x02 \x01(\tR\x04role\x12\x1a\n" +
 	"\bverified\x18\x03 \x01(\bR\bverified\" \n" +
 	"\bRoleList\x12\x14\n" +
-	"\x05roles\x18\x01 \x03(\tR\x05roles\"\xe5\x02\n" +
+	"\x05roles\x18\x01 \x03(\tR\x05roles\"\x9e\x03\n" +
 	"\tPrincipal\x12\x17\n" +
 	"\auser_id\x18\x01 \x01(\tR\x06userId\x12!\n" +
 	"\fdisplay_name\x18\x02 \x01(\tR\vdisplayName\x12\x16\n" +
 	"\x06locale\x18\x03 \x01(\tR\x06locale\x12=\n" +
 	"\x05roles\x18\x04 \x03(\v2'.kvarter.plugin.v1.Principal.RolesEntryR\x05roles\x12&\n" +
 	"\x0eneighbourhoods\x18\x05 \x03(\tR\x0eneighbourhoods\x12F\n" +
-	"\rorganisations\x18\x06 \x03(\v2 .kvarter.plugin.v1.OrgMembershipR\rorganisations\x1aU\n" +
+	"\rorganisations\x18\x06 \x03(\v2 .kvarter.plugin.v1.OrgMembershipR\rorganisations\x12&\n" +
+	"\fverified_age\x18\a \x01(\x05H\x00R\vverifiedAge\x88\x01\x01\x1aU\n" +
 	"\n" +
 	"RolesEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x121\n" +
-	"\x05value\x18\x02 \x01(\v2\x1b.kvarter.plugin.v1.RoleListR\x05value:\x028\x01\"\xca\x02\n" +
+	"\x05value\x18\x02 \x01(\v2\x1b.kvarter.plugin.v1.RoleListR\x05value:\x028\x01B\x0f\n" +
+	"\r_verified_age\"\xca\x02\n" +
 	"\vHTTPRequest\x12\x16\n" +
 	"\x06method\x18\x01 \x01(\tR\x06method\x12\x12\n" +
 	"\x04path\x18\x02 \x01(\tR\x04path\x12\x1b\n" +
@@ -4358,6 +4370,7 @@ func file_kvarter_plugin_v1_plugin_proto_init() {
 	if File_kvarter_plugin_v1_plugin_proto != nil {
 		return
 	}
+	file_kvarter_plugin_v1_plugin_proto_msgTypes[28].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
