@@ -432,6 +432,9 @@ func (c Config) Validate() error {
 	if err := c.validateOIDC(); err != nil {
 		return err
 	}
+	if err := c.checkClaimProviders(); err != nil {
+		return err
+	}
 	if c.DatabaseURL == "" && c.DataDir == "" {
 		return &ConfigError{Key: "data_dir", Problem: "is empty and no database_url is set", Expected: `a folder for the SQLite files such as "./data"`}
 	}

@@ -68,3 +68,16 @@ func (c Config) validateClaims() error {
 	}
 	return nil
 }
+
+// checkClaimProviders refuses a residency rule for a provider oidc_providers does not
+// list: no one signs in with it, so the rule would never apply, and a typo in its id
+// would leave a city believing residency is verified when it never is.
+func (c Config) checkClaimProviders() error {
+	for p := range c.ResidencyClaims {
+		if !slices.ContainsFunc(c.OIDCProviders, func(op OIDCProviderConfig) bool { return op.ID == p }) {
+			return &ConfigError{Key: "residency_claims." + p, Problem: "names a provider that oidc_providers does not list",
+				Expected: "the id of one of oidc_providers"}
+		}
+	}
+	return nil
+}

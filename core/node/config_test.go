@@ -37,6 +37,7 @@ func TestLoadConfig_OK(t *testing.T) {
   "plugins": [{"name": "parks", "settings": {"max_days": "30"}}, {"name": "budgeting"}],
   "required_plugins": ["budgeting"],
   "plugin_role_prefix": "espoo_",
+  "oidc_providers": [{"id": "suomifi", "issuer": "https://tunnistus.example.fi/oidc", "client_id": "kvarter", "client_secret_env": "SUOMIFI_SECRET", "label": {"fi": "Suomi.fi", "sv": "Suomi.fi"}}],
   "residency_claims": {"suomifi": {"claim": "address.postal_code", "prefixes": {"001": "kluuvi"}, "values": {"00170": "kruununhaka"}, "on_change": "end"}},
   "birth_date_claim": "none"
 }`)
@@ -88,6 +89,8 @@ func TestLoadConfig_Errors(t *testing.T) {
 		{"RolePrefix", `{"plugin_role_prefix": "staging prod"}`, []string{"plugin_role_prefix", "letters, digits, _ and -"}},
 		{"NegativeBudget", `{"database_max_connections": -1}`, []string{"database_max_connections", "a whole number of connections"}},
 		// Residency from claims (issue 22).
+		{"ClaimProviderNotListed", `{"residency_claims": {"suomifi": {"claim": "zip", "values": {"00100": "kluuvi"}}}}`,
+			[]string{"residency_claims.suomifi", "oidc_providers does not list"}},
 		{"ClaimsNotAnObject", `{"residency_claims": ["suomifi"]}`, []string{"residency_claims", "a list", `an object by identity provider such as {"suomifi"`}},
 		{"ClaimMissing", "{\"residency_claims\": {\"suomifi\": {\n  \"prefixes\": {\"001\": \"kluuvi\"}}}}", []string{"residency_claims.suomifi.claim is missing", `"address.postal_code"`}},
 		{"ClaimUnknownKey", `{"residency_claims": {"suomifi": {"claim": "x", "prefix": {}}}}`, []string{"residency_claims.suomifi.prefix is not a known key", `did you mean "prefixes"?`}},
