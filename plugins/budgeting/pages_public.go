@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"net/http"
+	"net/url"
 	"slices"
 	"sync"
 	"time"
@@ -115,8 +116,18 @@ type proposalData struct {
 	CanEdit    bool
 	CanSupport bool
 	CanUpdate  bool
-	Form       *web.Form
-	Supported  bool
+	// CanAttach offers the forms that add a photo or a document, and remove one.
+	CanAttach    bool
+	PhotoForm    *web.Form
+	DocumentForm *web.Form
+	// Photos and Documents are the proposal's own files, by kind.
+	Photos    []Attachment
+	Documents []Attachment
+	Form      *web.Form
+	Supported bool
+	// Flash is the message of the change just made (a file added or removed, an
+	// update posted), from the redirect's query.
+	Flash string
 	// ImplOptions are the statuses of a project's progress, for its update form.
 	ImplOptions []web.Option
 }
@@ -127,10 +138,17 @@ func (p *Plugin) proposalPage(w http.ResponseWriter, r *http.Request) (sdk.PageM
 	if err != nil {
 		return sdk.PageMeta{}, err
 	}
-	d.Supported = r.URL.Query().Get("supported") == "1"
+	q := r.URL.Query()
+	d.Supported = q.Get("supported") == "1"
 	meta := v.meta(d.Proposal.Title, sdk.Crumb{Label: d.Cycle.Name, Href: cyclePath(d.Cycle.ID)})
 	if d.Supported {
 		meta.Announce = v.T("budgeting.proposal.supported")
+	}
+	for _, done := range []string{"sent", "edited", "attached", "detached", "updated"} {
+		if q.Get(done) == "1" {
+			d.Flash = v.T("budgeting.proposal.flash." + done)
+			meta.Announce = d.Flash
+		}
 	}
 	return sdk.PageMeta{}, p.render(w, r, v, "proposal", d, meta)
 }
@@ -145,7 +163,16 @@ func (p *Plugin) proposalData(r *http.Request, v view) (*proposalData, error) {
 	if err != nil {
 		return nil, err
 	}
-	d := &proposalData{Cycle: c, Proposal: pr, Form: web.NewForm(nil)}
+	d := &proposalData{Cycle: c, Proposal: pr, Form: web.NewForm(nil),
+		PhotoForm: web.NewForm(url.Values{"kind": {AttachPhoto}}), DocumentForm: web.NewForm(url.Values{"kind": {AttachDocument}})}
+	for _, a := range pr.Attachments {
+		if a.Kind == AttachPhoto {
+			d.Photos = append(d.Photos, a)
+		} else {
+			d.Documents = append(d.Documents, a)
+		}
+	}
+	d.CanAttach = p.svc.mayAttach(ctx, v.pr, c, pr) == nil
 	if pr.AuthorID != "" && (!pr.Anonymous || pr.AuthorID == v.pr.UserID) {
 		if us, err := p.svc.host.Users(ctx, []string{pr.AuthorID}); err == nil && len(us) == 1 {
 			d.Author = us[0].DisplayName

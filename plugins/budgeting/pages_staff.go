@@ -565,13 +565,27 @@ func (p *Plugin) tally(w http.ResponseWriter, r *http.Request) (sdk.PageMeta, er
 	return sdk.PageMeta{}, p.invalid(w, r, v, "tally", d, v.staffMeta(c, v.T("budgeting.tally.title")))
 }
 
+// updateForm is the report on a funded project, with a photo of the work if one was
+// sent (the host put its id in the photo field) and its text alternative.
+type updateForm struct {
+	Status string `json:"status" max:"32"`
+	Note   string `json:"note" max:"4000"`
+	Alt    string `json:"alt" max:"300"`
+}
+
 // postUpdate records a report on a funded project, from the project's page.
 func (p *Plugin) postUpdate(w http.ResponseWriter, r *http.Request) (sdk.PageMeta, error) {
 	v := p.viewOf(r)
-	var in UpdateInput
-	form, err := web.Decode(r, &in)
+	var f updateForm
+	form, err := web.Decode(r, &f)
 	if err != nil {
 		return sdk.PageMeta{}, err
+	}
+	in := UpdateInput{Status: f.Status, Note: f.Note}
+	if err := sdk.UploadError(r, AttachPhoto); err != nil {
+		form.Catch(err, "budgeting.attach")
+	} else if id := sdk.UploadID(r, AttachPhoto); id != "" {
+		in.Photos = []AttachmentInput{{Kind: AttachPhoto, UploadID: id, Text: f.Alt}}
 	}
 	cycle, id := r.PathValue("id"), r.PathValue("proposalID")
 	if form.Valid() {
@@ -588,6 +602,7 @@ func (p *Plugin) postUpdate(w http.ResponseWriter, r *http.Request) (sdk.PageMet
 	if err != nil {
 		return sdk.PageMeta{}, err
 	}
+	form.Set(AttachPhoto, "") // a file input shows no value
 	d.Form = form
 	return sdk.PageMeta{}, p.invalid(w, r, v, "proposal", d, v.meta(d.Proposal.Title, sdk.Crumb{Label: d.Cycle.Name, Href: cyclePath(d.Cycle.ID)}))
 }

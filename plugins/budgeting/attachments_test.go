@@ -1,0 +1,179 @@
+package budgeting
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/kvarter/kvarter/sdk"
+	"github.com/kvarter/kvarter/sdk/store"
+)
+
+// uploadID is an id of the form the host gives an upload (a random UUID); n makes
+// each one different.
+func uploadID(n int) string { return fmt.Sprintf("0f6c2a4e-8b1d-4c3a-9e7f-%012d", n) }
+
+// TestService_Attachments: photos and documents on a proposal, on both databases —
+// who may add them and when, what each needs, and that a refused one changes nothing.
+func TestService_Attachments(t *testing.T) {
+	eachStore(t, func(t *testing.T, db *store.DB) {
+		f := newFixture(t, db, Settings{})
+		off := f.officer("officer", "n1")
+		c := must(f.svc.CreateCycle(f.ctx, off, CreateCycleInput{NeighbourhoodID: "n1", Name: "Park money", Budget: 1000, Currency: "EUR",
+			Ballot: BallotRules{Type: BallotApproval}}))(t)
+		author := f.resident("author", "n1")
+		p := must(f.svc.SubmitProposal(f.ctx, author, c.ID, ProposalInput{Title: "Swings", Cost: 500}))(t)
+		photo := AttachmentInput{Kind: AttachPhoto, UploadID: uploadID(1), Text: "  The empty lot, seen from the bus stop. "}
+
+		t.Run("OK", func(t *testing.T) {
+			got := must(f.svc.AddAttachment(f.ctx, author, c.ID, p.ID, photo))(t)
+			must(f.svc.AddAttachment(f.ctx, author, c.ID, p.ID, AttachmentInput{Kind: AttachDocument, UploadID: uploadID(2), Text: "Site plan"}))(t)
+			got = must(f.svc.Proposal(f.ctx, c.ID, p.ID))(t)
+			if len(got.Attachments) != 2 {
+				t.Fatalf("attachments %+v", got.Attachments)
+			}
+			a, d := got.Attachments[0], got.Attachments[1]
+			if a.Kind != AttachPhoto || a.Text != "The empty lot, seen from the bus stop." || a.URL != "/uploads/"+uploadID(1) || a.ID == "" {
+				t.Errorf("photo %+v", a)
+			}
+			if d.Kind != AttachDocument || d.Text != "Site plan" || d.URL != "/uploads/"+uploadID(2) {
+				t.Errorf("document %+v", d)
+			}
+		})
+
+		count := func() int {
+			t.Helper()
+			return len(must(f.svc.Proposal(f.ctx, c.ID, p.ID))(t).Attachments)
+		}
+		before := count()
+		refused := []struct {
+			name        string
+			pr          sdk.Principal
+			in          AttachmentInput
+			code, field string
+			rule        string
+		}{
+			{"ErrNoAlt", author, AttachmentInput{Kind: AttachPhoto, UploadID: uploadID(3), Text: "  "}, sdk.CodeInvalid, "alt", sdk.RuleRequired},
+			{"ErrNoTitle", author, AttachmentInput{Kind: AttachDocument, UploadID: uploadID(3)}, sdk.CodeInvalid, "title", sdk.RuleRequired},
+			{"ErrNoFile", author, AttachmentInput{Kind: AttachPhoto, Text: "A swing"}, sdk.CodeInvalid, "photo", sdk.RuleRequired},
+			{"ErrNotAnUpload", author, AttachmentInput{Kind: AttachPhoto, UploadID: "../../etc/passwd", Text: "A swing"}, sdk.CodeInvalid, "photo", sdk.RuleFormat},
+			{"ErrKind", author, AttachmentInput{Kind: "video", UploadID: uploadID(3), Text: "A swing"}, sdk.CodeInvalid, "kind", sdk.RuleOneOf},
+			{"ErrNUL", author, AttachmentInput{Kind: AttachPhoto, UploadID: uploadID(3), Text: "A\x00swing"}, sdk.CodeInvalid, "alt", sdk.RuleNUL},
+			{"ErrLongAlt", author, AttachmentInput{Kind: AttachPhoto, UploadID: uploadID(3), Text: strings.Repeat("ä", 301)}, sdk.CodeInvalid, "alt", sdk.RuleMaxLength},
+			{"ErrSameUploadTwice", author, photo, sdk.CodeConflict, "", ""},
+			{"ErrNotAuthor", f.resident("bob", "n1"), AttachmentInput{Kind: AttachPhoto, UploadID: uploadID(3), Text: "A swing"}, sdk.CodeForbidden, "", ""},
+			{"ErrAnonymous", sdk.Principal{}, AttachmentInput{Kind: AttachPhoto, UploadID: uploadID(3), Text: "A swing"}, sdk.CodeUnauthenticated, "", ""},
+			{"ErrOtherOfficer", f.officer("other", "n2"), AttachmentInput{Kind: AttachPhoto, UploadID: uploadID(3), Text: "A swing"}, sdk.CodeForbidden, "", ""},
+		}
+		for _, r := range refused {
+			t.Run(r.name, func(t *testing.T) {
+				_, err := f.svc.AddAttachment(f.ctx, r.pr, c.ID, p.ID, r.in)
+				wantCode(t, err, r.code)
+				if r.field != "" {
+					e := err.(*sdk.Error)
+					if _, ok := e.Fields[r.field]; !ok || e.Fields["rule"] != r.rule {
+						t.Errorf("fields %v, want %s with rule %s", e.Fields, r.field, r.rule)
+					}
+				}
+				if n := count(); n != before {
+					t.Errorf("a refused file changed the proposal: %d attachments, want %d", n, before)
+				}
+			})
+		}
+
+		t.Run("ErrTooMany", func(t *testing.T) {
+			for i := before; i < maxAttachments; i++ {
+				must(f.svc.AddAttachment(f.ctx, author, c.ID, p.ID, AttachmentInput{Kind: AttachPhoto, UploadID: uploadID(100 + i), Text: "Swing"}))(t)
+			}
+			_, err := f.svc.AddAttachment(f.ctx, author, c.ID, p.ID, AttachmentInput{Kind: AttachPhoto, UploadID: uploadID(200), Text: "Swing"})
+			wantCode(t, err, sdk.CodeInvalid)
+			if rule := err.(*sdk.Error).Fields["rule"]; rule != RuleMaxAttachments {
+				t.Errorf("rule %q", rule)
+			}
+			if n := count(); n != maxAttachments {
+				t.Errorf("%d attachments", n)
+			}
+		})
+
+		t.Run("Remove", func(t *testing.T) {
+			first := must(f.svc.Proposal(f.ctx, c.ID, p.ID))(t).Attachments[0]
+			_, err := f.svc.RemoveAttachment(f.ctx, f.resident("bob", "n1"), c.ID, p.ID, first.ID)
+			wantCode(t, err, sdk.CodeForbidden)
+			got := must(f.svc.RemoveAttachment(f.ctx, author, c.ID, p.ID, first.ID))(t)
+			if len(got.Attachments) != maxAttachments-1 || got.Attachments[0].ID == first.ID {
+				t.Errorf("after removing: %+v", got.Attachments)
+			}
+			_, err = f.svc.RemoveAttachment(f.ctx, author, c.ID, p.ID, first.ID)
+			wantCode(t, err, sdk.CodeNotFound)
+		})
+
+		t.Run("ReviewLocksAuthorNotCity", func(t *testing.T) {
+			must(f.svc.RemoveAttachment(f.ctx, author, c.ID, p.ID, must(f.svc.Proposal(f.ctx, c.ID, p.ID))(t).Attachments[0].ID))(t)
+			must(f.svc.SetPhase(f.ctx, off, c.ID, PhaseReview))(t)
+			_, err := f.svc.AddAttachment(f.ctx, author, c.ID, p.ID, AttachmentInput{Kind: AttachPhoto, UploadID: uploadID(300), Text: "Swing"})
+			wantCode(t, err, sdk.CodeConflict)
+			got := must(f.svc.AddAttachment(f.ctx, off, c.ID, p.ID, AttachmentInput{Kind: AttachDocument, UploadID: uploadID(301), Text: "Cost estimate"}))(t)
+			if last := got.Attachments[len(got.Attachments)-1]; last.Text != "Cost estimate" {
+				t.Errorf("officer's document %+v", last)
+			}
+		})
+
+		t.Run("ErasedAuthor", func(t *testing.T) {
+			// The core deletes an erased person's uploads; their rows go too, so the
+			// page links to nothing missing. The officer's document stays.
+			ev := sdk.Event{ID: "ev-author", Type: sdk.EventUserDeleted, Payload: []byte(`{"user_id":"author"}`)}
+			if err := sdk.Deliver(f.ctx, &Plugin{svc: f.svc}, ev); err != nil {
+				t.Fatal(err)
+			}
+			got := must(f.svc.Proposal(f.ctx, c.ID, p.ID))(t)
+			if len(got.Attachments) != 1 || got.Attachments[0].Text != "Cost estimate" {
+				t.Errorf("after erasure: %+v", got.Attachments)
+			}
+		})
+	})
+}
+
+// TestService_UpdatePhotos: a report on a funded project carries photos, which need
+// their text alternative; a refused report records nothing.
+func TestService_UpdatePhotos(t *testing.T) {
+	eachStore(t, func(t *testing.T, db *store.DB) {
+		f := newFixture(t, db, Settings{})
+		c, ids := f.votingCycle(t, BallotRules{Type: BallotApproval}, 1000, 400, 900)
+		off := f.officer("officer", "n1")
+		must(f.svc.CastBallot(f.ctx, f.resident("v1", "n1"), c.ID, BallotInput{Ballot: Ballot{Projects: ids[:1]}}))(t)
+		must(f.svc.SetPhase(f.ctx, off, c.ID, PhaseResults))(t)
+		must(f.svc.Tally(f.ctx, off, c.ID, TallyInput{Rule: "greedy"}))(t)
+
+		t.Run("ErrNoAlt", func(t *testing.T) {
+			_, err := f.svc.UpdateImplementation(f.ctx, off, c.ID, ids[0], UpdateInput{Status: ImplInProgress,
+				Photos: []AttachmentInput{{Kind: AttachPhoto, UploadID: uploadID(1)}}})
+			wantCode(t, err, sdk.CodeInvalid)
+			if got := must(f.svc.Proposal(f.ctx, c.ID, ids[0]))(t); len(got.Updates) != 0 || got.Implementation != ImplPlanned {
+				t.Errorf("a refused update was recorded: %+v", got)
+			}
+		})
+		t.Run("OK", func(t *testing.T) {
+			got := must(f.svc.UpdateImplementation(f.ctx, off, c.ID, ids[0], UpdateInput{Status: ImplInProgress, Note: "Swings ordered",
+				Photos: []AttachmentInput{{Kind: AttachPhoto, UploadID: uploadID(1), Text: "The frame of the swings, standing"}}}))(t)
+			f.clock.Advance(1)
+			got = must(f.svc.UpdateImplementation(f.ctx, off, c.ID, ids[0], UpdateInput{Status: ImplDone, Note: "Open"}))(t)
+			if len(got.Updates) != 2 || len(got.Updates[0].Photos) != 1 || len(got.Updates[1].Photos) != 0 {
+				t.Fatalf("updates %+v", got.Updates)
+			}
+			if ph := got.Updates[0].Photos[0]; ph.Text != "The frame of the swings, standing" || ph.URL != "/uploads/"+uploadID(1) {
+				t.Errorf("photo %+v", ph)
+			}
+			if len(got.Attachments) != 0 {
+				t.Errorf("an update's photo listed as the proposal's own: %+v", got.Attachments)
+			}
+		})
+		t.Run("ErrSameUploadTwice", func(t *testing.T) {
+			_, err := f.svc.UpdateImplementation(f.ctx, off, c.ID, ids[0], UpdateInput{Status: ImplDone,
+				Photos: []AttachmentInput{{Kind: AttachPhoto, UploadID: uploadID(1), Text: "Again"}}})
+			wantCode(t, err, sdk.CodeConflict)
+			if got := must(f.svc.Proposal(f.ctx, c.ID, ids[0]))(t); len(got.Updates) != 2 {
+				t.Errorf("the refused update was recorded: %d updates", len(got.Updates))
+			}
+		})
+	})
+}
