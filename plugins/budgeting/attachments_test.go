@@ -2,6 +2,7 @@ package budgeting
 
 import (
 	"fmt"
+	"net/url"
 	"strings"
 	"testing"
 
@@ -175,5 +176,87 @@ func TestService_UpdatePhotos(t *testing.T) {
 				t.Errorf("the refused update was recorded: %d updates", len(got.Updates))
 			}
 		})
+	})
+}
+
+// TestPages_Attachments: the proposal page's file forms, on both databases. The
+// handler gets the form as the host forwards it: the file's id in the file field.
+// A photo without its text alternative comes back 422 with the summary focused; a
+// photo and a document are shown (the photo with its alt text, the document as a
+// link named by its title); a visitor sees them without the forms; the author can
+// remove one; and a funded project's update carries its photo.
+func TestPages_Attachments(t *testing.T) {
+	eachStore(t, func(t *testing.T, db *store.DB) {
+		f, web := pagesFixture(t, db)
+		off := f.officer("officer", "n1")
+		alice := f.resident("alice", "n1")
+		c, ids := f.votingCycle(t, BallotRules{Type: BallotApproval}, 1000_00, 400_00, 900_00)
+		// A proposal of alice's in a cycle still taking ideas.
+		c2 := must(f.svc.CreateCycle(f.ctx, off, CreateCycleInput{NeighbourhoodID: "n1", Name: "Harbour 2027", Budget: 1000_00, Currency: "EUR",
+			Ballot: BallotRules{Type: BallotApproval}}))(t)
+		p := must(f.svc.SubmitProposal(f.ctx, alice, c2.ID, ProposalInput{Title: "Swings", Cost: 500_00}))(t)
+		pp := proposalPath(c2.ID, p.ID)
+		res := web.as(alice)
+
+		page := res.get(pp)
+		want(t, "proposal, author", page, 200, `enctype="multipart/form-data"`, `name="photo"`, `type="file"`, `name="alt"`, `name="document"`, "No photos or documents yet.")
+		if a := web.get(pp); strings.Contains(a.Body, `name="photo"`) {
+			t.Error("a visitor is offered the file forms")
+		}
+		if a := web.as(f.resident("bob", "n1")).get(pp); strings.Contains(a.Body, `name="photo"`) {
+			t.Error("another resident is offered the file forms")
+		}
+
+		bad := res.post(pp+"/attachments", url.Values{"kind": {"photo"}, "photo": {uploadID(1)}, "alt": {" "}})
+		want(t, "photo without alt", bad, 422, "Describe what the photo shows", `aria-invalid="true"`)
+		if bad.Meta.Focus != "kv-error-summary" || strings.Contains(bad.Body, uploadID(1)) {
+			t.Errorf("refused photo: focus %q, or the upload id shown back", bad.Meta.Focus)
+		}
+		noFile := res.post(pp+"/attachments", url.Values{"kind": {"document"}, "title": {"Site plan"}})
+		want(t, "document without file", noFile, 422, "Choose a PDF document to add")
+		if n := len(must(f.svc.Proposal(f.ctx, c2.ID, p.ID))(t).Attachments); n != 0 {
+			t.Fatalf("refused forms added %d files", n)
+		}
+
+		ok := res.post(pp+"/attachments", url.Values{"kind": {"photo"}, "photo": {uploadID(1)}, "alt": {"The empty lot by the school"}})
+		if ok.Status != 303 || ok.Location != pp+"?attached=1" {
+			t.Fatalf("add photo: %d %s %s", ok.Status, ok.Location, ok.Body)
+		}
+		res.post(pp+"/attachments", url.Values{"kind": {"document"}, "document": {uploadID(2)}, "title": {"Site plan"}})
+		shown := res.get(pp + "?attached=1")
+		want(t, "after adding", shown, 200, `<img src="/uploads/`+uploadID(1)+`" alt="The empty lot by the school"`,
+			`<a class="ds-link" href="/uploads/`+uploadID(2)+`">Site plan</a>`, "The file was added to the proposal.")
+		if shown.Meta.Announce != "The file was added to the proposal." {
+			t.Errorf("announce %q", shown.Meta.Announce)
+		}
+		want(t, "visitor", web.get(pp), 200, `alt="The empty lot by the school"`, "Site plan")
+		want(t, "visitor in Finnish", web.in("fi").get(pp), 200, "Kuvat ja asiakirjat")
+
+		got := must(f.svc.Proposal(f.ctx, c2.ID, p.ID))(t)
+		rm := res.post(pp+"/attachments/"+got.Attachments[1].ID+"/remove", nil)
+		if rm.Status != 303 {
+			t.Fatalf("remove: %d %s", rm.Status, rm.Body)
+		}
+		if a := web.get(pp); strings.Contains(a.Body, "Site plan") {
+			t.Error("the removed document is still shown")
+		}
+		if a := web.as(f.resident("bob", "n1")).post(pp+"/attachments/"+got.Attachments[0].ID+"/remove", nil); a.Status != 403 {
+			t.Errorf("another resident removed a photo: %d", a.Status)
+		}
+
+		// A funded project's report with a photo.
+		staff := web.as(off)
+		must(f.svc.CastBallot(f.ctx, f.resident("v1", "n1"), c.ID, BallotInput{Ballot: Ballot{Projects: ids[:1]}}))(t)
+		must(f.svc.SetPhase(f.ctx, off, c.ID, PhaseResults))(t)
+		must(f.svc.Tally(f.ctx, off, c.ID, TallyInput{Rule: "greedy"}))(t)
+		fp := proposalPath(c.ID, ids[0])
+		want(t, "update form", staff.get(fp), 200, `action="`+fp+`/updates" enctype="multipart/form-data"`, `name="photo"`)
+		noAlt := staff.post(fp+"/updates", url.Values{"status": {"in_progress"}, "note": {"Frame up"}, "photo": {uploadID(3)}})
+		want(t, "update photo without alt", noAlt, 422, "Describe what the photo shows")
+		up := staff.post(fp+"/updates", url.Values{"status": {"in_progress"}, "note": {"Frame up"}, "photo": {uploadID(3)}, "alt": {"The swing frame standing on the lot"}})
+		if up.Status != 303 {
+			t.Fatalf("update: %d %s", up.Status, up.Body)
+		}
+		want(t, "update shown", web.get(fp), 200, "Frame up", `<img src="/uploads/`+uploadID(3)+`" alt="The swing frame standing on the lot"`)
 	})
 }
