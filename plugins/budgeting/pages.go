@@ -64,6 +64,8 @@ func (p *Plugin) pageRoutes() []sdk.Route {
 		sdk.GetPage(pageBase+"/new", PermCycleManage, p.newCycleForm),
 		sdk.PostPage(pageBase+"/new", PermCycleManage, p.createCycle),
 		sdk.GetPage(c+"/manage", PermCycleManage, p.managePage),
+		sdk.GetPage(c+"/edit", PermCycleManage, p.editCycleForm),
+		sdk.PostPage(c+"/edit", PermCycleManage, p.editCycle),
 		sdk.PostPage(c+"/phase", PermCycleManage, p.setPhase),
 		sdk.GetPage(c+"/review", PermProposalReview, p.reviewQueue),
 		sdk.PostPage(pr+"/review", PermProposalReview, p.reviewProposal),
