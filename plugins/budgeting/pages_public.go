@@ -347,7 +347,32 @@ func resultsView(c *Cycle, res *Result) resultsData {
 // cardData is the card on a neighbourhood's page: its current cycles and what a
 // resident can do in each now.
 type cardData struct {
-	Cycles []*Cycle
+	Cycles []cardCycle
+}
+
+// cardCycle is one running budget on the card: its phase, until when, and the one
+// thing a resident can do in it now, as a link (none while the city reviews).
+type cardCycle struct {
+	*Cycle
+	Until       *time.Time
+	ActionHref  string
+	ActionLabel string
+}
+
+// cardAction is what a resident can do in c now: propose, support, vote, or read
+// the results; "" while there is nothing for them to do.
+func cardAction(c *Cycle) (href, labelID string) {
+	switch c.Phase {
+	case PhaseIdeas:
+		return cyclePath(c.ID) + "/propose", "budgeting.card.action.ideas"
+	case PhaseSupport:
+		return cyclePath(c.ID), "budgeting.card.action.support"
+	case PhaseVoting:
+		return cyclePath(c.ID) + "/ballot", "budgeting.card.action.voting"
+	case PhaseResults:
+		return cyclePath(c.ID) + "/results", "budgeting.card.action.results"
+	}
+	return "", ""
 }
 
 func (p *Plugin) neighbourhoodCard(w http.ResponseWriter, r *http.Request) (sdk.PageMeta, error) {
@@ -370,9 +395,20 @@ func (p *Plugin) card(w http.ResponseWriter, r *http.Request, nbhs []string) (sd
 			return sdk.PageMeta{}, err
 		}
 		for _, c := range page.Items {
-			if !c.Simulation && c.Phase != PhaseImplementation {
-				d.Cycles = append(d.Cycles, c)
+			if c.Simulation || c.Phase == PhaseImplementation {
+				continue
 			}
+			cc := cardCycle{Cycle: c}
+			if href, id := cardAction(c); href != "" {
+				cc.ActionHref, cc.ActionLabel = href, v.T(id)
+			}
+			for _, ph := range Phases[c.Phase.index()+1:] {
+				if at, ok := c.Schedule[ph]; ok {
+					cc.Until = &at
+					break
+				}
+			}
+			d.Cycles = append(d.Cycles, cc)
 		}
 	}
 	return sdk.PageMeta{}, p.render(w, r, v, "card", d, sdk.PageMeta{Title: v.T("budgeting.card.title")})
