@@ -92,8 +92,8 @@ func (s *Service) mayAttach(ctx context.Context, pr sdk.Principal, c *Cycle, p *
 	return nil
 }
 
-// AddAttachment adds a photo or a document to a proposal.
-func (s *Service) AddAttachment(ctx context.Context, pr sdk.Principal, cycleID, id string, in AttachmentInput) (*Proposal, error) {
+// attachable is the cycle of proposal id when pr may change the proposal's files.
+func (s *Service) attachable(ctx context.Context, pr sdk.Principal, cycleID, id string) (*Cycle, error) {
 	c, err := findCycle(ctx, s.db, cycleID)
 	if err != nil {
 		return nil, err
@@ -103,6 +103,15 @@ func (s *Service) AddAttachment(ctx context.Context, pr sdk.Principal, cycleID, 
 		return nil, err
 	}
 	if err := s.mayAttach(ctx, pr, c, p); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// AddAttachment adds a photo or a document to a proposal.
+func (s *Service) AddAttachment(ctx context.Context, pr sdk.Principal, cycleID, id string, in AttachmentInput) (*Proposal, error) {
+	c, err := s.attachable(ctx, pr, cycleID, id)
+	if err != nil {
 		return nil, err
 	}
 	if err := in.check(); err != nil {
@@ -135,15 +144,8 @@ func (s *Service) AddAttachment(ctx context.Context, pr sdk.Principal, cycleID, 
 // RemoveAttachment takes a photo or a document off a proposal. The file stays with
 // the host; nothing links to it any more.
 func (s *Service) RemoveAttachment(ctx context.Context, pr sdk.Principal, cycleID, id, attachmentID string) (*Proposal, error) {
-	c, err := findCycle(ctx, s.db, cycleID)
+	c, err := s.attachable(ctx, pr, cycleID, id)
 	if err != nil {
-		return nil, err
-	}
-	p, err := findProposal(ctx, s.db, cycleID, id)
-	if err != nil {
-		return nil, err
-	}
-	if err := s.mayAttach(ctx, pr, c, p); err != nil {
 		return nil, err
 	}
 	err = s.db.InTx(ctx, func(tx *store.Tx) error {
