@@ -9,7 +9,7 @@ import (
 )
 
 // TestPages_CycleSetUp: the set-up pages on both databases. Opening an ordinal cycle
-// names its counting rule; the set-up page changes everything before voting, refuses
+// names its counting rule, which the staff page and the public cycle page show; the set-up page changes everything before voting, refuses
 // a broken form with 422, is closed to another neighbourhood's officer, and once
 // voting has opened explains that the budget and the ballot are fixed, offers only
 // what may still change and keeps the rest even when a forged form names it.
@@ -33,6 +33,8 @@ func TestPages_CycleSetUp(t *testing.T) {
 		}
 		cp := cyclePath(id)
 		want(t, "manage", staff.get(cp+"/manage"), 200, cp+"/edit", "Every project you rank gets one vote from you")
+		// The public cycle page names the counting rule too, before anyone votes.
+		want(t, "cycle page", web.get(cp), 200, "How voting works:", "Every project you rank gets one vote from you")
 
 		edit := staff.get(cp + "/edit")
 		want(t, "edit form", edit, 200, `value="Ranked 2027"`, `value="1000"`, `name="budget"`, `name="voting_from"`, "Until voting opens you can change everything here.")

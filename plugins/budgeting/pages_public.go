@@ -65,7 +65,10 @@ func (p *Plugin) cyclesPage(w http.ResponseWriter, r *http.Request) (sdk.PageMet
 
 // cycleData is a cycle's page.
 type cycleData struct {
-	Cycle     *Cycle
+	Cycle *Cycle
+	// Neighbourhood is the name of the cycle's neighbourhood, "" when the host could
+	// not say (the page is drawn without it rather than not at all).
+	Neighbourhood string
 	Steps     []phaseStep
 	Proposals []*Proposal
 	Turnout   *Turnout
@@ -86,6 +89,9 @@ func (p *Plugin) cyclePage(w http.ResponseWriter, r *http.Request) (sdk.PageMeta
 		return sdk.PageMeta{}, err
 	}
 	d := cycleData{Cycle: c, Steps: steps(c), Proposals: ps, SignedIn: v.pr.Authenticated()}
+	if nbhs, err := p.svc.host.Neighbourhoods(ctx, []string{c.NeighbourhoodID}); err == nil && len(nbhs) == 1 {
+		d.Neighbourhood = nbhs[0].Name
+	}
 	if v.pr.Authenticated() {
 		// What this person may do now, as the service decides it for the routes.
 		part, err := p.svc.Participation(ctx, v.pr, c.ID)
