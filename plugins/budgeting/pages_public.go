@@ -69,9 +69,9 @@ type cycleData struct {
 	// Neighbourhood is the name of the cycle's neighbourhood, "" when the host could
 	// not say (the page is drawn without it rather than not at all).
 	Neighbourhood string
-	Steps     []phaseStep
-	Proposals []*Proposal
-	Turnout   *Turnout
+	Steps         []phaseStep
+	Proposals     []*Proposal
+	Turnout       *Turnout
 	// What the viewer may do now.
 	CanPropose, CanSupport, CanVote, Staff, HasResults bool
 	SignedIn, Voted                                    bool
