@@ -67,7 +67,8 @@ func hostForm(t *testing.T, core *sdktest.Core, cl *sdktest.Client, path string,
 // through the JSON route are received by the host, listed on the proposal and served
 // from /uploads/; an upload id a client writes into the form itself (someone else's
 // file, or one that does not exist) never reaches the plugin, so nothing is added;
-// an HTML file posing as a photo is refused by the host with the form's message.
+// the JSON route removes a photo for its author only; an HTML file posing as a photo
+// is refused by the host with the form's message.
 func TestHost_Attachments(t *testing.T) {
 	var img bytes.Buffer
 	_ = png.Encode(&img, image.NewGray(image.Rect(0, 0, 8, 8)))
@@ -134,13 +135,26 @@ func TestHost_Attachments(t *testing.T) {
 			}
 		})
 
+		t.Run("JSONRemove", func(t *testing.T) {
+			first := attachments()[0]
+			bob := core.NewUser("bob@example.org")
+			core.VerifiedMember(bob, nbh)
+			bob.Must(403, "DELETE", api+"/attachments/"+first.ID, nil)
+			var got Proposal
+			alice.Must(200, "DELETE", api+"/attachments/"+first.ID, nil).Decode(t, &got)
+			if len(got.Attachments) != 1 || got.Attachments[0].ID == first.ID {
+				t.Errorf("after removing: %+v", got.Attachments)
+			}
+			alice.Must(404, "DELETE", api+"/attachments/"+first.ID, nil)
+		})
+
 		t.Run("ErrNotAnImage", func(t *testing.T) {
 			status, _, body := hostForm(t, core, alice, page+"/attachments", url.Values{"kind": {"photo"}, "alt": {"A lot"}}, "photo",
 				[]byte("<html><script>alert(1)</script></html>"))
 			if status != http.StatusUnprocessableEntity || !strings.Contains(string(body), "JPEG or PNG") {
 				t.Errorf("HTML as a photo: %d %s", status, body)
 			}
-			if n := len(attachments()); n != 2 {
+			if n := len(attachments()); n != 1 {
 				t.Errorf("%d attachments", n)
 			}
 		})
