@@ -249,6 +249,10 @@ func TestPages_Attachments(t *testing.T) {
 		must(f.svc.CastBallot(f.ctx, f.resident("v1", "n1"), c.ID, BallotInput{Ballot: Ballot{Projects: ids[:1]}}))(t)
 		must(f.svc.SetPhase(f.ctx, off, c.ID, PhaseResults))(t)
 		must(f.svc.Tally(f.ctx, off, c.ID, TallyInput{Rule: "greedy"}))(t)
+		// One ballot: the results speak of it in the singular (the catalog's plural
+		// forms), in English and in Finnish.
+		want(t, "results of one ballot", web.get(cyclePath(c.ID)+"/results"), 200, "1 ballot was counted.", "Supported by 1 voter.")
+		want(t, "results of one ballot in Finnish", web.in("fi").get(cyclePath(c.ID)+"/results"), 200, "Laskettiin 1 ääni.", "Hanketta kannatti 1 äänestäjä.")
 		fp := proposalPath(c.ID, ids[0])
 		want(t, "update form", staff.get(fp), 200, `action="`+fp+`/updates" enctype="multipart/form-data"`, `name="photo"`)
 		noAlt := staff.post(fp+"/updates", url.Values{"status": {"in_progress"}, "note": {"Frame up"}, "photo": {uploadID(3)}})
