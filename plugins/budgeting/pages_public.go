@@ -146,7 +146,7 @@ func (p *Plugin) proposalPage(w http.ResponseWriter, r *http.Request) (sdk.PageM
 	}
 	q := r.URL.Query()
 	d.Supported = q.Get("supported") == "1"
-	meta := v.meta(d.Proposal.Title, sdk.Crumb{Label: d.Cycle.Name, Href: cyclePath(d.Cycle.ID)})
+	meta := v.proposalMeta(d)
 	if d.Supported {
 		meta.Announce = v.T("budgeting.proposal.supported")
 	}
@@ -157,6 +157,17 @@ func (p *Plugin) proposalPage(w http.ResponseWriter, r *http.Request) (sdk.PageM
 		}
 	}
 	return sdk.PageMeta{}, p.render(w, r, v, "proposal", d, meta)
+}
+
+// proposalMeta is a proposal page's metadata, under its cycle.
+func (v view) proposalMeta(d *proposalData) sdk.PageMeta {
+	return v.meta(d.Proposal.Title, sdk.Crumb{Label: d.Cycle.Name, Href: cyclePath(d.Cycle.ID)})
+}
+
+// proposalRefused answers a refused form of the proposal page (support, a file, a
+// report on the project): the page again, 422, its error summary focused.
+func (p *Plugin) proposalRefused(w http.ResponseWriter, r *http.Request, v view, d *proposalData) error {
+	return p.invalid(w, r, v, "proposal", d, v.proposalMeta(d))
 }
 
 func (p *Plugin) proposalData(r *http.Request, v view) (*proposalData, error) {

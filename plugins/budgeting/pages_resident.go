@@ -181,7 +181,7 @@ func (p *Plugin) supportProposal(w http.ResponseWriter, r *http.Request) (sdk.Pa
 		if derr != nil || !p.refuse(d.Form, err, "budgeting.support") {
 			return sdk.PageMeta{}, err
 		}
-		return sdk.PageMeta{}, p.invalid(w, r, v, "proposal", d, v.meta(d.Proposal.Title, sdk.Crumb{Label: d.Cycle.Name, Href: cyclePath(d.Cycle.ID)}))
+		return sdk.PageMeta{}, p.proposalRefused(w, r, v, d)
 	}
 	web.Redirect(w, r, proposalPath(cycle, id)+"?supported=1")
 	return sdk.PageMeta{}, nil
@@ -578,7 +578,7 @@ func (p *Plugin) attach(w http.ResponseWriter, r *http.Request) (sdk.PageMeta, e
 	} else {
 		d.PhotoForm = form
 	}
-	return sdk.PageMeta{}, p.invalid(w, r, v, "proposal", d, v.meta(d.Proposal.Title, sdk.Crumb{Label: d.Cycle.Name, Href: cyclePath(d.Cycle.ID)}))
+	return sdk.PageMeta{}, p.proposalRefused(w, r, v, d)
 }
 
 // detach takes a photo or a document off the proposal.
@@ -590,7 +590,7 @@ func (p *Plugin) detach(w http.ResponseWriter, r *http.Request) (sdk.PageMeta, e
 		if derr != nil || !p.refuse(d.Form, err, "budgeting.attach") {
 			return sdk.PageMeta{}, err
 		}
-		return sdk.PageMeta{}, p.invalid(w, r, v, "proposal", d, v.meta(d.Proposal.Title, sdk.Crumb{Label: d.Cycle.Name, Href: cyclePath(d.Cycle.ID)}))
+		return sdk.PageMeta{}, p.proposalRefused(w, r, v, d)
 	}
 	web.Redirect(w, r, proposalPath(cycle, id)+"?detached=1")
 	return sdk.PageMeta{}, nil

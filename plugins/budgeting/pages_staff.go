@@ -747,7 +747,7 @@ func (p *Plugin) postUpdate(w http.ResponseWriter, r *http.Request) (sdk.PageMet
 	}
 	form.Set(AttachPhoto, "") // a file input shows no value
 	d.Form = form
-	return sdk.PageMeta{}, p.invalid(w, r, v, "proposal", d, v.meta(d.Proposal.Title, sdk.Crumb{Label: d.Cycle.Name, Href: cyclePath(d.Cycle.ID)}))
+	return sdk.PageMeta{}, p.proposalRefused(w, r, v, d)
 }
 
 // reviewForm is one decision of the review queue, under the fields' plain names.
