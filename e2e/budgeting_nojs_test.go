@@ -62,7 +62,7 @@ func (b *budgetingForms) signIn(u *coretest.User) {
 }
 
 // TestBudgetingPages_NoJS is the same story as TestBudgetingPages without
-// JavaScript, in every language: each form posts as a plain browser posts it and is
+// JavaScript, in every language (the photo sent as a plain multipart form): each form posts as a plain browser posts it and is
 // answered 303 on success, 422 with the form and its error summary on a broken rule.
 func TestBudgetingPages_NoJS(t *testing.T) {
 	c := newBudgetingCity(t)
@@ -79,6 +79,15 @@ func TestBudgetingPages_NoJS(t *testing.T) {
 			a.want(t, "propose", 303)
 			mine := strings.TrimSuffix(strings.TrimPrefix(a.location, cp+"/proposals/"), "?sent=1")
 			b.get(a.location).want(t, "proposal", 200, "Çınar ağaçları")
+			// A photo of the place: refused without a text alternative, then shown
+			// with it.
+			pp := cp + "/proposals/" + mine
+			photo := pngPhoto(t)
+			noAlt := b.forms.SendFile(pp+"/attachments", url.Values{"kind": {"photo"}, "alt": {""}}, "photo", "arsa.png", photo)
+			budgetingAnswer{noAlt.Status, noAlt.Location, noAlt.Body}.want(t, "photo without alt", 422, "kv-error-summary", `aria-invalid="true"`)
+			added := b.forms.SendFile(pp+"/attachments", url.Values{"kind": {"photo"}, "alt": {"Boş arsa, otobüs durağından"}}, "photo", "arsa.png", photo)
+			budgetingAnswer{added.Status, added.Location, added.Body}.want(t, "photo", 303)
+			b.get(added.Location).want(t, "proposal with its photo", 200, `alt="Boş arsa, otobüs durağından"`, `<img src="/uploads/`)
 
 			b.signIn(c.officer)
 			b.post(cp+"/phase", url.Values{"phase": {"review"}}).want(t, "to review", 303)

@@ -1,11 +1,19 @@
 package e2e
 
 import (
+	"bytes"
 	"fmt"
+	"image"
+	"image/color"
+	"image/png"
 	"io"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/chromedp/chromedp"
 
 	"github.com/kvarter/kvarter/core/coretest"
 	"github.com/kvarter/kvarter/core/node"
@@ -45,6 +53,27 @@ func newBudgetingCity(t *testing.T) *budgetingCity {
 	return c
 }
 
+// pngPhoto is a small photo as a resident's camera might save it: a PNG of a
+// sky-blue field over green grass.
+func pngPhoto(t *testing.T) []byte {
+	t.Helper()
+	img := image.NewRGBA(image.Rect(0, 0, 64, 48))
+	for y := range 48 {
+		for x := range 64 {
+			c := color.RGBA{R: 135, G: 206, B: 235, A: 255}
+			if y > 30 {
+				c = color.RGBA{R: 60, G: 140, B: 60, A: 255}
+			}
+			img.Set(x, y, c)
+		}
+	}
+	var b bytes.Buffer
+	if err := png.Encode(&b, img); err != nil {
+		t.Fatal(err)
+	}
+	return b.Bytes()
+}
+
 // cycle opens a knapsack cycle of 1,000 lira through the API, with two proposals by
 // bob besides the one the story's resident makes on the page.
 func (c *budgetingCity) cycle(t *testing.T, name string) (id string, others []string) {
@@ -61,7 +90,8 @@ func (c *budgetingCity) cycle(t *testing.T, name string) (id string, others []st
 }
 
 // TestBudgetingPages is the issue's story in a real browser, in every language: a
-// resident proposes a project (a broken rule first), the officer accepts it in the
+// resident proposes a project (a broken rule first) and adds a photo of the place
+// (refused first without its text alternative), the officer accepts it in the
 // review queue and opens voting, the resident votes on a knapsack ballot (over the
 // budget first, then within it, through the review step), the officer counts with the
 // Method of Equal Shares after a private preview, and a visitor reads why each project won or lost and
@@ -100,11 +130,33 @@ func TestBudgetingPages(t *testing.T) {
 			}
 			mine := strings.TrimSuffix(strings.SplitN(p.Location(), cp+"/proposals/", 2)[1], "?sent=1")
 			p.AssertAccessible()
+			// She adds a photo of the place: first without saying what it shows.
+			photo := filepath.Join(t.TempDir(), "arsa.png")
+			if err := os.WriteFile(photo, pngPhoto(t), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			p.do("choose a photo", chromedp.SetUploadFiles(chromedp.CSS(`input[name="photo"]`), []string{photo}))
+			if s := p.WaitSwap(func() { p.Submit(`input[name="photo"]`) }); s.Status != 422 {
+				t.Fatalf("a photo without its text alternative answered %d", s.Status)
+			}
+			if got := focusSettled(p, "kv-error-summary"); !strings.Contains(got, "kv-error-summary") {
+				t.Errorf("after a refused photo the focus is on %q, want the error summary", got)
+			}
+			p.AssertAccessible()
+			p.do("choose the photo again", chromedp.SetUploadFiles(chromedp.CSS(`input[name="photo"]`), []string{photo}))
+			p.Fill(`textarea[name="alt"]`, "Boş arsa, otobüs durağından")
+			p.WaitSwap(func() { p.Submit(`input[name="photo"]`) })
+			if !strings.Contains(p.Location(), "attached=1") || !Eval[bool](p, `document.querySelector('main img[alt="Boş arsa, otobüs durağından"]') !== null`) {
+				t.Errorf("after adding the photo the address is %s and the photo is not shown", p.Location())
+			}
+			p.AssertAccessible()
 			p.WaitLoad(func() { p.Submit(`form[action="/sign-out"]`) })
 
 			// The officer reviews: her proposal accepted on the page, bob's through the API.
 			signIn(p, c.base, c.officer)
 			switchLanguage(p, lang)
+			p.Open(c.base + cp + "/edit") // the set-up, still open to change
+			p.AssertAccessible()
 			p.Open(c.base + cp + "/manage")
 			p.AssertAccessible()
 			p.WaitSwap(func() { p.Submit(`form[action$="/phase"]`) }) // ideas → the next phase offered: review

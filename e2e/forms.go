@@ -1,8 +1,10 @@
 package e2e
 
 import (
+	"bytes"
 	"context"
 	"io"
+	"mime/multipart"
 	"net/http"
 	"net/http/cookiejar"
 	"net/url"
@@ -46,19 +48,50 @@ func NewForms(tb testing.TB, base, lang string) *Forms {
 // request without a body.
 func (f *Forms) Send(method, path string, form url.Values) FormAnswer {
 	f.tb.Helper()
+	if form == nil {
+		return f.send(method, path, "", nil)
+	}
+	return f.send(method, path, "application/x-www-form-urlencoded", strings.NewReader(form.Encode()))
+}
+
+// SendFile posts a multipart/form-data form, as a page's form with a file input
+// sends it: form's fields, and data as the file fileName chosen in field.
+func (f *Forms) SendFile(path string, form url.Values, field, fileName string, data []byte) FormAnswer {
+	f.tb.Helper()
+	var body bytes.Buffer
+	mw := multipart.NewWriter(&body)
+	for k, vs := range form {
+		for _, v := range vs {
+			if err := mw.WriteField(k, v); err != nil {
+				f.tb.Fatal(err)
+			}
+		}
+	}
+	fw, err := mw.CreateFormFile(field, fileName)
+	if err == nil {
+		_, err = fw.Write(data)
+	}
+	if err == nil {
+		err = mw.Close()
+	}
+	if err != nil {
+		f.tb.Fatal(err)
+	}
+	return f.send(http.MethodPost, path, mw.FormDataContentType(), &body)
+}
+
+// send sends one request with body of contentType ("" for none).
+func (f *Forms) send(method, path, contentType string, body io.Reader) FormAnswer {
+	f.tb.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	var body io.Reader
-	if form != nil {
-		body = strings.NewReader(form.Encode())
-	}
 	req, err := http.NewRequestWithContext(ctx, method, f.base+path, body)
 	if err != nil {
 		f.tb.Fatal(err)
 	}
 	req.Header.Set("Accept-Language", f.Lang)
-	if form != nil {
-		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	if contentType != "" {
+		req.Header.Set("Content-Type", contentType)
 		req.Header.Set("Sec-Fetch-Site", "same-origin") // what a browser sends with the site's own form
 	}
 	client := &http.Client{Jar: f.jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}

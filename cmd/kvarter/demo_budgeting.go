@@ -5,12 +5,20 @@ package main
 // Bornova a finished one: residents proposed, the city reviewed (one idea refused with
 // its reason), residents voted with knapsack ballots, the city previewed greedy and the
 // Method of Equal Shares side by side and published the MES result, and the funded
-// projects have progress updates. In Karşıyaka one in its voting phase, where some
+// projects have progress updates; the city added a sketch to one of them. In Karşıyaka one in its voting phase, where some
 // residents have voted and the others still can.
 
 import (
+	"bytes"
 	"context"
 	"fmt"
+	"image"
+	"image/color"
+	"image/draw"
+	"image/png"
+	"io"
+	"mime/multipart"
+	"net/http"
 )
 
 func init() {
@@ -148,11 +156,15 @@ func demoBallotCycle(ctx context.Context, c *demoCity, place int, name string, b
 // demoFinishedBudget runs Bornova's budget to the end: results previewed and the
 // Method of Equal Shares published, and the funded projects under way.
 func demoFinishedBudget(ctx context.Context, c *demoCity) error {
-	id, _, err := demoBallotCycle(ctx, c, demoBudgetPlace, "Bornova Katılımcı Bütçe 2025", 1_000_000, demoFinishedIdeas, 3)
+	id, ids, err := demoBallotCycle(ctx, c, demoBudgetPlace, "Bornova Katılımcı Bütçe 2025", 1_000_000, demoFinishedIdeas, 3)
 	if err != nil {
 		return err
 	}
 	u := "/api/v1/budgeting/cycles/" + id
+	// The city's sketch of the shade and the fountain, on the proposal's page.
+	if err := demoAttachSketch(ctx, c, u+"/proposals/"+ids[1]+"/attachments"); err != nil {
+		return err
+	}
 	if err := c.API(ctx, c.Admin, "POST", u+"/phase", map[string]any{"phase": "results"}, nil); err != nil {
 		return err
 	}
@@ -187,6 +199,71 @@ func demoFinishedBudget(ctx context.Context, c *demoCity) error {
 				return err
 			}
 		}
+	}
+	return nil
+}
+
+// demoSketch is a plan as a city drafter might sketch it: a green park, a brown
+// shade in its middle, a grey path from the entrance and a blue fountain beside it.
+// demoSketchAlt says so, for those who cannot see it.
+func demoSketch() ([]byte, error) {
+	img := image.NewRGBA(image.Rect(0, 0, 320, 200))
+	fill := func(r image.Rectangle, c color.RGBA) {
+		draw.Draw(img, r, &image.Uniform{C: c}, image.Point{}, draw.Src)
+	}
+	fill(img.Bounds(), color.RGBA{R: 106, G: 168, B: 79, A: 255})                  // the park
+	fill(image.Rect(0, 170, 320, 200), color.RGBA{R: 160, G: 160, B: 160, A: 255}) // the path at the entrance
+	fill(image.Rect(110, 60, 210, 130), color.RGBA{R: 120, G: 80, B: 40, A: 255})  // the shade
+	for y := 140; y < 170; y++ {                                                   // the fountain, a disc
+		for x := 30; x < 60; x++ {
+			if (x-45)*(x-45)+(y-155)*(y-155) <= 15*15 {
+				img.Set(x, y, color.RGBA{R: 60, G: 120, B: 220, A: 255})
+			}
+		}
+	}
+	var b bytes.Buffer
+	err := png.Encode(&b, img)
+	return b.Bytes(), err
+}
+
+const demoSketchAlt = "Taslak çizim: yeşil park alanının ortasında kahverengi bir gölgelik, girişteki gri yolun yanında mavi bir su sebili."
+
+// demoAttachSketch adds demoSketch to a proposal as the city, through the plugin's
+// attachments route: a multipart form the host receives, as a browser would send it.
+func demoAttachSketch(ctx context.Context, c *demoCity, path string) error {
+	sketch, err := demoSketch()
+	if err != nil {
+		return err
+	}
+	var body bytes.Buffer
+	mw := multipart.NewWriter(&body)
+	if err := mw.WriteField("alt", demoSketchAlt); err != nil {
+		return err
+	}
+	fw, err := mw.CreateFormFile("photo", "taslak.png")
+	if err != nil {
+		return err
+	}
+	if _, err := fw.Write(sketch); err != nil {
+		return err
+	}
+	if err := mw.Close(); err != nil {
+		return err
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.url+path, &body)
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Authorization", "Bearer "+c.Admin.token)
+	req.Header.Set("Content-Type", mw.FormDataContentType())
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusCreated {
+		msg, _ := io.ReadAll(io.LimitReader(resp.Body, 2048))
+		return fmt.Errorf("POST %s: %s: %s", path, resp.Status, bytes.TrimSpace(msg))
 	}
 	return nil
 }

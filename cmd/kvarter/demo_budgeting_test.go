@@ -1,6 +1,7 @@
 package main
 
 import (
+	"net/http"
 	"os"
 	"testing"
 
@@ -13,7 +14,8 @@ import (
 // a visitor sees: a budget in its voting phase with proposals on the ballot and
 // ballots cast, and a finished one whose Method of Equal Shares result is published
 // with every project's explanation, whose refused idea says why, whose funded
-// projects have progress updates, and whose Pabulib file downloads.
+// projects have progress updates, one of which shows the city's sketch (a photo with
+// its text alternative, served by the host), and whose Pabulib file downloads.
 func TestMain_DemoBudgeting(t *testing.T) {
 	kv := sdktest.KvarterBinary(t)
 	for _, postgres := range []bool{false, true} {
@@ -56,6 +58,7 @@ func TestMain_DemoBudgeting(t *testing.T) {
 			type proposal struct {
 				ID, Title, Status, Reason, Implementation string
 				Updates                                   []struct{ Status, Note string }
+				Attachments                               []struct{ Kind, Text, URL string }
 			}
 			var open struct{ Items []proposal }
 			visitor.Must(200, "GET", api+"/"+voting+"/proposals?status=feasible", nil).Decode(t, &open)
@@ -77,7 +80,7 @@ func TestMain_DemoBudgeting(t *testing.T) {
 			}
 			var all struct{ Items []proposal }
 			visitor.Must(200, "GET", api+"/"+done+"/proposals", nil).Decode(t, &all)
-			refused, updated := 0, 0
+			refused, updated, photos := 0, 0, 0
 			for _, p := range all.Items {
 				if p.Status == "infeasible" && p.Reason != "" {
 					refused++
@@ -87,6 +90,24 @@ func TestMain_DemoBudgeting(t *testing.T) {
 				if len(full.Updates) > 0 {
 					updated++
 				}
+				for _, a := range full.Attachments {
+					photos++
+					if a.Kind != "photo" || a.Text == "" {
+						t.Errorf("demo attachment %+v, want a photo with its text alternative", a)
+					}
+					// A page's address, not the API's: fetched as a browser's <img> would.
+					r, err := http.Get(s.node.URL() + a.URL)
+					if err != nil {
+						t.Fatal(err)
+					}
+					r.Body.Close()
+					if r.StatusCode != 200 || r.Header.Get("Content-Type") != "image/png" {
+						t.Errorf("the demo sketch: %d %q", r.StatusCode, r.Header.Get("Content-Type"))
+					}
+				}
+			}
+			if photos != 1 {
+				t.Errorf("%d photos on the finished budget's proposals, want the city's sketch", photos)
 			}
 			if refused != 1 || updated != len(res.Winners) {
 				t.Errorf("%d refused ideas with a reason (want 1), %d funded projects with updates (want %d)", refused, updated, len(res.Winners))

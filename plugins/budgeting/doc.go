@@ -55,6 +55,17 @@
 // Simulation cycles accept a .pb import instead of votes and are listed apart from
 // real budgets.
 //
+// # Photos and documents
+//
+// A proposal carries photos (JPEG, PNG) and PDF documents; a report on a funded
+// project carries photos of the work (service_attachments.go). The host receives every
+// file (DESIGN.md §10): it checks it by its content, strips a photo's metadata, keeps
+// it, and puts its upload id in the form field's place, dropping whatever a client
+// wrote there; so an id the plugin keeps is one the host gave for that request, and
+// the plugin stores only the id with what the file shows: a photo's text alternative
+// (required) or a document's title. The author adds files until review, reviewers at
+// any time. Erasing a person removes the rows of the files the core deletes with them.
+//
 // Minimum age: when min_age is set, a voter whose age the city's identity provider
 // vouched for (the host passes the age from a verified birth date, never the date) is
 // let through or refused by it; a voter without a verified age confirms theirs with

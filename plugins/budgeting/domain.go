@@ -169,10 +169,13 @@ type Proposal struct {
 	MergedInto string `json:"merged_into" doc:"The proposal this one duplicates, when merged."`
 	Supports   int64  `json:"supports" doc:"Residents who supported it in the support phase."`
 	// Implementation is the status of a selected project; empty otherwise.
-	Implementation string    `json:"implementation" enum:",planned,in_progress,done" doc:"A funded project's progress; empty for the others."`
-	Updates        []Update  `json:"updates"`
-	CreatedAt      time.Time `json:"created_at"`
-	UpdatedAt      time.Time `json:"updated_at"`
+	Implementation string   `json:"implementation" enum:",planned,in_progress,done" doc:"A funded project's progress; empty for the others."`
+	Updates        []Update `json:"updates"`
+	// Attachments are the photos and documents of the proposal itself, oldest first;
+	// an update's photos are on the update.
+	Attachments []Attachment `json:"attachments" doc:"Photos and PDF documents the author or the city added to the proposal, oldest first. Empty in lists."`
+	CreatedAt   time.Time    `json:"created_at"`
+	UpdatedAt   time.Time    `json:"updated_at"`
 }
 
 // Public is p as anyone may see it: an anonymous proposal without its author. The
@@ -191,6 +194,28 @@ type Update struct {
 	Status string    `json:"status" enum:"planned,in_progress,done"`
 	Note   string    `json:"note"`
 	At     time.Time `json:"at"`
+	// Photos show the work as the update reports it.
+	Photos []Attachment `json:"photos" doc:"Photos of the work, with their text alternatives."`
+	id     string       // the stored row's, which its photos name
+}
+
+// Kinds of attachment.
+const (
+	AttachPhoto    = "photo"    // a JPEG or PNG image, shown with its text alternative
+	AttachDocument = "document" // a PDF, offered as a download under its title
+)
+
+// Attachment is a photo or a PDF document on a proposal or on an implementation
+// update. The host received and checked the file (and stripped a photo's metadata);
+// the plugin keeps only the upload's id, which is the file's address.
+type Attachment struct {
+	ID   string `json:"id" format:"uuid"`
+	Kind string `json:"kind" enum:"photo,document"`
+	// Text is a photo's text alternative (what it shows, for those who cannot see
+	// it) or a document's title (the words of its link).
+	Text    string    `json:"text" doc:"A photo's text alternative, or a document's title."`
+	URL     string    `json:"url" doc:"Where the host serves the file."`
+	AddedAt time.Time `json:"added_at"`
 }
 
 // Ballot is what one voter chose, with no trace of who the voter was.

@@ -17,6 +17,9 @@ func (p *Plugin) ExportUser(ctx context.Context, userID string) (sdk.PersonalDat
 		{Key: "proposals", Query: `SELECT id, cycle_id, title, description, category, location, cost, status, reason, created_at
 			FROM proposals WHERE author_id = ? ORDER BY created_at`,
 			Micros: []string{"created_at"}},
+		{Key: "attachments", Query: `SELECT a.proposal_id, pr.title AS proposal, a.kind, a.text, a.upload_id, a.added_at
+			FROM attachments a JOIN proposals pr ON pr.id = a.proposal_id WHERE a.added_by = ? ORDER BY a.added_at`,
+			Micros: []string{"added_at"}},
 		{Key: "supports", Query: `SELECT s.proposal_id, pr.title FROM supports s JOIN proposals pr ON pr.id = s.proposal_id
 			WHERE s.user_id = ? ORDER BY pr.created_at`},
 		{Key: "voted_in", Query: `SELECT v.cycle_id, c.name AS cycle FROM voters v JOIN cycles c ON c.id = v.cycle_id
@@ -33,6 +36,7 @@ func (p *Plugin) ExportUser(ctx context.Context, userID string) (sdk.PersonalDat
 var exportFields = map[string]string{
 	"proposals":        "Projects you proposed for a participatory budget, with their text, cost (in the currency's smallest unit) and review status.",
 	"proposals.reason": "Why the proposal was rejected or changed in review, if it was.",
+	"attachments":      "Photos and documents you added to proposals or to reports on funded projects, with what each shows; the files themselves are in the uploads part of this export.",
 	"supports":         "Proposals you supported during a support phase.",
 	"voted_in":         "Budgeting cycles in which you cast a ballot. Which projects you chose is not here: ballots are stored without your name, so nobody, Kvarter included, can link them to you.",
 }

@@ -53,6 +53,9 @@ func (p *Plugin) pageRoutes() []sdk.Route {
 		sdk.GetPage(pr+"/edit", sdk.PermAuthenticated, p.editProposalForm),
 		sdk.PostPage(pr+"/edit", sdk.PermAuthenticated, p.editProposal),
 		sdk.PostPage(pr+"/support", PermProposalSupport, p.supportProposal),
+		sdk.PostPage(pr+"/attachments", sdk.PermAuthenticated, p.attach).
+			Upload(AttachPhoto, maxPhotoBytes, sdk.UploadImage).Upload(AttachDocument, maxDocumentBytes, sdk.UploadPDF).ShowUploadErrors(),
+		sdk.PostPage(pr+"/attachments/{attachmentID}/remove", sdk.PermAuthenticated, p.detach),
 		sdk.GetPage(c+"/ballot", PermBallotCast, p.ballotForm),
 		sdk.PostPage(c+"/ballot/review", PermBallotCast, p.reviewBallot),
 		sdk.PostPage(c+"/ballot", PermBallotCast, p.castBallot),
@@ -61,6 +64,8 @@ func (p *Plugin) pageRoutes() []sdk.Route {
 		sdk.GetPage(pageBase+"/new", PermCycleManage, p.newCycleForm),
 		sdk.PostPage(pageBase+"/new", PermCycleManage, p.createCycle),
 		sdk.GetPage(c+"/manage", PermCycleManage, p.managePage),
+		sdk.GetPage(c+"/edit", PermCycleManage, p.editCycleForm),
+		sdk.PostPage(c+"/edit", PermCycleManage, p.editCycle),
 		sdk.PostPage(c+"/phase", PermCycleManage, p.setPhase),
 		sdk.GetPage(c+"/review", PermProposalReview, p.reviewQueue),
 		sdk.PostPage(pr+"/review", PermProposalReview, p.reviewProposal),
@@ -69,7 +74,7 @@ func (p *Plugin) pageRoutes() []sdk.Route {
 		sdk.GetPage(c+"/tally", PermResultsPublish, p.tallyForm),
 		sdk.PostPage(c+"/tally", PermResultsPublish, p.tally),
 		sdk.PostPage(c+"/tally/preview", PermResultsPublish, p.previewTally),
-		sdk.PostPage(pr+"/updates", PermProjectUpdate, p.postUpdate),
+		sdk.PostPage(pr+"/updates", PermProjectUpdate, p.postUpdate).Upload(AttachPhoto, maxPhotoBytes, sdk.UploadImage).ShowUploadErrors(),
 	}
 }
 
@@ -194,7 +199,10 @@ var pageFuncs = template.FuncMap{
 		}
 		return pr.Cost
 	},
-	"inc":        func(i int) int { return i + 1 },
+	"inc": func(i int) int { return i + 1 },
+	"removal": func(cycleID, proposalID string, a Attachment) removal {
+		return removal{CycleID: cycleID, ProposalID: proposalID, Attachment: a}
+	},
 	"ruleFamily": ruleFamily,
 	// concat is the winners, then the others.
 	"concat": func(a, b []resultRow) []resultRow { return append(slices.Clip(a), b...) },
@@ -204,6 +212,12 @@ var pageFuncs = template.FuncMap{
 	"resultTable": func(d resultsData, rows []resultRow, captionID string) resultTable {
 		return resultTable{CycleID: d.Cycle.ID, Currency: d.Result.Currency, Rows: rows, CaptionID: captionID}
 	},
+}
+
+// removal is the button that takes an attachment off its proposal.
+type removal struct {
+	CycleID, ProposalID string
+	Attachment          Attachment
 }
 
 type resultTable struct {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"net/http"
+	"net/url"
 	"slices"
 	"sync"
 	"time"
@@ -64,10 +65,13 @@ func (p *Plugin) cyclesPage(w http.ResponseWriter, r *http.Request) (sdk.PageMet
 
 // cycleData is a cycle's page.
 type cycleData struct {
-	Cycle     *Cycle
-	Steps     []phaseStep
-	Proposals []*Proposal
-	Turnout   *Turnout
+	Cycle *Cycle
+	// Neighbourhood is the name of the cycle's neighbourhood, "" when the host could
+	// not say (the page is drawn without it rather than not at all).
+	Neighbourhood string
+	Steps         []phaseStep
+	Proposals     []*Proposal
+	Turnout       *Turnout
 	// What the viewer may do now.
 	CanPropose, CanSupport, CanVote, Staff, HasResults bool
 	SignedIn, Voted                                    bool
@@ -85,6 +89,9 @@ func (p *Plugin) cyclePage(w http.ResponseWriter, r *http.Request) (sdk.PageMeta
 		return sdk.PageMeta{}, err
 	}
 	d := cycleData{Cycle: c, Steps: steps(c), Proposals: ps, SignedIn: v.pr.Authenticated()}
+	if nbhs, err := p.svc.host.Neighbourhoods(ctx, []string{c.NeighbourhoodID}); err == nil && len(nbhs) == 1 {
+		d.Neighbourhood = nbhs[0].Name
+	}
 	if v.pr.Authenticated() {
 		// What this person may do now, as the service decides it for the routes.
 		part, err := p.svc.Participation(ctx, v.pr, c.ID)
@@ -115,8 +122,18 @@ type proposalData struct {
 	CanEdit    bool
 	CanSupport bool
 	CanUpdate  bool
-	Form       *web.Form
-	Supported  bool
+	// CanAttach offers the forms that add a photo or a document, and remove one.
+	CanAttach    bool
+	PhotoForm    *web.Form
+	DocumentForm *web.Form
+	// Photos and Documents are the proposal's own files, by kind.
+	Photos    []Attachment
+	Documents []Attachment
+	Form      *web.Form
+	Supported bool
+	// Flash is the message of the change just made (a file added or removed, an
+	// update posted), from the redirect's query.
+	Flash string
 	// ImplOptions are the statuses of a project's progress, for its update form.
 	ImplOptions []web.Option
 }
@@ -127,12 +144,30 @@ func (p *Plugin) proposalPage(w http.ResponseWriter, r *http.Request) (sdk.PageM
 	if err != nil {
 		return sdk.PageMeta{}, err
 	}
-	d.Supported = r.URL.Query().Get("supported") == "1"
-	meta := v.meta(d.Proposal.Title, sdk.Crumb{Label: d.Cycle.Name, Href: cyclePath(d.Cycle.ID)})
+	q := r.URL.Query()
+	d.Supported = q.Get("supported") == "1"
+	meta := v.proposalMeta(d)
 	if d.Supported {
 		meta.Announce = v.T("budgeting.proposal.supported")
 	}
+	for _, done := range []string{"sent", "edited", "attached", "detached", "updated"} {
+		if q.Get(done) == "1" {
+			d.Flash = v.T("budgeting.proposal.flash." + done)
+			meta.Announce = d.Flash
+		}
+	}
 	return sdk.PageMeta{}, p.render(w, r, v, "proposal", d, meta)
+}
+
+// proposalMeta is a proposal page's metadata, under its cycle.
+func (v view) proposalMeta(d *proposalData) sdk.PageMeta {
+	return v.meta(d.Proposal.Title, sdk.Crumb{Label: d.Cycle.Name, Href: cyclePath(d.Cycle.ID)})
+}
+
+// proposalRefused answers a refused form of the proposal page (support, a file, a
+// report on the project): the page again, 422, its error summary focused.
+func (p *Plugin) proposalRefused(w http.ResponseWriter, r *http.Request, v view, d *proposalData) error {
+	return p.invalid(w, r, v, "proposal", d, v.proposalMeta(d))
 }
 
 func (p *Plugin) proposalData(r *http.Request, v view) (*proposalData, error) {
@@ -145,7 +180,16 @@ func (p *Plugin) proposalData(r *http.Request, v view) (*proposalData, error) {
 	if err != nil {
 		return nil, err
 	}
-	d := &proposalData{Cycle: c, Proposal: pr, Form: web.NewForm(nil)}
+	d := &proposalData{Cycle: c, Proposal: pr, Form: web.NewForm(nil),
+		PhotoForm: web.NewForm(url.Values{"kind": {AttachPhoto}}), DocumentForm: web.NewForm(url.Values{"kind": {AttachDocument}})}
+	for _, a := range pr.Attachments {
+		if a.Kind == AttachPhoto {
+			d.Photos = append(d.Photos, a)
+		} else {
+			d.Documents = append(d.Documents, a)
+		}
+	}
+	d.CanAttach = p.svc.mayAttach(ctx, v.pr, c, pr) == nil
 	if pr.AuthorID != "" && (!pr.Anonymous || pr.AuthorID == v.pr.UserID) {
 		if us, err := p.svc.host.Users(ctx, []string{pr.AuthorID}); err == nil && len(us) == 1 {
 			d.Author = us[0].DisplayName
@@ -320,7 +364,32 @@ func resultsView(c *Cycle, res *Result) resultsData {
 // cardData is the card on a neighbourhood's page: its current cycles and what a
 // resident can do in each now.
 type cardData struct {
-	Cycles []*Cycle
+	Cycles []cardCycle
+}
+
+// cardCycle is one running budget on the card: its phase, until when, and the one
+// thing a resident can do in it now, as a link (none while the city reviews).
+type cardCycle struct {
+	*Cycle
+	Until       *time.Time
+	ActionHref  string
+	ActionLabel string
+}
+
+// cardAction is what a resident can do in c now: propose, support, vote, or read
+// the results; "" while there is nothing for them to do.
+func cardAction(c *Cycle) (href, labelID string) {
+	switch c.Phase {
+	case PhaseIdeas:
+		return cyclePath(c.ID) + "/propose", "budgeting.card.action.ideas"
+	case PhaseSupport:
+		return cyclePath(c.ID), "budgeting.card.action.support"
+	case PhaseVoting:
+		return cyclePath(c.ID) + "/ballot", "budgeting.card.action.voting"
+	case PhaseResults:
+		return cyclePath(c.ID) + "/results", "budgeting.card.action.results"
+	}
+	return "", ""
 }
 
 func (p *Plugin) neighbourhoodCard(w http.ResponseWriter, r *http.Request) (sdk.PageMeta, error) {
@@ -343,9 +412,20 @@ func (p *Plugin) card(w http.ResponseWriter, r *http.Request, nbhs []string) (sd
 			return sdk.PageMeta{}, err
 		}
 		for _, c := range page.Items {
-			if !c.Simulation && c.Phase != PhaseImplementation {
-				d.Cycles = append(d.Cycles, c)
+			if c.Simulation || c.Phase == PhaseImplementation {
+				continue
 			}
+			cc := cardCycle{Cycle: c}
+			if href, id := cardAction(c); href != "" {
+				cc.ActionHref, cc.ActionLabel = href, v.T(id)
+			}
+			for _, ph := range Phases[c.Phase.index()+1:] {
+				if at, ok := c.Schedule[ph]; ok {
+					cc.Until = &at
+					break
+				}
+			}
+			d.Cycles = append(d.Cycles, cc)
 		}
 	}
 	return sdk.PageMeta{}, p.render(w, r, v, "card", d, sdk.PageMeta{Title: v.T("budgeting.card.title")})

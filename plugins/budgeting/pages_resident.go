@@ -181,7 +181,7 @@ func (p *Plugin) supportProposal(w http.ResponseWriter, r *http.Request) (sdk.Pa
 		if derr != nil || !p.refuse(d.Form, err, "budgeting.support") {
 			return sdk.PageMeta{}, err
 		}
-		return sdk.PageMeta{}, p.invalid(w, r, v, "proposal", d, v.meta(d.Proposal.Title, sdk.Crumb{Label: d.Cycle.Name, Href: cyclePath(d.Cycle.ID)}))
+		return sdk.PageMeta{}, p.proposalRefused(w, r, v, d)
 	}
 	web.Redirect(w, r, proposalPath(cycle, id)+"?supported=1")
 	return sdk.PageMeta{}, nil
@@ -525,4 +525,79 @@ func choiceField(c *Cycle, id string) string {
 // anonymousOption is the proposal form's box that hides the author's name.
 func anonymousOption(v view) []web.Option {
 	return []web.Option{{Value: "1", Label: v.T("budgeting.propose.anonymous")}}
+}
+
+// Photos and documents on a proposal: its author adds them until review, the city at
+// any time, from the proposal's page. The host receives the file and puts its id in
+// the file field; the rest of the form says what the file shows.
+
+// Largest files a proposal or an update takes; the host refuses larger ones.
+const (
+	maxPhotoBytes    = 8 << 20
+	maxDocumentBytes = 10 << 20
+)
+
+// attachForm is one of the proposal page's two file forms: a photo with its text
+// alternative, or a PDF document with its title. Kind, a hidden field, says which.
+type attachForm struct {
+	Kind  string `json:"kind" max:"16"`
+	Alt   string `json:"alt" max:"300"`
+	Title string `json:"title" max:"300"`
+}
+
+// attach adds the file the host received to the proposal: 303 back to its page, or
+// the page again, 422, with the form's problem (a refused file, no text alternative).
+func (p *Plugin) attach(w http.ResponseWriter, r *http.Request) (sdk.PageMeta, error) {
+	v := p.viewOf(r)
+	var in attachForm
+	form, err := web.Decode(r, &in)
+	if err != nil {
+		return sdk.PageMeta{}, err
+	}
+	input := AttachmentInput{Kind: AttachPhoto, UploadID: sdk.UploadID(r, AttachPhoto), Text: in.Alt}
+	if in.Kind == AttachDocument {
+		input = AttachmentInput{Kind: AttachDocument, UploadID: sdk.UploadID(r, AttachDocument), Text: in.Title}
+	}
+	if err := sdk.UploadError(r, input.Kind); err != nil {
+		form.Catch(err, "budgeting.attach")
+	}
+	cycle, id := r.PathValue("id"), r.PathValue("proposalID")
+	if form.Valid() {
+		_, err := p.svc.AddAttachment(r.Context(), v.pr, cycle, id, input)
+		if err == nil {
+			web.Redirect(w, r, proposalPath(cycle, id)+"?attached=1")
+			return sdk.PageMeta{}, nil
+		}
+		if !p.refuse(form, err, "budgeting.attach") {
+			return sdk.PageMeta{}, err
+		}
+	}
+	d, err := p.proposalData(r, v)
+	if err != nil {
+		return sdk.PageMeta{}, err
+	}
+	// A file input shows no value; the id the host gave is not the person's to see.
+	form.Set(AttachPhoto, "")
+	form.Set(AttachDocument, "")
+	if in.Kind == AttachDocument {
+		d.DocumentForm = form
+	} else {
+		d.PhotoForm = form
+	}
+	return sdk.PageMeta{}, p.proposalRefused(w, r, v, d)
+}
+
+// detach takes a photo or a document off the proposal.
+func (p *Plugin) detach(w http.ResponseWriter, r *http.Request) (sdk.PageMeta, error) {
+	v := p.viewOf(r)
+	cycle, id := r.PathValue("id"), r.PathValue("proposalID")
+	if _, err := p.svc.RemoveAttachment(r.Context(), v.pr, cycle, id, r.PathValue("attachmentID")); err != nil {
+		d, derr := p.proposalData(r, v)
+		if derr != nil || !p.refuse(d.Form, err, "budgeting.attach") {
+			return sdk.PageMeta{}, err
+		}
+		return sdk.PageMeta{}, p.proposalRefused(w, r, v, d)
+	}
+	web.Redirect(w, r, proposalPath(cycle, id)+"?detached=1")
+	return sdk.PageMeta{}, nil
 }

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
@@ -28,11 +29,13 @@ func (v view) staffMeta(c *Cycle, title string) sdk.PageMeta {
 		sdk.Crumb{Label: v.T("budgeting.manage.title"), Href: cyclePath(c.ID) + "/manage"})
 }
 
-// cycleForm is the form that opens a cycle: CreateCycleInput in whole units, with the
-// ballot's rules and the phases' dates spelled out as fields.
+// cycleForm is the form that opens a cycle, and the one that changes its set-up:
+// CreateCycleInput in whole units, with the ballot's rules and the phases' dates
+// spelled out as fields.
 type cycleForm struct {
 	Name            string   `json:"name" max:"200"`
 	NeighbourhoodID string   `json:"neighbourhood_id" max:"64"`
+	Country         string   `json:"country" max:"100"`
 	Budget          int64    `json:"budget" min:"0"`
 	Currency        string   `json:"currency" max:"3"`
 	BallotType      string   `json:"ballot_type" max:"32"`
@@ -41,6 +44,7 @@ type cycleForm struct {
 	Max             int      `json:"max" min:"0"`
 	Points          int64    `json:"points" min:"0"`
 	MaxPerProject   int64    `json:"max_per_project" min:"0"`
+	Count           string   `json:"count" max:"32"`
 	Support         bool     `json:"support"`
 	Ideas           web.Date `json:"ideas_from"`
 	SupportFrom     web.Date `json:"support_from"`
@@ -49,11 +53,76 @@ type cycleForm struct {
 	ResultsFrom     web.Date `json:"results_from"`
 }
 
-type newCycleData struct {
+// dateFields name the form's date of each phase that can be scheduled.
+var dateFields = map[Phase]string{PhaseSupport: "support_from", PhaseReview: "review_from", PhaseVoting: "voting_from", PhaseResults: "results_from"}
+
+// date is the form's date of phase ph, "" when it has none.
+func (in cycleForm) date(ph Phase) web.Date {
+	return map[Phase]web.Date{PhaseIdeas: in.Ideas, PhaseSupport: in.SupportFrom, PhaseReview: in.ReviewFrom, PhaseVoting: in.VotingFrom, PhaseResults: in.ResultsFrom}[ph]
+}
+
+// rules are the ballot's rules the form names, amounts in minor units (unit per
+// whole unit). A knapsack ballot's limit is the budget; the count of rankings is
+// read only for ordinal ballots, the only ones counted by rank.
+func (in cycleForm) rules(unit int64) BallotRules {
+	rules := BallotRules{Type: in.BallotType, Min: in.Min, Max: in.Max, Points: in.Points, MaxPerProject: in.MaxPerProject}
+	if in.Knapsack && in.BallotType == BallotApproval {
+		rules.MaxCost = in.Budget * unit
+	}
+	if in.BallotType == BallotOrdinal {
+		rules.Count = in.Count
+	}
+	return rules
+}
+
+// phases are the form's dates of the phases after the phase at index after, as
+// midnight in the city's zone.
+func (p *Plugin) phases(in cycleForm, after int) PhaseStarts {
+	zone := p.svc.zone
+	if zone == nil {
+		zone = time.UTC // a service made without the city's zone (tests)
+	}
+	out := PhaseStarts{}
+	for _, ph := range Phases[after+1:] {
+		if d := in.date(ph); d != "" {
+			if at, err := d.In(zone); err == nil {
+				out[ph] = &at
+			}
+		}
+	}
+	return out
+}
+
+// dateField is the form field of one phase's start.
+type dateField struct{ Name, Label string }
+
+// cycleFormData is what the set-up forms show beside the form: the choices of the
+// ballot, and the phases whose start can still be set.
+type cycleFormData struct {
 	Form           *web.Form
 	Neighbourhoods []web.Option
 	Types          []web.Option
 	Knapsack       []web.Option
+	Counts         []web.Option
+	Dates          []dateField
+}
+
+func (p *Plugin) cycleFormData(v view, form *web.Form, from Phase) cycleFormData {
+	d := cycleFormData{Form: form, Types: []web.Option{
+		{Value: BallotApproval, Label: v.T("budgeting.ballot.type.approval")},
+		{Value: BallotCumulative, Label: v.T("budgeting.ballot.type.cumulative")},
+		{Value: BallotOrdinal, Label: v.T("budgeting.ballot.type.ordinal")},
+	}, Knapsack: []web.Option{{Value: "1", Label: v.T("budgeting.new.knapsack")}},
+		Counts: []web.Option{
+			{Value: CountBorda, Label: v.T("budgeting.new.count.borda"), Hint: v.T("budgeting.new.count.borda.hint")},
+			{Value: CountApprovals, Label: v.T("budgeting.new.count.approvals"), Hint: v.T("budgeting.new.count.approvals.hint")},
+		}}
+	for _, ph := range Phases[from.index()+1:] {
+		if name, ok := dateFields[ph]; ok {
+			d.Dates = append(d.Dates, dateField{Name: name, Label: v.T("budgeting.new.from", "Phase", v.T("budgeting.phase."+string(ph)))})
+		}
+	}
+	return d
 }
 
 // officerNeighbourhoods are the neighbourhoods where pr may open a cycle, named.
@@ -84,17 +153,15 @@ func (p *Plugin) officerNeighbourhoods(r *http.Request, pr sdk.Principal) []web.
 	return out
 }
 
-func (p *Plugin) newCycleData(r *http.Request, v view, form *web.Form) newCycleData {
-	return newCycleData{Form: form, Neighbourhoods: p.officerNeighbourhoods(r, v.pr), Types: []web.Option{
-		{Value: BallotApproval, Label: v.T("budgeting.ballot.type.approval")},
-		{Value: BallotCumulative, Label: v.T("budgeting.ballot.type.cumulative")},
-		{Value: BallotOrdinal, Label: v.T("budgeting.ballot.type.ordinal")},
-	}, Knapsack: []web.Option{{Value: "1", Label: v.T("budgeting.new.knapsack")}}}
+func (p *Plugin) newCycleData(r *http.Request, v view, form *web.Form) cycleFormData {
+	d := p.cycleFormData(v, form, PhaseIdeas)
+	d.Neighbourhoods = p.officerNeighbourhoods(r, v.pr)
+	return d
 }
 
 func (p *Plugin) newCycleForm(w http.ResponseWriter, r *http.Request) (sdk.PageMeta, error) {
 	v := p.viewOf(r)
-	form := web.NewForm(url.Values{"currency": {"EUR"}, "ballot_type": {BallotApproval}, "knapsack": {"1"}})
+	form := web.NewForm(url.Values{"currency": {"EUR"}, "ballot_type": {BallotApproval}, "knapsack": {"1"}, "count": {CountBorda}})
 	return sdk.PageMeta{}, p.render(w, r, v, "new-cycle", p.newCycleData(r, v, form), v.meta(v.T("budgeting.new.title")))
 }
 
@@ -111,24 +178,8 @@ func (p *Plugin) createCycle(w http.ResponseWriter, r *http.Request) (sdk.PageMe
 	if form.Valid() {
 		cur := strings.ToUpper(strings.TrimSpace(in.Currency))
 		unit := minorPerUnit(cur)
-		rules := BallotRules{Type: in.BallotType, Min: in.Min, Max: in.Max, Points: in.Points, MaxPerProject: in.MaxPerProject}
-		if in.Knapsack && in.BallotType == BallotApproval {
-			rules.MaxCost = in.Budget * unit
-		}
-		phases := PhaseStarts{}
-		zone := p.svc.zone
-		if zone == nil {
-			zone = time.UTC // a service made without the city's zone (tests)
-		}
-		for ph, d := range map[Phase]web.Date{PhaseIdeas: in.Ideas, PhaseSupport: in.SupportFrom, PhaseReview: in.ReviewFrom, PhaseVoting: in.VotingFrom, PhaseResults: in.ResultsFrom} {
-			if d != "" {
-				if at, err := d.In(zone); err == nil {
-					phases[ph] = &at
-				}
-			}
-		}
-		c, err := p.svc.CreateCycle(r.Context(), v.pr, CreateCycleInput{Name: in.Name, NeighbourhoodID: in.NeighbourhoodID,
-			Budget: in.Budget * unit, Currency: cur, Ballot: rules, Phases: phases})
+		c, err := p.svc.CreateCycle(r.Context(), v.pr, CreateCycleInput{Name: in.Name, NeighbourhoodID: in.NeighbourhoodID, Country: in.Country,
+			Budget: in.Budget * unit, Currency: cur, Ballot: in.rules(unit), Phases: p.phases(in, PhaseIdeas.index()-1)})
 		if err == nil {
 			web.Redirect(w, r, cyclePath(c.ID)+"/manage")
 			return sdk.PageMeta{}, nil
@@ -140,6 +191,93 @@ func (p *Plugin) createCycle(w http.ResponseWriter, r *http.Request) (sdk.PageMe
 	return sdk.PageMeta{}, p.invalid(w, r, v, "new-cycle", p.newCycleData(r, v, form), v.meta(v.T("budgeting.new.title")))
 }
 
+// editCycleData is the page that changes a cycle's set-up. Open says the budget and
+// the ballot may still change: until voting opens, since voters must know the rules
+// they vote under.
+type editCycleData struct {
+	cycleFormData
+	Cycle *Cycle
+	Open  bool
+}
+
+func (p *Plugin) editCycleData(v view, c *Cycle, form *web.Form) editCycleData {
+	return editCycleData{cycleFormData: p.cycleFormData(v, form, c.Phase), Cycle: c, Open: c.Phase.index() < PhaseVoting.index()}
+}
+
+// editCycleForm is the set-up of a cycle as it stands, to change.
+func (p *Plugin) editCycleForm(w http.ResponseWriter, r *http.Request) (sdk.PageMeta, error) {
+	v := p.viewOf(r)
+	c, err := p.staffCycle(r, v, PermCycleManage)
+	if err != nil {
+		return sdk.PageMeta{}, err
+	}
+	vals := url.Values{"name": {c.Name}, "country": {c.Country}, "budget": {wholeUnits(c.Budget, c.Currency)},
+		"ballot_type": {c.Ballot.Type}, "count": {c.Ballot.Count}}
+	if c.Ballot.Count == "" {
+		vals.Set("count", CountBorda)
+	}
+	if c.Ballot.MaxCost > 0 {
+		vals.Set("knapsack", "1")
+	}
+	if c.Ballot.Max > 0 {
+		vals.Set("max", strconv.Itoa(c.Ballot.Max))
+	}
+	if c.Ballot.Points > 0 {
+		vals.Set("points", strconv.FormatInt(c.Ballot.Points, 10))
+	}
+	zone := p.svc.zone
+	if zone == nil {
+		zone = time.UTC
+	}
+	for ph, at := range c.Schedule {
+		if name, ok := dateFields[ph]; ok {
+			vals.Set(name, at.In(zone).Format(time.DateOnly))
+		}
+	}
+	return sdk.PageMeta{}, p.render(w, r, v, "edit-cycle", p.editCycleData(v, c, web.NewForm(vals)), v.staffMeta(c, v.T("budgeting.edit_cycle.title")))
+}
+
+// editCycle saves the set-up: the name, the country and the dates of the phases
+// ahead always; the budget and the ballot only while voting has not opened (the
+// service refuses them after, and the form no longer offers them).
+func (p *Plugin) editCycle(w http.ResponseWriter, r *http.Request) (sdk.PageMeta, error) {
+	v := p.viewOf(r)
+	c, err := p.staffCycle(r, v, PermCycleManage)
+	if err != nil {
+		return sdk.PageMeta{}, err
+	}
+	var in cycleForm
+	form, err := web.Decode(r, &in)
+	if err != nil {
+		return sdk.PageMeta{}, err
+	}
+	if in.Budget > maxWholeUnits {
+		form.Invalid("budget", "budgeting.proposal.cost.too_large", nil)
+	}
+	if form.Valid() {
+		patch := CyclePatch{Name: &in.Name, Country: &in.Country, Phases: p.phases(in, c.Phase.index())}
+		if c.Phase.index() < PhaseVoting.index() {
+			unit := minorPerUnit(c.Currency)
+			budget, rules := in.Budget*unit, in.rules(unit)
+			// What the form does not show stays as it was.
+			rules.Min = c.Ballot.Min
+			if rules.Type == BallotCumulative && c.Ballot.Type == BallotCumulative {
+				rules.MaxPerProject = c.Ballot.MaxPerProject
+			}
+			patch.Budget, patch.Ballot = &budget, &rules
+		}
+		_, err := p.svc.EditCycle(r.Context(), v.pr, c.ID, patch)
+		if err == nil {
+			web.Redirect(w, r, cyclePath(c.ID)+"/manage?edited=1")
+			return sdk.PageMeta{}, nil
+		}
+		if !p.refuse(form, err, "budgeting.cycle") {
+			return sdk.PageMeta{}, err
+		}
+	}
+	return sdk.PageMeta{}, p.invalid(w, r, v, "edit-cycle", p.editCycleData(v, c, form), v.staffMeta(c, v.T("budgeting.edit_cycle.title")))
+}
+
 // manageData is a cycle's staff page.
 type manageData struct {
 	Cycle   *Cycle
@@ -149,6 +287,7 @@ type manageData struct {
 	Turnout *Turnout
 	Counts  map[string]int
 	Moved   bool
+	Edited  bool
 }
 
 func (p *Plugin) manageData(r *http.Request, c *Cycle, form *web.Form, v view) (*manageData, error) {
@@ -184,9 +323,13 @@ func (p *Plugin) managePage(w http.ResponseWriter, r *http.Request) (sdk.PageMet
 		return sdk.PageMeta{}, err
 	}
 	d.Moved = r.URL.Query().Get("moved") == "1"
+	d.Edited = r.URL.Query().Get("edited") == "1"
 	meta := v.meta(v.T("budgeting.manage.title"), sdk.Crumb{Label: c.Name, Href: cyclePath(c.ID)})
 	if d.Moved {
 		meta.Announce = v.T("budgeting.manage.moved", "Phase", v.T("budgeting.phase."+string(c.Phase)))
+	}
+	if d.Edited {
+		meta.Announce = v.T("budgeting.edit_cycle.saved")
 	}
 	return sdk.PageMeta{}, p.render(w, r, v, "manage", d, meta)
 }
@@ -565,13 +708,27 @@ func (p *Plugin) tally(w http.ResponseWriter, r *http.Request) (sdk.PageMeta, er
 	return sdk.PageMeta{}, p.invalid(w, r, v, "tally", d, v.staffMeta(c, v.T("budgeting.tally.title")))
 }
 
+// updateForm is the report on a funded project, with a photo of the work if one was
+// sent (the host put its id in the photo field) and its text alternative.
+type updateForm struct {
+	Status string `json:"status" max:"32"`
+	Note   string `json:"note" max:"4000"`
+	Alt    string `json:"alt" max:"300"`
+}
+
 // postUpdate records a report on a funded project, from the project's page.
 func (p *Plugin) postUpdate(w http.ResponseWriter, r *http.Request) (sdk.PageMeta, error) {
 	v := p.viewOf(r)
-	var in UpdateInput
-	form, err := web.Decode(r, &in)
+	var f updateForm
+	form, err := web.Decode(r, &f)
 	if err != nil {
 		return sdk.PageMeta{}, err
+	}
+	in := UpdateInput{Status: f.Status, Note: f.Note}
+	if err := sdk.UploadError(r, AttachPhoto); err != nil {
+		form.Catch(err, "budgeting.attach")
+	} else if id := sdk.UploadID(r, AttachPhoto); id != "" {
+		in.Photos = []AttachmentInput{{Kind: AttachPhoto, UploadID: id, Text: f.Alt}}
 	}
 	cycle, id := r.PathValue("id"), r.PathValue("proposalID")
 	if form.Valid() {
@@ -588,8 +745,9 @@ func (p *Plugin) postUpdate(w http.ResponseWriter, r *http.Request) (sdk.PageMet
 	if err != nil {
 		return sdk.PageMeta{}, err
 	}
+	form.Set(AttachPhoto, "") // a file input shows no value
 	d.Form = form
-	return sdk.PageMeta{}, p.invalid(w, r, v, "proposal", d, v.meta(d.Proposal.Title, sdk.Crumb{Label: d.Cycle.Name, Href: cyclePath(d.Cycle.ID)}))
+	return sdk.PageMeta{}, p.proposalRefused(w, r, v, d)
 }
 
 // reviewForm is one decision of the review queue, under the fields' plain names.

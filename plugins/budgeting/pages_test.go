@@ -379,13 +379,18 @@ func TestPages_StaffForms(t *testing.T) {
 		if c.Budget != 1000_00 || c.Currency != "EUR" || c.Ballot.MaxCost != 1000_00 || c.Schedule[PhaseVoting].IsZero() {
 			t.Errorf("the cycle set up: %+v", c)
 		}
-		want(t, "card", web.get(pageBase+"/cards/neighbourhood/n1"), 200, "Harbour 2027", "Residents can propose projects now.")
+		// The card: the phase, until when (voting starts on 1 June), and the one thing
+		// a resident can do now, as a link.
+		want(t, "card", web.get(pageBase+"/cards/neighbourhood/n1"), 200, "Harbour 2027", "Ideas (until 1 Jun 2026)", "Residents can propose projects now.",
+			`<a class="ds-link" href="`+cyclePath(id)+`/propose">Propose a project</a>`)
+		want(t, "card in Danish", web.in("da").get(pageBase+"/cards/neighbourhood/n1"), 200, "Foreslå et projekt")
 		want(t, "empty card", web.get(pageBase+"/cards/neighbourhood/n2"), 200, "No participatory budget is running")
 		want(t, "home card", web.as(f.resident("dana", "n1")).get(pageBase+"/cards/home"), 200, "Harbour 2027")
 		want(t, "home card elsewhere", web.as(f.resident("emil", "n2")).get(pageBase+"/cards/home"), 200, "No participatory budget is running")
 
 		v, ids := f.votingCycle(t, BallotRules{Type: BallotApproval, MaxCost: 500_00}, 500_00, 300_00, 200_00, 400_00)
 		vp := cyclePath(v.ID)
+		want(t, "card while voting", web.get(pageBase+"/cards/neighbourhood/n1"), 200, `<a class="ds-link" href="`+vp+`/ballot">Vote</a>`)
 		want(t, "paper form", staff.get(vp+"/paper"), 200, `type="checkbox"`)
 		want(t, "paper over budget", staff.post(vp+"/paper", url.Values{"projects": {ids[0], ids[2]}}), 422, "more than")
 		if a := staff.post(vp+"/paper", url.Values{"projects": {ids[0], ids[1]}}); a.Status != 303 {

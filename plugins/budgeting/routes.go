@@ -116,6 +116,39 @@ func (p *Plugin) routes() []sdk.Route {
 			return p.svc.FollowProposal(r.Context(), caller(r), r.PathValue("id"), r.PathValue("proposalID"), false)
 		}).OptionalBody().Doc("Stop following a proposal", "").With(cycleParam, proposalParam),
 
+		sdk.Raw(http.MethodPost, pr+"/attachments", sdk.PermAuthenticated, "application/json", func(w http.ResponseWriter, r *http.Request) error {
+			// A multipart/form-data form: the host receives the file and hands over
+			// its id in the file field's place, with the other fields as they were.
+			in := AttachmentInput{Kind: AttachPhoto, UploadID: sdk.UploadID(r, AttachPhoto), Text: r.PostForm.Get("alt")}
+			if id := sdk.UploadID(r, AttachDocument); id != "" || in.UploadID == "" && r.PostForm.Has("title") {
+				in = AttachmentInput{Kind: AttachDocument, UploadID: id, Text: r.PostForm.Get("title")}
+			}
+			pp, err := p.svc.AddAttachment(r.Context(), caller(r), r.PathValue("id"), r.PathValue("proposalID"), in)
+			if err != nil {
+				return err
+			}
+			if caller(r).UserID != pp.AuthorID {
+				pp = pp.Public()
+			}
+			sdk.WriteJSON(w, http.StatusCreated, pp)
+			return nil
+		}).Upload(AttachPhoto, maxPhotoBytes, sdk.UploadImage).Upload(AttachDocument, maxDocumentBytes, sdk.UploadPDF).
+			Returns(Proposal{}).Status(http.StatusCreated).
+			Doc("Add a photo or a document to a proposal", "A multipart/form-data form with either photo (a JPEG or PNG image) and alt (what it shows, required), or document (a PDF) and title (required). By the author until review starts, or by a reviewer of the cycle at any time; at most 10 per proposal. The host checks the file by its content and strips a photo's metadata.").
+			With(cycleParam, proposalParam).Errors(http.StatusConflict, http.StatusUnprocessableEntity),
+
+		sdk.Delete(pr+"/attachments/{attachmentID}", sdk.PermAuthenticated, func(r *http.Request, _ sdk.NoBody) (*Proposal, error) {
+			pp, err := p.svc.RemoveAttachment(r.Context(), caller(r), r.PathValue("id"), r.PathValue("proposalID"), r.PathValue("attachmentID"))
+			if err != nil {
+				return nil, err
+			}
+			if caller(r).UserID != pp.AuthorID {
+				pp = pp.Public()
+			}
+			return pp, nil
+		}).OptionalBody().Doc("Remove a photo or a document from a proposal", "By whoever may add one.").
+			With(cycleParam, proposalParam, sdk.Param{Name: "attachmentID", In: "path", Format: "uuid", Description: "The attachment's ID."}),
+
 		sdk.Post(pr+"/support", PermProposalSupport, func(r *http.Request, _ sdk.NoBody) (*Proposal, error) {
 			pp, err := p.svc.Support(r.Context(), caller(r), r.PathValue("id"), r.PathValue("proposalID"))
 			if err != nil {

@@ -13,6 +13,9 @@ import (
 type UpdateInput struct {
 	Status string `json:"status" max:"32" enum:"planned,in_progress,done"`
 	Note   string `json:"note" max:"4000" example:"Tender out"`
+	// Photos are files the host received for the update's page form; never read
+	// from a JSON body, since only the host may say an upload id is one it received.
+	Photos []AttachmentInput `json:"-"`
 }
 
 // UpdateImplementation records a dated public update on a selected project. Status
@@ -28,6 +31,14 @@ func (s *Service) UpdateImplementation(ctx context.Context, pr sdk.Principal, cy
 	}
 	if c.Phase != PhaseResults && c.Phase != PhaseImplementation {
 		return nil, sdk.Errorf(sdk.CodeConflict, "implementation is reported after results; the cycle is in %s", c.Phase)
+	}
+	for i := range in.Photos {
+		if in.Photos[i].Kind != AttachPhoto {
+			return nil, sdk.Invalid("photo", sdk.RuleOneOf, "an update carries photos only")
+		}
+		if err := in.Photos[i].check(); err != nil {
+			return nil, err
+		}
 	}
 	now := s.now()
 	err = s.db.InTx(ctx, func(tx *store.Tx) error {
@@ -45,8 +56,15 @@ func (s *Service) UpdateImplementation(ctx context.Context, pr sdk.Principal, cy
 		if err := updateProposal(ctx, tx, p); err != nil {
 			return err
 		}
-		if err := insertUpdate(ctx, tx, newID(), id, Update{Status: in.Status, Note: strings.TrimSpace(in.Note), At: now}); err != nil {
+		updateID := newID()
+		if err := insertUpdate(ctx, tx, updateID, id, Update{Status: in.Status, Note: strings.TrimSpace(in.Note), At: now}); err != nil {
 			return err
+		}
+		for _, ph := range in.Photos {
+			a := Attachment{ID: newID(), Kind: AttachPhoto, Text: ph.Text, AddedAt: now}
+			if err := insertAttachment(ctx, tx, id, updateID, pr.UserID, a, ph.UploadID); err != nil {
+				return err
+			}
 		}
 		if err := s.notifyUpdate(ctx, tx, c, p, strings.TrimSpace(in.Note), pr.UserID); err != nil {
 			return err

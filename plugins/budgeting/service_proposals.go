@@ -141,19 +141,19 @@ func (s *Service) EditProposal(ctx context.Context, pr sdk.Principal, cycleID, i
 	if err := updateProposal(ctx, s.db, p); err != nil {
 		return nil, err
 	}
-	if p.Updates, err = listUpdates(ctx, s.db, id); err != nil {
+	if err := withAttachments(ctx, s.db, p); err != nil {
 		return nil, err
 	}
 	return p, nil
 }
 
-// Proposal returns one proposal with its implementation updates.
+// Proposal returns one proposal with its files and implementation updates.
 func (s *Service) Proposal(ctx context.Context, cycleID, id string) (*Proposal, error) {
 	p, err := findProposal(ctx, s.db, cycleID, id)
 	if err != nil {
 		return nil, err
 	}
-	if p.Updates, err = listUpdates(ctx, s.db, id); err != nil {
+	if err := withAttachments(ctx, s.db, p); err != nil {
 		return nil, err
 	}
 	return p, nil

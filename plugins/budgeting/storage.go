@@ -306,7 +306,7 @@ func (r proposalRow) proposal() *Proposal {
 		ID: r.ID, CycleID: r.CycleID, AuthorID: r.AuthorID.String, Title: r.Title,
 		Description: r.Description, Category: r.Category, Location: r.Location, Cost: r.Cost,
 		FinalCost: r.FinalCost, Status: r.Status, Reason: r.Reason, MergedInto: r.MergedInto,
-		Supports: r.Supports, Implementation: r.Implementation, Updates: []Update{},
+		Supports: r.Supports, Implementation: r.Implementation, Updates: []Update{}, Attachments: []Attachment{},
 		CreatedAt: r.CreatedAt.Time, UpdatedAt: r.UpdatedAt.Time, Anonymous: r.Anonymous,
 	}
 }
@@ -333,6 +333,15 @@ func updateProposal(ctx context.Context, db q, p *Proposal) error {
 		p.MergedInto, p.Implementation, store.Micros(p.UpdatedAt), p.Anonymous, p.ID)
 	if err != nil {
 		return fmt.Errorf("update proposal %s: %w", p.ID, err)
+	}
+	return nil
+}
+
+// touchProposal marks a proposal changed now (its files changed), which also locks
+// its row until the transaction ends.
+func touchProposal(ctx context.Context, db q, id string, now time.Time) error {
+	if _, err := exec(ctx, db, `UPDATE proposals SET updated_at = ? WHERE id = ?`, store.Micros(now), id); err != nil {
+		return fmt.Errorf("touch proposal %s: %w", id, err)
 	}
 	return nil
 }
@@ -712,18 +721,20 @@ func insertUpdate(ctx context.Context, db q, id, proposalID string, u Update) er
 	return nil
 }
 
+// listUpdates returns a proposal's updates, oldest first; withAttachments adds their photos.
 func listUpdates(ctx context.Context, db q, proposalID string) ([]Update, error) {
 	var rows []struct {
+		ID     string     `db:"id"`
 		Status string     `db:"status"`
 		Note   string     `db:"note"`
 		At     store.Time `db:"at"`
 	}
-	if err := sel(ctx, db, &rows, `SELECT status, note, at FROM project_updates WHERE proposal_id = ? ORDER BY at, id`, proposalID); err != nil {
+	if err := sel(ctx, db, &rows, `SELECT id, status, note, at FROM project_updates WHERE proposal_id = ? ORDER BY at, id`, proposalID); err != nil {
 		return nil, fmt.Errorf("list updates: %w", err)
 	}
 	out := make([]Update, len(rows))
 	for i, r := range rows {
-		out[i] = Update{Status: r.Status, Note: r.Note, At: r.At.Time}
+		out[i] = Update{Status: r.Status, Note: r.Note, At: r.At.Time, Photos: []Attachment{}, id: r.ID}
 	}
 	return out, nil
 }
@@ -744,6 +755,8 @@ func markEvent(ctx context.Context, db q, id string) (bool, error) {
 func eraseUser(ctx context.Context, db q, userID, pseudonym string) error {
 	for _, stmt := range []string{
 		`UPDATE proposals SET author_id = NULL WHERE author_id = ?`,
+		// The core deletes the person's uploads; their rows here would show nothing.
+		`DELETE FROM attachments WHERE added_by = ?`,
 	} {
 		if _, err := exec(ctx, db, stmt, userID); err != nil {
 			return fmt.Errorf("erase user: %w", err)
@@ -756,6 +769,77 @@ func eraseUser(ctx context.Context, db q, userID, pseudonym string) error {
 		if _, err := exec(ctx, db, stmt, pseudonym, userID); err != nil {
 			return fmt.Errorf("erase user: %w", err)
 		}
+	}
+	return nil
+}
+
+// attachmentRow is a stored attachment with where it belongs.
+type attachmentRow struct {
+	ID       string         `db:"id"`
+	UpdateID sql.NullString `db:"update_id"`
+	UploadID string         `db:"upload_id"`
+	Kind     string         `db:"kind"`
+	Text     string         `db:"text"`
+	AddedBy  sql.NullString `db:"added_by"`
+	AddedAt  store.Time     `db:"added_at"`
+}
+
+func (r attachmentRow) attachment() Attachment {
+	return Attachment{ID: r.ID, Kind: r.Kind, Text: r.Text, URL: sdk.UploadURL(r.UploadID), AddedAt: r.AddedAt.Time}
+}
+
+// insertAttachment adds an upload to a proposal, or to one of its updates when
+// updateID is set. An upload belongs to one place only (the column is unique), so
+// the same id cannot be shown twice.
+func insertAttachment(ctx context.Context, db q, proposalID, updateID, addedBy string, a Attachment, uploadID string) error {
+	n, err := exec(ctx, db, `INSERT INTO attachments (id, proposal_id, update_id, upload_id, kind, text, added_by, added_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (upload_id) DO NOTHING`,
+		a.ID, proposalID, nullString(updateID), uploadID, a.Kind, a.Text, nullString(addedBy), store.Micros(a.AddedAt))
+	if err != nil {
+		return fmt.Errorf("insert attachment: %w", err)
+	}
+	if n == 0 {
+		return sdk.Errorf(sdk.CodeConflict, "this file is attached already")
+	}
+	return nil
+}
+
+// listAttachments returns a proposal's attachments in the order they were added: its
+// own, and by update ID those of its updates.
+func listAttachments(ctx context.Context, db q, proposalID string) (own []Attachment, byUpdate map[string][]Attachment, err error) {
+	var rows []attachmentRow
+	if err := sel(ctx, db, &rows, `SELECT id, update_id, upload_id, kind, text, added_by, added_at
+		FROM attachments WHERE proposal_id = ? ORDER BY added_at, id`, proposalID); err != nil {
+		return nil, nil, fmt.Errorf("list attachments: %w", err)
+	}
+	own, byUpdate = []Attachment{}, map[string][]Attachment{}
+	for _, r := range rows {
+		if r.UpdateID.Valid {
+			byUpdate[r.UpdateID.String] = append(byUpdate[r.UpdateID.String], r.attachment())
+		} else {
+			own = append(own, r.attachment())
+		}
+	}
+	return own, byUpdate, nil
+}
+
+// countAttachments is how many attachments a proposal has of its own.
+func countAttachments(ctx context.Context, db q, proposalID string) (int, error) {
+	var n int
+	if err := get(ctx, db, &n, `SELECT COUNT(*) FROM attachments WHERE proposal_id = ? AND update_id IS NULL`, proposalID); err != nil {
+		return 0, fmt.Errorf("count attachments: %w", err)
+	}
+	return n, nil
+}
+
+// deleteAttachment removes one of a proposal's own attachments.
+func deleteAttachment(ctx context.Context, db q, proposalID, id string) error {
+	n, err := exec(ctx, db, `DELETE FROM attachments WHERE id = ? AND proposal_id = ? AND update_id IS NULL`, id, proposalID)
+	if err != nil {
+		return fmt.Errorf("delete attachment %s: %w", id, err)
+	}
+	if n == 0 {
+		return sdk.Errorf(sdk.CodeNotFound, "attachment %s not found on proposal %s", id, proposalID)
 	}
 	return nil
 }

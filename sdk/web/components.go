@@ -68,8 +68,10 @@ func (f Field) DescribedBy() string {
 	return strings.Join(ids, " ")
 }
 
-// ShowValue reports whether the control shows the submitted value: not a password's.
-func (f Field) ShowValue() bool { return f.Type != "password" }
+// ShowValue reports whether the control shows the submitted value: not a password's,
+// nor a file input's (its value is the host's upload id, and a browser asks for the
+// file again anyway).
+func (f Field) ShowValue() bool { return f.Type != "password" && f.Type != "file" }
 
 // fieldArgs are the keys of the field function.
 type fieldArgs struct {
@@ -79,7 +81,7 @@ type fieldArgs struct {
 	Options                                    []Option
 }
 
-var inputTypes = []string{"text", "email", "tel", "url", "password", "search", "date", "time"}
+var inputTypes = []string{"text", "email", "tel", "url", "password", "search", "date", "time", "file"}
 
 func newField(loc *i18n.Localizer, form *Form, name string, kv []any) (Field, error) {
 	a, err := build[fieldArgs](kv)

@@ -33,6 +33,7 @@ var pluginMessages = map[string]string{
 	"test.when.label":    "Date",
 	"test.at.label":      "Start time",
 	"test.secret.label":  "Password",
+	"test.photo.label":   "Photo",
 	"test.note.label":    "Note",
 	"test.kind.label":    "Kind of event",
 	"test.kind.a":        "Picnic",
@@ -79,6 +80,7 @@ var pageFiles = fstest.MapFS{
 {{template "kv-field" (field .Form "when" "label" (t "test.when.label") "type" "date")}}
 {{template "kv-field" (field .Form "at" "label" (t "test.at.label") "type" "time")}}
 {{template "kv-field" (field .Form "secret" "label" (t "test.secret.label") "type" "password")}}
+{{template "kv-field" (field .Form "photo" "label" (t "test.photo.label") "type" "file" "optional" true)}}
 {{template "kv-textarea" (field .Form "note" "label" (t "test.note.label") "rows" 3)}}
 {{template "kv-select" (field .Form "kind" "label" (t "test.kind.label") "options" .Kinds)}}
 {{template "kv-choices" (field .Form "size" "label" (t "test.size.label") "options" .Kinds)}}
@@ -128,7 +130,7 @@ func newTemplates(t *testing.T) (*i18n.Bundle, *web.Templates) {
 func allData(loc *i18n.Localizer) map[string]any {
 	form := web.NewForm(url.Values{
 		"name": {"Ayşe"}, "age": {"abc"}, "when": {"2027-03-14"}, "at": {"14:30"},
-		"secret": {"hunter2"}, "note": {"\nfirst line kept"}, "kind": {"b"}, "size": {"a"},
+		"secret": {"hunter2"}, "photo": {"0f6c2a4e-8b1d-4c3a-9e7f-000000000001"}, "note": {"\nfirst line kept"}, "kind": {"b"}, "size": {"a"},
 		"topics": {"a", "b"},
 	})
 	form.Invalid("name", "test.name.required", nil)
@@ -248,6 +250,14 @@ func TestComponents(t *testing.T) {
 			}
 			if v, ok := webtest.Attr(webtest.ByID(nodes, "f-secret"), "value"); ok {
 				t.Errorf("a password is shown again: %q", v)
+			}
+			// A file input: the host's upload id in the form is never written back.
+			if n := webtest.ByID(nodes, "f-photo"); n == nil {
+				t.Error("no file input")
+			} else if v, ok := webtest.Attr(n, "value"); ok {
+				t.Errorf("a file input shows a value: %q", v)
+			} else if typ, _ := webtest.Attr(n, "type"); typ != "file" {
+				t.Errorf("file input type = %q", typ)
 			}
 			if ta := webtest.ByID(nodes, "f-note"); webtest.Text(ta) != "first line kept" || !strings.HasPrefix(ta.FirstChild.Data, "\n") {
 				t.Errorf("textarea lost its leading newline: %q", ta.FirstChild.Data)
