@@ -21,11 +21,11 @@ func (p *Plugin) ExportUser(ctx context.Context, userID string) (sdk.PersonalDat
 		{Key: "consultations_prepared", Query: `SELECT id, title, created_at FROM consultations WHERE created_by = ? ORDER BY created_at`,
 			Micros: []string{"created_at"}},
 	}
-	data, err := store.PersonalRecords(ctx, p.DB, userID, sets)
+	data, err := store.PersonalRecords(ctx, p.DB, userID, append(sets, ideaRecordSets...))
 	if err != nil {
 		return sdk.PersonalData{}, err
 	}
-	return sdk.PersonalData{Data: data, Fields: exportFields}, nil
+	return sdk.PersonalData{Data: data, Fields: withIdeaFields(exportFields)}, nil
 }
 
 // exportFields describes the export's records, as its README.
@@ -43,5 +43,5 @@ func dataUses() []sdk.DataUse {
 		What: catalog().Texts("consultations.data.answers.what"),
 		Why:  catalog().Texts("consultations.data.answers.why"),
 		Kept: catalog().Texts("consultations.data.answers.kept"),
-	}}
+	}, ideaDataUse()}
 }
