@@ -55,7 +55,7 @@ func newIdeaFixture(t *testing.T, cfg sdk.StoreConfig) *ideaFixture {
 	h.Grant("mod1", RoleModerator, sdk.DomainCity)
 	h.Grant("mod2", RoleModerator, sdk.DomainCity)
 	clk := sdktest.NewClock(ideaNow)
-	svc := NewService(db, h, time.UTC, []string{"fi", "sv", "en"}, nil)
+	svc := NewService(db, h, time.UTC, []string{"fi", "sv", "da", "tr", "en"}, nil)
 	svc.now = clk.Now
 	f := &ideaFixture{svc: svc, host: h, clock: clk, db: db, staff: h.Principal("staff"), mod1: h.Principal("mod1"),
 		mod2: h.Principal("mod2"), ann: h.Principal("ann"), bob: h.Principal("bob"), eve: h.Principal("eve"), outsider: h.Principal("olli")}
