@@ -179,37 +179,25 @@ func (s *Service) board(ctx context.Context, caller sdk.Principal, id string) (*
 // may take part in it — a verified resident of one of its neighbourhoods where it is
 // for residents, of the minimum age (confirmed with each write) where it has one.
 // Writing needs a signed-in person even where anyone may answer a survey, since ideas,
-// comments and supports are each somebody's. Refusals name the rule as Eligibility does.
-func (s *Service) mayWrite(caller sdk.Principal, c *Consultation, ageConfirmed bool) error {
+// comments and supports are each somebody's. Refusals name the rule and say why in the
+// caller's language, as Eligibility does.
+func (s *Service) mayWrite(ctx context.Context, caller sdk.Principal, c *Consultation, ageConfirmed bool) error {
+	rule := ""
 	switch {
-	case !caller.Authenticated():
-		return sdk.RuleError(sdk.CodeUnauthenticated, "sign_in", "Sign in to take part in the idea board.")
 	case c.Stage == StageUpcoming:
-		return sdk.RuleError(sdk.CodeConflict, "not_open", "The idea board is not open yet.")
+		rule = RuleNotOpen
 	case c.Stage != StageOpen:
-		return sdk.RuleError(sdk.CodeConflict, "closed", "The idea board is closed: it takes no more ideas, comments or supports.")
+		rule = RuleClosed
+	case !caller.Authenticated():
+		rule = RuleSignIn
 	case c.Participation == ParticipationResidents && !residentOf(caller, c.Neighbourhoods):
-		return sdk.RuleError(sdk.CodeForbidden, "residents", "Only verified residents of the board's neighbourhoods may take part.")
+		rule = RuleResidents
 	case c.MinAge > 0 && !ageConfirmed:
-		return sdk.Invalid("age_confirmed", "min_age", fmt.Sprintf("confirm that you are at least %d years old", c.MinAge))
+		return sdk.Invalid("age_confirmed", RuleMinAge, s.refusalWords(ctx, c, RuleMinAge))
+	default:
+		return nil
 	}
-	return nil
-}
-
-// residentOf reports whether caller is a verified resident of one of nbhs (of any
-// neighbourhood when nbhs is empty: a city-wide board).
-func residentOf(caller sdk.Principal, nbhs []string) bool {
-	if len(nbhs) == 0 {
-		return len(caller.Neighbourhoods) > 0
-	}
-	for _, n := range caller.Neighbourhoods {
-		for _, m := range nbhs {
-			if n == m {
-				return true
-			}
-		}
-	}
-	return false
+	return s.refusalError(ctx, c, rule)
 }
 
 // PostIdea posts an idea on the board consultationID.
@@ -218,7 +206,7 @@ func (s *Service) PostIdea(ctx context.Context, caller sdk.Principal, consultati
 	if err != nil {
 		return Idea{}, err
 	}
-	if err := s.mayWrite(caller, c, in.AgeConfirmed); err != nil {
+	if err := s.mayWrite(ctx, caller, c, in.AgeConfirmed); err != nil {
 		return Idea{}, err
 	}
 	in.Title, in.Body, in.NeighbourhoodID = strings.TrimSpace(in.Title), strings.TrimSpace(in.Body), strings.TrimSpace(in.NeighbourhoodID)
@@ -350,7 +338,7 @@ func (s *Service) AddComment(ctx context.Context, caller sdk.Principal, consulta
 	if err != nil {
 		return Comment{}, err
 	}
-	if err := s.mayWrite(caller, c, in.AgeConfirmed); err != nil {
+	if err := s.mayWrite(ctx, caller, c, in.AgeConfirmed); err != nil {
 		return Comment{}, err
 	}
 	in.Body = strings.TrimSpace(in.Body)
@@ -389,7 +377,7 @@ func (s *Service) Support(ctx context.Context, caller sdk.Principal, consultatio
 	if err != nil {
 		return SupportState{}, err
 	}
-	if err := s.mayWrite(caller, c, ageConfirmed || !on); err != nil {
+	if err := s.mayWrite(ctx, caller, c, ageConfirmed || !on); err != nil {
 		return SupportState{}, err
 	}
 	var st SupportState
