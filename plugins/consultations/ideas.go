@@ -27,6 +27,19 @@ const (
 	IdeaNotTakenForward IdeaStatus = "not_taken_forward"
 )
 
+// Tone is the status tag's tone on pages.
+func (s IdeaStatus) Tone() string {
+	switch s {
+	case IdeaTakenForward:
+		return "success"
+	case IdeaUnderReview:
+		return "info"
+	case IdeaNotTakenForward:
+		return "warning"
+	}
+	return ""
+}
+
 // staffStatuses are the statuses staff may set.
 var staffStatuses = []IdeaStatus{IdeaUnderReview, IdeaTakenForward, IdeaNotTakenForward}
 

@@ -78,16 +78,24 @@ func (s *Storage) queue(ctx context.Context, q sdk.ListQuery) ([]QueueItem, erro
 		if err := s.itemText(ctx, s.db, &item.Target, &item.Title, &item.Body, &item.AuthorName); err != nil {
 			return nil, err
 		}
-		var reports []reportRow
-		if err := s.db.SelectContext(ctx, &reports, s.db.Rebind(`SELECT id, category, body, created_at FROM moderation_reports
-			WHERE target_kind = ? AND target_id = ? AND state = 'open' ORDER BY created_at, id`), r.Kind, r.ID); err != nil {
-			return nil, fmt.Errorf("read reports: %w", err)
-		}
-		item.Reports = make([]Report, len(reports))
-		for i, rr := range reports {
-			item.Reports[i] = Report{ID: rr.ID, Category: ReportCategory(rr.Category), Body: rr.Body, CreatedAt: rr.CreatedAt.Time}
+		if item.Reports, err = s.openReports(ctx, item.Target); err != nil {
+			return nil, err
 		}
 		out = append(out, item)
+	}
+	return out, nil
+}
+
+// openReports are the open reports of what t names, oldest first.
+func (s *Storage) openReports(ctx context.Context, t Target) ([]Report, error) {
+	var rows []reportRow
+	if err := s.db.SelectContext(ctx, &rows, s.db.Rebind(`SELECT id, category, body, created_at FROM moderation_reports
+		WHERE target_kind = ? AND target_id = ? AND state = 'open' ORDER BY created_at, id`), string(t.Kind), t.ID); err != nil {
+		return nil, fmt.Errorf("read reports: %w", err)
+	}
+	out := make([]Report, len(rows))
+	for i, r := range rows {
+		out[i] = Report{ID: r.ID, Category: ReportCategory(r.Category), Body: r.Body, CreatedAt: r.CreatedAt.Time}
 	}
 	return out, nil
 }
