@@ -184,8 +184,21 @@ func (s *Service) Publish(ctx context.Context, caller sdk.Principal, id string) 
 	})
 }
 
-// Close closes an open or upcoming consultation now, before its closing time.
+// Close closes an open or upcoming consultation now, before its closing time, and
+// finalises it (service_results.go). A finalisation the host cannot serve now (it
+// opens the sealed answers) is done again when staff next look at the results.
 func (s *Service) Close(ctx context.Context, caller sdk.Principal, id string) (*Consultation, error) {
+	c, err := s.close(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := s.finalise(ctx, id); err != nil {
+		s.log.WarnContext(ctx, "consultations: finalise after close", "consultation", id, "error", err)
+	}
+	return c, nil
+}
+
+func (s *Service) close(ctx context.Context, id string) (*Consultation, error) {
 	return s.transition(ctx, id, func(c *Consultation, now time.Time) error {
 		switch c.StageAt(now) {
 		case StageOpen, StageUpcoming:

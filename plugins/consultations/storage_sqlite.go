@@ -16,3 +16,11 @@ func lockRow(db *store.DB) string {
 	}
 	return sqliteLockRow
 }
+
+// shareRow is the clause that shares the rows a SELECT reads in db's dialect.
+func shareRow(db *store.DB) string {
+	if db.IsPostgres() {
+		return postgresShareRow
+	}
+	return sqliteLockRow
+}
