@@ -181,9 +181,9 @@ func choicesHint(v view, q Question) string {
 	return v.T("consultations.page.answer.choices.any")
 }
 
-// answersOf reads the answers of c from a form's values. A ranking's places that are
+// formAnswers reads the answers of c from a form's values. A ranking's places that are
 // not whole numbers or that repeat are recorded on form; the service checks the rest.
-func answersOf(c *Consultation, values url.Values, form *web.Form) Answers {
+func formAnswers(c *Consultation, values url.Values, form *web.Form) Answers {
 	out := Answers{}
 	for _, q := range c.Questions {
 		name := fieldName(q.ID)
@@ -288,7 +288,7 @@ func (p *Plugin) answerForm(w http.ResponseWriter, r *http.Request) (sdk.PageMet
 	form := web.NewForm(r.URL.Query())
 	switch {
 	case sdk.RenderFrom(ctx) == sdk.RenderFragment:
-		asked = p.svc.Visible(c, answersOf(c, r.URL.Query(), web.NewForm(nil)))
+		asked = Visible(c, formAnswers(c, r.URL.Query(), web.NewForm(nil)))
 	case len(r.URL.Query()) == 0 && el.Answered:
 		a, err := p.svc.MyAnswer(ctx, v.pr, c.ID)
 		if err != nil {
@@ -340,7 +340,7 @@ func readAnswer(r *http.Request, c *Consultation) (AnswerInput, *web.Form, error
 	if err != nil {
 		return AnswerInput{}, nil, err
 	}
-	in := AnswerInput{Answers: answersOf(c, r.PostForm, form), Anonymous: f.Anonymous, AgeConfirmed: f.AgeConfirmed, DropHidden: true}
+	in := AnswerInput{Answers: formAnswers(c, r.PostForm, form), Anonymous: f.Anonymous, AgeConfirmed: f.AgeConfirmed, DropHidden: true}
 	return in, form, nil
 }
 
@@ -364,7 +364,7 @@ func (p *Plugin) reviewAnswer(w http.ResponseWriter, r *http.Request) (sdk.PageM
 		err := p.svc.Check(ctx, v.pr, c.ID, in)
 		if err == nil {
 			d.Hidden = r.PostForm
-			d.Review = reviewItems(v, c, p.svc.Visible(c, in.Answers), in.Answers)
+			d.Review = reviewItems(v, c, Visible(c, in.Answers), in.Answers)
 			return v.render(w, r, "review", d, v.meta(v.T("consultations.page.review.title"), crumb(c)))
 		}
 		if !refuse(form, err, "consultations.page.answer") {
@@ -486,7 +486,7 @@ func (p *Plugin) answerDone(w http.ResponseWriter, r *http.Request) (sdk.PageMet
 		}
 		d.Answer = &a
 		if !a.Anonymous {
-			d.Items = reviewItems(v, c, p.svc.Visible(c, a.Answers), a.Answers)
+			d.Items = reviewItems(v, c, Visible(c, a.Answers), a.Answers)
 		}
 	}
 	if c.Kind == KindPoll && c.PollResults == PollResultsAfterVote {

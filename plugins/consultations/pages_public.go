@@ -221,6 +221,7 @@ func (p *Plugin) consultationPage(w http.ResponseWriter, r *http.Request) (sdk.P
 	}
 	if c.Kind == KindPoll && d.Eligibility.CanAnswer && !d.Eligibility.Answered {
 		d.Poll = p.newAnswerData(v, c, web.NewForm(nil), d.Eligibility)
+		d.Poll.withQuestions(v, nil)
 	}
 	d.SignIn = signInPath(consultationPath(c.ID))
 	return v.render(w, r, "consultation", d, v.meta(c.Title))
