@@ -16,7 +16,8 @@ var migrations embed.FS
 // Health and Deactivate.
 type Plugin struct {
 	store.Base
-	svc *Service
+	svc   *Service
+	pages pageTemplates // pages.go
 }
 
 var _ sdk.Eraser = (*Plugin)(nil)
