@@ -191,7 +191,7 @@ func (p *Plugin) postIdeaPage(w http.ResponseWriter, r *http.Request) (sdk.PageM
 	if err != nil {
 		return sdk.PageMeta{}, err
 	}
-	return p.refused(w, r, v, form, "ideas-post", d, p.postMeta(v, c))
+	return p.refusedWrite(w, r, v, form, "ideas-post", d, p.postMeta(v, c))
 }
 
 // rateMessages prefixes the messages that say a person writes too fast, by rule.
@@ -223,9 +223,9 @@ func refuseIdeas(form *web.Form, err error, prefix string) bool {
 var refusedRules = map[string]bool{"own_idea": true, "hidden": true, "reported": true, "own_text": true,
 	"appealed": true, "decided": true, "not_appealed": true, "same_moderator": true}
 
-// refused answers a refused form: 429 when the person wrote too fast, else 422, the
+// refusedWrite answers a refused form: 429 when the person wrote too fast, else 422, the
 // form again with its error summary focused.
-func (p *Plugin) refused(w http.ResponseWriter, r *http.Request, v view, form *web.Form, name string, data any, meta sdk.PageMeta) (sdk.PageMeta, error) {
+func (p *Plugin) refusedWrite(w http.ResponseWriter, r *http.Request, v view, form *web.Form, name string, data any, meta sdk.PageMeta) (sdk.PageMeta, error) {
 	for _, pr := range form.Problems() {
 		for _, id := range pr.IDs {
 			if strings.HasPrefix(id, rateMessages) {
@@ -339,7 +339,7 @@ func (p *Plugin) commentPage(w http.ResponseWriter, r *http.Request) (sdk.PageMe
 	if err != nil {
 		return sdk.PageMeta{}, err
 	}
-	return p.refused(w, r, v, form, "ideas-idea", d, meta)
+	return p.refusedWrite(w, r, v, form, "ideas-idea", d, meta)
 }
 
 // supportForm gives (support=1) or withdraws (support=0) a support.
@@ -370,7 +370,7 @@ func (p *Plugin) supportPage(w http.ResponseWriter, r *http.Request) (sdk.PageMe
 	if err != nil {
 		return sdk.PageMeta{}, err
 	}
-	return p.refused(w, r, v, form, "ideas-idea", d, meta)
+	return p.refusedWrite(w, r, v, form, "ideas-idea", d, meta)
 }
 
 // reportForm is the report form's fields, named as ReportInput's.
@@ -457,7 +457,7 @@ func (p *Plugin) reportPage(w http.ResponseWriter, r *http.Request) (sdk.PageMet
 			return sdk.PageMeta{}, err
 		}
 	}
-	return p.refused(w, r, v, d.Form, "ideas-report", d, meta)
+	return p.refusedWrite(w, r, v, d.Form, "ideas-report", d, meta)
 }
 
 // authorName is how an author is named on a page.

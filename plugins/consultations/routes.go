@@ -55,7 +55,7 @@ var idParam = sdk.Param{Name: "id", In: "path", Format: "uuid", Description: "Th
 // Handlers parse, call the service and return; the host has checked the route's
 // permission, the service checks the rest (who may take part, the stage).
 func (p *Plugin) Routes() []sdk.Route {
-	return slices.Concat(p.apiRoutes(), p.ideaRoutes(), p.pageRoutes())
+	return slices.Concat(p.apiRoutes(), p.ideaRoutes(), p.pageRoutes(), p.ideaPageRoutes())
 }
 
 func (p *Plugin) apiRoutes() []sdk.Route {
