@@ -16,11 +16,11 @@ import (
 // ideasCity is a node running the consultations plugin with an open idea board for
 // the residents of one neighbourhood, staff and two moderators.
 type ideasCity struct {
-	n                *node.Node
-	base             string
-	admin            *coretest.User
+	n                 *node.Node
+	base              string
+	admin             *coretest.User
 	staff, mod1, mod2 *coretest.User
-	nbh, board       string
+	nbh, board        string
 }
 
 func ideasStart(t *testing.T) *ideasCity {
