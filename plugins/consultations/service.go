@@ -108,7 +108,7 @@ type ShowIfInput struct {
 // Create prepares a draft consultation.
 func (s *Service) Create(ctx context.Context, caller sdk.Principal, in ConsultationInput) (*Consultation, error) {
 	now := s.now().UTC()
-	c := &Consultation{ID: newID(), CreatedAt: now, UpdatedAt: now, createdBy: caller.UserID}
+	c := &Consultation{ID: newID(), CreatedAt: now, UpdatedAt: now, createdBy: caller.UserID, Attachments: []Attachment{}}
 	if err := s.define(ctx, c, in); err != nil {
 		return nil, err
 	}
