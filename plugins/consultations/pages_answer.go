@@ -77,6 +77,10 @@ type questionView struct {
 	// Condition says in words when the question is to be answered.
 	Condition string
 	Hint      string
+	// Controls: a later question depends on this one's answer, so a change asks the
+	// server for the questions again (htmx). Other questions send nothing as they are
+	// typed in.
+	Controls bool
 }
 
 // rankView is one option of a ranking, with the places to choose from.
@@ -106,15 +110,18 @@ func (p *Plugin) newAnswerData(v view, c *Consultation, form *web.Form, el Eligi
 
 // withQuestions adds the questions, all of them or those asked by asked.
 func (d *answerData) withQuestions(v view, asked map[string]bool) {
-	number := map[string]int{}
+	number, controls := map[string]int{}, map[string]bool{}
 	for i, q := range d.C.Questions {
 		number[q.ID] = i + 1
+		if q.ShowIf != nil {
+			controls[q.ShowIf.QuestionID] = true
+		}
 	}
 	for i, q := range d.C.Questions {
 		if asked != nil && !asked[q.ID] {
 			continue
 		}
-		qv := questionView{Q: q, Number: i + 1, Name: fieldName(q.ID), Hint: q.Help}
+		qv := questionView{Q: q, Number: i + 1, Name: fieldName(q.ID), Hint: q.Help, Controls: controls[q.ID]}
 		switch q.Kind {
 		case QuestionSingle, QuestionMultiple:
 			for _, o := range q.Options {
