@@ -37,7 +37,7 @@ var start = time.Date(2027, 3, 1, 9, 0, 0, 0, time.UTC)
 // fixture is a service over a migrated store with a fake host (neighbourhoods n1 and
 // n2, staff "staff") and a clock the test moves.
 type fixture struct {
-	t     *testing.T
+	t     testing.TB
 	svc   *Service
 	host  *sdktest.FakeHost
 	clock *sdktest.Clock
@@ -46,7 +46,7 @@ type fixture struct {
 	staff sdk.Principal
 }
 
-func newFixture(t *testing.T, db *store.DB) *fixture {
+func newFixture(t testing.TB, db *store.DB) *fixture {
 	t.Helper()
 	h := sdktest.NewFakeHost(New().Manifest())
 	h.AddNeighbourhood(sdk.Neighbourhood{ID: "n1", Name: "Kallio"})

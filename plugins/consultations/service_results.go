@@ -382,7 +382,7 @@ func (s *Service) compute(ctx context.Context, c *Consultation) (*Results, error
 
 func (s *Service) computeIn(ctx context.Context, q queryer, c *Consultation) (*Results, error) {
 	t := newTally(c)
-	if err := s.st.eachAnswer(ctx, q, c.ID, t.add); err != nil {
+	if err := s.st.eachContent(ctx, q, c.ID, t.addContent); err != nil {
 		return nil, err
 	}
 	texts, err := s.st.publishedTexts(ctx, q, c.ID)
@@ -442,9 +442,8 @@ func (t *tally) add(a Answers) {
 		qt.answered++
 		switch q.Kind {
 		case QuestionScale:
-			if v.Value != nil && *v.Value >= q.ScaleMin && *v.Value <= q.ScaleMax {
-				qt.counts[*v.Value-q.ScaleMin]++
-				qt.sum += *v.Value
+			if v.Value != nil {
+				t.scale(i, *v.Value)
 			}
 		case QuestionText:
 		default:

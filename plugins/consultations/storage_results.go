@@ -39,21 +39,32 @@ func (s *Storage) insertOpened(ctx context.Context, tx *store.Tx, id string, ope
 
 // eachAnswer decodes every answer of consultation id in turn.
 func (s *Storage) eachAnswer(ctx context.Context, q queryer, id string, fn func(Answers)) error {
-	rows, err := q.QueryContext(ctx, q.Rebind(`SELECT content FROM answers WHERE consultation_id = ?`), id)
-	if err != nil {
-		return fmt.Errorf("read answers of %s: %w", id, err)
-	}
-	defer rows.Close()
-	var content []byte
-	for rows.Next() {
-		if err := rows.Scan(&content); err != nil {
-			return fmt.Errorf("read answer of %s: %w", id, err)
-		}
+	return s.eachContent(ctx, q, id, func(content []byte) error {
 		var a Answers
 		if err := json.Unmarshal(content, &a); err != nil {
 			return fmt.Errorf("decode answer of %s: %w", id, err)
 		}
 		fn(a)
+		return nil
+	})
+}
+
+// eachContent hands every stored answer of consultation id to fn, as stored; the
+// bytes are fn's only until it returns.
+func (s *Storage) eachContent(ctx context.Context, q queryer, id string, fn func([]byte) error) error {
+	rows, err := q.QueryContext(ctx, q.Rebind(`SELECT content FROM answers WHERE consultation_id = ?`), id)
+	if err != nil {
+		return fmt.Errorf("read answers of %s: %w", id, err)
+	}
+	defer rows.Close()
+	var content sql.RawBytes
+	for rows.Next() {
+		if err := rows.Scan(&content); err != nil {
+			return fmt.Errorf("read answer of %s: %w", id, err)
+		}
+		if err := fn(content); err != nil {
+			return fmt.Errorf("count answer of %s: %w", id, err)
+		}
 	}
 	if err := rows.Err(); err != nil {
 		return fmt.Errorf("read answers of %s: %w", id, err)

@@ -88,13 +88,14 @@ CREATE INDEX participants_user ON participants (user_id);
 
 -- Answers in the clear: a signed-in person's named answer (user_id set, editable), a
 -- visitor's answer where anyone may take part, and, from the close on, the opened
--- anonymous answers (user_id NULL). A random (v4) id so that neither
--- a key nor the storage order reflects the order anonymous answers were given in.
+-- anonymous answers (user_id NULL). A random (v4) id so that no key reflects the order
+-- anonymous answers were given in (they are written in one transaction, shuffled).
 CREATE TABLE answers (
-    id              TEXT PRIMARY KEY,
     consultation_id TEXT NOT NULL REFERENCES consultations (id) ON DELETE CASCADE,
+    id              TEXT NOT NULL,
     user_id         TEXT,
     content         TEXT NOT NULL,
+    PRIMARY KEY (consultation_id, id),
     UNIQUE (consultation_id, user_id)
 );
 CREATE INDEX answers_user ON answers (user_id);
@@ -103,11 +104,11 @@ CREATE INDEX answers_user ON answers (user_id);
 -- (sdk.BallotBox), padded to one size per consultation, opened, shuffled and moved to
 -- answers at the close.
 CREATE TABLE sealed_answers (
-    id              TEXT PRIMARY KEY,
     consultation_id TEXT NOT NULL REFERENCES consultations (id) ON DELETE CASCADE,
-    sealed          BYTEA NOT NULL
+    id              TEXT NOT NULL,
+    sealed          BYTEA NOT NULL,
+    PRIMARY KEY (consultation_id, id)
 );
-CREATE INDEX sealed_answers_consultation ON sealed_answers (consultation_id);
 
 -- Free-text answers, copied out of the answers at the close in random order and with
 -- no link to the answer or its author, for staff to redact (personal data) before

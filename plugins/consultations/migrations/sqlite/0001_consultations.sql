@@ -89,12 +89,14 @@ CREATE INDEX participants_user ON participants (user_id);
 -- Answers in the clear: a signed-in person's named answer (user_id set, editable), a
 -- visitor's answer where anyone may take part, and, from the close on, the opened
 -- anonymous answers (user_id NULL). A random (v4) id and WITHOUT ROWID so that neither
--- a key nor the storage order reflects the order anonymous answers were given in.
+-- a key nor the storage order reflects the order anonymous answers were given in; the
+-- key starts with the consultation, so its answers are read as one range (results).
 CREATE TABLE answers (
-    id              TEXT PRIMARY KEY,
     consultation_id TEXT NOT NULL REFERENCES consultations (id) ON DELETE CASCADE,
+    id              TEXT NOT NULL,
     user_id         TEXT,
     content         TEXT NOT NULL,
+    PRIMARY KEY (consultation_id, id),
     UNIQUE (consultation_id, user_id)
 ) WITHOUT ROWID;
 CREATE INDEX answers_user ON answers (user_id);
@@ -103,11 +105,11 @@ CREATE INDEX answers_user ON answers (user_id);
 -- (sdk.BallotBox), padded to one size per consultation, opened, shuffled and moved to
 -- answers at the close.
 CREATE TABLE sealed_answers (
-    id              TEXT PRIMARY KEY,
     consultation_id TEXT NOT NULL REFERENCES consultations (id) ON DELETE CASCADE,
-    sealed          BLOB NOT NULL
+    id              TEXT NOT NULL,
+    sealed          BLOB NOT NULL,
+    PRIMARY KEY (consultation_id, id)
 ) WITHOUT ROWID;
-CREATE INDEX sealed_answers_consultation ON sealed_answers (consultation_id);
 
 -- Free-text answers, copied out of the answers at the close in random order and with
 -- no link to the answer or its author, for staff to redact (personal data) before
