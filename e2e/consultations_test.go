@@ -9,43 +9,23 @@ import (
 	"time"
 
 	"github.com/kvarter/kvarter/core/coretest"
-	"github.com/kvarter/kvarter/core/node"
-	"github.com/kvarter/kvarter/sdk/sdktest"
 )
 
-// consultationsCity is a node running the consultations plugin as a child process
-// (as a third-party plugin, so its pages pass the host's HTML filter), with a
-// neighbourhood, a member of the city's staff who runs consultations (a verified
-// resident there too), a verified resident and a person who signed up but is not
-// verified.
+// consultationsCity is a pluginCity running the consultations plugin, with a member
+// of the city's staff who runs consultations (a verified resident there too), a
+// verified resident and a person who signed up but is not verified.
 type consultationsCity struct {
-	n                  *node.Node
-	base, nbh          string
-	admin, staff, aino *coretest.User
-	ville              *coretest.User
+	*pluginCity
+	staff, aino, ville *coretest.User
 }
 
 func newConsultationsCity(t *testing.T) *consultationsCity {
 	t.Helper()
-	db := coretest.Databases(t)[0] // the pages are the same on both databases; the plugin's tests cover PostgreSQL
-	cfg := db.Config
-	bin, sum := sdktest.BuildPlugin(t, "../plugins/consultations/cmd/kvarter-consultations")
-	cfg.Plugins = []node.PluginConfig{{Name: "consultations", Path: bin, SHA256: sum}}
-	n := coretest.StartNode(t, cfg, coretest.Options())
-	waitPlugin(t, n, "consultations")
-	c := &consultationsCity{n: n, base: n.URL()}
-	c.admin = coretest.Admin(t, n, "admin@city.example")
-	c.nbh = c.admin.Must(201, "POST", "/api/v1/neighbourhoods", map[string]any{"name": "Karşıyaka"}).JSON()["id"].(string)
-	verified := func(email, name string) *coretest.User {
-		u := coretest.Register(t, n, email, name)
-		u.Must(201, "POST", "/api/v1/neighbourhoods/"+c.nbh+"/memberships", map[string]string{"note": "Cemal Gürsel Cd. 12"})
-		c.admin.Must(200, "POST", "/api/v1/neighbourhoods/"+c.nbh+"/memberships/"+u.ID+"/approve", nil)
-		return u
-	}
-	c.staff = verified("selin@example.org", "Selin Arslan")
+	c := &consultationsCity{pluginCity: startPluginCity(t, "consultations", "../plugins/consultations/cmd/kvarter-consultations")}
+	c.staff = c.verified(t, "selin@example.org", "Selin Arslan")
 	c.admin.Must(201, "POST", "/api/v1/roles/grants", map[string]string{"user_id": c.staff.ID, "role": "consultation_staff", "domain": "city"})
-	c.aino = verified("ayse@example.org", "Ayşe Yılmaz")
-	c.ville = coretest.Register(t, n, "veli@example.org", "Veli Demir")
+	c.aino = c.verified(t, "ayse@example.org", "Ayşe Yılmaz")
+	c.ville = coretest.Register(t, c.n, "veli@example.org", "Veli Demir")
 	return c
 }
 
@@ -61,7 +41,8 @@ var consultationID = regexp.MustCompile(`/consultations/([0-9a-f-]{36})`)
 // sends, sees the confirmation, and changes the answer; an unverified person is
 // refused with the reason; staff close it, publish the results and the city's
 // response; the resident finds the notification; a visitor reads the results, with
-// the chart loaded, and downloads the CSV.
+// the chart loaded, and downloads the CSV; in Finnish the results page also reflows
+// on a 320 px phone.
 func TestConsultations_Story(t *testing.T) {
 	c := newConsultationsCity(t)
 	for _, lang := range languages {
@@ -210,6 +191,14 @@ func TestConsultations_Story(t *testing.T) {
 				t.Errorf("%d tables of figures, want one per question", n)
 			}
 			p.AssertAccessible()
+			if lang == "fi" { // Finnish's long words are the first to stick out
+				p.Phone320()
+				p.Open(c.base + path + "/results")
+				p.AssertReflow()
+				p.Open(c.base + path)
+				p.AssertReflow()
+				p.Open(c.base + path + "/results")
+			}
 			href := Eval[string](p, `document.querySelector('main a[href$="results.csv"]').getAttribute('href')`)
 			resp, err := http.Get(c.base + href)
 			if err != nil {
