@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/kvarter/kvarter/core/coretest"
+	"github.com/kvarter/kvarter/core/node"
 	"github.com/kvarter/kvarter/sdk/sdktest"
 )
 
@@ -16,16 +17,7 @@ func TestMain_DemoConsultations(t *testing.T) {
 	kv := sdktest.KvarterBinary(t)
 	coretest.ForEachDB(t, func(t *testing.T, db coretest.DB) {
 		dir, cfgPath := writeCityConfig(t, db.Config.DatabaseURL != "", map[string]any{"plugins": []map[string]any{{"name": "consultations"}}})
-		m, _, errOut := newTestMain(t, dir)
-		m.Options.Executable = kv
-		if code := m.Run(t.Context(), []string{"demo", "--config", cfgPath}); code != 0 {
-			t.Fatalf("demo = %d\n%s", code, errOut)
-		}
-		m, _, errOut = newTestMain(t, dir)
-		m.Options.Executable = kv
-		s := startServe(t, m, errOut, "--config", cfgPath)
-		waitActive(t, s.node)
-		visitor := coretest.NewClient(t, s.node)
+		visitor := coretest.NewClient(t, demoAndServe(t, kv, dir, cfgPath))
 
 		var list struct {
 			Items []struct{ ID, Title, Kind, Stage string }
@@ -59,4 +51,20 @@ func TestMain_DemoConsultations(t *testing.T) {
 			}
 		}
 	})
+}
+
+// demoAndServe runs `kvarter demo` on the city of cfgPath (data in dir), then `kvarter
+// serve`, and answers the serving node once its plugins are active.
+func demoAndServe(t *testing.T, kv, dir, cfgPath string) *node.Node {
+	t.Helper()
+	m, _, errOut := newTestMain(t, dir)
+	m.Options.Executable = kv
+	if code := m.Run(t.Context(), []string{"demo", "--config", cfgPath}); code != 0 {
+		t.Fatalf("demo = %d\n%s", code, errOut)
+	}
+	m, _, errOut = newTestMain(t, dir)
+	m.Options.Executable = kv
+	s := startServe(t, m, errOut, "--config", cfgPath)
+	waitActive(t, s.node)
+	return s.node
 }

@@ -12,7 +12,6 @@ import (
 	"flag"
 	"fmt"
 	"log"
-	"net/http"
 	"net/url"
 	"os"
 	"strings"
@@ -22,9 +21,7 @@ import (
 )
 
 func main() {
-	base := flag.String("base", "http://127.0.0.1:18195", "kvarter base URL")
-	adminEmail := flag.String("admin-email", "admin@bench.invalid", "city admin email")
-	adminPass := flag.String("admin-password", "bench admin passphrase", "city admin password")
+	node := loadgen.DeclareNodeFlags("http://127.0.0.1:18195")
 	n := flag.Int("n", 400, "residents")
 	setupConns := flag.Int("setup-c", 8, "connections for registering and signing in")
 	tokensFile := flag.String("tokens", "tokens.txt", "where the residents' session tokens go")
@@ -32,13 +29,7 @@ func main() {
 	flag.Parse()
 	log.SetFlags(0)
 
-	c := &loadgen.Client{Base: strings.TrimRight(*base, "/"), HTTP: &http.Client{Timeout: 30 * time.Second,
-		Transport: &http.Transport{MaxIdleConnsPerHost: *setupConns + 4}}}
-	var login struct {
-		Token string `json:"token"`
-	}
-	c.Must("", "POST", "/api/v1/auth/login", map[string]string{"email": *adminEmail, "password": *adminPass}, 200, &login)
-	admin := login.Token
+	c, admin := node.Admin(*setupConns)
 	var nbh struct {
 		ID string `json:"id"`
 	}
