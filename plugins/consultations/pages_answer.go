@@ -77,6 +77,10 @@ type questionView struct {
 	// Condition says in words when the question is to be answered.
 	Condition string
 	Hint      string
+	// Controls: a later question depends on this one's answer, so a change asks the
+	// server for the questions again (htmx). Other questions send nothing as they are
+	// typed in.
+	Controls bool
 }
 
 // rankView is one option of a ranking, with the places to choose from.
@@ -106,15 +110,18 @@ func (p *Plugin) newAnswerData(v view, c *Consultation, form *web.Form, el Eligi
 
 // withQuestions adds the questions, all of them or those asked by asked.
 func (d *answerData) withQuestions(v view, asked map[string]bool) {
-	number := map[string]int{}
+	number, controls := map[string]int{}, map[string]bool{}
 	for i, q := range d.C.Questions {
 		number[q.ID] = i + 1
+		if q.ShowIf != nil {
+			controls[q.ShowIf.QuestionID] = true
+		}
 	}
 	for i, q := range d.C.Questions {
 		if asked != nil && !asked[q.ID] {
 			continue
 		}
-		qv := questionView{Q: q, Number: i + 1, Name: fieldName(q.ID), Hint: q.Help}
+		qv := questionView{Q: q, Number: i + 1, Name: fieldName(q.ID), Hint: q.Help, Controls: controls[q.ID]}
 		switch q.Kind {
 		case QuestionSingle, QuestionMultiple:
 			for _, o := range q.Options {
@@ -332,6 +339,28 @@ func (p *Plugin) refused(w http.ResponseWriter, r *http.Request, v view, c *Cons
 	return v.renderStatus(w, r, http.StatusForbidden, "refused", d, v.meta(v.T("consultations.page.refused.title"), crumb(c)))
 }
 
+// answerPost is a posted answer form, read.
+type answerPost struct {
+	c    *Consultation
+	el   Eligibility
+	in   AnswerInput
+	form *web.Form
+}
+
+// postedAnswer reads the answer form posted for the consultation of r. A viewer who
+// may not take part gets the refusal page instead, and done is true.
+func (p *Plugin) postedAnswer(w http.ResponseWriter, r *http.Request, v view) (a answerPost, done bool, err error) {
+	if a.c, a.el, err = p.consultationFor(r, v); err != nil {
+		return a, false, err
+	}
+	if !a.el.CanAnswer && !a.el.CanEdit {
+		_, err = p.refused(w, r, v, a.c, a.el)
+		return a, true, err
+	}
+	a.in, a.form, err = readAnswer(r, a.c)
+	return a, false, err
+}
+
 // readAnswer reads a posted answer form: the input for the service and the form to
 // show again.
 func readAnswer(r *http.Request, c *Consultation) (AnswerInput, *web.Form, error) {
@@ -348,17 +377,11 @@ func readAnswer(r *http.Request, c *Consultation) (AnswerInput, *web.Form, error
 // or the form again when the service refuses them.
 func (p *Plugin) reviewAnswer(w http.ResponseWriter, r *http.Request) (sdk.PageMeta, error) {
 	ctx, v := r.Context(), p.viewOf(r)
-	c, el, err := p.consultationFor(r, v)
-	if err != nil {
+	a, done, err := p.postedAnswer(w, r, v)
+	if done || err != nil {
 		return sdk.PageMeta{}, err
 	}
-	if !el.CanAnswer && !el.CanEdit {
-		return p.refused(w, r, v, c, el)
-	}
-	in, form, err := readAnswer(r, c)
-	if err != nil {
-		return sdk.PageMeta{}, err
-	}
+	c, el, in, form := a.c, a.el, a.in, a.form
 	d := p.newAnswerData(v, c, form, el)
 	if form.Valid() {
 		err := p.svc.Check(ctx, v.pr, c.ID, in)
@@ -419,17 +442,11 @@ func answerText(v view, q Question, av AnswerValue) string {
 // the form with the reasons.
 func (p *Plugin) sendAnswer(w http.ResponseWriter, r *http.Request) (sdk.PageMeta, error) {
 	ctx, v := r.Context(), p.viewOf(r)
-	c, el, err := p.consultationFor(r, v)
-	if err != nil {
+	a, done, err := p.postedAnswer(w, r, v)
+	if done || err != nil {
 		return sdk.PageMeta{}, err
 	}
-	if !el.CanAnswer && !el.CanEdit {
-		return p.refused(w, r, v, c, el)
-	}
-	in, form, err := readAnswer(r, c)
-	if err != nil {
-		return sdk.PageMeta{}, err
-	}
+	c, el, in, form := a.c, a.el, a.in, a.form
 	if form.Valid() {
 		if el.Answered {
 			_, err = p.svc.Edit(ctx, v.pr, c.ID, in)

@@ -451,12 +451,17 @@ func (p *Plugin) homeCard(w http.ResponseWriter, r *http.Request) (sdk.PageMeta,
 	var cs []Consultation
 	nbhs := append([]string{""}, v.pr.Neighbourhoods...)
 	for _, nbh := range nbhs {
-		page, err := p.svc.List(ctx, v.pr, ListFilter{Stage: StageOpen, Neighbourhood: nbh}, sdk.ListQuery{Limit: cardMax})
+		// Without a neighbourhood the list holds every open one, of which only the
+		// city-wide count here: ask for as many as a page holds.
+		limit := cardMax
+		if nbh == "" {
+			limit = sdk.MaxLimit
+		}
+		page, err := p.svc.List(ctx, v.pr, ListFilter{Stage: StageOpen, Neighbourhood: nbh}, sdk.ListQuery{Limit: limit})
 		if err != nil {
 			return sdk.PageMeta{}, err
 		}
 		for _, c := range page.Items {
-			// Without a neighbourhood the list holds every open one: keep the city-wide.
 			if !seen[c.ID] && (nbh != "" || len(c.Neighbourhoods) == 0) {
 				seen[c.ID] = true
 				cs = append(cs, c)

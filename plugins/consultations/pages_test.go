@@ -173,7 +173,7 @@ func TestPages_SurveyStory(t *testing.T) {
 		aino.get(consultationPath(id)).want(t, "consultation", 200, "Verified residents of Kallio can take part.",
 			"Tell us how you move.", "The committee decides in May.", `href="`+answerPath(id)+`"`)
 		aino.get(answerPath(id)).want(t, "form", 200, `name="`+scale+`"`,
-			"Answer this only if you chose “Yes” in question 1.", `hx-get="`+answerPath(id)+`"`)
+			"Answer this only if you chose “Yes” in question 1.", `hx-get="`+answerPath(id)+`" hx-trigger="change" hx-include="closest form" hx-target="#questions"`)
 		frag := aino
 		frag.render = sdk.RenderFragment
 		frag.get(answerPath(id)+"?"+url.Values{single: {no}}.Encode()).want(t, "fragment after no", 200, `id="questions"`).
