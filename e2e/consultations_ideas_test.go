@@ -9,32 +9,21 @@ import (
 	"time"
 
 	"github.com/kvarter/kvarter/core/coretest"
-	"github.com/kvarter/kvarter/core/node"
-	"github.com/kvarter/kvarter/sdk/sdktest"
 )
 
-// ideasCity is a node running the consultations plugin with an open idea board for
-// the residents of one neighbourhood, staff and two moderators.
+// ideasCity is the consultations plugin's city with an open idea board for the
+// residents of its neighbourhood, staff and two moderators.
 type ideasCity struct {
-	n                 *node.Node
-	base              string
-	admin             *coretest.User
+	*pluginCity
 	staff, mod1, mod2 *coretest.User
-	nbh, board        string
+	board             string
 }
 
 func ideasStart(t *testing.T) *ideasCity {
 	t.Helper()
-	cfg := coretest.Databases(t)[0].Config
-	bin, sum := sdktest.BuildPlugin(t, "../plugins/consultations/cmd/kvarter-consultations")
-	cfg.Plugins = []node.PluginConfig{{Name: "consultations", Path: bin, SHA256: sum}}
-	n := coretest.StartNode(t, cfg, coretest.Options())
-	waitPlugin(t, n, "consultations")
-	c := &ideasCity{n: n, base: n.URL()}
-	c.admin = coretest.Admin(t, n, "admin@city.example")
-	c.nbh = c.admin.Must(201, "POST", "/api/v1/neighbourhoods", map[string]any{"name": "Karşıyaka"}).JSON()["id"].(string)
+	c := &ideasCity{pluginCity: startPluginCity(t, "consultations", "../plugins/consultations/cmd/kvarter-consultations")}
 	grant := func(email, name, role string) *coretest.User {
-		u := coretest.Register(t, n, email, name)
+		u := coretest.Register(t, c.n, email, name)
 		c.admin.Must(201, "POST", "/api/v1/roles/grants", map[string]string{"user_id": u.ID, "role": role, "domain": "city"})
 		return u
 	}
@@ -48,15 +37,6 @@ func ideasStart(t *testing.T) *ideasCity {
 		"closes_at": now.Add(7 * 24 * time.Hour).Format(time.RFC3339)}).JSON()["id"].(string)
 	c.staff.Must(200, "POST", "/api/v1/consultations/"+c.board+"/publish", nil)
 	return c
-}
-
-// resident registers a verified resident of the board's neighbourhood.
-func (c *ideasCity) resident(t *testing.T, email, name string) *coretest.User {
-	t.Helper()
-	u := coretest.Register(t, c.n, email, name)
-	u.Must(201, "POST", "/api/v1/neighbourhoods/"+c.nbh+"/memberships", map[string]string{})
-	c.admin.Must(200, "POST", "/api/v1/neighbourhoods/"+c.nbh+"/memberships/"+u.ID+"/approve", nil)
-	return u
 }
 
 // caseOf is the moderation case of the author's only hidden text.
@@ -82,9 +62,9 @@ func TestConsultationsIdeas(t *testing.T) {
 	boardPath := "/consultations/" + c.board + "/ideas"
 	for i, lang := range languages {
 		t.Run(lang, func(t *testing.T) {
-			author := c.resident(t, fmt.Sprintf("author-%s@example.org", lang), "Deniz Kaya "+strings.ToUpper(lang))
-			commenter := c.resident(t, fmt.Sprintf("commenter-%s@example.org", lang), "Ece Tan "+strings.ToUpper(lang))
-			reporter := c.resident(t, fmt.Sprintf("reporter-%s@example.org", lang), "Can Er "+strings.ToUpper(lang))
+			author := c.verified(t, fmt.Sprintf("author-%s@example.org", lang), "Deniz Kaya "+strings.ToUpper(lang))
+			commenter := c.verified(t, fmt.Sprintf("commenter-%s@example.org", lang), "Ece Tan "+strings.ToUpper(lang))
+			reporter := c.verified(t, fmt.Sprintf("reporter-%s@example.org", lang), "Can Er "+strings.ToUpper(lang))
 			title := fmt.Sprintf("Bisiklet yolu %d", i+1)
 
 			p := SharedBrowser(t).NewPage(t)
@@ -199,9 +179,9 @@ func TestConsultationsIdeas_NoJS(t *testing.T) {
 	boardPath := "/consultations/" + c.board + "/ideas"
 	for i, lang := range languages {
 		t.Run(lang, func(t *testing.T) {
-			author := c.resident(t, fmt.Sprintf("nojs-author-%s@example.org", lang), "Deniz Kaya")
-			commenter := c.resident(t, fmt.Sprintf("nojs-commenter-%s@example.org", lang), "Ece Tan")
-			reporter := c.resident(t, fmt.Sprintf("nojs-reporter-%s@example.org", lang), "Can Er")
+			author := c.verified(t, fmt.Sprintf("nojs-author-%s@example.org", lang), "Deniz Kaya")
+			commenter := c.verified(t, fmt.Sprintf("nojs-commenter-%s@example.org", lang), "Ece Tan")
+			reporter := c.verified(t, fmt.Sprintf("nojs-reporter-%s@example.org", lang), "Can Er")
 
 			as := func(u *coretest.User) *Forms {
 				f := NewForms(t, c.base, lang)

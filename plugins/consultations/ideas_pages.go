@@ -62,15 +62,6 @@ func (p *Plugin) ideaPageRoutes() []sdk.Route {
 	}
 }
 
-// ideaForm is the post form's fields, named as IdeaInput's.
-type ideaForm struct {
-	Title           string `json:"title" max:"150"`
-	Body            string `json:"body" max:"4000"`
-	NeighbourhoodID string `json:"neighbourhood_id" max:"100"`
-	ShowName        bool   `json:"show_name"`
-	AgeConfirmed    bool   `json:"age_confirmed"`
-}
-
 // boardData is the board page.
 type boardData struct {
 	C         *Consultation
@@ -172,13 +163,13 @@ func (p *Plugin) postIdeaPage(w http.ResponseWriter, r *http.Request) (sdk.PageM
 	if err != nil {
 		return sdk.PageMeta{}, err
 	}
-	var in ideaForm
+	var in IdeaInput // the API's request, read from the form
 	form, err := web.Decode(r, &in)
 	if err != nil {
 		return sdk.PageMeta{}, err
 	}
 	if form.Valid() {
-		idea, err := p.svc.PostIdea(r.Context(), v.pr, c.ID, IdeaInput(in))
+		idea, err := p.svc.PostIdea(r.Context(), v.pr, c.ID, in)
 		if err == nil {
 			web.Redirect(w, r, ideaPath(c.ID, idea.ID)+"?posted=1")
 			return sdk.PageMeta{}, nil
@@ -310,23 +301,16 @@ func (p *Plugin) ideaPage(w http.ResponseWriter, r *http.Request) (sdk.PageMeta,
 	return v.render(w, r, "ideas-idea", d, meta)
 }
 
-// commentForm is the comment form's fields, named as CommentInput's.
-type commentForm struct {
-	Body         string `json:"body" max:"2000"`
-	ShowName     bool   `json:"show_name"`
-	AgeConfirmed bool   `json:"age_confirmed"`
-}
-
 func (p *Plugin) commentPage(w http.ResponseWriter, r *http.Request) (sdk.PageMeta, error) {
 	v := p.viewOf(r)
-	var in commentForm
+	var in CommentInput
 	form, err := web.Decode(r, &in)
 	if err != nil {
 		return sdk.PageMeta{}, err
 	}
 	id, ideaID := r.PathValue("id"), r.PathValue("idea")
 	if form.Valid() {
-		_, err := p.svc.AddComment(r.Context(), v.pr, id, ideaID, CommentInput(in))
+		_, err := p.svc.AddComment(r.Context(), v.pr, id, ideaID, in)
 		if err == nil {
 			web.Redirect(w, r, ideaPath(id, ideaID)+"#comments")
 			return sdk.PageMeta{}, nil
@@ -371,12 +355,6 @@ func (p *Plugin) supportPage(w http.ResponseWriter, r *http.Request) (sdk.PageMe
 		return sdk.PageMeta{}, err
 	}
 	return p.refusedWrite(w, r, v, form, "ideas-idea", d, meta)
-}
-
-// reportForm is the report form's fields, named as ReportInput's.
-type reportForm struct {
-	Category string `json:"category" max:"40"`
-	Body     string `json:"body" max:"1000"`
 }
 
 // reportData is the report form, and the moderators' form for one item.
@@ -439,7 +417,7 @@ func (p *Plugin) reportPage(w http.ResponseWriter, r *http.Request) (sdk.PageMet
 	if r.Method == http.MethodGet {
 		return v.render(w, r, "ideas-report", d, meta)
 	}
-	var in reportForm
+	var in ReportInput
 	if d.Form, err = web.Decode(r, &in); err != nil {
 		return sdk.PageMeta{}, err
 	}
@@ -448,7 +426,7 @@ func (p *Plugin) reportPage(w http.ResponseWriter, r *http.Request) (sdk.PageMet
 		if t.Kind == TargetComment {
 			commentID = t.ID
 		}
-		_, err := p.svc.ReportItem(r.Context(), v.pr, c.ID, idea.ID, commentID, ReportInput{Category: ReportCategory(in.Category), Body: in.Body})
+		_, err := p.svc.ReportItem(r.Context(), v.pr, c.ID, idea.ID, commentID, in)
 		if err == nil {
 			web.Redirect(w, r, ideaPath(c.ID, idea.ID)+"?reported=1")
 			return sdk.PageMeta{}, nil
@@ -469,12 +447,6 @@ func authorName(v view, shown AuthorShown, name string) string {
 		return v.T("consultations.ideas.page.author.former")
 	}
 	return v.T("consultations.ideas.page.author.resident")
-}
-
-// statusForm is staff's decision form, named as StatusInput's.
-type statusForm struct {
-	Status string `json:"status" max:"40"`
-	Reason string `json:"reason" max:"2000"`
 }
 
 type statusData struct {
@@ -502,12 +474,12 @@ func (p *Plugin) statusPage(w http.ResponseWriter, r *http.Request) (sdk.PageMet
 	if r.Method == http.MethodGet {
 		return v.render(w, r, "ideas-status", d, meta)
 	}
-	var in statusForm
+	var in StatusInput
 	if d.Form, err = web.Decode(r, &in); err != nil {
 		return sdk.PageMeta{}, err
 	}
 	if d.Form.Valid() {
-		_, err := p.svc.SetStatus(r.Context(), v.pr, c.ID, idea.ID, StatusInput{Status: IdeaStatus(in.Status), Reason: in.Reason})
+		_, err := p.svc.SetStatus(r.Context(), v.pr, c.ID, idea.ID, in)
 		if err == nil {
 			web.Redirect(w, r, ideaPath(c.ID, idea.ID))
 			return sdk.PageMeta{}, nil
@@ -546,12 +518,11 @@ func (p *Plugin) queuePage(w http.ResponseWriter, r *http.Request) (sdk.PageMeta
 	return v.render(w, r, "moderation-queue", d, meta)
 }
 
-// moderateForm is the moderators' decision on one item: hide (with a category and a
-// note to the author) or keep.
+// moderateForm is the moderators' decision on one item: hide it (HideInput: a
+// category and a note to the author) or keep it (action=keep).
 type moderateForm struct {
-	Action   string `json:"action" max:"10"`
-	Category string `json:"category" max:"40"`
-	Note     string `json:"note" max:"2000"`
+	Action string `json:"action" max:"10"`
+	HideInput
 }
 
 func (p *Plugin) moderatePage(w http.ResponseWriter, r *http.Request) (sdk.PageMeta, error) {
@@ -591,7 +562,7 @@ func (p *Plugin) moderatePage(w http.ResponseWriter, r *http.Request) (sdk.PageM
 		case "keep":
 			err = p.svc.Keep(r.Context(), v.pr, c.ID, t.IdeaID, commentID, KeepInput{Note: in.Note})
 		default:
-			_, err = p.svc.Hide(r.Context(), v.pr, c.ID, t.IdeaID, commentID, HideInput{Category: ReportCategory(in.Category), Note: in.Note})
+			_, err = p.svc.Hide(r.Context(), v.pr, c.ID, t.IdeaID, commentID, in.HideInput)
 		}
 		if err == nil {
 			web.Redirect(w, r, pageModeration+"?done="+in.Action)
@@ -639,20 +610,15 @@ func (p *Plugin) casePage(w http.ResponseWriter, r *http.Request) (sdk.PageMeta,
 	return v.render(w, r, "moderation-case", d, meta)
 }
 
-// appealForm is the author's appeal, named as AppealInput's.
-type appealForm struct {
-	Body string `json:"body" max:"2000"`
-}
-
 func (p *Plugin) appealPage(w http.ResponseWriter, r *http.Request) (sdk.PageMeta, error) {
 	v := p.viewOf(r)
-	var in appealForm
+	var in AppealInput
 	form, err := web.Decode(r, &in)
 	if err != nil {
 		return sdk.PageMeta{}, err
 	}
 	if form.Valid() {
-		c, err := p.svc.Appeal(r.Context(), v.pr, r.PathValue("case"), AppealInput(in))
+		c, err := p.svc.Appeal(r.Context(), v.pr, r.PathValue("case"), in)
 		if err == nil {
 			web.Redirect(w, r, CasePath(c.ID)+"?done=appeal")
 			return sdk.PageMeta{}, nil
@@ -668,21 +634,15 @@ func (p *Plugin) appealPage(w http.ResponseWriter, r *http.Request) (sdk.PageMet
 	return v.invalid(w, r, "moderation-case", d, meta)
 }
 
-// decisionForm is a moderator's decision on an appeal, named as DecisionInput's.
-type decisionForm struct {
-	Decision string `json:"decision" max:"20"`
-	Reason   string `json:"reason" max:"2000"`
-}
-
 func (p *Plugin) decisionPage(w http.ResponseWriter, r *http.Request) (sdk.PageMeta, error) {
 	v := p.viewOf(r)
-	var in decisionForm
+	var in DecisionInput
 	form, err := web.Decode(r, &in)
 	if err != nil {
 		return sdk.PageMeta{}, err
 	}
 	if form.Valid() {
-		c, err := p.svc.Decide(r.Context(), v.pr, r.PathValue("case"), DecisionInput(in))
+		c, err := p.svc.Decide(r.Context(), v.pr, r.PathValue("case"), in)
 		if err == nil {
 			web.Redirect(w, r, CasePath(c.ID)+"?done=decision")
 			return sdk.PageMeta{}, nil

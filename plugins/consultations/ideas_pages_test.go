@@ -64,7 +64,7 @@ func TestIdeasPages_Story(t *testing.T) {
 			t.Errorf("refused post focuses %q", a.Meta.Focus)
 		}
 		ann.post(board, url.Values{"title": {"x\x00"}, "body": {"y"}}).want(t, "NUL", 422, web.ErrorSummaryID)
-		if n := f.count(t, "ideas"); n != 0 {
+		if n := f.count("ideas"); n != 0 {
 			t.Fatalf("%d ideas after refusals", n)
 		}
 		a = ann.post(board, url.Values{"title": {"Uimaranta"}, "body": {"Kallioon uimaranta.\n\nSe olisi hieno."}, "show_name": {"1"}})
@@ -89,7 +89,7 @@ func TestIdeasPages_Story(t *testing.T) {
 		if a.Meta.Focus != web.ErrorSummaryID {
 			t.Errorf("429 focuses %q", a.Meta.Focus)
 		}
-		if n := f.count(t, "idea_comments"); n != 3 {
+		if n := f.count("idea_comments"); n != 3 {
 			t.Errorf("%d comments", n)
 		}
 
