@@ -37,6 +37,16 @@ func (t Target) ModeratePath() string {
 	return p + "/moderate"
 }
 
+// navModeration is the moderators' nav entry, for PageMeta.NavActive.
+const navModeration = "consultations-moderation"
+
+// moderationNav is the manifest's nav entry of the moderators' queue, shown only to
+// those who may moderate.
+func moderationNav() sdk.NavEntry {
+	return sdk.NavEntry{ID: navModeration, Path: pageModeration, Labels: catalog().Texts("consultations.moderation.nav"),
+		Permission: PermModerate, Domain: sdk.DomainCity, Order: 52}
+}
+
 func (p *Plugin) ideaPageRoutes() []sdk.Route {
 	return []sdk.Route{
 		sdk.GetPage(pageIdeas, sdk.PermPublic, p.boardPage),
@@ -515,6 +525,7 @@ func (p *Plugin) queuePage(w http.ResponseWriter, r *http.Request) (sdk.PageMeta
 	}
 	d := queueData{Items: items.Items, Next: web.CursorURL(r.URL, items.NextCursor), Appeals: appeals.Items}
 	meta := v.meta(v.T("consultations.moderation.page.queue.title"))
+	meta.NavActive = navModeration
 	return v.render(w, r, "moderation-queue", d, meta)
 }
 
