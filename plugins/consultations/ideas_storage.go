@@ -32,8 +32,7 @@ type ideaRow struct {
 }
 
 const ideaColumns = `id, consultation_id, author_id, author_name, title, body, neighbourhood_id, status,
-	status_reason, status_at, supports, hidden_category, created_at,
-	(SELECT COUNT(*) FROM idea_comments c WHERE c.idea_id = ideas.id) AS comments`
+	status_reason, status_at, supports, comments, hidden_category, created_at`
 
 // authorShown is how an author appears, from what is stored: an erased author's ID
 // is blanked.
@@ -178,6 +177,9 @@ func (s *Storage) insertComment(ctx context.Context, tx *store.Tx, c Comment) er
 		VALUES (?, ?, ?, ?, ?, ?)`), c.ID, c.IdeaID, c.authorID, c.AuthorName, c.Body, store.Micros(c.CreatedAt))
 	if err != nil {
 		return fmt.Errorf("insert comment: %w", err)
+	}
+	if _, err := tx.ExecContext(ctx, tx.Rebind(`UPDATE ideas SET comments = comments + 1 WHERE id = ?`), c.IdeaID); err != nil {
+		return fmt.Errorf("count comment: %w", err)
 	}
 	return nil
 }

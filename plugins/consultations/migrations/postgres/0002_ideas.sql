@@ -19,6 +19,8 @@ CREATE TABLE ideas (
     -- Kept with every support given or withdrawn, in the same transaction, so the
     -- board sorts by it without counting.
     supports         INTEGER NOT NULL DEFAULT 0,
+    -- Likewise the comments on it, kept with each comment added.
+    comments         INTEGER NOT NULL DEFAULT 0,
     -- '' while visible; the category of the moderator's hiding otherwise.
     hidden_category  TEXT NOT NULL DEFAULT '',
     created_at       BIGINT NOT NULL
