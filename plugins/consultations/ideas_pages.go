@@ -25,12 +25,11 @@ const (
 	pageCase       = pageModeration + "/cases/{case}"
 )
 
-func ideasPath(id string) string      { return consultationPath(id) + "/ideas" }
-func ideaPath(id, idea string) string { return IdeaPath(id, idea) }
+func ideasPath(id string) string { return consultationPath(id) + "/ideas" }
 
 // ModeratePath is the moderators' page of what t names.
 func (t Target) ModeratePath() string {
-	p := ideaPath(t.ConsultationID, t.IdeaID)
+	p := IdeaPath(t.ConsultationID, t.IdeaID)
 	if t.Kind == TargetComment {
 		p += "/comments/" + t.ID
 	}
@@ -181,7 +180,7 @@ func (p *Plugin) postIdeaPage(w http.ResponseWriter, r *http.Request) (sdk.PageM
 	if form.Valid() {
 		idea, err := p.svc.PostIdea(r.Context(), v.pr, c.ID, in)
 		if err == nil {
-			web.Redirect(w, r, ideaPath(c.ID, idea.ID)+"?posted=1")
+			web.Redirect(w, r, IdeaPath(c.ID, idea.ID)+"?posted=1")
 			return sdk.PageMeta{}, nil
 		}
 		if !p.refuseWrite(form, err, "consultations.ideas.page.post") {
@@ -322,7 +321,7 @@ func (p *Plugin) commentPage(w http.ResponseWriter, r *http.Request) (sdk.PageMe
 	if form.Valid() {
 		_, err := p.svc.AddComment(r.Context(), v.pr, id, ideaID, in)
 		if err == nil {
-			web.Redirect(w, r, ideaPath(id, ideaID)+"#comments")
+			web.Redirect(w, r, IdeaPath(id, ideaID)+"#comments")
 			return sdk.PageMeta{}, nil
 		}
 		if !p.refuseWrite(form, err, "consultations.ideas.page.comment") {
@@ -353,7 +352,7 @@ func (p *Plugin) supportPage(w http.ResponseWriter, r *http.Request) (sdk.PageMe
 	if form.Valid() {
 		_, err := p.svc.Support(r.Context(), v.pr, id, ideaID, in.Support == "1", in.AgeConfirmed)
 		if err == nil {
-			web.Redirect(w, r, ideaPath(id, ideaID)+"#support")
+			web.Redirect(w, r, IdeaPath(id, ideaID)+"#support")
 			return sdk.PageMeta{}, nil
 		}
 		if !p.refuseWrite(form, err, "consultations.ideas.page.support") {
@@ -438,7 +437,7 @@ func (p *Plugin) reportPage(w http.ResponseWriter, r *http.Request) (sdk.PageMet
 		}
 		_, err := p.svc.ReportItem(r.Context(), v.pr, c.ID, idea.ID, commentID, in)
 		if err == nil {
-			web.Redirect(w, r, ideaPath(c.ID, idea.ID)+"?reported=1")
+			web.Redirect(w, r, IdeaPath(c.ID, idea.ID)+"?reported=1")
 			return sdk.PageMeta{}, nil
 		}
 		if !p.refuseWrite(d.Form, err, "consultations.ideas.page.report") {
@@ -491,7 +490,7 @@ func (p *Plugin) statusPage(w http.ResponseWriter, r *http.Request) (sdk.PageMet
 	if d.Form.Valid() {
 		_, err := p.svc.SetStatus(r.Context(), v.pr, c.ID, idea.ID, in)
 		if err == nil {
-			web.Redirect(w, r, ideaPath(c.ID, idea.ID))
+			web.Redirect(w, r, IdeaPath(c.ID, idea.ID))
 			return sdk.PageMeta{}, nil
 		}
 		if !refuseIdeas(d.Form, err, "consultations.ideas.page.decide") {
@@ -600,7 +599,7 @@ func (p *Plugin) caseData(v view, r *http.Request, form *web.Form) (caseData, sd
 	if err != nil {
 		return caseData{}, sdk.PageMeta{}, err
 	}
-	d := caseData{Case: c, Form: form, Link: ideaPath(c.Target.ConsultationID, c.Target.IdeaID), Done: r.URL.Query().Get("done"),
+	d := caseData{Case: c, Form: form, Link: IdeaPath(c.Target.ConsultationID, c.Target.IdeaID), Done: r.URL.Query().Get("done"),
 		Decisions: []web.Option{
 			{Value: DecisionUpheld, Label: v.T("consultations.moderation.page.decision.upheld")},
 			{Value: DecisionRestored, Label: v.T("consultations.moderation.page.decision.restored")},
