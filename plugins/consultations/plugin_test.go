@@ -121,7 +121,7 @@ func TestPlugin_ExportUser(t *testing.T) {
 		if len(data.Data["participation"].([]map[string]any)) != 2 || len(data.Data["answers"].([]map[string]any)) != 1 {
 			t.Fatalf("export: %+v", data.Data)
 		}
-		all := strings.Join([]string{sprint(data.Data)}, "")
+		all := fmt.Sprint(data.Data)
 		if !strings.Contains(all, "named text") || strings.Contains(all, "secret text") {
 			t.Errorf("export holds the wrong answers: %s", all)
 		}
@@ -132,8 +132,3 @@ func TestPlugin_ExportUser(t *testing.T) {
 		}
 	})
 }
-
-func sprint(v any) string { return strings.ReplaceAll(strings.TrimSpace(fmtAny(v)), "\n", " ") }
-
-
-func fmtAny(v any) string { return fmt.Sprint(v) }
