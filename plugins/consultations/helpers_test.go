@@ -12,23 +12,10 @@ import (
 )
 
 // eachStore runs fn on a fresh, migrated SQLite store and on a throwaway PostgreSQL
-// schema (sdktest.EachStore).
+// schema.
 func eachStore(t *testing.T, fn func(t *testing.T, db *store.DB)) {
 	t.Helper()
-	sdktest.EachStore(t, func(t *testing.T, cfg sdk.StoreConfig) { fn(t, openStore(t, cfg)) })
-}
-
-func openStore(tb testing.TB, cfg sdk.StoreConfig) *store.DB {
-	tb.Helper()
-	db, err := store.Open(context.Background(), cfg)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	tb.Cleanup(func() { db.Close() })
-	if err := store.Migrate(context.Background(), db, New().(*Plugin).Migrations()); err != nil {
-		tb.Fatal(err)
-	}
-	return db
+	sdktest.EachMigratedStore(t, New().(*Plugin), fn)
 }
 
 // start is when every test's clock starts: 1 March 2027, 09:00 UTC.

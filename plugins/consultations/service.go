@@ -127,19 +127,12 @@ func (s *Service) Create(ctx context.Context, caller sdk.Principal, in Consultat
 
 // Update replaces a draft's definition.
 func (s *Service) Update(ctx context.Context, caller sdk.Principal, id string, in ConsultationInput) (*Consultation, error) {
-	var c *Consultation
-	err := s.db.InTx(ctx, func(tx *store.Tx) error {
-		var err error
-		if c, err = s.st.lockConsultation(ctx, tx, id); err != nil {
-			return err
-		}
-		if c.PublishedAt != nil {
-			return errNotDraft
-		}
+	var out *Consultation
+	err := s.inDraft(ctx, id, func(tx *store.Tx, c *Consultation) error {
 		if err := s.define(ctx, c, in); err != nil {
 			return err
 		}
-		c.UpdatedAt = s.now().UTC()
+		c.UpdatedAt, out = s.now().UTC(), c
 		if err := s.st.updateConsultation(ctx, tx, c); err != nil {
 			return err
 		}
@@ -148,12 +141,12 @@ func (s *Service) Update(ctx context.Context, caller sdk.Principal, id string, i
 	if err != nil {
 		return nil, err
 	}
-	c.Stage = c.StageAt(s.now())
-	return c, nil
+	out.Stage = out.StageAt(s.now())
+	return out, nil
 }
 
-// Delete deletes a draft.
-func (s *Service) Delete(ctx context.Context, caller sdk.Principal, id string) error {
+// inDraft runs change on consultation id under its row lock, if it is a draft.
+func (s *Service) inDraft(ctx context.Context, id string, change func(tx *store.Tx, c *Consultation) error) error {
 	return s.db.InTx(ctx, func(tx *store.Tx) error {
 		c, err := s.st.lockConsultation(ctx, tx, id)
 		if err != nil {
@@ -162,6 +155,13 @@ func (s *Service) Delete(ctx context.Context, caller sdk.Principal, id string) e
 		if c.PublishedAt != nil {
 			return errNotDraft
 		}
+		return change(tx, c)
+	})
+}
+
+// Delete deletes a draft.
+func (s *Service) Delete(ctx context.Context, caller sdk.Principal, id string) error {
+	return s.inDraft(ctx, id, func(tx *store.Tx, _ *Consultation) error {
 		return s.st.deleteConsultation(ctx, tx, id)
 	})
 }
@@ -313,14 +313,7 @@ func (s *Service) AddAttachment(ctx context.Context, caller sdk.Principal, id, u
 		return Attachment{}, err
 	}
 	a := Attachment{UploadID: uploadID, Name: name, URL: sdk.UploadURL(uploadID)}
-	err := s.db.InTx(ctx, func(tx *store.Tx) error {
-		c, err := s.st.lockConsultation(ctx, tx, id)
-		if err != nil {
-			return err
-		}
-		if c.PublishedAt != nil {
-			return errNotDraft
-		}
+	err := s.inDraft(ctx, id, func(tx *store.Tx, c *Consultation) error {
 		if len(c.Attachments) >= MaxAttachments {
 			return sdk.Invalid("file", "max_items", fmt.Sprintf("A consultation has at most %d attachments.", MaxAttachments))
 		}
@@ -331,14 +324,7 @@ func (s *Service) AddAttachment(ctx context.Context, caller sdk.Principal, id, u
 
 // RemoveAttachment removes an attachment of a draft.
 func (s *Service) RemoveAttachment(ctx context.Context, caller sdk.Principal, id, uploadID string) error {
-	return s.db.InTx(ctx, func(tx *store.Tx) error {
-		c, err := s.st.lockConsultation(ctx, tx, id)
-		if err != nil {
-			return err
-		}
-		if c.PublishedAt != nil {
-			return errNotDraft
-		}
+	return s.inDraft(ctx, id, func(tx *store.Tx, _ *Consultation) error {
 		return s.st.deleteAttachment(ctx, tx, id, uploadID)
 	})
 }

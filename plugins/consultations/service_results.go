@@ -200,14 +200,7 @@ func (s *Service) DecideText(ctx context.Context, caller sdk.Principal, id, text
 		return Text{}, err
 	}
 	var t Text
-	err := s.db.InTx(ctx, func(tx *store.Tx) error {
-		c, err := s.st.lockConsultation(ctx, tx, id)
-		if err != nil {
-			return err
-		}
-		if c.ResultsAt != nil {
-			return errPublished
-		}
+	err := s.beforeResults(ctx, id, func(tx *store.Tx, _ *Consultation) error {
 		t = Text{ID: textID, State: TextWithheld}
 		if in.Publish {
 			t.State, t.Redacted = TextPublished, in.Redacted
@@ -215,6 +208,21 @@ func (s *Service) DecideText(ctx context.Context, caller sdk.Principal, id, text
 		return s.st.decideText(ctx, tx, id, &t, caller.UserID)
 	})
 	return t, err
+}
+
+// beforeResults runs change on consultation id under its row lock, if its results
+// are not yet published: they never change once they are.
+func (s *Service) beforeResults(ctx context.Context, id string, change func(tx *store.Tx, c *Consultation) error) error {
+	return s.db.InTx(ctx, func(tx *store.Tx) error {
+		c, err := s.st.lockConsultation(ctx, tx, id)
+		if err != nil {
+			return err
+		}
+		if c.ResultsAt != nil {
+			return errPublished
+		}
+		return change(tx, c)
+	})
 }
 
 // PreviewResults computes the results for staff before they are published, with the
@@ -234,19 +242,13 @@ func (s *Service) PublishResults(ctx context.Context, caller sdk.Principal, id s
 		return nil, err
 	}
 	var res *Results
-	err := s.db.InTx(ctx, func(tx *store.Tx) error {
-		c, err := s.st.lockConsultation(ctx, tx, id)
-		if err != nil {
-			return err
-		}
-		if c.ResultsAt != nil {
-			return errPublished
-		}
+	err := s.beforeResults(ctx, id, func(tx *store.Tx, c *Consultation) error {
 		if n, err := s.st.pendingTexts(ctx, tx, id); err != nil {
 			return err
 		} else if n > 0 {
 			return sdk.RuleError(sdk.CodeConflict, "texts_pending", "%d free-text answers are not yet published or withheld.", n)
 		}
+		var err error
 		if res, err = s.computeIn(ctx, tx, c); err != nil {
 			return err
 		}
