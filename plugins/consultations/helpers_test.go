@@ -11,15 +11,14 @@ import (
 	"github.com/kvarter/kvarter/sdk/store"
 )
 
+// start is when every test's clock starts: 1 March 2027, 09:00 UTC.
+var start = time.Date(2027, 3, 1, 9, 0, 0, 0, time.UTC)
+
 // eachStore runs fn on a fresh, migrated SQLite store and on a throwaway PostgreSQL
 // schema.
 func eachStore(t *testing.T, fn func(t *testing.T, db *store.DB)) {
-	t.Helper()
 	sdktest.EachMigratedStore(t, New().(*Plugin), fn)
 }
-
-// start is when every test's clock starts: 1 March 2027, 09:00 UTC.
-var start = time.Date(2027, 3, 1, 9, 0, 0, 0, time.UTC)
 
 // fixture is a service over a migrated store with a fake host (neighbourhoods n1 and
 // n2, staff "staff") and a clock the test moves.

@@ -147,13 +147,19 @@ func (s *Service) Update(ctx context.Context, caller sdk.Principal, id string, i
 
 // inDraft runs change on consultation id under its row lock, if it is a draft.
 func (s *Service) inDraft(ctx context.Context, id string, change func(tx *store.Tx, c *Consultation) error) error {
+	return s.changeIf(ctx, id, func(c *Consultation) bool { return c.PublishedAt == nil }, errNotDraft, change)
+}
+
+// changeIf runs change on consultation id in one transaction under its row lock, or
+// answers refusal when ok says no.
+func (s *Service) changeIf(ctx context.Context, id string, ok func(c *Consultation) bool, refusal error, change func(tx *store.Tx, c *Consultation) error) error {
 	return s.db.InTx(ctx, func(tx *store.Tx) error {
 		c, err := s.st.lockConsultation(ctx, tx, id)
 		if err != nil {
 			return err
 		}
-		if c.PublishedAt != nil {
-			return errNotDraft
+		if !ok(c) {
+			return refusal
 		}
 		return change(tx, c)
 	})

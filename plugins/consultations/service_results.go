@@ -213,16 +213,7 @@ func (s *Service) DecideText(ctx context.Context, caller sdk.Principal, id, text
 // beforeResults runs change on consultation id under its row lock, if its results
 // are not yet published: they never change once they are.
 func (s *Service) beforeResults(ctx context.Context, id string, change func(tx *store.Tx, c *Consultation) error) error {
-	return s.db.InTx(ctx, func(tx *store.Tx) error {
-		c, err := s.st.lockConsultation(ctx, tx, id)
-		if err != nil {
-			return err
-		}
-		if c.ResultsAt != nil {
-			return errPublished
-		}
-		return change(tx, c)
-	})
+	return s.changeIf(ctx, id, func(c *Consultation) bool { return c.ResultsAt == nil }, errPublished, change)
 }
 
 // PreviewResults computes the results for staff before they are published, with the

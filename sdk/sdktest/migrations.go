@@ -17,14 +17,20 @@ import (
 // test ends.
 func MigratedStore(tb testing.TB, cfg sdk.StoreConfig, m sdk.Migrator) *store.DB {
 	tb.Helper()
+	return storeWith(tb, cfg, m.Migrations(), "all")
+}
+
+// storeWith opens cfg's store with the migrations of fsys (up to last) applied.
+func storeWith(tb testing.TB, cfg sdk.StoreConfig, fsys fs.FS, last string) *store.DB {
+	tb.Helper()
 	ctx := context.Background()
 	db, err := store.Open(ctx, cfg)
 	if err != nil {
 		tb.Fatal(err)
 	}
 	tb.Cleanup(func() { db.Close() })
-	if err := store.Migrate(ctx, db, m.Migrations()); err != nil {
-		tb.Fatalf("migrate: %v", err)
+	if err := store.Migrate(ctx, db, fsys); err != nil {
+		tb.Fatalf("migrate up to %s: %v", last, err)
 	}
 	return db
 }
@@ -42,16 +48,7 @@ func EachMigratedStore(t *testing.T, m sdk.Migrator, fn func(t *testing.T, db *s
 // store is closed when the test ends.
 func StoreAt(tb testing.TB, cfg sdk.StoreConfig, m sdk.Migrator, last string) *store.DB {
 	tb.Helper()
-	ctx := context.Background()
-	db, err := store.Open(ctx, cfg)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	tb.Cleanup(func() { db.Close() })
-	if err := store.Migrate(ctx, db, MigrationsUpTo(tb, m, cfg.Dialect, last)); err != nil {
-		tb.Fatalf("migrate up to %s: %v", last, err)
-	}
-	return db
+	return storeWith(tb, cfg, MigrationsUpTo(tb, m, cfg.Dialect, last), last)
 }
 
 // MigrationsUpTo are m's migrations of one dialect numbered up to and including last.
