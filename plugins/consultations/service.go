@@ -175,7 +175,7 @@ func (s *Service) Delete(ctx context.Context, caller sdk.Principal, id string) e
 // Publish shows a draft to the public; it opens at OpensAt. Its times are checked
 // again: a draft written last month may open in the past, but must not close there.
 func (s *Service) Publish(ctx context.Context, caller sdk.Principal, id string) (*Consultation, error) {
-	return s.transition(ctx, id, func(c *Consultation, now time.Time) error {
+	return s.transition(ctx, id, func(_ *store.Tx, c *Consultation, now time.Time) error {
 		if c.PublishedAt != nil {
 			return sdk.RuleError(sdk.CodeConflict, "published", "The consultation is published already.")
 		}
@@ -205,7 +205,7 @@ func (s *Service) Close(ctx context.Context, caller sdk.Principal, id string) (*
 }
 
 func (s *Service) close(ctx context.Context, id string) (*Consultation, error) {
-	return s.transition(ctx, id, func(c *Consultation, now time.Time) error {
+	return s.transition(ctx, id, func(_ *store.Tx, c *Consultation, now time.Time) error {
 		switch c.StageAt(now) {
 		case StageOpen, StageUpcoming:
 			c.ClosedAt = &now
@@ -218,7 +218,7 @@ func (s *Service) close(ctx context.Context, id string) (*Consultation, error) {
 }
 
 // transition changes a consultation's moments under its row lock.
-func (s *Service) transition(ctx context.Context, id string, change func(c *Consultation, now time.Time) error) (*Consultation, error) {
+func (s *Service) transition(ctx context.Context, id string, change func(tx *store.Tx, c *Consultation, now time.Time) error) (*Consultation, error) {
 	var c *Consultation
 	now := s.now().UTC()
 	err := s.db.InTx(ctx, func(tx *store.Tx) error {
@@ -226,7 +226,7 @@ func (s *Service) transition(ctx context.Context, id string, change func(c *Cons
 		if c, err = s.st.lockConsultation(ctx, tx, id); err != nil {
 			return err
 		}
-		if err := change(c, now); err != nil {
+		if err := change(tx, c, now); err != nil {
 			return err
 		}
 		c.UpdatedAt = now

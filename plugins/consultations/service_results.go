@@ -310,23 +310,14 @@ func (s *Service) Respond(ctx context.Context, caller sdk.Principal, id string, 
 	if err := checkText("response", text, MaxResponse); err != nil {
 		return nil, err
 	}
-	var c *Consultation
-	now := s.now().UTC()
-	err := s.db.InTx(ctx, func(tx *store.Tx) error {
-		var err error
-		if c, err = s.st.lockConsultation(ctx, tx, id); err != nil {
-			return err
-		}
+	return s.transition(ctx, id, func(tx *store.Tx, c *Consultation, now time.Time) error {
 		switch {
 		case c.RespondedAt != nil:
 			return sdk.RuleError(sdk.CodeConflict, "responded", "The city has responded already.")
 		case c.ResultsAt == nil:
 			return sdk.RuleError(sdk.CodeConflict, "results_first", "Publish the results before the response.")
 		}
-		c.Response, c.RespondedAt, c.UpdatedAt = text, &now, now
-		if err := s.st.updateConsultation(ctx, tx, c); err != nil {
-			return err
-		}
+		c.Response, c.RespondedAt = text, &now
 		if err := s.st.setRespondedBy(ctx, tx, id, caller.UserID); err != nil {
 			return err
 		}
@@ -342,11 +333,6 @@ func (s *Service) Respond(ctx context.Context, caller sdk.Principal, id string, 
 		}
 		return tx.Notify(ctx, n)
 	})
-	if err != nil {
-		return nil, err
-	}
-	c.Stage = c.StageAt(now)
-	return c, nil
 }
 
 // clip shortens s to at most n characters, for a notification's one-line title.
