@@ -7,7 +7,11 @@ import (
 	"github.com/kvarter/kvarter/sdk/store"
 )
 
-var _ sdk.Exporter = (*Plugin)(nil)
+// The plugin keeps personal data, so it exports and erases it (GDPR, DESIGN.md §12).
+var (
+	_ sdk.Exporter = (*Plugin)(nil)
+	_ sdk.Eraser   = (*Plugin)(nil)
+)
 
 // ExportUser is the person's part of their export: the consultations they took part
 // in and their named answers. Of an anonymous answer only that they took part is

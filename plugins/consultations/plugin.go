@@ -12,14 +12,11 @@ import (
 //go:embed migrations
 var migrations embed.FS
 
-// Plugin is the consultations plugin; store.Base gives it its store, Migrations,
-// Health and Deactivate. The manifest's parts live beside what they describe.
+// Plugin is the consultations plugin; store.Base gives it its store and lifecycle.
 type Plugin struct {
 	store.Base
 	svc *Service
 }
-
-var _ sdk.Eraser = (*Plugin)(nil)
 
 // New returns an unconfigured plugin.
 func New() sdk.Plugin { return &Plugin{Base: store.Base{Schema: migrations}} }
@@ -42,7 +39,9 @@ func (p *Plugin) Configure(ctx context.Context, env sdk.Env) error {
 }
 
 // EraseUser unlinks a deleted person's answers (core.user.deleted, through the SDK).
-func (p *Plugin) EraseUser(ctx context.Context, e sdk.Erasure) error { return p.svc.EraseUser(ctx, e.UserID) }
+func (p *Plugin) EraseUser(ctx context.Context, e sdk.Erasure) error {
+	return p.svc.EraseUser(ctx, e.UserID)
+}
 
 // Handler serves the route table.
 func (p *Plugin) Handler() http.Handler { return sdk.Mux(p.Routes()) }
