@@ -298,6 +298,8 @@ func (s *Storage) listConsultations(ctx context.Context, f ListFilter, staff boo
 		where = append(where, "results_at IS NOT NULL AND responded_at IS NULL")
 	case StageResponded:
 		where = append(where, "responded_at IS NOT NULL")
+	case StageEnded:
+		where, args = append(where, "published_at IS NOT NULL AND (closed_at IS NOT NULL OR closes_at <= ? OR results_at IS NOT NULL)"), append(args, us)
 	}
 	var rows []consultationRow
 	query := `SELECT ` + consultationColumns + ` FROM consultations WHERE ` + strings.Join(where, " AND ") + ` ORDER BY closes_at DESC, id DESC LIMIT ?`
