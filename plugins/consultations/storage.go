@@ -255,6 +255,9 @@ func (s *Storage) insertAttachment(ctx context.Context, tx *store.Tx, id string,
 }
 
 func (s *Storage) deleteAttachment(ctx context.Context, tx *store.Tx, id, uploadID string) error {
+	if !validID(uploadID) {
+		return sdk.Errorf(sdk.CodeNotFound, "The consultation has no such attachment.")
+	}
 	res, err := tx.ExecContext(ctx, tx.Rebind(`DELETE FROM attachments WHERE consultation_id = ? AND upload_id = ?`), id, uploadID)
 	if err != nil {
 		return fmt.Errorf("delete attachment of %s: %w", id, err)
