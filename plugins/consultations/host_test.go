@@ -3,9 +3,9 @@ package consultations
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"io"
 	"mime/multipart"
-	"fmt"
 	"net/http"
 	"slices"
 	"strings"
