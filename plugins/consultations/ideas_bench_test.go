@@ -28,7 +28,7 @@ func BenchmarkIdeas_List(b *testing.B) {
 			continue
 		}
 		b.Run(name, func(b *testing.B) {
-			f := newFixture(b, openStore(b, mk(b)))
+			f := newFixture(b, sdktest.MigratedStore(b, mk(b), New().(*Plugin)))
 			ctx := context.Background()
 			c := f.published(ConsultationInput{Kind: KindIdeas, Title: "Board", Participation: ParticipationSignedIn,
 				OpensAt: start, ClosesAt: start.Add(24 * time.Hour)})

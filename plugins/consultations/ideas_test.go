@@ -30,7 +30,7 @@ var ideaNow = time.Date(2026, 3, 3, 10, 0, 0, 0, time.UTC)
 
 func newIdeaFixture(t *testing.T, cfg sdk.StoreConfig) *ideaFixture {
 	t.Helper()
-	f := &ideaFixture{fixture: newFixture(t, openStore(t, cfg))}
+	f := &ideaFixture{fixture: newFixture(t, sdktest.MigratedStore(t, cfg, New().(*Plugin)))}
 	f.svc.languages = []string{"fi", "sv", "da", "tr", "en"} // every notification in all five
 	f.clock.Set(ideaNow)
 	f.outsider = f.resident("olli", "n2")
