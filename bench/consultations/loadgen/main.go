@@ -5,6 +5,13 @@
 // (one a line) and the survey's form bodies (url-encoded, one a line, several answer
 // patterns) for wrk's Lua script, and prints the IDs the script needs as shell
 // assignments.
+//
+// With -pace it does not prepare but sends: the survey's page form (-survey) at a
+// steady -rate per second for -for, one resident after another from -tokens, each
+// post started on time whether or not the ones before have been answered (an open
+// loop, as residents arrive), and prints how many were sent and the latency
+// percentiles. wrk measures the most a node takes; this measures the latency at the
+// rate the target names.
 package main
 
 import (
@@ -12,9 +19,12 @@ import (
 	"flag"
 	"fmt"
 	"log"
+	"net/http"
 	"net/url"
 	"os"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/kvarter/kvarter/bench/internal/loadgen"
@@ -26,8 +36,16 @@ func main() {
 	setupConns := flag.Int("setup-c", 8, "connections for registering and signing in")
 	tokensFile := flag.String("tokens", "tokens.txt", "where the residents' session tokens go")
 	formsFile := flag.String("forms", "forms.txt", "where the survey's form bodies go")
+	pace := flag.Bool("pace", false, "send the survey's form at -rate for -for instead of preparing")
+	surveyID := flag.String("survey", "", "with -pace: the survey's ID")
+	rate := flag.Float64("rate", 5000.0/60, "with -pace: posts a second")
+	dur := flag.Duration("for", time.Minute, "with -pace: how long")
 	flag.Parse()
 	log.SetFlags(0)
+	if *pace {
+		paced(node, *tokensFile, *formsFile, *surveyID, *rate, *dur)
+		return
+	}
 
 	c, admin := node.Admin(*setupConns)
 	var nbh struct {
@@ -115,5 +133,51 @@ func main() {
 		for j, o := range qu.Options {
 			fmt.Printf("Q%dO%d=%s\n", i, j, o.ID)
 		}
+	}
+}
+
+// paced posts the survey's page form at rate per second for dur, as signed-in
+// residents (session cookie, from the site's own page), and prints the latencies.
+func paced(node *loadgen.NodeFlags, tokensFile, formsFile, survey string, rate float64, dur time.Duration) {
+	read := func(path string) []string {
+		b, err := os.ReadFile(path)
+		if err != nil {
+			log.Fatal(err)
+		}
+		return strings.Fields(string(b))
+	}
+	tokens, forms := read(tokensFile), read(formsFile)
+	c, _ := node.Admin(64)
+	n := int(rate * dur.Seconds())
+	every := time.Duration(float64(time.Second) / rate)
+	tm := loadgen.NewTimings(n)
+	var failed atomic.Int64
+	var wg sync.WaitGroup
+	begin := time.Now()
+	for i := range n {
+		time.Sleep(time.Until(begin.Add(time.Duration(i) * every)))
+		wg.Go(func() {
+			tm.Time(i, func() {
+				req, _ := http.NewRequest("POST", c.Base+"/consultations/"+survey+"/answer", strings.NewReader(forms[i%len(forms)]))
+				req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+				req.Header.Set("Sec-Fetch-Site", "same-origin")
+				req.AddCookie(&http.Cookie{Name: "kvarter_session", Value: tokens[i%len(tokens)]})
+				resp, err := c.HTTP.Transport.RoundTrip(req) // no redirect followed: the 303 is the answer
+				if err != nil {
+					failed.Add(1)
+					return
+				}
+				resp.Body.Close()
+				if resp.StatusCode != http.StatusSeeOther {
+					failed.Add(1)
+				}
+			})
+		})
+	}
+	wg.Wait()
+	fmt.Printf("  %d submissions at %.1f/s for %v (took %v), %d failed; latency %s (load %s)\n",
+		n, rate, dur, time.Since(begin).Round(time.Millisecond), failed.Load(), tm.Summary(), loadgen.LoadAvg())
+	if failed.Load() > 0 {
+		os.Exit(1)
 	}
 }
