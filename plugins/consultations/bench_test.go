@@ -56,12 +56,12 @@ func BenchmarkService_Results100k(b *testing.B) {
 	}
 	for _, decode := range []bool{false, true} {
 		name := map[bool]string{false: "", true: "/encoding_json"}[decode]
-		b.Run("sqlite"+name, func(b *testing.B) { run(b, openStore(b, sdktest.SQLiteStore(b)), decode) })
+		b.Run("sqlite"+name, func(b *testing.B) { run(b, sdktest.MigratedStore(b, sdktest.SQLiteStore(b), New().(*Plugin)), decode) })
 		b.Run("postgres"+name, func(b *testing.B) {
 			if os.Getenv(sdktest.EnvDatabaseURL) == "" {
 				b.Skip("set " + sdktest.EnvDatabaseURL)
 			}
-			run(b, openStore(b, sdktest.PostgresStore(b)), decode)
+			run(b, sdktest.MigratedStore(b, sdktest.PostgresStore(b), New().(*Plugin)), decode)
 		})
 	}
 }

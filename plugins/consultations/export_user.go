@@ -7,25 +7,27 @@ import (
 	"github.com/kvarter/kvarter/sdk/store"
 )
 
-var _ sdk.Exporter = (*Plugin)(nil)
+// The plugin keeps personal data, so it exports and erases it (GDPR, DESIGN.md §12).
+var (
+	_ sdk.Exporter = (*Plugin)(nil)
+	_ sdk.Eraser   = (*Plugin)(nil)
+)
 
 // ExportUser is the person's part of their export: the consultations they took part
 // in and their named answers. Of an anonymous answer only that they took part is
 // exported: nothing in the store links them to it.
 func (p *Plugin) ExportUser(ctx context.Context, userID string) (sdk.PersonalData, error) {
-	sets := []store.RecordSet{
-		{Key: "participation", Query: `SELECT p.consultation_id, c.title, p.anonymous FROM participants p
-			JOIN consultations c ON c.id = p.consultation_id WHERE p.user_id = ? ORDER BY c.closes_at`},
-		{Key: "answers", Query: `SELECT a.consultation_id, a.content FROM answers a
-			JOIN consultations c ON c.id = a.consultation_id WHERE a.user_id = ? ORDER BY c.closes_at`},
-		{Key: "consultations_prepared", Query: `SELECT id, title, created_at FROM consultations WHERE created_by = ? ORDER BY created_at`,
-			Micros: []string{"created_at"}},
-	}
-	data, err := store.PersonalRecords(ctx, p.DB, userID, sets)
-	if err != nil {
-		return sdk.PersonalData{}, err
-	}
-	return sdk.PersonalData{Data: data, Fields: exportFields}, nil
+	return store.Export(ctx, p.DB, userID, exportSets, exportFields)
+}
+
+// exportSets are the export's queries, one per kind of record.
+var exportSets = []store.RecordSet{
+	{Key: "participation", Query: `SELECT p.consultation_id, c.title, p.anonymous FROM participants p
+		JOIN consultations c ON c.id = p.consultation_id WHERE p.user_id = ? ORDER BY c.closes_at`},
+	{Key: "answers", Query: `SELECT a.consultation_id, a.content FROM answers a
+		JOIN consultations c ON c.id = a.consultation_id WHERE a.user_id = ? ORDER BY c.closes_at`},
+	{Key: "consultations_prepared", Query: `SELECT id, title, created_at FROM consultations WHERE created_by = ? ORDER BY created_at`,
+		Micros: []string{"created_at"}},
 }
 
 // exportFields describes the export's records, as its README.

@@ -11,28 +11,14 @@ import (
 	"github.com/kvarter/kvarter/sdk/store"
 )
 
-// eachStore runs fn on a fresh, migrated SQLite store and on a throwaway PostgreSQL
-// schema (sdktest.EachStore).
-func eachStore(t *testing.T, fn func(t *testing.T, db *store.DB)) {
-	t.Helper()
-	sdktest.EachStore(t, func(t *testing.T, cfg sdk.StoreConfig) { fn(t, openStore(t, cfg)) })
-}
-
-func openStore(tb testing.TB, cfg sdk.StoreConfig) *store.DB {
-	tb.Helper()
-	db, err := store.Open(context.Background(), cfg)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	tb.Cleanup(func() { db.Close() })
-	if err := store.Migrate(context.Background(), db, New().(*Plugin).Migrations()); err != nil {
-		tb.Fatal(err)
-	}
-	return db
-}
-
 // start is when every test's clock starts: 1 March 2027, 09:00 UTC.
 var start = time.Date(2027, 3, 1, 9, 0, 0, 0, time.UTC)
+
+// eachStore runs fn on a fresh, migrated SQLite store and on a throwaway PostgreSQL
+// schema.
+func eachStore(t *testing.T, fn func(t *testing.T, db *store.DB)) {
+	sdktest.EachMigratedStore(t, New().(*Plugin), fn)
+}
 
 // fixture is a service over a migrated store with a fake host (neighbourhoods n1 and
 // n2, staff "staff") and a clock the test moves.

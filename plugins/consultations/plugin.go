@@ -12,32 +12,22 @@ import (
 //go:embed migrations
 var migrations embed.FS
 
-// Plugin is the consultations plugin: store.Base gives it its store, Migrations,
-// Health and Deactivate.
+// Plugin is the consultations plugin; store.Base gives it its store and lifecycle.
 type Plugin struct {
 	store.Base
 	svc   *Service
 	pages pageTemplates // pages.go
 }
 
-var _ sdk.Eraser = (*Plugin)(nil)
-
 // New returns an unconfigured plugin.
 func New() sdk.Plugin { return &Plugin{Base: store.Base{Schema: migrations}} }
 
-// Manifest describes the plugin to the host; its parts live beside what they describe.
+// Manifest describes the plugin to the host.
 func (p *Plugin) Manifest() sdk.Manifest {
-	return sdk.Manifest{
-		Name: "consultations", Version: "0.1.0", MinHostVersion: "0.1.0",
-		Description:   "The city asks residents (surveys, polls, idea boards), publishes the results and answers what it decided.",
-		Routes:        p.Routes(),
-		UI:            pageUI(),
-		Permissions:   permissions,
-		Roles:         roles(),
-		Grants:        grants,
-		Notifications: notificationKinds(),
-		DataUses:      dataUses(),
-	}
+	return sdk.Manifest{Name: "consultations", Version: "0.1.0", MinHostVersion: "0.1.0",
+		Description: "The city asks residents (surveys, polls, idea boards), publishes the results and answers what it decided.",
+		Routes:      p.Routes(), UI: pageUI(), Permissions: permissions, Roles: roles(), Grants: grants,
+		Notifications: notificationKinds(), DataUses: dataUses()}
 }
 
 // Configure opens the store; the tables appear once the host has called Migrate.

@@ -102,7 +102,7 @@ func (p *Plugin) apiRoutes() []sdk.Route {
 			Doc("Publish the results", "After the close, once every free-text answer is decided. They never change again.").Errors(404, 409),
 		sdk.Get(api+"/{id}/results", sdk.PermPublic, p.results).With(idParam).
 			Doc("Results (open data)", "Counts per option, scale distributions and means, rankings by Borda count, redacted free text. Public once published; a poll's results also to those who voted when the poll shows them after voting.").Errors(404),
-		sdk.Raw(http.MethodGet, api+"/{id}/results.csv", sdk.PermPublic, "text/csv; charset=utf-8", p.resultsCSV).With(idParam).
+		sdk.Raw(http.MethodGet, api+"/{id}/results.csv", sdk.PermPublic, "text/csv", p.resultsCSV).With(idParam).
 			Doc("Results as CSV (open data)", "One row per question and option, scale point or published text: question_id, question, kind, item_id, item, count, value. Public once published.").Errors(404),
 		sdk.Post(api+"/{id}/response", PermManage, p.respond).In(sdk.DomainCity).With(idParam).
 			Doc("Publish the city's response", "What was decided and why; every participant is notified, anonymous ones too.").Errors(404, 409),

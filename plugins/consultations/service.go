@@ -108,7 +108,7 @@ type ShowIfInput struct {
 // Create prepares a draft consultation.
 func (s *Service) Create(ctx context.Context, caller sdk.Principal, in ConsultationInput) (*Consultation, error) {
 	now := s.now().UTC()
-	c := &Consultation{ID: newID(), CreatedAt: now, UpdatedAt: now, createdBy: caller.UserID}
+	c := &Consultation{ID: newID(), CreatedAt: now, UpdatedAt: now, createdBy: caller.UserID, Attachments: []Attachment{}}
 	if err := s.define(ctx, c, in); err != nil {
 		return nil, err
 	}
@@ -127,19 +127,12 @@ func (s *Service) Create(ctx context.Context, caller sdk.Principal, in Consultat
 
 // Update replaces a draft's definition.
 func (s *Service) Update(ctx context.Context, caller sdk.Principal, id string, in ConsultationInput) (*Consultation, error) {
-	var c *Consultation
-	err := s.db.InTx(ctx, func(tx *store.Tx) error {
-		var err error
-		if c, err = s.st.lockConsultation(ctx, tx, id); err != nil {
-			return err
-		}
-		if c.PublishedAt != nil {
-			return errNotDraft
-		}
+	var out *Consultation
+	err := s.inDraft(ctx, id, func(tx *store.Tx, c *Consultation) error {
 		if err := s.define(ctx, c, in); err != nil {
 			return err
 		}
-		c.UpdatedAt = s.now().UTC()
+		c.UpdatedAt, out = s.now().UTC(), c
 		if err := s.st.updateConsultation(ctx, tx, c); err != nil {
 			return err
 		}
@@ -148,20 +141,33 @@ func (s *Service) Update(ctx context.Context, caller sdk.Principal, id string, i
 	if err != nil {
 		return nil, err
 	}
-	c.Stage = c.StageAt(s.now())
-	return c, nil
+	out.Stage = out.StageAt(s.now())
+	return out, nil
 }
 
-// Delete deletes a draft.
-func (s *Service) Delete(ctx context.Context, caller sdk.Principal, id string) error {
+// inDraft runs change on consultation id under its row lock, if it is a draft.
+func (s *Service) inDraft(ctx context.Context, id string, change func(tx *store.Tx, c *Consultation) error) error {
+	return s.changeIf(ctx, id, func(c *Consultation) bool { return c.PublishedAt == nil }, errNotDraft, change)
+}
+
+// changeIf runs change on consultation id in one transaction under its row lock, or
+// answers refusal when ok says no.
+func (s *Service) changeIf(ctx context.Context, id string, ok func(c *Consultation) bool, refusal error, change func(tx *store.Tx, c *Consultation) error) error {
 	return s.db.InTx(ctx, func(tx *store.Tx) error {
 		c, err := s.st.lockConsultation(ctx, tx, id)
 		if err != nil {
 			return err
 		}
-		if c.PublishedAt != nil {
-			return errNotDraft
+		if !ok(c) {
+			return refusal
 		}
+		return change(tx, c)
+	})
+}
+
+// Delete deletes a draft.
+func (s *Service) Delete(ctx context.Context, caller sdk.Principal, id string) error {
+	return s.inDraft(ctx, id, func(tx *store.Tx, _ *Consultation) error {
 		return s.st.deleteConsultation(ctx, tx, id)
 	})
 }
@@ -169,7 +175,7 @@ func (s *Service) Delete(ctx context.Context, caller sdk.Principal, id string) e
 // Publish shows a draft to the public; it opens at OpensAt. Its times are checked
 // again: a draft written last month may open in the past, but must not close there.
 func (s *Service) Publish(ctx context.Context, caller sdk.Principal, id string) (*Consultation, error) {
-	return s.transition(ctx, id, func(c *Consultation, now time.Time) error {
+	return s.transition(ctx, id, func(_ *store.Tx, c *Consultation, now time.Time) error {
 		if c.PublishedAt != nil {
 			return sdk.RuleError(sdk.CodeConflict, "published", "The consultation is published already.")
 		}
@@ -199,7 +205,7 @@ func (s *Service) Close(ctx context.Context, caller sdk.Principal, id string) (*
 }
 
 func (s *Service) close(ctx context.Context, id string) (*Consultation, error) {
-	return s.transition(ctx, id, func(c *Consultation, now time.Time) error {
+	return s.transition(ctx, id, func(_ *store.Tx, c *Consultation, now time.Time) error {
 		switch c.StageAt(now) {
 		case StageOpen, StageUpcoming:
 			c.ClosedAt = &now
@@ -212,7 +218,7 @@ func (s *Service) close(ctx context.Context, id string) (*Consultation, error) {
 }
 
 // transition changes a consultation's moments under its row lock.
-func (s *Service) transition(ctx context.Context, id string, change func(c *Consultation, now time.Time) error) (*Consultation, error) {
+func (s *Service) transition(ctx context.Context, id string, change func(tx *store.Tx, c *Consultation, now time.Time) error) (*Consultation, error) {
 	var c *Consultation
 	now := s.now().UTC()
 	err := s.db.InTx(ctx, func(tx *store.Tx) error {
@@ -220,7 +226,7 @@ func (s *Service) transition(ctx context.Context, id string, change func(c *Cons
 		if c, err = s.st.lockConsultation(ctx, tx, id); err != nil {
 			return err
 		}
-		if err := change(c, now); err != nil {
+		if err := change(tx, c, now); err != nil {
 			return err
 		}
 		c.UpdatedAt = now
@@ -313,14 +319,7 @@ func (s *Service) AddAttachment(ctx context.Context, caller sdk.Principal, id, u
 		return Attachment{}, err
 	}
 	a := Attachment{UploadID: uploadID, Name: name, URL: sdk.UploadURL(uploadID)}
-	err := s.db.InTx(ctx, func(tx *store.Tx) error {
-		c, err := s.st.lockConsultation(ctx, tx, id)
-		if err != nil {
-			return err
-		}
-		if c.PublishedAt != nil {
-			return errNotDraft
-		}
+	err := s.inDraft(ctx, id, func(tx *store.Tx, c *Consultation) error {
 		if len(c.Attachments) >= MaxAttachments {
 			return sdk.Invalid("file", "max_items", fmt.Sprintf("A consultation has at most %d attachments.", MaxAttachments))
 		}
@@ -331,14 +330,7 @@ func (s *Service) AddAttachment(ctx context.Context, caller sdk.Principal, id, u
 
 // RemoveAttachment removes an attachment of a draft.
 func (s *Service) RemoveAttachment(ctx context.Context, caller sdk.Principal, id, uploadID string) error {
-	return s.db.InTx(ctx, func(tx *store.Tx) error {
-		c, err := s.st.lockConsultation(ctx, tx, id)
-		if err != nil {
-			return err
-		}
-		if c.PublishedAt != nil {
-			return errNotDraft
-		}
+	return s.inDraft(ctx, id, func(tx *store.Tx, _ *Consultation) error {
 		return s.st.deleteAttachment(ctx, tx, id, uploadID)
 	})
 }

@@ -152,26 +152,12 @@ func (s *Service) refusalError(ctx context.Context, c *Consultation, rule string
 // asks for anonymity and the consultation allows it. A visitor's answer (where anyone
 // may take part) is stored without anyone's ID.
 func (s *Service) Submit(ctx context.Context, caller sdk.Principal, id string, in AnswerInput) (Answer, error) {
-	c, err := s.Get(ctx, caller, id)
+	c, answers, content, err := s.prepare(ctx, caller, id, in)
 	if err != nil {
 		return Answer{}, err
-	}
-	if rule := s.refusal(c, caller, s.now()); rule != "" {
-		return Answer{}, s.refusalError(ctx, c, rule)
-	}
-	if c.MinAge > 0 && !in.AgeConfirmed {
-		return Answer{}, sdk.Invalid("age_confirmed", RuleMinAge, s.refusalWords(ctx, c, RuleMinAge))
 	}
 	if in.Anonymous && !c.AnonymousAllowed {
 		return Answer{}, sdk.Invalid("anonymous", "anonymous_not_allowed", "This consultation does not take anonymous answers.")
-	}
-	answers, err := validateAnswers(c, in.Answers, in.DropHidden)
-	if err != nil {
-		return Answer{}, err
-	}
-	content, err := json.Marshal(answers)
-	if err != nil {
-		return Answer{}, fmt.Errorf("encode answer: %w", err)
 	}
 	anonymous := in.Anonymous && caller.Authenticated()
 	var sealed []byte
@@ -205,6 +191,31 @@ func (s *Service) Submit(ctx context.Context, caller sdk.Principal, id string, i
 	return s.answerOf(c, answers, anonymous, caller.Authenticated()), nil
 }
 
+// prepare reads consultation id and checks in as caller's answer to it: who may take
+// part, the stage, the minimum age and the answers themselves, which it returns as
+// stored and encoded.
+func (s *Service) prepare(ctx context.Context, caller sdk.Principal, id string, in AnswerInput) (*Consultation, Answers, []byte, error) {
+	c, err := s.Get(ctx, caller, id)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	if rule := s.refusal(c, caller, s.now()); rule != "" {
+		return nil, nil, nil, s.refusalError(ctx, c, rule)
+	}
+	if c.MinAge > 0 && !in.AgeConfirmed {
+		return nil, nil, nil, sdk.Invalid("age_confirmed", RuleMinAge, s.refusalWords(ctx, c, RuleMinAge))
+	}
+	answers, err := validateAnswers(c, in.Answers, in.DropHidden)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	content, err := json.Marshal(answers)
+	if err != nil {
+		return nil, nil, nil, fmt.Errorf("encode answer: %w", err)
+	}
+	return c, answers, content, nil
+}
+
 // stillOpen checks, in the answer's transaction and under a shared lock on the
 // consultation's row, that it is still open: the close (and the opening of sealed
 // answers) waits for this transaction, so no answer lands after the sealed ones were
@@ -236,29 +247,15 @@ func (s *Service) answerOf(c *Consultation, answers Answers, anonymous, named bo
 
 // Edit changes caller's named answer until the close, where the consultation allows it.
 func (s *Service) Edit(ctx context.Context, caller sdk.Principal, id string, in AnswerInput) (Answer, error) {
-	c, err := s.Get(ctx, caller, id)
+	c, answers, content, err := s.prepare(ctx, caller, id, in)
 	if err != nil {
 		return Answer{}, err
-	}
-	if rule := s.refusal(c, caller, s.now()); rule != "" {
-		return Answer{}, s.refusalError(ctx, c, rule)
 	}
 	if !c.Editable {
 		return Answer{}, sdk.RuleError(sdk.CodeConflict, RuleNotEditable, "Answers to this consultation cannot be changed.")
 	}
 	if in.Anonymous {
 		return Answer{}, sdk.Invalid("anonymous", RuleAnonymousFinal, "An answer given in your name stays in your name.")
-	}
-	if c.MinAge > 0 && !in.AgeConfirmed {
-		return Answer{}, sdk.Invalid("age_confirmed", RuleMinAge, s.refusalWords(ctx, c, RuleMinAge))
-	}
-	answers, err := validateAnswers(c, in.Answers, in.DropHidden)
-	if err != nil {
-		return Answer{}, err
-	}
-	content, err := json.Marshal(answers)
-	if err != nil {
-		return Answer{}, fmt.Errorf("encode answer: %w", err)
 	}
 	err = s.db.InTx(ctx, func(tx *store.Tx) error {
 		if err := s.stillOpen(ctx, tx, c); err != nil {

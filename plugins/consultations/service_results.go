@@ -200,14 +200,7 @@ func (s *Service) DecideText(ctx context.Context, caller sdk.Principal, id, text
 		return Text{}, err
 	}
 	var t Text
-	err := s.db.InTx(ctx, func(tx *store.Tx) error {
-		c, err := s.st.lockConsultation(ctx, tx, id)
-		if err != nil {
-			return err
-		}
-		if c.ResultsAt != nil {
-			return errPublished
-		}
+	err := s.beforeResults(ctx, id, func(tx *store.Tx, _ *Consultation) error {
 		t = Text{ID: textID, State: TextWithheld}
 		if in.Publish {
 			t.State, t.Redacted = TextPublished, in.Redacted
@@ -215,6 +208,12 @@ func (s *Service) DecideText(ctx context.Context, caller sdk.Principal, id, text
 		return s.st.decideText(ctx, tx, id, &t, caller.UserID)
 	})
 	return t, err
+}
+
+// beforeResults runs change on consultation id under its row lock, if its results
+// are not yet published: they never change once they are.
+func (s *Service) beforeResults(ctx context.Context, id string, change func(tx *store.Tx, c *Consultation) error) error {
+	return s.changeIf(ctx, id, func(c *Consultation) bool { return c.ResultsAt == nil }, errPublished, change)
 }
 
 // PreviewResults computes the results for staff before they are published, with the
@@ -234,19 +233,13 @@ func (s *Service) PublishResults(ctx context.Context, caller sdk.Principal, id s
 		return nil, err
 	}
 	var res *Results
-	err := s.db.InTx(ctx, func(tx *store.Tx) error {
-		c, err := s.st.lockConsultation(ctx, tx, id)
-		if err != nil {
-			return err
-		}
-		if c.ResultsAt != nil {
-			return errPublished
-		}
+	err := s.beforeResults(ctx, id, func(tx *store.Tx, c *Consultation) error {
 		if n, err := s.st.pendingTexts(ctx, tx, id); err != nil {
 			return err
 		} else if n > 0 {
 			return sdk.RuleError(sdk.CodeConflict, "texts_pending", "%d free-text answers are not yet published or withheld.", n)
 		}
+		var err error
 		if res, err = s.computeIn(ctx, tx, c); err != nil {
 			return err
 		}
@@ -317,23 +310,14 @@ func (s *Service) Respond(ctx context.Context, caller sdk.Principal, id string, 
 	if err := checkText("response", text, MaxResponse); err != nil {
 		return nil, err
 	}
-	var c *Consultation
-	now := s.now().UTC()
-	err := s.db.InTx(ctx, func(tx *store.Tx) error {
-		var err error
-		if c, err = s.st.lockConsultation(ctx, tx, id); err != nil {
-			return err
-		}
+	return s.transition(ctx, id, func(tx *store.Tx, c *Consultation, now time.Time) error {
 		switch {
 		case c.RespondedAt != nil:
 			return sdk.RuleError(sdk.CodeConflict, "responded", "The city has responded already.")
 		case c.ResultsAt == nil:
 			return sdk.RuleError(sdk.CodeConflict, "results_first", "Publish the results before the response.")
 		}
-		c.Response, c.RespondedAt, c.UpdatedAt = text, &now, now
-		if err := s.st.updateConsultation(ctx, tx, c); err != nil {
-			return err
-		}
+		c.Response, c.RespondedAt = text, &now
 		if err := s.st.setRespondedBy(ctx, tx, id, caller.UserID); err != nil {
 			return err
 		}
@@ -349,11 +333,6 @@ func (s *Service) Respond(ctx context.Context, caller sdk.Principal, id string, 
 		}
 		return tx.Notify(ctx, n)
 	})
-	if err != nil {
-		return nil, err
-	}
-	c.Stage = c.StageAt(now)
-	return c, nil
 }
 
 // clip shortens s to at most n characters, for a notification's one-line title.

@@ -1,5 +1,4 @@
-// Command kvarter-consultations is the consultations plugin as its own executable, for
-// cities that run it outside the kvarter binary.
+// Command kvarter-consultations is the consultations plugin as its own executable.
 package main
 
 import (
