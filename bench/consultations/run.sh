@@ -22,6 +22,7 @@
 #    in the frame. Target: results of 100,000 answers in under 1 s.
 #
 #   bench/consultations/run.sh     # RESIDENTS=400 DUR=60s CONNS=4 RATE=83.4 PACE=60s ANSWERS=100000 to change
+#                                  # TIMELINE=1 adds the paced run's latency per 5 s
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 RESIDENTS=${RESIDENTS:-400}
@@ -74,7 +75,7 @@ echo "  in the database, answers/residents: $stored (want $RESIDENTS/$RESIDENTS)
 [ "$stored" = "$RESIDENTS/$RESIDENTS" ]
 
 echo "== part 1b: the target's rate, open loop: $RATE submissions a second for $PACE (load before: $(cut -d' ' -f1 /proc/loadavg))"
-"$work/loadgen" -base "$URL" -pace -survey "$SURVEY" -tokens "$work/tokens" -forms "$work/forms" -rate "$RATE" -for "$PACE"
+"$work/loadgen" -base "$URL" -pace -survey "$SURVEY" -tokens "$work/tokens" -forms "$work/forms" -rate "$RATE" -for "$PACE" ${TIMELINE:+-timeline}
 stored=$(psql "$PGURL/$db" -Atc "SELECT count(*) || '/' || count(DISTINCT user_id) FROM plugin_consultations.answers WHERE consultation_id = '$SURVEY'")
 [ "$stored" = "$RESIDENTS/$RESIDENTS" ] || { echo "after the paced run, answers/residents: $stored"; exit 1; }
 

@@ -40,10 +40,11 @@ func main() {
 	surveyID := flag.String("survey", "", "with -pace: the survey's ID")
 	rate := flag.Float64("rate", 5000.0/60, "with -pace: posts a second")
 	dur := flag.Duration("for", time.Minute, "with -pace: how long")
+	timeline := flag.Bool("timeline", false, "with -pace: also print latency per 5 s of the run")
 	flag.Parse()
 	log.SetFlags(0)
 	if *pace {
-		paced(node, *tokensFile, *formsFile, *surveyID, *rate, *dur)
+		paced(node, *tokensFile, *formsFile, *surveyID, *rate, *dur, *timeline)
 		return
 	}
 
@@ -137,8 +138,10 @@ func main() {
 }
 
 // paced posts the survey's page form at rate per second for dur, as signed-in
-// residents (session cookie, from the site's own page), and prints the latencies.
-func paced(node *loadgen.NodeFlags, tokensFile, formsFile, survey string, rate float64, dur time.Duration) {
+// residents (session cookie, from the site's own page), and prints the latencies —
+// with timeline, per 5 s, which shows whether slow answers bunch together (the machine
+// busy with something else for a while) or spread evenly (the node saturated).
+func paced(node *loadgen.NodeFlags, tokensFile, formsFile, survey string, rate float64, dur time.Duration, timeline bool) {
 	read := func(path string) []string {
 		b, err := os.ReadFile(path)
 		if err != nil {
@@ -177,6 +180,9 @@ func paced(node *loadgen.NodeFlags, tokensFile, formsFile, survey string, rate f
 	wg.Wait()
 	fmt.Printf("  %d submissions at %.1f/s for %v (took %v), %d failed; latency %s (load %s)\n",
 		n, rate, dur, time.Since(begin).Round(time.Millisecond), failed.Load(), tm.Summary(), loadgen.LoadAvg())
+	if timeline {
+		tm.Timeline(os.Stdout, 5*time.Second)
+	}
 	if failed.Load() > 0 {
 		os.Exit(1)
 	}
