@@ -10,7 +10,8 @@
 // steady -rate per second for -for, one resident after another from -tokens, each
 // post started on time whether or not the ones before have been answered (an open
 // loop, as residents arrive), and prints how many were sent and the latency
-// percentiles. wrk measures the most a node takes; this measures the latency at the
+// percentiles, after five seconds at the rate that are not measured (the client's
+// connections open, as on a node in use). wrk measures the most a node takes; this measures the latency at the
 // rate the target names.
 package main
 
@@ -151,33 +152,46 @@ func paced(node *loadgen.NodeFlags, tokensFile, formsFile, survey string, rate f
 	}
 	tokens, forms := read(tokensFile), read(formsFile)
 	c, _ := node.Admin(64)
-	n := int(rate * dur.Seconds())
 	every := time.Duration(float64(time.Second) / rate)
-	tm := loadgen.NewTimings(n)
 	var failed atomic.Int64
 	var wg sync.WaitGroup
-	begin := time.Now()
-	for i := range n {
-		time.Sleep(time.Until(begin.Add(time.Duration(i) * every)))
-		wg.Go(func() {
-			tm.Time(i, func() {
-				req, _ := http.NewRequest("POST", c.Base+"/consultations/"+survey+"/answer", strings.NewReader(forms[i%len(forms)]))
-				req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-				req.Header.Set("Sec-Fetch-Site", "same-origin")
-				req.AddCookie(&http.Cookie{Name: "kvarter_session", Value: tokens[i%len(tokens)]})
-				resp, err := c.HTTP.Transport.RoundTrip(req) // no redirect followed: the 303 is the answer
-				if err != nil {
-					failed.Add(1)
-					return
+	// send posts n forms at the rate, the i-th timed by tm when it is not nil.
+	send := func(n int, tm *loadgen.Timings) {
+		begin := time.Now()
+		for i := range n {
+			time.Sleep(time.Until(begin.Add(time.Duration(i) * every)))
+			wg.Go(func() {
+				post := func() {
+					req, _ := http.NewRequest("POST", c.Base+"/consultations/"+survey+"/answer", strings.NewReader(forms[i%len(forms)]))
+					req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+					req.Header.Set("Sec-Fetch-Site", "same-origin")
+					req.AddCookie(&http.Cookie{Name: "kvarter_session", Value: tokens[i%len(tokens)]})
+					resp, err := c.HTTP.Transport.RoundTrip(req) // no redirect followed: the 303 is the answer
+					if err != nil {
+						failed.Add(1)
+						return
+					}
+					resp.Body.Close()
+					if resp.StatusCode != http.StatusSeeOther {
+						failed.Add(1)
+					}
 				}
-				resp.Body.Close()
-				if resp.StatusCode != http.StatusSeeOther {
-					failed.Add(1)
+				if tm == nil {
+					post()
+				} else {
+					tm.Time(i, post)
 				}
 			})
-		})
+		}
+		wg.Wait()
 	}
-	wg.Wait()
+	// Five seconds at the rate first, not measured: the client's connections open,
+	// as a node in use has them open.
+	send(int(rate*5), nil)
+	n := int(rate * dur.Seconds())
+	tm := loadgen.NewTimings(n)
+	begin := time.Now()
+	send(n, tm)
 	fmt.Printf("  %d submissions at %.1f/s for %v (took %v), %d failed; latency %s (load %s)\n",
 		n, rate, dur, time.Since(begin).Round(time.Millisecond), failed.Load(), tm.Summary(), loadgen.LoadAvg())
 	if timeline {
