@@ -10,20 +10,26 @@
 #    browser sends it without JavaScript — for DUR at CONNS connections with wrk
 #    (submit.lua), one resident after another: a resident's first post stores the
 #    answer, the next ones change it (the survey is editable), each answered 303.
-#    Target: 5,000 submissions in a minute (83/s) with p99 < 100 ms. Afterwards the
-#    plugin's answers table must hold exactly one answer per resident.
+#    That is the most the node takes (closed loop). Then the target's own rate, open
+#    loop (loadgen -pace: each post sent on time whatever the ones before are doing,
+#    as residents arrive): RATE a second for PACE. Target: 5,000 submissions in a
+#    minute (83.4/s) with p99 < 100 ms. After each, the plugin's answers table must
+#    hold exactly one answer per resident.
 # 2. Results: ANSWERS more answers are written straight into the plugin's schema (no
 #    HTTP: that is part 1's business), the survey is closed, and staff ask for the
 #    results through the core: the preview (computed anew each time; median of 5),
 #    then the publication (computed and stored once), then the published results page
 #    in the frame. Target: results of 100,000 answers in under 1 s.
 #
-#   bench/consultations/run.sh     # RESIDENTS=400 DUR=60s CONNS=4 ANSWERS=100000 to change
+#   bench/consultations/run.sh     # RESIDENTS=400 DUR=60s CONNS=4 RATE=83.4 PACE=60s ANSWERS=100000 to change
+#                                  # TIMELINE=1 adds the paced run's latency per 5 s
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 RESIDENTS=${RESIDENTS:-400}
 DUR=${DUR:-60s}
 CONNS=${CONNS:-4}
+RATE=${RATE:-83.4}
+PACE=${PACE:-60s}
 ANSWERS=${ANSWERS:-100000}
 ADDR=${ADDR:-127.0.0.1:18195}
 command -v wrk >/dev/null || { echo "needs wrk (apt-get install -y wrk)"; exit 1; }
@@ -67,6 +73,11 @@ printf '  %s submissions in %s (%s/s, %s a minute); latency p50 %s p90 %s p99 %s
 stored=$(psql "$PGURL/$db" -Atc "SELECT count(*) || '/' || count(DISTINCT user_id) FROM plugin_consultations.answers WHERE consultation_id = '$SURVEY'")
 echo "  in the database, answers/residents: $stored (want $RESIDENTS/$RESIDENTS)"
 [ "$stored" = "$RESIDENTS/$RESIDENTS" ]
+
+echo "== part 1b: the target's rate, open loop: $RATE submissions a second for $PACE (load before: $(cut -d' ' -f1 /proc/loadavg))"
+"$work/loadgen" -base "$URL" -pace -survey "$SURVEY" -tokens "$work/tokens" -forms "$work/forms" -rate "$RATE" -for "$PACE" ${TIMELINE:+-timeline}
+stored=$(psql "$PGURL/$db" -Atc "SELECT count(*) || '/' || count(DISTINCT user_id) FROM plugin_consultations.answers WHERE consultation_id = '$SURVEY'")
+[ "$stored" = "$RESIDENTS/$RESIDENTS" ] || { echo "after the paced run, answers/residents: $stored"; exit 1; }
 
 echo "== part 2: results of $ANSWERS more answers"
 t=$(date +%s%N)

@@ -5,6 +5,14 @@
 // (one a line) and the survey's form bodies (url-encoded, one a line, several answer
 // patterns) for wrk's Lua script, and prints the IDs the script needs as shell
 // assignments.
+//
+// With -pace it does not prepare but sends: the survey's page form (-survey) at a
+// steady -rate per second for -for, one resident after another from -tokens, each
+// post started on time whether or not the ones before have been answered (an open
+// loop, as residents arrive), and prints how many were sent and the latency
+// percentiles, after five seconds at the rate that are not measured (the client's
+// connections open, as on a node in use). wrk measures the most a node takes; this measures the latency at the
+// rate the target names.
 package main
 
 import (
@@ -12,9 +20,12 @@ import (
 	"flag"
 	"fmt"
 	"log"
+	"net/http"
 	"net/url"
 	"os"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/kvarter/kvarter/bench/internal/loadgen"
@@ -26,8 +37,17 @@ func main() {
 	setupConns := flag.Int("setup-c", 8, "connections for registering and signing in")
 	tokensFile := flag.String("tokens", "tokens.txt", "where the residents' session tokens go")
 	formsFile := flag.String("forms", "forms.txt", "where the survey's form bodies go")
+	pace := flag.Bool("pace", false, "send the survey's form at -rate for -for instead of preparing")
+	surveyID := flag.String("survey", "", "with -pace: the survey's ID")
+	rate := flag.Float64("rate", 5000.0/60, "with -pace: posts a second")
+	dur := flag.Duration("for", time.Minute, "with -pace: how long")
+	timeline := flag.Bool("timeline", false, "with -pace: also print latency per 5 s of the run")
 	flag.Parse()
 	log.SetFlags(0)
+	if *pace {
+		paced(node, *tokensFile, *formsFile, *surveyID, *rate, *dur, *timeline)
+		return
+	}
 
 	c, admin := node.Admin(*setupConns)
 	var nbh struct {
@@ -115,5 +135,69 @@ func main() {
 		for j, o := range qu.Options {
 			fmt.Printf("Q%dO%d=%s\n", i, j, o.ID)
 		}
+	}
+}
+
+// paced posts the survey's page form at rate per second for dur, as signed-in
+// residents (session cookie, from the site's own page), and prints the latencies —
+// with timeline, per 5 s, which shows whether slow answers bunch together (the machine
+// busy with something else for a while) or spread evenly (the node saturated).
+func paced(node *loadgen.NodeFlags, tokensFile, formsFile, survey string, rate float64, dur time.Duration, timeline bool) {
+	read := func(path string) []string {
+		b, err := os.ReadFile(path)
+		if err != nil {
+			log.Fatal(err)
+		}
+		return strings.Fields(string(b))
+	}
+	tokens, forms := read(tokensFile), read(formsFile)
+	c, _ := node.Admin(64)
+	every := time.Duration(float64(time.Second) / rate)
+	var failed atomic.Int64
+	var wg sync.WaitGroup
+	// send posts n forms at the rate, the i-th timed by tm when it is not nil.
+	send := func(n int, tm *loadgen.Timings) {
+		begin := time.Now()
+		for i := range n {
+			time.Sleep(time.Until(begin.Add(time.Duration(i) * every)))
+			wg.Go(func() {
+				post := func() {
+					req, _ := http.NewRequest("POST", c.Base+"/consultations/"+survey+"/answer", strings.NewReader(forms[i%len(forms)]))
+					req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+					req.Header.Set("Sec-Fetch-Site", "same-origin")
+					req.AddCookie(&http.Cookie{Name: "kvarter_session", Value: tokens[i%len(tokens)]})
+					resp, err := c.HTTP.Transport.RoundTrip(req) // no redirect followed: the 303 is the answer
+					if err != nil {
+						failed.Add(1)
+						return
+					}
+					resp.Body.Close()
+					if resp.StatusCode != http.StatusSeeOther {
+						failed.Add(1)
+					}
+				}
+				if tm == nil {
+					post()
+				} else {
+					tm.Time(i, post)
+				}
+			})
+		}
+		wg.Wait()
+	}
+	// Five seconds at the rate first, not measured: the client's connections open,
+	// as a node in use has them open.
+	send(int(rate*5), nil)
+	n := int(rate * dur.Seconds())
+	tm := loadgen.NewTimings(n)
+	begin := time.Now()
+	send(n, tm)
+	fmt.Printf("  %d submissions at %.1f/s for %v (took %v), %d failed; latency %s (load %s)\n",
+		n, rate, dur, time.Since(begin).Round(time.Millisecond), failed.Load(), tm.Summary(), loadgen.LoadAvg())
+	if timeline {
+		tm.Timeline(os.Stdout, 5*time.Second)
+	}
+	if failed.Load() > 0 {
+		os.Exit(1)
 	}
 }
