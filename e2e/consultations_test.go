@@ -3,6 +3,8 @@ package e2e
 import (
 	"io"
 	"net/http"
+	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -27,6 +29,15 @@ func newConsultationsCity(t *testing.T) *consultationsCity {
 	c.aino = c.verified(t, "ayse@example.org", "Ayşe Yılmaz")
 	c.ville = coretest.Register(t, c.n, "veli@example.org", "Veli Demir")
 	return c
+}
+
+// shoot writes a screenshot of the page for a person to look at, when
+// KVARTER_E2E_SCREENSHOTS names a folder: KVARTER_E2E_SCREENSHOTS=/tmp/shots go test
+// -run 'TestConsultations_Story/fi'.
+func shoot(p *Page, name string) {
+	if dir := os.Getenv("KVARTER_E2E_SCREENSHOTS"); dir != "" {
+		p.Screenshot(filepath.Join(dir, name+".png"))
+	}
 }
 
 // consultationID is the consultation's ID in a page's address.
@@ -66,6 +77,7 @@ func TestConsultations_Story(t *testing.T) {
 				t.Errorf("after a broken rule the focus is on %q", got)
 			}
 			p.AssertAccessible()
+			shoot(p, "consultations-new-refused-"+lang)
 			p.Fill(`input[name="title"]`, title)
 			p.WaitSwap(func() { p.Submit("main form") })
 			m := consultationID.FindStringSubmatch(p.Location())
@@ -105,6 +117,7 @@ func TestConsultations_Story(t *testing.T) {
 			p.AssertAccessible()
 			p.Open(c.base + path + "/answer")
 			p.AssertAccessible()
+			shoot(p, "consultations-answer-"+lang)
 			q := c.admin.Must(200, "GET", "/api/v1/consultations/"+id, nil).JSON()["questions"].([]any)[0].(map[string]any)
 			opts := q["options"].([]any)
 			yes := `main input[type="radio"][value="` + opts[0].(map[string]any)["id"].(string) + `"]`
@@ -206,6 +219,7 @@ func TestConsultations_Story(t *testing.T) {
 				t.Errorf("%d tables of figures, want one per question", n)
 			}
 			p.AssertAccessible()
+			shoot(p, "consultations-results-"+lang)
 			if lang == "fi" { // Finnish's long words are the first to stick out
 				p.Phone320()
 				p.Open(c.base + path + "/results")
