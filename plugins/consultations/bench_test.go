@@ -37,6 +37,7 @@ func BenchmarkService_Results100k(b *testing.B) {
 			b.Fatal(err)
 		}
 		b.ResetTimer()
+		cpu := sdktest.ProcessCPU()
 		for range b.N {
 			var res *Results
 			var err error
@@ -53,6 +54,8 @@ func BenchmarkService_Results100k(b *testing.B) {
 		}
 		b.StopTimer()
 		b.ReportMetric(float64(answers)*float64(b.N)/b.Elapsed().Seconds(), "answers/s")
+		// The plugin's own CPU per computation (not PostgreSQL's, another process).
+		b.ReportMetric(float64((sdktest.ProcessCPU()-cpu).Milliseconds())/float64(b.N), "cpu-ms/op")
 	}
 	for _, decode := range []bool{false, true} {
 		name := map[bool]string{false: "", true: "/encoding_json"}[decode]

@@ -63,6 +63,9 @@ const (
 	StageResponded Stage = "responded" // the city's response published; participants told
 )
 
+// StageEnded is no stage of its own but a list filter: closed, results or responded.
+const StageEnded Stage = "ended"
+
 // Limits of a consultation's definition and answers, in characters or items.
 const (
 	MaxTitle         = 200

@@ -2,6 +2,7 @@ package consultations
 
 import (
 	"context"
+	"slices"
 
 	"github.com/kvarter/kvarter/sdk"
 	"github.com/kvarter/kvarter/sdk/store"
@@ -17,7 +18,7 @@ var (
 // in and their named answers. Of an anonymous answer only that they took part is
 // exported: nothing in the store links them to it.
 func (p *Plugin) ExportUser(ctx context.Context, userID string) (sdk.PersonalData, error) {
-	return store.Export(ctx, p.DB, userID, exportSets, exportFields)
+	return store.Export(ctx, p.DB, userID, slices.Concat(exportSets, ideaRecordSets), withIdeaFields(exportFields))
 }
 
 // exportSets are the export's queries, one per kind of record.
@@ -45,5 +46,5 @@ func dataUses() []sdk.DataUse {
 		What: catalog().Texts("consultations.data.answers.what"),
 		Why:  catalog().Texts("consultations.data.answers.why"),
 		Kept: catalog().Texts("consultations.data.answers.kept"),
-	}}
+	}, ideaDataUse()}
 }

@@ -1,8 +1,11 @@
 package consultations
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
+	"io"
+	"mime/multipart"
 	"net/http"
 	"slices"
 	"strings"
@@ -46,7 +49,19 @@ func TestHost_Survey(t *testing.T) {
 		staff.Must(201, "POST", api, surveyBody(nbh)).Decode(t, &c)
 		path := api + "/" + c.ID
 		core.Anonymous().Must(404, "GET", path, nil) // a draft is staff's
+		// The background's attachment: received and checked by the host, kept by id.
+		var att Attachment
+		decodeJSON(t, attach(t, core, staff, path, "plan.pdf", []byte("%PDF-1.4\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n"), "Cycle plan"), 201, &att)
+		if att.UploadID == "" || att.Name != "Cycle plan" || att.URL != "/uploads/"+att.UploadID {
+			t.Errorf("attachment: %+v", att)
+		}
+		if r := attach(t, core, staff, path, "plan.pdf", []byte("MZ\x90\x00 not a pdf"), "Virus"); r.StatusCode != 422 {
+			t.Errorf("a file that is no PDF nor image: %d", r.StatusCode)
+		}
 		staff.Must(200, "POST", path+"/publish", nil).Decode(t, &c)
+		if len(c.Attachments) != 1 || c.Attachments[0].UploadID != att.UploadID {
+			t.Errorf("published attachments: %+v", c.Attachments)
+		}
 		if c.Stage != StageOpen {
 			t.Fatalf("stage %s after publishing, want open", c.Stage)
 		}
@@ -266,4 +281,42 @@ func TestHost_AnonymousAnswerAttack(t *testing.T) {
 			t.Error("no transaction replayed from the WAL")
 		}
 	})
+}
+
+// attach posts a file and its name as the attachment form, as the staff's page does.
+func attach(t *testing.T, core *sdktest.Core, who *sdktest.Client, path, filename string, data []byte, name string) *http.Response {
+	t.Helper()
+	var body bytes.Buffer
+	mw := multipart.NewWriter(&body)
+	fw, err := mw.CreateFormFile("file", filename)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fw.Write(data)
+	mw.WriteField("name", name)
+	mw.Close()
+	req, err := http.NewRequest("POST", core.URL+path+"/attachments", &body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", mw.FormDataContentType())
+	req.Header.Set("Authorization", "Bearer "+who.Token)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { resp.Body.Close() })
+	return resp
+}
+
+// decodeJSON wants status and decodes the body into v.
+func decodeJSON(t *testing.T, r *http.Response, status int, v any) {
+	t.Helper()
+	data, _ := io.ReadAll(r.Body)
+	if r.StatusCode != status {
+		t.Fatalf("status %d, want %d: %s", r.StatusCode, status, data)
+	}
+	if err := json.Unmarshal(data, v); err != nil {
+		t.Fatal(err)
+	}
 }

@@ -10,9 +10,9 @@ const (
 
 // notificationKinds are the manifest's notification kinds.
 func notificationKinds() []sdk.NotificationKind {
-	return []sdk.NotificationKind{
+	return append([]sdk.NotificationKind{
 		notifyCatalog().Kind(NotifyResponse, sdk.DeliverImmediately),
-	}
+	}, ideaNotificationKinds()...)
 }
 
 // Subjects and the pages they point at.

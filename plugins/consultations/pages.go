@@ -215,6 +215,7 @@ func pageUI() sdk.UI {
 		Nav: []sdk.NavEntry{
 			{ID: navConsultations, Path: pageBase, Labels: labels("consultations.page.nav"), Permission: sdk.PermPublic, Order: 50},
 			{ID: navManage, Path: pageNew, Labels: labels("consultations.page.nav.manage"), Permission: PermManage, Domain: sdk.DomainCity, Order: 51},
+			moderationNav(),
 		},
 		Cards: []sdk.Card{
 			{ID: "consultations-open", Slot: "neighbourhood", Path: pageNbhCard, Labels: labels("consultations.card.title"),

@@ -85,6 +85,7 @@ func TestRoutes(t *testing.T) {
 		var texts sdk.Page[Text]
 		h.Must(200, staff, "GET", p+"/texts", nil).Decode(t, &texts)
 		h.Must(404, staff, "PUT", p+"/texts/nope", map[string]any{"publish": false})
+		h.Must(404, staff, "PUT", p+"/texts/x%00y", map[string]any{"publish": false})
 		h.Must(200, staff, "PUT", p+"/texts/"+texts.Items[0].ID, map[string]any{"publish": true, "redacted": "Fewer cars"})
 		h.Must(200, staff, "GET", p+"/results/preview", nil)
 		h.Must(409, staff, "POST", p+"/response", map[string]any{"response": "Too early"})
@@ -95,7 +96,13 @@ func TestRoutes(t *testing.T) {
 		if !strings.Contains(string(csv.Body), "Fewer cars") {
 			t.Errorf("CSV: %s", csv.Body)
 		}
+		// NUL in a path or query is not found or refused alike on both databases.
 		h.Must(404, sdk.Principal{}, "GET", api+"/x%00y", nil)
+		h.Must(422, sdk.Principal{}, "GET", api+"?neighbourhood=x%00y", nil)
+		var draft Consultation
+		h.Must(201, staff, "POST", api, in).Decode(t, &draft)
+		h.Must(404, staff, "DELETE", api+"/"+draft.ID+"/attachments/x%00y", nil)
+		h.Must(204, staff, "DELETE", api+"/"+draft.ID, nil)
 	})
 }
 

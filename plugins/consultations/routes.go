@@ -55,14 +55,14 @@ var idParam = sdk.Param{Name: "id", In: "path", Format: "uuid", Description: "Th
 // Handlers parse, call the service and return; the host has checked the route's
 // permission, the service checks the rest (who may take part, the stage).
 func (p *Plugin) Routes() []sdk.Route {
-	return slices.Concat(p.apiRoutes(), p.pageRoutes())
+	return slices.Concat(p.apiRoutes(), p.ideaRoutes(), p.pageRoutes(), p.ideaPageRoutes())
 }
 
 func (p *Plugin) apiRoutes() []sdk.Route {
 	return []sdk.Route{
 		sdk.List(api, sdk.PermPublic, p.list).
 			Doc("Consultations", "Published consultations, latest closing first; staff see drafts too.").
-			With(sdk.Param{Name: "stage", Enum: []string{"upcoming", "open", "closed", "results", "responded", "draft"}, Description: "Only consultations at this stage"},
+			With(sdk.Param{Name: "stage", Enum: []string{"upcoming", "open", "closed", "results", "responded", "ended", "draft"}, Description: "Only consultations at this stage; ended: closed, results or responded"},
 				sdk.Param{Name: "neighbourhood", Format: "uuid", Description: "Only consultations for this neighbourhood, and city-wide ones"}),
 		sdk.Post(api, PermManage, p.create).In(sdk.DomainCity).Status(http.StatusCreated).
 			Doc("Prepare a consultation", "Creates a draft; nobody but staff sees it until it is published.").Errors(404),

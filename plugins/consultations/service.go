@@ -273,7 +273,8 @@ func (s *Service) isStaff(ctx context.Context, caller sdk.Principal) (bool, erro
 
 // ListFilter narrows a list of consultations.
 type ListFilter struct {
-	// Stage, when set, keeps consultations at that stage only.
+	// Stage, when set, keeps consultations at that stage only; StageEnded keeps those
+	// that no longer take answers (closed, results, responded).
 	Stage Stage
 	// Neighbourhood, when set, keeps consultations for it and city-wide ones.
 	Neighbourhood string
@@ -505,8 +506,8 @@ func isNotFound(err error) bool {
 
 // check refuses a filter value no consultation can have.
 func (f ListFilter) check() error {
-	if f.Stage != "" && !slices.Contains([]Stage{StageDraft, StageUpcoming, StageOpen, StageClosed, StageResults, StageResponded}, f.Stage) {
-		return sdk.Invalid("stage", sdk.RuleOneOf, "Choose upcoming, open, closed, results, responded or draft.")
+	if f.Stage != "" && !slices.Contains([]Stage{StageDraft, StageUpcoming, StageOpen, StageClosed, StageResults, StageResponded, StageEnded}, f.Stage) {
+		return sdk.Invalid("stage", sdk.RuleOneOf, "Choose upcoming, open, closed, results, responded, ended or draft.")
 	}
 	if f.Kind != "" && !slices.Contains([]Kind{KindSurvey, KindPoll, KindIdeas}, f.Kind) {
 		return sdk.Invalid("kind", sdk.RuleOneOf, "Choose survey, poll or ideas.")

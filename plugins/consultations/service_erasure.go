@@ -23,6 +23,6 @@ func (s *Service) EraseUser(ctx context.Context, userID string) error {
 				return fmt.Errorf("erase user: %w", err)
 			}
 		}
-		return nil
+		return eraseIdeas(ctx, tx, userID)
 	})
 }

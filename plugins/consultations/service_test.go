@@ -100,6 +100,12 @@ func TestService_Lifecycle(t *testing.T) {
 		if c, err = f.svc.Close(f.ctx, f.staff, c.ID); err != nil || c.Stage != StageClosed {
 			t.Fatalf("close: %v %+v", err, c)
 		}
+		for stage, want := range map[Stage]int{StageEnded: 1, StageClosed: 1, StageOpen: 0} {
+			page, err := f.svc.List(f.ctx, sdk.Principal{}, ListFilter{Stage: stage}, sdk.ListQuery{Limit: 10})
+			if err != nil || len(page.Items) != want {
+				t.Errorf("list %s: %v, %d items, want %d", stage, err, len(page.Items), want)
+			}
+		}
 		_, err = f.svc.Close(f.ctx, f.staff, c.ID)
 		wantRule(t, err, sdk.CodeConflict, "closed")
 	})
@@ -465,5 +471,28 @@ func TestService_EraseUser(t *testing.T) {
 		if err := db.GetContext(f.ctx, &linked, `SELECT COUNT(*) FROM answers WHERE user_id IS NOT NULL`); err != nil || linked != 0 || f.count("participants") != 0 || f.count("answers") != 1 {
 			t.Errorf("after erasure: %d linked answers, %d participants, %d answers", linked, f.count("participants"), f.count("answers"))
 		}
+	})
+}
+
+// TestService_Check applies the answer's checks without writing: the review step of
+// the survey's pages.
+func TestService_Check(t *testing.T) {
+	eachStore(t, func(t *testing.T, db *store.DB) {
+		f := newFixture(t, db)
+		c := f.published(survey())
+		r := f.resident("r1", "n1")
+		good := AnswerInput{Answers: answersOf(c, 0, 2, nil, nil, "")}
+		if err := f.svc.Check(f.ctx, r, c.ID, good); err != nil {
+			t.Fatal(err)
+		}
+		wantRule(t, f.svc.Check(f.ctx, r, c.ID, AnswerInput{Answers: answersOf(c, 1, 2, nil, nil, "")}), sdk.CodeInvalid, RuleHidden)
+		wantRule(t, f.svc.Check(f.ctx, f.resident("o1", "n2"), c.ID, good), sdk.CodeForbidden, RuleResidents)
+		if f.count("participants")+f.count("answers") != 0 {
+			t.Fatal("Check wrote something")
+		}
+		if _, err := f.svc.Submit(f.ctx, r, c.ID, AnswerInput{Answers: good.Answers, Anonymous: true}); err != nil {
+			t.Fatal(err)
+		}
+		wantRule(t, f.svc.Check(f.ctx, r, c.ID, good), sdk.CodeConflict, RuleAnswered)
 	})
 }

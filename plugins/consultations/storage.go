@@ -255,6 +255,9 @@ func (s *Storage) insertAttachment(ctx context.Context, tx *store.Tx, id string,
 }
 
 func (s *Storage) deleteAttachment(ctx context.Context, tx *store.Tx, id, uploadID string) error {
+	if !validID(uploadID) {
+		return sdk.Errorf(sdk.CodeNotFound, "The consultation has no such attachment.")
+	}
 	res, err := tx.ExecContext(ctx, tx.Rebind(`DELETE FROM attachments WHERE consultation_id = ? AND upload_id = ?`), id, uploadID)
 	if err != nil {
 		return fmt.Errorf("delete attachment of %s: %w", id, err)
@@ -298,6 +301,8 @@ func (s *Storage) listConsultations(ctx context.Context, f ListFilter, staff boo
 		where = append(where, "results_at IS NOT NULL AND responded_at IS NULL")
 	case StageResponded:
 		where = append(where, "responded_at IS NOT NULL")
+	case StageEnded:
+		where, args = append(where, "published_at IS NOT NULL AND (closed_at IS NOT NULL OR closes_at <= ? OR results_at IS NOT NULL)"), append(args, us)
 	}
 	var rows []consultationRow
 	query := `SELECT ` + consultationColumns + ` FROM consultations WHERE ` + strings.Join(where, " AND ") + ` ORDER BY closes_at DESC, id DESC LIMIT ?`
