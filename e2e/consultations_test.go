@@ -3,6 +3,8 @@ package e2e
 import (
 	"io"
 	"net/http"
+	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -29,6 +31,15 @@ func newConsultationsCity(t *testing.T) *consultationsCity {
 	return c
 }
 
+// shoot writes a screenshot of the page for a person to look at, when
+// KVARTER_E2E_SCREENSHOTS names a folder: KVARTER_E2E_SCREENSHOTS=/tmp/shots go test
+// -run 'TestConsultations_Story/fi'.
+func shoot(p *Page, name string) {
+	if dir := os.Getenv("KVARTER_E2E_SCREENSHOTS"); dir != "" {
+		p.Screenshot(filepath.Join(dir, name+".png"))
+	}
+}
+
 // consultationID is the consultation's ID in a page's address.
 var consultationID = regexp.MustCompile(`/consultations/([0-9a-f-]{36})`)
 
@@ -38,7 +49,8 @@ var consultationID = regexp.MustCompile(`/consultations/([0-9a-f-]{36})`)
 // question depends on the first (a broken rule first: 422 and the error summary
 // focused), and publish it; a verified resident answers — the dependent question
 // leaves and comes back as the first answer changes (htmx asks the server) — reviews,
-// sends, sees the confirmation, and changes the answer; an unverified person is
+// sends, sees the confirmation, finds the survey in the cards of the home page and the
+// neighbourhood's page, and changes the answer; an unverified person is
 // refused with the reason; staff close it, publish the results and the city's
 // response; the resident finds the notification; a visitor reads the results, with
 // the chart loaded, and downloads the CSV; in Finnish the results page also reflows
@@ -65,6 +77,7 @@ func TestConsultations_Story(t *testing.T) {
 				t.Errorf("after a broken rule the focus is on %q", got)
 			}
 			p.AssertAccessible()
+			shoot(p, "consultations-new-refused-"+lang)
 			p.Fill(`input[name="title"]`, title)
 			p.WaitSwap(func() { p.Submit("main form") })
 			m := consultationID.FindStringSubmatch(p.Location())
@@ -104,6 +117,7 @@ func TestConsultations_Story(t *testing.T) {
 			p.AssertAccessible()
 			p.Open(c.base + path + "/answer")
 			p.AssertAccessible()
+			shoot(p, "consultations-answer-"+lang)
 			q := c.admin.Must(200, "GET", "/api/v1/consultations/"+id, nil).JSON()["questions"].([]any)[0].(map[string]any)
 			opts := q["options"].([]any)
 			yes := `main input[type="radio"][value="` + opts[0].(map[string]any)["id"].(string) + `"]`
@@ -129,6 +143,14 @@ func TestConsultations_Story(t *testing.T) {
 				t.Fatalf("after sending, the address is %s:\n%s", p.Location(), p.Text("main"))
 			}
 			p.AssertAccessible()
+			// The home page and the neighbourhood's page carry the plugin's cards.
+			for _, page := range []string{"/", "/neighbourhoods/" + c.nbh} {
+				p.Open(c.base + page)
+				if got := Eval[string](p, `document.querySelector("main").innerText`); !strings.Contains(got, title) {
+					t.Errorf("%s has no card with the open survey: %q", page, got)
+				}
+				p.AssertAccessible()
+			}
 			// Changing the answer: the form holds it; sending again replaces it.
 			p.Open(c.base + path + "/answer")
 			if !Eval[bool](p, `document.querySelector('main input[type="radio"][value="4"]').checked`) {
@@ -174,9 +196,15 @@ func TestConsultations_Story(t *testing.T) {
 			// The resident is told.
 			signIn(p, c.base, c.aino)
 			switchLanguage(p, lang)
-			p.Open(c.base + "/notifications")
-			if !strings.Contains(p.Text("main"), title) {
-				t.Errorf("the notifications page lacks the response to %q:\n%s", title, p.Text("main"))
+			// The host delivers notifications in its own time: wait for this one.
+			for deadline := time.Now().Add(15 * time.Second); ; time.Sleep(200 * time.Millisecond) {
+				p.Open(c.base + "/notifications")
+				if strings.Contains(p.Text("main"), title) {
+					break
+				}
+				if time.Now().After(deadline) {
+					t.Fatalf("the notifications page lacks the response to %q:\n%s", title, p.Text("main"))
+				}
 			}
 			p.AssertAccessible()
 			p.WaitLoad(func() { p.Submit(`form[action="/sign-out"]`) })
@@ -191,6 +219,7 @@ func TestConsultations_Story(t *testing.T) {
 				t.Errorf("%d tables of figures, want one per question", n)
 			}
 			p.AssertAccessible()
+			shoot(p, "consultations-results-"+lang)
 			if lang == "fi" { // Finnish's long words are the first to stick out
 				p.Phone320()
 				p.Open(c.base + path + "/results")
