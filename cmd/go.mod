@@ -6,6 +6,7 @@ require (
 	github.com/kvarter/kvarter/core v0.0.0
 	github.com/kvarter/kvarter/plugins/assemblies v0.0.0
 	github.com/kvarter/kvarter/plugins/budgeting v0.0.0
+	github.com/kvarter/kvarter/plugins/consultations v0.0.0
 	github.com/kvarter/kvarter/plugins/parks v0.0.0
 	github.com/kvarter/kvarter/plugins/volunteers v0.0.0
 	github.com/kvarter/kvarter/sdk v0.0.0
@@ -90,6 +91,7 @@ replace (
 	github.com/kvarter/kvarter/migrations => ../migrations
 	github.com/kvarter/kvarter/plugins/assemblies => ../plugins/assemblies
 	github.com/kvarter/kvarter/plugins/budgeting => ../plugins/budgeting
+	github.com/kvarter/kvarter/plugins/consultations => ../plugins/consultations
 	github.com/kvarter/kvarter/plugins/parks => ../plugins/parks
 	github.com/kvarter/kvarter/plugins/volunteers => ../plugins/volunteers
 	github.com/kvarter/kvarter/sdk => ../sdk

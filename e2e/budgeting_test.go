@@ -16,40 +16,23 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/kvarter/kvarter/core/coretest"
-	"github.com/kvarter/kvarter/core/node"
-	"github.com/kvarter/kvarter/sdk/sdktest"
 )
 
 // budgetingCity is a node running the budgeting plugin (built from its source, run as
 // the core runs any plugin), with a neighbourhood, its budget officer, a verified
 // resident who proposes and votes, and a second voter.
 type budgetingCity struct {
-	n                      *node.Node
-	base, nbh              string
+	*pluginCity
 	officer, resident, bob *coretest.User
 }
 
 func newBudgetingCity(t *testing.T) *budgetingCity {
 	t.Helper()
-	db := coretest.Databases(t)[0] // the pages are the same on both databases; the plugin's tests cover PostgreSQL
-	cfg := db.Config
-	bin, sum := sdktest.BuildPlugin(t, "../plugins/budgeting/cmd/kvarter-budgeting")
-	cfg.Plugins = []node.PluginConfig{{Name: "budgeting", Path: bin, SHA256: sum}}
-	n := coretest.StartNode(t, cfg, coretest.Options())
-	waitPlugin(t, n, "budgeting")
-	admin := coretest.Admin(t, n, "admin@city.example")
-	nbh := admin.Must(201, "POST", "/api/v1/neighbourhoods", map[string]any{"name": "Karşıyaka"}).JSON()["id"].(string)
-	c := &budgetingCity{n: n, base: n.URL(), nbh: nbh}
-	c.officer = coretest.Register(t, n, "ceren@example.org", "Ceren Aydın")
-	admin.Must(201, "POST", "/api/v1/roles/grants", map[string]string{"user_id": c.officer.ID, "role": "budget_officer", "domain": "nbh:" + nbh})
-	verified := func(email, name string) *coretest.User {
-		u := coretest.Register(t, n, email, name)
-		u.Must(201, "POST", "/api/v1/neighbourhoods/"+nbh+"/memberships", map[string]string{"note": "Cemal Gürsel Cd. 12"})
-		admin.Must(200, "POST", "/api/v1/neighbourhoods/"+nbh+"/memberships/"+u.ID+"/approve", nil)
-		return u
-	}
-	c.resident = verified("ayse@example.org", "Ayşe Yılmaz")
-	c.bob = verified("bulent@example.org", "Bülent Kaya")
+	c := &budgetingCity{pluginCity: startPluginCity(t, "budgeting", "../plugins/budgeting/cmd/kvarter-budgeting")}
+	c.officer = coretest.Register(t, c.n, "ceren@example.org", "Ceren Aydın")
+	c.admin.Must(201, "POST", "/api/v1/roles/grants", map[string]string{"user_id": c.officer.ID, "role": "budget_officer", "domain": "nbh:" + c.nbh})
+	c.resident = c.verified(t, "ayse@example.org", "Ayşe Yılmaz")
+	c.bob = c.verified(t, "bulent@example.org", "Bülent Kaya")
 	return c
 }
 

@@ -115,9 +115,13 @@ func (c *NotifyCatalog) Notification(languages []string, zone *time.Location, n 
 	if len(n.Recipients) == 0 && len(n.Followers) == 0 {
 		return Notification{}, false
 	}
-	texts := c.Texts(languages, zone, n.Kind, n.Data)
+	var texts map[string]NotificationText
 	if n.Variant != "" {
+		// Only the variant's words: a kind worded by variants has no title and
+		// body of its own, and asking for them logs a missing message.
 		texts = c.VariantTexts(languages, zone, n.Kind, n.Variant, n.Data)
+	} else {
+		texts = c.Texts(languages, zone, n.Kind, n.Data)
 	}
 	note := Notification{Kind: n.Kind, Recipients: n.Recipients, Followers: n.Followers,
 		Subject: n.Subject, Link: n.Link, Texts: texts}

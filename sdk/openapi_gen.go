@@ -356,7 +356,9 @@ func (g *schemaGen) bare(t reflect.Type, tag reflect.StructTag) map[string]any {
 	case reflect.PointerTo(t).Implements(schemerType) || t.Implements(schemerType):
 		return maps.Clone(reflect.New(t).Interface().(Schemer).OpenAPISchema())
 	case t == timeType:
-		return map[string]any{"type": "string", "format": "date-time"}
+		// RFC 3339 with nanoseconds and an offset is 35 characters; CheckInput bounds
+		// the time itself (MinTime, MaxTime).
+		return map[string]any{"type": "string", "format": "date-time", "maxLength": 35}
 	case t == rawType:
 		return map[string]any{}
 	case t.Implements(marshalerType) || reflect.PointerTo(t).Implements(marshalerType):

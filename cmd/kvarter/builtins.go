@@ -5,6 +5,7 @@ import (
 
 	"github.com/kvarter/kvarter/plugins/assemblies"
 	"github.com/kvarter/kvarter/plugins/budgeting"
+	"github.com/kvarter/kvarter/plugins/consultations"
 	"github.com/kvarter/kvarter/plugins/parks"
 	"github.com/kvarter/kvarter/plugins/volunteers"
 	"github.com/kvarter/kvarter/sdk"
@@ -15,10 +16,11 @@ import (
 // the city config, all of them are enabled. (The SDK's example plugin is not among
 // them: it is for plugin authors, not for a city.)
 var builtins = map[string]func() sdk.Plugin{
-	"assemblies": assemblies.New,
-	"budgeting":  budgeting.New,
-	"parks":      parks.New,
-	"volunteers": volunteers.New,
+	"assemblies":    assemblies.New,
+	"budgeting":     budgeting.New,
+	"consultations": consultations.New,
+	"parks":         parks.New,
+	"volunteers":    volunteers.New,
 }
 
 // builtinNames lists the built-in plugins in name order.

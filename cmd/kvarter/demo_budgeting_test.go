@@ -28,16 +28,7 @@ func TestMain_DemoBudgeting(t *testing.T) {
 				t.Skipf("set %s to run this on PostgreSQL too", sdktest.EnvDatabaseURL)
 			}
 			dir, cfgPath := writeCityConfig(t, postgres, map[string]any{"plugins": []map[string]any{{"name": "budgeting"}}})
-			m, _, errOut := newTestMain(t, dir)
-			m.Options.Executable = kv
-			if code := m.Run(t.Context(), []string{"demo", "--config", cfgPath}); code != 0 {
-				t.Fatalf("demo = %d\n%s", code, errOut)
-			}
-			m, _, errOut = newTestMain(t, dir)
-			m.Options.Executable = kv
-			s := startServe(t, m, errOut, "--config", cfgPath)
-			waitActive(t, s.node)
-			visitor := coretest.NewClient(t, s.node)
+			visitor := coretest.NewClient(t, demoAndServe(t, kv, dir, cfgPath))
 
 			const api = "/api/v1/budgeting/cycles"
 			var cycles struct {

@@ -240,3 +240,17 @@ func (b *Bundle) known(tag string) string {
 	}
 	return ""
 }
+
+// Texts is the message id in every language of the bundle (Pseudo left out), for what a
+// plugin's manifest names in each language without calling the plugin: nav entries,
+// cards, roles, notification kinds, data uses. A language whose catalog lacks id is
+// left out, so the host falls back to English rather than show an id.
+func (b *Bundle) Texts(id string) map[string]string {
+	out := make(map[string]string, len(b.langs))
+	for _, lang := range b.langs {
+		if b.ids[lang][id] {
+			out[lang] = b.Localizer(lang).T(id)
+		}
+	}
+	return out
+}

@@ -386,3 +386,14 @@ func Example() {
 	fmt.Printf("%s %q\n", lang, l.N("parks.booking.count", 1200))
 	// Output: fi "1\u00a0200 varausta"
 }
+
+func TestBundle_Texts(t *testing.T) {
+	b := i18n.MustBundle(testCatalog)
+	got := b.Texts("only.en.sv")
+	if len(got) != 2 || got["en"] != "English, Swedish has it too" || got["sv"] != "Svenska" {
+		t.Errorf("Texts(only.en.sv) = %v: want English and Swedish only, no pseudo-locale", got)
+	}
+	if got := b.Texts("nowhere"); len(got) != 0 {
+		t.Errorf("Texts of a missing id = %v, want none", got)
+	}
+}

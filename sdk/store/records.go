@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/jmoiron/sqlx"
+
+	"github.com/kvarter/kvarter/sdk"
 )
 
 // Records runs query and returns its rows as JSON-ready records, column name to value,
@@ -64,4 +66,14 @@ func PersonalRecords(ctx context.Context, db *DB, userID string, sets []RecordSe
 		out[set.Key] = recs
 	}
 	return out, nil
+}
+
+// Export is a plugin's whole sdk.PersonalData: the records of sets for userID (see
+// PersonalRecords), described by fields. An Exporter's ExportUser is then one call.
+func Export(ctx context.Context, db *DB, userID string, sets []RecordSet, fields map[string]string) (sdk.PersonalData, error) {
+	data, err := PersonalRecords(ctx, db, userID, sets)
+	if err != nil {
+		return sdk.PersonalData{}, err
+	}
+	return sdk.PersonalData{Data: data, Fields: fields}, nil
 }

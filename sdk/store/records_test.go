@@ -40,5 +40,10 @@ func TestRecords(t *testing.T) {
 		if err != nil || none == nil || len(none) != 0 {
 			t.Errorf("no rows = %#v, %v; want an empty list", none, err)
 		}
+		fields := map[string]string{"things": "Your things."}
+		pd, err := store.Export(ctx, db, "u1", []store.RecordSet{{Key: "things", Query: `SELECT id FROM things WHERE owner = ?`}}, fields)
+		if got, _ := json.Marshal(pd.Data); err != nil || string(got) != `{"things":[{"id":"a"}]}` || pd.Fields["things"] != "Your things." {
+			t.Errorf("Export = %s %v, %v", got, pd.Fields, err)
+		}
 	})
 }

@@ -6,6 +6,7 @@ package loadgen
 import (
 	"bytes"
 	"encoding/json"
+	"flag"
 	"fmt"
 	"io"
 	"log"
@@ -148,4 +149,32 @@ func (t *Timings) Timeline(w io.Writer, window time.Duration) {
 		fmt.Fprintf(w, "  from %5v: %4d requests, p50 %v p99 %v max %v\n", time.Duration(b)*window, len(l),
 			l[len(l)/2].Round(100*time.Microsecond), l[len(l)*99/100].Round(100*time.Microsecond), l[len(l)-1].Round(100*time.Microsecond))
 	}
+}
+
+// NodeFlags are the flags every load generator takes: the node's address and the city
+// admin that bench/lib.sh creates. Parse the flags, then call Admin.
+type NodeFlags struct {
+	base, email, password *string
+}
+
+// DeclareNodeFlags declares -base (defaultBase unless given), -admin-email and
+// -admin-password.
+func DeclareNodeFlags(defaultBase string) *NodeFlags {
+	return &NodeFlags{
+		base:     flag.String("base", defaultBase, "kvarter base URL"),
+		email:    flag.String("admin-email", "admin@bench.invalid", "city admin email"),
+		password: flag.String("admin-password", "bench admin passphrase", "city admin password"),
+	}
+}
+
+// Admin is a client for the node, keeping up to conns connections open, and the city
+// admin's token.
+func (f *NodeFlags) Admin(conns int) (*Client, string) {
+	c := &Client{Base: strings.TrimRight(*f.base, "/"), HTTP: &http.Client{Timeout: 30 * time.Second,
+		Transport: &http.Transport{MaxIdleConnsPerHost: conns + 4, MaxConnsPerHost: conns + 4}}}
+	var login struct {
+		Token string `json:"token"`
+	}
+	c.Must("", "POST", "/api/v1/auth/login", map[string]string{"email": *f.email, "password": *f.password}, 200, &login)
+	return c, login.Token
 }

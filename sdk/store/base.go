@@ -1,0 +1,101 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"time"
+
+	"github.com/kvarter/kvarter/sdk"
+)
+
+// Base is the lifecycle every plugin that keeps a store shares, so that a plugin's
+// glue is its manifest and its service: embed it, set Schema in New, and call Open
+// from Configure. It gives the plugin sdk.Migrator (Schema), sdk.Healther (the store
+// answers) and sdk.Deactivator (the store closes; events not yet delivered wait in it
+// for the next start).
+//
+//	//go:embed migrations
+//	var migrations embed.FS
+//
+//	type Plugin struct{ store.Base; svc *Service }
+//
+//	func New() sdk.Plugin { return &Plugin{Base: store.Base{Schema: migrations}} }
+//
+//	func (p *Plugin) Configure(ctx context.Context, env sdk.Env) error {
+//		if err := p.Open(ctx, env); err != nil {
+//			return err
+//		}
+//		p.svc = NewService(p.DB, env.Host, p.Zone, env.Languages)
+//		return nil
+//	}
+type Base struct {
+	// Schema holds the migrations: postgres/NNNN_name.sql and sqlite/NNNN_name.sql,
+	// at its root or under a folder "migrations" (an embed.FS of that folder).
+	Schema fs.FS
+	// DB is the store, once Open has run.
+	DB *DB
+	// Zone is the city's time zone (UTC when the host names none), Logger the
+	// plugin's logger (one that discards when the host gives none).
+	Zone   *time.Location
+	Logger *slog.Logger
+}
+
+// Open opens the store the host provisioned and reads the city's time zone; a time
+// zone the system does not know fails Configure rather than shift every time.
+func (b *Base) Open(ctx context.Context, env sdk.Env) error {
+	zone := time.UTC
+	if env.CityTimeZone != "" {
+		z, err := sdk.LoadTimeZone(env.CityTimeZone)
+		if err != nil {
+			return fmt.Errorf("city time zone %q: %w", env.CityTimeZone, err)
+		}
+		zone = z
+	}
+	db, err := Open(ctx, env.Store)
+	if err != nil {
+		return err
+	}
+	b.DB, b.Zone, b.Logger = db, zone, env.Logger
+	if b.Logger == nil {
+		b.Logger = slog.New(slog.DiscardHandler)
+	}
+	return nil
+}
+
+// Migrations are Schema's dialect folders (sdk.Migrator).
+func (b *Base) Migrations() fs.FS {
+	if b.Schema == nil {
+		return nil
+	}
+	if st, err := fs.Stat(b.Schema, "migrations"); err == nil && st.IsDir() {
+		sub, _ := fs.Sub(b.Schema, "migrations")
+		return sub
+	}
+	return b.Schema
+}
+
+// Health reports whether the store answers (sdk.Healther).
+func (b *Base) Health(ctx context.Context) error {
+	if b.DB == nil {
+		return errors.New("store not open")
+	}
+	return b.DB.PingContext(ctx)
+}
+
+// Deactivate closes the store (sdk.Deactivator).
+func (b *Base) Deactivate(context.Context) error {
+	if b.DB == nil {
+		return nil
+	}
+	return b.DB.Close()
+}
+
+// Compile-time guards: a plugin that embeds Base has these capabilities.
+var (
+	_ sdk.Migrator    = (*Base)(nil)
+	_ sdk.Healther    = (*Base)(nil)
+	_ sdk.Deactivator = (*Base)(nil)
+)
