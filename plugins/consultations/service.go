@@ -34,6 +34,8 @@ type Service struct {
 
 	// published keeps published results, which never change (service_results.go).
 	published sync.Map // consultation ID → *Results
+	// live keeps a poll's results shown after voting for a moment (liveResults).
+	live sync.Map // consultation ID → liveEntry
 }
 
 // NewService returns the service over a migrated store and the host.

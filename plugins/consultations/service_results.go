@@ -272,7 +272,7 @@ func (s *Service) Results(ctx context.Context, caller sdk.Principal, id string) 
 			if voted, _, err := s.st.participation(ctx, s.db, id, caller.UserID); err != nil {
 				return nil, err
 			} else if voted {
-				return s.compute(ctx, c)
+				return s.liveResults(ctx, c)
 			}
 		}
 		return nil, errNotPublished
@@ -284,6 +284,31 @@ func (s *Service) Results(ctx context.Context, caller sdk.Principal, id string) 
 	res := *published
 	res.Response, res.RespondedAt = c.Response, c.RespondedAt
 	return &res, nil
+}
+
+// liveTTL is how long a poll's results shown after voting are reused: every voter
+// looks at them at once, and counting 100,000 answers for each would let a popular
+// poll's visitors keep the plugin busy. Results a few seconds old are still the
+// poll's results.
+const liveTTL = 5 * time.Second
+
+type liveEntry struct {
+	at  time.Time
+	res *Results
+}
+
+// liveResults are c's results now, or as counted less than liveTTL ago.
+func (s *Service) liveResults(ctx context.Context, c *Consultation) (*Results, error) {
+	now := s.now()
+	if e, ok := s.live.Load(c.ID); ok && now.Sub(e.(liveEntry).at) < liveTTL {
+		return e.(liveEntry).res, nil
+	}
+	res, err := s.compute(ctx, c)
+	if err != nil {
+		return nil, err
+	}
+	s.live.Store(c.ID, liveEntry{at: now, res: res})
+	return res, nil
 }
 
 // publishedResults reads published results once and keeps them: they never change.

@@ -451,6 +451,17 @@ func TestService_PollAfterVote(t *testing.T) {
 		if err != nil || res.Published || res.Answers != 2 || res.Questions[0].Options[0].Count != 1 {
 			t.Fatalf("live results: %v %+v", err, res)
 		}
+		// Counted again only once liveTTL has passed.
+		if _, err := f.svc.Submit(f.ctx, sdk.Principal{}, c.ID, AnswerInput{Answers: answersOf(c, 0, 0, nil, nil, "")}); err != nil {
+			t.Fatal(err)
+		}
+		if res, _ := f.svc.Results(f.ctx, voter, c.ID); res.Answers != 2 {
+			t.Errorf("recounted within liveTTL: %d", res.Answers)
+		}
+		f.clock.Advance(liveTTL)
+		if res, _ := f.svc.Results(f.ctx, voter, c.ID); res.Answers != 3 {
+			t.Errorf("not recounted after liveTTL: %d", res.Answers)
+		}
 	})
 }
 
