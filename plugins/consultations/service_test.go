@@ -507,3 +507,31 @@ func TestService_Check(t *testing.T) {
 		wantRule(t, f.svc.Check(f.ctx, r, c.ID, good), sdk.CodeConflict, RuleAnswered)
 	})
 }
+
+// TestService_OneAnswerConcurrent sends one person's answer eight times at once, named
+// and anonymous: exactly one is stored, the others are refused as answered.
+func TestService_OneAnswerConcurrent(t *testing.T) {
+	eachStore(t, func(t *testing.T, db *store.DB) {
+		f := newFixture(t, db)
+		c := f.published(survey())
+		r := f.resident("r1", "n1")
+		errs := make(chan error, 8)
+		for i := range 8 {
+			go func() {
+				_, err := f.svc.Submit(f.ctx, r, c.ID, AnswerInput{Answers: answersOf(c, 1, 0, nil, nil, ""), Anonymous: i%2 == 0})
+				errs <- err
+			}()
+		}
+		ok := 0
+		for range 8 {
+			if err := <-errs; err == nil {
+				ok++
+			} else {
+				wantRule(t, err, sdk.CodeConflict, RuleAnswered)
+			}
+		}
+		if ok != 1 || f.count("participants") != 1 || f.count("answers")+f.count("sealed_answers") != 1 {
+			t.Errorf("%d accepted; %d participants, %d answers, %d sealed", ok, f.count("participants"), f.count("answers"), f.count("sealed_answers"))
+		}
+	})
+}
