@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/csv"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"math"
@@ -21,9 +22,10 @@ import (
 // its row lock: the sealed anonymous answers are opened by the host (sdk.BallotBox),
 // shuffled and written in the clear without anyone's ID, the sealed rows deleted, and
 // every free-text answer copied, shuffled and unlinked, into texts for staff to
-// redact. Finalising happens when staff close a consultation early, and otherwise the
-// first time staff look at its texts or results after closes_at; until then the
-// anonymous answers stay sealed, which is the safe state. Staff then publish or withhold
+// redact. Finalising happens when staff close a consultation early, within a minute
+// of closes_at otherwise (FinaliseClosed, in the background), and at the latest when
+// staff look at its texts or results; until then the anonymous answers stay sealed,
+// which is the safe state. Staff then publish or withhold
 // each free text (only redacted text is ever public), publish the results — computed
 // once, stored and kept in memory, since they never change — and write the city's
 // response, which notifies every participant.
@@ -172,6 +174,27 @@ func (s *Service) finalise(ctx context.Context, id string) (*Consultation, error
 		return nil, err
 	}
 	return c, nil
+}
+
+// finaliseEvery is how often closed consultations are looked for to finalise: the
+// sealed answers of one that closed by the clock are opened within about a minute.
+const finaliseEvery = time.Minute
+
+// FinaliseClosed finalises every consultation that has closed and is not finalised
+// yet (at most 100 a run). Several nodes may run it at once: finalise re-reads the
+// consultation under its row lock and does nothing the second time.
+func (s *Service) FinaliseClosed(ctx context.Context) error {
+	ids, err := s.st.toFinalise(ctx, s.now(), 100)
+	if err != nil {
+		return err
+	}
+	var errs []error
+	for _, id := range ids {
+		if _, err := s.finalise(ctx, id); err != nil {
+			errs = append(errs, fmt.Errorf("finalise %s: %w", id, err))
+		}
+	}
+	return errors.Join(errs...)
 }
 
 // Texts lists the free-text answers of a closed consultation, for staff to redact.

@@ -308,8 +308,16 @@ func TestService_Anonymous(t *testing.T) {
 		c2 := f.published(in)
 		_, err = f.svc.Submit(f.ctx, r, c2.ID, AnswerInput{Answers: answersOf(c2, 1, 0, nil, nil, ""), Anonymous: true})
 		wantRule(t, err, sdk.CodeInvalid, "anonymous_not_allowed")
-		// At the close the sealed answer is opened into answers, without the person.
-		if _, err := f.svc.Close(f.ctx, f.staff, c.ID); err != nil {
+		// At the close the sealed answer is opened into answers, without the person:
+		// here by the background run once closes_at has passed.
+		if err := f.svc.FinaliseClosed(f.ctx); err != nil || f.count("sealed_answers") != 1 {
+			t.Fatalf("finalised before the close: %v, %d sealed", err, f.count("sealed_answers"))
+		}
+		f.clock.Set(c.ClosesAt)
+		if err := f.svc.FinaliseClosed(f.ctx); err != nil {
+			t.Fatal(err)
+		}
+		if err := f.svc.FinaliseClosed(f.ctx); err != nil { // nothing left: harmless
 			t.Fatal(err)
 		}
 		var n int
