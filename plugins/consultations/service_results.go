@@ -375,7 +375,7 @@ func (s *Service) Respond(ctx context.Context, caller sdk.Principal, id string, 
 		}
 		n, ok := notifyCatalog().Notification(s.languages, s.zone, sdk.Notice{Kind: NotifyResponse,
 			Recipients: participants, Subject: consultationSubject(id), Link: consultationLink(id),
-			Data: map[string]any{"Title": clip(c.Title, 120)}})
+			Data: map[string]any{"Title": clip(c.Title, sdk.MaxNotificationTitle-80)}})
 		if !ok {
 			return nil
 		}
@@ -383,13 +383,17 @@ func (s *Service) Respond(ctx context.Context, caller sdk.Principal, id string, 
 	})
 }
 
-// clip shortens s to at most n characters, for a notification's one-line title.
+// clip shortens s to at most n bytes, whole characters, for a notification's title,
+// which the host bounds in bytes (sdk.MaxNotificationTitle).
 func clip(s string, n int) string {
-	if utf8.RuneCountInString(s) <= n {
+	if len(s) <= n {
 		return s
 	}
-	r := []rune(s)
-	return strings.TrimSpace(string(r[:n-1])) + "…"
+	cut := n - len("…")
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return strings.TrimSpace(s[:cut]) + "…"
 }
 
 // formulaLike reports whether a spreadsheet would read cell as a formula: it starts

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/kvarter/kvarter/sdk"
 	"github.com/kvarter/kvarter/sdk/store"
@@ -540,6 +541,35 @@ func TestService_OneAnswerConcurrent(t *testing.T) {
 		}
 		if ok != 1 || f.count("participants") != 1 || f.count("answers")+f.count("sealed_answers") != 1 {
 			t.Errorf("%d accepted; %d participants, %d answers, %d sealed", ok, f.count("participants"), f.count("answers"), f.count("sealed_answers"))
+		}
+	})
+}
+
+// TestService_RespondLongTitle: a title of 200 three-byte characters still makes a
+// notification whose title the host takes (at most sdk.MaxNotificationTitle bytes).
+func TestService_RespondLongTitle(t *testing.T) {
+	eachStore(t, func(t *testing.T, db *store.DB) {
+		f := newFixture(t, db)
+		in := survey()
+		in.Title, in.Questions = strings.Repeat("漢", MaxTitle), in.Questions[:1]
+		c := f.published(in)
+		if _, err := f.svc.Submit(f.ctx, f.resident("r1", "n1"), c.ID, AnswerInput{Answers: answersOf(c, 1, 0, nil, nil, "")}); err != nil {
+			t.Fatal(err)
+		}
+		f.clock.Set(c.ClosesAt)
+		if _, err := f.svc.PublishResults(f.ctx, f.staff, c.ID); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := f.svc.Respond(f.ctx, f.staff, c.ID, ResponseInput{Response: "Done."}); err != nil {
+			t.Fatal(err)
+		}
+		if err := db.FlushOutbox(f.ctx, f.host); err != nil {
+			t.Fatal(err)
+		}
+		for lang, text := range f.host.Notifications()[0].Texts {
+			if len(text.Title) > sdk.MaxNotificationTitle || !utf8.ValidString(text.Title) {
+				t.Errorf("%s title of %d bytes: %q", lang, len(text.Title), text.Title)
+			}
 		}
 	})
 }
