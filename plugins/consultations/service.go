@@ -385,6 +385,15 @@ func (s *Service) define(ctx context.Context, c *Consultation, in ConsultationIn
 	if err != nil {
 		return err
 	}
+	if in.AnonymousAllowed {
+		text := 0
+		for _, q := range questions {
+			text += q.MaxLength
+		}
+		if text > MaxAnonymousText {
+			return sdk.Invalid("anonymous_allowed", "anonymous_text", fmt.Sprintf("Where answers may be anonymous, the free-text questions together take at most %d characters (max_length).", MaxAnonymousText))
+		}
+	}
 	c.Kind, c.Title, c.Background, c.WhatNext = in.Kind, in.Title, in.Background, in.WhatNext
 	c.Neighbourhoods, c.AssemblyID = nbhs, strings.TrimSpace(in.AssemblyID)
 	c.Participation, c.MinAge, c.AnonymousAllowed = in.Participation, in.MinAge, in.AnonymousAllowed

@@ -55,6 +55,9 @@ func TestService_Create(t *testing.T) {
 			{"scale backwards", "scale_range", func(in *ConsultationInput) { in.Questions[1].ScaleMax = 0 }},
 			{"choices beyond the options", "choices_range", func(in *ConsultationInput) { in.Questions[2].MaxChoices = 4 }},
 			{"poll of two questions", "poll_one_question", func(in *ConsultationInput) { in.Kind = KindPoll }},
+			{"anonymous with too much free text", "anonymous_text", func(in *ConsultationInput) {
+				in.Questions = append(in.Questions, QuestionInput{Kind: QuestionText, Prompt: "More?", MaxLength: MaxAnonymousText})
+			}},
 			{"anonymous poll with live results", "anonymous_live_results", func(in *ConsultationInput) {
 				in.Kind, in.PollResults, in.Questions = KindPoll, PollResultsAfterVote, in.Questions[:1]
 			}},
