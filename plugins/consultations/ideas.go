@@ -110,8 +110,9 @@ type Idea struct {
 	Mine      bool `json:"mine,omitempty"`
 
 	authorID string
-	// text and title are kept for the author and moderators when hidden.
-	hiddenTitle, hiddenBody string
+	// hiddenTitle is a hidden idea's title, for the notifications of its author and
+	// supporters, who know it.
+	hiddenTitle string
 }
 
 // Hidden says why a moderator hid an idea or a comment: the category shown in its place.
@@ -130,7 +131,7 @@ type Comment struct {
 	CreatedAt  time.Time   `json:"created_at"`
 	Mine       bool        `json:"mine,omitempty"`
 
-	authorID, hiddenBody string
+	authorID string
 }
 
 // IdeaInput is a new idea.

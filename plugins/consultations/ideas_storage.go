@@ -58,7 +58,7 @@ func (r ideaRow) idea() Idea {
 		// Hidden: the text stays in the store for the author's appeal and the
 		// moderators, and leaves it only through them.
 		i.Hidden = &Hidden{Category: ReportCategory(r.HiddenCategory)}
-		i.hiddenTitle, i.hiddenBody, i.Title, i.Body = r.Title, r.Body, "", ""
+		i.hiddenTitle, i.Title, i.Body = r.Title, "", ""
 	}
 	return i
 }
@@ -167,7 +167,7 @@ func (r commentRow) comment() Comment {
 		CreatedAt: r.CreatedAt.Time, authorID: r.AuthorID}
 	if r.HiddenCategory != "" {
 		c.Hidden = &Hidden{Category: ReportCategory(r.HiddenCategory)}
-		c.hiddenBody, c.Body = r.Body, ""
+		c.Body = ""
 	}
 	return c
 }
