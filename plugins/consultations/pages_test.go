@@ -246,6 +246,8 @@ func TestPages_SurveyStory(t *testing.T) {
 			t.Errorf("the chart is not well-formed XML: %v", err)
 		}
 		visitor.get(chartURL(id, c.Questions[3].ID)).want(t, "no chart for free text", 404)
+		visitor.get(pageBase+"?stage=ended").want(t, "closed ones", 200, "Cycling in Kallio", "The city has responded")
+		visitor.get(pageBase+"?stage=open").want(t, "open ones", 200).lacks(t, "open ones", "Cycling in Kallio")
 
 		// Every language: its own words, no id left.
 		for _, lang := range i18n.Required {
@@ -305,6 +307,7 @@ func TestPages_Cards(t *testing.T) {
 		f.as(f.resident("aino", "n2"), "sv").get(pageHome).want(t, "home card", 200, "Vallila only", "stänger")
 		f.as(sdk.Principal{}, "en").get(pageBase+"?stage=open&neighbourhood=n2").want(t, "list", 200, "Vallila only").lacks(t, "list", "Cycling in Kallio")
 		f.as(sdk.Principal{}, "en").get(pageBase+"?stage=nonsense").want(t, "bad filter", 422, "Choose a stage from the list")
+		f.as(sdk.Principal{}, "en").get(pageBase+"?stage=ended").want(t, "ended", 200, "There are no consultations to show.", `<option value="ended" selected>Closed (all)</option>`)
 	})
 }
 
