@@ -84,6 +84,11 @@ const (
 	MaxTextAnswer    = 5000
 	MaxResponse      = 10000
 	MaxMinAge        = 120
+	// MaxAnonymousText bounds the free text of all questions together where answers
+	// may be anonymous: every sealed answer is padded to the longest answer possible,
+	// so a survey of many long text questions would make each anonymous answer
+	// hundreds of kilobytes.
+	MaxAnonymousText = 5000
 )
 
 // Consultation is what the city asks, of whom, and until when.

@@ -19,9 +19,10 @@ import (
 // A question that depends on an earlier answer is shown without JavaScript with the
 // dependency said in words ("Answer this only if you chose “Yes” in question 2"); the
 // service drops an answer to a question that was not asked (AnswerInput.DropHidden),
-// so the form never has to guess. With htmx, a change of any answer asks the server
-// for the questions again (a GET of the same page, answered with the fragment), which
-// leaves out those not asked: the same rule, applied by the same service.
+// so the form never has to guess. With htmx, a change of an answer that a later
+// question depends on asks the server for the questions again (a GET of the same page,
+// answered with the fragment), which leaves out those not asked: the same rule
+// (Visible), applied on the server.
 //
 // Answer fields are named as the service names them in its errors, "answers.<question
 // ID>" (a ranking's "answers.<question ID>.<option ID>"), so a refused answer is

@@ -42,8 +42,9 @@ type listQuery struct {
 }
 
 // publicStages are the stages the list filters by, in the order a resident meets
-// them; a draft is staff's business and has its own list on the staff page.
-var publicStages = []Stage{StageOpen, StageUpcoming, StageClosed, StageResults, StageResponded}
+// them, with "ended" (closed in any sense) for those looking back; a draft is staff's
+// business and has its own list on the staff page.
+var publicStages = []Stage{StageOpen, StageUpcoming, StageEnded, StageClosed, StageResults, StageResponded}
 
 // consultationCard is one consultation in a list or a card.
 type consultationCard struct {

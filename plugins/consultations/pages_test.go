@@ -246,6 +246,8 @@ func TestPages_SurveyStory(t *testing.T) {
 			t.Errorf("the chart is not well-formed XML: %v", err)
 		}
 		visitor.get(chartURL(id, c.Questions[3].ID)).want(t, "no chart for free text", 404)
+		visitor.get(pageBase+"?stage=ended").want(t, "closed ones", 200, "Cycling in Kallio", "The city has responded")
+		visitor.get(pageBase+"?stage=open").want(t, "open ones", 200).lacks(t, "open ones", "Cycling in Kallio")
 
 		// Every language: its own words, no id left.
 		for _, lang := range i18n.Required {
@@ -305,6 +307,7 @@ func TestPages_Cards(t *testing.T) {
 		f.as(f.resident("aino", "n2"), "sv").get(pageHome).want(t, "home card", 200, "Vallila only", "stänger")
 		f.as(sdk.Principal{}, "en").get(pageBase+"?stage=open&neighbourhood=n2").want(t, "list", 200, "Vallila only").lacks(t, "list", "Cycling in Kallio")
 		f.as(sdk.Principal{}, "en").get(pageBase+"?stage=nonsense").want(t, "bad filter", 422, "Choose a stage from the list")
+		f.as(sdk.Principal{}, "en").get(pageBase+"?stage=ended").want(t, "ended", 200, "There are no consultations to show.", `<option value="ended" selected>Closed (all)</option>`)
 	})
 }
 
@@ -330,3 +333,37 @@ func TestChart_SVG(t *testing.T) {
 // TestPagesCatalog fails on a page message missing from a language, an empty one, a
 // plural without every form, or placeholders that differ between languages.
 func TestPagesCatalog(t *testing.T) { i18ntest.CheckCatalog(t, localeFiles) }
+
+// TestPages_Attachments: staff attach a document to a draft as the host forwards it
+// (the file's upload id in its field); a missing name or a file the host refused comes
+// back as the form with the reason; the published consultation links the document.
+func TestPages_Attachments(t *testing.T) {
+	eachStore(t, func(t *testing.T, db *store.DB) {
+		f := newPagesFixture(t, db)
+		in := survey()
+		c, err := f.svc.Create(f.ctx, f.staff, in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		staff := f.as(f.staff, "en")
+		path := consultationPath(c.ID) + "/attachments"
+		staff.post(path, url.Values{"name": {""}, "file": {"0190a1b2-upload"}}).want(t, "no name", 422, "kv-error-summary", `id="f-name"`)
+
+		refused := httptest.NewRequest(http.MethodPost, path, strings.NewReader(url.Values{"name": {"Plan"}}.Encode()))
+		refused.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		refused.Header.Set(sdk.UploadRefusedHeader, url.Values{"file": {"upload_kind"}}.Encode())
+		ctx, _ := sdk.RecordPageMeta(sdk.WithRender(sdk.WithLanguage(sdk.WithPrincipal(context.Background(), f.staff), "en"), sdk.RenderPage))
+		w := httptest.NewRecorder()
+		f.h.ServeHTTP(w, refused.WithContext(ctx))
+		if w.Code != 422 || !strings.Contains(w.Body.String(), `href="#f-file"`) {
+			t.Errorf("a refused file: %d\n%s", w.Code, w.Body.String())
+		}
+
+		staff.post(path, url.Values{"name": {"Cycle lane plan (PDF)"}, "file": {"0190a1b2-upload"}}).want(t, "attach", 303)
+		if _, err := f.svc.Publish(f.ctx, f.staff, c.ID); err != nil {
+			t.Fatal(err)
+		}
+		f.as(sdk.Principal{}, "fi").get(consultationPath(c.ID)).want(t, "public page", 200,
+			`href="/uploads/0190a1b2-upload"`, "Cycle lane plan (PDF)", "Asiakirjat")
+	})
+}

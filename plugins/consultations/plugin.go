@@ -36,6 +36,7 @@ func (p *Plugin) Configure(ctx context.Context, env sdk.Env) error {
 		return err
 	}
 	p.svc = NewService(p.DB, env.Host, p.Zone, env.Languages, p.Logger)
+	p.Every(finaliseEvery, p.svc.FinaliseClosed)
 	return nil
 }
 

@@ -34,6 +34,8 @@ type Service struct {
 
 	// published keeps published results, which never change (service_results.go).
 	published sync.Map // consultation ID → *Results
+	// live keeps a poll's results shown after voting for a moment (liveResults).
+	live sync.Map // consultation ID → liveEntry
 }
 
 // NewService returns the service over a migrated store and the host.
@@ -382,6 +384,15 @@ func (s *Service) define(ctx context.Context, c *Consultation, in ConsultationIn
 	questions, err := defineQuestions(in.Questions)
 	if err != nil {
 		return err
+	}
+	if in.AnonymousAllowed {
+		text := 0
+		for _, q := range questions {
+			text += q.MaxLength
+		}
+		if text > MaxAnonymousText {
+			return sdk.Invalid("anonymous_allowed", "anonymous_text", fmt.Sprintf("Where answers may be anonymous, the free-text questions together take at most %d characters (max_length).", MaxAnonymousText))
+		}
 	}
 	c.Kind, c.Title, c.Background, c.WhatNext = in.Kind, in.Title, in.Background, in.WhatNext
 	c.Neighbourhoods, c.AssemblyID = nbhs, strings.TrimSpace(in.AssemblyID)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/csv"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"math"
@@ -21,9 +22,10 @@ import (
 // its row lock: the sealed anonymous answers are opened by the host (sdk.BallotBox),
 // shuffled and written in the clear without anyone's ID, the sealed rows deleted, and
 // every free-text answer copied, shuffled and unlinked, into texts for staff to
-// redact. Finalising happens when staff close a consultation early, and otherwise the
-// first time staff look at its texts or results after closes_at; until then the
-// anonymous answers stay sealed, which is the safe state. Staff then publish or withhold
+// redact. Finalising happens when staff close a consultation early, within a minute
+// of closes_at otherwise (FinaliseClosed, in the background), and at the latest when
+// staff look at its texts or results; until then the anonymous answers stay sealed,
+// which is the safe state. Staff then publish or withhold
 // each free text (only redacted text is ever public), publish the results — computed
 // once, stored and kept in memory, since they never change — and write the city's
 // response, which notifies every participant.
@@ -174,6 +176,27 @@ func (s *Service) finalise(ctx context.Context, id string) (*Consultation, error
 	return c, nil
 }
 
+// finaliseEvery is how often closed consultations are looked for to finalise: the
+// sealed answers of one that closed by the clock are opened within about a minute.
+const finaliseEvery = time.Minute
+
+// FinaliseClosed finalises every consultation that has closed and is not finalised
+// yet (at most 100 a run). Several nodes may run it at once: finalise re-reads the
+// consultation under its row lock and does nothing the second time.
+func (s *Service) FinaliseClosed(ctx context.Context) error {
+	ids, err := s.st.toFinalise(ctx, s.now(), 100)
+	if err != nil {
+		return err
+	}
+	var errs []error
+	for _, id := range ids {
+		if _, err := s.finalise(ctx, id); err != nil {
+			errs = append(errs, fmt.Errorf("finalise %s: %w", id, err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
 // Texts lists the free-text answers of a closed consultation, for staff to redact.
 func (s *Service) Texts(ctx context.Context, caller sdk.Principal, id string, q sdk.ListQuery) (sdk.Page[Text], error) {
 	if _, err := s.finalise(ctx, id); err != nil {
@@ -272,7 +295,7 @@ func (s *Service) Results(ctx context.Context, caller sdk.Principal, id string) 
 			if voted, _, err := s.st.participation(ctx, s.db, id, caller.UserID); err != nil {
 				return nil, err
 			} else if voted {
-				return s.compute(ctx, c)
+				return s.liveResults(ctx, c)
 			}
 		}
 		return nil, errNotPublished
@@ -284,6 +307,31 @@ func (s *Service) Results(ctx context.Context, caller sdk.Principal, id string) 
 	res := *published
 	res.Response, res.RespondedAt = c.Response, c.RespondedAt
 	return &res, nil
+}
+
+// liveTTL is how long a poll's results shown after voting are reused: every voter
+// looks at them at once, and counting 100,000 answers for each would let a popular
+// poll's visitors keep the plugin busy. Results a few seconds old are still the
+// poll's results.
+const liveTTL = 5 * time.Second
+
+type liveEntry struct {
+	at  time.Time
+	res *Results
+}
+
+// liveResults are c's results now, or as counted less than liveTTL ago.
+func (s *Service) liveResults(ctx context.Context, c *Consultation) (*Results, error) {
+	now := s.now()
+	if e, ok := s.live.Load(c.ID); ok && now.Sub(e.(liveEntry).at) < liveTTL {
+		return e.(liveEntry).res, nil
+	}
+	res, err := s.compute(ctx, c)
+	if err != nil {
+		return nil, err
+	}
+	s.live.Store(c.ID, liveEntry{at: now, res: res})
+	return res, nil
 }
 
 // publishedResults reads published results once and keeps them: they never change.
@@ -327,7 +375,7 @@ func (s *Service) Respond(ctx context.Context, caller sdk.Principal, id string, 
 		}
 		n, ok := notifyCatalog().Notification(s.languages, s.zone, sdk.Notice{Kind: NotifyResponse,
 			Recipients: participants, Subject: consultationSubject(id), Link: consultationLink(id),
-			Data: map[string]any{"Title": clip(c.Title, 120)}})
+			Data: map[string]any{"Title": clip(c.Title, sdk.MaxNotificationTitle-80)}})
 		if !ok {
 			return nil
 		}
@@ -335,13 +383,17 @@ func (s *Service) Respond(ctx context.Context, caller sdk.Principal, id string, 
 	})
 }
 
-// clip shortens s to at most n characters, for a notification's one-line title.
+// clip shortens s to at most n bytes, whole characters, for a notification's title,
+// which the host bounds in bytes (sdk.MaxNotificationTitle).
 func clip(s string, n int) string {
-	if utf8.RuneCountInString(s) <= n {
+	if len(s) <= n {
 		return s
 	}
-	r := []rune(s)
-	return strings.TrimSpace(string(r[:n-1])) + "…"
+	cut := n - len("…")
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return strings.TrimSpace(s[:cut]) + "…"
 }
 
 // formulaLike reports whether a spreadsheet would read cell as a formula: it starts

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/kvarter/kvarter/sdk"
 	"github.com/kvarter/kvarter/sdk/store"
@@ -54,6 +55,9 @@ func TestService_Create(t *testing.T) {
 			{"scale backwards", "scale_range", func(in *ConsultationInput) { in.Questions[1].ScaleMax = 0 }},
 			{"choices beyond the options", "choices_range", func(in *ConsultationInput) { in.Questions[2].MaxChoices = 4 }},
 			{"poll of two questions", "poll_one_question", func(in *ConsultationInput) { in.Kind = KindPoll }},
+			{"anonymous with too much free text", "anonymous_text", func(in *ConsultationInput) {
+				in.Questions = append(in.Questions, QuestionInput{Kind: QuestionText, Prompt: "More?", MaxLength: MaxAnonymousText})
+			}},
 			{"anonymous poll with live results", "anonymous_live_results", func(in *ConsultationInput) {
 				in.Kind, in.PollResults, in.Questions = KindPoll, PollResultsAfterVote, in.Questions[:1]
 			}},
@@ -308,8 +312,16 @@ func TestService_Anonymous(t *testing.T) {
 		c2 := f.published(in)
 		_, err = f.svc.Submit(f.ctx, r, c2.ID, AnswerInput{Answers: answersOf(c2, 1, 0, nil, nil, ""), Anonymous: true})
 		wantRule(t, err, sdk.CodeInvalid, "anonymous_not_allowed")
-		// At the close the sealed answer is opened into answers, without the person.
-		if _, err := f.svc.Close(f.ctx, f.staff, c.ID); err != nil {
+		// At the close the sealed answer is opened into answers, without the person:
+		// here by the background run once closes_at has passed.
+		if err := f.svc.FinaliseClosed(f.ctx); err != nil || f.count("sealed_answers") != 1 {
+			t.Fatalf("finalised before the close: %v, %d sealed", err, f.count("sealed_answers"))
+		}
+		f.clock.Set(c.ClosesAt)
+		if err := f.svc.FinaliseClosed(f.ctx); err != nil {
+			t.Fatal(err)
+		}
+		if err := f.svc.FinaliseClosed(f.ctx); err != nil { // nothing left: harmless
 			t.Fatal(err)
 		}
 		var n int
@@ -451,6 +463,17 @@ func TestService_PollAfterVote(t *testing.T) {
 		if err != nil || res.Published || res.Answers != 2 || res.Questions[0].Options[0].Count != 1 {
 			t.Fatalf("live results: %v %+v", err, res)
 		}
+		// Counted again only once liveTTL has passed.
+		if _, err := f.svc.Submit(f.ctx, sdk.Principal{}, c.ID, AnswerInput{Answers: answersOf(c, 0, 0, nil, nil, "")}); err != nil {
+			t.Fatal(err)
+		}
+		if res, _ := f.svc.Results(f.ctx, voter, c.ID); res.Answers != 2 {
+			t.Errorf("recounted within liveTTL: %d", res.Answers)
+		}
+		f.clock.Advance(liveTTL)
+		if res, _ := f.svc.Results(f.ctx, voter, c.ID); res.Answers != 3 {
+			t.Errorf("not recounted after liveTTL: %d", res.Answers)
+		}
 	})
 }
 
@@ -494,5 +517,62 @@ func TestService_Check(t *testing.T) {
 			t.Fatal(err)
 		}
 		wantRule(t, f.svc.Check(f.ctx, r, c.ID, good), sdk.CodeConflict, RuleAnswered)
+	})
+}
+
+// TestService_OneAnswerConcurrent sends one person's answer eight times at once, named
+// and anonymous: exactly one is stored, the others are refused as answered.
+func TestService_OneAnswerConcurrent(t *testing.T) {
+	eachStore(t, func(t *testing.T, db *store.DB) {
+		f := newFixture(t, db)
+		c := f.published(survey())
+		r := f.resident("r1", "n1")
+		errs := make(chan error, 8)
+		for i := range 8 {
+			go func() {
+				_, err := f.svc.Submit(f.ctx, r, c.ID, AnswerInput{Answers: answersOf(c, 1, 0, nil, nil, ""), Anonymous: i%2 == 0})
+				errs <- err
+			}()
+		}
+		ok := 0
+		for range 8 {
+			if err := <-errs; err == nil {
+				ok++
+			} else {
+				wantRule(t, err, sdk.CodeConflict, RuleAnswered)
+			}
+		}
+		if ok != 1 || f.count("participants") != 1 || f.count("answers")+f.count("sealed_answers") != 1 {
+			t.Errorf("%d accepted; %d participants, %d answers, %d sealed", ok, f.count("participants"), f.count("answers"), f.count("sealed_answers"))
+		}
+	})
+}
+
+// TestService_RespondLongTitle: a title of 200 three-byte characters still makes a
+// notification whose title the host takes (at most sdk.MaxNotificationTitle bytes).
+func TestService_RespondLongTitle(t *testing.T) {
+	eachStore(t, func(t *testing.T, db *store.DB) {
+		f := newFixture(t, db)
+		in := survey()
+		in.Title, in.Questions = strings.Repeat("漢", MaxTitle), in.Questions[:1]
+		c := f.published(in)
+		if _, err := f.svc.Submit(f.ctx, f.resident("r1", "n1"), c.ID, AnswerInput{Answers: answersOf(c, 1, 0, nil, nil, "")}); err != nil {
+			t.Fatal(err)
+		}
+		f.clock.Set(c.ClosesAt)
+		if _, err := f.svc.PublishResults(f.ctx, f.staff, c.ID); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := f.svc.Respond(f.ctx, f.staff, c.ID, ResponseInput{Response: "Done."}); err != nil {
+			t.Fatal(err)
+		}
+		if err := db.FlushOutbox(f.ctx, f.host); err != nil {
+			t.Fatal(err)
+		}
+		for lang, text := range f.host.Notifications()[0].Texts {
+			if len(text.Title) > sdk.MaxNotificationTitle || !utf8.ValidString(text.Title) {
+				t.Errorf("%s title of %d bytes: %q", lang, len(text.Title), text.Title)
+			}
+		}
 	})
 }

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/kvarter/kvarter/sdk"
 	"github.com/kvarter/kvarter/sdk/store"
@@ -199,4 +200,16 @@ func (s *Storage) setRespondedBy(ctx context.Context, tx *store.Tx, id, by strin
 		return fmt.Errorf("record responder of %s: %w", id, err)
 	}
 	return nil
+}
+
+// toFinalise are the IDs of up to n published consultations closed at now and not
+// finalised.
+func (s *Storage) toFinalise(ctx context.Context, now time.Time, n int) ([]string, error) {
+	var ids []string
+	if err := s.db.SelectContext(ctx, &ids, s.db.Rebind(`SELECT id FROM consultations
+		WHERE published_at IS NOT NULL AND finalised_at IS NULL AND (closed_at IS NOT NULL OR closes_at <= ?)
+		ORDER BY closes_at, id LIMIT ?`), store.Micros(now), n); err != nil {
+		return nil, fmt.Errorf("consultations to finalise: %w", err)
+	}
+	return ids, nil
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/kvarter/kvarter/sdk"
@@ -14,8 +15,9 @@ import (
 // Base is the lifecycle every plugin that keeps a store shares, so that a plugin's
 // glue is its manifest and its service: embed it, set Schema in New, and call Open
 // from Configure. It gives the plugin sdk.Migrator (Schema), sdk.Healther (the store
-// answers) and sdk.Deactivator (the store closes; events not yet delivered wait in it
-// for the next start).
+// answers), sdk.Activator (starts the background work registered with Every) and
+// sdk.Deactivator (the work stops, the store closes; events not yet delivered wait in
+// it for the next start).
 //
 //	//go:embed migrations
 //	var migrations embed.FS
@@ -41,6 +43,51 @@ type Base struct {
 	// plugin's logger (one that discards when the host gives none).
 	Zone   *time.Location
 	Logger *slog.Logger
+
+	jobs []job
+	stop context.CancelFunc
+	done sync.WaitGroup
+}
+
+// job is work Every runs while the plugin is active.
+type job struct {
+	every time.Duration
+	fn    func(ctx context.Context) error
+}
+
+// Every runs fn every d while the plugin is active: from Activate, at once and then
+// every d, until Deactivate, which waits for a run in progress before it closes the
+// store. An error is logged and the next run comes as planned. Call it in Configure.
+// Work that several nodes may do at once must be safe to do twice (claim it under a
+// row lock, or make it conditional on the state it leaves).
+func (b *Base) Every(d time.Duration, fn func(ctx context.Context) error) {
+	b.jobs = append(b.jobs, job{every: d, fn: fn})
+}
+
+// Activate starts the work Every registered (sdk.Activator).
+func (b *Base) Activate(context.Context) error {
+	if len(b.jobs) == 0 {
+		return nil
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	b.stop = cancel
+	for _, j := range b.jobs {
+		b.done.Go(func() {
+			t := time.NewTicker(j.every)
+			defer t.Stop()
+			for {
+				if err := j.fn(ctx); err != nil && ctx.Err() == nil {
+					b.Logger.ErrorContext(ctx, "background work failed", "error", err)
+				}
+				select {
+				case <-ctx.Done():
+					return
+				case <-t.C:
+				}
+			}
+		})
+	}
+	return nil
 }
 
 // Open opens the store the host provisioned and reads the city's time zone; a time
@@ -85,8 +132,13 @@ func (b *Base) Health(ctx context.Context) error {
 	return b.DB.PingContext(ctx)
 }
 
-// Deactivate closes the store (sdk.Deactivator).
+// Deactivate stops the work Every registered and closes the store (sdk.Deactivator).
 func (b *Base) Deactivate(context.Context) error {
+	if b.stop != nil {
+		b.stop()
+		b.done.Wait()
+		b.stop = nil
+	}
 	if b.DB == nil {
 		return nil
 	}
@@ -96,6 +148,7 @@ func (b *Base) Deactivate(context.Context) error {
 // Compile-time guards: a plugin that embeds Base has these capabilities.
 var (
 	_ sdk.Migrator    = (*Base)(nil)
+	_ sdk.Activator   = (*Base)(nil)
 	_ sdk.Healther    = (*Base)(nil)
 	_ sdk.Deactivator = (*Base)(nil)
 )

@@ -2,10 +2,13 @@ package store_test
 
 import (
 	"context"
+	"errors"
 	"os"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"testing/fstest"
+	"time"
 
 	"github.com/kvarter/kvarter/sdk"
 	"github.com/kvarter/kvarter/sdk/sdktest"
@@ -69,4 +72,34 @@ func TestBase(t *testing.T) {
 			t.Errorf("migrations at the root: %v %v", names, err)
 		}
 	})
+}
+
+// TestBase_Every: background work runs from Activate, at once and then on its period,
+// and has stopped when Deactivate returns; a failing run is logged and the next comes.
+func TestBase_Every(t *testing.T) {
+	ctx := context.Background()
+	b := &store.Base{}
+	if err := b.Open(ctx, sdk.Env{Store: sdktest.SQLiteStore(t)}); err != nil {
+		t.Fatal(err)
+	}
+	runs := make(chan struct{}, 100)
+	var stopped atomic.Bool
+	b.Every(time.Millisecond, func(ctx context.Context) error {
+		if stopped.Load() {
+			t.Error("background work ran after Deactivate returned")
+		}
+		runs <- struct{}{}
+		return errors.New("a failing run")
+	})
+	if err := b.Activate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for range 3 {
+		<-runs // a failing run does not stop the next
+	}
+	if err := b.Deactivate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	stopped.Store(true)
+	time.Sleep(5 * time.Millisecond) // a run after Deactivate would fail the test
 }
