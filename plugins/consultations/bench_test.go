@@ -3,6 +3,8 @@ package consultations
 import (
 	"encoding/json"
 	"os"
+	"strconv"
+	"sync/atomic"
 	"testing"
 
 	"github.com/kvarter/kvarter/sdk/sdktest"
@@ -67,4 +69,40 @@ func BenchmarkService_Results100k(b *testing.B) {
 			run(b, sdktest.MigratedStore(b, sdktest.PostgresStore(b), New().(*Plugin)), decode)
 		})
 	}
+}
+
+// BenchmarkService_Submit measures Submit against the store, without the host: the
+// consultation read, eligibility, the answers checked and the participation mark and
+// answer written in one transaction, from parallel goroutines as distinct verified
+// residents. Submissions through the core are measured by bench/consultations.
+//
+//	go test -run '^$' -bench Service_Submit -benchtime 2000x .
+func BenchmarkService_Submit(b *testing.B) {
+	run := func(b *testing.B, db *store.DB) {
+		f := newFixture(b, db)
+		c := f.published(survey())
+		answers := answersOf(c, 0, 4, []int{0, 2}, []int{2, 0, 1}, "More racks by the station")
+		var n atomic.Int64
+		cpu := sdktest.ProcessCPU()
+		b.ResetTimer()
+		b.RunParallel(func(pb *testing.PB) {
+			for pb.Next() {
+				who := f.resident("r"+strconv.FormatInt(n.Add(1), 10), "n1")
+				if _, err := f.svc.Submit(f.ctx, who, c.ID, AnswerInput{Answers: answers}); err != nil {
+					b.Error(err)
+					return
+				}
+			}
+		})
+		b.StopTimer()
+		b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "answers/s")
+		b.ReportMetric(float64((sdktest.ProcessCPU()-cpu).Microseconds())/float64(b.N), "cpu-µs/op")
+	}
+	b.Run("sqlite", func(b *testing.B) { run(b, sdktest.MigratedStore(b, sdktest.SQLiteStore(b), New().(*Plugin))) })
+	b.Run("postgres", func(b *testing.B) {
+		if os.Getenv(sdktest.EnvDatabaseURL) == "" {
+			b.Skip("set " + sdktest.EnvDatabaseURL)
+		}
+		run(b, sdktest.MigratedStore(b, sdktest.PostgresStore(b), New().(*Plugin)))
+	})
 }

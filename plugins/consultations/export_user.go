@@ -29,6 +29,8 @@ var exportSets = []store.RecordSet{
 		JOIN consultations c ON c.id = a.consultation_id WHERE a.user_id = ? ORDER BY c.closes_at`},
 	{Key: "consultations_prepared", Query: `SELECT id, title, created_at FROM consultations WHERE created_by = ? ORDER BY created_at`,
 		Micros: []string{"created_at"}},
+	{Key: "responses_written", Query: `SELECT id, title, responded_at FROM consultations WHERE responded_by = ? ORDER BY responded_at`,
+		Micros: []string{"responded_at"}},
 }
 
 // exportFields describes the export's records, as its README.
@@ -38,6 +40,7 @@ var exportFields = map[string]string{
 	"answers":                 "Your answers given in your own name.",
 	"answers.content":         "Your answer to each question, by question ID: the options chosen (in order for a ranking), the point of a scale, or your text.",
 	"consultations_prepared":  "Consultations you prepared as staff.",
+	"responses_written":       "Consultations whose response, on behalf of the city, you published as staff.",
 }
 
 // dataUses are what the plugin keeps about people, as the city's privacy page says it.

@@ -576,3 +576,34 @@ func TestService_RespondLongTitle(t *testing.T) {
 		}
 	})
 }
+
+// TestService_DefinitionKept: a published consultation's definition is read once and
+// kept; later reads give the same, and what one caller changes in its copy does not
+// reach the next.
+func TestService_DefinitionKept(t *testing.T) {
+	eachStore(t, func(t *testing.T, db *store.DB) {
+		f := newFixture(t, db)
+		c := f.published(survey())
+		first, err := f.svc.Get(f.ctx, sdk.Principal{}, c.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		first.Questions[0].Prompt = "changed by a caller"
+		first.Neighbourhoods = append(first.Neighbourhoods[:0], "n9")
+		again, err := f.svc.Get(f.ctx, sdk.Principal{}, c.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if again.Questions[0].Prompt != "Do you cycle?" || again.Neighbourhoods[0] != "n1" || len(again.Questions) != 5 ||
+			again.Questions[1].ShowIf.OptionID != c.Questions[0].Options[0].ID {
+			t.Errorf("kept definition: %+v", again)
+		}
+		// The row itself is read each time: closing shows at once.
+		if _, err := f.svc.Close(f.ctx, f.staff, c.ID); err != nil {
+			t.Fatal(err)
+		}
+		if got, _ := f.svc.Get(f.ctx, sdk.Principal{}, c.ID); got.Stage != StageClosed {
+			t.Errorf("stage after close: %s", got.Stage)
+		}
+	})
+}

@@ -5,7 +5,9 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/jmoiron/sqlx"
@@ -20,6 +22,17 @@ import (
 // storage_sqlite.go.
 type Storage struct {
 	db *store.DB
+	// definitions keeps the definition of published consultations, which never
+	// changes once published (only a draft's can), so that answering reads one row
+	// instead of five queries. Consultations are few; the map is not bounded.
+	definitions sync.Map // consultation ID → definition
+}
+
+// definition is what a consultation asks and of whom, fixed at publication.
+type definition struct {
+	neighbourhoods []string
+	attachments    []Attachment
+	questions      []Question
 }
 
 // queryer is the pool or a transaction.
@@ -133,8 +146,18 @@ func (s *Storage) read(ctx context.Context, q queryer, id, lock string) (*Consul
 		return nil, fmt.Errorf("read consultation %s: %w", id, err)
 	}
 	c := row.consultation()
+	if d, ok := s.definitions.Load(id); ok && c.PublishedAt != nil {
+		d := d.(definition)
+		// Copies of the slices: a caller may append to its consultation's.
+		c.Neighbourhoods, c.Attachments, c.Questions = slices.Clone(d.neighbourhoods), slices.Clone(d.attachments), slices.Clone(d.questions)
+		return c, nil
+	}
 	if err := s.definition(ctx, q, c); err != nil {
 		return nil, err
+	}
+	if c.PublishedAt != nil {
+		s.definitions.Store(id, definition{neighbourhoods: slices.Clone(c.Neighbourhoods),
+			attachments: slices.Clone(c.Attachments), questions: slices.Clone(c.Questions)})
 	}
 	return c, nil
 }
