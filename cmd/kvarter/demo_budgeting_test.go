@@ -28,7 +28,8 @@ func TestMain_DemoBudgeting(t *testing.T) {
 				t.Skipf("set %s to run this on PostgreSQL too", sdktest.EnvDatabaseURL)
 			}
 			dir, cfgPath := writeCityConfig(t, postgres, map[string]any{"plugins": []map[string]any{{"name": "budgeting"}}})
-			visitor := coretest.NewClient(t, demoAndServe(t, kv, dir, cfgPath))
+			n := demoAndServe(t, kv, dir, cfgPath)
+			visitor := coretest.NewClient(t, n)
 
 			const api = "/api/v1/budgeting/cycles"
 			var cycles struct {
@@ -87,7 +88,7 @@ func TestMain_DemoBudgeting(t *testing.T) {
 						t.Errorf("demo attachment %+v, want a photo with its text alternative", a)
 					}
 					// A page's address, not the API's: fetched as a browser's <img> would.
-					r, err := http.Get(s.node.URL() + a.URL)
+					r, err := http.Get(n.URL() + a.URL)
 					if err != nil {
 						t.Fatal(err)
 					}
