@@ -2,6 +2,7 @@ package core
 
 import (
 	"net/mail"
+	"net/url"
 	"regexp"
 	"strconv"
 	"strings"
@@ -111,4 +112,18 @@ func foldASCII(r rune) rune {
 		return 'e'
 	}
 	return r
+}
+
+// LocalPath reports whether s is a path of this site, safe to redirect to or link: it
+// starts with one slash and names no other host. A browser drops tabs, newlines and
+// other control characters from a URL and reads a backslash as a slash, so
+// "/\tevil.example" or "/\\evil.example" would take it to another site: any of them
+// anywhere refuses the path, and what is left must parse without a scheme or host.
+func LocalPath(s string) bool {
+	if !strings.HasPrefix(s, "/") || strings.HasPrefix(s, "//") || strings.Contains(s, `\`) ||
+		strings.ContainsFunc(s, func(r rune) bool { return r <= 0x20 || r == 0x7f }) {
+		return false
+	}
+	u, err := url.Parse(s)
+	return err == nil && u.Scheme == "" && u.Host == ""
 }

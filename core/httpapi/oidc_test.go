@@ -246,6 +246,20 @@ func TestPages_OIDCSignIn(t *testing.T) {
 			}
 		})
 
+		// A back address that a browser would read as another site (a tab it drops
+		// before "//evil.example", a backslash it reads as a slash) is not followed
+		// after the provider's sign-in: the person lands on the site's own page.
+		t.Run("BackStaysOnSite", func(t *testing.T) {
+			for _, back := range []string{"/%09/evil.example", "/%5Cevil.example", "//evil.example", "/%0d%0a/evil.example"} {
+				b := newBrowser(t, o.base)
+				p := b.do("GET", o.callback(b, o.toProvider(b, "GET", "/sign-in/city?back="+back), aino), nil, nil)
+				if loc := p.header.Get("Location"); p.status != http.StatusSeeOther || !strings.HasPrefix(loc, "/") ||
+					strings.Contains(loc, "evil") {
+					t.Errorf("back=%s: callback = %d to %q, want a page of the site", back, p.status, loc)
+				}
+			}
+		})
+
 		refused := func(t *testing.T, p page, status int, text string) {
 			t.Helper()
 			if p.status != status || !strings.Contains(p.body, text) {

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"mime"
 	"net/http"
-	"net/url"
 	"slices"
 	"strings"
 	"time"
@@ -153,14 +152,7 @@ func offSite(c sdk.Crumb) bool { return c.Href != "" && !localPath(c.Href) }
 
 // localPath reports a URL that is a path on this site: "/x", not "//host/x", "/\host"
 // or "https://host".
-func localPath(v string) bool {
-	n := normalizeURL(v)
-	if !strings.HasPrefix(n, "/") || strings.HasPrefix(n, "//") || strings.Contains(n, `\`) {
-		return false
-	}
-	u, err := url.Parse(n)
-	return err == nil && u.Scheme == "" && u.Host == ""
-}
+func localPath(v string) bool { return core.LocalPath(normalizeURL(v)) }
 
 // errorFromBody reads the SDK's error format; anything else is an internal error.
 func errorFromBody(status int, body []byte) *core.Error {

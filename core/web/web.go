@@ -18,7 +18,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -316,9 +315,6 @@ func clientIP(r *http.Request) string {
 	return host
 }
 
-// localPath reports whether s is a path of this site, safe to redirect to: it starts
-// with one slash and names no other host ("//evil", "/\evil").
-func localPath(s string) bool {
-	return strings.HasPrefix(s, "/") && !strings.HasPrefix(s, "//") && !strings.HasPrefix(s, "/\\") &&
-		!strings.ContainsAny(s, "\r\n")
-}
+// localPath reports whether s is a path of this site, safe to redirect to
+// (core.LocalPath).
+func localPath(s string) bool { return core.LocalPath(s) }
