@@ -127,11 +127,12 @@ func (s *IdentityService) openExternalAccount(ctx context.Context, tx *sqlx.Tx, 
 		case err == nil:
 			// An address the provider does not vouch for, and an account has: the
 			// new account goes without one rather than take it.
+		case errors.Is(err, sql.ErrNoRows) && id.EmailVerified:
+			email, emailKey, verifiedAt = &id.Email, &key, &now
 		case errors.Is(err, sql.ErrNoRows):
-			email, emailKey = &id.Email, &key
-			if id.EmailVerified {
-				verifiedAt = &now
-			}
+			// An address the provider does not vouch for may be anyone's: taking it
+			// would keep its owner from registering it, and a password reset sent
+			// there would open this account. The account goes without one.
 		default:
 			return "", fmt.Errorf("find account by address: %w", err)
 		}

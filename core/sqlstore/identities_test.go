@@ -57,6 +57,15 @@ func TestIdentityService_SignInExternal(t *testing.T) {
 			if err != nil || !res.Created || res.User.Email != "" {
 				t.Fatalf("unverified = %+v, %v", res, err)
 			}
+			// Nor does an address no account has: the provider does not vouch for
+			// it, so it may be someone else's (reviewer's S3).
+			fresh, err := n.Identity.SignInExternal(ctx, core.ExternalSignIn{Identity: core.ExternalIdentity{Provider: "city", Subject: "s-9", Email: "nobody-yet@example.org"}})
+			if err != nil || !fresh.Created || fresh.User.Email != "" || fresh.User.EmailVerified {
+				t.Fatalf("unverified new address = %+v, %v", fresh, err)
+			}
+			if _, err := n.Identity.Register(ctx, core.Registration{Email: "nobody-yet@example.org", Password: "a long enough passphrase", DisplayName: "Owner", Language: "en"}); err != nil {
+				t.Fatalf("the address's owner cannot register it: %v", err)
+			}
 		})
 
 		t.Run("ErrBadInput", func(t *testing.T) {
