@@ -194,6 +194,22 @@ func TestPluginPages_Answers(t *testing.T) {
 		}
 	})
 
+	// A NUL or broken UTF-8 in a page's path or query never reaches the plugin (its
+	// database would answer a 500 on PostgreSQL): the frame answers 400.
+	t.Run("BadURLNeverReachesThePlugin", func(t *testing.T) {
+		answer(func(*core.PageRequest) (*core.PageResponse, error) { return htmlAnswer(200, "<p>ok</p>", sdk.PageMeta{}), nil })
+		for _, path := range []string{"/kiosk/%00/remove", "/kiosk/%FF", "/kiosk/list?q=a%00b", "/kiosk/list?q=%C3%28"} {
+			before := f.count()
+			p := b.do("GET", path, nil, fi)
+			if p.status != http.StatusBadRequest || f.count() != before {
+				t.Errorf("GET %s = %d, plugin asked %d times", path, p.status, f.count()-before)
+			}
+		}
+		if p := b.do("GET", "/kiosk/list?q=%C3%A4", nil, fi); p.status != 200 {
+			t.Errorf("a clean query with ä = %d", p.status)
+		}
+	})
+
 	t.Run("RedirectOffSiteRefused", func(t *testing.T) {
 		answer(func(*core.PageRequest) (*core.PageResponse, error) {
 			return &core.PageResponse{Status: http.StatusFound, Header: http.Header{"Location": {"//evil.example/"}}}, nil

@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"unicode/utf8"
 
 	"github.com/kvarter/kvarter/core"
 	"github.com/kvarter/kvarter/sdk"
@@ -456,6 +457,13 @@ func (p *Pages) pluginPage(w http.ResponseWriter, r *http.Request) error {
 	if p.svc.Plugins == nil || !p.svc.Plugins.OwnsPage(r.URL.Path) {
 		return core.Errorf(core.ENOTFOUND, "There is no page %s.", r.URL.Path)
 	}
+	if !cleanURL(r.URL) {
+		// What the API's checkURL refuses at its door: a plugin would hand a NUL
+		// or broken UTF-8 from its path or query to its database (a 500 on
+		// PostgreSQL) or to its pages.
+		p.panel(w, r, http.StatusBadRequest, "core.error.bad_request")
+		return nil
+	}
 	v := viewerOf(r)
 	var body []byte
 	if r.ContentLength != 0 { // a GET says it has no body: nothing to read or bound
@@ -657,4 +665,27 @@ func (p *Pages) cardViews(r *http.Request, lang string) []cardView {
 		out = append(out, cv)
 	}
 	return out
+}
+
+// cleanURL reports a path and query without a NUL and in valid UTF-8.
+func cleanURL(u *url.URL) bool {
+	clean := func(s string) bool { return utf8.ValidString(s) && strings.IndexByte(s, 0) < 0 }
+	if !clean(u.Path) {
+		return false
+	}
+	q, err := url.ParseQuery(u.RawQuery)
+	if err != nil {
+		return false
+	}
+	for k, vs := range q {
+		if !clean(k) {
+			return false
+		}
+		for _, v := range vs {
+			if !clean(v) {
+				return false
+			}
+		}
+	}
+	return true
 }
