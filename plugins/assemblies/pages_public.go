@@ -678,6 +678,13 @@ func (p *Plugin) listAssemblyMembers(pg *pageCtx, a Assembly, r *role) (ms []Mem
 	if !p.svc.MemberListPublic && !r.Member && !r.Officer {
 		return nil, true, nil
 	}
+	if len(rows) == allOf.Limit && !r.Officer {
+		// The list was cut at the limit, so applicants, whom only officers see, may
+		// have taken members' places in it: read the members alone.
+		if rows, err = listMembers(pg.ctx, p.svc.db, a.ID, []string{MemberActive}, allOf); err != nil {
+			return nil, false, err
+		}
+	}
 	ids := make([]string, 0, len(rows))
 	for _, row := range rows {
 		if row.Status == MemberActive || r.Officer {
