@@ -260,6 +260,24 @@ func TestPages_OIDCSignIn(t *testing.T) {
 			}
 		})
 
+		// Someone signs in locally in a browser where a provider's session was: their
+		// sign-out stays on the site, and never carries the earlier person's ID token
+		// to the provider (reviewer's S6).
+		t.Run("LocalSignInForgetsProviderLogout", func(t *testing.T) {
+			b := newBrowser(t, o.base)
+			if p := o.signIn(b, aino); p.status != http.StatusSeeOther {
+				t.Fatalf("provider sign-in = %d", p.status)
+			}
+			next := coretest.Register(t, o.n, "next.person@example.net", "Next Person")
+			if in := b.do("POST", "/sign-in", url.Values{"email": {next.Email}, "password": {next.Password}}, nil); in.status != http.StatusSeeOther {
+				t.Fatalf("local sign-in = %d", in.status)
+			}
+			out := b.do("POST", "/sign-out", url.Values{}, nil)
+			if loc := out.header.Get("Location"); out.status != http.StatusSeeOther || strings.Contains(loc, "id_token_hint") || strings.HasPrefix(loc, o.op.Issuer) {
+				t.Fatalf("the next person's sign-out = %d to %q", out.status, loc)
+			}
+		})
+
 		refused := func(t *testing.T, p page, status int, text string) {
 			t.Helper()
 			if p.status != status || !strings.Contains(p.body, text) {

@@ -275,12 +275,16 @@ func (v *viewer) setSession(w http.ResponseWriter, token string, expires time.Ti
 		HttpOnly: true, Secure: v.secure, SameSite: http.SameSiteLaxMode})
 }
 
-// startSession sets the cookie of a session just opened, for as long as it lasts.
+// startSession sets the cookie of a session just opened, for as long as it lasts. A
+// provider's logout cookie left by an earlier session in this browser goes: it
+// belongs to whoever signed in at the provider before (their ID token, their
+// provider's sign-out), and a session begun at a provider sets its own after this.
 func (v *viewer) startSession(w http.ResponseWriter, token string, s core.Session) {
 	expires := time.Now().Add(24 * time.Hour)
 	if s.ExpiresAt != nil {
 		expires = *s.ExpiresAt
 	}
+	v.clearCookie(w, oidcLogoutCookie)
 	v.setSession(w, token, expires)
 }
 
