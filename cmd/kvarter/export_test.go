@@ -105,6 +105,30 @@ func testExportAndErase(t *testing.T, c *city) {
 	elif.Must(200, "POST", "/api/v1/volunteers/opportunities/"+opp.ID+"/publish", nil)
 	elif.Must(201, "POST", "/api/v1/volunteers/opportunities/"+opp.ID+"/shifts/"+opp.Shifts[0].ID+"/applications", nil)
 
+	// Consultations: a named survey answer with free text, and an idea on a board.
+	now := time.Now().UTC()
+	window := map[string]any{"neighbourhoods": []string{nbh.ID}, "participation": "residents",
+		"opens_at": now.Add(-time.Minute).Format(time.RFC3339), "closes_at": now.Add(24 * time.Hour).Format(time.RFC3339)}
+	with := func(m map[string]any) map[string]any {
+		for k, v := range window {
+			m[k] = v
+		}
+		return m
+	}
+	var survey, board struct{ ID string }
+	admin.Must(201, "POST", "/api/v1/consultations", with(map[string]any{"kind": "survey", "title": "Sahil yolu anketi",
+		"background": "Yeni bisiklet yolu.", "what_next": "Mayısta karar verilecek.",
+		"questions": []map[string]any{{"kind": "text", "prompt": "Ne düşünüyorsunuz?", "max_length": 200}}})).Decode(t, &survey)
+	admin.Must(200, "POST", "/api/v1/consultations/"+survey.ID+"/publish", nil)
+	var full struct{ Questions []struct{ ID string } }
+	admin.Must(200, "GET", "/api/v1/consultations/"+survey.ID, nil).Decode(t, &full)
+	elif.Must(201, "POST", "/api/v1/consultations/"+survey.ID+"/answer", map[string]any{"answers": map[string]any{
+		full.Questions[0].ID: map[string]any{"text": "Bisiklet yolu güzel olur, " + elifPhone}}})
+	admin.Must(201, "POST", "/api/v1/consultations", with(map[string]any{"kind": "ideas", "title": "Park fikirleri",
+		"background": "Parkta ne olsun?", "what_next": "Komite mayısta karar verir."})).Decode(t, &board)
+	admin.Must(200, "POST", "/api/v1/consultations/"+board.ID+"/publish", nil)
+	elif.Must(201, "POST", "/api/v1/consultations/"+board.ID+"/ideas", map[string]any{"title": "Gölgelik", "body": "Oyun alanına gölgelik.", "show_name": true})
+
 	t.Run("Export", func(t *testing.T) {
 		r := elif.Must(200, "GET", "/api/v1/me/export", nil)
 		var doc struct {
@@ -127,6 +151,8 @@ func testExportAndErase(t *testing.T, c *city) {
 			{"parks", "bookings_requested", "contact_phone", elifPhone},
 			{"volunteers", "profile", "birth_date", elifBirth},
 			{"volunteers", "applications", "opportunity", "Kıyı temizliği"},
+			{"consultations", "participation", "title", "Sahil yolu anketi"},
+			{"consultations", "ideas", "title", "Gölgelik"},
 		} {
 			sec, ok := doc.Plugins[want.plugin]
 			if !ok {
@@ -175,7 +201,7 @@ func testExportAndErase(t *testing.T, c *city) {
 	})
 }
 
-// searchPluginStores reads every row of every table of the four plugins' stores and
+// searchPluginStores reads every row of every table of the five plugins' stores and
 // lists the cells that contain one of needles.
 func searchPluginStores(t *testing.T, c *city, needles []string) []string {
 	t.Helper()
@@ -191,7 +217,7 @@ func searchPluginStores(t *testing.T, c *city, needles []string) []string {
 		t.Fatal(err)
 	}
 	var found []string
-	for _, plugin := range []string{"assemblies", "budgeting", "parks", "volunteers"} {
+	for _, plugin := range []string{"assemblies", "budgeting", "consultations", "parks", "volunteers"} {
 		var db *sqlx.DB
 		var tables []string
 		qualify := func(table string) string { return `"` + table + `"` }
