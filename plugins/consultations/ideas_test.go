@@ -330,8 +330,8 @@ func TestIdeas_Status(t *testing.T) {
 		wantRule(t, err, sdk.CodeInvalid, sdk.RuleRequired)
 		_, err = f.svc.SetStatus(ctx, f.staff, f.board, i.ID, StatusInput{Status: IdeaOpen, Reason: "back"})
 		wantRule(t, err, sdk.CodeInvalid, sdk.RuleOneOf)
-		if got, _ := f.svc.Idea(ctx, sdk.Principal{}, f.board, i.ID); got.Status != IdeaOpen || len(f.host.Audits()) != 0 {
-			t.Fatalf("refused decisions changed the idea %+v or were audited %+v", got, f.host.Audits())
+		if got, _ := f.svc.Idea(ctx, sdk.Principal{}, f.board, i.ID); got.Status != IdeaOpen || len(f.contentAudits()) != 0 {
+			t.Fatalf("refused decisions changed the idea %+v or were audited %+v", got, f.contentAudits())
 		}
 
 		f.clock.Advance(8 * 24 * time.Hour) // staff decide after the close
@@ -353,7 +353,7 @@ func TestIdeas_Status(t *testing.T) {
 		if n := f.notified(t, "staff", NotifyIdeaStatus); len(n) != 0 {
 			t.Errorf("the staff member was told of their own decision: %+v", n)
 		}
-		a := f.host.Audits()
+		a := f.contentAudits()
 		if len(a) != 1 || a[0].Action != "consultations.idea.status" || a[0].ActorID != "staff" || a[0].Target != IdeaSubject(i.ID) {
 			t.Errorf("audit %+v", a)
 		}

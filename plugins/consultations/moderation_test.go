@@ -95,7 +95,7 @@ func TestModeration_Story(t *testing.T) {
 		}
 
 		var actions []string
-		for _, a := range f.host.Audits() {
+		for _, a := range f.contentAudits() {
 			actions = append(actions, a.ActorID+" "+a.Action+" "+a.Target)
 			if a.Domain != sdk.DomainCity {
 				t.Errorf("audit %+v not in the city domain", a)
