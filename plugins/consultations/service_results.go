@@ -391,7 +391,7 @@ func (s *Service) Respond(ctx context.Context, caller sdk.Principal, id string, 
 		}
 		n, ok := notifyCatalog().Notification(s.languages, s.zone, sdk.Notice{Kind: NotifyResponse,
 			Recipients: participants, Subject: consultationSubject(id), Link: consultationLink(id),
-			Data: map[string]any{"Title": clip(c.Title, sdk.MaxNotificationTitle-80)}})
+			Data: map[string]any{"Title": clip(c.Title, notifyTitleBytes)}})
 		if !ok {
 			return nil
 		}
