@@ -26,6 +26,21 @@ type Principal struct {
 	VerifiedAge int
 }
 
+// OldEnough applies a minimum age (none when minAge <= 0) to the principal. An age
+// the city's identity provider vouched for decides when there is one, and then the
+// person need confirm nothing; confirmed, the person's own declaration, stands in
+// only when there is none. verified reports which decided, so that a refusal can say
+// either "confirm your age" or that no confirmation will help.
+func (p Principal) OldEnough(minAge int, confirmed bool) (ok, verified bool) {
+	switch {
+	case minAge <= 0:
+		return true, p.AgeVerified
+	case p.AgeVerified:
+		return p.VerifiedAge >= minAge, true
+	}
+	return confirmed, false
+}
+
 // OrgMembership is a principal's membership in an organisation.
 type OrgMembership struct {
 	OrganisationID string

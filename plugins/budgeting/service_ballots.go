@@ -192,16 +192,15 @@ func (s *Service) voter(ctx context.Context, pr sdk.Principal, c *Cycle) error {
 // vouched for decides when the host passes one, and then the voter need confirm
 // nothing; the voter's own confirmation stands in only when there is none.
 func checkAge(pr sdk.Principal, confirmed bool, minAge int) error {
+	ok, verified := pr.OldEnough(minAge, confirmed)
 	switch {
-	case minAge <= 0:
+	case ok:
 		return nil
-	case pr.AgeVerified && pr.VerifiedAge < minAge:
+	case verified:
 		// Not a field to correct: this person may not vote in the cycle.
 		return sdk.Errorf(sdk.CodeForbidden, "voters must be at least %d years old; by the birth date the city's identity service verified, you are younger", minAge)
-	case !pr.AgeVerified && !confirmed:
-		return ruleError("min_age", "age_confirmed", "voters must be at least %d; confirm with age_confirmed", minAge)
 	}
-	return nil
+	return ruleError("min_age", "age_confirmed", "voters must be at least %d; confirm with age_confirmed", minAge)
 }
 
 // CastBallot records a verified resident's ballot. Who voted and what was voted are

@@ -3,6 +3,7 @@ package consultations
 import (
 	"context"
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -141,4 +142,16 @@ func (f *fixture) count(table string) int {
 		f.t.Fatal(err)
 	}
 	return n
+}
+
+// contentAudits are the audits of acts on ideas and comments, without those of the
+// consultations themselves (publishing the board is audited too).
+func (f *fixture) contentAudits() []sdk.AuditEntry {
+	var out []sdk.AuditEntry
+	for _, a := range f.host.Audits() {
+		if !strings.HasPrefix(a.Target, consultationSubject("")) {
+			out = append(out, a)
+		}
+	}
+	return out
 }

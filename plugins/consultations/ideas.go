@@ -191,7 +191,8 @@ func (s *Service) board(ctx context.Context, caller sdk.Principal, id string) (*
 
 // mayWrite checks that caller may write on the board c now: it is open and the caller
 // may take part in it — a verified resident of one of its neighbourhoods where it is
-// for residents, of the minimum age (confirmed with each write) where it has one.
+// for residents, of the minimum age where it has one (by the verified age, or else
+// confirmed with each write).
 // Writing needs a signed-in person even where anyone may answer a survey, since ideas,
 // comments and supports are each somebody's. Refusals name the rule and say why in the
 // caller's language, as Eligibility does.
@@ -206,10 +207,8 @@ func (s *Service) mayWrite(ctx context.Context, caller sdk.Principal, c *Consult
 		rule = RuleSignIn
 	case c.Participation == ParticipationResidents && !residentOf(caller, c.Neighbourhoods):
 		rule = RuleResidents
-	case c.MinAge > 0 && !ageConfirmed:
-		return sdk.Invalid("age_confirmed", RuleMinAge, s.refusalWords(ctx, c, RuleMinAge))
 	default:
-		return nil
+		return s.ageRefusal(ctx, c, caller, ageConfirmed)
 	}
 	return s.refusalError(ctx, c, rule)
 }

@@ -21,6 +21,14 @@ const (
 	NotifyDecided = "consultations.moderation.decided"
 )
 
+// notifyTitleBytes leaves a notification's title room for its words around an item's
+// title; notifyReasonBytes leaves its body room for the words, the idea's clipped
+// title and the board's title (MaxTitle characters of up to 4 bytes) around a reason.
+const (
+	notifyTitleBytes  = sdk.MaxNotificationTitle - 80
+	notifyReasonBytes = sdk.MaxNotificationBody - notifyTitleBytes - 4*MaxTitle - 1024
+)
+
 // ideaNotificationKinds are the idea board's part of the manifest's notification kinds.
 func ideaNotificationKinds() []sdk.NotificationKind {
 	return []sdk.NotificationKind{
@@ -40,7 +48,10 @@ func (s *Service) tell(ctx context.Context, tx *store.Tx, n sdk.Notice) error {
 }
 
 // tellStatus tells an idea's author and supporters (to, less the staff member who
-// decided and an erased author) staff's decision and its reason.
+// decided and an erased author) staff's decision and its reason. The host bounds a
+// notification's title and body in bytes (sdk.MaxNotificationTitle, ...Body), and a
+// title or reason within its limit in characters can be four times as many bytes:
+// both are clipped so that the notification fits, or the decision itself would fail.
 func (s *Service) tellStatus(ctx context.Context, tx *store.Tx, c *Consultation, idea Idea, to []string, actor string) error {
 	var recipients []string
 	for _, id := range to {
@@ -50,7 +61,8 @@ func (s *Service) tellStatus(ctx context.Context, tx *store.Tx, c *Consultation,
 	}
 	return s.tell(ctx, tx, sdk.Notice{Kind: NotifyIdeaStatus, Variant: string(idea.Status), Recipients: recipients,
 		Subject: IdeaSubject(idea.ID), Link: IdeaPath(c.ID, idea.ID),
-		Data: map[string]any{"Title": idea.Title + idea.hiddenTitle, "Board": c.Title, "Reason": idea.StatusReason}})
+		Data: map[string]any{"Title": clip(idea.Title+idea.hiddenTitle, notifyTitleBytes), "Board": c.Title,
+			"Reason": clip(idea.StatusReason, notifyReasonBytes)}})
 }
 
 // tellHidden tells the author of what c hid, and where to appeal.

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/kvarter/kvarter/sdk"
 	"github.com/kvarter/kvarter/sdk/sdktest"
@@ -330,8 +331,8 @@ func TestIdeas_Status(t *testing.T) {
 		wantRule(t, err, sdk.CodeInvalid, sdk.RuleRequired)
 		_, err = f.svc.SetStatus(ctx, f.staff, f.board, i.ID, StatusInput{Status: IdeaOpen, Reason: "back"})
 		wantRule(t, err, sdk.CodeInvalid, sdk.RuleOneOf)
-		if got, _ := f.svc.Idea(ctx, sdk.Principal{}, f.board, i.ID); got.Status != IdeaOpen || len(f.host.Audits()) != 0 {
-			t.Fatalf("refused decisions changed the idea %+v or were audited %+v", got, f.host.Audits())
+		if got, _ := f.svc.Idea(ctx, sdk.Principal{}, f.board, i.ID); got.Status != IdeaOpen || len(f.contentAudits()) != 0 {
+			t.Fatalf("refused decisions changed the idea %+v or were audited %+v", got, f.contentAudits())
 		}
 
 		f.clock.Advance(8 * 24 * time.Hour) // staff decide after the close
@@ -353,7 +354,7 @@ func TestIdeas_Status(t *testing.T) {
 		if n := f.notified(t, "staff", NotifyIdeaStatus); len(n) != 0 {
 			t.Errorf("the staff member was told of their own decision: %+v", n)
 		}
-		a := f.host.Audits()
+		a := f.contentAudits()
 		if len(a) != 1 || a[0].Action != "consultations.idea.status" || a[0].ActorID != "staff" || a[0].Target != IdeaSubject(i.ID) {
 			t.Errorf("audit %+v", a)
 		}
@@ -466,4 +467,35 @@ func TestIdeas_Erasure(t *testing.T) {
 // httptestRequest is a GET request with query, for reading list parameters.
 func httptestRequest(query string) *http.Request {
 	return httptest.NewRequest(http.MethodGet, "/x"+query, nil)
+}
+
+// TestIdeas_StatusLongText: an idea's title of the most characters, each of several
+// bytes (Turkish letters and emoji), and the longest reason in emoji still make a
+// notification the host takes, clipped at whole characters; the decision is not
+// refused for it.
+func TestIdeas_StatusLongText(t *testing.T) {
+	sdktest.EachStore(t, func(t *testing.T, cfg sdk.StoreConfig) {
+		f := newIdeaFixture(t, cfg)
+		ctx := context.Background()
+		title := strings.Repeat("ğüş🛹", MaxIdeaTitle/4) + strings.Repeat("ı", MaxIdeaTitle%4)
+		reason := strings.Repeat("🚲", MaxStatusReason)
+		i := f.post(t, f.ann, title)
+		got, err := f.svc.SetStatus(ctx, f.staff, f.board, i.ID, StatusInput{Status: IdeaNotTakenForward, Reason: reason})
+		if err != nil || got.Status != IdeaNotTakenForward || got.StatusReason != reason {
+			t.Fatalf("decision on a long idea: %+v, %v", got.Status, err)
+		}
+		n := f.notified(t, "ann", NotifyIdeaStatus)
+		if len(n) != 1 || len(n[0].Texts) != 5 {
+			t.Fatalf("ann told %+v", n)
+		}
+		for lang, text := range n[0].Texts {
+			if len(text.Title) > sdk.MaxNotificationTitle || len(text.Body) > sdk.MaxNotificationBody ||
+				!utf8.ValidString(text.Title) || !utf8.ValidString(text.Body) {
+				t.Errorf("%s: title of %d bytes, body of %d bytes, or not UTF-8", lang, len(text.Title), len(text.Body))
+			}
+			if !strings.Contains(text.Title, "ğüş🛹ğüş🛹") || !strings.Contains(text.Title, "…") || !strings.Contains(text.Body, "🚲🚲🚲") {
+				t.Errorf("%s: the clipped title or reason is missing: %q", lang, text.Title)
+			}
+		}
+	})
 }

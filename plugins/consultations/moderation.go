@@ -98,7 +98,7 @@ type HideInput struct {
 
 // KeepInput is a moderator's decision to keep a reported item as it is.
 type KeepInput struct {
-	Note string `json:"note,omitempty" max:"2000" doc:"For the audit log"`
+	Note string `json:"note,omitempty" max:"2000" doc:"For moderators; kept with the reports, not in the audit log"`
 }
 
 // AppealInput is the author's one appeal against a hiding.
@@ -288,7 +288,7 @@ func (s *Service) Hide(ctx context.Context, caller sdk.Principal, consultationID
 		if err := s.st.insertCase(ctx, tx, c); err != nil {
 			return err
 		}
-		if err := s.st.resolveReports(ctx, tx, c.Target, "hidden", caller.UserID, now); err != nil {
+		if err := s.st.resolveReports(ctx, tx, c.Target, "hidden", "", caller.UserID, now); err != nil {
 			return err
 		}
 		return s.tellHidden(ctx, tx, c)
@@ -306,6 +306,7 @@ func (s *Service) Keep(ctx context.Context, caller sdk.Principal, consultationID
 	if err := s.requireModerator(ctx, caller); err != nil {
 		return err
 	}
+	in.Note = strings.TrimSpace(in.Note)
 	if err := checkText("note", in.Note, MaxModeratorNote); err != nil {
 		return err
 	}
@@ -315,13 +316,15 @@ func (s *Service) Keep(ctx context.Context, caller sdk.Principal, consultationID
 		if t, _, err = s.target(ctx, tx, consultationID, ideaID, commentID); err != nil {
 			return err
 		}
-		return s.st.resolveReports(ctx, tx, t, "kept", caller.UserID, s.now().UTC())
+		return s.st.resolveReports(ctx, tx, t, "kept", in.Note, caller.UserID, s.now().UTC())
 	})
 	if err != nil {
 		return err
 	}
+	// The note is free text that may name people: it stays with the reports it closed,
+	// as a hiding's stays in its case, not in the audit log.
 	s.audit(ctx, caller, "consultations.content.kept", targetSubject(t), map[string]any{
-		"consultation_id": t.ConsultationID, "note": strings.TrimSpace(in.Note)})
+		"consultation_id": t.ConsultationID})
 	return nil
 }
 

@@ -137,10 +137,11 @@ func (s *Storage) unhide(ctx context.Context, tx *store.Tx, t Target) error {
 	return nil
 }
 
-// resolveReports closes the open reports of t as state (hidden or kept).
-func (s *Storage) resolveReports(ctx context.Context, tx *store.Tx, t Target, state, by string, at time.Time) error {
-	_, err := tx.ExecContext(ctx, tx.Rebind(`UPDATE moderation_reports SET state = ?, handled_by = ?, handled_at = ?
-		WHERE target_kind = ? AND target_id = ? AND state = 'open'`), state, by, store.Micros(at), string(t.Kind), t.ID)
+// resolveReports closes the open reports of t as state (hidden or kept), with the
+// moderator's note on keeping it (a hiding's note is in its case).
+func (s *Storage) resolveReports(ctx context.Context, tx *store.Tx, t Target, state, note, by string, at time.Time) error {
+	_, err := tx.ExecContext(ctx, tx.Rebind(`UPDATE moderation_reports SET state = ?, note = ?, handled_by = ?, handled_at = ?
+		WHERE target_kind = ? AND target_id = ? AND state = 'open'`), state, note, by, store.Micros(at), string(t.Kind), t.ID)
 	if err != nil {
 		return fmt.Errorf("resolve reports: %w", err)
 	}

@@ -3,6 +3,7 @@ package consultations
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -95,7 +96,7 @@ func TestModeration_Story(t *testing.T) {
 		}
 
 		var actions []string
-		for _, a := range f.host.Audits() {
+		for _, a := range f.contentAudits() {
 			actions = append(actions, a.ActorID+" "+a.Action+" "+a.Target)
 			if a.Domain != sdk.DomainCity {
 				t.Errorf("audit %+v not in the city domain", a)
@@ -149,8 +150,26 @@ func TestModeration_Refusals(t *testing.T) {
 		}
 
 		// Keeping closes the reports without hiding anything.
-		if err := f.svc.Keep(ctx, f.mod1, f.board, idea.ID, "", KeepInput{Note: "A fair idea"}); err != nil {
+		if err := f.svc.Keep(ctx, f.mod1, f.board, idea.ID, "", KeepInput{Note: " A fair idea; Ann Example lives at Main St 1 "}); err != nil {
 			t.Fatal(err)
+		}
+		// The note may name people: it is kept with the reports, never in the audit log.
+		var notes []string
+		if err := f.db.SelectContext(ctx, &notes, f.db.Rebind(`SELECT note FROM moderation_reports WHERE target_id = ? AND state = 'kept'`), idea.ID); err != nil ||
+			len(notes) == 0 || notes[0] != "A fair idea; Ann Example lives at Main St 1" {
+			t.Errorf("kept note %q %v", notes, err)
+		}
+		kept := 0
+		for _, a := range f.host.Audits() {
+			if a.Action == "consultations.content.kept" {
+				kept++
+			}
+			if _, ok := a.Detail["note"]; ok || strings.Contains(fmt.Sprint(a.Detail), "Ann Example") {
+				t.Errorf("the moderator's note is in the audit log: %+v", a)
+			}
+		}
+		if kept != 1 {
+			t.Errorf("%d keep audits, want 1", kept)
 		}
 		if q, _ := f.svc.Queue(ctx, f.mod1, sdk.ListQuery{Limit: 10}); len(q.Items) != 0 {
 			t.Errorf("kept idea still queued %+v", q.Items)

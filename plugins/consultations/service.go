@@ -109,6 +109,9 @@ type ShowIfInput struct {
 
 // Create prepares a draft consultation.
 func (s *Service) Create(ctx context.Context, caller sdk.Principal, in ConsultationInput) (*Consultation, error) {
+	if err := s.requireStaff(ctx, caller); err != nil {
+		return nil, err
+	}
 	now := s.now().UTC()
 	c := &Consultation{ID: newID(), CreatedAt: now, UpdatedAt: now, createdBy: caller.UserID, Attachments: []Attachment{}}
 	if err := s.define(ctx, c, in); err != nil {
@@ -129,6 +132,9 @@ func (s *Service) Create(ctx context.Context, caller sdk.Principal, in Consultat
 
 // Update replaces a draft's definition.
 func (s *Service) Update(ctx context.Context, caller sdk.Principal, id string, in ConsultationInput) (*Consultation, error) {
+	if err := s.requireStaff(ctx, caller); err != nil {
+		return nil, err
+	}
 	var out *Consultation
 	err := s.inDraft(ctx, id, func(tx *store.Tx, c *Consultation) error {
 		if err := s.define(ctx, c, in); err != nil {
@@ -169,15 +175,26 @@ func (s *Service) changeIf(ctx context.Context, id string, ok func(c *Consultati
 
 // Delete deletes a draft.
 func (s *Service) Delete(ctx context.Context, caller sdk.Principal, id string) error {
-	return s.inDraft(ctx, id, func(tx *store.Tx, _ *Consultation) error {
+	if err := s.requireStaff(ctx, caller); err != nil {
+		return err
+	}
+	err := s.inDraft(ctx, id, func(tx *store.Tx, _ *Consultation) error {
 		return s.st.deleteConsultation(ctx, tx, id)
 	})
+	if err != nil {
+		return err
+	}
+	s.audit(ctx, caller, "consultations.deleted", consultationSubject(id), nil)
+	return nil
 }
 
 // Publish shows a draft to the public; it opens at OpensAt. Its times are checked
 // again: a draft written last month may open in the past, but must not close there.
 func (s *Service) Publish(ctx context.Context, caller sdk.Principal, id string) (*Consultation, error) {
-	return s.transition(ctx, id, func(_ *store.Tx, c *Consultation, now time.Time) error {
+	if err := s.requireStaff(ctx, caller); err != nil {
+		return nil, err
+	}
+	c, err := s.transition(ctx, id, func(_ *store.Tx, c *Consultation, now time.Time) error {
 		if c.PublishedAt != nil {
 			return sdk.RuleError(sdk.CodeConflict, "published", "The consultation is published already.")
 		}
@@ -190,16 +207,25 @@ func (s *Service) Publish(ctx context.Context, caller sdk.Principal, id string) 
 		c.PublishedAt = &now
 		return nil
 	})
+	if err != nil {
+		return nil, err
+	}
+	s.audit(ctx, caller, "consultations.published", consultationSubject(id), nil)
+	return c, nil
 }
 
 // Close closes an open or upcoming consultation now, before its closing time, and
 // finalises it (service_results.go). A finalisation the host cannot serve now (it
 // opens the sealed answers) is done again when staff next look at the results.
 func (s *Service) Close(ctx context.Context, caller sdk.Principal, id string) (*Consultation, error) {
+	if err := s.requireStaff(ctx, caller); err != nil {
+		return nil, err
+	}
 	c, err := s.close(ctx, id)
 	if err != nil {
 		return nil, err
 	}
+	s.audit(ctx, caller, "consultations.closed", consultationSubject(id), nil)
 	if _, err := s.finalise(ctx, id); err != nil {
 		s.log.WarnContext(ctx, "consultations: finalise after close", "consultation", id, "error", err)
 	}
@@ -264,6 +290,16 @@ func cmpErr(err, fallback error) error {
 	return fallback
 }
 
+// requireStaff refuses a caller who may not manage consultations. Every staff act
+// checks it itself rather than trust the route alone: the service is also called from
+// pages and by other code, and a forgotten route permission must not open it.
+func (s *Service) requireStaff(ctx context.Context, caller sdk.Principal) error {
+	if staff, err := s.isStaff(ctx, caller); err != nil || !staff {
+		return cmpErr(err, sdk.Errorf(sdk.CodeForbidden, "Only consultation staff may do this."))
+	}
+	return nil
+}
+
 // isStaff reports whether caller may manage consultations (asked of the host: a
 // public route's caller carries no permissions).
 func (s *Service) isStaff(ctx context.Context, caller sdk.Principal) (bool, error) {
@@ -311,6 +347,9 @@ func consultationKey(c Consultation) []any { return []any{store.Micros(c.ClosesA
 
 // AddAttachment attaches a file the host received (sdk uploads) to a draft.
 func (s *Service) AddAttachment(ctx context.Context, caller sdk.Principal, id, uploadID, name string) (Attachment, error) {
+	if err := s.requireStaff(ctx, caller); err != nil {
+		return Attachment{}, err
+	}
 	name = strings.TrimSpace(name)
 	switch {
 	case uploadID == "":
@@ -333,6 +372,9 @@ func (s *Service) AddAttachment(ctx context.Context, caller sdk.Principal, id, u
 
 // RemoveAttachment removes an attachment of a draft.
 func (s *Service) RemoveAttachment(ctx context.Context, caller sdk.Principal, id, uploadID string) error {
+	if err := s.requireStaff(ctx, caller); err != nil {
+		return err
+	}
 	return s.inDraft(ctx, id, func(tx *store.Tx, _ *Consultation) error {
 		return s.st.deleteAttachment(ctx, tx, id, uploadID)
 	})

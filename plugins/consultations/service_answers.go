@@ -85,13 +85,36 @@ func (s *Service) Eligibility(ctx context.Context, caller sdk.Principal, id stri
 		e.Rule = rule
 	} else if e.Answered {
 		e.Rule = RuleAnswered
+	} else if ok, verified := caller.OldEnough(c.MinAge, true); !ok {
+		e.Rule, e.Message = RuleMinAge, s.refusalWords(ctx, c, wordsMinAgeVerified)
 	} else {
-		e.CanAnswer, e.ConfirmAge = true, c.MinAge
+		e.CanAnswer = true
+		if !verified {
+			e.ConfirmAge = c.MinAge
+		}
 	}
-	if e.Rule != "" {
+	if e.Rule != "" && e.Message == "" {
 		e.Message = s.refusalWords(ctx, c, e.Rule)
 	}
 	return e, nil
+}
+
+// wordsMinAgeVerified words the minimum-age refusal of a person whose age the city's
+// identity service verified: confirming it would not help.
+const wordsMinAgeVerified = "min_age_verified"
+
+// ageRefusal applies c's minimum age to caller (sdk.Principal.OldEnough): an age the
+// city's identity service verified decides, and no tick box changes it; without one,
+// the person's own confirmation (age_confirmed) stands in.
+func (s *Service) ageRefusal(ctx context.Context, c *Consultation, caller sdk.Principal, confirmed bool) error {
+	ok, verified := caller.OldEnough(c.MinAge, confirmed)
+	switch {
+	case ok:
+		return nil
+	case verified:
+		return s.refusalError(ctx, c, RuleMinAge)
+	}
+	return sdk.Invalid("age_confirmed", RuleMinAge, s.refusalWords(ctx, c, RuleMinAge))
 }
 
 // refusal is the rule that keeps caller from answering c at now, "" when none does.
@@ -144,6 +167,10 @@ func (s *Service) refusalError(ctx context.Context, c *Consultation, rule string
 		return sdk.RuleError(sdk.CodeForbidden, rule, "%s", msg)
 	case RuleDraft:
 		return errNotFound
+	case RuleMinAge:
+		// Only a verified age refuses outright; a missing confirmation is a field to
+		// correct (ageRefusal).
+		return sdk.RuleError(sdk.CodeForbidden, rule, "%s", s.refusalWords(ctx, c, wordsMinAgeVerified))
 	}
 	return sdk.RuleError(sdk.CodeConflict, rule, "%s", msg)
 }
@@ -202,8 +229,8 @@ func (s *Service) prepare(ctx context.Context, caller sdk.Principal, id string, 
 	if rule := s.refusal(c, caller, s.now()); rule != "" {
 		return nil, nil, nil, s.refusalError(ctx, c, rule)
 	}
-	if c.MinAge > 0 && !in.AgeConfirmed {
-		return nil, nil, nil, sdk.Invalid("age_confirmed", RuleMinAge, s.refusalWords(ctx, c, RuleMinAge))
+	if err := s.ageRefusal(ctx, c, caller, in.AgeConfirmed); err != nil {
+		return nil, nil, nil, err
 	}
 	answers, err := validateAnswers(c, in.Answers, in.DropHidden)
 	if err != nil {

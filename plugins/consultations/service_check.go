@@ -25,8 +25,9 @@ func (s *Service) Check(ctx context.Context, caller sdk.Principal, id string, in
 		return sdk.Invalid("anonymous", RuleAnonymousFinal, "An answer given in your name stays in your name.")
 	case in.Anonymous && !c.AnonymousAllowed:
 		return sdk.Invalid("anonymous", "anonymous_not_allowed", "This consultation does not take anonymous answers.")
-	case c.MinAge > 0 && !in.AgeConfirmed:
-		return sdk.Invalid("age_confirmed", RuleMinAge, s.refusalWords(ctx, c, RuleMinAge))
+	}
+	if err := s.ageRefusal(ctx, c, caller, in.AgeConfirmed); err != nil {
+		return err
 	}
 	_, err = validateAnswers(c, in.Answers, in.DropHidden)
 	return err

@@ -199,6 +199,9 @@ func (s *Service) FinaliseClosed(ctx context.Context) error {
 
 // Texts lists the free-text answers of a closed consultation, for staff to redact.
 func (s *Service) Texts(ctx context.Context, caller sdk.Principal, id string, q sdk.ListQuery) (sdk.Page[Text], error) {
+	if err := s.requireStaff(ctx, caller); err != nil {
+		return sdk.Page[Text]{}, err
+	}
 	if _, err := s.finalise(ctx, id); err != nil {
 		return sdk.Page[Text]{}, err
 	}
@@ -212,6 +215,9 @@ func (s *Service) Texts(ctx context.Context, caller sdk.Principal, id string, q 
 // DecideText publishes one free-text answer as redacted, or withholds it, until the
 // results are published.
 func (s *Service) DecideText(ctx context.Context, caller sdk.Principal, id, textID string, in TextDecision) (Text, error) {
+	if err := s.requireStaff(ctx, caller); err != nil {
+		return Text{}, err
+	}
 	in.Redacted = strings.TrimSpace(in.Redacted)
 	if err := checkText("redacted", in.Redacted, MaxTextAnswer); err != nil {
 		return Text{}, err
@@ -242,6 +248,9 @@ func (s *Service) beforeResults(ctx context.Context, id string, change func(tx *
 // PreviewResults computes the results for staff before they are published, with the
 // free text published so far.
 func (s *Service) PreviewResults(ctx context.Context, caller sdk.Principal, id string) (*Results, error) {
+	if err := s.requireStaff(ctx, caller); err != nil {
+		return nil, err
+	}
 	c, err := s.finalise(ctx, id)
 	if err != nil {
 		return nil, err
@@ -252,6 +261,9 @@ func (s *Service) PreviewResults(ctx context.Context, caller sdk.Principal, id s
 // PublishResults publishes the results of a closed consultation whose free text is all
 // decided. They never change again.
 func (s *Service) PublishResults(ctx context.Context, caller sdk.Principal, id string) (*Results, error) {
+	if err := s.requireStaff(ctx, caller); err != nil {
+		return nil, err
+	}
 	if _, err := s.finalise(ctx, id); err != nil {
 		return nil, err
 	}
@@ -278,6 +290,7 @@ func (s *Service) PublishResults(ctx context.Context, caller sdk.Principal, id s
 		return nil, err
 	}
 	s.published.Store(id, res)
+	s.audit(ctx, caller, "consultations.results.published", consultationSubject(id), nil)
 	return res, nil
 }
 
@@ -351,6 +364,9 @@ func (s *Service) publishedResults(ctx context.Context, id string) (*Results, er
 // and notifies every participant, anonymous ones too: their participation mark knows
 // them, their answer does not.
 func (s *Service) Respond(ctx context.Context, caller sdk.Principal, id string, in ResponseInput) (*Consultation, error) {
+	if err := s.requireStaff(ctx, caller); err != nil {
+		return nil, err
+	}
 	text := strings.TrimSpace(in.Response)
 	if text == "" {
 		return nil, sdk.Invalid("response", sdk.RuleRequired, "Write what was decided and why.")
@@ -358,7 +374,7 @@ func (s *Service) Respond(ctx context.Context, caller sdk.Principal, id string, 
 	if err := checkText("response", text, MaxResponse); err != nil {
 		return nil, err
 	}
-	return s.transition(ctx, id, func(tx *store.Tx, c *Consultation, now time.Time) error {
+	c, err := s.transition(ctx, id, func(tx *store.Tx, c *Consultation, now time.Time) error {
 		switch {
 		case c.RespondedAt != nil:
 			return sdk.RuleError(sdk.CodeConflict, "responded", "The city has responded already.")
@@ -375,12 +391,17 @@ func (s *Service) Respond(ctx context.Context, caller sdk.Principal, id string, 
 		}
 		n, ok := notifyCatalog().Notification(s.languages, s.zone, sdk.Notice{Kind: NotifyResponse,
 			Recipients: participants, Subject: consultationSubject(id), Link: consultationLink(id),
-			Data: map[string]any{"Title": clip(c.Title, sdk.MaxNotificationTitle-80)}})
+			Data: map[string]any{"Title": clip(c.Title, notifyTitleBytes)}})
 		if !ok {
 			return nil
 		}
 		return tx.Notify(ctx, n)
 	})
+	if err != nil {
+		return nil, err
+	}
+	s.audit(ctx, caller, "consultations.responded", consultationSubject(id), nil)
+	return c, nil
 }
 
 // clip shortens s to at most n bytes, whole characters, for a notification's title,
