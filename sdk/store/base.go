@@ -64,8 +64,11 @@ func (b *Base) Every(d time.Duration, fn func(ctx context.Context) error) {
 	b.jobs = append(b.jobs, job{every: d, fn: fn})
 }
 
-// Activate starts the work Every registered (sdk.Activator).
+// Activate starts the work Every registered (sdk.Activator). Activated again, it
+// first stops the work it started before and waits for it: each job runs once at a
+// time, never twice side by side.
 func (b *Base) Activate(context.Context) error {
+	b.halt()
 	if len(b.jobs) == 0 {
 		return nil
 	}
@@ -90,6 +93,15 @@ func (b *Base) Activate(context.Context) error {
 	return nil
 }
 
+// halt stops the work Activate started, if any, and waits for a run in progress.
+func (b *Base) halt() {
+	if b.stop != nil {
+		b.stop()
+		b.done.Wait()
+		b.stop = nil
+	}
+}
+
 // Open opens the store the host provisioned and reads the city's time zone; a time
 // zone the system does not know fails Configure rather than shift every time.
 func (b *Base) Open(ctx context.Context, env sdk.Env) error {
@@ -106,6 +118,9 @@ func (b *Base) Open(ctx context.Context, env sdk.Env) error {
 		return err
 	}
 	b.DB, b.Zone, b.Logger = db, zone, env.Logger
+	// Configure registers its work again after Open: a host that configures the plugin
+	// again must not leave it with each job twice, the first over a closed service.
+	b.jobs = nil
 	if b.Logger == nil {
 		b.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -134,11 +149,7 @@ func (b *Base) Health(ctx context.Context) error {
 
 // Deactivate stops the work Every registered and closes the store (sdk.Deactivator).
 func (b *Base) Deactivate(context.Context) error {
-	if b.stop != nil {
-		b.stop()
-		b.done.Wait()
-		b.stop = nil
-	}
+	b.halt()
 	if b.DB == nil {
 		return nil
 	}

@@ -103,3 +103,50 @@ func TestBase_Every(t *testing.T) {
 	stopped.Store(true)
 	time.Sleep(5 * time.Millisecond) // a run after Deactivate would fail the test
 }
+
+// TestBase_EveryAgain: configured again (Open, then Every), the plugin has each job
+// once, not the earlier registration too; activated again, the work started first is
+// stopped before the new starts, so no job runs twice side by side.
+func TestBase_EveryAgain(t *testing.T) {
+	ctx := context.Background()
+	b := &store.Base{}
+	env := sdk.Env{Store: sdktest.SQLiteStore(t)}
+	if err := b.Open(ctx, env); err != nil {
+		t.Fatal(err)
+	}
+	var stale atomic.Int32
+	b.Every(time.Hour, func(context.Context) error { stale.Add(1); return nil })
+	if err := b.DB.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Open(ctx, env); err != nil { // the host configures the plugin again
+		t.Fatal(err)
+	}
+	runs := make(chan context.Context, 10)
+	b.Every(time.Hour, func(ctx context.Context) error { runs <- ctx; return nil })
+
+	if err := b.Activate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	first := <-runs // every job runs at once on Activate
+	if err := b.Activate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	second := <-runs
+	if first.Err() == nil {
+		// Fatal: Deactivate would wait for that work for ever.
+		t.Fatal("the work of the first Activate still runs after the second")
+	}
+	if second.Err() != nil {
+		t.Error("the work of the second Activate was stopped")
+	}
+	if err := b.Deactivate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if second.Err() == nil {
+		t.Error("the work still runs after Deactivate")
+	}
+	if n := stale.Load(); n != 0 || len(runs) != 0 {
+		t.Errorf("the job registered before the second Open ran %d times; %d extra runs", n, len(runs))
+	}
+}
