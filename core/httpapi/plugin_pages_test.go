@@ -197,7 +197,9 @@ func TestPluginPages_Answers(t *testing.T) {
 	// A NUL or broken UTF-8 in a page's path or query never reaches the plugin (its
 	// database would answer a 500 on PostgreSQL): the frame answers 400.
 	t.Run("BadURLNeverReachesThePlugin", func(t *testing.T) {
-		answer(func(*core.PageRequest) (*core.PageResponse, error) { return htmlAnswer(200, "<p>ok</p>", sdk.PageMeta{}), nil })
+		answer(func(*core.PageRequest) (*core.PageResponse, error) {
+			return htmlAnswer(200, "<p>ok</p>", sdk.PageMeta{}), nil
+		})
 		for _, path := range []string{"/kiosk/%00/remove", "/kiosk/%FF", "/kiosk/list?q=a%00b", "/kiosk/list?q=%C3%28"} {
 			before := f.count()
 			p := b.do("GET", path, nil, fi)
