@@ -201,8 +201,9 @@ func (pg *pageCtx) render(name string, data any, meta sdk.PageMeta) (sdk.PageMet
 // for equal data is written again without executing the template, which was most of
 // what the assembly page cost (issue 18). It holds because the page's data is plain
 // exported fields whose JSON is everything the template reads of them — no field is
-// left out of the JSON, no method reads anything else — and the template's functions
-// depend on their arguments and the language only. The JSON and its digest cost a
+// left out of the JSON, and a method reads only what the JSON holds (the motion page's
+// Timeline) — and the template's functions depend on their arguments and the language
+// only. The JSON and its digest cost a
 // tenth of the drawing they save.
 func (pg *pageCtx) renderSummed(name, id string, data any, meta sdk.PageMeta) (sdk.PageMeta, error) {
 	j, err := json.Marshal(data)

@@ -317,14 +317,17 @@ func (p *Plugin) showMeeting(pg *pageCtx, form *web.Form) (sdk.PageMeta, error) 
 
 // motionView is the motion page.
 type motionView struct {
-	A           Assembly
-	M           Motion
-	Role        role
-	Responder   bool
-	Tag         *web.Tag
-	Author      string
-	Sponsors    []string
-	Timeline    []timelineLine
+	// A is the assembly's name and address, all the page shows of it: the whole
+	// assembly would lengthen the page's digest (renderSummed) for nothing.
+	A         assemblyRef
+	M         Motion
+	Role      role
+	Responder bool
+	Tag       *web.Tag
+	Author    string
+	Sponsors  []string
+	// timeline draws the motion's history in the viewer's words (Timeline).
+	timeline    func() []timelineLine
 	Counts      *Counts
 	Outcome     string
 	Answer      *Answer
@@ -344,6 +347,19 @@ type motionView struct {
 	Invitable []web.Option
 }
 
+// Timeline is the motion's history in the viewer's words. It is worded only when the
+// page is drawn, not for every view of a page kept by renderSummed: its words come from
+// M.Timeline and the names of M's author and sponsors, all in the page's digest.
+func (v motionView) Timeline() []timelineLine {
+	if v.timeline == nil {
+		return nil
+	}
+	return v.timeline()
+}
+
+// assemblyRef names an assembly on a page about something of it.
+type assemblyRef struct{ ID, Name string }
+
 type timelineLine struct {
 	At   time.Time
 	Text string
@@ -354,14 +370,16 @@ func (p *Plugin) motionPage(w http.ResponseWriter, r *http.Request) (sdk.PageMet
 }
 
 func (p *Plugin) showMotion(pg *pageCtx, form *web.Form) (sdk.PageMeta, error) {
-	a, m, err := p.motionOf(pg)
+	a, err := p.assemblyFor(pg, pg.r.PathValue("id"))
 	if err != nil {
 		return sdk.PageMeta{}, err
 	}
-	v := motionView{A: a, M: m, Tag: pg.stateTag(m.State), Form: form, Self: motionPath(a.ID, m.ID), Booth: boothPath(a.ID, m.ID)}
-	if v.Role, err = p.roleIn(pg.ctx, a, pg.who); err != nil {
+	m, membership, err := p.svc.motionSeenBy(pg.ctx, a.ID, pg.r.PathValue("motionID"), pg.who.UserID)
+	if err != nil {
 		return sdk.PageMeta{}, err
 	}
+	v := motionView{A: assemblyRef{ID: a.ID, Name: a.Name}, M: m, Tag: pg.stateTag(m.State), Form: form, Self: motionPath(a.ID, m.ID), Booth: boothPath(a.ID, m.ID),
+		Role: roleOf(a, pg.who, membership)}
 	if m.State == StateDraft && !v.Role.Member && !v.Role.Officer && m.AuthorID != pg.who.UserID {
 		// A draft is its author's and the members' until it is tabled.
 		return sdk.PageMeta{}, sdk.Errorf(sdk.CodeNotFound, "no motion %q", m.ID)
@@ -381,8 +399,12 @@ func (p *Plugin) showMotion(pg *pageCtx, form *web.Form) (sdk.PageMeta, error) {
 	v.CanWithdraw = (m.State == StateDraft || m.State == StateTabled) && authorOrChair
 	v.CanSponsor = (m.State == StateDraft || m.State == StateTabled) && v.Role.Member && m.AuthorID != pg.who.UserID &&
 		!slices.Contains(m.Sponsors, pg.who.UserID)
-	for _, e := range m.Timeline {
-		v.Timeline = append(v.Timeline, timelineLine{At: e.At, Text: pg.timelineText(e, names)})
+	v.timeline = func() []timelineLine {
+		lines := make([]timelineLine, len(m.Timeline))
+		for i, e := range m.Timeline {
+			lines[i] = timelineLine{At: e.At, Text: pg.timelineText(e, names)}
+		}
+		return lines
 	}
 	if m.AuthorID == pg.who.UserID && m.Kind == KindMotion && (m.State == StateDraft || m.State == StateTabled) {
 		var seen role // the same as v.Role, read again with the list
@@ -430,6 +452,9 @@ func (p *Plugin) showMotion(pg *pageCtx, form *web.Form) (sdk.PageMeta, error) {
 	meta := pg.meta(m.Title, sdk.Crumb{Label: a.Name, Href: assemblyPath(a.ID)}, sdk.Crumb{Label: m.Title, Href: v.Self})
 	if !form.Valid() {
 		return pg.refuse("motion", v, meta)
+	}
+	if v.Form == nil { // a form's values are not in its JSON: only a page without one is kept
+		return pg.renderSummed("motion", m.ID, v, meta)
 	}
 	return pg.render("motion", v, meta)
 }
@@ -696,14 +721,4 @@ func (p *Plugin) listAssemblyMembers(pg *pageCtx, a Assembly, r *role) (ms []Mem
 		ms[i].DisplayName = names[ms[i].UserID]
 	}
 	return ms, false, nil
-}
-
-// motionOf is the assembly and the motion the request's path names.
-func (p *Plugin) motionOf(pg *pageCtx) (Assembly, Motion, error) {
-	a, err := p.assemblyFor(pg, pg.r.PathValue("id"))
-	if err != nil {
-		return Assembly{}, Motion{}, err
-	}
-	m, err := p.svc.Motion(pg.ctx, a.ID, pg.r.PathValue("motionID"))
-	return a, m, err
 }

@@ -496,3 +496,63 @@ func TestPages_AssemblyPageFollowsChanges(t *testing.T) {
 		}
 	})
 }
+
+// The motion page is drawn once for equal data too (renderSummed), and reads the
+// viewer's membership with the motion: each viewer still gets only the buttons that
+// are theirs, a draft stays hidden from strangers, and each step shows at once.
+func TestPages_MotionPageFollowsChanges(t *testing.T) {
+	sdktest.EachStore(t, func(t *testing.T, cfg sdk.StoreConfig) {
+		e := newEnv(t, cfg, nil)
+		a, chair := e.assembly("karsiyaka", nil)
+		ms := e.members(a, 2)
+		author, other := ms[0], ms[1]
+		anon, outsider := e.As(""), e.resident("outsider", "karsiyaka")
+		var m Motion
+		e.Must(201, author, "POST", "/api/v1/assemblies/"+a.ID+"/motions", map[string]any{"title": "Benches", "text": "Six benches."}).Decode(t, &m)
+		page := "/assemblies/" + a.ID + "/motions/" + m.ID
+
+		mine := e.mustVisit(200, author, "GET", page, "en", nil).Body
+		if !strings.Contains(mine, "Edit the draft") || strings.Contains(mine, "Co-sponsor this motion") {
+			t.Errorf("the author's draft: want edit, no co-sponsoring: %s", mine)
+		}
+		theirs := e.mustVisit(200, other, "GET", page, "en", nil).Body
+		if strings.Contains(theirs, "Edit the draft") || !strings.Contains(theirs, "Co-sponsor this motion") {
+			t.Errorf("another member's view of the draft: want co-sponsoring, no edit: %s", theirs)
+		}
+		for name, p := range map[string]sdk.Principal{"anonymous": anon, "a resident who is no member": outsider} {
+			if r := e.visit(p, "GET", page, "en", nil); r.Status != http.StatusNotFound {
+				t.Errorf("%s sees the draft: %d", name, r.Status)
+			}
+		}
+
+		e.Must(200, other, "POST", "/api/v1/assemblies/"+a.ID+"/motions/"+m.ID+"/sponsor", nil)
+		if got := e.mustVisit(200, other, "GET", page, "en", nil).Body; !strings.Contains(got, "Resident "+other.UserID) ||
+			strings.Contains(got, "Co-sponsor this motion") {
+			t.Errorf("the new co-sponsor's page: want their name, no second co-sponsoring: %s", got)
+		}
+		e.Must(200, author, "POST", "/api/v1/assemblies/"+a.ID+"/motions/"+m.ID+"/table", nil)
+		if got := e.mustVisit(200, chair, "GET", page, "en", nil).Body; !strings.Contains(got, "Open the vote") {
+			t.Errorf("the chair's page of a tabled motion lacks the vote's form: %s", got)
+		}
+		for name, p := range map[string]sdk.Principal{"anonymous": anon, "a resident who is no member": outsider, "a member": other} {
+			got := e.mustVisit(200, p, "GET", page, "en", nil).Body
+			if strings.Contains(got, "Open the vote") || strings.Contains(got, "Withdraw the motion") || !strings.Contains(got, "Resident "+other.UserID) {
+				t.Errorf("%s's page of the tabled motion: %s", name, got)
+			}
+		}
+
+		e.Must(200, chair, "POST", "/api/v1/assemblies/"+a.ID+"/motions/"+m.ID+"/vote/open", map[string]any{})
+		if got := e.mustVisit(200, anon, "GET", page, "en", nil).Body; strings.Contains(got, "Close the vote and count") {
+			t.Errorf("a stranger is offered to close the vote: %s", got)
+		}
+		if got := e.mustVisit(200, chair, "GET", page, "en", nil).Body; !strings.Contains(got, "Close the vote and count") {
+			t.Errorf("the chair's page of the vote lacks closing it: %s", got)
+		}
+		e.Must(201, ms[0], "POST", "/api/v1/assemblies/"+a.ID+"/motions/"+m.ID+"/vote/ballots", map[string]any{"choice": "yes"})
+		e.Must(200, chair, "POST", "/api/v1/assemblies/"+a.ID+"/motions/"+m.ID+"/vote/close", nil)
+		if got := e.mustVisit(200, anon, "GET", page, "en", nil).Body; strings.Contains(got, "Close the vote and count") ||
+			!strings.Contains(got, "Result") {
+			t.Errorf("the closed vote's page does not show its result at once: %s", got)
+		}
+	})
+}

@@ -115,11 +115,28 @@ func (s *Service) Motion(ctx context.Context, assemblyID, id string) (Motion, er
 	if err != nil {
 		return Motion{}, err
 	}
+	return s.motionWithHistory(ctx, r)
+}
+
+// motionSeenBy is Motion with userID's membership of the assembly (nil for none),
+// read with it: the motion page needs both.
+func (s *Service) motionSeenBy(ctx context.Context, assemblyID, id, userID string) (Motion, *memberRow, error) {
+	r, err := getMotionSeenBy(ctx, s.db, assemblyID, id, userID)
+	if err != nil {
+		return Motion{}, nil, err
+	}
+	m, err := s.motionWithHistory(ctx, r.motionRow)
+	return m, r.membership(), err
+}
+
+// motionWithHistory is the motion of row r with its sponsors and timeline.
+func (s *Service) motionWithHistory(ctx context.Context, r motionRow) (Motion, error) {
 	m := r.motion(s.Now())
-	if m.Sponsors, err = sponsorsOf(ctx, s.db, id); err != nil {
+	var err error
+	if m.Sponsors, err = sponsorsOf(ctx, s.db, m.ID); err != nil {
 		return Motion{}, err
 	}
-	if m.Timeline, err = timelineOf(ctx, s.db, id); err != nil {
+	if m.Timeline, err = timelineOf(ctx, s.db, m.ID); err != nil {
 		return Motion{}, err
 	}
 	return m, nil
