@@ -130,7 +130,7 @@ func (p *Plugin) Routes() []sdk.Route {
 				return sdk.Page[Motion]{}, err
 			}
 			return p.svc.ListMotions(r.Context(), r.PathValue("id"), MotionQuery{State: r.URL.Query().Get("state"),
-				Kind: r.URL.Query().Get("kind"), Overdue: overdue, Awaiting: awaiting}, q)
+				Kind: r.URL.Query().Get("kind"), Overdue: overdue, Awaiting: awaiting, Viewer: sdk.PrincipalFrom(r.Context())}, q)
 		}).With(sdk.Param{Name: "awaiting", Type: "boolean", Description: "true: only adopted motions still waiting for the city's answer (answer.overdue marks the late ones)"},
 			sdk.Param{Name: "state", Enum: MotionStates, Description: "Only the motions in this state"},
 			sdk.Param{Name: "kind", Enum: []string{KindMotion, KindConsultation}, Description: "Only members' motions, or only the city's consultations"},
@@ -141,8 +141,8 @@ func (p *Plugin) Routes() []sdk.Route {
 		}).Status(http.StatusCreated).Errors(403).
 			Doc("Draft a motion, or ask for advice", "A member drafts a motion; city staff raise a consultation (kind consultation) with a deadline."),
 		sdk.Get(motPath, pub, func(r *http.Request) (Motion, error) {
-			return p.svc.Motion(r.Context(), r.PathValue("id"), r.PathValue("motionID"))
-		}).Doc("A motion", "With its vote, the city's answer and its public timeline."),
+			return p.svc.MotionFor(r.Context(), sdk.PrincipalFrom(r.Context()), r.PathValue("id"), r.PathValue("motionID"))
+		}).Doc("A motion", "With its vote, the city's answer and its public timeline. A draft only to its author and the assembly's members and officers."),
 		sdk.Put(motPath, participate, func(r *http.Request, in EditMotionInput) (Motion, error) {
 			return p.svc.EditMotion(r.Context(), sdk.PrincipalFrom(r.Context()), r.PathValue("id"), r.PathValue("motionID"), in)
 		}).Errors(403, 409).

@@ -62,6 +62,9 @@ type MotionQuery struct {
 	// Awaiting keeps the adopted motions still waiting for the city's answer, overdue
 	// or not (Motion.Answer.Overdue marks the late ones).
 	Awaiting bool
+	// Viewer is who asks: drafts are listed to the assembly's members and officers,
+	// and each to its author; to no one else (the zero Principal: anyone).
+	Viewer sdk.Principal
 }
 
 // ListMotions lists a page of an assembly's motions, oldest first, narrowed by f.
@@ -72,11 +75,16 @@ func (s *Service) ListMotions(ctx context.Context, assemblyID string, f MotionQu
 	if f.Kind != "" && f.Kind != KindMotion && f.Kind != KindConsultation {
 		return sdk.Page[Motion]{}, invalid("kind", "must be motion or consultation", sdk.RuleOneOf)
 	}
-	if _, err := s.Assembly(ctx, assemblyID); err != nil {
+	a, err := s.Assembly(ctx, assemblyID)
+	if err != nil {
 		return sdk.Page[Motion]{}, err
 	}
 	now := s.Now()
 	mf := motionFilter{State: f.State, Kind: f.Kind, Awaiting: f.Awaiting}
+	if mf.HideDrafts, err = s.hidesDrafts(ctx, a, f.Viewer); err != nil {
+		return sdk.Page[Motion]{}, err
+	}
+	mf.DraftsOf = f.Viewer.UserID
 	if f.Overdue {
 		mf.OverdueAt = now
 	}
@@ -215,4 +223,21 @@ func (s *Service) Summary(ctx context.Context, neighbourhoodID string) (Neighbou
 		}
 	}
 	return out, nil
+}
+
+// hidesDrafts tells whether who may not see an assembly's drafts (other than their
+// own): everyone but its active members and officers.
+func (s *Service) hidesDrafts(ctx context.Context, a Assembly, who sdk.Principal) (bool, error) {
+	if !who.Authenticated() {
+		return true, nil
+	}
+	m, err := getMember(ctx, s.db, a.ID, who.UserID)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return !roleOf(a, who, nil).Officer, nil
+	case err != nil:
+		return true, err
+	}
+	r := roleOf(a, who, &m)
+	return !r.Member && !r.Officer, nil
 }

@@ -118,6 +118,27 @@ func (s *Service) Motion(ctx context.Context, assemblyID, id string) (Motion, er
 	return s.motionWithHistory(ctx, r)
 }
 
+// MotionFor is Motion as who may see it: a draft is its author's, the assembly's
+// members' and its officers' until it is tabled (as on the motion page); to anyone
+// else it does not exist.
+func (s *Service) MotionFor(ctx context.Context, who sdk.Principal, assemblyID, id string) (Motion, error) {
+	m, membership, err := s.motionSeenBy(ctx, assemblyID, id, who.UserID)
+	if err != nil || m.State != StateDraft {
+		return m, err
+	}
+	if who.Authenticated() && (m.AuthorID == who.UserID || membership != nil && membership.Status == MemberActive) {
+		return m, nil
+	}
+	a, err := s.Assembly(ctx, assemblyID)
+	if err != nil {
+		return Motion{}, err
+	}
+	if roleOf(a, who, membership).Officer {
+		return m, nil
+	}
+	return Motion{}, sdk.Errorf(sdk.CodeNotFound, "no motion %q", id)
+}
+
 // motionSeenBy is Motion with userID's membership of the assembly (nil for none),
 // read with it: the motion page needs both.
 func (s *Service) motionSeenBy(ctx context.Context, assemblyID, id, userID string) (Motion, *memberRow, error) {
@@ -140,13 +161,6 @@ func (s *Service) motionWithHistory(ctx context.Context, r motionRow) (Motion, e
 		return Motion{}, err
 	}
 	return m, nil
-}
-
-// Motions lists a page of an assembly's motions, oldest first, optionally in one
-// state or only those whose answer from the city is overdue (ListMotions narrows by
-// kind too).
-func (s *Service) Motions(ctx context.Context, assemblyID, state string, overdueOnly bool, q sdk.ListQuery) (sdk.Page[Motion], error) {
-	return s.ListMotions(ctx, assemblyID, MotionQuery{State: state, Overdue: overdueOnly}, q)
 }
 
 // MotionAction is one of the simple state changes of a motion.

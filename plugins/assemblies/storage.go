@@ -637,6 +637,9 @@ type motionFilter struct {
 	OverdueAt   time.Time
 	// Awaiting: adopted and not yet answered by the city.
 	Awaiting bool
+	// HideDrafts leaves out the drafts, but those by DraftsOf (a user id, or "").
+	HideDrafts bool
+	DraftsOf   string
 }
 
 // listMotions reads a page of an assembly's motions, oldest first.
@@ -652,6 +655,12 @@ func listMotions(ctx context.Context, q sqlx.ExtContext, assemblyID string, f mo
 	}
 	if f.Awaiting {
 		query += ` AND answer_status IN ('submitted', 'acknowledged')`
+	}
+	if f.HideDrafts && f.DraftsOf == "" {
+		query += ` AND state <> 'draft'`
+	} else if f.HideDrafts {
+		query += ` AND (state <> 'draft' OR author_id = ?)`
+		args = append(args, f.DraftsOf)
 	}
 	if !f.OverdueAt.IsZero() {
 		query += ` AND ` + overdue
