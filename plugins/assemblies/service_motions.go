@@ -120,23 +120,24 @@ func (s *Service) Motion(ctx context.Context, assemblyID, id string) (Motion, er
 
 // MotionFor is Motion as who may see it: a draft is its author's, the assembly's
 // members' and its officers' until it is tabled (as on the motion page); to anyone
-// else it does not exist.
+// else it does not exist. Only a draft costs the reads that decide it.
 func (s *Service) MotionFor(ctx context.Context, who sdk.Principal, assemblyID, id string) (Motion, error) {
-	m, membership, err := s.motionSeenBy(ctx, assemblyID, id, who.UserID)
-	if err != nil || m.State != StateDraft {
+	m, err := s.Motion(ctx, assemblyID, id)
+	if err != nil || m.State != StateDraft || who.Authenticated() && m.AuthorID == who.UserID {
 		return m, err
-	}
-	if who.Authenticated() && (m.AuthorID == who.UserID || membership != nil && membership.Status == MemberActive) {
-		return m, nil
 	}
 	a, err := s.Assembly(ctx, assemblyID)
 	if err != nil {
 		return Motion{}, err
 	}
-	if roleOf(a, who, membership).Officer {
-		return m, nil
+	hidden, err := s.hidesDrafts(ctx, a, who)
+	if err != nil {
+		return Motion{}, err
 	}
-	return Motion{}, sdk.Errorf(sdk.CodeNotFound, "no motion %q", id)
+	if hidden {
+		return Motion{}, sdk.Errorf(sdk.CodeNotFound, "no motion %q", id)
+	}
+	return m, nil
 }
 
 // motionSeenBy is Motion with userID's membership of the assembly (nil for none),
