@@ -198,13 +198,12 @@ func (pg *pageCtx) render(name string, data any, meta sdk.PageMeta) (sdk.PageMet
 
 // renderSummed is render for a page whose data the page memo cannot key on (it holds
 // slices and times), keyed instead by id and a digest of the data's JSON: a page drawn
-// for equal data is written again without executing the template, which was most of
-// what the assembly page cost (issue 18). It holds because the page's data is plain
+// for equal data is written again without executing the template, which was a third
+// of what the motion page cost (issue 18). It holds because the page's data is plain
 // exported fields whose JSON is everything the template reads of them — no field is
 // left out of the JSON, and a method reads only what the JSON holds (the motion page's
 // Timeline) — and the template's functions depend on their arguments and the language
-// only. The JSON and its digest cost a
-// tenth of the drawing they save.
+// only. The assembly page keys on its data's version instead (assemblyPageKey).
 func (pg *pageCtx) renderSummed(name, id string, data any, meta sdk.PageMeta) (sdk.PageMeta, error) {
 	j, err := json.Marshal(data)
 	if err != nil {

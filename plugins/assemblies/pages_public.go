@@ -2,7 +2,9 @@ package assemblies
 
 import (
 	"cmp"
+	"crypto/sha256"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"net/http"
 	"net/url"
@@ -77,17 +79,54 @@ type assemblyView struct {
 
 func (p *Plugin) assemblyPage(w http.ResponseWriter, r *http.Request) (sdk.PageMeta, error) {
 	pg := p.page(w, r)
-	a, err := p.svc.Assembly(pg.ctx, r.PathValue("id"))
+	row, err := getAssemblyRow(pg.ctx, p.svc.db, r.PathValue("id"), p.svc.Now())
 	if err != nil {
 		return sdk.PageMeta{}, err
 	}
-	v := assemblyView{A: a, Rules: pg.rules(a.Rules), Calendar: calendarPath(a.ID), Self: assemblyPath(a.ID)}
-	v.Responder = holds(pg.who, PermConsultationRequest, sdk.DomainCity)
-	members, hidden, err := p.listAssemblyMembers(pg, a, &v.Role)
+	a := row.assembly()
+	d, err := p.assemblyData(pg, a, row.DataVersion)
 	if err != nil {
 		return sdk.PageMeta{}, err
 	}
-	v.MembersHidden = hidden
+	var viewer role
+	members, hidden, err := d.members.seenBy(pg, p, a, &viewer)
+	if err != nil {
+		return sdk.PageMeta{}, err
+	}
+	j, err := json.Marshal(a)
+	if err != nil {
+		return sdk.PageMeta{}, err
+	}
+	key := assemblyPageKey{ID: a.ID, Assembly: sha256.Sum256(j), Version: row.DataVersion, Until: d.until.UnixMicro(),
+		Role: viewer, Responder: holds(pg.who, PermConsultationRequest, sdk.DomainCity), Hidden: hidden}
+	body, err := pageMemo.BytesForFunc(key, pg.kit.For(pg.loc.Lang()), "assembly", func() (any, error) {
+		return p.assemblyView(pg, a, d, viewer, key.Responder, members, hidden), nil
+	})
+	if err != nil {
+		return sdk.PageMeta{}, err
+	}
+	return sdk.PageMeta{}, web.WriteContent(pg.w, pg.r, http.StatusOK, body, pg.meta(a.Name, sdk.Crumb{Label: a.Name, Href: assemblyPath(a.ID)}))
+}
+
+// assemblyPageKey is everything the assembly page shows, for the page memo: the
+// assembly (a digest of its JSON), its lists (their data_version, and the moment they
+// turn with time), and who looks (the viewer's role, whether they answer for the
+// city, whether the member list is hidden from them). The language is the template's.
+type assemblyPageKey struct {
+	ID        string
+	Assembly  [sha256.Size]byte
+	Version   int64
+	Until     int64
+	Role      role
+	Responder bool
+	Hidden    bool
+}
+
+// assemblyView is the assembly page's data, made only when the page memo has no
+// answer for its key.
+func (p *Plugin) assemblyView(pg *pageCtx, a Assembly, d *assemblyData, viewer role, responder bool, members []Member, hidden bool) assemblyView {
+	v := assemblyView{A: a, Role: viewer, Responder: responder, MembersHidden: hidden,
+		Rules: pg.rules(a.Rules), Calendar: calendarPath(a.ID), Self: assemblyPath(a.ID)}
 	v.Members = web.Table{Caption: pg.t("assemblies.members.caption"), RowHeaders: true, Columns: []web.Column{
 		{Label: pg.t("assemblies.col.name")}, {Label: pg.t("assemblies.col.position")}, {Label: pg.t("assemblies.col.represents")}}}
 	for _, m := range members {
@@ -105,17 +144,9 @@ func (p *Plugin) assemblyPage(w http.ResponseWriter, r *http.Request) (sdk.PageM
 	for _, pos := range []string{PositionChair, PositionViceChair, PositionSecretary, PositionMember} {
 		v.Positions = append(v.Positions, web.Option{Value: pos, Label: pg.t("assemblies.position." + pos)})
 	}
-	meetings, err := p.listAssemblyMeetings(pg, a)
-	if err != nil {
-		return sdk.PageMeta{}, err
-	}
-	v.Upcoming, v.Past = pg.meetingTables(a.ID, meetings, p.svc.Now())
-	motions, err := p.listAssemblyMotions(pg, a)
-	if err != nil {
-		return sdk.PageMeta{}, err
-	}
-	v.Motions, v.Waiting, v.Consultations = pg.motionTables(a.ID, motions, v.Role.Member || v.Role.Officer)
-	return pg.renderSummed("assembly", a.ID, v, pg.meta(a.Name, sdk.Crumb{Label: a.Name, Href: assemblyPath(a.ID)}))
+	v.Upcoming, v.Past = pg.meetingTables(a.ID, d.meetings, d.at)
+	v.Motions, v.Waiting, v.Consultations = pg.motionTables(a.ID, d.motions, viewer.Member || viewer.Officer)
+	return v
 }
 
 // rules says an assembly's rules in plain words.
@@ -649,12 +680,11 @@ func (p *Plugin) neighbourhoodCard(w http.ResponseWriter, r *http.Request) (sdk.
 // has already loaded: the Service's list methods each load it again to check that it
 // exists, which for one page is four reads of the same row (BenchmarkPages).
 
-func (p *Plugin) listAssemblyMeetings(pg *pageCtx, a Assembly) ([]Meeting, error) {
+func (p *Plugin) listAssemblyMeetings(pg *pageCtx, a Assembly, now time.Time) ([]Meeting, error) {
 	rows, err := listMeetings(pg.ctx, p.svc.db, a.ID, allOf)
 	if err != nil {
 		return nil, err
 	}
-	now := p.svc.Now()
 	ms := make([]Meeting, len(rows))
 	for i, r := range rows {
 		ms[i] = r.meeting(now)
@@ -662,12 +692,11 @@ func (p *Plugin) listAssemblyMeetings(pg *pageCtx, a Assembly) ([]Meeting, error
 	return ms, nil // the page shows no agenda or attendance: fillMeetings would read them for nothing
 }
 
-func (p *Plugin) listAssemblyMotions(pg *pageCtx, a Assembly) ([]Motion, error) {
+func (p *Plugin) listAssemblyMotions(pg *pageCtx, a Assembly, now time.Time) ([]Motion, error) {
 	rows, err := listMotions(pg.ctx, p.svc.db, a.ID, motionFilter{}, allOf)
 	if err != nil {
 		return nil, err
 	}
-	now := p.svc.Now()
 	ms := make([]Motion, len(rows))
 	for i, r := range rows {
 		ms[i] = r.motion(now)
@@ -675,23 +704,60 @@ func (p *Plugin) listAssemblyMotions(pg *pageCtx, a Assembly) ([]Motion, error) 
 	return ms, nil
 }
 
-// listAssemblyMembers are the members the viewer may see, as Service.Members decides:
-// officers see the applicants too; a city that keeps lists to members shows them to
-// members and officers only (hidden is then true for everyone else). It sets the
-// viewer's role from the same read: a person with no active or pending membership
-// (one who left, or was refused) is to the page what a stranger is.
+// listAssemblyMembers are the members the viewer may see (memberData.seenBy), read now.
 func (p *Plugin) listAssemblyMembers(pg *pageCtx, a Assembly, r *role) (ms []Member, hidden bool, err error) {
-	rows, err := listMembers(pg.ctx, p.svc.db, a.ID, []string{MemberActive, MemberPending}, allOf)
+	d, err := p.readMembers(pg, a.ID)
 	if err != nil {
 		return nil, false, err
 	}
-	var mine *memberRow
-	for i := range rows {
-		if pg.who.Authenticated() && rows[i].UserID == pg.who.UserID {
-			mine = &rows[i]
+	return d.seenBy(pg, p, a, r)
+}
+
+// memberData is what a page reads of an assembly's members for any viewer: the
+// active members and the applicants, and, when that list was cut at the limit, the
+// active members alone; with their names.
+type memberData struct {
+	rows   []memberRow
+	active []memberRow // nil unless rows was cut
+	names  map[string]string
+}
+
+func (p *Plugin) readMembers(pg *pageCtx, assemblyID string) (memberData, error) {
+	var d memberData
+	var err error
+	if d.rows, err = listMembers(pg.ctx, p.svc.db, assemblyID, []string{MemberActive, MemberPending}, allOf); err != nil {
+		return d, err
+	}
+	if len(d.rows) == allOf.Limit {
+		// The list was cut at the limit, so applicants, whom only officers see, may
+		// have taken members' places in it: non-officers get the members alone.
+		if d.active, err = listMembers(pg.ctx, p.svc.db, assemblyID, []string{MemberActive}, allOf); err != nil {
+			return d, err
 		}
 	}
-	if mine == nil && pg.who.Authenticated() && len(rows) == allOf.Limit {
+	ids := make([]string, 0, len(d.rows)+len(d.active))
+	for _, rows := range [][]memberRow{d.rows, d.active} {
+		for _, row := range rows {
+			ids = append(ids, row.UserID)
+		}
+	}
+	d.names = p.names(pg, ids)
+	return d, nil
+}
+
+// seenBy are the members the viewer may see, as Service.Members decides: officers see
+// the applicants too; a city that keeps lists to members shows them to members and
+// officers only (hidden is then true for everyone else). It sets the viewer's role
+// from the same rows: a person with no active or pending membership (one who left,
+// or was refused) is to the page what a stranger is.
+func (d memberData) seenBy(pg *pageCtx, p *Plugin, a Assembly, r *role) (ms []Member, hidden bool, err error) {
+	var mine *memberRow
+	for i := range d.rows {
+		if pg.who.Authenticated() && d.rows[i].UserID == pg.who.UserID {
+			mine = &d.rows[i]
+		}
+	}
+	if mine == nil && pg.who.Authenticated() && len(d.rows) == allOf.Limit {
 		// A list cut at the limit may leave out the viewer's row: ask for it.
 		if m, err := getMember(pg.ctx, p.svc.db, a.ID, pg.who.UserID); err == nil {
 			mine = &m
@@ -703,22 +769,69 @@ func (p *Plugin) listAssemblyMembers(pg *pageCtx, a Assembly, r *role) (ms []Mem
 	if !p.svc.MemberListPublic && !r.Member && !r.Officer {
 		return nil, true, nil
 	}
-	if len(rows) == allOf.Limit && !r.Officer {
-		// The list was cut at the limit, so applicants, whom only officers see, may
-		// have taken members' places in it: read the members alone.
-		if rows, err = listMembers(pg.ctx, p.svc.db, a.ID, []string{MemberActive}, allOf); err != nil {
-			return nil, false, err
-		}
+	rows := d.rows
+	if d.active != nil && !r.Officer {
+		rows = d.active
 	}
-	ids := make([]string, 0, len(rows))
 	for _, row := range rows {
 		if row.Status == MemberActive || r.Officer {
-			ms, ids = append(ms, row.member()), append(ids, row.UserID)
+			m := row.member()
+			m.DisplayName = d.names[m.UserID]
+			ms = append(ms, m)
 		}
-	}
-	names := p.names(pg, ids)
-	for i := range ms {
-		ms[i].DisplayName = names[ms[i].UserID]
 	}
 	return ms, false, nil
 }
+
+// assemblyData is what the assembly page reads of an assembly besides its own row —
+// its members, meetings and motions — as read at at. It stands while the assembly's
+// data_version does (every change of those rows counts it up: migration 0006) and
+// until the first moment after at when something on the page turns with time: a
+// meeting begins or ends, an answer falls due, or the names are nameTTL old.
+type assemblyData struct {
+	version   int64
+	at, until time.Time
+	members   memberData
+	meetings  []Meeting
+	motions   []Motion
+}
+
+// assemblyData is a's data at version: kept from an earlier page while it stands.
+// Pages only read it: its slices are shared.
+func (p *Plugin) assemblyData(pg *pageCtx, a Assembly, version int64) (*assemblyData, error) {
+	now, key := p.svc.Now(), nameKey{p.svc, a.ID}
+	if d, ok := assemblyLists.get(key); ok && d.version == version && now.Before(d.until) {
+		return d, nil
+	}
+	d := &assemblyData{version: version, at: now, until: now.Add(nameTTL)}
+	var err error
+	if d.members, err = p.readMembers(pg, a.ID); err != nil {
+		return nil, err
+	}
+	if d.meetings, err = p.listAssemblyMeetings(pg, a, now); err != nil {
+		return nil, err
+	}
+	if d.motions, err = p.listAssemblyMotions(pg, a, now); err != nil {
+		return nil, err
+	}
+	turn := func(t time.Time) {
+		if !t.Before(now) && t.Before(d.until) {
+			d.until = t
+		}
+	}
+	for _, m := range d.meetings {
+		if m.Status != MeetingCancelled {
+			turn(m.StartsAt)
+			turn(m.EndsAt)
+		}
+	}
+	for _, m := range d.motions {
+		if ans := m.Answer; ans != nil && (ans.Status == AnswerSubmitted || ans.Status == AnswerAcknowledged) {
+			turn(ans.DueAt)
+		}
+	}
+	assemblyLists.put(key, d)
+	return d, nil
+}
+
+var assemblyLists = newPageCache[*assemblyData]()

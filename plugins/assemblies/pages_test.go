@@ -471,7 +471,7 @@ func TestPages_Visibility(t *testing.T) {
 	})
 }
 
-// The assembly page is drawn once for equal data (renderSummed): each change shows at
+// The assembly page is drawn once for equal data (assemblyPageKey): each change shows at
 // once, and viewers who may see different things never get each other's page.
 func TestPages_AssemblyPageFollowsChanges(t *testing.T) {
 	sdktest.EachStore(t, func(t *testing.T, cfg sdk.StoreConfig) {
@@ -563,6 +563,77 @@ func TestPages_MotionPageFollowsChanges(t *testing.T) {
 		if got := e.mustVisit(200, anon, "GET", page, "en", nil).Body; strings.Contains(got, "Close the vote and count") ||
 			!strings.Contains(got, "Result") {
 			t.Errorf("the closed vote's page does not show its result at once: %s", got)
+		}
+	})
+}
+
+// The assembly page keeps what it read of the assembly's lists while its
+// data_version stands (migration 0006): a change made past the Service — as another
+// node, or an operator, would make it — shows at once, and so does what time turns:
+// a meeting that ends moves to the past ones, an answer that falls due is overdue.
+func TestPages_AssemblyPageFollowsTimeAndOtherWriters(t *testing.T) {
+	sdktest.EachStore(t, func(t *testing.T, cfg sdk.StoreConfig) {
+		e := newEnv(t, cfg, nil)
+		a, chair := e.assembly("buca", nil)
+		ms := e.members(a, 3)
+		asm, anon := "/assemblies/"+a.ID, e.As("")
+		section := func(body, from, to string) string {
+			i := strings.Index(body, from)
+			if i < 0 {
+				return ""
+			}
+			rest := body[i:]
+			if j := strings.Index(rest, to); j >= 0 {
+				return rest[:j]
+			}
+			return rest
+		}
+		start := e.clock.Now().Add(3 * time.Hour).UTC().Truncate(time.Minute)
+		var mt Meeting
+		e.Must(201, chair, "POST", "/api/v1/assemblies/"+a.ID+"/meetings", map[string]any{"title": "Evening meeting",
+			"starts_at": start, "ends_at": start.Add(2 * time.Hour), "place": "Hall"}).Decode(t, &mt)
+		if got := section(e.mustVisit(200, anon, "GET", asm, "en", nil).Body, "Upcoming meetings", "Past meetings"); !strings.Contains(got, "Evening meeting") {
+			t.Errorf("the new meeting is not upcoming: %s", got)
+		}
+
+		// Another writer renames the meeting straight in the database.
+		if _, err := e.svc.db.ExecContext(context.Background(), e.svc.db.Rebind(`UPDATE meetings SET title = ? WHERE id = ?`), "Renamed elsewhere", mt.ID); err != nil {
+			t.Fatal(err)
+		}
+		if got := e.mustVisit(200, anon, "GET", asm, "en", nil).Body; !strings.Contains(got, "Renamed elsewhere") {
+			t.Errorf("a change made past the Service does not show: %s", got)
+		}
+
+		// Time: the meeting begins (held), then ends (past), with no write at all.
+		e.clock.Set(start.Add(time.Hour))
+		if got := section(e.mustVisit(200, anon, "GET", asm, "en", nil).Body, "Upcoming meetings", "Past meetings"); !strings.Contains(got, "Held") {
+			t.Errorf("the meeting under way is not held: %s", got)
+		}
+		e.clock.Set(start.Add(3 * time.Hour))
+		if got := section(e.mustVisit(200, anon, "GET", asm, "en", nil).Body, "Past meetings", "</table>"); !strings.Contains(got, "Renamed elsewhere") {
+			t.Errorf("the ended meeting is not among the past ones: %s", got)
+		}
+
+		// An adopted motion's answer falls due.
+		m := e.tabled(a, ms[0], "Benches")
+		e.Must(200, chair, "POST", "/api/v1/assemblies/"+a.ID+"/motions/"+m.ID+"/vote/open", map[string]any{})
+		for _, p := range append(ms, chair) {
+			e.Must(201, p, "POST", "/api/v1/assemblies/"+a.ID+"/motions/"+m.ID+"/vote/ballots", map[string]any{"choice": "yes"})
+		}
+		var closed CloseResult
+		e.Must(200, chair, "POST", "/api/v1/assemblies/"+a.ID+"/motions/"+m.ID+"/vote/close", nil).Decode(t, &closed)
+		var adopted Motion
+		e.Must(200, anon, "GET", "/api/v1/assemblies/"+a.ID+"/motions/"+m.ID, nil).Decode(t, &adopted)
+		if adopted.Answer == nil {
+			t.Fatalf("the adopted motion owes no answer: %+v", adopted)
+		}
+		before := e.mustVisit(200, anon, "GET", asm, "en", nil).Body
+		if strings.Contains(before, ">Overdue<") {
+			t.Errorf("an answer not yet due is overdue: %s", before)
+		}
+		e.clock.Set(adopted.Answer.DueAt.Add(time.Minute))
+		if got := e.mustVisit(200, anon, "GET", asm, "en", nil).Body; !strings.Contains(got, ">Overdue<") {
+			t.Errorf("the answer past its deadline is not overdue on the page: %s", got)
 		}
 	})
 }

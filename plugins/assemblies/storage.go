@@ -174,6 +174,9 @@ type assemblyRow struct {
 	CreatedAt        store.Time `db:"created_at"`
 	Members          int        `db:"members"`
 	OverdueAnswers   int        `db:"overdue_answers"`
+	// DataVersion counts the changes of the assembly's members, meetings and motions
+	// (migration 0006's triggers).
+	DataVersion int64 `db:"data_version"`
 }
 
 func (r assemblyRow) assembly() Assembly {
@@ -216,7 +219,7 @@ func updateAssembly(ctx context.Context, q sqlx.ExtContext, id string, in Create
 // the first placeholder is "now" for the overdue comparison.
 const assemblySelect = `SELECT a.id, a.neighbourhood_id, a.name, a.charter, a.quorum_percent,
 	a.quorum_absolute, a.majority, a.secrecy, a.membership, a.ballot_changeable, a.term_months,
-	a.org_seats, a.created_by, a.created_at,
+	a.org_seats, a.created_by, a.created_at, a.data_version,
 	(SELECT COUNT(*) FROM members m WHERE m.assembly_id = a.id AND m.status = 'active') AS members,
 	(SELECT COUNT(*) FROM motions o WHERE o.assembly_id = a.id AND ` + overdue + `) AS overdue_answers
 	FROM assemblies a`
@@ -226,11 +229,16 @@ const assemblySelect = `SELECT a.id, a.neighbourhood_id, a.name, a.charter, a.qu
 const overdue = `answer_status IN ('submitted', 'acknowledged') AND answer_due_at < ?`
 
 func getAssembly(ctx context.Context, q sqlx.ExtContext, id string, now time.Time) (Assembly, error) {
+	r, err := getAssemblyRow(ctx, q, id, now)
+	return r.assembly(), err
+}
+
+func getAssemblyRow(ctx context.Context, q sqlx.ExtContext, id string, now time.Time) (assemblyRow, error) {
 	var r assemblyRow
 	if err := get(ctx, q, &r, assemblySelect+` WHERE a.id = ?`, store.Micros(now), id); err != nil {
-		return Assembly{}, notFound(err, "assembly", id)
+		return r, notFound(err, "assembly", id)
 	}
-	return r.assembly(), nil
+	return r, nil
 }
 
 // listAssemblies reads a page of assemblies, of one neighbourhood unless nbh is "",

@@ -104,10 +104,23 @@ func (m *Memo) keep(key memoKey, draw func() ([]byte, error)) ([]byte, error) {
 // that is not is refused, and data is then executed each time). Keys live beside
 // Bytes's data keys without meeting them: a key has its own type.
 func (m *Memo) BytesFor(key any, t *template.Template, name string, data any) ([]byte, error) {
-	if !memoisable(reflect.TypeOf(key)) {
-		return execute(t, name, data)
+	return m.BytesForFunc(key, t, name, func() (any, error) { return data, nil })
+}
+
+// BytesForFunc is BytesFor for data that costs more to make than its key: data is
+// called only when the memo has no answer for key, and its error is answered as is.
+func (m *Memo) BytesForFunc(key any, t *template.Template, name string, data func() (any, error)) ([]byte, error) {
+	draw := func() ([]byte, error) {
+		d, err := data()
+		if err != nil {
+			return nil, err
+		}
+		return execute(t, name, d)
 	}
-	return m.keep(memoKey{t, name, explicitKey{key}}, func() ([]byte, error) { return execute(t, name, data) })
+	if !memoisable(reflect.TypeOf(key)) {
+		return draw()
+	}
+	return m.keep(memoKey{t, name, explicitKey{key}}, draw)
 }
 
 // explicitKey wraps a BytesFor key, so that it never equals a Bytes call's data.

@@ -2,6 +2,7 @@ package web_test
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"html/template"
 	"math"
@@ -221,5 +222,28 @@ func TestMemo_BytesFor(t *testing.T) {
 	}
 	if out, _ := m.BytesFor(key{"3"}, memoTemplates, "any", "from BytesFor"); string(out) != direct(t, "any", "from BytesFor") {
 		t.Errorf("BytesFor met Bytes's entry: %q", out)
+	}
+}
+
+// BytesForFunc makes its data only when the memo lacks the key, and keeps nothing
+// for data that could not be made.
+func TestMemo_BytesForFunc(t *testing.T) {
+	m := web.NewMemo(0)
+	type key struct{ ID string }
+	made := 0
+	view := func() (any, error) { made++; return &memoView{Name: "Ana"}, nil }
+	first, err := m.BytesForFunc(key{"1"}, memoTemplates, "any", view)
+	if err != nil || string(first) != direct(t, "any", &memoView{Name: "Ana"}) || made != 1 {
+		t.Fatalf("BytesForFunc = %q, %v, data made %d times", first, err, made)
+	}
+	if again, _ := m.BytesForFunc(key{"1"}, memoTemplates, "any", view); string(again) != string(first) || made != 1 {
+		t.Errorf("an equal key: %q, data made %d times, want once", again, made)
+	}
+	broken := errors.New("the lists could not be read")
+	if _, err := m.BytesForFunc(key{"2"}, memoTemplates, "any", func() (any, error) { return nil, broken }); !errors.Is(err, broken) {
+		t.Errorf("the data's error: %v", err)
+	}
+	if out, _ := m.BytesForFunc(key{"2"}, memoTemplates, "any", view); string(out) != string(first) || made != 2 {
+		t.Errorf("after a failure the key is drawn again: %q, made %d", out, made)
 	}
 }
