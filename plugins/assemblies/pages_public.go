@@ -405,9 +405,21 @@ func (p *Plugin) showMotion(pg *pageCtx, form *web.Form) (sdk.PageMeta, error) {
 	if err != nil {
 		return sdk.PageMeta{}, err
 	}
-	m, membership, err := p.svc.motionSeenBy(pg.ctx, a.ID, pg.r.PathValue("motionID"), pg.who.UserID)
+	m, err := p.svc.Motion(pg.ctx, a.ID, pg.r.PathValue("motionID"))
 	if err != nil {
 		return sdk.PageMeta{}, err
+	}
+	// The viewer's membership decides only what members may still do with the motion
+	// (co-sponsor, table, withdraw, vote): a decided one reads as the JSON route does.
+	var membership *memberRow
+	if pg.who.Authenticated() && (m.State == StateDraft || m.State == StateTabled || m.State == StateVoting) {
+		mb, err := getMember(pg.ctx, p.svc.db, a.ID, pg.who.UserID)
+		switch {
+		case err == nil:
+			membership = &mb
+		case !errors.Is(err, sql.ErrNoRows):
+			return sdk.PageMeta{}, err
+		}
 	}
 	v := motionView{A: assemblyRef{ID: a.ID, Name: a.Name}, M: m, Tag: pg.stateTag(m.State), Form: form, Self: motionPath(a.ID, m.ID), Booth: boothPath(a.ID, m.ID),
 		Role: roleOf(a, pg.who, membership)}

@@ -140,21 +140,6 @@ func (s *Service) MotionFor(ctx context.Context, who sdk.Principal, assemblyID, 
 	return m, nil
 }
 
-// motionSeenBy is Motion with userID's membership of the assembly (nil for none),
-// read with it: the motion page needs both.
-func (s *Service) motionSeenBy(ctx context.Context, assemblyID, id, userID string) (Motion, *memberRow, error) {
-	if userID == "" { // no one's membership to read: the plain query plans faster
-		m, err := s.Motion(ctx, assemblyID, id)
-		return m, nil, err
-	}
-	r, err := getMotionSeenBy(ctx, s.db, assemblyID, id, userID)
-	if err != nil {
-		return Motion{}, nil, err
-	}
-	m, err := s.motionWithHistory(ctx, r.motionRow)
-	return m, r.membership(), err
-}
-
 // motionWithHistory is the motion of row r with its sponsors and timeline.
 func (s *Service) motionWithHistory(ctx context.Context, r motionRow) (Motion, error) {
 	m := r.motion(s.Now())

@@ -601,35 +601,6 @@ func getMotionForUpdate(ctx context.Context, tx *store.Tx, d dialect, assemblyID
 	return readMotion(ctx, tx, assemblyID, id, d.forUpdate())
 }
 
-// motionSeenRow is a motion with the viewer's membership of its assembly: the motion
-// page reads both in one query, so that it asks the database as often as the JSON
-// route does (issue 18).
-type motionSeenRow struct {
-	motionRow
-	MemberStatus   sql.NullString `db:"member_status"`
-	MemberPosition sql.NullString `db:"member_position"`
-}
-
-// membership is the viewer's membership row as far as the row holds it (status and
-// position), or nil for none.
-func (r motionSeenRow) membership() *memberRow {
-	if !r.MemberStatus.Valid {
-		return nil
-	}
-	return &memberRow{AssemblyID: r.AssemblyID, Status: r.MemberStatus.String, Position: r.MemberPosition.String}
-}
-
-func getMotionSeenBy(ctx context.Context, q sqlx.ExtContext, assemblyID, id, userID string) (motionSeenRow, error) {
-	var r motionSeenRow
-	err := get(ctx, q, &r, `SELECT `+prefixed("o", motionCols)+`, mb.status AS member_status, mb.position AS member_position
-		FROM motions o LEFT JOIN members mb ON mb.assembly_id = o.assembly_id AND mb.user_id = ?
-		WHERE o.id = ? AND o.assembly_id = ?`, userID, id, assemblyID)
-	if err != nil {
-		return r, notFound(err, "motion", id)
-	}
-	return r, nil
-}
-
 func readMotion(ctx context.Context, q sqlx.ExtContext, assemblyID, id, lock string) (motionRow, error) {
 	var r motionRow
 	if err := get(ctx, q, &r, `SELECT `+motionCols+` FROM motions WHERE id = ? AND assembly_id = ?`+lock, id, assemblyID); err != nil {
