@@ -36,21 +36,46 @@ func (p *Plugin) boothConfirmation(pg *pageCtx, assemblyID, motionID string, rc 
 	if err != nil {
 		return sdk.PageMeta{}, err
 	}
+	lang := pg.loc.Lang()
+	key := boothKey{Assembly: a.ID, Motion: m.ID, OpenedAt: rc.round.OpenedAt, Secret: rc.round.Secret, Changeable: rc.round.Changeable}
+	answerKey := boothAnswerKey{boothKey: key, Lang: lang, AssemblyName: a.Name}
+	cacheKey := nameKey{p.svc, m.ID + "\x00" + lang}
+	if c, ok := boothAnswers.get(cacheKey); ok && c.key == answerKey {
+		return sdk.PageMeta{}, web.WriteContent(pg.w, pg.r, 200, c.body, c.meta)
+	}
 	v := boothView{A: a, M: m, Secret: rc.round.Secret, Change: rc.round.Changeable, Open: true, Cast: true,
 		Form: web.NewForm(nil), Self: boothPath(a.ID, m.ID), Motion: motionPath(a.ID, m.ID), Electors: m.Vote.Electorate,
 		Status: BallotStatus{Eligible: true, Voted: true, CanChange: rc.round.Changeable}}
 	for _, c := range Choices {
 		v.Choices = append(v.Choices, web.Option{Value: c, Label: pg.t("assemblies.choice." + c)})
 	}
-	key := boothKey{Assembly: a.ID, Motion: m.ID, OpenedAt: rc.round.OpenedAt, Secret: v.Secret, Changeable: v.Change}
-	body, err := pageMemo.BytesFor(key, pg.kit.For(pg.loc.Lang()), "booth", v)
+	body, err := pageMemo.BytesFor(key, pg.kit.For(lang), "booth", v)
 	if err != nil {
 		return sdk.PageMeta{}, err
 	}
 	meta := pg.meta(pg.t("assemblies.booth.title", "Motion", m.Title), sdk.Crumb{Label: a.Name, Href: assemblyPath(a.ID)},
 		sdk.Crumb{Label: m.Title, Href: v.Motion}, sdk.Crumb{Label: pg.t("assemblies.booth.crumb"), Href: v.Self})
 	meta.Announce = pg.t("assemblies.done.cast")
+	boothAnswers.put(cacheKey, boothAnswer{key: answerKey, body: body, meta: meta})
 	return sdk.PageMeta{}, web.WriteContent(pg.w, pg.r, 200, body, meta)
+}
+
+// boothAnswers keep the whole confirmation, its markup and its title, crumbs and
+// announcement, per vote round and language: the same for every voter of the round,
+// so its words are looked up once (issue 18's booth against the JSON ballot). The
+// motion's title is the round's (boothKey); the assembly's name is in the key, since
+// a rename may come during a vote.
+var boothAnswers = newPageCache[boothAnswer]()
+
+type boothAnswer struct {
+	key  boothAnswerKey
+	body []byte
+	meta sdk.PageMeta
+}
+
+type boothAnswerKey struct {
+	boothKey
+	Lang, AssemblyName string
 }
 
 // boothMotion is the motion in its vote round openedAt (Unix microseconds), as the
