@@ -281,12 +281,13 @@ type role struct {
 	Chair   bool   // chair or vice-chair
 }
 
-func (p *Plugin) roleIn(ctx context.Context, a Assembly, who sdk.Principal) (role, error) {
+// roleIn is what who is to assembly a, reading who's membership.
+func (s *Service) roleIn(ctx context.Context, a Assembly, who sdk.Principal) (role, error) {
 	var r role
 	if !who.Authenticated() {
 		return r, nil
 	}
-	m, err := getMember(ctx, p.svc.db, a.ID, who.UserID)
+	m, err := getMember(ctx, s.db, a.ID, who.UserID)
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
 		return roleOf(a, who, nil), nil

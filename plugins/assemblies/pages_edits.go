@@ -160,7 +160,7 @@ func (p *Plugin) editAssemblyPage(w http.ResponseWriter, r *http.Request) (sdk.P
 }
 
 func (p *Plugin) showAssemblyForm(pg *pageCtx, a Assembly, form *web.Form) (sdk.PageMeta, error) {
-	role, err := p.roleIn(pg.ctx, a, pg.who)
+	role, err := p.svc.roleIn(pg.ctx, a, pg.who)
 	if err != nil {
 		return sdk.PageMeta{}, err
 	}

@@ -150,7 +150,7 @@ func (p *Plugin) showMeetingForm(pg *pageCtx, form *web.Form, m *Meeting) (sdk.P
 	if err != nil {
 		return sdk.PageMeta{}, err
 	}
-	role, err := p.roleIn(pg.ctx, a, pg.who)
+	role, err := p.svc.roleIn(pg.ctx, a, pg.who)
 	if err != nil {
 		return sdk.PageMeta{}, err
 	}

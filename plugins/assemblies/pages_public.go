@@ -3,9 +3,7 @@ package assemblies
 import (
 	"cmp"
 	"crypto/sha256"
-	"database/sql"
 	"encoding/json"
-	"errors"
 	"net/http"
 	"net/url"
 	"slices"
@@ -294,7 +292,7 @@ func (p *Plugin) showMeeting(pg *pageCtx, form *web.Form) (sdk.PageMeta, error) 
 	}
 	v := meetingView{A: a, M: m, Where: pg.where(m), Tag: pg.meetingTag(m), Form: form, Self: meetingPath(a.ID, m.ID),
 		Cancelled: m.Status == MeetingCancelled, Held: !m.StartsAt.After(p.svc.Now())}
-	if v.Role, err = p.roleIn(pg.ctx, a, pg.who); err != nil {
+	if v.Role, err = p.svc.roleIn(pg.ctx, a, pg.who); err != nil {
 		return sdk.PageMeta{}, err
 	}
 	for _, it := range m.Agenda {
@@ -409,20 +407,15 @@ func (p *Plugin) showMotion(pg *pageCtx, form *web.Form) (sdk.PageMeta, error) {
 	if err != nil {
 		return sdk.PageMeta{}, err
 	}
+	v := motionView{A: assemblyRef{ID: a.ID, Name: a.Name}, M: m, Tag: pg.stateTag(m.State), Form: form, Self: motionPath(a.ID, m.ID), Booth: boothPath(a.ID, m.ID),
+		Role: roleOf(a, pg.who, nil)}
 	// The viewer's membership decides only what members may still do with the motion
 	// (co-sponsor, table, withdraw, vote): a decided one reads as the JSON route does.
-	var membership *memberRow
-	if pg.who.Authenticated() && (m.State == StateDraft || m.State == StateTabled || m.State == StateVoting) {
-		mb, err := getMember(pg.ctx, p.svc.db, a.ID, pg.who.UserID)
-		switch {
-		case err == nil:
-			membership = &mb
-		case !errors.Is(err, sql.ErrNoRows):
+	if m.State == StateDraft || m.State == StateTabled || m.State == StateVoting {
+		if v.Role, err = p.svc.roleIn(pg.ctx, a, pg.who); err != nil {
 			return sdk.PageMeta{}, err
 		}
 	}
-	v := motionView{A: assemblyRef{ID: a.ID, Name: a.Name}, M: m, Tag: pg.stateTag(m.State), Form: form, Self: motionPath(a.ID, m.ID), Booth: boothPath(a.ID, m.ID),
-		Role: roleOf(a, pg.who, membership)}
 	if m.State == StateDraft && !v.Role.Member && !v.Role.Officer && m.AuthorID != pg.who.UserID {
 		// A draft is its author's and the members' until it is tabled.
 		return sdk.PageMeta{}, sdk.Errorf(sdk.CodeNotFound, "no motion %q", m.ID)
@@ -769,15 +762,13 @@ func (d memberData) seenBy(pg *pageCtx, p *Plugin, a Assembly, r *role) (ms []Me
 			mine = &d.rows[i]
 		}
 	}
-	if mine == nil && pg.who.Authenticated() && len(d.rows) == allOf.Limit {
+	*r = roleOf(a, pg.who, mine)
+	if mine == nil && len(d.rows) == allOf.Limit {
 		// A list cut at the limit may leave out the viewer's row: ask for it.
-		if m, err := getMember(pg.ctx, p.svc.db, a.ID, pg.who.UserID); err == nil {
-			mine = &m
-		} else if !errors.Is(err, sql.ErrNoRows) {
+		if *r, err = p.svc.roleIn(pg.ctx, a, pg.who); err != nil {
 			return nil, false, err
 		}
 	}
-	*r = roleOf(a, pg.who, mine)
 	if !p.svc.MemberListPublic && !r.Member && !r.Officer {
 		return nil, true, nil
 	}

@@ -228,16 +228,6 @@ func (s *Service) Summary(ctx context.Context, neighbourhoodID string) (Neighbou
 // hidesDrafts tells whether who may not see an assembly's drafts (other than their
 // own): everyone but its active members and officers.
 func (s *Service) hidesDrafts(ctx context.Context, a Assembly, who sdk.Principal) (bool, error) {
-	if !who.Authenticated() {
-		return true, nil
-	}
-	m, err := getMember(ctx, s.db, a.ID, who.UserID)
-	switch {
-	case errors.Is(err, sql.ErrNoRows):
-		return !roleOf(a, who, nil).Officer, nil
-	case err != nil:
-		return true, err
-	}
-	r := roleOf(a, who, &m)
-	return !r.Member && !r.Officer, nil
+	r, err := s.roleIn(ctx, a, who)
+	return !r.Member && !r.Officer, err
 }
