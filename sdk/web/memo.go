@@ -104,7 +104,10 @@ func (m *Memo) keep(key memoKey, draw func() ([]byte, error)) ([]byte, error) {
 // that is not is refused, and data is then executed each time). Keys live beside
 // Bytes's data keys without meeting them: a key has its own type.
 func (m *Memo) BytesFor(key any, t *template.Template, name string, data any) ([]byte, error) {
-	return m.BytesForFunc(key, t, name, func() (any, error) { return data, nil })
+	if !memoisable(reflect.TypeOf(key)) {
+		return execute(t, name, data)
+	}
+	return m.keep(memoKey{t, name, explicitKey{key}}, func() ([]byte, error) { return execute(t, name, data) })
 }
 
 // BytesForFunc is BytesFor for data that costs more to make than its key: data is
