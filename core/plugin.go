@@ -138,6 +138,10 @@ type PluginService interface {
 	// Nav lists the nav entries of every active plugin the viewer may open, labels in
 	// lang where the plugin has it; it calls no plugin.
 	Nav(viewer *Principal, lang string) []NavItem
+	// NavVersion changes whenever Nav's answer may change other than through the
+	// viewer or the authorizer (Authorizer.Generation): a plugin starts serving or
+	// stops, is enabled or disabled.
+	NavVersion() uint64
 	// Cards fetches the cards of one host page from every plugin in parallel and
 	// returns when all answered or the request's deadline passed; late or failed
 	// cards are fallbacks (a link with the card's label).

@@ -77,4 +77,8 @@ func (p *Principal) RolesIn(domain string) []string {
 // Authorizer answers whether a principal may use a permission in a domain.
 type Authorizer interface {
 	Can(p *Principal, permission, domain string) bool
+	// Generation changes whenever an answer of Can may change for the same
+	// principal: after every reload of the policy. What is worked out from Can's
+	// answers (the navigation a viewer is shown) may be kept while it stands.
+	Generation() uint64
 }

@@ -57,11 +57,16 @@ type Enforcer struct {
 	logger  *slog.Logger
 	current atomic.Pointer[snapshot]
 	mu      sync.Mutex // serialises reloads
+	// reloads counts the snapshots made, for Generation: a reload may keep the
+	// stored version (a test's source, a plugin's role permissions) yet change
+	// answers.
+	reloads atomic.Uint64
 }
 
 type snapshot struct {
-	version int64
-	e       *casbin.Enforcer
+	version    int64
+	generation uint64
+	e          *casbin.Enforcer
 	// decisions memoises Enforce for this snapshot only: casbin evaluates its matcher
 	// expression on every call, which costs tens of microseconds, while the answer for
 	// one (subject, domain, permission) cannot change until the next reload, which
@@ -151,12 +156,15 @@ func (e *Enforcer) Reload(ctx context.Context) error {
 			return fmt.Errorf("add grants: %w", err)
 		}
 	}
-	e.current.Store(&snapshot{version: pol.Version, e: ce, grantees: grantees})
+	e.current.Store(&snapshot{version: pol.Version, generation: e.reloads.Add(1), e: ce, grantees: grantees})
 	return nil
 }
 
 // Version is the policy version currently enforced.
 func (e *Enforcer) Version() int64 { return e.current.Load().version }
+
+// Generation tells one snapshot of the policy from the next (core.Authorizer).
+func (e *Enforcer) Generation() uint64 { return e.current.Load().generation }
 
 // Watch reloads whenever the stored policy version moves, until ctx ends.
 func (e *Enforcer) Watch(ctx context.Context, every time.Duration) {

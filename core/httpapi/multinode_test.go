@@ -1,9 +1,13 @@
 package httpapi_test
 
 import (
+	"io"
+	"net/http"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/kvarter/kvarter/core"
 	"github.com/kvarter/kvarter/core/coretest"
 	"github.com/kvarter/kvarter/core/node"
 	"github.com/kvarter/kvarter/sdk/sdktest"
@@ -57,6 +61,60 @@ func TestTwoNodes(t *testing.T) {
 	for u.Do("GET", path, nil).Status != 403 {
 		if time.Since(revoked) > time.Second {
 			t.Fatal("node 1 still allows a second after the revocation")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// TestTwoNodes_NavigationFollowsGrants: a grant made through one node shows in the
+// navigation of the other within a second, though that node keeps the person's
+// principal, and so their kept navigation, for an hour: the links are worked out
+// again when the policy moves (web's navLinks). It needs PostgreSQL, which CI sets up.
+func TestTwoNodes_NavigationFollowsGrants(t *testing.T) {
+	url := coretest.PostgresSchema(t, sdktest.PostgresURL(t))
+	cfg := coretest.Databases(t)[0].Config
+	cfg.DataDir, cfg.DatabaseURL = "", url
+	keeping := coretest.Options()
+	keeping.PrincipalCacheTTL = time.Hour
+	n1, n2 := coretest.StartNode(t, cfg, coretest.Options()), coretest.StartNode(t, cfg, keeping)
+
+	admin := coretest.Admin(t, n1, "admin@city.example")
+	u := coretest.Register(t, n1, "two@example.org", "Two Nodes")
+	showsAdmin := func() bool {
+		t.Helper()
+		req, err := http.NewRequest("GET", n2.URL()+"/", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("Cookie", "kvarter_session="+u.Token)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		body, _ := io.ReadAll(resp.Body)
+		if resp.StatusCode != 200 || !strings.Contains(string(body), "Two Nodes") {
+			t.Fatalf("node 2's home page = %d, not signed in as the person:\n%s", resp.StatusCode, body)
+		}
+		return strings.Contains(string(body), `href="/admin"`)
+	}
+	if showsAdmin() {
+		t.Fatal("a resident's navigation shows Administration")
+	}
+	grant := map[string]string{"user_id": u.ID, "role": core.RoleCityAdmin, "domain": core.DomainCity}
+	admin.Must(201, "POST", "/api/v1/roles/grants", grant)
+	granted := time.Now()
+	for !showsAdmin() {
+		if time.Since(granted) > time.Second {
+			t.Fatal("node 2's navigation lacks Administration a second after the grant")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	admin.Must(204, "DELETE", "/api/v1/roles/grants", grant)
+	revoked := time.Now()
+	for showsAdmin() {
+		if time.Since(revoked) > time.Second {
+			t.Fatal("node 2's navigation shows Administration a second after the revocation")
 		}
 		time.Sleep(20 * time.Millisecond)
 	}

@@ -35,6 +35,8 @@ func (f *pagePlugins) OwnsPage(path string) bool     { return strings.HasPrefix(
 func (f *pagePlugins) Nav(*core.Principal, string) []core.NavItem {
 	return f.nav
 }
+func (f *pagePlugins) NavVersion() uint64 { return 0 } // the entries are set once
+
 func (f *pagePlugins) Cards(context.Context, core.CardRequest) []core.CardResult { return nil }
 func (f *pagePlugins) DataUses(string) []core.PluginDataUse                      { return nil }
 

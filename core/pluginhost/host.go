@@ -151,6 +151,8 @@ type Host struct {
 	plugins    map[string]*plugin
 	order      []string
 	principals encodedPrincipals
+	// navVersion counts the changes of a plugin's state or enablement (NavVersion).
+	navVersion atomic.Uint64
 	// filterBuiltins passes built-ins' HTML through the filter too.
 	filterBuiltins atomic.Bool
 	filtered       filterMemo // FilterHTML's answers (filtermemo.go)
@@ -414,6 +416,7 @@ func (h *Host) applyWishes(ctx context.Context) {
 			p.mu.Lock()
 			p.enabled = action == "enable"
 			p.mu.Unlock()
+			h.navVersion.Add(1)
 			if action == "disable" {
 				p.settle()
 			}

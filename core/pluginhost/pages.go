@@ -200,6 +200,10 @@ func (h *Host) Nav(viewer *core.Principal, lang string) []NavItem {
 	return out
 }
 
+// NavVersion moves after every change of a plugin's state or enablement, the
+// only things besides the viewer and the policy that Nav's answer depends on.
+func (h *Host) NavVersion() uint64 { return h.navVersion.Load() }
+
 // serving returns p's manifest while it is active (or degraded, still serving).
 func (p *plugin) serving() *sdk.Manifest {
 	p.mu.Lock()

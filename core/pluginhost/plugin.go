@@ -113,6 +113,7 @@ func (p *plugin) setState(state string, cause error) {
 		p.lastErr = cause.Error()
 	}
 	p.mu.Unlock()
+	p.h.navVersion.Add(1)
 	st := p.status()
 	if cause != nil {
 		p.h.logger.Warn("plugin "+state, "plugin", p.spec.Name, "err", cause)
@@ -204,6 +205,7 @@ func (p *plugin) waitCommand(ctx context.Context) bool {
 
 // apply changes what the supervisor aims for; the process itself is handled by run.
 func (p *plugin) apply(c command) {
+	defer p.h.navVersion.Add(1) // after the unlock: a Nav worked out meanwhile is not kept as new
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	switch c {

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"html/template"
 	"io"
+	"maps"
 	"net/http"
 	"net/url"
 	"slices"
@@ -71,6 +72,11 @@ type navLink struct {
 	// Lang is set when the label is written in another language than the page.
 	Lang    string
 	Current bool
+	// What marks the link current (navCurrent): the page naming the entry id of the
+	// plugin owner ("" for the core's), or, when a page names none, its path being
+	// Path or, with under, lying under it.
+	id, owner string
+	under     bool
 }
 
 type crumb struct {
@@ -193,7 +199,7 @@ func (p *Pages) frame(w http.ResponseWriter, r *http.Request, status int, body [
 		fv.Frame = "fragment"
 	}
 	var err error
-	if fv.NavHTML, err = p.navHTML(tmpl, p.nav(v, lang, r.URL.Path, meta.NavActive, plugin)); err != nil {
+	if fv.NavHTML, err = p.navHTML(tmpl, v, lang, r.URL.Path, meta.NavActive, plugin); err != nil {
 		return err
 	}
 	if fv.NotifyHTML, err = p.notifyHTML(r, v); err != nil {
@@ -284,21 +290,6 @@ type listKey struct {
 	name, list string
 }
 
-// navHTML is the navigation drawn by core-nav.
-func (p *Pages) navHTML(tmpl *template.Template, nav []navLink) (template.HTML, error) {
-	var key strings.Builder
-	for _, l := range nav {
-		for _, f := range []string{l.Label, l.Path, l.Lang} {
-			key.WriteByte(0)
-			key.WriteString(f)
-		}
-		if l.Current {
-			key.WriteString("\x01")
-		}
-	}
-	return p.listHTML(tmpl, "core-nav", key.String(), func() (template.HTML, error) { return execHTML(tmpl, "core-nav", nav) })
-}
-
 // crumbsHTML are the breadcrumbs drawn by core-crumbs.
 func (p *Pages) crumbsHTML(tmpl *template.Template, crumbs []crumb) (template.HTML, error) {
 	if len(crumbs) == 0 {
@@ -347,18 +338,98 @@ func autofocus(body []byte, id string) []byte {
 	return slices.Concat(body[:i], []byte(" autofocus"), body[i:])
 }
 
-// nav is the core's entries, then those passed in, then the plugins' the viewer may
-// open, in the viewer's language, the current one marked: the entry the page names
+// navHTML is the navigation drawn by core-nav for the viewer in lang, the current
+// link marked (navCurrent): the viewer's links (navLinks), each set of them drawn
+// once per current link (viewerLinks.drawn).
+func (p *Pages) navHTML(tmpl *template.Template, v *viewer, lang, path, active, plugin string) (template.HTML, error) {
+	links := p.navLinks(v, lang)
+	nav := links.links
+	var current uint64 // a bit per link marked current: mostly one, or none
+	for i, l := range nav {
+		if navCurrent(l, path, active, plugin) {
+			current |= 1 << i
+		}
+	}
+	if len(nav) > 64 { // past what the bits tell: drawn each time
+		nav = slices.Clone(nav)
+		for i := range nav {
+			nav[i].Current = navCurrent(nav[i], path, active, plugin)
+		}
+		return execHTML(tmpl, "core-nav", nav)
+	}
+	if h, ok := links.drawn.Load(current); ok {
+		return h.(template.HTML), nil
+	}
+	nav = slices.Clone(nav)
+	for i := range nav {
+		nav[i].Current = current&(1<<i) != 0
+	}
+	h, err := execHTML(tmpl, "core-nav", nav)
+	if err != nil {
+		return "", err
+	}
+	links.drawn.Store(current, h)
+	return h, nil
+}
+
+// navCurrent reports whether l is the current page's link: the entry the page names
 // (NavActive, an id of its own plugin's entries), else the one for its path.
-func (p *Pages) nav(v *viewer, lang, path, active, plugin string) []navLink {
+func navCurrent(l navLink, path, active, plugin string) bool {
+	if active != "" {
+		return l.id != "" && l.id == active && l.owner == plugin
+	}
+	return l.Path == path || l.under && strings.HasPrefix(path, l.Path+"/")
+}
+
+// viewerLinks are a viewer's navigation links, none marked current, and their
+// markup.
+type viewerLinks struct {
+	links []navLink
+	// drawn are the links drawn by core-nav, by which are current (a bit each).
+	drawn sync.Map
+	// roles, authz and plugins are what they were worked out under: the viewer's
+	// roles, and the versions of the policy and of the plugins.
+	roles          map[string][]string
+	authz, plugins uint64
+}
+
+// navLinks are the core's entries, then those passed in, then the plugins' the viewer
+// may open, in lang. Working them out asks the authorizer for each entry and reads
+// every plugin's manifest, a good part of a page's frame, so they are kept per person
+// and language (navLinkCache) while the person's roles, the policy and the plugins
+// stand.
+func (p *Pages) navLinks(v *viewer, lang string) *viewerLinks {
+	var authzGen, pluginsGen uint64
+	if p.svc.Authz != nil {
+		authzGen = p.svc.Authz.Generation()
+	}
+	if p.svc.Plugins != nil {
+		pluginsGen = p.svc.Plugins.NavVersion()
+	}
+	var k navLinkKey
+	var roles map[string][]string
+	if v.principal.Authenticated() {
+		k.userID, roles = v.principal.UserID, v.principal.Roles
+	}
+	k.lang = lang
+	if l := p.navLinkCache.get(k); l != nil && l.authz == authzGen && l.plugins == pluginsGen && sameRoles(l.roles, roles) {
+		return l
+	}
+	// The versions are read before the links are worked out: a change meanwhile
+	// leaves links kept under the old version, worked out again on the next page.
+	l := &viewerLinks{links: p.workOutNav(v, lang), roles: cloneRoles(roles), authz: authzGen, plugins: pluginsGen}
+	p.navLinkCache.put(k, l)
+	return l
+}
+
+func (p *Pages) workOutNav(v *viewer, lang string) []navLink {
 	loc := p.tmpl.Localizer(lang)
-	out := []navLink{{Label: loc.T("core.nav.home"), Path: "/", Current: path == "/" && active == ""}}
-	if v.principal != nil && v.principal.UserID != "" {
-		out = append(out, navLink{Label: loc.T("core.mine.title"), Path: "/my-neighbourhood", Current: path == "/my-neighbourhood" && active == ""})
+	out := []navLink{{Label: loc.T("core.nav.home"), Path: "/"}}
+	if v.principal.Authenticated() {
+		out = append(out, navLink{Label: loc.T("core.mine.title"), Path: "/my-neighbourhood"})
 	}
 	if p.isAdmin(v) {
-		out = append(out, navLink{Label: loc.T("core.admin.title"), Path: adminPath,
-			Current: active == "" && (path == adminPath || strings.HasPrefix(path, adminPath+"/"))})
+		out = append(out, navLink{Label: loc.T("core.admin.title"), Path: adminPath, under: true})
 	}
 	for _, e := range p.opts.Nav {
 		label := e.Labels[lang]
@@ -371,12 +442,11 @@ func (p *Pages) nav(v *viewer, lang, path, active, plugin string) []navLink {
 		if label == "" {
 			continue
 		}
-		out = append(out, navLink{Label: label, Path: e.Path, Current: plugin == "" && active != "" && e.ID == active || active == "" && e.Path == path})
+		out = append(out, navLink{Label: label, Path: e.Path, id: e.ID})
 	}
 	if p.svc.Plugins != nil {
 		for _, it := range p.svc.Plugins.Nav(v.principal, lang) {
-			l := navLink{Label: it.Label, Path: it.Path,
-				Current: active != "" && it.Plugin == plugin && it.ID == active || active == "" && it.Path == path}
+			l := navLink{Label: it.Label, Path: it.Path, id: it.ID, owner: it.Plugin}
 			if it.Lang != "" && !strings.EqualFold(it.Lang, lang) {
 				l.Lang = it.Lang
 			}
@@ -384,6 +454,59 @@ func (p *Pages) nav(v *viewer, lang, path, active, plugin string) []navLink {
 		}
 	}
 	return out
+}
+
+// navLinkKey names a viewer's links: the person ("" for everyone signed out) and the
+// language. The identity service hands out a new principal every moment
+// (sqlstore's PrincipalCacheTTL), so the person, not the principal, is the key; the
+// links depend on the principal only through the authorizer, which reads its user
+// id and roles (viewerLinks.roles).
+type navLinkKey struct {
+	userID, lang string
+}
+
+// sameRoles reports whether two principals' roles are the same, domain by domain.
+func sameRoles(a, b map[string][]string) bool {
+	return maps.EqualFunc(a, b, slices.Equal)
+}
+
+func cloneRoles(roles map[string][]string) map[string][]string {
+	if roles == nil {
+		return nil
+	}
+	out := make(map[string][]string, len(roles))
+	for d, rs := range roles {
+		out[d] = slices.Clone(rs)
+	}
+	return out
+}
+
+// navLinkCacheMax is the size of one generation of navLinkCache.
+const navLinkCacheMax = 4096
+
+// navLinkCache keeps viewers' links in two generations: when the current one is full
+// it becomes the previous one, and the previous one is dropped.
+type navLinkCache struct {
+	mu        sync.RWMutex
+	cur, prev map[navLinkKey]*viewerLinks
+}
+
+func (c *navLinkCache) get(k navLinkKey) *viewerLinks {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	if l, ok := c.cur[k]; ok {
+		return l
+	}
+	return c.prev[k]
+}
+
+func (c *navLinkCache) put(k navLinkKey, l *viewerLinks) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.cur == nil || len(c.cur) >= navLinkCacheMax {
+		c.prev, c.cur = c.cur, make(map[navLinkKey]*viewerLinks)
+	}
+	c.cur[k] = l
 }
 
 // crumbs lead from the home page to this one; the home page has none.

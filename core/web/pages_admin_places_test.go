@@ -499,8 +499,17 @@ func TestPages_AdminPlugins(t *testing.T) {
 			t.Fatalf("a refused disable left alpha %q", st.State)
 		}
 
+		// The navigation, kept for everyone signed out alike, follows the plugin.
+		anon := newBrowser(n)
+		navShows := func() bool { return strings.Contains(anon.must(t, 200, "GET", "/", nil).body, `>alpha page</a>`) }
+		if !navShows() {
+			t.Error("the navigation lacks the running plugin's entry")
+		}
 		ab.must(t, http.StatusSeeOther, "POST", page+"/alpha/disable", url.Values{}, page)
 		pluginIn(t, n, "alpha", core.PluginStopped)
+		if navShows() {
+			t.Error("the navigation keeps the entry of a plugin disabled")
+		}
 		a = ab.must(t, 200, "GET", page, nil)
 		doc = webtest.Text(checkPage(t, a, "en"))
 		for _, want := range []string{"The plugin is being stopped.", "Disabled", "Enable alpha"} {
@@ -510,6 +519,9 @@ func TestPages_AdminPlugins(t *testing.T) {
 		}
 		ab.must(t, http.StatusSeeOther, "POST", page+"/alpha/enable", url.Values{}, page)
 		pluginIn(t, n, "alpha", core.PluginActive)
+		if !navShows() {
+			t.Error("the navigation lacks the entry of the plugin enabled again")
+		}
 		ab.must(t, http.StatusNotFound, "POST", page+"/beta/enable", url.Values{})
 		ab.must(t, http.StatusNotFound, "POST", page+"/alpha/explode", url.Values{})
 

@@ -278,3 +278,39 @@ func TestPages_AdminEveryLanguage(t *testing.T) {
 		{"GET", "/admin/audit?actor=nobody%40example.org&until=x", nil, 422},
 	})
 }
+
+// The navigation is kept per person and language (navLinks): a role granted or revoked
+// shows in the next page of the same session, the current page is marked on each, and
+// one person's links are never another's.
+func TestPages_NavFollowsGrants(t *testing.T) {
+	coretest.ForEachDB(t, func(t *testing.T, db coretest.DB) {
+		n := coretest.StartNode(t, db.Config, coretest.Options())
+		admin := coretest.Admin(t, n, "admin@example.org")
+		zeynep := newPerson(t, n, "zeynep.kaya@example.org", "Zeynep Kaya")
+		elif := newPerson(t, n, "elif@example.org", "Elif Yılmaz")
+		zb, eb := signIn(t, n, zeynep), signIn(t, n, elif)
+		adminLink := func(b *browser, path string) (shown, current bool) {
+			t.Helper()
+			body := b.must(t, 200, "GET", path, nil).body
+			return strings.Contains(body, `href="/admin"`), strings.Contains(body, `href="/admin" aria-current="page"`)
+		}
+		if shown, _ := adminLink(zb, "/"); shown {
+			t.Fatal("a resident's navigation shows Administration")
+		}
+		grant := map[string]string{"user_id": zeynep.id, "role": core.RoleCityAdmin, "domain": core.DomainCity}
+		admin.Must(201, "POST", "/api/v1/roles/grants", grant)
+		if shown, current := adminLink(zb, "/"); !shown || current {
+			t.Errorf("after the grant, on the home page: Administration shown %v, marked current %v", shown, current)
+		}
+		if shown, current := adminLink(zb, "/admin/users"); !shown || !current {
+			t.Errorf("after the grant, on an admin page: Administration shown %v, marked current %v", shown, current)
+		}
+		if shown, _ := adminLink(eb, "/"); shown {
+			t.Error("another resident's navigation shows Administration")
+		}
+		admin.Must(204, "DELETE", "/api/v1/roles/grants", grant)
+		if shown, _ := adminLink(zb, "/"); shown {
+			t.Error("after the revocation, the navigation still shows Administration")
+		}
+	})
+}

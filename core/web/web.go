@@ -128,6 +128,8 @@ type Pages struct {
 	frames    *frameCache
 	lists     sync.Map // listKey → template.HTML
 	listCount atomic.Int64
+	// navLinkCache keeps each viewer's navigation links (frame.go).
+	navLinkCache navLinkCache
 	// unread are the people's unread counts the navigation shows
 	// (pages_notifications.go).
 	unread unreadCounts
