@@ -7,22 +7,18 @@ import (
 	"testing"
 
 	"github.com/gofiber/fiber/v2"
-	"github.com/gofiber/fiber/v2/middleware/adaptor"
 )
 
 // fasthttp reuses a connection's buffers for its next request, and its adaptor hands
 // the page handlers strings over them. A page that keeps one (a cache keyed on a flash
-// cookie's value did) finds it turned into the next request's bytes; ownRequest gives
+// cookie's value did) finds it turned into the next request's bytes; pageRequest gives
 // the request strings of its own. Without it, the kept strings below change.
-func TestOwnRequest_StringsOutliveTheRequest(t *testing.T) {
+func TestPageRequest_StringsOutliveTheRequest(t *testing.T) {
 	var kept []string
 	app := fiber.New(fiber.Config{DisableStartupMessage: true})
 	app.Get("/*", func(c *fiber.Ctx) error {
-		r, err := adaptor.ConvertRequest(c, true)
+		r, err := pageRequest(c)
 		if err != nil {
-			return err
-		}
-		if r, err = ownRequest(r); err != nil {
 			return err
 		}
 		c1, _ := r.Cookie("kvarter_flash")

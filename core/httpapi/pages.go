@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"bytes"
+	"io"
 	"net/http"
 	"net/url"
 	"strings"
@@ -72,11 +73,8 @@ func (s *Server) pageRoutes() {
 // servePage runs the net/http page handler for the request, with the request's
 // context (its id, deadline) and the client's address as the API resolves it.
 func (s *Server) servePage(c *fiber.Ctx, h http.Handler) error {
-	r, err := adaptor.ConvertRequest(c, true)
+	r, err := pageRequest(c)
 	if err != nil {
-		return core.Malformed("The request cannot be read as HTTP.")
-	}
-	if r, err = ownRequest(r); err != nil {
 		return core.Malformed("The request cannot be read as HTTP.")
 	}
 	// The client's address and scheme as the API knows them: behind a trusted proxy,
@@ -110,29 +108,38 @@ func (s *Server) servePage(c *fiber.Ctx, h http.Handler) error {
 	return nil
 }
 
-// ownRequest gives the request strings of its own. fasthttp's adaptor hands over the
-// method, URL, host and headers as strings over fasthttp's buffers, which it reuses
-// for the connection's next request: a page that keeps any of them (a cache keyed on
-// a path or a cookie's value) would find it changed into another request's later.
-func ownRequest(r *http.Request) (*http.Request, error) {
-	r.Method = strings.Clone(r.Method)
-	r.Host = strings.Clone(r.Host)
-	r.RemoteAddr = strings.Clone(r.RemoteAddr)
-	r.RequestURI = strings.Clone(r.RequestURI)
-	u, err := url.ParseRequestURI(r.RequestURI)
+// pageRequest is the net/http request for c, its strings its own. fasthttp keeps the
+// method, URL, host and headers in buffers it reuses for the connection's next
+// request, and its own adaptor hands them over as strings on those buffers: a page
+// that keeps any of them (a cache keyed on a path or a cookie's value) would find it
+// changed into another request's later. The body is fasthttp's: the handler reads it
+// before it returns. Otherwise the request is what fasthttp's adaptor makes
+// (fasthttpadaptor.ConvertRequest), in one pass rather than a conversion and a copy.
+func pageRequest(c *fiber.Ctx) (*http.Request, error) {
+	ctx := c.Context()
+	uri := string(ctx.RequestURI())
+	u, err := url.ParseRequestURI(uri)
 	if err != nil {
 		return nil, err
 	}
-	r.URL = u
-	h := make(http.Header, len(r.Header))
-	for k, vs := range r.Header {
-		own := make([]string, len(vs))
-		for i, v := range vs {
-			own[i] = strings.Clone(v)
-		}
-		h[strings.Clone(k)] = own
+	body := ctx.PostBody()
+	r := &http.Request{
+		Method: string(ctx.Method()), URL: u, RequestURI: uri,
+		Proto: string(ctx.Request.Header.Protocol()), ProtoMajor: 1, ProtoMinor: 1,
+		Header:        make(http.Header, ctx.Request.Header.Len()),
+		ContentLength: int64(len(body)), Body: io.NopCloser(bytes.NewReader(body)),
+		Host: string(ctx.Host()), RemoteAddr: ctx.RemoteAddr().String(), TLS: ctx.TLSConnectionState(),
 	}
-	r.Header = h
+	if r.Proto == "HTTP/2" {
+		r.ProtoMajor = 2
+	}
+	ctx.Request.Header.VisitAll(func(k, v []byte) {
+		if string(k) == "Transfer-Encoding" {
+			r.TransferEncoding = append(r.TransferEncoding, string(v))
+			return
+		}
+		r.Header.Set(string(k), string(v)) // the last of a repeated header, as the adaptor
+	})
 	return r, nil
 }
 
