@@ -1,6 +1,9 @@
 package core_test
 
 import (
+	"math/rand/v2"
+	"net/url"
+	"strings"
 	"testing"
 
 	"github.com/kvarter/kvarter/core"
@@ -32,6 +35,29 @@ func TestLocalPath(t *testing.T) {
 	} {
 		if got := core.LocalPath(tc.path); got != tc.ok {
 			t.Errorf("LocalPath(%q) = %v, want %v", tc.path, got, tc.ok)
+		}
+	}
+}
+
+// LocalPath answers plain paths without url.Parse; it must answer as url.Parse would.
+// Strings of the bytes that matter to it, at random, are held to the parse's answer.
+func TestLocalPath_AsTheParser(t *testing.T) {
+	const alphabet = "/\\:.%?#@-_~aZ09 \t"
+	rng := rand.New(rand.NewPCG(18, 7))
+	for range 20000 {
+		var b strings.Builder
+		b.WriteByte('/')
+		for range rng.IntN(12) {
+			b.WriteByte(alphabet[rng.IntN(len(alphabet))])
+		}
+		s := b.String()
+		want := !strings.HasPrefix(s, "//") && !strings.ContainsAny(s, "\\ \t")
+		if want {
+			u, err := url.Parse(s)
+			want = err == nil && u.Scheme == "" && u.Host == ""
+		}
+		if got := core.LocalPath(s); got != want {
+			t.Fatalf("LocalPath(%q) = %v, the parser says %v", s, got, want)
 		}
 	}
 }

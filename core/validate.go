@@ -124,6 +124,22 @@ func LocalPath(s string) bool {
 		strings.ContainsFunc(s, func(r rune) bool { return r <= 0x20 || r == 0x7f }) {
 		return false
 	}
+	if plainPath(s) {
+		return true // url.Parse would find a path and nothing else: no need to ask it
+	}
 	u, err := url.Parse(s)
 	return err == nil && u.Scheme == "" && u.Host == ""
+}
+
+// plainPath reports whether s holds only letters, digits and / - . _ ~, the bytes of
+// the paths Kvarter makes (every page's crumbs pass LocalPath): nothing that could
+// begin a scheme, an escape, a query or a fragment.
+func plainPath(s string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '/' || c == '-' || c == '.' || c == '_' || c == '~') {
+			return false
+		}
+	}
+	return true
 }

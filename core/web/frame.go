@@ -14,6 +14,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"unicode/utf8"
 
 	"github.com/kvarter/kvarter/core"
@@ -357,8 +358,9 @@ func (p *Pages) navHTML(tmpl *template.Template, v *viewer, lang, path, active, 
 		}
 		return execHTML(tmpl, "core-nav", nav)
 	}
-	if h, ok := links.drawn.Load(current); ok {
-		return h.(template.HTML), nil
+	drawn := links.drawn.Load()
+	if h, ok := (*drawn)[current]; ok {
+		return h, nil
 	}
 	nav = slices.Clone(nav)
 	for i := range nav {
@@ -368,7 +370,11 @@ func (p *Pages) navHTML(tmpl *template.Template, v *viewer, lang, path, active, 
 	if err != nil {
 		return "", err
 	}
-	links.drawn.Store(current, h)
+	// A new map with the new markup: readers never wait, and a navigation is drawn
+	// only as often as it has links to mark. One drawn meanwhile may be lost.
+	more := maps.Clone(*drawn)
+	more[current] = h
+	links.drawn.CompareAndSwap(drawn, &more)
 	return h, nil
 }
 
@@ -385,8 +391,9 @@ func navCurrent(l navLink, path, active, plugin string) bool {
 // markup.
 type viewerLinks struct {
 	links []navLink
-	// drawn are the links drawn by core-nav, by which are current (a bit each).
-	drawn sync.Map
+	// drawn are the links drawn by core-nav, by which are current (a bit each);
+	// never nil once navLinks made them.
+	drawn atomic.Pointer[map[uint64]template.HTML]
 	// roles, authz and plugins are what they were worked out under: the viewer's
 	// roles, and the versions of the policy and of the plugins.
 	roles          map[string][]string
@@ -418,6 +425,7 @@ func (p *Pages) navLinks(v *viewer, lang string) *viewerLinks {
 	// The versions are read before the links are worked out: a change meanwhile
 	// leaves links kept under the old version, worked out again on the next page.
 	l := &viewerLinks{links: p.workOutNav(v, lang), roles: cloneRoles(roles), authz: authzGen, plugins: pluginsGen}
+	l.drawn.Store(&map[uint64]template.HTML{})
 	p.navLinkCache.put(k, l)
 	return l
 }
