@@ -18,10 +18,13 @@
 #    secret vote whose ballots may be changed, spread over MEMBERS signed-in members.
 #    Target: casts/s within 10% of ballots/s.
 #
-#   bench/assemblies/pages.sh     # DUR=10s CONNS=32 ROUNDS=3 MEMBERS=40 to change
+# Each pair takes turns in slices of SLICE (measure_pair); each side runs DUR in all.
+#
+#   bench/assemblies/pages.sh     # DUR=10s SLICE=1s CONNS=32 ROUNDS=3 MEMBERS=40 to change
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 DUR=${DUR:-10s}
+SLICE=${SLICE:-1s}
 CONNS=${CONNS:-32}
 ROUNDS=${ROUNDS:-3}
 MEMBERS=${MEMBERS:-40}
@@ -114,29 +117,45 @@ grep -q 'role="status"' <(curl -sf -X POST -H "Cookie: kvarter_session=$member" 
   -H 'Content-Type: application/x-www-form-urlencoded' -d choice=yes "$URL/assemblies/$asm/motions/$open/vote") ||
   { echo "the booth's answer lacks its confirmation"; exit 1; }
 
-rps() { awk '/Requests\/sec/ {print $2}' "$work/$1.txt"; }
-p99() { awk '$1=="99%" {print $2}' "$work/$1.txt"; }
-measure() { # measure NAME PATH HEADER | measure NAME - SCRIPT
-  if [ "$2" = - ]; then
-    wrk -t2 -c"$CONNS" -d"$DUR" --latency -s "$3" "$URL/" >"$work/$1.txt"
+# run_wrk NAME DURATION PATH HEADER | run_wrk NAME DURATION - SCRIPT: one wrk run; adds
+# its requests, seconds and p99 (ms) to $work/NAME.acc.
+run_wrk() {
+  if [ "$3" = - ]; then
+    wrk -t2 -c"$CONNS" -d"$2" --latency -s "$4" "$URL/" >"$work/$1.txt"
   else
-    wrk -t2 -c"$CONNS" -d"$DUR" --latency -H "$3" "$URL$2" >"$work/$1.txt"
+    wrk -t2 -c"$CONNS" -d"$2" --latency -H "$4" "$URL$3" >"$work/$1.txt"
   fi
   if grep -q 'Non-2xx' "$work/$1.txt"; then echo "errors in $1:"; cat "$work/$1.txt"; exit 1; fi
+  awk '/ requests in / {n=$1; d=$4; sub(/,$/,"",d); if (d ~ /ms$/) {sub(/ms$/,"",d); d/=1000} else if (d ~ /m$/) {sub(/m$/,"",d); d*=60} else sub(/s$/,"",d)}
+    $1=="99%" {p=$2; if (p ~ /us$/) {sub(/us$/,"",p); p/=1000} else if (p ~ /ms$/) sub(/ms$/,"",p); else if (p ~ /s$/) {sub(/s$/,"",p); p*=1000}}
+    END {print n, d, p}' "$work/$1.txt" >>"$work/$1.acc"
 }
-echo "== $CONNS connections, $DUR each, $MEMBERS members; motion page $(curl -sf -H "$cookie" "$URL/assemblies/$asm/motions/$decided" | wc -c) bytes, assembly page $(curl -sf -H "$cookie" "$URL/assemblies/$asm" | wc -c) bytes"
+# measure_pair A PATH_A ARG_A B PATH_B ARG_B (as run_wrk's): A and B take turns in
+# slices of SLICE until each has run DUR, which goes first changing every slice. This
+# machine is a shared VM whose speed drifts by more than the differences measured, from
+# one second to the next: a drift lands on both sides of a ratio alike this way.
+measure_pair() {
+  rm -f "$work/$1.acc" "$work/$4.acc"
+  local i
+  for i in $(seq 1 $((${DUR%s} / ${SLICE%s}))); do
+    if [ $((i % 2)) = 1 ]; then
+      run_wrk "$1" "$SLICE" "$2" "$3"; run_wrk "$4" "$SLICE" "$5" "$6"
+    else
+      run_wrk "$4" "$SLICE" "$5" "$6"; run_wrk "$1" "$SLICE" "$2" "$3"
+    fi
+  done
+}
+rps() { awk '{n+=$1; d+=$2} END {printf "%.1f", n/d}' "$work/$1.acc"; }
+p99() { awk '$3>m {m=$3} END {printf "%.2fms", m}' "$work/$1.acc"; } # the worst slice's
+echo "== $CONNS connections, $DUR each in slices of $SLICE, $MEMBERS members; motion page $(curl -sf -H "$cookie" "$URL/assemblies/$asm/motions/$decided" | wc -c) bytes, assembly page $(curl -sf -H "$cookie" "$URL/assemblies/$asm" | wc -c) bytes"
 for path in "/api/v1/assemblies/$asm/motions/$decided" "/api/v1/assemblies/$asm"; do wrk -t2 -c"$CONNS" -d2s -H "$bearer" "$URL$path" >/dev/null; done
 for path in "/assemblies/$asm/motions/$decided" "/assemblies/$asm"; do wrk -t2 -c"$CONNS" -d2s -H "$cookie" "$URL$path" >/dev/null; done
 for r in $(seq 1 "$ROUNDS"); do
-  measure motion_route "/api/v1/assemblies/$asm/motions/$decided" "$bearer"
-  measure motion_page "/assemblies/$asm/motions/$decided" "$cookie"
-  measure anon_route "/api/v1/assemblies/$asm/motions/$decided" "Accept-Language: tr"
-  measure anon_page "/assemblies/$asm/motions/$decided" "Accept-Language: tr"
-  measure asm_route "/api/v1/assemblies/$asm" "$bearer"
-  measure asm_page "/assemblies/$asm" "$cookie"
-  measure asm_data - "$work/asmdata.lua"
-  measure ballot - "$work/ballot.lua"
-  measure booth - "$work/booth.lua"
+  measure_pair motion_route "/api/v1/assemblies/$asm/motions/$decided" "$bearer" motion_page "/assemblies/$asm/motions/$decided" "$cookie"
+  measure_pair anon_route "/api/v1/assemblies/$asm/motions/$decided" "Accept-Language: tr" anon_page "/assemblies/$asm/motions/$decided" "Accept-Language: tr"
+  measure_pair asm_route "/api/v1/assemblies/$asm" "$bearer" asm_page "/assemblies/$asm" "$cookie"
+  rm -f "$work/asm_data.acc"; run_wrk asm_data "$DUR" - "$work/asmdata.lua"
+  measure_pair ballot - "$work/ballot.lua" booth - "$work/booth.lua"
   printf 'round %d (load %s)\n' "$r" "$(cut -d' ' -f1 /proc/loadavg)"
   printf '  motion: route %8.1f req/s p99 %s; page %8.1f req/s p99 %s; page/route %s\n' "$(rps motion_route)" "$(p99 motion_route)" \
     "$(rps motion_page)" "$(p99 motion_page)" "$(awk -v a="$(rps motion_page)" -v b="$(rps motion_route)" 'BEGIN{printf "%.2f", a/b}')"
