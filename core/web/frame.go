@@ -257,13 +257,13 @@ func execHTML[T any](tmpl *template.Template, name string, data []T) (template.H
 	return template.HTML(b.String()), nil // executed by html/template
 }
 
-// maxListCache bounds the lists kept drawn (listHTML). A site has few navigations
-// (per language, page marked current and set of plugin entries a viewer may open) and
-// breadcrumbs of its core pages; plugins' pages may have many, and when the cache is
-// full it is emptied.
+// maxListCache bounds the lists kept drawn (listHTML). A site has few unread-count
+// links and breadcrumbs of its core pages; plugins' pages may have many breadcrumbs,
+// and when the cache is full it is emptied. (The navigation is kept per person:
+// navLinks.)
 const maxListCache = 4096
 
-// listHTML is the list drawn by the template name (core-nav, core-crumbs), kept per
+// listHTML is the list drawn by the template name (core-crumbs, core-notify), kept per
 // language and content: the same few lists make up nearly every page. key is the
 // list's content, each string field after a separator byte.
 func (p *Pages) listHTML(tmpl *template.Template, name, key string, draw func() (template.HTML, error)) (template.HTML, error) {
