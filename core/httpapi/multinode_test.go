@@ -16,10 +16,17 @@ import (
 // twoNodes starts two nodes on one fresh PostgreSQL schema.
 func twoNodes(t *testing.T) (*node.Node, *node.Node) {
 	t.Helper()
+	return twoNodesWith(t, coretest.Options(), coretest.Options())
+}
+
+// twoNodesWith starts two nodes on one fresh PostgreSQL schema, with options of
+// their own.
+func twoNodesWith(t *testing.T, o1, o2 node.Options) (*node.Node, *node.Node) {
+	t.Helper()
 	url := coretest.PostgresSchema(t, sdktest.PostgresURL(t))
 	cfg := coretest.Databases(t)[0].Config
 	cfg.DataDir, cfg.DatabaseURL = "", url
-	return coretest.StartNode(t, cfg, coretest.Options()), coretest.StartNode(t, cfg, coretest.Options())
+	return coretest.StartNode(t, cfg, o1), coretest.StartNode(t, cfg, o2)
 }
 
 // TestTwoNodes: two nodes on one PostgreSQL share sessions, and a grant made through
@@ -71,12 +78,9 @@ func TestTwoNodes(t *testing.T) {
 // principal, and so their kept navigation, for an hour: the links are worked out
 // again when the policy moves (web's navLinks). It needs PostgreSQL, which CI sets up.
 func TestTwoNodes_NavigationFollowsGrants(t *testing.T) {
-	url := coretest.PostgresSchema(t, sdktest.PostgresURL(t))
-	cfg := coretest.Databases(t)[0].Config
-	cfg.DataDir, cfg.DatabaseURL = "", url
 	keeping := coretest.Options()
 	keeping.PrincipalCacheTTL = time.Hour
-	n1, n2 := coretest.StartNode(t, cfg, coretest.Options()), coretest.StartNode(t, cfg, keeping)
+	n1, n2 := twoNodesWith(t, coretest.Options(), keeping)
 
 	admin := coretest.Admin(t, n1, "admin@city.example")
 	u := coretest.Register(t, n1, "two@example.org", "Two Nodes")
