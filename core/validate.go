@@ -120,12 +120,13 @@ func foldASCII(r rune) rune {
 // "/\tevil.example" or "/\\evil.example" would take it to another site: any of them
 // anywhere refuses the path, and what is left must parse without a scheme or host.
 func LocalPath(s string) bool {
+	if plainPath(s) {
+		// Nothing url.Parse or the checks below could object to, but where it starts.
+		return strings.HasPrefix(s, "/") && !strings.HasPrefix(s, "//")
+	}
 	if !strings.HasPrefix(s, "/") || strings.HasPrefix(s, "//") || strings.Contains(s, `\`) ||
 		strings.ContainsFunc(s, func(r rune) bool { return r <= 0x20 || r == 0x7f }) {
 		return false
-	}
-	if plainPath(s) {
-		return true // url.Parse would find a path and nothing else: no need to ask it
 	}
 	u, err := url.Parse(s)
 	return err == nil && u.Scheme == "" && u.Host == ""

@@ -2,8 +2,11 @@ package httpapi
 
 import (
 	"io"
+	"math/rand/v2"
 	"net"
 	"net/http"
+	"net/textproto"
+	"slices"
 	"testing"
 
 	"github.com/gofiber/fiber/v2"
@@ -22,7 +25,7 @@ func TestPageRequest_StringsOutliveTheRequest(t *testing.T) {
 			return err
 		}
 		c1, _ := r.Cookie("kvarter_flash")
-		kept = append(kept, r.URL.Path, r.Header.Get("X-Note"), c1.Value, r.Host)
+		kept = append(kept, r.URL.Path, r.Header.Get("X-Note"), c1.Value, r.Host, r.Header.Get("HX-Request"), r.Method)
 		return c.SendString("ok")
 	})
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -36,6 +39,7 @@ func TestPageRequest_StringsOutliveTheRequest(t *testing.T) {
 		req, _ := http.NewRequest("GET", "http://"+ln.Addr().String()+"/page-"+v, nil)
 		req.Header.Set("X-Note", "note-"+v)
 		req.Header.Set("Cookie", "kvarter_flash=flash-"+v)
+		req.Header["hx-request"] = []string{"true-" + v} // as sent, not as Go writes it
 		resp, err := client.Do(req)
 		if err != nil {
 			t.Fatal(err)
@@ -43,7 +47,32 @@ func TestPageRequest_StringsOutliveTheRequest(t *testing.T) {
 		_, _ = io.Copy(io.Discard, resp.Body)
 		resp.Body.Close()
 	}
-	if want := []string{"/page-aaaa", "note-aaaa", "flash-aaaa"}; kept[0] != want[0] || kept[1] != want[1] || kept[2] != want[2] {
-		t.Errorf("the first request's strings became %q, want %q", kept[:3], want)
+	host := ln.Addr().String()
+	want := []string{"/page-aaaa", "note-aaaa", "flash-aaaa", host, "true-aaaa", "GET", "/page-bbbb", "note-bbbb", "flash-bbbb", host, "true-bbbb", "GET"}
+	if !slices.Equal(kept, want) {
+		t.Errorf("the requests' strings became %q, want %q", kept, want)
+	}
+}
+
+// pageRequest keys the headers as fasthttp names them when canonicalHeaderKey says
+// they are in http.Header's form already: it must never say so of a name textproto
+// would write otherwise.
+func TestCanonicalHeaderKey_AsTextproto(t *testing.T) {
+	rnd := rand.New(rand.NewPCG(18, 7))
+	const alphabet = "aAzZ-_0 .xX\xe9"
+	for range 100000 {
+		b := make([]byte, rnd.IntN(10))
+		for i := range b {
+			b[i] = alphabet[rnd.IntN(len(alphabet))]
+		}
+		k := string(b)
+		if canonicalHeaderKey(k) && textproto.CanonicalMIMEHeaderKey(k) != k {
+			t.Fatalf("%q: taken as canonical, textproto writes %q", k, textproto.CanonicalMIMEHeaderKey(k))
+		}
+	}
+	for _, k := range []string{"Content-Type", "Sec-Fetch-Site", "Hx-Request", "X-Note"} {
+		if !canonicalHeaderKey(k) {
+			t.Errorf("%q: not taken as canonical", k)
+		}
 	}
 }

@@ -4,13 +4,14 @@ import (
 	"bytes"
 	"io"
 	"net/http"
+	"net/textproto"
 	"net/url"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
 	"github.com/gofiber/fiber/v2/middleware/adaptor"
+	"github.com/valyala/fasthttp"
 
 	"github.com/kvarter/kvarter/core"
 	"github.com/kvarter/kvarter/core/web"
@@ -80,13 +81,7 @@ func (s *Server) servePage(c *fiber.Ctx, h http.Handler) error {
 	// The client's address and scheme as the API knows them: behind a trusted proxy,
 	// from its headers (X-Forwarded-For, X-Forwarded-Proto).
 	r = r.WithContext(web.WithClient(c.UserContext(), s.clientIP(c), c.Protocol() == "https"))
-	w := &pageWriter{header: http.Header{}, body: pageBufs.Get().(*bytes.Buffer)}
-	defer func() {
-		if w.body.Cap() <= maxPageBuffer { // a huge page's buffer is not worth keeping
-			w.body.Reset()
-			pageBufs.Put(w.body)
-		}
-	}()
+	w := &pageWriter{header: http.Header{}, resp: c.Response()}
 	h.ServeHTTP(w, r)
 	if w.status == 0 {
 		w.status = http.StatusOK
@@ -104,7 +99,6 @@ func (s *Server) servePage(c *fiber.Ctx, h http.Handler) error {
 		}
 	}
 	c.Status(w.status)
-	c.Response().SetBody(w.body.Bytes()) // a copy into Fiber's own pooled buffer
 	return nil
 }
 
@@ -114,45 +108,95 @@ func (s *Server) servePage(c *fiber.Ctx, h http.Handler) error {
 // that keeps any of them (a cache keyed on a path or a cookie's value) would find it
 // changed into another request's later. The body is fasthttp's: the handler reads it
 // before it returns. Otherwise the request is what fasthttp's adaptor makes
-// (fasthttpadaptor.ConvertRequest), in one pass rather than a conversion and a copy.
+// (fasthttpadaptor.ConvertRequest), in one pass rather than a conversion and a copy,
+// and with the headers' names and values copied into one string and their values
+// into one slice: two allocations where a string and a slice a header were a tenth of
+// a page's in the node (issue 18).
 func pageRequest(c *fiber.Ctx) (*http.Request, error) {
 	ctx := c.Context()
-	uri := string(ctx.RequestURI())
-	u, err := url.ParseRequestURI(uri)
+	size := len(ctx.Method()) + len(ctx.RequestURI()) + len(ctx.Request.Header.Protocol()) + len(ctx.Request.Header.Host())
+	ctx.Request.Header.VisitAll(func(k, v []byte) { size += len(k) + len(v) })
+	text := textArena{b: make([]byte, 0, size)}
+	method, uri := text.add(ctx.Method()), text.add(ctx.RequestURI())
+	proto, host := text.add(ctx.Request.Header.Protocol()), text.add(ctx.Request.Header.Host())
+	// Each header's name and value: the last of a repeated header counts, as in the
+	// adaptor; Transfer-Encoding keeps them all, apart.
+	var spans [24][2]textSpan
+	headers, transferEncoding := spans[:0], []textSpan(nil)
+	ctx.Request.Header.VisitAll(func(k, v []byte) {
+		if string(k) == "Transfer-Encoding" {
+			transferEncoding = append(transferEncoding, text.add(v))
+			return
+		}
+		headers = append(headers, [2]textSpan{text.add(k), text.add(v)})
+	})
+	s := string(text.b)
+	u, err := url.ParseRequestURI(uri.of(s))
 	if err != nil {
 		return nil, err
 	}
 	body := ctx.PostBody()
 	r := &http.Request{
-		Method: string(ctx.Method()), URL: u, RequestURI: uri,
-		Proto: string(ctx.Request.Header.Protocol()), ProtoMajor: 1, ProtoMinor: 1,
-		Header:        make(http.Header, 12), // a browser's usual dozen; counting them costs a pass
+		Method: method.of(s), URL: u, RequestURI: uri.of(s),
+		Proto: proto.of(s), ProtoMajor: 1, ProtoMinor: 1,
+		Header:        make(http.Header, len(headers)),
 		ContentLength: int64(len(body)), Body: io.NopCloser(bytes.NewReader(body)),
-		Host: string(ctx.Host()), RemoteAddr: ctx.RemoteAddr().String(), TLS: ctx.TLSConnectionState(),
+		Host: host.of(s), RemoteAddr: ctx.RemoteAddr().String(), TLS: ctx.TLSConnectionState(),
 	}
 	if r.Proto == "HTTP/2" {
 		r.ProtoMajor = 2
 	}
-	ctx.Request.Header.VisitAll(func(k, v []byte) {
-		if string(k) == "Transfer-Encoding" {
-			r.TransferEncoding = append(r.TransferEncoding, string(v))
-			return
+	values := make([]string, len(headers))
+	for i, h := range headers {
+		name := h[0].of(s)
+		if !canonicalHeaderKey(name) { // fasthttp makes them so, unless told not to
+			name = textproto.CanonicalMIMEHeaderKey(name)
 		}
-		r.Header.Set(string(k), string(v)) // the last of a repeated header, as the adaptor
-	})
+		values[i] = h[1].of(s)
+		r.Header[name] = values[i : i+1 : i+1]
+	}
+	for _, te := range transferEncoding {
+		r.TransferEncoding = append(r.TransferEncoding, te.of(s))
+	}
 	return r, nil
 }
 
-// pageBufs are the buffers pages are answered from: a page is a few kilobytes,
-// answered thousands of times a second.
-var pageBufs = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+// textArena gathers a request's bytes to copy into one string; a textSpan is where
+// one of them is in it.
+type textArena struct{ b []byte }
 
-// pageWriter keeps a page's answer to copy into Fiber's response; pages are small
-// and rendered into a buffer anyway.
+type textSpan struct{ from, to int }
+
+func (a *textArena) add(b []byte) textSpan {
+	from := len(a.b)
+	a.b = append(a.b, b...)
+	return textSpan{from, len(a.b)}
+}
+
+func (sp textSpan) of(s string) string { return s[sp.from:sp.to] }
+
+// canonicalHeaderKey reports whether k is in textproto's canonical form, as
+// http.Header keeps its keys: "Content-Type", "Sec-Fetch-Site".
+func canonicalHeaderKey(k string) bool {
+	upper := true
+	for i := 0; i < len(k); i++ {
+		c := k[i]
+		switch {
+		case upper && 'a' <= c && c <= 'z', !upper && 'A' <= c && c <= 'Z':
+			return false
+		}
+		upper = c == '-'
+	}
+	return k != ""
+}
+
+// pageWriter takes a page's answer: its header to copy into Fiber's response once the
+// page is done, its body straight into Fiber's own buffer (the page is drawn into a
+// buffer of its own anyway).
 type pageWriter struct {
 	header http.Header
 	status int
-	body   *bytes.Buffer
+	resp   *fasthttp.Response
 }
 
 func (w *pageWriter) Header() http.Header { return w.header }
@@ -163,12 +207,10 @@ func (w *pageWriter) WriteHeader(status int) {
 	}
 }
 
-// maxPageBuffer bounds the buffers pageBufs keeps.
-const maxPageBuffer = 1 << 20
-
 func (w *pageWriter) Write(b []byte) (int, error) {
 	if w.status == 0 {
 		w.status = http.StatusOK
 	}
-	return w.body.Write(b)
+	w.resp.AppendBody(b)
+	return len(b), nil
 }

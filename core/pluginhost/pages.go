@@ -152,7 +152,10 @@ func offSite(c sdk.Crumb) bool { return c.Href != "" && !localPath(c.Href) }
 
 // localPath reports a URL that is a path on this site: "/x", not "//host/x", "/\host"
 // or "https://host".
-func localPath(v string) bool { return core.LocalPath(normalizeURL(v)) }
+func localPath(v string) bool {
+	// A path LocalPath takes holds nothing normalizeURL drops: most are taken so.
+	return core.LocalPath(v) || core.LocalPath(normalizeURL(v))
+}
 
 // errorFromBody reads the SDK's error format; anything else is an internal error.
 func errorFromBody(status int, body []byte) *core.Error {

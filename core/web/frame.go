@@ -3,6 +3,7 @@ package web
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"html/template"
@@ -196,7 +197,7 @@ func (p *Pages) frame(w http.ResponseWriter, r *http.Request, status int, body [
 		Heading:   plugin != "",
 		Frame:     "page",
 	}
-	if target := r.Header.Get("HX-Target"); r.Header.Get("HX-Request") == "true" && (target == "main#main" || target == "main") {
+	if target := r.Header.Get(hxTarget); r.Header.Get(hxRequest) == "true" && (target == "main#main" || target == "main") {
 		fv.Frame = "fragment"
 	}
 	var err error
@@ -206,7 +207,7 @@ func (p *Pages) frame(w http.ResponseWriter, r *http.Request, status int, body [
 	if fv.NotifyHTML, err = p.notifyHTML(r, v); err != nil {
 		return err
 	}
-	if fv.CrumbsHTML, err = p.crumbsHTML(tmpl, crumbs(loc, r.URL.Path, meta)); err != nil {
+	if fv.CrumbsHTML, err = p.crumbsHTML(tmpl, loc, lang, r.URL.Path, meta); err != nil {
 		return err
 	}
 	if status < 300 { // not on the error panel of a page that failed
@@ -263,50 +264,64 @@ func execHTML[T any](tmpl *template.Template, name string, data []T) (template.H
 // navLinks.)
 const maxListCache = 4096
 
-// listHTML is the list drawn by the template name (core-crumbs, core-notify), kept per
-// language and content: the same few lists make up nearly every page. key is the
-// list's content, each string field after a separator byte.
-func (p *Pages) listHTML(tmpl *template.Template, name, key string, draw func() (template.HTML, error)) (template.HTML, error) {
-	k := listKey{tmpl: tmpl, name: name, list: key}
-	if h, ok := p.lists.Load(k); ok {
-		return h.(template.HTML), nil
+// drawnLists are the lists drawn by the frame's small templates (core-crumbs,
+// core-notify), by listKey. A map under a lock rather than a sync.Map: looking a
+// []byte key up in a map allocates nothing, and these lookups are on every page.
+type drawnLists struct {
+	mu sync.RWMutex
+	m  map[string]template.HTML
+}
+
+// listKey begins the key of a list drawn by the template name in lang; its content
+// follows, each field by appendField.
+func listKey(buf []byte, name, lang string) []byte {
+	return appendField(appendField(buf, name), lang)
+}
+
+// appendField appends s to a list's key, its length first: no label can pass for two.
+func appendField(key []byte, s string) []byte {
+	return append(binary.AppendUvarint(key, uint64(len(s))), s...)
+}
+
+// listHTML is the list key names (listKey), drawn by draw the first time: the same few
+// lists make up nearly every page.
+func (p *Pages) listHTML(key []byte, draw func() (template.HTML, error)) (template.HTML, error) {
+	l := &p.lists
+	l.mu.RLock()
+	h, ok := l.m[string(key)]
+	l.mu.RUnlock()
+	if ok {
+		return h, nil
 	}
 	h, err := draw()
 	if err != nil {
 		return "", err
 	}
-	if p.listCount.Add(1) > maxListCache {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if len(l.m) >= maxListCache || l.m == nil {
 		// Full of lists drawn once (a plugin's breadcrumbs to many records): start
 		// again rather than keep them and no longer the lists in use.
-		p.lists.Clear()
-		p.listCount.Store(1)
+		l.m = make(map[string]template.HTML)
 	}
-	p.lists.Store(k, h)
+	l.m[string(key)] = h
 	return h, nil
 }
 
-// listKey names a drawn list: the language's templates, the template and the content.
-type listKey struct {
-	tmpl       *template.Template
-	name, list string
-}
-
-// crumbsHTML are the breadcrumbs drawn by core-crumbs.
-func (p *Pages) crumbsHTML(tmpl *template.Template, crumbs []crumb) (template.HTML, error) {
-	if len(crumbs) == 0 {
+// crumbsHTML are the breadcrumbs (crumbs) drawn by core-crumbs in lang, tmpl and loc
+// its templates and words.
+func (p *Pages) crumbsHTML(tmpl *template.Template, loc *i18n.Localizer, lang, path string, meta sdk.PageMeta) (template.HTML, error) {
+	if path == "/" {
 		return "", nil
 	}
-	var key strings.Builder
-	for _, c := range crumbs {
-		for _, f := range []string{c.Label, c.Href} {
-			key.WriteByte(0)
-			key.WriteString(f)
-		}
-		if c.Current {
-			key.WriteString("\x01")
-		}
+	// The key is what crumbs draws from: the language, then the page's.
+	var buf [512]byte
+	key := listKey(buf[:0], "core-crumbs", lang)
+	for _, c := range meta.Breadcrumbs {
+		key = appendField(appendField(key, c.Label), c.Href)
 	}
-	return p.listHTML(tmpl, "core-crumbs", key.String(), func() (template.HTML, error) { return execHTML(tmpl, "core-crumbs", crumbs) })
+	key = appendField(appendField(key, meta.Title), path)
+	return p.listHTML(key, func() (template.HTML, error) { return execHTML(tmpl, "core-crumbs", crumbs(loc, path, meta)) })
 }
 
 // bufPool holds the buffers pages are drawn into: a page is a few kilobytes, drawn
@@ -543,17 +558,17 @@ func (p *Pages) flash(w http.ResponseWriter, r *http.Request, id string) {
 // takeFlash is the flash message the request carries, in the viewer's language, and
 // clears it so it shows once.
 func (p *Pages) takeFlash(w http.ResponseWriter, r *http.Request) string {
-	c, err := r.Cookie(FlashCookie)
-	if err != nil {
+	flash, ok := cookieValue(r, FlashCookie)
+	if !ok {
 		return ""
 	}
 	v := viewerOf(r)
 	http.SetCookie(w, &http.Cookie{Name: FlashCookie, Value: "", Path: "/", MaxAge: -1,
 		HttpOnly: true, Secure: v.secure, SameSite: http.SameSiteLaxMode})
-	if !slices.Contains(flashes, c.Value) {
+	if !slices.Contains(flashes, flash) {
 		return ""
 	}
-	return p.tmpl.Localizer(v.lang).T(c.Value)
+	return p.tmpl.Localizer(v.lang).T(flash)
 }
 
 // pageTitle is the <title>: the page's, then the city's.
@@ -612,12 +627,16 @@ func (p *Pages) pluginPage(w http.ResponseWriter, r *http.Request) error {
 	if method == http.MethodHead {
 		method = http.MethodGet // HEAD wherever GET works: the frame writes no body
 	}
-	header := r.Header.Clone()
 	// The session is the host's business: the plugin learns who asks from the
-	// Principal, never from the credentials.
-	header.Del("Cookie")
-	header.Del("Authorization")
-	fragment := r.Header.Get("HX-Request") == "true" && !targetsMain(r)
+	// Principal, never from the credentials. The values are shared: the request's
+	// header is not changed, and the plugin gets a copy over the wire.
+	header := make(http.Header, len(r.Header))
+	for k, vs := range r.Header {
+		if k != "Cookie" && k != "Authorization" {
+			header[k] = vs
+		}
+	}
+	fragment := r.Header.Get(hxRequest) == "true" && !targetsMain(r)
 	render := sdk.RenderPage
 	if fragment {
 		render = sdk.RenderFragment
@@ -694,10 +713,17 @@ func (p *Pages) fragment(w http.ResponseWriter, r *http.Request, resp *core.Page
 	return err
 }
 
+// The htmx request headers by their keys in http.Header (textproto's canonical form):
+// Get("HX-Request") would make "Hx-Request" anew on each call, three times a page.
+const (
+	hxRequest = "Hx-Request"
+	hxTarget  = "Hx-Target"
+)
+
 // targetsMain reports an htmx request that swaps the whole of <main>, which gets the
 // page in the fragment frame; any other target is a piece inside it.
 func targetsMain(r *http.Request) bool {
-	t := r.Header.Get("HX-Target")
+	t := r.Header.Get(hxTarget)
 	return t == "" || t == "main#main" || t == "main"
 }
 

@@ -570,11 +570,12 @@ func (p *Pages) notifyHTML(r *http.Request, v *viewer) (template.HTML, error) {
 	}
 	l := notifyLink{Count: n, Current: r.URL.Path == notificationsPath}
 	tmpl := p.tmpl.For(v.lang)
-	key := strconv.Itoa(n)
+	var buf [64]byte
+	key := strconv.AppendInt(listKey(buf[:0], "core-notify", v.lang), int64(n), 10)
 	if l.Current {
-		key += "\x01"
+		key = append(key, '*')
 	}
-	return p.listHTML(tmpl, "core-notify", key, func() (template.HTML, error) {
+	return p.listHTML(key, func() (template.HTML, error) {
 		return execHTML(tmpl, "core-notify", []notifyLink{l})
 	})
 }

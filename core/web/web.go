@@ -18,8 +18,8 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"sync"
-	"sync/atomic"
+	"net/textproto"
+	"strings"
 	"time"
 
 	"github.com/kvarter/kvarter/core"
@@ -125,9 +125,8 @@ type Pages struct {
 	handler   http.Handler
 	homeCache homeCache // the home page's content (home.go)
 	// frames and lists are the frame's parts and lists, drawn once (frame.go).
-	frames    *frameCache
-	lists     sync.Map // listKey → template.HTML
-	listCount atomic.Int64
+	frames *frameCache
+	lists  drawnLists
 	// navLinkCache keeps each viewer's navigation links (frame.go).
 	navLinkCache navLinkCache
 	// unread are the people's unread counts the navigation shows
@@ -208,11 +207,9 @@ func New(svc Services, opts Options) (*Pages, error) {
 // autofocus, which browsers honour on load and htmx after a swap.
 func (p *Pages) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h := w.Header()
-	h.Set("Content-Security-Policy", CSP)
-	h.Set("X-Content-Type-Options", "nosniff")
-	h.Set("Referrer-Policy", "no-referrer")
-	h.Set("Cache-Control", "no-store")
-	h.Set("Vary", "Cookie, Accept-Language, HX-Request, HX-Target")
+	for k, vs := range pageHeaders {
+		h[k] = vs
+	}
 	v := p.viewer(w, r)
 	if csp := p.logoutFormAction(r, v); csp != "" {
 		h.Set("Content-Security-Policy", csp)
@@ -222,6 +219,16 @@ func (p *Pages) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		ctx = core.WithPrincipal(ctx, v.principal)
 	}
 	p.handler.ServeHTTP(w, r.WithContext(ctx))
+}
+
+// pageHeaders are on every page. Every answer shares their values: Set replaces a
+// value and Add appends past its slice's end, so none is written in place.
+var pageHeaders = http.Header{
+	"Content-Security-Policy": {CSP},
+	"X-Content-Type-Options":  {"nosniff"},
+	"Referrer-Policy":         {"no-referrer"},
+	"Cache-Control":           {"no-store"},
+	"Vary":                    {"Cookie, Accept-Language, HX-Request, HX-Target"},
 }
 
 // viewer is who asks and in which language the answer is written.
@@ -242,13 +249,13 @@ func viewerOf(r *http.Request) *viewer {
 }
 
 func (p *Pages) viewer(w http.ResponseWriter, r *http.Request) *viewer {
-	https, _ := r.Context().Value(httpsKey{}).(bool)
-	v := &viewer{principal: &core.Principal{}, secure: p.opts.SecureCookies || r.TLS != nil || https}
-	if c, err := r.Cookie(v.sessionCookie()); err == nil && c.Value != "" {
-		pr, err := p.svc.Identity.Authenticate(r.Context(), c.Value)
+	c, _ := r.Context().Value(clientKey{}).(*client)
+	v := &viewer{principal: &core.Principal{}, secure: p.opts.SecureCookies || r.TLS != nil || c != nil && c.https}
+	if token, ok := cookieValue(r, v.sessionCookie()); ok && token != "" {
+		pr, err := p.svc.Identity.Authenticate(r.Context(), token)
 		switch {
 		case err == nil:
-			v.principal, v.token = pr, c.Value
+			v.principal, v.token = pr, token
 		case core.ErrorCode(err) == core.EUNAUTHENTICATED:
 			// A stale cookie: the browser was signed in once. Forget it and go on
 			// as anonymous, so public pages keep working.
@@ -257,12 +264,44 @@ func (p *Pages) viewer(w http.ResponseWriter, r *http.Request) *viewer {
 			p.opts.Logger.ErrorContext(r.Context(), "page: authenticate", "err", err)
 		}
 	}
-	cookie := ""
-	if c, err := r.Cookie(LanguageCookie); err == nil {
-		cookie = c.Value
-	}
+	cookie, _ := cookieValue(r, LanguageCookie)
 	v.lang = i18n.Negotiate(v.principal.Locale, cookie, r.Header.Get("Accept-Language"), p.opts.Languages)
 	return v
+}
+
+// maxCookies is as many cookies as net/http reads from a request (its GODEBUG
+// httpcookiemaxnum's default): past it, none.
+const maxCookies = 3000
+
+// cookieValue is the value of the request's first cookie called name, as r.Cookie
+// reads it, without making a Cookie of each one the browser sent: every page reads
+// two or three of them.
+func cookieValue(r *http.Request, name string) (string, bool) {
+	lines, count := r.Header["Cookie"], 0
+	for _, line := range lines {
+		count += strings.Count(line, ";") + 1
+	}
+	if count > maxCookies {
+		return "", false // none at all, as net/http
+	}
+	for _, line := range lines {
+		for line != "" {
+			var part string
+			part, line, _ = strings.Cut(line, ";")
+			k, v, _ := strings.Cut(textproto.TrimString(part), "=")
+			if textproto.TrimString(k) != name {
+				continue
+			}
+			if len(v) > 1 && v[0] == '"' && v[len(v)-1] == '"' {
+				v = v[1 : len(v)-1]
+			}
+			if strings.ContainsFunc(v, func(c rune) bool { return c < 0x20 || c >= 0x7f || c == '"' || c == ';' || c == '\\' }) {
+				continue // not a cookie value, as net/http skips it
+			}
+			return v, true
+		}
+	}
+	return "", false
 }
 
 func (v *viewer) sessionCookie() string {
@@ -295,24 +334,26 @@ func (v *viewer) clearSession(w http.ResponseWriter) {
 		HttpOnly: true, Secure: v.secure, SameSite: http.SameSiteLaxMode})
 }
 
-// clientIPKey and httpsKey carry the client's address and scheme as the HTTP adapter
+// clientKey carries the client's address and scheme as the HTTP adapter
 // resolved them (behind trusted proxies).
-type (
-	clientIPKey struct{}
-	httpsKey    struct{}
-)
+type clientKey struct{}
+
+type client struct {
+	ip    string
+	https bool
+}
 
 // WithClient returns ctx carrying the client's address, which sign-in throttles by as
 // the API does, and whether the client reached the site over HTTPS, which makes the
 // cookies Secure (and the session cookie __Host-). Without it the request's peer
 // address and its own TLS state are used.
 func WithClient(ctx context.Context, ip string, https bool) context.Context {
-	return context.WithValue(context.WithValue(ctx, clientIPKey{}, ip), httpsKey{}, https)
+	return context.WithValue(ctx, clientKey{}, &client{ip: ip, https: https})
 }
 
 func clientIP(r *http.Request) string {
-	if ip, ok := r.Context().Value(clientIPKey{}).(string); ok && ip != "" {
-		return ip
+	if c, ok := r.Context().Value(clientKey{}).(*client); ok && c.ip != "" {
+		return c.ip
 	}
 	host, _, err := net.SplitHostPort(r.RemoteAddr)
 	if err != nil {
