@@ -2,10 +2,8 @@ package httpapi
 
 import (
 	"io"
-	"math/rand/v2"
 	"net"
 	"net/http"
-	"net/textproto"
 	"slices"
 	"testing"
 
@@ -51,28 +49,5 @@ func TestPageRequest_StringsOutliveTheRequest(t *testing.T) {
 	want := []string{"/page-aaaa", "note-aaaa", "flash-aaaa", host, "true-aaaa", "GET", "/page-bbbb", "note-bbbb", "flash-bbbb", host, "true-bbbb", "GET"}
 	if !slices.Equal(kept, want) {
 		t.Errorf("the requests' strings became %q, want %q", kept, want)
-	}
-}
-
-// pageRequest keys the headers as fasthttp names them when canonicalHeaderKey says
-// they are in http.Header's form already: it must never say so of a name textproto
-// would write otherwise.
-func TestCanonicalHeaderKey_AsTextproto(t *testing.T) {
-	rnd := rand.New(rand.NewPCG(18, 7))
-	const alphabet = "aAzZ-_0 .xX\xe9"
-	for range 100000 {
-		b := make([]byte, rnd.IntN(10))
-		for i := range b {
-			b[i] = alphabet[rnd.IntN(len(alphabet))]
-		}
-		k := string(b)
-		if canonicalHeaderKey(k) && textproto.CanonicalMIMEHeaderKey(k) != k {
-			t.Fatalf("%q: taken as canonical, textproto writes %q", k, textproto.CanonicalMIMEHeaderKey(k))
-		}
-	}
-	for _, k := range []string{"Content-Type", "Sec-Fetch-Site", "Hx-Request", "X-Note"} {
-		if !canonicalHeaderKey(k) {
-			t.Errorf("%q: not taken as canonical", k)
-		}
 	}
 }

@@ -148,10 +148,8 @@ func pageRequest(c *fiber.Ctx) (*http.Request, error) {
 	}
 	values := make([]string, len(headers))
 	for i, h := range headers {
-		name := h[0].of(s)
-		if !canonicalHeaderKey(name) { // fasthttp makes them so, unless told not to
-			name = textproto.CanonicalMIMEHeaderKey(name)
-		}
+		// fasthttp writes the names canonical already, and then this copies nothing.
+		name := textproto.CanonicalMIMEHeaderKey(h[0].of(s))
 		values[i] = h[1].of(s)
 		r.Header[name] = values[i : i+1 : i+1]
 	}
@@ -174,21 +172,6 @@ func (a *textArena) add(b []byte) textSpan {
 }
 
 func (sp textSpan) of(s string) string { return s[sp.from:sp.to] }
-
-// canonicalHeaderKey reports whether k is in textproto's canonical form, as
-// http.Header keeps its keys: "Content-Type", "Sec-Fetch-Site".
-func canonicalHeaderKey(k string) bool {
-	upper := true
-	for i := 0; i < len(k); i++ {
-		c := k[i]
-		switch {
-		case upper && 'a' <= c && c <= 'z', !upper && 'A' <= c && c <= 'Z':
-			return false
-		}
-		upper = c == '-'
-	}
-	return k != ""
-}
 
 // pageWriter takes a page's answer: its header to copy into Fiber's response once the
 // page is done, its body straight into Fiber's own buffer (the page is drawn into a
