@@ -145,8 +145,9 @@ func TestListHTML_Bounded(t *testing.T) {
 	}
 }
 
-// TestCrumbsHTML_KeyedByContent: breadcrumbs whose labels and links would run
-// together alike ("a" + "b/c" and "ab" + "/c") are kept apart.
+// TestCrumbsHTML_KeyedByContent: breadcrumbs whose fields would run together in a
+// key of plain or NUL-separated strings are kept apart: "a" + "/b" against "a/" + "b",
+// and two crumbs against one href holding their separators.
 func TestCrumbsHTML_KeyedByContent(t *testing.T) {
 	p, err := New(Services{}, Options{Languages: []string{"fi", "en"}})
 	if err != nil {
@@ -155,8 +156,8 @@ func TestCrumbsHTML_KeyedByContent(t *testing.T) {
 	tmpl, loc := p.tmpl.For("fi"), p.tmpl.Localizer("fi")
 	for _, m := range []sdk.PageMeta{
 		{Title: "x", Breadcrumbs: []sdk.Crumb{{Label: "a", Href: "/b"}, {Label: "c", Href: "/d"}}},
-		{Title: "x", Breadcrumbs: []sdk.Crumb{{Label: "a\x01\x02/b", Href: ""}, {Label: "c", Href: "/d"}}},
-		{Title: "x", Breadcrumbs: []sdk.Crumb{{Label: "a", Href: "/b\x01c\x02/d"}}},
+		{Title: "x", Breadcrumbs: []sdk.Crumb{{Label: "a", Href: "/b\x00c\x00/d"}}},
+		{Title: "x", Breadcrumbs: []sdk.Crumb{{Label: "a/", Href: "b"}, {Label: "c", Href: "/d"}}},
 	} {
 		got, err := p.crumbsHTML(tmpl, loc, "fi", "/p", m)
 		if err != nil {
@@ -164,7 +165,7 @@ func TestCrumbsHTML_KeyedByContent(t *testing.T) {
 		}
 		want, _ := execHTML(tmpl, "core-crumbs", crumbs(loc, "/p", m))
 		if got != want {
-			t.Errorf("%+v: kept %q, drawn %q", m.Breadcrumbs, got, want)
+			t.Errorf("%q: kept %q, drawn %q", m.Breadcrumbs, got, want)
 		}
 	}
 }
