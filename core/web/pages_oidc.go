@@ -68,10 +68,8 @@ func (v *viewer) clearCookie(w http.ResponseWriter, name string) {
 }
 
 func (v *viewer) cookie(r *http.Request, name string) string {
-	if c, err := r.Cookie(v.cookieName(name)); err == nil {
-		return c.Value
-	}
-	return ""
+	value, _ := cookieValue(r, v.cookieName(name))
+	return value
 }
 
 // providerButton is one provider's button on a page.
