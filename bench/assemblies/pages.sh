@@ -21,6 +21,12 @@
 # Each pair takes turns in slices of SLICE (measure_pair); each side runs DUR in all.
 #
 #   bench/assemblies/pages.sh     # DUR=10s SLICE=1s CONNS=32 ROUNDS=3 MEMBERS=40 to change
+#   HOLD=DIR bench/assemblies/pages.sh
+#
+# HOLD=DIR measures nothing: after the set-up it writes into DIR the server's address
+# (url), its pid (pid), the database (db), the wrk scripts of the ballot and the booth
+# (ballot.lua, booth.lua) and the pages' paths and headers (env, for `. DIR/env`), and
+# waits until it is stopped (kill, Ctrl-C), so one side at a time can be profiled.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 DUR=${DUR:-10s}
@@ -147,6 +153,15 @@ measure_pair() {
 }
 rps() { awk '{n+=$1; d+=$2} END {printf "%.1f", n/d}' "$work/$1.acc"; }
 p99() { awk '$3>m {m=$3} END {printf "%.2fms", m}' "$work/$1.acc"; } # the worst slice's
+if [ -n "${HOLD:-}" ]; then
+  mkdir -p "$HOLD"
+  cp "$work/ballot.lua" "$work/booth.lua" "$HOLD/"
+  echo "$URL" >"$HOLD/url"; echo "$kv" >"$HOLD/pid"; echo "$db" >"$HOLD/db"
+  printf 'url=%q\nmotion=%q\nassembly=%q\ncookie=%q\nbearer=%q\n' "$URL" "/assemblies/$asm/motions/$decided" "/assemblies/$asm" \
+    "$cookie" "$bearer" >"$HOLD/env"
+  echo "== holding $URL (pid $kv, database $db); scripts and addresses in $HOLD; stop with kill $$"
+  while sleep 1; do :; done
+fi
 echo "== $CONNS connections, $DUR each in slices of $SLICE, $MEMBERS members; motion page $(curl -sf -H "$cookie" "$URL/assemblies/$asm/motions/$decided" | wc -c) bytes, assembly page $(curl -sf -H "$cookie" "$URL/assemblies/$asm" | wc -c) bytes"
 for path in "/api/v1/assemblies/$asm/motions/$decided" "/api/v1/assemblies/$asm"; do wrk -t2 -c"$CONNS" -d2s -H "$bearer" "$URL$path" >/dev/null; done
 for path in "/assemblies/$asm/motions/$decided" "/assemblies/$asm"; do wrk -t2 -c"$CONNS" -d2s -H "$cookie" "$URL$path" >/dev/null; done
@@ -167,4 +182,10 @@ for r in $(seq 1 "$ROUNDS"); do
     "$(rps asm_data)" "$(awk -v a="$(rps asm_page)" -v b="$(rps asm_data)" 'BEGIN{printf "%.2f", a/(b/4)}')"
   printf '  ballot: JSON %8.1f ballots/s p99 %s; booth %8.1f cast-and-confirm/s p99 %s; booth/JSON %s\n' "$(rps ballot)" "$(p99 ballot)" \
     "$(rps booth)" "$(p99 booth)" "$(awk -v a="$(rps booth)" -v b="$(rps ballot)" 'BEGIN{printf "%.2f", a/b}')"
+  for side in motion_route motion_page anon_route anon_page asm_route asm_page ballot booth; do cat "$work/$side.acc" >>"$work/$side.run.acc"; done
 done
+# The run's ratios, every round's slices pooled: a round's ratio moves by a few points
+# with the machine, the run's moves less; the rounds above show how far they spread.
+ratio() { awk -v a="$(rps "$1.run")" -v b="$(rps "$2.run")" 'BEGIN{printf "%.3f", a/b}'; }
+printf 'run (%d rounds pooled): motion page/route %s; anonymous %s; assembly page/route %s; booth/JSON %s\n' "$ROUNDS" \
+  "$(ratio motion_page motion_route)" "$(ratio anon_page anon_route)" "$(ratio asm_page asm_route)" "$(ratio booth ballot)"
