@@ -26,7 +26,8 @@
 # HOLD=DIR measures nothing: after the set-up it writes into DIR the server's address
 # (url), its pid (pid), the database (db), the wrk scripts of the ballot and the booth
 # (ballot.lua, booth.lua) and the pages' paths and headers (env, for `. DIR/env`), and
-# waits until it is stopped (kill, Ctrl-C), so one side at a time can be profiled.
+# waits until it is stopped (kill, Ctrl-C), so one side at a time can be profiled
+# (bench/assemblies/cpu.py splits the booth and the ballot by process).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 DUR=${DUR:-10s}
