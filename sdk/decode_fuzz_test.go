@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http/httptest"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -37,6 +38,7 @@ func FuzzDecodeJSON(f *testing.F) {
 		`{"title":"a\u0000b"}`, `{"count":3000000000}`, `{"count":1e40}`, `{"big":-9223372036854775808}`,
 		`{"raw":{"k":["\u0000"]}}`, `{"at":"9999-01-01T00:00:00Z"}`, `{"any":{"x":[{"y":"\u0000"}]}}`,
 		`{"names":{"\u0000":"x"}}`, `{"tags":["123456789"]}`, `{} {}`, `[1]`, "\xff", ``,
+		`{"title":"\\u0000"}`, // a backslash and "u0000": no NUL
 	} {
 		f.Add([]byte(seed))
 	}
@@ -54,7 +56,7 @@ func FuzzDecodeJSON(f *testing.F) {
 			t.Fatalf("accepted %q, which CheckInput refuses: %v", body, CheckInput(&v))
 		}
 		enc, _ := json.Marshal(v)
-		if strings.Contains(string(enc), `\u0000`) {
+		if escapedNUL.Match(enc) {
 			t.Fatalf("accepted a NUL: %q", body)
 		}
 		if utf8.RuneCountInString(v.Title) > 20 || v.Count < 0 || v.Count > 1000 {
@@ -64,4 +66,16 @@ func FuzzDecodeJSON(f *testing.F) {
 			t.Fatalf("accepted time %v", v.At)
 		}
 	})
+}
+
+// escapedNUL finds a NUL in encoding/json's output: the escape \u0000, not the text
+// \u0000 that a string holding a backslash encodes to (\\u0000), which is no NUL.
+var escapedNUL = regexp.MustCompile(`(?:^|[^\\])(?:\\\\)*\\u0000`)
+
+func TestEscapedNUL(t *testing.T) {
+	for s, want := range map[string]bool{"a\x00": true, "\\\x00": true, `\u0000`: false, `\\u0000`: false, "u0000": false} {
+		if enc, _ := json.Marshal(s); escapedNUL.Match(enc) != want {
+			t.Errorf("escapedNUL.Match(%s) = %v, want %v", enc, !want, want)
+		}
+	}
 }

@@ -3,6 +3,7 @@ package httpapi
 import (
 	"encoding/json"
 	"errors"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -22,6 +23,7 @@ func FuzzDecode(f *testing.F) {
 		`{"email":"a@example.org","password":"x"}`, `{"email":"a\u0000@example.org"}`,
 		`{"name":"N","boundary":{"type":"Polygon","x":"\u0000"}}`, `{"neighbourhood_ids":["a","b"]}`,
 		`{"name":` + strings.Repeat(`"x`, 3) + `}`, `{"email":5}`, `{"unknown":1}`, `{} {}`, "\xff", ``,
+		`{"emAil":"\\u0000"}`, // a backslash and "u0000": no NUL
 	} {
 		f.Add([]byte(seed))
 	}
@@ -47,9 +49,21 @@ func FuzzDecode(f *testing.F) {
 				continue
 			}
 			enc, _ := json.Marshal(v)
-			if strings.Contains(string(enc), `\u0000`) {
+			if escapedNUL.Match(enc) {
 				t.Fatalf("accepted a NUL into %T: %q", v, body)
 			}
 		}
 	})
+}
+
+// escapedNUL finds a NUL in encoding/json's output: the escape \u0000, not the text
+// \u0000 that a string holding a backslash encodes to (\\u0000), which is no NUL.
+var escapedNUL = regexp.MustCompile(`(?:^|[^\\])(?:\\\\)*\\u0000`)
+
+func TestEscapedNUL(t *testing.T) {
+	for s, want := range map[string]bool{"a\x00": true, "\\\x00": true, `\u0000`: false, `\\u0000`: false, "u0000": false} {
+		if enc, _ := json.Marshal(s); escapedNUL.Match(enc) != want {
+			t.Errorf("escapedNUL.Match(%s) = %v, want %v", enc, !want, want)
+		}
+	}
 }
