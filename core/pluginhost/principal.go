@@ -1,9 +1,8 @@
 package pluginhost
 
 import (
-	"sync"
-
 	"github.com/kvarter/kvarter/core"
+	"github.com/kvarter/kvarter/core/internal/twogen"
 	"github.com/kvarter/kvarter/sdk"
 	"github.com/kvarter/kvarter/sdk/hostside"
 )
@@ -28,37 +27,23 @@ func toSDKPrincipal(p *core.Principal) sdk.Principal {
 // encoded once rather than on every request. The identity service hands out one
 // *core.Principal per session for as long as it caches it and never changes one it
 // has handed out, so the pointer is a sound key; holding it also keeps its address
-// from being reused for someone else. Two generations bound what is held: when the
-// current one is full it becomes the previous one, and the previous one is dropped.
+// from being reused for someone else. Two generations bound what is held (twogen).
 type encodedPrincipals struct {
-	mu        sync.RWMutex
-	cur, prev map[*core.Principal][]byte
+	m twogen.Map[*core.Principal, []byte]
 }
-
-// encodedPrincipalsMax is the size of one generation.
-const encodedPrincipalsMax = 4096
 
 func (c *encodedPrincipals) get(p *core.Principal) ([]byte, error) {
 	if !p.Authenticated() {
 		return nil, nil
 	}
-	c.mu.RLock()
-	b, ok := c.cur[p]
-	c.mu.RUnlock()
-	if ok {
+	if b, ok := c.m.Get(p); ok {
 		return b, nil
 	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if b, ok = c.prev[p]; !ok {
-		var err error
-		if b, err = hostside.EncodePrincipal(toSDKPrincipal(p)); err != nil {
-			return nil, err
-		}
+	// Two first requests of one caller at once may both encode it: the same bytes.
+	b, err := hostside.EncodePrincipal(toSDKPrincipal(p))
+	if err != nil {
+		return nil, err
 	}
-	if c.cur == nil || len(c.cur) >= encodedPrincipalsMax {
-		c.prev, c.cur = c.cur, make(map[*core.Principal][]byte)
-	}
-	c.cur[p] = b
+	c.m.Put(p, b)
 	return b, nil
 }

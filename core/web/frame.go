@@ -434,14 +434,14 @@ func (p *Pages) navLinks(v *viewer, lang string) *viewerLinks {
 		k.userID, roles = v.principal.UserID, v.principal.Roles
 	}
 	k.lang = lang
-	if l := p.navLinkCache.get(k); l != nil && l.authz == authzGen && l.plugins == pluginsGen && sameRoles(l.roles, roles) {
+	if l, ok := p.navLinkCache.Get(k); ok && l.authz == authzGen && l.plugins == pluginsGen && sameRoles(l.roles, roles) {
 		return l
 	}
 	// The versions are read before the links are worked out: a change meanwhile
 	// leaves links kept under the old version, worked out again on the next page.
 	l := &viewerLinks{links: p.workOutNav(v, lang), roles: cloneRoles(roles), authz: authzGen, plugins: pluginsGen}
 	l.drawn.Store(&map[uint64]template.HTML{})
-	p.navLinkCache.put(k, l)
+	p.navLinkCache.Put(k, l)
 	return l
 }
 
@@ -502,34 +502,6 @@ func cloneRoles(roles map[string][]string) map[string][]string {
 		out[d] = slices.Clone(rs)
 	}
 	return out
-}
-
-// navLinkCacheMax is the size of one generation of navLinkCache.
-const navLinkCacheMax = 4096
-
-// navLinkCache keeps viewers' links in two generations: when the current one is full
-// it becomes the previous one, and the previous one is dropped.
-type navLinkCache struct {
-	mu        sync.RWMutex
-	cur, prev map[navLinkKey]*viewerLinks
-}
-
-func (c *navLinkCache) get(k navLinkKey) *viewerLinks {
-	c.mu.RLock()
-	defer c.mu.RUnlock()
-	if l, ok := c.cur[k]; ok {
-		return l
-	}
-	return c.prev[k]
-}
-
-func (c *navLinkCache) put(k navLinkKey, l *viewerLinks) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.cur == nil || len(c.cur) >= navLinkCacheMax {
-		c.prev, c.cur = c.cur, make(map[navLinkKey]*viewerLinks)
-	}
-	c.cur[k] = l
 }
 
 // crumbs lead from the home page to this one; the home page has none.

@@ -23,6 +23,7 @@ import (
 	"time"
 
 	"github.com/kvarter/kvarter/core"
+	"github.com/kvarter/kvarter/core/internal/twogen"
 	"github.com/kvarter/kvarter/core/oidc"
 	"github.com/kvarter/kvarter/core/web/static"
 	"github.com/kvarter/kvarter/sdk"
@@ -128,7 +129,7 @@ type Pages struct {
 	frames *frameCache
 	lists  drawnLists
 	// navLinkCache keeps each viewer's navigation links (frame.go).
-	navLinkCache navLinkCache
+	navLinkCache twogen.Map[navLinkKey, *viewerLinks]
 	// unread are the people's unread counts the navigation shows
 	// (pages_notifications.go).
 	unread unreadCounts
