@@ -1,14 +1,16 @@
-package sdk
+package sdk_test
 
 import (
 	"encoding/json"
 	"errors"
 	"net/http/httptest"
-	"regexp"
 	"strings"
 	"testing"
 	"time"
 	"unicode/utf8"
+
+	"github.com/kvarter/kvarter/sdk"
+	"github.com/kvarter/kvarter/sdk/sdktest"
 )
 
 // fuzzBody has a field of every kind a plugin's request decodes into.
@@ -44,38 +46,25 @@ func FuzzDecodeJSON(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, body []byte) {
 		var v fuzzBody
-		err := DecodeJSON(httptest.NewRequest("POST", "/", strings.NewReader(string(body))), &v, false)
+		err := sdk.DecodeJSON(httptest.NewRequest("POST", "/", strings.NewReader(string(body))), &v, false)
 		if err != nil {
-			var e *Error
-			if !errors.As(err, &e) || e.Code != CodeInvalid && e.Code != CodeMalformed {
+			var e *sdk.Error
+			if !errors.As(err, &e) || e.Code != sdk.CodeInvalid && e.Code != sdk.CodeMalformed {
 				t.Fatalf("refused with %T %v, want a malformed or invalid *Error", err, err)
 			}
 			return
 		}
-		if CheckInput(&v) != nil {
-			t.Fatalf("accepted %q, which CheckInput refuses: %v", body, CheckInput(&v))
+		if sdk.CheckInput(&v) != nil {
+			t.Fatalf("accepted %q, which CheckInput refuses: %v", body, sdk.CheckInput(&v))
 		}
-		enc, _ := json.Marshal(v)
-		if escapedNUL.Match(enc) {
+		if sdktest.EncodesNUL(v) {
 			t.Fatalf("accepted a NUL: %q", body)
 		}
 		if utf8.RuneCountInString(v.Title) > 20 || v.Count < 0 || v.Count > 1000 {
 			t.Fatalf("accepted out-of-limit values: %+v", v)
 		}
-		if !v.At.IsZero() && (v.At.Before(MinTime) || !v.At.Before(MaxTime)) {
+		if !v.At.IsZero() && (v.At.Before(sdk.MinTime) || !v.At.Before(sdk.MaxTime)) {
 			t.Fatalf("accepted time %v", v.At)
 		}
 	})
-}
-
-// escapedNUL finds a NUL in encoding/json's output: the escape \u0000, not the text
-// \u0000 that a string holding a backslash encodes to (\\u0000), which is no NUL.
-var escapedNUL = regexp.MustCompile(`(?:^|[^\\])(?:\\\\)*\\u0000`)
-
-func TestEscapedNUL(t *testing.T) {
-	for s, want := range map[string]bool{"a\x00": true, "\\\x00": true, `\u0000`: false, `\\u0000`: false, "u0000": false} {
-		if enc, _ := json.Marshal(s); escapedNUL.Match(enc) != want {
-			t.Errorf("escapedNUL.Match(%s) = %v, want %v", enc, !want, want)
-		}
-	}
 }
