@@ -57,7 +57,9 @@ func (m *Map[K, V]) put(k K, v V) {
 	if size == 0 {
 		size = DefaultSize
 	}
-	if _, ok := m.cur[k]; !ok && len(m.cur) >= size || m.cur == nil {
+	if m.cur == nil {
+		m.cur = make(map[K]V)
+	} else if _, ok := m.cur[k]; !ok && len(m.cur) >= size {
 		m.prev, m.cur = m.cur, make(map[K]V)
 	}
 	m.cur[k] = v
